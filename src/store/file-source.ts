@@ -1,0 +1,51 @@
+/**
+ * A ByteSource over a file on disk, opened read-only (a source image is never
+ * modified). A short read means the file shrank under us and is an error.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { IsosyncError } from '../errors.js';
+import { checkRange, type ByteSource } from './byte-source.js';
+
+export class FileSource implements ByteSource {
+  private constructor(
+    private readonly handle: FileHandle,
+    readonly path: string,
+    readonly size: number,
+  ) {}
+
+  static async open(path: string): Promise<FileSource> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new IsosyncError('NOT_FOUND', `Cannot open ${JSON.stringify(path)}: no such file`, { path });
+      if (code === 'EISDIR') throw new IsosyncError('BAD_ARGUMENT', `Cannot open ${JSON.stringify(path)}: it is a directory`, { path });
+      throw new IsosyncError('IO', `Cannot open ${JSON.stringify(path)}: ${(e as Error).message}`, { path }, { cause: e });
+    }
+    const st = await handle.stat();
+    if (!st.isFile() && !st.isBlockDevice()) {
+      await handle.close();
+      throw new IsosyncError('BAD_ARGUMENT', `Cannot open ${JSON.stringify(path)}: not a regular file`, { path });
+    }
+    return new FileSource(handle, path, st.size);
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this.size, offset, length, JSON.stringify(this.path));
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(buf, done, length - done, offset + done);
+      if (bytesRead === 0) {
+        throw new IsosyncError('IO', `Cannot read ${JSON.stringify(this.path)}: file ended at byte ${offset + done}, expected ${this.size}`, { path: this.path });
+      }
+      done += bytesRead;
+    }
+    return buf;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Test helpers: where the repository is, how to run the CLI as a user would,
+ * and how to skip a suite visibly when a Debian tool is missing.
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('package.json not found above the test');
+    dir = up;
+  }
+  return dir;
+}
+
+/** The repository root (where package.json is). */
+export const ROOT = findRoot();
+export const FIXTURES = join(ROOT, 'fixtures');
+export const BIN = join(ROOT, 'bin', 'isosync');
+
+export function fixture(...parts: string[]): string {
+  return join(FIXTURES, ...parts);
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `isosync ARGS` in a child process, as a user would, and captures its output. */
+export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): CliResult {
+  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
+    input: opts.input ?? '',
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 120_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** Whether a program is on PATH (or an absolute path exists). */
+export function hasTool(name: string): boolean {
+  if (name.startsWith('/')) return existsSync(name);
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Whether /usr/bin/python3 can import libtorrent (Debian's python3-libtorrent). */
+export function hasLibtorrent(): boolean {
+  return spawnSync('/usr/bin/python3', ['-c', 'import libtorrent'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * The `skip` option for a suite that needs Debian tools: false when all are
+ * present, else a reason that node's test runner prints ("# SKIP needs ...").
+ * Also printed to stderr once so the note is visible in any reporter.
+ */
+export function needTools(...tools: string[]): string | false {
+  const missing = tools.filter((t) => (t === 'libtorrent' ? !hasLibtorrent() : !hasTool(t)));
+  if (missing.length === 0) return false;
+  const reason = `needs ${missing.join(', ')} (install with .ci/run or apt-get)`;
+  process.stderr.write(`# SKIP interop: ${reason}\n`);
+  return reason;
+}
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export function tempDir(prefix = 'isosync-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
