@@ -1,0 +1,221 @@
+/**
+ * The System Use Sharing Protocol (SUSP 1.12) and the Rock Ridge entries
+ * carried in it (RRIP 1.12, IEEE P1282).
+ *
+ * A system use area is a sequence of entries: 2-byte signature, 1-byte
+ * length, 1-byte version, data (SUSP §4.1). CE (§5.1) continues the area
+ * elsewhere on the volume; ST (§5.3) ends it; SP (§5.3) on the root's "."
+ * record says SUSP is in use and how many bytes to skip in every area; ER
+ * (§5.5) names the extension (RRIP_1991A, IEEE_P1282, IEEE_1282).
+ *
+ * Rock Ridge (RRIP §4.1): PX attributes (36 bytes in 1.10, 44 with the file
+ * serial number in 1.12), NM alternate name (CONTINUE/CURRENT/PARENT flags),
+ * SL symbolic link (components with CONTINUE/CURRENT/PARENT/ROOT flags,
+ * itself continued by the entry's CONTINUE flag), TF time stamps (7-byte
+ * §9.1.5 or 17-byte §8.4.26.1 form), CL/PL/RE for relocated directories.
+ */
+import { IsoContext, LIMITS } from './context.js';
+import { type Field, latin1Text, longDate, num, shortDate, utf8Text } from './fields.js';
+
+/** SUSP §4.1 entry header. */
+export const SUSP_ENTRY = {
+  signature: { at: 0, kind: 'bytes', len: 2 },
+  length: { at: 2, kind: 'u8' },
+  version: { at: 3, kind: 'u8' },
+} as const satisfies Record<string, Field>;
+
+/** SUSP §5.3 SP: check bytes 0xBE 0xEF, then the bytes to skip. */
+export const SP = { check1: { at: 4, kind: 'u8' }, check2: { at: 5, kind: 'u8' }, skip: { at: 6, kind: 'u8' } } as const satisfies Record<string, Field>;
+/** SUSP §5.1 CE: where the continuation area is. */
+export const CE = { blockLba: { at: 4, kind: 'u32both' }, offset: { at: 12, kind: 'u32both' }, length: { at: 20, kind: 'u32both' } } as const satisfies Record<string, Field>;
+/** SUSP §5.5 ER. */
+export const ER = { idLength: { at: 4, kind: 'u8' }, descLength: { at: 5, kind: 'u8' }, srcLength: { at: 6, kind: 'u8' }, version: { at: 7, kind: 'u8' }, id: { at: 8, kind: 'bytes' } } as const satisfies Record<string, Field>;
+/** RRIP §4.1.1 PX; `serial` only when the entry is 44 bytes long (RRIP 1.12). */
+export const PX = {
+  mode: { at: 4, kind: 'u32both' }, nlink: { at: 12, kind: 'u32both' }, uid: { at: 20, kind: 'u32both' }, gid: { at: 28, kind: 'u32both' }, serial: { at: 36, kind: 'u32both' },
+} as const satisfies Record<string, Field>;
+/** RRIP §4.1.3 SL: entry flags, then component records (flags, length, content). */
+export const SL = { flags: { at: 4, kind: 'u8' }, components: { at: 5, kind: 'bytes' } } as const satisfies Record<string, Field>;
+export const SL_COMPONENT = { flags: { at: 0, kind: 'u8' }, length: { at: 1, kind: 'u8' }, content: { at: 2, kind: 'bytes' } } as const satisfies Record<string, Field>;
+/** RRIP §4.1.4 NM. */
+export const NM = { flags: { at: 4, kind: 'u8' }, name: { at: 5, kind: 'bytes' } } as const satisfies Record<string, Field>;
+/** RRIP §4.1.5.1 CL and §4.1.5.2 PL: the location of the relocated child / original parent. */
+export const CL_PL = { lba: { at: 4, kind: 'u32both' } } as const satisfies Record<string, Field>;
+/** RRIP §4.1.6 TF: flags, then the time stamps selected by flags, in bit order. */
+export const TF = { flags: { at: 4, kind: 'u8' }, stamps: { at: 5, kind: 'bytes' } } as const satisfies Record<string, Field>;
+
+const SL_FLAG = { continue: 0x01, current: 0x02, parent: 0x04, root: 0x08 } as const;
+const NM_FLAG = { continue: 0x01, current: 0x02, parent: 0x04 } as const;
+const TF_FLAG = { creation: 0x01, modify: 0x02, access: 0x04, attributes: 0x08, backup: 0x10, expiration: 0x20, effective: 0x40, longForm: 0x80 } as const;
+const TF_ORDER = ['creation', 'modify', 'access', 'attributes', 'backup', 'expiration', 'effective'] as const;
+/** RRIP §5.1 ER identifiers of Rock Ridge. */
+const RRIP_IDS = new Set(['RRIP_1991A', 'IEEE_P1282', 'IEEE_1282']);
+
+export interface RockRidge {
+  name?: string;
+  nameIsCurrent?: boolean;
+  nameIsParent?: boolean;
+  mode?: number;
+  nlink?: number;
+  uid?: number;
+  gid?: number;
+  serial?: number;
+  target?: string;
+  times?: Partial<Record<(typeof TF_ORDER)[number], number>>;
+  childLink?: number;
+  parentLink?: number;
+  relocated?: boolean;
+}
+
+export interface SystemUse {
+  readonly rr: RockRidge;
+  /** Whether any Rock Ridge entry was seen. */
+  readonly hasRockRidge: boolean;
+  /** SP found (root "." record only): bytes to skip in every other area. */
+  readonly spSkip?: number;
+  /** ER identifiers. */
+  readonly extensions: string[];
+  /** Continuation areas read, as byte spans in the image. */
+  readonly continuations: { start: number; end: number }[];
+}
+
+/** Rock Ridge signatures that prove the extension is in use even without ER (RRIP 1.09 images). */
+const RR_SIGNATURES = new Set(['PX', 'PN', 'SL', 'NM', 'CL', 'PL', 'RE', 'TF', 'SF', 'RR']);
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Parses the system use area `area` of the record at byte `recordOffset`,
+ * following CE continuation areas (bounded in number and size, and checked
+ * against the image's end).
+ */
+export async function parseSystemUse(ctx: IsoContext, area: Uint8Array, recordOffset: number, skip: number, blockSize: number): Promise<SystemUse> {
+  const rr: RockRidge = {};
+  const extensions: string[] = [];
+  const continuations: { start: number; end: number }[] = [];
+  let spSkip: number | undefined;
+  let hasRockRidge = false;
+  const nameParts: Uint8Array[] = [];
+  const link: { parts: Uint8Array[]; components: Uint8Array[]; root: boolean; started: boolean } = { parts: [], components: [], root: false, started: false };
+  const enc = new TextEncoder();
+
+  let buf = area.subarray(Math.min(skip, area.length));
+  for (let hops = 0; ; hops++) {
+    let next: { start: number; length: number } | undefined;
+    let pos = 0;
+    while (pos + 4 <= buf.length) {
+      const sig = latin1Text(buf.subarray(pos, pos + 2));
+      const len = num(buf, pos, SUSP_ENTRY.length);
+      if (len < 4 || pos + len > buf.length) break; // padding or a torn entry: the area ends here (as Linux reads it)
+      const e = buf.subarray(pos, pos + len);
+      if (RR_SIGNATURES.has(sig)) hasRockRidge = true;
+      switch (sig) {
+        case 'SP':
+          if (len >= 7 && num(e, 0, SP.check1) === 0xbe && num(e, 0, SP.check2) === 0xef) spSkip = num(e, 0, SP.skip);
+          break;
+        case 'CE':
+          if (len >= 28) next = { start: num(e, 0, CE.blockLba) * blockSize + num(e, 0, CE.offset), length: num(e, 0, CE.length) };
+          break;
+        case 'ER': {
+          const idLen = num(e, 0, ER.idLength);
+          if (8 + idLen <= len) extensions.push(latin1Text(e.subarray(8, 8 + idLen)));
+          break;
+        }
+        case 'PX':
+          if (len >= 36) {
+            rr.mode = num(e, 0, PX.mode);
+            rr.nlink = num(e, 0, PX.nlink);
+            rr.uid = num(e, 0, PX.uid);
+            rr.gid = num(e, 0, PX.gid);
+            if (len >= 44) rr.serial = num(e, 0, PX.serial);
+          }
+          break;
+        case 'NM': {
+          if (len < 5) break;
+          const flags = num(e, 0, NM.flags);
+          if (flags & NM_FLAG.current) rr.nameIsCurrent = true;
+          else if (flags & NM_FLAG.parent) rr.nameIsParent = true;
+          else nameParts.push(e.subarray(NM.name.at));
+          break;
+        }
+        case 'SL': {
+          if (len < 5) break;
+          let p = SL.components.at;
+          while (p + 2 <= len) {
+            const cflags = num(e, p, SL_COMPONENT.flags);
+            const clen = num(e, p, SL_COMPONENT.length);
+            const content = e.subarray(p + 2, Math.min(len, p + 2 + clen));
+            p += 2 + clen;
+            if (cflags & SL_FLAG.root) {
+              if (!link.started) link.root = true;
+            } else if (cflags & SL_FLAG.current) link.parts.push(enc.encode('.'));
+            else if (cflags & SL_FLAG.parent) link.parts.push(enc.encode('..'));
+            else link.parts.push(content);
+            link.started = true;
+            if (!(cflags & SL_FLAG.continue) && !(cflags & SL_FLAG.root)) {
+              link.components.push(concat(link.parts));
+              link.parts = [];
+            }
+          }
+          break;
+        }
+        case 'TF': {
+          if (len < 5) break;
+          const flags = num(e, 0, TF.flags);
+          const width = flags & TF_FLAG.longForm ? 17 : 7;
+          let p = TF.stamps.at;
+          rr.times ??= {};
+          for (let bit = 0; bit < TF_ORDER.length; bit++) {
+            if (!(flags & (1 << bit))) continue;
+            if (p + width > len) break;
+            const t = width === 17 ? longDate(e, p) : shortDate(e, p);
+            if (t !== undefined) rr.times[TF_ORDER[bit]!] = t;
+            p += width;
+          }
+          break;
+        }
+        case 'CL':
+          if (len >= 12) rr.childLink = num(e, 0, CL_PL.lba);
+          break;
+        case 'PL':
+          if (len >= 12) rr.parentLink = num(e, 0, CL_PL.lba);
+          break;
+        case 'RE':
+          rr.relocated = true;
+          break;
+        default:
+          break; // PD padding, PN device numbers, SF, ES, AA, AL, zisofs ZF ...: not needed to list or extract
+      }
+      if (sig === 'ST') break;
+      pos += len;
+    }
+    if (!next) break;
+    if (hops + 1 > LIMITS.continuations) {
+      ctx.fail(`directory record at byte ${recordOffset} chains more than ${LIMITS.continuations} continuation areas`, { offset: recordOffset });
+    }
+    if (next.length > LIMITS.continuationBytes) {
+      ctx.fail(`continuation area of the directory record at byte ${recordOffset} claims ${next.length} bytes, more than the limit of ${LIMITS.continuationBytes}`, { offset: recordOffset });
+    }
+    if (next.start + next.length > ctx.size) {
+      ctx.fail(`continuation area at byte ${next.start} (${next.length} bytes) of the directory record at byte ${recordOffset} lies beyond the end of the image (${ctx.size} bytes)`, { offset: recordOffset });
+    }
+    buf = await ctx.read(next.start, next.length, 'continuation area');
+    continuations.push({ start: next.start, end: next.start + next.length });
+  }
+  if (nameParts.length > 0) rr.name = utf8Text(concat(nameParts));
+  if (link.parts.length > 0) link.components.push(concat(link.parts));
+  if (link.started) {
+    const target = link.components.map((c) => utf8Text(c)).join('/');
+    rr.target = link.root ? `/${target}` : target;
+  }
+  if (extensions.some((x) => RRIP_IDS.has(x))) hasRockRidge = true;
+  return { rr, hasRockRidge, extensions, continuations, ...(spSkip !== undefined ? { spSkip } : {}) };
+}

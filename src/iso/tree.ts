@@ -1,0 +1,205 @@
+/**
+ * Walks one directory tree (the ISO 9660 tree with or without Rock Ridge,
+ * or the Joliet tree) from its root record and returns its entries and the
+ * metadata areas it read.
+ *
+ * Invariants: every directory extent is visited once (a second visit is a
+ * loop in the tree and an error); depth, entry count and continuation chains
+ * are bounded (LIMITS); file content is never read. Rock Ridge relocated
+ * directories (RRIP §4.1.5) are presented as the author intended: the CL
+ * placeholder becomes the directory at its original place, and the RE
+ * directory is hidden from the relocation folder.
+ */
+import { IsoContext, LIMITS } from './context.js';
+import type { IsoEntry, MetadataArea, Extent } from './entry.js';
+import { latin1Text, ucs2Text } from './fields.js';
+import { FILE_FLAG, readDirectory, type DirRecord } from './records.js';
+import { parseSystemUse, type RockRidge } from './susp.js';
+
+export type NameSource = 'rockridge' | 'joliet' | 'iso9660';
+
+export interface TreeOptions {
+  readonly names: NameSource;
+  readonly blockSize: number;
+  /** Bytes to skip at the start of every system use area (SUSP SP). */
+  readonly suspSkip: number;
+}
+
+export interface TreeResult {
+  readonly entries: IsoEntry[];
+  readonly metadata: MetadataArea[];
+}
+
+/** POSIX file type bits of st_mode (RRIP PX carries st_mode). */
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+const S_IFDIR = 0o040000;
+
+/** ISO 9660 name: strip the ";version" (ECMA-119 §7.5.1) and a trailing dot of an empty extension. */
+export function isoName(id: Uint8Array): string {
+  let n = latin1Text(id).replace(/;\d*$/, '');
+  if (n.endsWith('.') && n.length > 1) n = n.slice(0, -1);
+  return n;
+}
+
+/** Joliet name: UCS-2BE, strip ";1" as the ISO name. */
+export function jolietName(id: Uint8Array): string {
+  return ucs2Text(id).replace(/;\d*$/, '');
+}
+
+function join(parent: string, name: string): string {
+  return parent === '/' ? `/${name}` : `${parent}/${name}`;
+}
+
+interface PendingDir {
+  readonly path: string;
+  readonly name: string;
+  readonly lba: number;
+  /** Unknown for a relocated directory reached through CL: read from its "." record. */
+  readonly size: number | undefined;
+  readonly depth: number;
+  readonly recordOffset: number;
+  readonly rr: RockRidge | undefined;
+  readonly mtimeMs: number | undefined;
+}
+
+function attributes(rr: RockRidge | undefined, recordMtime: number | undefined): Partial<IsoEntry> {
+  const out: { mode?: number; uid?: number; gid?: number; nlink?: number; inode?: number; mtimeMs?: number } = {};
+  if (rr?.mode !== undefined) out.mode = rr.mode;
+  if (rr?.uid !== undefined) out.uid = rr.uid;
+  if (rr?.gid !== undefined) out.gid = rr.gid;
+  if (rr?.nlink !== undefined) out.nlink = rr.nlink;
+  if (rr?.serial !== undefined) out.inode = rr.serial;
+  const m = rr?.times?.modify ?? recordMtime;
+  if (m !== undefined) out.mtimeMs = m;
+  return out;
+}
+
+export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptions): Promise<TreeResult> {
+  const { blockSize } = opts;
+  const entries: IsoEntry[] = [];
+  const metadata: MetadataArea[] = [];
+  const visited = new Map<number, string>();
+  const rockRidge = opts.names === 'rockridge';
+  const stack: PendingDir[] = [{
+    path: '/', name: '', lba: root.extentLba + root.extAttrLength, size: root.dataLength, depth: 0, recordOffset: root.offset, rr: undefined, mtimeMs: root.mtimeMs,
+  }];
+
+  const susp = async (r: DirRecord, skip: number): Promise<RockRidge | undefined> => {
+    if (!rockRidge || r.systemUse.length === 0) return undefined;
+    const su = await parseSystemUse(ctx, r.systemUse, r.offset, skip, blockSize);
+    for (const c of su.continuations) metadata.push({ kind: 'continuation', start: c.start, end: c.end });
+    return su.rr;
+  };
+  let total = 0;
+  const count = () => {
+    if (++total > LIMITS.entries) ctx.fail(`more than ${LIMITS.entries} entries in the directory tree`);
+  };
+
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    const seen = visited.get(dir.lba);
+    if (seen !== undefined) {
+      ctx.fail(`loop in the directory tree: directory ${JSON.stringify(dir.path)} (record at byte ${dir.recordOffset}) points to block ${dir.lba}, which is already directory ${JSON.stringify(seen)}`, { offset: dir.recordOffset });
+    }
+    visited.set(dir.lba, dir.path);
+    if (dir.depth > LIMITS.depth) ctx.fail(`directory ${JSON.stringify(dir.path)} is nested deeper than ${LIMITS.depth} levels`, { offset: dir.recordOffset });
+
+    let size = dir.size;
+    if (size === undefined) {
+      // A relocated directory: its length is in its own "." record.
+      if (dir.lba * blockSize + 2048 > ctx.size) {
+        ctx.fail(`relocated directory ${JSON.stringify(dir.path)} (record at byte ${dir.recordOffset}) points to byte ${dir.lba * blockSize}, beyond the end of the image (${ctx.size} bytes)`, { offset: dir.recordOffset });
+      }
+      const first = await readDirectory(ctx, dir.lba, 2048, blockSize, dir.path).next();
+      if (first.done) ctx.fail(`relocated directory ${JSON.stringify(dir.path)} at byte ${dir.lba * blockSize} has no "." record`, { offset: dir.lba * blockSize });
+      size = first.value.dataLength;
+    }
+    const start = dir.lba * blockSize;
+    metadata.push({ kind: 'directory', start, end: start + size, path: dir.path });
+
+    let selfRr: RockRidge | undefined;
+    let selfMtime: number | undefined = dir.mtimeMs;
+    const children: IsoEntry[] = [];
+    let multi: { id: Uint8Array; first: DirRecord; rr: RockRidge | undefined; extents: Extent[] } | undefined;
+
+    const finishFile = (first: DirRecord, rr: RockRidge | undefined, extents: Extent[]) => {
+      const name = rockRidge && rr?.name !== undefined ? rr.name : opts.names === 'joliet' ? jolietName(first.identifier) : isoName(first.identifier);
+      const path = join(dir.path, name);
+      const isLink = rr !== undefined && (rr.target !== undefined || ((rr.mode ?? 0) & S_IFMT) === S_IFLNK);
+      for (const x of extents) {
+        if (x.size > 0 && x.lba * blockSize + x.size > ctx.size) {
+          ctx.fail(`file ${JSON.stringify(path)} has an extent at byte ${x.lba * blockSize} (${x.size} bytes) beyond the end of the image (${ctx.size} bytes)`, { offset: first.offset });
+        }
+      }
+      count();
+      const size = isLink ? 0 : extents.reduce((n, x) => n + x.size, 0);
+      children.push({
+        path, name, type: isLink ? 'symlink' : 'file', size, lba: extents[0]!.lba, extents: isLink ? [] : extents,
+        ...(isLink ? { target: rr?.target ?? '' } : {}),
+        ...attributes(rr, first.mtimeMs), recordOffset: first.offset,
+      });
+    };
+    const flushMulti = () => {
+      if (multi) finishFile(multi.first, multi.rr, multi.extents);
+      multi = undefined;
+    };
+
+    let index = 0;
+    for await (const r of readDirectory(ctx, dir.lba, size, blockSize, dir.path)) {
+      const i = index++;
+      const single = r.identifier.length === 1 ? r.identifier[0] : undefined;
+      if (i === 0 && single === 0) {
+        // "." describes this directory itself; the root's "." carries SP, which the caller already read.
+        selfRr = await susp(r, dir.path === '/' ? 0 : opts.suspSkip);
+        selfMtime ??= r.mtimeMs;
+        continue;
+      }
+      if (single === 0 || single === 1) continue; // "." / ".."
+      if (r.flags & FILE_FLAG.associated) continue; // associated files (ECMA-119 §9.1.6 bit 2) are not part of the tree
+      const extent: Extent = { lba: r.extentLba + r.extAttrLength, size: r.dataLength };
+      if (multi && !sameBytes(multi.id, r.identifier)) flushMulti();
+      if (multi) {
+        multi.extents.push(extent);
+        if (!(r.flags & FILE_FLAG.multiExtent)) flushMulti();
+        continue;
+      }
+      const rr = await susp(r, opts.suspSkip);
+      if (rr?.relocated) continue; // RRIP §4.1.5.3: shown at its original place through CL
+      if (rr?.childLink !== undefined || (r.flags & FILE_FLAG.directory)) {
+        const name = rockRidge && rr?.name !== undefined ? rr.name : opts.names === 'joliet' ? jolietName(r.identifier) : isoName(r.identifier);
+        count();
+        stack.push({
+          path: join(dir.path, name), name,
+          lba: rr?.childLink !== undefined ? rr.childLink : extent.lba,
+          size: rr?.childLink !== undefined ? undefined : r.dataLength,
+          depth: dir.depth + 1, recordOffset: r.offset, rr, mtimeMs: r.mtimeMs,
+        });
+        continue;
+      }
+      if (r.flags & FILE_FLAG.multiExtent) {
+        multi = { id: r.identifier, first: r, rr, extents: [extent] };
+        continue;
+      }
+      finishFile(r, rr, [extent]);
+    }
+    flushMulti();
+
+    // The directory's own entry: attributes from its record in the parent, else from its "." record.
+    const rr = dir.rr?.mode !== undefined ? dir.rr : selfRr ?? dir.rr;
+    const attrs = attributes(rr, selfMtime);
+    if (rr && ((rr.mode ?? S_IFDIR) & S_IFMT) !== S_IFDIR && rr.mode !== undefined) {
+      // A directory whose PX says otherwise: keep it a directory, with the permission bits only.
+      (attrs as { mode?: number }).mode = S_IFDIR | (rr.mode & 0o7777);
+    }
+    entries.push({ path: dir.path, name: dir.name, type: 'dir', size, lba: dir.lba, extents: [{ lba: dir.lba, size }], ...attrs, recordOffset: dir.recordOffset });
+    for (const c of children) entries.push(c);
+  }
+  return { entries, metadata };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
