@@ -5,8 +5,8 @@
  * A file is a sequence of stanzas separated by blank lines (lines holding only
  * spaces/tabs count as blank). A stanza is a sequence of fields `Name: value`;
  * a line starting with a space or tab continues the previous field's value
- * (kept with its newline, leading blank removed, so `Description` keeps its
- * shape); lines starting with `#` are comments and are dropped. Field names
+ * (kept verbatim after a newline, leading blank included, exactly as
+ * `dpkg-deb --field` and apt print it back); lines starting with `#` are comments and are dropped. Field names
  * are case-insensitive: lookups go through `field()`. A stanza naming the same
  * field twice is refused, as dpkg does.
  */
@@ -56,7 +56,7 @@ export function parseDeb822(text: string, what: string): Stanza[] {
     if (line.startsWith(' ') || line.startsWith('\t')) {
       const last = fields[fields.length - 1];
       if (!last) throw bad(what, lineNo, `continuation line ${quote(line.slice(0, 40))} has no field to continue`);
-      last[1] += `\n${line.slice(1)}`;
+      last[1] += `\n${line}`;
       continue;
     }
     const colon = line.indexOf(':');
