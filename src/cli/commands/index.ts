@@ -3,7 +3,10 @@
  * `register(program)`, which adds its subcommand.
  */
 import type { Command } from 'commander';
+import { register as ls } from './ls.js';
+import { register as regions } from './regions.js';
+import { register as extract } from './extract.js';
 
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [];
+export const COMMANDS: Register[] = [ls, regions, extract];

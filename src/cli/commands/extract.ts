@@ -1,0 +1,35 @@
+/**
+ * `isosync extract IMAGE [PATH_OR_GLOB ...] -o DIR [--json]`: writes the
+ * selected entries (all by default) with Rock Ridge modes, mtimes, symlinks
+ * and hard links, refusing any entry that would land outside DIR (see
+ * src/iso/extract.ts). Selection is a separate step so that other options
+ * (a later --changed-from OLD) can narrow it.
+ */
+import type { Command } from 'commander';
+import { IsosyncError } from '../../errors.js';
+import { extractEntries } from '../../iso/extract.js';
+import { selectEntries } from '../../iso/select.js';
+import { action, printJson, withCommon, type CommonOptions } from '../common.js';
+import { withImage } from '../../iso/open-image.js';
+
+interface ExtractOptions extends CommonOptions {
+  output?: string;
+}
+
+export function register(program: Command): void {
+  withCommon(program.command('extract')
+    .argument('<image>', 'ISO 9660 image')
+    .argument('[patterns...]', 'paths or globs (*, ?, **) to extract; a directory brings its subtree; all when none')
+    .option('-o, --output <dir>', 'destination directory (required)')
+    .description('extract files from an ISO image'))
+    .action(action(async (image: string, patterns: string[], opts: ExtractOptions) => {
+      if (!opts.output) throw new IsosyncError('BAD_ARGUMENT', 'Cannot extract: missing -o DIR (the destination directory)');
+      const out = opts.output;
+      await withImage(image, async (img, src) => {
+        const selected = selectEntries(img.entries, patterns, image);
+        const summary = await extractEntries(src, img, selected, out);
+        if (opts.json) printJson(summary);
+        else process.stdout.write(`Extracted ${summary.files} files (${summary.bytes} bytes), ${summary.dirs} directories, ${summary.symlinks} symlinks, ${summary.hardlinks} hard links into ${out}\n`);
+      });
+    }));
+}

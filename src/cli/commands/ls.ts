@@ -1,0 +1,45 @@
+/**
+ * `isosync ls IMAGE [--json]`: every entry of the image. The human form is a
+ * table (type, size, first block, path, -> target); --json is an array of
+ * {path, type, size, lba, extents, target?, mode?, mtime?}.
+ */
+import type { Command } from 'commander';
+import type { IsoEntry } from '../../iso/index.js';
+import { action, printJson, withCommon, type CommonOptions } from '../common.js';
+import { withImage } from '../../iso/open-image.js';
+
+export function entryJson(e: IsoEntry): Record<string, unknown> {
+  return {
+    path: e.path,
+    type: e.type,
+    size: e.size,
+    lba: e.lba,
+    extents: e.extents.map((x) => ({ lba: x.lba, size: x.size })),
+    ...(e.target !== undefined ? { target: e.target } : {}),
+    ...(e.mode !== undefined ? { mode: e.mode } : {}),
+    ...(e.mtimeMs !== undefined ? { mtime: new Date(e.mtimeMs).toISOString() } : {}),
+    ...(e.nlink !== undefined && e.nlink > 1 ? { nlink: e.nlink } : {}),
+    ...(e.inode !== undefined ? { inode: e.inode } : {}),
+  };
+}
+
+const TYPE_LETTER = { file: '-', dir: 'd', symlink: 'l' } as const;
+
+export function register(program: Command): void {
+  withCommon(program.command('ls').argument('<image>', 'ISO 9660 image').description('list the files of an ISO image'))
+    .action(action(async (image: string, opts: CommonOptions) => {
+      await withImage(image, async (img) => {
+        if (opts.json) {
+          printJson(img.entries.map(entryJson));
+          return;
+        }
+        const sizeW = Math.max(4, ...img.entries.map((e) => String(e.size).length));
+        const lbaW = Math.max(3, ...img.entries.map((e) => String(e.lba).length));
+        const lines = [`T ${'SIZE'.padStart(sizeW)} ${'LBA'.padStart(lbaW)} PATH`];
+        for (const e of img.entries) {
+          lines.push(`${TYPE_LETTER[e.type]} ${String(e.size).padStart(sizeW)} ${String(e.lba).padStart(lbaW)} ${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}`);
+        }
+        process.stdout.write(`${lines.join('\n')}\n`);
+      });
+    }));
+}

@@ -1,0 +1,180 @@
+/**
+ * Extraction of selected entries into a directory, safely.
+ *
+ * Safety rules (checked for every entry before anything is written, and
+ * again on disk while writing):
+ * - every path component must be a plain name: not empty, not "." or "..",
+ *   no "/" or NUL inside (Rock Ridge names are arbitrary bytes);
+ * - on the way down, every existing component under DIR is checked with
+ *   lstat and must be a real directory, never a symlink (so a symlink
+ *   extracted earlier, or planted before, can never redirect a write);
+ * - a file is written to a fresh temporary name in its directory (O_EXCL, so
+ *   never through a symlink) and renamed to its name only once complete; a
+ *   failure removes the temporary file.
+ * Directories get their modes and mtimes after their contents are written.
+ * Hard links are made where Rock Ridge says so: files with nlink > 1 that
+ * share a PX serial number (or, without serial numbers, the same extent).
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, link, lstat, lutimes, mkdir, open, rename, rm, symlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { IsosyncError } from '../errors.js';
+import type { ByteSource } from '../store/byte-source.js';
+import { readEntryChunks } from './content.js';
+import type { IsoEntry, IsoImage } from './entry.js';
+
+export interface ExtractSummary {
+  readonly dir: string;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  hardlinks: number;
+  bytes: number;
+}
+
+/** Permission bits applied: setuid/setgid are dropped, as bsdtar does without -p for a safe default. */
+const MODE_MASK = 0o1777;
+const DEFAULT_FILE_MODE = 0o644;
+const DEFAULT_DIR_MODE = 0o755;
+
+function unsafe(image: string, path: string, why: string): never {
+  throw new IsosyncError('UNSAFE_PATH', `Cannot extract ${JSON.stringify(path)} from ${JSON.stringify(image)}: ${why}`, { path });
+}
+
+/** The components of `entry.path` relative to the root, each checked to be a plain name. */
+export function safeComponents(entry: IsoEntry, byPath: ReadonlyMap<string, IsoEntry>, image: string): string[] {
+  if (entry.path === '/') return [];
+  const names: string[] = [];
+  let e: IsoEntry | undefined = entry;
+  while (e && e.path !== '/') {
+    const n = e.name;
+    if (n === '' || n === '.' || n === '..') unsafe(image, entry.path, `it has a component ${JSON.stringify(n)}`);
+    if (n.includes('/') || n.includes('\0')) unsafe(image, entry.path, `the name ${JSON.stringify(n)} contains ${n.includes('\0') ? 'NUL' : '"/"'}`);
+    names.unshift(n);
+    const parent = e.path.slice(0, e.path.length - n.length - 1) || '/';
+    if (!parent.startsWith('/')) unsafe(image, entry.path, 'it is not below the root');
+    e = byPath.get(parent);
+    if (!e && parent !== '/') unsafe(image, entry.path, `its parent ${JSON.stringify(parent)} is not in the image`);
+  }
+  return names;
+}
+
+/** Makes sure `dir/components...` exists as real directories, refusing symlinks and other files on the way. */
+async function ensureDirs(root: string, comps: readonly string[], image: string, entryPath: string, created: Set<string>): Promise<string> {
+  let cur = root;
+  for (const c of comps) {
+    cur = join(cur, c);
+    if (created.has(cur)) continue;
+    let st;
+    try {
+      st = await lstat(cur);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      await mkdir(cur, { mode: 0o700 });
+      created.add(cur);
+      continue;
+    }
+    if (st.isSymbolicLink()) unsafe(image, entryPath, `${JSON.stringify(cur)} is a symlink, refusing to write through it`);
+    if (!st.isDirectory()) unsafe(image, entryPath, `${JSON.stringify(cur)} exists and is not a directory`);
+    created.add(cur);
+  }
+  return cur;
+}
+
+function tempName(dir: string, name: string): string {
+  return join(dir, `.${name.slice(0, 64)}.isosync-${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Replaces `final` by `tmp`, refusing to replace a directory. */
+async function commit(tmp: string, final: string, image: string, entryPath: string): Promise<void> {
+  try {
+    const st = await lstat(final);
+    if (st.isDirectory()) {
+      await rm(tmp, { force: true });
+      unsafe(image, entryPath, `${JSON.stringify(final)} exists and is a directory`);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  await rename(tmp, final);
+}
+
+function seconds(ms: number): Date {
+  return new Date(Math.floor(ms / 1000) * 1000);
+}
+
+/**
+ * Extracts `selected` (entries of `img`, in path order) into `outDir`.
+ * All names are checked before the first write.
+ */
+export async function extractEntries(src: ByteSource, img: IsoImage, selected: readonly IsoEntry[], outDir: string): Promise<ExtractSummary> {
+  const byPath = new Map(img.entries.map((e) => [e.path, e] as const));
+  const plan = selected.map((e) => ({ entry: e, comps: safeComponents(e, byPath, img.name) }));
+  await mkdir(outDir, { recursive: true });
+  const rootSt = await lstat(outDir);
+  if (!rootSt.isDirectory()) throw new IsosyncError('BAD_ARGUMENT', `Cannot extract into ${JSON.stringify(outDir)}: not a directory`);
+
+  const summary: ExtractSummary = { dir: outDir, files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0 };
+  const created = new Set<string>();
+  const dirsToFinish: { path: string; entry: IsoEntry }[] = [];
+  const linkKey = (e: IsoEntry): string | undefined => {
+    if (e.type !== 'file' || (e.nlink ?? 1) < 2) return undefined;
+    if (e.inode !== undefined) return `i${e.inode}`;
+    return e.size > 0 ? `x${e.lba}:${e.size}` : undefined;
+  };
+  const firstOfLink = new Map<string, string>();
+
+  for (const { entry, comps } of plan) {
+    if (entry.type === 'dir') {
+      const p = await ensureDirs(outDir, comps, img.name, entry.path, created);
+      dirsToFinish.push({ path: p, entry });
+      summary.dirs++;
+      continue;
+    }
+    const parentDir = await ensureDirs(outDir, comps.slice(0, -1), img.name, entry.path, created);
+    const name = comps[comps.length - 1]!;
+    const final = join(parentDir, name);
+    const tmp = tempName(parentDir, name);
+    try {
+      if (entry.type === 'symlink') {
+        await symlink(entry.target ?? '', tmp);
+        if (entry.mtimeMs !== undefined) await lutimes(tmp, seconds(entry.mtimeMs), seconds(entry.mtimeMs)).catch(() => undefined);
+        await commit(tmp, final, img.name, entry.path);
+        summary.symlinks++;
+        continue;
+      }
+      const key = linkKey(entry);
+      const existing = key !== undefined ? firstOfLink.get(key) : undefined;
+      if (existing !== undefined) {
+        await link(existing, tmp);
+        await commit(tmp, final, img.name, entry.path);
+        summary.hardlinks++;
+        continue;
+      }
+      const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      try {
+        for await (const chunk of readEntryChunks(src, entry, undefined, img.logicalBlockSize)) {
+          await fh.write(chunk);
+          summary.bytes += chunk.length;
+        }
+        await fh.chmod((entry.mode ?? DEFAULT_FILE_MODE) & MODE_MASK);
+        if (entry.mtimeMs !== undefined) await fh.utimes(seconds(entry.mtimeMs), seconds(entry.mtimeMs));
+      } finally {
+        await fh.close();
+      }
+      await commit(tmp, final, img.name, entry.path);
+      if (key !== undefined) firstOfLink.set(key, final);
+      summary.files++;
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  }
+  // Deepest first, so that setting a parent's mtime comes after its children changed it.
+  for (const d of dirsToFinish.reverse()) {
+    await chmod(d.path, (d.entry.mode ?? DEFAULT_DIR_MODE) & MODE_MASK);
+    if (d.entry.mtimeMs !== undefined) await utimes(d.path, seconds(d.entry.mtimeMs), seconds(d.entry.mtimeMs));
+  }
+  return summary;
+}
