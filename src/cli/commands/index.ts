@@ -6,7 +6,10 @@ import type { Command } from 'commander';
 import { register as ls } from './ls.js';
 import { register as regions } from './regions.js';
 import { register as extract } from './extract.js';
+import { register as publish } from './publish.js';
+import { register as info } from './info.js';
+import { register as releases } from './releases.js';
 
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [ls, regions, extract];
+export const COMMANDS: Register[] = [ls, regions, extract, publish, info, releases];

@@ -1,0 +1,122 @@
+/**
+ * `isosync info TORRENT [--json]`: what a torrent holds (any torrent, not
+ * only isosync's): name, sizes, infohash, isosync's product/release/lineage,
+ * trackers, web seeds, and a summary of its delta hints.
+ */
+import type { Command } from 'commander';
+import { summarizeHints } from '../../delta/hints.js';
+import { readTorrentFile } from '../../library/previous.js';
+import { encodeBencode } from '../../torrent/bencode-encode.js';
+import type { Metainfo } from '../../torrent/metainfo.js';
+import { action, printJson, withCommon, type CommonOptions } from '../common.js';
+
+export interface InfoJson {
+  name: string;
+  length: number;
+  pieceLength: number;
+  pieceCount: number;
+  infoHash: string;
+  product: string | null;
+  release: string | null;
+  lineage: { release: string; infoHash: string }[];
+  similar: string[];
+  collections: string[];
+  trackers: string[][];
+  webSeeds: string[];
+  comment: string | null;
+  createdBy: string | null;
+  creationDate: number | null;
+  private: boolean;
+  files?: { path: string; length: number; offset: number; attr?: string }[];
+  hints: Record<string, unknown> | null;
+}
+
+export function infoJson(m: Metainfo): InfoJson {
+  const hints = m.isosync?.hints;
+  return {
+    name: m.name,
+    length: m.length,
+    pieceLength: m.pieceLength,
+    pieceCount: m.pieceCount,
+    infoHash: m.infoHash,
+    product: m.isosync?.product ?? null,
+    release: m.isosync?.release ?? null,
+    lineage: (m.isosync?.lineage ?? []).map((e) => ({ release: e.release, infoHash: e.infoHash })),
+    similar: [...m.similar],
+    collections: [...m.collections],
+    trackers: trackerTiers(m),
+    webSeeds: [...m.urlList],
+    comment: m.comment ?? null,
+    createdBy: m.createdBy ?? null,
+    creationDate: m.creationDate ?? null,
+    private: m.private,
+    ...(m.files
+      ? { files: m.files.map((f) => ({ path: f.path.join('/'), length: f.length, offset: f.offset, ...(f.attr ? { attr: f.attr } : {}) })) }
+      : {}),
+    hints: hints === undefined ? null : summarizeHints(hints, encodeBencode(hints).length),
+  };
+}
+
+/** BEP 12: announce-list when present (it supersedes announce), else announce alone. */
+export function trackerTiers(m: Metainfo): string[][] {
+  if (m.announceList.length > 0) return m.announceList.map((t) => [...t]);
+  return m.announce ? [[m.announce]] : [];
+}
+
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+function printText(j: InfoJson): void {
+  const lines: [string, string][] = [
+    ['name', j.name],
+    ['length', `${j.length} bytes (${formatBytes(j.length)})`],
+    ['pieces', `${j.pieceCount} of ${j.pieceLength} bytes (${formatBytes(j.pieceLength)})`],
+    ['infohash', j.infoHash],
+  ];
+  if (j.product !== null) lines.push(['product', j.product], ['release', j.release ?? '']);
+  if (j.lineage.length > 0) lines.push(['lineage', j.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n')]);
+  else if (j.similar.length > 0) lines.push(['similar', j.similar.join('\n')]);
+  if (j.product === null && j.collections.length > 0) lines.push(['collections', j.collections.join(', ')]);
+  lines.push(['trackers', j.trackers.length > 0 ? j.trackers.map((t, i) => `tier ${i + 1}: ${t.join(' ')}`).join('\n') : 'none']);
+  lines.push(['web seeds', j.webSeeds.length > 0 ? j.webSeeds.join('\n') : 'none']);
+  if (j.comment !== null) lines.push(['comment', j.comment]);
+  if (j.createdBy !== null) lines.push(['created by', j.createdBy]);
+  if (j.creationDate !== null) lines.push(['creation date', dateText(j.creationDate)]);
+  lines.push(['private', j.private ? 'yes' : 'no']);
+  lines.push(['hints', j.hints === null ? 'none' : Object.entries(j.hints).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')]);
+  if (j.files) lines.push(['files', j.files.map((f) => `${f.path} (${f.length} bytes)`).join('\n')]);
+  const pad = Math.max(...lines.map(([k]) => k.length)) + 2;
+  for (const [k, v] of lines) {
+    const [first, ...rest] = v.split('\n');
+    process.stdout.write(`${`${k}:`.padEnd(pad)}${first}\n`);
+    for (const r of rest) process.stdout.write(`${' '.repeat(pad)}${r}\n`);
+  }
+}
+
+function dateText(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  return Number.isNaN(d.getTime()) ? String(seconds) : `${d.toISOString().replace('.000Z', 'Z')} (${seconds})`;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('info')
+    .description('show what a torrent holds: sizes, infohash, product, release, lineage, trackers, web seeds, hints')
+    .argument('<torrent>', 'a .torrent file (isosync\'s or any other)');
+  withCommon(cmd).action(
+    action(async (path: string, opts: CommonOptions) => {
+      const m = readTorrentFile(path);
+      const j = infoJson(m);
+      if (opts.json) printJson(j);
+      else printText(j);
+    }),
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * `isosync publish IMAGE --product NAME --release VERSION ...`: makes the
+ * release's torrent (BEP 3 single file, with product, release, lineage and
+ * delta hints inside the info dictionary) and records it in the catalog.
+ */
+import type { Command } from 'commander';
+import { IsosyncError } from '../../errors.js';
+import { openCatalog } from '../../library/catalog.js';
+import { publishRelease, type PublishResult } from '../../library/publish.js';
+import { parsePieceLength } from '../../torrent/piece-length.js';
+import { action, collect, printJson, withCommon, type CommonOptions } from '../common.js';
+import { formatBytes, trackerTiers } from './info.js';
+
+interface PublishCliOptions extends CommonOptions {
+  product: string;
+  release: string;
+  previous?: string[];
+  tracker?: string[];
+  webSeed?: string[];
+  pieceLength?: string;
+  comment?: string;
+  output?: string;
+  force?: boolean;
+}
+
+/** $SOURCE_DATE_EPOCH (reproducible builds) fixes the creation date, else now. */
+function creationDateFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env['SOURCE_DATE_EPOCH'];
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new IsosyncError('BAD_ARGUMENT', `Invalid SOURCE_DATE_EPOCH ${JSON.stringify(v)}: not a whole number of seconds`);
+  return Number(v);
+}
+
+function resultJson(r: PublishResult) {
+  const m = r.metainfo;
+  return {
+    torrent: r.outPath,
+    infoHash: m.infoHash,
+    name: m.name,
+    length: m.length,
+    pieceLength: m.pieceLength,
+    pieceCount: m.pieceCount,
+    product: m.isosync?.product ?? null,
+    release: m.isosync?.release ?? null,
+    lineage: r.lineage.map((e) => ({ release: e.release, infoHash: e.infoHash })),
+    previous: r.previous.map((p) => ({ release: p.release, infoHash: p.infoHash, imagePath: p.imagePath ?? null, via: p.via })),
+    trackers: trackerTiers(m),
+    webSeeds: [...m.urlList],
+    hints: r.hints,
+    catalog: r.outcome,
+    hashSeconds: Number(r.hashSeconds.toFixed(3)),
+  };
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('publish')
+    .description("make a release's torrent (product, release, lineage inside the info dictionary) and record it in the catalog")
+    .argument('<image>', 'the release image (ISO)')
+    .requiredOption('--product <name>', 'product name, e.g. "distro"')
+    .requiredOption('--release <version>', 'release label, e.g. "1.01"')
+    .option('--previous <torrent|image>', 'an earlier release (a .torrent, or its image); repeatable; default: the catalog\'s previous release of the product', collect)
+    .option('--tracker <url>', 'tracker URL; repeat for more tiers, comma-separate URLs of one tier', collect)
+    .option('--web-seed <url>', 'HTTP web seed (BEP 19): the image URL, or a folder URL ending in "/"; repeatable', collect)
+    .option('--piece-length <bytes>', 'piece length: a power of two from 2048 to 16M (default by image size: 256K up to 4 GiB)')
+    .option('--comment <text>', 'comment stored in the torrent')
+    .option('-o, --output <file>', 'where to write the torrent (default IMAGE without .iso, plus .torrent)')
+    .option('--force', 'replace a release already published under the same product and release with other content');
+  withCommon(cmd).action(
+    action(async (image: string, opts: PublishCliOptions) => {
+      const creationDate = creationDateFromEnv();
+      const pieceLength = opts.pieceLength !== undefined ? parsePieceLength(opts.pieceLength) : undefined;
+      const showProgress = !opts.json && process.stderr.isTTY === true;
+      let lastPct = -1;
+      const catalog = openCatalog(opts.home);
+      try {
+        const r = await publishRelease(catalog, {
+          imagePath: image,
+          product: opts.product,
+          release: opts.release,
+          previous: opts.previous ?? [],
+          trackers: (opts.tracker ?? []).map((t) => t.split(',').map((u) => u.trim()).filter((u) => u.length > 0)),
+          webSeeds: opts.webSeed ?? [],
+          force: opts.force ?? false,
+          ...(pieceLength !== undefined ? { pieceLength } : {}),
+          ...(opts.comment !== undefined ? { comment: opts.comment } : {}),
+          ...(opts.output !== undefined ? { out: opts.output } : {}),
+          ...(creationDate !== undefined ? { creationDate } : {}),
+          ...(showProgress
+            ? {
+                onProgress: (done: number, total: number) => {
+                  const pct = Math.floor((done / total) * 100);
+                  if (pct !== lastPct) process.stderr.write(`\rhashing ${pct}%`);
+                  lastPct = pct;
+                },
+              }
+            : {}),
+        });
+        if (showProgress) process.stderr.write('\r\x1b[K');
+        const j = resultJson(r);
+        if (opts.json) {
+          printJson(j);
+          return;
+        }
+        const note = r.outcome === 'unchanged' ? ' (already in the catalog, unchanged)' : r.outcome === 'replaced' ? ' (replaced the earlier record)' : '';
+        process.stdout.write(`published ${j.product} ${j.release}${note}\n`);
+        process.stdout.write(`  torrent     ${j.torrent}\n`);
+        process.stdout.write(`  infohash    ${j.infoHash}\n`);
+        process.stdout.write(`  pieces      ${j.pieceCount} of ${formatBytes(j.pieceLength)} (${formatBytes(j.length)} hashed in ${j.hashSeconds.toFixed(2)} s)\n`);
+        process.stdout.write(`  lineage     ${j.lineage.length > 0 ? j.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n              ') : 'none (first release)'}\n`);
+        process.stdout.write(`  hints       ${r.hints ? 'included' : 'none'}\n`);
+      } finally {
+        catalog.close();
+      }
+    }),
+  );
+}

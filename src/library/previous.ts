@@ -1,0 +1,145 @@
+/**
+ * Which earlier releases a new release descends from (its lineage).
+ *
+ * `--previous X` (repeatable) names each direct predecessor:
+ *   - a file ending in `.torrent`: its infohash; product, release and lineage
+ *     from its isosync keys when it has them (else release = its name
+ *     without `.iso`, lineage from the catalog); its image from the catalog.
+ *   - anything else is an image: if the catalog has it registered (and it has
+ *     not changed since), that release; otherwise it is hashed with the new
+ *     torrent's piece length and its infohash is that of the plain torrent
+ *     {length, name, piece length, pieces} (what mktorrent makes for it); its
+ *     release label is the file name without `.iso`. Nothing else about it is
+ *     recorded.
+ * Without --previous, the catalog decides: the highest release of the same
+ * product that orders below the new one (release-order.ts), if any.
+ *
+ * The lineage is each predecessor followed by its own lineage, nearest first,
+ * without duplicates or the new release itself, at most MAX_LINEAGE entries.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { IsosyncError } from '../errors.js';
+import { buildInfoDict } from '../torrent/create.js';
+import { encodeBencode } from '../torrent/bencode-encode.js';
+import { hashPieces } from '../torrent/hash-pieces.js';
+import { computeInfoHash, type InfoHash } from '../torrent/info-hash.js';
+import type { LineageEntry } from '../torrent/isosync-keys.js';
+import { parseMetainfo } from '../torrent/metainfo.js';
+import type { Catalog } from './catalog.js';
+import { compareReleases } from './release-order.js';
+
+/** Longest lineage written into a torrent: 8 earlier releases cover years of point releases in 8 × 40 bytes. */
+export const MAX_LINEAGE = 8;
+/** Largest .torrent file read: 64 MiB is far above any real torrent (a 16384-piece image needs 330 KB). */
+export const MAX_TORRENT_FILE_BYTES = 64 * 1024 * 1024;
+
+export interface PreviousRelease {
+  readonly infoHash: InfoHash;
+  readonly release: string;
+  readonly product?: string;
+  /** Its image on disk, when known. */
+  readonly imagePath?: string;
+  /** Its own lineage, nearest first. */
+  readonly lineage: readonly LineageEntry[];
+  /** How it was found. */
+  readonly via: 'torrent' | 'catalog' | 'hashed-image';
+}
+
+/** Reads and parses a .torrent file (size-capped), with errors naming the path as given. */
+export function readTorrentFile(path: string): ReturnType<typeof parseMetainfo> {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new IsosyncError('BAD_ARGUMENT', `Cannot read torrent ${JSON.stringify(path)}: not a regular file`, { path });
+    size = st.size;
+  } catch (e) {
+    if (e instanceof IsosyncError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new IsosyncError('NOT_FOUND', `Cannot read torrent ${JSON.stringify(path)}: no such file`, { path });
+    throw new IsosyncError('IO', `Cannot read torrent ${JSON.stringify(path)}: ${err.message}`, { path }, { cause: e });
+  }
+  if (size > MAX_TORRENT_FILE_BYTES) {
+    throw new IsosyncError('BAD_TORRENT', `Cannot read torrent ${JSON.stringify(path)}: file size ${size} is above the limit ${MAX_TORRENT_FILE_BYTES}`, { path });
+  }
+  return parseMetainfo(readFileSync(path), path);
+}
+
+export function releaseLabelOf(fileName: string): string {
+  return fileName.replace(/\.(iso|img|torrent)$/i, '');
+}
+
+export async function resolvePrevious(arg: string, catalog: Catalog, pieceLength: number): Promise<PreviousRelease> {
+  if (/\.torrent$/i.test(arg)) {
+    const m = readTorrentFile(arg);
+    const known = catalog.byInfoHash(m.infoHash);
+    const image = localImage(catalog, m.infoHash);
+    return {
+      infoHash: m.infoHash,
+      release: m.isosync?.release ?? known?.release ?? releaseLabelOf(m.name),
+      lineage: m.isosync?.lineage ?? catalog.lineageOf(m.infoHash),
+      via: 'torrent',
+      ...opt('product', m.isosync?.product ?? known?.product),
+      ...opt('imagePath', image),
+    };
+  }
+  const abs = resolve(arg);
+  const registered = catalog.imageAt(abs);
+  if (registered?.unchanged) {
+    const rel = catalog.byInfoHash(registered.infoHash);
+    if (rel) return { infoHash: rel.infoHash, release: rel.release, product: rel.product, lineage: rel.lineage, imagePath: abs, via: 'catalog' };
+  }
+  const pieces = await hashPieces(arg, pieceLength);
+  const size = statSync(arg).size;
+  const name = basename(abs);
+  const info = encodeBencode(buildInfoDict({ name, length: size, pieceLength, pieces }));
+  return { infoHash: computeInfoHash(info).hex, release: releaseLabelOf(name), lineage: [], imagePath: abs, via: 'hashed-image' };
+}
+
+/** The catalog's choice when --previous is not given: the highest release of `product` below `release`. */
+export function defaultPrevious(catalog: Catalog, product: string, release: string): PreviousRelease | undefined {
+  const earlier = catalog.releasesOf(product).find((r) => compareReleases(r.release, release) < 0);
+  if (!earlier) return undefined;
+  const image = localImage(catalog, earlier.infoHash);
+  return {
+    infoHash: earlier.infoHash,
+    release: earlier.release,
+    product: earlier.product,
+    lineage: earlier.lineage,
+    via: 'catalog',
+    ...opt('imagePath', image),
+  };
+}
+
+/** Predecessors then their lineages, nearest first, deduplicated, without the release being published. */
+export function buildLineage(previous: readonly PreviousRelease[], self: { product: string; release: string }): LineageEntry[] {
+  const out: LineageEntry[] = [];
+  const seen = new Set<string>();
+  const add = (e: LineageEntry, product: string | undefined) => {
+    if (out.length >= MAX_LINEAGE || seen.has(e.infoHash)) return;
+    if (product === self.product && e.release === self.release) return;
+    seen.add(e.infoHash);
+    out.push({ release: e.release, infoHash: e.infoHash });
+  };
+  for (const p of previous) add(p, p.product);
+  for (const p of previous) for (const e of p.lineage) add(e, p.product);
+  return out;
+}
+
+function localImage(catalog: Catalog, infoHash: InfoHash): string | undefined {
+  const img = catalog.imagesFor(infoHash)[0];
+  if (img) return img.path;
+  const rel = catalog.byInfoHash(infoHash);
+  if (rel?.imagePath) {
+    try {
+      if (statSync(rel.imagePath).size === rel.imageSize) return rel.imagePath;
+    } catch {
+      /* moved or deleted: no local image */
+    }
+  }
+  return undefined;
+}
+
+function opt<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
+}

@@ -1,0 +1,160 @@
+/**
+ * Publishing a release: hash the image, work out its lineage, ask the delta
+ * core for hints, build the torrent, record it in the catalog, write it.
+ *
+ * Order matters for "nothing half-done": the catalog is checked for a
+ * conflicting release before anything is written, the torrent is written
+ * atomically, and the catalog records the release only after the torrent
+ * file is in place (a failed write leaves the catalog as it was).
+ *
+ * Re-publishing the same content (same infohash) reuses the stored creation
+ * date, so the same image and options give a byte-identical .torrent file.
+ */
+import { statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { buildHints } from '../delta/hints.js';
+import { IsosyncError } from '../errors.js';
+import { createTorrent, type CreatedTorrent } from '../torrent/create.js';
+import { hashPieces } from '../torrent/hash-pieces.js';
+import type { LineageEntry } from '../torrent/isosync-keys.js';
+import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
+import { checkPieceLength, defaultPieceLength } from '../torrent/piece-length.js';
+import { writeFileAtomic } from './atomic-write.js';
+import type { Catalog, RecordOutcome } from './catalog.js';
+import { buildLineage, defaultPrevious, resolvePrevious, type PreviousRelease } from './previous.js';
+
+export interface PublishOptions {
+  readonly imagePath: string;
+  readonly product: string;
+  readonly release: string;
+  /** --previous arguments (torrents or images); undefined or [] = ask the catalog. */
+  readonly previous?: readonly string[];
+  /** Tracker tiers (BEP 12). */
+  readonly trackers?: readonly (readonly string[])[];
+  readonly webSeeds?: readonly string[];
+  readonly pieceLength?: number;
+  readonly comment?: string;
+  /** Output path; default IMAGE without `.iso`, plus `.torrent`, beside the image. */
+  readonly out?: string;
+  readonly force?: boolean;
+  /** Creation date in seconds (default now, or $SOURCE_DATE_EPOCH as the CLI passes it). */
+  readonly creationDate?: number;
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+export interface PublishResult {
+  readonly outPath: string;
+  readonly metainfo: Metainfo;
+  readonly torrent: Uint8Array;
+  readonly lineage: readonly LineageEntry[];
+  readonly previous: readonly PreviousRelease[];
+  readonly outcome: RecordOutcome;
+  /** Whether the delta core supplied hints. */
+  readonly hints: boolean;
+  /** Seconds spent hashing the image. */
+  readonly hashSeconds: number;
+}
+
+/** Release and product labels: 1 to this many characters, no control characters. */
+const MAX_LABEL_CHARS = 128;
+
+export function defaultTorrentPath(imagePath: string): string {
+  return join(dirname(imagePath), `${basename(imagePath).replace(/\.iso$/i, '')}.torrent`);
+}
+
+export async function publishRelease(catalog: Catalog, o: PublishOptions): Promise<PublishResult> {
+  checkLabel('--product', o.product);
+  checkLabel('--release', o.release);
+  const imagePath = resolve(o.imagePath);
+  const size = imageSize(o.imagePath);
+  const pieceLength = o.pieceLength ?? defaultPieceLength(size);
+  checkPieceLength(pieceLength);
+  const outPath = resolve(o.out ?? defaultTorrentPath(o.imagePath));
+  if (outPath === imagePath) {
+    throw new IsosyncError('BAD_ARGUMENT', `Cannot publish ${JSON.stringify(o.imagePath)}: the output path is the image itself`);
+  }
+  for (const u of (o.trackers ?? []).flat()) checkUrl('--tracker', u, ['http:', 'https:', 'udp:', 'ws:', 'wss:']);
+  for (const u of o.webSeeds ?? []) checkUrl('--web-seed', u, ['http:', 'https:']);
+
+  const previous: PreviousRelease[] = [];
+  if (o.previous && o.previous.length > 0) {
+    for (const p of o.previous) previous.push(await resolvePrevious(p, catalog, pieceLength));
+  } else {
+    const p = defaultPrevious(catalog, o.product, o.release);
+    if (p) previous.push(p);
+  }
+  const lineage = buildLineage(previous, o);
+
+  const t0 = performance.now();
+  const pieces = await hashPieces(o.imagePath, pieceLength, o.onProgress ? { onProgress: o.onProgress } : {});
+  const hashSeconds = (performance.now() - t0) / 1000;
+
+  const hints = await buildHints(
+    imagePath,
+    previous.map((p) => ({ infoHash: p.infoHash, release: p.release, ...(p.imagePath ? { imagePath: p.imagePath } : {}) })),
+  );
+
+  const make = (creationDate: number | undefined): CreatedTorrent =>
+    createTorrent({
+      name: basename(imagePath),
+      length: size,
+      pieceLength,
+      pieces,
+      trackers: o.trackers ?? [],
+      webSeeds: o.webSeeds ?? [],
+      ...(o.comment !== undefined ? { comment: o.comment } : {}),
+      ...(creationDate !== undefined ? { creationDate } : {}),
+      isosync: { product: o.product, release: o.release, lineage, ...(hints !== undefined ? { hints } : {}) },
+    });
+  let made = make(o.creationDate);
+  const existing = catalog.findRelease(o.product, o.release);
+  if (existing && existing.infoHash === made.metainfo.infoHash && o.creationDate === undefined) {
+    const stored = parseMetainfo(existing.torrent, `catalog record of ${o.product} ${o.release}`);
+    if (stored.creationDate !== undefined) made = make(stored.creationDate);
+  }
+  // Refuse before writing anything.
+  const conflict = catalog.conflictWith({ product: o.product, release: o.release, infoHash: made.metainfo.infoHash });
+  if (conflict && !o.force) throw conflict;
+
+  writeFileAtomic(outPath, made.bytes);
+  const outcome = catalog.recordRelease(recordOf(o, made, imagePath, size, lineage), { force: o.force ?? false });
+  catalog.registerImage(imagePath, made.metainfo.infoHash, true);
+  return { outPath, metainfo: made.metainfo, torrent: made.bytes, lineage, previous, outcome, hints: hints !== undefined, hashSeconds };
+}
+
+function recordOf(o: PublishOptions, made: CreatedTorrent, imagePath: string, size: number, lineage: readonly LineageEntry[]) {
+  return { product: o.product, release: o.release, infoHash: made.metainfo.infoHash, torrent: made.bytes, imagePath, imageSize: size, lineage };
+}
+
+function imageSize(path: string): number {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new IsosyncError('NOT_FOUND', `Cannot publish ${JSON.stringify(path)}: no such file`, { path });
+    throw new IsosyncError('IO', `Cannot publish ${JSON.stringify(path)}: ${err.message}`, { path }, { cause: e });
+  }
+  if (!st.isFile()) throw new IsosyncError('BAD_ARGUMENT', `Cannot publish ${JSON.stringify(path)}: not a regular file`, { path });
+  if (st.size === 0) throw new IsosyncError('BAD_ARGUMENT', `Cannot publish ${JSON.stringify(path)}: the file is empty`, { path });
+  return st.size;
+}
+
+function checkLabel(option: string, value: string): void {
+  // eslint-disable-next-line no-control-regex
+  if (value.length === 0 || value.length > MAX_LABEL_CHARS || /[\x00-\x1f\x7f]/.test(value)) {
+    throw new IsosyncError('BAD_ARGUMENT', `Invalid ${option} ${JSON.stringify(value)}: must be 1 to ${MAX_LABEL_CHARS} characters without control characters`);
+  }
+}
+
+function checkUrl(option: string, value: string, protocols: readonly string[]): void {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new IsosyncError('BAD_ARGUMENT', `Invalid ${option} ${JSON.stringify(value)}: not a URL`);
+  }
+  if (!protocols.includes(u.protocol)) {
+    throw new IsosyncError('BAD_ARGUMENT', `Invalid ${option} ${JSON.stringify(value)}: scheme must be one of ${protocols.map((p) => p.slice(0, -1)).join(', ')}`);
+  }
+}
