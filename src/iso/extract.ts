@@ -111,6 +111,15 @@ function seconds(ms: number): Date {
 export async function extractEntries(src: ByteSource, img: IsoImage, selected: readonly IsoEntry[], outDir: string): Promise<ExtractSummary> {
   const byPath = new Map(img.entries.map((e) => [e.path, e] as const));
   const plan = selected.map((e) => ({ entry: e, comps: safeComponents(e, byPath, img.name) }));
+  // A symlink of the image used as a directory on the way is refused before anything is written.
+  const links = new Set(img.entries.filter((e) => e.type === 'symlink').map((e) => e.path));
+  if (links.size > 0) {
+    for (const { entry } of plan) {
+      for (let p = entry.path.slice(0, entry.path.lastIndexOf('/')); p.length > 0; p = p.slice(0, p.lastIndexOf('/'))) {
+        if (links.has(p)) unsafe(img.name, entry.path, `its parent ${JSON.stringify(p)} is a symlink in the image`);
+      }
+    }
+  }
   await mkdir(outDir, { recursive: true });
   const rootSt = await lstat(outDir);
   if (!rootSt.isDirectory()) throw new IsosyncError('BAD_ARGUMENT', `Cannot extract into ${JSON.stringify(outDir)}: not a directory`);
@@ -172,7 +181,9 @@ export async function extractEntries(src: ByteSource, img: IsoImage, selected: r
     }
   }
   // Deepest first, so that setting a parent's mtime comes after its children changed it.
+  // DIR itself (the image root) keeps the user's own mode and mtime, as bsdtar and xorriso leave it.
   for (const d of dirsToFinish.reverse()) {
+    if (d.entry.path === '/') continue;
     await chmod(d.path, (d.entry.mode ?? DEFAULT_DIR_MODE) & MODE_MASK);
     if (d.entry.mtimeMs !== undefined) await utimes(d.path, seconds(d.entry.mtimeMs), seconds(d.entry.mtimeMs));
   }

@@ -34,6 +34,8 @@ export interface TreeResult {
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 const S_IFDIR = 0o040000;
+/** Names mkisofs, genisoimage and xorriso give the folder of relocated deep directories. */
+const RELOCATION_DIR = /^\.?rr_moved$/i;
 
 /** ISO 9660 name: strip the ";version" (ECMA-119 §7.5.1) and a trailing dot of an empty extension. */
 export function isoName(id: Uint8Array): string {
@@ -145,6 +147,7 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
       multi = undefined;
     };
 
+    let hiddenRelocated = 0;
     let index = 0;
     for await (const r of readDirectory(ctx, dir.lba, size, blockSize, dir.path)) {
       const i = index++;
@@ -165,7 +168,10 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
         continue;
       }
       const rr = await susp(r, opts.suspSkip);
-      if (rr?.relocated) continue; // RRIP §4.1.5.3: shown at its original place through CL
+      if (rr?.relocated) {
+        hiddenRelocated++; // RRIP §4.1.5.3: shown at its original place through CL
+        continue;
+      }
       if (rr?.childLink !== undefined || (r.flags & FILE_FLAG.directory)) {
         const name = rockRidge && rr?.name !== undefined ? rr.name : opts.names === 'joliet' ? jolietName(r.identifier) : isoName(r.identifier);
         count();
@@ -185,6 +191,10 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
     }
     flushMulti();
 
+    // The relocation folder that only holds relocated directories was never part of the author's tree.
+    if (hiddenRelocated > 0 && children.length === 0 && dir.depth === 1 && RELOCATION_DIR.test(dir.name) && !stack.some((d) => d.path.startsWith(`${dir.path}/`))) {
+      continue;
+    }
     // The directory's own entry: attributes from its record in the parent, else from its "." record.
     const rr = dir.rr?.mode !== undefined ? dir.rr : selfRr ?? dir.rr;
     const attrs = attributes(rr, selfMtime);
