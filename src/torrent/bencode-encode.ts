@@ -30,7 +30,8 @@ const enc = new TextEncoder();
 export function encodeBencode(value: Bencodable | unknown): Uint8Array {
   const parts: Uint8Array[] = [];
   write(value, parts, 0);
-  return Buffer.concat(parts);
+  const buf = Buffer.concat(parts);
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 /** Deeper than this is surely a cycle or a bug, not data. */

@@ -135,8 +135,9 @@ function validate(bytes: Uint8Array): Metainfo {
 
   const name = componentName(required(getBytes(info, 'name', 'info'), 'info.name'), 'info.name');
   const pieceLength = required(getInt(info, 'piece length', 'info'), 'info.piece length');
-  if (pieceLength <= 0 || !isPowerOfTwo(pieceLength) || pieceLength > MAX_PIECE_LENGTH_READ) {
-    bad('info.piece length', `info.piece length ${pieceLength} is not a positive power of two up to ${MAX_PIECE_LENGTH_READ}`);
+  if (!isPowerOfTwo(pieceLength)) bad('info.piece length', `info.piece length ${pieceLength} is not a positive power of two`);
+  if (pieceLength > MAX_PIECE_LENGTH_READ) {
+    bad('info.piece length', `info.piece length ${pieceLength} is above the limit ${MAX_PIECE_LENGTH_READ}`);
   }
   const pieces = getBytes(info, 'pieces', 'info');
   if (pieces === undefined) {
@@ -201,7 +202,7 @@ function contentLength(info: BDict): { length: number; files?: FileEntry[] } {
   if (list === undefined) {
     if (single === undefined) bad('info.length', 'info.length is missing');
     if (single < 0) bad('info.length', `info.length ${single} is negative`);
-    if (single === 0) bad('info.length', 'info.length 0 is empty content');
+    if (single === 0) bad('info.length', 'info.length 0 is not positive');
     return { length: single };
   }
   if (list.length === 0) bad('info.files', 'info.files is an empty list');
