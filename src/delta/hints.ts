@@ -1,15 +1,22 @@
 /**
- * delta hints: written by the delta core (issue 4)
- *
  * The seam between publishing and the delta core. `isosync publish` calls
  * buildHints with the image being published and the previous releases it
- * knows of; whatever bencodable value comes back is stored as
- * `info.x-isosync.hints` (see src/torrent/isosync-keys.ts), inside the info
- * dictionary so the infohash authenticates it. `undefined` means "no hints":
- * the torrent is then a plain isosync torrent.
+ * knows of; the bencodable value that comes back is stored as
+ * `info.x-isosync.hints` (see src/torrent/isosync-keys.ts and
+ * hint-format.ts), inside the info dictionary so the infohash authenticates it.
+ * `undefined` means "no hints": the torrent is a plain isosync torrent.
  *
- * This build computes no hints yet: buildHints returns undefined.
+ * For each previous release whose image is on disk, two hint sets:
+ *   from: how to build this image from the previous one (upgrade),
+ *   to:   how to build the previous image from this one (rollback).
+ * Both come from the rolling matcher, so they include runs shared inside
+ * changed files, not only whole moved files. Together they must fit in 0.1%
+ * of the image; the shortest runs go first when they do not.
  */
+import { FileSource } from '../store/file-source.js';
+import { decodeHints, encodeHints, encodedSize, fitBudget, HINT_BUDGET, type HintSet, type Hints } from './hint-format.js';
+import { matchImages } from './matcher.js';
+import { runSpans, spanBytes } from './runs.js';
 
 export interface PreviousRelease {
   /** v1 infohash (hex) of the earlier release's torrent. */
@@ -20,18 +27,62 @@ export interface PreviousRelease {
   readonly imagePath?: string;
 }
 
+function hexBytes(hex: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+/** Computes the hint sets for `targetPath` against every previous image on disk. */
+export async function computeHintSets(targetPath: string, previous: readonly PreviousRelease[]): Promise<HintSet[]> {
+  const withImage = previous.filter((p) => p.imagePath);
+  if (withImage.length === 0) return [];
+  const target = await FileSource.open(targetPath);
+  const sets: HintSet[] = [];
+  try {
+    for (const prev of withImage) {
+      const source = await FileSource.open(prev.imagePath!);
+      try {
+        const other = hexBytes(prev.infoHash);
+        const up = await matchImages(target, source);
+        sets.push({ direction: 'from', other, runs: up.runs, zeros: up.zeros });
+        const down = await matchImages(source, target);
+        sets.push({ direction: 'to', other, runs: down.runs, zeros: down.zeros });
+      } finally {
+        await source.close();
+      }
+    }
+    return fitBudget(sets, Math.floor(target.size * HINT_BUDGET));
+  } finally {
+    await target.close();
+  }
+}
+
 export async function buildHints(targetPath: string, previous: readonly PreviousRelease[]): Promise<unknown | undefined> {
-  void targetPath;
-  void previous;
-  return undefined;
+  const sets = (await computeHintSets(targetPath, previous)).filter((s) => s.runs.length > 0 || s.zeros.length > 0);
+  return sets.length > 0 ? encodeHints({ sets }) : undefined;
 }
 
 /**
- * A short summary of a torrent's decoded hints for `isosync info`
- * (`hints: {...}` in its JSON). Only the encoded size for now; the delta core
- * may add what its format says.
+ * A short summary of a torrent's hints for `isosync info` (`hints: {...}` in
+ * its JSON): per set, the direction, the other release's infohash, how many
+ * runs and how many bytes they cover.
  */
 export function summarizeHints(hints: unknown, encodedBytes: number): Record<string, unknown> {
-  void hints;
-  return { bytes: encodedBytes };
+  let decoded: Hints | undefined;
+  try {
+    decoded = decodeHints(hints);
+  } catch (e) {
+    return { bytes: encodedBytes, error: (e as Error).message };
+  }
+  if (!decoded) return { bytes: encodedBytes, version: 'unknown' };
+  return {
+    bytes: encodedBytes,
+    sets: decoded.sets.map((s) => ({
+      direction: s.direction,
+      infoHash: Buffer.from(s.other).toString('hex'),
+      runs: s.runs.length,
+      runBytes: spanBytes(runSpans(s.runs)),
+      zeroBytes: spanBytes(s.zeros),
+      encodedBytes: encodedSize(s),
+    })),
+  };
 }

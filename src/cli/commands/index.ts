@@ -9,8 +9,9 @@ import { register as extract } from './extract.js';
 import { register as publish } from './publish.js';
 import { register as info } from './info.js';
 import { register as releases } from './releases.js';
+import { registerPlan as plan, registerSync as sync } from './sync.js';
 import { register as diff } from './diff.js';
 
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [ls, regions, extract, publish, info, releases, diff];
+export const COMMANDS: Register[] = [sync, plan, ls, regions, extract, publish, info, releases, diff];

@@ -1,0 +1,135 @@
+/**
+ * `isosync plan TARGET.torrent` and `isosync sync TARGET.torrent` (also the
+ * default command: `isosync TARGET.torrent`). Thin: parse options, open the
+ * catalog, call src/sync/session.ts, print.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { openCatalog } from '../../library/catalog.js';
+import { readTorrentFile } from '../../library/previous.js';
+import { defaultOutput, planSync, runSync, type PlanReport, type SyncEvent, type SyncReport } from '../../sync/session.js';
+import { action, collect, printJson, withCommon, type CommonOptions } from '../common.js';
+import { formatBytes, formatSeconds, percent } from '../format.js';
+import { ProgressBar } from '../progress.js';
+
+interface SyncOptions extends CommonOptions {
+  from?: string[];
+  source?: string[];
+  webSeed?: string[];
+  output?: string;
+  catalog?: boolean;
+}
+
+const REASONS: Record<string, string> = {
+  hint: 'delta hints',
+  'same-file': 'same file, same place',
+  'moved-file': 'moved files',
+  'loose-file': 'loose files',
+  'same-offset': 'same offset',
+  zero: 'zeros',
+  fetched: 'metadata fetched to plan',
+  resumed: 'resumed from .part',
+};
+
+function sourceOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--from <image>', 'an earlier (or later) image on disk to reuse; repeatable').argParser(collect))
+    .addOption(new Option('--source <dir>', 'a directory of loose files (e.g. .debs) to reuse; repeatable').argParser(collect))
+    .addOption(new Option('--web-seed <url>', 'an extra HTTP mirror of the image (BEP 19); repeatable').argParser(collect))
+    .option('--no-catalog', 'do not look for local images in the catalog');
+}
+
+function printPlan(r: PlanReport, verb: 'will be' | 'were'): void {
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(`${r.name}  ${formatBytes(r.targetBytes)}  infohash ${r.infoHash}`);
+  for (const s of r.sources) {
+    out(`  source ${s.kind === 'image' ? 'image' : 'file '} ${s.path}${s.via ? ` (${s.via})` : ''}${s.hints ? ` [hints: ${s.hints}]` : ''}: ${formatBytes(s.reusedBytes)}`);
+  }
+  out(`  reused:  ${formatBytes(r.reusedBytes)} (${percent(r.reusedBytes, r.targetBytes)})`);
+  for (const [k, v] of Object.entries(r.byReason)) if (v) out(`    ${(REASONS[k] ?? k).padEnd(26)} ${formatBytes(v)}`);
+  out(`  fetch:   ${formatBytes(r.fetchBytes)} ${verb} fetched (${percent(r.fetchBytes, r.targetBytes)})`);
+  if (r.changedFiles) {
+    out(`  changed files: ${r.changedFiles.length}`);
+    for (const f of r.changedFiles.slice(0, 50)) out(`    ${f.path}  ${formatBytes(f.size)}, fetch ${formatBytes(f.fetchBytes)}`);
+    if (r.changedFiles.length > 50) out(`    ... and ${r.changedFiles.length - 50} more`);
+  }
+  for (const n of r.notes) out(`  note: ${n}`);
+}
+
+function inputs(torrentArg: string, opts: SyncOptions, onEvent?: (e: SyncEvent) => void) {
+  const target = readTorrentFile(torrentArg);
+  const catalog = opts.catalog === false ? undefined : openCatalog(opts.home);
+  return {
+    catalog,
+    input: {
+      target,
+      torrentFile: readFileSync(torrentArg),
+      from: opts.from ?? [],
+      sourceDirs: opts.source ?? [],
+      webSeeds: opts.webSeed ?? [],
+      output: opts.output ?? defaultOutput(target),
+      ...(catalog ? { catalog } : {}),
+      ...(onEvent ? { onEvent } : {}),
+    },
+  };
+}
+
+export function registerPlan(program: Command): void {
+  const cmd = program
+    .command('plan')
+    .description('say what a sync would reuse from local data and what it would fetch; writes nothing')
+    .argument('<torrent>', 'the target release torrent');
+  sourceOptions(cmd);
+  withCommon(cmd).action(
+    action(async (torrent: string, opts: SyncOptions) => {
+      const { catalog, input } = inputs(torrent, opts, (e) => {
+        if (e.type === 'warning') process.stderr.write(`isosync: warning: ${e.message}\n`);
+      });
+      try {
+        const report = await planSync(input);
+        if (opts.json) printJson(report);
+        else printPlan(report, 'will be');
+      } finally {
+        catalog?.close();
+      }
+    }),
+  );
+}
+
+export function registerSync(program: Command): void {
+  const cmd = program
+    .command('sync', { isDefault: true })
+    .description('build the image of TORRENT from local data, fetching only what changed (default command)')
+    .argument('<torrent>', 'the target release torrent')
+    .option('-o, --output <path>', 'where to write the image (default ./NAME from the torrent)');
+  sourceOptions(cmd);
+  withCommon(cmd).action(
+    action(async (torrent: string, opts: SyncOptions) => {
+      const bar = new ProgressBar(!opts.json && Boolean(process.stderr.isTTY));
+      const { catalog, input } = inputs(torrent, opts, (e) => {
+        if (e.type === 'warning') {
+          if (bar.enabled) bar.note(`isosync: warning: ${e.message}`);
+          else process.stderr.write(`isosync: warning: ${e.message}\n`);
+        } else if (e.type === 'progress') {
+          bar.update(e.done, e.total, ProgressBar.bytesLabel(e.fetchedBytes, e.reusedBytes));
+        } else if (e.type === 'phase') {
+          bar.update(0, 1, e.phase, true);
+        }
+      });
+      try {
+        const report: SyncReport = await runSync(input);
+        bar.done();
+        if (opts.json) printJson(report);
+        else {
+          printPlan(report, 'were');
+          for (const w of report.webSeeds) process.stdout.write(`  web seed ${w.url}: ${formatBytes(w.bytes)}${w.dropped ? ` (dropped: ${w.dropped})` : ''}\n`);
+          process.stdout.write(`  fetched ${formatBytes(report.fetchedBytes)} in total${report.wastedBytes ? ` (${formatBytes(report.wastedBytes)} failed verification)` : ''}; ${report.resumedBytes ? `${formatBytes(report.resumedBytes)} resumed from .part; ` : ''}${formatSeconds(report.seconds)}\n`);
+          process.stdout.write(`wrote ${report.output} (every piece verified)\n`);
+        }
+      } finally {
+        bar.done();
+        catalog?.close();
+      }
+    }),
+  );
+}

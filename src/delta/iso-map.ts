@@ -1,0 +1,163 @@
+/**
+ * Maps a target image's files onto local sources using ISO 9660 metadata
+ * alone (what a client can do with a stock torrent isosync did not publish).
+ *
+ * Exact layer: each target file's content comes from
+ *   1. a source image's file with the same path and size (`same-file` when
+ *      it also sits at the same byte offset, else `moved-file`),
+ *   2. else a source image's file with the same name and size elsewhere in
+ *      its tree (`moved-file`),
+ *   3. else a loose file (--source DIR) with the same name and size (`loose-file`).
+ * "Exact" means: worth trusting before fetching; every piece is still
+ * verified, and a piece that fails is fetched whole.
+ *
+ * Guess layers (alternatives tried per piece, in order): the zeros that pad
+ * each file's last sector, then for everything not a file (system area,
+ * unused sectors, boot areas) the same offset in each source image, and
+ * finally zeros.
+ *
+ * Pure: works on IsoImage values and sizes; no I/O.
+ */
+import type { IsoEntry, IsoImage } from '../iso/entry.js';
+import { ZERO_SOURCE, type LocalSegment } from './plan.js';
+import { mergeSpans, subtractSpans, type Span } from './runs.js';
+
+export interface ImageSourceInfo {
+  /** Index in the sync's source list. */
+  readonly index: number;
+  readonly image: IsoImage;
+  readonly size: number;
+}
+
+export interface LooseFile {
+  readonly index: number;
+  readonly name: string;
+  readonly size: number;
+}
+
+export interface IsoMapping {
+  /** Exact segments: file content mapped to local files. */
+  readonly exact: LocalSegment[];
+  /** Guess layers, to try in order. */
+  readonly guesses: LocalSegment[][];
+  /** Target files whose content was found nowhere locally (path, size). */
+  readonly missingFiles: { path: string; size: number }[];
+  /** Target file content spans (for reports: which bytes belong to files). */
+  readonly fileSpans: Span[];
+}
+
+/** Byte spans of a file's content, in file order. */
+function contentSpans(e: IsoEntry, blockSize: number): { start: number; end: number; fileOffset: number }[] {
+  const out: { start: number; end: number; fileOffset: number }[] = [];
+  let fileOffset = 0;
+  for (const x of e.extents) {
+    if (x.size <= 0) continue;
+    const start = x.lba * blockSize;
+    out.push({ start, end: start + x.size, fileOffset });
+    fileOffset += x.size;
+  }
+  return out;
+}
+
+/** Source byte offset of a file's byte `fileOffset` (files may have several extents). */
+function sourceOffsetOf(spans: { start: number; end: number; fileOffset: number }[], fileOffset: number): { offset: number; room: number } | undefined {
+  for (const s of spans) {
+    const len = s.end - s.start;
+    if (fileOffset >= s.fileOffset && fileOffset < s.fileOffset + len) {
+      const into = fileOffset - s.fileOffset;
+      return { offset: s.start + into, room: len - into };
+    }
+  }
+  return undefined;
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+interface Candidate {
+  readonly index: number;
+  readonly spans: { start: number; end: number; fileOffset: number }[];
+}
+
+export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[], loose: readonly LooseFile[] = []): IsoMapping {
+  const bs = target.logicalBlockSize;
+  const byPath = new Map<string, Candidate>();
+  const byNameSize = new Map<string, Candidate>();
+  for (const src of sources) {
+    for (const e of src.image.entries) {
+      if (e.type !== 'file' || e.size === 0) continue;
+      const c = { index: src.index, spans: contentSpans(e, src.image.logicalBlockSize) };
+      const pk = `${e.path}\0${e.size}`;
+      if (!byPath.has(pk)) byPath.set(pk, c);
+      const nk = `${baseName(e.path)}\0${e.size}`;
+      if (!byNameSize.has(nk)) byNameSize.set(nk, c);
+    }
+  }
+  const looseByNameSize = new Map<string, LooseFile>();
+  for (const f of loose) {
+    const k = `${f.name}\0${f.size}`;
+    if (!looseByNameSize.has(k)) looseByNameSize.set(k, f);
+  }
+
+  const exact: LocalSegment[] = [];
+  const padding: LocalSegment[] = [];
+  const missingFiles: { path: string; size: number }[] = [];
+  const fileSpans: Span[] = [];
+  const seenExtent = new Set<number>();
+  for (const e of target.entries) {
+    if (e.type !== 'file' || e.size === 0) continue;
+    const tspans = contentSpans(e, bs);
+    for (const t of tspans) {
+      fileSpans.push({ start: t.start, end: t.end });
+      const padEnd = Math.ceil(t.end / bs) * bs;
+      if (padEnd > t.end) padding.push({ start: t.end, end: padEnd, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' });
+    }
+    // Hard links and xorriso's shared content: map each extent once.
+    if (seenExtent.has(e.lba)) continue;
+    seenExtent.add(e.lba);
+    const cand = byPath.get(`${e.path}\0${e.size}`) ?? byNameSize.get(`${baseName(e.path)}\0${e.size}`);
+    if (cand) {
+      for (const t of tspans) {
+        let at = t.start;
+        while (at < t.end) {
+          const src = sourceOffsetOf(cand.spans, t.fileOffset + (at - t.start));
+          if (!src) break;
+          const len = Math.min(src.room, t.end - at);
+          exact.push({ start: at, end: at + len, source: cand.index, sourceOffset: src.offset, reason: src.offset === at ? 'same-file' : 'moved-file' });
+          at += len;
+        }
+      }
+      continue;
+    }
+    const lf = looseByNameSize.get(`${baseName(e.path)}\0${e.size}`);
+    if (lf) {
+      for (const t of tspans) exact.push({ start: t.start, end: t.end, source: lf.index, sourceOffset: t.fileOffset, reason: 'loose-file' });
+      continue;
+    }
+    missingFiles.push({ path: e.path, size: e.size });
+  }
+
+  // Everything that is not file content nor padding: guess same offset, then zeros.
+  const whole: Span[] = [{ start: 0, end: target.imageBytes }];
+  const notFiles = subtractSpans(whole, mergeSpans([...fileSpans, ...padding]));
+  const guesses: LocalSegment[][] = [];
+  for (const src of sources) {
+    const same: LocalSegment[] = [...padding];
+    for (const s of notFiles) {
+      const end = Math.min(s.end, src.size);
+      if (end > s.start) same.push({ start: s.start, end, source: src.index, sourceOffset: s.start, reason: 'same-offset' });
+    }
+    guesses.push(same);
+  }
+  guesses.push([...padding, ...notFiles.map((s) => ({ start: s.start, end: s.end, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' as const }))]);
+  return { exact, guesses, missingFiles, fileSpans: mergeSpans(fileSpans) };
+}
+
+/** Same-offset reuse for a target whose layout is unknown (not an ISO, metadata unavailable). */
+export function sameOffsetGuesses(length: number, sources: readonly { index: number; size: number }[]): LocalSegment[][] {
+  return sources.map((s) => {
+    const end = Math.min(length, s.size);
+    return end > 0 ? [{ start: 0, end, source: s.index, sourceOffset: 0, reason: 'same-offset' as const }] : [];
+  });
+}

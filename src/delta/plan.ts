@@ -1,0 +1,184 @@
+/**
+ * The plan: for every byte of the target image, where it comes from — a
+ * local source at some offset, zeros, or the network.
+ *
+ * A plan is built from layers in priority order. Each layer is a list of
+ * LocalSegments (target span -> source offset); a later layer only fills
+ * bytes that no earlier layer covers. Layers are either `exact` (delta hints,
+ * file content mapped by ISO metadata, loose files) or `guesses` (same-offset
+ * reuse, zeros assumed in padding and unused sectors): the store tries the
+ * guesses of a piece and keeps them only if the piece then verifies.
+ *
+ * Invariant: `local` and every guess layer are sorted and non-overlapping;
+ * guesses never overlap `local`; `fetch` = target minus `local` minus the
+ * first guess layer. Pure: no I/O.
+ */
+import { mergeSpans, spanBytes, subtractSpans, type Span } from './runs.js';
+
+/** Why a byte is local; the plan report counts bytes per reason. */
+export type Reason =
+  | 'hint' // publisher's delta hints
+  | 'same-file' // a file at the same path, same size, same place
+  | 'moved-file' // a file with the same path (or name) and size, at another place
+  | 'loose-file' // a file from --source DIR
+  | 'same-offset' // the same offset in a source image (grown-in-place images, boot areas)
+  | 'zero' // known or assumed zeros
+  | 'fetched' // already fetched while planning (target metadata)
+  | 'resumed'; // verified in the .part by an earlier, interrupted run
+
+/** Source index used for zeros (no source to read). */
+export const ZERO_SOURCE = -1;
+/** Source index used for bytes already held in the plan's metadata cache. */
+export const CACHE_SOURCE = -2;
+
+export interface LocalSegment {
+  readonly start: number;
+  readonly end: number;
+  /** Index into the sync's source list, or ZERO_SOURCE / CACHE_SOURCE. */
+  readonly source: number;
+  /** Source byte that target byte `start` comes from. */
+  readonly sourceOffset: number;
+  readonly reason: Reason;
+}
+
+export interface Plan {
+  readonly length: number;
+  readonly pieceLength: number;
+  readonly pieceCount: number;
+  /** Exact local bytes: sorted, non-overlapping. */
+  readonly local: readonly LocalSegment[];
+  /** Guess layers, each restricted to bytes `local` does not cover; tried in order. */
+  readonly guesses: readonly (readonly LocalSegment[])[];
+  /** What must come from the network if the first guesses hold. */
+  readonly fetch: readonly Span[];
+}
+
+export interface PlanSummary {
+  targetBytes: number;
+  reusedBytes: number;
+  fetchBytes: number;
+  /** Reused bytes per reason (exact and first-guess). */
+  byReason: Partial<Record<Reason, number>>;
+}
+
+/** Segment part of `seg` inside [start, end). */
+function cut(seg: LocalSegment, start: number, end: number): LocalSegment {
+  const a = Math.max(seg.start, start);
+  const b = Math.min(seg.end, end);
+  return { start: a, end: b, source: seg.source, reason: seg.reason, sourceOffset: seg.sourceOffset + (a - seg.start) };
+}
+
+/**
+ * Overlays layers: each later layer fills only what earlier ones left.
+ * Returns sorted, non-overlapping segments within [0, length).
+ */
+export function overlay(length: number, layers: readonly (readonly LocalSegment[])[], already: readonly Span[] = []): LocalSegment[] {
+  let covered: Span[] = mergeSpans(already);
+  const out: LocalSegment[] = [];
+  for (const layer of layers) {
+    const added: LocalSegment[] = [];
+    const sorted = [...layer].filter((s) => s.end > s.start).sort((a, b) => a.start - b.start);
+    for (const seg of sorted) {
+      const clipped = cut(seg, 0, length);
+      if (clipped.end <= clipped.start) continue;
+      for (const free of subtractSpans([{ start: clipped.start, end: clipped.end }], coveredAround(covered, clipped))) {
+        added.push(cut(clipped, free.start, free.end));
+      }
+      // Keep the layer's own segments from overlapping each other.
+      covered = insertSpan(covered, { start: clipped.start, end: clipped.end });
+    }
+    out.push(...added);
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/** Index of the first span of sorted `spans` whose end is after `pos`. */
+function firstEndingAfter(spans: readonly Span[], pos: number): number {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (spans[mid]!.end <= pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Spans of sorted `covered` that intersect `s`. */
+function coveredAround(covered: readonly Span[], s: Span): Span[] {
+  const out: Span[] = [];
+  for (let i = firstEndingAfter(covered, s.start); i < covered.length && covered[i]!.start < s.end; i++) out.push(covered[i]!);
+  return out;
+}
+
+/** Inserts a span into sorted, merged spans (in place), merging overlapping or touching neighbours. */
+function insertSpan(spans: Span[], s: Span): Span[] {
+  const first = firstEndingAfter(spans, s.start - 1);
+  let last = first;
+  let start = s.start;
+  let end = s.end;
+  while (last < spans.length && spans[last]!.start <= s.end) {
+    start = Math.min(start, spans[last]!.start);
+    end = Math.max(end, spans[last]!.end);
+    last++;
+  }
+  spans.splice(first, last - first, { start, end });
+  return spans;
+}
+
+export function segmentSpans(segs: readonly LocalSegment[]): Span[] {
+  return mergeSpans(segs.map((s) => ({ start: s.start, end: s.end })));
+}
+
+/** Builds a plan from exact layers and guess layers (each in priority order). */
+export function buildPlan(
+  target: { length: number; pieceLength: number },
+  exact: readonly (readonly LocalSegment[])[],
+  guessLayers: readonly (readonly LocalSegment[])[] = [],
+): Plan {
+  const local = overlay(target.length, exact);
+  const localSpans = segmentSpans(local);
+  const guesses = guessLayers.map((g) => overlay(target.length, [g], localSpans)).filter((g) => g.length > 0);
+  const firstGuess = guesses[0] ? segmentSpans(guesses[0]) : [];
+  const fetch = subtractSpans([{ start: 0, end: target.length }], mergeSpans([...localSpans, ...firstGuess]));
+  return {
+    length: target.length,
+    pieceLength: target.pieceLength,
+    pieceCount: Math.ceil(target.length / target.pieceLength),
+    local,
+    guesses,
+    fetch,
+  };
+}
+
+export function summarize(plan: Plan): PlanSummary {
+  const byReason: Partial<Record<Reason, number>> = {};
+  const add = (segs: readonly LocalSegment[]) => {
+    for (const s of segs) byReason[s.reason] = (byReason[s.reason] ?? 0) + (s.end - s.start);
+  };
+  add(plan.local);
+  if (plan.guesses[0]) add(plan.guesses[0]);
+  // Metadata fetched while planning came from the network too.
+  const fetchBytes = spanBytes(plan.fetch) + (byReason.fetched ?? 0);
+  return { targetBytes: plan.length, reusedBytes: plan.length - fetchBytes, fetchBytes, byReason };
+}
+
+/** Segments of a sorted list that intersect [start, end), clipped to it. */
+export function segmentsIn(segs: readonly LocalSegment[], start: number, end: number): LocalSegment[] {
+  let lo = 0;
+  let hi = segs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (segs[mid]!.end <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: LocalSegment[] = [];
+  for (let i = lo; i < segs.length && segs[i]!.start < end; i++) out.push(cut(segs[i]!, start, end));
+  return out;
+}
+
+/** Byte range of a piece. */
+export function pieceSpan(plan: { length: number; pieceLength: number }, piece: number): Span {
+  const start = piece * plan.pieceLength;
+  return { start, end: Math.min(plan.length, start + plan.pieceLength) };
+}

@@ -1,0 +1,372 @@
+/**
+ * A sync, wired together: sources -> plan -> assemble -> rename -> catalog.
+ *
+ * The decisions live in pure modules (src/delta: hint sets, ISO file mapping,
+ * plan layers, per-piece attempts); this module only opens things, calls
+ * them in order and reports. Rollback is the same code: the "to" hints of a
+ * newer torrent in the catalog and the ISO mapping work in both directions.
+ */
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { IsosyncError } from '../errors.js';
+import { readIso } from '../iso/index.js';
+import type { IsoImage } from '../iso/entry.js';
+import type { Catalog } from '../library/catalog.js';
+import { decodeHints, type HintSet } from '../delta/hint-format.js';
+import { hintSegments, probeHintSource } from '../delta/hint-map.js';
+import { mapIsoFiles, sameOffsetGuesses, type ImageSourceInfo, type LooseFile } from '../delta/iso-map.js';
+import { buildPlan, overlay, pieceSpan, summarize, type LocalSegment, type Plan, type PlanSummary } from '../delta/plan.js';
+import { VirtualTarget } from '../delta/virtual-target.js';
+import { assemble, type AssembleEvent, type AssembleStats, type PieceFetcher } from '../delta/assemble.js';
+import { PartFile } from '../store/part-file.js';
+import type { ByteSource } from '../store/byte-source.js';
+import { MirrorPool, webSeedFileUrl, type WebSeed } from '../swarm/webseed.js';
+import type { Metainfo } from '../torrent/metainfo.js';
+import { verifyPieces } from '../torrent/hash-pieces.js';
+import { closeSources, findSources, type ImageSource, type LocalSource } from './sources.js';
+
+export type SyncEvent =
+  | { type: 'phase'; phase: 'verify-part' | 'sources' | 'metadata' | 'plan' | 'assemble' | 'finish'; detail?: string }
+  | { type: 'warning'; message: string }
+  | { type: 'progress'; done: number; total: number; fetchedBytes: number; reusedBytes: number }
+  | AssembleEvent;
+
+export interface SyncInput {
+  readonly target: Metainfo;
+  readonly from: readonly string[];
+  readonly sourceDirs: readonly string[];
+  readonly webSeeds: readonly string[];
+  /** Final path of the image (default: ./NAME). */
+  readonly output: string;
+  readonly catalog?: Catalog;
+  /** The torrent file as read, recorded in the catalog after a sync (so a later rollback finds its hints). */
+  readonly torrentFile?: Uint8Array;
+  readonly onEvent?: (e: SyncEvent) => void;
+}
+
+export interface SourceReport {
+  path: string;
+  kind: 'image' | 'loose';
+  via?: string;
+  infoHash?: string;
+  hints?: 'from' | 'to';
+  reusedBytes: number;
+}
+
+export interface PlanReport extends PlanSummary {
+  name: string;
+  infoHash: string;
+  output: string;
+  pieceLength: number;
+  pieceCount: number;
+  /** Bytes of target metadata fetched while planning. */
+  metadataFetchedBytes: number;
+  /** Target files found nowhere locally: they (or their changed runs) come from the network. */
+  changedFiles: { path: string; size: number; fetchBytes: number }[] | null;
+  sources: SourceReport[];
+  notes: string[];
+}
+
+export interface SyncReport extends PlanReport {
+  fetchedBytes: number;
+  wastedBytes: number;
+  resumedBytes: number;
+  webSeeds: { url: string; bytes: number; dropped?: string }[];
+  seconds: number;
+}
+
+interface Prepared {
+  plan: Plan;
+  report: PlanReport;
+  sources: LocalSource[];
+  byteSources: (ByteSource | undefined)[];
+  vt: VirtualTarget;
+  pool: MirrorPool;
+}
+
+function spanLength(s: { start: number; end: number }): number {
+  return s.end - s.start;
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}
+
+/** Plans a sync: finds sources, reads the target's layout, decides every byte. Writes nothing. */
+async function prepare(input: SyncInput, part?: PartFile): Promise<Prepared> {
+  const { target } = input;
+  const emit = input.onEvent ?? (() => undefined);
+  const warn = (message: string) => emit({ type: 'warning', message });
+  const notes: string[] = [];
+  if (target.files) throw new IsosyncError('UNSUPPORTED', `Cannot sync ${JSON.stringify(target.name)}: multi-file torrents are not ISO images`);
+
+  emit({ type: 'phase', phase: 'sources' });
+  const sources = await findSources({ target, from: input.from, sourceDirs: input.sourceDirs, output: input.output, ...(input.catalog ? { catalog: input.catalog } : {}), warn });
+  const byteSources: (ByteSource | undefined)[] = sources.map((s) => s.source);
+  const partIndex = part ? byteSources.push(part) - 1 : -1;
+  const urls = [...target.urlList, ...input.webSeeds].map((u) => webSeedFileUrl(u, target.name));
+  const pool = new MirrorPool(urls, target.length);
+  pool.on('warning', warn);
+
+  // Layer 0: pieces already verified in the .part (resume).
+  const partSegs: LocalSegment[] = [];
+  if (part) {
+    part.have.forEach((ok, p) => {
+      if (!ok) return;
+      const s = pieceSpan(target, p);
+      partSegs.push({ start: s.start, end: s.end, source: partIndex, sourceOffset: s.start, reason: 'resumed' });
+    });
+  }
+
+  // Layer 1: delta hints, from this torrent ("from" sets) and from newer torrents ("to" sets).
+  const hintLayers: LocalSegment[][] = [];
+  const hintUse = new Map<number, 'from' | 'to'>();
+  const images = sources.map((s, i) => ({ s, i })).filter((x): x is { s: ImageSource; i: number } => x.s.kind === 'image');
+  const trySet = async (set: HintSet, candidates: { s: ImageSource; i: number }[], dir: 'from' | 'to') => {
+    for (const c of candidates) {
+      const verdict = await probeHintSource(set, c.s.source, target);
+      const known = c.s.infoHash !== undefined && (dir === 'to' || c.s.infoHash === hex(set.other));
+      if (verdict === 'yes' || (verdict === 'unknown' && known)) {
+        if (dir === 'from' && !c.s.infoHash) c.s.infoHash = hex(set.other);
+        hintLayers.push(hintSegments(set, c.i));
+        hintUse.set(c.i, dir);
+        return true;
+      }
+    }
+    return false;
+  };
+  let ownHints;
+  try {
+    ownHints = decodeHints(target.isosync?.hints);
+  } catch (e) {
+    warn(`ignoring the torrent's delta hints: ${(e as Error).message}`);
+  }
+  for (const set of ownHints?.sets ?? []) {
+    if (set.direction !== 'from') continue;
+    const h = hex(set.other);
+    // The image the catalog says is that release first, then any other image.
+    const ordered = [...images.filter((x) => x.s.infoHash === h), ...images.filter((x) => x.s.infoHash !== h && x.s.infoHash === undefined)];
+    await trySet(set, ordered, 'from');
+  }
+  for (const img of images) {
+    if (!img.s.torrent?.isosync?.hints) continue;
+    let hints;
+    try {
+      hints = decodeHints(img.s.torrent.isosync.hints);
+    } catch {
+      continue;
+    }
+    for (const set of hints?.sets ?? []) {
+      if (set.direction === 'to' && hex(set.other) === target.infoHash) await trySet(set, [img], 'to');
+    }
+  }
+
+  // Layer 2: the target's own ISO metadata, read through what is already local.
+  emit({ type: 'phase', phase: 'metadata' });
+  const early = overlay(target.length, [partSegs, ...hintLayers]);
+  const vt = new VirtualTarget(target.length, early, byteSources, pool.seeds.length > 0 ? pool : undefined);
+  let targetIso: IsoImage | undefined;
+  try {
+    targetIso = await readIso(vt, { name: target.name });
+  } catch (e) {
+    if (e instanceof IsosyncError && e.code === 'NETWORK' && pool.seeds.length === 0) {
+      notes.push('the target image layout was not read: no web seed to fetch its metadata from');
+    } else if (e instanceof IsosyncError && e.code === 'NETWORK') {
+      throw e;
+    } else {
+      notes.push(`the target is not read as ISO 9660 (${(e as Error).message}); same-offset reuse only`);
+    }
+  }
+  const imageInfos: ImageSourceInfo[] = [];
+  for (const { s, i } of images) {
+    try {
+      imageInfos.push({ index: i, image: await readIso(s.source, { name: s.path }), size: s.source.size });
+    } catch (e) {
+      warn(`cannot read ${s.path} as ISO 9660 (${(e as Error).message}); using it for hints and same-offset reuse only`);
+    }
+  }
+  const loose: LooseFile[] = sources.flatMap((s, i) => (s.kind === 'loose' ? [{ index: i, name: s.name, size: s.size }] : []));
+
+  emit({ type: 'phase', phase: 'plan' });
+  let mapping;
+  let guesses: LocalSegment[][];
+  if (targetIso) {
+    mapping = mapIsoFiles(targetIso, imageInfos, loose);
+    guesses = mapping.guesses;
+  } else {
+    guesses = sameOffsetGuesses(target.length, images.map(({ s, i }) => ({ index: i, size: s.source.size })));
+  }
+  const plan = buildPlan(target, [partSegs, ...hintLayers, vt.cachedSegments(), mapping?.exact ?? []], guesses);
+  const summary = summarize(plan);
+
+  const reusedBy = new Map<number, number>();
+  for (const seg of [...plan.local, ...(plan.guesses[0] ?? [])]) if (seg.source >= 0) reusedBy.set(seg.source, (reusedBy.get(seg.source) ?? 0) + (seg.end - seg.start));
+  const sourceReports: SourceReport[] = sources.map((s, i) => ({
+    path: s.path,
+    kind: s.kind,
+    ...(s.kind === 'image' ? { via: s.via, ...(s.infoHash ? { infoHash: s.infoHash } : {}) } : {}),
+    ...(hintUse.has(i) ? { hints: hintUse.get(i)! } : {}),
+    reusedBytes: reusedBy.get(i) ?? 0,
+  }));
+  const changedFiles = mapping
+    ? mapping.missingFiles.map((f) => {
+        const entry = targetIso!.entries.find((e) => e.path === f.path);
+        let fetchBytes = 0;
+        for (const x of entry?.extents ?? []) {
+          const a = x.lba * targetIso!.logicalBlockSize;
+          for (const g of plan.fetch) fetchBytes += Math.max(0, Math.min(g.end, a + x.size) - Math.max(g.start, a));
+        }
+        return { ...f, fetchBytes };
+      })
+    : null;
+  if (sources.length === 0) notes.push('no local source found: everything will be fetched (give --from IMAGE or --source DIR)');
+  const report: PlanReport = {
+    name: target.name,
+    infoHash: target.infoHash,
+    output: input.output,
+    pieceLength: target.pieceLength,
+    pieceCount: target.pieceCount,
+    ...summary,
+    metadataFetchedBytes: vt.fetchedBytes,
+    changedFiles,
+    sources: sourceReports,
+    notes,
+  };
+  return { plan, report, sources, byteSources, vt, pool };
+}
+
+/** `isosync plan`: what a sync would reuse and fetch. Writes nothing. */
+export async function planSync(input: SyncInput): Promise<PlanReport> {
+  const p = await prepare(input);
+  await closeSources(p.sources);
+  return p.report;
+}
+
+/** Default output path: the torrent's name in the current directory. */
+export function defaultOutput(target: Metainfo, cwd = process.cwd()): string {
+  return join(cwd, target.name);
+}
+
+/** `isosync sync`: plan, fill locally, fetch the rest, verify, rename, register. */
+export async function runSync(input: SyncInput): Promise<SyncReport> {
+  const started = Date.now();
+  const { target } = input;
+  const emit = input.onEvent ?? (() => undefined);
+  const output = resolve(input.output);
+  if (!existsSync(dirname(output))) throw new IsosyncError('NOT_FOUND', `Cannot write ${JSON.stringify(output)}: directory ${JSON.stringify(dirname(output))} does not exist`);
+
+  if (existsSync(output)) {
+    // Already there? Then there is nothing to do, once every piece verifies.
+    const v = await verifyPieces(output, target);
+    if (v.validCount === v.pieceCount) {
+      input.catalog?.registerImage(output, target.infoHash, true);
+      return finishedReport(input, output, started);
+    }
+    throw new IsosyncError('CONFLICT', `Cannot write ${JSON.stringify(output)}: a different file is already there (move it away, or give it with --from and choose -o)`);
+  }
+
+  emit({ type: 'phase', phase: 'verify-part' });
+  const part = await PartFile.open(output, target);
+  let prepared: Prepared | undefined;
+  try {
+    prepared = await prepare({ ...input, output }, part);
+    const { plan, report, byteSources, vt, pool } = prepared;
+    const fetcher: PieceFetcher<WebSeed> | undefined =
+      pool.seeds.length > 0 ? { fetch: (a, b, avoid) => pool.fetch(a, b, avoid), convict: (seed, why) => pool.drop(seed, why) } : undefined;
+    emit({ type: 'phase', phase: 'assemble' });
+    const resumedBytes = part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, p)) : n), 0);
+    let fetchedSoFar = 0;
+    let reusedSoFar = 0;
+    let done = part.verifiedCount;
+    const stats: AssembleStats = await assemble({
+      plan,
+      pieces: target.pieces,
+      sources: byteSources,
+      cache: vt,
+      store: part,
+      ...(fetcher ? { fetcher } : {}),
+      onEvent: (e) => {
+        emit(e);
+        if (e.type === 'piece') {
+          done++;
+          fetchedSoFar += e.fetched;
+          reusedSoFar += e.reused;
+          emit({ type: 'progress', done, total: plan.pieceCount, fetchedBytes: fetchedSoFar, reusedBytes: reusedSoFar });
+        }
+      },
+    });
+    emit({ type: 'phase', phase: 'finish' });
+    await part.finish();
+    registerResult(input, output);
+    await closeSources(prepared.sources);
+    return {
+      ...report,
+      output,
+      reusedBytes: stats.reusedBytes,
+      fetchBytes: report.fetchBytes,
+      fetchedBytes: stats.fetchedBytes + vt.fetchedBytes,
+      wastedBytes: stats.wastedBytes,
+      resumedBytes,
+      webSeeds: pool.seeds.map((s) => ({ url: s.url, bytes: s.bytes, ...(s.failure ? { dropped: s.failure } : {}) })),
+      seconds: (Date.now() - started) / 1000,
+    };
+  } catch (e) {
+    await part.close();
+    if (prepared) await closeSources(prepared.sources);
+    throw e;
+  }
+}
+
+function registerResult(input: SyncInput, output: string): void {
+  const { catalog, target } = input;
+  if (!catalog) return;
+  catalog.registerImage(output, target.infoHash, true);
+  const iso = target.isosync;
+  if (iso && !catalog.byInfoHash(target.infoHash)) {
+    const conflict = catalog.conflictWith({ product: iso.product, release: iso.release, infoHash: target.infoHash });
+    if (conflict) {
+      input.onEvent?.({ type: 'warning', message: `not recording the release in the catalog: ${conflict.message}` });
+      return;
+    }
+    catalog.recordRelease({
+      product: iso.product,
+      release: iso.release,
+      infoHash: target.infoHash,
+      torrent: input.torrentFile ?? torrentBytes(target),
+      imagePath: output,
+      imageSize: target.length,
+      lineage: iso.lineage,
+    });
+  }
+}
+
+/** The metainfo as a torrent file, for the catalog (the raw info with the announce keys). */
+function torrentBytes(m: Metainfo): Uint8Array {
+  // The catalog needs the info dictionary (for hints and lineage); rebuild a minimal torrent around the raw info bytes.
+  const head = Buffer.from('d4:info');
+  return Buffer.concat([head, Buffer.from(m.rawInfo), Buffer.from('e')]);
+}
+
+function finishedReport(input: SyncInput, output: string, started: number): SyncReport {
+  const t = input.target;
+  return {
+    name: t.name,
+    infoHash: t.infoHash,
+    output,
+    pieceLength: t.pieceLength,
+    pieceCount: t.pieceCount,
+    targetBytes: t.length,
+    reusedBytes: t.length,
+    fetchBytes: 0,
+    byReason: {},
+    metadataFetchedBytes: 0,
+    changedFiles: [],
+    sources: [{ path: output, kind: 'image', via: 'output', reusedBytes: t.length }],
+    notes: [`${basename(output)} is already complete and verified`],
+    fetchedBytes: 0,
+    wastedBytes: 0,
+    resumedBytes: t.length,
+    webSeeds: [],
+    seconds: (Date.now() - started) / 1000,
+  };
+}

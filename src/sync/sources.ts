@@ -1,0 +1,172 @@
+/**
+ * Finds the local data a sync can reuse:
+ *  - images given with --from,
+ *  - images the catalog knows for the target's lineage (earlier releases),
+ *  - images of newer releases whose lineage contains the target (rollback),
+ *    with their torrents, whose "to" hints describe the way back,
+ *  - other registered images of the same product,
+ *  - loose files under --source DIR (a directory of .debs, the jigdo idea).
+ * The output path and its .part are never sources. Files are opened
+ * read-only (FileSource); a source image is never written.
+ */
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { IsosyncError } from '../errors.js';
+import type { Catalog } from '../library/catalog.js';
+import { FileSource } from '../store/file-source.js';
+import type { ByteSource } from '../store/byte-source.js';
+import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
+
+export interface ImageSource {
+  readonly kind: 'image';
+  readonly path: string;
+  /** The release this image holds, when the catalog or a check knows it. */
+  infoHash?: string;
+  readonly via: 'from' | 'lineage' | 'newer' | 'product';
+  readonly source: FileSource;
+  /** A newer release's torrent (its "to" hints may lead back to the target). */
+  readonly torrent?: Metainfo;
+}
+
+export interface LooseSource {
+  readonly kind: 'loose';
+  readonly path: string;
+  readonly name: string;
+  readonly size: number;
+  readonly source: ByteSource;
+}
+
+export type LocalSource = ImageSource | LooseSource;
+
+/** Opens a file lazily: thousands of loose files must not hold thousands of descriptors. */
+class LazyFileSource implements ByteSource {
+  private open?: Promise<FileSource>;
+  constructor(readonly path: string, readonly size: number) {}
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    this.open ??= FileSource.open(this.path);
+    const f = await this.open;
+    return f.read(offset, length);
+  }
+  async close(): Promise<void> {
+    if (this.open) await (await this.open).close();
+  }
+}
+
+/** Most loose files scanned under --source: a guard against pointing it at "/". */
+const MAX_LOOSE_FILES = 200_000;
+
+async function walk(dir: string, out: LooseSource[]): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new IsosyncError('NOT_FOUND', `Cannot read source directory ${JSON.stringify(dir)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  for (const d of entries) {
+    const p = join(dir, d.name);
+    if (d.isDirectory()) await walk(p, out);
+    else if (d.isFile()) {
+      const st = await stat(p);
+      if (st.size > 0) out.push({ kind: 'loose', path: p, name: d.name, size: st.size, source: new LazyFileSource(p, st.size) });
+      if (out.length > MAX_LOOSE_FILES) throw new IsosyncError('BAD_ARGUMENT', `Cannot use source directory ${JSON.stringify(dir)}: more than ${MAX_LOOSE_FILES} files`);
+    }
+  }
+}
+
+async function canonical(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+export interface FindSourcesInput {
+  readonly target: Metainfo;
+  readonly from: readonly string[];
+  readonly sourceDirs: readonly string[];
+  readonly output: string;
+  readonly catalog?: Catalog;
+  readonly warn: (msg: string) => void;
+}
+
+/** Most catalog images opened per category, so a long history does not open everything. */
+const MAX_CATALOG_IMAGES = 6;
+
+export async function findSources(input: FindSourcesInput): Promise<LocalSource[]> {
+  const { target, catalog } = input;
+  const out: LocalSource[] = [];
+  const excluded = new Set([await canonical(input.output), await canonical(`${input.output}.part`)]);
+  const seen = new Set<string>(excluded);
+  const addImage = async (path: string, via: ImageSource['via'], infoHash?: string, torrent?: Metainfo) => {
+    const real = await canonical(path);
+    if (excluded.has(real) && via === 'from') {
+      throw new IsosyncError('BAD_ARGUMENT', `Cannot use ${JSON.stringify(path)} as a source: it is the output path (a source is never overwritten)`);
+    }
+    if (seen.has(real)) return;
+    seen.add(real);
+    let source: FileSource;
+    try {
+      source = await FileSource.open(path);
+    } catch (e) {
+      if (via === 'from') throw e;
+      input.warn(`skipping catalog image ${path}: ${(e as Error).message}`);
+      return;
+    }
+    const known = infoHash ?? catalog?.imageAt(real)?.infoHash;
+    out.push({ kind: 'image', path: real, via, source, ...(known ? { infoHash: known } : {}), ...(torrent ? { torrent } : {}) });
+  };
+
+  for (const f of input.from) await addImage(f, 'from');
+
+  if (catalog) {
+    const lineage = [...(target.isosync?.lineage.map((l) => l.infoHash) ?? []), ...target.similar];
+    let n = 0;
+    for (const h of new Set(lineage)) {
+      for (const img of catalog.imagesFor(h)) {
+        if (n++ >= MAX_CATALOG_IMAGES) break;
+        await addImage(img.path, 'lineage', img.infoHash);
+      }
+    }
+    const product = target.isosync?.product ?? target.collections[0];
+    if (product) {
+      let newer = 0;
+      let others = 0;
+      for (const rel of catalog.releasesOf(product)) {
+        if (rel.infoHash === target.infoHash) continue;
+        const isNewer = rel.lineage.some((l) => l.infoHash === target.infoHash);
+        let torrent: Metainfo | undefined;
+        if (isNewer) {
+          try {
+            torrent = parseMetainfo(rel.torrent, `catalog:${rel.product}-${rel.release}`);
+          } catch {
+            torrent = undefined;
+          }
+        }
+        for (const img of catalog.imagesFor(rel.infoHash)) {
+          if (isNewer ? newer++ >= MAX_CATALOG_IMAGES : others++ >= MAX_CATALOG_IMAGES) break;
+          await addImage(img.path, isNewer ? 'newer' : 'product', img.infoHash, torrent);
+        }
+      }
+    }
+  }
+
+  for (const dir of input.sourceDirs) {
+    const loose: LooseSource[] = [];
+    await walk(resolve(dir), loose);
+    for (const l of loose) {
+      const real = await canonical(l.path);
+      if (seen.has(real)) continue;
+      seen.add(real);
+      out.push(l);
+    }
+  }
+  return out;
+}
+
+export async function closeSources(sources: readonly LocalSource[]): Promise<void> {
+  for (const s of sources) {
+    const src = s.source as { close?: () => Promise<void> };
+    await src.close?.().catch(() => undefined);
+  }
+}
