@@ -3,11 +3,11 @@
  * single byte ranges, counts the body bytes it sends (so tests count fetched
  * bytes on the server side, not isosync's), and can misbehave on purpose.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 
-export type Misbehaviour = 'none' | 'corrupt' | 'truncate' | '404' | '500' | 'stall' | 'ignore-range';
+export type Misbehaviour = 'none' | 'corrupt' | 'truncate' | '404' | '500' | 'stall' | 'ignore-range' | 'slow';
 
 export interface RangeServer {
   url: string;
@@ -25,6 +25,13 @@ export async function startRangeServer(files: Record<string, string>, mode: Misb
   let current = mode;
   const server: Server = createServer((req, res) => {
     requests++;
+    if (current === 'slow') {
+      setTimeout(() => answer(req, res), 40);
+      return;
+    }
+    answer(req, res);
+  });
+  const answer = (req: IncomingMessage, res: ServerResponse) => {
     const path = files[decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)];
     if (!path || current === '404') {
       res.writeHead(404).end();
@@ -73,7 +80,7 @@ export async function startRangeServer(files: Record<string, string>, mode: Misb
     }
     sent += body.length;
     res.end(body);
-  });
+  };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
