@@ -13,7 +13,8 @@
  *   failure removes the temporary file.
  * Directories get their modes and mtimes after their contents are written.
  * Hard links are made where Rock Ridge says so: files with nlink > 1 that
- * share a PX serial number (or, without serial numbers, the same extent).
+ * share a PX serial number (or, without serial numbers, the same extent);
+ * without Rock Ridge, files that share a non-empty extent (as bsdtar does).
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -128,7 +129,10 @@ export async function extractEntries(src: ByteSource, img: IsoImage, selected: r
   const created = new Set<string>();
   const dirsToFinish: { path: string; entry: IsoEntry }[] = [];
   const linkKey = (e: IsoEntry): string | undefined => {
-    if (e.type !== 'file' || (e.nlink ?? 1) < 2) return undefined;
+    if (e.type !== 'file') return undefined;
+    // Without Rock Ridge there is no link count: files that share an extent are links (as bsdtar makes them).
+    if (e.nlink === undefined) return e.size > 0 ? `x${e.lba}:${e.size}` : undefined;
+    if (e.nlink < 2) return undefined;
     if (e.inode !== undefined) return `i${e.inode}`;
     return e.size > 0 ? `x${e.lba}:${e.size}` : undefined;
   };
