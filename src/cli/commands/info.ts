@@ -9,6 +9,7 @@ import { readTorrentFile } from '../../library/previous.js';
 import { encodeBencode } from '../../torrent/bencode-encode.js';
 import type { Metainfo } from '../../torrent/metainfo.js';
 import { action, printJson, withCommon, type CommonOptions } from '../common.js';
+import { formatBytes } from '../format.js';
 
 export interface InfoJson {
   name: string;
@@ -61,17 +62,6 @@ export function infoJson(m: Metainfo): InfoJson {
 export function trackerTiers(m: Metainfo): string[][] {
   if (m.announceList.length > 0) return m.announceList.map((t) => [...t]);
   return m.announce ? [[m.announce]] : [];
-}
-
-export function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} bytes` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
 }
 
 function printText(j: InfoJson): void {

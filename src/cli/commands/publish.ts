@@ -9,7 +9,8 @@ import { openCatalog } from '../../library/catalog.js';
 import { publishRelease, type PublishResult } from '../../library/publish.js';
 import { parsePieceLength } from '../../torrent/piece-length.js';
 import { action, collect, printJson, withCommon, type CommonOptions } from '../common.js';
-import { formatBytes, trackerTiers } from './info.js';
+import { formatBytes } from '../format.js';
+import { trackerTiers } from './info.js';
 
 interface PublishCliOptions extends CommonOptions {
   product: string;

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { openCatalog, type ReleaseRecord } from '../../library/catalog.js';
 import { action, printJson, withCommon, type CommonOptions } from '../common.js';
-import { formatBytes } from './info.js';
+import { formatBytes } from '../format.js';
 
 export interface ReleasesJson {
   product: string;

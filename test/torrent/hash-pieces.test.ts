@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { IsosyncError } from '../../src/errors.js';
+import { hashPieces, JOB_BYTES, verifyPieces } from '../../src/torrent/hash-pieces.js';
+import { tempDir } from '../helpers/env.js';
+
+/** Deterministic pseudo-random bytes (SHA-1 in counter mode). */
+function bytes(n: number, seed: string): Buffer {
+  const out = Buffer.alloc(n);
+  for (let off = 0, i = 0; off < n; i++) off += createHash('sha1').update(`${seed}:${i}`).digest().copy(out, off);
+  return out;
+}
+
+function reference(data: Buffer, pieceLength: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let off = 0; off < data.length; off += pieceLength) parts.push(createHash('sha1').update(data.subarray(off, off + pieceLength)).digest());
+  return Buffer.concat(parts);
+}
+
+describe('hashPieces', () => {
+  const cases: [string, number, number][] = [
+    ['one short piece', 1000, 16384],
+    ['an exact multiple of the piece length', 4 * 16384, 16384],
+    ['a short last piece spanning job borders', JOB_BYTES + 3 * 65536 + 123, 65536],
+    ['pieces larger than one read', 20 * 1024 * 1024 + 5, 16 * 1024 * 1024],
+  ];
+  for (const [what, size, pieceLength] of cases) {
+    for (const workers of [0, 2]) {
+      it(`matches SHA-1 of each piece for ${what} (${workers === 0 ? 'calling thread' : `${workers} workers`})`, async (t) => {
+        const tmp = tempDir();
+        t.after(tmp.cleanup);
+        const path = join(tmp.dir, 'img');
+        const data = bytes(size, what);
+        writeFileSync(path, data);
+        const seen: number[] = [];
+        const got = await hashPieces(path, pieceLength, { workers, onProgress: (done) => seen.push(done) });
+        assert.deepEqual(Buffer.from(got), reference(data, pieceLength));
+        assert.equal(seen.at(-1), size);
+        assert.deepEqual([...seen].sort((a, b) => a - b), seen, 'progress only grows');
+      });
+    }
+  }
+
+  it('hashes only the first `length` bytes when asked', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const path = join(tmp.dir, 'img');
+    const data = bytes(100000, 'len');
+    writeFileSync(path, data);
+    assert.deepEqual(Buffer.from(await hashPieces(path, 16384, { length: 50000 })), reference(data.subarray(0, 50000), 16384));
+    await assert.rejects(hashPieces(path, 16384, { length: 100001 }), (e: unknown) => e instanceof IsosyncError && e.code === 'IO');
+  });
+
+  it('reports a missing file as NOT_FOUND', async () => {
+    await assert.rejects(hashPieces('/nonexistent/isosync.iso', 16384), (e: unknown) => e instanceof IsosyncError && e.code === 'NOT_FOUND');
+  });
+});
+
+describe('verifyPieces', () => {
+  it('tells which pieces of a file match, with missing and partial pieces invalid', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const data = bytes(5 * 16384 + 10, 'verify');
+    const expected = { length: data.length, pieceLength: 16384, pieces: new Uint8Array(reference(data, 16384)) };
+    const path = join(tmp.dir, 'img');
+
+    const damaged = Buffer.from(data);
+    damaged.writeUInt8(damaged.readUInt8(16384 * 2 + 7) ^ 1, 16384 * 2 + 7);
+    writeFileSync(path, damaged);
+    let r = await verifyPieces(path, expected);
+    assert.deepEqual(r.valid, [true, true, false, true, true, true]);
+    assert.equal(r.validCount, 5);
+
+    writeFileSync(path, data.subarray(0, 3 * 16384 + 100)); // truncated inside piece 3
+    r = await verifyPieces(path, expected);
+    assert.deepEqual(r.valid, [true, true, true, false, false, false]);
+
+    writeFileSync(path, data);
+    appendFileSync(path, 'extra bytes past the end are ignored');
+    r = await verifyPieces(path, expected);
+    assert.equal(r.validCount, 6);
+  });
+});
