@@ -12,7 +12,8 @@ import { register as releases } from './releases.js';
 import { registerPlan as plan, registerSync as sync } from './sync.js';
 import { register as diff } from './diff.js';
 import { register as apply } from './apply.js';
+import { register as mount } from './mount.js';
 
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [sync, plan, ls, regions, extract, publish, info, releases, diff, apply];
+export const COMMANDS: Register[] = [sync, plan, ls, regions, extract, publish, info, releases, diff, apply, mount];
