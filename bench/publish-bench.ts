@@ -1,0 +1,126 @@
+/**
+ * Publish throughput: piece hashing of a >= 1 GB generated image by isosync
+ * (in process, and `isosync publish` end to end through the CLI) beside
+ * `sha1sum` and `mktorrent -t <cores>` on the same file in the same run.
+ *
+ * The page cache cannot be dropped without root, so the file is read once
+ * first to warm it, and every tool then reads from memory: this measures
+ * hashing, not the disk. Then, for the fixture release pair, the size of the
+ * delta hints and the time to compute them.
+ *
+ * Size: ISOSYNC_BENCH_PUBLISH_MIB (default 1024 MiB). The file is made in the
+ * system temp folder and deleted afterwards.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildHints } from '../src/delta/hints.js';
+import { encodeBencode } from '../src/torrent/bencode-encode.js';
+import { hashPieces } from '../src/torrent/hash-pieces.js';
+
+const MIB = 1024 * 1024;
+/** 256 KiB: the default piece length for images up to 4 GiB, and what distros use. */
+const PIECE_LENGTH = 256 * 1024;
+const PIECE_LOG2 = 18;
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+function makeImage(path: string, bytes: number): void {
+  const block = Buffer.alloc(16 * MIB);
+  const fd = openSync(path, 'w');
+  try {
+    for (let off = 0; off < bytes; off += block.length) {
+      randomFillSync(block);
+      const n = Math.min(block.length, bytes - off);
+      let w = 0;
+      while (w < n) w += writeSync(fd, block, w, n - w);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function warm(path: string): void {
+  const buf = Buffer.alloc(16 * MIB);
+  const fd = openSync(path, 'r');
+  try {
+    while (readSync(fd, buf, 0, buf.length, null) > 0) {
+      /* reading is the point */
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function timeCommand(cmd: string, args: string[]): number | undefined {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    process.stdout.write(`  ${cmd}: not measured (${r.error?.message ?? r.stderr.trim().split('\n')[0]})\n`);
+    return undefined;
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+export async function run(): Promise<void> {
+  const mib = Number(process.env['ISOSYNC_BENCH_PUBLISH_MIB'] ?? 1024);
+  const bytes = mib * MIB;
+  const cores = availableParallelism();
+  const dir = mkdtempSync(join(tmpdir(), 'isosync-publish-bench-'));
+  const image = join(dir, 'bench.iso');
+  try {
+    process.stdout.write(`publish: ${mib} MiB image (${(bytes / 1e9).toFixed(2)} GB), piece length 256 KiB, ${cores} cores\n`);
+    makeImage(image, bytes);
+    warm(image);
+    process.stdout.write('  page cache warmed by one full read (dropping it needs root): every tool below reads from memory\n');
+
+    const rows: [string, number | undefined][] = [];
+    rows.push(['sha1sum (one core, whole file)', timeCommand('sha1sum', [image])]);
+    rows.push([`mktorrent -t ${cores} -l ${PIECE_LOG2}`, timeCommand('mktorrent', ['-t', String(cores), '-l', String(PIECE_LOG2), '-o', join(dir, 'mk.torrent'), image])]);
+    let t0 = performance.now();
+    await hashPieces(image, PIECE_LENGTH);
+    rows.push([`isosync hashPieces (${cores} workers)`, (performance.now() - t0) / 1000]);
+    t0 = performance.now();
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'isosync'), 'publish', image, '--product', 'bench', '--release', '1', '--home', join(dir, 'home'), '-o', join(dir, 'ours.torrent')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    });
+    rows.push(['isosync publish (CLI, end to end)', r.status === 0 ? (performance.now() - t0) / 1000 : undefined]);
+    if (r.status !== 0) process.stdout.write(`  isosync publish failed: ${r.stderr.trim()}\n`);
+
+    const mk = rows[1]![1];
+    for (const [name, s] of rows) {
+      if (s === undefined) continue;
+      const rate = bytes / MIB / s;
+      const vsMk = mk !== undefined ? `  ${(mk / s).toFixed(2)}x mktorrent's speed` : '';
+      process.stdout.write(`  ${name.padEnd(40)} ${s.toFixed(2).padStart(7)} s  ${rate.toFixed(0).padStart(6)} MiB/s${vsMk}\n`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await hintsBench();
+}
+
+async function hintsBench(): Promise<void> {
+  const old = join(ROOT, 'fixtures', 'releases', 'distro-1.00.iso');
+  const cur = join(ROOT, 'fixtures', 'releases', 'distro-1.01.iso');
+  if (!existsSync(old) || !existsSync(cur)) {
+    process.stdout.write('  hints: fixture pair fixtures/releases/distro-1.00.iso, distro-1.01.iso missing (npm run fixtures)\n');
+    return;
+  }
+  const t0 = performance.now();
+  const hints = await buildHints(cur, [{ infoHash: '00'.repeat(20), release: '1.00', imagePath: old }]);
+  const s = (performance.now() - t0) / 1000;
+  if (hints === undefined) {
+    process.stdout.write('  hints: not computed by this build\n');
+    return;
+  }
+  const size = encodeBencode(hints).length;
+  const image = statSync(cur).size;
+  process.stdout.write(
+    `  hints for fixture 1.00 -> 1.01 (both directions): ${size} bytes, ${((100 * size) / image).toFixed(3)}% of the ${image}-byte image, computed in ${s.toFixed(2)} s\n`,
+  );
+}
