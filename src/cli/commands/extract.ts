@@ -11,9 +11,11 @@ import { extractEntries } from '../../iso/extract.js';
 import { selectEntries } from '../../iso/select.js';
 import { action, printJson, withCommon, type CommonOptions } from '../common.js';
 import { withImage } from '../../iso/open-image.js';
+import { changedEntries } from '../../packages/changed-entries.js';
 
 interface ExtractOptions extends CommonOptions {
   output?: string;
+  changedFrom?: string;
 }
 
 export function register(program: Command): void {
@@ -21,12 +23,18 @@ export function register(program: Command): void {
     .argument('<image>', 'ISO 9660 image')
     .argument('[patterns...]', 'paths or globs (*, ?, **) to extract; a directory brings its subtree; all when none')
     .option('-o, --output <dir>', 'destination directory (required)')
+    .option('--changed-from <old>', 'only what is new or changed relative to this older image (swap them for a rollback)')
     .description('extract files from an ISO image'))
     .action(action(async (image: string, patterns: string[], opts: ExtractOptions) => {
       if (!opts.output) throw new IsosyncError('BAD_ARGUMENT', 'Cannot extract: missing -o DIR (the destination directory)');
       const out = opts.output;
       await withImage(image, async (img, src) => {
-        const selected = selectEntries(img.entries, patterns, image);
+        let selected = selectEntries(img.entries, patterns, image);
+        if (opts.changedFrom) {
+          const from = opts.changedFrom;
+          const changed = new Set(await withImage(from, (oldImg, oldSrc) => changedEntries(oldSrc, oldImg, src, img)));
+          selected = selected.filter((e) => changed.has(e));
+        }
         const summary = await extractEntries(src, img, selected, out);
         if (opts.json) printJson(summary);
         else process.stdout.write(`Extracted ${summary.files} files (${summary.bytes} bytes), ${summary.dirs} directories, ${summary.symlinks} symlinks, ${summary.hardlinks} hard links into ${out}\n`);
