@@ -81,6 +81,17 @@ function xorrisoReport(image: string): Map<string, Lba[]> {
   return out;
 }
 
+/** The symlink target xorriso extracts for `path` of `image`. */
+function xorrisoTarget(image: string, path: string): string {
+  const t = tempDir('isosync-xorriso-link-');
+  try {
+    run('xorriso', ['-osirrox', 'on', '-indev', image, '-extract', `/${path}`, join(t.dir, 'link')]);
+    return readlinkSync(join(t.dir, 'link'));
+  } finally {
+    t.cleanup();
+  }
+}
+
 interface Listed { path: string; type: string; size: number; lba: number; extents: { lba: number; size: number }[] }
 
 function walk(root: string, rel = ''): string[] {
@@ -141,7 +152,10 @@ describe('ISO reader against xorriso and bsdtar', { skip }, () => {
         assert.equal(sa.isDirectory(), sb.isDirectory(), `${where}: type`);
         assert.equal(sa.isSymbolicLink(), sb.isSymbolicLink(), `${where}: type`);
         if (sa.isSymbolicLink()) {
-          assert.equal(readlinkSync(join(ours, p)), readlinkSync(join(theirs, p)), `${where}: target`);
+          const mine = readlinkSync(join(ours, p)), bsd = readlinkSync(join(theirs, p));
+          // libarchive joins the components around a continued SL entry without their "/"
+          // (component-17component-18); xorriso and isoinfo do not: then xorriso decides.
+          if (mine !== bsd) assert.equal(mine, xorrisoTarget(image, p), `${where}: target (bsdtar says ${bsd})`);
           continue;
         }
         if (hasRockRidge) assert.equal(sa.mode.toString(8), sb.mode.toString(8), `${where}: mode`);
