@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
-import { cli, needTools, tempDir } from '../helpers/env.js';
+import { cli, fixture, needTools, tempDir } from '../helpers/env.js';
 
 function bytes(n: number, seed: string): Buffer {
   const out = Buffer.alloc(n);
@@ -133,4 +133,48 @@ describe('interop: isosync reads torrents made by other tools', { skip: needTool
       assert.deepEqual(JSON.parse(r.stdout).webSeeds, ['http://127.0.0.1:8080/lt.iso']);
     });
   }
+});
+
+const PAIR = [fixture('releases', 'distro-1.00.iso'), fixture('releases', 'distro-1.01.iso')];
+const pairSkip = PAIR.every((p) => existsSync(p)) ? needTools('libtorrent', 'transmission-show', 'aria2c') : 'needs fixtures/releases (npm run fixtures)';
+
+describe('interop: the fixture releases published with lineage and hints', { skip: pairSkip }, () => {
+  it('every client reads the 1.01 torrent with its hints, and libtorrent verifies every piece of the image against it', (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const home = join(tmp.dir, 'home');
+    for (const [src, rel] of [[PAIR[0]!, '1.00'], [PAIR[1]!, '1.01']] as const) {
+      const img = join(tmp.dir, `distro-${rel}.iso`);
+      copyFileSync(src, img);
+      const r = cli(['publish', img, '--product', 'distro', '--release', rel, '--home', home, '--web-seed', 'http://127.0.0.1:8080/']);
+      assert.equal(r.status, 0, r.stderr);
+    }
+    const torrent = join(tmp.dir, 'distro-1.01.torrent');
+    const r = cli(['info', torrent, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const info = JSON.parse(r.stdout);
+    assert.equal(info.lineage[0].release, '1.00');
+    assert.equal(libtorrentInfoHash(torrent), info.infoHash);
+    assert.equal(transmissionInfoHash(torrent), info.infoHash);
+    assert.equal(aria2InfoHash(torrent), info.infoHash);
+    const out = run(PY, [
+      '-c',
+      [
+        'import sys, time, libtorrent as lt',
+        'ti = lt.torrent_info(sys.argv[1])',
+        "s = lt.session({'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False, 'listen_interfaces': '127.0.0.1:0'})",
+        "h = s.add_torrent({'ti': ti, 'save_path': sys.argv[2]})",
+        'for _ in range(300):',
+        '    st = h.status()',
+        '    if st.state in (lt.torrent_status.seeding, lt.torrent_status.finished): break',
+        '    time.sleep(0.1)',
+        'print(st.num_pieces, ti.num_pieces())',
+      ].join('\n'),
+      torrent,
+      tmp.dir,
+    ]);
+    const [have, total] = out.trim().split(' ').map(Number);
+    assert.equal(total, info.pieceCount);
+    assert.equal(have, total, 'libtorrent found every piece of the image valid');
+  });
 });
