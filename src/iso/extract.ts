@@ -87,18 +87,16 @@ function tempName(dir: string, name: string): string {
   return join(dir, `.${name.slice(0, 64)}.isosync-${randomBytes(6).toString('hex')}.tmp`);
 }
 
-/** Replaces `final` by `tmp`, refusing to replace a directory. */
+/** Replaces `final` by `tmp`, refusing to replace a directory (rename(2) fails with EISDIR then). */
 async function commit(tmp: string, final: string, image: string, entryPath: string): Promise<void> {
   try {
-    const st = await lstat(final);
-    if (st.isDirectory()) {
-      await rm(tmp, { force: true });
-      unsafe(image, entryPath, `${JSON.stringify(final)} exists and is a directory`);
-    }
+    await rename(tmp, final);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    await rm(tmp, { force: true });
+    unsafe(image, entryPath, `${JSON.stringify(final)} exists and is a directory`);
   }
-  await rename(tmp, final);
 }
 
 function seconds(ms: number): Date {
