@@ -4,8 +4,8 @@
  * `isoinfo -l -R -i` (listing) and `bsdtar -xf` (extraction) on the same
  * image in the same run, printed as ratios isosync / reference.
  *
- * The image comes from bench/make-large-image.sh when that script exists
- * (ISOSYNC_BENCH_FILES files), else from a tree generated here: 250
+ * The image is distro-large-1.00.iso of bench/make-large-image.sh when that
+ * script exists (ISOSYNC_BENCH_FILES files, default 50,000), else made from a tree generated here: 250
  * directories of 200 small files (64 B - 4 KiB, seeded), made into an image
  * with `xorriso -as mkisofs -r -J`. Every command runs through /usr/bin/time
  * for wall time and peak RSS, with the page cache warm (the image is read
@@ -42,8 +42,11 @@ function makeImage(dir: string): string {
   const image = join(dir, 'large.iso');
   const script = join(ROOT, 'bench', 'make-large-image.sh');
   if (existsSync(script)) {
-    const r = spawnSync('sh', [script, image], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ISOSYNC_BENCH_FILES: String(FILES) } });
-    if (r.status === 0 && existsSync(image)) return image;
+    // `bash bench/make-large-image.sh OUTDIR --files N` makes OUTDIR/distro-large-1.00.iso (and 1.01, unused here).
+    const out = join(dir, 'large');
+    const r = spawnSync('bash', [script, out, '--files', String(FILES)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const made = join(out, 'distro-large-1.00.iso');
+    if (r.status === 0 && existsSync(made)) return made;
     process.stdout.write(`bench/make-large-image.sh failed (${r.status}); generating the tree here\n`);
   }
   const tree = join(dir, 'tree');
