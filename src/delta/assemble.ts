@@ -4,14 +4,18 @@
  * against its SHA-1 before it is written.
  *
  * For each piece not yet verified, in order, until one verifies:
- *   1. exact local bytes + each guess layer that completes the piece (no fetch);
- *   2. exact local bytes + the first guess layer + fetch what is still missing;
+ *   1. exact local bytes, alone or with a guess layer that completes the piece (no fetch);
+ *   2. exact local bytes + each guess layer + fetch what is still missing;
  *   3. exact local bytes + fetch everything else (the guesses were wrong);
- *   4. fetch the whole piece (the local bytes were wrong), from a mirror not
- *      used for this piece yet; a whole piece that fails its hash convicts the
- *      mirror that sent it, which is dropped, and the piece is fetched again.
- * A piece never reaches the disk unverified. Pieces run a few at a time, so
- * memory is bounded by `concurrency` x piece length.
+ *   4. the same, doubting the name-and-size file matches, smallest first and
+ *      cumulatively (files changed in place that kept their size);
+ *   5. the whole piece, from a mirror not used for it yet; a whole copy that
+ *      fails its hash convicts its sender, which is dropped.
+ * Network bytes are fetched once per piece and shared by all attempts. Once a
+ * piece verifies, any network range that differs from it convicts its sender
+ * (exact blame, no guessing). A piece never reaches the disk unverified.
+ * Pieces run a few at a time, so memory is bounded by `concurrency` x piece
+ * length.
  */
 import { createHash } from 'node:crypto';
 import { IsosyncError } from '../errors.js';
@@ -123,90 +127,115 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
   return stats;
 }
 
+/** Reasons whose bytes are a guess from names and sizes: the first to doubt when a piece fails. */
+const SUSPECT: ReadonlySet<string> = new Set(['same-file', 'moved-file', 'loose-file']);
+/** How many suspect segments of one piece are tried one by one before fetching it whole. */
+const MAX_SUSPECTS = 4;
+
 async function assemblePiece<Who>(input: AssembleInput<Who>, p: number, stats: AssembleStats): Promise<void> {
   const { plan, pieces } = input;
   const span = pieceSpan(plan, p);
   const len = span.end - span.start;
   const whole: Span[] = [span];
-  const base = new Uint8Array(len);
   const localSegs = segmentsIn(plan.local, span.start, span.end);
-  const localFilled = await fillSegments(base, span.start, localSegs, input);
-  const gaps = subtractSpans(whole, localFilled);
   // Bytes fetched while planning (target metadata) are network bytes, not reuse.
   const cached = localSegs.reduce((n, s) => (s.source === CACHE_SOURCE ? n + s.end - s.start : n), 0);
-  const done = async (bytes: Uint8Array, fetchedNow: number) => {
-    const fetched = Math.min(len, fetchedNow + (fetchedNow === len ? 0 : cached));
-    await input.store.writePiece(p, span.start, bytes);
+
+  // Network bytes of this piece, fetched once and reused by every attempt, with who sent them.
+  const net = new Uint8Array(len);
+  let netSpans: Span[] = [];
+  const senders: { start: number; end: number; who: Who }[] = [];
+  let fetchedHere = 0;
+  const used = new Set<Who>();
+  const fetcher = input.fetcher;
+  const fetchMissing = async (ranges: readonly Span[], avoid: ReadonlySet<Who> = new Set()) => {
+    const need = subtractSpans(mergeSpans(ranges), netSpans);
+    if (need.length === 0) return;
+    if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: it is not all local and there is no web seed or peer`, { piece: p });
+    for (const r of need) {
+      const { bytes, seed } = await fetcher.fetch(r.start, r.end, avoid);
+      used.add(seed);
+      senders.push({ start: r.start, end: r.end, who: seed });
+      net.set(bytes, r.start - span.start);
+      fetchedHere += bytes.length;
+      stats.fetchedBytes += bytes.length;
+    }
+    netSpans = mergeSpans([...netSpans, ...need]);
+  };
+
+  /** Local segments (minus `drop`) + optional guess layer, then network bytes for everything else. */
+  const attempt = async (name: string, segs: readonly LocalSegment[], guess: readonly LocalSegment[] | undefined): Promise<boolean> => {
+    const buf = new Uint8Array(len);
+    const filled = await fillSegments(buf, span.start, segs, input);
+    const guessed = guess ? subtractSpans(await fillSegments(buf, span.start, guess, input), filled) : [];
+    const missing = subtractSpans(whole, mergeSpans([...filled, ...guessed]));
+    if (missing.length > 0) {
+      if (!fetcher) return false;
+      await fetchMissing(missing);
+      for (const r of missing) buf.set(net.subarray(r.start - span.start, r.end - span.start), r.start - span.start);
+    }
+    if (!sha1Matches(buf, pieces, p)) {
+      input.onEvent?.({ type: 'hash-failed', piece: p, attempt: name });
+      return false;
+    }
+    // The piece is verified: any network bytes that differ from it were wrong, and their sender is convicted.
+    for (const s of senders) {
+      const a = s.start - span.start;
+      const b = s.end - span.start;
+      if (Buffer.compare(net.subarray(a, b), buf.subarray(a, b)) !== 0) fetcher?.convict(s.who, `sent bytes that failed the hash of piece ${p}`);
+    }
+    const fromNet = spanBytes(missing);
+    stats.wastedBytes += fetchedHere - fromNet;
+    await input.store.writePiece(p, span.start, buf);
+    const fetched = Math.min(len, fromNet + (fromNet === len ? 0 : cached));
     stats.reusedBytes += len - fetched;
     stats.piecesDone++;
     input.onEvent?.({ type: 'piece', piece: p, fetched, reused: len - fetched });
+    return true;
   };
 
-  // 1. Local bytes plus a guess layer that completes the piece.
-  if (gaps.length === 0) {
-    if (sha1Matches(base, pieces, p)) return done(base, 0);
-    input.onEvent?.({ type: 'hash-failed', piece: p, attempt: 'local' });
+  const guessLayers = plan.guesses.map((g) => segmentsIn(g, span.start, span.end)).filter((g) => g.length > 0);
+  // 1. Local bytes, alone or completed by a guess layer: no network.
+  const localSpans = mergeSpans(localSegs.map((s) => ({ start: s.start, end: s.end })));
+  const gaps = subtractSpans(whole, localSpans);
+  if (gaps.length === 0 && (await attempt('local', localSegs, undefined))) return;
+  for (const g of guessLayers) {
+    const covers = subtractSpans(gaps, mergeSpans(g.map((s) => ({ start: s.start, end: s.end })))).length === 0;
+    if (covers && gaps.length > 0 && (await attempt('guess', localSegs, g))) return;
   }
-  const guessFills: { buf: Uint8Array; filled: Span[] }[] = [];
-  for (const layer of plan.guesses) {
-    const segs = segmentsIn(layer, span.start, span.end);
-    if (segs.length === 0) continue;
-    const buf = base.slice();
-    const filled = await fillSegments(buf, span.start, segs, input);
-    const missing = subtractSpans(gaps, filled);
-    guessFills.push({ buf, filled });
-    if (missing.length === 0) {
-      if (sha1Matches(buf, pieces, p)) return done(buf, 0);
-      input.onEvent?.({ type: 'hash-failed', piece: p, attempt: 'guess' });
-    }
+  if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: its local bytes do not verify and there is no web seed or peer`, { piece: p });
+  // 2. Local + a guess layer + fetch the rest (the fetched bytes are shared by all tries).  3. Local + fetch the rest.
+  for (const g of guessLayers) if (await attempt('guess+fetch', localSegs, g)) return;
+  if (gaps.length > 0 && spanBytes(gaps) < len && (await attempt('local+fetch', localSegs, undefined))) return;
+  // 4. Doubt the name-and-size matches one at a time, smallest first (a changed file of the same size).
+  const suspects = localSegs.filter((s) => SUSPECT.has(s.reason) && s.end - s.start < len).sort((a, b) => a.end - a.start - (b.end - b.start));
+  // Doubted cumulatively: several files of a piece may have changed in place.
+  const doubted = new Set<LocalSegment>();
+  for (const sus of suspects.slice(0, MAX_SUSPECTS)) {
+    doubted.add(sus);
+    const rest = localSegs.filter((s) => !doubted.has(s));
+    for (const g of guessLayers.length > 0 ? guessLayers : [undefined]) if (await attempt('doubt-file', rest, g)) return;
   }
-  const fetcher = input.fetcher;
-  if (!fetcher) {
-    throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: it is not all local and there is no web seed or peer`, { piece: p });
-  }
-  const used = new Set<Who>();
-  const fetchInto = async (buf: Uint8Array, ranges: readonly Span[], avoid: ReadonlySet<Who>): Promise<number> => {
-    let n = 0;
-    for (const r of ranges) {
-      const { bytes, seed } = await fetcher.fetch(r.start, r.end, avoid);
-      used.add(seed);
-      buf.set(bytes, r.start - span.start);
-      n += bytes.length;
-      stats.fetchedBytes += bytes.length;
-    }
-    return n;
-  };
-
-  // 2. Local + first guess + fetch the rest.
-  const first = guessFills[0];
-  if (first) {
-    const missing = subtractSpans(gaps, first.filled);
-    if (missing.length > 0) {
-      const buf = first.buf.slice();
-      const n = await fetchInto(buf, missing, new Set());
-      if (sha1Matches(buf, pieces, p)) return done(buf, n);
-      stats.wastedBytes += n;
-      input.onEvent?.({ type: 'hash-failed', piece: p, attempt: 'guess+fetch' });
-    }
-  }
-  // 3. Local + fetch everything not exact-local.
-  if (gaps.length > 0 && spanBytes(gaps) < len) {
-    const buf = base.slice();
-    const n = await fetchInto(buf, gaps, new Set());
-    if (sha1Matches(buf, pieces, p)) return done(buf, n);
-    stats.wastedBytes += n;
-    input.onEvent?.({ type: 'hash-failed', piece: p, attempt: 'local+fetch' });
-  }
-  // 4. The whole piece from the network; a failure here convicts the sender.
+  // 5. The whole piece from the network, from mirrors not used for it yet; a whole copy that fails convicts its sender.
   for (;;) {
-    const buf = new Uint8Array(len);
     const { bytes, seed } = await fetcher.fetch(span.start, span.end, used);
+    used.add(seed);
     stats.fetchedBytes += bytes.length;
-    buf.set(bytes);
-    if (sha1Matches(buf, pieces, p)) return done(buf, len);
+    fetchedHere += bytes.length;
+    if (sha1Matches(bytes, pieces, p)) {
+      for (const s of senders) {
+        const a = s.start - span.start;
+        const b = s.end - span.start;
+        if (Buffer.compare(net.subarray(a, b), bytes.subarray(a, b)) !== 0) fetcher.convict(s.who, `sent bytes that failed the hash of piece ${p}`);
+      }
+      stats.wastedBytes += fetchedHere - len;
+      await input.store.writePiece(p, span.start, bytes);
+      stats.piecesDone++;
+      input.onEvent?.({ type: 'piece', piece: p, fetched: len, reused: 0 });
+      return;
+    }
     stats.wastedBytes += bytes.length;
     input.onEvent?.({ type: 'hash-failed', piece: p, attempt: 'whole' });
-    fetcher.convict(seed, `piece ${p} failed its hash`);
-    used.add(seed);
+    fetcher.convict(seed, `sent piece ${p} with a wrong hash`);
   }
 }

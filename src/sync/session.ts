@@ -36,6 +36,8 @@ export interface SyncInput {
   readonly from: readonly string[];
   readonly sourceDirs: readonly string[];
   readonly webSeeds: readonly string[];
+  /** A web seed that sends nothing for this long is dropped (default STALL_MS). */
+  readonly stallMs?: number;
   /** Final path of the image (default: ./NAME). */
   readonly output: string;
   readonly catalog?: Catalog;
@@ -105,7 +107,7 @@ async function prepare(input: SyncInput, part?: PartFile): Promise<Prepared> {
   const byteSources: (ByteSource | undefined)[] = sources.map((s) => s.source);
   const partIndex = part ? byteSources.push(part) - 1 : -1;
   const urls = [...target.urlList, ...input.webSeeds].map((u) => webSeedFileUrl(u, target.name));
-  const pool = new MirrorPool(urls, target.length);
+  const pool = new MirrorPool(urls, target.length, input.stallMs ? { stallMs: input.stallMs } : {});
   pool.on('warning', warn);
 
   // Layer 0: pieces already verified in the .part (resume).
@@ -272,7 +274,12 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
     prepared = await prepare({ ...input, output }, part);
     const { plan, report, byteSources, vt, pool } = prepared;
     const fetcher: PieceFetcher<WebSeed> | undefined =
-      pool.seeds.length > 0 ? { fetch: (a, b, avoid) => pool.fetch(a, b, avoid), convict: (seed, why) => pool.drop(seed, why) } : undefined;
+      pool.seeds.length > 0
+        ? {
+            fetch: (a, b, avoid) => pool.fetch(a, b, avoid),
+            convict: (seed, why) => pool.drop(seed, why),
+          }
+        : undefined;
     emit({ type: 'phase', phase: 'assemble' });
     const resumedBytes = part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, p)) : n), 0);
     let fetchedSoFar = 0;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeFloor } from '../../bench/floor.js';
-import { cli } from '../helpers/env.js';
+import { cliAsync } from '../helpers/env.js';
 import { startRangeServer, type RangeServer } from '../helpers/range-server.js';
 import { createTorrent } from '../../src/torrent/create.js';
 import { hashPieces } from '../../src/torrent/hash-pieces.js';
@@ -25,9 +25,9 @@ describe('sync 1.00 -> 1.01 and back over an HTTP web seed', { skip }, () => {
     pub?.cleanup();
   });
 
-  function sync(torrent: string, out: string, home: string, extra: string[] = []) {
+  async function sync(torrent: string, out: string, home: string, extra: string[] = []) {
     const before = server.bytesSent();
-    const r = cli(['sync', torrent, '-o', out, '--home', home, '--json', ...extra]);
+    const r = await cliAsync(['sync', torrent, '-o', out, '--home', home, '--json', ...extra]);
     return { ...r, served: server.bytesSent() - before, report: r.status === 0 ? JSON.parse(r.stdout) : undefined };
   }
 
@@ -35,7 +35,7 @@ describe('sync 1.00 -> 1.01 and back over an HTTP web seed', { skip }, () => {
     const src = pub.image('distro-1.00');
     const srcHash = sha256(src);
     const out = join(pub.dir, 'up-hints.iso');
-    const r = sync(pub.torrent('distro-1.01'), out, join(pub.dir, 'client-a'), ['--from', src, '--web-seed', `${server.url}/distro-1.01.iso`]);
+    const r = await sync(pub.torrent('distro-1.01'), out, join(pub.dir, 'client-a'), ['--from', src, '--web-seed', `${server.url}/distro-1.01.iso`]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(sha256(out), sha256(pub.image('distro-1.01')));
     assert.equal(sha256(src), srcHash, 'the source image is unchanged');
@@ -53,7 +53,7 @@ describe('sync 1.00 -> 1.01 and back over an HTTP web seed', { skip }, () => {
     writeFileSync(torrent, stock.bytes);
     const src = pub.image('distro-1.00');
     const out = join(pub.dir, 'up-stock.iso');
-    const r = sync(torrent, out, join(pub.dir, 'client-b'), ['--from', src]);
+    const r = await sync(torrent, out, join(pub.dir, 'client-b'), ['--from', src]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(sha256(out), sha256(img));
     const floor = await computeFloor(img, [src]);
@@ -64,10 +64,10 @@ describe('sync 1.00 -> 1.01 and back over an HTTP web seed', { skip }, () => {
   test('rollback: the catalog finds 1.01 on disk and the newer torrent hints the way back', async () => {
     const home = join(pub.dir, 'client-c');
     const up = join(pub.dir, 'c-1.01.iso');
-    const first = sync(pub.torrent('distro-1.01'), up, home, ['--from', pub.image('distro-1.00'), '--web-seed', `${server.url}/distro-1.01.iso`]);
+    const first = await sync(pub.torrent('distro-1.01'), up, home, ['--from', pub.image('distro-1.00'), '--web-seed', `${server.url}/distro-1.01.iso`]);
     assert.equal(first.status, 0, first.stderr);
     const down = join(pub.dir, 'c-1.00.iso');
-    const r = sync(pub.torrent('distro-1.00'), down, home, ['--web-seed', `${server.url}/distro-1.00.iso`]);
+    const r = await sync(pub.torrent('distro-1.00'), down, home, ['--web-seed', `${server.url}/distro-1.00.iso`]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(sha256(down), sha256(pub.image('distro-1.00')));
     assert.ok(r.report.sources.some((s: { path: string; hints?: string }) => s.path === up && s.hints === 'to'), JSON.stringify(r.report.sources));
@@ -75,8 +75,8 @@ describe('sync 1.00 -> 1.01 and back over an HTTP web seed', { skip }, () => {
     assert.ok(r.served <= 0.95 * floor.floorBytes, `served ${r.served} > 0.95 x floor ${floor.floorBytes}`);
   });
 
-  test('plan writes nothing and reports what sync then fetches', () => {
-    const r = cli(['plan', pub.torrent('distro-1.01'), '--from', pub.image('distro-1.00'), '--web-seed', `${server.url}/distro-1.01.iso`, '--home', join(pub.dir, 'client-d'), '--json'], { cwd: pub.dir });
+  test('plan writes nothing and reports what sync then fetches', async () => {
+    const r = await cliAsync(['plan', pub.torrent('distro-1.01'), '--from', pub.image('distro-1.00'), '--web-seed', `${server.url}/distro-1.01.iso`, '--home', join(pub.dir, 'client-d'), '--json'], { cwd: pub.dir });
     assert.equal(r.status, 0, r.stderr);
     const plan = JSON.parse(r.stdout);
     assert.equal(plan.targetBytes, readFileSync(pub.image('distro-1.01')).length);

@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { openCatalog } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { defaultOutput, planSync, runSync, type PlanReport, type SyncEvent, type SyncReport } from '../../sync/session.js';
-import { action, collect, printJson, withCommon, type CommonOptions } from '../common.js';
+import { action, collect, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes, formatSeconds, percent } from '../format.js';
 import { ProgressBar } from '../progress.js';
 
@@ -18,6 +18,7 @@ interface SyncOptions extends CommonOptions {
   webSeed?: string[];
   output?: string;
   catalog?: boolean;
+  timeout?: string;
 }
 
 const REASONS: Record<string, string> = {
@@ -36,7 +37,8 @@ function sourceOptions(cmd: Command): Command {
     .addOption(new Option('--from <image>', 'an earlier (or later) image on disk to reuse; repeatable').argParser(collect))
     .addOption(new Option('--source <dir>', 'a directory of loose files (e.g. .debs) to reuse; repeatable').argParser(collect))
     .addOption(new Option('--web-seed <url>', 'an extra HTTP mirror of the image (BEP 19); repeatable').argParser(collect))
-    .option('--no-catalog', 'do not look for local images in the catalog');
+    .option('--no-catalog', 'do not look for local images in the catalog')
+    .option('--timeout <seconds>', 'drop a web seed that sends nothing for this long', '20');
 }
 
 function printPlan(r: PlanReport, verb: 'will be' | 'were'): void {
@@ -67,6 +69,7 @@ function inputs(torrentArg: string, opts: SyncOptions, onEvent?: (e: SyncEvent) 
       from: opts.from ?? [],
       sourceDirs: opts.source ?? [],
       webSeeds: opts.webSeed ?? [],
+      stallMs: 1000 * (intOption('--timeout', opts.timeout, 1) ?? 20),
       output: opts.output ?? defaultOutput(target),
       ...(catalog ? { catalog } : {}),
       ...(onEvent ? { onEvent } : {}),
