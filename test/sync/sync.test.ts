@@ -11,10 +11,13 @@ import { HAVE_RELEASES, publishChain, sha256, type Published } from './fixture-p
 
 const skip = HAVE_RELEASES ? false : 'fixtures/releases not built (run npm run fixtures)';
 
-describe('sync 1.00 -> 1.01 and back over an HTTP web seed', { skip }, () => {
+for (const [OLD, NEW, how] of [
+  ['distro-1.00', 'distro-1.01', 'rebuilt from scratch'],
+  ['distro-1.00', 'distro-1.01-appended', 'grown in place (appended session)'],
+] as const) describe(`sync ${OLD} -> ${NEW} (${how}) and back over an HTTP web seed`, { skip }, () => {
   let pub: Published;
   let server: RangeServer;
-  const names = ['distro-1.00', 'distro-1.01'];
+  const names = [OLD, NEW];
 
   before(async () => {
     pub = publishChain(names);
@@ -32,26 +35,26 @@ describe('sync 1.00 -> 1.01 and back over an HTTP web seed', { skip }, () => {
   }
 
   test('an upgrade with isosync hints fetches less than the file-level floor, bit-identical', async () => {
-    const src = pub.image('distro-1.00');
+    const src = pub.image(OLD);
     const srcHash = sha256(src);
     const out = join(pub.dir, 'up-hints.iso');
-    const r = await sync(pub.torrent('distro-1.01'), out, join(pub.dir, 'client-a'), ['--from', src, '--web-seed', `${server.url}/distro-1.01.iso`]);
+    const r = await sync(pub.torrent(NEW), out, join(pub.dir, 'client-a'), ['--from', src, '--web-seed', `${server.url}/${NEW}.iso`]);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(sha256(out), sha256(pub.image('distro-1.01')));
+    assert.equal(sha256(out), sha256(pub.image(NEW)));
     assert.equal(sha256(src), srcHash, 'the source image is unchanged');
-    const floor = await computeFloor(pub.image('distro-1.01'), [src]);
+    const floor = await computeFloor(pub.image(NEW), [src]);
     assert.ok(r.served <= 0.95 * floor.floorBytes, `served ${r.served} > 0.95 x floor ${floor.floorBytes}`);
     assert.ok(r.served > 0, 'something changed, so something was fetched');
     assert.ok(r.report.sources.some((s: { hints?: string }) => s.hints === 'from'));
   });
 
   test('a stock torrent without hints fetches at most 1.02 x the floor', async () => {
-    const img = pub.image('distro-1.01');
+    const img = pub.image(NEW);
     const pieces = await hashPieces(img, 262144);
-    const stock = createTorrent({ name: 'distro-1.01.iso', length: readFileSync(img).length, pieceLength: 262144, pieces, webSeeds: [`${server.url}/distro-1.01.iso`] });
-    const torrent = join(pub.dir, 'stock-1.01.torrent');
+    const stock = createTorrent({ name: `${NEW}.iso`, length: readFileSync(img).length, pieceLength: 262144, pieces, webSeeds: [`${server.url}/${NEW}.iso`] });
+    const torrent = join(pub.dir, 'stock.torrent');
     writeFileSync(torrent, stock.bytes);
-    const src = pub.image('distro-1.00');
+    const src = pub.image(OLD);
     const out = join(pub.dir, 'up-stock.iso');
     const r = await sync(torrent, out, join(pub.dir, 'client-b'), ['--from', src]);
     assert.equal(r.status, 0, r.stderr);
@@ -61,27 +64,27 @@ describe('sync 1.00 -> 1.01 and back over an HTTP web seed', { skip }, () => {
     assert.ok(r.report.changedFiles.length > 0);
   });
 
-  test('rollback: the catalog finds 1.01 on disk and the newer torrent hints the way back', async () => {
+  test('rollback: the catalog finds the new release on disk and the newer torrent hints the way back', async () => {
     const home = join(pub.dir, 'client-c');
-    const up = join(pub.dir, 'c-1.01.iso');
-    const first = await sync(pub.torrent('distro-1.01'), up, home, ['--from', pub.image('distro-1.00'), '--web-seed', `${server.url}/distro-1.01.iso`]);
+    const up = join(pub.dir, 'c-new.iso');
+    const first = await sync(pub.torrent(NEW), up, home, ['--from', pub.image(OLD), '--web-seed', `${server.url}/${NEW}.iso`]);
     assert.equal(first.status, 0, first.stderr);
-    const down = join(pub.dir, 'c-1.00.iso');
-    const r = await sync(pub.torrent('distro-1.00'), down, home, ['--web-seed', `${server.url}/distro-1.00.iso`]);
+    const down = join(pub.dir, 'c-old.iso');
+    const r = await sync(pub.torrent(OLD), down, home, ['--web-seed', `${server.url}/${OLD}.iso`]);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(sha256(down), sha256(pub.image('distro-1.00')));
+    assert.equal(sha256(down), sha256(pub.image(OLD)));
     assert.ok(r.report.sources.some((s: { path: string; hints?: string }) => s.path === up && s.hints === 'to'), JSON.stringify(r.report.sources));
-    const floor = await computeFloor(pub.image('distro-1.00'), [up]);
+    const floor = await computeFloor(pub.image(OLD), [up]);
     assert.ok(r.served <= 0.95 * floor.floorBytes, `served ${r.served} > 0.95 x floor ${floor.floorBytes}`);
   });
 
   test('plan writes nothing and reports what sync then fetches', async () => {
-    const r = await cliAsync(['plan', pub.torrent('distro-1.01'), '--from', pub.image('distro-1.00'), '--web-seed', `${server.url}/distro-1.01.iso`, '--home', join(pub.dir, 'client-d'), '--json'], { cwd: pub.dir });
+    const r = await cliAsync(['plan', pub.torrent(NEW), '--from', pub.image(OLD), '--web-seed', `${server.url}/${NEW}.iso`, '--home', join(pub.dir, 'client-d'), '--json'], { cwd: pub.dir });
     assert.equal(r.status, 0, r.stderr);
     const plan = JSON.parse(r.stdout);
-    assert.equal(plan.targetBytes, readFileSync(pub.image('distro-1.01')).length);
+    assert.equal(plan.targetBytes, readFileSync(pub.image(NEW)).length);
     assert.equal(plan.reusedBytes + plan.fetchBytes, plan.targetBytes);
     assert.ok(plan.fetchBytes < plan.targetBytes / 4);
-    assert.ok(!existsSync(join(pub.dir, 'distro-1.01.iso.part')), 'plan leaves no .part behind');
+    assert.ok(!existsSync(join(pub.dir, `${NEW}.iso.part`)), 'plan leaves no .part behind');
   });
 });
