@@ -1,0 +1,354 @@
+/**
+ * Delta bench (issue 4): on a generated release pair of several hundred MB
+ * (bench/make-large-image.sh: 1.00 and 1.01 each built from scratch by
+ * xorriso, 10-30% of the packages changed), in one run, against one local
+ * nginx that counts every byte it sends ($body_bytes_sent in its access log):
+ *
+ *   - the floor (bench/floor.ts: target files found in no source + metadata),
+ *   - `isosync sync` with isosync's torrent (delta hints) and with a stock
+ *     mktorrent torrent, the web seed being nginx,
+ *   - zsync (`zsyncmake` on the publisher side, timed apart; `zsync -i`,
+ *     whose .zsync control file is fetched from nginx too and counted),
+ *   - a plain full download with curl,
+ *   - the rollback 1.01 -> 1.00 the same ways (isosync with the newer
+ *     torrent's "to" hints found through the catalog, stock, zsync),
+ *
+ * then the peak memory of the same upgrade on a pair of half the size, so
+ * whether it grows with the image can be read off. Every output is checked
+ * against the target by SHA-256. Wall time is around the whole client
+ * process; peak RSS is /usr/bin/time's %M. The page cache is warm (the images
+ * were just written and hashed; dropping it needs root), so times compare the
+ * tools, not the disk.
+ *
+ * Size: ISOSYNC_BENCH_DELTA_MB (payload MB given to make-large-image.sh,
+ * default 300) and ISOSYNC_BENCH_DELTA_FILES (packages, default 20 per MB).
+ * ISOSYNC_BENCH_DELTA_PAIR=DIR uses a pair already made there
+ * (distro-large-1.00.iso, distro-large-1.01.iso) and skips the half-size run
+ * unless ISOSYNC_BENCH_DELTA_SMALL_PAIR=DIR names one too.
+ *
+ *   npm run bench -- delta
+ *   ISOSYNC_BENCH_DELTA_MB=40 npm run bench -- delta     (a quick run)
+ *
+ * Everything lives in one temp folder, removed afterwards, also on failure
+ * and on SIGINT/SIGTERM; nginx is stopped by its pid.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { computeFloor } from './floor.js';
+import { current, haveTimeTool, measure, type Measured } from './delta/measure.js';
+import { Nginx, type Traffic } from './delta/nginx.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'isosync');
+const MAKE_PAIR = join(ROOT, 'bench', 'make-large-image.sh');
+const MIB = 1024 * 1024;
+/** 2^18 = 256 KiB: isosync's default piece length for images up to 4 GiB, given to mktorrent too. */
+const PIECE_LOG2 = 18;
+const PRODUCT = 'bench-delta';
+
+type Direction = 'up' | 'down';
+
+interface Row {
+  dir: Direction;
+  method: string;
+  /** Body bytes nginx sent for this run (all URIs). */
+  bytes?: number;
+  requests?: number;
+  seconds?: number;
+  peakKiB?: number;
+  verified?: boolean;
+  /** Why the row has no figures. */
+  skipped?: string;
+  detail?: string;
+  /** This row is the zsync reference of its direction. */
+  zsync?: boolean;
+}
+
+interface Pair {
+  old: string;
+  cur: string;
+}
+
+interface PairResult {
+  rows: Row[];
+  sizes: { old: number; cur: number };
+  floor: Partial<Record<Direction, number>>;
+  notes: string[];
+}
+
+const out = (s = '') => process.stdout.write(`${s}\n`);
+
+function have(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+}
+
+async function sha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MIB })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Hard-links `src` into the served folder (a symlink across file systems). */
+function serve(src: string, www: string, name: string): void {
+  const dst = join(www, name);
+  try {
+    linkSync(src, dst);
+  } catch {
+    symlinkSync(src, dst);
+  }
+}
+
+async function makePair(outDir: string, mb: number, files: number, work: string): Promise<Pair> {
+  const t = await measure('bash', [MAKE_PAIR, outDir, '--files', String(files), '--mb', String(mb)], join(work, 'time.txt'));
+  const summary = t.stderr.trim().split('\n').filter((l) => l.startsWith('make-large-image') || l.includes(' bytes, ')).join('; ');
+  out(`  pair made in ${t.seconds.toFixed(1)} s (${files} packages, --mb ${mb}): ${summary}`);
+  return { old: join(outDir, 'distro-large-1.00.iso'), cur: join(outDir, 'distro-large-1.01.iso') };
+}
+
+interface Ctx {
+  work: string;
+  www: string;
+  nginx: Nginx;
+  hashes: Map<string, string>;
+}
+
+/** Runs one client, counts nginx's bytes for it, checks its output, removes the output. */
+async function client(ctx: Ctx, row: Omit<Row, 'bytes' | 'requests' | 'seconds' | 'peakKiB' | 'verified'>, cmd: string, args: string[], output: string, expected: string, cwd?: string): Promise<{ row: Row; m?: Measured; traffic?: Traffic }> {
+  await ctx.nginx.traffic(); // anything before this run is not counted
+  let m: Measured;
+  try {
+    m = await measure(cmd, args, join(ctx.work, 'time.txt'), cwd);
+  } catch (e) {
+    await ctx.nginx.traffic();
+    rmSync(output, { force: true });
+    return { row: { ...row, skipped: `failed: ${(e as Error).message.split('\n')[0]!.slice(0, 300)}` } };
+  }
+  const traffic = await ctx.nginx.traffic();
+  const verified = existsSync(output) && (await sha256(output)) === ctx.hashes.get(expected);
+  rmSync(output, { force: true });
+  return { row: { ...row, bytes: traffic.bodyBytes, requests: traffic.requests, seconds: m.seconds, peakKiB: m.peakKiB, verified }, m, traffic };
+}
+
+function isosyncJson(m: Measured | undefined): { fetchedBytes?: number; reusedBytes?: number; seconds?: number } {
+  try {
+    return m ? (JSON.parse(m.stdout) as { fetchedBytes?: number }) : {};
+  } catch {
+    return {};
+  }
+}
+
+async function measurePair(pair: Pair, work: string, full: boolean): Promise<PairResult> {
+  const res: PairResult = { rows: [], sizes: { old: statSync(pair.old).size, cur: statSync(pair.cur).size }, floor: {}, notes: [] };
+  const tf = join(work, 'time.txt');
+  const hashes = new Map([
+    [pair.old, await sha256(pair.old)],
+    [pair.cur, await sha256(pair.cur)],
+  ]);
+
+  let t0 = performance.now();
+  res.floor.up = (await computeFloor(pair.cur, [pair.old])).floorBytes;
+  if (full) res.floor.down = (await computeFloor(pair.old, [pair.cur])).floorBytes;
+  res.notes.push(`floor computed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  // Publisher side: isosync's torrents (1.01 with hints for both directions), stock torrents.
+  const pubHome = join(work, 'publisher-home');
+  const tOld = join(work, '1.00.torrent');
+  const tCur = join(work, '1.01.torrent');
+  await measure(process.execPath, [BIN, 'publish', pair.old, '--product', PRODUCT, '--release', '1.00', '--home', pubHome, '-o', tOld], tf);
+  const pub = await measure(process.execPath, [BIN, 'publish', pair.cur, '--product', PRODUCT, '--release', '1.01', '--previous', pair.old, '--home', pubHome, '-o', tCur], tf);
+  const info = JSON.parse((await measure(process.execPath, [BIN, 'info', tCur, '--json'], tf)).stdout) as { hints?: { bytes?: number } | null };
+  const hintBytes = info.hints?.bytes;
+  res.notes.push(
+    `isosync publish 1.01 --previous 1.00 (hashing + hints): ${pub.seconds.toFixed(2)} s, peak ${(pub.peakKiB / 1024).toFixed(0)} MiB; ` +
+      `hints ${hintBytes ?? 'none'} bytes${hintBytes ? ` (${((100 * hintBytes) / res.sizes.cur).toFixed(3)}% of the image)` : ''}; torrent ${statSync(tCur).size} bytes`,
+  );
+  const stock = have('mktorrent');
+  const mkOld = join(work, 'stock-1.00.torrent');
+  const mkCur = join(work, 'stock-1.01.torrent');
+  if (stock) {
+    await measure('mktorrent', ['-l', String(PIECE_LOG2), '-o', mkOld, pair.old], tf);
+    await measure('mktorrent', ['-l', String(PIECE_LOG2), '-o', mkCur, pair.cur], tf);
+  }
+
+  const www = join(work, 'www');
+  mkdirSync(www);
+  serve(pair.old, www, '1.00.iso');
+  serve(pair.cur, www, '1.01.iso');
+  const nginx = await Nginx.start(join(work, 'nginx'), www);
+  active.nginx = nginx;
+  const ctx: Ctx = { work, www, nginx, hashes };
+  const url = (n: string) => `${nginx.baseUrl}/${n}`;
+  try {
+    const directions: Direction[] = full ? ['up', 'down'] : ['up'];
+    for (const dir of directions) {
+      const [src, dst] = dir === 'up' ? [pair.old, pair.cur] : [pair.cur, pair.old];
+      const dstName = dir === 'up' ? '1.01' : '1.00';
+      const outIso = join(work, 'out.iso');
+
+      // isosync with its own torrents. Upgrade: 1.01's "from" hints, source given with --from.
+      // Rollback: the client's catalog knows 1.01 (its torrent, with the "to" hints, and its image),
+      // as it would after having synced 1.01; the 1.00 torrent itself carries no hints.
+      let args: string[];
+      if (dir === 'up') {
+        const home = join(work, 'client-home-up');
+        args = [BIN, 'sync', tCur, '--from', src, '--web-seed', url('1.01.iso'), '--home', home, '-o', outIso, '--json', '--no-catalog'];
+      } else {
+        const home = join(work, 'client-home-down');
+        cpSync(pubHome, home, { recursive: true });
+        args = [BIN, 'sync', tOld, '--web-seed', url('1.00.iso'), '--home', home, '-o', outIso, '--json'];
+      }
+      const ours = await client(ctx, { dir, method: dir === 'up' ? 'isosync, isosync torrent (hints)' : 'isosync, hints of 1.01 via catalog' }, process.execPath, args, outIso, dst);
+      const j = isosyncJson(ours.m);
+      if (j.fetchedBytes !== undefined) ours.row.detail = `isosync's own count: fetched ${j.fetchedBytes}, reused ${j.reusedBytes}`;
+      res.rows.push(ours.row);
+
+      if (stock) {
+        const home = join(work, `client-home-stock-${dir}`);
+        const r = await client(ctx, { dir, method: 'isosync, stock mktorrent torrent' }, process.execPath, [BIN, 'sync', dir === 'up' ? mkCur : mkOld, '--from', src, '--web-seed', url(`${dstName}.iso`), '--home', home, '-o', outIso, '--json', '--no-catalog'], outIso, dst);
+        const js = isosyncJson(r.m);
+        if (js.fetchedBytes !== undefined) r.row.detail = `isosync's own count: fetched ${js.fetchedBytes}, reused ${js.reusedBytes}`;
+        res.rows.push(r.row);
+      } else {
+        res.rows.push({ dir, method: 'isosync, stock mktorrent torrent', skipped: 'skipped: needs mktorrent' });
+      }
+
+      if (have('zsync') && have('zsyncmake')) {
+        const control = join(www, `${dstName}.zsync`);
+        const mk = await measure('zsyncmake', ['-u', url(`${dstName}.iso`), '-o', control, dst], tf, work);
+        res.notes.push(`zsyncmake ${dstName}.iso (publisher side): ${mk.seconds.toFixed(2)} s, peak ${(mk.peakKiB / 1024).toFixed(0)} MiB, control file ${statSync(control).size} bytes`);
+        const zout = join(work, 'zout.iso');
+        const z = await client(ctx, { dir, method: 'zsync -i (incl. .zsync file)', zsync: true }, 'zsync', ['-q', '-i', src, '-o', zout, url(`${dstName}.zsync`)], zout, dst, work);
+        if (z.traffic) {
+          const c = z.traffic.byUri.get(`/${dstName}.zsync`)?.bodyBytes ?? 0;
+          z.row.detail = `.zsync file ${c} bytes + ranges of the image ${z.traffic.bodyBytes - c} bytes`;
+        }
+        rmSync(`${zout}.zs-old`, { force: true });
+        res.rows.push(z.row);
+      } else {
+        res.rows.push({ dir, method: 'zsync -i', skipped: 'skipped: needs zsync and zsyncmake (apt-get install zsync)', zsync: true });
+      }
+
+      if (full && have('curl')) {
+        const fout = join(work, 'full.iso');
+        res.rows.push((await client(ctx, { dir, method: 'curl, full download' }, 'curl', ['-sS', '-f', '-o', fout, url(`${dstName}.iso`)], fout, dst)).row);
+      } else if (full) {
+        res.rows.push({ dir, method: 'curl, full download', skipped: 'skipped: needs curl' });
+      }
+    }
+  } finally {
+    await nginx.stop();
+    active.nginx = undefined;
+  }
+  return res;
+}
+
+function fmtRatio(a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined || b === 0 ? 'n/a' : `${(a / b).toFixed(3)}`;
+}
+
+function printTable(res: PairResult): void {
+  const head = ['method', 'bytes fetched', 'x floor', 'x zsync bytes', 'wall s', 'x zsync time', 'peak RSS MiB', 'sha256'];
+  const widths = [36, 14, 8, 13, 8, 12, 12, 8];
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
+  for (const dir of ['up', 'down'] as const) {
+    const rows = res.rows.filter((r) => r.dir === dir);
+    if (rows.length === 0) continue;
+    const z = rows.find((r) => r.zsync && r.bytes !== undefined);
+    const floor = res.floor[dir];
+    const [from, to] = dir === 'up' ? ['1.00', '1.01'] : ['1.01', '1.00'];
+    const size = dir === 'up' ? res.sizes.cur : res.sizes.old;
+    out();
+    out(`${dir === 'up' ? 'upgrade' : 'rollback'} ${from} -> ${to}: target ${size} bytes (${(size / MIB).toFixed(1)} MiB), floor ${floor ?? 'n/a'} bytes (${floor !== undefined ? ((100 * floor) / size).toFixed(1) : '?'}% of the target)`);
+    out(line(head));
+    for (const r of rows) {
+      if (r.skipped) {
+        out(`${r.method.padEnd(widths[0]!)} ${r.skipped}`);
+        continue;
+      }
+      out(
+        line([
+          r.method,
+          String(r.bytes),
+          fmtRatio(r.bytes, floor),
+          fmtRatio(r.bytes, z?.bytes),
+          r.seconds!.toFixed(2),
+          fmtRatio(r.seconds, z?.seconds),
+          (r.peakKiB! / 1024).toFixed(1),
+          r.verified ? 'ok' : 'MISMATCH',
+        ]),
+      );
+    }
+    for (const r of rows) if (r.detail) out(`  ${r.method}: ${r.detail}; ${r.requests} requests`);
+  }
+  for (const n of res.notes) out(`  ${n}`);
+}
+
+/** What a signal handler must end: the measured child, nginx, the temp folder. */
+const active: { nginx?: Nginx | undefined; dir?: string | undefined } = {};
+
+function onSignal(sig: NodeJS.Signals): void {
+  current()?.kill('SIGTERM');
+  active.nginx?.stopNow();
+  if (active.dir) rmSync(active.dir, { recursive: true, force: true });
+  out(`delta bench interrupted by ${sig}; nginx stopped, temp folder removed`);
+  process.exit(130);
+}
+
+export async function run(): Promise<void> {
+  const missing = ['nginx', 'xorriso', 'dpkg-deb', 'dpkg-scanpackages'].filter((t) => !have(t));
+  if (missing.length) {
+    out(`delta bench skipped: needs ${missing.join(', ')} (apt-get install nginx xorriso dpkg-dev)`);
+    return;
+  }
+  if (!haveTimeTool()) out('  note: /usr/bin/time missing (apt-get install time); peak RSS polled from /proc/PID/status VmHWM');
+  const mb = Number(process.env['ISOSYNC_BENCH_DELTA_MB'] ?? 300);
+  const files = Number(process.env['ISOSYNC_BENCH_DELTA_FILES'] ?? Math.max(100, Math.round(mb * 20)));
+  const given = process.env['ISOSYNC_BENCH_DELTA_PAIR'];
+  const givenSmall = process.env['ISOSYNC_BENCH_DELTA_SMALL_PAIR'];
+
+  const dir = mkdtempSync(join(tmpdir(), 'isosync-delta-bench-'));
+  active.dir = dir;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const pairOf = (d: string): Pair => ({ old: join(d, 'distro-large-1.00.iso'), cur: join(d, 'distro-large-1.01.iso') });
+    out(`delta: release pair 1.00/1.01 built from scratch by xorriso${given ? ` (given: ${given})` : `, --mb ${mb}, ${files} packages`}`);
+    const big = given ? pairOf(given) : await makePair(join(dir, 'pair'), mb, files, dir);
+    const bigWork = join(dir, 'run-big');
+    mkdirSync(bigWork);
+    const bigRes = await measurePair(big, bigWork, true);
+    printTable(bigRes);
+    if (bigRes.rows.some((r) => r.verified === false)) process.exitCode = 1;
+    rmSync(bigWork, { recursive: true, force: true });
+    if (!given) rmSync(join(dir, 'pair'), { recursive: true, force: true });
+
+    if (given && !givenSmall) {
+      out('\npeak memory vs image size: skipped (ISOSYNC_BENCH_DELTA_PAIR given without ISOSYNC_BENCH_DELTA_SMALL_PAIR)');
+      return;
+    }
+    out(`\npeak memory vs image size: the same upgrade on a pair of half the size${givenSmall ? ` (given: ${givenSmall})` : ''}`);
+    const small = givenSmall ? pairOf(givenSmall) : await makePair(join(dir, 'pair-small'), Math.max(1, Math.round(mb / 2)), Math.max(10, Math.round(files / 2)), dir);
+    const smallWork = join(dir, 'run-small');
+    mkdirSync(smallWork);
+    const smallRes = await measurePair(small, smallWork, false);
+    const mibOf = (b: number) => `${(b / MIB).toFixed(0)} MiB image`;
+    out(`${'method (upgrade)'.padEnd(36)} ${`peak RSS, ${mibOf(bigRes.sizes.cur)}`.padStart(26)} ${`peak RSS, ${mibOf(smallRes.sizes.cur)}`.padStart(26)}`);
+    for (const r of bigRes.rows.filter((x) => x.dir === 'up')) {
+      const s = smallRes.rows.find((x) => x.dir === 'up' && x.method === r.method);
+      if (!s || r.peakKiB === undefined || s.peakKiB === undefined) continue;
+      const check = s.verified ? 'sha256 ok' : 'sha256 MISMATCH';
+      out(`${r.method.padEnd(36)} ${`${(r.peakKiB / 1024).toFixed(1)} MiB`.padStart(26)} ${`${(s.peakKiB / 1024).toFixed(1)} MiB`.padStart(26)}   (half-size run: ${s.bytes} bytes fetched, ${check})`);
+    }
+    if (smallRes.rows.some((r) => r.verified === false)) process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await active.nginx?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    active.dir = undefined;
+  }
+}

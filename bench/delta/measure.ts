@@ -1,0 +1,73 @@
+/**
+ * Runs one command for a bench and measures it: wall time (around the whole
+ * child), and peak RSS from `/usr/bin/time -f %M` (wait4's ru_maxrss: the
+ * largest resident set of the process or any child it waited for). Without
+ * /usr/bin/time, peak RSS comes from polling /proc/PID/status VmHWM.
+ *
+ * The running child is exposed (current()) so a SIGINT handler can end it by
+ * its pid.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+
+const TIME = '/usr/bin/time';
+/** How often VmHWM is read when /usr/bin/time is missing. */
+const POLL_MS = 20;
+
+export interface Measured {
+  seconds: number;
+  peakKiB: number;
+  stdout: string;
+  stderr: string;
+}
+
+let running: ChildProcess | undefined;
+
+/** The child being measured right now, if any. */
+export function current(): ChildProcess | undefined {
+  return running;
+}
+
+export const haveTimeTool = (): boolean => existsSync(TIME);
+
+function vmHwmKiB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs CMD ARGS; throws with its stderr when it fails. `timeFile` is a scratch path for /usr/bin/time's output. */
+export async function measure(cmd: string, args: readonly string[], timeFile: string, cwd?: string): Promise<Measured> {
+  const useTime = haveTimeTool();
+  const argv = useTime ? ['-f', '%e %M', '-o', timeFile, cmd, ...args] : [...args];
+  const t0 = performance.now();
+  const child = spawn(useTime ? TIME : cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+  running = child;
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  let polled = 0;
+  const poll = useTime ? undefined : setInterval(() => (polled = Math.max(polled, vmHwmKiB(child.pid!))), POLL_MS);
+  const code = await new Promise<number | string>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (c, sig) => resolve(c ?? sig ?? 'unknown'));
+  }).finally(() => {
+    running = undefined;
+    if (poll) clearInterval(poll);
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  let peakKiB = polled;
+  if (useTime) {
+    const text = existsSync(timeFile) ? readFileSync(timeFile, 'utf8') : '';
+    rmSync(timeFile, { force: true });
+    const m = /(\d+(?:\.\d+)?) (\d+)\s*$/.exec(text);
+    if (code === 0 && !m) throw new Error(`no figures from /usr/bin/time for ${cmd}: ${JSON.stringify(text)}`);
+    if (m) peakKiB = Number(m[2]);
+  }
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${code}): ${stderr.trim().slice(-800)}`);
+  return { seconds, peakKiB, stdout, stderr };
+}
