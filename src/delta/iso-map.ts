@@ -13,14 +13,19 @@
  *
  * Guess layers (alternatives tried per piece, in order): the zeros that pad
  * each file's last sector, then for everything not a file (system area,
- * unused sectors, boot areas) the same offset in each source image, and
- * finally zeros.
+ * unused sectors, boot areas) the same offset in each source image (zeros
+ * past its end), and finally zeros. In a target grown from a source by an
+ * appended session, the session's copy of the volume descriptors is left to
+ * be fetched (it is new, and small).
  *
  * Pure: works on IsoImage values and sizes; no I/O.
  */
 import type { IsoEntry, IsoImage } from '../iso/entry.js';
 import { ZERO_SOURCE, type LocalSegment } from './plan.js';
 import { mergeSpans, subtractSpans, type Span } from './runs.js';
+
+/** libisofs aligns a new session to 32 blocks (64 KiB at 2048 bytes per block). */
+const SESSION_ALIGN_BLOCKS = 32;
 
 export interface ImageSourceInfo {
   /** Index in the sync's source list. */
@@ -140,17 +145,33 @@ export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[
 
   // Everything that is not file content nor padding: guess same offset, then zeros.
   const whole: Span[] = [{ start: 0, end: target.imageBytes }];
-  const notFiles = subtractSpans(whole, mergeSpans([...fileSpans, ...padding]));
+  let notFiles = subtractSpans(whole, mergeSpans([...fileSpans, ...padding]));
+  // A target grown from a source (a session appended by libisofs/xorriso) starts its new
+  // session at the source's end rounded up to 32 blocks, with a copy of its volume
+  // descriptors 16 blocks in: those few blocks are new, so fetch them rather than guess.
+  const sessionDescriptors: Span[] = [];
+  const rootLba = target.entries.find((e) => e.path === '/')?.lba ?? 0;
+  for (const src of sources) {
+    if (target.imageBytes <= src.size || rootLba * bs < src.size) continue;
+    const session = Math.ceil(src.size / (SESSION_ALIGN_BLOCKS * bs)) * SESSION_ALIGN_BLOCKS * bs;
+    const start = session + 16 * bs;
+    sessionDescriptors.push({ start, end: Math.min(target.imageBytes, start + target.descriptors.length * bs) });
+  }
+  notFiles = subtractSpans(notFiles, mergeSpans(sessionDescriptors));
+  const zerosIn = (spans: readonly Span[]): LocalSegment[] => spans.map((s) => ({ start: s.start, end: s.end, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' as const }));
   const guesses: LocalSegment[][] = [];
   for (const src of sources) {
+    // Same offset where the source has bytes, zeros past its end.
     const same: LocalSegment[] = [...padding];
+    const beyond: Span[] = [];
     for (const s of notFiles) {
       const end = Math.min(s.end, src.size);
       if (end > s.start) same.push({ start: s.start, end, source: src.index, sourceOffset: s.start, reason: 'same-offset' });
+      if (s.end > Math.max(s.start, src.size)) beyond.push({ start: Math.max(s.start, src.size), end: s.end });
     }
-    guesses.push(same);
+    guesses.push([...same, ...zerosIn(beyond)]);
   }
-  guesses.push([...padding, ...notFiles.map((s) => ({ start: s.start, end: s.end, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' as const }))]);
+  guesses.push([...padding, ...zerosIn(notFiles)]);
   return { exact, guesses, missingFiles, fileSpans: mergeSpans(fileSpans) };
 }
 
