@@ -39,7 +39,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeFloor } from './floor.js';
-import { current, haveTimeTool, measure, type Measured } from './delta/measure.js';
+import { haveTimeTool, killCurrent, measure, type Measured } from './delta/measure.js';
 import { Nginx, type Traffic } from './delta/nginx.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -178,8 +178,7 @@ async function measurePair(pair: Pair, work: string, full: boolean): Promise<Pai
   mkdirSync(www);
   serve(pair.old, www, '1.00.iso');
   serve(pair.cur, www, '1.01.iso');
-  const nginx = await Nginx.start(join(work, 'nginx'), www);
-  active.nginx = nginx;
+  const nginx = await Nginx.start(join(work, 'nginx'), www, (n) => (active.nginx = n));
   const ctx: Ctx = { work, www, nginx, hashes };
   const url = (n: string) => `${nginx.baseUrl}/${n}`;
   try {
@@ -291,7 +290,7 @@ function printTable(res: PairResult): void {
 const active: { nginx?: Nginx | undefined; dir?: string | undefined } = {};
 
 function onSignal(sig: NodeJS.Signals): void {
-  current()?.kill('SIGTERM');
+  killCurrent();
   active.nginx?.stopNow();
   if (active.dir) rmSync(active.dir, { recursive: true, force: true });
   out(`delta bench interrupted by ${sig}; nginx stopped, temp folder removed`);

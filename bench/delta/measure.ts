@@ -4,8 +4,9 @@
  * largest resident set of the process or any child it waited for). Without
  * /usr/bin/time, peak RSS comes from polling /proc/PID/status VmHWM.
  *
- * The running child is exposed (current()) so a SIGINT handler can end it by
- * its pid.
+ * The child runs in its own process group, so that killCurrent() (for a
+ * signal handler) ends it together with what it started (/usr/bin/time's
+ * command, zsync's helpers) by that group's id.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -23,9 +24,15 @@ export interface Measured {
 
 let running: ChildProcess | undefined;
 
-/** The child being measured right now, if any. */
-export function current(): ChildProcess | undefined {
-  return running;
+/** Ends the child being measured right now, if any, and its process group. */
+export function killCurrent(): void {
+  const pid = running?.pid;
+  if (pid === undefined || running?.exitCode !== null) return;
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
 }
 
 export const haveTimeTool = (): boolean => existsSync(TIME);
@@ -44,7 +51,7 @@ export async function measure(cmd: string, args: readonly string[], timeFile: st
   const useTime = haveTimeTool();
   const argv = useTime ? ['-f', '%e %M', '-o', timeFile, cmd, ...args] : [...args];
   const t0 = performance.now();
-  const child = spawn(useTime ? TIME : cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+  const child = spawn(useTime ? TIME : cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(cwd ? { cwd } : {}) });
   running = child;
   let stdout = '';
   let stderr = '';

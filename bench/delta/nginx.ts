@@ -74,8 +74,12 @@ export class Nginx {
     return this.child?.exitCode === null ? this.child.pid : undefined;
   }
 
-  /** Starts nginx serving `root`; `dir` is its private folder for config, pid and logs. */
-  static async start(dir: string, root: string): Promise<Nginx> {
+  /**
+   * Starts nginx serving `root`; `dir` is its private folder for config, pid
+   * and logs. `onSpawn` sees the instance as soon as the process exists, so a
+   * signal handler can stop it even while it is still starting.
+   */
+  static async start(dir: string, root: string, onSpawn?: (n: Nginx) => void): Promise<Nginx> {
     const port = await freePort();
     const n = new Nginx(dir, port);
     const temp = join(dir, 'temp');
@@ -108,6 +112,7 @@ export class Nginx {
     writeFileSync(n.log, '');
     const child = spawn('nginx', ['-p', `${dir}/`, '-e', join(dir, 'error.log'), '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     n.child = child;
+    onSpawn?.(n);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const deadline = Date.now() + START_TIMEOUT_MS;
