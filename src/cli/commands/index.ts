@@ -13,7 +13,8 @@ import { registerPlan as plan, registerSync as sync } from './sync.js';
 import { register as diff } from './diff.js';
 import { register as apply } from './apply.js';
 import { register as mount } from './mount.js';
+import { register as demo } from './demo.js';
 
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [sync, plan, ls, regions, extract, publish, info, releases, diff, apply, mount];
+export const COMMANDS: Register[] = [sync, plan, publish, info, releases, ls, regions, extract, diff, apply, mount, demo];
