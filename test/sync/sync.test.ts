@@ -78,6 +78,21 @@ for (const [OLD, NEW, how] of [
     assert.ok(r.served <= 0.95 * floor.floorBytes, `served ${r.served} > 0.95 x floor ${floor.floorBytes}`);
   });
 
+  test('loose files from --source DIR are reused like the jigdo idea (no old image needed)', async () => {
+    const loose = join(pub.dir, 'loose-debs');
+    const x = await cliAsync(['extract', pub.image(OLD), '/pool/**', '-o', loose]);
+    assert.equal(x.status, 0, x.stderr);
+    const out = join(pub.dir, 'from-loose.iso');
+    const r = await sync(pub.torrent(NEW), out, join(pub.dir, 'client-e'), ['--no-catalog', '--source', loose, '--web-seed', `${server.url}/${NEW}.iso`]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(sha256(out), sha256(pub.image(NEW)));
+    assert.ok(r.report.byReason['loose-file'] > 0, JSON.stringify(r.report.byReason));
+    // The loose files' bytes are not fetched (grown-in-place images also hold old, unreferenced data that only an old image has).
+    const size = readFileSync(pub.image(NEW)).length;
+    assert.ok(r.served <= size - r.report.byReason['loose-file'] + 65536, `served ${r.served} of ${size}, loose ${r.report.byReason['loose-file']}`);
+    assert.ok(r.report.byReason['loose-file'] > size / 3);
+  });
+
   test('plan writes nothing and reports what sync then fetches', async () => {
     const r = await cliAsync(['plan', pub.torrent(NEW), '--from', pub.image(OLD), '--web-seed', `${server.url}/${NEW}.iso`, '--home', join(pub.dir, 'client-d'), '--json'], { cwd: pub.dir });
     assert.equal(r.status, 0, r.stderr);
