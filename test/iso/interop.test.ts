@@ -55,6 +55,13 @@ function buildImages(dir: string): string[] {
   return ['xorriso-rr.iso', 'xorriso-eltorito.iso', 'xorriso-joliet.iso', 'xorriso-plain.iso', 'genisoimage-rr.iso'].map(out);
 }
 
+/** `isosync ARGS` parsed as JSON, failing with the CLI's own message when it did not succeed. */
+function cliJson<T>(args: string[]): T {
+  const r = cli(args);
+  assert.equal(r.status, 0, `isosync ${args.join(' ')}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
 function fixtureImages(): string[] {
   const out = [fixture('defects', 'iso', 'base.iso')];
   for (const d of ['releases', 'reader']) {
@@ -118,7 +125,7 @@ describe('ISO reader against xorriso and bsdtar', { skip }, () => {
       const r = cli(['ls', '--json', image]);
       assert.equal(r.status, 0, `${image}: ${r.stderr}`);
       // xorriso does not report the boot catalog's file as file data.
-      const catalog = (JSON.parse(cli(['regions', '--json', image]).stdout) as { start: number; end: number; kind: string }[]).filter((x) => x.kind === 'boot-catalog');
+      const catalog = cliJson<{ start: number; end: number; kind: string }[]>(['regions', '--json', image]).filter((x) => x.kind === 'boot-catalog');
       const listed = (JSON.parse(r.stdout) as Listed[]).filter((e) => e.type === 'file' && !catalog.some((c) => c.start === e.lba * 2048));
       const report = xorrisoReport(image);
       assert.deepEqual(listed.map((e) => e.path).sort(), [...report.keys()].sort(), `${image}: file paths differ`);
@@ -143,7 +150,7 @@ describe('ISO reader against xorriso and bsdtar', { skip }, () => {
       const r = cli(['extract', image, '-o', ours, '--json']);
       assert.equal(r.status, 0, `${image}: ${r.stderr}`);
       run('bsdtar', ['-xf', image, '-C', theirs]);
-      const hasRockRidge = (JSON.parse(cli(['ls', '--json', image]).stdout) as { mode?: number }[]).some((e) => e.mode !== undefined);
+      const hasRockRidge = cliJson<{ mode?: number }[]>(['ls', '--json', image]).some((e) => e.mode !== undefined);
       const a = walk(ours), b = walk(theirs);
       assert.deepEqual(a, b, `${image}: extracted trees differ`);
       for (const p of a) {
