@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildHints } from '../src/delta/hints.js';
@@ -55,14 +55,26 @@ function warm(path: string): void {
   }
 }
 
-function timeCommand(cmd: string, args: string[]): number | undefined {
+interface Timing {
+  readonly wall: number;
+  /** CPU seconds (user + system, all threads), when known. */
+  readonly cpu?: number;
+}
+
+/** Runs a command under /usr/bin/time when present, for its CPU seconds beside the wall time. */
+function timeCommand(cmd: string, args: string[]): Timing | undefined {
+  const gnuTime = existsSync('/usr/bin/time');
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = gnuTime
+    ? spawnSync('/usr/bin/time', ['-f', 'CPU %U %S', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+    : spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const wall = (performance.now() - t0) / 1000;
   if (r.error || r.status !== 0) {
     process.stdout.write(`  ${cmd}: not measured (${r.error?.message ?? r.stderr.trim().split('\n')[0]})\n`);
     return undefined;
   }
-  return (performance.now() - t0) / 1000;
+  const m = /CPU ([\d.]+) ([\d.]+)/.exec(r.stderr);
+  return m ? { wall, cpu: Number(m[1]) + Number(m[2]) } : { wall };
 }
 
 export async function run(): Promise<void> {
@@ -77,26 +89,29 @@ export async function run(): Promise<void> {
     warm(image);
     process.stdout.write('  page cache warmed by one full read (dropping it needs root): every tool below reads from memory\n');
 
-    const rows: [string, number | undefined][] = [];
+    const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+    process.stdout.write(`  load average before timing: ${load} (other work on this machine slows every tool below)\n`);
+
+    const rows: [string, Timing | undefined][] = [];
     rows.push(['sha1sum (one core, whole file)', timeCommand('sha1sum', [image])]);
     rows.push([`mktorrent -t ${cores} -l ${PIECE_LOG2}`, timeCommand('mktorrent', ['-t', String(cores), '-l', String(PIECE_LOG2), '-o', join(dir, 'mk.torrent'), image])]);
-    let t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
     await hashPieces(image, PIECE_LENGTH);
-    rows.push([`isosync hashPieces (${cores} workers)`, (performance.now() - t0) / 1000]);
-    t0 = performance.now();
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'isosync'), 'publish', image, '--product', 'bench', '--release', '1', '--home', join(dir, 'home'), '-o', join(dir, 'ours.torrent')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      encoding: 'utf8',
-    });
-    rows.push(['isosync publish (CLI, end to end)', r.status === 0 ? (performance.now() - t0) / 1000 : undefined]);
-    if (r.status !== 0) process.stdout.write(`  isosync publish failed: ${r.stderr.trim()}\n`);
+    const cpu = process.cpuUsage(cpu0);
+    rows.push([`isosync hashPieces (${cores} workers)`, { wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 }]);
+    rows.push([
+      'isosync publish (CLI, end to end)',
+      timeCommand(process.execPath, [join(ROOT, 'bin', 'isosync'), 'publish', image, '--product', 'bench', '--release', '1', '--home', join(dir, 'home'), '-o', join(dir, 'ours.torrent')]),
+    ]);
 
-    const mk = rows[1]![1];
-    for (const [name, s] of rows) {
-      if (s === undefined) continue;
-      const rate = bytes / MIB / s;
-      const vsMk = mk !== undefined ? `  ${(mk / s).toFixed(2)}x mktorrent's speed` : '';
-      process.stdout.write(`  ${name.padEnd(40)} ${s.toFixed(2).padStart(7)} s  ${rate.toFixed(0).padStart(6)} MiB/s${vsMk}\n`);
+    const mk = rows[1]![1]?.wall;
+    for (const [name, tm] of rows) {
+      if (tm === undefined) continue;
+      const rate = bytes / MIB / tm.wall;
+      const cpuText = tm.cpu !== undefined ? `  ${tm.cpu.toFixed(2).padStart(5)} CPU s` : '';
+      const vsMk = mk !== undefined ? `  ${(mk / tm.wall).toFixed(2)}x mktorrent's speed` : '';
+      process.stdout.write(`  ${name.padEnd(40)} ${tm.wall.toFixed(2).padStart(6)} s  ${rate.toFixed(0).padStart(5)} MiB/s${cpuText}${vsMk}\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -24,6 +24,8 @@ import { SHA1_BYTES } from './info-hash.js';
 export const JOB_BYTES = 16 * 1024 * 1024;
 /** Inputs up to this size are hashed on the calling thread: 8 MiB hashes in ~10 ms, less than starting a worker. */
 export const INLINE_MAX_BYTES = 8 * 1024 * 1024;
+/** Jobs posted to a worker ahead: 2 hides the round trip to this thread between jobs. */
+const JOBS_QUEUED_PER_WORKER = 2;
 
 export interface HashOptions {
   /** Called as pieces complete, with bytes hashed so far and the total. */
@@ -181,7 +183,8 @@ function hashInPool(jobs: Job[], size: number, out: Uint8Array, total: number, o
           feed(w);
         }
       });
-      feed(w);
+      // Two jobs queued per worker, so it never waits for the next one.
+      for (let k = 0; k < JOBS_QUEUED_PER_WORKER; k++) feed(w);
     }
   });
 }
