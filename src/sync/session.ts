@@ -77,7 +77,7 @@ export interface SyncReport extends PlanReport {
   seconds: number;
 }
 
-interface Prepared {
+export interface Prepared {
   plan: Plan;
   report: PlanReport;
   sources: LocalSource[];
@@ -95,7 +95,7 @@ function hex(b: Uint8Array): string {
 }
 
 /** Plans a sync: finds sources, reads the target's layout, decides every byte. Writes nothing. */
-async function prepare(input: SyncInput, part?: PartFile): Promise<Prepared> {
+export async function prepare(input: SyncInput, part?: PartFile): Promise<Prepared> {
   const { target } = input;
   const emit = input.onEvent ?? (() => undefined);
   const warn = (message: string) => emit({ type: 'warning', message });
@@ -160,6 +160,13 @@ async function prepare(input: SyncInput, part?: PartFile): Promise<Prepared> {
     }
     for (const set of hints?.sets ?? []) {
       if (set.direction === 'to' && hex(set.other) === target.infoHash) await trySet(set, [img], 'to');
+    }
+  }
+
+  // A copy of the target itself (registered in the catalog): the same offsets, exactly.
+  for (const { s, i } of images) {
+    if (s.via === 'self' && s.source.size === target.length) {
+      hintLayers.unshift([{ start: 0, end: target.length, source: i, sourceOffset: 0, reason: 'same-file' }]);
     }
   }
 

@@ -22,7 +22,7 @@ export interface ImageSource {
   readonly path: string;
   /** The release this image holds, when the catalog or a check knows it. */
   infoHash?: string;
-  readonly via: 'from' | 'lineage' | 'newer' | 'product';
+  readonly via: 'from' | 'self' | 'lineage' | 'newer' | 'product';
   readonly source: FileSource;
   /** A newer release's torrent (its "to" hints may lead back to the target). */
   readonly torrent?: Metainfo;
@@ -120,6 +120,8 @@ export async function findSources(input: FindSourcesInput): Promise<LocalSource[
   for (const f of input.from) await addImage(f, 'from');
 
   if (catalog) {
+    // A registered copy of the target itself: everything can come from it.
+    for (const img of catalog.imagesFor(target.infoHash).slice(0, 1)) await addImage(img.path, 'self', img.infoHash);
     const lineage = [...(target.isosync?.lineage.map((l) => l.infoHash) ?? []), ...target.similar];
     let n = 0;
     for (const h of new Set(lineage)) {

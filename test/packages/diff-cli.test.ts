@@ -60,10 +60,10 @@ test('diff prints grouped human lines with from -> to', { skip: releasesMissing(
   assert.match(r.stdout, /^changed +\/dists\/stable\/Release$/m);
 });
 
-test('diff refuses a torrent input for now and a missing image, with one line and exit code', () => {
-  const t = cli(['diff', 'a.torrent', 'b.iso']);
-  assert.equal(t.status, 1);
-  assert.match(t.stderr, /^isosync: Cannot diff "a.torrent": OLD as a torrent is not supported yet/);
+test('diff says so in one line when an image is missing, or a torrent file does not exist', () => {
+  const t = cli(['diff', '/nonexistent/a.torrent', '/nonexistent/b.iso']);
+  assert.equal(t.status, 2);
+  assert.equal(t.stderr, 'isosync: Cannot read torrent "/nonexistent/a.torrent": no such file\n');
   const m = cli(['diff', '/nonexistent/a.iso', '/nonexistent/b.iso']);
   assert.equal(m.status, 2);
   assert.equal(m.stderr, 'isosync: Cannot open "/nonexistent/a.iso": no such file\n');

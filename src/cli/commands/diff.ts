@@ -1,8 +1,11 @@
 /**
  * `isosync diff OLD NEW [--json]`: which packages a release upgrades,
  * downgrades, adds and removes, and which other files change (see
- * src/packages/image-diff.ts). OLD and NEW are images; torrents need the
- * delta core to fetch their metadata pieces and are refused for now.
+ * src/packages/image-diff.ts). OLD and NEW are images or torrents. For a
+ * torrent only the pieces that hold its metadata and package indexes are
+ * read, each rebuilt from local data where possible (the catalog's images,
+ * --from) and fetched otherwise, and verified (src/sync/torrent-view.ts); the
+ * package set then comes from the indexes alone.
  *
  * --json prints exactly {upgraded, downgraded, added, removed, changedFiles};
  * warnings (index and package file disagreeing, ...) go to stderr.
@@ -12,29 +15,73 @@ import { IsosyncError, quote } from '../../errors.js';
 import { diffImages, type ImageDiffResult } from '../../packages/image-diff.js';
 import { zstdViaBinary } from '../../packages/zstd-binary.js';
 import { FileSource } from '../../store/file-source.js';
-import { action, printJson, withCommon, type CommonOptions } from '../common.js';
+import type { ByteSource } from '../../store/byte-source.js';
+import { openCatalog, type Catalog } from '../../library/catalog.js';
+import { readTorrentFile } from '../../library/previous.js';
+import { defaultOutput } from '../../sync/session.js';
+import { TorrentView } from '../../sync/torrent-view.js';
+import { Option } from 'commander';
+import { action, collect, printJson, withCommon, type CommonOptions } from '../common.js';
 
-/** Refuses a torrent where an image is needed, saying what works today. */
+/** Refuses a torrent where an image is needed (apply), saying what to do. */
 export function requireImagePath(path: string, role: string): void {
   if (/\.torrent$/i.test(path)) {
-    throw new IsosyncError('UNSUPPORTED', `Cannot diff ${quote(path)}: ${role} as a torrent is not supported yet (it needs the delta core to fetch its metadata pieces); pass the image`);
+    throw new IsosyncError('UNSUPPORTED', `Cannot use ${quote(path)} as ${role}: a torrent is not an image here; sync it first (isosync sync ${path})`);
   }
 }
 
-/** Opens both images, diffs them, closes them. */
-export async function diffImageFiles(oldPath: string, newPath: string): Promise<ImageDiffResult> {
-  requireImagePath(oldPath, 'OLD');
-  requireImagePath(newPath, 'NEW');
-  const oldSrc = await FileSource.open(oldPath);
+export interface DiffSourceOptions {
+  from?: string[];
+  webSeed?: string[];
+  home?: string;
+  catalog?: boolean;
+}
+
+interface OpenSide {
+  src: ByteSource;
+  name: string;
+  readPackageFiles: boolean;
+  close: () => Promise<void>;
+}
+
+async function openSide(path: string, opts: DiffSourceOptions, catalog: Catalog | undefined): Promise<OpenSide> {
+  if (/\.torrent$/i.test(path)) {
+    const target = readTorrentFile(path);
+    const view = await TorrentView.open({
+      target,
+      from: opts.from ?? [],
+      sourceDirs: [],
+      webSeeds: opts.webSeed ?? [],
+      output: defaultOutput(target),
+      ...(catalog ? { catalog } : {}),
+      onEvent: (e) => {
+        if (e.type === 'warning') process.stderr.write(`isosync: warning: ${e.message}\n`);
+      },
+    });
+    return { src: view, name: path, readPackageFiles: false, close: () => view.close() };
+  }
+  const src = await FileSource.open(path);
+  return { src, name: path, readPackageFiles: true, close: () => src.close() };
+}
+
+/** Opens both sides (images or torrents), diffs them, closes them. */
+export async function diffImageFiles(oldPath: string, newPath: string, opts: DiffSourceOptions = {}): Promise<ImageDiffResult> {
+  const torrents = [oldPath, newPath].some((p) => /\.torrent$/i.test(p));
+  const catalog = torrents && opts.catalog !== false ? openCatalog(opts.home) : undefined;
   try {
-    const newSrc = await FileSource.open(newPath);
+    const oldSide = await openSide(oldPath, opts, catalog);
     try {
-      return await diffImages({ src: oldSrc, name: oldPath }, { src: newSrc, name: newPath }, { zstd: zstdViaBinary() });
+      const newSide = await openSide(newPath, opts, catalog);
+      try {
+        return await diffImages(oldSide, newSide, { zstd: zstdViaBinary() });
+      } finally {
+        await newSide.close();
+      }
     } finally {
-      await newSrc.close();
+      await oldSide.close();
     }
   } finally {
-    await oldSrc.close();
+    catalog?.close();
   }
 }
 
@@ -63,11 +110,14 @@ export function formatDiff(r: ImageDiffResult): string {
 
 export function register(program: Command): void {
   withCommon(program.command('diff')
-    .argument('<old>', 'the release you have (an ISO image)')
-    .argument('<new>', 'the release to compare with (an ISO image)')
-    .description('list the packages a release upgrades, downgrades, adds and removes, and other changed files'))
-    .action(action(async (oldPath: string, newPath: string, opts: CommonOptions) => {
-      const r = await diffImageFiles(oldPath, newPath);
+    .argument('<old>', 'the release you have (an ISO image, or a torrent)')
+    .argument('<new>', 'the release to compare with (an ISO image, or a torrent: only its metadata and package indexes are read)')
+    .description('list the packages a release upgrades, downgrades, adds and removes, and other changed files')
+    .addOption(new Option('--from <image>', 'for a torrent: a local image to rebuild its pieces from; repeatable').argParser(collect))
+    .addOption(new Option('--web-seed <url>', 'for a torrent: an extra HTTP mirror; repeatable').argParser(collect))
+    .option('--no-catalog', 'for a torrent: do not look for local images in the catalog'))
+    .action(action(async (oldPath: string, newPath: string, opts: CommonOptions & DiffSourceOptions) => {
+      const r = await diffImageFiles(oldPath, newPath, opts);
       printWarnings(r.warnings);
       if (opts.json) printJson(r.diff);
       else process.stdout.write(formatDiff(r));
