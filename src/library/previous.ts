@@ -143,3 +143,19 @@ function localImage(catalog: Catalog, infoHash: InfoHash): string | undefined {
 function opt<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } {
   return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
 }
+
+/**
+ * The image of the release that came before the image at `newPath`, as the
+ * catalog knows it: `newPath` must be a registered image (published or
+ * synced); its lineage is walked nearest first to the first release with an
+ * image still on disk. Undefined when there is none.
+ */
+export function previousImageOf(catalog: Catalog, newPath: string): { path: string; release: string } | undefined {
+  const img = catalog.imageAt(resolve(newPath));
+  if (!img) return undefined;
+  for (const anc of catalog.lineageOf(img.infoHash)) {
+    const found = catalog.imagesFor(anc.infoHash).find((i) => i.path !== img.path);
+    if (found) return { path: found.path, release: anc.release };
+  }
+  return undefined;
+}

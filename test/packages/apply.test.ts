@@ -100,10 +100,27 @@ test('apply installs, upgrades, downgrades and removes in a throwaway root, and 
   }
 });
 
-test('apply without --from says it is required for now, exit 2', () => {
-  const r = cli(['apply', 'new.iso']);
-  assert.equal(r.status, 2);
-  assert.match(r.stderr, /^isosync: Cannot apply "new.iso": --from OLD is required/);
+test('apply without --from finds the previous release in the catalog, or says to give --from', { skip: releasesMissing() }, () => {
+  const t = tempDir();
+  try {
+    const home = join(t.dir, 'home');
+    const rel = releasesDir();
+    for (const [name, release, prev] of [['distro-1.00', '1.00', undefined], ['distro-1.01', '1.01', 'distro-1.00']] as const) {
+      copyFileSync(join(rel, `${name}.iso`), join(t.dir, `${name}.iso`));
+      const args = ['publish', join(t.dir, `${name}.iso`), '--product', 'distro', '--release', release, '--home', home];
+      if (prev) args.push('--previous', join(t.dir, `${prev}.iso`));
+      assert.equal(cli(args).status, 0);
+    }
+    const r = cli(['apply', join(t.dir, 'distro-1.01.iso'), '--home', home, '--repo', join(t.dir, 'repo'), '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.ok(out.packages.some((p: { action: string }) => p.action === 'downgrade'), 'relative to 1.00: the fixture downgrade is there');
+    const none = cli(['apply', join(t.dir, 'distro-1.00.iso'), '--home', home]);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /^isosync: Cannot apply ".*distro-1\.00\.iso": the catalog knows no earlier release of it on disk; give the release installed now with --from OLD\n$/);
+  } finally {
+    t.cleanup();
+  }
 });
 
 test('package paths that leave the image or are not plain .deb names are refused', () => {

@@ -20,7 +20,9 @@
  *   directory is created if missing.
  * - --remove also removes what NEW no longer has (`name-` for apt-get,
  *   `dpkg --remove` under --root). Without it, removals are only listed.
- * - OLD is required for now: finding the previous release in the catalog comes later.
+ * - Without --from, OLD is the previous release in NEW's lineage that the
+ *   catalog has on disk (NEW must be a published or synced image); a
+ *   rollback names the release installed now with --from.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile, access } from 'node:fs/promises';
@@ -28,6 +30,8 @@ import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { IsosyncError, quote } from '../../errors.js';
 import { resolveHome } from '../../library/home.js';
+import { openCatalog } from '../../library/catalog.js';
+import { previousImageOf } from '../../library/previous.js';
 import { planRepo, type RepoPackage } from '../../packages/flat-repo.js';
 import { writeFlatRepo } from '../../packages/write-repo.js';
 import { readIso } from '../../iso/index.js';
@@ -92,10 +96,20 @@ export function register(program: Command): void {
     .option('--yes', 'run the install command (without it, only the repository is written)')
     .description('build a repository of the packages a release changes and show (or run) the apt-get/dpkg command that applies them'))
     .action(action(async (newPath: string, opts: ApplyOptions) => {
-      if (!opts.from) {
-        throw new IsosyncError('BAD_ARGUMENT', `Cannot apply ${quote(newPath)}: --from OLD is required (the release installed now; finding it in the catalog is not implemented yet)`);
-      }
       requireImagePath(newPath, 'NEW');
+      if (!opts.from) {
+        const catalog = openCatalog(opts.home);
+        try {
+          const prev = previousImageOf(catalog, newPath);
+          if (!prev) {
+            throw new IsosyncError('NOT_FOUND', `Cannot apply ${quote(newPath)}: the catalog knows no earlier release of it on disk; give the release installed now with --from OLD`);
+          }
+          opts.from = prev.path;
+          if (!opts.json) process.stderr.write(`isosync: applying relative to ${prev.release} (${prev.path}), the previous release in the catalog\n`);
+        } finally {
+          catalog.close();
+        }
+      }
       const r = await diffImageFiles(opts.from, newPath);
       printWarnings(r.warnings);
       const pkgs = planRepo(r.diff, r.new.packages.packages, newPath);
