@@ -104,7 +104,12 @@ function serve(src: string, www: string, name: string): void {
 
 async function makePair(outDir: string, mb: number, files: number, work: string): Promise<Pair> {
   const t = await measure('bash', [MAKE_PAIR, outDir, '--files', String(files), '--mb', String(mb)], join(work, 'time.txt'));
-  const summary = t.stderr.trim().split('\n').filter((l) => l.startsWith('make-large-image') || l.includes(' bytes, ')).join('; ');
+  const summary = t.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.includes(' bytes, '))
+    .map((l) => l.slice(l.lastIndexOf('/') + 1))
+    .join('; ');
   out(`  pair made in ${t.seconds.toFixed(1)} s (${files} packages, --mb ${mb}): ${summary}`);
   return { old: join(outDir, 'distro-large-1.00.iso'), cur: join(outDir, 'distro-large-1.01.iso') };
 }
