@@ -10,8 +10,9 @@
  *   - zsync (`zsyncmake` on the publisher side, timed apart; `zsync -i`,
  *     whose .zsync control file is fetched from nginx too and counted),
  *   - a plain full download with curl,
- *   - the rollback 1.01 -> 1.00 the same ways (isosync with the newer
- *     torrent's "to" hints found through the catalog, stock, zsync),
+ *   - the rollback 1.01 -> 1.00 the same ways (isosync as the client that
+ *     just upgraded: its catalog holds 1.01's torrent, whose "to" hints
+ *     rebuild 1.00, and the 1.01 image it wrote; stock; zsync),
  *
  * then the peak memory of the same upgrade on a pair of half the size, so
  * whether it grows with the image can be read off. Every output is checked
@@ -34,7 +35,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,8 +122,8 @@ interface Ctx {
   hashes: Map<string, string>;
 }
 
-/** Runs one client, counts nginx's bytes for it, checks its output, removes the output. */
-async function client(ctx: Ctx, row: Omit<Row, 'bytes' | 'requests' | 'seconds' | 'peakKiB' | 'verified'>, cmd: string, args: string[], output: string, expected: string, cwd?: string): Promise<{ row: Row; m?: Measured; traffic?: Traffic }> {
+/** Runs one client, counts nginx's bytes for it, checks its output, removes the output unless `keep`. */
+async function client(ctx: Ctx, row: Omit<Row, 'bytes' | 'requests' | 'seconds' | 'peakKiB' | 'verified'>, cmd: string, args: string[], output: string, expected: string, cwd?: string, keep = false): Promise<{ row: Row; m?: Measured; traffic?: Traffic }> {
   await ctx.nginx.traffic(); // anything before this run is not counted
   let m: Measured;
   try {
@@ -134,16 +135,27 @@ async function client(ctx: Ctx, row: Omit<Row, 'bytes' | 'requests' | 'seconds' 
   }
   const traffic = await ctx.nginx.traffic();
   const verified = existsSync(output) && (await sha256(output)) === ctx.hashes.get(expected);
-  rmSync(output, { force: true });
+  if (!keep || !verified) rmSync(output, { force: true });
   return { row: { ...row, bytes: traffic.bodyBytes, requests: traffic.requests, seconds: m.seconds, peakKiB: m.peakKiB, verified }, m, traffic };
 }
 
-function isosyncJson(m: Measured | undefined): { fetchedBytes?: number; reusedBytes?: number; seconds?: number } {
+interface SyncJson {
+  fetchedBytes?: number;
+  reusedBytes?: number;
+  sources?: { path: string; via?: string; hints?: string; reusedBytes: number }[];
+}
+
+/** isosync's own account of a run (its --json report), printed beside nginx's count. */
+function isosyncDetail(m: Measured | undefined): string | undefined {
+  let j: SyncJson;
   try {
-    return m ? (JSON.parse(m.stdout) as { fetchedBytes?: number }) : {};
+    j = m ? (JSON.parse(m.stdout) as SyncJson) : {};
   } catch {
-    return {};
+    return undefined;
   }
+  if (j.fetchedBytes === undefined) return undefined;
+  const sources = (j.sources ?? []).map((x) => `${x.path.slice(x.path.lastIndexOf('/') + 1)} via ${x.via ?? '?'}${x.hints ? ` with "${x.hints}" hints` : ''}: ${x.reusedBytes}`);
+  return `isosync's own count: fetched ${j.fetchedBytes}, reused ${j.reusedBytes} (${sources.join('; ') || 'no local source'})`;
 }
 
 async function measurePair(pair: Pair, work: string, full: boolean): Promise<PairResult> {
@@ -185,6 +197,9 @@ async function measurePair(pair: Pair, work: string, full: boolean): Promise<Pai
   serve(pair.cur, www, '1.01.iso');
   const nginx = await Nginx.start(join(work, 'nginx'), www, (n) => (active.nginx = n));
   const ctx: Ctx = { work, www, nginx, hashes };
+  const clientHome = join(work, 'client-home');
+  const clientImage = join(work, 'client', '1.01.iso');
+  mkdirSync(join(work, 'client'));
   const url = (n: string) => `${nginx.baseUrl}/${n}`;
   try {
     const directions: Direction[] = full ? ['up', 'down'] : ['up'];
@@ -193,28 +208,28 @@ async function measurePair(pair: Pair, work: string, full: boolean): Promise<Pai
       const dstName = dir === 'up' ? '1.01' : '1.00';
       const outIso = join(work, 'out.iso');
 
-      // isosync with its own torrents. Upgrade: 1.01's "from" hints, source given with --from.
-      // Rollback: the client's catalog knows 1.01 (its torrent, with the "to" hints, and its image),
-      // as it would after having synced 1.01; the 1.00 torrent itself carries no hints.
-      let args: string[];
+      // isosync with its own torrents. Upgrade: 1.01's "from" hints, 1.00 given with --from, into
+      // a fresh client home (its catalog empty). Rollback: that same client, whose catalog now
+      // knows 1.01 (its torrent, with the "to" hints, and the image it wrote) but has no 1.00
+      // image; the 1.00 torrent itself carries no hints, and no --from is given.
       if (dir === 'up') {
-        const home = join(work, 'client-home-up');
-        args = [BIN, 'sync', tCur, '--from', src, '--web-seed', url('1.01.iso'), '--home', home, '-o', outIso, '--json', '--no-catalog'];
+        const args = [BIN, 'sync', tCur, '--from', src, '--web-seed', url('1.01.iso'), '--home', clientHome, '-o', clientImage, '--json'];
+        const ours = await client(ctx, { dir, method: 'isosync, isosync torrent (hints)' }, process.execPath, args, clientImage, dst, undefined, true);
+        ours.row.detail = isosyncDetail(ours.m);
+        res.rows.push(ours.row);
+      } else if (existsSync(clientImage)) {
+        const args = [BIN, 'sync', tOld, '--web-seed', url('1.00.iso'), '--home', clientHome, '-o', outIso, '--json'];
+        const ours = await client(ctx, { dir, method: 'isosync, hints of 1.01 via catalog' }, process.execPath, args, outIso, dst);
+        ours.row.detail = isosyncDetail(ours.m);
+        res.rows.push(ours.row);
       } else {
-        const home = join(work, 'client-home-down');
-        cpSync(pubHome, home, { recursive: true });
-        args = [BIN, 'sync', tOld, '--web-seed', url('1.00.iso'), '--home', home, '-o', outIso, '--json'];
+        res.rows.push({ dir, method: 'isosync, hints of 1.01 via catalog', skipped: 'skipped: the upgrade before it failed' });
       }
-      const ours = await client(ctx, { dir, method: dir === 'up' ? 'isosync, isosync torrent (hints)' : 'isosync, hints of 1.01 via catalog' }, process.execPath, args, outIso, dst);
-      const j = isosyncJson(ours.m);
-      if (j.fetchedBytes !== undefined) ours.row.detail = `isosync's own count: fetched ${j.fetchedBytes}, reused ${j.reusedBytes}`;
-      res.rows.push(ours.row);
 
       if (stock) {
         const home = join(work, `client-home-stock-${dir}`);
         const r = await client(ctx, { dir, method: 'isosync, stock mktorrent torrent' }, process.execPath, [BIN, 'sync', dir === 'up' ? mkCur : mkOld, '--from', src, '--web-seed', url(`${dstName}.iso`), '--home', home, '-o', outIso, '--json', '--no-catalog'], outIso, dst);
-        const js = isosyncJson(r.m);
-        if (js.fetchedBytes !== undefined) r.row.detail = `isosync's own count: fetched ${js.fetchedBytes}, reused ${js.reusedBytes}`;
+        r.row.detail = isosyncDetail(r.m);
         res.rows.push(r.row);
       } else {
         res.rows.push({ dir, method: 'isosync, stock mktorrent torrent', skipped: 'skipped: needs mktorrent' });
