@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeFloor } from '../../bench/floor.js';
-import { cliAsync } from '../helpers/env.js';
+import { spawnSync } from 'node:child_process';
+import { cliAsync, needTools } from '../helpers/env.js';
 import { startRangeServer, type RangeServer } from '../helpers/range-server.js';
 import { createTorrent } from '../../src/torrent/create.js';
 import { hashPieces } from '../../src/torrent/hash-pieces.js';
@@ -62,6 +63,19 @@ for (const [OLD, NEW, how] of [
     const floor = await computeFloor(img, [src]);
     assert.ok(r.served <= 1.02 * floor.floorBytes, `served ${r.served} > 1.02 x floor ${floor.floorBytes}`);
     assert.ok(r.report.changedFiles.length > 0);
+  });
+
+  test('a torrent made by mktorrent (interop) syncs within 1.02 x the floor', { skip: needTools('mktorrent') }, async () => {
+    const img = pub.image(NEW);
+    const torrent = join(pub.dir, 'mktorrent.torrent');
+    const mk = spawnSync('mktorrent', ['-l', '18', '-w', `${server.url}/${NEW}.iso`, '-o', torrent, img], { encoding: 'utf8' });
+    assert.equal(mk.status, 0, mk.stderr);
+    const out = join(pub.dir, 'up-mktorrent.iso');
+    const r = await sync(torrent, out, join(pub.dir, 'client-mk'), ['--from', pub.image(OLD), '--no-catalog']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(sha256(out), sha256(img));
+    const floor = await computeFloor(img, [pub.image(OLD)]);
+    assert.ok(r.served <= 1.02 * floor.floorBytes, `served ${r.served} > 1.02 x floor ${floor.floorBytes}`);
   });
 
   test('rollback: the catalog finds the new release on disk and the newer torrent hints the way back', async () => {
