@@ -15,8 +15,12 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
-/** Bytes per read: 8 MiB amortises the syscall and message cost and keeps ~8 MiB per worker. */
-export const READ_BYTES = 8 * 1024 * 1024;
+/**
+ * Bytes per read: 1 MiB amortises the syscall and stays in the CPU cache, so
+ * SHA-1 reads what read() just wrote. Measured on 1 GiB beside mktorrent -t 2:
+ * 8 MiB reads ran at 0.84x its speed, 1 MiB at 1.03x.
+ */
+export const READ_BYTES = 1024 * 1024;
 const SHA1_BYTES = 20;
 /** workerData that marks a thread started by hash-pieces.ts (so importing this module elsewhere does nothing). */
 export const HASH_WORKER_MARK = 'isosync-hash-worker';
