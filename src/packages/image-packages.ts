@@ -8,7 +8,8 @@
  * holding `dists/`; every `repodata/repomd.xml` (its primary.xml, with
  * location resolved against the directory holding `repodata/`).
  * Package files: every `.deb`/`.udeb` file of the image, whose control fields
- * are read from the file itself (a few KB each).
+ * are read from the file itself (a few KB each), and every `.rpm`, whose name,
+ * epoch:version-release and arch come from its header (rpm-header.ts).
  *
  * Reconciliation, per package file: when an index entry names the file and
  * the two disagree on name, version, architecture or size, a warning says so
@@ -24,10 +25,11 @@ import { IsosyncError, quote } from '../errors.js';
 import type { IsoEntry, IsoImage } from '../iso/index.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { compressionOfName, decompress, type ZstdDecoder } from './compression.js';
-import { readDebControl, type DebControl } from './deb.js';
+import { readDebControl } from './deb.js';
 import { EntrySource } from './entry-source.js';
 import { parsePackagesIndex, parseRpmPrimary, primaryLocation, type IndexedPackage } from './indexes.js';
 import { compareVersions, packageKey, type PackageRecord } from './model.js';
+import { readRpmHeader } from './rpm-header.js';
 
 /** An index larger than this (decompressed) is refused; Debian's biggest Packages is ~60 MB. */
 export const MAX_INDEX_BYTES = 512 * 1024 * 1024;
@@ -50,7 +52,7 @@ export interface ImagePackages {
 export interface ScanOptions {
   /** Name of the image in messages. */
   readonly name: string;
-  /** Read each .deb's control fields (default true). Off: indexes only (e.g. a partly present image). */
+  /** Read each .deb's control fields and .rpm's header (default true). Off: indexes only (e.g. a partly present image). */
   readonly readPackageFiles?: boolean;
   readonly zstd?: ZstdDecoder | undefined;
   readonly blockSize?: number;
@@ -84,6 +86,24 @@ async function readText(src: ByteSource, entry: IsoEntry, blockSize: number, opt
   if (kind === undefined) throw new IsosyncError('UNSUPPORTED', `Cannot read ${quote(entry.path)} in ${quote(opts.name)}: unknown compression`);
   const raw = await readWhole(src, entry, blockSize);
   return new TextDecoder().decode(await decompress(raw, kind, `${opts.name}:${entry.path}`, { maxBytes: MAX_INDEX_BYTES, zstd: opts.zstd }));
+}
+
+/** What a package file says about itself: Debian control fields, or an RPM's header tags. */
+interface FileIdentity {
+  readonly format: PackageRecord['format'];
+  readonly name: string;
+  readonly version: string;
+  readonly arch: string;
+  readonly stanza?: IndexedPackage['stanza'];
+}
+
+async function readPackageFile(file: ByteSource, path: string, what: string, opts: ScanOptions): Promise<FileIdentity> {
+  if (path.endsWith('.rpm')) {
+    const h = await readRpmHeader(file, what);
+    return { format: 'rpm', name: h.name, version: h.evr, arch: h.arch };
+  }
+  const ctl = await readDebControl(file, what, { zstd: opts.zstd });
+  return { format: 'deb', name: ctl.name, version: ctl.version, arch: ctl.arch, stanza: ctl.stanza };
 }
 
 export async function scanImagePackages(src: ByteSource, image: IsoImage, opts: ScanOptions): Promise<ImagePackages> {
@@ -139,11 +159,10 @@ export async function scanImagePackages(src: ByteSource, image: IsoImage, opts: 
   const covered = new Set<string>();
   if (opts.readPackageFiles !== false) {
     for (const path of [...packageFiles].sort()) {
-      if (!/\.u?deb$/.test(path)) continue; // RPM headers are not read: the repodata entry stands
       const entry = files.get(path)!;
-      let ctl: DebControl;
+      let ctl: FileIdentity;
       try {
-        ctl = await readDebControl(new EntrySource(src, entry, bs), `${opts.name}:${path}`, { zstd: opts.zstd });
+        ctl = await readPackageFile(new EntrySource(src, entry, bs), path, `${opts.name}:${path}`, opts);
       } catch (e) {
         // A broken package file is reported; its index entry (if any) stands in for it.
         if (e instanceof IsosyncError && (e.code === 'BAD_PACKAGE' || e.code === 'UNSUPPORTED')) {
@@ -165,7 +184,7 @@ export async function scanImagePackages(src: ByteSource, image: IsoImage, opts: 
         warnings.push(`package file ${path} is not listed in any index`);
       }
       records.push({
-        format: 'deb', name: ctl.name, version: ctl.version, arch: ctl.arch,
+        format: ctl.format, name: ctl.name, version: ctl.version, arch: ctl.arch,
         filename: path.slice(1), size: entry.size, sha256: idx && idx.size === entry.size ? idx.sha256 : undefined,
         origin: idx ? 'both' : 'file', control: ctl.stanza,
       });
