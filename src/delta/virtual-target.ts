@@ -27,6 +27,7 @@ export class VirtualTarget implements ByteSource {
   /** Fetched ranges, sorted and non-overlapping, with their bytes. */
   private readonly cache: { start: number; bytes: Uint8Array }[] = [];
   fetchedBytes = 0;
+  private fetching: Promise<void> = Promise.resolve();
 
   constructor(
     readonly size: number,
@@ -41,30 +42,35 @@ export class VirtualTarget implements ByteSource {
     const end = offset + length;
     const localSegs = segmentsIn(this.local, offset, end);
     for (const seg of localSegs) await this.fill(out, offset, seg);
-    const cached = this.cachedSpans();
-    const gaps = subtractSpans([{ start: offset, end }], mergeSpans([...localSegs.map((s) => ({ start: s.start, end: s.end })), ...cached]));
-    if (gaps.length > 0) {
+    const localSpans = localSegs.map((s) => ({ start: s.start, end: s.end }));
+    const gaps = subtractSpans([{ start: offset, end }], mergeSpans([...localSpans, ...this.cachedIn(offset, end)]));
+    if (gaps.length > 0) await this.fetchGaps(gaps);
+    this.cacheBytes(out, offset, end);
+    return out;
+  }
+
+  /** Fetches the sectors around `gaps` that are neither local nor cached; one fetch round at a time, so the cache stays disjoint. */
+  private fetchGaps(gaps: readonly Span[]): Promise<void> {
+    const run = this.fetching.then(async () => {
       if (!this.fetcher) {
         throw new IsosyncError('NETWORK', `Cannot read the target image at byte ${gaps[0]!.start}: no web seed or peer to fetch it from`);
       }
+      // Whole sectors, minus what is local or cached, fetched at once.
+      const need: Span[] = [];
       for (const g of gaps) {
         const a = Math.floor(g.start / FETCH_ALIGN) * FETCH_ALIGN;
         const b = Math.min(this.size, Math.ceil(g.end / FETCH_ALIGN) * FETCH_ALIGN);
-        // Fetch only what is neither local nor cached inside the aligned range.
-        const need = subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedSpans()]));
-        for (const n of need) {
-          const bytes = await this.fetcher.fetchRange(n.start, n.end);
-          this.fetchedBytes += bytes.length;
-          this.addCache(n.start, bytes);
-        }
+        need.push(...subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)])));
       }
-    }
-    for (const c of this.cache) {
-      const a = Math.max(c.start, offset);
-      const b = Math.min(c.start + c.bytes.length, end);
-      if (b > a) out.set(c.bytes.subarray(a - c.start, b - c.start), a - offset);
-    }
-    return out;
+      const fetcher = this.fetcher;
+      const got = await Promise.all(mergeSpans(need).map(async (n) => ({ start: n.start, bytes: await fetcher.fetchRange(n.start, n.end) })));
+      for (const g of got) {
+        this.fetchedBytes += g.bytes.length;
+        this.addCache(g.start, g.bytes);
+      }
+    });
+    this.fetching = run.catch(() => undefined);
+    return run;
   }
 
   private localSpansIn(a: number, b: number): Span[] {
@@ -80,14 +86,31 @@ export class VirtualTarget implements ByteSource {
     out.set(await src.read(seg.sourceOffset, len), seg.start - offset);
   }
 
-  private cachedSpans(): Span[] {
-    return this.cache.map((c) => ({ start: c.start, end: c.start + c.bytes.length }));
+  /** Index of the first cache entry that ends after `pos` (the cache is sorted and disjoint). */
+  private firstAfter(pos: number): number {
+    let lo = 0;
+    let hi = this.cache.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const c = this.cache[mid]!;
+      if (c.start + c.bytes.length <= pos) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Cached spans that intersect [a, b). */
+  private cachedIn(a: number, b: number): Span[] {
+    const out: Span[] = [];
+    for (let i = this.firstAfter(a); i < this.cache.length && this.cache[i]!.start < b; i++) {
+      const c = this.cache[i]!;
+      out.push({ start: c.start, end: c.start + c.bytes.length });
+    }
+    return out;
   }
 
   private addCache(start: number, bytes: Uint8Array): void {
-    let i = 0;
-    while (i < this.cache.length && this.cache[i]!.start < start) i++;
-    this.cache.splice(i, 0, { start, bytes });
+    this.cache.splice(this.firstAfter(start), 0, { start, bytes });
   }
 
   /** The fetched bytes as plan segments (exact), served from `cacheBytes`. */
@@ -95,9 +118,10 @@ export class VirtualTarget implements ByteSource {
     return this.cache.map((c) => ({ start: c.start, end: c.start + c.bytes.length, source: CACHE_SOURCE, sourceOffset: c.start, reason: 'fetched' as const }));
   }
 
-  /** Copies cached bytes of [start, end) into `out` (at out[0] = start); returns the spans it filled. */
+  /** Copies cached bytes of [start, end) into `out` (out[0] is byte `start`). */
   cacheBytes(out: Uint8Array, start: number, end: number): void {
-    for (const c of this.cache) {
+    for (let i = this.firstAfter(start); i < this.cache.length && this.cache[i]!.start < end; i++) {
+      const c = this.cache[i]!;
       const a = Math.max(c.start, start);
       const b = Math.min(c.start + c.bytes.length, end);
       if (b > a) out.set(c.bytes.subarray(a - c.start, b - c.start), a - start);

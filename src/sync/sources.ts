@@ -98,6 +98,15 @@ export async function findSources(input: FindSourcesInput): Promise<LocalSource[
   const out: LocalSource[] = [];
   const excluded = new Set([await canonical(input.output), await canonical(`${input.output}.part`)]);
   const seen = new Set<string>(excluded);
+  const newerTorrent = (infoHash: string): Metainfo | undefined => {
+    const rel = catalog?.byInfoHash(infoHash);
+    if (!rel || !rel.lineage.some((l) => l.infoHash === target.infoHash)) return undefined;
+    try {
+      return parseMetainfo(rel.torrent, `catalog:${rel.product}-${rel.release}`);
+    } catch {
+      return undefined;
+    }
+  };
   const addImage = async (path: string, via: ImageSource['via'], infoHash?: string, torrent?: Metainfo) => {
     const real = await canonical(path);
     if (excluded.has(real) && via === 'from') {
@@ -114,7 +123,9 @@ export async function findSources(input: FindSourcesInput): Promise<LocalSource[
       return;
     }
     const known = infoHash ?? catalog?.imageAt(real)?.infoHash;
-    out.push({ kind: 'image', path: real, via, source, ...(known ? { infoHash: known } : {}), ...(torrent ? { torrent } : {}) });
+    // An image of a newer release (even one given with --from) brings its torrent: its "to" hints lead back.
+    const withTorrent = torrent ?? (known ? newerTorrent(known) : undefined);
+    out.push({ kind: 'image', path: real, via, source, ...(known ? { infoHash: known } : {}), ...(withTorrent ? { torrent: withTorrent } : {}) });
   };
 
   for (const f of input.from) await addImage(f, 'from');
@@ -137,17 +148,9 @@ export async function findSources(input: FindSourcesInput): Promise<LocalSource[
       for (const rel of catalog.releasesOf(product)) {
         if (rel.infoHash === target.infoHash) continue;
         const isNewer = rel.lineage.some((l) => l.infoHash === target.infoHash);
-        let torrent: Metainfo | undefined;
-        if (isNewer) {
-          try {
-            torrent = parseMetainfo(rel.torrent, `catalog:${rel.product}-${rel.release}`);
-          } catch {
-            torrent = undefined;
-          }
-        }
         for (const img of catalog.imagesFor(rel.infoHash)) {
           if (isNewer ? newer++ >= MAX_CATALOG_IMAGES : others++ >= MAX_CATALOG_IMAGES) break;
-          await addImage(img.path, isNewer ? 'newer' : 'product', img.infoHash, torrent);
+          await addImage(img.path, isNewer ? 'newer' : 'product', img.infoHash);
         }
       }
     }

@@ -107,6 +107,16 @@ for (const [OLD, NEW, how] of [
     assert.ok(r.report.byReason['loose-file'] > size / 3);
   });
 
+  test('rollback with --from the newer image still uses the newer torrent\'s hints', async () => {
+    const home = join(pub.dir, 'client-f');
+    const up = join(pub.dir, 'f-new.iso');
+    const first = await sync(pub.torrent(NEW), up, home, ['--from', pub.image(OLD), '--web-seed', `${server.url}/${NEW}.iso`]);
+    assert.equal(first.status, 0, first.stderr);
+    const r = await sync(pub.torrent(OLD), join(pub.dir, 'f-old.iso'), home, ['--from', up, '--web-seed', `${server.url}/${OLD}.iso`]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.report.sources.some((s: { path: string; hints?: string }) => s.path === up && s.hints === 'to'), JSON.stringify(r.report.sources));
+  });
+
   test('plan writes nothing and reports what sync then fetches', async () => {
     const r = await cliAsync(['plan', pub.torrent(NEW), '--from', pub.image(OLD), '--web-seed', `${server.url}/${NEW}.iso`, '--home', join(pub.dir, 'client-d'), '--json'], { cwd: pub.dir });
     assert.equal(r.status, 0, r.stderr);
