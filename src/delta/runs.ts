@@ -86,10 +86,21 @@ export function spanBytes(spans: readonly Span[]): number {
   return n;
 }
 
-/** Spans clipped to [start, end). */
-export function clipSpans(spans: readonly Span[], start: number, end: number): Span[] {
+/** Spans clipped to [start, end). With `sorted`, `spans` are sorted and disjoint and are binary-searched. */
+export function clipSpans(spans: readonly Span[], start: number, end: number, sorted = false): Span[] {
   const out: Span[] = [];
-  for (const s of spans) {
+  let first = 0;
+  if (sorted) {
+    let hi = spans.length;
+    while (first < hi) {
+      const mid = (first + hi) >> 1;
+      if (spans[mid]!.end <= start) first = mid + 1;
+      else hi = mid;
+    }
+  }
+  for (let i = first; i < spans.length; i++) {
+    const s = spans[i]!;
+    if (sorted && s.start >= end) break;
     const a = Math.max(s.start, start);
     const b = Math.min(s.end, end);
     if (b > a) out.push({ start: a, end: b });

@@ -17,6 +17,7 @@ import { hintSegments, probeHintSource } from '../delta/hint-map.js';
 import { mapIsoFiles, sameOffsetGuesses, type ImageSourceInfo, type LooseFile } from '../delta/iso-map.js';
 import { buildPlan, overlay, pieceSpan, summarize, type LocalSegment, type Plan, type PlanSummary } from '../delta/plan.js';
 import { VirtualTarget } from '../delta/virtual-target.js';
+import { clipSpans, spanBytes, type Span } from '../delta/runs.js';
 import { assemble, type AssembleEvent, type AssembleStats, type PieceFetcher } from '../delta/assemble.js';
 import { PartFile } from '../store/part-file.js';
 import type { ByteSource } from '../store/byte-source.js';
@@ -217,17 +218,7 @@ export async function prepare(input: SyncInput, part?: PartFile): Promise<Prepar
     ...(hintUse.has(i) ? { hints: hintUse.get(i)! } : {}),
     reusedBytes: reusedBy.get(i) ?? 0,
   }));
-  const changedFiles = mapping
-    ? mapping.missingFiles.map((f) => {
-        const entry = targetIso!.entries.find((e) => e.path === f.path);
-        let fetchBytes = 0;
-        for (const x of entry?.extents ?? []) {
-          const a = x.lba * targetIso!.logicalBlockSize;
-          for (const g of plan.fetch) fetchBytes += Math.max(0, Math.min(g.end, a + x.size) - Math.max(g.start, a));
-        }
-        return { ...f, fetchBytes };
-      })
-    : null;
+  const changedFiles = mapping ? changedFileReport(targetIso!, mapping.missingFiles, plan.fetch) : null;
   if (sources.length === 0) notes.push('no local source found: everything will be fetched (give --from IMAGE or --source DIR)');
   const report: PlanReport = {
     name: target.name,
@@ -242,6 +233,19 @@ export async function prepare(input: SyncInput, part?: PartFile): Promise<Prepar
     notes,
   };
   return { plan, report, sources, byteSources, vt, pool };
+}
+
+/** For each target file found nowhere locally: how many of its bytes the plan fetches (binary search over sorted fetch spans). */
+function changedFileReport(img: IsoImage, missing: readonly { path: string; size: number }[], fetch: readonly Span[]): { path: string; size: number; fetchBytes: number }[] {
+  const byPath = new Map(img.entries.map((e) => [e.path, e]));
+  return missing.map((f) => {
+    let fetchBytes = 0;
+    for (const x of byPath.get(f.path)?.extents ?? []) {
+      const a = x.lba * img.logicalBlockSize;
+      fetchBytes += spanBytes(clipSpans(fetch, a, a + x.size, true));
+    }
+    return { ...f, fetchBytes };
+  });
 }
 
 /** `isosync plan`: what a sync would reuse and fetch. Writes nothing. */
