@@ -26,6 +26,8 @@ import { mergeSpans, spanBytes, subtractSpans, type Span } from './runs.js';
 /** Where fetched bytes come from: web seeds now, peers later (same interface). */
 export interface PieceFetcher<Who = unknown> {
   fetch(start: number, end: number, avoid?: ReadonlySet<Who>): Promise<{ bytes: Uint8Array; seed: Who }>;
+  /** Several sorted, disjoint ranges from one source at once (e.g. one HTTP multi-range request). */
+  fetchMany?(ranges: readonly Span[], avoid?: ReadonlySet<Who>): Promise<{ parts: Uint8Array[]; seed: Who }>;
   /** The source `who` sent bytes that failed a piece hash on their own. */
   convict(who: Who, why: string): void;
 }
@@ -172,7 +174,10 @@ async function assemblePiece<Who>(input: AssembleInput<Who>, p: number, stats: A
     const need = bridgeHoles(subtractSpans(mergeSpans(ranges), netSpans), netSpans);
     if (need.length === 0) return;
     if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: it is not all local and there is no web seed or peer`, { piece: p });
-    const got = await Promise.all(need.map(async (r) => ({ r, ...(await fetcher.fetch(r.start, r.end, avoid)) })));
+    const got =
+      need.length > 1 && fetcher.fetchMany
+        ? await fetcher.fetchMany(need, avoid).then(({ parts, seed }) => parts.map((bytes, i) => ({ r: need[i]!, bytes, seed })))
+        : await Promise.all(need.map(async (r) => ({ r, ...(await fetcher.fetch(r.start, r.end, avoid)) })));
     for (const { r, bytes, seed } of got) {
       used.add(seed);
       senders.push({ start: r.start, end: r.end, who: seed });

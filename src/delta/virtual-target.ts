@@ -18,6 +18,8 @@ import { mergeSpans, subtractSpans, type Span } from './runs.js';
 /** Anything that can deliver a byte range of the target from the network. */
 export interface RangeFetcher {
   fetchRange(start: number, end: number): Promise<Uint8Array>;
+  /** Several sorted, disjoint ranges at once, when the source can (HTTP multi-range). */
+  fetchRanges?(ranges: readonly Span[]): Promise<Uint8Array[]>;
 }
 
 /** Fetch granularity for metadata: a whole ISO sector, so neighbouring records come along. */
@@ -34,6 +36,14 @@ export class VirtualTarget implements ByteSource {
     private readonly local: readonly LocalSegment[],
     private readonly sources: readonly (ByteSource | undefined)[],
     private readonly fetcher: RangeFetcher | undefined,
+    /**
+     * Bytes past a missed read that are fetched with it when not local: ISO
+     * metadata is contiguous, so one request serves the next directories too.
+     * Only bytes that are not local are fetched, and they are kept for the
+     * image, so with complete local layers (delta hints) read-ahead costs no
+     * extra bytes.
+     */
+    private readonly readAhead = 0,
   ) {}
 
   async read(offset: number, length: number): Promise<Uint8Array> {
@@ -59,11 +69,15 @@ export class VirtualTarget implements ByteSource {
       const need: Span[] = [];
       for (const g of gaps) {
         const a = Math.floor(g.start / FETCH_ALIGN) * FETCH_ALIGN;
-        const b = Math.min(this.size, Math.ceil(g.end / FETCH_ALIGN) * FETCH_ALIGN);
+        const b = Math.min(this.size, Math.ceil((g.end + this.readAhead) / FETCH_ALIGN) * FETCH_ALIGN);
         need.push(...subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)])));
       }
       const fetcher = this.fetcher;
-      const got = await Promise.all(mergeSpans(need).map(async (n) => ({ start: n.start, bytes: await fetcher.fetchRange(n.start, n.end) })));
+      const spans = mergeSpans(need);
+      const got =
+        spans.length > 1 && fetcher.fetchRanges
+          ? (await fetcher.fetchRanges(spans)).map((bytes, i) => ({ start: spans[i]!.start, bytes }))
+          : await Promise.all(spans.map(async (n) => ({ start: n.start, bytes: await fetcher.fetchRange(n.start, n.end) })));
       for (const g of got) {
         this.fetchedBytes += g.bytes.length;
         this.addCache(g.start, g.bytes);

@@ -83,7 +83,10 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
   const metadata: MetadataArea[] = [];
   const visited = new Map<number, string>();
   const rockRidge = opts.names === 'rockridge';
-  const stack: PendingDir[] = [{
+  // Breadth first, like the path table (ECMA-119 §9.4): directories are then read in
+  // ascending block order in images from xorriso and genisoimage, so a reader of a
+  // partly present image fetches them in one forward sweep.
+  const queue: PendingDir[] = [{
     path: '/', name: '', lba: root.extentLba + root.extAttrLength, size: root.dataLength, depth: 0, recordOffset: root.offset, rr: undefined, mtimeMs: root.mtimeMs,
   }];
 
@@ -98,8 +101,9 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
     if (++total > LIMITS.entries) ctx.fail(`more than ${LIMITS.entries} entries in the directory tree`);
   };
 
-  while (stack.length > 0) {
-    const dir = stack.pop()!;
+  let head = 0;
+  while (head < queue.length) {
+    const dir = queue[head++]!;
     const seen = visited.get(dir.lba);
     if (seen !== undefined) {
       ctx.fail(`loop in the directory tree: directory ${JSON.stringify(dir.path)} (record at byte ${dir.recordOffset}) points to block ${dir.lba}, which is already directory ${JSON.stringify(seen)}`, { offset: dir.recordOffset });
@@ -175,7 +179,7 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
       if (rr?.childLink !== undefined || (r.flags & FILE_FLAG.directory)) {
         const name = rockRidge && rr?.name !== undefined ? rr.name : opts.names === 'joliet' ? jolietName(r.identifier) : isoName(r.identifier);
         count();
-        stack.push({
+        queue.push({
           path: join(dir.path, name), name,
           lba: rr?.childLink !== undefined ? rr.childLink : extent.lba,
           size: rr?.childLink !== undefined ? undefined : r.dataLength,
@@ -192,7 +196,7 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
     flushMulti();
 
     // The relocation folder that only holds relocated directories was never part of the author's tree.
-    if (hiddenRelocated > 0 && children.length === 0 && dir.depth === 1 && RELOCATION_DIR.test(dir.name) && !stack.some((d) => d.path.startsWith(`${dir.path}/`))) {
+    if (hiddenRelocated > 0 && children.length === 0 && dir.depth === 1 && RELOCATION_DIR.test(dir.name) && !queue.slice(head).some((d) => d.path.startsWith(`${dir.path}/`))) {
       continue;
     }
     // The directory's own entry: attributes from its record in the parent, else from its "." record.

@@ -28,11 +28,17 @@ export function webSeedFileUrl(url: string, torrentName: string): string {
   return url.endsWith('/') ? url + encodeURIComponent(torrentName) : url;
 }
 
+/** Ranges asked in one multi-range request (RFC 9110 §14.6): a short Range header every server takes. */
+export const MAX_RANGES_PER_REQUEST = 48;
+
 export class WebSeed {
   inFlight = 0;
   bytes = 0;
+  requests = 0;
   alive = true;
   failure?: string;
+  /** Whether the server answers several ranges in one multipart/byteranges reply; unknown until tried. */
+  multiRange: boolean | undefined = undefined;
 
   constructor(
     readonly url: string,
@@ -46,52 +52,106 @@ export class WebSeed {
   }
 
   /** Fetches [start, end) of the file. Rejects with an IsosyncError('BAD_REPLY' | 'NETWORK'). */
-  fetchRange(start: number, end: number): Promise<Uint8Array> {
+  async fetchRange(start: number, end: number): Promise<Uint8Array> {
+    const [bytes] = await this.fetchRanges([{ start, end }]);
+    return bytes!;
+  }
+
+  /**
+   * Fetches several disjoint, sorted ranges, in as few requests as the server
+   * allows: one multipart/byteranges request per MAX_RANGES_PER_REQUEST
+   * ranges when it supports them, else one request per range. A server that
+   * answers a multi-range request with the whole file is switched to single
+   * ranges (that is not a failure).
+   */
+  async fetchRanges(ranges: readonly { start: number; end: number }[]): Promise<Uint8Array[]> {
+    if (ranges.length <= 1 || this.multiRange === false) return Promise.all(ranges.map((r) => this.request([r]).then((b) => b[0]!)));
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < ranges.length; i += MAX_RANGES_PER_REQUEST) {
+      const batch = ranges.slice(i, i + MAX_RANGES_PER_REQUEST);
+      const got = await this.request(batch);
+      if (got.length === 0) return [...out, ...(await this.fetchRanges(ranges.slice(i)))]; // switched to single ranges
+      out.push(...got);
+    }
+    return out;
+  }
+
+  /** One HTTP request for `ranges`; [] when a multi-range request was answered with the whole file. */
+  private request(ranges: readonly { start: number; end: number }[]): Promise<Uint8Array[]> {
     const u = new URL(this.url);
     const mod = u.protocol === 'https:' ? https : http;
-    const whole = start === 0 && end === this.fileLength;
-    const want = end - start;
-    return new Promise<Uint8Array>((resolve, reject) => {
+    const first = ranges[0]!;
+    const last = ranges[ranges.length - 1]!;
+    const multi = ranges.length > 1;
+    const whole = !multi && first.start === 0 && first.end === this.fileLength;
+    const asked = ranges.map((r) => `${r.start}-${r.end - 1}`).join(',');
+    const want = ranges.reduce((n, r) => n + r.end - r.start, 0);
+    this.requests++;
+    return new Promise<Uint8Array[]>((resolve, reject) => {
       let settled = false;
       const fail = (code: 'BAD_REPLY' | 'NETWORK', why: string) => {
         if (settled) return;
         settled = true;
         req.destroy();
-        reject(new IsosyncError(code, `Web seed ${this.url} failed: ${why}`, { url: this.url, start, end }));
+        reject(new IsosyncError(code, `Web seed ${this.url} failed: ${why}`, { url: this.url, start: first.start, end: last.end }));
       };
       const req = mod.get(
         u,
         {
           agent: u.protocol === 'https:' ? agents.https : agents.http,
-          headers: { Range: `bytes=${start}-${end - 1}`, 'User-Agent': 'isosync', 'Accept-Encoding': 'identity' },
+          headers: { Range: `bytes=${asked}`, 'User-Agent': 'isosync', 'Accept-Encoding': 'identity' },
         },
         (res) => {
           const status = res.statusCode ?? 0;
-          if (status === 200 && !whole) return fail('BAD_REPLY', `answered 200 to a range request for bytes ${start}-${end - 1} (no range support)`);
-          if (status !== 206 && status !== 200) return fail('BAD_REPLY', `HTTP ${status} for bytes ${start}-${end - 1}`);
-          if (status === 206) {
-            const cr = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''));
-            if (!cr || Number(cr[1]) !== start || Number(cr[2]) !== end - 1) {
-              return fail('BAD_REPLY', `Content-Range ${JSON.stringify(res.headers['content-range'] ?? '')} does not match bytes ${start}-${end - 1}`);
-            }
-            if (cr[3] !== '*' && Number(cr[3]) !== this.fileLength) {
-              return fail('BAD_REPLY', `file is ${cr[3]} bytes, the torrent says ${this.fileLength}`);
-            }
+          if (status === 200 && multi) {
+            settled = true;
+            this.multiRange = false;
+            req.destroy();
+            resolve([]);
+            return;
           }
-          const out = new Uint8Array(want);
+          if (status === 200 && !whole) return fail('BAD_REPLY', `answered 200 to a range request for bytes ${asked} (no range support)`);
+          if (status !== 206 && status !== 200) return fail('BAD_REPLY', `HTTP ${status} for bytes ${asked}`);
+          const type = String(res.headers['content-type'] ?? '');
+          const boundary = /^multipart\/byteranges;\s*boundary=("?)([^";]+)\1/i.exec(type)?.[2];
+          let single: { start: number; end: number } | undefined;
+          if (status === 206 && !boundary) {
+            const cr = parseContentRange(res.headers['content-range']);
+            if (!cr || cr.start > first.start || cr.end < last.end) {
+              return fail('BAD_REPLY', `Content-Range ${JSON.stringify(res.headers['content-range'] ?? '')} does not cover bytes ${asked}`);
+            }
+            if (cr.total !== undefined && cr.total !== this.fileLength) return fail('BAD_REPLY', `file is ${cr.total} bytes, the torrent says ${this.fileLength}`);
+            single = cr;
+          }
+          const limit = boundary ? want + 512 * ranges.length + 1024 : single ? single.end - single.start : want;
+          const chunks: Buffer[] = [];
           let got = 0;
           res.on('data', (chunk: Buffer) => {
             if (settled) return;
-            if (got + chunk.length > want) return fail('BAD_REPLY', `sent more than the ${want} bytes asked`);
-            out.set(chunk, got);
+            if (got + chunk.length > limit) return fail('BAD_REPLY', `sent more than the ${limit} bytes expected`);
+            chunks.push(chunk);
             got += chunk.length;
           });
           res.on('end', () => {
             if (settled) return;
-            if (got !== want) return fail('BAD_REPLY', `reply ended after ${got} of ${want} bytes`);
+            const body = Buffer.concat(chunks, got);
+            let parts: Uint8Array[];
+            try {
+              if (boundary) {
+                parts = splitMultipart(body, boundary, ranges, this.fileLength);
+                this.multiRange = true;
+              } else {
+                const base = single ? single.start : first.start;
+                if (body.length !== limit) throw new Error(`reply ended after ${body.length} of ${limit} bytes`);
+                parts = ranges.map((r) => body.subarray(r.start - base, r.end - base));
+                if (multi) this.multiRange = true;
+              }
+            } catch (e) {
+              return fail('BAD_REPLY', (e as Error).message);
+            }
             settled = true;
             this.bytes += got;
-            resolve(out);
+            resolve(parts);
           });
           res.on('error', (e) => fail('NETWORK', e.message));
         },
@@ -100,6 +160,45 @@ export class WebSeed {
       req.on('error', (e: NodeJS.ErrnoException) => fail('NETWORK', e.code ?? e.message));
     });
   }
+}
+
+/** `bytes a-b/total` -> {start, end (exclusive), total}. */
+function parseContentRange(v: string | string[] | undefined): { start: number; end: number; total?: number } | undefined {
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(v ?? '').trim());
+  if (!m) return undefined;
+  return { start: Number(m[1]), end: Number(m[2]) + 1, ...(m[3] !== '*' ? { total: Number(m[3]) } : {}) };
+}
+
+/**
+ * Splits a multipart/byteranges body (RFC 9110 §14.6) into the bytes of each
+ * asked range. Every part must carry a Content-Range; a part may cover more
+ * than one asked range (servers may coalesce), never less.
+ */
+function splitMultipart(body: Buffer, boundary: string, ranges: readonly { start: number; end: number }[], fileLength: number): Uint8Array[] {
+  const delim = Buffer.from(`--${boundary}`);
+  const parts: { start: number; end: number; bytes: Buffer }[] = [];
+  let pos = body.indexOf(delim);
+  while (pos >= 0) {
+    const after = pos + delim.length;
+    if (body[after] === 0x2d && body[after + 1] === 0x2d) break; // closing delimiter
+    const headEnd = body.indexOf('\r\n\r\n', after);
+    if (headEnd < 0) throw new Error('multipart reply has a part without a header end');
+    const head = body.subarray(after, headEnd).toString('latin1');
+    const cr = parseContentRange(/content-range:\s*([^\r\n]+)/i.exec(head)?.[1]);
+    if (!cr) throw new Error('multipart reply has a part without a Content-Range');
+    if (cr.total !== undefined && cr.total !== fileLength) throw new Error(`file is ${cr.total} bytes, the torrent says ${fileLength}`);
+    const start = headEnd + 4;
+    const end = start + (cr.end - cr.start);
+    if (end > body.length) throw new Error('multipart reply ended inside a part');
+    parts.push({ start: cr.start, end: cr.end, bytes: body.subarray(start, end) });
+    pos = body.indexOf(delim, end);
+    if (parts.length > ranges.length * 2) throw new Error('multipart reply has more parts than ranges asked');
+  }
+  return ranges.map((r) => {
+    const p = parts.find((x) => x.start <= r.start && x.end >= r.end);
+    if (!p) throw new Error(`multipart reply lacks bytes ${r.start}-${r.end - 1}`);
+    return p.bytes.subarray(r.start - p.start, r.end - p.start);
+  });
 }
 
 export interface MirrorPoolEvents {
@@ -174,5 +273,25 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
 
   async fetchRange(start: number, end: number): Promise<Uint8Array> {
     return (await this.fetch(start, end)).bytes;
+  }
+
+  /** Several sorted, disjoint ranges from one live mirror (one multi-range request where it can), retrying on others. */
+  async fetchMany(ranges: readonly { start: number; end: number }[], avoid: ReadonlySet<WebSeed> = new Set()): Promise<{ parts: Uint8Array[]; seed: WebSeed }> {
+    for (;;) {
+      const seed = await this.pick(avoid);
+      seed.inFlight++;
+      try {
+        return { parts: await seed.fetchRanges(ranges), seed };
+      } catch (e) {
+        this.drop(seed, e instanceof IsosyncError ? e.message.replace(/^Web seed \S+ failed: /, '') : String(e));
+      } finally {
+        seed.inFlight--;
+        this.wake();
+      }
+    }
+  }
+
+  async fetchRanges(ranges: readonly { start: number; end: number }[]): Promise<Uint8Array[]> {
+    return (await this.fetchMany(ranges)).parts;
   }
 }

@@ -87,6 +87,9 @@ export interface Prepared {
   pool: MirrorPool;
 }
 
+/** Read-ahead while reading a hinted target's metadata: 256 KiB covers hundreds of directories per request. */
+const HINTED_READ_AHEAD = 256 * 1024;
+
 function spanLength(s: { start: number; end: number }): number {
   return s.end - s.start;
 }
@@ -174,7 +177,9 @@ export async function prepare(input: SyncInput, part?: PartFile): Promise<Prepar
   // Layer 2: the target's own ISO metadata, read through what is already local.
   emit({ type: 'phase', phase: 'metadata' });
   const early = overlay(target.length, [partSegs, ...hintLayers]);
-  const vt = new VirtualTarget(target.length, early, byteSources, pool.seeds.length > 0 ? pool : undefined);
+  // With delta hints the local layers are exact, so reading ahead fetches only bytes that are needed anyway.
+  const readAhead = hintLayers.length > 0 ? HINTED_READ_AHEAD : 0;
+  const vt = new VirtualTarget(target.length, early, byteSources, pool.seeds.length > 0 ? pool : undefined, readAhead);
   let targetIso: IsoImage | undefined;
   try {
     targetIso = await readIso(vt, { name: target.name });
@@ -288,6 +293,7 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
       pool.seeds.length > 0
         ? {
             fetch: (a, b, avoid) => pool.fetch(a, b, avoid),
+            fetchMany: (ranges, avoid) => pool.fetchMany(ranges, avoid),
             convict: (seed, why) => pool.drop(seed, why),
           }
         : undefined;

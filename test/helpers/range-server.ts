@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 
-export type Misbehaviour = 'none' | 'corrupt' | 'truncate' | '404' | '500' | 'stall' | 'ignore-range' | 'slow';
+export type Misbehaviour = 'none' | 'corrupt' | 'truncate' | '404' | '500' | 'stall' | 'ignore-range' | 'slow' | 'single-range-only';
 
 export interface RangeServer {
   url: string;
@@ -16,6 +16,32 @@ export interface RangeServer {
   requests: () => number;
   setMode: (m: Misbehaviour) => void;
   close: () => Promise<void>;
+}
+
+function readPart(path: string, start: number, len: number): Buffer {
+  const body = Buffer.alloc(len);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, body, 0, len, start);
+  } finally {
+    closeSync(fd);
+  }
+  return body;
+}
+
+/** `bytes=a-b,c-d,...` -> inclusive pairs; [] when absent or malformed (serve whole); 'unsatisfiable' when none fits. */
+function parseRanges(header: string, size: number): [number, number][] | 'unsatisfiable' {
+  const m = /^bytes=(.+)$/.exec(header);
+  if (!m) return [];
+  const out: [number, number][] = [];
+  for (const part of m[1]!.split(',')) {
+    const r = /^\s*(\d+)-(\d*)\s*$/.exec(part);
+    if (!r) return [];
+    const a = Number(r[1]);
+    const b = r[2] ? Math.min(Number(r[2]), size - 1) : size - 1;
+    if (a <= b) out.push([a, b]);
+  }
+  return out.length > 0 ? out : 'unsatisfiable';
 }
 
 /** Serves `files` (URL path -> file path). */
@@ -43,26 +69,38 @@ export async function startRangeServer(files: Record<string, string>, mode: Misb
     }
     if (current === 'stall') return; // never answers
     const size = statSync(path).size;
-    let start = 0;
-    let end = size - 1;
-    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    const ranged = m && current !== 'ignore-range';
-    if (ranged) {
-      start = Number(m[1]);
-      end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
-      if (start > end) {
-        res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
+    const specs = current === 'ignore-range' ? [] : parseRanges(req.headers.range ?? '', size);
+    if (specs === 'unsatisfiable') {
+      res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
+      return;
+    }
+    if (specs.length > 1 && current !== 'single-range-only') {
+      // RFC 9110 §14.6: several ranges in one multipart/byteranges reply.
+      const boundary = 'isosync-test-boundary';
+      const pieces: Buffer[] = [];
+      for (const [a, b] of specs) {
+        pieces.push(Buffer.from(`\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${a}-${b}/${size}\r\n\r\n`));
+        pieces.push(readPart(path, a, b - a + 1));
+      }
+      pieces.push(Buffer.from(`\r\n--${boundary}--\r\n`));
+      const body = Buffer.concat(pieces);
+      if (current === 'corrupt') for (let i = 200; i < body.length; i += 997) body[i] = body[i]! ^ 0xff;
+      res.writeHead(206, { 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': body.length });
+      if (current === 'truncate') {
+        const half = body.subarray(0, Math.floor(body.length / 2));
+        sent += half.length;
+        res.write(half);
+        res.destroy();
         return;
       }
+      sent += body.length;
+      res.end(body);
+      return;
     }
+    const ranged = specs.length === 1;
+    const [start, end] = ranged ? specs[0]! : [0, size - 1];
     const len = end - start + 1;
-    const body = Buffer.alloc(len);
-    const fd = openSync(path, 'r');
-    try {
-      readSync(fd, body, 0, len, start);
-    } finally {
-      closeSync(fd);
-    }
+    const body = readPart(path, start, len);
     if (current === 'corrupt') for (let i = 0; i < body.length; i += 997) body[i] = body[i]! ^ 0xff;
     const headers: Record<string, string | number> = { 'Content-Length': len, 'Accept-Ranges': 'bytes' };
     if (ranged) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;

@@ -42,6 +42,19 @@ describe('bad web seeds and interrupted runs', { skip }, () => {
     });
   }
 
+  test('a server without multi-range support is used one range at a time, bit-identical', async () => {
+    const plain = await startRangeServer({ [`/${T}.iso`]: pub.image(T) }, 'single-range-only');
+    try {
+      const out = join(pub.dir, 'single-range.iso');
+      const r = await cliAsync(['sync', pub.torrent(T), '-o', out, '--home', join(pub.dir, 'h-single'), '--no-catalog', '--from', pub.image('distro-1.00'), '--web-seed', `${plain.url}/${T}.iso`]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(sha256(out), sha256(pub.image(T)));
+      assert.doesNotMatch(r.stderr, /dropping web seed/);
+    } finally {
+      await plain.close();
+    }
+  });
+
   test('with every web seed bad: one error line, exit 1, and the .part kept for a resume', async () => {
     const bad = await startRangeServer({}, '404');
     try {
