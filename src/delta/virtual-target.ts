@@ -59,8 +59,14 @@ export class VirtualTarget implements ByteSource {
     return out;
   }
 
+  /** Fetches now what of `ranges` is neither local nor cached (the ISO reader announces the directories it will read). */
+  async prefetch(ranges: readonly Span[]): Promise<void> {
+    const sorted = mergeSpans(ranges.filter((r) => r.end <= this.size && r.end > r.start));
+    if (sorted.length > 0 && this.fetcher) await this.fetchGaps(sorted, 0);
+  }
+
   /** Fetches the sectors around `gaps` that are neither local nor cached; one fetch round at a time, so the cache stays disjoint. */
-  private fetchGaps(gaps: readonly Span[]): Promise<void> {
+  private fetchGaps(gaps: readonly Span[], readAhead = this.readAhead): Promise<void> {
     const run = this.fetching.then(async () => {
       if (!this.fetcher) {
         throw new IsosyncError('NETWORK', `Cannot read the target image at byte ${gaps[0]!.start}: no web seed or peer to fetch it from`);
@@ -69,7 +75,7 @@ export class VirtualTarget implements ByteSource {
       const need: Span[] = [];
       for (const g of gaps) {
         const a = Math.floor(g.start / FETCH_ALIGN) * FETCH_ALIGN;
-        const b = Math.min(this.size, Math.ceil((g.end + this.readAhead) / FETCH_ALIGN) * FETCH_ALIGN);
+        const b = Math.min(this.size, Math.ceil((g.end + readAhead) / FETCH_ALIGN) * FETCH_ALIGN);
         need.push(...subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)])));
       }
       const fetcher = this.fetcher;

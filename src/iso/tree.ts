@@ -49,6 +49,9 @@ export function jolietName(id: Uint8Array): string {
   return ucs2Text(id).replace(/;\d*$/, '');
 }
 
+/** Directories announced to a fetching source at a time (see ByteSource.prefetch). */
+const PREFETCH_DIRS = 256;
+
 function join(parent: string, name: string): string {
   return parent === '/' ? `/${name}` : `${parent}/${name}`;
 }
@@ -102,7 +105,14 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
   };
 
   let head = 0;
+  let prefetched = 0;
   while (head < queue.length) {
+    // Announce the next directories to a source that fetches (a partly present image): one round trip for many.
+    if (ctx.src.prefetch && head >= prefetched) {
+      const next = queue.slice(head, head + PREFETCH_DIRS).filter((d) => d.size !== undefined && d.lba * blockSize + d.size <= ctx.size);
+      prefetched = head + PREFETCH_DIRS;
+      await ctx.src.prefetch(next.map((d) => ({ start: d.lba * blockSize, end: d.lba * blockSize + d.size! })));
+    }
     const dir = queue[head++]!;
     const seen = visited.get(dir.lba);
     if (seen !== undefined) {

@@ -16,6 +16,11 @@ export interface ByteSource {
    * is a caller error and rejects with an IsosyncError.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: the caller will soon read these ranges. A source that fetches
+   * over a network gets them in one round trip; a local one ignores it.
+   */
+  prefetch?(ranges: readonly Span[]): Promise<void>;
 }
 
 /** A ByteSource over bytes in memory (tests, small metadata blobs). */
