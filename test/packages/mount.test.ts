@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, tempDir } from '../helpers/env.js';
+import { cli, fixture, tempDir } from '../helpers/env.js';
 import { releasesDir, releasesMissing } from './releases.js';
 
 test('mount mounts read-only and umount unmounts, or says to extract and leaves DIR as it was', { skip: releasesMissing() }, () => {
@@ -72,5 +72,20 @@ test('umount refuses what is not an iso9660 mount point', () => {
     assert.match(r.stderr, /: it is a proc mount, not an iso9660 image\n$/);
   } finally {
     cleanup();
+  }
+});
+
+test('mount refuses a crafted image whose names would escape the mount, without touching DIR', () => {
+  const t = tempDir();
+  try {
+    for (const defect of ['unsafe-name-dotdot.iso', 'unsafe-name-slash.iso']) {
+      const dir = join(t.dir, defect);
+      const r = cli(['mount', fixture('defects', 'iso', defect), dir]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^isosync: Cannot mount ".*": entry ".*" is unsafe: (it has a component "\.\."|the name ".*" contains "\/")\n$/);
+      assert.ok(!existsSync(dir), 'DIR was not created');
+    }
+  } finally {
+    t.cleanup();
   }
 });

@@ -12,6 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { lstat, mkdir, readdir, realpath, rmdir } from 'node:fs/promises';
+import { safeComponents } from '../../iso/extract.js';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { IsosyncError, quote } from '../../errors.js';
@@ -60,7 +61,18 @@ export function register(program: Command): void {
     .action(action(async (image: string, dirIn: string, _opts: CommonOptions) => {
       const dir = resolve(dirIn);
       const instead = `extract it instead: isosync extract ${image} -o ${dirIn}`;
-      await withImage(image, async () => undefined); // a clear error for anything that is not an ISO image
+      // A clear error for anything that is not an ISO image, and no mount of names that would escape it.
+      await withImage(image, async (img) => {
+        const byPath = new Map(img.entries.map((e) => [e.path, e]));
+        for (const e of img.entries) {
+          try {
+            safeComponents(e, byPath, image);
+          } catch (err) {
+            const why = err instanceof IsosyncError ? err.message.replace(/^Cannot extract .*? from .*?: /, '') : String(err);
+            throw new IsosyncError('UNSAFE_PATH', `Cannot mount ${quote(image)}: entry ${quote(e.path)} is unsafe: ${why}`, { path: e.path });
+          }
+        }
+      });
       const state = await checkTarget(dir);
       if (process.getuid?.() !== 0) {
         throw new IsosyncError('UNSUPPORTED', `Cannot mount ${quote(image)}: a loop mount needs root; ${instead}`);
