@@ -33,19 +33,22 @@ export class FileSource implements ByteSource {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this.size, offset, length, JSON.stringify(this.path));
-    const buf = Buffer.allocUnsafe(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await this.handle.read(buf, done, length - done, offset + done);
-      if (bytesRead === 0) {
-        throw new IsosyncError('IO', `Cannot read ${JSON.stringify(this.path)}: file ended at byte ${offset + done}, expected ${this.size}`, { path: this.path });
-      }
-      done += bytesRead;
-    }
-    return buf;
+    return readFully(this.handle, this.path, offset, length);
   }
 
   async close(): Promise<void> {
     await this.handle.close();
   }
+}
+
+/** Reads exactly `length` bytes at `offset`; a file that ends first is an error naming where. */
+export async function readFully(handle: FileHandle, path: string, offset: number, length: number): Promise<Uint8Array> {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
+    if (bytesRead === 0) throw new IsosyncError('IO', `Cannot read ${JSON.stringify(path)}: file ended at byte ${offset + done}, expected ${offset + length}`, { path });
+    done += bytesRead;
+  }
+  return buf;
 }

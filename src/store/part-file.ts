@@ -14,6 +14,7 @@ import { IsosyncError } from '../errors.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { ByteSource } from './byte-source.js';
 import { checkRange } from './byte-source.js';
+import { readFully } from './file-source.js';
 
 export interface PartTarget {
   readonly length: number;
@@ -66,14 +67,7 @@ export class PartFile implements ByteSource {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this.size, offset, length, JSON.stringify(this.path));
-    const buf = Buffer.allocUnsafe(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await this.handle.read(buf, done, length - done, offset + done);
-      if (bytesRead === 0) throw new IsosyncError('IO', `Cannot read ${JSON.stringify(this.path)}: file ended at byte ${offset + done}`);
-      done += bytesRead;
-    }
-    return buf;
+    return readFully(this.handle, this.path, offset, length);
   }
 
   /** Writes a verified piece. */

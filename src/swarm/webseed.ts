@@ -220,6 +220,11 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
     return this.seeds.filter((s) => s.alive);
   }
 
+  /** A mirror sent bytes that a verified piece proved wrong: it is dropped (PieceFetcher). */
+  convict(seed: WebSeed, why: string): void {
+    this.drop(seed, why);
+  }
+
   /** Drops a mirror with a warning (errors, wrong bytes). */
   drop(seed: WebSeed, why: string): void {
     if (!seed.alive) return;

@@ -289,14 +289,7 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
   try {
     prepared = await prepare({ ...input, output }, part);
     const { plan, report, byteSources, vt, pool } = prepared;
-    const fetcher: PieceFetcher<WebSeed> | undefined =
-      pool.seeds.length > 0
-        ? {
-            fetch: (a, b, avoid) => pool.fetch(a, b, avoid),
-            fetchMany: (ranges, avoid) => pool.fetchMany(ranges, avoid),
-            convict: (seed, why) => pool.drop(seed, why),
-          }
-        : undefined;
+    const fetcher: PieceFetcher<WebSeed> | undefined = pool.seeds.length > 0 ? pool : undefined;
     emit({ type: 'phase', phase: 'assemble' });
     const resumedBytes = part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, p)) : n), 0);
     let fetchedSoFar = 0;

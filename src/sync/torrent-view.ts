@@ -56,14 +56,7 @@ export class TorrentView implements ByteSource {
     const { plan, byteSources, vt, pool } = this.prepared;
     const wanted = new Set(need);
     const have = Array.from({ length: plan.pieceCount }, (_, p) => !wanted.has(p));
-    const fetcher: PieceFetcher<WebSeed> | undefined =
-      pool.seeds.length > 0
-        ? {
-            fetch: (a, b, avoid) => pool.fetch(a, b, avoid),
-            fetchMany: (ranges, avoid) => pool.fetchMany(ranges, avoid),
-            convict: (seed, why) => pool.drop(seed, why),
-          }
-        : undefined;
+    const fetcher: PieceFetcher<WebSeed> | undefined = pool.seeds.length > 0 ? pool : undefined;
     const stats = await assemble({
       plan,
       pieces: this.input.target.pieces,
