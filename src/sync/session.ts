@@ -21,6 +21,7 @@ import { clipSpans, spanBytes, type Span } from '../delta/runs.js';
 import { assemble, type AssembleEvent, type AssembleStats, type PieceFetcher } from '../delta/assemble.js';
 import { PartFile } from '../store/part-file.js';
 import type { ByteSource } from '../store/byte-source.js';
+import { BlockCache } from '../store/block-cache.js';
 import { MirrorPool, webSeedFileUrl, type WebSeed } from '../swarm/webseed.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
@@ -108,7 +109,8 @@ export async function prepare(input: SyncInput, part?: PartFile): Promise<Prepar
 
   emit({ type: 'phase', phase: 'sources' });
   const sources = await findSources({ target, from: input.from, sourceDirs: input.sourceDirs, output: input.output, ...(input.catalog ? { catalog: input.catalog } : {}), warn });
-  const byteSources: (ByteSource | undefined)[] = sources.map((s) => s.source);
+  // Images are read through a block cache: metadata parsing and piece filling make many small reads.
+  const byteSources: (ByteSource | undefined)[] = sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source) : s.source));
   const partIndex = part ? byteSources.push(part) - 1 : -1;
   const urls = [...target.urlList, ...input.webSeeds].map((u) => webSeedFileUrl(u, target.name));
   const pool = new MirrorPool(urls, target.length, input.stallMs ? { stallMs: input.stallMs } : {});
@@ -130,7 +132,7 @@ export async function prepare(input: SyncInput, part?: PartFile): Promise<Prepar
   const images = sources.map((s, i) => ({ s, i })).filter((x): x is { s: ImageSource; i: number } => x.s.kind === 'image');
   const trySet = async (set: HintSet, candidates: { s: ImageSource; i: number }[], dir: 'from' | 'to') => {
     for (const c of candidates) {
-      const verdict = await probeHintSource(set, c.s.source, target);
+      const verdict = await probeHintSource(set, byteSources[c.i]!, target);
       const known = c.s.infoHash !== undefined && (dir === 'to' || c.s.infoHash === hex(set.other));
       if (verdict === 'yes' || (verdict === 'unknown' && known)) {
         if (dir === 'from' && !c.s.infoHash) c.s.infoHash = hex(set.other);
@@ -195,7 +197,7 @@ export async function prepare(input: SyncInput, part?: PartFile): Promise<Prepar
   const imageInfos: ImageSourceInfo[] = [];
   for (const { s, i } of images) {
     try {
-      imageInfos.push({ index: i, image: await readIso(s.source, { name: s.path }), size: s.source.size });
+      imageInfos.push({ index: i, image: await readIso(byteSources[i]!, { name: s.path }), size: s.source.size });
     } catch (e) {
       warn(`cannot read ${s.path} as ISO 9660 (${(e as Error).message}); using it for hints and same-offset reuse only`);
     }
