@@ -65,7 +65,23 @@ export class WebSeed {
    * ranges (that is not a failure).
    */
   async fetchRanges(ranges: readonly { start: number; end: number }[]): Promise<Uint8Array[]> {
-    if (ranges.length <= 1 || this.multiRange === false) return Promise.all(ranges.map((r) => this.request([r]).then((b) => b[0]!)));
+    // Until one multi-range request has shown the server supports them, the others ask one range at a time.
+    const single = ranges.length <= 1 || this.multiRange === false || (this.multiRange === undefined && this.probing);
+    if (single) return Promise.all(ranges.map((r) => this.request([r]).then((b) => b[0]!)));
+    if (this.multiRange === undefined) {
+      this.probing = true;
+      try {
+        return await this.fetchRangesMulti(ranges);
+      } finally {
+        this.probing = false;
+      }
+    }
+    return this.fetchRangesMulti(ranges);
+  }
+
+  private probing = false;
+
+  private async fetchRangesMulti(ranges: readonly { start: number; end: number }[]): Promise<Uint8Array[]> {
     const out: Uint8Array[] = [];
     for (let i = 0; i < ranges.length; i += MAX_RANGES_PER_REQUEST) {
       const batch = ranges.slice(i, i + MAX_RANGES_PER_REQUEST);

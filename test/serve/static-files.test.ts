@@ -4,7 +4,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseRange, serveFile, type StaticStats } from '../../src/serve/static-files.js';
+import { parseRange, parseRanges, serveFile, type StaticStats } from '../../src/serve/static-files.js';
 import { tempDir } from '../helpers/env.js';
 
 function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: Record<string, unknown> }> {
@@ -28,6 +28,10 @@ test('Range headers are parsed as RFC 9110 says', () => {
   assert.equal(parseRange('bytes=5-2', 100), 'unsatisfiable');
   assert.equal(parseRange('bytes=0-1,5-6', 100), undefined, 'several ranges: the whole file is served');
   assert.equal(parseRange(undefined, 100), undefined);
+  assert.deepEqual(parseRanges('bytes=0-1, 5-6', 100), [[0, 1], [5, 6]]);
+  assert.deepEqual(parseRanges('bytes=0-1,200-300', 100), [[0, 1]], 'unsatisfiable parts are dropped');
+  assert.equal(parseRanges('bytes=200-300', 100), 'unsatisfiable');
+  assert.equal(parseRanges(`bytes=${Array.from({ length: 65 }, (_, i) => `${i}-${i}`).join(',')}`, 100), undefined, 'too many ranges: served whole');
 });
 
 describe('static file serving', () => {
@@ -56,6 +60,18 @@ describe('static file serving', () => {
     assert.equal(r.status, 206);
     assert.equal(r.body.toString(), '2345');
     assert.equal(r.headers['content-range'], 'bytes 2-5/10');
+  });
+
+  test('several ranges come back as one multipart/byteranges reply', async () => {
+    const r = await get(port, '/a.iso', { Range: 'bytes=1-2,7-8' });
+    assert.equal(r.status, 206);
+    const boundary = /boundary=(\S+)/.exec(String(r.headers['content-type']))?.[1];
+    assert.ok(boundary);
+    const text = r.body.toString('latin1');
+    assert.match(text, /Content-Range: bytes 1-2\/10\r\n\r\n12\r\n/);
+    assert.match(text, /Content-Range: bytes 7-8\/10\r\n\r\n78\r\n/);
+    assert.ok(text.endsWith(`--${boundary}--\r\n`));
+    assert.equal(Number(r.headers['content-length']), r.body.length);
   });
 
   test('paths that escape the root, dotfiles and symlinks out of it are 404', async () => {
