@@ -32,3 +32,15 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** mulberry32: a seeded PRNG returning floats in [0, 1), so every run draws the same sequence. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -6,6 +6,7 @@ import { IsosyncError } from '../../src/errors.js';
 import { readIso, regionMap } from '../../src/iso/index.js';
 import { MemorySource, RecordingSource } from '../../src/store/byte-source.js';
 import { fixture } from '../helpers/env.js';
+import { mulberry32 } from '../helpers/random.js';
 
 /** Small fixture images to corrupt: the defect base and every reader fixture under 8 MB. */
 function images(): string[] {
@@ -18,17 +19,7 @@ function images(): string[] {
   return out;
 }
 
-/** mulberry32: a small seeded PRNG so every run corrupts the same way. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const CASE_TIMEOUT_MS = 5_000;   // a hang fails the case; real images parse in milliseconds
 const HEAP_LIMIT_BYTES = 512 * 1024 * 1024;

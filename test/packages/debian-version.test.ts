@@ -11,6 +11,7 @@ import { compareDebianVersions, parseDebianVersion } from '../../src/packages/de
 import { field, parseDeb822 } from '../../src/packages/deb822.js';
 import { IsosyncError } from '../../src/errors.js';
 import { needTools } from '../helpers/env.js';
+import { mulberry32 } from '../helpers/random.js';
 
 // [a, b, expected]; the first group follows dpkg's lib/dpkg/t/t-version.c.
 const CASES: Array<[string, string, -1 | 0 | 1]> = [
@@ -94,17 +95,7 @@ function aptListVersions(): Array<{ pkg: string; version: string }> {
   return out;
 }
 
-/** A seeded PRNG (mulberry32) so the pairs are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** Asks dpkg for each pair: one `sh` per batch running dpkg --compare-versions, batches in parallel. */
 async function dpkgOrder(pairs: Array<[string, string]>): Promise<Array<-1 | 0 | 1>> {

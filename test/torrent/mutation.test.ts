@@ -11,18 +11,9 @@ import { encodeBencode } from '../../src/torrent/bencode-encode.js';
 import { createTorrent } from '../../src/torrent/create.js';
 import type { InfoHash } from '../../src/torrent/info-hash.js';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
+import { mulberry32 } from '../helpers/random.js';
 
-/** mulberry32: a small seeded PRNG, so every run tries the same mutations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const sha1 = (s: string) => new Uint8Array(createHash('sha1').update(s).digest());
 
