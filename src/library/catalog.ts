@@ -61,6 +61,19 @@ export interface ImageRecord {
   readonly unchanged: boolean;
 }
 
+/** A torrent `isosync serve` generated for a file (its info dictionary; announce and url-list are added per server). */
+export interface ServedTorrentRecord {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly inode: number;
+  readonly pieceLength: number;
+  /** The raw bencoded info dictionary. */
+  readonly info: Uint8Array;
+  readonly infoHash: InfoHash;
+  readonly created: number;
+}
+
 /** What recordRelease did. */
 export type RecordOutcome = 'created' | 'unchanged' | 'replaced';
 
@@ -260,6 +273,28 @@ export class Catalog {
   /** Forgets a registered image (e.g. found deleted or failing verification). */
   forgetImage(path: string): void {
     this.db.prepare('DELETE FROM images WHERE path = ?').run(resolve(path));
+  }
+
+  /** The info dictionary `isosync serve` generated for the file at `path`, if the file still has this size, mtime and inode. */
+  servedTorrent(path: string, id: { size: number; mtimeMs: number; inode: number }): ServedTorrentRecord | undefined {
+    const row = this.db
+      .prepare<[string], { path: string; size: number; mtime_ms: number; inode: number; piece_length: number; info: Buffer; infohash: string; created: number }>(
+        'SELECT * FROM served_torrents WHERE path = ?',
+      )
+      .get(resolve(path));
+    if (!row || row.size !== id.size || row.mtime_ms !== id.mtimeMs || row.inode !== id.inode) return undefined;
+    return { path: row.path, size: row.size, mtimeMs: row.mtime_ms, inode: row.inode, pieceLength: row.piece_length, info: new Uint8Array(row.info), infoHash: row.infohash as InfoHash, created: row.created };
+  }
+
+  /** Stores (replacing) the info dictionary generated for the file at `path`. */
+  recordServedTorrent(r: Omit<ServedTorrentRecord, 'created'>, now: number = Date.now()): void {
+    this.db
+      .prepare(
+        `INSERT INTO served_torrents (path, size, mtime_ms, inode, piece_length, info, infohash, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, inode = excluded.inode,
+           piece_length = excluded.piece_length, info = excluded.info, infohash = excluded.infohash, created = excluded.created`,
+      )
+      .run(resolve(r.path), r.size, r.mtimeMs, r.inode, r.pieceLength, r.info, r.infoHash, now);
   }
 
   private checkImage(r: ImageRow): ImageRecord | undefined {
