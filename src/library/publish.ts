@@ -14,13 +14,15 @@ import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { buildHints } from '../delta/hints.js';
 import { IsosyncError } from '../errors.js';
-import { createTorrent, type CreatedTorrent } from '../torrent/create.js';
+import { encodeBencode } from '../torrent/bencode-encode.js';
+import { buildInfoDict, createTorrent, type CreatedTorrent } from '../torrent/create.js';
+import { computeInfoHash } from '../torrent/info-hash.js';
 import { hashPieces } from '../torrent/hash-pieces.js';
 import type { LineageEntry } from '../torrent/isosync-keys.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
 import { checkPieceLength, defaultPieceLength } from '../torrent/piece-length.js';
 import { writeFileAtomic } from './atomic-write.js';
-import type { Catalog, RecordOutcome } from './catalog.js';
+import type { Catalog, RecordOutcome, ReleaseRecord } from './catalog.js';
 import { buildLineage, defaultPrevious, resolvePrevious, type PreviousRelease } from './previous.js';
 
 export interface PublishOptions {
@@ -120,6 +122,47 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   const outcome = catalog.recordRelease(recordOf(o, made, imagePath, size, lineage), { force: o.force ?? false });
   catalog.registerImage(imagePath, made.metainfo.infoHash, true);
   return { outPath, metainfo: made.metainfo, torrent: made.bytes, lineage, previous, outcome, hints: hints !== undefined, hashSeconds };
+}
+
+/** The info dictionary of an image as a publisher would give it (see imageInfoDict). */
+export interface ImageInfoDict {
+  /** The raw bencoded info dictionary. */
+  readonly info: Uint8Array;
+  readonly infoHash: string;
+  readonly pieceLength: number;
+  /** The catalog's release when the image is one (its product, release, lineage and hints are inside `info`). */
+  readonly release?: ReleaseRecord;
+}
+
+/**
+ * The info dictionary for the image at `path`, for a server that hands out
+ * torrents of the files it serves:
+ *  - the file is a registered, unchanged image of a release published in the
+ *    catalog: that release's own info dictionary (same infohash as the
+ *    published torrent, with product, release, lineage and hints), no hashing;
+ *  - it is registered but its mtime or inode changed: hashed again at the
+ *    release's piece length, and still the release's dictionary when every
+ *    piece matches (the registration is refreshed);
+ *  - otherwise: hashed now into a plain BEP 3 info dictionary (default piece
+ *    length by size), exactly what publish would put there minus the isosync keys.
+ */
+export async function imageInfoDict(catalog: Catalog | undefined, path: string, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<ImageInfoDict> {
+  const abs = resolve(path);
+  const size = imageSize(abs);
+  const reg = catalog?.imageAt(abs);
+  const release = reg ? catalog?.byInfoHash(reg.infoHash) : undefined;
+  const published = release ? parseMetainfo(release.torrent, `catalog record of ${release.product} ${release.release}`) : undefined;
+  if (release && published && reg?.unchanged && published.length === size && !published.files) {
+    return { info: published.rawInfo, infoHash: published.infoHash, pieceLength: published.pieceLength, release };
+  }
+  const pieceLength = published && published.length === size ? published.pieceLength : defaultPieceLength(size);
+  const pieces = await hashPieces(abs, pieceLength, opts.onProgress ? { onProgress: opts.onProgress } : {});
+  if (release && published && Buffer.from(pieces).equals(Buffer.from(published.pieces))) {
+    catalog!.registerImage(abs, published.infoHash, true);
+    return { info: published.rawInfo, infoHash: published.infoHash, pieceLength, release };
+  }
+  const info = encodeBencode(buildInfoDict({ name: basename(abs), length: size, pieceLength, pieces }));
+  return { info, infoHash: computeInfoHash(info).hex, pieceLength };
 }
 
 function recordOf(o: PublishOptions, made: CreatedTorrent, imagePath: string, size: number, lineage: readonly LineageEntry[]) {

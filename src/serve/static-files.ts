@@ -1,148 +1,206 @@
 /**
- * Plain HTTP file serving of one directory: GET and HEAD with a single byte
- * Range (RFC 9110 §14), the minimum a web seed (BEP 19) needs. Paths never
- * escape the root (no "..", no dotfiles, symlinks resolved and checked).
- * `isosync serve` (issue 6) grows this into the full server.
+ * Plain HTTP file serving of one directory (RFC 9110): GET and HEAD, single
+ * and multiple byte ranges (multipart/byteranges), a strong ETag and
+ * Last-Modified, conditional requests (If-None-Match, If-Modified-Since,
+ * If-Match, If-Unmodified-Since, If-Range), Content-Type from a small table,
+ * an optional HTML directory listing. What a web seed (BEP 19) needs, and
+ * what a browser or curl expects.
+ *
+ * Confinement: a URL path is split on "/" BEFORE percent-decoding, and a
+ * segment that decodes to "", ".", "..", or contains "/", "\" or NUL is
+ * refused, so %2e%2e and %2f cannot climb; dotfiles are hidden unless
+ * allowed; the resolved real path (symlinks followed) must lie inside the
+ * root's real path. Files are streamed with backpressure and the read stream
+ * is destroyed when the client goes away, so a slow or vanished client costs
+ * only its own connection.
  */
-import { createReadStream } from 'node:fs';
-import { open, realpath, stat } from 'node:fs/promises';
+import { createReadStream, type Stats } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { evaluatePreconditions, httpDate, ifRangeHolds, strongEtag } from './conditional.js';
+import { contentTypeOf } from './content-type.js';
+import { listDirectory, listingHtml } from './listing.js';
+import { parseRanges, type ByteRange } from './ranges.js';
+
+export { parseRange, parseRanges } from './ranges.js';
 
 export interface StaticStats {
+  /** Body bytes handed to the network for file replies. */
   bytesSent: number;
   requests: number;
 }
 
-/** Resolves a URL path inside `root`, or undefined when it would escape it or names a dotfile. */
-export async function resolveInside(root: string, urlPath: string): Promise<string | undefined> {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(urlPath);
-  } catch {
-    return undefined;
-  }
-  const parts = decoded.split('/').filter((p) => p.length > 0);
-  if (parts.some((p) => p === '..' || p.startsWith('.') || p.includes('\0') || p.includes('\\'))) return undefined;
-  const realRoot = await realpath(root);
-  try {
-    const real = await realpath(join(realRoot, ...parts));
-    return real === realRoot || real.startsWith(realRoot + sep) ? real : undefined;
-  } catch {
-    return undefined;
-  }
+export interface StaticOptions {
+  /** Answer a directory URL with an HTML listing (default: 404). */
+  readonly listing?: boolean;
+  /** Serve names starting with "." (default: hidden, 404). */
+  readonly dotfiles?: boolean;
 }
 
-/** Most ranges served in one multipart reply; more is a denial-of-service pattern (RFC 9110 §14.2). */
-const MAX_RANGES = 64;
+/** What a request path names under the root. */
+export type Resolved =
+  | { kind: 'file'; path: string; stats: Stats; urlPath: string }
+  | { kind: 'dir'; path: string; urlPath: string }
+  | { kind: 'bad'; status: 400 | 404; why: string };
 
 /**
- * Parses a `Range` header against a size (RFC 9110 §14): inclusive [start, end]
- * pairs, 'unsatisfiable', or undefined (malformed or too many: serve whole).
+ * Splits and decodes a request target's path: the segments, or why it is
+ * refused. Absolute-form targets ("http://host/x") are reduced to their path.
  */
-export function parseRanges(header: string | undefined, size: number): [number, number][] | 'unsatisfiable' | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=(.+)$/.exec(header.trim());
-  if (!m) return undefined;
-  const parts = m[1]!.split(',');
-  if (parts.length > MAX_RANGES) return undefined;
-  const out: [number, number][] = [];
-  for (const p of parts) {
-    const r = parseRange(`bytes=${p.trim()}`, size);
-    if (r === undefined) return undefined;
-    if (r !== 'unsatisfiable') out.push(r);
+export function pathSegments(target: string, dotfiles = false): { segments: string[]; trailingSlash: boolean } | { status: 400 | 404; why: string } {
+  let raw = target;
+  const abs = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(raw);
+  if (abs) raw = raw.slice(abs[0].length) || '/';
+  raw = raw.split(/[?#]/, 1)[0]!;
+  if (!raw.startsWith('/')) return { status: 400, why: 'path does not start with "/"' };
+  const parts = raw.split('/').slice(1);
+  const trailingSlash = parts.length > 0 && parts[parts.length - 1] === '';
+  const segments: string[] = [];
+  for (const [i, p] of parts.entries()) {
+    if (p === '' && (i === parts.length - 1 || i === 0)) continue;
+    let d: string;
+    try {
+      d = decodeURIComponent(p);
+    } catch {
+      return { status: 400, why: `bad percent-encoding in ${JSON.stringify(p)}` };
+    }
+    if (d.includes('\0')) return { status: 400, why: 'NUL in path' };
+    if (d === '' || d === '.' || d === '..' || d.includes('/') || d.includes('\\')) return { status: 404, why: `segment ${JSON.stringify(p)} is not a plain name` };
+    if (!dotfiles && d.startsWith('.')) return { status: 404, why: 'dotfiles are hidden' };
+    segments.push(d);
   }
-  return out.length > 0 ? out : 'unsatisfiable';
+  return { segments, trailingSlash };
 }
 
-/** Parses one `bytes=a-b` range against a size: [start, end] inclusive, 'unsatisfiable', or undefined (serve whole). */
-export function parseRange(header: string | undefined, size: number): [number, number] | 'unsatisfiable' | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return undefined; // multiple or malformed ranges: serve whole (allowed by RFC 9110)
-  let start: number;
-  let end: number;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0) return 'unsatisfiable';
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+/** Resolves a request target to a file or directory inside `root` (real paths; see the module comment). */
+export async function resolveRequest(root: string, target: string, opts: StaticOptions = {}): Promise<Resolved> {
+  const p = pathSegments(target, opts.dotfiles);
+  if ('status' in p) return { kind: 'bad', status: p.status, why: p.why };
+  const realRoot = await realpath(root);
+  let real: string;
+  try {
+    real = await realpath(join(realRoot, ...p.segments));
+  } catch {
+    return { kind: 'bad', status: 404, why: 'no such file' };
   }
-  if (start >= size || start > end) return 'unsatisfiable';
-  return [start, end];
+  if (real !== realRoot && !real.startsWith(realRoot + sep)) return { kind: 'bad', status: 404, why: 'outside the served directory' };
+  const rel = relative(realRoot, real);
+  if (!opts.dotfiles && rel.split(sep).some((s) => s.startsWith('.'))) return { kind: 'bad', status: 404, why: 'dotfiles are hidden' };
+  const st = await stat(real).catch(() => undefined);
+  const urlPath = '/' + p.segments.map(encodeURIComponent).join('/');
+  if (st?.isFile()) return { kind: 'file', path: real, stats: st, urlPath };
+  if (st?.isDirectory()) return { kind: 'dir', path: real, urlPath: urlPath === '/' ? '/' : `${urlPath}/` };
+  return { kind: 'bad', status: 404, why: 'not a regular file' };
 }
 
-/** Serves a GET/HEAD for a file under `root`. */
-export async function serveFile(root: string, req: IncomingMessage, res: ServerResponse, stats: StaticStats): Promise<void> {
+/** Methods this server answers; anything else is 405 with this Allow. */
+export const ALLOWED_METHODS = 'GET, HEAD';
+
+export function sendStatus(res: ServerResponse, status: number, text: string, headers: Record<string, string | number> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = `${text}\n`;
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
+  res.end(res.req?.method === 'HEAD' ? undefined : body);
+}
+
+/** Serves a GET/HEAD for a file or directory under `root`. */
+export async function serveFile(root: string, req: IncomingMessage, res: ServerResponse, stats: StaticStats, opts: StaticOptions = {}): Promise<void> {
   stats.requests++;
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, 405, 'method not allowed', { Allow: ALLOWED_METHODS });
+  const r = await resolveRequest(root, req.url ?? '/', opts);
+  if (r.kind === 'bad') return sendStatus(res, r.status, r.status === 400 ? 'bad request' : 'not found');
+  if (r.kind === 'dir') return serveDirectory(r.path, r.urlPath, req, res, opts);
+  return sendFile(r.path, r.stats, req, res, stats);
+}
+
+async function serveDirectory(path: string, urlPath: string, req: IncomingMessage, res: ServerResponse, opts: StaticOptions): Promise<void> {
+  const raw = (req.url ?? '/').split(/[?#]/, 1)[0]!;
+  if (!raw.endsWith('/')) return sendStatus(res, 301, 'moved', { Location: urlPath });
+  if (!opts.listing) return sendStatus(res, 404, 'not found');
+  const html = listingHtml(decodeURIComponent(urlPath), await listDirectory(path, opts.dotfiles ?? false));
+  res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), 'Cache-Control': 'no-cache' });
+  res.end(req.method === 'HEAD' ? undefined : html);
+}
+
+/** Counts the body bytes that pass through. */
+function counter(stats: StaticStats): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      stats.bytesSent += chunk.length;
+      cb(null, chunk);
+    },
+  });
+}
+
+/**
+ * Sends a regular file (its Stats taken by the caller) with validators,
+ * conditionals and ranges. `headers` are added to every reply (e.g. Vary).
+ */
+export async function sendFile(path: string, st: Stats, req: IncomingMessage, res: ServerResponse, stats: StaticStats, headers: Record<string, string> = {}): Promise<void> {
+  const etag = strongEtag(st);
+  const validators = { ETag: etag, 'Last-Modified': httpDate(st.mtimeMs), 'Accept-Ranges': 'bytes', ...headers };
+  const h = req.headers;
+  const pre = evaluatePreconditions(
+    {
+      ...(h['if-match'] !== undefined ? { ifMatch: h['if-match'] } : {}),
+      ...(h['if-none-match'] !== undefined ? { ifNoneMatch: h['if-none-match'] } : {}),
+      ...(h['if-modified-since'] !== undefined ? { ifModifiedSince: h['if-modified-since'] } : {}),
+      ...(h['if-unmodified-since'] !== undefined ? { ifUnmodifiedSince: h['if-unmodified-since'] } : {}),
+    },
+    etag,
+    st.mtimeMs,
+  );
+  if (pre === 'not-modified') {
+    res.writeHead(304, validators).end();
     return;
   }
-  const path = await resolveInside(root, new URL(req.url ?? '/', 'http://localhost').pathname);
-  const st = path ? await stat(path).catch(() => undefined) : undefined;
-  if (!path || !st?.isFile()) {
-    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
-    return;
-  }
-  const ranges = parseRanges(req.headers.range, st.size);
-  if (ranges === 'unsatisfiable') {
-    res.writeHead(416, { 'Content-Range': `bytes */${st.size}` }).end();
-    return;
-  }
-  const type = path.endsWith('.torrent') ? 'application/x-bittorrent' : 'application/octet-stream';
-  if (ranges && ranges.length > 1) {
-    await serveMultipart(path, st.size, type, ranges, req, res, stats);
-    return;
-  }
+  if (pre === 'failed') return sendStatus(res, 412, 'precondition failed', validators);
+  const type = contentTypeOf(path);
+  const ranges = ifRangeHolds(h['if-range'] as string | undefined, etag, st.mtimeMs) ? parseRanges(h.range, st.size) : undefined;
+  if (ranges === 'unsatisfiable') return sendStatus(res, 416, 'range not satisfiable', { ...validators, 'Content-Range': `bytes */${st.size}` });
+  if (ranges && ranges.length > 1) return sendMultipart(path, st.size, type, ranges, req, res, stats, validators);
   const range = ranges?.[0];
   const [start, end] = range ?? [0, st.size - 1];
-  const headers: Record<string, string | number> = {
-    'Accept-Ranges': 'bytes',
-    'Content-Length': Math.max(0, end - start + 1),
+  res.writeHead(range ? 206 : 200, {
+    ...validators,
     'Content-Type': type,
-    'Last-Modified': st.mtime.toUTCString(),
-  };
-  if (range) headers['Content-Range'] = `bytes ${start}-${end}/${st.size}`;
-  res.writeHead(range ? 206 : 200, headers);
+    'Content-Length': Math.max(0, end - start + 1),
+    ...(range ? { 'Content-Range': `bytes ${start}-${end}/${st.size}` } : {}),
+  });
   if (req.method === 'HEAD' || st.size === 0) {
     res.end();
     return;
   }
-  const stream = createReadStream(path, { start, end });
-  stream.on('data', (chunk) => {
-    stats.bytesSent += chunk.length;
-  });
-  stream.on('error', () => res.destroy());
-  stream.pipe(res);
+  await pipeline(createReadStream(path, { start, end }), counter(stats), res).catch(() => res.destroy());
 }
 
-/** Several ranges in one multipart/byteranges reply (RFC 9110 §14.6). */
-async function serveMultipart(path: string, size: number, type: string, ranges: [number, number][], req: IncomingMessage, res: ServerResponse, stats: StaticStats): Promise<void> {
+/** Several ranges in one multipart/byteranges reply (RFC 9110 §14.6), streamed part by part. */
+async function sendMultipart(path: string, size: number, type: string, ranges: ByteRange[], req: IncomingMessage, res: ServerResponse, stats: StaticStats, validators: Record<string, string>): Promise<void> {
   const boundary = `isosync-${Math.random().toString(36).slice(2)}`;
   const heads = ranges.map(([a, b]) => Buffer.from(`\r\n--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${a}-${b}/${size}\r\n\r\n`));
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const length = heads.reduce((n, h) => n + h.length, 0) + ranges.reduce((n, [a, b]) => n + b - a + 1, 0) + tail.length;
-  res.writeHead(206, { 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': length, 'Accept-Ranges': 'bytes' });
+  const length = heads.reduce((n, x) => n + x.length, 0) + ranges.reduce((n, [a, b]) => n + b - a + 1, 0) + tail.length;
+  res.writeHead(206, { ...validators, 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': length });
   if (req.method === 'HEAD') {
     res.end();
     return;
   }
-  const handle = await open(path, 'r');
-  try {
+  async function* parts() {
     for (let i = 0; i < ranges.length; i++) {
       const [a, b] = ranges[i]!;
-      const buf = Buffer.allocUnsafe(b - a + 1);
-      const { bytesRead } = await handle.read(buf, 0, buf.length, a);
-      res.write(heads[i]!);
-      res.write(buf.subarray(0, bytesRead));
-      stats.bytesSent += bytesRead;
+      yield heads[i]!;
+      for await (const chunk of createReadStream(path, { start: a, end: b })) {
+        stats.bytesSent += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
     }
-    res.end(tail);
-  } finally {
-    await handle.close();
+    yield tail;
   }
+  await pipeline(Readable.from(parts()), res).catch(() => res.destroy());
 }

@@ -1,0 +1,113 @@
+/**
+ * `isosync serve DIR`: one HTTP server for plain downloads, torrents, a
+ * tracker and web seeding (src/serve/server.ts). Runs until SIGINT or
+ * SIGTERM, then stops everything it started and exits 0.
+ */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { IsosyncError } from '../../errors.js';
+import { openCatalog } from '../../library/catalog.js';
+import { DEFAULT_MIN_TORRENT_BYTES } from '../../serve/served-torrents.js';
+import { IsosyncServer, type TrackerLike } from '../../serve/server.js';
+import { action, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
+import { formatBytes } from '../format.js';
+
+interface ServeCliOptions extends CommonOptions {
+  host: string;
+  port: string;
+  publicUrl?: string;
+  minSize?: string;
+  listing?: boolean;
+  dotfiles?: boolean;
+  udp?: boolean;
+}
+
+/** The tracker of src/tracker/server.ts, when this build has it. */
+async function makeTracker(): Promise<TrackerLike | undefined> {
+  return undefined;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('serve')
+    .description('serve DIR over HTTP: files as usual, a torrent for each big file (web seed + tracker here), /status')
+    .argument('<dir>', 'the folder to serve')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0: any free port)', '8080')
+    .option('--public-url <url>', 'the URL clients reach this server at (default http://HOST:PORT)')
+    .option('--min-size <bytes>', `smallest file that gets a torrent (default ${DEFAULT_MIN_TORRENT_BYTES})`)
+    .option('--listing', 'answer folder URLs with an HTML listing')
+    .option('--dotfiles', 'serve names starting with "."')
+    .option('--udp', 'also run the tracker over UDP (BEP 15) on the same port number');
+  withCommon(cmd).action(
+    action(async (dir: string, opts: ServeCliOptions) => {
+      const root = resolve(dir);
+      let st;
+      try {
+        st = statSync(root);
+      } catch {
+        throw new IsosyncError('NOT_FOUND', `Cannot serve ${JSON.stringify(dir)}: no such folder`);
+      }
+      if (!st.isDirectory()) throw new IsosyncError('BAD_ARGUMENT', `Cannot serve ${JSON.stringify(dir)}: not a folder`);
+      const port = intOption('--port', opts.port, 0)!;
+      if (port > 65535) throw new IsosyncError('BAD_ARGUMENT', `Invalid --port ${JSON.stringify(opts.port)}: above 65535`);
+      const minSize = intOption('--min-size', opts.minSize, 1) ?? DEFAULT_MIN_TORRENT_BYTES;
+      if (opts.publicUrl !== undefined) {
+        let u: URL | undefined;
+        try {
+          u = new URL(opts.publicUrl);
+        } catch {
+          u = undefined;
+        }
+        if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new IsosyncError('BAD_ARGUMENT', `Invalid --public-url ${JSON.stringify(opts.publicUrl)}: not an http(s) URL`);
+      }
+      const warn = (m: string) => process.stderr.write(`isosync: warning: ${m}\n`);
+      const catalog = openCatalog(opts.home);
+      const tracker = await makeTracker();
+      let server: IsosyncServer;
+      try {
+        server = await IsosyncServer.start({
+          root,
+          host: opts.host,
+          port,
+          minSize,
+          catalog,
+          listing: opts.listing ?? false,
+          dotfiles: opts.dotfiles ?? false,
+          ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+          ...(tracker ? { tracker } : {}),
+          onWarning: warn,
+        });
+      } catch (e) {
+        catalog.close();
+        await tracker?.close();
+        const err = e as NodeJS.ErrnoException;
+        throw new IsosyncError('IO', `Cannot listen on ${opts.host}:${port}: ${err.code ?? err.message}`);
+      }
+      let udpPort: number | undefined;
+      if (opts.udp) {
+        if (!tracker?.listenUdp) warn('--udp: this build has no tracker to run over UDP');
+        else udpPort = await tracker.listenUdp(server.port, opts.host);
+      }
+      if (opts.json) printJson({ url: server.url, root, port: server.port, udpPort: udpPort ?? null, minSize, tracker: tracker !== undefined });
+      else {
+        process.stdout.write(`isosync serve: ${root} at ${server.url}/\n`);
+        process.stdout.write(`  torrents for files of ${formatBytes(minSize)} or more: ${server.url}/FILE.torrent; tracker: ${tracker ? `${server.url}/announce` : 'none'}; status: ${server.url}/status\n`);
+      }
+      await new Promise<void>((done) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          done();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      const s = await server.status();
+      await server.close();
+      catalog.close();
+      if (!opts.json) process.stdout.write(`isosync serve: stopped after ${s.requests} requests; sent ${formatBytes(s.http.bytesSent)} over HTTP, ${formatBytes(s.bittorrent.bytesSent)} over BitTorrent\n`);
+    }),
+  );
+}
