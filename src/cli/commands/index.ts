@@ -14,7 +14,8 @@ import { register as diff } from './diff.js';
 import { register as apply } from './apply.js';
 import { register as mount } from './mount.js';
 import { register as demo } from './demo.js';
+import { register as serve } from './serve.js';
 
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [sync, plan, publish, info, releases, ls, regions, extract, diff, apply, mount, demo];
+export const COMMANDS: Register[] = [sync, plan, publish, info, releases, ls, regions, extract, diff, apply, mount, serve, demo];
