@@ -116,8 +116,10 @@ export class IsosyncServer {
       });
     });
     server.timeout = IDLE_TIMEOUT_MS;
-    server.on('clientError', (_e, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
+      // Node's own answers, kept: 431 for oversize headers, 408 for headers that never finish, 400 otherwise.
+      const status = e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      if (socket.writable && !(socket as { _httpMessage?: unknown })._httpMessage) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
     const host = o.host ?? '127.0.0.1';

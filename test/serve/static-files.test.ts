@@ -25,13 +25,16 @@ test('Range headers are parsed as RFC 9110 says', () => {
   assert.deepEqual(parseRange('bytes=-10', 100), [90, 99]);
   assert.deepEqual(parseRange('bytes=95-200', 100), [95, 99]);
   assert.equal(parseRange('bytes=100-', 100), 'unsatisfiable');
-  assert.equal(parseRange('bytes=5-2', 100), 'unsatisfiable');
+  assert.equal(parseRange('bytes=5-2', 100), undefined, 'last < first is invalid syntax: ignored (RFC 9110 §14.1.1)');
+  assert.equal(parseRange('bytes=99999999999999999999-', 100), 'unsatisfiable', 'a huge start is past the end');
   assert.equal(parseRange('bytes=0-1,5-6', 100), undefined, 'several ranges: the whole file is served');
   assert.equal(parseRange(undefined, 100), undefined);
   assert.deepEqual(parseRanges('bytes=0-1, 5-6', 100), [[0, 1], [5, 6]]);
   assert.deepEqual(parseRanges('bytes=0-1,200-300', 100), [[0, 1]], 'unsatisfiable parts are dropped');
   assert.equal(parseRanges('bytes=200-300', 100), 'unsatisfiable');
   assert.equal(parseRanges(`bytes=${Array.from({ length: 65 }, (_, i) => `${i}-${i}`).join(',')}`, 100), undefined, 'too many ranges: served whole');
+  assert.equal(parseRanges('bytes=0-99,0-99,0-99', 100), undefined, 'overlaps adding up to 3 files: served whole');
+  assert.equal(parseRanges('items=0-9', 100), undefined, 'another unit is ignored');
 });
 
 describe('static file serving', () => {
