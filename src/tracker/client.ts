@@ -1,0 +1,325 @@
+/**
+ * The tracker client: announces one torrent to its trackers and reports the
+ * peers they give.
+ *
+ * Trackers are tried in BEP 12 tier order (tiers.ts): each announce goes to
+ * the first tracker that answers, a tracker that answers moves to the front
+ * of its tier, and a failure (unreachable, timeout, HTTP error, malformed
+ * reply, `failure reason`, BEP 15 error) becomes one `warning` line and the
+ * next tracker is tried. Nothing is thrown into the caller's event loop.
+ *
+ * Events sent (BEP 3): `started` to each tracker the first time it is
+ * announced to, `completed` once (to whichever tracker answers it),
+ * `stopped` on stop() to every tracker that acknowledged `started`. Regular
+ * announces follow the tracker's interval, never sooner than its min
+ * interval; after a round where every tracker failed, retries back off from
+ * RETRY_FIRST_S doubling up to RETRY_MAX_S.
+ *
+ * Emits:
+ *   'peers'     {host, port}[]   new list from a tracker (our own address:port filtered out)
+ *   'warning'   string           one line: the tracker and the problem
+ *   'announced' AnnouncedInfo    a tracker answered (for progress and tests)
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
+import { normalizeAddress, type PeerAddress } from './compact-peers.js';
+import { httpAnnounce, httpScrape } from './http-announce.js';
+import { TrackerFailure } from './http-reply.js';
+import { schemeOf, TierList } from './tiers.js';
+import { UdpTrackerClient } from './udp-announce.js';
+import type { AnnounceEvent } from './udp-wire.js';
+
+export interface AnnouncerOptions {
+  infoHash: Uint8Array;
+  peerId: Uint8Array;
+  /** The port we accept peers on. */
+  port: number;
+  /** BEP 12 announce-list (a torrent with only `announce` is one tier of one). */
+  tiers: string[][];
+  stats: () => { uploaded: number; downloaded: number; left: number };
+  /** Peers asked per announce (default 50, BEP 3's suggestion). */
+  numwant?: number;
+  /** Trackers tried first, e.g. the host that served the torrent (issue #6 tracker localization). */
+  preferred?: string[];
+  /** Deadline of one tracker request in ms (default 15 s). */
+  timeoutMs?: number;
+}
+
+export interface AnnouncedInfo {
+  readonly url: string;
+  readonly event: AnnounceEvent;
+  readonly interval: number;
+  readonly minInterval?: number;
+  readonly seeders?: number;
+  readonly leechers?: number;
+  readonly peers: number;
+}
+
+export interface ScrapeInfo {
+  readonly url: string;
+  readonly complete: number;
+  readonly incomplete: number;
+  readonly downloaded: number;
+}
+
+/** How long a tracker request may take before the next tracker is tried; trackers answer in milliseconds or not at all. */
+export const DEFAULT_TIMEOUT_MS = 15_000;
+/** stop() never takes longer than this: a user pressed Ctrl-C. */
+export const STOP_TIMEOUT_MS = 2_000;
+export const DEFAULT_NUMWANT = 50;
+/** After a round where no tracker answered: first retry, then doubling up to the max. */
+export const RETRY_FIRST_S = 15;
+export const RETRY_MAX_S = 600;
+/** Bounds on a tracker's interval: below a second is a bug, beyond a day would make us lose the swarm. */
+const MIN_INTERVAL_S = 1;
+const MAX_INTERVAL_S = 86_400;
+
+export class Announcer extends EventEmitter {
+  private readonly opts: Required<Pick<AnnouncerOptions, 'numwant' | 'timeoutMs'>> & AnnouncerOptions;
+  private readonly tiers: TierList;
+  private readonly udp = new UdpTrackerClient();
+  /** BEP 3 `key`: 8 hex digits, the same for every announce of this session. */
+  private readonly key = randomBytes(4);
+  private readonly acked = new Set<string>();
+  private readonly trackerIds = new Map<string, Uint8Array>();
+  private started = false;
+  private stopped = false;
+  private completedPending = false;
+  private completedSent = false;
+  private inFlight: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private failedRounds = 0;
+  private lastAnnounce = 0;
+  private minIntervalS = 0;
+  private readonly abort = new AbortController();
+  private externalIp: string | undefined;
+
+  constructor(opts: AnnouncerOptions) {
+    super();
+    if (opts.infoHash.length !== 20) throw new RangeError(`Announcer needs a 20-byte infoHash, got ${opts.infoHash.length} bytes`);
+    if (opts.peerId.length !== 20) throw new RangeError(`Announcer needs a 20-byte peerId, got ${opts.peerId.length} bytes`);
+    this.opts = { numwant: DEFAULT_NUMWANT, timeoutMs: DEFAULT_TIMEOUT_MS, ...opts };
+    this.tiers = new TierList(opts.tiers, opts.preferred ?? []);
+    // Warnings are for whoever listens; without a listener they must not throw (EventEmitter throws on unheard 'error' only).
+  }
+
+  /** The trackers, in the order the next announce tries them. */
+  trackers(): string[][] {
+    return this.tiers.snapshot();
+  }
+
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    for (const u of this.tiers.unsupported) this.warn(u, 'unsupported tracker scheme, skipped');
+    if (this.tiers.size === 0) {
+      this.warn('(no tracker)', 'the torrent names no HTTP or UDP tracker');
+      return;
+    }
+    this.kick();
+  }
+
+  /** Sends event=completed once (now, not waiting for the interval). */
+  completed(): void {
+    if (this.completedSent || this.completedPending || this.stopped) return;
+    this.completedPending = true;
+    if (this.started) this.kick();
+  }
+
+  /** Asks for peers now, or as soon as the tracker's min interval allows. */
+  update(): void {
+    if (!this.started || this.stopped) return;
+    const wait = this.lastAnnounce + this.minIntervalS * 1000 - Date.now();
+    if (wait <= 0) this.kick();
+    else this.schedule(wait);
+  }
+
+  /** Sends event=stopped to every tracker that knows us, in parallel, within STOP_TIMEOUT_MS; never rejects. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.abort.abort();
+    const timeout = Math.min(STOP_TIMEOUT_MS, this.opts.timeoutMs);
+    const urls = [...this.acked];
+    let deadline: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(urls.map((u) => this.announceTo(u, 'stopped', timeout, undefined).catch((e) => this.warn(u, describe(e))))),
+      new Promise<void>((r) => (deadline = setTimeout(r, timeout + 100))),
+    ]);
+    clearTimeout(deadline);
+    this.udp.close();
+  }
+
+  /** Seeders, leechers and completed counts from the first tracker that answers a scrape (BEP 48 / BEP 15); undefined when none does. */
+  async scrape(): Promise<ScrapeInfo | undefined> {
+    for (const url of this.tiers.order()) {
+      try {
+        const r = schemeOf(url) === 'udp'
+          ? await this.udp.scrape(url, this.opts.infoHash, this.opts.timeoutMs, this.abort.signal)
+          : await httpScrape(url, this.opts.infoHash, this.opts.timeoutMs, this.abort.signal);
+        return { url, ...(r ?? { complete: 0, incomplete: 0, downloaded: 0 }) };
+      } catch (e) {
+        this.warn(url, `scrape failed: ${describe(e)}`);
+      }
+    }
+    return undefined;
+  }
+
+  // ---- the announce loop ----
+
+  private kick(): void {
+    clearTimeout(this.timer);
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    this.inFlight = this.round()
+      .catch((e) => this.warn('(announcer)', describe(e)))
+      .finally(() => {
+        this.inFlight = undefined;
+        if (this.stopped) return;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.kick(), ms);
+    this.timer.unref();
+  }
+
+  /** One announce: the first tracker in tier order that answers. */
+  private async round(): Promise<void> {
+    for (const url of this.tiers.order()) {
+      if (this.stopped) return;
+      const event: AnnounceEvent = !this.acked.has(url) ? 'started' : this.completedPending ? 'completed' : '';
+      try {
+        const r = await this.announceTo(url, event, this.opts.timeoutMs, this.abort.signal);
+        if (this.stopped) return;
+        this.tiers.promote(url);
+        this.acked.add(url);
+        if (event === 'completed' || (event === 'started' && this.completedPending && this.opts.stats().left === 0)) {
+          this.completedPending = false;
+          this.completedSent = true;
+        }
+        this.failedRounds = 0;
+        this.lastAnnounce = Date.now();
+        const interval = clamp(r.interval);
+        this.minIntervalS = Math.min(interval, clamp(r.minInterval ?? 0, 0));
+        const peers = this.filterSelf(r.peers);
+        this.emit('announced', { url, event, interval, minInterval: r.minInterval, seeders: r.seeders, leechers: r.leechers, peers: peers.length } satisfies AnnouncedInfo);
+        if (peers.length > 0) this.emit('peers', peers);
+        if (!this.again) this.schedule(Math.max(interval, this.minIntervalS) * 1000);
+        return;
+      } catch (e) {
+        if (this.stopped) return;
+        this.warn(url, describe(e));
+      }
+    }
+    this.failedRounds++;
+    const retry = Math.min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (this.failedRounds - 1));
+    this.warn('(all trackers)', `no tracker answered; retrying in ${retry} s`);
+    if (!this.again) this.schedule(retry * 1000);
+  }
+
+  private async announceTo(
+    url: string,
+    event: AnnounceEvent,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ interval: number; minInterval?: number; seeders?: number; leechers?: number; peers: PeerAddress[] }> {
+    const s = this.opts.stats();
+    if (schemeOf(url) === 'udp') {
+      const r = await this.udp.announce(
+        url,
+        {
+          infoHash: this.opts.infoHash,
+          peerId: this.opts.peerId,
+          downloaded: s.downloaded,
+          left: s.left,
+          uploaded: s.uploaded,
+          event,
+          ip: 0,
+          key: this.key.readUInt32BE(0),
+          numWant: event === 'stopped' ? 0 : this.opts.numwant,
+          port: this.opts.port,
+        },
+        timeoutMs,
+        signal,
+      );
+      return { interval: r.interval, seeders: r.seeders, leechers: r.leechers, peers: r.peers };
+    }
+    const trackerId = this.trackerIds.get(url);
+    const r = await httpAnnounce(
+      url,
+      {
+        infoHash: this.opts.infoHash,
+        peerId: this.opts.peerId,
+        port: this.opts.port,
+        uploaded: s.uploaded,
+        downloaded: s.downloaded,
+        left: s.left,
+        event,
+        numwant: event === 'stopped' ? 0 : this.opts.numwant,
+        key: this.key.toString('hex'),
+        ...(trackerId ? { trackerId } : {}),
+      },
+      timeoutMs,
+      signal,
+    );
+    if (r.trackerId) this.trackerIds.set(url, r.trackerId);
+    if (r.externalIp) this.externalIp = r.externalIp;
+    if (r.warning) this.warn(url, `tracker warns "${r.warning}"`);
+    // The dictionary model names peer ids: drop our own entry wherever it is.
+    const peers = r.peers.filter((p) => {
+      const id = r.peerIds.get(`${p.host}:${p.port}`);
+      return !id || Buffer.compare(Buffer.from(id), Buffer.from(this.opts.peerId)) !== 0;
+    });
+    const out: { interval: number; minInterval?: number; seeders?: number; leechers?: number; peers: PeerAddress[] } = { interval: r.interval, peers };
+    if (r.minInterval !== undefined) out.minInterval = r.minInterval;
+    if (r.seeders !== undefined) out.seeders = r.seeders;
+    if (r.leechers !== undefined) out.leechers = r.leechers;
+    return out;
+  }
+
+  /** Trackers usually return the announcing peer too: drop entries with our port on one of our addresses. */
+  private filterSelf(peers: PeerAddress[]): PeerAddress[] {
+    const mine = localAddresses();
+    if (this.externalIp) mine.add(this.externalIp);
+    const seen = new Set<string>();
+    return peers.filter((p) => {
+      const host = normalizeAddress(p.host);
+      const key = `${host}:${p.port}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return !(p.port === this.opts.port && (mine.has(host) || host === '0.0.0.0'));
+    });
+  }
+
+  private warn(url: string, problem: string): void {
+    if (this.listenerCount('warning') > 0) this.emit('warning', `Tracker ${url}: ${problem}`);
+  }
+}
+
+function clamp(s: number, min = MIN_INTERVAL_S): number {
+  return Math.min(MAX_INTERVAL_S, Math.max(min, Math.floor(s)));
+}
+
+function describe(e: unknown): string {
+  if (e instanceof TrackerFailure) return e.message;
+  const m = e instanceof Error ? e.message : String(e);
+  return m.split('\n')[0]!;
+}
+
+function localAddresses(): Set<string> {
+  const out = new Set<string>(['127.0.0.1', '::1']);
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(normalizeAddress(a.address));
+  return out;
+}
