@@ -13,6 +13,7 @@
  * IDLE_TIMEOUT_MS, so a client that trickles or stalls holds only itself.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Catalog } from '../library/catalog.js';
 import { escapeHtml } from './listing.js';
@@ -167,6 +168,31 @@ export class IsosyncServer {
     }
     this.http.requests--; // serveFile counts it again
     return serveFile(this.o.root, req, res, this.http, opts);
+  }
+
+  /**
+   * Makes (or loads) the torrent of every eligible file under the root, one
+   * at a time, so each is seeded before anyone asks; returns how many.
+   */
+  async warm(): Promise<number> {
+    let n = 0;
+    const walk = async (dir: string, urlPath: string): Promise<void> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const d of entries) {
+        if (this.closing) return;
+        if (!this.o.dotfiles && d.name.startsWith('.')) continue;
+        const r = await resolveRequest(this.o.root, `${urlPath}${encodeURIComponent(d.name)}`, { dotfiles: this.o.dotfiles ?? false });
+        if (r.kind === 'dir' && d.isDirectory()) await walk(r.path, r.urlPath);
+        else if (r.kind === 'file' && this.torrents.eligible(r.stats)) {
+          await this.torrents.torrentFor(r.path, r.stats, r.urlPath).then(
+            () => n++,
+            (e: unknown) => this.o.onWarning?.(`cannot make a torrent of ${r.path}: ${(e as Error).message}`),
+          );
+        }
+      }
+    };
+    await walk(this.o.root, '/');
+    return n;
   }
 
   private sendTorrent(req: IncomingMessage, res: ServerResponse, t: ServedTorrent, extra: Record<string, string> = {}): void {

@@ -9,7 +9,9 @@ import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { openCatalog } from '../../library/catalog.js';
 import { DEFAULT_MIN_TORRENT_BYTES } from '../../serve/served-torrents.js';
-import { IsosyncServer, type TrackerLike } from '../../serve/server.js';
+import { seeder } from '../../serve/seeder.js';
+import { IsosyncServer } from '../../serve/server.js';
+import { Tracker } from '../../tracker/server.js';
 import { action, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
 
@@ -21,12 +23,9 @@ interface ServeCliOptions extends CommonOptions {
   listing?: boolean;
   dotfiles?: boolean;
   udp?: boolean;
+  seed?: boolean;
 }
 
-/** The tracker of src/tracker/server.ts, when this build has it. */
-async function makeTracker(): Promise<TrackerLike | undefined> {
-  return undefined;
-}
 
 export function register(program: Command): void {
   const cmd = program
@@ -39,7 +38,8 @@ export function register(program: Command): void {
     .option('--min-size <bytes>', `smallest file that gets a torrent (default ${DEFAULT_MIN_TORRENT_BYTES})`)
     .option('--listing', 'answer folder URLs with an HTML listing')
     .option('--dotfiles', 'serve names starting with "."')
-    .option('--udp', 'also run the tracker over UDP (BEP 15) on the same port number');
+    .option('--udp', 'also run the tracker over UDP (BEP 15) on the same port number')
+    .option('--no-seed', 'do not seed the images over BitTorrent (web seed and tracker only)');
   withCommon(cmd).action(
     action(async (dir: string, opts: ServeCliOptions) => {
       const root = resolve(dir);
@@ -64,7 +64,7 @@ export function register(program: Command): void {
       }
       const warn = (m: string) => process.stderr.write(`isosync: warning: ${m}\n`);
       const catalog = openCatalog(opts.home);
-      const tracker = await makeTracker();
+      const tracker = new Tracker({});
       let server: IsosyncServer;
       try {
         server = await IsosyncServer.start({
@@ -76,25 +76,32 @@ export function register(program: Command): void {
           listing: opts.listing ?? false,
           dotfiles: opts.dotfiles ?? false,
           ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
-          ...(tracker ? { tracker } : {}),
+          tracker,
+          ...(opts.seed === false ? {} : { seed: seeder({ host: opts.host, onWarning: warn }) }),
           onWarning: warn,
         });
       } catch (e) {
         catalog.close();
-        await tracker?.close();
+        await tracker.close();
         const err = e as NodeJS.ErrnoException;
         throw new IsosyncError('IO', `Cannot listen on ${opts.host}:${port}: ${err.code ?? err.message}`);
       }
       let udpPort: number | undefined;
       if (opts.udp) {
-        if (!tracker?.listenUdp) warn('--udp: this build has no tracker to run over UDP');
-        else udpPort = await tracker.listenUdp(server.port, opts.host);
+        try {
+          udpPort = await tracker.listenUdp(server.port, opts.host);
+        } catch (e) {
+          await server.close();
+          catalog.close();
+          throw new IsosyncError('IO', `Cannot listen on UDP ${opts.host}:${server.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
       }
-      if (opts.json) printJson({ url: server.url, root, port: server.port, udpPort: udpPort ?? null, minSize, tracker: tracker !== undefined });
+      if (opts.json) printJson({ url: server.url, root, port: server.port, udpPort: udpPort ?? null, minSize, tracker: `${server.url}/announce` });
       else {
         process.stdout.write(`isosync serve: ${root} at ${server.url}/\n`);
-        process.stdout.write(`  torrents for files of ${formatBytes(minSize)} or more: ${server.url}/FILE.torrent; tracker: ${tracker ? `${server.url}/announce` : 'none'}; status: ${server.url}/status\n`);
+        process.stdout.write(`  torrents for files of ${formatBytes(minSize)} or more: ${server.url}/FILE.torrent; tracker: ${server.url}/announce${udpPort ? ` (and udp port ${udpPort})` : ''}; status: ${server.url}/status\n`);
       }
+      server.warm().catch((e: unknown) => warn(`cannot prepare torrents: ${(e as Error).message}`));
       await new Promise<void>((done) => {
         const stop = () => {
           process.off('SIGINT', stop);

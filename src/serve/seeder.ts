@@ -1,0 +1,41 @@
+/**
+ * The server's BitTorrent side: one seed (src/swarm/seed.ts) per torrent it
+ * made, listening on the server's host at a free port and announcing to the
+ * torrent's trackers (this server's /announce first). The image is trusted
+ * as verified: its torrent was hashed from this very file, or taken from the
+ * catalog's record of it, and the file's size, mtime and inode are still the
+ * ones hashed (served-torrents.ts checks them before handing out a torrent).
+ */
+import { seedImage } from '../swarm/seed.js';
+import type { ServedTorrent } from './served-torrents.js';
+import type { SeedLike } from './server.js';
+
+export interface SeederOptions {
+  readonly host: string;
+  readonly uploadSlots?: number;
+  readonly onWarning?: (message: string) => void;
+}
+
+export function seeder(o: SeederOptions): (t: ServedTorrent) => Promise<SeedLike> {
+  return async (t) => {
+    const s = await seedImage({
+      torrent: t.metainfo,
+      imagePath: t.path,
+      host: o.host,
+      port: 0,
+      verified: true,
+      ...(o.uploadSlots ? { uploadSlots: o.uploadSlots } : {}),
+      ...(o.onWarning ? { onWarning: o.onWarning } : {}),
+    });
+    return {
+      infoHash: t.metainfo.infoHash,
+      get uploaded() {
+        return s.stats().uploaded;
+      },
+      get peers() {
+        return s.stats().peers.length;
+      },
+      close: () => s.close(),
+    };
+  };
+}
