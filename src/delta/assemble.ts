@@ -23,13 +23,21 @@ import type { ByteSource } from '../store/byte-source.js';
 import { CACHE_SOURCE, pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment, type Plan } from './plan.js';
 import { mergeSpans, spanBytes, subtractSpans, type Span } from './runs.js';
 
-/** Where fetched bytes come from: web seeds now, peers later (same interface). */
+/**
+ * Exact senders of fetched bytes when one fetch had several (peers send
+ * 16 KiB blocks each): blame then falls on the sender of the wrong bytes only.
+ */
+export type Blame<Who> = readonly { start: number; end: number; who: Who }[];
+
+/** Where fetched bytes come from: web seeds and peers (same interface). */
 export interface PieceFetcher<Who = unknown> {
-  fetch(start: number, end: number, avoid?: ReadonlySet<Who>): Promise<{ bytes: Uint8Array; seed: Who }>;
+  fetch(start: number, end: number, avoid?: ReadonlySet<Who>): Promise<{ bytes: Uint8Array; seed: Who; blame?: Blame<Who> }>;
   /** Several sorted, disjoint ranges from one source at once (e.g. one HTTP multi-range request). */
-  fetchMany?(ranges: readonly Span[], avoid?: ReadonlySet<Who>): Promise<{ parts: Uint8Array[]; seed: Who }>;
+  fetchMany?(ranges: readonly Span[], avoid?: ReadonlySet<Who>): Promise<{ parts: Uint8Array[]; seed: Who; blame?: Blame<Who> }>;
   /** The source `who` sent bytes that failed a piece hash on their own. */
   convict(who: Who, why: string): void;
+  /** Chooses the next piece to work on (an index into `remaining`, which holds pieces that need the network); default: in order. */
+  pick?(remaining: readonly number[]): number;
 }
 
 export interface PieceStore {
@@ -116,15 +124,26 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
     pieceCount: plan.pieceCount,
   };
   const todo: number[] = [];
-  for (let p = 0; p < plan.pieceCount; p++) if (!store.have[p]) todo.push(p);
+  // Pieces whose bytes are all local need no source: they go first, in order; the fetcher may order the rest (rarest first).
+  const remote: number[] = [];
+  for (let p = 0; p < plan.pieceCount; p++) {
+    if (store.have[p]) continue;
+    const span = pieceSpan(plan, p);
+    const local = mergeSpans(segmentsIn(plan.local, span.start, span.end).map((s) => ({ start: s.start, end: s.end })));
+    if (input.fetcher?.pick && subtractSpans([span], local).length > 0) remote.push(p);
+    else todo.push(p);
+  }
   let next = 0;
   const worker = async () => {
-    while (next < todo.length) {
-      const p = todo[next++]!;
+    for (;;) {
+      let p: number;
+      if (next < todo.length) p = todo[next++]!;
+      else if (remote.length > 0) p = remote.splice(Math.max(0, input.fetcher!.pick!(remote)), 1)[0]!;
+      else break;
       await assemblePiece(input, p, stats);
     }
   };
-  const n = Math.max(1, Math.min(input.concurrency ?? 8, todo.length));
+  const n = Math.max(1, Math.min(input.concurrency ?? 8, todo.length + remote.length));
   await Promise.all(Array.from({ length: n }, worker));
   return stats;
 }
@@ -174,13 +193,22 @@ async function assemblePiece<Who>(input: AssembleInput<Who>, p: number, stats: A
     const need = bridgeHoles(subtractSpans(mergeSpans(ranges), netSpans), netSpans);
     if (need.length === 0) return;
     if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: it is not all local and there is no web seed or peer`, { piece: p });
-    const got =
+    const got: { r: Span; bytes: Uint8Array; seed: Who; blame?: Blame<Who> }[] =
       need.length > 1 && fetcher.fetchMany
-        ? await fetcher.fetchMany(need, avoid).then(({ parts, seed }) => parts.map((bytes, i) => ({ r: need[i]!, bytes, seed })))
+        ? await fetcher.fetchMany(need, avoid).then(({ parts, seed, blame }) => parts.map((bytes, i) => ({ r: need[i]!, bytes, seed, ...(blame ? { blame } : {}) })))
         : await Promise.all(need.map(async (r) => ({ r, ...(await fetcher.fetch(r.start, r.end, avoid)) })));
-    for (const { r, bytes, seed } of got) {
+    for (const { r, bytes, seed, blame } of got) {
       used.add(seed);
-      senders.push({ start: r.start, end: r.end, who: seed });
+      if (blame) {
+        for (const b of blame) {
+          const a = Math.max(b.start, r.start);
+          const e = Math.min(b.end, r.end);
+          if (e > a) {
+            used.add(b.who);
+            senders.push({ start: a, end: e, who: b.who });
+          }
+        }
+      } else senders.push({ start: r.start, end: r.end, who: seed });
       net.set(bytes, r.start - span.start);
       fetchedHere += bytes.length;
       stats.fetchedBytes += bytes.length;
@@ -241,10 +269,13 @@ async function assemblePiece<Who>(input: AssembleInput<Who>, p: number, stats: A
     const rest = localSegs.filter((s) => !doubted.has(s));
     for (const g of guessLayers.length > 0 ? guessLayers : [undefined]) if (await attempt('doubt-file', rest, g)) return;
   }
-  // 5. The whole piece from the network, from mirrors not used for it yet; a whole copy that fails convicts its sender.
+  // 5. The whole piece from the network, from mirrors not used for it yet; a whole copy that fails convicts its sender
+  //    (with several senders, the first copy that verifies tells which of them sent wrong bytes).
+  const failedCopies: { bytes: Uint8Array; blame: Blame<Who> }[] = [];
   for (;;) {
-    const { bytes, seed } = await fetcher.fetch(span.start, span.end, used);
+    const { bytes, seed, blame } = await fetcher.fetch(span.start, span.end, used);
     used.add(seed);
+    for (const b of blame ?? []) used.add(b.who);
     stats.fetchedBytes += bytes.length;
     fetchedHere += bytes.length;
     if (sha1Matches(bytes, pieces, p)) {
@@ -252,6 +283,13 @@ async function assemblePiece<Who>(input: AssembleInput<Who>, p: number, stats: A
         const a = s.start - span.start;
         const b = s.end - span.start;
         if (Buffer.compare(net.subarray(a, b), bytes.subarray(a, b)) !== 0) fetcher.convict(s.who, `sent bytes that failed the hash of piece ${p}`);
+      }
+      for (const copy of failedCopies) {
+        for (const s of copy.blame) {
+          const a = s.start - span.start;
+          const b = s.end - span.start;
+          if (Buffer.compare(copy.bytes.subarray(a, b), bytes.subarray(a, b)) !== 0) fetcher.convict(s.who, `sent bytes that failed the hash of piece ${p}`);
+        }
       }
       stats.wastedBytes += fetchedHere - len;
       await input.store.writePiece(p, span.start, bytes);
@@ -261,6 +299,7 @@ async function assemblePiece<Who>(input: AssembleInput<Who>, p: number, stats: A
     }
     stats.wastedBytes += bytes.length;
     input.onEvent?.({ type: 'hash-failed', piece: p, attempt: 'whole' });
-    fetcher.convict(seed, `sent piece ${p} with a wrong hash`);
+    if (blame && new Set(blame.map((b) => b.who)).size > 1) failedCopies.push({ bytes, blame });
+    else fetcher.convict(seed, `sent piece ${p} with a wrong hash`);
   }
 }

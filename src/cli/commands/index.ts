@@ -15,8 +15,9 @@ import { register as apply } from './apply.js';
 import { register as mount } from './mount.js';
 import { register as demo } from './demo.js';
 import { register as serve } from './serve.js';
+import { register as seed } from './seed.js';
 import { register as tracker } from './tracker.js';
 
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [sync, plan, publish, info, releases, ls, regions, extract, diff, apply, mount, serve, tracker, demo];
+export const COMMANDS: Register[] = [sync, plan, publish, info, releases, ls, regions, extract, diff, apply, mount, serve, seed, tracker, demo];

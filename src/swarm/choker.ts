@@ -1,0 +1,58 @@
+/**
+ * Who gets upload slots: tit-for-tat with an optimistic unchoke (BEP 3
+ * "choking", as libtorrent and Transmission do it). Pure: the swarm passes
+ * each interested peer's recent rate and calls this every CHOKE_ROUND_MS.
+ *
+ * - `slots - 1` regular slots go to the interested peers that recently gave
+ *   us the most (leeching: their upload rate to us; seeding: our upload rate
+ *   to them, so fast leechers finish and start sharing).
+ * - One optimistic slot goes to an interested peer not chosen above, rotated
+ *   every OPTIMISTIC_ROUNDS rounds, so newcomers with nothing to trade get a
+ *   start and better partners can be discovered.
+ * - Snubbed peers (which sent nothing for a long time while we asked) get no
+ *   regular slot.
+ */
+
+/** How often the unchoke set is recomputed. */
+export const CHOKE_ROUND_MS = 10_000;
+/** Rounds an optimistic unchoke lasts (30 s, as in BEP 3's description). */
+export const OPTIMISTIC_ROUNDS = 3;
+/** Default upload slots: enough parallelism to fill a link, few enough that each slot gets a useful rate. */
+export const DEFAULT_UPLOAD_SLOTS = 4;
+
+export interface ChokeCandidate<P> {
+  readonly peer: P;
+  readonly interested: boolean;
+  /** Bytes per second over the last round (see module comment for which direction). */
+  readonly rate: number;
+  readonly snubbed: boolean;
+}
+
+export interface ChokeDecision<P> {
+  unchoke: Set<P>;
+  optimistic: P | undefined;
+}
+
+/**
+ * The peers to unchoke. `optimistic` is the current optimistic peer; it is
+ * kept unless `rotate` is true or it left. `random` picks a new one.
+ */
+export function decideUnchoke<P>(candidates: readonly ChokeCandidate<P>[], slots: number, optimistic: P | undefined, rotate: boolean, random: () => number = Math.random): ChokeDecision<P> {
+  const interested = candidates.filter((c) => c.interested);
+  const regularSlots = Math.max(0, slots - 1);
+  const regular = interested
+    .filter((c) => !c.snubbed)
+    .sort((a, b) => b.rate - a.rate)
+    .slice(0, regularSlots)
+    .map((c) => c.peer);
+  const unchoke = new Set<P>(regular);
+  let opt = optimistic;
+  const stillThere = opt !== undefined && interested.some((c) => c.peer === opt) && !unchoke.has(opt);
+  if (rotate || !stillThere) {
+    const pool = interested.filter((c) => !unchoke.has(c.peer));
+    opt = pool.length > 0 ? pool[Math.floor(random() * pool.length)]!.peer : undefined;
+  }
+  if (slots > 0 && opt !== undefined) unchoke.add(opt);
+  // With fewer interested peers than regular slots, the optimistic slot is just another slot.
+  return { unchoke, optimistic: opt };
+}

@@ -1,0 +1,122 @@
+/**
+ * One TCP connection to a peer: the socket, its SafeWire, the handshake, and
+ * the per-peer counters the swarm decides with. It owns the socket's life:
+ * every path out (protocol violation, socket error, timeout, close by the
+ * swarm) ends in one `close(reason)`, which destroys socket and wire and
+ * calls `onClose` once.
+ *
+ * Handshake (BEP 3): the dialing side sends first. An incoming connection
+ * may open with MSE/PE (libtorrent tries it first); the wire then reports a
+ * hash of the infohash it asks for, which must be ours (`crypto-infohash`).
+ */
+import net from 'node:net';
+import { createHash } from 'node:crypto';
+import { SafeWire } from './safe-wire.js';
+
+/** A peer that does not finish the handshake in this time is dropped. */
+export const HANDSHAKE_TIMEOUT_MS = 15_000;
+/** No byte at all for this long (keep-alives come every 55-120 s) means the peer is gone. */
+export const IDLE_TIMEOUT_MS = 180_000;
+/** Dialing gives up after this long. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface ConnectionSpec {
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  readonly pieceCount: number;
+}
+
+export class Connection {
+  readonly wire: SafeWire;
+  /** `host:port` dialed, or the remote endpoint of an incoming connection. */
+  readonly address: string;
+  remotePeerId: string | undefined;
+  handshaken = false;
+  closed = false;
+  closeReason: string | undefined;
+  /** Block keys asked of this peer and not answered yet. */
+  readonly inflight = new Map<string, { piece: number; offset: number; length: number }>();
+  downloaded = 0;
+  uploaded = 0;
+  /** Bytes this choke round, for tit-for-tat. */
+  roundDown = 0;
+  roundUp = 0;
+  lastBlockAt = Date.now();
+  timeouts = 0;
+  /** Pieces the peer announced, counted by the swarm's availability (so they can be uncounted on close). */
+  counted: Set<number> | 'all' = new Set();
+  onClose: (reason: string) => void = () => undefined;
+
+  constructor(
+    readonly socket: net.Socket,
+    readonly outgoing: boolean,
+    spec: ConnectionSpec,
+  ) {
+    this.address = outgoing ? `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` : `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.wire = new SafeWire(outgoing ? 'tcpOutgoing' : 'tcpIncoming', spec.pieceCount);
+    const wire = this.wire;
+    wire.onViolation = (reason) => this.close(reason);
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => {
+      if (!this.closed) wire.write(d);
+    });
+    wire.on('data', (d: Uint8Array) => {
+      if (!this.closed && !socket.destroyed) socket.write(d);
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => this.close(e.code ?? e.message));
+    socket.on('close', () => this.close('connection closed'));
+    wire.on('error', (e: Error) => this.close(e.message));
+    wire.on('close', () => this.close('wire closed'));
+    wire.on('finish', () => this.close('wire ended'));
+    socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => this.close(this.handshaken ? 'idle too long' : 'no handshake in time'));
+    if (!outgoing) {
+      const want = createHash('sha1').update('req2').update(spec.infoHash).digest('hex');
+      wire.on('crypto-infohash', (h: string) => {
+        if (String(h).toLowerCase() === want) wire.setInfoHash(Buffer.from(spec.infoHash).toString('hex'));
+        else wire.violation('asked for an unknown torrent (encrypted handshake)');
+      });
+    }
+    wire.setKeepAlive(true);
+  }
+
+  /** Called by the swarm once the handshake checked out. */
+  markHandshaken(remotePeerId: string): void {
+    this.handshaken = true;
+    this.remotePeerId = remotePeerId;
+    this.socket.setTimeout(IDLE_TIMEOUT_MS);
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    this.wire.setKeepAlive(false);
+    try {
+      this.wire.destroy();
+    } catch {
+      // a wire that fails to end is dropped with its socket anyway
+    }
+    this.socket.destroy();
+    this.onClose(reason);
+  }
+}
+
+/** Dials host:port; resolves with the connected socket or rejects with a one-word reason. */
+export function dial(host: string, port: number, timeoutMs = CONNECT_TIMEOUT_MS): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('connect timed out'));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      resolve(s);
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(new Error(e.code ?? e.message));
+    });
+  });
+}

@@ -1,0 +1,167 @@
+/**
+ * Which piece to work on next, and which blocks to ask which peer for.
+ * Pure: no sockets, no timers (times are passed in), so a test sets a whole
+ * scenario up with plain values.
+ *
+ * Piece order (pickPiece): pieces some source has before pieces nobody has;
+ * then rarest first (fewest peers have it: spreads the swarm's copies, so
+ * leechers that start together have something to trade); then partial first
+ * (fewest bytes still missing after local filling: finishes cheap pieces and
+ * frees their memory); then a random tie-break, so leechers do not all ask
+ * the same piece.
+ *
+ * Blocks (RequestBook): a piece's missing byte ranges become 16 KiB-aligned
+ * blocks (BEP 3; the final block of a piece is shorter). A peer with free
+ * pipeline slots gets the oldest unrequested blocks of pieces it has. When no
+ * block is unrequested (endgame), an idle peer may ask a block already asked
+ * of another peer (at most ENDGAME_REQUESTERS asks per block); the first copy
+ * to arrive wins and the other asks are cancelled. A request that times out
+ * or is rejected goes back to the queue for another peer.
+ */
+
+/** BEP 3 request size every client accepts. */
+export const BLOCK_BYTES = 16 * 1024;
+/** Peers asked for the same block in endgame: enough to beat one slow peer, not a flood. */
+export const ENDGAME_REQUESTERS = 2;
+
+export interface Block {
+  readonly piece: number;
+  /** Offset inside the piece. */
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * The blocks that cover `ranges` (byte offsets inside the piece, half-open),
+ * aligned to BLOCK_BYTES; `pieceSize` is this piece's length (the last piece
+ * may be short).
+ */
+export function blocksCovering(piece: number, pieceSize: number, ranges: readonly { start: number; end: number }[]): Block[] {
+  const out: Block[] = [];
+  let lastIndex = -1;
+  for (const r of ranges) {
+    if (r.start < 0 || r.end > pieceSize || r.end <= r.start) throw new RangeError(`range ${r.start}-${r.end} is outside piece ${piece} of ${pieceSize} bytes`);
+    for (let i = Math.max(lastIndex + 1, Math.floor(r.start / BLOCK_BYTES)); i * BLOCK_BYTES < r.end; i++) {
+      const offset = i * BLOCK_BYTES;
+      out.push({ piece, offset, length: Math.min(BLOCK_BYTES, pieceSize - offset) });
+      lastIndex = i;
+    }
+  }
+  return out;
+}
+
+export interface PieceFacts {
+  /** How many connected peers have the piece. */
+  availability(piece: number): number;
+  /** Bytes of the piece still to fetch after local filling (unknown: the piece length). */
+  missingBytes(piece: number): number;
+  /** Whether a web seed can serve any piece. */
+  readonly webSeeds: boolean;
+}
+
+/** Index in `remaining` of the piece to work on next (see the module comment); -1 when empty. */
+export function pickPiece(remaining: readonly number[], facts: PieceFacts, random: () => number = Math.random): number {
+  let best = -1;
+  let bestKey: [number, number, number, number] | undefined;
+  for (let i = 0; i < remaining.length; i++) {
+    const p = remaining[i]!;
+    const avail = facts.availability(p);
+    const key: [number, number, number, number] = [avail > 0 || facts.webSeeds ? 0 : 1, avail > 0 ? avail : Number.MAX_SAFE_INTEGER, facts.missingBytes(p), random()];
+    if (!bestKey || less(key, bestKey)) {
+      best = i;
+      bestKey = key;
+    }
+  }
+  return best;
+}
+
+function less(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+  return false;
+}
+
+function keyOf(b: Block): string {
+  return `${b.piece}:${b.offset}`;
+}
+
+interface Entry<P> {
+  block: Block;
+  /** Peers asked for it, with when. */
+  askedOf: Map<P, number>;
+  /** Order of arrival in the book (oldest first is served first). */
+  seq: number;
+}
+
+/** Blocks wanted and who was asked for each. `P` is a peer handle. */
+export class RequestBook<P> {
+  private readonly entries = new Map<string, Entry<P>>();
+  private seq = 0;
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Wants a block (no-op if already wanted). */
+  want(block: Block): void {
+    const k = keyOf(block);
+    if (!this.entries.has(k)) this.entries.set(k, { block, askedOf: new Map(), seq: this.seq++ });
+  }
+
+  /** Stops wanting a block (it arrived, or its piece is done); returns the other peers that were asked (to cancel). */
+  drop(block: Block): P[] {
+    const k = keyOf(block);
+    const e = this.entries.get(k);
+    this.entries.delete(k);
+    return e ? [...e.askedOf.keys()] : [];
+  }
+
+  isWanted(block: Block): boolean {
+    return this.entries.has(keyOf(block));
+  }
+
+  /** Unrequested blocks, oldest first, that `peer` can serve; then, in endgame, blocks asked of others only. At most `slots`. */
+  assign(peer: P, has: (piece: number) => boolean, slots: number, now: number, avoid: (piece: number) => boolean = () => false): Block[] {
+    if (slots <= 0) return [];
+    const fresh: Entry<P>[] = [];
+    const shared: Entry<P>[] = [];
+    let unrequestedAnywhere = false;
+    for (const e of this.entries.values()) {
+      if (e.askedOf.size === 0) unrequestedAnywhere = true;
+      if (e.askedOf.has(peer) || !has(e.block.piece) || avoid(e.block.piece)) continue;
+      if (e.askedOf.size === 0) fresh.push(e);
+      else if (e.askedOf.size < ENDGAME_REQUESTERS) shared.push(e);
+    }
+    fresh.sort((a, b) => a.seq - b.seq);
+    const chosen = fresh.slice(0, slots);
+    // Endgame: only when no block anywhere waits for a first ask.
+    if (chosen.length < slots && !unrequestedAnywhere) {
+      shared.sort((a, b) => minTime(a) - minTime(b));
+      chosen.push(...shared.slice(0, slots - chosen.length));
+    }
+    for (const e of chosen) e.askedOf.set(peer, now);
+    return chosen.map((e) => e.block);
+  }
+
+  /** The ask of `peer` for `block` ended without the block (reject, timeout, peer gone): the block waits for another peer. */
+  release(block: Block, peer: P): void {
+    this.entries.get(keyOf(block))?.askedOf.delete(peer);
+  }
+
+  /** Forgets every ask of `peer` (it disconnected). */
+  releasePeer(peer: P): void {
+    for (const e of this.entries.values()) e.askedOf.delete(peer);
+  }
+
+  /** Asks older than `before`: [block, peer] pairs (the caller times them out). */
+  expired(before: number): [Block, P][] {
+    const out: [Block, P][] = [];
+    for (const e of this.entries.values()) for (const [p, t] of e.askedOf) if (t < before) out.push([e.block, p]);
+    return out;
+  }
+}
+
+function minTime<P>(e: Entry<P>): number {
+  let m = Infinity;
+  for (const t of e.askedOf.values()) m = Math.min(m, t);
+  return m;
+}

@@ -1,0 +1,135 @@
+/**
+ * The BitTorrent peer wire (BEP 3, BEP 6 fast extension, BEP 10 extension
+ * protocol) from bittorrent-protocol, hardened against a hostile peer.
+ *
+ * bittorrent-protocol trusts the length prefix (read signed, unbounded) and
+ * parses fixed-size messages without checking their size, and any throw in a
+ * handler escapes into the stream and crashes the process. SafeWire:
+ *   - reads the length prefix unsigned and refuses anything above
+ *     MAX_MESSAGE_BYTES (a 16 KiB block plus header, or a bitfield of
+ *     `pieceCount` bits, whichever is larger, never above 1 MiB);
+ *   - checks the exact size of every fixed-size message (table below) and the
+ *     range of every piece index before the library sees it;
+ *   - counts control messages per second and refuses a flood;
+ *   - catches anything thrown by the library or a listener while handling a
+ *     message;
+ * and in every case reports one `violation` and destroys itself. The owner
+ * closes the socket.
+ *
+ * Message sizes (length prefix value; BEP 3 "peer messages", BEP 6, BEP 10):
+ *   id  name            size
+ *   0-3 choke..uninterested     1
+ *   4   have            5       <index u32>
+ *   5   bitfield        1 + ceil(pieceCount / 8)
+ *   6   request         13      <index><begin><length>
+ *   7   piece           9 + block (1 .. MAX_BLOCK_BYTES)
+ *   8   cancel          13
+ *   9   port            3
+ *   13  suggest         5
+ *   14  have-all        1
+ *   15  have-none       1
+ *   16  reject          13
+ *   17  allowed-fast    5
+ *   20  extended        >= 2
+ */
+import Wire from 'bittorrent-protocol';
+
+/** Largest block isosync accepts in a piece message or request (libtorrent and aria2 ask 16 KiB; some old clients 128 KiB). */
+export const MAX_BLOCK_BYTES = 128 * 1024;
+/** Hard cap on any message: a larger length prefix is an attack or garbage. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** Non-piece messages a peer may send per second before it counts as flooding. */
+export const MAX_CONTROL_MESSAGES_PER_SECOND = 2000;
+
+const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 1, 3: 1, 4: 5, 6: 13, 8: 13, 9: 3, 13: 5, 14: 1, 15: 1, 16: 13, 17: 5 };
+
+export class SafeWire extends Wire {
+  /** Called once with the reason when the peer broke the protocol. */
+  onViolation: (reason: string) => void = () => undefined;
+  private violated = false;
+  private windowStart = Date.now();
+  private windowCount = 0;
+
+  constructor(
+    type: 'tcpIncoming' | 'tcpOutgoing',
+    readonly pieceCount: number,
+  ) {
+    super(type, type === 'tcpIncoming' ? 1 : 0);
+  }
+
+  private get bitfieldBytes(): number {
+    return Math.ceil(this.pieceCount / 8);
+  }
+
+  private get maxMessage(): number {
+    return Math.min(MAX_MESSAGE_BYTES, Math.max(9 + MAX_BLOCK_BYTES, 1 + this.bitfieldBytes));
+  }
+
+  /** Drops the peer: reports once, then ends the wire. */
+  violation(reason: string): void {
+    if (this.violated) return;
+    this.violated = true;
+    try {
+      this.onViolation(reason);
+    } catch {
+      // the owner's handler must not keep a bad peer alive
+    }
+    this._parse(Number.MAX_SAFE_INTEGER, () => undefined); // read nothing more
+    this.destroy();
+  }
+
+  override _onMessageLength(buf: Uint8Array): void {
+    if (this.violated) return;
+    const length = new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0) >>> 0;
+    if (length > this.maxMessage) return this.violation(`sent a message of ${length} bytes (limit ${this.maxMessage})`);
+    try {
+      super._onMessageLength(buf);
+    } catch (e) {
+      this.violation(`broke the wire protocol (${(e as Error).message})`);
+    }
+  }
+
+  override _onMessage(buf: Uint8Array): void {
+    if (this.violated) return;
+    const id = buf[0]!;
+    const fixed = FIXED_SIZE[id];
+    if (fixed !== undefined && buf.length !== fixed) return this.violation(`sent message ${id} of ${buf.length} bytes (expected ${fixed})`);
+    if (id === 5 && buf.length !== 1 + this.bitfieldBytes) return this.violation(`sent a bitfield of ${buf.length - 1} bytes (expected ${this.bitfieldBytes})`);
+    if (id === 7 && (buf.length < 10 || buf.length > 9 + MAX_BLOCK_BYTES)) return this.violation(`sent a piece message of ${buf.length} bytes`);
+    if (id === 20 && buf.length < 2) return this.violation('sent an empty extended message');
+    if ((id === 4 || id === 6 || id === 7 || id === 8 || id === 16) && u32(buf, 1) >= this.pieceCount) {
+      return this.violation(`named piece ${u32(buf, 1)} of a torrent of ${this.pieceCount} pieces`);
+    }
+    if (id === 5 && this.pieceCount % 8 !== 0 && (buf[buf.length - 1]! & (0xff >> this.pieceCount % 8)) !== 0) {
+      return this.violation('sent a bitfield with spare bits set');
+    }
+    if (id !== 7) {
+      const now = Date.now();
+      if (now - this.windowStart >= 1000) {
+        this.windowStart = now;
+        this.windowCount = 0;
+      }
+      if (++this.windowCount > MAX_CONTROL_MESSAGES_PER_SECOND) return this.violation(`sent more than ${MAX_CONTROL_MESSAGES_PER_SECOND} messages in a second`);
+    }
+    try {
+      super._onMessage(buf);
+    } catch (e) {
+      this.violation(`sent message ${id} that could not be handled (${(e as Error).message})`);
+    }
+  }
+}
+
+function u32(buf: Uint8Array, at: number): number {
+  return new DataView(buf.buffer, buf.byteOffset + at, 4).getUint32(0) >>> 0;
+}
+
+/** Wraps an event handler so that a throw drops the peer instead of crashing the process. */
+export function guarded<A extends unknown[]>(wire: SafeWire, fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (e) {
+      wire.violation(`caused an internal error (${(e as Error).message})`);
+    }
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Seeding a verified image: the public entry point for `isosync seed`, for
+ * `sync --seed`, and for `isosync serve` (which seeds every image it serves
+ * from inside its HTTP server process).
+ *
+ * The image is verified piece by piece first (all cores) unless the caller
+ * vouches for it (`verified: true`, e.g. the catalog recorded it verified
+ * and it is unchanged since); only verified pieces are ever served.
+ */
+import { IsosyncError } from '../errors.js';
+import { FileSource } from '../store/file-source.js';
+import type { ByteSource } from '../store/byte-source.js';
+import { verifyPieces } from '../torrent/hash-pieces.js';
+import type { Metainfo } from '../torrent/metainfo.js';
+import { Swarm, type PeerReport } from './swarm.js';
+import { startAnnouncing, type Announcing } from './announce.js';
+
+export interface SeedOptions {
+  readonly torrent: Metainfo;
+  readonly imagePath: string;
+  /** Listen address (default 127.0.0.1) and port (default 0: any free port). */
+  readonly host?: string;
+  readonly port?: number;
+  /** Tracker tiers to announce to (default: the torrent's announce-list / announce). */
+  readonly trackers?: readonly (readonly string[])[];
+  /** Peers to connect to directly, as HOST:PORT. */
+  readonly peers?: readonly string[];
+  /** Skip the verification pass (the caller knows the image is verified and unchanged). */
+  readonly verified?: boolean;
+  readonly uploadSlots?: number;
+  /** Bytes per second (0: unlimited). */
+  readonly uploadLimit?: number;
+  /** BEP 16 super-seeding (a publisher's first seed). */
+  readonly superSeed?: boolean;
+  readonly onWarning?: (message: string) => void;
+  readonly onVerify?: (done: number, total: number) => void;
+}
+
+export interface SeedStats {
+  uploaded: number;
+  peers: PeerReport[];
+}
+
+export interface Seeding {
+  readonly host: string;
+  readonly port: number;
+  readonly swarm: Swarm;
+  stats(): SeedStats;
+  /** Stops announcing (event=stopped), closes every peer and the listener, closes the image. */
+  close(): Promise<void>;
+}
+
+export function parseHostPort(spec: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(spec.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port > 0 && port < 65536)) throw new IsosyncError('BAD_ARGUMENT', `Cannot use peer ${JSON.stringify(spec)}: expected HOST:PORT`);
+  return { host: m[1]!, port };
+}
+
+/** Tracker tiers of a torrent (BEP 12 announce-list, else announce). */
+export function trackerTiers(t: Metainfo): string[][] {
+  if (t.announceList.length > 0) return t.announceList.map((tier) => [...tier]);
+  return t.announce ? [[t.announce]] : [];
+}
+
+export async function seedImage(opts: SeedOptions): Promise<Seeding> {
+  const t = opts.torrent;
+  if (t.files) throw new IsosyncError('UNSUPPORTED', `Cannot seed ${JSON.stringify(t.name)}: multi-file torrents are not ISO images`);
+  const peers = (opts.peers ?? []).map(parseHostPort);
+  const source: ByteSource & { close(): Promise<void> } = await FileSource.open(opts.imagePath);
+  if (source.size !== t.length) {
+    await source.close();
+    throw new IsosyncError('VERIFY_FAILED', `Cannot seed ${JSON.stringify(opts.imagePath)}: it is ${source.size} bytes, the torrent says ${t.length}`, { path: opts.imagePath });
+  }
+  let have: boolean[];
+  if (opts.verified) have = new Array<boolean>(t.pieceCount).fill(true);
+  else {
+    const v = await verifyPieces(opts.imagePath, t, { onProgress: opts.onVerify });
+    have = [...v.valid];
+    if (v.validCount < v.pieceCount) {
+      await source.close();
+      throw new IsosyncError('VERIFY_FAILED', `Cannot seed ${JSON.stringify(opts.imagePath)}: ${v.pieceCount - v.validCount} of ${v.pieceCount} pieces fail their hash (is it the torrent's image?)`, { path: opts.imagePath });
+    }
+  }
+  const swarm = await Swarm.start({
+    infoHash: t.infoHashBytes,
+    length: t.length,
+    pieceLength: t.pieceLength,
+    store: { have, read: (o, n) => source.read(o, n) },
+    host: opts.host ?? '127.0.0.1',
+    port: opts.port ?? 0,
+    ...(opts.uploadSlots ? { uploadSlots: opts.uploadSlots } : {}),
+    ...(opts.uploadLimit ? { uploadLimit: opts.uploadLimit } : {}),
+    ...(opts.superSeed ? { superSeed: true } : {}),
+  });
+  if (opts.onWarning) swarm.on('warning', opts.onWarning);
+  for (const p of peers) swarm.addPeer(p.host, p.port);
+  const announcing: Announcing | undefined = await startAnnouncing({
+    swarm,
+    tiers: opts.trackers ? opts.trackers.map((x) => [...x]) : trackerTiers(t),
+    left: () => 0,
+    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+  });
+  announcing?.completed();
+  return {
+    host: swarm.host!,
+    port: swarm.port!,
+    swarm,
+    stats: () => ({ uploaded: swarm.uploaded, peers: swarm.stats().peers }),
+    close: async () => {
+      await announcing?.stop();
+      await swarm.close();
+      await source.close();
+    },
+  };
+}

@@ -1,0 +1,665 @@
+/**
+ * The swarm of one torrent: a listening socket, outgoing dials, and for each
+ * peer the BitTorrent conversation (BEP 3 with the BEP 6 fast extension).
+ *
+ * Leeching: `fetchRanges(piece ranges)` wants the 16 KiB blocks covering the
+ * ranges; the RequestBook (picker.ts) hands blocks to unchoked peers that
+ * have the piece, PIPELINE_DEPTH at a time; timed-out or rejected asks go
+ * back to the book; endgame duplicates the last asks and cancels the losers.
+ * Blocks are handed back with their sender, so a failed piece hash convicts
+ * exactly the peers whose bytes were wrong (`convict`); BAN_STRIKES
+ * convictions ban a peer for the life of the swarm.
+ *
+ * Seeding: requests are served from the store, for verified pieces only (the
+ * `have` array of the .part or of a verified image), through the upload slots
+ * the choker (choker.ts) grants. `pieceVerified` tells every peer (`have`).
+ * Optional BEP 16 super-seeding reveals one piece at a time to each peer.
+ *
+ * A peer that breaks the protocol, floods requests or stalls is dropped and
+ * the download goes on. Nothing here prints: `warning` events.
+ */
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { IsosyncError } from '../errors.js';
+import { blocksCovering, RequestBook, type Block } from './picker.js';
+import { CHOKE_ROUND_MS, DEFAULT_UPLOAD_SLOTS, OPTIMISTIC_ROUNDS, decideUnchoke } from './choker.js';
+import { Connection, dial } from './connection.js';
+import { guarded, MAX_BLOCK_BYTES } from './safe-wire.js';
+import { TokenBucket } from './rate-limit.js';
+
+/** Block asks in flight per peer: enough to fill a loopback or LAN link (64 gave 140-200 MB/s in the stack probe). */
+export const PIPELINE_DEPTH = 64;
+/** Requests a peer may have queued with us; more is a flood (advertised as BEP 10 `reqq`). */
+export const MAX_PEER_REQUESTS = 500;
+/** A block ask unanswered this long is asked of another peer. */
+export const REQUEST_TIMEOUT_MS = 15_000;
+/** Asks timed out in a row, with no block between, before a peer counts as stalled and is dropped. */
+export const MAX_TIMEOUTS = 2;
+/** Convictions (blocks proved wrong by a piece hash) before a peer is banned. */
+export const BAN_STRIKES = 2;
+/** How long a fetch waits for any peer that has its piece before failing. */
+export const NO_PEER_MS = 60_000;
+/**
+ * Received blocks only partly used by the fetch that asked them (a 2 KiB
+ * metadata sector read gets a whole 16 KiB block), kept for the next fetch of
+ * the same piece: 1024 blocks = 16 MiB at most.
+ */
+export const SPARE_BLOCKS = 1024;
+/** Connections kept at once. */
+export const MAX_PEERS = 60;
+/** Dial attempts per address while it refuses (peers started together may not listen yet). */
+export const DIAL_ATTEMPTS = 10;
+
+export interface SwarmStore {
+  /** have[i]: piece i is verified and may be served. */
+  readonly have: readonly boolean[];
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+export interface SwarmOptions {
+  readonly infoHash: Uint8Array;
+  readonly length: number;
+  readonly pieceLength: number;
+  readonly store: SwarmStore;
+  readonly peerId?: Uint8Array;
+  /** Listen address (default 127.0.0.1) and port (0: any free port; undefined: do not listen). */
+  readonly host?: string;
+  readonly port?: number;
+  readonly uploadSlots?: number;
+  /** Bytes per second; 0 or undefined: unlimited. */
+  readonly uploadLimit?: number;
+  readonly downloadLimit?: number;
+  readonly superSeed?: boolean;
+  readonly requestTimeoutMs?: number;
+  readonly noPeerMs?: number;
+}
+
+export interface PeerReport {
+  address: string;
+  peerId?: string;
+  downloaded: number;
+  uploaded: number;
+  banned?: boolean;
+  dropped?: string;
+}
+
+export interface SwarmEvents {
+  warning: [message: string];
+}
+
+interface Waiter {
+  deliver(bytes: Uint8Array, from: Connection): void;
+}
+
+/** A fresh BEP 20 peer id: "-IS0100-" and 12 random bytes. */
+export function newPeerId(): Uint8Array {
+  const id = new Uint8Array(20);
+  id.set(Buffer.from('-IS0100-'), 0);
+  id.set(randomBytes(12), 8);
+  return id;
+}
+
+export class Swarm extends EventEmitter<SwarmEvents> {
+  readonly peerId: Uint8Array;
+  readonly pieceCount: number;
+  private readonly peers = new Set<Connection>();
+  private readonly reports = new Map<string, PeerReport>();
+  private readonly bannedIds = new Set<string>();
+  private readonly bannedAddresses = new Set<string>();
+  private readonly strikes = new Map<Connection, number>();
+  private readonly book = new RequestBook<Connection>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly avoid = new Map<number, Set<Connection>>();
+  /** Pieces whose blocks must all come from one peer (a whole copy after a failed hash: exact blame). */
+  private readonly pinned = new Map<number, Connection>();
+  private readonly counts: Uint16Array;
+  private haveAllPeers = 0;
+  private readonly up: TokenBucket;
+  private readonly down: TokenBucket;
+  private server: net.Server | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private round = 0;
+  private optimistic: Connection | undefined;
+  private closing = false;
+  private readonly dialing = new Set<string>();
+  /** Super-seeding: the piece offered to each peer, and how often each piece was offered. */
+  private readonly offered = new Map<Connection, number>();
+  private readonly offerCount: Uint32Array;
+  private readonly spare = new Map<string, { bytes: Uint8Array; from: Connection }>();
+  uploaded = 0;
+  downloaded = 0;
+
+  private constructor(readonly opts: SwarmOptions) {
+    super();
+    this.peerId = opts.peerId ?? newPeerId();
+    this.pieceCount = Math.ceil(opts.length / opts.pieceLength);
+    this.counts = new Uint16Array(this.pieceCount);
+    this.offerCount = new Uint32Array(this.pieceCount);
+    this.up = new TokenBucket(opts.uploadLimit ?? 0);
+    this.down = new TokenBucket(opts.downloadLimit ?? 0);
+  }
+
+  /** Creates the swarm and, when `port` is given, starts listening. */
+  static async start(opts: SwarmOptions): Promise<Swarm> {
+    const s = new Swarm(opts);
+    if (opts.port !== undefined) await s.listen(opts.host ?? '127.0.0.1', opts.port);
+    s.timers.push(setInterval(() => s.tick(), 1000));
+    s.timers.push(setInterval(() => s.rechoke(true), CHOKE_ROUND_MS));
+    for (const t of s.timers) t.unref();
+    return s;
+  }
+
+  get port(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : undefined;
+  }
+
+  get host(): string | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.address : undefined;
+  }
+
+  private listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer((socket) => this.accept(socket));
+      server.once('error', (e: NodeJS.ErrnoException) => reject(new IsosyncError('NETWORK', `Cannot listen for peers on ${host}:${port}: ${e.code ?? e.message}`)));
+      server.listen(port, host, () => {
+        server.removeAllListeners('error');
+        server.on('error', (e) => this.emit('warning', `peer listener: ${e.message}`));
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  private get complete(): boolean {
+    return this.opts.store.have.every(Boolean);
+  }
+
+  pieceSize(p: number): number {
+    return Math.min(this.opts.pieceLength, this.opts.length - p * this.opts.pieceLength);
+  }
+
+  // ---- connections -------------------------------------------------------
+
+  private accept(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (this.closing || this.peers.size >= MAX_PEERS) return void socket.destroy();
+    const c = new Connection(socket, false, { infoHash: this.opts.infoHash, peerId: this.peerId, pieceCount: this.pieceCount });
+    this.attach(c, remote);
+  }
+
+  /** Connects to a peer (`--peer HOST:PORT`, a tracker's list); retries while it refuses; reconnects after a clean drop. */
+  addPeer(host: string, port: number): void {
+    const address = `${host}:${port}`;
+    if (this.closing || this.dialing.has(address) || this.bannedAddresses.has(address)) return;
+    if ([...this.peers].some((p) => p.address === address)) return;
+    if (port === this.port && (host === this.host || host === '127.0.0.1')) return; // ourselves
+    this.dialing.add(address);
+    void (async () => {
+      for (let attempt = 1; attempt <= DIAL_ATTEMPTS && !this.closing; attempt++) {
+        try {
+          const socket = await dial(host, port);
+          this.dialing.delete(address);
+          if (this.closing) return void socket.destroy();
+          const c = new Connection(socket, true, { infoHash: this.opts.infoHash, peerId: this.peerId, pieceCount: this.pieceCount });
+          this.attach(c, address);
+          c.wire.handshake(this.opts.infoHash, this.peerId, { fast: true, dht: false });
+          return;
+        } catch (e) {
+          if (attempt === DIAL_ATTEMPTS) this.emit('warning', `cannot connect to peer ${address}: ${(e as Error).message}`);
+          await new Promise((r) => setTimeout(r, 300 * attempt).unref());
+        }
+      }
+      this.dialing.delete(address);
+    })();
+  }
+
+  private attach(c: Connection, address: string): void {
+    Object.defineProperty(c, 'address', { value: address });
+    this.peers.add(c);
+    const report: PeerReport = this.reports.get(address) ?? { address, downloaded: 0, uploaded: 0 };
+    this.reports.set(address, report);
+    const w = c.wire;
+    w.extendedHandshake = { v: 'isosync', reqq: MAX_PEER_REQUESTS };
+    c.onClose = (reason) => this.detach(c, reason);
+    w.on('handshake', guarded(w, (ih: string, pid: string, ext) => this.onHandshake(c, ih, pid, ext.fast === true)));
+    w.on('bitfield', guarded(w, () => this.onBitfield(c)));
+    w.on('have-all', guarded(w, () => this.onBitfield(c)));
+    w.on('have-none', guarded(w, () => this.updateInterest(c)));
+    w.on('have', guarded(w, (i: number) => this.onHave(c, i)));
+    w.on('unchoke', guarded(w, () => this.pump()));
+    w.on('choke', guarded(w, () => this.pump()));
+    w.on('interested', guarded(w, () => this.rechoke(false)));
+    w.on('uninterested', guarded(w, () => this.rechoke(false)));
+    w.on('request', guarded(w, (i: number, off: number, len: number, respond) => this.onRequest(c, i, off, len, respond)));
+  }
+
+  private onHandshake(c: Connection, ihHex: string, pidHex: string, fast: boolean): void {
+    if (ihHex !== Buffer.from(this.opts.infoHash).toString('hex')) return c.close('asked for another torrent');
+    if (pidHex === Buffer.from(this.peerId).toString('hex')) return c.close('connected to itself');
+    if (this.bannedIds.has(pidHex)) return c.close('banned');
+    // Two connections between the same pair (both dialed): keep the one dialed by the lower peer id, on both sides.
+    const twin = [...this.peers].find((p) => p !== c && p.remotePeerId === pidHex && !p.closed);
+    if (twin) {
+      const ours = Buffer.from(this.peerId).toString('hex');
+      const keepOutgoing = ours < pidHex;
+      const drop = c.outgoing === keepOutgoing ? twin : c;
+      drop.close('duplicate connection');
+      if (drop === c) return;
+    }
+    if (!c.outgoing) c.wire.handshake(this.opts.infoHash, this.peerId, { fast: true, dht: false });
+    c.markHandshaken(pidHex);
+    const report = this.reports.get(c.address);
+    if (report) report.peerId = pidHex;
+    const have = this.opts.store.have;
+    if (this.opts.superSeed && this.complete) {
+      if (fast && c.wire.hasFast) c.wire.haveNone();
+      else c.wire.bitfield(new Uint8Array(Math.ceil(this.pieceCount / 8)));
+      this.offerNext(c);
+    } else if (c.wire.hasFast && this.complete) c.wire.haveAll();
+    else if (c.wire.hasFast && !have.some(Boolean)) c.wire.haveNone();
+    else c.wire.bitfield(bitfieldOf(have));
+  }
+
+  private detach(c: Connection, reason: string): void {
+    this.peers.delete(c);
+    const report = this.reports.get(c.address);
+    if (report && !report.banned && reason !== 'duplicate connection') report.dropped = reason;
+    if (c.counted === 'all') this.haveAllPeers--;
+    else for (const p of c.counted) this.counts[p] = this.counts[p]! - 1;
+    c.counted = new Set();
+    for (const b of c.inflight.values()) this.book.release(b, c);
+    c.inflight.clear();
+    this.book.releasePeer(c);
+    this.offered.delete(c);
+    if (this.optimistic === c) this.optimistic = undefined;
+    if (!this.closing) {
+      this.rechoke(false);
+      this.pump();
+    }
+  }
+
+  // ---- what peers have ---------------------------------------------------
+
+  private onBitfield(c: Connection): void {
+    if (c.counted === 'all') return;
+    if (c.wire.peerPieces.get(-1) === true || everyPiece(c.wire.peerPieces, this.pieceCount)) {
+      for (const p of c.counted) this.counts[p] = this.counts[p]! - 1;
+      c.counted = 'all';
+      this.haveAllPeers++;
+    } else {
+      for (let p = 0; p < this.pieceCount; p++) {
+        if (c.wire.peerPieces.get(p) && !c.counted.has(p)) {
+          c.counted.add(p);
+          this.counts[p] = this.counts[p]! + 1;
+        }
+      }
+    }
+    this.afterPeerHas(c);
+  }
+
+  private onHave(c: Connection, p: number): void {
+    if (c.counted !== 'all' && !c.counted.has(p)) {
+      c.counted.add(p);
+      this.counts[p] = this.counts[p]! + 1;
+      if (c.counted.size === this.pieceCount) this.onBitfield(c);
+    }
+    if (this.opts.superSeed) {
+      // BEP 16: a piece we offered shows up elsewhere: its first holder may get the next one.
+      for (const [peer, offered] of this.offered) if (offered === p && (peer !== c || this.peers.size <= 1)) this.offerNext(peer);
+    }
+    this.afterPeerHas(c);
+  }
+
+  private afterPeerHas(c: Connection): void {
+    // Two seeds have nothing to say to each other.
+    if (this.complete && c.counted === 'all') return c.close('both sides are seeds');
+    this.updateInterest(c);
+    this.pump();
+  }
+
+  /** How many connected peers have piece p. */
+  availability(p: number): number {
+    return this.counts[p]! + this.haveAllPeers;
+  }
+
+  private peerHas(c: Connection, p: number): boolean {
+    return c.counted === 'all' || c.counted.has(p);
+  }
+
+  private updateInterest(c: Connection): void {
+    if (!c.handshaken || c.closed) return;
+    const have = this.opts.store.have;
+    let wants = false;
+    if (!this.complete) for (let p = 0; p < this.pieceCount && !wants; p++) wants = !have[p] && this.peerHas(c, p);
+    if (wants && !c.wire.amInterested) c.wire.interested();
+    else if (!wants && c.wire.amInterested) c.wire.uninterested();
+  }
+
+  /** A piece verified here: tell every peer, and re-check what we still want from each. */
+  pieceVerified(p: number): void {
+    for (const c of this.peers) {
+      if (!c.handshaken) continue;
+      if (!this.opts.superSeed) c.wire.have(p);
+      this.updateInterest(c);
+      if (this.complete && c.counted === 'all') c.close('both sides are seeds');
+    }
+  }
+
+  // ---- serving -----------------------------------------------------------
+
+  private onRequest(c: Connection, p: number, offset: number, length: number, respond: (err: Error | null, block?: Uint8Array) => void): void {
+    if (length <= 0 || length > MAX_BLOCK_BYTES || offset + length > this.pieceSize(p)) {
+      return c.wire.violation(`asked for ${length} bytes at ${offset} of piece ${p}`);
+    }
+    if (c.wire.peerRequests.length > MAX_PEER_REQUESTS) return c.wire.violation(`queued more than ${MAX_PEER_REQUESTS} requests`);
+    if (!this.opts.store.have[p]) return respond(new Error('piece not verified here'));
+    void this.up
+      .take(length)
+      .then(() => this.opts.store.read(p * this.opts.pieceLength + offset, length))
+      .then(
+        (bytes) => {
+          if (c.closed || c.wire.amChoking) return;
+          respond(null, bytes);
+          c.uploaded += length;
+          c.roundUp += length;
+          this.uploaded += length;
+          this.reports.get(c.address)!.uploaded += length;
+        },
+        (e: Error) => {
+          this.emit('warning', `cannot serve piece ${p}: ${e.message}`);
+          respond(e);
+        },
+      )
+      .catch((e: Error) => c.wire.violation(`caused an internal error (${e.message})`));
+  }
+
+  private rechoke(roundEnd: boolean): void {
+    if (this.closing) return;
+    if (roundEnd) this.round++;
+    const seeding = this.complete;
+    const candidates = [...this.peers]
+      .filter((c) => c.handshaken && !c.closed)
+      .map((c) => ({ peer: c, interested: c.wire.peerInterested, rate: seeding ? c.roundUp : c.roundDown, snubbed: !seeding && c.inflight.size > 0 && Date.now() - c.lastBlockAt > 60_000 }));
+    const rotate = roundEnd && this.round % OPTIMISTIC_ROUNDS === 0;
+    const { unchoke, optimistic } = decideUnchoke(candidates, this.opts.uploadSlots ?? DEFAULT_UPLOAD_SLOTS, this.optimistic, rotate);
+    this.optimistic = optimistic;
+    for (const { peer } of candidates) {
+      if (unchoke.has(peer)) peer.wire.unchoke();
+      else peer.wire.choke();
+      if (roundEnd) {
+        peer.roundUp = 0;
+        peer.roundDown = 0;
+      }
+    }
+  }
+
+  /** BEP 16: reveal to `c` the piece offered least so far that it lacks. */
+  private offerNext(c: Connection): void {
+    let best = -1;
+    for (let p = 0; p < this.pieceCount; p++) {
+      if (this.peerHas(c, p)) continue;
+      if (best < 0 || this.offerCount[p]! + this.availability(p) < this.offerCount[best]! + this.availability(best)) best = p;
+    }
+    if (best < 0) return;
+    this.offered.set(c, best);
+    this.offerCount[best] = this.offerCount[best]! + 1;
+    c.wire.have(best);
+  }
+
+  // ---- fetching ----------------------------------------------------------
+
+  /** Whether some connected peer (not in `avoid`) has piece p. */
+  canServe(p: number, avoid: ReadonlySet<unknown> = new Set()): boolean {
+    for (const c of this.peers) if (c.handshaken && !avoid.has(c) && this.peerHas(c, p)) return true;
+    return false;
+  }
+
+  /**
+   * The peer to ask a whole copy of piece p from: one that has it, not in
+   * `avoid` if possible, with the fewest convictions.
+   */
+  pickPeerFor(p: number, avoid: ReadonlySet<unknown>): Connection | undefined {
+    const having = [...this.peers].filter((c) => c.handshaken && !c.closed && this.peerHas(c, p));
+    const fresh = having.filter((c) => !avoid.has(c));
+    const pool = fresh.length > 0 ? fresh : having;
+    pool.sort((a, b) => (this.strikes.get(a) ?? 0) - (this.strikes.get(b) ?? 0) || Math.random() - 0.5);
+    return pool[0];
+  }
+
+  /** Blocks wanted and not yet received. */
+  get pendingBlocks(): number {
+    return this.book.size;
+  }
+
+  get connectedPeers(): number {
+    let n = 0;
+    for (const c of this.peers) if (c.handshaken) n++;
+    return n;
+  }
+
+  /**
+   * Fetches absolute byte ranges, all inside piece p, from peers, block by
+   * block. Resolves with the bytes of each range and, for exact blame, who
+   * sent each block. Peers in `avoid` are used only when no other peer has
+   * the piece.
+   */
+  fetchRanges(p: number, ranges: readonly { start: number; end: number }[], avoid: ReadonlySet<unknown> = new Set(), pin?: Connection): Promise<{ parts: Uint8Array[]; blame: { start: number; end: number; who: Connection }[] }> {
+    const base = p * this.opts.pieceLength;
+    const blocks = blocksCovering(p, this.pieceSize(p), ranges.map((r) => ({ start: r.start - base, end: r.end - base })));
+    const av = this.avoid.get(p) ?? new Set<Connection>();
+    for (const a of avoid) if (a instanceof Connection) av.add(a);
+    this.avoid.set(p, av);
+    if (pin) this.pinned.set(p, pin);
+    return new Promise((resolve, reject) => {
+      const got = new Map<string, { bytes: Uint8Array; from: Connection }>();
+      const perBlock = new Map<string, Waiter>();
+      let lastProgress = Date.now();
+      const noPeerMs = this.opts.noPeerMs ?? NO_PEER_MS;
+      let done = false;
+      const finish = (err?: Error) => {
+        if (done) return;
+        done = true;
+        clearInterval(watch);
+        for (const b of blocks) {
+          const set = this.waiters.get(key(b));
+          set?.delete(perBlock.get(key(b))!);
+          if (set && set.size === 0) {
+            // Nobody else waits for this block: stop asking for it.
+            this.waiters.delete(key(b));
+            for (const c of this.book.drop(b)) if (c.inflight.delete(key(b))) c.wire.cancel(b.piece, b.offset, b.length);
+          }
+        }
+        this.avoid.delete(p);
+        this.pinned.delete(p);
+        if (err) return reject(err);
+        // Keep blocks the ranges did not use whole; use up the ones they did.
+        for (const b of blocks) {
+          const k = key(b);
+          const a = base + b.offset;
+          const used = ranges.reduce((n, r) => n + Math.max(0, Math.min(r.end, a + b.length) - Math.max(r.start, a)), 0);
+          if (used < b.length && !pin) {
+            this.spare.delete(k);
+            this.spare.set(k, got.get(k)!);
+            if (this.spare.size > SPARE_BLOCKS) this.spare.delete(this.spare.keys().next().value!);
+          } else this.spare.delete(k);
+        }
+        const parts = ranges.map((r) => {
+          const out = new Uint8Array(r.end - r.start);
+          for (const b of blocks) {
+            const a = Math.max(r.start, base + b.offset);
+            const e = Math.min(r.end, base + b.offset + b.length);
+            if (e > a) out.set(got.get(key(b))!.bytes.subarray(a - base - b.offset, e - base - b.offset), a - r.start);
+          }
+          return out;
+        });
+        resolve({ parts, blame: blocks.map((b) => ({ start: base + b.offset, end: base + b.offset + b.length, who: got.get(key(b))!.from })) });
+      };
+      for (const b of blocks) {
+        perBlock.set(key(b), {
+          deliver: (bytes, from) => {
+            got.set(key(b), { bytes, from });
+            lastProgress = Date.now();
+            if (got.size === blocks.length) finish();
+          },
+        });
+      }
+      const watch = setInterval(() => {
+        if (this.closing) return finish(new IsosyncError('NETWORK', `Cannot fetch piece ${p}: the swarm was closed`, { piece: p }));
+        if (this.pinned.get(p)?.closed) this.pinned.delete(p); // the pinned peer left: anyone may finish the copy
+        // Waiting is fine while some peer has the piece (slow, or choking us for now).
+        if (this.canServe(p)) lastProgress = Math.max(lastProgress, Date.now() - 1);
+        if (Date.now() - lastProgress > noPeerMs) {
+          finish(new IsosyncError('NETWORK', `Cannot fetch piece ${p}: no peer sent it in ${Math.round(noPeerMs / 1000)} s`, { piece: p }));
+        }
+      }, 500);
+      watch.unref();
+      for (const b of blocks) {
+        const kept = pin ? undefined : this.spare.get(key(b));
+        if (kept && !avoid.has(kept.from) && !kept.from.closed) {
+          got.set(key(b), kept);
+          continue;
+        }
+        let set = this.waiters.get(key(b));
+        if (!set) this.waiters.set(key(b), (set = new Set()));
+        set.add(perBlock.get(key(b))!);
+        this.book.want(b);
+      }
+      if (got.size === blocks.length) return finish();
+      this.pump();
+    });
+  }
+
+  /** Hands free pipeline slots of unchoked peers the blocks they can serve. */
+  private pump(): void {
+    if (this.closing || this.book.size === 0) return;
+    const now = Date.now();
+    for (const c of this.peers) {
+      if (!c.handshaken || c.closed || c.wire.peerChoking) continue;
+      const slots = PIPELINE_DEPTH - c.inflight.size;
+      if (slots <= 0) continue;
+      const avoided = (p: number) => (this.pinned.has(p) && this.pinned.get(p) !== c) || (this.avoid.get(p)?.has(c) ?? false) && [...this.peers].some((o) => o !== c && o.handshaken && this.peerHas(o, p) && !this.avoid.get(p)?.has(o));
+      const blocks = this.book.assign(c, (p) => this.peerHas(c, p), slots, now, avoided);
+      for (const b of blocks) this.ask(c, b);
+    }
+  }
+
+  private ask(c: Connection, b: Block): void {
+    c.inflight.set(key(b), b);
+    void this.down.take(b.length).then(() => {
+      if (c.closed || !c.inflight.has(key(b))) return;
+      c.wire.request(b.piece, b.offset, b.length, (err, bytes) => {
+        try {
+          this.answered(c, b, err, bytes);
+        } catch (e) {
+          c.wire.violation(`caused an internal error (${(e as Error).message})`);
+        }
+      });
+    });
+  }
+
+  private answered(c: Connection, b: Block, err: Error | null, bytes: Uint8Array | undefined): void {
+    const k = key(b);
+    const was = c.inflight.delete(k);
+    if (err || !bytes) {
+      this.book.release(b, c);
+      if (!c.closed) setImmediate(() => this.pump());
+      return;
+    }
+    if (bytes.length !== b.length) return c.wire.violation(`sent ${bytes.length} bytes for a ${b.length}-byte block of piece ${b.piece}`);
+    c.lastBlockAt = Date.now();
+    c.timeouts = 0;
+    c.downloaded += bytes.length;
+    c.roundDown += bytes.length;
+    this.downloaded += bytes.length;
+    this.reports.get(c.address)!.downloaded += bytes.length;
+    void was;
+    const set = this.waiters.get(k);
+    if (set && this.book.isWanted(b)) {
+      for (const other of this.book.drop(b)) if (other !== c && other.inflight.delete(k)) other.wire.cancel(b.piece, b.offset, b.length);
+      this.waiters.delete(k);
+      const copy = Uint8Array.from(bytes);
+      for (const w of set) w.deliver(copy, c);
+    }
+    this.pump();
+  }
+
+  /** Every second: time out old asks, drop stalled peers. */
+  private tick(): void {
+    const timeout = this.opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    const now = Date.now();
+    const stalled = new Set<Connection>();
+    for (const [b, c] of this.book.expired(now - timeout)) {
+      if (!c.inflight.has(key(b))) continue;
+      c.inflight.delete(key(b));
+      this.book.release(b, c);
+      c.wire.cancel(b.piece, b.offset, b.length);
+      stalled.add(c);
+    }
+    for (const c of stalled) {
+      c.timeouts++;
+      if (c.timeouts >= MAX_TIMEOUTS && now - c.lastBlockAt > timeout) {
+        this.emit('warning', `dropping peer ${c.address}: it stalls (no block in ${Math.round((now - c.lastBlockAt) / 1000)} s)`);
+        this.bannedAddresses.add(c.address);
+        c.close('stalled');
+      }
+    }
+    if (stalled.size > 0) this.pump();
+  }
+
+  // ---- integrity ---------------------------------------------------------
+
+  /** `who` sent bytes a piece hash proved wrong; BAN_STRIKES times bans it. */
+  convict(who: unknown, why: string): void {
+    if (!(who instanceof Connection)) return;
+    const n = (this.strikes.get(who) ?? 0) + 1;
+    this.strikes.set(who, n);
+    if (n < BAN_STRIKES) {
+      this.emit('warning', `peer ${who.address} ${why}`);
+      return;
+    }
+    this.emit('warning', `banning peer ${who.address}: it ${why} (${n} bad pieces)`);
+    this.bannedAddresses.add(who.address);
+    if (who.remotePeerId) this.bannedIds.add(who.remotePeerId);
+    const report = this.reports.get(who.address);
+    if (report) report.banned = true;
+    who.close('banned');
+  }
+
+  /** Uploaded/downloaded totals and each peer ever connected. */
+  stats(): { uploaded: number; downloaded: number; peers: PeerReport[] } {
+    return { uploaded: this.uploaded, downloaded: this.downloaded, peers: [...this.reports.values()].map((r) => ({ ...r })) };
+  }
+
+  /** Closes every connection and the listener. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    for (const t of this.timers) clearInterval(t);
+    this.up.close();
+    this.down.close();
+    for (const c of [...this.peers]) c.close('shutting down');
+    const server = this.server;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+}
+
+function key(b: { piece: number; offset: number }): string {
+  return `${b.piece}:${b.offset}`;
+}
+
+function bitfieldOf(have: readonly boolean[]): Uint8Array {
+  const out = new Uint8Array(Math.ceil(have.length / 8));
+  have.forEach((h, i) => {
+    if (h) out[i >> 3]! |= 0x80 >> (i & 7);
+  });
+  return out;
+}
+
+function everyPiece(bits: { get(i: number): boolean }, n: number): boolean {
+  for (let i = 0; i < n; i++) if (!bits.get(i)) return false;
+  return true;
+}

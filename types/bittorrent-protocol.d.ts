@@ -1,0 +1,87 @@
+/**
+ * Local typings for bittorrent-protocol 5 (the published @types are the v3
+ * API). Only what isosync uses is declared; the Wire is a streamx Duplex
+ * whose readable side is the bytes to send and whose writable side takes the
+ * bytes received.
+ */
+declare module 'bittorrent-protocol' {
+  export interface WireExtensions {
+    dht?: boolean;
+    fast?: boolean;
+    extended?: boolean;
+  }
+
+  export interface PeerPieces {
+    get(index: number): boolean;
+  }
+
+  export interface WireRequest {
+    piece: number;
+    offset: number;
+    length: number;
+  }
+
+  type Respond = (err: Error | null, block?: Uint8Array) => void;
+
+  export default class Wire {
+    constructor(type?: string, peEnabled?: 0 | 1 | 2);
+    peerId: string | null;
+    peerIdBuffer: Uint8Array | null;
+    type: string;
+    amChoking: boolean;
+    amInterested: boolean;
+    peerChoking: boolean;
+    peerInterested: boolean;
+    peerPieces: PeerPieces;
+    hasFast: boolean;
+    requests: WireRequest[];
+    peerRequests: WireRequest[];
+    extendedHandshake: Record<string, unknown>;
+    peerExtendedHandshake: Record<string, unknown>;
+    uploaded: number;
+    downloaded: number;
+    destroyed: boolean;
+
+    // protected internals overridden by SafeWire (see src/swarm/safe-wire.ts)
+    _parse(size: number, parser: (buf: Uint8Array) => void): void;
+    _onMessageLength(buf: Uint8Array): void;
+    _onMessage(buf: Uint8Array): void;
+    _onKeepAlive(): void;
+
+    setKeepAlive(enable: boolean): void;
+    setTimeout(ms: number, unref?: boolean): void;
+    setInfoHash(infoHashHex: string): void;
+    handshake(infoHash: Uint8Array | string, peerId: Uint8Array, extensions?: WireExtensions): void;
+    choke(): void;
+    unchoke(): void;
+    interested(): void;
+    uninterested(): void;
+    have(index: number): void;
+    bitfield(bits: Uint8Array): void;
+    haveAll(): void;
+    haveNone(): void;
+    request(index: number, offset: number, length: number, cb: (err: Error | null, block?: Uint8Array) => void): void;
+    cancel(index: number, offset: number, length: number): void;
+    reject(index: number, offset: number, length: number): void;
+    keepAlive(): void;
+    destroy(): this | undefined;
+    end(): void;
+    write(data: Uint8Array): boolean;
+
+    on(event: 'data', fn: (chunk: Uint8Array) => void): this;
+    on(event: 'close' | 'finish' | 'end' | 'choke' | 'unchoke' | 'interested' | 'uninterested' | 'have-all' | 'have-none' | 'timeout' | 'keep-alive', fn: () => void): this;
+    on(event: 'error', fn: (err: Error) => void): this;
+    on(event: 'handshake', fn: (infoHashHex: string, peerIdHex: string, ext: WireExtensions) => void): this;
+    on(event: 'bitfield', fn: (bits: PeerPieces) => void): this;
+    on(event: 'have' | 'suggest' | 'allowed-fast', fn: (index: number) => void): this;
+    on(event: 'request', fn: (index: number, offset: number, length: number, respond: Respond) => void): this;
+    on(event: 'cancel' | 'reject', fn: (index: number, offset: number, length: number) => void): this;
+    on(event: 'piece', fn: (index: number, offset: number, block: Uint8Array) => void): this;
+    on(event: 'crypto-infohash', fn: (hashHex: string) => void): this;
+    on(event: 'unknownmessage', fn: (buf: Uint8Array) => void): this;
+    on(event: string, fn: (...args: never[]) => void): this;
+    once(event: 'close', fn: () => void): this;
+    emit(event: string, ...args: unknown[]): boolean;
+    removeAllListeners(event?: string): this;
+  }
+}
