@@ -22,8 +22,7 @@ import { assemble, type AssembleEvent, type AssembleStats, type PieceFetcher } f
 import { PartFile } from '../store/part-file.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { BlockCache } from '../store/block-cache.js';
-import { MirrorPool, webSeedFileUrl } from '../swarm/webseed.js';
-import { startPeers, type PeerSettings, type SyncPeers } from '../swarm/sync-peers.js';
+import { MirrorPool, webSeedFileUrl, type WebSeed } from '../swarm/webseed.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import { closeSources, findSources, type ImageSource, type LocalSource } from './sources.js';
@@ -48,8 +47,6 @@ export interface SyncInput {
   readonly torrentFile?: Uint8Array;
   /** Trackers to try before the torrent's own: the announce URL of the host a torrent came from (tracker localization). */
   readonly preferredTrackers?: readonly string[];
-  /** BitTorrent peers (src/sync/peers.ts): direct peers, trackers, listening, limits, seeding after the sync. */
-  readonly peers?: PeerSettings;
   readonly onEvent?: (e: SyncEvent) => void;
 }
 
@@ -81,8 +78,6 @@ export interface SyncReport extends PlanReport {
   wastedBytes: number;
   resumedBytes: number;
   webSeeds: { url: string; bytes: number; dropped?: string }[];
-  /** Bytes from BitTorrent peers, in all and per peer; uploaded to them while syncing. */
-  peers?: { downloaded: number; uploaded: number; list: { address: string; downloaded: number; uploaded: number; banned?: boolean; dropped?: string }[] };
   seconds: number;
 }
 
@@ -93,8 +88,6 @@ export interface Prepared {
   byteSources: (ByteSource | undefined)[];
   vt: VirtualTarget;
   pool: MirrorPool;
-  /** Peers and web seeds behind one fetcher, when the sync has peers. */
-  swarm?: SyncPeers;
 }
 
 /** Read-ahead while reading a hinted target's metadata: 256 KiB covers hundreds of directories per request. */
@@ -109,7 +102,7 @@ function hex(b: Uint8Array): string {
 }
 
 /** Plans a sync: finds sources, reads the target's layout, decides every byte. Writes nothing. */
-export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPeers): Promise<Prepared> {
+export async function prepare(input: SyncInput, part?: PartFile): Promise<Prepared> {
   const { target } = input;
   const emit = input.onEvent ?? (() => undefined);
   const warn = (message: string) => emit({ type: 'warning', message });
@@ -190,13 +183,12 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   const early = overlay(target.length, [partSegs, ...hintLayers]);
   // With delta hints the local layers are exact, so reading ahead fetches only bytes that are needed anyway.
   const readAhead = hintLayers.length > 0 ? HINTED_READ_AHEAD : 0;
-  if (swarm) swarm.fetcher.pool = pool;
-  const vt = new VirtualTarget(target.length, early, byteSources, swarm ? swarm.fetcher : pool.seeds.length > 0 ? pool : undefined, readAhead);
+  const vt = new VirtualTarget(target.length, early, byteSources, pool.seeds.length > 0 ? pool : undefined, readAhead);
   let targetIso: IsoImage | undefined;
   try {
     targetIso = await readIso(vt, { name: target.name });
   } catch (e) {
-    if (e instanceof IsosyncError && e.code === 'NETWORK' && pool.seeds.length === 0 && !swarm) {
+    if (e instanceof IsosyncError && e.code === 'NETWORK' && pool.seeds.length === 0) {
       notes.push('the target image layout was not read: no web seed to fetch its metadata from');
     } else if (e instanceof IsosyncError && e.code === 'NETWORK') {
       throw e;
@@ -249,7 +241,7 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
     sources: sourceReports,
     notes,
   };
-  return { plan, report, sources, byteSources, vt, pool, ...(swarm ? { swarm } : {}) };
+  return { plan, report, sources, byteSources, vt, pool };
 }
 
 /** For each target file found nowhere locally: how many of its bytes the plan fetches (binary search over sorted fetch spans). */
@@ -267,15 +259,9 @@ function changedFileReport(img: IsoImage, missing: readonly { path: string; size
 
 /** `isosync plan`: what a sync would reuse and fetch. Writes nothing. */
 export async function planSync(input: SyncInput): Promise<PlanReport> {
-  // With peers, the target's metadata may come from them: a swarm that serves nothing.
-  const swarm = input.peers ? await startPeers(input.target, input.peers, { have: new Array<boolean>(input.target.pieceCount).fill(false), read: () => Promise.reject(new Error('nothing to serve')) }, input.onEvent) : undefined;
-  try {
-    const p = await prepare(input, undefined, swarm);
-    await closeSources(p.sources);
-    return p.report;
-  } finally {
-    await swarm?.close();
-  }
+  const p = await prepare(input);
+  await closeSources(p.sources);
+  return p.report;
 }
 
 /** Default output path: the torrent's name in the current directory. */
@@ -304,13 +290,10 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
   emit({ type: 'phase', phase: 'verify-part' });
   const part = await PartFile.open(output, target);
   let prepared: Prepared | undefined;
-  const swarm = input.peers ? await startPeers(target, input.peers, part, input.onEvent) : undefined;
   try {
-    prepared = await prepare({ ...input, output }, part, swarm);
+    prepared = await prepare({ ...input, output }, part);
     const { plan, report, byteSources, vt, pool } = prepared;
-    swarm?.planned(plan);
-    // Web seeds alone (the pool), or peers and web seeds behind one picker.
-    const fetcher = (swarm ? swarm.fetcher : pool.seeds.length > 0 ? pool : undefined) as PieceFetcher<unknown> | undefined;
+    const fetcher: PieceFetcher<WebSeed> | undefined = pool.seeds.length > 0 ? pool : undefined;
     emit({ type: 'phase', phase: 'assemble' });
     const resumedBytes = part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, p)) : n), 0);
     let fetchedSoFar = 0;
@@ -326,7 +309,6 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
       onEvent: (e) => {
         emit(e);
         if (e.type === 'piece') {
-          swarm?.pieceVerified(e.piece);
           done++;
           fetchedSoFar += e.fetched;
           reusedSoFar += e.reused;
@@ -338,7 +320,7 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
     await part.finish();
     registerResult(input, output);
     await closeSources(prepared.sources);
-    const result: SyncReport = {
+    return {
       ...report,
       output,
       reusedBytes: stats.reusedBytes,
@@ -347,15 +329,9 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
       wastedBytes: stats.wastedBytes,
       resumedBytes,
       webSeeds: pool.seeds.map((s) => ({ url: s.url, bytes: s.bytes, ...(s.failure ? { dropped: s.failure } : {}) })),
-      ...(swarm ? { peers: swarm.report() } : {}),
       seconds: (Date.now() - started) / 1000,
     };
-    // --seed: keep serving the finished image until the caller's afterSync returns.
-    if (swarm && input.peers?.afterSync) await swarm.seedFrom(output, () => input.peers!.afterSync!(result, swarm));
-    await swarm?.close();
-    return result;
   } catch (e) {
-    await swarm?.close();
     await part.close();
     if (prepared) await closeSources(prepared.sources);
     throw e;
