@@ -22,7 +22,8 @@ import { assemble, type AssembleEvent, type AssembleStats, type PieceFetcher } f
 import { PartFile } from '../store/part-file.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { BlockCache } from '../store/block-cache.js';
-import { MirrorPool, webSeedFileUrl, type WebSeed } from '../swarm/webseed.js';
+import { MirrorPool, webSeedFileUrl } from '../swarm/webseed.js';
+import { startPeers, type PeerSettings, type SyncPeers } from '../swarm/sync-peers.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import { closeSources, findSources, type ImageSource, type LocalSource } from './sources.js';
@@ -47,6 +48,8 @@ export interface SyncInput {
   readonly torrentFile?: Uint8Array;
   /** Trackers to try before the torrent's own: the announce URL of the host a torrent came from (tracker localization). */
   readonly preferredTrackers?: readonly string[];
+  /** BitTorrent peers (src/sync/peers.ts): direct peers, trackers, listening, limits, seeding after the sync. */
+  readonly peers?: PeerSettings;
   readonly onEvent?: (e: SyncEvent) => void;
 }
 
@@ -78,6 +81,8 @@ export interface SyncReport extends PlanReport {
   wastedBytes: number;
   resumedBytes: number;
   webSeeds: { url: string; bytes: number; dropped?: string }[];
+  /** Bytes from BitTorrent peers, in all and per peer; uploaded to them while syncing. */
+  peers?: { downloaded: number; uploaded: number; list: { address: string; downloaded: number; uploaded: number; banned?: boolean; dropped?: string }[] };
   seconds: number;
 }
 
@@ -88,6 +93,8 @@ export interface Prepared {
   byteSources: (ByteSource | undefined)[];
   vt: VirtualTarget;
   pool: MirrorPool;
+  /** Peers and web seeds behind one fetcher, when the sync has peers. */
+  swarm?: SyncPeers;
 }
 
 /** Read-ahead while reading a hinted target's metadata: 256 KiB covers hundreds of directories per request. */
@@ -102,7 +109,7 @@ function hex(b: Uint8Array): string {
 }
 
 /** Plans a sync: finds sources, reads the target's layout, decides every byte. Writes nothing. */
-export async function prepare(input: SyncInput, part?: PartFile): Promise<Prepared> {
+export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPeers): Promise<Prepared> {
   const { target } = input;
   const emit = input.onEvent ?? (() => undefined);
   const warn = (message: string) => emit({ type: 'warning', message });
@@ -183,12 +190,13 @@ export async function prepare(input: SyncInput, part?: PartFile): Promise<Prepar
   const early = overlay(target.length, [partSegs, ...hintLayers]);
   // With delta hints the local layers are exact, so reading ahead fetches only bytes that are needed anyway.
   const readAhead = hintLayers.length > 0 ? HINTED_READ_AHEAD : 0;
-  const vt = new VirtualTarget(target.length, early, byteSources, pool.seeds.length > 0 ? pool : undefined, readAhead);
+  if (swarm) swarm.fetcher.pool = pool;
+  const vt = new VirtualTarget(target.length, early, byteSources, swarm ? swarm.fetcher : pool.seeds.length > 0 ? pool : undefined, readAhead);
   let targetIso: IsoImage | undefined;
   try {
     targetIso = await readIso(vt, { name: target.name });
   } catch (e) {
-    if (e instanceof IsosyncError && e.code === 'NETWORK' && pool.seeds.length === 0) {
+    if (e instanceof IsosyncError && e.code === 'NETWORK' && pool.seeds.length === 0 && !swarm) {
       notes.push('the target image layout was not read: no web seed to fetch its metadata from');
     } else if (e instanceof IsosyncError && e.code === 'NETWORK') {
       throw e;
@@ -241,7 +249,7 @@ export async function prepare(input: SyncInput, part?: PartFile): Promise<Prepar
     sources: sourceReports,
     notes,
   };
-  return { plan, report, sources, byteSources, vt, pool };
+  return { plan, report, sources, byteSources, vt, pool, ...(swarm ? { swarm } : {}) };
 }
 
 /** For each target file found nowhere locally: how many of its bytes the plan fetches (binary search over sorted fetch spans). */
@@ -259,9 +267,15 @@ function changedFileReport(img: IsoImage, missing: readonly { path: string; size
 
 /** `isosync plan`: what a sync would reuse and fetch. Writes nothing. */
 export async function planSync(input: SyncInput): Promise<PlanReport> {
-  const p = await prepare(input);
-  await closeSources(p.sources);
-  return p.report;
+  // With peers, the target's metadata may come from them: a swarm that serves nothing.
+  const swarm = input.peers ? await startPeers(input.target, input.peers, { have: new Array<boolean>(input.target.pieceCount).fill(false), read: () => Promise.reject(new Error('nothing to serve')) }, input.onEvent) : undefined;
+  try {
+    const p = await prepare(input, undefined, swarm);
+    await closeSources(p.sources);
+    return p.report;
+  } finally {
+    await swarm?.close();
+  }
 }
 
 /** Default output path: the torrent's name in the current directory. */
@@ -290,10 +304,13 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
   emit({ type: 'phase', phase: 'verify-part' });
   const part = await PartFile.open(output, target);
   let prepared: Prepared | undefined;
+  const swarm = input.peers ? await startPeers(target, input.peers, part, input.onEvent) : undefined;
   try {
-    prepared = await prepare({ ...input, output }, part);
+    prepared = await prepare({ ...input, output }, part, swarm);
     const { plan, report, byteSources, vt, pool } = prepared;
-    const fetcher: PieceFetcher<WebSeed> | undefined = pool.seeds.length > 0 ? pool : undefined;
+    swarm?.planned(plan);
+    // Web seeds alone (the pool), or peers and web seeds behind one picker.
+    const fetcher = (swarm ? swarm.fetcher : pool.seeds.length > 0 ? pool : undefined) as PieceFetcher<unknown> | undefined;
     emit({ type: 'phase', phase: 'assemble' });
     const resumedBytes = part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, p)) : n), 0);
     let fetchedSoFar = 0;
@@ -309,6 +326,7 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
       onEvent: (e) => {
         emit(e);
         if (e.type === 'piece') {
+          swarm?.pieceVerified(e.piece);
           done++;
           fetchedSoFar += e.fetched;
           reusedSoFar += e.reused;
@@ -320,7 +338,7 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
     await part.finish();
     registerResult(input, output);
     await closeSources(prepared.sources);
-    return {
+    const result: SyncReport = {
       ...report,
       output,
       reusedBytes: stats.reusedBytes,
@@ -329,9 +347,15 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
       wastedBytes: stats.wastedBytes,
       resumedBytes,
       webSeeds: pool.seeds.map((s) => ({ url: s.url, bytes: s.bytes, ...(s.failure ? { dropped: s.failure } : {}) })),
+      ...(swarm ? { peers: swarm.report() } : {}),
       seconds: (Date.now() - started) / 1000,
     };
+    // --seed: keep serving the finished image until the caller's afterSync returns.
+    if (swarm && input.peers?.afterSync) await swarm.seedFrom(output, () => input.peers!.afterSync!(result, swarm));
+    await swarm?.close();
+    return result;
   } catch (e) {
+    await swarm?.close();
     await part.close();
     if (prepared) await closeSources(prepared.sources);
     throw e;

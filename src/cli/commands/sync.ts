@@ -10,6 +10,7 @@ import { Command, Option } from 'commander';
 import { openCatalog } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { defaultOutput, planSync, runSync, type PlanReport, type SyncEvent, type SyncReport } from '../../sync/session.js';
+import type { PeerSettings } from '../../swarm/sync-peers.js';
 import { action, collect, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes, formatSeconds, percent } from '../format.js';
 import { ProgressBar } from '../progress.js';
@@ -23,6 +24,13 @@ interface SyncOptions extends CommonOptions {
   output?: string;
   catalog?: boolean;
   timeout?: string;
+  peer?: string[];
+  port?: string;
+  host?: string;
+  seed?: boolean;
+  uploadLimit?: string;
+  downloadLimit?: string;
+  uploadSlots?: string;
 }
 
 const REASONS: Record<string, string> = {
@@ -44,7 +52,39 @@ function sourceOptions(cmd: Command): Command {
     .addOption(new Option('--mirror <url>', 'a plain HTTP mirror: the image URL, or its folder ending in "/"; repeatable').argParser(collect))
     .option('--mirrors <file>', 'a file of mirror URLs, one per line (# starts a comment)')
     .option('--no-catalog', 'do not look for local images in the catalog')
-    .option('--timeout <seconds>', 'drop a web seed that sends nothing for this long', '20');
+    .option('--timeout <seconds>', 'drop a web seed that sends nothing for this long', '20')
+    .addOption(new Option('--peer <host:port>', 'a BitTorrent peer to connect to; repeatable').argParser(collect));
+}
+
+/** Peer options of sync (plan takes only --peer). */
+function peerOptions(cmd: Command): Command {
+  return cmd
+    .option('--port <n>', 'port to listen on for peers (default: any free port)')
+    .option('--host <addr>', 'address to listen on for peers', '127.0.0.1')
+    .option('--seed', 'keep seeding the image after the sync, until interrupted')
+    .option('--upload-limit <bytes>', 'upload rate limit in bytes per second (0: none)')
+    .option('--download-limit <bytes>', 'download rate limit from peers in bytes per second (0: none)')
+    .option('--upload-slots <n>', 'peers uploaded to at once');
+}
+
+/** Peer settings, when the sync has peers: --peer, a tracker in the torrent, or --seed. */
+function peerSettings(opts: SyncOptions, hasTrackers: boolean, afterSync?: PeerSettings['afterSync']): PeerSettings | undefined {
+  if (!(opts.peer?.length || hasTrackers || opts.seed)) return undefined;
+  const port = intOption('--port', opts.port, 0);
+  const uploadLimit = intOption('--upload-limit', opts.uploadLimit, 0);
+  const downloadLimit = intOption('--download-limit', opts.downloadLimit, 0);
+  const uploadSlots = intOption('--upload-slots', opts.uploadSlots, 1);
+  const timeout = intOption('--timeout', opts.timeout, 1);
+  return {
+    peers: opts.peer ?? [],
+    host: opts.host ?? '127.0.0.1',
+    ...(port !== undefined ? { port } : {}),
+    ...(uploadLimit ? { uploadLimit } : {}),
+    ...(downloadLimit ? { downloadLimit } : {}),
+    ...(uploadSlots ? { uploadSlots } : {}),
+    ...(timeout ? { requestTimeoutMs: timeout * 1000 } : {}),
+    ...(afterSync ? { afterSync } : {}),
+  };
 }
 
 function printPlan(r: PlanReport, verb: 'will be' | 'were'): void {
@@ -93,10 +133,12 @@ async function targetOf(arg: string) {
   return { target: r.metainfo, torrentFile: r.bytes, extraSeeds: r.imageUrl ? [r.imageUrl] : [], preferredTrackers: [...r.preferredTrackers] };
 }
 
-async function inputs(torrentArg: string, opts: SyncOptions, onEvent?: (e: SyncEvent) => void) {
+async function inputs(torrentArg: string, opts: SyncOptions, onEvent?: (e: SyncEvent) => void, afterSync?: PeerSettings['afterSync']) {
   const t = await targetOf(torrentArg);
   if (t.plain) throw new IsosyncError('UNSUPPORTED', `Cannot plan ${torrentArg}: the server offers no torrent for it (plain HTTP sync only)`);
   const { target } = t;
+  const hasTrackers = target.announceList.length > 0 || target.announce !== undefined || t.preferredTrackers.length > 0;
+  const peers = peerSettings(opts, hasTrackers, afterSync);
   const catalog = opts.catalog === false ? undefined : openCatalog(opts.home);
   return {
     catalog,
@@ -107,6 +149,7 @@ async function inputs(torrentArg: string, opts: SyncOptions, onEvent?: (e: SyncE
       sourceDirs: opts.source ?? [],
       webSeeds: [...t.extraSeeds, ...(opts.webSeed ?? []), ...mirrorUrls(opts)],
       ...(t.preferredTrackers.length > 0 ? { preferredTrackers: t.preferredTrackers } : {}),
+      ...(peers ? { peers } : {}),
       stallMs: 1000 * (intOption('--timeout', opts.timeout, 1) ?? 20),
       output: opts.output ?? defaultOutput(target),
       ...(catalog ? { catalog } : {}),
@@ -144,9 +187,38 @@ export function registerSync(program: Command): void {
     .argument('<torrent>', 'the target release torrent: a file, or an http(s) URL of a torrent or of the image itself')
     .option('-o, --output <path>', 'where to write the image (default ./NAME from the torrent)');
   sourceOptions(cmd);
+  peerOptions(cmd);
   withCommon(cmd).action(
     action(async (torrent: string, opts: SyncOptions) => {
       const bar = new ProgressBar(!opts.json && Boolean(process.stderr.isTTY));
+      let printed = false;
+      const print = (report: SyncReport) => {
+        printed = true;
+        bar.done();
+        if (opts.json) printJson(report);
+        else {
+          printPlan(report, 'were');
+          for (const w of report.webSeeds) process.stdout.write(`  web seed ${w.url}: ${formatBytes(w.bytes)}${w.dropped ? ` (dropped: ${w.dropped})` : ''}\n`);
+          if (report.peers) {
+            process.stdout.write(`  peers: ${formatBytes(report.peers.downloaded)} from ${report.peers.list.filter((p) => p.downloaded > 0).length} peer(s), ${formatBytes(report.peers.uploaded)} uploaded\n`);
+            for (const p of report.peers.list) if (p.downloaded > 0 || p.banned) process.stdout.write(`    peer ${p.address}: ${formatBytes(p.downloaded)}${p.banned ? ' (banned)' : p.dropped ? ` (dropped: ${p.dropped})` : ''}\n`);
+          }
+          process.stdout.write(`  fetched ${formatBytes(report.fetchedBytes)} in total${report.wastedBytes ? ` (${formatBytes(report.wastedBytes)} failed verification)` : ''}; ${report.resumedBytes ? `${formatBytes(report.resumedBytes)} resumed from .part; ` : ''}${formatSeconds(report.seconds)}\n`);
+          process.stdout.write(`wrote ${report.output} (every piece verified)\n`);
+        }
+      };
+      // --seed: print the result, then seed until SIGINT/SIGTERM.
+      const afterSync: PeerSettings['afterSync'] | undefined = opts.seed
+        ? async (report, peers) => {
+            print(report as SyncReport);
+            if (!opts.json) process.stdout.write(`seeding on ${peers.host}:${peers.port}; Ctrl-C to stop\n`);
+            else printJson({ seeding: true, host: peers.host, port: peers.port });
+            await new Promise<void>((done) => {
+              process.once('SIGINT', () => done());
+              process.once('SIGTERM', () => done());
+            });
+          }
+        : undefined;
       const { catalog, input } = await inputs(torrent, opts, (e) => {
         if (e.type === 'warning') {
           if (bar.enabled) bar.note(`isosync: warning: ${e.message}`);
@@ -156,17 +228,10 @@ export function registerSync(program: Command): void {
         } else if (e.type === 'phase') {
           bar.update(0, 1, e.phase, true);
         }
-      });
+      }, afterSync);
       try {
         const report: SyncReport = await runSync(input);
-        bar.done();
-        if (opts.json) printJson(report);
-        else {
-          printPlan(report, 'were');
-          for (const w of report.webSeeds) process.stdout.write(`  web seed ${w.url}: ${formatBytes(w.bytes)}${w.dropped ? ` (dropped: ${w.dropped})` : ''}\n`);
-          process.stdout.write(`  fetched ${formatBytes(report.fetchedBytes)} in total${report.wastedBytes ? ` (${formatBytes(report.wastedBytes)} failed verification)` : ''}; ${report.resumedBytes ? `${formatBytes(report.resumedBytes)} resumed from .part; ` : ''}${formatSeconds(report.seconds)}\n`);
-          process.stdout.write(`wrote ${report.output} (every piece verified)\n`);
-        }
+        if (!printed) print(report);
       } finally {
         bar.done();
         catalog?.close();
