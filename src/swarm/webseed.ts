@@ -256,7 +256,7 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
     for (const f of w) f();
   }
 
-  private async pick(avoid: ReadonlySet<WebSeed>): Promise<WebSeed> {
+  private async pickSeed(avoid: ReadonlySet<WebSeed>): Promise<WebSeed> {
     for (;;) {
       const live = this.alive;
       if (live.length === 0) {
@@ -278,7 +278,7 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
    */
   async fetch(start: number, end: number, avoid: ReadonlySet<WebSeed> = new Set()): Promise<{ bytes: Uint8Array; seed: WebSeed }> {
     for (;;) {
-      const seed = await this.pick(avoid);
+      const seed = await this.pickSeed(avoid);
       seed.inFlight++;
       try {
         const bytes = await seed.fetchRange(start, end);
@@ -299,7 +299,7 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
   /** Several sorted, disjoint ranges from one live mirror (one multi-range request where it can), retrying on others. */
   async fetchMany(ranges: readonly { start: number; end: number }[], avoid: ReadonlySet<WebSeed> = new Set()): Promise<{ parts: Uint8Array[]; seed: WebSeed }> {
     for (;;) {
-      const seed = await this.pick(avoid);
+      const seed = await this.pickSeed(avoid);
       seed.inFlight++;
       try {
         return { parts: await seed.fetchRanges(ranges), seed };
