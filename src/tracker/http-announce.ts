@@ -28,7 +28,8 @@ export function trackerGet(url: string, timeoutMs: number, signal?: AbortSignal)
     };
     const onAbort = (): void => finish(new Error('announce cancelled'));
     const mod = url.startsWith('https:') ? https : http;
-    const req = mod.get(url, { headers: { 'User-Agent': `isosync/${VERSION}`, 'Accept-Encoding': 'identity', Connection: 'close' } }, (res) => {
+    // A fresh connection each time: announces are minutes apart, and a pooled socket the tracker already closed fails with "socket hang up" (opentracker closes after every reply).
+    const req = mod.get(url, { agent: false, headers: { 'User-Agent': `isosync/${VERSION}`, 'Accept-Encoding': 'identity', Connection: 'close' } }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         finish(new Error(`HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim()));
