@@ -10,7 +10,7 @@
  * Re-publishing the same content (same infohash) reuses the stored creation
  * date, so the same image and options give a byte-identical .torrent file.
  */
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { buildHints } from '../delta/hints.js';
 import { IsosyncError } from '../errors.js';
@@ -22,6 +22,7 @@ import type { LineageEntry } from '../torrent/isosync-keys.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
 import { checkPieceLength, defaultPieceLength } from '../torrent/piece-length.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { layOutImage, mirrorFileUrl, outDirTorrentPath, type MirrorLayout } from './out-dir.js';
 import type { Catalog, RecordOutcome, ReleaseRecord } from './catalog.js';
 import { buildLineage, defaultPrevious, resolvePrevious, type PreviousRelease } from './previous.js';
 
@@ -39,6 +40,10 @@ export interface PublishOptions {
   /** Output path; default IMAGE without `.iso`, plus `.torrent`, beside the image. */
   readonly out?: string;
   readonly force?: boolean;
+  /** Lay the release out for a static mirror here (out-dir.ts); the torrent goes to DIR/IMAGE.torrent unless `out` says otherwise. */
+  readonly outDir?: string;
+  /** The mirror's URL (a folder): its copy of the image becomes the torrent's first web seed. */
+  readonly publicUrl?: string;
   /** Creation date in seconds (default now, or $SOURCE_DATE_EPOCH as the CLI passes it). */
   readonly creationDate?: number;
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
@@ -55,6 +60,8 @@ export interface PublishResult {
   readonly hints: boolean;
   /** Seconds spent hashing the image. */
   readonly hashSeconds: number;
+  /** What --out-dir laid out. */
+  readonly layout?: MirrorLayout;
 }
 
 /** Release and product labels: 1 to this many characters, no control characters. */
@@ -71,7 +78,9 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   const size = imageSize(o.imagePath);
   const pieceLength = o.pieceLength ?? defaultPieceLength(size);
   checkPieceLength(pieceLength);
-  const outPath = resolve(o.out ?? defaultTorrentPath(o.imagePath));
+  const outPath = resolve(o.out ?? (o.outDir !== undefined ? outDirTorrentPath(o.outDir, o.imagePath) : defaultTorrentPath(o.imagePath)));
+  if (o.publicUrl !== undefined) checkUrl('--public-url', o.publicUrl, ['http:', 'https:']);
+  const webSeeds = [...(o.publicUrl !== undefined ? [mirrorFileUrl(o.publicUrl, basename(imagePath))] : []), ...(o.webSeeds ?? [])];
   if (outPath === imagePath) {
     throw new IsosyncError('BAD_ARGUMENT', `Cannot publish ${JSON.stringify(o.imagePath)}: the output path is the image itself`);
   }
@@ -103,7 +112,7 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
       pieceLength,
       pieces,
       trackers: o.trackers ?? [],
-      webSeeds: o.webSeeds ?? [],
+      webSeeds,
       ...(o.comment !== undefined ? { comment: o.comment } : {}),
       ...(creationDate !== undefined ? { creationDate } : {}),
       isosync: { product: o.product, release: o.release, lineage, ...(hints !== undefined ? { hints } : {}) },
@@ -118,10 +127,12 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   const conflict = catalog.conflictWith({ product: o.product, release: o.release, infoHash: made.metainfo.infoHash });
   if (conflict && !o.force) throw conflict;
 
+  if (o.outDir !== undefined) mkdirSync(resolve(o.outDir), { recursive: true });
   writeFileAtomic(outPath, made.bytes);
   const outcome = catalog.recordRelease(recordOf(o, made, imagePath, size, lineage), { force: o.force ?? false });
   catalog.registerImage(imagePath, made.metainfo.infoHash, true);
-  return { outPath, metainfo: made.metainfo, torrent: made.bytes, lineage, previous, outcome, hints: hints !== undefined, hashSeconds };
+  const layout = o.outDir !== undefined ? { ...(await layOutImage(resolve(o.outDir), imagePath)), torrent: outPath } : undefined;
+  return { outPath, metainfo: made.metainfo, torrent: made.bytes, lineage, previous, outcome, hints: hints !== undefined, hashSeconds, ...(layout ? { layout } : {}) };
 }
 
 /** The info dictionary of an image as a publisher would give it (see imageInfoDict). */

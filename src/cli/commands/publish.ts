@@ -22,6 +22,8 @@ interface PublishCliOptions extends CommonOptions {
   comment?: string;
   output?: string;
   force?: boolean;
+  outDir?: string;
+  publicUrl?: string;
 }
 
 /** $SOURCE_DATE_EPOCH (reproducible builds) fixes the creation date, else now. */
@@ -50,6 +52,7 @@ function resultJson(r: PublishResult) {
     hints: r.hints,
     catalog: r.outcome,
     hashSeconds: Number(r.hashSeconds.toFixed(3)),
+    outDir: r.layout ? { image: r.layout.image, torrent: r.layout.torrent, sums: r.layout.sums, imageBy: r.layout.imageBy, sha256: r.layout.sha256 } : null,
   };
 }
 
@@ -66,6 +69,8 @@ export function register(program: Command): void {
     .option('--piece-length <bytes>', 'piece length: a power of two from 2048 to 16M (default by image size: 256K up to 4 GiB)')
     .option('--comment <text>', 'comment stored in the torrent')
     .option('-o, --output <file>', 'where to write the torrent (default IMAGE without .iso, plus .torrent)')
+    .option('--out-dir <dir>', 'lay out a static mirror in DIR: the image (hard link or copy), IMAGE.torrent beside it, SHA256SUMS')
+    .option('--public-url <url>', "the mirror folder's URL: the torrent's first web seed is its copy of the image")
     .option('--force', 'replace a release already published under the same product and release with other content');
   withCommon(cmd).action(
     action(async (image: string, opts: PublishCliOptions) => {
@@ -86,6 +91,8 @@ export function register(program: Command): void {
           ...(pieceLength !== undefined ? { pieceLength } : {}),
           ...(opts.comment !== undefined ? { comment: opts.comment } : {}),
           ...(opts.output !== undefined ? { out: opts.output } : {}),
+          ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
+          ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
           ...(creationDate !== undefined ? { creationDate } : {}),
           ...(showProgress
             ? {
@@ -110,6 +117,7 @@ export function register(program: Command): void {
         process.stdout.write(`  pieces      ${j.pieceCount} of ${formatBytes(j.pieceLength)} (${formatBytes(j.length)} hashed in ${j.hashSeconds.toFixed(2)} s)\n`);
         process.stdout.write(`  lineage     ${j.lineage.length > 0 ? j.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n              ') : 'none (first release)'}\n`);
         process.stdout.write(`  hints       ${r.hints ? 'included' : 'none'}\n`);
+        if (r.layout) process.stdout.write(`  mirror      ${r.layout.image} (${r.layout.imageBy}), ${r.layout.torrent}, ${r.layout.sums}\n`);
       } finally {
         catalog.close();
       }
