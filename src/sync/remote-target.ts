@@ -5,10 +5,9 @@
  * For an image URL the client looks for a torrent, in this order:
  *   1. `URL.torrent` (what `isosync serve` and `publish --out-dir` provide;
  *      a plain GET that any static server answers cheaply with 404 if absent);
- *   2. the URL itself with `Accept: application/x-bittorrent` and
- *      `X-Isosync: 1` (`isosync serve` answers with the torrent; a plain
- *      server starts sending the image: the reply is cut after its headers,
- *      which also tell the image's size).
+ *   2. the URL itself with `Accept: application/x-bittorrent`, `X-Isosync: 1`
+ *      and `Range: bytes=0-0` (`isosync serve` answers with the torrent; a
+ *      plain server sends one byte, and the image's size in Content-Range).
  * With a torrent, every byte is verified by piece hash, the image URL joins
  * the web seeds, and the tracker on the host that served the torrent is
  * tried first (tracker localization: preferredTrackers).
@@ -105,8 +104,19 @@ function torrentTarget(bytes: Buffer, torrentUrl: string, imageUrl?: string): Re
   return { kind: 'torrent', metainfo, bytes, torrentUrl, ...(imageUrl ? { imageUrl } : {}), preferredTrackers: [announceOf(torrentUrl)] };
 }
 
-/** Resolves a URL argument to a torrent, or to a plain image (see the module comment). */
-export async function resolveRemoteTarget(url: string): Promise<RemoteTarget> {
+const resolved = new Map<string, Promise<RemoteTarget>>();
+
+/** Resolves a URL argument to a torrent, or to a plain image (see the module comment); asked once per URL per process. */
+export function resolveRemoteTarget(url: string): Promise<RemoteTarget> {
+  let r = resolved.get(url);
+  if (!r) {
+    r = resolveOnce(url);
+    resolved.set(url, r);
+  }
+  return r;
+}
+
+async function resolveOnce(url: string): Promise<RemoteTarget> {
   const u = new URL(url);
   if (/\.torrent$/i.test(u.pathname)) {
     const r = await fetchUrl(url, { Accept: 'application/x-bittorrent' }, MAX_TORRENT_FILE_BYTES);
@@ -122,10 +132,12 @@ export async function resolveRemoteTarget(url: string): Promise<RemoteTarget> {
       // Not a torrent after all (a catch-all page): ask the image URL.
     }
   }
-  const r2 = await fetchUrl(url, { Accept: 'application/x-bittorrent', 'X-Isosync': '1' }, MAX_TORRENT_FILE_BYTES, (s, h) => s === 200 && isTorrentType(h));
+  // Range 0-0: a plain server then sends one byte (and the size in Content-Range), not the image.
+  const r2 = await fetchUrl(url, { Accept: 'application/x-bittorrent', 'X-Isosync': '1', Range: 'bytes=0-0' }, MAX_TORRENT_FILE_BYTES, (s, h) => s === 200 && isTorrentType(h));
   if (r2.status === 200 && isTorrentType(r2.headers)) return torrentTarget(r2.body, url, url);
-  if (r2.status !== 200) throw new IsosyncError('NOT_FOUND', `Cannot fetch ${url}: HTTP ${r2.status}`, { url });
-  const size = Number(r2.headers['content-length']);
+  if (r2.status !== 200 && r2.status !== 206) throw new IsosyncError('NOT_FOUND', `Cannot fetch ${url}: HTTP ${r2.status}`, { url });
+  const total = /\/(\d+)$/.exec(String(r2.headers['content-range'] ?? ''))?.[1];
+  const size = Number(r2.status === 206 ? total : r2.headers['content-length']);
   if (!Number.isSafeInteger(size) || size <= 0) throw new IsosyncError('BAD_REPLY', `Cannot sync ${url}: the server does not say the image's size (no Content-Length)`, { url });
   const name = decodeURIComponent(u.pathname.split('/').pop() ?? '') || 'image.iso';
   const sha256 = await sumFor(url, name);

@@ -198,3 +198,43 @@ test('--mirror and --mirrors FILE give mirror URLs: one per line, # comments and
     t.cleanup();
   }
 });
+
+describe('a plain web server with no torrent: sync by HTTP ranges alone, reusing local files', { skip: NO_FIXTURES || needTools('nginx') }, () => {
+  test('with SHA256SUMS beside the image the result is checked; without it, it is written and reported unverified', async () => {
+    const t = tempDir('isosync-plain-');
+    let nginx: Nginx | undefined;
+    try {
+      const web = join(t.dir, 'web');
+      mkdirSync(web);
+      copyFileSync(join(RELEASES, 'distro-1.01.iso'), join(web, 'distro-1.01.iso'));
+      const want = sha256(join(web, 'distro-1.01.iso'));
+      const size = readFileSync(join(web, 'distro-1.01.iso')).length;
+      writeFileSync(join(web, 'SHA256SUMS'), `${want}  distro-1.01.iso\n`);
+      nginx = await Nginx.start(join(t.dir, 'nginx'), web);
+      const client = join(t.dir, 'client');
+      mkdirSync(client);
+      copyFileSync(join(RELEASES, 'distro-1.00.iso'), join(client, 'distro-1.00.iso'));
+      await nginx.traffic();
+      const r = await cliAsync(['sync', `${nginx.baseUrl}/distro-1.01.iso`, '--from', join(client, 'distro-1.00.iso'), '-o', join(client, 'a.iso'), '--no-catalog', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const j = JSON.parse(r.stdout);
+      assert.equal(j.verified, 'sha256');
+      assert.equal(sha256(join(client, 'a.iso')), want);
+      assert.ok(j.reusedBytes > size / 2, `reused ${j.reusedBytes}`);
+      const traffic = await nginx.traffic();
+      assert.ok(traffic.bodyBytes < size / 2, `nginx sent ${traffic.bodyBytes} bytes for a ${size}-byte image`);
+
+      writeFileSync(join(web, 'SHA256SUMS'), `${'0'.repeat(64)}  other.iso\n`);
+      const u = await cliAsync(['sync', `${nginx.baseUrl}/distro-1.01.iso`, '--from', join(client, 'distro-1.00.iso'), '-o', join(client, 'b.iso'), '--no-catalog', '--json']);
+      assert.equal(u.status, 0, u.stderr);
+      const uj = JSON.parse(u.stdout);
+      assert.equal(uj.verified, 'none');
+      assert.match(uj.notes.join('\n'), /UNVERIFIED/);
+      assert.match(u.stderr, /UNVERIFIED/);
+      assert.equal(sha256(join(client, 'b.iso')), want, 'still right here, though nothing could prove it');
+    } finally {
+      await nginx?.stop();
+      t.cleanup();
+    }
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { IsosyncError } from '../../errors.js';
+import { runPlainSync, type PlainTarget } from '../../sync/plain-http.js';
 import { isUrl, resolveRemoteTarget } from '../../sync/remote-target.js';
 import { Command, Option } from 'commander';
 import { openCatalog } from '../../library/catalog.js';
@@ -104,6 +105,33 @@ function printPlan(r: PlanReport, verb: 'will be' | 'were'): void {
   for (const n of r.notes) out(`  note: ${n}`);
 }
 
+/** `isosync URL` when the server offers no torrent: HTTP ranges only (src/sync/plain-http.ts). */
+async function plainSync(target: PlainTarget, opts: SyncOptions): Promise<void> {
+  const catalog = opts.catalog === false ? undefined : openCatalog(opts.home);
+  try {
+    const r = await runPlainSync({
+      target,
+      from: opts.from ?? [],
+      sourceDirs: opts.source ?? [],
+      mirrors: [...(opts.webSeed ?? []), ...mirrorUrls(opts)],
+      output: opts.output ?? target.name,
+      stallMs: 1000 * (intOption('--timeout', opts.timeout, 1) ?? 20),
+      ...(catalog ? { catalog } : {}),
+      onEvent: (e) => {
+        if (e.type === 'warning') process.stderr.write(`isosync: warning: ${e.message}\n`);
+      },
+    });
+    if (opts.json) return printJson(r);
+    process.stdout.write(`${r.name}  ${formatBytes(r.targetBytes)}  (no torrent offered: plain HTTP ranges)\n`);
+    for (const s of r.sources) process.stdout.write(`  source ${s.path}: ${formatBytes(s.reusedBytes)}\n`);
+    process.stdout.write(`  reused:  ${formatBytes(r.reusedBytes)} (${percent(r.reusedBytes, r.targetBytes)})\n  fetched: ${formatBytes(r.fetchedBytes)}${r.refetchedWhole ? ' (the whole image, after a SHA256SUMS mismatch)' : ''}; ${formatSeconds(r.seconds)}\n`);
+    for (const n of r.notes) process.stdout.write(`  note: ${n}\n`);
+    process.stdout.write(`wrote ${r.output} (${r.verified === 'sha256' ? 'matches SHA256SUMS' : 'UNVERIFIED'})\n`);
+  } finally {
+    catalog?.close();
+  }
+}
+
 /** Mirror URLs from --mirror and a --mirrors file (one URL per line, # comments, blank lines ignored). */
 export function mirrorUrls(opts: Pick<SyncOptions, 'mirror' | 'mirrors'>): string[] {
   const out = [...(opts.mirror ?? [])];
@@ -190,6 +218,10 @@ export function registerSync(program: Command): void {
   peerOptions(cmd);
   withCommon(cmd).action(
     action(async (torrent: string, opts: SyncOptions) => {
+      if (isUrl(torrent)) {
+        const remote = await resolveRemoteTarget(torrent);
+        if (remote.kind === 'plain') return plainSync(remote, opts);
+      }
       const bar = new ProgressBar(!opts.json && Boolean(process.stderr.isTTY));
       let printed = false;
       const print = (report: SyncReport) => {
