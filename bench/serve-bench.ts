@@ -1,0 +1,146 @@
+/**
+ * Serve bench (issue 6): N isosync clients (default 8) update 1.00 -> 1.01
+ * at once through one `isosync serve`, each by the image URL, each holding
+ * 1.00. The server's bytes sent over HTTP and over BitTorrent (its /status
+ * counters) are set beside one client's delta (the bytes its plan fetches)
+ * and beside zsync, where N `zsync -i` clients fetch from nginx at once
+ * (counted by nginx's $body_bytes_sent): zsync clients cannot share, so that
+ * server sends N deltas. Every output is checked by SHA-256.
+ *
+ * Pair: ISOSYNC_BENCH_SERVE_PAIR=DIR (distro-large-1.00.iso and -1.01.iso
+ * already made there), else bench/make-large-image.sh with
+ * ISOSYNC_BENCH_SERVE_MB (default 100) and 20 packages per MB.
+ * ISOSYNC_BENCH_SERVE_CLIENTS sets N.
+ *
+ *   npm run bench -- serve
+ *
+ * Everything lives in one temp folder, removed afterwards; every process
+ * started is stopped.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, linkSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Nginx } from './delta/nginx.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'bin', 'isosync');
+const out = (s: string) => process.stdout.write(`${s}\n`);
+
+function sh(cmd: string, args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd, maxBuffer: 256 * 1024 * 1024, timeout: 1_800_000 }, (e, stdout, stderr) => {
+      resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, stdout, stderr, seconds: (performance.now() - t0) / 1000 });
+    });
+  });
+}
+
+const have = (tool: string) => statSync(`/usr/bin/${tool}`, { throwIfNoEntry: false }) !== undefined;
+
+function sha256(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path, { highWaterMark: 1 << 20 }).on('data', (c) => h.update(c)).on('end', () => resolve(h.digest('hex'))).on('error', reject);
+  });
+}
+
+const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+
+async function serverStatus(url: string): Promise<{ http: { bytesSent: number }; bittorrent: { bytesSent: number }; torrents: unknown[]; swarms: { seeders: number }[] }> {
+  return (await (await fetch(`${url}/status.json`)).json()) as never;
+}
+
+export async function run(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'isosync-serve-bench-'));
+  let serve: ChildProcess | undefined;
+  let nginx: Nginx | undefined;
+  try {
+    const clients = Number(process.env['ISOSYNC_BENCH_SERVE_CLIENTS'] ?? 8);
+    let pairDir = process.env['ISOSYNC_BENCH_SERVE_PAIR'];
+    if (!pairDir) {
+      const size = Number(process.env['ISOSYNC_BENCH_SERVE_MB'] ?? 100);
+      pairDir = join(work, 'pair');
+      const m = await sh('bash', [join(ROOT, 'bench', 'make-large-image.sh'), pairDir, '--mb', String(size), '--files', String(size * 20)]);
+      if (m.code !== 0) throw new Error(`make-large-image.sh failed: ${m.stderr.slice(-500)}`);
+      out(`  pair made in ${m.seconds.toFixed(1)} s (--mb ${size})`);
+    }
+    const srv = join(work, 'srv');
+    mkdirSync(srv);
+    for (const v of ['1.00', '1.01']) linkSync(join(pairDir, `distro-large-${v}.iso`), join(srv, `distro-large-${v}.iso`));
+    const size = statSync(join(srv, 'distro-large-1.01.iso')).size;
+    const want = await sha256(join(srv, 'distro-large-1.01.iso'));
+    const pub = join(work, 'pub-home');
+    for (const [v, prev] of [['1.00', undefined], ['1.01', join(srv, 'distro-large-1.00.iso')]] as const) {
+      const r = await sh(process.execPath, [BIN, 'publish', join(srv, `distro-large-${v}.iso`), '--product', 'distro-large', '--release', v, '--home', pub, '-o', join(work, `${v}.torrent`), ...(prev ? ['--previous', prev] : [])]);
+      if (r.code !== 0) throw new Error(`publish ${v} failed: ${r.stderr}`);
+    }
+    out(`  images: 1.01 is ${mb(size)}; ${clients} clients, each with 1.00`);
+
+    // isosync: N clients at once through isosync serve.
+    serve = spawn(process.execPath, [BIN, 'serve', srv, '--port', '0', '--min-size', '1000000', '--home', pub], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      serve!.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        buf += d;
+        const m = /at (http:\/\/\S+?)\/?\n/.exec(buf);
+        if (m) resolve(m[1]!);
+      });
+      serve!.on('exit', (c) => reject(new Error(`isosync serve exited with ${c}`)));
+    });
+    for (let i = 0; ; i++) {
+      const s = await serverStatus(url);
+      if (s.swarms.filter((w) => w.seeders > 0).length >= 2) break;
+      if (i > 600) throw new Error('isosync serve did not seed in 60 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const before = await serverStatus(url);
+    const dirs = Array.from({ length: clients }, (_, i) => join(work, `client-${i}`));
+    for (const d of dirs) {
+      mkdirSync(d);
+      linkSync(join(pairDir, 'distro-large-1.00.iso'), join(d, 'distro-large-1.00.iso'));
+    }
+    const t0 = performance.now();
+    const runs = await Promise.all(dirs.map((d) => sh(process.execPath, [BIN, 'sync', `${url}/distro-large-1.01.iso`, '--from', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'distro-large-1.01.iso'), '--home', join(d, 'home'), '--json'])));
+    const wall = (performance.now() - t0) / 1000;
+    const after = await serverStatus(url);
+    for (const [i, r] of runs.entries()) if (r.code !== 0) throw new Error(`client ${i} failed: ${r.stderr.slice(-500)}`);
+    let ok = 0;
+    for (const d of dirs) if ((await sha256(join(d, 'distro-large-1.01.iso'))) === want) ok++;
+    const reports = runs.map((r) => JSON.parse(r.stdout) as { fetchBytes: number; fetchedBytes: number; peers?: { downloaded: number; uploaded: number } });
+    const delta = reports[0]!.fetchBytes;
+    const httpSent = after.http.bytesSent - before.http.bytesSent;
+    const btSent = after.bittorrent.bytesSent - before.bittorrent.bytesSent;
+    const peerShare = reports.reduce((n, r) => n + (r.peers?.uploaded ?? 0), 0);
+    serve.kill('SIGTERM');
+    await new Promise((r) => serve!.on('exit', r));
+    serve = undefined;
+
+    // zsync: N clients at once against nginx.
+    let zsyncLine = 'zsync: skipped (needs zsync, zsyncmake and nginx)';
+    if (have('zsync') && have('zsyncmake') && have('nginx')) {
+      nginx = await Nginx.start(join(work, 'nginx'), srv);
+      const control = join(srv, 'distro-large-1.01.zsync');
+      const mk = await sh('zsyncmake', ['-u', `${nginx.baseUrl}/distro-large-1.01.iso`, '-o', control, join(srv, 'distro-large-1.01.iso')]);
+      if (mk.code !== 0) throw new Error(`zsyncmake failed: ${mk.stderr}`);
+      await nginx.traffic();
+      const z0 = performance.now();
+      const zr = await Promise.all(dirs.map((d) => sh('zsync', ['-q', '-i', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'z.iso'), `${nginx!.baseUrl}/distro-large-1.01.zsync`], d)));
+      const zwall = (performance.now() - z0) / 1000;
+      const traffic = await nginx.traffic();
+      let zok = 0;
+      for (const [i, d] of dirs.entries()) if (zr[i]!.code === 0 && (await sha256(join(d, 'z.iso'))) === want) zok++;
+      zsyncLine = `zsync (${clients} at once, nginx): server sent ${mb(traffic.bodyBytes)} = ${(traffic.bodyBytes / delta).toFixed(2)} x one isosync delta (incl. the .zsync file); ${zok}/${clients} bit-identical; wall ${zwall.toFixed(1)} s`;
+    }
+
+    out(`  one client's delta (its plan's fetch bytes): ${mb(delta)}`);
+    out(`  isosync serve (${clients} at once): HTTP ${mb(httpSent)} + BitTorrent ${mb(btSent)} = ${mb(httpSent + btSent)} = ${((httpSent + btSent) / delta).toFixed(2)} x one delta (target <= 2 x); clients uploaded ${mb(peerShare)} to each other; ${ok}/${clients} bit-identical; wall ${wall.toFixed(1)} s`);
+    out(`  ${zsyncLine}`);
+  } finally {
+    serve?.kill('SIGTERM');
+    await nginx?.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
