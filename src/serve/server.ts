@@ -202,7 +202,7 @@ export class IsosyncServer {
       ...extra,
       'Content-Type': TORRENT_TYPE,
       'Content-Length': t.bytes.length,
-      'Content-Disposition': `attachment; filename="${t.metainfo.name.replace(/["\\\r\n]/g, '_')}.torrent"`,
+      'Content-Disposition': `attachment; filename="${t.metainfo.name.replace(/[^\x20-\x7e]|["\\]/g, '_')}.torrent"; filename*=UTF-8''${encodeURIComponent(t.metainfo.name)}.torrent`,
       ETag: etag,
     };
     if (req.headers['if-none-match']?.split(',').some((x) => x.trim() === etag)) {

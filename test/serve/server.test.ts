@@ -331,3 +331,24 @@ describe('isosync serve: the command', () => {
 });
 
 void hasTool;
+
+test('a file with a non-ASCII name is served and gets its torrent', async () => {
+  const t = tempDir('isosync-serve-');
+  const server = await IsosyncServer.start({ root: t.dir, minSize: MIN });
+  try {
+    const name = 'débian-日本 1.iso';
+    writeFileSync(join(t.dir, name), Buffer.alloc(100_000, 7));
+    const path = `/${encodeURIComponent(name)}`;
+    const file = await get(`${server.url}${path}`);
+    assert.equal(file.status, 200);
+    assert.equal(file.body.length, 100_000);
+    const tor = await get(`${server.url}${path}.torrent`);
+    assert.equal(tor.status, 200);
+    const m = parseMetainfo(tor.body, 'x');
+    assert.equal(m.name, name);
+    assert.deepEqual(m.urlList, [`${server.url}${path}`]);
+  } finally {
+    await server.close();
+    t.cleanup();
+  }
+});
