@@ -213,14 +213,18 @@ export class Tracker {
 
   // ---- UDP ----
 
-  private connectionId(host: string, port: number, slot: number): bigint {
-    const mac = createHmac('sha1', this.secret).update(`${host}|${port}|${slot}`).digest();
+  /**
+   * Stateless connection ids (BEP 15 leaves their making to the tracker): a MAC of the client's address and the
+   * minute. Not of its port: libtorrent reuses one connection id across the sockets it announces from.
+   */
+  private connectionId(host: string, slot: number): bigint {
+    const mac = createHmac('sha1', this.secret).update(`${host}|${slot}`).digest();
     return mac.readBigUInt64BE(0);
   }
 
-  private validConnection(id: bigint, host: string, port: number): boolean {
+  private validConnection(id: bigint, host: string): boolean {
     const slot = Math.floor(Date.now() / CONNECTION_ID_SLOT_MS);
-    return id === this.connectionId(host, port, slot) || id === this.connectionId(host, port, slot - 1);
+    return id === this.connectionId(host, slot) || id === this.connectionId(host, slot - 1);
   }
 
   /** One datagram in, at most one out. Packets too short to carry a transaction id get no answer. */
@@ -234,9 +238,9 @@ export class Tracker {
     const r: UdpRequest = d.request;
     const host = normalizeAddress(fromHost);
     if (r.action === 'connect') {
-      return encodeConnectReply(r.transactionId, this.connectionId(host, fromPort, Math.floor(Date.now() / CONNECTION_ID_SLOT_MS)));
+      return encodeConnectReply(r.transactionId, this.connectionId(host, Math.floor(Date.now() / CONNECTION_ID_SLOT_MS)));
     }
-    if (!this.validConnection(r.connectionId, host, fromPort)) {
+    if (!this.validConnection(r.connectionId, host)) {
       this.counters.failures++;
       return encodeErrorReply(r.transactionId, 'connection id expired or invalid');
     }
