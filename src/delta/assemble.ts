@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { IsosyncError } from '../errors.js';
-import type { ByteSource } from '../store/byte-source.js';
+import { readInto, type ByteSource } from '../store/byte-source.js';
 import { CACHE_SOURCE, pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment, type Plan } from './plan.js';
 import { mergeSpans, spanBytes, subtractSpans, type Span } from './runs.js';
 
@@ -82,7 +82,23 @@ function sha1Matches(bytes: Uint8Array, pieces: Uint8Array, piece: number): bool
   return Buffer.compare(got, want) === 0;
 }
 
-/** Copies segments into `buf` (buf[0] is target byte `base`); returns the spans filled. */
+/**
+ * Segments in order, with neighbours that continue each other (same source,
+ * adjacent in the target and in the source) joined: one read instead of
+ * several (runs of consecutive files, zeros split by layers).
+ */
+function coalesce(segs: readonly LocalSegment[]): LocalSegment[] {
+  const out: LocalSegment[] = [];
+  for (const s of segs) {
+    const last = out[out.length - 1];
+    if (last && last.source === s.source && last.end === s.start && (s.source === ZERO_SOURCE || last.sourceOffset + (last.end - last.start) === s.sourceOffset)) {
+      out[out.length - 1] = { ...last, end: s.end };
+    } else out.push(s);
+  }
+  return out;
+}
+
+/** Copies segments into `buf` (buf[0] is target byte `base`), reading straight into it; returns the spans filled. */
 async function fillSegments(
   buf: Uint8Array,
   base: number,
@@ -90,20 +106,18 @@ async function fillSegments(
   input: Pick<AssembleInput<unknown>, 'sources' | 'cache'>,
 ): Promise<Span[]> {
   const filled: Span[] = [];
-  for (const s of segs) {
+  for (const s of coalesce(segs)) {
     const len = s.end - s.start;
     if (s.source === ZERO_SOURCE) {
       buf.fill(0, s.start - base, s.end - base);
     } else if (s.source === CACHE_SOURCE) {
       if (!input.cache) continue;
-      const tmp = new Uint8Array(len);
-      input.cache.cacheBytes(tmp, s.start, s.end);
-      buf.set(tmp, s.start - base);
+      input.cache.cacheBytes(buf.subarray(s.start - base, s.end - base), s.start, s.end);
     } else {
       const src = input.sources[s.source];
       if (!src || s.sourceOffset < 0 || s.sourceOffset + len > src.size) continue;
       try {
-        buf.set(await src.read(s.sourceOffset, len), s.start - base);
+        await readInto(src, buf, s.start - base, s.sourceOffset, len);
       } catch {
         continue; // an unreadable source byte is simply not local
       }

@@ -5,12 +5,18 @@
  * straight through. Memory: at most `maxBlocks` x `blockBytes`.
  */
 import type { ByteSource } from './byte-source.js';
-import { checkRange } from './byte-source.js';
+import { checkRange, readInto } from './byte-source.js';
 
 /** 256 KiB blocks: one ISO directory area or one piece's worth per read. */
 export const BLOCK_BYTES = 256 * 1024;
-/** 64 blocks = 16 MiB per source. */
-export const MAX_BLOCKS = 64;
+/** 16 blocks = 4 MiB per source: reads of DIRECT_BYTES or more bypass the cache, so it only serves metadata and small segments, which move forward. */
+export const MAX_BLOCKS = 16;
+/**
+ * readInto of this many bytes or more goes straight to the inner source, into
+ * the caller's buffer: a large read gains nothing from the cache and would
+ * cost a block allocation and a copy (piece filling reads whole file runs).
+ */
+export const DIRECT_BYTES = 32 * 1024;
 
 export class BlockCache implements ByteSource {
   private readonly blocks = new Map<number, Promise<Uint8Array>>();
@@ -44,6 +50,12 @@ export class BlockCache implements ByteSource {
       out.set(b.subarray(a - start, e - start), a - offset);
     }
     return out;
+  }
+
+  async readInto(dest: Uint8Array, at: number, offset: number, length: number): Promise<void> {
+    checkRange(this.size, offset, length, 'a cached source');
+    if (length >= DIRECT_BYTES) return readInto(this.inner, dest, at, offset, length);
+    dest.set(await this.read(offset, length), at);
   }
 
   private block(i: number): Promise<Uint8Array> {

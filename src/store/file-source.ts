@@ -36,6 +36,11 @@ export class FileSource implements ByteSource {
     return readFully(this.handle, this.path, offset, length);
   }
 
+  async readInto(dest: Uint8Array, at: number, offset: number, length: number): Promise<void> {
+    checkRange(this.size, offset, length, JSON.stringify(this.path));
+    await readFullyInto(this.handle, this.path, dest, at, offset, length);
+  }
+
   async close(): Promise<void> {
     await this.handle.close();
   }
@@ -44,11 +49,16 @@ export class FileSource implements ByteSource {
 /** Reads exactly `length` bytes at `offset`; a file that ends first is an error naming where. */
 export async function readFully(handle: FileHandle, path: string, offset: number, length: number): Promise<Uint8Array> {
   const buf = Buffer.allocUnsafe(length);
+  await readFullyInto(handle, path, buf, 0, offset, length);
+  return buf;
+}
+
+/** Reads exactly `length` bytes at `offset` into `dest[at, at+length)`. */
+export async function readFullyInto(handle: FileHandle, path: string, dest: Uint8Array, at: number, offset: number, length: number): Promise<void> {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
+    const { bytesRead } = await handle.read(dest, at + done, length - done, offset + done);
     if (bytesRead === 0) throw new IsosyncError('IO', `Cannot read ${JSON.stringify(path)}: file ended at byte ${offset + done}, expected ${offset + length}`, { path });
     done += bytesRead;
   }
-  return buf;
 }
