@@ -71,59 +71,59 @@ function cut(seg: LocalSegment, start: number, end: number): LocalSegment {
 /**
  * Overlays layers: each later layer fills only what earlier ones left.
  * Returns sorted, non-overlapping segments within [0, length).
+ *
+ * One sweep per layer (linear after sorting): a layer's segments in start
+ * order can only overlap each other at their fronts (so "what this layer
+ * already holds" is the range up to the largest end so far), and the spans
+ * of earlier layers are walked with one forward pointer.
  */
 export function overlay(length: number, layers: readonly (readonly LocalSegment[])[], already: readonly Span[] = []): LocalSegment[] {
   let covered: Span[] = mergeSpans(already);
   const out: LocalSegment[] = [];
   for (const layer of layers) {
-    const added: LocalSegment[] = [];
-    const sorted = [...layer].filter((s) => s.end > s.start).sort((a, b) => a.start - b.start);
+    const sorted = layer.filter((s) => s.end > s.start).sort((a, b) => a.start - b.start);
+    const mine: Span[] = [];
+    let layerEnd = 0;
+    let j = 0;
     for (const seg of sorted) {
-      const clipped = cut(seg, 0, length);
-      if (clipped.end <= clipped.start) continue;
-      for (const free of subtractSpans([{ start: clipped.start, end: clipped.end }], coveredAround(covered, clipped))) {
-        added.push(cut(clipped, free.start, free.end));
+      const start = Math.max(seg.start, layerEnd, 0);
+      const end = Math.min(seg.end, length);
+      if (end > layerEnd) layerEnd = end;
+      if (end <= start) continue;
+      const last = mine[mine.length - 1];
+      if (last && last.end >= seg.start) mine[mine.length - 1] = { start: last.start, end: Math.max(last.end, end) };
+      else mine.push({ start: Math.max(0, seg.start), end });
+      // The parts of [start, end) that no earlier layer covers.
+      while (j < covered.length && covered[j]!.end <= start) j++;
+      let at = start;
+      for (let k = j; at < end; k++) {
+        const c = covered[k];
+        if (!c || c.start >= end) {
+          out.push(cut(seg, at, end));
+          break;
+        }
+        if (c.start > at) out.push(cut(seg, at, c.start));
+        at = Math.max(at, c.end);
       }
-      // Keep the layer's own segments from overlapping each other.
-      covered = insertSpan(covered, { start: clipped.start, end: clipped.end });
     }
-    out.push(...added);
+    covered = unionSorted(covered, mine);
   }
   return out.sort((a, b) => a.start - b.start);
 }
 
-/** Index of the first span of sorted `spans` whose end is after `pos`. */
-function firstEndingAfter(spans: readonly Span[], pos: number): number {
-  let lo = 0;
-  let hi = spans.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (spans[mid]!.end <= pos) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Spans of sorted `covered` that intersect `s`. */
-function coveredAround(covered: readonly Span[], s: Span): Span[] {
+/** Union of two sorted, merged span lists, merged (touching spans join). */
+function unionSorted(a: readonly Span[], b: readonly Span[]): Span[] {
   const out: Span[] = [];
-  for (let i = firstEndingAfter(covered, s.start); i < covered.length && covered[i]!.start < s.end; i++) out.push(covered[i]!);
-  return out;
-}
-
-/** Inserts a span into sorted, merged spans (in place), merging overlapping or touching neighbours. */
-function insertSpan(spans: Span[], s: Span): Span[] {
-  const first = firstEndingAfter(spans, s.start - 1);
-  let last = first;
-  let start = s.start;
-  let end = s.end;
-  while (last < spans.length && spans[last]!.start <= s.end) {
-    start = Math.min(start, spans[last]!.start);
-    end = Math.max(end, spans[last]!.end);
-    last++;
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const s = j >= b.length || (i < a.length && a[i]!.start <= b[j]!.start) ? a[i++]! : b[j++]!;
+    const last = out[out.length - 1];
+    if (last && s.start <= last.end) {
+      if (s.end > last.end) out[out.length - 1] = { start: last.start, end: s.end };
+    } else out.push({ start: s.start, end: s.end });
   }
-  spans.splice(first, last - first, { start, end });
-  return spans;
+  return out;
 }
 
 export function segmentSpans(segs: readonly LocalSegment[]): Span[] {

@@ -192,6 +192,16 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   const readAhead = hintLayers.length > 0 ? HINTED_READ_AHEAD : 0;
   if (swarm) swarm.fetcher.pool = pool;
   const vt = new VirtualTarget(target.length, early, byteSources, swarm ? swarm.fetcher : pool.seeds.length > 0 ? pool : undefined, readAhead);
+  // The source images' metadata is local: parse it while the target's waits on the network.
+  const sourceIsos = images.map(({ s, i }) =>
+    readIso(byteSources[i]!, { name: s.path }).then(
+      (image): ImageSourceInfo => ({ index: i, image, size: s.source.size }),
+      (e: unknown) => {
+        warn(`cannot read ${s.path} as ISO 9660 (${(e as Error).message}); using it for hints and same-offset reuse only`);
+        return undefined;
+      },
+    ),
+  );
   let targetIso: IsoImage | undefined;
   try {
     targetIso = await readIso(vt, { name: target.name });
@@ -204,14 +214,7 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
       notes.push(`the target is not read as ISO 9660 (${(e as Error).message}); same-offset reuse only`);
     }
   }
-  const imageInfos: ImageSourceInfo[] = [];
-  for (const { s, i } of images) {
-    try {
-      imageInfos.push({ index: i, image: await readIso(byteSources[i]!, { name: s.path }), size: s.source.size });
-    } catch (e) {
-      warn(`cannot read ${s.path} as ISO 9660 (${(e as Error).message}); using it for hints and same-offset reuse only`);
-    }
-  }
+  const imageInfos = (await Promise.all(sourceIsos)).filter((x): x is ImageSourceInfo => x !== undefined);
   const loose: LooseFile[] = sources.flatMap((s, i) => (s.kind === 'loose' ? [{ index: i, name: s.name, size: s.size }] : []));
 
   emit({ type: 'phase', phase: 'plan' });

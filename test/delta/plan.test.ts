@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildPlan, overlay, summarize, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
+import { Rng } from '../helpers/random.js';
 
 const seg = (start: number, end: number, source: number, sourceOffset: number, reason: LocalSegment['reason'] = 'hint'): LocalSegment => ({ start, end, source, sourceOffset, reason });
 
@@ -29,4 +30,44 @@ test('the plan fetches what neither exact bytes nor the first guess cover', () =
 test('segments are clipped to the target length', () => {
   const out = overlay(50, [[seg(40, 80, 0, 0)]]);
   assert.deepEqual(out, [seg(40, 50, 0, 0)]);
+});
+
+test('overlay gives every byte to the first layer, then the first segment by start, that covers it (property, against a per-byte model)', () => {
+  const rng = new Rng(11);
+  for (let round = 0; round < 500; round++) {
+    const length = 1 + rng.int(300);
+    const layers = Array.from({ length: 1 + rng.int(4) }, () =>
+      Array.from({ length: rng.int(10) }, () => {
+        const start = rng.int(340) - 20;
+        return seg(start, start + rng.int(80) - 5, rng.int(3), rng.int(1000));
+      }),
+    );
+    const already = Array.from({ length: rng.int(3) }, () => {
+      const start = rng.int(300);
+      return { start, end: start + rng.int(60) };
+    });
+    // Model: owner of each byte as "source:sourceByte", or "" when no layer covers it (or `already` does).
+    const want: string[] = new Array<string>(length).fill('');
+    const taken = new Array<boolean>(length).fill(false);
+    for (const a of already) for (let b = Math.max(0, a.start); b < Math.min(length, a.end); b++) taken[b] = true;
+    for (const layer of layers) {
+      const mine = new Array<boolean>(length).fill(false);
+      for (const s of [...layer].sort((x, y) => x.start - y.start)) {
+        for (let b = Math.max(0, s.start); b < Math.min(length, s.end); b++) {
+          if (mine[b]) continue;
+          mine[b] = true;
+          if (!taken[b]) want[b] = `${s.source}:${s.sourceOffset + (b - s.start)}`;
+        }
+      }
+      for (let b = 0; b < length; b++) if (mine[b]) taken[b] = true;
+    }
+    const got: string[] = new Array<string>(length).fill('');
+    let prevEnd = 0;
+    for (const s of overlay(length, layers, already)) {
+      assert.ok(s.start >= prevEnd && s.end > s.start && s.end <= length, 'sorted, disjoint, non-empty, inside the target');
+      prevEnd = s.end;
+      for (let b = s.start; b < s.end; b++) got[b] = `${s.source}:${s.sourceOffset + (b - s.start)}`;
+    }
+    assert.deepEqual(got, want);
+  }
 });
