@@ -1,0 +1,301 @@
+/**
+ * Tracker load: announces per second from one load generator on 127.0.0.1
+ * against `isosync tracker` (a child process, as users run it) and against
+ * opentracker, in the same run, under the same generator; then the RSS of
+ * the isosync tracker process over a longer run, to show memory is stable.
+ *
+ * The generator simulates PEERS peers spread over TORRENTS torrents (each
+ * peer's first announce is event=started, the rest regular; a quarter are
+ * seeders). Three loads:
+ *   - HTTP, one connection per announce (opentracker closes the connection
+ *     after every reply, so this is the load both can take);
+ *   - HTTP keep-alive (isosync only, opentracker does not keep connections);
+ *   - UDP (BEP 15): connect once per socket, then announces, several in flight.
+ * Each load runs for SECONDS or MAX_ANNOUNCES, whichever comes first.
+ *
+ * The generator is one Node process with raw sockets; its CPU use is printed,
+ * since a saturated generator caps both trackers alike (then the ratio says
+ * less than the absolute figures).
+ *
+ *   ISOSYNC_BENCH_TRACKER_SECONDS        per load (default 5)
+ *   ISOSYNC_BENCH_TRACKER_LONG_SECONDS   the memory run (default 30)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { percentEncodeBytes } from '../src/tracker/announce-query.js';
+import * as wire from '../src/tracker/udp-wire.js';
+import { freePort, startOpentracker, type Opentracker } from '../test/tracker/helpers.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SECONDS = Number(process.env['ISOSYNC_BENCH_TRACKER_SECONDS'] ?? 5);
+const LONG_SECONDS = Number(process.env['ISOSYNC_BENCH_TRACKER_LONG_SECONDS'] ?? 30);
+/** Upper bound on announces per load, so a very fast machine still finishes. */
+const MAX_ANNOUNCES = 2_000_000;
+const PEERS = 20_000;
+const TORRENTS = 200;
+/** Requests in flight: enough to keep a single-threaded server busy. */
+const CONCURRENCY = 64;
+const UDP_SOCKETS = 16;
+const UDP_IN_FLIGHT_PER_SOCKET = 8;
+/** A UDP announce unanswered for this long is counted lost and replaced. */
+const UDP_LOSS_MS = 1000;
+
+interface Target {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+interface LoadResult {
+  readonly announces: number;
+  readonly failures: number;
+  readonly lost: number;
+  readonly seconds: number;
+  readonly generatorCpu: number;
+}
+
+const infoHashes = Array.from({ length: TORRENTS }, (_, i) => {
+  const h = Buffer.alloc(20);
+  h.writeUInt32BE(0x15050000 + i, 0);
+  h.fill(0xab, 4);
+  return h;
+});
+
+class PeerCursor {
+  private next = 0;
+  private readonly started = new Uint8Array(PEERS);
+  take(): { peer: number; infoHash: Buffer; event: 'started' | ''; left: number } {
+    const peer = this.next++ % PEERS;
+    const event = this.started[peer] ? '' : 'started';
+    this.started[peer] = 1;
+    return { peer, infoHash: infoHashes[peer % TORRENTS]!, event, left: peer % 4 === 0 ? 0 : 1_000_000 };
+  }
+}
+
+function peerId(peer: number): Buffer {
+  return Buffer.from(`-BN0001-${String(peer).padStart(12, '0')}`, 'latin1');
+}
+
+function httpRequest(t: Target, c: ReturnType<PeerCursor['take']>, keepAlive: boolean): string {
+  const q = `info_hash=${percentEncodeBytes(c.infoHash)}&peer_id=${percentEncodeBytes(peerId(c.peer))}&port=${10_000 + c.peer}&uploaded=0&downloaded=0&left=${c.left}&compact=1&numwant=50${c.event ? `&event=${c.event}` : ''}`;
+  return `GET /announce?${q} HTTP/1.1\r\nHost: ${t.host}:${t.port}\r\nConnection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`;
+}
+
+/** Whether a complete HTTP reply is in buf; returns its total length and whether it was a tracker success. */
+function parseHttpReply(buf: Buffer): { length: number; ok: boolean } | undefined {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const head = buf.subarray(0, end).toString('latin1');
+  const m = /content-length:\s*(\d+)/i.exec(head);
+  const len = m ? Number(m[1]) : 0;
+  if (buf.length < end + 4 + len) return undefined;
+  const body = buf.subarray(end + 4, end + 4 + len);
+  return { length: end + 4 + len, ok: head.startsWith('HTTP/1.1 200') && body[0] === 0x64 && !body.includes('failure reason') };
+}
+
+export async function httpLoad(t: Target, keepAlive: boolean): Promise<LoadResult> {
+  const cursor = new PeerCursor();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const deadline = t0 + SECONDS * 1000;
+  let announces = 0;
+  let failures = 0;
+  let sent = 0;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline && sent < MAX_ANNOUNCES) {
+      // One socket serves requests until the deadline (keep-alive) or one request (close).
+      await new Promise<void>((resolve) => {
+        const sock = net.connect(t.port, t.host);
+        sock.setNoDelay(true);
+        let buf: Buffer = Buffer.alloc(0);
+        let done = false;
+        const finish = (): void => {
+          if (done) return;
+          done = true;
+          sock.destroy();
+          resolve();
+        };
+        const send = (): void => {
+          sent++;
+          sock.write(httpRequest(t, cursor.take(), keepAlive));
+        };
+        sock.on('connect', send);
+        sock.on('data', (d: Buffer) => {
+          buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+          const r = parseHttpReply(buf);
+          if (!r) return;
+          buf = Buffer.from(buf.subarray(r.length));
+          if (r.ok) announces++;
+          else failures++;
+          if (keepAlive && performance.now() < deadline && sent < MAX_ANNOUNCES) send();
+          else finish();
+        });
+        sock.on('error', () => {
+          failures++;
+          finish();
+        });
+        sock.on('close', finish);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { announces, failures, lost: 0, seconds, generatorCpu: (cpu.user + cpu.system) / 1e6 };
+}
+
+async function udpLoad(t: Target, seconds = SECONDS): Promise<LoadResult> {
+  const cursor = new PeerCursor();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  let announces = 0;
+  let failures = 0;
+  let lost = 0;
+  let sent = 0;
+  const runSocket = (index: number): Promise<void> =>
+    new Promise((resolve) => {
+      const sock = dgram.createSocket('udp4');
+      const pending = new Map<number, NodeJS.Timeout>();
+      let connectionId: bigint | undefined;
+      let nextTid = (index << 24) >>> 0;
+      const finishIfDone = (): void => {
+        if (pending.size === 0 && (performance.now() >= deadline || sent >= MAX_ANNOUNCES)) {
+          sock.close();
+          resolve();
+        }
+      };
+      const arm = (tid: number): void => {
+        pending.set(
+          tid,
+          setTimeout(() => {
+            pending.delete(tid);
+            lost++;
+            if (connectionId === undefined) connect();
+            else fill();
+            finishIfDone();
+          }, UDP_LOSS_MS),
+        );
+      };
+      const connect = (): void => {
+        const tid = nextTid++ >>> 0;
+        arm(tid);
+        sock.send(wire.encodeConnect(tid), t.port, t.host);
+      };
+      const announce = (): void => {
+        const c = cursor.take();
+        const tid = nextTid++ >>> 0;
+        sent++;
+        arm(tid);
+        sock.send(
+          wire.encodeAnnounce({
+            connectionId: connectionId!, transactionId: tid, infoHash: c.infoHash, peerId: peerId(c.peer), downloaded: 0, left: c.left, uploaded: 0,
+            event: c.event, ip: 0, key: c.peer, numWant: 50, port: 10_000 + c.peer,
+          }),
+          t.port,
+          t.host,
+        );
+      };
+      const fill = (): void => {
+        while (pending.size < UDP_IN_FLIGHT_PER_SOCKET && performance.now() < deadline && sent < MAX_ANNOUNCES) announce();
+      };
+      sock.on('message', (msg) => {
+        const h = wire.replyHeader(msg);
+        const timer = h && pending.get(h.transactionId);
+        if (!h || !timer) return;
+        clearTimeout(timer);
+        pending.delete(h.transactionId);
+        if (h.action === wire.ACTION.connect) connectionId = wire.decodeConnectReply(msg);
+        else if (h.action === wire.ACTION.announce) announces++;
+        else failures++;
+        fill();
+        finishIfDone();
+      });
+      sock.bind(0, '127.0.0.1', connect);
+    });
+  await Promise.all(Array.from({ length: UDP_SOCKETS }, (_, i) => runSocket(i)));
+  const cpu = process.cpuUsage(cpu0);
+  return { announces, failures, lost, seconds: (performance.now() - t0) / 1000, generatorCpu: (cpu.user + cpu.system) / 1e6 };
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function cpuSeconds(pid: number): number {
+  // /proc/PID/stat fields 14 and 15: utime and stime in clock ticks (100 per second on Linux).
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export async function startIsosyncTracker(): Promise<{ child: ChildProcess; target: Target; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'isosync'), 'tracker', '--host', '127.0.0.1', '--port', String(port), '--udp'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (c) => reject(new Error(`isosync tracker exited ${c}`)));
+  });
+  return {
+    child,
+    target: { name: 'isosync', host: '127.0.0.1', port },
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function line(label: string, r: LoadResult): number {
+  const rate = r.announces / r.seconds;
+  process.stdout.write(
+    `  ${label.padEnd(34)} ${rate.toFixed(0).padStart(7)} announces/s  (${r.announces} in ${r.seconds.toFixed(1)} s, ${r.failures} failed${r.lost ? `, ${r.lost} lost` : ''}; generator CPU ${((100 * r.generatorCpu) / r.seconds).toFixed(0)}%)\n`,
+  );
+  return rate;
+}
+
+export async function run(): Promise<void> {
+  process.stdout.write(`load: ${PEERS} peers over ${TORRENTS} torrents, ${CONCURRENCY} HTTP requests / ${UDP_SOCKETS}x${UDP_IN_FLIGHT_PER_SOCKET} UDP in flight, ${SECONDS} s per load, on 127.0.0.1\n`);
+  const iso = await startIsosyncTracker();
+  let ot: Opentracker | undefined;
+  try {
+    const pid = iso.child.pid!;
+    const rss0 = rssMiB(pid);
+    let otTarget: Target | undefined;
+    try {
+      ot = await startOpentracker(infoHashes.map((h) => h.toString('hex')));
+      otTarget = { name: 'opentracker', host: '127.0.0.1', port: ot.port };
+    } catch (e) {
+      process.stdout.write(`  opentracker: not measured (${(e as Error).message.split('\n')[0]})\n`);
+    }
+    const isoCpu0 = cpuSeconds(pid);
+    const isoHttp = line('isosync  HTTP, connection each', await httpLoad(iso.target, false));
+    const otHttp = otTarget ? line('opentracker HTTP, connection each', await httpLoad(otTarget, false)) : undefined;
+    line('isosync  HTTP keep-alive', await httpLoad(iso.target, true));
+    const isoUdp = line('isosync  UDP', await udpLoad(iso.target));
+    const otUdp = otTarget ? line('opentracker UDP', await udpLoad(otTarget)) : undefined;
+    if (otHttp !== undefined) process.stdout.write(`  ratio isosync/opentracker: HTTP ${(isoHttp / otHttp).toFixed(2)}x, UDP ${(isoUdp / otUdp!).toFixed(2)}x\n`);
+    process.stdout.write(`  isosync tracker CPU over these loads: ${(cpuSeconds(pid) - isoCpu0).toFixed(1)} s\n`);
+
+    // Memory over a longer run: UDP load (the cheapest for the generator) with the same peer population.
+    const rssWarm = rssMiB(pid);
+    const samples: string[] = [];
+    const sampler = setInterval(() => samples.push(rssMiB(pid).toFixed(1)), Math.max(1000, (LONG_SECONDS * 1000) / 6));
+    const long = await udpLoad(iso.target, LONG_SECONDS);
+    clearInterval(sampler);
+    const rssEnd = rssMiB(pid);
+    line(`isosync  UDP, ${LONG_SECONDS} s memory run`, long);
+    process.stdout.write(
+      `  isosync tracker RSS: ${rss0.toFixed(1)} MiB at start, ${rssWarm.toFixed(1)} MiB after the first loads (table full: ${PEERS} peers), ` +
+        `${rssEnd.toFixed(1)} MiB after ${long.announces} more announces; samples during the run: ${samples.join(', ')} MiB\n`,
+    );
+  } finally {
+    await iso.stop();
+    await ot?.stop();
+  }
+}
