@@ -46,6 +46,8 @@ export const NO_PEER_MS = 60_000;
  * the same piece: 1024 blocks = 16 MiB at most.
  */
 export const SPARE_BLOCKS = 1024;
+/** Times a peer that hung up is dialed again (it may have been busy checking its files). */
+export const MAX_REDIALS = 5;
 /** Connections kept at once. */
 export const MAX_PEERS = 60;
 /** Dial attempts per address while it refuses (peers started together may not listen yet). */
@@ -279,7 +281,21 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (!this.closing) {
       this.rechoke(false);
       this.pump();
+      this.maybeRedial(c, reason);
     }
+  }
+
+  private readonly redials = new Map<string, number>();
+
+  /** A peer we dialed that hung up (not for misbehaving) is dialed again while we still need pieces, a few times. */
+  private maybeRedial(c: Connection, reason: string): void {
+    if (!c.outgoing || this.complete || this.bannedAddresses.has(c.address)) return;
+    if (!['connection closed', 'wire closed', 'wire ended', 'ECONNRESET', 'EPIPE'].includes(reason)) return;
+    const n = (this.redials.get(c.address) ?? 0) + 1;
+    if (n > MAX_REDIALS) return;
+    this.redials.set(c.address, n);
+    const i = c.address.lastIndexOf(':');
+    setTimeout(() => this.addPeer(c.address.slice(0, i), Number(c.address.slice(i + 1))), 500 * n).unref();
   }
 
   // ---- what peers have ---------------------------------------------------
