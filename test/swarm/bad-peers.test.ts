@@ -1,0 +1,118 @@
+/**
+ * Bad peers beside one good seed: one sends corrupt blocks, one sends
+ * garbage bytes, one stalls (unchokes, then never answers). The download
+ * completes bit-identical, the corrupt peer is banned, the others dropped.
+ * The bad peers are small Node peers in this process; the good seed and the
+ * leecher are `isosync` processes; all on 127.0.0.1.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Wire from 'bittorrent-protocol';
+import { cli, fixture, tempDir } from '../helpers/env.js';
+import { sha256 } from '../sync/fixture-pair.js';
+import { readTorrentFile } from '../../src/library/previous.js';
+import { isosync, isosyncSeed, type Peer } from './peers.js';
+
+const IMAGE = fixture('releases', 'distro-1.01.iso');
+
+type Mode = 'corrupt' | 'garbage' | 'stall';
+
+/** A peer that claims every piece and misbehaves as `mode` says. */
+function badPeer(mode: Mode, infoHash: Uint8Array, pieceLength: number, image: Buffer): Promise<{ port: number; close: () => Promise<void>; requests: () => number }> {
+  let requests = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    if (mode === 'garbage') {
+      // A handshake-sized burst of random bytes, then more of it.
+      socket.write(randomBytes(68));
+      const t = setInterval(() => socket.writable && socket.write(randomBytes(4096)), 50);
+      socket.on('close', () => clearInterval(t));
+      return;
+    }
+    const wire = new Wire('tcpIncoming', 0);
+    socket.on('data', (d: Buffer) => wire.write(d));
+    wire.on('data', (d: Uint8Array) => socket.writable && socket.write(d));
+    socket.on('close', () => wire.destroy());
+    wire.on('error', () => undefined);
+    wire.on('handshake', () => {
+      wire.handshake(infoHash, Buffer.from(`-XX0001-${mode.padEnd(12, '0')}`), { fast: true });
+      if (wire.hasFast) wire.haveAll();
+      else wire.bitfield(new Uint8Array(Math.ceil(image.length / pieceLength / 8)).fill(0xff));
+    });
+    wire.on('interested', () => wire.unchoke());
+    wire.on('request', (i: number, off: number, len: number, respond: (err: Error | null, b?: Uint8Array) => void) => {
+      requests++;
+      if (mode === 'stall') return; // never answers
+      const block = Buffer.from(image.subarray(i * pieceLength + off, i * pieceLength + off + len));
+      block[0] = block[0]! ^ 0xff; // one wrong byte per block
+      respond(null, block);
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const a = server.address() as net.AddressInfo;
+      resolve({
+        port: a.port,
+        requests: () => requests,
+        close: () =>
+          new Promise<void>((r) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}
+
+describe('bad peers next to a good seed', () => {
+  let t: ReturnType<typeof tempDir>;
+  let torrent: string;
+  const peers: { close: () => Promise<void>; requests: () => number; port: number; mode: Mode }[] = [];
+  let seed: Peer | undefined;
+
+  before(async () => {
+    t = tempDir('isosync-badpeers-');
+    torrent = join(t.dir, 'd.torrent');
+    const r = cli(['publish', IMAGE, '--product', 'distro', '--release', '1.01', '--home', join(t.dir, 'pub'), '-o', torrent]);
+    assert.equal(r.status, 0, r.stderr);
+    const m = readTorrentFile(torrent);
+    const image = readFileSync(IMAGE);
+    for (const mode of ['corrupt', 'garbage', 'stall'] as Mode[]) peers.push({ mode, ...(await badPeer(mode, m.infoHashBytes, m.pieceLength, image)) });
+  });
+  after(async () => {
+    await seed?.stop();
+    for (const p of peers) await p.close();
+    t.cleanup();
+  });
+
+  it('completes bit-identical, bans the corrupt peer and drops the garbage one', async () => {
+    // The bad peers are listed first, so they are connected before the good seed and get asked.
+    seed = await isosyncSeed(torrent, IMAGE, ['--no-catalog']);
+    const out = join(t.dir, 'out.iso');
+    const args = ['sync', torrent, '--no-catalog', '--home', join(t.dir, 'leech'), '-o', out, '--json', '--timeout', '2'];
+    for (const p of peers) args.push('--peer', `127.0.0.1:${p.port}`);
+    args.push('--peer', `127.0.0.1:${seed.port}`);
+    const r = await isosync(args, 120_000);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(sha256(out), sha256(IMAGE), 'no corrupt byte reached the image');
+    const report = JSON.parse(r.stdout) as { peers: { list: { address: string; downloaded: number; banned?: boolean; dropped?: string }[] } };
+    const byPort = (port: number) => report.peers.list.find((p) => p.address === `127.0.0.1:${port}`);
+    const corrupt = peers.find((p) => p.mode === 'corrupt')!;
+    const garbage = peers.find((p) => p.mode === 'garbage')!;
+    const stall = peers.find((p) => p.mode === 'stall')!;
+    assert.ok(corrupt.requests() > 0, `the corrupt peer was asked for blocks: ${JSON.stringify(report.peers.list)} ${r.stderr}`);
+    assert.equal(byPort(corrupt.port)?.banned, true, JSON.stringify(byPort(corrupt.port)));
+    assert.match(r.stderr, /banning peer 127\.0\.0\.1:\d+/);
+    assert.ok(byPort(garbage.port)?.dropped, `garbage peer dropped: ${JSON.stringify(byPort(garbage.port))}`);
+    assert.equal(byPort(garbage.port)?.downloaded, 0);
+    assert.equal(byPort(stall.port)?.downloaded, 0);
+    assert.ok(byPort(seed.port)!.downloaded > 0);
+  });
+});
