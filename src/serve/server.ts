@@ -259,15 +259,16 @@ export class IsosyncServer {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  /** Stops listening, ends every connection, closes seeds and the tracker. */
+  /** Closes the seeds, stops listening, ends every connection, closes the tracker. */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    // Seeds first: their "stopped" announce goes to this server's own tracker.
+    const seeds = await Promise.all([...this.seeds.values()]);
+    await Promise.all(seeds.map((s) => s?.close().catch(() => undefined)));
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeAllConnections();
     await closed;
-    const seeds = await Promise.all([...this.seeds.values()]);
-    await Promise.all(seeds.map((s) => s?.close().catch(() => undefined)));
     await this.o.tracker?.close().catch(() => undefined);
   }
 }
