@@ -49,6 +49,16 @@ export function register(program: Command): void {
         const err = e as NodeJS.ErrnoException;
         throw new IsosyncError('IO', `Cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { host, port });
       }
+      // Handlers first: whoever reads the line below may signal at once.
+      const stopped = new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
       const shown = host.includes(':') ? `[${host}]` : host;
       const info = {
         announce: `http://${shown}:${t.httpPort}/announce`,
@@ -61,15 +71,7 @@ export function register(program: Command): void {
       else {
         process.stdout.write(`Tracker listening: ${info.announce}${info.udp ? ` and ${info.udp}` : ''} (interval ${info.interval} s)\n`);
       }
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await stopped;
       await t.close();
       if (!opts.json) process.stdout.write('Tracker stopped\n');
     }),
