@@ -17,7 +17,7 @@
  * Everything lives in one temp folder, removed afterwards; every process
  * started is stopped.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, linkSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +38,7 @@ function sh(cmd: string, args: string[], cwd?: string): Promise<{ code: number; 
   });
 }
 
-const have = (tool: string) => statSync(`/usr/bin/${tool}`, { throwIfNoEntry: false }) !== undefined;
+const have = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 
 function sha256(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
