@@ -1,24 +1,32 @@
 /**
  * `isosync demo`: the README's main job, end to end on the committed fixture
  * releases, as a user would type it. Each step runs the real `isosync`
- * command in a child process and prints it first. A plain HTTP server on
- * 127.0.0.1 plays the distro's mirror (a web seed); everything started is
- * stopped, and the work folder is removed unless --keep.
+ * command in a child process and prints it first.
+ *
+ * The distro's server is `isosync serve` on 127.0.0.1: a plain file server
+ * that also hands out torrents, runs the tracker, seeds over BitTorrent and
+ * answers web-seed range requests. The user gives only the image URL. The
+ * bytes in the summary are counted by that server (HTTP and BitTorrent), not
+ * by the client. Everything started is stopped, and the work folder is
+ * removed unless --keep.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { IsosyncError } from '../errors.js';
-import { serveFile, type StaticStats } from '../serve/static-files.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'isosync');
 const RELEASES = join(ROOT, 'fixtures', 'releases');
+/** The server must start within this (it hashes the two 5 MB fixtures first). */
+const SERVER_START_MS = 60_000;
+/** A demo step that takes longer than this has hung. */
+const STEP_TIMEOUT_MS = 120_000;
 
 export interface DemoOptions {
   /** Keep the work folder (default: removed at the end). */
@@ -28,10 +36,84 @@ export interface DemoOptions {
   out?: (line: string) => void;
 }
 
+interface ServerCounters {
+  http: number;
+  bittorrent: number;
+}
+
 function sha256(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
     createReadStream(path).on('data', (c) => h.update(c)).on('end', () => resolve(h.digest('hex'))).on('error', reject);
+  });
+}
+
+function getJson(url: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers: { accept: 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch (e) {
+          reject(new IsosyncError('IO', `Demo cannot read ${url}: ${(e as Error).message}`));
+        }
+      });
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+async function counters(url: string): Promise<ServerCounters> {
+  const s = (await getJson(`${url}/status.json`)) as { http: { bytesSent: number }; bittorrent: { bytesSent: number } };
+  return { http: s.http.bytesSent, bittorrent: s.bittorrent.bytesSent };
+}
+
+/** Starts `isosync serve` and resolves with its URL once it prints it. */
+function startServer(args: string[], cwd: string): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new IsosyncError('IO', 'Demo server did not start within 60 s'));
+    }, SERVER_START_MS);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new IsosyncError('IO', `Demo server "isosync serve" exited early with code ${code}`));
+    });
+    // --json prints one JSON document (over several lines) once it listens.
+    let text = '';
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      text += `${line}\n`;
+      let url: unknown;
+      try {
+        url = (JSON.parse(text) as { url?: unknown }).url;
+      } catch {
+        return; // not complete yet
+      }
+      clearTimeout(timer);
+      lines.close();
+      if (typeof url === 'string') resolve({ child, url });
+      else {
+        child.kill('SIGTERM');
+        reject(new IsosyncError('IO', `Demo server printed ${JSON.stringify(text.trim())} instead of its address`));
+      }
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
   });
 }
 
@@ -45,46 +127,58 @@ export async function runDemo(opts: DemoOptions = {}): Promise<void> {
   const client = join(work, 'client');
   mkdirSync(mirror, { recursive: true });
   mkdirSync(client, { recursive: true });
-  const stats: StaticStats = { bytesSent: 0, requests: 0 };
-  const server = createServer((req, res) => {
-    serveFile(mirror, req, res, stats).catch(() => res.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const pubHome = join(work, 'publisher-home');
+  const userHome = join(work, 'user-home');
   const show = (p: string) => relative(work, p) || '.';
+  const children = new Set<ChildProcess>();
   const run = (args: string[]): Promise<void> =>
     new Promise((resolve, reject) => {
       out(`\n$ isosync ${args.map((a) => (a.startsWith(work) ? show(a) : a)).join(' ')}`);
       const child = spawn(process.execPath, [BIN, ...args], { cwd: work, stdio: ['ignore', 'inherit', 'inherit'] });
+      children.add(child);
+      const timer = setTimeout(() => child.kill('SIGTERM'), STEP_TIMEOUT_MS);
       child.on('error', reject);
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new IsosyncError('IO', `Demo step "isosync ${args[0]}" failed with exit code ${code}`))));
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        children.delete(child);
+        if (code === 0) resolve();
+        else reject(new IsosyncError('IO', `Demo step "isosync ${args[0]}" failed with ${signal ? `signal ${signal}` : `exit code ${code}`}`));
+      });
     });
+  let server: ChildProcess | undefined;
   try {
-    out(`isosync demo: a distro publishes 1.00 and 1.01; a user with 1.00 upgrades, then rolls back.`);
-    out(`work folder ${work}; mirror (plain HTTP web seed) at ${url}`);
+    out(`isosync demo: a distro publishes 1.00 and 1.01 on its server; a user with 1.00 upgrades, then rolls back.`);
+    out(`work folder ${work}`);
     for (const f of ['distro-1.00.iso', 'distro-1.01.iso']) copyFileSync(join(RELEASES, f), join(mirror, f));
     copyFileSync(join(RELEASES, 'distro-1.00.iso'), join(client, 'distro-1.00.iso'));
-    const pubHome = join(work, 'publisher-home');
-    const userHome = join(work, 'user-home');
 
-    out('\n== The release team publishes each release (torrent + catalog; 1.01 carries delta hints against 1.00)');
-    await run(['publish', join(mirror, 'distro-1.00.iso'), '--product', 'distro', '--release', '1.00', '--web-seed', `${url}/distro-1.00.iso`, '--home', pubHome]);
-    await run(['publish', join(mirror, 'distro-1.01.iso'), '--product', 'distro', '--release', '1.01', '--previous', join(mirror, 'distro-1.00.torrent'), '--web-seed', `${url}/distro-1.01.iso`, '--home', pubHome]);
+    out('\n== The release team publishes each release into its catalog (1.01 carries delta hints against 1.00)');
+    await run(['publish', join(mirror, 'distro-1.00.iso'), '--product', 'distro', '--release', '1.00', '--home', pubHome]);
+    await run(['publish', join(mirror, 'distro-1.01.iso'), '--product', 'distro', '--release', '1.01', '--previous', join(mirror, 'distro-1.00.torrent'), '--home', pubHome]);
+
+    out('\n== The release team serves the folder: files over HTTP, a torrent per image, a tracker, a seed, web-seed ranges');
+    out(`$ isosync serve mirror --port 0 --min-size 1 --home publisher-home`);
+    const started = await startServer(['serve', mirror, '--port', '0', '--min-size', '1', '--home', pubHome, '--json'], work);
+    server = started.child;
+    const url = started.url;
+    out(`server at ${url}/ (tracker ${url}/announce, status ${url}/status)`);
 
     out('\n== The user has 1.00 on disk and asks what 1.01 would change');
     await run(['diff', join(client, 'distro-1.00.iso'), join(mirror, 'distro-1.01.iso')]);
-    await run(['plan', join(mirror, 'distro-1.01.torrent'), '--from', join(client, 'distro-1.00.iso'), '--home', userHome]);
+    await run(['plan', `${url}/distro-1.01.iso`, '--from', join(client, 'distro-1.00.iso'), '--home', userHome]);
 
-    out('\n== Upgrade 1.00 -> 1.01: local bytes reused, only the changes fetched from the mirror');
-    let before = stats.bytesSent;
-    await run(['sync', join(mirror, 'distro-1.01.torrent'), '--from', join(client, 'distro-1.00.iso'), '-o', join(client, 'distro-1.01.iso'), '--home', userHome]);
-    const up = stats.bytesSent - before;
+    out('\n== Upgrade 1.00 -> 1.01 from the image URL: local bytes reused, only the changes fetched (peers and web seed)');
+    let before = await counters(url);
+    await run([`${url}/distro-1.01.iso`, '--from', join(client, 'distro-1.00.iso'), '-o', join(client, 'distro-1.01.iso'), '--home', userHome]);
+    let after = await counters(url);
+    const up = { http: after.http - before.http, bittorrent: after.bittorrent - before.bittorrent };
 
-    out('\n== Roll back 1.01 -> 1.00 (the catalog finds 1.01 on disk; the old 1.00 copy is not used)');
+    out('\n== Roll back 1.01 -> 1.00 (the catalog finds 1.01 on disk; the old 1.00 copy is gone)');
     rmSync(join(client, 'distro-1.00.iso'));
-    before = stats.bytesSent;
-    await run(['sync', join(mirror, 'distro-1.00.torrent'), '-o', join(client, 'distro-1.00.iso'), '--home', userHome]);
-    const down = stats.bytesSent - before;
+    before = after;
+    await run([`${url}/distro-1.00.iso`, '-o', join(client, 'distro-1.00.iso'), '--home', userHome]);
+    after = await counters(url);
+    const down = { http: after.http - before.http, bittorrent: after.bittorrent - before.bittorrent };
 
     out('\n== The packages that changed, extracted for the package manager');
     await run(['extract', join(client, 'distro-1.01.iso'), '--changed-from', join(client, 'distro-1.00.iso'), '-o', join(client, 'changed')]);
@@ -92,14 +186,15 @@ export async function runDemo(opts: DemoOptions = {}): Promise<void> {
     const same = async (a: string, b: string) => (await sha256(a)) === (await sha256(b));
     const okUp = await same(join(client, 'distro-1.01.iso'), join(mirror, 'distro-1.01.iso'));
     const okDown = await same(join(client, 'distro-1.00.iso'), join(mirror, 'distro-1.00.iso'));
-    out('\n== Summary (bytes counted by the mirror)');
-    out(`upgrade:  mirror sent ${up} bytes for a ${statSync(join(mirror, 'distro-1.01.iso')).size}-byte image; result ${okUp ? 'bit-identical' : 'DIFFERENT'}`);
-    out(`rollback: mirror sent ${down} bytes; result ${okDown ? 'bit-identical' : 'DIFFERENT'}`);
+    const size = statSync(join(mirror, 'distro-1.01.iso')).size;
+    out('\n== Summary (bytes counted by the server)');
+    out(`upgrade:  server sent ${up.http + up.bittorrent} bytes (HTTP ${up.http}, BitTorrent ${up.bittorrent}) for a ${size}-byte image; result ${okUp ? 'bit-identical' : 'DIFFERENT'}`);
+    out(`rollback: server sent ${down.http + down.bittorrent} bytes (HTTP ${down.http}, BitTorrent ${down.bittorrent}); result ${okDown ? 'bit-identical' : 'DIFFERENT'}`);
     if (!okUp || !okDown) throw new IsosyncError('VERIFY_FAILED', 'Demo result differs from the published image');
     if (opts.keep) out(`kept ${work}`);
   } finally {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    for (const c of children) c.kill('SIGTERM');
+    if (server) await stopChild(server);
     if (!opts.keep && !opts.dir) rmSync(work, { recursive: true, force: true });
   }
 }

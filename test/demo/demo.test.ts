@@ -3,11 +3,16 @@ import assert from 'node:assert/strict';
 import { cliAsync } from '../helpers/env.js';
 import { HAVE_RELEASES } from '../sync/fixture-pair.js';
 
-test('the README quick start demo upgrades and rolls back bit-identically', { skip: HAVE_RELEASES ? false : 'fixtures/releases not built' }, async () => {
+test('the README quick start demo serves, upgrades and rolls back bit-identically, with bytes counted by the server', { skip: HAVE_RELEASES ? false : 'fixtures/releases not built' }, async () => {
   const r = await cliAsync(['demo'], { timeoutMs: 300_000 });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /upgrade: {2}mirror sent \d+ bytes for a \d+-byte image; result bit-identical/);
-  assert.match(r.stdout, /rollback: mirror sent \d+ bytes; result bit-identical/);
-  const sent = /mirror sent (\d+) bytes for a (\d+)-byte image/.exec(r.stdout)!;
-  assert.ok(Number(sent[1]) < Number(sent[2]) / 4, 'the upgrade moved a fraction of the image');
+  const up = /upgrade: {2}server sent (\d+) bytes \(HTTP (\d+), BitTorrent (\d+)\) for a (\d+)-byte image; result bit-identical/.exec(r.stdout);
+  const down = /rollback: server sent (\d+) bytes \(HTTP (\d+), BitTorrent (\d+)\); result bit-identical/.exec(r.stdout);
+  assert.ok(up, r.stdout);
+  assert.ok(down, r.stdout);
+  assert.equal(Number(up[1]), Number(up[2]) + Number(up[3]));
+  assert.ok(Number(up[1]) > 0, 'the upgrade fetched something: 1.01 has new packages');
+  assert.ok(Number(up[1]) < Number(up[4]) / 2, `the upgrade moved a fraction of the image: ${up[1]} of ${up[4]}`);
+  assert.ok(Number(down[1]) < Number(up[4]) / 2, `the rollback moved a fraction of the image: ${down[1]}`);
+  assert.match(r.stdout, /\$ isosync serve mirror/);
 });
