@@ -70,6 +70,9 @@ export class PartFile implements ByteSource {
     return readFully(this.handle, this.path, offset, length);
   }
 
+  /** writePiece has written every byte when it resolves: the caller may reuse the buffer (PieceStore). */
+  readonly releasesBytes = true;
+
   /** Writes a verified piece. */
   async writePiece(piece: number, offset: number, bytes: Uint8Array): Promise<void> {
     try {
