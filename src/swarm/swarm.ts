@@ -46,6 +46,8 @@ export const NO_PEER_MS = 60_000;
  * the same piece: 1024 blocks = 16 MiB at most.
  */
 export const SPARE_BLOCKS = 1024;
+/** Super-seeding: how long an offered piece may go unseen elsewhere before its peer is offered another. */
+export const SUPER_SEED_PATIENCE_MS = 3_000;
 /** Times a peer that hung up is dialed again (it may have been busy checking its files). */
 export const MAX_REDIALS = 5;
 /** Connections kept at once. */
@@ -126,7 +128,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private closing = false;
   private readonly dialing = new Set<string>();
   /** Super-seeding: the piece offered to each peer, and how often each piece was offered. */
-  private readonly offered = new Map<Connection, number>();
+  private readonly offered = new Map<Connection, { piece: number; at: number }>();
   private readonly offerCount: Uint32Array;
   private readonly spare = new Map<string, { bytes: Uint8Array; from: Connection }>();
   uploaded = 0;
@@ -325,7 +327,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
     if (this.opts.superSeed) {
       // BEP 16: a piece we offered shows up elsewhere: its first holder may get the next one.
-      for (const [peer, offered] of this.offered) if (offered === p && (peer !== c || this.peers.size <= 1)) this.offerNext(peer);
+      for (const [peer, offered] of this.offered) if (offered.piece === p && (peer !== c || this.peers.size <= 1)) this.offerNext(peer);
     }
     this.afterPeerHas(c);
   }
@@ -421,7 +423,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       if (best < 0 || this.offerCount[p]! + this.availability(p) < this.offerCount[best]! + this.availability(best)) best = p;
     }
     if (best < 0) return;
-    this.offered.set(c, best);
+    this.offered.set(c, { piece: best, at: Date.now() });
     this.offerCount[best] = this.offerCount[best]! + 1;
     c.wire.have(best);
   }
@@ -553,7 +555,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private pump(): void {
     if (this.closing || this.book.size === 0) return;
     const now = Date.now();
-    for (const c of this.peers) {
+    // Leechers first: a block another leecher can give is not asked of a seed, which keeps the seeds' upload for rare pieces.
+    const order = [...this.peers].sort((a, b) => Number(a.counted === 'all') - Number(b.counted === 'all'));
+    for (const c of order) {
       if (!c.handshaken || c.closed || c.wire.peerChoking) continue;
       const slots = PIPELINE_DEPTH - c.inflight.size;
       if (slots <= 0) continue;
@@ -624,6 +628,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       }
     }
     if (stalled.size > 0) this.pump();
+    // Super-seeding: a peer whose offered piece was not passed on in time gets one more (no peer waits forever).
+    for (const [c, o] of this.offered) if (now - o.at > SUPER_SEED_PATIENCE_MS) this.offerNext(c);
   }
 
   // ---- integrity ---------------------------------------------------------

@@ -164,7 +164,7 @@ export async function isosyncSeed(torrent: string, image: string, args: string[]
   const child = spawn(process.execPath, [BIN, 'seed', torrent, image, '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let port: number | undefined;
   const output = lines(child, (l) => {
-    const m = / on 127\.0\.0\.1:(\d+)/.exec(l);
+    const m = / on 127\.0\.0\.1:(\d+)/.exec(l) ?? /"port":\s*(\d+)/.exec(l);
     if (m) port = Number(m[1]);
   });
   const exited = exitedOf(child);
