@@ -8,7 +8,10 @@
  * The MirrorPool spreads ranges over live mirrors (fewest requests in flight
  * first), retries a failed range on another mirror, and drops a mirror that
  * fails (HTTP error, wrong length, stall) or that served bytes a piece hash
- * rejected, with a warning. Nothing here is trusted: pieces are verified by
+ * rejected, with a warning. fetchMany calls made while others wait (several
+ * pieces being assembled at once) leave in one multi-range request: fewer
+ * round trips and reply headers than one request per piece, and ranges of
+ * neighbouring pieces that touch become one range. Nothing here is trusted: pieces are verified by
  * the caller.
  */
 import http from 'node:http';
@@ -217,6 +220,40 @@ function splitMultipart(body: Buffer, boundary: string, ranges: readonly { start
   });
 }
 
+type Range = { readonly start: number; readonly end: number };
+
+/** A fetchMany call waiting to leave in a shared request. */
+interface Queued {
+  readonly ranges: readonly Range[];
+  resolve(r: { parts: Uint8Array[]; seed: WebSeed }): void;
+  reject(e: unknown): void;
+}
+
+/** Sorted ranges, those that overlap or touch joined. */
+function joinTouching(ranges: Range[]): Range[] {
+  ranges.sort((a, b) => a.start - b.start);
+  const out: { start: number; end: number }[] = [];
+  for (const r of ranges) {
+    const last = out[out.length - 1];
+    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
+    else out.push({ start: r.start, end: r.end });
+  }
+  return out;
+}
+
+/** The bytes of `r` out of `joined` (sorted, disjoint, one of them covers r) and their bytes `parts`. */
+function sliceOf(r: Range, joined: readonly Range[], parts: readonly Uint8Array[]): Uint8Array {
+  let lo = 0;
+  let hi = joined.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (joined[mid]!.start <= r.start) lo = mid;
+    else hi = mid - 1;
+  }
+  const j = joined[lo]!;
+  return parts[lo]!.subarray(r.start - j.start, r.end - j.start);
+}
+
 export interface MirrorPoolEvents {
   warning: [message: string];
 }
@@ -296,8 +333,82 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
     return (await this.fetch(start, end)).bytes;
   }
 
-  /** Several sorted, disjoint ranges from one live mirror (one multi-range request where it can), retrying on others. */
+  /**
+   * Several sorted, disjoint ranges from one live mirror (one multi-range
+   * request where it can), retrying on others. Calls without `avoid` are
+   * queued for a turn of the event loop and leave together with the others
+   * queued by then (see dispatch).
+   */
   async fetchMany(ranges: readonly { start: number; end: number }[], avoid: ReadonlySet<WebSeed> = new Set()): Promise<{ parts: Uint8Array[]; seed: WebSeed }> {
+    if (avoid.size > 0 || ranges.length === 0 || ranges.length >= MAX_RANGES_PER_REQUEST) return this.fetchManyNow(ranges, avoid);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ranges, resolve, reject });
+      this.scheduleDispatch();
+    });
+  }
+
+  private queue: Queued[] = [];
+  private dispatchScheduled = false;
+  private dispatching = false;
+
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    // After the I/O callbacks of this turn: pieces whose local reads finished together ask together.
+    setImmediate(() => {
+      this.dispatchScheduled = false;
+      void this.dispatch();
+    });
+  }
+
+  /**
+   * Sends the queued calls: whenever a mirror has a free request slot, as many
+   * queued calls as fit in MAX_RANGES_PER_REQUEST ranges leave in one request
+   * to it. Calls that arrive while every slot is busy wait and join the next.
+   */
+  private async dispatch(): Promise<void> {
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      while (this.queue.length > 0) {
+        let seed: WebSeed;
+        try {
+          seed = await this.pickSeed(new Set());
+        } catch (e) {
+          for (const q of this.queue.splice(0)) q.reject(e);
+          return;
+        }
+        const batch: Queued[] = [];
+        let count = 0;
+        while (this.queue.length > 0 && (batch.length === 0 || count + this.queue[0]!.ranges.length <= MAX_RANGES_PER_REQUEST)) {
+          const q = this.queue.shift()!;
+          batch.push(q);
+          count += q.ranges.length;
+        }
+        seed.inFlight++;
+        void this.sendBatch(seed, batch);
+      }
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private async sendBatch(seed: WebSeed, batch: Queued[]): Promise<void> {
+    const joined = joinTouching(batch.flatMap((q) => [...q.ranges]));
+    try {
+      const parts = await seed.fetchRanges(joined);
+      for (const q of batch) q.resolve({ parts: q.ranges.map((r) => sliceOf(r, joined, parts)), seed });
+    } catch (e) {
+      this.drop(seed, e instanceof IsosyncError ? e.message.replace(/^Web seed \S+ failed: /, '') : String(e));
+      this.queue.unshift(...batch); // retried on the other mirrors
+      this.scheduleDispatch();
+    } finally {
+      seed.inFlight--;
+      this.wake();
+    }
+  }
+
+  private async fetchManyNow(ranges: readonly { start: number; end: number }[], avoid: ReadonlySet<WebSeed>): Promise<{ parts: Uint8Array[]; seed: WebSeed }> {
     for (;;) {
       const seed = await this.pickSeed(avoid);
       seed.inFlight++;
