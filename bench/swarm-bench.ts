@@ -1,0 +1,451 @@
+/**
+ * Swarm bench (issue 5): loopback throughput of a full download of one image
+ * (default ~1 GB of incompressible data inside an ISO made by xorriso,
+ * published by `isosync publish`), in two scenarios, by isosync and by
+ * python3-libtorrent in the same run:
+ *
+ *   1. one seed -> one leecher;
+ *   2. one seed -> N leechers (default 4) started together, every leecher
+ *      given the seed and each other as peers, all staying in the swarm
+ *      until the last one completes (as isosync `sync --seed` does).
+ *
+ * isosync: `isosync seed TORRENT IMAGE` and `isosync sync TORRENT --peer ...
+ * --no-catalog` (fresh --home each, nothing local to reuse). libtorrent: a
+ * small python script per process, uTP/DHT/LSD/UPnP/NAT-PMP off, 127.0.0.1,
+ * several connections per IP allowed, default settings otherwise.
+ *
+ * Figures: wall time of each leecher (from the start of the leechers until it
+ * has the whole image), MB/s (image bytes per wall second; in the swarm the
+ * bytes all leechers received over the wall time of the slowest), the ratio
+ * isosync / libtorrent of the times, peak RSS of every process (GNU time's
+ * %M, i.e. wait4's ru_maxrss), and in the swarm the seed's upload total over
+ * the image size (1.00 = the seed sent the image once). Every output is
+ * checked by SHA-256 against the image; a wrong output fails the bench.
+ * Seeds verify the image before they are timed (both hash it at start).
+ * The page cache is warm (the image was just written), so times compare the
+ * tools, not the disk.
+ *
+ * Size: ISOSYNC_BENCH_SWARM_MB (payload MiB, default 1000);
+ * ISOSYNC_BENCH_SWARM_IMAGE=PATH uses an existing image instead;
+ * ISOSYNC_BENCH_SWARM_LEECHERS sets N; ISOSYNC_BENCH_SWARM_TIMEOUT (seconds
+ * per scenario, default 900).
+ *
+ *   npm run bench -- swarm
+ *   ISOSYNC_BENCH_SWARM_MB=100 npm run bench -- swarm      (a quick run)
+ *
+ * Everything lives in one temp folder, removed afterwards; every process
+ * started runs in its own process group and is stopped by that group's id,
+ * also on failure and on SIGINT/SIGTERM of the bench.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { closeSync, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeSync } from 'node:fs';
+import net from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'isosync');
+const PYTHON = '/usr/bin/python3';
+const TIME = '/usr/bin/time';
+const MIB = 1024 * 1024;
+/** Image data is written in chunks of this size (keeps the generator's memory flat). */
+const CHUNK = 4 * MIB;
+/** A process asked to stop (SIGINT) gets this long before SIGKILL. */
+const STOP_GRACE_MS = 15_000;
+/** How often VmHWM is read when /usr/bin/time is missing. */
+const POLL_MS = 50;
+
+const out = (s = '') => process.stdout.write(`${s}\n`);
+const mbps = (bytes: number, seconds: number) => (bytes / 1e6 / seconds).toFixed(1);
+const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
+
+/**
+ * libtorrent peer: `seed` (SAVE holds the image), `leech` (exits once it has
+ * the image) or `swarm` (keeps seeding until SIGINT). Listens on 127.0.0.1:PORT;
+ * dials PEERS, again every 2 s while it has fewer peers than it was given and
+ * is not complete (a leecher started a moment later was not listening yet).
+ * Prints {"port"}, {"checked"} once a seed has verified, {"done": seconds}
+ * when complete, and {"uploaded","downloaded"} when it ends.
+ */
+const LT_SCRIPT = String.raw`
+import json, signal, sys, time
+import libtorrent as lt
+mode, torrent, save, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+peers = [(a.rsplit(':', 1)[0], int(a.rsplit(':', 1)[1])) for a in sys.argv[5:]]
+stop = []
+signal.signal(signal.SIGINT, lambda *a: stop.append(1))
+signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+s = lt.session({'listen_interfaces': '127.0.0.1:%d' % port, 'enable_dht': False, 'enable_lsd': False,
+  'enable_upnp': False, 'enable_natpmp': False, 'enable_outgoing_utp': False, 'enable_incoming_utp': False,
+  'allow_multiple_connections_per_ip': True, 'alert_mask': 0})
+p = lt.add_torrent_params()
+p.ti = lt.torrent_info(torrent)
+p.save_path = save
+h = s.add_torrent(p)
+t0 = time.time()
+print(json.dumps({'port': s.listen_port()}), flush=True)
+dialed = 0.0
+told = False
+while not stop:
+  st = h.status()
+  now = time.time()
+  if peers and not st.is_seeding and st.num_peers < len(peers) and now - dialed > 2:
+    for a in peers:
+      h.connect_peer(a)
+    dialed = now
+  if st.is_seeding and not told:
+    told = True
+    print(json.dumps({'checked': True} if mode == 'seed' else {'done': now - t0}), flush=True)
+    if mode == 'leech':
+      break
+  time.sleep(0.02)
+st = h.status()
+print(json.dumps({'uploaded': st.total_payload_upload, 'downloaded': st.total_payload_download}), flush=True)
+`;
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  /** Every line of stdout so far. */
+  lines: string[];
+  stderr: () => string;
+  exited: Promise<number | string>;
+  /** performance.now() when it exited. */
+  exitAt?: number;
+  /** Peak RSS in KiB, known once it has exited. */
+  peakKiB: () => number;
+  /** SIGINT to its process group, SIGKILL after a grace period; resolves when it has exited. */
+  stop: () => Promise<void>;
+}
+
+const live = new Set<Proc>();
+
+function killGroup(p: Proc, sig: NodeJS.Signals): void {
+  try {
+    if (p.child.pid !== undefined) process.kill(-p.child.pid, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+function vmHwmKiB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Starts CMD ARGS in its own process group under /usr/bin/time (which ignores
+ * SIGINT, so a SIGINT to the group reaches the command alone and time still
+ * reports); without GNU time, VmHWM is polled instead.
+ */
+function start(name: string, cmd: string, args: string[], timeFile: string): Proc {
+  const useTime = existsSync(TIME);
+  const child = useTime
+    ? spawn(TIME, ['-f', '%e %M', '-o', timeFile, cmd, ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(cmd, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let buf = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d.length + err.length > 1e6 ? '' : d));
+  let polled = 0;
+  const poll = useTime ? undefined : setInterval(() => (polled = Math.max(polled, vmHwmKiB(child.pid!))), POLL_MS);
+  const p: Proc = {
+    name,
+    child,
+    lines,
+    stderr: () => err,
+    exited: new Promise((resolve) => {
+      child.once('error', (e) => resolve(String(e)));
+      child.once('close', (c, sig) => {
+        p.exitAt = performance.now();
+        if (poll) clearInterval(poll);
+        live.delete(p);
+        resolve(c ?? sig ?? 'unknown');
+      });
+    }),
+    peakKiB: () => {
+      if (!useTime) return polled;
+      const m = existsSync(timeFile) ? /(\d+(?:\.\d+)?) (\d+)\s*$/.exec(readFileSync(timeFile, 'utf8')) : null;
+      return m ? Number(m[2]) : 0;
+    },
+    stop: async () => {
+      if (p.exitAt !== undefined) return;
+      killGroup(p, 'SIGINT');
+      const t = setTimeout(() => killGroup(p, 'SIGKILL'), STOP_GRACE_MS);
+      await p.exited;
+      clearTimeout(t);
+    },
+  };
+  live.add(p);
+  return p;
+}
+
+/** Resolves with the first stdout line matching `re` (its match), rejects if the process exits first or after `ms`. */
+function waitLine(p: Proc, re: RegExp, ms: number): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    let seen = 0;
+    const tick = setInterval(() => {
+      for (; seen < p.lines.length; seen++) {
+        const m = re.exec(p.lines[seen]!);
+        if (m) {
+          clearInterval(tick);
+          return resolve(m);
+        }
+      }
+      if (p.exitAt !== undefined || Date.now() - t0 > ms) {
+        clearInterval(tick);
+        reject(new Error(`${p.name}: ${p.exitAt !== undefined ? 'exited' : 'timed out'} before printing ${re}: ${p.stderr().trim().slice(-1500)}`));
+      }
+    }, 20);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = a && typeof a === 'object' ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function sha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function haveLibtorrent(): boolean {
+  return existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import libtorrent'], { stdio: 'ignore' }).status === 0;
+}
+
+/** An ISO (xorriso) holding one file of `payloadMiB` MiB of AES-CTR keystream: incompressible, made at disk speed. */
+function makeImage(work: string, payloadMiB: number): string {
+  const tree = join(work, 'tree');
+  mkdirSync(tree);
+  const payload = join(tree, 'payload.bin');
+  const cipher = createCipheriv('aes-256-ctr', randomBytes(32), randomBytes(16));
+  const zeros = Buffer.alloc(CHUNK);
+  const fd = openSync(payload, 'w');
+  try {
+    for (let left = payloadMiB * MIB; left > 0; left -= CHUNK) writeSync(fd, cipher.update(zeros.subarray(0, Math.min(CHUNK, left))));
+  } finally {
+    closeSync(fd);
+  }
+  const iso = join(work, 'swarm-bench.iso');
+  const r = spawnSync('xorriso', ['-as', 'mkisofs', '-quiet', '-r', '-V', 'SWARM_BENCH', '-o', iso, tree], { encoding: 'utf8' });
+  rmSync(tree, { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`xorriso failed: ${r.stderr.slice(-800)}`);
+  return iso;
+}
+
+interface Ctx {
+  work: string;
+  torrent: string;
+  image: string;
+  size: number;
+  want: string;
+  timeoutMs: number;
+}
+
+interface ScenarioResult {
+  /** Seconds from the leechers' start until each had the whole image. */
+  times: number[];
+  seedUploaded?: number;
+  rss: { name: string; kib: number }[];
+}
+
+interface Impl {
+  name: string;
+  /** Starts a seed of ctx.image; resolves with it and its port once it has verified the image and listens. */
+  seed(ctx: Ctx, dir: string): Promise<{ proc: Proc; port: number }>;
+  /** Starts a leecher into `dir` on `port`; `stay` keeps it in the swarm once complete. */
+  leech(ctx: Ctx, dir: string, port: number, peers: string[], stay: boolean, i: number): Proc;
+  /** Where the leecher in `dir` writes the image. */
+  output(ctx: Ctx, dir: string): string;
+  /** stdout line pattern of a leecher that stays, once complete. */
+  done: RegExp;
+  /** Seed's payload upload total, from its output after it stopped. */
+  uploaded(seed: Proc): number | undefined;
+}
+
+const isosync: Impl = {
+  name: 'isosync',
+  async seed(ctx, dir) {
+    const proc = start('isosync seed', process.execPath, [BIN, 'seed', ctx.torrent, ctx.image, '--port', '0', '--no-catalog', '--json', '--home', join(dir, 'home')], join(dir, 'time'));
+    await waitLine(proc, /"verified"/, ctx.timeoutMs);
+    const port = Number(/"port":\s*(\d+)/.exec(proc.lines.join('\n'))?.[1]);
+    if (!port) throw new Error(`isosync seed printed no port: ${proc.lines.join('\n')}`);
+    return { proc, port };
+  },
+  leech(ctx, dir, port, peers, stay, i) {
+    const args = [BIN, 'sync', ctx.torrent, '-o', this.output(ctx, dir), '--home', join(dir, 'home'), '--no-catalog', '--json', '--port', String(port)];
+    for (const a of peers) args.push('--peer', a);
+    if (stay) args.push('--seed');
+    return start(`isosync leecher ${i}`, process.execPath, args, join(dir, 'time'));
+  },
+  output: (ctx, dir) => join(dir, basename(ctx.image)),
+  done: /"seeding":\s*true/,
+  uploaded(seed) {
+    const m = /"stopped":\s*true,\s*"uploaded":\s*(\d+)/.exec(seed.lines.join('\n'));
+    return m ? Number(m[1]) : undefined;
+  },
+};
+
+const libtorrent: Impl = {
+  name: 'libtorrent',
+  async seed(ctx, dir) {
+    // libtorrent seeds SAVE_PATH/NAME: the image is linked there under the torrent's name.
+    const save = join(dir, 'save');
+    mkdirSync(save, { recursive: true });
+    try {
+      linkSync(ctx.image, join(save, basename(ctx.image)));
+    } catch {
+      symlinkSync(ctx.image, join(save, basename(ctx.image)));
+    }
+    const port = await freePort();
+    const proc = start('libtorrent seed', PYTHON, ['-c', LT_SCRIPT, 'seed', ctx.torrent, save, String(port)], join(dir, 'time'));
+    await waitLine(proc, /"checked"/, ctx.timeoutMs);
+    return { proc, port };
+  },
+  leech(ctx, dir, port, peers, stay, i) {
+    return start(`libtorrent leecher ${i}`, PYTHON, ['-c', LT_SCRIPT, stay ? 'swarm' : 'leech', ctx.torrent, dir, String(port), ...peers], join(dir, 'time'));
+  },
+  output: (ctx, dir) => join(dir, basename(ctx.image)),
+  done: /"done"/,
+  uploaded(seed) {
+    const last = seed.lines.filter((l) => l.includes('"uploaded"')).pop();
+    return last ? (JSON.parse(last) as { uploaded: number }).uploaded : undefined;
+  },
+};
+
+/** One seed, `n` leechers started together; every output checked by SHA-256; everything stopped before it returns. */
+async function scenario(ctx: Ctx, impl: Impl, n: number): Promise<ScenarioResult> {
+  const base = join(ctx.work, `${impl.name}-${n}`);
+  mkdirSync(base);
+  const seedDir = join(base, 'seed');
+  mkdirSync(seedDir);
+  const procs: Proc[] = [];
+  try {
+    const seed = await impl.seed(ctx, seedDir);
+    procs.push(seed.proc);
+    const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
+    const dirs = ports.map((_, i) => join(base, `leech-${i}`));
+    for (const d of dirs) mkdirSync(d);
+    const stay = n > 1;
+    const t0 = performance.now();
+    const leechers = ports.map((port, i) => {
+      const peers = [`127.0.0.1:${seed.port}`, ...ports.filter((p) => p !== port).map((p) => `127.0.0.1:${p}`)];
+      return impl.leech(ctx, dirs[i]!, port, peers, stay, i);
+    });
+    procs.push(...leechers);
+    const finished = await Promise.all(
+      leechers.map(async (l) => {
+        if (stay) {
+          await waitLine(l, impl.done, ctx.timeoutMs);
+          return performance.now();
+        }
+        const timer = setTimeout(() => killGroup(l, 'SIGKILL'), ctx.timeoutMs);
+        const code = await l.exited;
+        clearTimeout(timer);
+        if (code !== 0) throw new Error(`${l.name} failed (${code}): ${l.stderr().trim().slice(-1500)}`);
+        return l.exitAt!;
+      }),
+    );
+    const times = finished.map((t) => (t - t0) / 1000);
+    for (const l of leechers) await l.stop();
+    await seed.proc.stop();
+    for (const [i, d] of dirs.entries()) {
+      const got = existsSync(impl.output(ctx, d)) ? await sha256(impl.output(ctx, d)) : 'missing';
+      if (got !== ctx.want) throw new Error(`${impl.name} leecher ${i} of ${n}: output ${got === 'missing' ? 'missing' : `SHA-256 ${got}`} is not the image (${ctx.want})`);
+    }
+    return {
+      times,
+      seedUploaded: impl.uploaded(seed.proc),
+      rss: procs.map((p) => ({ name: p.name, kib: p.peakKiB() })),
+    };
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+function report(ctx: Ctx, label: string, n: number, rows: { impl: string; r: ScenarioResult }[]): void {
+  out(`  ${label}:`);
+  for (const { impl, r } of rows) {
+    const wall = Math.max(...r.times);
+    const each = r.times.map((t) => t.toFixed(2)).join(', ');
+    const rate = n === 1 ? `${mbps(ctx.size, wall)} MB/s` : `${mbps(ctx.size * n, wall)} MB/s received in all (slowest leecher ${mbps(ctx.size, wall)} MB/s)`;
+    const up = n > 1 && r.seedUploaded !== undefined ? `; seed uploaded ${(r.seedUploaded / ctx.size).toFixed(2)} x the image` : '';
+    out(`    ${impl.padEnd(10)} wall ${wall.toFixed(2)} s${n > 1 ? ` (each: ${each})` : ''}, ${rate}${up}; ${n} bit-identical`);
+    out(`    ${''.padEnd(10)} peak RSS: ${r.rss.map((x) => `${x.name} ${mib(x.kib)}`).join(', ')}`);
+  }
+  if (rows.length === 2) {
+    const [a, b] = rows.map((x) => Math.max(...x.r.times)) as [number, number];
+    out(`    ratio isosync / libtorrent: wall ${(a / b).toFixed(2)} x (throughput ${(b / a).toFixed(2)} x)`);
+  }
+}
+
+export async function run(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'isosync-swarm-bench-'));
+  const onSignal = (sig: NodeJS.Signals) => {
+    for (const p of live) killGroup(p, 'SIGKILL');
+    rmSync(work, { recursive: true, force: true });
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const n = Number(process.env['ISOSYNC_BENCH_SWARM_LEECHERS'] ?? 4);
+    const timeoutMs = Number(process.env['ISOSYNC_BENCH_SWARM_TIMEOUT'] ?? 900) * 1000;
+    let image = process.env['ISOSYNC_BENCH_SWARM_IMAGE'];
+    if (!image) {
+      const payload = Number(process.env['ISOSYNC_BENCH_SWARM_MB'] ?? 1000);
+      const t = performance.now();
+      image = makeImage(work, payload);
+      out(`  image made in ${((performance.now() - t) / 1000).toFixed(1)} s (xorriso, ${payload} MiB of AES-CTR keystream)`);
+    }
+    const size = statSync(image).size;
+    const torrent = join(work, 'swarm-bench.torrent');
+    const pub = spawnSync(process.execPath, [BIN, 'publish', image, '--product', 'swarm-bench', '--release', '1', '--home', join(work, 'pub-home'), '-o', torrent], { encoding: 'utf8' });
+    if (pub.status !== 0) throw new Error(`isosync publish failed: ${pub.stderr}`);
+    const pieces = /pieces\s+(.*)/.exec(pub.stdout)?.[1] ?? '?';
+    const want = await sha256(image);
+    const ctx: Ctx = { work, torrent, image, size, want, timeoutMs };
+    const impls = [isosync];
+    if (haveLibtorrent()) impls.push(libtorrent);
+    out(`  machine: ${spawnSync('uptime', { encoding: 'utf8' }).stdout.trim() || `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`}`);
+    out(`  image: ${(size / 1e6).toFixed(1)} MB, ${pieces}; loopback 127.0.0.1; peak RSS is /usr/bin/time's %M`);
+    if (impls.length === 1) out('  NOTE: python3-libtorrent is missing (/usr/bin/python3 -c "import libtorrent" fails): isosync measured alone, no ratios');
+
+    for (const [count, label] of [[1, 'one seed -> one leecher'], [n, `one seed -> ${n} leechers started together`]] as const) {
+      const rows: { impl: string; r: ScenarioResult }[] = [];
+      for (const impl of impls) rows.push({ impl: impl.name, r: await scenario(ctx, impl, count) });
+      report(ctx, label, count, rows);
+    }
+    out(`  machine after: ${spawnSync('uptime', { encoding: 'utf8' }).stdout.trim()}`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await Promise.all([...live].map((p) => p.stop()));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
