@@ -34,8 +34,15 @@ export class Connection {
   handshaken = false;
   closed = false;
   closeReason: string | undefined;
-  /** Block keys asked of this peer and not answered yet. */
+  /** Requests asked of this peer and not answered yet, by key (picker.ts keyOf). */
   readonly inflight = new Map<string, { piece: number; offset: number; length: number }>();
+  /** The peer serves aligned 16 KiB blocks only: it is asked the aligned block holding each request. */
+  alignedOnly = false;
+  /** Unaligned requests it rejected or let time out; unaligned requests it answered. */
+  unalignedStrikes = 0;
+  unalignedAnswered = 0;
+  /** alignedOnly: each aligned block asked on the wire (by key) and the requests it carries. */
+  readonly alignedAsks = new Map<string, Map<string, { piece: number; offset: number; length: number }>>();
   downloaded = 0;
   uploaded = 0;
   /** Bytes this choke round, for tit-for-tat. */

@@ -10,8 +10,10 @@
  * frees their memory); then a random tie-break, so leechers do not all ask
  * the same piece.
  *
- * Blocks (RequestBook): a piece's missing byte ranges become 16 KiB-aligned
- * blocks (BEP 3; the final block of a piece is shorter). A peer with free
+ * Blocks (RequestBook): a piece's missing byte ranges become requests of
+ * exactly those bytes, cut so that none exceeds 16 KiB or crosses a 16 KiB
+ * boundary (requestsFor: a change of 100 bytes costs 100 bytes, not a whole
+ * 16 KiB block). Requests differ in size; the book only names them. A peer with free
  * pipeline slots gets the oldest unrequested blocks of pieces it has. When no
  * block is unrequested (endgame), an idle peer may ask a block already asked
  * of another peer (at most ENDGAME_REQUESTERS asks per block); the first copy
@@ -32,22 +34,37 @@ export interface Block {
 }
 
 /**
- * The blocks that cover `ranges` (byte offsets inside the piece, half-open),
- * aligned to BLOCK_BYTES; `pieceSize` is this piece's length (the last piece
- * may be short).
+ * The requests that fetch exactly `ranges` (byte offsets inside the piece,
+ * half-open; `pieceSize` is this piece's length, the last piece may be
+ * short): each range cut at BLOCK_BYTES-aligned offsets, so no request is
+ * longer than BLOCK_BYTES nor straddles two aligned blocks. BEP 3 lets a
+ * request name any begin and length inside the piece; libtorrent,
+ * Transmission and aria2 check only begin + length <= piece size and
+ * length <= 16 KiB. A peer that answers only aligned blocks is asked the one
+ * aligned block holding each request (`alignedBlockOf`).
  */
-export function blocksCovering(piece: number, pieceSize: number, ranges: readonly { start: number; end: number }[]): Block[] {
+export function requestsFor(piece: number, pieceSize: number, ranges: readonly { start: number; end: number }[]): Block[] {
   const out: Block[] = [];
-  let lastIndex = -1;
   for (const r of ranges) {
     if (r.start < 0 || r.end > pieceSize || r.end <= r.start) throw new RangeError(`range ${r.start}-${r.end} is outside piece ${piece} of ${pieceSize} bytes`);
-    for (let i = Math.max(lastIndex + 1, Math.floor(r.start / BLOCK_BYTES)); i * BLOCK_BYTES < r.end; i++) {
-      const offset = i * BLOCK_BYTES;
-      out.push({ piece, offset, length: Math.min(BLOCK_BYTES, pieceSize - offset) });
-      lastIndex = i;
+    for (let a = r.start; a < r.end; ) {
+      const e = Math.min(r.end, (Math.floor(a / BLOCK_BYTES) + 1) * BLOCK_BYTES);
+      out.push({ piece, offset: a, length: e - a });
+      a = e;
     }
   }
   return out;
+}
+
+/** The BLOCK_BYTES-aligned block of the piece that holds request `b` (which never straddles two, see requestsFor). */
+export function alignedBlockOf(b: Block, pieceSize: number): Block {
+  const offset = Math.floor(b.offset / BLOCK_BYTES) * BLOCK_BYTES;
+  return { piece: b.piece, offset, length: Math.min(BLOCK_BYTES, pieceSize - offset) };
+}
+
+/** Whether `b` is itself an aligned block (what every client asks and serves). */
+export function isAlignedBlock(b: Block, pieceSize: number): boolean {
+  return b.offset % BLOCK_BYTES === 0 && b.length === Math.min(BLOCK_BYTES, pieceSize - b.offset);
 }
 
 export interface PieceFacts {
@@ -80,8 +97,9 @@ function less(a: readonly number[], b: readonly number[]): boolean {
   return false;
 }
 
-function keyOf(b: Block): string {
-  return `${b.piece}:${b.offset}`;
+/** A request is named by piece, offset and length (two requests may start at one offset). */
+export function keyOf(b: Block): string {
+  return `${b.piece}:${b.offset}:${b.length}`;
 }
 
 interface Entry<P> {

@@ -2,13 +2,17 @@
  * The swarm of one torrent: a listening socket, outgoing dials, and for each
  * peer the BitTorrent conversation (BEP 3 with the BEP 6 fast extension).
  *
- * Leeching: `fetchRanges(piece ranges)` wants the 16 KiB blocks covering the
- * ranges; the RequestBook (picker.ts) hands blocks to unchoked peers that
+ * Leeching: `fetchRanges(piece ranges)` wants exactly the bytes of the
+ * ranges, as requests of at most 16 KiB that never cross a 16 KiB boundary
+ * (picker.ts requestsFor); the RequestBook hands them to unchoked peers that
  * have the piece, PIPELINE_DEPTH at a time; timed-out or rejected asks go
  * back to the book; endgame duplicates the last asks and cancels the losers.
- * Blocks are handed back with their sender, so a failed piece hash convicts
- * exactly the peers whose bytes were wrong (`convict`); BAN_STRIKES
- * convictions ban a peer for the life of the swarm.
+ * A peer that rejects or ignores unaligned requests (UNALIGNED_STRIKES of
+ * them while it does not choke us, or hangs up before answering one) is
+ * asked whole aligned 16 KiB blocks from then on, each carrying every
+ * request that falls in it. Requests are handed back with their sender, so a
+ * failed piece hash convicts exactly the peers whose bytes were wrong
+ * (`convict`); BAN_STRIKES convictions ban a peer for the life of the swarm.
  *
  * Seeding: requests are served from the store, for verified pieces only (the
  * `have` array of the .part or of a verified image), through the upload slots
@@ -22,7 +26,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { IsosyncError } from '../errors.js';
-import { blocksCovering, RequestBook, type Block } from './picker.js';
+import { alignedBlockOf, isAlignedBlock, keyOf as key, requestsFor, RequestBook, type Block } from './picker.js';
 import { CHOKE_ROUND_MS, DEFAULT_UPLOAD_SLOTS, OPTIMISTIC_ROUNDS, decideUnchoke } from './choker.js';
 import { Connection, dial } from './connection.js';
 import { guarded, MAX_BLOCK_BYTES } from './safe-wire.js';
@@ -40,12 +44,8 @@ export const MAX_TIMEOUTS = 2;
 export const BAN_STRIKES = 2;
 /** How long a fetch waits for any peer that has its piece before failing. */
 export const NO_PEER_MS = 60_000;
-/**
- * Received blocks only partly used by the fetch that asked them (a 2 KiB
- * metadata sector read gets a whole 16 KiB block), kept for the next fetch of
- * the same piece: 1024 blocks = 16 MiB at most.
- */
-export const SPARE_BLOCKS = 1024;
+/** Unaligned requests a peer rejects (while not choking us) or lets time out before it is asked aligned blocks only. */
+export const UNALIGNED_STRIKES = 2;
 /** Super-seeding: how long an offered piece may go unseen elsewhere before its peer is offered another. */
 export const SUPER_SEED_PATIENCE_MS = 3_000;
 /** Times a peer that hung up is dialed again (it may have been busy checking its files). */
@@ -130,7 +130,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Super-seeding: the piece offered to each peer, and how often each piece was offered. */
   private readonly offered = new Map<Connection, { piece: number; at: number }>();
   private readonly offerCount: Uint32Array;
-  private readonly spare = new Map<string, { bytes: Uint8Array; from: Connection }>();
+  /** Addresses of peers that serve aligned blocks only (remembered across reconnects). */
+  private readonly alignedOnly = new Set<string>();
   uploaded = 0;
   downloaded = 0;
 
@@ -223,6 +224,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private attach(c: Connection, address: string): void {
     Object.defineProperty(c, 'address', { value: address });
+    if (this.alignedOnly.has(address)) c.alignedOnly = true;
     this.peers.add(c);
     const report: PeerReport = this.reports.get(address) ?? { address, downloaded: 0, uploaded: 0 };
     this.reports.set(address, report);
@@ -275,8 +277,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (c.counted === 'all') this.haveAllPeers--;
     else for (const p of c.counted) this.counts[p] = this.counts[p]! - 1;
     c.counted = new Set();
+    // Hung up with unaligned requests pending and none ever answered: it may not take them (next time, aligned blocks).
+    if (!c.alignedOnly && c.unalignedAnswered === 0 && [...c.inflight.values()].some((b) => !isAlignedBlock(b, this.pieceSize(b.piece)))) this.alignedOnly.add(c.address);
     for (const b of c.inflight.values()) this.book.release(b, c);
     c.inflight.clear();
+    c.alignedAsks.clear();
     this.book.releasePeer(c);
     this.offered.delete(c);
     if (this.optimistic === c) this.optimistic = undefined;
@@ -460,14 +465,15 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   }
 
   /**
-   * Fetches absolute byte ranges, all inside piece p, from peers, block by
-   * block. Resolves with the bytes of each range and, for exact blame, who
-   * sent each block. Peers in `avoid` are used only when no other peer has
-   * the piece.
+   * Fetches absolute byte ranges, all inside piece p, from peers, exactly
+   * (requests of at most 16 KiB). Resolves with the bytes of each range and,
+   * for exact blame, who sent each request's bytes. Peers in `avoid` are used
+   * only when no other peer has the piece; `pin` alone serves the piece while
+   * it is connected.
    */
   fetchRanges(p: number, ranges: readonly { start: number; end: number }[], avoid: ReadonlySet<unknown> = new Set(), pin?: Connection): Promise<{ parts: Uint8Array[]; blame: { start: number; end: number; who: Connection }[] }> {
     const base = p * this.opts.pieceLength;
-    const blocks = blocksCovering(p, this.pieceSize(p), ranges.map((r) => ({ start: r.start - base, end: r.end - base })));
+    const blocks = requestsFor(p, this.pieceSize(p), ranges.map((r) => ({ start: r.start - base, end: r.end - base })));
     const av = this.avoid.get(p) ?? new Set<Connection>();
     for (const a of avoid) if (a instanceof Connection) av.add(a);
     this.avoid.set(p, av);
@@ -486,34 +492,22 @@ export class Swarm extends EventEmitter<SwarmEvents> {
           const set = this.waiters.get(key(b));
           set?.delete(perBlock.get(key(b))!);
           if (set && set.size === 0) {
-            // Nobody else waits for this block: stop asking for it.
+            // Nobody else waits for this request: stop asking for it.
             this.waiters.delete(key(b));
-            for (const c of this.book.drop(b)) if (c.inflight.delete(key(b))) c.wire.cancel(b.piece, b.offset, b.length);
+            for (const c of this.book.drop(b)) this.unask(c, b);
           }
         }
         this.avoid.delete(p);
         this.pinned.delete(p);
         if (err) return reject(err);
-        // Keep blocks the ranges did not use whole; use up the ones they did.
+        // Requests never straddle two ranges (requestsFor cuts each range on its own): copy each into its range.
+        const parts = ranges.map((r) => new Uint8Array(r.end - r.start));
+        let ri = 0;
         for (const b of blocks) {
-          const k = key(b);
-          const a = base + b.offset;
-          const used = ranges.reduce((n, r) => n + Math.max(0, Math.min(r.end, a + b.length) - Math.max(r.start, a)), 0);
-          if (used < b.length && !pin) {
-            this.spare.delete(k);
-            this.spare.set(k, got.get(k)!);
-            if (this.spare.size > SPARE_BLOCKS) this.spare.delete(this.spare.keys().next().value!);
-          } else this.spare.delete(k);
+          const at = base + b.offset;
+          while (ranges[ri]!.end <= at) ri++;
+          parts[ri]!.set(got.get(key(b))!.bytes, at - ranges[ri]!.start);
         }
-        const parts = ranges.map((r) => {
-          const out = new Uint8Array(r.end - r.start);
-          for (const b of blocks) {
-            const a = Math.max(r.start, base + b.offset);
-            const e = Math.min(r.end, base + b.offset + b.length);
-            if (e > a) out.set(got.get(key(b))!.bytes.subarray(a - base - b.offset, e - base - b.offset), a - r.start);
-          }
-          return out;
-        });
         resolve({ parts, blame: blocks.map((b) => ({ start: base + b.offset, end: base + b.offset + b.length, who: got.get(key(b))!.from })) });
       };
       for (const b of blocks) {
@@ -521,7 +515,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
           deliver: (bytes, from) => {
             got.set(key(b), { bytes, from });
             lastProgress = Date.now();
-            if (got.size === blocks.length) finish();
+            if (got.size === perBlock.size) finish();
           },
         });
       }
@@ -536,17 +530,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       }, 500);
       watch.unref();
       for (const b of blocks) {
-        const kept = pin ? undefined : this.spare.get(key(b));
-        if (kept && !avoid.has(kept.from) && !kept.from.closed) {
-          got.set(key(b), kept);
-          continue;
-        }
         let set = this.waiters.get(key(b));
         if (!set) this.waiters.set(key(b), (set = new Set()));
         set.add(perBlock.get(key(b))!);
         this.book.want(b);
       }
-      if (got.size === blocks.length) return finish();
       this.pump();
     });
   }
@@ -567,13 +555,42 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
   }
 
+  /**
+   * Asks `c` for request `b`: as it is, or, from a peer that serves aligned
+   * blocks only, as the aligned block holding it (one wire request carries
+   * every request of that block asked of the peer).
+   */
   private ask(c: Connection, b: Block): void {
     c.inflight.set(key(b), b);
-    void this.down.take(b.length).then(() => {
-      if (c.closed || !c.inflight.has(key(b))) return;
-      c.wire.request(b.piece, b.offset, b.length, (err, bytes) => {
+    let onWire = b;
+    if (c.alignedOnly) {
+      onWire = alignedBlockOf(b, this.pieceSize(b.piece));
+      const group = c.alignedAsks.get(key(onWire));
+      if (group) return void group.set(key(b), b);
+      c.alignedAsks.set(key(onWire), new Map([[key(b), b]]));
+    }
+    const grouped = c.alignedOnly;
+    const parts = (): Block[] => (grouped ? [...(c.alignedAsks.get(key(onWire))?.values() ?? [])] : c.inflight.has(key(b)) ? [b] : []);
+    void this.down.take(onWire.length).then(() => {
+      if (c.closed || parts().length === 0) return void (grouped && c.alignedAsks.delete(key(onWire)));
+      c.wire.request(onWire.piece, onWire.offset, onWire.length, (err, bytes) => {
         try {
-          this.answered(c, b, err, bytes);
+          const asked = parts();
+          if (grouped) c.alignedAsks.delete(key(onWire));
+          if (err || !bytes) {
+            if (!grouped && !c.closed && err?.message === 'request was rejected' && !c.wire.peerChoking && !isAlignedBlock(b, this.pieceSize(b.piece))) this.unalignedStrike(c, 'rejects');
+            for (const x of asked) this.answered(c, x, undefined);
+            return;
+          }
+          if (bytes.length !== onWire.length) return c.wire.violation(`sent ${bytes.length} bytes for a ${onWire.length}-byte request of piece ${onWire.piece}`);
+          c.lastBlockAt = Date.now();
+          c.timeouts = 0;
+          if (!grouped && !isAlignedBlock(b, this.pieceSize(b.piece))) c.unalignedAnswered++;
+          c.downloaded += bytes.length;
+          c.roundDown += bytes.length;
+          this.downloaded += bytes.length;
+          this.reports.get(c.address)!.downloaded += bytes.length;
+          for (const x of asked) this.answered(c, x, bytes.subarray(x.offset - onWire.offset, x.offset - onWire.offset + x.length));
         } catch (e) {
           c.wire.violation(`caused an internal error (${(e as Error).message})`);
         }
@@ -581,25 +598,40 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     });
   }
 
-  private answered(c: Connection, b: Block, err: Error | null, bytes: Uint8Array | undefined): void {
+  /** Withdraws the ask of `c` for `b` (another peer sent it, or nobody wants it now); false if it was not asked. */
+  private unask(c: Connection, b: Block): boolean {
+    if (!c.inflight.delete(key(b))) return false;
+    const onWire = alignedBlockOf(b, this.pieceSize(b.piece));
+    const group = c.alignedAsks.get(key(onWire));
+    if (group?.has(key(b))) {
+      group.delete(key(b));
+      if (group.size > 0) return true;
+      c.alignedAsks.delete(key(onWire));
+      c.wire.cancel(onWire.piece, onWire.offset, onWire.length);
+    } else c.wire.cancel(b.piece, b.offset, b.length);
+    return true;
+  }
+
+  /** `c` rejected or ignored an unaligned request: UNALIGNED_STRIKES of them, and it is asked aligned blocks only. */
+  private unalignedStrike(c: Connection, how: string): void {
+    if (c.alignedOnly || ++c.unalignedStrikes < UNALIGNED_STRIKES) return;
+    c.alignedOnly = true;
+    this.alignedOnly.add(c.address);
+    this.emit('warning', `peer ${c.address} ${how} requests of part of a 16 KiB block: asking it whole blocks`);
+  }
+
+  /** The ask of `c` for `b` ended: with its bytes, or without (rejected, cancelled, choked, closed: it goes back to the book). */
+  private answered(c: Connection, b: Block, bytes: Uint8Array | undefined): void {
     const k = key(b);
-    const was = c.inflight.delete(k);
-    if (err || !bytes) {
+    c.inflight.delete(k);
+    if (!bytes) {
       this.book.release(b, c);
       if (!c.closed) setImmediate(() => this.pump());
       return;
     }
-    if (bytes.length !== b.length) return c.wire.violation(`sent ${bytes.length} bytes for a ${b.length}-byte block of piece ${b.piece}`);
-    c.lastBlockAt = Date.now();
-    c.timeouts = 0;
-    c.downloaded += bytes.length;
-    c.roundDown += bytes.length;
-    this.downloaded += bytes.length;
-    this.reports.get(c.address)!.downloaded += bytes.length;
-    void was;
     const set = this.waiters.get(k);
     if (set && this.book.isWanted(b)) {
-      for (const other of this.book.drop(b)) if (other !== c && other.inflight.delete(k)) other.wire.cancel(b.piece, b.offset, b.length);
+      for (const other of this.book.drop(b)) if (other !== c) this.unask(other, b);
       this.waiters.delete(k);
       const copy = Uint8Array.from(bytes);
       for (const w of set) w.deliver(copy, c);
@@ -613,10 +645,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const now = Date.now();
     const stalled = new Set<Connection>();
     for (const [b, c] of this.book.expired(now - timeout)) {
-      if (!c.inflight.has(key(b))) continue;
-      c.inflight.delete(key(b));
+      const grouped = c.alignedAsks.get(key(alignedBlockOf(b, this.pieceSize(b.piece))))?.has(key(b)) ?? false;
+      if (!this.unask(c, b)) continue;
       this.book.release(b, c);
-      c.wire.cancel(b.piece, b.offset, b.length);
+      if (!grouped && !isAlignedBlock(b, this.pieceSize(b.piece))) this.unalignedStrike(c, 'ignores');
       stalled.add(c);
     }
     for (const c of stalled) {
@@ -667,10 +699,6 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const server = this.server;
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
-}
-
-function key(b: { piece: number; offset: number }): string {
-  return `${b.piece}:${b.offset}`;
 }
 
 function bitfieldOf(have: readonly boolean[]): Uint8Array {

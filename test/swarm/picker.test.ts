@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BLOCK_BYTES, blocksCovering, pickPiece, RequestBook } from '../../src/swarm/picker.js';
+import { alignedBlockOf, BLOCK_BYTES, isAlignedBlock, pickPiece, requestsFor, RequestBook } from '../../src/swarm/picker.js';
 
 /** Availability shorthand: "2030" -> piece 0 held by 2 peers, piece 1 by none, ... */
 function facts(avail: string, missing: number[] = [], webSeeds = false) {
@@ -32,20 +32,31 @@ describe('piece picker', () => {
   });
 });
 
-describe('blocks covering a piece range', () => {
-  it('asks only the 16 KiB blocks that hold missing bytes, the last one short', () => {
+describe('requests for a piece range', () => {
+  it('asks exactly the missing bytes, cut at 16 KiB boundaries, the last piece short', () => {
     const size = 3 * BLOCK_BYTES + 100;
-    const b = blocksCovering(7, size, [{ start: 10, end: 20 }, { start: 3 * BLOCK_BYTES + 5, end: size }]);
+    const b = requestsFor(7, size, [{ start: 10, end: 20 }, { start: BLOCK_BYTES - 5, end: 2 * BLOCK_BYTES + 7 }, { start: 3 * BLOCK_BYTES + 5, end: size }]);
     assert.deepEqual(b, [
-      { piece: 7, offset: 0, length: BLOCK_BYTES },
-      { piece: 7, offset: 3 * BLOCK_BYTES, length: 100 },
+      { piece: 7, offset: 10, length: 10 },
+      { piece: 7, offset: BLOCK_BYTES - 5, length: 5 },
+      { piece: 7, offset: BLOCK_BYTES, length: BLOCK_BYTES },
+      { piece: 7, offset: 2 * BLOCK_BYTES, length: 7 },
+      { piece: 7, offset: 3 * BLOCK_BYTES + 5, length: 95 },
     ]);
   });
-  it('asks a block once when two ranges fall in it', () => {
-    assert.equal(blocksCovering(0, BLOCK_BYTES, [{ start: 0, end: 10 }, { start: 100, end: 200 }]).length, 1);
+  it('asks two ranges of one 16 KiB block separately, not the bytes between them', () => {
+    const b = requestsFor(0, BLOCK_BYTES, [{ start: 0, end: 10 }, { start: 100, end: 200 }]);
+    assert.equal(b.reduce((n, x) => n + x.length, 0), 110);
+  });
+  it('names the aligned block holding a request, for peers that serve only those', () => {
+    const size = 2 * BLOCK_BYTES + 100;
+    assert.deepEqual(alignedBlockOf({ piece: 3, offset: BLOCK_BYTES + 7, length: 9 }, size), { piece: 3, offset: BLOCK_BYTES, length: BLOCK_BYTES });
+    assert.deepEqual(alignedBlockOf({ piece: 3, offset: 2 * BLOCK_BYTES + 50, length: 50 }, size), { piece: 3, offset: 2 * BLOCK_BYTES, length: 100 });
+    assert.equal(isAlignedBlock({ piece: 3, offset: 2 * BLOCK_BYTES, length: 100 }, size), true);
+    assert.equal(isAlignedBlock({ piece: 3, offset: 0, length: 100 }, size), false);
   });
   it('refuses a range outside the piece', () => {
-    assert.throws(() => blocksCovering(0, 100, [{ start: 50, end: 101 }]), RangeError);
+    assert.throws(() => requestsFor(0, 100, [{ start: 50, end: 101 }]), RangeError);
   });
 });
 
