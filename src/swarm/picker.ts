@@ -165,6 +165,13 @@ export class RequestBook<P> {
     this.entries.get(keyOf(block))?.askedOf.delete(peer);
   }
 
+  /** The wanted requests of `piece` with the peers each is asked of now. */
+  askedFor(piece: number): [Block, P[]][] {
+    const out: [Block, P[]][] = [];
+    for (const e of this.entries.values()) if (e.block.piece === piece) out.push([e.block, [...e.askedOf.keys()]]);
+    return out;
+  }
+
   /** Forgets every ask of `peer` (it disconnected). */
   releasePeer(peer: P): void {
     for (const e of this.entries.values()) e.askedOf.delete(peer);

@@ -14,9 +14,18 @@
  * failed piece hash convicts exactly the peers whose bytes were wrong
  * (`convict`); BAN_STRIKES convictions ban a peer for the life of the swarm.
  *
+ * Leechers trade: a request is asked of another leecher that has its piece
+ * before a seed (pump, `seedSpared`), and when a leecher announces a piece,
+ * the requests of it still waiting at seeds move to that leecher
+ * (`reclaimFromSeeds`), so a seed's upload goes to pieces nobody else has.
+ *
  * Seeding: requests are served from the store, for verified pieces only (the
  * `have` array of the .part or of a verified image), through the upload slots
- * the choker (choker.ts) grants. `pieceVerified` tells every peer (`have`).
+ * the choker (choker.ts) grants. `pieceVerified` tells every peer (`have`) at
+ * once. With an upload limit, queued requests are served rarest-sent first:
+ * the request whose piece went to the fewest other peers (as libtorrent's
+ * seed mode spreads distinct pieces), so a capped seed puts out each piece
+ * once before any piece twice, and the leechers pass the copies on.
  * Optional BEP 16 super-seeding reveals one piece at a time to each peer.
  *
  * A peer that breaks the protocol, floods requests or stalls is dropped and
@@ -92,6 +101,16 @@ export interface SwarmEvents {
   warning: [message: string];
 }
 
+/** A request a peer queued with us, waiting for upload bandwidth. */
+interface Upload {
+  readonly c: Connection;
+  readonly piece: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly respond: (err: Error | null, block?: Uint8Array) => void;
+  readonly seq: number;
+}
+
 interface Waiter {
   deliver(bytes: Uint8Array, from: Connection): void;
 }
@@ -130,6 +149,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Super-seeding: the piece offered to each peer, and how often each piece was offered. */
   private readonly offered = new Map<Connection, { piece: number; at: number }>();
   private readonly offerCount: Uint32Array;
+  /** Requests waiting for upload bandwidth (upload limit only), and whether the serving loop runs. */
+  private uploads: Upload[] = [];
+  private uploadSeq = 0;
+  private serving = false;
+  /** The peers each piece was sent to (any of its bytes): a capped seed serves the piece sent to the fewest others first. */
+  private readonly sentTo = new Map<number, Set<Connection>>();
   /** Addresses of peers that serve aligned blocks only (remembered across reconnects). */
   private readonly alignedOnly = new Set<string>();
   uploaded = 0;
@@ -241,6 +266,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     w.on('interested', guarded(w, () => this.rechoke(false)));
     w.on('uninterested', guarded(w, () => this.rechoke(false)));
     w.on('request', guarded(w, (i: number, off: number, len: number, respond) => this.onRequest(c, i, off, len, respond)));
+    w.on('cancel', guarded(w, (i: number, off: number, len: number) => this.onCancel(c, i, off, len)));
   }
 
   private onHandshake(c: Connection, ihHex: string, pidHex: string, fast: boolean): void {
@@ -329,6 +355,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       c.counted.add(p);
       this.counts[p] = this.counts[p]! + 1;
       if (c.counted.size === this.pieceCount) this.onBitfield(c);
+      else this.reclaimFromSeeds(p);
     }
     if (this.opts.superSeed) {
       // BEP 16: a piece we offered shows up elsewhere: its first holder may get the next one.
@@ -380,24 +407,69 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
     if (c.wire.peerRequests.length > MAX_PEER_REQUESTS) return c.wire.violation(`queued more than ${MAX_PEER_REQUESTS} requests`);
     if (!this.opts.store.have[p]) return respond(new Error('piece not verified here'));
-    void this.up
-      .take(length)
-      .then(() => this.opts.store.read(p * this.opts.pieceLength + offset, length))
-      .then(
-        (bytes) => {
-          if (c.closed || c.wire.amChoking) return;
-          respond(null, bytes);
-          c.uploaded += length;
-          c.roundUp += length;
-          this.uploaded += length;
-          this.reports.get(c.address)!.uploaded += length;
-        },
-        (e: Error) => {
-          this.emit('warning', `cannot serve piece ${p}: ${e.message}`);
-          respond(e);
-        },
-      )
-      .catch((e: Error) => c.wire.violation(`caused an internal error (${e.message})`));
+    const u: Upload = { c, piece: p, offset, length, respond, seq: this.uploadSeq++ };
+    if (this.up.unlimited) return void this.serve(u);
+    this.uploads.push(u);
+    void this.drainUploads();
+  }
+
+  private onCancel(c: Connection, p: number, offset: number, length: number): void {
+    const i = this.uploads.findIndex((u) => u.c === c && u.piece === p && u.offset === offset && u.length === length);
+    if (i >= 0) this.uploads.splice(i, 1);
+  }
+
+  /** Serves queued requests one at a time as the upload limit allows, choosing each time the best one (nextUpload). */
+  private async drainUploads(): Promise<void> {
+    if (this.serving) return;
+    this.serving = true;
+    try {
+      for (let u = this.nextUpload(); u && !this.closing; u = this.nextUpload()) {
+        await this.up.take(u.length);
+        await this.serve(u);
+      }
+    } finally {
+      this.serving = false;
+    }
+  }
+
+  /** Takes from the queue the request whose piece went to the fewest other peers (then the oldest); drops dead ones. */
+  private nextUpload(): Upload | undefined {
+    this.uploads = this.uploads.filter((u) => !u.c.closed && !u.c.wire.amChoking);
+    let best = -1;
+    let bestScore = Infinity;
+    for (let i = 0; i < this.uploads.length; i++) {
+      const u = this.uploads[i]!;
+      const sent = this.sentTo.get(u.piece);
+      const score = (sent ? sent.size - (sent.has(u.c) ? 1 : 0) : 0) * 2 ** 32 + u.seq;
+      if (score < bestScore) {
+        best = i;
+        bestScore = score;
+      }
+    }
+    return best < 0 ? undefined : this.uploads.splice(best, 1)[0];
+  }
+
+  private async serve(u: Upload): Promise<void> {
+    const { c, piece: p, offset, length } = u;
+    try {
+      const bytes = await this.opts.store.read(p * this.opts.pieceLength + offset, length);
+      if (c.closed || c.wire.amChoking || !c.wire.peerRequests.some((r) => r.piece === p && r.offset === offset && r.length === length)) return;
+      u.respond(null, bytes);
+      c.uploaded += length;
+      c.roundUp += length;
+      this.uploaded += length;
+      this.reports.get(c.address)!.uploaded += length;
+      let sent = this.sentTo.get(p);
+      if (!sent) this.sentTo.set(p, (sent = new Set()));
+      sent.add(c);
+    } catch (e) {
+      this.emit('warning', `cannot serve piece ${p}: ${(e as Error).message}`);
+      try {
+        u.respond(e as Error);
+      } catch (e2) {
+        c.wire.violation(`caused an internal error (${(e2 as Error).message})`);
+      }
+    }
   }
 
   private rechoke(roundEnd: boolean): void {
@@ -549,7 +621,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       if (!c.handshaken || c.closed || c.wire.peerChoking) continue;
       const slots = PIPELINE_DEPTH - c.inflight.size;
       if (slots <= 0) continue;
-      const avoided = (p: number) => (this.pinned.has(p) && this.pinned.get(p) !== c) || (this.avoid.get(p)?.has(c) ?? false) && [...this.peers].some((o) => o !== c && o.handshaken && this.peerHas(o, p) && !this.avoid.get(p)?.has(o));
+      const avoided = (p: number) =>
+        (this.pinned.has(p) && this.pinned.get(p) !== c) ||
+        ((this.avoid.get(p)?.has(c) ?? false) && [...this.peers].some((o) => o !== c && o.handshaken && this.peerHas(o, p) && !this.avoid.get(p)?.has(o))) ||
+        (c.counted === 'all' && !this.pinned.has(p) && this.seedSpared(p));
       const blocks = this.book.assign(c, (p) => this.peerHas(c, p), slots, now, avoided);
       for (const b of blocks) this.ask(c, b);
     }
@@ -560,6 +635,27 @@ export class Swarm extends EventEmitter<SwarmEvents> {
    * blocks only, as the aligned block holding it (one wire request carries
    * every request of that block asked of the peer).
    */
+  /** Whether a leecher that unchokes us and keeps up has piece p (then seeds are not asked for it). */
+  private seedSpared(p: number): boolean {
+    for (const o of this.peers) if (o.counted !== 'all' && o.handshaken && !o.closed && !o.wire.peerChoking && o.timeouts === 0 && o.counted.has(p) && !this.avoid.get(p)?.has(o)) return true;
+    return false;
+  }
+
+  /** A leecher announced piece p: requests of it waiting at seeds only are withdrawn there and asked of leechers (pump). */
+  private reclaimFromSeeds(p: number): void {
+    if (this.pinned.has(p) || !this.seedSpared(p)) return;
+    let moved = 0;
+    for (const [b, askedOf] of this.book.askedFor(p)) {
+      if (askedOf.length === 0 || askedOf.some((x) => x.counted !== 'all')) continue;
+      for (const s of askedOf) {
+        this.unask(s, b);
+        this.book.release(b, s);
+      }
+      moved++;
+    }
+    if (moved > 0) this.pump();
+  }
+
   private ask(c: Connection, b: Block): void {
     c.inflight.set(key(b), b);
     let onWire = b;
