@@ -25,6 +25,7 @@ import { IsosyncError } from '../errors.js';
 import { readInto, type ByteSource } from '../store/byte-source.js';
 import { CACHE_SOURCE, pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment, type Plan } from './plan.js';
 import { mergeSpans, spanBytes, subtractSpans, type Span } from './runs.js';
+import { LookAhead, type Fetched } from './look-ahead.js';
 
 /**
  * Exact senders of fetched bytes when one fetch had several (peers send
@@ -157,6 +158,9 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
     else todo.push(p);
   }
   const pool = new BufferPool(plan.pieceLength);
+  const fetcher = input.fetcher;
+  // Pieces taken in order from web seeds: the next pieces' network bytes join a piece's request (look-ahead.ts).
+  const ahead = fetcher?.fetchMany && !fetcher.pick ? new LookAhead(plan, store.have, (r: readonly Span[]) => fetcher.fetchMany!(r), (r) => bridgeHoles(r, [])) : undefined;
   let next = 0;
   const worker = async () => {
     for (;;) {
@@ -164,7 +168,7 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
       if (next < todo.length) p = todo[next++]!;
       else if (remote.length > 0) p = remote.splice(Math.max(0, input.fetcher!.pick!(remote)), 1)[0]!;
       else break;
-      await assemblePiece(input, p, stats, pool);
+      await assemblePiece(input, p, stats, pool, ahead);
     }
   };
   const n = Math.max(1, Math.min(input.concurrency ?? 8, todo.length + remote.length));
@@ -221,10 +225,10 @@ const SUSPECT: ReadonlySet<string> = new Set(['same-file', 'moved-file', 'loose-
 /** How many suspect segments of one piece are tried one by one before fetching it whole. */
 const MAX_SUSPECTS = 4;
 
-async function assemblePiece<Who>(input: AssembleInput<Who>, p: number, stats: AssembleStats, pool: BufferPool): Promise<void> {
+async function assemblePiece<Who>(input: AssembleInput<Who>, p: number, stats: AssembleStats, pool: BufferPool, ahead: LookAhead<Who> | undefined): Promise<void> {
   const held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean } = {};
   try {
-    await assemblePieceWith(input, p, stats, pool, held);
+    await assemblePieceWith(input, p, stats, pool, held, ahead);
   } finally {
     // The piece buffer goes back only when the store is done with it (or never got it); the network buffer always.
     if (held.buf && (!held.written || input.store.releasesBytes)) pool.give(held.buf);
@@ -238,6 +242,7 @@ async function assemblePieceWith<Who>(
   stats: AssembleStats,
   pool: BufferPool,
   held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean },
+  ahead: LookAhead<Who> | undefined,
 ): Promise<void> {
   const { plan, pieces } = input;
   const span = pieceSpan(plan, p);
@@ -254,14 +259,8 @@ async function assemblePieceWith<Who>(
   let fetchedHere = 0;
   const used = new Set<Who>();
   const fetcher = input.fetcher;
-  const fetchMissing = async (ranges: readonly Span[], avoid: ReadonlySet<Who> = new Set()) => {
-    const need = bridgeHoles(subtractSpans(mergeSpans(ranges), netSpans), netSpans);
-    if (need.length === 0) return;
-    if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: it is not all local and there is no web seed or peer`, { piece: p });
-    const got: { r: Span; bytes: Uint8Array; seed: Who; blame?: Blame<Who> }[] =
-      need.length > 1 && fetcher.fetchMany
-        ? await fetcher.fetchMany(need, avoid).then(({ parts, seed, blame }) => parts.map((bytes, i) => ({ r: need[i]!, bytes, seed, ...(blame ? { blame } : {}) })))
-        : await Promise.all(need.map(async (r) => ({ r, ...(await fetcher.fetch(r.start, r.end, avoid)) })));
+  /** Keeps fetched bytes of this piece (in the network buffer) with who sent them. */
+  const record = (got: readonly { r: Span; bytes: Uint8Array; seed: Who; blame?: Blame<Who> }[]) => {
     for (const { r, bytes, seed, blame } of got) {
       used.add(seed);
       if (blame) {
@@ -276,9 +275,28 @@ async function assemblePieceWith<Who>(
       } else senders.push({ start: r.start, end: r.end, who: seed });
       netBuf().set(bytes, r.start - span.start);
       fetchedHere += bytes.length;
-      stats.fetchedBytes += bytes.length;
     }
-    netSpans = mergeSpans([...netSpans, ...need]);
+    netSpans = mergeSpans([...netSpans, ...got.map((g) => g.r)]);
+  };
+  // This piece's sure network bytes, fetched ahead (or now, with the next pieces'): awaited on first need.
+  let early: Promise<Fetched<Who> | undefined> | undefined = ahead?.start(p, (n) => (stats.fetchedBytes += n)).catch(() => undefined); // a failure is met again by the piece's own fetch
+  const adoptEarly = async () => {
+    if (!early) return;
+    const f = await early;
+    early = undefined;
+    if (f) record(f.spans.map((r, i) => ({ r, bytes: f.parts[i]!, seed: f.seed, ...(f.blame ? { blame: f.blame } : {}) })));
+  };
+  const fetchMissing = async (ranges: readonly Span[], avoid: ReadonlySet<Who> = new Set()) => {
+    await adoptEarly();
+    const need = bridgeHoles(subtractSpans(mergeSpans(ranges), netSpans), netSpans);
+    if (need.length === 0) return;
+    if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: it is not all local and there is no web seed or peer`, { piece: p });
+    const got: { r: Span; bytes: Uint8Array; seed: Who; blame?: Blame<Who> }[] =
+      need.length > 1 && fetcher.fetchMany
+        ? await fetcher.fetchMany(need, avoid).then(({ parts, seed, blame }) => parts.map((bytes, i) => ({ r: need[i]!, bytes, seed, ...(blame ? { blame } : {}) })))
+        : await Promise.all(need.map(async (r) => ({ r, ...(await fetcher.fetch(r.start, r.end, avoid)) })));
+    for (const g of got) stats.fetchedBytes += g.bytes.length;
+    record(got);
   };
 
   /** Local segments (minus `drop`) + optional guess layer, then network bytes for everything else. */
@@ -327,7 +345,9 @@ async function assemblePieceWith<Who>(
   if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: its local bytes do not verify and there is no web seed or peer`, { piece: p });
   // 2. Local + a guess layer + fetch the rest (the fetched bytes are shared by all tries).  3. Local + fetch the rest.
   for (const g of guessLayers) if (await attempt('guess+fetch', localSegs, g)) return;
-  if (gaps.length > 0 && spanBytes(gaps) < len && (await attempt('local+fetch', localSegs, undefined))) return;
+  // A piece wholly from the network whose bytes came with an earlier request: those bytes are tried before a whole fetch.
+  if (gaps.length > 0 && spanBytes(gaps) === len) await adoptEarly();
+  if (gaps.length > 0 && (spanBytes(gaps) < len || netSpans.length > 0) && (await attempt('local+fetch', localSegs, undefined))) return;
   // 4. Doubt the name-and-size matches one at a time, smallest first (a changed file of the same size).
   const suspects = localSegs.filter((s) => SUSPECT.has(s.reason) && s.end - s.start < len).sort((a, b) => a.end - a.start - (b.end - b.start));
   // Doubted cumulatively: several files of a piece may have changed in place.
