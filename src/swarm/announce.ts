@@ -2,61 +2,35 @@
  * The swarm's side of peer discovery: announces to the torrent's trackers
  * (the Announcer of src/tracker/client.ts: BEP 3/23 HTTP, BEP 15 UDP, BEP 12
  * tiers) with live uploaded/downloaded/left, and dials every peer it learns.
+ * `preferred` trackers (the host that served the torrent, issue #6 tracker
+ * localization) are tried before the torrent's own.
  */
+import { Announcer } from '../tracker/client.js';
+import type { PeerAddress } from '../tracker/compact-peers.js';
 import type { Swarm } from './swarm.js';
-
-interface AnnouncerLike {
-  on(event: 'peers', fn: (peers: { host: string; port: number }[]) => void): unknown;
-  on(event: 'warning', fn: (message: string) => void): unknown;
-  start(): void;
-  completed(): void;
-  stop(): Promise<void>;
-}
-
-type AnnouncerCtor = new (opts: {
-  infoHash: Uint8Array;
-  peerId: Uint8Array;
-  port: number;
-  tiers: string[][];
-  stats: () => { uploaded: number; downloaded: number; left: number };
-}) => AnnouncerLike;
 
 export interface Announcing {
   completed(): void;
   stop(): Promise<void>;
 }
 
-/** The tracker client module, loaded when first needed (a variable specifier keeps this file building without it). */
-async function loadAnnouncer(): Promise<AnnouncerCtor | undefined> {
-  const spec = '../tracker/client.js';
-  try {
-    const mod = (await import(spec)) as { Announcer?: AnnouncerCtor };
-    return mod.Announcer;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Starts announcing `swarm` to `tiers`; undefined when there is no tracker (or it cannot listen for peers). */
-export async function startAnnouncing(opts: { swarm: Swarm; tiers: string[][]; left: () => number; onWarning?: (m: string) => void }): Promise<Announcing | undefined> {
+/** Starts announcing `swarm` to `tiers` (and `preferred` first); undefined when there is no tracker or the swarm does not listen. */
+export function startAnnouncing(opts: { swarm: Swarm; tiers: string[][]; preferred?: readonly string[]; left: () => number; onWarning?: (m: string) => void }): Announcing | undefined {
   const { swarm } = opts;
-  if (opts.tiers.length === 0 || swarm.port === undefined) return undefined;
-  const Announcer = await loadAnnouncer();
-  if (!Announcer) {
-    opts.onWarning?.('not announcing to trackers: this build has no tracker client');
-    return undefined;
-  }
+  const preferred = [...(opts.preferred ?? [])];
+  if ((opts.tiers.length === 0 && preferred.length === 0) || swarm.port === undefined) return undefined;
   const a = new Announcer({
     infoHash: swarm.opts.infoHash,
     peerId: swarm.peerId,
     port: swarm.port,
     tiers: opts.tiers,
+    ...(preferred.length > 0 ? { preferred } : {}),
     stats: () => ({ uploaded: swarm.uploaded, downloaded: swarm.downloaded, left: opts.left() }),
   });
-  a.on('peers', (peers) => {
+  a.on('peers', (peers: readonly PeerAddress[]) => {
     for (const p of peers) swarm.addPeer(p.host, p.port);
   });
-  a.on('warning', (m) => opts.onWarning?.(m));
+  a.on('warning', (m: string) => opts.onWarning?.(m));
   a.start();
   return { completed: () => a.completed(), stop: () => a.stop() };
 }

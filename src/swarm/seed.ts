@@ -95,13 +95,13 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
   });
   if (opts.onWarning) swarm.on('warning', opts.onWarning);
   for (const p of peers) swarm.addPeer(p.host, p.port);
-  const announcing: Announcing | undefined = await startAnnouncing({
+  // A seed that starts complete announces `started` with left=0; `completed` is only for a download that finished (BEP 3).
+  const announcing: Announcing | undefined = startAnnouncing({
     swarm,
     tiers: opts.trackers ? opts.trackers.map((x) => [...x]) : trackerTiers(t),
     left: () => 0,
     ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
   });
-  announcing?.completed();
   return {
     host: swarm.host!,
     port: swarm.port!,

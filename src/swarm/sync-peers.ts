@@ -22,6 +22,8 @@ export interface PeerSettings {
   readonly port?: number;
   /** Announce to the torrent's trackers (default true). */
   readonly trackers?: boolean;
+  /** Trackers tried before the torrent's own (the host that served the torrent: tracker localization). */
+  readonly preferredTrackers?: readonly string[];
   readonly uploadSlots?: number;
   /** Bytes per second, 0: unlimited. */
   readonly uploadLimit?: number;
@@ -72,7 +74,7 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   swarm.on('warning', warn);
   for (const p of direct) swarm.addPeer(p.host, p.port);
   const left = () => store.have.reduce((n, ok, p) => (ok ? n : n + (pieceSpan(target, p).end - pieceSpan(target, p).start)), 0);
-  const announcing: Announcing | undefined = settings.trackers === false ? undefined : await startAnnouncing({ swarm, tiers: trackerTiers(target), left, onWarning: warn });
+  const announcing: Announcing | undefined = settings.trackers === false ? undefined : startAnnouncing({ swarm, tiers: trackerTiers(target), preferred: settings.preferredTrackers ?? [], left, onWarning: warn });
   const fetcher = new SwarmFetcher(swarm, undefined, target.pieceLength, target.length);
   let closed = false;
   const self: SyncPeers = {

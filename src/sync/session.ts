@@ -271,7 +271,7 @@ function changedFileReport(img: IsoImage, missing: readonly { path: string; size
 /** `isosync plan`: what a sync would reuse and fetch. Writes nothing. */
 export async function planSync(input: SyncInput): Promise<PlanReport> {
   // With peers, the target's metadata may come from them: a swarm that serves nothing.
-  const swarm = input.peers ? await startPeers(input.target, input.peers, { have: new Array<boolean>(input.target.pieceCount).fill(false), read: () => Promise.reject(new Error('nothing to serve')) }, input.onEvent) : undefined;
+  const swarm = input.peers ? await startPeers(input.target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, { have: new Array<boolean>(input.target.pieceCount).fill(false), read: () => Promise.reject(new Error('nothing to serve')) }, input.onEvent) : undefined;
   try {
     const p = await prepare(input, undefined, swarm);
     await closeSources(p.sources);
@@ -307,7 +307,7 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
   emit({ type: 'phase', phase: 'verify-part' });
   const part = await PartFile.open(output, target);
   let prepared: Prepared | undefined;
-  const swarm = input.peers ? await startPeers(target, input.peers, part, input.onEvent) : undefined;
+  const swarm = input.peers ? await startPeers(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, part, input.onEvent) : undefined;
   try {
     prepared = await prepare({ ...input, output }, part, swarm);
     const { plan, report, byteSources, vt, pool } = prepared;
