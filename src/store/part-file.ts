@@ -8,6 +8,8 @@
  *   middle of a write leaves at most that piece invalid, and it is redone.
  * - `finish` fsyncs and renames to the final name; before that, the final
  *   path is never touched. A source image is never opened for writing here.
+ * - Written data is flushed in the background every FLUSH_BYTES, so the
+ *   fsync of `finish` has little left to wait for.
  */
 import { open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { IsosyncError } from '../errors.js';
@@ -15,6 +17,14 @@ import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { ByteSource } from './byte-source.js';
 import { checkRange } from './byte-source.js';
 import { readFully } from './file-source.js';
+
+/**
+ * Written bytes after which a background fdatasync starts. Without it the
+ * kernel keeps a whole image dirty (the background writeback threshold is 10%
+ * of RAM) and finish's fsync wrote it all at once: ~0.15-0.2 s at the end of
+ * a 348 MiB sync, with nothing else to do meanwhile.
+ */
+export const FLUSH_BYTES = 32 * 1024 * 1024;
 
 export interface PartTarget {
   readonly length: number;
@@ -85,13 +95,26 @@ export class PartFile implements ByteSource {
       throw ioError(`Cannot write ${JSON.stringify(this.path)}`, e, this.path);
     }
     this.have[piece] = true;
+    this.unflushed += bytes.length;
+    if (this.unflushed >= FLUSH_BYTES && !this.flushing) {
+      this.unflushed = 0;
+      // An error here shows again in finish's fsync, which is awaited.
+      this.flushing = this.handle
+        .datasync()
+        .catch(() => undefined)
+        .finally(() => (this.flushing = undefined));
+    }
   }
+
+  private unflushed = 0;
+  private flushing: Promise<void> | undefined;
 
   /** Flushes and renames to the final name. Call only when every piece is verified. */
   async finish(): Promise<void> {
     const missing = this.have.indexOf(false);
     if (missing >= 0) throw new IsosyncError('VERIFY_FAILED', `Cannot finish ${JSON.stringify(this.finalPath)}: piece ${missing} is not verified`);
     try {
+      await this.flushing;
       await this.handle.sync();
       await this.handle.close();
       await rename(this.path, this.finalPath);
@@ -101,6 +124,7 @@ export class PartFile implements ByteSource {
   }
 
   async close(): Promise<void> {
+    await this.flushing;
     try {
       await this.handle.sync();
     } catch {
