@@ -58,6 +58,8 @@ interface Row {
   method: string;
   /** Body bytes nginx sent for this run (all URIs). */
   bytes?: number;
+  /** The same with the response headers ($bytes_sent): what the wire carried. */
+  wireBytes?: number;
   requests?: number;
   seconds?: number;
   peakKiB?: number;
@@ -123,7 +125,7 @@ interface Ctx {
 }
 
 /** Runs one client, counts nginx's bytes for it, checks its output, removes the output unless `keep`. */
-async function client(ctx: Ctx, row: Omit<Row, 'bytes' | 'requests' | 'seconds' | 'peakKiB' | 'verified'>, cmd: string, args: string[], output: string, expected: string, cwd?: string, keep = false): Promise<{ row: Row; m?: Measured; traffic?: Traffic }> {
+async function client(ctx: Ctx, row: Omit<Row, 'bytes' | 'wireBytes' | 'requests' | 'seconds' | 'peakKiB' | 'verified'>, cmd: string, args: string[], output: string, expected: string, cwd?: string, keep = false): Promise<{ row: Row; m?: Measured; traffic?: Traffic }> {
   await ctx.nginx.traffic(); // anything before this run is not counted
   let m: Measured;
   try {
@@ -136,7 +138,7 @@ async function client(ctx: Ctx, row: Omit<Row, 'bytes' | 'requests' | 'seconds' 
   const traffic = await ctx.nginx.traffic();
   const verified = existsSync(output) && (await sha256(output)) === ctx.hashes.get(expected);
   if (!keep || !verified) rmSync(output, { force: true });
-  return { row: { ...row, bytes: traffic.bodyBytes, requests: traffic.requests, seconds: m.seconds, peakKiB: m.peakKiB, verified }, m, traffic };
+  return { row: { ...row, bytes: traffic.bodyBytes, wireBytes: traffic.bytes, requests: traffic.requests, seconds: m.seconds, peakKiB: m.peakKiB, verified }, m, traffic };
 }
 
 interface SyncJson {
@@ -301,7 +303,7 @@ function printTable(res: PairResult): void {
         ]),
       );
     }
-    for (const r of rows) if (r.detail) out(`  ${r.method}: ${r.detail}; ${r.requests} requests`);
+    for (const r of rows) if (r.detail) out(`  ${r.method}: ${r.detail}; ${r.requests} requests, ${r.wireBytes} bytes with response headers`);
   }
   for (const n of res.notes) out(`  ${n}`);
 }
