@@ -382,15 +382,26 @@ async function scenario(ctx: Ctx, impl: Impl, n: number): Promise<ScenarioResult
       seedUploaded: impl.uploaded(seed.proc),
       rss: procs.map((p) => ({ name: p.name, kib: p.peakKiB() })),
     };
+  } catch (e) {
+    // Say why the seed dropped peers, if it says (isosync seed lists them when it stops).
+    await Promise.all(procs.map((p) => p.stop()));
+    const reasons = new Map<string, number>();
+    for (const m of (procs[0]?.lines.join('\n') ?? '').matchAll(/"dropped":\s*"([^"]*)"/g)) reasons.set(m[1]!, (reasons.get(m[1]!) ?? 0) + 1);
+    const why = [...reasons].map(([r, k]) => `${k} x "${r}"`).join(', ');
+    throw new Error(`${(e as Error).message}${why ? ` [the seed dropped peers: ${why}]` : ''}`);
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     rmSync(base, { recursive: true, force: true });
   }
 }
 
-function report(ctx: Ctx, label: string, n: number, rows: { impl: string; r: ScenarioResult }[]): void {
+function report(ctx: Ctx, label: string, n: number, rows: { impl: string; r: ScenarioResult | Error }[]): void {
   out(`  ${label}:`);
   for (const { impl, r } of rows) {
+    if (r instanceof Error) {
+      out(`    ${impl.padEnd(10)} FAILED: ${r.message.split('\n')[0]}`);
+      continue;
+    }
     const wall = Math.max(...r.times);
     const each = r.times.map((t) => t.toFixed(2)).join(', ');
     const rate = n === 1 ? `${mbps(ctx.size, wall)} MB/s` : `${mbps(ctx.size * n, wall)} MB/s received in all (slowest leecher ${mbps(ctx.size, wall)} MB/s)`;
@@ -398,8 +409,8 @@ function report(ctx: Ctx, label: string, n: number, rows: { impl: string; r: Sce
     out(`    ${impl.padEnd(10)} wall ${wall.toFixed(2)} s${n > 1 ? ` (each: ${each})` : ''}, ${rate}${up}; ${n} bit-identical`);
     out(`    ${''.padEnd(10)} peak RSS: ${r.rss.map((x) => `${x.name} ${mib(x.kib)}`).join(', ')}`);
   }
-  if (rows.length === 2) {
-    const [a, b] = rows.map((x) => Math.max(...x.r.times)) as [number, number];
+  if (rows.length === 2 && !rows.some((x) => x.r instanceof Error)) {
+    const [a, b] = rows.map((x) => Math.max(...(x.r as ScenarioResult).times)) as [number, number];
     out(`    ratio isosync / libtorrent: wall ${(a / b).toFixed(2)} x (throughput ${(b / a).toFixed(2)} x)`);
   }
 }
@@ -436,12 +447,19 @@ export async function run(): Promise<void> {
     out(`  image: ${(size / 1e6).toFixed(1)} MB, ${pieces}; loopback 127.0.0.1; peak RSS is /usr/bin/time's %M`);
     if (impls.length === 1) out('  NOTE: python3-libtorrent is missing (/usr/bin/python3 -c "import libtorrent" fails): isosync measured alone, no ratios');
 
+    // A tool that fails a scenario (or writes a wrong image) is reported there and the others still run; the bench then fails.
+    const failures: string[] = [];
     for (const [count, label] of [[1, 'one seed -> one leecher'], [n, `one seed -> ${n} leechers started together`]] as const) {
-      const rows: { impl: string; r: ScenarioResult }[] = [];
-      for (const impl of impls) rows.push({ impl: impl.name, r: await scenario(ctx, impl, count) });
+      const rows: { impl: string; r: ScenarioResult | Error }[] = [];
+      for (const impl of impls) {
+        const r = await scenario(ctx, impl, count).catch((e: Error) => e);
+        if (r instanceof Error) failures.push(`${impl.name}, ${label}: ${r.message}`);
+        rows.push({ impl: impl.name, r });
+      }
       report(ctx, label, count, rows);
     }
     out(`  machine after: ${spawnSync('uptime', { encoding: 'utf8' }).stdout.trim()}`);
+    if (failures.length > 0) throw new Error(`${failures.length} scenario(s) failed:\n  ${failures.join('\n  ')}`);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
