@@ -18,7 +18,9 @@
  * has the whole image), MB/s (image bytes per wall second; in the swarm the
  * bytes all leechers received over the wall time of the slowest), the ratio
  * isosync / libtorrent of the times, peak RSS of every process (GNU time's
- * %M, i.e. wait4's ru_maxrss), and in the swarm the seed's upload total over
+ * %M, i.e. wait4's ru_maxrss; libtorrent 2.x reads and writes the image
+ * through mmap, so its figure counts the image's mapped file pages, about
+ * the image size, not heap), and in the swarm the seed's upload total over
  * the image size (1.00 = the seed sent the image once). Every output is
  * checked by SHA-256 against the image; a wrong output fails the bench.
  * Seeds verify the image before they are timed (both hash it at start).
@@ -444,7 +446,7 @@ export async function run(): Promise<void> {
     const impls = [isosync];
     if (haveLibtorrent()) impls.push(libtorrent);
     out(`  machine: ${spawnSync('uptime', { encoding: 'utf8' }).stdout.trim() || `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`}`);
-    out(`  image: ${(size / 1e6).toFixed(1)} MB, ${pieces}; loopback 127.0.0.1; peak RSS is /usr/bin/time's %M`);
+    out(`  image: ${(size / 1e6).toFixed(1)} MB, ${pieces}; loopback 127.0.0.1; peak RSS is /usr/bin/time's %M (libtorrent 2.x mmaps the image: its figure counts mapped file pages)`);
     if (impls.length === 1) out('  NOTE: python3-libtorrent is missing (/usr/bin/python3 -c "import libtorrent" fails): isosync measured alone, no ratios');
 
     // A tool that fails a scenario (or writes a wrong image) is reported there and the others still run; the bench then fails.
