@@ -7,6 +7,7 @@
  * ones hashed (served-torrents.ts checks them before handing out a torrent).
  */
 import { seedImage } from '../swarm/seed.js';
+import { PUBLISHER_SHARE_WAIT_MS } from '../swarm/swarm.js';
 import type { ServedTorrent } from './served-torrents.js';
 import type { SeedLike } from './server.js';
 
@@ -24,6 +25,8 @@ export function seeder(o: SeederOptions): (t: ServedTorrent) => Promise<SeedLike
       host: o.host,
       port: 0,
       verified: true,
+      // The publisher's upload is what the swarm saves: pieces another leecher got wait a moment for the leechers to trade them.
+      shareWaitMs: PUBLISHER_SHARE_WAIT_MS,
       ...(o.uploadSlots ? { uploadSlots: o.uploadSlots } : {}),
       ...(o.onWarning ? { onWarning: o.onWarning } : {}),
     });

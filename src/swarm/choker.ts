@@ -17,8 +17,13 @@
 export const CHOKE_ROUND_MS = 10_000;
 /** Rounds an optimistic unchoke lasts (30 s, as in BEP 3's description). */
 export const OPTIMISTIC_ROUNDS = 3;
-/** Default upload slots: enough parallelism to fill a link, few enough that each slot gets a useful rate. */
-export const DEFAULT_UPLOAD_SLOTS = 4;
+/**
+ * Default upload slots: libtorrent's default unchoke_slots_limit (Transmission
+ * allows 14 per torrent). With 4, leechers that start together choke most of
+ * each other and fetch from the seed instead (8 clients through isosync serve:
+ * the server sent 3.2 deltas with 4 slots, 2.2 with 8).
+ */
+export const DEFAULT_UPLOAD_SLOTS = 8;
 
 export interface ChokeCandidate<P> {
   readonly peer: P;

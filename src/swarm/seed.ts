@@ -32,6 +32,8 @@ export interface SeedOptions {
   readonly uploadLimit?: number;
   /** BEP 16 super-seeding (a publisher's first seed). */
   readonly superSeed?: boolean;
+  /** Share first (swarm.ts SwarmOptions.shareWaitMs): a piece another leecher got waits this long (ms); a publisher's seed. */
+  readonly shareWaitMs?: number;
   readonly onWarning?: (message: string) => void;
   readonly onVerify?: (done: number, total: number) => void;
 }
@@ -92,6 +94,7 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
     ...(opts.uploadSlots ? { uploadSlots: opts.uploadSlots } : {}),
     ...(opts.uploadLimit ? { uploadLimit: opts.uploadLimit } : {}),
     ...(opts.superSeed ? { superSeed: true } : {}),
+    ...(opts.shareWaitMs ? { shareWaitMs: opts.shareWaitMs } : {}),
   });
   if (opts.onWarning) swarm.on('warning', opts.onWarning);
   for (const p of peers) swarm.addPeer(p.host, p.port);

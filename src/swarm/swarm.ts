@@ -57,6 +57,14 @@ export const NO_PEER_MS = 60_000;
 export const UNALIGNED_STRIKES = 2;
 /** Super-seeding: how long an offered piece may go unseen elsewhere before its peer is offered another. */
 export const SUPER_SEED_PATIENCE_MS = 3_000;
+/**
+ * Share-first wait of a publisher's seed (`isosync serve`): long enough for a
+ * leecher on a LAN or loopback to verify a piece and announce it, short
+ * enough that a leecher that cannot reach the others is only slowed.
+ */
+export const PUBLISHER_SHARE_WAIT_MS = 1500;
+/** A peer that completed and closed on us (both seeds) counts as holding its pieces this long (it may still serve others). */
+export const SHARE_MEMORY_MS = 60_000;
 /** Times a peer that hung up is dialed again (it may have been busy checking its files). */
 export const MAX_REDIALS = 5;
 /** Connections kept at once. */
@@ -86,6 +94,15 @@ export interface SwarmOptions {
   readonly superSeed?: boolean;
   readonly requestTimeoutMs?: number;
   readonly noPeerMs?: number;
+  /**
+   * Share first (a publisher's seed): a request for a piece already sent to
+   * another connected peer waits up to this long (ms) while pieces sent to
+   * nobody else go out, so the leechers trade the copies among themselves
+   * (a leecher withdraws its request here once another leecher announces
+   * the piece). 0 or undefined: requests are served as they come (or, with
+   * an upload limit, rarest-sent first).
+   */
+  readonly shareWaitMs?: number;
 }
 
 export interface PeerReport {
@@ -109,6 +126,8 @@ interface Upload {
   readonly length: number;
   readonly respond: (err: Error | null, block?: Uint8Array) => void;
   readonly seq: number;
+  /** When it was queued (ms). */
+  readonly at: number;
 }
 
 interface Waiter {
@@ -149,12 +168,15 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Super-seeding: the piece offered to each peer, and how often each piece was offered. */
   private readonly offered = new Map<Connection, { piece: number; at: number }>();
   private readonly offerCount: Uint32Array;
-  /** Requests waiting for upload bandwidth (upload limit only), and whether the serving loop runs. */
+  /** Requests waiting to be served (upload limit or share-first only), whether the serving loop runs, its wake-up timer. */
   private uploads: Upload[] = [];
   private uploadSeq = 0;
   private serving = false;
+  private uploadWake: NodeJS.Timeout | undefined;
   /** The peers each piece was sent to (any of its bytes): a capped seed serves the piece sent to the fewest others first. */
   private readonly sentTo = new Map<number, Set<Connection>>();
+  /** Peers that closed on us because both were seeds, with when: counted as holders for SHARE_MEMORY_MS. */
+  private readonly departedSeeds = new Map<Connection, number>();
   /** Addresses of peers that serve aligned blocks only (remembered across reconnects). */
   private readonly alignedOnly = new Set<string>();
   uploaded = 0;
@@ -310,6 +332,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     c.alignedAsks.clear();
     this.book.releasePeer(c);
     this.offered.delete(c);
+    // A peer that left complete still serves the others for a while: its pieces stay counted as passed on (share-first).
+    if (reason === 'both sides are seeds') this.departedSeeds.set(c, Date.now());
+    else for (const sent of this.sentTo.values()) sent.delete(c);
     if (this.optimistic === c) this.optimistic = undefined;
     if (!this.closing) {
       this.rechoke(false);
@@ -407,8 +432,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
     if (c.wire.peerRequests.length > MAX_PEER_REQUESTS) return c.wire.violation(`queued more than ${MAX_PEER_REQUESTS} requests`);
     if (!this.opts.store.have[p]) return respond(new Error('piece not verified here'));
-    const u: Upload = { c, piece: p, offset, length, respond, seq: this.uploadSeq++ };
-    if (this.up.unlimited) return void this.serve(u);
+    const u: Upload = { c, piece: p, offset, length, respond, seq: this.uploadSeq++, at: Date.now() };
+    if (this.up.unlimited && !this.opts.shareWaitMs) {
+      this.markSent(u);
+      return void this.serve(u);
+    }
     this.uploads.push(u);
     void this.drainUploads();
   }
@@ -418,35 +446,68 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (i >= 0) this.uploads.splice(i, 1);
   }
 
-  /** Serves queued requests one at a time as the upload limit allows, choosing each time the best one (nextUpload). */
+  /**
+   * Serves queued requests, choosing each time the best one (nextUpload):
+   * one at a time as the upload limit allows, or, unlimited, all that may go
+   * now. Requests held back by share-first wake the loop when their wait ends.
+   */
   private async drainUploads(): Promise<void> {
     if (this.serving) return;
     this.serving = true;
     try {
       for (let u = this.nextUpload(); u && !this.closing; u = this.nextUpload()) {
-        await this.up.take(u.length);
-        await this.serve(u);
+        if (this.up.unlimited) void this.serve(u);
+        else {
+          await this.up.take(u.length);
+          await this.serve(u);
+        }
       }
     } finally {
       this.serving = false;
     }
+    const wait = this.opts.shareWaitMs ?? 0;
+    if (this.closing || this.uploads.length === 0 || wait <= 0 || this.uploadWake) return;
+    const due = Math.min(...this.uploads.map((u) => u.at + wait));
+    this.uploadWake = setTimeout(() => {
+      this.uploadWake = undefined;
+      void this.drainUploads();
+    }, Math.max(1, due - Date.now()));
+    this.uploadWake.unref();
   }
 
-  /** Takes from the queue the request whose piece went to the fewest other peers (then the oldest); drops dead ones. */
+  /**
+   * Takes from the queue the request whose piece went to the fewest other
+   * peers (then the oldest), skipping, with share-first, pieces another
+   * connected peer got until their wait ends; drops dead requests.
+   */
   private nextUpload(): Upload | undefined {
     this.uploads = this.uploads.filter((u) => !u.c.closed && !u.c.wire.amChoking);
+    const wait = this.opts.shareWaitMs ?? 0;
+    const now = Date.now();
     let best = -1;
     let bestScore = Infinity;
     for (let i = 0; i < this.uploads.length; i++) {
       const u = this.uploads[i]!;
-      const sent = this.sentTo.get(u.piece);
-      const score = (sent ? sent.size - (sent.has(u.c) ? 1 : 0) : 0) * 2 ** 32 + u.seq;
+      let others = 0;
+      for (const o of this.sentTo.get(u.piece) ?? []) if (o !== u.c && (!o.closed || this.departedSeeds.has(o))) others++;
+      if (others > 0 && now - u.at < wait) continue;
+      const score = others * 2 ** 32 + u.seq;
       if (score < bestScore) {
         best = i;
         bestScore = score;
       }
     }
-    return best < 0 ? undefined : this.uploads.splice(best, 1)[0];
+    if (best < 0) return undefined;
+    const u = this.uploads.splice(best, 1)[0]!;
+    this.markSent(u);
+    return u;
+  }
+
+  /** Records that `u.c` is being sent bytes of `u.piece` (chosen, so later choices see it at once). */
+  private markSent(u: Upload): void {
+    let sent = this.sentTo.get(u.piece);
+    if (!sent) this.sentTo.set(u.piece, (sent = new Set()));
+    sent.add(u.c);
   }
 
   private async serve(u: Upload): Promise<void> {
@@ -459,9 +520,6 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       c.roundUp += length;
       this.uploaded += length;
       this.reports.get(c.address)!.uploaded += length;
-      let sent = this.sentTo.get(p);
-      if (!sent) this.sentTo.set(p, (sent = new Set()));
-      sent.add(c);
     } catch (e) {
       this.emit('warning', `cannot serve piece ${p}: ${(e as Error).message}`);
       try {
@@ -523,6 +581,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const pool = fresh.length > 0 ? fresh : having;
     pool.sort((a, b) => (this.strikes.get(a) ?? 0) - (this.strikes.get(b) ?? 0) || Math.random() - 0.5);
     return pool[0];
+  }
+
+  /** Whether a connected peer wants something we have (it said `interested`). */
+  get wanted(): boolean {
+    for (const c of this.peers) if (c.handshaken && !c.closed && c.wire.peerInterested) return true;
+    return false;
   }
 
   /** Blocks wanted and not yet received. */
@@ -708,9 +772,13 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     return true;
   }
 
-  /** `c` rejected or ignored an unaligned request: UNALIGNED_STRIKES of them, and it is asked aligned blocks only. */
+  /**
+   * `c` rejected or ignored an unaligned request: UNALIGNED_STRIKES of them,
+   * and it is asked aligned blocks only. A peer that ever served one takes
+   * them (its rejects have other causes: a piece it cannot read just now).
+   */
   private unalignedStrike(c: Connection, how: string): void {
-    if (c.alignedOnly || ++c.unalignedStrikes < UNALIGNED_STRIKES) return;
+    if (c.alignedOnly || c.unalignedAnswered > 0 || ++c.unalignedStrikes < UNALIGNED_STRIKES) return;
     c.alignedOnly = true;
     this.alignedOnly.add(c.address);
     this.emit('warning', `peer ${c.address} ${how} requests of part of a 16 KiB block: asking it whole blocks`);
@@ -756,6 +824,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       }
     }
     if (stalled.size > 0) this.pump();
+    for (const [c, at] of this.departedSeeds) {
+      if (now - at < SHARE_MEMORY_MS) continue;
+      this.departedSeeds.delete(c);
+      for (const sent of this.sentTo.values()) sent.delete(c);
+    }
     // Super-seeding: a peer whose offered piece was not passed on in time gets one more (no peer waits forever).
     for (const [c, o] of this.offered) if (now - o.at > SUPER_SEED_PATIENCE_MS) this.offerNext(c);
   }
@@ -789,6 +862,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (this.closing) return;
     this.closing = true;
     for (const t of this.timers) clearInterval(t);
+    if (this.uploadWake) clearTimeout(this.uploadWake);
     this.up.close();
     this.down.close();
     for (const c of [...this.peers]) c.close('shutting down');

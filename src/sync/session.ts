@@ -353,8 +353,8 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
       ...(swarm ? { peers: swarm.report() } : {}),
       seconds: (Date.now() - started) / 1000,
     };
-    // --seed: keep serving the finished image until the caller's afterSync returns.
-    if (swarm && input.peers?.afterSync) await swarm.seedFrom(output, () => input.peers!.afterSync!(result, swarm));
+    // --seed: keep serving the finished image until the caller's afterSync returns; otherwise while peers still fetch from us (briefly).
+    if (swarm) await swarm.seedFrom(output, () => (input.peers?.afterSync ? input.peers.afterSync(result, swarm) : swarm.courtesy()));
     await swarm?.close();
     return result;
   } catch (e) {
