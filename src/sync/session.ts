@@ -204,7 +204,9 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   );
   let targetIso: IsoImage | undefined;
   try {
-    targetIso = await readIso(vt, { name: target.name });
+    // Nothing local to map the target's files onto: reading its metadata first would only add a
+    // serial round of fetches (and stall on a BEP 16 super-seed, which offers pieces one at a time).
+    if (sources.length > 0) targetIso = await readIso(vt, { name: target.name });
   } catch (e) {
     if (e instanceof IsosyncError && e.code === 'NETWORK' && pool.seeds.length === 0 && !swarm) {
       notes.push('the target image layout was not read: no web seed to fetch its metadata from');
