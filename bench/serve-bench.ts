@@ -49,7 +49,25 @@ function sha256(path: string): Promise<string> {
 
 const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
 
-async function serverStatus(url: string): Promise<{ http: { bytesSent: number }; bittorrent: { bytesSent: number }; torrents: unknown[]; swarms: { seeders: number }[] }> {
+interface ClientReport {
+  fetchBytes: number;
+  fetchedBytes: number;
+  metadataFetchedBytes: number;
+  webSeeds: { bytes: number }[];
+  planningFetched?: { webSeeds: number; peers: number };
+  peers?: { downloaded: number; uploaded: number; list: { peerId?: string; downloaded: number }[] };
+}
+
+/** Where one client's bytes came from, by phase: what the server sent it over HTTP and BitTorrent, and what other clients did. */
+function breakdown(r: ClientReport, serverPeerIds: ReadonlySet<string>): { planHttp: number; planPeers: number; assembleHttp: number; btServer: number; btClients: number } {
+  const http = r.webSeeds.reduce((n, s) => n + s.bytes, 0);
+  const planHttp = r.planningFetched?.webSeeds ?? 0;
+  const list = r.peers?.list ?? [];
+  const btServer = list.filter((p) => p.peerId !== undefined && serverPeerIds.has(p.peerId)).reduce((n, p) => n + p.downloaded, 0);
+  return { planHttp, planPeers: r.planningFetched?.peers ?? 0, assembleHttp: http - planHttp, btServer, btClients: (r.peers?.downloaded ?? 0) - btServer };
+}
+
+async function serverStatus(url: string): Promise<{ http: { bytesSent: number }; bittorrent: { bytesSent: number; seeds: { peerId?: string }[] }; torrents: unknown[]; swarms: { seeders: number }[] }> {
   return (await (await fetch(`${url}/status.json`)).json()) as never;
 }
 
@@ -109,7 +127,10 @@ export async function run(): Promise<void> {
     for (const [i, r] of runs.entries()) if (r.code !== 0) throw new Error(`client ${i} failed: ${r.stderr.slice(-500)}`);
     let ok = 0;
     for (const d of dirs) if ((await sha256(join(d, 'distro-large-1.01.iso'))) === want) ok++;
-    const reports = runs.map((r) => JSON.parse(r.stdout) as { fetchBytes: number; fetchedBytes: number; peers?: { downloaded: number; uploaded: number } });
+    const reports = runs.map((r) => JSON.parse(r.stdout) as ClientReport);
+    const torrentBytes = statSync(join(work, '1.01.torrent')).size;
+    const serverIds = new Set(after.bittorrent.seeds.flatMap((x) => (x.peerId ? [x.peerId] : [])));
+    const rows = reports.map((r) => breakdown(r, serverIds));
     const delta = reports[0]!.fetchBytes;
     const httpSent = after.http.bytesSent - before.http.bytesSent;
     const btSent = after.bittorrent.bytesSent - before.bittorrent.bytesSent;
@@ -136,6 +157,12 @@ export async function run(): Promise<void> {
     }
 
     out(`  one client's delta (its plan's fetch bytes): ${mb(delta)}`);
+    // Per client (torrent size is that of the published torrent, which the server's matches in size only roughly): where its bytes came from.
+    const x = (n: number) => `${(n / delta).toFixed(3)}x`;
+    out(`  per client, in deltas: torrent (~${x(torrentBytes)}) | planning: server HTTP, peers | assemble: server HTTP, server BT, other clients`);
+    for (const [i, b] of rows.entries()) out(`    client ${i}: plan ${x(b.planHttp)} ${x(b.planPeers)} | assemble ${x(b.assembleHttp)} ${x(b.btServer)} ${x(b.btClients)} | metadata ${x(reports[i]!.metadataFetchedBytes)}`);
+    const sum = (f: (b: (typeof rows)[number]) => number) => rows.reduce((n, b) => n + f(b), 0);
+    out(`    all: planning HTTP ${x(sum((b) => b.planHttp))}, planning from peers ${x(sum((b) => b.planPeers))}, assemble HTTP ${x(sum((b) => b.assembleHttp))}, server BT ${x(sum((b) => b.btServer))}, torrents ~${x(clients * torrentBytes)}; server counters: HTTP ${x(httpSent)}, BT ${x(btSent)}`);
     out(`  isosync serve (${clients} at once): HTTP ${mb(httpSent)} + BitTorrent ${mb(btSent)} = ${mb(httpSent + btSent)} = ${((httpSent + btSent) / delta).toFixed(2)} x one delta (target <= 2 x); clients uploaded ${mb(peerShare)} to each other; ${ok}/${clients} bit-identical; wall ${wall.toFixed(1)} s`);
     out(`  ${zsyncLine}`);
   } finally {

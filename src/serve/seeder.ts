@@ -38,6 +38,7 @@ export function seeder(o: SeederOptions): (t: ServedTorrent) => Promise<SeedLike
       get peers() {
         return s.stats().peers.length;
       },
+      peerId: Buffer.from(s.swarm.peerId).toString('hex'),
       close: () => s.close(),
     };
   };

@@ -44,6 +44,8 @@ export interface SeedLike {
   readonly uploaded: number;
   /** Connected peers. */
   readonly peers: number;
+  /** The seed's BitTorrent peer id (hex), so a client's per-peer report can tell the server apart. */
+  readonly peerId?: string;
   close(): Promise<void>;
 }
 
@@ -71,7 +73,7 @@ export interface ServeStatus {
   uptimeSeconds: number;
   requests: number;
   http: { bytesSent: number; fileRequests: number; torrentsSent: number };
-  bittorrent: { bytesSent: number; seeds: { infoHash: string; name: string; uploaded: number; peers: number }[] };
+  bittorrent: { bytesSent: number; seeds: { infoHash: string; name: string; uploaded: number; peers: number; peerId?: string }[] };
   torrents: { path: string; url: string; infoHash: string; name: string; length: number; product: string | null; release: string | null }[];
   tracker: boolean;
   swarms: { infoHash: string; seeders: number; leechers: number; completed: number }[];
@@ -243,7 +245,7 @@ export class IsosyncServer {
       http: { bytesSent: this.http.bytesSent, fileRequests: this.http.requests, torrentsSent: this.torrentsSent },
       bittorrent: {
         bytesSent: seeds.reduce((n, s) => n + s.uploaded, 0),
-        seeds: seeds.map((s) => ({ infoHash: s.infoHash, name: torrents.find((t) => t.metainfo.infoHash === s.infoHash)?.metainfo.name ?? '', uploaded: s.uploaded, peers: s.peers })),
+        seeds: seeds.map((s) => ({ infoHash: s.infoHash, name: torrents.find((t) => t.metainfo.infoHash === s.infoHash)?.metainfo.name ?? '', uploaded: s.uploaded, peers: s.peers, ...(s.peerId ? { peerId: s.peerId } : {}) })),
       },
       torrents: torrents.map((t) => ({ path: t.path, url: t.fileUrl, infoHash: t.metainfo.infoHash, name: t.metainfo.name, length: t.metainfo.length, product: t.metainfo.isosync?.product ?? null, release: t.metainfo.isosync?.release ?? null })),
       tracker: this.o.tracker !== undefined,

@@ -22,6 +22,7 @@ import { assemble, type AssembleEvent, type AssembleStats, type PieceFetcher } f
 import { PartFile } from '../store/part-file.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { BlockCache } from '../store/block-cache.js';
+import { FileSource } from '../store/file-source.js';
 import { MirrorPool, webSeedFileUrl } from '../swarm/webseed.js';
 import { startPeers, type PeerSettings, type SyncPeers } from '../swarm/sync-peers.js';
 import type { Metainfo } from '../torrent/metainfo.js';
@@ -81,6 +82,8 @@ export interface SyncReport extends PlanReport {
   wastedBytes: number;
   resumedBytes: number;
   webSeeds: { url: string; bytes: number; dropped?: string }[];
+  /** Of the fetched bytes, those that arrived while planning (the target's metadata), by web seeds and by peers. */
+  planningFetched?: { webSeeds: number; peers: number };
   /** Bytes from BitTorrent peers, in all and per peer; uploaded to them while syncing. */
   peers?: { downloaded: number; uploaded: number; list: { address: string; downloaded: number; uploaded: number; banned?: boolean; dropped?: string }[] };
   seconds: number;
@@ -95,6 +98,21 @@ export interface Prepared {
   pool: MirrorPool;
   /** Peers and web seeds behind one fetcher, when the sync has peers. */
   swarm?: SyncPeers;
+  /** The target's metadata was not read while planning (delta hints cover every local source): changed files come from the finished image. */
+  metadataDeferred: boolean;
+}
+
+export interface PrepareOptions {
+  /**
+   * Plan from the delta hints alone when they cover every local source:
+   * the hints are exact, so the target's metadata would add only a few KB
+   * of zeros, while reading it before any peer is connected costs a serial
+   * round of fetches per directory level, each client on its own (8
+   * clients through `isosync serve`: the server sent 0.6-0.8 x one delta
+   * of metadata). The metadata then arrives with its pieces, shared among
+   * peers. `isosync plan` keeps the read: it lists the changed files.
+   */
+  readonly deferHintedMetadata?: boolean;
 }
 
 /** Read-ahead while reading a hinted target's metadata: 256 KiB covers hundreds of directories per request. */
@@ -109,7 +127,7 @@ function hex(b: Uint8Array): string {
 }
 
 /** Plans a sync: finds sources, reads the target's layout, decides every byte. Writes nothing. */
-export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPeers): Promise<Prepared> {
+export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPeers, opts: PrepareOptions = {}): Promise<Prepared> {
   const { target } = input;
   const emit = input.onEvent ?? (() => undefined);
   const warn = (message: string) => emit({ type: 'warning', message });
@@ -186,14 +204,18 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   }
 
   // Layer 2: the target's own ISO metadata, read through what is already local.
-  emit({ type: 'phase', phase: 'metadata' });
+  // Skipped when hints cover every source (then nothing else could map onto it; see PrepareOptions).
+  const hintsCoverAll = hintLayers.length > 0 && sources.every((s, i) => s.kind === 'image' && (hintUse.has(i) || s.via === 'self'));
+  const deferred = opts.deferHintedMetadata === true && hintsCoverAll;
+  const readTarget = sources.length > 0 && !deferred;
+  emit({ type: 'phase', phase: 'metadata', ...(deferred ? { detail: 'deferred: the delta hints are exact' } : {}) });
   const early = overlay(target.length, [partSegs, ...hintLayers]);
   // With delta hints the local layers are exact, so reading ahead fetches only bytes that are needed anyway.
   const readAhead = hintLayers.length > 0 ? HINTED_READ_AHEAD : 0;
   if (swarm) swarm.fetcher.pool = pool;
   const vt = new VirtualTarget(target.length, early, byteSources, swarm ? swarm.fetcher : pool.seeds.length > 0 ? pool : undefined, readAhead);
   // The source images' metadata is local: parse it while the target's waits on the network.
-  const sourceIsos = images.map(({ s, i }) =>
+  const sourceIsos = (readTarget ? images : []).map(({ s, i }) =>
     readIso(byteSources[i]!, { name: s.path }).then(
       (image): ImageSourceInfo => ({ index: i, image, size: s.source.size }),
       (e: unknown) => {
@@ -206,7 +228,7 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   try {
     // Nothing local to map the target's files onto: reading its metadata first would only add a
     // serial round of fetches (and stall on a BEP 16 super-seed, which offers pieces one at a time).
-    if (sources.length > 0) targetIso = await readIso(vt, { name: target.name });
+    if (readTarget) targetIso = await readIso(vt, { name: target.name });
   } catch (e) {
     if (e instanceof IsosyncError && e.code === 'NETWORK' && pool.seeds.length === 0 && !swarm) {
       notes.push('the target image layout was not read: no web seed to fetch its metadata from');
@@ -225,6 +247,9 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   if (targetIso) {
     mapping = mapIsoFiles(targetIso, imageInfos, loose);
     guesses = mapping.guesses;
+  } else if (deferred) {
+    // Exact hints: what they leave uncovered changed, so a same-offset guess would only fail and fetch its pieces whole.
+    guesses = [];
   } else {
     guesses = sameOffsetGuesses(target.length, images.map(({ s, i }) => ({ index: i, size: s.source.size })));
   }
@@ -254,7 +279,35 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
     sources: sourceReports,
     notes,
   };
-  return { plan, report, sources, byteSources, vt, pool, ...(swarm ? { swarm } : {}) };
+  return { plan, report, sources, byteSources, vt, pool, ...(swarm ? { swarm } : {}), metadataDeferred: deferred };
+}
+
+/**
+ * The changed-files report of a sync whose plan did not read the target's
+ * metadata (PrepareOptions.deferHintedMetadata): read from the finished
+ * image, which is local now. Null when the image or no source reads as ISO 9660.
+ */
+async function changedFilesAfter(output: string, p: Prepared): Promise<PlanReport['changedFiles']> {
+  const image = await FileSource.open(output);
+  try {
+    const targetIso = await readIso(new BlockCache(image), { name: basename(output) });
+    const infos: ImageSourceInfo[] = [];
+    for (const [i, s] of p.sources.entries()) {
+      if (s.kind !== 'image') continue;
+      try {
+        infos.push({ index: i, image: await readIso(p.byteSources[i]!, { name: s.path }), size: s.source.size });
+      } catch {
+        // Not ISO 9660: it maps no files (it was used through its hints).
+      }
+    }
+    if (infos.length === 0) return null;
+    const loose: LooseFile[] = p.sources.flatMap((s, i) => (s.kind === 'loose' ? [{ index: i, name: s.name, size: s.size }] : []));
+    return changedFileReport(targetIso, mapIsoFiles(targetIso, infos, loose).missingFiles, p.plan.fetch);
+  } catch {
+    return null;
+  } finally {
+    await image.close();
+  }
 }
 
 /** For each target file found nowhere locally: how many of its bytes the plan fetches (binary search over sorted fetch spans). */
@@ -311,9 +364,10 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
   let prepared: Prepared | undefined;
   const swarm = input.peers ? await startPeers(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, part, input.onEvent) : undefined;
   try {
-    prepared = await prepare({ ...input, output }, part, swarm);
+    prepared = await prepare({ ...input, output }, part, swarm, { deferHintedMetadata: true });
     const { plan, report, byteSources, vt, pool } = prepared;
     swarm?.planned(plan);
+    const planningFetched = { webSeeds: pool.seeds.reduce((n, s) => n + s.bytes, 0), peers: swarm?.report().downloaded ?? 0 };
     // Web seeds alone (the pool), or peers and web seeds behind one picker.
     const fetcher = (swarm ? swarm.fetcher : pool.seeds.length > 0 ? pool : undefined) as PieceFetcher<unknown> | undefined;
     emit({ type: 'phase', phase: 'assemble' });
@@ -342,9 +396,11 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
     emit({ type: 'phase', phase: 'finish' });
     await part.finish();
     registerResult(input, output);
+    const changedFiles = prepared.metadataDeferred ? await changedFilesAfter(output, prepared) : report.changedFiles;
     await closeSources(prepared.sources);
     const result: SyncReport = {
       ...report,
+      changedFiles,
       output,
       reusedBytes: stats.reusedBytes,
       fetchBytes: report.fetchBytes,
@@ -352,6 +408,7 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
       wastedBytes: stats.wastedBytes,
       resumedBytes,
       webSeeds: pool.seeds.map((s) => ({ url: s.url, bytes: s.bytes, ...(s.failure ? { dropped: s.failure } : {}) })),
+      planningFetched,
       ...(swarm ? { peers: swarm.report() } : {}),
       seconds: (Date.now() - started) / 1000,
     };
