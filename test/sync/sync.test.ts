@@ -126,4 +126,22 @@ for (const [OLD, NEW, how] of [
     assert.ok(plan.fetchBytes < plan.targetBytes / 4);
     assert.ok(!existsSync(join(pub.dir, `${NEW}.iso.part`)), 'plan leaves no .part behind');
   });
+
+  test('a hinted sync reads no target metadata before its pieces, fetches what plan says, and lists the changed files plan lists', async () => {
+    const seed = ['--web-seed', `${server.url}/${NEW}.iso`];
+    const p = await cliAsync(['plan', pub.torrent(NEW), '--from', pub.image(OLD), ...seed, '--home', join(pub.dir, 'client-g'), '--json'], { cwd: pub.dir });
+    assert.equal(p.status, 0, p.stderr);
+    const plan = JSON.parse(p.stdout);
+    assert.ok(plan.metadataFetchedBytes > 0, 'plan reads the target metadata');
+    const out = join(pub.dir, 'g-new.iso');
+    const r = await sync(pub.torrent(NEW), out, join(pub.dir, 'client-g'), ['--from', pub.image(OLD), ...seed]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(sha256(out), sha256(pub.image(NEW)));
+    assert.equal(r.report.metadataFetchedBytes, 0);
+    // The hints leave out a few KB of zero sectors that the metadata would have shown.
+    assert.ok(r.served <= plan.fetchBytes + 64 * 1024, `served ${r.served}, plan said ${plan.fetchBytes}`);
+    const files = (x: { changedFiles: { path: string; size: number }[] }) => x.changedFiles.map((f) => `${f.path} ${f.size}`).sort();
+    assert.ok(plan.changedFiles.length > 0);
+    assert.deepEqual(files(r.report), files(plan));
+  });
 });
