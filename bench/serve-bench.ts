@@ -7,6 +7,13 @@
  * (counted by nginx's $body_bytes_sent): zsync clients cannot share, so that
  * server sends N deltas. Every output is checked by SHA-256.
  *
+ * Per client it also prints where its bytes came from, by phase, from the
+ * client's --json report: fetched while planning (the target's metadata)
+ * from the server over HTTP and from peers; then while assembling, from the
+ * server over HTTP, from the server's seed over BitTorrent (told apart by
+ * the peer id /status gives) and from other clients. The torrent each
+ * client GETs is counted by its size.
+ *
  * Pair: ISOSYNC_BENCH_SERVE_PAIR=DIR (distro-large-1.00.iso and -1.01.iso
  * already made there), else bench/make-large-image.sh with
  * ISOSYNC_BENCH_SERVE_MB (default 100) and 20 packages per MB.
