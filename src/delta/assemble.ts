@@ -42,6 +42,8 @@ export interface PieceFetcher<Who = unknown> {
   convict(who: Who, why: string): void;
   /** Chooses the next piece to work on (an index into `remaining`, which holds pieces that need the network); default: in order. */
   pick?(remaining: readonly number[]): number;
+  /** Pieces worth working on at once with this fetcher, when `AssembleInput.concurrency` is not given (peers want a deep window). */
+  readonly concurrency?: number;
 }
 
 export interface PieceStore {
@@ -171,7 +173,7 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
       await assemblePiece(input, p, stats, pool, ahead);
     }
   };
-  const n = Math.max(1, Math.min(input.concurrency ?? 8, todo.length + remote.length));
+  const n = Math.max(1, Math.min(input.concurrency ?? fetcher?.concurrency ?? 8, todo.length + remote.length));
   await Promise.all(Array.from({ length: n }, worker));
   return stats;
 }

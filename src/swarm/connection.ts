@@ -67,8 +67,20 @@ export class Connection {
     socket.on('data', (d: Buffer) => {
       if (!this.closed) wire.write(d);
     });
+    // Messages of one turn leave in one write (writev): with Nagle off, each request, header and block was its own syscall and segment.
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      if (!socket.destroyed) socket.uncork();
+    };
     wire.on('data', (d: Uint8Array) => {
-      if (!this.closed && !socket.destroyed) socket.write(d);
+      if (this.closed || socket.destroyed) return;
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
+      socket.write(d);
     });
     socket.on('error', (e: NodeJS.ErrnoException) => this.close(e.code ?? e.message));
     socket.on('close', () => this.close('connection closed'));

@@ -24,6 +24,17 @@ import { PER_MIRROR_CONCURRENCY, WebSeed, type MirrorPool } from './webseed.js';
 
 export type Source = WebSeed | Connection;
 
+/**
+ * Piece bytes a sync with peers keeps in flight (assemble's window; memory is
+ * about twice this). Eight 256 KiB pieces (2 MiB) capped each leecher of a
+ * loopback 4-leecher swarm near 30 MB/s: the window drains once per round
+ * trip, and round trips grow when every peer's event loop is busy.
+ */
+export const PEER_WINDOW_BYTES = 8 * 1024 * 1024;
+/** Fewest and most pieces in that window. */
+export const MIN_PEER_WINDOW_PIECES = 8;
+export const MAX_PEER_WINDOW_PIECES = 64;
+
 export class SwarmFetcher implements PieceFetcher<Source> {
   /** Bytes still to fetch per piece (from the plan), for partial-first ordering. */
   missingBytes: (piece: number) => number;
@@ -35,7 +46,11 @@ export class SwarmFetcher implements PieceFetcher<Source> {
     readonly length: number,
   ) {
     this.missingBytes = () => pieceLength;
+    if (swarm) this.concurrency = Math.min(MAX_PEER_WINDOW_PIECES, Math.max(MIN_PEER_WINDOW_PIECES, Math.ceil(PEER_WINDOW_BYTES / pieceLength)));
   }
+
+  /** Pieces assemble works on at once (undefined: its default). */
+  readonly concurrency: number | undefined;
 
   private pieceOf(pos: number): number {
     return Math.floor(pos / this.pieceLength);
@@ -90,6 +105,8 @@ export class SwarmFetcher implements PieceFetcher<Source> {
 
   pick(remaining: readonly number[]): number {
     const swarm = this.swarm;
+    // The piece picked now is the last to start: from here on, endgame may ask blocks twice.
+    if (swarm) swarm.piecesToStart = remaining.length > 1;
     return pickPiece(remaining, {
       availability: (p) => swarm?.availability(p) ?? 0,
       missingBytes: this.missingBytes,

@@ -137,8 +137,12 @@ export class RequestBook<P> {
     return this.entries.has(keyOf(block));
   }
 
-  /** Unrequested blocks, oldest first, that `peer` can serve; then, in endgame, blocks asked of others only. At most `slots`. */
-  assign(peer: P, has: (piece: number) => boolean, slots: number, now: number, avoid: (piece: number) => boolean = () => false): Block[] {
+  /**
+   * Unrequested blocks, oldest first, that `peer` can serve; then, in endgame
+   * (`endgame` allowed: the picker has no piece left to start), blocks asked
+   * of others only. At most `slots`.
+   */
+  assign(peer: P, has: (piece: number) => boolean, slots: number, now: number, avoid: (piece: number) => boolean = () => false, endgame = true): Block[] {
     if (slots <= 0) return [];
     const fresh: Entry<P>[] = [];
     const shared: Entry<P>[] = [];
@@ -151,8 +155,8 @@ export class RequestBook<P> {
     }
     fresh.sort((a, b) => a.seq - b.seq);
     const chosen = fresh.slice(0, slots);
-    // Endgame: only when no block anywhere waits for a first ask.
-    if (chosen.length < slots && !unrequestedAnywhere) {
+    // Endgame: only when no block anywhere waits for a first ask and no piece is left to start.
+    if (chosen.length < slots && endgame && !unrequestedAnywhere) {
       shared.sort((a, b) => minTime(a) - minTime(b));
       chosen.push(...shared.slice(0, slots - chosen.length));
     }

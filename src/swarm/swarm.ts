@@ -65,6 +65,15 @@ export const SUPER_SEED_PATIENCE_MS = 3_000;
 export const PUBLISHER_SHARE_WAIT_MS = 1500;
 /** A peer that completed and closed on us (both seeds) counts as holding its pieces this long (it may still serve others). */
 export const SHARE_MEMORY_MS = 60_000;
+/**
+ * Served bytes are read from the store in aligned windows of this size and
+ * kept for the next requests (a peer asks a piece's 16 KiB blocks one after
+ * another): one read instead of 16 (each read was a thread-pool round trip,
+ * the largest CPU cost of a loopback seed after socket writes).
+ */
+export const SERVE_WINDOW_BYTES = 256 * 1024;
+/** Windows kept (8 MiB): the pieces a handful of unchoked peers are fetching at once. */
+export const SERVE_WINDOWS = 32;
 /** Times a peer that hung up is dialed again (it may have been busy checking its files). */
 export const MAX_REDIALS = 5;
 /** Connections kept at once. */
@@ -179,8 +188,18 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly departedSeeds = new Map<Connection, number>();
   /** Addresses of peers that serve aligned blocks only (remembered across reconnects). */
   private readonly alignedOnly = new Set<string>();
+  /** Recently read serve windows by absolute offset, oldest first (LRU). */
+  private readonly windows = new Map<number, Promise<Uint8Array>>();
   uploaded = 0;
   downloaded = 0;
+  /**
+   * Whether the fetch has pieces it has not started yet (the fetcher's
+   * picker sets it). Endgame (asking a block of a second peer) waits until
+   * it is false: with pieces left, an idle pipeline slot is better spent on
+   * a new piece than on a copy that gets cancelled (in a 4-leecher loopback
+   * swarm, always-on endgame had every peer upload ~1.3 x what was kept).
+   */
+  piecesToStart = false;
 
   private constructor(readonly opts: SwarmOptions) {
     super();
@@ -513,7 +532,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private async serve(u: Upload): Promise<void> {
     const { c, piece: p, offset, length } = u;
     try {
-      const bytes = await this.opts.store.read(p * this.opts.pieceLength + offset, length);
+      const bytes = await this.readServed(p, offset, length);
       if (c.closed || c.wire.amChoking || !c.wire.peerRequests.some((r) => r.piece === p && r.offset === offset && r.length === length)) return;
       u.respond(null, bytes);
       c.uploaded += length;
@@ -528,6 +547,26 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         c.wire.violation(`caused an internal error (${(e2 as Error).message})`);
       }
     }
+  }
+
+  /** Bytes of verified piece p for a peer, through the window cache (a request that crosses a window is read alone). */
+  private async readServed(p: number, offset: number, length: number): Promise<Uint8Array> {
+    const pieceStart = p * this.opts.pieceLength;
+    const wStart = Math.floor(offset / SERVE_WINDOW_BYTES) * SERVE_WINDOW_BYTES;
+    const wEnd = Math.min(this.pieceSize(p), wStart + SERVE_WINDOW_BYTES);
+    if (offset + length > wEnd) return this.opts.store.read(pieceStart + offset, length);
+    const at = pieceStart + wStart;
+    let w = this.windows.get(at);
+    if (w) this.windows.delete(at);
+    else {
+      w = this.opts.store.read(at, wEnd - wStart);
+      const mine = w;
+      w.catch(() => this.windows.get(at) === mine && this.windows.delete(at));
+    }
+    this.windows.set(at, w);
+    while (this.windows.size > SERVE_WINDOWS) this.windows.delete(this.windows.keys().next().value!);
+    const bytes = await w;
+    return bytes.subarray(offset - wStart, offset - wStart + length);
   }
 
   private rechoke(roundEnd: boolean): void {
@@ -689,7 +728,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         (this.pinned.has(p) && this.pinned.get(p) !== c) ||
         ((this.avoid.get(p)?.has(c) ?? false) && [...this.peers].some((o) => o !== c && o.handshaken && this.peerHas(o, p) && !this.avoid.get(p)?.has(o))) ||
         (c.counted === 'all' && !this.pinned.has(p) && this.seedSpared(p));
-      const blocks = this.book.assign(c, (p) => this.peerHas(c, p), slots, now, avoided);
+      const blocks = this.book.assign(c, (p) => this.peerHas(c, p), slots, now, avoided, !this.piecesToStart);
       for (const b of blocks) this.ask(c, b);
     }
   }
