@@ -110,10 +110,17 @@ interface Entry<P> {
   seq: number;
 }
 
-/** Blocks wanted and who was asked for each. `P` is a peer handle. */
+/**
+ * Blocks wanted and who was asked for each. `P` is a peer handle. Entries
+ * stay in arrival order (a Map keeps insertion order), and the book counts
+ * the entries nobody was asked for, so a peer with a free slot while every
+ * block is out (the usual state: one call per block received) costs nothing.
+ */
 export class RequestBook<P> {
   private readonly entries = new Map<string, Entry<P>>();
   private seq = 0;
+  /** Entries asked of nobody, oldest first (an entry handed back after a failed ask goes to the end). */
+  private readonly unasked = new Map<string, Entry<P>>();
 
   get size(): number {
     return this.entries.size;
@@ -122,15 +129,20 @@ export class RequestBook<P> {
   /** Wants a block (no-op if already wanted). */
   want(block: Block): void {
     const k = keyOf(block);
-    if (!this.entries.has(k)) this.entries.set(k, { block, askedOf: new Map(), seq: this.seq++ });
+    if (this.entries.has(k)) return;
+    const e: Entry<P> = { block, askedOf: new Map(), seq: this.seq++ };
+    this.entries.set(k, e);
+    this.unasked.set(k, e);
   }
 
   /** Stops wanting a block (it arrived, or its piece is done); returns the other peers that were asked (to cancel). */
   drop(block: Block): P[] {
     const k = keyOf(block);
     const e = this.entries.get(k);
+    if (!e) return [];
     this.entries.delete(k);
-    return e ? [...e.askedOf.keys()] : [];
+    this.unasked.delete(k);
+    return [...e.askedOf.keys()];
   }
 
   isWanted(block: Block): boolean {
@@ -143,30 +155,44 @@ export class RequestBook<P> {
    * of others only. At most `slots`.
    */
   assign(peer: P, has: (piece: number) => boolean, slots: number, now: number, avoid: (piece: number) => boolean = () => false, endgame = true): Block[] {
-    if (slots <= 0) return [];
-    const fresh: Entry<P>[] = [];
-    const shared: Entry<P>[] = [];
-    let unrequestedAnywhere = false;
-    for (const e of this.entries.values()) {
-      if (e.askedOf.size === 0) unrequestedAnywhere = true;
-      if (e.askedOf.has(peer) || !has(e.block.piece) || avoid(e.block.piece)) continue;
-      if (e.askedOf.size === 0) fresh.push(e);
-      else if (e.askedOf.size < ENDGAME_REQUESTERS) shared.push(e);
+    if (slots <= 0 || (this.unasked.size === 0 && !endgame)) return [];
+    // Whether the peer may serve a piece, asked once per run of entries of one piece.
+    let lastPiece = -1;
+    let lastOk = false;
+    const usable = (piece: number): boolean => {
+      if (piece !== lastPiece) {
+        lastPiece = piece;
+        lastOk = has(piece) && !avoid(piece);
+      }
+      return lastOk;
+    };
+    const chosen: Entry<P>[] = [];
+    if (this.unasked.size > 0) {
+      for (const e of this.unasked.values()) {
+        if (!usable(e.block.piece)) continue;
+        chosen.push(e);
+        if (chosen.length === slots) break;
+      }
     }
-    fresh.sort((a, b) => a.seq - b.seq);
-    const chosen = fresh.slice(0, slots);
-    // Endgame: only when no block anywhere waits for a first ask and no piece is left to start.
-    if (chosen.length < slots && endgame && !unrequestedAnywhere) {
+    // Endgame: only when no block anywhere waits for a first ask.
+    if (chosen.length < slots && endgame && this.unasked.size === 0) {
+      const shared: Entry<P>[] = [];
+      for (const e of this.entries.values()) if (e.askedOf.size > 0 && e.askedOf.size < ENDGAME_REQUESTERS && !e.askedOf.has(peer) && usable(e.block.piece)) shared.push(e);
       shared.sort((a, b) => minTime(a) - minTime(b));
       chosen.push(...shared.slice(0, slots - chosen.length));
     }
-    for (const e of chosen) e.askedOf.set(peer, now);
+    for (const e of chosen) {
+      this.unasked.delete(keyOf(e.block));
+      e.askedOf.set(peer, now);
+    }
     return chosen.map((e) => e.block);
   }
 
   /** The ask of `peer` for `block` ended without the block (reject, timeout, peer gone): the block waits for another peer. */
   release(block: Block, peer: P): void {
-    this.entries.get(keyOf(block))?.askedOf.delete(peer);
+    const k = keyOf(block);
+    const e = this.entries.get(k);
+    if (e && e.askedOf.delete(peer) && e.askedOf.size === 0) this.unasked.set(k, e);
   }
 
   /** The wanted requests of `piece` with the peers each is asked of now. */
@@ -178,7 +204,7 @@ export class RequestBook<P> {
 
   /** Forgets every ask of `peer` (it disconnected). */
   releasePeer(peer: P): void {
-    for (const e of this.entries.values()) e.askedOf.delete(peer);
+    for (const [k, e] of this.entries) if (e.askedOf.delete(peer) && e.askedOf.size === 0) this.unasked.set(k, e);
   }
 
   /** Asks older than `before`: [block, peer] pairs (the caller times them out). */
