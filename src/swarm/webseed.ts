@@ -33,6 +33,12 @@ export function webSeedFileUrl(url: string, torrentName: string): string {
 
 /** Ranges asked in one multi-range request (RFC 9110 §14.6): a short Range header every server takes. */
 export const MAX_RANGES_PER_REQUEST = 48;
+/**
+ * A multi-range call of at least this many bytes is shared among the live
+ * mirrors (look-ahead asks up to 4 MiB at once): below it, one request to one
+ * mirror costs less than several round trips.
+ */
+export const SPLIT_BYTES = 1024 * 1024;
 
 export class WebSeed {
   inFlight = 0;
@@ -339,12 +345,62 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
    * queued for a turn of the event loop and leave together with the others
    * queued by then (see dispatch).
    */
-  async fetchMany(ranges: readonly { start: number; end: number }[], avoid: ReadonlySet<WebSeed> = new Set()): Promise<{ parts: Uint8Array[]; seed: WebSeed }> {
+  async fetchMany(
+    ranges: readonly { start: number; end: number }[],
+    avoid: ReadonlySet<WebSeed> = new Set(),
+  ): Promise<{ parts: Uint8Array[]; seed: WebSeed; blame?: { start: number; end: number; who: WebSeed }[] }> {
+    const split = avoid.size === 0 ? this.splitAmongMirrors(ranges) : undefined;
+    if (split) {
+      // One big call, several mirrors: each takes a share, in parallel; blame names who sent which bytes.
+      const got = await Promise.all(split.groups.map((g) => this.fetchManyOne(g.map((x) => x.range), avoid)));
+      const pieces: Uint8Array[][] = ranges.map(() => []);
+      const blame: { start: number; end: number; who: WebSeed }[] = [];
+      split.groups.forEach((g, i) =>
+        g.forEach((x, j) => {
+          pieces[x.of]!.push(got[i]!.parts[j]!);
+          blame.push({ ...x.range, who: got[i]!.seed });
+        }),
+      );
+      const parts = pieces.map((ps) => (ps.length === 1 ? ps[0]! : new Uint8Array(Buffer.concat(ps))));
+      return { parts, seed: got[0]!.seed, blame };
+    }
+    return this.fetchManyOne(ranges, avoid);
+  }
+
+  /** fetchMany without sharing out: one mirror answers all of `ranges`. */
+  private fetchManyOne(ranges: readonly { start: number; end: number }[], avoid: ReadonlySet<WebSeed>): Promise<{ parts: Uint8Array[]; seed: WebSeed }> {
     if (avoid.size > 0 || ranges.length === 0 || ranges.length >= MAX_RANGES_PER_REQUEST) return this.fetchManyNow(ranges, avoid);
     return new Promise((resolve, reject) => {
       this.queue.push({ ranges, resolve, reject });
       this.scheduleDispatch();
     });
+  }
+
+  /**
+   * A call for at least SPLIT_BYTES with several live mirrors: its bytes cut into one contiguous
+   * share per mirror (a range may be cut in two), each sub-range naming the range it belongs to.
+   */
+  private splitAmongMirrors(ranges: readonly { start: number; end: number }[]): { groups: { range: { start: number; end: number }; of: number }[][] } | undefined {
+    const mirrors = this.alive.length;
+    const total = ranges.reduce((n, r) => n + r.end - r.start, 0);
+    if (mirrors < 2 || total < SPLIT_BYTES) return undefined;
+    const share = Math.ceil(total / mirrors);
+    const groups: { range: { start: number; end: number }; of: number }[][] = [[]];
+    let room = share;
+    ranges.forEach((r, of) => {
+      let at = r.start;
+      while (at < r.end) {
+        if (room === 0) {
+          groups.push([]);
+          room = share;
+        }
+        const end = Math.min(r.end, at + room);
+        groups[groups.length - 1]!.push({ range: { start: at, end }, of });
+        room -= end - at;
+        at = end;
+      }
+    });
+    return { groups };
   }
 
   private queue: Queued[] = [];
@@ -362,9 +418,10 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
   }
 
   /**
-   * Sends the queued calls: whenever a mirror has a free request slot, as many
-   * queued calls as fit in MAX_RANGES_PER_REQUEST ranges leave in one request
-   * to it. Calls that arrive while every slot is busy wait and join the next.
+   * Sends the queued calls: whenever a mirror has a free request slot, queued
+   * calls leave in one request to it, as many as fit in MAX_RANGES_PER_REQUEST
+   * ranges and at most an even share among the mirrors with a free slot. Calls
+   * that arrive while every slot is busy wait and join the next.
    */
   private async dispatch(): Promise<void> {
     if (this.dispatching) return;
@@ -378,9 +435,13 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
           for (const q of this.queue.splice(0)) q.reject(e);
           return;
         }
+        // Several mirrors with a free slot: the queued calls are shared out among them, so the
+        // requests of one moment spread over the mirrors instead of all going to the first.
+        const freeMirrors = Math.max(1, this.alive.filter((s) => s.inFlight < PER_MIRROR_CONCURRENCY).length);
+        const share = Math.ceil(this.queue.length / freeMirrors);
         const batch: Queued[] = [];
         let count = 0;
-        while (this.queue.length > 0 && (batch.length === 0 || count + this.queue[0]!.ranges.length <= MAX_RANGES_PER_REQUEST)) {
+        while (this.queue.length > 0 && (batch.length === 0 || (batch.length < share && count + this.queue[0]!.ranges.length <= MAX_RANGES_PER_REQUEST))) {
           const q = this.queue.shift()!;
           batch.push(q);
           count += q.ranges.length;
