@@ -42,10 +42,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeSync } from 'node:fs';
-import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/helpers/env.js';
+import { vmHwmKiB } from './delta/measure.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'isosync');
@@ -132,15 +133,6 @@ function killGroup(p: Proc, sig: NodeJS.Signals): void {
   }
 }
 
-function vmHwmKiB(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
 /**
  * Starts CMD ARGS in its own process group under /usr/bin/time (which ignores
  * SIGINT, so a SIGINT to the group reaches the command alone and time still
@@ -214,18 +206,6 @@ function waitLine(p: Proc, re: RegExp, ms: number): Promise<RegExpExecArray> {
         reject(new Error(`${p.name}: ${p.exitAt !== undefined ? 'exited' : 'timed out'} before printing ${re}: ${p.stderr().trim().slice(-1500)}`));
       }
     }, 20);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = a && typeof a === 'object' ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
   });
 }
 

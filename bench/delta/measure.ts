@@ -37,7 +37,8 @@ export function killCurrent(): void {
 
 export const haveTimeTool = (): boolean => existsSync(TIME);
 
-function vmHwmKiB(pid: number): number {
+/** Peak resident set of a running process (VmHWM), in KiB; 0 once it is gone. */
+export function vmHwmKiB(pid: number): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : 0;

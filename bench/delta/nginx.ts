@@ -9,8 +9,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../../test/helpers/env.js';
 
 /** How long nginx may take to answer its first request before the bench gives up. */
 const START_TIMEOUT_MS = 10_000;
@@ -33,16 +33,7 @@ export interface Traffic {
   byUri: Map<string, { requests: number; bodyBytes: number }>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 function get(url: string): Promise<number> {
   return new Promise((resolve, reject) => {

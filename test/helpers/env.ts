@@ -3,7 +3,9 @@
  * and how to skip a suite visibly when a Debian tool is missing.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,4 +96,23 @@ export function cliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.Proc
       resolve({ status, stdout, stderr });
     });
   });
+}
+
+/** A port free for both TCP and UDP on 127.0.0.1 (trackers bind both under one number). */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+      s.on('error', reject);
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const u = dgram.createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
 }

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { BIN, ROOT } from '../helpers/env.js';
+import { BIN, ROOT, freePort } from '../helpers/env.js';
 
 /** libtorrent: uTP, DHT, LSD, UPnP, NAT-PMP off; loopback only; several peers per IP allowed. Prints a JSON status line every 100 ms. */
 const LT_SCRIPT = String.raw`
@@ -110,17 +110,7 @@ export async function libtorrentPeer(mode: 'seed' | 'leech', torrent: string, sa
   return { child, port: p, last: () => last, output, exited, stop: stopper(child, exited) };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = a && typeof a === 'object' ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+export { freePort };
 
 /** An aria2c peer: seeds the image in `dir` (-V checks it first) or downloads into `dir`; loopback, no DHT/LPD/PEX. */
 export async function aria2Peer(mode: 'seed' | 'leech', torrent: string, dir: string): Promise<Peer> {

@@ -1,30 +1,12 @@
 /** Shared by the tracker tests: a real opentracker on 127.0.0.1, free ports, waiting for events. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import type { EventEmitter } from 'node:events';
 import { chmodSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/env.js';
+import { freePort, tempDir } from '../helpers/env.js';
 
-/** A port free for both TCP and UDP on 127.0.0.1 (opentracker binds both with one number). */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-      s.on('error', reject);
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = dgram.createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
+export { freePort };
 
 export interface Opentracker {
   readonly port: number;
