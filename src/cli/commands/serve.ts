@@ -4,10 +4,11 @@
  * SIGTERM, then stops everything it started and exits 0.
  */
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { openCatalog } from '../../library/catalog.js';
+import { resolveHome } from '../../library/home.js';
 import { DEFAULT_MIN_TORRENT_BYTES } from '../../serve/served-torrents.js';
 import { seeder } from '../../serve/seeder.js';
 import { IsosyncServer } from '../../serve/server.js';
@@ -50,6 +51,13 @@ export function register(program: Command): void {
         throw new IsosyncError('NOT_FOUND', `Cannot serve ${JSON.stringify(dir)}: no such folder`);
       }
       if (!st.isDirectory()) throw new IsosyncError('BAD_ARGUMENT', `Cannot serve ${JSON.stringify(dir)}: not a folder`);
+      // The catalog (SQLite, with every path it knows) must not become a served file.
+      const home = resolveHome(opts.home);
+      const inside = relative(root, home);
+      const hidden = !opts.dotfiles && inside.split(sep).some((seg) => seg.startsWith('.'));
+      if (!hidden && (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside)))) {
+        throw new IsosyncError('BAD_ARGUMENT', `Cannot serve ${JSON.stringify(dir)}: the catalog folder ${JSON.stringify(home)} is inside it and would be published (give --home outside it)`);
+      }
       const port = intOption('--port', opts.port, 0)!;
       if (port > 65535) throw new IsosyncError('BAD_ARGUMENT', `Invalid --port ${JSON.stringify(opts.port)}: above 65535`);
       const minSize = intOption('--min-size', opts.minSize, 1) ?? DEFAULT_MIN_TORRENT_BYTES;
