@@ -24,7 +24,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('tracker')
     .description('run a BitTorrent tracker (HTTP /announce and /scrape, UDP with --udp) until interrupted')
-    .option('--host <addr>', 'address to listen on', '0.0.0.0')
+    .option('--host <addr>', 'address to listen on (0.0.0.0 or :: for every interface)', '127.0.0.1')
     .option('--port <n>', `port for HTTP (and UDP with --udp); 0 picks a free one (default ${DEFAULT_PORT})`)
     .option('--udp', 'also answer UDP tracker requests (BEP 15) on the same port number')
     .option('--interval <s>', 'seconds between announces that clients are told (default 1800)')
@@ -35,7 +35,7 @@ export function register(program: Command): void {
       if (port > 65535) throw new IsosyncError('BAD_ARGUMENT', `Invalid --port "${opts.port}": must be at most 65535`);
       const interval = intOption('--interval', opts.interval, 1);
       const minInterval = intOption('--min-interval', opts.minInterval, 1);
-      const host = opts.host ?? '0.0.0.0';
+      const host = opts.host ?? '127.0.0.1';
       let t;
       try {
         t = await startTracker({
@@ -59,7 +59,8 @@ export function register(program: Command): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
-      const shown = host.includes(':') ? `[${host}]` : host;
+      // A wildcard address is where it listens, not an address a client can announce to.
+      const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       const info = {
         announce: `http://${shown}:${t.httpPort}/announce`,
         ...(t.udpPort !== undefined ? { udp: `udp://${shown}:${t.udpPort}/announce` } : {}),
