@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { IsosyncError, isIsosyncError } from '../errors.js';
+import { formatWarning, type Warning } from '../core/warnings.js';
 
 export interface CommonOptions {
   home?: string;
@@ -24,7 +25,12 @@ export function debugRequested(argv: readonly string[] = process.argv): boolean 
   return argv.includes('--debug') || process.env['ISOSYNC_DEBUG'] === '1';
 }
 
-/** Prints one line for the error (and the stack with --debug) and returns the exit code. */
+/** Prints a warning on stderr: `isosync: warning: SOURCE: DETAIL`. */
+export function printWarning(w: Warning): void {
+  process.stderr.write(`isosync: warning: ${formatWarning(w)}\n`);
+}
+
+/** Prints one line for the error (and the stack with --debug) and returns the exit code (EXIT_STATUS of its code). */
 export function reportError(e: unknown, debug: boolean): 1 | 2 {
   if (isIsosyncError(e)) {
     process.stderr.write(`isosync: ${e.message}\n`);

@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { openCatalog } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { seedImage } from '../../swarm/seed.js';
-import { action, collect, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
+import { action, collect, intOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
 
 interface SeedOptions extends CommonOptions {
@@ -49,7 +49,6 @@ export function register(program: Command): void {
           catalog.close();
         }
       }
-      const warn = (m: string) => process.stderr.write(`isosync: warning: ${m}\n`);
       const uploadSlots = intOption('--upload-slots', opts.uploadSlots, 1);
       const uploadLimit = intOption('--upload-limit', opts.uploadLimit, 0);
       const seeding = await seedImage({
@@ -62,7 +61,7 @@ export function register(program: Command): void {
         ...(uploadSlots ? { uploadSlots } : {}),
         ...(uploadLimit ? { uploadLimit } : {}),
         ...(opts.superSeed ? { superSeed: true } : {}),
-        onWarning: warn,
+        onWarning: printWarning,
       });
       const where = `${seeding.host}:${seeding.port}`;
       if (opts.json) printJson({ seeding: torrent.name, infoHash: torrent.infoHash, host: seeding.host, port: seeding.port, verified: verified ? 'catalog' : 'hashed' });

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { IsosyncError } from '../../errors.js';
+import { formatWarning, type WarningSink } from '../../core/warnings.js';
 import { runPlainSync, type PlainTarget } from '../../sync/plain-http.js';
 import { isUrl, resolveRemoteTarget } from '../../sync/remote-target.js';
 import { Command, Option } from 'commander';
@@ -12,7 +13,7 @@ import { openCatalog } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { defaultOutput, planSync, runSync, type PlanReport, type SyncEvent, type SyncReport } from '../../sync/session.js';
 import type { PeerSettings } from '../../swarm/sync-peers.js';
-import { action, collect, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
+import { action, collect, intOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes, formatSeconds, percent } from '../format.js';
 import { ProgressBar } from '../progress.js';
 
@@ -117,9 +118,7 @@ async function plainSync(target: PlainTarget, opts: SyncOptions): Promise<void> 
       output: opts.output ?? target.name,
       stallMs: 1000 * (intOption('--timeout', opts.timeout, 1) ?? 20),
       ...(catalog ? { catalog } : {}),
-      onEvent: (e) => {
-        if (e.type === 'warning') process.stderr.write(`isosync: warning: ${e.message}\n`);
-      },
+      onWarning: printWarning,
     });
     if (opts.json) return printJson(r);
     process.stdout.write(`${r.name}  ${formatBytes(r.targetBytes)}  (no torrent offered: plain HTTP ranges)\n`);
@@ -161,7 +160,7 @@ async function targetOf(arg: string) {
   return { target: r.metainfo, torrentFile: r.bytes, extraSeeds: r.imageUrl ? [r.imageUrl] : [], preferredTrackers: [...r.preferredTrackers] };
 }
 
-async function inputs(torrentArg: string, opts: SyncOptions, onEvent?: (e: SyncEvent) => void, afterSync?: PeerSettings['afterSync']) {
+async function inputs(torrentArg: string, opts: SyncOptions, onWarning: WarningSink, onEvent?: (e: SyncEvent) => void, afterSync?: PeerSettings['afterSync']) {
   const t = await targetOf(torrentArg);
   if (t.plain) throw new IsosyncError('UNSUPPORTED', `Cannot plan ${torrentArg}: the server offers no torrent for it (plain HTTP sync only)`);
   const { target } = t;
@@ -181,6 +180,7 @@ async function inputs(torrentArg: string, opts: SyncOptions, onEvent?: (e: SyncE
       stallMs: 1000 * (intOption('--timeout', opts.timeout, 1) ?? 20),
       output: opts.output ?? defaultOutput(target),
       ...(catalog ? { catalog } : {}),
+      onWarning,
       ...(onEvent ? { onEvent } : {}),
     },
   };
@@ -194,9 +194,7 @@ export function registerPlan(program: Command): void {
   sourceOptions(cmd);
   withCommon(cmd).action(
     action(async (torrent: string, opts: SyncOptions) => {
-      const { catalog, input } = await inputs(torrent, opts, (e) => {
-        if (e.type === 'warning') process.stderr.write(`isosync: warning: ${e.message}\n`);
-      });
+      const { catalog, input } = await inputs(torrent, opts, printWarning);
       try {
         const report = await planSync(input);
         if (opts.json) printJson(report);
@@ -251,11 +249,9 @@ export function registerSync(program: Command): void {
             });
           }
         : undefined;
-      const { catalog, input } = await inputs(torrent, opts, (e) => {
-        if (e.type === 'warning') {
-          if (bar.enabled) bar.note(`isosync: warning: ${e.message}`);
-          else process.stderr.write(`isosync: warning: ${e.message}\n`);
-        } else if (e.type === 'progress') {
+      const warn: WarningSink = (w) => (bar.enabled ? bar.note(`isosync: warning: ${formatWarning(w)}`) : printWarning(w));
+      const { catalog, input } = await inputs(torrent, opts, warn, (e) => {
+        if (e.type === 'progress') {
           bar.update(e.done, e.total, ProgressBar.bytesLabel(e.fetchedBytes, e.reusedBytes));
         } else if (e.type === 'phase') {
           bar.update(0, 1, e.phase, true);
