@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { openCatalog } from '../../library/catalog.js';
 import { publishRelease, type PublishResult } from '../../library/publish.js';
-import { parsePieceLength } from '../../torrent/piece-length.js';
+import { checkPieceLength } from '../../torrent/piece-length.js';
+import { sizeOption } from '../size.js';
 import { action, collect, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
 import { trackerTiers } from './info.js';
@@ -66,7 +67,7 @@ export function register(program: Command): void {
     .option('--previous <torrent|image>', 'an earlier release (a .torrent, or its image); repeatable; default: the catalog\'s previous release of the product', collect)
     .option('--tracker <url>', 'tracker URL; repeat for more tiers, comma-separate URLs of one tier', collect)
     .option('--web-seed <url>', 'HTTP web seed (BEP 19): the image URL, or a folder URL ending in "/"; repeatable', collect)
-    .option('--piece-length <bytes>', 'piece length: a power of two from 2048 to 16M (default by image size: 256K up to 4 GiB)')
+    .option('--piece-length <size>', 'piece length: a power of two from 2K to 16M (default by image size: 256K up to 4 GiB)')
     .option('--comment <text>', 'comment stored in the torrent')
     .option('-o, --output <file>', 'where to write the torrent (default IMAGE without .iso, plus .torrent)')
     .option('--out-dir <dir>', 'lay out a static mirror in DIR: the image (hard link or copy), IMAGE.torrent beside it, SHA256SUMS')
@@ -75,7 +76,8 @@ export function register(program: Command): void {
   withCommon(cmd).action(
     action(async (image: string, opts: PublishCliOptions) => {
       const creationDate = creationDateFromEnv();
-      const pieceLength = opts.pieceLength !== undefined ? parsePieceLength(opts.pieceLength) : undefined;
+      const pieceLength = sizeOption('--piece-length', opts.pieceLength);
+      if (pieceLength !== undefined) checkPieceLength(pieceLength, opts.pieceLength);
       const showProgress = !opts.json && process.stderr.isTTY === true;
       let lastPct = -1;
       const catalog = openCatalog(opts.home);
