@@ -28,8 +28,10 @@ export interface ProgressState {
   reusedBytes?: number;
   resumedBytes?: number;
   fetchedBytes?: number;
-  /** Bytes still to fetch by plan (for the ETA). */
+  /** What the plan fetches in all (for the ETA). */
   toFetchBytes?: number;
+  /** Bytes received so far, verified or not: shown as fetched while pieces are still arriving. */
+  receivedBytes?: number;
   /** Rates in bytes per second (undefined: not measured yet). */
   downRate?: number;
   upRate?: number;
@@ -66,8 +68,20 @@ export function etaSeconds(s: ProgressState): number | undefined {
   return left / s.downRate;
 }
 
-/** The line for `s` at time `now`, at most `width` characters. */
-export function renderLine(s: ProgressState, now: number, width: number): string {
+/**
+ * What the line shows as fetched: the verified bytes, or the bytes received
+ * so far when more (a piece counts as verified only when all of it is in),
+ * never more than the plan fetches.
+ */
+function shownState(s: ProgressState): ProgressState {
+  if (s.fetchedBytes === undefined || s.receivedBytes === undefined || s.receivedBytes <= s.fetchedBytes) return s;
+  const fetched = Math.max(s.fetchedBytes, Math.min(s.receivedBytes, s.toFetchBytes ?? s.receivedBytes));
+  return { ...s, fetchedBytes: fetched, ...(s.doneBytes !== undefined ? { doneBytes: s.doneBytes + fetched - s.fetchedBytes } : {}) };
+}
+
+/** The line for `state` at time `now`, at most `width` characters. */
+export function renderLine(state: ProgressState, now: number, width: number): string {
+  const s = shownState(state);
   const parts: string[] = [s.phase];
   if (s.totalBytes !== undefined && s.doneBytes !== undefined && s.totalBytes > 0) {
     const pct = Math.min(100, Math.floor((100 * s.doneBytes) / s.totalBytes));
@@ -125,7 +139,8 @@ export class RateWindow {
 
 export interface Counters {
   downloaded: number;
-  uploaded: number;
+  /** Omitted when nothing can be uploaded (no peers): the line then shows no upload rate. */
+  uploaded?: number;
   /** Live source counts, when the step has them. */
   peers?: number;
   webSeeds?: number;
@@ -180,9 +195,12 @@ export class ProgressLine implements LiveLine {
     if (this.counters) {
       const c = this.counters();
       this.down.add(t, c.downloaded);
-      this.up.add(t, c.uploaded);
+      this.state.receivedBytes = c.downloaded;
       this.state.downRate = this.down.rate() ?? 0;
-      this.state.upRate = this.up.rate() ?? 0;
+      if (c.uploaded !== undefined) {
+        this.up.add(t, c.uploaded);
+        this.state.upRate = this.up.rate() ?? 0;
+      }
       if (c.peers !== undefined) this.state.peers = c.peers;
       if (c.webSeeds !== undefined) this.state.webSeeds = c.webSeeds;
     }

@@ -75,7 +75,7 @@ export class SyncProgress {
         this.line.measure(() => {
           const s = e.sample();
           this.sawWebSeeds ||= s.webSeeds > 0;
-          return { downloaded: s.downloaded, uploaded: s.uploaded, ...(this.hasPeers ? { peers: s.peers } : {}), ...(this.sawWebSeeds ? { webSeeds: s.webSeeds } : {}) };
+          return { downloaded: s.downloaded, ...(this.hasPeers ? { uploaded: s.uploaded, peers: s.peers } : {}), ...(this.sawWebSeeds ? { webSeeds: s.webSeeds } : {}) };
         });
         return;
       case 'part':

@@ -168,7 +168,7 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   emit({
     type: 'live',
     sample: () => ({
-      downloaded: pool.seeds.reduce((n, s) => n + s.bytes, 0) + (swarm?.swarm.downloaded ?? 0),
+      downloaded: pool.seeds.reduce((n, s) => n + s.received, 0) + (swarm?.swarm.downloaded ?? 0),
       uploaded: swarm?.swarm.uploaded ?? 0,
       peers: swarm?.swarm.connectedPeers ?? 0,
       webSeeds: pool.alive.length,
