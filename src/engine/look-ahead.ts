@@ -1,8 +1,9 @@
 /**
  * Look-ahead: while a web seed has room in its next request, the sure bytes
  * of the pieces that will be worked on next join it, and wait in memory
- * until those pieces start. With peers present too: a web seed's idle
- * request slot takes the next pieces the picker would hand out.
+ * until those pieces start. With peers present too, for the pieces no
+ * connected peer has (the others are the peers' to trade); the picker hands
+ * pieces taken ahead out first, in the order taken.
  *
  * "Sure" bytes (delta/look-ahead.ts surelyFetched) are the bytes of a piece
  * that neither exact local bytes nor any guess layer cover: every network

@@ -75,3 +75,12 @@ export class Availability<P> {
     this.held.delete(peer);
   }
 }
+
+/** A BEP 3 bitfield of `have` (piece 0 is the high bit of byte 0). */
+export function bitfieldOf(have: readonly boolean[]): Uint8Array {
+  const out = new Uint8Array(Math.ceil(have.length / 8));
+  have.forEach((h, i) => {
+    if (h) out[i >> 3]! |= 0x80 >> (i & 7);
+  });
+  return out;
+}
