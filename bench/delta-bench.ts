@@ -1,5 +1,5 @@
 /**
- * Delta bench (issue 4): on a generated release pair of several hundred MB
+ * Delta bench: on a generated release pair of several hundred MB
  * (bench/make-large-image.sh: 1.00 and 1.01 each built from scratch by
  * xorriso, 10-30% of the packages changed), in one run, against one local
  * nginx that counts every byte it sends ($body_bytes_sent in its access log):

@@ -1,5 +1,5 @@
 /**
- * Serve bench (issue 6): N isosync clients (default 8) update 1.00 -> 1.01
+ * Serve bench: N isosync clients (default 8) update 1.00 -> 1.01
  * at once through one `isosync serve`, each by the image URL, each holding
  * 1.00. The server's bytes sent over HTTP and over BitTorrent (its /status
  * counters) are set beside one client's delta (the bytes its plan fetches)

@@ -1,5 +1,5 @@
 /**
- * Swarm bench (issue 5): loopback throughput of a full download of one image
+ * Swarm bench: loopback throughput of a full download of one image
  * (default ~1 GB of incompressible data inside an ISO made by xorriso,
  * published by `isosync publish`), in two scenarios, by isosync and by
  * python3-libtorrent in the same run:

@@ -1,6 +1,7 @@
 /**
  * The delta hints inside an isosync torrent's info dictionary
- * (`info["x-isosync"].hints`), so the infohash authenticates them.
+ * (`info["x-isosync"].hints`), so the infohash authenticates them. The
+ * format is specified in docs/HINTS.md.
  *
  *   hints = { v: 1, sets: [ set, ... ] }
  *   set   = { from: <20-byte infohash>, runs: <bytes>, zeros: <bytes> }   build THIS image from `from`
@@ -20,7 +21,7 @@ import type { Span } from '../core/span.js';
 import type { CopyRun } from './runs.js';
 
 export const HINTS_VERSION = 1;
-/** Hints may take at most this fraction of the image (issue 3: at most 0.1%). */
+/** Hints may take at most this fraction of the image (0.1%: hints must never cost more than they save; docs/HINTS.md section 7). */
 export const HINT_BUDGET = 0.001;
 
 export interface HintSet {

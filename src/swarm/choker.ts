@@ -42,7 +42,7 @@ export interface ChokeDecision<P> {
  * The peers to unchoke. `optimistic` is the current optimistic peer; it is
  * kept unless `rotate` is true or it left. `random` picks a new one.
  */
-export function decideUnchoke<P>(candidates: readonly ChokeCandidate<P>[], slots: number, optimistic: P | undefined, rotate: boolean, random: () => number = Math.random): ChokeDecision<P> {
+export function decideUnchoke<P>(candidates: readonly ChokeCandidate<P>[], slots: number, optimistic: P | undefined, rotate: boolean, random: () => number): ChokeDecision<P> {
   const interested = candidates.filter((c) => c.interested);
   const regularSlots = Math.max(0, slots - 1);
   const regular = interested
@@ -71,12 +71,15 @@ export class ChokeRounds<P> {
   private rounds = 0;
   private optimistic: P | undefined;
 
-  constructor(private readonly slots = DEFAULT_UPLOAD_SLOTS) {}
+  constructor(
+    private readonly random: () => number,
+    private readonly slots = DEFAULT_UPLOAD_SLOTS,
+  ) {}
 
-  round(candidates: readonly ChokeCandidate<P>[], roundEnd: boolean, apply: (peer: P, unchoke: boolean) => void, random: () => number = Math.random): void {
+  round(candidates: readonly ChokeCandidate<P>[], roundEnd: boolean, apply: (peer: P, unchoke: boolean) => void): void {
     if (roundEnd) this.rounds++;
     if (this.optimistic !== undefined && !candidates.some((c) => c.peer === this.optimistic)) this.optimistic = undefined;
-    const { unchoke, optimistic } = decideUnchoke(candidates, this.slots, this.optimistic, roundEnd && this.rounds % OPTIMISTIC_ROUNDS === 0, random);
+    const { unchoke, optimistic } = decideUnchoke(candidates, this.slots, this.optimistic, roundEnd && this.rounds % OPTIMISTIC_ROUNDS === 0, this.random);
     this.optimistic = optimistic;
     for (const c of candidates) apply(c.peer, unchoke.has(c.peer));
   }

@@ -65,7 +65,7 @@ export class Swarm {
     this.peerId = opts.peerId ?? newPeerId();
     this.pieceCount = Math.ceil(opts.length / opts.pieceLength);
     this.warn = opts.onWarning ?? ignoreWarnings;
-    this.choker = new ChokeRounds(opts.uploadSlots);
+    this.choker = new ChokeRounds(Math.random, opts.uploadSlots);
     this.availability = new Availability(this.pieceCount);
     this.superSeed = opts.superSeed ? new SuperSeed(this.pieceCount) : undefined;
     this.down = new TokenBucket(opts.downloadLimit ?? 0);

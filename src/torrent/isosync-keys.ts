@@ -15,7 +15,7 @@
  *     lineage     list of dictionaries         earlier releases, nearest first:
  *       release   text                           its release label
  *       infohash  20-byte string                 its v1 infohash
- *     hints       any bencode value (optional) delta hints, written and read by src/delta (issue 4)
+ *     hints       any bencode value (optional) delta hints, written and read by src/delta (docs/HINTS.md)
  *
  * Nothing time-dependent lives here: the same image and options give the
  * same info dictionary and so the same infohash.

@@ -6,8 +6,8 @@
  *   - An announce goes to the first tracker of the first tier that answers;
  *     a failure moves on to the next tracker, then the next tier.
  *
- * `preferred` trackers (e.g. one on the host that served the torrent, issue
- * #6 "tracker localization") form a tier of their own tried before all
+ * `preferred` trackers (e.g. one on the host that served the torrent:
+ * tracker localization) form a tier of their own tried before all
  * others, and are removed from the later tiers. Duplicate URLs and
  * unsupported schemes are dropped (the latter reported once by the caller).
  *

@@ -12,7 +12,7 @@ describe('choker', () => {
     assert.ok(d.optimistic !== undefined && !['b', 'c'].includes(d.optimistic));
   });
   it('never unchokes an uninterested peer', () => {
-    const d = decideUnchoke([peer('a', 100, false), peer('b', 1)], 4, undefined, true);
+    const d = decideUnchoke([peer('a', 100, false), peer('b', 1)], 4, undefined, true, () => 0);
     assert.deepEqual([...d.unchoke], ['b']);
   });
   it('keeps the optimistic peer until rotation', () => {
@@ -28,6 +28,6 @@ describe('choker', () => {
     assert.equal(d.optimistic, 's', 'only the optimistic slot is left for it');
   });
   it('with zero slots unchokes nobody', () => {
-    assert.equal(decideUnchoke([peer('a', 1)], 0, undefined, true).unchoke.size, 0);
+    assert.equal(decideUnchoke([peer('a', 1)], 0, undefined, true, () => 0).unchoke.size, 0);
   });
 });

@@ -36,7 +36,7 @@ function sourceOptions(cmd: Command): Command {
     .addOption(new Option('--mirror <url>', 'a plain HTTP mirror: the image URL, or its folder ending in "/"; repeatable').argParser(collect))
     .option('--mirrors <file>', 'a file of mirror URLs, one per line (# starts a comment)')
     .option('--no-catalog', 'do not look for local images in the catalog')
-    .option('--timeout <seconds>', 'drop a web seed that sends nothing for this long', '20')
+    .option('--timeout <seconds>', 'drop a web seed that sends nothing for this long; ask a block of another source when one goes unanswered this long', '20')
     .addOption(new Option('--peer <host:port>', 'a BitTorrent peer to connect to; repeatable').argParser(collect));
 }
 
