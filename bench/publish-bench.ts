@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { buildHints } from '../src/delta/hints.js';
 import { encodeBencode } from '../src/torrent/bencode-encode.js';
 import { hashPieces } from '../src/torrent/hash-pieces.js';
+import { ISO_HEADER_OFFSET, isoHeader } from '../test/helpers/iso-image.js';
 
 const MIB = 1024 * 1024;
 /** 256 KiB: the default piece length for images up to 4 GiB, and what distros use. */
@@ -38,6 +39,8 @@ function makeImage(path: string, bytes: number): void {
       let w = 0;
       while (w < n) w += writeSync(fd, block, w, n - w);
     }
+    // publish takes ISO images only: random content inside a one-file ISO 9660 volume.
+    writeSync(fd, isoHeader(bytes), 0, undefined, ISO_HEADER_OFFSET);
   } finally {
     closeSync(fd);
   }

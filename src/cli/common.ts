@@ -6,8 +6,7 @@
  */
 import type { Command } from 'commander';
 import { IsosyncError, isIsosyncError } from '../errors.js';
-import { formatWarning, type Warning } from '../core/warnings.js';
-import { configureOutput, errorLine, warn } from './output.js';
+import { configureOutput, errorLine } from './output.js';
 import { isSystemError, plainText, systemErrorLine } from './system-errors.js';
 
 export interface CommonOptions {
@@ -40,10 +39,8 @@ export function debugRequested(argv: readonly string[] = process.argv): boolean 
   return argv.includes('--debug') || process.env['ISOSYNC_DEBUG'] === '1';
 }
 
-/** Prints a warning on stderr (not with -q): `isosync: warning: SOURCE: DETAIL`. */
-export function printWarning(w: Warning): void {
-  warn(formatWarning(w));
-}
+/** Prints a typed warning on stderr as the output level decides (output.ts). */
+export { printWarning } from './output.js';
 
 /** The one line a user sees for `e`, in plain words. */
 export function errorText(e: unknown): string {

@@ -4,9 +4,15 @@
  *   (default)      reports on stdout, warnings on stderr;
  *   -v/--verbose   also per-source detail and notes (stderr);
  *   --no-progress  no live progress line (it is drawn only on a terminal anyway).
+ * Typed warnings (core/warnings.ts): trouble with one source that the command
+ * routes around by itself (a peer unreachable or stalled, one tracker failing
+ * while others are tried) is per-source detail, shown with -v; every other
+ * warning is shown unless -q.
  * Warnings and notes written while a progress line is drawn clear it first
  * (the line redraws itself on its next tick), so nothing is torn.
  */
+
+import { formatWarning, type Warning, type WarningCode } from '../core/warnings.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -57,6 +63,21 @@ export function say(line: string): void {
 export function warn(message: string): void {
   if (state.settings.verbosity === 'quiet') return;
   toStderr(`isosync: warning: ${message}\n`);
+}
+
+/** Warnings about one source that the command routes around on its own: shown with -v only. */
+const ROUTINE_WARNINGS: ReadonlySet<WarningCode> = new Set<WarningCode>(['PEER_UNREACHABLE', 'PEER_STALLED', 'PEER_ALIGNED_ONLY', 'PEER_STRIKE', 'TRACKER_FAILED']);
+
+/** Whether a warning of `code` is printed at `verbosity` (pure; table-tested). */
+export function warningShown(code: WarningCode, verbosity: Verbosity): boolean {
+  if (verbosity === 'quiet') return false;
+  return verbosity === 'verbose' || !ROUTINE_WARNINGS.has(code);
+}
+
+/** A typed warning on stderr, when the output level shows it: `isosync: warning: SOURCE: DETAIL`. */
+export function printWarning(w: Warning): void {
+  if (!warningShown(w.code, state.settings.verbosity)) return;
+  toStderr(`isosync: warning: ${formatWarning(w)}\n`);
 }
 
 /** Detail shown only with -v, on stderr. */

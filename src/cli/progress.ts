@@ -10,7 +10,7 @@
  * "\r" + text + erase-to-end-of-line, cut to the terminal's width so it
  * never wraps (a wrapped line cannot be redrawn in place: that flickers).
  */
-import { formatBytes } from './format.js';
+import { formatBytes, formatRate } from './format.js';
 import { outputSettings, setLiveLine, type LiveLine } from './output.js';
 
 /** Redraw period: 10 Hz is smooth to the eye and costs nothing. */
@@ -40,10 +40,6 @@ export interface ProgressState {
   webSeeds?: number;
   /** When the phase started (ms, same clock as `now`). */
   phaseStarted: number;
-}
-
-export function formatRate(bytesPerSecond: number): string {
-  return `${formatBytes(Math.round(bytesPerSecond))}/s`;
 }
 
 /** 0:07, 12:34, 1:02:03. */

@@ -8,10 +8,10 @@
  */
 import { rmSync } from 'node:fs';
 import type { SyncEvent } from '../sync/session.js';
-import { formatWarning, type Warning } from '../core/warnings.js';
+import type { Warning } from '../core/warnings.js';
 import { EXIT_INTERRUPTED } from './common.js';
 import { formatBytes } from './format.js';
-import { detail, errorLine, warn } from './output.js';
+import { detail, errorLine, printWarning } from './output.js';
 import { ProgressLine } from './progress.js';
 
 type Phase = Extract<SyncEvent, { type: 'phase' }>['phase'];
@@ -51,8 +51,8 @@ export class SyncProgress {
     process.off('SIGTERM', this.interrupt);
   }
 
-  /** Warnings clear the line first (output.ts warn). */
-  readonly onWarning = (w: Warning): void => warn(formatWarning(w));
+  /** Warnings clear the line first; the output level decides which are shown (output.ts). */
+  readonly onWarning = (w: Warning): void => printWarning(w);
 
   readonly onEvent = (e: SyncEvent): void => {
     switch (e.type) {

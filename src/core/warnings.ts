@@ -39,7 +39,8 @@ export type WarningCode =
   // serving
   | 'REQUEST_FAILED' // an HTTP request to `isosync serve` failed
   | 'TORRENT_FAILED' // a torrent of a served file could not be made
-  | 'SEED_FAILED'; // a served image could not be seeded
+  | 'SEED_FAILED' // a served image could not be seeded
+  | 'ACCESS_LOG_FAILED'; // serve's --access-log file could not be written
 
 export interface Warning {
   readonly code: WarningCode;

@@ -270,6 +270,24 @@ export class Catalog {
     return row && this.checkImage(row);
   }
 
+  /**
+   * The registration of another name of the same file (a hard link, or the
+   * path a symlink was published through): same inode, size and mtime.
+   */
+  imageWithIdentity(id: { size: number; mtimeMs: number; ino: number }): ImageRecord | undefined {
+    const rows = this.db.prepare<[number, number], ImageRow>('SELECT * FROM images WHERE inode = ? AND size = ?').all(id.ino, id.size);
+    for (const r of rows) {
+      const rec = this.checkImage(r);
+      if (rec?.unchanged && rec.mtimeMs === id.mtimeMs) return rec;
+    }
+    return undefined;
+  }
+
+  /** Changes when another connection (another isosync process) commits to the catalog (SQLite's data_version). */
+  get dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   /** Forgets a registered image (e.g. found deleted or failing verification). */
   forgetImage(path: string): void {
     this.db.prepare('DELETE FROM images WHERE path = ?').run(resolve(path));

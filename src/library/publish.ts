@@ -199,7 +199,8 @@ export interface ImageInfoDict {
 export async function imageInfoDict(catalog: Catalog | undefined, path: string, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<ImageInfoDict> {
   const abs = resolve(path);
   const size = imageSize(abs);
-  const reg = catalog?.imageAt(abs);
+  // Also through another name of the same file: a hard link, or a symlink the image was published through.
+  const reg = catalog?.imageAt(abs) ?? catalog?.imageWithIdentity(statSync(abs));
   const release = reg ? catalog?.byInfoHash(reg.infoHash) : undefined;
   const published = release ? parseMetainfo(release.torrent, `catalog record of ${release.product} ${release.release}`) : undefined;
   if (release && published && reg?.unchanged && published.length === size && !published.files) {

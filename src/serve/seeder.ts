@@ -37,7 +37,7 @@ export function seeder(o: SeederOptions): (t: ServedTorrent) => Promise<SeedLike
         return s.stats().uploaded;
       },
       get peers() {
-        return s.stats().peers.length;
+        return s.swarm.connectedPeers;
       },
       peerId: Buffer.from(s.swarm.peerId).toString('hex'),
       close: () => s.close(),

@@ -7,15 +7,25 @@
  * The info dictionary comes from the publisher's code (imageInfoDict in
  * src/library/publish.ts): a file published in the catalog keeps its
  * release's info (same infohash as the published torrent, with product,
- * release, lineage and hints); any other file gets a plain one. Around it,
+ * release, lineage and hints; found also through a hard link or a symlink,
+ * and picked up without a restart: when another process commits to the
+ * catalog, e.g. a publish, every torrent is looked up again on its next
+ * use); a file with its own published torrent beside it (FILE.torrent, as
+ * publish --out-dir lays it out) whose pieces match keeps that torrent's info
+ * dictionary; any other file gets a plain one. Around it,
  * per server: this server's /announce as first tracker tier (then the
  * release's own trackers), the file's own URL as web seed (BEP 19, then the
  * release's own web seeds).
  */
 import type { Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Catalog } from '../library/catalog.js';
+import { MAX_TORRENT_FILE_BYTES } from '../library/previous.js';
 import { imageInfoDict, type ImageInfoDict } from '../library/publish.js';
+import { torrentFileName } from '../library/torrent-name.js';
+import { hashPieces } from '../torrent/hash-pieces.js';
+import type { InfoHash } from '../torrent/info-hash.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
 import { wrapInfo } from './torrent-wrap.js';
 
@@ -46,6 +56,8 @@ export interface TorrentCacheOptions {
 
 interface Entry {
   readonly key: string;
+  /** The catalog's data version it was made at (see Catalog.dataVersion). */
+  readonly version: number | undefined;
   readonly made: Promise<ServedTorrent>;
 }
 
@@ -74,9 +86,10 @@ export class TorrentCache {
   torrentFor(path: string, st: Stats, urlPath: string): Promise<ServedTorrent> {
     const key = `${st.size}:${st.mtimeMs}:${st.ino}:${urlPath}`;
     const hit = this.entries.get(path);
-    if (hit && hit.key === key) return hit.made;
+    const version = this.catalog?.dataVersion;
+    if (hit && hit.key === key && hit.version === version) return hit.made;
     const made = this.make(path, st, urlPath);
-    const entry = { key, made };
+    const entry = { key, version, made };
     this.entries.set(path, entry);
     made.then(
       (t) => this.opts.onTorrent?.(t),
@@ -90,13 +103,19 @@ export class TorrentCache {
   private async make(path: string, st: Stats, urlPath: string): Promise<ServedTorrent> {
     const id = { size: st.size, mtimeMs: st.mtimeMs, inode: st.ino };
     let dict: ImageInfoDict | undefined;
-    if (this.catalog?.imageAt(path)?.unchanged) dict = await imageInfoDict(this.catalog, path); // a published release: no hashing
+    // A published release (also through a hard link or symlink): its own info dictionary, no hashing.
+    const reg = this.catalog?.imageAt(path) ?? this.catalog?.imageWithIdentity(st);
+    if (reg?.unchanged && this.catalog?.byInfoHash(reg.infoHash)) dict = await imageInfoDict(this.catalog, path);
     if (!dict) {
       const cached = this.catalog?.servedTorrent(path, id);
       if (cached) {
         dict = { info: cached.info, infoHash: cached.infoHash, pieceLength: cached.pieceLength };
         this.loaded++;
       }
+    }
+    if (!dict) {
+      dict = await publishedBeside(path, st);
+      if (dict) this.catalog?.recordServedTorrent({ path, ...id, pieceLength: dict.pieceLength, info: dict.info, infoHash: dict.infoHash as InfoHash });
     }
     if (!dict) {
       dict = await imageInfoDict(this.catalog, path);
@@ -116,4 +135,25 @@ export class TorrentCache {
     const metainfo = parseMetainfo(bytes, `${urlPath}.torrent`);
     return { bytes, metainfo, path, fileUrl, ...id };
   }
+}
+
+/**
+ * The info dictionary of FILE.torrent beside FILE (torrent-name.ts), when it
+ * describes this file: same name and length, and every piece hash matches
+ * (hashed once; the caller caches the result in the catalog).
+ */
+async function publishedBeside(path: string, st: Stats): Promise<ImageInfoDict | undefined> {
+  const sibling = join(dirname(path), torrentFileName(basename(path)));
+  let m: Metainfo;
+  try {
+    const bytes = await readFile(sibling);
+    if (bytes.length > MAX_TORRENT_FILE_BYTES) return undefined;
+    m = parseMetainfo(bytes, sibling);
+  } catch {
+    return undefined;
+  }
+  if (m.files || m.name !== basename(path) || m.length !== st.size) return undefined;
+  const pieces = await hashPieces(path, m.pieceLength).catch(() => undefined);
+  if (!pieces || !Buffer.from(pieces).equals(Buffer.from(m.pieces))) return undefined;
+  return { info: m.rawInfo, infoHash: m.infoHash, pieceLength: m.pieceLength };
 }

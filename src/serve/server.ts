@@ -6,21 +6,28 @@
  *     or an `X-Isosync` header (replies to the file's URL carry
  *     `Vary: Accept, X-Isosync`, so caches keep both);
  *   - a tracker at /announce and /scrape when one is mounted (TrackerLike);
- *   - /status (HTML, or JSON for `Accept: application/json`) and /status.json.
+ *   - /status (HTML, or JSON for `Accept: application/json`) and /status.json
+ *     (status-page.ts), from totals sampled every statusSampleMs
+ *     (status-history.ts);
+ *   - a request log line in the combined format for every request (accessLog).
  *
  * Slow clients: every connection is its own stream with backpressure; headers
  * must arrive within HEADERS_TIMEOUT_MS and an idle socket is closed after
  * IDLE_TIMEOUT_MS, so a client that trickles or stalls holds only itself.
  */
+import type { Stats } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Catalog } from '../library/catalog.js';
 import { asIsosyncError } from '../errors.js';
 import type { WarningSink } from '../core/warnings.js';
-import { escapeHtml } from './listing.js';
+import { logWhenDone } from './access-log.js';
+import { savedBytes, StatusHistory, type Sample } from './status-history.js';
+import { statusHtml, type ImageStatus, type ServeStatus } from './status-page.js';
 import { ALLOWED_METHODS, resolveRequest, sendFile, sendStatus, serveFile, type StaticStats } from './static-files.js';
 import { TORRENT_TYPE } from './content-type.js';
+import { TORRENT_SUFFIX } from '../library/torrent-name.js';
 import { DEFAULT_MIN_TORRENT_BYTES, TorrentCache, type ServedTorrent } from './served-torrents.js';
 
 /** A request's headers must be complete within this long (slowloris guard). */
@@ -67,20 +74,16 @@ export interface ServeOptions {
   readonly seed?: (t: ServedTorrent) => Promise<SeedLike>;
   readonly headersTimeoutMs?: number;
   readonly onWarning?: WarningSink;
+  /** Called with one combined-format line per request (--access-log FILE, or stdout with -v). */
+  readonly accessLog?: (line: string) => void;
+  /** How often the totals behind /status's chart are sampled, and the catalog checked for new releases (default 10 s). */
+  readonly statusSampleMs?: number;
 }
 
-export interface ServeStatus {
-  url: string;
-  root: string;
-  uptimeSeconds: number;
-  requests: number;
-  http: { bytesSent: number; fileRequests: number; torrentsSent: number };
-  bittorrent: { bytesSent: number; seeds: { infoHash: string; name: string; uploaded: number; peers: number; peerId?: string }[] };
-  torrents: { path: string; url: string; infoHash: string; name: string; length: number; product: string | null; release: string | null }[];
-  tracker: boolean;
-  swarms: { infoHash: string; seeders: number; leechers: number; completed: number }[];
-  peers: number;
-}
+export type { ServeStatus } from './status-page.js';
+
+/** Default period of the /status samples and of the check for releases published meanwhile. */
+export const STATUS_SAMPLE_MS = 10_000;
 
 /** Whether the client asked for the torrent instead of the file. */
 export function wantsTorrent(req: IncomingMessage): boolean {
@@ -95,13 +98,16 @@ export function wantsTorrent(req: IncomingMessage): boolean {
 }
 
 export class IsosyncServer {
-  readonly http: StaticStats = { bytesSent: 0, requests: 0 };
+  readonly http: StaticStats = { bytesSent: 0, requests: 0, perFile: new Map() };
   requests = 0;
   torrentsSent = 0;
   readonly torrents: TorrentCache;
   private readonly seeds = new Map<string, SeedLike | Promise<SeedLike | undefined>>();
   private readonly started = Date.now();
   private closing = false;
+  private readonly history = new StatusHistory();
+  private readonly sampler: NodeJS.Timeout;
+  private catalogVersion: number | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -109,12 +115,30 @@ export class IsosyncServer {
     private readonly o: ServeOptions,
   ) {
     this.torrents = new TorrentCache(o.catalog, { publicUrl: url, minSize: o.minSize ?? DEFAULT_MIN_TORRENT_BYTES, onTorrent: (t) => this.startSeed(t) });
+    this.catalogVersion = o.catalog?.dataVersion;
+    this.sampler = setInterval(() => void this.tick(), o.statusSampleMs ?? STATUS_SAMPLE_MS);
+    this.sampler.unref();
+  }
+
+  /** Samples the totals for /status, and prepares the torrents of releases published into the catalog since the last tick. */
+  private async tick(): Promise<void> {
+    if (this.closing) return;
+    this.history.add(await this.totals());
+    const v = this.o.catalog?.dataVersion;
+    if (v !== this.catalogVersion) {
+      this.catalogVersion = v;
+      this.warm().catch((e: unknown) => {
+        const error = asIsosyncError(e);
+        this.o.onWarning?.({ code: 'TORRENT_FAILED', source: this.o.root, detail: `cannot prepare torrents: ${error.message}`, error });
+      });
+    }
   }
 
   /** Listens and returns the running server. */
   static async start(o: ServeOptions): Promise<IsosyncServer> {
     let self: IsosyncServer | undefined;
     const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS, headersTimeout: o.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, requestTimeout: 2 * (o.headersTimeoutMs ?? HEADERS_TIMEOUT_MS) }, (req, res) => {
+      if (o.accessLog) logWhenDone(req, res, o.accessLog);
       self!.route(req, res).catch((e: unknown) => {
         const error = asIsosyncError(e);
         o.onWarning?.({ code: 'REQUEST_FAILED', source: `request ${req.method} ${req.url}`, detail: error.message, error });
@@ -157,11 +181,12 @@ export class IsosyncServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, 405, 'method not allowed', { Allow: ALLOWED_METHODS });
     if (pathname === '/status' || pathname === '/status.json') return this.sendStatusPage(req, res, pathname === '/status.json' || /application\/json/.test(String(req.headers.accept ?? '')));
     this.http.requests++;
-    const opts = { listing: this.o.listing ?? false, dotfiles: this.o.dotfiles ?? false };
+    const opts = { listing: this.o.listing ?? false, dotfiles: this.o.dotfiles ?? false, hasTorrent: (st: Stats) => this.torrents.eligible(st) };
     const r = await resolveRequest(this.o.root, req.url ?? '/', opts);
-    if (r.kind === 'bad' && r.status === 404 && pathname.endsWith('.torrent')) {
-      // A virtual FILE.torrent next to a big enough FILE.
-      const base = await resolveRequest(this.o.root, pathname.slice(0, -'.torrent'.length), opts);
+    if (pathname.endsWith(TORRENT_SUFFIX) && r.kind !== 'dir') {
+      // FILE.torrent of a big enough FILE: this server's torrent (the release's info when published, with this server as tracker
+      // and web seed), also when a published FILE.torrent lies beside it.
+      const base = await resolveRequest(this.o.root, pathname.slice(0, -TORRENT_SUFFIX.length), opts);
       if (base.kind === 'file' && this.torrents.eligible(base.stats)) return this.sendTorrent(req, res, await this.torrents.torrentFor(base.path, base.stats, base.urlPath));
     }
     if (r.kind === 'file' && this.torrents.eligible(r.stats)) {
@@ -224,8 +249,19 @@ export class IsosyncServer {
     res.end(req.method === 'HEAD' ? undefined : t.bytes);
   }
 
+  /** The infohash each served file is seeded under: a file whose torrent changed (published meanwhile) stops its old seed. */
+  private readonly seededAs = new Map<string, string>();
+
   private startSeed(t: ServedTorrent): void {
-    if (!this.o.seed || this.closing || this.seeds.has(t.metainfo.infoHash)) return;
+    if (!this.o.seed || this.closing) return;
+    const before = this.seededAs.get(t.path);
+    this.seededAs.set(t.path, t.metainfo.infoHash);
+    const old = before !== undefined && before !== t.metainfo.infoHash ? this.seeds.get(before) : undefined;
+    if (old) {
+      this.seeds.delete(before!);
+      void Promise.resolve(old).then((s) => s?.close().catch(() => undefined));
+    }
+    if (this.seeds.has(t.metainfo.infoHash)) return;
     const p = this.o.seed(t).then(
       (s) => {
         this.seeds.set(t.metainfo.infoHash, s);
@@ -242,24 +278,80 @@ export class IsosyncServer {
     this.seeds.set(t.metainfo.infoHash, p);
   }
 
+  private liveSeeds(): SeedLike[] {
+    return [...this.seeds.values()].filter((s): s is SeedLike => !(s instanceof Promise));
+  }
+
+  /** Per image: bytes sent each way, completed downloads, peers now. */
+  private async images(): Promise<ImageStatus[]> {
+    const torrents = await this.torrents.all();
+    const seeds = this.liveSeeds();
+    const swarms = this.o.tracker?.swarms() ?? [];
+    return torrents.map((t) => {
+      const m = t.metainfo;
+      const file = this.http.perFile?.get(t.path);
+      const seed = seeds.find((s) => s.infoHash === m.infoHash);
+      const swarm = swarms.find((w) => w.infoHash === m.infoHash);
+      return {
+        name: m.name,
+        url: t.fileUrl,
+        torrentUrl: `${t.fileUrl}${TORRENT_SUFFIX}`,
+        infoHash: m.infoHash,
+        length: m.length,
+        product: m.isosync?.product ?? null,
+        release: m.isosync?.release ?? null,
+        httpBytes: file?.bytes ?? 0,
+        bittorrentBytes: seed?.uploaded ?? 0,
+        completed: (swarm?.completed ?? 0) + (file?.whole ?? 0),
+        peers: seed?.peers ?? 0,
+        seeders: swarm?.seeders ?? 0,
+        leechers: swarm?.leechers ?? 0,
+      };
+    });
+  }
+
+  /** The running totals behind the chart: sent over HTTP (image files), over BitTorrent, and what plain HTTP would have sent. */
+  private async totals(images?: ImageStatus[]): Promise<Sample> {
+    const list = images ?? (await this.images());
+    let http = 0;
+    let bittorrent = 0;
+    let baseline = 0;
+    for (const i of list) {
+      http += i.httpBytes;
+      bittorrent += i.bittorrentBytes;
+      baseline += i.completed * i.length;
+    }
+    return { t: Date.now(), http, bittorrent, baseline };
+  }
+
   async status(): Promise<ServeStatus> {
     const torrents = await this.torrents.all();
-    const seeds = [...this.seeds.values()].filter((s): s is SeedLike => !(s instanceof Promise));
+    const seeds = this.liveSeeds();
     const swarms = this.o.tracker?.swarms() ?? [];
+    const images = await this.images();
+    const now = await this.totals(images);
+    const rates = this.history.rates(now);
+    const sent = now.http + now.bittorrent;
+    const saved = savedBytes(now);
     return {
       url: this.url,
       root: this.o.root,
-      uptimeSeconds: Math.round((Date.now() - this.started) / 1000),
+      startedAt: new Date(this.started).toISOString(),
+      uptimeSeconds: Math.round((now.t - this.started) / 1000),
       requests: this.requests,
-      http: { bytesSent: this.http.bytesSent, fileRequests: this.http.requests, torrentsSent: this.torrentsSent },
+      http: { bytesSent: this.http.bytesSent, fileRequests: this.http.requests, torrentsSent: this.torrentsSent, rate: Math.round(rates.http) },
       bittorrent: {
         bytesSent: seeds.reduce((n, s) => n + s.uploaded, 0),
+        rate: Math.round(rates.bittorrent),
         seeds: seeds.map((s) => ({ infoHash: s.infoHash, name: torrents.find((t) => t.metainfo.infoHash === s.infoHash)?.metainfo.name ?? '', uploaded: s.uploaded, peers: s.peers, ...(s.peerId ? { peerId: s.peerId } : {}) })),
       },
+      saved: { bytes: saved, plainHttpBytes: Math.max(now.baseline, sent), sentBytes: sent, percent: now.baseline > 0 ? (100 * saved) / now.baseline : 0 },
+      peers: seeds.reduce((n, s) => n + s.peers, 0),
+      images,
       torrents: torrents.map((t) => ({ path: t.path, url: t.fileUrl, infoHash: t.metainfo.infoHash, name: t.metainfo.name, length: t.metainfo.length, product: t.metainfo.isosync?.product ?? null, release: t.metainfo.isosync?.release ?? null })),
       tracker: this.o.tracker !== undefined,
       swarms,
-      peers: swarms.reduce((n, s) => n + s.seeders + s.leechers, 0),
+      history: [...this.history.samples(), now],
     };
   }
 
@@ -274,6 +366,7 @@ export class IsosyncServer {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    clearInterval(this.sampler);
     // Seeds first: their "stopped" announce goes to this server's own tracker.
     const seeds = await Promise.all([...this.seeds.values()]);
     await Promise.all(seeds.map((s) => s?.close().catch(() => undefined)));
@@ -284,26 +377,3 @@ export class IsosyncServer {
   }
 }
 
-function statusHtml(s: ServeStatus): string {
-  const e = escapeHtml;
-  const rows = (items: string[][]) => items.map((r) => `<tr>${r.map((c) => `<td>${e(c)}</td>`).join('')}</tr>`).join('\n');
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>isosync serve</title></head><body>
-<h1>isosync serve</h1>
-<p>${e(s.url)} serving ${e(s.root)}; up ${s.uptimeSeconds} s; ${s.requests} requests.</p>
-<p>Sent over HTTP: ${s.http.bytesSent} bytes (${s.http.fileRequests} file requests, ${s.http.torrentsSent} torrents). Sent over BitTorrent: ${s.bittorrent.bytesSent} bytes.</p>
-<h2>Torrents</h2>
-<table><tr><th>file</th><th>infohash</th><th>bytes</th><th>release</th></tr>
-${rows(s.torrents.map((t) => [t.url, t.infoHash, String(t.length), t.product ? `${t.product} ${t.release}` : '']))}
-</table>
-<h2>Seeds</h2>
-<table><tr><th>name</th><th>infohash</th><th>uploaded</th><th>peers</th></tr>
-${rows(s.bittorrent.seeds.map((x) => [x.name, x.infoHash, String(x.uploaded), String(x.peers)]))}
-</table>
-<h2>Swarms${s.tracker ? '' : ' (no tracker mounted)'}</h2>
-<table><tr><th>infohash</th><th>seeders</th><th>leechers</th><th>completed</th></tr>
-${rows(s.swarms.map((x) => [x.infoHash, String(x.seeders), String(x.leechers), String(x.completed)]))}
-</table>
-</body></html>
-`;
-}

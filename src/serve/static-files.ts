@@ -31,11 +31,22 @@ export interface StaticStats {
   /** Body bytes handed to the network for file replies. */
   bytesSent: number;
   requests: number;
+  /** Per served file (real path): body bytes sent, and whole-file GETs sent to the end. */
+  readonly perFile?: Map<string, { bytes: number; whole: number }>;
+}
+
+function fileStats(stats: StaticStats, path: string): { bytes: number; whole: number } | undefined {
+  if (!stats.perFile) return undefined;
+  let f = stats.perFile.get(path);
+  if (!f) stats.perFile.set(path, (f = { bytes: 0, whole: 0 }));
+  return f;
 }
 
 export interface StaticOptions {
   /** Answer a directory URL with an HTML listing (default: 404). */
   readonly listing?: boolean;
+  /** Whether the listing links a FILE.torrent for a file (the server makes torrents of big files). */
+  readonly hasTorrent?: (st: Stats) => boolean;
   /** Serve names starting with "." (default: hidden, 404). */
   readonly dotfiles?: boolean;
 }
@@ -115,24 +126,26 @@ export async function serveFile(root: string, req: IncomingMessage, res: ServerR
   if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, 405, 'method not allowed', { Allow: ALLOWED_METHODS });
   const r = await resolveRequest(root, req.url ?? '/', opts);
   if (r.kind === 'bad') return sendStatus(res, r.status, r.status === 400 ? 'bad request' : 'not found');
-  if (r.kind === 'dir') return serveDirectory(r.path, r.urlPath, req, res, opts);
+  if (r.kind === 'dir') return serveDirectory(root, r.path, r.urlPath, req, res, opts);
   return sendFile(r.path, r.stats, req, res, stats);
 }
 
-async function serveDirectory(path: string, urlPath: string, req: IncomingMessage, res: ServerResponse, opts: StaticOptions): Promise<void> {
+async function serveDirectory(root: string, path: string, urlPath: string, req: IncomingMessage, res: ServerResponse, opts: StaticOptions): Promise<void> {
   const raw = (req.url ?? '/').split(/[?#]/, 1)[0]!;
   if (!raw.endsWith('/')) return sendStatus(res, 301, 'moved', { Location: urlPath });
   if (!opts.listing) return sendStatus(res, 404, 'not found');
-  const html = listingHtml(decodeURIComponent(urlPath), await listDirectory(path, opts.dotfiles ?? false));
+  const entries = await listDirectory(path, (name) => resolveRequest(root, `${urlPath}${encodeURIComponent(name)}`, opts), opts.hasTorrent);
+  const html = listingHtml(decodeURIComponent(urlPath), entries);
   res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), 'Cache-Control': 'no-cache' });
   res.end(req.method === 'HEAD' ? undefined : html);
 }
 
-/** Counts the body bytes that pass through. */
-function counter(stats: StaticStats): Transform {
+/** Counts the body bytes that pass through (in all, and for the file). */
+function counter(stats: StaticStats, file: { bytes: number } | undefined): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       stats.bytesSent += chunk.length;
+      if (file) file.bytes += chunk.length;
       cb(null, chunk);
     },
   });
@@ -177,7 +190,14 @@ export async function sendFile(path: string, st: Stats, req: IncomingMessage, re
     res.end();
     return;
   }
-  await pipeline(createReadStream(path, { start, end }), counter(stats), res).catch(() => res.destroy());
+  const file = fileStats(stats, path);
+  const whole = !range && start === 0 && end === st.size - 1;
+  await pipeline(createReadStream(path, { start, end }), counter(stats, file), res).then(
+    () => {
+      if (whole && file) file.whole++;
+    },
+    () => res.destroy(),
+  );
 }
 
 /** Several ranges in one multipart/byteranges reply (RFC 9110 §14.6), streamed part by part. */
@@ -195,8 +215,10 @@ async function sendMultipart(path: string, size: number, type: string, ranges: B
     for (let i = 0; i < ranges.length; i++) {
       const [a, b] = ranges[i]!;
       yield heads[i]!;
+      const file = fileStats(stats, path);
       for await (const chunk of createReadStream(path, { start: a, end: b })) {
         stats.bytesSent += (chunk as Buffer).length;
+        if (file) file.bytes += (chunk as Buffer).length;
         yield chunk as Buffer;
       }
     }

@@ -17,8 +17,8 @@ import { HAVE_RELEASES, RELEASES, sha256 } from '../sync/fixture-pair.js';
 const NO_FIXTURES = HAVE_RELEASES ? false : 'fixture releases missing';
 
 /** Starts `isosync serve DIR` in a child and resolves with its URL. */
-async function startServe(dir: string, home: string): Promise<{ url: string; child: ChildProcess; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'serve', dir, '--port', '0', '--min-size', '1000000', '--home', home], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startServe(dir: string, home: string, extra: string[] = []): Promise<{ url: string; child: ChildProcess; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [BIN, 'serve', dir, '--port', '0', '--min-size', '1000000', '--home', home, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
@@ -235,5 +235,57 @@ describe('a plain web server with no torrent: sync by HTTP ranges alone, reusing
       await nginx?.stop();
       t.cleanup();
     }
+  });
+});
+
+/** Headless Debian Chromium on a page: its DOM after rendering (--dump-dom), and a screenshot (PNG) written to `png`. */
+async function chromium(url: string, png: string, profile: string): Promise<string> {
+  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run', `--user-data-dir=${profile}`, '--window-size=420,900'];
+  const shot = await run('/usr/bin/chromium', [...flags, `--screenshot=${png}`, url], { timeoutMs: 60_000 });
+  assert.ok(readFileSync(png).subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), `a PNG screenshot: ${shot.out}`);
+  const dom = await new Promise<string>((resolve) => {
+    execFile('/usr/bin/chromium', [...flags, '--dump-dom', url], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (_e, stdout) => resolve(stdout));
+  });
+  return dom;
+}
+
+describe('the /status page and the listing in a real browser (headless Chromium)', { skip: NO_FIXTURES || needTools('/usr/bin/chromium') }, () => {
+  const t = tempDir('isosync-serve-chromium-');
+  const srv = join(t.dir, 'srv');
+  const home = join(t.dir, 'pub-home');
+  let s: Awaited<ReturnType<typeof startServe>>;
+  before(async () => {
+    mkdirSync(srv);
+    for (const f of ['distro-1.00.iso', 'distro-1.01.iso']) copyFileSync(join(RELEASES, f), join(srv, f));
+    for (const rel of ['1.00', '1.01']) {
+      const r = await cliAsync(['publish', join(srv, `distro-${rel}.iso`), '--product', 'distro', '--release', rel, '--home', home, '-o', join(t.dir, `distro-${rel}.torrent`)]);
+      assert.equal(r.status, 0, r.stderr);
+    }
+    s = await startServe(srv, home, ['--listing']);
+    await ready(s.url, 2);
+    // Something to show: one upgrade through the server.
+    copyFileSync(join(RELEASES, 'distro-1.00.iso'), join(t.dir, 'mine.iso'));
+    const r = await cliAsync([`${s.url}/distro-1.01.iso`, '--from', join(t.dir, 'mine.iso'), '--no-catalog', '-o', join(t.dir, 'got.iso'), '--home', join(t.dir, 'user')]);
+    assert.equal(r.status, 0, r.stderr);
+  });
+  after(async () => {
+    await s?.stop();
+    t.cleanup();
+  });
+
+  test('/status renders its chart and human sizes (screenshot in a temp dir)', async () => {
+    const dom = await chromium(`${s.url}/status`, join(t.dir, 'status.png'), join(t.dir, 'profile-status'));
+    assert.match(dom, /<svg viewBox="0 0 \d+ \d+" role="img" aria-label="bytes saved compared with plain HTTP over time">/);
+    assert.match(dom, /<path class="saved-band" d="M[^"]+Z"/);
+    assert.match(dom, /<path class="sent-line" d="M[^"]+"/);
+    assert.match(dom, /<div class="v">\d[\d.]* (?:B|KiB|MiB)<\/div>/, 'a human size in a card');
+    assert.match(dom, /<td class="num">5\.03 MiB<\/td>/, 'the image size in the table');
+    assert.match(dom, /distro-1\.01\.iso<\/a> · <a href="[^"]+\.torrent">\.torrent<\/a>/);
+  });
+
+  test('the listing renders human sizes and .torrent links (screenshot in a temp dir)', async () => {
+    const dom = await chromium(`${s.url}/`, join(t.dir, 'listing.png'), join(t.dir, 'profile-listing'));
+    assert.match(dom, /<a href="distro-1\.00\.iso">distro-1\.00\.iso<\/a> <a class="t" href="distro-1\.00\.iso\.torrent">\.torrent<\/a><\/td><td class="num" title="5220352 bytes">4\.98 MiB<\/td>/);
+    assert.match(dom, /<title>Index of \/<\/title>/);
   });
 });

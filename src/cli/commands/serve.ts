@@ -13,7 +13,10 @@ import { DEFAULT_MIN_TORRENT_BYTES } from '../../serve/served-torrents.js';
 import { seeder } from '../../serve/seeder.js';
 import { IsosyncServer } from '../../serve/server.js';
 import { Tracker } from '../../tracker/server.js';
-import { action, intOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
+import { createWriteStream, openSync } from 'node:fs';
+import { action, portOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
+import { outputSettings, say } from '../output.js';
+import { plainReason } from '../system-errors.js';
 import { formatBytes } from '../format.js';
 import { sizeOption } from '../size.js';
 
@@ -26,6 +29,25 @@ interface ServeCliOptions extends CommonOptions {
   dotfiles?: boolean;
   udp?: boolean;
   seed?: boolean;
+  accessLog?: string;
+}
+
+/** Where request log lines go: --access-log FILE (appended), else stdout with -v, else nowhere. */
+async function accessLogSink(opts: ServeCliOptions): Promise<{ write?: (line: string) => void; close: () => Promise<void> }> {
+  if (opts.accessLog !== undefined) {
+    const path = resolve(opts.accessLog);
+    let fd: number;
+    try {
+      fd = openSync(path, 'a', 0o644);
+    } catch (e) {
+      throw new IsosyncError('BAD_ARGUMENT', `Cannot open --access-log ${JSON.stringify(opts.accessLog)}: ${plainReason(e as NodeJS.ErrnoException)}`, { path });
+    }
+    const stream = createWriteStream(path, { fd, flags: 'a' });
+    stream.on('error', (e) => printWarning({ code: 'ACCESS_LOG_FAILED', source: path, detail: `cannot write the access log: ${plainReason(e as NodeJS.ErrnoException)}` }));
+    return { write: (line) => void stream.write(`${line}\n`), close: () => new Promise((r) => stream.end(() => r())) };
+  }
+  if (outputSettings().verbosity === 'verbose' && !opts.json) return { write: (line) => process.stdout.write(`${line}\n`), close: async () => undefined };
+  return { close: async () => undefined };
 }
 
 
@@ -41,7 +63,8 @@ export function register(program: Command): void {
     .option('--listing', 'answer folder URLs with an HTML listing')
     .option('--dotfiles', 'serve names starting with "."')
     .option('--udp', 'also run the tracker over UDP (BEP 15) on the same port number')
-    .option('--no-seed', 'do not seed the images over BitTorrent (web seed and tracker only)');
+    .option('--no-seed', 'do not seed the images over BitTorrent (web seed and tracker only)')
+    .option('--access-log <file>', 'append a line per request in the combined log format (with -v and no file: to stdout)');
   withCommon(cmd).action(
     action(async (dir: string, opts: ServeCliOptions) => {
       const root = resolve(dir);
@@ -59,8 +82,7 @@ export function register(program: Command): void {
       if (!hidden && (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside)))) {
         throw new IsosyncError('BAD_ARGUMENT', `Cannot serve ${JSON.stringify(dir)}: the catalog folder ${JSON.stringify(home)} is inside it and would be published (give --home outside it)`);
       }
-      const port = intOption('--port', opts.port, 0)!;
-      if (port > 65535) throw new IsosyncError('BAD_ARGUMENT', `Invalid --port ${JSON.stringify(opts.port)}: above 65535`);
+      const port = portOption('--port', opts.port)!;
       const minSize = sizeOption('--min-size', opts.minSize, { min: 1 }) ?? DEFAULT_MIN_TORRENT_BYTES;
       if (opts.publicUrl !== undefined) {
         let u: URL | undefined;
@@ -71,6 +93,7 @@ export function register(program: Command): void {
         }
         if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new IsosyncError('BAD_ARGUMENT', `Invalid --public-url ${JSON.stringify(opts.publicUrl)}: not an http(s) URL`);
       }
+      const log = await accessLogSink(opts);
       const catalog = openCatalog(opts.home);
       const tracker = new Tracker({});
       let server: IsosyncServer;
@@ -87,12 +110,13 @@ export function register(program: Command): void {
           tracker,
           ...(opts.seed === false ? {} : { seed: seeder({ host: opts.host, onWarning: printWarning }) }),
           onWarning: printWarning,
+          ...(log.write ? { accessLog: log.write } : {}),
         });
       } catch (e) {
         catalog.close();
         await tracker.close();
-        const err = e as NodeJS.ErrnoException;
-        throw new IsosyncError('IO', `Cannot listen on ${opts.host}:${port}: ${err.code ?? err.message}`);
+        await log.close();
+        throw new IsosyncError('IO', `Cannot listen on ${opts.host}:${port}: ${plainReason({ ...(e as NodeJS.ErrnoException), port })}`);
       }
       let udpPort: number | undefined;
       if (opts.udp) {
@@ -101,13 +125,14 @@ export function register(program: Command): void {
         } catch (e) {
           await server.close();
           catalog.close();
-          throw new IsosyncError('IO', `Cannot listen on UDP ${opts.host}:${server.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          await log.close();
+          throw new IsosyncError('IO', `Cannot listen on UDP ${opts.host}:${server.port}: ${plainReason({ ...(e as NodeJS.ErrnoException), port: server.port })}`);
         }
       }
       if (opts.json) printJson({ url: server.url, root, port: server.port, udpPort: udpPort ?? null, minSize, tracker: `${server.url}/announce` });
       else {
-        process.stdout.write(`isosync serve: ${root} at ${server.url}/\n`);
-        process.stdout.write(`  torrents for files of ${formatBytes(minSize)} or more: ${server.url}/FILE.torrent; tracker: ${server.url}/announce${udpPort ? ` (and udp port ${udpPort})` : ''}; status: ${server.url}/status\n`);
+        say(`isosync serve: ${root} at ${server.url}/`);
+        say(`  torrents for files of ${formatBytes(minSize)} or more: ${server.url}/FILE.torrent; tracker: ${server.url}/announce${udpPort ? ` (and udp port ${udpPort})` : ''}; status: ${server.url}/status`);
       }
       server.warm().catch((e: unknown) => {
         const error = asIsosyncError(e);
@@ -125,7 +150,8 @@ export function register(program: Command): void {
       const s = await server.status();
       await server.close();
       catalog.close();
-      if (!opts.json) process.stdout.write(`isosync serve: stopped after ${s.requests} requests; sent ${formatBytes(s.http.bytesSent)} over HTTP, ${formatBytes(s.bittorrent.bytesSent)} over BitTorrent\n`);
+      await log.close();
+      if (!opts.json) say(`isosync serve: stopped after ${s.requests} requests; sent ${formatBytes(s.http.bytesSent)} over HTTP, ${formatBytes(s.bittorrent.bytesSent)} over BitTorrent; saved ${formatBytes(s.saved.bytes)} compared with plain HTTP`);
     }),
   );
 }

@@ -16,7 +16,7 @@ import type { PeerSettings } from '../../swarm/sync-peers.js';
 import type { Catalog } from '../../library/catalog.js';
 import { action, collect, printJson, reportError, debugRequested, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes, formatSeconds, percent } from '../format.js';
-import { say, warn } from '../output.js';
+import { say } from '../output.js';
 import { checkOutputPath, checkSyncArgs, type CheckedSync, type SyncArgs } from '../sync-checks.js';
 import { printPlan, printSyncReport } from '../sync-report.js';
 import { SyncProgress } from '../sync-progress.js';

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { startTracker } from '../../tracker/http-server.js';
 import { action, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
+import { plainReason } from '../system-errors.js';
 
 /** BEP 3 trackers conventionally listen on 6969. */
 const DEFAULT_PORT = 6969;
@@ -46,8 +47,7 @@ export function register(program: Command): void {
           ...(minInterval !== undefined ? { minInterval } : {}),
         });
       } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        throw new IsosyncError('IO', `Cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { host, port });
+        throw new IsosyncError('IO', `Cannot listen on ${host}:${port}: ${plainReason({ ...(e as NodeJS.ErrnoException), port })}`, { host, port });
       }
       // Handlers first: whoever reads the line below may signal at once.
       const stopped = new Promise<void>((resolve) => {
