@@ -35,11 +35,30 @@ export interface CliResult {
   stderr: string;
 }
 
+const testHomes: string[] = [];
+process.on('exit', () => {
+  for (const dir of testHomes) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * The environment of an isosync child process: the tester's own, with
+ * ISOSYNC_HOME set to a fresh temporary folder (removed when this process
+ * exits) unless the test passes one, so no test reads or writes the real
+ * default home (~/.local/share/isosync). A test that gives `--home` on the
+ * command line decides itself, as that wins over ISOSYNC_HOME.
+ */
+export function isosyncEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  if (extra['ISOSYNC_HOME'] !== undefined) return { ...process.env, ...extra };
+  const home = mkdtempSync(join(tmpdir(), 'isosync-home-'));
+  testHomes.push(home);
+  return { ...process.env, ISOSYNC_HOME: home, ...extra };
+}
+
 /** Runs `isosync ARGS` in a child process, as a user would, and captures its output. */
 export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): CliResult {
   const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [BIN, ...args], {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, ...opts.env },
+    env: isosyncEnv(opts.env),
     input: opts.input ?? '',
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 120_000,
@@ -84,7 +103,7 @@ export function tempDir(prefix = 'isosync-test-'): { dir: string; cleanup: () =>
  */
 export function cliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: isosyncEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
