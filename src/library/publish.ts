@@ -47,6 +47,11 @@ export interface PublishOptions {
   /** Creation date in seconds (default now, or $SOURCE_DATE_EPOCH as the CLI passes it). */
   readonly creationDate?: number;
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /**
+   * Signs the finished torrent outside its info dictionary (the infohash
+   * does not change): `publish --sign KEY` passes src/feed's signer here.
+   */
+  readonly sign?: (torrent: Uint8Array, label: string) => Uint8Array;
 }
 
 export interface PublishResult {
@@ -127,6 +132,7 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   const conflict = catalog.conflictWith({ product: o.product, release: o.release, infoHash: made.metainfo.infoHash });
   if (conflict && !o.force) throw conflict;
 
+  if (o.sign) made = { ...made, bytes: o.sign(made.bytes, outPath) };
   if (o.outDir !== undefined) mkdirSync(resolve(o.outDir), { recursive: true });
   writeFileAtomic(outPath, made.bytes);
   const outcome = catalog.recordRelease(recordOf(o, made, imagePath, size, lineage), { force: o.force ?? false });

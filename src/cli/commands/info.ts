@@ -3,8 +3,10 @@
  * only isosync's): name, sizes, infohash, isosync's product/release/lineage,
  * trackers, web seeds, and a summary of its delta hints.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { summarizeHints } from '../../delta/hints.js';
+import { torrentSignatures } from '../../feed/torrent-signature.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { encodeBencode } from '../../torrent/bencode-encode.js';
 import type { Metainfo } from '../../torrent/metainfo.js';
@@ -30,9 +32,11 @@ export interface InfoJson {
   private: boolean;
   files?: { path: string; length: number; offset: number; attr?: string }[];
   hints: Record<string, unknown> | null;
+  /** Publisher signatures outside the info dictionary (src/feed/torrent-signature.ts): who signed, and whether it holds. */
+  signatures: { signer: string; valid: boolean; problem?: string }[];
 }
 
-export function infoJson(m: Metainfo): InfoJson {
+export function infoJson(m: Metainfo, bytes?: Uint8Array): InfoJson {
   const hints = m.isosync?.hints;
   return {
     name: m.name,
@@ -55,6 +59,7 @@ export function infoJson(m: Metainfo): InfoJson {
       ? { files: m.files.map((f) => ({ path: f.path.join('/'), length: f.length, offset: f.offset, ...(f.attr ? { attr: f.attr } : {}) })) }
       : {}),
     hints: hints === undefined ? null : summarizeHints(hints, encodeBencode(hints).length),
+    signatures: bytes ? torrentSignatures(bytes, m).map((x) => ({ signer: x.signer, valid: x.valid, ...(x.problem ? { problem: x.problem } : {}) })) : [],
   };
 }
 
@@ -82,6 +87,8 @@ function printText(j: InfoJson): void {
   if (j.creationDate !== null) lines.push(['creation date', dateText(j.creationDate)]);
   lines.push(['private', j.private ? 'yes' : 'no']);
   lines.push(['hints', j.hints === null ? 'none' : Object.entries(j.hints).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')]);
+  if (j.signatures.length > 0) lines.push(['signed by', j.signatures.map((x) => (x.valid ? `${x.signer} (valid: infohash, product, release and lineage match)` : `${x.signer} INVALID: ${x.problem ?? 'does not verify'}`)).join('\n')]);
+  else if (j.product !== null) lines.push(['signed by', 'nobody (unsigned)']);
   if (j.files) lines.push(['files', j.files.map((f) => `${f.path} (${f.length} bytes)`).join('\n')]);
   const pad = Math.max(...lines.map(([k]) => k.length)) + 2;
   for (const [k, v] of lines) {
@@ -104,7 +111,7 @@ export function register(program: Command): void {
   withCommon(cmd).action(
     action(async (path: string, opts: CommonOptions) => {
       const m = readTorrentFile(path);
-      const j = infoJson(m);
+      const j = infoJson(m, readFileSync(path));
       if (opts.json) printJson(j);
       else printText(j);
     }),

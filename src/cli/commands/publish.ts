@@ -7,6 +7,9 @@ import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { openCatalog } from '../../library/catalog.js';
 import { publishRelease, type PublishResult } from '../../library/publish.js';
+import { readKeyFile } from '../../feed/key-file.js';
+import { checkFeed, publishFeed, type PublishedFeedResult } from '../../feed/publisher.js';
+import { signTorrent } from '../../feed/torrent-signature.js';
 import { parsePieceLength } from '../../torrent/piece-length.js';
 import { action, collect, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
@@ -24,6 +27,9 @@ interface PublishCliOptions extends CommonOptions {
   force?: boolean;
   outDir?: string;
   publicUrl?: string;
+  sign?: string;
+  rotateFrom?: string;
+  feedExpires?: string;
 }
 
 /** $SOURCE_DATE_EPOCH (reproducible builds) fixes the creation date, else now. */
@@ -34,7 +40,14 @@ function creationDateFromEnv(env: NodeJS.ProcessEnv = process.env): number | und
   return Number(v);
 }
 
-function resultJson(r: PublishResult) {
+/** Whole days, as --feed-expires takes them, in seconds. */
+function feedLifetime(days: string | undefined): number | undefined {
+  if (days === undefined) return undefined;
+  if (!/^\d+$/.test(days) || Number(days) < 1 || Number(days) > 36500) throw new IsosyncError('BAD_ARGUMENT', `Invalid --feed-expires ${JSON.stringify(days)}: a whole number of days from 1 to 36500`);
+  return Number(days) * 86400;
+}
+
+function resultJson(r: PublishResult, feed?: PublishedFeedResult, signer?: string) {
   const m = r.metainfo;
   return {
     torrent: r.outPath,
@@ -53,6 +66,8 @@ function resultJson(r: PublishResult) {
     catalog: r.outcome,
     hashSeconds: Number(r.hashSeconds.toFixed(3)),
     outDir: r.layout ? { image: r.layout.image, torrent: r.layout.torrent, sums: r.layout.sums, imageBy: r.layout.imageBy, sha256: r.layout.sha256 } : null,
+    signedBy: signer ?? null,
+    feed: feed ? { path: feed.path, urlPath: feed.urlPath, sequence: feed.sequence, releases: feed.releases, rotated: feed.rotated, expires: feed.expires ?? null } : null,
   };
 }
 
@@ -71,15 +86,30 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'where to write the torrent (default IMAGE without .iso, plus .torrent)')
     .option('--out-dir <dir>', 'lay out a static mirror in DIR: the image (hard link or copy), IMAGE.torrent beside it, SHA256SUMS')
     .option('--public-url <url>', "the mirror folder's URL: the torrent's first web seed is its copy of the image")
-    .option('--force', 'replace a release already published under the same product and release with other content');
+    .option('--force', 'replace a release already published under the same product and release with other content')
+    .option('--sign <keyfile>', "sign the torrent with this Ed25519 key (outside the info dictionary: the infohash does not change); with --out-dir, also add the release to the signed feed DIR/feeds/PRODUCT")
+    .option('--rotate-from <keyfile>', "with --sign and --out-dir: the key that signed the feed so far; the feed announces the new key under the old one's signature")
+    .option('--feed-expires <days>', 'with --sign and --out-dir: followers refuse the feed this many days after signing unless it is re-signed (default: no expiry)');
   withCommon(cmd).action(
     action(async (image: string, opts: PublishCliOptions) => {
       const creationDate = creationDateFromEnv();
+      const warn = (m: string) => process.stderr.write(`isosync: warning: ${m}\n`);
+      if (opts.sign === undefined && (opts.rotateFrom !== undefined || opts.feedExpires !== undefined)) {
+        throw new IsosyncError('BAD_ARGUMENT', `Invalid ${opts.rotateFrom !== undefined ? '--rotate-from' : '--feed-expires'}: it needs --sign KEYFILE (and --out-dir DIR for the feed)`);
+      }
+      const lifetime = feedLifetime(opts.feedExpires);
+      const key = opts.sign !== undefined ? readKeyFile(opts.sign, warn) : undefined;
+      const rotateFrom = opts.rotateFrom !== undefined ? readKeyFile(opts.rotateFrom, warn) : undefined;
+      if ((rotateFrom || lifetime !== undefined) && opts.outDir === undefined) {
+        throw new IsosyncError('BAD_ARGUMENT', `Invalid ${rotateFrom ? '--rotate-from' : '--feed-expires'}: the feed is written only with --out-dir DIR`);
+      }
       const pieceLength = opts.pieceLength !== undefined ? parsePieceLength(opts.pieceLength) : undefined;
       const showProgress = !opts.json && process.stderr.isTTY === true;
       let lastPct = -1;
       const catalog = openCatalog(opts.home);
       try {
+        // The feed's key rule is checked before anything is written.
+        if (key && opts.outDir !== undefined) checkFeed(catalog, opts.outDir, opts.product, key, rotateFrom);
         const r = await publishRelease(catalog, {
           imagePath: image,
           product: opts.product,
@@ -94,6 +124,7 @@ export function register(program: Command): void {
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
           ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
           ...(creationDate !== undefined ? { creationDate } : {}),
+          ...(key ? { sign: (bytes: Uint8Array, label: string) => signTorrent(bytes, key, label) } : {}),
           ...(showProgress
             ? {
                 onProgress: (done: number, total: number) => {
@@ -105,7 +136,20 @@ export function register(program: Command): void {
             : {}),
         });
         if (showProgress) process.stderr.write('\r\x1b[K');
-        const j = resultJson(r);
+        const feed = key && r.layout
+          ? publishFeed({
+              catalog,
+              outDir: opts.outDir!,
+              metainfo: r.metainfo,
+              torrentPath: r.outPath,
+              ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
+              key,
+              ...(rotateFrom ? { rotateFrom } : {}),
+              ...(lifetime !== undefined ? { lifetime } : {}),
+              now: Math.floor(Date.now() / 1000),
+            })
+          : undefined;
+        const j = resultJson(r, feed, key?.publicKey.id);
         if (opts.json) {
           printJson(j);
           return;
@@ -118,6 +162,11 @@ export function register(program: Command): void {
         process.stdout.write(`  lineage     ${j.lineage.length > 0 ? j.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n              ') : 'none (first release)'}\n`);
         process.stdout.write(`  hints       ${r.hints ? 'included' : 'none'}\n`);
         if (r.layout) process.stdout.write(`  mirror      ${r.layout.image} (${r.layout.imageBy}), ${r.layout.torrent}, ${r.layout.sums}\n`);
+        if (key) process.stdout.write(`  signed by   ${key.publicKey.id}\n`);
+        if (feed) {
+          const exp = feed.expires !== undefined ? `, expires ${new Date(feed.expires * 1000).toISOString().replace('.000Z', 'Z')}` : '';
+          process.stdout.write(`  feed        ${feed.path} (sequence ${feed.sequence}, ${feed.releases} release(s)${exp}${feed.rotated ? `, key rotated from ${rotateFrom!.publicKey.id}` : ''}); served at /${feed.urlPath}\n`);
+        } else if (key) process.stdout.write('  feed        none (give --out-dir DIR to publish the signed feed DIR/feeds/PRODUCT)\n');
       } finally {
         catalog.close();
       }
