@@ -20,7 +20,9 @@
  */
 import { IsosyncError } from '../errors.js';
 import { parseFeed, rotationMessage, feedMessage, type ParsedFeed } from './feed-format.js';
+import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
 import { sameKey, verifySignature, type PublicKey } from './keys.js';
+import { signatureBy, torrentSignatures } from './torrent-signature.js';
 
 export type Refusal = 'malformed' | 'unsigned' | 'bad-signature' | 'other-key' | 'product' | 'replayed' | 'expired' | 'torrent';
 
@@ -119,4 +121,33 @@ export function verifyFeed(bytes: Uint8Array, label: string, trust: Trust, nowSe
     trustedKeys,
     fresh: trust.lastSequence === undefined || b.sequence > trust.lastSequence,
   };
+}
+
+/**
+ * A release's torrent as the feed names it: the infohash must be the one the
+ * feed lists, the product and release those of the feed entry, and the
+ * torrent must carry a valid signature by one of the feed's keys.
+ */
+export function verifyReleaseTorrent(bytes: Uint8Array, label: string, entry: { product: string; release: string; infoHash: string }, trustedKeys: readonly PublicKey[]): Metainfo {
+  let m: Metainfo;
+  try {
+    m = parseMetainfo(bytes, label);
+  } catch (e) {
+    throw refuse('torrent', label, `it is not a valid torrent (${(e as Error).message})`);
+  }
+  if (m.infoHash !== entry.infoHash) throw refuse('torrent', label, `its infohash ${m.infoHash} is not ${entry.infoHash}, which the signed feed names for ${entry.product} ${entry.release}`);
+  if (m.isosync?.product !== entry.product || m.isosync.release !== entry.release) {
+    throw refuse('torrent', label, `it calls itself ${m.isosync ? `${m.isosync.product} ${m.isosync.release}` : 'nothing'}, the feed ${entry.product} ${entry.release}`);
+  }
+  const sigs = torrentSignatures(bytes, m);
+  if (!signatureBy(sigs, trustedKeys)) {
+    const seen = sigs.map((s) => `${s.signer}${s.valid ? '' : ` (${s.problem})`}`);
+    throw refuse('torrent', label, `its signature does not match the feed's key ${trustedKeys[0]?.id ?? ''}: ${seen.length > 0 ? `signed by ${seen.join(', ')}` : 'it is not signed'}`);
+  }
+  return m;
+}
+
+/** The keys a stored (already accepted) feed vouches for, without its expiry: what local work such as rollback trusts. */
+export function storedTrust(bytes: Uint8Array, label: string, pinned: PublicKey): AcceptedFeed {
+  return verifyFeed(bytes, label, { pinned }, Number.NEGATIVE_INFINITY);
 }

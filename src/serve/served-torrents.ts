@@ -19,6 +19,17 @@ import { imageInfoDict, type ImageInfoDict } from '../library/publish.js';
 import type { InfoHash } from '../torrent/info-hash.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
 import { wrapInfo } from './torrent-wrap.js';
+import { decodeBencode, type BDict } from '../torrent/bencode-decode.js';
+import type { Bencodable } from '../torrent/bencode-encode.js';
+
+/** The publisher's signatures of a release torrent (outside its info), to hand out with it. */
+function releaseSignatures(torrent: Uint8Array): Bencodable | undefined {
+  try {
+    return ((decodeBencode(torrent).value as BDict).get('signatures') as Bencodable | undefined) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Default smallest file that gets a torrent: smaller files download faster than a swarm forms. */
 export const DEFAULT_MIN_TORRENT_BYTES = 16 * 1024 * 1024;
@@ -113,7 +124,8 @@ export class TorrentCache {
     const own = `${this.opts.publicUrl}/announce`;
     const trackers = [[own], ...(release?.announceList.length ? release.announceList : release?.announce ? [[release.announce]] : []).map((t) => t.filter((u) => u !== own))];
     const webSeeds = [...new Set([fileUrl, ...(release?.urlList ?? [])])];
-    const bytes = wrapInfo(dict.info, { trackers, webSeeds, creationDate: Math.floor(st.mtimeMs / 1000) });
+    const signatures = dict.release ? releaseSignatures(dict.release.torrent) : undefined;
+    const bytes = wrapInfo(dict.info, { trackers, webSeeds, creationDate: Math.floor(st.mtimeMs / 1000), ...(signatures ? { signatures } : {}) });
     const metainfo = parseMetainfo(bytes, `${urlPath}.torrent`);
     return { bytes, metainfo, path, fileUrl, ...id };
   }

@@ -6,6 +6,7 @@
  *     or an `X-Isosync` header (replies to the file's URL carry
  *     `Vary: Accept, X-Isosync`, so caches keep both);
  *   - a tracker at /announce and /scrape when one is mounted (TrackerLike);
+ *   - the signed release feeds at /feeds/PRODUCT (feeds.ts);
  *   - /status (HTML, or JSON for `Accept: application/json`) and /status.json.
  *
  * Slow clients: every connection is its own stream with backpressure; headers
@@ -20,6 +21,7 @@ import { escapeHtml } from './listing.js';
 import { ALLOWED_METHODS, resolveRequest, sendFile, sendStatus, serveFile, type StaticStats } from './static-files.js';
 import { TORRENT_TYPE } from './content-type.js';
 import { DEFAULT_MIN_TORRENT_BYTES, TorrentCache, type ServedTorrent } from './served-torrents.js';
+import { feedProductOf, listFeeds, sendFeed, type ServedFeed } from './feeds.js';
 
 /** A request's headers must be complete within this long (slowloris guard). */
 export const HEADERS_TIMEOUT_MS = 10_000;
@@ -78,6 +80,7 @@ export interface ServeStatus {
   tracker: boolean;
   swarms: { infoHash: string; seeders: number; leechers: number; completed: number }[];
   peers: number;
+  feeds: ServedFeed[];
 }
 
 /** Whether the client asked for the torrent instead of the file. */
@@ -154,6 +157,8 @@ export class IsosyncServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, 405, 'method not allowed', { Allow: ALLOWED_METHODS });
     if (pathname === '/status' || pathname === '/status.json') return this.sendStatusPage(req, res, pathname === '/status.json' || /application\/json/.test(String(req.headers.accept ?? '')));
     this.http.requests++;
+    const feed = feedProductOf(pathname);
+    if (feed !== undefined && (await sendFeed(this.o.root, feed, req, res, this.http))) return;
     const opts = { listing: this.o.listing ?? false, dotfiles: this.o.dotfiles ?? false };
     const r = await resolveRequest(this.o.root, req.url ?? '/', opts);
     if (r.kind === 'bad' && r.status === 404 && pathname.endsWith('.torrent')) {
@@ -251,6 +256,7 @@ export class IsosyncServer {
       tracker: this.o.tracker !== undefined,
       swarms,
       peers: swarms.reduce((n, s) => n + s.seeders + s.leechers, 0),
+      feeds: await listFeeds(this.o.root, this.url),
     };
   }
 
@@ -286,6 +292,10 @@ function statusHtml(s: ServeStatus): string {
 <h2>Torrents</h2>
 <table><tr><th>file</th><th>infohash</th><th>bytes</th><th>release</th></tr>
 ${rows(s.torrents.map((t) => [t.url, t.infoHash, String(t.length), t.product ? `${t.product} ${t.release}` : '']))}
+</table>
+<h2>Release feeds</h2>
+<table><tr><th>feed</th><th>sequence</th><th>newest</th><th>releases</th><th>key</th><th>signed</th><th>expires</th></tr>
+${rows(s.feeds.map((f) => [f.url, String(f.sequence), f.newest?.release ?? '', String(f.releases), f.key, f.signed ? 'yes' : 'NO', f.expires !== null ? new Date(f.expires * 1000).toISOString() : 'never']))}
 </table>
 <h2>Seeds</h2>
 <table><tr><th>name</th><th>infohash</th><th>uploaded</th><th>peers</th></tr>
