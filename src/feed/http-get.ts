@@ -48,7 +48,7 @@ function get(url: string, what: string, opts: { limit: number; accept?: string }
     }
     const fail = (detail: string) => reject(new IsosyncError('NETWORK', `Cannot fetch ${what} ${url}: ${detail}`, { url }));
     const mod = u.protocol === 'https:' ? https : http;
-    const req = mod.get(u, { headers: { 'User-Agent': 'isosync', 'Accept-Encoding': 'identity', ...(opts.accept ? { Accept: opts.accept } : {}) } }, (res) => {
+    const req = mod.get(u, { agent: false, headers: { 'User-Agent': 'isosync', 'Accept-Encoding': 'identity', ...(opts.accept ? { Accept: opts.accept } : {}) } }, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();

@@ -52,11 +52,12 @@ export function writeKeyFiles(path: string, key: SecretKey, force: boolean): str
 /** Reads a secret key file; `warn` hears when others may read it. */
 export function readKeyFile(path: string, warn?: (message: string) => void): SecretKey {
   let text: string;
+  let shared = false;
   try {
     const st = statSync(path);
     if (!st.isFile()) throw new IsosyncError('BAD_ARGUMENT', `Cannot read key ${JSON.stringify(path)}: not a regular file`, { path });
     if (st.size > MAX_KEY_FILE_BYTES) throw new IsosyncError('BAD_ARGUMENT', `Cannot read key ${JSON.stringify(path)}: ${st.size} bytes is not a key file`, { path });
-    if ((st.mode & 0o077) !== 0) warn?.(`key ${path} can be read by other users (chmod 600 ${path})`);
+    shared = (st.mode & 0o077) !== 0;
     text = readFileSync(path, 'utf8');
   } catch (e) {
     if (e instanceof IsosyncError) throw e;
@@ -64,5 +65,7 @@ export function readKeyFile(path: string, warn?: (message: string) => void): Sec
     if (err.code === 'ENOENT') throw new IsosyncError('NOT_FOUND', `Cannot read key ${JSON.stringify(path)}: no such file (make one with isosync keygen -o ${path})`, { path });
     throw new IsosyncError('IO', `Cannot read key ${JSON.stringify(path)}: ${err.code === 'EACCES' ? 'permission denied' : err.message}`, { path }, { cause: e });
   }
-  return parseSecretKey(text, path);
+  const key = parseSecretKey(text, path);
+  if (shared) warn?.(`key ${path} can be read by other users (chmod 600 ${path})`);
+  return key;
 }
