@@ -39,6 +39,7 @@ export type UpdateEvent =
   | { type: 'available'; product: string; from?: Installed; to: { release: string; infoHash: string; name: string; length: number } }
   | { type: 'diff'; product: string; diff: ImageDiff; warnings: string[] }
   | { type: 'warning'; message: string }
+  | { type: 'syncing'; product: string; release: string }
   | { type: 'sync'; event: SyncEvent };
 
 export interface UpdateOptions {
@@ -148,6 +149,7 @@ export async function updateProduct(o: UpdateOptions): Promise<UpdateReport> {
   let report: SyncReport;
   try {
     mkdirSync(dir, { recursive: true });
+    emit({ type: 'syncing', product: o.product, release: target.release });
     report = await runSync(input);
   } catch (e) {
     store.noteOutcome(o.product, `failed: ${(e as Error).message}`, nowMs());

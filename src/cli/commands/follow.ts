@@ -5,6 +5,7 @@
  * it cannot be fetched, 2 for bad input.
  */
 import type { Command } from 'commander';
+import { say } from '../output.js';
 import { refusalOf } from '../../feed/feed-verify.js';
 import { followFeed } from '../../feed/follow.js';
 import { parsePublicKey } from '../../feed/keys.js';
@@ -35,12 +36,12 @@ export function register(program: Command): void {
           printJson({ product: r.product, url: r.url, key: r.key.id, pinned: r.pinned, pinnedNow: r.pinnedNow, sequence: body.sequence, newest: newest ? { release: newest.release, infoHash: newest.infoHash } : null, rotatedFrom: r.accepted.rotatedFrom.map((k) => k.id) });
           return;
         }
-        process.stdout.write(`${r.again ? 'still following' : 'following'} ${r.product} at ${r.url}\n`);
-        if (r.pinnedNow) process.stdout.write(`  key       ${r.key.id}: pinned on first use; check it against the key the publisher announces (feeds signed by any other key will be refused)\n`);
-        else process.stdout.write(`  key       ${r.key.id} (${r.pinned === 'given' ? 'given with --key' : 'pinned on first use'})\n`);
-        for (const k of r.accepted.rotatedFrom) process.stdout.write(`  rotated   from ${k.id}, under its signature\n`);
-        process.stdout.write(`  feed      sequence ${body.sequence}, ${body.releases.length} release(s)${newest ? `, newest ${newest.release}` : ''}\n`);
-        process.stdout.write(`  next      isosync update ${r.product}\n`);
+        say(`${r.again ? 'still following' : 'following'} ${r.product} at ${r.url}`);
+        if (r.pinnedNow) say(`  key       ${r.key.id}: pinned on first use; check it against the key the publisher announces (feeds signed by any other key will be refused)`);
+        else say(`  key       ${r.key.id} (${r.pinned === 'given' ? 'given with --key' : 'pinned on first use'})`);
+        for (const k of r.accepted.rotatedFrom) say(`  rotated   from ${k.id}, under its signature`);
+        say(`  feed      sequence ${body.sequence}, ${body.releases.length} release(s)${newest ? `, newest ${newest.release}` : ''}`);
+        say(`  next      isosync update ${r.product}`);
       } catch (e) {
         if (!refusalOf(e)) throw e;
         reportError(e, debugRequested());

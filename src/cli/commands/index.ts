@@ -22,7 +22,8 @@ import { register as follow } from './follow.js';
 import { register as update } from './update.js';
 import { register as rollback } from './rollback.js';
 import { register as status } from './status.js';
+import { register as completion } from './completion.js';
 
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [sync, plan, publish, info, releases, keygen, follow, update, rollback, status, ls, regions, extract, diff, apply, mount, serve, seed, tracker, demo];
+export const COMMANDS: Register[] = [sync, plan, publish, info, releases, keygen, follow, update, rollback, status, ls, regions, extract, diff, apply, mount, serve, seed, tracker, completion, demo];

@@ -5,6 +5,7 @@
  * takes. Thin: src/feed/keys.ts and key-file.ts do it.
  */
 import type { Command } from 'commander';
+import { detail } from '../output.js';
 import { writeKeyFiles } from '../../feed/key-file.js';
 import { generateSecretKey } from '../../feed/keys.js';
 import { action, printJson, withCommon, type CommonOptions } from '../common.js';
@@ -28,7 +29,7 @@ export function register(program: Command): void {
       if (opts.json) printJson({ publicKey: key.publicKey.id, secretKeyFile: opts.output, publicKeyFile: pub });
       else {
         process.stdout.write(`${key.publicKey.id}\n`);
-        process.stderr.write(`isosync: wrote the secret key to ${opts.output} (mode 0600; keep it safe) and the public key to ${pub}\n`);
+        detail(`wrote the secret key to ${opts.output} (mode 0600; keep it safe) and the public key to ${pub}`);
       }
     }),
   );

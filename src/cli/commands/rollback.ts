@@ -11,7 +11,8 @@ import { EXIT_CODES } from '../../feed/update-plan.js';
 import { openCatalog } from '../../library/catalog.js';
 import { action, debugRequested, printJson, reportError, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes, formatSeconds } from '../format.js';
-import { ProgressBar } from '../progress.js';
+import { say, warn } from '../output.js';
+import { SyncProgress } from '../sync-progress.js';
 
 interface RollbackCliOptions extends CommonOptions {
   to?: string;
@@ -27,33 +28,30 @@ export function register(program: Command): void {
   withCommon(cmd).action(
     action(async (product: string, opts: RollbackCliOptions) => {
       const catalog = openCatalog(opts.home);
-      const bar = new ProgressBar(!opts.json && Boolean(process.stderr.isTTY));
+      const progress = new SyncProgress(true).start(`rolling back ${product}`);
       try {
         const r = await rollbackProduct({
           catalog,
           product,
           ...(opts.to !== undefined ? { to: opts.to } : {}),
           ...(opts.home !== undefined ? { home: opts.home } : {}),
-          onEvent: (e) => {
-            if (e.type === 'warning') bar.enabled ? bar.note(`isosync: warning: ${e.message}`) : process.stderr.write(`isosync: warning: ${e.message}\n`);
-            else if (e.event.type === 'warning') bar.enabled ? bar.note(`isosync: warning: ${e.event.message}`) : process.stderr.write(`isosync: warning: ${e.event.message}\n`);
-            else if (e.event.type === 'progress') bar.update(e.event.done, e.event.total, ProgressBar.bytesLabel(e.event.fetchedBytes, e.event.reusedBytes));
-          },
+          onEvent: (e) => (e.type === 'warning' ? warn(e.message) : progress.onEvent(e.event)),
         });
-        bar.done();
+        progress.stop();
         process.exitCode = r.changed ? EXIT_CODES.applied : EXIT_CODES.upToDate;
         if (opts.json) printJson(r);
-        else if (!r.changed) process.stdout.write(`${product} is already on ${r.to.release}\n`);
+        else if (!r.changed) say(`${product} is already on ${r.to.release}`);
         else {
           const s = r.sync!;
-          process.stdout.write(`${product}: rolled back ${r.from.release} -> ${r.to.release}: ${r.to.path} (reused ${formatBytes(s.reusedBytes)}, fetched ${formatBytes(s.fetchedBytes)} of ${formatBytes(s.targetBytes)}; every piece verified; ${formatSeconds(s.seconds)})\n`);
+          say(`${product}: rolled back ${r.from.release} -> ${r.to.release}: ${r.to.path} (reused ${formatBytes(s.reusedBytes)}, fetched ${formatBytes(s.fetchedBytes)} of ${formatBytes(s.targetBytes)}; every piece verified; ${formatSeconds(s.seconds)})`);
         }
       } catch (e) {
+        progress.stop();
         if (!refusalOf(e)) throw e;
         reportError(e, debugRequested());
         process.exitCode = EXIT_CODES.refused;
       } finally {
-        bar.done();
+        progress.stop();
         catalog.close();
       }
     }),

@@ -7,6 +7,7 @@
 import { FollowSeeder, type FollowSeedEvent } from '../../feed/follow-seeder.js';
 import { openCatalog } from '../../library/catalog.js';
 import { formatBytes } from '../format.js';
+import { say, warn } from '../output.js';
 
 export interface SeedFollowOptions {
   readonly product: string;
@@ -22,9 +23,9 @@ function print(e: FollowSeedEvent, json: boolean): void {
     process.stdout.write(`${JSON.stringify({ event: e.type, ...e, type: undefined })}\n`);
     return;
   }
-  if (e.type === 'warning') process.stderr.write(`isosync: warning: ${e.message}\n`);
-  else if (e.type === 'seeding') process.stdout.write(`seeding ${e.product} ${e.release} (infohash ${e.infoHash}) from ${e.path} on ${e.host}:${e.port}${e.verified === 'catalog' ? ' (verified earlier, per the catalog)' : ''}\n`);
-  else process.stdout.write(`stopped seeding ${e.product} ${e.release} (${e.path} is gone); uploaded ${formatBytes(e.uploaded)}\n`);
+  if (e.type === 'warning') warn(e.message);
+  else if (e.type === 'seeding') say(`seeding ${e.product} ${e.release} (infohash ${e.infoHash}) from ${e.path} on ${e.host}:${e.port}${e.verified === 'catalog' ? ' (verified earlier, per the catalog)' : ''}`);
+  else say(`stopped seeding ${e.product} ${e.release} (${e.path} is gone); uploaded ${formatBytes(e.uploaded)}`);
 }
 
 export async function seedFollow(o: SeedFollowOptions): Promise<void> {
@@ -38,7 +39,7 @@ export async function seedFollow(o: SeedFollowOptions): Promise<void> {
       ...(o.uploadLimit ? { uploadLimit: o.uploadLimit } : {}),
       onEvent: (e) => print(e, o.json),
     });
-    if (!o.json) process.stdout.write(`following ${o.product}: each release update fetches is seeded; Ctrl-C to stop\n`);
+    if (!o.json) say(`following ${o.product}: each release update fetches is seeded; Ctrl-C to stop`);
     await new Promise<void>((done) => {
       const stop = () => {
         process.off('SIGINT', stop);
@@ -51,7 +52,7 @@ export async function seedFollow(o: SeedFollowOptions): Promise<void> {
     const total = seeder.seeds().reduce((n, s) => n + s.uploaded, 0);
     await seeder.close();
     if (o.json) process.stdout.write(`${JSON.stringify({ event: 'stopped-all', uploaded: total })}\n`);
-    else process.stdout.write(`stopped; uploaded ${formatBytes(total)}\n`);
+    else say(`stopped; uploaded ${formatBytes(total)}`);
   } finally {
     catalog.close();
   }

@@ -5,11 +5,13 @@
  * and the last check with what it found.
  */
 import type { Command } from 'commander';
+import { IsosyncError } from '../../errors.js';
+import { say } from '../output.js';
 import { parseFeed } from '../../feed/feed-format.js';
 import { FollowStore, type Follow } from '../../feed/follow-store.js';
 import { installedImages } from '../../feed/installed.js';
 import { newestFirst } from '../../feed/update-plan.js';
-import { openCatalog, type Catalog } from '../../library/catalog.js';
+import { openCatalogIfExists, type Catalog } from '../../library/catalog.js';
 import { action, printJson, withCommon, type CommonOptions } from '../common.js';
 
 export interface StatusJson {
@@ -65,11 +67,11 @@ function printText(s: StatusJson): void {
     ['newest', s.newest ? `${s.newest.release} (published ${iso(s.newest.date)})${s.inUse && s.newest.infoHash === s.inUse.infoHash ? ', in use' : ', not installed'}` : 'unknown'],
     ['last check', s.lastCheck ? `${new Date(s.lastCheck.at).toISOString().replace(/\.\d+Z$/, 'Z')}: ${s.lastCheck.outcome ?? ''}` : 'never'],
   ];
-  process.stdout.write(`${s.product}\n`);
+  say(`${s.product}`);
   for (const [k, v] of lines) {
     const [first, ...rest] = v.split('\n');
-    process.stdout.write(`  ${k.padEnd(11)} ${first}\n`);
-    for (const r of rest) process.stdout.write(`  ${' '.repeat(11)} ${r}\n`);
+    say(`  ${k.padEnd(11)} ${first}`);
+    for (const r of rest) say(`  ${' '.repeat(11)} ${r}`);
   }
 }
 
@@ -80,13 +82,18 @@ export function register(program: Command): void {
     .argument('[product]', 'one followed product (default: every one)');
   withCommon(cmd).action(
     action(async (product: string | undefined, opts: CommonOptions) => {
-      const catalog = openCatalog(opts.home);
+      const catalog = openCatalogIfExists(opts.home);
+      if (!catalog) {
+        if (product !== undefined) throw new IsosyncError('NOT_FOUND', `Cannot find product ${JSON.stringify(product)}: this machine follows no product (isosync follow URL)`, { product });
+        if (opts.json) return printJson([]);
+        return say('this machine follows no product (isosync follow URL)');
+      }
       try {
         const store = new FollowStore(catalog);
         const follows = product !== undefined ? [store.require(product)] : store.all();
         const out = follows.map((f) => statusOf(catalog, f));
         if (opts.json) return printJson(out);
-        if (out.length === 0) process.stdout.write('this machine follows no product (isosync follow URL)\n');
+        if (out.length === 0) say('this machine follows no product (isosync follow URL)');
         out.forEach((s) => printText(s));
       } finally {
         catalog.close();

@@ -12,7 +12,8 @@ import { EXIT_CODES, exitCode } from '../../feed/update-plan.js';
 import { openCatalog } from '../../library/catalog.js';
 import { action, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes, formatSeconds } from '../format.js';
-import { ProgressBar } from '../progress.js';
+import { errorLine, say, warn } from '../output.js';
+import { SyncProgress } from '../sync-progress.js';
 import { formatDiff } from './diff.js';
 
 interface UpdateCliOptions extends CommonOptions {
@@ -42,49 +43,45 @@ async function askOnTerminal(question: string): Promise<boolean> {
   }
 }
 
-function printEvent(e: UpdateEvent, bar: ProgressBar): void {
-  const out = (s: string) => {
-    bar.done();
-    process.stdout.write(`${s}\n`);
-  };
+/** Prints an update's events as they come; the sync's own go to its progress line. */
+function printEvent(e: UpdateEvent, progress: SyncProgress): void {
   switch (e.type) {
     case 'feed': {
       const b = e.accepted.feed.body;
-      out(`${e.product}: feed ${e.url}: sequence ${b.sequence}, signed by ${e.accepted.key.id}${e.accepted.fresh ? '' : ' (unchanged)'}`);
-      if (e.accepted.rotatedFrom.length > 0) out(`${e.product}: the publisher moved to key ${e.accepted.key.id}, announced under the signature of ${e.accepted.rotatedFrom.map((k) => k.id).join(' -> ')}; now following the new key`);
+      say(`${e.product}: feed ${e.url}: sequence ${b.sequence}, signed by ${e.accepted.key.id}${e.accepted.fresh ? '' : ' (unchanged)'}`);
+      if (e.accepted.rotatedFrom.length > 0) say(`${e.product}: the publisher moved to key ${e.accepted.key.id}, announced under the signature of ${e.accepted.rotatedFrom.map((k) => k.id).join(' -> ')}; now following the new key`);
       return;
     }
     case 'available':
-      out(`${e.product}: ${e.from ? `${e.from.release} -> ` : 'install '}${e.to.release} (${e.to.name}, ${formatBytes(e.to.length)})${e.from ? `, from ${e.from.path}` : ''}`);
+      say(`${e.product}: ${e.from ? `${e.from.release} -> ` : 'install '}${e.to.release} (${e.to.name}, ${formatBytes(e.to.length)})${e.from ? `, from ${e.from.path}` : ''}`);
       return;
     case 'diff':
-      for (const w of e.warnings) process.stderr.write(`isosync: warning: ${w}\n`);
-      out(formatDiff({ diff: e.diff }).replace(/^/gm, '  ').trimEnd());
+      for (const w of e.warnings) warn(w);
+      say(formatDiff({ diff: e.diff }).replace(/^/gm, '  ').trimEnd());
+      return;
+    case 'syncing':
+      progress.start(`syncing ${e.product} ${e.release}`);
       return;
     case 'warning':
-      if (bar.enabled) bar.note(`isosync: warning: ${e.message}`);
-      else process.stderr.write(`isosync: warning: ${e.message}\n`);
+      warn(e.message);
       return;
     case 'sync':
-      if (e.event.type === 'warning') {
-        if (bar.enabled) bar.note(`isosync: warning: ${e.event.message}`);
-        else process.stderr.write(`isosync: warning: ${e.event.message}\n`);
-      } else if (e.event.type === 'progress') bar.update(e.event.done, e.event.total, ProgressBar.bytesLabel(e.event.fetchedBytes, e.event.reusedBytes));
+      progress.onEvent(e.event);
       return;
   }
 }
 
 function printReport(r: UpdateReport): void {
   if (r.outcome === 'refused' || r.outcome === 'failed') {
-    process.stderr.write(`isosync: ${r.message}\n`);
+    errorLine(r.message);
     return;
   }
   if (r.outcome === 'applied' && r.sync) {
-    process.stdout.write(`${r.product}: updated to ${r.to?.release}: ${r.to?.path} (reused ${formatBytes(r.sync.reusedBytes)}, fetched ${formatBytes(r.sync.fetchedBytes)} of ${formatBytes(r.sync.targetBytes)}; every piece verified; ${formatSeconds(r.sync.seconds)})\n`);
-    for (const p of r.pruned) process.stdout.write(`${r.product}: removed ${p} (older than the releases kept for rollback)\n`);
+    say(`${r.product}: updated to ${r.to?.release}: ${r.to?.path} (reused ${formatBytes(r.sync.reusedBytes)}, fetched ${formatBytes(r.sync.fetchedBytes)} of ${formatBytes(r.sync.targetBytes)}; every piece verified; ${formatSeconds(r.sync.seconds)})`);
+    for (const p of r.pruned) say(`${r.product}: removed ${p} (older than the releases kept for rollback)`);
     return;
   }
-  process.stdout.write(`${r.message}\n`);
+  say(r.message);
 }
 
 export function register(program: Command): void {
@@ -100,7 +97,6 @@ export function register(program: Command): void {
     action(async (product: string | undefined, opts: UpdateCliOptions) => {
       const keep = intOption('--keep', opts.keep, 0);
       const catalog = openCatalog(opts.home);
-      const bar = new ProgressBar(!opts.json && Boolean(process.stderr.isTTY));
       try {
         const store = new FollowStore(catalog);
         const products = product !== undefined ? [store.require(product).product] : store.all().map((f) => f.product);
@@ -108,6 +104,7 @@ export function register(program: Command): void {
         const interactive = !opts.json && Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY);
         const reports: UpdateReport[] = [];
         for (const p of products) {
+          const progress = new SyncProgress(true);
           const r = await updateProduct({
             catalog,
             product: p,
@@ -116,9 +113,9 @@ export function register(program: Command): void {
             ...(keep !== undefined ? { keep } : {}),
             yes: opts.yes ?? false,
             ...(interactive ? { confirm: askOnTerminal } : {}),
-            ...(opts.json ? {} : { onEvent: (e: UpdateEvent) => printEvent(e, bar) }),
+            onEvent: (e: UpdateEvent) => (opts.json ? e.type === 'sync' && progress.onEvent(e.event) : printEvent(e, progress)),
           });
-          bar.done();
+          progress.stop();
           reports.push(r);
           if (!opts.json) printReport(r);
         }
@@ -126,7 +123,6 @@ export function register(program: Command): void {
         if (opts.json) printJson({ exitCode: code, products: reports });
         process.exitCode = code;
       } finally {
-        bar.done();
         catalog.close();
       }
     }),
