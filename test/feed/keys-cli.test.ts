@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeBencode, type BDict } from '../../src/torrent/bencode-decode.js';
 import { encodeBencode } from '../../src/torrent/bencode-encode.js';
 import { cli, needTools, tempDir } from '../helpers/env.js';
+import { isoAround } from '../helpers/iso-image.js';
 
 function bytes(n: number, seed: string): Buffer {
   const out = Buffer.alloc(n);
@@ -34,7 +35,7 @@ function signedPair(t: { after: (fn: () => void) => void }) {
   const k = cli(['keygen', '-o', key]);
   assert.equal(k.status, 0, k.stderr);
   const img = join(tmp.dir, 'distro-1.00.iso');
-  writeFileSync(img, bytes(3 * 1024 * 1024 + 2048, 'x'));
+  writeFileSync(img, isoAround(bytes(3 * 1024 * 1024 + 2048, 'x')));
   const pub = (out: string, extra: string[]) => {
     const r = cli(['publish', img, '--product', 'distro', '--release', '1.00', '--home', join(tmp.dir, `home-${out}`), '-o', join(tmp.dir, out), '--tracker', 'http://127.0.0.1:6969/announce', '--json', ...extra], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
     assert.equal(r.status, 0, r.stderr);
@@ -94,12 +95,12 @@ describe('keygen, publish --sign, info', () => {
     const tmp = tempDir();
     t.after(tmp.cleanup);
     const img = join(tmp.dir, 'a.iso');
-    writeFileSync(img, bytes(100_000, 'a'));
+    writeFileSync(img, isoAround(bytes(100_000, 'a')));
     writeFileSync(join(tmp.dir, 'not.key'), 'hello\n');
     const r = cli(['publish', img, '--product', 'd', '--release', '1', '--sign', join(tmp.dir, 'not.key'), '--home', join(tmp.dir, 'h')]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /^isosync: Cannot read key ".*not\.key": not a PEM private key/);
-    assert.throws(() => statSync(join(tmp.dir, 'a.torrent')), /ENOENT/);
+    assert.deepEqual(readdirSync(tmp.dir).sort(), ['a.iso', 'not.key'], 'no torrent, no catalog');
   });
 });
 
