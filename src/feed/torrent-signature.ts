@@ -27,7 +27,7 @@
 import { IsosyncError } from '../errors.js';
 import { BencodeError, decodeBencode, type BDict, type BValue } from '../torrent/bencode-decode.js';
 import { encodeBencode } from '../torrent/bencode-encode.js';
-import { getBytes, getDict, getInt, getList, getText, isDict } from '../torrent/fields.js';
+import { bad, FieldError, getBytes, getDict, getInt, getList, getText, isDict } from '../torrent/fields.js';
 import { infoHashBytes, infoHashFromBytes, SHA1_BYTES, type InfoHash } from '../torrent/info-hash.js';
 import type { LineageEntry } from '../torrent/isosync-keys.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
@@ -102,20 +102,20 @@ function sameStatement(a: ReleaseStatement, b: ReleaseStatement): string | undef
 
 function parseStatement(d: BDict, at: string): ReleaseStatement {
   const v = getInt(d, 'v', at);
-  if (v !== STATEMENT_VERSION) throw new Error(`${at}.v is ${v ?? 'missing'}, expected ${STATEMENT_VERSION}`);
+  if (v !== STATEMENT_VERSION) bad(`${at}.v`, `${at}.v is ${v ?? 'missing'}, expected ${STATEMENT_VERSION}`);
   const hash = (b: Uint8Array | undefined, name: string): InfoHash => {
-    if (!b || b.length !== SHA1_BYTES) throw new Error(`${name} is not a 20-byte infohash`);
+    if (!b || b.length !== SHA1_BYTES) bad(name, `${name} is not a 20-byte infohash`);
     return infoHashFromBytes(b);
   };
   const text = (k: string) => {
     const s = getText(d, k, at);
-    if (s === undefined) throw new Error(`${at}.${k} is missing`);
+    if (s === undefined) bad(`${at}.${k}`, `${at}.${k} is missing`);
     return s;
   };
   const lineage = (getList(d, 'lineage', at) ?? []).map((e: BValue, i): LineageEntry => {
-    if (!isDict(e)) throw new Error(`${at}.lineage[${i}] is not a dictionary`);
+    if (!isDict(e)) bad(`${at}.lineage[${i}]`, `${at}.lineage[${i}] is not a dictionary`);
     const release = getText(e, 'release', `${at}.lineage[${i}]`);
-    if (release === undefined) throw new Error(`${at}.lineage[${i}].release is missing`);
+    if (release === undefined) bad(`${at}.lineage[${i}].release`, `${at}.lineage[${i}].release is missing`);
     return { release, infoHash: hash(getBytes(e, 'infohash', `${at}.lineage[${i}]`), `${at}.lineage[${i}].infohash`) };
   });
   return { infoHash: hash(getBytes(d, 'infohash', at), `${at}.infohash`), product: text('product'), release: text('release'), lineage };
@@ -153,11 +153,11 @@ export function torrentSignatures(torrent: Uint8Array, m: Metainfo): TorrentSign
       continue;
     }
     try {
-      if (!isDict(entry)) throw new Error('the entry is not a dictionary');
+      if (!isDict(entry)) bad(name, 'the entry is not a dictionary');
       const at = `signatures.${name}`;
       const info = getDict(entry, 'info', at);
       const signature = getBytes(entry, 'signature', at);
-      if (!info || !signature) throw new Error('the entry lacks info or signature');
+      if (!info || !signature) bad(name, 'the entry lacks info or signature');
       const statement = parseStatement(info, `${at}.info`);
       if (!verifySignature(key, Buffer.concat([m.rawInfo, encodeBencode(info)]), signature)) {
         out.push({ signer: name, key, valid: false, problem: 'the signature does not verify (the torrent or its signature was altered)', statement });
@@ -166,7 +166,8 @@ export function torrentSignatures(torrent: Uint8Array, m: Metainfo): TorrentSign
       const mismatch = own ? sameStatement(statement, own) : 'the torrent names no product and release';
       out.push(mismatch ? { signer: name, key, valid: false, problem: mismatch, statement } : { signer: name, key, valid: true, statement });
     } catch (e) {
-      out.push({ signer: name, key, valid: false, problem: (e as Error).message });
+      if (!(e instanceof FieldError)) throw e;
+      out.push({ signer: name, key, valid: false, problem: e.detail });
     }
   }
   return out;

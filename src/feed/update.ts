@@ -25,7 +25,7 @@ import type { ImageDiff } from '../packages/diff.js';
 import { diffImages } from '../packages/image-diff.js';
 import { zstdViaBinary } from '../packages/zstd-binary.js';
 import { FileSource } from '../store/file-source.js';
-import { runSync, type SyncEvent, type SyncReport } from '../sync/session.js';
+import { runSync, type SyncEvent, type SyncInput, type SyncReport } from '../sync/session.js';
 import { TorrentView } from '../sync/torrent-view.js';
 import { refusalOf, verifyFeed, type AcceptedFeed, type Refusal } from './feed-verify.js';
 import { FollowStore, type Follow } from './follow-store.js';
@@ -178,12 +178,14 @@ export async function updateProduct(o: UpdateOptions): Promise<UpdateReport> {
 }
 
 /** The package diff from the image on disk to the release (only its metadata and indexes are read); undefined if it cannot be made. */
-async function packageDiff(from: Installed, input: Parameters<typeof TorrentView.open>[0], warn: (m: string) => void): Promise<{ diff: ImageDiff; warnings: string[] } | undefined> {
+async function packageDiff(from: Installed, input: SyncInput, warn: (m: string) => void): Promise<{ diff: ImageDiff; warnings: string[] } | undefined> {
   let oldSrc: FileSource | undefined;
   let view: TorrentView | undefined;
   try {
     oldSrc = await FileSource.open(from.path);
-    view = await TorrentView.open({ ...input, peers: undefined, onEvent: (e) => (e.type === 'warning' ? warn(e.message) : undefined) } as Parameters<typeof TorrentView.open>[0]);
+    // Web seeds only: the diff reads a few pieces of metadata, not worth a swarm.
+    const { peers: _peers, ...webOnly } = input;
+    view = await TorrentView.open({ ...webOnly, onEvent: (e) => (e.type === 'warning' ? warn(e.message) : undefined) });
     const r = await diffImages({ src: oldSrc, name: from.path }, { src: view, name: input.target.name, readPackageFiles: false }, { zstd: zstdViaBinary() });
     return { diff: r.diff, warnings: r.warnings };
   } catch (e) {
