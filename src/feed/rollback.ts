@@ -20,6 +20,7 @@ import { storedTrust, verifyReleaseTorrent, type AcceptedFeed } from './feed-ver
 import { FollowStore } from './follow-store.js';
 import { DEFAULT_KEEP, imagesDir, installedImages, releaseSyncInput } from './installed.js';
 import { fetchReleaseTorrent, type ReleaseTorrent } from './remote.js';
+import { lockUpdate } from './update-lock.js';
 import { rollbackTarget } from './update-plan.js';
 
 export interface RollbackOptions {
@@ -68,10 +69,16 @@ export async function rollbackProduct(o: RollbackOptions): Promise<RollbackRepor
     onEvent: (event) => o.onEvent?.({ type: 'sync', event }),
   });
   mkdirSync(dir, { recursive: true });
-  const report: SyncReport = await runSync(input);
-  store.setCurrent(o.product, torrent.metainfo.infoHash);
-  store.setPlace(o.product, dir, follow.keep ?? DEFAULT_KEEP);
-  store.noteOutcome(o.product, `rolled back to ${target.release}`, Date.now());
+  const unlock = lockUpdate(dir, o.product);
+  let report: SyncReport;
+  try {
+    report = await runSync(input);
+    store.setCurrent(o.product, torrent.metainfo.infoHash);
+    store.setPlace(o.product, dir, follow.keep ?? DEFAULT_KEEP);
+    store.noteOutcome(o.product, `rolled back to ${target.release}`, Date.now());
+  } finally {
+    unlock();
+  }
   return {
     product: o.product,
     changed: true,

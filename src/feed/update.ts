@@ -31,6 +31,7 @@ import { refusalOf, verifyFeed, type AcceptedFeed, type Refusal } from './feed-v
 import { FollowStore, type Follow } from './follow-store.js';
 import { DEFAULT_KEEP, imagesDir, installedImages, isInside, releaseSyncInput } from './installed.js';
 import { fetchFeed, fetchReleaseTorrent, type ReleaseTorrent } from './remote.js';
+import { lockUpdate } from './update-lock.js';
 import { decideUpdate, imagesToPrune, type Installed, type Outcome } from './update-plan.js';
 import { createHash } from 'node:crypto';
 
@@ -135,7 +136,16 @@ export async function updateProduct(o: UpdateOptions): Promise<UpdateReport> {
 
   const dir = imagesDir(follow, o.dir, o.home);
   const keep = o.keep ?? follow.keep ?? DEFAULT_KEEP;
-  const input = releaseSyncInput({ catalog: o.catalog, torrent: torrent.metainfo, torrentBytes: torrent.bytes, torrentUrl: torrent.url, dir, from: from ? [from.path] : [], onEvent: (event) => emit({ type: 'sync', event }) });
+  // What a failed sync leaves: a .part that holds only local bytes is removed (the next run rebuilds them in seconds);
+  // one that holds fetched bytes is kept, so the next update resumes instead of fetching them again.
+  let fetched = 0;
+  let keptPart: string | undefined;
+  const onSync = (event: SyncEvent) => {
+    if (event.type === 'progress') fetched = event.fetchedBytes;
+    if (event.type === 'part-kept') keptPart = event.path;
+    emit({ type: 'sync', event });
+  };
+  const input = releaseSyncInput({ catalog: o.catalog, torrent: torrent.metainfo, torrentBytes: torrent.bytes, torrentUrl: torrent.url, dir, from: from ? [from.path] : [], onEvent: onSync });
   const diff = from ? await packageDiff(from, input, (m) => emit({ type: 'warning', message: m })) : null;
   if (diff) emit({ type: 'diff', product: o.product, diff: diff.diff, warnings: diff.warnings });
   const reportFrom = from ? { release: from.release, path: from.path } : null;
@@ -147,11 +157,18 @@ export async function updateProduct(o: UpdateOptions): Promise<UpdateReport> {
   }
 
   let report: SyncReport;
+  let unlock: (() => void) | undefined;
   try {
     mkdirSync(dir, { recursive: true });
+    unlock = lockUpdate(dir, o.product);
     emit({ type: 'syncing', product: o.product, release: target.release });
     report = await runSync(input);
   } catch (e) {
+    unlock?.();
+    if (keptPart !== undefined && fetched === 0) {
+      rmSync(keptPart, { force: true });
+      emit({ type: 'sync', event: { type: 'part-removed', path: keptPart } });
+    }
     store.noteOutcome(o.product, `failed: ${(e as Error).message}`, nowMs());
     return { ...base, feed, from: reportFrom, to, diff: diff?.diff ?? null, outcome: 'failed', message: (e as Error).message };
   }
@@ -164,6 +181,7 @@ export async function updateProduct(o: UpdateOptions): Promise<UpdateReport> {
     pruned.push(p.path);
   }
   store.noteOutcome(o.product, `updated to ${target.release}`, nowMs());
+  unlock();
   return {
     ...base,
     feed,

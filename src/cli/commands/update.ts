@@ -118,6 +118,7 @@ export function register(program: Command): void {
           progress.stop();
           reports.push(r);
           if (!opts.json) printReport(r);
+          if (!opts.json && r.outcome === 'failed') progress.afterFailure();
         }
         const code = exitCode(reports.map((r) => r.outcome));
         if (opts.json) printJson({ exitCode: code, products: reports });
