@@ -42,6 +42,10 @@ describe('follow, update and rollback against isosync serve', { skip: HAVE_FIXTU
     const r = w.user(['follow', `${server.url}/feeds/distro`]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`key +${w.publicKey}: pinned on first use`));
+    // info names the signer of a release torrent, and that it is the key this machine now follows.
+    const info = w.user(['info', `${server.url}/distro-1.00.iso.torrent`]);
+    assert.equal(info.status, 0, info.stderr);
+    assert.match(info.stdout, new RegExp(`^signed by: +${w.publicKey} \\(valid: infohash, product, release and lineage match; the key this machine follows for distro\\)$`, 'm'));
   });
 
   it('the first update installs 1.00 into --dir (exit 0)', () => {

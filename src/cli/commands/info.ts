@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { summarizeHints } from '../../delta/hints.js';
 import { torrentSignatures } from '../../feed/torrent-signature.js';
+import { FollowStore } from '../../feed/follow-store.js';
+import { openCatalogIfExists } from '../../library/catalog.js';
 import { IsosyncError } from '../../errors.js';
 import { isUrl, resolveRemoteTarget } from '../../sync/remote-target.js';
 import { readTorrentFile } from '../../library/previous.js';
@@ -35,7 +37,7 @@ export interface InfoJson {
   files?: { path: string; length: number; offset: number; attr?: string }[];
   hints: Record<string, unknown> | null;
   /** Publisher signatures outside the info dictionary (src/feed/torrent-signature.ts): who signed, and whether it holds. */
-  signatures: { signer: string; valid: boolean; problem?: string }[];
+  signatures: { signer: string; valid: boolean; problem?: string; followedFor?: string[] }[];
 }
 
 export function infoJson(m: Metainfo, bytes?: Uint8Array): InfoJson {
@@ -89,7 +91,8 @@ function printText(j: InfoJson): void {
   if (j.creationDate !== null) lines.push(['creation date', dateText(j.creationDate)]);
   lines.push(['private', j.private ? 'yes' : 'no']);
   lines.push(['hints', j.hints === null ? 'none' : Object.entries(j.hints).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')]);
-  if (j.signatures.length > 0) lines.push(['signed by', j.signatures.map((x) => (x.valid ? `${x.signer} (valid: infohash, product, release and lineage match)` : `${x.signer} INVALID: ${x.problem ?? 'does not verify'}`)).join('\n')]);
+  const whose = (x: InfoJson['signatures'][number]) => (x.followedFor?.length ? `; the key this machine follows for ${x.followedFor.join(', ')}` : '');
+  if (j.signatures.length > 0) lines.push(['signed by', j.signatures.map((x) => (x.valid ? `${x.signer} (valid: infohash, product, release and lineage match${whose(x)})` : `${x.signer} INVALID: ${x.problem ?? 'does not verify'}`)).join('\n')]);
   else if (j.product !== null) lines.push(['signed by', 'nobody (unsigned)']);
   if (j.files) lines.push(['files', j.files.map((f) => `${f.path} (${f.length} bytes)`).join('\n')]);
   const pad = Math.max(...lines.map(([k]) => k.length)) + 2;
@@ -106,6 +109,22 @@ function dateText(seconds: number): string {
 }
 
 /** The torrent at a path, or at a URL (a torrent's, or an image's: the server is asked for its torrent, as sync does). */
+/** Names, for each signer, the products this machine follows with that key (a catalog that does not exist is not created). */
+function markFollowedKeys(j: InfoJson, home: string | undefined): void {
+  if (j.signatures.length === 0) return;
+  const catalog = openCatalogIfExists(home);
+  if (!catalog) return;
+  try {
+    const follows = new FollowStore(catalog).all();
+    for (const s of j.signatures) {
+      const products = follows.filter((f) => f.key.id === s.signer).map((f) => f.product);
+      if (products.length > 0) s.followedFor = products;
+    }
+  } finally {
+    catalog.close();
+  }
+}
+
 async function torrentOf(arg: string): Promise<{ m: Metainfo; bytes: Uint8Array }> {
   if (!isUrl(arg)) {
     const m = readTorrentFile(arg);
@@ -125,6 +144,7 @@ export function register(program: Command): void {
     action(async (path: string, opts: CommonOptions) => {
       const { m, bytes } = await torrentOf(path);
       const j = infoJson(m, bytes);
+      markFollowedKeys(j, opts.home);
       if (opts.json) printJson(j);
       else printText(j);
     }),

@@ -48,7 +48,7 @@ function printEvent(e: UpdateEvent, progress: SyncProgress): void {
   switch (e.type) {
     case 'feed': {
       const b = e.accepted.feed.body;
-      say(`${e.product}: feed ${e.url}: sequence ${b.sequence}, signed by ${e.accepted.key.id}${e.accepted.fresh ? '' : ' (unchanged)'}`);
+      say(`${e.product}: feed ${e.url}: sequence ${b.sequence}, signed by ${e.accepted.key.id}${e.accepted.fresh ? '' : ' (no change since the last check)'}`);
       if (e.accepted.rotatedFrom.length > 0) say(`${e.product}: the publisher moved to key ${e.accepted.key.id}, announced under the signature of ${e.accepted.rotatedFrom.map((k) => k.id).join(' -> ')}; now following the new key`);
       return;
     }
