@@ -70,11 +70,11 @@ describe('keygen, publish --sign, info', () => {
     const p = signedPair(t);
     assert.equal(p.signed.infoHash, p.plain.infoHash);
     assert.equal(p.signed.signedBy, p.publicKey);
-    const info = JSON.parse(cli(['info', p.signedPath, '--json']).stdout);
+    const info = JSON.parse(cli(['info', p.signedPath, '--json', '--home', join(p.dir, 'info-home')]).stdout);
     assert.deepEqual(info.signatures, [{ signer: p.publicKey, valid: true }]);
-    const text = cli(['info', p.signedPath]).stdout;
+    const text = cli(['info', p.signedPath, '--home', join(p.dir, 'info-home')]).stdout;
     assert.match(text, new RegExp(`^signed by: +${p.publicKey} \\(valid: infohash, product, release and lineage match\\)$`, 'm'));
-    assert.match(cli(['info', p.plainPath]).stdout, /^signed by: +nobody \(unsigned\)$/m);
+    assert.match(cli(['info', p.plainPath, '--home', join(p.dir, 'info-home')]).stdout, /^signed by: +nobody \(unsigned\)$/m);
   });
 
   it('info says INVALID for a signature that does not match, and why', (t) => {
@@ -86,7 +86,7 @@ describe('keygen, publish --sign, info', () => {
     sigs.get(p.publicKey)!.set('signature', s);
     const bad = join(p.dir, 'bad.torrent');
     writeFileSync(bad, encodeBencode(top));
-    const text = cli(['info', bad]);
+    const text = cli(['info', bad, '--home', join(p.dir, 'info-home')]);
     assert.equal(text.status, 0);
     assert.match(text.stdout, new RegExp(`^signed by: +${p.publicKey} INVALID: the signature does not verify`, 'm'));
   });

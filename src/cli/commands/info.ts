@@ -112,7 +112,12 @@ function dateText(seconds: number): string {
 /** Names, for each signer, the products this machine follows with that key (a catalog that does not exist is not created). */
 function markFollowedKeys(j: InfoJson, home: string | undefined): void {
   if (j.signatures.length === 0) return;
-  const catalog = openCatalogIfExists(home);
+  let catalog;
+  try {
+    catalog = openCatalogIfExists(home);
+  } catch {
+    return; // An unreadable catalog takes nothing from what info shows about the torrent itself.
+  }
   if (!catalog) return;
   try {
     const follows = new FollowStore(catalog).all();
