@@ -10,6 +10,7 @@ export const EXAMPLES: Record<string, readonly [string, string][]> = {
     ['isosync distro-1.00.iso.torrent', 'roll back: the same command with the older torrent'],
     ['isosync publish distro-1.01.iso --product distro --release 1.01', 'make the release torrent (with hints against 1.00)'],
     ['isosync serve /srv/mirror --host 0.0.0.0', 'serve a mirror: files, torrents, tracker, seed, /status'],
+    ['isosync follow https://mirror.example/feeds/distro && isosync update --yes', 'stay on the newest signed release'],
   ],
   sync: [
     ['isosync sync distro-1.01.iso.torrent --from distro-1.00.iso', 'build 1.01 from 1.00, fetching the rest'],
@@ -20,7 +21,23 @@ export const EXAMPLES: Record<string, readonly [string, string][]> = {
   publish: [
     ['isosync publish distro-1.01.iso --product distro --release 1.01', 'writes distro-1.01.iso.torrent beside the image'],
     ['isosync publish distro-1.01.iso --product distro --release 1.01 --out-dir /srv/mirror --public-url https://mirror.example/', 'lay out a static mirror'],
+    ['isosync publish distro-1.01.iso --product distro --release 1.01 --out-dir /srv/mirror --sign distro.key', 'sign it and add it to /srv/mirror/feeds/distro'],
+    ['isosync publish distro-1.02.iso --product distro --release 1.02 --out-dir /srv/mirror --sign new.key --rotate-from distro.key', 'move the feed to a new key'],
   ],
+  keygen: [['isosync keygen -o distro.key', 'a publisher key; prints the public key for followers']],
+  follow: [
+    ['isosync follow https://mirror.example/feeds/distro --key ed25519:MYNKgpsp1Q4NN8ZCjFk27ueSbMZLeDOdh1BgvmdBEdI', 'follow, requiring the key the distro announces'],
+    ['isosync follow https://mirror.example/feeds/distro', 'follow, pinning the feed\'s key on first use'],
+  ],
+  update: [
+    ['isosync update --yes', 'bring every followed product to its newest release'],
+    ['isosync update distro --dir /srv/images --keep 2', 'one product, show the diff and ask; keep two older releases'],
+  ],
+  rollback: [
+    ['isosync rollback distro', 'back to the release before the one in use'],
+    ['isosync rollback distro --to 1.00', 'back to 1.00, rebuilt from the images on disk'],
+  ],
+  status: [['isosync status', 'what this machine follows, has, and could update to']],
   info: [
     ['isosync info distro-1.01.iso.torrent', 'what a torrent holds'],
     ['isosync info http://mirror.example/distro-1.01.iso', 'the torrent a server offers for an image'],
@@ -30,7 +47,10 @@ export const EXAMPLES: Record<string, readonly [string, string][]> = {
     ['isosync serve /srv/mirror --listing --access-log /var/log/isosync.log', 'a mirror with a listing and a request log'],
     ['isosync serve /srv/mirror --host 0.0.0.0 --public-url https://mirror.example', 'serve to the network'],
   ],
-  seed: [['isosync seed distro-1.01.iso.torrent distro-1.01.iso --port 6881', 'seed an image until Ctrl-C']],
+  seed: [
+    ['isosync seed distro-1.01.iso.torrent distro-1.01.iso --port 6881', 'seed an image until Ctrl-C'],
+    ['isosync seed --follow distro --host 0.0.0.0', 'seed each release update fetches, and the previous one'],
+  ],
   tracker: [['isosync tracker --host 0.0.0.0 --udp', 'a tracker alone, HTTP and UDP on port 6969']],
   ls: [['isosync ls distro-1.01.iso', 'the files of an image']],
   regions: [['isosync regions distro-1.01.iso', 'what every sector holds']],
@@ -57,6 +77,7 @@ export const EXIT_CODES: readonly [string, string][] = [
   ['0', 'success'],
   ['1', 'a failure: network, disk, verification, no source left'],
   ['2', 'bad input: an unknown command or option, a malformed argument, torrent or image, a missing file, a conflict'],
+  ['3, 4, 5', 'update, follow, rollback: nothing to do, refused (a bad signature, replay or expiry), update available but not applied (isosync update --help)'],
   ['130', 'interrupted (Ctrl-C); a sync keeps its .part and resumes when run again'],
 ];
 

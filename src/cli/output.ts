@@ -59,12 +59,6 @@ export function say(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** A warning on stderr (not with -q). */
-export function warn(message: string): void {
-  if (state.settings.verbosity === 'quiet') return;
-  toStderr(`isosync: warning: ${message}\n`);
-}
-
 /** Warnings about one source that the command routes around on its own: shown with -v only. */
 const ROUTINE_WARNINGS: ReadonlySet<WarningCode> = new Set<WarningCode>(['PEER_UNREACHABLE', 'PEER_STALLED', 'PEER_ALIGNED_ONLY', 'PEER_STRIKE', 'TRACKER_FAILED']);
 

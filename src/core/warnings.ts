@@ -40,7 +40,14 @@ export type WarningCode =
   | 'REQUEST_FAILED' // an HTTP request to `isosync serve` failed
   | 'TORRENT_FAILED' // a torrent of a served file could not be made
   | 'SEED_FAILED' // a served image could not be seeded
-  | 'ACCESS_LOG_FAILED'; // serve's --access-log file could not be written
+  | 'ACCESS_LOG_FAILED' // serve's --access-log file could not be written
+  // signed releases and feeds
+  | 'FEED_TORRENT_REFUSED' // one URL of a release's torrent gave a torrent the feed does not vouch for; the next URL is tried
+  | 'CATALOG_TORRENT_REFUSED' // the catalog's copy of a release's torrent fails the feed's keys: fetched again
+  | 'KEY_FILE_SHARED' // a secret key file can be read by other users
+  | 'CATALOG_UNREADABLE' // the catalog could not be read (seed --follow retries on its next change)
+  | 'PACKAGE_DIFF_FAILED' // the package diff before an update could not be made
+  | 'PACKAGE_NOTE'; // something the package diff noticed (an index and a package file disagree, ...)
 
 export interface Warning {
   readonly code: WarningCode;

@@ -7,8 +7,10 @@
  * that also hands out torrents, runs the tracker, seeds over BitTorrent and
  * answers web-seed range requests. The user gives only the image URL. The
  * bytes in the summary are counted by that server (HTTP and BitTorrent), not
- * by the client. Everything started is stopped, and the work folder is
- * removed unless --keep.
+ * by the client. A second machine follows the distro's signed release
+ * feed: it installs 1.00, is updated to 1.01 by `isosync update` (package
+ * diff first, then a delta), and rolls back. Everything started is stopped,
+ * and the work folder is removed unless --keep.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -46,6 +48,10 @@ function sha256(path: string): Promise<string> {
     const h = createHash('sha256');
     createReadStream(path).on('data', (c) => h.update(c)).on('end', () => resolve(h.digest('hex'))).on('error', reject);
   });
+}
+
+async function sameFile(a: string, b: string): Promise<boolean> {
+  return (await sha256(a)) === (await sha256(b));
 }
 
 function getJson(url: string): Promise<unknown> {
@@ -129,6 +135,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<void> {
   mkdirSync(client, { recursive: true });
   const pubHome = join(work, 'publisher-home');
   const userHome = join(work, 'user-home');
+  const machine = join(work, 'machine');
+  const machineHome = join(work, 'machine-home');
+  const key = join(work, 'distro.key');
   const show = (p: string) => relative(work, p) || '.';
   const children = new Set<ChildProcess>();
   const run = (args: string[]): Promise<void> =>
@@ -147,21 +156,29 @@ export async function runDemo(opts: DemoOptions = {}): Promise<void> {
     });
   let server: ChildProcess | undefined;
   try {
-    out(`isosync demo: a distro publishes 1.00 and 1.01 on its server; a user with 1.00 upgrades, then rolls back.`);
+    out(`isosync demo: a distro publishes 1.00 and 1.01 on its server; a user with 1.00 upgrades, then rolls back; a machine that follows the distro's signed feed updates itself.`);
     out(`work folder ${work}`);
-    for (const f of ['distro-1.00.iso', 'distro-1.01.iso']) copyFileSync(join(RELEASES, f), join(mirror, f));
+    copyFileSync(join(RELEASES, 'distro-1.00.iso'), join(mirror, 'distro-1.00.iso'));
     copyFileSync(join(RELEASES, 'distro-1.00.iso'), join(client, 'distro-1.00.iso'));
 
-    out('\n== The release team publishes each release into its catalog (1.01 carries delta hints against 1.00)');
-    await run(['publish', join(mirror, 'distro-1.00.iso'), '--product', 'distro', '--release', '1.00', '--home', pubHome]);
-    await run(['publish', join(mirror, 'distro-1.01.iso'), '--product', 'distro', '--release', '1.01', '--previous', join(mirror, 'distro-1.00.iso.torrent'), '--home', pubHome]);
+    out('\n== The release team makes its signing key and publishes 1.00, signed, with its release feed (mirror/feeds/distro)');
+    await run(['keygen', '-o', key]);
+    await run(['publish', join(mirror, 'distro-1.00.iso'), '--product', 'distro', '--release', '1.00', '--sign', key, '--out-dir', mirror, '--home', pubHome]);
 
     out('\n== The release team serves the folder: files over HTTP, a torrent per image, a tracker, a seed, web-seed ranges');
     out(`$ isosync serve mirror --port 0 --min-size 1 --home publisher-home`);
     const started = await startServer(['serve', mirror, '--port', '0', '--min-size', '1', '--home', pubHome, '--json'], work);
     server = started.child;
     const url = started.url;
-    out(`server at ${url}/ (tracker ${url}/announce, status ${url}/status)`);
+    out(`server at ${url}/ (tracker ${url}/announce, status ${url}/status, feed ${url}/feeds/distro)`);
+
+    out('\n== Follow and update: a machine subscribes to the signed feed (the key is pinned on first use) and installs the newest release');
+    await run(['follow', `${url}/feeds/distro`, '--home', machineHome]);
+    await run(['update', '--yes', '--dir', machine, '--home', machineHome]);
+
+    out('\n== The release team publishes 1.01 (delta hints against 1.00, signed, added to the feed) while the server runs');
+    copyFileSync(join(RELEASES, 'distro-1.01.iso'), join(mirror, 'distro-1.01.iso'));
+    await run(['publish', join(mirror, 'distro-1.01.iso'), '--product', 'distro', '--release', '1.01', '--previous', join(mirror, 'distro-1.00.iso.torrent'), '--sign', key, '--out-dir', mirror, '--home', pubHome]);
 
     out('\n== The user has 1.00 on disk and asks what 1.01 would change');
     await run(['diff', join(client, 'distro-1.00.iso'), join(mirror, 'distro-1.01.iso')]);
@@ -180,17 +197,28 @@ export async function runDemo(opts: DemoOptions = {}): Promise<void> {
     after = await counters(url);
     const down = { http: after.http - before.http, bittorrent: after.bittorrent - before.bittorrent };
 
+    out('\n== The machine updates itself from the feed: the signed feed and torrent are checked, the package diff shown, only the changes fetched');
+    before = await counters(url);
+    await run(['update', '--yes', '--home', machineHome]);
+    after = await counters(url);
+    const follow = { http: after.http - before.http, bittorrent: after.bittorrent - before.bittorrent };
+    const okFollow = await sameFile(join(machine, 'distro-1.01.iso'), join(mirror, 'distro-1.01.iso'));
+    await run(['rollback', 'distro', '--home', machineHome]);
+    const okFollowBack = await sameFile(join(machine, 'distro-1.00.iso'), join(mirror, 'distro-1.00.iso'));
+    await run(['status', '--home', machineHome]);
+
     out('\n== The packages that changed, extracted for the package manager');
     await run(['extract', join(client, 'distro-1.01.iso'), '--changed-from', join(client, 'distro-1.00.iso'), '-o', join(client, 'changed')]);
 
-    const same = async (a: string, b: string) => (await sha256(a)) === (await sha256(b));
+    const same = sameFile;
     const okUp = await same(join(client, 'distro-1.01.iso'), join(mirror, 'distro-1.01.iso'));
     const okDown = await same(join(client, 'distro-1.00.iso'), join(mirror, 'distro-1.00.iso'));
     const size = statSync(join(mirror, 'distro-1.01.iso')).size;
     out('\n== Summary (bytes counted by the server)');
     out(`upgrade:  server sent ${up.http + up.bittorrent} bytes (HTTP ${up.http}, BitTorrent ${up.bittorrent}) for a ${size}-byte image; result ${okUp ? 'bit-identical' : 'DIFFERENT'}`);
     out(`rollback: server sent ${down.http + down.bittorrent} bytes (HTTP ${down.http}, BitTorrent ${down.bittorrent}); result ${okDown ? 'bit-identical' : 'DIFFERENT'}`);
-    if (!okUp || !okDown) throw new IsosyncError('VERIFY_FAILED', 'Demo result differs from the published image');
+    out(`follow and update: server sent ${follow.http + follow.bittorrent} bytes (HTTP ${follow.http}, BitTorrent ${follow.bittorrent}) for 1.00 -> 1.01; result ${okFollow ? 'bit-identical' : 'DIFFERENT'}; rollback ${okFollowBack ? 'bit-identical' : 'DIFFERENT'}`);
+    if (!okUp || !okDown || !okFollow || !okFollowBack) throw new IsosyncError('VERIFY_FAILED', 'Demo result differs from the published image');
     if (opts.keep) out(`kept ${work}`);
   } finally {
     for (const c of children) c.kill('SIGTERM');

@@ -149,6 +149,11 @@ export class Catalog {
     this.db.close();
   }
 
+  /** The SQLite handle, for the stores of other concepts that keep tables in the catalog (src/feed/follow-store.ts). */
+  get sql(): Database.Database {
+    return this.db;
+  }
+
   get schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number;
   }

@@ -20,6 +20,18 @@
  *             path (absolute, unique), size, mtime_ms and inode of the file
  *             when hashed (a change of any regenerates), piece_length, the raw
  *             bencoded info dictionary, its infohash, created (ms since 1970).
+ *
+ * Version 3 (src/feed/follow-store.ts reads and writes them):
+ *   follows   products this machine follows: product (unique), the feed URL,
+ *             the pinned Ed25519 key (32 bytes) and how it was pinned
+ *             ('first-use' | 'given'), the images folder and --keep last
+ *             used (NULL: defaults), the highest feed sequence accepted with
+ *             that feed's bytes, the release in use (infohash, NULL before
+ *             the first update), the last check (ms since 1970) and its
+ *             outcome, created (ms since 1970).
+ *   published_feeds  the feed a publisher last signed per product: product
+ *             (unique), sequence, the feed's bytes, updated (ms since 1970);
+ *             the floor for the next sequence even if the feed file is lost.
  */
 
 export interface Migration {
@@ -73,6 +85,31 @@ export const MIGRATIONS: readonly Migration[] = [
         info          BLOB    NOT NULL,
         infohash      TEXT    NOT NULL,
         created       INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    name: 'followed feeds and published feeds',
+    sql: `
+      CREATE TABLE follows (
+        product       TEXT    PRIMARY KEY,
+        url           TEXT    NOT NULL,
+        key           BLOB    NOT NULL,
+        pinned        TEXT    NOT NULL,
+        dir           TEXT,
+        keep          INTEGER,
+        sequence      INTEGER,
+        feed          BLOB,
+        current       TEXT,
+        checked       INTEGER,
+        outcome       TEXT,
+        created       INTEGER NOT NULL
+      );
+      CREATE TABLE published_feeds (
+        product   TEXT    PRIMARY KEY,
+        sequence  INTEGER NOT NULL,
+        feed      BLOB    NOT NULL,
+        updated   INTEGER NOT NULL
       );
     `,
   },

@@ -51,6 +51,11 @@ export interface PublishOptions {
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
   /** Each step as it starts: checking the image, hashing it, computing hints against the named releases, writing. */
   readonly onPhase?: (phase: PublishPhase) => void;
+  /**
+   * Signs the finished torrent outside its info dictionary (the infohash
+   * does not change): `publish --sign KEY` passes src/feed's signer here.
+   */
+  readonly sign?: (torrent: Uint8Array, label: string) => Uint8Array;
 }
 
 export type PublishPhase =
@@ -163,6 +168,7 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   // Refuse before writing anything.
   const conflict = catalog.conflictWith({ product: o.product, release: o.release, infoHash: made.metainfo.infoHash });
   if (conflict && !o.force) throw conflict;
+  if (o.sign) made = { ...made, bytes: o.sign(made.bytes, outPath) };
   checkOutput(outPath, o, made.bytes);
   o.onPhase?.({ phase: 'writing', torrent: outPath });
 

@@ -28,14 +28,14 @@ export function escapeHtml(s: string): string {
 }
 
 /** Entries of a directory that a GET would serve. */
-export async function listDirectory(dir: string, resolve: Resolve, hasTorrent: (st: Stats) => boolean = () => false): Promise<ListedEntry[]> {
+export async function listDirectory(dir: string, resolve: Resolve, hasTorrent: (st: Stats, name: string) => boolean = () => false): Promise<ListedEntry[]> {
   const names = await readdir(dir);
   const out: ListedEntry[] = [];
   for (const name of names) {
     const r = await resolve(name).catch(() => ({ kind: 'bad' as const }));
     if (r.kind === 'bad') continue;
     if (r.kind === 'dir') out.push({ name, dir: true, size: 0, mtimeMs: 0, torrent: false });
-    else out.push({ name, dir: false, size: r.stats.size, mtimeMs: r.stats.mtimeMs, torrent: hasTorrent(r.stats) });
+    else out.push({ name, dir: false, size: r.stats.size, mtimeMs: r.stats.mtimeMs, torrent: hasTorrent(r.stats, name) });
   }
   // FILE.torrent beside a file that has a torrent link is what that link serves: listed once, as the link.
   const linked = new Set(out.filter((e) => e.torrent).map((e) => torrentFileName(e.name)));

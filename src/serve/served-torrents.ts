@@ -12,7 +12,8 @@
  * catalog, e.g. a publish, every torrent is looked up again on its next
  * use); a file with its own published torrent beside it (FILE.torrent, as
  * publish --out-dir lays it out) whose pieces match keeps that torrent's info
- * dictionary; any other file gets a plain one. Around it,
+ * dictionary (and its publisher's signatures); any other file gets a plain
+ * one; a .torrent file itself never gets one. Around it,
  * per server: this server's /announce as first tracker tier (then the
  * release's own trackers), the file's own URL as web seed (BEP 19, then the
  * release's own web seeds).
@@ -23,11 +24,22 @@ import { basename, dirname, join } from 'node:path';
 import type { Catalog } from '../library/catalog.js';
 import { MAX_TORRENT_FILE_BYTES } from '../library/previous.js';
 import { imageInfoDict, type ImageInfoDict } from '../library/publish.js';
-import { torrentFileName } from '../library/torrent-name.js';
+import { TORRENT_SUFFIX, torrentFileName } from '../library/torrent-name.js';
 import { hashPieces } from '../torrent/hash-pieces.js';
 import type { InfoHash } from '../torrent/info-hash.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
 import { wrapInfo } from './torrent-wrap.js';
+import { decodeBencode, type BDict } from '../torrent/bencode-decode.js';
+import type { Bencodable } from '../torrent/bencode-encode.js';
+
+/** The publisher's signatures of a release torrent (outside its info), to hand out with it. */
+function releaseSignatures(torrent: Uint8Array): Bencodable | undefined {
+  try {
+    return ((decodeBencode(torrent).value as BDict).get('signatures') as Bencodable | undefined) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Default smallest file that gets a torrent: smaller files download faster than a swarm forms. */
 export const DEFAULT_MIN_TORRENT_BYTES = 16 * 1024 * 1024;
@@ -72,8 +84,13 @@ export class TorrentCache {
     private readonly opts: TorrentCacheOptions,
   ) {}
 
-  eligible(st: Stats): boolean {
-    return st.isFile() && st.size >= this.opts.minSize && st.size > 0;
+  /**
+   * Whether the file `name` gets a torrent of this server: big enough, and not
+   * itself a .torrent file (a published NAME.iso.torrent is served as it is,
+   * never wrapped in a torrent of its own).
+   */
+  eligible(st: Stats, name: string): boolean {
+    return st.isFile() && st.size >= this.opts.minSize && st.size > 0 && !name.endsWith(TORRENT_SUFFIX);
   }
 
   /** Every torrent made so far (resolved ones only). */
@@ -131,9 +148,22 @@ export class TorrentCache {
     const own = `${this.opts.publicUrl}/announce`;
     const trackers = [[own], ...(release?.announceList.length ? release.announceList : release?.announce ? [[release.announce]] : []).map((t) => t.filter((u) => u !== own))];
     const webSeeds = [...new Set([fileUrl, ...(release?.urlList ?? [])])];
-    const bytes = wrapInfo(dict.info, { trackers, webSeeds, creationDate: Math.floor(st.mtimeMs / 1000) });
+    const signatures = dict.release ? releaseSignatures(dict.release.torrent) : await signaturesBeside(path, dict.infoHash);
+    const bytes = wrapInfo(dict.info, { trackers, webSeeds, creationDate: Math.floor(st.mtimeMs / 1000), ...(signatures ? { signatures } : {}) });
     const metainfo = parseMetainfo(bytes, `${urlPath}.torrent`);
     return { bytes, metainfo, path, fileUrl, ...id };
+  }
+}
+
+/** The publisher's signatures in FILE.torrent beside FILE, when that torrent has the same info (infohash). */
+async function signaturesBeside(path: string, infoHash: string): Promise<Bencodable | undefined> {
+  const sibling = join(dirname(path), torrentFileName(basename(path)));
+  try {
+    const bytes = await readFile(sibling);
+    if (bytes.length > MAX_TORRENT_FILE_BYTES || parseMetainfo(bytes, sibling).infoHash !== infoHash) return undefined;
+    return releaseSignatures(bytes);
+  } catch {
+    return undefined;
   }
 }
 

@@ -6,9 +6,10 @@
  *     or an `X-Isosync` header (replies to the file's URL carry
  *     `Vary: Accept, X-Isosync`, so caches keep both);
  *   - a tracker at /announce and /scrape when one is mounted (TrackerLike);
+ *   - the signed release feeds at /feeds/PRODUCT (feeds.ts);
  *   - /status (HTML, or JSON for `Accept: application/json`) and /status.json
  *     (status-page.ts), from totals sampled every statusSampleMs
- *     (status-history.ts);
+ *     (status-history.ts), with the release feeds;
  *   - a request log line in the combined format for every request (accessLog).
  *
  * Slow clients: every connection is its own stream with backpressure; headers
@@ -29,6 +30,7 @@ import { ALLOWED_METHODS, resolveRequest, sendFile, sendStatus, serveFile, type 
 import { TORRENT_TYPE } from './content-type.js';
 import { TORRENT_SUFFIX } from '../library/torrent-name.js';
 import { DEFAULT_MIN_TORRENT_BYTES, TorrentCache, type ServedTorrent } from './served-torrents.js';
+import { feedProductOf, listFeeds, sendFeed } from './feeds.js';
 
 /** A request's headers must be complete within this long (slowloris guard). */
 export const HEADERS_TIMEOUT_MS = 10_000;
@@ -181,15 +183,18 @@ export class IsosyncServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, 405, 'method not allowed', { Allow: ALLOWED_METHODS });
     if (pathname === '/status' || pathname === '/status.json') return this.sendStatusPage(req, res, pathname === '/status.json' || /application\/json/.test(String(req.headers.accept ?? '')));
     this.http.requests++;
-    const opts = { listing: this.o.listing ?? false, dotfiles: this.o.dotfiles ?? false, hasTorrent: (st: Stats) => this.torrents.eligible(st) };
+    const feed = feedProductOf(pathname);
+    if (feed !== undefined && (await sendFeed(this.o.root, feed, req, res, this.http))) return;
+    const opts = { listing: this.o.listing ?? false, dotfiles: this.o.dotfiles ?? false, hasTorrent: (st: Stats, name: string) => this.torrents.eligible(st, name) };
     const r = await resolveRequest(this.o.root, req.url ?? '/', opts);
     if (pathname.endsWith(TORRENT_SUFFIX) && r.kind !== 'dir') {
       // FILE.torrent of a big enough FILE: this server's torrent (the release's info when published, with this server as tracker
       // and web seed), also when a published FILE.torrent lies beside it.
       const base = await resolveRequest(this.o.root, pathname.slice(0, -TORRENT_SUFFIX.length), opts);
-      if (base.kind === 'file' && this.torrents.eligible(base.stats)) return this.sendTorrent(req, res, await this.torrents.torrentFor(base.path, base.stats, base.urlPath));
+      if (base.kind === 'file' && this.torrents.eligible(base.stats, base.path)) return this.sendTorrent(req, res, await this.torrents.torrentFor(base.path, base.stats, base.urlPath));
     }
-    if (r.kind === 'file' && this.torrents.eligible(r.stats)) {
+    // A .torrent file is served as it is (eligible() refuses it): a torrent of a torrent helps nobody.
+    if (r.kind === 'file' && this.torrents.eligible(r.stats, r.path)) {
       const vary = { Vary: 'Accept, X-Isosync' };
       if (wantsTorrent(req)) return this.sendTorrent(req, res, await this.torrents.torrentFor(r.path, r.stats, r.urlPath), vary);
       // Make the torrent in the background, so it (and its seed) is ready when a torrent client comes.
@@ -218,7 +223,7 @@ export class IsosyncServer {
         if (!this.o.dotfiles && d.name.startsWith('.')) continue;
         const r = await resolveRequest(this.o.root, `${urlPath}${encodeURIComponent(d.name)}`, { dotfiles: this.o.dotfiles ?? false });
         if (r.kind === 'dir' && d.isDirectory()) await walk(r.path, r.urlPath);
-        else if (r.kind === 'file' && this.torrents.eligible(r.stats)) {
+        else if (r.kind === 'file' && this.torrents.eligible(r.stats, r.path)) {
           await this.torrents.torrentFor(r.path, r.stats, r.urlPath).then(
             () => n++,
             (e: unknown) => this.torrentFailed(r.path, e),
@@ -352,6 +357,7 @@ export class IsosyncServer {
       tracker: this.o.tracker !== undefined,
       swarms,
       history: [...this.history.samples(), now],
+      feeds: await listFeeds(this.o.root, this.url),
     };
   }
 

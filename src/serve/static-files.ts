@@ -46,7 +46,7 @@ export interface StaticOptions {
   /** Answer a directory URL with an HTML listing (default: 404). */
   readonly listing?: boolean;
   /** Whether the listing links a FILE.torrent for a file (the server makes torrents of big files). */
-  readonly hasTorrent?: (st: Stats) => boolean;
+  readonly hasTorrent?: (st: Stats, name: string) => boolean;
   /** Serve names starting with "." (default: hidden, 404). */
   readonly dotfiles?: boolean;
 }

@@ -8,6 +8,7 @@
  * REFRESH_SECONDS and reads well on a phone. Pure: data in, HTML out.
  */
 import { formatBytes, formatDuration, formatRate } from '../human/units.js';
+import type { ServedFeed } from './feeds.js';
 import { escapeHtml } from './listing.js';
 import type { Sample } from './status-history.js';
 
@@ -52,6 +53,8 @@ export interface ServeStatus {
   swarms: { infoHash: string; seeders: number; leechers: number; completed: number }[];
   /** Oldest first: cumulative totals over time (the chart). */
   history: Sample[];
+  /** The signed release feeds under DIR/feeds (feeds.ts). */
+  feeds: ServedFeed[];
 }
 
 const e = escapeHtml;
@@ -139,6 +142,12 @@ export function statusHtml(s: ServeStatus): string {
     )
     .join('\n');
   const others = s.swarms.filter((w) => !s.images.some((i) => i.infoHash === w.infoHash));
+  const feedRows = s.feeds
+    .map(
+      (f) =>
+        `<tr><td><a href="${e(f.url)}">${e(f.product)}</a></td><td class="num">${f.sequence}</td><td>${e(f.newest?.release ?? '')}</td><td class="num">${f.releases}</td><td><code>${e(f.key)}</code></td><td>${f.signed ? 'yes' : '<strong>NO</strong>'}</td><td>${e(f.expires !== null ? new Date(f.expires * 1000).toISOString().replace('T', ' ').slice(0, 19) : 'never')}</td></tr>`,
+    )
+    .join('\n');
   const swarmRows = others.map((w) => `<tr><td><code>${e(w.infoHash)}</code></td><td class="num">${w.seeders}</td><td class="num">${w.leechers}</td><td class="num">${w.completed}</td></tr>`).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -159,6 +168,7 @@ ${card('Peers now', String(s.peers), `${s.bittorrent.seeds.length} image${s.bitt
 <div class="scroll"><table><tr><th>image</th><th>release</th><th class="num">size</th><th class="num">HTTP sent</th><th class="num">BitTorrent sent</th><th class="num">completed</th><th class="num">peers now</th><th class="num">seeders / leechers</th></tr>
 ${rows || '<tr><td colspan="8">No image has a torrent yet.</td></tr>'}
 </table></div>
+${s.feeds.length > 0 ? `<h2>Release feeds</h2>\n<div class="scroll"><table><tr><th>feed</th><th class="num">sequence</th><th>newest</th><th class="num">releases</th><th>key</th><th>signed</th><th>expires (UTC)</th></tr>\n${feedRows}\n</table></div>` : ''}
 ${others.length > 0 ? `<h2>Other swarms on this tracker</h2>\n<div class="scroll"><table><tr><th>infohash</th><th class="num">seeders</th><th class="num">leechers</th><th class="num">completed</th></tr>\n${swarmRows}\n</table></div>` : ''}
 <footer>Saved = what every completed download would have cost fetched whole over plain HTTP, minus what this server sent. Refreshes every ${REFRESH_SECONDS} s · started ${e(s.startedAt.replace('T', ' ').slice(0, 19))} UTC</footer>
 </main></body></html>

@@ -234,6 +234,7 @@ describe('isosync info', () => {
       creationDate: 1234567890,
       private: false,
       hints: null,
+      signatures: [],
     });
     const text = s.run(['info', join(s.dir, 'distro-1.00.iso.torrent')]);
     assert.equal(text.status, 0);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { cliAsync } from '../helpers/env.js';
 import { HAVE_RELEASES } from '../sync/fixture-pair.js';
 
-test('the README quick start demo serves, upgrades and rolls back bit-identically, with bytes counted by the server', { skip: HAVE_RELEASES ? false : 'fixtures/releases not built' }, async () => {
+test('the README quick start demo serves, upgrades and rolls back bit-identically, with bytes counted by the server, and a machine follows the signed feed and updates itself', { skip: HAVE_RELEASES ? false : 'fixtures/releases not built' }, async () => {
   const r = await cliAsync(['demo'], { timeoutMs: 300_000 });
   assert.equal(r.status, 0, r.stderr);
   const up = /upgrade: {2}server sent (\d+) bytes \(HTTP (\d+), BitTorrent (\d+)\) for a (\d+)-byte image; result bit-identical/.exec(r.stdout);
@@ -15,4 +15,11 @@ test('the README quick start demo serves, upgrades and rolls back bit-identicall
   assert.ok(Number(up[1]) < Number(up[4]) / 2, `the upgrade moved a fraction of the image: ${up[1]} of ${up[4]}`);
   assert.ok(Number(down[1]) < Number(up[4]) / 2, `the rollback moved a fraction of the image: ${down[1]}`);
   assert.match(r.stdout, /\$ isosync serve mirror/);
+  // Follow and update: the machine pins the key, installs 1.00, is updated to 1.01 with a package diff first, rolls back.
+  assert.match(r.stdout, /\$ isosync follow http:\/\/127\.0\.0\.1:\d+\/feeds\/distro/);
+  assert.match(r.stdout, /pinned on first use/);
+  assert.match(r.stdout, /distro: 1\.00 -> 1\.01[^\n]*\n(.*\n)*\s+upgraded\s+libc6[^\n]*\n(.*\n)*distro: updated to 1\.01/);
+  const follow = /follow and update: server sent (\d+) bytes \(HTTP (\d+), BitTorrent (\d+)\) for 1\.00 -> 1\.01; result bit-identical; rollback bit-identical/.exec(r.stdout);
+  assert.ok(follow, r.stdout);
+  assert.ok(Number(follow[1]) < Number(up[4]) / 2, `the update moved a fraction of the image: ${follow[1]}`);
 });

@@ -6,7 +6,7 @@ import { action, withCommon, type CommonOptions } from '../common.js';
 export function register(program: Command): void {
   const cmd = program
     .command('demo')
-    .description('publish the fixture releases 1.00 and 1.01, upgrade and roll back through a local mirror, and report what moved')
+    .description('publish the fixture releases 1.00 and 1.01, upgrade and roll back through a local mirror, follow the signed feed and update, and report what moved')
     .option('--keep', 'keep the work folder')
     .option('--dir <dir>', 'work in this folder (kept) instead of a temp folder');
   withCommon(cmd, { json: false }).action(

@@ -88,7 +88,7 @@ export function printWarnings(warnings: readonly string[]): void {
 }
 
 /** Human lines: `upgraded    foo  (amd64)  1.0-1 → 1.1-1`, columns aligned. */
-export function formatDiff(r: ImageDiffResult): string {
+export function formatDiff(r: Pick<ImageDiffResult, 'diff'>): string {
   const rows: string[][] = [];
   const { upgraded, downgraded, added, removed, changedFiles } = r.diff;
   for (const c of upgraded) rows.push(['upgraded', c.name, `(${c.arch})`, `${c.from} → ${c.to}`]);

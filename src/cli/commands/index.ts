@@ -17,8 +17,13 @@ import { register as demo } from './demo.js';
 import { register as serve } from './serve.js';
 import { register as seed } from './seed.js';
 import { register as tracker } from './tracker.js';
+import { register as keygen } from './keygen.js';
+import { register as follow } from './follow.js';
+import { register as update } from './update.js';
+import { register as rollback } from './rollback.js';
+import { register as status } from './status.js';
 import { register as completion } from './completion.js';
 
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [sync, plan, publish, info, releases, ls, regions, extract, diff, apply, mount, serve, seed, tracker, completion, demo];
+export const COMMANDS: Register[] = [sync, plan, publish, info, releases, keygen, follow, update, rollback, status, ls, regions, extract, diff, apply, mount, serve, seed, tracker, completion, demo];

@@ -3,14 +3,30 @@
  * only isosync's): name, sizes, infohash, isosync's product/release/lineage,
  * trackers, web seeds, and a summary of its delta hints.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { torrentSignatures } from '../../feed/torrent-signature.js';
+import { FollowStore } from '../../feed/follow-store.js';
+import { openCatalogIfExists } from '../../library/catalog.js';
 import { IsosyncError } from '../../errors.js';
 import { isUrl, resolveRemoteTarget } from '../../sync/remote-target.js';
 import { readTorrentFile } from '../../library/previous.js';
 import type { Metainfo } from '../../torrent/metainfo.js';
 import { action, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
-import { metainfoJson as infoJson, type MetainfoJson as InfoJson } from '../metainfo-json.js';
+import { metainfoJson, type MetainfoJson } from '../metainfo-json.js';
+
+export interface InfoJson extends MetainfoJson {
+  /** Publisher signatures outside the info dictionary (src/feed/torrent-signature.ts): who signed, and whether it holds. */
+  signatures: { signer: string; valid: boolean; problem?: string; followedFor?: string[] }[];
+}
+
+export function infoJson(m: Metainfo, bytes?: Uint8Array): InfoJson {
+  return {
+    ...metainfoJson(m),
+    signatures: bytes ? torrentSignatures(bytes, m).map((x) => ({ signer: x.signer, valid: x.valid, ...(x.problem ? { problem: x.problem } : {}) })) : [],
+  };
+}
 
 function printText(j: InfoJson): void {
   const lines: [string, string][] = [
@@ -30,6 +46,9 @@ function printText(j: InfoJson): void {
   if (j.creationDate !== null) lines.push(['creation date', dateText(j.creationDate)]);
   lines.push(['private', j.private ? 'yes' : 'no']);
   lines.push(['hints', j.hints === null ? 'none' : Object.entries(j.hints).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')]);
+  const whose = (x: InfoJson['signatures'][number]) => (x.followedFor?.length ? `; the key this machine follows for ${x.followedFor.join(', ')}` : '');
+  if (j.signatures.length > 0) lines.push(['signed by', j.signatures.map((x) => (x.valid ? `${x.signer} (valid: infohash, product, release and lineage match${whose(x)})` : `${x.signer} INVALID: ${x.problem ?? 'does not verify'}`)).join('\n')]);
+  else if (j.product !== null) lines.push(['signed by', 'nobody (unsigned)']);
   if (j.files) lines.push(['files', j.files.map((f) => `${f.path} (${f.length} bytes)`).join('\n')]);
   const pad = Math.max(...lines.map(([k]) => k.length)) + 2;
   for (const [k, v] of lines) {
@@ -45,11 +64,35 @@ function dateText(seconds: number): string {
 }
 
 /** The torrent at a path, or at a URL (a torrent's, or an image's: the server is asked for its torrent, as sync does). */
-async function torrentOf(arg: string): Promise<Metainfo> {
-  if (!isUrl(arg)) return readTorrentFile(arg);
+/** Names, for each signer, the products this machine follows with that key (a catalog that does not exist is not created). */
+function markFollowedKeys(j: InfoJson, home: string | undefined): void {
+  if (j.signatures.length === 0) return;
+  let catalog;
+  try {
+    catalog = openCatalogIfExists(home);
+  } catch {
+    return; // An unreadable catalog takes nothing from what info shows about the torrent itself.
+  }
+  if (!catalog) return;
+  try {
+    const follows = new FollowStore(catalog).all();
+    for (const s of j.signatures) {
+      const products = follows.filter((f) => f.key.id === s.signer).map((f) => f.product);
+      if (products.length > 0) s.followedFor = products;
+    }
+  } finally {
+    catalog.close();
+  }
+}
+
+async function torrentOf(arg: string): Promise<{ m: Metainfo; bytes: Uint8Array }> {
+  if (!isUrl(arg)) {
+    const m = readTorrentFile(arg);
+    return { m, bytes: readFileSync(arg) };
+  }
   const r = await resolveRemoteTarget(arg);
   if (r.kind === 'plain') throw new IsosyncError('NOT_FOUND', `Cannot show ${arg}: the server offers no torrent for it (a plain file of ${formatBytes(r.size)})`, { url: arg });
-  return r.metainfo;
+  return { m: r.metainfo, bytes: r.bytes };
 }
 
 export function register(program: Command): void {
@@ -59,8 +102,9 @@ export function register(program: Command): void {
     .argument('<torrent>', "a .torrent file (isosync's or any other), or an http(s) URL of a torrent or of an image");
   withCommon(cmd).action(
     action(async (path: string, opts: CommonOptions) => {
-      const m = await torrentOf(path);
-      const j = infoJson(m);
+      const { m, bytes } = await torrentOf(path);
+      const j = infoJson(m, bytes);
+      markFollowedKeys(j, opts.home);
       if (opts.json) printJson(j);
       else printText(j);
     }),

@@ -8,7 +8,10 @@ import { IsosyncError } from '../../errors.js';
 import { openCatalog } from '../../library/catalog.js';
 import { basename } from 'node:path';
 import { publishRelease, type PublishPhase, type PublishResult } from '../../library/publish.js';
-import { say } from '../output.js';
+import { readKeyFile } from '../../feed/key-file.js';
+import { checkFeed, publishFeed, type PublishedFeedResult } from '../../feed/publisher.js';
+import { signTorrent } from '../../feed/torrent-signature.js';
+import { printWarning, say } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import { checkPieceLength } from '../../torrent/piece-length.js';
 import { sizeOption } from '../size.js';
@@ -28,6 +31,9 @@ interface PublishCliOptions extends CommonOptions {
   force?: boolean;
   outDir?: string;
   publicUrl?: string;
+  sign?: string;
+  rotateFrom?: string;
+  feedExpires?: string;
 }
 
 /** $SOURCE_DATE_EPOCH (reproducible builds) fixes the creation date, else now. */
@@ -38,7 +44,14 @@ function creationDateFromEnv(env: NodeJS.ProcessEnv = process.env): number | und
   return Number(v);
 }
 
-function resultJson(r: PublishResult) {
+/** Whole days, as --feed-expires takes them, in seconds. */
+function feedLifetime(days: string | undefined): number | undefined {
+  if (days === undefined) return undefined;
+  if (!/^\d+$/.test(days) || Number(days) < 1 || Number(days) > 36500) throw new IsosyncError('BAD_ARGUMENT', `Invalid --feed-expires ${JSON.stringify(days)}: a whole number of days from 1 to 36500`);
+  return Number(days) * 86400;
+}
+
+function resultJson(r: PublishResult, feed?: PublishedFeedResult, signer?: string) {
   const m = r.metainfo;
   return {
     torrent: r.outPath,
@@ -49,6 +62,8 @@ function resultJson(r: PublishResult) {
     catalog: r.outcome,
     hashSeconds: Number(r.hashSeconds.toFixed(3)),
     outDir: r.layout ? { image: r.layout.image, torrent: r.layout.torrent, sums: r.layout.sums, imageBy: r.layout.imageBy, sha256: r.layout.sha256 } : null,
+    signedBy: signer ?? null,
+    feed: feed ? { path: feed.path, urlPath: feed.urlPath, sequence: feed.sequence, releases: feed.releases, rotated: feed.rotated, expires: feed.expires ?? null } : null,
   };
 }
 
@@ -80,15 +95,29 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'where to write the torrent (default IMAGE.torrent beside the image); an existing different file needs --force')
     .option('--out-dir <dir>', 'lay out a static mirror in DIR: the image (hard link or copy), IMAGE.torrent beside it, SHA256SUMS')
     .option('--public-url <url>', "the mirror folder's URL: the torrent's first web seed is its copy of the image")
-    .option('--force', 'replace a release already published under the same product and release with other content, and an existing different torrent file');
+    .option('--force', 'replace a release already published under the same product and release with other content, and an existing different torrent file')
+    .option('--sign <keyfile>', "sign the torrent with this Ed25519 key (outside the info dictionary: the infohash does not change); with --out-dir, also add the release to the signed feed DIR/feeds/PRODUCT")
+    .option('--rotate-from <keyfile>', "with --sign and --out-dir: the key that signed the feed so far; the feed announces the new key under the old one's signature")
+    .option('--feed-expires <days>', 'with --sign and --out-dir: followers refuse the feed this many days after signing unless it is re-signed (default: no expiry)');
   withCommon(cmd).action(
     action(async (image: string, opts: PublishCliOptions) => {
       const creationDate = creationDateFromEnv();
+      if (opts.sign === undefined && (opts.rotateFrom !== undefined || opts.feedExpires !== undefined)) {
+        throw new IsosyncError('BAD_ARGUMENT', `Invalid ${opts.rotateFrom !== undefined ? '--rotate-from' : '--feed-expires'}: it needs --sign KEYFILE (and --out-dir DIR for the feed)`);
+      }
+      const lifetime = feedLifetime(opts.feedExpires);
+      const key = opts.sign !== undefined ? readKeyFile(opts.sign, printWarning) : undefined;
+      const rotateFrom = opts.rotateFrom !== undefined ? readKeyFile(opts.rotateFrom, printWarning) : undefined;
+      if ((rotateFrom || lifetime !== undefined) && opts.outDir === undefined) {
+        throw new IsosyncError('BAD_ARGUMENT', `Invalid ${rotateFrom ? '--rotate-from' : '--feed-expires'}: the feed is written only with --out-dir DIR`);
+      }
       const pieceLength = sizeOption('--piece-length', opts.pieceLength);
       if (pieceLength !== undefined) checkPieceLength(pieceLength, opts.pieceLength);
       const line = new ProgressLine().start(`checking ${basename(image)}`);
       const catalog = openCatalog(opts.home);
       try {
+        // The feed's key rule is checked before anything is written.
+        if (key && opts.outDir !== undefined) checkFeed(catalog, opts.outDir, opts.product, key, rotateFrom);
         const r = await publishRelease(catalog, {
           imagePath: image,
           product: opts.product,
@@ -103,6 +132,7 @@ export function register(program: Command): void {
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
           ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
           ...(creationDate !== undefined ? { creationDate } : {}),
+          ...(key ? { sign: (bytes: Uint8Array, label: string) => signTorrent(bytes, key, label) } : {}),
           onProgress: (done: number, total: number) => line.update({ doneBytes: done, totalBytes: total }),
           onPhase: (p: PublishPhase) => {
             line.update({ doneBytes: undefined, totalBytes: undefined });
@@ -110,7 +140,20 @@ export function register(program: Command): void {
           },
         });
         line.stop();
-        const j = resultJson(r);
+        const feed = key && r.layout
+          ? publishFeed({
+              catalog,
+              outDir: opts.outDir!,
+              metainfo: r.metainfo,
+              torrentPath: r.outPath,
+              ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
+              key,
+              ...(rotateFrom ? { rotateFrom } : {}),
+              ...(lifetime !== undefined ? { lifetime } : {}),
+              now: Math.floor(Date.now() / 1000),
+            })
+          : undefined;
+        const j = resultJson(r, feed, key?.publicKey.id);
         if (opts.json) {
           printJson(j);
           return;
@@ -123,6 +166,11 @@ export function register(program: Command): void {
         say(`  lineage     ${j.lineage.length > 0 ? j.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n              ') : 'none (first release)'}`);
         say(`  hints       ${r.hints ? `against ${r.previous.filter((p) => p.imagePath).map((p) => p.release).join(', ')}` : 'none'}`);
         if (r.layout) say(`  mirror      ${r.layout.image} (${r.layout.imageBy}), ${r.layout.torrent}, ${r.layout.sums}`);
+        if (key) say(`  signed by   ${key.publicKey.id}`);
+        if (feed) {
+          const exp = feed.expires !== undefined ? `, expires ${new Date(feed.expires * 1000).toISOString().replace('.000Z', 'Z')}` : '';
+          say(`  feed        ${feed.path} (sequence ${feed.sequence}, ${feed.releases} release(s)${exp}${feed.rotated ? `, key rotated from ${rotateFrom!.publicKey.id}` : ''}); served at /${feed.urlPath}`);
+        } else if (key) say('  feed        none (give --out-dir DIR to publish the signed feed DIR/feeds/PRODUCT)');
       } finally {
         line.stop();
         catalog.close();

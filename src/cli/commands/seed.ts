@@ -11,6 +11,8 @@ import { readTorrentFile } from '../../library/previous.js';
 import { seedImage } from '../../swarm/seed.js';
 import { action, collect, intOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
+import { IsosyncError } from '../../errors.js';
+import { seedFollow } from './seed-follow.js';
 import { sizeOption } from '../size.js';
 
 interface SeedOptions extends CommonOptions {
@@ -21,14 +23,16 @@ interface SeedOptions extends CommonOptions {
   uploadLimit?: string;
   superSeed?: boolean;
   catalog?: boolean;
+  follow?: string;
 }
 
 export function register(program: Command): void {
   const cmd = program
     .command('seed')
-    .description('seed IMAGE to BitTorrent peers until interrupted (verifies it first)')
-    .argument('<torrent>', 'the torrent of the image')
-    .argument('<image>', 'the image file')
+    .description('seed IMAGE to BitTorrent peers until interrupted (verifies it first); or, with --follow PRODUCT, every release update fetches')
+    .argument('[torrent]', 'the torrent of the image')
+    .argument('[image]', 'the image file')
+    .option('--follow <product>', 'seed a followed product: its images on disk, and each new release as soon as isosync update fetched it')
     .option('--port <n>', 'port to listen on for peers (0: any free port)', '6881')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .addOption(new Option('--peer <host:port>', 'a peer to connect to; repeatable').argParser(collect))
@@ -37,7 +41,14 @@ export function register(program: Command): void {
     .option('--super-seed', 'BEP 16 super-seeding: reveal pieces one at a time (a first seed)')
     .option('--no-catalog', 'do not trust the catalog: always verify the image');
   withCommon(cmd).action(
-    action(async (torrentArg: string, imageArg: string, opts: SeedOptions) => {
+    action(async (torrentArg: string | undefined, imageArg: string | undefined, opts: SeedOptions) => {
+      if (opts.follow !== undefined) {
+        if (torrentArg !== undefined) throw new IsosyncError('BAD_ARGUMENT', 'Invalid seed --follow: give a product, not TORRENT and IMAGE');
+        const uploadSlots = intOption('--upload-slots', opts.uploadSlots, 1);
+        const uploadLimit = intOption('--upload-limit', opts.uploadLimit, 0);
+        return seedFollow({ product: opts.follow, host: opts.host ?? '127.0.0.1', json: opts.json ?? false, ...(opts.home !== undefined ? { home: opts.home } : {}), ...(uploadSlots ? { uploadSlots } : {}), ...(uploadLimit ? { uploadLimit } : {}) });
+      }
+      if (torrentArg === undefined || imageArg === undefined) throw new IsosyncError('BAD_ARGUMENT', 'Invalid seed: give TORRENT and IMAGE (or --follow PRODUCT)');
       const torrent = readTorrentFile(torrentArg);
       const imagePath = resolve(imageArg);
       let verified = false;
