@@ -14,6 +14,8 @@ export function buildProgram(): Command {
     .description('Distribute ISO images so that nobody downloads the same bytes twice')
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run "isosync --help" for usage)')
+    // Program options (-V/--version) only before the command, so that a command may use -V (remaster's volume id).
+    .enablePositionalOptions()
     .exitOverride();
   for (const register of COMMANDS) register(program);
   return program;

@@ -1,0 +1,196 @@
+/**
+ * The layout of a remastered image, in logical blocks: which blocks every
+ * item gets. Pure: sizes and the base image's block map in, runs out.
+ *
+ * - Reserved blocks (system area, volume descriptors) and pinned runs (the
+ *   boot catalog, boot images, anything the caller must not move) stay.
+ * - Kept items (files whose content equals the base's) keep their runs.
+ * - Metadata (directories with their continuation blocks, path tables) goes
+ *   back to its old place when the blocks there are free, else to the best-fitting
+ *   free run, else to the end. It is always contiguous.
+ * - Fresh items (changed and new files) go to the best-fitting free run,
+ *   largest first, else to the end.
+ * - Then the tail is cut: while free blocks remain below the end and the
+ *   last run of the image is fresh content (which every client fetches
+ *   anyway) or rewritten metadata, it moves down into the free runs: whole
+ *   into the best-fitting one, else (a splittable file) its first blocks
+ *   fill free runs and the rest slides down (the file becomes multi-extent,
+ *   ECMA-119 §6.5.1, its extents still in ascending order). Past that,
+ *   while dead space is above `maxWaste` of the image, kept content at the
+ *   tail moves the same way, one file at a time from the end: only a shorter
+ *   image lowers the ratio, and only the last file's blocks shorten it.
+ *   Items not splittable move whole into a free run or not at all.
+ *
+ * The result names for every item its runs in content order.
+ */
+import { FreeSpace, type Run } from './free-space.js';
+
+export type { Run } from './free-space.js';
+
+export interface LayoutItem {
+  readonly key: string;
+  readonly blocks: number;
+  /** May become several extents (files that no boot loader reads). */
+  readonly splittable: boolean;
+}
+
+export interface LayoutInput {
+  /** Blocks [0, reservedEnd) are the system area and the volume descriptors. */
+  readonly reservedEnd: number;
+  /** Blocks of the base volume. */
+  readonly baseEnd: number;
+  /** Runs that must not move or be reused. */
+  readonly pinned: readonly Run[];
+  /** Items that stay where the base has them, runs in content order. */
+  readonly kept: readonly (LayoutItem & { readonly runs: readonly Run[] })[];
+  /** Contiguous items with their place in the base, if they had one. */
+  readonly metadata: readonly (LayoutItem & { readonly prefer?: Run })[];
+  readonly fresh: readonly LayoutItem[];
+  /** Largest dead fraction of the image kept content is left with (0.05 = 5 %). */
+  readonly maxWaste: number;
+  /** Most blocks in one extent (ECMA-119 §9.1.4: a 32-bit byte length). */
+  readonly maxExtentBlocks: number;
+  /** Most extents a split file may have. */
+  readonly maxExtents: number;
+}
+
+export interface LayoutResult {
+  readonly runs: ReadonlyMap<string, readonly Run[]>;
+  /** Volume size in blocks. */
+  readonly end: number;
+  readonly deadBlocks: number;
+  /** Kept items whose blocks moved: how many blocks of each. */
+  readonly moved: ReadonlyMap<string, number>;
+}
+
+interface Owner {
+  key: string;
+  kind: 'kept' | 'metadata' | 'fresh' | 'pinned';
+  splittable: boolean;
+}
+
+/** Splits a count of blocks into extents no longer than `max`. */
+function chunks(blocks: number, max: number): number[] {
+  const out: number[] = [];
+  for (let left = blocks; left > 0; left -= max) out.push(Math.min(max, left));
+  return out;
+}
+
+export function planLayout(input: LayoutInput): LayoutResult {
+  const free = new FreeSpace(Math.max(input.baseEnd, input.reservedEnd));
+  const runs = new Map<string, Run[]>();
+  const owners = new Map<string, Owner>();
+  const moved = new Map<string, number>();
+  /** Every placed run by its end block, to find the last run of the image. */
+  const byEnd = new Map<number, { key: string; run: Run }>();
+  const place = (key: string, run: Run) => byEnd.set(run.start + run.length, { key, run });
+
+  // The base's map: what stays is in use, everything else below its end is free.
+  const used: Run[] = [{ start: 0, length: input.reservedEnd }];
+  input.pinned.forEach((r, i) => {
+    const key = `\0pinned:${i}`;
+    owners.set(key, { key, kind: 'pinned', splittable: false });
+    if (r.length > 0) {
+      used.push(r);
+      place(key, r);
+    }
+  });
+  for (const k of input.kept) {
+    owners.set(k.key, { key: k.key, kind: 'kept', splittable: k.splittable });
+    runs.set(k.key, k.runs.slice());
+    for (const r of k.runs) {
+      if (r.length === 0) continue;
+      used.push(r);
+      place(k.key, r);
+    }
+  }
+  used.sort((a, b) => a.start - b.start);
+  let cursor = 0;
+  for (const u of used) {
+    if (u.start > cursor && cursor < free.end) free.release(cursor, Math.min(u.start, free.end) - cursor);
+    cursor = Math.max(cursor, u.start + u.length);
+  }
+  if (cursor < free.end) free.release(cursor, free.end - cursor);
+  if (free.end < cursor) free.end = cursor;
+
+  // Metadata: back in place when it fits, else best fit, else at the end.
+  const later: (LayoutItem & { prefer?: Run })[] = [];
+  for (const m of input.metadata) {
+    owners.set(m.key, { key: m.key, kind: 'metadata', splittable: false });
+    if (m.prefer && m.blocks > 0 && free.isFree(m.prefer.start, m.blocks)) {
+      free.take(m.prefer.start, m.blocks);
+      const r = { start: m.prefer.start, length: m.blocks };
+      runs.set(m.key, [r]);
+      place(m.key, r);
+    } else later.push(m);
+  }
+  const bySize = <T extends LayoutItem>(xs: T[]) => xs.sort((a, b) => b.blocks - a.blocks || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const m of bySize(later)) {
+    const start = m.blocks === 0 ? 0 : free.bestFit(m.blocks) ?? free.append(m.blocks);
+    const r = { start, length: m.blocks };
+    runs.set(m.key, m.blocks === 0 ? [] : [r]);
+    if (m.blocks > 0) place(m.key, r);
+  }
+  // Fresh content: best fit, largest first, else at the end.
+  for (const f of bySize(input.fresh.slice())) {
+    owners.set(f.key, { key: f.key, kind: 'fresh', splittable: f.splittable });
+    const list: Run[] = [];
+    for (const n of chunks(f.blocks, input.maxExtentBlocks)) {
+      const r = { start: free.bestFit(n) ?? free.append(n), length: n };
+      list.push(r);
+      place(f.key, r);
+    }
+    runs.set(f.key, list);
+  }
+
+  // Cut the tail into the free runs below it. A file's extents stay in
+  // ascending block order (libarchive reads an image in one forward sweep),
+  // so a split fills free runs between the file's previous extent and its
+  // last one with the first blocks of that last extent, and slides the rest
+  // down to where the extent began.
+  const bound = input.maxWaste;
+  for (let guard = 0; guard < 10_000_000; guard++) {
+    const dead = free.total();
+    if (dead === 0) break;
+    const tail = byEnd.get(free.end);
+    if (!tail) break;
+    const owner = owners.get(tail.key)!;
+    if (owner.kind === 'pinned') break;
+    if (owner.kind === 'kept' && dead <= bound * free.end) break;
+    const list = runs.get(tail.key)!;
+    const idx = list.indexOf(tail.run);
+    const prevEnd = idx > 0 ? list[idx - 1]!.start + list[idx - 1]!.length : 0;
+    const { start: s, length: len } = tail.run;
+    const whole = free.bestFit(len, s, prevEnd);
+    if (whole !== undefined) {
+      const r = { start: whole, length: len };
+      list[idx] = r;
+      byEnd.delete(s + len);
+      place(tail.key, r);
+      free.release(s, len);
+      if (owner.kind === 'kept') moved.set(tail.key, (moved.get(tail.key) ?? 0) + len);
+      continue;
+    }
+    if (!owner.splittable) break;
+    const room = input.maxExtents - list.length;
+    if (room <= 0) break;
+    const parts: Run[] = [];
+    let left = len;
+    for (const h of free.runsWithin(prevEnd, s)) {
+      if (parts.length >= room || left === 0) break;
+      const n = Math.min(h.length, left);
+      parts.push({ start: h.start, length: n });
+      left -= n;
+    }
+    const filled = len - left;
+    if (filled === 0) break;
+    for (const p of parts) free.take(p.start, p.length);
+    byEnd.delete(s + len);
+    const rest = left > 0 ? [{ start: s, length: left }] : [];
+    list.splice(idx, 1, ...parts, ...rest);
+    for (const r of [...parts, ...rest]) place(tail.key, r);
+    free.release(s + left, filled);
+    if (owner.kind === 'kept') moved.set(tail.key, (moved.get(tail.key) ?? 0) + len);
+  }
+  return { runs, end: free.end, deadBlocks: free.total(), moved };
+}

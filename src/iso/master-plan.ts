@@ -1,0 +1,337 @@
+/**
+ * The plan of a remastered image: layout (layout.ts) of the model
+ * (master-model.ts), then every metadata block encoded, as a list of
+ * segments the writer copies in block order. Pure.
+ *
+ * Directory sizes depend on how many extents each file ends up with, and a
+ * split in the layout adds extents, so the plan lays out, measures, and lays
+ * out again with the larger counts until nothing grows (a few rounds).
+ * Bytes the segments do not cover are the base's at the same offset (dead
+ * space keeps the base's bytes, so a client that downloads into a copy of
+ * the base finds them in place), or zeros past the base's end.
+ */
+import { SECTOR_BYTES, SYSTEM_AREA_SECTORS } from './context.js';
+import { writeDescriptors } from './descriptor-write.js';
+import { encodeDirectory, rootRecord, sizeDirectory, type DirectorySize, type Extent, type RecordSpec } from './dir-write.js';
+import { patchCatalog, type BootImagePlace } from './eltorito-write.js';
+import type { IsoImage } from './entry.js';
+import { planLayout, type LayoutResult, type Run } from './layout.js';
+import { childSystemUse, parentSystemUse, selfSystemUse, type Content, type DirModel, type Model } from './master-model.js';
+import { encodePathTable, pathTableBytes, type PathRecordSpec } from './path-table-write.js';
+
+/** ECMA-119 §9.1.4: one extent holds at most 2^32 - 2048 bytes (whole blocks). */
+export const MAX_EXTENT_BYTES = 0xffffffff - (SECTOR_BYTES - 1);
+/** Extents a split file may reach; each costs one directory record per tree. */
+const MAX_EXTENTS = 32;
+/** Rounds of layout before giving up on directory sizes settling. */
+const MAX_ROUNDS = 8;
+
+export type Segment =
+  | { readonly at: number; readonly length: number; readonly kind: 'bytes'; readonly bytes: Uint8Array }
+  | { readonly at: number; readonly length: number; readonly kind: 'file'; readonly path: string; readonly offset: number; readonly fileBytes: number; readonly bootInfoLba?: number }
+  | { readonly at: number; readonly length: number; readonly kind: 'base'; readonly offset: number };
+
+export interface PlanInput {
+  readonly base: IsoImage;
+  /** The base's descriptor sectors, 16 through the terminator. */
+  readonly descriptorSet: Uint8Array;
+  /** The base's boot catalog block, when it has one. */
+  readonly catalog?: Uint8Array;
+  /** Boot entries (reader order) whose image carries a boot information table. */
+  readonly bootInfoTables: ReadonlySet<number>;
+  readonly model: Model;
+  readonly volumeId?: string;
+  readonly maxWaste: number;
+  readonly dateMs: number;
+}
+
+export interface RemasterStats {
+  readonly keptBytes: number;
+  readonly movedBytes: number;
+  readonly newBytes: number;
+  readonly deadBytes: number;
+  readonly metadataBytes: number;
+  readonly imageBytes: number;
+  readonly moved: readonly { path: string; bytes: number }[];
+}
+
+export interface RemasterPlan {
+  readonly imageBytes: number;
+  readonly segments: readonly Segment[];
+  readonly stats: RemasterStats;
+}
+
+const blocksOf = (bytes: number) => Math.ceil(bytes / SECTOR_BYTES);
+
+/** Extents of `size` bytes laid over `runs` in content order. */
+function extentsOf(runs: readonly Run[], size: number): Extent[] {
+  if (size === 0 || runs.length === 0) return [{ lba: 0, size: 0 }];
+  let left = size;
+  return runs.map((r) => {
+    const n = Math.min(left, r.length * SECTOR_BYTES);
+    left -= n;
+    return { lba: r.start, size: n };
+  });
+}
+
+function specs(d: DirModel, tree: 'iso' | 'joliet', records: (c: Content) => number): RecordSpec[] {
+  const joliet = tree === 'joliet';
+  const parent = d.parent ?? d;
+  const out: RecordSpec[] = [
+    { id: Uint8Array.of(0), directory: true, mtimeMs: d.node.mtimeMs, su: joliet ? [] : selfSystemUse(d), records: 1 },
+    { id: Uint8Array.of(1), directory: true, mtimeMs: parent.node.mtimeMs, su: joliet ? [] : parentSystemUse(parent), records: 1 },
+  ];
+  for (const { child, id } of d[tree]) {
+    out.push({
+      id, directory: child.dir !== undefined, mtimeMs: child.node.mtimeMs, su: joliet ? [] : childSystemUse(child),
+      records: child.content ? records(child.content) : 1,
+    });
+  }
+  return out;
+}
+
+function pathRecords(dirs: readonly DirModel[], tree: 'iso' | 'joliet'): PathRecordSpec[] {
+  const idOf = new Map<DirModel, Uint8Array>();
+  for (const d of dirs) for (const { child, id } of d[tree]) if (child.dir) idOf.set(child.dir, id);
+  return dirs.map((d) => ({
+    id: d.parent ? idOf.get(d)! : Uint8Array.of(0),
+    parent: d.parent ? (tree === 'iso' ? d.parent.number : d.parent.jolietNumber) : 1,
+  }));
+}
+
+export function planRemaster(input: PlanInput): RemasterPlan {
+  const { base, model } = input;
+  const joliet = model.jolietDirs.length > 0;
+  const terminator = base.descriptors.find((d) => d.type === 'terminator')!;
+  const reservedEnd = terminator.sector + 1;
+  const baseEnd = base.volumeSpaceSize;
+
+  // Boot images: a kept one stays pinned where it is; one not in the tree stays as the base has it.
+  const pinned: Run[] = [];
+  const boot = base.boot;
+  if (boot) pinned.push({ start: boot.catalogLba, length: 1 });
+  const pinnedContents = new Set<Content>();
+  boot?.entries.forEach((b, i) => {
+    const c = model.contents.find((x) => x.bootEntries.includes(i));
+    if (c?.kept) pinnedContents.add(c);
+    else if (!c) pinned.push({ start: b.lba, length: blocksOf(b.imageBytes) });
+  });
+  for (const c of pinnedContents) for (const x of c.kept!) if (x.size > 0) pinned.push({ start: x.lba, length: blocksOf(x.size) });
+
+  const keptRuns = (c: Content): Run[] => c.kept!.filter((x) => x.size > 0).map((x) => ({ start: x.lba, length: blocksOf(x.size) }));
+  const counts = new Map<Content, number>();
+  for (const c of model.contents) counts.set(c, c.kept ? Math.max(1, keptRuns(c).length) : Math.max(1, Math.ceil(c.size / MAX_EXTENT_BYTES)));
+
+  // Each tree's directories form one zone, in path table order, so that every directory
+  // lies after its parent (libarchive reads directories in one forward sweep).
+  const zones = baseZones(base);
+  const preferTable = (volume: 'primary' | 'joliet', kind: 'L' | 'M'): Run | undefined => {
+    const t = base.pathTables.find((p) => p.volume === volume && p.kind === kind);
+    return t ? { start: t.lba, length: blocksOf(t.size) } : undefined;
+  };
+  const isoTable = pathRecords(model.dirs, 'iso');
+  const jolietTable = joliet ? pathRecords(model.jolietDirs, 'joliet') : [];
+
+  let layout: LayoutResult | undefined;
+  let isoSizes = new Map<DirModel, DirectorySize>(), jolietSizes = new Map<DirModel, DirectorySize>();
+  for (let round = 0; ; round++) {
+    if (round >= MAX_ROUNDS) throw new RangeError('directory sizes did not settle');
+    const rec = (c: Content) => counts.get(c)!;
+    isoSizes = new Map(model.dirs.map((d) => [d, sizeDirectory(specs(d, 'iso', rec))]));
+    jolietSizes = new Map(model.jolietDirs.map((d) => [d, sizeDirectory(specs(d, 'joliet', rec))]));
+    const metadata: { key: string; blocks: number; splittable: boolean; prefer?: Run }[] = [];
+    const meta = (key: string, bytes: number, prefer: Run | undefined) => metadata.push({ key, blocks: blocksOf(bytes), splittable: false, ...(prefer ? { prefer } : {}) });
+    meta('zone:iso', zoneBytes(isoSizes), zones.iso);
+    if (joliet) meta('zone:joliet', zoneBytes(jolietSizes), zones.joliet);
+    meta('pt:L', pathTableBytes(isoTable), preferTable('primary', 'L'));
+    meta('pt:M', pathTableBytes(isoTable), preferTable('primary', 'M'));
+    if (joliet) {
+      meta('jpt:L', pathTableBytes(jolietTable), preferTable('joliet', 'L'));
+      meta('jpt:M', pathTableBytes(jolietTable), preferTable('joliet', 'M'));
+    }
+    layout = planLayout({
+      reservedEnd, baseEnd, pinned, maxWaste: input.maxWaste, maxExtentBlocks: MAX_EXTENT_BYTES / SECTOR_BYTES, maxExtents: MAX_EXTENTS,
+      kept: model.contents.filter((c) => c.kept && !pinnedContents.has(c) && c.size > 0).map((c) => ({ key: c.key, blocks: blocksOf(c.size), splittable: c.splittable, runs: keptRuns(c) })),
+      fresh: model.contents.filter((c) => !c.kept && c.size > 0).map((c) => ({ key: c.key, blocks: blocksOf(c.size), splittable: c.splittable })),
+      metadata,
+    });
+    let grew = false;
+    for (const c of model.contents) {
+      const n = Math.max(1, layout.runs.get(c.key)?.length ?? 1);
+      if (n > counts.get(c)!) {
+        counts.set(c, n);
+        grew = true;
+      }
+    }
+    if (!grew) break;
+  }
+  return encode(input, layout!, isoSizes, jolietSizes, isoTable, jolietTable, pinnedContents);
+}
+
+function encode(
+  input: PlanInput, layout: LayoutResult, isoSizes: Map<DirModel, DirectorySize>, jolietSizes: Map<DirModel, DirectorySize>,
+  isoTable: PathRecordSpec[], jolietTable: PathRecordSpec[], pinnedContents: ReadonlySet<Content>,
+): RemasterPlan {
+  const { base, model } = input;
+  const segments: Segment[] = [];
+  const runOf = (key: string) => layout.runs.get(key)?.[0] ?? { start: 0, length: 0 };
+  const contentExtents = (c: Content): Extent[] => pinnedContents.has(c) ? c.kept!.map((x) => ({ ...x })) : extentsOf(layout.runs.get(c.key) ?? [], c.size);
+  const offsets = { iso: zoneOffsets(isoSizes), joliet: zoneOffsets(jolietSizes) };
+  const dirExtent = (d: DirModel, tree: 'iso' | 'joliet'): Extent => ({
+    lba: runOf(`zone:${tree}`).start + offsets[tree].get(d)!, size: (tree === 'iso' ? isoSizes : jolietSizes).get(d)!.bytes,
+  });
+  const catalogEntry = base.boot ? base.entries.find((e) => e.type === 'file' && e.lba === base.boot!.catalogLba) : undefined;
+
+  for (const [tree, sizes] of [['iso', isoSizes], ['joliet', jolietSizes]] as const) {
+    for (const [d, size] of sizes) {
+      const self = dirExtent(d, tree);
+      const kids = d[tree];
+      const { dir, ce } = encodeDirectory(size, self.lba, self.lba + size.bytes / SECTOR_BYTES, (i) => {
+        if (i === 0) return [self];
+        if (i === 1) return [dirExtent(d.parent ?? d, tree)];
+        const c = kids[i - 2]!.child;
+        if (c.dir) return [dirExtent(c.dir, tree)];
+        if (c.catalog) return [{ lba: base.boot!.catalogLba, size: catalogEntry?.size ?? SECTOR_BYTES }];
+        return c.content ? contentExtents(c.content) : [{ lba: 0, size: 0 }];
+      });
+      segments.push({ at: self.lba * SECTOR_BYTES, length: dir.length, kind: 'bytes', bytes: dir });
+      if (ce.length > 0) segments.push({ at: self.lba * SECTOR_BYTES + dir.length, length: ce.length, kind: 'bytes', bytes: ce });
+    }
+  }
+  const table = (key: string, records: PathRecordSpec[], dirs: readonly DirModel[], tree: 'iso' | 'joliet', kind: 'L' | 'M') => {
+    const bytes = encodePathTable(records, dirs.map((d) => dirExtent(d, tree).lba), kind);
+    const at = runOf(key).start;
+    segments.push({ at: at * SECTOR_BYTES, length: blocksOf(bytes.length) * SECTOR_BYTES, kind: 'bytes', bytes: padBlocks(bytes) });
+    return at;
+  };
+  const lIso = table('pt:L', isoTable, model.dirs, 'iso', 'L');
+  const mIso = table('pt:M', isoTable, model.dirs, 'iso', 'M');
+  const joliet = model.jolietDirs.length > 0;
+  const lJol = joliet ? table('jpt:L', jolietTable, model.jolietDirs, 'joliet', 'L') : 0;
+  const mJol = joliet ? table('jpt:M', jolietTable, model.jolietDirs, 'joliet', 'M') : 0;
+
+  const volumeBlocks = layout.end;
+  const rootIso = dirExtent(model.root, 'iso');
+  const descriptors = writeDescriptors(input.descriptorSet, base.descriptors, {
+    primary: { volumeBlocks, pathTableBytes: pathTableBytes(isoTable), lPathTable: lIso, mPathTable: mIso, rootRecord: rootRecord(rootIso.lba, rootIso.size, model.root.node.mtimeMs) },
+    ...(joliet ? { joliet: { volumeBlocks, pathTableBytes: pathTableBytes(jolietTable), lPathTable: lJol, mPathTable: mJol, rootRecord: rootRecord(dirExtent(model.root, 'joliet').lba, dirExtent(model.root, 'joliet').size, model.root.node.mtimeMs) } } : {}),
+    ...(input.volumeId !== undefined ? { volumeId: input.volumeId } : {}),
+    dateMs: input.dateMs,
+  });
+  segments.push({ at: SYSTEM_AREA_SECTORS * SECTOR_BYTES, length: descriptors.length, kind: 'bytes', bytes: descriptors });
+
+  // Boot catalog: entries follow their images if they moved.
+  const places = new Map<number, BootImagePlace>();
+  const bootInfoLba = new Map<Content, number>();
+  for (const c of model.contents) {
+    if (c.kept || c.bootEntries.length === 0 || c.size === 0) continue;
+    const lba = runOf(c.key).start;
+    for (const i of c.bootEntries) {
+      const old = base.boot!.entries[i]!;
+      const followsSize = old.emulation === 'none' && old.sectorCount * 512 >= old.imageBytes && base.entries.some((e) => e.lba === old.lba && Math.ceil(e.size / 512) === old.sectorCount);
+      places.set(i, { lba, ...(followsSize ? { sectorCount: Math.min(0xffff, Math.ceil(c.size / 512)) } : {}) });
+      if (input.bootInfoTables.has(i)) bootInfoLba.set(c, lba);
+    }
+  }
+  if (base.boot && input.catalog && places.size > 0) {
+    segments.push({ at: base.boot.catalogLba * SECTOR_BYTES, length: SECTOR_BYTES, kind: 'bytes', bytes: padBlocks(patchCatalog(input.catalog, places)) });
+  }
+
+  // File content: fresh from the tree, moved kept content from the base.
+  let keptBytes = 0, newBytes = 0, movedBytes = 0;
+  const moved: { path: string; bytes: number }[] = [];
+  for (const c of model.contents) {
+    if (c.size === 0) continue;
+    const runs = pinnedContents.has(c) ? [] : layout.runs.get(c.key) ?? [];
+    if (!c.kept) {
+      newBytes += c.size;
+      let offset = 0;
+      for (const r of runs) {
+        const n = Math.min(c.size - offset, r.length * SECTOR_BYTES);
+        const lba = bootInfoLba.get(c);
+        segments.push({ at: r.start * SECTOR_BYTES, length: r.length * SECTOR_BYTES, kind: 'file', path: c.source, offset, fileBytes: n, ...(lba !== undefined ? { bootInfoLba: lba } : {}) });
+        offset += n;
+      }
+      continue;
+    }
+    const m = layout.moved.get(c.key);
+    if (!m) {
+      keptBytes += c.size;
+      continue;
+    }
+    const bytes = Math.min(c.size, m * SECTOR_BYTES);
+    movedBytes += bytes;
+    keptBytes += c.size - bytes;
+    moved.push({ path: c.source, bytes });
+    // Copy every block whose place changed from where the base has that block of content.
+    const old: number[] = [];
+    for (const x of c.kept!) for (let b = 0; b < blocksOf(x.size); b++) old.push(x.lba + b);
+    let k = 0;
+    for (const r of runs) {
+      for (let b = 0; b < r.length; b++, k++) {
+        const from = old[k]!;
+        if (from === r.start + b) continue;
+        const last = segments[segments.length - 1];
+        if (last && last.kind === 'base' && last.at + last.length === (r.start + b) * SECTOR_BYTES && last.offset + last.length === from * SECTOR_BYTES) {
+          segments[segments.length - 1] = { ...last, length: last.length + SECTOR_BYTES };
+        } else segments.push({ at: (r.start + b) * SECTOR_BYTES, length: SECTOR_BYTES, kind: 'base', offset: from * SECTOR_BYTES });
+      }
+    }
+  }
+  segments.sort((a, b) => a.at - b.at);
+  let metadataBytes = 0;
+  for (const s of segments) if (s.kind === 'bytes') metadataBytes += s.length;
+  const imageBytes = volumeBlocks * SECTOR_BYTES;
+  return {
+    imageBytes, segments,
+    stats: { keptBytes, movedBytes, newBytes, deadBytes: layout.deadBlocks * SECTOR_BYTES, metadataBytes, imageBytes, moved },
+  };
+}
+
+function padBlocks(b: Uint8Array): Uint8Array {
+  if (b.length % SECTOR_BYTES === 0) return b;
+  const out = new Uint8Array(blocksOf(b.length) * SECTOR_BYTES);
+  out.set(b);
+  return out;
+}
+
+function zoneBytes(sizes: ReadonlyMap<DirModel, DirectorySize>): number {
+  let n = 0;
+  for (const s of sizes.values()) n += s.bytes + s.ceBytes;
+  return n;
+}
+
+/** Block offset of each directory in its zone (the map's order is path table order). */
+function zoneOffsets(sizes: ReadonlyMap<DirModel, DirectorySize>): Map<DirModel, number> {
+  const out = new Map<DirModel, number>();
+  let at = 0;
+  for (const [d, s] of sizes) {
+    out.set(d, at);
+    at += (s.bytes + s.ceBytes) / SECTOR_BYTES;
+  }
+  return out;
+}
+
+/** Where the base keeps the directories of each tree: the span of the tree listed, and of the other one. */
+function baseZones(base: IsoImage): { iso?: Run; joliet?: Run } {
+  const listed = new Set<number>();
+  for (const e of base.entries) if (e.type === 'dir') listed.add(Math.floor((e.lba * base.logicalBlockSize) / SECTOR_BYTES));
+  const span = (areas: { start: number; end: number }[]): Run | undefined => {
+    if (areas.length === 0) return undefined;
+    let lo = Infinity, hi = 0;
+    for (const a of areas) {
+      lo = Math.min(lo, Math.floor(a.start / SECTOR_BYTES));
+      hi = Math.max(hi, blocksOf(a.end));
+    }
+    return { start: lo, length: hi - lo };
+  };
+  const dirs = base.metadata.filter((m) => m.kind === 'directory');
+  const mine = dirs.filter((m) => listed.has(Math.floor(m.start / SECTOR_BYTES)));
+  const other = dirs.filter((m) => !listed.has(Math.floor(m.start / SECTOR_BYTES)));
+  const a = span(mine), b = span(other);
+  const out: { iso?: Run; joliet?: Run } = {};
+  const iso = base.tree === 'joliet' ? b : a, joliet = base.tree === 'joliet' ? a : b;
+  if (iso) out.iso = iso;
+  if (joliet) out.joliet = joliet;
+  return out;
+}
