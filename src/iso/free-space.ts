@@ -17,6 +17,13 @@ export class FreeSpace {
   /** `end`: the volume size so far; the caller marks what is free below it. */
   constructor(public end: number) {}
 
+  /** An independent copy (to try a change and keep it only if it helps). */
+  clone(): FreeSpace {
+    const c = new FreeSpace(this.end);
+    c.runs = this.runs.slice();
+    return c;
+  }
+
   /** Free runs, in block order (a copy). */
   list(): Run[] {
     return this.runs.slice();

@@ -44,7 +44,7 @@ export interface LayoutInput {
   /** Items that stay where the base has them, runs in content order. */
   readonly kept: readonly (LayoutItem & { readonly runs: readonly Run[] })[];
   /** Contiguous items with their place in the base, if they had one. */
-  readonly metadata: readonly (LayoutItem & { readonly prefer?: Run })[];
+  readonly metadata: readonly (LayoutItem & { readonly prefer?: Run; readonly barrier?: boolean })[];
   readonly fresh: readonly LayoutItem[];
   /** Largest dead fraction of the image kept content is left with (0.05 = 5 %). */
   readonly maxWaste: number;
@@ -77,7 +77,7 @@ function chunks(blocks: number, max: number): number[] {
 }
 
 export function planLayout(input: LayoutInput): LayoutResult {
-  const free = new FreeSpace(Math.max(input.baseEnd, input.reservedEnd));
+  let free = new FreeSpace(Math.max(input.baseEnd, input.reservedEnd));
   const runs = new Map<string, Run[]>();
   const owners = new Map<string, Owner>();
   const moved = new Map<string, number>();
@@ -131,12 +131,37 @@ export function planLayout(input: LayoutInput): LayoutResult {
     runs.set(m.key, m.blocks === 0 ? [] : [r]);
     if (m.blocks > 0) place(m.key, r);
   }
-  // Fresh content: best fit, largest first, else at the end.
+  // Directory zones: a multi-extent file never has extents on both sides of one, since a
+  // reader that sweeps forward (libarchive) would pass the directories while reading it.
+  const barrierKeys = input.metadata.filter((m) => m.barrier && m.blocks > 0).map((m) => m.key);
+  const floorBelow = (s: number) => {
+    let lo = 0;
+    for (const k of barrierKeys) for (const b of runs.get(k) ?? []) if (b.start + b.length <= s) lo = Math.max(lo, b.start + b.length);
+    return lo;
+  };
+  /** Moves the highest directory zone that fits a free run below it down into it (metadata moves cost nothing). */
+  const lowerBarrier = (): boolean => {
+    const zones = barrierKeys.map((k) => ({ k, r: runs.get(k)![0]! })).sort((a, b) => b.r.start - a.r.start);
+    for (const { k, r } of zones) {
+      const at = free.bestFit(r.length, r.start);
+      if (at === undefined) continue;
+      const nr = { start: at, length: r.length };
+      runs.set(k, [nr]);
+      byEnd.delete(r.start + r.length);
+      place(k, nr);
+      free.release(r.start, r.length);
+      return true;
+    }
+    return false;
+  };
+  // Fresh content: best fit, largest first, else at the end (one run, cut into extents when huge).
   for (const f of bySize(input.fresh.slice())) {
     owners.set(f.key, { key: f.key, kind: 'fresh', splittable: f.splittable });
     const list: Run[] = [];
+    let at = free.bestFit(f.blocks) ?? free.append(f.blocks);
     for (const n of chunks(f.blocks, input.maxExtentBlocks)) {
-      const r = { start: free.bestFit(n) ?? free.append(n), length: n };
+      const r = { start: at, length: n };
+      at += n;
       list.push(r);
       place(f.key, r);
     }
@@ -159,8 +184,8 @@ export function planLayout(input: LayoutInput): LayoutResult {
     if (owner.kind === 'kept' && dead <= bound * free.end) break;
     const list = runs.get(tail.key)!;
     const idx = list.indexOf(tail.run);
-    const prevEnd = idx > 0 ? list[idx - 1]!.start + list[idx - 1]!.length : 0;
     const { start: s, length: len } = tail.run;
+    const prevEnd = idx > 0 ? Math.max(list[idx - 1]!.start + list[idx - 1]!.length, floorBelow(s)) : 0;
     const whole = free.bestFit(len, s, prevEnd);
     if (whole !== undefined) {
       const r = { start: whole, length: len };
@@ -171,26 +196,35 @@ export function planLayout(input: LayoutInput): LayoutResult {
       if (owner.kind === 'kept') moved.set(tail.key, (moved.get(tail.key) ?? 0) + len);
       continue;
     }
-    if (!owner.splittable) break;
-    const room = input.maxExtents - list.length;
-    if (room <= 0) break;
+    if (!owner.splittable) {
+      if (lowerBarrier()) continue;
+      break;
+    }
+    // Lay the whole file out again after the last directory zone below the end: free runs
+    // there first, lowest first, the rest at the end. Kept only if the image gets shorter.
+    const trial = free.clone();
+    for (const r of list) trial.release(r.start, r.length);
+    let left = 0;
+    for (const r of list) left += r.length;
+    const total = left;
     const parts: Run[] = [];
-    let left = len;
-    for (const h of free.runsWithin(prevEnd, s)) {
-      if (parts.length >= room || left === 0) break;
-      const n = Math.min(h.length, left);
+    for (const h of trial.runsWithin(floorBelow(trial.end), trial.end)) {
+      if (left === 0 || parts.length >= input.maxExtents - 1) break;
+      const n = Math.min(h.length, left, input.maxExtentBlocks);
       parts.push({ start: h.start, length: n });
       left -= n;
     }
-    const filled = len - left;
-    if (filled === 0) break;
-    for (const p of parts) free.take(p.start, p.length);
-    byEnd.delete(s + len);
-    const rest = left > 0 ? [{ start: s, length: left }] : [];
-    list.splice(idx, 1, ...parts, ...rest);
-    for (const r of [...parts, ...rest]) place(tail.key, r);
-    free.release(s + left, filled);
-    if (owner.kind === 'kept') moved.set(tail.key, (moved.get(tail.key) ?? 0) + len);
+    for (const p of parts) trial.take(p.start, p.length);
+    for (const n of chunks(left, input.maxExtentBlocks)) parts.push({ start: trial.append(n), length: n });
+    if (trial.end >= free.end) {
+      if (lowerBarrier()) continue;
+      break;
+    }
+    free = trial;
+    for (const r of list) byEnd.delete(r.start + r.length);
+    runs.set(tail.key, parts);
+    for (const p of parts) place(tail.key, p);
+    if (owner.kind === 'kept') moved.set(tail.key, total);
   }
   return { runs, end: free.end, deadBlocks: free.total(), moved };
 }

@@ -139,10 +139,11 @@ export function planRemaster(input: PlanInput): RemasterPlan {
     const rec = (c: Content) => counts.get(c)!;
     isoSizes = new Map(model.dirs.map((d) => [d, sizeDirectory(specs(d, 'iso', rec))]));
     jolietSizes = new Map(model.jolietDirs.map((d) => [d, sizeDirectory(specs(d, 'joliet', rec))]));
-    const metadata: { key: string; blocks: number; splittable: boolean; prefer?: Run }[] = [];
-    const meta = (key: string, bytes: number, prefer: Run | undefined) => metadata.push({ key, blocks: blocksOf(bytes), splittable: false, ...(prefer ? { prefer } : {}) });
-    meta('zone:iso', zoneBytes(isoSizes), zones.iso);
-    if (joliet) meta('zone:joliet', zoneBytes(jolietSizes), zones.joliet);
+    const metadata: { key: string; blocks: number; splittable: boolean; prefer?: Run; barrier?: boolean }[] = [];
+    const meta = (key: string, bytes: number, prefer: Run | undefined, barrier = false) =>
+      metadata.push({ key, blocks: blocksOf(bytes), splittable: false, ...(prefer ? { prefer } : {}), ...(barrier ? { barrier } : {}) });
+    meta('zone:iso', zoneBytes(isoSizes), zones.iso, true);
+    if (joliet) meta('zone:joliet', zoneBytes(jolietSizes), zones.joliet, true);
     meta('pt:L', pathTableBytes(isoTable), preferTable('primary', 'L'));
     meta('pt:M', pathTableBytes(isoTable), preferTable('primary', 'M'));
     if (joliet) {

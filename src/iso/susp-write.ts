@@ -139,11 +139,25 @@ export function slEntries(target: string): Uint8Array[] {
     cur = [];
     curBytes = SL.components.at;
   };
+  // An entry boundary falls inside a component (its first part flagged CONTINUE) where it can:
+  // libarchive before 3.7 joins the components on either side of a boundary without a "/".
   for (const c of comps) {
-    const need = SL_COMPONENT.content.at + c.content.length;
-    if (curBytes + need > MAX_ENTRY) flush(true);
-    cur.push(c);
-    curBytes += need;
+    let content = c.content;
+    for (;;) {
+      const need = SL_COMPONENT.content.at + content.length;
+      if (curBytes + need <= MAX_ENTRY) {
+        cur.push({ flags: c.flags, content });
+        curBytes += need;
+        break;
+      }
+      const fit = MAX_ENTRY - curBytes - SL_COMPONENT.content.at;
+      if (content.length > 0 && fit >= 1) {
+        cur.push({ flags: c.flags | FLAG_CONTINUE, content: content.subarray(0, fit) });
+        curBytes += SL_COMPONENT.content.at + fit;
+        content = content.subarray(fit);
+      }
+      flush(true);
+    }
   }
   flush(false);
   return out;
