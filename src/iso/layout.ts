@@ -50,6 +50,8 @@ export interface LayoutInput {
   readonly maxWaste: number;
   /** Most blocks in one extent (ECMA-119 §9.1.4: a 32-bit byte length). */
   readonly maxExtentBlocks: number;
+  /** Dead fraction below which fresh content stops moving into free runs (it leaves the smallest ones dead). */
+  readonly freshWaste: number;
   /** Most extents a split file may have. */
   readonly maxExtents: number;
 }
@@ -154,11 +156,13 @@ export function planLayout(input: LayoutInput): LayoutResult {
     }
     return false;
   };
-  // Fresh content: best fit, largest first, else at the end (one run, cut into extents when huge).
-  for (const f of bySize(input.fresh.slice())) {
+  // Fresh content: at the end, smallest first, so that the tail cut below moves the
+  // largest files into the largest free runs first and small runs stay dead when
+  // the waste allows (one run per file, cut into extents when huge).
+  for (const f of bySize(input.fresh.slice()).reverse()) {
     owners.set(f.key, { key: f.key, kind: 'fresh', splittable: f.splittable });
     const list: Run[] = [];
-    let at = free.bestFit(f.blocks) ?? free.append(f.blocks);
+    let at = free.append(f.blocks);
     for (const n of chunks(f.blocks, input.maxExtentBlocks)) {
       const r = { start: at, length: n };
       at += n;
@@ -181,7 +185,7 @@ export function planLayout(input: LayoutInput): LayoutResult {
     if (!tail) break;
     const owner = owners.get(tail.key)!;
     if (owner.kind === 'pinned') break;
-    if (owner.kind === 'kept' && dead <= bound * free.end) break;
+    if (owner.kind === 'kept' ? dead <= bound * free.end : dead <= Math.min(bound, input.freshWaste) * free.end) break;
     const list = runs.get(tail.key)!;
     const idx = list.indexOf(tail.run);
     const { start: s, length: len } = tail.run;
@@ -208,12 +212,16 @@ export function planLayout(input: LayoutInput): LayoutResult {
     for (const r of list) left += r.length;
     const total = left;
     const parts: Run[] = [];
-    for (const h of trial.runsWithin(floorBelow(trial.end), trial.end)) {
+    // The largest free runs first: each run filled costs a stock client the pieces it
+    // shares with unchanged neighbours, so few large runs beat many small ones.
+    const holes = trial.runsWithin(floorBelow(trial.end), trial.end).sort((a, b) => b.length - a.length || a.start - b.start);
+    for (const h of holes) {
       if (left === 0 || parts.length >= input.maxExtents - 1) break;
       const n = Math.min(h.length, left, input.maxExtentBlocks);
       parts.push({ start: h.start, length: n });
       left -= n;
     }
+    parts.sort((a, b) => a.start - b.start);
     for (const p of parts) trial.take(p.start, p.length);
     for (const n of chunks(left, input.maxExtentBlocks)) parts.push({ start: trial.append(n), length: n });
     if (trial.end >= free.end) {
