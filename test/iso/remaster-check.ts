@@ -46,10 +46,9 @@ export function xorrisoFind(image: string, tree: string): string | undefined {
   return d && `xorriso -find: ${d}`;
 }
 
-/** isoinfo -l -R (and -J when the image has Joliet): names must be the tree's (Joliet's only where they fit 64 characters). */
-export function isoinfoList(image: string, tree: string, joliet: boolean): string | undefined {
-  const r = run('isoinfo', ['-l', '-R', ...(joliet ? ['-J'] : []), '-i', image]);
-  if (r.status !== 0) return `isoinfo failed: ${r.stderr.slice(-500)}`;
+function isoinfoPaths(image: string, flags: string[]): string[] | string {
+  const r = run('isoinfo', ['-l', ...flags, '-i', image]);
+  if (r.status !== 0) return `isoinfo ${flags.join(' ')} failed: ${r.stderr.slice(-500)}`;
   const paths: string[] = ['/'];
   let dir = '/';
   for (const line of r.stdout.split('\n')) {
@@ -66,9 +65,30 @@ export function isoinfoList(image: string, tree: string, joliet: boolean): strin
     if (arrow >= 0 && line.startsWith('l')) name = name.slice(0, arrow);
     paths.push(`${dir}${name}`.replace(/\/$/, '') || '/');
   }
-  const want = treePaths(tree).filter((p) => !joliet || p.split('/').every((c) => c.length <= 64));
-  const d = firstDifference(paths.sort(), want);
-  return d && `isoinfo -l -R${joliet ? ' -J' : ''}: ${d}`;
+  return paths.sort();
+}
+
+/**
+ * isoinfo -l -R lists the Rock Ridge tree (every image remaster writes has
+ * one); with Joliet, isoinfo -l -J lists the Joliet tree, compared on the
+ * names it can print (ASCII, at most 64 characters: isoinfo converts UCS-2
+ * to an 8-bit charset only).
+ */
+export function isoinfoList(image: string, tree: string, joliet: boolean): string | undefined {
+  const all = treePaths(tree);
+  const rr = isoinfoPaths(image, ['-R']);
+  if (typeof rr === 'string') return rr;
+  const d = firstDifference(rr, all);
+  if (d) return `isoinfo -l -R: ${d}`;
+  if (!joliet) return undefined;
+  const jol = isoinfoPaths(image, ['-J']);
+  if (typeof jol === 'string') return jol;
+  // Every printable path is listed as it is, and as many entries as the tree has.
+  const printable = (p: string) => /^[\x20-\x7e]*$/.test(p) && p.split('/').every((c) => c.length <= 64);
+  const listed = new Set(jol);
+  const missing = all.filter(printable).filter((p) => !listed.has(p));
+  if (missing.length > 0 || jol.length !== all.length) return `isoinfo -l -J: ${jol.length} entries for ${all.length}, missing ${missing.slice(0, 3).join(', ')}`;
+  return undefined;
 }
 
 export function bsdtarDiff(image: string, tree: string): string | undefined {
