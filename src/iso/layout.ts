@@ -44,7 +44,7 @@ export interface LayoutInput {
   /** Items that stay where the base has them, runs in content order. */
   readonly kept: readonly (LayoutItem & { readonly runs: readonly Run[] })[];
   /** Contiguous items with their place in the base, if they had one. */
-  readonly metadata: readonly (LayoutItem & { readonly prefer?: Run; readonly barrier?: boolean })[];
+  readonly metadata: readonly (LayoutItem & { readonly prefer?: Run; readonly barrier?: boolean; readonly evict?: boolean })[];
   readonly fresh: readonly LayoutItem[];
   /** Largest dead fraction of the image kept content is left with (0.05 = 5 %). */
   readonly maxWaste: number;
@@ -97,8 +97,32 @@ export function planLayout(input: LayoutInput): LayoutResult {
       place(key, r);
     }
   });
+  // Metadata that must sit at its preferred block (the directory and path table region
+  // right after the descriptors) takes the first place there free of pinned blocks;
+  // kept files in the way are evicted and laid out again below.
+  const forced = new Map<string, Run>();
+  for (const m of input.metadata) {
+    if (!m.evict || !m.prefer || m.blocks === 0) continue;
+    let at = Math.max(m.prefer.start, input.reservedEnd);
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const p of [...input.pinned, ...forced.values()]) {
+        if (p.length > 0 && p.start < at + m.blocks && at < p.start + p.length) {
+          at = p.start + p.length;
+          moved = true;
+        }
+      }
+    }
+    forced.set(m.key, { start: at, length: m.blocks });
+  }
+  const overlapsForced = (r: Run) => [...forced.values()].some((f) => r.start < f.start + f.length && f.start < r.start + r.length);
+  const evicted: LayoutItem[] = [];
   for (const k of input.kept) {
     owners.set(k.key, { key: k.key, kind: 'kept', splittable: k.splittable });
+    if (k.runs.some((r) => r.length > 0 && overlapsForced(r))) {
+      evicted.push(k);
+      continue;
+    }
     runs.set(k.key, k.runs.slice());
     for (const r of k.runs) {
       if (r.length === 0) continue;
@@ -106,6 +130,7 @@ export function planLayout(input: LayoutInput): LayoutResult {
       place(k.key, r);
     }
   }
+  for (const f of forced.values()) used.push(f);
   used.sort((a, b) => a.start - b.start);
   let cursor = 0;
   for (const u of used) {
@@ -119,7 +144,11 @@ export function planLayout(input: LayoutInput): LayoutResult {
   const later: (LayoutItem & { prefer?: Run })[] = [];
   for (const m of input.metadata) {
     owners.set(m.key, { key: m.key, kind: 'metadata', splittable: false });
-    if (m.prefer && m.blocks > 0 && free.isFree(m.prefer.start, m.blocks)) {
+    const f = forced.get(m.key);
+    if (f) {
+      runs.set(m.key, [f]);
+      place(m.key, f);
+    } else if (m.prefer && m.blocks > 0 && free.isFree(m.prefer.start, m.blocks)) {
       free.take(m.prefer.start, m.blocks);
       const r = { start: m.prefer.start, length: m.blocks };
       runs.set(m.key, [r]);
@@ -170,6 +199,20 @@ export function planLayout(input: LayoutInput): LayoutResult {
       place(f.key, r);
     }
     runs.set(f.key, list);
+  }
+
+  // Evicted kept files: at the end like fresh content (their blocks all count as moved).
+  for (const k of evicted) {
+    const list: Run[] = [];
+    let at = free.append(k.blocks);
+    for (const n of chunks(k.blocks, input.maxExtentBlocks)) {
+      const r = { start: at, length: n };
+      at += n;
+      list.push(r);
+      place(k.key, r);
+    }
+    runs.set(k.key, list);
+    moved.set(k.key, k.blocks);
   }
 
   // Cut the tail into the free runs below it. A file's extents stay in

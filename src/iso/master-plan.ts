@@ -129,13 +129,10 @@ export function planRemaster(input: PlanInput): RemasterPlan {
   const counts = new Map<Content, number>();
   for (const c of model.contents) counts.set(c, c.kept ? Math.max(1, keptRuns(c).length) : Math.max(1, Math.ceil(c.size / MAX_EXTENT_BYTES)));
 
-  // Each tree's directories form one zone, in path table order, so that every directory
-  // lies after its parent (libarchive reads directories in one forward sweep).
-  const zones = baseZones(base);
-  const preferTable = (volume: 'primary' | 'joliet', kind: 'L' | 'M'): Run | undefined => {
-    const t = base.pathTables.find((p) => p.volume === volume && p.kind === kind);
-    return t ? { start: t.lba, length: blocksOf(t.size) } : undefined;
-  };
+  // All metadata is one region right after the volume descriptors, as mkisofs and xorriso
+  // lay it out: each tree's directories in path table order (every directory after its
+  // parent: libarchive reads them in one forward sweep), then the path tables. No file
+  // content lies before it, so no multi-extent file can straddle it.
   const isoTable = pathRecords(model.dirs, 'iso');
   const jolietTable = joliet ? pathRecords(model.jolietDirs, 'joliet') : [];
 
@@ -146,17 +143,8 @@ export function planRemaster(input: PlanInput): RemasterPlan {
     const rec = (c: Content) => counts.get(c)!;
     isoSizes = new Map(model.dirs.map((d) => [d, sizeDirectory(specs(d, 'iso', rec))]));
     jolietSizes = new Map(model.jolietDirs.map((d) => [d, sizeDirectory(specs(d, 'joliet', rec))]));
-    const metadata: { key: string; blocks: number; splittable: boolean; prefer?: Run; barrier?: boolean }[] = [];
-    const meta = (key: string, bytes: number, prefer: Run | undefined, barrier = false) =>
-      metadata.push({ key, blocks: blocksOf(bytes), splittable: false, ...(prefer ? { prefer } : {}), ...(barrier ? { barrier } : {}) });
-    meta('zone:iso', zoneBytes(isoSizes), zones.iso, true);
-    if (joliet) meta('zone:joliet', zoneBytes(jolietSizes), zones.joliet, true);
-    meta('pt:L', pathTableBytes(isoTable), preferTable('primary', 'L'));
-    meta('pt:M', pathTableBytes(isoTable), preferTable('primary', 'M'));
-    if (joliet) {
-      meta('jpt:L', pathTableBytes(jolietTable), preferTable('joliet', 'L'));
-      meta('jpt:M', pathTableBytes(jolietTable), preferTable('joliet', 'M'));
-    }
+    const parts = metaParts(isoSizes, jolietSizes, pathTableBytes(isoTable), joliet ? pathTableBytes(jolietTable) : 0);
+    const metadata = [{ key: 'meta', blocks: parts.blocks, splittable: false, prefer: { start: reservedEnd, length: parts.blocks }, barrier: true, evict: true }];
     layout = planLayout({
       reservedEnd, baseEnd, pinned, maxWaste: input.maxWaste, freshWaste: FRESH_WASTE, maxExtentBlocks: MAX_EXTENT_BYTES / SECTOR_BYTES, maxExtents: MAX_EXTENTS,
       kept: model.contents.filter((c) => c.kept && !pinnedContents.has(c) && c.size > 0).map((c) => ({ key: c.key, blocks: blocksOf(c.size), splittable: c.splittable, runs: keptRuns(c) })),
@@ -173,6 +161,10 @@ export function planRemaster(input: PlanInput): RemasterPlan {
     }
     if (!grew) break;
   }
+  // Encode with the extents each file got (never more than the sizes were planned for).
+  const actual = (c: Content) => (pinnedContents.has(c) ? counts.get(c)! : Math.max(1, layout!.runs.get(c.key)?.length ?? 1));
+  isoSizes = new Map(model.dirs.map((d) => [d, sizeDirectory(specs(d, 'iso', actual))]));
+  jolietSizes = new Map(model.jolietDirs.map((d) => [d, sizeDirectory(specs(d, 'joliet', actual))]));
   return encode(input, layout!, isoSizes, jolietSizes, isoTable, jolietTable, pinnedContents);
 }
 
@@ -184,9 +176,11 @@ function encode(
   const segments: Segment[] = [];
   const runOf = (key: string) => layout.runs.get(key)?.[0] ?? { start: 0, length: 0 };
   const contentExtents = (c: Content): Extent[] => pinnedContents.has(c) ? c.kept!.map((x) => ({ ...x })) : extentsOf(layout.runs.get(c.key) ?? [], c.size);
-  const offsets = { iso: zoneOffsets(isoSizes), joliet: zoneOffsets(jolietSizes) };
+  const joliet = model.jolietDirs.length > 0;
+  const parts = metaParts(isoSizes, jolietSizes, pathTableBytes(isoTable), joliet ? pathTableBytes(jolietTable) : 0);
+  const metaStart = runOf('meta').start;
   const dirExtent = (d: DirModel, tree: 'iso' | 'joliet'): Extent => ({
-    lba: runOf(`zone:${tree}`).start + offsets[tree].get(d)!, size: (tree === 'iso' ? isoSizes : jolietSizes).get(d)!.bytes,
+    lba: metaStart + parts.dirs[tree].get(d)!, size: (tree === 'iso' ? isoSizes : jolietSizes).get(d)!.bytes,
   });
   const catalogEntry = base.boot ? base.entries.find((e) => e.type === 'file' && e.lba === base.boot!.catalogLba) : undefined;
 
@@ -208,13 +202,12 @@ function encode(
   }
   const table = (key: string, records: PathRecordSpec[], dirs: readonly DirModel[], tree: 'iso' | 'joliet', kind: 'L' | 'M') => {
     const bytes = encodePathTable(records, dirs.map((d) => dirExtent(d, tree).lba), kind);
-    const at = runOf(key).start;
+    const at = metaStart + parts.tables[key]!;
     segments.push({ at: at * SECTOR_BYTES, length: blocksOf(bytes.length) * SECTOR_BYTES, kind: 'bytes', bytes: padBlocks(bytes) });
     return at;
   };
   const lIso = table('pt:L', isoTable, model.dirs, 'iso', 'L');
   const mIso = table('pt:M', isoTable, model.dirs, 'iso', 'M');
-  const joliet = model.jolietDirs.length > 0;
   const lJol = joliet ? table('jpt:L', jolietTable, model.jolietDirs, 'joliet', 'L') : 0;
   const mJol = joliet ? table('jpt:M', jolietTable, model.jolietDirs, 'joliet', 'M') : 0;
 
@@ -303,43 +296,22 @@ function padBlocks(b: Uint8Array): Uint8Array {
   return out;
 }
 
-function zoneBytes(sizes: ReadonlyMap<DirModel, DirectorySize>): number {
-  let n = 0;
-  for (const s of sizes.values()) n += s.bytes + s.ceBytes;
-  return n;
-}
-
-/** Block offset of each directory in its zone (the map's order is path table order). */
-function zoneOffsets(sizes: ReadonlyMap<DirModel, DirectorySize>): Map<DirModel, number> {
-  const out = new Map<DirModel, number>();
+/** Block offsets in the metadata region: ISO directories, Joliet directories, then the L and M path tables of each. */
+function metaParts(iso: ReadonlyMap<DirModel, DirectorySize>, joliet: ReadonlyMap<DirModel, DirectorySize>, isoTable: number, jolietTable: number) {
   let at = 0;
-  for (const [d, s] of sizes) {
-    out.set(d, at);
-    at += (s.bytes + s.ceBytes) / SECTOR_BYTES;
-  }
-  return out;
-}
-
-/** Where the base keeps the directories of each tree: the span of the tree listed, and of the other one. */
-function baseZones(base: IsoImage): { iso?: Run; joliet?: Run } {
-  const listed = new Set<number>();
-  for (const e of base.entries) if (e.type === 'dir') listed.add(Math.floor((e.lba * base.logicalBlockSize) / SECTOR_BYTES));
-  const span = (areas: { start: number; end: number }[]): Run | undefined => {
-    if (areas.length === 0) return undefined;
-    let lo = Infinity, hi = 0;
-    for (const a of areas) {
-      lo = Math.min(lo, Math.floor(a.start / SECTOR_BYTES));
-      hi = Math.max(hi, blocksOf(a.end));
+  const zone = (sizes: ReadonlyMap<DirModel, DirectorySize>) => {
+    const out = new Map<DirModel, number>();
+    for (const [d, s] of sizes) {
+      out.set(d, at);
+      at += (s.bytes + s.ceBytes) / SECTOR_BYTES;
     }
-    return { start: lo, length: hi - lo };
+    return out;
   };
-  const dirs = base.metadata.filter((m) => m.kind === 'directory');
-  const mine = dirs.filter((m) => listed.has(Math.floor(m.start / SECTOR_BYTES)));
-  const other = dirs.filter((m) => !listed.has(Math.floor(m.start / SECTOR_BYTES)));
-  const a = span(mine), b = span(other);
-  const out: { iso?: Run; joliet?: Run } = {};
-  const iso = base.tree === 'joliet' ? b : a, joliet = base.tree === 'joliet' ? a : b;
-  if (iso) out.iso = iso;
-  if (joliet) out.joliet = joliet;
-  return out;
+  const dirs = { iso: zone(iso), joliet: zone(joliet) };
+  const tables: Record<string, number> = {};
+  for (const [key, bytes] of [['pt:L', isoTable], ['pt:M', isoTable], ['jpt:L', jolietTable], ['jpt:M', jolietTable]] as const) {
+    tables[key] = at;
+    at += blocksOf(bytes);
+  }
+  return { dirs, tables, blocks: at };
 }
