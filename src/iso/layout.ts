@@ -44,7 +44,7 @@ export interface LayoutInput {
   /** Items that stay where the base has them, runs in content order. */
   readonly kept: readonly (LayoutItem & { readonly runs: readonly Run[] })[];
   /** Contiguous items with their place in the base, if they had one. */
-  readonly metadata: readonly (LayoutItem & { readonly prefer?: Run; readonly barrier?: boolean; readonly evict?: boolean })[];
+  readonly metadata: readonly (LayoutItem & { readonly prefer?: Run; readonly barrier?: boolean; readonly fixed?: readonly Run[] })[];
   readonly fresh: readonly LayoutItem[];
   /** Largest dead fraction of the image kept content is left with (0.05 = 5 %). */
   readonly maxWaste: number;
@@ -97,25 +97,13 @@ export function planLayout(input: LayoutInput): LayoutResult {
       place(key, r);
     }
   });
-  // Metadata that must sit at its preferred block (the directory and path table region
-  // right after the descriptors) takes the first place there free of pinned blocks;
-  // kept files in the way are evicted and laid out again below.
-  const forced = new Map<string, Run>();
-  for (const m of input.metadata) {
-    if (!m.evict || !m.prefer || m.blocks === 0) continue;
-    let at = Math.max(m.prefer.start, input.reservedEnd);
-    for (let moved = true; moved;) {
-      moved = false;
-      for (const p of [...input.pinned, ...forced.values()]) {
-        if (p.length > 0 && p.start < at + m.blocks && at < p.start + p.length) {
-          at = p.start + p.length;
-          moved = true;
-        }
-      }
-    }
-    forced.set(m.key, { start: at, length: m.blocks });
-  }
-  const overlapsForced = (r: Run) => [...forced.values()].some((f) => r.start < f.start + f.length && f.start < r.start + r.length);
+  // Metadata with fixed blocks (the directory and path table region right after the
+  // descriptors) takes them; kept files in the way are evicted and laid out again below.
+  const forced = new Map<string, Run[]>();
+  for (const m of input.metadata) if (m.fixed && m.blocks > 0) forced.set(m.key, m.fixed.filter((r) => r.length > 0));
+  const fixedRuns: Run[] = [];
+  for (const rs of forced.values()) for (const r of rs) fixedRuns.push(r);
+  const overlapsForced = (r: Run) => fixedRuns.some((f) => r.start < f.start + f.length && f.start < r.start + r.length);
   const evicted: LayoutItem[] = [];
   for (const k of input.kept) {
     owners.set(k.key, { key: k.key, kind: 'kept', splittable: k.splittable });
@@ -130,7 +118,7 @@ export function planLayout(input: LayoutInput): LayoutResult {
       place(k.key, r);
     }
   }
-  for (const f of forced.values()) used.push(f);
+  for (const f of fixedRuns) used.push(f);
   used.sort((a, b) => a.start - b.start);
   let cursor = 0;
   for (const u of used) {
@@ -146,8 +134,8 @@ export function planLayout(input: LayoutInput): LayoutResult {
     owners.set(m.key, { key: m.key, kind: 'metadata', splittable: false });
     const f = forced.get(m.key);
     if (f) {
-      runs.set(m.key, [f]);
-      place(m.key, f);
+      runs.set(m.key, f.slice());
+      for (const r of f) place(m.key, r);
     } else if (m.prefer && m.blocks > 0 && free.isFree(m.prefer.start, m.blocks)) {
       free.take(m.prefer.start, m.blocks);
       const r = { start: m.prefer.start, length: m.blocks };
@@ -172,7 +160,7 @@ export function planLayout(input: LayoutInput): LayoutResult {
   };
   /** Moves the highest directory zone that fits a free run below it down into it (metadata moves cost nothing). */
   const lowerBarrier = (): boolean => {
-    const zones = barrierKeys.map((k) => ({ k, r: runs.get(k)![0]! })).sort((a, b) => b.r.start - a.r.start);
+    const zones = barrierKeys.filter((k) => !forced.has(k)).map((k) => ({ k, r: runs.get(k)![0]! })).sort((a, b) => b.r.start - a.r.start);
     for (const { k, r } of zones) {
       const at = free.bestFit(r.length, r.start);
       if (at === undefined) continue;

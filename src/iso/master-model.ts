@@ -193,7 +193,7 @@ function latin(b: Uint8Array): string {
 }
 
 /** POSIX mode with the file type bits the entry's type says. */
-function modeOf(n: SourceNode): number {
+export function modeOf(n: SourceNode): number {
   const type = n.type === 'dir' ? S_IFDIR : n.type === 'symlink' ? S_IFLNK : S_IFREG;
   return (n.mode & ~S_IFMT) | type;
 }

@@ -18,6 +18,9 @@ import type { IsoImage } from './entry.js';
 import { planLayout, type LayoutResult, type Run } from './layout.js';
 import { childSystemUse, parentSystemUse, selfSystemUse, type Content, type DirModel, type Model } from './master-model.js';
 import { encodePathTable, pathTableBytes, type PathRecordSpec } from './path-table-write.js';
+import { planRegion, type RegionDir } from './meta-region.js';
+import { directoryVerdicts, type DirVerdict } from './verbatim.js';
+import type { IsoEntry } from './entry.js';
 
 /** ECMA-119 §9.1.4: one extent holds at most 2^32 - 2048 bytes (whole blocks). */
 export const MAX_EXTENT_BYTES = 0xffffffff - (SECTOR_BYTES - 1);
@@ -47,6 +50,8 @@ export interface PlanInput {
   /** Boot entries (reader order) whose image carries a boot information table. */
   readonly bootInfoTables: ReadonlySet<number>;
   readonly model: Model;
+  /** The base's Joliet tree, for reusing its directories as they are. */
+  readonly baseJoliet?: readonly IsoEntry[];
   readonly volumeId?: string;
   readonly maxWaste: number;
   readonly dateMs: number;
@@ -137,16 +142,20 @@ export function planRemaster(input: PlanInput): RemasterPlan {
   const jolietTable = joliet ? pathRecords(model.jolietDirs, 'joliet') : [];
 
   let layout: LayoutResult | undefined;
+  let region: Region | undefined;
   let isoSizes = new Map<DirModel, DirectorySize>(), jolietSizes = new Map<DirModel, DirectorySize>();
+  let movedKeys = new Set<string>();
+  const continuations: Run[] = base.metadata.filter((m) => m.kind === 'continuation').map((m) => ({ start: Math.floor(m.start / SECTOR_BYTES), length: blocksOf(m.end) - Math.floor(m.start / SECTOR_BYTES) }));
   for (let round = 0; ; round++) {
     if (round >= MAX_ROUNDS) throw new RangeError('directory sizes did not settle');
     const rec = (c: Content) => counts.get(c)!;
     isoSizes = new Map(model.dirs.map((d) => [d, sizeDirectory(specs(d, 'iso', rec))]));
     jolietSizes = new Map(model.jolietDirs.map((d) => [d, sizeDirectory(specs(d, 'joliet', rec))]));
-    const parts = metaParts(isoSizes, jolietSizes, pathTableBytes(isoTable), joliet ? pathTableBytes(jolietTable) : 0);
-    const metadata = [{ key: 'meta', blocks: parts.blocks, splittable: false, prefer: { start: reservedEnd, length: parts.blocks }, barrier: true, evict: true }];
+    const verdicts = directoryVerdicts(model, base, input.baseJoliet, movedKeys);
+    region = metaRegion(model, isoSizes, jolietSizes, verdicts, [blocksOf(pathTableBytes(isoTable)), blocksOf(pathTableBytes(isoTable)), blocksOf(pathTableBytes(jolietTable)), blocksOf(pathTableBytes(jolietTable))], reservedEnd, pinned, continuations);
+    const metadata = [{ key: 'meta', blocks: region.blocks, splittable: false, barrier: true, fixed: region.runs }];
     layout = planLayout({
-      reservedEnd, baseEnd, pinned, maxWaste: input.maxWaste, freshWaste: FRESH_WASTE, maxExtentBlocks: MAX_EXTENT_BYTES / SECTOR_BYTES, maxExtents: MAX_EXTENTS,
+      reservedEnd, baseEnd, pinned: region.verbatim > 0 ? [...pinned, ...continuations] : pinned, maxWaste: input.maxWaste, freshWaste: FRESH_WASTE, maxExtentBlocks: MAX_EXTENT_BYTES / SECTOR_BYTES, maxExtents: MAX_EXTENTS,
       kept: model.contents.filter((c) => c.kept && !pinnedContents.has(c) && c.size > 0).map((c) => ({ key: c.key, blocks: blocksOf(c.size), splittable: c.splittable, runs: keptRuns(c) })),
       fresh: model.contents.filter((c) => !c.kept && c.size > 0).map((c) => ({ key: c.key, blocks: blocksOf(c.size), splittable: c.splittable })),
       metadata,
@@ -159,17 +168,19 @@ export function planRemaster(input: PlanInput): RemasterPlan {
         grew = true;
       }
     }
-    if (!grew) break;
+    const movedNow = new Set(layout.moved.keys());
+    if (!grew && [...movedNow].every((k) => movedKeys.has(k))) break;
+    movedKeys = new Set([...movedKeys, ...movedNow]);
   }
   // Encode with the extents each file got (never more than the sizes were planned for).
   const actual = (c: Content) => (pinnedContents.has(c) ? counts.get(c)! : Math.max(1, layout!.runs.get(c.key)?.length ?? 1));
   isoSizes = new Map(model.dirs.map((d) => [d, sizeDirectory(specs(d, 'iso', actual))]));
   jolietSizes = new Map(model.jolietDirs.map((d) => [d, sizeDirectory(specs(d, 'joliet', actual))]));
-  return encode(input, layout!, isoSizes, jolietSizes, isoTable, jolietTable, pinnedContents);
+  return encode(input, layout!, region!, isoSizes, jolietSizes, isoTable, jolietTable, pinnedContents);
 }
 
 function encode(
-  input: PlanInput, layout: LayoutResult, isoSizes: Map<DirModel, DirectorySize>, jolietSizes: Map<DirModel, DirectorySize>,
+  input: PlanInput, layout: LayoutResult, region: Region, isoSizes: Map<DirModel, DirectorySize>, jolietSizes: Map<DirModel, DirectorySize>,
   isoTable: PathRecordSpec[], jolietTable: PathRecordSpec[], pinnedContents: ReadonlySet<Content>,
 ): RemasterPlan {
   const { base, model } = input;
@@ -177,15 +188,15 @@ function encode(
   const runOf = (key: string) => layout.runs.get(key)?.[0] ?? { start: 0, length: 0 };
   const contentExtents = (c: Content): Extent[] => pinnedContents.has(c) ? c.kept!.map((x) => ({ ...x })) : extentsOf(layout.runs.get(c.key) ?? [], c.size);
   const joliet = model.jolietDirs.length > 0;
-  const parts = metaParts(isoSizes, jolietSizes, pathTableBytes(isoTable), joliet ? pathTableBytes(jolietTable) : 0);
-  const metaStart = runOf('meta').start;
-  const dirExtent = (d: DirModel, tree: 'iso' | 'joliet'): Extent => ({
-    lba: metaStart + parts.dirs[tree].get(d)!, size: (tree === 'iso' ? isoSizes : jolietSizes).get(d)!.bytes,
-  });
+  const dirExtent = (d: DirModel, tree: 'iso' | 'joliet'): Extent => {
+    const at = region.at[tree].get(d)!;
+    return { lba: at.lba, size: at.verbatimBytes ?? (tree === 'iso' ? isoSizes : jolietSizes).get(d)!.bytes };
+  };
   const catalogEntry = base.boot ? base.entries.find((e) => e.type === 'file' && e.lba === base.boot!.catalogLba) : undefined;
 
   for (const [tree, sizes] of [['iso', isoSizes], ['joliet', jolietSizes]] as const) {
     for (const [d, size] of sizes) {
+      if (region.at[tree].get(d)!.verbatimBytes !== undefined) continue; // the base's blocks, as they are
       const self = dirExtent(d, tree);
       const kids = d[tree];
       const { dir, ce } = encodeDirectory(size, self.lba, self.lba + size.bytes / SECTOR_BYTES, (i) => {
@@ -202,7 +213,7 @@ function encode(
   }
   const table = (key: string, records: PathRecordSpec[], dirs: readonly DirModel[], tree: 'iso' | 'joliet', kind: 'L' | 'M') => {
     const bytes = encodePathTable(records, dirs.map((d) => dirExtent(d, tree).lba), kind);
-    const at = metaStart + parts.tables[key]!;
+    const at = region.tables[key]!;
     segments.push({ at: at * SECTOR_BYTES, length: blocksOf(bytes.length) * SECTOR_BYTES, kind: 'bytes', bytes: padBlocks(bytes) });
     return at;
   };
@@ -296,22 +307,57 @@ function padBlocks(b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Block offsets in the metadata region: ISO directories, Joliet directories, then the L and M path tables of each. */
-function metaParts(iso: ReadonlyMap<DirModel, DirectorySize>, joliet: ReadonlyMap<DirModel, DirectorySize>, isoTable: number, jolietTable: number) {
-  let at = 0;
-  const zone = (sizes: ReadonlyMap<DirModel, DirectorySize>) => {
-    const out = new Map<DirModel, number>();
-    for (const [d, s] of sizes) {
-      out.set(d, at);
-      at += (s.bytes + s.ceBytes) / SECTOR_BYTES;
+interface Region {
+  readonly at: { iso: Map<DirModel, { lba: number; verbatimBytes?: number }>; joliet: Map<DirModel, { lba: number; verbatimBytes?: number }> };
+  readonly tables: Record<string, number>;
+  readonly runs: Run[];
+  readonly blocks: number;
+  readonly verbatim: number;
+}
+
+/** Places the directories and path tables (meta-region.ts); base continuation blocks stay when a reused directory may point into them. */
+function metaRegion(
+  model: Model, iso: ReadonlyMap<DirModel, DirectorySize>, joliet: ReadonlyMap<DirModel, DirectorySize>,
+  verdicts: { iso: Map<DirModel, DirVerdict>; joliet: Map<DirModel, DirVerdict> }, tables: number[], start: number, pinned: readonly Run[], continuations: readonly Run[],
+): Region {
+  const list: RegionDir[] = [];
+  const index = new Map<DirModel, number>();
+  const add = (dirs: readonly DirModel[], sizes: ReadonlyMap<DirModel, DirectorySize>, v: Map<DirModel, DirVerdict>) => {
+    index.clear();
+    const first = list.length;
+    dirs.forEach((d, i) => index.set(d, first + i));
+    for (const d of dirs) {
+      const s = sizes.get(d)!;
+      const verdict = v.get(d);
+      list.push({
+        ...(d.parent ? { parent: index.get(d.parent)! } : {}), blocks: (s.bytes + s.ceBytes) / SECTOR_BYTES,
+        candidate: verdict?.candidate ?? false, attrStable: verdict?.attrStable ?? false, ...(verdict?.base ? { base: verdict.base } : {}),
+      });
     }
-    return out;
+    return first;
   };
-  const dirs = { iso: zone(iso), joliet: zone(joliet) };
-  const tables: Record<string, number> = {};
-  for (const [key, bytes] of [['pt:L', isoTable], ['pt:M', isoTable], ['jpt:L', jolietTable], ['jpt:M', jolietTable]] as const) {
-    tables[key] = at;
-    at += blocksOf(bytes);
+  const isoFirst = add(model.dirs, iso, verdicts.iso);
+  const jolietFirst = add(model.jolietDirs, joliet, verdicts.joliet);
+  const keepCe = [...verdicts.iso.values()].some((v) => v.candidate);
+  const plan = planRegion(list, tables.filter((n) => n > 0), start, keepCe ? [...pinned, ...continuations] : pinned);
+  const at = { iso: new Map<DirModel, { lba: number; verbatimBytes?: number }>(), joliet: new Map<DirModel, { lba: number; verbatimBytes?: number }>() };
+  const put = (dirs: readonly DirModel[], first: number, m: Map<DirModel, { lba: number; verbatimBytes?: number }>) =>
+    dirs.forEach((d, i) => m.set(d, { lba: plan.pos[first + i]!, ...(plan.verbatim[first + i] ? { verbatimBytes: list[first + i]!.base!.length * SECTOR_BYTES } : {}) }));
+  put(model.dirs, isoFirst, at.iso);
+  put(model.jolietDirs, jolietFirst, at.joliet);
+  const keys = ['pt:L', 'pt:M', 'jpt:L', 'jpt:M'];
+  const tpos: Record<string, number> = {};
+  let k = 0;
+  tables.forEach((n, i) => { if (n > 0) tpos[keys[i]!] = plan.tables[k++]!; });
+  const used: Run[] = [];
+  list.forEach((d, i) => used.push({ start: plan.pos[i]!, length: plan.verbatim[i] ? d.base!.length : d.blocks }));
+  tables.forEach((n, i) => { if (n > 0) used.push({ start: tpos[keys[i]!]!, length: n }); });
+  used.sort((a, b) => a.start - b.start);
+  const runs: Run[] = [];
+  for (const r of used) {
+    const last = runs[runs.length - 1];
+    if (last && last.start + last.length === r.start) runs[runs.length - 1] = { start: last.start, length: last.length + r.length };
+    else runs.push(r);
   }
-  return { dirs, tables, blocks: at };
+  return { at, tables: tpos, runs, blocks: used.reduce((n, r) => n + r.length, 0), verbatim: plan.verbatim.filter(Boolean).length };
 }

@@ -12,7 +12,11 @@ import { FileSource } from '../store/file-source.js';
 import { readEntryChunks } from './content.js';
 import { SECTOR_BYTES, SYSTEM_AREA_SECTORS } from './context.js';
 import { hasBootInfoTable } from './eltorito-write.js';
-import type { IsoEntry } from './entry.js';
+import type { IsoEntry, IsoImage } from './entry.js';
+import { IsoContext } from './context.js';
+import { PVD } from './descriptors.js';
+import { MIN_RECORD_BYTES, parseRecord } from './records.js';
+import { walkTree } from './tree.js';
 import { buildModel, type SourceNode } from './master-model.js';
 import { planRemaster, type RemasterStats } from './master-plan.js';
 import { readIso } from './read-iso.js';
@@ -74,6 +78,16 @@ async function sameContent(base: FileSource, entry: IsoEntry, file: string): Pro
   }
 }
 
+/** The base's Joliet tree as the reader lists it (its directories may be reused as they are). */
+async function jolietEntries(base: FileSource, img: IsoImage, name: string): Promise<IsoEntry[] | undefined> {
+  const jd = img.descriptors.find((d) => d.type === 'joliet');
+  if (!jd || jd.type !== 'joliet') return undefined;
+  if (img.tree === 'joliet') return img.entries.slice();
+  const ctx = new IsoContext(base, name);
+  const root = parseRecord(ctx, jd.rootRecord, 0, jd.sector * SECTOR_BYTES + PVD.rootDirectoryRecord.at, MIN_RECORD_BYTES, 'root directory record');
+  return (await walkTree(ctx, root, { names: 'joliet', blockSize: img.logicalBlockSize, suspSkip: 0 })).entries;
+}
+
 export async function remaster(basePath: string, treePath: string, outPath: string, opts: RemasterOptions): Promise<RemasterReport> {
   const maxWaste = opts.maxWaste ?? 0.05;
   if (!(maxWaste >= 0 && maxWaste < 1)) throw new IsosyncError('BAD_ARGUMENT', `Invalid --max-waste ${maxWaste * 100}: must be at least 0 and below 100`);
@@ -118,8 +132,10 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
       }
     }
     const model = buildModel({ nodes, base: img, same, joliet: img.hasJoliet });
+    const baseJoliet = await jolietEntries(base, img, basePath);
     const plan = planRemaster({
       base: img, descriptorSet, ...(catalog ? { catalog } : {}), bootInfoTables, model, maxWaste, dateMs: opts.dateMs,
+      ...(baseJoliet ? { baseJoliet } : {}),
       ...(opts.volumeId !== undefined ? { volumeId: opts.volumeId } : {}),
     });
     await writeImage(plan, base, treePath, outPath);
