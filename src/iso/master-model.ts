@@ -90,6 +90,7 @@ const S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000, S_IFMT = 0o170
 /** Folders whose files boot loaders (isolinux, GRUB's first stage) read by themselves: never split. */
 const LOADER_DIRS = /^\/(boot|isolinux|syslinux|efi|grub)(\/|$)/i;
 const enc = new TextEncoder();
+const SERIAL_BASE = 0x80000000;
 
 function parentOf(path: string): string {
   const i = path.lastIndexOf('/');
@@ -110,7 +111,21 @@ export function buildModel(input: ModelInput): Model {
   const loaderDirs = new Set<string>();
   for (const e of base.entries) if (e.type === 'file' && bootLbas.has(e.lba)) loaderDirs.add(parentOf(e.path));
 
-  let serial = 0;
+  // File serial numbers (PX, RRIP 1.12) from 2^31 up: readers that find none (a reused
+  // base directory from a writer without them) number entries by their block, which
+  // stays below 2^31, so the two never meet (libarchive would see hard links). A path
+  // the base numbered keeps its number, since a reused directory still shows it.
+  let top = SERIAL_BASE;
+  for (const e of base.entries) if (e.inode !== undefined && e.inode > top) top = e.inode;
+  const taken = new Set<number>();
+  const serialFor = (path: string): number => {
+    const old = byPath.get(path)?.inode;
+    if (old !== undefined && old > SERIAL_BASE && !taken.has(old)) {
+      taken.add(old);
+      return old;
+    }
+    return ++top;
+  };
   const dirs = new Map<string, DirModel>();
   const contents: Content[] = [];
   const byLink = new Map<string, { content: Content; serial: number }>();
@@ -119,7 +134,7 @@ export function buildModel(input: ModelInput): Model {
   const sorted = input.nodes.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const rootNode = sorted.find((n) => n.path === '/');
   if (!rootNode || rootNode.type !== 'dir') throw new RangeError('the tree has no root directory');
-  const root: DirModel = { node: rootNode, name: '', parent: undefined, number: 1, jolietNumber: 1, serial: ++serial, children: [], iso: [], joliet: [] };
+  const root: DirModel = { node: rootNode, name: '', parent: undefined, number: 1, jolietNumber: 1, serial: serialFor('/'), children: [], iso: [], joliet: [] };
   dirs.set('/', root);
 
   for (const n of sorted) {
@@ -128,13 +143,13 @@ export function buildModel(input: ModelInput): Model {
     if (!parent) throw new RangeError(`${n.path} comes before its directory`);
     const name = baseName(n.path);
     if (n.type === 'dir') {
-      const d: DirModel = { node: n, name, parent, number: 0, jolietNumber: 0, serial: ++serial, children: [], iso: [], joliet: [] };
+      const d: DirModel = { node: n, name, parent, number: 0, jolietNumber: 0, serial: serialFor(n.path), children: [], iso: [], joliet: [] };
       dirs.set(n.path, d);
       parent.children.push({ node: n, name, dir: d, serial: d.serial });
       continue;
     }
     if (n.type === 'symlink') {
-      parent.children.push({ node: n, name, serial: ++serial });
+      parent.children.push({ node: n, name, serial: serialFor(n.path) });
       continue;
     }
     const linked = n.link !== undefined ? byLink.get(n.link) : undefined;
@@ -144,7 +159,7 @@ export function buildModel(input: ModelInput): Model {
     }
     const old = byPath.get(n.path);
     if (boot && old?.type === 'file' && old.lba === boot.catalogLba && old.size > 0) {
-      parent.children.push({ node: n, name, catalog: true, serial: ++serial });
+      parent.children.push({ node: n, name, catalog: true, serial: serialFor(n.path) });
       continue;
     }
     let content: Content | undefined;
@@ -160,7 +175,7 @@ export function buildModel(input: ModelInput): Model {
       contents.push(content);
       if (same && old.size > 0) byExtent.set(old.lba, content);
     }
-    const s = ++serial;
+    const s = serialFor(n.path);
     if (n.link !== undefined) byLink.set(n.link, { content, serial: s });
     parent.children.push({ node: n, name, content, serial: s });
   }
