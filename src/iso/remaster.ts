@@ -22,6 +22,7 @@ import { planRemaster, type RemasterStats } from './master-plan.js';
 import { readIso } from './read-iso.js';
 import { scanTree } from './scan-tree.js';
 import { writeImage } from './write-image.js';
+import { moveHybrid } from './hybrid.js';
 import { open } from 'node:fs/promises';
 
 export interface RemasterOptions {
@@ -46,6 +47,8 @@ export interface RemasterReport extends RemasterStats {
 const VOLUME_ID = /^[\x20-\x7e]{1,32}$/;
 const COMPARE_CHUNK = 1024 * 1024;
 const MAX_BOOT_IMAGE_BYTES = 64 * 1024 * 1024;
+/** Bytes after the ISO volume (appended partitions, a backup GPT) carried along in memory. */
+const MAX_TAIL_BYTES = 256 * 1024 * 1024;
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -138,10 +141,27 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
       ...(baseJoliet ? { baseJoliet } : {}),
       ...(opts.volumeId !== undefined ? { volumeId: opts.volumeId } : {}),
     });
-    await writeImage(plan, base, treePath, outPath);
+    // A hybrid image's partition tables and whatever follows the volume move with its end.
+    const oldEnd = img.volumeSpaceSize * img.logicalBlockSize;
+    const tailBytes = base.size - oldEnd;
+    if (tailBytes > MAX_TAIL_BYTES) {
+      throw new IsosyncError('UNSUPPORTED', `Cannot remaster ${quote(basePath)}: ${tailBytes} bytes follow its ISO volume, more than ${MAX_TAIL_BYTES}`, { image: basePath });
+    }
+    const hybrid = moveHybrid(await base.read(0, SYSTEM_AREA_SECTORS * SECTOR_BYTES), tailBytes > 0 ? await base.read(oldEnd, tailBytes) : new Uint8Array(0), oldEnd, plan.imageBytes);
+    const final = {
+      ...plan,
+      imageBytes: plan.imageBytes + hybrid.tail.length,
+      segments: [
+        { at: 0, length: hybrid.system.length, kind: 'bytes' as const, bytes: hybrid.system },
+        ...plan.segments,
+        ...(hybrid.tail.length > 0 ? [{ at: plan.imageBytes, length: hybrid.tail.length, kind: 'bytes' as const, bytes: hybrid.tail }] : []),
+      ],
+      stats: { ...plan.stats, imageBytes: plan.imageBytes + hybrid.tail.length },
+    };
+    await writeImage(final, base, treePath, outPath);
     const kept = model.contents.filter((c) => c.kept).length;
     return {
-      base: basePath, tree: treePath, output: outPath, ...plan.stats,
+      base: basePath, tree: treePath, output: outPath, ...final.stats,
       files: { kept, fresh: model.contents.length - kept },
     };
   } finally {

@@ -17,6 +17,7 @@ import { cli, fixture, needTools, tempDir } from '../helpers/env.js';
 import { Rng } from '../helpers/random.js';
 import { sha256 } from '../sync/fixture-pair.js';
 import { checkImage, extractTo } from './remaster-check.js';
+import { crc32 } from '../../src/iso/hybrid.js';
 
 const skip = needTools('xorriso', 'isoinfo', 'bsdtar');
 const EPOCH = { SOURCE_DATE_EPOCH: '1702419200' };
@@ -160,6 +161,43 @@ describe('a bootable base stays bootable', { skip }, () => {
     let sum = 0;
     for (let i = 64; i < bytes.length; i += 4) sum = (sum + (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16)) + (bytes[i + 3] ?? 0) * 0x1000000) % 0x100000000;
     assert.equal(dv.getUint32(20, true), sum);
+  });
+});
+
+describe('a hybrid base keeps its partition tables consistent with the new size', { skip }, () => {
+  const t = tempDir('isosync-remaster-hybrid-');
+  after(() => t.cleanup());
+
+  test('the appended EFI partition and the backup GPT move with the volume\'s end', () => {
+    const src = join(t.dir, 'src');
+    mkdirSync(join(src, 'boot'), { recursive: true });
+    const efi = new Rng(9).bytes(65536);
+    writeFileSync(join(src, 'boot', 'efi.img'), efi);
+    writeFileSync(join(src, 'README'), 'hybrid\n');
+    const base = join(t.dir, 'hybrid.iso');
+    xorrisoScratch(src, base, ['-e', 'boot/efi.img', '-no-emul-boot', '-append_partition', '2', '0xef', join(src, 'boot', 'efi.img'), '-appended_part_as_gpt']);
+    const tree = join(t.dir, 'tree');
+    mkdirSync(tree);
+    extractTo(base, tree);
+    writeFileSync(join(tree, 'grown.bin'), new Rng(10).bytes(300_000));
+    const out = join(t.dir, 'new.iso');
+    remaster(base, tree, out);
+    assert.deepEqual(checkImage(out, tree, true), []);
+    const report = spawnSync('xorriso', ['-indev', out, '-report_system_area', 'plain'], { encoding: 'utf8' }).stdout;
+    const isoSectors = Number(/ISO image size\/512 : (\d+)/.exec(report)![1]);
+    const disk = statSync(out).size / 512;
+    const part2 = /GPT start and size :\s+2\s+(\d+)\s+(\d+)/.exec(report)!;
+    assert.equal(Number(part2[1]), isoSectors, 'the appended partition starts where the volume now ends');
+    assert.deepEqual(readFileSync(out).subarray(isoSectors * 512, isoSectors * 512 + efi.length), Buffer.from(efi));
+    assert.match(report, new RegExp(`MBR partition\\s+:\\s+1\\s+0x00\\s+0xee\\s+1\\s+${disk - 1}\\b`), 'the protective MBR covers the new disk');
+    const b = readFileSync(out);
+    for (const at of [512, b.length - 512]) {
+      assert.equal(b.subarray(at, at + 8).toString('latin1'), 'EFI PART');
+      const h = Buffer.from(b.subarray(at, at + 92));
+      const crc = h.readUInt32LE(16);
+      h.writeUInt32LE(0, 16);
+      assert.equal(crc32(h), crc, `GPT header at ${at} has a good CRC`);
+    }
   });
 });
 
