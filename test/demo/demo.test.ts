@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliAsync } from '../helpers/env.js';
+import { cliAsync, hasLibtorrent } from '../helpers/env.js';
 import { HAVE_RELEASES } from '../sync/fixture-pair.js';
 
 test('the README quick start demo serves, upgrades and rolls back bit-identically, with bytes counted by the server', { skip: HAVE_RELEASES ? false : 'fixtures/releases not built' }, async () => {
@@ -15,4 +15,12 @@ test('the README quick start demo serves, upgrades and rolls back bit-identicall
   assert.ok(Number(up[1]) < Number(up[4]) / 2, `the upgrade moved a fraction of the image: ${up[1]} of ${up[4]}`);
   assert.ok(Number(down[1]) < Number(up[4]) / 2, `the rollback moved a fraction of the image: ${down[1]}`);
   assert.match(r.stdout, /\$ isosync serve mirror/);
+  // The third path: a remastered 1.01 and a stock libtorrent leecher with 1.00 on disk.
+  assert.match(r.stdout, /\$ isosync remaster mirror\/distro-1\.00\.iso tree-1\.01 -o mirror\/distro-1\.01-remastered\.iso/);
+  const stock = /stock libtorrent with 1\.00 on disk: fetched (\d+) bytes of 1\.01 rebuilt from scratch, (\d+) bytes of 1\.01 remastered over 1\.00 \(the blocks that differ from 1\.00 hold (\d+)\)/.exec(r.stdout);
+  if (hasLibtorrent()) {
+    assert.ok(stock, r.stdout);
+    assert.ok(Number(stock[2]) < Number(stock[1]) / 2, `remastered ${stock[2]} bytes, from scratch ${stock[1]}`);
+    assert.ok(Number(stock[2]) <= 1.1 * Number(stock[3]), 'libtorrent fetched little more than the blocks that changed');
+  } else assert.match(r.stdout, /skipped: a stock leecher needs python3-libtorrent/);
 });
