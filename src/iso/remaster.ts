@@ -158,7 +158,7 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
       ],
       stats: { ...plan.stats, imageBytes: plan.imageBytes + hybrid.tail.length },
     };
-    await writeImage(final, base, treePath, outPath);
+    await writeImage(final, base, basePath, treePath, outPath);
     const kept = model.contents.filter((c) => c.kept).length;
     return {
       base: basePath, tree: treePath, output: outPath, ...final.stats,

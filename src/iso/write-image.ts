@@ -2,10 +2,11 @@
  * Writes a planned image (master-plan.ts) to `OUT.part`, then fsyncs and
  * renames it to OUT: the output appears under its final name only when
  * complete. Bytes come from the plan's segments in block order; the gaps
- * between them from the base at the same offset (or zeros past its end).
+ * between them are the base's at the same offset (or zeros past its end).
  * The base is opened read-only by the caller and never written.
  */
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { IsosyncError, quote } from '../errors.js';
 import type { ByteSource } from '../store/byte-source.js';
@@ -43,6 +44,12 @@ class Output {
       left -= k;
       if (this.used === WRITE_BYTES) await this.flush();
     }
+  }
+
+  /** Continues writing at byte `to`. */
+  async seek(to: number): Promise<void> {
+    await this.flush();
+    this.pos = to;
   }
 
   async flush(): Promise<void> {
@@ -114,36 +121,31 @@ class TreeFiles {
   }
 }
 
-/** Writes `plan` as `out` (through `out.part`); `tree` is the folder file segments name paths in. */
-export async function writeImage(plan: RemasterPlan, base: ByteSource, tree: string, out: string): Promise<void> {
+/**
+ * Writes `plan` as `out` (through `out.part`): the part starts as a copy of
+ * the base (the kernel copies it: copy_file_range, or a reflink where the
+ * file system has them), cut or extended to the new size, and every segment
+ * is written over it; `tree` is the folder file segments name paths in.
+ */
+export async function writeImage(plan: RemasterPlan, base: ByteSource, basePath: string, tree: string, out: string): Promise<void> {
   const part = `${out}.part`;
   let h: FileHandle;
   try {
-    h = await open(part, 'w', 0o644);
+    await copyFile(basePath, part, constants.COPYFILE_FICLONE);
+    h = await open(part, 'r+');
   } catch (e) {
+    await rm(part, { force: true });
     throw new IsosyncError('IO', `Cannot create ${quote(part)}: ${(e as Error).message}`, { path: part }, { cause: e });
   }
   const files = new TreeFiles(tree);
   let ok = false;
   try {
+    await h.truncate(plan.imageBytes);
     const o = new Output(h, part);
-    let at = 0;
-    const fill = async (to: number) => {
-      while (at < to) {
-        if (at >= base.size) {
-          await o.zeros(to - at);
-          at = to;
-          break;
-        }
-        const n = Math.min(to, base.size) - at;
-        const k = Math.min(n, WRITE_BYTES);
-        await o.put(await base.read(at, k));
-        at += k;
-      }
-    };
+    let at = -1;
     for (const s of plan.segments) {
       if (s.at < at) throw new RangeError(`segments overlap at byte ${s.at}`);
-      await fill(s.at);
+      if (s.at !== at) await o.seek(s.at);
       if (s.kind === 'bytes') await o.put(s.bytes.subarray(0, s.length));
       else if (s.kind === 'base') {
         for (let d = 0; d < s.length; d += WRITE_BYTES) await o.put(await base.read(s.offset + d, Math.min(WRITE_BYTES, s.length - d)));
@@ -156,9 +158,7 @@ export async function writeImage(plan: RemasterPlan, base: ByteSource, tree: str
       }
       at = s.at + s.length;
     }
-    await fill(plan.imageBytes);
     await o.flush();
-    await h.truncate(plan.imageBytes);
     await h.sync();
     ok = true;
   } catch (e) {
