@@ -10,6 +10,7 @@
  * space keeps the base's bytes, so a client that downloads into a copy of
  * the base finds them in place), or zeros past the base's end.
  */
+import { IsosyncError } from '../errors.js';
 import { SECTOR_BYTES, SYSTEM_AREA_SECTORS } from './context.js';
 import { writeDescriptors } from './descriptor-write.js';
 import { encodeDirectory, rootRecord, sizeDirectory, type DirectorySize, type Extent, type RecordSpec } from './dir-write.js';
@@ -147,7 +148,7 @@ export function planRemaster(input: PlanInput): RemasterPlan {
   let movedKeys = new Set<string>();
   const continuations: Run[] = base.metadata.filter((m) => m.kind === 'continuation').map((m) => ({ start: Math.floor(m.start / SECTOR_BYTES), length: blocksOf(m.end) - Math.floor(m.start / SECTOR_BYTES) }));
   for (let round = 0; ; round++) {
-    if (round >= MAX_ROUNDS) throw new RangeError('directory sizes did not settle');
+    if (round >= MAX_ROUNDS) throw new IsosyncError('UNSUPPORTED', `Cannot lay out the image: directory sizes did not settle in ${MAX_ROUNDS} rounds`);
     const rec = (c: Content) => counts.get(c)!;
     isoSizes = new Map(model.dirs.map((d) => [d, sizeDirectory(specs(d, 'iso', rec))]));
     jolietSizes = new Map(model.jolietDirs.map((d) => [d, sizeDirectory(specs(d, 'joliet', rec))]));

@@ -14,6 +14,7 @@
  * that cannot be reused is written anew, which can change sizes, so the
  * decision repeats until nothing changes. Pure.
  */
+import { IsosyncError } from '../errors.js';
 import type { Run } from './free-space.js';
 
 export interface RegionDir {
@@ -91,5 +92,5 @@ export function planRegion(dirs: readonly RegionDir[], tables: readonly number[]
     }
     cand = next;
   }
-  throw new RangeError('metadata region did not settle');
+  throw new IsosyncError('UNSUPPORTED', 'Cannot lay out the metadata region: reused directories did not settle');
 }

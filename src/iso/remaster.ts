@@ -59,13 +59,12 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** Whether the tree file holds exactly the bytes of the base entry. */
-async function sameContent(base: FileSource, entry: IsoEntry, file: string): Promise<boolean> {
+/** Whether the tree file holds exactly the bytes of the base entry (`buf` is scratch space, reused). */
+async function sameContent(base: FileSource, entry: IsoEntry, file: string, buf: Buffer): Promise<boolean> {
   const h = await open(file, 'r');
   try {
     let at = 0;
-    const buf = Buffer.alloc(COMPARE_CHUNK);
-    for await (const chunk of readEntryChunks(base, entry, COMPARE_CHUNK)) {
+    for await (const chunk of readEntryChunks(base, entry, buf.length)) {
       let got = 0;
       while (got < chunk.length) {
         const { bytesRead } = await h.read(buf, got, chunk.length - got, at + got);
@@ -116,11 +115,12 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
     const byPath = new Map<string, IsoEntry>();
     for (const e of img.entries) byPath.set(e.path, e);
     const same = new Set<string>();
+    const scratch = Buffer.allocUnsafe(COMPARE_CHUNK);
     for (const n of nodes) {
       if (n.type !== 'file') continue;
       const e = byPath.get(n.path);
       if (e?.type !== 'file' || e.size !== n.size) continue;
-      if (n.size === 0 || (await sameContent(base, e, resolve(treePath, `.${n.path}`)))) same.add(n.path);
+      if (n.size === 0 || (await sameContent(base, e, resolve(treePath, `.${n.path}`), scratch))) same.add(n.path);
     }
     const terminator = img.descriptors.find((d) => d.type === 'terminator')!;
     const descriptorSet = await base.read(SYSTEM_AREA_SECTORS * SECTOR_BYTES, (terminator.sector + 1 - SYSTEM_AREA_SECTORS) * SECTOR_BYTES);

@@ -83,7 +83,7 @@ class TreeFiles {
       return whole.subarray(s.offset, s.offset + s.fileBytes);
     }
     const h = await this.handle(s.path);
-    const out = Buffer.alloc(s.fileBytes);
+    const out = Buffer.allocUnsafe(s.fileBytes);
     let o = 0;
     while (o < s.fileBytes) {
       const { bytesRead } = await h.read(out, o, s.fileBytes - o, s.offset + o);
