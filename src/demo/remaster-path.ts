@@ -72,7 +72,7 @@ export async function remasterPath(
   const remastered = join(mirror, 'distro-1.01-remastered.iso');
   await run(['extract', join(mirror, 'distro-1.01.iso'), '-o', tree]);
   await run(['remaster', join(mirror, 'distro-1.00.iso'), tree, '-o', remastered, '-V', 'DISTRO_1_01']);
-  await run(['publish', remastered, '--product', 'distro-remastered', '--release', '1.01', '--piece-length', '16384', '--home', pubHome]);
+  await run(['publish', remastered, '--product', 'distro-remastered', '--release', '1.01', '--piece-length', '16384', '-o', join(work, 'remastered-16k.torrent'), '--home', pubHome]);
   await run(['publish', join(mirror, 'distro-1.01.iso'), '--product', 'distro-scratch', '--release', '1.01', '--piece-length', '16384', '-o', join(work, 'scratch-16k.torrent'), '--home', pubHome]);
   if (spawnSync('/usr/bin/python3', ['-c', 'import libtorrent'], { stdio: 'ignore' }).status !== 0) {
     out('(skipped: a stock leecher needs python3-libtorrent for /usr/bin/python3; apt-get install python3-libtorrent)');
@@ -81,7 +81,7 @@ export async function remasterPath(
   const fetched: Record<string, number> = {};
   for (const [name, image, torrent] of [
     ['scratch', join(mirror, 'distro-1.01.iso'), join(work, 'scratch-16k.torrent')],
-    ['remastered', remastered, join(mirror, 'distro-1.01-remastered.torrent')],
+    ['remastered', remastered, join(work, 'remastered-16k.torrent')],
   ] as const) {
     out(`\n$ isosync seed ${torrent.slice(work.length + 1)} ${image.slice(work.length + 1)} --port 0   # and a stock libtorrent leecher with a copy of 1.00`);
     const seed = await start(['seed', torrent, image, '--port', '0', '--home', pubHome, '--json'], work, 'port');
