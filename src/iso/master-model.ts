@@ -75,6 +75,8 @@ export interface ModelInput {
   /** Tree files whose bytes equal the base's file at the same path. */
   readonly same: ReadonlySet<string>;
   readonly joliet: boolean;
+  /** The ISO 9660 identifier the base recorded for each path (kept where it can be). */
+  readonly baseIsoIds?: ReadonlyMap<string, string>;
 }
 
 export interface Model {
@@ -183,7 +185,13 @@ export function buildModel(input: ModelInput): Model {
   // Identifiers, unique per directory, and records in §9.3 order.
   for (const d of dirs.values()) {
     const specs = d.children.map((c) => ({ name: c.name, dir: c.dir !== undefined }));
-    const iso = isoIdentifiers(specs);
+    const seen = new Set<string>();
+    const iso = isoIdentifiers(d.children.map((c, i) => {
+      const keep = input.baseIsoIds?.get(c.node.path);
+      const usable = keep !== undefined && (c.dir !== undefined) === !keep.includes(';') && !seen.has(keep);
+      if (usable) seen.add(keep);
+      return { ...specs[i]!, ...(usable ? { keep } : {}) };
+    }));
     d.iso = d.children.map((child, i) => ({ child, id: enc.encode(iso[i]!) })).sort((a, b) => compareIsoIds(latin(a.id), latin(b.id)));
     if (input.joliet) {
       const jol = jolietIdentifiers(specs);

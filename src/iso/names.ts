@@ -40,12 +40,20 @@ function isoId(base: string, ext: string, dir: boolean): string {
 /**
  * ISO 9660 identifiers for the entries of one directory, in the order of
  * `names`: unique (case does not exist in d-characters), a collision gets a
- * decimal counter in place of the last characters of its name part.
+ * decimal counter in place of the last characters of its name part. An
+ * entry's `keep` identifier (the one the base image gave the same path) is
+ * used as it is when no other entry took it, so names stay from release to
+ * release and a reused base directory agrees with the path table.
  */
-export function isoIdentifiers(entries: readonly { name: string; dir: boolean }[]): string[] {
+export function isoIdentifiers(entries: readonly { name: string; dir: boolean; keep?: string }[]): string[] {
   const taken = new Set<string>();
+  for (const e of entries) if (e.keep !== undefined) taken.add(e.keep);
   const out: string[] = [];
   for (const e of entries) {
+    if (e.keep !== undefined) {
+      out.push(e.keep);
+      continue;
+    }
     const [base, ext] = isoParts(e.name, e.dir);
     let id = isoId(base, ext, e.dir);
     const max = e.dir ? ISO_DIR_CHARS : ISO_FILE_CHARS - ext.length;

@@ -15,7 +15,8 @@ import { hasBootInfoTable } from './eltorito-write.js';
 import type { IsoEntry, IsoImage } from './entry.js';
 import { IsoContext } from './context.js';
 import { PVD } from './descriptors.js';
-import { MIN_RECORD_BYTES, parseRecord } from './records.js';
+import { DIR_RECORD, MIN_RECORD_BYTES, parseRecord } from './records.js';
+import { latin1Text } from './fields.js';
 import { walkTree } from './tree.js';
 import { buildModel, type SourceNode } from './master-model.js';
 import { planRemaster, type RemasterStats } from './master-plan.js';
@@ -80,6 +81,19 @@ async function sameContent(base: FileSource, entry: IsoEntry, file: string, buf:
   }
 }
 
+/** The ISO 9660 identifier of every base entry of the ISO tree (read from its directory record). */
+async function isoIds(base: FileSource, img: IsoImage): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (img.tree === 'joliet') return out;
+  for (const e of img.entries) {
+    if (e.path === '/') continue;
+    const head = await base.read(e.recordOffset, Math.min(MIN_RECORD_BYTES + 222, base.size - e.recordOffset));
+    const len = head[DIR_RECORD.identifierLength.at]!;
+    out.set(e.path, latin1Text(head.subarray(DIR_RECORD.identifier.at, DIR_RECORD.identifier.at + len)));
+  }
+  return out;
+}
+
 /** The base's Joliet tree as the reader lists it (its directories may be reused as they are). */
 async function jolietEntries(base: FileSource, img: IsoImage, name: string): Promise<IsoEntry[] | undefined> {
   const jd = img.descriptors.find((d) => d.type === 'joliet');
@@ -134,7 +148,7 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
         if (hasBootInfoTable(await base.read(b.lba * SECTOR_BYTES, file.size), b.lba)) bootInfoTables.add(i);
       }
     }
-    const model = buildModel({ nodes, base: img, same, joliet: img.hasJoliet });
+    const model = buildModel({ nodes, base: img, same, joliet: img.hasJoliet, baseIsoIds: await isoIds(base, img) });
     const baseJoliet = await jolietEntries(base, img, basePath);
     const plan = planRemaster({
       base: img, descriptorSet, ...(catalog ? { catalog } : {}), bootInfoTables, model, maxWaste, dateMs: opts.dateMs,

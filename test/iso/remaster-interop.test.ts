@@ -11,7 +11,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, fixture, needTools, tempDir } from '../helpers/env.js';
 import { Rng } from '../helpers/random.js';
@@ -56,6 +56,19 @@ describe('remaster, checked by xorriso, isoinfo and bsdtar', { skip }, () => {
       rmSync(dir, { recursive: true, force: true });
     });
   }
+
+  test('a release remastered over itself from its own tree is the base, byte for byte', () => {
+    const tree = join(t.dir, 'tree-100');
+    mkdirSync(tree);
+    extractTo(fixture('releases', 'distro-1.00.iso'), tree);
+    const root = lsJson(fixture('releases', 'distro-1.00.iso')).find((e) => e.path === '/') as { mtime?: string } | undefined;
+    const when = new Date(root!.mtime!);
+    utimesSync(tree, when, when); // extraction stamped the top folder with the time of day
+    const out = join(t.dir, 'self.iso');
+    const r = cli(['remaster', fixture('releases', 'distro-1.00.iso'), tree, '-o', out], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(sha256(out), sha256(fixture('releases', 'distro-1.00.iso')), 'every directory reused, every name and block kept');
+  });
 
   test('release 1.01 remastered over 1.00: exact tree, same bytes twice, within 1.02 x the size of xorriso\'s image of the tree', () => {
     const tree = join(t.dir, 'tree-101');
