@@ -161,7 +161,8 @@ export class IsosyncServer {
       const base = await resolveRequest(this.o.root, pathname.slice(0, -'.torrent'.length), opts);
       if (base.kind === 'file' && this.torrents.eligible(base.stats)) return this.sendTorrent(req, res, await this.torrents.torrentFor(base.path, base.stats, base.urlPath));
     }
-    if (r.kind === 'file' && this.torrents.eligible(r.stats)) {
+    // A .torrent file (publish writes NAME.iso.torrent beside the image) is served as it is, never wrapped in a torrent of its own.
+    if (r.kind === 'file' && this.torrents.eligible(r.stats) && !pathname.endsWith('.torrent')) {
       const vary = { Vary: 'Accept, X-Isosync' };
       if (wantsTorrent(req)) return this.sendTorrent(req, res, await this.torrents.torrentFor(r.path, r.stats, r.urlPath), vary);
       // Make the torrent in the background, so it (and its seed) is ready when a torrent client comes.
@@ -185,7 +186,7 @@ export class IsosyncServer {
         if (!this.o.dotfiles && d.name.startsWith('.')) continue;
         const r = await resolveRequest(this.o.root, `${urlPath}${encodeURIComponent(d.name)}`, { dotfiles: this.o.dotfiles ?? false });
         if (r.kind === 'dir' && d.isDirectory()) await walk(r.path, r.urlPath);
-        else if (r.kind === 'file' && this.torrents.eligible(r.stats)) {
+        else if (r.kind === 'file' && this.torrents.eligible(r.stats) && !d.name.endsWith('.torrent')) {
           await this.torrents.torrentFor(r.path, r.stats, r.urlPath).then(
             () => n++,
             (e: unknown) => this.o.onWarning?.(`cannot make a torrent of ${r.path}: ${(e as Error).message}`),
