@@ -39,12 +39,15 @@ function commanderError(text: string): string {
     .replace(/\s*\(run "isosync --help" for usage\)$/, '');
 }
 
-export function buildProgram(): Command {
+/** Commands whose own -V is not the version (remaster's volume id, as in mkisofs). */
+const OWN_V = new Set(['remaster']);
+
+export function buildProgram(opts: { command?: string } = {}): Command {
   const program = new Command('isosync');
   program
     .description('Distribute ISO images so that nobody downloads the same bytes twice')
     .usage('[COMMAND] [options]  (COMMAND defaults to sync: isosync TARGET)')
-    .version(VERSION, '-V, --version')
+    .version(VERSION, opts.command !== undefined && OWN_V.has(opts.command) ? '--version' : '-V, --version')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .configureOutput({ outputError: (text) => errorLine(commanderError(text)) })
     .showHelpAfterError('(run "isosync --help" for usage)')
@@ -89,7 +92,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  const program = buildProgram();
+  const probe = buildProgram();
+  const word = firstOperand(argv.slice(2), valueFlags(probe));
+  const program = word !== undefined && OWN_V.has(word) ? buildProgram({ command: word }) : probe;
   const pre = preflight(program, argv.slice(2));
   if (pre === 'usage') {
     process.stdout.write(program.helpInformation());

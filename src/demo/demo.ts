@@ -21,6 +21,7 @@ import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { IsosyncError } from '../errors.js';
+import { remasterPath } from './remaster-path.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'isosync');
@@ -76,8 +77,8 @@ async function counters(url: string): Promise<ServerCounters> {
   return { http: s.http.bytesSent, bittorrent: s.bittorrent.bytesSent };
 }
 
-/** Starts `isosync serve` and resolves with its URL once it prints it. */
-function startServer(args: string[], cwd: string): Promise<{ child: ChildProcess; url: string }> {
+/** Starts `isosync serve` (or seed) and resolves with `key` of the JSON document it prints once it listens. */
+function startServer(args: string[], cwd: string, key: 'url' | 'port' = 'url'): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
     const timer = setTimeout(() => {
@@ -96,13 +97,13 @@ function startServer(args: string[], cwd: string): Promise<{ child: ChildProcess
       text += `${line}\n`;
       let url: unknown;
       try {
-        url = (JSON.parse(text) as { url?: unknown }).url;
+        url = (JSON.parse(text) as Record<string, unknown>)[key];
       } catch {
         return; // not complete yet
       }
       clearTimeout(timer);
       lines.close();
-      if (typeof url === 'string') resolve({ child, url });
+      if (typeof url === 'string' || typeof url === 'number') resolve({ child, url: String(url) });
       else {
         child.kill('SIGTERM');
         reject(new IsosyncError('IO', `Demo server printed ${JSON.stringify(text.trim())} instead of its address`));
@@ -207,6 +208,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<void> {
     const okFollowBack = await sameFile(join(machine, 'distro-1.00.iso'), join(mirror, 'distro-1.00.iso'));
     await run(['status', '--home', machineHome]);
 
+    const stock = await remasterPath(run, startServer, children, out, work, mirror, pubHome);
+
     out('\n== The packages that changed, extracted for the package manager');
     await run(['extract', join(client, 'distro-1.01.iso'), '--changed-from', join(client, 'distro-1.00.iso'), '-o', join(client, 'changed')]);
 
@@ -218,6 +221,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<void> {
     out(`upgrade:  server sent ${up.http + up.bittorrent} bytes (HTTP ${up.http}, BitTorrent ${up.bittorrent}) for a ${size}-byte image; result ${okUp ? 'bit-identical' : 'DIFFERENT'}`);
     out(`rollback: server sent ${down.http + down.bittorrent} bytes (HTTP ${down.http}, BitTorrent ${down.bittorrent}); result ${okDown ? 'bit-identical' : 'DIFFERENT'}`);
     out(`follow and update: server sent ${follow.http + follow.bittorrent} bytes (HTTP ${follow.http}, BitTorrent ${follow.bittorrent}) for 1.00 -> 1.01; result ${okFollow ? 'bit-identical' : 'DIFFERENT'}; rollback ${okFollowBack ? 'bit-identical' : 'DIFFERENT'}`);
+    if (stock) out(`stock libtorrent with 1.00 on disk: fetched ${stock.scratch} bytes of 1.01 rebuilt from scratch, ${stock.remastered} bytes of 1.01 remastered over 1.00 (the blocks that differ from 1.00 hold ${stock.floor})`);
     if (!okUp || !okDown || !okFollow || !okFollowBack) throw new IsosyncError('VERIFY_FAILED', 'Demo result differs from the published image');
     if (opts.keep) out(`kept ${work}`);
   } finally {

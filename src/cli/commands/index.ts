@@ -23,7 +23,8 @@ import { register as update } from './update.js';
 import { register as rollback } from './rollback.js';
 import { register as status } from './status.js';
 import { register as completion } from './completion.js';
+import { register as remaster } from './remaster.js';
 
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [sync, plan, publish, info, releases, keygen, follow, update, rollback, status, ls, regions, extract, diff, apply, mount, serve, seed, tracker, completion, demo];
+export const COMMANDS: Register[] = [sync, plan, publish, remaster, info, releases, keygen, follow, update, rollback, status, ls, regions, extract, diff, apply, mount, serve, seed, tracker, completion, demo];

@@ -1,0 +1,147 @@
+/**
+ * Remaster bench: on a generated release pair of a few hundred MB
+ * (bench/make-large-image.sh with --keep-trees: 1.00 built from scratch by
+ * xorriso, and 1.01's tree), in one run:
+ *
+ *   - time: `isosync remaster 1.00.iso TREE-1.01` beside
+ *     `xorriso -as mkisofs -r -J TREE-1.01` (the same tree, from scratch),
+ *     and the two image sizes;
+ *   - what a stock client downloads to go from 1.00 to each image: a
+ *     python3-libtorrent leecher starting from a copy of 1.00 (payload bytes
+ *     libtorrent counts; 256 KiB pieces, the default, and 16 KiB), and zsync
+ *     with 1.00 as seed file (bytes an HTTP server on 127.0.0.1 sent, the
+ *     .zsync control file included), each as a multiple of the floor
+ *     (bench/floor.ts) of that image.
+ *
+ * Size: ISOSYNC_BENCH_REMASTER_MB (payload MB, default 300),
+ * ISOSYNC_BENCH_REMASTER_FILES (packages, default 5000),
+ * ISOSYNC_BENCH_REMASTER_CHANGE (percent of packages changed, default 5).
+ * A tool that is missing skips its rows with a note. Everything lives in one
+ * temp folder, removed afterwards.
+ *
+ *   npm run bench -- remaster
+ *   ISOSYNC_BENCH_REMASTER_MB=40 ISOSYNC_BENCH_REMASTER_FILES=800 npm run bench -- remaster   (a quick run)
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { computeFloor } from './floor.js';
+import { startRangeServer } from '../test/helpers/range-server.js';
+import { libtorrentPeer } from '../test/swarm/peers.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'bin', 'isosync');
+const MB = Number(process.env['ISOSYNC_BENCH_REMASTER_MB'] ?? 300);
+const FILES = Number(process.env['ISOSYNC_BENCH_REMASTER_FILES'] ?? 5000);
+const CHANGE = Number(process.env['ISOSYNC_BENCH_REMASTER_CHANGE'] ?? 5);
+
+function have(tool: string): boolean {
+  if (tool === 'libtorrent') return spawnSync('/usr/bin/python3', ['-c', 'import libtorrent'], { stdio: 'ignore' }).status === 0;
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+}
+
+function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; seconds: number; stderr: string; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const c = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    c.on('error', reject);
+    c.on('close', (code) => resolve({ code, seconds: (performance.now() - t0) / 1000, stderr, stdout }));
+  });
+}
+
+async function must(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = await exec(cmd, args, env);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.slice(-2000)}`);
+  return r;
+}
+
+/** Bytes a libtorrent leecher that starts from a copy of `old` downloads from a libtorrent seeder of `image`. */
+async function libtorrentBytes(work: string, image: string, old: string, piece: number, tag: string): Promise<number> {
+  const dir = join(work, `lt-${tag}`);
+  mkdirSync(join(dir, 'seed'), { recursive: true });
+  mkdirSync(join(dir, 'leech'), { recursive: true });
+  await must('node', [BIN, 'publish', image, '--product', 'bench', '--release', tag, '--piece-length', String(piece), '--home', join(dir, 'home'), '-o', join(dir, 'x.torrent')]);
+  copyFileSync(image, join(dir, 'seed', 'image.iso'));
+  copyFileSync(old, join(dir, 'leech', 'image.iso'));
+  // The torrent names the image after the published file: give both sides that name.
+  const name = image.slice(image.lastIndexOf('/') + 1);
+  await must('mv', [join(dir, 'seed', 'image.iso'), join(dir, 'seed', name)]);
+  await must('mv', [join(dir, 'leech', 'image.iso'), join(dir, 'leech', name)]);
+  const seed = await libtorrentPeer('seed', join(dir, 'x.torrent'), join(dir, 'seed'));
+  const leech = await libtorrentPeer('leech', join(dir, 'x.torrent'), join(dir, 'leech'), [`127.0.0.1:${seed.port}`]);
+  try {
+    const code = await leech.exited;
+    if (code !== 0) throw new Error(`libtorrent leecher failed: ${leech.output().slice(-1000)}`);
+    return Number(leech.last().downloaded);
+  } finally {
+    await leech.stop();
+    await seed.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Bytes zsync fetches (control file included) to build `image` from `old`. */
+async function zsyncBytes(work: string, image: string, old: string, tag: string): Promise<number> {
+  const dir = join(work, `zs-${tag}`);
+  mkdirSync(dir, { recursive: true });
+  const server = await startRangeServer({ '/image.iso': image, '/image.iso.zsync': join(dir, 'image.iso.zsync') });
+  try {
+    await must('zsyncmake', ['-u', `${server.url}/image.iso`, '-o', join(dir, 'image.iso.zsync'), image]);
+    await must('zsync', ['-q', '-i', old, '-o', join(dir, 'out.iso'), `${server.url}/image.iso.zsync`]);
+    return server.bytesSent();
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const mib = (n: number) => (n / 1048576).toFixed(1);
+
+export async function run(): Promise<void> {
+  for (const tool of ['xorriso', 'bash', '/usr/bin/python3']) if (!have(tool)) throw new Error(`remaster bench needs ${tool}`);
+  const work = mkdtempSync(join(tmpdir(), 'isosync-bench-remaster-'));
+  try {
+    process.stdout.write(`pair: ${FILES} packages, ${MB} MiB of payload, ${CHANGE} % changed (bench/make-large-image.sh)\n`);
+    const made = await must('bash', [join(ROOT, 'bench', 'make-large-image.sh'), work, '--files', String(FILES), '--mb', String(MB), '--change', String(CHANGE), '--keep-trees']);
+    process.stdout.write(`  made in ${made.seconds.toFixed(1)} s\n`);
+    const old = join(work, 'distro-large-1.00.iso');
+    const tree = join(work, 'work', 'tree-1.01');
+    const remastered = join(work, 'remastered.iso'), scratch = join(work, 'scratch.iso');
+    const env = { SOURCE_DATE_EPOCH: '1702419200' };
+    const x = await must('xorriso', ['-as', 'mkisofs', '-quiet', '-r', '-J', '-V', 'DISTRO_1_01', '-o', scratch, tree], env);
+    const r = await must('node', [BIN, 'remaster', old, tree, '-o', remastered, '-V', 'DISTRO_1_01', '--json'], env);
+    const rep = JSON.parse(r.stdout) as { keptBytes: number; newBytes: number; movedBytes: number; deadBytes: number; wastePercent: number };
+    const rs = statSync(remastered).size, xs = statSync(scratch).size;
+    process.stdout.write([
+      '',
+      'method                               time s   x xorriso   image MiB   x xorriso',
+      `xorriso -as mkisofs -r -J (scratch)  ${x.seconds.toFixed(2).padStart(6)}   ${'1.00'.padStart(9)}   ${mib(xs).padStart(9)}   ${'1.000'.padStart(9)}`,
+      `isosync remaster over 1.00           ${r.seconds.toFixed(2).padStart(6)}   ${(r.seconds / x.seconds).toFixed(2).padStart(9)}   ${mib(rs).padStart(9)}   ${(rs / xs).toFixed(3).padStart(9)}`,
+      `  remaster: kept ${mib(rep.keptBytes)} MiB, new ${mib(rep.newBytes)} MiB, moved ${mib(rep.movedBytes)} MiB, dead ${mib(rep.deadBytes)} MiB (${rep.wastePercent} %)`,
+      '',
+    ].join('\n'));
+
+    const floors = { remastered: (await computeFloor(remastered, [old])).floorBytes, scratch: (await computeFloor(scratch, [old])).floorBytes };
+    process.stdout.write(`floor from 1.00: remastered ${mib(floors.remastered)} MiB, xorriso's ${mib(floors.scratch)} MiB\n\n`);
+    process.stdout.write('stock client, from a copy of 1.00          image        bytes MiB   x floor\n');
+    const row = (what: string, image: 'remastered' | 'scratch', bytes: number) =>
+      process.stdout.write(`${what.padEnd(42)} ${image.padEnd(11)} ${mib(bytes).padStart(10)}   ${(bytes / floors[image]).toFixed(3).padStart(7)}\n`);
+    if (have('libtorrent')) {
+      for (const piece of [262144, 16384]) {
+        for (const image of ['remastered', 'scratch'] as const) {
+          row(`libtorrent, ${piece / 1024} KiB pieces`, image, await libtorrentBytes(work, image === 'remastered' ? remastered : scratch, old, piece, `${image}-${piece}`));
+        }
+      }
+    } else process.stdout.write('libtorrent: skipped (needs python3-libtorrent for /usr/bin/python3)\n');
+    if (have('zsync') && have('zsyncmake')) {
+      for (const image of ['remastered', 'scratch'] as const) row('zsync -i 1.00 (control file included)', image, await zsyncBytes(work, image === 'remastered' ? remastered : scratch, old, image));
+    } else process.stdout.write('zsync: skipped (needs zsync and zsyncmake)\n');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

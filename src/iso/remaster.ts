@@ -1,0 +1,184 @@
+/**
+ * `isosync remaster BASE TREE -o OUT`: the coordinator. Reads the base image
+ * (the reader), scans TREE, finds which files hold the same bytes as the
+ * base's file at the same path (compared byte for byte), builds the model,
+ * plans the layout and writes OUT through OUT.part. BASE is opened
+ * read-only; an existing OUT is refused unless `force`.
+ */
+import { realpath, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { IsosyncError, quote } from '../errors.js';
+import { FileSource } from '../store/file-source.js';
+import { readEntryChunks } from './content.js';
+import { SECTOR_BYTES, SYSTEM_AREA_SECTORS } from './context.js';
+import { hasBootInfoTable } from './eltorito-write.js';
+import type { IsoEntry, IsoImage } from './entry.js';
+import { IsoContext } from './context.js';
+import { PVD } from './descriptors.js';
+import { DIR_RECORD, MIN_RECORD_BYTES, parseRecord } from './records.js';
+import { latin1Text } from './fields.js';
+import { walkTree } from './tree.js';
+import { buildModel, type SourceNode } from './master-model.js';
+import { planRemaster, type RemasterStats } from './master-plan.js';
+import { readIso } from './read-iso.js';
+import { scanTree } from './scan-tree.js';
+import { writeImage } from './write-image.js';
+import { moveHybrid } from './hybrid.js';
+import { open } from 'node:fs/promises';
+
+export interface RemasterOptions {
+  /** New volume identifier (default: the base's). */
+  readonly volumeId?: string;
+  /** Largest dead fraction of the image (default 0.05). */
+  readonly maxWaste?: number;
+  /** Volume dates, in ms since the epoch (SOURCE_DATE_EPOCH). */
+  readonly dateMs: number;
+  /** Replace an existing OUT. */
+  readonly force?: boolean;
+}
+
+export interface RemasterReport extends RemasterStats {
+  readonly base: string;
+  readonly tree: string;
+  readonly output: string;
+  readonly files: { readonly kept: number; readonly fresh: number };
+}
+
+/** ECMA-119 §8.4.6: the volume identifier is 32 d-characters; isosync accepts printable ASCII as xorriso does. */
+const VOLUME_ID = /^[\x20-\x7e]{1,32}$/;
+const COMPARE_CHUNK = 1024 * 1024;
+const MAX_BOOT_IMAGE_BYTES = 64 * 1024 * 1024;
+/** Bytes after the ISO volume (appended partitions, a backup GPT) carried along in memory. */
+const MAX_TAIL_BYTES = 256 * 1024 * 1024;
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the tree file holds exactly the bytes of the base entry (`buf` is scratch space, reused). */
+async function sameContent(base: FileSource, entry: IsoEntry, file: string, buf: Buffer): Promise<boolean> {
+  const h = await open(file, 'r');
+  try {
+    let at = 0;
+    for await (const chunk of readEntryChunks(base, entry, buf.length)) {
+      let got = 0;
+      while (got < chunk.length) {
+        const { bytesRead } = await h.read(buf, got, chunk.length - got, at + got);
+        if (bytesRead === 0) return false;
+        got += bytesRead;
+      }
+      if (Buffer.compare(buf.subarray(0, got), chunk) !== 0) return false;
+      at += got;
+    }
+    return true;
+  } finally {
+    await h.close();
+  }
+}
+
+/** The ISO 9660 identifier of every base entry of the ISO tree (read from its directory record). */
+async function isoIds(base: FileSource, img: IsoImage): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (img.tree === 'joliet') return out;
+  for (const e of img.entries) {
+    if (e.path === '/') continue;
+    const head = await base.read(e.recordOffset, Math.min(MIN_RECORD_BYTES + 222, base.size - e.recordOffset));
+    const len = head[DIR_RECORD.identifierLength.at]!;
+    out.set(e.path, latin1Text(head.subarray(DIR_RECORD.identifier.at, DIR_RECORD.identifier.at + len)));
+  }
+  return out;
+}
+
+/** The base's Joliet tree as the reader lists it (its directories may be reused as they are). */
+async function jolietEntries(base: FileSource, img: IsoImage, name: string): Promise<IsoEntry[] | undefined> {
+  const jd = img.descriptors.find((d) => d.type === 'joliet');
+  if (!jd || jd.type !== 'joliet') return undefined;
+  if (img.tree === 'joliet') return img.entries.slice();
+  const ctx = new IsoContext(base, name);
+  const root = parseRecord(ctx, jd.rootRecord, 0, jd.sector * SECTOR_BYTES + PVD.rootDirectoryRecord.at, MIN_RECORD_BYTES, 'root directory record');
+  return (await walkTree(ctx, root, { names: 'joliet', blockSize: img.logicalBlockSize, suspSkip: 0 })).entries;
+}
+
+export async function remaster(basePath: string, treePath: string, outPath: string, opts: RemasterOptions): Promise<RemasterReport> {
+  const maxWaste = opts.maxWaste ?? 0.05;
+  if (!(maxWaste >= 0 && maxWaste < 1)) throw new IsosyncError('BAD_ARGUMENT', `Invalid --max-waste ${maxWaste * 100}: must be at least 0 and below 100`);
+  if (opts.volumeId !== undefined && !VOLUME_ID.test(opts.volumeId)) {
+    throw new IsosyncError('BAD_ARGUMENT', `Invalid volume id ${quote(opts.volumeId)}: use 1 to 32 printable ASCII characters`, { volumeId: opts.volumeId });
+  }
+  if (await exists(outPath)) {
+    if (!opts.force) throw new IsosyncError('CONFLICT', `Cannot write ${quote(outPath)}: it exists (use --force to replace it)`, { path: outPath });
+    if (await exists(basePath) && (await realpath(outPath)) === (await realpath(basePath))) {
+      throw new IsosyncError('BAD_ARGUMENT', `Cannot write ${quote(outPath)}: it is the base image, which is never modified`, { path: outPath });
+    }
+  }
+  const treeAbs = await realpath(treePath).catch(() => resolve(treePath));
+  const outAbs = resolve(outPath);
+  if (outAbs.startsWith(`${treeAbs}/`)) {
+    throw new IsosyncError('BAD_ARGUMENT', `Cannot write ${quote(outPath)}: it is inside the tree ${quote(treePath)}, which would then contain it`, { path: outPath });
+  }
+
+  const base = await FileSource.open(basePath);
+  try {
+    const img = await readIso(base, { name: basePath });
+    const nodes: SourceNode[] = await scanTree(treePath);
+    const byPath = new Map<string, IsoEntry>();
+    for (const e of img.entries) byPath.set(e.path, e);
+    const same = new Set<string>();
+    const scratch = Buffer.allocUnsafe(COMPARE_CHUNK);
+    for (const n of nodes) {
+      if (n.type !== 'file') continue;
+      const e = byPath.get(n.path);
+      if (e?.type !== 'file' || e.size !== n.size) continue;
+      if (n.size === 0 || (await sameContent(base, e, resolve(treePath, `.${n.path}`), scratch))) same.add(n.path);
+    }
+    const terminator = img.descriptors.find((d) => d.type === 'terminator')!;
+    const descriptorSet = await base.read(SYSTEM_AREA_SECTORS * SECTOR_BYTES, (terminator.sector + 1 - SYSTEM_AREA_SECTORS) * SECTOR_BYTES);
+    const bootInfoTables = new Set<number>();
+    let catalog: Uint8Array | undefined;
+    if (img.boot) {
+      catalog = await base.read(img.boot.catalogLba * SECTOR_BYTES, SECTOR_BYTES);
+      for (const [i, b] of img.boot.entries.entries()) {
+        const file = img.entries.find((e) => e.type === 'file' && e.lba === b.lba);
+        if (!file || file.size > MAX_BOOT_IMAGE_BYTES || file.size < 64) continue;
+        if (hasBootInfoTable(await base.read(b.lba * SECTOR_BYTES, file.size), b.lba)) bootInfoTables.add(i);
+      }
+    }
+    const model = buildModel({ nodes, base: img, same, joliet: img.hasJoliet, baseIsoIds: await isoIds(base, img) });
+    const baseJoliet = await jolietEntries(base, img, basePath);
+    const plan = planRemaster({
+      base: img, descriptorSet, ...(catalog ? { catalog } : {}), bootInfoTables, model, maxWaste, dateMs: opts.dateMs,
+      ...(baseJoliet ? { baseJoliet } : {}),
+      ...(opts.volumeId !== undefined ? { volumeId: opts.volumeId } : {}),
+    });
+    // A hybrid image's partition tables and whatever follows the volume move with its end.
+    const oldEnd = img.volumeSpaceSize * img.logicalBlockSize;
+    const tailBytes = base.size - oldEnd;
+    if (tailBytes > MAX_TAIL_BYTES) {
+      throw new IsosyncError('UNSUPPORTED', `Cannot remaster ${quote(basePath)}: ${tailBytes} bytes follow its ISO volume, more than ${MAX_TAIL_BYTES}`, { image: basePath });
+    }
+    const hybrid = moveHybrid(await base.read(0, SYSTEM_AREA_SECTORS * SECTOR_BYTES), tailBytes > 0 ? await base.read(oldEnd, tailBytes) : new Uint8Array(0), oldEnd, plan.imageBytes);
+    const final = {
+      ...plan,
+      imageBytes: plan.imageBytes + hybrid.tail.length,
+      segments: [
+        { at: 0, length: hybrid.system.length, kind: 'bytes' as const, bytes: hybrid.system },
+        ...plan.segments,
+        ...(hybrid.tail.length > 0 ? [{ at: plan.imageBytes, length: hybrid.tail.length, kind: 'bytes' as const, bytes: hybrid.tail }] : []),
+      ],
+      stats: { ...plan.stats, imageBytes: plan.imageBytes + hybrid.tail.length },
+    };
+    await writeImage(final, base, basePath, treePath, outPath);
+    const kept = model.contents.filter((c) => c.kept).length;
+    return {
+      base: basePath, tree: treePath, output: outPath, ...final.stats,
+      files: { kept, fresh: model.contents.length - kept },
+    };
+  } finally {
+    await base.close();
+  }
+}
