@@ -46,7 +46,20 @@ export class VirtualTarget implements ByteSource {
     private readonly readAhead = 0,
   ) {}
 
+  /**
+   * Like read, but fetches exactly the missing bytes (no sector rounding, no
+   * read-ahead): nested filesystems keep small metadata records among file
+   * data that is local, so rounding would fetch data that needs no fetching.
+   */
+  async readExact(offset: number, length: number): Promise<Uint8Array> {
+    return this.readWith(offset, length, 1, 0);
+  }
+
   async read(offset: number, length: number): Promise<Uint8Array> {
+    return this.readWith(offset, length, FETCH_ALIGN, this.readAhead);
+  }
+
+  private async readWith(offset: number, length: number, align: number, readAhead: number): Promise<Uint8Array> {
     checkRange(this.size, offset, length, 'the target image');
     const out = new Uint8Array(length);
     const end = offset + length;
@@ -54,19 +67,19 @@ export class VirtualTarget implements ByteSource {
     for (const seg of localSegs) await this.fill(out, offset, seg);
     const localSpans = localSegs.map((s) => ({ start: s.start, end: s.end }));
     const gaps = subtractSpans([{ start: offset, end }], mergeSpans([...localSpans, ...this.cachedIn(offset, end)]));
-    if (gaps.length > 0) await this.fetchGaps(gaps);
+    if (gaps.length > 0) await this.fetchGaps(gaps, readAhead, align);
     this.cacheBytes(out, offset, end);
     return out;
   }
 
   /** Fetches now what of `ranges` is neither local nor cached (the ISO reader announces the directories it will read). */
-  async prefetch(ranges: readonly Span[]): Promise<void> {
+  async prefetch(ranges: readonly Span[], align = FETCH_ALIGN): Promise<void> {
     const sorted = mergeSpans(ranges.filter((r) => r.end <= this.size && r.end > r.start));
-    if (sorted.length > 0 && this.fetcher) await this.fetchGaps(sorted, 0);
+    if (sorted.length > 0 && this.fetcher) await this.fetchGaps(sorted, 0, align);
   }
 
   /** Fetches the sectors around `gaps` that are neither local nor cached; one fetch round at a time, so the cache stays disjoint. */
-  private fetchGaps(gaps: readonly Span[], readAhead = this.readAhead): Promise<void> {
+  private fetchGaps(gaps: readonly Span[], readAhead = this.readAhead, align = FETCH_ALIGN): Promise<void> {
     const run = this.fetching.then(async () => {
       if (!this.fetcher) {
         throw new IsosyncError('NETWORK', `Cannot read the target image at byte ${gaps[0]!.start}: no web seed or peer to fetch it from`);
@@ -74,8 +87,8 @@ export class VirtualTarget implements ByteSource {
       // Whole sectors, minus what is local or cached, fetched at once.
       const need: Span[] = [];
       for (const g of gaps) {
-        const a = Math.floor(g.start / FETCH_ALIGN) * FETCH_ALIGN;
-        const b = Math.min(this.size, Math.ceil((g.end + readAhead) / FETCH_ALIGN) * FETCH_ALIGN);
+        const a = Math.floor(g.start / align) * align;
+        const b = Math.min(this.size, Math.ceil((g.end + readAhead) / align) * align);
         need.push(...subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)])));
       }
       const fetcher = this.fetcher;

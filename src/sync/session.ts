@@ -28,6 +28,8 @@ import { startPeers, type PeerSettings, type SyncPeers } from '../swarm/sync-pee
 import type { Metainfo } from '../torrent/metainfo.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import { closeSources, findSources, type ImageSource, type LocalSource } from './sources.js';
+import { mapNestedFiles, type NestedChange } from '../delta/nested-map.js';
+import { nestedImagesOf, planNested, type NestedPlan } from './nested-plan.js';
 
 export type SyncEvent =
   | { type: 'phase'; phase: 'verify-part' | 'sources' | 'metadata' | 'plan' | 'assemble' | 'finish'; detail?: string }
@@ -244,16 +246,21 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   emit({ type: 'phase', phase: 'plan' });
   let mapping;
   let guesses: LocalSegment[][];
+  let nested: NestedPlan | undefined;
   if (targetIso) {
-    mapping = mapIsoFiles(targetIso, imageInfos, loose);
-    guesses = mapping.guesses;
+    // Files inside the target's nested images (a live image's squashfs, its EFI image) are mapped one by one;
+    // the whole-file mapping of their containers is then only a last guess.
+    const whole = mapIsoFiles(targetIso, imageInfos, loose);
+    nested = imageInfos.length > 0 ? await planNested(target, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m)) : undefined;
+    mapping = nested ? mapIsoFiles(targetIso, imageInfos, loose, nested.mapping.containers) : whole;
+    guesses = nested ? [[...(mapping.guesses[0] ?? []), ...nested.freeGuesses], ...mapping.guesses.slice(1), mapping.containerGuesses] : mapping.guesses;
   } else if (deferred) {
     // Exact hints: what they leave uncovered changed, so a same-offset guess would only fail and fetch its pieces whole.
     guesses = [];
   } else {
     guesses = sameOffsetGuesses(target.length, images.map(({ s, i }) => ({ index: i, size: s.source.size })));
   }
-  const plan = buildPlan(target, [partSegs, ...hintLayers, vt.cachedSegments(), mapping?.exact ?? []], guesses);
+  const plan = buildPlan(target, [partSegs, ...hintLayers, vt.cachedSegments(), nested?.verified ?? [], nested?.mapping.exact ?? [], mapping?.exact ?? []], guesses);
   const summary = summarize(plan);
 
   const reusedBy = new Map<number, number>();
@@ -265,7 +272,7 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
     ...(hintUse.has(i) ? { hints: hintUse.get(i)! } : {}),
     reusedBytes: reusedBy.get(i) ?? 0,
   }));
-  const changedFiles = mapping ? changedFileReport(targetIso!, mapping.missingFiles, plan.fetch) : null;
+  const changedFiles = mapping ? [...changedFileReport(targetIso!, mapping.missingFiles, plan.fetch), ...nestedChangeReport(nested?.mapping.changed ?? [], plan.fetch)] : null;
   if (sources.length === 0) notes.push('no local source found: everything will be fetched (give --from IMAGE or --source DIR)');
   const report: PlanReport = {
     name: target.name,
@@ -302,7 +309,14 @@ async function changedFilesAfter(output: string, p: Prepared): Promise<PlanRepor
     }
     if (infos.length === 0) return null;
     const loose: LooseFile[] = p.sources.flatMap((s, i) => (s.kind === 'loose' ? [{ index: i, name: s.name, size: s.size }] : []));
-    return changedFileReport(targetIso, mapIsoFiles(targetIso, infos, loose).missingFiles, p.plan.fetch);
+    const quiet = () => undefined;
+    const targetNested = await nestedImagesOf(new BlockCache(image), targetIso, quiet);
+    if (targetNested.length === 0) return changedFileReport(targetIso, mapIsoFiles(targetIso, infos, loose).missingFiles, p.plan.fetch);
+    const sourceNested = [];
+    for (const info of infos) sourceNested.push({ index: info.index, nested: await nestedImagesOf(p.byteSources[info.index]!, info.image, quiet) });
+    const nm = mapNestedFiles(targetNested, sourceNested);
+    const missing = mapIsoFiles(targetIso, infos, loose, nm.containers).missingFiles;
+    return [...changedFileReport(targetIso, missing, p.plan.fetch), ...nestedChangeReport(nm.changed, p.plan.fetch)];
   } catch {
     return null;
   } finally {
@@ -320,6 +334,15 @@ function changedFileReport(img: IsoImage, missing: readonly { path: string; size
       fetchBytes += spanBytes(clipSpans(fetch, a, a + x.size, true));
     }
     return { ...f, fetchBytes };
+  });
+}
+
+/** Nested files found nowhere locally (whole), with the bytes of them the plan fetches. */
+function nestedChangeReport(changed: readonly NestedChange[], fetch: readonly Span[]): { path: string; size: number; fetchBytes: number }[] {
+  return changed.map((c) => {
+    let fetchBytes = 0;
+    for (const u of c.unmapped) fetchBytes += spanBytes(clipSpans(fetch, u.start, u.end, true));
+    return { path: c.path, size: c.size, fetchBytes };
   });
 }
 

@@ -1,0 +1,91 @@
+/**
+ * The nested step of planning a sync (wiring only; the decisions are in
+ * src/delta/nested-map.ts and src/layouts/): reads the target's nested
+ * images (squashfs, EROFS, FAT inside the ISO) through a CheckedTarget, so
+ * their metadata costs only the bytes not already local, reads the sources'
+ * nested images from disk, and maps target nested files onto source ones.
+ */
+import type { IsoImage } from '../iso/entry.js';
+import { CheckedTarget, type PieceTarget } from '../delta/checked-target.js';
+import type { ImageSourceInfo, IsoMapping } from '../delta/iso-map.js';
+import { mapNestedFiles, type NestedMapping, type NestedSource } from '../delta/nested-map.js';
+import { overlay, ZERO_SOURCE, type LocalSegment } from '../delta/plan.js';
+import { mergeSpans, subtractSpans, type Span } from '../delta/runs.js';
+import { isoLayout } from '../layouts/iso-layout.js';
+import { DEFAULT_NEST, findNested, outerCandidates, type NestedImage } from '../layouts/nested.js';
+import type { ByteSource } from '../store/byte-source.js';
+
+export interface NestedPlan {
+  readonly mapping: NestedMapping;
+  /** Candidate segments whose pieces verified while reading the target's nested metadata: exact. */
+  readonly verified: LocalSegment[];
+  readonly targetImages: readonly NestedImage[];
+  /**
+   * A guess for the bytes of each container that are neither metadata nor
+   * file data of its nested image (free clusters of a FAT image, the padding
+   * after a squashfs): the source's container at the same place where the
+   * ISO mapping has one, else zeros.
+   */
+  readonly freeGuesses: LocalSegment[];
+}
+
+/** Outer-image spans of a depth-1 nested image that hold neither metadata nor stored file data. */
+function freeSpans(img: NestedImage, containerBytes: number): Span[] {
+  const used: Span[] = [...img.layout.metadata];
+  for (const f of img.layout.files) for (let i = 0; i < f.chunks.length; i += 2) used.push({ start: f.chunks[i]!, end: f.chunks[i + 1]! });
+  for (const b of img.layout.shared) used.push(b);
+  const out: Span[] = [];
+  for (const s of subtractSpans([{ start: 0, end: containerBytes }], mergeSpans(used))) for (const x of img.toImage(s.start, s.end)) out.push(x);
+  return out;
+}
+
+/** Nested images of an ISO read through `src` (its layout, its El Torito EFI images and ESP partitions). */
+export async function nestedImagesOf(src: ByteSource, iso: IsoImage, note: (m: string) => void): Promise<NestedImage[]> {
+  const outer = isoLayout(iso, src);
+  const extra = await outerCandidates(src, outer, iso.boot?.entries ?? [], iso.logicalBlockSize);
+  return findNested(src, outer, { ...DEFAULT_NEST, note }, extra);
+}
+
+/** Undefined when the target has no nested image. */
+export async function planNested(
+  target: PieceTarget,
+  targetIso: IsoImage,
+  vt: ByteSource,
+  isoMapping: IsoMapping,
+  sources: readonly ImageSourceInfo[],
+  byteSources: readonly (ByteSource | undefined)[],
+  note: (m: string) => void,
+): Promise<NestedPlan | undefined> {
+  const candidates = overlay(target.length, [isoMapping.exact, isoMapping.guesses[0] ?? []]);
+  const checked = new CheckedTarget(target, candidates, byteSources, vt);
+  const targetImages = await nestedImagesOf(checked, targetIso, note);
+  if (targetImages.length === 0) return undefined;
+  const nestedSources: NestedSource[] = [];
+  for (const s of sources) {
+    const src = byteSources[s.index];
+    if (src) nestedSources.push({ index: s.index, nested: await nestedImagesOf(src, s.image, note) });
+  }
+  const mapping = mapNestedFiles(targetImages, nestedSources);
+  const sizes = new Map(targetIso.entries.map((e) => [e.path, e.size]));
+  const free: Span[] = [];
+  for (const img of targetImages) if (img.depth === 1) for (const x of freeSpans(img, sizes.get(img.path) ?? img.layout.size)) free.push(x);
+  const freeSorted = mergeSpans(free);
+  const containerGuess = mapIsoFilesGuessesIn(isoMapping, freeSorted);
+  const zeros: LocalSegment[] = freeSorted.map((f) => ({ start: f.start, end: f.end, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' as const }));
+  const freeGuesses = overlay(target.length, [containerGuess, zeros]);
+  return { mapping, verified: checked.verifiedSegments(), targetImages, freeGuesses };
+}
+
+/** The whole-file mapping's segments clipped to `spans` (sorted, merged). */
+function mapIsoFilesGuessesIn(m: IsoMapping, spans: readonly Span[]): LocalSegment[] {
+  const out: LocalSegment[] = [];
+  const inside = overlay(Number.MAX_SAFE_INTEGER, [m.exact]);
+  for (const s of spans) {
+    for (const seg of inside) {
+      const a = Math.max(seg.start, s.start);
+      const b = Math.min(seg.end, s.end);
+      if (b > a) out.push({ ...seg, start: a, end: b, sourceOffset: seg.sourceOffset + (a - seg.start) });
+    }
+  }
+  return out;
+}
