@@ -120,7 +120,7 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
     const candidates = [...indexed.filter((s) => s.img.path === t.path), ...indexed.filter((s) => s.img.path !== t.path && s.img.layout.format === t.layout.format)];
     const erofs = t.layout.format === 'erofs';
     for (const f of t.layout.files) {
-      if (f.type !== 'file' || f.chunks.length === 0) continue;
+      if (f.type !== 'file' || (f.chunks.length === 0 && !f.tail)) continue;
       files++;
       const sig = chunkSignature(f);
       const n = f.chunks.length / 2;
@@ -166,6 +166,12 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
           if (ok) pair(t, ts, te, src, ss, exact);
         }
         if (!ok) for (const sp of chunkSpans(t, f, i)) unmapped.push(sp);
+      }
+      // A tail in an uncompressed shared block sits there as is: an unchanged file's tail maps byte for byte.
+      if (whole && src && from?.tail && f.tail) {
+        const tb = t.layout.shared[f.tail.block];
+        const sb = src.img.layout.shared[from.tail.block];
+        if (tb?.raw && sb?.raw) pair(t, tb.start + f.tail.offset, tb.start + f.tail.offset + f.tail.length, src, sb.start + from.tail.offset, exact);
       }
       if (unmapped.length === 0) mappedFiles++;
       if (!whole) changed.push({ path: `${t.path}:${f.path}`, size: f.size, unmapped: mergeSpans(unmapped) });

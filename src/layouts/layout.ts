@@ -50,6 +50,8 @@ export interface SharedBlock {
   readonly end: number;
   /** Files and their tails in this block, as "path:offset:length" joined: equal keys + equal stored size = very probably equal bytes. */
   key: string;
+  /** Stored uncompressed: each tail sits at `start + offset` as is. */
+  readonly raw?: boolean;
 }
 
 export interface Layout {

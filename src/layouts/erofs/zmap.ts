@@ -117,10 +117,13 @@ export async function readZMap(z: ZInode, read: (at: number, len: number) => Pro
     extents.push({ la, pa: l.pblk * blksz, plen: blocks * blksz, raw: l.type === LCLUSTER.PLAIN, inline: false });
     tailHead = lcn;
   }
+  // ztailpacking: the last extent is stored inline, right after the pack (or entry) of the last lcluster
+  // (the kernel's z_erofs_do_map_blocks takes z_idataoff from the lcluster of byte i_size - 1).
   if (advise & ADVISE.INLINE_PCLUSTER && extents.length > 0 && tailHead >= 0) {
     const last = extents[extents.length - 1]!;
-    extents[extents.length - 1] = { ...last, pa: lc[tailHead]!.nextpackoff, plen: idataSize, inline: true };
-    indexEnd = Math.max(indexEnd, lc[tailHead]!.nextpackoff + idataSize);
+    const at = lc[total - 1]!.nextpackoff;
+    extents[extents.length - 1] = { ...last, pa: at, plen: idataSize, inline: true };
+    indexEnd = Math.max(indexEnd, at + idataSize);
   }
   return { algorithm, lclusterBytes: lsz, extents, indexBytes: indexEnd - z.headerPos };
 }

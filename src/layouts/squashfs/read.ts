@@ -208,6 +208,7 @@ function sharedBlocks(fs: Squashfs, files: readonly LayoutFile[]): SharedBlock[]
     start: fr.start,
     end: fr.start + storedLength(fr.stored),
     key: createHash('sha1').update(`${fr.stored}\n${members[i]!.sort().join('\n')}`).digest('base64'),
+    ...(fr.stored & BLOCK_UNCOMPRESSED ? { raw: true } : {}),
   }));
 }
 
