@@ -143,7 +143,7 @@ async function readFat(src: ByteSource, name: string, limits: LayoutLimits, budg
           lfn.unshift(part);
           continue;
         }
-        const short = shortName(d.subarray(at, at + 11));
+        const short = shortName(d.subarray(at, at + 11), d[at + 12]!);
         const long = lfn.length > 0 ? lfn.join('').split('\u0000')[0]! : '';
         lfn = [];
         if (attr & ATTR.VOLUME || short === '.' || short === '..') continue;
@@ -200,11 +200,17 @@ async function readFat(src: ByteSource, name: string, limits: LayoutLimits, budg
   };
 }
 
-/** "NAME    EXT" -> "NAME.EXT" (trailing spaces dropped; 0x05 stands for 0xE5). */
-function shortName(b: Uint8Array): string {
+/** Windows NT case flags in byte 12 of a short entry: base name, extension stored in lower case. */
+const LOWER_BASE = 0x08;
+const LOWER_EXT = 0x10;
+
+/** "NAME    EXT" -> "NAME.EXT" (trailing spaces dropped; 0x05 stands for 0xE5; NT case flags applied). */
+function shortName(b: Uint8Array, flags: number): string {
   const raw = Array.from(b, (c, i) => (i === 0 && c === 0x05 ? 0xe5 : c));
-  const base = String.fromCharCode(...raw.slice(0, 8)).trimEnd();
-  const ext = String.fromCharCode(...raw.slice(8, 11)).trimEnd();
+  let base = String.fromCharCode(...raw.slice(0, 8)).trimEnd();
+  let ext = String.fromCharCode(...raw.slice(8, 11)).trimEnd();
+  if (flags & LOWER_BASE) base = base.toLowerCase();
+  if (flags & LOWER_EXT) ext = ext.toLowerCase();
   return ext ? `${base}.${ext}` : base;
 }
 
