@@ -23,8 +23,7 @@ export interface NestedPlan {
   /**
    * A guess for the bytes of each container that are neither metadata nor
    * file data of its nested image (free clusters of a FAT image, the padding
-   * after a squashfs): the source's container at the same place where the
-   * ISO mapping has one, else zeros.
+   * after a squashfs): zeros.
    */
   readonly freeGuesses: LocalSegment[];
 }
@@ -70,22 +69,8 @@ export async function planNested(
   const free: Span[] = [];
   for (const img of targetImages) if (img.depth === 1) for (const x of freeSpans(img, sizes.get(img.path) ?? img.layout.size)) free.push(x);
   const freeSorted = mergeSpans(free);
-  const containerGuess = mapIsoFilesGuessesIn(isoMapping, freeSorted);
-  const zeros: LocalSegment[] = freeSorted.map((f) => ({ start: f.start, end: f.end, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' as const }));
-  const freeGuesses = overlay(target.length, [containerGuess, zeros]);
+  // Free space is zeros as the tools write it (mkfs.vfat, mksquashfs's padding): a rollback's source
+  // may hold data where the target's free clusters are, so zeros beat the old container's bytes.
+  const freeGuesses: LocalSegment[] = freeSorted.map((f) => ({ start: f.start, end: f.end, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' as const }));
   return { mapping, verified: checked.verifiedSegments(), targetImages, freeGuesses };
-}
-
-/** The whole-file mapping's segments clipped to `spans` (sorted, merged). */
-function mapIsoFilesGuessesIn(m: IsoMapping, spans: readonly Span[]): LocalSegment[] {
-  const out: LocalSegment[] = [];
-  const inside = overlay(Number.MAX_SAFE_INTEGER, [m.exact]);
-  for (const s of spans) {
-    for (const seg of inside) {
-      const a = Math.max(seg.start, s.start);
-      const b = Math.min(seg.end, s.end);
-      if (b > a) out.push({ ...seg, start: a, end: b, sourceOffset: seg.sourceOffset + (a - seg.start) });
-    }
-  }
-  return out;
 }

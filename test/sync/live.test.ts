@@ -1,0 +1,75 @@
+/**
+ * Live and hybrid images with a stock torrent (no isosync keys, one web
+ * seed): an upgrade and a rollback between the committed live pairs, counted
+ * by the web server, every result bit-identical, and `plan` against `sync`.
+ * The block floor (bench/live-floor.ts) is what a client that reads the
+ * target's metadata and copies whole stored blocks must fetch.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { computeLiveFloor } from '../../bench/live-floor.js';
+import { createTorrent } from '../../src/torrent/create.js';
+import { hashPieces } from '../../src/torrent/hash-pieces.js';
+import { cliAsync, fixture, tempDir } from '../helpers/env.js';
+import { startRangeServer, type RangeServer } from '../helpers/range-server.js';
+import { sha256 } from './fixture-pair.js';
+
+const PIECE = 32 * 1024;
+
+/** [pair, bound on served / block floor, bound on |plan - sync| / sync] for each direction. */
+const PAIRS = [
+  ['live', 1.05, 0.02],
+  ['live-erofs', 1.2, 0.2],
+] as const;
+
+for (const [name, floorBound, planBound] of PAIRS) {
+  describe(`stock torrent, ${name}: upgrade and rollback over a web seed`, () => {
+    let server: RangeServer;
+    let dir: string;
+    let cleanup: () => void;
+    const img = (r: 1 | 2) => fixture('live', `${name}-${r}.iso`);
+
+    before(async () => {
+      ({ dir, cleanup } = tempDir('isosync-live-'));
+      server = await startRangeServer({ [`/${name}-1.iso`]: img(1), [`/${name}-2.iso`]: img(2) });
+    });
+    after(async () => {
+      await server?.close();
+      cleanup?.();
+    });
+
+    async function stockTorrent(r: 1 | 2): Promise<string> {
+      const path = img(r);
+      const t = createTorrent({ name: `${name}-${r}.iso`, length: readFileSync(path).length, pieceLength: PIECE, pieces: await hashPieces(path, PIECE), webSeeds: [`${server.url}/${name}-${r}.iso`] });
+      const file = join(dir, `${name}-${r}.torrent`);
+      writeFileSync(file, t.bytes);
+      return file;
+    }
+
+    for (const [from, to, what] of [[1, 2, 'upgrade'], [2, 1, 'rollback']] as const) {
+      test(`${what}: bit-identical, within ${floorBound} x the block floor, plan within ${planBound * 100} % of sync, nested changes listed`, async () => {
+        const torrent = await stockTorrent(to);
+        const home = join(dir, `home-${what}`);
+        const plan = await cliAsync(['plan', torrent, '--from', img(from), '--home', home, '--json']);
+        assert.equal(plan.status, 0, plan.stderr);
+        const p = JSON.parse(plan.stdout);
+        const nested = (p.changedFiles as { path: string }[]).filter((c) => c.path.includes(':/'));
+        assert.ok(nested.length > 0, 'plan lists nested files that change');
+        assert.ok(nested.some((c) => c.path.startsWith(name === 'live' ? '/live/filesystem.squashfs:/usr/' : '/LiveOS/squashfs.img:/usr/')));
+        const sent0 = server.bytesSent();
+        const out = join(dir, `${what}.iso`);
+        const r = await cliAsync(['sync', torrent, '--from', img(from), '-o', out, '--home', home, '--json']);
+        assert.equal(r.status, 0, r.stderr);
+        const served = server.bytesSent() - sent0;
+        assert.equal(sha256(out), sha256(img(to)), 'bit-identical');
+        const floor = await computeLiveFloor(img(to), img(from));
+        assert.ok(served <= floorBound * floor.floorBytes, `served ${served} > ${floorBound} x block floor ${floor.floorBytes}`);
+        assert.ok(served < 0.4 * readFileSync(img(to)).length, 'far less than the whole image');
+        const planned = p.fetchBytes as number;
+        assert.ok(Math.abs(planned - served) <= planBound * served, `plan ${planned} vs sync ${served}`);
+      });
+    }
+  });
+}
