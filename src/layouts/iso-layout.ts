@@ -15,7 +15,7 @@ const METADATA_KINDS = new Set(['system-area', 'volume-descriptor', 'path-table'
 export function isoLayout(img: IsoImage, src: ByteSource): Layout {
   const bs = img.logicalBlockSize;
   const files: LayoutFile[] = img.entries.map((e) => {
-    const chunks = new Float64Array(e.type === 'file' ? e.extents.length * 2 : 0);
+    const chunks = new Array<number>(e.type === 'file' ? e.extents.length * 2 : 0);
     if (e.type === 'file') {
       e.extents.forEach((x, i) => {
         chunks[2 * i] = x.lba * bs;

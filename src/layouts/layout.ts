@@ -29,17 +29,21 @@ export interface LayoutFile {
   /** Logical (uncompressed) size in bytes. */
   readonly size: number;
   /**
-   * Stored chunks in file order, as [start0, end0, start1, end1, ...]: for
+   * Stored chunks in file order, as [start0, end0, start1, end1, ...] (a plain
+   * array: most files have one or two chunks, and a typed array costs some
+   * 200 bytes of its own); for
    * squashfs one chunk per data block (a sparse block is an empty chunk),
    * for EROFS one per physical cluster (or the plain data run), for ISO and
    * FAT one per contiguous run.
    */
-  readonly chunks: Float64Array;
+  readonly chunks: readonly number[];
   /** Part of a block shared with other files (a squashfs fragment): which shared block, where in its uncompressed bytes. */
   readonly tail?: { readonly block: number; readonly offset: number; readonly length: number };
   /** Extra evidence that equal-sized chunk lists hold the same bytes (EROFS: the cluster index's decompressed boundaries). */
   readonly evidence?: string;
   readonly target?: string;
+  /** The reader's own handle to find the file again (squashfs inode reference, EROFS nid). */
+  readonly ref?: number;
   /** Whether the chunks hold the file's bytes as they are (no compression): content can be read straight. */
   readonly raw?: boolean;
 }
@@ -101,9 +105,12 @@ export class MetadataBudget {
   }
 }
 
+/** The chunks of an entry without stored data (directories, symlinks, empty files): shared, never written. */
+export const NO_CHUNKS: readonly number[] = Object.freeze([]);
+
 /** Packs spans into the chunk array form. */
-export function chunkArray(spans: readonly Span[]): Float64Array {
-  const out = new Float64Array(spans.length * 2);
+export function chunkArray(spans: readonly Span[]): number[] {
+  const out = new Array<number>(spans.length * 2);
   spans.forEach((s, i) => {
     out[2 * i] = s.start;
     out[2 * i + 1] = s.end;
@@ -112,7 +119,7 @@ export function chunkArray(spans: readonly Span[]): Float64Array {
 }
 
 /** Stored bytes of a file's chunks. */
-export function chunkBytes(chunks: Float64Array): number {
+export function chunkBytes(chunks: readonly number[]): number {
   let n = 0;
   for (let i = 0; i < chunks.length; i += 2) n += chunks[i + 1]! - chunks[i]!;
   return n;

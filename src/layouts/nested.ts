@@ -140,7 +140,7 @@ async function espPartitions(src: ByteSource): Promise<LayoutFile[]> {
     const sectors = (mbr[e + 12]! | (mbr[e + 13]! << 8) | (mbr[e + 14]! << 16)) + mbr[e + 15]! * 0x1000000;
     const start = lba * 512;
     const end = Math.min(src.size, start + sectors * 512);
-    if (end - start >= MIN_IMAGE_BYTES) out.push({ path: `[mbr-partition-${i + 1}]`, type: 'file', size: end - start, chunks: new Float64Array([start, end]), raw: true });
+    if (end - start >= MIN_IMAGE_BYTES) out.push({ path: `[mbr-partition-${i + 1}]`, type: 'file', size: end - start, chunks: [start, end], raw: true });
   }
   return out;
 }
@@ -155,7 +155,7 @@ export async function outerCandidates(src: ByteSource, outer: Layout, boot: read
     if (b.platform !== 0xef || starts.has(start) || start >= src.size) return;
     // The catalog's size is often a stub for EFI images: the FAT's own size is read when sniffed.
     const end = src.size;
-    out.push({ path: `[boot-${i}-efi]`, type: 'file', size: end - start, chunks: new Float64Array([start, end]), raw: true });
+    out.push({ path: `[boot-${i}-efi]`, type: 'file', size: end - start, chunks: [start, end], raw: true });
   });
   for (const p of await espPartitions(src)) if (!starts.has(p.chunks[0]!)) out.push(p);
   return out;

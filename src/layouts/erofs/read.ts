@@ -14,7 +14,7 @@
 import { IsosyncError, quote } from '../../errors.js';
 import type { ByteSource, Span } from '../../store/byte-source.js';
 import { decodeBlock, type Codec } from '../codecs.js';
-import { mergeMetadata, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
+import { NO_CHUNKS, mergeMetadata, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
 import {
   ALGORITHMS, COMPACT, COMPACT_BYTES, DIRENT_BYTES, EROFS_MAGIC, EXTENDED, EXTENDED_BYTES, FT, INCOMPAT, LAYOUT, SB, SB_BYTES, SUPERBLOCK_OFFSET, u16, u32, u64,
 } from './format.js';
@@ -204,10 +204,9 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
   const blocks = u32(sb, SB.blocks);
   const size = Math.min(src.size, blocks * fs.blksz);
   const files: LayoutFile[] = [];
-  const inodes = new Map<LayoutFile, number>();
   const root = await fs.inode(u16(sb, SB.rootNid));
   if ((root.mode & S_IFMT) !== S_IFDIR) fail('the root inode is not a directory');
-  files.push({ path: '/', type: 'dir', size: root.size, chunks: new Float64Array(0) });
+  files.push({ path: '/', type: 'dir', size: root.size, chunks: NO_CHUNKS });
   const stack: { ino: Inode; path: string; depth: number }[] = [{ ino: root, path: '', depth: 0 }];
   const seen = new Set<number>([root.nid]);
   while (stack.length > 0) {
@@ -220,37 +219,38 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
       const p = `${path}/${e.name}`;
       const fmt = child.mode & S_IFMT;
       if (fmt === S_IFDIR) {
-        files.push({ path: p, type: 'dir', size: child.size, chunks: new Float64Array(0) });
+        files.push({ path: p, type: 'dir', size: child.size, chunks: NO_CHUNKS });
         if (!seen.has(child.nid)) {
           seen.add(child.nid);
           stack.push({ ino: child, path: p, depth: depth + 1 });
         }
       } else if (fmt === S_IFREG) {
         const got = await fs.chunksOf(child);
-        const chunks = new Float64Array(got.chunks.length * 2);
+        const chunks = new Array<number>(got.chunks.length * 2);
         got.chunks.forEach((c, i) => {
           chunks[2 * i] = c.start;
           chunks[2 * i + 1] = c.end;
         });
         const evidence = got.extents ? got.extents.map((x) => x.la.toString(36)).join('.') : undefined;
-        const f: LayoutFile = { path: p, type: 'file', size: child.size, chunks, ...(evidence ? { evidence } : {}), ...(got.raw ? { raw: true } : {}) };
-        files.push(f);
-        inodes.set(f, child.nid);
+        files.push({ path: p, type: 'file', size: child.size, chunks, ref: child.nid, ...(evidence ? { evidence } : {}), ...(got.raw ? { raw: true } : {}) });
       } else if (fmt === S_IFLNK) {
         if (child.size > MAX_SYMLINK) fail(`symlink ${quote(p)} has a target of ${child.size} bytes`);
-        files.push({ path: p, type: 'symlink', size: 0, chunks: new Float64Array(0), target: new TextDecoder().decode(await fs.content(child, MAX_SYMLINK)) });
-      } else files.push({ path: p, type: e.type === FT.REG ? 'file' : 'other', size: 0, chunks: new Float64Array(0) });
+        files.push({ path: p, type: 'symlink', size: 0, chunks: NO_CHUNKS, target: new TextDecoder().decode(await fs.content(child, MAX_SYMLINK)) });
+      } else files.push({ path: p, type: e.type === FT.REG ? 'file' : 'other', size: 0, chunks: NO_CHUNKS });
     }
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  fs.spans.push({ start: 0, end: Math.min(size, Math.max(fs.blksz, SUPERBLOCK_OFFSET + SB_BYTES)) });
+  const metadata = mergeMetadata(fs.spans);
+  fs.spans.length = 0;
   return {
     format: 'erofs',
     size,
     files,
-    metadata: mergeMetadata([{ start: 0, end: Math.min(size, Math.max(fs.blksz, SUPERBLOCK_OFFSET + SB_BYTES)) }, ...fs.spans]),
+    metadata,
     shared: [],
     readContent: async (file, maxBytes) => {
-      const nid = inodes.get(file);
+      const nid = file.ref;
       if (nid === undefined) return fail(`${quote(file.path)} is not a regular file of this image`);
       return fs.content(await fs.inode(nid), maxBytes);
     },

@@ -9,7 +9,7 @@
  */
 import { IsosyncError, quote } from '../../errors.js';
 import type { ByteSource, Span } from '../../store/byte-source.js';
-import { chunkArray, mergeMetadata, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
+import { NO_CHUNKS, chunkArray, mergeMetadata, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
 
 /** BPB field offsets (FAT spec §3.1, §3.3). */
 const BPB = { bytesPerSector: 11, sectorsPerCluster: 13, reserved: 14, fats: 16, rootEntries: 17, total16: 19, fatSize16: 22, total32: 32, fatSize32: 36, rootCluster: 44 } as const;
@@ -118,7 +118,7 @@ async function readFat(src: ByteSource, name: string, limits: LayoutLimits, budg
   // The other FAT copies are metadata too.
   fs.spans.push({ start: g.fatStart, end: g.rootStart });
   const maxClusters = g.clusters + 1;
-  const files: LayoutFile[] = [{ path: '/', type: 'dir', size: 0, chunks: new Float64Array(0) }];
+  const files: LayoutFile[] = [{ path: '/', type: 'dir', size: 0, chunks: NO_CHUNKS }];
   const stack: { runs: Span[]; path: string; depth: number }[] = [
     { runs: g.bits === 32 ? fs.chain(g.rootCluster, maxClusters, 'the root directory') : [{ start: g.rootStart, end: g.rootStart + g.rootBytes }], path: '', depth: 0 },
   ];
@@ -154,7 +154,7 @@ async function readFat(src: ByteSource, name: string, limits: LayoutLimits, budg
         const cluster = (g.bits === 32 ? u16(d, at + 20) * 65536 : 0) + u16(d, at + 26);
         const size = u32(d, at + 28);
         if (attr & ATTR.DIR) {
-          files.push({ path: p, type: 'dir', size: 0, chunks: new Float64Array(0) });
+          files.push({ path: p, type: 'dir', size: 0, chunks: NO_CHUNKS });
           if (cluster >= 2 && !seen.has(cluster)) {
             seen.add(cluster);
             stack.push({ runs: fs.chain(cluster, maxClusters, `directory ${quote(p)}`), path: p, depth: depth + 1 });

@@ -56,6 +56,12 @@ export class MetadataReader {
     return entry;
   }
 
+  /** Drops the decoded blocks (after the walk: they are read again if a file's content is asked for). */
+  forget(): void {
+    this.cache.clear();
+    this.spans.length = 0;
+  }
+
   cursor(pos: number, offset: number): MetaCursor {
     return new MetaCursor(this, pos, offset);
   }

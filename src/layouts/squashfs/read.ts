@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { IsosyncError, quote } from '../../errors.js';
 import type { ByteSource, Span } from '../../store/byte-source.js';
 import { decodeBlock, type Codec } from '../codecs.js';
-import { mergeMetadata, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget, type SharedBlock } from '../layout.js';
+import { NO_CHUNKS, mergeMetadata, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget, type SharedBlock } from '../layout.js';
 import { BLOCK_UNCOMPRESSED, NO_FRAGMENT, readInode, storedLength, T, type Inode } from './inode.js';
 import { MetadataReader } from './metadata.js';
 import { COMPRESSORS, FLAG_COMPRESSOR_OPTIONS, INVALID_BLK, parseSuperblock, SQUASHFS_MAGIC, SUPERBLOCK_BYTES, type Superblock } from './superblock.js';
@@ -28,8 +28,6 @@ const MAX_HEADER_ENTRIES = 256;
 
 interface Walked {
   files: LayoutFile[];
-  /** Each regular file's inode position (table block * 65536 + offset), to read its content again later. */
-  inodes: Map<LayoutFile, number>;
 }
 
 class Squashfs {
@@ -54,10 +52,9 @@ class Squashfs {
 
   async walk(limits: LayoutLimits): Promise<Walked> {
     const files: LayoutFile[] = [];
-    const inodes = new Map<LayoutFile, number>();
     const root = await readInode(this.inodeCursor(this.sb.rootInode), this.sb.blockSize, this.fail);
     if (root.kind !== 'dir') this.fail('the root inode is not a directory');
-    const rootFile: LayoutFile = { path: '/', type: 'dir', size: 0, chunks: new Float64Array(0) };
+    const rootFile: LayoutFile = { path: '/', type: 'dir', size: 0, chunks: NO_CHUNKS };
     files.push(rootFile);
     const stack: { dir: Inode & { kind: 'dir' }; path: string; depth: number }[] = [{ dir: root, path: '', depth: 0 }];
     const seenDirs = new Set<string>([`${root.block}:${root.offset}`]);
@@ -70,26 +67,25 @@ class Squashfs {
         const p = `${path}/${ent.name}`;
         if (ino.kind === 'dir') {
           const key = `${ino.block}:${ino.offset}`;
-          files.push({ path: p, type: 'dir', size: ino.size, chunks: new Float64Array(0) });
+          files.push({ path: p, type: 'dir', size: ino.size, chunks: NO_CHUNKS });
           if (!seenDirs.has(key)) {
             seenDirs.add(key);
             stack.push({ dir: ino, path: p, depth: depth + 1 });
           }
         } else if (ino.kind === 'file') {
-          const f = this.fileOf(p, ino);
-          files.push(f);
-          inodes.set(f, ent.start * 65536 + ent.offset);
+          // ref: the inode position (table block * 65536 + offset), to read the content again later.
+          files.push(this.fileOf(p, ino, ent.start * 65536 + ent.offset));
         } else if (ino.kind === 'symlink') {
-          files.push({ path: p, type: 'symlink', size: 0, chunks: new Float64Array(0), target: ino.target });
-        } else files.push({ path: p, type: 'other', size: 0, chunks: new Float64Array(0) });
+          files.push({ path: p, type: 'symlink', size: 0, chunks: NO_CHUNKS, target: ino.target });
+        } else files.push({ path: p, type: 'other', size: 0, chunks: NO_CHUNKS });
       }
     }
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return { files, inodes };
+    return { files };
   }
 
-  private fileOf(path: string, ino: Inode & { kind: 'file' }): LayoutFile {
-    const chunks = new Float64Array(ino.blocks.length * 2);
+  private fileOf(path: string, ino: Inode & { kind: 'file' }, ref: number): LayoutFile {
+    const chunks = new Array<number>(ino.blocks.length * 2);
     let at = ino.blocksStart;
     for (let i = 0; i < ino.blocks.length; i++) {
       const len = storedLength(ino.blocks[i]!);
@@ -103,7 +99,7 @@ class Squashfs {
     if (tail && (tail.block >= this.sb.fragments || tail.offset + tail.length > this.sb.blockSize)) {
       this.fail(`file ${quote(path)} has its tail in fragment ${tail.block} at ${tail.offset}+${tail.length}, outside the ${this.sb.fragments} fragments of ${this.sb.blockSize} bytes`);
     }
-    return { path, type: 'file', size: ino.size, chunks, ...(tail ? { tail } : {}) };
+    return { path, type: 'file', size: ino.size, chunks, ref, ...(tail ? { tail } : {}) };
   }
 
   /** The entries of a directory (squashfs.rst "Directory table"): headers, each followed by up to 256 entries. */
@@ -228,9 +224,10 @@ async function readSquashfs(src: ByteSource, name: string, limits: LayoutLimits,
   await fs.readFragments();
   if (sb.noIds > 0) await fs.indexTable(sb.idTable, sb.noIds, 4, IDS_PER_BLOCK);
   const firstTable = Math.min(sb.inodeTable, sb.directoryTable, sb.idTable, ...(sb.fragmentTable !== INVALID_BLK ? [sb.fragmentTable] : []));
-  metadata.push({ start: firstTable, end: sb.bytesUsed }, ...fs.meta.spans);
+  metadata.push({ start: firstTable, end: sb.bytesUsed });
+  for (const sp of fs.meta.spans) metadata.push(sp);
   const shared = sharedBlocks(fs, walked.files);
-  const byFile = walked.inodes;
+  fs.meta.forget();
   return {
     format: 'squashfs',
     size: sb.bytesUsed,
@@ -238,7 +235,7 @@ async function readSquashfs(src: ByteSource, name: string, limits: LayoutLimits,
     metadata: mergeMetadata(metadata),
     shared,
     readContent: async (file, maxBytes) => {
-      const ref = byFile.get(file);
+      const ref = file.ref;
       const ino = ref === undefined ? undefined : await readInode(fs.inodeCursor(ref), sb.blockSize, fail);
       if (!ino || ino.kind !== 'file') return fail(`${quote(file.path)} is not a regular file of this image`);
       return fs.readContent(ino, file.path, maxBytes);
