@@ -292,7 +292,11 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   } else {
     guesses = sameOffsetGuesses(target.length, images.map(({ s, i }) => ({ index: i, size: s.source.size })));
   }
-  const plan = buildPlan(target, [partSegs, ...hintLayers, vt.cachedSegments(), nested?.verified ?? [], nested?.mapping.exact ?? [], mapping?.exact ?? []], guesses);
+  // Exact hints for every source: a sync then plans from them alone (deferHintedMetadata), so `plan`
+  // predicts the same way; the mappings read here only name the files that change.
+  const plan = hintsCoverAll
+    ? buildPlan(target, [partSegs, ...hintLayers, vt.cachedSegments()], [])
+    : buildPlan(target, [partSegs, ...hintLayers, vt.cachedSegments(), nested?.verified ?? [], nested?.mapping.exact ?? [], mapping?.exact ?? []], guesses);
   const summary = summarize(plan);
 
   const reusedBy = new Map<number, number>();
