@@ -13,8 +13,9 @@
  *      length (and EROFS logical start) is the same at the same index (a file
  *      changed in a few blocks keeps the others);
  *   3. else a source file anywhere with the same signature (a renamed file).
- * Shared blocks (squashfs fragments) come from a source block with the same
- * key (the same tails of the same files) and the same stored length.
+ * Compressed shared blocks (squashfs fragments) come from a source block with
+ * the same key (the same tails of the same files) and the same stored length;
+ * in an uncompressed one, each unchanged file's tail is mapped by itself.
  * Equal stored lengths are evidence, not proof: the segments' reason is
  * 'nested-file', and piece hashes decide.
  *
@@ -177,6 +178,9 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
       if (!whole) changed.push({ path: `${t.path}:${f.path}`, size: f.size, unmapped: mergeSpans(unmapped) });
     }
     for (const b of t.layout.shared) {
+      // An uncompressed block always has the same stored size, so its key says nothing about a tail
+      // that changed in place: its unchanged tails were mapped one by one above.
+      if (b.raw) continue;
       const key = `${b.end - b.start}\0${b.key}`;
       const c = candidates.find((x) => x.shared.has(key));
       const sb = c?.shared.get(key);
