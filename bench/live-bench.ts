@@ -51,12 +51,17 @@ export async function run(): Promise<void> {
   }
   const scale = Number(process.env.LIVE_SCALE ?? 60);
   const work = mkdtempSync(join(tmpdir(), 'isosync-live-bench-'));
+  // LIVE_PAIR=DIR: use (or, when empty, make and keep) the pair in DIR/live, to measure again without rebuilding it.
+  const kept = process.env.LIVE_PAIR;
   let nginx: Nginx | undefined;
   try {
     const tf = join(work, 'time.txt');
-    const made = await measure('bash', [join(ROOT, 'fixtures', 'make-live.sh'), work, String(scale)], tf, undefined);
-    out(`pair made at scale ${scale} in ${made.seconds.toFixed(0)} s`);
-    const www = join(work, 'live');
+    const pairDir = kept ?? work;
+    if (!existsSync(join(pairDir, 'live', 'live-erofs-2.iso'))) {
+      const made = await measure('bash', [join(ROOT, 'fixtures', 'make-live.sh'), pairDir, String(scale)], tf, undefined);
+      out(`pair made at scale ${scale} in ${made.seconds.toFixed(0)} s`);
+    } else out(`pair reused from ${pairDir}/live`);
+    const www = join(pairDir, 'live');
     nginx = await Nginx.start(join(work, 'nginx'), www);
     const url = (n: string) => `${nginx!.baseUrl}/${n}`;
     for (const variant of ['live', 'live-erofs']) {
@@ -81,6 +86,7 @@ export async function run(): Promise<void> {
       const info = JSON.parse((await measure(process.execPath, [BIN, 'info', hinted, '--json'], tf)).stdout) as { hints?: { bytes?: number } | null };
       out(`  publish with hints: ${pub.seconds.toFixed(0)} s; hints ${info.hints?.bytes ?? 0} bytes (${((100 * (info.hints?.bytes ?? 0)) / statSync(b).size).toFixed(3)} % of the image)`);
       const control = join(www, `${variant}-2.zsync`);
+      rmSync(control, { force: true });
       if (have('zsyncmake')) await measure('zsyncmake', ['-u', url(`${variant}-2.iso`), '-o', control, b], tf);
       const rows: Row[] = [];
       const client = async (method: string, cmd: string, args: string[], output: string, planTorrent?: string): Promise<void> => {
@@ -123,5 +129,6 @@ export async function run(): Promise<void> {
   } finally {
     await nginx?.stop();
     rmSync(work, { recursive: true, force: true });
+    if (kept) for (const n of ['live-2.zsync', 'live-erofs-2.zsync']) rmSync(join(kept, 'live', n), { force: true });
   }
 }
