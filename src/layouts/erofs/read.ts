@@ -67,6 +67,35 @@ class Erofs {
     return this.src.read(at, len);
   }
 
+  /** Announces ranges the walk will read soon (a network source fetches them in few requests). */
+  async prefetch(ranges: Span[]): Promise<void> {
+    if (!this.src.prefetch || ranges.length === 0) return;
+    const inside = ranges.filter((r) => r.start >= 0 && r.end <= this.src.size && r.end > r.start).sort((a, b) => a.start - b.start);
+    await this.src.prefetch(mergeMetadata(inside));
+  }
+
+  /** Where a plain or inline inode's data (a directory's entries, a symlink's target) lies. */
+  dataRanges(ino: Inode): Span[] {
+    if (ino.layout === LAYOUT.FLAT_PLAIN) return [{ start: ino.u * this.blksz, end: ino.u * this.blksz + ino.size }];
+    if (ino.layout !== LAYOUT.FLAT_INLINE) return [];
+    const full = Math.floor(ino.size / this.blksz) * this.blksz;
+    const tailAt = ino.iloc + ino.isize + ino.xattrBytes;
+    return [{ start: ino.u * this.blksz, end: ino.u * this.blksz + full }, { start: tailAt, end: tailAt + ino.size - full }];
+  }
+
+  /**
+   * What reading an inode's data map needs: its map header and cluster index (a full index has 8
+   * bytes per lcluster after 16 bytes of header; a compact one at most 4, packed in 8-byte units),
+   * or a symlink's inline target. Lclusters are at least a block, so this bounds the index from above.
+   */
+  indexRanges(ino: Inode): Span[] {
+    const at = Math.ceil((ino.iloc + ino.isize + ino.xattrBytes) / 8) * 8;
+    const lclusters = Math.ceil(ino.size / this.blksz);
+    if (ino.layout === LAYOUT.COMPRESSED_FULL) return [{ start: at, end: at + 16 + lclusters * 8 }];
+    if (ino.layout === LAYOUT.COMPRESSED_COMPACT) return [{ start: at, end: at + 8 + Math.ceil((lclusters * 4) / 8) * 8 + 8 }];
+    return (ino.mode & S_IFMT) === S_IFLNK ? this.dataRanges(ino) : [];
+  }
+
   async inode(nid: number): Promise<Inode> {
     const iloc = this.metaBase + nid * 32;
     const head = await this.meta(iloc, Math.min(EXTENDED_BYTES, this.src.size - iloc), `inode ${nid}`);
@@ -207,37 +236,54 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
   const root = await fs.inode(u16(sb, SB.rootNid));
   if ((root.mode & S_IFMT) !== S_IFDIR) fail('the root inode is not a directory');
   files.push({ path: '/', type: 'dir', size: root.size, chunks: NO_CHUNKS });
-  const stack: { ino: Inode; path: string; depth: number }[] = [{ ino: root, path: '', depth: 0 }];
+  // Level by level: the directories of a level, then their children's inodes, then the children's
+  // cluster indexes are each announced to the source at once (prefetch), so a target read over the
+  // network costs a few multi-range requests per level, not one round trip per inode (EROFS keeps
+  // each inode next to its file's data, spread over the whole image).
+  let level: { ino: Inode; path: string; depth: number }[] = [{ ino: root, path: '', depth: 0 }];
   const seen = new Set<number>([root.nid]);
-  while (stack.length > 0) {
-    const { ino, path, depth } = stack.pop()!;
-    if (depth > limits.depth) fail(`directories nest deeper than ${limits.depth} levels at ${quote(path)}`);
-    for (const e of await fs.list(ino)) {
-      if (files.length >= limits.entries) fail(`more than ${limits.entries} entries`);
-      if (!Number.isSafeInteger(e.nid)) fail(`entry ${quote(e.name)} has nid ${e.nid}`);
-      const child = await fs.inode(e.nid);
-      const p = `${path}/${e.name}`;
+  while (level.length > 0) {
+    await fs.prefetch(level.flatMap(({ ino }) => fs.dataRanges(ino)));
+    const children: { name: string; nid: number; type: number; path: string; depth: number }[] = [];
+    for (const { ino, path, depth } of level) {
+      if (depth > limits.depth) fail(`directories nest deeper than ${limits.depth} levels at ${quote(path)}`);
+      for (const e of await fs.list(ino)) {
+        if (files.length + children.length >= limits.entries) fail(`more than ${limits.entries} entries`);
+        if (!Number.isSafeInteger(e.nid)) fail(`entry ${quote(e.name)} has nid ${e.nid}`);
+        children.push({ ...e, path: `${path}/${e.name}`, depth });
+      }
+    }
+    await fs.prefetch(children.map((c) => ({ start: fs.metaBase + c.nid * 32, end: fs.metaBase + c.nid * 32 + EXTENDED_BYTES })));
+    const inodes: Inode[] = [];
+    for (const c of children) inodes.push(await fs.inode(c.nid));
+    await fs.prefetch(inodes.flatMap((ino) => fs.indexRanges(ino)));
+    const next: { ino: Inode; path: string; depth: number }[] = [];
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i]!;
+      const child = inodes[i]!;
+      const p = c.path;
       const fmt = child.mode & S_IFMT;
       if (fmt === S_IFDIR) {
         files.push({ path: p, type: 'dir', size: child.size, chunks: NO_CHUNKS });
         if (!seen.has(child.nid)) {
           seen.add(child.nid);
-          stack.push({ ino: child, path: p, depth: depth + 1 });
+          next.push({ ino: child, path: p, depth: c.depth + 1 });
         }
       } else if (fmt === S_IFREG) {
         const got = await fs.chunksOf(child);
         const chunks = new Array<number>(got.chunks.length * 2);
-        got.chunks.forEach((c, i) => {
-          chunks[2 * i] = c.start;
-          chunks[2 * i + 1] = c.end;
+        got.chunks.forEach((x, k) => {
+          chunks[2 * k] = x.start;
+          chunks[2 * k + 1] = x.end;
         });
         const evidence = got.extents ? got.extents.map((x) => x.la.toString(36)).join('.') : undefined;
         files.push({ path: p, type: 'file', size: child.size, chunks, ref: child.nid, ...(evidence ? { evidence } : {}), ...(got.raw ? { raw: true } : {}) });
       } else if (fmt === S_IFLNK) {
         if (child.size > MAX_SYMLINK) fail(`symlink ${quote(p)} has a target of ${child.size} bytes`);
         files.push({ path: p, type: 'symlink', size: 0, chunks: NO_CHUNKS, target: new TextDecoder().decode(await fs.content(child, MAX_SYMLINK)) });
-      } else files.push({ path: p, type: e.type === FT.REG ? 'file' : 'other', size: 0, chunks: NO_CHUNKS });
+      } else files.push({ path: p, type: c.type === FT.REG ? 'file' : 'other', size: 0, chunks: NO_CHUNKS });
     }
+    level = next;
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   fs.spans.push({ start: 0, end: Math.min(size, Math.max(fs.blksz, SUPERBLOCK_OFFSET + SB_BYTES)) });
