@@ -22,6 +22,10 @@ export interface RangeFetcher {
   fetchRanges?(ranges: readonly Span[]): Promise<Uint8Array[]>;
 }
 
+/** Ranges per request when prefetching many (a web seed's multi-range request), and such requests at once. */
+const PREFETCH_GROUP = 48;
+const PREFETCH_PARALLEL = 4;
+
 /** Fetch granularity for metadata: a whole ISO sector, so neighbouring records come along. */
 const FETCH_ALIGN = 2048;
 
@@ -75,7 +79,36 @@ export class VirtualTarget implements ByteSource {
   /** Fetches now what of `ranges` is neither local nor cached (the ISO reader announces the directories it will read). */
   async prefetch(ranges: readonly Span[], align = FETCH_ALIGN): Promise<void> {
     const sorted = mergeSpans(ranges.filter((r) => r.end <= this.size && r.end > r.start));
-    if (sorted.length > 0 && this.fetcher) await this.fetchGaps(sorted, 0, align);
+    if (sorted.length === 0 || !this.fetcher) return;
+    if (sorted.length <= PREFETCH_GROUP) return this.fetchGaps(sorted, 0, align);
+    // Thousands of small ranges (nested inodes): groups of them are fetched side by side, one round
+    // in all, so the cache stays disjoint (the groups are disjoint, and no other round runs meanwhile).
+    const run = this.fetching.then(async () => {
+      const fetcher = this.fetcher!;
+      const need: Span[] = [];
+      for (const g of sorted) {
+        const a = Math.floor(g.start / align) * align;
+        const b = Math.min(this.size, Math.ceil(g.end / align) * align);
+        for (const n of subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)]))) need.push(n);
+      }
+      const spans = mergeSpans(need);
+      const groups: Span[][] = [];
+      for (let i = 0; i < spans.length; i += PREFETCH_GROUP) groups.push(spans.slice(i, i + PREFETCH_GROUP));
+      let next = 0;
+      const worker = async () => {
+        while (next < groups.length) {
+          const g = groups[next++]!;
+          const parts = fetcher.fetchRanges ? await fetcher.fetchRanges(g) : await Promise.all(g.map((r) => fetcher.fetchRange(r.start, r.end)));
+          parts.forEach((bytes, i) => {
+            this.fetchedBytes += bytes.length;
+            this.addCache(g[i]!.start, bytes);
+          });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PREFETCH_PARALLEL, groups.length) }, worker));
+    });
+    this.fetching = run.catch(() => undefined);
+    return run;
   }
 
   /** Fetches the sectors around `gaps` that are neither local nor cached; one fetch round at a time, so the cache stays disjoint. */

@@ -54,6 +54,8 @@ export async function planNested(
   sources: readonly ImageSourceInfo[],
   byteSources: readonly (ByteSource | undefined)[],
   note: (m: string) => void,
+  /** Sources to walk nested metadata through (small cached blocks: EROFS spreads inodes over the whole image); default byteSources. */
+  walkSources: readonly (ByteSource | undefined)[] = byteSources,
 ): Promise<NestedPlan | undefined> {
   const candidates = overlay(target.length, [isoMapping.exact, isoMapping.guesses[0] ?? []]);
   const checked = new CheckedTarget(target, candidates, byteSources, vt);
@@ -61,7 +63,7 @@ export async function planNested(
   if (targetImages.length === 0) return undefined;
   const nestedSources: NestedSource[] = [];
   for (const s of sources) {
-    const src = byteSources[s.index];
+    const src = walkSources[s.index] ?? byteSources[s.index];
     if (src) nestedSources.push({ index: s.index, nested: await nestedImagesOf(src, s.image, note) });
   }
   const mapping = mapNestedFiles(targetImages, nestedSources);

@@ -140,6 +140,10 @@ export interface PrepareOptions {
   readonly deferHintedMetadata?: boolean;
 }
 
+/** Cached blocks for walking the sources' nested metadata: 4,096 x 4 KiB = 16 MiB at most. */
+const NESTED_BLOCK_BYTES = 4096;
+const NESTED_BLOCKS = 4096;
+
 /** Read-ahead while reading a hinted target's metadata: 256 KiB covers hundreds of directories per request. */
 const HINTED_READ_AHEAD = 256 * 1024;
 
@@ -283,7 +287,9 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
     // Files inside the target's nested images (a live image's squashfs, its EFI image) are mapped one by one;
     // the whole-file mapping of their containers is then only a last guess.
     const whole = mapIsoFiles(targetIso, imageInfos, loose);
-    nested = imageInfos.length > 0 ? await planNested(target, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m)) : undefined;
+    // Nested metadata is many small reads all over an image: 4 KiB cached blocks, not the 256 KiB of piece filling.
+    const walk = sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source, NESTED_BLOCK_BYTES, NESTED_BLOCKS) : undefined));
+    nested = imageInfos.length > 0 ? await planNested(target, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m), walk) : undefined;
     mapping = nested ? mapIsoFiles(targetIso, imageInfos, loose, nested.mapping.containers) : whole;
     guesses = nested ? [[...(mapping.guesses[0] ?? []), ...nested.freeGuesses], ...mapping.guesses.slice(1), mapping.containerGuesses] : mapping.guesses;
   } else if (deferred) {
