@@ -13,7 +13,8 @@
 import { createHash } from 'node:crypto';
 import { checkRange, readInto, type ByteSource } from '../store/byte-source.js';
 import { pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
-import { mergeSpans, subtractSpans, type Span } from './runs.js';
+import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
+import { pieceIndex } from '../core/ids.js';
 
 const MAX_KEPT_BYTES = 64 * 1024 * 1024;
 
@@ -47,7 +48,7 @@ export class CheckedTarget implements ByteSource {
     const hit = this.kept.get(p);
     if (hit) return hit;
     if (this.failed.has(p)) return undefined;
-    const span = pieceSpan(this.target, p);
+    const span = pieceSpan(this.target, pieceIndex(p));
     const segs = segmentsIn(this.candidates, span.start, span.end);
     if (subtractSpans([span], mergeSpans(segs)).length > 0) {
       this.failed.add(p);
@@ -83,7 +84,7 @@ export class CheckedTarget implements ByteSource {
     const pl = this.target.pieceLength;
     const remote: Span[] = [];
     for (let p = Math.floor(offset / pl); p * pl < end; p++) {
-      const span = pieceSpan(this.target, p);
+      const span = pieceSpan(this.target, pieceIndex(p));
       const a = Math.max(span.start, offset);
       const b = Math.min(span.end, end);
       const bytes = await this.local(p);
@@ -100,7 +101,7 @@ export class CheckedTarget implements ByteSource {
     const pl = this.target.pieceLength;
     for (const r of mergeSpans(ranges)) {
       for (let p = Math.floor(r.start / pl); p * pl < r.end; p++) {
-        const span = pieceSpan(this.target, p);
+        const span = pieceSpan(this.target, pieceIndex(p));
         if (!(await this.local(p))) remote.push({ start: Math.max(span.start, r.start), end: Math.min(span.end, r.end) });
       }
     }
@@ -111,7 +112,7 @@ export class CheckedTarget implements ByteSource {
   verifiedSegments(): LocalSegment[] {
     const out: LocalSegment[] = [];
     for (const p of [...this.verified].sort((x, y) => x - y)) {
-      const span = pieceSpan(this.target, p);
+      const span = pieceSpan(this.target, pieceIndex(p));
       for (const seg of segmentsIn(this.candidates, span.start, span.end)) out.push(seg);
     }
     return out;

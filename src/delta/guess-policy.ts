@@ -18,7 +18,7 @@
  * apart ("guessed wrong, fetched again").
  */
 import type { LocalSegment, Reason } from './plan.js';
-import type { Span } from './runs.js';
+import type { Span } from '../core/span.js';
 
 /** How much a reason is trusted: exact reasons are never dropped before a whole fetch; evidence ranks low to high. */
 export const CERTAINTY: Readonly<Record<Reason, { readonly exact: boolean; readonly rank: number }>> = {

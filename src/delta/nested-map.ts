@@ -25,7 +25,7 @@
 import { chunkSignature, type LayoutFile } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
 import type { LocalSegment } from './plan.js';
-import { mergeSpans, type Span } from './runs.js';
+import { mergeSpans, type Span } from '../core/span.js';
 
 export interface NestedSource {
   /** Index in the sync's source list. */

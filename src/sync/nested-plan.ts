@@ -10,7 +10,7 @@ import { CheckedTarget, type PieceTarget } from '../delta/checked-target.js';
 import type { ImageSourceInfo, IsoMapping } from '../delta/iso-map.js';
 import { mapNestedFiles, type NestedMapping, type NestedSource } from '../delta/nested-map.js';
 import { overlay, ZERO_SOURCE, type LocalSegment } from '../delta/plan.js';
-import { mergeSpans, subtractSpans, type Span } from '../delta/runs.js';
+import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { isoLayout } from '../layouts/iso-layout.js';
 import { DEFAULT_NEST, findNested, outerCandidates, type NestedImage } from '../layouts/nested.js';
 import type { ByteSource } from '../store/byte-source.js';
