@@ -16,9 +16,9 @@ import type { ByteSource, Span } from '../../store/byte-source.js';
 import { decodeBlock, type Codec } from '../codecs.js';
 import { NO_CHUNKS, mergeMetadata, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
 import {
-  ALGORITHMS, COMPACT, COMPACT_BYTES, DIRENT_BYTES, EROFS_MAGIC, EXTENDED, EXTENDED_BYTES, FT, INCOMPAT, LAYOUT, SB, SB_BYTES, SUPERBLOCK_OFFSET, u16, u32, u64,
+  ALGORITHMS, COMPACT, COMPACT_BYTES, DIRENT_BYTES, MAP_HEADER_BYTES, EROFS_MAGIC, EXTENDED, EXTENDED_BYTES, FT, INCOMPAT, LAYOUT, SB, SB_BYTES, SUPERBLOCK_OFFSET, u16, u32, u64,
 } from './format.js';
-import { readZMap, type ZExtent } from './zmap.js';
+import { indexSpan, readZMap, type ZExtent, type ZInode } from './zmap.js';
 
 interface Inode {
   nid: number;
@@ -83,26 +83,46 @@ class Erofs {
     return [{ start: ino.u * this.blksz, end: ino.u * this.blksz + full }, { start: tailAt, end: tailAt + ino.size - full }];
   }
 
-  /**
-   * What reading an inode's data map needs: its map header and cluster index (a full index has 8
-   * bytes per lcluster after 16 bytes of header; a compact one at most 4, packed in 8-byte units),
-   * or a symlink's inline target. Lclusters are at least a block, so this bounds the index from above.
-   */
-  indexRanges(ino: Inode): Span[] {
-    const at = Math.ceil((ino.iloc + ino.isize + ino.xattrBytes) / 8) * 8;
-    const lclusters = Math.ceil(ino.size / this.blksz);
-    if (ino.layout === LAYOUT.COMPRESSED_FULL) return [{ start: at, end: at + 16 + lclusters * 8 }];
-    if (ino.layout === LAYOUT.COMPRESSED_COMPACT) return [{ start: at, end: at + 8 + Math.ceil((lclusters * 4) / 8) * 8 + 8 }];
+  private compressed(ino: Inode): boolean {
+    return ino.layout === LAYOUT.COMPRESSED_FULL || ino.layout === LAYOUT.COMPRESSED_COMPACT;
+  }
+
+  private zInode(ino: Inode): ZInode {
+    return { headerPos: Math.ceil((ino.iloc + ino.isize + ino.xattrBytes) / 8) * 8, size: ino.size, compact: ino.layout === LAYOUT.COMPRESSED_COMPACT, blkszbits: Math.log2(this.blksz) };
+  }
+
+  /** A compressed inode's map header (8 bytes). */
+  headerRanges(ino: Inode): Span[] {
+    if (!this.compressed(ino) || ino.size === 0) return [];
+    const at = this.zInode(ino).headerPos;
+    return [{ start: at, end: at + MAP_HEADER_BYTES }];
+  }
+
+  /** What reading an inode's data map needs after its header: the cluster index, or a symlink's inline target. */
+  async indexRanges(ino: Inode): Promise<Span[]> {
+    if (this.compressed(ino) && ino.size > 0) {
+      const z = this.zInode(ino);
+      if (z.headerPos + MAP_HEADER_BYTES > this.src.size) return [];
+      const x = indexSpan(z, await this.src.read(z.headerPos, MAP_HEADER_BYTES));
+      return [{ start: x.start, end: Math.min(x.end, x.start + Math.max(0, this.budget.limit - this.budget.used)) }];
+    }
     return (ino.mode & S_IFMT) === S_IFLNK ? this.dataRanges(ino) : [];
   }
 
   async inode(nid: number): Promise<Inode> {
     const iloc = this.metaBase + nid * 32;
-    const head = await this.meta(iloc, Math.min(EXTENDED_BYTES, this.src.size - iloc), `inode ${nid}`);
+    let head = await this.meta(iloc, Math.min(COMPACT_BYTES, Math.max(0, this.src.size - iloc)), `inode ${nid}`);
     if (head.length < COMPACT_BYTES) this.fail(`inode ${nid} is truncated`);
     const format = u16(head, 0);
     const extended = (format & 1) === 1;
-    if (extended && head.length < EXTENDED_BYTES) this.fail(`extended inode ${nid} is truncated`);
+    if (extended) {
+      if (iloc + EXTENDED_BYTES > this.src.size) this.fail(`extended inode ${nid} is truncated`);
+      const rest = await this.meta(iloc + COMPACT_BYTES, EXTENDED_BYTES - COMPACT_BYTES, `inode ${nid}`);
+      const both = new Uint8Array(EXTENDED_BYTES);
+      both.set(head);
+      both.set(rest, COMPACT_BYTES);
+      head = both;
+    }
     const layout = (format >> 1) & 7;
     const xcount = u16(head, 2);
     const xattrBytes = xcount === 0 ? 0 : 12 + (xcount - 1) * 4;
@@ -133,9 +153,8 @@ class Erofs {
       case LAYOUT.COMPRESSED_FULL:
       case LAYOUT.COMPRESSED_COMPACT: {
         if (ino.size === 0) return { chunks: [], raw: false };
-        const headerPos = Math.ceil((ino.iloc + ino.isize + ino.xattrBytes) / 8) * 8;
         const map = await readZMap(
-          { headerPos, size: ino.size, compact: ino.layout === LAYOUT.COMPRESSED_COMPACT, blkszbits: Math.log2(blksz) },
+          this.zInode(ino),
           (at, len) => this.meta(at, len, `cluster index of inode ${ino.nid}`),
           Math.max(0, this.budget.limit - this.budget.used),
           (p) => this.fail(`inode ${ino.nid}: ${p}`),
@@ -253,10 +272,15 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
         children.push({ ...e, path: `${path}/${e.name}`, depth });
       }
     }
-    await fs.prefetch(children.map((c) => ({ start: fs.metaBase + c.nid * 32, end: fs.metaBase + c.nid * 32 + EXTENDED_BYTES })));
+    // Compact inodes (32 bytes) are the rule, and a compressed one's map header follows it: one range
+    // of 40 bytes each (a part of a multi-range reply costs some 90 bytes of framing). An extended
+    // inode reads its other half on its own.
+    await fs.prefetch(children.map((c) => ({ start: fs.metaBase + c.nid * 32, end: fs.metaBase + c.nid * 32 + COMPACT_BYTES + MAP_HEADER_BYTES })));
     const inodes: Inode[] = [];
     for (const c of children) inodes.push(await fs.inode(c.nid));
-    await fs.prefetch(inodes.flatMap((ino) => fs.indexRanges(ino)));
+    // Map headers first, then exactly the cluster indexes they describe (and symlink targets).
+    await fs.prefetch(inodes.flatMap((ino) => fs.headerRanges(ino)));
+    await fs.prefetch((await Promise.all(inodes.map((ino) => fs.indexRanges(ino)))).flat());
     const next: { ino: Inode; path: string; depth: number }[] = [];
     for (let i = 0; i < children.length; i++) {
       const c = children[i]!;

@@ -53,6 +53,25 @@ export interface ZInode {
 
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
+/** Where the lcluster entries lie, from the map header: [start, end) in the image, and the lcluster bits. */
+export function indexSpan(z: ZInode, h: Uint8Array): { start: number; end: number; lclusterbits: number; total: number } {
+  const advise = u16(h, MAP_HEADER.advise);
+  const lclusterbits = z.blkszbits + (h[MAP_HEADER.clusterbits]! & 7);
+  const total = Math.ceil(z.size / 2 ** lclusterbits);
+  if (!z.compact) {
+    // Z_EROFS_FULL_INDEX_ALIGN: the 8-byte map header, 8 reserved bytes, then one entry per lcluster.
+    const start = z.headerPos + MAP_HEADER_BYTES + 8;
+    return { start, end: start + total * FULL_INDEX_BYTES, lclusterbits, total };
+  }
+  const ebase = z.headerPos + MAP_HEADER_BYTES;
+  let initial = (32 - (ebase % 32)) / 4;
+  if (initial === 8) initial = 0;
+  initial = Math.min(initial, total);
+  const twoB = advise & ADVISE.COMPACTED_2B && initial < total && lclusterbits === 12 ? Math.floor((total - initial) / 16) * 16 : 0;
+  const rest = total - initial - twoB;
+  return { start: ebase, end: ebase + align(initial * 4 + twoB * 2 + rest * 4, 8) + 8, lclusterbits, total };
+}
+
 /** Decodes the index; `read(at, len)` reads the image, `fail` throws the reader's error. */
 export async function readZMap(z: ZInode, read: (at: number, len: number) => Promise<Uint8Array>, maxIndexBytes: number, fail: (p: string) => never): Promise<ZMap> {
   const h = await read(z.headerPos, MAP_HEADER_BYTES);
@@ -69,10 +88,10 @@ export async function readZMap(z: ZInode, read: (at: number, len: number) => Pro
 
   const lc: Lcluster[] = [];
   let indexEnd: number;
+  const where = indexSpan(z, h);
   if (!z.compact) {
-    // Z_EROFS_FULL_INDEX_ALIGN: the 8-byte map header, 8 reserved bytes, then one entry per lcluster.
-    const base = z.headerPos + MAP_HEADER_BYTES + 8;
-    const len = total * FULL_INDEX_BYTES;
+    const base = where.start;
+    const len = where.end - where.start;
     if (len > maxIndexBytes) fail(`cluster index of ${len} bytes is over the limit`);
     const b = await read(base, len);
     for (let i = 0; i < total; i++) {
@@ -87,8 +106,7 @@ export async function readZMap(z: ZInode, read: (at: number, len: number) => Pro
     if (initial === 8) initial = 0;
     initial = Math.min(initial, total);
     const twoB = advise & ADVISE.COMPACTED_2B && initial < total && lclusterbits === 12 ? Math.floor((total - initial) / 16) * 16 : 0;
-    const rest = total - initial - twoB;
-    const len = align(initial * 4 + twoB * 2 + rest * 4, 8) + 8;
+    const len = where.end - ebase;
     if (len > maxIndexBytes) fail(`cluster index of ${len} bytes is over the limit`);
     const b = await read(ebase, Math.min(len, Math.max(0, maxIndexBytes)));
     const segs: [number, number, number][] = [[0, initial, 2], [initial, initial + twoB, 1], [initial + twoB, total, 2]];

@@ -117,7 +117,8 @@ async function readFat(src: ByteSource, name: string, limits: LayoutLimits, budg
   fs.fat = await fs.meta(g.fatStart, g.fatBytes, 'the FAT');
   // The other FAT copies are metadata too.
   fs.spans.push({ start: g.fatStart, end: g.rootStart });
-  const maxClusters = g.clusters + 1;
+  // A chain cannot be longer than the clusters the image really holds (a crafted BPB may claim more, or loop).
+  const maxClusters = Math.min(g.clusters, Math.floor((src.size - g.dataStart) / g.clusterBytes)) + 1;
   const files: LayoutFile[] = [{ path: '/', type: 'dir', size: 0, chunks: NO_CHUNKS }];
   const stack: { runs: Span[]; path: string; depth: number }[] = [
     { runs: g.bits === 32 ? fs.chain(g.rootCluster, maxClusters, 'the root directory') : [{ start: g.rootStart, end: g.rootStart + g.rootBytes }], path: '', depth: 0 },

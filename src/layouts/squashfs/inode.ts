@@ -43,7 +43,7 @@ export function storedLength(entry: number): number {
 }
 
 /** Reads one inode at the cursor. `blockSize` decides how many block-list entries a file has. */
-export async function readInode(c: MetaCursor, blockSize: number, fail: (p: string) => never): Promise<Inode> {
+export async function readInode(c: MetaCursor, blockSize: number, fail: (p: string) => never, bytesUsed = Infinity): Promise<Inode> {
   const h = await c.take(16);
   const type = u16(h, 0);
   const mode = u16(h, 2);
@@ -78,7 +78,8 @@ export async function readInode(c: MetaCursor, blockSize: number, fail: (p: stri
       }
       if (!Number.isSafeInteger(size)) fail(`inode ${number} has a file size beyond 2^53`);
       const n = fragment === NO_FRAGMENT ? Math.ceil(size / blockSize) : Math.floor(size / blockSize);
-      if (n > MAX_BLOCKS) fail(`inode ${number} lists ${n} blocks, over the limit of ${MAX_BLOCKS}`);
+      // The block list is itself stored in the filesystem, 4 bytes an entry: it cannot be longer than that.
+      if (n > MAX_BLOCKS || n * 4 > bytesUsed) fail(`inode ${number} lists ${n} blocks, more than the filesystem can hold`);
       const raw = await c.take(n * 4);
       const blocks = new Uint32Array(n);
       for (let i = 0; i < n; i++) blocks[i] = u32(raw, i * 4);

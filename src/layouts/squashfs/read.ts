@@ -52,7 +52,7 @@ class Squashfs {
 
   async walk(limits: LayoutLimits): Promise<Walked> {
     const files: LayoutFile[] = [];
-    const root = await readInode(this.inodeCursor(this.sb.rootInode), this.sb.blockSize, this.fail);
+    const root = await readInode(this.inodeCursor(this.sb.rootInode), this.sb.blockSize, this.fail, this.sb.bytesUsed);
     if (root.kind !== 'dir') this.fail('the root inode is not a directory');
     const rootFile: LayoutFile = { path: '/', type: 'dir', size: 0, chunks: NO_CHUNKS };
     files.push(rootFile);
@@ -63,7 +63,7 @@ class Squashfs {
       if (depth > limits.depth) this.fail(`directories nest deeper than ${limits.depth} levels at ${quote(path)}`);
       for (const ent of await this.listDir(dir)) {
         if (files.length >= limits.entries) this.fail(`more than ${limits.entries} entries`);
-        const ino = await readInode(this.inodeCursor(ent.start * 65536 + ent.offset), this.sb.blockSize, this.fail);
+        const ino = await readInode(this.inodeCursor(ent.start * 65536 + ent.offset), this.sb.blockSize, this.fail, this.sb.bytesUsed);
         const p = `${path}/${ent.name}`;
         if (ino.kind === 'dir') {
           const key = `${ino.block}:${ino.offset}`;
@@ -236,7 +236,7 @@ async function readSquashfs(src: ByteSource, name: string, limits: LayoutLimits,
     shared,
     readContent: async (file, maxBytes) => {
       const ref = file.ref;
-      const ino = ref === undefined ? undefined : await readInode(fs.inodeCursor(ref), sb.blockSize, fail);
+      const ino = ref === undefined ? undefined : await readInode(fs.inodeCursor(ref), sb.blockSize, fail, sb.bytesUsed);
       if (!ino || ino.kind !== 'file') return fail(`${quote(file.path)} is not a regular file of this image`);
       return fs.readContent(ino, file.path, maxBytes);
     },
