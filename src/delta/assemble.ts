@@ -178,7 +178,7 @@ class BufferPool {
 }
 
 /** Reasons whose bytes are a guess from names and sizes: the first to doubt when a piece fails. */
-const SUSPECT: ReadonlySet<string> = new Set(['same-file', 'moved-file', 'loose-file']);
+const SUSPECT: ReadonlySet<string> = new Set(['same-file', 'moved-file', 'loose-file', 'nested-file']);
 /** How many suspect segments of one piece are tried one by one before fetching it whole. */
 const MAX_SUSPECTS = 4;
 

@@ -49,6 +49,12 @@ export interface IsoMapping {
   readonly missingFiles: { path: string; size: number }[];
   /** Target file content spans (for reports: which bytes belong to files). */
   readonly fileSpans: Span[];
+  /**
+   * The mapping of files that hold nested images (`nestedContainers`): their
+   * nested files are mapped one by one, so the whole-file mapping is only a
+   * guess for what those leave (the container's own metadata).
+   */
+  readonly containerGuesses: LocalSegment[];
 }
 
 /** Byte spans of a file's content, in file order. */
@@ -90,7 +96,7 @@ interface Candidate {
   readonly spans: FileSpan[];
 }
 
-export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[], loose: readonly LooseFile[] = []): IsoMapping {
+export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[], loose: readonly LooseFile[] = [], nestedContainers: ReadonlySet<string> = new Set()): IsoMapping {
   const bs = target.logicalBlockSize;
   const byPath = new Map<string, Candidate>();
   const byNameSize = new Map<string, Candidate>();
@@ -110,7 +116,8 @@ export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[
     if (!looseByNameSize.has(k)) looseByNameSize.set(k, f);
   }
 
-  const exact: LocalSegment[] = [];
+  const fileExact: LocalSegment[] = [];
+  const containerGuesses: LocalSegment[] = [];
   const padding: LocalSegment[] = [];
   const missingFiles: { path: string; size: number }[] = [];
   const fileSpans: Span[] = [];
@@ -127,6 +134,8 @@ export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[
     if (seenExtent.has(e.lba)) continue;
     seenExtent.add(e.lba);
     const cand = byPath.get(`${e.path}\0${e.size}`) ?? byNameSize.get(`${baseName(e.path)}\0${e.size}`);
+    const container = nestedContainers.has(e.path);
+    const exact = container ? containerGuesses : fileExact;
     if (cand) {
       for (const t of tspans) {
         let at = t.start;
@@ -141,6 +150,7 @@ export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[
       continue;
     }
     const lf = looseByNameSize.get(`${baseName(e.path)}\0${e.size}`);
+    if (container) continue; // its nested files are reported one by one
     if (lf) {
       for (const t of tspans) exact.push({ start: t.start, end: t.end, source: lf.index, sourceOffset: t.fileOffset, reason: 'loose-file' });
       continue;
@@ -177,7 +187,7 @@ export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[
     guesses.push([...same, ...zerosIn(beyond)]);
   }
   guesses.push([...padding, ...zerosIn(notFiles)]);
-  return { exact, guesses, missingFiles, fileSpans: mergeSpans(fileSpans) };
+  return { exact: fileExact, guesses, missingFiles, fileSpans: mergeSpans(fileSpans), containerGuesses };
 }
 
 /** Same-offset reuse for a target whose layout is unknown (not an ISO, metadata unavailable). */

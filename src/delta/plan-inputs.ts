@@ -107,6 +107,8 @@ export interface MetadataPolicy {
   readonly read: boolean;
   /** Not read because the hints are exact (changed files come from the finished image). */
   readonly deferred: boolean;
+  /** Exact hints cover every local source: the plan is made from them alone (planLayers). */
+  readonly hintsCoverAll: boolean;
   /** Bytes read past a missed metadata read (only bytes that are needed anyway when hints are exact). */
   readonly readAhead: number;
 }
@@ -122,19 +124,55 @@ export interface MetadataPolicy {
 export function metadataPolicy(o: { sources: number; sourcesCoveredByHints: number; hintLayers: number; deferHinted: boolean }): MetadataPolicy {
   const hintsCoverAll = o.hintLayers > 0 && o.sourcesCoveredByHints === o.sources;
   const deferred = o.deferHinted && hintsCoverAll;
-  return { read: o.sources > 0 && !deferred, deferred, readAhead: o.hintLayers > 0 ? HINTED_READ_AHEAD : 0 };
+  return { read: o.sources > 0 && !deferred, deferred, hintsCoverAll, readAhead: o.hintLayers > 0 ? HINTED_READ_AHEAD : 0 };
+}
+
+/** What the nested step of planning found (sync/nested-plan.ts), as far as the plan's layers go. */
+export interface NestedLayers {
+  /** Candidate segments whose pieces verified while the target's nested metadata was read: exact. */
+  readonly verified: readonly LocalSegment[];
+  /** Nested files' stored blocks mapped onto a source's. */
+  readonly exact: readonly LocalSegment[];
+  /** Zeros for the free space of each container. */
+  readonly freeGuesses: readonly LocalSegment[];
+  /** The whole-file mapping of the containers (iso-map containerGuesses): only a last guess. */
+  readonly containerGuesses: readonly LocalSegment[];
 }
 
 /**
  * The guess layers of the plan: the ISO mapping's (when the target's
- * metadata was read), none when the hints are exact (what they leave
- * uncovered changed: a same-offset guess would only fail and fetch its
- * pieces whole), else same-offset guesses from every image.
+ * metadata was read; with nested images, their free space joins the first
+ * layer and the containers' whole-file mapping comes last), none when the
+ * hints are exact (what they leave uncovered changed: a same-offset guess
+ * would only fail and fetch its pieces whole), else same-offset guesses
+ * from every image.
  */
-export function guessLayers(o: { mappingGuesses?: LocalSegment[][]; deferred: boolean; targetLength: number; images: readonly ImageFacts[] }): LocalSegment[][] {
+export function guessLayers(o: { mappingGuesses?: LocalSegment[][]; nested?: NestedLayers; deferred: boolean; targetLength: number; images: readonly ImageFacts[] }): LocalSegment[][] {
+  if (o.mappingGuesses && o.nested) return [[...(o.mappingGuesses[0] ?? []), ...o.nested.freeGuesses], ...o.mappingGuesses.slice(1), [...o.nested.containerGuesses]];
   if (o.mappingGuesses) return o.mappingGuesses;
   if (o.deferred) return [];
   return sameOffsetGuesses(o.targetLength, o.images.map((i) => ({ index: i.index, size: i.size })));
+}
+
+/**
+ * The plan's layers, exact ones in priority order and guesses. With exact
+ * hints for every source a sync plans from the hints alone (metadata
+ * deferred), so `plan` (which reads the metadata to name the changed files)
+ * plans the same way and predicts what a sync moves; otherwise the resumed
+ * pieces, the hints, the metadata read while planning, the nested mapping
+ * (verified, then mapped) and the ISO file mapping, in that order.
+ */
+export function planLayers(o: {
+  part: LocalSegment[];
+  hints: readonly LocalSegment[][];
+  cached: LocalSegment[];
+  hintsCoverAll: boolean;
+  nested?: NestedLayers;
+  isoExact?: LocalSegment[];
+  guesses: LocalSegment[][];
+}): { exact: LocalSegment[][]; guesses: LocalSegment[][] } {
+  if (o.hintsCoverAll) return { exact: [o.part, ...o.hints, o.cached], guesses: [] };
+  return { exact: [o.part, ...o.hints, o.cached, [...(o.nested?.verified ?? [])], [...(o.nested?.exact ?? [])], o.isoExact ?? []], guesses: o.guesses };
 }
 
 /**

@@ -21,6 +21,7 @@ export type Reason =
   | 'hint' // publisher's delta hints
   | 'same-file' // a file at the same path, same size, same place
   | 'moved-file' // a file with the same path (or name) and size, at another place
+  | 'nested-file' // stored blocks of a file inside a nested filesystem image (squashfs, EROFS, FAT), matched by path and block sizes
   | 'loose-file' // a file from --source DIR
   | 'same-offset' // the same offset in a source image (grown-in-place images, boot areas)
   | 'zero' // known or assumed zeros
@@ -133,6 +134,24 @@ export function buildPlan(
   };
 }
 
+/**
+ * Local holes shorter than this between two fetched ranges are fetched with
+ * them (assemble.ts bridges them: a request costs a round trip and some 500
+ * bytes of headers); the plan counts them as fetched so that it predicts
+ * what a sync moves.
+ */
+export const BRIDGE_BYTES = 1024;
+
+/** Bytes of the holes between fetch spans that a sync will bridge. */
+export function bridgedBytes(fetch: readonly Span[]): number {
+  let n = 0;
+  for (let i = 1; i < fetch.length; i++) {
+    const hole = fetch[i]!.start - fetch[i - 1]!.end;
+    if (hole > 0 && hole < BRIDGE_BYTES) n += hole;
+  }
+  return n;
+}
+
 export function summarize(plan: Plan): PlanSummary {
   const byReason: Partial<Record<Reason, number>> = {};
   const add = (segs: readonly LocalSegment[]) => {
@@ -140,8 +159,8 @@ export function summarize(plan: Plan): PlanSummary {
   };
   add(plan.local);
   if (plan.guesses[0]) add(plan.guesses[0]);
-  // Metadata fetched while planning came from the network too.
-  const fetchBytes = spanBytes(plan.fetch) + (byReason.fetched ?? 0);
+  // Metadata fetched while planning came from the network too, and so will the bridged holes.
+  const fetchBytes = spanBytes(plan.fetch) + (byReason.fetched ?? 0) + bridgedBytes(plan.fetch);
   return { targetBytes: plan.length, reusedBytes: plan.length - fetchBytes, fetchBytes, byReason };
 }
 

@@ -18,6 +18,10 @@ import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 
 export type { RangeFetcher };
 
+/** Ranges per request when prefetching many (a web seed's multi-range request), and such requests at once. */
+const PREFETCH_GROUP = 48;
+const PREFETCH_PARALLEL = 4;
+
 /** Fetch granularity for metadata: a whole ISO sector, so neighbouring records come along. */
 const FETCH_ALIGN = 2048;
 
@@ -42,7 +46,20 @@ export class VirtualTarget implements ByteSource {
     private readonly readAhead = 0,
   ) {}
 
+  /**
+   * Like read, but fetches exactly the missing bytes (no sector rounding, no
+   * read-ahead): nested filesystems keep small metadata records among file
+   * data that is local, so rounding would fetch data that needs no fetching.
+   */
+  async readExact(offset: number, length: number): Promise<Uint8Array> {
+    return this.readWith(offset, length, 1, 0);
+  }
+
   async read(offset: number, length: number): Promise<Uint8Array> {
+    return this.readWith(offset, length, FETCH_ALIGN, this.readAhead);
+  }
+
+  private async readWith(offset: number, length: number, align: number, readAhead: number): Promise<Uint8Array> {
     checkRange(this.size, offset, length, 'the target image');
     const out = new Uint8Array(length);
     const end = offset + length;
@@ -50,19 +67,48 @@ export class VirtualTarget implements ByteSource {
     for (const seg of localSegs) await this.fill(out, offset, seg);
     const localSpans: readonly Span[] = localSegs;
     const gaps = subtractSpans([{ start: offset, end }], mergeSpans([...localSpans, ...this.cachedIn(offset, end)]));
-    if (gaps.length > 0) await this.fetchGaps(gaps);
+    if (gaps.length > 0) await this.fetchGaps(gaps, readAhead, align);
     this.cacheBytes(out, offset, end);
     return out;
   }
 
   /** Fetches now what of `ranges` is neither local nor cached (the ISO reader announces the directories it will read). */
-  async prefetch(ranges: readonly Span[]): Promise<void> {
+  async prefetch(ranges: readonly Span[], align = FETCH_ALIGN): Promise<void> {
     const sorted = mergeSpans(ranges.filter((r) => r.end <= this.size && r.end > r.start));
-    if (sorted.length > 0 && this.fetcher) await this.fetchGaps(sorted, 0);
+    if (sorted.length === 0 || !this.fetcher) return;
+    if (sorted.length <= PREFETCH_GROUP) return this.fetchGaps(sorted, 0, align);
+    // Thousands of small ranges (nested inodes): groups of them are fetched side by side, one round
+    // in all, so the cache stays disjoint (the groups are disjoint, and no other round runs meanwhile).
+    const run = this.fetching.then(async () => {
+      const fetcher = this.fetcher!;
+      const need: Span[] = [];
+      for (const g of sorted) {
+        const a = Math.floor(g.start / align) * align;
+        const b = Math.min(this.size, Math.ceil(g.end / align) * align);
+        for (const n of subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)]))) need.push(n);
+      }
+      const spans = mergeSpans(need);
+      const groups: Span[][] = [];
+      for (let i = 0; i < spans.length; i += PREFETCH_GROUP) groups.push(spans.slice(i, i + PREFETCH_GROUP));
+      let next = 0;
+      const worker = async () => {
+        while (next < groups.length) {
+          const g = groups[next++]!;
+          const parts = fetcher.fetchRanges ? await fetcher.fetchRanges(g) : await Promise.all(g.map((r) => fetcher.fetchRange(r.start, r.end)));
+          parts.forEach((bytes, i) => {
+            this.fetchedBytes += bytes.length;
+            this.addCache(g[i]!.start, bytes);
+          });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PREFETCH_PARALLEL, groups.length) }, worker));
+    });
+    this.fetching = run.catch(() => undefined);
+    return run;
   }
 
   /** Fetches the sectors around `gaps` that are neither local nor cached; one fetch round at a time, so the cache stays disjoint. */
-  private fetchGaps(gaps: readonly Span[], readAhead = this.readAhead): Promise<void> {
+  private fetchGaps(gaps: readonly Span[], readAhead = this.readAhead, align = FETCH_ALIGN): Promise<void> {
     const run = this.fetching.then(async () => {
       if (!this.fetcher) {
         throw new IsosyncError('NETWORK', `Cannot read the target image at byte ${gaps[0]!.start}: no web seed or peer to fetch it from`);
@@ -70,8 +116,8 @@ export class VirtualTarget implements ByteSource {
       // Whole sectors, minus what is local or cached, fetched at once.
       const need: Span[] = [];
       for (const g of gaps) {
-        const a = Math.floor(g.start / FETCH_ALIGN) * FETCH_ALIGN;
-        const b = Math.min(this.size, Math.ceil((g.end + readAhead) / FETCH_ALIGN) * FETCH_ALIGN);
+        const a = Math.floor(g.start / align) * align;
+        const b = Math.min(this.size, Math.ceil((g.end + readAhead) / align) * align);
         need.push(...subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)])));
       }
       const fetcher = this.fetcher;

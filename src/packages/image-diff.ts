@@ -12,6 +12,7 @@ import type { ByteSource } from '../store/byte-source.js';
 import type { ZstdDecoder } from './compression.js';
 import { changedFiles, diffPackages, type ImageDiff } from './diff.js';
 import { scanImagePackages, type ImagePackages } from './image-packages.js';
+import { livePackages } from './live-packages.js';
 
 export interface DiffSide {
   readonly src: ByteSource;
@@ -46,6 +47,12 @@ export async function sameEntryContent(a: ByteSource, ea: IsoEntry, aBlock: numb
 export async function loadImagePackages(side: DiffSide, zstd?: ZstdDecoder): Promise<{ image: IsoImage; packages: ImagePackages }> {
   const image = await readIso(side.src, { name: side.name });
   const packages = await scanImagePackages(side.src, image, { name: side.name, readPackageFiles: side.readPackageFiles, zstd });
+  // A live image has no pool: its packages are those its root filesystem's dpkg status lists.
+  if (packages.packages.length === 0 && packages.indexes.length === 0) {
+    const live = await livePackages(side.src, image, side.name);
+    if (live.source) return { image, packages: { ...packages, packages: live.packages, indexes: [live.source], warnings: [...packages.warnings, ...live.warnings] } };
+    return { image, packages: { ...packages, warnings: [...packages.warnings, ...live.warnings] } };
+  }
   return { image, packages };
 }
 

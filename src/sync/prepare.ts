@@ -14,7 +14,7 @@ import { clipSpans, spanBytes, type Span } from '../core/span.js';
 import type { Warning, WarningSink } from '../core/warnings.js';
 import { probeHintSource } from '../delta/hint-map.js';
 import { mapIsoFiles, type ImageSourceInfo, type LooseFile } from '../delta/iso-map.js';
-import { chooseHints, guessLayers, metadataFailure, metadataPolicy, reusedBySource, type ImageFacts } from '../delta/plan-inputs.js';
+import { chooseHints, guessLayers, metadataFailure, metadataPolicy, planLayers, reusedBySource, type ImageFacts, type NestedLayers } from '../delta/plan-inputs.js';
 import { buildPlan, overlay, pieceSpan, summarize, type LocalSegment, type Plan } from '../delta/plan.js';
 import { VirtualTarget } from '../delta/virtual-target.js';
 import { readIso } from '../iso/index.js';
@@ -27,6 +27,12 @@ import type { SyncPeers } from '../swarm/sync-peers.js';
 import { openNetwork, type Network } from './network.js';
 import type { PlanInput, PlanReport, SourceReport } from './report.js';
 import { findSources, type ImageSource, type LocalSource } from './sources.js';
+import { changedFileReport, nestedChangeReport } from './changed-files.js';
+import { planNested, type NestedPlan } from './nested-plan.js';
+
+/** Cached blocks for walking the sources' nested metadata: 4,096 x 4 KiB = 16 MiB at most. */
+const NESTED_BLOCK_BYTES = 4096;
+const NESTED_BLOCKS = 4096;
 
 export interface Prepared {
   plan: Plan;
@@ -137,9 +143,21 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
   const loose = looseFiles(sources);
 
   emit({ type: 'phase', phase: 'plan' });
-  const mapping = targetIso ? mapIsoFiles(targetIso, imageInfos, loose) : undefined;
-  const guesses = guessLayers({ ...(mapping ? { mappingGuesses: mapping.guesses } : {}), deferred: policy.deferred, targetLength: target.length, images });
-  const plan = buildPlan(target, [partSegs, ...hints.layers, vt.cachedSegments(), mapping?.exact ?? []], guesses);
+  const whole = targetIso ? mapIsoFiles(targetIso, imageInfos, loose) : undefined;
+  // Files inside the target's nested images (a live image's squashfs, its EFI image) are mapped one by one;
+  // the whole-file mapping of their containers is then only a last guess.
+  let nested: NestedPlan | undefined;
+  if (targetIso && whole && pieces && imageInfos.length > 0) {
+    // Nested metadata is many small reads all over an image: 4 KiB cached blocks, not the 256 KiB of piece filling.
+    const walk = sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source, NESTED_BLOCK_BYTES, NESTED_BLOCKS) : undefined));
+    nested = await planNested({ length: target.length, pieceLength: target.pieceLength, pieces }, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m), walk);
+  }
+  const mapping = targetIso && nested ? mapIsoFiles(targetIso, imageInfos, loose, nested.mapping.containers) : whole;
+  const nestedLayers: NestedLayers | undefined =
+    nested && mapping ? { verified: nested.verified, exact: nested.mapping.exact, freeGuesses: nested.freeGuesses, containerGuesses: mapping.containerGuesses } : undefined;
+  const guesses = guessLayers({ ...(mapping ? { mappingGuesses: mapping.guesses } : {}), ...(nestedLayers ? { nested: nestedLayers } : {}), deferred: policy.deferred, targetLength: target.length, images });
+  const layers = planLayers({ part: partSegs, hints: hints.layers, cached: vt.cachedSegments(), hintsCoverAll: policy.hintsCoverAll, ...(nestedLayers ? { nested: nestedLayers } : {}), ...(mapping ? { isoExact: mapping.exact } : {}), guesses });
+  const plan = buildPlan(target, layers.exact, layers.guesses);
 
   const reusedBy = reusedBySource(plan);
   const sourceReports: SourceReport[] = sources.map((s, i) => {
@@ -161,7 +179,7 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
     pieceCount: target.pieceCount,
     ...summarize(plan),
     metadataFetchedBytes: vt.fetchedBytes,
-    changedFiles: mapping ? changedFileReport(targetIso!, mapping.missingFiles, plan.fetch) : null,
+    changedFiles: mapping ? [...changedFileReport(targetIso!, mapping.missingFiles, plan.fetch), ...nestedChangeReport(nested?.mapping.changed ?? [], plan.fetch)] : null,
     sources: sourceReports,
     notes,
     warnings,
@@ -169,46 +187,6 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
   return { plan, report, sources, byteSources, vt, net, ...(swarm ? { swarm } : {}), metadataDeferred: policy.deferred };
 }
 
-function looseFiles(sources: readonly LocalSource[]): LooseFile[] {
+export function looseFiles(sources: readonly LocalSource[]): LooseFile[] {
   return sources.flatMap((s, i) => (s.kind === 'loose' ? [{ index: i, name: s.name, size: s.size }] : []));
-}
-
-/**
- * The changed-files report of a sync whose plan did not read the target's
- * metadata (PrepareOptions.deferHintedMetadata): read from the finished
- * image, which is local now. Null when the image or no source reads as ISO 9660.
- */
-export async function changedFilesAfter(output: string, p: Prepared): Promise<PlanReport['changedFiles']> {
-  const image = await FileSource.open(output);
-  try {
-    const targetIso = await readIso(new BlockCache(image), { name: basename(output) });
-    const infos: ImageSourceInfo[] = [];
-    for (const [i, s] of p.sources.entries()) {
-      if (s.kind !== 'image') continue;
-      try {
-        infos.push({ index: i, image: await readIso(p.byteSources[i]!, { name: s.path }), size: s.source.size });
-      } catch {
-        // Not ISO 9660: it maps no files (it was used through its hints).
-      }
-    }
-    if (infos.length === 0) return null;
-    return changedFileReport(targetIso, mapIsoFiles(targetIso, infos, looseFiles(p.sources)).missingFiles, p.plan.fetch);
-  } catch {
-    return null;
-  } finally {
-    await image.close();
-  }
-}
-
-/** For each target file found nowhere locally: how many of its bytes the plan fetches (binary search over sorted fetch spans). */
-function changedFileReport(img: IsoImage, missing: readonly { path: string; size: number }[], fetch: readonly Span[]): { path: string; size: number; fetchBytes: number }[] {
-  const byPath = new Map(img.entries.map((e) => [e.path, e]));
-  return missing.map((f) => {
-    let fetchBytes = 0;
-    for (const x of byPath.get(f.path)?.extents ?? []) {
-      const a = x.lba * img.logicalBlockSize;
-      fetchBytes += spanBytes(clipSpans(fetch, a, a + x.size, true));
-    }
-    return { ...f, fetchBytes };
-  });
 }

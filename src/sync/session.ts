@@ -21,7 +21,8 @@ import { PartFile } from '../store/part-file.js';
 import { startPeers, type SyncPeers } from '../swarm/sync-peers.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { Metainfo } from '../torrent/metainfo.js';
-import { changedFilesAfter, collectWarnings, prepare, type Prepared } from './prepare.js';
+import { changedFilesAfter } from './changed-files.js';
+import { collectWarnings, prepare, type Prepared } from './prepare.js';
 import type { PlanReport, SyncInput, SyncReport } from './report.js';
 import { closeSources } from './sources.js';
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { infoHashFromBytes, type InfoHash } from '../../src/core/ids.js';
 import { IsosyncError } from '../../src/errors.js';
 import { encodeHints, type HintSet } from '../../src/delta/hint-format.js';
-import { chooseHints, guessLayers, HINTED_READ_AHEAD, metadataFailure, metadataPolicy, reusedBySource, type ImageFacts, type Verdict } from '../../src/delta/plan-inputs.js';
+import { chooseHints, guessLayers, HINTED_READ_AHEAD, metadataFailure, metadataPolicy, planLayers, reusedBySource, type ImageFacts, type Verdict } from '../../src/delta/plan-inputs.js';
 import { buildPlan } from '../../src/delta/plan.js';
 import { decodeBencode } from '../../src/torrent/bencode-decode.js';
 import { encodeBencode } from '../../src/torrent/bencode-encode.js';
@@ -66,11 +66,11 @@ describe('which image a hint set applies to', () => {
 
 describe('when the target\'s metadata is read', () => {
   const rows: [string, Parameters<typeof metadataPolicy>[0], ReturnType<typeof metadataPolicy>][] = [
-    ['no local source: not read (nothing could map onto it)', { sources: 0, sourcesCoveredByHints: 0, hintLayers: 0, deferHinted: true }, { read: false, deferred: false, readAhead: 0 }],
-    ['sources, no hints: read', { sources: 2, sourcesCoveredByHints: 0, hintLayers: 0, deferHinted: true }, { read: true, deferred: false, readAhead: 0 }],
-    ['hints cover every source, sync: deferred', { sources: 1, sourcesCoveredByHints: 1, hintLayers: 1, deferHinted: true }, { read: false, deferred: true, readAhead: HINTED_READ_AHEAD }],
-    ['hints cover every source, plan: read (it lists changed files)', { sources: 1, sourcesCoveredByHints: 1, hintLayers: 1, deferHinted: false }, { read: true, deferred: false, readAhead: HINTED_READ_AHEAD }],
-    ['hints cover one of two sources: read', { sources: 2, sourcesCoveredByHints: 1, hintLayers: 1, deferHinted: true }, { read: true, deferred: false, readAhead: HINTED_READ_AHEAD }],
+    ['no local source: not read (nothing could map onto it)', { sources: 0, sourcesCoveredByHints: 0, hintLayers: 0, deferHinted: true }, { read: false, deferred: false, hintsCoverAll: false, readAhead: 0 }],
+    ['sources, no hints: read', { sources: 2, sourcesCoveredByHints: 0, hintLayers: 0, deferHinted: true }, { read: true, deferred: false, hintsCoverAll: false, readAhead: 0 }],
+    ['hints cover every source, sync: deferred', { sources: 1, sourcesCoveredByHints: 1, hintLayers: 1, deferHinted: true }, { read: false, deferred: true, hintsCoverAll: true, readAhead: HINTED_READ_AHEAD }],
+    ['hints cover every source, plan: read (it lists changed files)', { sources: 1, sourcesCoveredByHints: 1, hintLayers: 1, deferHinted: false }, { read: true, deferred: false, hintsCoverAll: true, readAhead: HINTED_READ_AHEAD }],
+    ['hints cover one of two sources: read', { sources: 2, sourcesCoveredByHints: 1, hintLayers: 1, deferHinted: true }, { read: true, deferred: false, hintsCoverAll: false, readAhead: HINTED_READ_AHEAD }],
   ];
   for (const [name, input, want] of rows) it(name, () => assert.deepEqual(metadataPolicy(input), want));
 });
@@ -81,6 +81,18 @@ describe('guess layers and a failed metadata read', () => {
     assert.equal(guessLayers({ mappingGuesses: g, deferred: false, targetLength: 10, images: [] }), g);
     assert.deepEqual(guessLayers({ deferred: true, targetLength: 10, images: [image(0)] }), []);
     assert.ok(guessLayers({ deferred: false, targetLength: 10, images: [image(0)] }).length > 0);
+  });
+  it('with nested images: their free space joins the first guess layer, the containers\' whole-file mapping comes last', () => {
+    const seg = (start: number, reason: 'zero' | 'moved-file') => ({ start, end: start + 1, source: 0, sourceOffset: 0, reason });
+    const nested = { verified: [], exact: [], freeGuesses: [seg(5, 'zero')], containerGuesses: [seg(7, 'moved-file')] };
+    assert.deepEqual(guessLayers({ mappingGuesses: [[seg(0, 'zero')], [seg(2, 'zero')]], nested, deferred: false, targetLength: 10, images: [] }), [[seg(0, 'zero'), seg(5, 'zero')], [seg(2, 'zero')], [seg(7, 'moved-file')]]);
+  });
+  it('plan layers: from the hints alone when they cover every source; else with the nested and ISO mappings, in that order', () => {
+    const seg = (start: number) => ({ start, end: start + 1, source: 0, sourceOffset: 0, reason: 'hint' as const });
+    const nested = { verified: [seg(3)], exact: [seg(4)], freeGuesses: [], containerGuesses: [] };
+    const base = { part: [seg(0)], hints: [[seg(1)]], cached: [seg(2)], nested, isoExact: [seg(5)], guesses: [[seg(6)]] };
+    assert.deepEqual(planLayers({ ...base, hintsCoverAll: true }), { exact: [[seg(0)], [seg(1)], [seg(2)]], guesses: [] });
+    assert.deepEqual(planLayers({ ...base, hintsCoverAll: false }), { exact: [[seg(0)], [seg(1)], [seg(2)], [seg(3)], [seg(4)], [seg(5)]], guesses: [[seg(6)]] });
   });
   it('a network failure fails the sync when there is a source to fetch from; other failures become a note', () => {
     const net = new IsosyncError('NETWORK', 'x');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildPlan, overlay, summarize, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
+import { BRIDGE_BYTES, bridgedBytes, buildPlan, overlay, summarize, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
 import { Rng } from '../helpers/random.js';
 
 const seg = (start: number, end: number, source: number, sourceOffset: number, reason: LocalSegment['reason'] = 'hint'): LocalSegment => ({ start, end, source, sourceOffset, reason });
@@ -22,9 +22,18 @@ test('the plan fetches what neither exact bytes nor the first guess cover', () =
   // Guess layers never cover exact bytes.
   assert.ok(plan.guesses.every((g) => g.every((s) => s.start >= 40)));
   const s = summarize(plan);
-  assert.equal(s.fetchBytes, 40);
-  assert.equal(s.reusedBytes, 60);
+  // The 20 local bytes between the two fetched ranges are shorter than BRIDGE_BYTES: a sync fetches them too.
+  assert.equal(s.fetchBytes, 60);
+  assert.equal(s.reusedBytes, 40);
   assert.deepEqual(s.byReason, { hint: 40, zero: 20 });
+});
+
+test('the plan counts local holes shorter than BRIDGE_BYTES between fetched ranges as fetched, longer ones as reused', () => {
+  const plan = buildPlan({ length: 10_000, pieceLength: 4096 }, [[seg(100, 1000, 0, 100), seg(1100, 3000, 0, 1100)]]);
+  assert.deepEqual(plan.fetch, [{ start: 0, end: 100 }, { start: 1000, end: 1100 }, { start: 3000, end: 10_000 }]);
+  assert.equal(bridgedBytes(plan.fetch), 900, 'the 900-byte hole is bridged, the 1,900-byte one is not');
+  assert.equal(bridgedBytes([{ start: 0, end: 10 }, { start: 500, end: 600 }, { start: 600 + BRIDGE_BYTES, end: 9000 }]), 490);
+  assert.equal(summarize(plan).fetchBytes, 100 + 100 + 7000 + 900);
 });
 
 test('segments are clipped to the target length', () => {

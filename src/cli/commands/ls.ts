@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { IsoEntry } from '../../iso/index.js';
 import { action, printJson, withCommon, type CommonOptions } from '../common.js';
 import { withImage } from '../../iso/open-image.js';
+import { deepEntries, type DeepEntry } from '../../layouts/deep-list.js';
 
 export function entryJson(e: IsoEntry): Record<string, unknown> {
   return {
@@ -25,9 +26,36 @@ export function entryJson(e: IsoEntry): Record<string, unknown> {
 
 const TYPE_LETTER = { file: '-', dir: 'd', symlink: 'l' } as const;
 
+function deepJson(e: DeepEntry): Record<string, unknown> {
+  return { path: e.path, type: e.type, size: e.size, extents: e.extents, ...(e.target !== undefined ? { target: e.target } : {}) };
+}
+
+/** `ls --deep`: nested files too, each with its image-absolute stored extents (TYPE SIZE STORED FIRST-BYTE PATH). */
+async function listDeep(image: string, json: boolean | undefined): Promise<void> {
+  await withImage(image, async (img, src) => {
+    const { entries, notes } = await deepEntries(img, src);
+    for (const n of notes) process.stderr.write(`isosync: note: ${n}\n`);
+    if (json) {
+      printJson(entries.map(deepJson));
+      return;
+    }
+    const stored = entries.map((e) => e.extents.reduce((n, x) => n + x.end - x.start, 0));
+    const sizeW = Math.max(4, ...entries.map((e) => String(e.size).length));
+    const storedW = Math.max(6, ...stored.map((n) => String(n).length));
+    const offW = Math.max(6, ...entries.map((e) => String(e.extents[0]?.start ?? '').length));
+    const lines = [`T ${'SIZE'.padStart(sizeW)} ${'STORED'.padStart(storedW)} ${'OFFSET'.padStart(offW)} PATH`];
+    entries.forEach((e, i) => {
+      lines.push(`${TYPE_LETTER[e.type === 'other' ? 'file' : e.type]} ${String(e.size).padStart(sizeW)} ${String(stored[i]).padStart(storedW)} ${String(e.extents[0]?.start ?? '-').padStart(offW)} ${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}`);
+    });
+    process.stdout.write(`${lines.join('\n')}\n`);
+  });
+}
+
 export function register(program: Command): void {
-  withCommon(program.command('ls').argument('<image>', 'ISO 9660 image').description('list the files of an ISO image'))
-    .action(action(async (image: string, opts: CommonOptions) => {
+  withCommon(program.command('ls').argument('<image>', 'ISO 9660 image').description('list the files of an ISO image')
+    .option('--deep', 'also list the files inside nested images (squashfs, EROFS, FAT), with their extents in the image'))
+    .action(action(async (image: string, opts: CommonOptions & { deep?: boolean }) => {
+      if (opts.deep) return listDeep(image, opts.json);
       await withImage(image, async (img) => {
         if (opts.json) {
           printJson(img.entries.map(entryJson));

@@ -1,0 +1,134 @@
+/**
+ * `npm run bench -- live`: a generated live-image pair of several hundred MB
+ * (fixtures/make-live.sh at LIVE_SCALE, default 60: ~300 MB of root tree, as
+ * an xz squashfs and as an lz4hc EROFS), each synced 1 -> 2 through nginx by
+ *   - isosync with a stock torrent (mktorrent, 256 KiB pieces, web seed only),
+ *   - isosync with its own torrent (publish --previous: delta hints),
+ *   - zsync (zsyncmake's control file fetched from nginx too, and counted),
+ * in the same run. Bytes are nginx's body bytes; the byte floor is
+ * `zstd --long --patch-from` of the new image against the old one, the block
+ * floor bench/live-floor.ts. Also: isosync plan's prediction for both
+ * torrents, wall time, peak RSS, and peak RSS per nested file.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { computeLiveFloor } from './live-floor.js';
+import { measure } from './delta/measure.js';
+import { Nginx } from './delta/nginx.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'isosync');
+const MIB = 1024 * 1024;
+const out = (s = '') => process.stdout.write(`${s}\n`);
+const have = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+
+async function sha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MIB })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+interface Row {
+  method: string;
+  bytes?: number;
+  seconds?: number;
+  peakKiB?: number;
+  ok?: boolean;
+  planned?: number;
+  note?: string;
+}
+
+export async function run(): Promise<void> {
+  const need = ['mksquashfs', 'mkfs.erofs', 'mkfs.vfat', 'mcopy', 'xorriso', 'nginx', 'mktorrent', 'zstd'];
+  const missing = need.filter((t) => !have(t));
+  if (missing.length > 0) {
+    out(`skipped: needs ${missing.join(', ')}`);
+    return;
+  }
+  const scale = Number(process.env.LIVE_SCALE ?? 60);
+  const work = mkdtempSync(join(tmpdir(), 'isosync-live-bench-'));
+  // LIVE_PAIR=DIR: use (or, when empty, make and keep) the pair in DIR/live, to measure again without rebuilding it.
+  const kept = process.env.LIVE_PAIR;
+  let nginx: Nginx | undefined;
+  try {
+    const tf = join(work, 'time.txt');
+    const pairDir = kept ?? work;
+    if (!existsSync(join(pairDir, 'live', 'live-erofs-2.iso'))) {
+      const made = await measure('bash', [join(ROOT, 'fixtures', 'make-live.sh'), pairDir, String(scale)], tf, undefined);
+      out(`pair made at scale ${scale} in ${made.seconds.toFixed(0)} s`);
+    } else out(`pair reused from ${pairDir}/live`);
+    const www = join(pairDir, 'live');
+    nginx = await Nginx.start(join(work, 'nginx'), www);
+    const url = (n: string) => `${nginx!.baseUrl}/${n}`;
+    for (const variant of ['live', 'live-erofs']) {
+      const a = join(www, `${variant}-1.iso`);
+      const b = join(www, `${variant}-2.iso`);
+      const want = await sha256(b);
+      out(`\n${variant}: ${variant === 'live' ? 'xz squashfs' : 'lz4hc EROFS'}, ${(statSync(a).size / MIB).toFixed(0)} MB -> ${(statSync(b).size / MIB).toFixed(0)} MB`);
+      // Floors.
+      const patch = join(work, 'patch.zst');
+      const z = await measure('zstd', ['-q', '-f', '-19', '--long=30', '-T2', `--patch-from=${a}`, b, '-o', patch], tf);
+      const byteFloor = statSync(patch).size;
+      rmSync(patch);
+      const blockFloor = (await computeLiveFloor(b, a)).floorBytes;
+      out(`  byte floor (zstd --long --patch-from, ${z.seconds.toFixed(0)} s): ${byteFloor}; block floor: ${blockFloor}`);
+      // Torrents and the zsync control file (publisher side).
+      const stock = join(work, `${variant}-stock.torrent`);
+      await measure('mktorrent', ['-l', '18', '-w', url(`${variant}-2.iso`), '-o', stock, b], tf);
+      const home = join(work, `pub-${variant}`);
+      const hinted = join(work, `${variant}-hinted.torrent`);
+      await measure(process.execPath, [BIN, 'publish', a, '--product', variant, '--release', '1', '--home', home, '-o', join(work, `${variant}-1.torrent`)], tf);
+      const pub = await measure(process.execPath, [BIN, 'publish', b, '--product', variant, '--release', '2', '--previous', a, '--web-seed', url(`${variant}-2.iso`), '--home', home, '-o', hinted], tf);
+      const info = JSON.parse((await measure(process.execPath, [BIN, 'info', hinted, '--json'], tf)).stdout) as { hints?: { bytes?: number } | null };
+      out(`  publish with hints: ${pub.seconds.toFixed(0)} s; hints ${info.hints?.bytes ?? 0} bytes (${((100 * (info.hints?.bytes ?? 0)) / statSync(b).size).toFixed(3)} % of the image)`);
+      const control = join(www, `${variant}-2.zsync`);
+      rmSync(control, { force: true });
+      if (have('zsyncmake')) await measure('zsyncmake', ['-u', url(`${variant}-2.iso`), '-o', control, b], tf);
+      const rows: Row[] = [];
+      const client = async (method: string, cmd: string, args: string[], output: string, planTorrent?: string): Promise<void> => {
+        let planned: number | undefined;
+        if (planTorrent) {
+          await nginx!.traffic();
+          const p = await measure(process.execPath, [BIN, 'plan', planTorrent, '--from', a, '--home', join(work, `plan-${method.length}`), '--json'], tf).catch(() => undefined);
+          planned = p ? (JSON.parse(p.stdout) as { fetchBytes: number }).fetchBytes : undefined;
+        }
+        await nginx!.traffic();
+        try {
+          const m = await measure(cmd, args, tf, work);
+          const t = await nginx!.traffic();
+          rows.push({ method, bytes: t.bodyBytes, seconds: m.seconds, peakKiB: m.peakKiB, ok: (await sha256(output)) === want, ...(planned !== undefined ? { planned } : {}) });
+        } catch (e) {
+          await nginx!.traffic();
+          rows.push({ method, note: `failed: ${(e as Error).message.split('\n')[0]!.slice(0, 200)}` });
+        }
+        rmSync(output, { force: true });
+      };
+      const o = join(work, 'out.iso');
+      await client('isosync, stock mktorrent torrent', process.execPath, [BIN, 'sync', stock, '--from', a, '-o', o, '--home', join(work, 'c1'), '--json'], o, stock);
+      await client('isosync, isosync torrent (hints)', process.execPath, [BIN, 'sync', hinted, '--from', a, '-o', o, '--home', join(work, 'c2'), '--json'], o, hinted);
+      if (existsSync(control)) await client('zsync -i (incl. .zsync file)', 'zsync', ['-q', '-i', a, '-o', o, url(`${variant}-2.zsync`)], o);
+      const zs = rows.find((r) => r.method.startsWith('zsync'));
+      const hintedRow = rows.find((r) => r.method.includes('hints'));
+      out(`  ${['method', 'bytes', 'x byte floor', 'x block floor', 'x hints', 'x zsync', 'plan/sync', 'wall s', 'x zsync time', 'peak MiB', 'ok'].join(' | ')}`);
+      for (const r of rows) {
+        if (r.bytes === undefined) {
+          out(`  ${r.method} | ${r.note}`);
+          continue;
+        }
+        const x = (n: number | undefined) => (n ? (r.bytes! / n).toFixed(3) : '-');
+        out(`  ${[r.method, r.bytes, x(byteFloor), x(blockFloor), x(hintedRow?.bytes), x(zs?.bytes), r.planned !== undefined ? (r.planned / r.bytes).toFixed(3) : '-', r.seconds!.toFixed(1), zs?.seconds ? (r.seconds! / zs.seconds).toFixed(2) : '-', (r.peakKiB! / 1024).toFixed(0), r.ok ? 'identical' : 'DIFFERENT'].join(' | ')}`);
+      }
+      const files = Number(spawnSync(process.execPath, [BIN, 'ls', '--deep', b, '--json'], { encoding: 'utf8', maxBuffer: 1 << 30 }).stdout.split('"path"').length - 1);
+      const stockRow = rows[0];
+      if (stockRow?.peakKiB) out(`  entries listed by ls --deep: ${files}; stock sync peak RSS per entry: ${((stockRow.peakKiB * 1024) / Math.max(1, files)).toFixed(0)} bytes (includes the process's fixed ~60 MB)`);
+    }
+  } finally {
+    await nginx?.stop();
+    rmSync(work, { recursive: true, force: true });
+    if (kept) for (const n of ['live-2.zsync', 'live-erofs-2.zsync']) rmSync(join(kept, 'live', n), { force: true });
+  }
+}

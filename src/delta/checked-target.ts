@@ -1,0 +1,120 @@
+/**
+ * A ByteSource over the target image for reading nested metadata: a piece
+ * whose bytes the candidate segments (the ISO mapping and its first guesses)
+ * cover entirely is assembled locally and kept only if its SHA-1 matches the
+ * torrent's; everything else is read through the VirtualTarget (exact local
+ * layers, then the network). So the target's nested metadata costs only the
+ * bytes that are not already local, and nothing unverified is trusted.
+ *
+ * The pieces that verified become exact plan segments (`verifiedSegments`).
+ * Verified bytes are kept while planning (bounded by MAX_KEPT_BYTES, after
+ * which a piece is assembled again when read again).
+ */
+import { createHash } from 'node:crypto';
+import { checkRange, readInto, type ByteSource } from '../store/byte-source.js';
+import { pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
+import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
+import { pieceIndex } from '../core/ids.js';
+
+const MAX_KEPT_BYTES = 64 * 1024 * 1024;
+
+export interface PieceTarget {
+  readonly length: number;
+  readonly pieceLength: number;
+  /** pieceCount x 20 bytes of SHA-1. */
+  readonly pieces: Uint8Array;
+}
+
+export class CheckedTarget implements ByteSource {
+  private readonly kept = new Map<number, Uint8Array>();
+  private readonly verified = new Set<number>();
+  private readonly failed = new Set<number>();
+  private keptBytes = 0;
+
+  constructor(
+    private readonly target: PieceTarget,
+    /** Sorted, non-overlapping candidate segments. */
+    private readonly candidates: readonly LocalSegment[],
+    private readonly sources: readonly (ByteSource | undefined)[],
+    private readonly inner: ByteSource & { readExact?(offset: number, length: number): Promise<Uint8Array>; prefetch?(ranges: readonly Span[], align?: number): Promise<void> },
+  ) {}
+
+  get size(): number {
+    return this.target.length;
+  }
+
+  /** The bytes of piece p when the candidates cover it and it verifies, else undefined. */
+  private async local(p: number): Promise<Uint8Array | undefined> {
+    const hit = this.kept.get(p);
+    if (hit) return hit;
+    if (this.failed.has(p)) return undefined;
+    const span = pieceSpan(this.target, pieceIndex(p));
+    const segs = segmentsIn(this.candidates, span.start, span.end);
+    if (subtractSpans([span], mergeSpans(segs)).length > 0) {
+      this.failed.add(p);
+      return undefined;
+    }
+    const buf = new Uint8Array(span.end - span.start);
+    for (const s of segs) {
+      if (s.source === ZERO_SOURCE) continue;
+      const src = s.source >= 0 ? this.sources[s.source] : undefined;
+      if (!src || s.sourceOffset < 0 || s.sourceOffset + (s.end - s.start) > src.size) {
+        this.failed.add(p);
+        return undefined;
+      }
+      await readInto(src, buf, s.start - span.start, s.sourceOffset, s.end - s.start);
+    }
+    const got = createHash('sha1').update(buf).digest();
+    if (Buffer.compare(got, this.target.pieces.subarray(p * 20, p * 20 + 20)) !== 0) {
+      this.failed.add(p);
+      return undefined;
+    }
+    this.verified.add(p);
+    if (this.keptBytes + buf.length <= MAX_KEPT_BYTES) {
+      this.kept.set(p, buf);
+      this.keptBytes += buf.length;
+    }
+    return buf;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this.size, offset, length, 'the target image');
+    const out = new Uint8Array(length);
+    const end = offset + length;
+    const pl = this.target.pieceLength;
+    const remote: Span[] = [];
+    for (let p = Math.floor(offset / pl); p * pl < end; p++) {
+      const span = pieceSpan(this.target, pieceIndex(p));
+      const a = Math.max(span.start, offset);
+      const b = Math.min(span.end, end);
+      const bytes = await this.local(p);
+      if (bytes) out.set(bytes.subarray(a - span.start, b - span.start), a - offset);
+      else remote.push({ start: a, end: b });
+    }
+    for (const r of mergeSpans(remote)) out.set(await (this.inner.readExact ?? this.inner.read).call(this.inner, r.start, r.end - r.start), r.start - offset);
+    return out;
+  }
+
+  /** Verifies the covered pieces of `ranges` locally, and has the inner source fetch the rest at once. */
+  async prefetch(ranges: readonly Span[]): Promise<void> {
+    const remote: Span[] = [];
+    const pl = this.target.pieceLength;
+    for (const r of mergeSpans(ranges)) {
+      for (let p = Math.floor(r.start / pl); p * pl < r.end; p++) {
+        const span = pieceSpan(this.target, pieceIndex(p));
+        if (!(await this.local(p))) remote.push({ start: Math.max(span.start, r.start), end: Math.min(span.end, r.end) });
+      }
+    }
+    if (remote.length > 0 && this.inner.prefetch) await this.inner.prefetch(mergeSpans(remote), 1);
+  }
+
+  /** The candidate segments of every piece that verified: exact now. */
+  verifiedSegments(): LocalSegment[] {
+    const out: LocalSegment[] = [];
+    for (const p of [...this.verified].sort((x, y) => x - y)) {
+      const span = pieceSpan(this.target, pieceIndex(p));
+      for (const seg of segmentsIn(this.candidates, span.start, span.end)) out.push(seg);
+    }
+    return out;
+  }
+}

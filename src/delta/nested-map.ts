@@ -1,0 +1,191 @@
+/**
+ * Maps the files of a target's nested images (the squashfs or EROFS root
+ * filesystem of a live image, its EFI FAT image) onto the files of the
+ * sources' nested images, by stored chunks.
+ *
+ * For each target nested image, the source nested images with the same
+ * container path are searched first, then those of the same format. A
+ * target file's stored chunks come from
+ *   1. the source file with the same path and the same chunk signature (size,
+ *      every stored chunk length, tail length, EROFS cluster boundaries): all
+ *      its chunks, in order;
+ *   2. else the source file with the same path: each chunk whose stored
+ *      length (and EROFS logical start) is the same at the same index (a file
+ *      changed in a few blocks keeps the others);
+ *   3. else a source file anywhere with the same signature (a renamed file).
+ * Compressed shared blocks (squashfs fragments) come from a source block with
+ * the same key (the same tails of the same files) and the same stored length;
+ * in an uncompressed one, each unchanged file's tail is mapped by itself.
+ * Equal stored lengths are evidence, not proof: the segments' reason is
+ * 'nested-file', and piece hashes decide.
+ *
+ * Pure: works on NestedImage values; no I/O. Memory: two maps per source
+ * nested image (path and signature to file), built once.
+ */
+import { chunkSignature, type LayoutFile } from '../layouts/layout.js';
+import type { NestedImage } from '../layouts/nested.js';
+import type { LocalSegment } from './plan.js';
+import { mergeSpans, type Span } from '../core/span.js';
+
+export interface NestedSource {
+  /** Index in the sync's source list. */
+  readonly index: number;
+  readonly nested: readonly NestedImage[];
+}
+
+export interface NestedChange {
+  /** Container path and file path: "/live/filesystem.squashfs:/usr/lib/x86_64-linux-gnu/libssl.so.3". */
+  readonly path: string;
+  readonly size: number;
+  /** Outer-image spans of the file's stored bytes that no source provides. */
+  readonly unmapped: Span[];
+}
+
+export interface NestedMapping {
+  readonly exact: LocalSegment[];
+  /** Target nested files whose stored bytes were not all found locally. */
+  readonly changed: NestedChange[];
+  /** Container paths (at the outer level) of the target's nested images. */
+  readonly containers: ReadonlySet<string>;
+  readonly mappedFiles: number;
+  readonly files: number;
+}
+
+interface Indexed {
+  readonly img: NestedImage;
+  readonly index: number;
+  readonly byPath: Map<string, LayoutFile>;
+  readonly bySig: Map<string, LayoutFile>;
+  readonly shared: Map<string, { start: number; end: number }>;
+}
+
+function indexImage(img: NestedImage, index: number): Indexed {
+  const byPath = new Map<string, LayoutFile>();
+  const bySig = new Map<string, LayoutFile>();
+  for (const f of img.layout.files) {
+    if (f.type !== 'file' || (f.chunks.length === 0 && !f.tail)) continue;
+    byPath.set(f.path, f);
+    const sig = chunkSignature(f);
+    if (!bySig.has(sig)) bySig.set(sig, f);
+  }
+  const shared = new Map<string, { start: number; end: number }>();
+  for (const b of img.layout.shared) shared.set(`${b.end - b.start}\0${b.key}`, b);
+  return { img, index, byPath, bySig, shared };
+}
+
+/** Segments for target [ts, te) of `t` from source [ss, ...) of `s`, through both containers' pieces. */
+function pair(t: NestedImage, ts: number, te: number, s: Indexed, ss: number, out: LocalSegment[]): void {
+  const tSpans = t.toImage(ts, te);
+  const sSpans = s.img.toImage(ss, ss + (te - ts));
+  let j = 0;
+  let sAt = sSpans[0]?.start ?? 0;
+  for (const tsp of tSpans) {
+    let at = tsp.start;
+    while (at < tsp.end && j < sSpans.length) {
+      const room = sSpans[j]!.end - sAt;
+      const len = Math.min(room, tsp.end - at);
+      push(out, { start: at, end: at + len, source: s.index, sourceOffset: sAt, reason: 'nested-file' });
+      at += len;
+      sAt += len;
+      if (sAt >= sSpans[j]!.end) {
+        j++;
+        sAt = sSpans[j]?.start ?? 0;
+      }
+    }
+  }
+}
+
+/** Appends, joining a segment that continues the previous one in target and source. */
+function push(out: LocalSegment[], seg: LocalSegment): void {
+  const last = out[out.length - 1];
+  if (last && last.source === seg.source && last.end === seg.start && last.sourceOffset + (last.end - last.start) === seg.sourceOffset) {
+    out[out.length - 1] = { ...last, end: seg.end };
+  } else if (seg.end > seg.start) out.push(seg);
+}
+
+/** The outer-image spans of chunk i of `f`. */
+function chunkSpans(img: NestedImage, f: LayoutFile, i: number): Span[] {
+  return img.toImage(f.chunks[2 * i]!, f.chunks[2 * i + 1]!);
+}
+
+export function mapNestedFiles(targets: readonly NestedImage[], sources: readonly NestedSource[]): NestedMapping {
+  const indexed: Indexed[] = [];
+  for (const s of sources) for (const img of s.nested) indexed.push(indexImage(img, s.index));
+  const exact: LocalSegment[] = [];
+  const changed: NestedChange[] = [];
+  const containers = new Set<string>();
+  let mappedFiles = 0;
+  let files = 0;
+  for (const t of targets) {
+    if (t.depth === 1) containers.add(t.path);
+    const candidates = [...indexed.filter((s) => s.img.path === t.path), ...indexed.filter((s) => s.img.path !== t.path && s.img.layout.format === t.layout.format)];
+    const erofs = t.layout.format === 'erofs';
+    for (const f of t.layout.files) {
+      if (f.type !== 'file' || (f.chunks.length === 0 && !f.tail)) continue;
+      files++;
+      const sig = chunkSignature(f);
+      const n = f.chunks.length / 2;
+      let src: Indexed | undefined;
+      let from: LayoutFile | undefined;
+      let whole = false;
+      for (const c of candidates) {
+        const same = c.byPath.get(f.path);
+        if (same && chunkSignature(same) === sig) {
+          src = c;
+          from = same;
+          whole = true;
+          break;
+        }
+        if (same && !from) {
+          src = c;
+          from = same;
+        }
+      }
+      if (!whole) {
+        for (const c of candidates) {
+          const moved = c.bySig.get(sig);
+          if (moved) {
+            src = c;
+            from = moved;
+            whole = true;
+            break;
+          }
+        }
+      }
+      const unmapped: Span[] = [];
+      const tLa = erofs && f.evidence ? f.evidence.split('.') : undefined;
+      const sLa = erofs && from?.evidence ? from.evidence.split('.') : undefined;
+      for (let i = 0; i < n; i++) {
+        const ts = f.chunks[2 * i]!;
+        const te = f.chunks[2 * i + 1]!;
+        if (te <= ts) continue;
+        let ok = false;
+        if (src && from && i < from.chunks.length / 2) {
+          const ss = from.chunks[2 * i]!;
+          const se = from.chunks[2 * i + 1]!;
+          ok = whole || (se - ss === te - ts && (!tLa || (tLa[i] === sLa?.[i] && tLa[i + 1] === sLa?.[i + 1])));
+          if (ok) pair(t, ts, te, src, ss, exact);
+        }
+        if (!ok) for (const sp of chunkSpans(t, f, i)) unmapped.push(sp);
+      }
+      // A tail in an uncompressed shared block sits there as is: an unchanged file's tail maps byte for byte.
+      if (whole && src && from?.tail && f.tail) {
+        const tb = t.layout.shared[f.tail.block];
+        const sb = src.img.layout.shared[from.tail.block];
+        if (tb?.raw && sb?.raw) pair(t, tb.start + f.tail.offset, tb.start + f.tail.offset + f.tail.length, src, sb.start + from.tail.offset, exact);
+      }
+      if (unmapped.length === 0) mappedFiles++;
+      if (!whole) changed.push({ path: `${t.path}:${f.path}`, size: f.size, unmapped: mergeSpans(unmapped) });
+    }
+    for (const b of t.layout.shared) {
+      // An uncompressed block always has the same stored size, so its key says nothing about a tail
+      // that changed in place: its unchanged tails were mapped one by one above.
+      if (b.raw) continue;
+      const key = `${b.end - b.start}\0${b.key}`;
+      const c = candidates.find((x) => x.shared.has(key));
+      const sb = c?.shared.get(key);
+      if (c && sb) pair(t, b.start, b.end, c, sb.start, exact);
+    }
+  }
+  return { exact, changed, containers, mappedFiles, files };
+}

@@ -1,0 +1,99 @@
+/**
+ * Block decompressors for filesystem images: each call decodes one stored
+ * block whose uncompressed size is bounded by the format (a squashfs block,
+ * an 8 KiB metadata block, an EROFS cluster), so memory is bounded by
+ * `maxOut` whatever the input says.
+ *
+ *  - zlib: Node's zlib (squashfs "gzip" blocks are zlib streams, RFC 1950).
+ *  - xz:   xz-decompress (xz-embedded in WebAssembly), as in packages/.
+ *  - zstd: fzstd (pure JS; Node 20 has no zstd).
+ *  - lz4:  lz4js's raw block decoder (squashfs and EROFS store raw LZ4 blocks, no frame).
+ * See docs/LIBRARIES.md for why each. A corrupt block is an IsosyncError
+ * ('BAD_ISO', "Cannot decompress ...") from `fail`, never a library's own error.
+ */
+import { inflateSync } from 'node:zlib';
+import xz from 'xz-decompress';
+import { decompress as zstdDecompress } from 'fzstd';
+import { decompressBlock as lz4Block } from 'lz4js';
+
+export type Codec = 'zlib' | 'xz' | 'zstd' | 'lz4' | 'lzma';
+
+export type Fail = (problem: string) => never;
+
+export async function decodeBlock(codec: Codec, input: Uint8Array, maxOut: number, fail: Fail): Promise<Uint8Array> {
+  switch (codec) {
+    case 'zlib':
+      try {
+        return inflateSync(input, { maxOutputLength: maxOut });
+      } catch (e) {
+        return fail(`zlib block is corrupt or larger than ${maxOut} bytes (${(e as Error).message})`);
+      }
+    case 'zstd': {
+      // fzstd allocates what the frame header declares: check that first (one frame with its content size, as mksquashfs writes).
+      const declared = zstdContentSize(input);
+      if (declared === undefined) return fail('zstd block has no frame content size');
+      if (declared > maxOut) return fail(`zstd block declares ${declared} bytes, over ${maxOut}`);
+      let out: Uint8Array;
+      try {
+        out = zstdDecompress(input);
+      } catch (e) {
+        return fail(`zstd block is corrupt (${(e as Error).message})`);
+      }
+      if (out.length > maxOut) return fail(`zstd block decodes to more than ${maxOut} bytes`);
+      return out;
+    }
+    case 'lz4': {
+      const out = new Uint8Array(maxOut);
+      let n: number;
+      try {
+        n = lz4Block(input, out, 0, input.length, 0);
+      } catch (e) {
+        return fail(`lz4 block is corrupt (${(e as Error).message})`);
+      }
+      // lz4js writes past a typed array's end silently (dropped): an end beyond maxOut means a corrupt or oversized block.
+      if (!Number.isSafeInteger(n) || n < 0 || n > maxOut) return fail(`lz4 block decodes to more than ${maxOut} bytes`);
+      return out.subarray(0, n);
+    }
+    case 'xz':
+      return xzBlock(input, maxOut, fail);
+    case 'lzma':
+      return fail('lzma blocks are not supported (no maintained pure-JS raw LZMA decoder is used yet)');
+  }
+}
+
+/** Frame_Content_Size of a zstd frame (RFC 8878 §3.1.1.1), or undefined when absent or unreadable. */
+export function zstdContentSize(b: Uint8Array): number | undefined {
+  if (b.length < 6 || b[0] !== 0x28 || b[1] !== 0xb5 || b[2] !== 0x2f || b[3] !== 0xfd) return undefined;
+  const fhd = b[4]!;
+  const fcsFlag = fhd >> 6;
+  const single = (fhd >> 5) & 1;
+  const dictBytes = [0, 1, 2, 4][fhd & 3]!;
+  const fcsBytes = fcsFlag === 0 ? single : [0, 2, 4, 8][fcsFlag]!;
+  if (fcsBytes === 0) return undefined;
+  const at = 5 + (single ? 0 : 1) + dictBytes;
+  if (at + fcsBytes > b.length) return undefined;
+  let v = 0;
+  for (let i = fcsBytes - 1; i >= 0; i--) v = v * 256 + b[at + i]!;
+  return fcsBytes === 2 ? v + 256 : v;
+}
+
+async function xzBlock(input: Uint8Array, maxOut: number, fail: Fail): Promise<Uint8Array> {
+  const reader = new xz.XzReadableStream(new Blob([input]).stream()).getReader();
+  const out = new Uint8Array(maxOut);
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (total + value.length > maxOut) {
+        await reader.cancel().catch(() => undefined);
+        return fail(`xz block decodes to more than ${maxOut} bytes`);
+      }
+      out.set(value, total);
+      total += value.length;
+    }
+  } catch (e) {
+    return fail(`xz block is corrupt or truncated (${(e as Error).message})`);
+  }
+  return out.subarray(0, total);
+}

@@ -1,0 +1,334 @@
+/**
+ * The EROFS layout: the superblock, then a walk of the directory tree from
+ * the root nid (iteratively, each directory once). Per regular file the
+ * stored chunks are: the plain data blocks (FLAT_PLAIN), the full blocks and
+ * the inline tail (FLAT_INLINE), or one chunk per extent of the cluster index
+ * (compressed layouts, zmap.ts), with the extents' logical starts as
+ * `evidence` (equal stored sizes and equal logical boundaries: very probably
+ * the same compressed bytes). Chunk-based files are listed without chunks.
+ *
+ * Metadata: the superblock block and every inode, index and directory byte
+ * read (EROFS keeps inodes in the metadata area; directory blocks may sit
+ * among the data).
+ */
+import { IsosyncError, quote } from '../../errors.js';
+import type { ByteSource, Span } from '../../store/byte-source.js';
+import { decodeBlock, type Codec } from '../codecs.js';
+import { NO_CHUNKS, mergeMetadata, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
+import {
+  ALGORITHMS, COMPACT, COMPACT_BYTES, DIRENT_BYTES, MAP_HEADER_BYTES, EROFS_MAGIC, EXTENDED, EXTENDED_BYTES, FT, INCOMPAT, LAYOUT, SB, SB_BYTES, SUPERBLOCK_OFFSET, u16, u32, u64,
+} from './format.js';
+import { indexSpan, readZMap, type ZExtent, type ZInode } from './zmap.js';
+
+interface Inode {
+  nid: number;
+  layout: number;
+  mode: number;
+  size: number;
+  u: number;
+  /** Byte offset of the inode and its header + xattr bytes. */
+  iloc: number;
+  isize: number;
+  xattrBytes: number;
+}
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+/** Largest directory read (bytes), largest symlink target. */
+const MAX_DIR_BYTES = 64 * 1024 * 1024;
+const MAX_SYMLINK = 4096;
+
+class Erofs {
+  readonly blksz: number;
+  readonly metaBase: number;
+  readonly spans: Span[] = [];
+
+  constructor(
+    readonly src: ByteSource,
+    readonly name: string,
+    readonly sb: Uint8Array,
+    readonly budget: MetadataBudget,
+    readonly fail: (p: string) => never,
+  ) {
+    this.blksz = 2 ** sb[SB.blkszbits]!;
+    this.metaBase = u32(sb, SB.metaBlkaddr) * this.blksz;
+  }
+
+  get incompat(): number {
+    return u32(this.sb, SB.featureIncompat);
+  }
+
+  async meta(at: number, len: number, what: string): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(at) || at < 0 || len < 0 || at + len > this.src.size) this.fail(`${what} at byte ${at} (${len} bytes) lies beyond the image (${this.src.size} bytes)`);
+    if (!this.budget.take(len)) this.fail(`metadata exceeds the limit of ${this.budget.limit} bytes`);
+    this.spans.push({ start: at, end: at + len });
+    return this.src.read(at, len);
+  }
+
+  /** Announces ranges the walk will read soon (a network source fetches them in few requests). */
+  async prefetch(ranges: Span[]): Promise<void> {
+    if (!this.src.prefetch || ranges.length === 0) return;
+    const inside = ranges.filter((r) => r.start >= 0 && r.end <= this.src.size && r.end > r.start).sort((a, b) => a.start - b.start);
+    await this.src.prefetch(mergeMetadata(inside));
+  }
+
+  /** Where a plain or inline inode's data (a directory's entries, a symlink's target) lies. */
+  dataRanges(ino: Inode): Span[] {
+    if (ino.layout === LAYOUT.FLAT_PLAIN) return [{ start: ino.u * this.blksz, end: ino.u * this.blksz + ino.size }];
+    if (ino.layout !== LAYOUT.FLAT_INLINE) return [];
+    const full = Math.floor(ino.size / this.blksz) * this.blksz;
+    const tailAt = ino.iloc + ino.isize + ino.xattrBytes;
+    return [{ start: ino.u * this.blksz, end: ino.u * this.blksz + full }, { start: tailAt, end: tailAt + ino.size - full }];
+  }
+
+  private compressed(ino: Inode): boolean {
+    return ino.layout === LAYOUT.COMPRESSED_FULL || ino.layout === LAYOUT.COMPRESSED_COMPACT;
+  }
+
+  private zInode(ino: Inode): ZInode {
+    return { headerPos: Math.ceil((ino.iloc + ino.isize + ino.xattrBytes) / 8) * 8, size: ino.size, compact: ino.layout === LAYOUT.COMPRESSED_COMPACT, blkszbits: Math.log2(this.blksz) };
+  }
+
+  /** A compressed inode's map header (8 bytes). */
+  headerRanges(ino: Inode): Span[] {
+    if (!this.compressed(ino) || ino.size === 0) return [];
+    const at = this.zInode(ino).headerPos;
+    return [{ start: at, end: at + MAP_HEADER_BYTES }];
+  }
+
+  /** What reading an inode's data map needs after its header: the cluster index, or a symlink's inline target. */
+  async indexRanges(ino: Inode): Promise<Span[]> {
+    if (this.compressed(ino) && ino.size > 0) {
+      const z = this.zInode(ino);
+      if (z.headerPos + MAP_HEADER_BYTES > this.src.size) return [];
+      const x = indexSpan(z, await this.src.read(z.headerPos, MAP_HEADER_BYTES));
+      return [{ start: x.start, end: Math.min(x.end, x.start + Math.max(0, this.budget.limit - this.budget.used)) }];
+    }
+    return (ino.mode & S_IFMT) === S_IFLNK ? this.dataRanges(ino) : [];
+  }
+
+  async inode(nid: number): Promise<Inode> {
+    const iloc = this.metaBase + nid * 32;
+    let head = await this.meta(iloc, Math.min(COMPACT_BYTES, Math.max(0, this.src.size - iloc)), `inode ${nid}`);
+    if (head.length < COMPACT_BYTES) this.fail(`inode ${nid} is truncated`);
+    const format = u16(head, 0);
+    const extended = (format & 1) === 1;
+    if (extended) {
+      if (iloc + EXTENDED_BYTES > this.src.size) this.fail(`extended inode ${nid} is truncated`);
+      const rest = await this.meta(iloc + COMPACT_BYTES, EXTENDED_BYTES - COMPACT_BYTES, `inode ${nid}`);
+      const both = new Uint8Array(EXTENDED_BYTES);
+      both.set(head);
+      both.set(rest, COMPACT_BYTES);
+      head = both;
+    }
+    const layout = (format >> 1) & 7;
+    const xcount = u16(head, 2);
+    const xattrBytes = xcount === 0 ? 0 : 12 + (xcount - 1) * 4;
+    return extended
+      ? { nid, layout, mode: u16(head, EXTENDED.mode), size: u64(head, EXTENDED.size), u: u32(head, EXTENDED.u), iloc, isize: EXTENDED_BYTES, xattrBytes }
+      : { nid, layout, mode: u16(head, COMPACT.mode), size: u32(head, COMPACT.size), u: u32(head, COMPACT.u), iloc, isize: COMPACT_BYTES, xattrBytes };
+  }
+
+  /** Stored chunks of an inode's data, with the compressed extents when compressed. */
+  async chunksOf(ino: Inode): Promise<{ chunks: Span[]; extents?: ZExtent[]; algorithm?: number; raw: boolean }> {
+    const { blksz } = this;
+    const dataStart = ino.u * blksz;
+    switch (ino.layout) {
+      case LAYOUT.FLAT_PLAIN:
+        if (ino.size === 0) return { chunks: [], raw: true };
+        if (dataStart + ino.size > this.src.size) this.fail(`inode ${ino.nid} has data up to byte ${dataStart + ino.size}, beyond the image`);
+        return { chunks: [{ start: dataStart, end: dataStart + ino.size }], raw: true };
+      case LAYOUT.FLAT_INLINE: {
+        const full = Math.floor(ino.size / blksz) * blksz;
+        const tail = ino.size - full;
+        const chunks: Span[] = [];
+        if (full > 0) chunks.push({ start: dataStart, end: dataStart + full });
+        const tailAt = ino.iloc + ino.isize + ino.xattrBytes;
+        if (tail > 0) chunks.push({ start: tailAt, end: tailAt + tail });
+        for (const c of chunks) if (c.end > this.src.size) this.fail(`inode ${ino.nid} has data up to byte ${c.end}, beyond the image`);
+        return { chunks, raw: true };
+      }
+      case LAYOUT.COMPRESSED_FULL:
+      case LAYOUT.COMPRESSED_COMPACT: {
+        if (ino.size === 0) return { chunks: [], raw: false };
+        const map = await readZMap(
+          this.zInode(ino),
+          (at, len) => this.meta(at, len, `cluster index of inode ${ino.nid}`),
+          Math.max(0, this.budget.limit - this.budget.used),
+          (p) => this.fail(`inode ${ino.nid}: ${p}`),
+        );
+        for (const x of map.extents) if (x.pa + x.plen > this.src.size) this.fail(`inode ${ino.nid} has a cluster at byte ${x.pa}, beyond the image`);
+        return { chunks: map.extents.map((x) => ({ start: x.pa, end: x.pa + x.plen })), extents: map.extents, algorithm: map.algorithm, raw: false };
+      }
+      default:
+        return { chunks: [], raw: false };
+    }
+  }
+
+  /** The uncompressed bytes of an inode (bounded by maxBytes). */
+  async content(ino: Inode, maxBytes: number, asMetadata = false): Promise<Uint8Array> {
+    const readStored = (at: number, len: number) => (asMetadata ? this.meta(at, len, `directory inode ${ino.nid}`) : this.src.read(at, len));
+    if (ino.size > maxBytes) this.fail(`inode ${ino.nid} has ${ino.size} bytes, over the limit of ${maxBytes}`);
+    const got = await this.chunksOf(ino);
+    const out = new Uint8Array(ino.size);
+    if (got.raw) {
+      let at = 0;
+      for (const c of got.chunks) {
+        out.set(await readStored(c.start, Math.min(c.end - c.start, ino.size - at)), at);
+        at += c.end - c.start;
+      }
+      return out;
+    }
+    if (ino.layout !== LAYOUT.COMPRESSED_FULL && ino.layout !== LAYOUT.COMPRESSED_COMPACT) this.fail(`inode ${ino.nid} has data layout ${ino.layout}, which cannot be read`);
+    const algo = ALGORITHMS[got.algorithm ?? 0];
+    const codec: Codec | undefined = algo === 'lz4' ? 'lz4' : algo === 'lzma' ? 'lzma' : algo === 'zstd' ? 'zstd' : algo === 'deflate' ? undefined : undefined;
+    const ext = got.extents!;
+    for (let i = 0; i < ext.length; i++) {
+      const x = ext[i]!;
+      const end = i + 1 < ext.length ? ext[i + 1]!.la : ino.size;
+      const want = end - x.la;
+      if (want <= 0) continue;
+      let stored = await readStored(x.pa, x.plen);
+      let bytes: Uint8Array;
+      if (x.raw) bytes = stored.subarray(0, want);
+      else {
+        if (!codec) this.fail(`inode ${ino.nid} uses compression ${algo ?? got.algorithm}, which is not supported`);
+        // LZ4_0PADDING: the compressed stream is at the end of its cluster, after zeros.
+        if (this.incompat & INCOMPAT.ZERO_PADDING) {
+          let z = 0;
+          while (z < stored.length && stored[z] === 0) z++;
+          stored = stored.subarray(z);
+        }
+        bytes = await decodeBlock(codec, stored, Math.max(want, x.plen * 64), (p) => this.fail(`inode ${ino.nid}, extent at ${x.la}: ${p}`));
+      }
+      if (bytes.length < want) this.fail(`inode ${ino.nid}: extent at ${x.la} holds ${bytes.length} bytes, not ${want}`);
+      out.set(bytes.subarray(0, want), x.la);
+    }
+    return out;
+  }
+
+  async list(dir: Inode): Promise<{ name: string; nid: number; type: number }[]> {
+    if (dir.size > MAX_DIR_BYTES) this.fail(`directory inode ${dir.nid} has ${dir.size} bytes, over ${MAX_DIR_BYTES}`);
+    const data = await this.content(dir, MAX_DIR_BYTES, true);
+    const out: { name: string; nid: number; type: number }[] = [];
+    const dec = new TextDecoder();
+    for (let blk = 0; blk < data.length; blk += this.blksz) {
+      const end = Math.min(data.length, blk + this.blksz);
+      const first = u16(data, blk + 8);
+      if (first < DIRENT_BYTES || first % DIRENT_BYTES !== 0 || blk + first > end) this.fail(`directory inode ${dir.nid} has a bad first name offset ${first}`);
+      const n = first / DIRENT_BYTES;
+      for (let i = 0; i < n; i++) {
+        const at = blk + i * DIRENT_BYTES;
+        const nameoff = u16(data, at + 8);
+        const nextoff = i + 1 < n ? u16(data, at + DIRENT_BYTES + 8) : end - blk;
+        if (nameoff >= nextoff || blk + nextoff > end) this.fail(`directory inode ${dir.nid} has name offsets out of order`);
+        let nameEnd = blk + nextoff;
+        if (i + 1 === n) {
+          const nul = data.subarray(blk + nameoff, nameEnd).indexOf(0);
+          if (nul >= 0) nameEnd = blk + nameoff + nul;
+        }
+        const name = dec.decode(data.subarray(blk + nameoff, nameEnd));
+        if (name === '.' || name === '..') continue;
+        if (name.length === 0 || name.includes('/')) this.fail(`directory inode ${dir.nid} has entry ${quote(name)}, not a plain name`);
+        out.push({ name, nid: u64(data, at), type: data[at + 10]! });
+      }
+    }
+    return out;
+  }
+}
+
+async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, budget: MetadataBudget): Promise<Layout> {
+  const fail = (p: string): never => {
+    throw new IsosyncError('BAD_ISO', `Cannot read EROFS ${quote(name)}: ${p}`, { image: name });
+  };
+  if (src.size < SUPERBLOCK_OFFSET + SB_BYTES) fail(`image of ${src.size} bytes is too small`);
+  const sb = await src.read(SUPERBLOCK_OFFSET, SB_BYTES);
+  if (u32(sb, SB.magic) !== EROFS_MAGIC) fail('no EROFS magic at byte 1024');
+  const bits = sb[SB.blkszbits]!;
+  if (bits < 9 || bits > 16) fail(`block size 2^${bits} is not supported`);
+  const fs = new Erofs(src, name, sb, budget, fail);
+  const blocks = u32(sb, SB.blocks);
+  const size = Math.min(src.size, blocks * fs.blksz);
+  const files: LayoutFile[] = [];
+  const root = await fs.inode(u16(sb, SB.rootNid));
+  if ((root.mode & S_IFMT) !== S_IFDIR) fail('the root inode is not a directory');
+  files.push({ path: '/', type: 'dir', size: root.size, chunks: NO_CHUNKS });
+  // Level by level: the directories of a level, then their children's inodes, then the children's
+  // cluster indexes are each announced to the source at once (prefetch), so a target read over the
+  // network costs a few multi-range requests per level, not one round trip per inode (EROFS keeps
+  // each inode next to its file's data, spread over the whole image).
+  let level: { ino: Inode; path: string; depth: number }[] = [{ ino: root, path: '', depth: 0 }];
+  const seen = new Set<number>([root.nid]);
+  while (level.length > 0) {
+    await fs.prefetch(level.flatMap(({ ino }) => fs.dataRanges(ino)));
+    const children: { name: string; nid: number; type: number; path: string; depth: number }[] = [];
+    for (const { ino, path, depth } of level) {
+      if (depth > limits.depth) fail(`directories nest deeper than ${limits.depth} levels at ${quote(path)}`);
+      for (const e of await fs.list(ino)) {
+        if (files.length + children.length >= limits.entries) fail(`more than ${limits.entries} entries`);
+        if (!Number.isSafeInteger(e.nid)) fail(`entry ${quote(e.name)} has nid ${e.nid}`);
+        children.push({ ...e, path: `${path}/${e.name}`, depth });
+      }
+    }
+    // Compact inodes (32 bytes) are the rule, and a compressed one's map header follows it: one range
+    // of 40 bytes each (a part of a multi-range reply costs some 90 bytes of framing). An extended
+    // inode reads its other half on its own.
+    await fs.prefetch(children.map((c) => ({ start: fs.metaBase + c.nid * 32, end: fs.metaBase + c.nid * 32 + COMPACT_BYTES + MAP_HEADER_BYTES })));
+    const inodes: Inode[] = [];
+    for (const c of children) inodes.push(await fs.inode(c.nid));
+    // Map headers first, then exactly the cluster indexes they describe (and symlink targets).
+    await fs.prefetch(inodes.flatMap((ino) => fs.headerRanges(ino)));
+    await fs.prefetch((await Promise.all(inodes.map((ino) => fs.indexRanges(ino)))).flat());
+    const next: { ino: Inode; path: string; depth: number }[] = [];
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i]!;
+      const child = inodes[i]!;
+      const p = c.path;
+      const fmt = child.mode & S_IFMT;
+      if (fmt === S_IFDIR) {
+        files.push({ path: p, type: 'dir', size: child.size, chunks: NO_CHUNKS });
+        if (!seen.has(child.nid)) {
+          seen.add(child.nid);
+          next.push({ ino: child, path: p, depth: c.depth + 1 });
+        }
+      } else if (fmt === S_IFREG) {
+        const got = await fs.chunksOf(child);
+        const chunks = new Array<number>(got.chunks.length * 2);
+        got.chunks.forEach((x, k) => {
+          chunks[2 * k] = x.start;
+          chunks[2 * k + 1] = x.end;
+        });
+        const evidence = got.extents ? got.extents.map((x) => x.la.toString(36)).join('.') : undefined;
+        files.push({ path: p, type: 'file', size: child.size, chunks, ref: child.nid, ...(evidence ? { evidence } : {}), ...(got.raw ? { raw: true } : {}) });
+      } else if (fmt === S_IFLNK) {
+        if (child.size > MAX_SYMLINK) fail(`symlink ${quote(p)} has a target of ${child.size} bytes`);
+        files.push({ path: p, type: 'symlink', size: 0, chunks: NO_CHUNKS, target: new TextDecoder().decode(await fs.content(child, MAX_SYMLINK)) });
+      } else files.push({ path: p, type: c.type === FT.REG ? 'file' : 'other', size: 0, chunks: NO_CHUNKS });
+    }
+    level = next;
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  fs.spans.push({ start: 0, end: Math.min(size, Math.max(fs.blksz, SUPERBLOCK_OFFSET + SB_BYTES)) });
+  const metadata = mergeMetadata(fs.spans);
+  fs.spans.length = 0;
+  return {
+    format: 'erofs',
+    size,
+    files,
+    metadata,
+    shared: [],
+    readContent: async (file, maxBytes) => {
+      const nid = file.ref;
+      if (nid === undefined) return fail(`${quote(file.path)} is not a regular file of this image`);
+      return fs.content(await fs.inode(nid), maxBytes);
+    },
+  };
+}
+
+export const erofsReader: LayoutReader = {
+  format: 'erofs',
+  sniff: (head) => head.length >= SUPERBLOCK_OFFSET + 4 && u32(head, SUPERBLOCK_OFFSET) === EROFS_MAGIC,
+  read: readErofs,
+};

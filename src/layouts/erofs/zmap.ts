@@ -1,0 +1,196 @@
+/**
+ * The cluster index of a compressed EROFS inode (the kernel's fs/erofs/zmap.c):
+ * the file is cut into logical clusters (lclusters) of 2^lclusterbits bytes;
+ * each lcluster is PLAIN or HEAD (a new extent starts in it, at `clusterofs`,
+ * stored in physical cluster `pblk`) or NONHEAD (it continues the extent
+ * started `delta[0]` lclusters back). Two encodings:
+ *  - full ("legacy"): one 8-byte z_erofs_lcluster_index per lcluster;
+ *  - compact: packs of 2 lclusters in 8 bytes (4B) or 16 in 32 bytes (2B),
+ *    each pack ending with a 32-bit base block address; HEADs in a pack get
+ *    consecutive blocks after it.
+ * The result is each extent's logical start and its stored bytes: one block
+ * per extent, or `compressedblks` blocks with big pclusters, or the inline
+ * tail right after the index (ztailpacking).
+ */
+import { ADVISE, D0_CBLKCNT, FULL_INDEX_BYTES, LCLUSTER, MAP_HEADER, MAP_HEADER_BYTES, u16, u32 } from './format.js';
+
+export interface ZExtent {
+  /** First logical (uncompressed) byte. */
+  readonly la: number;
+  /** First stored byte and stored length. */
+  readonly pa: number;
+  readonly plen: number;
+  /** Stored uncompressed (a PLAIN lcluster). */
+  readonly raw: boolean;
+  /** Stored inline in the metadata, after the index (ztailpacking). */
+  readonly inline: boolean;
+}
+
+export interface ZMap {
+  readonly algorithm: number;
+  readonly lclusterBytes: number;
+  readonly extents: ZExtent[];
+  /** Bytes of the index (map header and lcluster entries, inline tail included) from the header on. */
+  readonly indexBytes: number;
+}
+
+interface Lcluster {
+  type: number;
+  /** HEAD/PLAIN: where the extent starts in the lcluster; NONHEAD: delta[0] (or the CBLKCNT-flagged block count). */
+  lo: number;
+  pblk: number;
+  /** Byte offset just after the pack (or entry) holding this lcluster: where an inline tail starts. */
+  nextpackoff: number;
+}
+
+export interface ZInode {
+  /** Byte offset of the map header (the inode end with its xattrs, 8-aligned). */
+  readonly headerPos: number;
+  readonly size: number;
+  readonly compact: boolean;
+  readonly blkszbits: number;
+}
+
+const align = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+/** Where the lcluster entries lie, from the map header: [start, end) in the image, and the lcluster bits. */
+export function indexSpan(z: ZInode, h: Uint8Array): { start: number; end: number; lclusterbits: number; total: number } {
+  const advise = u16(h, MAP_HEADER.advise);
+  const lclusterbits = z.blkszbits + (h[MAP_HEADER.clusterbits]! & 7);
+  const total = Math.ceil(z.size / 2 ** lclusterbits);
+  if (!z.compact) {
+    // Z_EROFS_FULL_INDEX_ALIGN: the 8-byte map header, 8 reserved bytes, then one entry per lcluster.
+    const start = z.headerPos + MAP_HEADER_BYTES + 8;
+    return { start, end: start + total * FULL_INDEX_BYTES, lclusterbits, total };
+  }
+  const ebase = z.headerPos + MAP_HEADER_BYTES;
+  let initial = (32 - (ebase % 32)) / 4;
+  if (initial === 8) initial = 0;
+  initial = Math.min(initial, total);
+  const twoB = advise & ADVISE.COMPACTED_2B && initial < total && lclusterbits === 12 ? Math.floor((total - initial) / 16) * 16 : 0;
+  const rest = total - initial - twoB;
+  return { start: ebase, end: ebase + align(initial * 4 + twoB * 2 + rest * 4, 8) + 8, lclusterbits, total };
+}
+
+/** Decodes the index; `read(at, len)` reads the image, `fail` throws the reader's error. */
+export async function readZMap(z: ZInode, read: (at: number, len: number) => Promise<Uint8Array>, maxIndexBytes: number, fail: (p: string) => never): Promise<ZMap> {
+  const h = await read(z.headerPos, MAP_HEADER_BYTES);
+  const advise = u16(h, MAP_HEADER.advise);
+  const algorithm = h[MAP_HEADER.algorithm]! & 0xf;
+  const lclusterbits = z.blkszbits + (h[MAP_HEADER.clusterbits]! & 7);
+  const idataSize = u16(h, MAP_HEADER.idataSize);
+  if (advise & ADVISE.FRAGMENT_PCLUSTER) fail('fragment pclusters are not supported');
+  if (lclusterbits > 14 && z.compact) fail(`compact index with lclusters of 2^${lclusterbits} bytes`);
+  const lsz = 2 ** lclusterbits;
+  const total = Math.ceil(z.size / lsz);
+  const big = (advise & (ADVISE.BIG_PCLUSTER_1 | ADVISE.BIG_PCLUSTER_2)) !== 0;
+  const blksz = 2 ** z.blkszbits;
+
+  const lc: Lcluster[] = [];
+  let indexEnd: number;
+  const where = indexSpan(z, h);
+  if (!z.compact) {
+    const base = where.start;
+    const len = where.end - where.start;
+    if (len > maxIndexBytes) fail(`cluster index of ${len} bytes is over the limit`);
+    const b = await read(base, len);
+    for (let i = 0; i < total; i++) {
+      const at = i * FULL_INDEX_BYTES;
+      const type = u16(b, at) & 3;
+      lc.push({ type, lo: type === LCLUSTER.NONHEAD ? u16(b, at + 4) : u16(b, at + 2), pblk: u32(b, at + 4), nextpackoff: base + at + FULL_INDEX_BYTES });
+    }
+    indexEnd = base + len;
+  } else {
+    const ebase = z.headerPos + MAP_HEADER_BYTES;
+    let initial = (32 - (ebase % 32)) / 4;
+    if (initial === 8) initial = 0;
+    initial = Math.min(initial, total);
+    const twoB = advise & ADVISE.COMPACTED_2B && initial < total && lclusterbits === 12 ? Math.floor((total - initial) / 16) * 16 : 0;
+    const len = where.end - ebase;
+    if (len > maxIndexBytes) fail(`cluster index of ${len} bytes is over the limit`);
+    const b = await read(ebase, Math.min(len, Math.max(0, maxIndexBytes)));
+    const segs: [number, number, number][] = [[0, initial, 2], [initial, initial + twoB, 1], [initial + twoB, total, 2]];
+    let pos = ebase;
+    for (const [from, to, shift] of segs) {
+      for (let lcn = from; lcn < to; lcn++) lc.push(unpackCompact(b, ebase, pos + (lcn - from) * (1 << shift), shift, lclusterbits, big, fail));
+      pos += (to - from) * (1 << shift);
+    }
+    indexEnd = ebase + align(pos - ebase, 8);
+  }
+
+  const extents: ZExtent[] = [];
+  let tailHead = -1;
+  for (let lcn = 0; lcn < total; lcn++) {
+    const l = lc[lcn]!;
+    if (l.type === LCLUSTER.NONHEAD) {
+      if (lcn === 0) fail('the first lcluster is not a head');
+      continue;
+    }
+    if (l.lo >= lsz) fail(`lcluster ${lcn} starts its extent at ${l.lo}, beyond ${lsz}`);
+    let blocks = 1;
+    const next = lc[lcn + 1];
+    if (big && l.type !== LCLUSTER.PLAIN && next?.type === LCLUSTER.NONHEAD && next.lo & D0_CBLKCNT) blocks = next.lo & ~D0_CBLKCNT;
+    const la = lcn * lsz + l.lo;
+    if (la >= z.size) continue;
+    extents.push({ la, pa: l.pblk * blksz, plen: blocks * blksz, raw: l.type === LCLUSTER.PLAIN, inline: false });
+    tailHead = lcn;
+  }
+  // ztailpacking: the last extent is stored inline, right after the pack (or entry) of the last lcluster
+  // (the kernel's z_erofs_do_map_blocks takes z_idataoff from the lcluster of byte i_size - 1).
+  if (advise & ADVISE.INLINE_PCLUSTER && extents.length > 0 && tailHead >= 0) {
+    const last = extents[extents.length - 1]!;
+    const at = lc[total - 1]!.nextpackoff;
+    extents[extents.length - 1] = { ...last, pa: at, plen: idataSize, inline: true };
+    indexEnd = Math.max(indexEnd, at + idataSize);
+  }
+  return { algorithm, lclusterBytes: lsz, extents, indexBytes: indexEnd - z.headerPos };
+}
+
+/** decode_compactedbits: `bits` of lcluster i, low `lclusterbits` = lo, then 2 bits of type. */
+function bitsAt(b: Uint8Array, packBase: number, bitPos: number, lclusterbits: number): { lo: number; type: number } {
+  const at = packBase + (bitPos >> 3);
+  const v = ((b[at] ?? 0) | ((b[at + 1] ?? 0) << 8) | ((b[at + 2] ?? 0) << 16) | ((b[at + 3] ?? 0) << 24)) >>> (bitPos & 7);
+  return { lo: v & ((1 << lclusterbits) - 1), type: (v >>> lclusterbits) & 3 };
+}
+
+/** unpack_compacted_index: the lcluster whose entry is at byte `pos` (absolute), in a pack of 2 (shift 2) or 16 (shift 1). */
+function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number, lclusterbits: number, big: boolean, fail: (p: string) => never): Lcluster {
+  const vcnt = shift === 2 ? 2 : 16;
+  const packBytes = vcnt << shift;
+  const encodebits = ((packBytes - 4) * 8) / vcnt;
+  const packStart = Math.floor(pos / packBytes) * packBytes;
+  const nextpackoff = packStart + packBytes;
+  const base = packStart - ebase; // into b
+  if (base < 0 || base + packBytes > b.length) fail(`cluster index pack at byte ${packStart} lies outside the index`);
+  let i = (pos - packStart) >> shift;
+  const me = bitsAt(b, base, encodebits * i, lclusterbits);
+  if (me.type === LCLUSTER.NONHEAD) return { type: me.type, lo: me.lo, pblk: 0, nextpackoff };
+  let nblk: number;
+  if (!big) {
+    nblk = 1;
+    while (i > 0) {
+      i--;
+      const x = bitsAt(b, base, encodebits * i, lclusterbits);
+      if (x.type === LCLUSTER.NONHEAD) i -= x.lo;
+      if (i >= 0) nblk++;
+    }
+  } else {
+    nblk = 0;
+    while (i > 0) {
+      i--;
+      const x = bitsAt(b, base, encodebits * i, lclusterbits);
+      if (x.type === LCLUSTER.NONHEAD) {
+        if (x.lo & D0_CBLKCNT) {
+          i--;
+          nblk += x.lo & ~D0_CBLKCNT;
+          continue;
+        }
+        if (x.lo <= 1) fail(`big-pcluster index at byte ${pos} has a NONHEAD delta of ${x.lo}`);
+        i -= x.lo - 2;
+        continue;
+      }
+      nblk++;
+    }
+  }
+  return { type: me.type, lo: me.lo, pblk: u32(b, base + packBytes - 4) + nblk, nextpackoff };
+}

@@ -1,0 +1,252 @@
+/**
+ * The squashfs 4.0 layout: reads the superblock, then walks the directory
+ * table from the root inode (iteratively, each directory once), reading each
+ * entry's inode; then the fragment table (where each file's tail sits) and
+ * the id table. Files' stored chunks are their data blocks, one chunk per
+ * block, consecutive from `blocks_start`; a file's tail in a fragment block
+ * is a `tail` into a SharedBlock whose key names every tail it holds.
+ *
+ * Metadata (for the planner): the superblock and compressor options, and
+ * everything from the first table to bytes_used (mksquashfs writes data and
+ * fragments first, then the inode, directory, fragment, export, id and
+ * xattr tables).
+ */
+import { createHash } from 'node:crypto';
+import { IsosyncError, quote } from '../../errors.js';
+import type { ByteSource, Span } from '../../store/byte-source.js';
+import { decodeBlock, type Codec } from '../codecs.js';
+import { NO_CHUNKS, mergeMetadata, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget, type SharedBlock } from '../layout.js';
+import { BLOCK_UNCOMPRESSED, NO_FRAGMENT, readInode, storedLength, T, type Inode } from './inode.js';
+import { MetadataReader } from './metadata.js';
+import { COMPRESSORS, FLAG_COMPRESSOR_OPTIONS, INVALID_BLK, parseSuperblock, SQUASHFS_MAGIC, SUPERBLOCK_BYTES, type Superblock } from './superblock.js';
+
+/** Fragment entries per 8 KiB metadata block (16 bytes each); ids per block (4 bytes each). */
+const FRAGMENTS_PER_BLOCK = 512;
+const IDS_PER_BLOCK = 2048;
+/** Entries under one directory header (squashfs.rst: at most 256). */
+const MAX_HEADER_ENTRIES = 256;
+
+interface Walked {
+  files: LayoutFile[];
+}
+
+class Squashfs {
+  readonly fail: (p: string) => never;
+  readonly meta: MetadataReader;
+  readonly codec: Codec | undefined;
+  fragments: { start: number; stored: number }[] = [];
+
+  constructor(readonly src: ByteSource, readonly name: string, readonly sb: Superblock, budget: MetadataBudget) {
+    this.fail = (p: string): never => {
+      throw new IsosyncError('BAD_ISO', `Cannot read squashfs ${quote(name)}: ${p}`, { image: name });
+    };
+    this.codec = COMPRESSORS[sb.compressor]?.codec;
+    this.meta = new MetadataReader(src, this.codec, sb.bytesUsed, budget, this.fail);
+  }
+
+  /** A cursor at an inode reference: (block start in the inode table) * 65536 + offset in the decoded block. */
+  inodeCursor(ref: bigint | number) {
+    const r = BigInt(ref);
+    return this.meta.cursor(this.sb.inodeTable + Number(r >> 16n), Number(r & 0xffffn));
+  }
+
+  async walk(limits: LayoutLimits): Promise<Walked> {
+    const files: LayoutFile[] = [];
+    const root = await readInode(this.inodeCursor(this.sb.rootInode), this.sb.blockSize, this.fail, this.sb.bytesUsed);
+    if (root.kind !== 'dir') this.fail('the root inode is not a directory');
+    const rootFile: LayoutFile = { path: '/', type: 'dir', size: 0, chunks: NO_CHUNKS };
+    files.push(rootFile);
+    const stack: { dir: Inode & { kind: 'dir' }; path: string; depth: number }[] = [{ dir: root, path: '', depth: 0 }];
+    const seenDirs = new Set<string>([`${root.block}:${root.offset}`]);
+    while (stack.length > 0) {
+      const { dir, path, depth } = stack.pop()!;
+      if (depth > limits.depth) this.fail(`directories nest deeper than ${limits.depth} levels at ${quote(path)}`);
+      for (const ent of await this.listDir(dir)) {
+        if (files.length >= limits.entries) this.fail(`more than ${limits.entries} entries`);
+        const ino = await readInode(this.inodeCursor(ent.start * 65536 + ent.offset), this.sb.blockSize, this.fail, this.sb.bytesUsed);
+        const p = `${path}/${ent.name}`;
+        if (ino.kind === 'dir') {
+          const key = `${ino.block}:${ino.offset}`;
+          files.push({ path: p, type: 'dir', size: ino.size, chunks: NO_CHUNKS });
+          if (!seenDirs.has(key)) {
+            seenDirs.add(key);
+            stack.push({ dir: ino, path: p, depth: depth + 1 });
+          }
+        } else if (ino.kind === 'file') {
+          // ref: the inode position (table block * 65536 + offset), to read the content again later.
+          files.push(this.fileOf(p, ino, ent.start * 65536 + ent.offset));
+        } else if (ino.kind === 'symlink') {
+          files.push({ path: p, type: 'symlink', size: 0, chunks: NO_CHUNKS, target: ino.target });
+        } else files.push({ path: p, type: 'other', size: 0, chunks: NO_CHUNKS });
+      }
+    }
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { files };
+  }
+
+  private fileOf(path: string, ino: Inode & { kind: 'file' }, ref: number): LayoutFile {
+    const chunks = new Array<number>(ino.blocks.length * 2);
+    let at = ino.blocksStart;
+    for (let i = 0; i < ino.blocks.length; i++) {
+      const len = storedLength(ino.blocks[i]!);
+      chunks[2 * i] = at;
+      chunks[2 * i + 1] = at + len;
+      at += len;
+    }
+    if (at > this.sb.bytesUsed) this.fail(`file ${quote(path)} has data blocks up to byte ${at}, beyond bytes_used ${this.sb.bytesUsed}`);
+    const tailLen = ino.size - ino.blocks.length * this.sb.blockSize;
+    const tail = ino.fragment !== NO_FRAGMENT && tailLen > 0 ? { block: ino.fragment, offset: ino.fragOffset, length: tailLen } : undefined;
+    if (tail && (tail.block >= this.sb.fragments || tail.offset + tail.length > this.sb.blockSize)) {
+      this.fail(`file ${quote(path)} has its tail in fragment ${tail.block} at ${tail.offset}+${tail.length}, outside the ${this.sb.fragments} fragments of ${this.sb.blockSize} bytes`);
+    }
+    return { path, type: 'file', size: ino.size, chunks, ref, ...(tail ? { tail } : {}) };
+  }
+
+  /** The entries of a directory (squashfs.rst "Directory table"): headers, each followed by up to 256 entries. */
+  private async listDir(dir: Inode & { kind: 'dir' }): Promise<{ name: string; start: number; offset: number }[]> {
+    // file_size counts 3 bytes for the implicit "." and ".." entries.
+    let left = dir.size - 3;
+    const out: { name: string; start: number; offset: number }[] = [];
+    if (left <= 0) return out;
+    const c = this.meta.cursor(this.sb.directoryTable + dir.block, dir.offset);
+    const dec = new TextDecoder();
+    while (left > 0) {
+      if (left < 12) this.fail(`directory listing at ${dir.block}:${dir.offset} ends inside a header`);
+      const h = await c.take(12);
+      left -= 12;
+      const count = (h[0]! | (h[1]! << 8) | (h[2]! << 16)) + h[3]! * 0x1000000 + 1;
+      const start = (h[4]! | (h[5]! << 8) | (h[6]! << 16)) + h[7]! * 0x1000000;
+      if (count > MAX_HEADER_ENTRIES) this.fail(`directory header at ${dir.block}:${dir.offset} claims ${count} entries, over ${MAX_HEADER_ENTRIES}`);
+      for (let i = 0; i < count; i++) {
+        if (left < 8) this.fail(`directory listing at ${dir.block}:${dir.offset} ends inside an entry`);
+        const e = await c.take(8);
+        const nameLen = (e[6]! | (e[7]! << 8)) + 1;
+        left -= 8 + nameLen;
+        if (left < 0) this.fail(`directory entry name runs past the listing at ${dir.block}:${dir.offset}`);
+        const name = dec.decode(await c.take(nameLen));
+        if (name.includes('/') || name === '.' || name === '..') this.fail(`directory entry ${quote(name)} is not a plain name`);
+        out.push({ name, start, offset: e[0]! | (e[1]! << 8) });
+      }
+    }
+    return out;
+  }
+
+  /** An index table (fragment, id): u64 pointers to metadata blocks, then the blocks' entries. */
+  async indexTable(at: number, count: number, entryBytes: number, perBlock: number): Promise<Uint8Array> {
+    const blocks = Math.ceil(count / perBlock);
+    if (at + blocks * 8 > this.sb.bytesUsed) this.fail(`table index at byte ${at} (${blocks} blocks) runs past bytes_used`);
+    const idx = await this.src.read(at, blocks * 8);
+    this.meta.spans.push({ start: at, end: at + blocks * 8 });
+    const out = new Uint8Array(count * entryBytes);
+    for (let i = 0; i < blocks; i++) {
+      const pos = (idx[i * 8]! | (idx[i * 8 + 1]! << 8) | (idx[i * 8 + 2]! << 16)) + idx[i * 8 + 3]! * 0x1000000 + (idx[i * 8 + 4]! | (idx[i * 8 + 5]! << 8)) * 0x1_0000_0000;
+      const n = Math.min(perBlock, count - i * perBlock) * entryBytes;
+      out.set(await this.meta.cursor(pos, 0).take(n), i * perBlock * entryBytes);
+    }
+    return out;
+  }
+
+  async readFragments(): Promise<void> {
+    const n = this.sb.fragments;
+    if (n === 0 || this.sb.fragmentTable === INVALID_BLK) return;
+    const t = await this.indexTable(this.sb.fragmentTable, n, 16, FRAGMENTS_PER_BLOCK);
+    const v = new DataView(t.buffer, t.byteOffset, t.length);
+    for (let i = 0; i < n; i++) {
+      const start = v.getUint32(i * 16, true) + v.getUint32(i * 16 + 4, true) * 0x1_0000_0000;
+      const size = v.getUint32(i * 16 + 8, true);
+      const stored = storedLength(size);
+      if (start + stored > this.sb.bytesUsed) this.fail(`fragment ${i} at byte ${start} (${stored} bytes) runs past bytes_used`);
+      this.fragments.push({ start, stored: size });
+    }
+  }
+
+  async readContent(ino: Inode & { kind: 'file' }, path: string, maxBytes: number): Promise<Uint8Array> {
+    if (ino.size > maxBytes) this.fail(`file ${quote(path)} has ${ino.size} bytes, over the limit of ${maxBytes}`);
+    const out = new Uint8Array(ino.size);
+    const bs = this.sb.blockSize;
+    let at = ino.blocksStart;
+    for (let i = 0; i < ino.blocks.length; i++) {
+      const e = ino.blocks[i]!;
+      const len = storedLength(e);
+      const want = Math.min(bs, ino.size - i * bs);
+      if (len > 0) {
+        const block = await this.dataBlock(at, e, `block ${i} of ${quote(path)}`);
+        if (block.length !== want) this.fail(`block ${i} of ${quote(path)} holds ${block.length} bytes, not ${want}`);
+        out.set(block, i * bs);
+      }
+      at += len;
+    }
+    const tailLen = ino.size - ino.blocks.length * bs;
+    if (ino.fragment !== NO_FRAGMENT && tailLen > 0) {
+      const f = this.fragments[ino.fragment];
+      if (!f) this.fail(`file ${quote(path)} names fragment ${ino.fragment}, beyond the fragment table`);
+      const block = await this.dataBlock(f.start, f.stored, `fragment ${ino.fragment}`);
+      if (ino.fragOffset + tailLen > block.length) this.fail(`the tail of ${quote(path)} lies beyond fragment ${ino.fragment}`);
+      out.set(block.subarray(ino.fragOffset, ino.fragOffset + tailLen), ino.blocks.length * bs);
+    }
+    return out;
+  }
+
+  private async dataBlock(at: number, entry: number, what: string): Promise<Uint8Array> {
+    const len = storedLength(entry);
+    const stored = await this.src.read(at, len);
+    if (entry & BLOCK_UNCOMPRESSED) return stored;
+    if (!this.codec) this.fail(`${what} is compressed with an unsupported compressor`);
+    return decodeBlock(this.codec, stored, this.sb.blockSize, (p) => this.fail(`${what}: ${p}`));
+  }
+}
+
+/** SharedBlocks for the fragment table, keyed by the tails they hold. */
+function sharedBlocks(fs: Squashfs, files: readonly LayoutFile[]): SharedBlock[] {
+  const members: string[][] = fs.fragments.map(() => []);
+  for (const f of files) if (f.tail) members[f.tail.block]?.push(`${f.path}:${f.tail.offset}:${f.tail.length}`);
+  return fs.fragments.map((fr, i) => ({
+    start: fr.start,
+    end: fr.start + storedLength(fr.stored),
+    key: createHash('sha1').update(`${fr.stored}\n${members[i]!.sort().join('\n')}`).digest('base64'),
+    ...(fr.stored & BLOCK_UNCOMPRESSED ? { raw: true } : {}),
+  }));
+}
+
+async function readSquashfs(src: ByteSource, name: string, limits: LayoutLimits, budget: MetadataBudget): Promise<Layout> {
+  const head = await src.read(0, Math.min(src.size, SUPERBLOCK_BYTES));
+  const fail = (p: string): never => {
+    throw new IsosyncError('BAD_ISO', `Cannot read squashfs ${quote(name)}: ${p}`, { image: name });
+  };
+  const sb = parseSuperblock(head, src.size, fail);
+  const fs = new Squashfs(src, name, sb, budget);
+  const metadata: Span[] = [{ start: 0, end: SUPERBLOCK_BYTES }];
+  if (sb.flags & FLAG_COMPRESSOR_OPTIONS) {
+    const opt = await fs.meta.block(SUPERBLOCK_BYTES);
+    metadata.push({ start: SUPERBLOCK_BYTES, end: SUPERBLOCK_BYTES + 2 + (opt.data.length > 0 ? opt.next - SUPERBLOCK_BYTES - 2 : 0) });
+  }
+  const walked = await fs.walk(limits);
+  await fs.readFragments();
+  if (sb.noIds > 0) await fs.indexTable(sb.idTable, sb.noIds, 4, IDS_PER_BLOCK);
+  const firstTable = Math.min(sb.inodeTable, sb.directoryTable, sb.idTable, ...(sb.fragmentTable !== INVALID_BLK ? [sb.fragmentTable] : []));
+  metadata.push({ start: firstTable, end: sb.bytesUsed });
+  for (const sp of fs.meta.spans) metadata.push(sp);
+  const shared = sharedBlocks(fs, walked.files);
+  fs.meta.forget();
+  return {
+    format: 'squashfs',
+    size: sb.bytesUsed,
+    files: walked.files,
+    metadata: mergeMetadata(metadata),
+    shared,
+    readContent: async (file, maxBytes) => {
+      const ref = file.ref;
+      const ino = ref === undefined ? undefined : await readInode(fs.inodeCursor(ref), sb.blockSize, fail, sb.bytesUsed);
+      if (!ino || ino.kind !== 'file') return fail(`${quote(file.path)} is not a regular file of this image`);
+      return fs.readContent(ino, file.path, maxBytes);
+    },
+  };
+}
+
+export const squashfsReader: LayoutReader = {
+  format: 'squashfs',
+  sniff: (head) => head.length >= 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) === SQUASHFS_MAGIC,
+  read: readSquashfs,
+};
+
+export { T as SQUASHFS_INODE_TYPES };

@@ -1,0 +1,75 @@
+/**
+ * The changed-files part of a plan report: the target's files (and the
+ * files inside its nested images) found nowhere locally, with the bytes of
+ * each that the plan fetches.
+ */
+import { basename } from 'node:path';
+import { clipSpans, spanBytes, type Span } from '../core/span.js';
+import { mapIsoFiles, type ImageSourceInfo, type LooseFile } from '../delta/iso-map.js';
+import { mapNestedFiles, type NestedChange } from '../delta/nested-map.js';
+import type { Plan } from '../delta/plan.js';
+import { readIso } from '../iso/index.js';
+import type { IsoImage } from '../iso/entry.js';
+import { BlockCache } from '../store/block-cache.js';
+import type { ByteSource } from '../store/byte-source.js';
+import { FileSource } from '../store/file-source.js';
+import { nestedImagesOf } from './nested-plan.js';
+import type { PlanReport } from './report.js';
+import type { LocalSource } from './sources.js';
+
+/**
+ * The changed-files report of a sync whose plan did not read the target's
+ * metadata (PrepareOptions.deferHintedMetadata): read from the finished
+ * image, which is local now. Null when the image or no source reads as ISO 9660.
+ */
+export async function changedFilesAfter(output: string, p: { sources: readonly LocalSource[]; byteSources: readonly (ByteSource | undefined)[]; plan: Plan }): Promise<PlanReport['changedFiles']> {
+  const image = await FileSource.open(output);
+  try {
+    const targetIso = await readIso(new BlockCache(image), { name: basename(output) });
+    const infos: ImageSourceInfo[] = [];
+    for (const [i, s] of p.sources.entries()) {
+      if (s.kind !== 'image') continue;
+      try {
+        infos.push({ index: i, image: await readIso(p.byteSources[i]!, { name: s.path }), size: s.source.size });
+      } catch {
+        // Not ISO 9660: it maps no files (it was used through its hints).
+      }
+    }
+    if (infos.length === 0) return null;
+    const loose: LooseFile[] = p.sources.flatMap((s, i) => (s.kind === 'loose' ? [{ index: i, name: s.name, size: s.size }] : []));
+    const quiet = () => undefined;
+    const targetNested = await nestedImagesOf(new BlockCache(image), targetIso, quiet);
+    if (targetNested.length === 0) return changedFileReport(targetIso, mapIsoFiles(targetIso, infos, loose).missingFiles, p.plan.fetch);
+    const sourceNested = [];
+    for (const info of infos) sourceNested.push({ index: info.index, nested: await nestedImagesOf(p.byteSources[info.index]!, info.image, quiet) });
+    const nm = mapNestedFiles(targetNested, sourceNested);
+    const missing = mapIsoFiles(targetIso, infos, loose, nm.containers).missingFiles;
+    return [...changedFileReport(targetIso, missing, p.plan.fetch), ...nestedChangeReport(nm.changed, p.plan.fetch)];
+  } catch {
+    return null;
+  } finally {
+    await image.close();
+  }
+}
+
+/** For each target file found nowhere locally: how many of its bytes the plan fetches (binary search over sorted fetch spans). */
+export function changedFileReport(img: IsoImage, missing: readonly { path: string; size: number }[], fetch: readonly Span[]): { path: string; size: number; fetchBytes: number }[] {
+  const byPath = new Map(img.entries.map((e) => [e.path, e]));
+  return missing.map((f) => {
+    let fetchBytes = 0;
+    for (const x of byPath.get(f.path)?.extents ?? []) {
+      const a = x.lba * img.logicalBlockSize;
+      fetchBytes += spanBytes(clipSpans(fetch, a, a + x.size, true));
+    }
+    return { ...f, fetchBytes };
+  });
+}
+
+/** Nested files found nowhere locally (whole), with the bytes of them the plan fetches. */
+export function nestedChangeReport(changed: readonly NestedChange[], fetch: readonly Span[]): { path: string; size: number; fetchBytes: number }[] {
+  return changed.map((c) => {
+    let fetchBytes = 0;
+    for (const u of c.unmapped) fetchBytes += spanBytes(clipSpans(fetch, u.start, u.end, true));
+    return { path: c.path, size: c.size, fetchBytes };
+  });
+}

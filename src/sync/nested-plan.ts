@@ -1,0 +1,78 @@
+/**
+ * The nested step of planning a sync (wiring only; the decisions are in
+ * src/delta/nested-map.ts and src/layouts/): reads the target's nested
+ * images (squashfs, EROFS, FAT inside the ISO) through a CheckedTarget, so
+ * their metadata costs only the bytes not already local, reads the sources'
+ * nested images from disk, and maps target nested files onto source ones.
+ */
+import type { IsoImage } from '../iso/entry.js';
+import { CheckedTarget, type PieceTarget } from '../delta/checked-target.js';
+import type { ImageSourceInfo, IsoMapping } from '../delta/iso-map.js';
+import { mapNestedFiles, type NestedMapping, type NestedSource } from '../delta/nested-map.js';
+import { overlay, ZERO_SOURCE, type LocalSegment } from '../delta/plan.js';
+import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
+import { isoLayout } from '../layouts/iso-layout.js';
+import { DEFAULT_NEST, findNested, outerCandidates, type NestedImage } from '../layouts/nested.js';
+import type { ByteSource } from '../store/byte-source.js';
+
+export interface NestedPlan {
+  readonly mapping: NestedMapping;
+  /** Candidate segments whose pieces verified while reading the target's nested metadata: exact. */
+  readonly verified: LocalSegment[];
+  readonly targetImages: readonly NestedImage[];
+  /**
+   * A guess for the bytes of each container that are neither metadata nor
+   * file data of its nested image (free clusters of a FAT image, the padding
+   * after a squashfs): zeros.
+   */
+  readonly freeGuesses: LocalSegment[];
+}
+
+/** Outer-image spans of a depth-1 nested image that hold neither metadata nor stored file data. */
+function freeSpans(img: NestedImage, containerBytes: number): Span[] {
+  const used: Span[] = [...img.layout.metadata];
+  for (const f of img.layout.files) for (let i = 0; i < f.chunks.length; i += 2) used.push({ start: f.chunks[i]!, end: f.chunks[i + 1]! });
+  for (const b of img.layout.shared) used.push(b);
+  const out: Span[] = [];
+  for (const s of subtractSpans([{ start: 0, end: containerBytes }], mergeSpans(used))) for (const x of img.toImage(s.start, s.end)) out.push(x);
+  return out;
+}
+
+/** Nested images of an ISO read through `src` (its layout, its El Torito EFI images and ESP partitions). */
+export async function nestedImagesOf(src: ByteSource, iso: IsoImage, note: (m: string) => void): Promise<NestedImage[]> {
+  const outer = isoLayout(iso, src);
+  const extra = await outerCandidates(src, outer, iso.boot?.entries ?? [], iso.logicalBlockSize);
+  return findNested(src, outer, { ...DEFAULT_NEST, note }, extra);
+}
+
+/** Undefined when the target has no nested image. */
+export async function planNested(
+  target: PieceTarget,
+  targetIso: IsoImage,
+  vt: ByteSource,
+  isoMapping: IsoMapping,
+  sources: readonly ImageSourceInfo[],
+  byteSources: readonly (ByteSource | undefined)[],
+  note: (m: string) => void,
+  /** Sources to walk nested metadata through (small cached blocks: EROFS spreads inodes over the whole image); default byteSources. */
+  walkSources: readonly (ByteSource | undefined)[] = byteSources,
+): Promise<NestedPlan | undefined> {
+  const candidates = overlay(target.length, [isoMapping.exact, isoMapping.guesses[0] ?? []]);
+  const checked = new CheckedTarget(target, candidates, byteSources, vt);
+  const targetImages = await nestedImagesOf(checked, targetIso, note);
+  if (targetImages.length === 0) return undefined;
+  const nestedSources: NestedSource[] = [];
+  for (const s of sources) {
+    const src = walkSources[s.index] ?? byteSources[s.index];
+    if (src) nestedSources.push({ index: s.index, nested: await nestedImagesOf(src, s.image, note) });
+  }
+  const mapping = mapNestedFiles(targetImages, nestedSources);
+  const sizes = new Map(targetIso.entries.map((e) => [e.path, e.size]));
+  const free: Span[] = [];
+  for (const img of targetImages) if (img.depth === 1) for (const x of freeSpans(img, sizes.get(img.path) ?? img.layout.size)) free.push(x);
+  const freeSorted = mergeSpans(free);
+  // Free space is zeros as the tools write it (mkfs.vfat, mksquashfs's padding): a rollback's source
+  // may hold data where the target's free clusters are, so zeros beat the old container's bytes.
+  const freeGuesses: LocalSegment[] = freeSorted.map((f) => ({ start: f.start, end: f.end, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' as const }));
+  return { mapping, verified: checked.verifiedSegments(), targetImages, freeGuesses };
+}

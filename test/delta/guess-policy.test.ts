@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { attempts, Distrust, learnFrom, mappingKey } from '../../src/delta/guess-policy.js';
+import type { LocalSegment, Reason } from '../../src/delta/plan.js';
+
+/** Shorthand: "reason start-end@source:offset". */
+function seg(s: string): LocalSegment {
+  const m = /^(\S+) (\d+)-(\d+)@(-?\d+):(\d+)$/.exec(s)!;
+  return { reason: m[1] as Reason, start: Number(m[2]), end: Number(m[3]), source: Number(m[4]), sourceOffset: Number(m[5]) };
+}
+const show = (xs: readonly LocalSegment[]) => xs.map((x) => `${x.reason} ${x.start}-${x.end}`).sort();
+
+describe('guess policy', () => {
+  const piece = ['hint 0-100@0:0', 'nested-file 100-400@0:1100', 'moved-file 400-410@0:2400', 'same-offset 410-500@1:410', 'nested-file 500-520@0:3500'].map(seg);
+
+  test('the first attempt keeps every trusted segment and drops nothing', () => {
+    const a = attempts(piece, new Distrust());
+    assert.equal(a[0]!.keep.length, 5);
+    assert.deepEqual(a[0]!.dropped, []);
+  });
+
+  test('retries drop evidence in groups, least certain reason first, smallest first, cumulatively; exact hints are never dropped', () => {
+    const a = attempts(piece, new Distrust());
+    assert.deepEqual(a.slice(1).map((x) => show(x.dropped)), [
+      ['nested-file 500-520', 'same-offset 410-500'],
+      ['nested-file 100-400', 'nested-file 500-520', 'same-offset 410-500'],
+      ['moved-file 400-410', 'nested-file 100-400', 'nested-file 500-520', 'same-offset 410-500'],
+    ]);
+    for (const x of a) assert.ok(x.keep.some((s) => s.reason === 'hint'));
+  });
+
+  test('a piece with exact segments only has one attempt (then it is fetched whole)', () => {
+    assert.equal(attempts([seg('hint 0-10@0:0'), seg('resumed 10-20@2:10')], new Distrust()).length, 1);
+  });
+
+  test('a mapping that had to be dropped is not trusted in the next piece of the same file', () => {
+    const d = new Distrust();
+    const a = attempts(piece, d);
+    // The piece verified on the second retry: the segments dropped then (not before) were wrong.
+    const { wrong, wrongBytes } = learnFrom(a, 2, d);
+    assert.deepEqual(show(wrong), ['nested-file 100-400']);
+    assert.equal(wrongBytes, 300);
+    // The next piece continues the same file (same source, same shift): fetched from the start.
+    const next = [seg('nested-file 520-800@0:1520'), seg('nested-file 800-900@0:9000')];
+    assert.equal(mappingKey(next[0]!), mappingKey(piece[1]!));
+    const b = attempts(next, d);
+    assert.deepEqual(show(b[0]!.dropped), ['nested-file 520-800']);
+    assert.deepEqual(show(b[0]!.keep), ['nested-file 800-900']);
+  });
+
+  test('a piece that verified at once teaches nothing', () => {
+    const d = new Distrust();
+    assert.deepEqual(learnFrom(attempts(piece, d), 0, d), { wrong: [], wrongBytes: 0 });
+    assert.equal(d.size, 0);
+  });
+
+  test('exact reasons are never distrusted', () => {
+    const d = new Distrust();
+    d.learn([seg('hint 0-10@0:0')]);
+    assert.equal(d.size, 0);
+  });
+});
