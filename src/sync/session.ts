@@ -133,6 +133,7 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   const warn = (message: string) => emit({ type: 'warning', message });
   const notes: string[] = [];
   if (target.files) throw new IsosyncError('UNSUPPORTED', `Cannot sync ${JSON.stringify(target.name)}: multi-file torrents are not ISO images`);
+  if (target.version === 'v2') throw new IsosyncError('UNSUPPORTED', `Cannot sync ${JSON.stringify(target.name)}: it is a BitTorrent v2-only torrent; isosync syncs v1 and hybrid torrents`);
 
   emit({ type: 'phase', phase: 'sources' });
   const sources = await findSources({ target, from: input.from, sourceDirs: input.sourceDirs, output: input.output, ...(input.catalog ? { catalog: input.catalog } : {}), warn });

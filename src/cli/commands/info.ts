@@ -1,7 +1,8 @@
 /**
  * `isosync info TORRENT [--json]`: what a torrent holds (any torrent, not
- * only isosync's): name, sizes, infohash, isosync's product/release/lineage,
- * trackers, web seeds, and a summary of its delta hints.
+ * only isosync's): name, sizes, version (v1, v2, hybrid) and infohashes,
+ * isosync's product/release/lineage, trackers, web seeds (BEP 19) and HTTP
+ * seeds (BEP 17), and a summary of its delta hints.
  */
 import type { Command } from 'commander';
 import { summarizeHints } from '../../delta/hints.js';
@@ -16,7 +17,11 @@ export interface InfoJson {
   length: number;
   pieceLength: number;
   pieceCount: number;
+  /** The wire infohash: v1 SHA-1, or the v2 SHA-256 cut to 20 bytes for a v2-only torrent. */
   infoHash: string;
+  version: 'v1' | 'v2' | 'hybrid';
+  /** BEP 52 SHA-256 infohash (v2 and hybrid), null for v1. */
+  infoHashV2: string | null;
   product: string | null;
   release: string | null;
   lineage: { release: string; infoHash: string }[];
@@ -24,6 +29,7 @@ export interface InfoJson {
   collections: string[];
   trackers: string[][];
   webSeeds: string[];
+  httpSeeds: string[];
   comment: string | null;
   createdBy: string | null;
   creationDate: number | null;
@@ -40,6 +46,8 @@ export function infoJson(m: Metainfo): InfoJson {
     pieceLength: m.pieceLength,
     pieceCount: m.pieceCount,
     infoHash: m.infoHash,
+    version: m.version,
+    infoHashV2: m.v2?.infoHash ?? null,
     product: m.isosync?.product ?? null,
     release: m.isosync?.release ?? null,
     lineage: (m.isosync?.lineage ?? []).map((e) => ({ release: e.release, infoHash: e.infoHash })),
@@ -47,6 +55,7 @@ export function infoJson(m: Metainfo): InfoJson {
     collections: [...m.collections],
     trackers: trackerTiers(m),
     webSeeds: [...m.urlList],
+    httpSeeds: [...m.httpSeeds],
     comment: m.comment ?? null,
     createdBy: m.createdBy ?? null,
     creationDate: m.creationDate ?? null,
@@ -69,14 +78,18 @@ function printText(j: InfoJson): void {
     ['name', j.name],
     ['length', `${j.length} bytes (${formatBytes(j.length)})`],
     ['pieces', `${j.pieceCount} of ${j.pieceLength} bytes (${formatBytes(j.pieceLength)})`],
-    ['infohash', j.infoHash],
+    ['version', j.version === 'hybrid' ? 'hybrid (BitTorrent v1 and v2)' : j.version === 'v2' ? 'BitTorrent v2 only' : 'BitTorrent v1'],
   ];
+  if (j.version === 'v1') lines.push(['infohash', j.infoHash]);
+  if (j.version === 'hybrid') lines.push(['infohash', `${j.infoHash} (v1)`]);
+  if (j.infoHashV2 !== null) lines.push(['infohash v2', j.infoHashV2 + (j.version === 'v2' ? `\n${j.infoHash} (on the wire: the first 20 bytes)` : '')]);
   if (j.product !== null) lines.push(['product', j.product], ['release', j.release ?? '']);
   if (j.lineage.length > 0) lines.push(['lineage', j.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n')]);
   else if (j.similar.length > 0) lines.push(['similar', j.similar.join('\n')]);
   if (j.product === null && j.collections.length > 0) lines.push(['collections', j.collections.join(', ')]);
   lines.push(['trackers', j.trackers.length > 0 ? j.trackers.map((t, i) => `tier ${i + 1}: ${t.join(' ')}`).join('\n') : 'none']);
   lines.push(['web seeds', j.webSeeds.length > 0 ? j.webSeeds.join('\n') : 'none']);
+  if (j.httpSeeds.length > 0) lines.push(['http seeds', j.httpSeeds.join('\n')]);
   if (j.comment !== null) lines.push(['comment', j.comment]);
   if (j.createdBy !== null) lines.push(['created by', j.createdBy]);
   if (j.creationDate !== null) lines.push(['creation date', dateText(j.creationDate)]);
