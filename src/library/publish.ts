@@ -9,6 +9,14 @@
  *
  * Re-publishing the same content (same infohash) reuses the stored creation
  * date, so the same image and options give a byte-identical .torrent file.
+ *
+ * Torrents are hybrid (BitTorrent v1 and v2 over the same single file) by
+ * default: every v1 client still reads them (it sees a v1 torrent with a few
+ * extra keys), while v2 clients and isosync get the per-file SHA-256 merkle
+ * tree, so one 16 KiB block can be verified on its own. The cost is one
+ * SHA-256 pass beside the SHA-1 pass and 32 bytes per piece of piece layers
+ * in the .torrent file. `--v1` keeps plain BEP 3 torrents (and piece lengths
+ * below 16 KiB); `--v2` drops the v1 half.
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -17,9 +25,10 @@ import { IsosyncError } from '../errors.js';
 import { encodeBencode } from '../torrent/bencode-encode.js';
 import { buildInfoDict, createTorrent, type CreatedTorrent } from '../torrent/create.js';
 import { computeInfoHash } from '../torrent/info-hash.js';
-import { hashPieces } from '../torrent/hash-pieces.js';
+import { hashPieces, hashPiecesV2, type V2Hashes } from '../torrent/hash-pieces.js';
 import type { LineageEntry } from '../torrent/isosync-keys.js';
-import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
+import { parseMetainfo, type Metainfo, type MetaVersion } from '../torrent/metainfo.js';
+import { V2_MIN_PIECE_LENGTH } from '../torrent/v2-info.js';
 import { checkPieceLength, defaultPieceLength } from '../torrent/piece-length.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { layOutImage, mirrorFileUrl, outDirTorrentPath, type MirrorLayout } from './out-dir.js';
@@ -36,6 +45,8 @@ export interface PublishOptions {
   readonly trackers?: readonly (readonly string[])[];
   readonly webSeeds?: readonly string[];
   readonly pieceLength?: number;
+  /** v1, v2 or hybrid (default DEFAULT_VERSION). */
+  readonly version?: MetaVersion;
   readonly comment?: string;
   /** Output path; default IMAGE without `.iso`, plus `.torrent`, beside the image. */
   readonly out?: string;
@@ -67,6 +78,9 @@ export interface PublishResult {
 /** Release and product labels: 1 to this many characters, no control characters. */
 const MAX_LABEL_CHARS = 128;
 
+/** What publish makes unless told otherwise (see the module comment for why). */
+export const DEFAULT_VERSION: MetaVersion = 'hybrid';
+
 export function defaultTorrentPath(imagePath: string): string {
   return join(dirname(imagePath), `${basename(imagePath).replace(/\.iso$/i, '')}.torrent`);
 }
@@ -78,6 +92,13 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   const size = imageSize(o.imagePath);
   const pieceLength = o.pieceLength ?? defaultPieceLength(size);
   checkPieceLength(pieceLength);
+  const version = o.version ?? DEFAULT_VERSION;
+  if (version !== 'v1' && pieceLength < V2_MIN_PIECE_LENGTH) {
+    throw new IsosyncError(
+      'BAD_ARGUMENT',
+      `Invalid --piece-length ${pieceLength}: a ${version} torrent needs at least ${V2_MIN_PIECE_LENGTH} bytes (BEP 52); use --v1 for smaller pieces`,
+    );
+  }
   const outPath = resolve(o.out ?? (o.outDir !== undefined ? outDirTorrentPath(o.outDir, o.imagePath) : defaultTorrentPath(o.imagePath)));
   if (o.publicUrl !== undefined) checkUrl('--public-url', o.publicUrl, ['http:', 'https:']);
   const webSeeds = [...(o.publicUrl !== undefined ? [mirrorFileUrl(o.publicUrl, basename(imagePath))] : []), ...(o.webSeeds ?? [])];
@@ -97,7 +118,11 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   const lineage = buildLineage(previous, o);
 
   const t0 = performance.now();
-  const pieces = await hashPieces(o.imagePath, pieceLength, o.onProgress ? { onProgress: o.onProgress } : {});
+  const progress = o.onProgress ? { onProgress: o.onProgress } : {};
+  let v2: V2Hashes | undefined;
+  let pieces: Uint8Array;
+  if (version === 'v1') pieces = await hashPieces(o.imagePath, pieceLength, progress);
+  else ({ pieces } = v2 = await hashPiecesV2(o.imagePath, pieceLength, progress));
   const hashSeconds = (performance.now() - t0) / 1000;
 
   const hints = await buildHints(
@@ -111,6 +136,8 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
       length: size,
       pieceLength,
       pieces,
+      version,
+      ...(v2 ? { v2 } : {}),
       trackers: o.trackers ?? [],
       webSeeds,
       ...(o.comment !== undefined ? { comment: o.comment } : {}),

@@ -1,12 +1,14 @@
 /**
  * `isosync publish IMAGE --product NAME --release VERSION ...`: makes the
- * release's torrent (BEP 3 single file, with product, release, lineage and
- * delta hints inside the info dictionary) and records it in the catalog.
+ * release's torrent (single file, hybrid BitTorrent v1+v2 unless --v1 or
+ * --v2, with product, release, lineage and delta hints inside the info
+ * dictionary) and records it in the catalog.
  */
 import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { openCatalog } from '../../library/catalog.js';
-import { publishRelease, type PublishResult } from '../../library/publish.js';
+import { DEFAULT_VERSION, publishRelease, type PublishResult } from '../../library/publish.js';
+import type { MetaVersion } from '../../torrent/metainfo.js';
 import { parsePieceLength } from '../../torrent/piece-length.js';
 import { action, collect, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
@@ -24,6 +26,16 @@ interface PublishCliOptions extends CommonOptions {
   force?: boolean;
   outDir?: string;
   publicUrl?: string;
+  v1?: boolean;
+  v2?: boolean;
+  hybrid?: boolean;
+}
+
+/** --v1 / --v2 / --hybrid: at most one; none means the library's default. */
+function versionOption(opts: PublishCliOptions): MetaVersion | undefined {
+  const chosen = (['v1', 'v2', 'hybrid'] as const).filter((v) => opts[v] === true);
+  if (chosen.length > 1) throw new IsosyncError('BAD_ARGUMENT', `Invalid options ${chosen.map((v) => `--${v}`).join(' ')}: choose one torrent version`);
+  return chosen[0];
 }
 
 /** $SOURCE_DATE_EPOCH (reproducible builds) fixes the creation date, else now. */
@@ -39,6 +51,8 @@ function resultJson(r: PublishResult) {
   return {
     torrent: r.outPath,
     infoHash: m.infoHash,
+    version: m.version,
+    infoHashV2: m.v2?.infoHash ?? null,
     name: m.name,
     length: m.length,
     pieceLength: m.pieceLength,
@@ -67,6 +81,9 @@ export function register(program: Command): void {
     .option('--tracker <url>', 'tracker URL; repeat for more tiers, comma-separate URLs of one tier', collect)
     .option('--web-seed <url>', 'HTTP web seed (BEP 19): the image URL, or a folder URL ending in "/"; repeatable', collect)
     .option('--piece-length <bytes>', 'piece length: a power of two from 2048 to 16M (default by image size: 256K up to 4 GiB)')
+    .option('--hybrid', `a hybrid BitTorrent v1 + v2 torrent (BEP 52): every client reads it, v2 clients verify 16 KiB blocks${DEFAULT_VERSION === 'hybrid' ? ' (default)' : ''}`)
+    .option('--v1', 'a plain BitTorrent v1 torrent (BEP 3); allows pieces below 16 KiB')
+    .option('--v2', 'a BitTorrent v2-only torrent (BEP 52): clients without v2 cannot use it')
     .option('--comment <text>', 'comment stored in the torrent')
     .option('-o, --output <file>', 'where to write the torrent (default IMAGE without .iso, plus .torrent)')
     .option('--out-dir <dir>', 'lay out a static mirror in DIR: the image (hard link or copy), IMAGE.torrent beside it, SHA256SUMS')
@@ -76,6 +93,7 @@ export function register(program: Command): void {
     action(async (image: string, opts: PublishCliOptions) => {
       const creationDate = creationDateFromEnv();
       const pieceLength = opts.pieceLength !== undefined ? parsePieceLength(opts.pieceLength) : undefined;
+      const version = versionOption(opts);
       const showProgress = !opts.json && process.stderr.isTTY === true;
       let lastPct = -1;
       const catalog = openCatalog(opts.home);
@@ -89,6 +107,7 @@ export function register(program: Command): void {
           webSeeds: opts.webSeed ?? [],
           force: opts.force ?? false,
           ...(pieceLength !== undefined ? { pieceLength } : {}),
+          ...(version !== undefined ? { version } : {}),
           ...(opts.comment !== undefined ? { comment: opts.comment } : {}),
           ...(opts.output !== undefined ? { out: opts.output } : {}),
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
@@ -113,7 +132,8 @@ export function register(program: Command): void {
         const note = r.outcome === 'unchanged' ? ' (already in the catalog, unchanged)' : r.outcome === 'replaced' ? ' (replaced the earlier record)' : '';
         process.stdout.write(`published ${j.product} ${j.release}${note}\n`);
         process.stdout.write(`  torrent     ${j.torrent}\n`);
-        process.stdout.write(`  infohash    ${j.infoHash}\n`);
+        process.stdout.write(`  infohash    ${j.infoHash}${j.version === 'v2' ? ' (v2, truncated)' : j.version === 'hybrid' ? ' (v1)' : ''}\n`);
+        if (j.infoHashV2 !== null) process.stdout.write(`  infohash v2 ${j.infoHashV2}\n`);
         process.stdout.write(`  pieces      ${j.pieceCount} of ${formatBytes(j.pieceLength)} (${formatBytes(j.length)} hashed in ${j.hashSeconds.toFixed(2)} s)\n`);
         process.stdout.write(`  lineage     ${j.lineage.length > 0 ? j.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n              ') : 'none (first release)'}\n`);
         process.stdout.write(`  hints       ${r.hints ? 'included' : 'none'}\n`);
