@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { summarizeHints } from '../../delta/hints.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { encodeBencode } from '../../torrent/bencode-encode.js';
+import { chooseSyncFile } from '../../torrent/file-choice.js';
 import type { Metainfo } from '../../torrent/metainfo.js';
 import { action, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
@@ -35,6 +36,8 @@ export interface InfoJson {
   creationDate: number | null;
   private: boolean;
   files?: { path: string; length: number; offset: number; attr?: string }[];
+  /** Multi-file torrents: which file a sync fetches with the delta, and why. */
+  syncs?: string;
   hints: Record<string, unknown> | null;
 }
 
@@ -61,10 +64,21 @@ export function infoJson(m: Metainfo): InfoJson {
     creationDate: m.creationDate ?? null,
     private: m.private,
     ...(m.files
-      ? { files: m.files.map((f) => ({ path: f.path.join('/'), length: f.length, offset: f.offset, ...(f.attr ? { attr: f.attr } : {}) })) }
+      ? {
+          files: m.files.map((f) => ({ path: f.path.join('/'), length: f.length, offset: f.offset, ...(f.attr ? { attr: f.attr } : {}) })),
+          syncs: syncSummary(m),
+        }
       : {}),
     hints: hints === undefined ? null : summarizeHints(hints, encodeBencode(hints).length),
   };
+}
+
+function syncSummary(m: Metainfo): string {
+  try {
+    return chooseSyncFile(m).summary;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /** BEP 12: announce-list when present (it supersedes announce), else announce alone. */
@@ -95,7 +109,8 @@ function printText(j: InfoJson): void {
   if (j.creationDate !== null) lines.push(['creation date', dateText(j.creationDate)]);
   lines.push(['private', j.private ? 'yes' : 'no']);
   lines.push(['hints', j.hints === null ? 'none' : Object.entries(j.hints).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')]);
-  if (j.files) lines.push(['files', j.files.map((f) => `${f.path} (${f.length} bytes)`).join('\n')]);
+  if (j.files) lines.push(['files', j.files.filter((f) => !f.attr?.includes('p')).map((f) => `${f.path} (${f.length} bytes)`).join('\n')]);
+  if (j.syncs) lines.push(['sync', j.syncs]);
   const pad = Math.max(...lines.map(([k]) => k.length)) + 2;
   for (const [k, v] of lines) {
     const [first, ...rest] = v.split('\n');
