@@ -20,6 +20,12 @@
  *             path (absolute, unique), size, mtime_ms and inode of the file
  *             when hashed (a change of any regenerates), piece_length, the raw
  *             bencoded info dictionary, its infohash, created (ms since 1970).
+ *
+ * Version 3:
+ *   dht_nodes  the DHT routing table kept between runs (BEP 5): host, port,
+ *             seen (ms since 1970 when saved). (host, port) is unique.
+ *   dht_identity  one row: the node id (20 bytes), so a node keeps its place
+ *             in the DHT between runs.
  */
 
 export interface Migration {
@@ -73,6 +79,21 @@ export const MIGRATIONS: readonly Migration[] = [
         info          BLOB    NOT NULL,
         infohash      TEXT    NOT NULL,
         created       INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    name: 'the DHT routing table',
+    sql: `
+      CREATE TABLE dht_nodes (
+        host  TEXT    NOT NULL,
+        port  INTEGER NOT NULL,
+        seen  INTEGER NOT NULL,
+        PRIMARY KEY (host, port)
+      );
+      CREATE TABLE dht_identity (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        node_id  BLOB    NOT NULL
       );
     `,
   },
