@@ -45,7 +45,7 @@ describe('catalog schema', () => {
     t.after(() => db.close());
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name);
-    assert.deepEqual(tables, ['images', 'lineage', 'releases', 'served_torrents']);
+    assert.deepEqual(tables, ['dht_identity', 'dht_nodes', 'images', 'lineage', 'releases', 'served_torrents']);
   });
 
   it('re-opening an up-to-date catalog runs no migration and keeps the data', (t) => {
