@@ -213,3 +213,18 @@ function reduceRow(row: Uint8Array, height: number): Uint8Array {
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
+
+/**
+ * Which 16 KiB blocks of a piece's bytes match their leaf hashes (trusted:
+ * checked against the piece layer first). Local guesses are then kept or
+ * dropped block by block, not piece by piece.
+ */
+export function blockVerdicts(pieceBytes: Uint8Array, leaves: Uint8Array): boolean[] {
+  const n = leafCount(pieceBytes.length);
+  const out: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const leaf = leaves.subarray(i * SHA256_BYTES, (i + 1) * SHA256_BYTES);
+    out.push(leaf.length === SHA256_BYTES && blockMatches(pieceBytes.subarray(i * MERKLE_BLOCK_BYTES, (i + 1) * MERKLE_BLOCK_BYTES), leaf));
+  }
+  return out;
+}

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   blockMatches,
+  blockVerdicts,
   fileRoot,
   leafHashes,
   MERKLE_BLOCK_BYTES,
@@ -116,5 +117,14 @@ describe('BEP 52 merkle trees', () => {
       assert.ok(!blockMatches(other, leaves[b]!));
     }
     assert.ok(!blockMatches(new Uint8Array(MERKLE_BLOCK_BYTES + 1), leaves[0]!), 'a block is at most 16 KiB');
+  });
+
+  it('keeps the good blocks of a piece with one wrong 16 KiB guess', () => {
+    const piece = new Rng(8).bytes(4 * MERKLE_BLOCK_BYTES);
+    const leaves = leafHashes(piece);
+    const guessed = piece.slice();
+    guessed[2 * MERKLE_BLOCK_BYTES + 100]! ^= 0xff;
+    assert.deepEqual(blockVerdicts(guessed, leaves), [true, true, false, true]);
+    assert.deepEqual(blockVerdicts(piece, leaves.subarray(0, 64)), [true, true, false, false], 'no leaf, no verdict of good');
   });
 });
