@@ -91,8 +91,14 @@ export class Dht extends EventEmitter<DhtEvents> {
     return new Promise((resolve) => this.dht.once('ready', () => resolve()));
   }
 
+  /** Whether the routing table holds any node (with none, lookups and announces reach nobody). */
+  get connected(): boolean {
+    return this.dht.toJSON().nodes.length > 0;
+  }
+
   /** Asks the DHT for peers of `infoHash`: they arrive as `peer` events; resolves when the walk is done. */
   lookup(infoHash: Uint8Array): Promise<void> {
+    if (!this.connected) return Promise.resolve();
     return new Promise((resolve) => {
       this.dht.lookup(Buffer.from(infoHash), (err) => {
         if (err) this.emit('warning', `DHT lookup of ${hex(infoHash)}: ${err.message}`);
@@ -103,6 +109,7 @@ export class Dht extends EventEmitter<DhtEvents> {
 
   /** Tells the nodes nearest `infoHash` that we serve it on TCP `port`. */
   announce(infoHash: Uint8Array, port: number): Promise<void> {
+    if (!this.connected) return Promise.resolve();
     return new Promise((resolve) => {
       this.dht.announce(Buffer.from(infoHash), port, (err) => {
         if (err) this.emit('warning', `DHT announce of ${hex(infoHash)}: ${err.message}`);
