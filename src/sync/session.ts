@@ -26,6 +26,7 @@ import { BlockCache } from '../store/block-cache.js';
 import { FileSource } from '../store/file-source.js';
 import { MirrorPool, webSeedFileUrl } from '../swarm/webseed.js';
 import { startPeers, type PeerSettings, type SyncPeers } from '../swarm/sync-peers.js';
+import { chooseSyncFile } from '../torrent/file-choice.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import { closeSources, findSources, type ImageSource, type LocalSource } from './sources.js';
@@ -155,7 +156,10 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   const emit = input.onEvent ?? (() => undefined);
   const warn = (message: string) => emit({ type: 'warning', message });
   const notes: string[] = [];
-  if (target.files) throw new IsosyncError('UNSUPPORTED', `Cannot sync ${JSON.stringify(target.name)}: multi-file torrents are not ISO images`);
+  if (target.files) {
+    // A folder torrent (an ISO with its sums and signature): say which file a sync would take.
+    throw new IsosyncError('UNSUPPORTED', `Cannot sync ${JSON.stringify(target.name)}: it is a torrent of ${target.files.length} files; isosync ${chooseSyncFile(target).summary.replace(/^syncs/, 'would sync')}, but syncs single-file torrents only`);
+  }
   if (target.version === 'v2') throw new IsosyncError('UNSUPPORTED', `Cannot sync ${JSON.stringify(target.name)}: it is a BitTorrent v2-only torrent; isosync syncs v1 and hybrid torrents`);
 
   emit({ type: 'phase', phase: 'sources' });

@@ -127,5 +127,8 @@ describe('the synced file of a multi-file torrent', () => {
     const info = cli(['info', out, '--json']);
     assert.equal(info.status, 0, info.stderr);
     assert.equal((JSON.parse(info.stdout) as { syncs: string }).syncs, c.summary);
+    const sync = cli(['sync', out, '--home', join(tmp.dir, 'home'), '-o', join(tmp.dir, 'out.iso')]);
+    assert.equal(sync.status, 1);
+    assert.match(sync.stderr, /it is a torrent of 3 files; isosync would sync "distro-1\.01\.iso" \(file \d of 3 in "distro-1\.01", the image\)/);
   });
 });
