@@ -48,6 +48,9 @@ declare module 'bittorrent-protocol' {
     _onMessage(buf: Uint8Array): void;
     _onKeepAlive(): void;
 
+    peerExtendedMapping: Record<string, number>;
+    use(extension: unknown): void;
+    extended(ext: string | number, payload: Uint8Array | Record<string, unknown>): void;
     setKeepAlive(enable: boolean): void;
     setTimeout(ms: number, unref?: boolean): void;
     setInfoHash(infoHashHex: string): void;

@@ -34,6 +34,7 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { serveMetadata } from './metadata-extension.js';
 import { IsosyncError } from '../errors.js';
 import { alignedBlockOf, isAlignedBlock, keyOf as key, requestsFor, RequestBook, type Block } from './picker.js';
 import { CHOKE_ROUND_MS, DEFAULT_UPLOAD_SLOTS, OPTIMISTIC_ROUNDS, decideUnchoke } from './choker.js';
@@ -112,6 +113,8 @@ export interface SwarmOptions {
    * an upload limit, rarest-sent first).
    */
   readonly shareWaitMs?: number;
+  /** The raw info dictionary, served to magnet leechers over ut_metadata (BEP 9). */
+  readonly metadata?: Uint8Array;
 }
 
 export interface PeerReport {
@@ -296,6 +299,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.reports.set(address, report);
     const w = c.wire;
     w.extendedHandshake = { v: 'isosync', reqq: MAX_PEER_REQUESTS };
+    if (this.opts.metadata && this.opts.metadata.length > 0) w.use(serveMetadata(this.opts.metadata));
     c.onClose = (reason) => this.detach(c, reason);
     w.on('handshake', guarded(w, (ih: string, pid: string, ext) => this.onHandshake(c, ih, pid, ext.fast === true)));
     w.on('bitfield', guarded(w, () => this.onBitfield(c)));

@@ -86,6 +86,7 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   };
   const swarm = await Swarm.start({
     infoHash: target.infoHashBytes,
+    metadata: target.rawInfo,
     length: target.length,
     pieceLength: target.pieceLength,
     store: { have: store.have, read },
