@@ -27,6 +27,7 @@ import { FileSource } from '../store/file-source.js';
 import { MirrorPool, webSeedFileUrl } from '../swarm/webseed.js';
 import { startPeers, type PeerSettings, type SyncPeers } from '../swarm/sync-peers.js';
 import { chooseSyncFile } from '../torrent/file-choice.js';
+import { classifySeeds } from '../torrent/http-seeds.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import { closeSources, findSources, type ImageSource, type LocalSource } from './sources.js';
@@ -167,7 +168,8 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   // Images are read through a block cache: metadata parsing and piece filling make many small reads.
   const byteSources: (ByteSource | undefined)[] = sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source) : s.source));
   const partIndex = part ? byteSources.push(part) - 1 : -1;
-  const urls = [...target.urlList, ...input.webSeeds].map((u) => webSeedFileUrl(u, target.name));
+  // BEP 19 url-list, plus BEP 17 httpseeds that name the file itself (Debian's BitTornado torrents).
+  const urls = [...classifySeeds(target).webSeeds, ...input.webSeeds].map((u) => webSeedFileUrl(u, target.name));
   const pool = new MirrorPool(urls, target.length, input.stallMs ? { stallMs: input.stallMs } : {});
   pool.on('warning', warn);
   emit({

@@ -14,7 +14,10 @@ import { encodeBencode } from '../../src/torrent/bencode-encode.js';
 import { chooseSyncFile } from '../../src/torrent/file-choice.js';
 import { classifyHttpSeed, classifySeeds, expectedBytes, httpSeedUrl, retryAfterSeconds } from '../../src/torrent/http-seeds.js';
 import { parseMetainfo, type FileEntry } from '../../src/torrent/metainfo.js';
-import { cli, needTools, tempDir } from '../helpers/env.js';
+import { cli, cliAsync, fixture, needTools, tempDir } from '../helpers/env.js';
+import { startRangeServer } from '../helpers/range-server.js';
+import { createTorrent } from '../../src/torrent/create.js';
+import { hashPieces } from '../../src/torrent/hash-pieces.js';
 
 const NAME = 'debian-12.5.0-amd64-netinst.iso';
 
@@ -45,6 +48,25 @@ describe('BEP 17 HTTP seeds', () => {
     assert.deepEqual(m.httpSeeds, [file, archive, script]);
     assert.deepEqual(m.urlList, []);
     assert.deepEqual(classifySeeds(m), { webSeeds: [file, archive], scripts: [script] });
+  });
+
+  it('syncs a Debian-style torrent from the image URL in its httpseeds, bit-identical', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const image = fixture('releases', 'distro-1.01.iso');
+    const server = await startRangeServer({ '/cdimage/distro-1.01.iso': image });
+    t.after(() => server.close());
+    const { metainfo } = createTorrent({ name: 'distro-1.01.iso', length: readFileSync(image).length, pieceLength: 262144, pieces: await hashPieces(image, 262144) });
+    // BitTornado's layout: creation date, httpseeds, info (keys sorted), no url-list.
+    const url = `${server.url}/cdimage/distro-1.01.iso`;
+    const head = Buffer.from(`d13:creation datei1707566545e9:httpseedsl${Buffer.byteLength(url)}:${url}e4:info`);
+    const torrent = join(tmp.dir, 'debian.torrent');
+    writeFileSync(torrent, Buffer.concat([head, metainfo.rawInfo, Buffer.from('e')]));
+    const out = join(tmp.dir, 'distro-1.01.iso');
+    const r = await cliAsync(['sync', torrent, '-o', out, '--no-catalog', '--home', join(tmp.dir, 'home'), '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(readFileSync(out).equals(readFileSync(image)));
+    assert.ok(server.bytesSent() >= readFileSync(image).length, 'the bytes came from the HTTP seed');
   });
 
   it('tells file URLs from scripts', () => {
