@@ -17,6 +17,7 @@
 import { EventEmitter } from 'node:events';
 import DHT from 'bittorrent-dht';
 import { IsosyncError } from '../errors.js';
+import { ignoreWarnings, type WarningSink } from '../core/warnings.js';
 import { infoHashFromBytes, type InfoHash } from '../torrent/info-hash.js';
 import { decodeFeedPointer, encodeFeedPointer, mutableTarget, productSalt, signingInput, verifyItemSignature, type FeedPointer } from './mutable-item.js';
 
@@ -42,16 +43,24 @@ export interface DhtOptions {
   readonly savedNodes?: readonly DhtAddress[];
   /** A 20-byte node id kept between runs (random when absent). */
   readonly nodeId?: Uint8Array;
+  /** Trouble the node recovers from (unreachable nodes, malformed packets, failed walks). */
+  readonly onWarning?: WarningSink;
 }
 
 export interface DhtEvents {
   peer: [peer: DhtAddress, infoHash: InfoHash];
-  warning: [message: string];
 }
 
 export class Dht extends EventEmitter<DhtEvents> {
-  private constructor(private readonly dht: DHT) {
+  private constructor(
+    private readonly dht: DHT,
+    private readonly onWarning: WarningSink,
+  ) {
     super();
+  }
+
+  private warn(detail: string): void {
+    this.onWarning({ code: 'DHT_TROUBLE', source: 'DHT', detail });
   }
 
   /** Starts a DHT node, listening once this resolves. */
@@ -62,15 +71,15 @@ export class Dht extends EventEmitter<DhtEvents> {
       verify: (sig, msg, k) => verifyItemSignature(sig, msg, k),
       ...(o.nodeId ? { nodeId: Buffer.from(o.nodeId) } : {}),
     });
-    const self = new Dht(dht);
-    dht.on('warning', (e) => self.emit('warning', `DHT: ${e.message}`));
+    const self = new Dht(dht, o.onWarning ?? ignoreWarnings);
+    dht.on('warning', (e) => self.warn(e.message));
     dht.on('peer', (peer, infoHash) => self.emit('peer', { host: peer.host, port: peer.port }, infoHashFromBytes(infoHash)));
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => reject(new IsosyncError('NETWORK', `Cannot start the DHT on UDP port ${o.port}: ${e.message}`, { port: o.port }, { cause: e }));
       dht.once('error', onError);
       dht.listen(o.port, o.bindHost ?? '0.0.0.0', () => {
         dht.removeListener('error', onError);
-        dht.on('error', (e) => self.emit('warning', `DHT: ${e.message}`));
+        dht.on('error', (e) => self.warn(e.message));
         resolve();
       });
     });
@@ -101,7 +110,7 @@ export class Dht extends EventEmitter<DhtEvents> {
     if (!this.connected) return Promise.resolve();
     return new Promise((resolve) => {
       this.dht.lookup(Buffer.from(infoHash), (err) => {
-        if (err) this.emit('warning', `DHT lookup of ${hex(infoHash)}: ${err.message}`);
+        if (err) this.warn(`lookup of ${hex(infoHash)}: ${err.message}`);
         resolve();
       });
     });
@@ -112,7 +121,7 @@ export class Dht extends EventEmitter<DhtEvents> {
     if (!this.connected) return Promise.resolve();
     return new Promise((resolve) => {
       this.dht.announce(Buffer.from(infoHash), port, (err) => {
-        if (err) this.emit('warning', `DHT announce of ${hex(infoHash)}: ${err.message}`);
+        if (err) this.warn(`announce of ${hex(infoHash)}: ${err.message}`);
         resolve();
       });
     });

@@ -14,6 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { infoHashBytes, type InfoHash } from '../torrent/info-hash.js';
+import { ignoreWarnings, type WarningSink } from '../core/warnings.js';
 import { closeWithState, Dht, DEFAULT_BOOTSTRAP, startWithState, type DhtAddress, type DhtStateStore } from './dht.js';
 import { Lsd } from './lsd.js';
 
@@ -34,11 +35,11 @@ export interface DiscoveryOptions {
   readonly lsd: boolean;
   /** Environment for $ISOSYNC_DHT_BOOTSTRAP (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
+  readonly onWarning?: WarningSink;
 }
 
 export interface DiscoveryEvents {
   peer: [peer: DhtAddress, infoHash: InfoHash, via: 'dht' | 'lsd'];
-  warning: [message: string];
 }
 
 /** The routers to start from when none are given on the command line. */
@@ -67,11 +68,10 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     if (o.dht) await d.startDht(o.dht, serving, wanted);
     if (o.lsd) {
       try {
-        d.lsdNode = await Lsd.start({ port: o.tcpPort, infoHashes: [...new Set([...serving, ...wanted])] });
+        d.lsdNode = await Lsd.start({ port: o.tcpPort, infoHashes: [...new Set([...serving, ...wanted])], ...(o.onWarning ? { onWarning: o.onWarning } : {}) });
         d.lsdNode.on('peer', (p, h) => d.emit('peer', p, h, 'lsd'));
-        d.lsdNode.on('warning', (m) => d.emit('warning', m));
       } catch (e) {
-        d.emit('warning', (e as Error).message);
+        (o.onWarning ?? ignoreWarnings)({ code: 'LSD_TROUBLE', source: 'LSD', detail: (e as Error).message });
       }
     }
     return d;
@@ -84,7 +84,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
 
   private async startDht(c: Exclude<DiscoveryOptions['dht'], false>, serving: InfoHash[], wanted: InfoHash[]): Promise<void> {
     const bootstrap = c.bootstrap ?? bootstrapFromEnv(this.o.env);
-    const opts = { port: c.port ?? this.o.tcpPort, bindHost: this.o.host, bootstrap };
+    const opts = { port: c.port ?? this.o.tcpPort, bindHost: this.o.host, bootstrap, ...(this.o.onWarning ? { onWarning: this.o.onWarning } : {}) };
     try {
       this.dhtNode = c.store ? await startWithState(c.store, opts) : await Dht.start(opts);
     } catch (e) {
@@ -92,7 +92,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
       try {
         this.dhtNode = c.store ? await startWithState(c.store, { ...opts, port: 0 }) : await Dht.start({ ...opts, port: 0 });
       } catch {
-        this.emit('warning', `no DHT: ${(e as Error).message}`);
+        (this.o.onWarning ?? ignoreWarnings)({ code: 'DHT_TROUBLE', source: 'DHT', detail: `no DHT node: ${(e as Error).message}` });
         return;
       }
     }
@@ -100,7 +100,6 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     node.on('peer', (p, h) => {
       if (wanted.includes(h)) this.emit('peer', p, h, 'dht');
     });
-    node.on('warning', (m) => this.emit('warning', m));
     const announce = () => {
       for (const h of serving) void node.announce(infoHashBytes(h), this.o.tcpPort);
     };

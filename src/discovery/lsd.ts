@@ -14,6 +14,7 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { IsosyncError } from '../errors.js';
+import { ignoreWarnings, type WarningSink } from '../core/warnings.js';
 import type { InfoHash } from '../torrent/info-hash.js';
 import { formatLsdAnnounce, LSD_MULTICAST_V4, LSD_PORT, parseLsdAnnounce } from './lsd-message.js';
 
@@ -30,11 +31,11 @@ export interface LsdOptions {
   readonly interfaceAddress?: string;
   /** The LSD port (6771; another only in tests of the protocol). */
   readonly lsdPort?: number;
+  readonly onWarning?: WarningSink;
 }
 
 export interface LsdEvents {
   peer: [peer: { host: string; port: number }, infoHash: InfoHash];
-  warning: [message: string];
 }
 
 export class Lsd extends EventEmitter<LsdEvents> {
@@ -59,7 +60,7 @@ export class Lsd extends EventEmitter<LsdEvents> {
       socket.once('error', (e) => reject(new IsosyncError('NETWORK', `Cannot start local peer discovery on UDP port ${o.lsdPort ?? LSD_PORT}: ${e.message}`, {}, { cause: e })));
       socket.bind(o.lsdPort ?? LSD_PORT, () => resolve());
     });
-    socket.on('error', (e) => lsd.emit('warning', `LSD: ${e.message}`));
+    socket.on('error', (e) => lsd.warn(e.message));
     try {
       socket.addMembership(LSD_MULTICAST_V4, o.interfaceAddress);
       if (o.interfaceAddress) socket.setMulticastInterface(o.interfaceAddress);
@@ -80,9 +81,13 @@ export class Lsd extends EventEmitter<LsdEvents> {
     this.lastAnnounce = now;
     const text = formatLsdAnnounce({ port: this.o.port, infoHashes: this.o.infoHashes, cookie: this.cookie });
     this.socket.send(text, this.o.lsdPort ?? LSD_PORT, LSD_MULTICAST_V4, (err) => {
-      if (err) this.emit('warning', `LSD: cannot send an announce: ${err.message}`);
+      if (err) this.warn(`cannot send an announce: ${err.message}`);
     });
     return true;
+  }
+
+  private warn(detail: string): void {
+    (this.o.onWarning ?? ignoreWarnings)({ code: 'LSD_TROUBLE', source: 'LSD', detail });
   }
 
   private onMessage(msg: Buffer, from: string): void {

@@ -27,6 +27,7 @@ import { isosyncInfoEntries, type IsosyncFields } from './isosync-keys.js';
 import { parseMetainfo, type Metainfo, type MetaVersion } from './metainfo.js';
 import { SHA256_BYTES } from './merkle.js';
 import { V2_MIN_PIECE_LENGTH } from './v2-info.js';
+import { IsosyncError } from '../errors.js';
 
 export const CREATED_BY = `isosync ${VERSION}`;
 
@@ -65,14 +66,14 @@ export function buildInfoDict(o: CreateTorrentOptions): Record<string, Bencodabl
   const version = o.version ?? 'v1';
   const count = Math.ceil(o.length / o.pieceLength);
   if (version !== 'v2' && o.pieces.length !== count * SHA1_BYTES) {
-    throw new RangeError(`createTorrent: ${o.pieces.length} bytes of piece hashes do not fit length ${o.length} at piece length ${o.pieceLength}`);
+    throw new IsosyncError('INTERNAL', `Internal error: createTorrent got ${o.pieces.length} bytes of piece hashes, which do not fit length ${o.length} at piece length ${o.pieceLength}`);
   }
   const v2 = version === 'v1' ? undefined : o.v2;
   if (version !== 'v1') {
     if (!v2 || v2.pieceLayer.length !== count * SHA256_BYTES || v2.root.length !== SHA256_BYTES) {
-      throw new RangeError(`createTorrent: a ${version} torrent needs a piece layer of ${count} hashes and a pieces root`);
+      throw new IsosyncError('INTERNAL', `Internal error: a ${version} torrent needs a piece layer of ${count} hashes and a pieces root`);
     }
-    if (o.pieceLength < V2_MIN_PIECE_LENGTH) throw new RangeError(`createTorrent: piece length ${o.pieceLength} is below ${V2_MIN_PIECE_LENGTH} (v2)`);
+    if (o.pieceLength < V2_MIN_PIECE_LENGTH) throw new IsosyncError('INTERNAL', `Internal error: piece length ${o.pieceLength} is below ${V2_MIN_PIECE_LENGTH}, the least of a v2 torrent`);
   }
   return {
     'file tree': v2 ? new Map([[latin1Key(o.name), new Map([['', { length: o.length, 'pieces root': v2.root }]])]]) : undefined,

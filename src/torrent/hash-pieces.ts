@@ -56,7 +56,7 @@ export interface V2Hashes {
 
 /** SHA-1 pieces, the SHA-256 piece layer and the pieces root of one file, in one read. */
 export async function hashPiecesV2(path: string, pieceLength: number, opts: HashOptions = {}): Promise<V2Hashes> {
-  if (pieceLength < V2_MIN_PIECE_LENGTH) throw new RangeError(`hashPiecesV2: piece length ${pieceLength} is below ${V2_MIN_PIECE_LENGTH}`);
+  if (pieceLength < V2_MIN_PIECE_LENGTH) throw new IsosyncError('INTERNAL', `Internal error: hashPiecesV2 got piece length ${pieceLength}, below ${V2_MIN_PIECE_LENGTH}`);
   const { pieces, layer, length } = await hashAll(path, pieceLength, opts, true);
   // A one-piece file's root is over its own leaves, padded to a power of two (not to the piece length).
   const root =
@@ -83,7 +83,7 @@ function readSmall(path: string, length: number): Uint8Array {
 }
 
 async function hashAll(path: string, pieceLength: number, opts: HashOptions, v2: boolean): Promise<{ pieces: Uint8Array; layer?: Uint8Array; length: number }> {
-  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`hashPieces: bad piece length ${pieceLength}`);
+  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new IsosyncError('INTERNAL', `Internal error: hashPieces got piece length ${pieceLength}`);
   const before = statFile(path);
   const length = opts.length ?? before.size;
   if (length > before.size) {
@@ -224,7 +224,7 @@ function hashInPool(jobs: Job[], size: number, put: Put, total: number, onProgre
       w.on('message', (reply: HashReply) => {
         if (failed) return;
         if ('error' in reply) {
-          fail(Object.assign(new Error(reply.error), { code: reply.code }));
+          fail(new IsosyncError('IO', reply.error, { errno: reply.code }));
           return;
         }
         const job = jobs[reply.id]!;

@@ -5,8 +5,8 @@
  * Trackers are tried in BEP 12 tier order (tiers.ts): each announce goes to
  * the first tracker that answers, a tracker that answers moves to the front
  * of its tier, and a failure (unreachable, timeout, HTTP error, malformed
- * reply, `failure reason`, BEP 15 error) becomes one `warning` line and the
- * next tracker is tried. Nothing is thrown into the caller's event loop.
+ * reply, `failure reason`, BEP 15 error) becomes one warning (TRACKER_FAILED,
+ * through `onWarning`) and the next tracker is tried. Nothing is thrown into the caller's event loop.
  *
  * Events sent (BEP 3): `started` to each tracker the first time it is
  * announced to, `completed` once (to whichever tracker answers it),
@@ -17,15 +17,16 @@
  *
  * Emits:
  *   'peers'     {host, port}[]   new list from a tracker (our own address:port filtered out)
- *   'warning'   string           one line: the tracker and the problem
  *   'announced' AnnouncedInfo    a tracker answered (for progress and tests)
+ * Warnings go to `onWarning` (core/warnings.ts), the one channel for them.
  */
 import { EventEmitter } from 'node:events';
+import { asIsosyncError, IsosyncError } from '../errors.js';
+import { ignoreWarnings, sourceOf, type WarningCode, type WarningSink } from '../core/warnings.js';
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { normalizeAddress, type PeerAddress } from './compact-peers.js';
 import { httpAnnounce, httpScrape } from './http-announce.js';
-import { TrackerFailure } from './http-reply.js';
 import { schemeOf, TierList } from './tiers.js';
 import { UdpTrackerClient } from './udp-announce.js';
 import type { AnnounceEvent } from './udp-wire.js';
@@ -40,10 +41,12 @@ export interface AnnouncerOptions {
   stats: () => { uploaded: number; downloaded: number; left: number };
   /** Peers asked per announce (default 50, BEP 3's suggestion). */
   numwant?: number;
-  /** Trackers tried first, e.g. the host that served the torrent (issue #6 tracker localization). */
+  /** Trackers tried first, e.g. the host that served the torrent (tracker localization). */
   preferred?: string[];
   /** Deadline of one tracker request in ms (default 15 s). */
   timeoutMs?: number;
+  /** Where failures go (one per failed request). */
+  onWarning?: WarningSink;
 }
 
 export interface AnnouncedInfo {
@@ -98,11 +101,10 @@ export class Announcer extends EventEmitter {
 
   constructor(opts: AnnouncerOptions) {
     super();
-    if (opts.infoHash.length !== 20) throw new RangeError(`Announcer needs a 20-byte infoHash, got ${opts.infoHash.length} bytes`);
-    if (opts.peerId.length !== 20) throw new RangeError(`Announcer needs a 20-byte peerId, got ${opts.peerId.length} bytes`);
+    if (opts.infoHash.length !== 20) throw new IsosyncError('INTERNAL', `Internal error: the Announcer needs a 20-byte infoHash, got ${opts.infoHash.length} bytes`);
+    if (opts.peerId.length !== 20) throw new IsosyncError('INTERNAL', `Internal error: the Announcer needs a 20-byte peerId, got ${opts.peerId.length} bytes`);
     this.opts = { numwant: DEFAULT_NUMWANT, timeoutMs: DEFAULT_TIMEOUT_MS, ...opts };
     this.tiers = new TierList(opts.tiers, opts.preferred ?? []);
-    // Warnings are for whoever listens; without a listener they must not throw (EventEmitter throws on unheard 'error' only).
   }
 
   /** The trackers, in the order the next announce tries them. */
@@ -113,9 +115,9 @@ export class Announcer extends EventEmitter {
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
-    for (const u of this.tiers.unsupported) this.warn(u, 'unsupported tracker scheme, skipped');
+    for (const u of this.tiers.unsupported) this.warn('TRACKER_UNSUPPORTED', sourceOf.tracker(u), 'unsupported tracker scheme, skipped');
     if (this.tiers.size === 0) {
-      this.warn('(no tracker)', 'the torrent names no HTTP or UDP tracker');
+      this.warn('NO_TRACKER', 'trackers', 'the torrent names no HTTP or UDP tracker');
       return;
     }
     this.kick();
@@ -146,7 +148,7 @@ export class Announcer extends EventEmitter {
     const urls = [...this.acked];
     let deadline: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all(urls.map((u) => this.announceTo(u, 'stopped', timeout, undefined).catch((e) => this.warn(u, describe(e))))),
+      Promise.all(urls.map((u) => this.announceTo(u, 'stopped', timeout, undefined).catch((e: unknown) => this.failed(u, e)))),
       new Promise<void>((r) => (deadline = setTimeout(r, timeout + 100))),
     ]);
     clearTimeout(deadline);
@@ -162,7 +164,7 @@ export class Announcer extends EventEmitter {
           : await httpScrape(url, this.opts.infoHash, this.opts.timeoutMs, this.abort.signal);
         return { url, ...(r ?? { complete: 0, incomplete: 0, downloaded: 0 }) };
       } catch (e) {
-        this.warn(url, `scrape failed: ${describe(e)}`);
+        this.failed(url, e, 'scrape failed: ');
       }
     }
     return undefined;
@@ -177,7 +179,7 @@ export class Announcer extends EventEmitter {
       return;
     }
     this.inFlight = this.round()
-      .catch((e) => this.warn('(announcer)', describe(e)))
+      .catch((e: unknown) => this.failed('(announcer)', e))
       .finally(() => {
         this.inFlight = undefined;
         if (this.stopped) return;
@@ -220,12 +222,12 @@ export class Announcer extends EventEmitter {
         return;
       } catch (e) {
         if (this.stopped) return;
-        this.warn(url, describe(e));
+        this.failed(url, e);
       }
     }
     this.failedRounds++;
     const retry = Math.min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (this.failedRounds - 1));
-    this.warn('(all trackers)', `no tracker answered; retrying in ${retry} s`);
+    this.warn('TRACKERS_UNREACHABLE', 'trackers', `no tracker answered; retrying in ${retry} s`);
     if (!this.again) this.schedule(retry * 1000);
   }
 
@@ -276,7 +278,7 @@ export class Announcer extends EventEmitter {
     );
     if (r.trackerId) this.trackerIds.set(url, r.trackerId);
     if (r.externalIp) this.externalIp = r.externalIp;
-    if (r.warning) this.warn(url, `tracker warns "${r.warning}"`);
+    if (r.warning) this.warn('TRACKER_MESSAGE', sourceOf.tracker(url), `tracker warns ${JSON.stringify(r.warning)}`);
     // The dictionary model names peer ids: drop our own entry wherever it is.
     const peers = r.peers.filter((p) => {
       const id = r.peerIds.get(`${p.host}:${p.port}`);
@@ -303,8 +305,14 @@ export class Announcer extends EventEmitter {
     });
   }
 
-  private warn(url: string, problem: string): void {
-    if (this.listenerCount('warning') > 0) this.emit('warning', `Tracker ${url}: ${problem}`);
+  private warn(code: WarningCode, source: string, detail: string, error?: IsosyncError): void {
+    (this.opts.onWarning ?? ignoreWarnings)({ code, source, detail, ...(error ? { error } : {}) });
+  }
+
+  /** One request to `url` failed with `e`. */
+  private failed(url: string, e: unknown, prefix = ''): void {
+    const error = asIsosyncError(e, 'NETWORK', { url });
+    this.warn('TRACKER_FAILED', sourceOf.tracker(url), prefix + describe(error), error);
   }
 }
 
@@ -312,10 +320,8 @@ function clamp(s: number, min = MIN_INTERVAL_S): number {
   return Math.min(MAX_INTERVAL_S, Math.max(min, Math.floor(s)));
 }
 
-function describe(e: unknown): string {
-  if (e instanceof TrackerFailure) return e.message;
-  const m = e instanceof Error ? e.message : String(e);
-  return m.split('\n')[0]!;
+function describe(e: IsosyncError): string {
+  return e.message.split('\n')[0]!;
 }
 
 function localAddresses(): Set<string> {

@@ -58,10 +58,11 @@ describe('seeding to the DHT', { skip: needTools('libtorrent') }, () => {
     const leechDir = join(t.dir, 'leech');
     mkdirSync(leechDir);
     const lt = spawn('/usr/bin/python3', ['-c', LT_DHT_LEECH, torrent, leechDir, `127.0.0.1:${router.port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let last = '';
-    lt.stdout.setEncoding('utf8').on('data', (d: string) => (last = d.trim().split('\n').pop() ?? last));
+    let out = '';
+    lt.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     const code = await new Promise<number | null>((r) => lt.on('exit', r));
     assert.equal(code, 0);
+    const last = out.trim().split('\n').pop() ?? '';
     assert.equal((JSON.parse(last) as { seeding: boolean }).seeding, true, `libtorrent finished: ${last}`);
     assert.equal(sha256(join(leechDir, NAME)), sha256(IMAGE));
   });

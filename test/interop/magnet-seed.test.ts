@@ -61,9 +61,10 @@ describe('magnet leechers and isosync seed', { skip: needTools('libtorrent') }, 
     mkdirSync(leechDir);
     const magnet = formatMagnet({ infoHash: m.infoHash });
     const lt = spawn('/usr/bin/python3', ['-c', LT_MAGNET_LEECH, magnet, leechDir, `127.0.0.1:${seed.port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let last = '';
-    lt.stdout.setEncoding('utf8').on('data', (d: string) => (last = d.trim().split('\n').pop() ?? last));
+    let out = '';
+    lt.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     assert.equal(await new Promise<number | null>((r) => lt.on('exit', r)), 0);
+    const last = out.trim().split('\n').pop() ?? '';
     const status = JSON.parse(last) as { metadata: boolean; metadataSeconds: number; seeding: boolean; name: string };
     assert.ok(status.metadata, `libtorrent got the metadata: ${last}`);
     assert.equal(status.name, NAME);

@@ -12,7 +12,7 @@ import { openCatalogIfExists } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { Discovery } from '../../discovery/discovery.js';
 import { seedImage } from '../../swarm/seed.js';
-import { action, collect, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
+import { action, collect, intOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
 import { sizeOption } from '../size.js';
 
@@ -61,7 +61,6 @@ export function register(program: Command): void {
           catalog?.close();
         }
       }
-      const warn = (m: string) => process.stderr.write(`isosync: warning: ${m}\n`);
       const uploadSlots = intOption('--upload-slots', opts.uploadSlots, 1);
       const uploadLimit = sizeOption('--upload-limit', opts.uploadLimit, { rate: true });
       const seeding = await seedImage({
@@ -74,7 +73,7 @@ export function register(program: Command): void {
         ...(uploadSlots ? { uploadSlots } : {}),
         ...(uploadLimit ? { uploadLimit } : {}),
         ...(opts.superSeed ? { superSeed: true } : {}),
-        onWarning: warn,
+        onWarning: printWarning,
       });
       const dhtState = opts.dht !== false && opts.catalog !== false ? openCatalogIfExists(opts.home) : undefined;
       const dhtPort = intOption('--dht-port', opts.dhtPort, 0);
@@ -85,8 +84,8 @@ export function register(program: Command): void {
         host: seeding.host,
         dht: opts.dht === false ? false : { ...(dhtPort !== undefined ? { port: dhtPort } : {}), ...(opts.dhtBootstrap ? { bootstrap: opts.dhtBootstrap } : {}), ...(dhtState ? { store: dhtState } : {}) },
         lsd: opts.lsd === true,
+        onWarning: printWarning,
       });
-      discovery.on('warning', warn);
       const where = `${seeding.host}:${seeding.port}`;
       const dhtNote = discovery.dhtPort !== undefined ? `, DHT on UDP ${discovery.dhtPort}` : '';
       if (opts.json) printJson({ seeding: torrent.name, infoHash: torrent.infoHash, host: seeding.host, port: seeding.port, dhtPort: discovery.dhtPort ?? null, verified: verified ? 'catalog' : 'hashed' });
