@@ -14,7 +14,9 @@ import { after, describe, it } from 'node:test';
 import { createTorrent } from '../../src/torrent/create.js';
 import { hashPieces, hashPiecesV2 } from '../../src/torrent/hash-pieces.js';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
-import { cli, needTools, tempDir } from '../helpers/env.js';
+import { computeFloor } from '../../bench/floor.js';
+import { cli, cliAsync, fixture, needTools, tempDir } from '../helpers/env.js';
+import { startRangeServer } from '../helpers/range-server.js';
 import { Rng } from '../helpers/random.js';
 
 const PY = '/usr/bin/python3';
@@ -124,6 +126,26 @@ describe('v2 and hybrid torrents interop with libtorrent', { skip: needTools('li
       assert.equal(seen.pieces, 16);
     });
   }
+
+  it('syncs a libtorrent hybrid torrent of a release --from the previous one at no more than 1.05 x the floor (bytes the server sent)', async (t) => {
+    const releases = fixture('releases');
+    const cur = join(releases, 'distro-1.01.iso');
+    const old = join(releases, 'distro-1.00.iso');
+    const torrent = join(tmp.dir, 'release-hybrid.torrent');
+    // libtorrent's default (hybrid), made from the release as its publisher would, at 256 KiB pieces.
+    lt(MAKE, [cur, torrent, 'hybrid', '262144', releases]);
+    assert.equal(parseMetainfo(readFileSync(torrent), torrent).version, 'hybrid');
+    const server = await startRangeServer({ '/distro-1.01.iso': cur });
+    t.after(() => server.close());
+    const out = join(tmp.dir, 'synced-1.01.iso');
+    const r = await cliAsync(['sync', torrent, '--from', old, '--web-seed', `${server.url}/distro-1.01.iso`, '--no-catalog', '--home', join(tmp.dir, 'home'), '-o', out, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(readFileSync(out).equals(readFileSync(cur)));
+    const floor = (await computeFloor(cur, [old])).floorBytes;
+    const ratio = server.bytesSent() / floor;
+    process.stderr.write(`# hybrid torrent from libtorrent: ${server.bytesSent()} bytes sent, floor ${floor}, ${ratio.toFixed(3)} x\n`);
+    assert.ok(ratio <= 1.05, `${ratio.toFixed(3)} x the floor`);
+  });
 
   it('isosync info shows both infohashes of a hybrid torrent', () => {
     const path = join(tmp.dir, 'one-hybrid.torrent');
