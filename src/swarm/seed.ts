@@ -89,6 +89,7 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
   const swarm = await Swarm.start({
     infoHash: t.infoHashBytes,
     metadata: t.rawInfo,
+    pex: !t.private,
     length: t.length,
     pieceLength: t.pieceLength,
     store: { have, read: (o, n) => source.read(o, n) },

@@ -34,6 +34,7 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { serveMetadata } from './metadata-extension.js';
+import { pexExtension } from './pex-extension.js';
 import { asIsosyncError, IsosyncError } from '../errors.js';
 import { ignoreWarnings, sourceOf, type WarningCode, type WarningSink } from '../core/warnings.js';
 import { alignedBlockOf, isAlignedBlock, keyOf as key, requestsFor, RequestBook, type Block } from './picker.js';
@@ -117,6 +118,8 @@ export interface SwarmOptions {
   readonly shareWaitMs?: number;
   /** The raw info dictionary, served to magnet leechers over ut_metadata (BEP 9). */
   readonly metadata?: Uint8Array;
+  /** Peer exchange (BEP 11, ut_pex) with peers that speak it; never for a private torrent. */
+  readonly pex?: boolean;
   readonly onWarning?: WarningSink;
 }
 
@@ -176,6 +179,8 @@ export class Swarm {
   private optimistic: Connection | undefined;
   private closing = false;
   private readonly dialing = new Set<string>();
+  /** ut_pex extensions to tell when our connected set changes. */
+  private readonly pexPokes = new Set<() => void>();
   /** Super-seeding: the piece offered to each peer, and how often each piece was offered. */
   private readonly offered = new Map<Connection, { piece: number; at: number }>();
   private readonly offerCount: Uint32Array;
@@ -297,7 +302,24 @@ export class Swarm {
     this.reports.set(address, report);
     const w = c.wire;
     w.extendedHandshake = { v: 'isosync', reqq: MAX_PEER_REQUESTS };
+    if (this.port !== undefined) w.extendedHandshake['p'] = this.port;
     if (this.opts.metadata && this.opts.metadata.length > 0) w.use(serveMetadata(this.opts.metadata));
+    if (this.opts.pex) {
+      w.use(
+        pexExtension({
+          connected: () => [...this.peers].filter((p) => p.handshaken && !p.closed).flatMap((p) => this.listenAddressOf(p) ?? []),
+          onPeers: (peers) => {
+            for (const p of peers) if (this.peers.size < MAX_PEERS) this.addPeer(p.host, p.port);
+          },
+          subscribe: (poke) => {
+            this.pexPokes.add(poke);
+            return () => this.pexPokes.delete(poke);
+          },
+          peerAddress: () => this.listenAddressOf(c),
+          now: () => Date.now(),
+        }),
+      );
+    }
     c.onClose = (reason) => this.detach(c, reason);
     w.on('handshake', guarded(w, (ih: string, pid: string, ext) => this.onHandshake(c, ih, pid, ext.fast === true)));
     w.on('bitfield', guarded(w, () => this.onBitfield(c)));
@@ -327,6 +349,7 @@ export class Swarm {
     }
     if (!c.outgoing) c.wire.handshake(this.opts.infoHash, this.peerId, { fast: true, dht: false });
     c.markHandshaken(pidHex);
+    for (const poke of this.pexPokes) poke();
     const report = this.reports.get(c.address);
     if (report) report.peerId = pidHex;
     const have = this.opts.store.have;
@@ -339,8 +362,18 @@ export class Swarm {
     else c.wire.bitfield(bitfieldOf(have));
   }
 
+  /** Where a peer listens: the address we dialed, or its address with the port from its extended handshake (BEP 10 `p`). */
+  private listenAddressOf(c: Connection): { host: string; port: number } | undefined {
+    const i = c.address.lastIndexOf(':');
+    const host = c.address.slice(0, i).replace(/^::ffff:/, '');
+    if (c.outgoing) return { host, port: Number(c.address.slice(i + 1)) };
+    const p = c.wire.peerExtendedHandshake?.['p'];
+    return typeof p === 'number' && p > 0 && p < 65536 ? { host, port: p } : undefined;
+  }
+
   private detach(c: Connection, reason: string): void {
     this.peers.delete(c);
+    for (const poke of this.pexPokes) poke();
     const report = this.reports.get(c.address);
     if (report && !report.banned && reason !== 'duplicate connection') report.dropped = reason;
     if (c.counted === 'all') this.haveAllPeers--;
