@@ -25,6 +25,8 @@ export interface ConnectionSpec {
   readonly infoHash: Uint8Array;
   readonly peerId: Uint8Array;
   readonly pieceCount: number;
+  /** Outgoing only: open with an MSE/PE handshake (for a peer that refuses plaintext). */
+  readonly encrypt?: boolean;
 }
 
 export class Connection {
@@ -54,6 +56,10 @@ export class Connection {
   /** Pieces the peer announced, counted by the swarm's availability (so they can be uncounted on close). */
   counted: Set<number> | 'all' = new Set();
   onClose: (reason: string) => void = () => undefined;
+  /** This outgoing connection opened with MSE/PE. */
+  readonly encrypted: boolean;
+  /** Bytes the peer sent on this connection. */
+  bytesIn = 0;
 
   constructor(
     readonly socket: net.Socket,
@@ -61,11 +67,13 @@ export class Connection {
     spec: ConnectionSpec,
   ) {
     this.address = outgoing ? `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` : `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.wire = new SafeWire(outgoing ? 'tcpOutgoing' : 'tcpIncoming', spec.pieceCount);
+    this.encrypted = outgoing && spec.encrypt === true;
+    this.wire = new SafeWire(outgoing ? 'tcpOutgoing' : 'tcpIncoming', spec.pieceCount, this.encrypted);
     const wire = this.wire;
     wire.onViolation = (reason) => this.close(reason);
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => {
+      this.bytesIn += d.length;
       if (!this.closed) wire.write(d);
     });
     // Messages of one turn leave in one write (writev): with Nagle off, each request, header and block was its own syscall and segment.
@@ -97,6 +105,16 @@ export class Connection {
       });
     }
     wire.setKeepAlive(true);
+  }
+
+  /** Outgoing: sends the BitTorrent handshake, after the MSE/PE handshake when the connection is encrypted. */
+  startHandshake(infoHash: Uint8Array, peerId: Uint8Array, extensions: { fast: boolean; dht: boolean }): void {
+    if (!this.encrypted) return this.wire.handshake(infoHash, peerId, extensions);
+    // bittorrent-protocol loses a BitTorrent handshake queued before the encryption is set up.
+    this.wire.once('crypto-handshake', () => {
+      if (!this.closed) this.wire.handshake(infoHash, peerId, extensions);
+    });
+    this.wire.startEncryption(Buffer.from(infoHash).toString('hex'));
   }
 
   /** Called by the swarm once the handshake checked out. */

@@ -120,6 +120,12 @@ export interface SwarmOptions {
   readonly metadata?: Uint8Array;
   /** Peer exchange (BEP 11, ut_pex) with peers that speak it; never for a private torrent. */
   readonly pex?: boolean;
+  /**
+   * Outgoing connections: 'prefer-plaintext' (default) opens in plaintext and,
+   * when a peer hangs up before its handshake, once more with MSE/PE;
+   * 'require' always opens with MSE/PE.
+   */
+  readonly encryption?: 'prefer-plaintext' | 'require';
   readonly onWarning?: WarningSink;
 }
 
@@ -179,6 +185,9 @@ export class Swarm {
   private optimistic: Connection | undefined;
   private closing = false;
   private readonly dialing = new Set<string>();
+  /** Peers that hung up on a plaintext handshake: dialed with MSE/PE from then on. */
+  private readonly encryptTo = new Set<string>();
+  private readonly encryptWarned = new Set<string>();
   /** ut_pex extensions to tell when our connected set changes. */
   private readonly pexPokes = new Set<() => void>();
   /** Super-seeding: the piece offered to each peer, and how often each piece was offered. */
@@ -281,9 +290,10 @@ export class Swarm {
           const socket = await dial(host, port);
           this.dialing.delete(address);
           if (this.closing) return void socket.destroy();
-          const c = new Connection(socket, true, { infoHash: this.opts.infoHash, peerId: this.peerId, pieceCount: this.pieceCount });
+          const encrypt = this.opts.encryption === 'require' || this.encryptTo.has(address);
+          const c = new Connection(socket, true, { infoHash: this.opts.infoHash, peerId: this.peerId, pieceCount: this.pieceCount, encrypt });
           this.attach(c, address);
-          c.wire.handshake(this.opts.infoHash, this.peerId, { fast: true, dht: false });
+          c.startHandshake(this.opts.infoHash, this.peerId, { fast: true, dht: false });
           return;
         } catch (e) {
           if (attempt === DIAL_ATTEMPTS) this.warn('PEER_UNREACHABLE', sourceOf.peer(address), `cannot connect: ${(e as Error).message}`);
@@ -362,6 +372,25 @@ export class Swarm {
     else c.wire.bitfield(bitfieldOf(have));
   }
 
+  /**
+   * A peer that hangs up on our plaintext handshake may require encryption
+   * (libtorrent and Transmission can be set so): dial it once more with
+   * MSE/PE. If that fails too, say so in those words.
+   */
+  private retryEncrypted(c: Connection, reason: string): void {
+    // A peer that refuses plaintext hangs up without a byte; one that sent bytes and then left is something else.
+    if (this.closing || !c.outgoing || c.handshaken || c.bytesIn > 0 || !['connection closed', 'wire closed', 'wire ended', 'ECONNRESET', 'EPIPE'].includes(reason)) return;
+    if (!c.encrypted) {
+      if (this.encryptTo.has(c.address)) return;
+      this.encryptTo.add(c.address);
+      const i = c.address.lastIndexOf(':');
+      this.addPeer(c.address.slice(0, i), Number(c.address.slice(i + 1)));
+    } else if (this.opts.encryption !== 'require' && !this.encryptWarned.has(c.address)) {
+      this.encryptWarned.add(c.address);
+      this.warn('PEER_UNREACHABLE', sourceOf.peer(c.address), 'it hung up before its handshake both in plaintext and with MSE/PE encryption');
+    }
+  }
+
   /** Where a peer listens: the address we dialed, or its address with the port from its extended handshake (BEP 10 `p`). */
   private listenAddressOf(c: Connection): { host: string; port: number } | undefined {
     const i = c.address.lastIndexOf(':');
@@ -373,6 +402,7 @@ export class Swarm {
 
   private detach(c: Connection, reason: string): void {
     this.peers.delete(c);
+    this.retryEncrypted(c, reason);
     for (const poke of this.pexPokes) poke();
     const report = this.reports.get(c.address);
     if (report && !report.banned && reason !== 'duplicate connection') report.dropped = reason;

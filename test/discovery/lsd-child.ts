@@ -69,7 +69,10 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`${(e as Error).stack}\n`);
-  process.exit(1);
-});
+// The test runner also loads every file under test/: run only when lsd.test.ts starts this inside its namespace.
+if (process.env['ISOSYNC_NETNS_CHILD'] === 'lsd') {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${(e as Error).stack}\n`);
+    process.exit(1);
+  });
+}

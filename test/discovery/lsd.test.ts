@@ -63,7 +63,11 @@ describe('LSD multicast in a private network namespace', { skip }, () => {
     const setup = 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo';
     const args = hasLibtorrent() ? [data] : [];
     if (args.length === 0) process.stderr.write('# SKIP LSD with libtorrent: needs libtorrent (python3-libtorrent)\n');
-    const r = spawnSync('unshare', ['-n', 'sh', '-c', `${setup} && exec "$0" "$@"`, process.execPath, child, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('unshare', ['-n', 'sh', '-c', `${setup} && exec "$0" "$@"`, process.execPath, child, ...args], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, ISOSYNC_NETNS_CHILD: 'lsd' },
+    });
     assert.equal(r.status, 0, r.stderr);
     const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, string[] | number>;
     assert.deepEqual(result['a'], [`127.0.0.1:7002 ${H2}`], 'a heard b (and not itself)');

@@ -64,7 +64,7 @@ export function matrixColumn(c: Column): void {
       const tmp = tempDir(`isosync-matrix-${c.client}-`);
       const child = join(ROOT, 'dist', 'test', 'interop', 'matrix-child.js');
       const args = ['-n', 'sh', '-c', `${SETUP} && exec "$0" "$@"`, process.execPath, child, c.client, MATRIX_HOST, tmp.dir, fixture('releases', 'distro-1.01.iso'), JSON.stringify(cells)];
-      const p = spawn('unshare', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn('unshare', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ISOSYNC_NETNS_CHILD: 'matrix' } });
       let out = '';
       let err = '';
       p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
