@@ -14,6 +14,9 @@ import { readdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+// Benches run on 127.0.0.1 only: the isosync processes they start contact no public DHT router.
+process.env['ISOSYNC_DHT_BOOTSTRAP'] ??= '';
+
 const here = dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
 const modules = readdirSync(here)

@@ -49,9 +49,14 @@ declare module 'bittorrent-protocol' {
     _onKeepAlive(): void;
     _onReject(index: number, offset: number, length: number): void;
 
+    peerExtendedMapping: Record<string, number>;
+    use(extension: unknown): void;
+    extended(ext: string | number, payload: Uint8Array | Record<string, unknown>): void;
     setKeepAlive(enable: boolean): void;
     setTimeout(ms: number, unref?: boolean): void;
     setInfoHash(infoHashHex: string): void;
+    /** MSE/PE as the initiator (a wire made with peEnabled 1 or 2): send the BitTorrent handshake after 'crypto-handshake'. */
+    startEncryption(infoHashHex: string): void;
     handshake(infoHash: Uint8Array | string, peerId: Uint8Array, extensions?: WireExtensions): void;
     choke(): void;
     unchoke(): void;
@@ -81,7 +86,7 @@ declare module 'bittorrent-protocol' {
     on(event: 'crypto-infohash', fn: (hashHex: string) => void): this;
     on(event: 'unknownmessage', fn: (buf: Uint8Array) => void): this;
     on(event: string, fn: (...args: never[]) => void): this;
-    once(event: 'close', fn: () => void): this;
+    once(event: 'close' | 'crypto-handshake', fn: () => void): this;
     emit(event: string, ...args: unknown[]): boolean;
     removeAllListeners(event?: string): this;
   }

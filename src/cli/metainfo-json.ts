@@ -11,7 +11,11 @@ export interface MetainfoJson {
   length: number;
   pieceLength: number;
   pieceCount: number;
+  /** The wire infohash: v1 SHA-1, or the v2 SHA-256 cut to 20 bytes for a v2-only torrent. */
   infoHash: string;
+  version: 'v1' | 'v2' | 'hybrid';
+  /** BEP 52 SHA-256 infohash (v2 and hybrid), null for v1. */
+  infoHashV2: string | null;
   product: string | null;
   release: string | null;
   lineage: { release: string; infoHash: string }[];
@@ -19,6 +23,8 @@ export interface MetainfoJson {
   collections: string[];
   trackers: string[][];
   webSeeds: string[];
+  /** BEP 17 HTTP seeds. */
+  httpSeeds: string[];
   comment: string | null;
   createdBy: string | null;
   creationDate: number | null;
@@ -35,6 +41,8 @@ export function metainfoJson(m: Metainfo): MetainfoJson {
     pieceLength: m.pieceLength,
     pieceCount: m.pieceCount,
     infoHash: m.infoHash,
+    version: m.version,
+    infoHashV2: m.v2?.infoHash ?? null,
     product: m.isosync?.product ?? null,
     release: m.isosync?.release ?? null,
     lineage: (m.isosync?.lineage ?? []).map((e) => ({ release: e.release, infoHash: e.infoHash })),
@@ -42,6 +50,7 @@ export function metainfoJson(m: Metainfo): MetainfoJson {
     collections: [...m.collections],
     trackers: trackerTiers(m),
     webSeeds: [...m.urlList],
+    httpSeeds: [...m.httpSeeds],
     comment: m.comment ?? null,
     createdBy: m.createdBy ?? null,
     creationDate: m.creationDate ?? null,

@@ -36,6 +36,9 @@ export type WarningCode =
   | 'CATALOG_NOT_RECORDED' // the release could not be recorded in the catalog
   | 'CHECKSUM_MISMATCH' // a plain-HTTP result failed SHA256SUMS: fetched again whole
   | 'UNVERIFIED' // a plain-HTTP result has nothing to be checked against
+  // discovery beyond trackers
+  | 'DHT_TROUBLE' // the DHT node could not start, or a lookup, announce or packet failed
+  | 'LSD_TROUBLE' // local peer discovery could not start or send
   // serving
   | 'REQUEST_FAILED' // an HTTP request to `isosync serve` failed
   | 'TORRENT_FAILED' // a torrent of a served file could not be made

@@ -320,6 +320,23 @@ export class Catalog {
       .run(resolve(r.path), r.size, r.mtimeMs, r.inode, r.pieceLength, r.info, r.infoHash, now);
   }
 
+  /** The DHT state kept from the last run: node id and routing table, newest first. */
+  dhtState(): { nodeId?: Uint8Array; nodes: { host: string; port: number }[] } {
+    const id = this.db.prepare<[], { node_id: Buffer }>('SELECT node_id FROM dht_identity WHERE id = 1').get();
+    const nodes = this.db.prepare<[], { host: string; port: number }>('SELECT host, port FROM dht_nodes ORDER BY seen DESC, host, port').all();
+    return { nodes: nodes.map((n) => ({ host: n.host, port: n.port })), ...(id ? { nodeId: new Uint8Array(id.node_id) } : {}) };
+  }
+
+  /** Replaces the kept DHT state with this run's (one transaction). */
+  saveDhtState(nodeId: Uint8Array, nodes: readonly { host: string; port: number }[], now: number = Date.now()): void {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR REPLACE INTO dht_identity (id, node_id) VALUES (1, ?)').run(nodeId);
+      this.db.prepare('DELETE FROM dht_nodes').run();
+      const add = this.db.prepare('INSERT OR IGNORE INTO dht_nodes (host, port, seen) VALUES (?, ?, ?)');
+      for (const n of nodes) add.run(n.host, n.port, now);
+    })();
+  }
+
   private checkImage(r: ImageRow): ImageRecord | undefined {
     let st;
     try {

@@ -32,6 +32,11 @@
  *   published_feeds  the feed a publisher last signed per product: product
  *             (unique), sequence, the feed's bytes, updated (ms since 1970);
  *             the floor for the next sequence even if the feed file is lost.
+ * Version 4 (src/discovery/dht.ts):
+ *   dht_nodes  the DHT routing table kept between runs (BEP 5): host, port,
+ *             seen (ms since 1970 when saved). (host, port) is unique.
+ *   dht_identity  one row: the node id (20 bytes), so a node keeps its place
+ *             in the DHT between runs.
  */
 
 export interface Migration {
@@ -110,6 +115,21 @@ export const MIGRATIONS: readonly Migration[] = [
         sequence  INTEGER NOT NULL,
         feed      BLOB    NOT NULL,
         updated   INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    name: 'the DHT routing table',
+    sql: `
+      CREATE TABLE dht_nodes (
+        host  TEXT    NOT NULL,
+        port  INTEGER NOT NULL,
+        seen  INTEGER NOT NULL,
+        PRIMARY KEY (host, port)
+      );
+      CREATE TABLE dht_identity (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        node_id  BLOB    NOT NULL
       );
     `,
   },

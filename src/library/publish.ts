@@ -9,6 +9,15 @@
  *
  * Re-publishing the same content (same infohash) reuses the stored creation
  * date, so the same image and options give a byte-identical .torrent file.
+ *
+ * Torrents are plain BitTorrent v1 (BEP 3) by default; `--hybrid` adds the
+ * v2 half (BEP 52: per-file SHA-256 merkle trees, so one 16 KiB block can be
+ * verified on its own, and v2 clients join) and `--v2` drops the v1 half.
+ * Hybrid is not the default because clients people still run cannot use it:
+ * Debian 12's Transmission 3.00 refuses to open a hybrid torrent (libtorrent's
+ * own as well as isosync's), and aria2 1.36 computes a wrong v1 infohash for
+ * one (so it joins an empty swarm). isosync's promise is that any client can
+ * download an isosync torrent.
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -17,9 +26,10 @@ import { IsosyncError } from '../errors.js';
 import { encodeBencode } from '../torrent/bencode-encode.js';
 import { buildInfoDict, createTorrent, type CreatedTorrent } from '../torrent/create.js';
 import { computeInfoHash, type InfoHash } from '../torrent/info-hash.js';
-import { hashPieces } from '../torrent/hash-pieces.js';
+import { hashPieces, hashPiecesV2, type V2Hashes } from '../torrent/hash-pieces.js';
 import type { LineageEntry } from '../torrent/isosync-keys.js';
-import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
+import { parseMetainfo, type Metainfo, type MetaVersion } from '../torrent/metainfo.js';
+import { V2_MIN_PIECE_LENGTH } from '../torrent/v2-info.js';
 import { checkPieceLength, defaultPieceLength } from '../torrent/piece-length.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { layOutImage, mirrorFileUrl, outDirTorrentPath, type MirrorLayout } from './out-dir.js';
@@ -38,6 +48,8 @@ export interface PublishOptions {
   readonly trackers?: readonly (readonly string[])[];
   readonly webSeeds?: readonly string[];
   readonly pieceLength?: number;
+  /** v1, v2 or hybrid (default DEFAULT_VERSION). */
+  readonly version?: MetaVersion;
   readonly comment?: string;
   /** Output path; default IMAGE without `.iso`, plus `.torrent`, beside the image. */
   readonly out?: string;
@@ -82,6 +94,9 @@ export interface PublishResult {
 /** Release and product labels: 1 to this many characters, no control characters. */
 const MAX_LABEL_CHARS = 128;
 
+/** What publish makes unless told otherwise (see the module comment for why). */
+export const DEFAULT_VERSION: MetaVersion = 'v1';
+
 /** Where publish writes the torrent by default: beside the image, named by torrent-name.ts. */
 export function defaultTorrentPath(imagePath: string): string {
   return join(dirname(imagePath), torrentFileName(basename(imagePath)));
@@ -114,6 +129,13 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   const size = imageSize(o.imagePath);
   const pieceLength = o.pieceLength ?? defaultPieceLength(size);
   checkPieceLength(pieceLength);
+  const version = o.version ?? DEFAULT_VERSION;
+  if (version !== 'v1' && pieceLength < V2_MIN_PIECE_LENGTH) {
+    throw new IsosyncError(
+      'BAD_ARGUMENT',
+      `Invalid --piece-length ${pieceLength}: a ${version} torrent needs at least ${V2_MIN_PIECE_LENGTH} bytes (BEP 52); use --v1 for smaller pieces`,
+    );
+  }
   const outPath = resolve(o.out ?? (o.outDir !== undefined ? outDirTorrentPath(o.outDir, o.imagePath) : defaultTorrentPath(o.imagePath)));
   if (o.publicUrl !== undefined) checkUrl('--public-url', o.publicUrl, ['http:', 'https:']);
   const webSeeds = [...(o.publicUrl !== undefined ? [mirrorFileUrl(o.publicUrl, basename(imagePath))] : []), ...(o.webSeeds ?? [])];
@@ -137,7 +159,11 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
 
   o.onPhase?.({ phase: 'hashing', image: o.imagePath });
   const t0 = performance.now();
-  const pieces = await hashPieces(o.imagePath, pieceLength, o.onProgress ? { onProgress: o.onProgress } : {});
+  const progress = o.onProgress ? { onProgress: o.onProgress } : {};
+  let v2: V2Hashes | undefined;
+  let pieces: Uint8Array;
+  if (version === 'v1') pieces = await hashPieces(o.imagePath, pieceLength, progress);
+  else ({ pieces } = v2 = await hashPiecesV2(o.imagePath, pieceLength, progress));
   const hashSeconds = (performance.now() - t0) / 1000;
 
   const withImages = previous.filter((p) => p.imagePath !== undefined);
@@ -153,6 +179,8 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
       length: size,
       pieceLength,
       pieces,
+      version,
+      ...(v2 ? { v2 } : {}),
       trackers: o.trackers ?? [],
       webSeeds,
       ...(o.comment !== undefined ? { comment: o.comment } : {}),

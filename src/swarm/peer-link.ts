@@ -35,6 +35,8 @@ export interface LinkSpec {
   readonly infoHash: Uint8Array;
   readonly peerId: Uint8Array;
   readonly pieceCount: number;
+  /** Outgoing only: open with an MSE/PE handshake (for a peer that refuses plaintext). */
+  readonly encrypt?: boolean;
 }
 
 export class PeerLink {
@@ -53,6 +55,10 @@ export class PeerLink {
   /** When a block last arrived from it (snubbing). */
   lastBlockAt = Date.now();
   onClose: (reason: string) => void = () => undefined;
+  /** This outgoing connection opened with MSE/PE. */
+  readonly encrypted: boolean;
+  /** Bytes the peer sent on this connection. */
+  bytesIn = 0;
 
   constructor(
     readonly socket: net.Socket,
@@ -62,11 +68,13 @@ export class PeerLink {
     address?: string,
   ) {
     this.address = address ?? `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.wire = new SafeWire(outgoing ? 'tcpOutgoing' : 'tcpIncoming', spec.pieceCount);
+    this.encrypted = outgoing && spec.encrypt === true;
+    this.wire = new SafeWire(outgoing ? 'tcpOutgoing' : 'tcpIncoming', spec.pieceCount, this.encrypted);
     const wire = this.wire;
     wire.onViolation = (reason) => this.close(reason);
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => {
+      this.bytesIn += d.length;
       if (!this.closed) wire.write(d);
     });
     // Messages of one turn leave in one write (writev): with Nagle off, each request, header and block was its own syscall and segment.
@@ -98,6 +106,16 @@ export class PeerLink {
       });
     }
     wire.setKeepAlive(true);
+  }
+
+  /** Outgoing: sends the BitTorrent handshake, after the MSE/PE handshake when the connection is encrypted. */
+  startHandshake(infoHash: Uint8Array, peerId: Uint8Array, extensions: { fast: boolean; dht: boolean }): void {
+    if (!this.encrypted) return this.wire.handshake(infoHash, peerId, extensions);
+    // bittorrent-protocol loses a BitTorrent handshake queued before the encryption is set up.
+    this.wire.once('crypto-handshake', () => {
+      if (!this.closed) this.wire.handshake(infoHash, peerId, extensions);
+    });
+    this.wire.startEncryption(Buffer.from(infoHash).toString('hex'));
   }
 
   /** The swarm's handshake checks passed. */

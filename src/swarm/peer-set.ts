@@ -8,6 +8,13 @@
  *
  * Duplicates: two connections between the same pair (both dialed) keep the
  * one dialed by the lower peer id, on both sides (`duplicateToDrop`).
+ *
+ * Encryption: outgoing links open in plaintext; a peer that hangs up on our
+ * plaintext handshake without sending a byte may require encryption
+ * (libtorrent and Transmission can be set so), so it is dialed once more
+ * with MSE/PE, and from then on (`encryptRetry`); one that refuses both is
+ * reported in those words, once. With `encryption: 'require'` every dial is
+ * encrypted.
  */
 import net from 'node:net';
 import { IsosyncError } from '../errors.js';
@@ -33,6 +40,17 @@ export function duplicateToDrop(ourId: string, theirId: string, newIsOutgoing: b
   return newIsOutgoing === keepOutgoing ? 'old' : 'new';
 }
 
+/**
+ * What a dialed link that closed before its handshake means for encryption:
+ * 'retry' (it hung up on plaintext without a byte: dial it with MSE/PE),
+ * 'refused' (it did so with MSE/PE too), or nothing to do.
+ */
+export function encryptRetry(link: { outgoing: boolean; handshaken: boolean; bytesIn: number; encrypted: boolean }, reason: string): 'retry' | 'refused' | undefined {
+  // A peer that refuses plaintext hangs up without a byte; one that sent bytes and then left is something else.
+  if (!link.outgoing || link.handshaken || link.bytesIn > 0 || !CLEAN_HANGUPS.has(reason)) return undefined;
+  return link.encrypted ? 'refused' : 'retry';
+}
+
 /** Whether a link that closed with `reason` after `redials` redials is dialed again. */
 export function shouldRedial(reason: string, outgoing: boolean, redials: number): boolean {
   return outgoing && CLEAN_HANGUPS.has(reason) && redials < MAX_REDIALS;
@@ -43,6 +61,8 @@ export interface PeerSetOptions {
   /** A new link (handshake not done yet): the swarm attaches its handlers. */
   onLink(link: PeerLink): void;
   readonly warn: WarningSink;
+  /** See the module comment; default 'prefer-plaintext'. */
+  readonly encryption?: 'prefer-plaintext' | 'require';
 }
 
 export class PeerSet {
@@ -51,6 +71,9 @@ export class PeerSet {
   private readonly bannedAddresses = new Set<string>();
   private readonly dialing = new Set<string>();
   private readonly redials = new Map<string, number>();
+  /** Peers that hung up on a plaintext handshake: dialed with MSE/PE from then on. */
+  private readonly encryptTo = new Set<string>();
+  private readonly encryptWarned = new Set<string>();
   private redialsDue = 0;
   private server: net.Server | undefined;
   private closing = false;
@@ -107,9 +130,10 @@ export class PeerSet {
           const socket = await dial(host, port);
           this.dialing.delete(address);
           if (this.closing) return void socket.destroy();
-          const link = new PeerLink(socket, true, this.o.spec, address);
+          const encrypt = this.o.encryption === 'require' || this.encryptTo.has(address);
+          const link = new PeerLink(socket, true, { ...this.o.spec, encrypt }, address);
           this.add(link);
-          link.wire.handshake(this.o.spec.infoHash, this.o.spec.peerId, { fast: true, dht: false });
+          link.startHandshake(this.o.spec.infoHash, this.o.spec.peerId, { fast: true, dht: false });
           return;
         } catch (e) {
           if (attempt === DIAL_ATTEMPTS) this.o.warn({ code: 'PEER_UNREACHABLE', source: sourceOf.peer(address), detail: `cannot connect: ${(e as Error).message}` });
@@ -151,11 +175,21 @@ export class PeerSet {
   /** `link` closed; a dialed peer that hung up cleanly is dialed again while `wanted`. */
   removed(link: PeerLink, reason: string, wanted: boolean): void {
     this.links.delete(link);
-    if (this.closing || !wanted || this.bannedAddresses.has(link.address)) return;
+    if (this.closing || this.bannedAddresses.has(link.address)) return;
+    const i = link.address.lastIndexOf(':');
+    const encryption = encryptRetry(link, reason);
+    if (encryption === 'retry' && !this.encryptTo.has(link.address)) {
+      this.encryptTo.add(link.address);
+      return this.addPeer(link.address.slice(0, i), Number(link.address.slice(i + 1)));
+    }
+    if (encryption === 'refused' && this.o.encryption !== 'require' && !this.encryptWarned.has(link.address)) {
+      this.encryptWarned.add(link.address);
+      this.o.warn({ code: 'PEER_UNREACHABLE', source: sourceOf.peer(link.address), detail: 'it hung up before its handshake both in plaintext and with MSE/PE encryption' });
+    }
+    if (!wanted) return;
     const n = this.redials.get(link.address) ?? 0;
     if (!shouldRedial(reason, link.outgoing, n)) return;
     this.redials.set(link.address, n + 1);
-    const i = link.address.lastIndexOf(':');
     this.redialsDue++;
     setTimeout(() => {
       this.redialsDue--;

@@ -70,8 +70,10 @@ export class SafeWire extends Wire {
   constructor(
     type: 'tcpIncoming' | 'tcpOutgoing',
     readonly pieceCount: number,
+    /** Outgoing: open with an MSE/PE handshake (RC4 or plaintext payload, whichever the peer picks). */
+    encrypt = false,
   ) {
-    super(type, type === 'tcpIncoming' ? 1 : 0);
+    super(type, type === 'tcpIncoming' || encrypt ? 1 : 0);
   }
 
   private get bitfieldBytes(): number {

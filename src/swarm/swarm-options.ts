@@ -33,5 +33,15 @@ export interface SwarmOptions {
   readonly superSeed?: boolean;
   /** Share first (upload-queue.ts): a piece another connected peer got waits this long (ms); a publisher's seed. */
   readonly shareWaitMs?: number;
+  /** The raw info dictionary, served to magnet leechers over ut_metadata (BEP 9). */
+  readonly metadata?: Uint8Array;
+  /** Peer exchange (BEP 11, ut_pex) with peers that speak it; never for a private torrent. */
+  readonly pex?: boolean;
+  /**
+   * Outgoing connections: 'prefer-plaintext' (default) opens in plaintext and,
+   * when a peer hangs up before its handshake, once more with MSE/PE;
+   * 'require' always opens with MSE/PE.
+   */
+  readonly encryption?: 'prefer-plaintext' | 'require';
   readonly onWarning?: WarningSink;
 }

@@ -23,7 +23,9 @@ import { BtPeer, type PeerContext } from './bt-peer.js';
 import { CHOKE_ROUND_MS, ChokeRounds } from './choker.js';
 import { Ledger, type PeerReport } from './ledger.js';
 import { newPeerId, type PeerLink } from './peer-link.js';
-import { PeerSet } from './peer-set.js';
+import { MAX_PEERS, PeerSet } from './peer-set.js';
+import { serveMetadata } from './metadata-extension.js';
+import { pexExtension } from './pex-extension.js';
 import { TokenBucket } from './rate-limit.js';
 import { guarded } from './safe-wire.js';
 import { SuperSeed } from './super-seed.js';
@@ -59,6 +61,8 @@ export class Swarm {
   private engine: EnginePort | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly choker: ChokeRounds<PeerLink>;
+  /** ut_pex extensions to tell when our connected set changes. */
+  private readonly pexPokes = new Set<() => void>();
   private closing = false;
 
   private constructor(readonly opts: SwarmOptions) {
@@ -69,7 +73,12 @@ export class Swarm {
     this.availability = new Availability(this.pieceCount);
     this.superSeed = opts.superSeed ? new SuperSeed(this.pieceCount) : undefined;
     this.down = new TokenBucket(opts.downloadLimit ?? 0);
-    this.set = new PeerSet({ spec: { infoHash: opts.infoHash, peerId: this.peerId, pieceCount: this.pieceCount }, onLink: (l) => this.attach(l), warn: this.warn });
+    this.set = new PeerSet({
+      spec: { infoHash: opts.infoHash, peerId: this.peerId, pieceCount: this.pieceCount },
+      onLink: (l) => this.attach(l),
+      warn: this.warn,
+      ...(opts.encryption ? { encryption: opts.encryption } : {}),
+    });
     this.uploader = new Uploader({
       have: opts.store.have,
       read: (o, n) => opts.store.read(o, n),
@@ -146,6 +155,24 @@ export class Swarm {
     this.ledger.of(link.address);
     const w = link.wire;
     w.extendedHandshake = { v: 'isosync', reqq: MAX_PEER_REQUESTS };
+    if (this.port !== undefined) w.extendedHandshake['p'] = this.port;
+    if (this.opts.metadata && this.opts.metadata.length > 0) w.use(serveMetadata(this.opts.metadata));
+    if (this.opts.pex) {
+      w.use(
+        pexExtension({
+          connected: () => [...this.set.links].filter((l) => l.handshaken && !l.closed).flatMap((l) => listenAddressOf(l) ?? []),
+          onPeers: (peers) => {
+            for (const p of peers) if (this.set.links.size < MAX_PEERS) this.addPeer(p.host, p.port);
+          },
+          subscribe: (poke) => {
+            this.pexPokes.add(poke);
+            return () => this.pexPokes.delete(poke);
+          },
+          peerAddress: () => listenAddressOf(link),
+          now: () => Date.now(),
+        }),
+      );
+    }
     link.onClose = (reason) => this.detach(link, reason);
     w.on('handshake', guarded(w, (ih: string, pid: string, ext) => this.onHandshake(link, ih, pid, ext.fast === true)));
     w.on('bitfield', guarded(w, () => this.onBitfield(link, false)));
@@ -164,6 +191,7 @@ export class Swarm {
     if (!this.set.handshake(link, ihHex, pidHex)) return;
     if (!link.outgoing) link.wire.handshake(this.opts.infoHash, this.peerId, { fast: true, dht: false });
     this.ledger.of(link.address).peerId = pidHex;
+    for (const poke of this.pexPokes) poke();
     // A super-seed shows nothing at first (BEP 16), then one piece at a time.
     const hide = this.superSeed !== undefined && this.complete;
     link.announceHaves(this.opts.store.have, hide, fast);
@@ -182,6 +210,7 @@ export class Swarm {
     this.handles.get(link)?.closed(reason);
     this.handles.delete(link);
     this.superSeed?.forget(link);
+    for (const poke of this.pexPokes) poke();
     // A peer that left complete still serves the others for a while: its pieces stay counted as passed on (share-first).
     this.uploader.left(link, reason === 'both sides are seeds' && complete);
     if (!this.closing) this.rechoke(false);
@@ -304,3 +333,11 @@ export class Swarm {
   }
 }
 
+/** Where a peer listens: the address we dialed, or its address with the port from its extended handshake (BEP 10 `p`). */
+function listenAddressOf(link: PeerLink): { host: string; port: number } | undefined {
+  const i = link.address.lastIndexOf(':');
+  const host = link.address.slice(0, i).replace(/^::ffff:/, '');
+  if (link.outgoing) return { host, port: Number(link.address.slice(i + 1)) };
+  const p = (link.wire.peerExtendedHandshake as Record<string, unknown> | undefined)?.['p'];
+  return typeof p === 'number' && p > 0 && p < 65536 ? { host, port: p } : undefined;
+}

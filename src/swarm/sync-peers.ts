@@ -87,6 +87,8 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   };
   const swarm = await Swarm.start({
     infoHash: target.infoHashBytes,
+    metadata: target.rawInfo,
+    pex: !target.private,
     length: target.length,
     pieceLength: target.pieceLength,
     store: { have: store.have, read },

@@ -24,6 +24,9 @@ import type { ByteSource } from '../store/byte-source.js';
 import { FileSource } from '../store/file-source.js';
 import type { PartFile } from '../store/part-file.js';
 import type { SyncPeers } from '../swarm/sync-peers.js';
+import { chooseSyncFile } from '../torrent/file-choice.js';
+import { classifySeeds } from '../torrent/http-seeds.js';
+import type { FileEntry } from '../torrent/metainfo.js';
 import { openNetwork, type Network } from './network.js';
 import type { PlanInput, PlanReport, SourceReport } from './report.js';
 import { findSources, type ImageSource, type LocalSource } from './sources.js';
@@ -70,7 +73,12 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
   const emit = input.onEvent ?? (() => undefined);
   const { warnings, warn } = collectWarnings(input.onWarning);
   const notes: string[] = [];
-  if (target.files) throw new IsosyncError('UNSUPPORTED', `Cannot sync ${JSON.stringify(target.name)}: multi-file torrents are not ISO images`);
+  if (target.files) {
+    // A folder torrent (an ISO with its sums and signature): say which file a sync would take.
+    const choice = chooseSyncFile(target as { name: string; files: readonly FileEntry[]; pieceLength: number; length: number });
+    throw new IsosyncError('UNSUPPORTED', `Cannot sync ${JSON.stringify(target.name)}: it is a torrent of ${target.files.length} files; isosync ${choice.summary.replace(/^syncs/, 'would sync')}, but syncs single-file torrents only`);
+  }
+  if (target.version === 'v2') throw new IsosyncError('UNSUPPORTED', `Cannot sync ${JSON.stringify(target.name)}: it is a BitTorrent v2-only torrent; isosync syncs v1 and hybrid torrents`);
 
   emit({ type: 'phase', phase: 'sources' });
   const sources = await findSources({ target, from: input.from, sourceDirs: input.sourceDirs, output: input.output, ...(input.catalog ? { catalog: input.catalog } : {}), warn });
@@ -81,7 +89,8 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
     length: target.length,
     pieceLength: target.pieceLength,
     name: target.name,
-    webSeeds: [...target.urlList, ...input.webSeeds],
+    // BEP 19 url-list, plus BEP 17 httpseeds that name the file itself (Debian's BitTornado torrents).
+    webSeeds: [...classifySeeds({ name: target.name, urlList: target.urlList, httpSeeds: target.httpSeeds ?? [] }).webSeeds, ...input.webSeeds],
     ...(input.stallMs ? { stallMs: input.stallMs } : {}),
     ...(swarm ? { peers: swarm } : {}),
     ...(input.peers?.requestTimeoutMs ? { requestTimeoutMs: input.peers.requestTimeoutMs } : {}),

@@ -52,6 +52,10 @@ export interface PlanTarget {
   readonly infoHash?: InfoHash;
   /** BEP 19 web seeds. */
   readonly urlList: readonly string[];
+  /** BEP 17 HTTP seeds (those that name the image itself are used as web seeds: torrent/http-seeds.ts). */
+  readonly httpSeeds?: readonly string[];
+  /** BitTorrent v1, v2 or hybrid (v2-only torrents are not synced). */
+  readonly version?: Metainfo['version'];
   /** Multi-file torrents have these (they are not ISO images). */
   readonly files?: readonly unknown[];
   readonly isosync?: Metainfo['isosync'];

@@ -67,6 +67,17 @@ export function decodeBencode(bytes: Uint8Array): Decoded {
   return d.infoSpan ? { value, infoSpan: d.infoSpan } : { value };
 }
 
+/**
+ * Decodes one value at the start of `bytes` and says where it ends: for
+ * messages that carry raw bytes after a bencoded header (BEP 9 metadata
+ * data messages). Same strictness as decodeBencode otherwise.
+ */
+export function decodeBencodePrefix(bytes: Uint8Array): { value: BValue; end: number } {
+  const d = new Decoder(bytes);
+  const value = d.value(0);
+  return { value, end: d.pos };
+}
+
 function describeByte(b: number): string {
   const hex = `0x${b.toString(16).padStart(2, '0')}`;
   return b >= 0x20 && b < 0x7f ? `${hex} ("${String.fromCharCode(b)}")` : hex;

@@ -12,13 +12,18 @@
  *
  * The file is checked before and after (size, mtime): an image that changes
  * while it is hashed is an error, not a silently wrong torrent.
+ *
+ * hashPiecesV2 does the same pass for a v2 or hybrid torrent: SHA-1 pieces
+ * and, in the same read, the BEP 52 piece layer and the file's pieces root.
  */
 import { availableParallelism } from 'node:os';
-import { closeSync, openSync, statSync, type Stats } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
 import { HASH_WORKER_MARK, hashRange, READ_BYTES, type HashJob, type HashReply } from './hash-worker.js';
 import { SHA1_BYTES } from './info-hash.js';
+import { fileRoot, leafHashes, SHA256_BYTES } from './merkle.js';
+import { V2_MIN_PIECE_LENGTH } from './v2-info.js';
 
 /** Bytes per job: 16 MiB gives each worker long sequential reads and keeps ~64 jobs per GiB to balance. */
 export const JOB_BYTES = 16 * 1024 * 1024;
@@ -37,18 +42,66 @@ export interface HashOptions {
 }
 
 export async function hashPieces(path: string, pieceLength: number, opts: HashOptions = {}): Promise<Uint8Array> {
+  return (await hashAll(path, pieceLength, opts, false)).pieces;
+}
+
+export interface V2Hashes {
+  /** SHA-1 of each piece (the v1 half of a hybrid). */
+  readonly pieces: Uint8Array;
+  /** BEP 52 piece layer: 32 bytes per piece. */
+  readonly pieceLayer: Uint8Array;
+  /** The file's pieces root. */
+  readonly root: Uint8Array;
+}
+
+/** SHA-1 pieces, the SHA-256 piece layer and the pieces root of one file, in one read. */
+export async function hashPiecesV2(path: string, pieceLength: number, opts: HashOptions = {}): Promise<V2Hashes> {
+  if (pieceLength < V2_MIN_PIECE_LENGTH) throw new IsosyncError('INTERNAL', `Internal error: hashPiecesV2 got piece length ${pieceLength}, below ${V2_MIN_PIECE_LENGTH}`);
+  const { pieces, layer, length } = await hashAll(path, pieceLength, opts, true);
+  // A one-piece file's root is over its own leaves, padded to a power of two (not to the piece length).
+  const root =
+    length <= pieceLength
+      ? fileRoot(length, pieceLength, { leaves: leafHashes(readSmall(path, length)) })
+      : fileRoot(length, pieceLength, { pieceLayer: layer! });
+  return { pieces, pieceLayer: layer!, root };
+}
+
+function readSmall(path: string, length: number): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, buf, got, length - got, got);
+      if (n === 0) throw new IsosyncError('IO', `Cannot hash ${JSON.stringify(path)}: it ended at byte ${got}, before ${length}`, { path });
+      got += n;
+    }
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function hashAll(path: string, pieceLength: number, opts: HashOptions, v2: boolean): Promise<{ pieces: Uint8Array; layer?: Uint8Array; length: number }> {
   if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new IsosyncError('INTERNAL', `Internal error: hashPieces got piece length ${pieceLength}`);
   const before = statFile(path);
   const length = opts.length ?? before.size;
   if (length > before.size) {
     throw new IsosyncError('IO', `Cannot hash ${JSON.stringify(path)}: it holds ${before.size} bytes, fewer than ${length}`, { path });
   }
-  const jobs = makeJobs(path, length, pieceLength);
+  const jobs = makeJobs(path, length, pieceLength, v2);
   const workers = Math.min(opts.workers ?? (length <= INLINE_MAX_BYTES ? 0 : availableParallelism()), jobs.length);
-  const out = new Uint8Array(Math.ceil(length / pieceLength) * SHA1_BYTES);
+  const count = Math.ceil(length / pieceLength);
+  const out = new Uint8Array(count * SHA1_BYTES);
+  const layer = v2 ? new Uint8Array(count * SHA256_BYTES) : undefined;
+  const put = (job: Job, digests: Uint8Array) => {
+    const n = Math.ceil((job.end - job.start) / pieceLength);
+    out.set(digests.subarray(0, n * SHA1_BYTES), job.firstPiece * SHA1_BYTES);
+    layer?.set(digests.subarray(n * SHA1_BYTES), job.firstPiece * SHA256_BYTES);
+  };
   try {
-    if (workers <= 0) hashInline(path, jobs, out, length, opts.onProgress);
-    else await hashInPool(jobs, workers, out, length, opts.onProgress);
+    if (workers <= 0) hashInline(path, jobs, put, length, opts.onProgress);
+    else await hashInPool(jobs, workers, put, length, opts.onProgress);
   } catch (e) {
     if (e instanceof IsosyncError) throw e;
     const err = e as NodeJS.ErrnoException;
@@ -58,7 +111,7 @@ export async function hashPieces(path: string, pieceLength: number, opts: HashOp
   if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
     throw new IsosyncError('IO', `Cannot hash ${JSON.stringify(path)}: the file changed while it was being hashed`, { path });
   }
-  return out;
+  return { pieces: out, length, ...(layer ? { layer } : {}) };
 }
 
 export interface VerifyResult {
@@ -114,23 +167,25 @@ interface Job extends HashJob {
   readonly firstPiece: number;
 }
 
-function makeJobs(path: string, length: number, pieceLength: number): Job[] {
+function makeJobs(path: string, length: number, pieceLength: number, v2: boolean): Job[] {
   const piecesPerJob = Math.max(1, Math.floor(JOB_BYTES / pieceLength));
   const jobBytes = piecesPerJob * pieceLength;
   const jobs: Job[] = [];
   for (let start = 0, id = 0; start < length; start += jobBytes, id++) {
-    jobs.push({ id, path, start, end: Math.min(start + jobBytes, length), pieceLength, firstPiece: id * piecesPerJob });
+    jobs.push({ id, path, start, end: Math.min(start + jobBytes, length), pieceLength, firstPiece: id * piecesPerJob, ...(v2 ? { v2 } : {}) });
   }
   return jobs;
 }
 
-function hashInline(path: string, jobs: Job[], out: Uint8Array, total: number, onProgress?: HashOptions['onProgress']): void {
+type Put = (job: Job, digests: Uint8Array) => void;
+
+function hashInline(path: string, jobs: Job[], put: Put, total: number, onProgress?: HashOptions['onProgress']): void {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(1, total)));
     let done = 0;
     for (const job of jobs) {
-      out.set(hashRange(fd, job, buf), job.firstPiece * SHA1_BYTES);
+      put(job, hashRange(fd, job, buf));
       done += job.end - job.start;
       onProgress?.(done, total);
     }
@@ -139,7 +194,7 @@ function hashInline(path: string, jobs: Job[], out: Uint8Array, total: number, o
   }
 }
 
-function hashInPool(jobs: Job[], size: number, out: Uint8Array, total: number, onProgress?: HashOptions['onProgress']): Promise<void> {
+function hashInPool(jobs: Job[], size: number, put: Put, total: number, onProgress?: HashOptions['onProgress']): Promise<void> {
   return new Promise((resolve, reject) => {
     const workers: Worker[] = [];
     let next = 0;
@@ -173,7 +228,7 @@ function hashInPool(jobs: Job[], size: number, out: Uint8Array, total: number, o
           return;
         }
         const job = jobs[reply.id]!;
-        out.set(new Uint8Array(reply.digests), job.firstPiece * SHA1_BYTES);
+        put(job, new Uint8Array(reply.digests));
         done += job.end - job.start;
         onProgress?.(done, total);
         if (++finished === jobs.length) {

@@ -1,10 +1,12 @@
 /**
  * Worker thread for hash-pieces.ts: hashes whole pieces of a byte range of
  * a file with OpenSSL's SHA-1 (node:crypto) and returns the 20-byte digests
- * in order.
+ * in order; with `v2`, also each piece's BEP 52 piece-layer hash (the merkle
+ * root of its 16 KiB SHA-256 leaves, merkle.ts), 32 bytes per piece, after
+ * all the SHA-1 digests.
  *
- * Message in:  { id, path, start, end, pieceLength }  start is piece-aligned;
- *              end is piece-aligned or the content's end.
+ * Message in:  { id, path, start, end, pieceLength, v2? }  start is
+ *              piece-aligned; end is piece-aligned or the content's end.
  * Message out: { id, digests: ArrayBuffer } or { id, error, code }.
  *
  * Reads go through one reusable buffer of at most READ_BYTES, so memory per
@@ -15,6 +17,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
+import { MERKLE_BLOCK_BYTES, pieceNode, SHA256_BYTES } from './merkle.js';
 
 /**
  * Bytes per read: 1 MiB amortises the syscall and stays in the CPU cache, so
@@ -32,6 +35,8 @@ export interface HashJob {
   readonly start: number;
   readonly end: number;
   readonly pieceLength: number;
+  /** Also the SHA-256 piece layer (pieceLength is then a multiple of 16 KiB). */
+  readonly v2?: boolean;
 }
 
 export type HashReply =
@@ -54,7 +59,11 @@ function fdFor(path: string): number {
 export function hashRange(fd: number, job: Omit<HashJob, 'id' | 'path'>, buf: Buffer): Uint8Array {
   const { start, end, pieceLength } = job;
   const count = Math.ceil((end - start) / pieceLength);
-  const out = new Uint8Array(count * SHA1_BYTES);
+  const out = new Uint8Array(count * (job.v2 ? SHA1_BYTES + SHA256_BYTES : SHA1_BYTES));
+  const layerAt = count * SHA1_BYTES;
+  // v2: the leaf hashes of the current piece (reads are 16 KiB-aligned: they start at a piece border and READ_BYTES is a multiple of 16 KiB).
+  const leaves = job.v2 ? new Uint8Array((pieceLength / MERKLE_BLOCK_BYTES) * SHA256_BYTES) : undefined;
+  let leafCount = 0;
   let pos = start;
   let piece = 0;
   let hash: Hash = createHash('sha1');
@@ -72,9 +81,19 @@ export function hashRange(fd: number, job: Omit<HashJob, 'id' | 'path'>, buf: Bu
     while (off < got) {
       const take = Math.min(got - off, pieceEnd - (pos + off));
       hash.update(buf.subarray(off, off + take));
+      if (leaves) {
+        for (let b = off; b < off + take; b += MERKLE_BLOCK_BYTES) {
+          const leaf = createHash('sha256').update(buf.subarray(b, Math.min(b + MERKLE_BLOCK_BYTES, off + take))).digest();
+          leaves.set(leaf, leafCount++ * SHA256_BYTES);
+        }
+      }
       off += take;
       if (pos + off === pieceEnd) {
         out.set(hash.digest(), piece * SHA1_BYTES);
+        if (leaves) {
+          out.set(pieceNode(leaves.subarray(0, leafCount * SHA256_BYTES), pieceLength), layerAt + piece * SHA256_BYTES);
+          leafCount = 0;
+        }
         piece++;
         hash = createHash('sha1');
         pieceEnd = Math.min(pieceEnd + pieceLength, end);

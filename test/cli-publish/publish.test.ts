@@ -222,6 +222,8 @@ describe('isosync info', () => {
       pieceLength: 16384,
       pieceCount: 7,
       infoHash: pub.infoHash,
+      version: 'v1',
+      infoHashV2: null,
       product: 'distro',
       release: '1.00',
       lineage: [],
@@ -229,6 +231,7 @@ describe('isosync info', () => {
       collections: ['distro'],
       trackers: [['http://a/announce', 'http://b/announce'], ['udp://c:80']],
       webSeeds: ['http://m/distro-1.00.iso'],
+      httpSeeds: [],
       comment: 'hello',
       createdBy: 'isosync 0.1.0',
       creationDate: 1234567890,
@@ -239,7 +242,25 @@ describe('isosync info', () => {
     const text = s.run(['info', join(s.dir, 'distro-1.00.iso.torrent')]);
     assert.equal(text.status, 0);
     assert.match(text.stdout, new RegExp(`^infohash: +${pub.infoHash}$`, 'm'));
+    assert.match(text.stdout, /^version: +BitTorrent v1$/m);
     assert.match(text.stdout, /^trackers: +tier 1: http:\/\/a\/announce http:\/\/b\/announce$/m);
+  });
+
+  it('makes v1 torrents by default, hybrid or v2-only on request, and refuses two versions or v2 pieces below 16 KiB', (t) => {
+    const s = setup(t);
+    const img = s.image('distro-1.00.iso', 'a', 100_000);
+    const made = (flag: string[]) => s.json(['publish', img, '--product', 'distro', '--release', '1.00', '--piece-length', '16K', '--force', ...flag]);
+    assert.deepEqual([made([]).version, made(['--v1']).version, made(['--v2']).version, made(['--hybrid']).version], ['v1', 'v1', 'v2', 'hybrid']);
+    assert.equal(made(['--v1']).infoHashV2, null);
+    const v2 = made(['--v2']);
+    assert.equal(v2.infoHash, String(v2.infoHashV2).slice(0, 40));
+    const two = s.run(['publish', img, '--product', 'distro', '--release', '1.00', '--v1', '--v2']);
+    assert.equal(two.status, 2);
+    assert.match(two.stderr, /Invalid options --v1 --v2: choose one torrent version/);
+    const small = s.run(['publish', img, '--product', 'distro', '--release', '1.00', '--piece-length', '8K', '--hybrid']);
+    assert.equal(small.status, 2);
+    assert.match(small.stderr, /a hybrid torrent needs at least 16384 bytes \(BEP 52\); use --v1/);
+    assert.equal(s.run(['publish', img, '--product', 'distro', '--release', '1.00', '--piece-length', '8K', '--force']).status, 0);
   });
 
   it('reports a missing file as not found (exit 2)', (t) => {

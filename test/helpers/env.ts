@@ -10,6 +10,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// Tests contact no public DHT router: every isosync process they start inherits an empty
+// bootstrap list (a test that runs a DHT passes its own loopback nodes).
+process.env['ISOSYNC_DHT_BOOTSTRAP'] ??= '';
+
 function findRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {

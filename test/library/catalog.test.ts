@@ -45,7 +45,7 @@ describe('catalog schema', () => {
     t.after(() => db.close());
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name);
-    assert.deepEqual(tables, ['follows', 'images', 'lineage', 'published_feeds', 'releases', 'served_torrents']);
+    assert.deepEqual(tables, ['dht_identity', 'dht_nodes', 'follows', 'images', 'lineage', 'published_feeds', 'releases', 'served_torrents']);
   });
 
   it('re-opening an up-to-date catalog runs no migration and keeps the data', (t) => {
@@ -60,6 +60,10 @@ describe('catalog schema', () => {
     const b = Catalog.open(tmp.dir);
     t.after(() => b.close());
     assert.equal(b.findRelease('distro', '1.00')?.infoHash, h('a'));
+  });
+
+  it('migrations are append-only, in the order they shipped: 3 the release feeds, 4 the DHT routing table', () => {
+    assert.deepEqual(MIGRATIONS.slice(2).map((m) => m.name), ['followed feeds and published feeds', 'the DHT routing table']);
   });
 
   it('runs migrations in order, each once, from whatever version a file is at', (t) => {

@@ -1,7 +1,8 @@
 /**
  * `isosync info TORRENT [--json]`: what a torrent holds (any torrent, not
- * only isosync's): name, sizes, infohash, isosync's product/release/lineage,
- * trackers, web seeds, and a summary of its delta hints.
+ * only isosync's): name, sizes, version (v1, v2, hybrid) and infohashes,
+ * isosync's product/release/lineage, trackers, web seeds (BEP 19) and HTTP
+ * seeds (BEP 17), and a summary of its delta hints.
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -11,12 +12,15 @@ import { openCatalogIfExists } from '../../library/catalog.js';
 import { IsosyncError } from '../../errors.js';
 import { isUrl, resolveRemoteTarget } from '../../sync/remote-target.js';
 import { readTorrentFile } from '../../library/previous.js';
+import { chooseSyncFile } from '../../torrent/file-choice.js';
 import type { Metainfo } from '../../torrent/metainfo.js';
 import { action, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
 import { metainfoJson, type MetainfoJson } from '../metainfo-json.js';
 
 export interface InfoJson extends MetainfoJson {
+  /** Multi-file torrents: which file a sync fetches with the delta, and why. */
+  syncs?: string;
   /** Publisher signatures outside the info dictionary (src/feed/torrent-signature.ts): who signed, and whether it holds. */
   signatures: { signer: string; valid: boolean; problem?: string; followedFor?: string[] }[];
 }
@@ -24,8 +28,17 @@ export interface InfoJson extends MetainfoJson {
 export function infoJson(m: Metainfo, bytes?: Uint8Array): InfoJson {
   return {
     ...metainfoJson(m),
+    ...(m.files ? { syncs: syncSummary(m) } : {}),
     signatures: bytes ? torrentSignatures(bytes, m).map((x) => ({ signer: x.signer, valid: x.valid, ...(x.problem ? { problem: x.problem } : {}) })) : [],
   };
+}
+
+function syncSummary(m: Metainfo): string {
+  try {
+    return chooseSyncFile(m).summary;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 function printText(j: InfoJson): void {
@@ -33,14 +46,18 @@ function printText(j: InfoJson): void {
     ['name', j.name],
     ['length', `${j.length} bytes (${formatBytes(j.length)})`],
     ['pieces', `${j.pieceCount} of ${j.pieceLength} bytes (${formatBytes(j.pieceLength)})`],
-    ['infohash', j.infoHash],
+    ['version', j.version === 'hybrid' ? 'hybrid (BitTorrent v1 and v2)' : j.version === 'v2' ? 'BitTorrent v2 only' : 'BitTorrent v1'],
   ];
+  if (j.version === 'v1') lines.push(['infohash', j.infoHash]);
+  if (j.version === 'hybrid') lines.push(['infohash', `${j.infoHash} (v1)`]);
+  if (j.infoHashV2 !== null) lines.push(['infohash v2', j.infoHashV2 + (j.version === 'v2' ? `\n${j.infoHash} (on the wire: the first 20 bytes)` : '')]);
   if (j.product !== null) lines.push(['product', j.product], ['release', j.release ?? '']);
   if (j.lineage.length > 0) lines.push(['lineage', j.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n')]);
   else if (j.similar.length > 0) lines.push(['similar', j.similar.join('\n')]);
   if (j.product === null && j.collections.length > 0) lines.push(['collections', j.collections.join(', ')]);
   lines.push(['trackers', j.trackers.length > 0 ? j.trackers.map((t, i) => `tier ${i + 1}: ${t.join(' ')}`).join('\n') : 'none']);
   lines.push(['web seeds', j.webSeeds.length > 0 ? j.webSeeds.join('\n') : 'none']);
+  if (j.httpSeeds.length > 0) lines.push(['http seeds', j.httpSeeds.join('\n')]);
   if (j.comment !== null) lines.push(['comment', j.comment]);
   if (j.createdBy !== null) lines.push(['created by', j.createdBy]);
   if (j.creationDate !== null) lines.push(['creation date', dateText(j.creationDate)]);
@@ -49,7 +66,8 @@ function printText(j: InfoJson): void {
   const whose = (x: InfoJson['signatures'][number]) => (x.followedFor?.length ? `; the key this machine follows for ${x.followedFor.join(', ')}` : '');
   if (j.signatures.length > 0) lines.push(['signed by', j.signatures.map((x) => (x.valid ? `${x.signer} (valid: infohash, product, release and lineage match${whose(x)})` : `${x.signer} INVALID: ${x.problem ?? 'does not verify'}`)).join('\n')]);
   else if (j.product !== null) lines.push(['signed by', 'nobody (unsigned)']);
-  if (j.files) lines.push(['files', j.files.map((f) => `${f.path} (${f.length} bytes)`).join('\n')]);
+  if (j.files) lines.push(['files', j.files.filter((f) => !f.attr?.includes('p')).map((f) => `${f.path} (${f.length} bytes)`).join('\n')]);
+  if (j.syncs) lines.push(['sync', j.syncs]);
   const pad = Math.max(...lines.map(([k]) => k.length)) + 2;
   for (const [k, v] of lines) {
     const [first, ...rest] = v.split('\n');

@@ -1,13 +1,15 @@
 /**
  * `isosync publish IMAGE --product NAME --release VERSION ...`: makes the
- * release's torrent (BEP 3 single file, with product, release, lineage and
- * delta hints inside the info dictionary) and records it in the catalog.
+ * release's torrent (single file, BitTorrent v1 unless --hybrid or --v2,
+ * with product, release, lineage and delta hints inside the info dictionary)
+ * and records it in the catalog.
  */
 import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { openCatalog } from '../../library/catalog.js';
 import { basename } from 'node:path';
-import { publishRelease, type PublishPhase, type PublishResult } from '../../library/publish.js';
+import { DEFAULT_VERSION, publishRelease, type PublishPhase, type PublishResult } from '../../library/publish.js';
+import type { MetaVersion } from '../../torrent/metainfo.js';
 import { readKeyFile } from '../../feed/key-file.js';
 import { checkFeed, publishFeed, type PublishedFeedResult } from '../../feed/publisher.js';
 import { signTorrent } from '../../feed/torrent-signature.js';
@@ -34,6 +36,16 @@ interface PublishCliOptions extends CommonOptions {
   sign?: string;
   rotateFrom?: string;
   feedExpires?: string;
+  v1?: boolean;
+  v2?: boolean;
+  hybrid?: boolean;
+}
+
+/** --v1 / --v2 / --hybrid: at most one; none means the library's default. */
+function versionOption(opts: PublishCliOptions): MetaVersion | undefined {
+  const chosen = (['v1', 'v2', 'hybrid'] as const).filter((v) => opts[v] === true);
+  if (chosen.length > 1) throw new IsosyncError('BAD_ARGUMENT', `Invalid options ${chosen.map((v) => `--${v}`).join(' ')}: choose one torrent version`);
+  return chosen[0];
 }
 
 /** $SOURCE_DATE_EPOCH (reproducible builds) fixes the creation date, else now. */
@@ -91,6 +103,9 @@ export function register(program: Command): void {
     .option('--tracker <url>', 'tracker URL; repeat for more tiers, comma-separate URLs of one tier', collect)
     .option('--web-seed <url>', 'HTTP web seed (BEP 19): the image URL, or a folder URL ending in "/"; repeatable', collect)
     .option('--piece-length <size>', 'piece length: a power of two from 2K to 16M (default by image size: 256K up to 4 GiB)')
+    .option('--hybrid', `a hybrid BitTorrent v1 + v2 torrent (BEP 52): v2 clients verify 16 KiB blocks; Transmission 3.00 and aria2 1.36 cannot use it${DEFAULT_VERSION === 'hybrid' ? ' (default)' : ''}`)
+    .option('--v1', `a plain BitTorrent v1 torrent (BEP 3)${DEFAULT_VERSION === 'v1' ? ' (default)' : ''}`)
+    .option('--v2', 'a BitTorrent v2-only torrent (BEP 52): clients without v2 cannot use it')
     .option('--comment <text>', 'comment stored in the torrent')
     .option('-o, --output <file>', 'where to write the torrent (default IMAGE.torrent beside the image); an existing different file needs --force')
     .option('--out-dir <dir>', 'lay out a static mirror in DIR: the image (hard link or copy), IMAGE.torrent beside it, SHA256SUMS')
@@ -113,6 +128,7 @@ export function register(program: Command): void {
       }
       const pieceLength = sizeOption('--piece-length', opts.pieceLength);
       if (pieceLength !== undefined) checkPieceLength(pieceLength, opts.pieceLength);
+      const version = versionOption(opts);
       const line = new ProgressLine().start(`checking ${basename(image)}`);
       const catalog = openCatalog(opts.home);
       try {
@@ -127,6 +143,7 @@ export function register(program: Command): void {
           webSeeds: opts.webSeed ?? [],
           force: opts.force ?? false,
           ...(pieceLength !== undefined ? { pieceLength } : {}),
+          ...(version !== undefined ? { version } : {}),
           ...(opts.comment !== undefined ? { comment: opts.comment } : {}),
           ...(opts.output !== undefined ? { out: opts.output } : {}),
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
@@ -161,7 +178,8 @@ export function register(program: Command): void {
         const note = r.outcome === 'unchanged' ? ' (already in the catalog, unchanged)' : r.outcome === 'replaced' ? ' (replaced the earlier record)' : '';
         say(`published ${j.product} ${j.release}${note}`);
         say(`  torrent     ${j.torrent}`);
-        say(`  infohash    ${j.infoHash}`);
+        say(`  infohash    ${j.infoHash}${j.version === 'v2' ? ' (v2, truncated)' : j.version === 'hybrid' ? ' (v1)' : ''}`);
+        if (j.infoHashV2 !== null) say(`  infohash v2 ${j.infoHashV2}`);
         say(`  pieces      ${j.pieceCount} of ${formatBytes(j.pieceLength)} (${formatBytes(j.length)} hashed in ${j.hashSeconds.toFixed(2)} s)`);
         say(`  lineage     ${j.lineage.length > 0 ? j.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n              ') : 'none (first release)'}`);
         say(`  hints       ${r.hints ? `against ${r.previous.filter((p) => p.imagePath).map((p) => p.release).join(', ')}` : 'none'}`);

@@ -2,12 +2,15 @@
  * `isosync seed TORRENT IMAGE [--port N] [--host ADDR] [--peer HOST:PORT ...]`:
  * verifies IMAGE against TORRENT (unless the catalog recorded it verified and
  * it is unchanged), then seeds it until SIGINT/SIGTERM, and stops cleanly
- * (trackers told `stopped`, peers closed). Thin: src/swarm/seed.ts does it.
+ * (trackers told `stopped`, peers closed). Thin: src/swarm/seed.ts does it;
+ * src/discovery announces it to the DHT (unless --no-dht or a private
+ * torrent) and, with --lsd, on the LAN.
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { openCatalogIfExists } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
+import { Discovery } from '../../discovery/discovery.js';
 import { seedImage } from '../../swarm/seed.js';
 import { action, collect, intOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
@@ -24,6 +27,10 @@ interface SeedOptions extends CommonOptions {
   superSeed?: boolean;
   catalog?: boolean;
   follow?: string;
+  dht?: boolean;
+  dhtPort?: string;
+  dhtBootstrap?: string[];
+  lsd?: boolean;
 }
 
 export function register(program: Command): void {
@@ -39,7 +46,11 @@ export function register(program: Command): void {
     .option('--upload-slots <n>', 'peers uploaded to at once')
     .option('--upload-limit <rate>', 'upload rate limit per second, e.g. 5M (0: none)')
     .option('--super-seed', 'BEP 16 super-seeding: reveal pieces one at a time (a first seed)')
-    .option('--no-catalog', 'do not trust the catalog: always verify the image');
+    .option('--no-catalog', 'do not trust the catalog: always verify the image')
+    .option('--no-dht', 'do not announce to the DHT (BEP 5)')
+    .option('--dht-port <n>', 'UDP port of the DHT node (default: the peer port, else any)')
+    .addOption(new Option('--dht-bootstrap <host:port>', 'a DHT node to start from; repeatable (default $ISOSYNC_DHT_BOOTSTRAP, else public routers)').argParser(collect))
+    .option('--lsd', 'announce on the local network by multicast (BEP 14 local peer discovery)');
   withCommon(cmd).action(
     action(async (torrentArg: string | undefined, imageArg: string | undefined, opts: SeedOptions) => {
       if (opts.follow !== undefined) {
@@ -75,15 +86,29 @@ export function register(program: Command): void {
         ...(opts.superSeed ? { superSeed: true } : {}),
         onWarning: printWarning,
       });
+      const dhtState = opts.dht !== false && opts.catalog !== false ? openCatalogIfExists(opts.home) : undefined;
+      const dhtPort = intOption('--dht-port', opts.dhtPort, 0);
+      const discovery = await Discovery.start({
+        serving: [{ infoHash: torrent.infoHash, private: torrent.private }],
+        wanted: [],
+        tcpPort: seeding.port,
+        host: seeding.host,
+        dht: opts.dht === false ? false : { ...(dhtPort !== undefined ? { port: dhtPort } : {}), ...(opts.dhtBootstrap ? { bootstrap: opts.dhtBootstrap } : {}), ...(dhtState ? { store: dhtState } : {}) },
+        lsd: opts.lsd === true,
+        onWarning: printWarning,
+      });
       const where = `${seeding.host}:${seeding.port}`;
-      if (opts.json) printJson({ seeding: torrent.name, infoHash: torrent.infoHash, host: seeding.host, port: seeding.port, verified: verified ? 'catalog' : 'hashed' });
-      else process.stdout.write(`seeding ${torrent.name} (${formatBytes(torrent.length)}, infohash ${torrent.infoHash}) on ${where}${verified ? ' (verified earlier, per the catalog)' : ''}; Ctrl-C to stop\n`);
+      const dhtNote = discovery.dhtPort !== undefined ? `, DHT on UDP ${discovery.dhtPort}` : '';
+      if (opts.json) printJson({ seeding: torrent.name, infoHash: torrent.infoHash, host: seeding.host, port: seeding.port, dhtPort: discovery.dhtPort ?? null, verified: verified ? 'catalog' : 'hashed' });
+      else process.stdout.write(`seeding ${torrent.name} (${formatBytes(torrent.length)}, infohash ${torrent.infoHash}) on ${where}${dhtNote}${verified ? ' (verified earlier, per the catalog)' : ''}; Ctrl-C to stop\n`);
       await new Promise<void>((done) => {
         const stop = () => done();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
       const s = seeding.stats();
+      await discovery.close();
+      dhtState?.close();
       await seeding.close();
       if (opts.json) printJson({ stopped: true, uploaded: s.uploaded, peers: s.peers });
       else process.stdout.write(`stopped; uploaded ${formatBytes(s.uploaded)} to ${s.peers.length} peer(s)\n`);
