@@ -22,7 +22,8 @@ describe('the command line', () => {
     assert.equal(r.stderr, '');
     assert.match(r.stdout, /^Usage: isosync \[COMMAND\] \[options\]/);
     for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c} `, 'm'), c);
-    for (const section of ['Examples:', 'Environment:', 'Exit codes:', 'ISOSYNC_HOME', 'SOURCE_DATE_EPOCH', '130  interrupted']) assert.ok(r.stdout.includes(section), section);
+    for (const section of ['Examples:', 'Environment:', 'Exit codes:', 'ISOSYNC_HOME', 'SOURCE_DATE_EPOCH']) assert.ok(r.stdout.includes(section), section);
+    assert.match(r.stdout, /^ {2}130 +interrupted/m);
     assert.equal(cli(['--help']).stdout.includes('Exit codes:'), true);
   });
 
