@@ -76,7 +76,7 @@ export class VirtualTarget implements ByteSource {
       for (const g of gaps) {
         const a = Math.floor(g.start / FETCH_ALIGN) * FETCH_ALIGN;
         const b = Math.min(this.size, Math.ceil((g.end + readAhead) / FETCH_ALIGN) * FETCH_ALIGN);
-        need.push(...subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)])));
+        for (const s of subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)]))) need.push(s);
       }
       const fetcher = this.fetcher;
       const spans = mergeSpans(need);

@@ -179,7 +179,10 @@ export class RequestBook<P> {
       const shared: Entry<P>[] = [];
       for (const e of this.entries.values()) if (e.askedOf.size > 0 && e.askedOf.size < ENDGAME_REQUESTERS && !e.askedOf.has(peer) && usable(e.block.piece)) shared.push(e);
       shared.sort((a, b) => minTime(a) - minTime(b));
-      chosen.push(...shared.slice(0, slots - chosen.length));
+      for (const e of shared) {
+        if (chosen.length === slots) break;
+        chosen.push(e);
+      }
     }
     for (const e of chosen) {
       this.unasked.delete(keyOf(e.block));

@@ -486,7 +486,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
     const wait = this.opts.shareWaitMs ?? 0;
     if (this.closing || this.uploads.length === 0 || wait <= 0 || this.uploadWake) return;
-    const due = Math.min(...this.uploads.map((u) => u.at + wait));
+    const due = this.uploads.reduce((m, u) => Math.min(m, u.at + wait), Infinity);
     this.uploadWake = setTimeout(() => {
       this.uploadWake = undefined;
       void this.drainUploads();

@@ -96,7 +96,7 @@ export class WebSeed {
       const batch = ranges.slice(i, i + MAX_RANGES_PER_REQUEST);
       const got = await this.request(batch);
       if (got.length === 0) return [...out, ...(await this.fetchRanges(ranges.slice(i)))]; // switched to single ranges
-      out.push(...got);
+      for (const g of got) out.push(g);
     }
     return out;
   }
@@ -461,7 +461,7 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
       for (const q of batch) q.resolve({ parts: q.ranges.map((r) => sliceOf(r, joined, parts)), seed });
     } catch (e) {
       this.drop(seed, e instanceof IsosyncError ? e.message.replace(/^Web seed \S+ failed: /, '') : String(e));
-      this.queue.unshift(...batch); // retried on the other mirrors
+      this.queue = [...batch, ...this.queue]; // retried on the other mirrors
       this.scheduleDispatch();
     } finally {
       seed.inFlight--;

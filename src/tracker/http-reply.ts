@@ -72,10 +72,10 @@ export function parseAnnounceReply(bytes: Uint8Array): AnnounceReply {
   const interval = d.get('interval');
   if (typeof interval !== 'number' || interval < 0) throw new Error('reply has no valid "interval"');
   const minInterval = optionalCount(d, 'min interval');
-  const peers: PeerAddress[] = [];
+  let peers: PeerAddress[] = [];
   const peerIds = new Map<string, Uint8Array>();
   const p = d.get('peers');
-  if (p instanceof Uint8Array) peers.push(...decodeCompactPeers(p, 4));
+  if (p instanceof Uint8Array) peers = decodeCompactPeers(p, 4);
   else if (Array.isArray(p)) {
     for (const entry of p as BValue[]) {
       if (!(entry instanceof Map)) throw new Error('an entry of the "peers" list is not a dictionary');
@@ -91,7 +91,7 @@ export function parseAnnounceReply(bytes: Uint8Array): AnnounceReply {
   const p6 = d.get('peers6');
   if (p6 !== undefined) {
     if (!(p6 instanceof Uint8Array)) throw new Error('"peers6" is not a string');
-    peers.push(...decodeCompactPeers(p6, 6));
+    for (const peer of decodeCompactPeers(p6, 6)) peers.push(peer);
   }
   const out: {
     -readonly [K in keyof AnnounceReply]: AnnounceReply[K];

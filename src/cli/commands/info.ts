@@ -83,7 +83,7 @@ function printText(j: InfoJson): void {
   lines.push(['private', j.private ? 'yes' : 'no']);
   lines.push(['hints', j.hints === null ? 'none' : Object.entries(j.hints).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')]);
   if (j.files) lines.push(['files', j.files.map((f) => `${f.path} (${f.length} bytes)`).join('\n')]);
-  const pad = Math.max(...lines.map(([k]) => k.length)) + 2;
+  const pad = lines.reduce((w, [k]) => Math.max(w, k.length), 0) + 2;
   for (const [k, v] of lines) {
     const [first, ...rest] = v.split('\n');
     process.stdout.write(`${`${k}:`.padEnd(pad)}${first}\n`);
