@@ -10,10 +10,15 @@
  * `external ip` (BEP 24).
  *
  * Every defect is an Error whose message says what was wrong; the caller
- * adds the tracker's URL and turns it into a warning. Pure: no I/O.
+ * adds the tracker's URL and turns it into a warning. A dictionary-model
+ * entry whose address is not an IP address or a host name (`../../etc`) or
+ * whose port is not 1-65535 is left out and counted, so nobody ever looks
+ * it up; the rest of the reply still counts. Sizes are bounded only by the
+ * caller's reply cap: 200,000 peers parse with no recursion or spread.
+ * Pure: no I/O.
  */
 import { decodeBencode, type BDict, type BValue } from '../torrent/bencode-decode.js';
-import { decodeCompactPeers, type PeerAddress } from './compact-peers.js';
+import { decodeCompactPeers, isPeerHost, type PeerAddress } from './compact-peers.js';
 
 export interface AnnounceReply {
   /** Seconds until the next regular announce. */
@@ -23,6 +28,8 @@ export interface AnnounceReply {
   readonly peers: PeerAddress[];
   /** Peer ids of the dictionary model, by "host:port", so a client can drop its own entry. */
   readonly peerIds: ReadonlyMap<string, Uint8Array>;
+  /** Dictionary-model entries left out: no usable port, or an `ip` that is neither an IP address nor a host name (never looked up). */
+  readonly skipped?: { readonly count: number; readonly first: string };
   readonly seeders?: number;
   readonly leechers?: number;
   readonly trackerId?: Uint8Array;
@@ -37,6 +44,9 @@ export class TrackerFailure extends Error {
     this.name = 'TrackerFailure';
   }
 }
+
+/** Longest host name (RFC 1035 §2.3.4: 253 characters) plus brackets around an IPv6 address. */
+const MAX_HOST_BYTES = 255;
 
 /** Longest text kept from a tracker (failure reason, warning), so one line stays one line. */
 const MAX_TEXT_CHARS = 200;
@@ -74,15 +84,22 @@ export function parseAnnounceReply(bytes: Uint8Array): AnnounceReply {
   const minInterval = optionalCount(d, 'min interval');
   let peers: PeerAddress[] = [];
   const peerIds = new Map<string, Uint8Array>();
+  const skipped: { count: number; first?: string } = { count: 0 };
   const p = d.get('peers');
   if (p instanceof Uint8Array) peers = decodeCompactPeers(p, 4);
   else if (Array.isArray(p)) {
     for (const entry of p as BValue[]) {
       if (!(entry instanceof Map)) throw new Error('an entry of the "peers" list is not a dictionary');
-      const ip = text(entry.get('ip'));
+      const ip = entry.get('ip');
       const port = entry.get('port');
-      if (!ip || typeof port !== 'number' || port < 1 || port > 65535) throw new Error('an entry of the "peers" list lacks a valid ip or port');
-      const host = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+      // The raw bytes, unaltered: an address is checked as sent, and a bad one is skipped, not repaired.
+      const raw = ip instanceof Uint8Array && ip.length <= MAX_HOST_BYTES ? Buffer.from(ip).toString('latin1') : undefined;
+      const host = raw?.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw;
+      if (host === undefined || !isPeerHost(host) || typeof port !== 'number' || port < 1 || port > 65535) {
+        skipped.count++;
+        skipped.first ??= `${ip instanceof Uint8Array ? text(ip) ?? '' : '(no ip)'}:${typeof port === 'number' ? port : '(no port)'}`;
+        continue;
+      }
       peers.push({ host, port });
       const id = entry.get('peer id');
       if (id instanceof Uint8Array) peerIds.set(`${host}:${port}`, id);
@@ -97,6 +114,7 @@ export function parseAnnounceReply(bytes: Uint8Array): AnnounceReply {
     -readonly [K in keyof AnnounceReply]: AnnounceReply[K];
   } = { interval, peers, peerIds };
   if (minInterval !== undefined) out.minInterval = minInterval;
+  if (skipped.first !== undefined) out.skipped = { count: skipped.count, first: skipped.first };
   const seeders = optionalCount(d, 'complete');
   const leechers = optionalCount(d, 'incomplete');
   if (seeders !== undefined) out.seeders = seeders;
