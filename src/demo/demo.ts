@@ -154,7 +154,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<void> {
 
     out('\n== The release team publishes each release into its catalog (1.01 carries delta hints against 1.00)');
     await run(['publish', join(mirror, 'distro-1.00.iso'), '--product', 'distro', '--release', '1.00', '--home', pubHome]);
-    await run(['publish', join(mirror, 'distro-1.01.iso'), '--product', 'distro', '--release', '1.01', '--previous', join(mirror, 'distro-1.00.torrent'), '--home', pubHome]);
+    await run(['publish', join(mirror, 'distro-1.01.iso'), '--product', 'distro', '--release', '1.01', '--previous', join(mirror, 'distro-1.00.iso.torrent'), '--home', pubHome]);
 
     out('\n== The release team serves the folder: files over HTTP, a torrent per image, a tracker, a seed, web-seed ranges');
     out(`$ isosync serve mirror --port 0 --min-size 1 --home publisher-home`);

@@ -11,7 +11,7 @@
  * readers (a seeding process) and one writer can share the file.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import type { InfoHash } from '../torrent/info-hash.js';
@@ -339,4 +339,14 @@ export class Catalog {
 /** Opens the catalog in the home resolveHome(option) names. */
 export function openCatalog(homeOption?: string): Catalog {
   return Catalog.open(resolveHome(homeOption));
+}
+
+/**
+ * For commands that only read: the catalog when its file exists, else
+ * undefined (an empty catalog), so that reading creates no folder or file.
+ */
+export function openCatalogIfExists(homeOption?: string): Catalog | undefined {
+  const home = resolveHome(homeOption);
+  if (!existsSync(join(home, CATALOG_FILE))) return undefined;
+  return Catalog.open(home);
 }

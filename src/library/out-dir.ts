@@ -18,6 +18,7 @@ import { createReadStream, copyFileSync, existsSync, linkSync, mkdirSync, readFi
 import { basename, join } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { torrentFileName } from './torrent-name.js';
 
 export interface MirrorLayout {
   readonly image: string;
@@ -35,7 +36,7 @@ export function mirrorFileUrl(publicUrl: string, name: string): string {
 
 /** Where the torrent goes in DIR: beside the image, named IMAGE.torrent. */
 export function outDirTorrentPath(outDir: string, imagePath: string): string {
-  return join(outDir, `${basename(imagePath)}.torrent`);
+  return join(outDir, torrentFileName(basename(imagePath)));
 }
 
 function sha256File(path: string): Promise<string> {

@@ -10,7 +10,7 @@
  * Re-publishing the same content (same infohash) reuses the stored creation
  * date, so the same image and options give a byte-identical .torrent file.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { buildHints } from '../delta/hints.js';
 import { IsosyncError } from '../errors.js';
@@ -24,6 +24,8 @@ import { checkPieceLength, defaultPieceLength } from '../torrent/piece-length.js
 import { writeFileAtomic } from './atomic-write.js';
 import { layOutImage, mirrorFileUrl, outDirTorrentPath, type MirrorLayout } from './out-dir.js';
 import type { Catalog, RecordOutcome, ReleaseRecord } from './catalog.js';
+import { checkReleaseImage } from './release-image.js';
+import { torrentFileName } from './torrent-name.js';
 import { buildLineage, defaultPrevious, resolvePrevious, type PreviousRelease } from './previous.js';
 
 export interface PublishOptions {
@@ -47,7 +49,15 @@ export interface PublishOptions {
   /** Creation date in seconds (default now, or $SOURCE_DATE_EPOCH as the CLI passes it). */
   readonly creationDate?: number;
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** Each step as it starts: checking the image, hashing it, computing hints against the named releases, writing. */
+  readonly onPhase?: (phase: PublishPhase) => void;
 }
+
+export type PublishPhase =
+  | { readonly phase: 'checking'; readonly image: string }
+  | { readonly phase: 'hashing'; readonly image: string }
+  | { readonly phase: 'hints'; readonly against: readonly string[] }
+  | { readonly phase: 'writing'; readonly torrent: string };
 
 export interface PublishResult {
   readonly outPath: string;
@@ -67,8 +77,29 @@ export interface PublishResult {
 /** Release and product labels: 1 to this many characters, no control characters. */
 const MAX_LABEL_CHARS = 128;
 
+/** Where publish writes the torrent by default: beside the image, named by torrent-name.ts. */
 export function defaultTorrentPath(imagePath: string): string {
-  return join(dirname(imagePath), `${basename(imagePath).replace(/\.iso$/i, '')}.torrent`);
+  return join(dirname(imagePath), torrentFileName(basename(imagePath)));
+}
+
+/**
+ * Refuses to replace a file at `outPath` that is not this very torrent
+ * (`bytes`), unless forced; `bytes` undefined: before hashing, only a file
+ * that cannot be a torrent of this release is refused.
+ */
+function checkOutput(outPath: string, o: PublishOptions, bytes?: Uint8Array): void {
+  if (o.force || !existsSync(outPath)) return;
+  let same: boolean;
+  if (bytes) same = Buffer.from(readFileSync(outPath)).equals(Buffer.from(bytes));
+  else {
+    try {
+      const m = parseMetainfo(readFileSync(outPath), outPath);
+      same = m.isosync?.product === o.product && m.isosync?.release === o.release;
+    } catch {
+      same = false;
+    }
+  }
+  if (!same) throw new IsosyncError('CONFLICT', `Cannot write ${JSON.stringify(outPath)}: a different file is already there (use --force to replace it)`, { path: outPath });
 }
 
 export async function publishRelease(catalog: Catalog, o: PublishOptions): Promise<PublishResult> {
@@ -86,6 +117,8 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   }
   for (const u of (o.trackers ?? []).flat()) checkUrl('--tracker', u, ['http:', 'https:', 'udp:', 'ws:', 'wss:']);
   for (const u of o.webSeeds ?? []) checkUrl('--web-seed', u, ['http:', 'https:']);
+  o.onPhase?.({ phase: 'checking', image: o.imagePath });
+  await checkReleaseImage(o.imagePath);
 
   const previous: PreviousRelease[] = [];
   if (o.previous && o.previous.length > 0) {
@@ -95,11 +128,15 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
     if (p) previous.push(p);
   }
   const lineage = buildLineage(previous, o);
+  checkOutput(outPath, o);
 
+  o.onPhase?.({ phase: 'hashing', image: o.imagePath });
   const t0 = performance.now();
   const pieces = await hashPieces(o.imagePath, pieceLength, o.onProgress ? { onProgress: o.onProgress } : {});
   const hashSeconds = (performance.now() - t0) / 1000;
 
+  const withImages = previous.filter((p) => p.imagePath !== undefined);
+  if (withImages.length > 0) o.onPhase?.({ phase: 'hints', against: withImages.map((p) => p.release) });
   const hints = await buildHints(
     imagePath,
     previous.map((p) => ({ infoHash: p.infoHash, release: p.release, ...(p.imagePath ? { imagePath: p.imagePath } : {}) })),
@@ -126,6 +163,8 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   // Refuse before writing anything.
   const conflict = catalog.conflictWith({ product: o.product, release: o.release, infoHash: made.metainfo.infoHash });
   if (conflict && !o.force) throw conflict;
+  checkOutput(outPath, o, made.bytes);
+  o.onPhase?.({ phase: 'writing', torrent: outPath });
 
   if (o.outDir !== undefined) mkdirSync(resolve(o.outDir), { recursive: true });
   writeFileAtomic(outPath, made.bytes);

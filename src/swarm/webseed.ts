@@ -43,6 +43,8 @@ export const SPLIT_BYTES = 1024 * 1024;
 export class WebSeed {
   inFlight = 0;
   bytes = 0;
+  /** Body bytes received so far, counted as they arrive (replies still in flight too): for rate displays. */
+  received = 0;
   requests = 0;
   alive = true;
   failure?: string;
@@ -156,6 +158,7 @@ export class WebSeed {
             if (got + chunk.length > limit) return fail('BAD_REPLY', `sent more than the ${limit} bytes expected`);
             chunks.push(chunk);
             got += chunk.length;
+            this.received += chunk.length;
           });
           res.on('end', () => {
             if (settled) return;

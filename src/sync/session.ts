@@ -7,6 +7,7 @@
  * newer torrent in the catalog and the ISO mapping work in both directions.
  */
 import { existsSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import { readIso } from '../iso/index.js';
@@ -29,10 +30,32 @@ import type { Metainfo } from '../torrent/metainfo.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import { closeSources, findSources, type ImageSource, type LocalSource } from './sources.js';
 
+/** Live counters of a sync's network side, for a progress display to sample. */
+export interface LiveSample {
+  /** Payload bytes received from peers and web seeds, and sent to peers, so far. */
+  downloaded: number;
+  uploaded: number;
+  /** Connected peers (handshake done) and web seeds not dropped. */
+  peers: number;
+  webSeeds: number;
+}
+
 export type SyncEvent =
   | { type: 'phase'; phase: 'verify-part' | 'sources' | 'metadata' | 'plan' | 'assemble' | 'finish'; detail?: string }
   | { type: 'warning'; message: string }
-  | { type: 'progress'; done: number; total: number; fetchedBytes: number; reusedBytes: number }
+  /**
+   * Pieces verified (done of total) and the bytes they hold (doneBytes of
+   * totalBytes): reused from local data, resumed from the .part, fetched;
+   * toFetchBytes is what the plan fetches in all.
+   */
+  | { type: 'progress'; done: number; total: number; fetchedBytes: number; reusedBytes: number; resumedBytes: number; doneBytes: number; totalBytes: number; toFetchBytes: number }
+  /** The network side exists: `sample` reads its counters (cheap; call it at display rate). */
+  | { type: 'live'; sample: () => LiveSample }
+  /** The .part in use, and the verified bytes it already held. */
+  | { type: 'part'; path: string; resumedBytes: number }
+  /** The sync failed: the .part was kept with `bytes` verified (run again to resume), or removed (it held nothing). */
+  | { type: 'part-kept'; path: string; bytes: number }
+  | { type: 'part-removed'; path: string }
   | AssembleEvent;
 
 export interface SyncInput {
@@ -142,6 +165,15 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   const urls = [...target.urlList, ...input.webSeeds].map((u) => webSeedFileUrl(u, target.name));
   const pool = new MirrorPool(urls, target.length, input.stallMs ? { stallMs: input.stallMs } : {});
   pool.on('warning', warn);
+  emit({
+    type: 'live',
+    sample: () => ({
+      downloaded: pool.seeds.reduce((n, s) => n + s.received, 0) + (swarm?.swarm.downloaded ?? 0),
+      uploaded: swarm?.swarm.uploaded ?? 0,
+      peers: swarm?.swarm.connectedPeers ?? 0,
+      webSeeds: pool.alive.length,
+    }),
+  });
 
   // Layer 0: pieces already verified in the .part (resume).
   const partSegs: LocalSegment[] = [];
@@ -361,9 +393,12 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
 
   emit({ type: 'phase', phase: 'verify-part' });
   const part = await PartFile.open(output, target);
+  const verifiedBytes = () => part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, p)) : n), 0);
+  emit({ type: 'part', path: part.path, resumedBytes: verifiedBytes() });
   let prepared: Prepared | undefined;
-  const swarm = input.peers ? await startPeers(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, part, input.onEvent) : undefined;
+  let swarm: SyncPeers | undefined;
   try {
+    swarm = input.peers ? await startPeers(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, part, input.onEvent) : undefined;
     prepared = await prepare({ ...input, output }, part, swarm, { deferHintedMetadata: true });
     const { plan, report, byteSources, vt, pool } = prepared;
     swarm?.planned(plan);
@@ -371,10 +406,12 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
     // Web seeds alone (the pool), or peers and web seeds behind one picker.
     const fetcher = (swarm ? swarm.fetcher : pool.seeds.length > 0 ? pool : undefined) as PieceFetcher<unknown> | undefined;
     emit({ type: 'phase', phase: 'assemble' });
-    const resumedBytes = part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, p)) : n), 0);
+    const resumedBytes = verifiedBytes();
     let fetchedSoFar = 0;
     let reusedSoFar = 0;
     let done = part.verifiedCount;
+    const progress = () => ({ type: 'progress' as const, done, total: plan.pieceCount, fetchedBytes: fetchedSoFar, reusedBytes: reusedSoFar, resumedBytes, doneBytes: resumedBytes + reusedSoFar + fetchedSoFar, totalBytes: target.length, toFetchBytes: report.fetchBytes });
+    emit(progress());
     const stats: AssembleStats = await assemble({
       plan,
       pieces: target.pieces,
@@ -389,7 +426,7 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
           done++;
           fetchedSoFar += e.fetched;
           reusedSoFar += e.reused;
-          emit({ type: 'progress', done, total: plan.pieceCount, fetchedBytes: fetchedSoFar, reusedBytes: reusedSoFar });
+          emit(progress());
         }
       },
     });
@@ -413,13 +450,18 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
       seconds: (Date.now() - started) / 1000,
     };
     // --seed: keep serving the finished image until the caller's afterSync returns; otherwise while peers still fetch from us (briefly).
-    if (swarm) await swarm.seedFrom(output, () => (input.peers?.afterSync ? input.peers.afterSync(result, swarm) : swarm.courtesy()));
+    const peers = swarm;
+    if (peers) await peers.seedFrom(output, () => (input.peers?.afterSync ? input.peers.afterSync(result, peers) : peers.courtesy()));
     await swarm?.close();
     return result;
   } catch (e) {
     await swarm?.close();
     await part.close();
     if (prepared) await closeSources(prepared.sources);
+    // A .part that holds no verified piece is litter, not a resume point.
+    const kept = verifiedBytes();
+    if (kept > 0) emit({ type: 'part-kept', path: part.path, bytes: kept });
+    else if (await unlink(part.path).then(() => true, () => false)) emit({ type: 'part-removed', path: part.path });
     throw e;
   }
 }

@@ -12,6 +12,7 @@ import { buildInfoDict } from '../../src/torrent/create.js';
 import { hashPieces } from '../../src/torrent/hash-pieces.js';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
 import { cli, tempDir } from '../helpers/env.js';
+import { isoAround } from '../helpers/iso-image.js';
 
 /** Deterministic pseudo-random bytes (SHA-1 in counter mode). */
 function bytes(n: number, seed: string): Buffer {
@@ -38,7 +39,7 @@ function setup(t: { after: (fn: () => void) => void }): Setup {
     home,
     image: (name, seed, size = 1_500_000) => {
       const p = join(tmp.dir, name);
-      writeFileSync(p, bytes(size, seed));
+      writeFileSync(p, isoAround(bytes(size, seed)));
       return p;
     },
     run,
@@ -71,11 +72,11 @@ describe('isosync publish', () => {
     assert.equal(ta.pieceLength, 32768);
   });
 
-  it('writes IMAGE.torrent (without .iso) beside the image by default, and republishing the same content changes nothing', (t) => {
+  it('writes IMAGE.torrent (distro-1.00.iso.torrent) beside the image by default, and republishing the same content changes nothing', (t) => {
     const s = setup(t);
     const img = s.image('distro-1.00.iso', 'a');
     const first = s.json(['publish', img, '--product', 'distro', '--release', '1.00']);
-    const out = join(s.dir, 'distro-1.00.torrent');
+    const out = join(s.dir, 'distro-1.00.iso.torrent');
     assert.equal(first.torrent, out);
     assert.equal(first.catalog, 'created');
     const bytes1 = readFileSync(out);
@@ -116,7 +117,7 @@ describe('isosync publish', () => {
       { release: '1.01', infoHash: p101.infoHash },
       { release: '1.00', infoHash: p100.infoHash },
     ]);
-    const m = infoOf(join(s.dir, 'd-1.10.torrent'));
+    const m = infoOf(join(s.dir, 'd-1.10.iso.torrent'));
     assert.deepEqual(m.similar, [p101.infoHash, p100.infoHash]);
     assert.deepEqual(m.collections, ['distro']);
     const listed = s.json(['releases']);
@@ -130,7 +131,7 @@ describe('isosync publish', () => {
     const s = setup(t);
     const old = s.image('old.iso', 'old');
     const first = s.json(['publish', old, '--product', 'distro', '--release', '1.00']);
-    const viaTorrent = s.json(['publish', s.image('new.iso', 'new'), '--product', 'distro', '--release', '2.00', '--previous', join(s.dir, 'old.torrent')]);
+    const viaTorrent = s.json(['publish', s.image('new.iso', 'new'), '--product', 'distro', '--release', '2.00', '--previous', join(s.dir, 'old.iso.torrent')]);
     assert.deepEqual(viaTorrent.lineage, [{ release: '1.00', infoHash: first.infoHash }]);
     assert.equal(viaTorrent.previous[0].imagePath, old, 'the previous image is found through the catalog');
 
@@ -142,9 +143,53 @@ describe('isosync publish', () => {
     assert.equal(viaImage.previous[0].via, 'hashed-image');
   });
 
+  it('refuses what is not a whole ISO image (truncated, random bytes, text) with exit 2, recording and writing nothing', (t) => {
+    const s = setup(t);
+    const whole = readFileSync(s.image('whole.iso', 'w', 600_000));
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['truncated.iso', whole.subarray(0, 300_000), /^isosync: Cannot publish ".*truncated\.iso": not a whole ISO 9660 image: image is truncated: the primary volume descriptor gives 292 blocks \(598016 bytes\) but the image has 300000 bytes\n$/],
+      ['random.iso', bytes(3_000_000, 'random'), /^isosync: Cannot publish ".*random\.iso": not a whole ISO 9660 image: volume descriptor at byte 32768 has identifier .*, expected "CD001"\n$/],
+      ['notes.iso', Buffer.from('just some text\n'), /^isosync: Cannot publish ".*notes\.iso": not a whole ISO 9660 image: image is truncated: it has 15 bytes, too few for a volume descriptor at byte 32768\n$/],
+    ];
+    for (const [name, content, message] of cases) {
+      const p = join(s.dir, name);
+      writeFileSync(p, content);
+      const r = s.run(['publish', p, '--product', 'distro', '--release', name]);
+      assert.equal(r.status, 2, `${name}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(existsSync(`${p}.torrent`), false, `${name}: no torrent written`);
+    }
+    // A file extent past the end, with descriptors that say the volume is whole.
+    const cut = Buffer.from(whole.subarray(0, 300_000));
+    cut.writeUInt32LE(146, 16 * 2048 + 80);
+    cut.writeUInt32BE(146, 16 * 2048 + 84);
+    writeFileSync(join(s.dir, 'cut.iso'), cut);
+    const r = s.run(['publish', join(s.dir, 'cut.iso'), '--product', 'distro', '--release', 'cut']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^isosync: Cannot publish ".*cut\.iso": not a whole ISO 9660 image: file "\/DATA\.BIN" has an extent at byte 38912 \(561088 bytes\) beyond the end of the image \(300000 bytes\)\n$/);
+    // Nothing was recorded: the catalog lists no release, and a sync would not offer these files as sources.
+    assert.deepEqual(s.json(['releases']), []);
+  });
+
+  it('refuses to overwrite an existing -o file that is not this torrent, unless --force', (t) => {
+    const s = setup(t);
+    const img = s.image('distro-1.00.iso', 'a');
+    const out = join(s.dir, 'existing.torrent');
+    writeFileSync(out, 'precious\n');
+    const r = s.run(['publish', img, '--product', 'distro', '--release', '1.00', '-o', out]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, `isosync: Cannot write ${JSON.stringify(out)}: a different file is already there (use --force to replace it)\n`);
+    assert.equal(readFileSync(out, 'utf8'), 'precious\n');
+    assert.deepEqual(s.json(['releases']), [], 'nothing recorded either');
+    const forced = s.json(['publish', img, '--product', 'distro', '--release', '1.00', '-o', out, '--force']);
+    assert.equal(infoOf(out).infoHash, forced.infoHash);
+    // The same torrent again is no overwrite: allowed without --force.
+    assert.equal(s.run(['publish', img, '--product', 'distro', '--release', '1.00', '-o', out]).status, 0);
+  });
+
   it('refuses bad arguments with exit code 2 and one line', (t) => {
     const s = setup(t);
-    const img = s.image('a.iso', 'a', 10_000);
+    const img = s.image('a.iso', 'a', 50_000);
     const cases: [string[], string][] = [
       [['publish', img, '--product', 'p', '--release', '1', '--piece-length', '3000'], 'Invalid --piece-length "3000": must be a power of two from 2048 to 16777216 bytes'],
       [['publish', join(s.dir, 'missing.iso'), '--product', 'p', '--release', '1'], `Cannot publish ${JSON.stringify(join(s.dir, 'missing.iso'))}: no such file`],
@@ -158,7 +203,7 @@ describe('isosync publish', () => {
       assert.equal(r.status, 2, args.join(' '));
       assert.equal(r.stderr, `isosync: ${msg}\n`);
     }
-    assert.equal(existsSync(join(s.dir, 'a.torrent')), false);
+    assert.equal(existsSync(join(s.dir, 'a.iso.torrent')), false);
   });
 });
 
@@ -170,7 +215,7 @@ describe('isosync info', () => {
       'publish', img, '--product', 'distro', '--release', '1.00', '--piece-length', '16K', '--comment', 'hello',
       '--tracker', 'http://a/announce,http://b/announce', '--tracker', 'udp://c:80', '--web-seed', 'http://m/distro-1.00.iso',
     ], { SOURCE_DATE_EPOCH: '1234567890' });
-    const info = s.json(['info', join(s.dir, 'distro-1.00.torrent')]);
+    const info = s.json(['info', join(s.dir, 'distro-1.00.iso.torrent')]);
     assert.deepEqual(info, {
       name: 'distro-1.00.iso',
       length: 100_000,
@@ -190,7 +235,7 @@ describe('isosync info', () => {
       private: false,
       hints: null,
     });
-    const text = s.run(['info', join(s.dir, 'distro-1.00.torrent')]);
+    const text = s.run(['info', join(s.dir, 'distro-1.00.iso.torrent')]);
     assert.equal(text.status, 0);
     assert.match(text.stdout, new RegExp(`^infohash: +${pub.infoHash}$`, 'm'));
     assert.match(text.stdout, /^trackers: +tier 1: http:\/\/a\/announce http:\/\/b\/announce$/m);

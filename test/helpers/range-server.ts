@@ -7,7 +7,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 
-export type Misbehaviour = 'none' | 'corrupt' | 'truncate' | '404' | '500' | 'stall' | 'ignore-range' | 'slow' | 'single-range-only';
+export type Misbehaviour = 'none' | 'corrupt' | 'truncate' | '404' | '500' | 'stall' | 'ignore-range' | 'slow' | 'single-range-only' | 'trickle';
+
+/** 'trickle' sends bodies in blocks of this many bytes, one per TRICKLE_MS (about 20 KiB/s a connection): a sync that lasts seconds. */
+const TRICKLE_BYTES = 2 * 1024;
+const TRICKLE_MS = 100;
 
 export interface RangeServer {
   url: string;
@@ -93,8 +97,7 @@ export async function startRangeServer(files: Record<string, string>, mode: Misb
         res.destroy();
         return;
       }
-      sent += body.length;
-      res.end(body);
+      send(res, body);
       return;
     }
     const ranged = specs.length === 1;
@@ -116,8 +119,27 @@ export async function startRangeServer(files: Record<string, string>, mode: Misb
       res.destroy();
       return;
     }
-    sent += body.length;
-    res.end(body);
+    send(res, body);
+  };
+  const send = (res: ServerResponse, body: Buffer) => {
+    if (current !== 'trickle') {
+      sent += body.length;
+      res.end(body);
+      return;
+    }
+    let at = 0;
+    const next = () => {
+      if (res.destroyed) return;
+      const chunk = body.subarray(at, at + TRICKLE_BYTES);
+      at += chunk.length;
+      sent += chunk.length;
+      if (at >= body.length) res.end(chunk);
+      else {
+        res.write(chunk);
+        setTimeout(next, TRICKLE_MS);
+      }
+    };
+    next();
   };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;

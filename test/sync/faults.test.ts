@@ -55,15 +55,17 @@ describe('bad web seeds and interrupted runs', { skip }, () => {
     }
   });
 
-  test('with every web seed bad: one error line, exit 1, and the .part kept for a resume', async () => {
+  test('with every web seed bad: one error line, exit 1, and the .part kept for a resume, which the last line says', async () => {
     const bad = await startRangeServer({}, '404');
     try {
       const out = join(pub.dir, 'all-bad.iso');
       const r = await cliAsync(['sync', pub.torrent(T), '-o', out, '--home', join(pub.dir, 'h-all-bad'), '--no-catalog', '--from', pub.image('distro-1.00'), '--web-seed', `${bad.url}/${T}.iso`]);
       assert.equal(r.status, 1);
       const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('warning'));
-      assert.equal(lines.length, 1, r.stderr);
+      assert.equal(lines.length, 2, r.stderr);
       assert.match(lines[0]!, /^isosync: Cannot fetch: every web seed failed/);
+      // The pieces built from 1.00 were verified and stay: the user is told so, and how to go on.
+      assert.match(lines[1]!, /^isosync: kept \d[\d.]* (?:KiB|MiB) in .*all-bad\.iso\.part; run the same command again to resume$/);
       assert.ok(!existsSync(out), 'no image under the final name');
       assert.ok(existsSync(`${out}.part`), 'the .part stays for a resume');
     } finally {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
 import { cli, fixture, needTools, tempDir } from '../helpers/env.js';
+import { isoAround } from '../helpers/iso-image.js';
 
 function bytes(n: number, seed: string): Buffer {
   const out = Buffer.alloc(n);
@@ -52,8 +53,8 @@ describe('interop: other clients read isosync torrents', { skip: needTools('libt
     const home = join(tmp.dir, 'home');
     const v100 = join(tmp.dir, 'distro-1.00.iso');
     const v101 = join(tmp.dir, 'distro-1.01.iso');
-    writeFileSync(v100, bytes(3 * 1024 * 1024 + 2048, '1.00'));
-    writeFileSync(v101, bytes(3 * 1024 * 1024 + 4096, '1.01'));
+    writeFileSync(v100, isoAround(bytes(3 * 1024 * 1024 + 2048, '1.00')));
+    writeFileSync(v101, isoAround(bytes(3 * 1024 * 1024 + 4096, '1.01')));
     for (const [img, rel] of [[v100, '1.00'], [v101, '1.01']] as const) {
       const r = cli([
         'publish', img, '--product', 'distro', '--release', rel, '--home', home,
@@ -62,7 +63,7 @@ describe('interop: other clients read isosync torrents', { skip: needTools('libt
       ]);
       assert.equal(r.status, 0, r.stderr);
     }
-    for (const torrent of ['distro-1.00.torrent', 'distro-1.01.torrent']) {
+    for (const torrent of ['distro-1.00.iso.torrent', 'distro-1.01.iso.torrent']) {
       const path = join(tmp.dir, torrent);
       const ours = isosyncInfo(path).infoHash;
       assert.equal(libtorrentInfoHash(path), ours, 'libtorrent');
@@ -73,9 +74,9 @@ describe('interop: other clients read isosync torrents', { skip: needTools('libt
     const out = run(PY, [
       '-c',
       'import sys, libtorrent as lt; ti = lt.torrent_info(sys.argv[1]); print(ti.collections()); print([str(h) for h in ti.similar_torrents()])',
-      join(tmp.dir, 'distro-1.01.torrent'),
+      join(tmp.dir, 'distro-1.01.iso.torrent'),
     ]);
-    assert.equal(out, `['distro']\n['${isosyncInfo(join(tmp.dir, 'distro-1.00.torrent')).infoHash}']\n`);
+    assert.equal(out, `['distro']\n['${isosyncInfo(join(tmp.dir, 'distro-1.00.iso.torrent')).infoHash}']\n`);
   });
 });
 
@@ -84,7 +85,7 @@ describe('interop: isosync reads torrents made by other tools', { skip: needTool
     const tmp = tempDir();
     t.after(tmp.cleanup);
     const img = join(tmp.dir, 'image.iso');
-    writeFileSync(img, bytes(5 * 1024 * 1024 + 12345, 'mk'));
+    writeFileSync(img, isoAround(bytes(5 * 1024 * 1024 + 12345, 'mk')));
     for (const log2 of [15, 18, 20]) {
       const mk = join(tmp.dir, `mk-${log2}.torrent`);
       run('mktorrent', ['-l', String(log2), '-a', 'http://127.0.0.1:6969/announce', '-o', mk, img]);
@@ -149,7 +150,7 @@ describe('interop: the fixture releases published with lineage and hints', { ski
       const r = cli(['publish', img, '--product', 'distro', '--release', rel, '--home', home, '--web-seed', 'http://127.0.0.1:8080/']);
       assert.equal(r.status, 0, r.stderr);
     }
-    const torrent = join(tmp.dir, 'distro-1.01.torrent');
+    const torrent = join(tmp.dir, 'distro-1.01.iso.torrent');
     const r = cli(['info', torrent, '--json']);
     assert.equal(r.status, 0, r.stderr);
     const info = JSON.parse(r.stdout);

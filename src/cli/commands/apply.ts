@@ -30,7 +30,7 @@ import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { IsosyncError, quote } from '../../errors.js';
 import { resolveHome } from '../../library/home.js';
-import { openCatalog } from '../../library/catalog.js';
+import { openCatalogIfExists } from '../../library/catalog.js';
 import { previousImageOf } from '../../library/previous.js';
 import { planRepo, type RepoPackage } from '../../packages/flat-repo.js';
 import { writeFlatRepo } from '../../packages/write-repo.js';
@@ -98,16 +98,16 @@ export function register(program: Command): void {
     .action(action(async (newPath: string, opts: ApplyOptions) => {
       requireImagePath(newPath, 'NEW');
       if (!opts.from) {
-        const catalog = openCatalog(opts.home);
+        const catalog = openCatalogIfExists(opts.home);
         try {
-          const prev = previousImageOf(catalog, newPath);
+          const prev = catalog ? previousImageOf(catalog, newPath) : undefined;
           if (!prev) {
             throw new IsosyncError('NOT_FOUND', `Cannot apply ${quote(newPath)}: the catalog knows no earlier release of it on disk; give the release installed now with --from OLD`);
           }
           opts.from = prev.path;
           if (!opts.json) process.stderr.write(`isosync: applying relative to ${prev.release} (${prev.path}), the previous release in the catalog\n`);
         } finally {
-          catalog.close();
+          catalog?.close();
         }
       }
       const r = await diffImageFiles(opts.from, newPath);

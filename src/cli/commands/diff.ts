@@ -16,7 +16,7 @@ import { diffImages, type ImageDiffResult } from '../../packages/image-diff.js';
 import { zstdViaBinary } from '../../packages/zstd-binary.js';
 import { FileSource } from '../../store/file-source.js';
 import type { ByteSource } from '../../store/byte-source.js';
-import { openCatalog, type Catalog } from '../../library/catalog.js';
+import { openCatalogIfExists, type Catalog } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { defaultOutput } from '../../sync/session.js';
 import { TorrentView } from '../../sync/torrent-view.js';
@@ -67,7 +67,7 @@ async function openSide(path: string, opts: DiffSourceOptions, catalog: Catalog 
 /** Opens both sides (images or torrents), diffs them, closes them. */
 export async function diffImageFiles(oldPath: string, newPath: string, opts: DiffSourceOptions = {}): Promise<ImageDiffResult> {
   const torrents = [oldPath, newPath].some((p) => /\.torrent$/i.test(p));
-  const catalog = torrents && opts.catalog !== false ? openCatalog(opts.home) : undefined;
+  const catalog = torrents && opts.catalog !== false ? openCatalogIfExists(opts.home) : undefined;
   try {
     const oldSide = await openSide(oldPath, opts, catalog);
     try {

@@ -17,7 +17,8 @@ import { register as demo } from './demo.js';
 import { register as serve } from './serve.js';
 import { register as seed } from './seed.js';
 import { register as tracker } from './tracker.js';
+import { register as completion } from './completion.js';
 
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [sync, plan, publish, info, releases, ls, regions, extract, diff, apply, mount, serve, seed, tracker, demo];
+export const COMMANDS: Register[] = [sync, plan, publish, info, releases, ls, regions, extract, diff, apply, mount, serve, seed, tracker, completion, demo];

@@ -5,6 +5,8 @@
  */
 import type { Command } from 'commander';
 import { summarizeHints } from '../../delta/hints.js';
+import { IsosyncError } from '../../errors.js';
+import { isUrl, resolveRemoteTarget } from '../../sync/remote-target.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { encodeBencode } from '../../torrent/bencode-encode.js';
 import type { Metainfo } from '../../torrent/metainfo.js';
@@ -96,14 +98,22 @@ function dateText(seconds: number): string {
   return Number.isNaN(d.getTime()) ? String(seconds) : `${d.toISOString().replace('.000Z', 'Z')} (${seconds})`;
 }
 
+/** The torrent at a path, or at a URL (a torrent's, or an image's: the server is asked for its torrent, as sync does). */
+async function torrentOf(arg: string): Promise<Metainfo> {
+  if (!isUrl(arg)) return readTorrentFile(arg);
+  const r = await resolveRemoteTarget(arg);
+  if (r.kind === 'plain') throw new IsosyncError('NOT_FOUND', `Cannot show ${arg}: the server offers no torrent for it (a plain file of ${formatBytes(r.size)})`, { url: arg });
+  return r.metainfo;
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('info')
     .description('show what a torrent holds: sizes, infohash, product, release, lineage, trackers, web seeds, hints')
-    .argument('<torrent>', 'a .torrent file (isosync\'s or any other)');
+    .argument('<torrent>', "a .torrent file (isosync's or any other), or an http(s) URL of a torrent or of an image");
   withCommon(cmd).action(
     action(async (path: string, opts: CommonOptions) => {
-      const m = readTorrentFile(path);
+      const m = await torrentOf(path);
       const j = infoJson(m);
       if (opts.json) printJson(j);
       else printText(j);

@@ -6,8 +6,12 @@
 import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { openCatalog } from '../../library/catalog.js';
-import { publishRelease, type PublishResult } from '../../library/publish.js';
-import { parsePieceLength } from '../../torrent/piece-length.js';
+import { basename } from 'node:path';
+import { publishRelease, type PublishPhase, type PublishResult } from '../../library/publish.js';
+import { say } from '../output.js';
+import { ProgressLine } from '../progress.js';
+import { checkPieceLength } from '../../torrent/piece-length.js';
+import { sizeOption } from '../size.js';
 import { action, collect, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
 import { trackerTiers } from './info.js';
@@ -56,6 +60,19 @@ function resultJson(r: PublishResult) {
   };
 }
 
+function phaseWords(p: PublishPhase): string {
+  switch (p.phase) {
+    case 'checking':
+      return `checking ${basename(p.image)}`;
+    case 'hashing':
+      return `hashing ${basename(p.image)}`;
+    case 'hints':
+      return `computing delta hints against ${p.against.join(', ')}`;
+    case 'writing':
+      return `writing ${basename(p.torrent)}`;
+  }
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('publish')
@@ -66,18 +83,18 @@ export function register(program: Command): void {
     .option('--previous <torrent|image>', 'an earlier release (a .torrent, or its image); repeatable; default: the catalog\'s previous release of the product', collect)
     .option('--tracker <url>', 'tracker URL; repeat for more tiers, comma-separate URLs of one tier', collect)
     .option('--web-seed <url>', 'HTTP web seed (BEP 19): the image URL, or a folder URL ending in "/"; repeatable', collect)
-    .option('--piece-length <bytes>', 'piece length: a power of two from 2048 to 16M (default by image size: 256K up to 4 GiB)')
+    .option('--piece-length <size>', 'piece length: a power of two from 2K to 16M (default by image size: 256K up to 4 GiB)')
     .option('--comment <text>', 'comment stored in the torrent')
-    .option('-o, --output <file>', 'where to write the torrent (default IMAGE without .iso, plus .torrent)')
+    .option('-o, --output <file>', 'where to write the torrent (default IMAGE.torrent beside the image); an existing different file needs --force')
     .option('--out-dir <dir>', 'lay out a static mirror in DIR: the image (hard link or copy), IMAGE.torrent beside it, SHA256SUMS')
     .option('--public-url <url>', "the mirror folder's URL: the torrent's first web seed is its copy of the image")
-    .option('--force', 'replace a release already published under the same product and release with other content');
+    .option('--force', 'replace a release already published under the same product and release with other content, and an existing different torrent file');
   withCommon(cmd).action(
     action(async (image: string, opts: PublishCliOptions) => {
       const creationDate = creationDateFromEnv();
-      const pieceLength = opts.pieceLength !== undefined ? parsePieceLength(opts.pieceLength) : undefined;
-      const showProgress = !opts.json && process.stderr.isTTY === true;
-      let lastPct = -1;
+      const pieceLength = sizeOption('--piece-length', opts.pieceLength);
+      if (pieceLength !== undefined) checkPieceLength(pieceLength, opts.pieceLength);
+      const line = new ProgressLine().start(`checking ${basename(image)}`);
       const catalog = openCatalog(opts.home);
       try {
         const r = await publishRelease(catalog, {
@@ -94,31 +111,28 @@ export function register(program: Command): void {
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
           ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
           ...(creationDate !== undefined ? { creationDate } : {}),
-          ...(showProgress
-            ? {
-                onProgress: (done: number, total: number) => {
-                  const pct = Math.floor((done / total) * 100);
-                  if (pct !== lastPct) process.stderr.write(`\rhashing ${pct}%`);
-                  lastPct = pct;
-                },
-              }
-            : {}),
+          onProgress: (done: number, total: number) => line.update({ doneBytes: done, totalBytes: total }),
+          onPhase: (p: PublishPhase) => {
+            line.update({ doneBytes: undefined, totalBytes: undefined });
+            line.setPhase(phaseWords(p));
+          },
         });
-        if (showProgress) process.stderr.write('\r\x1b[K');
+        line.stop();
         const j = resultJson(r);
         if (opts.json) {
           printJson(j);
           return;
         }
         const note = r.outcome === 'unchanged' ? ' (already in the catalog, unchanged)' : r.outcome === 'replaced' ? ' (replaced the earlier record)' : '';
-        process.stdout.write(`published ${j.product} ${j.release}${note}\n`);
-        process.stdout.write(`  torrent     ${j.torrent}\n`);
-        process.stdout.write(`  infohash    ${j.infoHash}\n`);
-        process.stdout.write(`  pieces      ${j.pieceCount} of ${formatBytes(j.pieceLength)} (${formatBytes(j.length)} hashed in ${j.hashSeconds.toFixed(2)} s)\n`);
-        process.stdout.write(`  lineage     ${j.lineage.length > 0 ? j.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n              ') : 'none (first release)'}\n`);
-        process.stdout.write(`  hints       ${r.hints ? 'included' : 'none'}\n`);
-        if (r.layout) process.stdout.write(`  mirror      ${r.layout.image} (${r.layout.imageBy}), ${r.layout.torrent}, ${r.layout.sums}\n`);
+        say(`published ${j.product} ${j.release}${note}`);
+        say(`  torrent     ${j.torrent}`);
+        say(`  infohash    ${j.infoHash}`);
+        say(`  pieces      ${j.pieceCount} of ${formatBytes(j.pieceLength)} (${formatBytes(j.length)} hashed in ${j.hashSeconds.toFixed(2)} s)`);
+        say(`  lineage     ${j.lineage.length > 0 ? j.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n              ') : 'none (first release)'}`);
+        say(`  hints       ${r.hints ? `against ${r.previous.filter((p) => p.imagePath).map((p) => p.release).join(', ')}` : 'none'}`);
+        if (r.layout) say(`  mirror      ${r.layout.image} (${r.layout.imageBy}), ${r.layout.torrent}, ${r.layout.sums}`);
       } finally {
+        line.stop();
         catalog.close();
       }
     }),

@@ -4,7 +4,9 @@
  */
 import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
-import { openCatalog, type ReleaseRecord } from '../../library/catalog.js';
+import { join } from 'node:path';
+import { CATALOG_FILE, openCatalogIfExists, type ReleaseRecord } from '../../library/catalog.js';
+import { resolveHome } from '../../library/home.js';
 import { action, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
 
@@ -41,18 +43,19 @@ export function register(program: Command): void {
     .argument('[product]', 'only this product');
   withCommon(cmd).action(
     action(async (product: string | undefined, opts: CommonOptions) => {
-      const catalog = openCatalog(opts.home);
+      const catalog = openCatalogIfExists(opts.home);
+      const where = catalog?.path ?? join(resolveHome(opts.home), CATALOG_FILE);
       try {
-        const products = product !== undefined ? [product] : catalog.products();
-        const out = products.map((p) => toJson(p, catalog.releasesOf(p)));
+        const products = product !== undefined ? [product] : (catalog?.products() ?? []);
+        const out = products.map((p) => toJson(p, catalog?.releasesOf(p) ?? []));
         if (product !== undefined && out[0]!.releases.length === 0) {
-          throw new IsosyncError('NOT_FOUND', `No releases of ${JSON.stringify(product)} in ${JSON.stringify(catalog.path)}`, { product });
+          throw new IsosyncError('NOT_FOUND', `No releases of ${JSON.stringify(product)} in ${JSON.stringify(where)}`, { product });
         }
         if (opts.json) {
           printJson(out);
           return;
         }
-        if (out.length === 0) process.stdout.write(`No releases recorded in ${catalog.path}\n`);
+        if (out.length === 0) process.stdout.write(`No releases recorded in ${where}\n`);
         for (const p of out) {
           process.stdout.write(`${p.product}\n`);
           const w = p.releases.reduce((n, r) => Math.max(n, r.release.length), 0);
@@ -62,7 +65,7 @@ export function register(program: Command): void {
           }
         }
       } finally {
-        catalog.close();
+        catalog?.close();
       }
     }),
   );

@@ -6,11 +6,12 @@
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { openCatalog } from '../../library/catalog.js';
+import { openCatalogIfExists } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { seedImage } from '../../swarm/seed.js';
 import { action, collect, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
+import { sizeOption } from '../size.js';
 
 interface SeedOptions extends CommonOptions {
   port?: string;
@@ -32,7 +33,7 @@ export function register(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .addOption(new Option('--peer <host:port>', 'a peer to connect to; repeatable').argParser(collect))
     .option('--upload-slots <n>', 'peers uploaded to at once')
-    .option('--upload-limit <bytes>', 'upload rate limit in bytes per second (0: none)')
+    .option('--upload-limit <rate>', 'upload rate limit per second, e.g. 5M (0: none)')
     .option('--super-seed', 'BEP 16 super-seeding: reveal pieces one at a time (a first seed)')
     .option('--no-catalog', 'do not trust the catalog: always verify the image');
   withCommon(cmd).action(
@@ -41,17 +42,17 @@ export function register(program: Command): void {
       const imagePath = resolve(imageArg);
       let verified = false;
       if (opts.catalog !== false) {
-        const catalog = openCatalog(opts.home);
+        const catalog = openCatalogIfExists(opts.home);
         try {
-          const rec = catalog.imageAt(imagePath);
+          const rec = catalog?.imageAt(imagePath);
           verified = Boolean(rec && rec.unchanged && rec.verifiedAt !== null && rec.infoHash === torrent.infoHash);
         } finally {
-          catalog.close();
+          catalog?.close();
         }
       }
       const warn = (m: string) => process.stderr.write(`isosync: warning: ${m}\n`);
       const uploadSlots = intOption('--upload-slots', opts.uploadSlots, 1);
-      const uploadLimit = intOption('--upload-limit', opts.uploadLimit, 0);
+      const uploadLimit = sizeOption('--upload-limit', opts.uploadLimit, { rate: true });
       const seeding = await seedImage({
         torrent,
         imagePath,

@@ -15,6 +15,7 @@ import { IsosyncServer } from '../../serve/server.js';
 import { Tracker } from '../../tracker/server.js';
 import { action, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
+import { sizeOption } from '../size.js';
 
 interface ServeCliOptions extends CommonOptions {
   host: string;
@@ -36,7 +37,7 @@ export function register(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port to listen on (0: any free port)', '8080')
     .option('--public-url <url>', 'the URL clients reach this server at (default http://HOST:PORT)')
-    .option('--min-size <bytes>', `smallest file that gets a torrent (default ${DEFAULT_MIN_TORRENT_BYTES})`)
+    .option('--min-size <size>', `smallest file that gets a torrent (default ${formatBytes(DEFAULT_MIN_TORRENT_BYTES)})`)
     .option('--listing', 'answer folder URLs with an HTML listing')
     .option('--dotfiles', 'serve names starting with "."')
     .option('--udp', 'also run the tracker over UDP (BEP 15) on the same port number')
@@ -60,7 +61,7 @@ export function register(program: Command): void {
       }
       const port = intOption('--port', opts.port, 0)!;
       if (port > 65535) throw new IsosyncError('BAD_ARGUMENT', `Invalid --port ${JSON.stringify(opts.port)}: above 65535`);
-      const minSize = intOption('--min-size', opts.minSize, 1) ?? DEFAULT_MIN_TORRENT_BYTES;
+      const minSize = sizeOption('--min-size', opts.minSize, { min: 1 }) ?? DEFAULT_MIN_TORRENT_BYTES;
       if (opts.publicUrl !== undefined) {
         let u: URL | undefined;
         try {
