@@ -6,7 +6,8 @@
  */
 import type { Command } from 'commander';
 import { IsosyncError, isIsosyncError } from '../errors.js';
-import { configureOutput, errorLine } from './output.js';
+import { formatWarning, type Warning } from '../core/warnings.js';
+import { configureOutput, errorLine, warn } from './output.js';
 import { isSystemError, plainText, systemErrorLine } from './system-errors.js';
 
 export interface CommonOptions {
@@ -39,6 +40,11 @@ export function debugRequested(argv: readonly string[] = process.argv): boolean 
   return argv.includes('--debug') || process.env['ISOSYNC_DEBUG'] === '1';
 }
 
+/** Prints a warning on stderr (not with -q): `isosync: warning: SOURCE: DETAIL`. */
+export function printWarning(w: Warning): void {
+  warn(formatWarning(w));
+}
+
 /** The one line a user sees for `e`, in plain words. */
 export function errorText(e: unknown): string {
   if (isIsosyncError(e)) return plainText(e.message);
@@ -48,7 +54,7 @@ export function errorText(e: unknown): string {
   return plainText(msg.split('\n')[0]!);
 }
 
-/** Prints one line for the error (and the stack with --debug) and returns the exit code. */
+/** Prints one line for the error (and the stack with --debug) and returns the exit code (EXIT_STATUS of its code). */
 export function reportError(e: unknown, debug: boolean): 1 | 2 {
   errorLine(errorText(e));
   const stack = (e as Error | undefined)?.stack;

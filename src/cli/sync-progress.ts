@@ -8,6 +8,7 @@
  */
 import { rmSync } from 'node:fs';
 import type { SyncEvent } from '../sync/session.js';
+import { formatWarning, type Warning } from '../core/warnings.js';
 import { EXIT_INTERRUPTED } from './common.js';
 import { formatBytes } from './format.js';
 import { detail, errorLine, warn } from './output.js';
@@ -50,11 +51,11 @@ export class SyncProgress {
     process.off('SIGTERM', this.interrupt);
   }
 
+  /** Warnings clear the line first (output.ts warn). */
+  readonly onWarning = (w: Warning): void => warn(formatWarning(w));
+
   readonly onEvent = (e: SyncEvent): void => {
     switch (e.type) {
-      case 'warning':
-        warn(e.message);
-        return;
       case 'phase':
         this.line.setPhase(PHASE_WORDS[e.phase] ?? e.phase);
         detail(`${PHASE_WORDS[e.phase] ?? e.phase}${e.detail ? ` (${e.detail})` : ''}`);

@@ -23,39 +23,13 @@
 import { createHash } from 'node:crypto';
 import { IsosyncError } from '../errors.js';
 import { readInto, type ByteSource } from '../store/byte-source.js';
+import type { Blame, PieceFetcher, PieceStore } from '../core/ports.js';
+import { allPieces, type PieceIndex } from '../core/ids.js';
 import { CACHE_SOURCE, pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment, type Plan } from './plan.js';
-import { mergeSpans, spanBytes, subtractSpans, type Span } from './runs.js';
+import { bridgeSpans, mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
 import { LookAhead, type Fetched } from './look-ahead.js';
 
-/**
- * Exact senders of fetched bytes when one fetch had several (peers send
- * 16 KiB blocks each): blame then falls on the sender of the wrong bytes only.
- */
-export type Blame<Who> = readonly { start: number; end: number; who: Who }[];
-
-/** Where fetched bytes come from: web seeds and peers (same interface). */
-export interface PieceFetcher<Who = unknown> {
-  fetch(start: number, end: number, avoid?: ReadonlySet<Who>): Promise<{ bytes: Uint8Array; seed: Who; blame?: Blame<Who> }>;
-  /** Several sorted, disjoint ranges from one source at once (e.g. one HTTP multi-range request). */
-  fetchMany?(ranges: readonly Span[], avoid?: ReadonlySet<Who>): Promise<{ parts: Uint8Array[]; seed: Who; blame?: Blame<Who> }>;
-  /** The source `who` sent bytes that failed a piece hash on their own. */
-  convict(who: Who, why: string): void;
-  /** Chooses the next piece to work on (an index into `remaining`, which holds pieces that need the network); default: in order. */
-  pick?(remaining: readonly number[]): number;
-  /** Pieces worth working on at once with this fetcher, when `AssembleInput.concurrency` is not given (peers want a deep window). */
-  readonly concurrency?: number;
-}
-
-export interface PieceStore {
-  readonly have: readonly boolean[];
-  writePiece(piece: number, offset: number, bytes: Uint8Array): Promise<void>;
-  /**
-   * True when writePiece is done with `bytes` once it resolves (it copied them,
-   * e.g. to disk): assemble may then reuse the buffer for another piece. A
-   * store that keeps the reference leaves this unset.
-   */
-  readonly releasesBytes?: boolean;
-}
+export type { Blame, PieceFetcher, PieceStore };
 
 export interface AssembleStats {
   /** Bytes of verified pieces that came from local sources. */
@@ -71,8 +45,8 @@ export interface AssembleStats {
 }
 
 export type AssembleEvent =
-  | { type: 'piece'; piece: number; fetched: number; reused: number }
-  | { type: 'hash-failed'; piece: number; attempt: string };
+  | { type: 'piece'; piece: PieceIndex; fetched: number; reused: number }
+  | { type: 'hash-failed'; piece: PieceIndex; attempt: string };
 
 export interface AssembleInput<Who> {
   readonly plan: Plan;
@@ -88,7 +62,7 @@ export interface AssembleInput<Who> {
   readonly onEvent?: (e: AssembleEvent) => void;
 }
 
-function sha1Matches(bytes: Uint8Array, pieces: Uint8Array, piece: number): boolean {
+function sha1Matches(bytes: Uint8Array, pieces: Uint8Array, piece: PieceIndex): boolean {
   const got = createHash('sha1').update(bytes).digest();
   const want = pieces.subarray(piece * 20, piece * 20 + 20);
   return Buffer.compare(got, want) === 0;
@@ -149,24 +123,24 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
     piecesDone: store.have.filter(Boolean).length,
     pieceCount: plan.pieceCount,
   };
-  const todo: number[] = [];
+  const todo: PieceIndex[] = [];
   // Pieces whose bytes are all local need no source: they go first, in order; the fetcher may order the rest (rarest first).
-  const remote: number[] = [];
-  for (let p = 0; p < plan.pieceCount; p++) {
+  const remote: PieceIndex[] = [];
+  for (const p of allPieces(plan.pieceCount)) {
     if (store.have[p]) continue;
     const span = pieceSpan(plan, p);
-    const local = mergeSpans(segmentsIn(plan.local, span.start, span.end).map((s) => ({ start: s.start, end: s.end })));
+    const local = mergeSpans(segmentsIn(plan.local, span.start, span.end));
     if (input.fetcher?.pick && subtractSpans([span], local).length > 0) remote.push(p);
     else todo.push(p);
   }
   const pool = new BufferPool(plan.pieceLength);
   const fetcher = input.fetcher;
   // Pieces taken in order from web seeds: the next pieces' network bytes join a piece's request (look-ahead.ts).
-  const ahead = fetcher?.fetchMany && !fetcher.pick ? new LookAhead(plan, store.have, (r: readonly Span[]) => fetcher.fetchMany!(r), (r) => bridgeHoles(r, [])) : undefined;
+  const ahead = fetcher?.fetchMany && !fetcher.pick ? new LookAhead(plan, store.have, (r: readonly Span[]) => fetcher.fetchMany!(r), (r) => bridgeSpans(r, BRIDGE_BYTES)) : undefined;
   let next = 0;
   const worker = async () => {
     for (;;) {
-      let p: number;
+      let p: PieceIndex;
       if (next < todo.length) p = todo[next++]!;
       else if (remote.length > 0) p = remote.splice(Math.max(0, input.fetcher!.pick!(remote)), 1)[0]!;
       else break;
@@ -209,25 +183,12 @@ class BufferPool {
  */
 const BRIDGE_BYTES = 1024;
 
-/** Joins ranges separated by less than BRIDGE_BYTES, unless the hole is already fetched. */
-function bridgeHoles(ranges: readonly Span[], fetched: readonly Span[]): Span[] {
-  const out: Span[] = [];
-  for (const r of ranges) {
-    const last = out[out.length - 1];
-    const hole = last ? { start: last.end, end: r.start } : undefined;
-    if (last && hole && r.start - last.end < BRIDGE_BYTES && subtractSpans([hole], fetched).length === 1 && spanBytes(subtractSpans([hole], fetched)) === r.start - last.end) {
-      out[out.length - 1] = { start: last.start, end: r.end };
-    } else out.push({ start: r.start, end: r.end });
-  }
-  return out;
-}
-
 /** Reasons whose bytes are a guess from names and sizes: the first to doubt when a piece fails. */
 const SUSPECT: ReadonlySet<string> = new Set(['same-file', 'moved-file', 'loose-file']);
 /** How many suspect segments of one piece are tried one by one before fetching it whole. */
 const MAX_SUSPECTS = 4;
 
-async function assemblePiece<Who>(input: AssembleInput<Who>, p: number, stats: AssembleStats, pool: BufferPool, ahead: LookAhead<Who> | undefined): Promise<void> {
+async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stats: AssembleStats, pool: BufferPool, ahead: LookAhead<Who> | undefined): Promise<void> {
   const held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean } = {};
   try {
     await assemblePieceWith(input, p, stats, pool, held, ahead);
@@ -240,7 +201,7 @@ async function assemblePiece<Who>(input: AssembleInput<Who>, p: number, stats: A
 
 async function assemblePieceWith<Who>(
   input: AssembleInput<Who>,
-  p: number,
+  p: PieceIndex,
   stats: AssembleStats,
   pool: BufferPool,
   held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean },
@@ -257,7 +218,7 @@ async function assemblePieceWith<Who>(
   // Network bytes of this piece, fetched once and reused by every attempt, with who sent them (allocated on first fetch).
   const netBuf = (): Uint8Array => (held.net ??= pool.take(len));
   let netSpans: Span[] = [];
-  const senders: { start: number; end: number; who: Who }[] = [];
+  const senders: Blame<Who>[number][] = [];
   let fetchedHere = 0;
   const used = new Set<Who>();
   const fetcher = input.fetcher;
@@ -290,7 +251,7 @@ async function assemblePieceWith<Who>(
   };
   const fetchMissing = async (ranges: readonly Span[], avoid: ReadonlySet<Who> = new Set()) => {
     await adoptEarly();
-    const need = bridgeHoles(subtractSpans(mergeSpans(ranges), netSpans), netSpans);
+    const need = bridgeSpans(subtractSpans(mergeSpans(ranges), netSpans), BRIDGE_BYTES, netSpans);
     if (need.length === 0) return;
     if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: it is not all local and there is no web seed or peer`, { piece: p });
     const got: { r: Span; bytes: Uint8Array; seed: Who; blame?: Blame<Who> }[] =
@@ -337,11 +298,11 @@ async function assemblePieceWith<Who>(
 
   const guessLayers = plan.guesses.map((g) => segmentsIn(g, span.start, span.end)).filter((g) => g.length > 0);
   // 1. Local bytes, alone or completed by a guess layer: no network.
-  const localSpans = mergeSpans(localSegs.map((s) => ({ start: s.start, end: s.end })));
+  const localSpans = mergeSpans(localSegs);
   const gaps = subtractSpans(whole, localSpans);
   if (gaps.length === 0 && (await attempt('local', localSegs, undefined))) return;
   for (const g of guessLayers) {
-    const covers = subtractSpans(gaps, mergeSpans(g.map((s) => ({ start: s.start, end: s.end })))).length === 0;
+    const covers = subtractSpans(gaps, mergeSpans(g)).length === 0;
     if (covers && gaps.length > 0 && (await attempt('guess', localSegs, g))) return;
   }
   if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: its local bytes do not verify and there is no web seed or peer`, { piece: p });

@@ -16,7 +16,8 @@
  * hence the two key names. A rollback uses the "to" set of the newer torrent.
  */
 import { IsosyncError } from '../errors.js';
-import type { CopyRun, Span } from './runs.js';
+import type { Span } from '../core/span.js';
+import type { CopyRun } from './runs.js';
 
 export const HINTS_VERSION = 1;
 /** Hints may take at most this fraction of the image (issue 3: at most 0.1%). */
@@ -38,7 +39,7 @@ export interface Hints {
 class Writer {
   private bytes: number[] = [];
   uint(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`varint out of range: ${n}`);
+    if (!Number.isSafeInteger(n) || n < 0) throw new IsosyncError('INTERNAL', `Internal error: varint out of range: ${n}`);
     while (n >= 0x80) {
       this.bytes.push((n % 0x80) | 0x80);
       n = Math.floor(n / 0x80);

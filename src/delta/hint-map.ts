@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto';
 import type { ByteSource } from '../store/byte-source.js';
 import type { HintSet } from './hint-format.js';
 import { pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
-import { mergeSpans, subtractSpans } from './runs.js';
+import { mergeSpans, subtractSpans } from '../core/span.js';
+import { allPieces, type PieceIndex } from '../core/ids.js';
 
 /** How many fully covered pieces to try when checking a candidate image. */
 const PROBE_PIECES = 3;
@@ -44,11 +45,12 @@ export async function probeHintSource(
 ): Promise<'yes' | 'no' | 'unknown'> {
   if (!hintFits(set, target.length, candidate.size)) return 'no';
   const segs = hintSegments(set, 0);
-  const spans = mergeSpans(segs.map((s) => ({ start: s.start, end: s.end })));
+  const spans = mergeSpans(segs);
   const pieceCount = Math.ceil(target.length / target.pieceLength);
   // Candidates: pieces fully covered, preferring ones with the most run bytes.
-  const covered: number[] = [];
-  for (let p = 0; p < pieceCount && covered.length < 64; p++) {
+  const covered: PieceIndex[] = [];
+  for (const p of allPieces(pieceCount)) {
+    if (covered.length >= 64) break;
     const sp = pieceSpan(target, p);
     if (subtractSpans([sp], spans).length === 0 && segmentsIn(segs, sp.start, sp.end).some((s) => s.source === 0)) covered.push(p);
   }

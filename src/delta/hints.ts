@@ -16,7 +16,8 @@
 import { FileSource } from '../store/file-source.js';
 import { decodeHints, encodeHints, encodedSize, fitBudget, HINT_BUDGET, type HintSet, type Hints } from './hint-format.js';
 import { matchImages } from './matcher.js';
-import { runSpans, spanBytes } from './runs.js';
+import { spanBytes } from '../core/span.js';
+import { runSpans } from './runs.js';
 
 export interface PreviousRelease {
   /** v1 infohash (hex) of the earlier release's torrent. */

@@ -22,7 +22,7 @@
  */
 import type { IsoEntry, IsoImage } from '../iso/entry.js';
 import { ZERO_SOURCE, type LocalSegment } from './plan.js';
-import { mergeSpans, subtractSpans, type Span } from './runs.js';
+import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 
 /** libisofs aligns a new session to 32 blocks (64 KiB at 2048 bytes per block). */
 const SESSION_ALIGN_BLOCKS = 32;
@@ -52,8 +52,13 @@ export interface IsoMapping {
 }
 
 /** Byte spans of a file's content, in file order. */
-function contentSpans(e: IsoEntry, blockSize: number): { start: number; end: number; fileOffset: number }[] {
-  const out: { start: number; end: number; fileOffset: number }[] = [];
+/** Image bytes of a file's content and the file offset they hold. */
+interface FileSpan extends Span {
+  readonly fileOffset: number;
+}
+
+function contentSpans(e: IsoEntry, blockSize: number): FileSpan[] {
+  const out: FileSpan[] = [];
   let fileOffset = 0;
   for (const x of e.extents) {
     if (x.size <= 0) continue;
@@ -65,7 +70,7 @@ function contentSpans(e: IsoEntry, blockSize: number): { start: number; end: num
 }
 
 /** Source byte offset of a file's byte `fileOffset` (files may have several extents). */
-function sourceOffsetOf(spans: { start: number; end: number; fileOffset: number }[], fileOffset: number): { offset: number; room: number } | undefined {
+function sourceOffsetOf(spans: FileSpan[], fileOffset: number): { offset: number; room: number } | undefined {
   for (const s of spans) {
     const len = s.end - s.start;
     if (fileOffset >= s.fileOffset && fileOffset < s.fileOffset + len) {
@@ -82,7 +87,7 @@ function baseName(path: string): string {
 
 interface Candidate {
   readonly index: number;
-  readonly spans: { start: number; end: number; fileOffset: number }[];
+  readonly spans: FileSpan[];
 }
 
 export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[], loose: readonly LooseFile[] = []): IsoMapping {

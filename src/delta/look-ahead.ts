@@ -15,9 +15,10 @@
  * pieces are taken in order (no `pick`), so the pieces fetched ahead start
  * soon and memory stays at a few MiB.
  */
-import type { Blame } from './assemble.js';
+import type { Blame } from '../core/ports.js';
 import { pieceSpan, segmentsIn, type Plan } from './plan.js';
-import { mergeSpans, subtractSpans, type Span } from './runs.js';
+import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
+import { pieceIndex, type PieceIndex } from '../core/ids.js';
 
 /** Pieces past the starting one whose bytes may join a request (8 workers in flight + a window of 24). */
 export const LOOK_AHEAD_PIECES = 32;
@@ -37,24 +38,13 @@ export interface Fetched<Who> {
 }
 
 /** The bytes of piece `p` that every network attempt of it fetches (see the module comment), unbridged. */
-export function surelyFetched(plan: Plan, p: number): Span[] {
+export function surelyFetched(plan: Plan, p: PieceIndex): Span[] {
   const span = pieceSpan(plan, p);
-  const local = mergeSpans(segmentsIn(plan.local, span.start, span.end).map((s) => ({ start: s.start, end: s.end })));
+  const local = mergeSpans(segmentsIn(plan.local, span.start, span.end));
   const gaps = subtractSpans([span], local);
   if (gaps.length === 0) return [];
-  const guessed = mergeSpans(plan.guesses.flatMap((g) => segmentsIn(g, span.start, span.end).map((s) => ({ start: s.start, end: s.end }))));
+  const guessed = mergeSpans(plan.guesses.flatMap((g) => segmentsIn(g, span.start, span.end)));
   return subtractSpans(gaps, guessed);
-}
-
-/** Ranges sorted, those that overlap or touch joined (one range in the request). */
-function joinTouching(ranges: readonly Span[]): Span[] {
-  const out: { start: number; end: number }[] = [];
-  for (const r of [...ranges].sort((a, b) => a.start - b.start)) {
-    const last = out[out.length - 1];
-    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
-    else out.push({ start: r.start, end: r.end });
-  }
-  return out;
 }
 
 /** The part of `blame` inside [start, end). */
@@ -84,7 +74,7 @@ export class LookAhead<Who> {
    * before a worker reaches them. Undefined: nothing fetched for `p` (all
    * local, or the request failed: the piece then fetches what it needs itself).
    */
-  start(p: number, onFetched: (bytes: number) => void): Promise<Fetched<Who> | undefined> {
+  start(p: PieceIndex, onFetched: (bytes: number) => void): Promise<Fetched<Who> | undefined> {
     this.started.add(p);
     const waiting = this.ahead.get(p);
     if (waiting) this.ahead.delete(p);
@@ -95,7 +85,7 @@ export class LookAhead<Who> {
     let bytes = own.reduce((n, r) => n + r.end - r.start, 0);
     for (let q = p + 1; q < Math.min(this.plan.pieceCount, p + 1 + LOOK_AHEAD_PIECES); q++) {
       if (this.have[q] || this.started.has(q) || this.ahead.has(q)) continue;
-      const need = this.needOf(q);
+      const need = this.needOf(pieceIndex(q));
       if (need.length === 0) continue;
       const size = need.reduce((n, r) => n + r.end - r.start, 0);
       if (ranges + need.length > MAX_AHEAD_RANGES || bytes + size > MAX_AHEAD_BYTES) break;
@@ -115,7 +105,7 @@ export class LookAhead<Who> {
   }
 
   /** Sure bytes of piece q, bridged (computed once: a piece may be looked at by several pieces before it). */
-  private needOf(q: number): Span[] {
+  private needOf(q: PieceIndex): Span[] {
     let need = this.needs.get(q);
     if (!need) {
       need = this.bridge(surelyFetched(this.plan, q));
@@ -129,7 +119,7 @@ export class LookAhead<Who> {
 
   /** One request for the ranges of several pieces; the bytes of each (undefined for a piece with no range). */
   private async send(lists: readonly (readonly Span[])[], onFetched: (bytes: number) => void): Promise<(Fetched<Who> | undefined)[]> {
-    const all = joinTouching(lists.flat());
+    const all = mergeSpans(lists.flat());
     const got = await this.fetchMany(all);
     onFetched(got.parts.reduce((n, b) => n + b.length, 0));
     return lists.map((list) => {

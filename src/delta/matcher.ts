@@ -24,7 +24,8 @@
  */
 import type { ByteSource } from '../store/byte-source.js';
 import { BlockCache } from '../store/block-cache.js';
-import { mergeSpans, normalizeRuns, runSpans, subtractSpans, type CopyRun, type Span } from './runs.js';
+import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
+import { normalizeRuns, runSpans, type CopyRun } from './runs.js';
 
 /** Window and source block size: small enough to catch runs inside changed packages. */
 export const BLOCK = 512;

@@ -13,7 +13,8 @@
  * guesses never overlap `local`; `fetch` = target minus `local` minus the
  * first guess layer. Pure: no I/O.
  */
-import { mergeSpans, spanBytes, subtractSpans, type Span } from './runs.js';
+import { mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
+import type { PieceIndex } from '../core/ids.js';
 
 /** Why a byte is local; the plan report counts bytes per reason. */
 export type Reason =
@@ -106,28 +107,9 @@ export function overlay(length: number, layers: readonly (readonly LocalSegment[
         at = Math.max(at, c.end);
       }
     }
-    covered = unionSorted(covered, mine);
+    covered = mergeSpans([...covered, ...mine]);
   }
   return out.sort((a, b) => a.start - b.start);
-}
-
-/** Union of two sorted, merged span lists, merged (touching spans join). */
-function unionSorted(a: readonly Span[], b: readonly Span[]): Span[] {
-  const out: Span[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const s = j >= b.length || (i < a.length && a[i]!.start <= b[j]!.start) ? a[i++]! : b[j++]!;
-    const last = out[out.length - 1];
-    if (last && s.start <= last.end) {
-      if (s.end > last.end) out[out.length - 1] = { start: last.start, end: s.end };
-    } else out.push({ start: s.start, end: s.end });
-  }
-  return out;
-}
-
-export function segmentSpans(segs: readonly LocalSegment[]): Span[] {
-  return mergeSpans(segs.map((s) => ({ start: s.start, end: s.end })));
 }
 
 /** Builds a plan from exact layers and guess layers (each in priority order). */
@@ -137,9 +119,9 @@ export function buildPlan(
   guessLayers: readonly (readonly LocalSegment[])[] = [],
 ): Plan {
   const local = overlay(target.length, exact);
-  const localSpans = segmentSpans(local);
+  const localSpans = mergeSpans(local);
   const guesses = guessLayers.map((g) => overlay(target.length, [g], localSpans)).filter((g) => g.length > 0);
-  const firstGuess = guesses[0] ? segmentSpans(guesses[0]) : [];
+  const firstGuess = guesses[0] ? mergeSpans(guesses[0]) : [];
   const fetch = subtractSpans([{ start: 0, end: target.length }], mergeSpans([...localSpans, ...firstGuess]));
   return {
     length: target.length,
@@ -178,7 +160,7 @@ export function segmentsIn(segs: readonly LocalSegment[], start: number, end: nu
 }
 
 /** Byte range of a piece. */
-export function pieceSpan(plan: { length: number; pieceLength: number }, piece: number): Span {
+export function pieceSpan(plan: { length: number; pieceLength: number }, piece: PieceIndex): Span {
   const start = piece * plan.pieceLength;
   return { start, end: Math.min(plan.length, start + plan.pieceLength) };
 }

@@ -12,15 +12,11 @@
 import type { ByteSource } from '../store/byte-source.js';
 import { checkRange } from '../store/byte-source.js';
 import { IsosyncError } from '../errors.js';
+import type { RangeFetcher } from '../core/ports.js';
 import { CACHE_SOURCE, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
-import { mergeSpans, subtractSpans, type Span } from './runs.js';
+import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 
-/** Anything that can deliver a byte range of the target from the network. */
-export interface RangeFetcher {
-  fetchRange(start: number, end: number): Promise<Uint8Array>;
-  /** Several sorted, disjoint ranges at once, when the source can (HTTP multi-range). */
-  fetchRanges?(ranges: readonly Span[]): Promise<Uint8Array[]>;
-}
+export type { RangeFetcher };
 
 /** Fetch granularity for metadata: a whole ISO sector, so neighbouring records come along. */
 const FETCH_ALIGN = 2048;
@@ -52,7 +48,7 @@ export class VirtualTarget implements ByteSource {
     const end = offset + length;
     const localSegs = segmentsIn(this.local, offset, end);
     for (const seg of localSegs) await this.fill(out, offset, seg);
-    const localSpans = localSegs.map((s) => ({ start: s.start, end: s.end }));
+    const localSpans: readonly Span[] = localSegs;
     const gaps = subtractSpans([{ start: offset, end }], mergeSpans([...localSpans, ...this.cachedIn(offset, end)]));
     if (gaps.length > 0) await this.fetchGaps(gaps);
     this.cacheBytes(out, offset, end);
@@ -94,7 +90,7 @@ export class VirtualTarget implements ByteSource {
   }
 
   private localSpansIn(a: number, b: number): Span[] {
-    return segmentsIn(this.local, a, b).map((s) => ({ start: s.start, end: s.end }));
+    return segmentsIn(this.local, a, b);
   }
 
   private async fill(out: Uint8Array, offset: number, seg: LocalSegment): Promise<void> {

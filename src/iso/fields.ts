@@ -9,6 +9,7 @@
  * value followed by the BE copy). Readers trust the LE half of a both-endian
  * field (as Linux and libisofs do) and do not insist the halves agree.
  */
+import { IsosyncError } from '../errors.js';
 
 export type FieldKind = 'u8' | 'u16le' | 'u16be' | 'u16both' | 'u32le' | 'u32be' | 'u32both' | 'bytes';
 
@@ -43,7 +44,7 @@ export function num(b: Uint8Array, base: number, f: Field): number {
     case 'u16be': return (b[o]! << 8) | b[o + 1]!;
     case 'u32le': case 'u32both': return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
     case 'u32be': return b[o]! * 0x1000000 + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
-    case 'bytes': throw new TypeError('num() on a bytes field');
+    case 'bytes': throw new IsosyncError('INTERNAL', 'Internal error: num() on a bytes field');
   }
 }
 

@@ -16,6 +16,7 @@
  */
 import { IsoContext, LIMITS } from './context.js';
 import { type Field, latin1Text, longDate, num, shortDate, utf8Text } from './fields.js';
+import type { Span } from '../core/span.js';
 
 /** SUSP §4.1 entry header. */
 export const SUSP_ENTRY = {
@@ -76,7 +77,7 @@ export interface SystemUse {
   /** ER identifiers. */
   readonly extensions: string[];
   /** Continuation areas read, as byte spans in the image. */
-  readonly continuations: { start: number; end: number }[];
+  readonly continuations: Span[];
 }
 
 /** Rock Ridge signatures that prove the extension is in use even without ER (RRIP 1.09 images). */
@@ -100,7 +101,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 export async function parseSystemUse(ctx: IsoContext, area: Uint8Array, recordOffset: number, skip: number, blockSize: number): Promise<SystemUse> {
   const rr: RockRidge = {};
   const extensions: string[] = [];
-  const continuations: { start: number; end: number }[] = [];
+  const continuations: Span[] = [];
   let spSkip: number | undefined;
   let hasRockRidge = false;
   const nameParts: Uint8Array[] = [];

@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { IsosyncError } from '../errors.js';
-import type { InfoHash } from '../torrent/info-hash.js';
+import { toInfoHash, type InfoHash } from '../torrent/info-hash.js';
 import type { LineageEntry } from '../torrent/isosync-keys.js';
 import { resolveHome } from './home.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
@@ -182,7 +182,7 @@ export class Catalog {
     return this.db
       .prepare<[string], { ancestor: string; release: string }>('SELECT ancestor, release FROM lineage WHERE infohash = ? ORDER BY position')
       .all(infoHash.toLowerCase())
-      .map((r) => ({ release: r.release, infoHash: r.ancestor as InfoHash }));
+      .map((r) => ({ release: r.release, infoHash: toInfoHash(r.ancestor, 'catalog infohash') }));
   }
 
   /**
@@ -252,7 +252,7 @@ export class Catalog {
            infohash = excluded.infohash, verified_at = excluded.verified_at`,
       )
       .run(abs, st.size, st.mtimeMs, st.ino, infoHash.toLowerCase(), verified ? now : null);
-    return { path: abs, size: st.size, mtimeMs: st.mtimeMs, inode: st.ino, infoHash: infoHash.toLowerCase() as InfoHash, verifiedAt: verified ? now : null, unchanged: true };
+    return { path: abs, size: st.size, mtimeMs: st.mtimeMs, inode: st.ino, infoHash: toInfoHash(infoHash), verifiedAt: verified ? now : null, unchanged: true };
   }
 
   /** Registered images of `infoHash` that still exist with the registered size; unchanged ones first. */
@@ -283,7 +283,7 @@ export class Catalog {
       )
       .get(resolve(path));
     if (!row || row.size !== id.size || row.mtime_ms !== id.mtimeMs || row.inode !== id.inode) return undefined;
-    return { path: row.path, size: row.size, mtimeMs: row.mtime_ms, inode: row.inode, pieceLength: row.piece_length, info: new Uint8Array(row.info), infoHash: row.infohash as InfoHash, created: row.created };
+    return { path: row.path, size: row.size, mtimeMs: row.mtime_ms, inode: row.inode, pieceLength: row.piece_length, info: new Uint8Array(row.info), infoHash: toInfoHash(row.infohash, 'catalog infohash'), created: row.created };
   }
 
   /** Stores (replacing) the info dictionary generated for the file at `path`. */
@@ -310,7 +310,7 @@ export class Catalog {
       size: r.size,
       mtimeMs: r.mtime_ms,
       inode: r.inode,
-      infoHash: r.infohash as InfoHash,
+      infoHash: toInfoHash(r.infohash, 'catalog infohash'),
       verifiedAt: r.verified_at,
       unchanged: st.mtimeMs === r.mtime_ms && st.ino === r.inode,
     };
@@ -326,7 +326,7 @@ export class Catalog {
     return {
       product: row.product,
       release: row.release,
-      infoHash: row.infohash as InfoHash,
+      infoHash: toInfoHash(row.infohash, 'catalog infohash'),
       torrent: new Uint8Array(row.torrent),
       imagePath: row.image_path,
       imageSize: row.image_size,

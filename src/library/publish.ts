@@ -16,7 +16,7 @@ import { buildHints } from '../delta/hints.js';
 import { IsosyncError } from '../errors.js';
 import { encodeBencode } from '../torrent/bencode-encode.js';
 import { buildInfoDict, createTorrent, type CreatedTorrent } from '../torrent/create.js';
-import { computeInfoHash } from '../torrent/info-hash.js';
+import { computeInfoHash, type InfoHash } from '../torrent/info-hash.js';
 import { hashPieces } from '../torrent/hash-pieces.js';
 import type { LineageEntry } from '../torrent/isosync-keys.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
@@ -178,7 +178,7 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
 export interface ImageInfoDict {
   /** The raw bencoded info dictionary. */
   readonly info: Uint8Array;
-  readonly infoHash: string;
+  readonly infoHash: InfoHash;
   readonly pieceLength: number;
   /** The catalog's release when the image is one (its product, release, lineage and hints are inside `info`). */
   readonly release?: ReleaseRecord;

@@ -8,13 +8,14 @@
  */
 import { seedImage } from '../swarm/seed.js';
 import { PUBLISHER_SHARE_WAIT_MS } from '../swarm/swarm.js';
+import type { WarningSink } from '../core/warnings.js';
 import type { ServedTorrent } from './served-torrents.js';
 import type { SeedLike } from './server.js';
 
 export interface SeederOptions {
   readonly host: string;
   readonly uploadSlots?: number;
-  readonly onWarning?: (message: string) => void;
+  readonly onWarning?: WarningSink;
 }
 
 export function seeder(o: SeederOptions): (t: ServedTorrent) => Promise<SeedLike> {

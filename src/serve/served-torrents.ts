@@ -16,7 +16,6 @@ import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Catalog } from '../library/catalog.js';
 import { imageInfoDict, type ImageInfoDict } from '../library/publish.js';
-import type { InfoHash } from '../torrent/info-hash.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
 import { wrapInfo } from './torrent-wrap.js';
 
@@ -105,7 +104,7 @@ export class TorrentCache {
       // The file may have changed while it was hashed: then this torrent is not cached.
       const now = await stat(path).catch(() => undefined);
       if (now && now.size === id.size && now.mtimeMs === id.mtimeMs && now.ino === id.inode) {
-        this.catalog?.recordServedTorrent({ path, ...id, pieceLength: dict.pieceLength, info: dict.info, infoHash: dict.infoHash as InfoHash });
+        this.catalog?.recordServedTorrent({ path, ...id, pieceLength: dict.pieceLength, info: dict.info, infoHash: dict.infoHash });
       }
     }
     const fileUrl = this.opts.publicUrl + urlPath;

@@ -16,6 +16,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Catalog } from '../library/catalog.js';
+import { asIsosyncError } from '../errors.js';
+import type { WarningSink } from '../core/warnings.js';
 import { escapeHtml } from './listing.js';
 import { ALLOWED_METHODS, resolveRequest, sendFile, sendStatus, serveFile, type StaticStats } from './static-files.js';
 import { TORRENT_TYPE } from './content-type.js';
@@ -64,7 +66,7 @@ export interface ServeOptions {
   /** Starts a seed for a torrent the server made (optional: without it the server only web-seeds). */
   readonly seed?: (t: ServedTorrent) => Promise<SeedLike>;
   readonly headersTimeoutMs?: number;
-  readonly onWarning?: (message: string) => void;
+  readonly onWarning?: WarningSink;
 }
 
 export interface ServeStatus {
@@ -114,7 +116,8 @@ export class IsosyncServer {
     let self: IsosyncServer | undefined;
     const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS, headersTimeout: o.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, requestTimeout: 2 * (o.headersTimeoutMs ?? HEADERS_TIMEOUT_MS) }, (req, res) => {
       self!.route(req, res).catch((e: unknown) => {
-        o.onWarning?.(`request ${req.method} ${req.url} failed: ${(e as Error).message}`);
+        const error = asIsosyncError(e);
+        o.onWarning?.({ code: 'REQUEST_FAILED', source: `request ${req.method} ${req.url}`, detail: error.message, error });
         sendStatus(res, 500, 'internal error');
       });
     });
@@ -165,11 +168,16 @@ export class IsosyncServer {
       const vary = { Vary: 'Accept, X-Isosync' };
       if (wantsTorrent(req)) return this.sendTorrent(req, res, await this.torrents.torrentFor(r.path, r.stats, r.urlPath), vary);
       // Make the torrent in the background, so it (and its seed) is ready when a torrent client comes.
-      this.torrents.torrentFor(r.path, r.stats, r.urlPath).catch((e: unknown) => this.o.onWarning?.(`cannot make a torrent of ${r.path}: ${(e as Error).message}`));
+      this.torrents.torrentFor(r.path, r.stats, r.urlPath).catch((e: unknown) => this.torrentFailed(r.path, e));
       return sendFile(r.path, r.stats, req, res, this.http, vary);
     }
     this.http.requests--; // serveFile counts it again
     return serveFile(this.o.root, req, res, this.http, opts);
+  }
+
+  private torrentFailed(path: string, e: unknown): void {
+    const error = asIsosyncError(e);
+    this.o.onWarning?.({ code: 'TORRENT_FAILED', source: path, detail: `cannot make a torrent of it: ${error.message}`, error });
   }
 
   /**
@@ -188,7 +196,7 @@ export class IsosyncServer {
         else if (r.kind === 'file' && this.torrents.eligible(r.stats)) {
           await this.torrents.torrentFor(r.path, r.stats, r.urlPath).then(
             () => n++,
-            (e: unknown) => this.o.onWarning?.(`cannot make a torrent of ${r.path}: ${(e as Error).message}`),
+            (e: unknown) => this.torrentFailed(r.path, e),
           );
         }
       }
@@ -226,7 +234,8 @@ export class IsosyncServer {
       },
       (e: unknown) => {
         this.seeds.delete(t.metainfo.infoHash);
-        this.o.onWarning?.(`cannot seed ${t.path}: ${(e as Error).message}`);
+        const error = asIsosyncError(e);
+        this.o.onWarning?.({ code: 'SEED_FAILED', source: t.path, detail: `cannot seed it: ${error.message}`, error });
         return undefined;
       },
     );

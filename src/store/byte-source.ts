@@ -1,33 +1,17 @@
 /**
- * Random access to the bytes of an image: "N bytes at offset X".
+ * Random access to the bytes of an image, "N bytes at offset X": the
+ * ByteSource port (core/ports.ts) and its small implementations.
  *
  * Parsers (src/iso, the planner) read through this interface only, so they
  * work the same on a whole file, on a partly downloaded image (where reading
  * a range that is not present yet fails, or fetches it first), and in tests
- * on a Uint8Array.
+ * on a Uint8Array (MemorySource).
  */
 import { IsosyncError } from '../errors.js';
+import type { ByteSource } from '../core/ports.js';
+import { mergeSpans, type Span } from '../core/span.js';
 
-export interface ByteSource {
-  /** Total length in bytes. */
-  readonly size: number;
-  /**
-   * Returns exactly `length` bytes starting at `offset`. Reading past `size`
-   * is a caller error and rejects with an IsosyncError.
-   */
-  read(offset: number, length: number): Promise<Uint8Array>;
-  /**
-   * Optional: the same bytes as `read(offset, length)`, written into
-   * `dest[at, at+length)` instead of a new buffer (piece filling: no
-   * allocation, one copy fewer).
-   */
-  readInto?(dest: Uint8Array, at: number, offset: number, length: number): Promise<void>;
-  /**
-   * Optional: the caller will soon read these ranges. A source that fetches
-   * over a network gets them in one round trip; a local one ignores it.
-   */
-  prefetch?(ranges: readonly Span[]): Promise<void>;
-}
+export type { ByteSource, Span };
 
 /** A ByteSource over bytes in memory (tests, small metadata blobs). */
 export class MemorySource implements ByteSource {
@@ -54,12 +38,6 @@ export async function readInto(src: ByteSource, dest: Uint8Array, at: number, of
   dest.set(await src.read(offset, length), at);
 }
 
-/** A half-open byte range [start, end). */
-export interface Span {
-  readonly start: number;
-  readonly end: number;
-}
-
 /**
  * Wraps a ByteSource and remembers every range read, merged, so that a caller
  * can tell which byte ranges a parse needed (the pieces to fetch first).
@@ -81,14 +59,7 @@ export class RecordingSource implements ByteSource {
 
   /** The ranges read so far, sorted and merged. */
   ranges(): Span[] {
-    const sorted = [...this.spans].sort((a, b) => a.start - b.start);
-    const out: Span[] = [];
-    for (const s of sorted) {
-      const last = out[out.length - 1];
-      if (last && s.start <= last.end) out[out.length - 1] = { start: last.start, end: Math.max(last.end, s.end) };
-      else out.push(s);
-    }
-    return out;
+    return mergeSpans(this.spans);
   }
 }
 

@@ -17,6 +17,8 @@ import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { ByteSource } from './byte-source.js';
 import { checkRange } from './byte-source.js';
 import { readFully } from './file-source.js';
+import type { PieceIndex } from '../core/ids.js';
+import type { PieceStore } from '../core/ports.js';
 
 /**
  * Written bytes after which a background fdatasync starts. Without it the
@@ -32,7 +34,7 @@ export interface PartTarget {
   readonly pieces: Uint8Array;
 }
 
-export class PartFile implements ByteSource {
+export class PartFile implements ByteSource, PieceStore {
   private constructor(
     private readonly handle: FileHandle,
     readonly path: string,
@@ -84,7 +86,7 @@ export class PartFile implements ByteSource {
   readonly releasesBytes = true;
 
   /** Writes a verified piece. */
-  async writePiece(piece: number, offset: number, bytes: Uint8Array): Promise<void> {
+  async writePiece(piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<void> {
     try {
       let done = 0;
       while (done < bytes.length) {

@@ -2,11 +2,12 @@
  * The swarm's side of peer discovery: announces to the torrent's trackers
  * (the Announcer of src/tracker/client.ts: BEP 3/23 HTTP, BEP 15 UDP, BEP 12
  * tiers) with live uploaded/downloaded/left, and dials every peer it learns.
- * `preferred` trackers (the host that served the torrent, issue #6 tracker
+ * `preferred` trackers (the host that served the torrent: tracker
  * localization) are tried before the torrent's own.
  */
 import { Announcer } from '../tracker/client.js';
 import type { PeerAddress } from '../tracker/compact-peers.js';
+import type { WarningSink } from '../core/warnings.js';
 import type { Swarm } from './swarm.js';
 
 export interface Announcing {
@@ -15,7 +16,7 @@ export interface Announcing {
 }
 
 /** Starts announcing `swarm` to `tiers` (and `preferred` first); undefined when there is no tracker or the swarm does not listen. */
-export function startAnnouncing(opts: { swarm: Swarm; tiers: string[][]; preferred?: readonly string[]; left: () => number; onWarning?: (m: string) => void }): Announcing | undefined {
+export function startAnnouncing(opts: { swarm: Swarm; tiers: string[][]; preferred?: readonly string[]; left: () => number; onWarning?: WarningSink }): Announcing | undefined {
   const { swarm } = opts;
   const preferred = [...(opts.preferred ?? [])];
   if ((opts.tiers.length === 0 && preferred.length === 0) || swarm.port === undefined) return undefined;
@@ -26,11 +27,11 @@ export function startAnnouncing(opts: { swarm: Swarm; tiers: string[][]; preferr
     tiers: opts.tiers,
     ...(preferred.length > 0 ? { preferred } : {}),
     stats: () => ({ uploaded: swarm.uploaded, downloaded: swarm.downloaded, left: opts.left() }),
+    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
   });
   a.on('peers', (peers: readonly PeerAddress[]) => {
     for (const p of peers) swarm.addPeer(p.host, p.port);
   });
-  a.on('warning', (m: string) => opts.onWarning?.(m));
   a.start();
   return { completed: () => a.completed(), stop: () => a.stop() };
 }

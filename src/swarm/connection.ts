@@ -12,6 +12,7 @@
 import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { SafeWire } from './safe-wire.js';
+import { IsosyncError } from '../errors.js';
 
 /** A peer that does not finish the handshake in this time is dropped. */
 export const HANDSHAKE_TIMEOUT_MS = 15_000;
@@ -126,7 +127,7 @@ export function dial(host: string, port: number, timeoutMs = CONNECT_TIMEOUT_MS)
     const s = net.connect({ host, port });
     const timer = setTimeout(() => {
       s.destroy();
-      reject(new Error('connect timed out'));
+      reject(new IsosyncError('TIMEOUT', `Cannot connect to ${host}:${port}: no answer in ${timeoutMs / 1000} s`, { peer: `${host}:${port}`, timeoutMs }));
     }, timeoutMs);
     s.once('connect', () => {
       clearTimeout(timer);
@@ -135,7 +136,7 @@ export function dial(host: string, port: number, timeoutMs = CONNECT_TIMEOUT_MS)
     s.once('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       s.destroy();
-      reject(new Error(e.code ?? e.message));
+      reject(new IsosyncError('NETWORK', `Cannot connect to ${host}:${port}: ${e.code ?? e.message}`, { peer: `${host}:${port}`, ...(e.code ? { errno: e.code } : {}) }, { cause: e }));
     });
   });
 }

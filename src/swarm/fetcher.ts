@@ -16,7 +16,7 @@
  */
 import { IsosyncError } from '../errors.js';
 import type { Blame, PieceFetcher } from '../delta/assemble.js';
-import type { Span } from '../delta/runs.js';
+import type { Span } from '../core/span.js';
 import { pickPiece } from './picker.js';
 import { PIPELINE_DEPTH, type Swarm } from './swarm.js';
 import { Connection } from './connection.js';

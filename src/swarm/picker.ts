@@ -20,6 +20,8 @@
  * to arrive wins and the other asks are cancelled. A request that times out
  * or is rejected goes back to the queue for another peer.
  */
+import { IsosyncError } from '../errors.js';
+import type { Span } from '../core/span.js';
 
 /** BEP 3 request size every client accepts. */
 export const BLOCK_BYTES = 16 * 1024;
@@ -43,10 +45,10 @@ export interface Block {
  * length <= 16 KiB. A peer that answers only aligned blocks is asked the one
  * aligned block holding each request (`alignedBlockOf`).
  */
-export function requestsFor(piece: number, pieceSize: number, ranges: readonly { start: number; end: number }[]): Block[] {
+export function requestsFor(piece: number, pieceSize: number, ranges: readonly Span[]): Block[] {
   const out: Block[] = [];
   for (const r of ranges) {
-    if (r.start < 0 || r.end > pieceSize || r.end <= r.start) throw new RangeError(`range ${r.start}-${r.end} is outside piece ${piece} of ${pieceSize} bytes`);
+    if (r.start < 0 || r.end > pieceSize || r.end <= r.start) throw new IsosyncError('INTERNAL', `Internal error: range ${r.start}-${r.end} is outside piece ${piece} of ${pieceSize} bytes`, { piece });
     for (let a = r.start; a < r.end; ) {
       const e = Math.min(r.end, (Math.floor(a / BLOCK_BYTES) + 1) * BLOCK_BYTES);
       out.push({ piece, offset: a, length: e - a });

@@ -8,6 +8,7 @@
  * and it is unchanged since); only verified pieces are ever served.
  */
 import { IsosyncError } from '../errors.js';
+import type { WarningSink } from '../core/warnings.js';
 import { FileSource } from '../store/file-source.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
@@ -34,7 +35,7 @@ export interface SeedOptions {
   readonly superSeed?: boolean;
   /** Share first (swarm.ts SwarmOptions.shareWaitMs): a piece another leecher got waits this long (ms); a publisher's seed. */
   readonly shareWaitMs?: number;
-  readonly onWarning?: (message: string) => void;
+  readonly onWarning?: WarningSink;
   readonly onVerify?: (done: number, total: number) => void;
 }
 
@@ -95,8 +96,8 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
     ...(opts.uploadLimit ? { uploadLimit: opts.uploadLimit } : {}),
     ...(opts.superSeed ? { superSeed: true } : {}),
     ...(opts.shareWaitMs ? { shareWaitMs: opts.shareWaitMs } : {}),
+    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
   });
-  if (opts.onWarning) swarm.on('warning', opts.onWarning);
   for (const p of peers) swarm.addPeer(p.host, p.port);
   // A seed that starts complete announces `started` with left=0; `completed` is only for a download that finished (BEP 3).
   const announcing: Announcing | undefined = startAnnouncing({

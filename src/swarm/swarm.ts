@@ -29,17 +29,19 @@
  * Optional BEP 16 super-seeding reveals one piece at a time to each peer.
  *
  * A peer that breaks the protocol, floods requests or stalls is dropped and
- * the download goes on. Nothing here prints: `warning` events.
+ * the download goes on. Nothing here prints: warnings go to `onWarning`.
  */
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { IsosyncError } from '../errors.js';
+import { asIsosyncError, IsosyncError } from '../errors.js';
+import { ignoreWarnings, sourceOf, type WarningCode, type WarningSink } from '../core/warnings.js';
 import { alignedBlockOf, isAlignedBlock, keyOf as key, requestsFor, RequestBook, type Block } from './picker.js';
 import { CHOKE_ROUND_MS, DEFAULT_UPLOAD_SLOTS, OPTIMISTIC_ROUNDS, decideUnchoke } from './choker.js';
 import { Connection, dial } from './connection.js';
 import { guarded, MAX_BLOCK_BYTES } from './safe-wire.js';
 import { TokenBucket } from './rate-limit.js';
+import type { PieceIndex } from '../core/ids.js';
+import type { Span } from '../core/span.js';
 
 /** Block asks in flight per peer: enough to fill a loopback or LAN link (64 gave 140-200 MB/s in the stack probe). */
 export const PIPELINE_DEPTH = 64;
@@ -112,6 +114,7 @@ export interface SwarmOptions {
    * an upload limit, rarest-sent first).
    */
   readonly shareWaitMs?: number;
+  readonly onWarning?: WarningSink;
 }
 
 export interface PeerReport {
@@ -121,10 +124,6 @@ export interface PeerReport {
   uploaded: number;
   banned?: boolean;
   dropped?: string;
-}
-
-export interface SwarmEvents {
-  warning: [message: string];
 }
 
 /** A request a peer queued with us, waiting for upload bandwidth. */
@@ -151,7 +150,7 @@ export function newPeerId(): Uint8Array {
   return id;
 }
 
-export class Swarm extends EventEmitter<SwarmEvents> {
+export class Swarm {
   readonly peerId: Uint8Array;
   readonly pieceCount: number;
   private readonly peers = new Set<Connection>();
@@ -202,7 +201,6 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   piecesToStart = false;
 
   private constructor(readonly opts: SwarmOptions) {
-    super();
     this.peerId = opts.peerId ?? newPeerId();
     this.pieceCount = Math.ceil(opts.length / opts.pieceLength);
     this.counts = new Uint16Array(this.pieceCount);
@@ -237,7 +235,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       server.once('error', (e: NodeJS.ErrnoException) => reject(new IsosyncError('NETWORK', `Cannot listen for peers on ${host}:${port}: ${e.code ?? e.message}`)));
       server.listen(port, host, () => {
         server.removeAllListeners('error');
-        server.on('error', (e) => this.emit('warning', `peer listener: ${e.message}`));
+        server.on('error', (e) => this.warn('PEER_LISTENER', `${host}:${port}`, `peer listener: ${e.message}`));
         this.server = server;
         resolve();
       });
@@ -280,7 +278,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
           c.wire.handshake(this.opts.infoHash, this.peerId, { fast: true, dht: false });
           return;
         } catch (e) {
-          if (attempt === DIAL_ATTEMPTS) this.emit('warning', `cannot connect to peer ${address}: ${(e as Error).message}`);
+          if (attempt === DIAL_ATTEMPTS) this.warn('PEER_UNREACHABLE', sourceOf.peer(address), `cannot connect: ${(e as Error).message}`);
           await new Promise((r) => setTimeout(r, 300 * attempt).unref());
         }
       }
@@ -434,7 +432,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   }
 
   /** A piece verified here: tell every peer, and re-check what we still want from each. */
-  pieceVerified(p: number): void {
+  pieceVerified(p: PieceIndex): void {
     for (const c of this.peers) {
       if (!c.handshaken) continue;
       if (!this.opts.superSeed) c.wire.have(p);
@@ -450,7 +448,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       return c.wire.violation(`asked for ${length} bytes at ${offset} of piece ${p}`);
     }
     if (c.wire.peerRequests.length > MAX_PEER_REQUESTS) return c.wire.violation(`queued more than ${MAX_PEER_REQUESTS} requests`);
-    if (!this.opts.store.have[p]) return respond(new Error('piece not verified here'));
+    if (!this.opts.store.have[p]) return respond(new IsosyncError('NOT_FOUND', `Cannot serve piece ${p}: it is not verified here`, { piece: p }));
     const u: Upload = { c, piece: p, offset, length, respond, seq: this.uploadSeq++, at: Date.now() };
     if (this.up.unlimited && !this.opts.shareWaitMs) {
       this.markSent(u);
@@ -540,7 +538,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       this.uploaded += length;
       this.reports.get(c.address)!.uploaded += length;
     } catch (e) {
-      this.emit('warning', `cannot serve piece ${p}: ${(e as Error).message}`);
+      const error = asIsosyncError(e, 'IO', { piece: p });
+      this.warn('SERVE_FAILED', sourceOf.peer(c.address), `cannot serve piece ${p}: ${error.message}`, error);
       try {
         u.respond(e as Error);
       } catch (e2) {
@@ -646,7 +645,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
    * only when no other peer has the piece; `pin` alone serves the piece while
    * it is connected.
    */
-  fetchRanges(p: number, ranges: readonly { start: number; end: number }[], avoid: ReadonlySet<unknown> = new Set(), pin?: Connection): Promise<{ parts: Uint8Array[]; blame: { start: number; end: number; who: Connection }[] }> {
+  fetchRanges(p: number, ranges: readonly Span[], avoid: ReadonlySet<unknown> = new Set(), pin?: Connection): Promise<{ parts: Uint8Array[]; blame: { start: number; end: number; who: Connection }[] }> {
     const base = p * this.opts.pieceLength;
     const blocks = requestsFor(p, this.pieceSize(p), ranges.map((r) => ({ start: r.start - base, end: r.end - base })));
     const av = this.avoid.get(p) ?? new Set<Connection>();
@@ -820,7 +819,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (c.alignedOnly || c.unalignedAnswered > 0 || ++c.unalignedStrikes < UNALIGNED_STRIKES) return;
     c.alignedOnly = true;
     this.alignedOnly.add(c.address);
-    this.emit('warning', `peer ${c.address} ${how} requests of part of a 16 KiB block: asking it whole blocks`);
+    this.warn('PEER_ALIGNED_ONLY', sourceOf.peer(c.address), `${how} requests of part of a 16 KiB block: asking it whole blocks`);
   }
 
   /** The ask of `c` for `b` ended: with its bytes, or without (rejected, cancelled, choked, closed: it goes back to the book). */
@@ -857,7 +856,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     for (const c of stalled) {
       c.timeouts++;
       if (c.timeouts >= MAX_TIMEOUTS && now - c.lastBlockAt > timeout) {
-        this.emit('warning', `dropping peer ${c.address}: it stalls (no block in ${Math.round((now - c.lastBlockAt) / 1000)} s)`);
+        this.warn('PEER_STALLED', sourceOf.peer(c.address), `dropped: it stalls (no block in ${Math.round((now - c.lastBlockAt) / 1000)} s)`);
         this.bannedAddresses.add(c.address);
         c.close('stalled');
       }
@@ -880,15 +879,19 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const n = (this.strikes.get(who) ?? 0) + 1;
     this.strikes.set(who, n);
     if (n < BAN_STRIKES) {
-      this.emit('warning', `peer ${who.address} ${why}`);
+      this.warn('PEER_STRIKE', sourceOf.peer(who.address), why);
       return;
     }
-    this.emit('warning', `banning peer ${who.address}: it ${why} (${n} bad pieces)`);
+    this.warn('PEER_BANNED', sourceOf.peer(who.address), `banned: it ${why} (${n} bad pieces)`);
     this.bannedAddresses.add(who.address);
     if (who.remotePeerId) this.bannedIds.add(who.remotePeerId);
     const report = this.reports.get(who.address);
     if (report) report.banned = true;
     who.close('banned');
+  }
+
+  private warn(code: WarningCode, source: string, detail: string, error?: IsosyncError): void {
+    (this.opts.onWarning ?? ignoreWarnings)({ code, source, detail, ...(error ? { error } : {}) });
   }
 
   /** Uploaded/downloaded totals and each peer ever connected. */

@@ -4,8 +4,10 @@
  * tracker announcer, and, for `--seed`, seeding of the finished image.
  */
 import { IsosyncError } from '../errors.js';
+import type { WarningSink } from '../core/warnings.js';
 import { pieceSpan, type Plan } from '../delta/plan.js';
-import { clipSpans, spanBytes } from '../delta/runs.js';
+import { clipSpans, spanBytes, spanLength } from '../core/span.js';
+import { allPieces, pieceIndex, type PieceIndex } from '../core/ids.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { FileSource } from '../store/file-source.js';
 import type { Metainfo } from '../torrent/metainfo.js';
@@ -42,7 +44,7 @@ export interface SyncPeers {
   readonly host: string | undefined;
   readonly port: number | undefined;
   planned(plan: Plan): void;
-  pieceVerified(piece: number): void;
+  pieceVerified(piece: PieceIndex): void;
   report(): { downloaded: number; uploaded: number; list: { address: string; downloaded: number; uploaded: number; banned?: boolean; dropped?: string }[] };
   /** Serves the finished image from `path` (the .part is gone) while `during` runs. */
   seedFrom(path: string, during: () => Promise<void>): Promise<void>;
@@ -69,7 +71,7 @@ interface Store {
  */
 export const COURTESY_MAX_MS = 15_000;
 
-export async function startPeers(target: Metainfo, settings: PeerSettings, store: Store, onEvent?: (e: { type: 'warning'; message: string }) => void): Promise<SyncPeers> {
+export async function startPeers(target: Metainfo, settings: PeerSettings, store: Store, onWarning?: WarningSink): Promise<SyncPeers> {
   const direct = (settings.peers ?? []).map(parseHostPort);
   let reader: ByteSource | Store = store;
   // Between the .part's close (renamed to the image) and seedFrom opening the image, reads of a complete image wait for the swap.
@@ -96,12 +98,11 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     ...(settings.downloadLimit ? { downloadLimit: settings.downloadLimit } : {}),
     ...(settings.requestTimeoutMs ? { requestTimeoutMs: settings.requestTimeoutMs } : {}),
     ...(settings.noPeerMs ? { noPeerMs: settings.noPeerMs } : {}),
+    ...(onWarning ? { onWarning } : {}),
   });
-  const warn = (message: string) => onEvent?.({ type: 'warning', message });
-  swarm.on('warning', warn);
   for (const p of direct) swarm.addPeer(p.host, p.port);
-  const left = () => store.have.reduce((n, ok, p) => (ok ? n : n + (pieceSpan(target, p).end - pieceSpan(target, p).start)), 0);
-  const announcing: Announcing | undefined = settings.trackers === false ? undefined : startAnnouncing({ swarm, tiers: trackerTiers(target), preferred: settings.preferredTrackers ?? [], left, onWarning: warn });
+  const left = () => store.have.reduce((n, ok, p) => (ok ? n : n + spanLength(pieceSpan(target, pieceIndex(p)))), 0);
+  const announcing: Announcing | undefined = settings.trackers === false ? undefined : startAnnouncing({ swarm, tiers: trackerTiers(target), preferred: settings.preferredTrackers ?? [], left, ...(onWarning ? { onWarning } : {}) });
   const fetcher = new SwarmFetcher(swarm, undefined, target.pieceLength, target.length);
   let closed = false;
   const self: SyncPeers = {
@@ -111,7 +112,7 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     port: swarm.port,
     planned(plan) {
       const missing = new Float64Array(plan.pieceCount);
-      for (let p = 0; p < plan.pieceCount; p++) {
+      for (const p of allPieces(plan.pieceCount)) {
         const s = pieceSpan(plan, p);
         missing[p] = spanBytes(clipSpans(plan.fetch, s.start, s.end, true));
       }

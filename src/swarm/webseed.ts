@@ -16,8 +16,9 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { EventEmitter } from 'node:events';
-import { IsosyncError } from '../errors.js';
+import { asIsosyncError, IsosyncError } from '../errors.js';
+import { ignoreWarnings, sourceOf, type WarningSink } from '../core/warnings.js';
+import { bytesOf, mergeSpans } from '../core/span.js';
 
 /** No byte for this long means the mirror stalls. */
 export const STALL_MS = 20_000;
@@ -120,7 +121,7 @@ export class WebSeed {
         if (settled) return;
         settled = true;
         req.destroy();
-        reject(new IsosyncError(code, `Web seed ${this.url} failed: ${why}`, { url: this.url, start: first.start, end: last.end }));
+        reject(new IsosyncError(code, `Web seed ${this.url} failed: ${why}`, { url: this.url, offset: first.start, length: last.end - first.start, reason: why }));
       };
       const req = mod.get(
         u,
@@ -170,7 +171,7 @@ export class WebSeed {
                 this.multiRange = true;
               } else {
                 const base = single ? single.start : first.start;
-                if (body.length !== limit) throw new Error(`reply ended after ${body.length} of ${limit} bytes`);
+                if (body.length !== limit) throw malformed(`reply ended after ${body.length} of ${limit} bytes`);
                 parts = ranges.map((r) => body.subarray(r.start - base, r.end - base));
                 if (multi) this.multiRange = true;
               }
@@ -188,6 +189,11 @@ export class WebSeed {
       req.on('error', (e: NodeJS.ErrnoException) => fail('NETWORK', e.code ?? e.message));
     });
   }
+}
+
+/** A reply that does not hold the bytes asked. */
+function malformed(why: string): IsosyncError {
+  return new IsosyncError('BAD_REPLY', why, { reason: why });
 }
 
 /** `bytes a-b/total` -> {start, end (exclusive), total}. */
@@ -210,21 +216,21 @@ function splitMultipart(body: Buffer, boundary: string, ranges: readonly { start
     const after = pos + delim.length;
     if (body[after] === 0x2d && body[after + 1] === 0x2d) break; // closing delimiter
     const headEnd = body.indexOf('\r\n\r\n', after);
-    if (headEnd < 0) throw new Error('multipart reply has a part without a header end');
+    if (headEnd < 0) throw malformed('multipart reply has a part without a header end');
     const head = body.subarray(after, headEnd).toString('latin1');
     const cr = parseContentRange(/content-range:\s*([^\r\n]+)/i.exec(head)?.[1]);
-    if (!cr) throw new Error('multipart reply has a part without a Content-Range');
-    if (cr.total !== undefined && cr.total !== fileLength) throw new Error(`file is ${cr.total} bytes, the torrent says ${fileLength}`);
+    if (!cr) throw malformed('multipart reply has a part without a Content-Range');
+    if (cr.total !== undefined && cr.total !== fileLength) throw malformed(`file is ${cr.total} bytes, the torrent says ${fileLength}`);
     const start = headEnd + 4;
     const end = start + (cr.end - cr.start);
-    if (end > body.length) throw new Error('multipart reply ended inside a part');
+    if (end > body.length) throw malformed('multipart reply ended inside a part');
     parts.push({ start: cr.start, end: cr.end, bytes: body.subarray(start, end) });
     pos = body.indexOf(delim, end);
-    if (parts.length > ranges.length * 2) throw new Error('multipart reply has more parts than ranges asked');
+    if (parts.length > ranges.length * 2) throw malformed('multipart reply has more parts than ranges asked');
   }
   return ranges.map((r) => {
     const p = parts.find((x) => x.start <= r.start && x.end >= r.end);
-    if (!p) throw new Error(`multipart reply lacks bytes ${r.start}-${r.end - 1}`);
+    if (!p) throw malformed(`multipart reply lacks bytes ${r.start}-${r.end - 1}`);
     return p.bytes.subarray(r.start - p.start, r.end - p.start);
   });
 }
@@ -238,42 +244,21 @@ interface Queued {
   reject(e: unknown): void;
 }
 
-/** Sorted ranges, those that overlap or touch joined. */
-function joinTouching(ranges: Range[]): Range[] {
-  ranges.sort((a, b) => a.start - b.start);
-  const out: { start: number; end: number }[] = [];
-  for (const r of ranges) {
-    const last = out[out.length - 1];
-    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
-    else out.push({ start: r.start, end: r.end });
-  }
-  return out;
-}
-
-/** The bytes of `r` out of `joined` (sorted, disjoint, one of them covers r) and their bytes `parts`. */
-function sliceOf(r: Range, joined: readonly Range[], parts: readonly Uint8Array[]): Uint8Array {
-  let lo = 0;
-  let hi = joined.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (joined[mid]!.start <= r.start) lo = mid;
-    else hi = mid - 1;
-  }
-  const j = joined[lo]!;
-  return parts[lo]!.subarray(r.start - j.start, r.end - j.start);
-}
-
-export interface MirrorPoolEvents {
-  warning: [message: string];
-}
-
 /** Spreads range requests over several web seeds and drops the bad ones. */
-export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
+/** Why a web seed failed, from its error's fields (never from the message). */
+function reasonOf(e: unknown): string {
+  const err = asIsosyncError(e, 'NETWORK');
+  return typeof err.fields['reason'] === 'string' ? err.fields['reason'] : err.message;
+}
+
+export class MirrorPool {
   readonly seeds: WebSeed[];
   private waiting: (() => void)[] = [];
 
-  constructor(urls: readonly string[], fileLength: number, opts: { stallMs?: number } = {}) {
-    super();
+  private readonly warn: WarningSink;
+
+  constructor(urls: readonly string[], fileLength: number, opts: { stallMs?: number; onWarning?: WarningSink } = {}) {
+    this.warn = opts.onWarning ?? ignoreWarnings;
     const unique = [...new Set(urls)];
     this.seeds = unique.map((u) => new WebSeed(u, fileLength, opts.stallMs));
   }
@@ -292,7 +277,7 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
     if (!seed.alive) return;
     seed.alive = false;
     seed.failure = why;
-    this.emit('warning', `dropping web seed ${seed.url}: ${why}`);
+    this.warn({ code: 'WEB_SEED_DROPPED', source: sourceOf.webSeed(seed.url), detail: `dropped: ${why}` });
     this.wake();
   }
 
@@ -330,7 +315,7 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
         const bytes = await seed.fetchRange(start, end);
         return { bytes, seed };
       } catch (e) {
-        this.drop(seed, e instanceof IsosyncError ? e.message.replace(/^Web seed \S+ failed: /, '') : String(e));
+        this.drop(seed, reasonOf(e));
       } finally {
         seed.inFlight--;
         this.wake();
@@ -458,12 +443,12 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
   }
 
   private async sendBatch(seed: WebSeed, batch: Queued[]): Promise<void> {
-    const joined = joinTouching(batch.flatMap((q) => [...q.ranges]));
+    const joined = mergeSpans(batch.flatMap((q) => q.ranges));
     try {
       const parts = await seed.fetchRanges(joined);
-      for (const q of batch) q.resolve({ parts: q.ranges.map((r) => sliceOf(r, joined, parts)), seed });
+      for (const q of batch) q.resolve({ parts: q.ranges.map((r) => bytesOf(r, joined, parts)), seed });
     } catch (e) {
-      this.drop(seed, e instanceof IsosyncError ? e.message.replace(/^Web seed \S+ failed: /, '') : String(e));
+      this.drop(seed, reasonOf(e));
       this.queue = [...batch, ...this.queue]; // retried on the other mirrors
       this.scheduleDispatch();
     } finally {
@@ -479,7 +464,7 @@ export class MirrorPool extends EventEmitter<MirrorPoolEvents> {
       try {
         return { parts: await seed.fetchRanges(ranges), seed };
       } catch (e) {
-        this.drop(seed, e instanceof IsosyncError ? e.message.replace(/^Web seed \S+ failed: /, '') : String(e));
+        this.drop(seed, reasonOf(e));
       } finally {
         seed.inFlight--;
         this.wake();

@@ -26,11 +26,12 @@ import { createReadStream, existsSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { IsosyncError } from '../errors.js';
+import type { Warning, WarningSink } from '../core/warnings.js';
 import type { Catalog } from '../library/catalog.js';
 import { readIso, type IsoImage } from '../iso/index.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { CACHE_SOURCE, ZERO_SOURCE, type LocalSegment } from '../delta/plan.js';
-import { mergeSpans, subtractSpans, type Span } from '../delta/runs.js';
+import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { defaultPieceLength } from '../torrent/piece-length.js';
 import { closeSources } from './sources.js';
@@ -60,6 +61,7 @@ export interface PlainSyncInput {
   readonly catalog?: Catalog;
   readonly stallMs?: number;
   readonly onEvent?: (e: SyncEvent) => void;
+  readonly onWarning?: WarningSink;
 }
 
 export interface PlainSyncReport {
@@ -75,6 +77,7 @@ export interface PlainSyncReport {
   sources: { path: string; reusedBytes: number }[];
   webSeeds: { url: string; bytes: number; dropped?: string }[];
   notes: string[];
+  warnings: Warning[];
   seconds: number;
 }
 
@@ -188,7 +191,12 @@ export async function runPlainSync(input: PlainSyncInput): Promise<PlainSyncRepo
   const notes: string[] = [];
   const from = input.from.length > 0 ? input.from : catalogGuesses(input.catalog, input.target.name);
   const target = standIn(input.target);
-  const p = await prepare({ target, from, sourceDirs: input.sourceDirs, webSeeds: input.mirrors, output, ...(input.stallMs ? { stallMs: input.stallMs } : {}), onEvent: emit });
+  const warnings: Warning[] = [];
+  const warn: WarningSink = (w) => {
+    warnings.push(w);
+    input.onWarning?.(w);
+  };
+  const p = await prepare({ target, from, sourceDirs: input.sourceDirs, webSeeds: input.mirrors, output, ...(input.stallMs ? { stallMs: input.stallMs } : {}), onEvent: emit, onWarning: warn });
   const { byteSources, vt } = p;
   const local = await trustedLocal(p.plan.local, vt, byteSources);
   const mirrors = p.pool;
@@ -214,7 +222,7 @@ export async function runPlainSync(input: PlainSyncInput): Promise<PlainSyncRepo
         reusedBy.set(seg.source, (reusedBy.get(seg.source) ?? 0) + seg.end - seg.start);
       }
     }
-    const missing = subtractSpans([{ start: 0, end: target.length }], mergeSpans(local.map((s) => ({ start: s.start, end: s.end }))));
+    const missing = subtractSpans([{ start: 0, end: target.length }], mergeSpans(local));
     const fetchAll = async (spans: readonly Span[]) => {
       const parts = chunks(spans, CHUNK_BYTES);
       const groups: Span[][] = [];
@@ -235,7 +243,7 @@ export async function runPlainSync(input: PlainSyncInput): Promise<PlainSyncRepo
     let refetchedWhole = false;
     if (input.target.sha256) {
       if ((await sha256File(partPath)) !== input.target.sha256) {
-        emit({ type: 'warning', message: `${input.target.name} does not match SHA256SUMS after reusing local files (same path and size, other bytes); fetching the whole image` });
+        warn({ code: 'CHECKSUM_MISMATCH', source: input.target.imageUrl, detail: 'the result does not match SHA256SUMS after reusing local files (same path and size, other bytes); fetching the whole image' });
         refetchedWhole = true;
         reusedBytes = 0;
         reusedBy.clear();
@@ -257,7 +265,7 @@ export async function runPlainSync(input: PlainSyncInput): Promise<PlainSyncRepo
       verified = 'sha256';
     } else {
       notes.push(`UNVERIFIED: the server offers no torrent and no SHA256SUMS line for ${input.target.name}; the reused files were matched by path and size only`);
-      emit({ type: 'warning', message: notes[notes.length - 1]! });
+      warn({ code: 'UNVERIFIED', source: input.target.imageUrl, detail: notes[notes.length - 1]! });
     }
     await rename(partPath, output);
     notes.push('not registered in the catalog: without a torrent the image has no infohash');
@@ -272,6 +280,7 @@ export async function runPlainSync(input: PlainSyncInput): Promise<PlainSyncRepo
       sources: p.sources.map((s, i) => ({ path: s.path, reusedBytes: reusedBy.get(i) ?? 0 })),
       webSeeds: mirrors.seeds.map((s) => ({ url: s.url, bytes: s.bytes, ...(s.failure ? { dropped: s.failure } : {}) })),
       notes,
+      warnings,
       seconds: (Date.now() - started) / 1000,
     };
   } catch (e) {

@@ -88,7 +88,7 @@ function fetchUrl(url: string, headers: Record<string, string>, limit: number, k
       res.on('end', () => resolve({ status, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', (e) => reject(new IsosyncError('NETWORK', `Cannot fetch ${url}: ${e.message}`, { url })));
     });
-    req.setTimeout(REMOTE_TIMEOUT_MS, () => req.destroy(new Error(`no answer for ${REMOTE_TIMEOUT_MS / 1000} s`)));
+    req.setTimeout(REMOTE_TIMEOUT_MS, () => req.destroy(new IsosyncError('TIMEOUT', `Cannot fetch ${url}: no answer for ${REMOTE_TIMEOUT_MS / 1000} s`, { url, timeoutMs: REMOTE_TIMEOUT_MS })));
     req.on('error', (e: NodeJS.ErrnoException) => reject(new IsosyncError('NETWORK', `Cannot fetch ${url}: ${e.code ?? e.message}`, { url })));
   });
 }

@@ -9,7 +9,8 @@
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { IsosyncError } from '../errors.js';
+import { asIsosyncError, IsosyncError } from '../errors.js';
+import type { Warning, WarningSink } from '../core/warnings.js';
 import { readIso } from '../iso/index.js';
 import type { IsoImage } from '../iso/entry.js';
 import type { Catalog } from '../library/catalog.js';
@@ -18,7 +19,7 @@ import { hintSegments, probeHintSource } from '../delta/hint-map.js';
 import { mapIsoFiles, sameOffsetGuesses, type ImageSourceInfo, type LooseFile } from '../delta/iso-map.js';
 import { buildPlan, overlay, pieceSpan, summarize, type LocalSegment, type Plan, type PlanSummary } from '../delta/plan.js';
 import { VirtualTarget } from '../delta/virtual-target.js';
-import { clipSpans, spanBytes, type Span } from '../delta/runs.js';
+import { clipSpans, spanBytes, spanLength, type Span } from '../core/span.js';
 import { assemble, type AssembleEvent, type AssembleStats, type PieceFetcher } from '../delta/assemble.js';
 import { PartFile } from '../store/part-file.js';
 import type { ByteSource } from '../store/byte-source.js';
@@ -29,6 +30,7 @@ import { startPeers, type PeerSettings, type SyncPeers } from '../swarm/sync-pee
 import type { Metainfo } from '../torrent/metainfo.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import { closeSources, findSources, type ImageSource, type LocalSource } from './sources.js';
+import { infoHashFromBytes, pieceIndex, type InfoHash } from '../core/ids.js';
 
 /** Live counters of a sync's network side, for a progress display to sample. */
 export interface LiveSample {
@@ -42,7 +44,6 @@ export interface LiveSample {
 
 export type SyncEvent =
   | { type: 'phase'; phase: 'verify-part' | 'sources' | 'metadata' | 'plan' | 'assemble' | 'finish'; detail?: string }
-  | { type: 'warning'; message: string }
   /**
    * Pieces verified (done of total) and the bytes they hold (doneBytes of
    * totalBytes): reused from local data, resumed from the .part, fetched;
@@ -75,20 +76,22 @@ export interface SyncInput {
   /** BitTorrent peers (src/sync/peers.ts): direct peers, trackers, listening, limits, seeding after the sync. */
   readonly peers?: PeerSettings;
   readonly onEvent?: (e: SyncEvent) => void;
+  /** Every warning of the sync (they are also listed in its report). */
+  readonly onWarning?: WarningSink;
 }
 
 export interface SourceReport {
   path: string;
   kind: 'image' | 'loose';
   via?: string;
-  infoHash?: string;
+  infoHash?: InfoHash;
   hints?: 'from' | 'to';
   reusedBytes: number;
 }
 
 export interface PlanReport extends PlanSummary {
   name: string;
-  infoHash: string;
+  infoHash: InfoHash;
   output: string;
   pieceLength: number;
   pieceCount: number;
@@ -98,6 +101,8 @@ export interface PlanReport extends PlanSummary {
   changedFiles: { path: string; size: number; fetchBytes: number }[] | null;
   sources: SourceReport[];
   notes: string[];
+  /** The warnings sent to SyncInput.onWarning, in order. */
+  warnings: Warning[];
 }
 
 export interface SyncReport extends PlanReport {
@@ -141,19 +146,11 @@ export interface PrepareOptions {
 /** Read-ahead while reading a hinted target's metadata: 256 KiB covers hundreds of directories per request. */
 const HINTED_READ_AHEAD = 256 * 1024;
 
-function spanLength(s: { start: number; end: number }): number {
-  return s.end - s.start;
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
-}
-
 /** Plans a sync: finds sources, reads the target's layout, decides every byte. Writes nothing. */
 export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPeers, opts: PrepareOptions = {}): Promise<Prepared> {
   const { target } = input;
   const emit = input.onEvent ?? (() => undefined);
-  const warn = (message: string) => emit({ type: 'warning', message });
+  const { warnings, warn } = collectWarnings(input.onWarning);
   const notes: string[] = [];
   if (target.files) throw new IsosyncError('UNSUPPORTED', `Cannot sync ${JSON.stringify(target.name)}: multi-file torrents are not ISO images`);
 
@@ -163,8 +160,7 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   const byteSources: (ByteSource | undefined)[] = sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source) : s.source));
   const partIndex = part ? byteSources.push(part) - 1 : -1;
   const urls = [...target.urlList, ...input.webSeeds].map((u) => webSeedFileUrl(u, target.name));
-  const pool = new MirrorPool(urls, target.length, input.stallMs ? { stallMs: input.stallMs } : {});
-  pool.on('warning', warn);
+  const pool = new MirrorPool(urls, target.length, { ...(input.stallMs ? { stallMs: input.stallMs } : {}), onWarning: warn });
   emit({
     type: 'live',
     sample: () => ({
@@ -180,7 +176,7 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   if (part) {
     part.have.forEach((ok, p) => {
       if (!ok) return;
-      const s = pieceSpan(target, p);
+      const s = pieceSpan(target, pieceIndex(p));
       partSegs.push({ start: s.start, end: s.end, source: partIndex, sourceOffset: s.start, reason: 'resumed' });
     });
   }
@@ -192,9 +188,9 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   const trySet = async (set: HintSet, candidates: { s: ImageSource; i: number }[], dir: 'from' | 'to') => {
     for (const c of candidates) {
       const verdict = await probeHintSource(set, byteSources[c.i]!, target);
-      const known = c.s.infoHash !== undefined && (dir === 'to' || c.s.infoHash === hex(set.other));
+      const known = c.s.infoHash !== undefined && (dir === 'to' || c.s.infoHash === infoHashFromBytes(set.other));
       if (verdict === 'yes' || (verdict === 'unknown' && known)) {
-        if (dir === 'from' && !c.s.infoHash) c.s.infoHash = hex(set.other);
+        if (dir === 'from' && !c.s.infoHash) c.s.infoHash = infoHashFromBytes(set.other);
         hintLayers.push(hintSegments(set, c.i));
         hintUse.set(c.i, dir);
         return true;
@@ -206,11 +202,12 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
   try {
     ownHints = decodeHints(target.isosync?.hints);
   } catch (e) {
-    warn(`ignoring the torrent's delta hints: ${(e as Error).message}`);
+    const error = asIsosyncError(e, 'BAD_TORRENT');
+    warn({ code: 'HINTS_IGNORED', source: target.name, detail: `ignoring the torrent's delta hints: ${error.message}`, error });
   }
   for (const set of ownHints?.sets ?? []) {
     if (set.direction !== 'from') continue;
-    const h = hex(set.other);
+    const h = infoHashFromBytes(set.other);
     // The image the catalog says is that release first, then any other image.
     const ordered = [...images.filter((x) => x.s.infoHash === h), ...images.filter((x) => x.s.infoHash !== h && x.s.infoHash === undefined)];
     await trySet(set, ordered, 'from');
@@ -224,7 +221,7 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
       continue;
     }
     for (const set of hints?.sets ?? []) {
-      if (set.direction === 'to' && hex(set.other) === target.infoHash) await trySet(set, [img], 'to');
+      if (set.direction === 'to' && infoHashFromBytes(set.other) === target.infoHash) await trySet(set, [img], 'to');
     }
   }
 
@@ -251,7 +248,8 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
     readIso(byteSources[i]!, { name: s.path }).then(
       (image): ImageSourceInfo => ({ index: i, image, size: s.source.size }),
       (e: unknown) => {
-        warn(`cannot read ${s.path} as ISO 9660 (${(e as Error).message}); using it for hints and same-offset reuse only`);
+        const error = asIsosyncError(e, 'BAD_ISO', { path: s.path });
+        warn({ code: 'SOURCE_NOT_ISO', source: s.path, detail: `not read as ISO 9660 (${error.message}); using it for hints and same-offset reuse only`, error });
         return undefined;
       },
     ),
@@ -310,6 +308,7 @@ export async function prepare(input: SyncInput, part?: PartFile, swarm?: SyncPee
     changedFiles,
     sources: sourceReports,
     notes,
+    warnings,
   };
   return { plan, report, sources, byteSources, vt, pool, ...(swarm ? { swarm } : {}), metadataDeferred: deferred };
 }
@@ -358,7 +357,7 @@ function changedFileReport(img: IsoImage, missing: readonly { path: string; size
 /** `isosync plan`: what a sync would reuse and fetch. Writes nothing. */
 export async function planSync(input: SyncInput): Promise<PlanReport> {
   // With peers, the target's metadata may come from them: a swarm that serves nothing.
-  const swarm = input.peers ? await startPeers(input.target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, { have: new Array<boolean>(input.target.pieceCount).fill(false), read: () => Promise.reject(new Error('nothing to serve')) }, input.onEvent) : undefined;
+  const swarm = input.peers ? await startPeers(input.target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, { have: new Array<boolean>(input.target.pieceCount).fill(false), read: () => Promise.reject(new IsosyncError('INTERNAL', 'Internal error: a plan serves nothing')) }, input.onWarning) : undefined;
   try {
     const p = await prepare(input, undefined, swarm);
     await closeSources(p.sources);
@@ -368,14 +367,29 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
   }
 }
 
+/** A sink that keeps every warning (for the report) and passes it on. */
+function collectWarnings(next: WarningSink | undefined): { warnings: Warning[]; warn: WarningSink } {
+  const warnings: Warning[] = [];
+  return {
+    warnings,
+    warn: (w) => {
+      warnings.push(w);
+      next?.(w);
+    },
+  };
+}
+
 /** Default output path: the torrent's name in the current directory. */
 export function defaultOutput(target: Metainfo, cwd = process.cwd()): string {
   return join(cwd, target.name);
 }
 
 /** `isosync sync`: plan, fill locally, fetch the rest, verify, rename, register. */
-export async function runSync(input: SyncInput): Promise<SyncReport> {
+export async function runSync(given: SyncInput): Promise<SyncReport> {
   const started = Date.now();
+  // Every warning of the run is listed in its report; prepare's own list holds only the planning ones.
+  const { warnings, warn } = collectWarnings(given.onWarning);
+  const input: SyncInput = { ...given, onWarning: warn };
   const { target } = input;
   const emit = input.onEvent ?? (() => undefined);
   const output = resolve(input.output);
@@ -393,12 +407,12 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
 
   emit({ type: 'phase', phase: 'verify-part' });
   const part = await PartFile.open(output, target);
-  const verifiedBytes = () => part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, p)) : n), 0);
+  const verifiedBytes = () => part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, pieceIndex(p))) : n), 0);
   emit({ type: 'part', path: part.path, resumedBytes: verifiedBytes() });
   let prepared: Prepared | undefined;
   let swarm: SyncPeers | undefined;
   try {
-    swarm = input.peers ? await startPeers(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, part, input.onEvent) : undefined;
+    swarm = input.peers ? await startPeers(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, part, warn) : undefined;
     prepared = await prepare({ ...input, output }, part, swarm, { deferHintedMetadata: true });
     const { plan, report, byteSources, vt, pool } = prepared;
     swarm?.planned(plan);
@@ -432,7 +446,7 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
     });
     emit({ type: 'phase', phase: 'finish' });
     await part.finish();
-    registerResult(input, output);
+    registerResult(input, output, warn);
     const changedFiles = prepared.metadataDeferred ? await changedFilesAfter(output, prepared) : report.changedFiles;
     await closeSources(prepared.sources);
     const result: SyncReport = {
@@ -447,6 +461,7 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
       webSeeds: pool.seeds.map((s) => ({ url: s.url, bytes: s.bytes, ...(s.failure ? { dropped: s.failure } : {}) })),
       planningFetched,
       ...(swarm ? { peers: swarm.report() } : {}),
+      warnings,
       seconds: (Date.now() - started) / 1000,
     };
     // --seed: keep serving the finished image until the caller's afterSync returns; otherwise while peers still fetch from us (briefly).
@@ -466,7 +481,7 @@ export async function runSync(input: SyncInput): Promise<SyncReport> {
   }
 }
 
-function registerResult(input: SyncInput, output: string): void {
+function registerResult(input: SyncInput, output: string, warn: WarningSink): void {
   const { catalog, target } = input;
   if (!catalog) return;
   catalog.registerImage(output, target.infoHash, true);
@@ -474,7 +489,7 @@ function registerResult(input: SyncInput, output: string): void {
   if (iso && !catalog.byInfoHash(target.infoHash)) {
     const conflict = catalog.conflictWith({ product: iso.product, release: iso.release, infoHash: target.infoHash });
     if (conflict) {
-      input.onEvent?.({ type: 'warning', message: `not recording the release in the catalog: ${conflict.message}` });
+      warn({ code: 'CATALOG_NOT_RECORDED', source: target.name, detail: `not recording the release in the catalog: ${conflict.message}`, error: conflict });
       return;
     }
     catalog.recordRelease({
@@ -512,6 +527,7 @@ function finishedReport(input: SyncInput, output: string, started: number): Sync
     changedFiles: [],
     sources: [{ path: output, kind: 'image', via: 'output', reusedBytes: t.length }],
     notes: [`${basename(output)} is already complete and verified`],
+    warnings: [],
     fetchedBytes: 0,
     wastedBytes: 0,
     resumedBytes: t.length,

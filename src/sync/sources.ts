@@ -11,17 +11,19 @@
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { IsosyncError } from '../errors.js';
+import { asIsosyncError, IsosyncError } from '../errors.js';
+import type { WarningSink } from '../core/warnings.js';
 import type { Catalog } from '../library/catalog.js';
 import { FileSource } from '../store/file-source.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
+import type { InfoHash } from '../core/ids.js';
 
 export interface ImageSource {
   readonly kind: 'image';
   readonly path: string;
   /** The release this image holds, when the catalog or a check knows it. */
-  infoHash?: string;
+  infoHash?: InfoHash;
   readonly via: 'from' | 'self' | 'lineage' | 'newer' | 'product';
   readonly source: FileSource;
   /** A newer release's torrent (its "to" hints may lead back to the target). */
@@ -87,7 +89,7 @@ export interface FindSourcesInput {
   readonly sourceDirs: readonly string[];
   readonly output: string;
   readonly catalog?: Catalog;
-  readonly warn: (msg: string) => void;
+  readonly warn: WarningSink;
 }
 
 /** Most catalog images opened per category, so a long history does not open everything. */
@@ -98,7 +100,7 @@ export async function findSources(input: FindSourcesInput): Promise<LocalSource[
   const out: LocalSource[] = [];
   const excluded = new Set([await canonical(input.output), await canonical(`${input.output}.part`)]);
   const seen = new Set<string>(excluded);
-  const newerTorrent = (infoHash: string): Metainfo | undefined => {
+  const newerTorrent = (infoHash: InfoHash): Metainfo | undefined => {
     const rel = catalog?.byInfoHash(infoHash);
     if (!rel || !rel.lineage.some((l) => l.infoHash === target.infoHash)) return undefined;
     try {
@@ -107,7 +109,7 @@ export async function findSources(input: FindSourcesInput): Promise<LocalSource[
       return undefined;
     }
   };
-  const addImage = async (path: string, via: ImageSource['via'], infoHash?: string, torrent?: Metainfo) => {
+  const addImage = async (path: string, via: ImageSource['via'], infoHash?: InfoHash, torrent?: Metainfo) => {
     const real = await canonical(path);
     if (excluded.has(real) && via === 'from') {
       throw new IsosyncError('BAD_ARGUMENT', `Cannot use ${JSON.stringify(path)} as a source: it is the output path (a source is never overwritten)`);
@@ -119,7 +121,8 @@ export async function findSources(input: FindSourcesInput): Promise<LocalSource[
       source = await FileSource.open(path);
     } catch (e) {
       if (via === 'from') throw e;
-      input.warn(`skipping catalog image ${path}: ${(e as Error).message}`);
+      const error = asIsosyncError(e, 'IO', { path });
+      input.warn({ code: 'SOURCE_SKIPPED', source: path, detail: `skipping this catalog image: ${error.message}`, error });
       return;
     }
     const known = infoHash ?? catalog?.imageAt(real)?.infoHash;

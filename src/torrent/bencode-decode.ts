@@ -23,9 +23,13 @@
  * so that the infohash is the SHA-1 of exactly the bytes in the file, not of
  * a re-encoding.
  *
- * Pure: no I/O. Errors are BencodeError (position + detail); the metainfo
- * parser turns them into one-line IsosyncErrors naming the file.
+ * Pure: no I/O. Errors are BencodeError (core/errors.ts: position + detail,
+ * code BAD_BENCODE); the metainfo parser names the file in its own error.
  */
+import { BencodeError } from '../core/errors.js';
+import type { Span } from '../core/span.js';
+
+export { BencodeError };
 
 export type BValue = number | bigint | Uint8Array | BList | BDict;
 export type BList = readonly BValue[];
@@ -37,17 +41,10 @@ export const MAX_DEPTH = 64;
 /** Longest integer literal accepted, in digits: 2^64 has 20, so 40 leaves room without unbounded BigInt parsing. */
 const MAX_INT_DIGITS = 40;
 
-export class BencodeError extends Error {
-  constructor(readonly offset: number, readonly detail: string) {
-    super(`${detail}`);
-    this.name = 'BencodeError';
-  }
-}
-
 export interface Decoded {
   readonly value: BValue;
   /** Byte span [start, end) of the top-level dictionary's `info` value, when there is one. */
-  readonly infoSpan?: { readonly start: number; readonly end: number };
+  readonly infoSpan?: Span;
 }
 
 const CH_I = 0x69; // 'i'
@@ -82,7 +79,7 @@ export function describeKey(key: string): string {
 
 class Decoder {
   pos = 0;
-  infoSpan: { start: number; end: number } | undefined;
+  infoSpan: Span | undefined;
 
   constructor(private readonly b: Uint8Array) {}
 

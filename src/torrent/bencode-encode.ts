@@ -15,6 +15,7 @@
  *
  * Pure: no I/O.
  */
+import { IsosyncError } from '../errors.js';
 
 export type Bencodable =
   | number
@@ -38,9 +39,9 @@ export function encodeBencode(value: Bencodable | unknown): Uint8Array {
 const MAX_ENCODE_DEPTH = 256;
 
 function write(v: unknown, out: Uint8Array[], depth: number): void {
-  if (depth > MAX_ENCODE_DEPTH) throw new TypeError('bencode: value nested too deep (a cycle?)');
+  if (depth > MAX_ENCODE_DEPTH) throw new IsosyncError('INTERNAL', 'Internal error: a value to bencode is nested too deep (a cycle?)');
   if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v)) throw new TypeError(`bencode: ${v} is not a safe integer`);
+    if (!Number.isSafeInteger(v)) throw new IsosyncError('INTERNAL', `Internal error: cannot bencode ${v}: not a safe integer`);
     out.push(enc.encode(`i${v}e`));
   } else if (typeof v === 'bigint') {
     out.push(enc.encode(`i${v}e`));
@@ -58,14 +59,14 @@ function write(v: unknown, out: Uint8Array[], depth: number): void {
   } else if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
     writeDict(Object.entries(v).map(([k, val]) => [Buffer.from(k, 'utf8'), val]), out, depth);
   } else {
-    throw new TypeError(`bencode: cannot encode ${v === null ? 'null' : typeof v}`);
+    throw new IsosyncError('INTERNAL', `Internal error: cannot bencode ${v === null ? 'null' : typeof v}`);
   }
 }
 
 function writeDict(entries: [Buffer, unknown][], out: Uint8Array[], depth: number): void {
   const kept = entries.filter(([, val]) => val !== undefined).sort(([a], [b]) => Buffer.compare(a, b));
   for (let i = 1; i < kept.length; i++) {
-    if (Buffer.compare(kept[i - 1]![0], kept[i]![0]) === 0) throw new TypeError('bencode: duplicate dictionary key');
+    if (Buffer.compare(kept[i - 1]![0], kept[i]![0]) === 0) throw new IsosyncError('INTERNAL', 'Internal error: cannot bencode a dictionary with a duplicate key');
   }
   out.push(enc.encode('d'));
   for (const [k, val] of kept) {

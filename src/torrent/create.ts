@@ -21,6 +21,7 @@ import { encodeBencode, type Bencodable } from './bencode-encode.js';
 import { SHA1_BYTES } from './info-hash.js';
 import { isosyncInfoEntries, type IsosyncFields } from './isosync-keys.js';
 import { parseMetainfo, type Metainfo } from './metainfo.js';
+import { IsosyncError } from '../errors.js';
 
 export const CREATED_BY = `isosync ${VERSION}`;
 
@@ -53,7 +54,7 @@ export interface CreatedTorrent {
 
 export function buildInfoDict(o: CreateTorrentOptions): Record<string, Bencodable | undefined> {
   if (o.pieces.length !== Math.ceil(o.length / o.pieceLength) * SHA1_BYTES) {
-    throw new RangeError(`createTorrent: ${o.pieces.length} bytes of piece hashes do not fit length ${o.length} at piece length ${o.pieceLength}`);
+    throw new IsosyncError('INTERNAL', `Internal error: createTorrent got ${o.pieces.length} bytes of piece hashes, which do not fit length ${o.length} at piece length ${o.pieceLength}`);
   }
   return {
     name: o.name,

@@ -5,15 +5,11 @@
  *
  * Pure: no I/O.
  */
+import { FieldError } from '../core/errors.js';
 import { describeKey, type BDict, type BList, type BValue } from './bencode-decode.js';
 
-/** A malformed field; parseMetainfo prefixes it with `Cannot read torrent "x":`. */
-export class FieldError extends Error {
-  constructor(readonly field: string, readonly detail: string) {
-    super(detail);
-    this.name = 'FieldError';
-  }
-}
+/** A malformed field (core/errors.ts); parseMetainfo prefixes it with `Cannot read torrent "x":`. */
+export { FieldError };
 
 export function bad(field: string, detail: string): never {
   throw new FieldError(field, detail);

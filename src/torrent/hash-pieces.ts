@@ -37,7 +37,7 @@ export interface HashOptions {
 }
 
 export async function hashPieces(path: string, pieceLength: number, opts: HashOptions = {}): Promise<Uint8Array> {
-  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`hashPieces: bad piece length ${pieceLength}`);
+  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new IsosyncError('INTERNAL', `Internal error: hashPieces got piece length ${pieceLength}`);
   const before = statFile(path);
   const length = opts.length ?? before.size;
   if (length > before.size) {
@@ -169,7 +169,7 @@ function hashInPool(jobs: Job[], size: number, out: Uint8Array, total: number, o
       w.on('message', (reply: HashReply) => {
         if (failed) return;
         if ('error' in reply) {
-          fail(Object.assign(new Error(reply.error), { code: reply.code }));
+          fail(new IsosyncError('IO', reply.error, { errno: reply.code }));
           return;
         }
         const job = jobs[reply.id]!;

@@ -14,6 +14,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { IsosyncError } from '../errors.js';
 
 /**
  * Bytes per read: 1 MiB amortises the syscall and stays in the CPU cache, so
@@ -63,7 +64,7 @@ export function hashRange(fd: number, job: Omit<HashJob, 'id' | 'path'>, buf: Bu
     let got = 0;
     while (got < want) {
       const n = readSync(fd, buf, got, want - got, pos + got);
-      if (n === 0) throw Object.assign(new Error(`file ended at byte ${pos + got}, before ${end}`), { code: 'SHORT_READ' });
+      if (n === 0) throw new IsosyncError('IO', `Cannot hash the file: it ended at byte ${pos + got}, before ${end}`, { offset: pos + got, errno: 'SHORT_READ' });
       got += n;
     }
     // Feed the chunk to the pieces it spans.
@@ -101,7 +102,8 @@ if (parentPort && workerData === HASH_WORKER_MARK) {
       port.postMessage({ id: msg.id, digests: ab } satisfies HashReply, [ab]);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      port.postMessage({ id: msg.id, error: err.message, code: err.code ?? 'EIO' } satisfies HashReply);
+      const code = e instanceof IsosyncError ? String(e.fields['errno']) : (err.code ?? 'EIO');
+      port.postMessage({ id: msg.id, error: err.message, code } satisfies HashReply);
     }
   });
 }

@@ -26,7 +26,7 @@
  *
  * Pure: no I/O (the caller reads the file).
  */
-import { IsosyncError } from '../errors.js';
+import { invariant, IsosyncError } from '../errors.js';
 import { BencodeError, decodeBencode, type BDict } from './bencode-decode.js';
 import {
   bad,
@@ -45,6 +45,7 @@ import {
   utf8OrUndefined,
 } from './fields.js';
 import { computeInfoHash, SHA1_BYTES, type InfoHash } from './info-hash.js';
+import type { PieceIndex } from '../core/ids.js';
 import { parseCollections, parseIsosyncInfo, parseSimilar, type IsosyncInfo } from './isosync-keys.js';
 
 export interface FileEntry {
@@ -117,12 +118,12 @@ export function parseMetainfo(bytes: Uint8Array, label: string): Metainfo {
 }
 
 /** The 20-byte SHA-1 of piece `i` (a view into metainfo.pieces). */
-export function pieceHash(m: Pick<Metainfo, 'pieces'>, i: number): Uint8Array {
+export function pieceHash(m: Pick<Metainfo, 'pieces'>, i: PieceIndex): Uint8Array {
   return m.pieces.subarray(i * SHA1_BYTES, (i + 1) * SHA1_BYTES);
 }
 
 /** Length of piece `i`: pieceLength, except the last piece which may be shorter. */
-export function pieceSize(m: Pick<Metainfo, 'length' | 'pieceLength'>, i: number): number {
+export function pieceSize(m: Pick<Metainfo, 'length' | 'pieceLength'>, i: PieceIndex): number {
   return Math.min(m.pieceLength, m.length - i * m.pieceLength);
 }
 
@@ -130,7 +131,7 @@ function validate(bytes: Uint8Array): Metainfo {
   const { value, infoSpan } = decodeBencode(bytes);
   if (!isDict(value)) bad('', `the top level is ${kindOf(value)}, expected a dictionary`);
   const info = required(getDict(value, 'info', ''), 'info');
-  if (!infoSpan) throw new Error('decoder lost the info span'); // cannot happen: info exists at top level
+  invariant(infoSpan, 'the bencode decoder lost the span of info');
   const rawInfo = bytes.subarray(infoSpan.start, infoSpan.end);
 
   const name = componentName(required(getBytes(info, 'name', 'info'), 'info.name'), 'info.name');

@@ -5,8 +5,8 @@
  * Trackers are tried in BEP 12 tier order (tiers.ts): each announce goes to
  * the first tracker that answers, a tracker that answers moves to the front
  * of its tier, and a failure (unreachable, timeout, HTTP error, malformed
- * reply, `failure reason`, BEP 15 error) becomes one `warning` line and the
- * next tracker is tried. Nothing is thrown into the caller's event loop.
+ * reply, `failure reason`, BEP 15 error) becomes one warning (TRACKER_FAILED,
+ * through `onWarning`) and the next tracker is tried. Nothing is thrown into the caller's event loop.
  *
  * Events sent (BEP 3): `started` to each tracker the first time it is
  * announced to, `completed` once (to whichever tracker answers it),
@@ -24,15 +24,16 @@
  *
  * Emits:
  *   'peers'     {host, port}[]   new list from a tracker (our own address:port filtered out)
- *   'warning'   string           one line: the tracker and the problem
  *   'announced' AnnouncedInfo    a tracker answered (for progress and tests)
+ * Warnings go to `onWarning` (core/warnings.ts), the one channel for them.
  */
 import { EventEmitter } from 'node:events';
+import { asIsosyncError, IsosyncError } from '../errors.js';
+import { ignoreWarnings, sourceOf, type WarningCode, type WarningSink } from '../core/warnings.js';
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { normalizeAddress, type PeerAddress } from './compact-peers.js';
 import { httpAnnounce, httpScrape } from './http-announce.js';
-import { TrackerFailure } from './http-reply.js';
 import { schemeOf, TierList } from './tiers.js';
 import { UdpTrackerClient } from './udp-announce.js';
 import type { AnnounceEvent } from './udp-wire.js';
@@ -47,12 +48,14 @@ export interface AnnouncerOptions {
   stats: () => { uploaded: number; downloaded: number; left: number };
   /** Peers asked per announce (default 50, BEP 3's suggestion). */
   numwant?: number;
-  /** Trackers tried first, e.g. the host that served the torrent (issue #6 tracker localization). */
+  /** Trackers tried first, e.g. the host that served the torrent (tracker localization). */
   preferred?: string[];
   /** Deadline of one tracker request in ms (default 15 s). */
   timeoutMs?: number;
   /** Shortest time between two regular announces to one swarm, in seconds (default MIN_ANNOUNCE_INTERVAL_S; tests on 127.0.0.1 lower it). */
   minAnnounceIntervalS?: number;
+  /** Where failures go (one per failed request). */
+  onWarning?: WarningSink;
 }
 
 export interface AnnouncedInfo {
@@ -121,16 +124,15 @@ export class Announcer extends EventEmitter {
   private minIntervalS = 0;
   private readonly abort = new AbortController();
   private externalIp: string | undefined;
-  /** Problems already warned, by tracker URL (cleared when the tracker answers). */
+  /** Warnings already given, by source (cleared when that tracker answers). */
   private readonly warned = new Map<string, Set<string>>();
 
   constructor(opts: AnnouncerOptions) {
     super();
-    if (opts.infoHash.length !== 20) throw new RangeError(`Announcer needs a 20-byte infoHash, got ${opts.infoHash.length} bytes`);
-    if (opts.peerId.length !== 20) throw new RangeError(`Announcer needs a 20-byte peerId, got ${opts.peerId.length} bytes`);
+    if (opts.infoHash.length !== 20) throw new IsosyncError('INTERNAL', `Internal error: the Announcer needs a 20-byte infoHash, got ${opts.infoHash.length} bytes`);
+    if (opts.peerId.length !== 20) throw new IsosyncError('INTERNAL', `Internal error: the Announcer needs a 20-byte peerId, got ${opts.peerId.length} bytes`);
     this.opts = { numwant: DEFAULT_NUMWANT, timeoutMs: DEFAULT_TIMEOUT_MS, ...opts };
     this.tiers = new TierList(opts.tiers, opts.preferred ?? []);
-    // Warnings are for whoever listens; without a listener they must not throw (EventEmitter throws on unheard 'error' only).
   }
 
   /** The trackers, in the order the next announce tries them. */
@@ -141,9 +143,9 @@ export class Announcer extends EventEmitter {
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
-    for (const u of this.tiers.unsupported) this.warn(u, 'unsupported tracker scheme, skipped');
+    for (const u of this.tiers.unsupported) this.warn('TRACKER_UNSUPPORTED', sourceOf.tracker(u), 'unsupported tracker scheme, skipped');
     if (this.tiers.size === 0) {
-      this.warn('(no tracker)', 'the torrent names no HTTP or UDP tracker');
+      this.warn('NO_TRACKER', 'trackers', 'the torrent names no HTTP or UDP tracker');
       return;
     }
     this.kick();
@@ -174,7 +176,7 @@ export class Announcer extends EventEmitter {
     const urls = [...this.acked];
     let deadline: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all(urls.map((u) => this.announceTo(u, 'stopped', timeout, undefined).catch((e) => this.warn(u, describe(e))))),
+      Promise.all(urls.map((u) => this.announceTo(u, 'stopped', timeout, undefined).catch((e: unknown) => this.failed(u, e)))),
       new Promise<void>((r) => (deadline = setTimeout(r, timeout + 100))),
     ]);
     clearTimeout(deadline);
@@ -190,7 +192,7 @@ export class Announcer extends EventEmitter {
           : await httpScrape(url, this.opts.infoHash, this.opts.timeoutMs, this.abort.signal);
         return { url, ...(r ?? { complete: 0, incomplete: 0, downloaded: 0 }) };
       } catch (e) {
-        this.warn(url, `scrape failed: ${describe(e)}`);
+        this.failed(url, e, 'scrape failed: ');
       }
     }
     return undefined;
@@ -205,7 +207,7 @@ export class Announcer extends EventEmitter {
       return;
     }
     this.inFlight = this.round()
-      .catch((e) => this.warn('(announcer)', describe(e)))
+      .catch((e: unknown) => this.failed('(announcer)', e))
       .finally(() => {
         this.inFlight = undefined;
         if (this.stopped) return;
@@ -238,7 +240,7 @@ export class Announcer extends EventEmitter {
           this.completedSent = true;
         }
         this.failedRounds = 0;
-        this.warned.delete(url);
+        this.warned.delete(sourceOf.tracker(url));
         this.warned.delete(ALL_TRACKERS);
         this.lastAnnounce = Date.now();
         const { nextS, minS } = announceDelays(r, this.opts.minAnnounceIntervalS ?? MIN_ANNOUNCE_INTERVAL_S);
@@ -250,12 +252,12 @@ export class Announcer extends EventEmitter {
         return;
       } catch (e) {
         if (this.stopped) return;
-        this.warn(url, describe(e));
+        this.failed(url, e);
       }
     }
     this.failedRounds++;
     const retry = Math.min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (this.failedRounds - 1));
-    this.warn(ALL_TRACKERS, `no tracker answered; retrying in ${RETRY_FIRST_S} s, then less often (up to every ${RETRY_MAX_S} s)`);
+    this.warn('TRACKERS_UNREACHABLE', ALL_TRACKERS, `no tracker answered; retrying in ${RETRY_FIRST_S} s, then less often (up to every ${RETRY_MAX_S} s)`);
     if (!this.again) this.schedule(retry * 1000);
   }
 
@@ -306,8 +308,11 @@ export class Announcer extends EventEmitter {
     );
     if (r.trackerId) this.trackerIds.set(url, r.trackerId);
     if (r.externalIp) this.externalIp = r.externalIp;
-    if (r.warning) this.warn(url, `tracker warns "${r.warning}"`);
-    if (r.skipped) this.warn(url, `skipped ${r.skipped.count} peer ${r.skipped.count === 1 ? 'entry' : 'entries'} with an invalid address or port (first: ${JSON.stringify(r.skipped.first)})`);
+    if (r.warning) this.warn('TRACKER_MESSAGE', sourceOf.tracker(url), `tracker warns ${JSON.stringify(r.warning)}`);
+    if (r.skipped) {
+      const { count, first } = r.skipped;
+      this.warn('TRACKER_PEERS_SKIPPED', sourceOf.tracker(url), `skipped ${count} peer ${count === 1 ? 'entry' : 'entries'} with an invalid address or port (first: ${JSON.stringify(first)})`);
+    }
     // The dictionary model names peer ids: drop our own entry wherever it is.
     const peers = r.peers.filter((p) => {
       const id = r.peerIds.get(`${p.host}:${p.port}`);
@@ -340,23 +345,28 @@ export class Announcer extends EventEmitter {
     return out;
   }
 
-  /** Emits `Tracker URL: problem` unless this tracker already reported this problem since it last answered. */
-  private warn(url: string, problem: string): void {
-    let seen = this.warned.get(url);
-    if (seen?.has(problem)) return;
-    if (!seen) this.warned.set(url, (seen = new Set()));
-    seen.add(problem);
-    if (this.listenerCount('warning') > 0) this.emit('warning', `Tracker ${url}: ${problem}`);
+  /** Reports a warning, unless `source` already reported this one since it last answered. */
+  private warn(code: WarningCode, source: string, detail: string, error?: IsosyncError): void {
+    let seen = this.warned.get(source);
+    const key = `${code} ${detail}`;
+    if (seen?.has(key)) return;
+    if (!seen) this.warned.set(source, (seen = new Set()));
+    seen.add(key);
+    (this.opts.onWarning ?? ignoreWarnings)({ code, source, detail, ...(error ? { error } : {}) });
+  }
+
+  /** One request to `url` failed with `e`. */
+  private failed(url: string, e: unknown, prefix = ''): void {
+    const error = asIsosyncError(e, 'NETWORK', { url });
+    this.warn('TRACKER_FAILED', sourceOf.tracker(url), prefix + describe(error), error);
   }
 }
 
 /** The source named in "no tracker answered". */
-const ALL_TRACKERS = '(all trackers)';
+const ALL_TRACKERS = 'trackers';
 
-function describe(e: unknown): string {
-  if (e instanceof TrackerFailure) return e.message;
-  const m = e instanceof Error ? e.message : String(e);
-  return m.split('\n')[0]!;
+function describe(e: IsosyncError): string {
+  return e.message.split('\n')[0]!;
 }
 
 function localAddresses(): Set<string> {

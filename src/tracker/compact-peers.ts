@@ -7,6 +7,7 @@
  *
  * Pure: no I/O.
  */
+import { IsosyncError } from '../errors.js';
 
 export interface PeerAddress {
   readonly host: string;
@@ -19,14 +20,15 @@ export const COMPACT_V4_BYTES = 6;
 export const COMPACT_V6_BYTES = 18;
 
 /**
- * Decodes a compact peer string. Throws a plain Error (the caller names the
+ * Decodes a compact peer string. Throws BAD_REPLY (the caller names the
  * tracker) when the length is not a whole number of entries. Entries with
  * port 0 are skipped: nobody can connect to them.
  */
 export function decodeCompactPeers(bytes: Uint8Array, family: 4 | 6): PeerAddress[] {
   const size = family === 4 ? COMPACT_V4_BYTES : COMPACT_V6_BYTES;
   if (bytes.length % size !== 0) {
-    throw new Error(`compact ${family === 4 ? 'peers' : 'peers6'} has ${bytes.length} bytes, not a multiple of ${size}`);
+    const field = family === 4 ? 'peers' : 'peers6';
+    throw new IsosyncError('BAD_REPLY', `Cannot read the tracker's reply: compact ${field} has ${bytes.length} bytes, not a multiple of ${size}`, { field, bytes: bytes.length });
   }
   const out: PeerAddress[] = [];
   for (let off = 0; off < bytes.length; off += size) {

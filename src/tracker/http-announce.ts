@@ -1,10 +1,11 @@
 /**
  * HTTP(S) tracker requests, client side: one GET, a bounded body, a
- * deadline. Errors are plain Errors with a short message (the Announcer
- * prefixes the tracker URL and emits a warning).
+ * deadline. Errors are IsosyncErrors (HTTP_STATUS, TIMEOUT, NETWORK,
+ * BAD_REPLY, CANCELLED); the Announcer names the tracker in its warning.
  */
 import http from 'node:http';
 import https from 'node:https';
+import { IsosyncError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { buildAnnounceUrl, scrapeUrlOf, type AnnounceUrlFields } from './announce-query.js';
 import { parseAnnounceReply, parseScrapeReply, type AnnounceReply, type ScrapeCounts } from './http-reply.js';
@@ -16,7 +17,7 @@ export const MAX_REPLY_BYTES = 1024 * 1024;
 export function trackerGet(url: string, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const finish = (err: Error | undefined, body?: Uint8Array): void => {
+    const finish = (err: IsosyncError | undefined, body?: Uint8Array): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -26,28 +27,28 @@ export function trackerGet(url: string, timeoutMs: number, signal?: AbortSignal)
         reject(err);
       } else resolve(body!);
     };
-    const onAbort = (): void => finish(new Error('announce cancelled'));
+    const onAbort = (): void => finish(new IsosyncError('CANCELLED', 'Cannot finish the announce: it was cancelled', { url }));
     const mod = url.startsWith('https:') ? https : http;
     // A fresh connection each time: announces are minutes apart, and a pooled socket the tracker already closed fails with "socket hang up" (opentracker closes after every reply).
     const req = mod.get(url, { agent: false, headers: { 'User-Agent': `isosync/${VERSION}`, 'Accept-Encoding': 'identity', Connection: 'close' } }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
-        finish(new Error(`HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim()));
+        finish(new IsosyncError('HTTP_STATUS', `Cannot announce: HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim(), { url, status: res.statusCode ?? 0 }));
         return;
       }
       const chunks: Buffer[] = [];
       let n = 0;
       res.on('data', (c: Buffer) => {
         n += c.length;
-        if (n > MAX_REPLY_BYTES) finish(new Error(`reply longer than ${MAX_REPLY_BYTES} bytes`));
+        if (n > MAX_REPLY_BYTES) finish(new IsosyncError('BAD_REPLY', `Cannot read the tracker's reply: it is longer than ${MAX_REPLY_BYTES} bytes`, { url, limit: MAX_REPLY_BYTES }));
         else chunks.push(c);
       });
       res.on('end', () => finish(undefined, new Uint8Array(Buffer.concat(chunks))));
-      res.on('error', (e) => finish(new Error(`reply broken: ${e.message}`)));
-      res.on('aborted', () => finish(new Error('reply cut short')));
+      res.on('error', (e) => finish(new IsosyncError('NETWORK', `Cannot read the tracker's reply: ${e.message}`, { url }, { cause: e })));
+      res.on('aborted', () => finish(new IsosyncError('NETWORK', "Cannot read the tracker's reply: it was cut short", { url })));
     });
-    req.on('error', (e) => finish(new Error(e.message)));
-    const timer = setTimeout(() => finish(new Error(`no reply within ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', (e: NodeJS.ErrnoException) => finish(new IsosyncError('NETWORK', `Cannot announce: ${e.code ?? e.message}`, { url, ...(e.code ? { errno: e.code } : {}) }, { cause: e })));
+    const timer = setTimeout(() => finish(new IsosyncError('TIMEOUT', `Cannot announce: no reply within ${timeoutMs} ms`, { url, timeoutMs })), timeoutMs);
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -60,6 +61,6 @@ export async function httpAnnounce(url: string, fields: AnnounceUrlFields, timeo
 /** BEP 48 scrape of one torrent; rejects when the URL has no scrape convention. */
 export async function httpScrape(url: string, infoHash: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<ScrapeCounts | undefined> {
   const s = scrapeUrlOf(url, [infoHash]);
-  if (!s) throw new Error('no scrape URL (the path does not end in "announce")');
+  if (!s) throw new IsosyncError('UNSUPPORTED', `Cannot scrape ${url}: the path does not end in "announce"`, { url });
   return parseScrapeReply(await trackerGet(s, timeoutMs, signal), infoHash);
 }

@@ -9,14 +9,15 @@
  * `warning message`, `complete`/`incomplete` (seeders/leechers), `peers6`,
  * `external ip` (BEP 24).
  *
- * Every defect is an Error whose message says what was wrong; the caller
- * adds the tracker's URL and turns it into a warning. A dictionary-model
- * entry whose address is not an IP address or a host name (`../../etc`) or
- * whose port is not 1-65535 is left out and counted, so nobody ever looks
- * it up; the rest of the reply still counts. Sizes are bounded only by the
- * caller's reply cap: 200,000 peers parse with no recursion or spread.
- * Pure: no I/O.
+ * Every defect is an IsosyncError BAD_REPLY naming the field at fault (a
+ * tracker's `failure reason` is a TrackerRefusal); the caller adds the
+ * tracker's URL and turns it into a warning. A dictionary-model entry whose
+ * address is not an IP address or a host name (`../../etc`) or whose port
+ * is not 1-65535 is left out and counted, so nobody ever looks it up; the
+ * rest of the reply still counts. Sizes are bounded only by the caller's
+ * reply cap: 200,000 peers parse with no recursion or spread. Pure: no I/O.
  */
+import { IsosyncError, TrackerRefusal, type ErrorFields } from '../errors.js';
 import { decodeBencode, type BDict, type BValue } from '../torrent/bencode-decode.js';
 import { decodeCompactPeers, isPeerHost, type PeerAddress } from './compact-peers.js';
 
@@ -38,11 +39,9 @@ export interface AnnounceReply {
   readonly externalIp?: string;
 }
 
-export class TrackerFailure extends Error {
-  constructor(readonly reason: string) {
-    super(`tracker says "${reason}"`);
-    this.name = 'TrackerFailure';
-  }
+/** A malformed reply: `detail` says what is wrong, `fields` where. */
+export function badReply(detail: string, fields: ErrorFields = {}, cause?: unknown): IsosyncError {
+  return new IsosyncError('BAD_REPLY', `Cannot read the tracker's reply: ${detail}`, fields, cause === undefined ? undefined : { cause });
 }
 
 /** Longest host name (RFC 1035 §2.3.4: 253 characters) plus brackets around an IPv6 address. */
@@ -62,25 +61,25 @@ function dictOf(bytes: Uint8Array): BDict {
   try {
     value = decodeBencode(bytes).value;
   } catch (e) {
-    throw new Error(`reply is not bencode: ${(e as Error).message}`);
+    throw badReply(`it is not bencode (${(e as Error).message})`, { field: '' }, e);
   }
-  if (!(value instanceof Map)) throw new Error('reply is not a bencoded dictionary');
+  if (!(value instanceof Map)) throw badReply('it is not a bencoded dictionary', { field: '' });
   return value;
 }
 
 function optionalCount(d: BDict, key: string): number | undefined {
   const v = d.get(key);
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || v < 0) throw new Error(`"${key}" is not a non-negative integer`);
+  if (typeof v !== 'number' || v < 0) throw badReply(`"${key}" is not a non-negative integer`, { field: key });
   return v;
 }
 
 export function parseAnnounceReply(bytes: Uint8Array): AnnounceReply {
   const d = dictOf(bytes);
   const failure = d.get('failure reason');
-  if (failure !== undefined) throw new TrackerFailure(text(failure) ?? 'failure (reason is not a string)');
+  if (failure !== undefined) throw new TrackerRefusal(text(failure) ?? 'failure (reason is not a string)');
   const interval = d.get('interval');
-  if (typeof interval !== 'number' || interval < 0) throw new Error('reply has no valid "interval"');
+  if (typeof interval !== 'number' || interval < 0) throw badReply('it has no valid "interval"', { field: 'interval' });
   const minInterval = optionalCount(d, 'min interval');
   let peers: PeerAddress[] = [];
   const peerIds = new Map<string, Uint8Array>();
@@ -89,7 +88,7 @@ export function parseAnnounceReply(bytes: Uint8Array): AnnounceReply {
   if (p instanceof Uint8Array) peers = decodeCompactPeers(p, 4);
   else if (Array.isArray(p)) {
     for (const entry of p as BValue[]) {
-      if (!(entry instanceof Map)) throw new Error('an entry of the "peers" list is not a dictionary');
+      if (!(entry instanceof Map)) throw badReply('an entry of the "peers" list is not a dictionary', { field: 'peers' });
       const ip = entry.get('ip');
       const port = entry.get('port');
       // The raw bytes, unaltered: an address is checked as sent, and a bad one is skipped, not repaired.
@@ -104,10 +103,10 @@ export function parseAnnounceReply(bytes: Uint8Array): AnnounceReply {
       const id = entry.get('peer id');
       if (id instanceof Uint8Array) peerIds.set(`${host}:${port}`, id);
     }
-  } else if (p !== undefined) throw new Error('"peers" is neither a string nor a list');
+  } else if (p !== undefined) throw badReply('"peers" is neither a string nor a list', { field: 'peers' });
   const p6 = d.get('peers6');
   if (p6 !== undefined) {
-    if (!(p6 instanceof Uint8Array)) throw new Error('"peers6" is not a string');
+    if (!(p6 instanceof Uint8Array)) throw badReply('"peers6" is not a string', { field: 'peers6' });
     for (const peer of decodeCompactPeers(p6, 6)) peers.push(peer);
   }
   const out: {
@@ -149,12 +148,12 @@ export interface ScrapeCounts {
 export function parseScrapeReply(bytes: Uint8Array, infoHash: Uint8Array): ScrapeCounts | undefined {
   const d = dictOf(bytes);
   const failure = d.get('failure reason');
-  if (failure !== undefined) throw new TrackerFailure(text(failure) ?? 'failure (reason is not a string)');
+  if (failure !== undefined) throw new TrackerRefusal(text(failure) ?? 'failure (reason is not a string)');
   const files = d.get('files');
-  if (!(files instanceof Map)) throw new Error('scrape reply has no "files" dictionary');
+  if (!(files instanceof Map)) throw badReply('the scrape reply has no "files" dictionary', { field: 'files' });
   const entry = files.get(Buffer.from(infoHash).toString('latin1'));
   if (entry === undefined) return undefined;
-  if (!(entry instanceof Map)) throw new Error('scrape entry is not a dictionary');
+  if (!(entry instanceof Map)) throw badReply('the scrape entry is not a dictionary', { field: 'files' });
   return {
     complete: optionalCount(entry, 'complete') ?? 0,
     incomplete: optionalCount(entry, 'incomplete') ?? 0,

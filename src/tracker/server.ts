@@ -28,6 +28,7 @@ import {
   encodeScrapeReply,
   type UdpRequest,
 } from './udp-wire.js';
+import { IsosyncError } from '../errors.js';
 
 export interface TrackerOptions {
   /** Seconds between regular announces (default 1800, the common tracker value). */
@@ -289,6 +290,6 @@ export class Tracker {
 
 function positive(v: number | undefined, fallback: number, name: string): number {
   if (v === undefined) return fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`Tracker option ${name} must be a positive number, got ${v}`);
+  if (!Number.isFinite(v) || v <= 0) throw new IsosyncError('BAD_ARGUMENT', `Invalid tracker option ${name} ${JSON.stringify(v)}: not a positive number`, { field: name });
   return Math.floor(v);
 }

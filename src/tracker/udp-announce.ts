@@ -16,6 +16,7 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { randomInt } from 'node:crypto';
+import { IsosyncError, TrackerRefusal } from '../errors.js';
 import {
   ACTION,
   decodeAnnounceReply,
@@ -40,8 +41,18 @@ interface Pending {
   readonly port: number;
   readonly expect: number;
   resolve(msg: Buffer): void;
-  /** Why replies from this tracker were ignored, for the timeout message. */
-  ignored?: string;
+  /** Why replies from this tracker were ignored, for the timeout error. */
+  ignored?: Ignored;
+}
+
+/** A packet from the tracker's address that answered nothing we asked. */
+interface Ignored {
+  readonly kind: 'malformed' | 'unknown-transaction';
+  readonly text: string;
+}
+
+function cancelled(): IsosyncError {
+  return new IsosyncError('CANCELLED', 'Cannot finish the announce: it was cancelled');
 }
 
 export function parseUdpUrl(url: string): { host: string; port: number } {
@@ -49,10 +60,10 @@ export function parseUdpUrl(url: string): { host: string; port: number } {
   try {
     u = new URL(url);
   } catch {
-    throw new Error('not a valid URL');
+    throw new IsosyncError('BAD_ARGUMENT', `Cannot use UDP tracker ${JSON.stringify(url)}: not a valid URL`, { url });
   }
   const port = Number(u.port);
-  if (!u.hostname || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error('UDP tracker URL needs a host and a port');
+  if (!u.hostname || !Number.isInteger(port) || port < 1 || port > 65535) throw new IsosyncError('BAD_ARGUMENT', `Cannot use UDP tracker ${JSON.stringify(url)}: it needs a host and a port`, { url });
   return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
@@ -92,7 +103,8 @@ export class UdpTrackerClient {
     try {
       r = await lookup(host);
     } catch (e) {
-      throw new Error(`cannot resolve ${JSON.stringify(host)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      const errno = (e as NodeJS.ErrnoException).code;
+      throw new IsosyncError('NETWORK', `Cannot resolve ${JSON.stringify(host)}: ${errno ?? (e as Error).message}`, { url, ...(errno ? { errno } : {}) }, { cause: e });
     }
     return { address: r.address, family: r.family === 6 ? 6 : 4, port };
   }
@@ -120,11 +132,11 @@ export class UdpTrackerClient {
       try {
         return await this.exchange(host, port, family, timeoutMs, signal, (t) => build(id, t), action);
       } catch (e) {
-        if (fresh || !(e instanceof UdpTrackerError)) throw e;
+        if (fresh || !(e instanceof TrackerRefusal)) throw e;
         this.connections.delete(key);
       }
     }
-    throw new Error('unreachable');
+    throw new IsosyncError('INTERNAL', 'Internal error: the connection-id retry loop ended without an answer');
   }
 
   /** Sends and re-sends one request until a matching reply arrives; resolves with the reply bytes. */
@@ -138,9 +150,9 @@ export class UdpTrackerClient {
     action: number,
   ): Promise<Uint8Array> {
     const sock = this.socket(family);
-    let ignored: string | undefined;
+    let ignored: Ignored | undefined;
     for (let attempt = 0; attempt < UDP_ATTEMPTS; attempt++) {
-      if (this.closed || signal?.aborted) throw new Error('announce cancelled');
+      if (this.closed || signal?.aborted) throw cancelled();
       const tid = randomInt(0, 0x1_0000_0000);
       const wait = Math.max(1, Math.round((timeoutMs * 2 ** attempt) / (2 ** UDP_ATTEMPTS - 1)));
       const msg = await new Promise<Buffer | undefined>((resolve) => {
@@ -161,13 +173,16 @@ export class UdpTrackerClient {
         });
       });
       if (msg === undefined) continue;
-      if (msg.length === 0) throw new Error('announce cancelled');
+      if (msg.length === 0) throw cancelled();
       const h = replyHeader(msg)!;
-      if (h.action === ACTION.error) throw new UdpTrackerError(decodeErrorReply(msg));
-      if (h.action !== action) throw new Error(`reply has action ${h.action}, expected ${action}`);
+      if (h.action === ACTION.error) throw new TrackerRefusal(decodeErrorReply(msg));
+      if (h.action !== action) throw new IsosyncError('BAD_REPLY', `Cannot read the tracker's reply: it has action ${h.action}, expected ${action}`, { action: h.action, expected: action });
       return msg;
     }
-    throw new Error(`no valid reply within ${timeoutMs} ms (${UDP_ATTEMPTS} sends)${ignored ? `; ignored ${ignored}` : ''}`);
+    throw new IsosyncError('TIMEOUT', `Cannot get an answer from the tracker: no valid reply within ${timeoutMs} ms (${UDP_ATTEMPTS} sends)${ignored ? `; ignored ${ignored.text}` : ''}`, {
+      timeoutMs,
+      ...(ignored ? { ignored: ignored.kind } : {}),
+    });
   }
 
   private socket(family: 4 | 6): dgram.Socket {
@@ -193,15 +208,9 @@ export class UdpTrackerClient {
       return;
     }
     // Not ours: note it on whatever is waiting for that tracker, so its timeout can say why.
-    const why = !h ? `a ${msg.length}-byte packet from ${from}` : `a reply from ${from} with unknown transaction id ${h.transactionId}`;
+    const why: Ignored = !h
+      ? { kind: 'malformed', text: `a ${msg.length}-byte packet from ${from}` }
+      : { kind: 'unknown-transaction', text: `a reply from ${from} with unknown transaction id ${h.transactionId}` };
     for (const q of this.pending.values()) if (q.host === rinfo.address && q.port === rinfo.port) q.ignored = why;
-  }
-}
-
-/** The tracker answered with BEP 15's error action. */
-export class UdpTrackerError extends Error {
-  constructor(readonly reason: string) {
-    super(`tracker says "${reason}"`);
-    this.name = 'UdpTrackerError';
   }
 }

@@ -7,6 +7,7 @@
  * and the callers decide whether to warn (client) or ignore/answer with an
  * error action (server). Pure: no I/O.
  */
+import { IsosyncError } from '../errors.js';
 import { COMPACT_V4_BYTES, COMPACT_V6_BYTES, decodeCompactPeers, type PeerAddress } from './compact-peers.js';
 
 /** BEP 15: the magic constant a connect request carries in place of a connection id. */
@@ -123,7 +124,7 @@ export function replyHeader(b: Uint8Array): { action: number; transactionId: num
 }
 
 export function decodeConnectReply(b: Uint8Array): bigint {
-  if (b.length < CONNECT_RES.size) throw new Error(`connect reply has ${b.length} bytes, expected ${CONNECT_RES.size}`);
+  if (b.length < CONNECT_RES.size) throw new IsosyncError('BAD_REPLY', `Cannot read the tracker's connect reply: it has ${b.length} bytes, expected ${CONNECT_RES.size}`, { bytes: b.length });
   return u64(view(b), CONNECT_RES.connectionId[0]);
 }
 
@@ -136,7 +137,7 @@ export interface UdpAnnounceReply {
 
 /** `family` is the address family the request went over: it decides the peer entry size (BEP 15 "IPv6"). */
 export function decodeAnnounceReply(b: Uint8Array, family: 4 | 6): UdpAnnounceReply {
-  if (b.length < ANNOUNCE_RES.size) throw new Error(`announce reply has ${b.length} bytes, below the minimum ${ANNOUNCE_RES.size}`);
+  if (b.length < ANNOUNCE_RES.size) throw new IsosyncError('BAD_REPLY', `Cannot read the tracker's announce reply: it has ${b.length} bytes, below the minimum ${ANNOUNCE_RES.size}`, { bytes: b.length });
   const v = view(b);
   return {
     interval: v.getUint32(ANNOUNCE_RES.interval[0]),
@@ -148,7 +149,7 @@ export function decodeAnnounceReply(b: Uint8Array, family: 4 | 6): UdpAnnounceRe
 
 export function decodeScrapeReply(b: Uint8Array, count: number): { seeders: number; completed: number; leechers: number }[] {
   const want = SCRAPE_RES.size + SCRAPE_RES.entry * count;
-  if (b.length < want) throw new Error(`scrape reply has ${b.length} bytes, expected ${want} for ${count} torrents`);
+  if (b.length < want) throw new IsosyncError('BAD_REPLY', `Cannot read the tracker's scrape reply: it has ${b.length} bytes, expected ${want} for ${count} torrents`, { bytes: b.length });
   const v = view(b);
   const out = [];
   for (let i = 0; i < count; i++) {
@@ -236,7 +237,7 @@ export function encodeAnnounceReply(
   compactPeers: readonly Uint8Array[],
 ): Uint8Array {
   const entry = compactPeers[0]?.length ?? COMPACT_V4_BYTES;
-  if (entry !== COMPACT_V4_BYTES && entry !== COMPACT_V6_BYTES) throw new Error('compact peers must be 6 or 18 bytes');
+  if (entry !== COMPACT_V4_BYTES && entry !== COMPACT_V6_BYTES) throw new IsosyncError('INTERNAL', `Internal error: compact peers must be 6 or 18 bytes, got ${entry}`);
   const b = new Uint8Array(ANNOUNCE_RES.size + entry * compactPeers.length);
   const v = view(b);
   v.setUint32(ANNOUNCE_RES.action[0], ACTION.announce);

@@ -4,18 +4,19 @@ import { createHash } from 'node:crypto';
 import { assemble, type PieceFetcher } from '../../src/delta/assemble.js';
 import { surelyFetched } from '../../src/delta/look-ahead.js';
 import { buildPlan, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
-import type { Span } from '../../src/delta/runs.js';
+import type { Span } from '../../src/core/span.js';
 import { MemorySource } from '../../src/store/byte-source.js';
 import { Rng } from '../helpers/random.js';
+import { pieceIndex } from '../../src/core/ids.js';
 
 const seg = (start: number, end: number, source: number, sourceOffset: number, reason: LocalSegment['reason'] = 'hint'): LocalSegment => ({ start, end, source, sourceOffset, reason });
 
 test('a piece surely fetches only the bytes that neither local bytes nor any guess layer cover', () => {
   const plan = buildPlan({ length: 100, pieceLength: 50 }, [[seg(0, 20, 0, 0)]], [[seg(30, 40, ZERO_SOURCE, 0, 'zero')], [seg(35, 45, 1, 35, 'same-offset')]]);
-  assert.deepEqual(surelyFetched(plan, 0), [{ start: 20, end: 30 }, { start: 45, end: 50 }]);
-  assert.deepEqual(surelyFetched(plan, 1), [{ start: 50, end: 100 }]);
+  assert.deepEqual(surelyFetched(plan, pieceIndex(0)), [{ start: 20, end: 30 }, { start: 45, end: 50 }]);
+  assert.deepEqual(surelyFetched(plan, pieceIndex(1)), [{ start: 50, end: 100 }]);
   const local = buildPlan({ length: 100, pieceLength: 50 }, [[seg(0, 100, 0, 0)]]);
-  assert.deepEqual(surelyFetched(local, 0), []);
+  assert.deepEqual(surelyFetched(local, pieceIndex(0)), []);
 });
 
 /** A web seed over the target bytes: counts requests, may corrupt or fail some, remembers convictions. */
@@ -91,7 +92,7 @@ test('pieces taken in order receive the bytes fetched ahead for them: bit-identi
   const seeds = new FakeSeeds(s.target);
   const { out, stats } = await run(s, seeds);
   assert.deepEqual(out, s.target);
-  const needy = Array.from({ length: s.plan.pieceCount }, (_, p) => surelyFetched(s.plan, p).length > 0).filter(Boolean).length;
+  const needy = Array.from({ length: s.plan.pieceCount }, (_, p) => surelyFetched(s.plan, pieceIndex(p)).length > 0).filter(Boolean).length;
   assert.ok(needy > 30, `scenario has ${needy} pieces that need the network`);
   assert.ok(seeds.requests * 4 <= needy, `${seeds.requests} requests for ${needy} pieces`);
   // Nothing beyond the plan (and its bridged holes under 1 KiB each) was fetched, nothing wasted by a hash failure.

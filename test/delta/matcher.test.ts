@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matchImages, BLOCK } from '../../src/delta/matcher.js';
-import { runSpans, spanBytes, subtractSpans, mergeSpans } from '../../src/delta/runs.js';
+import { runSpans } from '../../src/delta/runs.js';
+import { spanBytes, subtractSpans, mergeSpans } from '../../src/core/span.js';
 import { MemorySource } from '../../src/store/byte-source.js';
 import { Rng, concat } from '../helpers/random.js';
 

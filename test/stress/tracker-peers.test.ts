@@ -14,6 +14,7 @@ import { Announcer, MAX_PEERS_PER_REPLY, type AnnouncedInfo } from '../../src/tr
 import { COMPACT_V4_BYTES, COMPACT_V6_BYTES, type PeerAddress } from '../../src/tracker/compact-peers.js';
 import { MAX_REPLY_BYTES } from '../../src/tracker/http-announce.js';
 import { parseAnnounceReply } from '../../src/tracker/http-reply.js';
+import type { Warning } from '../../src/core/warnings.js';
 import { waitFor } from '../tracker/helpers.js';
 
 /** `n` distinct compact peers: 10.x.y.z, ports from 1024 up. */
@@ -72,6 +73,7 @@ after(async () => {
 });
 
 test(`a reply at the 1 MiB cap (${'~174,000'} peers) gives the Announcer's listeners at most ${MAX_PEERS_PER_REPLY} peers, without a warning`, async () => {
+  const warnings: Warning[] = [];
   const a = new Announcer({
     infoHash: new Uint8Array(20).fill(3),
     peerId: Buffer.from('-IS0100-stresspeers0', 'latin1'),
@@ -79,9 +81,8 @@ test(`a reply at the 1 MiB cap (${'~174,000'} peers) gives the Announcer's liste
     tiers: [[url]],
     stats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
     timeoutMs: 10_000,
+    onWarning: (w) => warnings.push(w),
   });
-  const warnings: string[] = [];
-  a.on('warning', (w: string) => warnings.push(w));
   try {
     const peers = waitFor<PeerAddress[]>(a, 'peers', undefined, 20_000);
     const announced = waitFor<AnnouncedInfo>(a, 'announced', undefined, 20_000);

@@ -84,7 +84,10 @@ describe('peers that serve whole 16 KiB blocks only', { skip: HAVE_RELEASES ? fa
         assert.ok(peer.stats.unaligned > 0, 'isosync first asked part of a block');
         assert.ok(peer.stats.served > 0, 'then whole blocks');
         if (mode === 'hang-up') assert.ok(peer.stats.connections >= 2, 'it dialed the peer again');
-        else assert.match(r.stderr, /requests of part of a 16 KiB block: asking it whole blocks/);
+        else {
+          const { warnings } = JSON.parse(r.stdout) as { warnings: { code: string; source: string }[] };
+          assert.ok(warnings.some((w) => w.code === 'PEER_ALIGNED_ONLY' && w.source === `peer 127.0.0.1:${peer.port}`), JSON.stringify(warnings));
+        }
       } finally {
         await peer.close();
       }

@@ -1,3 +1,4 @@
+import { isError } from '../helpers/errors.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { alignedBlockOf, BLOCK_BYTES, isAlignedBlock, pickPiece, requestsFor, RequestBook } from '../../src/swarm/picker.js';
@@ -56,7 +57,7 @@ describe('requests for a piece range', () => {
     assert.equal(isAlignedBlock({ piece: 3, offset: 0, length: 100 }, size), false);
   });
   it('refuses a range outside the piece', () => {
-    assert.throws(() => requestsFor(0, 100, [{ start: 50, end: 101 }]), RangeError);
+    assert.throws(() => requestsFor(0, 100, [{ start: 50, end: 101 }]), isError('INTERNAL', { piece: 0 }));
   });
 });
 

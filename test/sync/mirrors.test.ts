@@ -48,9 +48,10 @@ test('a sync spreads its range requests over three mirrors, each sends part of t
 
 test('a mirror that sends wrong bytes is dropped with a warning and the other mirrors finish the image', { skip: HAVE_RELEASES ? false : 'fixtures/releases not built' }, async () => {
   await syncThroughMirrors(['corrupt', 'none', 'none'], (mirrors, _out, stdout, stderr) => {
-    const report = JSON.parse(stdout) as { webSeeds: { url: string; bytes: number; dropped?: string }[] };
+    const report = JSON.parse(stdout) as { webSeeds: { url: string; bytes: number; dropped?: string }[]; warnings: { code: string; source: string }[] };
     const bad = report.webSeeds.find((s) => s.url.startsWith(mirrors[0]!.url));
     assert.ok(bad?.dropped, `the corrupt mirror was dropped: ${JSON.stringify(report.webSeeds)}`);
-    assert.match(stderr, /warning/i);
+    assert.ok(report.warnings.some((w) => w.code === 'WEB_SEED_DROPPED' && w.source === `web seed ${bad.url}`), JSON.stringify(report.warnings));
+    assert.match(stderr, /warning: web seed /);
   });
 });

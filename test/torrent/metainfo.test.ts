@@ -7,6 +7,7 @@ import { buildInfoDict, createTorrent, CREATED_BY } from '../../src/torrent/crea
 import { parseInfoHash, type InfoHash } from '../../src/torrent/info-hash.js';
 import { parseMetainfo, pieceHash, pieceSize } from '../../src/torrent/metainfo.js';
 import { defaultPieceLength, parsePieceLength } from '../../src/torrent/piece-length.js';
+import { pieceIndex } from '../../src/core/ids.js';
 
 const sha1 = (s: string) => new Uint8Array(createHash('sha1').update(s).digest());
 const piecesFor = (n: number) => new Uint8Array(Buffer.concat(Array.from({ length: n }, (_, i) => sha1(`p${i}`))));
@@ -35,9 +36,9 @@ describe('createTorrent and parseMetainfo', () => {
     assert.equal(m.length, 5 * 65536 + 7);
     assert.equal(m.pieceLength, 65536);
     assert.equal(m.pieceCount, 6);
-    assert.deepEqual(pieceHash(m, 5), sha1('p5'));
-    assert.equal(pieceSize(m, 5), 7);
-    assert.equal(pieceSize(m, 0), 65536);
+    assert.deepEqual(pieceHash(m, pieceIndex(5)), sha1('p5'));
+    assert.equal(pieceSize(m, pieceIndex(5)), 7);
+    assert.equal(pieceSize(m, pieceIndex(0)), 65536);
     assert.equal(m.announce, 'http://t1/announce');
     assert.deepEqual(m.announceList, [['http://t1/announce', 'http://t2/announce'], ['udp://t3:6969']]);
     assert.deepEqual(m.urlList, ['http://mirror/distro-1.01.iso']);

@@ -1,7 +1,8 @@
 /**
  * Trackers that misbehave (HTTP and UDP servers on 127.0.0.1 written to
  * fail in one way each): every failure becomes one warning naming the
- * tracker and the problem, and the announce moves on to the next tracker.
+ * tracker, with the error behind it (its code and fields say what failed),
+ * and the announce moves on to the next tracker.
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
@@ -10,6 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { encodeBencode } from '../../src/torrent/bencode-encode.js';
 import { Announcer, type AnnouncedInfo } from '../../src/tracker/client.js';
+import { TrackerRefusal } from '../../src/errors.js';
+import type { Warning } from '../../src/core/warnings.js';
+import { isError } from '../helpers/errors.js';
 import { encodeCompactV4 } from '../../src/tracker/compact-peers.js';
 import * as wire from '../../src/tracker/udp-wire.js';
 import { waitFor } from './helpers.js';
@@ -74,7 +78,8 @@ after(async () => {
   for (const s of udpServers) s.close();
 });
 
-function make(tiers: string[][], preferred: string[] = []): { a: Announcer; warnings: string[] } {
+function make(tiers: string[][], preferred: string[] = [], onWarning?: (w: Warning) => void): { a: Announcer; warnings: Warning[] } {
+  const warnings: Warning[] = [];
   const a = new Announcer({
     infoHash: new Uint8Array(20).fill(7),
     peerId: Buffer.from('-IS0100-badtrackers0', 'latin1'),
@@ -83,9 +88,11 @@ function make(tiers: string[][], preferred: string[] = []): { a: Announcer; warn
     preferred,
     stats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
     timeoutMs: 700,
+    onWarning: (w) => {
+      warnings.push(w);
+      onWarning?.(w);
+    },
   });
-  const warnings: string[] = [];
-  a.on('warning', (w: string) => warnings.push(w));
   return { a, warnings };
 }
 
@@ -100,34 +107,37 @@ test('every malformed reply is one warning naming the tracker, and the next trac
     const peers = waitFor<{ host: string; port: number }[]>(a, 'peers', undefined, 20_000);
     a.start();
     assert.deepEqual(await peers, [{ host: '10.9.8.7', port: 6881 }]);
-    const expected: [string, RegExp][] = [
-      ['/garbage', /reply is not bencode/],
-      ['/status500', /HTTP 500/],
-      ['/stall', /no reply within 700 ms/],
-      ['/failure', /tracker says "torrent not registered"/],
-      ['/ragged', /7 bytes, not a multiple of 6/],
-      ['/truncated', /not bencode/],
-      ['/huge', /reply longer than 1048576 bytes/],
+    const refused = (reason: string) => (e: unknown) => e instanceof TrackerRefusal && e.reason === reason;
+    const expected: [string, (e: unknown) => boolean][] = [
+      ['/garbage', isError('BAD_REPLY', { field: '' })],
+      ['/status500', isError('HTTP_STATUS', { status: 500 })],
+      ['/stall', isError('TIMEOUT', { timeoutMs: 700 })],
+      ['/failure', refused('torrent not registered')],
+      ['/ragged', isError('BAD_REPLY', { field: 'peers', bytes: 7 })],
+      ['/truncated', isError('BAD_REPLY', { field: '' })],
+      ['/huge', isError('BAD_REPLY', { limit: 1048576 })],
     ];
-    for (const [path, re] of expected) {
-      const w = warnings.find((x) => x.startsWith(`Tracker ${httpBase}${path}: `));
+    for (const [path, is] of expected) {
+      const w = warnings.find((x) => x.source === `tracker ${httpBase}${path}`);
       assert.ok(w, `a warning for ${path} in ${JSON.stringify(warnings)}`);
-      assert.match(w, re);
+      assert.equal(w.code, 'TRACKER_FAILED');
+      assert.ok(is(w.error), `${path}: ${JSON.stringify(w.error)}`);
     }
-    const udpExpect: [UdpMode, RegExp][] = [
-      ['wrong-tid', /no valid reply within 700 ms .*unknown transaction id/],
-      ['garbage', /no valid reply within 700 ms .*a 5-byte packet/],
-      ['error-action', /tracker says "info_hash not found"/],
-      ['wrong-action', /reply has action 2, expected 1/],
-      ['ragged-peers', /5 bytes, not a multiple of 6/],
+    const udpExpect: [UdpMode, (e: unknown) => boolean][] = [
+      ['wrong-tid', isError('TIMEOUT', { timeoutMs: 700, ignored: 'unknown-transaction' })],
+      ['garbage', isError('TIMEOUT', { timeoutMs: 700, ignored: 'malformed' })],
+      ['error-action', refused('info_hash not found')],
+      ['wrong-action', isError('BAD_REPLY', { action: 2, expected: 1 })],
+      ['ragged-peers', isError('BAD_REPLY', { field: 'peers', bytes: 5 })],
     ];
-    for (const [mode, re] of udpExpect) {
-      const w = warnings.find((x) => x.startsWith(`Tracker ${udpUrls.get(mode)}: `));
+    for (const [mode, is] of udpExpect) {
+      const w = warnings.find((x) => x.source === `tracker ${udpUrls.get(mode)}`);
       assert.ok(w, `a warning for ${mode} in ${JSON.stringify(warnings)}`);
-      assert.match(w, re);
+      assert.equal(w.code, 'TRACKER_FAILED');
+      assert.ok(is(w.error), `${mode}: ${JSON.stringify(w.error)}`);
     }
-    assert.equal(warnings.length, expected.length + udpExpect.length, 'one line per failed tracker');
-    assert.ok(warnings.every((w) => !w.includes('\n')));
+    assert.equal(warnings.length, expected.length + udpExpect.length, 'one warning per failed tracker');
+    assert.ok(warnings.every((w) => !w.detail.includes('\n')));
   } finally {
     await a.stop();
   }
@@ -139,7 +149,8 @@ test('a failing tier hands over to the next tier; the answering tracker moves to
     const ok = waitFor<AnnouncedInfo>(a, 'announced');
     a.start();
     assert.equal((await ok).url, `${httpBase}/good`);
-    assert.match(warnings[0]!, /status500: HTTP 500/);
+    assert.equal(warnings[0]!.source, `tracker ${httpBase}/status500`);
+    assert.ok(isError('HTTP_STATUS', { status: 500 })(warnings[0]!.error));
     assert.deepEqual(a.trackers()[1]![0], `${httpBase}/good`);
   } finally {
     await a.stop();
@@ -147,12 +158,13 @@ test('a failing tier hands over to the next tier; the answering tracker moves to
 });
 
 test('when no tracker answers, one summary warning says when it retries, and nothing throws', async () => {
-  const { a, warnings } = make([[`${httpBase}/failure`], [udpUrls.get('error-action')!]]);
+  let summary!: (w: Warning) => void;
+  const last = new Promise<Warning>((r) => (summary = r));
+  const { a, warnings } = make([[`${httpBase}/failure`], [udpUrls.get('error-action')!]], [], (w) => w.code === 'TRACKERS_UNREACHABLE' && summary(w));
   try {
     a.start();
-    const last = await waitFor<string>(a, 'warning', (w) => w.includes('(all trackers)'));
-    assert.match(last, /no tracker answered; retrying in 15 s/);
-    assert.equal(warnings.length, 3);
+    assert.equal((await last).source, 'trackers');
+    assert.deepEqual(warnings.map((w) => w.code), ['TRACKER_FAILED', 'TRACKER_FAILED', 'TRACKERS_UNREACHABLE']);
   } finally {
     await a.stop();
   }
@@ -164,7 +176,7 @@ test('unsupported tracker schemes are reported once and skipped', async () => {
     const ok = waitFor<AnnouncedInfo>(a, 'announced');
     a.start();
     await ok;
-    assert.deepEqual(warnings, ['Tracker wss://tracker.example/announce: unsupported tracker scheme, skipped']);
+    assert.deepEqual(warnings.map((w) => [w.code, w.source]), [['TRACKER_UNSUPPORTED', 'tracker wss://tracker.example/announce']]);
   } finally {
     await a.stop();
   }

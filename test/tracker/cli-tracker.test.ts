@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { Announcer, type AnnouncedInfo } from '../../src/tracker/client.js';
+import type { Warning } from '../../src/core/warnings.js';
 import { BIN, cliAsync, ROOT } from '../helpers/env.js';
 import { waitFor } from './helpers.js';
 
@@ -31,6 +32,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       assert.ok(m, line);
       assert.equal(m[2], m[4], 'UDP on the same port number');
       for (const url of [m[1]!, m[3]!]) {
+        const warnings: Warning[] = [];
         const a = new Announcer({
           infoHash: new Uint8Array(20).fill(9),
           peerId: Buffer.from('-IS0100-clitracker00', 'latin1'),
@@ -38,9 +40,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
           tiers: [[url]],
           stats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
           timeoutMs: 3000,
+          onWarning: (w) => warnings.push(w),
         });
-        const warnings: string[] = [];
-        a.on('warning', (w: string) => warnings.push(w));
         const ok = waitFor<AnnouncedInfo>(a, 'announced');
         a.start();
         const info = await ok;

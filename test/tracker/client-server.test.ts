@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Announcer, type AnnouncedInfo } from '../../src/tracker/client.js';
+import type { Warning } from '../../src/core/warnings.js';
 import { startTracker, type RunningTracker } from '../../src/tracker/http-server.js';
 import type { PeerAddress } from '../../src/tracker/compact-peers.js';
 import { waitFor } from './helpers.js';
@@ -19,7 +20,7 @@ after(async () => {
   await t.close();
 });
 
-function announcer(INFO_HASH: Buffer, url: string, port: number, left: { v: number }, warnings: string[]): Announcer {
+function announcer(INFO_HASH: Buffer, url: string, port: number, left: { v: number }, warnings: Warning[]): Announcer {
   const a = new Announcer({
     infoHash: INFO_HASH,
     peerId: Buffer.from(`-IS0100-peer${String(port).padStart(8, '0')}`, 'latin1'),
@@ -29,8 +30,8 @@ function announcer(INFO_HASH: Buffer, url: string, port: number, left: { v: numb
     timeoutMs: 3000,
     // The tracker asks for 1 s: let it here (the default floor of 5 minutes is tested in hygiene.test.ts).
     minAnnounceIntervalS: 1,
+    onWarning: (w) => warnings.push(w),
   });
-  a.on('warning', (w: string) => warnings.push(w));
   return a;
 }
 
@@ -43,7 +44,7 @@ for (const scheme of ['http', 'udp'] as const) {
   test(`announcer over ${scheme}: two peers find each other, completed and stopped reach the tracker, own address filtered`, async () => {
     const INFO_HASH = Buffer.from((scheme === 'http' ? '11' : '12').repeat(20), 'hex');
     const url = scheme === 'http' ? `http://127.0.0.1:${t.httpPort}/announce` : `udp://127.0.0.1:${t.udpPort}/announce`;
-    const warnings: string[] = [];
+    const warnings: Warning[] = [];
     const leftA = { v: 1000 };
     const leftB = { v: 1000 };
     const a = announcer(INFO_HASH, url, 40001, leftA, warnings);
@@ -87,7 +88,7 @@ for (const scheme of ['http', 'udp'] as const) {
 }
 
 test('announcer: the preferred tracker is tried first; a dead one in front only costs a warning', async () => {
-  const warnings: string[] = [];
+  const warnings: Warning[] = [];
   const a = new Announcer({
     infoHash: Buffer.from('22'.repeat(20), 'hex'),
     peerId: Buffer.from('-IS0100-preferred000', 'latin1'),
@@ -96,14 +97,16 @@ test('announcer: the preferred tracker is tried first; a dead one in front only 
     preferred: ['http://127.0.0.1:1/announce'],
     stats: () => ({ uploaded: 0, downloaded: 0, left: 5 }),
     timeoutMs: 2000,
+    onWarning: (w) => warnings.push(w),
   });
-  a.on('warning', (w: string) => warnings.push(w));
   try {
     const ok = waitFor<AnnouncedInfo>(a, 'announced');
     a.start();
     assert.equal((await ok).url, `http://127.0.0.1:${t.httpPort}/announce`);
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0]!, /^Tracker http:\/\/127\.0\.0\.1:1\/announce: .*ECONNREFUSED/);
+    assert.equal(warnings[0]!.code, 'TRACKER_FAILED');
+    assert.equal(warnings[0]!.source, 'tracker http://127.0.0.1:1/announce');
+    assert.equal(warnings[0]!.error?.fields['errno'], 'ECONNREFUSED');
   } finally {
     await a.stop();
   }
@@ -119,7 +122,6 @@ test('announcer: stop() returns within its bound when the tracker never answers'
     stats: () => ({ uploaded: 0, downloaded: 0, left: 5 }),
     timeoutMs: 60_000,
   });
-  a.on('warning', () => {});
   a.start();
   await new Promise((r) => setTimeout(r, 100));
   const t0 = Date.now();

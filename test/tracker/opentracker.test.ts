@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Announcer, type AnnouncedInfo } from '../../src/tracker/client.js';
+import type { Warning } from '../../src/core/warnings.js';
 import type { PeerAddress } from '../../src/tracker/compact-peers.js';
 import { httpScrape } from '../../src/tracker/http-announce.js';
 import { needTools } from '../helpers/env.js';
@@ -27,7 +28,7 @@ for (const scheme of ['http', 'udp'] as const) {
   test(`opentracker over ${scheme}: two announcers find each other and the events show in its scrape`, { skip }, async () => {
     const url = scheme === 'http' ? ot!.announce : ot!.udp;
     const infoHash = HASHES[scheme];
-    const warnings: string[] = [];
+    const warnings: Warning[] = [];
     const left = { a: 100, b: 100 };
     const make = (name: 'a' | 'b', port: number): Announcer => {
       const x = new Announcer({
@@ -37,8 +38,8 @@ for (const scheme of ['http', 'udp'] as const) {
         tiers: [[url]],
         stats: () => ({ uploaded: 0, downloaded: 0, left: left[name] }),
         timeoutMs: 3000,
+        onWarning: (w) => warnings.push(w),
       });
-      x.on('warning', (w: string) => warnings.push(w));
       return x;
     };
     const a = make('a', 41001);

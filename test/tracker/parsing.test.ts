@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildAnnounceUrl, decodeQuery, parseAnnounceQuery, parseScrapeQuery, percentEncodeBytes, scrapeUrlOf } from '../../src/tracker/announce-query.js';
 import { decodeCompactPeers, encodeCompactV4, encodeCompactV6, isIPv4, isIPv6, normalizeAddress } from '../../src/tracker/compact-peers.js';
-import { parseAnnounceReply, parseScrapeReply, TrackerFailure } from '../../src/tracker/http-reply.js';
+import { parseAnnounceReply, parseScrapeReply } from '../../src/tracker/http-reply.js';
+import { IsosyncError, TrackerRefusal } from '../../src/errors.js';
+import { isError } from '../helpers/errors.js';
 import { TierList } from '../../src/tracker/tiers.js';
 import * as udp from '../../src/tracker/udp-wire.js';
 import { encodeBencode } from '../../src/torrent/bencode-encode.js';
@@ -17,8 +19,8 @@ test('compact peers: IPv4 and IPv6 round-trip, port 0 entries skipped, ragged le
   assert.deepEqual(decodeCompactPeers(v4, 4), [{ host: '10.0.0.1', port: 6881 }, { host: '1.2.3.4', port: 65535 }]);
   const v6 = Buffer.concat([encodeCompactV6('2001:db8::1', 51413)!, encodeCompactV6('::1', 80)!, encodeCompactV6('fe80:0:0:1:0:0:0:2', 1)!]);
   assert.deepEqual(decodeCompactPeers(v6, 6), [{ host: '2001:db8::1', port: 51413 }, { host: '::1', port: 80 }, { host: 'fe80:0:0:1::2', port: 1 }]);
-  assert.throws(() => decodeCompactPeers(new Uint8Array(7), 4), /7 bytes, not a multiple of 6/);
-  assert.throws(() => decodeCompactPeers(new Uint8Array(20), 6), /not a multiple of 18/);
+  assert.throws(() => decodeCompactPeers(new Uint8Array(7), 4), isError('BAD_REPLY', { field: 'peers', bytes: 7 }));
+  assert.throws(() => decodeCompactPeers(new Uint8Array(20), 6), isError('BAD_REPLY', { field: 'peers6', bytes: 20 }));
   assert.equal(encodeCompactV4('::1', 1), undefined);
   assert.equal(encodeCompactV6('1.2.3.4', 1), undefined);
   assert.equal(normalizeAddress('::ffff:127.0.0.1'), '127.0.0.1');
@@ -53,22 +55,24 @@ test('HTTP announce reply: compact, dictionary model, peers6, optional fields', 
 });
 
 test('HTTP announce reply: failure reason and every malformed shape are errors with a reason', () => {
-  assert.throws(() => parseAnnounceReply(encodeBencode({ 'failure reason': 'unregistered torrent' })), (e: unknown) => e instanceof TrackerFailure && /unregistered torrent/.test(e.message));
-  const cases: [Uint8Array, RegExp][] = [
-    [Buffer.from('<html>500</html>'), /not bencode/],
-    [Buffer.from('d8:intervali5e'), /not bencode/],
-    [encodeBencode([1, 2]), /not a bencoded dictionary/],
-    [encodeBencode({ peers: '' }), /no valid "interval"/],
-    [encodeBencode({ interval: -1, peers: '' }), /no valid "interval"/],
-    [encodeBencode({ interval: 5, peers: Buffer.alloc(7) }), /7 bytes, not a multiple of 6/],
-    [encodeBencode({ interval: 5, peers: 3 }), /neither a string nor a list/],
-    [encodeBencode({ interval: 5, peers: '', peers6: Buffer.alloc(6) }), /not a multiple of 18/],
-    [encodeBencode({ interval: 5, peers: '', complete: 'x' }), /"complete" is not a non-negative integer/],
+  assert.throws(() => parseAnnounceReply(encodeBencode({ 'failure reason': 'unregistered torrent' })), (e: unknown) => e instanceof TrackerRefusal && e.reason === 'unregistered torrent');
+  // Each defect names the field at fault ('' for the reply as a whole); a reply that is not bencode keeps the decoder's error as its cause.
+  const cases: [Uint8Array, Record<string, unknown>][] = [
+    [Buffer.from('<html>500</html>'), { field: '' }],
+    [Buffer.from('d8:intervali5e'), { field: '' }],
+    [encodeBencode([1, 2]), { field: '' }],
+    [encodeBencode({ peers: '' }), { field: 'interval' }],
+    [encodeBencode({ interval: -1, peers: '' }), { field: 'interval' }],
+    [encodeBencode({ interval: 5, peers: Buffer.alloc(7) }), { field: 'peers', bytes: 7 }],
+    [encodeBencode({ interval: 5, peers: 3 }), { field: 'peers' }],
+    [encodeBencode({ interval: 5, peers: '', peers6: Buffer.alloc(6) }), { field: 'peers6', bytes: 6 }],
+    [encodeBencode({ interval: 5, peers: '', complete: 'x' }), { field: 'complete' }],
   ];
-  for (const [bytes, re] of cases) assert.throws(() => parseAnnounceReply(bytes), re, Buffer.from(bytes).toString('latin1'));
+  for (const [bytes, fields] of cases) assert.throws(() => parseAnnounceReply(bytes), isError('BAD_REPLY', fields), Buffer.from(bytes).toString('latin1'));
+  assert.throws(() => parseAnnounceReply(Buffer.from('d8:intervali5e')), (e: unknown) => e instanceof IsosyncError && (e.cause as IsosyncError).code === 'BAD_BENCODE');
 });
 
-test('HTTP announce reply: random bytes only ever give an Error, never a crash of another kind', () => {
+test('HTTP announce reply: random bytes only ever give the project\'s own error, never a crash of another kind', () => {
   const rnd = mulberry32(7);
   const base = encodeBencode({ interval: 30, peers: Buffer.concat([encodeCompactV4('1.2.3.4', 5)!]), complete: 1 });
   for (let i = 0; i < 2000; i++) {
@@ -79,7 +83,7 @@ test('HTTP announce reply: random bytes only ever give an Error, never a crash o
     try {
       parseAnnounceReply(cut);
     } catch (e) {
-      assert.ok(e instanceof Error && e.message.length > 0);
+      assert.ok(e instanceof IsosyncError && e.message.length > 0, String(e));
     }
   }
 });
@@ -88,7 +92,7 @@ test('scrape reply: the entry of our infohash, absent entries undefined', () => 
   const files = new Map([[IH.toString('latin1'), { complete: 2, downloaded: 5, incomplete: 1 }]]);
   assert.deepEqual(parseScrapeReply(encodeBencode({ files }), IH), { complete: 2, incomplete: 1, downloaded: 5 });
   assert.equal(parseScrapeReply(encodeBencode({ files: new Map() }), IH), undefined);
-  assert.throws(() => parseScrapeReply(encodeBencode({ nofiles: 1 }), IH), /no "files"/);
+  assert.throws(() => parseScrapeReply(encodeBencode({ nofiles: 1 }), IH), isError('BAD_REPLY', { field: 'files' }));
 });
 
 test('announce URL: binary ids percent-encoded byte by byte, existing query kept, scrape URL by BEP 48', () => {
@@ -195,9 +199,9 @@ test('BEP 15 packets: malformed requests are refused with a reason or ignored wh
   const ragged = new Uint8Array(16 + 30);
   new DataView(ragged.buffer).setUint32(8, 2);
   assert.match(udp.decodeRequest(ragged)!.error!, /whole 20-byte/);
-  assert.throws(() => udp.decodeAnnounceReply(new Uint8Array(19), 4), /below the minimum 20/);
-  assert.throws(() => udp.decodeAnnounceReply(new Uint8Array(20 + 5), 4), /not a multiple of 6/);
-  assert.throws(() => udp.decodeScrapeReply(new Uint8Array(10), 1), /expected 20/);
+  assert.throws(() => udp.decodeAnnounceReply(new Uint8Array(19), 4), isError('BAD_REPLY', { bytes: 19 }));
+  assert.throws(() => udp.decodeAnnounceReply(new Uint8Array(20 + 5), 4), isError('BAD_REPLY', { field: 'peers', bytes: 5 }));
+  assert.throws(() => udp.decodeScrapeReply(new Uint8Array(10), 1), isError('BAD_REPLY', { bytes: 10 }));
 });
 
 test('tiers: preferred first, shuffled within a tier, answering tracker promoted, duplicates and unknown schemes dropped', () => {

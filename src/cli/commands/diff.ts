@@ -21,7 +21,7 @@ import { readTorrentFile } from '../../library/previous.js';
 import { defaultOutput } from '../../sync/session.js';
 import { TorrentView } from '../../sync/torrent-view.js';
 import { Option } from 'commander';
-import { action, collect, printJson, withCommon, type CommonOptions } from '../common.js';
+import { action, collect, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
 
 /** Refuses a torrent where an image is needed (apply), saying what to do. */
 export function requireImagePath(path: string, role: string): void {
@@ -54,9 +54,7 @@ async function openSide(path: string, opts: DiffSourceOptions, catalog: Catalog 
       webSeeds: opts.webSeed ?? [],
       output: defaultOutput(target),
       ...(catalog ? { catalog } : {}),
-      onEvent: (e) => {
-        if (e.type === 'warning') process.stderr.write(`isosync: warning: ${e.message}\n`);
-      },
+      onWarning: printWarning,
     });
     return { src: view, name: path, readPackageFiles: false, close: () => view.close() };
   }

@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { openCatalogIfExists } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { seedImage } from '../../swarm/seed.js';
-import { action, collect, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
+import { action, collect, intOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
 import { sizeOption } from '../size.js';
 
@@ -50,7 +50,6 @@ export function register(program: Command): void {
           catalog?.close();
         }
       }
-      const warn = (m: string) => process.stderr.write(`isosync: warning: ${m}\n`);
       const uploadSlots = intOption('--upload-slots', opts.uploadSlots, 1);
       const uploadLimit = sizeOption('--upload-limit', opts.uploadLimit, { rate: true });
       const seeding = await seedImage({
@@ -63,7 +62,7 @@ export function register(program: Command): void {
         ...(uploadSlots ? { uploadSlots } : {}),
         ...(uploadLimit ? { uploadLimit } : {}),
         ...(opts.superSeed ? { superSeed: true } : {}),
-        onWarning: warn,
+        onWarning: printWarning,
       });
       const where = `${seeding.host}:${seeding.port}`;
       if (opts.json) printJson({ seeding: torrent.name, infoHash: torrent.infoHash, host: seeding.host, port: seeding.port, verified: verified ? 'catalog' : 'hashed' });

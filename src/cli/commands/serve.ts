@@ -6,14 +6,14 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import { IsosyncError } from '../../errors.js';
+import { asIsosyncError, IsosyncError } from '../../errors.js';
 import { openCatalog } from '../../library/catalog.js';
 import { resolveHome } from '../../library/home.js';
 import { DEFAULT_MIN_TORRENT_BYTES } from '../../serve/served-torrents.js';
 import { seeder } from '../../serve/seeder.js';
 import { IsosyncServer } from '../../serve/server.js';
 import { Tracker } from '../../tracker/server.js';
-import { action, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
+import { action, intOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
 import { sizeOption } from '../size.js';
 
@@ -71,7 +71,6 @@ export function register(program: Command): void {
         }
         if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new IsosyncError('BAD_ARGUMENT', `Invalid --public-url ${JSON.stringify(opts.publicUrl)}: not an http(s) URL`);
       }
-      const warn = (m: string) => process.stderr.write(`isosync: warning: ${m}\n`);
       const catalog = openCatalog(opts.home);
       const tracker = new Tracker({});
       let server: IsosyncServer;
@@ -86,8 +85,8 @@ export function register(program: Command): void {
           dotfiles: opts.dotfiles ?? false,
           ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
           tracker,
-          ...(opts.seed === false ? {} : { seed: seeder({ host: opts.host, onWarning: warn }) }),
-          onWarning: warn,
+          ...(opts.seed === false ? {} : { seed: seeder({ host: opts.host, onWarning: printWarning }) }),
+          onWarning: printWarning,
         });
       } catch (e) {
         catalog.close();
@@ -110,7 +109,10 @@ export function register(program: Command): void {
         process.stdout.write(`isosync serve: ${root} at ${server.url}/\n`);
         process.stdout.write(`  torrents for files of ${formatBytes(minSize)} or more: ${server.url}/FILE.torrent; tracker: ${server.url}/announce${udpPort ? ` (and udp port ${udpPort})` : ''}; status: ${server.url}/status\n`);
       }
-      server.warm().catch((e: unknown) => warn(`cannot prepare torrents: ${(e as Error).message}`));
+      server.warm().catch((e: unknown) => {
+        const error = asIsosyncError(e);
+        printWarning({ code: 'TORRENT_FAILED', source: root, detail: `cannot prepare torrents: ${error.message}`, error });
+      });
       await new Promise<void>((done) => {
         const stop = () => {
           process.off('SIGINT', stop);

@@ -81,6 +81,7 @@ async function plainSync(target: PlainTarget, opts: SyncOptions, c: CheckedSync,
       stallMs: 1000 * c.timeoutSeconds,
       ...(catalog ? { catalog } : {}),
       onEvent: progress.onEvent,
+      onWarning: progress.onWarning,
     });
     progress.stop();
     if (opts.json) return printJson(r);
@@ -104,7 +105,7 @@ async function targetOf(arg: string) {
 
 type Target = Awaited<ReturnType<typeof targetOf>>;
 
-function syncInput(t: Required<Pick<Target, 'target' | 'torrentFile' | 'extraSeeds' | 'preferredTrackers'>>, opts: SyncOptions, c: CheckedSync, catalog: Catalog | undefined, onEvent: (e: SyncEvent) => void, afterSync?: PeerSettings['afterSync']): SyncInput {
+function syncInput(t: Required<Pick<Target, 'target' | 'torrentFile' | 'extraSeeds' | 'preferredTrackers'>>, opts: SyncOptions, c: CheckedSync, catalog: Catalog | undefined, progress: SyncProgress, afterSync?: PeerSettings['afterSync']): SyncInput {
   const { target } = t;
   const hasTrackers = target.announceList.length > 0 || target.announce !== undefined || t.preferredTrackers.length > 0;
   const peers = peerSettings(opts, c, hasTrackers, afterSync);
@@ -119,7 +120,8 @@ function syncInput(t: Required<Pick<Target, 'target' | 'torrentFile' | 'extraSee
     stallMs: 1000 * c.timeoutSeconds,
     output: opts.output ?? defaultOutput(target),
     ...(catalog ? { catalog } : {}),
-    onEvent,
+    onEvent: progress.onEvent,
+    onWarning: progress.onWarning,
   };
 }
 
@@ -137,7 +139,7 @@ export function registerPlan(program: Command): void {
       const catalog = opts.catalog === false ? undefined : openCatalogIfExists(opts.home);
       const progress = new SyncProgress(false);
       try {
-        const report = await planSync(syncInput(t, opts, c, catalog, progress.onEvent));
+        const report = await planSync(syncInput(t, opts, c, catalog, progress));
         progress.stop();
         if (opts.json) printJson(report);
         else printPlan(report, 'will be');
@@ -184,7 +186,7 @@ export function registerSync(program: Command): void {
               });
             }
           : undefined;
-        const input = syncInput(t, opts, c, undefined, progress.onEvent, afterSync);
+        const input = syncInput(t, opts, c, undefined, progress, afterSync);
         checkOutputPath(input.output);
         const catalog = opts.catalog === false ? undefined : openCatalog(opts.home);
         try {

@@ -1,0 +1,79 @@
+/**
+ * The ports: the few interfaces through which the pure layers (parsers, the
+ * planner, assembly) reach bytes, the network and the disk. Implementations
+ * live outside (store/ for files, engine/ for peers and web seeds), so a test
+ * plugs in a Uint8Array or a map.
+ *
+ *   ByteSource    "N bytes at offset X" of an image (parsers, planner)
+ *   PieceFetcher  byte ranges of one piece from the network, with who sent them
+ *   RangeFetcher  byte ranges anywhere in the target (its metadata, while planning)
+ *   PieceStore    where verified pieces go (the .part)
+ */
+import type { PieceIndex } from './ids.js';
+import type { Span } from './span.js';
+
+export interface ByteSource {
+  /** Total length in bytes. */
+  readonly size: number;
+  /**
+   * Returns exactly `length` bytes starting at `offset`. Reading past `size`
+   * is a caller error and rejects with an IsosyncError.
+   */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: the same bytes as `read(offset, length)`, written into
+   * `dest[at, at+length)` instead of a new buffer (piece filling: no
+   * allocation, one copy fewer).
+   */
+  readInto?(dest: Uint8Array, at: number, offset: number, length: number): Promise<void>;
+  /**
+   * Optional: the caller will soon read these ranges. A source that fetches
+   * over a network gets them in one round trip; a local one ignores it.
+   */
+  prefetch?(ranges: readonly Span[]): Promise<void>;
+}
+
+/** Who sent which fetched bytes (absolute spans): blame for a failed hash falls on exactly them. */
+export type Blame<Who> = readonly { readonly start: number; readonly end: number; readonly who: Who }[];
+
+/** Bytes fetched from one or several sources. */
+export interface FetchedRange<Who> {
+  readonly bytes: Uint8Array;
+  /** The source of the bytes (the first one, when `blame` names several). */
+  readonly seed: Who;
+  readonly blame?: Blame<Who>;
+}
+
+/** Where fetched bytes come from: web seeds and peers behind one interface. */
+export interface PieceFetcher<Who = unknown> {
+  /** Absolute bytes [start, end) of one piece; `avoid`: sources to use only as a last resort. */
+  fetch(start: number, end: number, avoid?: ReadonlySet<Who>): Promise<FetchedRange<Who>>;
+  /** Several sorted, disjoint ranges at once (e.g. one HTTP multi-range request). */
+  fetchMany?(ranges: readonly Span[], avoid?: ReadonlySet<Who>): Promise<{ parts: Uint8Array[]; seed: Who; blame?: Blame<Who> }>;
+  /** `who` sent bytes that failed a piece hash on their own. */
+  convict(who: Who, why: string): void;
+  /** The next piece to work on: an index into `remaining` (pieces that need the network). Default: in order. */
+  pick?(remaining: readonly PieceIndex[]): number;
+  /** Pieces worth working on at once, when the caller does not say (peers want a deep window). */
+  readonly concurrency?: number;
+}
+
+/** Byte ranges of the target from the network, anywhere (they may cross pieces). */
+export interface RangeFetcher {
+  fetchRange(start: number, end: number): Promise<Uint8Array>;
+  /** Several sorted, disjoint ranges at once, when the source can (HTTP multi-range). */
+  fetchRanges?(ranges: readonly Span[]): Promise<Uint8Array[]>;
+}
+
+/** Where verified pieces are written. */
+export interface PieceStore {
+  /** have[i]: piece i is verified (and may be served). */
+  readonly have: readonly boolean[];
+  writePiece(piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<void>;
+  /**
+   * True when writePiece is done with `bytes` once it resolves (it copied them,
+   * e.g. to disk): the caller may then reuse the buffer for another piece. A
+   * store that keeps the reference leaves this unset.
+   */
+  readonly releasesBytes?: boolean;
+}

@@ -1,0 +1,134 @@
+/**
+ * Half-open byte ranges [start, end) and the one set of operations on them.
+ *
+ * Every layer speaks of bytes this way: the planner's local and fetched
+ * bytes, a piece's missing ranges, the ranges of one HTTP request, what a
+ * parser read. Lists given to these functions may carry extra fields (a
+ * LocalSegment is a Span); results are plain Spans.
+ *
+ * "Sorted" below means sorted by start and disjoint; "merged" means sorted
+ * with overlapping and touching spans joined. Pure arithmetic, no I/O.
+ */
+import { IsosyncError } from './errors.js';
+
+/** A half-open byte range [start, end). */
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+export function spanLength(s: Span): number {
+  return s.end - s.start;
+}
+
+/**
+ * Sorts and merges: overlapping and touching spans become one, empty ones
+ * go. The only span merger (already-sorted input costs one pass: the sort
+ * of two sorted runs is a merge).
+ */
+export function mergeSpans(spans: readonly Span[]): Span[] {
+  const sorted = spans.filter((s) => s.end > s.start).sort((a, b) => a.start - b.start);
+  const out: { start: number; end: number }[] = [];
+  for (const s of sorted) {
+    const last = out[out.length - 1];
+    if (last && s.start <= last.end) {
+      if (s.end > last.end) last.end = s.end;
+    } else out.push({ start: s.start, end: s.end });
+  }
+  return out;
+}
+
+/** `spans` minus `minus`; both merged. */
+export function subtractSpans(spans: readonly Span[], minus: readonly Span[]): Span[] {
+  const out: Span[] = [];
+  let j = 0;
+  for (const s of spans) {
+    let start = s.start;
+    while (j < minus.length && minus[j]!.end <= start) j++;
+    let k = j;
+    while (start < s.end) {
+      const m = minus[k];
+      if (!m || m.start >= s.end) {
+        out.push({ start, end: s.end });
+        break;
+      }
+      if (m.start > start) out.push({ start, end: m.start });
+      start = Math.max(start, m.end);
+      k++;
+    }
+  }
+  return out;
+}
+
+/** Total bytes of sorted spans. */
+export function spanBytes(spans: readonly Span[]): number {
+  let n = 0;
+  for (const s of spans) n += s.end - s.start;
+  return n;
+}
+
+/** Whether the merged `cover` covers every byte of `spans`. */
+export function covers(cover: readonly Span[], spans: readonly Span[]): boolean {
+  return subtractSpans(mergeSpans(spans), cover).length === 0;
+}
+
+/** Index of the first of sorted `spans` that ends after `pos` (binary search). */
+export function firstEndingAfter(spans: readonly Span[], pos: number): number {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (spans[mid]!.end <= pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Spans clipped to [start, end). With `sorted`, `spans` are sorted and binary-searched. */
+export function clipSpans(spans: readonly Span[], start: number, end: number, sorted = false): Span[] {
+  const out: Span[] = [];
+  for (let i = sorted ? firstEndingAfter(spans, start) : 0; i < spans.length; i++) {
+    const s = spans[i]!;
+    if (sorted && s.start >= end) break;
+    const a = Math.max(s.start, start);
+    const b = Math.min(s.end, end);
+    if (b > a) out.push({ start: a, end: b });
+  }
+  return out;
+}
+
+/** Each span cut where it crosses a multiple of `unit` (piece boundaries): each part lies inside one unit. */
+export function cutAt(spans: readonly Span[], unit: number): Span[] {
+  const out: Span[] = [];
+  for (const s of spans) {
+    for (let a = s.start; a < s.end; ) {
+      const b = Math.min(s.end, (Math.floor(a / unit) + 1) * unit);
+      out.push({ start: a, end: b });
+      a = b;
+    }
+  }
+  return out;
+}
+
+/**
+ * The bytes of `r` out of `joined` (merged spans, one of which covers r)
+ * and their bytes `parts` (parts[i] holds joined[i]): a view, no copy.
+ */
+export function bytesOf(r: Span, joined: readonly Span[], parts: readonly Uint8Array[]): Uint8Array {
+  const i = firstEndingAfter(joined, r.start);
+  const j = joined[i];
+  if (!j || j.start > r.start || j.end < r.end) throw new IsosyncError('INTERNAL', `Internal error: bytes ${r.start}-${r.end} are not inside one joined span`);
+  return parts[i]!.subarray(r.start - j.start, r.end - j.start);
+}
+
+/** Spans closer than `gap` bytes joined, unless the hole between them is already in `have` (merged). */
+export function bridgeSpans(spans: readonly Span[], gap: number, have: readonly Span[] = []): Span[] {
+  const out: Span[] = [];
+  for (const r of spans) {
+    const last = out[out.length - 1];
+    if (last && r.start - last.end < gap && clipSpans(have, last.end, r.start, true).length === 0) {
+      out[out.length - 1] = { start: last.start, end: r.end };
+    } else out.push({ start: r.start, end: r.end });
+  }
+  return out;
+}
