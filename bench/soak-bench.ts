@@ -12,8 +12,8 @@
  * The pair: OLD is SIZE_MIB of seeded random bytes, NEW the same with every
  * other MiB replaced, so half of it is fetched; 256 KiB pieces; the torrent
  * names the nginx URL as its web seed and the sync gets --from OLD. The rate
- * is scaled down until the clean sync lasts at least MIN_CLEAN_S, so every
- * kill lands inside a transfer.
+ * is scaled down until the clean sync lasts longer than all the killed runs
+ * together (with a margin), so every kill lands inside the transfer.
  *
  *   ISOSYNC_BENCH_SOAK_KILLS   kills (default 20)
  *   ISOSYNC_BENCH_SOAK_SEED    seed of the kill moments and the data (default 13)
@@ -36,8 +36,8 @@ const SIZE_MIB = Number(process.env['ISOSYNC_BENCH_SOAK_MIB'] ?? 32);
 const START_RATE_KIB = parseRate(process.env['ISOSYNC_BENCH_SOAK_RATE'] ?? '2m');
 const MIN_KILL_S = 0.2;
 const MAX_KILL_S = 8;
-/** The clean sync must outlast the latest kill by this much. */
-const MIN_CLEAN_S = MAX_KILL_S + 2;
+/** The clean sync must last this much longer than the killed runs together: each of them also spends time starting and planning. */
+const CLEAN_MARGIN = 1.3;
 const BOUND = 1.05;
 const PIECE = 256 * 1024;
 const MIB = 1024 * 1024;
@@ -91,6 +91,8 @@ export async function run(): Promise<void> {
     const oldSha = sha256(oldPath);
     const newSha = sha256(newPath);
     const pieces = await hashPieces(newPath, PIECE);
+    const moments = Array.from({ length: KILLS }, () => MIN_KILL_S + r() * (MAX_KILL_S - MIN_KILL_S));
+    const minCleanS = Math.max(MAX_KILL_S + 2, CLEAN_MARGIN * moments.reduce((a, b) => a + b, 0));
 
     let rateKib = START_RATE_KIB;
     let clean: { bytes: number; seconds: number } | undefined;
@@ -108,9 +110,9 @@ export async function run(): Promise<void> {
       const t = await nginx.traffic();
       clean = { bytes: t.bodyBytes, seconds: c.ms / 1000 };
       rmSync(join(tmp.dir, 'home-clean'), { recursive: true, force: true });
-      if (clean.seconds >= MIN_CLEAN_S || rateKib <= 32) break;
+      if (clean.seconds >= minCleanS || rateKib <= 16) break;
       // Several connections share the work: scale the per-connection rate to the time measured, with a margin.
-      rateKib = Math.max(32, Math.floor((rateKib * clean.seconds) / (MIN_CLEAN_S * 1.3)));
+      rateKib = Math.max(16, Math.floor((rateKib * clean.seconds) / (minCleanS * 1.15)));
     }
     process.stdout.write(`pair: ${SIZE_MIB} MiB, ${(clean.bytes / MIB).toFixed(1)} MiB to fetch; nginx limit_rate ${rateKib}k per connection\n`);
     process.stdout.write(`clean sync: ${(clean.bytes / MIB).toFixed(2)} MiB sent by nginx in ${clean.seconds.toFixed(1)} s\n`);
@@ -119,15 +121,16 @@ export async function run(): Promise<void> {
     const out = join(tmp.dir, 'soak.iso');
     const home = join(tmp.dir, 'home-soak');
     const args = ['sync', torrent, '-o', out, '--from', oldPath, '--no-catalog', '--home', home, '-q'];
-    const moments = Array.from({ length: KILLS }, () => MIN_KILL_S + r() * (MAX_KILL_S - MIN_KILL_S));
     let soakBytes = 0;
+    let kills = 0;
     let finishedEarly = 0;
     const perRun: string[] = [];
     for (const [k, s] of moments.entries()) {
       const run = await runSync(args, Math.round(s * 1000));
       const t = await nginx!.traffic();
       soakBytes += t.bodyBytes;
-      if (run.signal !== 'SIGKILL') finishedEarly++;
+      if (run.signal === 'SIGKILL') kills++;
+      else finishedEarly++;
       perRun.push(`${k + 1}:${s.toFixed(1)}s/${(t.bodyBytes / MIB).toFixed(1)}M${run.signal === 'SIGKILL' ? '' : `(exit ${run.status})`}`);
       if (run.signal !== 'SIGKILL' && run.status === 0) break; // done before the kill: nothing left to resume
     }
@@ -140,7 +143,7 @@ export async function run(): Promise<void> {
     const sourceKept = sha256(oldPath) === oldSha;
     const partGone = !existsSync(`${out}.part`);
     const ratio = soakBytes / clean.bytes;
-    process.stdout.write(`soak: ${moments.length} kills between ${MIN_KILL_S} and ${MAX_KILL_S} s (${finishedEarly} runs ended before their kill), then a run to the end\n`);
+    process.stdout.write(`soak: ${kills} kills between ${MIN_KILL_S} and ${MAX_KILL_S} s${finishedEarly > 0 ? ` (${finishedEarly} run ended before its kill: the transfer was done)` : ''}, then a run to the end\n`);
     process.stdout.write(`  image bit-identical: ${identical ? 'yes' : `NO (last run exit ${last.status}: ${last.stderr.trim().slice(-300)})`}; source unchanged: ${sourceKept ? 'yes' : 'NO'}; .part removed: ${partGone ? 'yes' : 'no'}\n`);
     process.stdout.write(`  nginx sent ${(soakBytes / MIB).toFixed(2)} MiB over all runs = ${ratio.toFixed(3)} x the clean sync (bound ${BOUND} x)${ratio <= BOUND ? '' : '  ABOVE THE BOUND'}\n`);
     if (!identical || !sourceKept) throw new Error('the soak broke a promise: see above');
