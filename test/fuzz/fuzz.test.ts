@@ -14,6 +14,15 @@ import { HARNESS_CHECKS, TARGETS } from './targets.js';
 
 const SHORT_RUN = 10_000;
 
+test('inputs never change their seeds, even Buffers (whose slice() is a view), so input N is the same in any order', () => {
+  const seeds = [{ bytes: Buffer.from('d8:intervali1800e5:peers6:abcdefe') }, { bytes: Buffer.from('d14:failure reason3:badee') }];
+  const before = seeds.map((s) => Buffer.from(s.bytes));
+  const late = inputAt(seeds, [], 3, 't', 500);
+  for (let i = 0; i < 2000; i++) inputAt(seeds, [], 3, 't', i, i % 2 === 0);
+  assert.deepEqual(seeds.map((s) => Buffer.from(s.bytes)), before, 'the seeds are untouched');
+  assert.deepEqual(inputAt(seeds, [], 3, 't', 500), late, 'input 500 before and after 2,000 others');
+});
+
 test('an input is a pure function of (seed, target, index); the first inputs are the seeds', async () => {
   const t = TARGETS.find((x) => x.name === 'tracker-http')!;
   const seeds = await t.seeds();

@@ -72,12 +72,13 @@ const IN_PLACE_OPS = [0, 1, 2, 7, 0, 1, 2, 7, 0, 1, 2, 7, 0, 1, 2, 7, 0, 1, 2, 8
 /** Input `index` of a target (see the module comment). */
 export function inputAt(seeds: readonly Seed[], dictionary: readonly Uint8Array[], runSeed: number, target: string, index: number, inPlace = false): Uint8Array {
   if (seeds.length === 0) return new Uint8Array(0);
-  if (index < seeds.length) return seeds[index]!.bytes.slice();
+  // Copies, always: a seed read from a file is a Buffer, whose slice() is a view, and a mutation must never reach its seed.
+  if (index < seeds.length) return new Uint8Array(seeds[index]!.bytes);
   const r = prng(mix(runSeed, hashName(target), index));
   const int = (n: number): number => Math.floor(r() * n);
   const seed = pick(seeds, r());
   const maxLen = Math.max(2 * seed.bytes.length, seed.bytes.length + 4096);
-  let b: Uint8Array = seed.bytes.slice();
+  let b: Uint8Array = new Uint8Array(seed.bytes);
   const hot = seed.hot && seed.hot.length > 0 ? seed.hot : undefined;
   const pos = (len = b.length): number => {
     if (hot && r() < 0.85) {

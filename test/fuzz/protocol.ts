@@ -1,7 +1,8 @@
 /**
  * What the fuzz runner and its workers share: the job, the shared progress
- * cells, the messages, and how a foreign error is described.
+ * cells, the messages, how a foreign error is described, and what a target is.
  */
+import type { Seed } from './mutate.js';
 
 export interface WorkerJob {
   readonly target: string;
@@ -31,4 +32,20 @@ export function describeError(e: unknown): string {
     return `${e.constructor.name}: ${e.message.split('\n')[0]} (${where})`;
   }
   return `thrown ${typeof e}: ${String(e)}`;
+}
+
+/** A parser under fuzzing (see targets.ts). */
+export interface FuzzTarget {
+  readonly name: string;
+  /** What it parses, for the report. */
+  readonly what: string;
+  seeds(): Promise<Seed[]>;
+  /** Tokens a mutation may insert (format keywords, markers). */
+  readonly dictionary?: readonly string[];
+  /** Mutate in place only: the format addresses its parts by absolute offset. */
+  readonly inPlace?: boolean;
+  /** Let the event loop run after each input: the parser leaves work behind (stream teardown), which must finish, and be blamed on, the input that made it. */
+  readonly settle?: boolean;
+  /** Parses one input; returns normally or throws an IsosyncError. */
+  run(input: Uint8Array): unknown;
 }

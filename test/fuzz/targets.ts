@@ -16,6 +16,7 @@ import { IsosyncError } from '../../src/errors.js';
 import { encodeHints } from '../../src/delta/hint-format.js';
 import { computeHintSets } from '../../src/delta/hints.js';
 import { readEntryChunks, readIso, regionMap } from '../../src/iso/index.js';
+import { listArMembers } from '../../src/packages/ar.js';
 import { readDebControl } from '../../src/packages/deb.js';
 import { parseDeb822 } from '../../src/packages/deb822.js';
 import { parsePackagesIndex, parseRpmPrimary, primaryLocation } from '../../src/packages/indexes.js';
@@ -37,19 +38,10 @@ import { decodeHints } from '../../src/delta/hint-format.js';
 import { FIXTURES, hasTool, tempDir } from '../helpers/env.js';
 import { rpmPackage } from '../packages/make-rpm.js';
 import type { Seed } from './mutate.js';
+import type { FuzzTarget } from './protocol.js';
 
-export interface FuzzTarget {
-  readonly name: string;
-  /** What it parses, for the report. */
-  readonly what: string;
-  seeds(): Promise<Seed[]>;
-  /** Tokens a mutation may insert (format keywords, markers). */
-  readonly dictionary?: readonly string[];
-  /** Mutate in place only: the format addresses its parts by absolute offset. */
-  readonly inPlace?: boolean;
-  /** Parses one input; returns normally or throws an IsosyncError. */
-  run(input: Uint8Array): unknown;
-}
+export type { FuzzTarget };
+
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
@@ -87,8 +79,9 @@ function releases(): Promise<{ torrents: Uint8Array[]; hints: Uint8Array[]; file
     const src = await FileSource.open(v101!);
     try {
       const img = await readIso(src, { name: 'distro-1.01.iso' });
-      const wanted = img.entries.filter((e) => e.type === 'file' && (/\/(Packages|Release|info)$/.test(e.path) || (e.path.endsWith('.deb') && e.size < 40_000)));
-      for (const e of wanted.slice(0, 12)) {
+      // .debs of each control compression: none (acl), gzip (dash), xz (hostname, libacl1).
+      const wanted = img.entries.filter((e) => e.type === 'file' && /\/(Packages|Release|(acl|dash|hostname|libacl1)_[^/]*\.deb)$/.test(e.path));
+      for (const e of wanted) {
         const chunks: Uint8Array[] = [];
         for await (const c of readEntryChunks(src, e)) chunks.push(c.slice());
         files.set(e.path, Buffer.concat(chunks));
@@ -290,6 +283,7 @@ export const TARGETS: readonly FuzzTarget[] = [
     name: 'peer-wire',
     what: 'BitTorrent peer wire from a remote peer (BEP 3, 6, 10) through SafeWire',
     seeds: async () => [whole(wireSession(100)), whole(wireSession(8))],
+    settle: true, // a destroyed wire finishes tearing down on the event loop
     run: (b) => runWire(b, b.length > 0 && b[0]! % 2 === 0 ? 100 : 8),
   },
   {
@@ -315,8 +309,18 @@ export const TARGETS: readonly FuzzTarget[] = [
   {
     name: 'deb',
     what: '.deb packages: ar archive, compressed control tarball, control file',
-    seeds: async () => [...(await releases()).files].filter(([p]) => p.endsWith('.deb')).map(([, b]) => ({ bytes: b, hot: [{ start: 0, end: Math.min(b.length, 2048) }] })),
+    seeds: async () => {
+      // Hot: the ar headers, debian-binary and the control member (the data member is never read).
+      const out: Seed[] = [];
+      for (const [p, b] of (await releases()).files) {
+        if (!p.endsWith('.deb')) continue;
+        const control = (await listArMembers(new MemorySource(b), p)).find((m) => m.name.startsWith('control.tar'));
+        out.push({ bytes: b, hot: [{ start: 0, end: control ? control.offset + control.size : Math.min(b.length, 2048) }] });
+      }
+      return out;
+    },
     dictionary: ['!<arch>\n', 'debian-binary', 'control.tar.xz', 'control.tar.gz', 'control.tar', '2.0\n', '`\n'],
+    inPlace: true, // ar and tar headers give sizes: shifting bytes only breaks the first header
     run: (b) => readDebControl(new MemorySource(b), 'fuzz.deb'),
   },
   {
