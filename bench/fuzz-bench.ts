@@ -13,7 +13,7 @@
  *   ISOSYNC_BENCH_FUZZ_SEED     run seed (default 1; the test suite uses 1 for its 10,000)
  *   ISOSYNC_BENCH_FUZZ_TARGETS  comma-separated target names (default all)
  */
-import { formatRow, HEADER } from '../test/fuzz/cli.js';
+import { formatRow, HEADER } from './fuzz.js';
 import { runTarget, type FuzzResult } from '../test/fuzz/runner.js';
 import { TARGETS } from '../test/fuzz/targets.js';
 

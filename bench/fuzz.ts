@@ -10,12 +10,16 @@
  *   npm run fuzz -- iso --index 4321          input 4321 of "iso" alone: written
  *                                             to fuzz-iso-1-4321.bin and run here,
  *                                             with the full stack of what it threw
+ *
+ * It lives in bench/, not test/: Node's test runner runs every file under a
+ * folder named test, and this one would start a long run there. The
+ * targets, the mutations and the runner are in test/fuzz/.
  */
 import { writeFileSync } from 'node:fs';
-import { IsosyncError } from '../../src/errors.js';
-import { inputAt } from './mutate.js';
-import { runTarget, type FuzzResult } from './runner.js';
-import { TARGETS } from './targets.js';
+import { IsosyncError } from '../src/errors.js';
+import { inputAt } from '../test/fuzz/mutate.js';
+import { runTarget, type FuzzResult } from '../test/fuzz/runner.js';
+import { TARGETS } from '../test/fuzz/targets.js';
 
 function parseArgs(argv: string[]): { names: string[]; count: number; seed: number; index?: number } {
   const names: string[] = [];
