@@ -47,6 +47,7 @@ declare module 'bittorrent-protocol' {
     _onMessageLength(buf: Uint8Array): void;
     _onMessage(buf: Uint8Array): void;
     _onKeepAlive(): void;
+    _onReject(index: number, offset: number, length: number): void;
 
     setKeepAlive(enable: boolean): void;
     setTimeout(ms: number, unref?: boolean): void;

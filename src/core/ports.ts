@@ -36,26 +36,31 @@ export interface ByteSource {
 /** Who sent which fetched bytes (absolute spans): blame for a failed hash falls on exactly them. */
 export type Blame<Who> = readonly { readonly start: number; readonly end: number; readonly who: Who }[];
 
-/** Bytes fetched from one or several sources. */
-export interface FetchedRange<Who> {
-  readonly bytes: Uint8Array;
-  /** The source of the bytes (the first one, when `blame` names several). */
-  readonly seed: Who;
-  readonly blame?: Blame<Who>;
+/** Bytes fetched for sorted, disjoint spans (parts[i] holds spans[i]), and who sent each byte. */
+export interface Fetched<Who> {
+  readonly parts: readonly Uint8Array[];
+  readonly blame: Blame<Who>;
 }
 
-/** Where fetched bytes come from: web seeds and peers behind one interface. */
+export interface FetchOptions<Who> {
+  /** Sources to ask only when no other has the piece (they sent bytes of it that failed). */
+  readonly avoid?: ReadonlySet<Who>;
+  /** Every byte from one source: a whole copy whose hash failure convicts exactly its sender. */
+  readonly oneSource?: boolean;
+}
+
+/** Where fetched bytes come from: peers and web seeds behind one engine (engine/engine.ts). */
 export interface PieceFetcher<Who = unknown> {
-  /** Absolute bytes [start, end) of one piece; `avoid`: sources to use only as a last resort. */
-  fetch(start: number, end: number, avoid?: ReadonlySet<Who>): Promise<FetchedRange<Who>>;
-  /** Several sorted, disjoint ranges at once (e.g. one HTTP multi-range request). */
-  fetchMany?(ranges: readonly Span[], avoid?: ReadonlySet<Who>): Promise<{ parts: Uint8Array[]; seed: Who; blame?: Blame<Who> }>;
+  /** Fetches sorted, disjoint absolute byte ranges, all inside piece `piece`. */
+  fetch(piece: PieceIndex, ranges: readonly Span[], opts?: FetchOptions<Who>): Promise<Fetched<Who>>;
   /** `who` sent bytes that failed a piece hash on their own. */
   convict(who: Who, why: string): void;
   /** The next piece to work on: an index into `remaining` (pieces that need the network). Default: in order. */
   pick?(remaining: readonly PieceIndex[]): number;
+  /** Piece `piece` is verified: bytes held for it may go. */
+  done?(piece: PieceIndex): void;
   /** Pieces worth working on at once, when the caller does not say (peers want a deep window). */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
 }
 
 /** Byte ranges of the target from the network, anywhere (they may cross pieces). */

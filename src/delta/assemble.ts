@@ -9,9 +9,11 @@
  *   3. exact local bytes + fetch everything else (the guesses were wrong);
  *   4. the same, doubting the name-and-size file matches, smallest first and
  *      cumulatively (files changed in place that kept their size);
- *   5. the whole piece, from a mirror not used for it yet; a whole copy that
- *      fails its hash convicts its sender, which is dropped.
- * Network bytes are fetched once per piece and shared by all attempts. Once a
+ *   5. the whole piece from one source not used for it yet; a whole copy that
+ *      fails its hash convicts its sender.
+ * Network bytes come through the PieceFetcher port (core/ports.ts: the
+ * download engine, with blame per block) and are fetched once per piece and
+ * shared by all attempts. Once a
  * piece verifies, any network range that differs from it convicts its sender
  * (exact blame, no guessing). A piece never reaches the disk unverified.
  * Pieces run a few at a time, so memory is bounded by `concurrency` x piece
@@ -23,11 +25,11 @@
 import { createHash } from 'node:crypto';
 import { IsosyncError } from '../errors.js';
 import { readInto, type ByteSource } from '../store/byte-source.js';
-import type { Blame, PieceFetcher, PieceStore } from '../core/ports.js';
+import type { Blame, Fetched, PieceFetcher, PieceStore } from '../core/ports.js';
 import { allPieces, type PieceIndex } from '../core/ids.js';
 import { CACHE_SOURCE, pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment, type Plan } from './plan.js';
-import { bridgeSpans, mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
-import { LookAhead, type Fetched } from './look-ahead.js';
+import { mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
+import { bridged } from './sure-bytes.js';
 
 export type { Blame, PieceFetcher, PieceStore };
 
@@ -135,8 +137,6 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
   }
   const pool = new BufferPool(plan.pieceLength);
   const fetcher = input.fetcher;
-  // Pieces taken in order from web seeds: the next pieces' network bytes join a piece's request (look-ahead.ts).
-  const ahead = fetcher?.fetchMany && !fetcher.pick ? new LookAhead(plan, store.have, (r: readonly Span[]) => fetcher.fetchMany!(r), (r) => bridgeSpans(r, BRIDGE_BYTES)) : undefined;
   let next = 0;
   const worker = async () => {
     for (;;) {
@@ -144,7 +144,8 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
       if (next < todo.length) p = todo[next++]!;
       else if (remote.length > 0) p = remote.splice(Math.max(0, input.fetcher!.pick!(remote)), 1)[0]!;
       else break;
-      await assemblePiece(input, p, stats, pool, ahead);
+      await assemblePiece(input, p, stats, pool);
+      fetcher?.done?.(p);
     }
   };
   const n = Math.max(1, Math.min(input.concurrency ?? fetcher?.concurrency ?? 8, todo.length + remote.length));
@@ -176,22 +177,15 @@ class BufferPool {
   }
 }
 
-/**
- * Ranges closer than this are fetched as one request: a request costs a round
- * trip and some 500 bytes of headers, so bridging a small local hole is cheaper
- * than asking twice (the bridged bytes are counted as wasted).
- */
-const BRIDGE_BYTES = 1024;
-
 /** Reasons whose bytes are a guess from names and sizes: the first to doubt when a piece fails. */
 const SUSPECT: ReadonlySet<string> = new Set(['same-file', 'moved-file', 'loose-file']);
 /** How many suspect segments of one piece are tried one by one before fetching it whole. */
 const MAX_SUSPECTS = 4;
 
-async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stats: AssembleStats, pool: BufferPool, ahead: LookAhead<Who> | undefined): Promise<void> {
+async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stats: AssembleStats, pool: BufferPool): Promise<void> {
   const held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean } = {};
   try {
-    await assemblePieceWith(input, p, stats, pool, held, ahead);
+    await assemblePieceWith(input, p, stats, pool, held);
   } finally {
     // The piece buffer goes back only when the store is done with it (or never got it); the network buffer always.
     if (held.buf && (!held.written || input.store.releasesBytes)) pool.give(held.buf);
@@ -205,7 +199,6 @@ async function assemblePieceWith<Who>(
   stats: AssembleStats,
   pool: BufferPool,
   held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean },
-  ahead: LookAhead<Who> | undefined,
 ): Promise<void> {
   const { plan, pieces } = input;
   const span = pieceSpan(plan, p);
@@ -223,43 +216,31 @@ async function assemblePieceWith<Who>(
   const used = new Set<Who>();
   const fetcher = input.fetcher;
   /** Keeps fetched bytes of this piece (in the network buffer) with who sent them. */
-  const record = (got: readonly { r: Span; bytes: Uint8Array; seed: Who; blame?: Blame<Who> }[]) => {
-    for (const { r, bytes, seed, blame } of got) {
-      used.add(seed);
-      if (blame) {
-        for (const b of blame) {
-          const a = Math.max(b.start, r.start);
-          const e = Math.min(b.end, r.end);
-          if (e > a) {
-            used.add(b.who);
-            senders.push({ start: a, end: e, who: b.who });
-          }
-        }
-      } else senders.push({ start: r.start, end: r.end, who: seed });
-      netBuf().set(bytes, r.start - span.start);
-      fetchedHere += bytes.length;
+  const record = (need: readonly Span[], got: Fetched<Who>) => {
+    need.forEach((r, i) => {
+      netBuf().set(got.parts[i]!, r.start - span.start);
+      fetchedHere += got.parts[i]!.length;
+      stats.fetchedBytes += got.parts[i]!.length;
+    });
+    for (const b of got.blame) {
+      used.add(b.who);
+      senders.push(b);
     }
-    netSpans = mergeSpans([...netSpans, ...got.map((g) => g.r)]);
+    netSpans = mergeSpans([...netSpans, ...need]);
   };
-  // This piece's sure network bytes, fetched ahead (or now, with the next pieces'): awaited on first need.
-  let early: Promise<Fetched<Who> | undefined> | undefined = ahead?.start(p, (n) => (stats.fetchedBytes += n)).catch(() => undefined); // a failure is met again by the piece's own fetch
-  const adoptEarly = async () => {
-    if (!early) return;
-    const f = await early;
-    early = undefined;
-    if (f) record(f.spans.map((r, i) => ({ r, bytes: f.parts[i]!, seed: f.seed, ...(f.blame ? { blame: f.blame } : {}) })));
-  };
-  const fetchMissing = async (ranges: readonly Span[], avoid: ReadonlySet<Who> = new Set()) => {
-    await adoptEarly();
-    const need = bridgeSpans(subtractSpans(mergeSpans(ranges), netSpans), BRIDGE_BYTES, netSpans);
+  const fetchMissing = async (ranges: readonly Span[]) => {
+    const need = bridged(subtractSpans(mergeSpans(ranges), netSpans), netSpans);
     if (need.length === 0) return;
     if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: it is not all local and there is no web seed or peer`, { piece: p });
-    const got: { r: Span; bytes: Uint8Array; seed: Who; blame?: Blame<Who> }[] =
-      need.length > 1 && fetcher.fetchMany
-        ? await fetcher.fetchMany(need, avoid).then(({ parts, seed, blame }) => parts.map((bytes, i) => ({ r: need[i]!, bytes, seed, ...(blame ? { blame } : {}) })))
-        : await Promise.all(need.map(async (r) => ({ r, ...(await fetcher.fetch(r.start, r.end, avoid)) })));
-    for (const g of got) stats.fetchedBytes += g.bytes.length;
-    record(got);
+    record(need, await fetcher.fetch(p, need));
+  };
+  /** `truth` verified: every sender of bytes in `copy` that differ from it sent wrong bytes. */
+  const convictDiffering = (copy: Uint8Array, blame: Blame<Who>, truth: Uint8Array) => {
+    for (const s of blame) {
+      const a = s.start - span.start;
+      const b = s.end - span.start;
+      if (Buffer.compare(copy.subarray(a, b), truth.subarray(a, b)) !== 0) fetcher?.convict(s.who, `sent bytes that failed the hash of piece ${p}`);
+    }
   };
 
   /** Local segments (minus `drop`) + optional guess layer, then network bytes for everything else. */
@@ -280,11 +261,7 @@ async function assemblePieceWith<Who>(
       return false;
     }
     // The piece is verified: any network bytes that differ from it were wrong, and their sender is convicted.
-    for (const s of senders) {
-      const a = s.start - span.start;
-      const b = s.end - span.start;
-      if (Buffer.compare(netBuf().subarray(a, b), buf.subarray(a, b)) !== 0) fetcher?.convict(s.who, `sent bytes that failed the hash of piece ${p}`);
-    }
+    if (senders.length > 0) convictDiffering(netBuf(), senders, buf);
     const fromNet = spanBytes(missing);
     stats.wastedBytes += fetchedHere - fromNet;
     held.written = true;
@@ -308,8 +285,8 @@ async function assemblePieceWith<Who>(
   if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: its local bytes do not verify and there is no web seed or peer`, { piece: p });
   // 2. Local + a guess layer + fetch the rest (the fetched bytes are shared by all tries).  3. Local + fetch the rest.
   for (const g of guessLayers) if (await attempt('guess+fetch', localSegs, g)) return;
-  // A piece wholly from the network whose bytes came with an earlier request: those bytes are tried before a whole fetch.
-  if (gaps.length > 0 && spanBytes(gaps) === len) await adoptEarly();
+  // 3 needs something local: a piece wholly from the network goes to 5 (a whole copy from one source, exact blame),
+  // unless bytes of it were fetched already.
   if (gaps.length > 0 && (spanBytes(gaps) < len || netSpans.length > 0) && (await attempt('local+fetch', localSegs, undefined))) return;
   // 4. Doubt the name-and-size matches one at a time, smallest first (a changed file of the same size).
   const suspects = localSegs.filter((s) => SUSPECT.has(s.reason) && s.end - s.start < len).sort((a, b) => a.end - a.start - (b.end - b.start));
@@ -324,24 +301,15 @@ async function assemblePieceWith<Who>(
   //    (with several senders, the first copy that verifies tells which of them sent wrong bytes).
   const failedCopies: { bytes: Uint8Array; blame: Blame<Who> }[] = [];
   for (;;) {
-    const { bytes, seed, blame } = await fetcher.fetch(span.start, span.end, used);
-    used.add(seed);
-    for (const b of blame ?? []) used.add(b.who);
+    // The first copy may come from anyone; after a failure, from one source not used yet (exact blame).
+    const { parts, blame } = await fetcher.fetch(p, whole, used.size > 0 ? { avoid: used, oneSource: true } : {});
+    const bytes = parts[0]!;
+    for (const b of blame) used.add(b.who);
     stats.fetchedBytes += bytes.length;
     fetchedHere += bytes.length;
     if (sha1Matches(bytes, pieces, p)) {
-      for (const s of senders) {
-        const a = s.start - span.start;
-        const b = s.end - span.start;
-        if (Buffer.compare(netBuf().subarray(a, b), bytes.subarray(a, b)) !== 0) fetcher.convict(s.who, `sent bytes that failed the hash of piece ${p}`);
-      }
-      for (const copy of failedCopies) {
-        for (const s of copy.blame) {
-          const a = s.start - span.start;
-          const b = s.end - span.start;
-          if (Buffer.compare(copy.bytes.subarray(a, b), bytes.subarray(a, b)) !== 0) fetcher.convict(s.who, `sent bytes that failed the hash of piece ${p}`);
-        }
-      }
+      if (senders.length > 0) convictDiffering(netBuf(), senders, bytes);
+      for (const copy of failedCopies) convictDiffering(copy.bytes, copy.blame, bytes);
       stats.wastedBytes += fetchedHere - len;
       await input.store.writePiece(p, span.start, bytes);
       stats.piecesDone++;
@@ -350,7 +318,7 @@ async function assemblePieceWith<Who>(
     }
     stats.wastedBytes += bytes.length;
     input.onEvent?.({ type: 'hash-failed', piece: p, attempt: 'whole' });
-    if (blame && new Set(blame.map((b) => b.who)).size > 1) failedCopies.push({ bytes, blame });
-    else fetcher.convict(seed, `sent piece ${p} with a wrong hash`);
+    if (new Set(blame.map((b) => b.who)).size > 1) failedCopies.push({ bytes, blame });
+    else if (blame[0]) fetcher.convict(blame[0].who, `sent piece ${p} with a wrong hash`);
   }
 }

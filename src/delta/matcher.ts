@@ -26,9 +26,10 @@ import type { ByteSource } from '../store/byte-source.js';
 import { BlockCache } from '../store/block-cache.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { normalizeRuns, runSpans, type CopyRun } from './runs.js';
+import { BLOCK, hashPair, pair, roll } from './rolling-hash.js';
 
-/** Window and source block size: small enough to catch runs inside changed packages. */
-export const BLOCK = 512;
+export { BLOCK };
+
 /** Bytes read per step, target and source: large sequential reads; the window carries over between chunks. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
 /** Source bytes read at once, aligned, while following runs. */
@@ -37,10 +38,6 @@ const SOURCE_CHUNK_BYTES = 1024 * 1024;
 const SOURCE_CHUNKS_KEPT = 8;
 /** Bytes compared at once while following a run: one memcmp for most moved files. */
 const STRIDE_BYTES = 64 * 1024;
-/** Multiplier of the rolling hash (odd, well-mixed 32-bit constant). */
-const P = 0x01000193;
-/** Multiplier of the second, non-rolling hash, computed only when the rolling one hits (tells collisions apart). */
-const Q = 0x5bd1e995;
 /** Golden-ratio multiplier that spreads a hash's bits for the table slot and the filter bit. */
 const MIX = 0x9e3779b1 | 0;
 /** Filter bits (2^24 = 2 MiB): with ~1.4 blocks per KiB of source, few false hits, and it stays in cache. */
@@ -51,76 +48,6 @@ export interface MatchResult {
   runs: CopyRun[];
   /** Target spans of at least BLOCK bytes that are all zero (need no source). */
   zeros: Span[];
-}
-
-function pow(p: number, n: number): number {
-  let r = 1;
-  for (let i = 0; i < n; i++) r = Math.imul(r, p);
-  return r;
-}
-/** P^(BLOCK-1) mod 2^32, to remove the outgoing byte when rolling. */
-const P_OUT = pow(P, BLOCK - 1);
-
-/**
- * sum(buf[at+i] * m^(BLOCK-1-i)) mod 2^32 (for m = P, the value the rolling
- * window has at `at`), computed in four independent lanes (bytes i = 4k+j in
- * lane j, multiplier m^4), which the CPU runs in parallel.
- */
-export function hashBlock(buf: Uint8Array, at: number, m = P): number {
-  const m2 = Math.imul(m, m);
-  const m3 = Math.imul(m2, m);
-  const m4 = Math.imul(m2, m2);
-  let a = 0;
-  let b = 0;
-  let c = 0;
-  let d = 0;
-  for (let i = at, end = at + BLOCK; i < end; i += 4) {
-    a = (Math.imul(a, m4) + buf[i]!) | 0;
-    b = (Math.imul(b, m4) + buf[i + 1]!) | 0;
-    c = (Math.imul(c, m4) + buf[i + 2]!) | 0;
-    d = (Math.imul(d, m4) + buf[i + 3]!) | 0;
-  }
-  return (Math.imul(a, m3) + Math.imul(b, m2) + Math.imul(c, m) + d) | 0;
-}
-
-/** Scratch output of hashPair: [rolling hash, second hash, 1 if the block has a non-zero byte]. */
-const pair = new Int32Array(3);
-
-/** hashBlock(buf, at, P) and hashBlock(buf, at, Q) in one pass, and whether the block is all zero; into `pair`. */
-function hashPair(buf: Uint8Array, at: number): void {
-  const p2 = Math.imul(P, P);
-  const p3 = Math.imul(p2, P);
-  const p4 = Math.imul(p2, p2);
-  const q2 = Math.imul(Q, Q);
-  const q3 = Math.imul(q2, Q);
-  const q4 = Math.imul(q2, q2);
-  let a = 0;
-  let b = 0;
-  let c = 0;
-  let d = 0;
-  let e = 0;
-  let f = 0;
-  let g = 0;
-  let h = 0;
-  let any = 0;
-  for (let i = at, end = at + BLOCK; i < end; i += 4) {
-    const w = buf[i]!;
-    const x = buf[i + 1]!;
-    const y = buf[i + 2]!;
-    const z = buf[i + 3]!;
-    any |= w | x | y | z;
-    a = (Math.imul(a, p4) + w) | 0;
-    b = (Math.imul(b, p4) + x) | 0;
-    c = (Math.imul(c, p4) + y) | 0;
-    d = (Math.imul(d, p4) + z) | 0;
-    e = (Math.imul(e, q4) + w) | 0;
-    f = (Math.imul(f, q4) + x) | 0;
-    g = (Math.imul(g, q4) + y) | 0;
-    h = (Math.imul(h, q4) + z) | 0;
-  }
-  pair[0] = (Math.imul(a, p3) + Math.imul(b, p2) + Math.imul(c, P) + d) | 0;
-  pair[1] = (Math.imul(e, q3) + Math.imul(f, q2) + Math.imul(g, Q) + h) | 0;
-  pair[2] = any === 0 ? 0 : 1;
 }
 
 /** A Buffer view of bytes (for native compare), without copying. */
@@ -280,7 +207,8 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
     let buf = win.buf;
     let at = p - win.base;
     if (fresh) {
-      h = hashBlock(buf, at);
+      hashPair(buf, at);
+      h = pair[0]!;
       nonZero = 0;
       for (let i = at; i < at + BLOCK; i++) if (buf[i] !== 0) nonZero++;
       fresh = false;
@@ -291,7 +219,8 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
       if (nonZero === 0) break;
       const f = Math.imul(h, MIX) >>> fshift;
       if ((filter[f >>> 3]! & (1 << (f & 7))) !== 0 && index.has(h)) {
-        candidate = index.find(h, hashBlock(buf, at, Q));
+        hashPair(buf, at);
+        candidate = index.find(h, pair[1]!);
         if (candidate >= 0) break;
       }
       // Roll one byte.
@@ -302,7 +231,7 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
       if (p + BLOCK >= end) break; // refill, then continue rolling (the hash stays valid)
       const out = buf[at]!;
       const inb = buf[at + BLOCK]!;
-      h = (Math.imul(h - Math.imul(out, P_OUT), P) + inb) | 0;
+      h = roll(h, out, inb);
       if (out !== 0) nonZero--;
       if (inb !== 0) nonZero++;
       p++;
@@ -334,7 +263,7 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
       const q = p - win.base;
       const out = win.buf[q]!;
       const inb = win.buf[q + BLOCK]!;
-      h = (Math.imul(h - Math.imul(out, P_OUT), P) + inb) | 0;
+      h = roll(h, out, inb);
       if (out !== 0) nonZero--;
       if (inb !== 0) nonZero++;
       p++;

@@ -13,7 +13,7 @@
  * guesses never overlap `local`; `fetch` = target minus `local` minus the
  * first guess layer. Pure: no I/O.
  */
-import { mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
+import { firstEndingAfter, mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
 import type { PieceIndex } from '../core/ids.js';
 
 /** Why a byte is local; the plan report counts bytes per reason. */
@@ -147,15 +147,8 @@ export function summarize(plan: Plan): PlanSummary {
 
 /** Segments of a sorted list that intersect [start, end), clipped to it. */
 export function segmentsIn(segs: readonly LocalSegment[], start: number, end: number): LocalSegment[] {
-  let lo = 0;
-  let hi = segs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (segs[mid]!.end <= start) lo = mid + 1;
-    else hi = mid;
-  }
   const out: LocalSegment[] = [];
-  for (let i = lo; i < segs.length && segs[i]!.start < end; i++) out.push(cut(segs[i]!, start, end));
+  for (let i = firstEndingAfter(segs, start); i < segs.length && segs[i]!.start < end; i++) out.push(cut(segs[i]!, start, end));
   return out;
 }
 

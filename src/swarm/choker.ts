@@ -61,3 +61,23 @@ export function decideUnchoke<P>(candidates: readonly ChokeCandidate<P>[], slots
   // With fewer interested peers than regular slots, the optimistic slot is just another slot.
   return { unchoke, optimistic: opt };
 }
+
+/**
+ * The choke rounds of one swarm: every call decides the unchoke set
+ * (decideUnchoke) and applies it; a round end counts towards the next
+ * optimistic rotation (every OPTIMISTIC_ROUNDS rounds).
+ */
+export class ChokeRounds<P> {
+  private rounds = 0;
+  private optimistic: P | undefined;
+
+  constructor(private readonly slots = DEFAULT_UPLOAD_SLOTS) {}
+
+  round(candidates: readonly ChokeCandidate<P>[], roundEnd: boolean, apply: (peer: P, unchoke: boolean) => void, random: () => number = Math.random): void {
+    if (roundEnd) this.rounds++;
+    if (this.optimistic !== undefined && !candidates.some((c) => c.peer === this.optimistic)) this.optimistic = undefined;
+    const { unchoke, optimistic } = decideUnchoke(candidates, this.slots, this.optimistic, roundEnd && this.rounds % OPTIMISTIC_ROUNDS === 0, random);
+    this.optimistic = optimistic;
+    for (const c of candidates) apply(c.peer, unchoke.has(c.peer));
+  }
+}

@@ -61,6 +61,12 @@ const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 1, 3: 1, 4: 5, 6: 13
 export class SafeWire extends Wire {
   /** Called once with the reason when the peer broke the protocol. */
   onViolation: (reason: string) => void = () => undefined;
+  /**
+   * True while the callback of a request the peer rejected (BEP 6) runs: it
+   * tells a reject from the other ways a request fails without reading the
+   * library's error text.
+   */
+  rejecting = false;
   private violated = false;
   private windowStart = Date.now();
   private windowCount = 0;
@@ -97,6 +103,15 @@ export class SafeWire extends Wire {
   /** The name of our extension that extended message id `id` is for (BEP 10: the ids we announced), if any. */
   private extensionOf(id: number): string | undefined {
     return (this as unknown as { extendedMapping: Record<number, string | undefined> }).extendedMapping[id];
+  }
+
+  override _onReject(index: number, offset: number, length: number): void {
+    this.rejecting = true;
+    try {
+      super._onReject(index, offset, length);
+    } finally {
+      this.rejecting = false;
+    }
   }
 
   override _onMessageLength(buf: Uint8Array): void {

@@ -12,7 +12,9 @@ import type { WarningSink } from '../core/warnings.js';
 import { FileSource } from '../store/file-source.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
-import type { Metainfo } from '../torrent/metainfo.js';
+import { trackerTiers, type Metainfo } from '../torrent/metainfo.js';
+
+export { trackerTiers };
 import { Swarm, type PeerReport } from './swarm.js';
 import { startAnnouncing, type Announcing } from './announce.js';
 
@@ -58,12 +60,6 @@ export function parseHostPort(spec: string): { host: string; port: number } {
   const port = m ? Number(m[2]) : NaN;
   if (!m || !(port > 0 && port < 65536)) throw new IsosyncError('BAD_ARGUMENT', `Cannot use peer ${JSON.stringify(spec)}: expected HOST:PORT`);
   return { host: m[1]!, port };
-}
-
-/** Tracker tiers of a torrent (BEP 12 announce-list, else announce). */
-export function trackerTiers(t: Metainfo): string[][] {
-  if (t.announceList.length > 0) return t.announceList.map((tier) => [...tier]);
-  return t.announce ? [[t.announce]] : [];
 }
 
 export async function seedImage(opts: SeedOptions): Promise<Seeding> {

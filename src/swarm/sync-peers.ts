@@ -1,20 +1,19 @@
 /**
  * The peers of one sync: a Swarm over the .part (it serves verified pieces
- * while leeching), the combined peer + web-seed fetcher assemble uses, the
- * tracker announcer, and, for `--seed`, seeding of the finished image.
+ * while leeching, and its peers are sources of the sync's download engine),
+ * the tracker announcer, and, for `--seed`, seeding of the finished image.
  */
 import { IsosyncError } from '../errors.js';
 import type { WarningSink } from '../core/warnings.js';
-import { pieceSpan, type Plan } from '../delta/plan.js';
-import { clipSpans, spanBytes, spanLength } from '../core/span.js';
-import { allPieces, pieceIndex, type PieceIndex } from '../core/ids.js';
+import { pieceSpan } from '../delta/plan.js';
+import { spanLength } from '../core/span.js';
+import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { FileSource } from '../store/file-source.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { startAnnouncing, type Announcing } from './announce.js';
-import { SwarmFetcher } from './fetcher.js';
 import { parseHostPort, trackerTiers } from './seed.js';
-import { Swarm } from './swarm.js';
+import { Swarm, type EnginePort } from './swarm.js';
 
 export interface PeerSettings {
   /** Direct peers, HOST:PORT. */
@@ -30,9 +29,9 @@ export interface PeerSettings {
   /** Bytes per second, 0: unlimited. */
   readonly uploadLimit?: number;
   readonly downloadLimit?: number;
-  /** A block ask unanswered this long goes to another peer. */
+  /** A block ask unanswered this long goes to another source (the engine's). */
   readonly requestTimeoutMs?: number;
-  /** A piece no peer sends for this long fails the sync. */
+  /** A piece no source has for this long, while peers may still come, fails the sync (the engine's). */
   readonly noPeerMs?: number;
   /** `--seed`: called once the image is complete, while the swarm keeps seeding it; seeding stops when it returns. */
   readonly afterSync?: (report: unknown, peers: SyncPeers) => Promise<void>;
@@ -40,10 +39,10 @@ export interface PeerSettings {
 
 export interface SyncPeers {
   readonly swarm: Swarm;
-  readonly fetcher: SwarmFetcher;
+  /** Its peers become sources of `engine`. */
+  attach(engine: EnginePort): void;
   readonly host: string | undefined;
   readonly port: number | undefined;
-  planned(plan: Plan): void;
   pieceVerified(piece: PieceIndex): void;
   report(): { downloaded: number; uploaded: number; list: { address: string; downloaded: number; uploaded: number; banned?: boolean; dropped?: string }[] };
   /** Serves the finished image from `path` (the .part is gone) while `during` runs. */
@@ -96,28 +95,18 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     ...(settings.uploadSlots ? { uploadSlots: settings.uploadSlots } : {}),
     ...(settings.uploadLimit ? { uploadLimit: settings.uploadLimit } : {}),
     ...(settings.downloadLimit ? { downloadLimit: settings.downloadLimit } : {}),
-    ...(settings.requestTimeoutMs ? { requestTimeoutMs: settings.requestTimeoutMs } : {}),
-    ...(settings.noPeerMs ? { noPeerMs: settings.noPeerMs } : {}),
     ...(onWarning ? { onWarning } : {}),
   });
   for (const p of direct) swarm.addPeer(p.host, p.port);
   const left = () => store.have.reduce((n, ok, p) => (ok ? n : n + spanLength(pieceSpan(target, pieceIndex(p)))), 0);
   const announcing: Announcing | undefined = settings.trackers === false ? undefined : startAnnouncing({ swarm, tiers: trackerTiers(target), preferred: settings.preferredTrackers ?? [], left, ...(onWarning ? { onWarning } : {}) });
-  const fetcher = new SwarmFetcher(swarm, undefined, target.pieceLength, target.length);
   let closed = false;
   const self: SyncPeers = {
     swarm,
-    fetcher,
+    // With trackers, peers may come at any announce.
+    attach: (engine) => swarm.attachEngine(engine, () => announcing !== undefined),
     host: swarm.host,
     port: swarm.port,
-    planned(plan) {
-      const missing = new Float64Array(plan.pieceCount);
-      for (const p of allPieces(plan.pieceCount)) {
-        const s = pieceSpan(plan, p);
-        missing[p] = spanBytes(clipSpans(plan.fetch, s.start, s.end, true));
-      }
-      fetcher.missingBytes = (p) => missing[p] ?? target.pieceLength;
-    },
     pieceVerified(p) {
       swarm.pieceVerified(p);
       if (store.have.every(Boolean)) announcing?.completed();

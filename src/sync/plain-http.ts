@@ -5,8 +5,9 @@
  *
  * Without a torrent there are no piece hashes, so this is designed to be
  * honest rather than clever:
- *  - the planner runs as usual (prepare() in session.ts) on a stand-in
- *    target of the image's size: it reads the remote image's ISO 9660
+ *  - the planner runs as usual (prepare.ts) on a target that is only a
+ *    name, a size and the image's URL (PlanTarget: no piece hashes, no
+ *    infohash); it reads the remote image's ISO 9660
  *    metadata through range requests and maps its files onto local images
  *    (--from, or the catalog's images of a product the file name starts
  *    with) and loose files, by path and size;
@@ -32,10 +33,10 @@ import { readIso, type IsoImage } from '../iso/index.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { CACHE_SOURCE, ZERO_SOURCE, type LocalSegment } from '../delta/plan.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
-import type { Metainfo } from '../torrent/metainfo.js';
 import { defaultPieceLength } from '../torrent/piece-length.js';
 import { closeSources } from './sources.js';
-import { prepare, type SyncEvent } from './session.js';
+import { prepare } from './prepare.js';
+import type { PlanTarget, SyncEvent } from './report.js';
 
 /** Bytes per read or fetch: large enough for throughput, small enough to bound memory. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -81,25 +82,10 @@ export interface PlainSyncReport {
   seconds: number;
 }
 
-/** A Metainfo-shaped stand-in for an image with no torrent: no piece hashes, so nothing may rely on them. */
-function standIn(t: PlainTarget): Metainfo {
+/** What planning needs of an image with no torrent: its name, size and URL; the pieces are only a unit of work (no hashes). */
+function planTargetOf(t: PlainTarget): PlanTarget {
   const pieceLength = defaultPieceLength(t.size);
-  const pieceCount = Math.ceil(t.size / pieceLength);
-  return {
-    name: t.name,
-    length: t.size,
-    pieceLength,
-    pieceCount,
-    pieces: new Uint8Array(pieceCount * 20),
-    infoHash: '0'.repeat(40),
-    infoHashBytes: new Uint8Array(20),
-    announceList: [],
-    urlList: [t.imageUrl],
-    private: false,
-    collections: [],
-    similar: [],
-    rawInfo: new Uint8Array(0),
-  } as unknown as Metainfo;
+  return { name: t.name, length: t.size, pieceLength, pieceCount: Math.ceil(t.size / pieceLength), urlList: [t.imageUrl], similar: [], collections: [] };
 }
 
 /** Catalog images of the products whose name starts the file name (e.g. "distro" for distro-1.01.iso), newest release first. */
@@ -190,7 +176,7 @@ export async function runPlainSync(input: PlainSyncInput): Promise<PlainSyncRepo
   if (existsSync(output)) throw new IsosyncError('CONFLICT', `Cannot write ${JSON.stringify(output)}: a file is already there`);
   const notes: string[] = [];
   const from = input.from.length > 0 ? input.from : catalogGuesses(input.catalog, input.target.name);
-  const target = standIn(input.target);
+  const target = planTargetOf(input.target);
   const warnings: Warning[] = [];
   const warn: WarningSink = (w) => {
     warnings.push(w);
@@ -199,7 +185,7 @@ export async function runPlainSync(input: PlainSyncInput): Promise<PlainSyncRepo
   const p = await prepare({ target, from, sourceDirs: input.sourceDirs, webSeeds: input.mirrors, output, ...(input.stallMs ? { stallMs: input.stallMs } : {}), onEvent: emit, onWarning: warn });
   const { byteSources, vt } = p;
   const local = await trustedLocal(p.plan.local, vt, byteSources);
-  const mirrors = p.pool;
+  const mirrors = p.net.engine;
   const partPath = `${output}.part`;
   const fh = await open(partPath, 'w');
   let fetchedBytes = vt.fetchedBytes;
@@ -278,7 +264,7 @@ export async function runPlainSync(input: PlainSyncInput): Promise<PlainSyncRepo
       verified,
       refetchedWhole,
       sources: p.sources.map((s, i) => ({ path: s.path, reusedBytes: reusedBy.get(i) ?? 0 })),
-      webSeeds: mirrors.seeds.map((s) => ({ url: s.url, bytes: s.bytes, ...(s.failure ? { dropped: s.failure } : {}) })),
+      webSeeds: p.net.webSeedReport(),
       notes,
       warnings,
       seconds: (Date.now() - started) / 1000,
@@ -288,6 +274,7 @@ export async function runPlainSync(input: PlainSyncInput): Promise<PlainSyncRepo
     await rm(partPath, { force: true });
     throw e;
   } finally {
+    p.net.close();
     await closeSources(p.sources);
   }
 }

@@ -84,7 +84,8 @@ async function canonical(path: string): Promise<string> {
 }
 
 export interface FindSourcesInput {
-  readonly target: Metainfo;
+  /** The target's identity, as far as known (a plain image has no infohash). */
+  readonly target: { readonly infoHash?: InfoHash; readonly isosync?: Metainfo['isosync']; readonly similar: readonly InfoHash[]; readonly collections: readonly string[] };
   readonly from: readonly string[];
   readonly sourceDirs: readonly string[];
   readonly output: string;
@@ -135,7 +136,7 @@ export async function findSources(input: FindSourcesInput): Promise<LocalSource[
 
   if (catalog) {
     // A registered copy of the target itself: everything can come from it.
-    for (const img of catalog.imagesFor(target.infoHash).slice(0, 1)) await addImage(img.path, 'self', img.infoHash);
+    if (target.infoHash) for (const img of catalog.imagesFor(target.infoHash).slice(0, 1)) await addImage(img.path, 'self', img.infoHash);
     const lineage = [...(target.isosync?.lineage.map((l) => l.infoHash) ?? []), ...target.similar];
     let n = 0;
     for (const h of new Set(lineage)) {

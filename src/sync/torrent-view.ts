@@ -6,9 +6,8 @@
  * package indexes this way, so a user sees what 1.01 changes before
  * downloading it, and nothing it reports rests on unverified bytes.
  */
-import { assemble, type PieceFetcher } from '../delta/assemble.js';
+import { assemble } from '../delta/assemble.js';
 import { checkRange, type ByteSource } from '../store/byte-source.js';
-import type { WebSeed } from '../swarm/webseed.js';
 import { closeSources, } from './sources.js';
 import { prepare, type SyncInput } from './session.js';
 
@@ -53,10 +52,10 @@ export class TorrentView implements ByteSource {
   }
 
   private async load(need: number[]): Promise<void> {
-    const { plan, byteSources, vt, pool } = this.prepared;
+    const { plan, byteSources, vt, net } = this.prepared;
     const wanted = new Set(need);
     const have = Array.from({ length: plan.pieceCount }, (_, p) => !wanted.has(p));
-    const fetcher: PieceFetcher<WebSeed> | undefined = pool.seeds.length > 0 ? pool : undefined;
+    const fetcher = net.hasSources ? net.engine : undefined;
     const stats = await assemble({
       plan,
       pieces: this.input.target.pieces,
@@ -75,6 +74,7 @@ export class TorrentView implements ByteSource {
   }
 
   async close(): Promise<void> {
+    this.prepared.net.close();
     await closeSources(this.prepared.sources);
   }
 }

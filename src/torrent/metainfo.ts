@@ -117,6 +117,12 @@ export function parseMetainfo(bytes: Uint8Array, label: string): Metainfo {
   }
 }
 
+/** Tracker tiers (BEP 12): announce-list when present (it supersedes announce), else announce alone. */
+export function trackerTiers(m: Pick<Metainfo, 'announce' | 'announceList'>): string[][] {
+  if (m.announceList.length > 0) return m.announceList.map((t) => [...t]);
+  return m.announce ? [[m.announce]] : [];
+}
+
 /** The 20-byte SHA-1 of piece `i` (a view into metainfo.pieces). */
 export function pieceHash(m: Pick<Metainfo, 'pieces'>, i: PieceIndex): Uint8Array {
   return m.pieces.subarray(i * SHA1_BYTES, (i + 1) * SHA1_BYTES);

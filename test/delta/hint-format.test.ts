@@ -45,3 +45,10 @@ test('fitBudget drops the shortest runs first until the hints fit', () => {
   assert.ok(fitted.runs.every((r) => r.length === 9000), 'only the long runs remain');
   assert.ok(encodeRuns(fitted.runs).length + 44 <= 600);
 });
+
+test('the example of docs/HINTS.md section 4 encodes to the bytes the specification gives, and back', () => {
+  const runs = [{ target: 0, source: 2048, length: 4096 }, { target: 8192, source: 0, length: 100 }];
+  const bytes = encodeRuns(runs);
+  assert.equal(Buffer.from(bytes).toString('hex'), '00802080208020ff5f64');
+  assert.deepEqual(decodeRuns(bytes, 'runs'), runs);
+});

@@ -4,67 +4,13 @@
  * trackers, web seeds, and a summary of its delta hints.
  */
 import type { Command } from 'commander';
-import { summarizeHints } from '../../delta/hints.js';
 import { IsosyncError } from '../../errors.js';
 import { isUrl, resolveRemoteTarget } from '../../sync/remote-target.js';
 import { readTorrentFile } from '../../library/previous.js';
-import { encodeBencode } from '../../torrent/bencode-encode.js';
 import type { Metainfo } from '../../torrent/metainfo.js';
 import { action, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
-
-export interface InfoJson {
-  name: string;
-  length: number;
-  pieceLength: number;
-  pieceCount: number;
-  infoHash: string;
-  product: string | null;
-  release: string | null;
-  lineage: { release: string; infoHash: string }[];
-  similar: string[];
-  collections: string[];
-  trackers: string[][];
-  webSeeds: string[];
-  comment: string | null;
-  createdBy: string | null;
-  creationDate: number | null;
-  private: boolean;
-  files?: { path: string; length: number; offset: number; attr?: string }[];
-  hints: Record<string, unknown> | null;
-}
-
-export function infoJson(m: Metainfo): InfoJson {
-  const hints = m.isosync?.hints;
-  return {
-    name: m.name,
-    length: m.length,
-    pieceLength: m.pieceLength,
-    pieceCount: m.pieceCount,
-    infoHash: m.infoHash,
-    product: m.isosync?.product ?? null,
-    release: m.isosync?.release ?? null,
-    lineage: (m.isosync?.lineage ?? []).map((e) => ({ release: e.release, infoHash: e.infoHash })),
-    similar: [...m.similar],
-    collections: [...m.collections],
-    trackers: trackerTiers(m),
-    webSeeds: [...m.urlList],
-    comment: m.comment ?? null,
-    createdBy: m.createdBy ?? null,
-    creationDate: m.creationDate ?? null,
-    private: m.private,
-    ...(m.files
-      ? { files: m.files.map((f) => ({ path: f.path.join('/'), length: f.length, offset: f.offset, ...(f.attr ? { attr: f.attr } : {}) })) }
-      : {}),
-    hints: hints === undefined ? null : summarizeHints(hints, encodeBencode(hints).length),
-  };
-}
-
-/** BEP 12: announce-list when present (it supersedes announce), else announce alone. */
-export function trackerTiers(m: Metainfo): string[][] {
-  if (m.announceList.length > 0) return m.announceList.map((t) => [...t]);
-  return m.announce ? [[m.announce]] : [];
-}
+import { metainfoJson as infoJson, type MetainfoJson as InfoJson } from '../metainfo-json.js';
 
 function printText(j: InfoJson): void {
   const lines: [string, string][] = [

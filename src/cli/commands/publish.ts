@@ -14,7 +14,7 @@ import { checkPieceLength } from '../../torrent/piece-length.js';
 import { sizeOption } from '../size.js';
 import { action, collect, printJson, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
-import { trackerTiers } from './info.js';
+import { metainfoJson } from '../metainfo-json.js';
 
 interface PublishCliOptions extends CommonOptions {
   product: string;
@@ -42,17 +42,9 @@ function resultJson(r: PublishResult) {
   const m = r.metainfo;
   return {
     torrent: r.outPath,
-    infoHash: m.infoHash,
-    name: m.name,
-    length: m.length,
-    pieceLength: m.pieceLength,
-    pieceCount: m.pieceCount,
-    product: m.isosync?.product ?? null,
-    release: m.isosync?.release ?? null,
+    ...metainfoJson(m),
     lineage: r.lineage.map((e) => ({ release: e.release, infoHash: e.infoHash })),
     previous: r.previous.map((p) => ({ release: p.release, infoHash: p.infoHash, imagePath: p.imagePath ?? null, via: p.via })),
-    trackers: trackerTiers(m),
-    webSeeds: [...m.urlList],
     hints: r.hints,
     catalog: r.outcome,
     hashSeconds: Number(r.hashSeconds.toFixed(3)),

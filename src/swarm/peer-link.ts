@@ -1,17 +1,27 @@
 /**
- * One TCP connection to a peer: the socket, its SafeWire, the handshake, and
- * the per-peer counters the swarm decides with. It owns the socket's life:
- * every path out (protocol violation, socket error, timeout, close by the
- * swarm) ends in one `close(reason)`, which destroys socket and wire and
- * calls `onClose` once.
+ * The link to one peer: the TCP socket, its SafeWire (safe-wire.ts), the
+ * handshake deadline, and the byte counters the choker decides with. It owns
+ * the socket's life: every path out (protocol violation, socket error,
+ * timeout, close by the swarm) ends in one `close(reason)`, which destroys
+ * socket and wire and calls `onClose` once. What the link says (handshake,
+ * have, choke, request, ...) reaches the swarm as the wire's typed events.
  *
  * Handshake (BEP 3): the dialing side sends first. An incoming connection
  * may open with MSE/PE (libtorrent tries it first); the wire then reports a
  * hash of the infohash it asks for, which must be ours (`crypto-infohash`).
  */
 import net from 'node:net';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { SafeWire } from './safe-wire.js';
+import { bitfieldOf } from './availability.js';
+
+/** A fresh BEP 20 peer id: "-IS0100-" and 12 random bytes. */
+export function newPeerId(): Uint8Array {
+  const id = new Uint8Array(20);
+  id.set(Buffer.from('-IS0100-'), 0);
+  id.set(randomBytes(12), 8);
+  return id;
+}
 import { IsosyncError } from '../errors.js';
 
 /** A peer that does not finish the handshake in this time is dropped. */
@@ -21,13 +31,13 @@ export const IDLE_TIMEOUT_MS = 180_000;
 /** Dialing gives up after this long. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
-export interface ConnectionSpec {
+export interface LinkSpec {
   readonly infoHash: Uint8Array;
   readonly peerId: Uint8Array;
   readonly pieceCount: number;
 }
 
-export class Connection {
+export class PeerLink {
   readonly wire: SafeWire;
   /** `host:port` dialed, or the remote endpoint of an incoming connection. */
   readonly address: string;
@@ -35,32 +45,23 @@ export class Connection {
   handshaken = false;
   closed = false;
   closeReason: string | undefined;
-  /** Requests asked of this peer and not answered yet, by key (picker.ts keyOf). */
-  readonly inflight = new Map<string, { piece: number; offset: number; length: number }>();
-  /** The peer serves aligned 16 KiB blocks only: it is asked the aligned block holding each request. */
-  alignedOnly = false;
-  /** Unaligned requests it rejected or let time out; unaligned requests it answered. */
-  unalignedStrikes = 0;
-  unalignedAnswered = 0;
-  /** alignedOnly: each aligned block asked on the wire (by key) and the requests it carries. */
-  readonly alignedAsks = new Map<string, Map<string, { piece: number; offset: number; length: number }>>();
   downloaded = 0;
   uploaded = 0;
   /** Bytes this choke round, for tit-for-tat. */
   roundDown = 0;
   roundUp = 0;
+  /** When a block last arrived from it (snubbing). */
   lastBlockAt = Date.now();
-  timeouts = 0;
-  /** Pieces the peer announced, counted by the swarm's availability (so they can be uncounted on close). */
-  counted: Set<number> | 'all' = new Set();
   onClose: (reason: string) => void = () => undefined;
 
   constructor(
     readonly socket: net.Socket,
     readonly outgoing: boolean,
-    spec: ConnectionSpec,
+    spec: LinkSpec,
+    /** `host:port` dialed, or the remote endpoint of an incoming connection. */
+    address?: string,
   ) {
-    this.address = outgoing ? `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` : `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.address = address ?? `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.wire = new SafeWire(outgoing ? 'tcpOutgoing' : 'tcpIncoming', spec.pieceCount);
     const wire = this.wire;
     wire.onViolation = (reason) => this.close(reason);
@@ -99,11 +100,26 @@ export class Connection {
     wire.setKeepAlive(true);
   }
 
-  /** Called by the swarm once the handshake checked out. */
+  /** The swarm's handshake checks passed. */
   markHandshaken(remotePeerId: string): void {
     this.handshaken = true;
     this.remotePeerId = remotePeerId;
     this.socket.setTimeout(IDLE_TIMEOUT_MS);
+  }
+
+  /**
+   * Tells the peer what we have, right after the handshake: have-all or
+   * have-none when both speak BEP 6 and it says as much, else a bitfield
+   * (BEP 3). `hide` (a super-seed) shows nothing.
+   */
+  announceHaves(have: readonly boolean[], hide: boolean, fast: boolean): void {
+    const complete = have.every(Boolean);
+    if (hide) {
+      if (fast && this.wire.hasFast) this.wire.haveNone();
+      else this.wire.bitfield(new Uint8Array(Math.ceil(have.length / 8)));
+    } else if (this.wire.hasFast && complete) this.wire.haveAll();
+    else if (this.wire.hasFast && !have.some(Boolean)) this.wire.haveNone();
+    else this.wire.bitfield(bitfieldOf(have));
   }
 
   close(reason: string): void {

@@ -1,0 +1,157 @@
+/**
+ * The planning decisions of a sync, as functions of what is known: which
+ * local image a hint set applies to, whether the target's own metadata is
+ * read before its pieces, which guess layers the plan gets, what a failed
+ * read of the target's metadata means, and what each source contributed.
+ * The sync coordinator (sync/prepare.ts) only gathers the inputs and wires
+ * the outputs. Pure: the one question that reads bytes (is this image the
+ * one a hint set was computed against?) is an injected `probe`.
+ *
+ * Hint sets (delta/hint-format.ts): a torrent's "from" sets say how to build
+ * it from an earlier image; a newer torrent's "to" sets say how to build
+ * this one from the newer image (rollback). For a "from" set the image the
+ * catalog says is that release is tried first, then images of unknown
+ * release; an image a set was accepted for is known to be that release from
+ * then on (so it serves one "from" set only). A set is accepted when the
+ * probe proves the image right ('yes'), or cannot tell ('unknown') and the
+ * image is already known to be the set's release.
+ */
+import { infoHashFromBytes, type InfoHash } from '../core/ids.js';
+import { IsosyncError } from '../core/errors.js';
+import { decodeHints, type HintSet } from './hint-format.js';
+import { hintSegments } from './hint-map.js';
+import { sameOffsetGuesses } from './iso-map.js';
+import type { LocalSegment, Plan } from './plan.js';
+
+/** What planning knows of a local image. */
+export interface ImageFacts {
+  /** Its index among the sync's sources. */
+  readonly index: number;
+  readonly size: number;
+  /** The release it holds, when the catalog knows. */
+  readonly infoHash?: InfoHash;
+  /** How it was found: 'self' is a registered copy of the target itself. */
+  readonly via: string;
+  /** The hints of a newer release's torrent it came with (raw, as in the info dictionary). */
+  readonly newerHints?: unknown;
+}
+
+export type Verdict = 'yes' | 'no' | 'unknown';
+
+export interface HintChoice {
+  /** Exact layers, in priority order (a registered copy of the target first). */
+  readonly layers: LocalSegment[][];
+  /** How each source index is used: through a "from" or a "to" set. */
+  readonly use: ReadonlyMap<number, 'from' | 'to'>;
+  /** Releases learned: images a "from" set was accepted for hold that set's release. */
+  readonly learned: ReadonlyMap<number, InfoHash>;
+  /** The target's own hints could not be read (they are then ignored). */
+  readonly ignored?: IsosyncError;
+}
+
+/** Chooses the hint sets and the images they apply to (see the module comment). */
+export async function chooseHints(
+  target: { readonly infoHash?: InfoHash; readonly length: number; readonly hints?: unknown },
+  images: readonly ImageFacts[],
+  probe: (set: HintSet, image: ImageFacts) => Promise<Verdict>,
+): Promise<HintChoice> {
+  const layers: LocalSegment[][] = [];
+  const use = new Map<number, 'from' | 'to'>();
+  const learned = new Map<number, InfoHash>();
+  const known = (img: ImageFacts) => img.infoHash ?? learned.get(img.index);
+  const trySet = async (set: HintSet, candidates: readonly ImageFacts[], dir: 'from' | 'to') => {
+    const other = infoHashFromBytes(set.other);
+    for (const img of candidates) {
+      const verdict = await probe(set, img);
+      const sure = known(img) !== undefined && (dir === 'to' || known(img) === other);
+      if (verdict === 'yes' || (verdict === 'unknown' && sure)) {
+        if (dir === 'from' && known(img) === undefined) learned.set(img.index, other);
+        layers.push(hintSegments(set, img.index));
+        use.set(img.index, dir);
+        return;
+      }
+    }
+  };
+  let own;
+  let ignored: IsosyncError | undefined;
+  try {
+    own = decodeHints(target.hints);
+  } catch (e) {
+    ignored = e instanceof IsosyncError ? e : new IsosyncError('BAD_TORRENT', String(e));
+  }
+  for (const set of own?.sets ?? []) {
+    if (set.direction !== 'from') continue;
+    const h = infoHashFromBytes(set.other);
+    await trySet(set, [...images.filter((x) => known(x) === h), ...images.filter((x) => known(x) === undefined)], 'from');
+  }
+  for (const img of images) {
+    if (!img.newerHints || target.infoHash === undefined) continue;
+    let hints;
+    try {
+      hints = decodeHints(img.newerHints);
+    } catch {
+      continue; // a newer torrent's broken hints only cost that shortcut
+    }
+    for (const set of hints?.sets ?? []) if (set.direction === 'to' && infoHashFromBytes(set.other) === target.infoHash) await trySet(set, [img], 'to');
+  }
+  // A copy of the target itself (registered in the catalog): the same offsets, exactly.
+  for (const img of images) if (img.via === 'self' && img.size === target.length) layers.unshift([{ start: 0, end: target.length, source: img.index, sourceOffset: 0, reason: 'same-file' }]);
+  return { layers, use, learned, ...(ignored ? { ignored } : {}) };
+}
+
+/** Read-ahead while reading a hinted target's metadata: 256 KiB covers hundreds of directories per request. */
+export const HINTED_READ_AHEAD = 256 * 1024;
+
+export interface MetadataPolicy {
+  /** Read the target's ISO metadata while planning. */
+  readonly read: boolean;
+  /** Not read because the hints are exact (changed files come from the finished image). */
+  readonly deferred: boolean;
+  /** Bytes read past a missed metadata read (only bytes that are needed anyway when hints are exact). */
+  readonly readAhead: number;
+}
+
+/**
+ * Whether to read the target's metadata before its pieces. Not when nothing
+ * local could map onto it (no source: a serial round of fetches for nothing,
+ * which stalls on a BEP 16 super-seed), nor, with `deferHinted`, when delta
+ * hints cover every source (exact hints leave only a few KB of zeros for the
+ * metadata to find, while reading it before any peer is connected costs each
+ * client a serial round of fetches of its own).
+ */
+export function metadataPolicy(o: { sources: number; sourcesCoveredByHints: number; hintLayers: number; deferHinted: boolean }): MetadataPolicy {
+  const hintsCoverAll = o.hintLayers > 0 && o.sourcesCoveredByHints === o.sources;
+  const deferred = o.deferHinted && hintsCoverAll;
+  return { read: o.sources > 0 && !deferred, deferred, readAhead: o.hintLayers > 0 ? HINTED_READ_AHEAD : 0 };
+}
+
+/**
+ * The guess layers of the plan: the ISO mapping's (when the target's
+ * metadata was read), none when the hints are exact (what they leave
+ * uncovered changed: a same-offset guess would only fail and fetch its
+ * pieces whole), else same-offset guesses from every image.
+ */
+export function guessLayers(o: { mappingGuesses?: LocalSegment[][]; deferred: boolean; targetLength: number; images: readonly ImageFacts[] }): LocalSegment[][] {
+  if (o.mappingGuesses) return o.mappingGuesses;
+  if (o.deferred) return [];
+  return sameOffsetGuesses(o.targetLength, o.images.map((i) => ({ index: i.index, size: i.size })));
+}
+
+/**
+ * What a failed read of the target's metadata means: a network failure with
+ * a source to fetch from fails the sync ('fail'); with none, the plan goes
+ * on without the layout; any other failure means the target is not ISO 9660.
+ */
+export function metadataFailure(e: unknown, hasNetworkSources: boolean): { readonly fail: true } | { readonly fail: false; readonly note: string } {
+  const network = e instanceof IsosyncError && e.code === 'NETWORK';
+  if (network && hasNetworkSources) return { fail: true };
+  if (network) return { fail: false, note: 'the target image layout was not read: no web seed to fetch its metadata from' };
+  return { fail: false, note: `the target is not read as ISO 9660 (${e instanceof Error ? e.message : String(e)}); same-offset reuse only` };
+}
+
+/** Bytes each source index contributes to the plan (exact bytes and the first guess layer). */
+export function reusedBySource(plan: Plan): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const layer of [plan.local, plan.guesses[0] ?? []]) for (const s of layer) if (s.source >= 0) out.set(s.source, (out.get(s.source) ?? 0) + (s.end - s.start));
+  return out;
+}

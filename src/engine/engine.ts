@@ -1,0 +1,385 @@
+/**
+ * The download engine: one scheduler for every remote source. It implements
+ * the piece-fetch port that assembly uses (core/ports.ts PieceFetcher) and
+ * the range port that planning reads the target's metadata through
+ * (RangeFetcher), over PeerHandles: BitTorrent peers (swarm/bt-peer.ts) and
+ * HTTP web seeds (webseed/web-peer.ts) alike.
+ *
+ * It only wires: a fetch becomes wanted blocks in the request book
+ * (request-book.ts); once per event-loop turn the pure scheduler
+ * (scheduler.ts) says who is asked for which blocks, and the handles ask;
+ * arriving blocks go to the fetches that wait for them (wants.ts). What to
+ * conclude about a source (timeouts, stalls, convictions) is health.ts;
+ * which piece next is piece-picker.ts; which bytes to take ahead for idle web
+ * seeds is look-ahead.ts.
+ *
+ * A piece is never orphaned: when a source leaves, is dropped, stalls or
+ * holds asks while choking us, its asks return to the book at once and the
+ * next turn gives them to another source. A fetch fails only when no live
+ * source has its piece: at once when no source can still come, after
+ * `noPeerMs` while peers are still being looked for; the error names every
+ * source tried.
+ */
+import { IsosyncError } from '../errors.js';
+import type { PieceIndex } from '../core/ids.js';
+import type { FetchOptions, Fetched, PieceFetcher, RangeFetcher } from '../core/ports.js';
+import type { Span } from '../core/span.js';
+import { ignoreWarnings, type WarningCode, type WarningSink } from '../core/warnings.js';
+import { requestsFor, type Block } from './block.js';
+import type { FailReason, HandleSink, PeerHandle } from './handle.js';
+import { freshHealth, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS, type Health } from './health.js';
+import { AheadPieces, type PlanFacts } from './look-ahead.js';
+import { pickPiece } from './piece-picker.js';
+import { fetchAcrossPieces } from './range-port.js';
+import { RequestBook } from './request-book.js';
+import { scheduleTurn, type PieceRule, type SourceView } from './scheduler.js';
+import { Wants, type Want } from './wants.js';
+
+/** How long a fetch waits for a source of its piece while peers may still come (a tracker, a dial). */
+export const NO_PEER_MS = 60_000;
+/**
+ * Piece bytes in flight with peers (assemble's window; memory is about twice
+ * this). Eight 256 KiB pieces (2 MiB) capped each leecher of a loopback
+ * 4-leecher swarm near 30 MB/s: the window drains once per round trip, and
+ * round trips grow when every peer's event loop is busy.
+ */
+export const PEER_WINDOW_BYTES = 8 * 1024 * 1024;
+export const MIN_PEER_WINDOW_PIECES = 8;
+export const MAX_PEER_WINDOW_PIECES = 64;
+/** Timeouts and sources are checked this often. */
+export const TICK_MS = 1000;
+
+/** What the BitTorrent side tells the engine (swarm.ts). */
+export interface PeerFacts {
+  /** How many connected peers have piece p. */
+  availability(p: PieceIndex): number;
+  /** Connected peers. */
+  readonly connected: number;
+  /** A peer may still come: dials or redials under way, trackers asked. */
+  discovering(): boolean;
+}
+
+export type { PlanFacts };
+
+export interface EngineOptions {
+  readonly length: number;
+  readonly pieceLength: number;
+  /** Peers may join (a swarm is attached): a deep window of pieces. */
+  readonly withPeers?: boolean;
+  readonly requestTimeoutMs?: number;
+  readonly noPeerMs?: number;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly onWarning?: WarningSink;
+}
+
+export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSink {
+  private readonly book = new RequestBook<PeerHandle>();
+  private readonly health = new Map<PeerHandle, Health>();
+  private readonly wants = new Wants<PeerHandle>();
+  private readonly rules = new Map<PieceIndex, PieceRule<PeerHandle>>();
+  /** Handles gone, and why: named when a fetch fails. */
+  private readonly gone: string[] = [];
+  private reclaim: PieceIndex[] = [];
+  private peers: PeerFacts | undefined;
+  private plan: PlanFacts | undefined;
+  /** Pieces the picker may still hand out after the last one it did (endgame waits for 0). */
+  private piecesLeft = 0;
+  private readonly started = new Set<PieceIndex>();
+  private readonly finished = new Set<PieceIndex>();
+  /** Pieces taken ahead for idle web seeds (look-ahead.ts). */
+  private readonly ahead: AheadPieces;
+  private turnDue = false;
+  private stopped = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly warn: WarningSink;
+  /** Payload bytes received from every source. */
+  downloaded = 0;
+
+  constructor(readonly opts: EngineOptions) {
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.warn = opts.onWarning ?? ignoreWarnings;
+    this.ahead = new AheadPieces(opts.length, opts.pieceLength);
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer.unref();
+  }
+
+  /** Pieces assemble works on at once. */
+  get concurrency(): number | undefined {
+    if (!this.opts.withPeers) return undefined;
+    return Math.min(MAX_PEER_WINDOW_PIECES, Math.max(MIN_PEER_WINDOW_PIECES, Math.ceil(PEER_WINDOW_BYTES / this.opts.pieceLength)));
+  }
+
+  /** Adds a source; it reports through this engine from now on. */
+  add(h: PeerHandle & { attach(sink: HandleSink): void }): void {
+    if (this.stopped) return;
+    this.health.set(h, freshHealth(this.now()));
+    h.attach(this);
+    this.wake();
+  }
+
+  /** The BitTorrent side (availability, discovery). */
+  attachPeers(facts: PeerFacts): void {
+    this.peers = facts;
+  }
+
+  /** The plan is known: partial-first order and look-ahead. */
+  planned(facts: PlanFacts): void {
+    this.plan = facts;
+    this.wake();
+  }
+
+  /** A leecher announced piece p: its blocks asked only of seed peers go to leechers. */
+  announced(p: PieceIndex): void {
+    this.reclaim.push(p);
+    this.wake();
+  }
+
+  // ---- the piece-fetch port ----
+
+  fetch(piece: PieceIndex, ranges: readonly Span[], opts: FetchOptions<PeerHandle> = {}): Promise<Fetched<PeerHandle>> {
+    if (this.stopped) return Promise.reject(new IsosyncError('CANCELLED', `Cannot fetch piece ${piece}: the download stopped`, { piece }));
+    if (opts.avoid?.size || opts.oneSource) {
+      const r = this.rules.get(piece);
+      this.rules.set(piece, { avoid: new Set([...(r?.avoid ?? []), ...(opts.avoid ?? [])]), oneSource: opts.oneSource ?? false });
+    }
+    const base = piece * this.opts.pieceLength;
+    const size = Math.min(this.opts.pieceLength, this.opts.length - base);
+    const blocks = requestsFor(piece, size, ranges.map((r) => ({ start: r.start - base, end: r.end - base })));
+    const p = this.wants.add(piece, ranges, blocks, this.opts.pieceLength, (b) => this.book.want(b));
+    this.started.add(piece);
+    this.wake();
+    return p;
+  }
+
+  convict(who: PeerHandle, why: string): void {
+    const h = this.health.get(who);
+    if (!h) return;
+    const verdict = onConviction(h, who.kind);
+    if (verdict === 'drop') return who.drop(why);
+    if (verdict === 'strike') return this.say('PEER_STRIKE', who, why);
+    this.say('PEER_BANNED', who, `banned: it ${why} (${h.strikes} bad pieces)`);
+    who.drop('banned');
+  }
+
+  pick(remaining: readonly PieceIndex[]): number {
+    this.piecesLeft = Math.max(0, remaining.length - 1);
+    const taken = this.ahead.next(remaining);
+    if (taken >= 0) return this.start(remaining, taken);
+    const peers = this.peers;
+    const i = pickPiece(remaining, {
+      availability: (p) => peers?.availability(p) ?? 0,
+      missingBytes: (p) => this.plan?.missingBytes(p) ?? this.opts.pieceLength,
+      webSeeds: [...this.health.keys()].some((h) => h.kind === 'web'),
+      peers: (peers?.connected ?? 0) > 0,
+    }, this.random);
+    return i < 0 ? i : this.start(remaining, i);
+  }
+
+  private start(remaining: readonly PieceIndex[], i: number): number {
+    this.started.add(remaining[i]!);
+    return i;
+  }
+
+  done(piece: PieceIndex): void {
+    this.finished.add(piece);
+    this.dropAhead(this.ahead.release(piece));
+    this.wants.release(piece);
+    this.rules.delete(piece);
+  }
+
+  /** Blocks wanted ahead that no fetch waits for are not wanted any more. */
+  private dropAhead(blocks: readonly Block[]): void {
+    for (const b of blocks) if (!this.wants.waitedFor(b)) this.unwant(b);
+  }
+
+  // ---- the range port (target metadata while planning: ranges may cross pieces) ----
+
+  async fetchRange(start: number, end: number): Promise<Uint8Array> {
+    return (await this.fetchRanges([{ start, end }]))[0]!;
+  }
+
+  fetchRanges(ranges: readonly Span[]): Promise<Uint8Array[]> {
+    return fetchAcrossPieces(ranges, this.opts.pieceLength, (p, list) => this.fetch(p, list));
+  }
+
+  // ---- what handles report (HandleSink) ----
+
+  block(h: PeerHandle, b: Block, bytes: Uint8Array): void {
+    this.downloaded += bytes.length;
+    const health = this.health.get(h);
+    if (health) onBlock(health, this.now());
+    if (!this.book.isWanted(b)) return this.wake(); // a late copy: another source was first
+    for (const other of this.book.drop(b)) if (other !== h) other.cancel([b]);
+    this.wants.deliver(b, bytes, h, this.ahead.isTaken(b.piece) || this.started.has(b.piece));
+    this.wake();
+  }
+
+  failed(h: PeerHandle, blocks: readonly Block[], _why: FailReason): void {
+    for (const b of blocks) this.book.release(b, h);
+    this.wake();
+  }
+
+  changed(): void {
+    this.wake();
+  }
+
+  closed(h: PeerHandle, reason: string): void {
+    if (!this.health.delete(h)) return;
+    this.book.releaseHandle(h);
+    this.gone.push(`${h.id} (${reason})`);
+    for (const [p, r] of this.rules) if (r.pinned === h) this.rules.set(p, { ...r, pinned: undefined });
+    if (h.kind === 'web' && ![...this.health.keys()].some((o) => o.kind === 'web')) {
+      // Nothing takes blocks ahead any more: they must not hold endgame back.
+      this.dropAhead(this.ahead.releaseAll());
+    }
+    this.checkSources(this.now());
+    this.wake();
+  }
+
+  // ---- turns ----
+
+  /** Schedules a turn after the I/O of this one (asks made together leave together). */
+  private wake(): void {
+    if (this.turnDue || this.stopped) return;
+    this.turnDue = true;
+    setImmediate(() => {
+      this.turnDue = false;
+      if (!this.stopped) this.turn();
+    });
+  }
+
+  private turn(): void {
+    const now = this.now();
+    // While fetches wait, the tick keeps the process alive: it is what fails them when no source can come.
+    if (this.wants.size > 0) this.timer.ref();
+    else this.timer.unref();
+    this.checkSources(now);
+    this.takeAhead();
+    const sources: SourceView<PeerHandle>[] = [];
+    for (const [h, health] of this.health) {
+      sources.push({
+        handle: h,
+        kind: h.kind,
+        complete: h.complete,
+        ready: h.ready,
+        capacity: h.capacity(this.book.askedCount(h)),
+        has: (p) => h.has(p),
+        strikes: health.strikes,
+        keepsUp: health.timeouts === 0,
+      });
+    }
+    const d = scheduleTurn({ book: this.book, sources, now, endgame: this.piecesLeft === 0, rules: this.rules, reclaim: this.reclaim, pieceLength: this.opts.pieceLength });
+    this.reclaim = [];
+    for (const [p, h] of d.pins) this.rules.set(p, { ...this.rules.get(p), pinned: h });
+    for (const c of d.cancels) {
+      for (const b of c.blocks) this.book.release(b, c.handle);
+      c.handle.cancel(c.blocks);
+    }
+    for (const a of d.asks) {
+      for (const b of a.blocks) this.book.asked(b, a.handle, now);
+      a.handle.request(a.blocks);
+    }
+  }
+
+  /** Idle web-seed room takes the sure bytes of the next pieces (look-ahead.ts). */
+  private takeAhead(): void {
+    const plan = this.plan;
+    if (!plan || plan.aheadCandidates.length === 0) return;
+    let room = 0;
+    for (const h of this.health.keys()) if (h.kind === 'web' && h.ready) room += h.capacity(this.book.askedCount(h)).bytes;
+    if (room === 0) return;
+    for (const b of this.book.unasked()) {
+      room -= b.length;
+      if (room <= 0) return;
+    }
+    // With peers, only pieces no connected peer has: the others are theirs to trade (look-ahead.ts).
+    const peers = this.peers;
+    const out = (p: PieceIndex) => this.started.has(p) || this.finished.has(p) || (peers !== undefined && peers.availability(p) > 0);
+    for (const b of this.ahead.take(plan, room, out)) this.book.want(b);
+  }
+
+  // ---- every TICK_MS: overdue asks, stalled sources, pieces nobody has ----
+
+  private tick(): void {
+    const now = this.now();
+    const timeout = this.opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    const late = new Map<PeerHandle, { timedOut: Block[]; choked: Block[] }>();
+    for (const e of this.book.entries()) {
+      for (const [h, at] of e.askedOf) {
+        const why = overdue(at, now, h.ready, timeout);
+        if (!why) continue;
+        let l = late.get(h);
+        if (!l) late.set(h, (l = { timedOut: [], choked: [] }));
+        (why === 'timeout' ? l.timedOut : l.choked).push(e.block);
+      }
+    }
+    for (const [h, l] of late) {
+      const all = [...l.timedOut, ...l.choked];
+      for (const b of all) this.book.release(b, h);
+      h.cancel(all);
+      if (l.timedOut.length === 0) continue;
+      h.timedOut?.(l.timedOut);
+      const health = this.health.get(h);
+      if (health && onTimeouts(health, now, timeout) === 'stalled') {
+        this.say('PEER_STALLED', h, `dropped: it stalls (no block in ${Math.round((now - health.lastBlockAt) / 1000)} s)`);
+        h.drop('stalled');
+      }
+    }
+    this.checkSources(now);
+    if (late.size > 0 || this.book.unaskedCount > 0) this.wake();
+  }
+
+  /**
+   * Fails the fetches whose piece no live source has: at once when no source
+   * can still bring it, after noPeerMs while one may (a peer being dialed or
+   * announced, or a connected peer that does not have every piece: a leecher
+   * may get it, a BEP 16 super-seed reveals pieces one by one).
+   */
+  private checkSources(now: number): void {
+    const discovering = (this.peers?.discovering() ?? false) || [...this.health.keys()].some((h) => h.kind === 'peer' && !h.complete);
+    const limit = discovering ? (this.opts.noPeerMs ?? NO_PEER_MS) : 0;
+    for (const w of this.wants.pending()) {
+      if ([...this.health.keys()].some((h) => h.has(w.piece))) {
+        w.orphanSince = undefined;
+        continue;
+      }
+      w.orphanSince ??= now;
+      if (now - w.orphanSince >= limit) this.fail(w, discovering);
+    }
+  }
+
+  private fail(w: Want<PeerHandle>, waited: boolean): void {
+    const live = [...this.health.keys()].map((h) => `${h.id} (does not have it)`);
+    const tried = [...live, ...this.gone];
+    const list = tried.length === 0 ? 'no source at all' : tried.slice(0, 8).join('; ') + (tried.length > 8 ? `; and ${tried.length - 8} more` : '');
+    const why = waited ? `no source sent it in ${Math.round((this.opts.noPeerMs ?? NO_PEER_MS) / 1000)} s` : 'no live source has it';
+    this.wants.fail(w, new IsosyncError('NETWORK', `Cannot fetch piece ${w.piece}: ${why} (tried: ${list})`, { piece: w.piece, tried }), (b) => this.unwant(b));
+  }
+
+  /** Nobody waits for `b` any more: stop asking for it. */
+  private unwant(b: Block): void {
+    for (const h of this.book.drop(b)) h.cancel([b]);
+  }
+
+  private say(code: WarningCode, h: PeerHandle, detail: string): void {
+    this.warn({ code, source: h.id, detail });
+  }
+
+  /** Stops: every pending fetch fails (CANCELLED); sources are the caller's to close. */
+  close(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    for (const w of this.wants.pending()) this.wants.fail(w, new IsosyncError('CANCELLED', `Cannot fetch piece ${w.piece}: the download stopped`, { piece: w.piece }), (b) => this.unwant(b));
+  }
+
+  /** Sources by id with the bytes the engine has had from them (report). */
+  get sources(): readonly PeerHandle[] {
+    return [...this.health.keys()];
+  }
+}
+

@@ -1,0 +1,139 @@
+/**
+ * Look-ahead: while a web seed has room in its next request, the sure bytes
+ * of the pieces that will be worked on next join it, and wait in memory
+ * until those pieces start. With peers present too, for the pieces no
+ * connected peer has (the others are the peers' to trade); the picker hands
+ * pieces taken ahead out first, in the order taken.
+ *
+ * "Sure" bytes (delta/look-ahead.ts surelyFetched) are the bytes of a piece
+ * that neither exact local bytes nor any guess layer cover: every network
+ * attempt of the piece fetches them, so fetching them early costs no byte.
+ * Pieces taken ahead are handed out by the picker next, in the same order,
+ * so they start soon.
+ *
+ * Bounds: at most LOOK_AHEAD_PIECES pieces and LOOK_AHEAD_BYTES held or in
+ * flight at once (a few MiB of memory). Pure: this chooses and remembers
+ * what it took; the engine wants the blocks and keeps the bytes.
+ */
+import type { PieceIndex } from '../core/ids.js';
+import { spanBytes, type Span } from '../core/span.js';
+import { requestsFor, type Block } from './block.js';
+
+/** Pieces taken ahead at once (8 in flight in assemble + a window of 24). */
+export const LOOK_AHEAD_PIECES = 32;
+/** Bytes taken ahead (held or in flight) at once: 16 whole 256 KiB pieces, one full web-seed request. */
+export const LOOK_AHEAD_BYTES = 4 * 1024 * 1024;
+
+export interface AheadState {
+  /** Pieces in the order the picker would hand them out (not started, not taken ahead, not verified). */
+  readonly next: Iterable<PieceIndex>;
+  /** A piece's sure bytes, bridged as its own fetch would (empty: nothing sure). */
+  sure(piece: PieceIndex): readonly Span[];
+  /** Pieces taken ahead and not started yet, and their bytes. */
+  readonly heldPieces: number;
+  readonly heldBytes: number;
+  /** Bytes the idle web seeds could take in their next requests. */
+  readonly room: number;
+}
+
+/** What the plan tells the engine (delta/sure-bytes.ts pieceNeeds). */
+export interface PlanFacts {
+  /** Bytes of piece p still to fetch after local filling. */
+  missingBytes(p: PieceIndex): number;
+  /** Pieces with bytes every network attempt fetches, in order: what look-ahead may take. */
+  readonly aheadCandidates: readonly PieceIndex[];
+  /** Those bytes, bridged as the piece's own fetch would. */
+  sure(p: PieceIndex): readonly Span[];
+}
+
+/** The pieces to take ahead now, with their sure bytes; stops at the first piece that does not fit. */
+export function takeAhead(s: AheadState): { piece: PieceIndex; ranges: readonly Span[] }[] {
+  const out: { piece: PieceIndex; ranges: readonly Span[] }[] = [];
+  let pieces = s.heldPieces;
+  let bytes = s.heldBytes;
+  let room = s.room;
+  if (room <= 0) return out;
+  for (const p of s.next) {
+    if (pieces >= LOOK_AHEAD_PIECES) break;
+    const ranges = s.sure(p);
+    const n = spanBytes(ranges);
+    if (n === 0) continue;
+    if (bytes + n > LOOK_AHEAD_BYTES || n > room) break;
+    out.push({ piece: p, ranges });
+    pieces++;
+    bytes += n;
+    room -= n;
+  }
+  return out;
+}
+
+/** The pieces taken ahead, and the blocks wanted for them. */
+export class AheadPieces {
+  /** Taken and not started yet, in the order they will be handed out, with their bytes. */
+  private readonly waiting = new Map<PieceIndex, number>();
+  /** The blocks wanted for each piece taken, until it is done. */
+  private readonly blocks = new Map<PieceIndex, Block[]>();
+  private cursor = 0;
+
+  constructor(
+    private readonly length: number,
+    private readonly pieceLength: number,
+  ) {}
+
+  /** Takes pieces ahead for `room` bytes (`out`: started or finished pieces); returns the blocks to want. */
+  take(plan: PlanFacts, room: number, out: (p: PieceIndex) => boolean): Block[] {
+    let heldBytes = 0;
+    for (const n of this.waiting.values()) heldBytes += n;
+    const wanted: Block[] = [];
+    for (const t of takeAhead({ next: this.candidates(plan, out), sure: (p) => plan.sure(p), heldPieces: this.waiting.size, heldBytes, room })) {
+      this.waiting.set(t.piece, spanBytes(t.ranges));
+      const base = t.piece * this.pieceLength;
+      const size = Math.min(this.pieceLength, this.length - base);
+      const blocks = requestsFor(t.piece, size, t.ranges.map((r) => ({ start: r.start - base, end: r.end - base })));
+      this.blocks.set(t.piece, blocks);
+      for (const b of blocks) wanted.push(b);
+    }
+    return wanted;
+  }
+
+  /** Candidates not started, taken or finished, in order. */
+  private *candidates(plan: PlanFacts, out: (p: PieceIndex) => boolean): Generator<PieceIndex> {
+    const list = plan.aheadCandidates;
+    while (this.cursor < list.length && out(list[this.cursor]!)) this.cursor++;
+    for (let i = this.cursor; i < list.length; i++) {
+      const p = list[i]!;
+      if (!out(p) && !this.waiting.has(p)) yield p;
+    }
+  }
+
+  /** The index in `remaining` of the first piece taken ahead (it is handed out now); -1 when none is there. */
+  next(remaining: readonly PieceIndex[]): number {
+    for (const [p] of this.waiting) {
+      this.waiting.delete(p);
+      const i = remaining.indexOf(p);
+      if (i >= 0) return i;
+    }
+    return -1;
+  }
+
+  /** Taken ahead and not started. */
+  isTaken(p: PieceIndex): boolean {
+    return this.waiting.has(p);
+  }
+
+  /** `piece` is done: the blocks wanted ahead for it. */
+  release(piece: PieceIndex): Block[] {
+    const b = this.blocks.get(piece) ?? [];
+    this.waiting.delete(piece);
+    this.blocks.delete(piece);
+    return b;
+  }
+
+  /** Nothing takes blocks ahead any more: every block wanted ahead. */
+  releaseAll(): Block[] {
+    const all: Block[] = [];
+    for (const p of [...this.blocks.keys()]) for (const b of this.release(p)) all.push(b);
+    this.waiting.clear();
+    return all;
+  }
+}

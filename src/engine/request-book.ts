@@ -1,0 +1,132 @@
+/**
+ * The request book: every block wanted now, and which sources it was asked
+ * of, since when. `H` is a source handle. Pure bookkeeping: no sockets, no
+ * timers (times are passed in).
+ *
+ * Invariants:
+ *   - a block is wanted at most once (by key: piece, offset, length);
+ *   - `unasked` holds exactly the wanted blocks asked of nobody, oldest first
+ *     (a block handed back after a failed ask goes to the end), so a turn in
+ *     which every block is out costs nothing;
+ *   - `byHandle` holds, per source, exactly the blocks asked of it now: its
+ *     asks in flight, and what returns when it leaves.
+ */
+import type { PieceIndex } from '../core/ids.js';
+import { keyOf, type Block } from './block.js';
+
+interface Entry<H> {
+  readonly block: Block;
+  /** Sources asked for it, with when (ms). */
+  readonly askedOf: Map<H, number>;
+}
+
+/** What the scheduler may read of the book. */
+export interface BookView<H> {
+  readonly size: number;
+  /** Wanted blocks asked of nobody, oldest first. */
+  unasked(): Iterable<Block>;
+  readonly unaskedCount: number;
+  /** Every wanted block with the sources asked for it (endgame). */
+  entries(): Iterable<{ readonly block: Block; readonly askedOf: ReadonlyMap<H, number> }>;
+  /** The wanted blocks of `piece` with the sources asked for each. */
+  askedFor(piece: PieceIndex): [Block, H[]][];
+  /** Blocks asked of `h` now. */
+  askedCount(h: H): number;
+}
+
+export class RequestBook<H> implements BookView<H> {
+  private readonly wanted = new Map<string, Entry<H>>();
+  private readonly waiting = new Map<string, Entry<H>>();
+  private readonly byHandle = new Map<H, Map<string, Block>>();
+
+  get size(): number {
+    return this.wanted.size;
+  }
+
+  get unaskedCount(): number {
+    return this.waiting.size;
+  }
+
+  /** Wants a block; false if it was wanted already. */
+  want(block: Block): boolean {
+    const k = keyOf(block);
+    if (this.wanted.has(k)) return false;
+    const e: Entry<H> = { block, askedOf: new Map() };
+    this.wanted.set(k, e);
+    this.waiting.set(k, e);
+    return true;
+  }
+
+  isWanted(block: Block): boolean {
+    return this.wanted.has(keyOf(block));
+  }
+
+  /** Stops wanting a block (it arrived, or nobody needs it); returns the sources it was asked of (to cancel). */
+  drop(block: Block): H[] {
+    const k = keyOf(block);
+    const e = this.wanted.get(k);
+    if (!e) return [];
+    this.wanted.delete(k);
+    this.waiting.delete(k);
+    for (const h of e.askedOf.keys()) this.byHandle.get(h)?.delete(k);
+    return [...e.askedOf.keys()];
+  }
+
+  /** Records that `block` was asked of `h` at `now`. */
+  asked(block: Block, h: H, now: number): void {
+    const k = keyOf(block);
+    const e = this.wanted.get(k);
+    if (!e || e.askedOf.has(h)) return;
+    e.askedOf.set(h, now);
+    this.waiting.delete(k);
+    let mine = this.byHandle.get(h);
+    if (!mine) this.byHandle.set(h, (mine = new Map()));
+    mine.set(k, block);
+  }
+
+  /** The ask of `h` for `block` ended without the block: it waits for another source (if nobody else was asked). */
+  release(block: Block, h: H): void {
+    const k = keyOf(block);
+    this.byHandle.get(h)?.delete(k);
+    const e = this.wanted.get(k);
+    if (e && e.askedOf.delete(h) && e.askedOf.size === 0) this.waiting.set(k, e);
+  }
+
+  /** `h` left: every ask of it ends; returns the blocks it was asked. */
+  releaseHandle(h: H): Block[] {
+    const mine = [...(this.byHandle.get(h)?.values() ?? [])];
+    for (const b of mine) this.release(b, h);
+    this.byHandle.delete(h);
+    return mine;
+  }
+
+  /** Whether `block` is asked of `h` now. */
+  isAskedOf(block: Block, h: H): boolean {
+    return this.byHandle.get(h)?.has(keyOf(block)) ?? false;
+  }
+
+  askedCount(h: H): number {
+    return this.byHandle.get(h)?.size ?? 0;
+  }
+
+  *unasked(): Generator<Block> {
+    for (const e of this.waiting.values()) yield e.block;
+  }
+
+  entries(): Iterable<{ readonly block: Block; readonly askedOf: ReadonlyMap<H, number> }> {
+    return this.wanted.values();
+  }
+
+  askedFor(piece: PieceIndex): [Block, H[]][] {
+    const out: [Block, H[]][] = [];
+    for (const e of this.wanted.values()) if (e.block.piece === piece) out.push([e.block, [...e.askedOf.keys()]]);
+    return out;
+  }
+
+  /** Asks made before `before`: [block, source] pairs (the caller times them out). */
+  expired(before: number): [Block, H][] {
+    const out: [Block, H][] = [];
+    for (const e of this.wanted.values()) for (const [h, t] of e.askedOf) if (t < before) out.push([e.block, h]);
+    return out;
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The scheduler: which source is asked for which blocks, one turn at a time.
+ * Pure: the request book, a view of each source and the time go in; asks
+ * and cancels come out. Peers and web seeds are asked through the same
+ * rules (a web seed is a source that has every piece and takes a turn's
+ * asks as one request).
+ *
+ * Rules, in the order they apply:
+ *   - Leechers before seeds: sources are served in the order leechers, seeds,
+ *     web seeds, so a block another leecher can give is not asked of a seed,
+ *     and a seed's upload goes to pieces nobody else has. A seed (peer or web)
+ *     is not given blocks of a piece that a leecher which keeps up holds
+ *     (`spared`), and when a leecher announces a piece, the blocks of it
+ *     asked only of seed peers are withdrawn there (`reclaim`) and asked of
+ *     the leecher. Web seeds come last and take what the peers cannot take
+ *     this turn (a web seed is not spared: with peers busy it is the fast way).
+ *   - Oldest first: a source with free capacity gets the oldest unasked
+ *     blocks of pieces it has, as many as its capacity says (a peer: its free
+ *     pipeline slots; a web seed: one request of at most `bytes` in at most
+ *     `runs` ranges).
+ *   - Piece rules: a piece may avoid some sources (they sent bytes of it that
+ *     failed; used only when no other source has the piece) or be pinned to
+ *     one source (a whole copy from one sender, for exact blame); a pin is
+ *     chosen here among the sources that have the piece, fewest strikes first.
+ *   - Endgame: only when no piece is left to start and no block waits for a
+ *     first ask, an idle source may be asked a block already asked of
+ *     another (at most ENDGAME_REQUESTERS asks per block, oldest ask first);
+ *     the first copy wins and the engine cancels the others. A web seed never
+ *     repeats another web seed's request (it would fetch it all again), and
+ *     a peer and a web seed repeat each other's asks only once they are
+ *     ENDGAME_CROSS_MS old (a request of a web seed cannot be withdrawn). Before that, an
+ *     idle pipeline slot is better spent on a new piece (in a 4-leecher
+ *     loopback swarm, always-on endgame had every peer upload ~1.3 x what was
+ *     kept).
+ * Timeouts, rejects and departures are not decided here: the engine hands
+ * those blocks back to the book (health.ts decides about the source), and
+ * the next turn asks them again.
+ */
+import type { PieceIndex } from '../core/ids.js';
+import { keyOf, type Block } from './block.js';
+import type { Capacity } from './handle.js';
+import type { BookView } from './request-book.js';
+
+/** Sources asked for the same block in endgame: enough to beat one slow source, not a flood. */
+export const ENDGAME_REQUESTERS = 2;
+/**
+ * Several web seeds with room share one turn's blocks evenly, but none gets
+ * less than this: below it one request to one server costs less than
+ * several round trips.
+ */
+export const MIN_WEB_SHARE_BYTES = 256 * 1024;
+/** In endgame, a peer and a web seed repeat each other's asks only after this long. */
+export const ENDGAME_CROSS_MS = 3_000;
+
+export interface SourceView<H> {
+  readonly handle: H;
+  readonly kind: 'peer' | 'web';
+  /** Has every piece. */
+  readonly complete: boolean;
+  /** May be asked now (not choking us). */
+  readonly ready: boolean;
+  /** Free capacity this turn (handle.ts). */
+  readonly capacity: Capacity;
+  has(piece: PieceIndex): boolean;
+  /** Blocks it sent that a piece hash proved wrong. */
+  readonly strikes: number;
+  /** No ask of it timed out since its last block. */
+  readonly keepsUp: boolean;
+}
+
+export interface PieceRule<H> {
+  /** Sources to ask for this piece only when no other source has it. */
+  readonly avoid?: ReadonlySet<H>;
+  /** All of the piece's blocks from one source. */
+  readonly oneSource?: boolean;
+  /** The source chosen for a oneSource piece (kept while it is there). */
+  readonly pinned?: H;
+}
+
+export interface TurnInput<H> {
+  readonly book: BookView<H>;
+  readonly sources: readonly SourceView<H>[];
+  readonly now: number;
+  /** No piece is left to start (the picker handed out the last one). */
+  readonly endgame: boolean;
+  readonly rules: ReadonlyMap<PieceIndex, PieceRule<H>>;
+  /** Pieces a leecher just announced (reclaim their blocks from seed peers). */
+  readonly reclaim: readonly PieceIndex[];
+  /** To tell which blocks touch across pieces (one range of a web request). */
+  readonly pieceLength: number;
+}
+
+export interface Ask<H> {
+  readonly handle: H;
+  readonly blocks: Block[];
+}
+
+export interface Decision<H> {
+  readonly asks: Ask<H>[];
+  readonly cancels: Ask<H>[];
+  /** Pins chosen this turn for oneSource pieces. */
+  readonly pins: [PieceIndex, H][];
+}
+
+/** The bytes each web seed with room may take this turn: an even share of the unasked bytes (see MIN_WEB_SHARE_BYTES). */
+function shareOf<H>(book: BookView<H>, sources: readonly SourceView<H>[]): number {
+  const web = sources.filter((s) => s.kind === 'web' && s.capacity.blocks > 0).length;
+  if (web < 2) return Infinity;
+  let bytes = 0;
+  for (const b of book.unasked()) bytes += b.length;
+  return Math.max(MIN_WEB_SHARE_BYTES, Math.ceil(bytes / web));
+}
+
+/** Order in which sources get blocks: leechers, then seed peers, then web seeds; ties by fewer strikes. */
+function rank<H>(s: SourceView<H>): number {
+  return s.kind === 'web' ? 2 : s.complete ? 1 : 0;
+}
+
+export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
+  const { book, rules } = input;
+  const sources = input.sources.filter((s) => s.ready).sort((a, b) => rank(a) - rank(b) || a.strikes - b.strikes);
+  const pins = new Map<PieceIndex, H>();
+  const pinOf = (p: PieceIndex): H | undefined => {
+    const r = rules.get(p);
+    if (!r?.oneSource) return undefined;
+    const there = (h: H | undefined) => h !== undefined && input.sources.some((s) => s.handle === h);
+    if (there(r.pinned)) return r.pinned;
+    if (pins.has(p)) return pins.get(p);
+    const having = input.sources.filter((s) => s.has(p));
+    const fresh = having.filter((s) => !r.avoid?.has(s.handle));
+    const pool = (fresh.length > 0 ? fresh : having).sort((a, b) => a.strikes - b.strikes || Number(b.ready) - Number(a.ready) || rank(a) - rank(b));
+    const pick = pool[0]?.handle;
+    if (pick !== undefined) pins.set(p, pick);
+    return pick;
+  };
+  /** `s` is to be asked for piece p only as a last resort. */
+  const avoided = (s: SourceView<H>, p: PieceIndex): boolean => {
+    const avoid = rules.get(p)?.avoid;
+    return avoid !== undefined && avoid.has(s.handle) && input.sources.some((o) => o !== s && o.has(p) && !avoid.has(o.handle));
+  };
+  /** A leecher that keeps up holds p (seeds then leave p to it). */
+  const spared = (p: PieceIndex): boolean =>
+    input.sources.some((o) => o.kind === 'peer' && !o.complete && o.ready && o.keepsUp && o.has(p) && !rules.get(p)?.avoid?.has(o.handle));
+
+  const cancels = new Map<H, Block[]>();
+  const freed: Block[] = [];
+  for (const p of new Set(input.reclaim)) {
+    if (rules.get(p)?.oneSource || !spared(p)) continue;
+    for (const [b, askedOf] of book.askedFor(p)) {
+      const seedsOnly = askedOf.length > 0 && askedOf.every((h) => input.sources.some((s) => s.handle === h && s.kind === 'peer' && s.complete));
+      if (!seedsOnly) continue;
+      for (const h of askedOf) (cancels.get(h) ?? cancels.set(h, []).get(h)!).push(b);
+      freed.push(b);
+    }
+  }
+
+  const taken = new Set<string>();
+  const asks: Ask<H>[] = [];
+  let unaskedLeft = book.unaskedCount + freed.length;
+  const webShare = shareOf(book, sources);
+  const kindOf = new Map(input.sources.map((s) => [s.handle, s.kind]));
+  /** Whether `s` may repeat an ask of `o` made at `t`. */
+  const mayRepeat = (s: SourceView<H>, o: H, t: number): boolean => {
+    const k = kindOf.get(o);
+    if (k === s.kind) return s.kind === 'peer';
+    return input.now - t >= ENDGAME_CROSS_MS;
+  };
+  for (const s of sources) {
+    const cap = s.kind === 'web' ? { ...s.capacity, bytes: Math.min(s.capacity.bytes, webShare) } : s.capacity;
+    if (cap.blocks <= 0 || cap.bytes <= 0) continue;
+    let lastPiece = -1;
+    let lastOk = false;
+    const usable = (p: PieceIndex): boolean => {
+      if (p !== lastPiece) {
+        lastPiece = p;
+        const pin = pinOf(p);
+        lastOk = s.has(p) && (pin === undefined ? !avoided(s, p) && !(s.kind === 'peer' && s.complete && spared(p)) : pin === s.handle);
+      }
+      return lastOk;
+    };
+    const mine: Block[] = [];
+    let bytes = 0;
+    let runs = 0;
+    let end = -1;
+    const fits = (b: Block): boolean => {
+      const at = b.piece * input.pieceLength + b.offset;
+      const newRun = at !== end;
+      if (mine.length > 0 && (bytes + b.length > cap.bytes || runs + Number(newRun) > cap.runs)) return false;
+      mine.push(b);
+      bytes += b.length;
+      if (newRun) runs++;
+      end = at + b.length;
+      return true;
+    };
+    const full = () => mine.length >= cap.blocks || bytes >= cap.bytes;
+    // Endgame only when no block waited for a first ask when this source's turn came.
+    const noneWaiting = unaskedLeft === 0;
+    for (const list of [freed, book.unasked()]) {
+      for (const b of list) {
+        if (full()) break;
+        const k = keyOf(b);
+        if (taken.has(k) || !usable(b.piece)) continue;
+        if (!fits(b)) break;
+        taken.add(k);
+        unaskedLeft--;
+      }
+    }
+    // Endgame: nothing anywhere waits for a first ask.
+    if (!full() && input.endgame && noneWaiting) {
+      const shared: { b: Block; first: number }[] = [];
+      for (const e of book.entries()) {
+        if (e.askedOf.size === 0 || e.askedOf.size >= ENDGAME_REQUESTERS || e.askedOf.has(s.handle) || taken.has(keyOf(e.block)) || !usable(e.block.piece)) continue;
+        let first = Infinity;
+        let ok = true;
+        for (const [o, t] of e.askedOf) {
+          first = Math.min(first, t);
+          ok &&= mayRepeat(s, o, t);
+        }
+        if (ok) shared.push({ b: e.block, first });
+      }
+      shared.sort((a, b) => a.first - b.first);
+      for (const { b } of shared) {
+        if (full() || !fits(b)) break;
+        taken.add(keyOf(b));
+      }
+    }
+    if (mine.length > 0) asks.push({ handle: s.handle, blocks: mine });
+  }
+  return { asks, cancels: [...cancels].map(([handle, blocks]) => ({ handle, blocks })), pins: [...pins] };
+}

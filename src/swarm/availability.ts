@@ -1,0 +1,86 @@
+/**
+ * Availability: which connected peer has which piece (BEP 3 bitfield and
+ * have, BEP 6 have-all / have-none), and how many peers have each piece
+ * (rarest first). Pure: `P` is a peer; the swarm feeds messages in.
+ *
+ * Invariant: counts[p] + complete = the number of peers known to have p; a
+ * peer that has every piece is counted once in `complete`, not per piece.
+ */
+import { pieceIndex, type PieceIndex } from '../core/ids.js';
+
+/** What an announcement changed. */
+export type HaveResult = 'new' | 'complete' | 'known';
+
+export class Availability<P> {
+  private readonly counts: Uint16Array;
+  private readonly held = new Map<P, Set<number> | 'all'>();
+  private complete = 0;
+
+  constructor(readonly pieceCount: number) {
+    this.counts = new Uint16Array(pieceCount);
+  }
+
+  /** How many peers have piece p. */
+  count(p: PieceIndex): number {
+    return this.counts[p]! + this.complete;
+  }
+
+  has(peer: P, p: PieceIndex): boolean {
+    const h = this.held.get(peer);
+    return h === 'all' || (h?.has(p) ?? false);
+  }
+
+  /** The peer has every piece. */
+  isComplete(peer: P): boolean {
+    return this.held.get(peer) === 'all';
+  }
+
+  /** The peer announced a bitfield (`has(i)` per piece) or have-all. */
+  bitfield(peer: P, has: (i: number) => boolean, all: boolean): void {
+    if (this.held.get(peer) === 'all') return;
+    let every = all;
+    if (!every) {
+      every = true;
+      for (let i = 0; i < this.pieceCount && every; i++) every = has(i);
+    }
+    if (every) return this.markComplete(peer);
+    for (let i = 0; i < this.pieceCount; i++) if (has(i)) this.have(peer, pieceIndex(i));
+  }
+
+  /** The peer announced piece p. */
+  have(peer: P, p: PieceIndex): HaveResult {
+    let h = this.held.get(peer);
+    if (h === 'all') return 'known';
+    if (!h) this.held.set(peer, (h = new Set()));
+    if (h.has(p)) return 'known';
+    h.add(p);
+    this.counts[p] = this.counts[p]! + 1;
+    if (h.size < this.pieceCount) return 'new';
+    this.markComplete(peer);
+    return 'complete';
+  }
+
+  private markComplete(peer: P): void {
+    const h = this.held.get(peer);
+    if (h instanceof Set) for (const p of h) this.counts[p] = this.counts[p]! - 1;
+    this.held.set(peer, 'all');
+    this.complete++;
+  }
+
+  /** The peer left: its pieces are not counted any more. */
+  remove(peer: P): void {
+    const h = this.held.get(peer);
+    if (h === 'all') this.complete--;
+    else if (h) for (const p of h) this.counts[p] = this.counts[p]! - 1;
+    this.held.delete(peer);
+  }
+}
+
+/** A BEP 3 bitfield of `have` (piece 0 is the high bit of byte 0). */
+export function bitfieldOf(have: readonly boolean[]): Uint8Array {
+  const out = new Uint8Array(Math.ceil(have.length / 8));
+  have.forEach((h, i) => {
+    if (h) out[i >> 3]! |= 0x80 >> (i & 7);
+  });
+  return out;
+}

@@ -1,0 +1,166 @@
+/**
+ * A BitTorrent peer as a source of the download engine (engine/handle.ts):
+ * the engine's asks become wire requests (BEP 3), PIPELINE_DEPTH at most in
+ * flight, each block reported back as it arrives, rejected (BEP 6) or
+ * failed.
+ *
+ * Aligned-block fallback: isosync asks exactly the missing bytes, so a
+ * request may start and end anywhere inside a 16 KiB block. A peer that
+ * rejects such requests (UNALIGNED_STRIKES of them while it does not choke
+ * us) or lets them time out is asked whole aligned blocks from then on, each
+ * wire request carrying every ask that falls in it; a peer that ever served
+ * one keeps being asked them (its rejects have other causes). The swarm
+ * remembers aligned-only peers by address across reconnects.
+ */
+import type { PieceIndex } from '../core/ids.js';
+import { alignedBlockOf, isAlignedBlock, keyOf, type Block } from '../engine/block.js';
+import { NO_CAPACITY, type Capacity, type HandleSink, type PeerHandle } from '../engine/handle.js';
+import { sourceOf } from '../core/warnings.js';
+import type { Availability } from './availability.js';
+import type { PeerLink } from './peer-link.js';
+import type { TokenBucket } from './rate-limit.js';
+
+/** Block asks in flight per peer: enough to fill a loopback or LAN link (64 gave 140-200 MB/s in the stack probe). */
+export const PIPELINE_DEPTH = 64;
+/** Unaligned requests a peer rejects (while not choking us) or lets time out before it is asked aligned blocks only. */
+export const UNALIGNED_STRIKES = 2;
+
+/** What a peer handle needs from its swarm. */
+export interface PeerContext {
+  readonly availability: Availability<PeerLink>;
+  readonly down: TokenBucket;
+  pieceSize(p: PieceIndex): number;
+  /** Bytes of a block arrived from `link` (report and choker counters). */
+  received(link: PeerLink, bytes: number): void;
+  /** The peer is asked aligned blocks from now on (`how` it showed it). */
+  alignedOnly(link: PeerLink, how: 'rejects' | 'ignores' | 'hangs up on'): void;
+  /** Closes the link; `ban` keeps it out for the life of the swarm. */
+  drop(link: PeerLink, reason: string, ban: boolean): void;
+}
+
+export class BtPeer implements PeerHandle {
+  readonly kind = 'peer' as const;
+  readonly id: string;
+  private sink: HandleSink | undefined;
+  /** Asks made of this peer and not answered, by key. */
+  private readonly asks = new Map<string, Block>();
+  /** Aligned-only: each aligned block asked on the wire (by key) and the asks it carries. */
+  private readonly groups = new Map<string, Map<string, Block>>();
+  private unalignedStrikes = 0;
+  private unalignedAnswered = 0;
+
+  constructor(
+    readonly link: PeerLink,
+    private readonly ctx: PeerContext,
+    public alignedOnly: boolean,
+  ) {
+    this.id = sourceOf.peer(link.address);
+  }
+
+  attach(sink: HandleSink): void {
+    this.sink = sink;
+  }
+
+  has(p: PieceIndex): boolean {
+    return this.ctx.availability.has(this.link, p);
+  }
+
+  get complete(): boolean {
+    return this.ctx.availability.isComplete(this.link);
+  }
+
+  get ready(): boolean {
+    return this.link.handshaken && !this.link.closed && !this.link.wire.peerChoking;
+  }
+
+  capacity(asked: number): Capacity {
+    return this.ready ? { blocks: PIPELINE_DEPTH - asked, bytes: Infinity, runs: Infinity } : NO_CAPACITY;
+  }
+
+  /** What it has or whether it chokes changed. */
+  changed(): void {
+    this.sink?.changed(this);
+  }
+
+  request(blocks: readonly Block[]): void {
+    for (const b of blocks) this.ask(b);
+  }
+
+  cancel(blocks: readonly Block[]): void {
+    for (const b of blocks) this.unask(b);
+  }
+
+  timedOut(blocks: readonly Block[]): void {
+    for (const b of blocks) if (!this.alignedOnly && !isAlignedBlock(b, this.ctx.pieceSize(b.piece))) this.strike('ignores');
+  }
+
+  drop(reason: string): void {
+    this.ctx.drop(this.link, reason, reason === 'banned' || reason === 'stalled');
+  }
+
+  /** The link closed: every ask returns to the engine. */
+  closed(reason: string): void {
+    // Hung up with unaligned asks pending and none ever answered: it may not take them (next time, aligned blocks).
+    if (!this.alignedOnly && this.unalignedAnswered === 0 && [...this.asks.values()].some((b) => !isAlignedBlock(b, this.ctx.pieceSize(b.piece)))) {
+      this.ctx.alignedOnly(this.link, 'hangs up on');
+    }
+    this.asks.clear();
+    this.groups.clear();
+    this.sink?.closed(this, reason);
+  }
+
+  /** Asks for `b`: as it is, or, aligned-only, as the aligned block holding it (one wire request per aligned block). */
+  private ask(b: Block): void {
+    const k = keyOf(b);
+    this.asks.set(k, b);
+    const grouped = this.alignedOnly;
+    const onWire = grouped ? alignedBlockOf(b, this.ctx.pieceSize(b.piece)) : b;
+    const wk = keyOf(onWire);
+    if (grouped) {
+      const group = this.groups.get(wk);
+      if (group) return void group.set(k, b);
+      this.groups.set(wk, new Map([[k, b]]));
+    }
+    const carried = (): Block[] => (grouped ? [...(this.groups.get(wk)?.values() ?? [])] : this.asks.has(k) ? [b] : []);
+    void this.ctx.down.take(onWire.length).then(() => {
+      if (this.link.closed || carried().length === 0) return void (grouped && this.groups.delete(wk));
+      this.link.wire.request(onWire.piece, onWire.offset, onWire.length, (err, bytes) => {
+        const asked = carried();
+        if (grouped) this.groups.delete(wk);
+        for (const x of asked) this.asks.delete(keyOf(x));
+        if (err || !bytes) {
+          const rejected = this.link.wire.rejecting;
+          if (!grouped && rejected && !this.link.closed && !this.link.wire.peerChoking && !isAlignedBlock(b, this.ctx.pieceSize(b.piece))) this.strike('rejects');
+          if (asked.length > 0) this.sink?.failed(this, asked, rejected ? 'rejected' : this.link.wire.peerChoking ? 'choked' : 'error');
+          return;
+        }
+        if (bytes.length !== onWire.length) return this.link.wire.violation(`sent ${bytes.length} bytes for a ${onWire.length}-byte request of piece ${onWire.piece}`);
+        if (!grouped && !isAlignedBlock(b, this.ctx.pieceSize(b.piece))) this.unalignedAnswered++;
+        this.ctx.received(this.link, bytes.length);
+        // The wire's bytes are a view into its read buffer: the engine keeps a copy.
+        for (const x of asked) this.sink?.block(this, x, Uint8Array.from(bytes.subarray(x.offset - onWire.offset, x.offset - onWire.offset + x.length)));
+      });
+    });
+  }
+
+  /** Withdraws the ask for `b` (another source sent it, or nobody wants it now). */
+  private unask(b: Block): void {
+    const k = keyOf(b);
+    if (!this.asks.delete(k)) return;
+    const onWire = alignedBlockOf(b, this.ctx.pieceSize(b.piece));
+    const group = this.groups.get(keyOf(onWire));
+    if (group?.has(k)) {
+      group.delete(k);
+      if (group.size > 0) return;
+      this.groups.delete(keyOf(onWire));
+      this.link.wire.cancel(onWire.piece, onWire.offset, onWire.length);
+    } else this.link.wire.cancel(b.piece, b.offset, b.length);
+  }
+
+  /** An unaligned request was rejected or ignored: UNALIGNED_STRIKES of them and it is asked aligned blocks only. */
+  private strike(how: 'rejects' | 'ignores'): void {
+    if (this.alignedOnly || this.unalignedAnswered > 0 || ++this.unalignedStrikes < UNALIGNED_STRIKES) return;
+    this.alignedOnly = true;
+    this.ctx.alignedOnly(this.link, how);
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The peer set of one swarm: the listening socket, outgoing dials (retried
+ * while a peer refuses: peers started together may not listen yet), redials
+ * of a dialed peer that hung up cleanly, the handshake checks (our torrent,
+ * not ourselves, not banned, no second connection to the same peer) and the
+ * bans. It makes PeerLinks and hands them to the swarm (`onLink`); what the
+ * links say is the swarm's business.
+ *
+ * Duplicates: two connections between the same pair (both dialed) keep the
+ * one dialed by the lower peer id, on both sides (`duplicateToDrop`).
+ */
+import net from 'node:net';
+import { IsosyncError } from '../errors.js';
+import { sourceOf, type WarningSink } from '../core/warnings.js';
+import { dial, PeerLink, type LinkSpec } from './peer-link.js';
+
+/** Times a peer that hung up is dialed again (it may have been busy checking its files). */
+export const MAX_REDIALS = 5;
+/** Connections kept at once. */
+export const MAX_PEERS = 60;
+/** Dial attempts per address while it refuses. */
+export const DIAL_ATTEMPTS = 10;
+/** Backoff step between dial attempts and redials (ms, times the attempt number). */
+export const DIAL_BACKOFF_MS = 300;
+export const REDIAL_BACKOFF_MS = 500;
+
+/** Close reasons after which a dialed peer is dialed again: it hung up, it did not misbehave. */
+const CLEAN_HANGUPS: ReadonlySet<string> = new Set(['connection closed', 'wire closed', 'wire ended', 'ECONNRESET', 'EPIPE']);
+
+/** Of two connections to one peer, the one to close: both sides keep the one dialed by the lower peer id. */
+export function duplicateToDrop(ourId: string, theirId: string, newIsOutgoing: boolean): 'new' | 'old' {
+  const keepOutgoing = ourId < theirId;
+  return newIsOutgoing === keepOutgoing ? 'old' : 'new';
+}
+
+/** Whether a link that closed with `reason` after `redials` redials is dialed again. */
+export function shouldRedial(reason: string, outgoing: boolean, redials: number): boolean {
+  return outgoing && CLEAN_HANGUPS.has(reason) && redials < MAX_REDIALS;
+}
+
+export interface PeerSetOptions {
+  readonly spec: LinkSpec;
+  /** A new link (handshake not done yet): the swarm attaches its handlers. */
+  onLink(link: PeerLink): void;
+  readonly warn: WarningSink;
+}
+
+export class PeerSet {
+  readonly links = new Set<PeerLink>();
+  private readonly bannedIds = new Set<string>();
+  private readonly bannedAddresses = new Set<string>();
+  private readonly dialing = new Set<string>();
+  private readonly redials = new Map<string, number>();
+  private redialsDue = 0;
+  private server: net.Server | undefined;
+  private closing = false;
+  private readonly ourId: string;
+
+  constructor(private readonly o: PeerSetOptions) {
+    this.ourId = Buffer.from(o.spec.peerId).toString('hex');
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer((socket) => this.accept(socket));
+      server.once('error', (e: NodeJS.ErrnoException) => reject(new IsosyncError('NETWORK', `Cannot listen for peers on ${host}:${port}: ${e.code ?? e.message}`, { errno: e.code })));
+      server.listen(port, host, () => {
+        server.removeAllListeners('error');
+        server.on('error', (e) => this.o.warn({ code: 'PEER_LISTENER', source: `${host}:${port}`, detail: `peer listener: ${e.message}` }));
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  get port(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : undefined;
+  }
+
+  get host(): string | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.address : undefined;
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    if (this.closing || this.links.size >= MAX_PEERS) return void socket.destroy();
+    this.add(new PeerLink(socket, false, this.o.spec));
+  }
+
+  private add(link: PeerLink): void {
+    this.links.add(link);
+    this.o.onLink(link);
+  }
+
+  /** Connects to a peer (`--peer HOST:PORT`, a tracker's list); retries while it refuses. */
+  addPeer(host: string, port: number): void {
+    const address = `${host}:${port}`;
+    if (this.closing || this.dialing.has(address) || this.bannedAddresses.has(address)) return;
+    if ([...this.links].some((l) => l.address === address)) return;
+    if (port === this.port && (host === this.host || host === '127.0.0.1')) return; // ourselves
+    this.dialing.add(address);
+    void (async () => {
+      for (let attempt = 1; attempt <= DIAL_ATTEMPTS && !this.closing; attempt++) {
+        try {
+          const socket = await dial(host, port);
+          this.dialing.delete(address);
+          if (this.closing) return void socket.destroy();
+          const link = new PeerLink(socket, true, this.o.spec, address);
+          this.add(link);
+          link.wire.handshake(this.o.spec.infoHash, this.o.spec.peerId, { fast: true, dht: false });
+          return;
+        } catch (e) {
+          if (attempt === DIAL_ATTEMPTS) this.o.warn({ code: 'PEER_UNREACHABLE', source: sourceOf.peer(address), detail: `cannot connect: ${(e as Error).message}` });
+          await new Promise((r) => setTimeout(r, DIAL_BACKOFF_MS * attempt).unref());
+        }
+      }
+      this.dialing.delete(address);
+    })();
+  }
+
+  /**
+   * The handshake's checks: our torrent, not ourselves, not banned, not a
+   * second connection to a peer (one of the two closes). False when `link`
+   * was closed.
+   */
+  handshake(link: PeerLink, infoHashHex: string, peerIdHex: string): boolean {
+    const refused =
+      infoHashHex !== Buffer.from(this.o.spec.infoHash).toString('hex') ? 'asked for another torrent' : peerIdHex === this.ourId ? 'connected to itself' : this.bannedIds.has(peerIdHex) ? 'banned' : undefined;
+    if (refused) {
+      link.close(refused);
+      return false;
+    }
+    const twin = [...this.links].find((l) => l !== link && l.remotePeerId === peerIdHex && !l.closed);
+    if (twin) {
+      const drop = duplicateToDrop(this.ourId, peerIdHex, link.outgoing) === 'new' ? link : twin;
+      drop.close('duplicate connection');
+      if (drop === link) return false;
+    }
+    link.markHandshaken(peerIdHex);
+    return true;
+  }
+
+  /** Keeps `link`'s peer out for the life of the swarm (its address and its peer id). */
+  ban(link: PeerLink): void {
+    this.bannedAddresses.add(link.address);
+    if (link.remotePeerId) this.bannedIds.add(link.remotePeerId);
+  }
+
+  /** `link` closed; a dialed peer that hung up cleanly is dialed again while `wanted`. */
+  removed(link: PeerLink, reason: string, wanted: boolean): void {
+    this.links.delete(link);
+    if (this.closing || !wanted || this.bannedAddresses.has(link.address)) return;
+    const n = this.redials.get(link.address) ?? 0;
+    if (!shouldRedial(reason, link.outgoing, n)) return;
+    this.redials.set(link.address, n + 1);
+    const i = link.address.lastIndexOf(':');
+    this.redialsDue++;
+    setTimeout(() => {
+      this.redialsDue--;
+      this.addPeer(link.address.slice(0, i), Number(link.address.slice(i + 1)));
+    }, REDIAL_BACKOFF_MS * (n + 1)).unref();
+  }
+
+  /** A peer may still come: dials or redials under way, or handshakes not done. */
+  discovering(): boolean {
+    return this.dialing.size > 0 || this.redialsDue > 0 || [...this.links].some((l) => !l.handshaken && !l.closed);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const l of [...this.links]) l.close('shutting down');
+    const server = this.server;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+}

@@ -1,0 +1,37 @@
+/** What a Swarm is started with, and the download engine as the swarm sees it. */
+import type { PieceIndex } from '../core/ids.js';
+import type { WarningSink } from '../core/warnings.js';
+import type { PeerFacts } from '../engine/engine.js';
+import type { HandleSink, PeerHandle } from '../engine/handle.js';
+
+export interface SwarmStore {
+  /** have[i]: piece i is verified and may be served. */
+  readonly have: readonly boolean[];
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** The download engine, as the swarm sees it. */
+export interface EnginePort {
+  add(h: PeerHandle & { attach(sink: HandleSink): void }): void;
+  announced(p: PieceIndex): void;
+  attachPeers(facts: PeerFacts): void;
+}
+
+export interface SwarmOptions {
+  readonly infoHash: Uint8Array;
+  readonly length: number;
+  readonly pieceLength: number;
+  readonly store: SwarmStore;
+  readonly peerId?: Uint8Array;
+  /** Listen address (default 127.0.0.1) and port (0: any free port; undefined: do not listen). */
+  readonly host?: string;
+  readonly port?: number;
+  readonly uploadSlots?: number;
+  /** Bytes per second; 0 or undefined: unlimited. */
+  readonly uploadLimit?: number;
+  readonly downloadLimit?: number;
+  readonly superSeed?: boolean;
+  /** Share first (upload-queue.ts): a piece another connected peer got waits this long (ms); a publisher's seed. */
+  readonly shareWaitMs?: number;
+  readonly onWarning?: WarningSink;
+}

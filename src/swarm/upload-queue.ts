@@ -1,0 +1,109 @@
+/**
+ * Which queued request a seeder serves next. Pure: `P` is a peer, times are
+ * passed in.
+ *
+ *   - Rarest sent first: the request whose piece went to the fewest other
+ *     peers (any of its bytes), then the oldest, as libtorrent's seed mode
+ *     spreads distinct pieces: a capped seed puts out each piece once before
+ *     any piece twice, and the leechers pass the copies on.
+ *   - Share first (a publisher's seed, `shareWaitMs`): a request for a piece
+ *     another connected peer got waits up to shareWaitMs while pieces sent to
+ *     nobody else go out, so the leechers trade the copies among themselves.
+ *   - A peer that left complete on us (both sides seeds) still counts as a
+ *     holder for SHARE_MEMORY_MS: it may still serve the others.
+ */
+
+/** A peer that completed and closed on us counts as holding its pieces this long (it may still serve others). */
+export const SHARE_MEMORY_MS = 60_000;
+
+export interface Queued<P> {
+  readonly peer: P;
+  readonly piece: number;
+  readonly offset: number;
+  readonly length: number;
+  /** Order of arrival. */
+  readonly seq: number;
+  /** When it was queued (ms). */
+  readonly at: number;
+}
+
+export class UploadQueue<P, U extends Queued<P> = Queued<P>> {
+  private queue: U[] = [];
+  /** The peers each piece was sent to. */
+  private readonly sentTo = new Map<number, Set<P>>();
+  /** Peers that closed on us as seeds, with when. */
+  private readonly departed = new Map<P, number>();
+
+  constructor(private readonly shareWaitMs: number) {}
+
+  get size(): number {
+    return this.queue.length;
+  }
+
+  push(u: U): void {
+    this.queue.push(u);
+  }
+
+  /** A cancel: the first queued request of `peer` for exactly these bytes goes. */
+  cancel(peer: P, piece: number, offset: number, length: number): void {
+    const i = this.queue.findIndex((u) => u.peer === peer && u.piece === piece && u.offset === offset && u.length === length);
+    if (i >= 0) this.queue.splice(i, 1);
+  }
+
+  /**
+   * Takes the request to serve next (see the module comment), skipping
+   * requests held back by share-first until their wait ends; drops requests
+   * of peers `live` says no longer take them (closed, choked).
+   */
+  next(now: number, live: (peer: P) => boolean, connected: (peer: P) => boolean): U | undefined {
+    this.queue = this.queue.filter((u) => live(u.peer));
+    let best = -1;
+    let bestScore = Infinity;
+    for (let i = 0; i < this.queue.length; i++) {
+      const u = this.queue[i]!;
+      let others = 0;
+      for (const o of this.sentTo.get(u.piece) ?? []) if (o !== u.peer && (connected(o) || this.departed.has(o))) others++;
+      if (others > 0 && now - u.at < this.shareWaitMs) continue;
+      const score = others * 2 ** 32 + u.seq;
+      if (score < bestScore) {
+        best = i;
+        bestScore = score;
+      }
+    }
+    if (best < 0) return undefined;
+    const u = this.queue.splice(best, 1)[0]!;
+    this.sent(u.peer, u.piece);
+    return u;
+  }
+
+  /** When the next held-back request may go (ms), if any waits. */
+  nextWake(): number | undefined {
+    if (this.shareWaitMs <= 0 || this.queue.length === 0) return undefined;
+    let due = Infinity;
+    for (const u of this.queue) due = Math.min(due, u.at + this.shareWaitMs);
+    return due;
+  }
+
+  /** `peer` is being sent bytes of `piece` (recorded at once, so later choices see it). */
+  sent(peer: P, piece: number): void {
+    let s = this.sentTo.get(piece);
+    if (!s) this.sentTo.set(piece, (s = new Set()));
+    s.add(peer);
+  }
+
+  /** `peer` left: as a complete peer it still counts as a holder for a while; otherwise it is forgotten. */
+  left(peer: P, complete: boolean, now: number): void {
+    if (complete) this.departed.set(peer, now);
+    else this.forget(peer);
+  }
+
+  /** Departed seeds older than SHARE_MEMORY_MS are forgotten. */
+  expire(now: number): void {
+    for (const [p, at] of this.departed) if (now - at >= SHARE_MEMORY_MS) this.forget(p);
+  }
+
+  private forget(peer: P): void {
+    this.departed.delete(peer);
+    for (const s of this.sentTo.values()) s.delete(peer);
+  }
+}

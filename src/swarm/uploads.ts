@@ -1,0 +1,131 @@
+/**
+ * Serving peers' requests: checks each request, queues it, and serves it
+ * from the store through the serve read-window (serve-window.ts), for
+ * verified pieces only. With an upload limit or share-first, requests wait
+ * in the upload queue (upload-queue.ts decides the order) and leave as the
+ * token bucket allows; otherwise they are served as they come.
+ */
+import { asIsosyncError, IsosyncError } from '../errors.js';
+import type { PieceIndex } from '../core/ids.js';
+import { sourceOf, type WarningSink } from '../core/warnings.js';
+import type { PeerLink } from './peer-link.js';
+import type { TokenBucket } from './rate-limit.js';
+import { MAX_BLOCK_BYTES } from './safe-wire.js';
+import { ServeWindows } from './serve-window.js';
+import { UploadQueue, type Queued } from './upload-queue.js';
+
+/** Requests a peer may have queued with us; more is a flood (advertised as BEP 10 `reqq`). */
+export const MAX_PEER_REQUESTS = 500;
+
+type Respond = (err: Error | null, block?: Uint8Array) => void;
+
+interface Upload extends Queued<PeerLink> {
+  readonly piece: PieceIndex;
+  readonly respond: Respond;
+}
+
+export interface UploaderOptions {
+  readonly have: readonly boolean[];
+  read(offset: number, length: number): Promise<Uint8Array>;
+  readonly pieceLength: number;
+  pieceSize(p: PieceIndex): number;
+  readonly up: TokenBucket;
+  readonly shareWaitMs: number;
+  now(): number;
+  /** `n` bytes were sent to `link`. */
+  sent(link: PeerLink, n: number): void;
+  readonly warn: WarningSink;
+}
+
+export class Uploader {
+  private readonly queue: UploadQueue<PeerLink, Upload>;
+  private readonly windows: ServeWindows;
+  private seq = 0;
+  private serving = false;
+  private wake: NodeJS.Timeout | undefined;
+  private closing = false;
+
+  constructor(private readonly o: UploaderOptions) {
+    this.queue = new UploadQueue(o.shareWaitMs);
+    this.windows = new ServeWindows((a, n) => o.read(a, n), o.pieceLength);
+  }
+
+  request(link: PeerLink, p: PieceIndex, offset: number, length: number, respond: Respond): void {
+    if (length <= 0 || length > MAX_BLOCK_BYTES || offset + length > this.o.pieceSize(p)) return link.wire.violation(`asked for ${length} bytes at ${offset} of piece ${p}`);
+    if (link.wire.peerRequests.length > MAX_PEER_REQUESTS) return link.wire.violation(`queued more than ${MAX_PEER_REQUESTS} requests`);
+    if (!this.o.have[p]) return respond(new IsosyncError('NOT_FOUND', `Cannot serve piece ${p}: it is not verified here`, { piece: p }));
+    const u: Upload = { peer: link, piece: p, offset, length, respond, seq: this.seq++, at: this.o.now() };
+    if (this.o.up.unlimited && this.o.shareWaitMs <= 0) {
+      this.queue.sent(link, p);
+      return void this.serve(u);
+    }
+    this.queue.push(u);
+    void this.drain();
+  }
+
+  cancel(link: PeerLink, p: number, offset: number, length: number): void {
+    this.queue.cancel(link, p, offset, length);
+  }
+
+  /** `link` closed; a complete peer still counts as a holder for share-first. */
+  left(link: PeerLink, complete: boolean): void {
+    this.queue.left(link, complete, this.o.now());
+  }
+
+  tick(): void {
+    this.queue.expire(this.o.now());
+  }
+
+  /**
+   * Serves queued requests, choosing each time the best one: one at a time
+   * as the upload limit allows, or, unlimited, all that may go now. Requests
+   * held back by share-first wake the loop when their wait ends.
+   */
+  private async drain(): Promise<void> {
+    if (this.serving) return;
+    this.serving = true;
+    try {
+      const live = (l: PeerLink) => !l.closed && !l.wire.amChoking;
+      for (let u = this.queue.next(this.o.now(), live, (l) => !l.closed); u && !this.closing; u = this.queue.next(this.o.now(), live, (l) => !l.closed)) {
+        if (this.o.up.unlimited) void this.serve(u);
+        else {
+          await this.o.up.take(u.length);
+          await this.serve(u);
+        }
+      }
+    } finally {
+      this.serving = false;
+    }
+    const due = this.queue.nextWake();
+    if (this.closing || due === undefined || this.wake) return;
+    this.wake = setTimeout(() => {
+      this.wake = undefined;
+      void this.drain();
+    }, Math.max(1, due - this.o.now()));
+    this.wake.unref();
+  }
+
+  private async serve(u: Upload): Promise<void> {
+    const { peer: link, piece: p, offset, length } = u;
+    try {
+      const bytes = await this.windows.bytes(p, this.o.pieceSize(p), offset, length);
+      if (link.closed || link.wire.amChoking || !link.wire.peerRequests.some((r) => r.piece === p && r.offset === offset && r.length === length)) return;
+      u.respond(null, bytes);
+      this.o.sent(link, length);
+    } catch (e) {
+      const error = asIsosyncError(e, 'IO', { piece: p });
+      this.o.warn({ code: 'SERVE_FAILED', source: sourceOf.peer(link.address), detail: `cannot serve piece ${p}: ${error.message}`, error });
+      try {
+        u.respond(error);
+      } catch (e2) {
+        link.wire.violation(`caused an internal error (${(e2 as Error).message})`);
+      }
+    }
+  }
+
+  close(): void {
+    this.closing = true;
+    if (this.wake) clearTimeout(this.wake);
+    this.o.up.close();
+  }
+}

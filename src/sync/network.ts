@@ -1,0 +1,65 @@
+/**
+ * The network side of a sync: one download engine (engine/engine.ts) with
+ * every remote source as one of its handles: the torrent's web seeds and the
+ * --web-seed/--mirror URLs (webseed/web-peer.ts), and, when the sync talks
+ * to BitTorrent peers, the swarm's peers (swarm/sync-peers.ts). Peer-only,
+ * web-seed-only and mixed syncs all go through the one scheduler.
+ */
+import type { WarningSink } from '../core/warnings.js';
+import { Engine } from '../engine/engine.js';
+import type { SyncPeers } from '../swarm/sync-peers.js';
+import { WebPeer, webSeedFileUrl } from '../webseed/web-peer.js';
+
+export interface NetworkOptions {
+  readonly length: number;
+  readonly pieceLength: number;
+  /** The file's name, for web-seed URLs that name a directory (BEP 19). */
+  readonly name: string;
+  /** Web seed and mirror URLs (duplicates count once). */
+  readonly webSeeds: readonly string[];
+  /** A web seed that sends nothing for this long is dropped. */
+  readonly stallMs?: number;
+  readonly peers?: SyncPeers;
+  /** A block ask unanswered this long goes to another source. */
+  readonly requestTimeoutMs?: number;
+  /** A piece no source has for this long, while peers may still come, fails the sync. */
+  readonly noPeerMs?: number;
+  readonly onWarning?: WarningSink;
+}
+
+export interface Network {
+  readonly engine: Engine;
+  readonly webPeers: readonly WebPeer[];
+  /** Some source exists (a web seed or the swarm): the engine may be asked. */
+  readonly hasSources: boolean;
+  webSeedReport(): { url: string; bytes: number; dropped?: string }[];
+  /** Web-seed bytes received so far (replies in flight too). */
+  webReceived(): number;
+  close(): void;
+}
+
+export function openNetwork(o: NetworkOptions): Network {
+  const engine = new Engine({
+    length: o.length,
+    pieceLength: o.pieceLength,
+    withPeers: o.peers !== undefined,
+    ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
+    ...(o.noPeerMs ? { noPeerMs: o.noPeerMs } : {}),
+    ...(o.onWarning ? { onWarning: o.onWarning } : {}),
+  });
+  const urls = [...new Set(o.webSeeds.map((u) => webSeedFileUrl(u, o.name)))];
+  const webPeers = urls.map((u) => new WebPeer(u, o.length, o.pieceLength, { ...(o.stallMs ? { stallMs: o.stallMs } : {}), ...(o.onWarning ? { onWarning: o.onWarning } : {}) }));
+  for (const w of webPeers) engine.add(w);
+  o.peers?.attach(engine);
+  return {
+    engine,
+    webPeers,
+    hasSources: webPeers.length > 0 || o.peers !== undefined,
+    webSeedReport: () => webPeers.map((w) => ({ url: w.url, bytes: w.bytes, ...(w.failure ? { dropped: w.failure } : {}) })),
+    webReceived: () => webPeers.reduce((n, w) => n + w.received, 0),
+    close: () => {
+      engine.close();
+      for (const w of webPeers) w.close();
+    },
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * Planning a sync, wired: local sources, the network (one engine for web
+ * seeds and peers), the plan's layers, and the plan report. The decisions
+ * are made elsewhere and only applied here: which hint set applies to which
+ * image, whether the target's metadata is read first, which guess layers,
+ * what a failed metadata read means (delta/plan-inputs.ts); how the target's
+ * files map onto local ones (delta/iso-map.ts); how layers overlay
+ * (delta/plan.ts). Writes nothing.
+ */
+import { basename } from 'node:path';
+import { asIsosyncError, IsosyncError } from '../errors.js';
+import { pieceIndex, type InfoHash } from '../core/ids.js';
+import { clipSpans, spanBytes, type Span } from '../core/span.js';
+import type { Warning, WarningSink } from '../core/warnings.js';
+import { probeHintSource } from '../delta/hint-map.js';
+import { mapIsoFiles, type ImageSourceInfo, type LooseFile } from '../delta/iso-map.js';
+import { chooseHints, guessLayers, metadataFailure, metadataPolicy, reusedBySource, type ImageFacts } from '../delta/plan-inputs.js';
+import { buildPlan, overlay, pieceSpan, summarize, type LocalSegment, type Plan } from '../delta/plan.js';
+import { VirtualTarget } from '../delta/virtual-target.js';
+import { readIso } from '../iso/index.js';
+import type { IsoImage } from '../iso/entry.js';
+import { BlockCache } from '../store/block-cache.js';
+import type { ByteSource } from '../store/byte-source.js';
+import { FileSource } from '../store/file-source.js';
+import type { PartFile } from '../store/part-file.js';
+import type { SyncPeers } from '../swarm/sync-peers.js';
+import { openNetwork, type Network } from './network.js';
+import type { PlanInput, PlanReport, SourceReport } from './report.js';
+import { findSources, type ImageSource, type LocalSource } from './sources.js';
+
+export interface Prepared {
+  plan: Plan;
+  report: PlanReport;
+  sources: LocalSource[];
+  byteSources: (ByteSource | undefined)[];
+  vt: VirtualTarget;
+  /** Peers and web seeds behind one download engine. */
+  net: Network;
+  swarm?: SyncPeers;
+  /** The target's metadata was not read while planning (delta hints cover every local source): changed files come from the finished image. */
+  metadataDeferred: boolean;
+}
+
+export interface PrepareOptions {
+  /** Plan from exact delta hints alone when they cover every local source (plan-inputs.ts metadataPolicy); `isosync plan` reads the metadata: it lists the changed files. */
+  readonly deferHintedMetadata?: boolean;
+}
+
+/** A sink that keeps every warning (for the report) and passes it on. */
+export function collectWarnings(next: WarningSink | undefined): { warnings: Warning[]; warn: WarningSink } {
+  const warnings: Warning[] = [];
+  return {
+    warnings,
+    warn: (w) => {
+      warnings.push(w);
+      next?.(w);
+    },
+  };
+}
+
+/** Plans a sync: finds sources, reads the target's layout, decides every byte. Writes nothing. */
+export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPeers, opts: PrepareOptions = {}): Promise<Prepared> {
+  const { target } = input;
+  const emit = input.onEvent ?? (() => undefined);
+  const { warnings, warn } = collectWarnings(input.onWarning);
+  const notes: string[] = [];
+  if (target.files) throw new IsosyncError('UNSUPPORTED', `Cannot sync ${JSON.stringify(target.name)}: multi-file torrents are not ISO images`);
+
+  emit({ type: 'phase', phase: 'sources' });
+  const sources = await findSources({ target, from: input.from, sourceDirs: input.sourceDirs, output: input.output, ...(input.catalog ? { catalog: input.catalog } : {}), warn });
+  // Images are read through a block cache: metadata parsing and piece filling make many small reads.
+  const byteSources: (ByteSource | undefined)[] = sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source) : s.source));
+  const partIndex = part ? byteSources.push(part) - 1 : -1;
+  const net = openNetwork({
+    length: target.length,
+    pieceLength: target.pieceLength,
+    name: target.name,
+    webSeeds: [...target.urlList, ...input.webSeeds],
+    ...(input.stallMs ? { stallMs: input.stallMs } : {}),
+    ...(swarm ? { peers: swarm } : {}),
+    ...(input.peers?.requestTimeoutMs ? { requestTimeoutMs: input.peers.requestTimeoutMs } : {}),
+    ...(input.peers?.noPeerMs ? { noPeerMs: input.peers.noPeerMs } : {}),
+    onWarning: warn,
+  });
+  emit({
+    type: 'live',
+    sample: () => ({
+      downloaded: net.webReceived() + (swarm?.swarm.downloaded ?? 0),
+      uploaded: swarm?.swarm.uploaded ?? 0,
+      peers: swarm?.swarm.connectedPeers ?? 0,
+      webSeeds: net.webPeers.filter((w) => w.alive).length,
+    }),
+  });
+
+  // Layer 0: pieces already verified in the .part (resume).
+  const partSegs: LocalSegment[] = [];
+  part?.have.forEach((ok, p) => {
+    const s = pieceSpan(target, pieceIndex(p));
+    if (ok) partSegs.push({ start: s.start, end: s.end, source: partIndex, sourceOffset: s.start, reason: 'resumed' });
+  });
+
+  // Layer 1: delta hints, from this torrent ("from" sets) and from newer torrents ("to" sets).
+  const images = sources.flatMap((s, i): (ImageFacts & { s: ImageSource })[] =>
+    s.kind === 'image' ? [{ s, index: i, size: s.source.size, via: s.via, ...(s.infoHash ? { infoHash: s.infoHash } : {}), ...(s.torrent?.isosync?.hints ? { newerHints: s.torrent.isosync.hints } : {}) }] : [],
+  );
+  const pieces = target.pieces;
+  const hints = await chooseHints({ length: target.length, ...(target.infoHash ? { infoHash: target.infoHash } : {}), hints: target.isosync?.hints }, images, (set, img) =>
+    pieces ? probeHintSource(set, byteSources[img.index]!, { length: target.length, pieceLength: target.pieceLength, pieces }) : Promise.resolve('unknown'),
+  );
+  if (hints.ignored) warn({ code: 'HINTS_IGNORED', source: target.name, detail: `ignoring the torrent's delta hints: ${hints.ignored.message}`, error: hints.ignored });
+
+  // Layer 2: the target's own ISO metadata, read through what is already local.
+  const covered = images.filter((img) => hints.use.has(img.index) || img.via === 'self').length;
+  const policy = metadataPolicy({ sources: sources.length, sourcesCoveredByHints: covered, hintLayers: hints.layers.length, deferHinted: opts.deferHintedMetadata === true });
+  emit({ type: 'phase', phase: 'metadata', ...(policy.deferred ? { detail: 'deferred: the delta hints are exact' } : {}) });
+  const vt = new VirtualTarget(target.length, overlay(target.length, [partSegs, ...hints.layers]), byteSources, net.hasSources ? net.engine : undefined, policy.readAhead);
+  // The source images' metadata is local: parse it while the target's waits on the network.
+  const sourceIsos = (policy.read ? images : []).map(({ s, index }) =>
+    readIso(byteSources[index]!, { name: s.path }).then(
+      (image): ImageSourceInfo => ({ index, image, size: s.source.size }),
+      (e: unknown) => {
+        const error = asIsosyncError(e, 'BAD_ISO', { path: s.path });
+        warn({ code: 'SOURCE_NOT_ISO', source: s.path, detail: `not read as ISO 9660 (${error.message}); using it for hints and same-offset reuse only`, error });
+        return undefined;
+      },
+    ),
+  );
+  let targetIso: IsoImage | undefined;
+  try {
+    if (policy.read) targetIso = await readIso(vt, { name: target.name });
+  } catch (e) {
+    const f = metadataFailure(e, net.hasSources);
+    if (f.fail) throw e;
+    notes.push(f.note);
+  }
+  const imageInfos = (await Promise.all(sourceIsos)).filter((x): x is ImageSourceInfo => x !== undefined);
+  const loose = looseFiles(sources);
+
+  emit({ type: 'phase', phase: 'plan' });
+  const mapping = targetIso ? mapIsoFiles(targetIso, imageInfos, loose) : undefined;
+  const guesses = guessLayers({ ...(mapping ? { mappingGuesses: mapping.guesses } : {}), deferred: policy.deferred, targetLength: target.length, images });
+  const plan = buildPlan(target, [partSegs, ...hints.layers, vt.cachedSegments(), mapping?.exact ?? []], guesses);
+
+  const reusedBy = reusedBySource(plan);
+  const sourceReports: SourceReport[] = sources.map((s, i) => {
+    const infoHash: InfoHash | undefined = s.kind === 'image' ? (s.infoHash ?? hints.learned.get(i)) : undefined;
+    return {
+      path: s.path,
+      kind: s.kind,
+      ...(s.kind === 'image' ? { via: s.via, ...(infoHash ? { infoHash } : {}) } : {}),
+      ...(hints.use.has(i) ? { hints: hints.use.get(i)! } : {}),
+      reusedBytes: reusedBy.get(i) ?? 0,
+    };
+  });
+  if (sources.length === 0) notes.push('no local source found: everything will be fetched (give --from IMAGE or --source DIR)');
+  const report: PlanReport = {
+    name: target.name,
+    ...(target.infoHash ? { infoHash: target.infoHash } : {}),
+    output: input.output,
+    pieceLength: target.pieceLength,
+    pieceCount: target.pieceCount,
+    ...summarize(plan),
+    metadataFetchedBytes: vt.fetchedBytes,
+    changedFiles: mapping ? changedFileReport(targetIso!, mapping.missingFiles, plan.fetch) : null,
+    sources: sourceReports,
+    notes,
+    warnings,
+  };
+  return { plan, report, sources, byteSources, vt, net, ...(swarm ? { swarm } : {}), metadataDeferred: policy.deferred };
+}
+
+function looseFiles(sources: readonly LocalSource[]): LooseFile[] {
+  return sources.flatMap((s, i) => (s.kind === 'loose' ? [{ index: i, name: s.name, size: s.size }] : []));
+}
+
+/**
+ * The changed-files report of a sync whose plan did not read the target's
+ * metadata (PrepareOptions.deferHintedMetadata): read from the finished
+ * image, which is local now. Null when the image or no source reads as ISO 9660.
+ */
+export async function changedFilesAfter(output: string, p: Prepared): Promise<PlanReport['changedFiles']> {
+  const image = await FileSource.open(output);
+  try {
+    const targetIso = await readIso(new BlockCache(image), { name: basename(output) });
+    const infos: ImageSourceInfo[] = [];
+    for (const [i, s] of p.sources.entries()) {
+      if (s.kind !== 'image') continue;
+      try {
+        infos.push({ index: i, image: await readIso(p.byteSources[i]!, { name: s.path }), size: s.source.size });
+      } catch {
+        // Not ISO 9660: it maps no files (it was used through its hints).
+      }
+    }
+    if (infos.length === 0) return null;
+    return changedFileReport(targetIso, mapIsoFiles(targetIso, infos, looseFiles(p.sources)).missingFiles, p.plan.fetch);
+  } catch {
+    return null;
+  } finally {
+    await image.close();
+  }
+}
+
+/** For each target file found nowhere locally: how many of its bytes the plan fetches (binary search over sorted fetch spans). */
+function changedFileReport(img: IsoImage, missing: readonly { path: string; size: number }[], fetch: readonly Span[]): { path: string; size: number; fetchBytes: number }[] {
+  const byPath = new Map(img.entries.map((e) => [e.path, e]));
+  return missing.map((f) => {
+    let fetchBytes = 0;
+    for (const x of byPath.get(f.path)?.extents ?? []) {
+      const a = x.lba * img.logicalBlockSize;
+      fetchBytes += spanBytes(clipSpans(fetch, a, a + x.size, true));
+    }
+    return { ...f, fetchBytes };
+  });
+}

@@ -1,0 +1,124 @@
+/**
+ * What a sync takes and gives: its input, the events it sends while it runs
+ * (phases, progress, the .part), and the reports of `plan` and `sync`.
+ */
+import type { InfoHash } from '../core/ids.js';
+import type { Warning, WarningSink } from '../core/warnings.js';
+import type { AssembleEvent } from '../delta/assemble.js';
+import type { PlanSummary } from '../delta/plan.js';
+import type { Catalog } from '../library/catalog.js';
+import type { PeerSettings } from '../swarm/sync-peers.js';
+import type { Metainfo } from '../torrent/metainfo.js';
+
+/** Live counters of a sync's network side, for a progress display to sample. */
+export interface LiveSample {
+  /** Payload bytes received from peers and web seeds, and sent to peers, so far. */
+  downloaded: number;
+  uploaded: number;
+  /** Connected peers (handshake done) and web seeds not dropped. */
+  peers: number;
+  webSeeds: number;
+}
+
+export type SyncEvent =
+  | { type: 'phase'; phase: 'verify-part' | 'sources' | 'metadata' | 'plan' | 'assemble' | 'finish'; detail?: string }
+  /**
+   * Pieces verified (done of total) and the bytes they hold (doneBytes of
+   * totalBytes): reused from local data, resumed from the .part, fetched;
+   * toFetchBytes is what the plan fetches in all.
+   */
+  | { type: 'progress'; done: number; total: number; fetchedBytes: number; reusedBytes: number; resumedBytes: number; doneBytes: number; totalBytes: number; toFetchBytes: number }
+  /** The network side exists: `sample` reads its counters (cheap; call it at display rate). */
+  | { type: 'live'; sample: () => LiveSample }
+  /** The .part in use, and the verified bytes it already held. */
+  | { type: 'part'; path: string; resumedBytes: number }
+  /** The sync failed: the .part was kept with `bytes` verified (run again to resume), or removed (it held nothing). */
+  | { type: 'part-kept'; path: string; bytes: number }
+  | { type: 'part-removed'; path: string }
+  | AssembleEvent;
+
+/**
+ * What planning needs of the target: a torrent's Metainfo, or the stand-in
+ * of a plain image served without a torrent (plain-http.ts: no piece hashes,
+ * no infohash).
+ */
+export interface PlanTarget {
+  readonly name: string;
+  readonly length: number;
+  readonly pieceLength: number;
+  readonly pieceCount: number;
+  /** pieceCount x 20 bytes of SHA-1 (hint sets are checked against them). */
+  readonly pieces?: Uint8Array;
+  readonly infoHash?: InfoHash;
+  /** BEP 19 web seeds. */
+  readonly urlList: readonly string[];
+  /** Multi-file torrents have these (they are not ISO images). */
+  readonly files?: readonly unknown[];
+  readonly isosync?: Metainfo['isosync'];
+  readonly similar: readonly InfoHash[];
+  readonly collections: readonly string[];
+}
+
+/** What `prepare` takes: a sync's input, of any target planning can handle. */
+export interface PlanInput extends Omit<SyncInput, 'target'> {
+  readonly target: PlanTarget;
+}
+
+export interface SyncInput {
+  readonly target: Metainfo;
+  readonly from: readonly string[];
+  readonly sourceDirs: readonly string[];
+  readonly webSeeds: readonly string[];
+  /** A web seed that sends nothing for this long is dropped (default STALL_MS). */
+  readonly stallMs?: number;
+  /** Final path of the image (default: ./NAME). */
+  readonly output: string;
+  readonly catalog?: Catalog;
+  /** The torrent file as read, recorded in the catalog after a sync (so a later rollback finds its hints). */
+  readonly torrentFile?: Uint8Array;
+  /** Trackers to try before the torrent's own: the announce URL of the host a torrent came from (tracker localization). */
+  readonly preferredTrackers?: readonly string[];
+  /** BitTorrent peers (swarm/sync-peers.ts): direct peers, trackers, listening, limits, seeding after the sync. */
+  readonly peers?: PeerSettings;
+  readonly onEvent?: (e: SyncEvent) => void;
+  /** Every warning of the sync (they are also listed in its report). */
+  readonly onWarning?: WarningSink;
+}
+
+export interface SourceReport {
+  path: string;
+  kind: 'image' | 'loose';
+  via?: string;
+  infoHash?: InfoHash;
+  hints?: 'from' | 'to';
+  reusedBytes: number;
+}
+
+export interface PlanReport extends PlanSummary {
+  name: string;
+  /** The target's infohash (absent for a plain image with no torrent). */
+  infoHash?: InfoHash;
+  output: string;
+  pieceLength: number;
+  pieceCount: number;
+  /** Bytes of target metadata fetched while planning. */
+  metadataFetchedBytes: number;
+  /** Target files found nowhere locally: they (or their changed runs) come from the network. */
+  changedFiles: { path: string; size: number; fetchBytes: number }[] | null;
+  sources: SourceReport[];
+  notes: string[];
+  /** The warnings sent to SyncInput.onWarning, in order. */
+  warnings: Warning[];
+}
+
+export interface SyncReport extends PlanReport {
+  fetchedBytes: number;
+  wastedBytes: number;
+  resumedBytes: number;
+  webSeeds: { url: string; bytes: number; dropped?: string }[];
+  /** Of the fetched bytes, those that arrived while planning (the target's metadata), by web seeds and by peers. */
+  planningFetched?: { webSeeds: number; peers: number };
+  /** Bytes from BitTorrent peers, in all and per peer; uploaded to them while syncing. */
+  peers?: { downloaded: number; uploaded: number; list: { address: string; downloaded: number; uploaded: number; banned?: boolean; dropped?: string }[] };
+  seconds: number;
+}

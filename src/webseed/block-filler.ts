@@ -1,0 +1,67 @@
+/**
+ * Fills asked blocks from reply bytes as they arrive, so a web seed hands
+ * each block to the engine the moment its last byte is in: a reply that
+ * stalls or breaks keeps every block it completed. Pure.
+ *
+ * Blocks are given with their absolute spans; `put(offset, bytes)` may hold
+ * bytes of several blocks, of none (a server that coalesced ranges sends
+ * the bytes between them too), and may repeat nothing: bytes already put
+ * are not put again (RFC 9110 parts do not overlap what was asked twice).
+ */
+import { firstEndingAfter, type Span } from '../core/span.js';
+import type { Block } from '../engine/block.js';
+
+interface Slot {
+  readonly block: Block;
+  readonly span: Span;
+  bytes: Uint8Array | undefined;
+  filled: number;
+  done: boolean;
+}
+
+export class BlockFiller {
+  /** Sorted by span start; spans do not overlap (blocks of one ask are distinct). */
+  private readonly slots: Slot[];
+  private readonly spans: Span[];
+  private doneCount = 0;
+
+  constructor(
+    blocks: readonly { block: Block; span: Span }[],
+    private readonly onBlock: (b: Block, bytes: Uint8Array) => void,
+  ) {
+    this.slots = blocks.map((b) => ({ block: b.block, span: b.span, bytes: undefined, filled: 0, done: false })).sort((a, b) => a.span.start - b.span.start);
+    this.spans = this.slots.map((s) => s.span);
+  }
+
+  /** Bytes of the file at `offset`. */
+  put(offset: number, bytes: Uint8Array): void {
+    const end = offset + bytes.length;
+    for (let i = firstEndingAfter(this.spans, offset); i < this.slots.length; i++) {
+      const s = this.slots[i]!;
+      if (s.span.start >= end) break;
+      if (s.done) continue;
+      const a = Math.max(offset, s.span.start);
+      const b = Math.min(end, s.span.end);
+      if (b <= a) continue;
+      s.bytes ??= new Uint8Array(s.span.end - s.span.start);
+      s.bytes.set(bytes.subarray(a - offset, b - offset), a - s.span.start);
+      s.filled += b - a;
+      if (s.filled >= s.bytes.length) {
+        s.done = true;
+        this.doneCount++;
+        const out = s.bytes;
+        s.bytes = undefined;
+        this.onBlock(s.block, out);
+      }
+    }
+  }
+
+  get complete(): boolean {
+    return this.doneCount === this.slots.length;
+  }
+
+  /** Blocks not (wholly) received. */
+  missing(): Block[] {
+    return this.slots.filter((s) => !s.done).map((s) => s.block);
+  }
+}

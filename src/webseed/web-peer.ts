@@ -1,0 +1,305 @@
+/**
+ * An HTTP web seed (BEP 19) or plain mirror as a source of the one engine:
+ * a peer that has every piece, never chokes, and has REQUEST_SLOTS request
+ * slots. One turn's asks leave as one request: their blocks joined into
+ * ranges, several ranges as one multipart/byteranges request where the
+ * server takes them (http-ranges.ts).
+ *
+ * Replies are checked strictly (status 206 with a Content-Range or parts
+ * that hold exactly what was asked, or 200 when the whole file was asked)
+ * and read as they arrive: each block goes to the engine the moment its
+ * last byte is in (block-filler.ts), so a reply that stalls or breaks keeps
+ * every block it completed. A server that answers a multi-range request with
+ * the whole file is asked one range at a time from then on (that is not a
+ * failure). Any other failure (HTTP error, wrong length, no byte for
+ * `stallMs`), or bytes a piece hash proved wrong, drops the web seed with a
+ * warning; the engine asks its blocks of the other sources. A request whose
+ * missing blocks all came from other sources is stopped (QUEUE_SECONDS keeps
+ * requests short). Nothing here is trusted: pieces are verified by the
+ * caller.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { asIsosyncError, IsosyncError } from '../errors.js';
+import { mergeSpans, type Span } from '../core/span.js';
+import { ignoreWarnings, sourceOf, type WarningSink } from '../core/warnings.js';
+import { blockSpan, keyOf, type Block } from '../engine/block.js';
+import { NO_CAPACITY, type Capacity, type HandleSink, type PeerHandle } from '../engine/handle.js';
+import { BlockFiller } from './block-filler.js';
+import { badRange, multipartBoundary, MultipartReader, parseContentRange, rangeHeader } from './http-ranges.js';
+
+/** No byte for this long means the web seed stalls. */
+export const STALL_MS = 20_000;
+/** Requests in flight per web seed: enough to fill a link, few enough to be polite. */
+export const REQUEST_SLOTS = 4;
+/** Ranges asked in one multi-range request (RFC 9110 §14.6): a short Range header every server takes. */
+export const MAX_RANGES_PER_REQUEST = 48;
+/** Bytes one request asks at most: look-ahead fills it (16 whole 256 KiB pieces). */
+export const REQUEST_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes asked and not yet received are kept to what the web seed sends in
+ * QUEUE_SECONDS at its measured rate (at least MIN_QUEUE_BYTES): a slow
+ * mirror does not hold work a peer that joins later could do.
+ */
+export const QUEUE_SECONDS = 2;
+export const MIN_QUEUE_BYTES = 1024 * 1024;
+
+const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 16 }), https: new https.Agent({ keepAlive: true, maxSockets: 16 }) };
+
+/** BEP 19: a URL ending in "/" names a directory holding the torrent's file. */
+export function webSeedFileUrl(url: string, torrentName: string): string {
+  return url.endsWith('/') ? url + encodeURIComponent(torrentName) : url;
+}
+
+/** A multi-range request answered with the whole file: ask one range at a time (not a failure). */
+const WHOLE_FILE_REPLY = Symbol('whole file reply');
+
+/** One request slot's asks: their filler, the HTTP requests serving them, and whether they were stopped (nobody wants them any more). */
+interface Ask {
+  readonly filler: BlockFiller;
+  readonly requests: Set<http.ClientRequest>;
+  aborted: boolean;
+}
+
+export interface WebPeerOptions {
+  readonly stallMs?: number;
+  readonly onWarning?: WarningSink;
+}
+
+export class WebPeer implements PeerHandle {
+  readonly kind = 'web' as const;
+  readonly complete = true;
+  readonly id: string;
+  /** Body bytes of replies that completed. */
+  bytes = 0;
+  /** Body bytes received so far, counted as they arrive (for rate displays). */
+  received = 0;
+  requests = 0;
+  alive = true;
+  /** Why it was dropped. */
+  failure: string | undefined;
+  /** Whether the server answers several ranges in one multipart reply; unknown until tried. */
+  multiRange: boolean | undefined = undefined;
+  private probing = false;
+  private inFlight = 0;
+  /** Bytes asked and not received yet; time with a request in flight (ms) and since when: the measured rate. */
+  private outstanding = 0;
+  private busyMs = 0;
+  private busySince = 0;
+  private readonly asks = new Set<Ask>();
+  private sink: HandleSink | undefined;
+  private readonly cancelled = new Set<string>();
+  private readonly live = new Set<http.ClientRequest>();
+  private readonly stallMs: number;
+  private readonly warn: WarningSink;
+
+  constructor(
+    readonly url: string,
+    readonly fileLength: number,
+    readonly pieceLength: number,
+    opts: WebPeerOptions = {},
+  ) {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      throw new IsosyncError('BAD_ARGUMENT', `Cannot use web seed ${JSON.stringify(url)}: only http and https are supported`, { url });
+    }
+    this.id = sourceOf.webSeed(url);
+    this.stallMs = opts.stallMs ?? STALL_MS;
+    this.warn = opts.onWarning ?? ignoreWarnings;
+  }
+
+  attach(sink: HandleSink): void {
+    this.sink = sink;
+  }
+
+  has(): boolean {
+    return this.alive;
+  }
+
+  get ready(): boolean {
+    return this.alive;
+  }
+
+  capacity(): Capacity {
+    const room = Math.max(MIN_QUEUE_BYTES, this.rate() * QUEUE_SECONDS) - this.outstanding;
+    if (!this.alive || this.inFlight >= REQUEST_SLOTS || room <= 0) return NO_CAPACITY;
+    // Until one multi-range request has shown the server takes them, the others ask one range each.
+    const single = this.multiRange === false || (this.multiRange === undefined && this.probing);
+    return { blocks: Infinity, bytes: Math.min(REQUEST_BYTES, room), runs: single ? 1 : MAX_RANGES_PER_REQUEST };
+  }
+
+  /** Body bytes per second while requests were in flight (0 until a reply came). */
+  private rate(): number {
+    const busy = this.busyMs + (this.inFlight > 0 ? Date.now() - this.busySince : 0);
+    return busy > 0 ? (this.received * 1000) / Math.max(busy, 500) : 0;
+  }
+
+  request(blocks: readonly Block[]): void {
+    if (!this.alive || blocks.length === 0) return;
+    if (this.inFlight++ === 0) this.busySince = Date.now();
+    void this.fetchBlocks(blocks).finally(() => {
+      if (--this.inFlight === 0) this.busyMs += Date.now() - this.busySince;
+      if (this.alive) this.sink?.changed(this);
+    });
+  }
+
+  cancel(blocks: readonly Block[]): void {
+    // The bytes are on their way in a request already: they are dropped when they arrive,
+    // and a request with nothing left that anyone wants is stopped.
+    for (const b of blocks) this.cancelled.add(keyOf(b));
+    for (const ask of this.asks) {
+      if (ask.aborted || !ask.filler.missing().every((b) => this.cancelled.has(keyOf(b)))) continue;
+      ask.aborted = true;
+      for (const r of ask.requests) r.destroy();
+    }
+  }
+
+  drop(why: string): void {
+    if (!this.alive) return;
+    this.failure = why;
+    this.warn({ code: 'WEB_SEED_DROPPED', source: this.id, detail: `dropped: ${why}` });
+    this.close(why);
+  }
+
+  /** Stops every request; the engine takes back what was asked. */
+  close(why = 'closed'): void {
+    if (!this.alive) return;
+    this.alive = false;
+    for (const r of this.live) r.destroy();
+    this.live.clear();
+    this.sink?.closed(this, why);
+  }
+
+  private async fetchBlocks(blocks: readonly Block[]): Promise<void> {
+    const items = blocks.map((block) => ({ block, span: blockSpan(block, this.pieceLength) }));
+    let left = items.reduce((n, i) => n + i.block.length, 0);
+    this.outstanding += left;
+    const filler = new BlockFiller(items, (b, bytes) => {
+      left -= b.length;
+      this.outstanding -= b.length;
+      if (this.cancelled.delete(keyOf(b)) || !this.alive) return;
+      this.sink?.block(this, b, bytes);
+    });
+    const ask: Ask = { filler, requests: new Set(), aborted: false };
+    this.asks.add(ask);
+    const runs = mergeSpans(items.map((i) => i.span));
+    try {
+      if (runs.length > 1 && this.multiRange !== false) {
+        const first = this.multiRange === undefined;
+        if (first) this.probing = true;
+        try {
+          await this.get(runs, ask);
+          this.multiRange = true;
+        } catch (e) {
+          if (e !== WHOLE_FILE_REPLY) throw e;
+          this.multiRange = false;
+          await Promise.all(runs.map((r) => this.get([r], ask)));
+        } finally {
+          if (first) this.probing = false;
+        }
+      } else {
+        await Promise.all(runs.map((r) => this.get([r], ask)));
+      }
+      const missing = filler.missing();
+      if (missing.length > 0) {
+        const s = blockSpan(missing[0]!, this.pieceLength);
+        throw badRange(`the reply lacks bytes ${s.start}-${s.end - 1}`);
+      }
+    } catch (e) {
+      if (!this.alive || ask.aborted) return;
+      const err = asIsosyncError(e, 'NETWORK', { url: this.url });
+      this.drop(typeof err.fields['reason'] === 'string' ? err.fields['reason'] : err.message);
+    } finally {
+      this.asks.delete(ask);
+      this.outstanding -= left;
+      for (const b of blocks) this.cancelled.delete(keyOf(b));
+    }
+  }
+
+  /** One GET of `ranges`, its body put into the ask's filler as it arrives. */
+  private get(ranges: readonly Span[], ask: Ask): Promise<void> {
+    const filler = ask.filler;
+    const u = new URL(this.url);
+    const first = ranges[0]!;
+    const last = ranges[ranges.length - 1]!;
+    const multi = ranges.length > 1;
+    const whole = !multi && first.start === 0 && first.end === this.fileLength;
+    const header = rangeHeader(ranges);
+    /** The bytes asked, as a person reads them. */
+    const asked = `${first.start}-${last.end - 1}${multi ? ` (${ranges.length} ranges)` : ''}`;
+    const want = ranges.reduce((n, r) => n + r.end - r.start, 0);
+    this.requests++;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (e: unknown) => {
+        if (settled) return;
+        settled = true;
+        req.destroy();
+        this.live.delete(req);
+        ask.requests.delete(req);
+        reject(e);
+      };
+      const failWith = (code: 'BAD_REPLY' | 'NETWORK' | 'HTTP_STATUS' | 'TIMEOUT', why: string, fields: Record<string, unknown> = {}) =>
+        fail(new IsosyncError(code, `Web seed ${this.url} failed: ${why}`, { url: this.url, offset: first.start, length: last.end - first.start, reason: why, ...fields }));
+      const req = (u.protocol === 'https:' ? https : http).get(
+        u,
+        { agent: u.protocol === 'https:' ? agents.https : agents.http, headers: { Range: header, 'User-Agent': 'isosync', 'Accept-Encoding': 'identity' } },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status === 200 && multi) return fail(WHOLE_FILE_REPLY);
+          if (status === 200 && !whole) return failWith('BAD_REPLY', `answered 200 to a range request for bytes ${asked} (no range support)`);
+          if (status !== 206 && status !== 200) return failWith('HTTP_STATUS', `HTTP ${status}`, { status });
+          const boundary = status === 206 ? multipartBoundary(res.headers['content-type']) : undefined;
+          let at = first.start;
+          let limit = want;
+          let reader: MultipartReader | undefined;
+          if (boundary) {
+            reader = new MultipartReader(boundary, this.fileLength, 2 * ranges.length, (o, b) => filler.put(o, b));
+            limit = want + 512 * ranges.length + 1024;
+          } else if (status === 206) {
+            const cr = parseContentRange(res.headers['content-range']);
+            if (!cr || cr.start > first.start || cr.end < last.end) return failWith('BAD_REPLY', `Content-Range ${JSON.stringify(res.headers['content-range'] ?? '')} does not cover bytes ${asked}`);
+            if (cr.total !== undefined && cr.total !== this.fileLength) return failWith('BAD_REPLY', `file is ${cr.total} bytes, the torrent says ${this.fileLength}`);
+            at = cr.start;
+            limit = cr.end - cr.start;
+          }
+          let got = 0;
+          res.on('data', (chunk: Buffer) => {
+            if (settled) return;
+            if (got + chunk.length > limit) return failWith('BAD_REPLY', `sent more than the ${limit} bytes expected`);
+            got += chunk.length;
+            this.received += chunk.length;
+            try {
+              if (reader) reader.push(chunk);
+              else {
+                filler.put(at, chunk);
+                at += chunk.length;
+              }
+            } catch (e) {
+              fail(e);
+            }
+          });
+          res.on('end', () => {
+            if (settled) return;
+            try {
+              if (reader) reader.end();
+              else if (got !== limit) throw badRange(`reply ended after ${got} of ${limit} bytes`);
+            } catch (e) {
+              return fail(e);
+            }
+            settled = true;
+            this.live.delete(req);
+            ask.requests.delete(req);
+            this.bytes += got;
+            resolve();
+          });
+          res.on('error', (e) => failWith('NETWORK', e.message));
+        },
+      );
+      this.live.add(req);
+      ask.requests.add(req);
+      req.setTimeout(this.stallMs, () => failWith('TIMEOUT', `no data for ${this.stallMs / 1000} s`, { timeoutMs: this.stallMs }));
+      req.on('error', (e: NodeJS.ErrnoException) => failWith('NETWORK', e.code ?? e.message));
+    });
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The engine's other pure cores as tables: blocks, the request book, the
+ * piece picker, strikes and timeouts (with a fake clock), look-ahead, and the
+ * plan's sure bytes. No sockets, no files, no timers.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { pieceIndex, type PieceIndex } from '../../src/core/ids.js';
+import { alignedBlockOf, BLOCK_BYTES, isAlignedBlock, requestsFor } from '../../src/engine/block.js';
+import { CHOKE_GRACE_MS, freshHealth, MAX_TIMEOUTS, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS } from '../../src/engine/health.js';
+import { LOOK_AHEAD_BYTES, LOOK_AHEAD_PIECES, takeAhead } from '../../src/engine/look-ahead.js';
+import { pickPiece } from '../../src/engine/piece-picker.js';
+import { RequestBook } from '../../src/engine/request-book.js';
+import { buildPlan, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
+import { pieceNeeds, surelyFetched } from '../../src/delta/sure-bytes.js';
+import { isError } from '../helpers/errors.js';
+import { block } from './shorthand.js';
+
+const P = (n: number): PieceIndex => pieceIndex(n);
+
+/** Availability shorthand: "2030" -> piece 0 held by 2 peers, piece 1 by none, ... */
+function facts(avail: string, missing: number[] = [], webSeeds = false, peers = true) {
+  return { availability: (p: PieceIndex) => Number(avail[p]), missingBytes: (p: PieceIndex) => missing[p] ?? 1 << 20, webSeeds, peers };
+}
+const pieces = (n: number) => Array.from({ length: n }, (_, i) => P(i));
+
+describe('piece picker', () => {
+  const rows: [string, string, number[], boolean, boolean, number][] = [
+    ['takes the rarest piece some peer has', '3120', [], false, true, 1],
+    ['puts pieces nobody has last', '02', [], false, true, 1],
+    ['a piece only web seeds have comes after the pieces peers have', '01', [], true, true, 1],
+    ['with a web seed and no peers, takes pieces in order', '00', [500, 100], true, false, 0],
+    ['among equally rare pieces, takes the one with the fewest bytes missing (partial first)', '111', [9000, 2048, 5000], false, true, 1],
+  ];
+  for (const [name, avail, missing, web, peers, want] of rows) {
+    it(name, () => assert.equal(pickPiece(pieces(avail.length), facts(avail, missing, web, peers), () => 0), want));
+  }
+  it('breaks remaining ties at random when peers are there, so leechers spread out', () => {
+    const seen = new Set<number>();
+    for (const r of [0.1, 0.9]) {
+      let calls = 0;
+      seen.add(pickPiece(pieces(2), facts('11', [1, 1]), () => (calls++ === 0 ? r : 1 - r)));
+    }
+    assert.deepEqual([...seen].sort(), [0, 1]);
+  });
+  it('returns -1 when nothing remains', () => assert.equal(pickPiece([], facts(''), () => 0), -1));
+});
+
+describe('blocks', () => {
+  it('asks exactly the missing bytes, cut at 16 KiB boundaries, the last piece short', () => {
+    const size = 3 * BLOCK_BYTES + 100;
+    const b = requestsFor(P(7), size, [{ start: 10, end: 20 }, { start: BLOCK_BYTES - 5, end: 2 * BLOCK_BYTES + 7 }, { start: 3 * BLOCK_BYTES + 5, end: size }]);
+    assert.deepEqual(b, [
+      { piece: 7, offset: 10, length: 10 },
+      { piece: 7, offset: BLOCK_BYTES - 5, length: 5 },
+      { piece: 7, offset: BLOCK_BYTES, length: BLOCK_BYTES },
+      { piece: 7, offset: 2 * BLOCK_BYTES, length: 7 },
+      { piece: 7, offset: 3 * BLOCK_BYTES + 5, length: 95 },
+    ]);
+  });
+  it('asks two ranges of one 16 KiB block separately, not the bytes between them', () => {
+    assert.equal(requestsFor(P(0), BLOCK_BYTES, [{ start: 0, end: 10 }, { start: 100, end: 200 }]).reduce((n, x) => n + x.length, 0), 110);
+  });
+  it('names the aligned block holding a request, for peers that serve only those', () => {
+    const size = 2 * BLOCK_BYTES + 100;
+    assert.deepEqual(alignedBlockOf({ piece: P(3), offset: BLOCK_BYTES + 7, length: 9 }, size), { piece: 3, offset: BLOCK_BYTES, length: BLOCK_BYTES });
+    assert.deepEqual(alignedBlockOf({ piece: P(3), offset: 2 * BLOCK_BYTES + 50, length: 50 }, size), { piece: 3, offset: 2 * BLOCK_BYTES, length: 100 });
+    assert.equal(isAlignedBlock({ piece: P(3), offset: 2 * BLOCK_BYTES, length: 100 }, size), true);
+    assert.equal(isAlignedBlock({ piece: P(3), offset: 0, length: 100 }, size), false);
+  });
+  it('refuses a range outside the piece', () => {
+    assert.throws(() => requestsFor(P(0), 100, [{ start: 50, end: 101 }]), isError('INTERNAL', { piece: 0 }));
+  });
+});
+
+describe('request book', () => {
+  it('keeps unasked blocks oldest first, and a block handed back goes to the end', () => {
+    const b = new RequestBook<string>();
+    for (const x of ['0.0', '0.1', '1.0']) b.want(block(x));
+    b.asked(block('0.0'), 'A', 0);
+    assert.deepEqual([...b.unasked()].map((x) => `${x.piece}.${x.offset / BLOCK_BYTES}`), ['0.1', '1.0']);
+    b.release(block('0.0'), 'A');
+    assert.deepEqual([...b.unasked()].map((x) => `${x.piece}.${x.offset / BLOCK_BYTES}`), ['0.1', '1.0', '0.0']);
+  });
+  it('a block arriving names every source it was asked of (to cancel the others)', () => {
+    const b = new RequestBook<string>();
+    b.want(block('0.0'));
+    b.asked(block('0.0'), 'A', 0);
+    b.asked(block('0.0'), 'B', 1);
+    assert.deepEqual(b.drop(block('0.0')).sort(), ['A', 'B']);
+    assert.equal(b.size, 0);
+    assert.equal(b.askedCount('A'), 0);
+  });
+  it('a source that leaves gives back every ask at once, and only blocks nobody else was asked become unasked', () => {
+    const b = new RequestBook<string>();
+    for (const x of ['0.0', '0.1']) b.want(block(x));
+    b.asked(block('0.0'), 'A', 0);
+    b.asked(block('0.1'), 'A', 0);
+    b.asked(block('0.1'), 'B', 0);
+    assert.equal(b.releaseHandle('A').length, 2);
+    assert.equal(b.unaskedCount, 1);
+    assert.equal(b.askedCount('B'), 1);
+  });
+  it('lists asks older than a time', () => {
+    const b = new RequestBook<string>();
+    b.want(block('0.0'));
+    b.asked(block('0.0'), 'slow', 0);
+    assert.deepEqual(b.expired(1000), [[block('0.0'), 'slow']]);
+    assert.deepEqual(b.expired(0), []);
+  });
+});
+
+describe('strikes and timeouts (fake clock)', () => {
+  it('an ask is overdue after the request timeout, or after the choke grace while the source chokes us', () => {
+    assert.equal(overdue(0, REQUEST_TIMEOUT_MS, true, REQUEST_TIMEOUT_MS), undefined);
+    assert.equal(overdue(0, REQUEST_TIMEOUT_MS + 1, true, REQUEST_TIMEOUT_MS), 'timeout');
+    assert.equal(overdue(0, CHOKE_GRACE_MS, false, REQUEST_TIMEOUT_MS), undefined);
+    assert.equal(overdue(0, CHOKE_GRACE_MS + 1, false, REQUEST_TIMEOUT_MS), 'choked');
+  });
+  it('a source stalls after MAX_TIMEOUTS timeout turns with no block for the whole timeout; a block resets it', () => {
+    const h = freshHealth(0);
+    let now = REQUEST_TIMEOUT_MS + 1;
+    for (let i = 1; i < MAX_TIMEOUTS; i++) assert.equal(onTimeouts(h, now, REQUEST_TIMEOUT_MS), 'patience');
+    onBlock(h, now);
+    assert.equal(onTimeouts(h, (now += 1000), REQUEST_TIMEOUT_MS), 'patience', 'a block came: the count starts again');
+    now += REQUEST_TIMEOUT_MS + 1;
+    assert.equal(onTimeouts(h, now, REQUEST_TIMEOUT_MS), MAX_TIMEOUTS === 2 ? 'stalled' : 'patience');
+  });
+  it('convictions: a web seed is dropped at once, a peer struck and then banned', () => {
+    assert.equal(onConviction(freshHealth(0), 'web'), 'drop');
+    const h = freshHealth(0);
+    assert.deepEqual([onConviction(h, 'peer'), onConviction(h, 'peer')], ['strike', 'ban']);
+  });
+});
+
+describe('look-ahead', () => {
+  const sure = (n: number) => () => [{ start: 0, end: n }];
+  it('takes the next pieces in order while they fit the room and the bounds, skipping pieces with nothing sure', () => {
+    const next = pieces(6);
+    const t = takeAhead({ next, sure: (p) => (p === 1 ? [] : [{ start: p * 1000, end: p * 1000 + 600 }]), heldPieces: 0, heldBytes: 0, room: 2000 });
+    assert.deepEqual(t.map((x) => x.piece), [0, 2, 3]);
+  });
+  it('stops at the first piece that does not fit', () => {
+    assert.deepEqual(takeAhead({ next: pieces(4), sure: sure(LOOK_AHEAD_BYTES / 2 + 1), heldPieces: 0, heldBytes: 0, room: Infinity }).length, 1);
+  });
+  it('holds at most LOOK_AHEAD_PIECES pieces and takes nothing without room', () => {
+    assert.equal(takeAhead({ next: pieces(100), sure: sure(1), heldPieces: LOOK_AHEAD_PIECES - 2, heldBytes: 0, room: Infinity }).length, 2);
+    assert.equal(takeAhead({ next: pieces(4), sure: sure(1), heldPieces: 0, heldBytes: 0, room: 0 }).length, 0);
+  });
+});
+
+describe('sure bytes of the plan', () => {
+  const seg = (start: number, end: number, source: number, sourceOffset: number, reason: LocalSegment['reason'] = 'hint'): LocalSegment => ({ start, end, source, sourceOffset, reason });
+  it('a piece surely fetches only the bytes that neither local bytes nor any guess layer cover', () => {
+    const plan = buildPlan({ length: 100, pieceLength: 50 }, [[seg(0, 20, 0, 0)]], [[seg(30, 40, ZERO_SOURCE, 0, 'zero')], [seg(35, 45, 1, 35, 'same-offset')]]);
+    assert.deepEqual(surelyFetched(plan, P(0)), [{ start: 20, end: 30 }, { start: 45, end: 50 }]);
+    assert.deepEqual(surelyFetched(plan, P(1)), [{ start: 50, end: 100 }]);
+    assert.deepEqual(surelyFetched(buildPlan({ length: 100, pieceLength: 50 }, [[seg(0, 100, 0, 0)]]), P(0)), []);
+  });
+  it('the engine is told each piece\'s missing bytes and which pieces look-ahead may take, bridged like the piece\'s own fetch', () => {
+    const plan = buildPlan({ length: 4096, pieceLength: 2048 }, [[seg(0, 100, 0, 0), seg(200, 2048, 0, 200), seg(2048, 4096, 0, 2048)]]);
+    const n = pieceNeeds(plan, [false, false]);
+    assert.equal(n.missingBytes(P(0)), 100);
+    assert.deepEqual(n.aheadCandidates, [0]);
+    assert.deepEqual(n.sure(P(0)), [{ start: 100, end: 200 }]);
+    assert.deepEqual(pieceNeeds(plan, [true, false]).aheadCandidates, []);
+  });
+});

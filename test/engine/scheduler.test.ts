@@ -1,0 +1,94 @@
+/**
+ * The scheduler as a table: a one-line scenario (shorthand.ts) in, the asks
+ * and cancels of one turn out. No sockets, no files, no timers.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { pieceIndex } from '../../src/core/ids.js';
+import { ENDGAME_CROSS_MS, scheduleTurn, type PieceRule } from '../../src/engine/scheduler.js';
+import { block, book, PIECE, render, sources } from './shorthand.js';
+
+interface Row {
+  readonly name: string;
+  readonly sources: string;
+  readonly wanted: string;
+  readonly asked?: Record<string, string[]>;
+  readonly endgame?: boolean;
+  readonly now?: number;
+  readonly rules?: [number, PieceRule<string>][];
+  readonly reclaim?: number[];
+  /** The asks of the turn, rendered. */
+  readonly asks: string;
+  readonly cancels?: string;
+}
+
+const rows: Row[] = [
+  { name: 'a source gets the oldest unasked blocks of pieces it has, up to its free slots', sources: 'A=##../3', wanted: '2 2 2 2', asks: 'A:0.0,0.1,1.0' },
+  { name: 'a source gets nothing of pieces it lacks', sources: 'A=..##', wanted: '2 2 0 0', asks: '' },
+  { name: 'two peers with different pieces share the work', sources: 'A=##.. B=..##', wanted: '1 1 1 1', asks: 'A:0.0,1.0 B:2.0,3.0' },
+  { name: 'a peer that chokes us is asked nothing', sources: 'A=####/c B=####', wanted: '1 1', asks: 'B:0.0,1.0' },
+  { name: 'leechers before seeds: a seed is not asked for a piece a leecher that keeps up has', sources: 'S=#### L=#.../1', wanted: '2 1', asks: 'L:0.0 S:1.0' },
+  { name: 'a leecher that does not keep up spares no seed', sources: 'S=#### L=#.../1k', wanted: '2 1', asks: 'L:0.0 S:0.1,1.0' },
+  { name: 'a leecher that chokes us spares no seed', sources: 'S=#### L=#.../c', wanted: '2', asks: 'S:0.0,0.1' },
+  { name: 'a web seed takes what the peers cannot take this turn, as one request of at most its bytes', sources: 'A=#.../2 W=web/3', wanted: '4 4', asks: 'A:0.0,0.1 W:0.2,0.3,1.0' },
+  { name: 'mixed peers and web seeds are asked for disjoint blocks', sources: 'A=##../2 B=..##/2 W=web/8', wanted: '4 4 4 4', asks: 'A:0.0,0.1 B:2.0,2.1 W:0.2,0.3,1.0,1.1,1.2,1.3,2.2,2.3' },
+  { name: 'web seeds with room share the unasked bytes evenly (each at least 256 KiB)', sources: 'W=web/64 V=web/64', wanted: '4 4 4 4 4 4 4 4', asks: 'W:0.0,0.1,0.2,0.3,1.0,1.1,1.2,1.3,2.0,2.1,2.2,2.3,3.0,3.1,3.2,3.3 V:4.0,4.1,4.2,4.3,5.0,5.1,5.2,5.3,6.0,6.1,6.2,6.3,7.0,7.1,7.2,7.3' },
+  { name: 'sources with fewer strikes go first', sources: 'A=####/1s B=####/1', wanted: '1 1', asks: 'B:0.0 A:1.0' },
+  { name: 'no endgame while some block waits for its first ask', sources: 'A=#.../0 B=##../4', wanted: '1 1', asked: { A: ['0.0'] }, endgame: true, asks: 'B:1.0' },
+  { name: 'no endgame while pieces remain to start', sources: 'A=####/0 B=####', wanted: '1', asked: { A: ['0.0'] }, endgame: false, asks: '' },
+  { name: 'endgame: an idle peer asks a block already asked of another peer', sources: 'A=####/0 B=####', wanted: '2', asked: { A: ['0.0', '0.1'] }, endgame: true, asks: 'B:0.0,0.1' },
+  { name: 'endgame: at most two asks per block', sources: 'A=####/0 B=####/0 C=####', wanted: '1', asked: { A: ['0.0'], B: ['0.0'] }, endgame: true, asks: '' },
+  { name: "endgame: a web seed never repeats another web seed's request", sources: 'W=web/0 V=web', wanted: '1', asked: { W: ['0.0'] }, endgame: true, asks: '' },
+  { name: "endgame: a web seed repeats a peer's ask once it is old", sources: 'V=web A=####/0', wanted: '1', asked: { A: ['0.0'] }, endgame: true, now: ENDGAME_CROSS_MS, asks: 'V:0.0' },
+  { name: "endgame: but not a fresh one", sources: 'V=web A=####/0', wanted: '1', asked: { A: ['0.0'] }, endgame: true, now: ENDGAME_CROSS_MS - 1, asks: '' },
+  { name: 'a piece avoids a source that sent bad bytes when another has it', sources: 'A=#### B=####', wanted: '1', rules: [[0, { avoid: new Set(['A']) }]], asks: 'B:0.0' },
+  { name: 'an avoided source is asked when it alone has the piece', sources: 'A=#### B=.###', wanted: '1', rules: [[0, { avoid: new Set(['A']) }]], asks: 'A:0.0' },
+  { name: 'a one-source piece goes wholly to one source, fewest strikes first', sources: 'A=####/2s B=####/2', wanted: '3', rules: [[0, { oneSource: true }]], asks: 'B:0.0,0.1' },
+  { name: 'a one-source piece stays with its pin', sources: 'A=####/2 B=####/2', wanted: '3', rules: [[0, { oneSource: true, pinned: 'A' }]], asks: 'A:0.0,0.1' },
+  {
+    name: 'reclaim: when a leecher announces a piece, its blocks asked only of seeds go to the leecher',
+    sources: 'S=####/0 L=#...',
+    wanted: '2',
+    asked: { S: ['0.0', '0.1'] },
+    reclaim: [0],
+    asks: 'L:0.0,0.1',
+    cancels: 'S:0.0,0.1',
+  },
+  { name: 'reclaim leaves a piece alone when no leecher that keeps up has it', sources: 'S=####/0 L=#.../k', wanted: '1', asked: { S: ['0.0'] }, reclaim: [0], asks: '', cancels: '' },
+];
+
+describe('scheduler', () => {
+  for (const r of rows) {
+    it(r.name, () => {
+      const d = scheduleTurn({
+        book: book(r.wanted, r.asked),
+        sources: sources(r.sources),
+        now: r.now ?? 0,
+        endgame: r.endgame ?? false,
+        rules: new Map((r.rules ?? []).map(([p, rule]) => [pieceIndex(p), rule])),
+        reclaim: (r.reclaim ?? []).map(pieceIndex),
+        pieceLength: PIECE,
+      });
+      assert.equal(render(d.asks), r.asks);
+      if (r.cancels !== undefined) assert.equal(render(d.cancels), r.cancels);
+    });
+  }
+
+  it('asks of one turn never name a block twice, whatever the mix (property)', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      let x = seed;
+      const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const mask = () => Array.from({ length: 6 }, () => (rnd() < 0.5 ? '#' : '.')).join('');
+      const spec = `A=${mask()}/${1 + Math.floor(rnd() * 6)} B=${mask()}/${1 + Math.floor(rnd() * 6)} C=######/${Math.floor(rnd() * 4)} W=web/${1 + Math.floor(rnd() * 10)}`;
+      const wanted = Array.from({ length: 6 }, () => String(Math.floor(rnd() * 4))).join(' ');
+      const d = scheduleTurn({ book: book(wanted), sources: sources(spec), now: 0, endgame: false, rules: new Map(), reclaim: [], pieceLength: PIECE });
+      const all = d.asks.flatMap((a) => a.blocks.map((b) => `${b.piece}:${b.offset}`));
+      assert.equal(new Set(all).size, all.length, `${spec} | ${wanted}: ${render(d.asks)}`);
+      for (const a of d.asks) for (const b of a.blocks) assert.ok(sources(spec).find((s) => s.handle === a.handle)!.has(b.piece), `${a.handle} has ${b.piece}`);
+    }
+  });
+
+  it('the shorthand itself: blocks are 16 KiB from offset 0', () => {
+    assert.deepEqual(block('2.3'), { piece: 2, offset: 3 * 16384, length: 16384 });
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * The swarm's pure cores as tables, with a fake clock where time matters:
+ * availability, the upload queue (rarest sent first, share first), BEP 16
+ * super-seed offers, duplicate connections and redials. No sockets.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { pieceIndex } from '../../src/core/ids.js';
+import { Availability } from '../../src/swarm/availability.js';
+import { duplicateToDrop, MAX_REDIALS, shouldRedial } from '../../src/swarm/peer-set.js';
+import { SUPER_SEED_PATIENCE_MS, SuperSeed } from '../../src/swarm/super-seed.js';
+import { SHARE_MEMORY_MS, UploadQueue } from '../../src/swarm/upload-queue.js';
+
+const P = pieceIndex;
+/** "#.#." -> has(i) per piece. */
+const mask = (m: string) => (i: number) => m[i] === '#';
+
+describe('availability', () => {
+  it('counts each peer once per piece; a peer with every piece counts in all of them', () => {
+    const a = new Availability<string>(4);
+    a.bitfield('A', mask('##..'), false);
+    a.bitfield('B', mask('.#..'), false);
+    a.bitfield('S', mask('....'), true);
+    assert.deepEqual([0, 1, 2, 3].map((p) => a.count(P(p))), [2, 3, 1, 1]);
+    assert.equal(a.isComplete('S'), true);
+  });
+  it('a have is new once; the last missing piece makes the peer complete', () => {
+    const a = new Availability<string>(2);
+    assert.equal(a.have('A', P(0)), 'new');
+    assert.equal(a.have('A', P(0)), 'known');
+    assert.equal(a.have('A', P(1)), 'complete');
+    assert.deepEqual([a.count(P(0)), a.count(P(1))], [1, 1]);
+  });
+  it('a full bitfield is a complete peer; a peer that leaves is uncounted', () => {
+    const a = new Availability<string>(3);
+    a.bitfield('A', mask('###'), false);
+    a.have('B', P(2));
+    a.remove('A');
+    assert.deepEqual([0, 1, 2].map((p) => a.count(P(p))), [0, 0, 1]);
+    assert.equal(a.has('A', P(0)), false);
+  });
+});
+
+describe('upload queue (fake clock)', () => {
+  const req = (peer: string, piece: number, seq: number, at = 0) => ({ peer, piece, offset: 0, length: 16384, seq, at });
+  const live = () => true;
+  it('serves the piece sent to the fewest other peers first, then the oldest', () => {
+    const q = new UploadQueue<string>(0);
+    q.sent('X', 0);
+    q.push(req('A', 0, 0));
+    q.push(req('A', 1, 1));
+    assert.equal(q.next(0, live, live)?.piece, 1, 'piece 1 went to nobody yet');
+    assert.equal(q.next(0, live, live)?.piece, 0);
+  });
+  it('share first: a piece another connected peer got waits until its wait ends', () => {
+    const q = new UploadQueue<string>(1500);
+    q.sent('X', 0);
+    q.push(req('A', 0, 0, 1000));
+    assert.equal(q.next(2000, live, live), undefined);
+    assert.equal(q.nextWake(), 2500);
+    assert.equal(q.next(2500, live, live)?.piece, 0);
+  });
+  it('a peer that left complete still counts as a holder for SHARE_MEMORY_MS, then is forgotten', () => {
+    const q = new UploadQueue<string>(1500);
+    q.sent('X', 0);
+    q.left('X', true, 0);
+    q.push(req('A', 0, 0, 0));
+    const gone = (p: string) => p !== 'X';
+    assert.equal(q.next(100, live, gone), undefined, 'X left, but as a seed');
+    q.expire(SHARE_MEMORY_MS);
+    assert.equal(q.next(100, live, gone)?.piece, 0);
+  });
+  it('drops requests of peers that no longer take them, and a cancel drops one', () => {
+    const q = new UploadQueue<string>(0);
+    q.push(req('A', 0, 0));
+    q.push(req('B', 1, 1));
+    q.push(req('B', 2, 2));
+    q.cancel('B', 1, 0, 16384);
+    assert.equal(q.next(0, (p) => p !== 'A', live)?.piece, 2);
+    assert.equal(q.size, 0);
+  });
+});
+
+describe('super-seed offers (fake clock)', () => {
+  it('offers each peer the least-offered piece it lacks, one at a time', () => {
+    const s = new SuperSeed<string>(3);
+    const none = () => 0;
+    assert.equal(s.offer('A', () => true, none, 0), 0);
+    assert.equal(s.offer('B', () => true, none, 0), 1);
+    assert.equal(s.offer('C', (p) => p !== 2, none, 0), 0, 'piece 2 is not lacked; 0 and 1 were offered once, 0 first');
+  });
+  it('a piece seen at another peer was passed on: its first holder may get the next', () => {
+    const s = new SuperSeed<string>(2);
+    s.offer('A', () => true, () => 0, 0);
+    assert.deepEqual(s.passedOn('B', 0, false), ['A']);
+    assert.deepEqual(s.passedOn('A', 0, false), [], 'its own have does not count');
+    assert.deepEqual(s.passedOn('A', 0, true), ['A'], 'unless it is alone');
+  });
+  it('after SUPER_SEED_PATIENCE_MS with no sign, the peer is offered another', () => {
+    const s = new SuperSeed<string>(2);
+    s.offer('A', () => true, () => 0, 1000);
+    assert.deepEqual(s.due(1000 + SUPER_SEED_PATIENCE_MS), []);
+    assert.deepEqual(s.due(1001 + SUPER_SEED_PATIENCE_MS), ['A']);
+  });
+});
+
+describe('peer set rules', () => {
+  it('of two connections to one peer, both sides keep the one dialed by the lower peer id', () => {
+    assert.equal(duplicateToDrop('aa', 'bb', true), 'old', 'we are lower: keep our outgoing one');
+    assert.equal(duplicateToDrop('aa', 'bb', false), 'new');
+    assert.equal(duplicateToDrop('bb', 'aa', false), 'old', 'they are lower: keep their dial (incoming here)');
+  });
+  it('a dialed peer that hung up cleanly is dialed again, a few times; one that misbehaved is not', () => {
+    assert.equal(shouldRedial('connection closed', true, 0), true);
+    assert.equal(shouldRedial('ECONNRESET', true, MAX_REDIALS - 1), true);
+    assert.equal(shouldRedial('ECONNRESET', true, MAX_REDIALS), false);
+    assert.equal(shouldRedial('banned', true, 0), false);
+    assert.equal(shouldRedial('connection closed', false, 0), false, 'we did not dial it');
+  });
+});

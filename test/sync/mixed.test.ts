@@ -1,0 +1,69 @@
+/**
+ * Syncs with BitTorrent peers and web seeds together, over real sockets on
+ * 127.0.0.1: an `isosync seed` child and a small HTTP range server, one
+ * download engine asking both. Nothing is fetched twice; a seeder that goes
+ * away mid-sync costs no piece (its asks go to the web seed at once: with a
+ * request timeout of 10 minutes, a piece left with it would hang the test).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { startRangeServer, type RangeServer } from '../helpers/range-server.js';
+import { isosync, isosyncSeed } from '../swarm/peers.js';
+import { HAVE_RELEASES, publishChain, sha256, type Published } from './fixture-pair.js';
+
+const T = 'distro-1.01';
+
+interface Report {
+  fetchedBytes: number;
+  webSeeds: { url: string; bytes: number; dropped?: string }[];
+  peers: { downloaded: number; list: { address: string; downloaded: number }[] };
+}
+
+describe('peers and web seeds in one sync', { skip: HAVE_RELEASES ? false : 'fixtures/releases not built' }, () => {
+  let pub: Published;
+  before(() => {
+    pub = publishChain(['distro-1.00', T]);
+  });
+  after(() => pub?.cleanup());
+
+  test('a sync from a seed and a web seed asks both, and fetches no byte twice', async () => {
+    const seed = await isosyncSeed(pub.torrent(T), pub.image(T), ['--no-catalog', '--upload-limit', '2000000']);
+    // A slow mirror (some 20 KiB/s a connection): its queue stays short (QUEUE_SECONDS), so the peer, which joins later, gets the rest.
+    const web = await startRangeServer({ [`/${T}.iso`]: pub.image(T) }, 'trickle');
+    try {
+      const out = join(pub.dir, 'mixed.iso');
+      const r = await isosync(['sync', pub.torrent(T), '--no-catalog', '--home', join(pub.dir, 'h-mixed'), '-o', out, '--json', '--peer', `127.0.0.1:${seed.port}`, '--web-seed', `${web.url}/${T}.iso`]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(sha256(out), sha256(pub.image(T)));
+      const report = JSON.parse(r.stdout) as Report;
+      const fromWeb = web.bytesSent();
+      const fromPeer = report.peers.downloaded;
+      assert.ok(fromWeb > 0 && fromPeer > 0, `web seed ${fromWeb} bytes, peer ${fromPeer} bytes`);
+      const size = statSync(pub.image(T)).size;
+      // The web seed's figure counts the multipart headers too (some hundred bytes a request).
+      assert.ok(fromWeb + fromPeer <= size + 64 * 1024, `peer ${fromPeer} + web ${fromWeb} bytes for a ${size}-byte image`);
+    } finally {
+      await seed.stop();
+      await web.close();
+    }
+  });
+
+  test('a seeder that leaves mid-sync costs no piece: the web seed fetches what it held, and the sync completes', async () => {
+    const seed = await isosyncSeed(pub.torrent(T), pub.image(T), ['--no-catalog', '--upload-limit', '300000']);
+    const web = await startRangeServer({ [`/${T}.iso`]: pub.image(T) }, 'slow');
+    try {
+      const out = join(pub.dir, 'leaving.iso');
+      const sync = isosync(['sync', pub.torrent(T), '--no-catalog', '--home', join(pub.dir, 'h-leave'), '-o', out, '--json', '--timeout', '600', '--peer', `127.0.0.1:${seed.port}`, '--web-seed', `${web.url}/${T}.iso`]);
+      await new Promise((r) => setTimeout(r, 400));
+      seed.child.kill('SIGKILL');
+      const r = await sync;
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(sha256(out), sha256(pub.image(T)));
+    } finally {
+      await seed.stop();
+      await web.close();
+    }
+  });
+});
