@@ -70,7 +70,7 @@ export class Nginx {
    * and logs. `onSpawn` sees the instance as soon as the process exists, so a
    * signal handler can stop it even while it is still starting.
    */
-  static async start(dir: string, root: string, onSpawn?: (n: Nginx) => void): Promise<Nginx> {
+  static async start(dir: string, root: string, onSpawn?: (n: Nginx) => void, opts: { limitRate?: string } = {}): Promise<Nginx> {
     const port = await freePort();
     const n = new Nginx(dir, port);
     const temp = join(dir, 'temp');
@@ -95,6 +95,8 @@ export class Nginx {
         '  server {',
         `    listen 127.0.0.1:${port};`,
         `    root ${root};`,
+        // nginx's own per-connection send rate (e.g. "1m" = 1 MiB/s): a slow mirror.
+        ...(opts.limitRate ? [`    limit_rate ${opts.limitRate};`] : []),
         '  }',
         '}',
         '',

@@ -84,7 +84,7 @@ export const EXIT_CODES: readonly [string, string][] = [
 export const SIZES = 'SIZE and RATE: bytes, or with a binary unit: 500k, 5M, 5MiB, 1.5G (k = 1024); a RATE may end in /s.';
 
 function table(rows: readonly [string, string][], indent = 2): string {
-  const w = Math.max(...rows.map(([k]) => k.length));
+  const w = rows.reduce((n, [k]) => Math.max(n, k.length), 0);
   return rows.map(([k, v]) => `${' '.repeat(indent)}${k.padEnd(w)}  ${v}`).join('\n');
 }
 

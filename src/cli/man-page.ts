@@ -49,7 +49,7 @@ export function manPage(program: Command, version: string): string {
   for (const c of program.commands) {
     if ((c as unknown as { _hidden?: boolean })._hidden) continue;
     out.push('.SS', `.B ${esc(usage(c))}`, '.PP', esc(c.description()));
-    out.push(...optionItems(c));
+    for (const item of optionItems(c)) out.push(item);
     const ex = EXAMPLES[c.name()] ?? [];
     if (ex.length > 0) {
       out.push('.PP', 'Examples:');

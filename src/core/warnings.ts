@@ -27,6 +27,7 @@ export type WarningCode =
   | 'TRACKER_FAILED' // one tracker failed one request; the next is tried
   | 'TRACKERS_UNREACHABLE' // no tracker answered a round; it retries later
   | 'TRACKER_MESSAGE' // a tracker's own `warning message`
+  | 'TRACKER_PEERS_SKIPPED' // a tracker's reply named peers whose address or port is invalid: left out, never looked up
   | 'TRACKER_UNSUPPORTED' // a tracker URL of a scheme isosync does not speak
   | 'NO_TRACKER' // the torrent names no tracker isosync can use
   // planning and local data

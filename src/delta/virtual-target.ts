@@ -118,7 +118,7 @@ export class VirtualTarget implements ByteSource {
       for (const g of gaps) {
         const a = Math.floor(g.start / align) * align;
         const b = Math.min(this.size, Math.ceil((g.end + readAhead) / align) * align);
-        need.push(...subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)])));
+        for (const s of subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)]))) need.push(s);
       }
       const fetcher = this.fetcher;
       const spans = mergeSpans(need);

@@ -62,16 +62,15 @@ export async function readIso(src: ByteSource, opts: ReadIsoOptions = {}): Promi
   const hasJoliet = set.joliet !== undefined;
   const names: NameSource = hasRockRidge ? 'rockridge' : hasJoliet ? 'joliet' : 'iso9660';
 
-  const metadata: MetadataArea[] = [];
   const jolietRoot = set.joliet ? rootRecord(ctx, set.joliet) : undefined;
   const main = await walkTree(ctx, names === 'joliet' ? jolietRoot! : root, { names, blockSize: bs, suspSkip });
-  metadata.push(...main.metadata);
+  // One area per directory: appended one at a time (a spread of 150,000 arguments overflows the stack).
+  const metadata: MetadataArea[] = main.metadata;
   // The other tree shares file content but has its own directory sectors: read them for the region map.
-  if (names !== 'joliet' && jolietRoot) {
-    metadata.push(...(await walkTree(ctx, jolietRoot, { names: 'joliet', blockSize: bs, suspSkip: 0 })).metadata);
-  } else if (names === 'joliet') {
-    metadata.push(...(await walkTree(ctx, root, { names: 'iso9660', blockSize: bs, suspSkip: 0 })).metadata);
-  }
+  const other = names !== 'joliet' && jolietRoot
+    ? await walkTree(ctx, jolietRoot, { names: 'joliet', blockSize: bs, suspSkip: 0 })
+    : names === 'joliet' ? await walkTree(ctx, root, { names: 'iso9660', blockSize: bs, suspSkip: 0 }) : undefined;
+  for (const m of other?.metadata ?? []) metadata.push(m);
 
   const tables = [...(await pathTables(ctx, 'primary', pvd)), ...(set.joliet ? await pathTables(ctx, 'joliet', set.joliet) : [])];
   const boot = set.bootCatalogLba !== undefined ? await readBootCatalog(ctx, set.bootCatalogLba, bs) : undefined;

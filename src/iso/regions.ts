@@ -79,7 +79,7 @@ function paint(covered: Item[], items: Item[], out: Item[]): Item[] {
     prev = { item: it, start: it.start, end: it.end, parts };
     cursor = Math.max(cursor, it.end);
   }
-  out.push(...added);
+  for (const r of added) out.push(r);
   const merged = [...covered, ...added].sort((a, b) => a.start - b.start);
   return merged;
 }

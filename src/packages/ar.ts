@@ -31,8 +31,10 @@ export interface ArMember {
   readonly size: number;
 }
 
-const ascii = (b: Uint8Array, f: { offset: number; length: number }): string =>
-  String.fromCharCode(...b.subarray(f.offset, f.offset + f.length));
+const ascii = (b: Uint8Array, f: { offset: number; length: number }): string => {
+  const s = b.subarray(f.offset, f.offset + f.length);
+  return Buffer.from(s.buffer, s.byteOffset, s.length).toString('latin1');
+};
 
 /**
  * Lists the first `maxMembers` members of the archive (a .deb has three or
@@ -44,7 +46,8 @@ export async function listArMembers(src: ByteSource, what: string, maxMembers = 
   };
   if (src.size < AR_MAGIC.length) fail(`${src.size} bytes is too short for an ar archive`, 0);
   const magic = await src.read(0, AR_MAGIC.length);
-  if (String.fromCharCode(...magic) !== AR_MAGIC) fail(`not an ar archive (starts with ${quote(String.fromCharCode(...magic.subarray(0, 7)))})`, 0);
+  const start = ascii(magic, { offset: 0, length: magic.length });
+  if (start !== AR_MAGIC) fail(`not an ar archive (starts with ${quote(start.slice(0, 7))})`, 0);
   const members: ArMember[] = [];
   let at = AR_MAGIC.length;
   while (at < src.size && members.length < maxMembers) {

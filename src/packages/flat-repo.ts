@@ -70,17 +70,31 @@ export function dependencyOrder<T extends { name: string; control: Stanza }>(pkg
   const byName = new Map(pkgs.map((p) => [p.name, p]));
   const out: T[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (p: T): void => {
+  // Depth first with an explicit stack: a chain of thousands of packages each depending on the next must not overflow the call stack.
+  const stack: { p: T; deps: T[]; next: number }[] = [];
+  const enter = (p: T): void => {
     if (state.get(p.name)) return; // done, or a cycle: dpkg configures cycles together
     state.set(p.name, 'visiting');
+    const deps: T[] = [];
     for (const d of dependencyNames(p.control)) {
       const dep = byName.get(d);
-      if (dep && dep !== p) visit(dep);
+      if (dep && dep !== p) deps.push(dep);
     }
-    state.set(p.name, 'done');
-    out.push(p);
+    stack.push({ p, deps, next: 0 });
   };
-  for (const p of pkgs) visit(p);
+  for (const root of pkgs) {
+    enter(root);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next < top.deps.length) {
+        enter(top.deps[top.next++]!);
+        continue;
+      }
+      stack.pop();
+      state.set(top.p.name, 'done');
+      out.push(top.p);
+    }
+  }
   return out;
 }
 

@@ -55,31 +55,35 @@ export function parsePackagesIndex(text: string, what: string): IndexedPackage[]
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
-function decodeXml(s: string): string {
+/** Replaces entity and character references; a reference to no Unicode character (XML 1.0 §4.1 WFC: Legal Character) is refused. */
+function decodeXml(s: string, what: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-z]+);/g, (whole, ref: string) => {
-    if (ref.startsWith('#x')) return String.fromCodePoint(parseInt(ref.slice(2), 16));
-    if (ref.startsWith('#')) return String.fromCodePoint(parseInt(ref.slice(1), 10));
-    return ENTITIES[ref] ?? whole;
+    if (!ref.startsWith('#')) return ENTITIES[ref] ?? whole;
+    const code = ref.startsWith('#x') ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+    if (!(code >= 1 && code <= 0x10ffff) || (code >= 0xd800 && code <= 0xdfff)) {
+      throw new IsosyncError('BAD_PACKAGE', `Cannot parse ${quote(what)}: character reference ${quote(whole.slice(0, 24))} names no Unicode character`, { file: what });
+    }
+    return String.fromCodePoint(code);
   });
 }
 
-function attrs(tag: string): Map<string, string> {
+function attrs(tag: string, what: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const m of tag.matchAll(/([A-Za-z_:][\w:.-]*)\s*=\s*("([^"]*)"|'([^']*)')/g)) out.set(m[1]!, decodeXml(m[3] ?? m[4] ?? ''));
+  for (const m of tag.matchAll(/([A-Za-z_:][\w:.-]*)\s*=\s*("([^"]*)"|'([^']*)')/g)) out.set(m[1]!, decodeXml(m[3] ?? m[4] ?? '', what));
   return out;
 }
 
 /** The first `<name ...>` start tag (or self-closing tag) inside `xml`, with its attributes and text. */
-function element(xml: string, name: string): { attrs: Map<string, string>; text: string } | undefined {
+function element(xml: string, name: string, what: string): { attrs: Map<string, string>; text: string } | undefined {
   const m = new RegExp(`<${name}(\\s[^>]*?)?(/>|>([^<]*)</${name}>)`).exec(xml);
   if (!m) return undefined;
-  return { attrs: attrs(m[1] ?? ''), text: decodeXml(m[3] ?? '').trim() };
+  return { attrs: attrs(m[1] ?? '', what), text: decodeXml(m[3] ?? '', what).trim() };
 }
 
 /** The location of the primary metadata named by repomd.xml, relative to the repository root. */
 export function primaryLocation(repomd: string, what: string): string {
   for (const m of repomd.matchAll(/<data\s[^>]*type\s*=\s*["']primary["'][^>]*>([\s\S]*?)<\/data>/g)) {
-    const href = element(m[1]!, 'location')?.attrs.get('href');
+    const href = element(m[1]!, 'location', what)?.attrs.get('href');
     if (href) return href;
   }
   throw new IsosyncError('BAD_PACKAGE', `Cannot parse ${quote(what)}: no <data type="primary"> with a location`, { file: what });
@@ -89,11 +93,11 @@ export function primaryLocation(repomd: string, what: string): string {
 export function parseRpmPrimary(xml: string, what: string): IndexedPackage[] {
   const out: IndexedPackage[] = [];
   for (const m of xml.matchAll(/<package\s([^>]*)>([\s\S]*?)<\/package>/g)) {
-    if (attrs(m[1]!).get('type') !== 'rpm') continue;
+    if (attrs(m[1]!, what).get('type') !== 'rpm') continue;
     const body = m[2]!;
-    const name = element(body, 'name')?.text;
-    const arch = element(body, 'arch')?.text;
-    const v = element(body, 'version')?.attrs;
+    const name = element(body, 'name', what)?.text;
+    const arch = element(body, 'arch', what)?.text;
+    const v = element(body, 'version', what)?.attrs;
     const where = `package ${out.length + 1}${name ? ` (${quote(name)})` : ''}`;
     if (!name || !arch || !v?.get('ver')) {
       throw new IsosyncError('BAD_PACKAGE', `Cannot parse ${quote(what)}: ${where} lacks name, arch or version`, { file: what });
@@ -104,14 +108,14 @@ export function parseRpmPrimary(xml: string, what: string): IndexedPackage[] {
     }
     const rel = v.get('rel');
     const version = formatRpmEvr({ version: v.get('ver')!, ...(epochText !== undefined ? { epoch: Number(epochText) } : {}), ...(rel !== undefined ? { release: rel } : {}) });
-    const checksum = element(body, 'checksum');
-    const sizeText = element(body, 'size')?.attrs.get('package');
+    const checksum = element(body, 'checksum', what);
+    const sizeText = element(body, 'size', what)?.attrs.get('package');
     out.push({
       format: 'rpm',
       name,
       version,
       arch,
-      filename: element(body, 'location')?.attrs.get('href'),
+      filename: element(body, 'location', what)?.attrs.get('href'),
       size: sizeText !== undefined && /^\d+$/.test(sizeText) ? Number(sizeText) : undefined,
       sha256: checksum?.attrs.get('type') === 'sha256' ? checksum.text.toLowerCase() : undefined,
       origin: 'index',

@@ -93,7 +93,7 @@ export async function resolveRequest(root: string, target: string, opts: StaticO
   const realRoot = await realpath(root);
   let real: string;
   try {
-    real = await realpath(join(realRoot, ...p.segments));
+    real = await realpath(join(realRoot, p.segments.join('/'))); // segments hold no "/" (pathSegments)
   } catch {
     return { kind: 'bad', status: 404, why: 'no such file' };
   }

@@ -11,6 +11,10 @@
  *   - checks the exact size of every fixed-size message (table below) and the
  *     range of every piece index before the library sees it;
  *   - counts control messages per second and refuses a flood;
+ *   - checks the shape of the bencode of every extended message the library
+ *     or an extension decodes (the handshake, and registered extensions)
+ *     before it does: the `bencode` package loops forever on a negative
+ *     string length, so one 92-byte message could hang the process;
  *   - catches anything thrown by the library or a listener while handling a
  *     message;
  * and in every case reports one `violation` and destroys itself. The owner
@@ -33,6 +37,7 @@
  *   20  extended        >= 2
  */
 import Wire from 'bittorrent-protocol';
+import { bencodeValueEnd } from '../torrent/bencode-decode.js';
 
 /** Largest block isosync accepts in a piece message or request (libtorrent and aria2 ask 16 KiB; some old clients 128 KiB). */
 export const MAX_BLOCK_BYTES = 128 * 1024;
@@ -97,6 +102,11 @@ export class SafeWire extends Wire {
     this.destroy();
   }
 
+  /** The name of our extension that extended message id `id` is for (BEP 10: the ids we announced), if any. */
+  private extensionOf(id: number): string | undefined {
+    return (this as unknown as { extendedMapping: Record<number, string | undefined> }).extendedMapping[id];
+  }
+
   override _onReject(index: number, offset: number, length: number): void {
     this.rejecting = true;
     try {
@@ -125,6 +135,13 @@ export class SafeWire extends Wire {
     if (id === 5 && buf.length !== 1 + this.bitfieldBytes) return this.violation(`sent a bitfield of ${buf.length - 1} bytes (expected ${this.bitfieldBytes})`);
     if (id === 7 && (buf.length < 10 || buf.length > 9 + MAX_BLOCK_BYTES)) return this.violation(`sent a piece message of ${buf.length} bytes`);
     if (id === 20 && buf.length < 2) return this.violation('sent an empty extended message');
+    if (id === 20 && (buf[1] === 0 || this.extensionOf(buf[1]!) !== undefined)) {
+      try {
+        bencodeValueEnd(buf, 2);
+      } catch (e) {
+        return this.violation(`sent extended message ${buf[1]} that is not bencode (${(e as Error).message})`);
+      }
+    }
     if ((id === 4 || id === 6 || id === 7 || id === 8 || id === 16) && u32(buf, 1) >= this.pieceCount) {
       return this.violation(`named piece ${u32(buf, 1)} of a torrent of ${this.pieceCount} pieces`);
     }

@@ -78,6 +78,59 @@ export function decodeBencodePrefix(bytes: Uint8Array): { value: BValue; end: nu
   return { value, end: d.pos };
 }
 
+/**
+ * The end of the one bencoded value that starts at `start`, checked for
+ * shape only, not canonical form (any key order, leading zeros allowed):
+ * every byte string's length is a decimal that stays within the data,
+ * every integer is `i`, an optional `-`, digits and `e`, every dictionary
+ * key is a byte string followed by a value, nesting is at most MAX_DEPTH.
+ * It is for bytes about to reach a lenient decoder: the `bencode` package
+ * inside bittorrent-protocol loops forever on a negative string length
+ * (`-3:`). Iterative; throws BencodeError.
+ */
+export function bencodeValueEnd(b: Uint8Array, start = 0): number {
+  // Open containers, innermost last: a list, or a dictionary expecting its next key or a value.
+  const open: ('list' | 'key' | 'value')[] = [];
+  let pos = start;
+  do {
+    const c = b[pos];
+    if (c === undefined) throw new BencodeError(pos, `unexpected end of data at byte ${pos}`);
+    const top = open[open.length - 1];
+    if (c === CH_E) {
+      if (top === undefined) throw new BencodeError(pos, `unexpected "e" at byte ${pos}`);
+      if (top === 'value') throw new BencodeError(pos, `dictionary key without a value before byte ${pos}`);
+      open.pop();
+      pos++;
+    } else if (top === 'key' && (c < CH_0 || c > CH_9)) {
+      throw new BencodeError(pos, `dictionary key at byte ${pos} is not a byte string (found ${describeByte(c)})`);
+    } else if (c === CH_L || c === CH_D) {
+      if (open.length >= MAX_DEPTH) throw new BencodeError(pos, `lists and dictionaries nested deeper than ${MAX_DEPTH} levels at byte ${pos}`);
+      open.push(c === CH_D ? 'key' : 'list');
+      pos++;
+      continue; // the container is an item of its parent once it closes
+    } else if (c === CH_I) {
+      const end = b.indexOf(CH_E, pos + 1);
+      if (end < 0 || end - pos - 1 > MAX_INT_DIGITS + 1 || !/^-?\d+$/.test(latin1(b.subarray(pos + 1, end)))) {
+        throw new BencodeError(pos, `integer at byte ${pos} is not "i", digits and "e"`);
+      }
+      pos = end + 1;
+    } else if (c >= CH_0 && c <= CH_9) {
+      const colon = b.indexOf(CH_COLON, pos);
+      const text = colon < 0 ? '' : latin1(b.subarray(pos, colon));
+      if (!/^\d{1,16}$/.test(text)) throw new BencodeError(pos, `byte string at byte ${pos} has no decimal length and ":"`);
+      const len = Number(text);
+      if (len > b.length - colon - 1) throw new BencodeError(pos, `byte string at byte ${pos} declares length ${len}, past the end of the data`);
+      pos = colon + 1 + len;
+    } else {
+      throw new BencodeError(pos, `unexpected byte ${describeByte(c)} at byte ${pos}`);
+    }
+    // One item ended (a string, an integer or a closed container): a dictionary alternates key, value.
+    const parent = open.length - 1;
+    if (parent >= 0 && open[parent] !== 'list') open[parent] = open[parent] === 'key' ? 'value' : 'key';
+  } while (open.length > 0);
+  return pos;
+}
+
 function describeByte(b: number): string {
   const hex = `0x${b.toString(16).padStart(2, '0')}`;
   return b >= 0x20 && b < 0x7f ? `${hex} ("${String.fromCharCode(b)}")` : hex;

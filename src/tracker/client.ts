@@ -11,9 +11,16 @@
  * Events sent (BEP 3): `started` to each tracker the first time it is
  * announced to, `completed` once (to whichever tracker answers it),
  * `stopped` on stop() to every tracker that acknowledged `started`. Regular
- * announces follow the tracker's interval, never sooner than its min
- * interval; after a round where every tracker failed, retries back off from
+ * announces follow the tracker's interval, never sooner than the floor
+ * (MIN_ANNOUNCE_INTERVAL_S, libtorrent's 5 minutes, or the tracker's own
+ * `min interval` when larger), so a tracker answering `interval 0` is not
+ * hammered; after a round where every tracker failed, retries back off from
  * RETRY_FIRST_S doubling up to RETRY_MAX_S.
+ *
+ * Each warning is emitted once per tracker: the same problem from the same
+ * tracker again is not repeated until that tracker has answered in between,
+ * and "no tracker answered" once per run of failed rounds. A reply's peers
+ * are passed on up to MAX_PEERS_PER_REPLY (deduplicated, ourselves removed).
  *
  * Emits:
  *   'peers'     {host, port}[]   new list from a tracker (our own address:port filtered out)
@@ -45,6 +52,8 @@ export interface AnnouncerOptions {
   preferred?: string[];
   /** Deadline of one tracker request in ms (default 15 s). */
   timeoutMs?: number;
+  /** Shortest time between two regular announces to one swarm, in seconds (default MIN_ANNOUNCE_INTERVAL_S; tests on 127.0.0.1 lower it). */
+  minAnnounceIntervalS?: number;
   /** Where failures go (one per failed request). */
   onWarning?: WarningSink;
 }
@@ -57,6 +66,8 @@ export interface AnnouncedInfo {
   readonly seeders?: number;
   readonly leechers?: number;
   readonly peers: number;
+  /** Seconds until the next regular announce, as scheduled (the tracker's interval, raised to the floor). */
+  readonly nextAnnounceS: number;
 }
 
 export interface ScrapeInfo {
@@ -71,12 +82,27 @@ export const DEFAULT_TIMEOUT_MS = 15_000;
 /** stop() never takes longer than this: a user pressed Ctrl-C. */
 export const STOP_TIMEOUT_MS = 2_000;
 export const DEFAULT_NUMWANT = 50;
+/** Peers passed on from one reply (libtorrent keeps a peer list of 3,000 by default); a tracker asked for 50 that sends more is not to be dialled wholesale. */
+export const MAX_PEERS_PER_REPLY = 3000;
 /** After a round where no tracker answered: first retry, then doubling up to the max. */
 export const RETRY_FIRST_S = 15;
 export const RETRY_MAX_S = 600;
-/** Bounds on a tracker's interval: below a second is a bug, beyond a day would make us lose the swarm. */
-const MIN_INTERVAL_S = 1;
+/** libtorrent's min_announce_interval: no tracker's interval, however short, re-announces sooner than this. */
+export const MIN_ANNOUNCE_INTERVAL_S = 300;
+/** Beyond a day between announces the tracker forgets us. */
 const MAX_INTERVAL_S = 86_400;
+
+/**
+ * When to announce again after a reply: `nextS` for the regular announce
+ * (the tracker's interval), `minS` for an early one asked by update(). Both
+ * are at least `floorS`, or the tracker's `min interval` when larger, and at
+ * most a day. Pure.
+ */
+export function announceDelays(reply: { interval: number; minInterval?: number }, floorS: number = MIN_ANNOUNCE_INTERVAL_S): { nextS: number; minS: number } {
+  const bound = (s: number): number => Math.min(MAX_INTERVAL_S, Math.max(0, Math.floor(Number.isFinite(s) ? s : MAX_INTERVAL_S)));
+  const minS = Math.max(bound(floorS), bound(reply.minInterval ?? 0));
+  return { nextS: Math.max(minS, bound(reply.interval)), minS };
+}
 
 export class Announcer extends EventEmitter {
   private readonly opts: Required<Pick<AnnouncerOptions, 'numwant' | 'timeoutMs'>> & AnnouncerOptions;
@@ -98,6 +124,8 @@ export class Announcer extends EventEmitter {
   private minIntervalS = 0;
   private readonly abort = new AbortController();
   private externalIp: string | undefined;
+  /** Warnings already given, by source (cleared when that tracker answers). */
+  private readonly warned = new Map<string, Set<string>>();
 
   constructor(opts: AnnouncerOptions) {
     super();
@@ -212,13 +240,15 @@ export class Announcer extends EventEmitter {
           this.completedSent = true;
         }
         this.failedRounds = 0;
+        this.warned.delete(sourceOf.tracker(url));
+        this.warned.delete(ALL_TRACKERS);
         this.lastAnnounce = Date.now();
-        const interval = clamp(r.interval);
-        this.minIntervalS = Math.min(interval, clamp(r.minInterval ?? 0, 0));
+        const { nextS, minS } = announceDelays(r, this.opts.minAnnounceIntervalS ?? MIN_ANNOUNCE_INTERVAL_S);
+        this.minIntervalS = minS;
         const peers = this.filterSelf(r.peers);
-        this.emit('announced', { url, event, interval, minInterval: r.minInterval, seeders: r.seeders, leechers: r.leechers, peers: peers.length } satisfies AnnouncedInfo);
+        this.emit('announced', { url, event, interval: r.interval, minInterval: r.minInterval, seeders: r.seeders, leechers: r.leechers, peers: peers.length, nextAnnounceS: nextS } satisfies AnnouncedInfo);
         if (peers.length > 0) this.emit('peers', peers);
-        if (!this.again) this.schedule(Math.max(interval, this.minIntervalS) * 1000);
+        if (!this.again) this.schedule(nextS * 1000);
         return;
       } catch (e) {
         if (this.stopped) return;
@@ -227,7 +257,7 @@ export class Announcer extends EventEmitter {
     }
     this.failedRounds++;
     const retry = Math.min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (this.failedRounds - 1));
-    this.warn('TRACKERS_UNREACHABLE', 'trackers', `no tracker answered; retrying in ${retry} s`);
+    this.warn('TRACKERS_UNREACHABLE', ALL_TRACKERS, `no tracker answered; retrying in ${RETRY_FIRST_S} s, then less often (up to every ${RETRY_MAX_S} s)`);
     if (!this.again) this.schedule(retry * 1000);
   }
 
@@ -279,6 +309,10 @@ export class Announcer extends EventEmitter {
     if (r.trackerId) this.trackerIds.set(url, r.trackerId);
     if (r.externalIp) this.externalIp = r.externalIp;
     if (r.warning) this.warn('TRACKER_MESSAGE', sourceOf.tracker(url), `tracker warns ${JSON.stringify(r.warning)}`);
+    if (r.skipped) {
+      const { count, first } = r.skipped;
+      this.warn('TRACKER_PEERS_SKIPPED', sourceOf.tracker(url), `skipped ${count} peer ${count === 1 ? 'entry' : 'entries'} with an invalid address or port (first: ${JSON.stringify(first)})`);
+    }
     // The dictionary model names peer ids: drop our own entry wherever it is.
     const peers = r.peers.filter((p) => {
       const id = r.peerIds.get(`${p.host}:${p.port}`);
@@ -291,21 +325,33 @@ export class Announcer extends EventEmitter {
     return out;
   }
 
-  /** Trackers usually return the announcing peer too: drop entries with our port on one of our addresses. */
+  /**
+   * Trackers usually return the announcing peer too: drop entries with our
+   * port on one of our addresses, and duplicates; keep at most MAX_PEERS_PER_REPLY.
+   */
   private filterSelf(peers: PeerAddress[]): PeerAddress[] {
     const mine = localAddresses();
     if (this.externalIp) mine.add(this.externalIp);
     const seen = new Set<string>();
-    return peers.filter((p) => {
+    const out: PeerAddress[] = [];
+    for (const p of peers) {
+      if (out.length === MAX_PEERS_PER_REPLY) break;
       const host = normalizeAddress(p.host);
       const key = `${host}:${p.port}`;
-      if (seen.has(key)) return false;
+      if (seen.has(key)) continue;
       seen.add(key);
-      return !(p.port === this.opts.port && (mine.has(host) || host === '0.0.0.0'));
-    });
+      if (!(p.port === this.opts.port && (mine.has(host) || host === '0.0.0.0'))) out.push(p);
+    }
+    return out;
   }
 
+  /** Reports a warning, unless `source` already reported this one since it last answered. */
   private warn(code: WarningCode, source: string, detail: string, error?: IsosyncError): void {
+    let seen = this.warned.get(source);
+    const key = `${code} ${detail}`;
+    if (seen?.has(key)) return;
+    if (!seen) this.warned.set(source, (seen = new Set()));
+    seen.add(key);
     (this.opts.onWarning ?? ignoreWarnings)({ code, source, detail, ...(error ? { error } : {}) });
   }
 
@@ -316,9 +362,8 @@ export class Announcer extends EventEmitter {
   }
 }
 
-function clamp(s: number, min = MIN_INTERVAL_S): number {
-  return Math.min(MAX_INTERVAL_S, Math.max(min, Math.floor(s)));
-}
+/** The source named in "no tracker answered". */
+const ALL_TRACKERS = 'trackers';
 
 function describe(e: IsosyncError): string {
   return e.message.split('\n')[0]!;

@@ -143,6 +143,22 @@ export function isIPv6(host: string): boolean {
   return halves.length === 2 ? groups.length < max : groups.length === max;
 }
 
+/**
+ * A host name as DNS allows it (RFC 1123 §2.1): dot-separated labels of
+ * letters, digits and inner hyphens, each 1-63 characters, 253 in all, an
+ * optional final dot. `../../etc`, `a b` or `x:y` are not.
+ */
+export function isHostName(host: string): boolean {
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  if (name.length === 0 || name.length > 253) return false;
+  return name.split('.').every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
+}
+
+/** An address a peer may be dialled at: an IPv4 or IPv6 address, or a host name (looked up only then). */
+export function isPeerHost(host: string): boolean {
+  return isIPv4(host) || isIPv6(host) || (isHostName(host) && !/^[\d.]+$/.test(host));
+}
+
 /** Whether an address is loopback (127/8 or ::1). */
 export function isLoopback(host: string): boolean {
   const h = normalizeAddress(host);

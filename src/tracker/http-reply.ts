@@ -11,11 +11,15 @@
  *
  * Every defect is an IsosyncError BAD_REPLY naming the field at fault (a
  * tracker's `failure reason` is a TrackerRefusal); the caller adds the
- * tracker's URL and turns it into a warning. Pure: no I/O.
+ * tracker's URL and turns it into a warning. A dictionary-model entry whose
+ * address is not an IP address or a host name (`../../etc`) or whose port
+ * is not 1-65535 is left out and counted, so nobody ever looks it up; the
+ * rest of the reply still counts. Sizes are bounded only by the caller's
+ * reply cap: 200,000 peers parse with no recursion or spread. Pure: no I/O.
  */
 import { IsosyncError, TrackerRefusal, type ErrorFields } from '../errors.js';
 import { decodeBencode, type BDict, type BValue } from '../torrent/bencode-decode.js';
-import { decodeCompactPeers, type PeerAddress } from './compact-peers.js';
+import { decodeCompactPeers, isPeerHost, type PeerAddress } from './compact-peers.js';
 
 export interface AnnounceReply {
   /** Seconds until the next regular announce. */
@@ -25,6 +29,8 @@ export interface AnnounceReply {
   readonly peers: PeerAddress[];
   /** Peer ids of the dictionary model, by "host:port", so a client can drop its own entry. */
   readonly peerIds: ReadonlyMap<string, Uint8Array>;
+  /** Dictionary-model entries left out: no usable port, or an `ip` that is neither an IP address nor a host name (never looked up). */
+  readonly skipped?: { readonly count: number; readonly first: string };
   readonly seeders?: number;
   readonly leechers?: number;
   readonly trackerId?: Uint8Array;
@@ -37,6 +43,9 @@ export interface AnnounceReply {
 export function badReply(detail: string, fields: ErrorFields = {}, cause?: unknown): IsosyncError {
   return new IsosyncError('BAD_REPLY', `Cannot read the tracker's reply: ${detail}`, fields, cause === undefined ? undefined : { cause });
 }
+
+/** Longest host name (RFC 1035 §2.3.4: 253 characters) plus brackets around an IPv6 address. */
+const MAX_HOST_BYTES = 255;
 
 /** Longest text kept from a tracker (failure reason, warning), so one line stays one line. */
 const MAX_TEXT_CHARS = 200;
@@ -72,17 +81,24 @@ export function parseAnnounceReply(bytes: Uint8Array): AnnounceReply {
   const interval = d.get('interval');
   if (typeof interval !== 'number' || interval < 0) throw badReply('it has no valid "interval"', { field: 'interval' });
   const minInterval = optionalCount(d, 'min interval');
-  const peers: PeerAddress[] = [];
+  let peers: PeerAddress[] = [];
   const peerIds = new Map<string, Uint8Array>();
+  const skipped: { count: number; first?: string } = { count: 0 };
   const p = d.get('peers');
-  if (p instanceof Uint8Array) peers.push(...decodeCompactPeers(p, 4));
+  if (p instanceof Uint8Array) peers = decodeCompactPeers(p, 4);
   else if (Array.isArray(p)) {
     for (const entry of p as BValue[]) {
       if (!(entry instanceof Map)) throw badReply('an entry of the "peers" list is not a dictionary', { field: 'peers' });
-      const ip = text(entry.get('ip'));
+      const ip = entry.get('ip');
       const port = entry.get('port');
-      if (!ip || typeof port !== 'number' || port < 1 || port > 65535) throw badReply('an entry of the "peers" list lacks a valid ip or port', { field: 'peers' });
-      const host = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+      // The raw bytes, unaltered: an address is checked as sent, and a bad one is skipped, not repaired.
+      const raw = ip instanceof Uint8Array && ip.length <= MAX_HOST_BYTES ? Buffer.from(ip).toString('latin1') : undefined;
+      const host = raw?.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw;
+      if (host === undefined || !isPeerHost(host) || typeof port !== 'number' || port < 1 || port > 65535) {
+        skipped.count++;
+        skipped.first ??= `${ip instanceof Uint8Array ? text(ip) ?? '' : '(no ip)'}:${typeof port === 'number' ? port : '(no port)'}`;
+        continue;
+      }
       peers.push({ host, port });
       const id = entry.get('peer id');
       if (id instanceof Uint8Array) peerIds.set(`${host}:${port}`, id);
@@ -91,12 +107,13 @@ export function parseAnnounceReply(bytes: Uint8Array): AnnounceReply {
   const p6 = d.get('peers6');
   if (p6 !== undefined) {
     if (!(p6 instanceof Uint8Array)) throw badReply('"peers6" is not a string', { field: 'peers6' });
-    peers.push(...decodeCompactPeers(p6, 6));
+    for (const peer of decodeCompactPeers(p6, 6)) peers.push(peer);
   }
   const out: {
     -readonly [K in keyof AnnounceReply]: AnnounceReply[K];
   } = { interval, peers, peerIds };
   if (minInterval !== undefined) out.minInterval = minInterval;
+  if (skipped.first !== undefined) out.skipped = { count: skipped.count, first: skipped.first };
   const seeders = optionalCount(d, 'complete');
   const leechers = optionalCount(d, 'incomplete');
   if (seeders !== undefined) out.seeders = seeders;

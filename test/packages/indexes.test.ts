@@ -105,3 +105,11 @@ test('repository packages are ordered after the packages of the set they depend 
   const order = dependencyOrder([p('app', 'libfoo (>= 2), libbar | libbaz'), p('libbar', 'libc6'), p('libfoo', 'libbar'), p('x')]).map((q) => q.name);
   assert.deepEqual(order, ['libbar', 'libfoo', 'app', 'x']);
 });
+
+test('a character reference to no Unicode character is refused with the project error, not a RangeError (found by fuzzing)', () => {
+  for (const ref of ['&#5243959344;', '&#x110000;', '&#xD800;', '&#0;']) {
+    const xml = `<package type="rpm"><name>demo${ref}</name><arch>x86_64</arch><version ver="1"/></package>`;
+    assert.throws(() => parseRpmPrimary(xml, 'p.xml'), (e: unknown) => e instanceof IsosyncError && e.code === 'BAD_PACKAGE' && /^Cannot parse "p\.xml": character reference ".*" names no Unicode character$/.test(e.message), ref);
+  }
+  assert.equal(parseRpmPrimary('<package type="rpm"><name>d&#x41;&#66;</name><arch>x</arch><version ver="1"/></package>', 'p.xml')[0]!.name, 'dAB');
+});

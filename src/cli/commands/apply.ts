@@ -151,8 +151,10 @@ export function register(program: Command): void {
       for (const p of pkgs) out.push(`  ${p.action.padEnd(9)}  ${p.name}  ${p.from !== undefined ? `${p.from} → ` : ''}${p.version}`);
       if (removed.length > 0) out.push(`${opts.remove ? 'Removing' : 'Not removed (use --remove)'}: ${r.diff.removed.map((p) => `${p.name} ${p.version}`).join(', ')}`);
       if (cmds.length === 0) out.push('Nothing to apply');
-      else if (opts.yes) out.push('Applied with:', ...cmds.map((c) => `  ${shellLine(c)}`));
-      else out.push(`To apply${opts.root !== undefined ? ` into ${resolve(opts.root)}` : ''}, run (or add --yes):`, ...cmds.map((c) => `  ${shellLine(c)}`));
+      else {
+        out.push(opts.yes ? 'Applied with:' : `To apply${opts.root !== undefined ? ` into ${resolve(opts.root)}` : ''}, run (or add --yes):`);
+        for (const c of cmds) out.push(`  ${shellLine(c)}`);
+      }
       process.stdout.write(`${out.join('\n')}\n`);
     }));
 }

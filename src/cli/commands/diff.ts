@@ -97,7 +97,7 @@ export function formatDiff(r: Pick<ImageDiffResult, 'diff'>): string {
   for (const p of removed) rows.push(['removed', p.name, `(${p.arch})`, p.version]);
   for (const f of changedFiles) rows.push(['changed', f, '', '']);
   if (rows.length === 0) return 'No package or file changes\n';
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.filter((row) => row[0] !== 'changed' || i === 0).map((row) => row[i]!.length), 0));
+  const widths = [0, 1, 2].map((i) => rows.reduce((w, row) => (row[0] !== 'changed' || i === 0 ? Math.max(w, row[i]!.length) : w), 0));
   const lines = rows.map((row) => (row[0] === 'changed'
     ? `${row[0]!.padEnd(widths[0]!)}  ${row[1]}`
     : `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]!.padEnd(widths[2]!)}  ${row[3]}`));

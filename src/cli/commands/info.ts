@@ -68,7 +68,7 @@ function printText(j: InfoJson): void {
   else if (j.product !== null) lines.push(['signed by', 'nobody (unsigned)']);
   if (j.files) lines.push(['files', j.files.filter((f) => !f.attr?.includes('p')).map((f) => `${f.path} (${f.length} bytes)`).join('\n')]);
   if (j.syncs) lines.push(['sync', j.syncs]);
-  const pad = Math.max(...lines.map(([k]) => k.length)) + 2;
+  const pad = lines.reduce((w, [k]) => Math.max(w, k.length), 0) + 2;
   for (const [k, v] of lines) {
     const [first, ...rest] = v.split('\n');
     process.stdout.write(`${`${k}:`.padEnd(pad)}${first}\n`);

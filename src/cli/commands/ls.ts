@@ -61,8 +61,9 @@ export function register(program: Command): void {
           printJson(img.entries.map(entryJson));
           return;
         }
-        const sizeW = Math.max(4, ...img.entries.map((e) => String(e.size).length));
-        const lbaW = Math.max(3, ...img.entries.map((e) => String(e.lba).length));
+        // Column widths by reduce: an image has hundreds of thousands of entries, too many to spread into Math.max.
+        const sizeW = img.entries.reduce((w, e) => Math.max(w, String(e.size).length), 4);
+        const lbaW = img.entries.reduce((w, e) => Math.max(w, String(e.lba).length), 3);
         const lines = [`T ${'SIZE'.padStart(sizeW)} ${'LBA'.padStart(lbaW)} PATH`];
         for (const e of img.entries) {
           lines.push(`${TYPE_LETTER[e.type]} ${String(e.size).padStart(sizeW)} ${String(e.lba).padStart(lbaW)} ${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}`);

@@ -58,7 +58,7 @@ export function register(program: Command): void {
         if (out.length === 0) process.stdout.write(`No releases recorded in ${where}\n`);
         for (const p of out) {
           process.stdout.write(`${p.product}\n`);
-          const w = Math.max(...p.releases.map((r) => r.release.length));
+          const w = p.releases.reduce((n, r) => Math.max(n, r.release.length), 0);
           for (const r of p.releases) {
             const date = r.created.slice(0, 16).replace('T', ' ');
             process.stdout.write(`  ${r.release.padEnd(w)}  ${r.infoHash}  ${date}  ${formatBytes(r.imageSize).padStart(10)}  ${r.imagePath ?? '-'}\n`);

@@ -1,0 +1,70 @@
+/**
+ * Defects the fuzzer found, each pinned by the input that showed it
+ * (written out by hand, so the test does not depend on the mutation engine):
+ *
+ *   - peer-wire input 69213 (seed 1): an extended handshake whose bencode
+ *     holds a negative string length (`-3:`) made the `bencode` package inside
+ *     bittorrent-protocol loop forever: one 92-byte message from a peer hung
+ *     the process. SafeWire now checks the shape of that bencode first.
+ *   - rpm-metadata input 7717: see test/packages/indexes.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { IsosyncError } from '../../src/errors.js';
+import { bencodeValueEnd } from '../../src/torrent/bencode-decode.js';
+import { ROOT } from '../helpers/env.js';
+
+const b = (s: string): Uint8Array => Buffer.from(s, 'latin1');
+
+test('bencodeValueEnd accepts any well-shaped value, canonical or not, and says where it ends', () => {
+  const ok: [string, number][] = [
+    ['i42e', 4], ['i-7e', 4], ['i007e', 5], ['0:', 2], ['3:abc', 5], ['le', 2], ['de', 2],
+    ['d1:b1:x1:a1:ye', 14], // keys out of order: a lenient decoder takes it, so may we
+    ['l4:spami42eld1:ai1eeee', 22],
+    ['d1:md11:ut_metadatai1eee', 24],
+    ['d8:msg_typei1e5:piecei0eeRAW PIECE BYTES', 25], // ut_metadata data: the dictionary, then raw bytes
+  ];
+  for (const [text, end] of ok) assert.equal(bencodeValueEnd(b(text)), end, text);
+  assert.equal(bencodeValueEnd(b('xxi5e'), 2), 5, 'from an offset');
+});
+
+test('bencodeValueEnd refuses every shape that can make a lenient decoder loop or misread', () => {
+  const bad = [
+    'd1:md11:ut_metadatai1e6:ut_pexi2ee-3:metadata_sizei1234ee', // the fuzzer's input: a negative string length
+    '-3:abc', '3:ab', '99999999999999999:x', ':', '3abc', 'i12', 'ie', 'i1-2e', 'i--1e', 'l', 'd', 'e',
+    'di1ei2ee', // a key that is not a byte string
+    'd1:ae', // a key without a value
+    'x', '',
+    'l'.repeat(65) + 'e'.repeat(65),
+  ];
+  for (const text of bad) assert.throws(() => bencodeValueEnd(b(text)), (e: unknown) => e instanceof IsosyncError && e.code === 'BAD_BENCODE', JSON.stringify(text));
+  assert.equal(bencodeValueEnd(b('l'.repeat(64) + 'e'.repeat(64))), 128, '64 levels are fine');
+});
+
+test('a peer whose extended handshake holds "-3:" is dropped with one violation instead of hanging the process', () => {
+  // The exact bytes of fuzz input 69213's first messages: our handshake is answered, then the extended handshake.
+  const script = `
+    const { SafeWire } = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'swarm', 'safe-wire.js'))});
+    const IH = Buffer.from('0123456789abcdef0123456789abcdef01234567', 'hex');
+    const PID = Buffer.from('-IS0100-fuzzfuzzfuzz', 'latin1');
+    const reserved = Buffer.alloc(8); reserved[5] = 0x10; reserved[7] = 0x04;
+    const hs = Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), reserved, IH, PID]);
+    const ext = Buffer.from('d1:md11:ut_metadatai1e6:ut_pexi2ee-3:metadata_sizei1234e1:pi6881e4:reqqi250e1:v8:fuzz 1.0e', 'latin1');
+    const msg = Buffer.alloc(6); msg.writeUInt32BE(ext.length + 2); msg[4] = 20; msg[5] = 0;
+    const w = new SafeWire('tcpOutgoing', 100);
+    const seen = [];
+    w.onViolation = (why) => seen.push(why);
+    w.handshake(IH, PID, { fast: true, dht: false });
+    w._write(Buffer.concat([hs, msg, ext]), () => {});
+    process.stdout.write(JSON.stringify(seen));
+    w.destroy();
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.signal, null, 'the wire returned (it hung before: killed after 20 s)');
+  assert.equal(r.status, 0, r.stderr);
+  const violations = JSON.parse(r.stdout) as string[];
+  assert.equal(violations.length, 1);
+  assert.match(violations[0]!, /^sent extended message 0 that is not bencode \(.*dictionary key at byte 36 is not a byte string/);
+});

@@ -1,0 +1,119 @@
+/**
+ * Runs a fuzz target over inputs [start, start + count) in worker threads,
+ * with a watchdog: an input that runs longer than `hangMs`, or a worker that
+ * dies (out of memory, a native crash), is reported as a foreign failure at
+ * that input's index, and the run goes on from the next input.
+ */
+import { Worker } from 'node:worker_threads';
+import { describeError, PROGRESS, type Foreign, type WorkerJob, type WorkerReply } from './protocol.js';
+
+export interface FuzzResult {
+  readonly target: string;
+  readonly seed: number;
+  readonly count: number;
+  readonly seeds: number;
+  /** Inputs parsed without error. */
+  readonly accepted: number;
+  /** Inputs refused with the project's own IsosyncError. */
+  readonly rejected: number;
+  /** Everything else: other exceptions, hangs, crashed workers. */
+  readonly foreign: number;
+  /** The first few foreign failures, each with the index that reproduces it. */
+  readonly samples: readonly Foreign[];
+  /** Milliseconds spent running inputs (seed making excluded). */
+  readonly ms: number;
+}
+
+export interface RunOptions {
+  readonly seed?: number;
+  readonly start?: number;
+  /** An input still running after this long is a hang (default 20 s: the machine may be busy). */
+  readonly hangMs?: number;
+  /** Heap limit of the worker in MiB (default 1024): more is a foreign failure. */
+  readonly heapMb?: number;
+  /** Resident memory of the whole process in MiB (default 4096) past which the worker is stopped: buffers live outside the heap limit. */
+  readonly rssMb?: number;
+}
+
+const WORKER = new URL('./worker.js', import.meta.url);
+/** A run whose workers keep dying stops after this many restarts. */
+const MAX_RESTARTS = 20;
+const MAX_SAMPLES = 20;
+
+interface Tally {
+  accepted: number;
+  rejected: number;
+  foreign: number;
+  seeds: number;
+  ms: number;
+  samples: Foreign[];
+}
+
+/** One worker over [start, end): adds its counts to `t`; returns the index to go on from (end when done). */
+function runWorker(target: string, seed: number, start: number, end: number, o: Required<Pick<RunOptions, 'hangMs' | 'heapMb' | 'rssMb'>>, t: Tally): Promise<number> {
+  const progress = new SharedArrayBuffer(4 * PROGRESS.size);
+  const cells = new Int32Array(progress);
+  Atomics.store(cells, PROGRESS.index, start);
+  const job: WorkerJob = { target, seed, start, count: end - start, progress };
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const w = new Worker(WORKER, { workerData: job, resourceLimits: { maxOldGenerationSizeMb: o.heapMb }, stdout: true, stderr: true });
+    w.stdout.resume();
+    w.stderr.resume();
+    let settled = false;
+    const finish = (failure: string | undefined, ms?: number): void => {
+      if (settled) return;
+      settled = true;
+      clearInterval(watchdog);
+      const at = Atomics.load(cells, PROGRESS.index);
+      t.accepted += Atomics.load(cells, PROGRESS.accepted);
+      t.rejected += Atomics.load(cells, PROGRESS.rejected);
+      t.foreign += Atomics.load(cells, PROGRESS.foreign);
+      t.seeds = Math.max(t.seeds, Atomics.load(cells, PROGRESS.seeds));
+      t.ms += ms ?? performance.now() - t0;
+      if (failure === undefined) return resolve(end);
+      t.foreign++;
+      if (t.samples.length < MAX_SAMPLES) t.samples.push({ index: at, error: failure });
+      // Died while making seeds: nothing can run.
+      resolve(Atomics.load(cells, PROGRESS.ready) === 1 ? at + 1 : end);
+    };
+    let last = -1;
+    let since = Date.now();
+    const watchdog = setInterval(() => {
+      if (Atomics.load(cells, PROGRESS.ready) !== 1) return; // still making seeds
+      const now = Atomics.load(cells, PROGRESS.index);
+      const rss = process.memoryUsage.rss() / 1048576;
+      if (rss > o.rssMb) {
+        finish(`memory: the process passed ${o.rssMb} MiB (${Math.round(rss)} MiB)`);
+        void w.terminate();
+        return;
+      }
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      } else if (Date.now() - since > o.hangMs) {
+        finish(`hang: input still running after ${o.hangMs} ms`);
+        void w.terminate();
+      }
+    }, 100);
+    w.on('message', (m: WorkerReply) => {
+      if (m.type === 'foreign') {
+        if (t.samples.length < MAX_SAMPLES) t.samples.push(m.sample);
+      } else finish(undefined, m.ms);
+    });
+    w.on('error', (e) => finish(`worker died: ${describeError(e)}`));
+    w.on('exit', (code) => finish(`worker exited with ${code}`));
+  });
+}
+
+export async function runTarget(target: string, count: number, opts: RunOptions = {}): Promise<FuzzResult> {
+  const seed = opts.seed ?? 1;
+  const start = opts.start ?? 0;
+  const end = start + count;
+  const t: Tally = { accepted: 0, rejected: 0, foreign: 0, seeds: 0, ms: 0, samples: [] };
+  const o = { hangMs: opts.hangMs ?? 20_000, heapMb: opts.heapMb ?? 1024, rssMb: opts.rssMb ?? 4096 };
+  let next = start;
+  for (let restarts = 0; next < end && restarts <= MAX_RESTARTS; restarts++) next = await runWorker(target, seed, next, end, o, t);
+  if (next < end) t.foreign += end - next; // gave up: the rest never ran
+  return { target, seed, count, seeds: t.seeds, accepted: t.accepted, rejected: t.rejected, foreign: t.foreign, samples: t.samples, ms: t.ms };
+}
