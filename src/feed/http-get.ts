@@ -74,7 +74,10 @@ function get(url: string, what: string, opts: { limit: number; accept?: string }
       res.on('end', () => resolve({ status, body: new Uint8Array(Buffer.concat(chunks)), url: u.href, contentType: String(res.headers['content-type'] ?? '') }));
       res.on('error', (e: NodeJS.ErrnoException) => fail(WORDS[e.code ?? ''] ?? e.message));
     });
-    req.setTimeout(TIMEOUT_MS, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.setTimeout(TIMEOUT_MS, () => {
+      fail(WORDS['ETIMEDOUT'] ?? 'timed out');
+      req.destroy();
+    });
     req.on('error', (e: NodeJS.ErrnoException) => fail(WORDS[e.code ?? ''] ?? e.code ?? e.message));
   });
 }

@@ -15,6 +15,7 @@ import { SECTOR_BYTES } from './context.js';
 import { putBytes, putNum, putShortDate } from './encode.js';
 import { DIR_RECORD, FILE_FLAG } from './records.js';
 import { AREA_BYTES, ceEntry, planSystemUse, type SystemUsePlan } from './susp-write.js';
+import { IsosyncError } from '../errors.js';
 
 /** ECMA-119 §9.1.1: the record length is one byte; keep it even. */
 const MAX_RECORD = 254;
@@ -94,7 +95,7 @@ export function encodeDirectory(size: DirectorySize, lba: number, ceLba: number,
   const ce = new Uint8Array(size.ceBytes);
   size.placed.forEach((p, i) => {
     const xs = extents(i);
-    if (xs.length !== p.offsets.length) throw new RangeError(`record ${i} has ${xs.length} extents, planned ${p.offsets.length}`);
+    if (xs.length !== p.offsets.length) throw new IsosyncError('INTERNAL', `Cannot write a directory: record ${i} has ${xs.length} extents, planned ${p.offsets.length}`);
     // Continuation areas, each but the last ending with a CE to the next.
     p.plan.areas.forEach((area, a) => {
       let o = p.areaOffsets[a]!;

@@ -9,6 +9,7 @@
  */
 import type { Field } from './fields.js';
 import { fieldWidth } from './fields.js';
+import { IsosyncError } from '../errors.js';
 
 /** Writes a numeric field of a structure that starts at `base` in `b`. */
 export function putNum(b: Uint8Array, base: number, f: Field, value: number): void {
@@ -26,7 +27,7 @@ export function putNum(b: Uint8Array, base: number, f: Field, value: number): vo
     case 'u32le': le32(o); return;
     case 'u32be': be32(o); return;
     case 'u32both': le32(o); be32(o + 4); return;
-    case 'bytes': throw new TypeError('putNum() on a bytes field');
+    case 'bytes': throw new IsosyncError('INTERNAL', 'Cannot encode a number into a bytes field');
   }
 }
 

@@ -4,6 +4,7 @@
  * logical blocks. Pure; every operation keeps the invariants (sorted,
  * disjoint, no two runs touching, none reaching `end`).
  */
+import { IsosyncError } from '../errors.js';
 
 /** A run of logical blocks [start, start + length). */
 export interface Run {
@@ -52,14 +53,14 @@ export class FreeSpace {
     let s = start, e = start + length;
     let i = this.index(s);
     const prev = this.runs[i - 1];
-    if (prev && prev.start + prev.length > s) throw new RangeError(`blocks ${s}+${length} are already free`);
+    if (prev && prev.start + prev.length > s) throw new IsosyncError('INTERNAL', `Cannot free blocks ${s}+${length}: they are already free`);
     if (prev && prev.start + prev.length === s) {
       s = prev.start;
       i--;
       this.runs.splice(i, 1);
     }
     const next = this.runs[i];
-    if (next && next.start < e) throw new RangeError(`blocks ${start}+${length} are already free`);
+    if (next && next.start < e) throw new IsosyncError('INTERNAL', `Cannot free blocks ${start}+${length}: they are already free`);
     if (next && next.start === e) {
       e = next.start + next.length;
       this.runs.splice(i, 1);
@@ -80,12 +81,18 @@ export class FreeSpace {
     if (length <= 0) return;
     const i = this.index(start + 1) - 1;
     const r = this.runs[i];
-    if (!r || r.start > start || start + length > r.start + r.length) throw new RangeError(`blocks ${start}+${length} are not free`);
+    if (!r || r.start > start || start + length > r.start + r.length) throw new IsosyncError('INTERNAL', `Cannot take blocks ${start}+${length}: they are not free`);
     const parts: Run[] = [];
     if (start > r.start) parts.push({ start: r.start, length: start - r.start });
     const tail = r.start + r.length - (start + length);
     if (tail > 0) parts.push({ start: start + length, length: tail });
-    this.runs.splice(i, 1, ...parts);
+    // At most two parts: replace the run in place (no call spread).
+    if (parts.length === 0) this.runs.splice(i, 1);
+    else if (parts.length === 1) this.runs[i] = parts[0]!;
+    else {
+      this.runs[i] = parts[0]!;
+      this.runs.splice(i + 1, 0, parts[1]!);
+    }
   }
 
   /** Free runs clipped to [lo, hi). */

@@ -12,6 +12,7 @@ import { compareIsoIds, compareJolietIds, isoIdentifiers, jolietIdentifiers } fr
 import { erEntry, rrEntries, spEntry, type RrAttributes } from './susp-write.js';
 import { ucs2Bytes } from './encode.js';
 import { latin1Text } from './fields.js';
+import { IsosyncError } from '../errors.js';
 
 export interface SourceNode {
   /** '/'-separated with a leading '/'; the root is '/'. */
@@ -135,14 +136,14 @@ export function buildModel(input: ModelInput): Model {
 
   const sorted = input.nodes.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const rootNode = sorted.find((n) => n.path === '/');
-  if (!rootNode || rootNode.type !== 'dir') throw new RangeError('the tree has no root directory');
+  if (!rootNode || rootNode.type !== 'dir') throw new IsosyncError('INTERNAL', 'Cannot lay out the image: the tree has no root directory');
   const root: DirModel = { node: rootNode, name: '', parent: undefined, number: 1, jolietNumber: 1, serial: serialFor('/'), children: [], iso: [], joliet: [] };
   dirs.set('/', root);
 
   for (const n of sorted) {
     if (n.path === '/') continue;
     const parent = dirs.get(parentOf(n.path));
-    if (!parent) throw new RangeError(`${n.path} comes before its directory`);
+    if (!parent) throw new IsosyncError('INTERNAL', `Cannot lay out the image: ${n.path} comes before its directory`, { path: n.path });
     const name = baseName(n.path);
     if (n.type === 'dir') {
       const d: DirModel = { node: n, name, parent, number: 0, jolietNumber: 0, serial: serialFor(n.path), children: [], iso: [], joliet: [] };

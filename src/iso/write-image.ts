@@ -144,7 +144,7 @@ export async function writeImage(plan: RemasterPlan, base: ByteSource, basePath:
     const o = new Output(h, part);
     let at = -1;
     for (const s of plan.segments) {
-      if (s.at < at) throw new RangeError(`segments overlap at byte ${s.at}`);
+      if (s.at < at) throw new IsosyncError('INTERNAL', `Cannot write the image: segments overlap at byte ${s.at}`, { offset: s.at });
       if (s.at !== at) await o.seek(s.at);
       if (s.kind === 'bytes') await o.put(s.bytes.subarray(0, s.length));
       else if (s.kind === 'base') {

@@ -20,6 +20,8 @@ import { selfCalls, spreadCalls } from './stack-scan.js';
 const BOUNDED_RECURSION: Record<string, string> = {
   'src/torrent/bencode-encode.ts:write': 'nesting of a value isosync builds itself, refused past MAX_ENCODE_DEPTH (256)',
   'src/sync/remote-target.ts:fetchUrl': 'one call per HTTP redirect, at most 5',
+  'src/feed/http-get.ts:get': 'one call per HTTP redirect, at most MAX_REDIRECTS (5), from the response callback',
+  'src/swarm/pex-extension.ts:send': 'called again from a timer, not from itself on the stack',
   'src/serve/server.ts:walk': 'async, awaiting readdir before each level, so the stack unwinds between levels; depth is the served folder depth',
   'src/sync/sources.ts:walk': 'async, awaiting readdir before each level, so the stack unwinds between levels; depth is the --source folder depth',
   'src/swarm/rate-limit.ts:drain': 'called again from a timer, not from itself on the stack',

@@ -40,9 +40,9 @@ async function listDeep(image: string, json: boolean | undefined): Promise<void>
       return;
     }
     const stored = entries.map((e) => e.extents.reduce((n, x) => n + x.end - x.start, 0));
-    const sizeW = Math.max(4, ...entries.map((e) => String(e.size).length));
-    const storedW = Math.max(6, ...stored.map((n) => String(n).length));
-    const offW = Math.max(6, ...entries.map((e) => String(e.extents[0]?.start ?? '').length));
+    const sizeW = entries.reduce((w, e) => Math.max(w, String(e.size).length), 4);
+    const storedW = stored.reduce((w, n) => Math.max(w, String(n).length), 6);
+    const offW = entries.reduce((w, e) => Math.max(w, String(e.extents[0]?.start ?? '').length), 6);
     const lines = [`T ${'SIZE'.padStart(sizeW)} ${'STORED'.padStart(storedW)} ${'OFFSET'.padStart(offW)} PATH`];
     entries.forEach((e, i) => {
       lines.push(`${TYPE_LETTER[e.type === 'other' ? 'file' : e.type]} ${String(e.size).padStart(sizeW)} ${String(stored[i]).padStart(storedW)} ${String(e.extents[0]?.start ?? '-').padStart(offW)} ${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}`);

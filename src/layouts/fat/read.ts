@@ -205,11 +205,18 @@ async function readFat(src: ByteSource, name: string, limits: LayoutLimits, budg
 const LOWER_BASE = 0x08;
 const LOWER_EXT = 0x10;
 
+function latin1(codes: readonly number[]): string {
+  let s = '';
+  for (const c of codes) s += String.fromCharCode(c);
+  return s;
+}
+
 /** "NAME    EXT" -> "NAME.EXT" (trailing spaces dropped; 0x05 stands for 0xE5; NT case flags applied). */
 function shortName(b: Uint8Array, flags: number): string {
   const raw = Array.from(b, (c, i) => (i === 0 && c === 0x05 ? 0xe5 : c));
-  let base = String.fromCharCode(...raw.slice(0, 8)).trimEnd();
-  let ext = String.fromCharCode(...raw.slice(8, 11)).trimEnd();
+  // 11 bytes at most: a loop, not a call spread.
+  let base = latin1(raw.slice(0, 8)).trimEnd();
+  let ext = latin1(raw.slice(8, 11)).trimEnd();
   if (flags & LOWER_BASE) base = base.toLowerCase();
   if (flags & LOWER_EXT) ext = ext.toLowerCase();
   return ext ? `${base}.${ext}` : base;

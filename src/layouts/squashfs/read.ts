@@ -223,7 +223,7 @@ async function readSquashfs(src: ByteSource, name: string, limits: LayoutLimits,
   const walked = await fs.walk(limits);
   await fs.readFragments();
   if (sb.noIds > 0) await fs.indexTable(sb.idTable, sb.noIds, 4, IDS_PER_BLOCK);
-  const firstTable = Math.min(sb.inodeTable, sb.directoryTable, sb.idTable, ...(sb.fragmentTable !== INVALID_BLK ? [sb.fragmentTable] : []));
+  const firstTable = Math.min(sb.inodeTable, sb.directoryTable, sb.idTable, sb.fragmentTable !== INVALID_BLK ? sb.fragmentTable : Infinity);
   metadata.push({ start: firstTable, end: sb.bytesUsed });
   for (const sp of fs.meta.spans) metadata.push(sp);
   const shared = sharedBlocks(fs, walked.files);
