@@ -20,6 +20,8 @@ declare module 'bittorrent-dht' {
     host?: string | false;
     /** ed25519 signature check for BEP 44 mutable items: (sig, message, publicKey) -> valid. */
     verify?: (sig: Buffer, msg: Buffer, pubkey: Buffer) => boolean;
+    /** The UDP socket (passed on to k-rpc-socket): a dgram socket, or one with its events, send, bind, address and close. */
+    socket?: EventEmitter;
     timeBucketOutdated?: number;
     maxAge?: number;
     maxValues?: number;

@@ -17,6 +17,7 @@
 import { EventEmitter } from 'node:events';
 import DHT from 'bittorrent-dht';
 import { IsosyncError } from '../errors.js';
+import { GuardedUdpSocket } from './guarded-udp.js';
 import { ignoreWarnings, type WarningSink } from '../core/warnings.js';
 import { infoHashFromBytes, type InfoHash } from '../torrent/info-hash.js';
 import { decodeFeedPointer, encodeFeedPointer, mutableTarget, productSalt, signingInput, verifyItemSignature, type FeedPointer } from './mutable-item.js';
@@ -68,6 +69,8 @@ export class Dht extends EventEmitter<DhtEvents> {
     const bootstrap = [...(o.savedNodes ?? []).map((n) => `${n.host}:${n.port}`), ...(o.bootstrap ?? [])];
     const dht = new DHT({
       bootstrap,
+      // Every incoming packet is checked by isosync's bencode scanner before the library decodes it (guarded-udp.ts).
+      socket: new GuardedUdpSocket(),
       verify: (sig, msg, k) => verifyItemSignature(sig, msg, k),
       ...(o.nodeId ? { nodeId: Buffer.from(o.nodeId) } : {}),
     });

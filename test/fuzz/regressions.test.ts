@@ -68,3 +68,39 @@ test('a peer whose extended handshake holds "-3:" is dropped with one violation 
   assert.equal(violations.length, 1);
   assert.match(violations[0]!, /^sent extended message 0 that is not bencode \(.*dictionary key at byte 36 is not a byte string/);
 });
+
+test('a ut_metadata or ut_pex message holding "-3:" drops the peer with one violation before the extension or the library decodes it', () => {
+  const script = `
+    const { SafeWire } = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'swarm', 'safe-wire.js'))});
+    const { serveMetadata } = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'swarm', 'metadata-extension.js'))});
+    const { pexExtension } = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'swarm', 'pex-extension.js'))});
+    const IH = Buffer.from('0123456789abcdef0123456789abcdef01234567', 'hex');
+    const PID = Buffer.from('-IS0100-fuzzfuzzfuzz', 'latin1');
+    const reserved = Buffer.alloc(8); reserved[5] = 0x10; reserved[7] = 0x04;
+    const hs = Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), reserved, IH, PID]);
+    const message = (ext, payload) => { const p = Buffer.from(payload, 'latin1'); const h = Buffer.alloc(6); h.writeUInt32BE(p.length + 2); h[4] = 20; h[5] = ext; return Buffer.concat([h, p]); };
+    const hooks = { connected: () => [], onPeers: () => {}, subscribe: () => () => {}, peerAddress: () => undefined, now: () => 0 };
+    const out = {};
+    for (const [name, id] of [['ut_metadata', 1], ['ut_pex', 2]]) {
+      const w = new SafeWire('tcpOutgoing', 100);
+      w.use(serveMetadata(Buffer.from('d6:lengthi1e4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaae', 'latin1')));
+      w.use(pexExtension(hooks));
+      const seen = [];
+      w.onViolation = (why) => seen.push(why);
+      w.handshake(IH, PID, { fast: true, dht: false });
+      const theirs = message(0, 'd1:md11:ut_metadatai3e6:ut_pexi4ee13:metadata_sizei60ee');
+      w._write(Buffer.concat([hs, theirs, message(id, name === 'ut_metadata' ? 'd8:msg_typei0e5:piece-3:xe' : 'd5:added-3:xe')]), () => {});
+      out[name] = seen;
+      w.destroy();
+    }
+    process.stdout.write(JSON.stringify(out));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.signal, null, 'the wire returned (a hang is killed after 20 s)');
+  assert.equal(r.status, 0, r.stderr);
+  const seen = JSON.parse(r.stdout) as Record<string, string[]>;
+  assert.equal(seen['ut_metadata']!.length, 1, JSON.stringify(seen));
+  assert.match(seen['ut_metadata']![0]!, /^sent extended message 1 that is not bencode/);
+  assert.equal(seen['ut_pex']!.length, 1, JSON.stringify(seen));
+  assert.match(seen['ut_pex']![0]!, /^sent extended message 2 that is not bencode/);
+});
