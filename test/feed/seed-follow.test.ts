@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
 import { wrapInfo } from '../../src/serve/torrent-wrap.js';
-import { BIN, cliAsync } from '../helpers/env.js';
+import { BIN, cliAsync, isosyncEnv } from '../helpers/env.js';
 import { HAVE_FIXTURES, makeWorld, startServe, type Server, type World } from './world.js';
 
 interface SeedEvent {
@@ -44,7 +44,7 @@ describe('seed --follow', { skip: HAVE_FIXTURES ? false : 'fixtures/releases not
     server = await startServe(w.pub, w.pubHome);
     assert.equal(w.user(['follow', `${server.url}/feeds/distro`]).status, 0);
     assert.equal(w.user(['update', '--yes', '--dir', w.imgs]).status, 0);
-    seeder = spawn(process.execPath, [BIN, 'seed', '--follow', 'distro', '--home', w.userHome, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    seeder = spawn(process.execPath, [BIN, 'seed', '--follow', 'distro', '--home', w.userHome, '--json'], { env: isosyncEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
     createInterface({ input: seeder.stdout! }).on('line', (line) => {
       const e = JSON.parse(line) as SeedEvent;
       events.push(e);

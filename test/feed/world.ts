@@ -11,7 +11,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { BIN, cli, tempDir, type CliResult } from '../helpers/env.js';
+import { BIN, cli, isosyncEnv, tempDir, type CliResult } from '../helpers/env.js';
 import { RELEASES } from '../sync/fixture-pair.js';
 
 export const HAVE_FIXTURES = ['distro-1.00.iso', 'distro-1.01.iso', 'distro-1.01-appended.iso'].every((f) => existsSync(join(RELEASES, f)));
@@ -40,7 +40,7 @@ export function httpGet(url: string, headers: Record<string, string> = {}): Prom
 /** Starts `isosync serve DIR --port 0 --json` and resolves once it prints its URL. */
 export function startServe(dir: string, home: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', dir, '--port', '0', '--home', home, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve', dir, '--port', '0', '--home', home, '--json'], { env: isosyncEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     let err = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));

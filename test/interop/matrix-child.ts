@@ -18,7 +18,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { formatMagnet } from '../../src/torrent/magnet.js';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
-import { BIN } from '../helpers/env.js';
+import { BIN, isosyncEnv } from '../helpers/env.js';
 import {
   aria2Client,
   freePortOn,
@@ -124,7 +124,7 @@ interface Tracker {
 async function startTracker(kind: TrackerKind, host: string, port: number, dir: string, infoHashHex: string): Promise<Tracker> {
   let child;
   if (kind === 'isosync') {
-    child = spawn(process.execPath, [BIN, 'tracker', '--host', host, '--port', String(port), '--interval', '5', '--min-interval', '1'], { stdio: 'ignore' });
+    child = spawn(process.execPath, [BIN, 'tracker', '--host', host, '--port', String(port), '--interval', '5', '--min-interval', '1'], { env: isosyncEnv(), stdio: 'ignore' });
   } else {
     const root = join(dir, 'opentracker');
     mkdirSync(root, { recursive: true });
@@ -152,7 +152,7 @@ async function startTracker(kind: TrackerKind, host: string, port: number, dir: 
 
 function publish(image: string, dir: string, version: Version, announce: string): { torrent: string; infoHash: string } {
   const torrent = join(dir, `${version}.torrent`);
-  const r = spawnSync(process.execPath, [BIN, 'publish', image, '--product', 'distro', '--release', '1.01', '--home', join(dir, 'pub'), `--${version}`, '--tracker', announce, '-o', torrent], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [BIN, 'publish', image, '--product', 'distro', '--release', '1.01', '--home', join(dir, 'pub'), `--${version}`, '--tracker', announce, '-o', torrent], { env: isosyncEnv(), encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`publish: ${r.stderr}`);
   return { torrent, infoHash: parseMetainfo(readFileSync(torrent), torrent).infoHash };
 }
@@ -211,7 +211,7 @@ async function pollUntil(deadline: number, f: () => Promise<boolean>): Promise<b
 /** A cell that cannot run: check the limitation it is marked with, in the client's own words. */
 async function checkLimitation(client: Client, cell: Cell, torrent: string, infoHash: string, dir: string): Promise<{ ok: boolean; detail: string }> {
   if (cell.unsupported === 'isosync') {
-    const r = spawnSync(process.execPath, [BIN, 'sync', torrent, '-o', join(dir, 'x.iso'), '--no-catalog', '--home', join(dir, 'home')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [BIN, 'sync', torrent, '-o', join(dir, 'x.iso'), '--no-catalog', '--home', join(dir, 'home')], { env: isosyncEnv(), encoding: 'utf8' });
     return { ok: r.status === 1 && /v2-only/.test(r.stderr), detail: `not supported by isosync yet: ${r.stderr.trim()}` };
   }
   const v = client.version();

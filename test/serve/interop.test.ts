@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import { Nginx } from '../../bench/delta/nginx.js';
 import { mirrorUrls } from '../../src/cli/commands/sync.js';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
-import { BIN, cliAsync, needTools, tempDir } from '../helpers/env.js';
+import { BIN, cliAsync, isosyncEnv, needTools, tempDir } from '../helpers/env.js';
 import { HAVE_RELEASES, RELEASES, sha256 } from '../sync/fixture-pair.js';
 
 const NO_FIXTURES = HAVE_RELEASES ? false : 'fixture releases missing';
 
 /** Starts `isosync serve DIR` in a child and resolves with its URL. */
 async function startServe(dir: string, home: string, extra: string[] = []): Promise<{ url: string; child: ChildProcess; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'serve', dir, '--port', '0', '--min-size', '1000000', '--home', home, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', dir, '--port', '0', '--min-size', '1000000', '--home', home, ...extra], { env: isosyncEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));

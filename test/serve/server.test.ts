@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Catalog } from '../../src/library/catalog.js';
 import { IsosyncServer } from '../../src/serve/server.js';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
-import { hasTool, needTools, tempDir } from '../helpers/env.js';
+import { hasTool, isosyncEnv, needTools, tempDir } from '../helpers/env.js';
 import { HAVE_RELEASES, publishChain, RELEASES } from '../sync/fixture-pair.js';
 
 function curl(args: string[]): Promise<{ code: number; stdout: Buffer; stderr: string }> {
@@ -305,7 +305,7 @@ describe('isosync serve: the command', () => {
     copyFileSync(join(RELEASES, 'distro-1.00.iso'), join(t.dir, 'distro-1.00.iso'));
     const { spawn } = await import('node:child_process');
     const { BIN } = await import('../helpers/env.js');
-    const child = spawn(process.execPath, [BIN, 'serve', t.dir, '--port', '0', '--min-size', '1000000', '--home', join(t.dir, '.home')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve', t.dir, '--port', '0', '--min-size', '1000000', '--home', join(t.dir, '.home')], { env: isosyncEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
       const url = await new Promise<string>((resolve, reject) => {

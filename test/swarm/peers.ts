@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { BIN, ROOT, freePort } from '../helpers/env.js';
+import { BIN, freePort, isosyncEnv, ROOT } from '../helpers/env.js';
 
 /** libtorrent: uTP, DHT, LSD, UPnP, NAT-PMP off; loopback only; several peers per IP allowed. Prints a JSON status line every 100 ms. */
 const LT_SCRIPT = String.raw`
@@ -151,7 +151,7 @@ function probe(port: number, until: number): void {
 
 /** `isosync seed TORRENT IMAGE --port 0 ARGS`; resolves once it prints where it listens. */
 export async function isosyncSeed(torrent: string, image: string, args: string[] = []): Promise<Peer> {
-  const child = spawn(process.execPath, [BIN, 'seed', torrent, image, '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'seed', torrent, image, '--port', '0', ...args], { env: isosyncEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let port: number | undefined;
   const output = lines(child, (l) => {
     const m = / on 127\.0\.0\.1:(\d+)/.exec(l) ?? /"port":\s*(\d+)/.exec(l);
@@ -172,7 +172,7 @@ export async function isosyncSeed(torrent: string, image: string, args: string[]
 /** Runs `isosync ARGS` to completion without blocking this process. */
 export function isosync(args: string[], timeoutMs = 120_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: isosyncEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -9,7 +9,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { BIN, ROOT, cli, fixture, tempDir } from '../helpers/env.js';
+import { BIN, cli, fixture, isosyncEnv, ROOT, tempDir } from '../helpers/env.js';
 import { sha256 } from '../sync/fixture-pair.js';
 import { freePort, isosyncSeed, within, type Peer } from './peers.js';
 
@@ -38,7 +38,7 @@ describe('a swarm of isosync peers', () => {
       const leechers = ports.map((port, i) => {
         const args = [BIN, 'sync', torrent, '--no-catalog', '--home', join(t.dir, `h-${tag}-${i}`), '-o', join(t.dir, `out-${tag}-${i}.iso`), '--json', '--seed', '--port', String(port), '--peer', `127.0.0.1:${seed!.port}`];
         for (const other of ports) if (other !== port) args.push('--peer', `127.0.0.1:${other}`);
-        const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, args, { env: isosyncEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
         children.push(child);
         let out = '';
         let err = '';

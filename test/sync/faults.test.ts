@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, cliAsync } from '../helpers/env.js';
+import { BIN, cliAsync, isosyncEnv } from '../helpers/env.js';
 import { Rng } from '../helpers/random.js';
 import { startRangeServer, type Misbehaviour, type RangeServer } from '../helpers/range-server.js';
 import { HAVE_RELEASES, publishChain, sha256, type Published } from './fixture-pair.js';
@@ -95,7 +95,7 @@ describe('bad web seeds and interrupted runs', { skip }, () => {
         const start = slow.bytesSent();
         let kills = 0;
         for (let attempt = 0; attempt < 3; attempt++) {
-          const child = spawn(process.execPath, args, { stdio: 'ignore' });
+          const child = spawn(process.execPath, args, { env: isosyncEnv(), stdio: 'ignore' });
           const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
           await new Promise((r) => setTimeout(r, 150 + rng.int(600)));
           if (child.exitCode === null) {

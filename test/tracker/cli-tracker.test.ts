@@ -4,11 +4,11 @@ import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { Announcer, type AnnouncedInfo } from '../../src/tracker/client.js';
 import type { Warning } from '../../src/core/warnings.js';
-import { BIN, cliAsync, ROOT } from '../helpers/env.js';
+import { BIN, cliAsync, isosyncEnv, ROOT } from '../helpers/env.js';
 import { waitFor } from './helpers.js';
 
 function startCli(args: string[]): { child: ReturnType<typeof spawn>; firstLine: Promise<string>; exit: Promise<{ code: number | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [BIN, 'tracker', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'tracker', ...args], { env: isosyncEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
