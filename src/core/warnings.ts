@@ -40,6 +40,13 @@ export type WarningCode =
   // discovery beyond trackers
   | 'DHT_TROUBLE' // the DHT node could not start, or a lookup, announce or packet failed
   | 'LSD_TROUBLE' // local peer discovery could not start or send
+  // packages of an image (diff, apply)
+  | 'PACKAGE_INDEX_BROKEN' // an index names metadata the image lacks
+  | 'PACKAGE_UNREADABLE' // a package file cannot be read: its index entry stands in
+  | 'PACKAGE_INDEX_DISAGREES' // an index entry and its package file differ: the file wins
+  | 'PACKAGE_NOT_INDEXED' // a package file no index lists
+  | 'PACKAGE_MISSING' // an index lists a package file the image lacks
+  | 'PACKAGE_TWICE' // one package appears in two versions: the higher wins
   // serving
   | 'REQUEST_FAILED' // an HTTP request to `isosync serve` failed
   | 'TORRENT_FAILED' // a torrent of a served file could not be made

@@ -151,6 +151,8 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     const blocks = requestsFor(piece, size, ranges.map((r) => ({ start: r.start - base, end: r.end - base })));
     const p = this.wants.add(piece, ranges, blocks, this.opts.pieceLength, (b) => this.book.want(b));
     this.started.add(piece);
+    // A piece no live source has may fail at once (when no source can come): no need to wait for the tick.
+    if (![...this.health.keys()].some((h) => h.has(piece))) this.checkSources(this.now());
     this.wake();
     return p;
   }
@@ -257,7 +259,6 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     // While fetches wait, the tick keeps the process alive: it is what fails them when no source can come.
     if (this.wants.size > 0) this.timer.ref();
     else this.timer.unref();
-    this.checkSources(now);
     this.takeAhead();
     const sources: SourceView<PeerHandle>[] = [];
     for (const [h, health] of this.health) {

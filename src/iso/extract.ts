@@ -40,7 +40,7 @@ const DEFAULT_FILE_MODE = 0o644;
 const DEFAULT_DIR_MODE = 0o755;
 
 function unsafe(image: string, path: string, why: string): never {
-  throw new IsosyncError('UNSAFE_PATH', `Cannot extract ${JSON.stringify(path)} from ${JSON.stringify(image)}: ${why}`, { path });
+  throw new IsosyncError('UNSAFE_PATH', `Cannot extract ${JSON.stringify(path)} from ${JSON.stringify(image)}: ${why}`, { path, reason: why });
 }
 
 /** The components of `entry.path` relative to the root, each checked to be a plain name. */

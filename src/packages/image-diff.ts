@@ -8,6 +8,7 @@
  * chunk by chunk and stops at the first difference.
  */
 import { readEntryChunks, readIso, type IsoEntry, type IsoImage } from '../iso/index.js';
+import type { Warning } from '../core/warnings.js';
 import type { ByteSource } from '../store/byte-source.js';
 import type { ZstdDecoder } from './compression.js';
 import { changedFiles, diffPackages, type ImageDiff } from './diff.js';
@@ -25,8 +26,8 @@ export interface ImageDiffResult {
   readonly diff: ImageDiff;
   readonly old: { image: IsoImage; packages: ImagePackages };
   readonly new: { image: IsoImage; packages: ImagePackages };
-  /** Warnings of both sides, each prefixed with its image's name. */
-  readonly warnings: string[];
+  /** Warnings of both sides (each names its image in its source). */
+  readonly warnings: Warning[];
 }
 
 /** Whether two entries of two images hold the same bytes (sizes already equal). */
@@ -68,9 +69,6 @@ export async function diffImages(oldSide: DiffSide, newSide: DiffSide, opts: { z
   const files = await changedFiles(oldFiles, newFiles, (path) =>
     sameEntryContent(oldSide.src, oldByPath.get(path)!, o.image.logicalBlockSize, newSide.src, newByPath.get(path)!, n.image.logicalBlockSize));
   const diff: ImageDiff = { ...diffPackages(o.packages.packages, n.packages.packages), changedFiles: files };
-  const warnings = [
-    ...o.packages.warnings.map((w) => `${oldSide.name}: ${w}`),
-    ...n.packages.warnings.map((w) => `${newSide.name}: ${w}`),
-  ];
+  const warnings = [...o.packages.warnings, ...n.packages.warnings];
   return { diff, old: o, new: n, warnings };
 }

@@ -22,6 +22,7 @@
  * Reads through the ISO reader's ByteSource: no file system access here.
  */
 import { IsosyncError, quote } from '../errors.js';
+import type { Warning, WarningCode } from '../core/warnings.js';
 import type { IsoEntry, IsoImage } from '../iso/index.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { compressionOfName, decompress, type ZstdDecoder } from './compression.js';
@@ -46,7 +47,8 @@ export interface ImagePackages {
   readonly indexes: readonly string[];
   /** Paths of every package file (.deb, .udeb, .rpm) of the image, indexed or not. */
   readonly packageFiles: ReadonlySet<string>;
-  readonly warnings: readonly string[];
+  /** Inconsistencies found (the source names the image and the path). */
+  readonly warnings: readonly Warning[];
 }
 
 export interface ScanOptions {
@@ -110,7 +112,8 @@ export async function scanImagePackages(src: ByteSource, image: IsoImage, opts: 
   const bs = opts.blockSize ?? image.logicalBlockSize;
   const files = new Map<string, IsoEntry>();
   for (const e of image.entries) if (e.type === 'file') files.set(e.path, e);
-  const warnings: string[] = [];
+  const warnings: Warning[] = [];
+  const warn = (code: WarningCode, path: string, detail: string, error?: IsosyncError) => warnings.push({ code, source: `${opts.name}:${path}`, detail, ...(error ? { error } : {}) });
   const indexes: string[] = [];
   const indexed: Array<IndexedPackage & { path?: string | undefined }> = [];
 
@@ -140,7 +143,7 @@ export async function scanImagePackages(src: ByteSource, image: IsoImage, opts: 
     const primaryPath = resolveInImage(root, primaryLocation(await readText(src, e, bs, opts), `${opts.name}:${e.path}`));
     const primary = primaryPath === undefined ? undefined : files.get(primaryPath);
     if (!primary) {
-      warnings.push(`${e.path} names primary metadata ${quote(primaryPath ?? '(outside the image)')} that the image lacks`);
+      warn('PACKAGE_INDEX_BROKEN', e.path, `names primary metadata ${quote(primaryPath ?? '(outside the image)')} that the image lacks`);
       continue;
     }
     indexes.push(primary.path);
@@ -166,7 +169,7 @@ export async function scanImagePackages(src: ByteSource, image: IsoImage, opts: 
       } catch (e) {
         // A broken package file is reported; its index entry (if any) stands in for it.
         if (e instanceof IsosyncError && (e.code === 'BAD_PACKAGE' || e.code === 'UNSUPPORTED')) {
-          warnings.push(e.message);
+          warn('PACKAGE_UNREADABLE', path, e.message, e);
           continue;
         }
         throw e;
@@ -174,14 +177,17 @@ export async function scanImagePackages(src: ByteSource, image: IsoImage, opts: 
       const idx = byPath.get(path);
       covered.add(path);
       if (idx) {
-        const differ: string[] = [];
-        if (idx.name !== ctl.name) differ.push(`Package ${quote(idx.name)} vs ${quote(ctl.name)}`);
-        if (idx.version !== ctl.version) differ.push(`Version ${quote(idx.version)} vs ${quote(ctl.version)}`);
-        if (idx.arch !== ctl.arch) differ.push(`Architecture ${quote(idx.arch)} vs ${quote(ctl.arch)}`);
-        if (idx.size !== undefined && idx.size !== entry.size) differ.push(`Size ${idx.size} vs ${entry.size}`);
-        if (differ.length > 0) warnings.push(`index and package file ${path} disagree (${differ.join(', ')}); using the package file`);
+        const differ: { field: string; index: string | number; file: string | number }[] = [];
+        if (idx.name !== ctl.name) differ.push({ field: 'Package', index: idx.name, file: ctl.name });
+        if (idx.version !== ctl.version) differ.push({ field: 'Version', index: idx.version, file: ctl.version });
+        if (idx.arch !== ctl.arch) differ.push({ field: 'Architecture', index: idx.arch, file: ctl.arch });
+        if (idx.size !== undefined && idx.size !== entry.size) differ.push({ field: 'Size', index: idx.size, file: entry.size });
+        if (differ.length > 0) {
+          const detail = `index and package file disagree (${differ.map((d) => `${d.field} ${quote(d.index)} vs ${quote(d.file)}`).join(', ')}); using the package file`;
+          warn('PACKAGE_INDEX_DISAGREES', path, detail, new IsosyncError('BAD_PACKAGE', `Cannot trust the index entry of ${quote(path)}: it ${detail.slice('index and package file '.length)}`, { path, differ }));
+        }
       } else if (indexes.length > 0) {
-        warnings.push(`package file ${path} is not listed in any index`);
+        warn('PACKAGE_NOT_INDEXED', path, 'the package file is not listed in any index');
       }
       records.push({
         format: ctl.format, name: ctl.name, version: ctl.version, arch: ctl.arch,
@@ -194,7 +200,7 @@ export async function scanImagePackages(src: ByteSource, image: IsoImage, opts: 
     if (p.path !== undefined && covered.has(p.path)) continue;
     if (p.path !== undefined) covered.add(p.path);
     const present = p.path !== undefined && files.has(p.path);
-    if (!present) warnings.push(`index lists ${p.name} ${p.version} at ${quote(p.filename ?? '(no Filename)')}, which the image lacks`);
+    if (!present) warn('PACKAGE_MISSING', p.filename ?? '(no Filename)', `an index lists ${p.name} ${p.version} here, which the image lacks`);
     records.push({
       format: p.format, name: p.name, version: p.version, arch: p.arch,
       filename: present ? p.path!.slice(1) : p.filename, size: p.size, sha256: p.sha256,
@@ -210,7 +216,7 @@ export async function scanImagePackages(src: ByteSource, image: IsoImage, opts: 
     if (!held) best.set(k, r);
     else if (held.version !== r.version) {
       const keep = compareVersions(r.format, r.version, held.version) > 0 ? r : held;
-      warnings.push(`${r.name} (${r.arch}) appears as ${held.version} and ${r.version}; using ${keep.version}`);
+      warn('PACKAGE_TWICE', r.filename ?? r.name, `${r.name} (${r.arch}) appears as ${held.version} and ${r.version}; using ${keep.version}`);
       best.set(k, keep);
     }
   }

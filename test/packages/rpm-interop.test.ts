@@ -212,7 +212,10 @@ test('a package file that disagrees with its repodata entry wins, with a warning
     const { oldIso, newIso } = buildReleases(dir, 'hand-lying');
     const r = diff(oldIso, newIso);
     assert.deepEqual(pkgLists(r.json), EXPECTED);
-    assert.match(r.stderr, /index and package file \/Packages\/alpha-1\.1-1\.noarch\.rpm disagree \(Version "1\.0-1" vs "1\.1-1"\); using the package file/);
+    const warnings = (r.json as unknown as { warnings: { code: string; source: string; error?: { fields: { differ?: unknown } } }[] }).warnings;
+    const w = warnings.find((x) => x.code === 'PACKAGE_INDEX_DISAGREES' && x.source.endsWith(':/Packages/alpha-1.1-1.noarch.rpm'));
+    assert.deepEqual(w?.error?.fields.differ, [{ field: 'Version', index: '1.0-1', file: '1.1-1' }], JSON.stringify(warnings));
+    assert.match(r.stderr, /^isosync: warning: .*alpha-1\.1-1\.noarch\.rpm: index and package file disagree/m);
   } finally {
     cleanup();
   }

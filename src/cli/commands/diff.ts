@@ -12,6 +12,7 @@
  */
 import type { Command } from 'commander';
 import { IsosyncError, quote } from '../../errors.js';
+import { warningJson, type Warning } from '../../core/warnings.js';
 import { diffImages, type ImageDiffResult } from '../../packages/image-diff.js';
 import { zstdViaBinary } from '../../packages/zstd-binary.js';
 import { FileSource } from '../../store/file-source.js';
@@ -83,8 +84,8 @@ export async function diffImageFiles(oldPath: string, newPath: string, opts: Dif
   }
 }
 
-export function printWarnings(warnings: readonly string[]): void {
-  for (const w of warnings) process.stderr.write(`isosync: warning: ${w}\n`);
+export function printWarnings(warnings: readonly Warning[]): void {
+  for (const w of warnings) printWarning(w);
 }
 
 /** Human lines: `upgraded    foo  (amd64)  1.0-1 → 1.1-1`, columns aligned. */
@@ -117,7 +118,7 @@ export function register(program: Command): void {
     .action(action(async (oldPath: string, newPath: string, opts: CommonOptions & DiffSourceOptions) => {
       const r = await diffImageFiles(oldPath, newPath, opts);
       printWarnings(r.warnings);
-      if (opts.json) printJson(r.diff);
+      if (opts.json) printJson({ ...r.diff, warnings: r.warnings.map(warningJson) });
       else process.stdout.write(formatDiff(r));
     }));
 }

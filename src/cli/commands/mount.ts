@@ -68,7 +68,7 @@ export function register(program: Command): void {
           try {
             safeComponents(e, byPath, image);
           } catch (err) {
-            const why = err instanceof IsosyncError ? err.message.replace(/^Cannot extract .*? from .*?: /, '') : String(err);
+            const why = err instanceof IsosyncError && typeof err.fields['reason'] === 'string' ? err.fields['reason'] : String(err);
             throw new IsosyncError('UNSAFE_PATH', `Cannot mount ${quote(image)}: entry ${quote(e.path)} is unsafe: ${why}`, { path: e.path });
           }
         }
