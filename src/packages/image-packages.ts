@@ -56,6 +56,12 @@ export interface ScanOptions {
   readonly readPackageFiles?: boolean;
   readonly zstd?: ZstdDecoder | undefined;
   readonly blockSize?: number;
+  /**
+   * Default true. False when `image` lists only part of the tree (the
+   * directories of the indexes: a subset download): a package file not
+   * listed is then not missing, and its path is the one the index resolves to.
+   */
+  readonly wholeTree?: boolean;
 }
 
 const INDEX_NAMES = ['Packages', 'Packages.gz', 'Packages.xz'] as const;
@@ -194,10 +200,11 @@ export async function scanImagePackages(src: ByteSource, image: IsoImage, opts: 
     if (p.path !== undefined && covered.has(p.path)) continue;
     if (p.path !== undefined) covered.add(p.path);
     const present = p.path !== undefined && files.has(p.path);
-    if (!present) warnings.push(`index lists ${p.name} ${p.version} at ${quote(p.filename ?? '(no Filename)')}, which the image lacks`);
+    const partial = opts.wholeTree === false && p.path !== undefined;
+    if (!present && !partial) warnings.push(`index lists ${p.name} ${p.version} at ${quote(p.filename ?? '(no Filename)')}, which the image lacks`);
     records.push({
       format: p.format, name: p.name, version: p.version, arch: p.arch,
-      filename: present ? p.path!.slice(1) : p.filename, size: p.size, sha256: p.sha256,
+      filename: present || partial ? p.path!.slice(1) : p.filename, size: p.size, sha256: p.sha256,
       origin: 'index', control: p.stanza,
     });
   }

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { register as ls } from './ls.js';
 import { register as regions } from './regions.js';
 import { register as extract } from './extract.js';
+import { register as get } from './get.js';
 import { register as publish } from './publish.js';
 import { register as info } from './info.js';
 import { register as releases } from './releases.js';
@@ -21,4 +22,4 @@ import { register as completion } from './completion.js';
 
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [sync, plan, publish, info, releases, ls, regions, extract, diff, apply, mount, serve, seed, tracker, completion, demo];
+export const COMMANDS: Register[] = [sync, plan, get, publish, info, releases, ls, regions, extract, diff, apply, mount, serve, seed, tracker, completion, demo];
