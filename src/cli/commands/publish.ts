@@ -74,7 +74,7 @@ export function register(program: Command): void {
     .requiredOption('--release <version>', 'release label, e.g. "1.01"')
     .option('--previous <torrent|image>', 'an earlier release (a .torrent, or its image); repeatable; default: the catalog\'s previous release of the product', collect)
     .option('--tracker <url>', 'tracker URL; repeat for more tiers, comma-separate URLs of one tier', collect)
-    .option('--web-seed <url>', 'HTTP web seed (BEP 19): the image URL, or a folder URL ending in "/"; repeatable', collect)
+    .option('--web-seed <url>', 'web seed (BEP 19; http, https or ftp): the image URL, or a folder URL ending in "/"; repeatable', collect)
     .option('--piece-length <size>', 'piece length: a power of two from 2K to 16M (default by image size: 256K up to 4 GiB)')
     .option('--comment <text>', 'comment stored in the torrent')
     .option('-o, --output <file>', 'where to write the torrent (default IMAGE.torrent beside the image); an existing different file needs --force')
