@@ -62,6 +62,8 @@ export interface ScanOptions {
    * listed is then not missing, and its path is the one the index resolves to.
    */
   readonly wholeTree?: boolean;
+  /** Read the smallest index of a directory (Packages.xz, then .gz, then plain): its bytes come over the network. */
+  readonly preferCompressed?: boolean;
 }
 
 const INDEX_NAMES = ['Packages', 'Packages.gz', 'Packages.xz'] as const;
@@ -121,13 +123,14 @@ export async function scanImagePackages(src: ByteSource, image: IsoImage, opts: 
   const indexed: Array<IndexedPackage & { path?: string | undefined }> = [];
 
   // Debian indexes: one per directory under a dists/ tree.
+  const order: readonly string[] = opts.preferCompressed ? [...INDEX_NAMES].reverse() : INDEX_NAMES;
   const indexDirs = new Map<string, IsoEntry>();
   for (const e of files.values()) {
     const name = baseOf(e.path);
-    if (!(INDEX_NAMES as readonly string[]).includes(name) || !/(^|\/)dists\//.test(e.path)) continue;
+    if (!order.includes(name) || !/(^|\/)dists\//.test(e.path)) continue;
     const dir = dirOf(e.path);
     const held = indexDirs.get(dir);
-    if (!held || INDEX_NAMES.indexOf(name as (typeof INDEX_NAMES)[number]) < INDEX_NAMES.indexOf(baseOf(held.path) as (typeof INDEX_NAMES)[number])) {
+    if (!held || order.indexOf(name) < order.indexOf(baseOf(held.path))) {
       indexDirs.set(dir, e);
     }
   }

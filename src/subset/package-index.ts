@@ -16,6 +16,6 @@ export const INDEX_PATTERNS = ['/dists/**', '/*/dists/**', '/repodata/**', '/*/r
 
 export async function readPackageIndex(src: ByteSource, name: string, zstd?: ZstdDecoder): Promise<{ image: IsoImage; packages: ImagePackages }> {
   const image = await readIso(src, { name, descend: descendFor(INDEX_PATTERNS) });
-  const packages = await scanImagePackages(src, image, { name, readPackageFiles: false, wholeTree: false, zstd });
+  const packages = await scanImagePackages(src, image, { name, readPackageFiles: false, wholeTree: false, preferCompressed: true, zstd });
   return { image, packages };
 }
