@@ -22,6 +22,7 @@
 import { mkdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { IsosyncError, quote } from '../errors.js';
+import type { Span } from '../core/span.js';
 import type { Warning } from '../core/warnings.js';
 import { extractEntries, type ExtractSummary } from '../iso/extract.js';
 import { readIso, type IsoEntry, type IsoImage } from '../iso/index.js';
@@ -121,6 +122,7 @@ export async function runGet(given: GetInput): Promise<GetReport> {
     }
     emit({ type: 'phase', phase: 'metadata', detail: 'directories' });
     let files: IsoEntry[] = [];
+    let spans: Span[] = [];
     let extracted: ExtractSummary | null = null;
     if (input.patterns.length > 0 || paths.length > 0) {
       const image = await readIso(session, { name: target.name, descend: descendTo(input.patterns, paths) });
@@ -130,13 +132,13 @@ export async function runGet(given: GetInput): Promise<GetReport> {
       emit({ type: 'phase', phase: 'plan' });
       await session.mapFiles(image);
       emit({ type: 'phase', phase: 'assemble' });
-      const spans = files.flatMap((f) => contentSpans(f.extents, image.logicalBlockSize));
+      spans = files.flatMap((f) => contentSpans(f.extents, image.logicalBlockSize));
       await session.ensure(piecesTouched(spans, target.pieceLength, target.length));
       emit({ type: 'phase', phase: 'finish' });
       extracted = await extractEntries(session, image, selected, outDir);
     }
     const fileBytes = files.reduce((n, f) => n + f.size, 0);
-    const filePieces = piecesTouched(files.flatMap((f) => contentSpans(f.extents, 2048)), target.pieceLength, target.length).length;
+    const filePieces = piecesTouched(spans, target.pieceLength, target.length).length;
     const peers = session.swarm?.report();
     const report: GetReport = {
       name: target.name,

@@ -70,9 +70,10 @@ export async function runPartialSync(given: PartialInput): Promise<PartialReport
   const output = resolve(input.output);
   if (!existsSync(dirname(output))) throw new IsosyncError('NOT_FOUND', `Cannot write ${quote(output)}: directory ${quote(dirname(output))} does not exist`);
   if (existsSync(output)) {
+    // The whole image is there already (it holds every chosen file): nothing to do, once every piece verifies.
     const v = await verifyPieces(output, target);
-    if (v.validCount === v.pieceCount) throw new IsosyncError('CONFLICT', `Cannot keep a partial image at ${quote(output)}: the whole image is there already`, { path: output });
-    throw new IsosyncError('CONFLICT', `Cannot write ${quote(output)}: a different file is already there (move it away, or choose -o)`, { path: output });
+    if (v.validCount !== v.pieceCount) throw new IsosyncError('CONFLICT', `Cannot write ${quote(output)}: a different file is already there (move it away, or choose -o)`, { path: output });
+    return completeReport(input, output, warnings, started);
   }
   const emit = input.onEvent ?? (() => undefined);
   const session = await SubsetSession.open({ ...input, output });
@@ -136,4 +137,14 @@ export async function runPartialSync(given: PartialInput): Promise<PartialReport
     else if (await unlink(session.part.path).then(() => true, () => false)) emit({ type: 'part-removed', path: session.part.path });
     throw e;
   }
+}
+
+/** The report when the whole image is there already. */
+function completeReport(input: PartialInput, output: string, warnings: Warning[], started: number): PartialReport {
+  const t = input.target;
+  return {
+    name: t.name, infoHash: t.infoHash, output, part: `${output}.part`, complete: true, pieceLength: t.pieceLength, pieceCount: t.pieceCount,
+    piecesHeld: t.pieceCount, bytesHeld: t.length, files: [], fileBytes: 0, metadataPieces: 0, filePieces: 0, freePieces: 0,
+    fetchedBytes: 0, reusedBytes: 0, resumedBytes: t.length, wastedBytes: 0, webSeeds: [], warnings, seconds: (Date.now() - started) / 1000,
+  };
 }
