@@ -49,9 +49,11 @@ export async function packageWish(opts: { packages?: string[]; installed?: boole
   return { ...(opts.packages?.length ? { names: opts.packages } : {}), ...(installed ? { installed } : {}), withDeps: opts.withDeps === true };
 }
 
-function peerSettings(opts: GetOptions, timeoutSeconds: number, port: number | undefined): PeerSettings | undefined {
-  if (!opts.peer?.length) return undefined;
-  return { peers: opts.peer, host: opts.host ?? '127.0.0.1', ...(port !== undefined ? { port } : {}), trackers: false, requestTimeoutMs: timeoutSeconds * 1000 };
+/** Peers when there are any to find: --peer, or the torrent's trackers (as sync: the .part is served while it fills). */
+function peerSettings(opts: GetOptions, target: Metainfo, preferred: readonly string[], timeoutSeconds: number, port: number | undefined): PeerSettings | undefined {
+  const trackers = target.announceList.length > 0 || target.announce !== undefined || preferred.length > 0;
+  if (!opts.peer?.length && !trackers) return undefined;
+  return { peers: opts.peer ?? [], host: opts.host ?? '127.0.0.1', ...(port !== undefined ? { port } : {}), trackers, requestTimeoutMs: timeoutSeconds * 1000 };
 }
 
 function printGet(r: GetReport): void {
@@ -89,12 +91,12 @@ export function register(program: Command): void {
       const c = checkSyncArgs({ ...opts, output: undefined });
       const wish = await packageWish(opts);
       if (patterns.length === 0 && !wish) throw new IsosyncError('BAD_ARGUMENT', 'Cannot get: name the files (PATH_OR_GLOB...) or packages (--packages, --installed)');
-      const progress = new SyncProgress(Boolean(opts.peer?.length));
+      const progress = new SyncProgress(true);
       progress.start('looking up the target');
       const catalog = opts.catalog === false ? undefined : openCatalog(opts.home);
       try {
         const t = await torrentTarget(torrent);
-        const peers = peerSettings(opts, c.timeoutSeconds, c.port);
+        const peers = peerSettings(opts, t.target, t.preferredTrackers, c.timeoutSeconds, c.port);
         const report = await runGet({
           target: t.target,
           torrentFile: t.torrentFile,
