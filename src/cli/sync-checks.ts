@@ -56,6 +56,11 @@ function readable(option: string, path: string): void {
   }
 }
 
+/** A mirror may be an http(s) or an ftp URL (ftp/ftp-peer.ts). */
+export function isMirrorUrl(u: string): boolean {
+  return isUrl(u) || /^ftp:\/\/[^/\s]+\/\S/i.test(u);
+}
+
 /** Mirror URLs from --mirror and a --mirrors file (one URL per line, # comments, blank lines ignored). */
 export function mirrorUrls(opts: Pick<SyncArgs, 'mirror' | 'mirrors'>): string[] {
   const out = [...(opts.mirror ?? [])];
@@ -72,7 +77,7 @@ export function mirrorUrls(opts: Pick<SyncArgs, 'mirror' | 'mirrors'>): string[]
     }
   }
   for (const u of out) {
-    if (!isUrl(u)) throw new IsosyncError('BAD_ARGUMENT', `Invalid mirror ${JSON.stringify(u)}: not an http(s) URL`);
+    if (!isMirrorUrl(u)) throw new IsosyncError('BAD_ARGUMENT', `Invalid mirror ${JSON.stringify(u)}: not an http, https or ftp URL`);
   }
   return out;
 }
@@ -109,7 +114,7 @@ export function checkSyncArgs(opts: SyncArgs, forPlan = false): CheckedSync {
     readable('--source', d);
   }
   for (const u of opts.webSeed ?? []) {
-    if (!isUrl(u)) throw new IsosyncError('BAD_ARGUMENT', `Invalid --web-seed ${JSON.stringify(u)}: not an http(s) URL`);
+    if (!isMirrorUrl(u)) throw new IsosyncError('BAD_ARGUMENT', `Invalid --web-seed ${JSON.stringify(u)}: not an http, https or ftp URL`);
   }
   for (const p of opts.peer ?? []) parseHostPort(p);
   const mirrors = mirrorUrls(opts);

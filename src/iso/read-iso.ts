@@ -18,6 +18,13 @@ import { walkTree, type NameSource } from './tree.js';
 export interface ReadIsoOptions {
   /** How the image is named in error messages (`Cannot read ISO "<name>": ...`). */
   readonly name?: string;
+  /**
+   * Read only some directories, and only the tree that lists the entries
+   * (no second tree, path tables or boot catalog): the directories on the
+   * paths to a few chosen files (tree.ts TreeOptions.descend). The image's
+   * `metadata` then lists only what was read.
+   */
+  readonly descend?: (path: string) => boolean;
 }
 
 function rootRecord(ctx: IsoContext, vd: VolumeInfo & { sector: number }): DirRecord {
@@ -63,17 +70,20 @@ export async function readIso(src: ByteSource, opts: ReadIsoOptions = {}): Promi
   const names: NameSource = hasRockRidge ? 'rockridge' : hasJoliet ? 'joliet' : 'iso9660';
 
   const jolietRoot = set.joliet ? rootRecord(ctx, set.joliet) : undefined;
-  const main = await walkTree(ctx, names === 'joliet' ? jolietRoot! : root, { names, blockSize: bs, suspSkip });
+  const main = await walkTree(ctx, names === 'joliet' ? jolietRoot! : root, { names, blockSize: bs, suspSkip, ...(opts.descend ? { descend: opts.descend } : {}) });
   // One area per directory: appended one at a time (a spread of 150,000 arguments overflows the stack).
   const metadata: MetadataArea[] = main.metadata;
+  const partial = opts.descend !== undefined;
   // The other tree shares file content but has its own directory sectors: read them for the region map.
-  const other = names !== 'joliet' && jolietRoot
-    ? await walkTree(ctx, jolietRoot, { names: 'joliet', blockSize: bs, suspSkip: 0 })
-    : names === 'joliet' ? await walkTree(ctx, root, { names: 'iso9660', blockSize: bs, suspSkip: 0 }) : undefined;
+  // (Not when only chosen directories are read.)
+  const other = partial ? undefined
+    : names !== 'joliet' && jolietRoot
+      ? await walkTree(ctx, jolietRoot, { names: 'joliet', blockSize: bs, suspSkip: 0 })
+      : names === 'joliet' ? await walkTree(ctx, root, { names: 'iso9660', blockSize: bs, suspSkip: 0 }) : undefined;
   for (const m of other?.metadata ?? []) metadata.push(m);
 
-  const tables = [...(await pathTables(ctx, 'primary', pvd)), ...(set.joliet ? await pathTables(ctx, 'joliet', set.joliet) : [])];
-  const boot = set.bootCatalogLba !== undefined ? await readBootCatalog(ctx, set.bootCatalogLba, bs) : undefined;
+  const tables = partial ? [] : [...(await pathTables(ctx, 'primary', pvd)), ...(set.joliet ? await pathTables(ctx, 'joliet', set.joliet) : [])];
+  const boot = !partial && set.bootCatalogLba !== undefined ? await readBootCatalog(ctx, set.bootCatalogLba, bs) : undefined;
 
   const entries = main.entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return {

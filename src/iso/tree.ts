@@ -23,6 +23,13 @@ export interface TreeOptions {
   readonly blockSize: number;
   /** Bytes to skip at the start of every system use area (SUSP SP). */
   readonly suspSkip: number;
+  /**
+   * Which directories to read (default: all). A directory it refuses is
+   * listed, with the attributes its parent's record gives, but its records
+   * are not read: a reader that wants a few files reads only the directories
+   * on their paths.
+   */
+  readonly descend?: (path: string) => boolean;
 }
 
 export interface TreeResult {
@@ -104,12 +111,13 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
     if (++total > LIMITS.entries) ctx.fail(`more than ${LIMITS.entries} entries in the directory tree`);
   };
 
+  const wanted = (d: PendingDir): boolean => d.path === '/' || opts.descend === undefined || opts.descend(d.path);
   let head = 0;
   let prefetched = 0;
   while (head < queue.length) {
     // Announce the next directories to a source that fetches (a partly present image): one round trip for many.
     if (ctx.src.prefetch && head >= prefetched) {
-      const next = queue.slice(head, head + PREFETCH_DIRS).filter((d) => d.size !== undefined && d.lba * blockSize + d.size <= ctx.size);
+      const next = queue.slice(head, head + PREFETCH_DIRS).filter((d) => d.size !== undefined && d.lba * blockSize + d.size <= ctx.size && wanted(d));
       prefetched = head + PREFETCH_DIRS;
       await ctx.src.prefetch(next.map((d) => ({ start: d.lba * blockSize, end: d.lba * blockSize + d.size! })));
     }
@@ -121,6 +129,11 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
     visited.set(dir.lba, dir.path);
     if (dir.depth > LIMITS.depth) ctx.fail(`directory ${JSON.stringify(dir.path)} is nested deeper than ${LIMITS.depth} levels`, { offset: dir.recordOffset });
 
+    if (!wanted(dir)) {
+      const size = dir.size ?? 0;
+      entries.push({ path: dir.path, name: dir.name, type: 'dir', size, lba: dir.lba, extents: [{ lba: dir.lba, size }], ...attributes(dir.rr, dir.mtimeMs), recordOffset: dir.recordOffset });
+      continue;
+    }
     let size = dir.size;
     if (size === undefined) {
       // A relocated directory: its length is in its own "." record.

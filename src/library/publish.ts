@@ -143,7 +143,7 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
     throw new IsosyncError('BAD_ARGUMENT', `Cannot publish ${JSON.stringify(o.imagePath)}: the output path is the image itself`);
   }
   for (const u of (o.trackers ?? []).flat()) checkUrl('--tracker', u, ['http:', 'https:', 'udp:', 'ws:', 'wss:']);
-  for (const u of o.webSeeds ?? []) checkUrl('--web-seed', u, ['http:', 'https:']);
+  for (const u of o.webSeeds ?? []) checkUrl('--web-seed', u, ['http:', 'https:', 'ftp:']);
   o.onPhase?.({ phase: 'checking', image: o.imagePath });
   await checkReleaseImage(o.imagePath);
 

@@ -58,6 +58,14 @@ export interface ScanOptions {
   readonly readPackageFiles?: boolean;
   readonly zstd?: ZstdDecoder | undefined;
   readonly blockSize?: number;
+  /**
+   * Default true. False when `image` lists only part of the tree (the
+   * directories of the indexes: a subset download): a package file not
+   * listed is then not missing, and its path is the one the index resolves to.
+   */
+  readonly wholeTree?: boolean;
+  /** Read the smallest index of a directory (Packages.xz, then .gz, then plain): its bytes come over the network. */
+  readonly preferCompressed?: boolean;
 }
 
 const INDEX_NAMES = ['Packages', 'Packages.gz', 'Packages.xz'] as const;
@@ -118,13 +126,14 @@ export async function scanImagePackages(src: ByteSource, image: IsoImage, opts: 
   const indexed: Array<IndexedPackage & { path?: string | undefined }> = [];
 
   // Debian indexes: one per directory under a dists/ tree.
+  const order: readonly string[] = opts.preferCompressed ? [...INDEX_NAMES].reverse() : INDEX_NAMES;
   const indexDirs = new Map<string, IsoEntry>();
   for (const e of files.values()) {
     const name = baseOf(e.path);
-    if (!(INDEX_NAMES as readonly string[]).includes(name) || !/(^|\/)dists\//.test(e.path)) continue;
+    if (!order.includes(name) || !/(^|\/)dists\//.test(e.path)) continue;
     const dir = dirOf(e.path);
     const held = indexDirs.get(dir);
-    if (!held || INDEX_NAMES.indexOf(name as (typeof INDEX_NAMES)[number]) < INDEX_NAMES.indexOf(baseOf(held.path) as (typeof INDEX_NAMES)[number])) {
+    if (!held || order.indexOf(name) < order.indexOf(baseOf(held.path))) {
       indexDirs.set(dir, e);
     }
   }
@@ -200,10 +209,11 @@ export async function scanImagePackages(src: ByteSource, image: IsoImage, opts: 
     if (p.path !== undefined && covered.has(p.path)) continue;
     if (p.path !== undefined) covered.add(p.path);
     const present = p.path !== undefined && files.has(p.path);
-    if (!present) warn('PACKAGE_MISSING', p.filename ?? '(no Filename)', `an index lists ${p.name} ${p.version} here, which the image lacks`);
+    const partial = opts.wholeTree === false && p.path !== undefined;
+    if (!present && !partial) warn('PACKAGE_MISSING', p.filename ?? '(no Filename)', `an index lists ${p.name} ${p.version} here, which the image lacks`);
     records.push({
       format: p.format, name: p.name, version: p.version, arch: p.arch,
-      filename: present ? p.path!.slice(1) : p.filename, size: p.size, sha256: p.sha256,
+      filename: present || partial ? p.path!.slice(1) : p.filename, size: p.size, sha256: p.sha256,
       origin: 'index', control: p.stanza,
     });
   }

@@ -1,14 +1,20 @@
 /**
  * The network side of a sync: one download engine (engine/engine.ts) with
  * every remote source as one of its handles: the torrent's web seeds and the
- * --web-seed/--mirror URLs (webseed/web-peer.ts), and, when the sync talks
+ * --web-seed/--mirror URLs (webseed/web-peer.ts for http and https,
+ * ftp/ftp-peer.ts for ftp; a URL of another scheme is skipped with a
+ * warning), and, when the sync talks
  * to BitTorrent peers, the swarm's peers (swarm/sync-peers.ts). Peer-only,
  * web-seed-only and mixed syncs all go through the one scheduler.
  */
 import type { WarningSink } from '../core/warnings.js';
 import { Engine } from '../engine/engine.js';
 import type { SyncPeers } from '../swarm/sync-peers.js';
+import { FtpPeer } from '../ftp/ftp-peer.js';
 import { WebPeer, webSeedFileUrl } from '../webseed/web-peer.js';
+
+/** A mirror as the report sees it: an HTTP web seed or an FTP mirror. */
+export type MirrorPeer = WebPeer | FtpPeer;
 
 export interface NetworkOptions {
   readonly length: number;
@@ -29,7 +35,7 @@ export interface NetworkOptions {
 
 export interface Network {
   readonly engine: Engine;
-  readonly webPeers: readonly WebPeer[];
+  readonly webPeers: readonly MirrorPeer[];
   /** Some source exists (a web seed or the swarm): the engine may be asked. */
   readonly hasSources: boolean;
   webSeedReport(): { url: string; bytes: number; dropped?: string }[];
@@ -48,7 +54,14 @@ export function openNetwork(o: NetworkOptions): Network {
     ...(o.onWarning ? { onWarning: o.onWarning } : {}),
   });
   const urls = [...new Set(o.webSeeds.map((u) => webSeedFileUrl(u, o.name)))];
-  const webPeers = urls.map((u) => new WebPeer(u, o.length, o.pieceLength, { ...(o.stallMs ? { stallMs: o.stallMs } : {}), ...(o.onWarning ? { onWarning: o.onWarning } : {}) }));
+  const opts = { ...(o.stallMs ? { stallMs: o.stallMs } : {}), ...(o.onWarning ? { onWarning: o.onWarning } : {}) };
+  const webPeers: MirrorPeer[] = [];
+  for (const u of urls) {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(u)?.[1]?.toLowerCase();
+    if (scheme === 'ftp') webPeers.push(new FtpPeer(u, o.length, o.pieceLength, opts));
+    else if (scheme === 'http' || scheme === 'https') webPeers.push(new WebPeer(u, o.length, o.pieceLength, opts));
+    else o.onWarning?.({ code: 'WEB_SEED_DROPPED', source: `web seed ${u}`, detail: 'skipped: only http, https and ftp mirrors are supported' });
+  }
   for (const w of webPeers) engine.add(w);
   o.peers?.attach(engine);
   return {

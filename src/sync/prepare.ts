@@ -53,6 +53,12 @@ export interface Prepared {
 export interface PrepareOptions {
   /** Plan from exact delta hints alone when they cover every local source (plan-inputs.ts metadataPolicy); `isosync plan` reads the metadata: it lists the changed files. */
   readonly deferHintedMetadata?: boolean;
+  /**
+   * Do not read the target's metadata at all: plan from the .part, the
+   * hints and same-offset guesses only. A subset download (src/subset)
+   * reads the metadata it needs itself, through verified pieces.
+   */
+  readonly skipTargetMetadata?: boolean;
 }
 
 /** A sink that keeps every warning (for the report) and passes it on. */
@@ -126,7 +132,9 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
 
   // Layer 2: the target's own ISO metadata, read through what is already local.
   const covered = images.filter((img) => hints.use.has(img.index) || img.via === 'self').length;
-  const policy = metadataPolicy({ sources: sources.length, sourcesCoveredByHints: covered, hintLayers: hints.layers.length, deferHinted: opts.deferHintedMetadata === true });
+  const policy = opts.skipTargetMetadata
+    ? { read: false, deferred: false, readAhead: 0 }
+    : metadataPolicy({ sources: sources.length, sourcesCoveredByHints: covered, hintLayers: hints.layers.length, deferHinted: opts.deferHintedMetadata === true });
   emit({ type: 'phase', phase: 'metadata', ...(policy.deferred ? { detail: 'deferred: the delta hints are exact' } : {}) });
   const vt = new VirtualTarget(target.length, overlay(target.length, [partSegs, ...hints.layers]), byteSources, net.hasSources ? net.engine : undefined, policy.readAhead);
   // The source images' metadata is local: parse it while the target's waits on the network.

@@ -27,16 +27,24 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile, access } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { IsosyncError, quote } from '../../errors.js';
 import { resolveHome } from '../../library/home.js';
 import { openCatalogIfExists } from '../../library/catalog.js';
 import { previousImageOf } from '../../library/previous.js';
 import { planRepo, type RepoPackage } from '../../packages/flat-repo.js';
-import { writeFlatRepo } from '../../packages/write-repo.js';
+import { writeFlatRepo, type WrittenRepo } from '../../packages/write-repo.js';
+import type { PackageAtVersion, PackageDiff } from '../../packages/diff.js';
+import { loadImagePackages } from '../../packages/image-diff.js';
+import { zstdViaBinary } from '../../packages/zstd-binary.js';
+import { repoFromTorrent, upgrades, type ApplyBase } from '../../subset/apply-torrent.js';
+import { installedPackages } from '../../subset/installed.js';
+import { isUrl } from '../../sync/remote-target.js';
+import { checkSyncArgs } from '../sync-checks.js';
+import { torrentTarget } from './get.js';
 import { readIso } from '../../iso/index.js';
 import { FileSource } from '../../store/file-source.js';
-import { action, printJson, withCommon, type CommonOptions } from '../common.js';
+import { action, collect, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
 import { diffImageFiles, printWarnings, requireImagePath } from './diff.js';
 
 interface ApplyOptions extends CommonOptions {
@@ -45,6 +53,45 @@ interface ApplyOptions extends CommonOptions {
   root?: string;
   remove?: boolean;
   yes?: boolean;
+  installed?: boolean;
+  mirror?: string[];
+  webSeed?: string[];
+  source?: string[];
+  peer?: string[];
+  catalog?: boolean;
+  timeout?: string;
+}
+
+/** NEW as a torrent (a file or an http(s) URL): only the changed packages' pieces are fetched (src/subset/apply-torrent.ts). */
+function isTorrentArg(arg: string): boolean {
+  return /\.torrent$/i.test(arg) || isUrl(arg);
+}
+
+/** The repository of a torrent NEW: the changed packages fetched without the image. */
+async function torrentRepo(newArg: string, repoDir: string, opts: ApplyOptions): Promise<{ pkgs: RepoPackage[]; written: WrittenRepo; removed: PackageAtVersion[] }> {
+  const c = checkSyncArgs({ mirror: opts.mirror ?? [], webSeed: opts.webSeed ?? [], source: opts.source ?? [], peer: opts.peer ?? [], ...(opts.timeout ? { timeout: opts.timeout } : {}) });
+  const t = await torrentTarget(newArg);
+  const base: ApplyBase = opts.installed ? { kind: 'installed', packages: (await installedPackages(opts.root ?? '/')).packages } : { kind: 'image', path: opts.from! };
+  const catalog = opts.catalog === false ? undefined : openCatalogIfExists(opts.home);
+  try {
+    const r = await repoFromTorrent({
+      target: t.target,
+      torrentFile: t.torrentFile,
+      sourceDirs: opts.source ?? [],
+      webSeeds: [...t.extraSeeds, ...(opts.webSeed ?? []), ...c.mirrors],
+      ...(opts.peer?.length ? { peers: { peers: opts.peer, trackers: false, requestTimeoutMs: c.timeoutSeconds * 1000 } } : {}),
+      stallMs: 1000 * c.timeoutSeconds,
+      ...(catalog ? { catalog } : {}),
+      repoDir,
+      base,
+      zstd: zstdViaBinary(),
+      onWarning: printWarning,
+    });
+    printWarnings(r.warnings);
+    return { pkgs: [...r.packages], written: r.written, removed: r.diff.removed };
+  } finally {
+    catalog?.close();
+  }
 }
 
 const shellWord = (s: string): string => (/^[A-Za-z0-9_./:=+~%@,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -88,16 +135,29 @@ async function ensureDpkgRoot(root: string): Promise<void> {
 
 export function register(program: Command): void {
   withCommon(program.command('apply')
-    .argument('<new>', 'the release to move to (an ISO image); older than --from for a rollback')
-    .option('--from <old>', 'the release installed now (an ISO image; required for now)')
+    .argument('<new>', 'the release to move to: an ISO image, or its torrent (only the changed packages are fetched); older than --from for a rollback')
+    .option('--from <old>', 'the release installed now (an ISO image)')
+    .option('--installed', 'upgrade what is installed (dpkg or rpm; with --root, in that root) to the versions NEW holds, instead of --from')
     .option('--repo <dir>', 'where the repository of changed packages goes (default <home>/repos/<NEW name>)')
     .option('--root <dir>', 'install into this throwaway root with dpkg --root instead of this system')
     .option('--remove', 'also remove the packages NEW no longer has')
     .option('--yes', 'run the install command (without it, only the repository is written)')
+    .addOption(new Option('--mirror <url>', 'for a torrent NEW: a mirror of its image (http, https, ftp); repeatable').argParser(collect))
+    .addOption(new Option('--web-seed <url>', 'for a torrent NEW: an extra web seed; repeatable').argParser(collect))
+    .addOption(new Option('--source <dir>', 'for a torrent NEW: a folder of loose files (e.g. .debs) to reuse; repeatable').argParser(collect))
+    .addOption(new Option('--peer <host:port>', 'for a torrent NEW: a BitTorrent peer; repeatable').argParser(collect))
+    .option('--no-catalog', 'for a torrent NEW: do not look for local images in the catalog')
+    .option('--timeout <seconds>', 'for a torrent NEW: drop a mirror that sends nothing for this long', '20')
     .description('build a repository of the packages a release changes and show (or run) the apt-get/dpkg command that applies them'))
     .action(action(async (newPath: string, opts: ApplyOptions) => {
-      requireImagePath(newPath, 'NEW');
-      if (!opts.from) {
+      const torrent = isTorrentArg(newPath);
+      if (!torrent) requireImagePath(newPath, 'NEW');
+      if (opts.installed && opts.from) throw new IsosyncError('BAD_ARGUMENT', 'Cannot apply: give --from OLD or --installed, not both');
+      if (!torrent && (opts.mirror?.length || opts.webSeed?.length || opts.source?.length || opts.peer?.length)) {
+        throw new IsosyncError('BAD_ARGUMENT', `Cannot apply ${quote(newPath)}: --mirror, --web-seed, --source and --peer are for a torrent NEW`);
+      }
+      if (!opts.from && !opts.installed) {
+        if (torrent) throw new IsosyncError('BAD_ARGUMENT', `Cannot apply ${quote(newPath)}: give the release installed now with --from OLD, or --installed`);
         const catalog = openCatalogIfExists(opts.home);
         try {
           const prev = catalog ? previousImageOf(catalog, newPath) : undefined;
@@ -110,18 +170,10 @@ export function register(program: Command): void {
           catalog?.close();
         }
       }
-      const r = await diffImageFiles(opts.from, newPath);
-      printWarnings(r.warnings);
-      const pkgs = planRepo(r.diff, r.new.packages.packages, newPath);
-      const repoDir = resolve(opts.repo ?? join(resolveHome(opts.home), 'repos', basename(newPath).replace(/\.iso$/i, '')));
-      const src = await FileSource.open(newPath);
-      let written;
-      try {
-        written = await writeFlatRepo(repoDir, src, await readIso(src, { name: newPath }), pkgs);
-      } finally {
-        await src.close();
-      }
-      const removed = r.diff.removed.map((p) => p.name);
+      const repoDir = resolve(opts.repo ?? join(resolveHome(opts.home), 'repos', basename(newPath).replace(/\.(iso|torrent)$/i, '')));
+      const r = torrent ? await torrentRepo(newPath, repoDir, opts) : await imageRepo(newPath, repoDir, opts);
+      const { pkgs, written } = r;
+      const removed = r.removed.map((p) => p.name);
       const asRoot = process.getuid?.() === 0;
       const cmds = applyCommands({
         sourcesList: written.sourcesList, packages: pkgs, debPaths: written.debPaths,
@@ -141,7 +193,7 @@ export function register(program: Command): void {
           repo: written.dir,
           sourcesList: written.sourcesList,
           packages: pkgs.map((p) => ({ action: p.action, name: p.name, arch: p.arch, version: p.version, ...(p.from !== undefined ? { from: p.from } : {}), file: p.repoName })),
-          removed: r.diff.removed,
+          removed: r.removed,
           commands: cmds,
           ran: !!opts.yes,
         });
@@ -149,7 +201,7 @@ export function register(program: Command): void {
       }
       const out: string[] = [`Repository ${written.dir}: ${pkgs.length} package(s)`];
       for (const p of pkgs) out.push(`  ${p.action.padEnd(9)}  ${p.name}  ${p.from !== undefined ? `${p.from} → ` : ''}${p.version}`);
-      if (removed.length > 0) out.push(`${opts.remove ? 'Removing' : 'Not removed (use --remove)'}: ${r.diff.removed.map((p) => `${p.name} ${p.version}`).join(', ')}`);
+      if (removed.length > 0) out.push(`${opts.remove ? 'Removing' : 'Not removed (use --remove)'}: ${r.removed.map((p) => `${p.name} ${p.version}`).join(', ')}`);
       if (cmds.length === 0) out.push('Nothing to apply');
       else {
         out.push(opts.yes ? 'Applied with:' : `To apply${opts.root !== undefined ? ` into ${resolve(opts.root)}` : ''}, run (or add --yes):`);
@@ -157,4 +209,34 @@ export function register(program: Command): void {
       }
       process.stdout.write(`${out.join('\n')}\n`);
     }));
+}
+
+/** The repository of an image NEW: against --from OLD's packages, or against what is installed (--installed). */
+async function imageRepo(newPath: string, repoDir: string, opts: ApplyOptions): Promise<{ pkgs: RepoPackage[]; written: WrittenRepo; removed: PackageAtVersion[] }> {
+  let diff: PackageDiff;
+  let newPackages;
+  if (opts.installed) {
+    const installed = (await installedPackages(opts.root ?? '/')).packages;
+    const src = await FileSource.open(newPath);
+    try {
+      const n = await loadImagePackages({ src, name: newPath }, zstdViaBinary());
+      printWarnings(n.packages.warnings.map((w) => `${newPath}: ${w}`));
+      newPackages = n.packages.packages;
+      diff = upgrades(installed, newPackages);
+    } finally {
+      await src.close();
+    }
+  } else {
+    const d = await diffImageFiles(opts.from!, newPath);
+    printWarnings(d.warnings);
+    diff = d.diff;
+    newPackages = d.new.packages.packages;
+  }
+  const pkgs = planRepo(diff, newPackages, newPath);
+  const src = await FileSource.open(newPath);
+  try {
+    return { pkgs, written: await writeFlatRepo(repoDir, src, await readIso(src, { name: newPath }), pkgs), removed: diff.removed };
+  } finally {
+    await src.close();
+  }
 }

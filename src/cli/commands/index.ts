@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { register as ls } from './ls.js';
 import { register as regions } from './regions.js';
 import { register as extract } from './extract.js';
+import { register as get } from './get.js';
 import { register as publish } from './publish.js';
 import { register as info } from './info.js';
 import { register as releases } from './releases.js';
@@ -27,4 +28,4 @@ import { register as remaster } from './remaster.js';
 
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [sync, plan, publish, remaster, info, releases, keygen, follow, update, rollback, status, ls, regions, extract, diff, apply, mount, serve, seed, tracker, completion, demo];
+export const COMMANDS: Register[] = [sync, plan, get, publish, remaster, info, releases, keygen, follow, update, rollback, status, ls, regions, extract, diff, apply, mount, serve, seed, tracker, completion, demo];

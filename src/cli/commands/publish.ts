@@ -101,7 +101,7 @@ export function register(program: Command): void {
     .requiredOption('--release <version>', 'release label, e.g. "1.01"')
     .option('--previous <torrent|image>', 'an earlier release (a .torrent, or its image); repeatable; default: the catalog\'s previous release of the product', collect)
     .option('--tracker <url>', 'tracker URL; repeat for more tiers, comma-separate URLs of one tier', collect)
-    .option('--web-seed <url>', 'HTTP web seed (BEP 19): the image URL, or a folder URL ending in "/"; repeatable', collect)
+    .option('--web-seed <url>', 'web seed (BEP 19; http, https or ftp): the image URL, or a folder URL ending in "/"; repeatable', collect)
     .option('--piece-length <size>', 'piece length: a power of two from 2K to 16M (default by image size: 256K up to 4 GiB)')
     .option('--hybrid', `a hybrid BitTorrent v1 + v2 torrent (BEP 52): v2 clients verify 16 KiB blocks; Transmission 3.00 and aria2 1.36 cannot use it${DEFAULT_VERSION === 'hybrid' ? ' (default)' : ''}`)
     .option('--v1', `a plain BitTorrent v1 torrent (BEP 3)${DEFAULT_VERSION === 'v1' ? ' (default)' : ''}`)

@@ -12,6 +12,10 @@ import { openCatalogIfExists } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { Discovery } from '../../discovery/discovery.js';
 import { seedImage } from '../../swarm/seed.js';
+import { seedFromLooseFiles } from '../../subset/loose-seed.js';
+import type { Metainfo } from '../../torrent/metainfo.js';
+import { IsosyncError } from '../../errors.js';
+import { mirrorUrls } from '../sync-checks.js';
 import { action, collect, intOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
 import { IsosyncError } from '../../errors.js';
@@ -19,6 +23,8 @@ import { seedFollow } from './seed-follow.js';
 import { sizeOption } from '../size.js';
 
 interface SeedOptions extends CommonOptions {
+  source?: string[];
+  mirror?: string[];
   port?: string;
   host?: string;
   peer?: string[];
@@ -36,10 +42,12 @@ interface SeedOptions extends CommonOptions {
 export function register(program: Command): void {
   const cmd = program
     .command('seed')
-    .description('seed IMAGE to BitTorrent peers until interrupted (verifies it first); or, with --follow PRODUCT, every release update fetches')
+    .description('seed IMAGE to BitTorrent peers until interrupted (verifies it first); with --source DIR, the pieces loose files rebuild; or, with --follow PRODUCT, every release update fetches')
     .argument('[torrent]', 'the torrent of the image')
-    .argument('[image]', 'the image file')
+    .argument('[image]', 'the image file (or --source DIR: no image, loose files)')
     .option('--follow <product>', 'seed a followed product: its images on disk, and each new release as soon as isosync update fetched it')
+    .addOption(new Option('--source <dir>', 'no image: seed every piece the loose files in DIR rebuild and verify; repeatable').argParser(collect))
+    .addOption(new Option('--mirror <url>', "with --source: where to read the image's directory tree (http, https, ftp); repeatable").argParser(collect))
     .option('--port <n>', 'port to listen on for peers (0: any free port)', '6881')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .addOption(new Option('--peer <host:port>', 'a peer to connect to; repeatable').argParser(collect))
@@ -59,8 +67,14 @@ export function register(program: Command): void {
         const uploadLimit = intOption('--upload-limit', opts.uploadLimit, 0);
         return seedFollow({ product: opts.follow, host: opts.host ?? '127.0.0.1', json: opts.json ?? false, ...(opts.home !== undefined ? { home: opts.home } : {}), ...(uploadSlots ? { uploadSlots } : {}), ...(uploadLimit ? { uploadLimit } : {}) });
       }
-      if (torrentArg === undefined || imageArg === undefined) throw new IsosyncError('BAD_ARGUMENT', 'Invalid seed: give TORRENT and IMAGE (or --follow PRODUCT)');
+      if (torrentArg === undefined) throw new IsosyncError('BAD_ARGUMENT', 'Invalid seed: give TORRENT and IMAGE (or --source DIR, or --follow PRODUCT)');
       const torrent = readTorrentFile(torrentArg);
+      if (opts.source?.length) {
+        if (imageArg !== undefined) throw new IsosyncError('BAD_ARGUMENT', 'Cannot seed: give an IMAGE or --source DIR, not both');
+        return seedLoose(torrent, opts);
+      }
+      if (opts.mirror?.length) throw new IsosyncError('BAD_ARGUMENT', 'Invalid --mirror: it is where --source reads the directory tree from');
+      if (imageArg === undefined) throw new IsosyncError('BAD_ARGUMENT', 'Cannot seed: give the IMAGE, or --source DIR to seed from loose files');
       const imagePath = resolve(imageArg);
       let verified = false;
       if (opts.catalog !== false) {
@@ -114,4 +128,33 @@ export function register(program: Command): void {
       else process.stdout.write(`stopped; uploaded ${formatBytes(s.uploaded)} to ${s.peers.length} peer(s)\n`);
     }),
   );
+}
+
+/** `seed TORRENT --source DIR`: no image; the pieces the loose files rebuild and verify (src/subset/loose-seed.ts). */
+async function seedLoose(torrent: Metainfo, opts: SeedOptions): Promise<void> {
+  const mirrors = mirrorUrls({ mirror: opts.mirror ?? [] });
+  const uploadSlots = intOption('--upload-slots', opts.uploadSlots, 1);
+  const uploadLimit = sizeOption('--upload-limit', opts.uploadLimit, { rate: true });
+  const seeding = await seedFromLooseFiles({
+    torrent,
+    sourceDirs: opts.source ?? [],
+    mirrors,
+    peers: opts.peer ?? [],
+    host: opts.host ?? '127.0.0.1',
+    port: intOption('--port', opts.port, 0) ?? 6881,
+    ...(uploadSlots ? { uploadSlots } : {}),
+    ...(uploadLimit ? { uploadLimit } : {}),
+    onWarning: printWarning,
+  });
+  const where = `${seeding.host}:${seeding.port}`;
+  if (opts.json) printJson({ seeding: torrent.name, infoHash: torrent.infoHash, host: seeding.host, port: seeding.port, pieces: seeding.pieces, pieceCount: torrent.pieceCount, bytes: seeding.bytes, have: seeding.have.map((h) => (h ? '1' : '0')).join(''), looseFiles: seeding.looseFiles, matchedFiles: seeding.matchedFiles });
+  else process.stdout.write(`seeding ${seeding.pieces} of ${torrent.pieceCount} pieces of ${torrent.name} (${formatBytes(seeding.bytes)}), rebuilt from ${seeding.matchedFiles} of ${seeding.looseFiles} loose files, on ${where}; Ctrl-C to stop\n`);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', () => done());
+    process.once('SIGTERM', () => done());
+  });
+  const s = seeding.peers.report();
+  await seeding.close();
+  if (opts.json) printJson({ stopped: true, uploaded: s.uploaded, peers: s.list });
+  else process.stdout.write(`stopped; uploaded ${formatBytes(s.uploaded)} to ${s.list.length} peer(s)\n`);
 }

@@ -20,12 +20,15 @@ import { say } from '../output.js';
 import { checkOutputPath, checkSyncArgs, type CheckedSync, type SyncArgs } from '../sync-checks.js';
 import { printPlan, printSyncReport } from '../sync-report.js';
 import { SyncProgress } from '../sync-progress.js';
+import { runPartialSync, type PartialReport } from '../../subset/partial-sync.js';
+import { printPartialReport } from '../subset-report.js';
 
 export { mirrorUrls } from '../sync-checks.js';
 
 interface SyncOptions extends CommonOptions, SyncArgs {
   catalog?: boolean;
   seed?: boolean;
+  only?: string[];
 }
 
 function sourceOptions(cmd: Command): Command {
@@ -156,7 +159,8 @@ export function registerSync(program: Command): void {
     .command('sync', { isDefault: true })
     .description('build the image of TORRENT from local data, fetching only what changed (default command)')
     .argument('<torrent>', 'the target release torrent: a file, or an http(s) URL of a torrent or of the image itself')
-    .option('-o, --output <path>', 'where to write the image (default ./NAME from the torrent)');
+    .option('-o, --output <path>', 'where to write the image (default ./NAME from the torrent)')
+    .addOption(new Option('--only <path>', 'a partial image: only these paths or globs (and the metadata), kept in NAME.part; repeatable').argParser(collect));
   sourceOptions(cmd);
   peerOptions(cmd);
   withCommon(cmd).action(
@@ -168,16 +172,17 @@ export function registerSync(program: Command): void {
         const t = await targetOf(torrent);
         if (t.plain) return await plainSync(t.plain, opts, c, progress);
         let printed = false;
-        const print = (report: SyncReport) => {
+        const print = (report: SyncReport | PartialReport) => {
           printed = true;
           progress.stop();
           if (opts.json) printJson(report);
+          else if ('piecesHeld' in report) printPartialReport(report);
           else printSyncReport(report);
         };
         // --seed: print the result, then seed until SIGINT/SIGTERM.
         const afterSync: PeerSettings['afterSync'] | undefined = opts.seed
           ? async (report, peers) => {
-              print(report as SyncReport);
+              print(report as SyncReport | PartialReport);
               if (!opts.json) say(`seeding on ${peers.host}:${peers.port}; Ctrl-C to stop`);
               else printJson({ seeding: true, host: peers.host, port: peers.port });
               await new Promise<void>((done) => {
@@ -190,7 +195,8 @@ export function registerSync(program: Command): void {
         checkOutputPath(input.output);
         const catalog = opts.catalog === false ? undefined : openCatalog(opts.home);
         try {
-          const report = await runSync({ ...input, ...(catalog ? { catalog } : {}) });
+          const withCatalog = { ...input, ...(catalog ? { catalog } : {}) };
+          const report = opts.only?.length ? await runPartialSync({ ...withCatalog, only: opts.only }) : await runSync(withCatalog);
           if (!printed) print(report);
         } finally {
           catalog?.close();
