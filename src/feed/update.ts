@@ -40,7 +40,7 @@ import { asIsosyncError } from '../errors.js';
 export type UpdateEvent =
   | { type: 'feed'; product: string; accepted: AcceptedFeed; url: string }
   | { type: 'available'; product: string; from?: Installed; to: { release: string; infoHash: string; name: string; length: number } }
-  | { type: 'diff'; product: string; diff: ImageDiff; warnings: string[] }
+  | { type: 'diff'; product: string; diff: ImageDiff; warnings: readonly Warning[] }
   | { type: 'warning'; warning: Warning }
   | { type: 'syncing'; product: string; release: string }
   | { type: 'sync'; event: SyncEvent };
@@ -199,7 +199,7 @@ export async function updateProduct(o: UpdateOptions): Promise<UpdateReport> {
 }
 
 /** The package diff from the image on disk to the release (only its metadata and indexes are read); undefined if it cannot be made. */
-async function packageDiff(from: Installed, input: SyncInput, warn: WarningSink): Promise<{ diff: ImageDiff; warnings: string[] } | undefined> {
+async function packageDiff(from: Installed, input: SyncInput, warn: WarningSink): Promise<{ diff: ImageDiff; warnings: readonly Warning[] } | undefined> {
   let oldSrc: FileSource | undefined;
   let view: TorrentView | undefined;
   try {

@@ -1,3 +1,4 @@
+import type { Warning } from '../core/warnings.js';
 /**
  * The packages of a live image, which has no package pool: the dpkg status
  * file (/var/lib/dpkg/status, deb822 stanzas, dpkg(1)'s database) of its root
@@ -23,19 +24,20 @@ export interface LivePackages {
   readonly packages: ImagePackage[];
   /** "/live/filesystem.squashfs:/var/lib/dpkg/status", when found. */
   readonly source?: string;
-  readonly warnings: string[];
+  readonly warnings: Warning[];
 }
 
 export async function livePackages(src: ByteSource, image: IsoImage, name: string): Promise<LivePackages> {
-  const warnings: string[] = [];
+  const warnings: Warning[] = [];
+  const note = (detail: string, where = name) => warnings.push({ code: 'PACKAGE_NOTE', source: where, detail });
   const outer = isoLayout(image, src);
   const extra = await outerCandidates(src, outer, image.boot?.entries ?? [], image.logicalBlockSize);
-  const nested = await findNested(src, outer, { ...DEFAULT_NEST, note: (m) => warnings.push(m) }, extra);
+  const nested = await findNested(src, outer, { ...DEFAULT_NEST, note: (m) => note(m) }, extra);
   for (const n of nested) {
     const status = n.layout.files.find((f) => f.path === DPKG_STATUS && f.type === 'file');
     if (!status) {
       const rpm = n.layout.files.find((f) => RPMDB.includes(f.path));
-      if (rpm) warnings.push(`${n.path}:${rpm.path} is an RPM database, which isosync does not read: no package list for ${quote(name)}`);
+      if (rpm) note(`an RPM database, which isosync does not read: no package list for ${quote(name)}`, `${name}:${n.path}:${rpm.path}`);
       continue;
     }
     const where = `${n.path}:${status.path}`;

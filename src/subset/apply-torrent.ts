@@ -1,3 +1,4 @@
+import type { Warning } from '../core/warnings.js';
 /**
  * `isosync apply NEW.torrent (--from OLD.iso | --installed)`: the flat apt
  * repository of the packages an upgrade needs, built from a release torrent
@@ -37,7 +38,7 @@ export interface TorrentApply {
   readonly diff: PackageDiff;
   readonly packages: readonly RepoPackage[];
   readonly written: WrittenRepo;
-  readonly warnings: readonly string[];
+  readonly warnings: readonly Warning[];
   readonly fetchedBytes: number;
   readonly reusedBytes: number;
 }
@@ -55,17 +56,17 @@ export function upgrades(installed: readonly InstalledPackage[], image: readonly
 
 export async function repoFromTorrent(input: TorrentApplyInput): Promise<TorrentApply> {
   const { target } = input;
-  const warnings: string[] = [];
+  const warnings: Warning[] = [];
   let diff: PackageDiff | undefined;
   const session = await SubsetSession.open({ ...input, from: input.base.kind === 'image' ? [input.base.path] : [], output: getPartBase(dirname(input.repoDir), basename(input.repoDir)) });
   try {
     const idx = await readPackageIndex(session, target.name, input.zstd);
-    for (const w of idx.packages.warnings) warnings.push(`${target.name}: ${w}`);
+    for (const w of idx.packages.warnings) warnings.push(w);
     if (input.base.kind === 'image') {
       const src = await FileSource.open(input.base.path);
       try {
         const old = await loadImagePackages({ src, name: input.base.path }, input.zstd);
-        for (const w of old.packages.warnings) warnings.push(`${input.base.path}: ${w}`);
+        for (const w of old.packages.warnings) warnings.push(w);
         diff = diffPackages(old.packages.packages, idx.packages.packages);
       } finally {
         await src.close();

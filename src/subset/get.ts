@@ -112,7 +112,7 @@ export async function runGet(given: GetInput): Promise<GetReport> {
       emit({ type: 'phase', phase: 'metadata', detail: 'package indexes' });
       const idx = await readPackageIndex(session, target.name, input.zstd);
       if (idx.packages.indexes.length === 0) throw new IsosyncError('NOT_FOUND', `Cannot choose packages in ${quote(target.name)}: it has no package index (dists/*/Packages or repodata/repomd.xml)`);
-      for (const w of idx.packages.warnings) notes.push(w);
+      for (const w of idx.packages.warnings) notes.push(`${w.source}: ${w.detail}`);
       chosen = choosePackages(idx.packages.packages, input.packages);
       for (const c of chosen) {
         if (c.pkg.filename === undefined) throw new IsosyncError('BAD_PACKAGE', `Cannot get ${c.pkg.name} ${c.pkg.version}: the index gives no file name`);

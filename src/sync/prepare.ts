@@ -133,7 +133,7 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
   // Layer 2: the target's own ISO metadata, read through what is already local.
   const covered = images.filter((img) => hints.use.has(img.index) || img.via === 'self').length;
   const policy = opts.skipTargetMetadata
-    ? { read: false, deferred: false, readAhead: 0 }
+    ? { read: false, deferred: false, hintsCoverAll: false, readAhead: 0 }
     : metadataPolicy({ sources: sources.length, sourcesCoveredByHints: covered, hintLayers: hints.layers.length, deferHinted: opts.deferHintedMetadata === true });
   emit({ type: 'phase', phase: 'metadata', ...(policy.deferred ? { detail: 'deferred: the delta hints are exact' } : {}) });
   const vt = new VirtualTarget(target.length, overlay(target.length, [partSegs, ...hints.layers]), byteSources, net.hasSources ? net.engine : undefined, policy.readAhead);

@@ -220,7 +220,7 @@ async function imageRepo(newPath: string, repoDir: string, opts: ApplyOptions): 
     const src = await FileSource.open(newPath);
     try {
       const n = await loadImagePackages({ src, name: newPath }, zstdViaBinary());
-      printWarnings(n.packages.warnings.map((w) => `${newPath}: ${w}`));
+      printWarnings(n.packages.warnings);
       newPackages = n.packages.packages;
       diff = upgrades(installed, newPackages);
     } finally {

@@ -18,7 +18,6 @@ import { IsosyncError } from '../../errors.js';
 import { mirrorUrls } from '../sync-checks.js';
 import { action, collect, intOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
-import { IsosyncError } from '../../errors.js';
 import { seedFollow } from './seed-follow.js';
 import { sizeOption } from '../size.js';
 

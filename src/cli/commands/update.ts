@@ -56,7 +56,7 @@ function printEvent(e: UpdateEvent, progress: SyncProgress): void {
       say(`${e.product}: ${e.from ? `${e.from.release} -> ` : 'install '}${e.to.release} (${e.to.name}, ${formatBytes(e.to.length)})${e.from ? `, from ${e.from.path}` : ''}`);
       return;
     case 'diff':
-      for (const w of e.warnings) printWarning({ code: 'PACKAGE_NOTE', source: e.product, detail: w });
+      for (const w of e.warnings) printWarning(w);
       say(formatDiff({ diff: e.diff }).replace(/^/gm, '  ').trimEnd());
       return;
     case 'syncing':
