@@ -71,6 +71,8 @@ export interface EngineOptions {
   readonly now?: () => number;
   readonly random?: () => number;
   readonly onWarning?: WarningSink;
+  /** Each wanted block as it arrives (the sync writes it to the .part at once: a kill keeps it). */
+  readonly onReceived?: (b: Block, bytes: Uint8Array) => void;
 }
 
 export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSink {
@@ -215,6 +217,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     const health = this.health.get(h);
     if (health) onBlock(health, this.now());
     if (!this.book.isWanted(b)) return this.wake(); // a late copy: another source was first
+    this.opts.onReceived?.(b, bytes);
     for (const other of this.book.drop(b)) if (other !== h) other.cancel([b]);
     this.wants.deliver(b, bytes, h, this.ahead.isTaken(b.piece) || this.started.has(b.piece));
     this.wake();

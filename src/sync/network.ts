@@ -7,6 +7,7 @@
  * to BitTorrent peers, the swarm's peers (swarm/sync-peers.ts). Peer-only,
  * web-seed-only and mixed syncs all go through the one scheduler.
  */
+import type { PieceIndex } from '../core/ids.js';
 import type { WarningSink } from '../core/warnings.js';
 import { Engine } from '../engine/engine.js';
 import type { SyncPeers } from '../swarm/sync-peers.js';
@@ -31,6 +32,8 @@ export interface NetworkOptions {
   /** A piece no source has for this long, while peers may still come, fails the sync. */
   readonly noPeerMs?: number;
   readonly onWarning?: WarningSink;
+  /** Where each received block is written as it arrives (the .part: a killed run keeps it). */
+  readonly received?: { writeBlock(piece: PieceIndex, offset: number, bytes: Uint8Array): void };
 }
 
 export interface Network {
@@ -52,6 +55,7 @@ export function openNetwork(o: NetworkOptions): Network {
     ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
     ...(o.noPeerMs ? { noPeerMs: o.noPeerMs } : {}),
     ...(o.onWarning ? { onWarning: o.onWarning } : {}),
+    ...(o.received ? { onReceived: (b, bytes) => o.received!.writeBlock(b.piece, b.piece * o.pieceLength + b.offset, bytes) } : {}),
   });
   const urls = [...new Set(o.webSeeds.map((u) => webSeedFileUrl(u, o.name)))];
   const opts = { ...(o.stallMs ? { stallMs: o.stallMs } : {}), ...(o.onWarning ? { onWarning: o.onWarning } : {}) };

@@ -59,6 +59,8 @@ export interface PrepareOptions {
    * reads the metadata it needs itself, through verified pieces.
    */
   readonly skipTargetMetadata?: boolean;
+  /** Write each received block to the .part as it arrives, journaled (store/part-file.ts): a killed sync keeps it. */
+  readonly keepReceived?: boolean;
 }
 
 /** A sink that keeps every warning (for the report) and passes it on. */
@@ -102,6 +104,7 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
     ...(input.peers?.requestTimeoutMs ? { requestTimeoutMs: input.peers.requestTimeoutMs } : {}),
     ...(input.peers?.noPeerMs ? { noPeerMs: input.peers.noPeerMs } : {}),
     onWarning: warn,
+    ...(part && opts.keepReceived ? { received: part } : {}),
   });
   emit({
     type: 'live',
@@ -113,12 +116,14 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
     }),
   });
 
-  // Layer 0: pieces already verified in the .part (resume).
+  // Layer 0: pieces already verified in the .part (resume), and blocks an earlier run received for the others.
   const partSegs: LocalSegment[] = [];
   part?.have.forEach((ok, p) => {
     const s = pieceSpan(target, pieceIndex(p));
     if (ok) partSegs.push({ start: s.start, end: s.end, source: partIndex, sourceOffset: s.start, reason: 'resumed' });
   });
+  for (const r of part?.received ?? []) partSegs.push({ start: r.start, end: r.end, source: partIndex, sourceOffset: r.start, reason: 'received' });
+  partSegs.sort((a, b) => a.start - b.start);
 
   // Layer 1: delta hints, from this torrent ("from" sets) and from newer torrents ("to" sets).
   const images = sources.flatMap((s, i): (ImageFacts & { s: ImageSource })[] =>

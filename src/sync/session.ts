@@ -8,7 +8,6 @@
  * the catalog and the ISO mapping work in both directions.
  */
 import { existsSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import { pieceIndex } from '../core/ids.js';
@@ -77,7 +76,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
   let swarm: SyncPeers | undefined;
   try {
     swarm = input.peers ? await startPeers(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, part, warn) : undefined;
-    prepared = await prepare({ ...input, output }, part, swarm, { deferHintedMetadata: true });
+    prepared = await prepare({ ...input, output }, part, swarm, { deferHintedMetadata: true, keepReceived: true });
     const { plan, report, byteSources, vt, net } = prepared;
     net.engine.planned(pieceNeeds(plan, part.have));
     const planningFetched = { webSeeds: net.webPeers.reduce((n, w) => n + w.bytes, 0), peers: swarm?.report().downloaded ?? 0 };
@@ -139,10 +138,10 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     await swarm?.close();
     await part.close();
     if (prepared) await closeSources(prepared.sources);
-    // A .part that holds no verified piece is litter, not a resume point.
-    const kept = verifiedBytes();
+    // A .part that holds no verified piece and no received block is litter, not a resume point.
+    const kept = verifiedBytes() + part.receivedBytes;
     if (kept > 0) emit({ type: 'part-kept', path: part.path, bytes: kept });
-    else if (await unlink(part.path).then(() => true, () => false)) emit({ type: 'part-removed', path: part.path });
+    else if (await part.discard()) emit({ type: 'part-removed', path: part.path });
     throw e;
   }
 }
