@@ -73,6 +73,20 @@ export type WarningSink = (w: Warning) => void;
 /** A sink that drops everything (a caller that does not listen). */
 export const ignoreWarnings: WarningSink = () => undefined;
 
+/**
+ * A sink that passes each warning code once per source: a peer banned, a
+ * mirror dropped or a tracker failing is said once, however often it recurs.
+ */
+export function oncePerSource(next: WarningSink): WarningSink {
+  const seen = new Set<string>();
+  return (w) => {
+    const key = `${w.code}\u0000${w.source}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    next(w);
+  };
+}
+
 /** One line for people: `SOURCE: DETAIL`. */
 export function formatWarning(w: Warning): string {
   return `${w.source}: ${w.detail}`;

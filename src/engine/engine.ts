@@ -57,6 +57,8 @@ export interface PeerFacts {
   readonly connected: number;
   /** A peer may still come: dials or redials under way, trackers asked. */
   discovering(): boolean;
+  /** Peers that could not be reached, named as a failed fetch lists them. */
+  unreachable?(): readonly string[];
 }
 
 export type { PlanFacts };
@@ -80,6 +82,8 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   private readonly health = new Map<PeerHandle, Health>();
   private readonly wants = new Wants<PeerHandle>();
   private readonly rules = new Map<PieceIndex, PieceRule<PeerHandle>>();
+  /** Handles banned or stalled and not closed yet: no second verdict. */
+  private readonly dropping = new WeakSet<PeerHandle>();
   /** Handles gone, and why: named when a fetch fails. */
   private readonly gone: string[] = [];
   private reclaim: PieceIndex[] = [];
@@ -161,11 +165,12 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
 
   convict(who: PeerHandle, why: string): void {
     const h = this.health.get(who);
-    if (!h) return;
+    if (!h || this.dropping.has(who)) return;
     const verdict = onConviction(h, who.kind);
     if (verdict === 'drop') return who.drop(why);
     if (verdict === 'strike') return this.say('PEER_STRIKE', who, why);
     this.say('PEER_BANNED', who, `banned: it ${why} (${h.strikes} bad pieces)`);
+    this.dropping.add(who);
     who.drop('banned');
   }
 
@@ -329,6 +334,8 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
       h.timedOut?.(l.timedOut);
       const health = this.health.get(h);
       if (health && onTimeouts(health, now, timeout) === 'stalled') {
+        if (this.dropping.has(h)) continue;
+        this.dropping.add(h);
         this.say('PEER_STALLED', h, `dropped: it stalls (no block in ${Math.round((now - health.lastBlockAt) / 1000)} s)`);
         h.drop('stalled');
       }
@@ -358,7 +365,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
 
   private fail(w: Want<PeerHandle>, waited: boolean): void {
     const live = [...this.health.keys()].map((h) => `${h.id} (does not have it)`);
-    const tried = [...live, ...this.gone];
+    const tried = [...live, ...this.gone, ...(this.peers?.unreachable?.() ?? [])];
     const list = tried.length === 0 ? 'no source at all' : tried.slice(0, 8).join('; ') + (tried.length > 8 ? `; and ${tried.length - 8} more` : '');
     const why = waited ? `no source sent it in ${Math.round((this.opts.noPeerMs ?? NO_PEER_MS) / 1000)} s` : 'no live source has it';
     this.wants.fail(w, new IsosyncError('NETWORK', `Cannot fetch piece ${w.piece}: ${why} (tried: ${list})`, { piece: w.piece, tried }), (b) => this.unwant(b));

@@ -11,6 +11,8 @@ import type { WarningSink } from '../core/warnings.js';
 import type { Swarm } from './swarm.js';
 
 export interface Announcing {
+  /** The first announce round is under way: peers may still come from it. */
+  discovering(): boolean;
   completed(): void;
   stop(): Promise<void>;
 }
@@ -33,5 +35,5 @@ export function startAnnouncing(opts: { swarm: Swarm; tiers: string[][]; preferr
     for (const p of peers) swarm.addPeer(p.host, p.port);
   });
   a.start();
-  return { completed: () => a.completed(), stop: () => a.stop() };
+  return { discovering: () => a.roundsDone === 0 && a.trackerCount > 0, completed: () => a.completed(), stop: () => a.stop() };
 }

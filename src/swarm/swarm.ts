@@ -147,6 +147,7 @@ export class Swarm {
         return swarm.connectedPeers;
       },
       discovering: () => swarm.set.discovering() || announcing(),
+      unreachable: () => swarm.set.unreachable,
     });
     for (const h of this.handles.values()) engine.add(h);
   }

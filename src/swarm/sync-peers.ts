@@ -105,8 +105,8 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   let closed = false;
   const self: SyncPeers = {
     swarm,
-    // With trackers, peers may come at any announce.
-    attach: (engine) => swarm.attachEngine(engine, () => announcing !== undefined),
+    // Peers may come from the trackers' first answer; a sync with no live source after it fails at once, not after a later announce.
+    attach: (engine) => swarm.attachEngine(engine, () => announcing?.discovering() ?? false),
     host: swarm.host,
     port: swarm.port,
     pieceVerified(p) {

@@ -12,7 +12,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import { pieceIndex } from '../core/ids.js';
 import { spanLength } from '../core/span.js';
-import type { WarningSink } from '../core/warnings.js';
+import { oncePerSource, type WarningSink } from '../core/warnings.js';
 import { assemble, type AssembleStats } from '../delta/assemble.js';
 import { pieceSpan } from '../delta/plan.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
@@ -51,7 +51,10 @@ export function defaultOutput(target: Metainfo, cwd = process.cwd()): string {
 export async function runSync(given: SyncInput): Promise<SyncReport> {
   const started = Date.now();
   // Every warning of the run is listed in its report; prepare's own list holds only the planning ones.
-  const { warnings, warn } = collectWarnings(given.onWarning);
+  // Each source's warning once: a peer struck, banned or dropped is said once, however often it recurs.
+  const collected = collectWarnings(given.onWarning);
+  const warnings = collected.warnings;
+  const warn = oncePerSource(collected.warn);
   const input: SyncInput = { ...given, onWarning: warn };
   const { target } = input;
   const emit = input.onEvent ?? (() => undefined);
