@@ -5,14 +5,16 @@
  * `preferred` trackers (the host that served the torrent: tracker
  * localization) are tried before the torrent's own.
  */
-import { Announcer } from '../tracker/client.js';
+import { Announcer, type AnnouncedInfo } from '../tracker/client.js';
 import type { PeerAddress } from '../tracker/compact-peers.js';
-import type { WarningSink } from '../core/warnings.js';
+import { sourceOf, type WarningSink } from '../core/warnings.js';
 import type { Swarm } from './swarm.js';
 
 export interface Announcing {
   /** The first announce round is under way: peers may still come from it. */
   discovering(): boolean;
+  /** Trackers asked and what they said, as a failed fetch names them: "tracker URL (it knew no peer)". */
+  tried(): readonly string[];
   completed(): void;
   stop(): Promise<void>;
 }
@@ -31,9 +33,14 @@ export function startAnnouncing(opts: { swarm: Swarm; tiers: string[][]; preferr
     stats: () => ({ uploaded: swarm.uploaded, downloaded: swarm.downloaded, left: opts.left() }),
     ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
   });
+  const said = new Map<string, string>();
+  a.on('announced', (info: AnnouncedInfo) => said.set(info.url, info.peers > 0 ? `it named ${info.peers} peers` : 'it knew no peer'));
   a.on('peers', (peers: readonly PeerAddress[]) => {
     for (const p of peers) swarm.addPeer(p.host, p.port);
   });
   a.start();
-  return { discovering: () => a.roundsDone === 0 && a.trackerCount > 0, completed: () => a.completed(), stop: () => a.stop() };
+  return {
+    discovering: () => a.roundsDone === 0 && a.trackerCount > 0,
+    tried: () => [...said].map(([url, what]) => `${sourceOf.tracker(url)} (${what})`),
+    completed: () => a.completed(), stop: () => a.stop() };
 }

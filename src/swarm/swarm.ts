@@ -138,7 +138,7 @@ export class Swarm {
   }
 
   /** Downloads go through `engine` from now on: every handshaken peer is one of its sources; `announcing`: trackers may still give peers. */
-  attachEngine(engine: EnginePort, announcing: () => boolean = () => false): void {
+  attachEngine(engine: EnginePort, announcing: () => boolean = () => false, trackersTried: () => readonly string[] = () => []): void {
     this.engine = engine;
     const swarm = this;
     engine.attachPeers({
@@ -147,7 +147,7 @@ export class Swarm {
         return swarm.connectedPeers;
       },
       discovering: () => swarm.set.discovering() || announcing(),
-      unreachable: () => swarm.set.unreachable,
+      unreachable: () => [...swarm.set.unreachable, ...trackersTried()],
     });
     for (const h of this.handles.values()) engine.add(h);
   }

@@ -106,7 +106,7 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   const self: SyncPeers = {
     swarm,
     // Peers may come from the trackers' first answer; a sync with no live source after it fails at once, not after a later announce.
-    attach: (engine) => swarm.attachEngine(engine, () => announcing?.discovering() ?? false),
+    attach: (engine) => swarm.attachEngine(engine, () => announcing?.discovering() ?? false, () => announcing?.tried() ?? []),
     host: swarm.host,
     port: swarm.port,
     pieceVerified(p) {
