@@ -72,7 +72,7 @@ export class Swarm {
     this.choker = new ChokeRounds(Math.random, opts.uploadSlots);
     this.availability = new Availability(this.pieceCount);
     this.superSeed = opts.superSeed ? new SuperSeed(this.pieceCount) : undefined;
-    this.down = new TokenBucket(opts.downloadLimit ?? 0);
+    this.down = opts.downloadGate ?? new TokenBucket(opts.downloadLimit ?? 0);
     this.set = new PeerSet({
       spec: { infoHash: opts.infoHash, peerId: this.peerId, pieceCount: this.pieceCount },
       onLink: (l) => this.attach(l),

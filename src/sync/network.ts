@@ -10,6 +10,7 @@
 import type { PieceIndex } from '../core/ids.js';
 import type { WarningSink } from '../core/warnings.js';
 import { Engine } from '../engine/engine.js';
+import type { ByteGate } from '../engine/handle.js';
 import type { SyncPeers } from '../swarm/sync-peers.js';
 import { FtpPeer } from '../ftp/ftp-peer.js';
 import { WebPeer, webSeedFileUrl } from '../webseed/web-peer.js';
@@ -32,6 +33,8 @@ export interface NetworkOptions {
   /** A piece no source has for this long, while peers may still come, fails the sync. */
   readonly noPeerMs?: number;
   readonly onWarning?: WarningSink;
+  /** The download limit, shared with the swarm's peers (engine/handle.ts ByteGate). */
+  readonly downloadGate?: ByteGate;
   /** Where each received block is written as it arrives (the .part: a killed run keeps it). */
   readonly received?: { writeBlock(piece: PieceIndex, offset: number, bytes: Uint8Array): void };
 }
@@ -59,11 +62,12 @@ export function openNetwork(o: NetworkOptions): Network {
   });
   const urls = [...new Set(o.webSeeds.map((u) => webSeedFileUrl(u, o.name)))];
   const opts = { ...(o.stallMs ? { stallMs: o.stallMs } : {}), ...(o.onWarning ? { onWarning: o.onWarning } : {}) };
+  const webOpts = { ...opts, ...(o.downloadGate ? { gate: o.downloadGate } : {}) };
   const webPeers: MirrorPeer[] = [];
   for (const u of urls) {
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(u)?.[1]?.toLowerCase();
     if (scheme === 'ftp') webPeers.push(new FtpPeer(u, o.length, o.pieceLength, opts));
-    else if (scheme === 'http' || scheme === 'https') webPeers.push(new WebPeer(u, o.length, o.pieceLength, opts));
+    else if (scheme === 'http' || scheme === 'https') webPeers.push(new WebPeer(u, o.length, o.pieceLength, webOpts));
     else o.onWarning?.({ code: 'WEB_SEED_DROPPED', source: `web seed ${u}`, detail: 'skipped: only http, https and ftp mirrors are supported' });
   }
   for (const w of webPeers) engine.add(w);

@@ -27,6 +27,7 @@ import type { SyncPeers } from '../swarm/sync-peers.js';
 import { chooseSyncFile } from '../torrent/file-choice.js';
 import { classifySeeds } from '../torrent/http-seeds.js';
 import type { FileEntry } from '../torrent/metainfo.js';
+import type { ByteGate } from '../engine/handle.js';
 import { openNetwork, type Network } from './network.js';
 import type { PlanInput, PlanReport, SourceReport } from './report.js';
 import { findSources, type ImageSource, type LocalSource } from './sources.js';
@@ -59,6 +60,8 @@ export interface PrepareOptions {
    * reads the metadata it needs itself, through verified pieces.
    */
   readonly skipTargetMetadata?: boolean;
+  /** The download limit shared by the web seeds and the swarm's peers. */
+  readonly downloadGate?: ByteGate;
   /** Write each received block to the .part as it arrives, journaled (store/part-file.ts): a killed sync keeps it. */
   readonly keepReceived?: boolean;
 }
@@ -105,6 +108,7 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
     ...(input.peers?.noPeerMs ? { noPeerMs: input.peers.noPeerMs } : {}),
     onWarning: warn,
     ...(part && opts.keepReceived ? { received: part } : {}),
+    ...(opts.downloadGate ? { downloadGate: opts.downloadGate } : {}),
   });
   emit({
     type: 'live',

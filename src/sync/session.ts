@@ -17,6 +17,7 @@ import { assemble, type AssembleStats } from '../delta/assemble.js';
 import { pieceSpan } from '../delta/plan.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { PartFile } from '../store/part-file.js';
+import { TokenBucket } from '../swarm/rate-limit.js';
 import { startPeers, type SyncPeers } from '../swarm/sync-peers.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { Metainfo } from '../torrent/metainfo.js';
@@ -77,9 +78,11 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
   emit({ type: 'part', path: part.path, resumedBytes: verifiedBytes() });
   let prepared: Prepared | undefined;
   let swarm: SyncPeers | undefined;
+  // --download-limit is a total: one bucket for the peers and the web seeds.
+  const gate = new TokenBucket(input.downloadLimit ?? input.peers?.downloadLimit ?? 0);
   try {
-    swarm = input.peers ? await startPeers(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, part, warn) : undefined;
-    prepared = await prepare({ ...input, output }, part, swarm, { deferHintedMetadata: true, keepReceived: true });
+    swarm = input.peers ? await startPeers(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [], downloadGate: gate }, part, warn) : undefined;
+    prepared = await prepare({ ...input, output }, part, swarm, { deferHintedMetadata: true, keepReceived: true, downloadGate: gate });
     const { plan, report, byteSources, vt, net } = prepared;
     net.engine.planned(pieceNeeds(plan, part.have));
     const planningFetched = { webSeeds: net.webPeers.reduce((n, w) => n + w.bytes, 0), peers: swarm?.report().downloaded ?? 0 };
@@ -115,6 +118,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     registerResult(input, output, warn);
     const changedFiles = prepared.metadataDeferred ? await changedFilesAfter(output, prepared) : report.changedFiles;
     net.close();
+    gate.close();
     await closeSources(prepared.sources);
     const result: SyncReport = {
       ...report,
@@ -138,6 +142,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     return result;
   } catch (e) {
     prepared?.net.close();
+    gate.close();
     await swarm?.close();
     await part.close();
     if (prepared) await closeSources(prepared.sources);

@@ -24,7 +24,7 @@ import { asIsosyncError, IsosyncError } from '../errors.js';
 import { mergeSpans, type Span } from '../core/span.js';
 import { ignoreWarnings, sourceOf, type WarningSink } from '../core/warnings.js';
 import { blockSpan, keyOf, type Block } from '../engine/block.js';
-import { NO_CAPACITY, type Capacity, type HandleSink, type PeerHandle } from '../engine/handle.js';
+import { NO_CAPACITY, type ByteGate, type Capacity, type HandleSink, type PeerHandle } from '../engine/handle.js';
 import { BlockFiller } from './block-filler.js';
 import { badRange, multipartBoundary, MultipartReader, parseContentRange, rangeHeader } from './http-ranges.js';
 
@@ -63,6 +63,8 @@ interface Ask {
 
 export interface WebPeerOptions {
   readonly stallMs?: number;
+  /** Every body byte passes through it (the download limit shared with peers). */
+  readonly gate?: ByteGate;
   readonly onWarning?: WarningSink;
 }
 
@@ -92,6 +94,7 @@ export class WebPeer implements PeerHandle {
   private readonly live = new Set<http.ClientRequest>();
   private readonly stallMs: number;
   private readonly warn: WarningSink;
+  private readonly gate: ByteGate | undefined;
 
   constructor(
     readonly url: string,
@@ -106,6 +109,7 @@ export class WebPeer implements PeerHandle {
     this.id = sourceOf.webSeed(url);
     this.stallMs = opts.stallMs ?? STALL_MS;
     this.warn = opts.onWarning ?? ignoreWarnings;
+    this.gate = opts.gate;
   }
 
   attach(sink: HandleSink): void {
@@ -264,7 +268,24 @@ export class WebPeer implements PeerHandle {
             limit = cr.end - cr.start;
           }
           let got = 0;
+          // With a download limit, each chunk waits for its tokens (the reply paused meanwhile), in order.
+          const gate = this.gate;
+          let passed = Promise.resolve();
+          const gated = (run: () => void) => {
+            if (!gate) return run();
+            passed = passed.then(run);
+          };
           res.on('data', (chunk: Buffer) => {
+            if (!gate) return onData(chunk);
+            res.pause();
+            passed = passed
+              .then(() => gate.take(chunk.length))
+              .then(() => {
+                onData(chunk);
+                if (!settled) res.resume();
+              });
+          });
+          const onData = (chunk: Buffer) => {
             if (settled) return;
             if (got + chunk.length > limit) return failWith('BAD_REPLY', `sent more than the ${limit} bytes expected`);
             got += chunk.length;
@@ -278,8 +299,8 @@ export class WebPeer implements PeerHandle {
             } catch (e) {
               fail(e);
             }
-          });
-          res.on('end', () => {
+          };
+          res.on('end', () => gated(() => {
             if (settled) return;
             try {
               if (reader) reader.end();
@@ -292,7 +313,7 @@ export class WebPeer implements PeerHandle {
             ask.requests.delete(req);
             this.bytes += got;
             resolve();
-          });
+          }));
           res.on('error', (e) => failWith('NETWORK', e.message));
         },
       );
