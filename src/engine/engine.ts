@@ -82,6 +82,8 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   private readonly health = new Map<PeerHandle, Health>();
   private readonly wants = new Wants<PeerHandle>();
   private readonly rules = new Map<PieceIndex, PieceRule<PeerHandle>>();
+  /** Who sent which bytes fetched through the range port: planning bytes found wrong later convict their senders. */
+  private readonly rangeBlame: { start: number; end: number; who: PeerHandle }[] = [];
   /** Handles banned or stalled and not closed yet: no second verdict. */
   private readonly dropping = new WeakSet<PeerHandle>();
   /** Handles gone, and why: named when a fetch fails. */
@@ -212,7 +214,16 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   }
 
   fetchRanges(ranges: readonly Span[]): Promise<Uint8Array[]> {
-    return fetchAcrossPieces(ranges, this.opts.pieceLength, (p, list) => this.fetch(p, list));
+    return fetchAcrossPieces(ranges, this.opts.pieceLength, async (p, list) => {
+      const f = await this.fetch(p, list);
+      for (const b of f.blame) this.rangeBlame.push(b);
+      return f;
+    });
+  }
+
+  /** Who sent which bytes of `span` through the range port (the target's metadata, while planning). */
+  sentRange(span: Span): { start: number; end: number; who: PeerHandle }[] {
+    return this.rangeBlame.filter((b) => b.start < span.end && b.end > span.start);
   }
 
   // ---- what handles report (HandleSink) ----

@@ -13,7 +13,7 @@ import { IsosyncError } from '../errors.js';
 import { pieceIndex } from '../core/ids.js';
 import { spanLength } from '../core/span.js';
 import { oncePerSource, type WarningSink } from '../core/warnings.js';
-import { assemble, type AssembleStats } from '../delta/assemble.js';
+import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assemble.js';
 import { pieceSpan } from '../delta/plan.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { PartFile } from '../store/part-file.js';
@@ -22,6 +22,7 @@ import { startPeers, type SyncPeers } from '../swarm/sync-peers.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { changedFilesAfter } from './changed-files.js';
+import { checkPlanningInput } from './planning-check.js';
 import { collectWarnings, prepare, type Prepared } from './prepare.js';
 import type { PlanReport, SyncInput, SyncReport } from './report.js';
 import { closeSources } from './sources.js';
@@ -83,36 +84,43 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
   try {
     swarm = input.peers ? await startPeers(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [], downloadGate: gate }, part, warn) : undefined;
     prepared = await prepare({ ...input, output }, part, swarm, { deferHintedMetadata: true, keepReceived: true, downloadGate: gate });
-    const { plan, report, byteSources, vt, net } = prepared;
-    net.engine.planned(pieceNeeds(plan, part.have));
-    const planningFetched = { webSeeds: net.webPeers.reduce((n, w) => n + w.bytes, 0), peers: swarm?.report().downloaded ?? 0 };
-    // Peers and web seeds behind one engine.
-    const fetcher = net.hasSources ? net.engine : undefined;
+    const planningFetched = { webSeeds: prepared.net.webPeers.reduce((n, w) => n + w.bytes, 0), peers: swarm?.report().downloaded ?? 0 };
     emit({ type: 'phase', phase: 'assemble' });
     const resumedBytes = verifiedBytes();
     let fetchedSoFar = 0;
     let reusedSoFar = 0;
     let done = part.verifiedCount;
-    const progress = () => ({ type: 'progress' as const, done, total: plan.pieceCount, fetchedBytes: fetchedSoFar, reusedBytes: reusedSoFar, resumedBytes, doneBytes: resumedBytes + reusedSoFar + fetchedSoFar, totalBytes: target.length, toFetchBytes: report.fetchBytes });
+    let toFetch = prepared.report.fetchBytes;
+    const progress = () => ({ type: 'progress' as const, done, total: target.pieceCount, fetchedBytes: fetchedSoFar, reusedBytes: reusedSoFar, resumedBytes, doneBytes: resumedBytes + reusedSoFar + fetchedSoFar, totalBytes: target.length, toFetchBytes: toFetch });
     emit(progress());
-    const stats: AssembleStats = await assemble({
+    const onEvent = (e: AssembleEvent) => {
+      emit(e);
+      if (e.type === 'piece') {
+        swarm?.pieceVerified(e.piece);
+        done++;
+        fetchedSoFar += e.fetched;
+        reusedSoFar += e.reused;
+        emit(progress());
+      }
+    };
+    // The pieces holding the metadata the plan was made from verify first; a plan made from wrong bytes is made again.
+    const checked = await checkPlanningInput(prepared, part, target.pieces, onEvent);
+    prepared = checked.prepared;
+    const { plan, report, byteSources, vt, net } = prepared;
+    toFetch = report.fetchBytes;
+    net.engine.planned(pieceNeeds(plan, part.have));
+    // Peers and web seeds behind one engine.
+    const fetcher = net.hasSources ? net.engine : undefined;
+    const main: AssembleStats = await assemble({
       plan,
       pieces: target.pieces,
       sources: byteSources,
       cache: vt,
       store: part,
       ...(fetcher ? { fetcher } : {}),
-      onEvent: (e) => {
-        emit(e);
-        if (e.type === 'piece') {
-          swarm?.pieceVerified(e.piece);
-          done++;
-          fetchedSoFar += e.fetched;
-          reusedSoFar += e.reused;
-          emit(progress());
-        }
-      },
+      onEvent,
     });
+    const stats = { reusedBytes: main.reusedBytes + checked.stats.reusedBytes, fetchedBytes: main.fetchedBytes + checked.stats.fetchedBytes, wastedBytes: main.wastedBytes + checked.stats.wastedBytes };
     emit({ type: 'phase', phase: 'finish' });
     await part.finish();
     registerResult(input, output, warn);
@@ -126,7 +134,9 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       output,
       reusedBytes: stats.reusedBytes,
       fetchBytes: report.fetchBytes,
-      fetchedBytes: stats.fetchedBytes + vt.fetchedBytes,
+      fetchedBytes: stats.fetchedBytes + checked.planningBytes,
+      metadataFetchedBytes: checked.planningBytes,
+      notes: checked.replans > 0 ? [...report.notes, `the target's metadata from the network failed its pieces' hashes: planned again from verified pieces (${checked.replans} time${checked.replans > 1 ? 's' : ''})`] : report.notes,
       wastedBytes: stats.wastedBytes,
       resumedBytes,
       webSeeds: net.webSeedReport(),
