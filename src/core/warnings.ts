@@ -23,6 +23,7 @@ export type WarningCode =
   | 'SERVE_FAILED' // a block could not be read for a peer
   // web seeds and mirrors
   | 'WEB_SEED_DROPPED' // it failed (HTTP error, wrong length, stall, wrong bytes): not asked again
+  | 'WEB_SEED_NO_RANGES' // the server ignores byte ranges: the whole image comes from it in one plain GET
   // trackers
   | 'TRACKER_FAILED' // one tracker failed one request; the next is tried
   | 'TRACKERS_UNREACHABLE' // no tracker answered a round; it retries later

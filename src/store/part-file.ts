@@ -23,7 +23,7 @@ import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { ByteSource } from './byte-source.js';
 import { checkRange } from './byte-source.js';
 import { readFully } from './file-source.js';
-import type { PieceIndex } from '../core/ids.js';
+import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import type { PieceStore } from '../core/ports.js';
 import { mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
 import { decodeJournal, encodeRecords, journalHeader } from './block-journal.js';
@@ -120,8 +120,8 @@ export class PartFile implements ByteSource, PieceStore {
    * block of a verified or sealed piece is ignored. A failed write only
    * loses the block for a resume (the piece's own write reports errors).
    */
-  writeBlock(piece: PieceIndex, offset: number, bytes: Uint8Array): void {
-    if (this.closed || this.have[piece] || this.sealed.has(piece)) return;
+  writeBlock(piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<void> {
+    if (this.closed || this.have[piece] || this.sealed.has(piece)) return Promise.resolve();
     const next = (this.blockWrites.get(piece) ?? Promise.resolve()).then(async () => {
       if (this.closed || this.have[piece] || this.sealed.has(piece)) return;
       await writeAll(this.handle, bytes, offset);
@@ -131,6 +131,20 @@ export class PartFile implements ByteSource, PieceStore {
     void next.then(() => {
       if (this.blockWrites.get(piece) === next) this.blockWrites.delete(piece);
     });
+    return next;
+  }
+
+  /** Received bytes at `offset` that may cross pieces (a whole-file stream): written and journaled like blocks; resolves when done. */
+  async writeSpan(offset: number, bytes: Uint8Array): Promise<void> {
+    const pl = this.target.pieceLength;
+    const writes: Promise<void>[] = [];
+    for (let at = offset; at < offset + bytes.length; ) {
+      const p = Math.floor(at / pl);
+      const end = Math.min(offset + bytes.length, (p + 1) * pl);
+      writes.push(this.writeBlock(pieceIndex(p), at, bytes.subarray(at - offset, end - offset)));
+      at = end;
+    }
+    await Promise.all(writes);
   }
 
   private record(s: Span): void {

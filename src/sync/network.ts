@@ -14,6 +14,7 @@ import type { ByteGate } from '../engine/handle.js';
 import type { SyncPeers } from '../swarm/sync-peers.js';
 import { FtpPeer } from '../ftp/ftp-peer.js';
 import { WebPeer, webSeedFileUrl } from '../webseed/web-peer.js';
+import type { Spool } from '../webseed/whole-file.js';
 
 /** A mirror as the report sees it: an HTTP web seed or an FTP mirror. */
 export type MirrorPeer = WebPeer | FtpPeer;
@@ -36,7 +37,12 @@ export interface NetworkOptions {
   /** The download limit, shared with the swarm's peers (engine/handle.ts ByteGate). */
   readonly downloadGate?: ByteGate;
   /** Where each received block is written as it arrives (the .part: a killed run keeps it). */
-  readonly received?: { writeBlock(piece: PieceIndex, offset: number, bytes: Uint8Array): void };
+  readonly received?: ReceivedStore;
+}
+
+/** The .part as the network sees it: where received bytes go, and the spool of a server without ranges. */
+export interface ReceivedStore extends Spool {
+  writeBlock(piece: PieceIndex, offset: number, bytes: Uint8Array): unknown;
 }
 
 export interface Network {
@@ -62,7 +68,7 @@ export function openNetwork(o: NetworkOptions): Network {
   });
   const urls = [...new Set(o.webSeeds.map((u) => webSeedFileUrl(u, o.name)))];
   const opts = { ...(o.stallMs ? { stallMs: o.stallMs } : {}), ...(o.onWarning ? { onWarning: o.onWarning } : {}) };
-  const webOpts = { ...opts, ...(o.downloadGate ? { gate: o.downloadGate } : {}) };
+  const webOpts = { ...opts, ...(o.downloadGate ? { gate: o.downloadGate } : {}), ...(o.received ? { spool: o.received } : {}) };
   const webPeers: MirrorPeer[] = [];
   for (const u of urls) {
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(u)?.[1]?.toLowerCase();
