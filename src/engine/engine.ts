@@ -22,7 +22,7 @@
  */
 import { IsosyncError } from '../errors.js';
 import type { PieceIndex } from '../core/ids.js';
-import type { FetchOptions, Fetched, PieceFetcher, RangeFetcher } from '../core/ports.js';
+import type { Blame, FetchOptions, Fetched, PieceFetcher, RangeFetcher } from '../core/ports.js';
 import type { Span } from '../core/span.js';
 import { ignoreWarnings, type WarningCode, type WarningSink } from '../core/warnings.js';
 import { requestsFor, type Block } from './block.js';
@@ -30,7 +30,7 @@ import type { FailReason, HandleSink, PeerHandle } from './handle.js';
 import { freshHealth, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS, type Health } from './health.js';
 import { AheadPieces, type PlanFacts } from './look-ahead.js';
 import { pickPiece } from './piece-picker.js';
-import { fetchAcrossPieces } from './range-port.js';
+import { RangePort } from './range-port.js';
 import { RequestBook } from './request-book.js';
 import { scheduleTurn, type PieceRule, type SourceView } from './scheduler.js';
 import { Wants, type Want } from './wants.js';
@@ -82,8 +82,8 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   private readonly health = new Map<PeerHandle, Health>();
   private readonly wants = new Wants<PeerHandle>();
   private readonly rules = new Map<PieceIndex, PieceRule<PeerHandle>>();
-  /** Who sent which bytes fetched through the range port: planning bytes found wrong later convict their senders. */
-  private readonly rangeBlame: { start: number; end: number; who: PeerHandle }[] = [];
+  /** The range port, remembering who sent which bytes (planning bytes found wrong later convict their senders). */
+  private readonly ranges: RangePort<PeerHandle>;
   /** Handles banned or stalled and not closed yet: no second verdict. */
   private readonly dropping = new WeakSet<PeerHandle>();
   /** Handles gone, and why: named when a fetch fails. */
@@ -111,6 +111,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     this.random = opts.random ?? Math.random;
     this.warn = opts.onWarning ?? ignoreWarnings;
     this.ahead = new AheadPieces(opts.length, opts.pieceLength);
+    this.ranges = new RangePort(opts.pieceLength, (p, list) => this.fetch(p, list));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -207,24 +208,11 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     for (const b of blocks) if (!this.wants.waitedFor(b)) this.unwant(b);
   }
 
-  // ---- the range port (target metadata while planning: ranges may cross pieces) ----
+  // ---- the range port (target metadata while planning: ranges may cross pieces; range-port.ts) ----
 
-  async fetchRange(start: number, end: number): Promise<Uint8Array> {
-    return (await this.fetchRanges([{ start, end }]))[0]!;
-  }
-
-  fetchRanges(ranges: readonly Span[]): Promise<Uint8Array[]> {
-    return fetchAcrossPieces(ranges, this.opts.pieceLength, async (p, list) => {
-      const f = await this.fetch(p, list);
-      for (const b of f.blame) this.rangeBlame.push(b);
-      return f;
-    });
-  }
-
-  /** Who sent which bytes of `span` through the range port (the target's metadata, while planning). */
-  sentRange(span: Span): { start: number; end: number; who: PeerHandle }[] {
-    return this.rangeBlame.filter((b) => b.start < span.end && b.end > span.start);
-  }
+  fetchRange = (start: number, end: number): Promise<Uint8Array> => this.ranges.fetchRange(start, end);
+  fetchRanges = (ranges: readonly Span[]): Promise<Uint8Array[]> => this.ranges.fetchRanges(ranges);
+  sentRange = (span: Span): Blame<PeerHandle>[number][] => this.ranges.sentRange(span);
 
   // ---- what handles report (HandleSink) ----
 

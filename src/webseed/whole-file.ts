@@ -72,7 +72,7 @@ export class WholeFileStream {
           .then(() => this.o.gate?.take(chunk.length))
           .then(async () => {
             if (this.done) return;
-            if (this.passed + chunk.length > this.o.fileLength) throw new Error(`it sent more than the ${this.o.fileLength} bytes of the file`);
+            if (this.passed + chunk.length > this.o.fileLength) return this.fail(`it sent more than the ${this.o.fileLength} bytes of the file`);
             this.received += chunk.length;
             this.o.onBytes(chunk.length);
             await this.o.spool.writeSpan(this.passed, chunk);
