@@ -7,7 +7,7 @@
  *   its verified pieces are kept. A kill -9 in the middle of a write leaves
  *   at most that piece invalid, and it is redone.
  * - Blocks received for pieces not verified yet may be written too, as they
- *   arrive (`writeBlock`), each recorded in a journal beside the .part
+ *   arrive (`writeBlock`, within DEFER_MS), each recorded in a journal beside the .part
  *   (block-journal.ts) once its bytes are written: a resumed run gets them as
  *   `received` ranges and fetches only the rest of their pieces. A piece
  *   whose received bytes fail its hash is fetched again (assembly never
@@ -36,6 +36,13 @@ import { decodeJournal, encodeRecords, journalHeader } from './block-journal.js'
  */
 export const FLUSH_BYTES = 32 * 1024 * 1024;
 
+/**
+ * A received block waits this long before it is written to the .part: a piece
+ * that verifies meanwhile is written once, whole (a fast transfer writes its
+ * bytes once, not twice); a kill loses at most this much of a slow one.
+ */
+export const DEFER_MS = 50;
+
 export interface PartTarget {
   readonly length: number;
   readonly pieceLength: number;
@@ -51,6 +58,9 @@ export class PartFile implements ByteSource, PieceStore {
   private journalAt = 0;
   private readonly records: Span[] = [];
   private appending: Promise<void> | undefined;
+  /** Blocks kept by writeBlock, by piece, written at the next flush (DEFER_MS). */
+  private readonly deferred = new Map<number, { offset: number; bytes: Uint8Array }[]>();
+  private deferTimer: NodeJS.Timeout | undefined;
   /** Block writes under way, chained per piece. */
   private readonly blockWrites = new Map<number, Promise<void>>();
   /** Pieces writePiece is writing: no block write may touch them any more. */
@@ -115,12 +125,36 @@ export class PartFile implements ByteSource, PieceStore {
   readonly releasesBytes = true;
 
   /**
-   * Writes a block received for a piece not verified yet (`offset` is
-   * absolute), then journals it; in the background, in order per piece. A
-   * block of a verified or sealed piece is ignored. A failed write only
-   * loses the block for a resume (the piece's own write reports errors).
+   * Keeps a block received for a piece not verified yet (`offset` is
+   * absolute): written and journaled after DEFER_MS unless its piece is
+   * written verified first (a fast transfer then writes its bytes once).
+   * A block of a verified or sealed piece is ignored.
    */
-  writeBlock(piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<void> {
+  writeBlock(piece: PieceIndex, offset: number, bytes: Uint8Array): void {
+    if (this.closed || this.have[piece] || this.sealed.has(piece)) return;
+    let list = this.deferred.get(piece);
+    if (!list) this.deferred.set(piece, (list = []));
+    list.push({ offset, bytes });
+    if (!this.deferTimer) {
+      this.deferTimer = setTimeout(() => this.flushDeferred(), DEFER_MS);
+      this.deferTimer.unref();
+    }
+  }
+
+  /** Writes every block kept by writeBlock. */
+  private flushDeferred(): void {
+    clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
+    for (const [piece, list] of this.deferred) for (const b of list) void this.writeNow(pieceIndex(piece), b.offset, b.bytes);
+    this.deferred.clear();
+  }
+
+  /**
+   * Writes received bytes of a piece not verified yet, then journals them; in
+   * the background, in order per piece. A failed write only loses them for a
+   * resume (the piece's own write reports errors).
+   */
+  private writeNow(piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<void> {
     if (this.closed || this.have[piece] || this.sealed.has(piece)) return Promise.resolve();
     const next = (this.blockWrites.get(piece) ?? Promise.resolve()).then(async () => {
       if (this.closed || this.have[piece] || this.sealed.has(piece)) return;
@@ -141,7 +175,7 @@ export class PartFile implements ByteSource, PieceStore {
     for (let at = offset; at < offset + bytes.length; ) {
       const p = Math.floor(at / pl);
       const end = Math.min(offset + bytes.length, (p + 1) * pl);
-      writes.push(this.writeBlock(pieceIndex(p), at, bytes.subarray(at - offset, end - offset)));
+      writes.push(this.writeNow(pieceIndex(p), at, bytes.subarray(at - offset, end - offset)));
       at = end;
     }
     await Promise.all(writes);
@@ -177,6 +211,7 @@ export class PartFile implements ByteSource, PieceStore {
 
   /** Block writes and journal appends under way, done. */
   private async settle(): Promise<void> {
+    this.flushDeferred();
     while (this.blockWrites.size > 0 || this.appending) {
       await Promise.all([...this.blockWrites.values()]);
       await this.appending;
@@ -186,6 +221,7 @@ export class PartFile implements ByteSource, PieceStore {
   /** Writes a verified piece. */
   async writePiece(piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<void> {
     this.sealed.add(piece);
+    this.deferred.delete(piece);
     try {
       await this.blockWrites.get(piece);
       await writeAll(this.handle, bytes, offset);
