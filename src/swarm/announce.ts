@@ -24,6 +24,8 @@ export function startAnnouncing(opts: { swarm: Swarm; tiers: string[][]; preferr
   const { swarm } = opts;
   const preferred = [...(opts.preferred ?? [])];
   if ((opts.tiers.length === 0 && preferred.length === 0) || swarm.port === undefined) return undefined;
+  /** What each tracker said last, by source name. */
+  const said = new Map<string, string>();
   const a = new Announcer({
     infoHash: swarm.opts.infoHash,
     peerId: swarm.peerId,
@@ -31,16 +33,21 @@ export function startAnnouncing(opts: { swarm: Swarm; tiers: string[][]; preferr
     tiers: opts.tiers,
     ...(preferred.length > 0 ? { preferred } : {}),
     stats: () => ({ uploaded: swarm.uploaded, downloaded: swarm.downloaded, left: opts.left() }),
-    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+    // A tracker that fails is named with its failure when a fetch finds no source.
+    onWarning: (w) => {
+      if (w.code === 'TRACKER_FAILED') said.set(w.source, w.detail);
+      opts.onWarning?.(w);
+    },
   });
-  const said = new Map<string, string>();
-  a.on('announced', (info: AnnouncedInfo) => said.set(info.url, info.peers > 0 ? `it named ${info.peers} peers` : 'it knew no peer'));
+  a.on('announced', (info: AnnouncedInfo) => said.set(sourceOf.tracker(info.url), info.peers > 0 ? `it named ${info.peers} peers` : 'it knew no peer'));
   a.on('peers', (peers: readonly PeerAddress[]) => {
     for (const p of peers) swarm.addPeer(p.host, p.port);
   });
   a.start();
   return {
     discovering: () => a.roundsDone === 0 && a.trackerCount > 0,
-    tried: () => [...said].map(([url, what]) => `${sourceOf.tracker(url)} (${what})`),
-    completed: () => a.completed(), stop: () => a.stop() };
+    tried: () => [...said].map(([source, what]) => `${source} (${what})`),
+    completed: () => a.completed(),
+    stop: () => a.stop(),
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * A sync with no live source left fails at once and names what it tried,
  * instead of waiting for peers that cannot come: the only --peer refuses,
- * or the torrent's tracker answers with no peer. "no live source has it" is
+ * or the torrent's tracker answers with no peer or refuses. "no live source has it" is
  * the verdict given without waiting (the one after the wait says "no
  * source sent it in N s"), so these tests assert the words, not a time.
  * Real sockets on 127.0.0.1: a closed port, a small HTTP tracker.
@@ -57,5 +57,14 @@ describe('a sync with no live source', { skip: HAVE_RELEASES ? false : 'fixtures
     assert.equal(r.status, 1, r.stderr);
     assert.ok(announces > before, 'the tracker was asked');
     assert.match(r.stderr, new RegExp(`Cannot fetch piece \\d+: no live source has it \\(tried: tracker ${url.replace(/[./]/g, '\\$&')} \\(it knew no peer\\)\\)`), r.stderr);
+  });
+
+  test('whose tracker refuses fails after that first try, naming the tracker and why', async () => {
+    const torrent = join(t.dir, 'refused-tracker.torrent');
+    const url = `http://127.0.0.1:${await freePort()}/announce`;
+    assert.equal(cli(['publish', IMAGE, '--product', 'distro', '--release', '1.01', '--home', join(t.dir, 'pub3'), '-o', torrent, '--tracker', url]).status, 0);
+    const r = await cliAsync(['sync', torrent, '--no-catalog', '--home', join(t.dir, 'h3'), '-o', join(t.dir, 'refused-tracker.iso')]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`no live source has it \\(tried: tracker ${url.replace(/[./]/g, '\\$&')} \\(Cannot announce: connection refused\\)\\)`), r.stderr);
   });
 });
