@@ -1,7 +1,8 @@
 /**
- * `isosync remaster BASE.iso TREE -o NEW.iso [-V VOLID] [--max-waste PCT] [--force] [--json]`:
+ * `isosync remaster BASE.iso TREE -o NEW.iso [-V VOLID] [--max-waste PCT] [--verify-content] [--force] [--json]`:
  * writes TREE as a new image laid out over BASE (unchanged files keep their
- * blocks). Volume dates come from SOURCE_DATE_EPOCH when it is set, so the
+ * blocks; a file whose size and mtime equal the base's is taken as
+ * unchanged unless --verify-content). Volume dates come from SOURCE_DATE_EPOCH when it is set, so the
  * same inputs give the same bytes. The human form is a few lines of figures;
  * --json reports kept, moved, new and dead bytes and what moved.
  */
@@ -15,6 +16,7 @@ interface RemasterCliOptions {
   volid?: string;
   maxWaste?: string;
   force?: boolean;
+  verifyContent?: boolean;
   json?: boolean;
 }
 
@@ -42,6 +44,7 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <new.iso>', 'image to write')
     .option('-V, --volid <id>', 'volume identifier (default: the base\'s)')
     .option('--max-waste <pct>', 'most dead space left in the image, in percent', '5')
+    .option('--verify-content', 'compare every file with the base byte for byte, even when its size and mtime match')
     .option('--force', 'replace an existing output image')
     .description('write TREE as a new image in which files unchanged since BASE keep their blocks'))
     .action(action(async (base: string, tree: string, opts: RemasterCliOptions) => {
@@ -50,6 +53,7 @@ export function register(program: Command): void {
         ...(opts.volid !== undefined ? { volumeId: opts.volid } : {}),
         ...(opts.maxWaste !== undefined ? { maxWaste: percent(opts.maxWaste)! } : {}),
         ...(opts.force ? { force: true } : {}),
+        ...(opts.verifyContent ? { verifyContent: true } : {}),
       });
       if (opts.json) {
         printJson({
@@ -61,7 +65,7 @@ export function register(program: Command): void {
       }
       const lines = [
         `wrote ${r.output}: ${r.imageBytes} bytes`,
-        `  kept in place  ${mib(r.keptBytes)} (${r.files.kept} files)`,
+        `  kept in place  ${mib(r.keptBytes)} (${r.files.kept} files; ${r.files.compared} compared byte for byte, ${r.files.quick} unchanged by size and mtime)`,
         `  new or changed ${mib(r.newBytes)} (${r.files.fresh} files)`,
         `  moved          ${mib(r.movedBytes)} (${r.moved.length} files)`,
         `  dead space     ${mib(r.deadBytes)} (${((100 * r.deadBytes) / r.imageBytes).toFixed(2)} %)`,
