@@ -32,6 +32,7 @@ import { scanTree } from './scan-tree.js';
 import { writeImage } from './write-image.js';
 import { moveHybrid } from './hybrid.js';
 import { open } from 'node:fs/promises';
+import { defaultPieceLength } from '../torrent/piece-length.js';
 
 export interface RemasterOptions {
   /** New volume identifier (default: the base's). */
@@ -42,6 +43,8 @@ export interface RemasterOptions {
   readonly dateMs: number;
   /** Replace an existing OUT. */
   readonly force?: boolean;
+  /** Piece length the image will be published with (default: publish's default for the base's size); fresh content is packed by piece. */
+  readonly pieceBytes?: number;
   /** Compare every same-size file byte for byte, even when its mtime equals the base's. */
   readonly verifyContent?: boolean;
 }
@@ -97,10 +100,18 @@ async function sameContent(base: FileSource, entry: IsoEntry, file: string, buf:
 async function isoIds(base: FileSource, img: IsoImage): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (img.tree === 'joliet') return out;
+  // Records never cross a logical block (ECMA-119 §6.8.1.1): read each directory block once.
+  const blocks = new Map<number, Uint8Array>();
   for (const e of img.entries) {
     if (e.path === '/') continue;
-    const head = await base.read(e.recordOffset, Math.min(MIN_RECORD_BYTES + 222, base.size - e.recordOffset));
-    const len = head[DIR_RECORD.identifierLength.at]!;
+    const at = Math.floor(e.recordOffset / SECTOR_BYTES) * SECTOR_BYTES;
+    let block = blocks.get(at);
+    if (!block) {
+      block = await base.read(at, Math.min(SECTOR_BYTES, base.size - at));
+      blocks.set(at, block);
+    }
+    const head = block.subarray(e.recordOffset - at);
+    const len = head[DIR_RECORD.identifierLength.at] ?? 0;
     out.set(e.path, latin1Text(head.subarray(DIR_RECORD.identifier.at, DIR_RECORD.identifier.at + len)));
   }
   return out;
@@ -178,6 +189,7 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
     const baseJoliet = await jolietEntries(base, img, basePath);
     const plan = planRemaster({
       base: img, descriptorSet, ...(catalog ? { catalog } : {}), bootInfoTables, model, maxWaste, dateMs: opts.dateMs,
+      pieceBlocks: Math.max(1, Math.floor((opts.pieceBytes ?? defaultPieceLength(base.size)) / SECTOR_BYTES)),
       ...(baseJoliet ? { baseJoliet } : {}),
       ...(opts.volumeId !== undefined ? { volumeId: opts.volumeId } : {}),
     });

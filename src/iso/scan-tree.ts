@@ -7,11 +7,15 @@
  * socket) is refused, since ISO 9660 with Rock Ridge as isosync writes it
  * has no place for it.
  */
+import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IsosyncError, quote } from '../errors.js';
 import { LIMITS } from './context.js';
 import type { SourceNode } from './master-model.js';
+
+/** lstat calls in flight ahead of the entry being handled. */
+const STAT_AHEAD = 64;
 
 export async function scanTree(root: string): Promise<SourceNode[]> {
   function fail(code: 'NOT_FOUND' | 'BAD_ARGUMENT' | 'UNSUPPORTED' | 'IO', why: string, path?: string): never {
@@ -28,14 +32,27 @@ export async function scanTree(root: string): Promise<SourceNode[]> {
   const nodes: SourceNode[] = [];
   const links = new Map<string, number>();
   const queue: { path: string; disk: string; depth: number }[] = [{ path: '/', disk: root, depth: 0 }];
+  // lstat calls go out a batch at a time (the thread pool overlaps them); entries are handled in queue order.
+  const stats = new Map<number, Promise<Stats>>();
+  const statAt = (i: number) => {
+    let p = stats.get(i);
+    if (!p) {
+      p = lstat(queue[i]!.disk);
+      p.catch(() => undefined); // awaited below, in order; this only keeps an early failure from going unhandled
+      stats.set(i, p);
+    }
+    return p;
+  };
   for (let head = 0; head < queue.length; head++) {
     const { path, disk, depth } = queue[head]!;
-    let st;
+    for (let i = head; i < Math.min(queue.length, head + STAT_AHEAD); i++) statAt(i);
+    let st: Stats;
     try {
-      st = await lstat(disk);
+      st = await statAt(head);
     } catch (e) {
       fail('IO', `${quote(path)}: ${(e as Error).message}`, path);
     }
+    stats.delete(head);
     if (nodes.length >= LIMITS.entries) fail('UNSUPPORTED', `more than ${LIMITS.entries} entries`);
     const common = { path, mode: st.mode, uid: st.uid, gid: st.gid, mtimeMs: Math.floor(st.mtimeMs) };
     if (st.isDirectory()) {

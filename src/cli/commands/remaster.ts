@@ -1,5 +1,5 @@
 /**
- * `isosync remaster BASE.iso TREE -o NEW.iso [-V VOLID] [--max-waste PCT] [--verify-content] [--force] [--json]`:
+ * `isosync remaster BASE.iso TREE -o NEW.iso [-V VOLID] [--max-waste PCT] [--piece-length SIZE] [--verify-content] [--force] [--json]`:
  * writes TREE as a new image laid out over BASE (unchanged files keep their
  * blocks; a file whose size and mtime equal the base's is taken as
  * unchanged unless --verify-content). Volume dates come from SOURCE_DATE_EPOCH when it is set, so the
@@ -10,6 +10,8 @@ import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { remaster } from '../../iso/remaster.js';
 import { action, printJson, withCommon } from '../common.js';
+import { sizeOption } from '../size.js';
+import { checkPieceLength } from '../../torrent/piece-length.js';
 
 interface RemasterCliOptions {
   output?: string;
@@ -17,6 +19,7 @@ interface RemasterCliOptions {
   maxWaste?: string;
   force?: boolean;
   verifyContent?: boolean;
+  pieceLength?: string;
   json?: boolean;
 }
 
@@ -44,16 +47,20 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <new.iso>', 'image to write')
     .option('-V, --volid <id>', 'volume identifier (default: the base\'s)')
     .option('--max-waste <pct>', 'most dead space left in the image, in percent', '5')
+    .option('--piece-length <size>', 'piece length the image will be published with: changes are packed into as few pieces as the waste allows (default as publish\'s: 256K up to 4 GiB)')
     .option('--verify-content', 'compare every file with the base byte for byte, even when its size and mtime match')
     .option('--force', 'replace an existing output image')
     .description('write TREE as a new image in which files unchanged since BASE keep their blocks'))
     .action(action(async (base: string, tree: string, opts: RemasterCliOptions) => {
+      const pieceBytes = sizeOption('--piece-length', opts.pieceLength);
+      if (pieceBytes !== undefined) checkPieceLength(pieceBytes, opts.pieceLength);
       const r = await remaster(base, tree, opts.output!, {
         dateMs: sourceDateMs(),
         ...(opts.volid !== undefined ? { volumeId: opts.volid } : {}),
         ...(opts.maxWaste !== undefined ? { maxWaste: percent(opts.maxWaste)! } : {}),
         ...(opts.force ? { force: true } : {}),
         ...(opts.verifyContent ? { verifyContent: true } : {}),
+        ...(pieceBytes !== undefined ? { pieceBytes } : {}),
       });
       if (opts.json) {
         printJson({
