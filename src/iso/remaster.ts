@@ -30,9 +30,12 @@ import { planRemaster, type RemasterStats } from './master-plan.js';
 import { readIso } from './read-iso.js';
 import { scanTree } from './scan-tree.js';
 import { writeImage } from './write-image.js';
-import { moveHybrid } from './hybrid.js';
+import { crc32, moveHybrid } from './hybrid.js';
 import { open } from 'node:fs/promises';
 import { defaultPieceLength } from '../torrent/piece-length.js';
+import { hasBootOptions, resolveBoot, type BootOptions } from './boot-options.js';
+import { isohybridSystemArea, PLATFORM, systemAreaFrom, type BootSetup } from './boot-setup.js';
+import type { RemasterPlan } from './master-plan.js';
 
 export interface RemasterOptions {
   /** New volume identifier (default: the base's). */
@@ -47,6 +50,8 @@ export interface RemasterOptions {
   readonly pieceBytes?: number;
   /** Compare every same-size file byte for byte, even when its mtime equals the base's. */
   readonly verifyContent?: boolean;
+  /** A boot setup instead of the base's (El Torito images, catalog path, system area). */
+  readonly boot?: BootOptions;
 }
 
 export interface RemasterReport extends RemasterStats {
@@ -127,6 +132,32 @@ async function jolietEntries(base: FileSource, img: IsoImage, name: string): Pro
   return (await walkTree(ctx, root, { names: 'joliet', blockSize: img.logicalBlockSize, suspSkip: 0 })).entries;
 }
 
+/** The system area a boot setup gives: an isohybrid MBR over the new image, or the given bytes. */
+function systemArea(setup: BootSetup, plan: RemasterPlan, baseSystem: Uint8Array, volume: string, dateMs: number): Uint8Array {
+  if (setup.systemArea) return systemAreaFrom(setup.systemArea);
+  const bios = plan.boot!.images.find((i) => i.platform === PLATFORM.bios)!;
+  // The disk id stays the base's when it had an MBR; else one derived from the volume and its date (deterministic).
+  const view = new DataView(baseSystem.buffer, baseSystem.byteOffset, baseSystem.length);
+  const hadMbr = baseSystem[510] === 0x55 && baseSystem[511] === 0xaa && view.getUint32(440, true) !== 0;
+  const diskId = hadMbr ? view.getUint32(440, true) : crc32(new TextEncoder().encode(`${volume}:${dateMs}`));
+  return isohybridSystemArea(setup.isohybridMbr!, bios.lba, plan.imageBytes, diskId);
+}
+
+/**
+ * An isohybrid base's MBR names its BIOS image's place (in 512-byte sectors
+ * at byte 432); a new boot setup that moved that image moves the pointer too.
+ */
+function followBiosImage(system: Uint8Array, base: IsoImage, plan: RemasterPlan): Uint8Array {
+  const old = base.boot?.entries.find((e) => e.platform === PLATFORM.bios);
+  const now = plan.boot?.images.find((i) => i.platform === PLATFORM.bios);
+  if (!old || !now || old.lba === now.lba || system[510] !== 0x55 || system[511] !== 0xaa) return system;
+  const view = new DataView(system.buffer, system.byteOffset, system.length);
+  if (view.getUint32(432, true) !== old.lba * 4 || view.getUint32(436, true) !== 0) return system;
+  const out = system.slice();
+  new DataView(out.buffer).setUint32(432, now.lba * 4, true);
+  return out;
+}
+
 export async function remaster(basePath: string, treePath: string, outPath: string, opts: RemasterOptions): Promise<RemasterReport> {
   const maxWaste = opts.maxWaste ?? 0.05;
   if (!(maxWaste >= 0 && maxWaste < 1)) throw new IsosyncError('BAD_ARGUMENT', `Invalid --max-waste ${maxWaste * 100}: must be at least 0 and below 100`);
@@ -148,20 +179,23 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
   const base = await FileSource.open(basePath);
   try {
     const img = await readIso(base, { name: basePath });
-    const nodes: SourceNode[] = await scanTree(treePath);
+    const scanned: SourceNode[] = await scanTree(treePath);
+    const boot = hasBootOptions(opts.boot) ? await resolveBoot(opts.boot, scanned, img, opts.dateMs) : undefined;
+    const nodes = boot?.nodes ?? scanned;
+    const newImages = boot && boot.setup.images.length > 0 ? boot.setup.images : undefined;
     const byPath = new Map<string, IsoEntry>();
     for (const e of img.entries) byPath.set(e.path, e);
     const same = new Set<string>();
     const toCompare: { n: SourceNode; e: IsoEntry }[] = [];
-    let quick = 0;
+    const quick = new Set<string>();
     for (const n of nodes) {
       if (n.type !== 'file') continue;
       const e = byPath.get(n.path);
-      if (e?.type !== 'file' || e.size !== n.size) continue;
+      if (e?.type !== 'file' || e.size !== n.size || n.path === boot?.setup.catalogPath) continue;
       if (n.size === 0) same.add(n.path);
       else if (!opts.verifyContent && img.hasRockRidge && e.mtimeMs !== undefined && Math.floor(e.mtimeMs / 1000) === Math.floor(n.mtimeMs / 1000)) {
         same.add(n.path);
-        quick++;
+        quick.add(n.path);
       } else toCompare.push({ n, e });
     }
     let next = 0;
@@ -173,6 +207,15 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
       }
     };
     await Promise.all(Array.from({ length: Math.min(COMPARE_PARALLEL, toCompare.length) }, worker));
+    // A BIOS image to carry a boot information table stays only if the base's copy has a good one in place.
+    for (const spec of newImages ?? []) {
+      const e = byPath.get(spec.path);
+      if (!spec.bootInfoTable || !same.has(spec.path) || e?.type !== 'file' || e.size > MAX_BOOT_IMAGE_BYTES) continue;
+      if (e.extents.length !== 1 || !hasBootInfoTable(await base.read(e.lba * SECTOR_BYTES, e.size), e.lba)) {
+        same.delete(spec.path);
+        quick.delete(spec.path);
+      }
+    }
     const terminator = img.descriptors.find((d) => d.type === 'terminator')!;
     const descriptorSet = await base.read(SYSTEM_AREA_SECTORS * SECTOR_BYTES, (terminator.sector + 1 - SYSTEM_AREA_SECTORS) * SECTOR_BYTES);
     const bootInfoTables = new Set<number>();
@@ -185,13 +228,19 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
         if (hasBootInfoTable(await base.read(b.lba * SECTOR_BYTES, file.size), b.lba)) bootInfoTables.add(i);
       }
     }
-    const model = buildModel({ nodes, base: img, same, joliet: img.hasJoliet, baseIsoIds: await isoIds(base, img) });
+    const bootPaths = new Map<string, number[]>();
+    newImages?.forEach((spec, i) => bootPaths.set(spec.path, [...(bootPaths.get(spec.path) ?? []), i]));
+    const model = buildModel({
+      nodes, base: img, same, joliet: img.hasJoliet, baseIsoIds: await isoIds(base, img),
+      ...(newImages ? { boot: { images: bootPaths, ...(boot!.setup.catalogPath !== undefined ? { catalogPath: boot!.setup.catalogPath } : {}) } } : {}),
+    });
     const baseJoliet = await jolietEntries(base, img, basePath);
     const plan = planRemaster({
       base: img, descriptorSet, ...(catalog ? { catalog } : {}), bootInfoTables, model, maxWaste, dateMs: opts.dateMs,
       pieceBlocks: Math.max(1, Math.floor((opts.pieceBytes ?? defaultPieceLength(base.size)) / SECTOR_BYTES)),
       ...(baseJoliet ? { baseJoliet } : {}),
       ...(opts.volumeId !== undefined ? { volumeId: opts.volumeId } : {}),
+      ...(newImages ? { newBoot: newImages } : {}),
     });
     // A hybrid image's partition tables and whatever follows the volume move with its end.
     const oldEnd = img.volumeSpaceSize * img.logicalBlockSize;
@@ -199,7 +248,12 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
     if (tailBytes > MAX_TAIL_BYTES) {
       throw new IsosyncError('UNSUPPORTED', `Cannot remaster ${quote(basePath)}: ${tailBytes} bytes follow its ISO volume, more than ${MAX_TAIL_BYTES}`, { image: basePath });
     }
-    const hybrid = moveHybrid(await base.read(0, SYSTEM_AREA_SECTORS * SECTOR_BYTES), tailBytes > 0 ? await base.read(oldEnd, tailBytes) : new Uint8Array(0), oldEnd, plan.imageBytes);
+    const baseSystem = await base.read(0, SYSTEM_AREA_SECTORS * SECTOR_BYTES);
+    const given = boot?.setup.systemArea ?? boot?.setup.isohybridMbr;
+    // A system area given on the command line replaces the base's partition layout, and with it what followed the volume.
+    const hybrid = given
+      ? { system: systemArea(boot!.setup, plan, baseSystem, opts.volumeId ?? img.volumeId, opts.dateMs), tail: new Uint8Array(0) }
+      : moveHybrid(followBiosImage(baseSystem, img, plan), tailBytes > 0 ? await base.read(oldEnd, tailBytes) : new Uint8Array(0), oldEnd, plan.imageBytes);
     const final = {
       ...plan,
       imageBytes: plan.imageBytes + hybrid.tail.length,
@@ -214,7 +268,7 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
     const kept = model.contents.filter((c) => c.kept).length;
     return {
       base: basePath, tree: treePath, output: outPath, ...final.stats,
-      files: { kept, fresh: model.contents.length - kept, compared: toCompare.length, quick },
+      files: { kept, fresh: model.contents.length - kept, compared: toCompare.length, quick: quick.size },
     };
   } finally {
     await base.close();
