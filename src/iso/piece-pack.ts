@@ -89,6 +89,7 @@ export function packFresh(input: PackInput): PackResult {
   });
 
   const cap = new FreeSpace(Number.MAX_SAFE_INTEGER);
+  let capBlocks = 0; // cap.total(), kept as a count
   // The holes that touch each piece.
   const holesOf = new Map<number, Run[]>();
   for (const h of input.holes) {
@@ -101,7 +102,10 @@ export function packFresh(input: PackInput): PackResult {
   const offerPiece = (p: Piece) => {
     for (const h of holesOf.get(p.index) ?? []) {
       const lo = Math.max(h.start, p.index * P), hi = Math.min(h.start + h.length, (p.index + 1) * P);
-      if (hi > lo) cap.release(lo, hi - lo);
+      if (hi > lo) {
+        cap.release(lo, hi - lo);
+        capBlocks += hi - lo;
+      }
     }
   };
 
@@ -112,7 +116,7 @@ export function packFresh(input: PackInput): PackResult {
   for (let round = 0; round < MAX_ROUNDS && waiting.length > 0; round++) {
     // Offer every piece that costs nothing, then paid pieces until the offer covers what is still needed.
     const before = k;
-    while (k < order.length && (cost(order[k]!) === 0 || cap.total() < input.need - filled)) offerPiece(order[k++]!);
+    while (k < order.length && (cost(order[k]!) === 0 || capBlocks < input.need - filled)) offerPiece(order[k++]!);
     if (k === before && round > 0) break;
     const left: PackItem[] = [];
     for (const it of waiting) {
@@ -120,7 +124,8 @@ export function packFresh(input: PackInput): PackResult {
       if (whole !== undefined) {
         placed.set(it.key, [{ start: whole, length: it.blocks }]);
         filled += it.blocks;
-      } else if (it.splittable && cap.total() > 0) {
+        capBlocks -= it.blocks;
+      } else if (it.splittable && capBlocks > 0) {
         const parts: Run[] = [];
         let todo = it.blocks;
         for (const r of cap.list().sort((a, b) => b.length - a.length || a.start - b.start)) {
@@ -130,7 +135,10 @@ export function packFresh(input: PackInput): PackResult {
           todo -= n;
         }
         parts.sort((a, b) => a.start - b.start);
-        for (const x of parts) cap.take(x.start, x.length);
+        for (const x of parts) {
+          cap.take(x.start, x.length);
+          capBlocks -= x.length;
+        }
         placed.set(it.key, parts);
         if (todo > 0) rest.set(it.key, todo);
         filled += it.blocks - todo;
