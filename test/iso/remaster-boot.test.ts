@@ -63,6 +63,9 @@ function bootStructures(image: string, bios: string, efi: string): void {
   let check = 0;
   for (let i = 64; i < img.length; i += 4) check = (check + img.readUInt32LE(i)) % 0x100000000;
   assert.deepEqual([img.readUInt32LE(8), img.readUInt32LE(12), img.readUInt32LE(16), img.readUInt32LE(20)], [16, at(bios).lba, img.length, check]);
+  // isosync reads it back: the catalog is a region of its own.
+  const regions = JSON.parse(cli(['regions', image, '--json']).stdout) as { kind: string; start: number }[];
+  assert.ok(regions.some((r) => r.kind === 'boot-catalog' && r.start === catalogLba * 2048), 'isosync regions shows the catalog');
   // The boot record at block 17 points at the catalog.
   assert.equal(b.subarray(17 * 2048 + 7, 17 * 2048 + 30).toString('latin1'), 'EL TORITO SPECIFICATION');
   assert.equal(b.readUInt32LE(17 * 2048 + 71), catalogLba);
