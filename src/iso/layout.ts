@@ -202,10 +202,7 @@ export function planLayout(input: LayoutInput): LayoutResult {
       rest.set(key, pack.rest.get(key) ?? 0);
     }
   }
-  for (const f of bySize(input.fresh.slice()).reverse()) {
-    owners.set(f.key, { key: f.key, kind: 'fresh', splittable: f.splittable });
-    const blocks = rest.get(f.key) ?? f.blocks;
-    if (blocks === 0) continue;
+  const appendFresh = (f: LayoutItem, blocks: number) => {
     const list: Run[] = runs.get(f.key) ?? [];
     let at = free.append(blocks);
     for (const n of chunks(blocks, input.maxExtentBlocks)) {
@@ -215,7 +212,40 @@ export function planLayout(input: LayoutInput): LayoutResult {
       place(f.key, r);
     }
     runs.set(f.key, list);
+  };
+  const tail: { f: LayoutItem; blocks: number }[] = [];
+  for (const f of bySize(input.fresh.slice()).reverse()) {
+    owners.set(f.key, { key: f.key, kind: 'fresh', splittable: f.splittable });
+    const blocks = rest.get(f.key) ?? f.blocks;
+    if (blocks > 0) tail.push({ f, blocks });
   }
+  const P = input.pieceBlocks ?? 0;
+  if (P > 1) {
+    // Files of a piece or more start on a piece border, so that when they change or go in a
+    // later release their blocks free whole pieces; smaller files fill the gaps before them,
+    // and what they leave stays dead while the waste allows.
+    let allowance = Math.min(input.maxWaste, input.freshWaste) * (free.end + tail.reduce((n, t) => n + t.blocks, 0)) - free.total();
+    const large = tail.filter((t) => t.blocks >= P && !runs.has(t.f.key)).reverse();
+    const isLarge = new Set(large);
+    const small = tail.filter((t) => !isLarge.has(t)).reverse(); // largest first
+    for (const t of large) {
+      let gap = (P - (free.end % P)) % P;
+      for (let i = 0; gap > 0 && i < small.length;) {
+        if (small[i]!.blocks <= gap) {
+          gap -= small[i]!.blocks;
+          appendFresh(small[i]!.f, small[i]!.blocks);
+          small.splice(i, 1);
+        } else i++;
+      }
+      if (gap > 0 && gap <= allowance) {
+        allowance -= gap;
+        const at = free.append(gap);
+        appendFresh(t.f, t.blocks);
+        free.release(at, gap);
+      } else appendFresh(t.f, t.blocks);
+    }
+    for (const t of small.reverse()) appendFresh(t.f, t.blocks);
+  } else for (const t of tail) appendFresh(t.f, t.blocks);
 
   // Evicted kept files: at the end like fresh content (their blocks all count as moved).
   for (const k of evicted) {

@@ -74,6 +74,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'by piece: a wholly free piece takes fresh content even when the waste allows leaving it dead', base: '####aa......bbb.cccc', fresh: [4], pieceBlocks: 4, freshWaste: 0.5, maxWaste: 0.5, want: '####aa..0000bbb.cccc' },
   { name: 'without a piece size the same fresh file stays at the end', base: '####aa......bbb.cccc', fresh: [4], freshWaste: 0.5, maxWaste: 0.5, want: '####aa......bbb.cccc0000' },
   { name: 'by piece: the piece with the most free blocks is filled first, and only as far as the waste must shrink', base: '####a...bb..ccc.dddd', fresh: [3, 2], pieceBlocks: 4, freshWaste: 0.2, maxWaste: 0.2, want: '####a000bb..ccc.dddd11' },
+  { name: 'by piece: a fresh file of a piece or more starts on a piece border at the end, a small one in the gap before it', base: '####aaaaaa', fresh: [4, 1], pieceBlocks: 4, freshWaste: 0.5, maxWaste: 0.5, want: '####aaaaaa1.0000' },
+  { name: 'by piece: no border gap is left dead past the waste bound', base: '####aaaaaa', fresh: [4, 1], pieceBlocks: 4, freshWaste: 0, maxWaste: 0, want: '####aaaaaa10000' },
   { name: 'a split never straddles a directory zone: the zone moves down instead', base: '##..Z.aaaa', metadata: [{ blocks: 1, prefer: { start: 4, length: 1 }, barrier: true }], fresh: [3], maxWaste: 0.5, want: '##Z000aaaa' },
 ];
 
