@@ -169,13 +169,24 @@ export function planRemaster(input: PlanInput): RemasterPlan {
   let layout: LayoutResult | undefined;
   let region: Region | undefined;
   let isoSizes = new Map<DirModel, DirectorySize>(), jolietSizes = new Map<DirModel, DirectorySize>();
+  // A directory's size depends only on its children's extent counts: measured again only when one changed.
+  const measured = { iso: new Map<DirModel, { counts: string; size: DirectorySize }>(), joliet: new Map<DirModel, { counts: string; size: DirectorySize }>() };
+  const measure = (d: DirModel, tree: 'iso' | 'joliet', records: (c: Content) => number): DirectorySize => {
+    let counts = '';
+    for (const { child } of d[tree]) if (child.content) counts += `${records(child.content)},`;
+    const old = measured[tree].get(d);
+    if (old && old.counts === counts) return old.size;
+    const size = sizeDirectory(specs(d, tree, records));
+    measured[tree].set(d, { counts, size });
+    return size;
+  };
   let movedKeys = new Set<string>();
   const continuations: Run[] = base.metadata.filter((m) => m.kind === 'continuation').map((m) => ({ start: Math.floor(m.start / SECTOR_BYTES), length: blocksOf(m.end) - Math.floor(m.start / SECTOR_BYTES) }));
   for (let round = 0; ; round++) {
     if (round >= MAX_ROUNDS) throw new IsosyncError('UNSUPPORTED', `Cannot lay out the image: directory sizes did not settle in ${MAX_ROUNDS} rounds`);
     const rec = (c: Content) => counts.get(c)!;
-    isoSizes = new Map(model.dirs.map((d) => [d, sizeDirectory(specs(d, 'iso', rec))]));
-    jolietSizes = new Map(model.jolietDirs.map((d) => [d, sizeDirectory(specs(d, 'joliet', rec))]));
+    isoSizes = new Map(model.dirs.map((d) => [d, measure(d, 'iso', rec)]));
+    jolietSizes = new Map(model.jolietDirs.map((d) => [d, measure(d, 'joliet', rec)]));
     const verdicts = directoryVerdicts(model, base, input.baseJoliet, movedKeys);
     region = metaRegion(model, isoSizes, jolietSizes, verdicts, [blocksOf(pathTableBytes(isoTable)), blocksOf(pathTableBytes(isoTable)), blocksOf(pathTableBytes(jolietTable)), blocksOf(pathTableBytes(jolietTable))], reservedEnd, pinned, continuations);
     const metadata = [
@@ -202,8 +213,8 @@ export function planRemaster(input: PlanInput): RemasterPlan {
   }
   // Encode with the extents each file got (never more than the sizes were planned for).
   const actual = (c: Content) => (pinnedContents.has(c) ? counts.get(c)! : Math.max(1, layout!.runs.get(c.key)?.length ?? 1));
-  isoSizes = new Map(model.dirs.map((d) => [d, sizeDirectory(specs(d, 'iso', actual))]));
-  jolietSizes = new Map(model.jolietDirs.map((d) => [d, sizeDirectory(specs(d, 'joliet', actual))]));
+  isoSizes = new Map(model.dirs.map((d) => [d, measure(d, 'iso', actual)]));
+  jolietSizes = new Map(model.jolietDirs.map((d) => [d, measure(d, 'joliet', actual)]));
   return encode(input, layout!, region!, isoSizes, jolietSizes, isoTable, jolietTable, pinnedContents);
 }
 
