@@ -5,17 +5,15 @@
  * and inode. Walks with an explicit queue (no recursion), bounded by
  * LIMITS.entries and LIMITS.depth; anything else (a device, a FIFO, a
  * socket) is refused, since ISO 9660 with Rock Ridge as isosync writes it
- * has no place for it.
+ * has no place for it. The calls are synchronous: one remaster runs nothing
+ * else meanwhile, and a promise per lstat cost 10 x the CPU (0.56 s for
+ * 6,300 entries on the bench pair, where xorriso needs 0.3 s in all).
  */
-import type { Stats } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { IsosyncError, quote } from '../errors.js';
 import { LIMITS } from './context.js';
 import type { SourceNode } from './master-model.js';
-
-/** lstat calls in flight ahead of the entry being handled. */
-const STAT_AHEAD = 64;
 
 export async function scanTree(root: string): Promise<SourceNode[]> {
   function fail(code: 'NOT_FOUND' | 'BAD_ARGUMENT' | 'UNSUPPORTED' | 'IO', why: string, path?: string): never {
@@ -23,7 +21,7 @@ export async function scanTree(root: string): Promise<SourceNode[]> {
   }
   let top;
   try {
-    top = await lstat(root);
+    top = lstatSync(root);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') fail('NOT_FOUND', 'no such directory');
     fail('IO', (e as Error).message);
@@ -32,27 +30,14 @@ export async function scanTree(root: string): Promise<SourceNode[]> {
   const nodes: SourceNode[] = [];
   const links = new Map<string, number>();
   const queue: { path: string; disk: string; depth: number }[] = [{ path: '/', disk: root, depth: 0 }];
-  // lstat calls go out a batch at a time (the thread pool overlaps them); entries are handled in queue order.
-  const stats = new Map<number, Promise<Stats>>();
-  const statAt = (i: number) => {
-    let p = stats.get(i);
-    if (!p) {
-      p = lstat(queue[i]!.disk);
-      p.catch(() => undefined); // awaited below, in order; this only keeps an early failure from going unhandled
-      stats.set(i, p);
-    }
-    return p;
-  };
   for (let head = 0; head < queue.length; head++) {
     const { path, disk, depth } = queue[head]!;
-    for (let i = head; i < Math.min(queue.length, head + STAT_AHEAD); i++) statAt(i);
     let st: Stats;
     try {
-      st = await statAt(head);
+      st = lstatSync(disk);
     } catch (e) {
       fail('IO', `${quote(path)}: ${(e as Error).message}`, path);
     }
-    stats.delete(head);
     if (nodes.length >= LIMITS.entries) fail('UNSUPPORTED', `more than ${LIMITS.entries} entries`);
     const common = { path, mode: st.mode, uid: st.uid, gid: st.gid, mtimeMs: Math.floor(st.mtimeMs) };
     if (st.isDirectory()) {
@@ -60,14 +45,14 @@ export async function scanTree(root: string): Promise<SourceNode[]> {
       nodes.push({ ...common, type: 'dir', size: 0 });
       let names: string[];
       try {
-        names = await readdir(disk);
+        names = readdirSync(disk);
       } catch (e) {
         fail('IO', `${quote(path)}: ${(e as Error).message}`, path);
       }
       names.sort();
       for (const n of names) queue.push({ path: path === '/' ? `/${n}` : `${path}/${n}`, disk: join(disk, n), depth: depth + 1 });
     } else if (st.isSymbolicLink()) {
-      nodes.push({ ...common, type: 'symlink', size: 0, target: await readlink(disk) });
+      nodes.push({ ...common, type: 'symlink', size: 0, target: readlinkSync(disk) });
     } else if (st.isFile()) {
       const link = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
       if (link !== undefined) links.set(link, (links.get(link) ?? 0) + 1);
