@@ -46,6 +46,8 @@ export interface LayoutFile {
   readonly ref?: number;
   /** Whether the chunks hold the file's bytes as they are (no compression): content can be read straight. */
   readonly raw?: boolean;
+  /** Permission bits (mode & 0o7777) of a regular file, where the format keeps them (squashfs, EROFS). */
+  readonly mode?: number;
 }
 
 /** A stored block shared by several files (a squashfs fragment block). */

@@ -301,7 +301,7 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
           chunks[2 * k + 1] = x.end;
         });
         const evidence = got.extents ? got.extents.map((x) => x.la.toString(36)).join('.') : undefined;
-        files.push({ path: p, type: 'file', size: child.size, chunks, ref: child.nid, ...(evidence ? { evidence } : {}), ...(got.raw ? { raw: true } : {}) });
+        files.push({ path: p, type: 'file', size: child.size, chunks, ref: child.nid, mode: child.mode & 0o7777, ...(evidence ? { evidence } : {}), ...(got.raw ? { raw: true } : {}) });
       } else if (fmt === S_IFLNK) {
         if (child.size > MAX_SYMLINK) fail(`symlink ${quote(p)} has a target of ${child.size} bytes`);
         files.push({ path: p, type: 'symlink', size: 0, chunks: NO_CHUNKS, target: new TextDecoder().decode(await fs.content(child, MAX_SYMLINK)) });
