@@ -8,16 +8,19 @@
  *      (choose-packages.ts); their files join the chosen paths.
  *   3. The target's directories on the paths to the chosen files are read
  *      (descend.ts), every byte from a verified piece: the only metadata
- *      fetched is the pieces those directories sit in.
+ *      fetched is the pieces those directories sit in. Paths inside nested
+ *      images ("/live/filesystem.squashfs:/usr/bin/bash", as `ls --deep`
+ *      prints them) open only the containers they name (nested-select.ts).
  *   4. The chosen files are mapped onto local data (--from images, --source
  *      folders, the catalog's images) and their pieces built, verified and
  *      written to the .part: local bytes first, the rest fetched.
- *   5. They are extracted (iso/extract.ts: each under a temporary name,
- *      renamed once complete) and the .part is removed. A failure keeps a
+ *   5. They are extracted (iso/extract.ts, nested-extract.ts: each under a
+ *      temporary name, renamed once complete) and the .part is removed. A failure keeps a
  *      .part with verified pieces: the same command resumes.
  *
  * What it may fetch is bounded: the chosen files' bytes, two pieces per file
- * (the neighbours in a file's first and last pieces) and the metadata pieces.
+ * (the neighbours in a file's first and last pieces) and the metadata pieces;
+ * for a nested file, its stored bytes and two pieces per run of them.
  */
 import { mkdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';

@@ -13,7 +13,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { cli, cliAsync, fixture, needTools, tempDir } from '../helpers/env.js';
 import { startRangeServer, type RangeServer } from '../helpers/range-server.js';
@@ -147,6 +147,26 @@ describe('isosync get inside nested images', { skip: needTools('xorriso', 'unsqu
     for (const p of want) assert.equal(sha(join(out, 'live/filesystem.squashfs', p)), sha(join(ref2, p)), `${p} equals release 2's`);
     assert.ok(r.reusedBytes > 0, `reused ${r.reusedBytes}`);
     assert.ok(sent < r.storedBytes, `fetched less than the files' stored bytes: ${sent} < ${r.storedBytes}`);
+  });
+
+  it('sync --only with a nested path keeps the container metadata and the file blocks in the .part; a repeated run fetches nothing', async () => {
+    const out = join(t.dir, 'partial', 'live-1.iso');
+    mkdirSync(join(t.dir, 'partial'));
+    const args = ['sync', torrents['live-1.iso']!, '-o', out, '--only', '/live/filesystem.squashfs:/usr/bin/bash', '--mirror', `${server.url}/live-1.iso`, '--no-catalog', '--home', join(t.dir, 'home'), '--json'];
+    const before = server.bytesSent();
+    const first = await cliAsync(args);
+    assert.equal(first.status, 0, first.stderr);
+    const r = JSON.parse(first.stdout) as { complete: boolean; files: { path: string }[]; piecesHeld: number; pieceCount: number; metadataPieces: number; filePieces: number; fetchedBytes: number };
+    assert.deepEqual(r.files.map((f) => f.path), ['/live/filesystem.squashfs:/usr/bin/bash']);
+    assert.equal(r.complete, false);
+    assert.ok(existsSync(`${out}.part`) && !existsSync(out));
+    assert.ok(r.filePieces >= 2 && r.fetchedBytes <= (r.metadataPieces + r.filePieces) * PIECE, JSON.stringify(r));
+    assert.ok(r.piecesHeld < r.pieceCount / 2, `${r.piecesHeld} of ${r.pieceCount} pieces`);
+    const sent = server.bytesSent() - before;
+    assert.ok(sent >= r.fetchedBytes && sent < r.fetchedBytes + 4096, `${sent} sent, ${r.fetchedBytes} counted`);
+    const again = await cliAsync(args);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(server.bytesSent() - before, sent, 'the .part holds all of it');
   });
 
   it('a container part that matches nothing, or names no filesystem image, fails with exit 2 and a message naming it', async () => {
