@@ -93,7 +93,13 @@ export interface LayoutReader {
   readonly format: LayoutFormat;
   /** Whether `head` (the first 4 KiB of the range, or fewer) looks like this format. */
   sniff(head: Uint8Array): boolean;
-  read(src: ByteSource, name: string, limits: LayoutLimits, budget: MetadataBudget): Promise<Layout>;
+  /**
+   * `visit` (optional) says which paths of the tree to read: a directory it
+   * refuses is not listed, another entry it refuses not read (the layout then
+   * lists only what was visited). Readers whose metadata lies together may
+   * ignore it (squashfs's tables are fetched in one go anyway).
+   */
+  read(src: ByteSource, name: string, limits: LayoutLimits, budget: MetadataBudget, visit?: (path: string) => boolean): Promise<Layout>;
 }
 
 /** Metadata bytes still allowed for the whole nested walk (shared by every layout of one image). */

@@ -167,7 +167,16 @@ export async function outerCandidates(src: ByteSource, outer: Layout, boot: read
  * first bytes. Reads its head, then (squashfs) its tables in one go, then
  * walks it; an unreadable image is an IsosyncError.
  */
-export async function openNested(src: ByteSource, file: LayoutFile, parent: NestedImage | undefined, path: string, limits: LayoutLimits, budget: MetadataBudget): Promise<NestedImage | undefined> {
+export async function openNested(
+  src: ByteSource,
+  file: LayoutFile,
+  parent: NestedImage | undefined,
+  path: string,
+  limits: LayoutLimits,
+  budget: MetadataBudget,
+  /** Which paths of its tree to read (LayoutReader.read); all when absent. */
+  visit?: (path: string) => boolean,
+): Promise<NestedImage | undefined> {
   const pieces = piecesOf(file, parent);
   const total = pieces.reduce((n, p) => n + p.length, 0);
   const slice = new SliceSource(src, pieces, total);
@@ -181,7 +190,7 @@ export async function openNested(src: ByteSource, file: LayoutFile, parent: Nest
     const first = Number(v.getBigUint64(SQ_SB.inodeTable, true));
     if (first < used && used <= total) await slice.prefetch([{ start: first, end: used }]);
   }
-  const layout = await reader.read(slice, path, limits, budget);
+  const layout = await reader.read(slice, path, limits, budget, visit);
   return nestedImage(path, (parent?.depth ?? 0) + 1, layout, pieces);
 }
 

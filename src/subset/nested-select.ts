@@ -10,11 +10,14 @@
  * Only the containers a pattern names are opened (layouts/nested.ts
  * openNested, through the caller's ByteSource: for a get, a subset session
  * that builds and verifies each piece a read touches), so what is read is
- * those containers' heads and metadata, never another nested image.
+ * those containers' heads and metadata, never another nested image; and of
+ * their trees only the paths the patterns may reach (`visitFor`: an EROFS
+ * image's inodes lie all over it, so this decides what a get costs there).
  */
 import { IsosyncError, quote } from '../errors.js';
 import { mergeSpans, type Span } from '../core/span.js';
 import { globToRegExp, selectEntries } from '../iso/select.js';
+import { descendFor } from './descend.js';
 import type { IsoImage } from '../iso/entry.js';
 import { extentsOf } from '../layouts/deep-list.js';
 import { isoLayout } from '../layouts/iso-layout.js';
@@ -50,6 +53,18 @@ export interface NestedChoice {
   readonly selections: readonly NestedSelection[];
 }
 
+/**
+ * What to read of the image at the end of `chain` (its containers' paths):
+ * the paths the next part of every pattern through that chain may reach
+ * (descend.ts rules), so a reader skips the rest of its tree.
+ */
+export function visitFor(split: readonly (readonly string[])[], chain: readonly string[]): (path: string) => boolean {
+  const d = chain.length;
+  const next = split.filter((parts) => parts.length > d && chain.every((c, i) => globToRegExp(parts[i]!).test(c))).map((parts) => parts[d]!);
+  // No pattern reaches inside (cannot happen for an image a pattern opened): read all of it.
+  return next.length > 0 ? descendFor(next) : () => true;
+}
+
 /** Files of a level whose path a container part matches. */
 function containersIn(files: readonly LayoutFile[], part: string): LayoutFile[] {
   const re = globToRegExp(part);
@@ -68,20 +83,25 @@ export async function chooseNested(src: ByteSource, iso: IsoImage, patterns: rea
   const budget = new MetadataBudget(DEFAULT_NEST.metadataBytes);
   const opened = new Map<string, NestedImage>();
   const folders = new Map<NestedImage, string>();
+  /** Each opened image's container paths, one per level ("/live/fs.squashfs"). */
+  const chains = new Map<NestedImage, string[]>();
   const chosen = new Map<NestedImage, Set<LayoutFile>>();
+  const split = patterns.map(nestedParts);
   const open = async (file: LayoutFile, parent: NestedImage | undefined): Promise<NestedImage> => {
     const path = parent ? `${parent.path}:${file.path}` : file.path;
     const known = opened.get(path);
     if (known) return known;
     if ((parent?.depth ?? 0) >= DEFAULT_NEST.maxDepth) throw new IsosyncError('UNSUPPORTED', `Cannot open ${quote(path)}: nested images go at most ${DEFAULT_NEST.maxDepth} levels deep`, { path });
-    const img = await openNested(src, file, parent, path, DEFAULT_LIMITS, budget);
+    const chain = [...(parent ? chains.get(parent)! : []), file.path];
+    const img = await openNested(src, file, parent, path, DEFAULT_LIMITS, budget, visitFor(split, chain));
     if (!img) throw new IsosyncError('UNSUPPORTED', `Cannot open ${quote(path)} of ${quote(iso.name)}: it is no squashfs, EROFS or FAT image`, { path });
     opened.set(path, img);
+    chains.set(img, chain);
     folders.set(img, `${parent ? folders.get(parent)! : ''}${file.path}`.replace(/^\/+/, ''));
     return img;
   };
-  for (const pattern of patterns) {
-    const parts = nestedParts(pattern);
+  for (const [k, pattern] of patterns.entries()) {
+    const parts = split[k]!;
     let level: { files: readonly LayoutFile[]; image: NestedImage | undefined }[] = [{ files: outer.files, image: undefined }];
     for (const part of parts.slice(0, -1)) {
       const next: typeof level = [];

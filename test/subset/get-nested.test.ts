@@ -122,7 +122,8 @@ describe('isosync get inside nested images', { skip: needTools('xorriso', 'unsqu
     for (const p of want) assert.equal(got.get(`LiveOS/squashfs.img${p}`), sha(join(erofsRef, p)), `${p} equals fsck.erofs's`);
     assert.ok(sent <= r.boundBytes, `sent ${sent}, bound ${r.boundBytes}`);
     assert.ok(r.fetchedBytes <= (r.metadataPieces + r.filePieces) * PIECE && sent < r.fetchedBytes + 4096, `only the pieces it names: ${r.fetchedBytes} (${sent} sent)`);
-    assert.ok(sent < statSync(join(t.dir, 'erofs1.img')).size / 2, `far less than the EROFS image: ${sent}`);
+    // EROFS keeps each inode beside its data, all over the image: only the inodes on the chosen paths are read.
+    assert.ok(sent < statSync(join(t.dir, 'erofs1.img')).size / 5, `far less than the EROFS image: ${sent}`);
   });
 
   it('FAT: the EFI loader of the EFI image, equal to mcopy; an ISO file alongside', async () => {
