@@ -48,7 +48,7 @@ export async function extractNested(selections: readonly NestedSelection[], outD
   const looked = new Set<string>();
   for (const { entry, comps } of plan) {
     for (let i = 1; i <= (entry.type === 'dir' ? comps.length : comps.length - 1); i++) {
-      const d = join(outDir, ...comps.slice(0, i));
+      const d = join(outDir, comps.slice(0, i).join('/'));
       if (looked.has(d)) continue;
       looked.add(d);
       if (await lstat(d).then(() => false, () => true)) fresh.add(d);
