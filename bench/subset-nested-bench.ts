@@ -16,8 +16,8 @@
  * Ratios are to the chosen files' stored (compressed) bytes, the floor of
  * any client that fetches whole blocks, and to curl's bytes.
  *
- *   npm run bench -- subset-live
- *   ISOSYNC_BENCH_SUBSET_LIVE_SCALE=60 npm run bench -- subset-live   (~300 MB of root tree)
+ *   npm run bench -- subset-nested
+ *   ISOSYNC_BENCH_SUBSET_NESTED_SCALE=60 npm run bench -- subset-nested   (~300 MB of root tree)
  *   LIVE_PAIR=DIR ...   uses (or makes and keeps) the pair in DIR/live, as the live bench
  */
 import { spawnSync } from 'node:child_process';
@@ -54,11 +54,11 @@ export async function run_(): Promise<void> {
   const need = ['mksquashfs', 'mkfs.erofs', 'mkfs.vfat', 'mcopy', 'xorriso', 'nginx', 'mktorrent', 'curl', 'unsquashfs', 'fsck.erofs'];
   const missing = need.filter((t) => !have(t));
   if (missing.length > 0) {
-    out(`subset-live bench skipped: needs ${missing.join(', ')} (.ci/run installs them)`);
+    out(`subset-nested bench skipped: needs ${missing.join(', ')} (.ci/run installs them)`);
     return;
   }
-  const scale = Number(process.env['ISOSYNC_BENCH_SUBSET_LIVE_SCALE'] ?? 20);
-  const work = mkdtempSync(join(tmpdir(), 'isosync-bench-subset-live-'));
+  const scale = Number(process.env['ISOSYNC_BENCH_SUBSET_NESTED_SCALE'] ?? 20);
+  const work = mkdtempSync(join(tmpdir(), 'isosync-bench-subset-nested-'));
   const kept = process.env['LIVE_PAIR'];
   let nginx: Nginx | undefined;
   const onSignal = () => {
