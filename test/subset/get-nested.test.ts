@@ -170,6 +170,25 @@ describe('isosync get inside nested images', { skip: needTools('xorriso', 'unsqu
     assert.equal(server.bytesSent() - before, sent, 'the .part holds all of it');
   });
 
+  it('a mirror that lies: no nested file appears under its name, a .part is kept; the same command on a good mirror completes', async () => {
+    const liar = await startRangeServer({ '/live-1.iso': fixture('live', 'live-1.iso') }, 'corrupt');
+    const out = join(t.dir, 'liar');
+    const args = (url: string) => ['get', torrents['live-1.iso']!, '/live/filesystem.squashfs:/usr/bin/bash', '/live/filesystem.squashfs:/etc', '-o', out, '--mirror', `${url}/live-1.iso`, '--no-catalog', '--home', join(t.dir, 'home')];
+    try {
+      const bad = await cliAsync(args(liar.url));
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr, /web seed|piece/);
+      assert.deepEqual([...tree(out).keys()].filter((f) => !f.split('/').some((c) => c.startsWith('.'))), [], 'no file under its final name');
+    } finally {
+      await liar.close();
+    }
+    const good = await cliAsync(args(server.url));
+    assert.equal(good.status, 0, good.stderr);
+    const got = tree(out);
+    assert.deepEqual([...got.keys()].sort(), ['live/filesystem.squashfs/etc/fstab', 'live/filesystem.squashfs/etc/hostname', 'live/filesystem.squashfs/etc/os-release', 'live/filesystem.squashfs/usr/bin/bash']);
+    for (const [p, sum] of got) assert.equal(sum, sha(join(sqRef, p.slice('live/filesystem.squashfs/'.length))), p);
+  });
+
   it('a container part that matches nothing, or names no filesystem image, fails with exit 2 and a message naming it', async () => {
     const none = await cliAsync(['get', torrents['live-1.iso']!, '/live/nothing.squashfs:/usr/bin/bash', '-o', join(t.dir, 'none'), '--mirror', `${server.url}/live-1.iso`, '--no-catalog', '--home', join(t.dir, 'home')]);
     assert.equal(none.status, 2, none.stderr);
