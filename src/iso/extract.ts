@@ -62,7 +62,7 @@ export function safeComponents(entry: IsoEntry, byPath: ReadonlyMap<string, IsoE
 }
 
 /** Makes sure `dir/components...` exists as real directories, refusing symlinks and other files on the way. */
-async function ensureDirs(root: string, comps: readonly string[], image: string, entryPath: string, created: Set<string>): Promise<string> {
+export async function ensureDirs(root: string, comps: readonly string[], image: string, entryPath: string, created: Set<string>): Promise<string> {
   let cur = root;
   for (const c of comps) {
     cur = join(cur, c);
@@ -83,12 +83,13 @@ async function ensureDirs(root: string, comps: readonly string[], image: string,
   return cur;
 }
 
-function tempName(dir: string, name: string): string {
+/** A fresh hidden temporary name in `dir` for `name`. */
+export function tempName(dir: string, name: string): string {
   return join(dir, `.${name.slice(0, 64)}.isosync-${randomBytes(6).toString('hex')}.tmp`);
 }
 
 /** Replaces `final` by `tmp`, refusing to replace a directory (rename(2) fails with EISDIR then). */
-async function commit(tmp: string, final: string, image: string, entryPath: string): Promise<void> {
+export async function commit(tmp: string, final: string, image: string, entryPath: string): Promise<void> {
   try {
     await rename(tmp, final);
   } catch (e) {
