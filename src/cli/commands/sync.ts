@@ -120,6 +120,7 @@ function syncInput(t: Required<Pick<Target, 'target' | 'torrentFile' | 'extraSee
     webSeeds: [...t.extraSeeds, ...(opts.webSeed ?? []), ...c.mirrors],
     ...(t.preferredTrackers.length > 0 ? { preferredTrackers: t.preferredTrackers } : {}),
     ...(peers ? { peers } : {}),
+    ...(c.downloadLimit ? { downloadLimit: c.downloadLimit } : {}),
     stallMs: 1000 * c.timeoutSeconds,
     output: opts.output ?? defaultOutput(target),
     ...(catalog ? { catalog } : {}),
