@@ -14,7 +14,7 @@
  * and hard links are not kept.
  */
 import { constants } from 'node:fs';
-import { chmod, lstat, open, rm, symlink } from 'node:fs/promises';
+import { chmod, open, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IsosyncError, quote } from '../errors.js';
 import { commit, ensureDirs, tempName, type ExtractSummary } from '../iso/extract.js';
@@ -43,26 +43,16 @@ export async function extractNested(selections: readonly NestedSelection[], outD
   const summary: ExtractSummary = { dir: outDir, files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0 };
   const plan = selections.flatMap((sel) => sel.entries.map((entry) => ({ sel, entry, comps: components(sel, entry) })));
   const created = new Set<string>();
-  // Folders that do not exist yet get the usual mode at the end (ensureDirs makes them private while they fill).
-  const fresh = new Set<string>();
-  const looked = new Set<string>();
-  for (const { entry, comps } of plan) {
-    for (let i = 1; i <= (entry.type === 'dir' ? comps.length : comps.length - 1); i++) {
-      const d = join(outDir, comps.slice(0, i).join('/'));
-      if (looked.has(d)) continue;
-      looked.add(d);
-      if (await lstat(d).then(() => false, () => true)) fresh.add(d);
-    }
-  }
+  const made = new Set<string>();
   for (const { sel, entry, comps } of plan) {
     const name = sel.image.path;
     if (entry.type === 'dir') {
-      await ensureDirs(outDir, comps, name, entry.path, created);
+      await ensureDirs(outDir, comps, name, entry.path, created, made);
       summary.dirs++;
       continue;
     }
     if (entry.type === 'other') continue;
-    const parent = await ensureDirs(outDir, comps.slice(0, -1), name, entry.path, created);
+    const parent = await ensureDirs(outDir, comps.slice(0, -1), name, entry.path, created, made);
     const final = join(parent, comps[comps.length - 1]!);
     const tmp = tempName(parent, comps[comps.length - 1]!);
     try {
@@ -88,6 +78,7 @@ export async function extractNested(selections: readonly NestedSelection[], outD
       throw e;
     }
   }
-  for (const d of fresh) await chmod(d, DIR_MODE);
+  // Folders made here were private while they filled (ensureDirs): they get the usual mode.
+  for (const d of made) await chmod(d, DIR_MODE);
   return summary;
 }

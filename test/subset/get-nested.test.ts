@@ -105,6 +105,7 @@ describe('isosync get inside nested images', { skip: needTools('xorriso', 'unsqu
       assert.equal(got.get(`live/filesystem.squashfs${p}`), sha(join(sqRef, p)), `${p} equals unsquashfs's`);
       assert.equal(statSync(join(out, 'live/filesystem.squashfs', p)).mode & 0o7777, statSync(join(sqRef, p)).mode & 0o7777, `${p} keeps its mode`);
     }
+    for (const d of ['live', 'live/filesystem.squashfs', 'live/filesystem.squashfs/usr/bin']) assert.equal(statSync(join(out, d)).mode & 0o777, 0o755, `${d} is not left private`);
     assert.ok(r.storedBytes < r.fileBytes, `stored compressed: ${r.storedBytes} < ${r.fileBytes}`);
     assert.ok(sent >= r.fetchedBytes && sent < r.fetchedBytes + 4096, `the server sent what the session counts (and multipart framing): ${sent}, ${r.fetchedBytes}`);
     assert.ok(sent <= r.boundBytes, `sent ${sent}, bound ${r.boundBytes} (${r.storedBytes} stored, ${r.metadataPieces} metadata pieces)`);
