@@ -25,7 +25,7 @@ import { checkRange } from './byte-source.js';
 import { readFully } from './file-source.js';
 import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import type { PieceStore } from '../core/ports.js';
-import { mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
+import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { decodeJournal, encodeRecords, journalHeader } from './block-journal.js';
 
 /**
@@ -52,8 +52,8 @@ export interface PartTarget {
 export class PartFile implements ByteSource, PieceStore {
   /** The journal of received blocks: `NAME.part.blocks`. */
   readonly journalPath: string;
-  /** Bytes of received blocks on disk (journaled), in pieces not verified yet when recorded. */
-  receivedBytes: number;
+  /** Bytes of received blocks on disk (journaled) per piece not verified yet. */
+  private readonly receivedIn = new Map<number, number>();
   private journal: FileHandle | undefined;
   private journalAt = 0;
   private readonly records: Span[] = [];
@@ -79,7 +79,22 @@ export class PartFile implements ByteSource, PieceStore {
     readonly received: readonly Span[],
   ) {
     this.journalPath = `${path}.blocks`;
-    this.receivedBytes = spanBytes(received);
+    for (const r of received) this.countReceived(r);
+  }
+
+  /** Bytes of received blocks on disk (journaled) in pieces not verified: what a resume gets besides verified pieces. */
+  get receivedBytes(): number {
+    let n = 0;
+    for (const b of this.receivedIn.values()) n += b;
+    return n;
+  }
+
+  private countReceived(s: Span): void {
+    const pl = this.target.pieceLength;
+    for (let p = Math.floor(s.start / pl); p * pl < s.end; p++) {
+      const bytes = Math.min(s.end, (p + 1) * pl) - Math.max(s.start, p * pl);
+      this.receivedIn.set(p, (this.receivedIn.get(p) ?? 0) + bytes);
+    }
   }
 
   /**
@@ -183,7 +198,7 @@ export class PartFile implements ByteSource, PieceStore {
 
   private record(s: Span): void {
     this.records.push(s);
-    this.receivedBytes += s.end - s.start;
+    this.countReceived(s);
     this.appending ??= this.appendRecords().finally(() => (this.appending = undefined));
   }
 
@@ -231,6 +246,7 @@ export class PartFile implements ByteSource, PieceStore {
       this.sealed.delete(piece);
     }
     this.have[piece] = true;
+    this.receivedIn.delete(piece);
     this.unflushed += bytes.length;
     if (this.unflushed >= FLUSH_BYTES && !this.flushing) {
       this.unflushed = 0;
