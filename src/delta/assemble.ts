@@ -6,9 +6,14 @@
  * For each piece not yet verified, in order, until one verifies:
  *   1. exact local bytes, alone or with a guess layer that completes the piece (no fetch);
  *   2. exact local bytes + each guess layer + fetch what is still missing;
- *   3. exact local bytes + fetch everything else (the guesses were wrong);
- *   4. the same, doubting the name-and-size file matches, smallest first and
- *      cumulatively (files changed in place that kept their size);
+ *   3. the evidence-based segments (files mapped by name and size, nested
+ *      files mapped by block sizes, the first guess layer) sampled where they
+ *      are long enough (probe.ts: a changed compressed block keeps the old
+ *      block's prefix, a file changed in place all but the changed run), the
+ *      rest fetched;
+ *   4. then evidence dropped in groups, least certain and smallest first, and
+ *      fetched instead (guess-policy.ts); a mapping found wrong is not
+ *      trusted where it continues in the next piece (Distrust);
  *   5. the whole piece from one source not used for it yet; a whole copy that
  *      fails its hash convicts its sender.
  * Network bytes come through the PieceFetcher port (core/ports.ts: the
@@ -30,6 +35,8 @@ import { allPieces, type PieceIndex } from '../core/ids.js';
 import { CACHE_SOURCE, pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment, type Plan } from './plan.js';
 import { mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
 import { bridged } from './sure-bytes.js';
+import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
+import { SegmentProbe } from './probe.js';
 
 export type { Blame, PieceFetcher, PieceStore };
 
@@ -40,6 +47,12 @@ export interface AssembleStats {
   fetchedBytes: number;
   /** Fetched bytes that were thrown away because a piece failed its hash. */
   wastedBytes: number;
+  /**
+   * Fetched bytes of verified pieces that a guess had covered ("guessed wrong,
+   * fetched again"): the parts of evidence-based segments that differed, and
+   * the samples that checked them.
+   */
+  guessedWrongBytes: number;
   /** Pieces that were already verified in the .part (resume). */
   resumedPieces: number;
   piecesDone: number;
@@ -62,6 +75,8 @@ export interface AssembleInput<Who> {
   readonly fetcher?: PieceFetcher<Who>;
   readonly concurrency?: number;
   readonly onEvent?: (e: AssembleEvent) => void;
+  /** Mappings found wrong so far (shared by every piece of one sync); default: a new one per assemble. */
+  readonly distrust?: Distrust;
 }
 
 function sha1Matches(bytes: Uint8Array, pieces: Uint8Array, piece: PieceIndex): boolean {
@@ -121,6 +136,7 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
     reusedBytes: 0,
     fetchedBytes: 0,
     wastedBytes: 0,
+    guessedWrongBytes: 0,
     resumedPieces: store.have.filter(Boolean).length,
     piecesDone: store.have.filter(Boolean).length,
     pieceCount: plan.pieceCount,
@@ -137,6 +153,7 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
   }
   const pool = new BufferPool(plan.pieceLength);
   const fetcher = input.fetcher;
+  const distrust = input.distrust ?? new Distrust();
   let next = 0;
   const worker = async () => {
     for (;;) {
@@ -144,7 +161,7 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
       if (next < todo.length) p = todo[next++]!;
       else if (remote.length > 0) p = remote.splice(Math.max(0, input.fetcher!.pick!(remote)), 1)[0]!;
       else break;
-      await assemblePiece(input, p, stats, pool);
+      await assemblePiece(input, p, stats, pool, distrust);
       fetcher?.done?.(p);
     }
   };
@@ -177,15 +194,10 @@ class BufferPool {
   }
 }
 
-/** Reasons whose bytes are a guess from names and sizes: the first to doubt when a piece fails. */
-const SUSPECT: ReadonlySet<string> = new Set(['same-file', 'moved-file', 'loose-file', 'nested-file']);
-/** How many suspect segments of one piece are tried one by one before fetching it whole. */
-const MAX_SUSPECTS = 4;
-
-async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stats: AssembleStats, pool: BufferPool): Promise<void> {
+async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stats: AssembleStats, pool: BufferPool, distrust: Distrust): Promise<void> {
   const held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean } = {};
   try {
-    await assemblePieceWith(input, p, stats, pool, held);
+    await assemblePieceWith(input, p, stats, pool, held, distrust);
   } finally {
     // The piece buffer goes back only when the store is done with it (or never got it); the network buffer always.
     if (held.buf && (!held.written || input.store.releasesBytes)) pool.give(held.buf);
@@ -199,12 +211,22 @@ async function assemblePieceWith<Who>(
   stats: AssembleStats,
   pool: BufferPool,
   held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean },
+  distrust: Distrust,
 ): Promise<void> {
   const { plan, pieces } = input;
   const span = pieceSpan(plan, p);
   const len = span.end - span.start;
   const whole: Span[] = [span];
-  const localSegs = segmentsIn(plan.local, span.start, span.end);
+  // A mapping found wrong in an earlier piece is not used again: its bytes are fetched from the start.
+  const trusted = (segs: readonly LocalSegment[]): LocalSegment[] => {
+    const out: LocalSegment[] = [];
+    for (const s of segs) {
+      if (distrust.trusts(s)) out.push(s);
+      else distrust.learn([s]); // the chain goes on into the next piece
+    }
+    return out;
+  };
+  const localSegs = trusted(segmentsIn(plan.local, span.start, span.end));
   // Bytes fetched while planning (target metadata) are network bytes, not reuse.
   const cached = localSegs.reduce((n, s) => (s.source === CACHE_SOURCE ? n + s.end - s.start : n), 0);
 
@@ -264,6 +286,7 @@ async function assemblePieceWith<Who>(
     if (senders.length > 0) convictDiffering(netBuf(), senders, buf);
     const fromNet = spanBytes(missing);
     stats.wastedBytes += fetchedHere - fromNet;
+    if (guessedSpans.length > 0) stats.guessedWrongBytes += spanBytes(missing) - spanBytes(subtractSpans(missing, guessedSpans));
     held.written = true;
     await input.store.writePiece(p, span.start, buf);
     const fetched = Math.min(len, fromNet + (fromNet === len ? 0 : cached));
@@ -273,7 +296,37 @@ async function assemblePieceWith<Who>(
     return true;
   };
 
-  const guessLayers = plan.guesses.map((g) => segmentsIn(g, span.start, span.end)).filter((g) => g.length > 0);
+  /**
+   * Samples every evidence-based segment long enough (probe.ts), a round at a time for the whole piece, and returns
+   * `segs` with those segments cut to what their samples confirm. A segment no sample agrees with is a wrong mapping.
+   */
+  const probeSegments = async (segs: readonly LocalSegment[]): Promise<LocalSegment[]> => {
+    const probes = segs.filter((s) => !CERTAINTY[s.reason].exact && s.source !== CACHE_SOURCE).map((s) => new SegmentProbe(s)).filter((x) => x.probed);
+    if (probes.length === 0 || !fetcher) return [...segs];
+    const buf = (held.buf ??= pool.take(len));
+    await fillSegments(buf, span.start, segs, input);
+    for (;;) {
+      const asks = probes.map((x) => ({ x, spans: x.next() })).filter((a) => a.spans.length > 0);
+      if (asks.length === 0) break;
+      // Samples are asked as they are, not bridged: that is the point of them.
+      const need = subtractSpans(mergeSpans(asks.flatMap((a) => a.spans)), netSpans);
+      if (need.length > 0) record(need, await fetcher.fetch(p, need));
+      const net = netBuf();
+      for (const a of asks) for (const r of a.spans) a.x.record(r.start, buf.subarray(r.start - span.start, r.end - span.start), net.subarray(r.start - span.start, r.end - span.start));
+    }
+    const cut = new Map<LocalSegment, LocalSegment[]>();
+    for (const x of probes) {
+      const o = x.outcome();
+      if (o.allWrong) distrust.learn([x.seg]);
+      cut.set(x.seg, o.keep);
+    }
+    return segs.flatMap((s) => cut.get(s) ?? [s]);
+  };
+
+  const guessLayers = plan.guesses.map((g) => trusted(segmentsIn(g, span.start, span.end))).filter((g) => g.length > 0);
+  // What the first attempts guess (evidence-based local segments and the first guess layer): bytes of it fetched are "guessed wrong".
+  const firstGuesses = [...localSegs, ...(guessLayers[0] ?? [])].filter((s) => !CERTAINTY[s.reason].exact && s.source !== CACHE_SOURCE).sort((a, b) => a.start - b.start);
+  const guessedSpans = mergeSpans(firstGuesses);
   // 1. Local bytes, alone or completed by a guess layer: no network.
   const localSpans = mergeSpans(localSegs);
   const gaps = subtractSpans(whole, localSpans);
@@ -285,17 +338,20 @@ async function assemblePieceWith<Who>(
   if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: its local bytes do not verify and there is no web seed or peer`, { piece: p });
   // 2. Local + a guess layer + fetch the rest (the fetched bytes are shared by all tries).  3. Local + fetch the rest.
   for (const g of guessLayers) if (await attempt('guess+fetch', localSegs, g)) return;
-  // 3 needs something local: a piece wholly from the network goes to 5 (a whole copy from one source, exact blame),
-  // unless bytes of it were fetched already.
-  if (gaps.length > 0 && (spanBytes(gaps) < len || netSpans.length > 0) && (await attempt('local+fetch', localSegs, undefined))) return;
-  // 4. Doubt the name-and-size matches one at a time, smallest first (a changed file of the same size).
-  const suspects = localSegs.filter((s) => SUSPECT.has(s.reason) && s.end - s.start < len).sort((a, b) => a.end - a.start - (b.end - b.start));
-  // Doubted cumulatively: several files of a piece may have changed in place.
-  const doubted = new Set<LocalSegment>();
-  for (const sus of suspects.slice(0, MAX_SUSPECTS)) {
-    doubted.add(sus);
-    const rest = localSegs.filter((s) => !doubted.has(s));
-    for (const g of guessLayers.length > 0 ? guessLayers : [undefined]) if (await attempt('doubt-file', rest, g)) return;
+  // 3. Sample the evidence-based segments (local and first guess layer) and keep the parts whose samples agree
+  //    (a changed compressed block keeps its old prefix); then drop evidence in groups, least certain first.
+  //    A piece with nothing local goes to 5 (a whole copy from one source, exact blame), unless bytes of it were fetched already.
+  const candidates = [...localSegs, ...(guessLayers[0] ?? [])].sort((a, b) => a.start - b.start);
+  if (candidates.length > 0 && (spanBytes(gaps) < len || netSpans.length > 0 || (guessLayers[0]?.length ?? 0) > 0)) {
+    const kept = await probeSegments(candidates);
+    if (await attempt('probed', kept, undefined)) return;
+    const list = attempts(kept, distrust);
+    for (let k = 1; k < list.length; k++) {
+      if (await attempt('doubt', list[k]!.keep, undefined)) {
+        learnFrom(list, k, distrust);
+        return;
+      }
+    }
   }
   // 5. The whole piece from the network, from mirrors not used for it yet; a whole copy that fails convicts its sender
   //    (with several senders, the first copy that verifies tells which of them sent wrong bytes).

@@ -22,6 +22,7 @@ export type Reason =
   | 'same-file' // a file at the same path, same size, same place
   | 'moved-file' // a file with the same path (or name) and size, at another place
   | 'nested-file' // stored blocks of a file inside a nested filesystem image (squashfs, EROFS, FAT), matched by path and block sizes
+  | 'changed-block' // a changed stored block of a nested file, guessed from the old block at the same index (its unchanged prefix)
   | 'loose-file' // a file from --source DIR
   | 'same-offset' // the same offset in a source image (grown-in-place images, boot areas)
   | 'zero' // known or assumed zeros

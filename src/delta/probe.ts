@@ -31,8 +31,8 @@ import type { LocalSegment } from './plan.js';
 export const PROBE_BYTES = 64;
 /** Segments shorter than this are not sampled (two samples would cost a good share of them). */
 export const PROBE_MIN_BYTES = 1024;
-/** Samples per segment in the first round, and per mixed gap in the next ones. */
-export const PROBES_PER_ROUND = 16;
+/** Samples per segment in the first round, and per mixed gap in the next ones (each also costs some 100 bytes of multipart framing). */
+export const PROBES_PER_ROUND = 8;
 /** First-round samples are at least this far apart: closer ranges are bridged by the fetch anyway. */
 export const FIRST_SPACING = 2048;
 /** A later round samples a mixed gap at least this far apart; a gap under two spacings is fetched. */
