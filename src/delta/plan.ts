@@ -153,6 +153,14 @@ export function bridgedBytes(fetch: readonly Span[]): number {
   return n;
 }
 
+/**
+ * Share of a 'changed-block' guess that a sync is expected to fetch: the old
+ * block gives the new one's prefix up to the first change, which is, on
+ * average, half-way (one change anywhere in the block); the samples that
+ * find it cost about as much as they save of the other half's framing.
+ */
+export const CHANGED_BLOCK_FETCH_SHARE = 0.5;
+
 export function summarize(plan: Plan): PlanSummary {
   const byReason: Partial<Record<Reason, number>> = {};
   const add = (segs: readonly LocalSegment[]) => {
@@ -161,7 +169,8 @@ export function summarize(plan: Plan): PlanSummary {
   add(plan.local);
   if (plan.guesses[0]) add(plan.guesses[0]);
   // Metadata fetched while planning came from the network too, and so will the bridged holes.
-  const fetchBytes = spanBytes(plan.fetch) + (byReason.fetched ?? 0) + bridgedBytes(plan.fetch);
+  // A changed block's guess is kept only as far as its samples agree (assemble step 3).
+  const fetchBytes = spanBytes(plan.fetch) + (byReason.fetched ?? 0) + bridgedBytes(plan.fetch) + Math.round(CHANGED_BLOCK_FETCH_SHARE * (byReason['changed-block'] ?? 0));
   return { targetBytes: plan.length, reusedBytes: plan.length - fetchBytes, fetchBytes, byReason };
 }
 

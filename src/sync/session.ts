@@ -122,6 +122,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       fetchBytes: report.fetchBytes,
       fetchedBytes: stats.fetchedBytes + vt.fetchedBytes,
       wastedBytes: stats.wastedBytes,
+      guessedWrongBytes: stats.guessedWrongBytes,
       resumedBytes,
       webSeeds: net.webSeedReport(),
       planningFetched,
