@@ -160,17 +160,23 @@ export function bridgedBytes(fetch: readonly Span[]): number {
  * find it cost about as much as they save of the other half's framing.
  */
 export const CHANGED_BLOCK_FETCH_SHARE = 0.5;
+/** What sampling one changed-block guess costs: two rounds of 8 samples of 64 bytes, each with some 100 bytes of multipart framing (probe.ts). */
+export const CHANGED_BLOCK_SAMPLE_BYTES = 2 * 8 * (64 + 100);
 
 export function summarize(plan: Plan): PlanSummary {
   const byReason: Partial<Record<Reason, number>> = {};
+  let changedBlocks = 0;
   const add = (segs: readonly LocalSegment[]) => {
-    for (const s of segs) byReason[s.reason] = (byReason[s.reason] ?? 0) + (s.end - s.start);
+    for (const s of segs) {
+      byReason[s.reason] = (byReason[s.reason] ?? 0) + (s.end - s.start);
+      if (s.reason === 'changed-block') changedBlocks++;
+    }
   };
   add(plan.local);
   if (plan.guesses[0]) add(plan.guesses[0]);
   // Metadata fetched while planning came from the network too, and so will the bridged holes.
   // A changed block's guess is kept only as far as its samples agree (assemble step 3).
-  const fetchBytes = spanBytes(plan.fetch) + (byReason.fetched ?? 0) + bridgedBytes(plan.fetch) + Math.round(CHANGED_BLOCK_FETCH_SHARE * (byReason['changed-block'] ?? 0));
+  const fetchBytes = spanBytes(plan.fetch) + (byReason.fetched ?? 0) + bridgedBytes(plan.fetch) + Math.round(CHANGED_BLOCK_FETCH_SHARE * (byReason['changed-block'] ?? 0)) + changedBlocks * CHANGED_BLOCK_SAMPLE_BYTES;
   return { targetBytes: plan.length, reusedBytes: plan.length - fetchBytes, fetchBytes, byReason };
 }
 
