@@ -33,10 +33,10 @@ import { readInto, type ByteSource } from '../store/byte-source.js';
 import type { Blame, Fetched, PieceFetcher, PieceStore } from '../core/ports.js';
 import { allPieces, type PieceIndex } from '../core/ids.js';
 import { CACHE_SOURCE, pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment, type Plan } from './plan.js';
-import { mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
+import { bridgeSpans, mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
 import { bridged } from './sure-bytes.js';
 import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
-import { SegmentProbe } from './probe.js';
+import { SegmentProbe, WIDE_TURN_MARGIN } from './probe.js';
 
 export type { Blame, PieceFetcher, PieceStore };
 
@@ -194,6 +194,11 @@ class BufferPool {
   }
 }
 
+/** Fetched bytes shorter than this between two ranges to fetch are fetched again: cheaper than a multipart part's some 100 bytes of framing. */
+const REFETCH_BELOW = 128;
+/** Reasons up to this rank (guess-policy CERTAINTY: changed blocks, zeros, same offsets) are sampled first, alone. */
+const LEAST_CERTAIN_RANK = 1;
+
 async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stats: AssembleStats, pool: BufferPool, distrust: Distrust): Promise<void> {
   const held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean } = {};
   try {
@@ -251,10 +256,13 @@ async function assemblePieceWith<Who>(
     netSpans = mergeSpans([...netSpans, ...need]);
   };
   const fetchMissing = async (ranges: readonly Span[]) => {
-    const need = bridged(subtractSpans(mergeSpans(ranges), netSpans), netSpans);
+    // Holes already fetched (samples) are fetched again when shorter than a multipart part's framing.
+    const need = bridgeSpans(bridged(subtractSpans(mergeSpans(ranges), netSpans), netSpans), REFETCH_BELOW);
     if (need.length === 0) return;
     if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: it is not all local and there is no web seed or peer`, { piece: p });
+    const again = spanBytes(need) - spanBytes(subtractSpans(need, netSpans));
     record(need, await fetcher.fetch(p, need));
+    fetchedHere -= again; // fetched twice on purpose: not "wasted" by a failed hash
   };
   /** `truth` verified: every sender of bytes in `copy` that differ from it sent wrong bytes. */
   const convictDiffering = (copy: Uint8Array, blame: Blame<Who>, truth: Uint8Array) => {
@@ -296,17 +304,21 @@ async function assemblePieceWith<Who>(
     return true;
   };
 
+  /** The samplers of this piece's segments (by the segment as planned), over both tiers. */
+  const probes = new Map<LocalSegment, SegmentProbe>();
   /**
-   * Samples every evidence-based segment long enough (probe.ts), a round at a time for the whole piece, and returns
-   * `segs` with those segments cut to what their samples confirm. A segment no sample agrees with is a wrong mapping.
+   * Samples the evidence-based segments of `segs` up to `maxRank` not sampled yet (probe.ts), a round at a time
+   * for the whole piece; false when there was nothing to sample. A segment no sample agrees with is a wrong mapping.
    */
-  const probeSegments = async (segs: readonly LocalSegment[]): Promise<LocalSegment[]> => {
-    const probes = segs.filter((s) => !CERTAINTY[s.reason].exact && s.source !== CACHE_SOURCE).map((s) => new SegmentProbe(s)).filter((x) => x.probed);
-    if (probes.length === 0 || !fetcher) return [...segs];
+  const probeSegments = async (segs: readonly LocalSegment[], maxRank: number): Promise<boolean> => {
+    const fresh = segs
+      .filter((s) => !CERTAINTY[s.reason].exact && CERTAINTY[s.reason].rank <= maxRank && s.source !== CACHE_SOURCE && !probes.has(s))
+      .map((s) => new SegmentProbe(s, s.reason !== 'changed-block'));
+    if (fresh.length === 0 || !fetcher) return false;
     const buf = (held.buf ??= pool.take(len));
     await fillSegments(buf, span.start, segs, input);
     for (;;) {
-      const asks = probes.map((x) => ({ x, spans: x.next() })).filter((a) => a.spans.length > 0);
+      const asks = fresh.map((x) => ({ x, spans: x.next() })).filter((a) => a.spans.length > 0);
       if (asks.length === 0) break;
       // Samples are asked as they are, not bridged: that is the point of them.
       const need = subtractSpans(mergeSpans(asks.flatMap((a) => a.spans)), netSpans);
@@ -314,14 +326,14 @@ async function assemblePieceWith<Who>(
       const net = netBuf();
       for (const a of asks) for (const r of a.spans) a.x.record(r.start, buf.subarray(r.start - span.start, r.end - span.start), net.subarray(r.start - span.start, r.end - span.start));
     }
-    const cut = new Map<LocalSegment, LocalSegment[]>();
-    for (const x of probes) {
-      const o = x.outcome();
-      if (o.allWrong) distrust.learn([x.seg]);
-      cut.set(x.seg, o.keep);
+    for (const x of fresh) {
+      probes.set(x.seg, x);
+      if (x.outcome().allWrong) distrust.learn([x.seg]);
     }
-    return segs.flatMap((s) => cut.get(s) ?? [s]);
+    return true;
   };
+  /** `segs` with every sampled segment cut to what its samples confirm. */
+  const cutBySamples = (segs: readonly LocalSegment[], margin?: number): LocalSegment[] => segs.flatMap((s) => probes.get(s)?.outcome(margin).keep ?? [s]);
 
   const guessLayers = plan.guesses.map((g) => trusted(segmentsIn(g, span.start, span.end))).filter((g) => g.length > 0);
   // What the first attempts guess (evidence-based local segments and the first guess layer): bytes of it fetched are "guessed wrong".
@@ -343,8 +355,11 @@ async function assemblePieceWith<Who>(
   //    A piece with nothing local goes to 5 (a whole copy from one source, exact blame), unless bytes of it were fetched already.
   const candidates = [...localSegs, ...(guessLayers[0] ?? [])].sort((a, b) => a.start - b.start);
   if (candidates.length > 0 && (spanBytes(gaps) < len || netSpans.length > 0 || (guessLayers[0]?.length ?? 0) > 0)) {
-    const kept = await probeSegments(candidates);
-    if (await attempt('probed', kept, undefined)) return;
+    // The least certain first (changed blocks, zeros, same offsets), then every evidence-based segment; then wider
+    // margins before each turn to difference (a range coder's carry can reach further back).
+    for (const rank of [LEAST_CERTAIN_RANK, Infinity]) if ((await probeSegments(candidates, rank)) && (await attempt('probed', cutBySamples(candidates), undefined))) return;
+    if (probes.size > 0 && (await attempt('probed-wide', cutBySamples(candidates, WIDE_TURN_MARGIN), undefined))) return;
+    const kept = cutBySamples(candidates);
     const list = attempts(kept, distrust);
     for (let k = 1; k < list.length; k++) {
       if (await attempt('doubt', list[k]!.keep, undefined)) {

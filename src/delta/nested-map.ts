@@ -18,8 +18,9 @@
  * in an uncompressed one, each unchanged file's tail is mapped by itself.
  * Equal stored lengths are evidence, not proof: the segments' reason is
  * 'nested-file', and piece hashes decide. A block of the same path and index
- * that changed is a weaker guess of its own ('changed-block': the old
- * block's prefix), kept apart for a guess layer.
+ * that changed, and a compressed shared block whose key changed, are a weaker
+ * guess of their own: the old block at the same index ('changed-block': its
+ * prefix), kept apart for a guess layer.
  *
  * Pure: works on NestedImage values; no I/O. Memory: two maps per source
  * nested image (path and signature to file), built once.
@@ -194,15 +195,19 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
       if (unmapped.length === 0) mappedFiles++;
       if (!whole) changed.push({ path: `${t.path}:${f.path}`, size: f.size, unmapped: mergeSpans(unmapped) });
     }
-    for (const b of t.layout.shared) {
+    const same = candidates[0]?.img.path === t.path ? candidates[0] : undefined;
+    t.layout.shared.forEach((b, i) => {
       // An uncompressed block always has the same stored size, so its key says nothing about a tail
       // that changed in place: its unchanged tails were mapped one by one above.
-      if (b.raw) continue;
+      if (b.raw) return;
       const key = `${b.end - b.start}\0${b.key}`;
       const c = candidates.find((x) => x.shared.has(key));
       const sb = c?.shared.get(key);
-      if (c && sb) pair(t, b.start, b.end, c, sb.start, exact);
-    }
+      if (c && sb) return pair(t, b.start, b.end, c, sb.start, exact);
+      // A changed shared block (a tail in it changed): the old block at the same index holds its prefix.
+      const old = same?.img.layout.shared[i];
+      if (same && old && !old.raw) pair(t, b.start, b.start + Math.min(b.end - b.start, old.end - old.start), same, old.start, changedBlocks, 'changed-block');
+    });
   }
   return { exact, changedBlocks, changed, containers, mappedFiles, files };
 }

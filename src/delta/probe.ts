@@ -41,6 +41,14 @@ export const REFINE_SPACING = 256;
 export const PROBE_ROUNDS = 2;
 /** Fewer equal bytes in a row than this are chance (compressed bytes that differ still agree 1 time in 256). */
 export const MIN_AGREE = 8;
+/**
+ * Bytes not kept before a turn from agreement to difference: an xz range
+ * coder rewrites a few bytes up to some hundreds of bytes before the first
+ * change shows (a carry), which no sample sees (measured up to 922 bytes).
+ */
+export const TURN_MARGIN = 1024;
+/** The margin of a second try, when a piece still fails with TURN_MARGIN (measured up to some 2.5 KiB). */
+export const WIDE_TURN_MARGIN = 4096;
 
 interface Run {
   start: number;
@@ -63,7 +71,11 @@ export class SegmentProbe {
   private readonly runs: Run[] = [];
   private round = 0;
 
-  constructor(readonly seg: LocalSegment) {}
+  /** `keepShort`: whether a segment too short to sample is kept as it is (else it is dropped: a changed block's first bytes are its rewritten header). */
+  constructor(
+    readonly seg: LocalSegment,
+    private readonly keepShort = true,
+  ) {}
 
   /** Whether the segment is worth sampling at all. */
   get probed(): boolean {
@@ -100,14 +112,22 @@ export class SegmentProbe {
     for (const x of runs) this.insert(x);
   }
 
-  /** What to keep of the segment after the last round. */
-  outcome(): ProbeOutcome {
+  /** What to keep of the segment after the last round; `margin`: bytes not kept before a turn to difference. */
+  outcome(margin = TURN_MARGIN): ProbeOutcome {
     const { seg } = this;
-    if (!this.probed || this.runs.length === 0) return { keep: this.probed ? [] : [seg], allWrong: false, droppedBytes: this.probed ? seg.end - seg.start : 0 };
+    if (!this.probed || this.runs.length === 0) {
+      const kept = !this.probed && this.keepShort;
+      return { keep: kept ? [seg] : [], allWrong: false, droppedBytes: kept ? 0 : seg.end - seg.start };
+    }
+    // Where agreement turns into difference, the last TURN_MARGIN bytes before it are not kept either.
+    const turns: number[] = [];
+    for (let i = 0; i + 1 < this.runs.length; i++) if (this.runs[i]!.agree && !this.runs[i + 1]!.agree) turns.push(this.runs[i]!.end);
     const keep: LocalSegment[] = [];
     for (const g of this.gaps()) {
       if (g.mixed || !g.agree) continue;
-      keep.push({ ...seg, start: g.start, end: g.end, sourceOffset: seg.sourceOffset + (g.start - seg.start) });
+      const turn = turns.find((t) => t >= g.end);
+      const end = turn !== undefined && turn - margin < g.end ? Math.max(g.start, turn - margin) : g.end;
+      if (end > g.start) keep.push({ ...seg, start: g.start, end, sourceOffset: seg.sourceOffset + (g.start - seg.start) });
     }
     const kept = keep.reduce((n, k) => n + (k.end - k.start), 0);
     return { keep, allWrong: !this.runs.some((x) => x.agree), droppedBytes: seg.end - seg.start - kept };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { PROBE_MIN_BYTES, SegmentProbe } from '../../src/delta/probe.js';
+import { PROBE_MIN_BYTES, SegmentProbe, TURN_MARGIN } from '../../src/delta/probe.js';
 import type { LocalSegment } from '../../src/delta/plan.js';
 
 /** Deterministic bytes that look compressed. */
@@ -51,10 +51,25 @@ describe('probing a doubtful segment', () => {
       const r = probe(old, neu);
       assert.equal(r.allWrong, false);
       // What is fetched: the part after the change, the samples, and at most one refine spacing around the change.
-      assert.ok(r.kept >= d - 2 * 16 * 64 - 600, `d=${d}: kept ${r.kept}`);
-      assert.ok(L - r.kept <= L - d + 2 * 16 * 64 + 600, `d=${d}: dropped ${L - r.kept}`);
+      assert.ok(r.kept >= d - 2 * 16 * 64 - 600 - TURN_MARGIN, `d=${d}: kept ${r.kept}`);
+      assert.ok(L - r.kept <= L - d + 2 * 16 * 64 + 600 + TURN_MARGIN, `d=${d}: dropped ${L - r.kept}`);
       assert.ok(r.rounds <= 2);
     }
+  });
+
+  test('bytes a range coder rewrote shortly before the change are not kept (TURN_MARGIN)', () => {
+    const L = 60_000;
+    const old = noise('carry', L);
+    const neu = old.slice();
+    neu[40_000 - 700] = neu[40_000 - 700]! ^ 0xff;
+    neu.set(noise('after', L - 40_000), 40_000);
+    probe(old, neu); // probe() asserts every kept byte is right
+  });
+
+  test('a segment too short to sample is dropped when asked (a changed block: its first bytes are a rewritten header)', () => {
+    const seg: LocalSegment = { start: 0, end: 500, source: 0, sourceOffset: 0, reason: 'changed-block' };
+    assert.deepEqual(new SegmentProbe(seg, false).outcome(), { keep: [], allWrong: false, droppedBytes: 500 });
+    assert.deepEqual(new SegmentProbe(seg).outcome().keep, [seg]);
   });
 
   test('a file changed in place (a run longer than the sample spacing) keeps both sides of the changed run', () => {
@@ -63,7 +78,7 @@ describe('probing a doubtful segment', () => {
     const neu = old.slice();
     neu.set(noise('edit', 5000), 19_000);
     const r = probe(old, neu);
-    assert.ok(r.kept >= L - 5000 - 2 * 16 * 64 - 2 * 512, `kept ${r.kept}`);
+    assert.ok(r.kept >= L - 5000 - 2 * 16 * 64 - 2 * 512 - TURN_MARGIN, `kept ${r.kept}`);
     assert.equal(r.allWrong, false);
   });
 
