@@ -361,7 +361,8 @@ async function assemblePieceWith<Who>(
     if (probes.size > 0 && (await attempt('probed-wide', cutBySamples(candidates, WIDE_TURN_MARGIN), undefined))) return;
     const kept = cutBySamples(candidates);
     const list = attempts(kept, distrust);
-    for (let k = 1; k < list.length; k++) {
+    // Without samples, the first attempt (every trusted segment, the rest fetched) has not been made yet.
+    for (let k = probes.size > 0 ? 1 : 0; k < list.length; k++) {
       if (await attempt('doubt', list[k]!.keep, undefined)) {
         learnFrom(list, k, distrust);
         return;
