@@ -189,7 +189,7 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
     }
     const mapping = targetIso && nested ? mapIsoFiles(targetIso, imageInfos, loose, nested.mapping.containers) : whole;
     const nestedLayers: NestedLayers | undefined =
-      nested && mapping ? { verified: nested.verified, exact: nested.mapping.exact, freeGuesses: nested.freeGuesses, containerGuesses: mapping.containerGuesses } : undefined;
+      nested && mapping ? { verified: nested.verified, exact: nested.mapping.exact, freeGuesses: nested.freeGuesses, changedBlocks: nested.mapping.changedBlocks, containerGuesses: mapping.containerGuesses } : undefined;
     const guesses = guessLayers({ ...(mapping ? { mappingGuesses: mapping.guesses } : {}), ...(nestedLayers ? { nested: nestedLayers } : {}), deferred: policy.deferred, targetLength: target.length, images });
     const layers = planLayers({ part: partSegs, hints: hints.layers, cached: vt.cachedSegments(), hintsCoverAll: policy.hintsCoverAll, ...(nestedLayers ? { nested: nestedLayers } : {}), ...(mapping ? { isoExact: mapping.exact } : {}), guesses });
     const plan = buildPlan(target, layers.exact, layers.guesses);

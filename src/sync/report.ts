@@ -120,6 +120,8 @@ export interface PlanReport extends PlanSummary {
 export interface SyncReport extends PlanReport {
   fetchedBytes: number;
   wastedBytes: number;
+  /** Of the fetched bytes, those a guess of the plan had covered (it was wrong there, or its samples checked it): "guessed wrong, fetched again". */
+  guessedWrongBytes?: number;
   resumedBytes: number;
   webSeeds: { url: string; bytes: number; dropped?: string }[];
   /** Of the fetched bytes, those that arrived while planning (the target's metadata), by web seeds and by peers. */

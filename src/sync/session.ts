@@ -138,6 +138,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       metadataFetchedBytes: checked.planningBytes,
       notes: checked.replans > 0 ? [...report.notes, `the target's metadata from the network failed its pieces' hashes: planned again from verified pieces (${checked.replans} time${checked.replans > 1 ? 's' : ''})`] : report.notes,
       wastedBytes: stats.wastedBytes,
+      guessedWrongBytes: stats.guessedWrongBytes,
       resumedBytes,
       webSeeds: net.webSeedReport(),
       planningFetched,
