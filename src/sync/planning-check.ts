@@ -28,7 +28,7 @@ export const MAX_PLANS = 4;
 export interface CheckedPlan {
   readonly prepared: Prepared;
   /** What assembling the pieces of planning bytes did (added to the sync's own). */
-  readonly stats: Pick<AssembleStats, 'reusedBytes' | 'fetchedBytes' | 'wastedBytes'>;
+  readonly stats: Pick<AssembleStats, 'reusedBytes' | 'fetchedBytes' | 'wastedBytes' | 'guessedWrongBytes'>;
   /** Bytes fetched while planning, over every plan made. */
   readonly planningBytes: number;
   /** Plans made again because planning bytes were wrong. */
@@ -36,7 +36,7 @@ export interface CheckedPlan {
 }
 
 export async function checkPlanningInput(first: Prepared, part: PartFile, pieces: Uint8Array, onEvent: (e: AssembleEvent) => void): Promise<CheckedPlan> {
-  const stats = { reusedBytes: 0, fetchedBytes: 0, wastedBytes: 0 };
+  const stats = { reusedBytes: 0, fetchedBytes: 0, wastedBytes: 0, guessedWrongBytes: 0 };
   let prepared = first;
   let planningBytes = first.vt.fetchedBytes;
   let replans = 0;
@@ -69,6 +69,7 @@ export async function checkPlanningInput(first: Prepared, part: PartFile, pieces
     stats.reusedBytes += s.reusedBytes;
     stats.fetchedBytes += s.fetchedBytes;
     stats.wastedBytes += s.wastedBytes;
+    stats.guessedWrongBytes += s.guessedWrongBytes;
     let wrong = false;
     for (const c of cached) {
       const len = c.end - c.start;

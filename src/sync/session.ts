@@ -120,7 +120,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       ...(fetcher ? { fetcher } : {}),
       onEvent,
     });
-    const stats = { reusedBytes: main.reusedBytes + checked.stats.reusedBytes, fetchedBytes: main.fetchedBytes + checked.stats.fetchedBytes, wastedBytes: main.wastedBytes + checked.stats.wastedBytes };
+    const stats = { reusedBytes: main.reusedBytes + checked.stats.reusedBytes, fetchedBytes: main.fetchedBytes + checked.stats.fetchedBytes, wastedBytes: main.wastedBytes + checked.stats.wastedBytes, guessedWrongBytes: main.guessedWrongBytes + checked.stats.guessedWrongBytes };
     emit({ type: 'phase', phase: 'finish' });
     await part.finish();
     registerResult(input, output, warn);
