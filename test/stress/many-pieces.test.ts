@@ -77,9 +77,10 @@ describe(`a torrent of ${PIECES.toLocaleString('en')} pieces`, () => {
     const r = await cliAsync(['sync', bare, '-o', out, '--home', join(tmp.dir, 'c1'), '--no-catalog', '--from', old, '--peer', `127.0.0.1:${seed.port}`, '--json'], { timeoutMs: 300_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(sha256(out), sha256(image));
-    // The damaged pieces, and the few the planner reads looking for ISO 9660 descriptors (sector 16 on).
+    // At most the damaged pieces, and the few the planner reads looking for ISO 9660 descriptors (sector 16 on);
+    // a damaged piece's same-offset guess is sampled, so only the bytes around the flipped one need come again.
     const fetched = (JSON.parse(r.stdout) as { fetchedBytes: number }).fetchedBytes;
-    assert.ok(fetched >= (PIECES / 8) * PIECE && fetched <= (PIECES / 8 + 16) * PIECE, `fetched ${fetched} bytes`);
+    assert.ok(fetched >= PIECES / 8 && fetched <= (PIECES / 8 + 16) * PIECE, `fetched ${fetched} bytes`);
     await seed.stop();
     seed = undefined;
   });
@@ -92,6 +93,7 @@ describe(`a torrent of ${PIECES.toLocaleString('en')} pieces`, () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(sha256(out), sha256(image));
     const served = server.bytesSent() - before;
-    assert.ok(served >= 4 * PIECE && served <= 64 * PIECE, `served ${served} bytes for 4 changed pieces`);
+    // A flipped byte costs its sample of each damaged piece (and the bytes around it), not the whole piece.
+    assert.ok(served >= 4 && served <= 64 * PIECE, `served ${served} bytes for 4 changed pieces`);
   });
 });
