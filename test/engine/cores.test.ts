@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { pieceIndex, type PieceIndex } from '../../src/core/ids.js';
 import { alignedBlockOf, BLOCK_BYTES, isAlignedBlock, requestsFor } from '../../src/engine/block.js';
 import { CHOKE_GRACE_MS, freshHealth, MAX_TIMEOUTS, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS } from '../../src/engine/health.js';
-import { LOOK_AHEAD_BYTES, LOOK_AHEAD_PIECES, takeAhead } from '../../src/engine/look-ahead.js';
+import { AHEAD_BATCH_BYTES, LOOK_AHEAD_BYTES, LOOK_AHEAD_PIECES, takeAhead } from '../../src/engine/look-ahead.js';
 import { pickPiece } from '../../src/engine/piece-picker.js';
 import { RequestBook } from '../../src/engine/request-book.js';
 import { buildPlan, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
@@ -146,6 +146,14 @@ describe('look-ahead', () => {
   it('holds at most LOOK_AHEAD_PIECES pieces and takes nothing without room', () => {
     assert.equal(takeAhead({ next: pieces(100), sure: sure(1), heldPieces: LOOK_AHEAD_PIECES - 2, heldBytes: 0, room: Infinity }).length, 2);
     assert.equal(takeAhead({ next: pieces(4), sure: sure(1), heldPieces: 0, heldBytes: 0, room: 0 }).length, 0);
+  });
+  it('with pieces held, waits until a full request of the window is free, then fills it in one go', () => {
+    const kib64 = sure(64 * 1024);
+    const held = (bytes: number) => takeAhead({ next: pieces(1000), sure: kib64, heldPieces: 4, heldBytes: bytes, room: Infinity });
+    assert.equal(held(LOOK_AHEAD_BYTES - AHEAD_BATCH_BYTES + 1).length, 0, 'less than a batch free: nothing');
+    assert.equal(held(LOOK_AHEAD_BYTES - AHEAD_BATCH_BYTES).length, AHEAD_BATCH_BYTES / (64 * 1024), 'a batch free: all of it');
+    assert.equal(held(0).length, LOOK_AHEAD_BYTES / (64 * 1024), 'nothing held: the whole window');
+    assert.equal(takeAhead({ next: pieces(1000), sure: sure(1), heldPieces: LOOK_AHEAD_PIECES / 2 + 1, heldBytes: 1, room: Infinity }).length, 0, 'half the pieces held: nothing');
   });
 });
 
