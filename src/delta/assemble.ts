@@ -132,18 +132,19 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
     if (store.have[p]) continue;
     const span = pieceSpan(plan, p);
     const local = mergeSpans(segmentsIn(plan.local, span.start, span.end));
-    if (input.fetcher?.pick && subtractSpans([span], local).length > 0) remote.push(p);
+    if (input.fetcher?.handOut && subtractSpans([span], local).length > 0) remote.push(p);
     else todo.push(p);
   }
   const pool = new BufferPool(plan.pieceLength);
   const fetcher = input.fetcher;
   let next = 0;
+  const nextRemote = remote.length > 0 ? fetcher!.handOut!(remote) : () => undefined;
   const worker = async () => {
     for (;;) {
-      let p: PieceIndex;
+      let p: PieceIndex | undefined;
       if (next < todo.length) p = todo[next++]!;
-      else if (remote.length > 0) p = remote.splice(Math.max(0, input.fetcher!.pick!(remote)), 1)[0]!;
-      else break;
+      else p = nextRemote();
+      if (p === undefined) break;
       await assemblePiece(input, p, stats, pool);
       fetcher?.done?.(p);
     }

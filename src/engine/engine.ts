@@ -21,7 +21,7 @@
  * source tried.
  */
 import { IsosyncError } from '../errors.js';
-import type { PieceIndex } from '../core/ids.js';
+import { allPieces, type PieceIndex } from '../core/ids.js';
 import type { FetchOptions, Fetched, PieceFetcher, RangeFetcher } from '../core/ports.js';
 import type { Span } from '../core/span.js';
 import { ignoreWarnings, type WarningCode, type WarningSink } from '../core/warnings.js';
@@ -29,7 +29,7 @@ import { requestsFor, type Block } from './block.js';
 import type { FailReason, HandleSink, PeerHandle } from './handle.js';
 import { freshHealth, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS, type Health } from './health.js';
 import { AheadPieces, type PlanFacts } from './look-ahead.js';
-import { pickPiece } from './piece-picker.js';
+import { PiecePicker } from './piece-picker.js';
 import { fetchAcrossPieces } from './range-port.js';
 import { RequestBook } from './request-book.js';
 import { scheduleTurn, type PieceRule, type SourceView } from './scheduler.js';
@@ -53,6 +53,8 @@ export const TICK_MS = 1000;
 export interface PeerFacts {
   /** How many connected peers have piece p. */
   availability(p: PieceIndex): number;
+  /** Connected peers that have every piece (counted in every piece's availability). */
+  readonly seeds: number;
   /** Connected peers. */
   readonly connected: number;
   /** A peer may still come: dials or redials under way, trackers asked. */
@@ -85,6 +87,8 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   private plan: PlanFacts | undefined;
   /** Pieces the picker may still hand out after the last one it did (endgame waits for 0). */
   private piecesLeft = 0;
+  /** The pieces that need the network and are not handed out yet (handOut). */
+  private picker: PiecePicker | undefined;
   private readonly started = new Set<PieceIndex>();
   private readonly finished = new Set<PieceIndex>();
   /** Pieces taken ahead for idle web seeds (look-ahead.ts). */
@@ -124,6 +128,12 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   /** The BitTorrent side (availability, discovery). */
   attachPeers(facts: PeerFacts): void {
     this.peers = facts;
+    if (this.picker) for (const p of allPieces(Math.ceil(this.opts.length / this.opts.pieceLength))) this.picker.changed(p);
+  }
+
+  /** How many peers have piece p changed (the picker keeps its order up to date). */
+  availabilityChanged(p: PieceIndex): void {
+    this.picker?.changed(p);
   }
 
   /** The plan is known: partial-first order and look-ahead. */
@@ -167,23 +177,27 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     who.drop('banned');
   }
 
-  pick(remaining: readonly PieceIndex[]): number {
-    this.piecesLeft = Math.max(0, remaining.length - 1);
-    const taken = this.ahead.next(remaining);
-    if (taken >= 0) return this.start(remaining, taken);
-    const peers = this.peers;
-    const i = pickPiece(remaining, {
-      availability: (p) => peers?.availability(p) ?? 0,
-      missingBytes: (p) => this.plan?.missingBytes(p) ?? this.opts.pieceLength,
-      webSeeds: [...this.health.keys()].some((h) => h.kind === 'web'),
-      peers: (peers?.connected ?? 0) > 0,
-    }, this.random);
-    return i < 0 ? i : this.start(remaining, i);
-  }
-
-  private start(remaining: readonly PieceIndex[], i: number): number {
-    this.started.add(remaining[i]!);
-    return i;
+  handOut(remaining: readonly PieceIndex[]): () => PieceIndex | undefined {
+    const picker = new PiecePicker(
+      remaining,
+      {
+        // Leechers only: a seed adds one to every piece alike (PiecePicker.next is told whether one is there).
+        level: (p) => (this.peers ? this.peers.availability(p) - this.peers.seeds : 0),
+        missingBytes: (p) => this.plan?.missingBytes(p) ?? this.opts.pieceLength,
+      },
+      this.random,
+    );
+    this.picker = picker;
+    this.piecesLeft = picker.size;
+    return () => {
+      // Pieces taken ahead for idle web seeds first, in the order taken (look-ahead.ts).
+      const ahead = this.ahead.next((p) => picker.has(p));
+      if (ahead !== undefined) picker.take(ahead);
+      const p = ahead ?? picker.next((this.peers?.connected ?? 0) > 0, (this.peers?.seeds ?? 0) > 0);
+      this.piecesLeft = picker.size;
+      if (p !== undefined) this.started.add(p);
+      return p;
+    };
   }
 
   done(piece: PieceIndex): void {

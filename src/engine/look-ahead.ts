@@ -120,14 +120,13 @@ export class AheadPieces {
     }
   }
 
-  /** The index in `remaining` of the first piece taken ahead (it is handed out now); -1 when none is there. */
-  next(remaining: readonly PieceIndex[]): number {
+  /** The first piece taken ahead that is still to hand out (`open`); it is handed out now. */
+  next(open: (p: PieceIndex) => boolean): PieceIndex | undefined {
     for (const [p] of this.waiting) {
       this.waiting.delete(p);
-      const i = remaining.indexOf(p);
-      if (i >= 0) return i;
+      if (open(p)) return p;
     }
-    return -1;
+    return undefined;
   }
 
   /** Taken ahead and not started. */

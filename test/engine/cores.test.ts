@@ -9,7 +9,8 @@ import { pieceIndex, type PieceIndex } from '../../src/core/ids.js';
 import { alignedBlockOf, BLOCK_BYTES, isAlignedBlock, requestsFor } from '../../src/engine/block.js';
 import { CHOKE_GRACE_MS, freshHealth, MAX_TIMEOUTS, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS } from '../../src/engine/health.js';
 import { AHEAD_BATCH_BYTES, LOOK_AHEAD_BYTES, LOOK_AHEAD_PIECES, takeAhead } from '../../src/engine/look-ahead.js';
-import { pickPiece } from '../../src/engine/piece-picker.js';
+import { pickPiece, PiecePicker } from '../../src/engine/piece-picker.js';
+import { Rng } from '../helpers/random.js';
 import { RequestBook } from '../../src/engine/request-book.js';
 import { buildPlan, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
 import { pieceNeeds, surelyFetched } from '../../src/delta/sure-bytes.js';
@@ -44,6 +45,91 @@ describe('piece picker', () => {
     assert.deepEqual([...seen].sort(), [0, 1]);
   });
   it('returns -1 when nothing remains', () => assert.equal(pickPiece([], facts(''), () => 0), -1));
+});
+
+/**
+ * Incremental picker scenarios. `levels` shorthand: "2013" -> piece 0 held
+ * by 2 leechers, piece 1 by none, ...; `missing` per piece (default equal);
+ * ranks (the random tie-break) are drawn in piece order from `ranks`.
+ */
+function picker(levels: string, missing: number[] = [], ranks: number[] = []) {
+  const level = Array.from(levels, Number);
+  let r = 0;
+  const pk = new PiecePicker(pieces(level.length), { level: (p) => level[p]!, missingBytes: (p) => missing[p] ?? 1 << 18 }, () => ranks[r++] ?? 0);
+  const drain = (peers: boolean, seeds: boolean) => {
+    const out: number[] = [];
+    for (let p = pk.next(peers, seeds); p !== undefined; p = pk.next(peers, seeds)) out.push(p);
+    return out;
+  };
+  return { pk, level, drain };
+}
+
+describe('incremental piece picker', () => {
+  it('rarest first; a piece no leecher has comes last, or first when a seed is connected', () => {
+    assert.deepEqual(picker('2013').drain(true, false), [2, 0, 3, 1]);
+    assert.deepEqual(picker('2013').drain(true, true), [1, 2, 0, 3]);
+  });
+  it('among equally rare pieces, fewest bytes missing first, then the random rank', () => {
+    assert.deepEqual(picker('1111', [500, 100, 500, 100], [0.9, 0.7, 0.1, 0.2]).drain(true, false), [3, 1, 2, 0]);
+  });
+  it('without peers, in piece order, skipping what look-ahead took', () => {
+    const { pk, drain } = picker('0000', [9, 1, 9, 1]);
+    assert.equal(pk.take(pieceIndex(1)), true);
+    assert.equal(pk.take(pieceIndex(1)), false, 'taken once');
+    assert.deepEqual(drain(false, false), [0, 2, 3]);
+    assert.equal(pk.size, 0);
+  });
+  it('follows availability as it changes between picks', () => {
+    const { pk, level } = picker('1122');
+    assert.equal(pk.next(true, false), 0);
+    level[1] = 3;
+    pk.changed(pieceIndex(1));
+    level[3] = 1;
+    pk.changed(pieceIndex(3));
+    assert.equal(pk.next(true, false), 3, 'piece 3 became the rarest');
+    assert.equal(pk.next(true, false), 2);
+    assert.equal(pk.next(true, false), 1);
+    assert.equal(pk.next(true, false), undefined);
+  });
+  it('hands out the same pieces in the same order as pickPiece, over random scenarios with changes, take-aheads and switches between modes', () => {
+    const rng = new Rng(12);
+    for (let round = 0; round < 40; round++) {
+      const n = 1 + rng.int(60);
+      const level = Array.from({ length: n }, () => rng.int(4));
+      const missing = Array.from({ length: n }, () => (1 + rng.int(3)) * 1000);
+      const ranks = Array.from({ length: n }, () => rng.int(1000) / 1000);
+      let r = 0;
+      const pk = new PiecePicker(pieces(n), { level: (p) => level[p]!, missingBytes: (p) => missing[p]! }, () => ranks[r++]!);
+      let remaining = pieces(n);
+      while (remaining.length > 0) {
+        const peers = rng.int(5) > 0;
+        const seeds = rng.int(3) === 0;
+        const web = rng.int(2) === 0;
+        if (rng.int(4) === 0) {
+          const p = pieceIndex(rng.int(n));
+          level[p] = rng.int(4);
+          pk.changed(p);
+        }
+        if (rng.int(6) === 0) {
+          const p = remaining[rng.int(remaining.length)]!;
+          assert.equal(pk.take(p), true);
+          remaining = remaining.filter((x) => x !== p);
+          continue;
+        }
+        let k = 0;
+        const want = pickPiece(remaining, {
+          availability: (p) => (peers ? level[p]! + Number(seeds) : 0),
+          missingBytes: (p) => missing[p]!,
+          webSeeds: web,
+          peers,
+        }, () => ranks[remaining[k++]!]!);
+        const got = pk.next(peers, peers && seeds);
+        assert.equal(got, remaining[want], `round ${round}`);
+        remaining = remaining.filter((x) => x !== got);
+      }
+      assert.equal(pk.next(true, false), undefined);
+    }
+  });
 });
 
 describe('blocks', () => {
