@@ -47,6 +47,12 @@ export interface FetchOptions<Who> {
   readonly avoid?: ReadonlySet<Who>;
   /** Every byte from one source: a whole copy whose hash failure convicts exactly its sender. */
   readonly oneSource?: boolean;
+  /**
+   * A buffer of the piece's size to assemble the bytes in (piece-relative
+   * offsets): the parts are then views of it, and no buffer is allocated per
+   * piece (the caller's pool).
+   */
+  readonly into?: Uint8Array;
 }
 
 /** Where fetched bytes come from: peers and web seeds behind one engine (engine/engine.ts). */

@@ -219,9 +219,11 @@ async function assemblePieceWith<Who>(
   /** Keeps fetched bytes of this piece (in the network buffer) with who sent them. */
   const record = (need: readonly Span[], got: Fetched<Who>) => {
     need.forEach((r, i) => {
-      netBuf().set(got.parts[i]!, r.start - span.start);
-      fetchedHere += got.parts[i]!.length;
-      stats.fetchedBytes += got.parts[i]!.length;
+      const part = got.parts[i]!;
+      // Fetched into the network buffer already (FetchOptions.into): nothing to copy.
+      if (part.buffer !== held.net?.buffer || part.byteOffset !== r.start - span.start) netBuf().set(part, r.start - span.start);
+      fetchedHere += part.length;
+      stats.fetchedBytes += part.length;
     });
     for (const b of got.blame) {
       used.add(b.who);
@@ -233,7 +235,7 @@ async function assemblePieceWith<Who>(
     const need = bridged(subtractSpans(mergeSpans(ranges), netSpans), netSpans);
     if (need.length === 0) return;
     if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: it is not all local and there is no web seed or peer`, { piece: p });
-    record(need, await fetcher.fetch(p, need));
+    record(need, await fetcher.fetch(p, need, { into: netBuf() }));
   };
   /** `truth` verified: every sender of bytes in `copy` that differ from it sent wrong bytes. */
   const convictDiffering = (copy: Uint8Array, blame: Blame<Who>, truth: Uint8Array) => {
@@ -303,7 +305,10 @@ async function assemblePieceWith<Who>(
   const failedCopies: { bytes: Uint8Array; blame: Blame<Who> }[] = [];
   for (;;) {
     // The first copy may come from anyone; after a failure, from one source not used yet (exact blame).
-    const { parts, blame } = await fetcher.fetch(p, whole, used.size > 0 ? { avoid: used, oneSource: true } : {});
+    // The first copy, with nothing fetched before to compare it with, is assembled in the network buffer (no allocation);
+    // a store that keeps the buffer it is given (no releasesBytes) gets a buffer of its own.
+    const into = senders.length === 0 && failedCopies.length === 0 && input.store.releasesBytes ? netBuf() : undefined;
+    const { parts, blame } = await fetcher.fetch(p, whole, { ...(used.size > 0 ? { avoid: used, oneSource: true } : {}), ...(into ? { into } : {}) });
     const bytes = parts[0]!;
     for (const b of blame) used.add(b.who);
     stats.fetchedBytes += bytes.length;

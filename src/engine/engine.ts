@@ -159,7 +159,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     const base = piece * this.opts.pieceLength;
     const size = Math.min(this.opts.pieceLength, this.opts.length - base);
     const blocks = requestsFor(piece, size, ranges.map((r) => ({ start: r.start - base, end: r.end - base })));
-    const p = this.wants.add(piece, ranges, blocks, this.opts.pieceLength, (b) => this.book.want(b));
+    const p = this.wants.add(piece, ranges, blocks, this.opts.pieceLength, (b) => this.book.want(b), opts.into);
     this.started.add(piece);
     // A piece no live source has may fail at once (when no source can come): no need to wait for the tick.
     if (![...this.health.keys()].some((h) => h.has(piece))) this.checkSources(this.now());
