@@ -37,6 +37,19 @@ export const QUEUE_SECONDS = 1;
 const REFILL_FRACTION = 4;
 /** Window of the rate measure (ms). */
 const RATE_WINDOW_MS = 1000;
+
+/**
+ * Blocks a peer may be asked now (pure): `asked` in flight, `rate` its bytes
+ * per second, `reqq` what its BEP 10 handshake said (anything but a positive
+ * whole number: no limit of its own). See PIPELINE_DEPTH and REFILL_FRACTION.
+ */
+export function pipelineRoom(asked: number, rate: number, reqq: unknown): number {
+  const cap = typeof reqq === 'number' && Number.isSafeInteger(reqq) && reqq > 0 ? Math.min(MAX_PIPELINE_DEPTH, reqq) : MAX_PIPELINE_DEPTH;
+  const depth = Math.min(cap, Math.max(PIPELINE_DEPTH, Math.ceil((rate * QUEUE_SECONDS) / (16 * 1024))));
+  const free = depth - asked;
+  // Refill in batches while asks are out; an idle peer is asked at once.
+  return asked > 0 && free < Math.ceil(depth / REFILL_FRACTION) ? 0 : Math.max(0, free);
+}
 /** Unaligned requests a peer rejects (while not choking us) or lets time out before it is asked aligned blocks only. */
 export const UNALIGNED_STRIKES = 2;
 
@@ -94,18 +107,8 @@ export class BtPeer implements PeerHandle {
 
   capacity(asked: number): Capacity {
     if (!this.ready) return NO_CAPACITY;
-    const depth = this.depth();
-    const free = depth - asked;
-    // Refill in batches while asks are out; an idle peer is asked at once.
-    return asked > 0 && free < Math.ceil(depth / REFILL_FRACTION) ? NO_CAPACITY : { blocks: free, bytes: Infinity, runs: Infinity };
-  }
-
-  /** The pipeline depth now (see PIPELINE_DEPTH). */
-  depth(): number {
-    const reqq = Number(this.link.wire.peerExtendedHandshake?.['reqq']);
-    const cap = Number.isSafeInteger(reqq) && reqq > 0 ? Math.min(MAX_PIPELINE_DEPTH, reqq) : MAX_PIPELINE_DEPTH;
-    const byRate = Math.ceil((this.rate() * QUEUE_SECONDS) / (16 * 1024));
-    return Math.min(cap, Math.max(PIPELINE_DEPTH, byRate));
+    const room = pipelineRoom(asked, this.rate(), this.link.wire.peerExtendedHandshake?.['reqq']);
+    return room > 0 ? { blocks: room, bytes: Infinity, runs: Infinity } : NO_CAPACITY;
   }
 
   /** Bytes per second received from this peer over the last one or two rate windows. */
