@@ -27,7 +27,7 @@ import type { Span } from '../core/span.js';
 import { ignoreWarnings, type WarningCode, type WarningSink } from '../core/warnings.js';
 import { requestsFor, type Block } from './block.js';
 import type { FailReason, HandleSink, PeerHandle } from './handle.js';
-import { freshHealth, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS, type Health } from './health.js';
+import { freshHealth, lateAsks, onBlock, onConviction, onTimeouts, REQUEST_TIMEOUT_MS, type Health } from './health.js';
 import { AheadPieces, type PlanFacts } from './look-ahead.js';
 import { PiecePicker } from './piece-picker.js';
 import { fetchAcrossPieces } from './range-port.js';
@@ -322,16 +322,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   private tick(): void {
     const now = this.now();
     const timeout = this.opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
-    const late = new Map<PeerHandle, { timedOut: Block[]; choked: Block[] }>();
-    for (const e of this.book.entries()) {
-      for (const [h, at] of e.askedOf) {
-        const why = overdue(at, now, h.ready, timeout);
-        if (!why) continue;
-        let l = late.get(h);
-        if (!l) late.set(h, (l = { timedOut: [], choked: [] }));
-        (why === 'timeout' ? l.timedOut : l.choked).push(e.block);
-      }
-    }
+    const late = lateAsks(this.book.entries(), now, timeout);
     for (const [h, l] of late) {
       const all = [...l.timedOut, ...l.choked];
       for (const b of all) this.book.release(b, h);

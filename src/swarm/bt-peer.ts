@@ -21,31 +21,28 @@ import type { PeerLink } from './peer-link.js';
 import type { TokenBucket } from './rate-limit.js';
 
 /**
- * Block asks in flight per peer, sized by rate: what the peer sends in
- * QUEUE_SECONDS at its measured rate, between PIPELINE_DEPTH (64 gave
- * 140-200 MB/s on loopback in the stack probe) and MAX_PIPELINE_DEPTH, and
- * never above the queue the peer advertises (BEP 10 `reqq`).
+ * Block asks in flight per peer: enough to fill a loopback or LAN link (64
+ * gave 140-200 MB/s in the stack probe), never above the queue the peer
+ * advertises (BEP 10 `reqq`). Deeper pipelines sized by rate (up to 256)
+ * made each leecher of a small swarm ask the seed for most of the image
+ * before the others could trade it (the seed sent 2.1 images instead of at
+ * most 1.5), so the depth stays fixed.
  */
 export const PIPELINE_DEPTH = 64;
-export const MAX_PIPELINE_DEPTH = 256;
-export const QUEUE_SECONDS = 1;
 /**
  * Asks leave in batches of at least a quarter of the pipeline: one write for
  * many requests instead of one per block that arrived (request writes were
  * ~10% of a loopback leecher's CPU).
  */
 const REFILL_FRACTION = 4;
-/** Window of the rate measure (ms). */
-const RATE_WINDOW_MS = 1000;
 
 /**
- * Blocks a peer may be asked now (pure): `asked` in flight, `rate` its bytes
- * per second, `reqq` what its BEP 10 handshake said (anything but a positive
- * whole number: no limit of its own). See PIPELINE_DEPTH and REFILL_FRACTION.
+ * Blocks a peer may be asked now (pure): `asked` in flight, `reqq` what its
+ * BEP 10 handshake said (anything but a positive whole number: no limit of
+ * its own). See PIPELINE_DEPTH and REFILL_FRACTION.
  */
-export function pipelineRoom(asked: number, rate: number, reqq: unknown): number {
-  const cap = typeof reqq === 'number' && Number.isSafeInteger(reqq) && reqq > 0 ? Math.min(MAX_PIPELINE_DEPTH, reqq) : MAX_PIPELINE_DEPTH;
-  const depth = Math.min(cap, Math.max(PIPELINE_DEPTH, Math.ceil((rate * QUEUE_SECONDS) / (16 * 1024))));
+export function pipelineRoom(asked: number, reqq: unknown): number {
+  const depth = typeof reqq === 'number' && Number.isSafeInteger(reqq) && reqq > 0 ? Math.min(PIPELINE_DEPTH, reqq) : PIPELINE_DEPTH;
   const free = depth - asked;
   // Refill in batches while asks are out; an idle peer is asked at once.
   return asked > 0 && free < Math.ceil(depth / REFILL_FRACTION) ? 0 : Math.max(0, free);
@@ -76,10 +73,6 @@ export class BtPeer implements PeerHandle {
   private readonly groups = new Map<string, Map<string, Block>>();
   private unalignedStrikes = 0;
   private unalignedAnswered = 0;
-  /** Bytes received in the current and the previous rate window, and when the current one began. */
-  private windowBytes = 0;
-  private lastWindowBytes = 0;
-  private windowStart = Date.now();
 
   constructor(
     readonly link: PeerLink,
@@ -107,21 +100,11 @@ export class BtPeer implements PeerHandle {
 
   capacity(asked: number): Capacity {
     if (!this.ready) return NO_CAPACITY;
-    const room = pipelineRoom(asked, this.rate(), this.link.wire.peerExtendedHandshake?.['reqq']);
+    const room = pipelineRoom(asked, this.link.wire.peerExtendedHandshake?.['reqq']);
     return room > 0 ? { blocks: room, bytes: Infinity, runs: Infinity } : NO_CAPACITY;
   }
 
-  /** Bytes per second received from this peer over the last one or two rate windows. */
-  private rate(): number {
-    const now = Date.now();
-    if (now - this.windowStart >= RATE_WINDOW_MS) {
-      this.lastWindowBytes = now - this.windowStart < 2 * RATE_WINDOW_MS ? this.windowBytes : 0;
-      this.windowBytes = 0;
-      this.windowStart = now;
-    }
-    const span = now - this.windowStart + (this.lastWindowBytes > 0 ? RATE_WINDOW_MS : 0);
-    return span > 0 ? ((this.windowBytes + this.lastWindowBytes) * 1000) / Math.max(span, 100) : 0;
-  }
+
 
   /** What it has or whether it chokes changed. */
   changed(): void {
@@ -183,7 +166,6 @@ export class BtPeer implements PeerHandle {
         if (bytes.length !== onWire.length) return this.link.wire.violation(`sent ${bytes.length} bytes for a ${onWire.length}-byte request of piece ${onWire.piece}`);
         if (!grouped && !isAlignedBlock(b, this.ctx.pieceSize(b.piece))) this.unalignedAnswered++;
         this.ctx.received(this.link, bytes.length);
-        this.windowBytes += bytes.length;
         // A view into the chunk the socket read (never reused): the engine copies it into the piece.
         for (const x of asked) this.sink?.block(this, x, bytes.subarray(x.offset - onWire.offset, x.offset - onWire.offset + x.length));
       });

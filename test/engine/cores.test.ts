@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pieceIndex, type PieceIndex } from '../../src/core/ids.js';
 import { alignedBlockOf, BLOCK_BYTES, isAlignedBlock, requestsFor } from '../../src/engine/block.js';
-import { CHOKE_GRACE_MS, freshHealth, MAX_TIMEOUTS, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS } from '../../src/engine/health.js';
+import { CHOKE_GRACE_MS, freshHealth, lateAsks, MAX_TIMEOUTS, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS } from '../../src/engine/health.js';
 import { AHEAD_BATCH_BYTES, LOOK_AHEAD_BYTES, LOOK_AHEAD_PIECES, takeAhead } from '../../src/engine/look-ahead.js';
 import { pickPiece, PiecePicker } from '../../src/engine/piece-picker.js';
 import { Rng } from '../helpers/random.js';
@@ -197,6 +197,18 @@ describe('request book', () => {
 });
 
 describe('strikes and timeouts (fake clock)', () => {
+  it('late asks are grouped per source: timed out, or held while the source chokes us', () => {
+    const A = { ready: true };
+    const C = { ready: false };
+    const entries = [
+      { block: 'a', askedOf: new Map([[A, 0]]) },
+      { block: 'b', askedOf: new Map([[A, REQUEST_TIMEOUT_MS], [C, REQUEST_TIMEOUT_MS - CHOKE_GRACE_MS]]) },
+    ];
+    const late = lateAsks(entries, REQUEST_TIMEOUT_MS + 1, REQUEST_TIMEOUT_MS);
+    assert.deepEqual(late.get(A), { timedOut: ['a'], choked: [] });
+    assert.deepEqual(late.get(C), { timedOut: [], choked: ['b'] });
+    assert.equal(lateAsks(entries, CHOKE_GRACE_MS, REQUEST_TIMEOUT_MS).size, 0);
+  });
   it('an ask is overdue after the request timeout, or after the choke grace while the source chokes us', () => {
     assert.equal(overdue(0, REQUEST_TIMEOUT_MS, true, REQUEST_TIMEOUT_MS), undefined);
     assert.equal(overdue(0, REQUEST_TIMEOUT_MS + 1, true, REQUEST_TIMEOUT_MS), 'timeout');
