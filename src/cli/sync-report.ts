@@ -20,6 +20,7 @@ const REASONS: Record<string, string> = {
   zero: 'zeros',
   fetched: 'metadata fetched to plan',
   resumed: 'resumed from .part',
+  received: 'received before, unverified',
 };
 
 export function printPlan(r: PlanReport, verb: 'will be' | 'were'): void {

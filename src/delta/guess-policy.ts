@@ -25,6 +25,7 @@ export const CERTAINTY: Readonly<Record<Reason, { readonly exact: boolean; reado
   hint: { exact: true, rank: 9 },
   resumed: { exact: true, rank: 9 },
   fetched: { exact: true, rank: 9 },
+  received: { exact: true, rank: 9 },
   'same-file': { exact: false, rank: 4 },
   'moved-file': { exact: false, rank: 3 },
   'loose-file': { exact: false, rank: 3 },

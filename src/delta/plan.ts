@@ -26,7 +26,8 @@ export type Reason =
   | 'same-offset' // the same offset in a source image (grown-in-place images, boot areas)
   | 'zero' // known or assumed zeros
   | 'fetched' // already fetched while planning (target metadata)
-  | 'resumed'; // verified in the .part by an earlier, interrupted run
+  | 'resumed' // verified in the .part by an earlier, interrupted run
+  | 'received'; // received into the .part by an earlier run, its piece not verified yet (checked like any local byte)
 
 /** Source index used for zeros (no source to read). */
 export const ZERO_SOURCE = -1;

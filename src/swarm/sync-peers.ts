@@ -12,6 +12,7 @@ import type { ByteSource } from '../store/byte-source.js';
 import { FileSource } from '../store/file-source.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { startAnnouncing, type Announcing } from './announce.js';
+import type { TokenBucket } from './rate-limit.js';
 import { parseHostPort, trackerTiers } from './seed.js';
 import { Swarm, type EnginePort } from './swarm.js';
 
@@ -29,6 +30,8 @@ export interface PeerSettings {
   /** Bytes per second, 0: unlimited. */
   readonly uploadLimit?: number;
   readonly downloadLimit?: number;
+  /** The download limit as a bucket shared with the web seeds (used instead of `downloadLimit`). */
+  readonly downloadGate?: TokenBucket;
   /** A block ask unanswered this long goes to another source (the engine's). */
   readonly requestTimeoutMs?: number;
   /** A piece no source has for this long, while peers may still come, fails the sync (the engine's). */
@@ -97,6 +100,7 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     ...(settings.uploadSlots ? { uploadSlots: settings.uploadSlots } : {}),
     ...(settings.uploadLimit ? { uploadLimit: settings.uploadLimit } : {}),
     ...(settings.downloadLimit ? { downloadLimit: settings.downloadLimit } : {}),
+    ...(settings.downloadGate ? { downloadGate: settings.downloadGate } : {}),
     ...(onWarning ? { onWarning } : {}),
   });
   for (const p of direct) swarm.addPeer(p.host, p.port);
@@ -105,8 +109,8 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   let closed = false;
   const self: SyncPeers = {
     swarm,
-    // With trackers, peers may come at any announce.
-    attach: (engine) => swarm.attachEngine(engine, () => announcing !== undefined),
+    // Peers may come from the trackers' first answer; a sync with no live source after it fails at once, not after a later announce.
+    attach: (engine) => swarm.attachEngine(engine, () => announcing?.discovering() ?? false, () => announcing?.tried() ?? []),
     host: swarm.host,
     port: swarm.port,
     pieceVerified(p) {

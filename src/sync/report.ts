@@ -84,6 +84,8 @@ export interface SyncInput {
   readonly preferredTrackers?: readonly string[];
   /** BitTorrent peers (swarm/sync-peers.ts): direct peers, trackers, listening, limits, seeding after the sync. */
   readonly peers?: PeerSettings;
+  /** Bytes per second received from peers and web seeds together (one limit; 0 or absent: none). */
+  readonly downloadLimit?: number;
   readonly onEvent?: (e: SyncEvent) => void;
   /** Every warning of the sync (they are also listed in its report). */
   readonly onWarning?: WarningSink;

@@ -120,6 +120,7 @@ function syncInput(t: Required<Pick<Target, 'target' | 'torrentFile' | 'extraSee
     webSeeds: [...t.extraSeeds, ...(opts.webSeed ?? []), ...c.mirrors],
     ...(t.preferredTrackers.length > 0 ? { preferredTrackers: t.preferredTrackers } : {}),
     ...(peers ? { peers } : {}),
+    ...(c.downloadLimit ? { downloadLimit: c.downloadLimit } : {}),
     stallMs: 1000 * c.timeoutSeconds,
     output: opts.output ?? defaultOutput(target),
     ...(catalog ? { catalog } : {}),
@@ -160,7 +161,7 @@ export function registerSync(program: Command): void {
     .description('build the image of TORRENT from local data, fetching only what changed (default command)')
     .argument('<torrent>', 'the target release torrent: a file, or an http(s) URL of a torrent or of the image itself')
     .option('-o, --output <path>', 'where to write the image (default ./NAME from the torrent)')
-    .addOption(new Option('--only <path>', 'a partial image: only these paths or globs (and the metadata), kept in NAME.part; repeatable').argParser(collect));
+    .addOption(new Option('--only <path>', 'a partial image: only these paths or globs (and the metadata), kept in NAME.part; CONTAINER:PATH as ls --deep prints it for files inside a squashfs, EROFS or FAT image; repeatable').argParser(collect));
   sourceOptions(cmd);
   peerOptions(cmd);
   withCommon(cmd).action(
