@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { debugRequested, reportError } from './common.js';
-import { COMMANDS } from './commands/index.js';
+import { COMMANDS, commandModule, loadCommands, type CommandModule, type Register } from './commands/index.js';
 import { firstOperand, looksLikeTarget } from './argv.js';
 import { helpFooter } from './help-text.js';
 import { errorLine } from './output.js';
@@ -42,7 +42,8 @@ function commanderError(text: string): string {
 /** Commands whose own -V is not the version (remaster's volume id, as in mkisofs). */
 const OWN_V = new Set(['remaster']);
 
-export function buildProgram(opts: { command?: string } = {}): Command {
+/** The program with the commands of `registers` (main.ts loads only those a run needs). */
+export function buildProgram(registers: readonly Register[], opts: { command?: string } = {}): Command {
   const program = new Command('isosync');
   program
     .description('Distribute ISO images so that nobody downloads the same bytes twice')
@@ -53,7 +54,7 @@ export function buildProgram(opts: { command?: string } = {}): Command {
     .showHelpAfterError('(run "isosync --help" for usage)')
     .exitOverride();
   globalOptions(program);
-  for (const register of COMMANDS) register(program);
+  for (const register of registers) register(program);
   program.addHelpText('after', helpFooter(''));
   for (const c of program.commands) {
     const footer = helpFooter(c.name());
@@ -86,15 +87,49 @@ function preflight(program: Command, args: readonly string[]): 'usage' | { unkno
   return { unknown: word, ...(suggestion ? { suggestion } : {}) };
 }
 
+/** Commands that need every other command registered (they list or describe them all). */
+const NEED_ALL = new Set(['help', 'completion', 'manpage']);
+
+/**
+ * The command modules a run needs: only its own when the first word names a
+ * command (or is a sync target), every one for help, usage and unknown words.
+ * `word` comes from the global options alone; main checks it again once the
+ * command's own options are known.
+ */
+function modulesFor(word: string | undefined, args: readonly string[]): readonly CommandModule[] {
+  // `isosync --version` needs no command; `isosync --help` and the usage list them all.
+  if (word === undefined) return args.some((a) => a === '-V' || a === '--version') && !args.some((a) => a === '-h' || a === '--help') ? [] : COMMANDS;
+  if (NEED_ALL.has(word)) return COMMANDS;
+  const own = commandModule(word);
+  if (own) return [own];
+  if (looksLikeTarget(word, existsSync)) return [commandModule('sync')!];
+  return COMMANDS;
+}
+
+/** The program for `args`, with as few command modules loaded as that run needs. */
+async function programFor(args: readonly string[]): Promise<Command> {
+  const globals = valueFlags(buildProgram([]));
+  const first = firstOperand(args, globals);
+  const modules = modulesFor(first, args);
+  const build = async (mods: readonly CommandModule[]) => {
+    const registers = await loadCommands(mods);
+    const probe = buildProgram(registers);
+    const word = firstOperand(args, valueFlags(probe));
+    return { word, program: word !== undefined && OWN_V.has(word) ? buildProgram(registers, { command: word }) : probe };
+  };
+  const partial = await build(modules);
+  // A command's own option before the command word may have hidden it: then the word seen with all options counts.
+  if (modules === COMMANDS || modulesFor(partial.word, args).every((m) => modules.includes(m))) return partial.program;
+  return (await build(COMMANDS)).program;
+}
+
 export async function main(argv: string[] = process.argv): Promise<void> {
   // `isosync info X | head`: a reader that closed the pipe wants no more output; that is not a failure.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  const probe = buildProgram();
-  const word = firstOperand(argv.slice(2), valueFlags(probe));
-  const program = word !== undefined && OWN_V.has(word) ? buildProgram({ command: word }) : probe;
+  const program = await programFor(argv.slice(2));
   const pre = preflight(program, argv.slice(2));
   if (pre === 'usage') {
     process.stdout.write(program.helpInformation());

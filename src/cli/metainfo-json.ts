@@ -2,7 +2,7 @@
  * The one JSON shape of a torrent's metainfo (`info --json`, and the torrent
  * part of `publish --json`).
  */
-import { summarizeHints } from '../delta/hints.js';
+import { summarizeHints } from '../delta/hint-format.js';
 import { encodeBencode } from '../torrent/bencode-encode.js';
 import { trackerTiers, type Metainfo } from '../torrent/metainfo.js';
 

@@ -47,6 +47,12 @@ export interface FetchOptions<Who> {
   readonly avoid?: ReadonlySet<Who>;
   /** Every byte from one source: a whole copy whose hash failure convicts exactly its sender. */
   readonly oneSource?: boolean;
+  /**
+   * A buffer of the piece's size to assemble the bytes in (piece-relative
+   * offsets): the parts are then views of it, and no buffer is allocated per
+   * piece (the caller's pool).
+   */
+  readonly into?: Uint8Array;
 }
 
 /** Where fetched bytes come from: peers and web seeds behind one engine (engine/engine.ts). */
@@ -55,8 +61,12 @@ export interface PieceFetcher<Who = unknown> {
   fetch(piece: PieceIndex, ranges: readonly Span[], opts?: FetchOptions<Who>): Promise<Fetched<Who>>;
   /** `who` sent bytes that failed a piece hash on their own. */
   convict(who: Who, why: string): void;
-  /** The next piece to work on: an index into `remaining` (pieces that need the network). Default: in order. */
-  pick?(remaining: readonly PieceIndex[]): number;
+  /**
+   * Takes the pieces that need the network (in index order) and returns how
+   * to get the next one to work on, in the order the fetcher prefers
+   * (rarest first...); undefined once all were handed out. Default: in order.
+   */
+  handOut?(remaining: readonly PieceIndex[]): () => PieceIndex | undefined;
   /** Piece `piece` is verified: bytes held for it may go. */
   done?(piece: PieceIndex): void;
   /** Pieces worth working on at once, when the caller does not say (peers want a deep window). */

@@ -29,13 +29,14 @@
  */
 import { createHash } from 'node:crypto';
 import { IsosyncError } from '../errors.js';
-import { readInto, type ByteSource } from '../store/byte-source.js';
+import type { ByteSource } from '../store/byte-source.js';
 import type { Blame, Fetched, PieceFetcher, PieceStore } from '../core/ports.js';
 import { allPieces, type PieceIndex } from '../core/ids.js';
-import { CACHE_SOURCE, pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment, type Plan } from './plan.js';
+import { CACHE_SOURCE, pieceSpan, segmentsIn, type LocalSegment, type Plan } from './plan.js';
 import { bridgeSpans, mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
 import { bridged } from './sure-bytes.js';
 import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
+import { BufferPool, fillSegments } from './piece-fill.js';
 import { SegmentProbe, WIDE_TURN_MARGIN } from './probe.js';
 
 export type { Blame, PieceFetcher, PieceStore };
@@ -85,50 +86,6 @@ function sha1Matches(bytes: Uint8Array, pieces: Uint8Array, piece: PieceIndex): 
   return Buffer.compare(got, want) === 0;
 }
 
-/**
- * Segments in order, with neighbours that continue each other (same source,
- * adjacent in the target and in the source) joined: one read instead of
- * several (runs of consecutive files, zeros split by layers).
- */
-function coalesce(segs: readonly LocalSegment[]): LocalSegment[] {
-  const out: LocalSegment[] = [];
-  for (const s of segs) {
-    const last = out[out.length - 1];
-    if (last && last.source === s.source && last.end === s.start && (s.source === ZERO_SOURCE || last.sourceOffset + (last.end - last.start) === s.sourceOffset)) {
-      out[out.length - 1] = { ...last, end: s.end };
-    } else out.push(s);
-  }
-  return out;
-}
-
-/** Copies segments into `buf` (buf[0] is target byte `base`), reading straight into it; returns the spans filled. */
-async function fillSegments(
-  buf: Uint8Array,
-  base: number,
-  segs: readonly LocalSegment[],
-  input: Pick<AssembleInput<unknown>, 'sources' | 'cache'>,
-): Promise<Span[]> {
-  const filled: Span[] = [];
-  for (const s of coalesce(segs)) {
-    const len = s.end - s.start;
-    if (s.source === ZERO_SOURCE) {
-      buf.fill(0, s.start - base, s.end - base);
-    } else if (s.source === CACHE_SOURCE) {
-      if (!input.cache) continue;
-      input.cache.cacheBytes(buf.subarray(s.start - base, s.end - base), s.start, s.end);
-    } else {
-      const src = input.sources[s.source];
-      if (!src || s.sourceOffset < 0 || s.sourceOffset + len > src.size) continue;
-      try {
-        await readInto(src, buf, s.start - base, s.sourceOffset, len);
-      } catch {
-        continue; // an unreadable source byte is simply not local
-      }
-    }
-    filled.push({ start: s.start, end: s.end });
-  }
-  return mergeSpans(filled);
-}
 
 export async function assemble<Who>(input: AssembleInput<Who>): Promise<AssembleStats> {
   const { plan, store } = input;
@@ -148,19 +105,20 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
     if (store.have[p]) continue;
     const span = pieceSpan(plan, p);
     const local = mergeSpans(segmentsIn(plan.local, span.start, span.end));
-    if (input.fetcher?.pick && subtractSpans([span], local).length > 0) remote.push(p);
+    if (input.fetcher?.handOut && subtractSpans([span], local).length > 0) remote.push(p);
     else todo.push(p);
   }
   const pool = new BufferPool(plan.pieceLength);
   const fetcher = input.fetcher;
   const distrust = input.distrust ?? new Distrust();
   let next = 0;
+  const nextRemote = remote.length > 0 ? fetcher!.handOut!(remote) : () => undefined;
   const worker = async () => {
     for (;;) {
-      let p: PieceIndex;
+      let p: PieceIndex | undefined;
       if (next < todo.length) p = todo[next++]!;
-      else if (remote.length > 0) p = remote.splice(Math.max(0, input.fetcher!.pick!(remote)), 1)[0]!;
-      else break;
+      else p = nextRemote();
+      if (p === undefined) break;
       await assemblePiece(input, p, stats, pool, distrust);
       fetcher?.done?.(p);
     }
@@ -170,29 +128,6 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
   return stats;
 }
 
-/**
- * Piece-sized buffers for reuse. A buffer is given back only when nothing
- * references it any more (the piece is written by a store that released it,
- * or it held network bytes that were copied out), so the pool never holds
- * more than the pieces in flight: `concurrency` x 2 at most.
- */
-class BufferPool {
-  private readonly free: Uint8Array[] = [];
-
-  constructor(private readonly capacity: number) {}
-
-  /** A buffer of `len` bytes (len <= capacity) with arbitrary contents. */
-  take(len: number): Uint8Array {
-    if (len > this.capacity) return new Uint8Array(len);
-    const b = this.free.pop() ?? new Uint8Array(this.capacity);
-    return len === this.capacity ? b : b.subarray(0, len);
-  }
-
-  give(view: Uint8Array): void {
-    if (view.buffer.byteLength !== this.capacity || view.byteOffset !== 0) return;
-    this.free.push(view.length === this.capacity ? view : new Uint8Array(view.buffer, 0, this.capacity));
-  }
-}
 
 /** Fetched bytes shorter than this between two ranges to fetch are fetched again: cheaper than a multipart part's some 100 bytes of framing. */
 const REFETCH_BELOW = 128;
@@ -245,9 +180,11 @@ async function assemblePieceWith<Who>(
   /** Keeps fetched bytes of this piece (in the network buffer) with who sent them. */
   const record = (need: readonly Span[], got: Fetched<Who>) => {
     need.forEach((r, i) => {
-      netBuf().set(got.parts[i]!, r.start - span.start);
-      fetchedHere += got.parts[i]!.length;
-      stats.fetchedBytes += got.parts[i]!.length;
+      const part = got.parts[i]!;
+      // Fetched into the network buffer already (FetchOptions.into): nothing to copy.
+      if (part.buffer !== held.net?.buffer || part.byteOffset !== r.start - span.start) netBuf().set(part, r.start - span.start);
+      fetchedHere += part.length;
+      stats.fetchedBytes += part.length;
     });
     for (const b of got.blame) {
       used.add(b.who);
@@ -261,7 +198,7 @@ async function assemblePieceWith<Who>(
     if (need.length === 0) return;
     if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: it is not all local and there is no web seed or peer`, { piece: p });
     const again = spanBytes(need) - spanBytes(subtractSpans(need, netSpans));
-    record(need, await fetcher.fetch(p, need));
+    record(need, await fetcher.fetch(p, need, { into: netBuf() }));
     fetchedHere -= again; // fetched twice on purpose: not "wasted" by a failed hash
   };
   /** `truth` verified: every sender of bytes in `copy` that differ from it sent wrong bytes. */
@@ -374,7 +311,10 @@ async function assemblePieceWith<Who>(
   const failedCopies: { bytes: Uint8Array; blame: Blame<Who> }[] = [];
   for (;;) {
     // The first copy may come from anyone; after a failure, from one source not used yet (exact blame).
-    const { parts, blame } = await fetcher.fetch(p, whole, used.size > 0 ? { avoid: used, oneSource: true } : {});
+    // The first copy, with nothing fetched before to compare it with, is assembled in the network buffer (no allocation);
+    // a store that keeps the buffer it is given (no releasesBytes) gets a buffer of its own.
+    const into = senders.length === 0 && failedCopies.length === 0 && input.store.releasesBytes ? netBuf() : undefined;
+    const { parts, blame } = await fetcher.fetch(p, whole, { ...(used.size > 0 ? { avoid: used, oneSource: true } : {}), ...(into ? { into } : {}) });
     const bytes = parts[0]!;
     for (const b of blame) used.add(b.who);
     stats.fetchedBytes += bytes.length;

@@ -18,7 +18,8 @@
  */
 import { IsosyncError } from '../errors.js';
 import type { Span } from '../core/span.js';
-import type { CopyRun } from './runs.js';
+import { spanBytes } from '../core/span.js';
+import { runSpans, type CopyRun } from './runs.js';
 
 export const HINTS_VERSION = 1;
 /** Hints may take at most this fraction of the image (0.1%: hints must never cost more than they save; docs/HINTS.md section 7). */
@@ -215,4 +216,26 @@ export function fitBudget(sets: readonly HintSet[], budget: number): HintSet[] {
     if (out.every((s) => s.runs.length === 0 && s.zeros.length === 0)) break;
   }
   return out;
+}
+
+/** What `isosync info` shows of a torrent's hints: their size and, per set, its direction, runs and bytes. */
+export function summarizeHints(hints: unknown, encodedBytes: number): Record<string, unknown> {
+  let decoded: Hints | undefined;
+  try {
+    decoded = decodeHints(hints);
+  } catch (e) {
+    return { bytes: encodedBytes, error: (e as Error).message };
+  }
+  if (!decoded) return { bytes: encodedBytes, version: 'unknown' };
+  return {
+    bytes: encodedBytes,
+    sets: decoded.sets.map((s) => ({
+      direction: s.direction,
+      infoHash: Buffer.from(s.other).toString('hex'),
+      runs: s.runs.length,
+      runBytes: spanBytes(runSpans(s.runs)),
+      zeroBytes: spanBytes(s.zeros),
+      encodedBytes: encodedSize(s),
+    })),
+  };
 }

@@ -14,10 +14,10 @@
  * of the image; the shortest runs go first when they do not.
  */
 import { FileSource } from '../store/file-source.js';
-import { decodeHints, encodeHints, encodedSize, fitBudget, HINT_BUDGET, type HintSet, type Hints } from './hint-format.js';
+import { encodeHints, fitBudget, HINT_BUDGET, type HintSet } from './hint-format.js';
 import { matchImages } from './matcher.js';
-import { spanBytes } from '../core/span.js';
-import { runSpans } from './runs.js';
+
+export { summarizeHints } from './hint-format.js';
 
 export interface PreviousRelease {
   /** v1 infohash (hex) of the earlier release's torrent. */
@@ -67,23 +67,3 @@ export async function buildHints(targetPath: string, previous: readonly Previous
  * its JSON): per set, the direction, the other release's infohash, how many
  * runs and how many bytes they cover.
  */
-export function summarizeHints(hints: unknown, encodedBytes: number): Record<string, unknown> {
-  let decoded: Hints | undefined;
-  try {
-    decoded = decodeHints(hints);
-  } catch (e) {
-    return { bytes: encodedBytes, error: (e as Error).message };
-  }
-  if (!decoded) return { bytes: encodedBytes, version: 'unknown' };
-  return {
-    bytes: encodedBytes,
-    sets: decoded.sets.map((s) => ({
-      direction: s.direction,
-      infoHash: Buffer.from(s.other).toString('hex'),
-      runs: s.runs.length,
-      runBytes: spanBytes(runSpans(s.runs)),
-      zeroBytes: spanBytes(s.zeros),
-      encodedBytes: encodedSize(s),
-    })),
-  };
-}

@@ -21,15 +21,15 @@
  * source tried.
  */
 import { IsosyncError } from '../errors.js';
-import type { PieceIndex } from '../core/ids.js';
+import { allPieces, type PieceIndex } from '../core/ids.js';
 import type { Blame, FetchOptions, Fetched, PieceFetcher, RangeFetcher } from '../core/ports.js';
 import type { Span } from '../core/span.js';
 import { ignoreWarnings, type WarningCode, type WarningSink } from '../core/warnings.js';
 import { requestsFor, type Block } from './block.js';
 import type { FailReason, HandleSink, PeerHandle } from './handle.js';
-import { freshHealth, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS, type Health } from './health.js';
+import { freshHealth, lateAsks, onBlock, onConviction, onTimeouts, REQUEST_TIMEOUT_MS, type Health } from './health.js';
 import { AheadPieces, type PlanFacts } from './look-ahead.js';
-import { pickPiece } from './piece-picker.js';
+import { PiecePicker } from './piece-picker.js';
 import { RangePort } from './range-port.js';
 import { RequestBook } from './request-book.js';
 import { scheduleTurn, type PieceRule, type SourceView } from './scheduler.js';
@@ -53,6 +53,8 @@ export const TICK_MS = 1000;
 export interface PeerFacts {
   /** How many connected peers have piece p. */
   availability(p: PieceIndex): number;
+  /** Connected peers that have every piece (counted in every piece's availability). */
+  readonly seeds: number;
   /** Connected peers. */
   readonly connected: number;
   /** A peer may still come: dials or redials under way, trackers asked. */
@@ -93,6 +95,8 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   private plan: PlanFacts | undefined;
   /** Pieces the picker may still hand out after the last one it did (endgame waits for 0). */
   private piecesLeft = 0;
+  /** The pieces that need the network and are not handed out yet (handOut). */
+  private picker: PiecePicker | undefined;
   private readonly started = new Set<PieceIndex>();
   private readonly finished = new Set<PieceIndex>();
   /** Pieces taken ahead for idle web seeds (look-ahead.ts). */
@@ -133,6 +137,12 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   /** The BitTorrent side (availability, discovery). */
   attachPeers(facts: PeerFacts): void {
     this.peers = facts;
+    if (this.picker) for (const p of allPieces(Math.ceil(this.opts.length / this.opts.pieceLength))) this.picker.changed(p);
+  }
+
+  /** How many peers have piece p changed (the picker keeps its order up to date). */
+  availabilityChanged(p: PieceIndex): void {
+    this.picker?.changed(p);
   }
 
   /** The plan is known: partial-first order and look-ahead. */
@@ -158,7 +168,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     const base = piece * this.opts.pieceLength;
     const size = Math.min(this.opts.pieceLength, this.opts.length - base);
     const blocks = requestsFor(piece, size, ranges.map((r) => ({ start: r.start - base, end: r.end - base })));
-    const p = this.wants.add(piece, ranges, blocks, this.opts.pieceLength, (b) => this.book.want(b));
+    const p = this.wants.add(piece, ranges, blocks, this.opts.pieceLength, (b) => this.book.want(b), opts.into);
     this.started.add(piece);
     // A piece no live source has may fail at once (when no source can come): no need to wait for the tick.
     if (![...this.health.keys()].some((h) => h.has(piece))) this.checkSources(this.now());
@@ -177,23 +187,20 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     who.drop('banned');
   }
 
-  pick(remaining: readonly PieceIndex[]): number {
-    this.piecesLeft = Math.max(0, remaining.length - 1);
-    const taken = this.ahead.next(remaining);
-    if (taken >= 0) return this.start(remaining, taken);
-    const peers = this.peers;
-    const i = pickPiece(remaining, {
-      availability: (p) => peers?.availability(p) ?? 0,
-      missingBytes: (p) => this.plan?.missingBytes(p) ?? this.opts.pieceLength,
-      webSeeds: [...this.health.keys()].some((h) => h.kind === 'web'),
-      peers: (peers?.connected ?? 0) > 0,
-    }, this.random);
-    return i < 0 ? i : this.start(remaining, i);
-  }
-
-  private start(remaining: readonly PieceIndex[], i: number): number {
-    this.started.add(remaining[i]!);
-    return i;
+  handOut(remaining: readonly PieceIndex[]): () => PieceIndex | undefined {
+    // Levels count leechers only: a seed adds one to every piece alike (PiecePicker.next is told whether one is there).
+    const level = (p: PieceIndex) => (this.peers ? this.peers.availability(p) - this.peers.seeds : 0);
+    const picker = (this.picker = new PiecePicker(remaining, { level, missingBytes: (p) => this.plan?.missingBytes(p) ?? this.opts.pieceLength }, this.random));
+    this.piecesLeft = picker.size;
+    return () => {
+      // Pieces taken ahead for idle web seeds first, in the order taken (look-ahead.ts).
+      const ahead = this.ahead.next((p) => picker.has(p));
+      if (ahead !== undefined) picker.take(ahead);
+      const p = ahead ?? picker.next((this.peers?.connected ?? 0) > 0, (this.peers?.seeds ?? 0) > 0);
+      this.piecesLeft = picker.size;
+      if (p !== undefined) this.started.add(p);
+      return p;
+    };
   }
 
   done(piece: PieceIndex): void {
@@ -315,16 +322,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   private tick(): void {
     const now = this.now();
     const timeout = this.opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
-    const late = new Map<PeerHandle, { timedOut: Block[]; choked: Block[] }>();
-    for (const e of this.book.entries()) {
-      for (const [h, at] of e.askedOf) {
-        const why = overdue(at, now, h.ready, timeout);
-        if (!why) continue;
-        let l = late.get(h);
-        if (!l) late.set(h, (l = { timedOut: [], choked: [] }));
-        (why === 'timeout' ? l.timedOut : l.choked).push(e.block);
-      }
-    }
+    const late = lateAsks(this.book.entries(), now, timeout);
     for (const [h, l] of late) {
       const all = [...l.timedOut, ...l.choked];
       for (const b of all) this.book.release(b, h);

@@ -60,3 +60,22 @@ export function overdue(askedAt: number, now: number, ready: boolean, timeoutMs:
   if (!ready && now - askedAt > Math.min(CHOKE_GRACE_MS, timeoutMs)) return 'choked';
   return undefined;
 }
+
+/** The asks of `entries` (the request book's) that are overdue at `now`, per source: timed out, or held while it chokes us. */
+export function lateAsks<H extends { readonly ready: boolean }, B>(
+  entries: Iterable<{ readonly block: B; readonly askedOf: ReadonlyMap<H, number> }>,
+  now: number,
+  timeoutMs: number,
+): Map<H, { timedOut: B[]; choked: B[] }> {
+  const late = new Map<H, { timedOut: B[]; choked: B[] }>();
+  for (const e of entries) {
+    for (const [h, at] of e.askedOf) {
+      const why = overdue(at, now, h.ready, timeoutMs);
+      if (!why) continue;
+      let l = late.get(h);
+      if (!l) late.set(h, (l = { timedOut: [], choked: [] }));
+      (why === 'timeout' ? l.timedOut : l.choked).push(e.block);
+    }
+  }
+  return late;
+}

@@ -17,6 +17,8 @@ export interface Want<H> {
   /** Since when no live source has its piece (engine.ts checkSources). */
   orphanSince: number | undefined;
   readonly pieceLength: number;
+  /** Where to assemble the bytes (piece-relative), if the caller gave a buffer. */
+  readonly into: Uint8Array | undefined;
   resolve(f: Fetched<H>): void;
   reject(e: unknown): void;
 }
@@ -27,9 +29,9 @@ export class Wants<H> {
   private readonly held = new Map<PieceIndex, Map<string, { bytes: Uint8Array; who: H }>>();
 
   /** A fetch of `blocks` (covering `ranges` of `piece`): bytes held for it are used, the others wanted (`want`). */
-  add(piece: PieceIndex, ranges: readonly Span[], blocks: readonly Block[], pieceLength: number, want: (b: Block) => void): Promise<Fetched<H>> {
+  add(piece: PieceIndex, ranges: readonly Span[], blocks: readonly Block[], pieceLength: number, want: (b: Block) => void, into?: Uint8Array): Promise<Fetched<H>> {
     return new Promise((resolve, reject) => {
-      const w: Want<H> = { piece, ranges, blocks, got: new Map(), orphanSince: undefined, pieceLength, resolve, reject };
+      const w: Want<H> = { piece, ranges, blocks, got: new Map(), orphanSince: undefined, pieceLength, into, resolve, reject };
       const held = this.held.get(piece);
       for (const b of blocks) {
         const k = keyOf(b);
@@ -99,7 +101,8 @@ export class Wants<H> {
 
   private finish(w: Want<H>): void {
     this.all.delete(w);
-    const parts = w.ranges.map((r) => new Uint8Array(r.end - r.start));
+    const base = w.piece * w.pieceLength;
+    const parts = w.ranges.map((r) => (w.into ? w.into.subarray(r.start - base, r.end - base) : new Uint8Array(r.end - r.start)));
     const blame: { start: number; end: number; who: H }[] = [];
     let ri = 0;
     for (const b of w.blocks) {

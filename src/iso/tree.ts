@@ -117,8 +117,10 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
   while (head < queue.length) {
     // Announce the next directories to a source that fetches (a partly present image): one round trip for many.
     if (ctx.src.prefetch && head >= prefetched) {
-      const next = queue.slice(head, head + PREFETCH_DIRS).filter((d) => d.size !== undefined && d.lba * blockSize + d.size <= ctx.size && wanted(d));
-      prefetched = head + PREFETCH_DIRS;
+      const window = queue.slice(head, head + PREFETCH_DIRS);
+      const next = window.filter((d) => d.size !== undefined && d.lba * blockSize + d.size <= ctx.size && wanted(d));
+      // Up to what the queue held: the directories found later are announced when the walk reaches them.
+      prefetched = head + window.length;
       await ctx.src.prefetch(next.map((d) => ({ start: d.lba * blockSize, end: d.lba * blockSize + d.size! })));
     }
     const dir = queue[head++]!;

@@ -28,12 +28,12 @@ import type { LineageEntry } from '../torrent/isosync-keys.js';
 import { parseMetainfo } from '../torrent/metainfo.js';
 import type { Catalog } from './catalog.js';
 import { compareReleases } from './release-order.js';
+import { readTorrentFile } from '../torrent/read-file.js';
+
+export { MAX_TORRENT_FILE_BYTES, readTorrentFile } from '../torrent/read-file.js';
 
 /** Longest lineage written into a torrent: 8 earlier releases cover years of point releases in 8 × 40 bytes. */
 export const MAX_LINEAGE = 8;
-/** Largest .torrent file read: 64 MiB is far above any real torrent (a 16384-piece image needs 330 KB). */
-export const MAX_TORRENT_FILE_BYTES = 64 * 1024 * 1024;
-
 export interface PreviousRelease {
   readonly infoHash: InfoHash;
   readonly release: string;
@@ -44,25 +44,6 @@ export interface PreviousRelease {
   readonly lineage: readonly LineageEntry[];
   /** How it was found. */
   readonly via: 'torrent' | 'catalog' | 'hashed-image';
-}
-
-/** Reads and parses a .torrent file (size-capped), with errors naming the path as given. */
-export function readTorrentFile(path: string): ReturnType<typeof parseMetainfo> {
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new IsosyncError('BAD_ARGUMENT', `Cannot read torrent ${JSON.stringify(path)}: not a regular file`, { path });
-    size = st.size;
-  } catch (e) {
-    if (e instanceof IsosyncError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new IsosyncError('NOT_FOUND', `Cannot read torrent ${JSON.stringify(path)}: no such file`, { path });
-    throw new IsosyncError('IO', `Cannot read torrent ${JSON.stringify(path)}: ${err.message}`, { path }, { cause: e });
-  }
-  if (size > MAX_TORRENT_FILE_BYTES) {
-    throw new IsosyncError('BAD_TORRENT', `Cannot read torrent ${JSON.stringify(path)}: file size ${size} is above the limit ${MAX_TORRENT_FILE_BYTES}`, { path });
-  }
-  return parseMetainfo(readFileSync(path), path);
 }
 
 export function releaseLabelOf(fileName: string): string {

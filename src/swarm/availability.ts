@@ -16,13 +16,22 @@ export class Availability<P> {
   private readonly held = new Map<P, Set<number> | 'all'>();
   private complete = 0;
 
-  constructor(readonly pieceCount: number) {
+  /** `changed(p)`: how many peers that lack some piece have p changed (the download's picker follows it). */
+  constructor(
+    readonly pieceCount: number,
+    private readonly changed: (p: PieceIndex) => void = () => {},
+  ) {
     this.counts = new Uint16Array(pieceCount);
   }
 
   /** How many peers have piece p. */
   count(p: PieceIndex): number {
     return this.counts[p]! + this.complete;
+  }
+
+  /** Connected peers that have every piece. */
+  get seeds(): number {
+    return this.complete;
   }
 
   has(peer: P, p: PieceIndex): boolean {
@@ -55,6 +64,7 @@ export class Availability<P> {
     if (h.has(p)) return 'known';
     h.add(p);
     this.counts[p] = this.counts[p]! + 1;
+    this.changed(p);
     if (h.size < this.pieceCount) return 'new';
     this.markComplete(peer);
     return 'complete';
@@ -62,8 +72,8 @@ export class Availability<P> {
 
   private markComplete(peer: P): void {
     const h = this.held.get(peer);
-    if (h instanceof Set) for (const p of h) this.counts[p] = this.counts[p]! - 1;
     this.held.set(peer, 'all');
+    if (h instanceof Set) for (const p of h) this.uncount(p);
     this.complete++;
   }
 
@@ -71,8 +81,13 @@ export class Availability<P> {
   remove(peer: P): void {
     const h = this.held.get(peer);
     if (h === 'all') this.complete--;
-    else if (h) for (const p of h) this.counts[p] = this.counts[p]! - 1;
     this.held.delete(peer);
+    if (h instanceof Set) for (const p of h) this.uncount(p);
+  }
+
+  private uncount(p: number): void {
+    this.counts[p] = this.counts[p]! - 1;
+    this.changed(pieceIndex(p));
   }
 }
 

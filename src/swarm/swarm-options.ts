@@ -15,6 +15,8 @@ export interface SwarmStore {
 export interface EnginePort {
   add(h: PeerHandle & { attach(sink: HandleSink): void }): void;
   announced(p: PieceIndex): void;
+  /** How many connected peers have piece p changed. */
+  availabilityChanged(p: PieceIndex): void;
   attachPeers(facts: PeerFacts): void;
 }
 

@@ -70,7 +70,7 @@ export class Swarm {
     this.pieceCount = Math.ceil(opts.length / opts.pieceLength);
     this.warn = opts.onWarning ?? ignoreWarnings;
     this.choker = new ChokeRounds(Math.random, opts.uploadSlots);
-    this.availability = new Availability(this.pieceCount);
+    this.availability = new Availability(this.pieceCount, (p) => this.engine?.availabilityChanged(p));
     this.superSeed = opts.superSeed ? new SuperSeed(this.pieceCount) : undefined;
     this.down = opts.downloadGate ?? new TokenBucket(opts.downloadLimit ?? 0);
     this.set = new PeerSet({
@@ -143,6 +143,9 @@ export class Swarm {
     const swarm = this;
     engine.attachPeers({
       availability: (p) => swarm.availability.count(p),
+      get seeds() {
+        return swarm.availability.seeds;
+      },
       get connected() {
         return swarm.connectedPeers;
       },

@@ -17,7 +17,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { IsosyncError } from '../errors.js';
-import { MAX_TORRENT_FILE_BYTES } from '../library/previous.js';
+import { MAX_TORRENT_FILE_BYTES } from '../torrent/read-file.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
 
 /** A server that sends nothing for this long is given up. */
@@ -46,9 +46,7 @@ export type RemoteTarget =
       readonly sha256?: string;
     };
 
-export function isUrl(arg: string): boolean {
-  return /^https?:\/\//i.test(arg);
-}
+export { isUrl } from '../core/url.js';
 
 interface Got {
   status: number;

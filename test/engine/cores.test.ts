@@ -7,9 +7,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pieceIndex, type PieceIndex } from '../../src/core/ids.js';
 import { alignedBlockOf, BLOCK_BYTES, isAlignedBlock, requestsFor } from '../../src/engine/block.js';
-import { CHOKE_GRACE_MS, freshHealth, MAX_TIMEOUTS, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS } from '../../src/engine/health.js';
-import { LOOK_AHEAD_BYTES, LOOK_AHEAD_PIECES, takeAhead } from '../../src/engine/look-ahead.js';
-import { pickPiece } from '../../src/engine/piece-picker.js';
+import { CHOKE_GRACE_MS, freshHealth, lateAsks, MAX_TIMEOUTS, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS } from '../../src/engine/health.js';
+import { AHEAD_BATCH_BYTES, LOOK_AHEAD_BYTES, LOOK_AHEAD_PIECES, takeAhead } from '../../src/engine/look-ahead.js';
+import { pickPiece, PiecePicker } from '../../src/engine/piece-picker.js';
+import { Rng } from '../helpers/random.js';
 import { RequestBook } from '../../src/engine/request-book.js';
 import { buildPlan, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
 import { pieceNeeds, surelyFetched } from '../../src/delta/sure-bytes.js';
@@ -44,6 +45,91 @@ describe('piece picker', () => {
     assert.deepEqual([...seen].sort(), [0, 1]);
   });
   it('returns -1 when nothing remains', () => assert.equal(pickPiece([], facts(''), () => 0), -1));
+});
+
+/**
+ * Incremental picker scenarios. `levels` shorthand: "2013" -> piece 0 held
+ * by 2 leechers, piece 1 by none, ...; `missing` per piece (default equal);
+ * ranks (the random tie-break) are drawn in piece order from `ranks`.
+ */
+function picker(levels: string, missing: number[] = [], ranks: number[] = []) {
+  const level = Array.from(levels, Number);
+  let r = 0;
+  const pk = new PiecePicker(pieces(level.length), { level: (p) => level[p]!, missingBytes: (p) => missing[p] ?? 1 << 18 }, () => ranks[r++] ?? 0);
+  const drain = (peers: boolean, seeds: boolean) => {
+    const out: number[] = [];
+    for (let p = pk.next(peers, seeds); p !== undefined; p = pk.next(peers, seeds)) out.push(p);
+    return out;
+  };
+  return { pk, level, drain };
+}
+
+describe('incremental piece picker', () => {
+  it('rarest first; a piece no leecher has comes last, or first when a seed is connected', () => {
+    assert.deepEqual(picker('2013').drain(true, false), [2, 0, 3, 1]);
+    assert.deepEqual(picker('2013').drain(true, true), [1, 2, 0, 3]);
+  });
+  it('among equally rare pieces, fewest bytes missing first, then the random rank', () => {
+    assert.deepEqual(picker('1111', [500, 100, 500, 100], [0.9, 0.7, 0.1, 0.2]).drain(true, false), [3, 1, 2, 0]);
+  });
+  it('without peers, in piece order, skipping what look-ahead took', () => {
+    const { pk, drain } = picker('0000', [9, 1, 9, 1]);
+    assert.equal(pk.take(pieceIndex(1)), true);
+    assert.equal(pk.take(pieceIndex(1)), false, 'taken once');
+    assert.deepEqual(drain(false, false), [0, 2, 3]);
+    assert.equal(pk.size, 0);
+  });
+  it('follows availability as it changes between picks', () => {
+    const { pk, level } = picker('1122');
+    assert.equal(pk.next(true, false), 0);
+    level[1] = 3;
+    pk.changed(pieceIndex(1));
+    level[3] = 1;
+    pk.changed(pieceIndex(3));
+    assert.equal(pk.next(true, false), 3, 'piece 3 became the rarest');
+    assert.equal(pk.next(true, false), 2);
+    assert.equal(pk.next(true, false), 1);
+    assert.equal(pk.next(true, false), undefined);
+  });
+  it('hands out the same pieces in the same order as pickPiece, over random scenarios with changes, take-aheads and switches between modes', () => {
+    const rng = new Rng(12);
+    for (let round = 0; round < 40; round++) {
+      const n = 1 + rng.int(60);
+      const level = Array.from({ length: n }, () => rng.int(4));
+      const missing = Array.from({ length: n }, () => (1 + rng.int(3)) * 1000);
+      const ranks = Array.from({ length: n }, () => rng.int(1000) / 1000);
+      let r = 0;
+      const pk = new PiecePicker(pieces(n), { level: (p) => level[p]!, missingBytes: (p) => missing[p]! }, () => ranks[r++]!);
+      let remaining = pieces(n);
+      while (remaining.length > 0) {
+        const peers = rng.int(5) > 0;
+        const seeds = rng.int(3) === 0;
+        const web = rng.int(2) === 0;
+        if (rng.int(4) === 0) {
+          const p = pieceIndex(rng.int(n));
+          level[p] = rng.int(4);
+          pk.changed(p);
+        }
+        if (rng.int(6) === 0) {
+          const p = remaining[rng.int(remaining.length)]!;
+          assert.equal(pk.take(p), true);
+          remaining = remaining.filter((x) => x !== p);
+          continue;
+        }
+        let k = 0;
+        const want = pickPiece(remaining, {
+          availability: (p) => (peers ? level[p]! + Number(seeds) : 0),
+          missingBytes: (p) => missing[p]!,
+          webSeeds: web,
+          peers,
+        }, () => ranks[remaining[k++]!]!);
+        const got = pk.next(peers, peers && seeds);
+        assert.equal(got, remaining[want], `round ${round}`);
+        remaining = remaining.filter((x) => x !== got);
+      }
+      assert.equal(pk.next(true, false), undefined);
+    }
+  });
 });
 
 describe('blocks', () => {
@@ -111,6 +197,18 @@ describe('request book', () => {
 });
 
 describe('strikes and timeouts (fake clock)', () => {
+  it('late asks are grouped per source: timed out, or held while the source chokes us', () => {
+    const A = { ready: true };
+    const C = { ready: false };
+    const entries = [
+      { block: 'a', askedOf: new Map([[A, 0]]) },
+      { block: 'b', askedOf: new Map([[A, REQUEST_TIMEOUT_MS], [C, REQUEST_TIMEOUT_MS - CHOKE_GRACE_MS]]) },
+    ];
+    const late = lateAsks(entries, REQUEST_TIMEOUT_MS + 1, REQUEST_TIMEOUT_MS);
+    assert.deepEqual(late.get(A), { timedOut: ['a'], choked: [] });
+    assert.deepEqual(late.get(C), { timedOut: [], choked: ['b'] });
+    assert.equal(lateAsks(entries, CHOKE_GRACE_MS, REQUEST_TIMEOUT_MS).size, 0);
+  });
   it('an ask is overdue after the request timeout, or after the choke grace while the source chokes us', () => {
     assert.equal(overdue(0, REQUEST_TIMEOUT_MS, true, REQUEST_TIMEOUT_MS), undefined);
     assert.equal(overdue(0, REQUEST_TIMEOUT_MS + 1, true, REQUEST_TIMEOUT_MS), 'timeout');
@@ -146,6 +244,14 @@ describe('look-ahead', () => {
   it('holds at most LOOK_AHEAD_PIECES pieces and takes nothing without room', () => {
     assert.equal(takeAhead({ next: pieces(100), sure: sure(1), heldPieces: LOOK_AHEAD_PIECES - 2, heldBytes: 0, room: Infinity }).length, 2);
     assert.equal(takeAhead({ next: pieces(4), sure: sure(1), heldPieces: 0, heldBytes: 0, room: 0 }).length, 0);
+  });
+  it('with pieces held, waits until a full request of the window is free, then fills it in one go', () => {
+    const kib64 = sure(64 * 1024);
+    const held = (bytes: number) => takeAhead({ next: pieces(1000), sure: kib64, heldPieces: 4, heldBytes: bytes, room: Infinity });
+    assert.equal(held(LOOK_AHEAD_BYTES - AHEAD_BATCH_BYTES + 1).length, 0, 'less than a batch free: nothing');
+    assert.equal(held(LOOK_AHEAD_BYTES - AHEAD_BATCH_BYTES).length, AHEAD_BATCH_BYTES / (64 * 1024), 'a batch free: all of it');
+    assert.equal(held(0).length, LOOK_AHEAD_BYTES / (64 * 1024), 'nothing held: the whole window');
+    assert.equal(takeAhead({ next: pieces(1000), sure: sure(1), heldPieces: LOOK_AHEAD_PIECES / 2 + 1, heldBytes: 1, room: Infinity }).length, 0, 'half the pieces held: nothing');
   });
 });
 

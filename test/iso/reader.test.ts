@@ -192,3 +192,31 @@ test('the El Torito catalog lists the no-emulation boot image of the base fixtur
   assert.equal(byPath(img, '/s').target, '/tmp');
   assert.equal(byPath(img, '/hello.txt').mtimeMs, 1_700_000_000_000);
 });
+
+test('a fetching source is told of every directory before the walk reads it, a queue-full at a time', async () => {
+  // A source that fetches (a partly present image) announces directories ahead: one round trip for many.
+  const bytes = new Uint8Array(readFileSync(fixture('releases', 'distro-1.01.iso')));
+  const inner = new MemorySource(bytes);
+  const announced: { start: number; end: number }[] = [];
+  const unannounced: number[] = [];
+  let rounds = 0;
+  let dirs: { start: number; end: number }[] = [];
+  const src = {
+    size: inner.size,
+    read: (offset: number, length: number) => {
+      if (dirs.some((d) => d.start === offset) && !announced.some((a) => a.start <= offset && offset + length <= a.end)) unannounced.push(offset);
+      return inner.read(offset, length);
+    },
+    prefetch: async (ranges: readonly { start: number; end: number }[]) => {
+      rounds++;
+      for (const r of ranges) announced.push(r);
+    },
+  };
+  const plain = await readIso(inner, { name: 'distro-1.01.iso' });
+  // The root is read before the walk (its first record tells whether Rock Ridge is there).
+  dirs = plain.entries.filter((e) => e.type === 'dir' && e.path !== '/').map((e) => ({ start: e.lba * 2048, end: e.lba * 2048 + e.size }));
+  assert.ok(dirs.length > 3, 'the fixture has directories below the root');
+  await readIso(src, { name: 'distro-1.01.iso' });
+  assert.deepEqual(unannounced, [], 'directories read without being announced first');
+  assert.ok(rounds < dirs.length, `${rounds} announcements for ${dirs.length} directories`);
+});

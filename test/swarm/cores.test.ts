@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pieceIndex } from '../../src/core/ids.js';
 import { Availability } from '../../src/swarm/availability.js';
+import { PIPELINE_DEPTH, pipelineRoom } from '../../src/swarm/bt-peer.js';
 import { duplicateToDrop, MAX_REDIALS, shouldRedial } from '../../src/swarm/peer-set.js';
 import { SUPER_SEED_PATIENCE_MS, SuperSeed } from '../../src/swarm/super-seed.js';
 import { SHARE_MEMORY_MS, UploadQueue } from '../../src/swarm/upload-queue.js';
@@ -39,6 +40,37 @@ describe('availability', () => {
     assert.deepEqual([0, 1, 2].map((p) => a.count(P(p))), [0, 0, 1]);
     assert.equal(a.has('A', P(0)), false);
   });
+});
+
+describe('availability reports what changed', () => {
+  it('every change of a piece\'s leecher count is reported; a peer that completes is uncounted per piece and counted as a seed', () => {
+    const changed: number[] = [];
+    const a = new Availability<string>(3, (p) => changed.push(p));
+    a.bitfield('A', mask('#.#'), false);
+    assert.deepEqual(changed.splice(0), [0, 2]);
+    a.have('A', P(1));
+    assert.deepEqual(changed.splice(0).sort(), [0, 1, 1, 2], 'piece 1 counted, then all three uncounted: A is a seed now');
+    assert.equal(a.seeds, 1);
+    assert.deepEqual([0, 1, 2].map((p) => a.count(P(p))), [1, 1, 1]);
+    a.have('B', P(2));
+    a.remove('B');
+    assert.deepEqual(changed.splice(0), [2, 2]);
+    a.remove('A');
+    assert.deepEqual([a.seeds, changed.length], [0, 0], 'a seed leaving changes no leecher count');
+  });
+});
+
+describe('peer pipeline room', () => {
+  const rows: [string, number, unknown, number][] = [
+    ['an idle peer is asked a full pipeline', 0, undefined, PIPELINE_DEPTH],
+    ["never deeper than the peer's reqq", 0, 16, 16],
+    ['a reqq above the depth changes nothing', 0, 500, PIPELINE_DEPTH],
+    ['a reqq that is not a positive whole number is ignored', 0, -5, PIPELINE_DEPTH],
+    ['while asks are out, less than a quarter free waits', PIPELINE_DEPTH - 15, undefined, 0],
+    ['a quarter free is asked at once', PIPELINE_DEPTH - 16, undefined, 16],
+    ['more asked than the depth (a reqq that shrank): nothing', PIPELINE_DEPTH + 10, undefined, 0],
+  ];
+  for (const [name, asked, reqq, want] of rows) it(name, () => assert.equal(pipelineRoom(asked, reqq), want));
 });
 
 describe('upload queue (fake clock)', () => {

@@ -7,11 +7,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { torrentSignatures } from '../../feed/torrent-signature.js';
-import { FollowStore } from '../../feed/follow-store.js';
-import { openCatalogIfExists } from '../../library/catalog.js';
 import { IsosyncError } from '../../errors.js';
-import { isUrl, resolveRemoteTarget } from '../../sync/remote-target.js';
-import { readTorrentFile } from '../../library/previous.js';
+import { readTorrentFile } from '../../torrent/read-file.js';
+import { isUrl } from '../../core/url.js';
 import { chooseSyncFile } from '../../torrent/file-choice.js';
 import type { Metainfo } from '../../torrent/metainfo.js';
 import { action, printJson, withCommon, type CommonOptions } from '../common.js';
@@ -83,8 +81,11 @@ function dateText(seconds: number): string {
 
 /** The torrent at a path, or at a URL (a torrent's, or an image's: the server is asked for its torrent, as sync does). */
 /** Names, for each signer, the products this machine follows with that key (a catalog that does not exist is not created). */
-function markFollowedKeys(j: InfoJson, home: string | undefined): void {
+async function markFollowedKeys(j: InfoJson, home: string | undefined): Promise<void> {
   if (j.signatures.length === 0) return;
+  // Loaded only for a signed torrent: an unsigned one is shown without SQLite.
+  const { openCatalogIfExists } = await import('../../library/catalog.js');
+  const { FollowStore } = await import('../../feed/follow-store.js');
   let catalog;
   try {
     catalog = openCatalogIfExists(home);
@@ -108,6 +109,8 @@ async function torrentOf(arg: string): Promise<{ m: Metainfo; bytes: Uint8Array 
     const m = readTorrentFile(arg);
     return { m, bytes: readFileSync(arg) };
   }
+  // Loaded only for a URL: reading a file needs no HTTP client.
+  const { resolveRemoteTarget } = await import('../../sync/remote-target.js');
   const r = await resolveRemoteTarget(arg);
   if (r.kind === 'plain') throw new IsosyncError('NOT_FOUND', `Cannot show ${arg}: the server offers no torrent for it (a plain file of ${formatBytes(r.size)})`, { url: arg });
   return { m: r.metainfo, bytes: r.bytes };
@@ -122,7 +125,7 @@ export function register(program: Command): void {
     action(async (path: string, opts: CommonOptions) => {
       const { m, bytes } = await torrentOf(path);
       const j = infoJson(m, bytes);
-      markFollowedKeys(j, opts.home);
+      await markFollowedKeys(j, opts.home);
       if (opts.json) printJson(j);
       else printText(j);
     }),
