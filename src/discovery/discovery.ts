@@ -82,6 +82,11 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     return this.dhtNode?.port;
   }
 
+  /** Peers may still come: the DHT knows nodes to ask, or LSD listens. */
+  get searching(): boolean {
+    return (this.dhtNode?.connected ?? false) || this.lsdNode !== undefined;
+  }
+
   private async startDht(c: Exclude<DiscoveryOptions['dht'], false>, serving: InfoHash[], wanted: InfoHash[]): Promise<void> {
     const bootstrap = c.bootstrap ?? bootstrapFromEnv(this.o.env);
     const opts = { port: c.port ?? this.o.tcpPort, bindHost: this.o.host, bootstrap, ...(this.o.onWarning ? { onWarning: this.o.onWarning } : {}) };

@@ -11,6 +11,7 @@ import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { FileSource } from '../store/file-source.js';
 import type { Metainfo } from '../torrent/metainfo.js';
+import { Discovery, type DiscoveryOptions } from '../discovery/discovery.js';
 import { startAnnouncing, type Announcing } from './announce.js';
 import { parseHostPort, trackerTiers } from './seed.js';
 import { Swarm, type EnginePort } from './swarm.js';
@@ -33,6 +34,12 @@ export interface PeerSettings {
   readonly requestTimeoutMs?: number;
   /** A piece no source has for this long, while peers may still come, fails the sync (the engine's). */
   readonly noPeerMs?: number;
+  /**
+   * The DHT (BEP 5) and LSD (BEP 14): the torrent is looked up, and this
+   * swarm announced (it serves verified pieces while it leeches), unless the
+   * torrent is private. Absent: neither.
+   */
+  readonly discovery?: Pick<DiscoveryOptions, 'dht' | 'lsd'>;
   /** `--seed`: called once the image is complete, while the swarm keeps seeding it; seeding stops when it returns. */
   readonly afterSync?: (report: unknown, peers: SyncPeers) => Promise<void>;
 }
@@ -102,11 +109,12 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   for (const p of direct) swarm.addPeer(p.host, p.port);
   const left = () => store.have.reduce((n, ok, p) => (ok ? n : n + spanLength(pieceSpan(target, pieceIndex(p)))), 0);
   const announcing: Announcing | undefined = settings.trackers === false ? undefined : startAnnouncing({ swarm, tiers: trackerTiers(target), preferred: settings.preferredTrackers ?? [], left, ...(onWarning ? { onWarning } : {}) });
+  const discovery = settings.discovery && !target.private ? await startDiscovery(target, swarm, settings.discovery, onWarning) : undefined;
   let closed = false;
   const self: SyncPeers = {
     swarm,
-    // With trackers, peers may come at any announce.
-    attach: (engine) => swarm.attachEngine(engine, () => announcing !== undefined),
+    // With trackers or a DHT that knows nodes, peers may come at any announce or lookup.
+    attach: (engine) => swarm.attachEngine(engine, () => announcing !== undefined || discovery?.searching === true),
     host: swarm.host,
     port: swarm.port,
     pieceVerified(p) {
@@ -144,9 +152,19 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
       if (closed) return;
       closed = true;
       swapped(false);
+      await discovery?.close();
       await announcing?.stop();
       await swarm.close();
     },
   };
   return self;
+}
+
+/** Starts the DHT and LSD for `target`; their peers are dialed by `swarm`. */
+async function startDiscovery(target: Metainfo, swarm: Swarm, o: Pick<DiscoveryOptions, 'dht' | 'lsd'>, onWarning?: WarningSink): Promise<Discovery | undefined> {
+  if (swarm.port === undefined) return undefined;
+  const torrent = { infoHash: target.infoHash, private: target.private };
+  const d = await Discovery.start({ serving: [torrent], wanted: [torrent], tcpPort: swarm.port, host: swarm.host ?? '127.0.0.1', dht: o.dht, lsd: o.lsd, ...(onWarning ? { onWarning } : {}) });
+  d.on('peer', (p) => swarm.addPeer(p.host, p.port));
+  return d;
 }
