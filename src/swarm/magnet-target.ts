@@ -26,6 +26,9 @@ import { MetadataFetch } from './metadata-fetch.js';
 import { newPeerId } from './peer-link.js';
 import { parseHostPort } from './seed.js';
 
+/** While the dictionary is missing, the DHT is asked again this often (a seed may announce itself after our first walk). */
+export const RELOOKUP_MS = 5_000;
+
 export interface MagnetSettings {
   /** `--peer HOST:PORT` list. */
   readonly peers?: readonly string[];
@@ -100,6 +103,7 @@ export async function resolveMagnet(link: MagnetLink, s: MagnetSettings): Promis
         host: fetch.host ?? s.host ?? '127.0.0.1',
         dht: s.dht,
         lsd: s.lsd === true,
+        relookupMs: RELOOKUP_MS,
         ...(s.onWarning ? { onWarning: s.onWarning } : {}),
       });
       discovery.on('peer', (p) => fetch.addPeer(p.host, p.port));
