@@ -28,6 +28,18 @@ export interface DiscoveryArgs {
   lsd?: boolean;
 }
 
+/** MSE/PE policy names on the command line, as the swarm knows them. */
+export const ENCRYPTION_MODES = { auto: 'prefer-plaintext', require: 'require' } as const;
+
+/** `--encryption auto|require`: plaintext first and MSE/PE for a peer that hangs up on it, or MSE/PE both ways. */
+export function encryptionOption(): Option {
+  return new Option('--encryption <mode>', 'MSE/PE: auto (plaintext, encrypted for a peer that refuses it) or require (encrypted both ways)').choices(Object.keys(ENCRYPTION_MODES)).default('auto');
+}
+
+export function encryptionPolicy(mode: string | undefined): 'prefer-plaintext' | 'require' {
+  return mode === 'require' ? 'require' : 'prefer-plaintext';
+}
+
 /** --no-dht, --dht-bootstrap and --lsd (sync; seed has its own, with --dht-port). */
 export function discoveryOptions(cmd: Command): Command {
   return cmd
@@ -58,6 +70,7 @@ export interface MagnetTargetOptions extends DiscoveryArgs {
   /** Seconds without the dictionary before giving up. */
   readonly timeoutSeconds?: number;
   readonly store?: DhtStateStore;
+  readonly encryption?: string;
   readonly onWarning: WarningSink;
   /** What the progress line says while the dictionary is fetched. */
   readonly onPhase: (text: string) => void;
@@ -75,6 +88,7 @@ export async function magnetTarget(uri: string, o: MagnetTargetOptions): Promise
     dht: discovery?.dht ?? false,
     lsd: discovery?.lsd ?? false,
     ...(o.timeoutSeconds ? { timeoutMs: o.timeoutSeconds * 1000 } : {}),
+    encryption: encryptionPolicy(o.encryption),
     onWarning: o.onWarning,
     onPeers: (n) => o.onPhase(`fetching the torrent from peers (${n} connected)`),
   });

@@ -14,7 +14,9 @@
  * (libtorrent and Transmission can be set so), so it is dialed once more
  * with MSE/PE, and from then on (`encryptRetry`); one that refuses both is
  * reported in those words, once. With `encryption: 'require'` every dial is
- * encrypted.
+ * encrypted, and a peer that dials us with a plaintext BitTorrent handshake
+ * is refused (an MSE/PE handshake that settles on a plaintext payload is
+ * accepted: libtorrent's "forced" means the same).
  */
 import net from 'node:net';
 import { IsosyncError } from '../errors.js';
@@ -151,7 +153,15 @@ export class PeerSet {
    */
   handshake(link: PeerLink, infoHashHex: string, peerIdHex: string): boolean {
     const refused =
-      infoHashHex !== Buffer.from(this.o.spec.infoHash).toString('hex') ? 'asked for another torrent' : peerIdHex === this.ourId ? 'connected to itself' : this.bannedIds.has(peerIdHex) ? 'banned' : undefined;
+      infoHashHex !== Buffer.from(this.o.spec.infoHash).toString('hex')
+        ? 'asked for another torrent'
+        : peerIdHex === this.ourId
+          ? 'connected to itself'
+          : this.bannedIds.has(peerIdHex)
+            ? 'banned'
+            : this.o.encryption === 'require' && !link.outgoing && !(link.wire as unknown as { _cryptoHandshakeDone: boolean })._cryptoHandshakeDone
+              ? 'sent a plaintext handshake (encryption is required)'
+              : undefined;
     if (refused) {
       link.close(refused);
       return false;
@@ -182,9 +192,13 @@ export class PeerSet {
       this.encryptTo.add(link.address);
       return this.addPeer(link.address.slice(0, i), Number(link.address.slice(i + 1)));
     }
-    if (encryption === 'refused' && this.o.encryption !== 'require' && !this.encryptWarned.has(link.address)) {
+    if (encryption === 'refused' && !this.encryptWarned.has(link.address)) {
       this.encryptWarned.add(link.address);
-      this.o.warn({ code: 'PEER_UNREACHABLE', source: sourceOf.peer(link.address), detail: 'it hung up before its handshake both in plaintext and with MSE/PE encryption' });
+      const detail =
+        this.o.encryption === 'require'
+          ? 'it hung up on our MSE/PE handshake before its own; with --encryption require isosync speaks no plaintext, which this peer may need'
+          : 'it hung up before its handshake both in plaintext and with MSE/PE encryption';
+      this.o.warn({ code: 'PEER_UNREACHABLE', source: sourceOf.peer(link.address), detail });
     }
     if (!wanted) return;
     const n = this.redials.get(link.address) ?? 0;

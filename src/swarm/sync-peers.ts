@@ -40,6 +40,8 @@ export interface PeerSettings {
    * torrent is private. Absent: neither.
    */
   readonly discovery?: Pick<DiscoveryOptions, 'dht' | 'lsd'>;
+  /** MSE/PE (`--encryption`): plaintext first, encrypted when a peer hangs up on it (default), or always. */
+  readonly encryption?: 'prefer-plaintext' | 'require';
   /** `--seed`: called once the image is complete, while the swarm keeps seeding it; seeding stops when it returns. */
   readonly afterSync?: (report: unknown, peers: SyncPeers) => Promise<void>;
 }
@@ -104,6 +106,7 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     ...(settings.uploadSlots ? { uploadSlots: settings.uploadSlots } : {}),
     ...(settings.uploadLimit ? { uploadLimit: settings.uploadLimit } : {}),
     ...(settings.downloadLimit ? { downloadLimit: settings.downloadLimit } : {}),
+    ...(settings.encryption ? { encryption: settings.encryption } : {}),
     ...(onWarning ? { onWarning } : {}),
   });
   for (const p of direct) swarm.addPeer(p.host, p.port);

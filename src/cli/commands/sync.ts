@@ -23,11 +23,12 @@ import { printPlan, printSyncReport } from '../sync-report.js';
 import { SyncProgress } from '../sync-progress.js';
 import { runPartialSync, type PartialReport } from '../../subset/partial-sync.js';
 import { printPartialReport } from '../subset-report.js';
-import { discoveryOptions, discoverySettings, isMagnet, magnetTarget, type DiscoveryArgs } from '../magnet.js';
+import { discoveryOptions, discoverySettings, encryptionOption, encryptionPolicy, isMagnet, magnetTarget, type DiscoveryArgs } from '../magnet.js';
 
 export { mirrorUrls } from '../sync-checks.js';
 
 interface SyncOptions extends CommonOptions, SyncArgs, DiscoveryArgs {
+  encryption?: string;
   catalog?: boolean;
   seed?: boolean;
   only?: string[];
@@ -53,7 +54,8 @@ function peerOptions(cmd: Command): Command {
     .option('--seed', 'keep seeding the image after the sync, until interrupted')
     .option('--upload-limit <rate>', 'upload rate limit per second, e.g. 1M (0: none)')
     .option('--download-limit <rate>', 'download rate limit per second, e.g. 5M (0: none)')
-    .option('--upload-slots <n>', 'peers uploaded to at once');
+    .option('--upload-slots <n>', 'peers uploaded to at once')
+    .addOption(encryptionOption());
 }
 
 /** Peer settings, when the sync has peers: --peer, a tracker in the torrent, the DHT or LSD, or --seed. */
@@ -62,6 +64,7 @@ function peerSettings(opts: SyncOptions, c: CheckedSync, t: { hasTrackers: boole
   return {
     peers: [...(opts.peer ?? []), ...t.peers],
     ...(t.discovery ? { discovery: t.discovery } : {}),
+    ...(opts.encryption === 'require' ? { encryption: encryptionPolicy(opts.encryption) } : {}),
     host: opts.host ?? '127.0.0.1',
     ...(c.port !== undefined ? { port: c.port } : {}),
     ...(c.uploadLimit ? { uploadLimit: c.uploadLimit } : {}),
