@@ -194,7 +194,7 @@ describe('isosync publish', () => {
       [['publish', img, '--product', 'p', '--release', '1', '--piece-length', '3000'], 'Invalid --piece-length "3000": must be a power of two from 2048 to 16777216 bytes'],
       [['publish', join(s.dir, 'missing.iso'), '--product', 'p', '--release', '1'], `Cannot publish ${JSON.stringify(join(s.dir, 'missing.iso'))}: no such file`],
       [['publish', img, '--product', 'p', '--release', '1', '--tracker', 'not a url'], 'Invalid --tracker "not a url": not a URL'],
-      [['publish', img, '--product', 'p', '--release', '1', '--web-seed', 'ftp://x/'], 'Invalid --web-seed "ftp://x/": scheme must be one of http, https'],
+      [['publish', img, '--product', 'p', '--release', '1', '--web-seed', 'gopher://x/'], 'Invalid --web-seed "gopher://x/": scheme must be one of http, https, ftp'],
       [['publish', img, '--product', '', '--release', '1'], 'Invalid --product "": must be 1 to 128 characters without control characters'],
       [['publish', img, '--product', 'p', '--release', '1', '-o', img], `Cannot publish ${JSON.stringify(img)}: the output path is the image itself`],
     ];

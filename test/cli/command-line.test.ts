@@ -168,7 +168,7 @@ describe('the command line', () => {
       [['--source', torrent], /^isosync: Cannot use --source ".*": not a folder\n$/],
       [['--peer', 'nohost'], /^isosync: Cannot use peer "nohost": expected HOST:PORT\n$/],
       [['--port', '70000'], /^isosync: Invalid --port "70000": must be at most 65535\n$/],
-      [['--mirror', 'ftp://x/'], /^isosync: Invalid mirror "ftp:\/\/x\/": not an http\(s\) URL\n$/],
+      [['--mirror', 'gopher://x/'], /^isosync: Invalid mirror "gopher:\/\/x\/": not an http, https or ftp URL\n$/],
       [['--timeout', '0'], /^isosync: Invalid --timeout "0": must be at least 1\n$/],
       [['-o', out], /^isosync: Cannot use -o ".*out": no such file or directory\n$/],
       [['-o', tmp.dir], /^isosync: Cannot write ".*": it is a folder \(give -o a file name\)\n$/],

@@ -60,6 +60,8 @@ test('the scanner finds functions that call themselves, not callers of a same-na
   assert.deepEqual(names('class A { private go(x: number): void { if (x) this.go(x - 1); } }'), ['go']);
   assert.deepEqual(names('function read(s) { return s.read(1); } class B { write(b) { this.sink.write(b); } }'), []);
   assert.deepEqual(names('function a() { return 1; } function b() { return a(); }'), []);
+  // A function-typed return type is not an arrow body: the caller after it is not inside.
+  assert.deepEqual(names('function t(p): (d: string) => boolean { return (d) => d === p; }\nconst x = t(1);'), []);
 });
 
 test('no call in src/ spreads an array into its arguments', () => {

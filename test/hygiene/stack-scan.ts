@@ -273,6 +273,7 @@ export function selfCalls(src: string): SelfCall[] {
     let name: string | undefined;
     let method = false;
     let paramsOpen = -1;
+    let isArrow = false;
     if (t.text === 'function' && tokens[k + 1]?.kind === 'word') {
       name = tokens[k + 1]!.text;
       paramsOpen = tokens.findIndex((x, i) => i > k && x.text === '(');
@@ -285,10 +286,11 @@ export function selfCalls(src: string): SelfCall[] {
       } else if (tokens[j]?.text === '(') {
         const close = matching(tokens, j);
         // `(a, b) => ...` or `(a): T => ...`
-        const arrow = tokens.findIndex((x, i) => i > close && (x.text === '=>' || x.text === ';' || x.text === '{'));
-        if (arrow >= 0 && tokens[arrow]!.text === '=>') {
+        const arrowAt = tokens.findIndex((x, i) => i > close && (x.text === '=>' || x.text === ';' || x.text === '{'));
+        if (arrowAt >= 0 && tokens[arrowAt]!.text === '=>') {
           name = tokens[k + 1]!.text;
           paramsOpen = j;
+          isArrow = true;
         }
       }
     } else if (t.kind === 'word' && tokens[k + 1]?.text === '(' && isMethodStart(tokens, k)) {
@@ -300,11 +302,12 @@ export function selfCalls(src: string): SelfCall[] {
     const paramsClose = matching(tokens, paramsOpen);
     if (paramsClose < 0) continue;
     // The body: the first `{` after the parameters at the same nesting (skipping a return type), or an arrow's expression.
+    // A `=>` after a declaration's parameters belongs to a function-typed return type, not to the body.
     let bodyStart = -1;
     let depth = 0;
     for (let j = paramsClose + 1; j < tokens.length; j++) {
       const x = tokens[j]!.text;
-      if (x === '=>' && depth === 0) {
+      if (x === '=>' && depth === 0 && isArrow) {
         bodyStart = j + 1;
         break;
       }
