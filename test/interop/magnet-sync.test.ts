@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -84,6 +85,17 @@ describe('sync from a magnet link', () => {
     running.push(seed);
     const report = await syncMagnet(dir, formatMagnet({ infoHash: p.infoHash }), p.infoHash, ['--peer', `127.0.0.1:${seed.port}`, '--from', OLD]);
     assert.ok((report['reusedBytes'] as number) > 0, 'the delta keys of the fetched info dictionary led to reuse');
+  });
+
+  it('gets a hybrid torrent from a link with both infohashes (btih and btmh), checked against both', async () => {
+    const dir = join(t.dir, 'hybrid');
+    const p = publish(dir, ['--hybrid']);
+    const m = parseMetainfo(readFileSync(p.torrent), p.torrent);
+    assert.equal(m.version, 'hybrid');
+    const seed = await isosyncSeed(p.torrent, join(p.seedDir, NAME), ['--home', join(dir, 'pub'), '--no-dht']);
+    running.push(seed);
+    const v2 = createHash('sha256').update(m.rawInfo).digest('hex');
+    await syncMagnet(dir, `${formatMagnet({ infoHash: p.infoHash, infoHashV2: v2 })}&x.pe=127.0.0.1:${seed.port}`, p.infoHash, []);
   });
 
   it('finds isosync seed through the tracker named by tr=', async () => {
