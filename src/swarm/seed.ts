@@ -39,6 +39,8 @@ export interface SeedOptions {
   readonly shareWaitMs?: number;
   /** MSE/PE policy (peer-set.ts): plaintext first (default), or required both ways. */
   readonly encryption?: 'prefer-plaintext' | 'require';
+  /** uTP as well as TCP (default true). */
+  readonly utp?: boolean;
   readonly onWarning?: WarningSink;
   readonly onVerify?: (done: number, total: number) => void;
 }
@@ -98,6 +100,7 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
     ...(opts.superSeed ? { superSeed: true } : {}),
     ...(opts.shareWaitMs ? { shareWaitMs: opts.shareWaitMs } : {}),
     ...(opts.encryption ? { encryption: opts.encryption } : {}),
+    ...(opts.utp === false ? { utp: false } : {}),
     ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
   });
   for (const p of peers) swarm.addPeer(p.host, p.port);

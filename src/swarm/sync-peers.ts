@@ -42,6 +42,8 @@ export interface PeerSettings {
   readonly discovery?: Pick<DiscoveryOptions, 'dht' | 'lsd'>;
   /** MSE/PE (`--encryption`): plaintext first, encrypted when a peer hangs up on it (default), or always. */
   readonly encryption?: 'prefer-plaintext' | 'require';
+  /** uTP as well as TCP (default true; `--no-utp`). */
+  readonly utp?: boolean;
   /** `--seed`: called once the image is complete, while the swarm keeps seeding it; seeding stops when it returns. */
   readonly afterSync?: (report: unknown, peers: SyncPeers) => Promise<void>;
 }
@@ -107,6 +109,7 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     ...(settings.uploadLimit ? { uploadLimit: settings.uploadLimit } : {}),
     ...(settings.downloadLimit ? { downloadLimit: settings.downloadLimit } : {}),
     ...(settings.encryption ? { encryption: settings.encryption } : {}),
+    ...(settings.utp === false ? { utp: false } : {}),
     ...(onWarning ? { onWarning } : {}),
   });
   for (const p of direct) swarm.addPeer(p.host, p.port);

@@ -38,6 +38,7 @@ interface SeedOptions extends CommonOptions {
   dhtBootstrap?: string[];
   lsd?: boolean;
   encryption?: string;
+  utp?: boolean;
 }
 
 export function register(program: Command): void {
@@ -60,7 +61,8 @@ export function register(program: Command): void {
     .option('--dht-port <n>', 'UDP port of the DHT node (default: the peer port, else any)')
     .addOption(new Option('--dht-bootstrap <host:port>', 'a DHT node to start from; repeatable (default $ISOSYNC_DHT_BOOTSTRAP, else public routers)').argParser(collect))
     .option('--lsd', 'announce on the local network by multicast (BEP 14 local peer discovery)')
-    .addOption(encryptionOption());
+    .addOption(encryptionOption())
+    .option('--no-utp', 'TCP only: no uTP (BEP 29)');
   withCommon(cmd).action(
     action(async (torrentArg: string | undefined, imageArg: string | undefined, opts: SeedOptions) => {
       if (opts.follow !== undefined) {
@@ -101,6 +103,7 @@ export function register(program: Command): void {
         ...(uploadLimit ? { uploadLimit } : {}),
         ...(opts.superSeed ? { superSeed: true } : {}),
         encryption: encryptionPolicy(opts.encryption),
+        ...(opts.utp === false ? { utp: false } : {}),
         onWarning: printWarning,
       });
       const dhtState = opts.dht !== false && opts.catalog !== false ? openCatalogIfExists(opts.home) : undefined;

@@ -29,6 +29,7 @@ export { mirrorUrls } from '../sync-checks.js';
 
 interface SyncOptions extends CommonOptions, SyncArgs, DiscoveryArgs {
   encryption?: string;
+  utp?: boolean;
   catalog?: boolean;
   seed?: boolean;
   only?: string[];
@@ -55,7 +56,8 @@ function peerOptions(cmd: Command): Command {
     .option('--upload-limit <rate>', 'upload rate limit per second, e.g. 1M (0: none)')
     .option('--download-limit <rate>', 'download rate limit per second, e.g. 5M (0: none)')
     .option('--upload-slots <n>', 'peers uploaded to at once')
-    .addOption(encryptionOption());
+    .addOption(encryptionOption())
+    .option('--no-utp', 'TCP only: no uTP (BEP 29) in or out');
 }
 
 /** Peer settings, when the sync has peers: --peer, a tracker in the torrent, the DHT or LSD, or --seed. */
@@ -65,6 +67,7 @@ function peerSettings(opts: SyncOptions, c: CheckedSync, t: { hasTrackers: boole
     peers: [...(opts.peer ?? []), ...t.peers],
     ...(t.discovery ? { discovery: t.discovery } : {}),
     ...(opts.encryption === 'require' ? { encryption: encryptionPolicy(opts.encryption) } : {}),
+    ...(opts.utp === false ? { utp: false } : {}),
     host: opts.host ?? '127.0.0.1',
     ...(c.port !== undefined ? { port: c.port } : {}),
     ...(c.uploadLimit ? { uploadLimit: c.uploadLimit } : {}),
