@@ -20,9 +20,8 @@
  *
  * uTP (utp.ts, unless `utp: false`): the listener also accepts uTP on the
  * same port number over UDP. A peer is dialed over uTP when TCP keeps
- * refusing (once, at the UTP_DIAL_ATTEMPT-th attempt: peers started
- * together usually listen by then, so this costs nothing in the common
- * case), or when it hung up on TCP both in plaintext and with MSE/PE
+ * refusing (once, at the last attempt: a peer that is starting up refuses
+ * both, and a uTP try waits out its timeout), or when it hung up on TCP both in plaintext and with MSE/PE
  * (libtorrent with incoming TCP off accepts and closes): from then on it is
  * dialed over uTP, plaintext first.
  */
@@ -41,8 +40,12 @@ export const DIAL_ATTEMPTS = 10;
 /** Backoff step between dial attempts and redials (ms, times the attempt number). */
 export const DIAL_BACKOFF_MS = 300;
 export const REDIAL_BACKOFF_MS = 500;
-/** The dial attempt, still refused over TCP, at which uTP is tried once. */
-export const UTP_DIAL_ATTEMPT = 3;
+/**
+ * The dial attempt, still refused over TCP, at which uTP is tried once: the
+ * last. Peers started together refuse the first dials while they start up,
+ * and a uTP try to one that is not listening waits out its timeout.
+ */
+export const UTP_DIAL_ATTEMPT = DIAL_ATTEMPTS;
 /** A uTP dial that gets no answer in this time gives up (libutp retries its SYN meanwhile). */
 export const UTP_DIAL_TIMEOUT_MS = 3000;
 
