@@ -61,6 +61,11 @@ export function isMirrorUrl(u: string): boolean {
   return isUrl(u) || /^ftp:\/\/[^/\s]+\/\S/i.test(u);
 }
 
+/** Why a URL is no mirror, in words: an FTP URL must name the image file (FTP has no folder-plus-name convention here). */
+function notMirror(u: string): string {
+  return /^ftp:\/\//i.test(u) ? 'an ftp URL must name the image file (ftp://host/path/image.iso)' : 'not an http, https or ftp URL';
+}
+
 /** Mirror URLs from --mirror and a --mirrors file (one URL per line, # comments, blank lines ignored). */
 export function mirrorUrls(opts: Pick<SyncArgs, 'mirror' | 'mirrors'>): string[] {
   const out = [...(opts.mirror ?? [])];
@@ -77,7 +82,7 @@ export function mirrorUrls(opts: Pick<SyncArgs, 'mirror' | 'mirrors'>): string[]
     }
   }
   for (const u of out) {
-    if (!isMirrorUrl(u)) throw new IsosyncError('BAD_ARGUMENT', `Invalid mirror ${JSON.stringify(u)}: not an http, https or ftp URL`);
+    if (!isMirrorUrl(u)) throw new IsosyncError('BAD_ARGUMENT', `Invalid mirror ${JSON.stringify(u)}: ${notMirror(u)}`);
   }
   return out;
 }
@@ -114,7 +119,7 @@ export function checkSyncArgs(opts: SyncArgs, forPlan = false): CheckedSync {
     readable('--source', d);
   }
   for (const u of opts.webSeed ?? []) {
-    if (!isMirrorUrl(u)) throw new IsosyncError('BAD_ARGUMENT', `Invalid --web-seed ${JSON.stringify(u)}: not an http, https or ftp URL`);
+    if (!isMirrorUrl(u)) throw new IsosyncError('BAD_ARGUMENT', `Invalid --web-seed ${JSON.stringify(u)}: ${notMirror(u)}`);
   }
   for (const p of opts.peer ?? []) parseHostPort(p);
   const mirrors = mirrorUrls(opts);

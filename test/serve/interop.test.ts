@@ -192,7 +192,9 @@ test('--mirror and --mirrors FILE give mirror URLs: one per line, # comments and
     writeFileSync(join(t.dir, 'list'), '# our mirrors\nhttp://a.example/pub/   # the fast one\n\n  https://b.example/distro-1.01.iso\n');
     assert.deepEqual(mirrorUrls({ mirror: ['http://c.example/'], mirrors: join(t.dir, 'list') }), ['http://c.example/', 'http://a.example/pub/', 'https://b.example/distro-1.01.iso']);
     writeFileSync(join(t.dir, 'bad'), 'ftp://nope.example/\n');
-    assert.throws(() => mirrorUrls({ mirrors: join(t.dir, 'bad') }), /Invalid mirror "ftp:\/\/nope.example\/": not an http\(s\) URL/);
+    assert.throws(() => mirrorUrls({ mirrors: join(t.dir, 'bad') }), /Invalid mirror "ftp:\/\/nope.example\/": an ftp URL must name the image file/);
+    writeFileSync(join(t.dir, 'bad'), 'gopher://nope.example/x.iso\n');
+    assert.throws(() => mirrorUrls({ mirrors: join(t.dir, 'bad') }), /Invalid mirror "gopher:\/\/nope.example\/x.iso": not an http, https or ftp URL/);
     assert.throws(() => mirrorUrls({ mirrors: join(t.dir, 'absent') }), /Cannot read --mirrors/);
   } finally {
     t.cleanup();
