@@ -29,7 +29,7 @@ import net from 'node:net';
 import { IsosyncError } from '../errors.js';
 import { sourceOf, type WarningSink } from '../core/warnings.js';
 import { dial, PeerLink, type LinkSpec, type PeerSocket } from './peer-link.js';
-import { UtpEndpoint } from './utp.js';
+import { UtpEndpoint, utpAvailable } from './utp.js';
 
 /** Times a peer that hung up is dialed again (it may have been busy checking its files). */
 export const MAX_REDIALS = 5;
@@ -121,7 +121,7 @@ export class PeerSet {
 
   /** uTP on the TCP port's number; when it cannot start (the UDP port is taken, no native build), TCP alone, with a warning. */
   private async listenUtp(host: string): Promise<void> {
-    if (this.o.utp === false || this.port === undefined) return;
+    if (this.o.utp === false || this.port === undefined || !utpAvailable()) return;
     try {
       this.utp = await UtpEndpoint.listen(host, this.port, (c) => this.accept(c));
     } catch (e) {

@@ -8,8 +8,10 @@
  *
  * A connection is a Node Duplex stream with the socket-like surface the
  * peer link uses (peer-link.ts PeerSocket). utp-native is a native module:
- * when it cannot load or bind, uTP is off and a warning says so; TCP is
- * unaffected.
+ * when it is not installed or does not load, uTP is off for the process
+ * (`utpAvailable`), silently: an install without it is an install without
+ * uTP, as `--no-utp`; when it loads but cannot bind, the caller warns. TCP
+ * is unaffected either way.
  */
 import { createRequire } from 'node:module';
 import type { Connection, UtpSocket } from 'utp-native';
@@ -32,6 +34,11 @@ function utpModule(): UtpFactory | Error {
 }
 
 export type UtpConnection = Connection;
+
+/** Whether utp-native loads here. */
+export function utpAvailable(): boolean {
+  return !(utpModule() instanceof Error);
+}
 
 /** How long close() waits for connections to finish their uTP close (see close()). */
 export const CLOSE_WAIT_MS = 1000;
