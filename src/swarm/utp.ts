@@ -27,7 +27,7 @@ function utpModule(): UtpFactory | Error {
     try {
       loaded = createRequire(import.meta.url)('utp-native') as UtpFactory;
     } catch (e) {
-      loaded = e instanceof Error ? e : new Error(String(e));
+      loaded = e instanceof Error ? e : new IsosyncError('UNSUPPORTED', `Cannot load utp-native: ${String(e)}`);
     }
   }
   return loaded;
