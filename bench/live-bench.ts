@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,12 +70,25 @@ export async function run(): Promise<void> {
       const want = await sha256(b);
       out(`\n${variant}: ${variant === 'live' ? 'xz squashfs' : 'lz4hc EROFS'}, ${(statSync(a).size / MIB).toFixed(0)} MB -> ${(statSync(b).size / MIB).toFixed(0)} MB`);
       // Floors.
-      const patch = join(work, 'patch.zst');
-      const z = await measure('zstd', ['-q', '-f', '-19', '--long=30', '-T2', `--patch-from=${a}`, b, '-o', patch], tf);
-      const byteFloor = statSync(patch).size;
-      rmSync(patch);
-      const blockFloor = (await computeLiveFloor(b, a)).floorBytes;
-      out(`  byte floor (zstd --long --patch-from, ${z.seconds.toFixed(0)} s): ${byteFloor}; block floor: ${blockFloor}`);
+      // The floors depend on the pair only: with LIVE_PAIR they are kept beside it (zstd -19 takes minutes).
+      const floorsFile = join(www, `${variant}.floors.json`);
+      const pairKey = `${statSync(a).size}:${statSync(a).mtimeMs}:${statSync(b).size}:${statSync(b).mtimeMs}`;
+      const cachedFloors = existsSync(floorsFile) ? (JSON.parse(readFileSync(floorsFile, 'utf8')) as { key: string; byteFloor: number; blockFloor: number; seconds: number }) : undefined;
+      let byteFloor: number;
+      let blockFloor: number;
+      let zstdSeconds: number;
+      if (cachedFloors?.key === pairKey) {
+        ({ byteFloor, blockFloor, seconds: zstdSeconds } = cachedFloors);
+      } else {
+        const patch = join(work, 'patch.zst');
+        const z = await measure('zstd', ['-q', '-f', '-19', '--long=30', '-T2', `--patch-from=${a}`, b, '-o', patch], tf);
+        byteFloor = statSync(patch).size;
+        zstdSeconds = z.seconds;
+        rmSync(patch);
+        blockFloor = (await computeLiveFloor(b, a)).floorBytes;
+        if (process.env.LIVE_PAIR) writeFileSync(floorsFile, JSON.stringify({ key: pairKey, byteFloor, blockFloor, seconds: zstdSeconds }));
+      }
+      out(`  byte floor (zstd --long --patch-from, ${zstdSeconds.toFixed(0)} s${cachedFloors?.key === pairKey ? ', kept from an earlier run' : ''}): ${byteFloor}; block floor: ${blockFloor}`);
       // Torrents and the zsync control file (publisher side).
       const stock = join(work, `${variant}-stock.torrent`);
       await measure('mktorrent', ['-l', '18', '-w', url(`${variant}-2.iso`), '-o', stock, b], tf);

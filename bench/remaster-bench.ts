@@ -3,9 +3,10 @@
  * (bench/make-large-image.sh with --keep-trees: 1.00 built from scratch by
  * xorriso, and 1.01's tree), in one run:
  *
- *   - time: `isosync remaster 1.00.iso TREE-1.01` beside
- *     `xorriso -as mkisofs -r -J TREE-1.01` (the same tree, from scratch),
- *     and the two image sizes;
+ *   - time: `isosync remaster 1.00.iso TREE-1.01` (unchanged files found by
+ *     size and mtime, and again with --verify-content: every same-size file
+ *     compared byte for byte) beside `xorriso -as mkisofs -r -J TREE-1.01`
+ *     (the same tree, from scratch), and the image sizes;
  *   - what a stock client downloads to go from 1.00 to each image: a
  *     python3-libtorrent leecher starting from a copy of 1.00 (payload bytes
  *     libtorrent counts; 256 KiB pieces, the default, and 16 KiB), and zsync
@@ -115,6 +116,10 @@ export async function run(): Promise<void> {
     const env = { SOURCE_DATE_EPOCH: '1702419200' };
     const x = await must('xorriso', ['-as', 'mkisofs', '-quiet', '-r', '-J', '-V', 'DISTRO_1_01', '-o', scratch, tree], env);
     const r = await must('node', [BIN, 'remaster', old, tree, '-o', remastered, '-V', 'DISTRO_1_01', '--json'], env);
+    const verified = join(work, 'verified.iso');
+    const v = await must('node', [BIN, 'remaster', old, tree, '-o', verified, '-V', 'DISTRO_1_01', '--json', '--verify-content'], env);
+    const vs = statSync(verified).size;
+    rmSync(verified);
     const rep = JSON.parse(r.stdout) as { keptBytes: number; newBytes: number; movedBytes: number; deadBytes: number; wastePercent: number };
     const rs = statSync(remastered).size, xs = statSync(scratch).size;
     process.stdout.write([
@@ -122,6 +127,7 @@ export async function run(): Promise<void> {
       'method                               time s   x xorriso   image MiB   x xorriso',
       `xorriso -as mkisofs -r -J (scratch)  ${x.seconds.toFixed(2).padStart(6)}   ${'1.00'.padStart(9)}   ${mib(xs).padStart(9)}   ${'1.000'.padStart(9)}`,
       `isosync remaster over 1.00           ${r.seconds.toFixed(2).padStart(6)}   ${(r.seconds / x.seconds).toFixed(2).padStart(9)}   ${mib(rs).padStart(9)}   ${(rs / xs).toFixed(3).padStart(9)}`,
+      `  the same, --verify-content         ${v.seconds.toFixed(2).padStart(6)}   ${(v.seconds / x.seconds).toFixed(2).padStart(9)}   ${mib(vs).padStart(9)}   ${(vs / xs).toFixed(3).padStart(9)}`,
       `  remaster: kept ${mib(rep.keptBytes)} MiB, new ${mib(rep.newBytes)} MiB, moved ${mib(rep.movedBytes)} MiB, dead ${mib(rep.deadBytes)} MiB (${rep.wastePercent} %)`,
       '',
     ].join('\n'));

@@ -20,6 +20,7 @@ const REASONS: Record<string, string> = {
   zero: 'zeros',
   fetched: 'metadata fetched to plan',
   resumed: 'resumed from .part',
+  received: 'received before, unverified',
 };
 
 export function printPlan(r: PlanReport, verb: 'will be' | 'were'): void {
@@ -56,6 +57,6 @@ export function printSyncReport(report: SyncReport): void {
     say(`  peers: ${formatBytes(report.peers.downloaded)} from ${report.peers.list.filter((p) => p.downloaded > 0).length} peer(s), ${formatBytes(report.peers.uploaded)} uploaded`);
     if (verbose) for (const p of report.peers.list) if (p.downloaded > 0 || p.banned || p.dropped) say(`    peer ${p.address}: ${formatBytes(p.downloaded)}${p.banned ? ' (banned)' : p.dropped ? ` (dropped: ${p.dropped})` : ''}`);
   }
-  say(`  fetched ${formatBytes(report.fetchedBytes)} in total${report.wastedBytes ? ` (${formatBytes(report.wastedBytes)} failed verification)` : ''}; ${report.resumedBytes ? `${formatBytes(report.resumedBytes)} resumed from .part; ` : ''}${formatSeconds(report.seconds)}`);
+  say(`  fetched ${formatBytes(report.fetchedBytes)} in total${report.guessedWrongBytes ? ` (${formatBytes(report.guessedWrongBytes)} guessed wrong, fetched again)` : ''}${report.wastedBytes ? ` (${formatBytes(report.wastedBytes)} failed verification)` : ''}; ${report.resumedBytes ? `${formatBytes(report.resumedBytes)} resumed from .part; ` : ''}${formatSeconds(report.seconds)}`);
   say(`wrote ${report.output} (every piece verified)`);
 }

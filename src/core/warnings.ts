@@ -23,6 +23,7 @@ export type WarningCode =
   | 'SERVE_FAILED' // a block could not be read for a peer
   // web seeds and mirrors
   | 'WEB_SEED_DROPPED' // it failed (HTTP error, wrong length, stall, wrong bytes): not asked again
+  | 'WEB_SEED_NO_RANGES' // the server ignores byte ranges: the whole image comes from it in one plain GET
   // trackers
   | 'TRACKER_FAILED' // one tracker failed one request; the next is tried
   | 'TRACKERS_UNREACHABLE' // no tracker answered a round; it retries later
@@ -75,6 +76,20 @@ export type WarningSink = (w: Warning) => void;
 
 /** A sink that drops everything (a caller that does not listen). */
 export const ignoreWarnings: WarningSink = () => undefined;
+
+/**
+ * A sink that passes each warning code once per source: a peer banned, a
+ * mirror dropped or a tracker failing is said once, however often it recurs.
+ */
+export function oncePerSource(next: WarningSink): WarningSink {
+  const seen = new Set<string>();
+  return (w) => {
+    const key = `${w.code}\u0000${w.source}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    next(w);
+  };
+}
 
 /** One line for people: `SOURCE: DETAIL`. */
 export function formatWarning(w: Warning): string {

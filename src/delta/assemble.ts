@@ -6,9 +6,14 @@
  * For each piece not yet verified, in order, until one verifies:
  *   1. exact local bytes, alone or with a guess layer that completes the piece (no fetch);
  *   2. exact local bytes + each guess layer + fetch what is still missing;
- *   3. exact local bytes + fetch everything else (the guesses were wrong);
- *   4. the same, doubting the name-and-size file matches, smallest first and
- *      cumulatively (files changed in place that kept their size);
+ *   3. the evidence-based segments (files mapped by name and size, nested
+ *      files mapped by block sizes, the first guess layer) sampled where they
+ *      are long enough (probe.ts: a changed compressed block keeps the old
+ *      block's prefix, a file changed in place all but the changed run), the
+ *      rest fetched;
+ *   4. then evidence dropped in groups, least certain and smallest first, and
+ *      fetched instead (guess-policy.ts); a mapping found wrong is not
+ *      trusted where it continues in the next piece (Distrust);
  *   5. the whole piece from one source not used for it yet; a whole copy that
  *      fails its hash convicts its sender.
  * Network bytes come through the PieceFetcher port (core/ports.ts: the
@@ -28,8 +33,10 @@ import { readInto, type ByteSource } from '../store/byte-source.js';
 import type { Blame, Fetched, PieceFetcher, PieceStore } from '../core/ports.js';
 import { allPieces, type PieceIndex } from '../core/ids.js';
 import { CACHE_SOURCE, pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment, type Plan } from './plan.js';
-import { mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
+import { bridgeSpans, mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
 import { bridged } from './sure-bytes.js';
+import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
+import { SegmentProbe, WIDE_TURN_MARGIN } from './probe.js';
 
 export type { Blame, PieceFetcher, PieceStore };
 
@@ -40,6 +47,12 @@ export interface AssembleStats {
   fetchedBytes: number;
   /** Fetched bytes that were thrown away because a piece failed its hash. */
   wastedBytes: number;
+  /**
+   * Fetched bytes of verified pieces that a guess had covered ("guessed wrong,
+   * fetched again"): the parts of evidence-based segments that differed, and
+   * the samples that checked them.
+   */
+  guessedWrongBytes: number;
   /** Pieces that were already verified in the .part (resume). */
   resumedPieces: number;
   piecesDone: number;
@@ -62,6 +75,8 @@ export interface AssembleInput<Who> {
   readonly fetcher?: PieceFetcher<Who>;
   readonly concurrency?: number;
   readonly onEvent?: (e: AssembleEvent) => void;
+  /** Mappings found wrong so far (shared by every piece of one sync); default: a new one per assemble. */
+  readonly distrust?: Distrust;
 }
 
 function sha1Matches(bytes: Uint8Array, pieces: Uint8Array, piece: PieceIndex): boolean {
@@ -121,6 +136,7 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
     reusedBytes: 0,
     fetchedBytes: 0,
     wastedBytes: 0,
+    guessedWrongBytes: 0,
     resumedPieces: store.have.filter(Boolean).length,
     piecesDone: store.have.filter(Boolean).length,
     pieceCount: plan.pieceCount,
@@ -137,6 +153,7 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
   }
   const pool = new BufferPool(plan.pieceLength);
   const fetcher = input.fetcher;
+  const distrust = input.distrust ?? new Distrust();
   let next = 0;
   const worker = async () => {
     for (;;) {
@@ -144,7 +161,7 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
       if (next < todo.length) p = todo[next++]!;
       else if (remote.length > 0) p = remote.splice(Math.max(0, input.fetcher!.pick!(remote)), 1)[0]!;
       else break;
-      await assemblePiece(input, p, stats, pool);
+      await assemblePiece(input, p, stats, pool, distrust);
       fetcher?.done?.(p);
     }
   };
@@ -177,15 +194,15 @@ class BufferPool {
   }
 }
 
-/** Reasons whose bytes are a guess from names and sizes: the first to doubt when a piece fails. */
-const SUSPECT: ReadonlySet<string> = new Set(['same-file', 'moved-file', 'loose-file', 'nested-file']);
-/** How many suspect segments of one piece are tried one by one before fetching it whole. */
-const MAX_SUSPECTS = 4;
+/** Fetched bytes shorter than this between two ranges to fetch are fetched again: cheaper than a multipart part's some 100 bytes of framing. */
+const REFETCH_BELOW = 128;
+/** Reasons up to this rank (guess-policy CERTAINTY: changed blocks, zeros, same offsets) are sampled first, alone. */
+const LEAST_CERTAIN_RANK = 1;
 
-async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stats: AssembleStats, pool: BufferPool): Promise<void> {
+async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stats: AssembleStats, pool: BufferPool, distrust: Distrust): Promise<void> {
   const held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean } = {};
   try {
-    await assemblePieceWith(input, p, stats, pool, held);
+    await assemblePieceWith(input, p, stats, pool, held, distrust);
   } finally {
     // The piece buffer goes back only when the store is done with it (or never got it); the network buffer always.
     if (held.buf && (!held.written || input.store.releasesBytes)) pool.give(held.buf);
@@ -199,12 +216,22 @@ async function assemblePieceWith<Who>(
   stats: AssembleStats,
   pool: BufferPool,
   held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean },
+  distrust: Distrust,
 ): Promise<void> {
   const { plan, pieces } = input;
   const span = pieceSpan(plan, p);
   const len = span.end - span.start;
   const whole: Span[] = [span];
-  const localSegs = segmentsIn(plan.local, span.start, span.end);
+  // A mapping found wrong in an earlier piece is not used again: its bytes are fetched from the start.
+  const trusted = (segs: readonly LocalSegment[]): LocalSegment[] => {
+    const out: LocalSegment[] = [];
+    for (const s of segs) {
+      if (distrust.trusts(s)) out.push(s);
+      else distrust.learn([s]); // the chain goes on into the next piece
+    }
+    return out;
+  };
+  const localSegs = trusted(segmentsIn(plan.local, span.start, span.end));
   // Bytes fetched while planning (target metadata) are network bytes, not reuse.
   const cached = localSegs.reduce((n, s) => (s.source === CACHE_SOURCE ? n + s.end - s.start : n), 0);
 
@@ -229,10 +256,13 @@ async function assemblePieceWith<Who>(
     netSpans = mergeSpans([...netSpans, ...need]);
   };
   const fetchMissing = async (ranges: readonly Span[]) => {
-    const need = bridged(subtractSpans(mergeSpans(ranges), netSpans), netSpans);
+    // Holes already fetched (samples) are fetched again when shorter than a multipart part's framing.
+    const need = bridgeSpans(bridged(subtractSpans(mergeSpans(ranges), netSpans), netSpans), REFETCH_BELOW);
     if (need.length === 0) return;
     if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: it is not all local and there is no web seed or peer`, { piece: p });
+    const again = spanBytes(need) - spanBytes(subtractSpans(need, netSpans));
     record(need, await fetcher.fetch(p, need));
+    fetchedHere -= again; // fetched twice on purpose: not "wasted" by a failed hash
   };
   /** `truth` verified: every sender of bytes in `copy` that differ from it sent wrong bytes. */
   const convictDiffering = (copy: Uint8Array, blame: Blame<Who>, truth: Uint8Array) => {
@@ -264,6 +294,7 @@ async function assemblePieceWith<Who>(
     if (senders.length > 0) convictDiffering(netBuf(), senders, buf);
     const fromNet = spanBytes(missing);
     stats.wastedBytes += fetchedHere - fromNet;
+    if (guessedSpans.length > 0) stats.guessedWrongBytes += spanBytes(missing) - spanBytes(subtractSpans(missing, guessedSpans));
     held.written = true;
     await input.store.writePiece(p, span.start, buf);
     const fetched = Math.min(len, fromNet + (fromNet === len ? 0 : cached));
@@ -273,7 +304,41 @@ async function assemblePieceWith<Who>(
     return true;
   };
 
-  const guessLayers = plan.guesses.map((g) => segmentsIn(g, span.start, span.end)).filter((g) => g.length > 0);
+  /** The samplers of this piece's segments (by the segment as planned), over both tiers. */
+  const probes = new Map<LocalSegment, SegmentProbe>();
+  /**
+   * Samples the evidence-based segments of `segs` up to `maxRank` not sampled yet (probe.ts), a round at a time
+   * for the whole piece; false when there was nothing to sample. A segment no sample agrees with is a wrong mapping.
+   */
+  const probeSegments = async (segs: readonly LocalSegment[], maxRank: number): Promise<boolean> => {
+    const fresh = segs
+      .filter((s) => !CERTAINTY[s.reason].exact && CERTAINTY[s.reason].rank <= maxRank && s.source !== CACHE_SOURCE && !probes.has(s))
+      .map((s) => new SegmentProbe(s, s.reason !== 'changed-block'));
+    if (fresh.length === 0 || !fetcher) return false;
+    const buf = (held.buf ??= pool.take(len));
+    await fillSegments(buf, span.start, segs, input);
+    for (;;) {
+      const asks = fresh.map((x) => ({ x, spans: x.next() })).filter((a) => a.spans.length > 0);
+      if (asks.length === 0) break;
+      // Samples are asked as they are, not bridged: that is the point of them.
+      const need = subtractSpans(mergeSpans(asks.flatMap((a) => a.spans)), netSpans);
+      if (need.length > 0) record(need, await fetcher.fetch(p, need));
+      const net = netBuf();
+      for (const a of asks) for (const r of a.spans) a.x.record(r.start, buf.subarray(r.start - span.start, r.end - span.start), net.subarray(r.start - span.start, r.end - span.start));
+    }
+    for (const x of fresh) {
+      probes.set(x.seg, x);
+      if (x.outcome().allWrong) distrust.learn([x.seg]);
+    }
+    return true;
+  };
+  /** `segs` with every sampled segment cut to what its samples confirm. */
+  const cutBySamples = (segs: readonly LocalSegment[], margin?: number): LocalSegment[] => segs.flatMap((s) => probes.get(s)?.outcome(margin).keep ?? [s]);
+
+  const guessLayers = plan.guesses.map((g) => trusted(segmentsIn(g, span.start, span.end))).filter((g) => g.length > 0);
+  // What the first attempts guess (evidence-based local segments and the first guess layer): bytes of it fetched are "guessed wrong".
+  const firstGuesses = [...localSegs, ...(guessLayers[0] ?? [])].filter((s) => !CERTAINTY[s.reason].exact && s.source !== CACHE_SOURCE).sort((a, b) => a.start - b.start);
+  const guessedSpans = mergeSpans(firstGuesses);
   // 1. Local bytes, alone or completed by a guess layer: no network.
   const localSpans = mergeSpans(localSegs);
   const gaps = subtractSpans(whole, localSpans);
@@ -285,17 +350,24 @@ async function assemblePieceWith<Who>(
   if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: its local bytes do not verify and there is no web seed or peer`, { piece: p });
   // 2. Local + a guess layer + fetch the rest (the fetched bytes are shared by all tries).  3. Local + fetch the rest.
   for (const g of guessLayers) if (await attempt('guess+fetch', localSegs, g)) return;
-  // 3 needs something local: a piece wholly from the network goes to 5 (a whole copy from one source, exact blame),
-  // unless bytes of it were fetched already.
-  if (gaps.length > 0 && (spanBytes(gaps) < len || netSpans.length > 0) && (await attempt('local+fetch', localSegs, undefined))) return;
-  // 4. Doubt the name-and-size matches one at a time, smallest first (a changed file of the same size).
-  const suspects = localSegs.filter((s) => SUSPECT.has(s.reason) && s.end - s.start < len).sort((a, b) => a.end - a.start - (b.end - b.start));
-  // Doubted cumulatively: several files of a piece may have changed in place.
-  const doubted = new Set<LocalSegment>();
-  for (const sus of suspects.slice(0, MAX_SUSPECTS)) {
-    doubted.add(sus);
-    const rest = localSegs.filter((s) => !doubted.has(s));
-    for (const g of guessLayers.length > 0 ? guessLayers : [undefined]) if (await attempt('doubt-file', rest, g)) return;
+  // 3. Sample the evidence-based segments (local and first guess layer) and keep the parts whose samples agree
+  //    (a changed compressed block keeps its old prefix); then drop evidence in groups, least certain first.
+  //    A piece with nothing local goes to 5 (a whole copy from one source, exact blame), unless bytes of it were fetched already.
+  const candidates = [...localSegs, ...(guessLayers[0] ?? [])].sort((a, b) => a.start - b.start);
+  if (candidates.length > 0 && (spanBytes(gaps) < len || netSpans.length > 0 || (guessLayers[0]?.length ?? 0) > 0)) {
+    // The least certain first (changed blocks, zeros, same offsets), then every evidence-based segment; then wider
+    // margins before each turn to difference (a range coder's carry can reach further back).
+    for (const rank of [LEAST_CERTAIN_RANK, Infinity]) if ((await probeSegments(candidates, rank)) && (await attempt('probed', cutBySamples(candidates), undefined))) return;
+    if (probes.size > 0 && (await attempt('probed-wide', cutBySamples(candidates, WIDE_TURN_MARGIN), undefined))) return;
+    const kept = cutBySamples(candidates);
+    const list = attempts(kept, distrust);
+    // Without samples, the first attempt (every trusted segment, the rest fetched) has not been made yet.
+    for (let k = probes.size > 0 ? 1 : 0; k < list.length; k++) {
+      if (await attempt('doubt', list[k]!.keep, undefined)) {
+        learnFrom(list, k, distrust);
+        return;
+      }
+    }
   }
   // 5. The whole piece from the network, from mirrors not used for it yet; a whole copy that fails convicts its sender
   //    (with several senders, the first copy that verifies tells which of them sent wrong bytes).

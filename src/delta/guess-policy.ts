@@ -12,9 +12,9 @@
  *      fails is it fetched whole (then even an "exact" segment was wrong).
  * What a failure teaches is kept in a Distrust: a mapping (a source and the
  * shift between its bytes and the target's) whose segment had to be dropped
- * for a piece to verify is not trusted in later pieces — its bytes there are
- * fetched from the start, so a wrong mapping costs about one piece, not one
- * piece per piece. The bytes fetched because a guess was wrong are counted
+ * for a piece to verify is not trusted where it continues in later pieces —
+ * its bytes there are fetched from the start, so a wrong mapping costs about
+ * one piece, not one piece per piece. The bytes fetched because a guess was wrong are counted
  * apart ("guessed wrong, fetched again").
  */
 import type { LocalSegment, Reason } from './plan.js';
@@ -25,10 +25,12 @@ export const CERTAINTY: Readonly<Record<Reason, { readonly exact: boolean; reado
   hint: { exact: true, rank: 9 },
   resumed: { exact: true, rank: 9 },
   fetched: { exact: true, rank: 9 },
+  received: { exact: true, rank: 9 },
   'same-file': { exact: false, rank: 4 },
   'moved-file': { exact: false, rank: 3 },
   'loose-file': { exact: false, rank: 3 },
   'nested-file': { exact: false, rank: 2 },
+  'changed-block': { exact: false, rank: 1 },
   zero: { exact: false, rank: 1 },
   'same-offset': { exact: false, rank: 0 },
 };
@@ -41,17 +43,24 @@ export function mappingKey(seg: LocalSegment): string {
   return `${seg.source}:${seg.sourceOffset - seg.start}`;
 }
 
-/** Mappings that failed in an earlier piece; shared by all pieces of a sync. */
+/**
+ * Mappings that failed in an earlier piece; shared by all pieces of a sync.
+ * A failed segment is not trusted where it continues (the same mapping from
+ * the byte where it ended: the next piece of the same file), and neither is
+ * that continuation's own continuation. The shift alone would say too much:
+ * every unchanged file after an insertion shares one shift, and every file
+ * at its old place shares shift 0.
+ */
 export class Distrust {
   private readonly failed = new Set<string>();
 
-  /** Records the segments whose dropping made a piece verify. */
+  /** Records failed segments (and distrusted ones met again, so the chain goes on). */
   learn(dropped: readonly LocalSegment[]): void {
-    for (const s of dropped) if (!CERTAINTY[s.reason].exact) this.failed.add(mappingKey(s));
+    for (const s of dropped) if (!CERTAINTY[s.reason].exact) this.failed.add(`${mappingKey(s)}@${s.end}`);
   }
 
   trusts(seg: LocalSegment): boolean {
-    return CERTAINTY[seg.reason].exact || !this.failed.has(mappingKey(seg));
+    return CERTAINTY[seg.reason].exact || !this.failed.has(`${mappingKey(seg)}@${seg.start}`);
   }
 
   get size(): number {

@@ -17,14 +17,17 @@
  * the same key (the same tails of the same files) and the same stored length;
  * in an uncompressed one, each unchanged file's tail is mapped by itself.
  * Equal stored lengths are evidence, not proof: the segments' reason is
- * 'nested-file', and piece hashes decide.
+ * 'nested-file', and piece hashes decide. A block of the same path and index
+ * that changed, and a compressed shared block whose key changed, are a weaker
+ * guess of their own: the old block at the same index ('changed-block': its
+ * prefix), kept apart for a guess layer.
  *
  * Pure: works on NestedImage values; no I/O. Memory: two maps per source
  * nested image (path and signature to file), built once.
  */
 import { chunkSignature, type LayoutFile } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
-import type { LocalSegment } from './plan.js';
+import type { LocalSegment, Reason } from './plan.js';
 import { mergeSpans, type Span } from '../core/span.js';
 
 export interface NestedSource {
@@ -43,6 +46,14 @@ export interface NestedChange {
 
 export interface NestedMapping {
   readonly exact: LocalSegment[];
+  /**
+   * Changed stored blocks guessed from the old block at the same index of the
+   * same path, from the same relative offset, for the shorter of the two
+   * lengths (the first changed block of each run of them only): a compressor writes the same bytes up to the first change, so the
+   * old block holds the new one's prefix (how far, only sampling tells:
+   * delta/probe.ts). A guess layer, reason 'changed-block'.
+   */
+  readonly changedBlocks: LocalSegment[];
   /** Target nested files whose stored bytes were not all found locally. */
   readonly changed: NestedChange[];
   /** Container paths (at the outer level) of the target's nested images. */
@@ -74,7 +85,7 @@ function indexImage(img: NestedImage, index: number): Indexed {
 }
 
 /** Segments for target [ts, te) of `t` from source [ss, ...) of `s`, through both containers' pieces. */
-function pair(t: NestedImage, ts: number, te: number, s: Indexed, ss: number, out: LocalSegment[]): void {
+function pair(t: NestedImage, ts: number, te: number, s: Indexed, ss: number, out: LocalSegment[], reason: Reason = 'nested-file'): void {
   const tSpans = t.toImage(ts, te);
   const sSpans = s.img.toImage(ss, ss + (te - ts));
   let j = 0;
@@ -84,7 +95,7 @@ function pair(t: NestedImage, ts: number, te: number, s: Indexed, ss: number, ou
     while (at < tsp.end && j < sSpans.length) {
       const room = sSpans[j]!.end - sAt;
       const len = Math.min(room, tsp.end - at);
-      push(out, { start: at, end: at + len, source: s.index, sourceOffset: sAt, reason: 'nested-file' });
+      push(out, { start: at, end: at + len, source: s.index, sourceOffset: sAt, reason });
       at += len;
       sAt += len;
       if (sAt >= sSpans[j]!.end) {
@@ -112,6 +123,7 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
   const indexed: Indexed[] = [];
   for (const s of sources) for (const img of s.nested) indexed.push(indexImage(img, s.index));
   const exact: LocalSegment[] = [];
+  const changedBlocks: LocalSegment[] = [];
   const changed: NestedChange[] = [];
   const containers = new Set<string>();
   let mappedFiles = 0;
@@ -155,17 +167,23 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
       const unmapped: Span[] = [];
       const tLa = erofs && f.evidence ? f.evidence.split('.') : undefined;
       const sLa = erofs && from?.evidence ? from.evidence.split('.') : undefined;
+      // Only the first changed chunk of a run is guessed: the chunks after it hold other bytes (EROFS
+      // clusters start at new logical offsets, squashfs blocks after an insertion shift).
+      let prevOk = true;
       for (let i = 0; i < n; i++) {
         const ts = f.chunks[2 * i]!;
         const te = f.chunks[2 * i + 1]!;
         if (te <= ts) continue;
         let ok = false;
+        const first = prevOk;
         if (src && from && i < from.chunks.length / 2) {
           const ss = from.chunks[2 * i]!;
           const se = from.chunks[2 * i + 1]!;
           ok = whole || (se - ss === te - ts && (!tLa || (tLa[i] === sLa?.[i] && tLa[i + 1] === sLa?.[i + 1])));
           if (ok) pair(t, ts, te, src, ss, exact);
+          else if (first) pair(t, ts, ts + Math.min(te - ts, se - ss), src, ss, changedBlocks, 'changed-block');
         }
+        prevOk = ok;
         if (!ok) for (const sp of chunkSpans(t, f, i)) unmapped.push(sp);
       }
       // A tail in an uncompressed shared block sits there as is: an unchanged file's tail maps byte for byte.
@@ -177,15 +195,19 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
       if (unmapped.length === 0) mappedFiles++;
       if (!whole) changed.push({ path: `${t.path}:${f.path}`, size: f.size, unmapped: mergeSpans(unmapped) });
     }
-    for (const b of t.layout.shared) {
+    const same = candidates[0]?.img.path === t.path ? candidates[0] : undefined;
+    t.layout.shared.forEach((b, i) => {
       // An uncompressed block always has the same stored size, so its key says nothing about a tail
       // that changed in place: its unchanged tails were mapped one by one above.
-      if (b.raw) continue;
+      if (b.raw) return;
       const key = `${b.end - b.start}\0${b.key}`;
       const c = candidates.find((x) => x.shared.has(key));
       const sb = c?.shared.get(key);
-      if (c && sb) pair(t, b.start, b.end, c, sb.start, exact);
-    }
+      if (c && sb) return pair(t, b.start, b.end, c, sb.start, exact);
+      // A changed shared block (a tail in it changed): the old block at the same index holds its prefix.
+      const old = same?.img.layout.shared[i];
+      if (same && old && !old.raw) pair(t, b.start, b.start + Math.min(b.end - b.start, old.end - old.start), same, old.start, changedBlocks, 'changed-block');
+    });
   }
-  return { exact, changed, containers, mappedFiles, files };
+  return { exact, changedBlocks, changed, containers, mappedFiles, files };
 }

@@ -135,20 +135,25 @@ export interface NestedLayers {
   readonly exact: readonly LocalSegment[];
   /** Zeros for the free space of each container. */
   readonly freeGuesses: readonly LocalSegment[];
+  /** Changed stored blocks guessed from the old block at the same index (nested-map changedBlocks): the first guess layer. */
+  readonly changedBlocks?: readonly LocalSegment[];
   /** The whole-file mapping of the containers (iso-map containerGuesses): only a last guess. */
   readonly containerGuesses: readonly LocalSegment[];
 }
 
 /**
  * The guess layers of the plan: the ISO mapping's (when the target's
- * metadata was read; with nested images, their free space joins the first
- * layer and the containers' whole-file mapping comes last), none when the
+ * metadata was read; with nested images, their free space and changed
+ * blocks join the first layer and the containers' whole-file mapping comes
+ * last), none when the
  * hints are exact (what they leave uncovered changed: a same-offset guess
  * would only fail and fetch its pieces whole), else same-offset guesses
  * from every image.
  */
 export function guessLayers(o: { mappingGuesses?: LocalSegment[][]; nested?: NestedLayers; deferred: boolean; targetLength: number; images: readonly ImageFacts[] }): LocalSegment[][] {
-  if (o.mappingGuesses && o.nested) return [[...(o.mappingGuesses[0] ?? []), ...o.nested.freeGuesses], ...o.mappingGuesses.slice(1), [...o.nested.containerGuesses]];
+  if (o.mappingGuesses && o.nested) {
+    return [[...(o.mappingGuesses[0] ?? []), ...o.nested.freeGuesses, ...(o.nested.changedBlocks ?? [])], ...o.mappingGuesses.slice(1), [...o.nested.containerGuesses]];
+  }
   if (o.mappingGuesses) return o.mappingGuesses;
   if (o.deferred) return [];
   return sameOffsetGuesses(o.targetLength, o.images.map((i) => ({ index: i.index, size: i.size })));

@@ -22,7 +22,7 @@
  */
 import { IsosyncError } from '../errors.js';
 import type { PieceIndex } from '../core/ids.js';
-import type { FetchOptions, Fetched, PieceFetcher, RangeFetcher } from '../core/ports.js';
+import type { Blame, FetchOptions, Fetched, PieceFetcher, RangeFetcher } from '../core/ports.js';
 import type { Span } from '../core/span.js';
 import { ignoreWarnings, type WarningCode, type WarningSink } from '../core/warnings.js';
 import { requestsFor, type Block } from './block.js';
@@ -30,7 +30,7 @@ import type { FailReason, HandleSink, PeerHandle } from './handle.js';
 import { freshHealth, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS, type Health } from './health.js';
 import { AheadPieces, type PlanFacts } from './look-ahead.js';
 import { pickPiece } from './piece-picker.js';
-import { fetchAcrossPieces } from './range-port.js';
+import { RangePort } from './range-port.js';
 import { RequestBook } from './request-book.js';
 import { scheduleTurn, type PieceRule, type SourceView } from './scheduler.js';
 import { Wants, type Want } from './wants.js';
@@ -57,6 +57,8 @@ export interface PeerFacts {
   readonly connected: number;
   /** A peer may still come: dials or redials under way, trackers asked. */
   discovering(): boolean;
+  /** Peers that could not be reached, named as a failed fetch lists them. */
+  unreachable?(): readonly string[];
 }
 
 export type { PlanFacts };
@@ -71,6 +73,8 @@ export interface EngineOptions {
   readonly now?: () => number;
   readonly random?: () => number;
   readonly onWarning?: WarningSink;
+  /** Each wanted block as it arrives (the sync writes it to the .part at once: a kill keeps it). */
+  readonly onReceived?: (b: Block, bytes: Uint8Array) => void;
 }
 
 export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSink {
@@ -78,6 +82,10 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   private readonly health = new Map<PeerHandle, Health>();
   private readonly wants = new Wants<PeerHandle>();
   private readonly rules = new Map<PieceIndex, PieceRule<PeerHandle>>();
+  /** The range port, remembering who sent which bytes (planning bytes found wrong later convict their senders). */
+  private readonly ranges: RangePort<PeerHandle>;
+  /** Handles banned or stalled and not closed yet: no second verdict. */
+  private readonly dropping = new WeakSet<PeerHandle>();
   /** Handles gone, and why: named when a fetch fails. */
   private readonly gone: string[] = [];
   private reclaim: PieceIndex[] = [];
@@ -103,6 +111,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     this.random = opts.random ?? Math.random;
     this.warn = opts.onWarning ?? ignoreWarnings;
     this.ahead = new AheadPieces(opts.length, opts.pieceLength);
+    this.ranges = new RangePort(opts.pieceLength, (p, list) => this.fetch(p, list));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -159,11 +168,12 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
 
   convict(who: PeerHandle, why: string): void {
     const h = this.health.get(who);
-    if (!h) return;
+    if (!h || this.dropping.has(who)) return;
     const verdict = onConviction(h, who.kind);
     if (verdict === 'drop') return who.drop(why);
     if (verdict === 'strike') return this.say('PEER_STRIKE', who, why);
     this.say('PEER_BANNED', who, `banned: it ${why} (${h.strikes} bad pieces)`);
+    this.dropping.add(who);
     who.drop('banned');
   }
 
@@ -198,15 +208,11 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     for (const b of blocks) if (!this.wants.waitedFor(b)) this.unwant(b);
   }
 
-  // ---- the range port (target metadata while planning: ranges may cross pieces) ----
+  // ---- the range port (target metadata while planning: ranges may cross pieces; range-port.ts) ----
 
-  async fetchRange(start: number, end: number): Promise<Uint8Array> {
-    return (await this.fetchRanges([{ start, end }]))[0]!;
-  }
-
-  fetchRanges(ranges: readonly Span[]): Promise<Uint8Array[]> {
-    return fetchAcrossPieces(ranges, this.opts.pieceLength, (p, list) => this.fetch(p, list));
-  }
+  fetchRange = (start: number, end: number): Promise<Uint8Array> => this.ranges.fetchRange(start, end);
+  fetchRanges = (ranges: readonly Span[]): Promise<Uint8Array[]> => this.ranges.fetchRanges(ranges);
+  sentRange = (span: Span): Blame<PeerHandle>[number][] => this.ranges.sentRange(span);
 
   // ---- what handles report (HandleSink) ----
 
@@ -215,6 +221,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     const health = this.health.get(h);
     if (health) onBlock(health, this.now());
     if (!this.book.isWanted(b)) return this.wake(); // a late copy: another source was first
+    this.opts.onReceived?.(b, bytes);
     for (const other of this.book.drop(b)) if (other !== h) other.cancel([b]);
     this.wants.deliver(b, bytes, h, this.ahead.isTaken(b.piece) || this.started.has(b.piece));
     this.wake();
@@ -326,6 +333,8 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
       h.timedOut?.(l.timedOut);
       const health = this.health.get(h);
       if (health && onTimeouts(health, now, timeout) === 'stalled') {
+        if (this.dropping.has(h)) continue;
+        this.dropping.add(h);
         this.say('PEER_STALLED', h, `dropped: it stalls (no block in ${Math.round((now - health.lastBlockAt) / 1000)} s)`);
         h.drop('stalled');
       }
@@ -355,7 +364,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
 
   private fail(w: Want<PeerHandle>, waited: boolean): void {
     const live = [...this.health.keys()].map((h) => `${h.id} (does not have it)`);
-    const tried = [...live, ...this.gone];
+    const tried = [...live, ...this.gone, ...(this.peers?.unreachable?.() ?? [])];
     const list = tried.length === 0 ? 'no source at all' : tried.slice(0, 8).join('; ') + (tried.length > 8 ? `; and ${tried.length - 8} more` : '');
     const why = waited ? `no source sent it in ${Math.round((this.opts.noPeerMs ?? NO_PEER_MS) / 1000)} s` : 'no live source has it';
     this.wants.fail(w, new IsosyncError('NETWORK', `Cannot fetch piece ${w.piece}: ${why} (tried: ${list})`, { piece: w.piece, tried }), (b) => this.unwant(b));

@@ -47,6 +47,15 @@ export interface PeerHandle {
   drop(reason: string): void;
 }
 
+/**
+ * What received bytes pass through before they count: `--download-limit`, one
+ * token bucket (swarm/rate-limit.ts) shared by every peer and web seed, so
+ * the limit is a total. `take(n)` resolves when n bytes may pass.
+ */
+export interface ByteGate {
+  take(n: number): Promise<void>;
+}
+
 /** Why an ask ended without its bytes. */
 export type FailReason = 'rejected' | 'choked' | 'error';
 

@@ -5,7 +5,7 @@
  * and each range is joined again from its parts.
  */
 import { pieceAt, type PieceIndex } from '../core/ids.js';
-import type { Fetched } from '../core/ports.js';
+import type { Blame, Fetched } from '../core/ports.js';
 import { cutAt, type Span } from '../core/span.js';
 
 export async function fetchAcrossPieces<W>(ranges: readonly Span[], pieceLength: number, fetch: (p: PieceIndex, list: Span[]) => Promise<Fetched<W>>): Promise<Uint8Array[]> {
@@ -30,4 +30,31 @@ export async function fetchAcrossPieces<W>(ranges: readonly Span[], pieceLength:
     }
     return out;
   });
+}
+
+/** The range port of the engine: byte ranges anywhere, and who sent each byte (kept for the sync: a few entries per range read). */
+export class RangePort<W> {
+  private readonly blame: Blame<W>[number][] = [];
+
+  constructor(
+    private readonly pieceLength: number,
+    private readonly fetch: (p: PieceIndex, list: Span[]) => Promise<Fetched<W>>,
+  ) {}
+
+  async fetchRange(start: number, end: number): Promise<Uint8Array> {
+    return (await this.fetchRanges([{ start, end }]))[0]!;
+  }
+
+  fetchRanges(ranges: readonly Span[]): Promise<Uint8Array[]> {
+    return fetchAcrossPieces(ranges, this.pieceLength, async (p, list) => {
+      const f = await this.fetch(p, list);
+      for (const b of f.blame) this.blame.push(b);
+      return f;
+    });
+  }
+
+  /** Who sent which bytes of `span` through this port. */
+  sentRange(span: Span): Blame<W>[number][] {
+    return this.blame.filter((b) => b.start < span.end && b.end > span.start);
+  }
 }

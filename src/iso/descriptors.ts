@@ -58,7 +58,7 @@ export const BOOT_RECORD = {
 export const VD_TYPE = { boot: 0, primary: 1, supplementary: 2, partition: 3, terminator: 255 } as const;
 
 const STANDARD_ID = 'CD001';
-const EL_TORITO_ID = 'EL TORITO SPECIFICATION';
+export const EL_TORITO_ID = 'EL TORITO SPECIFICATION';
 /** Joliet spec §3.2: escape sequences of the UCS-2 levels 1, 2, 3. */
 const JOLIET_ESCAPES: Record<string, 1 | 2 | 3> = { '%/@': 1, '%/C': 2, '%/E': 3 };
 /** ECMA-119 §6.1.2 allows 512, 1024 and 2048-byte blocks. */

@@ -61,8 +61,11 @@ export function safeComponents(entry: IsoEntry, byPath: ReadonlyMap<string, IsoE
   return names;
 }
 
-/** Makes sure `dir/components...` exists as real directories, refusing symlinks and other files on the way. */
-async function ensureDirs(root: string, comps: readonly string[], image: string, entryPath: string, created: Set<string>): Promise<string> {
+/**
+ * Makes sure `dir/components...` exists as real directories, refusing symlinks and other files on the way.
+ * `created` gathers every directory checked or made; `made` (when given) those made here (private, 0700, until the caller opens them).
+ */
+export async function ensureDirs(root: string, comps: readonly string[], image: string, entryPath: string, created: Set<string>, made?: Set<string>): Promise<string> {
   let cur = root;
   for (const c of comps) {
     cur = join(cur, c);
@@ -74,6 +77,7 @@ async function ensureDirs(root: string, comps: readonly string[], image: string,
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       await mkdir(cur, { mode: 0o700 });
       created.add(cur);
+      made?.add(cur);
       continue;
     }
     if (st.isSymbolicLink()) unsafe(image, entryPath, `${JSON.stringify(cur)} is a symlink, refusing to write through it`);
@@ -83,12 +87,13 @@ async function ensureDirs(root: string, comps: readonly string[], image: string,
   return cur;
 }
 
-function tempName(dir: string, name: string): string {
+/** A fresh hidden temporary name in `dir` for `name`. */
+export function tempName(dir: string, name: string): string {
   return join(dir, `.${name.slice(0, 64)}.isosync-${randomBytes(6).toString('hex')}.tmp`);
 }
 
 /** Replaces `final` by `tmp`, refusing to replace a directory (rename(2) fails with EISDIR then). */
-async function commit(tmp: string, final: string, image: string, entryPath: string): Promise<void> {
+export async function commit(tmp: string, final: string, image: string, entryPath: string): Promise<void> {
   try {
     await rename(tmp, final);
   } catch (e) {
@@ -125,6 +130,7 @@ export async function extractEntries(src: ByteSource, img: IsoImage, selected: r
 
   const summary: ExtractSummary = { dir: outDir, files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0 };
   const created = new Set<string>();
+  const made = new Set<string>();
   const dirsToFinish: { path: string; entry: IsoEntry }[] = [];
   const linkKey = (e: IsoEntry): string | undefined => {
     if (e.type !== 'file') return undefined;
@@ -138,12 +144,12 @@ export async function extractEntries(src: ByteSource, img: IsoImage, selected: r
 
   for (const { entry, comps } of plan) {
     if (entry.type === 'dir') {
-      const p = await ensureDirs(outDir, comps, img.name, entry.path, created);
+      const p = await ensureDirs(outDir, comps, img.name, entry.path, created, made);
       dirsToFinish.push({ path: p, entry });
       summary.dirs++;
       continue;
     }
-    const parentDir = await ensureDirs(outDir, comps.slice(0, -1), img.name, entry.path, created);
+    const parentDir = await ensureDirs(outDir, comps.slice(0, -1), img.name, entry.path, created, made);
     const name = comps[comps.length - 1]!;
     const final = join(parentDir, name);
     const tmp = tempName(parentDir, name);
@@ -182,6 +188,9 @@ export async function extractEntries(src: ByteSource, img: IsoImage, selected: r
       throw e;
     }
   }
+  // Folders made on the way to a selected entry (not selected themselves) get the usual mode, not the private one they were filled with.
+  const finished = new Set(dirsToFinish.map((d) => d.path));
+  for (const d of made) if (!finished.has(d)) await chmod(d, DEFAULT_DIR_MODE);
   // Deepest first, so that setting a parent's mtime comes after its children changed it.
   // DIR itself (the image root) keeps the user's own mode and mtime, as bsdtar and xorriso leave it.
   for (const d of dirsToFinish.reverse()) {

@@ -8,8 +8,10 @@
  * - Metadata (directories with their continuation blocks, path tables) goes
  *   back to its old place when the blocks there are free, else to the best-fitting
  *   free run, else to the end. It is always contiguous.
- * - Fresh items (changed and new files) go to the best-fitting free run,
- *   largest first, else to the end.
+ * - Fresh items (changed and new files): with `pieceBlocks`, first into the
+ *   free blocks piece-pack.ts offers (pieces that cost a stock client
+ *   nothing to refetch, then the cheapest, as far as the dead space must
+ *   shrink), the rest at the end; without it, at the end.
  * - Then the tail is cut: while free blocks remain below the end and the
  *   last run of the image is fresh content (which every client fetches
  *   anyway) or rewritten metadata, it moves down into the free runs: whole
@@ -24,6 +26,7 @@
  * The result names for every item its runs in content order.
  */
 import { FreeSpace, type Run } from './free-space.js';
+import { packFresh } from './piece-pack.js';
 
 export type { Run } from './free-space.js';
 
@@ -54,6 +57,8 @@ export interface LayoutInput {
   readonly freshWaste: number;
   /** Most extents a split file may have. */
   readonly maxExtents: number;
+  /** Blocks per piece of the torrent the image will be published with: fresh content is packed by piece (piece-pack.ts). */
+  readonly pieceBlocks?: number;
 }
 
 export interface LayoutResult {
@@ -173,21 +178,74 @@ export function planLayout(input: LayoutInput): LayoutResult {
     }
     return false;
   };
-  // Fresh content: at the end, smallest first, so that the tail cut below moves the
-  // largest files into the largest free runs first and small runs stay dead when
-  // the waste allows (one run per file, cut into extents when huge).
-  for (const f of bySize(input.fresh.slice()).reverse()) {
-    owners.set(f.key, { key: f.key, kind: 'fresh', splittable: f.splittable });
-    const list: Run[] = [];
-    let at = free.append(f.blocks);
-    for (const n of chunks(f.blocks, input.maxExtentBlocks)) {
+  // Fresh content: packed by piece into the free runs when the piece size is known; the
+  // rest at the end, smallest first, so that the tail cut below moves the largest files
+  // into the largest free runs first and small runs stay dead when the waste allows
+  // (one run per file, cut into extents when huge).
+  const rest = new Map<string, number>();
+  const freshBlocks = input.fresh.reduce((n, f) => n + f.blocks, 0);
+  if (input.pieceBlocks !== undefined && input.pieceBlocks > 0 && freshBlocks > 0) {
+    const budget = Math.min(input.maxWaste, input.freshWaste);
+    const need = Math.max(0, Math.ceil((free.total() - budget * (free.end + freshBlocks)) / (1 - budget)));
+    const dirty: Run[] = [];
+    for (const m of input.metadata) for (const r of runs.get(m.key) ?? []) dirty.push(r);
+    const pack = packFresh({
+      holes: free.runsWithin(floorBelow(free.end), free.end), dirty, pieceBlocks: input.pieceBlocks, need,
+      items: input.fresh.filter((f) => f.blocks <= input.maxExtentBlocks), maxExtents: input.maxExtents, maxExtentBlocks: input.maxExtentBlocks,
+    });
+    for (const [key, list] of pack.placed) {
+      for (const r of list) {
+        free.take(r.start, r.length);
+        place(key, r);
+      }
+      runs.set(key, list.slice());
+      rest.set(key, pack.rest.get(key) ?? 0);
+    }
+  }
+  const appendFresh = (f: LayoutItem, blocks: number) => {
+    const list: Run[] = runs.get(f.key) ?? [];
+    let at = free.append(blocks);
+    for (const n of chunks(blocks, input.maxExtentBlocks)) {
       const r = { start: at, length: n };
       at += n;
       list.push(r);
       place(f.key, r);
     }
     runs.set(f.key, list);
+  };
+  const tail: { f: LayoutItem; blocks: number }[] = [];
+  for (const f of bySize(input.fresh.slice()).reverse()) {
+    owners.set(f.key, { key: f.key, kind: 'fresh', splittable: f.splittable });
+    const blocks = rest.get(f.key) ?? f.blocks;
+    if (blocks > 0) tail.push({ f, blocks });
   }
+  const P = input.pieceBlocks ?? 0;
+  if (P > 1) {
+    // Files of a piece or more start on a piece border, so that when they change or go in a
+    // later release their blocks free whole pieces; smaller files fill the gaps before them,
+    // and what they leave stays dead while the waste allows.
+    let allowance = Math.min(input.maxWaste, input.freshWaste) * (free.end + tail.reduce((n, t) => n + t.blocks, 0)) - free.total();
+    const large = tail.filter((t) => t.blocks >= P && !runs.has(t.f.key)).reverse();
+    const isLarge = new Set(large);
+    const small = tail.filter((t) => !isLarge.has(t)).reverse(); // largest first
+    for (const t of large) {
+      let gap = (P - (free.end % P)) % P;
+      for (let i = 0; gap > 0 && i < small.length;) {
+        if (small[i]!.blocks <= gap) {
+          gap -= small[i]!.blocks;
+          appendFresh(small[i]!.f, small[i]!.blocks);
+          small.splice(i, 1);
+        } else i++;
+      }
+      if (gap > 0 && gap <= allowance) {
+        allowance -= gap;
+        const at = free.append(gap);
+        appendFresh(t.f, t.blocks);
+        free.release(at, gap);
+      } else appendFresh(t.f, t.blocks);
+    }
+    for (const t of small.reverse()) appendFresh(t.f, t.blocks);
+  } else for (const t of tail) appendFresh(t.f, t.blocks);
 
   // Evicted kept files: at the end like fresh content (their blocks all count as moved).
   for (const k of evicted) {

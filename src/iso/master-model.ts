@@ -78,6 +78,8 @@ export interface ModelInput {
   readonly joliet: boolean;
   /** The ISO 9660 identifier the base recorded for each path (kept where it can be). */
   readonly baseIsoIds?: ReadonlyMap<string, string>;
+  /** A new boot setup (boot-setup.ts) instead of the base's: catalog entry indexes by image path, and the catalog's path. */
+  readonly boot?: { readonly images: ReadonlyMap<string, readonly number[]>; readonly catalogPath?: string };
 }
 
 export interface Model {
@@ -112,7 +114,10 @@ export function buildModel(input: ModelInput): Model {
   const bootLbas = new Map<number, number[]>();
   boot?.entries.forEach((b, i) => bootLbas.set(b.lba, [...(bootLbas.get(b.lba) ?? []), i]));
   const loaderDirs = new Set<string>();
-  for (const e of base.entries) if (e.type === 'file' && bootLbas.has(e.lba)) loaderDirs.add(parentOf(e.path));
+  if (input.boot) for (const p of input.boot.images.keys()) loaderDirs.add(parentOf(p));
+  else for (const e of base.entries) if (e.type === 'file' && bootLbas.has(e.lba)) loaderDirs.add(parentOf(e.path));
+  const isCatalog = (path: string, old: IsoEntry | undefined) =>
+    input.boot ? path === input.boot.catalogPath : boot !== undefined && old?.type === 'file' && old.lba === boot.catalogLba && old.size > 0;
 
   // File serial numbers (PX, RRIP 1.12) from 2^31 up: readers that find none (a reused
   // base directory from a writer without them) number entries by their block, which
@@ -161,7 +166,7 @@ export function buildModel(input: ModelInput): Model {
       continue;
     }
     const old = byPath.get(n.path);
-    if (boot && old?.type === 'file' && old.lba === boot.catalogLba && old.size > 0) {
+    if (isCatalog(n.path, old)) {
       parent.children.push({ node: n, name, catalog: true, serial: serialFor(n.path) });
       continue;
     }
@@ -169,7 +174,7 @@ export function buildModel(input: ModelInput): Model {
     const same = old !== undefined && old.type === 'file' && input.same.has(n.path) && old.size === n.size;
     if (same && old.size > 0) content = byExtent.get(old.lba);
     if (!content) {
-      const bootEntries = old?.type === 'file' ? bootLbas.get(old.lba) ?? [] : [];
+      const bootEntries = input.boot ? input.boot.images.get(n.path) ?? [] : old?.type === 'file' ? bootLbas.get(old.lba) ?? [] : [];
       const splittable = bootEntries.length === 0 && !LOADER_DIRS.test(n.path) && !loaderDirs.has(parentOf(n.path));
       content = {
         key: `f:${n.path}`, size: n.size, source: n.path, splittable, bootEntries,

@@ -12,10 +12,15 @@
  * their parent (every directory after its parent: libarchive reads them in
  * one forward sweep). Path tables take the first free blocks. A candidate
  * that cannot be reused is written anew, which can change sizes, so the
- * decision repeats until nothing changes. Pure.
+ * decision repeats until nothing changes. `metaRegion` feeds it the
+ * remaster model (sizes, verdicts) and maps its answer back. Pure.
  */
 import { IsosyncError } from '../errors.js';
 import type { Run } from './free-space.js';
+import { SECTOR_BYTES } from './context.js';
+import type { DirectorySize } from './dir-write.js';
+import type { DirModel, Model } from './master-model.js';
+import type { DirVerdict } from './verbatim.js';
 
 export interface RegionDir {
   /** Index of the parent in the same list (undefined for a root). */
@@ -93,4 +98,59 @@ export function planRegion(dirs: readonly RegionDir[], tables: readonly number[]
     cand = next;
   }
   throw new IsosyncError('UNSUPPORTED', 'Cannot lay out the metadata region: reused directories did not settle');
+}
+
+export interface Region {
+  readonly at: { iso: Map<DirModel, { lba: number; verbatimBytes?: number }>; joliet: Map<DirModel, { lba: number; verbatimBytes?: number }> };
+  readonly tables: Record<string, number>;
+  readonly runs: Run[];
+  readonly blocks: number;
+  readonly verbatim: number;
+}
+
+/** Places the directories and path tables (meta-region.ts); base continuation blocks stay when a reused directory may point into them. */
+export function metaRegion(
+  model: Model, iso: ReadonlyMap<DirModel, DirectorySize>, joliet: ReadonlyMap<DirModel, DirectorySize>,
+  verdicts: { iso: Map<DirModel, DirVerdict>; joliet: Map<DirModel, DirVerdict> }, tables: number[], start: number, pinned: readonly Run[], continuations: readonly Run[],
+): Region {
+  const list: RegionDir[] = [];
+  const index = new Map<DirModel, number>();
+  const add = (dirs: readonly DirModel[], sizes: ReadonlyMap<DirModel, DirectorySize>, v: Map<DirModel, DirVerdict>) => {
+    index.clear();
+    const first = list.length;
+    dirs.forEach((d, i) => index.set(d, first + i));
+    for (const d of dirs) {
+      const s = sizes.get(d)!;
+      const verdict = v.get(d);
+      list.push({
+        ...(d.parent ? { parent: index.get(d.parent)! } : {}), blocks: (s.bytes + s.ceBytes) / SECTOR_BYTES,
+        candidate: verdict?.candidate ?? false, attrStable: verdict?.attrStable ?? false, ...(verdict?.base ? { base: verdict.base } : {}),
+      });
+    }
+    return first;
+  };
+  const isoFirst = add(model.dirs, iso, verdicts.iso);
+  const jolietFirst = add(model.jolietDirs, joliet, verdicts.joliet);
+  const keepCe = [...verdicts.iso.values()].some((v) => v.candidate);
+  const plan = planRegion(list, tables.filter((n) => n > 0), start, keepCe ? [...pinned, ...continuations] : pinned);
+  const at = { iso: new Map<DirModel, { lba: number; verbatimBytes?: number }>(), joliet: new Map<DirModel, { lba: number; verbatimBytes?: number }>() };
+  const put = (dirs: readonly DirModel[], first: number, m: Map<DirModel, { lba: number; verbatimBytes?: number }>) =>
+    dirs.forEach((d, i) => m.set(d, { lba: plan.pos[first + i]!, ...(plan.verbatim[first + i] ? { verbatimBytes: list[first + i]!.base!.length * SECTOR_BYTES } : {}) }));
+  put(model.dirs, isoFirst, at.iso);
+  put(model.jolietDirs, jolietFirst, at.joliet);
+  const keys = ['pt:L', 'pt:M', 'jpt:L', 'jpt:M'];
+  const tpos: Record<string, number> = {};
+  let k = 0;
+  tables.forEach((n, i) => { if (n > 0) tpos[keys[i]!] = plan.tables[k++]!; });
+  const used: Run[] = [];
+  list.forEach((d, i) => used.push({ start: plan.pos[i]!, length: plan.verbatim[i] ? d.base!.length : d.blocks }));
+  tables.forEach((n, i) => { if (n > 0) used.push({ start: tpos[keys[i]!]!, length: n }); });
+  used.sort((a, b) => a.start - b.start);
+  const runs: Run[] = [];
+  for (const r of used) {
+    const last = runs[runs.length - 1];
+    if (last && last.start + last.length === r.start) runs[runs.length - 1] = { start: last.start, length: last.length + r.length };
+    else runs.push(r);
+  }
+  return { at, tables: tpos, runs, blocks: used.reduce((n, r) => n + r.length, 0), verbatim: plan.verbatim.filter(Boolean).length };
 }

@@ -1,9 +1,16 @@
 /**
  * `isosync remaster BASE TREE -o OUT`: the coordinator. Reads the base image
  * (the reader), scans TREE, finds which files hold the same bytes as the
- * base's file at the same path (compared byte for byte), builds the model,
- * plans the layout and writes OUT through OUT.part. BASE is opened
- * read-only; an existing OUT is refused unless `force`.
+ * base's file at the same path, builds the model, plans the layout and
+ * writes OUT through OUT.part. BASE is opened read-only; an existing OUT is
+ * refused unless `force`.
+ *
+ * Which files are unchanged: rsync's quick check by default. A tree file
+ * whose size and modification time (whole seconds, as Rock Ridge TF records
+ * it) equal the base entry's is taken as unchanged without reading it; any
+ * other file of the same size is compared byte for byte, a few at a time.
+ * `verifyContent` compares every file of the same size. (The inode is no
+ * help here: the image records the writer's serial numbers, not TREE's.)
  */
 import { realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -23,8 +30,12 @@ import { planRemaster, type RemasterStats } from './master-plan.js';
 import { readIso } from './read-iso.js';
 import { scanTree } from './scan-tree.js';
 import { writeImage } from './write-image.js';
-import { moveHybrid } from './hybrid.js';
+import { crc32, moveHybrid } from './hybrid.js';
 import { open } from 'node:fs/promises';
+import { defaultPieceLength } from '../torrent/piece-length.js';
+import { hasBootOptions, resolveBoot, type BootOptions } from './boot-options.js';
+import { isohybridSystemArea, PLATFORM, systemAreaFrom, type BootSetup } from './boot-setup.js';
+import type { RemasterPlan } from './master-plan.js';
 
 export interface RemasterOptions {
   /** New volume identifier (default: the base's). */
@@ -35,18 +46,27 @@ export interface RemasterOptions {
   readonly dateMs: number;
   /** Replace an existing OUT. */
   readonly force?: boolean;
+  /** Piece length the image will be published with (default: publish's default for the base's size); fresh content is packed by piece. */
+  readonly pieceBytes?: number;
+  /** Compare every same-size file byte for byte, even when its mtime equals the base's. */
+  readonly verifyContent?: boolean;
+  /** A boot setup instead of the base's (El Torito images, catalog path, system area). */
+  readonly boot?: BootOptions;
 }
 
 export interface RemasterReport extends RemasterStats {
   readonly base: string;
   readonly tree: string;
   readonly output: string;
-  readonly files: { readonly kept: number; readonly fresh: number };
+  /** `compared`: files read and compared byte for byte; `quick`: taken as unchanged on size and mtime. */
+  readonly files: { readonly kept: number; readonly fresh: number; readonly compared: number; readonly quick: number };
 }
 
 /** ECMA-119 §8.4.6: the volume identifier is 32 d-characters; isosync accepts printable ASCII as xorriso does. */
 const VOLUME_ID = /^[\x20-\x7e]{1,32}$/;
 const COMPARE_CHUNK = 1024 * 1024;
+/** Files compared at once (reads overlap; the page cache or the disk queue does the rest). */
+const COMPARE_PARALLEL = 4;
 const MAX_BOOT_IMAGE_BYTES = 64 * 1024 * 1024;
 /** Bytes after the ISO volume (appended partitions, a backup GPT) carried along in memory. */
 const MAX_TAIL_BYTES = 256 * 1024 * 1024;
@@ -85,10 +105,18 @@ async function sameContent(base: FileSource, entry: IsoEntry, file: string, buf:
 async function isoIds(base: FileSource, img: IsoImage): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (img.tree === 'joliet') return out;
+  // Records never cross a logical block (ECMA-119 §6.8.1.1): read each directory block once.
+  const blocks = new Map<number, Uint8Array>();
   for (const e of img.entries) {
     if (e.path === '/') continue;
-    const head = await base.read(e.recordOffset, Math.min(MIN_RECORD_BYTES + 222, base.size - e.recordOffset));
-    const len = head[DIR_RECORD.identifierLength.at]!;
+    const at = Math.floor(e.recordOffset / SECTOR_BYTES) * SECTOR_BYTES;
+    let block = blocks.get(at);
+    if (!block) {
+      block = await base.read(at, Math.min(SECTOR_BYTES, base.size - at));
+      blocks.set(at, block);
+    }
+    const head = block.subarray(e.recordOffset - at);
+    const len = head[DIR_RECORD.identifierLength.at] ?? 0;
     out.set(e.path, latin1Text(head.subarray(DIR_RECORD.identifier.at, DIR_RECORD.identifier.at + len)));
   }
   return out;
@@ -102,6 +130,32 @@ async function jolietEntries(base: FileSource, img: IsoImage, name: string): Pro
   const ctx = new IsoContext(base, name);
   const root = parseRecord(ctx, jd.rootRecord, 0, jd.sector * SECTOR_BYTES + PVD.rootDirectoryRecord.at, MIN_RECORD_BYTES, 'root directory record');
   return (await walkTree(ctx, root, { names: 'joliet', blockSize: img.logicalBlockSize, suspSkip: 0 })).entries;
+}
+
+/** The system area a boot setup gives: an isohybrid MBR over the new image, or the given bytes. */
+function systemArea(setup: BootSetup, plan: RemasterPlan, baseSystem: Uint8Array, volume: string, dateMs: number): Uint8Array {
+  if (setup.systemArea) return systemAreaFrom(setup.systemArea);
+  const bios = plan.boot!.images.find((i) => i.platform === PLATFORM.bios)!;
+  // The disk id stays the base's when it had an MBR; else one derived from the volume and its date (deterministic).
+  const view = new DataView(baseSystem.buffer, baseSystem.byteOffset, baseSystem.length);
+  const hadMbr = baseSystem[510] === 0x55 && baseSystem[511] === 0xaa && view.getUint32(440, true) !== 0;
+  const diskId = hadMbr ? view.getUint32(440, true) : crc32(new TextEncoder().encode(`${volume}:${dateMs}`));
+  return isohybridSystemArea(setup.isohybridMbr!, bios.lba, plan.imageBytes, diskId);
+}
+
+/**
+ * An isohybrid base's MBR names its BIOS image's place (in 512-byte sectors
+ * at byte 432); a new boot setup that moved that image moves the pointer too.
+ */
+function followBiosImage(system: Uint8Array, base: IsoImage, plan: RemasterPlan): Uint8Array {
+  const old = base.boot?.entries.find((e) => e.platform === PLATFORM.bios);
+  const now = plan.boot?.images.find((i) => i.platform === PLATFORM.bios);
+  if (!old || !now || old.lba === now.lba || system[510] !== 0x55 || system[511] !== 0xaa) return system;
+  const view = new DataView(system.buffer, system.byteOffset, system.length);
+  if (view.getUint32(432, true) !== old.lba * 4 || view.getUint32(436, true) !== 0) return system;
+  const out = system.slice();
+  new DataView(out.buffer).setUint32(432, now.lba * 4, true);
+  return out;
 }
 
 export async function remaster(basePath: string, treePath: string, outPath: string, opts: RemasterOptions): Promise<RemasterReport> {
@@ -125,16 +179,42 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
   const base = await FileSource.open(basePath);
   try {
     const img = await readIso(base, { name: basePath });
-    const nodes: SourceNode[] = await scanTree(treePath);
+    const scanned: SourceNode[] = await scanTree(treePath);
+    const boot = hasBootOptions(opts.boot) ? await resolveBoot(opts.boot, scanned, img, opts.dateMs) : undefined;
+    const nodes = boot?.nodes ?? scanned;
+    const newImages = boot && boot.setup.images.length > 0 ? boot.setup.images : undefined;
     const byPath = new Map<string, IsoEntry>();
     for (const e of img.entries) byPath.set(e.path, e);
     const same = new Set<string>();
-    const scratch = Buffer.allocUnsafe(COMPARE_CHUNK);
+    const toCompare: { n: SourceNode; e: IsoEntry }[] = [];
+    const quick = new Set<string>();
     for (const n of nodes) {
       if (n.type !== 'file') continue;
       const e = byPath.get(n.path);
-      if (e?.type !== 'file' || e.size !== n.size) continue;
-      if (n.size === 0 || (await sameContent(base, e, resolve(treePath, `.${n.path}`), scratch))) same.add(n.path);
+      if (e?.type !== 'file' || e.size !== n.size || n.path === boot?.setup.catalogPath) continue;
+      if (n.size === 0) same.add(n.path);
+      else if (!opts.verifyContent && img.hasRockRidge && e.mtimeMs !== undefined && Math.floor(e.mtimeMs / 1000) === Math.floor(n.mtimeMs / 1000)) {
+        same.add(n.path);
+        quick.add(n.path);
+      } else toCompare.push({ n, e });
+    }
+    let next = 0;
+    const worker = async () => {
+      const scratch = Buffer.allocUnsafe(COMPARE_CHUNK);
+      while (next < toCompare.length) {
+        const { n, e } = toCompare[next++]!;
+        if (await sameContent(base, e, resolve(treePath, `.${n.path}`), scratch)) same.add(n.path);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(COMPARE_PARALLEL, toCompare.length) }, worker));
+    // A BIOS image to carry a boot information table stays only if the base's copy has a good one in place.
+    for (const spec of newImages ?? []) {
+      const e = byPath.get(spec.path);
+      if (!spec.bootInfoTable || !same.has(spec.path) || e?.type !== 'file' || e.size > MAX_BOOT_IMAGE_BYTES) continue;
+      if (e.extents.length !== 1 || !hasBootInfoTable(await base.read(e.lba * SECTOR_BYTES, e.size), e.lba)) {
+        same.delete(spec.path);
+        quick.delete(spec.path);
+      }
     }
     const terminator = img.descriptors.find((d) => d.type === 'terminator')!;
     const descriptorSet = await base.read(SYSTEM_AREA_SECTORS * SECTOR_BYTES, (terminator.sector + 1 - SYSTEM_AREA_SECTORS) * SECTOR_BYTES);
@@ -148,12 +228,19 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
         if (hasBootInfoTable(await base.read(b.lba * SECTOR_BYTES, file.size), b.lba)) bootInfoTables.add(i);
       }
     }
-    const model = buildModel({ nodes, base: img, same, joliet: img.hasJoliet, baseIsoIds: await isoIds(base, img) });
+    const bootPaths = new Map<string, number[]>();
+    newImages?.forEach((spec, i) => bootPaths.set(spec.path, [...(bootPaths.get(spec.path) ?? []), i]));
+    const model = buildModel({
+      nodes, base: img, same, joliet: img.hasJoliet, baseIsoIds: await isoIds(base, img),
+      ...(newImages ? { boot: { images: bootPaths, ...(boot!.setup.catalogPath !== undefined ? { catalogPath: boot!.setup.catalogPath } : {}) } } : {}),
+    });
     const baseJoliet = await jolietEntries(base, img, basePath);
     const plan = planRemaster({
       base: img, descriptorSet, ...(catalog ? { catalog } : {}), bootInfoTables, model, maxWaste, dateMs: opts.dateMs,
+      pieceBlocks: Math.max(1, Math.floor((opts.pieceBytes ?? defaultPieceLength(base.size)) / SECTOR_BYTES)),
       ...(baseJoliet ? { baseJoliet } : {}),
       ...(opts.volumeId !== undefined ? { volumeId: opts.volumeId } : {}),
+      ...(newImages ? { newBoot: newImages } : {}),
     });
     // A hybrid image's partition tables and whatever follows the volume move with its end.
     const oldEnd = img.volumeSpaceSize * img.logicalBlockSize;
@@ -161,7 +248,12 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
     if (tailBytes > MAX_TAIL_BYTES) {
       throw new IsosyncError('UNSUPPORTED', `Cannot remaster ${quote(basePath)}: ${tailBytes} bytes follow its ISO volume, more than ${MAX_TAIL_BYTES}`, { image: basePath });
     }
-    const hybrid = moveHybrid(await base.read(0, SYSTEM_AREA_SECTORS * SECTOR_BYTES), tailBytes > 0 ? await base.read(oldEnd, tailBytes) : new Uint8Array(0), oldEnd, plan.imageBytes);
+    const baseSystem = await base.read(0, SYSTEM_AREA_SECTORS * SECTOR_BYTES);
+    const given = boot?.setup.systemArea ?? boot?.setup.isohybridMbr;
+    // A system area given on the command line replaces the base's partition layout, and with it what followed the volume.
+    const hybrid = given
+      ? { system: systemArea(boot!.setup, plan, baseSystem, opts.volumeId ?? img.volumeId, opts.dateMs), tail: new Uint8Array(0) }
+      : moveHybrid(followBiosImage(baseSystem, img, plan), tailBytes > 0 ? await base.read(oldEnd, tailBytes) : new Uint8Array(0), oldEnd, plan.imageBytes);
     const final = {
       ...plan,
       imageBytes: plan.imageBytes + hybrid.tail.length,
@@ -176,7 +268,7 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
     const kept = model.contents.filter((c) => c.kept).length;
     return {
       base: basePath, tree: treePath, output: outPath, ...final.stats,
-      files: { kept, fresh: model.contents.length - kept },
+      files: { kept, fresh: model.contents.length - kept, compared: toCompare.length, quick: quick.size },
     };
   } finally {
     await base.close();

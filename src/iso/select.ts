@@ -34,7 +34,7 @@ export function globToRegExp(pattern: string): RegExp {
  * The entries selected by `patterns` (all entries when none), in path
  * order. A pattern that matches nothing is an error naming it.
  */
-export function selectEntries(entries: readonly IsoEntry[], patterns: readonly string[], imageName: string): IsoEntry[] {
+export function selectEntries<E extends Pick<IsoEntry, 'path'>>(entries: readonly E[], patterns: readonly string[], imageName: string): E[] {
   if (patterns.length === 0) return [...entries];
   const roots = new Set<string>();
   for (const pat of patterns) {

@@ -22,7 +22,8 @@ export interface DeepEntry {
   readonly format?: string;
 }
 
-function extentsOf(f: LayoutFile, img: NestedImage | undefined): Span[] {
+/** Stored bytes of `f` (a file of `img`, or of the outer image) as outer-image spans: its chunks, then its shared block. */
+export function extentsOf(f: LayoutFile, img: NestedImage | undefined): Span[] {
   const out: Span[] = [];
   for (let i = 0; i < f.chunks.length; i += 2) {
     const a = f.chunks[i]!;

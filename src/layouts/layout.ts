@@ -46,6 +46,8 @@ export interface LayoutFile {
   readonly ref?: number;
   /** Whether the chunks hold the file's bytes as they are (no compression): content can be read straight. */
   readonly raw?: boolean;
+  /** Permission bits (mode & 0o7777) of a regular file, where the format keeps them (squashfs, EROFS). */
+  readonly mode?: number;
 }
 
 /** A stored block shared by several files (a squashfs fragment block). */
@@ -91,7 +93,13 @@ export interface LayoutReader {
   readonly format: LayoutFormat;
   /** Whether `head` (the first 4 KiB of the range, or fewer) looks like this format. */
   sniff(head: Uint8Array): boolean;
-  read(src: ByteSource, name: string, limits: LayoutLimits, budget: MetadataBudget): Promise<Layout>;
+  /**
+   * `visit` (optional) says which paths of the tree to read: a directory it
+   * refuses is not listed, another entry it refuses not read (the layout then
+   * lists only what was visited). Readers whose metadata lies together may
+   * ignore it (squashfs's tables are fetched in one go anyway).
+   */
+  read(src: ByteSource, name: string, limits: LayoutLimits, budget: MetadataBudget, visit?: (path: string) => boolean): Promise<Layout>;
 }
 
 /** Metadata bytes still allowed for the whole nested walk (shared by every layout of one image). */

@@ -95,7 +95,7 @@ function toOuter(pieces: readonly Piece[], start: number, end: number): Span[] {
   return out;
 }
 
-function piecesOf(file: LayoutFile, parent: readonly Piece[] | undefined): Piece[] {
+function piecesOf(file: LayoutFile, parent: NestedImage | undefined): Piece[] {
   const own: Piece[] = [];
   let at = 0;
   for (let i = 0; i < file.chunks.length; i += 2) {
@@ -108,7 +108,7 @@ function piecesOf(file: LayoutFile, parent: readonly Piece[] | undefined): Piece
   const out: Piece[] = [];
   for (const p of own) {
     let at2 = p.at;
-    for (const s of toOuter(parent, p.image, p.image + p.length)) {
+    for (const s of parent.toImage(p.image, p.image + p.length)) {
       out.push({ at: at2, image: s.start, length: s.end - s.start });
       at2 += s.end - s.start;
     }
@@ -162,6 +162,39 @@ export async function outerCandidates(src: ByteSource, outer: Layout, boot: read
 }
 
 /**
+ * Reads the nested image stored in `file` (a file of the outer image, or of
+ * `parent`'s layout), named `path`; undefined when no reader recognizes its
+ * first bytes. Reads its head, then (squashfs) its tables in one go, then
+ * walks it; an unreadable image is an IsosyncError.
+ */
+export async function openNested(
+  src: ByteSource,
+  file: LayoutFile,
+  parent: NestedImage | undefined,
+  path: string,
+  limits: LayoutLimits,
+  budget: MetadataBudget,
+  /** Which paths of its tree to read (LayoutReader.read); all when absent. */
+  visit?: (path: string) => boolean,
+): Promise<NestedImage | undefined> {
+  const pieces = piecesOf(file, parent);
+  const total = pieces.reduce((n, p) => n + p.length, 0);
+  const slice = new SliceSource(src, pieces, total);
+  const head = await slice.read(0, Math.min(HEAD_BYTES, total));
+  const reader = READERS.find((r) => r.sniff(head));
+  if (!reader) return undefined;
+  // Squashfs keeps its tables at the end: fetch them in one go before walking them.
+  if (reader.format === 'squashfs' && head.length >= 96) {
+    const v = new DataView(head.buffer, head.byteOffset, 96);
+    const used = Number(v.getBigUint64(SQ_SB.bytesUsed, true));
+    const first = Number(v.getBigUint64(SQ_SB.inodeTable, true));
+    if (first < used && used <= total) await slice.prefetch([{ start: first, end: used }]);
+  }
+  const layout = await reader.read(slice, path, limits, budget, visit);
+  return nestedImage(path, (parent?.depth ?? 0) + 1, layout, pieces);
+}
+
+/**
  * Every nested image below `outer` (a layout of `src`, offsets = outer image
  * offsets), breadth first, bounded by opts. `extra` are more candidates of
  * the outer level (outerCandidates).
@@ -169,31 +202,18 @@ export async function outerCandidates(src: ByteSource, outer: Layout, boot: read
 export async function findNested(src: ByteSource, outer: Layout, opts: NestOptions = DEFAULT_NEST, extra: readonly LayoutFile[] = []): Promise<NestedImage[]> {
   const budget = new MetadataBudget(opts.metadataBytes);
   const found: NestedImage[] = [];
-  const queue: { layout: Layout; pieces?: Piece[]; prefix: string; depth: number; extra: readonly LayoutFile[] }[] = [{ layout: outer, prefix: '', depth: 0, extra }];
+  const queue: { layout: Layout; parent?: NestedImage; prefix: string; depth: number; extra: readonly LayoutFile[] }[] = [{ layout: outer, prefix: '', depth: 0, extra }];
   while (queue.length > 0) {
     const level = queue.shift()!;
     if (level.depth >= opts.maxDepth) continue;
     const candidates = [...level.layout.files.filter((f) => f.type === 'file' && f.raw === true && f.size >= MIN_IMAGE_BYTES && IMAGE_NAME.test(f.path)), ...level.extra];
     for (const file of candidates) {
-      const pieces = piecesOf(file, level.pieces);
-      const total = pieces.reduce((n, p) => n + p.length, 0);
-      const slice = new SliceSource(src, pieces, total);
       const path = `${level.prefix}${file.path}`;
       try {
-        const head = await slice.read(0, Math.min(HEAD_BYTES, total));
-        const reader = READERS.find((r) => r.sniff(head));
-        if (!reader) continue;
-        // Squashfs keeps its tables at the end: fetch them in one go before walking them.
-        if (reader.format === 'squashfs' && head.length >= 96) {
-          const v = new DataView(head.buffer, head.byteOffset, 96);
-          const used = Number(v.getBigUint64(SQ_SB.bytesUsed, true));
-          const first = Number(v.getBigUint64(SQ_SB.inodeTable, true));
-          if (first < used && used <= total) await slice.prefetch([{ start: first, end: used }]);
-        }
-        const layout = await reader.read(slice, path, opts.limits, budget);
-        const img = nestedImage(path, level.depth + 1, layout, pieces);
+        const img = await openNested(src, file, level.parent, path, opts.limits, budget);
+        if (!img) continue;
         found.push(img);
-        if (level.depth + 1 < opts.maxDepth) queue.push({ layout, pieces: pieces.map((p) => ({ ...p })), prefix: `${path}:`, depth: level.depth + 1, extra: [] });
+        if (img.depth < opts.maxDepth) queue.push({ layout: img.layout, parent: img, prefix: `${path}:`, depth: img.depth, extra: [] });
       } catch (e) {
         if (!(e instanceof IsosyncError)) throw e;
         opts.note?.(`${path} is not read as a nested image: ${e.message}`);

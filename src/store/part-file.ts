@@ -3,22 +3,30 @@
  *
  * - Created at full length (sparse); pieces are written whole, only after
  *   their hash verified, so every verified piece on disk is complete.
- * - Resume needs no journal: on open, an existing .part of the right size is
- *   re-hashed (all cores) and its verified pieces are kept. A kill -9 in the
- *   middle of a write leaves at most that piece invalid, and it is redone.
+ * - On open, an existing .part of the right size is re-hashed (all cores) and
+ *   its verified pieces are kept. A kill -9 in the middle of a write leaves
+ *   at most that piece invalid, and it is redone.
+ * - Blocks received for pieces not verified yet may be written too, as they
+ *   arrive (`writeBlock`, within DEFER_MS), each recorded in a journal beside the .part
+ *   (block-journal.ts) once its bytes are written: a resumed run gets them as
+ *   `received` ranges and fetches only the rest of their pieces. A piece
+ *   whose received bytes fail its hash is fetched again (assembly never
+ *   trusts them). Once writePiece seals a piece, no block write touches it.
  * - `finish` fsyncs and renames to the final name; before that, the final
  *   path is never touched. A source image is never opened for writing here.
  * - Written data is flushed in the background every FLUSH_BYTES, so the
  *   fsync of `finish` has little left to wait for.
  */
-import { open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { IsosyncError } from '../errors.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { ByteSource } from './byte-source.js';
 import { checkRange } from './byte-source.js';
 import { readFully } from './file-source.js';
-import type { PieceIndex } from '../core/ids.js';
+import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import type { PieceStore } from '../core/ports.js';
+import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
+import { decodeJournal, encodeRecords, journalHeader } from './block-journal.js';
 
 /**
  * Written bytes after which a background fdatasync starts. Without it the
@@ -28,6 +36,13 @@ import type { PieceStore } from '../core/ports.js';
  */
 export const FLUSH_BYTES = 32 * 1024 * 1024;
 
+/**
+ * A received block waits this long before it is written to the .part: a piece
+ * that verifies meanwhile is written once, whole (a fast transfer writes its
+ * bytes once, not twice); a kill loses at most this much of a slow one.
+ */
+export const DEFER_MS = 50;
+
 export interface PartTarget {
   readonly length: number;
   readonly pieceLength: number;
@@ -35,6 +50,23 @@ export interface PartTarget {
 }
 
 export class PartFile implements ByteSource, PieceStore {
+  /** The journal of received blocks: `NAME.part.blocks`. */
+  readonly journalPath: string;
+  /** Bytes of received blocks on disk (journaled) per piece not verified yet. */
+  private readonly receivedIn = new Map<number, number>();
+  private journal: FileHandle | undefined;
+  private journalAt = 0;
+  private readonly records: Span[] = [];
+  private appending: Promise<void> | undefined;
+  /** Blocks kept by writeBlock, by piece, written at the next flush (DEFER_MS). */
+  private readonly deferred = new Map<number, { offset: number; bytes: Uint8Array }[]>();
+  private deferTimer: NodeJS.Timeout | undefined;
+  /** Block writes under way, chained per piece. */
+  private readonly blockWrites = new Map<number, Promise<void>>();
+  /** Pieces writePiece is writing: no block write may touch them any more. */
+  private readonly sealed = new Set<number>();
+  private closed = false;
+
   private constructor(
     private readonly handle: FileHandle,
     readonly path: string,
@@ -42,7 +74,28 @@ export class PartFile implements ByteSource, PieceStore {
     readonly size: number,
     /** have[i]: piece i is on disk and verified. */
     readonly have: boolean[],
-  ) {}
+    private readonly target: PartTarget,
+    /** Ranges an earlier run received and journaled, in pieces not verified: sorted, disjoint. */
+    readonly received: readonly Span[],
+  ) {
+    this.journalPath = `${path}.blocks`;
+    for (const r of received) this.countReceived(r);
+  }
+
+  /** Bytes of received blocks on disk (journaled) in pieces not verified: what a resume gets besides verified pieces. */
+  get receivedBytes(): number {
+    let n = 0;
+    for (const b of this.receivedIn.values()) n += b;
+    return n;
+  }
+
+  private countReceived(s: Span): void {
+    const pl = this.target.pieceLength;
+    for (let p = Math.floor(s.start / pl); p * pl < s.end; p++) {
+      const bytes = Math.min(s.end, (p + 1) * pl) - Math.max(s.start, p * pl);
+      this.receivedIn.set(p, (this.receivedIn.get(p) ?? 0) + bytes);
+    }
+  }
 
   /**
    * Opens or creates `finalPath + ".part"`. When `resume` finds an existing
@@ -70,7 +123,8 @@ export class PartFile implements ByteSource, PieceStore {
     } catch (e) {
       throw ioError(`Cannot create ${JSON.stringify(path)}`, e, path);
     }
-    return new PartFile(handle, path, finalPath, target.length, have);
+    const received = await readReceived(`${path}.blocks`, target, have, existing);
+    return new PartFile(handle, path, finalPath, target.length, have, target, received);
   }
 
   get verifiedCount(): number {
@@ -85,18 +139,114 @@ export class PartFile implements ByteSource, PieceStore {
   /** writePiece has written every byte when it resolves: the caller may reuse the buffer (PieceStore). */
   readonly releasesBytes = true;
 
+  /**
+   * Keeps a block received for a piece not verified yet (`offset` is
+   * absolute): written and journaled after DEFER_MS unless its piece is
+   * written verified first (a fast transfer then writes its bytes once).
+   * A block of a verified or sealed piece is ignored.
+   */
+  writeBlock(piece: PieceIndex, offset: number, bytes: Uint8Array): void {
+    if (this.closed || this.have[piece] || this.sealed.has(piece)) return;
+    let list = this.deferred.get(piece);
+    if (!list) this.deferred.set(piece, (list = []));
+    list.push({ offset, bytes });
+    if (!this.deferTimer) {
+      this.deferTimer = setTimeout(() => this.flushDeferred(), DEFER_MS);
+      this.deferTimer.unref();
+    }
+  }
+
+  /** Writes every block kept by writeBlock. */
+  private flushDeferred(): void {
+    clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
+    for (const [piece, list] of this.deferred) for (const b of list) void this.writeNow(pieceIndex(piece), b.offset, b.bytes);
+    this.deferred.clear();
+  }
+
+  /**
+   * Writes received bytes of a piece not verified yet, then journals them; in
+   * the background, in order per piece. A failed write only loses them for a
+   * resume (the piece's own write reports errors).
+   */
+  private writeNow(piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<void> {
+    if (this.closed || this.have[piece] || this.sealed.has(piece)) return Promise.resolve();
+    const next = (this.blockWrites.get(piece) ?? Promise.resolve()).then(async () => {
+      if (this.closed || this.have[piece] || this.sealed.has(piece)) return;
+      await writeAll(this.handle, bytes, offset);
+      this.record({ start: offset, end: offset + bytes.length });
+    }).catch(() => undefined);
+    this.blockWrites.set(piece, next);
+    void next.then(() => {
+      if (this.blockWrites.get(piece) === next) this.blockWrites.delete(piece);
+    });
+    return next;
+  }
+
+  /** Received bytes at `offset` that may cross pieces (a whole-file stream): written and journaled like blocks; resolves when done. */
+  async writeSpan(offset: number, bytes: Uint8Array): Promise<void> {
+    const pl = this.target.pieceLength;
+    const writes: Promise<void>[] = [];
+    for (let at = offset; at < offset + bytes.length; ) {
+      const p = Math.floor(at / pl);
+      const end = Math.min(offset + bytes.length, (p + 1) * pl);
+      writes.push(this.writeNow(pieceIndex(p), at, bytes.subarray(at - offset, end - offset)));
+      at = end;
+    }
+    await Promise.all(writes);
+  }
+
+  private record(s: Span): void {
+    this.records.push(s);
+    this.countReceived(s);
+    this.appending ??= this.appendRecords().finally(() => (this.appending = undefined));
+  }
+
+  /** Appends the records written so far, in as few writes as they come. */
+  private async appendRecords(): Promise<void> {
+    try {
+      while (this.records.length > 0 && !this.closed) {
+        const batch = encodeRecords(this.records.splice(0));
+        if (!this.journal) {
+          this.journal = await open(this.journalPath, this.received.length > 0 ? 'r+' : 'w');
+          if (this.received.length > 0) this.journalAt = (await this.journal.stat()).size;
+          else {
+            await writeAll(this.journal, journalHeader(this.target.pieces), 0);
+            this.journalAt = HEADER;
+          }
+        }
+        await writeAll(this.journal, batch, this.journalAt);
+        this.journalAt += batch.length;
+      }
+    } catch {
+      // a journal that cannot be written only costs a resume its unverified blocks
+      this.records.length = 0;
+    }
+  }
+
+  /** Block writes and journal appends under way, done. */
+  private async settle(): Promise<void> {
+    this.flushDeferred();
+    while (this.blockWrites.size > 0 || this.appending) {
+      await Promise.all([...this.blockWrites.values()]);
+      await this.appending;
+    }
+  }
+
   /** Writes a verified piece. */
   async writePiece(piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<void> {
+    this.sealed.add(piece);
+    this.deferred.delete(piece);
     try {
-      let done = 0;
-      while (done < bytes.length) {
-        const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, offset + done);
-        done += bytesWritten;
-      }
+      await this.blockWrites.get(piece);
+      await writeAll(this.handle, bytes, offset);
     } catch (e) {
       throw ioError(`Cannot write ${JSON.stringify(this.path)}`, e, this.path);
+    } finally {
+      this.sealed.delete(piece);
     }
     this.have[piece] = true;
+    this.receivedIn.delete(piece);
     this.unflushed += bytes.length;
     if (this.unflushed >= FLUSH_BYTES && !this.flushing) {
       this.unflushed = 0;
@@ -116,6 +266,10 @@ export class PartFile implements ByteSource, PieceStore {
     const missing = this.have.indexOf(false);
     if (missing >= 0) throw new IsosyncError('VERIFY_FAILED', `Cannot finish ${JSON.stringify(this.finalPath)}: piece ${missing} is not verified`);
     try {
+      await this.settle();
+      this.closed = true;
+      await this.journal?.close();
+      await unlink(this.journalPath).catch(() => undefined);
       await this.flushing;
       await this.handle.sync();
       await this.handle.close();
@@ -125,7 +279,18 @@ export class PartFile implements ByteSource, PieceStore {
     }
   }
 
+  /** Closes and removes the .part and its journal (a run that kept nothing). Returns whether the .part was there. */
+  async discard(): Promise<boolean> {
+    await this.close();
+    await unlink(this.journalPath).catch(() => undefined);
+    return unlink(this.path).then(() => true, () => false);
+  }
+
   async close(): Promise<void> {
+    await this.settle();
+    this.closed = true;
+    await this.journal?.close().catch(() => undefined);
+    this.journal = undefined;
     await this.flushing;
     try {
       await this.handle.sync();
@@ -134,6 +299,42 @@ export class PartFile implements ByteSource, PieceStore {
     }
     await this.handle.close().catch(() => undefined);
   }
+}
+
+const HEADER = journalHeader(new Uint8Array(0)).length;
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array, at: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, at + done);
+    done += bytesWritten;
+  }
+}
+
+/**
+ * The ranges an earlier run journaled, minus verified pieces; the journal is
+ * rewritten to hold just those (a torn last record is gone, appends follow).
+ * Without a .part to resume, a journal left behind is removed.
+ */
+async function readReceived(journal: string, target: PartTarget, have: readonly boolean[], existing: boolean): Promise<Span[]> {
+  const bytes = existing ? await readFile(journal).catch(() => undefined) : undefined;
+  if (!bytes) {
+    await unlink(journal).catch(() => undefined);
+    return [];
+  }
+  const verified: Span[] = [];
+  have.forEach((ok, p) => ok && verified.push({ start: p * target.pieceLength, end: Math.min(target.length, (p + 1) * target.pieceLength) }));
+  const received = subtractSpans(decodeJournal(bytes, target.pieces, target.length), mergeSpans(verified));
+  try {
+    if (received.length === 0) await unlink(journal);
+    else {
+      await writeFile(`${journal}.new`, Buffer.concat([journalHeader(target.pieces), encodeRecords(received)]));
+      await rename(`${journal}.new`, journal);
+    }
+  } catch {
+    return []; // not rewritten: not used, so appends cannot follow a torn record
+  }
+  return received;
 }
 
 function ioError(what: string, e: unknown, path: string): IsosyncError {

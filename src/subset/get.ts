@@ -8,21 +8,24 @@
  *      (choose-packages.ts); their files join the chosen paths.
  *   3. The target's directories on the paths to the chosen files are read
  *      (descend.ts), every byte from a verified piece: the only metadata
- *      fetched is the pieces those directories sit in.
+ *      fetched is the pieces those directories sit in. Paths inside nested
+ *      images ("/live/filesystem.squashfs:/usr/bin/bash", as `ls --deep`
+ *      prints them) open only the containers they name (nested-select.ts).
  *   4. The chosen files are mapped onto local data (--from images, --source
  *      folders, the catalog's images) and their pieces built, verified and
  *      written to the .part: local bytes first, the rest fetched.
- *   5. They are extracted (iso/extract.ts: each under a temporary name,
- *      renamed once complete) and the .part is removed. A failure keeps a
+ *   5. They are extracted (iso/extract.ts, nested-extract.ts: each under a
+ *      temporary name, renamed once complete) and the .part is removed. A failure keeps a
  *      .part with verified pieces: the same command resumes.
  *
  * What it may fetch is bounded: the chosen files' bytes, two pieces per file
- * (the neighbours in a file's first and last pieces) and the metadata pieces.
+ * (the neighbours in a file's first and last pieces) and the metadata pieces;
+ * for a nested file, its stored bytes and two pieces per run of them.
  */
 import { mkdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { IsosyncError, quote } from '../errors.js';
-import type { Span } from '../core/span.js';
+import { spanBytes, type Span } from '../core/span.js';
 import type { Warning } from '../core/warnings.js';
 import { extractEntries, type ExtractSummary } from '../iso/extract.js';
 import { readIso, type IsoEntry, type IsoImage } from '../iso/index.js';
@@ -33,6 +36,8 @@ import type { SyncInput } from '../sync/report.js';
 import { choosePackages, type ChosenPackage, type PackageWish } from './choose-packages.js';
 import { descendFor } from './descend.js';
 import { readPackageIndex } from './package-index.js';
+import { extractNested } from './nested-extract.js';
+import { chooseNested, isNestedPattern, nestedParts, nestedRuns, nestedSpans, type NestedChoice } from './nested-select.js';
 import { contentSpans, fetchBound, piecesTouched } from './pieces.js';
 import { SubsetSession } from './session.js';
 
@@ -50,8 +55,11 @@ export interface GetReport {
   infoHash: string;
   outDir: string;
   pieceLength: number;
+  /** Chosen files; those inside nested images as `ls --deep` names them ("/live/filesystem.squashfs:/usr/bin/bash"). */
   files: { path: string; size: number }[];
   fileBytes: number;
+  /** Their bytes as stored in the image (nested files: compressed blocks, and each shared tail block once). */
+  storedBytes: number;
   packages: { name: string; arch: string; version: string; why: ChosenPackage['why']; path: string }[];
   /** Pieces read to locate the files (directories, package indexes). */
   metadataPieces: number;
@@ -61,7 +69,7 @@ export interface GetReport {
   reusedBytes: number;
   resumedBytes: number;
   wastedBytes: number;
-  /** The most this download may fetch (pieces.ts fetchBound). */
+  /** The most this download may fetch (pieces.ts fetchBound over the stored bytes; a nested file counts each run of its stored bytes). */
   boundBytes: number;
   extracted: ExtractSummary | null;
   webSeeds: { url: string; bytes: number; dropped?: string }[];
@@ -94,6 +102,13 @@ function selectAll(image: IsoImage, patterns: readonly string[], paths: readonly
   return image.entries.filter((e) => picked.has(e));
 }
 
+function addSummary(to: ExtractSummary, more: ExtractSummary): void {
+  to.files += more.files;
+  to.dirs += more.dirs;
+  to.symlinks += more.symlinks;
+  to.bytes += more.bytes;
+}
+
 export async function runGet(given: GetInput): Promise<GetReport> {
   const started = Date.now();
   const { warnings, warn } = collectWarnings(given.onWarning);
@@ -124,20 +139,33 @@ export async function runGet(given: GetInput): Promise<GetReport> {
     let files: IsoEntry[] = [];
     let spans: Span[] = [];
     let extracted: ExtractSummary | null = null;
+    const nestedPatterns = input.patterns.filter(isNestedPattern);
+    const plainPatterns = input.patterns.filter((p) => !isNestedPattern(p));
+    let nested: NestedChoice = { images: [], selections: [] };
     if (input.patterns.length > 0 || paths.length > 0) {
-      const image = await readIso(session, { name: target.name, descend: descendTo(input.patterns, paths) });
-      const selected = selectAll(image, input.patterns, paths);
+      // The directories on the way to plain paths and to the containers nested paths name.
+      const image = await readIso(session, { name: target.name, descend: descendTo([...plainPatterns, ...nestedPatterns.map((p) => nestedParts(p)[0]!)], paths) });
+      const selected = plainPatterns.length > 0 || paths.length > 0 ? selectAll(image, plainPatterns, paths) : [];
+      if (nestedPatterns.length > 0) {
+        emit({ type: 'phase', phase: 'metadata', detail: 'nested images' });
+        nested = await chooseNested(session, image, nestedPatterns);
+      }
       session.located();
       files = selected.filter((e) => e.type === 'file');
       emit({ type: 'phase', phase: 'plan' });
-      await session.mapFiles(image);
+      await session.mapFiles(image, nested.images, (m) => notes.push(m));
       emit({ type: 'phase', phase: 'assemble' });
-      spans = files.flatMap((f) => contentSpans(f.extents, image.logicalBlockSize));
+      spans = [...files.flatMap((f) => contentSpans(f.extents, image.logicalBlockSize)), ...nestedSpans(nested.selections)];
       await session.ensure(piecesTouched(spans, target.pieceLength, target.length));
       emit({ type: 'phase', phase: 'finish' });
       extracted = await extractEntries(session, image, selected, outDir);
+      if (nested.selections.length > 0) addSummary(extracted, await extractNested(nested.selections, outDir));
     }
-    const fileBytes = files.reduce((n, f) => n + f.size, 0);
+    const nestedFiles = nested.selections.flatMap((sel) => sel.entries.filter((f) => f.type === 'file').map((f) => ({ path: `${sel.image.path}:${f.path}`, size: f.size })));
+    const fileBytes = files.reduce((n, f) => n + f.size, 0) + nestedFiles.reduce((n, f) => n + f.size, 0);
+    // Stored bytes: an ISO file's own, a nested file's compressed blocks and the shared blocks of their tails (each once).
+    const storedBytes = files.reduce((n, f) => n + f.size, 0) + spanBytes(nestedSpans(nested.selections));
+    const runs = files.length + nestedRuns(nested.selections);
     const filePieces = piecesTouched(spans, target.pieceLength, target.length).length;
     const peers = session.swarm?.report();
     const report: GetReport = {
@@ -145,8 +173,9 @@ export async function runGet(given: GetInput): Promise<GetReport> {
       infoHash: target.infoHash,
       outDir,
       pieceLength: target.pieceLength,
-      files: files.map((f) => ({ path: f.path, size: f.size })),
+      files: [...files.map((f) => ({ path: f.path, size: f.size })), ...nestedFiles],
       fileBytes,
+      storedBytes,
       packages: chosen.map((c) => ({ name: c.pkg.name, arch: c.pkg.arch, version: c.pkg.version, why: c.why, path: `/${c.pkg.filename!.replace(/^\/+/, '')}` })),
       metadataPieces: session.metadataPieces.size,
       filePieces,
@@ -154,7 +183,7 @@ export async function runGet(given: GetInput): Promise<GetReport> {
       reusedBytes: session.stats.reusedBytes,
       resumedBytes: session.stats.resumedBytes,
       wastedBytes: session.stats.wastedBytes,
-      boundBytes: fetchBound(fileBytes, files.length, session.metadataPieces.size, target.pieceLength),
+      boundBytes: fetchBound(storedBytes, runs, session.metadataPieces.size, target.pieceLength),
       extracted,
       webSeeds: session.webSeedReport(),
       ...(peers ? { peers: { downloaded: peers.downloaded, uploaded: peers.uploaded } } : {}),

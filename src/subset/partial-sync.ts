@@ -4,7 +4,9 @@
  *   - the image's metadata (its whole directory tree, both trees, path
  *     tables, boot catalog: the pieces they sit in), so a later run needs
  *     no metadata from the network;
- *   - the pieces of the chosen files;
+ *   - the pieces of the chosen files (a file inside a nested image, named
+ *     as `ls --deep` prints it, brings its stored blocks and its
+ *     container's metadata);
  *   - every piece that needs no byte from the network (its bytes are all
  *     local, or known zeros, and verify).
  * It stays a sparse `.part`: the same command resumes it, a later `--only`
@@ -26,6 +28,7 @@ import { selectEntries } from '../iso/select.js';
 import { collectWarnings } from '../sync/prepare.js';
 import type { SyncInput } from '../sync/report.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
+import { chooseNested, isNestedPattern, nestedSpans } from './nested-select.js';
 import { contentSpans, piecesTouched } from './pieces.js';
 import { SubsetSession } from './session.js';
 
@@ -80,13 +83,21 @@ export async function runPartialSync(given: PartialInput): Promise<PartialReport
   try {
     emit({ type: 'phase', phase: 'metadata' });
     const image = await readIso(session, { name: target.name });
-    const selected = selectEntries(image.entries, input.only, target.name);
+    const plain = input.only.filter((p) => !isNestedPattern(p));
+    const selected = plain.length > 0 ? selectEntries(image.entries, plain, target.name) : [];
+    // Files inside nested images (ls --deep paths): their container's metadata and their stored blocks.
+    const nestedPatterns = input.only.filter(isNestedPattern);
+    const nested = nestedPatterns.length > 0 ? await chooseNested(session, image, nestedPatterns) : { images: [], selections: [] };
     session.located();
-    const files = selected.filter((e) => e.type === 'file');
+    const files = [
+      ...selected.filter((e) => e.type === 'file').map((f) => ({ path: f.path, size: f.size })),
+      ...nested.selections.flatMap((sel) => sel.entries.filter((f) => f.type === 'file').map((f) => ({ path: `${sel.image.path}:${f.path}`, size: f.size }))),
+    ];
     emit({ type: 'phase', phase: 'plan' });
-    await session.mapFiles(image);
+    await session.mapFiles(image, nested.images);
     emit({ type: 'phase', phase: 'assemble' });
-    const filePieces = piecesTouched(files.flatMap((f) => contentSpans(f.extents, image.logicalBlockSize)), target.pieceLength, target.length);
+    const spans = [...selected.flatMap((f) => (f.type === 'file' ? contentSpans(f.extents, image.logicalBlockSize) : [])), ...nestedSpans(nested.selections)];
+    const filePieces = piecesTouched(spans, target.pieceLength, target.length);
     await session.ensure(filePieces);
     const free = await session.buildLocal(session.freePieces());
     emit({ type: 'phase', phase: 'finish' });
@@ -103,7 +114,7 @@ export async function runPartialSync(given: PartialInput): Promise<PartialReport
       pieceCount: target.pieceCount,
       piecesHeld: session.part.verifiedCount,
       bytesHeld: session.verifiedBytes,
-      files: files.map((f) => ({ path: f.path, size: f.size })),
+      files,
       fileBytes: files.reduce((n, f) => n + f.size, 0),
       metadataPieces: session.metadataPieces.size,
       filePieces: filePieces.length,

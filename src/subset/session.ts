@@ -24,14 +24,17 @@ import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import { spanLength, type Span } from '../core/span.js';
 import { assemble, type AssembleStats } from '../delta/assemble.js';
 import { mapIsoFiles, type ImageSourceInfo, type IsoMapping, type LooseFile } from '../delta/iso-map.js';
-import { buildPlan, pieceSpan, type Plan } from '../delta/plan.js';
+import { mapNestedFiles, type NestedSource } from '../delta/nested-map.js';
+import { buildPlan, pieceSpan, type LocalSegment, type Plan } from '../delta/plan.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { readIso, type IsoImage } from '../iso/index.js';
+import type { NestedImage } from '../layouts/nested.js';
 import { checkRange, type ByteSource } from '../store/byte-source.js';
 import { PartFile } from '../store/part-file.js';
 import { startPeers, type SyncPeers } from '../swarm/sync-peers.js';
 import { prepare, type Prepared } from '../sync/prepare.js';
 import type { SyncEvent, SyncInput } from '../sync/report.js';
+import { nestedImagesOf } from '../sync/nested-plan.js';
 import { closeSources } from '../sync/sources.js';
 import { piecesTouched } from './pieces.js';
 
@@ -123,12 +126,21 @@ export class SubsetSession implements ByteSource {
 
   /**
    * Maps the files of `image` (the target's tree, or the part of it that was
-   * read) onto local data, so that their pieces are built from it where it
-   * holds the same bytes. Every piece is still verified.
+   * read) and of its `nested` images read so far onto local data, so that
+   * their pieces are built from it where it holds the same bytes. Every
+   * piece is still verified.
    */
-  async mapFiles(image: IsoImage): Promise<IsoMapping> {
-    const mapping = mapIsoFiles(image, await this.localIsos(), this.looseFiles());
-    this.plan = buildPlan(this.input.target, [this.prepared.plan.local, mapping.exact], mapping.guesses);
+  async mapFiles(image: IsoImage, nested: readonly NestedImage[] = [], note: (m: string) => void = () => undefined): Promise<IsoMapping> {
+    const isos = await this.localIsos();
+    const mapping = mapIsoFiles(image, isos, this.looseFiles());
+    // Files inside the target's nested images come from the same files of the sources' nested images (by stored chunks).
+    let nestedExact: LocalSegment[] = [];
+    if (nested.length > 0 && isos.length > 0) {
+      const sources: NestedSource[] = [];
+      for (const s of isos) sources.push({ index: s.index, nested: await nestedImagesOf(this.prepared.byteSources[s.index]!, s.image, note) });
+      nestedExact = mapNestedFiles(nested, sources).exact;
+    }
+    this.plan = buildPlan(this.input.target, [this.prepared.plan.local, nestedExact, mapping.exact], mapping.guesses);
     this.tellEngine();
     return mapping;
   }

@@ -5,12 +5,16 @@
  * `preferred` trackers (the host that served the torrent: tracker
  * localization) are tried before the torrent's own.
  */
-import { Announcer } from '../tracker/client.js';
+import { Announcer, type AnnouncedInfo } from '../tracker/client.js';
 import type { PeerAddress } from '../tracker/compact-peers.js';
-import type { WarningSink } from '../core/warnings.js';
+import { sourceOf, type WarningSink } from '../core/warnings.js';
 import type { Swarm } from './swarm.js';
 
 export interface Announcing {
+  /** The first announce round is under way: peers may still come from it. */
+  discovering(): boolean;
+  /** Trackers asked and what they said, as a failed fetch names them: "tracker URL (it knew no peer)". */
+  tried(): readonly string[];
   completed(): void;
   stop(): Promise<void>;
 }
@@ -20,6 +24,8 @@ export function startAnnouncing(opts: { swarm: Swarm; tiers: string[][]; preferr
   const { swarm } = opts;
   const preferred = [...(opts.preferred ?? [])];
   if ((opts.tiers.length === 0 && preferred.length === 0) || swarm.port === undefined) return undefined;
+  /** What each tracker said last, by source name. */
+  const said = new Map<string, string>();
   const a = new Announcer({
     infoHash: swarm.opts.infoHash,
     peerId: swarm.peerId,
@@ -27,11 +33,21 @@ export function startAnnouncing(opts: { swarm: Swarm; tiers: string[][]; preferr
     tiers: opts.tiers,
     ...(preferred.length > 0 ? { preferred } : {}),
     stats: () => ({ uploaded: swarm.uploaded, downloaded: swarm.downloaded, left: opts.left() }),
-    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+    // A tracker that fails is named with its failure when a fetch finds no source.
+    onWarning: (w) => {
+      if (w.code === 'TRACKER_FAILED') said.set(w.source, w.detail);
+      opts.onWarning?.(w);
+    },
   });
+  a.on('announced', (info: AnnouncedInfo) => said.set(sourceOf.tracker(info.url), info.peers > 0 ? `it named ${info.peers} peers` : 'it knew no peer'));
   a.on('peers', (peers: readonly PeerAddress[]) => {
     for (const p of peers) swarm.addPeer(p.host, p.port);
   });
   a.start();
-  return { completed: () => a.completed(), stop: () => a.stop() };
+  return {
+    discovering: () => a.roundsDone === 0 && a.trackerCount > 0,
+    tried: () => [...said].map(([source, what]) => `${source} (${what})`),
+    completed: () => a.completed(),
+    stop: () => a.stop(),
+  };
 }

@@ -35,8 +35,12 @@ import { UtpEndpoint, utpAvailable } from './utp.js';
 export const MAX_REDIALS = 5;
 /** Connections kept at once. */
 export const MAX_PEERS = 60;
-/** Dial attempts per address while it refuses. */
-export const DIAL_ATTEMPTS = 10;
+/**
+ * Dial attempts per address while it refuses: some 3 s in all (peers started
+ * together may not listen yet), so a sync whose only peer refuses fails in
+ * seconds, naming it.
+ */
+export const DIAL_ATTEMPTS = 5;
 /** Backoff step between dial attempts and redials (ms, times the attempt number). */
 export const DIAL_BACKOFF_MS = 300;
 export const REDIAL_BACKOFF_MS = 500;
@@ -51,6 +55,24 @@ export const UTP_DIAL_TIMEOUT_MS = 3000;
 
 /** Close reasons after which a dialed peer is dialed again: it hung up, it did not misbehave. */
 const CLEAN_HANGUPS: ReadonlySet<string> = new Set(['connection closed', 'wire closed', 'wire ended', 'ECONNRESET', 'EPIPE', 'UTP_ECONNRESET']);
+
+/** Why a dial failed, in plain words (no errno codes). */
+const DIAL_WORDS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'the connection was reset',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+  ENOTFOUND: 'the host name is not known',
+  EADDRNOTAVAIL: 'that address is not available',
+};
+
+function dialFailure(e: unknown): string {
+  const errno = e instanceof IsosyncError ? e.fields['errno'] : (e as NodeJS.ErrnoException).code;
+  if (typeof errno === 'string' && DIAL_WORDS[errno]) return DIAL_WORDS[errno];
+  if (e instanceof IsosyncError && e.code === 'TIMEOUT') return 'no answer';
+  return e instanceof Error ? e.message : String(e);
+}
 
 /** Of two connections to one peer, the one to close: both sides keep the one dialed by the lower peer id. */
 export function duplicateToDrop(ourId: string, theirId: string, newIsOutgoing: boolean): 'new' | 'old' {
@@ -97,6 +119,8 @@ export class PeerSet {
   /** Peers that hung up on TCP whatever we said: dialed over uTP from then on. */
   private readonly utpTo = new Set<string>();
   private redialsDue = 0;
+  /** Peers that could not be reached, as a failed fetch names them: "peer 10.0.0.1:6881 (cannot connect: connection refused)". */
+  readonly unreachable: string[] = [];
   private server: net.Server | undefined;
   private utp: UtpEndpoint | undefined;
   private closing = false;
@@ -169,8 +193,11 @@ export class PeerSet {
           link.startHandshake(this.o.spec.infoHash, this.o.spec.peerId, { fast: true, dht: false });
           return;
         } catch (e) {
-          if (attempt === DIAL_ATTEMPTS) this.o.warn({ code: 'PEER_UNREACHABLE', source: sourceOf.peer(address), detail: `cannot connect: ${(e as Error).message}` });
-          await new Promise((r) => setTimeout(r, DIAL_BACKOFF_MS * attempt).unref());
+          if (attempt === DIAL_ATTEMPTS) {
+            const why = `cannot connect: ${dialFailure(e)}`;
+            this.unreachable.push(`${sourceOf.peer(address)} (${why})`);
+            this.o.warn({ code: 'PEER_UNREACHABLE', source: sourceOf.peer(address), detail: why });
+          } else await new Promise((r) => setTimeout(r, DIAL_BACKOFF_MS * attempt).unref());
         }
       }
       this.dialing.delete(address);
@@ -245,6 +272,7 @@ export class PeerSet {
         this.o.encryption === 'require'
           ? `it hung up on our MSE/PE handshake before its own${over}; with --encryption require isosync speaks no plaintext, which this peer may need`
           : `it hung up before its handshake both in plaintext and with MSE/PE encryption${over}`;
+      this.unreachable.push(`${sourceOf.peer(link.address)} (it hung up before its handshake)`);
       this.o.warn({ code: 'PEER_UNREACHABLE', source: sourceOf.peer(link.address), detail });
     }
     if (!wanted) return;

@@ -2,6 +2,7 @@
 import type { PieceIndex } from '../core/ids.js';
 import type { WarningSink } from '../core/warnings.js';
 import type { PeerFacts } from '../engine/engine.js';
+import type { TokenBucket } from './rate-limit.js';
 import type { HandleSink, PeerHandle } from '../engine/handle.js';
 
 export interface SwarmStore {
@@ -30,6 +31,8 @@ export interface SwarmOptions {
   /** Bytes per second; 0 or undefined: unlimited. */
   readonly uploadLimit?: number;
   readonly downloadLimit?: number;
+  /** A download limit shared with other sources (web seeds): used instead of one of `downloadLimit`. */
+  readonly downloadGate?: TokenBucket;
   readonly superSeed?: boolean;
   /** Share first (upload-queue.ts): a piece another connected peer got waits this long (ms); a publisher's seed. */
   readonly shareWaitMs?: number;

@@ -72,7 +72,7 @@ export class Swarm {
     this.choker = new ChokeRounds(Math.random, opts.uploadSlots);
     this.availability = new Availability(this.pieceCount);
     this.superSeed = opts.superSeed ? new SuperSeed(this.pieceCount) : undefined;
-    this.down = new TokenBucket(opts.downloadLimit ?? 0);
+    this.down = opts.downloadGate ?? new TokenBucket(opts.downloadLimit ?? 0);
     this.set = new PeerSet({
       spec: { infoHash: opts.infoHash, peerId: this.peerId, pieceCount: this.pieceCount },
       onLink: (l) => this.attach(l),
@@ -139,7 +139,7 @@ export class Swarm {
   }
 
   /** Downloads go through `engine` from now on: every handshaken peer is one of its sources; `announcing`: trackers may still give peers. */
-  attachEngine(engine: EnginePort, announcing: () => boolean = () => false): void {
+  attachEngine(engine: EnginePort, announcing: () => boolean = () => false, trackersTried: () => readonly string[] = () => []): void {
     this.engine = engine;
     const swarm = this;
     engine.attachPeers({
@@ -148,6 +148,7 @@ export class Swarm {
         return swarm.connectedPeers;
       },
       discovering: () => swarm.set.discovering() || announcing(),
+      unreachable: () => [...swarm.set.unreachable, ...trackersTried()],
     });
     for (const h of this.handles.values()) engine.add(h);
   }

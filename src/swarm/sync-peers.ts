@@ -13,6 +13,7 @@ import { FileSource } from '../store/file-source.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { Discovery, type DiscoveryOptions } from '../discovery/discovery.js';
 import { startAnnouncing, type Announcing } from './announce.js';
+import type { TokenBucket } from './rate-limit.js';
 import { parseHostPort, trackerTiers } from './seed.js';
 import { Swarm, type EnginePort } from './swarm.js';
 
@@ -30,6 +31,8 @@ export interface PeerSettings {
   /** Bytes per second, 0: unlimited. */
   readonly uploadLimit?: number;
   readonly downloadLimit?: number;
+  /** The download limit as a bucket shared with the web seeds (used instead of `downloadLimit`). */
+  readonly downloadGate?: TokenBucket;
   /** A block ask unanswered this long goes to another source (the engine's). */
   readonly requestTimeoutMs?: number;
   /** A piece no source has for this long, while peers may still come, fails the sync (the engine's). */
@@ -110,6 +113,7 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     ...(settings.downloadLimit ? { downloadLimit: settings.downloadLimit } : {}),
     ...(settings.encryption ? { encryption: settings.encryption } : {}),
     ...(settings.utp === false ? { utp: false } : {}),
+    ...(settings.downloadGate ? { downloadGate: settings.downloadGate } : {}),
     ...(onWarning ? { onWarning } : {}),
   });
   for (const p of direct) swarm.addPeer(p.host, p.port);
@@ -119,8 +123,8 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   let closed = false;
   const self: SyncPeers = {
     swarm,
-    // With trackers or a DHT that knows nodes, peers may come at any announce or lookup.
-    attach: (engine) => swarm.attachEngine(engine, () => announcing !== undefined || discovery?.searching === true),
+    // Peers may come from the trackers' first answer (a sync with no live source after it fails at once, not after a later announce), or from a DHT that knows nodes.
+    attach: (engine) => swarm.attachEngine(engine, () => (announcing?.discovering() ?? false) || discovery?.searching === true, () => announcing?.tried() ?? []),
     host: swarm.host,
     port: swarm.port,
     pieceVerified(p) {

@@ -7,11 +7,14 @@
  * to BitTorrent peers, the swarm's peers (swarm/sync-peers.ts). Peer-only,
  * web-seed-only and mixed syncs all go through the one scheduler.
  */
+import type { PieceIndex } from '../core/ids.js';
 import type { WarningSink } from '../core/warnings.js';
 import { Engine } from '../engine/engine.js';
+import type { ByteGate } from '../engine/handle.js';
 import type { SyncPeers } from '../swarm/sync-peers.js';
 import { FtpPeer } from '../ftp/ftp-peer.js';
 import { WebPeer, webSeedFileUrl } from '../webseed/web-peer.js';
+import type { Spool } from '../webseed/whole-file.js';
 
 /** A mirror as the report sees it: an HTTP web seed or an FTP mirror. */
 export type MirrorPeer = WebPeer | FtpPeer;
@@ -31,6 +34,15 @@ export interface NetworkOptions {
   /** A piece no source has for this long, while peers may still come, fails the sync. */
   readonly noPeerMs?: number;
   readonly onWarning?: WarningSink;
+  /** The download limit, shared with the swarm's peers (engine/handle.ts ByteGate). */
+  readonly downloadGate?: ByteGate;
+  /** Where each received block is written as it arrives (the .part: a killed run keeps it). */
+  readonly received?: ReceivedStore;
+}
+
+/** The .part as the network sees it: where received bytes go, and the spool of a server without ranges. */
+export interface ReceivedStore extends Spool {
+  writeBlock(piece: PieceIndex, offset: number, bytes: Uint8Array): unknown;
 }
 
 export interface Network {
@@ -52,14 +64,16 @@ export function openNetwork(o: NetworkOptions): Network {
     ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
     ...(o.noPeerMs ? { noPeerMs: o.noPeerMs } : {}),
     ...(o.onWarning ? { onWarning: o.onWarning } : {}),
+    ...(o.received ? { onReceived: (b, bytes) => o.received!.writeBlock(b.piece, b.piece * o.pieceLength + b.offset, bytes) } : {}),
   });
   const urls = [...new Set(o.webSeeds.map((u) => webSeedFileUrl(u, o.name)))];
   const opts = { ...(o.stallMs ? { stallMs: o.stallMs } : {}), ...(o.onWarning ? { onWarning: o.onWarning } : {}) };
+  const webOpts = { ...opts, ...(o.downloadGate ? { gate: o.downloadGate } : {}), ...(o.received ? { spool: o.received } : {}) };
   const webPeers: MirrorPeer[] = [];
   for (const u of urls) {
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(u)?.[1]?.toLowerCase();
     if (scheme === 'ftp') webPeers.push(new FtpPeer(u, o.length, o.pieceLength, opts));
-    else if (scheme === 'http' || scheme === 'https') webPeers.push(new WebPeer(u, o.length, o.pieceLength, opts));
+    else if (scheme === 'http' || scheme === 'https') webPeers.push(new WebPeer(u, o.length, o.pieceLength, webOpts));
     else o.onWarning?.({ code: 'WEB_SEED_DROPPED', source: `web seed ${u}`, detail: 'skipped: only http, https and ftp mirrors are supported' });
   }
   for (const w of webPeers) engine.add(w);

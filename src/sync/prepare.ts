@@ -27,6 +27,7 @@ import type { SyncPeers } from '../swarm/sync-peers.js';
 import { chooseSyncFile } from '../torrent/file-choice.js';
 import { classifySeeds } from '../torrent/http-seeds.js';
 import type { FileEntry } from '../torrent/metainfo.js';
+import type { ByteGate } from '../engine/handle.js';
 import { openNetwork, type Network } from './network.js';
 import type { PlanInput, PlanReport, SourceReport } from './report.js';
 import { findSources, type ImageSource, type LocalSource } from './sources.js';
@@ -48,6 +49,12 @@ export interface Prepared {
   swarm?: SyncPeers;
   /** The target's metadata was not read while planning (delta hints cover every local source): changed files come from the finished image. */
   metadataDeferred: boolean;
+  /**
+   * Plans again with the same sources and network, from the .part as it is
+   * now: pieces that verified since are exact, and the target's metadata is
+   * read again through them (sync/planning-check.ts).
+   */
+  replan(): Promise<Prepared>;
 }
 
 export interface PrepareOptions {
@@ -59,6 +66,10 @@ export interface PrepareOptions {
    * reads the metadata it needs itself, through verified pieces.
    */
   readonly skipTargetMetadata?: boolean;
+  /** The download limit shared by the web seeds and the swarm's peers. */
+  readonly downloadGate?: ByteGate;
+  /** Write each received block to the .part as it arrives, journaled (store/part-file.ts): a killed sync keeps it. */
+  readonly keepReceived?: boolean;
 }
 
 /** A sink that keeps every warning (for the report) and passes it on. */
@@ -78,7 +89,6 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
   const { target } = input;
   const emit = input.onEvent ?? (() => undefined);
   const { warnings, warn } = collectWarnings(input.onWarning);
-  const notes: string[] = [];
   if (target.files) {
     // A folder torrent (an ISO with its sums and signature): say which file a sync would take.
     const choice = chooseSyncFile(target as { name: string; files: readonly FileEntry[]; pieceLength: number; length: number });
@@ -102,6 +112,8 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
     ...(input.peers?.requestTimeoutMs ? { requestTimeoutMs: input.peers.requestTimeoutMs } : {}),
     ...(input.peers?.noPeerMs ? { noPeerMs: input.peers.noPeerMs } : {}),
     onWarning: warn,
+    ...(part && opts.keepReceived ? { received: part } : {}),
+    ...(opts.downloadGate ? { downloadGate: opts.downloadGate } : {}),
   });
   emit({
     type: 'live',
@@ -111,13 +123,6 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
       peers: swarm?.swarm.connectedPeers ?? 0,
       webSeeds: net.webPeers.filter((w) => w.alive).length,
     }),
-  });
-
-  // Layer 0: pieces already verified in the .part (resume).
-  const partSegs: LocalSegment[] = [];
-  part?.have.forEach((ok, p) => {
-    const s = pieceSpan(target, pieceIndex(p));
-    if (ok) partSegs.push({ start: s.start, end: s.end, source: partIndex, sourceOffset: s.start, reason: 'resumed' });
   });
 
   // Layer 1: delta hints, from this torrent ("from" sets) and from newer torrents ("to" sets).
@@ -136,7 +141,6 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
     ? { read: false, deferred: false, hintsCoverAll: false, readAhead: 0 }
     : metadataPolicy({ sources: sources.length, sourcesCoveredByHints: covered, hintLayers: hints.layers.length, deferHinted: opts.deferHintedMetadata === true });
   emit({ type: 'phase', phase: 'metadata', ...(policy.deferred ? { detail: 'deferred: the delta hints are exact' } : {}) });
-  const vt = new VirtualTarget(target.length, overlay(target.length, [partSegs, ...hints.layers]), byteSources, net.hasSources ? net.engine : undefined, policy.readAhead);
   // The source images' metadata is local: parse it while the target's waits on the network.
   const sourceIsos = (policy.read ? images : []).map(({ s, index }) =>
     readIso(byteSources[index]!, { name: s.path }).then(
@@ -148,60 +152,76 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
       },
     ),
   );
-  let targetIso: IsoImage | undefined;
-  try {
-    if (policy.read) targetIso = await readIso(vt, { name: target.name });
-  } catch (e) {
-    const f = metadataFailure(e, net.hasSources);
-    if (f.fail) throw e;
-    notes.push(f.note);
-  }
-  const imageInfos = (await Promise.all(sourceIsos)).filter((x): x is ImageSourceInfo => x !== undefined);
   const loose = looseFiles(sources);
+  const sourceInfos = Promise.all(sourceIsos).then((all) => all.filter((x): x is ImageSourceInfo => x !== undefined));
 
-  emit({ type: 'phase', phase: 'plan' });
-  const whole = targetIso ? mapIsoFiles(targetIso, imageInfos, loose) : undefined;
-  // Files inside the target's nested images (a live image's squashfs, its EFI image) are mapped one by one;
-  // the whole-file mapping of their containers is then only a last guess.
-  let nested: NestedPlan | undefined;
-  if (targetIso && whole && pieces && imageInfos.length > 0) {
-    // Nested metadata is many small reads all over an image: 4 KiB cached blocks, not the 256 KiB of piece filling.
-    const walk = sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source, NESTED_BLOCK_BYTES, NESTED_BLOCKS) : undefined));
-    nested = await planNested({ length: target.length, pieceLength: target.pieceLength, pieces }, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m), walk);
-  }
-  const mapping = targetIso && nested ? mapIsoFiles(targetIso, imageInfos, loose, nested.mapping.containers) : whole;
-  const nestedLayers: NestedLayers | undefined =
-    nested && mapping ? { verified: nested.verified, exact: nested.mapping.exact, freeGuesses: nested.freeGuesses, containerGuesses: mapping.containerGuesses } : undefined;
-  const guesses = guessLayers({ ...(mapping ? { mappingGuesses: mapping.guesses } : {}), ...(nestedLayers ? { nested: nestedLayers } : {}), deferred: policy.deferred, targetLength: target.length, images });
-  const layers = planLayers({ part: partSegs, hints: hints.layers, cached: vt.cachedSegments(), hintsCoverAll: policy.hintsCoverAll, ...(nestedLayers ? { nested: nestedLayers } : {}), ...(mapping ? { isoExact: mapping.exact } : {}), guesses });
-  const plan = buildPlan(target, layers.exact, layers.guesses);
+  /** Plans from what is known now: run again (replan) once pieces that held planning bytes verified. */
+  const planFrom = async (): Promise<Prepared> => {
+    const notes: string[] = [];
+    // Layer 0: pieces already verified in the .part (resume), and blocks an earlier run received for the others.
+    const partSegs: LocalSegment[] = [];
+    part?.have.forEach((ok, p) => {
+      const s = pieceSpan(target, pieceIndex(p));
+      if (ok) partSegs.push({ start: s.start, end: s.end, source: partIndex, sourceOffset: s.start, reason: 'resumed' });
+    });
+    for (const r of part?.received ?? []) if (!part!.have[pieceIndex(Math.floor(r.start / target.pieceLength))]) partSegs.push({ start: r.start, end: r.end, source: partIndex, sourceOffset: r.start, reason: 'received' });
+    partSegs.sort((a, b) => a.start - b.start);
+    const vt = new VirtualTarget(target.length, overlay(target.length, [partSegs, ...hints.layers]), byteSources, net.hasSources ? net.engine : undefined, policy.readAhead);
+    let targetIso: IsoImage | undefined;
+    try {
+      if (policy.read) targetIso = await readIso(vt, { name: target.name });
+    } catch (e) {
+      const f = metadataFailure(e, net.hasSources);
+      if (f.fail) throw e;
+      notes.push(f.note);
+    }
+    const imageInfos = await sourceInfos;
 
-  const reusedBy = reusedBySource(plan);
-  const sourceReports: SourceReport[] = sources.map((s, i) => {
-    const infoHash: InfoHash | undefined = s.kind === 'image' ? (s.infoHash ?? hints.learned.get(i)) : undefined;
-    return {
-      path: s.path,
-      kind: s.kind,
-      ...(s.kind === 'image' ? { via: s.via, ...(infoHash ? { infoHash } : {}) } : {}),
-      ...(hints.use.has(i) ? { hints: hints.use.get(i)! } : {}),
-      reusedBytes: reusedBy.get(i) ?? 0,
+    emit({ type: 'phase', phase: 'plan' });
+    const whole = targetIso ? mapIsoFiles(targetIso, imageInfos, loose) : undefined;
+    // Files inside the target's nested images (a live image's squashfs, its EFI image) are mapped one by one;
+    // the whole-file mapping of their containers is then only a last guess.
+    let nested: NestedPlan | undefined;
+    if (targetIso && whole && pieces && imageInfos.length > 0) {
+      // Nested metadata is many small reads all over an image: 4 KiB cached blocks, not the 256 KiB of piece filling.
+      const walk = sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source, NESTED_BLOCK_BYTES, NESTED_BLOCKS) : undefined));
+      nested = await planNested({ length: target.length, pieceLength: target.pieceLength, pieces }, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m), walk);
+    }
+    const mapping = targetIso && nested ? mapIsoFiles(targetIso, imageInfos, loose, nested.mapping.containers) : whole;
+    const nestedLayers: NestedLayers | undefined =
+      nested && mapping ? { verified: nested.verified, exact: nested.mapping.exact, freeGuesses: nested.freeGuesses, changedBlocks: nested.mapping.changedBlocks, containerGuesses: mapping.containerGuesses } : undefined;
+    const guesses = guessLayers({ ...(mapping ? { mappingGuesses: mapping.guesses } : {}), ...(nestedLayers ? { nested: nestedLayers } : {}), deferred: policy.deferred, targetLength: target.length, images });
+    const layers = planLayers({ part: partSegs, hints: hints.layers, cached: vt.cachedSegments(), hintsCoverAll: policy.hintsCoverAll, ...(nestedLayers ? { nested: nestedLayers } : {}), ...(mapping ? { isoExact: mapping.exact } : {}), guesses });
+    const plan = buildPlan(target, layers.exact, layers.guesses);
+
+    const reusedBy = reusedBySource(plan);
+    const sourceReports: SourceReport[] = sources.map((s, i) => {
+      const infoHash: InfoHash | undefined = s.kind === 'image' ? (s.infoHash ?? hints.learned.get(i)) : undefined;
+      return {
+        path: s.path,
+        kind: s.kind,
+        ...(s.kind === 'image' ? { via: s.via, ...(infoHash ? { infoHash } : {}) } : {}),
+        ...(hints.use.has(i) ? { hints: hints.use.get(i)! } : {}),
+        reusedBytes: reusedBy.get(i) ?? 0,
+      };
+    });
+    if (sources.length === 0) notes.push('no local source found: everything will be fetched (give --from IMAGE or --source DIR)');
+    const report: PlanReport = {
+      name: target.name,
+      ...(target.infoHash ? { infoHash: target.infoHash } : {}),
+      output: input.output,
+      pieceLength: target.pieceLength,
+      pieceCount: target.pieceCount,
+      ...summarize(plan),
+      metadataFetchedBytes: vt.fetchedBytes,
+      changedFiles: mapping ? [...changedFileReport(targetIso!, mapping.missingFiles, plan.fetch), ...nestedChangeReport(nested?.mapping.changed ?? [], plan.fetch)] : null,
+      sources: sourceReports,
+      notes,
+      warnings,
     };
-  });
-  if (sources.length === 0) notes.push('no local source found: everything will be fetched (give --from IMAGE or --source DIR)');
-  const report: PlanReport = {
-    name: target.name,
-    ...(target.infoHash ? { infoHash: target.infoHash } : {}),
-    output: input.output,
-    pieceLength: target.pieceLength,
-    pieceCount: target.pieceCount,
-    ...summarize(plan),
-    metadataFetchedBytes: vt.fetchedBytes,
-    changedFiles: mapping ? [...changedFileReport(targetIso!, mapping.missingFiles, plan.fetch), ...nestedChangeReport(nested?.mapping.changed ?? [], plan.fetch)] : null,
-    sources: sourceReports,
-    notes,
-    warnings,
+    return { plan, report, sources, byteSources, vt, net, ...(swarm ? { swarm } : {}), metadataDeferred: policy.deferred, replan: planFrom };
   };
-  return { plan, report, sources, byteSources, vt, net, ...(swarm ? { swarm } : {}), metadataDeferred: policy.deferred };
+  return planFrom();
 }
 
 export function looseFiles(sources: readonly LocalSource[]): LooseFile[] {

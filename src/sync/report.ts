@@ -84,6 +84,8 @@ export interface SyncInput {
   readonly preferredTrackers?: readonly string[];
   /** BitTorrent peers (swarm/sync-peers.ts): direct peers, trackers, listening, limits, seeding after the sync. */
   readonly peers?: PeerSettings;
+  /** Bytes per second received from peers and web seeds together (one limit; 0 or absent: none). */
+  readonly downloadLimit?: number;
   readonly onEvent?: (e: SyncEvent) => void;
   /** Every warning of the sync (they are also listed in its report). */
   readonly onWarning?: WarningSink;
@@ -118,6 +120,8 @@ export interface PlanReport extends PlanSummary {
 export interface SyncReport extends PlanReport {
   fetchedBytes: number;
   wastedBytes: number;
+  /** Of the fetched bytes, those a guess of the plan had covered (it was wrong there, or its samples checked it): "guessed wrong, fetched again". */
+  guessedWrongBytes?: number;
   resumedBytes: number;
   webSeeds: { url: string; bytes: number; dropped?: string }[];
   /** Of the fetched bytes, those that arrived while planning (the target's metadata), by web seeds and by peers. */

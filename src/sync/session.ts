@@ -8,20 +8,21 @@
  * the catalog and the ISO mapping work in both directions.
  */
 import { existsSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import { pieceIndex } from '../core/ids.js';
 import { spanLength } from '../core/span.js';
-import type { WarningSink } from '../core/warnings.js';
-import { assemble, type AssembleStats } from '../delta/assemble.js';
+import { oncePerSource, type WarningSink } from '../core/warnings.js';
+import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assemble.js';
 import { pieceSpan } from '../delta/plan.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { PartFile } from '../store/part-file.js';
+import { TokenBucket } from '../swarm/rate-limit.js';
 import { startPeers, type SyncPeers } from '../swarm/sync-peers.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { changedFilesAfter } from './changed-files.js';
+import { checkPlanningInput } from './planning-check.js';
 import { collectWarnings, prepare, type Prepared } from './prepare.js';
 import type { PlanReport, SyncInput, SyncReport } from './report.js';
 import { closeSources } from './sources.js';
@@ -52,7 +53,10 @@ export function defaultOutput(target: Metainfo, cwd = process.cwd()): string {
 export async function runSync(given: SyncInput): Promise<SyncReport> {
   const started = Date.now();
   // Every warning of the run is listed in its report; prepare's own list holds only the planning ones.
-  const { warnings, warn } = collectWarnings(given.onWarning);
+  // Each source's warning once: a peer struck, banned or dropped is said once, however often it recurs.
+  const collected = collectWarnings(given.onWarning);
+  const warnings = collected.warnings;
+  const warn = oncePerSource(collected.warn);
   const input: SyncInput = { ...given, onWarning: warn };
   const { target } = input;
   const emit = input.onEvent ?? (() => undefined);
@@ -75,44 +79,54 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
   emit({ type: 'part', path: part.path, resumedBytes: verifiedBytes() });
   let prepared: Prepared | undefined;
   let swarm: SyncPeers | undefined;
+  // --download-limit is a total: one bucket for the peers and the web seeds.
+  const gate = new TokenBucket(input.downloadLimit ?? input.peers?.downloadLimit ?? 0);
   try {
-    swarm = input.peers ? await startPeers(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, part, warn) : undefined;
-    prepared = await prepare({ ...input, output }, part, swarm, { deferHintedMetadata: true });
-    const { plan, report, byteSources, vt, net } = prepared;
-    net.engine.planned(pieceNeeds(plan, part.have));
-    const planningFetched = { webSeeds: net.webPeers.reduce((n, w) => n + w.bytes, 0), peers: swarm?.report().downloaded ?? 0 };
-    // Peers and web seeds behind one engine.
-    const fetcher = net.hasSources ? net.engine : undefined;
+    swarm = input.peers ? await startPeers(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [], downloadGate: gate }, part, warn) : undefined;
+    prepared = await prepare({ ...input, output }, part, swarm, { deferHintedMetadata: true, keepReceived: true, downloadGate: gate });
+    const planningFetched = { webSeeds: prepared.net.webPeers.reduce((n, w) => n + w.bytes, 0), peers: swarm?.report().downloaded ?? 0 };
     emit({ type: 'phase', phase: 'assemble' });
     const resumedBytes = verifiedBytes();
     let fetchedSoFar = 0;
     let reusedSoFar = 0;
     let done = part.verifiedCount;
-    const progress = () => ({ type: 'progress' as const, done, total: plan.pieceCount, fetchedBytes: fetchedSoFar, reusedBytes: reusedSoFar, resumedBytes, doneBytes: resumedBytes + reusedSoFar + fetchedSoFar, totalBytes: target.length, toFetchBytes: report.fetchBytes });
+    let toFetch = prepared.report.fetchBytes;
+    const progress = () => ({ type: 'progress' as const, done, total: target.pieceCount, fetchedBytes: fetchedSoFar, reusedBytes: reusedSoFar, resumedBytes, doneBytes: resumedBytes + reusedSoFar + fetchedSoFar, totalBytes: target.length, toFetchBytes: toFetch });
     emit(progress());
-    const stats: AssembleStats = await assemble({
+    const onEvent = (e: AssembleEvent) => {
+      emit(e);
+      if (e.type === 'piece') {
+        swarm?.pieceVerified(e.piece);
+        done++;
+        fetchedSoFar += e.fetched;
+        reusedSoFar += e.reused;
+        emit(progress());
+      }
+    };
+    // The pieces holding the metadata the plan was made from verify first; a plan made from wrong bytes is made again.
+    const checked = await checkPlanningInput(prepared, part, target.pieces, onEvent);
+    prepared = checked.prepared;
+    const { plan, report, byteSources, vt, net } = prepared;
+    toFetch = report.fetchBytes;
+    net.engine.planned(pieceNeeds(plan, part.have));
+    // Peers and web seeds behind one engine.
+    const fetcher = net.hasSources ? net.engine : undefined;
+    const main: AssembleStats = await assemble({
       plan,
       pieces: target.pieces,
       sources: byteSources,
       cache: vt,
       store: part,
       ...(fetcher ? { fetcher } : {}),
-      onEvent: (e) => {
-        emit(e);
-        if (e.type === 'piece') {
-          swarm?.pieceVerified(e.piece);
-          done++;
-          fetchedSoFar += e.fetched;
-          reusedSoFar += e.reused;
-          emit(progress());
-        }
-      },
+      onEvent,
     });
+    const stats = { reusedBytes: main.reusedBytes + checked.stats.reusedBytes, fetchedBytes: main.fetchedBytes + checked.stats.fetchedBytes, wastedBytes: main.wastedBytes + checked.stats.wastedBytes, guessedWrongBytes: main.guessedWrongBytes + checked.stats.guessedWrongBytes };
     emit({ type: 'phase', phase: 'finish' });
     await part.finish();
     registerResult(input, output, warn);
     const changedFiles = prepared.metadataDeferred ? await changedFilesAfter(output, prepared) : report.changedFiles;
     net.close();
+    gate.close();
     await closeSources(prepared.sources);
     const result: SyncReport = {
       ...report,
@@ -120,8 +134,11 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       output,
       reusedBytes: stats.reusedBytes,
       fetchBytes: report.fetchBytes,
-      fetchedBytes: stats.fetchedBytes + vt.fetchedBytes,
+      fetchedBytes: stats.fetchedBytes + checked.planningBytes,
+      metadataFetchedBytes: checked.planningBytes,
+      notes: checked.replans > 0 ? [...report.notes, `the target's metadata from the network failed its pieces' hashes: planned again from verified pieces (${checked.replans} time${checked.replans > 1 ? 's' : ''})`] : report.notes,
       wastedBytes: stats.wastedBytes,
+      guessedWrongBytes: stats.guessedWrongBytes,
       resumedBytes,
       webSeeds: net.webSeedReport(),
       planningFetched,
@@ -136,13 +153,14 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     return result;
   } catch (e) {
     prepared?.net.close();
+    gate.close();
     await swarm?.close();
     await part.close();
     if (prepared) await closeSources(prepared.sources);
-    // A .part that holds no verified piece is litter, not a resume point.
-    const kept = verifiedBytes();
+    // A .part that holds no verified piece and no received block is litter, not a resume point.
+    const kept = verifiedBytes() + part.receivedBytes;
     if (kept > 0) emit({ type: 'part-kept', path: part.path, bytes: kept });
-    else if (await unlink(part.path).then(() => true, () => false)) emit({ type: 'part-removed', path: part.path });
+    else if (await part.discard()) emit({ type: 'part-removed', path: part.path });
     throw e;
   }
 }

@@ -140,6 +140,14 @@ export class Announcer extends EventEmitter {
     return this.tiers.snapshot();
   }
 
+  /** Announce rounds finished (answered or not): after the first, every peer the trackers know now was given. */
+  roundsDone = 0;
+
+  /** Trackers it can announce to (none: it never announces). */
+  get trackerCount(): number {
+    return this.tiers.size;
+  }
+
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
@@ -210,6 +218,7 @@ export class Announcer extends EventEmitter {
       .catch((e: unknown) => this.failed('(announcer)', e))
       .finally(() => {
         this.inFlight = undefined;
+        this.roundsDone++;
         if (this.stopped) return;
         if (this.again) {
           this.again = false;

@@ -15,8 +15,10 @@
  * `stallMs`), or bytes a piece hash proved wrong, drops the web seed with a
  * warning; the engine asks its blocks of the other sources. A request whose
  * missing blocks all came from other sources is stopped (QUEUE_SECONDS keeps
- * requests short). Nothing here is trusted: pieces are verified by the
- * caller.
+ * requests short). A server that answers a range request with the whole
+ * file (no range support) is used with one plain GET of the whole file
+ * (whole-file.ts), with a warning, when the sync gives a spool for it; else
+ * it is dropped. Nothing here is trusted: pieces are verified by the caller.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -24,8 +26,9 @@ import { asIsosyncError, IsosyncError } from '../errors.js';
 import { mergeSpans, type Span } from '../core/span.js';
 import { ignoreWarnings, sourceOf, type WarningSink } from '../core/warnings.js';
 import { blockSpan, keyOf, type Block } from '../engine/block.js';
-import { NO_CAPACITY, type Capacity, type HandleSink, type PeerHandle } from '../engine/handle.js';
+import { NO_CAPACITY, type ByteGate, type Capacity, type HandleSink, type PeerHandle } from '../engine/handle.js';
 import { BlockFiller } from './block-filler.js';
+import { WholeFileStream, type Spool } from './whole-file.js';
 import { badRange, multipartBoundary, MultipartReader, parseContentRange, rangeHeader } from './http-ranges.js';
 
 /** No byte for this long means the web seed stalls. */
@@ -53,6 +56,8 @@ export function webSeedFileUrl(url: string, torrentName: string): string {
 
 /** A multi-range request answered with the whole file: ask one range at a time (not a failure). */
 const WHOLE_FILE_REPLY = Symbol('whole file reply');
+/** A single-range request answered with the whole file: the server has no range support. */
+const NO_RANGES = Symbol('no range support');
 
 /** One request slot's asks: their filler, the HTTP requests serving them, and whether they were stopped (nobody wants them any more). */
 interface Ask {
@@ -63,6 +68,10 @@ interface Ask {
 
 export interface WebPeerOptions {
   readonly stallMs?: number;
+  /** Every body byte passes through it (the download limit shared with peers). */
+  readonly gate?: ByteGate;
+  /** Where a server without range support streams the whole file (whole-file.ts); without it such a server is dropped. */
+  readonly spool?: Spool;
   readonly onWarning?: WarningSink;
 }
 
@@ -92,6 +101,10 @@ export class WebPeer implements PeerHandle {
   private readonly live = new Set<http.ClientRequest>();
   private readonly stallMs: number;
   private readonly warn: WarningSink;
+  private readonly gate: ByteGate | undefined;
+  private readonly spool: Spool | undefined;
+  /** The plain GET of the whole file, once the server showed it has no range support. */
+  private whole: WholeFileStream | undefined;
 
   constructor(
     readonly url: string,
@@ -106,6 +119,8 @@ export class WebPeer implements PeerHandle {
     this.id = sourceOf.webSeed(url);
     this.stallMs = opts.stallMs ?? STALL_MS;
     this.warn = opts.onWarning ?? ignoreWarnings;
+    this.gate = opts.gate;
+    this.spool = opts.spool;
   }
 
   attach(sink: HandleSink): void {
@@ -121,6 +136,8 @@ export class WebPeer implements PeerHandle {
   }
 
   capacity(): Capacity {
+    // Asks of the whole-file stream cost no request: a few requests' worth wait at once.
+    if (this.whole) return this.alive && this.whole.pendingBytes < REQUEST_SLOTS * REQUEST_BYTES ? { blocks: Infinity, bytes: REQUEST_BYTES, runs: Infinity } : NO_CAPACITY;
     const room = Math.max(MIN_QUEUE_BYTES, this.rate() * QUEUE_SECONDS) - this.outstanding;
     if (!this.alive || this.inFlight >= REQUEST_SLOTS || room <= 0) return NO_CAPACITY;
     // Until one multi-range request has shown the server takes them, the others ask one range each.
@@ -136,6 +153,7 @@ export class WebPeer implements PeerHandle {
 
   request(blocks: readonly Block[]): void {
     if (!this.alive || blocks.length === 0) return;
+    if (this.whole) return this.whole.ask(blocks);
     if (this.inFlight++ === 0) this.busySince = Date.now();
     void this.fetchBlocks(blocks).finally(() => {
       if (--this.inFlight === 0) this.busyMs += Date.now() - this.busySince;
@@ -144,6 +162,7 @@ export class WebPeer implements PeerHandle {
   }
 
   cancel(blocks: readonly Block[]): void {
+    if (this.whole) return this.whole.cancel(blocks);
     // The bytes are on their way in a request already: they are dropped when they arrive,
     // and a request with nothing left that anyone wants is stopped.
     for (const b of blocks) this.cancelled.add(keyOf(b));
@@ -165,6 +184,7 @@ export class WebPeer implements PeerHandle {
   close(why = 'closed'): void {
     if (!this.alive) return;
     this.alive = false;
+    this.whole?.close();
     for (const r of this.live) r.destroy();
     this.live.clear();
     this.sink?.closed(this, why);
@@ -193,7 +213,9 @@ export class WebPeer implements PeerHandle {
         } catch (e) {
           if (e !== WHOLE_FILE_REPLY) throw e;
           this.multiRange = false;
-          await Promise.all(runs.map((r) => this.get([r], ask)));
+          // One range first: a server that ignores ranges altogether shows it once, not once per range.
+          await this.get([runs[0]!], ask);
+          await Promise.all(runs.slice(1).map((r) => this.get([r], ask)));
         } finally {
           if (first) this.probing = false;
         }
@@ -207,6 +229,10 @@ export class WebPeer implements PeerHandle {
       }
     } catch (e) {
       if (!this.alive || ask.aborted) return;
+      if (e === NO_RANGES && this.spool) {
+        this.wholeFile(this.spool).ask(filler.missing().filter((b) => !this.cancelled.has(keyOf(b))));
+        return;
+      }
       const err = asIsosyncError(e, 'NETWORK', { url: this.url });
       this.drop(typeof err.fields['reason'] === 'string' ? err.fields['reason'] : err.message);
     } finally {
@@ -214,6 +240,30 @@ export class WebPeer implements PeerHandle {
       this.outstanding -= left;
       for (const b of blocks) this.cancelled.delete(keyOf(b));
     }
+  }
+
+  /** Switches to one plain GET of the whole file (the server has no range support), once. */
+  private wholeFile(spool: Spool): WholeFileStream {
+    if (this.whole) return this.whole;
+    this.warn({ code: 'WEB_SEED_NO_RANGES', source: this.id, detail: 'the server does not support byte ranges: fetching the whole image with one plain GET' });
+    this.whole = new WholeFileStream({
+      url: this.url,
+      fileLength: this.fileLength,
+      pieceLength: this.pieceLength,
+      spool,
+      stallMs: this.stallMs,
+      ...(this.gate ? { gate: this.gate } : {}),
+      agent: agents,
+      onBlock: (b, bytes) => this.alive && this.sink?.block(this, b, bytes),
+      onBytes: (n) => {
+        this.received += n;
+        this.bytes += n;
+      },
+      onFail: (why) => this.drop(why),
+    });
+    this.requests++;
+    this.whole.start();
+    return this.whole;
   }
 
   /** One GET of `ranges`, its body put into the ask's filler as it arrives. */
@@ -247,7 +297,7 @@ export class WebPeer implements PeerHandle {
         (res) => {
           const status = res.statusCode ?? 0;
           if (status === 200 && multi) return fail(WHOLE_FILE_REPLY);
-          if (status === 200 && !whole) return failWith('BAD_REPLY', `answered 200 to a range request for bytes ${asked} (no range support)`);
+          if (status === 200 && !whole) return this.spool ? fail(NO_RANGES) : failWith('BAD_REPLY', `answered 200 to a range request for bytes ${asked} (no range support)`);
           if (status !== 206 && status !== 200) return failWith('HTTP_STATUS', `HTTP ${status}`, { status });
           const boundary = status === 206 ? multipartBoundary(res.headers['content-type']) : undefined;
           let at = first.start;
@@ -264,7 +314,24 @@ export class WebPeer implements PeerHandle {
             limit = cr.end - cr.start;
           }
           let got = 0;
+          // With a download limit, each chunk waits for its tokens (the reply paused meanwhile), in order.
+          const gate = this.gate;
+          let passed = Promise.resolve();
+          const gated = (run: () => void) => {
+            if (!gate) return run();
+            passed = passed.then(run);
+          };
           res.on('data', (chunk: Buffer) => {
+            if (!gate) return onData(chunk);
+            res.pause();
+            passed = passed
+              .then(() => gate.take(chunk.length))
+              .then(() => {
+                onData(chunk);
+                if (!settled) res.resume();
+              });
+          });
+          const onData = (chunk: Buffer) => {
             if (settled) return;
             if (got + chunk.length > limit) return failWith('BAD_REPLY', `sent more than the ${limit} bytes expected`);
             got += chunk.length;
@@ -278,8 +345,8 @@ export class WebPeer implements PeerHandle {
             } catch (e) {
               fail(e);
             }
-          });
-          res.on('end', () => {
+          };
+          res.on('end', () => gated(() => {
             if (settled) return;
             try {
               if (reader) reader.end();
@@ -292,7 +359,7 @@ export class WebPeer implements PeerHandle {
             ask.requests.delete(req);
             this.bytes += got;
             resolve();
-          });
+          }));
           res.on('error', (e) => failWith('NETWORK', e.message));
         },
       );

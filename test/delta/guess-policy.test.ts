@@ -40,12 +40,16 @@ describe('guess policy', () => {
     const { wrong, wrongBytes } = learnFrom(a, 2, d);
     assert.deepEqual(show(wrong), ['nested-file 100-400']);
     assert.equal(wrongBytes, 300);
-    // The next piece continues the same file (same source, same shift): fetched from the start.
-    const next = [seg('nested-file 520-800@0:1520'), seg('nested-file 800-900@0:9000')];
+    // The next piece continues the same file (same source, same shift, from where it ended): fetched from the start.
+    // Another file with the same shift (every file after an insertion has it) is still trusted.
+    const next = [seg('nested-file 400-700@0:1400'), seg('nested-file 700-760@0:9000'), seg('nested-file 800-900@0:1800')];
     assert.equal(mappingKey(next[0]!), mappingKey(piece[1]!));
     const b = attempts(next, d);
-    assert.deepEqual(show(b[0]!.dropped), ['nested-file 520-800']);
-    assert.deepEqual(show(b[0]!.keep), ['nested-file 800-900']);
+    assert.deepEqual(show(b[0]!.dropped), ['nested-file 400-700']);
+    assert.deepEqual(show(b[0]!.keep), ['nested-file 700-760', 'nested-file 800-900']);
+    // Met again, the chain goes on into the piece after.
+    d.learn(b[0]!.dropped);
+    assert.equal(d.trusts(seg('nested-file 700-1000@0:1700')), false);
   });
 
   test('a piece that verified at once teaches nothing', () => {

@@ -233,3 +233,36 @@ describe('the download engine', () => {
     await assert.rejects(sync(s, [gone]), (e: unknown) => e instanceof IsosyncError && e.code === 'NETWORK' && Array.isArray(e.fields['tried']) && (e.fields['tried'] as string[]).some((t) => t.startsWith('web seed gone')));
   });
 });
+
+describe('verdicts on a source', () => {
+  it('a peer convicted again while its drop is under way is banned once (one warning)', () => {
+    const warnings: Warning[] = [];
+    const engine = new Engine({ length: 4 * 16384, pieceLength: 16384, withPeers: true, requestTimeoutMs: NEVER_MS, noPeerMs: NEVER_MS, onWarning: (w) => warnings.push(w) });
+    let drops = 0;
+    const sink: { s?: HandleSink } = {};
+    const peer: PeerHandle & { attach(s: HandleSink): void } = {
+      id: 'peer 127.0.0.1:9',
+      kind: 'peer',
+      complete: true,
+      ready: true,
+      has: () => true,
+      capacity: () => NO_CAPACITY,
+      request: () => undefined,
+      cancel: () => undefined,
+      // Like a real connection, it reports closed later (after its socket closes).
+      drop: (reason) => {
+        drops++;
+        setImmediate(() => sink.s?.closed(peer, reason));
+      },
+      attach: (s) => (sink.s = s),
+    };
+    try {
+      engine.add(peer);
+      for (let i = 0; i < 8; i++) engine.convict(peer, `sent bytes that failed the hash of piece ${i % 4}`);
+      assert.equal(warnings.filter((w) => w.code === 'PEER_BANNED').length, 1, JSON.stringify(warnings));
+      assert.equal(drops, 1);
+    } finally {
+      engine.close();
+    }
+  });
+});

@@ -44,6 +44,8 @@ export interface FuzzTarget {
   readonly dictionary?: readonly string[];
   /** Mutate in place only: the format addresses its parts by absolute offset. */
   readonly inPlace?: boolean;
+  /** Inputs in the test suite's short run, when a target's inputs are slow (whole filesystem images); default 10,000. */
+  readonly shortRun?: number;
   /** Let the event loop run after each input: the parser leaves work behind (stream teardown), which must finish, and be blamed on, the input that made it. */
   readonly settle?: boolean;
   /** Parses one input; returns normally or throws an IsosyncError. */

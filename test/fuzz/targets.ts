@@ -38,6 +38,7 @@ import * as udp from '../../src/tracker/udp-wire.js';
 import { decodeHints } from '../../src/delta/hint-format.js';
 import { FIXTURES, hasTool, tempDir } from '../helpers/env.js';
 import { rpmPackage } from '../packages/make-rpm.js';
+import { LAYOUT_TARGETS } from './layout-targets.js';
 import type { Seed } from './mutate.js';
 import type { FuzzTarget } from './protocol.js';
 
@@ -197,6 +198,7 @@ const REPOMD = `<?xml version="1.0" encoding="UTF-8"?>
 <repomd xmlns="http://linux.duke.edu/metadata/repo"><data type="primary"><location href="repodata/abc-primary.xml.gz"/></data></repomd>`;
 
 export const TARGETS: readonly FuzzTarget[] = [
+  ...LAYOUT_TARGETS,
   {
     name: 'bencode',
     what: 'bencode decoder (torrents, tracker replies, extension messages)',

@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planLayout, type LayoutInput, type Run } from '../../src/iso/layout.js';
 import { FreeSpace } from '../../src/iso/free-space.js';
+import { packFresh } from '../../src/iso/piece-pack.js';
 
 interface Scenario {
   name: string;
@@ -19,6 +20,8 @@ interface Scenario {
   unsplittable?: string;
   maxWaste?: number;
   freshWaste?: number;
+  /** Blocks per torrent piece (fresh content packed by piece). */
+  pieceBlocks?: number;
   want: string;
   moved?: Record<string, number>;
 }
@@ -44,6 +47,7 @@ function input(s: Scenario): LayoutInput {
     metadata: (s.metadata ?? []).map((m, i) => ({ key: `Z${i}`, blocks: m.blocks, splittable: false, ...(m.prefer ? { prefer: m.prefer } : {}), ...(m.barrier ? { barrier: true } : {}) })),
     fresh: (s.fresh ?? []).map((blocks, i) => ({ key: String(i), blocks, splittable: !(s.unsplittable ?? '').includes(String(i)) })),
     maxWaste: s.maxWaste ?? 0.05, freshWaste: s.freshWaste ?? 0, maxExtentBlocks: 1 << 20, maxExtents: 32,
+    ...(s.pieceBlocks !== undefined ? { pieceBlocks: s.pieceBlocks } : {}),
   };
 }
 
@@ -66,6 +70,12 @@ const SCENARIOS: Scenario[] = [
   { name: 'metadata whose place is taken goes to the best-fitting run', base: '##a.....bb', metadata: [{ blocks: 2, prefer: { start: 0, length: 1 } }], maxWaste: 0.5, want: '##aZZ...bb' },
   { name: 'an unsplittable file moves whole or not at all', base: '##a..b..cccc', unsplittable: 'c', maxWaste: 0, want: '##a..b..cccc' },
   { name: 'a single-extent file may go to either side of a directory zone', base: '##..Z.aaaa', metadata: [{ blocks: 1, prefer: { start: 4, length: 1 }, barrier: true }], fresh: [2], maxWaste: 0.5, want: '##00Z.aaaa' },
+  // Pieces of 4 blocks (counted from block 0): '####|aa..|....|bbb.|cccc'.
+  { name: 'by piece: a wholly free piece takes fresh content even when the waste allows leaving it dead', base: '####aa......bbb.cccc', fresh: [4], pieceBlocks: 4, freshWaste: 0.5, maxWaste: 0.5, want: '####aa..0000bbb.cccc' },
+  { name: 'without a piece size the same fresh file stays at the end', base: '####aa......bbb.cccc', fresh: [4], freshWaste: 0.5, maxWaste: 0.5, want: '####aa......bbb.cccc0000' },
+  { name: 'by piece: the piece with the most free blocks is filled first, and only as far as the waste must shrink', base: '####a...bb..ccc.dddd', fresh: [3, 2], pieceBlocks: 4, freshWaste: 0.2, maxWaste: 0.2, want: '####a000bb..ccc.dddd11' },
+  { name: 'by piece: a fresh file of a piece or more starts on a piece border at the end, a small one in the gap before it', base: '####aaaaaa', fresh: [4, 1], pieceBlocks: 4, freshWaste: 0.5, maxWaste: 0.5, want: '####aaaaaa1.0000' },
+  { name: 'by piece: no border gap is left dead past the waste bound', base: '####aaaaaa', fresh: [4, 1], pieceBlocks: 4, freshWaste: 0, maxWaste: 0, want: '####aaaaaa10000' },
   { name: 'a split never straddles a directory zone: the zone moves down instead', base: '##..Z.aaaa', metadata: [{ blocks: 1, prefer: { start: 4, length: 1 }, barrier: true }], fresh: [3], maxWaste: 0.5, want: '##Z000aaaa' },
 ];
 
@@ -93,6 +103,28 @@ describe('remaster layout', () => {
       }
     }
     assert.equal(r.runs.get('0')!.reduce((n, x) => n + x.length, 0), 9);
+  });
+});
+
+describe('packing fresh content by piece', () => {
+  const base = { pieceBlocks: 4, maxExtents: 32, maxExtentBlocks: 1 << 20 };
+
+  test('a piece that holds rewritten metadata costs nothing to fill; a piece of kept blocks costs them', () => {
+    const free = packFresh({ ...base, holes: [{ start: 4, length: 2 }], dirty: [{ start: 6, length: 1 }], items: [{ key: 'x', blocks: 2, splittable: true }], need: 0 });
+    assert.deepEqual(free.placed.get('x'), [{ start: 4, length: 2 }]);
+    assert.equal(free.costBlocks, 0);
+    const paid = packFresh({ ...base, holes: [{ start: 4, length: 2 }], dirty: [], items: [{ key: 'x', blocks: 2, splittable: true }], need: 0 });
+    assert.equal(paid.placed.size, 0, 'not needed, not filled');
+    const needed = packFresh({ ...base, holes: [{ start: 4, length: 2 }], dirty: [], items: [{ key: 'x', blocks: 2, splittable: true }], need: 2 });
+    assert.deepEqual(needed.placed.get('x'), [{ start: 4, length: 2 }]);
+    assert.equal(needed.costBlocks, 2, 'the two kept blocks of that piece are fetched again');
+  });
+
+  test('a file larger than the offered runs fills them in ascending order and leaves the rest for the end', () => {
+    const r = packFresh({ ...base, holes: [{ start: 4, length: 4 }, { start: 12, length: 8 }], dirty: [], items: [{ key: 'x', blocks: 15, splittable: true }], need: 0 });
+    assert.deepEqual(r.placed.get('x'), [{ start: 4, length: 4 }, { start: 12, length: 8 }]);
+    assert.equal(r.rest.get('x'), 3);
+    assert.equal(r.filled, 12);
   });
 });
 

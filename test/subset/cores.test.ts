@@ -7,6 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { descendFor } from '../../src/subset/descend.js';
+import { isNestedPattern, nestedParts, visitFor } from '../../src/subset/nested-select.js';
 import { contentSpans, fetchBound, piecesTouched } from '../../src/subset/pieces.js';
 import { choosePackages, relationAlternatives, type InstalledPackage } from '../../src/subset/choose-packages.js';
 import { parseDpkgStatus, parseRpmList } from '../../src/subset/installed.js';
@@ -35,6 +36,30 @@ describe('descendFor: the directories a pattern reads', () => {
     });
   }
   it('no pattern reads every directory', () => assert.equal(descendFor([])('/any/thing'), true));
+});
+
+describe('nested paths: the parts of CONTAINER:PATH, and what of a nested tree is read', () => {
+  it('parts as ls --deep prints them, one per level, each from its root', () => {
+    assert.deepEqual(nestedParts('/live/filesystem.squashfs:/usr/bin/bash'), ['/live/filesystem.squashfs', '/usr/bin/bash']);
+    assert.deepEqual(nestedParts('boot/efi.img:/inner.img:/EFI/*'), ['/boot/efi.img', '/inner.img', '/EFI/*']);
+    assert.deepEqual(nestedParts('/pool/main/a/acl.deb'), ['/pool/main/a/acl.deb']);
+    assert.equal(isNestedPattern('/pool/x:y/z'), false, 'a colon not before "/" is part of a name');
+    assert.equal(isNestedPattern('/live/fs.squashfs:/etc'), true);
+  });
+  const split = [nestedParts('/live/fs.squashfs:/usr/bin/bash'), nestedParts('/live/fs.squashfs:/etc'), nestedParts('/boot/*.img:/EFI/boot/*.efi'), nestedParts('/a.img:/b.img:/x/y')];
+  const rows: { chain: string[]; read: string[]; skip: string[] }[] = [
+    { chain: ['/live/fs.squashfs'], read: ['/usr', '/usr/bin', '/usr/bin/bash', '/etc', '/etc/fstab', '/etc/a/b'], skip: ['/usr/lib', '/usr/bin/dash', '/var', '/EFI'] },
+    { chain: ['/boot/efi.img'], read: ['/EFI', '/EFI/boot', '/EFI/boot/bootx64.efi'], skip: ['/EFI/boot/grub.cfg', '/usr', '/etc'] },
+    { chain: ['/a.img'], read: ['/b.img'], skip: ['/x', '/c.img'] },
+    { chain: ['/a.img', '/b.img'], read: ['/x', '/x/y', '/x/y/z'], skip: ['/b.img', '/x/w'] },
+  ];
+  for (const r of rows) {
+    it(`inside ${r.chain.join(':')}: reads ${r.read.join(' ')}, skips ${r.skip.join(' ')}`, () => {
+      const visit = visitFor(split, r.chain);
+      for (const p of r.read) assert.equal(visit(p), true, p);
+      for (const p of r.skip) assert.equal(visit(p), false, p);
+    });
+  }
 });
 
 describe('pieces a subset touches, and what it may fetch', () => {

@@ -90,6 +90,7 @@ describe('isosync get', { skip: releasesMissing() }, () => {
     assert.deepEqual(r.files.map((f) => f.path), ['/README.txt', ...[...ref.keys()].filter((p) => p.startsWith('pool/main/b/')).map((p) => `/${p}`).sort()]);
     assert.ok(sent <= r.boundBytes, `${sent} <= ${r.boundBytes}`);
     for (const [path, sum] of files(out)) assert.equal(sum, ref.get(path), path);
+    for (const d of ['pool', 'pool/main', 'pool/main/b']) assert.equal(statSync(join(out, d)).mode & 0o777, 0o755, `${d}, made on the way, is not left private`);
   });
 
   it('local data fills what it can: unchanged packages come from the older release, only metadata and neighbours are fetched', async () => {

@@ -1,15 +1,16 @@
 /**
  * `isosync seed TORRENT --source DIR`, no image: a folder holding some of the
  * release's packages (flat, as in an apt cache, and a file that is none of
- * them). The seed reads the image's directory tree from a mirror, rebuilds
- * and verifies every piece the packages cover, and advertises exactly those.
+ * them, and one of the right name and size with damaged bytes). The seed
+ * reads the image's directory tree from a mirror, rebuilds and verifies every
+ * piece the packages cover, and advertises exactly those that verify.
  * A python3-libtorrent leecher that can reach nobody else ends with exactly
  * that have-bitfield: every piece the seed advertised, and nothing else.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BIN, ROOT, cli, needTools, tempDir } from '../helpers/env.js';
 import { startRangeServer } from '../helpers/range-server.js';
@@ -57,13 +58,19 @@ test('seed --source serves a libtorrent leecher every piece its loose files cove
     mkdirSync(cache);
     for (const f of chosen) copyFileSync(join(all, f), join(cache, basename(f)));
     writeFileSync(join(cache, 'notes.txt'), 'not a package of this release\n');
+    // One package with the right name and size but a damaged byte: mapped, yet its pieces must not verify.
+    const damaged = chosen.filter((f) => statSync(join(all, f)).size >= 4 * 32768).sort((a, b) => statSync(join(all, b)).size - statSync(join(all, a)).size)[0]!;
+    const bad = readFileSync(join(all, damaged));
+    for (let at = 0; at < bad.length; at += 2048) bad[at] = bad[at]! ^ 0xff;
+    writeFileSync(join(cache, basename(damaged)), bad);
 
     // What the packages cover, from the image itself: pieces that lie wholly inside their sectors.
     const src = await FileSource.open(image);
     const iso = await readIso(src, { name: 'distro-1.01.iso' });
     await src.close();
-    const names = new Set(chosen.map((f) => basename(f)));
+    const names = new Set(chosen.filter((f) => f !== damaged).map((f) => basename(f)));
     const sectors = iso.entries.filter((e) => e.type === 'file' && names.has(e.name)).map((e) => ({ start: e.lba * 2048, end: (e.lba + Math.ceil(e.size / 2048)) * 2048 }));
+    const damagedEntry = iso.entries.find((e) => e.type === 'file' && e.name === basename(damaged))!;
     const pl = 32768;
     const count = Math.ceil(iso.imageBytes / pl);
     const insideFiles = (p: number) => {
@@ -88,10 +95,16 @@ test('seed --source serves a libtorrent leecher every piece its loose files cove
     assert.equal(info.matchedFiles, chosen.length);
     assert.equal(info.looseFiles, chosen.length + 1);
     assert.equal(info.have.length, count);
+    let damagedPieces = 0;
     for (let p = 0; p < count; p++) {
       if (insideFiles(p)) assert.equal(info.have[p], '1', `piece ${p} lies inside the packages: advertised`);
-      if (!touchesFiles(p)) assert.equal(info.have[p], '0', `piece ${p} holds no byte of the packages: not advertised`);
+      if (!touchesFiles(p)) assert.equal(info.have[p], '0', `piece ${p} holds no byte of the good packages: not advertised`);
+      if (p * pl >= damagedEntry.lba * 2048 && (p + 1) * pl <= damagedEntry.lba * 2048 + damagedEntry.size) {
+        damagedPieces++;
+        assert.equal(info.have[p], '0', `piece ${p} lies inside the damaged package: it fails its hash, not advertised`);
+      }
     }
+    assert.ok(damagedPieces >= 2, `the damaged package covers whole pieces: ${damagedPieces}`);
     assert.ok(info.pieces > count / 4 && info.pieces < count, `${info.pieces} of ${count}`);
 
     const lt = spawn('/usr/bin/python3', ['-c', LT_HAVE, torrent, join(dir, 'lt'), `127.0.0.1:${info.port}`, String(info.pieces)], { stdio: ['ignore', 'pipe', 'pipe'] });

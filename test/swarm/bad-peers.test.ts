@@ -7,69 +7,15 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Wire from 'bittorrent-protocol';
 import { cli, fixture, tempDir } from '../helpers/env.js';
 import { sha256 } from '../sync/fixture-pair.js';
 import { readTorrentFile } from '../../src/library/previous.js';
+import { badPeer, type Mode } from './bad-peer.js';
 import { isosync, isosyncSeed, type Peer } from './peers.js';
 
 const IMAGE = fixture('releases', 'distro-1.01.iso');
-
-type Mode = 'corrupt' | 'garbage' | 'stall';
-
-/** A peer that claims every piece and misbehaves as `mode` says. */
-function badPeer(mode: Mode, infoHash: Uint8Array, pieceLength: number, image: Buffer): Promise<{ port: number; close: () => Promise<void>; requests: () => number }> {
-  let requests = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    if (mode === 'garbage') {
-      // A handshake-sized burst of random bytes, then more of it.
-      socket.write(randomBytes(68));
-      const t = setInterval(() => socket.writable && socket.write(randomBytes(4096)), 50);
-      socket.on('close', () => clearInterval(t));
-      return;
-    }
-    const wire = new Wire('tcpIncoming', 0);
-    socket.on('data', (d: Buffer) => wire.write(d));
-    wire.on('data', (d: Uint8Array) => socket.writable && socket.write(d));
-    socket.on('close', () => wire.destroy());
-    wire.on('error', () => undefined);
-    wire.on('handshake', () => {
-      wire.handshake(infoHash, Buffer.from(`-XX0001-${mode.padEnd(12, '0')}`), { fast: true });
-      if (wire.hasFast) wire.haveAll();
-      else wire.bitfield(new Uint8Array(Math.ceil(image.length / pieceLength / 8)).fill(0xff));
-    });
-    wire.on('interested', () => wire.unchoke());
-    wire.on('request', (i: number, off: number, len: number, respond: (err: Error | null, b?: Uint8Array) => void) => {
-      requests++;
-      if (mode === 'stall') return; // never answers
-      const block = Buffer.from(image.subarray(i * pieceLength + off, i * pieceLength + off + len));
-      block[0] = block[0]! ^ 0xff; // one wrong byte per block
-      respond(null, block);
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const a = server.address() as net.AddressInfo;
-      resolve({
-        port: a.port,
-        requests: () => requests,
-        close: () =>
-          new Promise<void>((r) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => r());
-          }),
-      });
-    });
-  });
-}
 
 describe('bad peers next to a good seed', () => {
   let t: ReturnType<typeof tempDir>;
@@ -110,6 +56,9 @@ describe('bad peers next to a good seed', () => {
     assert.ok(corrupt.requests() > 0, `the corrupt peer was asked for blocks: ${JSON.stringify(report.peers.list)} ${r.stderr}`);
     assert.equal(byPort(corrupt.port)?.banned, true, JSON.stringify(byPort(corrupt.port)));
     assert.ok(report.warnings.some((w) => w.code === 'PEER_BANNED' && w.source === `peer 127.0.0.1:${corrupt.port}`), JSON.stringify(report.warnings));
+    // Each source's warning once, however often the peer misbehaved.
+    const said = report.warnings.map((w) => `${w.code} ${w.source}`);
+    assert.equal(new Set(said).size, said.length, JSON.stringify(said));
     assert.ok(byPort(garbage.port)?.dropped, `garbage peer dropped: ${JSON.stringify(byPort(garbage.port))}`);
     assert.equal(byPort(garbage.port)?.downloaded, 0);
     assert.equal(byPort(stall.port)?.downloaded, 0);

@@ -25,7 +25,7 @@ describe('bad web seeds and interrupted runs', { skip }, () => {
     pub?.cleanup();
   });
 
-  const modes: Misbehaviour[] = ['corrupt', 'truncate', '404', '500', 'stall', 'ignore-range'];
+  const modes: Misbehaviour[] = ['corrupt', 'truncate', '404', '500', 'stall'];
   for (const mode of modes) {
     test(`a web seed that answers "${mode}" is dropped with a warning and the sync completes`, async () => {
       const bad = await startRangeServer({ [`/${T}.iso`]: pub.image(T) }, mode);
@@ -43,6 +43,24 @@ describe('bad web seeds and interrupted runs', { skip }, () => {
       }
     });
   }
+
+  test('a server without range support is used with one plain GET of the whole image, with a warning, bit-identical', async () => {
+    const plain = await startRangeServer({ [`/${T}.iso`]: pub.image(T) }, 'ignore-range');
+    try {
+      const out = join(pub.dir, 'no-ranges.iso');
+      const r = await cliAsync(['sync', pub.torrent(T), '-o', out, '--home', join(pub.dir, 'h-no-ranges'), '--no-catalog', '--from', pub.image('distro-1.00'), '--web-seed', `${plain.url}/${T}.iso`, '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(sha256(out), sha256(pub.image(T)));
+      const { warnings } = JSON.parse(r.stdout) as { warnings: Warning[] };
+      const source = `web seed ${plain.url}/${T}.iso`;
+      assert.deepEqual(warnings.filter((w) => w.source === source).map((w) => w.code), ['WEB_SEED_NO_RANGES']);
+      // The range requests it answered with the whole file (given up at once), then the one plain GET.
+      assert.ok(plain.requests() <= 1 + 4 * 2, `${plain.requests()} requests`);
+      assert.ok(!existsSync(`${out}.part.blocks`), 'no journal left');
+    } finally {
+      await plain.close();
+    }
+  });
 
   test('a server without multi-range support is used one range at a time, bit-identical', async () => {
     const plain = await startRangeServer({ [`/${T}.iso`]: pub.image(T) }, 'single-range-only');

@@ -10,6 +10,9 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRangeServer, type RangeServer } from '../helpers/range-server.js';
+import { readFileSync } from 'node:fs';
+import { readTorrentFile } from '../../src/library/previous.js';
+import { badPeer } from '../swarm/bad-peer.js';
 import { isosync, isosyncSeed } from '../swarm/peers.js';
 import { HAVE_RELEASES, publishChain, sha256, type Published } from './fixture-pair.js';
 
@@ -63,6 +66,25 @@ describe('peers and web seeds in one sync', { skip: HAVE_RELEASES ? false : 'fix
       assert.equal(sha256(out), sha256(pub.image(T)));
     } finally {
       await seed.stop();
+      await web.close();
+    }
+  });
+
+  test('a peer banned for corrupt blocks costs no piece: its asks go to the web seed at once, and the sync completes', async () => {
+    const m = readTorrentFile(pub.torrent(T));
+    const liar = await badPeer('corrupt', m.infoHashBytes, m.pieceLength, readFileSync(pub.image(T)));
+    const web = await startRangeServer({ [`/${T}.iso`]: pub.image(T) }, 'slow');
+    try {
+      const out = join(pub.dir, 'banned.iso');
+      // With a request timeout of 10 minutes, an ask left with the banned peer would hang the test.
+      const r = await isosync(['sync', pub.torrent(T), '--no-catalog', '--home', join(pub.dir, 'h-banned'), '-o', out, '--json', '--timeout', '600', '--peer', `127.0.0.1:${liar.port}`, '--web-seed', `${web.url}/${T}.iso`]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(sha256(out), sha256(pub.image(T)));
+      assert.ok(liar.lies() > 0, 'the peer was asked and lied');
+      const report = JSON.parse(r.stdout) as Report & { warnings: { code: string; source: string }[] };
+      assert.deepEqual(report.warnings.filter((w) => w.code === 'PEER_BANNED').map((w) => w.source), [`peer 127.0.0.1:${liar.port}`]);
+    } finally {
+      await liar.close();
       await web.close();
     }
   });

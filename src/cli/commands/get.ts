@@ -70,7 +70,7 @@ export function register(program: Command): void {
     .command('get')
     .description("fetch only the chosen files (or packages) of a release, without its image; every piece verified")
     .argument('<torrent>', 'the release torrent: a file, or an http(s) URL of a torrent or of the image')
-    .argument('[patterns...]', 'paths or globs (*, ?, **) of the image; a folder brings its subtree')
+    .argument('[patterns...]', 'paths or globs (*, ?, **) of the image; a folder brings its subtree; CONTAINER:PATH as ls --deep prints it for files inside a squashfs, EROFS or FAT image (/live/filesystem.squashfs:/usr/bin/bash)')
     .option('-o, --output <dir>', 'the folder to write the files into (required)')
     .addOption(new Option('--packages <name...>', "packages from the image's package index (NAME or NAME:ARCH)"))
     .option('--with-deps', 'also the packages they depend on (Pre-Depends, Depends) that are not installed')

@@ -1,7 +1,11 @@
 /**
- * `isosync remaster BASE.iso TREE -o NEW.iso [-V VOLID] [--max-waste PCT] [--force] [--json]`:
+ * `isosync remaster BASE.iso TREE -o NEW.iso [-V VOLID] [--max-waste PCT] [--piece-length SIZE] [--verify-content] [--force] [--json]`:
  * writes TREE as a new image laid out over BASE (unchanged files keep their
- * blocks). Volume dates come from SOURCE_DATE_EPOCH when it is set, so the
+ * blocks; a file whose size and mtime equal the base's is taken as
+ * unchanged unless --verify-content). Boot options, spelled as
+ * `xorriso -as mkisofs` takes them but with two dashes for the long ones
+ * (-b, --boot-load-size, --boot-info-table, -e, -c, --isohybrid-mbr, -G),
+ * replace the base's El Torito catalog and system area. Volume dates come from SOURCE_DATE_EPOCH when it is set, so the
  * same inputs give the same bytes. The human form is a few lines of figures;
  * --json reports kept, moved, new and dead bytes and what moved.
  */
@@ -9,12 +13,23 @@ import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { remaster } from '../../iso/remaster.js';
 import { action, printJson, withCommon } from '../common.js';
+import { sizeOption } from '../size.js';
+import { checkPieceLength } from '../../torrent/piece-length.js';
 
 interface RemasterCliOptions {
   output?: string;
   volid?: string;
   maxWaste?: string;
   force?: boolean;
+  verifyContent?: boolean;
+  pieceLength?: string;
+  bootImage?: string;
+  bootLoadSize?: string;
+  bootInfoTable?: boolean;
+  efiBoot?: string;
+  bootCatalog?: string;
+  isohybridMbr?: string;
+  systemArea?: string;
   json?: boolean;
 }
 
@@ -33,6 +48,11 @@ function percent(v: string | undefined): number | undefined {
   return n / 100;
 }
 
+function sectors(v: string): number {
+  if (!/^\d+$/.test(v)) throw new IsosyncError('BAD_ARGUMENT', `Invalid --boot-load-size ${JSON.stringify(v)}: give a whole number of 512-byte sectors`);
+  return Number(v);
+}
+
 const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`;
 
 export function register(program: Command): void {
@@ -42,14 +62,36 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <new.iso>', 'image to write')
     .option('-V, --volid <id>', 'volume identifier (default: the base\'s)')
     .option('--max-waste <pct>', 'most dead space left in the image, in percent', '5')
+    .option('--piece-length <size>', 'piece length the image will be published with: changes are packed into as few pieces as the waste allows (default as publish\'s: 256K up to 4 GiB)')
+    .option('--verify-content', 'compare every file with the base byte for byte, even when its size and mtime match')
     .option('--force', 'replace an existing output image')
+    .option('-b, --boot-image <path>', 'new boot setup: BIOS El Torito image in TREE, no emulation (as mkisofs -b ... -no-emul-boot)')
+    .option('--boot-load-size <sectors>', '512-byte sectors the BIOS loads from the -b image (default 4)')
+    .option('--boot-info-table', 'patch a boot information table into the -b image (isolinux, GRUB)')
+    .option('-e, --efi-boot <path>', 'new boot setup: EFI El Torito image in TREE (a FAT image), no emulation')
+    .option('-c, --boot-catalog <path>', 'where the boot catalog shows in the tree (default: the base\'s, else hidden)')
+    .option('--isohybrid-mbr <file>', 'system area: MBR boot code from FILE (isohdpfx.bin), pointed at the -b image, one partition over the image')
+    .option('-G, --system-area <file>', 'system area: the first 32 KiB of FILE, as they are')
     .description('write TREE as a new image in which files unchanged since BASE keep their blocks'))
     .action(action(async (base: string, tree: string, opts: RemasterCliOptions) => {
+      const pieceBytes = sizeOption('--piece-length', opts.pieceLength);
+      if (pieceBytes !== undefined) checkPieceLength(pieceBytes, opts.pieceLength);
       const r = await remaster(base, tree, opts.output!, {
         dateMs: sourceDateMs(),
         ...(opts.volid !== undefined ? { volumeId: opts.volid } : {}),
         ...(opts.maxWaste !== undefined ? { maxWaste: percent(opts.maxWaste)! } : {}),
         ...(opts.force ? { force: true } : {}),
+        ...(opts.verifyContent ? { verifyContent: true } : {}),
+        ...(pieceBytes !== undefined ? { pieceBytes } : {}),
+        boot: {
+          ...(opts.bootImage !== undefined ? { bios: opts.bootImage } : {}),
+          ...(opts.bootLoadSize !== undefined ? { biosLoadSectors: sectors(opts.bootLoadSize) } : {}),
+          ...(opts.bootInfoTable ? { bootInfoTable: true } : {}),
+          ...(opts.efiBoot !== undefined ? { efi: opts.efiBoot } : {}),
+          ...(opts.bootCatalog !== undefined ? { catalog: opts.bootCatalog } : {}),
+          ...(opts.isohybridMbr !== undefined ? { isohybridMbr: opts.isohybridMbr } : {}),
+          ...(opts.systemArea !== undefined ? { systemArea: opts.systemArea } : {}),
+        },
       });
       if (opts.json) {
         printJson({
@@ -61,7 +103,7 @@ export function register(program: Command): void {
       }
       const lines = [
         `wrote ${r.output}: ${r.imageBytes} bytes`,
-        `  kept in place  ${mib(r.keptBytes)} (${r.files.kept} files)`,
+        `  kept in place  ${mib(r.keptBytes)} (${r.files.kept} files; ${r.files.compared} compared byte for byte, ${r.files.quick} unchanged by size and mtime)`,
         `  new or changed ${mib(r.newBytes)} (${r.files.fresh} files)`,
         `  moved          ${mib(r.movedBytes)} (${r.moved.length} files)`,
         `  dead space     ${mib(r.deadBytes)} (${((100 * r.deadBytes) / r.imageBytes).toFixed(2)} %)`,

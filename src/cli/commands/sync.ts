@@ -149,6 +149,7 @@ function syncInput(t: TorrentTarget, opts: SyncOptions, c: CheckedSync, catalog:
     webSeeds: [...t.extraSeeds, ...(opts.webSeed ?? []), ...c.mirrors],
     ...(t.preferredTrackers.length > 0 ? { preferredTrackers: t.preferredTrackers } : {}),
     ...(peers ? { peers } : {}),
+    ...(c.downloadLimit ? { downloadLimit: c.downloadLimit } : {}),
     stallMs: 1000 * c.timeoutSeconds,
     output: opts.output ?? defaultOutput(target),
     ...(catalog ? { catalog } : {}),
@@ -193,7 +194,7 @@ export function registerSync(program: Command): void {
     .description('build the image of TORRENT from local data, fetching only what changed (default command)')
     .argument('<torrent>', 'the target release torrent: a file, an http(s) URL of a torrent or of the image itself, or a magnet link')
     .option('-o, --output <path>', 'where to write the image (default ./NAME from the torrent)')
-    .addOption(new Option('--only <path>', 'a partial image: only these paths or globs (and the metadata), kept in NAME.part; repeatable').argParser(collect));
+    .addOption(new Option('--only <path>', 'a partial image: only these paths or globs (and the metadata), kept in NAME.part; CONTAINER:PATH as ls --deep prints it for files inside a squashfs, EROFS or FAT image; repeatable').argParser(collect));
   sourceOptions(cmd);
   peerOptions(cmd);
   discoveryOptions(cmd);

@@ -9,7 +9,8 @@
  *
  * Metadata: the superblock block and every inode, index and directory byte
  * read (EROFS keeps inodes in the metadata area; directory blocks may sit
- * among the data).
+ * among the data). With `visit` (a get of a few paths), only the entries it
+ * accepts are read: the rest of the inodes are never touched.
  */
 import { IsosyncError, quote } from '../../errors.js';
 import type { ByteSource, Span } from '../../store/byte-source.js';
@@ -239,7 +240,7 @@ class Erofs {
   }
 }
 
-async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, budget: MetadataBudget): Promise<Layout> {
+async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, budget: MetadataBudget, visit?: (path: string) => boolean): Promise<Layout> {
   const fail = (p: string): never => {
     throw new IsosyncError('BAD_ISO', `Cannot read EROFS ${quote(name)}: ${p}`, { image: name });
   };
@@ -269,6 +270,8 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
       for (const e of await fs.list(ino)) {
         if (files.length + children.length >= limits.entries) fail(`more than ${limits.entries} entries`);
         if (!Number.isSafeInteger(e.nid)) fail(`entry ${quote(e.name)} has nid ${e.nid}`);
+        // Inodes sit beside their data all over the image: an entry the caller does not want costs no read.
+        if (visit && !visit(`${path}/${e.name}`)) continue;
         children.push({ ...e, path: `${path}/${e.name}`, depth });
       }
     }
@@ -301,7 +304,7 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
           chunks[2 * k + 1] = x.end;
         });
         const evidence = got.extents ? got.extents.map((x) => x.la.toString(36)).join('.') : undefined;
-        files.push({ path: p, type: 'file', size: child.size, chunks, ref: child.nid, ...(evidence ? { evidence } : {}), ...(got.raw ? { raw: true } : {}) });
+        files.push({ path: p, type: 'file', size: child.size, chunks, ref: child.nid, mode: child.mode & 0o7777, ...(evidence ? { evidence } : {}), ...(got.raw ? { raw: true } : {}) });
       } else if (fmt === S_IFLNK) {
         if (child.size > MAX_SYMLINK) fail(`symlink ${quote(p)} has a target of ${child.size} bytes`);
         files.push({ path: p, type: 'symlink', size: 0, chunks: NO_CHUNKS, target: new TextDecoder().decode(await fs.content(child, MAX_SYMLINK)) });

@@ -99,7 +99,7 @@ class Squashfs {
     if (tail && (tail.block >= this.sb.fragments || tail.offset + tail.length > this.sb.blockSize)) {
       this.fail(`file ${quote(path)} has its tail in fragment ${tail.block} at ${tail.offset}+${tail.length}, outside the ${this.sb.fragments} fragments of ${this.sb.blockSize} bytes`);
     }
-    return { path, type: 'file', size: ino.size, chunks, ref, ...(tail ? { tail } : {}) };
+    return { path, type: 'file', size: ino.size, chunks, ref, mode: ino.mode & 0o7777, ...(tail ? { tail } : {}) };
   }
 
   /** The entries of a directory (squashfs.rst "Directory table"): headers, each followed by up to 256 entries. */

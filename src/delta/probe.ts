@@ -1,0 +1,185 @@
+/**
+ * Probing a doubtful local segment: a few small fetched samples, compared
+ * with the local bytes, tell which parts of a guess hold.
+ *
+ * A piece hash says only "all right" or "something wrong". When a piece
+ * fails, each evidence-based segment of it (a nested file's stored blocks
+ * mapped by their sizes, a changed compressed block guessed from the old
+ * one, a file of the same name and size) is sampled instead of being
+ * fetched whole: PROBE_BYTES at evenly spaced offsets, the first and last
+ * bytes of the segment included. A sample that equals the local bytes says
+ * the guess holds there; one that differs says it does not. The gaps
+ * between samples are kept when both neighbours agree, fetched when both
+ * differ, and sampled again, more closely, where agreement turns into
+ * difference (up to PROBE_ROUNDS rounds; then fetched).
+ *
+ * This is what a changed compressed block needs: the compressor writes the
+ * same bytes up to the first change (xz after its few header bytes, lz4,
+ * gzip), then different ones to the end, so the old block gives its prefix
+ * and only the rest is fetched. A file changed in place keeps all but the
+ * changed run; a shifted guess differs everywhere and costs its samples.
+ * Every sample is a byte of the target, used as such: nothing fetched is
+ * thrown away. A change between two agreeing samples is not seen: the
+ * piece then fails again and the guess policy drops segments whole.
+ *
+ * Pure: the caller fetches the spans and hands the bytes back.
+ */
+import type { Span } from '../core/span.js';
+import type { LocalSegment } from './plan.js';
+
+/** Bytes per sample: longer than the few header bytes a compressor rewrites, short enough to cost little. */
+export const PROBE_BYTES = 64;
+/** Segments shorter than this are not sampled (two samples would cost a good share of them). */
+export const PROBE_MIN_BYTES = 1024;
+/** Samples per segment in the first round, and per mixed gap in the next ones (each also costs some 100 bytes of multipart framing). */
+export const PROBES_PER_ROUND = 8;
+/** First-round samples are at least this far apart: closer ranges are bridged by the fetch anyway. */
+export const FIRST_SPACING = 2048;
+/** A later round samples a mixed gap at least this far apart; a gap under two spacings is fetched. */
+export const REFINE_SPACING = 256;
+/** Rounds of sampling (each is one round trip for the whole piece). */
+export const PROBE_ROUNDS = 2;
+/** Fewer equal bytes in a row than this are chance (compressed bytes that differ still agree 1 time in 256). */
+export const MIN_AGREE = 8;
+/**
+ * Bytes not kept before a turn from agreement to difference: an xz range
+ * coder rewrites a few bytes up to some hundreds of bytes before the first
+ * change shows (a carry), which no sample sees (measured up to 922 bytes).
+ */
+export const TURN_MARGIN = 1024;
+/** The margin of a second try, when a piece still fails with TURN_MARGIN (measured up to some 2.5 KiB). */
+export const WIDE_TURN_MARGIN = 4096;
+
+interface Run {
+  start: number;
+  end: number;
+  agree: boolean;
+}
+
+export interface ProbeOutcome {
+  /** Parts of the segment whose local bytes are believed (the gaps between agreeing samples). */
+  readonly keep: LocalSegment[];
+  /** No sample agreed at all: the mapping is wrong here (and is not trusted elsewhere). */
+  readonly allWrong: boolean;
+  /** Bytes of the segment not kept (fetched: samples and the parts that differ). */
+  readonly droppedBytes: number;
+}
+
+/** Sampling state of one segment, over rounds. */
+export class SegmentProbe {
+  /** Compared bytes, sorted, disjoint; neighbours with the same verdict are joined. */
+  private readonly runs: Run[] = [];
+  private round = 0;
+
+  /** `keepShort`: whether a segment too short to sample is kept as it is (else it is dropped: a changed block's first bytes are its rewritten header). */
+  constructor(
+    readonly seg: LocalSegment,
+    private readonly keepShort = true,
+  ) {}
+
+  /** Whether the segment is worth sampling at all. */
+  get probed(): boolean {
+    return this.seg.end - this.seg.start >= PROBE_MIN_BYTES;
+  }
+
+  /** The spans to sample next (sorted, disjoint, inside the segment); none once nothing is left to learn. */
+  next(): Span[] {
+    if (!this.probed || this.round >= PROBE_ROUNDS) return [];
+    const r = this.round++;
+    const { start, end } = this.seg;
+    if (r === 0) return spread(start, end, Math.min(PROBES_PER_ROUND, 2 + Math.floor((end - start) / FIRST_SPACING)), true);
+    const out: Span[] = [];
+    for (const g of this.gaps()) {
+      if (!g.mixed) continue;
+      const n = Math.min(PROBES_PER_ROUND, Math.floor((g.end - g.start) / REFINE_SPACING) - 1);
+      if (n >= 1) for (const s of spread(g.start, g.end, n, false)) out.push(s);
+    }
+    return out;
+  }
+
+  /** Records fetched bytes `net` of [at, at + net.length) against the local guess `local` of the same bytes. */
+  record(at: number, local: Uint8Array, net: Uint8Array): void {
+    const runs: Run[] = [];
+    for (let i = 0; i < net.length; ) {
+      const agree = local[i] === net[i];
+      let j = i + 1;
+      while (j < net.length && (local[j] === net[j]) === agree) j++;
+      runs.push({ start: at + i, end: at + j, agree });
+      i = j;
+    }
+    // A short agreeing run between differing bytes is chance.
+    for (const x of runs) if (x.agree && x.end - x.start < MIN_AGREE && runs.length > 1) x.agree = false;
+    for (const x of runs) this.insert(x);
+  }
+
+  /** What to keep of the segment after the last round; `margin`: bytes not kept before a turn to difference. */
+  outcome(margin = TURN_MARGIN): ProbeOutcome {
+    const { seg } = this;
+    if (!this.probed || this.runs.length === 0) {
+      const kept = !this.probed && this.keepShort;
+      return { keep: kept ? [seg] : [], allWrong: false, droppedBytes: kept ? 0 : seg.end - seg.start };
+    }
+    // Where agreement turns into difference, the last TURN_MARGIN bytes before it are not kept either.
+    const turns: number[] = [];
+    for (let i = 0; i + 1 < this.runs.length; i++) if (this.runs[i]!.agree && !this.runs[i + 1]!.agree) turns.push(this.runs[i]!.end);
+    const keep: LocalSegment[] = [];
+    for (const g of this.gaps()) {
+      if (g.mixed || !g.agree) continue;
+      const turn = turns.find((t) => t >= g.end);
+      const end = turn !== undefined && turn - margin < g.end ? Math.max(g.start, turn - margin) : g.end;
+      if (end > g.start) keep.push({ ...seg, start: g.start, end, sourceOffset: seg.sourceOffset + (g.start - seg.start) });
+    }
+    const kept = keep.reduce((n, k) => n + (k.end - k.start), 0);
+    return { keep, allWrong: !this.runs.some((x) => x.agree), droppedBytes: seg.end - seg.start - kept };
+  }
+
+  /** The unsampled gaps of the segment with the verdicts on either side. */
+  private gaps(): { start: number; end: number; mixed: boolean; agree: boolean }[] {
+    const out: { start: number; end: number; mixed: boolean; agree: boolean }[] = [];
+    let at = this.seg.start;
+    let left: boolean | undefined;
+    const add = (end: number, right: boolean | undefined) => {
+      if (end <= at) return;
+      const l = left ?? right ?? false;
+      const r = right ?? l;
+      out.push({ start: at, end, mixed: l !== r, agree: l && r });
+    };
+    for (const x of this.runs) {
+      add(x.start, x.agree);
+      at = x.end;
+      left = x.agree;
+    }
+    add(this.seg.end, undefined);
+    return out;
+  }
+
+  private insert(x: Run): void {
+    const { runs } = this;
+    let i = runs.length;
+    while (i > 0 && runs[i - 1]!.start > x.start) i--;
+    runs.splice(i, 0, x);
+    // Join neighbours that touch and have the same verdict (a few dozen runs at most).
+    for (let k = 0; k + 1 < runs.length; ) {
+      const a = runs[k]!;
+      const b = runs[k + 1]!;
+      if (a.end === b.start && a.agree === b.agree) {
+        a.end = b.end;
+        runs.splice(k + 1, 1);
+      } else k++;
+    }
+  }
+}
+
+/** `n` samples of PROBE_BYTES spread over [start, end): touching both ends (`ends`), or strictly inside. */
+function spread(start: number, end: number, n: number, ends: boolean): Span[] {
+  const len = end - start;
+  const q = Math.min(PROBE_BYTES, Math.floor(len / (n + 1)) || 1);
+  const out: Span[] = [];
+  for (let j = 0; j < n; j++) {
+    const at = ends ? start + Math.round((j * (len - q)) / Math.max(1, n - 1)) : start + Math.round(((j + 1) * (len - q)) / (n + 1));
+    const last = out[out.length - 1];
+    if (last && at < last.end) continue;
+    out.push({ start: at, end: Math.min(end, at + q) });
+  }
+  return out;
+}

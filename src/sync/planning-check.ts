@@ -1,0 +1,96 @@
+/**
+ * Planning input is verified before the plan is trusted. The target's
+ * metadata is read while planning from whichever source answers first
+ * (delta/virtual-target.ts), unverified: a lying peer could make the plan
+ * reuse almost nothing. So, before the other pieces, the pieces that hold
+ * bytes fetched while planning are assembled and verified (they are needed
+ * anyway), and each planning byte is compared with its verified piece:
+ *
+ *   - all equal: the plan was made from true bytes; assembly goes on;
+ *   - some differ: their senders are convicted (struck like any source of a
+ *     bad piece), and the plan is made again from the .part as it is now,
+ *     where those pieces are verified, so the metadata is read from them;
+ *     the bytes that plan fetches anew are checked the same way.
+ *
+ * At most MAX_PLANS plans; after that the last plan stands (assembly still
+ * verifies every piece: the image is right, only reuse may suffer).
+ */
+import type { Span } from '../core/span.js';
+import { pieceIndex, type PieceIndex } from '../core/ids.js';
+import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assemble.js';
+import { pieceNeeds } from '../delta/sure-bytes.js';
+import type { PartFile } from '../store/part-file.js';
+import type { Prepared } from './prepare.js';
+
+/** Plans made at most (the first and its re-plans). */
+export const MAX_PLANS = 4;
+
+export interface CheckedPlan {
+  readonly prepared: Prepared;
+  /** What assembling the pieces of planning bytes did (added to the sync's own). */
+  readonly stats: Pick<AssembleStats, 'reusedBytes' | 'fetchedBytes' | 'wastedBytes' | 'guessedWrongBytes'>;
+  /** Bytes fetched while planning, over every plan made. */
+  readonly planningBytes: number;
+  /** Plans made again because planning bytes were wrong. */
+  readonly replans: number;
+}
+
+export async function checkPlanningInput(first: Prepared, part: PartFile, pieces: Uint8Array, onEvent: (e: AssembleEvent) => void): Promise<CheckedPlan> {
+  const stats = { reusedBytes: 0, fetchedBytes: 0, wastedBytes: 0, guessedWrongBytes: 0 };
+  let prepared = first;
+  let planningBytes = first.vt.fetchedBytes;
+  let replans = 0;
+  const engine = prepared.net.engine;
+  for (let round = 1; ; round++) {
+    const { plan, vt } = prepared;
+    const cached: Span[] = vt.cachedSegments();
+    const todo = new Set<PieceIndex>();
+    for (const c of cached) for (let p = Math.floor(c.start / plan.pieceLength); p * plan.pieceLength < c.end; p++) if (!part.have[p]) todo.add(pieceIndex(p));
+    if (todo.size === 0 || !prepared.net.hasSources) break;
+    // Only the pieces of planning bytes: the others count as done for this pass.
+    const have = part.have.map((ok, p) => ok || !todo.has(pieceIndex(p)));
+    engine.planned(pieceNeeds(plan, have));
+    const s = await assemble({
+      plan,
+      pieces,
+      sources: prepared.byteSources,
+      cache: vt,
+      store: {
+        have,
+        releasesBytes: part.releasesBytes,
+        writePiece: async (p, offset, bytes) => {
+          await part.writePiece(p, offset, bytes);
+          have[p] = true;
+        },
+      },
+      fetcher: engine,
+      onEvent,
+    });
+    stats.reusedBytes += s.reusedBytes;
+    stats.fetchedBytes += s.fetchedBytes;
+    stats.wastedBytes += s.wastedBytes;
+    stats.guessedWrongBytes += s.guessedWrongBytes;
+    let wrong = false;
+    for (const c of cached) {
+      const len = c.end - c.start;
+      const mine = new Uint8Array(len);
+      vt.cacheBytes(mine, c.start, c.end);
+      const truth = await part.read(c.start, len);
+      if (Buffer.compare(mine, truth) === 0) continue;
+      wrong = true;
+      // Exact blame: each sender whose own bytes differ from the verified ones, once.
+      const guilty = new Set<(typeof engine.sources)[number]>();
+      for (const b of engine.sentRange(c)) {
+        const a = Math.max(b.start, c.start) - c.start;
+        const z = Math.min(b.end, c.end) - c.start;
+        if (Buffer.compare(mine.subarray(a, z), truth.subarray(a, z)) !== 0) guilty.add(b.who);
+      }
+      for (const who of guilty) engine.convict(who, `sent target metadata (bytes ${c.start}-${c.end - 1}) that differs from the verified image`);
+    }
+    if (!wrong || round >= MAX_PLANS) break;
+    prepared = await prepared.replan();
+    planningBytes += prepared.vt.fetchedBytes;
+    replans++;
+  }
+  return { prepared, stats, planningBytes, replans };
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { PROBE_MIN_BYTES, SegmentProbe, TURN_MARGIN } from '../../src/delta/probe.js';
+import type { LocalSegment } from '../../src/delta/plan.js';
+
+/** Deterministic bytes that look compressed. */
+function noise(seed: string, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0, k = 0; i < n; k++) {
+    const h = createHash('sha256').update(`${seed}:${k}`).digest();
+    out.set(h.subarray(0, Math.min(32, n - i)), i);
+    i += 32;
+  }
+  return out;
+}
+
+/** Runs every round of sampling of a segment [base, base + local.length) whose true bytes are `truth`. */
+function probe(local: Uint8Array, truth: Uint8Array, base = 1000) {
+  const seg: LocalSegment = { start: base, end: base + local.length, source: 0, sourceOffset: 5000, reason: 'nested-file' };
+  const p = new SegmentProbe(seg);
+  let sampled = 0;
+  let rounds = 0;
+  for (let spans = p.next(); spans.length > 0; spans = p.next()) {
+    rounds++;
+    for (const s of spans) {
+      assert.ok(s.start >= seg.start && s.end <= seg.end && s.end > s.start, 'samples stay inside the segment');
+      sampled += s.end - s.start;
+      p.record(s.start, local.subarray(s.start - base, s.end - base), truth.subarray(s.start - base, s.end - base));
+    }
+  }
+  const out = p.outcome();
+  // Safety: every kept byte is right, and kept segments point at the same local bytes.
+  for (const k of out.keep) {
+    assert.equal(k.sourceOffset - seg.sourceOffset, k.start - seg.start);
+    assert.deepEqual(local.subarray(k.start - base, k.end - base), truth.subarray(k.start - base, k.end - base), `kept ${k.start}-${k.end} is right`);
+  }
+  const kept = out.keep.reduce((n, k) => n + k.end - k.start, 0);
+  return { ...out, kept, sampled, rounds };
+}
+
+describe('probing a doubtful segment', () => {
+  test('a changed compressed block keeps the old prefix after its rewritten header and fetches the rest', () => {
+    const L = 60_000;
+    const old = noise('old', L);
+    for (const d of [3000, 20_000, 41_234, 59_000]) {
+      // xz: the same stream header, some rewritten size bytes, then the same bytes up to the first change.
+      const neu = old.slice();
+      neu.set(noise('hdr', 17), 14);
+      neu.set(noise(`tail${d}`, L - d), d);
+      const r = probe(old, neu);
+      assert.equal(r.allWrong, false);
+      // What is fetched: the part after the change, the samples, and at most one refine spacing around the change.
+      assert.ok(r.kept >= d - 2 * 16 * 64 - 600 - TURN_MARGIN, `d=${d}: kept ${r.kept}`);
+      assert.ok(L - r.kept <= L - d + 2 * 16 * 64 + 600 + TURN_MARGIN, `d=${d}: dropped ${L - r.kept}`);
+      assert.ok(r.rounds <= 2);
+    }
+  });
+
+  test('bytes a range coder rewrote shortly before the change are not kept (TURN_MARGIN)', () => {
+    const L = 60_000;
+    const old = noise('carry', L);
+    const neu = old.slice();
+    neu[40_000 - 700] = neu[40_000 - 700]! ^ 0xff;
+    neu.set(noise('after', L - 40_000), 40_000);
+    probe(old, neu); // probe() asserts every kept byte is right
+  });
+
+  test('a segment too short to sample is dropped when asked (a changed block: its first bytes are a rewritten header)', () => {
+    const seg: LocalSegment = { start: 0, end: 500, source: 0, sourceOffset: 0, reason: 'changed-block' };
+    assert.deepEqual(new SegmentProbe(seg, false).outcome(), { keep: [], allWrong: false, droppedBytes: 500 });
+    assert.deepEqual(new SegmentProbe(seg).outcome().keep, [seg]);
+  });
+
+  test('a file changed in place (a run longer than the sample spacing) keeps both sides of the changed run', () => {
+    const L = 40_000;
+    const old = noise('file', L);
+    const neu = old.slice();
+    neu.set(noise('edit', 5000), 19_000);
+    const r = probe(old, neu);
+    assert.ok(r.kept >= L - 5000 - 2 * 16 * 64 - 2 * 512 - TURN_MARGIN, `kept ${r.kept}`);
+    assert.equal(r.allWrong, false);
+  });
+
+  test('a shifted guess differs everywhere: nothing is kept, it costs its samples only, and the mapping is wrong', () => {
+    const L = 100_000;
+    const truth = noise('t', L);
+    const r = probe(noise('other', L), truth);
+    assert.equal(r.kept, 0);
+    assert.equal(r.allWrong, true);
+    assert.equal(r.rounds, 1, 'no mixed gap, no second round');
+    assert.ok(r.sampled <= 16 * 64);
+  });
+
+  test('an unchanged segment is kept whole but for its samples', () => {
+    const b = noise('same', 30_000);
+    const r = probe(b, b);
+    assert.equal(r.kept + r.sampled, 30_000);
+    assert.equal(r.rounds, 1);
+  });
+
+  test('chance agreement of a few bytes is not taken for a match', () => {
+    const L = 20_000;
+    const truth = noise('x', L);
+    const local = noise('y', L);
+    // Plant equal bytes at the edges of every first-round sample.
+    for (let i = 0; i < L; i += 97) local[i] = truth[i]!;
+    const r = probe(local, truth);
+    assert.equal(r.kept, 0);
+    assert.equal(r.allWrong, true);
+  });
+
+  test('a segment shorter than PROBE_MIN_BYTES is not sampled and is kept as it is', () => {
+    const b = noise('s', PROBE_MIN_BYTES - 1);
+    const r = probe(b, b);
+    assert.equal(r.sampled, 0);
+    assert.equal(r.rounds, 0);
+    assert.equal(r.kept, b.length);
+  });
+});

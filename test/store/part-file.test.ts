@@ -1,0 +1,117 @@
+/**
+ * The .part and its journal of received blocks, on real files: blocks
+ * written for pieces not verified yet are found again by the next open (a
+ * killed run keeps them), a piece whose blocks all arrived verifies on open,
+ * a torn or foreign journal costs nothing but its blocks, and a verified
+ * piece is never touched by a late block.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pieceIndex } from '../../src/core/ids.js';
+import { decodeJournal, encodeRecords, journalHeader } from '../../src/store/block-journal.js';
+import { PartFile } from '../../src/store/part-file.js';
+import { tempDir } from '../helpers/env.js';
+import { Rng } from '../helpers/random.js';
+
+const PIECE = 64 * 1024;
+
+function target(pieces: number) {
+  const bytes = new Rng(pieces).bytes(pieces * PIECE - 1000);
+  const hashes = new Uint8Array(pieces * 20);
+  for (let p = 0; p < pieces; p++) hashes.set(createHash('sha1').update(bytes.subarray(p * PIECE, Math.min(bytes.length, (p + 1) * PIECE))).digest(), p * 20);
+  return { bytes, t: { length: bytes.length, pieceLength: PIECE, pieces: hashes } };
+}
+
+/** Writes blocks of `bytes` at [a, b) in 16 KiB steps, then closes (as a run that stops would). */
+async function receive(part: PartFile, bytes: Uint8Array, ranges: [number, number][]): Promise<void> {
+  for (const [a, b] of ranges) {
+    for (let at = a; at < b; at += 16384) {
+      const end = Math.min(b, at + 16384);
+      part.writeBlock(pieceIndex(Math.floor(at / PIECE)), at, bytes.slice(at, end));
+    }
+  }
+  await part.close();
+}
+
+describe('the .part keeps received blocks', () => {
+  it('blocks received for unverified pieces come back as received ranges on the next open; a piece received whole verifies', async () => {
+    const tmp = tempDir();
+    try {
+      const { bytes, t } = target(6);
+      const out = join(tmp.dir, 'img.iso');
+      const first = await PartFile.open(out, t);
+      assert.deepEqual(first.received, []);
+      // Piece 1 arrives whole; piece 3 in part (two runs of blocks).
+      await receive(first, bytes, [[PIECE, 2 * PIECE], [3 * PIECE, 3 * PIECE + 20000], [3 * PIECE + 40000, 3 * PIECE + 50000]]);
+      const again = await PartFile.open(out, t);
+      try {
+        assert.deepEqual(again.have, [false, true, false, false, false, false]);
+        assert.deepEqual(again.received, [{ start: 3 * PIECE, end: 3 * PIECE + 20000 }, { start: 3 * PIECE + 40000, end: 3 * PIECE + 50000 }]);
+        assert.equal(again.receivedBytes, 30000);
+        assert.ok(Buffer.from(await again.read(3 * PIECE + 40000, 10000)).equals(bytes.subarray(3 * PIECE + 40000, 3 * PIECE + 50000)), 'the received bytes are on disk');
+      } finally {
+        await again.close();
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('a verified piece is never overwritten by a block that arrives late, and finish removes the journal', async () => {
+    const tmp = tempDir();
+    try {
+      const { bytes, t } = target(2);
+      const out = join(tmp.dir, 'img.iso');
+      const part = await PartFile.open(out, t);
+      const wrong = new Uint8Array(16384).fill(0xee);
+      part.writeBlock(pieceIndex(0), 0, wrong); // under way when the piece is written
+      await part.writePiece(pieceIndex(0), 0, bytes.subarray(0, PIECE));
+      part.writeBlock(pieceIndex(0), 16384, wrong); // late: ignored
+      part.writeBlock(pieceIndex(1), PIECE, bytes.slice(PIECE, PIECE + 16384));
+      assert.ok(!(await part.read(0, PIECE)).some((b, i) => b !== bytes[i]), 'piece 0 is the verified bytes');
+      await part.writePiece(pieceIndex(1), PIECE, bytes.subarray(PIECE));
+      await part.finish();
+      assert.deepEqual(new Uint8Array(readFileSync(out)), bytes);
+      assert.ok(!existsSync(`${out}.part.blocks`), 'no journal left beside the image');
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('a torn last record is ignored and later appends still read; a journal of another target is not read', async () => {
+    const tmp = tempDir();
+    try {
+      const { bytes, t } = target(4);
+      const out = join(tmp.dir, 'img.iso');
+      await receive(await PartFile.open(out, t), bytes, [[PIECE, PIECE + 16384]]);
+      appendFileSync(`${out}.part.blocks`, Buffer.from([1, 2, 3, 4, 5])); // a kill in the middle of an append
+      const second = await PartFile.open(out, t);
+      assert.deepEqual(second.received, [{ start: PIECE, end: PIECE + 16384 }]);
+      await receive(second, bytes, [[2 * PIECE, 2 * PIECE + 16384]]);
+      const third = await PartFile.open(out, t);
+      assert.deepEqual(third.received, [{ start: PIECE, end: PIECE + 16384 }, { start: 2 * PIECE, end: 2 * PIECE + 16384 }]);
+      await third.close();
+      // The same .part with another target's journal header: its ranges are not trusted.
+      const other = target(5).t;
+      writeFileSync(`${out}.part.blocks`, Buffer.concat([journalHeader(other.pieces), encodeRecords([{ start: 0, end: 100 }])]));
+      const fourth = await PartFile.open(out, t);
+      assert.deepEqual(fourth.received, []);
+      await fourth.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('decoding stops at a record whose checksum fails or that points past the end', () => {
+    const { t } = target(2);
+    const good = encodeRecords([{ start: 0, end: 10 }, { start: 20, end: 30 }]);
+    const bad = Buffer.from(good);
+    bad[16 + 3] = bad[16 + 3]! ^ 1; // second record's offset
+    assert.deepEqual(decodeJournal(Buffer.concat([journalHeader(t.pieces), good]), t.pieces, t.length), [{ start: 0, end: 10 }, { start: 20, end: 30 }]);
+    assert.deepEqual(decodeJournal(Buffer.concat([journalHeader(t.pieces), bad]), t.pieces, t.length), [{ start: 0, end: 10 }]);
+    assert.deepEqual(decodeJournal(Buffer.concat([journalHeader(t.pieces), encodeRecords([{ start: t.length - 5, end: t.length + 5 }])]), t.pieces, t.length), []);
+  });
+});
