@@ -41,6 +41,9 @@ export type WarningCode =
   // discovery beyond trackers
   | 'DHT_TROUBLE' // the DHT node could not start, or a lookup, announce or packet failed
   | 'LSD_TROUBLE' // local peer discovery could not start or send
+  // magnet links
+  | 'MAGNET_PARAM_IGNORED' // a magnet parameter that is not a usable tracker, web seed or peer: left out
+  | 'MAGNET_TORRENT_NOT_SAVED' // another torrent file already has the name the magnet's torrent would be saved under
   // packages of an image (diff, apply)
   | 'PACKAGE_INDEX_BROKEN' // an index names metadata the image lacks
   | 'PACKAGE_UNREADABLE' // a package file cannot be read: its index entry stands in

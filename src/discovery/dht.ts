@@ -78,7 +78,8 @@ export class Dht extends EventEmitter<DhtEvents> {
     dht.on('warning', (e) => self.warn(e.message));
     dht.on('peer', (peer, infoHash) => self.emit('peer', { host: peer.host, port: peer.port }, infoHashFromBytes(infoHash)));
     await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error) => reject(new IsosyncError('NETWORK', `Cannot start the DHT on UDP port ${o.port}: ${e.message}`, { port: o.port }, { cause: e }));
+      // A node that cannot bind is destroyed: its socket and timers would keep the process alive.
+      const onError = (e: Error) => dht.destroy(() => reject(new IsosyncError('NETWORK', `Cannot start the DHT on UDP port ${o.port}: ${e.message}`, { port: o.port }, { cause: e })));
       dht.once('error', onError);
       dht.listen(o.port, o.bindHost ?? '0.0.0.0', () => {
         dht.removeListener('error', onError);

@@ -33,6 +33,10 @@ export interface DiscoveryOptions {
   readonly host: string;
   readonly dht: false | { readonly port?: number; readonly bootstrap?: readonly string[]; readonly store?: DhtStateStore };
   readonly lsd: boolean;
+  /** Torrents are added later with serve() (a server that seeds what it finds): start the DHT even with none yet. */
+  readonly later?: boolean;
+  /** Look wanted torrents up again this often (default DHT_RELOOKUP_MS). */
+  readonly relookupMs?: number;
   /** Environment for $ISOSYNC_DHT_BOOTSTRAP (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
   readonly onWarning?: WarningSink;
@@ -54,6 +58,9 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
   private lsdNode: Lsd | undefined;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
+  private ready = false;
+  /** What we announce to the DHT: infohash -> the TCP port it is served on. */
+  private readonly served = new Map<InfoHash, number>();
 
   private constructor(private readonly o: DiscoveryOptions) {
     super();
@@ -64,8 +71,9 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     const d = new Discovery(o);
     const serving = o.serving.filter((t) => !t.private).map((t) => t.infoHash);
     const wanted = o.wanted.filter((t) => !t.private).map((t) => t.infoHash);
-    if (serving.length + wanted.length === 0) return d;
-    if (o.dht) await d.startDht(o.dht, serving, wanted);
+    for (const h of serving) d.served.set(h, o.tcpPort);
+    if (serving.length + wanted.length === 0 && !o.later) return d;
+    if (o.dht) await d.startDht(o.dht, wanted);
     if (o.lsd) {
       try {
         d.lsdNode = await Lsd.start({ port: o.tcpPort, infoHashes: [...new Set([...serving, ...wanted])], ...(o.onWarning ? { onWarning: o.onWarning } : {}) });
@@ -82,7 +90,24 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     return this.dhtNode?.port;
   }
 
-  private async startDht(c: Exclude<DiscoveryOptions['dht'], false>, serving: InfoHash[], wanted: InfoHash[]): Promise<void> {
+  /** Peers may still come: the DHT knows nodes to ask, or LSD listens. */
+  get searching(): boolean {
+    return (this.dhtNode?.connected ?? false) || this.lsdNode !== undefined;
+  }
+
+  /** Announces `torrent`, served on TCP `port`, to the DHT from now on (never a private one). */
+  serve(torrent: { infoHash: InfoHash; private: boolean }, port: number): void {
+    if (torrent.private || this.closed) return;
+    this.served.set(torrent.infoHash, port);
+    if (this.ready && this.dhtNode) void this.dhtNode.announce(infoHashBytes(torrent.infoHash), port);
+  }
+
+  /** Stops announcing `infoHash` (its entries in the DHT expire by themselves). */
+  unserve(infoHash: InfoHash): void {
+    this.served.delete(infoHash);
+  }
+
+  private async startDht(c: Exclude<DiscoveryOptions['dht'], false>, wanted: InfoHash[]): Promise<void> {
     const bootstrap = c.bootstrap ?? bootstrapFromEnv(this.o.env);
     const opts = { port: c.port ?? this.o.tcpPort, bindHost: this.o.host, bootstrap, ...(this.o.onWarning ? { onWarning: this.o.onWarning } : {}) };
     try {
@@ -101,18 +126,19 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
       if (wanted.includes(h)) this.emit('peer', p, h, 'dht');
     });
     const announce = () => {
-      for (const h of serving) void node.announce(infoHashBytes(h), this.o.tcpPort);
+      for (const [h, port] of this.served) void node.announce(infoHashBytes(h), port);
     };
     const lookup = () => {
       for (const h of wanted) void node.lookup(infoHashBytes(h));
     };
     void node.ready().then(() => {
       if (this.closed) return;
+      this.ready = true;
       announce();
       lookup();
     });
-    if (serving.length > 0) this.timers.push(setInterval(announce, DHT_REANNOUNCE_MS));
-    if (wanted.length > 0) this.timers.push(setInterval(lookup, DHT_RELOOKUP_MS));
+    this.timers.push(setInterval(announce, DHT_REANNOUNCE_MS));
+    if (wanted.length > 0) this.timers.push(setInterval(lookup, this.o.relookupMs ?? DHT_RELOOKUP_MS));
     for (const t of this.timers) t.unref();
   }
 

@@ -5,10 +5,13 @@
  * as verified: its torrent was hashed from this very file, or taken from the
  * catalog's record of it, and the file's size, mtime and inode are still the
  * ones hashed (served-torrents.ts checks them before handing out a torrent).
+ * With a DHT node (`discovery`), each seed is announced there while it runs
+ * (not a private torrent's).
  */
 import { seedImage } from '../swarm/seed.js';
 import { PUBLISHER_SHARE_WAIT_MS } from '../swarm/swarm.js';
 import type { WarningSink } from '../core/warnings.js';
+import type { Discovery } from '../discovery/discovery.js';
 import type { ServedTorrent } from './served-torrents.js';
 import type { SeedLike } from './server.js';
 
@@ -16,6 +19,7 @@ export interface SeederOptions {
   readonly host: string;
   readonly uploadSlots?: number;
   readonly onWarning?: WarningSink;
+  readonly discovery?: Discovery;
 }
 
 export function seeder(o: SeederOptions): (t: ServedTorrent) => Promise<SeedLike> {
@@ -31,6 +35,7 @@ export function seeder(o: SeederOptions): (t: ServedTorrent) => Promise<SeedLike
       ...(o.uploadSlots ? { uploadSlots: o.uploadSlots } : {}),
       ...(o.onWarning ? { onWarning: o.onWarning } : {}),
     });
+    o.discovery?.serve({ infoHash: t.metainfo.infoHash, private: t.metainfo.private }, s.port);
     return {
       infoHash: t.metainfo.infoHash,
       get uploaded() {
@@ -40,7 +45,10 @@ export function seeder(o: SeederOptions): (t: ServedTorrent) => Promise<SeedLike
         return s.swarm.connectedPeers;
       },
       peerId: Buffer.from(s.swarm.peerId).toString('hex'),
-      close: () => s.close(),
+      close: () => {
+        o.discovery?.unserve(t.metainfo.infoHash);
+        return s.close();
+      },
     };
   };
 }

@@ -39,6 +39,25 @@ export interface LinkSpec {
   readonly encrypt?: boolean;
 }
 
+/**
+ * What a link needs of its connection: a TCP socket (node:net) or a uTP
+ * connection (utp.ts), which has no Nagle to turn off.
+ */
+export interface PeerSocket {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly destroyed: boolean;
+  write(d: Uint8Array): boolean;
+  cork(): void;
+  uncork(): void;
+  destroy(): void;
+  setTimeout(ms: number, ontimeout?: () => void): unknown;
+  setNoDelay?(noDelay: boolean): unknown;
+  on(event: 'data', fn: (d: Buffer) => void): unknown;
+  on(event: 'error', fn: (e: NodeJS.ErrnoException) => void): unknown;
+  on(event: 'close', fn: () => void): unknown;
+}
+
 export class PeerLink {
   readonly wire: SafeWire;
   /** `host:port` dialed, or the remote endpoint of an incoming connection. */
@@ -61,7 +80,7 @@ export class PeerLink {
   bytesIn = 0;
 
   constructor(
-    readonly socket: net.Socket,
+    readonly socket: PeerSocket,
     readonly outgoing: boolean,
     spec: LinkSpec,
     /** `host:port` dialed, or the remote endpoint of an incoming connection. */
@@ -72,7 +91,7 @@ export class PeerLink {
     this.wire = new SafeWire(outgoing ? 'tcpOutgoing' : 'tcpIncoming', spec.pieceCount, this.encrypted);
     const wire = this.wire;
     wire.onViolation = (reason) => this.close(reason);
-    socket.setNoDelay(true);
+    socket.setNoDelay?.(true);
     socket.on('data', (d: Buffer) => {
       this.bytesIn += d.length;
       if (!this.closed) wire.write(d);

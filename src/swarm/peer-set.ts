@@ -14,12 +14,22 @@
  * (libtorrent and Transmission can be set so), so it is dialed once more
  * with MSE/PE, and from then on (`encryptRetry`); one that refuses both is
  * reported in those words, once. With `encryption: 'require'` every dial is
- * encrypted.
+ * encrypted, and a peer that dials us with a plaintext BitTorrent handshake
+ * is refused (an MSE/PE handshake that settles on a plaintext payload is
+ * accepted: libtorrent's "forced" means the same).
+ *
+ * uTP (utp.ts, unless `utp: false`): the listener also accepts uTP on the
+ * same port number over UDP. A peer is dialed over uTP when TCP keeps
+ * refusing (once, at the last attempt: a peer that is starting up refuses
+ * both, and a uTP try waits out its timeout), or when it hung up on TCP both in plaintext and with MSE/PE
+ * (libtorrent with incoming TCP off accepts and closes): from then on it is
+ * dialed over uTP, plaintext first.
  */
 import net from 'node:net';
 import { IsosyncError } from '../errors.js';
 import { sourceOf, type WarningSink } from '../core/warnings.js';
-import { dial, PeerLink, type LinkSpec } from './peer-link.js';
+import { dial, PeerLink, type LinkSpec, type PeerSocket } from './peer-link.js';
+import { UtpEndpoint, utpAvailable } from './utp.js';
 
 /** Times a peer that hung up is dialed again (it may have been busy checking its files). */
 export const MAX_REDIALS = 5;
@@ -34,9 +44,17 @@ export const DIAL_ATTEMPTS = 5;
 /** Backoff step between dial attempts and redials (ms, times the attempt number). */
 export const DIAL_BACKOFF_MS = 300;
 export const REDIAL_BACKOFF_MS = 500;
+/**
+ * The dial attempt, still refused over TCP, at which uTP is tried once: the
+ * last. Peers started together refuse the first dials while they start up,
+ * and a uTP try to one that is not listening waits out its timeout.
+ */
+export const UTP_DIAL_ATTEMPT = DIAL_ATTEMPTS;
+/** A uTP dial that gets no answer in this time gives up (libutp retries its SYN meanwhile). */
+export const UTP_DIAL_TIMEOUT_MS = 3000;
 
 /** Close reasons after which a dialed peer is dialed again: it hung up, it did not misbehave. */
-const CLEAN_HANGUPS: ReadonlySet<string> = new Set(['connection closed', 'wire closed', 'wire ended', 'ECONNRESET', 'EPIPE']);
+const CLEAN_HANGUPS: ReadonlySet<string> = new Set(['connection closed', 'wire closed', 'wire ended', 'ECONNRESET', 'EPIPE', 'UTP_ECONNRESET']);
 
 /** Why a dial failed, in plain words (no errno codes). */
 const DIAL_WORDS: Readonly<Record<string, string>> = {
@@ -85,6 +103,8 @@ export interface PeerSetOptions {
   readonly warn: WarningSink;
   /** See the module comment; default 'prefer-plaintext'. */
   readonly encryption?: 'prefer-plaintext' | 'require';
+  /** Accept and dial uTP too (default true). */
+  readonly utp?: boolean;
 }
 
 export class PeerSet {
@@ -96,10 +116,13 @@ export class PeerSet {
   /** Peers that hung up on a plaintext handshake: dialed with MSE/PE from then on. */
   private readonly encryptTo = new Set<string>();
   private readonly encryptWarned = new Set<string>();
+  /** Peers that hung up on TCP whatever we said: dialed over uTP from then on. */
+  private readonly utpTo = new Set<string>();
   private redialsDue = 0;
   /** Peers that could not be reached, as a failed fetch names them: "peer 10.0.0.1:6881 (cannot connect: connection refused)". */
   readonly unreachable: string[] = [];
   private server: net.Server | undefined;
+  private utp: UtpEndpoint | undefined;
   private closing = false;
   private readonly ourId: string;
 
@@ -108,7 +131,7 @@ export class PeerSet {
   }
 
   listen(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       const server = net.createServer((socket) => this.accept(socket));
       server.once('error', (e: NodeJS.ErrnoException) => reject(new IsosyncError('NETWORK', `Cannot listen for peers on ${host}:${port}: ${e.code ?? e.message}`, { errno: e.code })));
       server.listen(port, host, () => {
@@ -117,7 +140,17 @@ export class PeerSet {
         this.server = server;
         resolve();
       });
-    });
+    }).then(() => this.listenUtp(host));
+  }
+
+  /** uTP on the TCP port's number; when it cannot start (the UDP port is taken, no native build), TCP alone, with a warning. */
+  private async listenUtp(host: string): Promise<void> {
+    if (this.o.utp === false || this.port === undefined || !utpAvailable()) return;
+    try {
+      this.utp = await UtpEndpoint.listen(host, this.port, (c) => this.accept(c));
+    } catch (e) {
+      this.o.warn({ code: 'PEER_LISTENER', source: `${host}:${this.port}`, detail: `no uTP, TCP only: ${(e as Error).message}` });
+    }
   }
 
   get port(): number | undefined {
@@ -130,7 +163,7 @@ export class PeerSet {
     return a && typeof a === 'object' ? a.address : undefined;
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: PeerSocket & { on(event: 'error', fn: () => void): unknown }): void {
     socket.on('error', () => undefined);
     if (this.closing || this.links.size >= MAX_PEERS) return void socket.destroy();
     this.add(new PeerLink(socket, false, this.o.spec));
@@ -151,7 +184,7 @@ export class PeerSet {
     void (async () => {
       for (let attempt = 1; attempt <= DIAL_ATTEMPTS && !this.closing; attempt++) {
         try {
-          const socket = await dial(host, port);
+          const socket = this.utp && this.utpTo.has(address) ? await this.utp.dial(host, port, UTP_DIAL_TIMEOUT_MS) : await this.connect(host, port, attempt);
           this.dialing.delete(address);
           if (this.closing) return void socket.destroy();
           const encrypt = this.o.encryption === 'require' || this.encryptTo.has(address);
@@ -171,6 +204,16 @@ export class PeerSet {
     })();
   }
 
+  /** TCP; at UTP_DIAL_ATTEMPT, a TCP refusal is followed by one uTP try. */
+  private async connect(host: string, port: number, attempt: number): Promise<PeerSocket> {
+    try {
+      return await dial(host, port);
+    } catch (e) {
+      if (attempt !== UTP_DIAL_ATTEMPT || !this.utp || (e as IsosyncError).fields?.['errno'] !== 'ECONNREFUSED') throw e;
+      return await this.utp.dial(host, port, UTP_DIAL_TIMEOUT_MS);
+    }
+  }
+
   /**
    * The handshake's checks: our torrent, not ourselves, not banned, not a
    * second connection to a peer (one of the two closes). False when `link`
@@ -178,7 +221,15 @@ export class PeerSet {
    */
   handshake(link: PeerLink, infoHashHex: string, peerIdHex: string): boolean {
     const refused =
-      infoHashHex !== Buffer.from(this.o.spec.infoHash).toString('hex') ? 'asked for another torrent' : peerIdHex === this.ourId ? 'connected to itself' : this.bannedIds.has(peerIdHex) ? 'banned' : undefined;
+      infoHashHex !== Buffer.from(this.o.spec.infoHash).toString('hex')
+        ? 'asked for another torrent'
+        : peerIdHex === this.ourId
+          ? 'connected to itself'
+          : this.bannedIds.has(peerIdHex)
+            ? 'banned'
+            : this.o.encryption === 'require' && !link.outgoing && !(link.wire as unknown as { _cryptoHandshakeDone: boolean })._cryptoHandshakeDone
+              ? 'sent a plaintext handshake (encryption is required)'
+              : undefined;
     if (refused) {
       link.close(refused);
       return false;
@@ -209,10 +260,20 @@ export class PeerSet {
       this.encryptTo.add(link.address);
       return this.addPeer(link.address.slice(0, i), Number(link.address.slice(i + 1)));
     }
-    if (encryption === 'refused' && this.o.encryption !== 'require' && !this.encryptWarned.has(link.address)) {
+    if (encryption === 'refused' && this.utp && !this.utpTo.has(link.address)) {
+      this.utpTo.add(link.address);
+      this.encryptTo.delete(link.address);
+      return this.addPeer(link.address.slice(0, i), Number(link.address.slice(i + 1)));
+    }
+    if (encryption === 'refused' && !this.encryptWarned.has(link.address)) {
       this.encryptWarned.add(link.address);
+      const over = this.utp ? ', over TCP and over uTP' : '';
+      const detail =
+        this.o.encryption === 'require'
+          ? `it hung up on our MSE/PE handshake before its own${over}; with --encryption require isosync speaks no plaintext, which this peer may need`
+          : `it hung up before its handshake both in plaintext and with MSE/PE encryption${over}`;
       this.unreachable.push(`${sourceOf.peer(link.address)} (it hung up before its handshake)`);
-      this.o.warn({ code: 'PEER_UNREACHABLE', source: sourceOf.peer(link.address), detail: 'it hung up before its handshake both in plaintext and with MSE/PE encryption' });
+      this.o.warn({ code: 'PEER_UNREACHABLE', source: sourceOf.peer(link.address), detail });
     }
     if (!wanted) return;
     const n = this.redials.get(link.address) ?? 0;
@@ -235,5 +296,6 @@ export class PeerSet {
     for (const l of [...this.links]) l.close('shutting down');
     const server = this.server;
     if (server) await new Promise<void>((r) => server.close(() => r()));
+    await this.utp?.close();
   }
 }

@@ -53,6 +53,13 @@ export const MAX_CONTROL_MESSAGES_PER_SECOND = 2000;
  * requests itself is capped separately (MAX_PEER_REQUESTS in swarm.ts).
  */
 export const MAX_TRANSFER_MESSAGES_PER_SECOND = 50_000;
+/**
+ * The piece count of a wire opened before the info dictionary is known (a
+ * magnet's metadata fetch): a bitfield of any length up to the message cap
+ * is accepted, and piece indexes are not range-checked (nothing is asked or
+ * served on such a wire).
+ */
+export const PIECE_COUNT_UNKNOWN = Number.POSITIVE_INFINITY;
 /** Message ids counted against MAX_TRANSFER_MESSAGES_PER_SECOND (BEP 3 have/request/cancel, BEP 6 reject). */
 const TRANSFER_MESSAGES = new Set([4, 6, 8, 16]);
 
@@ -132,7 +139,8 @@ export class SafeWire extends Wire {
     const id = buf[0]!;
     const fixed = FIXED_SIZE[id];
     if (fixed !== undefined && buf.length !== fixed) return this.violation(`sent message ${id} of ${buf.length} bytes (expected ${fixed})`);
-    if (id === 5 && buf.length !== 1 + this.bitfieldBytes) return this.violation(`sent a bitfield of ${buf.length - 1} bytes (expected ${this.bitfieldBytes})`);
+    const known = this.pieceCount !== PIECE_COUNT_UNKNOWN;
+    if (id === 5 && known && buf.length !== 1 + this.bitfieldBytes) return this.violation(`sent a bitfield of ${buf.length - 1} bytes (expected ${this.bitfieldBytes})`);
     if (id === 7 && (buf.length < 10 || buf.length > 9 + MAX_BLOCK_BYTES)) return this.violation(`sent a piece message of ${buf.length} bytes`);
     if (id === 20 && buf.length < 2) return this.violation('sent an empty extended message');
     if (id === 20 && (buf[1] === 0 || this.extensionOf(buf[1]!) !== undefined)) {
@@ -145,7 +153,7 @@ export class SafeWire extends Wire {
     if ((id === 4 || id === 6 || id === 7 || id === 8 || id === 16) && u32(buf, 1) >= this.pieceCount) {
       return this.violation(`named piece ${u32(buf, 1)} of a torrent of ${this.pieceCount} pieces`);
     }
-    if (id === 5 && this.pieceCount % 8 !== 0 && (buf[buf.length - 1]! & (0xff >> this.pieceCount % 8)) !== 0) {
+    if (id === 5 && known && this.pieceCount % 8 !== 0 && (buf[buf.length - 1]! & (0xff >> this.pieceCount % 8)) !== 0) {
       return this.violation('sent a bitfield with spare bits set');
     }
     if (id !== 7) {

@@ -37,6 +37,10 @@ export interface SeedOptions {
   readonly superSeed?: boolean;
   /** Share first (swarm.ts SwarmOptions.shareWaitMs): a piece another leecher got waits this long (ms); a publisher's seed. */
   readonly shareWaitMs?: number;
+  /** MSE/PE policy (peer-set.ts): plaintext first (default), or required both ways. */
+  readonly encryption?: 'prefer-plaintext' | 'require';
+  /** uTP as well as TCP (default true). */
+  readonly utp?: boolean;
   readonly onWarning?: WarningSink;
   readonly onVerify?: (done: number, total: number) => void;
 }
@@ -95,6 +99,8 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
     ...(opts.uploadLimit ? { uploadLimit: opts.uploadLimit } : {}),
     ...(opts.superSeed ? { superSeed: true } : {}),
     ...(opts.shareWaitMs ? { shareWaitMs: opts.shareWaitMs } : {}),
+    ...(opts.encryption ? { encryption: opts.encryption } : {}),
+    ...(opts.utp === false ? { utp: false } : {}),
     ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
   });
   for (const p of peers) swarm.addPeer(p.host, p.port);

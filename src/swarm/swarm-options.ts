@@ -48,5 +48,7 @@ export interface SwarmOptions {
    * 'require' always opens with MSE/PE.
    */
   readonly encryption?: 'prefer-plaintext' | 'require';
+  /** uTP in (same port number, UDP) and as a fallback out (peer-set.ts); default true. */
+  readonly utp?: boolean;
   readonly onWarning?: WarningSink;
 }

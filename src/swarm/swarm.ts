@@ -78,6 +78,7 @@ export class Swarm {
       onLink: (l) => this.attach(l),
       warn: this.warn,
       ...(opts.encryption ? { encryption: opts.encryption } : {}),
+      ...(opts.utp === false ? { utp: false } : {}),
     });
     this.uploader = new Uploader({
       have: opts.store.have,

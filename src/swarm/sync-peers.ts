@@ -11,6 +11,7 @@ import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { FileSource } from '../store/file-source.js';
 import type { Metainfo } from '../torrent/metainfo.js';
+import { Discovery, type DiscoveryOptions } from '../discovery/discovery.js';
 import { startAnnouncing, type Announcing } from './announce.js';
 import type { TokenBucket } from './rate-limit.js';
 import { parseHostPort, trackerTiers } from './seed.js';
@@ -36,6 +37,16 @@ export interface PeerSettings {
   readonly requestTimeoutMs?: number;
   /** A piece no source has for this long, while peers may still come, fails the sync (the engine's). */
   readonly noPeerMs?: number;
+  /**
+   * The DHT (BEP 5) and LSD (BEP 14): the torrent is looked up, and this
+   * swarm announced (it serves verified pieces while it leeches), unless the
+   * torrent is private. Absent: neither.
+   */
+  readonly discovery?: Pick<DiscoveryOptions, 'dht' | 'lsd'>;
+  /** MSE/PE (`--encryption`): plaintext first, encrypted when a peer hangs up on it (default), or always. */
+  readonly encryption?: 'prefer-plaintext' | 'require';
+  /** uTP as well as TCP (default true; `--no-utp`). */
+  readonly utp?: boolean;
   /** `--seed`: called once the image is complete, while the swarm keeps seeding it; seeding stops when it returns. */
   readonly afterSync?: (report: unknown, peers: SyncPeers) => Promise<void>;
 }
@@ -100,17 +111,20 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     ...(settings.uploadSlots ? { uploadSlots: settings.uploadSlots } : {}),
     ...(settings.uploadLimit ? { uploadLimit: settings.uploadLimit } : {}),
     ...(settings.downloadLimit ? { downloadLimit: settings.downloadLimit } : {}),
+    ...(settings.encryption ? { encryption: settings.encryption } : {}),
+    ...(settings.utp === false ? { utp: false } : {}),
     ...(settings.downloadGate ? { downloadGate: settings.downloadGate } : {}),
     ...(onWarning ? { onWarning } : {}),
   });
   for (const p of direct) swarm.addPeer(p.host, p.port);
   const left = () => store.have.reduce((n, ok, p) => (ok ? n : n + spanLength(pieceSpan(target, pieceIndex(p)))), 0);
   const announcing: Announcing | undefined = settings.trackers === false ? undefined : startAnnouncing({ swarm, tiers: trackerTiers(target), preferred: settings.preferredTrackers ?? [], left, ...(onWarning ? { onWarning } : {}) });
+  const discovery = settings.discovery && !target.private ? await startDiscovery(target, swarm, settings.discovery, onWarning) : undefined;
   let closed = false;
   const self: SyncPeers = {
     swarm,
-    // Peers may come from the trackers' first answer; a sync with no live source after it fails at once, not after a later announce.
-    attach: (engine) => swarm.attachEngine(engine, () => announcing?.discovering() ?? false, () => announcing?.tried() ?? []),
+    // Peers may come from the trackers' first answer (a sync with no live source after it fails at once, not after a later announce), or from a DHT that knows nodes.
+    attach: (engine) => swarm.attachEngine(engine, () => (announcing?.discovering() ?? false) || discovery?.searching === true, () => announcing?.tried() ?? []),
     host: swarm.host,
     port: swarm.port,
     pieceVerified(p) {
@@ -148,9 +162,19 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
       if (closed) return;
       closed = true;
       swapped(false);
+      await discovery?.close();
       await announcing?.stop();
       await swarm.close();
     },
   };
   return self;
+}
+
+/** Starts the DHT and LSD for `target`; their peers are dialed by `swarm`. */
+async function startDiscovery(target: Metainfo, swarm: Swarm, o: Pick<DiscoveryOptions, 'dht' | 'lsd'>, onWarning?: WarningSink): Promise<Discovery | undefined> {
+  if (swarm.port === undefined) return undefined;
+  const torrent = { infoHash: target.infoHash, private: target.private };
+  const d = await Discovery.start({ serving: [torrent], wanted: [torrent], tcpPort: swarm.port, host: swarm.host ?? '127.0.0.1', dht: o.dht, lsd: o.lsd, ...(onWarning ? { onWarning } : {}) });
+  d.on('peer', (p) => swarm.addPeer(p.host, p.port));
+  return d;
 }

@@ -14,8 +14,16 @@ import { MAX_BLOCK_BYTES } from './safe-wire.js';
 import { ServeWindows } from './serve-window.js';
 import { UploadQueue, type Queued } from './upload-queue.js';
 
-/** Requests a peer may have queued with us; more is a flood (advertised as BEP 10 `reqq`). */
+/** Requests a peer may have queued with us (advertised as BEP 10 `reqq`). */
 export const MAX_PEER_REQUESTS = 500;
+/**
+ * Requests past `reqq` a peer may send before it counts as a flood. Some
+ * clients pipeline past the reqq they were told (rtorrent does, by tens to
+ * hundreds): such a request is rejected when the peer speaks BEP 6 (it asks
+ * again later), else it waits in line and is served in turn. Each one counts
+ * until the peer's queue is back under reqq; past this many it is dropped.
+ */
+export const MAX_OVERFLOW_REQUESTS = 3 * MAX_PEER_REQUESTS;
 
 type Respond = (err: Error | null, block?: Uint8Array) => void;
 
@@ -44,6 +52,8 @@ export class Uploader {
   private serving = false;
   private wake: NodeJS.Timeout | undefined;
   private closing = false;
+  /** Requests past reqq each peer sent since its queue was last under it. */
+  private readonly overflow = new WeakMap<PeerLink, number>();
 
   constructor(private readonly o: UploaderOptions) {
     this.queue = new UploadQueue(o.shareWaitMs);
@@ -52,7 +62,13 @@ export class Uploader {
 
   request(link: PeerLink, p: PieceIndex, offset: number, length: number, respond: Respond): void {
     if (length <= 0 || length > MAX_BLOCK_BYTES || offset + length > this.o.pieceSize(p)) return link.wire.violation(`asked for ${length} bytes at ${offset} of piece ${p}`);
-    if (link.wire.peerRequests.length > MAX_PEER_REQUESTS) return link.wire.violation(`queued more than ${MAX_PEER_REQUESTS} requests`);
+    if (link.wire.peerRequests.length > MAX_PEER_REQUESTS) {
+      const over = (this.overflow.get(link) ?? 0) + 1;
+      this.overflow.set(link, over);
+      if (over > MAX_OVERFLOW_REQUESTS) return link.wire.violation(`queued more than ${MAX_PEER_REQUESTS} requests, ${over} times over`);
+      // BEP 6: a reject; the request is out of its queue at once.
+      if (link.wire.hasFast) return respond(new IsosyncError('NETWORK', `Cannot serve piece ${p} now: more than ${MAX_PEER_REQUESTS} requests are queued`, { piece: p }));
+    } else this.overflow.delete(link);
     if (!this.o.have[p]) return respond(new IsosyncError('NOT_FOUND', `Cannot serve piece ${p}: it is not verified here`, { piece: p }));
     const u: Upload = { peer: link, piece: p, offset, length, respond, seq: this.seq++, at: this.o.now() };
     if (this.o.up.unlimited && this.o.shareWaitMs <= 0) {

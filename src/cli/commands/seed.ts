@@ -20,6 +20,7 @@ import { action, collect, intOption, printJson, printWarning, withCommon, type C
 import { formatBytes } from '../format.js';
 import { seedFollow } from './seed-follow.js';
 import { sizeOption } from '../size.js';
+import { encryptionOption, encryptionPolicy } from '../magnet.js';
 
 interface SeedOptions extends CommonOptions {
   source?: string[];
@@ -36,6 +37,8 @@ interface SeedOptions extends CommonOptions {
   dhtPort?: string;
   dhtBootstrap?: string[];
   lsd?: boolean;
+  encryption?: string;
+  utp?: boolean;
 }
 
 export function register(program: Command): void {
@@ -57,7 +60,9 @@ export function register(program: Command): void {
     .option('--no-dht', 'do not announce to the DHT (BEP 5)')
     .option('--dht-port <n>', 'UDP port of the DHT node (default: the peer port, else any)')
     .addOption(new Option('--dht-bootstrap <host:port>', 'a DHT node to start from; repeatable (default $ISOSYNC_DHT_BOOTSTRAP, else public routers)').argParser(collect))
-    .option('--lsd', 'announce on the local network by multicast (BEP 14 local peer discovery)');
+    .option('--lsd', 'announce on the local network by multicast (BEP 14 local peer discovery)')
+    .addOption(encryptionOption())
+    .option('--no-utp', 'TCP only: no uTP (BEP 29)');
   withCommon(cmd).action(
     action(async (torrentArg: string | undefined, imageArg: string | undefined, opts: SeedOptions) => {
       if (opts.follow !== undefined) {
@@ -97,6 +102,8 @@ export function register(program: Command): void {
         ...(uploadSlots ? { uploadSlots } : {}),
         ...(uploadLimit ? { uploadLimit } : {}),
         ...(opts.superSeed ? { superSeed: true } : {}),
+        encryption: encryptionPolicy(opts.encryption),
+        ...(opts.utp === false ? { utp: false } : {}),
         onWarning: printWarning,
       });
       const dhtState = opts.dht !== false && opts.catalog !== false ? openCatalogIfExists(opts.home) : undefined;

@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { asIsosyncError, IsosyncError } from '../../errors.js';
 import { openCatalog } from '../../library/catalog.js';
 import { resolveHome } from '../../library/home.js';
@@ -14,13 +14,15 @@ import { seeder } from '../../serve/seeder.js';
 import { IsosyncServer } from '../../serve/server.js';
 import { Tracker } from '../../tracker/server.js';
 import { createWriteStream, openSync } from 'node:fs';
-import { action, portOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
+import { action, collect, portOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
 import { outputSettings, say } from '../output.js';
 import { plainReason } from '../system-errors.js';
 import { formatBytes } from '../format.js';
 import { sizeOption } from '../size.js';
+import { Discovery } from '../../discovery/discovery.js';
+import { discoverySettings, type DiscoveryArgs } from '../magnet.js';
 
-interface ServeCliOptions extends CommonOptions {
+interface ServeCliOptions extends CommonOptions, Omit<DiscoveryArgs, 'lsd'> {
   host: string;
   port: string;
   publicUrl?: string;
@@ -64,6 +66,8 @@ export function register(program: Command): void {
     .option('--dotfiles', 'serve names starting with "."')
     .option('--udp', 'also run the tracker over UDP (BEP 15) on the same port number')
     .option('--no-seed', 'do not seed the images over BitTorrent (web seed and tracker only)')
+    .option('--no-dht', 'do not announce the seeds to the DHT (BEP 5)')
+    .addOption(new Option('--dht-bootstrap <host:port>', 'a DHT node to start from; repeatable (default $ISOSYNC_DHT_BOOTSTRAP, else public routers)').argParser(collect))
     .option('--access-log <file>', 'append a line per request in the combined log format (with -v and no file: to stdout)');
   withCommon(cmd).action(
     action(async (dir: string, opts: ServeCliOptions) => {
@@ -96,6 +100,9 @@ export function register(program: Command): void {
       const log = await accessLogSink(opts);
       const catalog = openCatalog(opts.home);
       const tracker = new Tracker({});
+      // One DHT node announces every seed of the server (each on its own port).
+      const dht = opts.seed === false ? undefined : discoverySettings({ ...opts, lsd: false }, catalog)?.dht;
+      const discovery = dht ? await Discovery.start({ serving: [], wanted: [], later: true, tcpPort: 0, host: opts.host, dht, lsd: false, onWarning: printWarning }) : undefined;
       let server: IsosyncServer;
       try {
         server = await IsosyncServer.start({
@@ -108,11 +115,12 @@ export function register(program: Command): void {
           dotfiles: opts.dotfiles ?? false,
           ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
           tracker,
-          ...(opts.seed === false ? {} : { seed: seeder({ host: opts.host, onWarning: printWarning }) }),
+          ...(opts.seed === false ? {} : { seed: seeder({ host: opts.host, onWarning: printWarning, ...(discovery ? { discovery } : {}) }) }),
           onWarning: printWarning,
           ...(log.write ? { accessLog: log.write } : {}),
         });
       } catch (e) {
+        await discovery?.close();
         catalog.close();
         await tracker.close();
         await log.close();
@@ -124,6 +132,7 @@ export function register(program: Command): void {
           udpPort = await tracker.listenUdp(server.port, opts.host);
         } catch (e) {
           await server.close();
+          await discovery?.close();
           catalog.close();
           await log.close();
           throw new IsosyncError('IO', `Cannot listen on UDP ${opts.host}:${server.port}: ${plainReason({ ...(e as NodeJS.ErrnoException), port: server.port })}`);
@@ -149,6 +158,7 @@ export function register(program: Command): void {
       });
       const s = await server.status();
       await server.close();
+      await discovery?.close();
       catalog.close();
       await log.close();
       if (!opts.json) say(`isosync serve: stopped after ${s.requests} requests; sent ${formatBytes(s.http.bytesSent)} over HTTP, ${formatBytes(s.bittorrent.bytesSent)} over BitTorrent; saved ${formatBytes(s.saved.bytes)} compared with plain HTTP`);

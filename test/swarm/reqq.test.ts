@@ -1,0 +1,113 @@
+/**
+ * A peer that pipelines past the `reqq` isosync advertises (500), as
+ * rtorrent does, is not dropped: without the fast extension its extra
+ * requests wait in line and are all served; with it (BEP 6) they are
+ * rejected and it stays connected. The peers are raw TCP clients in this
+ * process; the seed is an `isosync seed` process; all on 127.0.0.1.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { readTorrentFile } from '../../src/library/previous.js';
+import { MAX_PEER_REQUESTS } from '../../src/swarm/uploads.js';
+import { cli, fixture, tempDir } from '../helpers/env.js';
+import { isosyncSeed, type Peer } from './peers.js';
+
+const IMAGE = fixture('releases', 'distro-1.01.iso');
+/** Requests sent at once: well past reqq, as rtorrent's pipeline goes. */
+const BURST = MAX_PEER_REQUESTS + 200;
+
+function handshake(infoHash: Uint8Array, fast: boolean): Buffer {
+  const reserved = Buffer.alloc(8);
+  if (fast) reserved[7] = 0x04;
+  return Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), reserved, Buffer.from(infoHash), Buffer.from('-RQ0001-reqqreqqreqq')]);
+}
+
+function message(id: number, ...ints: number[]): Buffer {
+  const b = Buffer.alloc(5 + 4 * ints.length);
+  b.writeUInt32BE(1 + 4 * ints.length, 0);
+  b[4] = id;
+  ints.forEach((v, i) => b.writeUInt32BE(v, 5 + 4 * i));
+  return b;
+}
+
+/**
+ * Handshakes, says interested, waits for the unchoke, sends BURST requests
+ * at once; resolves with the pieces and rejects received once both add up
+ * to BURST (or the connection closed, or 30 s passed).
+ */
+function pipeline(port: number, infoHash: Uint8Array, pieceCount: number, fast: boolean): Promise<{ pieces: number; rejects: number; closed: boolean }> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  let buf = Buffer.alloc(0);
+  let shook = false;
+  let sent = false;
+  const got = { pieces: 0, rejects: 0, closed: false };
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(got);
+    };
+    const timer = setTimeout(done, 30_000);
+    socket.on('close', () => {
+      got.closed = true;
+      done();
+    });
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (!shook) {
+        if (buf.length < 68) return;
+        shook = true;
+        buf = buf.subarray(68);
+        socket.write(message(2));
+      }
+      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+        const n = buf.readUInt32BE(0);
+        const id = n > 0 ? buf[4] : undefined;
+        buf = buf.subarray(4 + n);
+        if (id === 1 && !sent) {
+          sent = true;
+          // Distinct 1 KiB requests (the same request twice is answered once), none in the short last piece.
+          socket.write(Buffer.concat(Array.from({ length: BURST }, (_, i) => message(6, i % (pieceCount - 1), 1024 * Math.floor(i / (pieceCount - 1)), 1024))));
+        } else if (id === 7) got.pieces++;
+        else if (id === 16) got.rejects++;
+        if (got.pieces + got.rejects === BURST) return done();
+      }
+    });
+    socket.write(handshake(infoHash, fast));
+  });
+}
+
+describe('peers that pipeline past reqq', () => {
+  let t: ReturnType<typeof tempDir>;
+  let torrent: string;
+  let seed: Peer | undefined;
+
+  before(async () => {
+    t = tempDir('isosync-reqq-');
+    torrent = join(t.dir, 'd.torrent');
+    const r = cli(['publish', IMAGE, '--product', 'distro', '--release', '1.01', '--home', join(t.dir, 'pub'), '-o', torrent]);
+    assert.equal(r.status, 0, r.stderr);
+    seed = await isosyncSeed(torrent, IMAGE, ['--no-catalog', '--no-dht']);
+  });
+  after(async () => {
+    await seed?.stop();
+    t.cleanup();
+  });
+
+  it('serves every request of a peer without the fast extension, in turn', async () => {
+    const m = readTorrentFile(torrent);
+    const r = await pipeline(seed!.port, m.infoHashBytes, m.pieceCount, false);
+    assert.deepEqual(r, { pieces: BURST, rejects: 0, closed: false });
+  });
+
+  it('rejects the requests past reqq of a peer with the fast extension, and keeps it', async () => {
+    const m = readTorrentFile(torrent);
+    const r = await pipeline(seed!.port, m.infoHashBytes, m.pieceCount, true);
+    assert.equal(r.closed, false);
+    assert.equal(r.pieces + r.rejects, BURST);
+    assert.ok(r.rejects > 0 && r.pieces >= MAX_PEER_REQUESTS, JSON.stringify(r));
+  });
+});
