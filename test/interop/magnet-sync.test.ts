@@ -143,6 +143,10 @@ describe('sync from a magnet link, with libtorrent seeding', { skip: needTools('
     const p = publish(dir);
     const lt: Peer = await libtorrentPeer('seed', p.torrent, p.seedDir);
     running.push(lt);
+    // libtorrent listens before it has checked its files, and hangs up on peers until then (a loaded machine takes
+    // longer than isosync's redials): a user's seed is a seed, so wait until it says so.
+    for (let i = 0; i < 600 && lt.last().seeding !== true; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(lt.last().seeding, true, `libtorrent did not start seeding: ${lt.output().slice(-500)}`);
     await syncMagnet(dir, `${formatMagnet({ infoHash: p.infoHash })}&x.pe=127.0.0.1:${lt.port}`, p.infoHash, ['--no-dht']);
   });
 
