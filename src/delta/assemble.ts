@@ -132,11 +132,12 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
 /** Fetched bytes shorter than this between two ranges to fetch are fetched again: cheaper than a multipart part's some 100 bytes of framing. */
 const REFETCH_BELOW = 128;
 /**
- * Only nested guesses are sampled: a changed compressed block keeps its old prefix, a nested file its unchanged
- * chunks. Whole-file ISO mappings are not: on the stock ISO syncs their samples cost more than the bytes they
- * saved (with the engine's large look-ahead requests, 1.025 x the floor instead of 1.018 x).
+ * Sampled when a piece fails: nested guesses (a changed compressed block keeps its old prefix, a nested file its
+ * unchanged chunks) and the least certain ISO ones (same offset, zeros: a flipped byte costs its sample, not the
+ * piece). Whole-file ISO mappings are not: on the stock ISO syncs of the suite their samples cost more than they
+ * saved once look-ahead asks in large requests.
  */
-const SAMPLED: ReadonlySet<LocalSegment['reason']> = new Set(['changed-block', 'nested-file']);
+const SAMPLED: ReadonlySet<LocalSegment['reason']> = new Set(['changed-block', 'nested-file', 'same-offset', 'zero']);
 /** Reasons up to this rank (guess-policy CERTAINTY: changed blocks, zeros, same offsets) are sampled first, alone. */
 const LEAST_CERTAIN_RANK = 1;
 

@@ -210,7 +210,10 @@ export class PeerSet {
       return await dial(host, port);
     } catch (e) {
       if (attempt !== UTP_DIAL_ATTEMPT || !this.utp || (e as IsosyncError).fields?.['errno'] !== 'ECONNREFUSED') throw e;
-      return await this.utp.dial(host, port, UTP_DIAL_TIMEOUT_MS);
+      // A peer that refuses TCP and does not answer uTP either is named by the refusal: it says more than a uTP timeout.
+      return await this.utp.dial(host, port, UTP_DIAL_TIMEOUT_MS).catch(() => {
+        throw e;
+      });
     }
   }
 
