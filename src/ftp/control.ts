@@ -7,10 +7,12 @@
  *             connection to the control connection's own address (the
  *             address in a 227 reply is ignored: a server cannot point us
  *             elsewhere), REST start (RFC 3659 §5), RETR; the bytes are read
- *             until the range is complete, then the data connection is
- *             closed early and ABOR sent (RFC 959 §4.1.3); the two replies
- *             that follow (the transfer's 226 or 426, ABOR's 225 or 226) are
- *             read before the connection serves the next range.
+ *             until the range is complete (with a download limit, each
+ *             chunk waits for its tokens, the data connection paused), then
+ *             the data connection is closed early and ABOR sent (RFC 959
+ *             §4.1.3); the two replies that follow (the transfer's 226 or
+ *             426, ABOR's 225 or 226) are read before the connection serves
+ *             the next range.
  *
  * A connection serves one range at a time. Anything unexpected (a reply
  * out of place, no byte for `stallMs`, a closed socket) fails the range and
@@ -18,6 +20,7 @@
  */
 import net from 'node:net';
 import { IsosyncError } from '../errors.js';
+import type { ByteGate } from '../engine/handle.js';
 import { parseEpsv, parsePasv, parseSize, ReplyReader, type Reply } from './reply.js';
 
 export interface FtpEndpoint {
@@ -88,8 +91,10 @@ export class FtpControl {
    * Bytes [start, end) of `path` (whose length is `fileSize`), handed to
    * `onData(offset, bytes)` as they arrive. `stopped()` is asked as bytes
    * arrive: when it says so, the transfer ends early (nobody wants the rest).
+   * With a `gate` (--download-limit), every chunk takes its bytes from it
+   * before it counts, the data connection paused meanwhile.
    */
-  async retrieve(path: string, start: number, end: number, fileSize: number, onData: (offset: number, bytes: Uint8Array) => void, stopped: () => boolean): Promise<void> {
+  async retrieve(path: string, start: number, end: number, fileSize: number, onData: (offset: number, bytes: Uint8Array) => void, stopped: () => boolean, gate?: ByteGate): Promise<void> {
     if (this.busy || this.dead) throw this.error('NETWORK', 'the connection is busy or closed');
     this.busy = true;
     let data: net.Socket | undefined;
@@ -101,32 +106,56 @@ export class FtpControl {
       let early = false;
       const flow = new Promise<void>((resolve, reject) => {
         const sock = data!;
-        let timer = setTimeout(() => reject(this.error('TIMEOUT', `no data for ${this.stallMs / 1000} s`)), this.stallMs);
+        const stall = () => this.error('TIMEOUT', `no data for ${this.stallMs / 1000} s`);
+        let timer: NodeJS.Timeout | undefined = setTimeout(() => done(stall()), this.stallMs);
+        let settled = false;
         const done = (e?: unknown) => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
           if (e) reject(e);
           else resolve();
         };
+        const take = (chunk: Buffer) => {
+          if (settled) return;
+          const n = Math.min(chunk.length, want - got);
+          if (n > 0) onData(start + got, chunk.subarray(0, n));
+          got += n;
+          if ((got >= want && start + got < fileSize) || (got < want && stopped())) {
+            early = true;
+            sock.destroy();
+            done();
+          }
+        };
+        // With a download limit, each chunk waits for its tokens with the data connection
+        // paused (TCP pushes back on the server); the end waits behind the chunks before it.
+        let passed = Promise.resolve();
+        const inOrder = (run: () => void) => {
+          if (!gate) return run();
+          passed = passed.then(run, run);
+        };
         sock.on('data', (chunk: Buffer) => {
           clearTimeout(timer);
-          timer = setTimeout(() => done(this.error('TIMEOUT', `no data for ${this.stallMs / 1000} s`)), this.stallMs);
-          const take = Math.min(chunk.length, want - got);
-          if (take > 0) onData(start + got, chunk.subarray(0, take));
-          got += take;
-          if (got >= want && start + got < fileSize) {
-            early = true;
-            sock.destroy();
-            return done();
+          if (!gate) {
+            timer = setTimeout(() => done(stall()), this.stallMs);
+            return take(chunk);
           }
-          if (got < want && stopped()) {
-            early = true;
-            sock.destroy();
-            return done();
-          }
+          // Waiting for tokens is not a stall: the timer restarts when the bytes pass.
+          timer = undefined;
+          sock.pause();
+          passed = passed
+            .then(() => gate.take(chunk.length))
+            .then(() => {
+              take(chunk);
+              if (settled) return;
+              timer = setTimeout(() => done(stall()), this.stallMs);
+              sock.resume();
+            })
+            .catch(done);
         });
-        sock.on('end', () => done());
+        sock.on('end', () => inOrder(() => done()));
         sock.on('error', (e: NodeJS.ErrnoException) => done(this.error('NETWORK', `data connection: ${e.code ?? e.message}`)));
-        sock.on('close', () => done());
+        sock.on('close', () => inOrder(() => done()));
       });
       flow.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
       const first = await this.send(`RETR ${path}`);

@@ -11,13 +11,15 @@
  * error reply, a closed or stalled connection, or bytes a piece hash proved
  * wrong (the engine convicts it) drop the mirror with a warning, and its
  * asks go to the other sources. Nothing here is trusted: pieces are verified
- * by the caller.
+ * by the caller. With --download-limit, the bytes take from the one bucket
+ * the peers and HTTP web seeds share (control.ts pauses the data
+ * connection while they wait).
  */
 import { asIsosyncError, IsosyncError } from '../errors.js';
 import { bridgeSpans, mergeSpans } from '../core/span.js';
 import { ignoreWarnings, sourceOf, type WarningSink } from '../core/warnings.js';
 import { blockSpan, keyOf, type Block } from '../engine/block.js';
-import { NO_CAPACITY, type Capacity, type HandleSink, type PeerHandle } from '../engine/handle.js';
+import { NO_CAPACITY, type ByteGate, type Capacity, type HandleSink, type PeerHandle } from '../engine/handle.js';
 import { BlockFiller } from '../webseed/block-filler.js';
 import { FtpControl } from './control.js';
 import { parseFtpUrl } from './reply.js';
@@ -42,6 +44,8 @@ export interface FtpPeerOptions {
   readonly stallMs?: number;
   readonly connections?: number;
   readonly onWarning?: WarningSink;
+  /** The download limit, shared with the peers and the HTTP web seeds (engine/handle.ts ByteGate). */
+  readonly gate?: ByteGate;
 }
 
 export class FtpPeer implements PeerHandle {
@@ -66,6 +70,7 @@ export class FtpPeer implements PeerHandle {
   private readonly stallMs: number;
   private readonly slots: number;
   private readonly warn: WarningSink;
+  private readonly gate: ByteGate | undefined;
 
   constructor(
     readonly url: string,
@@ -80,6 +85,7 @@ export class FtpPeer implements PeerHandle {
     this.stallMs = opts.stallMs ?? STALL_MS;
     this.slots = Math.max(1, opts.connections ?? CONNECTIONS);
     this.warn = opts.onWarning ?? ignoreWarnings;
+    this.gate = opts.gate;
   }
 
   attach(sink: HandleSink): void {
@@ -170,7 +176,7 @@ export class FtpPeer implements PeerHandle {
           got += bytes.length;
           this.received += bytes.length;
           filler.put(offset, bytes);
-        }, unwanted);
+        }, unwanted, this.gate);
         this.bytes += got;
       }
       if (this.alive && conn.usable) this.idle.push(conn);

@@ -34,7 +34,7 @@ export interface NetworkOptions {
   /** A piece no source has for this long, while peers may still come, fails the sync. */
   readonly noPeerMs?: number;
   readonly onWarning?: WarningSink;
-  /** The download limit, shared with the swarm's peers (engine/handle.ts ByteGate). */
+  /** The download limit, shared by the swarm's peers, HTTP web seeds and FTP mirrors (engine/handle.ts ByteGate). */
   readonly downloadGate?: ByteGate;
   /** Where each received block is written as it arrives (the .part: a killed run keeps it). */
   readonly received?: ReceivedStore;
@@ -68,11 +68,12 @@ export function openNetwork(o: NetworkOptions): Network {
   });
   const urls = [...new Set(o.webSeeds.map((u) => webSeedFileUrl(u, o.name)))];
   const opts = { ...(o.stallMs ? { stallMs: o.stallMs } : {}), ...(o.onWarning ? { onWarning: o.onWarning } : {}) };
-  const webOpts = { ...opts, ...(o.downloadGate ? { gate: o.downloadGate } : {}), ...(o.received ? { spool: o.received } : {}) };
+  const gated = { ...opts, ...(o.downloadGate ? { gate: o.downloadGate } : {}) };
+  const webOpts = { ...gated, ...(o.received ? { spool: o.received } : {}) };
   const webPeers: MirrorPeer[] = [];
   for (const u of urls) {
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(u)?.[1]?.toLowerCase();
-    if (scheme === 'ftp') webPeers.push(new FtpPeer(u, o.length, o.pieceLength, opts));
+    if (scheme === 'ftp') webPeers.push(new FtpPeer(u, o.length, o.pieceLength, gated));
     else if (scheme === 'http' || scheme === 'https') webPeers.push(new WebPeer(u, o.length, o.pieceLength, webOpts));
     else o.onWarning?.({ code: 'WEB_SEED_DROPPED', source: `web seed ${u}`, detail: 'skipped: only http, https and ftp mirrors are supported' });
   }
