@@ -124,11 +124,14 @@ interface SyncJson {
   reusedBytes?: number;
   webSeeds?: { url: string; bytes: number; dropped?: string }[];
   peers?: { downloaded: number; list: { address: string; downloaded: number; dropped?: string }[] };
+  seconds?: number;
 }
 
 interface RunResult {
   variant: 'a' | 'b';
   seconds: number;
+  /** The client's own "seconds" (its report: start of the sync to the renamed image, without process start-up and shutdown). */
+  syncSeconds: number;
   /** Body bytes nginx sent during the run. */
   webBytes: number;
   /** Bytes the client reports it got from BitTorrent peers. */
@@ -237,6 +240,7 @@ export async function run(): Promise<void> {
         const r: RunResult = {
           variant,
           seconds: m.seconds,
+          syncSeconds: j.seconds ?? NaN,
           webBytes: traffic.bodyBytes,
           peerBytes: j.peers?.downloaded ?? 0,
           reportedWebBytes: (j.webSeeds ?? []).reduce((n, w) => n + w.bytes, 0),
@@ -247,7 +251,7 @@ export async function run(): Promise<void> {
         };
         results.push(r);
         out(
-          `    round ${i + 1} (${variant}): ${r.seconds.toFixed(2)} s, nginx sent ${r.webBytes} bytes (client counts ${r.reportedWebBytes}), peer ${r.peerBytes} bytes, ` +
+          `    round ${i + 1} (${variant}): ${r.seconds.toFixed(2)} s (sync ${r.syncSeconds.toFixed(2)} s), nginx sent ${r.webBytes} bytes (client counts ${r.reportedWebBytes}), peer ${r.peerBytes} bytes, ` +
             `fetched ${r.fetchedBytes}, reused ${r.reusedBytes}; sha256 ${verified ? 'ok' : 'MISMATCH'}${dropped.length ? `; dropped: ${dropped.join('; ')}` : ''}`,
         );
         rmSync(runDir, { recursive: true, force: true });
@@ -267,8 +271,10 @@ export async function run(): Promise<void> {
     }
     const ratio = med.b! / med.a!;
     out(`  ratio (b) / (a), median wall time: ${ratio.toFixed(3)} x -> claim "no slower with one peer added" ${ratio <= 1 ? 'HOLDS' : 'DOES NOT HOLD'} in this run`);
+    const syncMed = (v: 'a' | 'b') => median(of(v).map((r) => r.syncSeconds));
+    out(`  the clients' own "seconds" (without process start-up and shutdown), medians: (a) ${syncMed('a').toFixed(2)} s, (b) ${syncMed('b').toFixed(2)} s, ratio ${(syncMed('b') / syncMed('a')).toFixed(3)} x`);
     const web = (v: 'a' | 'b') => median(of(v).map((r) => r.webBytes));
-    out(`  bytes from the web seed (b) / (a): ${(web('a') ? web('b') / web('a') : NaN).toFixed(3)} x (medians; bytes and sizes are medians of the runs)`);
+    out(`  bytes from the web seed (b) / (a): ${(web('a') ? web('b') / web('a') : NaN).toFixed(3)} x (medians of the runs)`);
     out(`  machine after: ${uptime()}`);
     if (results.some((r) => !r.verified)) throw new Error('a sync wrote an image whose SHA-256 is not 1.01');
   } finally {
