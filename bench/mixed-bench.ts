@@ -23,7 +23,7 @@
  * 100) and ISOSYNC_BENCH_MIXED_FILES (packages, default 20 per MiB);
  * ISOSYNC_BENCH_MIXED_PAIR=DIR uses a pair already made there
  * (distro-large-1.00.iso, distro-large-1.01.iso); ISOSYNC_BENCH_MIXED_ROUNDS
- * (runs of each variant, default 3).
+ * (runs of each variant, default 5).
  *
  *   npm run bench -- mixed
  *
@@ -32,8 +32,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, createReadStream, existsSync, linkSync, readFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killCurrent, measure } from './delta/measure.js';
@@ -130,6 +130,9 @@ interface SyncJson {
 interface RunResult {
   variant: 'a' | 'b';
   seconds: number;
+  /** CPU seconds of the client process and of the seed during the run (the machine has few cores: the seed competes with the client). */
+  clientCpu: number;
+  seedCpu: number;
   /** The client's own "seconds" (its report: start of the sync to the renamed image, without process start-up and shutdown). */
   syncSeconds: number;
   /** Body bytes nginx sent during the run. */
@@ -160,6 +163,23 @@ function onSignal(sig: NodeJS.Signals): void {
   process.exit(130);
 }
 
+/** CPU seconds (user + system) a running process has used so far, from /proc/PID/stat; NaN if unreadable. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ, 100 on Linux)
+  } catch {
+    return NaN;
+  }
+}
+
+/** The client's CPU seconds (user + system), from a second /usr/bin/time around it; NaN without one. */
+function clientCpu(file: string): number {
+  const m = existsSync(file) ? /(\d+(?:\.\d+)?) (\d+(?:\.\d+)?)\s*$/.exec(readFileSync(file, 'utf8')) : null;
+  return m ? Number(m[1]) + Number(m[2]) : NaN;
+}
+
 function serve(src: string, www: string, name: string): void {
   const dst = join(www, name);
   try {
@@ -181,7 +201,7 @@ export async function run(): Promise<void> {
   }
   const mb = Number(process.env['ISOSYNC_BENCH_MIXED_MB'] ?? 100);
   const files = Number(process.env['ISOSYNC_BENCH_MIXED_FILES'] ?? Math.max(100, Math.round(mb * 20)));
-  const rounds = Math.max(1, Number(process.env['ISOSYNC_BENCH_MIXED_ROUNDS'] ?? 3));
+  const rounds = Math.max(1, Number(process.env['ISOSYNC_BENCH_MIXED_ROUNDS'] ?? 5));
   const given = process.env['ISOSYNC_BENCH_MIXED_PAIR'];
 
   const dir = mkdtempSync(join(tmpdir(), 'isosync-mixed-bench-'));
@@ -231,7 +251,10 @@ export async function run(): Promise<void> {
         const args = [BIN, 'sync', torrent, '--from', from, '--web-seed', webSeed, '--home', join(runDir, 'home'), '-o', output, '--no-dht', '--json'];
         if (variant === 'b') args.push('--peer', peer);
         await nginx.traffic(); // nothing before this run is counted
-        const m = await measure(process.execPath, args, tf);
+        const cpuFile = join(dir, 'cpu.txt');
+        const seedCpu0 = cpuSeconds(seed.child.pid);
+        const m = existsSync('/usr/bin/time') ? await measure('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, process.execPath, ...args], tf) : await measure(process.execPath, args, tf);
+        const seedCpu = cpuSeconds(seed.child.pid) - seedCpu0;
         const traffic = await nginx.traffic();
         const j = JSON.parse(m.stdout) as SyncJson;
         // A peer closed with "both sides are seeds" is the normal end of a complete sync, not a drop.
@@ -241,6 +264,8 @@ export async function run(): Promise<void> {
           variant,
           seconds: m.seconds,
           syncSeconds: j.seconds ?? NaN,
+          clientCpu: clientCpu(cpuFile),
+          seedCpu,
           webBytes: traffic.bodyBytes,
           peerBytes: j.peers?.downloaded ?? 0,
           reportedWebBytes: (j.webSeeds ?? []).reduce((n, w) => n + w.bytes, 0),
@@ -251,7 +276,7 @@ export async function run(): Promise<void> {
         };
         results.push(r);
         out(
-          `    round ${i + 1} (${variant}): ${r.seconds.toFixed(2)} s (sync ${r.syncSeconds.toFixed(2)} s), nginx sent ${r.webBytes} bytes (client counts ${r.reportedWebBytes}), peer ${r.peerBytes} bytes, ` +
+          `    round ${i + 1} (${variant}): ${r.seconds.toFixed(2)} s (sync ${r.syncSeconds.toFixed(2)} s; CPU client ${r.clientCpu.toFixed(2)} s, seed ${r.seedCpu.toFixed(2)} s), nginx sent ${r.webBytes} bytes (client counts ${r.reportedWebBytes}), peer ${r.peerBytes} bytes, ` +
             `fetched ${r.fetchedBytes}, reused ${r.reusedBytes}; sha256 ${verified ? 'ok' : 'MISMATCH'}${dropped.length ? `; dropped: ${dropped.join('; ')}` : ''}`,
         );
         rmSync(runDir, { recursive: true, force: true });
@@ -273,6 +298,8 @@ export async function run(): Promise<void> {
     out(`  ratio (b) / (a), median wall time: ${ratio.toFixed(3)} x -> claim "no slower with one peer added" ${ratio <= 1 ? 'HOLDS' : 'DOES NOT HOLD'} in this run`);
     const syncMed = (v: 'a' | 'b') => median(of(v).map((r) => r.syncSeconds));
     out(`  the clients' own "seconds" (without process start-up and shutdown), medians: (a) ${syncMed('a').toFixed(2)} s, (b) ${syncMed('b').toFixed(2)} s, ratio ${(syncMed('b') / syncMed('a')).toFixed(3)} x`);
+    const cpuMed = (v: 'a' | 'b', k: 'clientCpu' | 'seedCpu') => median(of(v).map((r) => r[k])).toFixed(2);
+    out(`  CPU seconds, medians: (a) client ${cpuMed('a', 'clientCpu')}; (b) client ${cpuMed('b', 'clientCpu')} + seed ${cpuMed('b', 'seedCpu')} (${availableParallelism()} cores on this machine)`);
     const web = (v: 'a' | 'b') => median(of(v).map((r) => r.webBytes));
     out(`  bytes from the web seed (b) / (a): ${(web('a') ? web('b') / web('a') : NaN).toFixed(3)} x (medians of the runs)`);
     out(`  machine after: ${uptime()}`);
