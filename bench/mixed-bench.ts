@@ -285,13 +285,13 @@ export async function run(): Promise<void> {
 
     const of = (v: 'a' | 'b') => results.filter((r) => r.variant === v);
     out();
-    out(`  ${'variant'.padEnd(30)} ${'median wall s'.padStart(13)} ${'runs (s)'.padStart(22)} ${'web seed bytes'.padStart(14)} ${'peer bytes'.padStart(12)} ${'sha256'.padStart(8)}`);
+    out(`  ${'variant'.padEnd(30)} ${'median wall s'.padStart(13)} ${'runs (s)'.padStart(30)} ${'web seed bytes'.padStart(14)} ${'peer bytes'.padStart(12)} ${'sha256'.padStart(8)}`);
     const med: Partial<Record<'a' | 'b', number>> = {};
     for (const [v, label] of [['a', '(a) web seed alone'], ['b', '(b) web seed + one peer']] as const) {
       const rs = of(v);
       med[v] = median(rs.map((r) => r.seconds));
       out(
-        `  ${label.padEnd(30)} ${med[v]!.toFixed(2).padStart(13)} ${rs.map((r) => r.seconds.toFixed(2)).join(', ').padStart(22)} ${String(median(rs.map((r) => r.webBytes))).padStart(14)} ${String(median(rs.map((r) => r.peerBytes))).padStart(12)} ${(rs.every((r) => r.verified) ? 'ok' : 'MISMATCH').padStart(8)}`,
+        `  ${label.padEnd(30)} ${med[v]!.toFixed(2).padStart(13)} ${rs.map((r) => r.seconds.toFixed(2)).join(', ').padStart(30)} ${String(median(rs.map((r) => r.webBytes))).padStart(14)} ${String(median(rs.map((r) => r.peerBytes))).padStart(12)} ${(rs.every((r) => r.verified) ? 'ok' : 'MISMATCH').padStart(8)}`,
       );
     }
     const ratio = med.b! / med.a!;
