@@ -8,6 +8,8 @@
  * the catalog and the ISO mapping work in both directions.
  */
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import { pieceIndex } from '../core/ids.js';
@@ -30,18 +32,40 @@ import { closeSources } from './sources.js';
 export type { LiveSample, PlanInput, PlanReport, PlanTarget, SourceReport, SyncEvent, SyncInput, SyncReport } from './report.js';
 export { prepare, type Prepared, type PrepareOptions } from './prepare.js';
 
-/** `isosync plan`: what a sync would reuse and fetch. Writes nothing. */
+/**
+ * `isosync plan`: what a sync would reuse and fetch. Writes nothing where
+ * the user looks: the target's metadata read from the network is checked as
+ * a sync checks it (planning-check.ts), through a scratch .part in the
+ * temporary directory, removed at the end; a plan made from a liar's bytes
+ * is made again from verified pieces.
+ */
 export async function planSync(input: SyncInput): Promise<PlanReport> {
-  // With peers, the target's metadata may come from them: a swarm that serves nothing.
-  const swarm = input.peers ? await startPeers(input.target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, { have: new Array<boolean>(input.target.pieceCount).fill(false), read: () => Promise.reject(new IsosyncError('INTERNAL', 'Internal error: a plan serves nothing')) }, input.onWarning) : undefined;
+  const scratch = await mkdtemp(join(tmpdir(), 'isosync-plan-'));
+  let part: PartFile | undefined;
+  let swarm: SyncPeers | undefined;
   try {
-    const p = await prepare(input, undefined, swarm);
+    part = await PartFile.open(join(scratch, 'target'), input.target);
+    // With peers, the target's metadata may come from them: a swarm that serves nothing.
+    const serves = { have: new Array<boolean>(input.target.pieceCount).fill(false), read: () => Promise.reject(new IsosyncError('INTERNAL', 'Internal error: a plan serves nothing')) };
+    swarm = input.peers ? await startPeers(input.target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, serves, input.onWarning) : undefined;
+    const first = await prepare(input, part, swarm);
+    const checked = first.vt.fetchedBytes > 0 ? await checkPlanningInput(first, part, input.target.pieces, () => undefined) : undefined;
+    const p = checked?.prepared ?? first;
     p.net.close();
     await closeSources(p.sources);
-    return p.report;
+    if (!checked || checked.replans === 0) return p.report;
+    // Planned again: the pieces checked first are on the scratch .part now (the plan reuses them), but a sync fetches their fetched part.
+    const moved = checked.stats.fetchedBytes;
+    return { ...p.report, reusedBytes: p.report.reusedBytes - moved, fetchBytes: p.report.fetchBytes + moved, notes: [...p.report.notes, replanNote(checked.replans)] };
   } finally {
     await swarm?.close();
+    await part?.close();
+    await rm(scratch, { recursive: true, force: true });
   }
+}
+
+function replanNote(replans: number): string {
+  return `the target's metadata from the network failed its pieces' hashes: planned again from verified pieces (${replans} time${replans > 1 ? 's' : ''})`;
 }
 
 /** Default output path: the torrent's name in the current directory. */
@@ -136,7 +160,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       fetchBytes: report.fetchBytes,
       fetchedBytes: stats.fetchedBytes + checked.planningBytes,
       metadataFetchedBytes: checked.planningBytes,
-      notes: checked.replans > 0 ? [...report.notes, `the target's metadata from the network failed its pieces' hashes: planned again from verified pieces (${checked.replans} time${checked.replans > 1 ? 's' : ''})`] : report.notes,
+      notes: checked.replans > 0 ? [...report.notes, replanNote(checked.replans)] : report.notes,
       wastedBytes: stats.wastedBytes,
       guessedWrongBytes: stats.guessedWrongBytes,
       resumedBytes,

@@ -6,7 +6,9 @@
  * an honest but slower web seed. The pieces holding those bytes verify
  * first, the wrong bytes are found, their sender is struck, and the plan is
  * made again from the verified pieces: the sync reuses as much of 1.00 as it
- * does with the web seed alone, and the image is bit-identical.
+ * does with the web seed alone, and the image is bit-identical. `isosync
+ * plan` checks its input the same way: its prediction stays as without the
+ * liar.
  * Real sockets on 127.0.0.1.
  */
 import { after, before, describe, test } from 'node:test';
@@ -92,6 +94,32 @@ describe('a peer that lies about the target metadata', { skip: HAVE_RELEASES ? f
       const slack = metadataPieces * m.pieceLength;
       assert.ok(lied.reusedBytes >= alone.reusedBytes - slack, `reused ${lied.reusedBytes} with the liar, ${alone.reusedBytes} without (slack ${slack})`);
       assert.ok(lied.fetchedBytes <= alone.fetchedBytes + 2 * slack, `fetched ${lied.fetchedBytes} with the liar, ${alone.fetchedBytes} without`);
+    } finally {
+      await liar.close();
+    }
+  });
+  test('plan checks the metadata it read: the prediction with the liar is the one without', async () => {
+    const plan = async (name: string, extra: string[]) => {
+      const r = await isosync(['plan', torrent, '--no-catalog', '--home', join(t.dir, `p-${name}`), '--json', '--from', OLD, '--web-seed', `${web.url}/new.iso`, ...extra]);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { reusedBytes: number; fetchBytes: number; notes: string[] };
+    };
+    const alone = await plan('alone', []);
+    const m = readTorrentFile(torrent);
+    const spans = await metadataSpans();
+    const liar = await badPeer('corrupt', m.infoHashBytes, m.pieceLength, readFileSync(NEW), {
+      random: true,
+      lieAbout: (at, len) => spans.some((s) => s.start < at + len && s.end > at),
+    });
+    try {
+      const lied = await plan('lied', ['--peer', `127.0.0.1:${liar.port}`]);
+      assert.ok(liar.lies() > 0, 'the liar was asked for metadata blocks');
+      assert.ok(lied.notes.some((n) => /planned again from verified pieces/.test(n)), `the plan was redone: ${JSON.stringify(lied.notes)}`);
+      const slack = 2 * spans.length * m.pieceLength;
+      assert.ok(lied.reusedBytes >= alone.reusedBytes - slack, `plan reuses ${lied.reusedBytes} with the liar, ${alone.reusedBytes} without (slack ${slack})`);
+      assert.equal(lied.reusedBytes + lied.fetchBytes, alone.reusedBytes + alone.fetchBytes, 'every byte is reused or fetched, once');
+      assert.ok(lied.fetchBytes <= alone.fetchBytes + slack, `plan fetches ${lied.fetchBytes} with the liar, ${alone.fetchBytes} without`);
+      console.log(`# plan alone: reuse ${alone.reusedBytes} fetch ${alone.fetchBytes}; with the liar: reuse ${lied.reusedBytes} fetch ${lied.fetchBytes}`);
     } finally {
       await liar.close();
     }
