@@ -82,6 +82,8 @@ export interface RemasterStats {
 export interface RemasterPlan {
   /** Where the new boot setup's catalog and images are, when there is one. */
   readonly boot?: { readonly catalogLba: number; readonly images: readonly PlacedImage[] };
+  /** Without a new boot setup: the base's boot entries (reader order) whose image moved, and where to (block). */
+  readonly movedBootImages: ReadonlyMap<number, number>;
   readonly imageBytes: number;
   readonly segments: readonly Segment[];
   readonly stats: RemasterStats;
@@ -348,7 +350,7 @@ function encode(
   for (const s of segments) if (s.kind === 'bytes') metadataBytes += s.length;
   const imageBytes = volumeBlocks * SECTOR_BYTES;
   return {
-    ...(newBoot ? { boot: newBoot } : {}), imageBytes, segments,
+    ...(newBoot ? { boot: newBoot } : {}), movedBootImages: new Map([...places].map(([i, p]) => [i, p.lba])), imageBytes, segments,
     stats: { keptBytes, movedBytes, newBytes, deadBytes: layout.deadBlocks * SECTOR_BYTES, metadataBytes, imageBytes, moved },
   };
 }

@@ -145,16 +145,19 @@ function systemArea(setup: BootSetup, plan: RemasterPlan, baseSystem: Uint8Array
 
 /**
  * An isohybrid base's MBR names its BIOS image's place (in 512-byte sectors
- * at byte 432); a new boot setup that moved that image moves the pointer too.
+ * at byte 432): when that image moves (a new boot setup placed it, or the
+ * tree's loader changed and took new blocks), the pointer follows it.
  */
-function followBiosImage(system: Uint8Array, base: IsoImage, plan: RemasterPlan): Uint8Array {
-  const old = base.boot?.entries.find((e) => e.platform === PLATFORM.bios);
-  const now = plan.boot?.images.find((i) => i.platform === PLATFORM.bios);
-  if (!old || !now || old.lba === now.lba || system[510] !== 0x55 || system[511] !== 0xaa) return system;
+function followBiosImage(system: Uint8Array, base: IsoImage, plan: Pick<RemasterPlan, 'boot' | 'movedBootImages'>): Uint8Array {
+  const entries = base.boot?.entries ?? [];
+  const index = entries.findIndex((e) => e.platform === PLATFORM.bios);
+  const old = entries[index];
+  const now = plan.boot ? plan.boot.images.find((i) => i.platform === PLATFORM.bios)?.lba : plan.movedBootImages.get(index);
+  if (!old || now === undefined || old.lba === now || system[510] !== 0x55 || system[511] !== 0xaa) return system;
   const view = new DataView(system.buffer, system.byteOffset, system.length);
   if (view.getUint32(432, true) !== old.lba * 4 || view.getUint32(436, true) !== 0) return system;
   const out = system.slice();
-  new DataView(out.buffer).setUint32(432, now.lba * 4, true);
+  new DataView(out.buffer).setUint32(432, now * 4, true);
   return out;
 }
 

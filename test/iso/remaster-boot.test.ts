@@ -150,4 +150,27 @@ describe('remaster takes a new boot setup from the command line', { skip: needTo
     }
     assert.ok(!existsSync(join(t.dir, 'bad.iso')) && !existsSync(join(t.dir, 'bad.iso.part')));
   });
+  test('without boot options, a changed BIOS loader moves and the isohybrid MBR and the catalog follow it', () => {
+    const hybrid = join(t.dir, 'hybrid.iso');
+    xorriso(['-as', 'mkisofs', '-quiet', '-r', '-J', '-o', hybrid, '-b', 'isolinux/isolinux.bin', '-c', 'isolinux/boot.cat', '-no-emul-boot', '-boot-load-size', '4', '-boot-info-table',
+      '-eltorito-alt-boot', '-e', 'boot/efi.img', '-no-emul-boot', '-isohybrid-mbr', mbr, src]);
+    const tree = join(t.dir, 'tree3');
+    mkdirSync(tree);
+    extractTo(hybrid, tree);
+    // The next release's loader is larger: it cannot stay in its old blocks.
+    const newer = Buffer.from(rng.bytes(40_000));
+    newer.writeUInt32LE(0x7078c0fb, 64);
+    writeFileSync(join(tree, 'isolinux', 'isolinux.bin'), newer);
+    const out = join(t.dir, 'hybrid2.iso');
+    remaster(hybrid, tree, out, []);
+    const old = lsJson(hybrid).find((e) => e.path === '/isolinux/isolinux.bin')!;
+    const now = lsJson(out).find((e) => e.path === '/isolinux/isolinux.bin')!;
+    assert.notEqual(now.lba, old.lba, 'the loader moved');
+    const b = readFileSync(out);
+    assert.equal(readFileSync(hybrid).readUInt32LE(432), old.lba * 4, 'the base is an isohybrid image');
+    assert.equal(b.readUInt32LE(432), now.lba * 4, 'isohdpfx.bin finds the moved BIOS image');
+    assert.deepEqual(b.subarray(0, 432), readFileSync(mbr), 'the boot code is the base\'s');
+    bootStructures(out, '/isolinux/isolinux.bin', '/boot/efi.img');
+    assert.match(xorriso(['-indev', out, '-check_media', '--']), /Media region\s*:\s*0\s*,\s*\d+\s*,\s*\+ good/);
+  });
 });
