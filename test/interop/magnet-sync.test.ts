@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Dht } from '../../src/discovery/dht.js';
@@ -20,7 +20,7 @@ import { infoHashBytes, type InfoHash } from '../../src/torrent/info-hash.js';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
 import { cli, cliAsync, fixture, needTools, tempDir } from '../helpers/env.js';
 import { sha256 } from '../sync/fixture-pair.js';
-import { isosyncSeed, libtorrentPeer, type Peer } from '../swarm/peers.js';
+import { isosyncSeed, libtorrentPeer, publishImage, type Peer } from '../swarm/peers.js';
 
 const OLD = fixture('releases', 'distro-1.00.iso');
 const IMAGE = fixture('releases', 'distro-1.01.iso');
@@ -48,12 +48,7 @@ interface Published {
 }
 
 function publish(dir: string, extra: string[] = []): Published {
-  const seedDir = join(dir, 'seed');
-  mkdirSync(seedDir, { recursive: true });
-  copyFileSync(IMAGE, join(seedDir, NAME));
-  const torrent = join(dir, 'd.torrent');
-  const pub = cli(['publish', join(seedDir, NAME), '--product', 'distro', '--release', '1.01', '--home', join(dir, 'pub'), '-o', torrent, ...extra]);
-  assert.equal(pub.status, 0, pub.stderr);
+  const { torrent, seedDir } = publishImage(dir, IMAGE, extra);
   return { torrent, infoHash: parseMetainfo(readFileSync(torrent), torrent).infoHash, seedDir };
 }
 
