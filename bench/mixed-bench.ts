@@ -31,12 +31,12 @@
  * and on SIGINT/SIGTERM; nginx and the seed are stopped by their pids.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, linkSync, readFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killCurrent, measure } from './delta/measure.js';
-import { captureOutput, have, sha256 } from './delta/host.js';
+import { captureOutput, have, serveFile, sha256 } from './delta/host.js';
 import { Nginx } from './delta/nginx.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -160,15 +160,6 @@ function clientCpu(file: string): number {
   return m ? Number(m[1]) + Number(m[2]) : NaN;
 }
 
-function serve(src: string, www: string, name: string): void {
-  const dst = join(www, name);
-  try {
-    linkSync(src, dst);
-  } catch {
-    symlinkSync(src, dst);
-  }
-}
-
 function uptime(): string {
   return spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
 }
@@ -208,7 +199,7 @@ export async function run(): Promise<void> {
 
     const www = join(dir, 'www');
     mkdirSync(www);
-    serve(cur, www, '1.01.iso');
+    serveFile(cur, www, '1.01.iso');
     const nginx = await Nginx.start(join(dir, 'nginx'), www, (n) => (active.nginx = n));
     const webSeed = `${nginx.baseUrl}/1.01.iso`;
     seed = await startSeed(torrent, cur, join(dir, 'seed-home'));

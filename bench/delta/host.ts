@@ -5,7 +5,8 @@
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, linkSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Whether `tool` is on PATH. */
 export function have(tool: string): boolean {
@@ -33,4 +34,14 @@ export function captureOutput(child: ChildProcess, lines: string[], stderrChars 
   });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-stderrChars)));
   return { stderr: () => err };
+}
+
+/** Puts `src` into the served folder `www` as `name`: a hard link, or a symlink across file systems. */
+export function serveFile(src: string, www: string, name: string): void {
+  const dst = join(www, name);
+  try {
+    linkSync(src, dst);
+  } catch {
+    symlinkSync(src, dst);
+  }
 }

@@ -11,20 +11,13 @@ import { after, describe, it } from 'node:test';
 import { Dht } from '../../src/discovery/dht.js';
 import { fixture, needTools, tempDir } from '../helpers/env.js';
 import { sha256 } from '../sync/fixture-pair.js';
-import { publishAndSeed, runLibtorrentScript, type Peer } from '../swarm/peers.js';
+import { publishAndSeed, runLibtorrentScript, LT_DHT_TORRENT, type Peer } from '../swarm/peers.js';
 
 const IMAGE = fixture('releases', 'distro-1.01.iso');
 const NAME = 'distro-1.01.iso';
 
 /** A libtorrent leecher whose only way to peers is the DHT (bootstrapped from argv[3]). */
-const LT_DHT_LEECH = String.raw`
-import json, sys, time, libtorrent as lt
-torrent, save, bootstrap = sys.argv[1], sys.argv[2], sys.argv[3]
-s = lt.session({'listen_interfaces': '127.0.0.1:0', 'enable_dht': True, 'dht_bootstrap_nodes': bootstrap,
-  'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False, 'dht_enforce_node_id': False,
-  'dht_prefer_verified_node_ids': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
-  'enable_outgoing_utp': False, 'enable_incoming_utp': False, 'allow_multiple_connections_per_ip': True, 'alert_mask': 0})
-h = s.add_torrent({'ti': lt.torrent_info(torrent), 'save_path': save})
+const LT_DHT_LEECH = `${LT_DHT_TORRENT}${String.raw`
 t0 = time.time()
 while time.time() - t0 < 90:
     st = h.status()
@@ -32,7 +25,7 @@ while time.time() - t0 < 90:
     if st.is_seeding:
         break
     time.sleep(0.2)
-`;
+`}`;
 
 describe('seeding to the DHT', { skip: needTools('libtorrent') }, () => {
   const t = tempDir('isosync-dht-seed-');

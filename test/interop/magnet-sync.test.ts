@@ -20,26 +20,19 @@ import { infoHashBytes, type InfoHash } from '../../src/torrent/info-hash.js';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
 import { cli, cliAsync, fixture, needTools, tempDir } from '../helpers/env.js';
 import { sha256 } from '../sync/fixture-pair.js';
-import { isosyncSeed, libtorrentPeer, publishImage, type Peer } from '../swarm/peers.js';
+import { isosyncSeed, libtorrentPeer, publishImage, LT_DHT_TORRENT, type Peer } from '../swarm/peers.js';
 
 const OLD = fixture('releases', 'distro-1.00.iso');
 const IMAGE = fixture('releases', 'distro-1.01.iso');
 const NAME = 'distro-1.01.iso';
 
 /** A libtorrent seed that announces itself to a DHT bootstrapped from argv[3] (and to nothing else). */
-const LT_DHT_SEED = String.raw`
-import json, sys, time, libtorrent as lt
-torrent, save, bootstrap = sys.argv[1], sys.argv[2], sys.argv[3]
-s = lt.session({'listen_interfaces': '127.0.0.1:0', 'enable_dht': True, 'dht_bootstrap_nodes': bootstrap,
-  'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False, 'dht_enforce_node_id': False,
-  'dht_prefer_verified_node_ids': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
-  'enable_outgoing_utp': False, 'enable_incoming_utp': False, 'allow_multiple_connections_per_ip': True, 'alert_mask': 0})
-h = s.add_torrent({'ti': lt.torrent_info(torrent), 'save_path': save})
+const LT_DHT_SEED = `${LT_DHT_TORRENT}${String.raw`
 print(json.dumps({'port': s.listen_port()}), flush=True)
 while True:
     h.force_dht_announce()
     time.sleep(1)
-`;
+`}`;
 
 interface Published {
   torrent: string;

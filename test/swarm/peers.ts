@@ -36,6 +36,22 @@ while True:
   time.sleep(0.1)
 `;
 
+/**
+ * Python for a libtorrent script whose only way to peers is a DHT on
+ * 127.0.0.1: reads `torrent, save, bootstrap` from argv[1:4], opens
+ * session `s` (loopback DHT checks off, no uTP, LSD, UPnP or NAT-PMP) and
+ * adds the torrent as handle `h`.
+ */
+export const LT_DHT_TORRENT = String.raw`
+import json, sys, time, libtorrent as lt
+torrent, save, bootstrap = sys.argv[1], sys.argv[2], sys.argv[3]
+s = lt.session({'listen_interfaces': '127.0.0.1:0', 'enable_dht': True, 'dht_bootstrap_nodes': bootstrap,
+  'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False, 'dht_enforce_node_id': False,
+  'dht_prefer_verified_node_ids': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
+  'enable_outgoing_utp': False, 'enable_incoming_utp': False, 'allow_multiple_connections_per_ip': True, 'alert_mask': 0})
+h = s.add_torrent({'ti': lt.torrent_info(torrent), 'save_path': save})
+`;
+
 export interface Peer {
   child: ChildProcess;
   port: number;
