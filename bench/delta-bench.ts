@@ -35,15 +35,14 @@
  * Everything lives in one temp folder, removed afterwards, also on failure
  * and on SIGINT/SIGTERM; nginx is stopped by its pid.
  */
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeFloor } from './floor.js';
 import { haveTimeTool, killCurrent, measure, type Measured } from './delta/measure.js';
 import { Nginx, type Traffic } from './delta/nginx.js';
+import { have, serveFile, sha256 } from './delta/host.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'isosync');
@@ -86,26 +85,6 @@ interface PairResult {
 }
 
 const out = (s = '') => process.stdout.write(`${s}\n`);
-
-function have(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-}
-
-async function sha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MIB })) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
-/** Hard-links `src` into the served folder (a symlink across file systems). */
-function serve(src: string, www: string, name: string): void {
-  const dst = join(www, name);
-  try {
-    linkSync(src, dst);
-  } catch {
-    symlinkSync(src, dst);
-  }
-}
 
 async function makePair(outDir: string, mb: number, files: number, work: string): Promise<Pair> {
   const t = await measure('bash', [MAKE_PAIR, outDir, '--files', String(files), '--mb', String(mb)], join(work, 'time.txt'));
@@ -197,8 +176,8 @@ async function measurePair(pair: Pair, work: string, full: boolean): Promise<Pai
 
   const www = join(work, 'www');
   mkdirSync(www);
-  serve(pair.old, www, '1.00.iso');
-  serve(pair.cur, www, '1.01.iso');
+  serveFile(pair.old, www, '1.00.iso');
+  serveFile(pair.cur, www, '1.01.iso');
   const nginx = await Nginx.start(join(work, 'nginx'), www, (n) => (active.nginx = n));
   const ctx: Ctx = { work, www, nginx, hashes };
   const clientHome = join(work, 'client-home');

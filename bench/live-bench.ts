@@ -11,26 +11,19 @@
  * torrents, wall time, peak RSS, and peak RSS per nested file.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeLiveFloor } from './live-floor.js';
 import { measure } from './delta/measure.js';
 import { Nginx } from './delta/nginx.js';
+import { have, sha256 } from './delta/host.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'isosync');
 const MIB = 1024 * 1024;
 const out = (s = '') => process.stdout.write(`${s}\n`);
-const have = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-
-async function sha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MIB })) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 
 interface Row {
   method: string;

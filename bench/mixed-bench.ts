@@ -31,12 +31,12 @@
  * and on SIGINT/SIGTERM; nginx and the seed are stopped by their pids.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, linkSync, readFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killCurrent, measure } from './delta/measure.js';
+import { captureOutput, have, serveFile, sha256 } from './delta/host.js';
 import { Nginx } from './delta/nginx.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -50,16 +50,6 @@ const STOP_GRACE_MS = 15_000;
 
 const out = (s = '') => process.stdout.write(`${s}\n`);
 
-function have(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-}
-
-async function sha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MIB })) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -71,17 +61,7 @@ async function startSeed(torrent: string, image: string, home: string): Promise<
   const child = spawn(process.execPath, [BIN, 'seed', torrent, image, '--port', '0', '--no-catalog', '--no-dht', '--json', '--home', home], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   active.seed = child;
   const lines: string[] = [];
-  let buf = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-  });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4000)));
+  const output = captureOutput(child, lines, 4000);
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let gone = false;
   void exited.then(() => (gone = true));
@@ -107,7 +87,7 @@ async function startSeed(torrent: string, image: string, home: string): Promise<
   while (!lines.some((l) => l.includes('"verified"'))) {
     if (gone || Date.now() - t0 > SEED_START_MS) {
       await stop();
-      throw new Error(`isosync seed ${gone ? 'exited' : 'timed out'} before it verified the image: ${err.trim().slice(-1500)}`);
+      throw new Error(`isosync seed ${gone ? 'exited' : 'timed out'} before it verified the image: ${output.stderr().trim().slice(-1500)}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -180,15 +160,6 @@ function clientCpu(file: string): number {
   return m ? Number(m[1]) + Number(m[2]) : NaN;
 }
 
-function serve(src: string, www: string, name: string): void {
-  const dst = join(www, name);
-  try {
-    linkSync(src, dst);
-  } catch {
-    symlinkSync(src, dst);
-  }
-}
-
 function uptime(): string {
   return spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
 }
@@ -228,7 +199,7 @@ export async function run(): Promise<void> {
 
     const www = join(dir, 'www');
     mkdirSync(www);
-    serve(cur, www, '1.01.iso');
+    serveFile(cur, www, '1.01.iso');
     const nginx = await Nginx.start(join(dir, 'nginx'), www, (n) => (active.nginx = n));
     const webSeed = `${nginx.baseUrl}/1.01.iso`;
     seed = await startSeed(torrent, cur, join(dir, 'seed-home'));

@@ -40,12 +40,13 @@
  * also on failure and on SIGINT/SIGTERM of the bench.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeSync } from 'node:fs';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/env.js';
+import { captureOutput, sha256 } from './delta/host.js';
 import { vmHwmKiB } from './delta/measure.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -144,24 +145,14 @@ function start(name: string, cmd: string, args: string[], timeFile: string): Pro
     ? spawn(TIME, ['-f', '%e %M', '-o', timeFile, cmd, ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(cmd, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
-  let buf = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-  });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d.length + err.length > 1e6 ? '' : d));
+  const output = captureOutput(child, lines);
   let polled = 0;
   const poll = useTime ? undefined : setInterval(() => (polled = Math.max(polled, vmHwmKiB(child.pid!))), POLL_MS);
   const p: Proc = {
     name,
     child,
     lines,
-    stderr: () => err,
+    stderr: output.stderr,
     exited: new Promise((resolve) => {
       child.once('error', (e) => resolve(String(e)));
       child.once('close', (c, sig) => {
@@ -207,12 +198,6 @@ function waitLine(p: Proc, re: RegExp, ms: number): Promise<RegExpExecArray> {
       }
     }, 20);
   });
-}
-
-async function sha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK })) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 function haveLibtorrent(): boolean {

@@ -107,3 +107,16 @@ export function portOption(name: string, value: string | undefined): number | un
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+/** Resolves at the first SIGINT or SIGTERM (a foreground server's stop), its handlers then removed. */
+export function untilInterrupted(): Promise<void> {
+  return new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { ByteSource } from '../store/byte-source.js';
 import type { HintSet } from './hint-format.js';
 import { pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
-import { mergeSpans, subtractSpans } from '../core/span.js';
+import { clipSpans, mergeSpans, subtractSpans } from '../core/span.js';
 import { allPieces, type PieceIndex } from '../core/ids.js';
 
 /** How many fully covered pieces to try when checking a candidate image. */
@@ -52,7 +52,7 @@ export async function probeHintSource(
   for (const p of allPieces(pieceCount)) {
     if (covered.length >= 64) break;
     const sp = pieceSpan(target, p);
-    if (subtractSpans([sp], spans).length === 0 && segmentsIn(segs, sp.start, sp.end).some((s) => s.source === 0)) covered.push(p);
+    if (subtractSpans([sp], clipSpans(spans, sp.start, sp.end, true)).length === 0 && segmentsIn(segs, sp.start, sp.end).some((s) => s.source === 0)) covered.push(p);
   }
   if (covered.length === 0) return 'unknown';
   const picks = [covered[0]!, covered[Math.floor(covered.length / 2)]!, covered[covered.length - 1]!].slice(0, PROBE_PIECES);

@@ -13,7 +13,7 @@
  * guesses never overlap `local`; `fetch` = target minus `local` minus the
  * first guess layer. Pure: no I/O.
  */
-import { firstEndingAfter, mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
+import { firstEndingAfter, mergeSpans, spanBytes, subtractSpans, unionSpans, type Span } from '../core/span.js';
 import type { PieceIndex } from '../core/ids.js';
 
 /** Why a byte is local; the plan report counts bytes per reason. */
@@ -110,7 +110,7 @@ export function overlay(length: number, layers: readonly (readonly LocalSegment[
         at = Math.max(at, c.end);
       }
     }
-    covered = mergeSpans([...covered, ...mine]);
+    covered = unionSpans(covered, mine);
   }
   return out.sort((a, b) => a.start - b.start);
 }

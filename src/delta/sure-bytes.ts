@@ -13,14 +13,7 @@
  */
 import { allPieces, type PieceIndex } from '../core/ids.js';
 import { bridgeSpans, clipSpans, mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
-import { pieceSpan, segmentsIn, type Plan } from './plan.js';
-
-/**
- * Ranges closer than this are fetched as one request: a request costs a round
- * trip and some 500 bytes of headers, so bridging a small local hole is cheaper
- * than asking twice (the bridged bytes are counted as wasted).
- */
-export const BRIDGE_BYTES = 1024;
+import { BRIDGE_BYTES, pieceSpan, segmentsIn, type Plan } from './plan.js';
 
 /** `need` as a fetch asks it: holes under BRIDGE_BYTES bridged, unless a hole is already in `have`. */
 export function bridged(need: readonly Span[], have: readonly Span[] = []): Span[] {

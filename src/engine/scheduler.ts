@@ -13,7 +13,7 @@
  *     (`spared`), and when a leecher announces a piece, the blocks of it
  *     asked only of seed peers are withdrawn there (`reclaim`) and asked of
  *     the leecher. Web seeds come last and take what the peers cannot take
- *     this turn (a web seed is not spared: with peers busy it is the fast way).
+ *     soon (see the last rule).
  *   - Oldest first: a source with free capacity gets the oldest unasked
  *     blocks of pieces it has, as many as its capacity says (a peer: its free
  *     pipeline slots; a web seed: one request of at most `bytes` in at most
@@ -32,6 +32,9 @@
  *     idle pipeline slot is better spent on a new piece (in a 4-leecher
  *     loopback swarm, always-on endgame had every peer upload ~1.3 x what was
  *     kept).
+ *   - Peers before web seeds where both have a piece: web seeds leave the
+ *     oldest unasked blocks, one more pipeline per ready peer that keeps up
+ *     (PEER_BACKLOG_BLOCKS), to the peers, who ask them as their slots free.
  * Timeouts, rejects and departures are not decided here: the engine hands
  * those blocks back to the book (health.ts decides about the source), and
  * the next turn asks them again.
@@ -51,6 +54,16 @@ export const ENDGAME_REQUESTERS = 2;
 export const MIN_WEB_SHARE_BYTES = 256 * 1024;
 /** In endgame, a peer and a web seed repeat each other's asks only after this long. */
 export const ENDGAME_CROSS_MS = 3_000;
+/**
+ * Unasked blocks that web seeds leave to the peers, per ready peer that
+ * keeps up: one more pipeline each (swarm/bt-peer.ts PIPELINE_DEPTH), what
+ * the peers ask as soon as their slots free. A web seed's ask cannot be
+ * withdrawn when a leecher gets the piece, so without this a web seed took
+ * every block beyond the peers' free slots: 8 clients of one `isosync
+ * serve` fetched 1.5 deltas from it over HTTP instead of 0.6 (bench --
+ * serve), and traded less among themselves.
+ */
+export const PEER_BACKLOG_BLOCKS = 64;
 
 export interface SourceView<H> {
   readonly handle: H;
@@ -88,6 +101,8 @@ export interface TurnInput<H> {
   readonly reclaim: readonly PieceIndex[];
   /** To tell which blocks touch across pieces (one range of a web request). */
   readonly pieceLength: number;
+  /** Blocks per ready peer that keeps up that web seeds leave to the peers (default PEER_BACKLOG_BLOCKS). */
+  readonly peerBacklog?: number;
 }
 
 export interface Ask<H> {
@@ -165,6 +180,25 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     if (k === s.kind) return s.kind === 'peer';
     return input.now - t >= ENDGAME_CROSS_MS;
   };
+  /** The oldest unasked blocks the peers will take as their slots free (PEER_BACKLOG_BLOCKS): no web seed's, this turn. */
+  let backlog: Set<string> | undefined;
+  const leftToPeers = (): Set<string> => {
+    if (backlog) return backlog;
+    backlog = new Set();
+    const peers = sources.filter((o) => o.kind === 'peer' && o.keepsUp);
+    let left = (input.peerBacklog ?? PEER_BACKLOG_BLOCKS) * peers.length;
+    for (const list of [freed, book.unasked()]) {
+      for (const b of list) {
+        if (left <= 0) return backlog;
+        const k = keyOf(b);
+        if (taken.has(k) || backlog.has(k) || pinOf(b.piece) !== undefined) continue;
+        if (!peers.some((o) => o.has(b.piece) && !rules.get(b.piece)?.avoid?.has(o.handle))) continue;
+        backlog.add(k);
+        left--;
+      }
+    }
+    return backlog;
+  };
   for (const s of sources) {
     const cap = s.kind === 'web' ? { ...s.capacity, bytes: Math.min(s.capacity.bytes, webShare) } : s.capacity;
     if (cap.blocks <= 0 || cap.bytes <= 0) continue;
@@ -195,11 +229,12 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     const full = () => mine.length >= cap.blocks || bytes >= cap.bytes;
     // Endgame only when no block waited for a first ask when this source's turn came.
     const noneWaiting = unaskedLeft === 0;
+    const reserved = s.kind === 'web' ? leftToPeers() : undefined;
     for (const list of [freed, book.unasked()]) {
       for (const b of list) {
         if (full()) break;
         const k = keyOf(b);
-        if (taken.has(k) || !usable(b.piece)) continue;
+        if (taken.has(k) || !usable(b.piece) || reserved?.has(k)) continue;
         if (!fits(b)) break;
         taken.add(k);
         unaskedLeft--;

@@ -3,10 +3,9 @@
  * atomically and never over an existing file unless asked; the public key
  * beside it as KEYFILE.pub (one line, `ed25519:...`), to hand to followers.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import { IsosyncError } from '../errors.js';
+import { writeFileAtomic } from '../library/atomic-write.js';
 import type { WarningSink } from '../core/warnings.js';
 import { parseSecretKey, type SecretKey } from './keys.js';
 
@@ -14,32 +13,17 @@ import { parseSecretKey, type SecretKey } from './keys.js';
 const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 function writeMode(path: string, text: string, mode: number, force: boolean): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    if (!force) {
-      let exists = false;
-      try {
-        statSync(path);
-        exists = true;
-      } catch {
-        // absent: fine
-      }
-      if (exists) throw new IsosyncError('CONFLICT', `Cannot write key ${JSON.stringify(path)}: the file exists (use --force to replace it)`, { path });
-    }
-    const fd = openSync(tmp, 'wx', mode);
+  if (!force) {
+    let exists = false;
     try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      statSync(path);
+      exists = true;
+    } catch {
+      // absent: fine
     }
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    if (e instanceof IsosyncError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    throw new IsosyncError('IO', `Cannot write key ${JSON.stringify(path)}: ${err.code === 'ENOENT' ? 'no such folder' : err.code === 'EACCES' ? 'permission denied' : err.message}`, { path }, { cause: e });
+    if (exists) throw new IsosyncError('CONFLICT', `Cannot write key ${JSON.stringify(path)}: the file exists (use --force to replace it)`, { path });
   }
+  writeFileAtomic(path, text, { mode, what: 'key' });
 }
 
 /** Writes the secret key (0600) and KEYFILE.pub; returns the .pub path. */

@@ -15,12 +15,11 @@
  * the peers and HTTP web seeds share (control.ts pauses the data
  * connection while they wait).
  */
-import { asIsosyncError, IsosyncError } from '../errors.js';
-import { bridgeSpans, mergeSpans } from '../core/span.js';
-import { ignoreWarnings, sourceOf, type WarningSink } from '../core/warnings.js';
-import { blockSpan, keyOf, type Block } from '../engine/block.js';
-import { NO_CAPACITY, type ByteGate, type Capacity, type HandleSink, type PeerHandle } from '../engine/handle.js';
-import { BlockFiller } from '../webseed/block-filler.js';
+import { IsosyncError } from '../errors.js';
+import { bridgeSpans } from '../core/span.js';
+import { sourceOf, type WarningSink } from '../core/warnings.js';
+import { NO_CAPACITY, type ByteGate, type Capacity } from '../engine/handle.js';
+import { MirrorHandle, type MirrorAsk, type MirrorHost, type MirrorLoad, type MirrorTransport } from '../webseed/mirror-handle.js';
 import { FtpControl } from './control.js';
 import { parseFtpUrl } from './reply.js';
 
@@ -48,149 +47,91 @@ export interface FtpPeerOptions {
   readonly gate?: ByteGate;
 }
 
-export class FtpPeer implements PeerHandle {
-  readonly kind = 'web' as const;
-  readonly complete = true;
-  readonly id: string;
-  /** Bytes of ranges that completed. */
-  bytes = 0;
-  /** Bytes received so far. */
-  received = 0;
-  requests = 0;
-  alive = true;
-  failure: string | undefined;
-  private readonly endpoint: ReturnType<typeof parseFtpUrl>;
+/** An FTP mirror: the mirror handle (webseed/mirror-handle.ts) over FTP control connections. */
+export class FtpPeer extends MirrorHandle {
+  constructor(url: string, fileLength: number, pieceLength: number, opts: FtpPeerOptions = {}) {
+    const endpoint = parseFtpUrl(url);
+    super(url, sourceOf.webSeed(url), fileLength, pieceLength, (host) => new FtpTransfers(host, endpoint, opts), opts);
+  }
+}
+
+class FtpTransfers implements MirrorTransport {
   private readonly path: string;
   private readonly idle: FtpControl[] = [];
   private readonly all = new Set<FtpControl>();
-  private inFlight = 0;
   private sized: Promise<void> | undefined;
-  private sink: HandleSink | undefined;
-  private readonly cancelled = new Set<string>();
   private readonly stallMs: number;
   private readonly slots: number;
-  private readonly warn: WarningSink;
   private readonly gate: ByteGate | undefined;
 
   constructor(
-    readonly url: string,
-    readonly fileLength: number,
-    readonly pieceLength: number,
-    opts: FtpPeerOptions = {},
+    private readonly host: MirrorHost,
+    private readonly endpoint: ReturnType<typeof parseFtpUrl>,
+    opts: FtpPeerOptions,
   ) {
-    this.endpoint = parseFtpUrl(url);
     // RFC 1738: the URL path is relative to the login directory.
-    this.path = this.endpoint.path.replace(/^\/+/, '');
-    this.id = sourceOf.webSeed(url);
+    this.path = endpoint.path.replace(/^\/+/, '');
     this.stallMs = opts.stallMs ?? STALL_MS;
     this.slots = Math.max(1, opts.connections ?? CONNECTIONS);
-    this.warn = opts.onWarning ?? ignoreWarnings;
     this.gate = opts.gate;
   }
 
-  attach(sink: HandleSink): void {
-    this.sink = sink;
-  }
-
-  has(): boolean {
-    return this.alive;
-  }
-
-  get ready(): boolean {
-    return this.alive;
-  }
-
-  capacity(): Capacity {
-    if (!this.alive || this.inFlight >= this.slots) return NO_CAPACITY;
+  capacity(load: MirrorLoad): Capacity {
+    if (load.inFlight >= this.slots) return NO_CAPACITY;
     return { blocks: Infinity, bytes: REQUEST_BYTES, runs: MAX_RUNS };
   }
 
-  request(blocks: readonly Block[]): void {
-    if (!this.alive || blocks.length === 0) return;
-    this.inFlight++;
-    void this.fetchBlocks(blocks).finally(() => {
-      this.inFlight--;
-      if (this.alive) this.sink?.changed(this);
-    });
-  }
-
-  cancel(blocks: readonly Block[]): void {
-    // Bytes on their way are dropped when they arrive; a range nobody wants any more ends early.
-    for (const b of blocks) this.cancelled.add(keyOf(b));
-  }
-
-  drop(why: string): void {
-    if (!this.alive) return;
-    this.failure = why;
-    this.warn({ code: 'WEB_SEED_DROPPED', source: this.id, detail: `dropped: ${why}` });
-    this.close(why);
-  }
-
-  close(why = 'closed'): void {
-    if (!this.alive) return;
-    this.alive = false;
+  close(): void {
     for (const c of this.all) c.close();
     this.all.clear();
     this.idle.length = 0;
-    this.sink?.closed(this, why);
   }
 
   /** A logged-in connection: an idle one, or a new one (the first checks the file's size). */
   private async connection(): Promise<FtpControl> {
+    const { url, fileLength } = this.host;
     for (;;) {
       const c = this.idle.pop();
       if (!c) break;
       if (c.usable) return c;
       this.all.delete(c);
     }
-    const c = await FtpControl.open(this.endpoint, this.url, this.stallMs);
+    const c = await FtpControl.open(this.endpoint, url, this.stallMs);
     this.all.add(c);
-    if (!this.alive) {
+    if (!this.host.alive) {
       c.close();
-      throw new IsosyncError('CANCELLED', `FTP mirror ${this.url} was dropped`);
+      throw new IsosyncError('CANCELLED', `FTP mirror ${url} was dropped`);
     }
     this.sized ??= c.size(this.path).then((n) => {
-      if (n !== this.fileLength) throw new IsosyncError('BAD_REPLY', `FTP mirror ${this.url} failed: the file is ${n} bytes, the torrent says ${this.fileLength}`, { url: this.url, reason: `the file is ${n} bytes, the torrent says ${this.fileLength}` });
+      if (n !== fileLength) throw new IsosyncError('BAD_REPLY', `FTP mirror ${url} failed: the file is ${n} bytes, the torrent says ${fileLength}`, { url, reason: `the file is ${n} bytes, the torrent says ${fileLength}` });
     });
     await this.sized;
     return c;
   }
 
-  private async fetchBlocks(blocks: readonly Block[]): Promise<void> {
-    const items = blocks.map((block) => ({ block, span: blockSpan(block, this.pieceLength) }));
-    const filler = new BlockFiller(items, (b, bytes) => {
-      if (this.cancelled.delete(keyOf(b)) || !this.alive) return;
-      this.sink?.block(this, b, bytes);
-    });
-    const runs = bridgeSpans(mergeSpans(items.map((i) => i.span)), READ_THROUGH_BYTES);
-    const unwanted = () => filler.missing().every((b) => this.cancelled.has(keyOf(b)));
+  /** Each run a REST + RETR on one connection; the blocks still wanted and missing at the end go back. */
+  async fetch(ask: MirrorAsk): Promise<void> {
+    const host = this.host;
+    const runs = bridgeSpans(ask.runs, READ_THROUGH_BYTES);
+    const unwanted = () => ask.unwanted();
     let conn: FtpControl | undefined;
-    let missing: Block[] = [];
     try {
       conn = await this.connection();
-      this.requests++;
+      host.requests++;
       for (const r of runs) {
-        if (!this.alive || unwanted()) break;
+        if (!host.alive || unwanted()) break;
         let got = 0;
-        await conn.retrieve(this.path, r.start, r.end, this.fileLength, (offset, bytes) => {
+        await conn.retrieve(this.path, r.start, r.end, host.fileLength, (offset, bytes) => {
           got += bytes.length;
-          this.received += bytes.length;
-          filler.put(offset, bytes);
+          host.received += bytes.length;
+          ask.filler.put(offset, bytes);
         }, unwanted, this.gate);
-        this.bytes += got;
+        host.bytes += got;
       }
-      if (this.alive && conn.usable) this.idle.push(conn);
-      // Ranges ended because nobody wanted them any more are no failure; blocks still wanted and missing go back.
-      missing = filler.missing().filter((b) => !this.cancelled.has(keyOf(b)));
+      if (host.alive && conn.usable) this.idle.push(conn);
     } catch (e) {
       if (conn) this.all.delete(conn);
-      if (!this.alive) return;
-      const err = asIsosyncError(e, 'NETWORK', { url: this.url });
-      this.drop(typeof err.fields['reason'] === 'string' ? err.fields['reason'] : err.message);
-      return;
-    } finally {
-      for (const b of blocks) this.cancelled.delete(keyOf(b));
+      throw e;
     }
-    if (missing.length > 0 && this.alive) this.sink?.failed(this, missing, 'error');
   }
 }

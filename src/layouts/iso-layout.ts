@@ -8,7 +8,8 @@ import type { IsoImage } from '../iso/entry.js';
 import { regionMap } from '../iso/regions.js';
 import type { ByteSource, Span } from '../store/byte-source.js';
 import { IsosyncError, quote } from '../errors.js';
-import { mergeMetadata, type Layout, type LayoutFile } from './layout.js';
+import { readChunks, type Layout, type LayoutFile } from './layout.js';
+import { mergeSpans } from '../core/span.js';
 
 const METADATA_KINDS = new Set(['system-area', 'volume-descriptor', 'path-table', 'directory', 'boot-catalog', 'continuation']);
 
@@ -29,18 +30,11 @@ export function isoLayout(img: IsoImage, src: ByteSource): Layout {
     format: 'iso9660',
     size: img.imageBytes,
     files,
-    metadata: mergeMetadata(metadata),
+    metadata: mergeSpans(metadata),
     shared: [],
     readContent: async (file, maxBytes) => {
       if (file.size > maxBytes) throw new IsosyncError('BAD_ISO', `Cannot read ${quote(file.path)} of ISO ${quote(img.name)}: ${file.size} bytes, over the limit of ${maxBytes}`);
-      const out = new Uint8Array(file.size);
-      let at = 0;
-      for (let i = 0; i < file.chunks.length; i += 2) {
-        const len = file.chunks[i + 1]! - file.chunks[i]!;
-        out.set(await src.read(file.chunks[i]!, len), at);
-        at += len;
-      }
-      return out;
+      return readChunks(src, file);
     },
   };
 }

@@ -142,14 +142,14 @@ export function chunkSignature(f: LayoutFile): string {
   return parts.join(',');
 }
 
-/** Sorted, merged copy of spans. */
-export function mergeMetadata(spans: readonly Span[]): Span[] {
-  const sorted = spans.filter((s) => s.end > s.start).sort((a, b) => a.start - b.start);
-  const out: Span[] = [];
-  for (const s of sorted) {
-    const last = out[out.length - 1];
-    if (last && s.start <= last.end) out[out.length - 1] = { start: last.start, end: Math.max(last.end, s.end) };
-    else out.push({ start: s.start, end: s.end });
+/** A file's bytes, read chunk by chunk (`file.chunks`: start, end pairs) into one buffer. */
+export async function readChunks(src: ByteSource, file: LayoutFile): Promise<Uint8Array> {
+  const out = new Uint8Array(file.size);
+  let at = 0;
+  for (let i = 0; i < file.chunks.length; i += 2) {
+    const len = file.chunks[i + 1]! - file.chunks[i]!;
+    out.set(await src.read(file.chunks[i]!, len), at);
+    at += len;
   }
   return out;
 }

@@ -39,15 +39,8 @@ export interface ReleaseRecord {
   readonly lineage: readonly LineageEntry[];
 }
 
-export interface NewRelease {
-  readonly product: string;
-  readonly release: string;
-  readonly infoHash: InfoHash;
-  readonly torrent: Uint8Array;
-  readonly imagePath: string | null;
-  readonly imageSize: number;
-  readonly lineage: readonly LineageEntry[];
-}
+/** A release to record: a ReleaseRecord before the catalog stamps its time. */
+export type NewRelease = Omit<ReleaseRecord, 'created'>;
 
 export interface ImageRecord {
   readonly path: string;

@@ -196,10 +196,7 @@ export async function runGet(given: GetInput): Promise<GetReport> {
     report.seconds = (Date.now() - started) / 1000;
     return report;
   } catch (e) {
-    await session.close();
-    const kept = session.verifiedBytes;
-    if (kept > 0) emit({ type: 'part-kept', path: session.part.path, bytes: kept });
-    else if (await unlink(session.part.path).then(() => true, () => false)) emit({ type: 'part-removed', path: session.part.path });
+    await session.abandon();
     throw e;
   }
 }

@@ -19,7 +19,6 @@
  * piece): partial peers together can complete another peer's download.
  */
 import { existsSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { IsosyncError, quote } from '../errors.js';
 import type { Warning } from '../core/warnings.js';
@@ -142,10 +141,7 @@ export async function runPartialSync(given: PartialInput): Promise<PartialReport
     await session.close();
     return report;
   } catch (e) {
-    await session.close();
-    const kept = session.verifiedBytes;
-    if (kept > 0) emit({ type: 'part-kept', path: session.part.path, bytes: kept });
-    else if (await unlink(session.part.path).then(() => true, () => false)) emit({ type: 'part-removed', path: session.part.path });
+    await session.abandon();
     throw e;
   }
 }

@@ -19,6 +19,7 @@
  * Wiring only: sources, hints and the network come from sync/prepare.ts,
  * the building from delta/assemble.ts, the mapping from delta/iso-map.ts.
  */
+import { unlink } from 'node:fs/promises';
 import { asIsosyncError, IsosyncError } from '../errors.js';
 import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import { spanLength, type Span } from '../core/span.js';
@@ -315,6 +316,15 @@ export class SubsetSession implements ByteSource {
     await this.closeNetwork();
     await this.swarm?.close();
     await this.part.close();
+  }
+
+  /** After a failure: closes, then keeps the .part if it holds verified pieces (a later run resumes), else removes it; says which. */
+  async abandon(): Promise<void> {
+    await this.close();
+    const emit = this.input.onEvent ?? (() => undefined);
+    const kept = this.verifiedBytes;
+    if (kept > 0) emit({ type: 'part-kept', path: this.part.path, bytes: kept });
+    else if (await unlink(this.part.path).then(() => true, () => false)) emit({ type: 'part-removed', path: this.part.path });
   }
 }
 

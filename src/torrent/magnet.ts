@@ -25,6 +25,7 @@
  * Pure: no I/O.
  */
 import { IsosyncError } from '../errors.js';
+import { mergeSpans } from '../core/span.js';
 import { parseInfoHash, infoHashFromBytes, type InfoHash } from './info-hash.js';
 import { parseInfoHashV2, type InfoHashV2 } from './v2-info.js';
 
@@ -245,13 +246,3 @@ function selection(value: string, fail: (why: string) => never): IndexSpan[] {
   });
 }
 
-function mergeSpans(spans: IndexSpan[]): IndexSpan[] {
-  const sorted = [...spans].sort((a, b) => a.start - b.start);
-  const out: IndexSpan[] = [];
-  for (const s of sorted) {
-    const last = out[out.length - 1];
-    if (last && s.start <= last.end) out[out.length - 1] = { start: last.start, end: Math.max(last.end, s.end) };
-    else out.push(s);
-  }
-  return out;
-}

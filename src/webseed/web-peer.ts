@@ -22,12 +22,13 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { asIsosyncError, IsosyncError } from '../errors.js';
-import { mergeSpans, type Span } from '../core/span.js';
-import { ignoreWarnings, sourceOf, type WarningSink } from '../core/warnings.js';
-import { blockSpan, keyOf, type Block } from '../engine/block.js';
-import { NO_CAPACITY, type ByteGate, type Capacity, type HandleSink, type PeerHandle } from '../engine/handle.js';
-import { BlockFiller } from './block-filler.js';
+import { IsosyncError } from '../errors.js';
+import type { Span } from '../core/span.js';
+import { sourceOf, type WarningSink } from '../core/warnings.js';
+import { blockSpan } from '../engine/block.js';
+import { NO_CAPACITY, type ByteGate, type Capacity } from '../engine/handle.js';
+import type { BlockFiller } from './block-filler.js';
+import { MirrorHandle, type MirrorAsk, type MirrorHost, type MirrorLoad, type MirrorStream, type MirrorTransport } from './mirror-handle.js';
 import { WholeFileStream, type Spool } from './whole-file.js';
 import { badRange, multipartBoundary, MultipartReader, parseContentRange, rangeHeader } from './http-ranges.js';
 
@@ -59,13 +60,6 @@ const WHOLE_FILE_REPLY = Symbol('whole file reply');
 /** A single-range request answered with the whole file: the server has no range support. */
 const NO_RANGES = Symbol('no range support');
 
-/** One request slot's asks: their filler, the HTTP requests serving them, and whether they were stopped (nobody wants them any more). */
-interface Ask {
-  readonly filler: BlockFiller;
-  readonly requests: Set<http.ClientRequest>;
-  aborted: boolean;
-}
-
 export interface WebPeerOptions {
   readonly stallMs?: number;
   /** Every body byte passes through it (the download limit shared with peers). */
@@ -75,210 +69,134 @@ export interface WebPeerOptions {
   readonly onWarning?: WarningSink;
 }
 
-export class WebPeer implements PeerHandle {
-  readonly kind = 'web' as const;
-  readonly complete = true;
-  readonly id: string;
-  /** Body bytes of replies that completed. */
-  bytes = 0;
-  /** Body bytes received so far, counted as they arrive (for rate displays). */
-  received = 0;
-  requests = 0;
-  alive = true;
-  /** Why it was dropped. */
-  failure: string | undefined;
+/** An HTTP web seed: the mirror handle (mirror-handle.ts) over HTTP range requests. */
+export class WebPeer extends MirrorHandle {
+  constructor(url: string, fileLength: number, pieceLength: number, opts: WebPeerOptions = {}) {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      throw new IsosyncError('BAD_ARGUMENT', `Cannot use web seed ${JSON.stringify(url)}: only http and https are supported`, { url });
+    }
+    super(url, sourceOf.webSeed(url), fileLength, pieceLength, (host) => new HttpRanges(host, opts), opts);
+  }
+}
+
+class HttpRanges implements MirrorTransport {
   /** Whether the server answers several ranges in one multipart reply; unknown until tried. */
   multiRange: boolean | undefined = undefined;
   private probing = false;
-  private inFlight = 0;
-  /** Bytes asked and not received yet; time with a request in flight (ms) and since when: the measured rate. */
-  private outstanding = 0;
-  private busyMs = 0;
-  private busySince = 0;
-  private readonly asks = new Set<Ask>();
-  private sink: HandleSink | undefined;
-  private readonly cancelled = new Set<string>();
   private readonly live = new Set<http.ClientRequest>();
   private readonly stallMs: number;
-  private readonly warn: WarningSink;
   private readonly gate: ByteGate | undefined;
   private readonly spool: Spool | undefined;
   /** The plain GET of the whole file, once the server showed it has no range support. */
   private whole: WholeFileStream | undefined;
 
   constructor(
-    readonly url: string,
-    readonly fileLength: number,
-    readonly pieceLength: number,
-    opts: WebPeerOptions = {},
+    private readonly host: MirrorHost,
+    opts: WebPeerOptions,
   ) {
-    const u = new URL(url);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-      throw new IsosyncError('BAD_ARGUMENT', `Cannot use web seed ${JSON.stringify(url)}: only http and https are supported`, { url });
-    }
-    this.id = sourceOf.webSeed(url);
     this.stallMs = opts.stallMs ?? STALL_MS;
-    this.warn = opts.onWarning ?? ignoreWarnings;
     this.gate = opts.gate;
     this.spool = opts.spool;
   }
 
-  attach(sink: HandleSink): void {
-    this.sink = sink;
+  get stream(): MirrorStream | undefined {
+    return this.whole;
   }
 
-  has(): boolean {
-    return this.alive;
-  }
-
-  get ready(): boolean {
-    return this.alive;
-  }
-
-  capacity(): Capacity {
+  capacity(load: MirrorLoad): Capacity {
     // Asks of the whole-file stream cost no request: a few requests' worth wait at once.
-    if (this.whole) return this.alive && this.whole.pendingBytes < REQUEST_SLOTS * REQUEST_BYTES ? { blocks: Infinity, bytes: REQUEST_BYTES, runs: Infinity } : NO_CAPACITY;
-    const room = Math.max(MIN_QUEUE_BYTES, this.rate() * QUEUE_SECONDS) - this.outstanding;
-    if (!this.alive || this.inFlight >= REQUEST_SLOTS || room <= 0) return NO_CAPACITY;
+    if (this.whole) return this.whole.pendingBytes < REQUEST_SLOTS * REQUEST_BYTES ? { blocks: Infinity, bytes: REQUEST_BYTES, runs: Infinity } : NO_CAPACITY;
+    const room = Math.max(MIN_QUEUE_BYTES, load.rate * QUEUE_SECONDS) - load.outstanding;
+    if (load.inFlight >= REQUEST_SLOTS || room <= 0) return NO_CAPACITY;
     // Until one multi-range request has shown the server takes them, the others ask one range each.
     const single = this.multiRange === false || (this.multiRange === undefined && this.probing);
     return { blocks: Infinity, bytes: Math.min(REQUEST_BYTES, room), runs: single ? 1 : MAX_RANGES_PER_REQUEST };
   }
 
-  /** Body bytes per second while requests were in flight (0 until a reply came). */
-  private rate(): number {
-    const busy = this.busyMs + (this.inFlight > 0 ? Date.now() - this.busySince : 0);
-    return busy > 0 ? (this.received * 1000) / Math.max(busy, 500) : 0;
-  }
-
-  request(blocks: readonly Block[]): void {
-    if (!this.alive || blocks.length === 0) return;
-    if (this.whole) return this.whole.ask(blocks);
-    if (this.inFlight++ === 0) this.busySince = Date.now();
-    void this.fetchBlocks(blocks).finally(() => {
-      if (--this.inFlight === 0) this.busyMs += Date.now() - this.busySince;
-      if (this.alive) this.sink?.changed(this);
-    });
-  }
-
-  cancel(blocks: readonly Block[]): void {
-    if (this.whole) return this.whole.cancel(blocks);
-    // The bytes are on their way in a request already: they are dropped when they arrive,
-    // and a request with nothing left that anyone wants is stopped.
-    for (const b of blocks) this.cancelled.add(keyOf(b));
-    for (const ask of this.asks) {
-      if (ask.aborted || !ask.filler.missing().every((b) => this.cancelled.has(keyOf(b)))) continue;
-      ask.aborted = true;
-      for (const r of ask.requests) r.destroy();
-    }
-  }
-
-  drop(why: string): void {
-    if (!this.alive) return;
-    this.failure = why;
-    this.warn({ code: 'WEB_SEED_DROPPED', source: this.id, detail: `dropped: ${why}` });
-    this.close(why);
-  }
-
-  /** Stops every request; the engine takes back what was asked. */
-  close(why = 'closed'): void {
-    if (!this.alive) return;
-    this.alive = false;
+  close(): void {
     this.whole?.close();
     for (const r of this.live) r.destroy();
     this.live.clear();
-    this.sink?.closed(this, why);
   }
 
-  private async fetchBlocks(blocks: readonly Block[]): Promise<void> {
-    const items = blocks.map((block) => ({ block, span: blockSpan(block, this.pieceLength) }));
-    let left = items.reduce((n, i) => n + i.block.length, 0);
-    this.outstanding += left;
-    const filler = new BlockFiller(items, (b, bytes) => {
-      left -= b.length;
-      this.outstanding -= b.length;
-      if (this.cancelled.delete(keyOf(b)) || !this.alive) return;
-      this.sink?.block(this, b, bytes);
+  async fetch(ask: MirrorAsk): Promise<void | 'kept'> {
+    const runs = ask.runs;
+    const requests = new Set<http.ClientRequest>();
+    ask.onAbort(() => {
+      for (const r of requests) r.destroy();
     });
-    const ask: Ask = { filler, requests: new Set(), aborted: false };
-    this.asks.add(ask);
-    const runs = mergeSpans(items.map((i) => i.span));
     try {
       if (runs.length > 1 && this.multiRange !== false) {
         const first = this.multiRange === undefined;
         if (first) this.probing = true;
         try {
-          await this.get(runs, ask);
+          await this.get(runs, ask.filler, requests);
           this.multiRange = true;
         } catch (e) {
           if (e !== WHOLE_FILE_REPLY) throw e;
           this.multiRange = false;
           // One range first: a server that ignores ranges altogether shows it once, not once per range.
-          await this.get([runs[0]!], ask);
-          await Promise.all(runs.slice(1).map((r) => this.get([r], ask)));
+          await this.get([runs[0]!], ask.filler, requests);
+          await Promise.all(runs.slice(1).map((r) => this.get([r], ask.filler, requests)));
         } finally {
           if (first) this.probing = false;
         }
       } else {
-        await Promise.all(runs.map((r) => this.get([r], ask)));
+        await Promise.all(runs.map((r) => this.get([r], ask.filler, requests)));
       }
-      const missing = filler.missing();
+      const missing = ask.filler.missing();
       if (missing.length > 0) {
-        const s = blockSpan(missing[0]!, this.pieceLength);
+        const s = blockSpan(missing[0]!, this.host.pieceLength);
         throw badRange(`the reply lacks bytes ${s.start}-${s.end - 1}`);
       }
     } catch (e) {
-      if (!this.alive || ask.aborted) return;
-      if (e === NO_RANGES && this.spool) {
-        this.wholeFile(this.spool).ask(filler.missing().filter((b) => !this.cancelled.has(keyOf(b))));
-        return;
-      }
-      const err = asIsosyncError(e, 'NETWORK', { url: this.url });
-      this.drop(typeof err.fields['reason'] === 'string' ? err.fields['reason'] : err.message);
-    } finally {
-      this.asks.delete(ask);
-      this.outstanding -= left;
-      for (const b of blocks) this.cancelled.delete(keyOf(b));
+      if (e !== NO_RANGES || !this.spool || !this.host.alive || ask.aborted) throw e;
+      this.wholeFile(this.spool).ask(ask.wanted());
+      return 'kept';
     }
   }
 
   /** Switches to one plain GET of the whole file (the server has no range support), once. */
   private wholeFile(spool: Spool): WholeFileStream {
     if (this.whole) return this.whole;
-    this.warn({ code: 'WEB_SEED_NO_RANGES', source: this.id, detail: 'the server does not support byte ranges: fetching the whole image with one plain GET' });
+    const host = this.host;
+    host.warn({ code: 'WEB_SEED_NO_RANGES', source: host.id, detail: 'the server does not support byte ranges: fetching the whole image with one plain GET' });
     this.whole = new WholeFileStream({
-      url: this.url,
-      fileLength: this.fileLength,
-      pieceLength: this.pieceLength,
+      url: host.url,
+      fileLength: host.fileLength,
+      pieceLength: host.pieceLength,
       spool,
       stallMs: this.stallMs,
       ...(this.gate ? { gate: this.gate } : {}),
       agent: agents,
-      onBlock: (b, bytes) => this.alive && this.sink?.block(this, b, bytes),
+      onBlock: (b, bytes) => host.deliver(b, bytes),
       onBytes: (n) => {
-        this.received += n;
-        this.bytes += n;
+        host.received += n;
+        host.bytes += n;
       },
-      onFail: (why) => this.drop(why),
+      onFail: (why) => host.drop(why),
     });
-    this.requests++;
+    host.requests++;
     this.whole.start();
     return this.whole;
   }
 
   /** One GET of `ranges`, its body put into the ask's filler as it arrives. */
-  private get(ranges: readonly Span[], ask: Ask): Promise<void> {
-    const filler = ask.filler;
-    const u = new URL(this.url);
+  private get(ranges: readonly Span[], filler: BlockFiller, requests: Set<http.ClientRequest>): Promise<void> {
+    const host = this.host;
+    const url = host.url;
+    const fileLength = host.fileLength;
+    const u = new URL(url);
     const first = ranges[0]!;
     const last = ranges[ranges.length - 1]!;
     const multi = ranges.length > 1;
-    const whole = !multi && first.start === 0 && first.end === this.fileLength;
+    const whole = !multi && first.start === 0 && first.end === fileLength;
     const header = rangeHeader(ranges);
     /** The bytes asked, as a person reads them. */
     const asked = `${first.start}-${last.end - 1}${multi ? ` (${ranges.length} ranges)` : ''}`;
     const want = ranges.reduce((n, r) => n + r.end - r.start, 0);
-    this.requests++;
+    host.requests++;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const fail = (e: unknown) => {
@@ -286,11 +204,11 @@ export class WebPeer implements PeerHandle {
         settled = true;
         req.destroy();
         this.live.delete(req);
-        ask.requests.delete(req);
+        requests.delete(req);
         reject(e);
       };
       const failWith = (code: 'BAD_REPLY' | 'NETWORK' | 'HTTP_STATUS' | 'TIMEOUT', why: string, fields: Record<string, unknown> = {}) =>
-        fail(new IsosyncError(code, `Web seed ${this.url} failed: ${why}`, { url: this.url, offset: first.start, length: last.end - first.start, reason: why, ...fields }));
+        fail(new IsosyncError(code, `Web seed ${url} failed: ${why}`, { url: url, offset: first.start, length: last.end - first.start, reason: why, ...fields }));
       const req = (u.protocol === 'https:' ? https : http).get(
         u,
         { agent: u.protocol === 'https:' ? agents.https : agents.http, headers: { Range: header, 'User-Agent': 'isosync', 'Accept-Encoding': 'identity' } },
@@ -304,12 +222,12 @@ export class WebPeer implements PeerHandle {
           let limit = want;
           let reader: MultipartReader | undefined;
           if (boundary) {
-            reader = new MultipartReader(boundary, this.fileLength, 2 * ranges.length, (o, b) => filler.put(o, b));
+            reader = new MultipartReader(boundary, fileLength, 2 * ranges.length, (o, b) => filler.put(o, b));
             limit = want + 512 * ranges.length + 1024;
           } else if (status === 206) {
             const cr = parseContentRange(res.headers['content-range']);
             if (!cr || cr.start > first.start || cr.end < last.end) return failWith('BAD_REPLY', `Content-Range ${JSON.stringify(res.headers['content-range'] ?? '')} does not cover bytes ${asked}`);
-            if (cr.total !== undefined && cr.total !== this.fileLength) return failWith('BAD_REPLY', `file is ${cr.total} bytes, the torrent says ${this.fileLength}`);
+            if (cr.total !== undefined && cr.total !== fileLength) return failWith('BAD_REPLY', `file is ${cr.total} bytes, the torrent says ${fileLength}`);
             at = cr.start;
             limit = cr.end - cr.start;
           }
@@ -335,7 +253,7 @@ export class WebPeer implements PeerHandle {
             if (settled) return;
             if (got + chunk.length > limit) return failWith('BAD_REPLY', `sent more than the ${limit} bytes expected`);
             got += chunk.length;
-            this.received += chunk.length;
+            host.received += chunk.length;
             try {
               if (reader) reader.push(chunk);
               else {
@@ -356,15 +274,15 @@ export class WebPeer implements PeerHandle {
             }
             settled = true;
             this.live.delete(req);
-            ask.requests.delete(req);
-            this.bytes += got;
+            requests.delete(req);
+            host.bytes += got;
             resolve();
           }));
           res.on('error', (e) => failWith('NETWORK', e.message));
         },
       );
       this.live.add(req);
-      ask.requests.add(req);
+      requests.add(req);
       req.setTimeout(this.stallMs, () => failWith('TIMEOUT', `no data for ${this.stallMs / 1000} s`, { timeoutMs: this.stallMs }));
       req.on('error', (e: NodeJS.ErrnoException) => failWith('NETWORK', e.code ?? e.message));
     });

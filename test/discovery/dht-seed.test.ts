@@ -5,27 +5,19 @@
  * this test runs, isosync's and libtorrent's.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Dht } from '../../src/discovery/dht.js';
-import { cli, fixture, needTools, tempDir } from '../helpers/env.js';
+import { fixture, needTools, tempDir } from '../helpers/env.js';
 import { sha256 } from '../sync/fixture-pair.js';
-import { isosyncSeed, type Peer } from '../swarm/peers.js';
+import { publishAndSeed, runLibtorrentScript, LT_DHT_TORRENT, type Peer } from '../swarm/peers.js';
 
 const IMAGE = fixture('releases', 'distro-1.01.iso');
 const NAME = 'distro-1.01.iso';
 
 /** A libtorrent leecher whose only way to peers is the DHT (bootstrapped from argv[3]). */
-const LT_DHT_LEECH = String.raw`
-import json, sys, time, libtorrent as lt
-torrent, save, bootstrap = sys.argv[1], sys.argv[2], sys.argv[3]
-s = lt.session({'listen_interfaces': '127.0.0.1:0', 'enable_dht': True, 'dht_bootstrap_nodes': bootstrap,
-  'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False, 'dht_enforce_node_id': False,
-  'dht_prefer_verified_node_ids': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
-  'enable_outgoing_utp': False, 'enable_incoming_utp': False, 'allow_multiple_connections_per_ip': True, 'alert_mask': 0})
-h = s.add_torrent({'ti': lt.torrent_info(torrent), 'save_path': save})
+const LT_DHT_LEECH = `${LT_DHT_TORRENT}${String.raw`
 t0 = time.time()
 while time.time() - t0 < 90:
     st = h.status()
@@ -33,7 +25,7 @@ while time.time() - t0 < 90:
     if st.is_seeding:
         break
     time.sleep(0.2)
-`;
+`}`;
 
 describe('seeding to the DHT', { skip: needTools('libtorrent') }, () => {
   const t = tempDir('isosync-dht-seed-');
@@ -46,23 +38,13 @@ describe('seeding to the DHT', { skip: needTools('libtorrent') }, () => {
   it('a libtorrent leecher with a trackerless torrent finds isosync seed through the DHT and gets the image bit-identical', async () => {
     const router = await Dht.start({ port: 0, bindHost: '127.0.0.1', bootstrap: [] });
     after(() => router.close());
-    const seedDir = join(t.dir, 'seed');
-    mkdirSync(seedDir);
-    copyFileSync(IMAGE, join(seedDir, NAME));
-    const torrent = join(t.dir, 'd.torrent');
-    const pub = cli(['publish', join(seedDir, NAME), '--product', 'distro', '--release', '1.01', '--home', join(t.dir, 'pub'), '-o', torrent]);
-    assert.equal(pub.status, 0, pub.stderr);
-    const seed = await isosyncSeed(torrent, join(seedDir, NAME), ['--home', join(t.dir, 'pub'), '--dht-bootstrap', `127.0.0.1:${router.port}`]);
+    const { torrent, seed } = await publishAndSeed(t.dir, IMAGE, ['--dht-bootstrap', `127.0.0.1:${router.port}`]);
     running.push(seed);
     assert.match(seed.output(), /DHT on UDP \d+/);
     const leechDir = join(t.dir, 'leech');
     mkdirSync(leechDir);
-    const lt = spawn('/usr/bin/python3', ['-c', LT_DHT_LEECH, torrent, leechDir, `127.0.0.1:${router.port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    lt.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const code = await new Promise<number | null>((r) => lt.on('exit', r));
+    const { code, last } = await runLibtorrentScript(LT_DHT_LEECH, [torrent, leechDir, `127.0.0.1:${router.port}`]);
     assert.equal(code, 0);
-    const last = out.trim().split('\n').pop() ?? '';
     assert.equal((JSON.parse(last) as { seeding: boolean }).seeding, true, `libtorrent finished: ${last}`);
     assert.equal(sha256(join(leechDir, NAME)), sha256(IMAGE));
   });

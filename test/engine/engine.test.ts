@@ -182,7 +182,8 @@ describe('the download engine', () => {
   });
 
   it('peers and a web seed together: both are asked, for disjoint blocks (nothing fetched twice)', async () => {
-    const s = scenario(5, 32, 65536, false);
+    // More blocks wanted at once than the peer's pipeline and the backlog left to it (scheduler.ts PEER_BACKLOG_BLOCKS): the web seed takes the rest.
+    const s = scenario(5, 96, 65536, false);
     const peer = new FakeSource('peer A', 'peer', s.target, s.pieceLength);
     const web = new FakeSource('web seed W', 'web', s.target, s.pieceLength);
     const { out, stats } = await sync(s, [peer, web], { withPeers: true });

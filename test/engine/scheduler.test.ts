@@ -17,6 +17,8 @@ interface Row {
   readonly now?: number;
   readonly rules?: [number, PieceRule<string>][];
   readonly reclaim?: number[];
+  /** Blocks per peer left to the peers by web seeds (default PEER_BACKLOG_BLOCKS). */
+  readonly backlog?: number;
   /** The asks of the turn, rendered. */
   readonly asks: string;
   readonly cancels?: string;
@@ -30,8 +32,12 @@ const rows: Row[] = [
   { name: 'leechers before seeds: a seed is not asked for a piece a leecher that keeps up has', sources: 'S=#### L=#.../1', wanted: '2 1', asks: 'L:0.0 S:1.0' },
   { name: 'a leecher that does not keep up spares no seed', sources: 'S=#### L=#.../1k', wanted: '2 1', asks: 'L:0.0 S:0.1,1.0' },
   { name: 'a leecher that chokes us spares no seed', sources: 'S=#### L=#.../c', wanted: '2', asks: 'S:0.0,0.1' },
-  { name: 'a web seed takes what the peers cannot take this turn, as one request of at most its bytes', sources: 'A=#.../2 W=web/3', wanted: '4 4', asks: 'A:0.0,0.1 W:0.2,0.3,1.0' },
-  { name: 'mixed peers and web seeds are asked for disjoint blocks', sources: 'A=##../2 B=..##/2 W=web/8', wanted: '4 4 4 4', asks: 'A:0.0,0.1 B:2.0,2.1 W:0.2,0.3,1.0,1.1,1.2,1.3,2.2,2.3' },
+  { name: 'a web seed takes what the peers cannot take soon (their free slots, then the backlog), as one request of at most its bytes', sources: 'A=#.../2 W=web/3', wanted: '4 4', backlog: 1, asks: 'A:0.0,0.1 W:0.3,1.0,1.1' },
+  { name: 'mixed peers and web seeds are asked for disjoint blocks', sources: 'A=##../2 B=..##/2 W=web/8', wanted: '4 4 4 4', backlog: 1, asks: 'A:0.0,0.1 B:2.0,2.1 W:1.0,1.1,1.2,1.3,2.2,2.3,3.0,3.1' },
+  { name: 'a web seed leaves the oldest blocks the peers have, the backlog per peer, to the peers', sources: 'A=#.../1 W=web/8', wanted: '4 1', backlog: 2, asks: 'A:0.0 W:0.3,1.0' },
+  { name: 'by default the backlog is a pipeline per peer: a web seed takes only pieces no peer has', sources: 'A=#.../1 W=web/8', wanted: '4 1', asks: 'A:0.0 W:1.0' },
+  { name: 'a peer that does not keep up leaves no backlog', sources: 'A=#.../1k W=web/8', wanted: '4 1', backlog: 2, asks: 'A:0.0 W:0.1,0.2,0.3,1.0' },
+  { name: 'a piece pinned to a web seed is not left to the peers', sources: 'A=####/0 W=web/8', wanted: '2', backlog: 2, rules: [[0, { oneSource: true, pinned: 'W' }]], asks: 'W:0.0,0.1' },
   { name: 'web seeds with room share the unasked bytes evenly (each at least 256 KiB)', sources: 'W=web/64 V=web/64', wanted: '4 4 4 4 4 4 4 4', asks: 'W:0.0,0.1,0.2,0.3,1.0,1.1,1.2,1.3,2.0,2.1,2.2,2.3,3.0,3.1,3.2,3.3 V:4.0,4.1,4.2,4.3,5.0,5.1,5.2,5.3,6.0,6.1,6.2,6.3,7.0,7.1,7.2,7.3' },
   { name: 'sources with fewer strikes go first', sources: 'A=####/1s B=####/1', wanted: '1 1', asks: 'B:0.0 A:1.0' },
   { name: 'no endgame while some block waits for its first ask', sources: 'A=#.../0 B=##../4', wanted: '1 1', asked: { A: ['0.0'] }, endgame: true, asks: 'B:1.0' },
@@ -68,6 +74,7 @@ describe('scheduler', () => {
         rules: new Map((r.rules ?? []).map(([p, rule]) => [pieceIndex(p), rule])),
         reclaim: (r.reclaim ?? []).map(pieceIndex),
         pieceLength: PIECE,
+        ...(r.backlog !== undefined ? { peerBacklog: r.backlog } : {}),
       });
       assert.equal(render(d.asks), r.asks);
       if (r.cancels !== undefined) assert.equal(render(d.cancels), r.cancels);

@@ -5,27 +5,14 @@
  * outside the info dictionary). Interop skips visibly when a tool is missing.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeBencode, type BDict } from '../../src/torrent/bencode-decode.js';
 import { encodeBencode } from '../../src/torrent/bencode-encode.js';
-import { cli, needTools, tempDir } from '../helpers/env.js';
+import { cli, needTools, tempDir, runOk } from '../helpers/env.js';
 import { isoAround } from '../helpers/iso-image.js';
-
-function bytes(n: number, seed: string): Buffer {
-  const out = Buffer.alloc(n);
-  for (let off = 0, i = 0; off < n; i++) off += createHash('sha1').update(`${seed}:${i}`).digest().copy(out, off);
-  return out;
-}
-
-function run(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+import { seededBytes } from '../helpers/random.js';
 
 /** A published pair: the same image as an unsigned and a signed torrent. */
 function signedPair(t: { after: (fn: () => void) => void }) {
@@ -35,7 +22,7 @@ function signedPair(t: { after: (fn: () => void) => void }) {
   const k = cli(['keygen', '-o', key]);
   assert.equal(k.status, 0, k.stderr);
   const img = join(tmp.dir, 'distro-1.00.iso');
-  writeFileSync(img, isoAround(bytes(3 * 1024 * 1024 + 2048, 'x')));
+  writeFileSync(img, isoAround(seededBytes(3 * 1024 * 1024 + 2048, 'x')));
   const pub = (out: string, extra: string[]) => {
     const r = cli(['publish', img, '--product', 'distro', '--release', '1.00', '--home', join(tmp.dir, `home-${out}`), '-o', join(tmp.dir, out), '--tracker', 'http://127.0.0.1:6969/announce', '--json', ...extra], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
     assert.equal(r.status, 0, r.stderr);
@@ -95,7 +82,7 @@ describe('keygen, publish --sign, info', () => {
     const tmp = tempDir();
     t.after(tmp.cleanup);
     const img = join(tmp.dir, 'a.iso');
-    writeFileSync(img, isoAround(bytes(100_000, 'a')));
+    writeFileSync(img, isoAround(seededBytes(100_000, 'a')));
     writeFileSync(join(tmp.dir, 'not.key'), 'hello\n');
     const r = cli(['publish', img, '--product', 'd', '--release', '1', '--sign', join(tmp.dir, 'not.key'), '--home', join(tmp.dir, 'h')]);
     assert.equal(r.status, 2);
@@ -108,12 +95,12 @@ describe('interop: a signed torrent in other clients', { skip: needTools('libtor
   it('libtorrent, transmission-show and aria2c load it with the same infohash as the unsigned one', (t) => {
     const p = signedPair(t);
     for (const path of [p.plainPath, p.signedPath]) {
-      const lt = run('/usr/bin/python3', ['-c', 'import sys, libtorrent as lt; ti = lt.torrent_info(sys.argv[1]); print(ti.info_hashes().v1, ti.num_pieces(), ti.total_size())', path]).trim().split(' ');
+      const lt = runOk('/usr/bin/python3', ['-c', 'import sys, libtorrent as lt; ti = lt.torrent_info(sys.argv[1]); print(ti.info_hashes().v1, ti.num_pieces(), ti.total_size())', path]).trim().split(' ');
       assert.equal(lt[0], p.plain.infoHash, `libtorrent on ${path}`);
       assert.equal(Number(lt[1]), p.plain.pieceCount);
       assert.equal(Number(lt[2]), p.plain.length);
-      assert.equal(/^\s*Hash(?: v1)?:\s*([0-9a-f]{40})\s*$/m.exec(run('transmission-show', [path]))?.[1], p.plain.infoHash, `transmission-show on ${path}`);
-      assert.equal(/^Info Hash:\s*([0-9a-f]{40})\s*$/m.exec(run('aria2c', ['--show-files', path]))?.[1], p.plain.infoHash, `aria2c on ${path}`);
+      assert.equal(/^\s*Hash(?: v1)?:\s*([0-9a-f]{40})\s*$/m.exec(runOk('transmission-show', [path]))?.[1], p.plain.infoHash, `transmission-show on ${path}`);
+      assert.equal(/^Info Hash:\s*([0-9a-f]{40})\s*$/m.exec(runOk('aria2c', ['--show-files', path]))?.[1], p.plain.infoHash, `aria2c on ${path}`);
     }
   });
 });

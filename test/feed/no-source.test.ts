@@ -8,17 +8,13 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HAVE_FIXTURES, makeWorld, startServe, type Server, type World } from './world.js';
+import { followingWorld, HAVE_FIXTURES, type Server, type World } from './world.js';
 
 describe('update with no network source left', { skip: HAVE_FIXTURES ? false : 'fixtures/releases not built' }, () => {
   let w: World;
   let server: Server;
   before(async () => {
-    w = makeWorld();
-    assert.equal(w.publish('1.00').status, 0);
-    server = await startServe(w.pub, w.pubHome);
-    assert.equal(w.user(['follow', `${server.url}/feeds/distro`]).status, 0);
-    assert.equal(w.user(['update', '--yes', '--dir', w.imgs]).status, 0);
+    ({ w, server } = await followingWorld());
   });
   after(async () => {
     await server?.stop();

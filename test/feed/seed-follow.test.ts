@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
 import { wrapInfo } from '../../src/serve/torrent-wrap.js';
 import { BIN, cliAsync, isosyncEnv } from '../helpers/env.js';
-import { HAVE_FIXTURES, makeWorld, startServe, type Server, type World } from './world.js';
+import { followingWorld, HAVE_FIXTURES, type Server, type World } from './world.js';
 
 interface SeedEvent {
   event: string;
@@ -39,11 +39,7 @@ describe('seed --follow', { skip: HAVE_FIXTURES ? false : 'fixtures/releases not
     });
 
   before(async () => {
-    w = makeWorld();
-    assert.equal(w.publish('1.00').status, 0);
-    server = await startServe(w.pub, w.pubHome);
-    assert.equal(w.user(['follow', `${server.url}/feeds/distro`]).status, 0);
-    assert.equal(w.user(['update', '--yes', '--dir', w.imgs]).status, 0);
+    ({ w, server } = await followingWorld());
     seeder = spawn(process.execPath, [BIN, 'seed', '--follow', 'distro', '--home', w.userHome, '--json'], { env: isosyncEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
     createInterface({ input: seeder.stdout! }).on('line', (line) => {
       const e = JSON.parse(line) as SeedEvent;

@@ -6,6 +6,7 @@
  * fixture releases: 1.00, 1.01, and 1.02 (distro-1.01-appended.iso, a
  * re-layout of 1.01 under another infohash).
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
@@ -139,4 +140,14 @@ export function makeWorld(): World {
 
 export function sameBytes(a: string, b: string): boolean {
   return readFileSync(a).equals(readFileSync(b));
+}
+
+/** A world where release 1.00 is published and served, and the user follows the feed and has updated once (assert-checked). */
+export async function followingWorld(): Promise<{ w: World; server: Server }> {
+  const w = makeWorld();
+  assert.equal(w.publish('1.00').status, 0);
+  const server = await startServe(w.pub, w.pubHome);
+  assert.equal(w.user(['follow', `${server.url}/feeds/distro`]).status, 0);
+  assert.equal(w.user(['update', '--yes', '--dir', w.imgs]).status, 0);
+  return { w, server };
 }

@@ -11,6 +11,7 @@
  * (bencode lengths, header fields), dictionary tokens inserted, runs
  * deleted, duplicated or copied over, truncation and splicing.
  */
+import { mulberry32 } from '../helpers/random.js';
 
 /** A seed input and where mutations matter most (half-open byte ranges; none: anywhere). */
 export interface Seed {
@@ -32,17 +33,8 @@ function pick(seeds: readonly Seed[], x: number): Seed {
   return seeds[seeds.length - 1]!;
 }
 
-/** mulberry32: 32-bit state, floats in [0, 1). */
-export function prng(state: number): () => number {
-  let a = state >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (helpers/random.ts): 32-bit state, floats in [0, 1). */
+export const prng = mulberry32;
 
 /** FNV-1a of a string: the target's part of every input's state. */
 export function hashName(s: string): number {

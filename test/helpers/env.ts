@@ -9,6 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 
 // Tests contact no public DHT router: every isosync process they start inherits an empty
 // bootstrap list (a test that runs a DHT passes its own loopback nodes).
@@ -138,4 +139,11 @@ export async function freePort(): Promise<number> {
     });
     if (udpFree) return port;
   }
+}
+
+/** Runs CMD ARGS (60 s at most) and returns its stdout; fails the test unless it exits 0. */
+export function runOk(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
 }

@@ -1,4 +1,6 @@
 /** Seeded pseudo-random bytes and numbers for tests (xorshift32; deterministic). */
+import { createHash } from 'node:crypto';
+
 export class Rng {
   private s: number;
   constructor(seed: number) {
@@ -43,4 +45,11 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** N bytes that depend only on `seed` (SHA-1 of "seed:i" repeated): the same file in every run. */
+export function seededBytes(n: number, seed: string): Buffer {
+  const out = Buffer.alloc(n);
+  for (let off = 0, i = 0; off < n; i++) off += createHash('sha1').update(`${seed}:${i}`).digest().copy(out, off);
+  return out;
 }

@@ -6,15 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cli, fixture, needTools, tempDir } from '../helpers/env.js';
+import { fixture, needTools, tempDir } from '../helpers/env.js';
 import { sha256 } from '../sync/fixture-pair.js';
-import { isosync } from '../swarm/peers.js';
+import { isosync, publishImage } from '../swarm/peers.js';
 
 const IMAGE = fixture('releases', 'distro-1.01.iso');
-const NAME = 'distro-1.01.iso';
 
 const LT_ENCRYPTED_SEED = String.raw`
 import json, sys, time, libtorrent as lt
@@ -35,12 +33,7 @@ describe('outgoing encryption', { skip: needTools('libtorrent') }, () => {
   after(() => t.cleanup());
 
   it('isosync downloads from a libtorrent seeder that requires encryption, bit-identical', async (t2) => {
-    const seedDir = join(t.dir, 'seed');
-    mkdirSync(seedDir);
-    copyFileSync(IMAGE, join(seedDir, NAME));
-    const torrent = join(t.dir, 'd.torrent');
-    const pub = cli(['publish', join(seedDir, NAME), '--product', 'distro', '--release', '1.01', '--home', join(t.dir, 'pub'), '-o', torrent]);
-    assert.equal(pub.status, 0, pub.stderr);
+    const { seedDir, torrent } = publishImage(t.dir, IMAGE);
     const lt = spawn('/usr/bin/python3', ['-c', LT_ENCRYPTED_SEED, torrent, seedDir], { stdio: ['ignore', 'pipe', 'inherit'] });
     t2.after(() => lt.kill('SIGKILL'));
     const port = await new Promise<number>((resolve, reject) => {

@@ -4,15 +4,14 @@
  * `magnet:?xt=urn:btih:...` and the seed's address, bit-identical.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { formatMagnet } from '../../src/torrent/magnet.js';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
-import { cli, fixture, needTools, tempDir } from '../helpers/env.js';
+import { fixture, needTools, tempDir } from '../helpers/env.js';
 import { sha256 } from '../sync/fixture-pair.js';
-import { isosyncSeed, type Peer } from '../swarm/peers.js';
+import { publishAndSeed, runLibtorrentScript, type Peer } from '../swarm/peers.js';
 
 const IMAGE = fixture('releases', 'distro-1.01.iso');
 const NAME = 'distro-1.01.iso';
@@ -48,23 +47,14 @@ describe('magnet leechers and isosync seed', { skip: needTools('libtorrent') }, 
   });
 
   it('a libtorrent magnet leecher gets the metadata and the image from isosync seed, bit-identical', async () => {
-    const seedDir = join(t.dir, 'seed');
-    mkdirSync(seedDir);
-    copyFileSync(IMAGE, join(seedDir, NAME));
-    const torrent = join(t.dir, 'd.torrent');
-    const pub = cli(['publish', join(seedDir, NAME), '--product', 'distro', '--release', '1.01', '--home', join(t.dir, 'pub'), '-o', torrent]);
-    assert.equal(pub.status, 0, pub.stderr);
-    const m = parseMetainfo(readFileSync(torrent), torrent);
-    const seed = await isosyncSeed(torrent, join(seedDir, NAME), ['--home', join(t.dir, 'pub'), '--no-dht']);
+    const { torrent, seed } = await publishAndSeed(t.dir, IMAGE, ['--no-dht']);
     running.push(seed);
+    const m = parseMetainfo(readFileSync(torrent), torrent);
     const leechDir = join(t.dir, 'leech');
     mkdirSync(leechDir);
     const magnet = formatMagnet({ infoHash: m.infoHash });
-    const lt = spawn('/usr/bin/python3', ['-c', LT_MAGNET_LEECH, magnet, leechDir, `127.0.0.1:${seed.port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    lt.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    assert.equal(await new Promise<number | null>((r) => lt.on('exit', r)), 0);
-    const last = out.trim().split('\n').pop() ?? '';
+    const { code, last } = await runLibtorrentScript(LT_MAGNET_LEECH, [magnet, leechDir, `127.0.0.1:${seed.port}`]);
+    assert.equal(code, 0);
     const status = JSON.parse(last) as { metadata: boolean; metadataSeconds: number; seeding: boolean; name: string };
     assert.ok(status.metadata, `libtorrent got the metadata: ${last}`);
     assert.equal(status.name, NAME);

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Dht } from '../../src/discovery/dht.js';
@@ -20,26 +20,19 @@ import { infoHashBytes, type InfoHash } from '../../src/torrent/info-hash.js';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
 import { cli, cliAsync, fixture, needTools, tempDir } from '../helpers/env.js';
 import { sha256 } from '../sync/fixture-pair.js';
-import { isosyncSeed, libtorrentPeer, type Peer } from '../swarm/peers.js';
+import { isosyncSeed, libtorrentPeer, publishImage, LT_DHT_TORRENT, type Peer } from '../swarm/peers.js';
 
 const OLD = fixture('releases', 'distro-1.00.iso');
 const IMAGE = fixture('releases', 'distro-1.01.iso');
 const NAME = 'distro-1.01.iso';
 
 /** A libtorrent seed that announces itself to a DHT bootstrapped from argv[3] (and to nothing else). */
-const LT_DHT_SEED = String.raw`
-import json, sys, time, libtorrent as lt
-torrent, save, bootstrap = sys.argv[1], sys.argv[2], sys.argv[3]
-s = lt.session({'listen_interfaces': '127.0.0.1:0', 'enable_dht': True, 'dht_bootstrap_nodes': bootstrap,
-  'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False, 'dht_enforce_node_id': False,
-  'dht_prefer_verified_node_ids': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
-  'enable_outgoing_utp': False, 'enable_incoming_utp': False, 'allow_multiple_connections_per_ip': True, 'alert_mask': 0})
-h = s.add_torrent({'ti': lt.torrent_info(torrent), 'save_path': save})
+const LT_DHT_SEED = `${LT_DHT_TORRENT}${String.raw`
 print(json.dumps({'port': s.listen_port()}), flush=True)
 while True:
     h.force_dht_announce()
     time.sleep(1)
-`;
+`}`;
 
 interface Published {
   torrent: string;
@@ -48,12 +41,7 @@ interface Published {
 }
 
 function publish(dir: string, extra: string[] = []): Published {
-  const seedDir = join(dir, 'seed');
-  mkdirSync(seedDir, { recursive: true });
-  copyFileSync(IMAGE, join(seedDir, NAME));
-  const torrent = join(dir, 'd.torrent');
-  const pub = cli(['publish', join(seedDir, NAME), '--product', 'distro', '--release', '1.01', '--home', join(dir, 'pub'), '-o', torrent, ...extra]);
-  assert.equal(pub.status, 0, pub.stderr);
+  const { torrent, seedDir } = publishImage(dir, IMAGE, extra);
   return { torrent, infoHash: parseMetainfo(readFileSync(torrent), torrent).infoHash, seedDir };
 }
 

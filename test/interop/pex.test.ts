@@ -5,15 +5,13 @@
  * so the image takes seconds and pieces are worth trading.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cli, fixture, tempDir } from '../helpers/env.js';
+import { fixture, tempDir } from '../helpers/env.js';
 import { sha256 } from '../sync/fixture-pair.js';
-import { isosync, isosyncSeed, type Peer } from '../swarm/peers.js';
+import { isosync, publishAndSeed, type Peer } from '../swarm/peers.js';
 
 const IMAGE = fixture('releases', 'distro-1.01.iso');
-const NAME = 'distro-1.01.iso';
 
 interface Report {
   peers: { list: { address: string; downloaded: number; uploaded: number }[] };
@@ -28,13 +26,7 @@ describe('peer exchange', () => {
   });
 
   it('clients that start together with only the seed find each other through it and trade pieces', async () => {
-    const seedDir = join(t.dir, 'seed');
-    mkdirSync(seedDir);
-    copyFileSync(IMAGE, join(seedDir, NAME));
-    const torrent = join(t.dir, 'd.torrent');
-    const pub = cli(['publish', join(seedDir, NAME), '--product', 'distro', '--release', '1.01', '--home', join(t.dir, 'pub'), '-o', torrent]);
-    assert.equal(pub.status, 0, pub.stderr);
-    const seed = await isosyncSeed(torrent, join(seedDir, NAME), ['--home', join(t.dir, 'pub'), '--no-dht', '--upload-limit', '1M']);
+    const { torrent, seed } = await publishAndSeed(t.dir, IMAGE, ['--no-dht', '--upload-limit', '1M']);
     running.push(seed);
     const seedAddress = `127.0.0.1:${seed.port}`;
     const clients = ['a', 'b', 'c'].map((n) =>

@@ -13,19 +13,8 @@ import { join } from 'node:path';
 import { cli, needTools, tempDir } from '../helpers/env.js';
 import { checkImagePackagePath, planRepo } from '../../src/packages/flat-repo.js';
 import { IsosyncError } from '../../src/errors.js';
-import { releasesDir, releasesMissing } from './releases.js';
+import { installed, releasesDir, releasesMissing } from './releases.js';
 import { makeDeb } from './make-deb.js';
-
-function installed(root: string): Map<string, string> {
-  const r = spawnSync('dpkg-query', [`--admindir=${join(root, 'var/lib/dpkg')}`, '-W', '-f', '${Package} ${Version} ${db:Status-Abbrev}\n'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const out = new Map<string, string>();
-  for (const line of r.stdout.trim().split('\n')) {
-    const [name, version, status] = line.split(' ');
-    if (status === 'ii') out.set(name!, version!);
-  }
-  return out;
-}
 
 /** Package -> version of every .deb under `dir`, as dpkg-deb reads them. */
 function packagesOf(dir: string): Map<string, string> {

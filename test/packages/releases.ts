@@ -4,6 +4,7 @@
  * fixtures/releases when present; otherwise builds them once per process
  * with fixtures/make-fixtures.sh into a temporary directory (removed at exit).
  */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,4 +29,16 @@ export function releasesDir(): string {
   if (r.status !== 0) throw new Error(`make-fixtures.sh failed: ${r.stderr.slice(-500)}`);
   built = dir;
   return join(dir, 'releases');
+}
+
+/** Package -> version of every package dpkg lists as installed ("ii") under ROOT's database. */
+export function installed(root: string): Map<string, string> {
+  const r = spawnSync('dpkg-query', [`--admindir=${join(root, 'var/lib/dpkg')}`, '-W', '-f', '${Package} ${Version} ${db:Status-Abbrev}\n'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = new Map<string, string>();
+  for (const line of r.stdout.trim().split('\n')) {
+    const [name, version, status] = line.split(' ');
+    if (status === 'ii') out.set(name!, version!);
+  }
+  return out;
 }

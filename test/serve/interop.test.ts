@@ -64,18 +64,23 @@ function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: numb
   });
 }
 
+/** Copies the fixture releases 1.00 and 1.01 into SRV and publishes both (torrents in OUT; 1.01 with --previous 1.00 when `chained`). */
+async function publishPair(srv: string, home: string, out: string, chained: boolean): Promise<void> {
+  mkdirSync(srv);
+  for (const f of ['distro-1.00.iso', 'distro-1.01.iso']) copyFileSync(join(RELEASES, f), join(srv, f));
+  for (const [rel, prev] of [['1.00', undefined], ['1.01', chained ? join(srv, 'distro-1.00.iso') : undefined]] as const) {
+    const r = await cliAsync(['publish', join(srv, `distro-${rel}.iso`), '--product', 'distro', '--release', rel, '--home', home, '-o', join(out, `distro-${rel}.torrent`), ...(prev ? ['--previous', prev] : [])]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+}
+
 describe('isosync serve with BitTorrent clients and an isosync client', { skip: NO_FIXTURES }, () => {
   const t = tempDir('isosync-serve-interop-');
   const srv = join(t.dir, 'srv');
   const home = join(t.dir, 'pub-home');
   let s: Awaited<ReturnType<typeof startServe>>;
   before(async () => {
-    mkdirSync(srv);
-    for (const f of ['distro-1.00.iso', 'distro-1.01.iso']) copyFileSync(join(RELEASES, f), join(srv, f));
-    for (const [rel, prev] of [['1.00', undefined], ['1.01', join(srv, 'distro-1.00.iso')]] as const) {
-      const r = await cliAsync(['publish', join(srv, `distro-${rel}.iso`), '--product', 'distro', '--release', rel, '--home', home, '-o', join(t.dir, `distro-${rel}.torrent`), ...(prev ? ['--previous', prev] : [])]);
-      assert.equal(r.status, 0, r.stderr);
-    }
+    await publishPair(srv, home, t.dir, true);
     s = await startServe(srv, home);
     await ready(s.url, 2);
   });
@@ -257,12 +262,7 @@ describe('the /status page and the listing in a real browser (headless Chromium)
   const home = join(t.dir, 'pub-home');
   let s: Awaited<ReturnType<typeof startServe>>;
   before(async () => {
-    mkdirSync(srv);
-    for (const f of ['distro-1.00.iso', 'distro-1.01.iso']) copyFileSync(join(RELEASES, f), join(srv, f));
-    for (const rel of ['1.00', '1.01']) {
-      const r = await cliAsync(['publish', join(srv, `distro-${rel}.iso`), '--product', 'distro', '--release', rel, '--home', home, '-o', join(t.dir, `distro-${rel}.torrent`)]);
-      assert.equal(r.status, 0, r.stderr);
-    }
+    await publishPair(srv, home, t.dir, false);
     s = await startServe(srv, home, ['--listing']);
     await ready(s.url, 2);
     // Something to show: one upgrade through the server.

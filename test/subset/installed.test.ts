@@ -12,18 +12,7 @@ import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, cliAsync, needTools, tempDir } from '../helpers/env.js';
 import { startRangeServer } from '../helpers/range-server.js';
-import { releasesDir, releasesMissing } from '../packages/releases.js';
-
-function installed(root: string): Map<string, string> {
-  const r = spawnSync('dpkg-query', [`--admindir=${join(root, 'var/lib/dpkg')}`, '-W', '-f', '${Package} ${Version} ${db:Status-Abbrev}\n'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const out = new Map<string, string>();
-  for (const line of r.stdout.trim().split('\n')) {
-    const [name, version, status] = line.split(' ');
-    if (status === 'ii') out.set(name!, version!);
-  }
-  return out;
-}
+import { installed, releasesDir, releasesMissing } from '../packages/releases.js';
 
 test('--installed picks exactly the installed packages the release upgrades, and apply upgrades them from the torrent', { skip: releasesMissing() || needTools('dpkg', 'dpkg-query', ...(process.getuid?.() === 0 ? [] : ['fakeroot'])), timeout: 300_000 }, async () => {
   const rel = releasesDir();

@@ -8,12 +8,11 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Wire from 'bittorrent-protocol';
 import { readTorrentFile } from '../../src/library/previous.js';
 import { HAVE_RELEASES, publishChain, sha256, type Published } from '../sync/fixture-pair.js';
+import { incomingWire, socketServer } from './bad-peer.js';
 import { isosync } from './peers.js';
 
 const BLOCK = 16 * 1024;
@@ -22,17 +21,9 @@ type Mode = 'reject' | 'hang-up';
 /** A seed of `image` that serves aligned 16 KiB blocks only; `mode` says what it does with any other request. */
 function alignedOnlySeed(mode: Mode, infoHash: Uint8Array, pieceLength: number, image: Buffer): Promise<{ port: number; stats: { unaligned: number; served: number; connections: number }; close: () => Promise<void> }> {
   const stats = { unaligned: 0, served: 0, connections: 0 };
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const listening = socketServer((socket) => {
     stats.connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const wire = new Wire('tcpIncoming', 0);
-    socket.on('data', (d: Buffer) => wire.write(d));
-    wire.on('data', (d: Uint8Array) => socket.writable && socket.write(d));
-    socket.on('close', () => wire.destroy());
-    wire.on('error', () => undefined);
+    const wire = incomingWire(socket);
     wire.on('handshake', () => {
       wire.handshake(infoHash, Buffer.from(`-XX0001-aligned${mode === 'reject' ? 'rej' : 'hup'}00`.slice(0, 20)), { fast: true });
       wire.haveAll();
@@ -49,19 +40,7 @@ function alignedOnlySeed(mode: Mode, infoHash: Uint8Array, pieceLength: number, 
       respond(null, Buffer.from(image.subarray(i * pieceLength + off, i * pieceLength + off + len)));
     });
   });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        port: (server.address() as net.AddressInfo).port,
-        stats,
-        close: () =>
-          new Promise<void>((r) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => r());
-          }),
-      });
-    });
-  });
+  return listening.then((l) => ({ ...l, stats }));
 }
 
 describe('peers that serve whole 16 KiB blocks only', { skip: HAVE_RELEASES ? false : 'fixture releases missing' }, () => {

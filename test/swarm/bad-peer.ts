@@ -17,15 +17,44 @@ export interface BadPeerOptions {
   readonly random?: boolean;
 }
 
-/** A peer that claims every piece and misbehaves as `mode` says. */
-export function badPeer(mode: Mode, infoHash: Uint8Array, pieceLength: number, image: Buffer, opts: BadPeerOptions = {}): Promise<{ port: number; close: () => Promise<void>; requests: () => number; lies: () => number }> {
-  let requests = 0;
-  let lies = 0;
+/** A TCP server on 127.0.0.1 that hands each connection to `onSocket`; `close` destroys every connection. */
+export function socketServer(onSocket: (socket: net.Socket) => void): Promise<{ port: number; close: () => Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
+    onSocket(socket);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        port: (server.address() as net.AddressInfo).port,
+        close: () =>
+          new Promise<void>((r) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}
+
+/** An incoming BitTorrent wire over `socket` (errors ignored: the test judges by what the other side sees). */
+export function incomingWire(socket: net.Socket): Wire {
+  const wire = new Wire('tcpIncoming', 0);
+  socket.on('data', (d: Buffer) => wire.write(d));
+  wire.on('data', (d: Uint8Array) => socket.writable && socket.write(d));
+  socket.on('close', () => wire.destroy());
+  wire.on('error', () => undefined);
+  return wire;
+}
+
+/** A peer that claims every piece and misbehaves as `mode` says. */
+export function badPeer(mode: Mode, infoHash: Uint8Array, pieceLength: number, image: Buffer, opts: BadPeerOptions = {}): Promise<{ port: number; close: () => Promise<void>; requests: () => number; lies: () => number }> {
+  let requests = 0;
+  let lies = 0;
+  const listening = socketServer((socket) => {
     if (mode === 'garbage') {
       // A handshake-sized burst of random bytes, then more of it.
       socket.write(randomBytes(68));
@@ -33,11 +62,7 @@ export function badPeer(mode: Mode, infoHash: Uint8Array, pieceLength: number, i
       socket.on('close', () => clearInterval(t));
       return;
     }
-    const wire = new Wire('tcpIncoming', 0);
-    socket.on('data', (d: Buffer) => wire.write(d));
-    wire.on('data', (d: Uint8Array) => socket.writable && socket.write(d));
-    socket.on('close', () => wire.destroy());
-    wire.on('error', () => undefined);
+    const wire = incomingWire(socket);
     wire.on('handshake', () => {
       wire.handshake(infoHash, Buffer.from(`-XX0001-${mode.padEnd(12, '0')}`), { fast: true });
       if (wire.hasFast) wire.haveAll();
@@ -57,19 +82,5 @@ export function badPeer(mode: Mode, infoHash: Uint8Array, pieceLength: number, i
       respond(null, block);
     });
   });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const a = server.address() as net.AddressInfo;
-      resolve({
-        port: a.port,
-        requests: () => requests,
-        lies: () => lies,
-        close: () =>
-          new Promise<void>((r) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => r());
-          }),
-      });
-    });
-  });
+  return listening.then((l) => ({ ...l, requests: () => requests, lies: () => lies }));
 }

@@ -5,31 +5,17 @@
  * TCP clients in this process; the seed and the leecher are `isosync`
  * processes; all on 127.0.0.1.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { join } from 'node:path';
-import { cli, fixture, tempDir } from '../helpers/env.js';
+import { fixture } from '../helpers/env.js';
 import { sha256 } from '../sync/fixture-pair.js';
 import { readTorrentFile } from '../../src/library/previous.js';
-import { isosync, isosyncSeed, within, type Peer } from './peers.js';
+import { isosync, within } from './peers.js';
+import { handshake, message, seededSuite } from './raw-peer.js';
 
 const IMAGE = fixture('releases', 'distro-1.01.iso');
-
-/** BEP 3 handshake with the fast extension bit (BEP 6) set. */
-function handshake(infoHash: Uint8Array): Buffer {
-  const reserved = Buffer.alloc(8);
-  reserved[7] = 0x04;
-  return Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), reserved, Buffer.from(infoHash), Buffer.from('-FL0001-floodfloodfl')]);
-}
-
-function message(id: number, ...ints: number[]): Buffer {
-  const b = Buffer.alloc(5 + 4 * ints.length);
-  b.writeUInt32BE(1 + 4 * ints.length, 0);
-  b[4] = id;
-  ints.forEach((v, i) => b.writeUInt32BE(v, 5 + 4 * i));
-  return b;
-}
 
 /** Connects, handshakes, waits for the seed's handshake, then sends `burst`; resolves with how the connection ended. */
 function flood(port: number, infoHash: Uint8Array, burst: Buffer): Promise<'closed' | 'timeout'> {
@@ -42,38 +28,24 @@ function flood(port: number, infoHash: Uint8Array, burst: Buffer): Promise<'clos
     got += d.length;
     if (before < 68 && got >= 68) socket.write(burst);
   });
-  socket.write(handshake(infoHash));
+  socket.write(handshake(infoHash, '-FL0001-floodfloodfl'));
   return within(closed, 10_000).finally(() => socket.destroy());
 }
 
 describe('peers that flood', () => {
-  let t: ReturnType<typeof tempDir>;
-  let torrent: string;
-  let seed: Peer | undefined;
-
-  before(async () => {
-    t = tempDir('isosync-flood-');
-    torrent = join(t.dir, 'd.torrent');
-    const r = cli(['publish', IMAGE, '--product', 'distro', '--release', '1.01', '--home', join(t.dir, 'pub'), '-o', torrent]);
-    assert.equal(r.status, 0, r.stderr);
-    seed = await isosyncSeed(torrent, IMAGE, ['--no-catalog']);
-  });
-  after(async () => {
-    await seed?.stop();
-    t.cleanup();
-  });
+  const suite = seededSuite('isosync-flood-', IMAGE, ['--no-catalog']);
 
   it('drops a peer that queues thousands of requests, and one that bursts control messages; others are still served', async () => {
-    const m = readTorrentFile(torrent);
+    const m = readTorrentFile(suite.torrent);
     const requests = Buffer.concat([message(2), ...Array.from({ length: 5000 }, (_, i) => message(6, i % m.pieceCount, 0, 16384))]);
-    assert.equal(await flood(seed!.port, m.infoHashBytes, requests), 'closed', 'the request flooder was dropped');
+    assert.equal(await flood(suite.seed.port, m.infoHashBytes, requests), 'closed', 'the request flooder was dropped');
     // interested / not interested, 20,000 times: far past any sane control-message rate.
     const control = Buffer.concat(Array.from({ length: 20_000 }, (_, i) => message(i % 2 === 0 ? 2 : 3)));
-    assert.equal(await flood(seed!.port, m.infoHashBytes, control), 'closed', 'the control flooder was dropped');
-    assert.equal(seed!.child.exitCode, null, 'the seed is still running');
+    assert.equal(await flood(suite.seed.port, m.infoHashBytes, control), 'closed', 'the control flooder was dropped');
+    assert.equal(suite.seed.child.exitCode, null, 'the seed is still running');
 
-    const out = join(t.dir, 'out.iso');
-    const r = await isosync(['sync', torrent, '--no-catalog', '--home', join(t.dir, 'leech'), '-o', out, '--peer', `127.0.0.1:${seed!.port}`], 120_000);
+    const out = join(suite.dir, 'out.iso');
+    const r = await isosync(['sync', suite.torrent, '--no-catalog', '--home', join(suite.dir, 'leech'), '-o', out, '--peer', `127.0.0.1:${suite.seed.port}`], 120_000);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(sha256(out), sha256(IMAGE));
   });

@@ -3,9 +3,12 @@
  * 127.0.0.1 that the test stops: python3-libtorrent (seeder or leecher, with
  * its own payload counters), aria2c, and `isosync seed`.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
-import { BIN, freePort, isosyncEnv, ROOT } from '../helpers/env.js';
+import { basename, join } from 'node:path';
+import { BIN, cli, freePort, isosyncEnv, ROOT } from '../helpers/env.js';
 
 /** libtorrent: uTP, DHT, LSD, UPnP, NAT-PMP off; loopback only; several peers per IP allowed. Prints a JSON status line every 100 ms. */
 const LT_SCRIPT = String.raw`
@@ -31,6 +34,22 @@ while True:
   if mode == 'leech' and st.is_seeding:
     break
   time.sleep(0.1)
+`;
+
+/**
+ * Python for a libtorrent script whose only way to peers is a DHT on
+ * 127.0.0.1: reads `torrent, save, bootstrap` from argv[1:4], opens
+ * session `s` (loopback DHT checks off, no uTP, LSD, UPnP or NAT-PMP) and
+ * adds the torrent as handle `h`.
+ */
+export const LT_DHT_TORRENT = String.raw`
+import json, sys, time, libtorrent as lt
+torrent, save, bootstrap = sys.argv[1], sys.argv[2], sys.argv[3]
+s = lt.session({'listen_interfaces': '127.0.0.1:0', 'enable_dht': True, 'dht_bootstrap_nodes': bootstrap,
+  'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False, 'dht_enforce_node_id': False,
+  'dht_prefer_verified_node_ids': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
+  'enable_outgoing_utp': False, 'enable_incoming_utp': False, 'allow_multiple_connections_per_ip': True, 'alert_mask': 0})
+h = s.add_torrent({'ti': lt.torrent_info(torrent), 'save_path': save})
 `;
 
 export interface Peer {
@@ -167,6 +186,43 @@ export async function isosyncSeed(torrent: string, image: string, args: string[]
     clearTimeout(t);
   };
   return { child, port: p, last: () => ({}), output, exited, stop };
+}
+
+/** An image published into a test folder: DIR/seed/NAME, its torrent DIR/d.torrent and the publisher's home DIR/pub. */
+export interface Published {
+  seedDir: string;
+  image: string;
+  torrent: string;
+  home: string;
+}
+
+/** Copies `image` to DIR/seed and publishes it (product "distro", release 1.01; `extra`: more publish options). */
+export function publishImage(dir: string, image: string, extra: string[] = []): Published {
+  const seedDir = join(dir, 'seed');
+  mkdirSync(seedDir, { recursive: true });
+  const copy = join(seedDir, basename(image));
+  copyFileSync(image, copy);
+  const torrent = join(dir, 'd.torrent');
+  const home = join(dir, 'pub');
+  const pub = cli(['publish', copy, '--product', 'distro', '--release', '1.01', '--home', home, '-o', torrent, ...extra]);
+  assert.equal(pub.status, 0, pub.stderr);
+  return { seedDir, image: copy, torrent, home };
+}
+
+/** `publishImage`, then `isosync seed` of it with ARGS (after its --home). */
+export async function publishAndSeed(dir: string, image: string, args: string[] = []): Promise<Published & { seed: Peer }> {
+  const p = publishImage(dir, image);
+  const seed = await isosyncSeed(p.torrent, p.image, ['--home', p.home, ...args]);
+  return { ...p, seed };
+}
+
+/** Runs a python3-libtorrent script to its end: its exit code and its last stdout line (a JSON status). */
+export async function runLibtorrentScript(script: string, args: string[]): Promise<{ code: number | null; last: string }> {
+  const child = spawn('/usr/bin/python3', ['-c', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  return { code, last: out.trim().split('\n').pop() ?? '' };
 }
 
 /** Runs `isosync ARGS` to completion without blocking this process. */

@@ -8,29 +8,15 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { readTorrentFile } from '../../src/library/previous.js';
 import { MAX_PEER_REQUESTS } from '../../src/swarm/uploads.js';
-import { cli, fixture, tempDir } from '../helpers/env.js';
-import { isosyncSeed, type Peer } from './peers.js';
+import { fixture } from '../helpers/env.js';
+import { handshake, message, seededSuite } from './raw-peer.js';
 
 const IMAGE = fixture('releases', 'distro-1.01.iso');
 /** Requests sent at once: well past reqq, as rtorrent's pipeline goes. */
 const BURST = MAX_PEER_REQUESTS + 200;
-
-function handshake(infoHash: Uint8Array, fast: boolean): Buffer {
-  const reserved = Buffer.alloc(8);
-  if (fast) reserved[7] = 0x04;
-  return Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), reserved, Buffer.from(infoHash), Buffer.from('-RQ0001-reqqreqqreqq')]);
-}
-
-function message(id: number, ...ints: number[]): Buffer {
-  const b = Buffer.alloc(5 + 4 * ints.length);
-  b.writeUInt32BE(1 + 4 * ints.length, 0);
-  b[4] = id;
-  ints.forEach((v, i) => b.writeUInt32BE(v, 5 + 4 * i));
-  return b;
-}
 
 /**
  * Handshakes, says interested, waits for the unchoke, sends BURST requests
@@ -76,36 +62,22 @@ function pipeline(port: number, infoHash: Uint8Array, pieceCount: number, fast: 
         if (got.pieces + got.rejects === BURST) return done();
       }
     });
-    socket.write(handshake(infoHash, fast));
+    socket.write(handshake(infoHash, '-RQ0001-reqqreqqreqq', fast));
   });
 }
 
 describe('peers that pipeline past reqq', () => {
-  let t: ReturnType<typeof tempDir>;
-  let torrent: string;
-  let seed: Peer | undefined;
-
-  before(async () => {
-    t = tempDir('isosync-reqq-');
-    torrent = join(t.dir, 'd.torrent');
-    const r = cli(['publish', IMAGE, '--product', 'distro', '--release', '1.01', '--home', join(t.dir, 'pub'), '-o', torrent]);
-    assert.equal(r.status, 0, r.stderr);
-    seed = await isosyncSeed(torrent, IMAGE, ['--no-catalog', '--no-dht']);
-  });
-  after(async () => {
-    await seed?.stop();
-    t.cleanup();
-  });
+  const suite = seededSuite('isosync-reqq-', IMAGE, ['--no-catalog', '--no-dht']);
 
   it('serves every request of a peer without the fast extension, in turn', async () => {
-    const m = readTorrentFile(torrent);
-    const r = await pipeline(seed!.port, m.infoHashBytes, m.pieceCount, false);
+    const m = readTorrentFile(suite.torrent);
+    const r = await pipeline(suite.seed.port, m.infoHashBytes, m.pieceCount, false);
     assert.deepEqual(r, { pieces: BURST, rejects: 0, closed: false });
   });
 
   it('rejects the requests past reqq of a peer with the fast extension, and keeps it', async () => {
-    const m = readTorrentFile(torrent);
-    const r = await pipeline(seed!.port, m.infoHashBytes, m.pieceCount, true);
+    const m = readTorrentFile(suite.torrent);
+    const r = await pipeline(suite.seed.port, m.infoHashBytes, m.pieceCount, true);
     assert.equal(r.closed, false);
     assert.equal(r.pieces + r.rejects, BURST);
     assert.ok(r.rejects > 0 && r.pieces >= MAX_PEER_REQUESTS, JSON.stringify(r));

@@ -4,14 +4,15 @@
  * each piece goes to one peer. A raw client checks what the seed announces;
  * an isosync leecher still completes bit-identical. All on 127.0.0.1.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { join } from 'node:path';
-import { cli, fixture, tempDir } from '../helpers/env.js';
+import { fixture } from '../helpers/env.js';
 import { sha256 } from '../sync/fixture-pair.js';
 import { readTorrentFile } from '../../src/library/previous.js';
-import { isosync, isosyncSeed, type Peer } from './peers.js';
+import { isosync } from './peers.js';
+import { handshake, seededSuite } from './raw-peer.js';
 
 const IMAGE = fixture('releases', 'distro-1.01.iso');
 /** How long the raw client listens to the seed's announcements. */
@@ -20,8 +21,6 @@ const LISTEN_MS = 1500;
 /** Handshakes (fast extension on) and returns the ids of the messages the seed sent within LISTEN_MS. */
 function announcements(port: number, infoHash: Uint8Array): Promise<{ id: number; piece?: number }[]> {
   return new Promise((resolve, reject) => {
-    const reserved = Buffer.alloc(8);
-    reserved[7] = 0x04;
     const socket = net.connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
     let handshaken = false;
@@ -41,7 +40,7 @@ function announcements(port: number, infoHash: Uint8Array): Promise<{ id: number
         buf = buf.subarray(4 + len);
       }
     });
-    socket.write(Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), reserved, Buffer.from(infoHash), Buffer.from('-SS0001-superseedtst')]));
+    socket.write(handshake(infoHash, '-SS0001-superseedtst'));
     setTimeout(() => {
       socket.destroy();
       resolve(seen);
@@ -50,25 +49,11 @@ function announcements(port: number, infoHash: Uint8Array): Promise<{ id: number
 }
 
 describe('super-seeding', () => {
-  let t: ReturnType<typeof tempDir>;
-  let torrent: string;
-  let seed: Peer | undefined;
-
-  before(async () => {
-    t = tempDir('isosync-superseed-');
-    torrent = join(t.dir, 'd.torrent');
-    const r = cli(['publish', IMAGE, '--product', 'distro', '--release', '1.01', '--home', join(t.dir, 'pub'), '-o', torrent]);
-    assert.equal(r.status, 0, r.stderr);
-    seed = await isosyncSeed(torrent, IMAGE, ['--no-catalog', '--super-seed']);
-  });
-  after(async () => {
-    await seed?.stop();
-    t.cleanup();
-  });
+  const suite = seededSuite('isosync-superseed-', IMAGE, ['--no-catalog', '--super-seed']);
 
   it('claims no pieces and offers one piece at a time to a new peer', async () => {
-    const m = readTorrentFile(torrent);
-    const seen = await announcements(seed!.port, m.infoHashBytes);
+    const m = readTorrentFile(suite.torrent);
+    const seen = await announcements(suite.seed.port, m.infoHashBytes);
     const ids = seen.map((s) => s.id);
     assert.ok(ids.includes(15) || ids.includes(5), `have-none or an empty bitfield first: ${JSON.stringify(seen)}`);
     assert.ok(!ids.includes(14), 'no have-all from a super-seed');
@@ -78,8 +63,8 @@ describe('super-seeding', () => {
   });
 
   it('a leecher still gets the whole image from a super-seed, bit-identical', async () => {
-    const out = join(t.dir, 'out.iso');
-    const r = await isosync(['sync', torrent, '--no-catalog', '--home', join(t.dir, 'leech'), '-o', out, '--peer', `127.0.0.1:${seed!.port}`], 180_000);
+    const out = join(suite.dir, 'out.iso');
+    const r = await isosync(['sync', suite.torrent, '--no-catalog', '--home', join(suite.dir, 'leech'), '-o', out, '--peer', `127.0.0.1:${suite.seed.port}`], 180_000);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(sha256(out), sha256(IMAGE));
   });

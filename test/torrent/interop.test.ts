@@ -5,38 +5,25 @@
  * report. Skipped (visibly) when a tool is missing.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
-import { cli, fixture, needTools, tempDir } from '../helpers/env.js';
+import { cli, fixture, needTools, tempDir, runOk } from '../helpers/env.js';
 import { isoAround } from '../helpers/iso-image.js';
-
-function bytes(n: number, seed: string): Buffer {
-  const out = Buffer.alloc(n);
-  for (let off = 0, i = 0; off < n; i++) off += createHash('sha1').update(`${seed}:${i}`).digest().copy(out, off);
-  return out;
-}
-
-function run(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+import { seededBytes } from '../helpers/random.js';
 
 const PY = '/usr/bin/python3';
 function libtorrentInfoHash(path: string): string {
-  return run(PY, ['-c', 'import sys, libtorrent as lt; print(lt.torrent_info(sys.argv[1]).info_hashes().v1)', path]).trim();
+  return runOk(PY, ['-c', 'import sys, libtorrent as lt; print(lt.torrent_info(sys.argv[1]).info_hashes().v1)', path]).trim();
 }
 function transmissionInfoHash(path: string): string {
-  const m = /^\s*Hash(?: v1)?:\s*([0-9a-f]{40})\s*$/m.exec(run('transmission-show', [path]));
+  const m = /^\s*Hash(?: v1)?:\s*([0-9a-f]{40})\s*$/m.exec(runOk('transmission-show', [path]));
   assert.ok(m, 'transmission-show printed a hash');
   return m[1]!;
 }
 function aria2InfoHash(path: string): string {
-  const m = /^Info Hash:\s*([0-9a-f]{40})\s*$/m.exec(run('aria2c', ['--show-files', path]));
+  const m = /^Info Hash:\s*([0-9a-f]{40})\s*$/m.exec(runOk('aria2c', ['--show-files', path]));
   assert.ok(m, 'aria2c printed an info hash');
   return m[1]!;
 }
@@ -53,8 +40,8 @@ describe('interop: other clients read isosync torrents', { skip: needTools('libt
     const home = join(tmp.dir, 'home');
     const v100 = join(tmp.dir, 'distro-1.00.iso');
     const v101 = join(tmp.dir, 'distro-1.01.iso');
-    writeFileSync(v100, isoAround(bytes(3 * 1024 * 1024 + 2048, '1.00')));
-    writeFileSync(v101, isoAround(bytes(3 * 1024 * 1024 + 4096, '1.01')));
+    writeFileSync(v100, isoAround(seededBytes(3 * 1024 * 1024 + 2048, '1.00')));
+    writeFileSync(v101, isoAround(seededBytes(3 * 1024 * 1024 + 4096, '1.01')));
     for (const [img, rel] of [[v100, '1.00'], [v101, '1.01']] as const) {
       const r = cli([
         'publish', img, '--product', 'distro', '--release', rel, '--home', home,
@@ -71,7 +58,7 @@ describe('interop: other clients read isosync torrents', { skip: needTools('libt
       assert.equal(aria2InfoHash(path), ours, 'aria2c');
     }
     // libtorrent also understands the BEP 38 keys isosync writes.
-    const out = run(PY, [
+    const out = runOk(PY, [
       '-c',
       'import sys, libtorrent as lt; ti = lt.torrent_info(sys.argv[1]); print(ti.collections()); print([str(h) for h in ti.similar_torrents()])',
       join(tmp.dir, 'distro-1.01.iso.torrent'),
@@ -85,10 +72,10 @@ describe('interop: isosync reads torrents made by other tools', { skip: needTool
     const tmp = tempDir();
     t.after(tmp.cleanup);
     const img = join(tmp.dir, 'image.iso');
-    writeFileSync(img, isoAround(bytes(5 * 1024 * 1024 + 12345, 'mk')));
+    writeFileSync(img, isoAround(seededBytes(5 * 1024 * 1024 + 12345, 'mk')));
     for (const log2 of [15, 18, 20]) {
       const mk = join(tmp.dir, `mk-${log2}.torrent`);
-      run('mktorrent', ['-l', String(log2), '-a', 'http://127.0.0.1:6969/announce', '-o', mk, img]);
+      runOk('mktorrent', ['-l', String(log2), '-a', 'http://127.0.0.1:6969/announce', '-o', mk, img]);
       const info = isosyncInfo(mk);
       assert.equal(info.infoHash, libtorrentInfoHash(mk));
       assert.equal(info.infoHash, transmissionInfoHash(mk));
@@ -109,10 +96,10 @@ describe('interop: isosync reads torrents made by other tools', { skip: needTool
       const tmp = tempDir();
       t.after(tmp.cleanup);
       const img = join(tmp.dir, 'lt.iso');
-      writeFileSync(img, bytes(2 * 1024 * 1024 + 777, `lt-${mode}`));
+      writeFileSync(img, seededBytes(2 * 1024 * 1024 + 777, `lt-${mode}`));
       const out = join(tmp.dir, 'lt.torrent');
       const flags = mode === 'v1_only' ? 'lt.create_torrent.v1_only' : '0';
-      run(PY, [
+      runOk(PY, [
         '-c',
         [
           'import sys, os, libtorrent as lt',
@@ -158,7 +145,7 @@ describe('interop: the fixture releases published with lineage and hints', { ski
     assert.equal(libtorrentInfoHash(torrent), info.infoHash);
     assert.equal(transmissionInfoHash(torrent), info.infoHash);
     assert.equal(aria2InfoHash(torrent), info.infoHash);
-    const out = run(PY, [
+    const out = runOk(PY, [
       '-c',
       [
         'import sys, time, libtorrent as lt',

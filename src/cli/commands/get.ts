@@ -16,11 +16,12 @@ import type { PackageWish } from '../../subset/choose-packages.js';
 import { isUrl, resolveRemoteTarget } from '../../sync/remote-target.js';
 import type { PeerSettings } from '../../swarm/sync-peers.js';
 import type { Metainfo } from '../../torrent/metainfo.js';
-import { action, collect, debugRequested, printJson, reportError, withCommon, type CommonOptions } from '../common.js';
+import { action, debugRequested, printJson, reportError, withCommon, type CommonOptions } from '../common.js';
 import { formatBytes, formatSeconds } from '../format.js';
 import { say } from '../output.js';
 import { checkSyncArgs, type SyncArgs } from '../sync-checks.js';
 import { SyncProgress } from '../sync-progress.js';
+import { sourceInput, sourceOptions } from '../source-options.js';
 
 interface GetOptions extends CommonOptions, SyncArgs {
   catalog?: boolean;
@@ -75,15 +76,8 @@ export function register(program: Command): void {
     .addOption(new Option('--packages <name...>', "packages from the image's package index (NAME or NAME:ARCH)"))
     .option('--with-deps', 'also the packages they depend on (Pre-Depends, Depends) that are not installed')
     .option('--installed', 'the packages installed here (dpkg or rpm) that the image has in a newer version')
-    .option('--root <dir>', 'with --installed: the root whose package database to read (a dpkg --root)')
-    .addOption(new Option('--from <image>', 'an earlier (or later) image on disk to reuse; repeatable').argParser(collect))
-    .addOption(new Option('--source <dir>', 'a folder of loose files (e.g. .debs) to reuse; repeatable').argParser(collect))
-    .addOption(new Option('--web-seed <url>', 'an extra mirror of the image (BEP 19); repeatable').argParser(collect))
-    .addOption(new Option('--mirror <url>', 'a mirror: the image URL (http, https, ftp), or its folder ending in "/"; repeatable').argParser(collect))
-    .option('--mirrors <file>', 'a file of mirror URLs, one per line (# starts a comment)')
-    .option('--no-catalog', 'do not look for local images in the catalog')
-    .option('--timeout <seconds>', 'drop a web seed that sends nothing for this long', '20')
-    .addOption(new Option('--peer <host:port>', 'a BitTorrent peer to connect to; repeatable').argParser(collect));
+    .option('--root <dir>', 'with --installed: the root whose package database to read (a dpkg --root)');
+  sourceOptions(cmd);
   withCommon(cmd).action(
     action(async (torrent: string, patterns: string[], opts: GetOptions) => {
       if (!opts.output) throw new IsosyncError('BAD_ARGUMENT', 'Cannot get: missing -o DIR (the folder to write the files into)');
@@ -100,12 +94,8 @@ export function register(program: Command): void {
         const report = await runGet({
           target: t.target,
           torrentFile: t.torrentFile,
-          from: opts.from ?? [],
-          sourceDirs: opts.source ?? [],
-          webSeeds: [...t.extraSeeds, ...(opts.webSeed ?? []), ...c.mirrors],
-          ...(t.preferredTrackers.length > 0 ? { preferredTrackers: t.preferredTrackers } : {}),
+          ...sourceInput(opts, c, t),
           ...(peers ? { peers } : {}),
-          stallMs: 1000 * c.timeoutSeconds,
           ...(catalog ? { catalog } : {}),
           outDir,
           patterns,

@@ -9,6 +9,7 @@ import { openCatalog } from '../../library/catalog.js';
 import { formatBytes } from '../format.js';
 import { warningJson } from '../../core/warnings.js';
 import { printWarning, say } from '../output.js';
+import { untilInterrupted } from '../common.js';
 
 export interface SeedFollowOptions {
   readonly product: string;
@@ -41,15 +42,7 @@ export async function seedFollow(o: SeedFollowOptions): Promise<void> {
       onEvent: (e) => print(e, o.json),
     });
     if (!o.json) say(`following ${o.product}: each release update fetches is seeded; Ctrl-C to stop`);
-    await new Promise<void>((done) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        done();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilInterrupted();
     const total = seeder.seeds().reduce((n, s) => n + s.uploaded, 0);
     await seeder.close();
     if (o.json) process.stdout.write(`${JSON.stringify({ event: 'stopped-all', uploaded: total })}\n`);

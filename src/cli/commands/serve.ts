@@ -14,7 +14,7 @@ import { seeder } from '../../serve/seeder.js';
 import { IsosyncServer } from '../../serve/server.js';
 import { Tracker } from '../../tracker/server.js';
 import { createWriteStream, openSync } from 'node:fs';
-import { action, collect, portOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
+import { action, collect, portOption, printJson, printWarning, withCommon, type CommonOptions, untilInterrupted } from '../common.js';
 import { outputSettings, say } from '../output.js';
 import { plainReason } from '../system-errors.js';
 import { formatBytes } from '../format.js';
@@ -147,15 +147,7 @@ export function register(program: Command): void {
         const error = asIsosyncError(e);
         printWarning({ code: 'TORRENT_FAILED', source: root, detail: `cannot prepare torrents: ${error.message}`, error });
       });
-      await new Promise<void>((done) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          done();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilInterrupted();
       const s = await server.status();
       await server.close();
       await discovery?.close();

@@ -23,6 +23,7 @@ import { printPlan, printSyncReport } from '../sync-report.js';
 import { SyncProgress } from '../sync-progress.js';
 import { runPartialSync, type PartialReport } from '../../subset/partial-sync.js';
 import { printPartialReport } from '../subset-report.js';
+import { sourceInput, sourceOptions } from '../source-options.js';
 import { discoveryOptions, discoverySettings, encryptionOption, encryptionPolicy, isMagnet, magnetTarget, type DiscoveryArgs } from '../magnet.js';
 
 export { mirrorUrls } from '../sync-checks.js';
@@ -33,18 +34,6 @@ interface SyncOptions extends CommonOptions, SyncArgs, DiscoveryArgs {
   catalog?: boolean;
   seed?: boolean;
   only?: string[];
-}
-
-function sourceOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--from <image>', 'an earlier (or later) image on disk to reuse; repeatable').argParser(collect))
-    .addOption(new Option('--source <dir>', 'a folder of loose files (e.g. .debs) to reuse; repeatable').argParser(collect))
-    .addOption(new Option('--web-seed <url>', 'an extra HTTP mirror of the image (BEP 19); repeatable').argParser(collect))
-    .addOption(new Option('--mirror <url>', 'a plain HTTP mirror: the image URL, or its folder ending in "/"; repeatable').argParser(collect))
-    .option('--mirrors <file>', 'a file of mirror URLs, one per line (# starts a comment)')
-    .option('--no-catalog', 'do not look for local images in the catalog')
-    .option('--timeout <seconds>', 'drop a web seed that sends nothing for this long; ask a block of another source when one goes unanswered this long', '20')
-    .addOption(new Option('--peer <host:port>', 'a BitTorrent peer to connect to; repeatable').argParser(collect));
 }
 
 /** Peer options of sync (plan takes only --peer). */
@@ -144,13 +133,9 @@ function syncInput(t: TorrentTarget, opts: SyncOptions, c: CheckedSync, catalog:
   return {
     target,
     torrentFile: t.torrentFile,
-    from: opts.from ?? [],
-    sourceDirs: opts.source ?? [],
-    webSeeds: [...t.extraSeeds, ...(opts.webSeed ?? []), ...c.mirrors],
-    ...(t.preferredTrackers.length > 0 ? { preferredTrackers: t.preferredTrackers } : {}),
+    ...sourceInput(opts, c, t),
     ...(peers ? { peers } : {}),
     ...(c.downloadLimit ? { downloadLimit: c.downloadLimit } : {}),
-    stallMs: 1000 * c.timeoutSeconds,
     output: opts.output ?? defaultOutput(target),
     ...(catalog ? { catalog } : {}),
     onEvent: progress.onEvent,

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { startTracker } from '../../tracker/http-server.js';
-import { action, intOption, printJson, withCommon, type CommonOptions } from '../common.js';
+import { action, intOption, printJson, withCommon, type CommonOptions, untilInterrupted } from '../common.js';
 import { plainReason } from '../system-errors.js';
 
 /** BEP 3 trackers conventionally listen on 6969. */
@@ -50,15 +50,7 @@ export function register(program: Command): void {
         throw new IsosyncError('IO', `Cannot listen on ${host}:${port}: ${plainReason({ ...(e as NodeJS.ErrnoException), port })}`, { host, port });
       }
       // Handlers first: whoever reads the line below may signal at once.
-      const stopped = new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      const stopped = untilInterrupted();
       // A wildcard address is where it listens, not an address a client can announce to.
       const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       const info = {

@@ -15,11 +15,12 @@
 import { IsosyncError, quote } from '../../errors.js';
 import type { ByteSource, Span } from '../../store/byte-source.js';
 import { decodeBlock, type Codec } from '../codecs.js';
-import { NO_CHUNKS, mergeMetadata, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
+import { NO_CHUNKS, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
 import {
   ALGORITHMS, COMPACT, COMPACT_BYTES, DIRENT_BYTES, MAP_HEADER_BYTES, EROFS_MAGIC, EXTENDED, EXTENDED_BYTES, FT, INCOMPAT, LAYOUT, SB, SB_BYTES, SUPERBLOCK_OFFSET, u16, u32, u64,
 } from './format.js';
 import { indexSpan, readZMap, type ZExtent, type ZInode } from './zmap.js';
+import { mergeSpans } from '../../core/span.js';
 
 interface Inode {
   nid: number;
@@ -72,7 +73,7 @@ class Erofs {
   async prefetch(ranges: Span[]): Promise<void> {
     if (!this.src.prefetch || ranges.length === 0) return;
     const inside = ranges.filter((r) => r.start >= 0 && r.end <= this.src.size && r.end > r.start).sort((a, b) => a.start - b.start);
-    await this.src.prefetch(mergeMetadata(inside));
+    await this.src.prefetch(mergeSpans(inside));
   }
 
   /** Where a plain or inline inode's data (a directory's entries, a symlink's target) lies. */
@@ -314,7 +315,7 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   fs.spans.push({ start: 0, end: Math.min(size, Math.max(fs.blksz, SUPERBLOCK_OFFSET + SB_BYTES)) });
-  const metadata = mergeMetadata(fs.spans);
+  const metadata = mergeSpans(fs.spans);
   fs.spans.length = 0;
   return {
     format: 'erofs',

@@ -9,7 +9,8 @@
  */
 import { IsosyncError, quote } from '../../errors.js';
 import type { ByteSource, Span } from '../../store/byte-source.js';
-import { NO_CHUNKS, chunkArray, mergeMetadata, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
+import { NO_CHUNKS, chunkArray, readChunks, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
+import { mergeSpans } from '../../core/span.js';
 
 /** BPB field offsets (FAT spec §3.1, §3.3). */
 const BPB = { bytesPerSector: 11, sectorsPerCluster: 13, reserved: 14, fats: 16, rootEntries: 17, total16: 19, fatSize16: 22, total32: 32, fatSize32: 36, rootCluster: 44 } as const;
@@ -185,18 +186,11 @@ async function readFat(src: ByteSource, name: string, limits: LayoutLimits, budg
     format: 'fat',
     size: Math.min(g.size, src.size),
     files,
-    metadata: mergeMetadata(fs.spans),
+    metadata: mergeSpans(fs.spans),
     shared: [],
     readContent: async (file, maxBytes) => {
       if (file.size > maxBytes) fail(`${quote(file.path)} has ${file.size} bytes, over the limit of ${maxBytes}`);
-      const out = new Uint8Array(file.size);
-      let at = 0;
-      for (let i = 0; i < file.chunks.length; i += 2) {
-        const len = file.chunks[i + 1]! - file.chunks[i]!;
-        out.set(await src.read(file.chunks[i]!, len), at);
-        at += len;
-      }
-      return out;
+      return readChunks(src, file);
     },
   };
 }

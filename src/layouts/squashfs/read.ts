@@ -15,10 +15,11 @@ import { createHash } from 'node:crypto';
 import { IsosyncError, quote } from '../../errors.js';
 import type { ByteSource, Span } from '../../store/byte-source.js';
 import { decodeBlock, type Codec } from '../codecs.js';
-import { NO_CHUNKS, mergeMetadata, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget, type SharedBlock } from '../layout.js';
+import { NO_CHUNKS, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget, type SharedBlock } from '../layout.js';
 import { BLOCK_UNCOMPRESSED, NO_FRAGMENT, readInode, storedLength, T, type Inode } from './inode.js';
 import { MetadataReader } from './metadata.js';
 import { COMPRESSORS, FLAG_COMPRESSOR_OPTIONS, INVALID_BLK, parseSuperblock, SQUASHFS_MAGIC, SUPERBLOCK_BYTES, type Superblock } from './superblock.js';
+import { mergeSpans } from '../../core/span.js';
 
 /** Fragment entries per 8 KiB metadata block (16 bytes each); ids per block (4 bytes each). */
 const FRAGMENTS_PER_BLOCK = 512;
@@ -232,7 +233,7 @@ async function readSquashfs(src: ByteSource, name: string, limits: LayoutLimits,
     format: 'squashfs',
     size: sb.bytesUsed,
     files: walked.files,
-    metadata: mergeMetadata(metadata),
+    metadata: mergeSpans(metadata),
     shared,
     readContent: async (file, maxBytes) => {
       const ref = file.ref;
