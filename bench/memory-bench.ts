@@ -21,6 +21,9 @@
  * The plan and the syncs fetch from a throwaway nginx on 127.0.0.1 (the web
  * seed); the leecher fetches only from the isosync seed. Every output image is
  * checked (size, and isosync verified every piece). The page cache is warm.
+ *
+ * isosync runs as a user runs it: bin/isosync itself, so the V8 flags of its
+ * shebang apply (the other benches run `node bin/isosync`, without them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -160,9 +163,8 @@ async function makeLargePair(dir: string): Promise<{ old: string; cur: string }>
 async function runImage(rows: Row[], label: string, old: string, cur: string, work: string, webRoot: string, nginx: Nginx): Promise<void> {
   const tf = join(work, 'time');
   const home = join(work, 'home');
-  const node = process.execPath;
   const run = async (command: string, args: string[]): Promise<Measured> => {
-    const m = await measure(node, [BIN, ...args], tf);
+    const m = await measure(BIN, args, tf);
     rows.push({ image: label, command, seconds: m.seconds, peakKiB: m.peakKiB });
     return m;
   };
@@ -183,7 +185,7 @@ async function runImage(rows: Row[], label: string, old: string, cur: string, wo
   await run('sync --from (web seed)', ['sync', tCur, '--from', old, '--web-seed', webSeed, '-o', synced, ...common]);
   if (statSync(synced).size !== statSync(cur).size) throw new Error(`${label}: sync wrote ${statSync(synced).size} bytes, expected ${statSync(cur).size}`);
 
-  const seed = startLong(node, [BIN, 'seed', tCur, cur, '--port', '0', '--no-catalog', '--no-dht', '--json', '--home', join(work, 'seed-home')], join(work, 'seed-time'));
+  const seed = startLong(BIN, ['seed', tCur, cur, '--port', '0', '--no-catalog', '--no-dht', '--json', '--home', join(work, 'seed-home')], join(work, 'seed-time'));
   try {
     const port = await waitPort(seed, SEED_START_MS);
     const leeched = join(work, 'leeched.iso');
@@ -207,7 +209,7 @@ export async function run(): Promise<void> {
   const rows: Row[] = [];
   const tf = join(tmp.dir, 'time');
   const ref = await measure(process.execPath, ['-e', '0'], tf);
-  const version = await measure(process.execPath, [BIN, '--version'], tf);
+  const version = await measure(BIN, ['--version'], tf);
   try {
     const webRoot = join(tmp.dir, 'web');
     mkdirSync(webRoot);
