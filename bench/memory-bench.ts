@@ -52,6 +52,12 @@ interface Row {
   peakKiB: number;
 }
 
+/** Keeps a row for the table and prints it at once (a step on a million files can take minutes). */
+function record(rows: Row[], r: Row): void {
+  rows.push(r);
+  out(`  ${r.image}: ${r.command}: ${r.seconds.toFixed(1)} s, peak ${(r.peakKiB / 1024).toFixed(1)} MiB`);
+}
+
 /** A long-running command (a seed) under /usr/bin/time in its own process group. */
 interface Running {
   child: ChildProcess;
@@ -165,7 +171,7 @@ async function runImage(rows: Row[], label: string, old: string, cur: string, wo
   const home = join(work, 'home');
   const run = async (command: string, args: string[]): Promise<Measured> => {
     const m = await measure(BIN, args, tf);
-    rows.push({ image: label, command, seconds: m.seconds, peakKiB: m.peakKiB });
+    record(rows, { image: label, command, seconds: m.seconds, peakKiB: m.peakKiB });
     return m;
   };
   const webName = `${label.replace(/\W+/g, '-')}.iso`;
@@ -194,7 +200,7 @@ async function runImage(rows: Row[], label: string, old: string, cur: string, wo
   } finally {
     await stopLong(seed);
   }
-  rows.push({ image: label, command: 'seed (verify, then serve the leecher)', seconds: (performance.now() - seed.t0) / 1000, peakKiB: seed.peakKiB() });
+  record(rows, { image: label, command: 'seed (verify, then serve the leecher)', seconds: (performance.now() - seed.t0) / 1000, peakKiB: seed.peakKiB() });
 }
 
 export async function run(): Promise<void> {
