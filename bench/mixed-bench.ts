@@ -35,7 +35,7 @@ import { copyFileSync, existsSync, readFileSync, mkdirSync, mkdtempSync, rmSync,
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killCurrent, measure } from './delta/measure.js';
+import { killCurrent, measure, vmHwmKiB } from './delta/measure.js';
 import { captureOutput, have, serveFile, sha256 } from './delta/host.js';
 import { Nginx } from './delta/nginx.js';
 
@@ -110,6 +110,8 @@ interface SyncJson {
 interface RunResult {
   variant: 'a' | 'b';
   seconds: number;
+  /** Peak RSS of the client (/usr/bin/time %M), KiB. */
+  peakKiB: number;
   /** CPU seconds of the client process and of the seed during the run (the machine has few cores: the seed competes with the client). */
   clientCpu: number;
   seedCpu: number;
@@ -234,6 +236,7 @@ export async function run(): Promise<void> {
         const r: RunResult = {
           variant,
           seconds: m.seconds,
+          peakKiB: m.peakKiB,
           syncSeconds: j.seconds ?? NaN,
           clientCpu: clientCpu(cpuFile),
           seedCpu,
@@ -248,7 +251,7 @@ export async function run(): Promise<void> {
         results.push(r);
         out(
           `    round ${i + 1} (${variant}): ${r.seconds.toFixed(2)} s (sync ${r.syncSeconds.toFixed(2)} s; CPU client ${r.clientCpu.toFixed(2)} s, seed ${r.seedCpu.toFixed(2)} s), nginx sent ${r.webBytes} bytes (client counts ${r.reportedWebBytes}), peer ${r.peerBytes} bytes, ` +
-            `fetched ${r.fetchedBytes}, reused ${r.reusedBytes}; sha256 ${verified ? 'ok' : 'MISMATCH'}${dropped.length ? `; dropped: ${dropped.join('; ')}` : ''}`,
+            `fetched ${r.fetchedBytes}, reused ${r.reusedBytes}; peak RSS ${(r.peakKiB / 1024).toFixed(0)} MiB; sha256 ${verified ? 'ok' : 'MISMATCH'}${dropped.length ? `; dropped: ${dropped.join('; ')}` : ''}`,
         );
         rmSync(runDir, { recursive: true, force: true });
       }
@@ -265,6 +268,7 @@ export async function run(): Promise<void> {
         `  ${label.padEnd(30)} ${med[v]!.toFixed(2).padStart(13)} ${rs.map((r) => r.seconds.toFixed(2)).join(', ').padStart(30)} ${String(median(rs.map((r) => r.webBytes))).padStart(14)} ${String(median(rs.map((r) => r.peerBytes))).padStart(12)} ${(rs.every((r) => r.verified) ? 'ok' : 'MISMATCH').padStart(8)}`,
       );
     }
+    out(`  peak RSS: client syncs ${(results.reduce((n, r) => Math.min(n, r.peakKiB), Infinity) / 1024).toFixed(0)}-${(results.reduce((n, r) => Math.max(n, r.peakKiB), 0) / 1024).toFixed(0)} MiB, the isosync seed ${(vmHwmKiB(seed.child.pid!) / 1024).toFixed(0)} MiB (VmHWM)`);
     const ratio = med.b! / med.a!;
     out(`  ratio (b) / (a), median wall time: ${ratio.toFixed(3)} x -> claim "no slower with one peer added" ${ratio <= 1 ? 'HOLDS' : 'DOES NOT HOLD'} in this run`);
     const syncMed = (v: 'a' | 'b') => median(of(v).map((r) => r.syncSeconds));

@@ -28,6 +28,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measure } from './delta/measure.js';
 import { computeFloor } from './floor.js';
 import { startRangeServer } from '../test/helpers/range-server.js';
 import { libtorrentPeer } from '../test/swarm/peers.js';
@@ -114,20 +115,22 @@ export async function run(): Promise<void> {
     const tree = join(work, 'work', 'tree-1.01');
     const remastered = join(work, 'remastered.iso'), scratch = join(work, 'scratch.iso');
     const env = { SOURCE_DATE_EPOCH: '1702419200' };
-    const x = await must('xorriso', ['-as', 'mkisofs', '-quiet', '-r', '-J', '-V', 'DISTRO_1_01', '-o', scratch, tree], env);
-    const r = await must('node', [BIN, 'remaster', old, tree, '-o', remastered, '-V', 'DISTRO_1_01', '--json'], env);
+    // Timed with peak RSS (/usr/bin/time %M); SOURCE_DATE_EPOCH makes both images reproducible.
+    const tf = join(work, 'time');
+    const x = await measure('xorriso', ['-as', 'mkisofs', '-quiet', '-r', '-J', '-V', 'DISTRO_1_01', '-o', scratch, tree], tf, undefined, env);
+    const r = await measure(process.execPath, [BIN, 'remaster', old, tree, '-o', remastered, '-V', 'DISTRO_1_01', '--json'], tf, undefined, env);
     const verified = join(work, 'verified.iso');
-    const v = await must('node', [BIN, 'remaster', old, tree, '-o', verified, '-V', 'DISTRO_1_01', '--json', '--verify-content'], env);
+    const v = await measure(process.execPath, [BIN, 'remaster', old, tree, '-o', verified, '-V', 'DISTRO_1_01', '--json', '--verify-content'], tf, undefined, env);
     const vs = statSync(verified).size;
     rmSync(verified);
     const rep = JSON.parse(r.stdout) as { keptBytes: number; newBytes: number; movedBytes: number; deadBytes: number; wastePercent: number };
     const rs = statSync(remastered).size, xs = statSync(scratch).size;
     process.stdout.write([
       '',
-      'method                               time s   x xorriso   image MiB   x xorriso',
-      `xorriso -as mkisofs -r -J (scratch)  ${x.seconds.toFixed(2).padStart(6)}   ${'1.00'.padStart(9)}   ${mib(xs).padStart(9)}   ${'1.000'.padStart(9)}`,
-      `isosync remaster over 1.00           ${r.seconds.toFixed(2).padStart(6)}   ${(r.seconds / x.seconds).toFixed(2).padStart(9)}   ${mib(rs).padStart(9)}   ${(rs / xs).toFixed(3).padStart(9)}`,
-      `  the same, --verify-content         ${v.seconds.toFixed(2).padStart(6)}   ${(v.seconds / x.seconds).toFixed(2).padStart(9)}   ${mib(vs).padStart(9)}   ${(vs / xs).toFixed(3).padStart(9)}`,
+      'method                               time s   x xorriso   image MiB   x xorriso   peak RSS MiB',
+      `xorriso -as mkisofs -r -J (scratch)  ${x.seconds.toFixed(2).padStart(6)}   ${'1.00'.padStart(9)}   ${mib(xs).padStart(9)}   ${'1.000'.padStart(9)}   ${(x.peakKiB / 1024).toFixed(1).padStart(12)}`,
+      `isosync remaster over 1.00           ${r.seconds.toFixed(2).padStart(6)}   ${(r.seconds / x.seconds).toFixed(2).padStart(9)}   ${mib(rs).padStart(9)}   ${(rs / xs).toFixed(3).padStart(9)}   ${(r.peakKiB / 1024).toFixed(1).padStart(12)}`,
+      `  the same, --verify-content         ${v.seconds.toFixed(2).padStart(6)}   ${(v.seconds / x.seconds).toFixed(2).padStart(9)}   ${mib(vs).padStart(9)}   ${(vs / xs).toFixed(3).padStart(9)}   ${(v.peakKiB / 1024).toFixed(1).padStart(12)}`,
       `  remaster: kept ${mib(rep.keptBytes)} MiB, new ${mib(rep.newBytes)} MiB, moved ${mib(rep.movedBytes)} MiB, dead ${mib(rep.deadBytes)} MiB (${rep.wastePercent} %)`,
       '',
     ].join('\n'));

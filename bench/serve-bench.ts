@@ -26,15 +26,35 @@
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, linkSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { haveTimeTool, vmHwmKiB } from './delta/measure.js';
 import { Nginx } from './delta/nginx.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'isosync');
 const out = (s: string) => process.stdout.write(`${s}\n`);
+
+/** CMD ARGS under /usr/bin/time, its peak RSS written to `timeFile` (when GNU time is there). */
+function timedArgs(cmd: string, args: string[], timeFile: string): [string, string[]] {
+  return haveTimeTool() ? ['/usr/bin/time', ['-f', '%M', '-o', timeFile, cmd, ...args]] : [cmd, args];
+}
+
+/** Smallest and largest peak RSS, MiB, of the processes whose time files are given. */
+function peakRange(timeFiles: string[]): string {
+  const kib = timeFiles.map((f) => {
+    try {
+      return Number(/(\d+)\s*$/.exec(readFileSync(f, 'utf8'))?.[1] ?? NaN);
+    } catch {
+      return NaN;
+    }
+  });
+  if (kib.some((k) => !Number.isFinite(k))) return 'n/a (needs /usr/bin/time)';
+  const lo = kib.reduce((a, b) => Math.min(a, b), Infinity), hi = kib.reduce((a, b) => Math.max(a, b), 0);
+  return `${(lo / 1024).toFixed(0)}-${(hi / 1024).toFixed(0)} MiB`;
+}
 
 function sh(cmd: string, args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
   const t0 = performance.now();
@@ -128,7 +148,8 @@ export async function run(): Promise<void> {
       linkSync(join(pairDir, 'distro-large-1.00.iso'), join(d, 'distro-large-1.00.iso'));
     }
     const t0 = performance.now();
-    const runs = await Promise.all(dirs.map((d) => sh(process.execPath, [BIN, 'sync', `${url}/distro-large-1.01.iso`, '--from', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'distro-large-1.01.iso'), '--home', join(d, 'home'), '--json'])));
+    const runs = await Promise.all(dirs.map((d) => sh(...timedArgs(process.execPath, [BIN, 'sync', `${url}/distro-large-1.01.iso`, '--from', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'distro-large-1.01.iso'), '--home', join(d, 'home'), '--json'], join(d, 'time')))));
+    const clientPeaks = peakRange(dirs.map((d) => join(d, 'time')));
     const wall = (performance.now() - t0) / 1000;
     const after = await serverStatus(url);
     for (const [i, r] of runs.entries()) if (r.code !== 0) throw new Error(`client ${i} failed: ${r.stderr.slice(-500)}`);
@@ -142,6 +163,7 @@ export async function run(): Promise<void> {
     const httpSent = after.http.bytesSent - before.http.bytesSent;
     const btSent = after.bittorrent.bytesSent - before.bittorrent.bytesSent;
     const peerShare = reports.reduce((n, r) => n + (r.peers?.uploaded ?? 0), 0);
+    const servePeakKiB = serve.pid !== undefined ? vmHwmKiB(serve.pid) : 0;
     serve.kill('SIGTERM');
     await new Promise((r) => serve!.on('exit', r));
     serve = undefined;
@@ -155,12 +177,12 @@ export async function run(): Promise<void> {
       if (mk.code !== 0) throw new Error(`zsyncmake failed: ${mk.stderr}`);
       await nginx.traffic();
       const z0 = performance.now();
-      const zr = await Promise.all(dirs.map((d) => sh('zsync', ['-q', '-i', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'z.iso'), `${nginx!.baseUrl}/distro-large-1.01.zsync`], d)));
+      const zr = await Promise.all(dirs.map((d) => sh(...timedArgs('zsync', ['-q', '-i', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'z.iso'), `${nginx!.baseUrl}/distro-large-1.01.zsync`], join(d, 'ztime')), d)));
       const zwall = (performance.now() - z0) / 1000;
       const traffic = await nginx.traffic();
       let zok = 0;
       for (const [i, d] of dirs.entries()) if (zr[i]!.code === 0 && (await sha256(join(d, 'z.iso'))) === want) zok++;
-      zsyncLine = `zsync (${clients} at once, nginx): server sent ${mb(traffic.bodyBytes)} = ${(traffic.bodyBytes / delta).toFixed(2)} x one isosync delta (incl. the .zsync file); ${zok}/${clients} bit-identical; wall ${zwall.toFixed(1)} s`;
+      zsyncLine = `zsync (${clients} at once, nginx): server sent ${mb(traffic.bodyBytes)} = ${(traffic.bodyBytes / delta).toFixed(2)} x one isosync delta (incl. the .zsync file); ${zok}/${clients} bit-identical; wall ${zwall.toFixed(1)} s; peak RSS of the zsync clients ${peakRange(dirs.map((d) => join(d, 'ztime')))}`;
     }
 
     out(`  one client's delta (its plan's fetch bytes): ${mb(delta)}`);
@@ -170,7 +192,7 @@ export async function run(): Promise<void> {
     for (const [i, b] of rows.entries()) out(`    client ${i}: plan ${x(b.planHttp)} ${x(b.planPeers)} | assemble ${x(b.assembleHttp)} ${x(b.btServer)} ${x(b.btClients)} | metadata ${x(reports[i]!.metadataFetchedBytes)}`);
     const sum = (f: (b: (typeof rows)[number]) => number) => rows.reduce((n, b) => n + f(b), 0);
     out(`    all: planning HTTP ${x(sum((b) => b.planHttp))}, planning from peers ${x(sum((b) => b.planPeers))}, assemble HTTP ${x(sum((b) => b.assembleHttp))}, server BT ${x(sum((b) => b.btServer))}, torrents ~${x(clients * torrentBytes)}; server counters: HTTP ${x(httpSent)}, BT ${x(btSent)}`);
-    out(`  isosync serve (${clients} at once): HTTP ${mb(httpSent)} + BitTorrent ${mb(btSent)} = ${mb(httpSent + btSent)} = ${((httpSent + btSent) / delta).toFixed(2)} x one delta (target <= 2 x); clients uploaded ${mb(peerShare)} to each other; ${ok}/${clients} bit-identical; wall ${wall.toFixed(1)} s`);
+    out(`  isosync serve (${clients} at once): HTTP ${mb(httpSent)} + BitTorrent ${mb(btSent)} = ${mb(httpSent + btSent)} = ${((httpSent + btSent) / delta).toFixed(2)} x one delta (target <= 2 x); clients uploaded ${mb(peerShare)} to each other; ${ok}/${clients} bit-identical; wall ${wall.toFixed(1)} s; peak RSS: isosync serve ${(servePeakKiB / 1024).toFixed(0)} MiB (VmHWM), clients ${clientPeaks}`);
     out(`  ${zsyncLine}`);
   } finally {
     serve?.kill('SIGTERM');

@@ -48,11 +48,11 @@ export function vmHwmKiB(pid: number): number {
 }
 
 /** Runs CMD ARGS; throws with its stderr when it fails. `timeFile` is a scratch path for /usr/bin/time's output. */
-export async function measure(cmd: string, args: readonly string[], timeFile: string, cwd?: string): Promise<Measured> {
+export async function measure(cmd: string, args: readonly string[], timeFile: string, cwd?: string, env?: NodeJS.ProcessEnv): Promise<Measured> {
   const useTime = haveTimeTool();
   const argv = useTime ? ['-f', '%e %M', '-o', timeFile, cmd, ...args] : [...args];
   const t0 = performance.now();
-  const child = spawn(useTime ? TIME : cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(cwd ? { cwd } : {}) });
+  const child = spawn(useTime ? TIME : cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(cwd ? { cwd } : {}), ...(env ? { env: { ...process.env, ...env } } : {}) });
   running = child;
   let stdout = '';
   let stderr = '';

@@ -74,12 +74,12 @@ export async function readIso(src: ByteSource, opts: ReadIsoOptions = {}): Promi
   // One area per directory: appended one at a time (a spread of 150,000 arguments overflows the stack).
   const metadata: MetadataArea[] = main.metadata;
   const partial = opts.descend !== undefined;
-  // The other tree shares file content but has its own directory sectors: read them for the region map.
-  // (Not when only chosen directories are read.)
+  // The other tree shares file content but has its own directory sectors: read them for the region map,
+  // keeping no entries (not when only chosen directories are read).
   const other = partial ? undefined
     : names !== 'joliet' && jolietRoot
-      ? await walkTree(ctx, jolietRoot, { names: 'joliet', blockSize: bs, suspSkip: 0 })
-      : names === 'joliet' ? await walkTree(ctx, root, { names: 'iso9660', blockSize: bs, suspSkip: 0 }) : undefined;
+      ? await walkTree(ctx, jolietRoot, { names: 'joliet', blockSize: bs, suspSkip: 0, entries: false })
+      : names === 'joliet' ? await walkTree(ctx, root, { names: 'iso9660', blockSize: bs, suspSkip: 0, entries: false }) : undefined;
   for (const m of other?.metadata ?? []) metadata.push(m);
 
   const tables = partial ? [] : [...(await pathTables(ctx, 'primary', pvd)), ...(set.joliet ? await pathTables(ctx, 'joliet', set.joliet) : [])];

@@ -30,6 +30,13 @@ export interface TreeOptions {
    * on their paths.
    */
   readonly descend?: (path: string) => boolean;
+  /**
+   * false: only the metadata areas are wanted (the second tree of an image,
+   * read for its directory sectors): every record is still read and checked,
+   * but no entry is kept, so a walk of a million files holds no million
+   * objects. Default true.
+   */
+  readonly entries?: boolean;
 }
 
 export interface TreeResult {
@@ -93,6 +100,7 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
   const metadata: MetadataArea[] = [];
   const visited = new Map<number, string>();
   const rockRidge = opts.names === 'rockridge';
+  const keep = opts.entries !== false;
   // Breadth first, like the path table (ECMA-119 §9.4): directories are then read in
   // ascending block order in images from xorriso and genisoimage, so a reader of a
   // partly present image fetches them in one forward sweep.
@@ -133,7 +141,7 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
 
     if (!wanted(dir)) {
       const size = dir.size ?? 0;
-      entries.push({ path: dir.path, name: dir.name, type: 'dir', size, lba: dir.lba, extents: [{ lba: dir.lba, size }], ...attributes(dir.rr, dir.mtimeMs), recordOffset: dir.recordOffset });
+      if (keep) entries.push({ path: dir.path, name: dir.name, type: 'dir', size, lba: dir.lba, extents: [{ lba: dir.lba, size }], ...attributes(dir.rr, dir.mtimeMs), recordOffset: dir.recordOffset });
       continue;
     }
     let size = dir.size;
@@ -164,6 +172,7 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
         }
       }
       count();
+      if (!keep) return;
       const size = isLink ? 0 : extents.reduce((n, x) => n + x.size, 0);
       children.push({
         path, name, type: isLink ? 'symlink' : 'file', size, lba: extents[0]!.lba, extents: isLink ? [] : extents,
@@ -231,6 +240,7 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
       // A directory whose PX says otherwise: keep it a directory, with the permission bits only.
       (attrs as { mode?: number }).mode = S_IFDIR | (rr.mode & 0o7777);
     }
+    if (!keep) continue;
     entries.push({ path: dir.path, name: dir.name, type: 'dir', size, lba: dir.lba, extents: [{ lba: dir.lba, size }], ...attrs, recordOffset: dir.recordOffset });
     for (const c of children) entries.push(c);
   }

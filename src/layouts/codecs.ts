@@ -10,11 +10,17 @@
  *  - lz4:  lz4js's raw block decoder (squashfs and EROFS store raw LZ4 blocks, no frame).
  * See docs/LIBRARIES.md for why each. A corrupt block is an IsosyncError
  * ('BAD_ISO', "Cannot decompress ...") from `fail`, never a library's own error.
+ *
+ * The three libraries load on first use: lz4js alone allocates a 5 MiB block
+ * buffer when imported, and most images a sync reads hold no compressed
+ * filesystem at all.
  */
 import { inflateSync } from 'node:zlib';
-import xz from 'xz-decompress';
-import { decompress as zstdDecompress } from 'fzstd';
-import { decompressBlock as lz4Block } from 'lz4js';
+
+/** xz-decompress is CommonJS: a dynamic import gives its exports as `default`. */
+let xzLib: Promise<{ default: typeof import('xz-decompress') }> | undefined;
+let zstdLib: Promise<typeof import('fzstd')> | undefined;
+let lz4Lib: Promise<typeof import('lz4js')> | undefined;
 
 export type Codec = 'zlib' | 'xz' | 'zstd' | 'lz4' | 'lzma';
 
@@ -35,7 +41,7 @@ export async function decodeBlock(codec: Codec, input: Uint8Array, maxOut: numbe
       if (declared > maxOut) return fail(`zstd block declares ${declared} bytes, over ${maxOut}`);
       let out: Uint8Array;
       try {
-        out = zstdDecompress(input);
+        out = (await (zstdLib ??= import('fzstd'))).decompress(input);
       } catch (e) {
         return fail(`zstd block is corrupt (${(e as Error).message})`);
       }
@@ -43,10 +49,11 @@ export async function decodeBlock(codec: Codec, input: Uint8Array, maxOut: numbe
       return out;
     }
     case 'lz4': {
+      const { decompressBlock } = await (lz4Lib ??= import('lz4js'));
       const out = new Uint8Array(maxOut);
       let n: number;
       try {
-        n = lz4Block(input, out, 0, input.length, 0);
+        n = decompressBlock(input, out, 0, input.length, 0);
       } catch (e) {
         return fail(`lz4 block is corrupt (${(e as Error).message})`);
       }
@@ -78,6 +85,7 @@ export function zstdContentSize(b: Uint8Array): number | undefined {
 }
 
 async function xzBlock(input: Uint8Array, maxOut: number, fail: Fail): Promise<Uint8Array> {
+  const xz = (await (xzLib ??= import('xz-decompress') as Promise<unknown> as Promise<{ default: typeof import('xz-decompress') }>)).default;
   const reader = new xz.XzReadableStream(new Blob([input]).stream()).getReader();
   const out = new Uint8Array(maxOut);
   let total = 0;
