@@ -91,6 +91,7 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
     pex: !t.private,
     length: t.length,
     pieceLength: t.pieceLength,
+    ...(t.version === 'v2' ? { padLastPiece: true } : {}),
     store: { have, read: (o, n) => source.read(o, n) },
     host: opts.host ?? '127.0.0.1',
     port: opts.port ?? 0,
