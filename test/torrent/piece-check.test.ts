@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { IsosyncError } from '../../src/errors.js';
 import type { PieceIndex } from '../../src/core/ids.js';
@@ -14,6 +16,8 @@ import { encodeBencode } from '../../src/torrent/bencode-encode.js';
 import { fileRoot, leafHashes, pieceLayerOf } from '../../src/torrent/merkle.js';
 import { parseMetainfo, type Metainfo } from '../../src/torrent/metainfo.js';
 import { pieceCheckOf } from '../../src/torrent/piece-check.js';
+import { verifyPieces } from '../../src/torrent/hash-pieces.js';
+import { tempDir } from '../helpers/env.js';
 import { Rng } from '../helpers/random.js';
 
 const PL = 32768;
@@ -145,5 +149,24 @@ describe('piece check', () => {
     // A hybrid without them still checks by SHA-1.
     const h = build('hybrid', { layers: false });
     assert.equal(pieceCheckOf(h.m).matches(0 as PieceIndex, h.content.subarray(0, PL)), true);
+  });
+
+  it('verifies a v2-only image file the same way, on the calling thread and in the hashing pool', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const good = join(tmp.dir, 'good');
+    writeFileSync(good, v2.content);
+    const bad = join(tmp.dir, 'bad');
+    const damaged = Buffer.from(v2.content);
+    damaged[PL + 7] = damaged[PL + 7]! ^ 1; // a.iso's middle piece (a pool node)
+    damaged[2 * PL + 5000] = 1; // a pad byte after a.iso (checked on this thread)
+    writeFileSync(bad, damaged);
+    const short = join(tmp.dir, 'short');
+    writeFileSync(short, v2.content.subarray(0, 3 * PL + 100));
+    for (const workers of [0, 2]) {
+      assert.deepEqual((await verifyPieces(good, v2.m, { workers })).valid, [true, true, true, true, true], `workers ${workers}`);
+      assert.deepEqual((await verifyPieces(bad, v2.m, { workers })).valid, [true, false, false, true, true], `workers ${workers}`);
+      assert.deepEqual((await verifyPieces(short, v2.m, { workers })).valid, [true, true, true, false, false], `workers ${workers}`);
+    }
   });
 });
