@@ -1,7 +1,8 @@
 /**
  * Assembles the target piece by piece from a plan: local bytes first, then
  * only the missing byte ranges from the network, and verifies every piece
- * against its SHA-1 before it is written.
+ * against its hash (SHA-1, or BEP 52's merkle tree for v2-only torrents)
+ * before it is written.
  *
  * For each piece not yet verified, in order, until one verifies:
  *   1. exact local bytes, alone or with a guess layer that completes the piece (no fetch);
@@ -27,9 +28,9 @@
  * piece, some 700 MB of churn for a 350 MB image), and a piece that needs no
  * network never allocates the network buffer.
  */
-import { createHash } from 'node:crypto';
 import { IsosyncError } from '../errors.js';
 import type { ByteSource } from '../store/byte-source.js';
+import type { PieceCheck } from '../torrent/piece-check.js';
 import type { Blame, Fetched, PieceFetcher, PieceStore } from '../core/ports.js';
 import { allPieces, type PieceIndex } from '../core/ids.js';
 import { CACHE_SOURCE, pieceSpan, segmentsIn, type LocalSegment, type Plan } from './plan.js';
@@ -66,8 +67,8 @@ export type AssembleEvent =
 
 export interface AssembleInput<Who> {
   readonly plan: Plan;
-  /** pieceCount x 20 bytes of SHA-1. */
-  readonly pieces: Uint8Array;
+  /** Whether bytes are a piece of the target (SHA-1 or BEP 52 merkle: torrent/piece-check.ts). */
+  readonly check: PieceCheck;
   /** Local sources by index (undefined: not available). */
   readonly sources: readonly (ByteSource | undefined)[];
   /** Bytes fetched while planning (CACHE_SOURCE segments). */
@@ -78,12 +79,6 @@ export interface AssembleInput<Who> {
   readonly onEvent?: (e: AssembleEvent) => void;
   /** Mappings found wrong so far (shared by every piece of one sync); default: a new one per assemble. */
   readonly distrust?: Distrust;
-}
-
-function sha1Matches(bytes: Uint8Array, pieces: Uint8Array, piece: PieceIndex): boolean {
-  const got = createHash('sha1').update(bytes).digest();
-  const want = pieces.subarray(piece * 20, piece * 20 + 20);
-  return Buffer.compare(got, want) === 0;
 }
 
 
@@ -160,7 +155,7 @@ async function assemblePieceWith<Who>(
   held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean },
   distrust: Distrust,
 ): Promise<void> {
-  const { plan, pieces } = input;
+  const { plan, check } = input;
   const span = pieceSpan(plan, p);
   const len = span.end - span.start;
   const whole: Span[] = [span];
@@ -230,7 +225,7 @@ async function assemblePieceWith<Who>(
       const net = netBuf();
       for (const r of missing) buf.set(net.subarray(r.start - span.start, r.end - span.start), r.start - span.start);
     }
-    if (!sha1Matches(buf, pieces, p)) {
+    if (!check.matches(p, buf)) {
       input.onEvent?.({ type: 'hash-failed', piece: p, attempt: name });
       return false;
     }
@@ -326,7 +321,7 @@ async function assemblePieceWith<Who>(
     for (const b of blame) used.add(b.who);
     stats.fetchedBytes += bytes.length;
     fetchedHere += bytes.length;
-    if (sha1Matches(bytes, pieces, p)) {
+    if (check.matches(p, bytes)) {
       if (senders.length > 0) convictDiffering(netBuf(), senders, bytes);
       for (const copy of failedCopies) convictDiffering(copy.bytes, copy.blame, bytes);
       stats.wastedBytes += fetchedHere - len;

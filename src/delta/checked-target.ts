@@ -1,8 +1,8 @@
 /**
  * A ByteSource over the target image for reading nested metadata: a piece
  * whose bytes the candidate segments (the ISO mapping and its first guesses)
- * cover entirely is assembled locally and kept only if its SHA-1 matches the
- * torrent's; everything else is read through the VirtualTarget (exact local
+ * cover entirely is assembled locally and kept only if it matches the torrent's
+ * piece hash (torrent/piece-check.ts); everything else is read through the VirtualTarget (exact local
  * layers, then the network). So the target's nested metadata costs only the
  * bytes that are not already local, and nothing unverified is trusted.
  *
@@ -10,20 +10,16 @@
  * Verified bytes are kept while planning (bounded by MAX_KEPT_BYTES, after
  * which a piece is assembled again when read again).
  */
-import { createHash } from 'node:crypto';
 import { checkRange, readInto, type ByteSource } from '../store/byte-source.js';
 import { pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { pieceIndex } from '../core/ids.js';
+import { pieceCheckOf, type CheckSource } from '../torrent/piece-check.js';
 
 const MAX_KEPT_BYTES = 64 * 1024 * 1024;
 
-export interface PieceTarget {
-  readonly length: number;
-  readonly pieceLength: number;
-  /** pieceCount x 20 bytes of SHA-1. */
-  readonly pieces: Uint8Array;
-}
+/** The target: its metainfo, or the v1 fields alone (torrent/piece-check.ts). */
+export type PieceTarget = CheckSource;
 
 export class CheckedTarget implements ByteSource {
   private readonly kept = new Map<number, Uint8Array>();
@@ -64,8 +60,7 @@ export class CheckedTarget implements ByteSource {
       }
       await readInto(src, buf, s.start - span.start, s.sourceOffset, s.end - s.start);
     }
-    const got = createHash('sha1').update(buf).digest();
-    if (Buffer.compare(got, this.target.pieces.subarray(p * 20, p * 20 + 20)) !== 0) {
+    if (!pieceCheckOf(this.target).matches(pieceIndex(p), buf)) {
       this.failed.add(p);
       return undefined;
     }

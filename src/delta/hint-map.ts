@@ -10,12 +10,12 @@
  * accepted when the candidate has the right size for its runs; the pieces
  * are verified when assembled anyway.
  */
-import { createHash } from 'node:crypto';
 import type { ByteSource } from '../store/byte-source.js';
 import type { HintSet } from './hint-format.js';
 import { pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
 import { clipSpans, mergeSpans, subtractSpans } from '../core/span.js';
 import { allPieces, type PieceIndex } from '../core/ids.js';
+import { pieceCheckOf, type CheckSource } from '../torrent/piece-check.js';
 
 /** How many fully covered pieces to try when checking a candidate image. */
 const PROBE_PIECES = 3;
@@ -41,7 +41,7 @@ export function hintFits(set: HintSet, targetLength: number, sourceSize: number)
 export async function probeHintSource(
   set: HintSet,
   candidate: ByteSource,
-  target: { length: number; pieceLength: number; pieces: Uint8Array },
+  target: CheckSource,
 ): Promise<'yes' | 'no' | 'unknown'> {
   if (!hintFits(set, target.length, candidate.size)) return 'no';
   const segs = hintSegments(set, 0);
@@ -63,8 +63,7 @@ export async function probeHintSource(
       if (s.source !== 0) continue;
       buf.set(await candidate.read(s.sourceOffset, s.end - s.start), s.start - sp.start);
     }
-    const got = createHash('sha1').update(buf).digest();
-    if (Buffer.compare(got, target.pieces.subarray(p * 20, p * 20 + 20)) === 0) return 'yes';
+    if (pieceCheckOf(target).matches(p, buf)) return 'yes';
   }
   return 'no';
 }

@@ -25,7 +25,7 @@ import type { Catalog } from '../library/catalog.js';
 import { MAX_TORRENT_FILE_BYTES } from '../library/previous.js';
 import { imageInfoDict, type ImageInfoDict } from '../library/publish.js';
 import { TORRENT_SUFFIX, torrentFileName } from '../library/torrent-name.js';
-import { hashPieces } from '../torrent/hash-pieces.js';
+import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { InfoHash } from '../torrent/info-hash.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
 import { wrapInfo } from './torrent-wrap.js';
@@ -183,7 +183,8 @@ async function publishedBeside(path: string, st: Stats): Promise<ImageInfoDict |
     return undefined;
   }
   if (m.files || m.name !== basename(path) || m.length !== st.size) return undefined;
-  const pieces = await hashPieces(path, m.pieceLength).catch(() => undefined);
-  if (!pieces || !Buffer.from(pieces).equals(Buffer.from(m.pieces))) return undefined;
+  // Every piece checked as the torrent says (SHA-1, or BEP 52 piece layers for v2-only).
+  const v = await verifyPieces(path, m).catch(() => undefined);
+  if (!v || v.validCount !== v.pieceCount) return undefined;
   return { info: m.rawInfo, infoHash: m.infoHash, pieceLength: m.pieceLength };
 }

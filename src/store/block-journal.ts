@@ -26,7 +26,7 @@ export const RECORD_BYTES = 16;
 /** Records read at most (a hostile or corrupt file stops here): 2^22 records of 16 KiB blocks is 64 GiB. */
 export const MAX_RECORDS = 1 << 22;
 
-/** The header of a journal for the target with piece hashes `pieces`. */
+/** The header of a journal for the target whose expected hashes are `pieces` (its PieceCheck fingerprint: the SHA-1 pieces of a v1 torrent). */
 export function journalHeader(pieces: Uint8Array): Buffer {
   const h = Buffer.alloc(HEADER_BYTES);
   JOURNAL_MAGIC.copy(h, 0);

@@ -20,6 +20,7 @@
 import { open, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { IsosyncError } from '../errors.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
+import { pieceCheckOf, type CheckSource } from '../torrent/piece-check.js';
 import type { ByteSource } from './byte-source.js';
 import { checkRange } from './byte-source.js';
 import { readFully } from './file-source.js';
@@ -43,11 +44,8 @@ export const FLUSH_BYTES = 32 * 1024 * 1024;
  */
 export const DEFER_MS = 50;
 
-export interface PartTarget {
-  readonly length: number;
-  readonly pieceLength: number;
-  readonly pieces: Uint8Array;
-}
+/** The target: its metainfo, or the v1 fields alone (pieces are checked by torrent/piece-check.ts). */
+export type PartTarget = CheckSource;
 
 export class PartFile implements ByteSource, PieceStore {
   /** The journal of received blocks: `NAME.part.blocks`. */
@@ -211,7 +209,7 @@ export class PartFile implements ByteSource, PieceStore {
           this.journal = await open(this.journalPath, this.received.length > 0 ? 'r+' : 'w');
           if (this.received.length > 0) this.journalAt = (await this.journal.stat()).size;
           else {
-            await writeAll(this.journal, journalHeader(this.target.pieces), 0);
+            await writeAll(this.journal, journalHeader(pieceCheckOf(this.target).fingerprint), 0);
             this.journalAt = HEADER;
           }
         }
@@ -324,11 +322,11 @@ async function readReceived(journal: string, target: PartTarget, have: readonly 
   }
   const verified: Span[] = [];
   have.forEach((ok, p) => ok && verified.push({ start: p * target.pieceLength, end: Math.min(target.length, (p + 1) * target.pieceLength) }));
-  const received = subtractSpans(decodeJournal(bytes, target.pieces, target.length), mergeSpans(verified));
+  const received = subtractSpans(decodeJournal(bytes, pieceCheckOf(target).fingerprint, target.length), mergeSpans(verified));
   try {
     if (received.length === 0) await unlink(journal);
     else {
-      await writeFile(`${journal}.new`, Buffer.concat([journalHeader(target.pieces), encodeRecords(received)]));
+      await writeFile(`${journal}.new`, Buffer.concat([journalHeader(pieceCheckOf(target).fingerprint), encodeRecords(received)]));
       await rename(`${journal}.new`, journal);
     }
   } catch {

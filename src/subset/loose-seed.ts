@@ -17,7 +17,6 @@
  * A loose file that changes after the check makes its pieces fail at the
  * leecher, which drops us: the same risk as an image changed under a seed.
  */
-import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IsosyncError } from '../errors.js';
@@ -30,6 +29,7 @@ import { startPeers, type SyncPeers } from '../swarm/sync-peers.js';
 import { prepare } from '../sync/prepare.js';
 import { closeSources } from '../sync/sources.js';
 import type { Metainfo } from '../torrent/metainfo.js';
+import { pieceCheckOf } from '../torrent/piece-check.js';
 
 export interface LooseSeedOptions {
   readonly torrent: Metainfo;
@@ -143,8 +143,7 @@ export async function seedFromLooseFiles(o: LooseSeedOptions): Promise<LooseSeed
         continue;
       }
       const buf = await src.read(span.start, span.end - span.start);
-      const want = t.pieces.subarray(p * 20, p * 20 + 20);
-      if (Buffer.compare(createHash('sha1').update(buf).digest(), want) === 0) {
+      if (pieceCheckOf(t).matches(p, buf)) {
         have[p] = true;
         pieces++;
         bytes += buf.length;

@@ -32,6 +32,7 @@ import { readIso, type IsoImage } from '../iso/index.js';
 import type { NestedImage } from '../layouts/nested.js';
 import { checkRange, type ByteSource } from '../store/byte-source.js';
 import { PartFile } from '../store/part-file.js';
+import { pieceCheckOf } from '../torrent/piece-check.js';
 import { startPeers, type SyncPeers } from '../swarm/sync-peers.js';
 import { prepare, type Prepared } from '../sync/prepare.js';
 import type { SyncEvent, SyncInput } from '../sync/report.js';
@@ -210,7 +211,7 @@ export class SubsetSession implements ByteSource {
     const emit = this.input.onEvent ?? (() => undefined);
     const result: AssembleStats = await assemble({
       plan,
-      pieces: this.input.target.pieces,
+      check: pieceCheckOf(this.input.target),
       sources: this.prepared.byteSources,
       cache: this.prepared.vt,
       store: {

@@ -69,7 +69,6 @@ export function parseHostPort(spec: string): { host: string; port: number } {
 export async function seedImage(opts: SeedOptions): Promise<Seeding> {
   const t = opts.torrent;
   if (t.files) throw new IsosyncError('UNSUPPORTED', `Cannot seed ${JSON.stringify(t.name)}: multi-file torrents are not ISO images`);
-  if (t.version === 'v2') throw new IsosyncError('UNSUPPORTED', `Cannot seed ${JSON.stringify(t.name)}: it is a BitTorrent v2-only torrent; isosync seeds v1 and hybrid torrents`);
   const peers = (opts.peers ?? []).map(parseHostPort);
   const source: ByteSource & { close(): Promise<void> } = await FileSource.open(opts.imagePath);
   if (source.size !== t.length) {
@@ -92,6 +91,7 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
     pex: !t.private,
     length: t.length,
     pieceLength: t.pieceLength,
+    ...(t.version === 'v2' ? { padLastPiece: true } : {}),
     store: { have, read: (o, n) => source.read(o, n) },
     host: opts.host ?? '127.0.0.1',
     port: opts.port ?? 0,

@@ -24,6 +24,12 @@ export interface SwarmOptions {
   readonly infoHash: Uint8Array;
   readonly length: number;
   readonly pieceLength: number;
+  /**
+   * BEP 52 v2-only torrent: every file is padded to whole pieces, the last
+   * one too as libtorrent sees it (a tail pad file), so peers may ask for the
+   * pad of the last piece; it is served as zeros.
+   */
+  readonly padLastPiece?: boolean;
   readonly store: SwarmStore;
   readonly peerId?: Uint8Array;
   /** Listen address (default 127.0.0.1) and port (0: any free port; undefined: do not listen). */

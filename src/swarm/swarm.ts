@@ -85,6 +85,7 @@ export class Swarm {
       read: (o, n) => opts.store.read(o, n),
       pieceLength: opts.pieceLength,
       pieceSize: (p) => this.pieceSize(p),
+      ...(opts.padLastPiece ? { askable: () => opts.pieceLength } : {}),
       up: new TokenBucket(opts.uploadLimit ?? 0),
       shareWaitMs: opts.shareWaitMs ?? 0,
       now: Date.now,

@@ -105,6 +105,7 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     pex: !target.private,
     length: target.length,
     pieceLength: target.pieceLength,
+    ...(target.version === 'v2' ? { padLastPiece: true } : {}),
     store: { have: store.have, read },
     host: settings.host ?? '127.0.0.1',
     port: settings.port ?? 0,

@@ -37,6 +37,8 @@ export interface UploaderOptions {
   read(offset: number, length: number): Promise<Uint8Array>;
   readonly pieceLength: number;
   pieceSize(p: PieceIndex): number;
+  /** How much of piece p a peer may ask for, when more than pieceSize (BEP 52 pad of the last piece, served as zeros). */
+  askable?(p: PieceIndex): number;
   readonly up: TokenBucket;
   readonly shareWaitMs: number;
   now(): number;
@@ -61,7 +63,7 @@ export class Uploader {
   }
 
   request(link: PeerLink, p: PieceIndex, offset: number, length: number, respond: Respond): void {
-    if (length <= 0 || length > MAX_BLOCK_BYTES || offset + length > this.o.pieceSize(p)) return link.wire.violation(`asked for ${length} bytes at ${offset} of piece ${p}`);
+    if (length <= 0 || length > MAX_BLOCK_BYTES || offset + length > (this.o.askable?.(p) ?? this.o.pieceSize(p))) return link.wire.violation(`asked for ${length} bytes at ${offset} of piece ${p}`);
     if (link.wire.peerRequests.length > MAX_PEER_REQUESTS) {
       const over = (this.overflow.get(link) ?? 0) + 1;
       this.overflow.set(link, over);
@@ -124,7 +126,11 @@ export class Uploader {
   private async serve(u: Upload): Promise<void> {
     const { peer: link, piece: p, offset, length } = u;
     try {
-      const bytes = await this.windows.bytes(p, this.o.pieceSize(p), offset, length);
+      const size = this.o.pieceSize(p);
+      const real = Math.max(0, Math.min(length, size - offset));
+      const content = real > 0 ? await this.windows.bytes(p, size, offset, real) : new Uint8Array(0);
+      // Past the content (the BEP 52 pad of a v2-only torrent's last piece): zeros.
+      const bytes = real === length ? content : padded(content, length);
       if (link.closed || link.wire.amChoking || !link.wire.peerRequests.some((r) => r.piece === p && r.offset === offset && r.length === length)) return;
       u.respond(null, bytes);
       this.o.sent(link, length);
@@ -144,4 +150,10 @@ export class Uploader {
     if (this.wake) clearTimeout(this.wake);
     this.o.up.close();
   }
+}
+
+function padded(content: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  out.set(content);
+  return out;
 }

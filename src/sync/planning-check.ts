@@ -20,6 +20,7 @@ import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assemble.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import type { PartFile } from '../store/part-file.js';
+import type { PieceCheck } from '../torrent/piece-check.js';
 import type { Prepared } from './prepare.js';
 
 /** Plans made at most (the first and its re-plans). */
@@ -35,7 +36,7 @@ export interface CheckedPlan {
   readonly replans: number;
 }
 
-export async function checkPlanningInput(first: Prepared, part: PartFile, pieces: Uint8Array, onEvent: (e: AssembleEvent) => void): Promise<CheckedPlan> {
+export async function checkPlanningInput(first: Prepared, part: PartFile, check: PieceCheck, onEvent: (e: AssembleEvent) => void): Promise<CheckedPlan> {
   const stats = { reusedBytes: 0, fetchedBytes: 0, wastedBytes: 0, guessedWrongBytes: 0 };
   let prepared = first;
   let planningBytes = first.vt.fetchedBytes;
@@ -52,7 +53,7 @@ export async function checkPlanningInput(first: Prepared, part: PartFile, pieces
     engine.planned(pieceNeeds(plan, have));
     const s = await assemble({
       plan,
-      pieces,
+      check,
       sources: prepared.byteSources,
       cache: vt,
       store: {

@@ -33,6 +33,7 @@ import type { PlanInput, PlanReport, SourceReport } from './report.js';
 import { findSources, type ImageSource, type LocalSource } from './sources.js';
 import { changedFileReport, nestedChangeReport } from './changed-files.js';
 import { planNested, type NestedPlan } from './nested-plan.js';
+import { pieceCheckOf } from '../torrent/piece-check.js';
 
 /** Cached blocks for walking the sources' nested metadata: 4,096 x 4 KiB = 16 MiB at most. */
 const NESTED_BLOCK_BYTES = 4096;
@@ -94,7 +95,11 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
     const choice = chooseSyncFile(target as { name: string; files: readonly FileEntry[]; pieceLength: number; length: number });
     throw new IsosyncError('UNSUPPORTED', `Cannot sync ${JSON.stringify(target.name)}: it is a torrent of ${target.files.length} files; isosync ${choice.summary.replace(/^syncs/, 'would sync')}, but syncs single-file torrents only`);
   }
-  if (target.version === 'v2') throw new IsosyncError('UNSUPPORTED', `Cannot sync ${JSON.stringify(target.name)}: it is a BitTorrent v2-only torrent; isosync syncs v1 and hybrid torrents`);
+
+  // Targets with piece hashes (every torrent; not a plain image): their pieces can be checked (torrent/piece-check.ts).
+  // A v2-only torrent without its piece layers cannot be: refused here, before any work.
+  const checkable = target.pieces ? { ...target, pieces: target.pieces } : undefined;
+  if (checkable) pieceCheckOf(checkable);
 
   emit({ type: 'phase', phase: 'sources' });
   const sources = await findSources({ target, from: input.from, sourceDirs: input.sourceDirs, output: input.output, ...(input.catalog ? { catalog: input.catalog } : {}), warn });
@@ -129,9 +134,8 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
   const images = sources.flatMap((s, i): (ImageFacts & { s: ImageSource })[] =>
     s.kind === 'image' ? [{ s, index: i, size: s.source.size, via: s.via, ...(s.infoHash ? { infoHash: s.infoHash } : {}), ...(s.torrent?.isosync?.hints ? { newerHints: s.torrent.isosync.hints } : {}) }] : [],
   );
-  const pieces = target.pieces;
   const hints = await chooseHints({ length: target.length, ...(target.infoHash ? { infoHash: target.infoHash } : {}), hints: target.isosync?.hints }, images, (set, img) =>
-    pieces ? probeHintSource(set, byteSources[img.index]!, { length: target.length, pieceLength: target.pieceLength, pieces }) : Promise.resolve('unknown'),
+    checkable ? probeHintSource(set, byteSources[img.index]!, checkable) : Promise.resolve('unknown'),
   );
   if (hints.ignored) warn({ code: 'HINTS_IGNORED', source: target.name, detail: `ignoring the torrent's delta hints: ${hints.ignored.message}`, error: hints.ignored });
 
@@ -182,10 +186,10 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
     // Files inside the target's nested images (a live image's squashfs, its EFI image) are mapped one by one;
     // the whole-file mapping of their containers is then only a last guess.
     let nested: NestedPlan | undefined;
-    if (targetIso && whole && pieces && imageInfos.length > 0) {
+    if (targetIso && whole && checkable && imageInfos.length > 0) {
       // Nested metadata is many small reads all over an image: 4 KiB cached blocks, not the 256 KiB of piece filling.
       const walk = sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source, NESTED_BLOCK_BYTES, NESTED_BLOCKS) : undefined));
-      nested = await planNested({ length: target.length, pieceLength: target.pieceLength, pieces }, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m), walk);
+      nested = await planNested(checkable, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m), walk);
     }
     const mapping = targetIso && nested ? mapIsoFiles(targetIso, imageInfos, loose, nested.mapping.containers) : whole;
     const nestedLayers: NestedLayers | undefined =

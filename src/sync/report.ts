@@ -47,14 +47,16 @@ export interface PlanTarget {
   readonly length: number;
   readonly pieceLength: number;
   readonly pieceCount: number;
-  /** pieceCount x 20 bytes of SHA-1 (hint sets are checked against them). */
+  /** pieceCount x 20 bytes of SHA-1 (empty for v2-only: `v2` holds its hashes); with `v2`, what pieces are checked against. */
   readonly pieces?: Uint8Array;
+  /** BEP 52 metadata of v2 and hybrid torrents. */
+  readonly v2?: Metainfo['v2'];
   readonly infoHash?: InfoHash;
   /** BEP 19 web seeds. */
   readonly urlList: readonly string[];
   /** BEP 17 HTTP seeds (those that name the image itself are used as web seeds: torrent/http-seeds.ts). */
   readonly httpSeeds?: readonly string[];
-  /** BitTorrent v1, v2 or hybrid (v2-only torrents are not synced). */
+  /** BitTorrent v1, v2 or hybrid. */
   readonly version?: Metainfo['version'];
   /** Multi-file torrents have these (they are not ISO images). */
   readonly files?: readonly unknown[];

@@ -23,6 +23,7 @@ import { TokenBucket } from '../swarm/rate-limit.js';
 import { startPeers, type SyncPeers } from '../swarm/sync-peers.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { Metainfo } from '../torrent/metainfo.js';
+import { pieceCheckOf } from '../torrent/piece-check.js';
 import { changedFilesAfter } from './changed-files.js';
 import { checkPlanningInput } from './planning-check.js';
 import { collectWarnings, prepare, type Prepared } from './prepare.js';
@@ -128,7 +129,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       }
     };
     // The pieces holding the metadata the plan was made from verify first; a plan made from wrong bytes is made again.
-    const checked = await checkPlanningInput(prepared, part, target.pieces, onEvent);
+    const checked = await checkPlanningInput(prepared, part, pieceCheckOf(target), onEvent);
     prepared = checked.prepared;
     const { plan, report, byteSources, vt, net } = prepared;
     toFetch = report.fetchBytes;
@@ -137,7 +138,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     const fetcher = net.hasSources ? net.engine : undefined;
     const main: AssembleStats = await assemble({
       plan,
-      pieces: target.pieces,
+      check: pieceCheckOf(target),
       sources: byteSources,
       cache: vt,
       store: part,

@@ -8,6 +8,7 @@
  */
 import { assemble } from '../delta/assemble.js';
 import { checkRange, type ByteSource } from '../store/byte-source.js';
+import { pieceCheckOf } from '../torrent/piece-check.js';
 import { closeSources, } from './sources.js';
 import { prepare, type SyncInput } from './session.js';
 
@@ -58,7 +59,7 @@ export class TorrentView implements ByteSource {
     const fetcher = net.hasSources ? net.engine : undefined;
     const stats = await assemble({
       plan,
-      pieces: this.input.target.pieces,
+      check: pieceCheckOf(this.input.target),
       sources: byteSources,
       cache: vt,
       store: {

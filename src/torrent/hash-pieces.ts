@@ -22,7 +22,9 @@ import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
 import { HASH_WORKER_MARK, hashRange, READ_BYTES, type HashJob, type HashReply } from './hash-worker.js';
 import { SHA1_BYTES } from './info-hash.js';
-import { fileRoot, leafHashes, SHA256_BYTES } from './merkle.js';
+import { equalBytes, fileRoot, leafHashes, SHA256_BYTES } from './merkle.js';
+import { pieceCheckOf, type CheckSource } from './piece-check.js';
+import type { PieceIndex } from '../core/ids.js';
 import { V2_MIN_PIECE_LENGTH } from './v2-info.js';
 
 /** Bytes per job: 16 MiB gives each worker long sequential reads and keeps ~64 jobs per GiB to balance. */
@@ -67,13 +69,17 @@ export async function hashPiecesV2(path: string, pieceLength: number, opts: Hash
 }
 
 function readSmall(path: string, length: number): Uint8Array {
+  return readAt(path, 0, length);
+}
+
+function readAt(path: string, offset: number, length: number): Uint8Array {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(length);
     let got = 0;
     while (got < length) {
-      const n = readSync(fd, buf, got, length - got, got);
-      if (n === 0) throw new IsosyncError('IO', `Cannot hash ${JSON.stringify(path)}: it ended at byte ${got}, before ${length}`, { path });
+      const n = readSync(fd, buf, got, length - got, offset + got);
+      if (n === 0) throw new IsosyncError('IO', `Cannot hash ${JSON.stringify(path)}: it ended at byte ${offset + got}, before ${offset + length}`, { path });
       got += n;
     }
     return buf;
@@ -122,27 +128,37 @@ export interface VerifyResult {
 }
 
 /**
- * Which pieces of the file at `path` match `expected.pieces`. A file shorter
- * than expected.length has its missing and partial pieces marked invalid;
- * bytes past expected.length are ignored.
+ * Which pieces of the file at `path` are the target's (piece-check.ts: SHA-1
+ * for v1 and hybrid, BEP 52 merkle nodes for v2-only). A file shorter than
+ * expected.length has its missing and partial pieces marked invalid; bytes
+ * past expected.length are ignored.
+ *
+ * v2-only: the pool computes each piece's node over pieceLength / 16 KiB
+ * leaves, which is the piece-layer node wherever the piece holds only its
+ * file's bytes; the one piece per file that ends in pad bytes or is checked
+ * against its pieces root is read again and checked on this thread.
  */
-export async function verifyPieces(
-  path: string,
-  expected: { readonly length: number; readonly pieceLength: number; readonly pieces: Uint8Array },
-  opts: Omit<HashOptions, 'length'> = {},
-): Promise<VerifyResult> {
+export async function verifyPieces(path: string, expected: CheckSource, opts: Omit<HashOptions, 'length'> = {}): Promise<VerifyResult> {
+  const check = pieceCheckOf(expected);
   const size = statFile(path).size;
   const available = Math.min(size, expected.length);
-  const pieceCount = expected.pieces.length / SHA1_BYTES;
-  const got = available > 0 ? await hashPieces(path, expected.pieceLength, { ...opts, length: available }) : new Uint8Array();
+  const pieceCount = check.pieceCount;
+  const merkle = check.kind === 'merkle';
+  const got = available > 0 ? await hashAll(path, expected.pieceLength, { ...opts, length: available }, merkle) : { pieces: new Uint8Array(), layer: undefined };
   // A piece is comparable when it lies wholly within the bytes present.
   const whole = available === expected.length ? pieceCount : Math.floor(available / expected.pieceLength);
   const valid: boolean[] = [];
   let validCount = 0;
   for (let i = 0; i < pieceCount; i++) {
-    const ok =
-      i < whole &&
-      Buffer.compare(got.subarray(i * SHA1_BYTES, (i + 1) * SHA1_BYTES), expected.pieces.subarray(i * SHA1_BYTES, (i + 1) * SHA1_BYTES)) === 0;
+    const p = i as PieceIndex;
+    let ok = false;
+    if (i < whole && !merkle) {
+      ok = Buffer.compare(got.pieces.subarray(i * SHA1_BYTES, (i + 1) * SHA1_BYTES), expected.pieces.subarray(i * SHA1_BYTES, (i + 1) * SHA1_BYTES)) === 0;
+    } else if (i < whole) {
+      const at = check.v2Piece(p);
+      if (at && at.against === 'piece layer' && at.dataBytes === check.size(p)) ok = equalBytes(got.layer!.subarray(i * SHA256_BYTES, (i + 1) * SHA256_BYTES), at.expected);
+      else ok = check.matches(p, readAt(path, i * expected.pieceLength, check.size(p)));
+    }
     valid.push(ok);
     if (ok) validCount++;
   }

@@ -18,6 +18,7 @@ import type { Warning } from '../../src/core/warnings.js';
 import { MemorySource } from '../../src/store/byte-source.js';
 import { IsosyncError } from '../../src/errors.js';
 import { Rng } from '../helpers/random.js';
+import { pieceCheckOf } from '../../src/torrent/piece-check.js';
 
 interface FakeOptions {
   /** Pieces it has (default: all). */
@@ -139,7 +140,7 @@ async function sync(s: ReturnType<typeof scenario>, sources: FakeSource[], opts:
   try {
     const stats = await assemble({
       plan: s.plan,
-      pieces: s.hashes,
+      check: pieceCheckOf({ length: s.target.length, pieceLength: s.pieceLength, pieces: s.hashes }),
       sources: [new MemorySource(s.target)],
       store: {
         have,

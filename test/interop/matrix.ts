@@ -4,8 +4,8 @@
  * namespace and turns every cell into a test.
  *
  * Cells: v1 torrents both ways through an isosync tracker and through
- * opentracker; hybrid torrents both ways through an isosync tracker; v2-only
- * torrents as far as both sides go. A cell marked unsupported checks the
+ * opentracker; hybrid and v2-only torrents both ways through an isosync
+ * tracker, where the counterpart takes them. A cell marked unsupported checks the
  * limitation instead of a transfer (see matrix-child.ts).
  */
 import assert from 'node:assert/strict';
@@ -36,7 +36,8 @@ export function cellsOf(c: Column): Cell[] {
   }
   if (c.hybrid) cells.push({ version: 'hybrid', tracker: 'isosync', direction: 'leech-from-isosync', unsupported: c.hybrid });
   else for (const direction of ['leech-from-isosync', 'seed-to-isosync'] as const) cells.push({ version: 'hybrid', tracker: 'isosync', direction });
-  cells.push({ version: 'v2', tracker: 'isosync', direction: 'leech-from-isosync', unsupported: c.v2 ?? 'isosync' });
+  if (c.v2) cells.push({ version: 'v2', tracker: 'isosync', direction: 'leech-from-isosync', unsupported: c.v2 });
+  else for (const direction of ['leech-from-isosync', 'seed-to-isosync'] as const) cells.push({ version: 'v2', tracker: 'isosync', direction });
   if (c.magnet) cells.push({ version: 'v1', tracker: 'isosync', direction: 'magnet-from-isosync' });
   return cells;
 }

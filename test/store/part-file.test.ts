@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { pieceIndex } from '../../src/core/ids.js';
 import { decodeJournal, encodeRecords, journalHeader } from '../../src/store/block-journal.js';
 import { PartFile } from '../../src/store/part-file.js';
+import { createTorrent } from '../../src/torrent/create.js';
+import { hashPiecesV2 } from '../../src/torrent/hash-pieces.js';
 import { tempDir } from '../helpers/env.js';
 import { Rng } from '../helpers/random.js';
 
@@ -113,5 +115,33 @@ describe('the .part keeps received blocks', () => {
     assert.deepEqual(decodeJournal(Buffer.concat([journalHeader(t.pieces), good]), t.pieces, t.length), [{ start: 0, end: 10 }, { start: 20, end: 30 }]);
     assert.deepEqual(decodeJournal(Buffer.concat([journalHeader(t.pieces), bad]), t.pieces, t.length), [{ start: 0, end: 10 }]);
     assert.deepEqual(decodeJournal(Buffer.concat([journalHeader(t.pieces), encodeRecords([{ start: t.length - 5, end: t.length + 5 }])]), t.pieces, t.length), []);
+  });
+
+  it('a v2-only target resumes the same way: pieces verify against its piece layers, and a v1 journal of the same bytes is not its own', async () => {
+    const tmp = tempDir();
+    try {
+      const { bytes, t } = target(6);
+      const image = join(tmp.dir, 'source.iso');
+      writeFileSync(image, bytes);
+      const h = await hashPiecesV2(image, PIECE);
+      const v2 = createTorrent({ name: 'img.iso', length: bytes.length, pieceLength: PIECE, pieces: h.pieces, version: 'v2', v2: h }).metainfo;
+      assert.equal(v2.pieces.length, 0);
+      const out = join(tmp.dir, 'img.iso');
+      // A run of the v1 torrent of the same bytes leaves its journal: not this target's.
+      await receive(await PartFile.open(out, t), bytes, [[3 * PIECE, 3 * PIECE + 20000]]);
+      const first = await PartFile.open(out, v2);
+      assert.deepEqual(first.received, [], 'the v1 journal is foreign to the v2 target');
+      // Piece 1 whole, the last piece whole (short: 64 KiB - 1000), piece 3 in part.
+      await receive(first, bytes, [[PIECE, 2 * PIECE], [5 * PIECE, bytes.length], [3 * PIECE, 3 * PIECE + 20000]]);
+      const again = await PartFile.open(out, v2);
+      try {
+        assert.deepEqual(again.have, [false, true, false, false, false, true]);
+        assert.deepEqual(again.received, [{ start: 3 * PIECE, end: 3 * PIECE + 20000 }]);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      tmp.cleanup();
+    }
   });
 });
