@@ -7,14 +7,24 @@
  *     bittorrent-protocol loop forever: one 92-byte message from a peer hung
  *     the process. SafeWire now checks the shape of that bencode first.
  *   - rpm-metadata input 7717: see test/packages/indexes.test.ts.
+ *   - erofs inputs 99979, 219912 and 8 more of 1,000,000 (seed 1): a
+ *     directory inode with a compressed data layout and size 0 has no cluster
+ *     map, and reading its content threw a TypeError instead of reading it
+ *     as empty. Rebuilt here from the committed live fixture's EROFS image.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { IsosyncError } from '../../src/errors.js';
+import { readEntryChunks, readIso } from '../../src/iso/index.js';
+import { erofsReader } from '../../src/layouts/erofs/read.js';
+import { COMPACT, EXTENDED, LAYOUT, SB, SUPERBLOCK_OFFSET } from '../../src/layouts/erofs/format.js';
+import { DEFAULT_LIMITS, MetadataBudget } from '../../src/layouts/layout.js';
+import { MemorySource } from '../../src/store/byte-source.js';
+import { FileSource } from '../../src/store/file-source.js';
 import { bencodeValueEnd } from '../../src/torrent/bencode-decode.js';
-import { ROOT } from '../helpers/env.js';
+import { fixture, ROOT } from '../helpers/env.js';
 
 const b = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
@@ -103,4 +113,32 @@ test('a ut_metadata or ut_pex message holding "-3:" drops the peer with one viol
   assert.match(seen['ut_metadata']![0]!, /^sent extended message 1 that is not bencode/);
   assert.equal(seen['ut_pex']!.length, 1, JSON.stringify(seen));
   assert.match(seen['ut_pex']![0]!, /^sent extended message 2 that is not bencode/);
+});
+
+test('an EROFS directory with a compressed layout and size 0 reads as empty, or fails with the project\'s error, never a TypeError', async () => {
+  const src = await FileSource.open(fixture('live', 'live-erofs-1.iso'));
+  let image: Uint8Array;
+  try {
+    const img = await readIso(src, { name: 'live-erofs-1.iso' });
+    const entry = img.entries.find((e) => e.type === 'file' && /squashfs\.img$/.test(e.path))!;
+    const chunks: Uint8Array[] = [];
+    for await (const c of readEntryChunks(src, entry)) chunks.push(c.slice());
+    image = Buffer.concat(chunks);
+  } finally {
+    await src.close();
+  }
+  // The root directory's inode (superblock root_nid, at meta_blkaddr * block + nid * 32): layout "compressed full", size 0.
+  const sb = Buffer.from(image.buffer, image.byteOffset + SUPERBLOCK_OFFSET, 128);
+  const at = sb.readUInt32LE(SB.metaBlkaddr) * 2 ** sb[SB.blkszbits]! + sb.readUInt16LE(SB.rootNid) * 32;
+  const ino = Buffer.from(image.buffer, image.byteOffset + at, 64);
+  const format = ino.readUInt16LE(COMPACT.format);
+  ino.writeUInt16LE((format & ~0b1110) | (LAYOUT.COMPRESSED_FULL << 1), COMPACT.format);
+  if (format & 1) ino.writeBigUInt64LE(0n, EXTENDED.size);
+  else ino.writeUInt32LE(0, COMPACT.size);
+  try {
+    const layout = await erofsReader.read(new MemorySource(image), 'squashfs.img', DEFAULT_LIMITS, new MetadataBudget(64 * 1024 * 1024));
+    assert.equal(layout.files.filter((f) => f.path.split('/').length === 1).length, 0, 'an empty root lists nothing under it');
+  } catch (e) {
+    assert.ok(e instanceof IsosyncError, `a foreign error: ${(e as Error).stack}`);
+  }
 });

@@ -154,7 +154,8 @@ class Erofs {
       }
       case LAYOUT.COMPRESSED_FULL:
       case LAYOUT.COMPRESSED_COMPACT: {
-        if (ino.size === 0) return { chunks: [], raw: false };
+        // Empty: no map header, no extents (a directory of size 0 reads as no entries).
+        if (ino.size === 0) return { chunks: [], extents: [], raw: false };
         const map = await readZMap(
           this.zInode(ino),
           (at, len) => this.meta(at, len, `cluster index of inode ${ino.nid}`),
@@ -186,7 +187,7 @@ class Erofs {
     if (ino.layout !== LAYOUT.COMPRESSED_FULL && ino.layout !== LAYOUT.COMPRESSED_COMPACT) this.fail(`inode ${ino.nid} has data layout ${ino.layout}, which cannot be read`);
     const algo = ALGORITHMS[got.algorithm ?? 0];
     const codec: Codec | undefined = algo === 'lz4' ? 'lz4' : algo === 'lzma' ? 'lzma' : algo === 'zstd' ? 'zstd' : algo === 'deflate' ? undefined : undefined;
-    const ext = got.extents!;
+    const ext = got.extents ?? [];
     for (let i = 0; i < ext.length; i++) {
       const x = ext[i]!;
       const end = i + 1 < ext.length ? ext[i + 1]!.la : ino.size;
