@@ -50,7 +50,7 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
     const serves = { have: new Array<boolean>(input.target.pieceCount).fill(false), read: () => Promise.reject(new IsosyncError('INTERNAL', 'Internal error: a plan serves nothing')) };
     swarm = input.peers ? await startPeers(input.target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, serves, input.onWarning) : undefined;
     const first = await prepare(input, part, swarm);
-    const checked = first.vt.fetchedBytes > 0 ? await checkPlanningInput(first, part, input.target.pieces, () => undefined) : undefined;
+    const checked = first.vt.fetchedBytes > 0 ? await checkPlanningInput(first, part, pieceCheckOf(input.target), () => undefined) : undefined;
     const p = checked?.prepared ?? first;
     p.net.close();
     await closeSources(p.sources);
