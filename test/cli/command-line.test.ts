@@ -150,7 +150,7 @@ describe('the command line', () => {
     const out = join(tmp.dir, 'no-such-folder', 'x.torrent');
     const nofolder = cli(['publish', img, '--product', 'distro', '--release', '1.00', '-o', out, '--home', join(tmp.dir, '.home')]);
     assert.equal(nofolder.status, 1);
-    assert.equal(nofolder.stderr, `isosync: Cannot write ${JSON.stringify(out)}: no such file or directory\n`);
+    assert.equal(nofolder.stderr, `isosync: Cannot write ${JSON.stringify(out)}: no such folder\n`);
   });
 
   it('checks every sync option and path before a .part exists, and removes a .part that got nothing', async (t) => {
