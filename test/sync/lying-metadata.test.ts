@@ -48,6 +48,17 @@ async function metadataSpans(): Promise<{ start: number; end: number }[]> {
   }
 }
 
+/** A peer that sends random bytes for every block of NEW's metadata, honest bytes elsewhere. */
+async function startLiar(torrent: string) {
+  const m = readTorrentFile(torrent);
+  const spans = await metadataSpans();
+  const liar = await badPeer('corrupt', m.infoHashBytes, m.pieceLength, readFileSync(NEW), {
+    random: true,
+    lieAbout: (at, len) => spans.some((s) => s.start < at + len && s.end > at),
+  });
+  return { m, spans, liar };
+}
+
 describe('a peer that lies about the target metadata', { skip: HAVE_RELEASES ? false : 'fixtures/releases not built' }, () => {
   let t: ReturnType<typeof tempDir>;
   let torrent: string;
@@ -77,12 +88,7 @@ describe('a peer that lies about the target metadata', { skip: HAVE_RELEASES ? f
 
   test('the plan is made again from verified pieces: reuse stays as without the liar, and the liar is struck', async () => {
     const alone = await sync('alone', []);
-    const m = readTorrentFile(torrent);
-    const spans = await metadataSpans();
-    const liar = await badPeer('corrupt', m.infoHashBytes, m.pieceLength, readFileSync(NEW), {
-      random: true,
-      lieAbout: (at, len) => spans.some((s) => s.start < at + len && s.end > at),
-    });
+    const { m, spans, liar } = await startLiar(torrent);
     try {
       const lied = await sync('lied', ['--peer', `127.0.0.1:${liar.port}`]);
       assert.ok(liar.lies() > 0, 'the liar was asked for metadata blocks');
@@ -105,12 +111,7 @@ describe('a peer that lies about the target metadata', { skip: HAVE_RELEASES ? f
       return JSON.parse(r.stdout) as { reusedBytes: number; fetchBytes: number; notes: string[] };
     };
     const alone = await plan('alone', []);
-    const m = readTorrentFile(torrent);
-    const spans = await metadataSpans();
-    const liar = await badPeer('corrupt', m.infoHashBytes, m.pieceLength, readFileSync(NEW), {
-      random: true,
-      lieAbout: (at, len) => spans.some((s) => s.start < at + len && s.end > at),
-    });
+    const { m, spans, liar } = await startLiar(torrent);
     try {
       const lied = await plan('lied', ['--peer', `127.0.0.1:${liar.port}`]);
       assert.ok(liar.lies() > 0, 'the liar was asked for metadata blocks');
