@@ -26,7 +26,7 @@ import { IsosyncError } from '../errors.js';
 import { encodeBencode } from '../torrent/bencode-encode.js';
 import { buildInfoDict, createTorrent, type CreatedTorrent } from '../torrent/create.js';
 import { computeInfoHash, type InfoHash } from '../torrent/info-hash.js';
-import { hashPieces, hashPiecesV2, type V2Hashes } from '../torrent/hash-pieces.js';
+import { hashPieces, hashPiecesV2, verifyPieces, type V2Hashes } from '../torrent/hash-pieces.js';
 import type { LineageEntry } from '../torrent/isosync-keys.js';
 import { parseMetainfo, type Metainfo, type MetaVersion } from '../torrent/metainfo.js';
 import { V2_MIN_PIECE_LENGTH } from '../torrent/v2-info.js';
@@ -226,7 +226,8 @@ export interface ImageInfoDict {
  *    published torrent, with product, release, lineage and hints), no hashing;
  *  - it is registered but its mtime or inode changed: hashed again at the
  *    release's piece length, and still the release's dictionary when every
- *    piece matches (the registration is refreshed);
+ *    piece matches (SHA-1, or the piece layers of a v2-only release; the
+ *    registration is refreshed);
  *  - otherwise: hashed now into a plain BEP 3 info dictionary (default piece
  *    length by size), exactly what publish would put there minus the isosync keys.
  */
@@ -241,6 +242,14 @@ export async function imageInfoDict(catalog: Catalog | undefined, path: string, 
     return { info: published.rawInfo, infoHash: published.infoHash, pieceLength: published.pieceLength, release };
   }
   const pieceLength = published && published.length === size ? published.pieceLength : defaultPieceLength(size);
+  if (release && published && published.length === size && published.version === 'v2') {
+    // v2-only: no SHA-1 pieces to compare; every piece checked against the release's piece layers instead.
+    const v = await verifyPieces(abs, published, opts.onProgress ? { onProgress: opts.onProgress } : {});
+    if (v.validCount === v.pieceCount) {
+      catalog!.registerImage(abs, published.infoHash, true);
+      return { info: published.rawInfo, infoHash: published.infoHash, pieceLength, release };
+    }
+  }
   const pieces = await hashPieces(abs, pieceLength, opts.onProgress ? { onProgress: opts.onProgress } : {});
   if (release && published && Buffer.from(pieces).equals(Buffer.from(published.pieces))) {
     catalog!.registerImage(abs, published.infoHash, true);

@@ -25,19 +25,27 @@ import type { Catalog } from '../library/catalog.js';
 import { MAX_TORRENT_FILE_BYTES } from '../library/previous.js';
 import { imageInfoDict, type ImageInfoDict } from '../library/publish.js';
 import { TORRENT_SUFFIX, torrentFileName } from '../library/torrent-name.js';
-import { verifyPieces } from '../torrent/hash-pieces.js';
+import { hashPiecesV2, verifyPieces } from '../torrent/hash-pieces.js';
 import type { InfoHash } from '../torrent/info-hash.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
 import { wrapInfo } from './torrent-wrap.js';
 import { decodeBencode, type BDict } from '../torrent/bencode-decode.js';
 import type { Bencodable } from '../torrent/bencode-encode.js';
 
-/** The publisher's signatures of a release torrent (outside its info), to hand out with it. */
-function releaseSignatures(torrent: Uint8Array): Bencodable | undefined {
+/** What a release torrent holds outside its info and is handed out with it: the publisher's signatures, BEP 52 piece layers. */
+interface Carried {
+  readonly signatures?: Bencodable;
+  readonly pieceLayers?: Bencodable;
+}
+
+function carriedOf(torrent: Uint8Array): Carried {
   try {
-    return ((decodeBencode(torrent).value as BDict).get('signatures') as Bencodable | undefined) ?? undefined;
+    const top = decodeBencode(torrent).value as BDict;
+    const signatures = top.get('signatures') as Bencodable | undefined;
+    const pieceLayers = top.get('piece layers') as Bencodable | undefined;
+    return { ...(signatures ? { signatures } : {}), ...(pieceLayers ? { pieceLayers } : {}) };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -148,23 +156,41 @@ export class TorrentCache {
     const own = `${this.opts.publicUrl}/announce`;
     const trackers = [[own], ...(release?.announceList.length ? release.announceList : release?.announce ? [[release.announce]] : []).map((t) => t.filter((u) => u !== own))];
     const webSeeds = [...new Set([fileUrl, ...(release?.urlList ?? [])])];
-    const signatures = dict.release ? releaseSignatures(dict.release.torrent) : await signaturesBeside(path, dict.infoHash);
-    const bytes = wrapInfo(dict.info, { trackers, webSeeds, creationDate: Math.floor(st.mtimeMs / 1000), ...(signatures ? { signatures } : {}) });
-    const metainfo = parseMetainfo(bytes, `${urlPath}.torrent`);
+    const carried = dict.release ? carriedOf(dict.release.torrent) : await carriedBeside(path, dict.infoHash);
+    const wrap = (c: Carried) => wrapInfo(dict.info, { trackers, webSeeds, creationDate: Math.floor(st.mtimeMs / 1000), ...c });
+    let bytes = wrap(carried);
+    let metainfo = parseMetainfo(bytes, `${urlPath}.torrent`);
+    if (metainfo.v2 && !metainfo.v2.layersComplete) {
+      // A v2 info whose torrent is gone (cached by the catalog): its piece layer again from the file it was checked against.
+      const pieceLayers = await pieceLayersOf(path, metainfo);
+      if (pieceLayers) {
+        bytes = wrap({ ...carried, pieceLayers });
+        metainfo = parseMetainfo(bytes, `${urlPath}.torrent`);
+      }
+    }
     return { bytes, metainfo, path, fileUrl, ...id };
   }
 }
 
-/** The publisher's signatures in FILE.torrent beside FILE, when that torrent has the same info (infohash). */
-async function signaturesBeside(path: string, infoHash: string): Promise<Bencodable | undefined> {
+/** What FILE.torrent beside FILE carries outside its info (signatures, piece layers), when that torrent has the same info (infohash). */
+async function carriedBeside(path: string, infoHash: string): Promise<Carried> {
   const sibling = join(dirname(path), torrentFileName(basename(path)));
   try {
     const bytes = await readFile(sibling);
-    if (bytes.length > MAX_TORRENT_FILE_BYTES || parseMetainfo(bytes, sibling).infoHash !== infoHash) return undefined;
-    return releaseSignatures(bytes);
+    if (bytes.length > MAX_TORRENT_FILE_BYTES || parseMetainfo(bytes, sibling).infoHash !== infoHash) return {};
+    return carriedOf(bytes);
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/** The piece layer of a single-file v2 torrent, hashed from the file; undefined when the file no longer has the torrent's pieces root. */
+async function pieceLayersOf(path: string, m: Metainfo): Promise<Bencodable | undefined> {
+  const root = m.v2?.files[0]?.piecesRoot;
+  if (m.files || !root || m.length <= m.pieceLength) return undefined;
+  const got = await hashPiecesV2(path, m.pieceLength).catch(() => undefined);
+  if (!got || !Buffer.from(got.root).equals(Buffer.from(root))) return undefined;
+  return new Map([[Buffer.from(root).toString('latin1'), got.pieceLayer]]);
 }
 
 /**
