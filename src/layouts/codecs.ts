@@ -6,7 +6,7 @@
  *
  *  - zlib: Node's zlib (squashfs "gzip" blocks are zlib streams, RFC 1950).
  *  - xz:   xz-decompress (xz-embedded in WebAssembly), as in packages/.
- *  - zstd: fzstd (pure JS; Node 20 has no zstd).
+ *  - zstd: zstddec (the reference libzstd decoder in WebAssembly; Node 20 has no zstd).
  *  - lz4:  lz4js's raw block decoder (squashfs and EROFS store raw LZ4 blocks, no frame).
  * See docs/LIBRARIES.md for why each. A corrupt block is an IsosyncError
  * ('BAD_ISO', "Cannot decompress ...") from `fail`, never a library's own error.
@@ -19,7 +19,7 @@ import { inflateSync } from 'node:zlib';
 
 /** xz-decompress is CommonJS: a dynamic import gives its exports as `default`. */
 let xzLib: Promise<{ default: typeof import('xz-decompress') }> | undefined;
-let zstdLib: Promise<typeof import('fzstd')> | undefined;
+let zstdLib: Promise<import('zstddec').ZSTDDecoder> | undefined;
 let lz4Lib: Promise<typeof import('lz4js')> | undefined;
 
 export type Codec = 'zlib' | 'xz' | 'zstd' | 'lz4' | 'lzma';
@@ -35,17 +35,20 @@ export async function decodeBlock(codec: Codec, input: Uint8Array, maxOut: numbe
         return fail(`zlib block is corrupt or larger than ${maxOut} bytes (${(e as Error).message})`);
       }
     case 'zstd': {
-      // fzstd allocates what the frame header declares: check that first (one frame with its content size, as mksquashfs writes).
+      // One frame with its content size, as mksquashfs writes: the size is the output buffer, and the frame must fill it exactly.
       const declared = zstdContentSize(input);
       if (declared === undefined) return fail('zstd block has no frame content size');
       if (declared > maxOut) return fail(`zstd block declares ${declared} bytes, over ${maxOut}`);
+      if (declared === 0) return fail('zstd block declares 0 bytes');
+      const zstd = await (zstdLib ??= loadZstd());
       let out: Uint8Array;
       try {
-        out = (await (zstdLib ??= import('fzstd'))).decompress(input);
+        out = zstd.decode(input, declared);
       } catch (e) {
         return fail(`zstd block is corrupt (${(e as Error).message})`);
       }
-      if (out.length > maxOut) return fail(`zstd block decodes to more than ${maxOut} bytes`);
+      // zstddec hands back an empty array when libzstd reports an error (corrupt data, output over `declared`, a wrong checksum).
+      if (out.length !== declared) return fail(`zstd block is corrupt (decodes to ${out.length} of the ${declared} bytes it declares)`);
       return out;
     }
     case 'lz4': {
@@ -82,6 +85,12 @@ export function zstdContentSize(b: Uint8Array): number | undefined {
   let v = 0;
   for (let i = fcsBytes - 1; i >= 0; i--) v = v * 256 + b[at + i]!;
   return fcsBytes === 2 ? v + 256 : v;
+}
+
+async function loadZstd(): Promise<import('zstddec').ZSTDDecoder> {
+  const decoder = new (await import('zstddec')).ZSTDDecoder();
+  await decoder.init();
+  return decoder;
 }
 
 async function xzBlock(input: Uint8Array, maxOut: number, fail: Fail): Promise<Uint8Array> {

@@ -11,9 +11,15 @@
  *     directory inode with a compressed data layout and size 0 has no cluster
  *     map, and reading its content threw a TypeError instead of reading it
  *     as empty. Rebuilt here from the committed live fixture's EROFS image.
+ *   - squashfs inputs 81727, 120365, 160516, 215193 and 428599 (seed 1): the
+ *     zstd metadata block at byte 48450 (two distinct 212-byte blocks) holds
+ *     FSE-coded Huffman weights whose states read 0 bits each, and fzstd
+ *     0.1.1 decoded weights forever. zstd blocks now go to libzstd's own
+ *     decoder (zstddec), which bounds the weights as the format does.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { IsosyncError } from '../../src/errors.js';
@@ -24,7 +30,8 @@ import { DEFAULT_LIMITS, MetadataBudget } from '../../src/layouts/layout.js';
 import { MemorySource } from '../../src/store/byte-source.js';
 import { FileSource } from '../../src/store/file-source.js';
 import { bencodeValueEnd } from '../../src/torrent/bencode-decode.js';
-import { fixture, ROOT } from '../helpers/env.js';
+import { decodeBlock } from '../../src/layouts/codecs.js';
+import { fixture, hasTool, ROOT, runOk, tempDir } from '../helpers/env.js';
 
 const b = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
@@ -140,5 +147,67 @@ test('an EROFS directory with a compressed layout and size 0 reads as empty, or 
     assert.equal(layout.files.filter((f) => f.path.split('/').length === 1).length, 0, 'an empty root lists nothing under it');
   } catch (e) {
     assert.ok(e instanceof IsosyncError, `a foreign error: ${(e as Error).stack}`);
+  }
+});
+
+/** The zstd block of squashfs fuzz input 81727 (seed 1); input 160516's differs in byte 83. */
+const ZSTD_ENDLESS_WEIGHTS = '28b52ffd603a00550600928f2b23f06b3306b0aa62fd5f7aa0c354ae1a0dc2b696d57ed15f7575df5457b156fe7fb35ba672425eeb01b5382628316766c015b7efb5ae4faaa51eefe6b5ceac649f95bc5df01aa094275b346fd655a5092e1e082e0ebcfecb3f78b9c878adaf899f7025e3ba2721833526638331688a12932fda265963d1c2087b5073b846fdacaf87bff04610941515dd83d7abf33bbf479b76c668c1ebb562a9f65a7fc4cfac3ba1f4cce72424ce0bafdff037070a208099e1019bcb389a8cbd0608093eb14416908903675008';
+
+function zstdEndlessWeights(): Buffer[] {
+  const a = Buffer.from(ZSTD_ENDLESS_WEIGHTS, 'hex');
+  const b = Buffer.from(a);
+  b[83] = 0xa8;
+  return [a, b];
+}
+
+test('a zstd block whose Huffman weights never end is refused as corrupt, and the call returns', () => {
+  const script = `
+    const { decodeBlock } = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'layouts', 'codecs.js'))});
+    const { IsosyncError } = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'errors.js'))});
+    const codes = [];
+    for (const hex of ${JSON.stringify(zstdEndlessWeights().map((x) => x.toString('hex')))}) {
+      try {
+        await decodeBlock('zstd', Buffer.from(hex, 'hex'), 8192, (p) => { throw new IsosyncError('BAD_ISO', p); });
+        codes.push('decoded');
+      } catch (e) {
+        codes.push(e instanceof IsosyncError ? e.code : String(e));
+      }
+    }
+    process.stdout.write(JSON.stringify(codes));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.signal, null, 'the decoder returned (it looped before: killed after 20 s)');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), ['BAD_ISO', 'BAD_ISO']);
+});
+
+test('zstd blocks: what the zstd tool writes decodes; what it calls corrupt, a bad checksum, a second frame or a block over the bound is refused', { skip: !hasTool('zstd') && 'zstd is not installed' }, async () => {
+  const { dir, cleanup } = tempDir('isosync-zstd-');
+  const fail = (p: string): never => {
+    throw new IsosyncError('BAD_ISO', p);
+  };
+  try {
+    const text = Buffer.from('squashfs metadata, or a block of a file; '.repeat(190));
+    writeFileSync(join(dir, 'block'), text);
+    runOk('zstd', ['-q', '--check', join(dir, 'block'), '-o', join(dir, 'block.zst')]);
+    const frame = readFileSync(join(dir, 'block.zst'));
+    assert.deepEqual(Buffer.from(await decodeBlock('zstd', frame, 8192, fail)), text);
+    for (const [i, bad] of zstdEndlessWeights().entries()) {
+      writeFileSync(join(dir, `fuzz-${i}.zst`), bad);
+      assert.equal(spawnSync('zstd', ['-q', '-t', join(dir, `fuzz-${i}.zst`)]).status !== 0, true, 'the zstd tool calls the fuzz block corrupt too');
+    }
+    const badSum = Buffer.from(frame);
+    badSum[badSum.length - 1]! ^= 1;
+    const refusals: [string, Buffer, number][] = [
+      ['a wrong checksum', badSum, 8192],
+      ['a second frame', Buffer.concat([frame, frame]), 8192],
+      ['more than the bound', frame, text.length - 1],
+      ['a truncated frame', frame.subarray(0, frame.length - 6), 8192],
+    ];
+    for (const [what, bytes, max] of refusals) {
+      await assert.rejects(decodeBlock('zstd', bytes, max, fail), (e: unknown) => e instanceof IsosyncError && e.code === 'BAD_ISO', what);
+    }
+  } finally {
+    cleanup();
   }
 });
