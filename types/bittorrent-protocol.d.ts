@@ -48,6 +48,9 @@ declare module 'bittorrent-protocol' {
     _onMessage(buf: Uint8Array): void;
     _onKeepAlive(): void;
     _onReject(index: number, offset: number, length: number): void;
+    /** Sends message `id` with its 32-bit numbers and payload (BEP 52 hash messages go through it). */
+    _message(id: number, numbers: number[], data?: Uint8Array): void;
+    _push(data: Uint8Array): boolean | undefined;
 
     peerExtendedMapping: Record<string, number>;
     use(extension: unknown): void;

@@ -20,14 +20,15 @@ export interface Announcing {
 }
 
 /** Starts announcing `swarm` to `tiers` (and `preferred` first); undefined when there is no tracker or the swarm does not listen. */
-export function startAnnouncing(opts: { swarm: Swarm; tiers: string[][]; preferred?: readonly string[]; left: () => number; onWarning?: WarningSink }): Announcing | undefined {
+/** `infoHash`: the swarm's by default; a hybrid seed announces its other infohash too (BEP 52). */
+export function startAnnouncing(opts: { swarm: Swarm; infoHash?: Uint8Array; tiers: string[][]; preferred?: readonly string[]; left: () => number; onWarning?: WarningSink }): Announcing | undefined {
   const { swarm } = opts;
   const preferred = [...(opts.preferred ?? [])];
   if ((opts.tiers.length === 0 && preferred.length === 0) || swarm.port === undefined) return undefined;
   /** What each tracker said last, by source name. */
   const said = new Map<string, string>();
   const a = new Announcer({
-    infoHash: swarm.opts.infoHash,
+    infoHash: opts.infoHash ?? swarm.opts.infoHash,
     peerId: swarm.peerId,
     port: swarm.port,
     tiers: opts.tiers,

@@ -33,6 +33,8 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface LinkSpec {
   readonly infoHash: Uint8Array;
+  /** A hybrid's other infohash (BEP 52): an incoming peer may ask for either. */
+  readonly altInfoHash?: Uint8Array;
   readonly peerId: Uint8Array;
   readonly pieceCount: number;
   /** Outgoing only: open with an MSE/PE handshake (for a peer that refuses plaintext). */
@@ -118,9 +120,11 @@ export class PeerLink {
     wire.on('finish', () => this.close('wire ended'));
     socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => this.close(this.handshaken ? 'idle too long' : 'no handshake in time'));
     if (!outgoing) {
-      const want = createHash('sha1').update('req2').update(spec.infoHash).digest('hex');
+      const hashes = [spec.infoHash, ...(spec.altInfoHash ? [spec.altInfoHash] : [])];
+      const wants = hashes.map((ih) => createHash('sha1').update('req2').update(ih).digest('hex'));
       wire.on('crypto-infohash', (h: string) => {
-        if (String(h).toLowerCase() === want) wire.setInfoHash(Buffer.from(spec.infoHash).toString('hex'));
+        const i = wants.indexOf(String(h).toLowerCase());
+        if (i >= 0) wire.setInfoHash(Buffer.from(hashes[i]!).toString('hex'));
         else wire.violation('asked for an unknown torrent (encrypted handshake)');
       });
     }

@@ -224,7 +224,7 @@ export class PeerSet {
    */
   handshake(link: PeerLink, infoHashHex: string, peerIdHex: string): boolean {
     const refused =
-      infoHashHex !== Buffer.from(this.o.spec.infoHash).toString('hex')
+      infoHashHex !== Buffer.from(this.o.spec.infoHash).toString('hex') && infoHashHex !== Buffer.from(this.o.spec.altInfoHash ?? []).toString('hex')
         ? 'asked for another torrent'
         : peerIdHex === this.ourId
           ? 'connected to itself'

@@ -35,8 +35,15 @@
  *   16  reject          13
  *   17  allowed-fast    5
  *   20  extended        >= 2
+ *   21  hash request    49      BEP 52 (hash-messages.ts)
+ *   22  hashes          >= 49
+ *   23  hash reject     49
+ *
+ * BEP 52: a wire of a v2 or hybrid torrent (`v2`) sets bit 0x10 of the last
+ * reserved byte in its handshake; hash messages reach the owner as the
+ * library's `unknownmessage` and leave through `send`.
  */
-import Wire from 'bittorrent-protocol';
+import Wire, { type WireExtensions } from 'bittorrent-protocol';
 import { bencodeValueEnd } from '../torrent/bencode-decode.js';
 
 /** Largest block isosync accepts in a piece message or request (libtorrent and aria2 ask 16 KiB; some old clients 128 KiB). */
@@ -63,7 +70,10 @@ export const PIECE_COUNT_UNKNOWN = Number.POSITIVE_INFINITY;
 /** Message ids counted against MAX_TRANSFER_MESSAGES_PER_SECOND (BEP 3 have/request/cancel, BEP 6 reject). */
 const TRANSFER_MESSAGES = new Set([4, 6, 8, 16]);
 
-const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 1, 3: 1, 4: 5, 6: 13, 8: 13, 9: 3, 13: 5, 14: 1, 15: 1, 16: 13, 17: 5 };
+const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 1, 3: 1, 4: 5, 6: 13, 8: 13, 9: 3, 13: 5, 14: 1, 15: 1, 16: 13, 17: 5, 21: 49, 23: 49 };
+/** BEP 52: the v2 bit of the handshake's last reserved byte (byte 27 of the 68-byte handshake). */
+const V2_RESERVED_BIT = 0x10;
+const HANDSHAKE_RESERVED_LAST = 27;
 
 export class SafeWire extends Wire {
   /** Called once with the reason when the peer broke the protocol. */
@@ -74,6 +84,8 @@ export class SafeWire extends Wire {
    * library's error text.
    */
   rejecting = false;
+  /** BEP 52: say in the handshake that we speak v2 (set before it is sent). */
+  v2 = false;
   private violated = false;
   private windowStart = Date.now();
   private windowCount = 0;
@@ -107,6 +119,28 @@ export class SafeWire extends Wire {
     }
     this._parse(Number.MAX_SAFE_INTEGER, () => undefined); // read nothing more
     this.destroy();
+  }
+
+  override handshake(infoHash: Uint8Array | string, peerId: Uint8Array, extensions?: WireExtensions): void {
+    if (!this.v2) return super.handshake(infoHash, peerId, extensions);
+    // The library writes the reserved bytes itself: set the v2 bit in the one push that carries them.
+    const push = this._push;
+    this._push = (d: Uint8Array) => {
+      this._push = push;
+      const out = d.slice();
+      if (out.length > HANDSHAKE_RESERVED_LAST) out[HANDSHAKE_RESERVED_LAST]! |= V2_RESERVED_BIT;
+      return push.call(this, out);
+    };
+    try {
+      super.handshake(infoHash, peerId, extensions);
+    } finally {
+      this._push = push;
+    }
+  }
+
+  /** Sends message `id` with `payload` (BEP 52 hash messages). */
+  send(id: number, payload: Uint8Array): void {
+    if (!this.violated && !this.destroyed) this._message(id, [], payload);
   }
 
   /** The name of our extension that extended message id `id` is for (BEP 10: the ids we announced), if any. */
@@ -143,6 +177,7 @@ export class SafeWire extends Wire {
     if (id === 5 && known && buf.length !== 1 + this.bitfieldBytes) return this.violation(`sent a bitfield of ${buf.length - 1} bytes (expected ${this.bitfieldBytes})`);
     if (id === 7 && (buf.length < 10 || buf.length > 9 + MAX_BLOCK_BYTES)) return this.violation(`sent a piece message of ${buf.length} bytes`);
     if (id === 20 && buf.length < 2) return this.violation('sent an empty extended message');
+    if (id === 22 && buf.length < 49) return this.violation(`sent a hashes message of ${buf.length} bytes`);
     if (id === 20 && (buf[1] === 0 || this.extensionOf(buf[1]!) !== undefined)) {
       try {
         bencodeValueEnd(buf, 2);

@@ -12,7 +12,8 @@ import type { WarningSink } from '../core/warnings.js';
 import { FileSource } from '../store/file-source.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
-import { trackerTiers, type Metainfo } from '../torrent/metainfo.js';
+import { trackerTiers, truncatedV2, type Metainfo } from '../torrent/metainfo.js';
+import { HashServer } from '../torrent/hash-server.js';
 
 export { trackerTiers };
 import { Swarm, type PeerReport } from './swarm.js';
@@ -85,8 +86,13 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
       throw new IsosyncError('VERIFY_FAILED', `Cannot seed ${JSON.stringify(opts.imagePath)}: ${v.pieceCount - v.validCount} of ${v.pieceCount} pieces fail their hash (is it the torrent's image?)`, { path: opts.imagePath });
     }
   }
+  // BEP 52: a v2 or hybrid seed answers hash requests from its trees; a hybrid is in both swarms (v1 and truncated v2 infohash).
+  const v2 = t.v2;
+  const altInfoHash = v2 && t.version === 'hybrid' ? truncatedV2(v2).bytes : undefined;
   const swarm = await Swarm.start({
     infoHash: t.infoHashBytes,
+    ...(v2 ? { v2: true, hashes: new HashServer({ pieceLength: t.pieceLength, v2 }, (o, n) => source.read(o, n)) } : {}),
+    ...(altInfoHash ? { altInfoHash } : {}),
     metadata: t.rawInfo,
     pex: !t.private,
     length: t.length,
@@ -105,19 +111,22 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
   });
   for (const p of peers) swarm.addPeer(p.host, p.port);
   // A seed that starts complete announces `started` with left=0; `completed` is only for a download that finished (BEP 3).
-  const announcing: Announcing | undefined = startAnnouncing({
-    swarm,
-    tiers: opts.trackers ? opts.trackers.map((x) => [...x]) : trackerTiers(t),
-    left: () => 0,
-    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
-  });
+  const announce = (infoHash?: Uint8Array): Announcing | undefined =>
+    startAnnouncing({
+      swarm,
+      ...(infoHash ? { infoHash } : {}),
+      tiers: opts.trackers ? opts.trackers.map((x) => [...x]) : trackerTiers(t),
+      left: () => 0,
+      ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+    });
+  const announcing = [announce(), ...(altInfoHash ? [announce(altInfoHash)] : [])];
   return {
     host: swarm.host!,
     port: swarm.port!,
     swarm,
     stats: () => ({ uploaded: swarm.uploaded, peers: swarm.stats().peers }),
     close: async () => {
-      await announcing?.stop();
+      for (const a of announcing) await a?.stop();
       await swarm.close();
       await source.close();
     },

@@ -3,6 +3,7 @@ import type { PieceIndex } from '../core/ids.js';
 import type { WarningSink } from '../core/warnings.js';
 import type { PeerFacts } from '../engine/engine.js';
 import type { TokenBucket } from './rate-limit.js';
+import type { HashAnswerer } from './hash-extension.js';
 import type { HandleSink, PeerHandle } from '../engine/handle.js';
 
 export interface SwarmStore {
@@ -22,6 +23,17 @@ export interface EnginePort {
 
 export interface SwarmOptions {
   readonly infoHash: Uint8Array;
+  /**
+   * BEP 52 hybrid torrent: the other infohash its swarm is known by (the
+   * SHA-256 one cut to 20 bytes when `infoHash` is the v1 one, or the other
+   * way round); peers may connect with either, and are answered with the one
+   * they used.
+   */
+  readonly altInfoHash?: Uint8Array;
+  /** BEP 52 (v2 and hybrid torrents): the v2 bit in our handshakes. */
+  readonly v2?: boolean;
+  /** BEP 52 hash requests are answered from these trees (a v2 or hybrid seed); without it they are rejected. */
+  readonly hashes?: HashAnswerer;
   readonly length: number;
   readonly pieceLength: number;
   /**

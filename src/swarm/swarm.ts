@@ -23,6 +23,7 @@ import { BtPeer, type PeerContext } from './bt-peer.js';
 import { CHOKE_ROUND_MS, ChokeRounds } from './choker.js';
 import { Ledger, type PeerReport } from './ledger.js';
 import { newPeerId, type PeerLink } from './peer-link.js';
+import { attachHashes, type HashAsker } from './hash-extension.js';
 import { MAX_PEERS, PeerSet } from './peer-set.js';
 import { serveMetadata } from './metadata-extension.js';
 import { pexExtension } from './pex-extension.js';
@@ -52,6 +53,8 @@ export class Swarm {
   private readonly uploader: Uploader;
   private readonly superSeed: SuperSeed<PeerLink> | undefined;
   private readonly handles = new Map<PeerLink, BtPeer>();
+  /** BEP 52 hash requests we make of each peer. */
+  readonly askers = new Map<PeerLink, HashAsker>();
   private readonly ledger = new Ledger();
   /** Addresses of peers that serve aligned blocks only (remembered across reconnects). */
   private readonly alignedOnly = new Set<string>();
@@ -74,7 +77,7 @@ export class Swarm {
     this.superSeed = opts.superSeed ? new SuperSeed(this.pieceCount) : undefined;
     this.down = opts.downloadGate ?? new TokenBucket(opts.downloadLimit ?? 0);
     this.set = new PeerSet({
-      spec: { infoHash: opts.infoHash, peerId: this.peerId, pieceCount: this.pieceCount },
+      spec: { infoHash: opts.infoHash, peerId: this.peerId, pieceCount: this.pieceCount, ...(opts.altInfoHash ? { altInfoHash: opts.altInfoHash } : {}) },
       onLink: (l) => this.attach(l),
       warn: this.warn,
       ...(opts.encryption ? { encryption: opts.encryption } : {}),
@@ -180,6 +183,8 @@ export class Swarm {
       );
     }
     link.onClose = (reason) => this.detach(link, reason);
+    w.v2 = this.opts.v2 === true;
+    this.askers.set(link, attachHashes(link, this.opts.hashes));
     w.on('handshake', guarded(w, (ih: string, pid: string, ext) => this.onHandshake(link, ih, pid, ext.fast === true)));
     w.on('bitfield', guarded(w, () => this.onBitfield(link, false)));
     w.on('have-all', guarded(w, () => this.onBitfield(link, true)));
@@ -195,7 +200,10 @@ export class Swarm {
 
   private onHandshake(link: PeerLink, ihHex: string, pidHex: string, fast: boolean): void {
     if (!this.set.handshake(link, ihHex, pidHex)) return;
-    if (!link.outgoing) link.wire.handshake(this.opts.infoHash, this.peerId, { fast: true, dht: false });
+    // A hybrid's peer is answered with the infohash it asked for (BEP 52).
+    const alt = this.opts.altInfoHash;
+    const asked = alt && ihHex === Buffer.from(alt).toString('hex') ? alt : this.opts.infoHash;
+    if (!link.outgoing) link.wire.handshake(asked, this.peerId, { fast: true, dht: false });
     this.ledger.of(link.address).peerId = pidHex;
     for (const poke of this.pexPokes) poke();
     // A super-seed shows nothing at first (BEP 16), then one piece at a time.
@@ -215,6 +223,7 @@ export class Swarm {
     this.set.removed(link, reason, !this.complete && !this.closing);
     this.handles.get(link)?.closed(reason);
     this.handles.delete(link);
+    this.askers.delete(link);
     this.superSeed?.forget(link);
     for (const poke of this.pexPokes) poke();
     // A peer that left complete still serves the others for a while: its pieces stay counted as passed on (share-first).

@@ -12,7 +12,11 @@
  * The base layer is 0 for leaves, log2(pieceLength / 16 KiB) for the piece
  * layer. `length` is a power of two; `index` is a multiple of it. The uncle
  * hashes prove the requested run: the siblings of its subtree root on the
- * way up, nearest first, for `proof layers` levels. A run that covers one
+ * way up, nearest first. `proof layers` counts layers above the base layer
+ * the reply proves the run through: it reaches layer base + proof layers + 1
+ * (at most the root), so it carries max(0, proof layers + 1 - log2(length))
+ * uncles (`uncleCount`), as libtorrent sends, asks and checks them (a reply
+ * of another size is a protocol violation there). A run that covers one
  * whole piece at the leaf layer needs none once the piece layer is known.
  *
  * Pure: no I/O. Decoders throw IsosyncError('BAD_REPLY') on malformed input;
@@ -50,6 +54,11 @@ export function requestProblem(r: HashRequest): string | undefined {
   if (r.index % r.length !== 0) return `index ${r.index} is not a multiple of length ${r.length}`;
   if (r.baseLayer > 40 || r.proofLayers > 40) return `layer ${Math.max(r.baseLayer, r.proofLayers)} is past any file's tree`;
   return undefined;
+}
+
+/** The uncle hashes a `hashes` reply to `r` carries (see the module comment). */
+export function uncleCount(r: Pick<HashRequest, 'length' | 'proofLayers'>): number {
+  return Math.max(0, r.proofLayers + 1 - log2Exact(r.length));
 }
 
 function header(r: HashRequest): Uint8Array {
@@ -98,8 +107,8 @@ export function decodeHashes(payload: Uint8Array): HashesReply {
   const rest = payload.length - HEADER_BYTES;
   if (rest % SHA256_BYTES !== 0) bad('hashes', `${rest} bytes of hashes are not a multiple of ${SHA256_BYTES}`);
   const count = rest / SHA256_BYTES;
-  if (count < r.length || count - r.length > r.proofLayers) {
-    bad('hashes', `${count} hashes do not fit ${r.length} requested and at most ${r.proofLayers} uncles`);
+  if (count !== r.length + uncleCount(r)) {
+    bad('hashes', `${count} hashes do not fit ${r.length} requested and ${uncleCount(r)} uncles`);
   }
   const hashes = payload.slice(HEADER_BYTES, HEADER_BYTES + r.length * SHA256_BYTES);
   const uncles: Uint8Array[] = [];
@@ -117,6 +126,8 @@ export function answerHashRequest(r: HashRequest, row: Uint8Array, rowLayer: num
   if (requestProblem(r) || r.baseLayer !== rowLayer) return undefined;
   const present = row.length / SHA256_BYTES;
   if (r.index >= width || r.index + r.length > width) return undefined;
+  // The proof may reach the root at most (layer rowLayer + log2(width)).
+  if (r.proofLayers + 1 > log2Exact(width)) return undefined;
   const hashes = new Uint8Array(r.length * SHA256_BYTES);
   const have = Math.max(0, Math.min(r.length, present - r.index));
   hashes.set(row.subarray(r.index * SHA256_BYTES, (r.index + have) * SHA256_BYTES), 0);
@@ -126,7 +137,7 @@ export function answerHashRequest(r: HashRequest, row: Uint8Array, rowLayer: num
     for (let i = have; i < r.length; i++) hashes.set(pad, i * SHA256_BYTES);
   }
   const all = unclesFor(row, width, rowLayer, r.index, r.length);
-  return { ...r, hashes, uncles: all.slice(0, r.proofLayers) };
+  return { ...r, hashes, uncles: all.slice(0, uncleCount(r)) };
 }
 
 /**

@@ -198,7 +198,8 @@ export function unclesFor(row: Uint8Array, width: number, height: number, index:
   return uncles;
 }
 
-function reduceRow(row: Uint8Array, height: number): Uint8Array {
+/** The row one layer up: pairs of `row` (nodes at `height`) hashed, a missing right node taken as pad(height). */
+export function reduceRow(row: Uint8Array, height: number): Uint8Array {
   const present = row.length / SHA256_BYTES;
   const nextCount = Math.ceil(present / 2);
   const next = new Uint8Array(nextCount * SHA256_BYTES);

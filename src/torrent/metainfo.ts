@@ -255,7 +255,7 @@ function v2OnlyLayout(v2: V2Info, pieceLength: number): Layout {
 }
 
 /** BEP 52: a v2-only torrent is known on the wire by its SHA-256 infohash cut to 20 bytes. */
-function truncatedV2(v2: V2Info): { hex: InfoHash; bytes: Uint8Array } {
+export function truncatedV2(v2: V2Info): { hex: InfoHash; bytes: Uint8Array } {
   const bytes = v2.infoHashBytes.slice(0, SHA1_BYTES);
   return { hex: infoHashFromBytes(bytes), bytes };
 }

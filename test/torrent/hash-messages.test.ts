@@ -7,6 +7,7 @@ import {
   decodeHashRequest,
   encodeHashes,
   encodeHashRequest,
+  uncleCount,
   verifyHashes,
 } from '../../src/torrent/hash-messages.js';
 import { fileRoot, leafHashes, MERKLE_BLOCK_BYTES, pieceLayerOf, SHA256_BYTES } from '../../src/torrent/merkle.js';
@@ -24,8 +25,10 @@ describe('BEP 52 hash request, hashes and hash reject', () => {
     const req = { piecesRoot: root, baseLayer: 0, index: 4, length: 4, proofLayers: 0 };
     assert.equal(encodeHashRequest(req).length, 48);
     assert.deepEqual(decodeHashRequest(encodeHashRequest(req)), req);
-    const reply = answerHashRequest({ ...req, proofLayers: 2 }, leaves, 0, 16)!;
+    // Length 4 (subtree of 2 layers) proven through 3 layers above the leaves: up to the root, 2 uncles.
+    const reply = answerHashRequest({ ...req, proofLayers: 3 }, leaves, 0, 16)!;
     assert.equal(reply.uncles.length, 2);
+    assert.equal(uncleCount(reply), 2);
     assert.deepEqual(decodeHashes(encodeHashes(reply)), reply);
   });
 
@@ -51,7 +54,8 @@ describe('BEP 52 hash request, hashes and hash reject', () => {
 
   it('proves a single leaf to the root', () => {
     for (let i = 0; i < 11; i++) {
-      const reply = answerHashRequest({ piecesRoot: root, baseLayer: 0, index: i, length: 1, proofLayers: 4 }, leaves, 0, 16)!;
+      const reply = answerHashRequest({ piecesRoot: root, baseLayer: 0, index: i, length: 1, proofLayers: 3 }, leaves, 0, 16)!;
+      assert.equal(reply.uncles.length, 4);
       assert.ok(verifyHashes(reply, root, 4), `leaf ${i}`);
     }
   });
@@ -70,10 +74,13 @@ describe('BEP 52 hash request, hashes and hash reject', () => {
   }
 
   it('refuses hashes with too few hashes or more uncles than asked, and answers nothing outside the tree', () => {
-    const reply = answerHashRequest({ piecesRoot: root, baseLayer: 0, index: 0, length: 4, proofLayers: 1 }, leaves, 0, 16)!;
+    const reply = answerHashRequest({ piecesRoot: root, baseLayer: 0, index: 0, length: 4, proofLayers: 2 }, leaves, 0, 16)!;
+    assert.equal(reply.uncles.length, 1);
     const bytes = encodeHashes(reply);
-    assert.throws(() => decodeHashes(bytes.subarray(0, bytes.length - 64)), /do not fit 4 requested/);
-    assert.throws(() => decodeHashes(new Uint8Array([...bytes, ...new Uint8Array(32)])), /at most 1 uncles/);
+    assert.throws(() => decodeHashes(bytes.subarray(0, bytes.length - 64)), /do not fit 4 requested and 1 uncles/);
+    assert.throws(() => decodeHashes(new Uint8Array([...bytes, ...new Uint8Array(32)])), /do not fit 4 requested and 1 uncles/);
+    // A proof past the root is not answered (libtorrent refuses such a request too).
+    assert.equal(answerHashRequest({ piecesRoot: root, baseLayer: 0, index: 0, length: 4, proofLayers: 4 }, leaves, 0, 16), undefined);
     assert.equal(answerHashRequest({ piecesRoot: root, baseLayer: 0, index: 16, length: 4, proofLayers: 0 }, leaves, 0, 16), undefined);
     assert.equal(answerHashRequest({ piecesRoot: root, baseLayer: 1, index: 0, length: 4, proofLayers: 0 }, leaves, 0, 16), undefined);
   });

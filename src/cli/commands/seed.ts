@@ -13,7 +13,7 @@ import { readTorrentFile } from '../../library/previous.js';
 import { Discovery } from '../../discovery/discovery.js';
 import { seedImage } from '../../swarm/seed.js';
 import { seedFromLooseFiles } from '../../subset/loose-seed.js';
-import type { Metainfo } from '../../torrent/metainfo.js';
+import { truncatedV2, type Metainfo } from '../../torrent/metainfo.js';
 import { IsosyncError } from '../../errors.js';
 import { mirrorUrls } from '../sync-checks.js';
 import { action, collect, intOption, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
@@ -109,7 +109,8 @@ export function register(program: Command): void {
       const dhtState = opts.dht !== false && opts.catalog !== false ? openCatalogIfExists(opts.home) : undefined;
       const dhtPort = intOption('--dht-port', opts.dhtPort, 0);
       const discovery = await Discovery.start({
-        serving: [{ infoHash: torrent.infoHash, private: torrent.private }],
+        // A hybrid is in two swarms (BEP 52): its v1 infohash and its truncated v2 one.
+        serving: [torrent.infoHash, ...(torrent.version === 'hybrid' && torrent.v2 ? [truncatedV2(torrent.v2).hex] : [])].map((infoHash) => ({ infoHash, private: torrent.private })),
         wanted: [],
         tcpPort: seeding.port,
         host: seeding.host,
