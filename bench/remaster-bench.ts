@@ -9,10 +9,19 @@
  *     (the same tree, from scratch), and the image sizes;
  *   - what a stock client downloads to go from 1.00 to each image: a
  *     python3-libtorrent leecher starting from a copy of 1.00 (payload bytes
- *     libtorrent counts; 256 KiB pieces, the default, and 16 KiB), and zsync
- *     with 1.00 as seed file (bytes an HTTP server on 127.0.0.1 sent, the
- *     .zsync control file included), each as a multiple of the floor
- *     (bench/floor.ts) of that image.
+ *     libtorrent counts), and zsync with 1.00 as seed file (bytes an HTTP
+ *     server on 127.0.0.1 sent, the .zsync control file included), each as
+ *     a multiple of the floor (bench/floor.ts) of that image. libtorrent
+ *     runs at 256 KiB pieces (publish's default, which remaster packs for
+ *     by default), at the one `--piece-length auto` picks, at 64 KiB and
+ *     16 KiB, each on an image remastered for that piece length;
+ *   - why: the pieces of each remastered image that differ from 1.00 at
+ *     the same offset (what libtorrent fetches, whole), split into bytes
+ *     that differ and kept bytes fetched again because they share a piece
+ *     with new content, beside the least such collateral any layout that
+ *     keeps unchanged files in place could have, with this image's dead
+ *     space and with as much dead space as 1.02 x xorriso's size allows
+ *     (bench/remaster-pieces.ts).
  *
  * Size: ISOSYNC_BENCH_REMASTER_MB (payload MB, default 300),
  * ISOSYNC_BENCH_REMASTER_FILES (packages, default 5000),
@@ -30,6 +39,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure } from './delta/measure.js';
 import { computeFloor } from './floor.js';
+import { collateralBound, pieceBreakdown } from './remaster-pieces.js';
 import { startRangeServer } from '../test/helpers/range-server.js';
 import { libtorrentPeer } from '../test/swarm/peers.js';
 
@@ -123,6 +133,11 @@ export async function run(): Promise<void> {
     const v = await measure(process.execPath, [BIN, 'remaster', old, tree, '-o', verified, '-V', 'DISTRO_1_01', '--json', '--verify-content'], tf, undefined, env);
     const vs = statSync(verified).size;
     rmSync(verified);
+    // Remaster choosing the piece length (it plans once per length it tries).
+    const autoImage = join(work, 'remastered-auto.iso');
+    const a = await measure(process.execPath, [BIN, 'remaster', old, tree, '-o', autoImage, '-V', 'DISTRO_1_01', '--json', '--piece-length', 'auto'], tf, undefined, env);
+    const autoRep = JSON.parse(a.stdout) as { pieceLength: number; deadBytes: number };
+    const autoSize = statSync(autoImage).size;
     const rep = JSON.parse(r.stdout) as { keptBytes: number; newBytes: number; movedBytes: number; deadBytes: number; wastePercent: number };
     const rs = statSync(remastered).size, xs = statSync(scratch).size;
     process.stdout.write([
@@ -131,24 +146,46 @@ export async function run(): Promise<void> {
       `xorriso -as mkisofs -r -J (scratch)  ${x.seconds.toFixed(2).padStart(6)}   ${'1.00'.padStart(9)}   ${mib(xs).padStart(9)}   ${'1.000'.padStart(9)}   ${(x.peakKiB / 1024).toFixed(1).padStart(12)}`,
       `isosync remaster over 1.00           ${r.seconds.toFixed(2).padStart(6)}   ${(r.seconds / x.seconds).toFixed(2).padStart(9)}   ${mib(rs).padStart(9)}   ${(rs / xs).toFixed(3).padStart(9)}   ${(r.peakKiB / 1024).toFixed(1).padStart(12)}`,
       `  the same, --verify-content         ${v.seconds.toFixed(2).padStart(6)}   ${(v.seconds / x.seconds).toFixed(2).padStart(9)}   ${mib(vs).padStart(9)}   ${(vs / xs).toFixed(3).padStart(9)}   ${(v.peakKiB / 1024).toFixed(1).padStart(12)}`,
+      `  the same, --piece-length auto      ${a.seconds.toFixed(2).padStart(6)}   ${(a.seconds / x.seconds).toFixed(2).padStart(9)}   ${mib(autoSize).padStart(9)}   ${(autoSize / xs).toFixed(3).padStart(9)}   ${(a.peakKiB / 1024).toFixed(1).padStart(12)}   (picked ${autoRep.pieceLength / 1024} KiB)`,
       `  remaster: kept ${mib(rep.keptBytes)} MiB, new ${mib(rep.newBytes)} MiB, moved ${mib(rep.movedBytes)} MiB, dead ${mib(rep.deadBytes)} MiB (${rep.wastePercent} %)`,
       '',
     ].join('\n'));
 
-    const floors = { remastered: (await computeFloor(remastered, [old])).floorBytes, scratch: (await computeFloor(scratch, [old])).floorBytes };
-    process.stdout.write(`floor from 1.00: remastered ${mib(floors.remastered)} MiB, xorriso's ${mib(floors.scratch)} MiB\n\n`);
-    process.stdout.write('stock client, from a copy of 1.00          image        bytes MiB   x floor\n');
-    const row = (what: string, image: 'remastered' | 'scratch', bytes: number) =>
-      process.stdout.write(`${what.padEnd(42)} ${image.padEnd(11)} ${mib(bytes).padStart(10)}   ${(bytes / floors[image]).toFixed(3).padStart(7)}\n`);
+    // The same tree remastered for smaller pieces (the publisher's choice; remaster packs for it).
+    const hinted = new Map<number, string>([[262144, remastered], [autoRep.pieceLength, autoImage]]);
+    const deadBytes = new Map<string, number>([[remastered, rep.deadBytes], [autoImage, autoRep.deadBytes]]);
+    for (const piece of [65536, 16384].filter((p) => !hinted.has(p))) {
+      const out = join(work, `remastered-${piece / 1024}k.iso`);
+      const got = await must(process.execPath, [BIN, 'remaster', old, tree, '-o', out, '-V', 'DISTRO_1_01', '--piece-length', String(piece), '--json'], env);
+      hinted.set(piece, out);
+      deadBytes.set(out, (JSON.parse(got.stdout) as { deadBytes: number }).deadBytes);
+    }
+    const floors = new Map<string, number>();
+    for (const image of [scratch, ...hinted.values()]) floors.set(image, (await computeFloor(image, [old])).floorBytes);
+    process.stdout.write(`floor from 1.00: remastered ${mib(floors.get(remastered)!)} MiB, xorriso's ${mib(floors.get(scratch)!)} MiB\n\n`);
+
+    // Dead space 1.02 x xorriso's size would allow an image with this one's live bytes.
+    const allowed = (image: string, dead: number) => Math.max(0, 1.02 * xs - (statSync(image).size - dead));
+    process.stdout.write('pieces that differ from 1.00      image MiB   x xorriso   fetched MiB   collateral MiB   least possible MiB (this dead / dead to 1.02 x)\n');
+    for (const [piece, image] of [...hinted].sort((x, y) => y[0] - x[0])) {
+      const b = await pieceBreakdown(old, image, piece);
+      const equal = Object.entries(b.bytes).filter(([k]) => k.startsWith('equal ')).reduce((n, [, v]) => n + v, 0);
+      const dead = deadBytes.get(image)!;
+      const own = await collateralBound(old, image, piece, dead), most = await collateralBound(old, image, piece, allowed(image, dead));
+      process.stdout.write(`${`${piece / 1024} KiB, remastered for it${image === autoImage ? ' (auto)' : ''}`.padEnd(32)} ${mib(statSync(image).size).padStart(9)}   ${(statSync(image).size / xs).toFixed(3).padStart(9)}   ${mib(b.fetchedBytes).padStart(11)}   ${mib(equal).padStart(14)}   ${mib(own.boundBytes).padStart(8)} / ${mib(most.boundBytes)} (${((floors.get(image)! + most.boundBytes) / floors.get(image)!).toFixed(3)} x floor)\n`);
+    }
+    process.stdout.write('\nstock client, from a copy of 1.00          image           bytes MiB   x floor\n');
+    const row = (what: string, image: string, bytes: number) =>
+      process.stdout.write(`${what.padEnd(42)} ${(image === scratch ? 'scratch' : image.slice(work.length + 1, -4)).padEnd(14)} ${mib(bytes).padStart(10)}   ${(bytes / floors.get(image)!).toFixed(3).padStart(7)}\n`);
     if (have('libtorrent')) {
-      for (const piece of [262144, 16384]) {
-        for (const image of ['remastered', 'scratch'] as const) {
-          row(`libtorrent, ${piece / 1024} KiB pieces`, image, await libtorrentBytes(work, image === 'remastered' ? remastered : scratch, old, piece, `${image}-${piece}`));
+      for (const [piece, image] of [...hinted].sort((x, y) => y[0] - x[0])) {
+        for (const which of piece === 262144 ? [image, scratch] : [image]) {
+          row(`libtorrent, ${piece / 1024} KiB pieces`, which, await libtorrentBytes(work, which, old, piece, `${which === scratch ? 'scratch' : 'remastered'}-${piece}`));
         }
       }
     } else process.stdout.write('libtorrent: skipped (needs python3-libtorrent for /usr/bin/python3)\n');
     if (have('zsync') && have('zsyncmake')) {
-      for (const image of ['remastered', 'scratch'] as const) row('zsync -i 1.00 (control file included)', image, await zsyncBytes(work, image === 'remastered' ? remastered : scratch, old, image));
+      for (const image of [remastered, scratch]) row('zsync -i 1.00 (control file included)', image, await zsyncBytes(work, image, old, image === scratch ? 'scratch' : 'remastered'));
     } else process.stdout.write('zsync: skipped (needs zsync and zsyncmake)\n');
   } finally {
     rmSync(work, { recursive: true, force: true });

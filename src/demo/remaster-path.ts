@@ -71,7 +71,8 @@ export async function remasterPath(
   const tree = join(work, 'tree-1.01');
   const remastered = join(mirror, 'distro-1.01-remastered.iso');
   await run(['extract', join(mirror, 'distro-1.01.iso'), '-o', tree]);
-  await run(['remaster', join(mirror, 'distro-1.00.iso'), tree, '-o', remastered, '-V', 'DISTRO_1_01']);
+  // Packed for the piece length it is published with: a stock client fetches whole pieces.
+  await run(['remaster', join(mirror, 'distro-1.00.iso'), tree, '-o', remastered, '-V', 'DISTRO_1_01', '--piece-length', '16384']);
   await run(['publish', remastered, '--product', 'distro-remastered', '--release', '1.01', '--piece-length', '16384', '-o', join(work, 'remastered-16k.torrent'), '--home', pubHome]);
   await run(['publish', join(mirror, 'distro-1.01.iso'), '--product', 'distro-scratch', '--release', '1.01', '--piece-length', '16384', '-o', join(work, 'scratch-16k.torrent'), '--home', pubHome]);
   if (spawnSync('/usr/bin/python3', ['-c', 'import libtorrent'], { stdio: 'ignore' }).status !== 0) {

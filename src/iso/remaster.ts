@@ -33,6 +33,7 @@ import { writeImage } from './write-image.js';
 import { crc32, moveHybrid } from './hybrid.js';
 import { open } from 'node:fs/promises';
 import { defaultPieceLength } from '../torrent/piece-length.js';
+import { choosePieceLength, stockFetchBytes } from './piece-cost.js';
 import { hasBootOptions, resolveBoot, type BootOptions } from './boot-options.js';
 import { isohybridSystemArea, PLATFORM, systemAreaFrom, type BootSetup } from './boot-setup.js';
 import type { RemasterPlan } from './master-plan.js';
@@ -46,8 +47,11 @@ export interface RemasterOptions {
   readonly dateMs: number;
   /** Replace an existing OUT. */
   readonly force?: boolean;
-  /** Piece length the image will be published with (default: publish's default for the base's size); fresh content is packed by piece. */
-  readonly pieceBytes?: number;
+  /**
+   * Piece length the image will be published with (default: publish's default for the base's size); fresh content is packed by piece.
+   * 'auto': the largest, from that default down, at which a stock client's fetch stays near the changed bytes (piece-cost.ts).
+   */
+  readonly pieceBytes?: number | 'auto';
   /** Compare every same-size file byte for byte, even when its mtime equals the base's. */
   readonly verifyContent?: boolean;
   /** A boot setup instead of the base's (El Torito images, catalog path, system area). */
@@ -60,6 +64,10 @@ export interface RemasterReport extends RemasterStats {
   readonly output: string;
   /** `compared`: files read and compared byte for byte; `quick`: taken as unchanged on size and mtime. */
   readonly files: { readonly kept: number; readonly fresh: number; readonly compared: number; readonly quick: number };
+  /** The piece length fresh content was packed for: publish the image with it. */
+  readonly pieceBytes: number;
+  /** At most what a stock BitTorrent client downloading into a copy of BASE fetches at that piece length. */
+  readonly stockFetchBytes: number;
 }
 
 /** ECMA-119 §8.4.6: the volume identifier is 32 d-characters; isosync accepts printable ASCII as xorriso does. */
@@ -238,13 +246,18 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
       ...(newImages ? { boot: { images: bootPaths, ...(boot!.setup.catalogPath !== undefined ? { catalogPath: boot!.setup.catalogPath } : {}) } } : {}),
     });
     const baseJoliet = await jolietEntries(base, img, basePath);
-    const plan = planRemaster({
+    const planFor = (pieceBytes: number) => planRemaster({
       base: img, descriptorSet, ...(catalog ? { catalog } : {}), bootInfoTables, model, maxWaste, dateMs: opts.dateMs,
-      pieceBlocks: Math.max(1, Math.floor((opts.pieceBytes ?? defaultPieceLength(base.size)) / SECTOR_BYTES)),
+      pieceBlocks: Math.max(1, Math.floor(pieceBytes / SECTOR_BYTES)),
       ...(baseJoliet ? { baseJoliet } : {}),
       ...(opts.volumeId !== undefined ? { volumeId: opts.volumeId } : {}),
       ...(newImages ? { newBoot: newImages } : {}),
     });
+    const costOf = (p: RemasterPlan, pieceBytes: number) =>
+      ({ fetchBytes: stockFetchBytes(p.segments, base.size, p.imageBytes, pieceBytes), changedBytes: p.stats.newBytes + p.stats.metadataBytes });
+    const { plan, pieceBytes } = opts.pieceBytes === 'auto'
+      ? choosePieceLength(defaultPieceLength(base.size), planFor, costOf)
+      : { plan: planFor(opts.pieceBytes ?? defaultPieceLength(base.size)), pieceBytes: opts.pieceBytes ?? defaultPieceLength(base.size) };
     // A hybrid image's partition tables and whatever follows the volume move with its end.
     const oldEnd = img.volumeSpaceSize * img.logicalBlockSize;
     const tailBytes = base.size - oldEnd;
@@ -272,6 +285,7 @@ export async function remaster(basePath: string, treePath: string, outPath: stri
     return {
       base: basePath, tree: treePath, output: outPath, ...final.stats,
       files: { kept, fresh: model.contents.length - kept, compared: toCompare.length, quick: quick.size },
+      pieceBytes, stockFetchBytes: stockFetchBytes(Buffer.from(hybrid.system).equals(baseSystem) ? final.segments.slice(1) : final.segments, base.size, final.imageBytes, pieceBytes),
     };
   } finally {
     await base.close();

@@ -11,7 +11,8 @@
  * 5 MB image, so that gives it 650 pieces, the piece count of a 160 MB image
  * at the default 256 KiB. At 256 KiB it would have 20, and a stock client's
  * piece granularity, not the layout, would decide (`npm run bench -- remaster`
- * prints several piece lengths on a larger pair).
+ * prints several piece lengths on a larger pair). remaster is told that
+ * piece length, and its report bounds what libtorrent fetches.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,13 +50,17 @@ describe('stock clients fetch a remastered release near the floor', { skip }, ()
   const t = tempDir('isosync-remaster-clients-');
   const img = join(t.dir, 'distro-1.01.iso');
   let floor = 0;
+  let reported = 0;
 
   before(async () => {
     const tree = join(t.dir, 'tree');
     mkdirSync(tree);
     extractTo(NEW_TREE_FROM, tree);
-    const r = cli(['remaster', OLD, tree, '-o', img, '-V', 'DISTRO_1_01', '--json'], { env: { SOURCE_DATE_EPOCH: '1702419200' } });
+    const r = cli(['remaster', OLD, tree, '-o', img, '-V', 'DISTRO_1_01', '--piece-length', String(PIECE), '--json'], { env: { SOURCE_DATE_EPOCH: '1702419200' } });
     assert.equal(r.status, 0, r.stderr);
+    const rep = JSON.parse(r.stdout) as { pieceLength: number; stockFetchBytes: number };
+    assert.equal(rep.pieceLength, PIECE);
+    reported = rep.stockFetchBytes;
     const p = cli(['publish', img, '--product', 'distro', '--release', '1.01', '--piece-length', String(PIECE), '--home', join(t.dir, 'home'), '-o', join(t.dir, 'new.torrent')]);
     assert.equal(p.status, 0, p.stderr);
     floor = (await computeFloor(img, [OLD])).floorBytes;
@@ -78,10 +83,33 @@ describe('stock clients fetch a remastered release near the floor', { skip }, ()
       assert.ok(got > 0, 'the release changed, so something was fetched');
       process.stderr.write(`# libtorrent fetched ${got} bytes = ${(got / floor).toFixed(3)} x floor ${floor}\n`);
       assert.ok(got <= 1.05 * floor, `libtorrent fetched ${got} bytes > 1.05 x floor ${floor}`);
+      assert.ok(got <= reported, `libtorrent fetched ${got} bytes, more than the ${reported} remaster reported as the most`);
     } finally {
       await leech.stop();
       await seed.stop();
     }
+  });
+
+  test('--piece-length auto picks the largest piece length, from publish\'s default down, at which its report stays near the changed bytes', () => {
+    const tree = join(t.dir, 'tree');
+    const auto = join(t.dir, 'auto.iso'), given = join(t.dir, 'given.iso');
+    const env = { env: { SOURCE_DATE_EPOCH: '1702419200' } };
+    const r = cli(['remaster', OLD, tree, '-o', auto, '-V', 'DISTRO_1_01', '--piece-length', 'auto', '--json'], env);
+    assert.equal(r.status, 0, r.stderr);
+    const rep = JSON.parse(r.stdout) as { pieceLength: number; stockFetchBytes: number; newBytes: number; metadataBytes: number };
+    assert.ok([262144, 131072, 65536, 32768, 16384].includes(rep.pieceLength), `piece length ${rep.pieceLength}`);
+    const changed = rep.newBytes + rep.metadataBytes;
+    assert.ok(rep.pieceLength === 16384 || rep.stockFetchBytes <= 1.05 * changed, `${rep.stockFetchBytes} bytes fetched at ${rep.pieceLength} for ${changed} changed`);
+    if (rep.pieceLength < 262144) {
+      // The next larger piece length was tried and did not keep the fetch near the changed bytes.
+      const larger = cli(['remaster', OLD, tree, '-o', join(t.dir, 'larger.iso'), '-V', 'DISTRO_1_01', '--piece-length', String(rep.pieceLength * 2), '--json'], env);
+      assert.equal(larger.status, 0, larger.stderr);
+      const l = JSON.parse(larger.stdout) as { stockFetchBytes: number; newBytes: number; metadataBytes: number };
+      assert.ok(l.stockFetchBytes > 1.05 * (l.newBytes + l.metadataBytes));
+    }
+    const g = cli(['remaster', OLD, tree, '-o', given, '-V', 'DISTRO_1_01', '--piece-length', String(rep.pieceLength)], env);
+    assert.equal(g.status, 0, g.stderr);
+    assert.equal(sha256(auto), sha256(given), 'auto writes the image that piece length gives');
   });
 
   test('zsync with the old image as seed fetches at most 1.05 x the floor', async () => {

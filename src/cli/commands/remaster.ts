@@ -1,5 +1,5 @@
 /**
- * `isosync remaster BASE.iso TREE -o NEW.iso [-V VOLID] [--max-waste PCT] [--piece-length SIZE] [--verify-content] [--force] [--json]`:
+ * `isosync remaster BASE.iso TREE -o NEW.iso [-V VOLID] [--max-waste PCT] [--piece-length SIZE|auto] [--verify-content] [--force] [--json]`:
  * writes TREE as a new image laid out over BASE (unchanged files keep their
  * blocks; a file whose size and mtime equal the base's is taken as
  * unchanged unless --verify-content). Boot options, spelled as
@@ -7,7 +7,9 @@
  * (-b, --boot-load-size, --boot-info-table, -e, -c, --isohybrid-mbr, -G),
  * replace the base's El Torito catalog and system area. Volume dates come from SOURCE_DATE_EPOCH when it is set, so the
  * same inputs give the same bytes. The human form is a few lines of figures;
- * --json reports kept, moved, new and dead bytes and what moved.
+ * --json reports kept, moved, new and dead bytes, what moved, the piece
+ * length the image was packed for (--piece-length auto lets remaster choose
+ * it: publish with that one) and what a stock client fetches at it.
  */
 import type { Command } from 'commander';
 import { IsosyncError } from '../../errors.js';
@@ -62,7 +64,7 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <new.iso>', 'image to write')
     .option('-V, --volid <id>', 'volume identifier (default: the base\'s)')
     .option('--max-waste <pct>', 'most dead space left in the image, in percent', '5')
-    .option('--piece-length <size>', 'piece length the image will be published with: changes are packed into as few pieces as the waste allows (default as publish\'s: 256K up to 4 GiB)')
+    .option('--piece-length <size>', 'piece length the image will be published with: changes are packed into as few pieces as the waste allows (default as publish\'s: 256K up to 4 GiB); auto: the largest from that default down at which a stock client fetches at most 1.05 x the changed bytes (publish with the one reported)')
     .option('--verify-content', 'compare every file with the base byte for byte, even when its size and mtime match')
     .option('--force', 'replace an existing output image')
     .option('-b, --boot-image <path>', 'new boot setup: BIOS El Torito image in TREE, no emulation (as mkisofs -b ... -no-emul-boot)')
@@ -74,8 +76,8 @@ export function register(program: Command): void {
     .option('-G, --system-area <file>', 'system area: the first 32 KiB of FILE, as they are')
     .description('write TREE as a new image in which files unchanged since BASE keep their blocks'))
     .action(action(async (base: string, tree: string, opts: RemasterCliOptions) => {
-      const pieceBytes = sizeOption('--piece-length', opts.pieceLength);
-      if (pieceBytes !== undefined) checkPieceLength(pieceBytes, opts.pieceLength);
+      const pieceBytes = opts.pieceLength === 'auto' ? 'auto' : sizeOption('--piece-length', opts.pieceLength);
+      if (typeof pieceBytes === 'number') checkPieceLength(pieceBytes, opts.pieceLength);
       const r = await remaster(base, tree, opts.output!, {
         dateMs: sourceDateMs(),
         ...(opts.volid !== undefined ? { volumeId: opts.volid } : {}),
@@ -97,7 +99,7 @@ export function register(program: Command): void {
         printJson({
           output: r.output, imageBytes: r.imageBytes, keptBytes: r.keptBytes, movedBytes: r.movedBytes, newBytes: r.newBytes,
           deadBytes: r.deadBytes, metadataBytes: r.metadataBytes, wastePercent: Number(((100 * r.deadBytes) / r.imageBytes).toFixed(3)),
-          files: r.files, moved: r.moved,
+          files: r.files, moved: r.moved, pieceLength: r.pieceBytes, stockFetchBytes: r.stockFetchBytes,
         });
         return;
       }
@@ -108,6 +110,7 @@ export function register(program: Command): void {
         `  moved          ${mib(r.movedBytes)} (${r.moved.length} files)`,
         `  dead space     ${mib(r.deadBytes)} (${((100 * r.deadBytes) / r.imageBytes).toFixed(2)} %)`,
         `  metadata       ${mib(r.metadataBytes)}`,
+        `  packed for     ${r.pieceBytes / 1024} KiB pieces: a stock client with BASE fetches at most ${mib(r.stockFetchBytes)}`,
       ];
       for (const m of r.moved) lines.push(`  moved ${m.path} (${m.bytes} bytes)`);
       process.stdout.write(`${lines.join('\n')}\n`);
