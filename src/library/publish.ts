@@ -35,6 +35,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { layOutImage, mirrorFileUrl, outDirTorrentPath, type MirrorLayout } from './out-dir.js';
 import type { Catalog, RecordOutcome, ReleaseRecord } from './catalog.js';
 import { checkReleaseImage } from './release-image.js';
+import { changedBlocks, choosePublishPieceLength, type AutoPieceLength } from './auto-piece-length.js';
 import { torrentFileName } from './torrent-name.js';
 import { buildLineage, defaultPrevious, resolvePrevious, type PreviousRelease } from './previous.js';
 
@@ -47,7 +48,8 @@ export interface PublishOptions {
   /** Tracker tiers (BEP 12). */
   readonly trackers?: readonly (readonly string[])[];
   readonly webSeeds?: readonly string[];
-  readonly pieceLength?: number;
+  /** Bytes, or 'auto': the largest at which a stock client with the previous image fetches at most 1.05 x the changed bytes (auto-piece-length.ts). */
+  readonly pieceLength?: number | 'auto';
   /** v1, v2 or hybrid (default DEFAULT_VERSION). */
   readonly version?: MetaVersion;
   readonly comment?: string;
@@ -72,6 +74,7 @@ export interface PublishOptions {
 
 export type PublishPhase =
   | { readonly phase: 'checking'; readonly image: string }
+  | { readonly phase: 'piece-length'; readonly against: string }
   | { readonly phase: 'hashing'; readonly image: string }
   | { readonly phase: 'hints'; readonly against: readonly string[] }
   | { readonly phase: 'writing'; readonly torrent: string };
@@ -87,6 +90,8 @@ export interface PublishResult {
   readonly hints: boolean;
   /** Seconds spent hashing the image. */
   readonly hashSeconds: number;
+  /** What --piece-length auto chose, and against which release. */
+  readonly autoPieceLength?: AutoPieceLength & { readonly against: string };
   /** What --out-dir laid out. */
   readonly layout?: MirrorLayout;
 }
@@ -127,7 +132,7 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   checkLabel('--release', o.release);
   const imagePath = resolve(o.imagePath);
   const size = imageSize(o.imagePath);
-  const pieceLength = o.pieceLength ?? defaultPieceLength(size);
+  let pieceLength = typeof o.pieceLength === 'number' ? o.pieceLength : defaultPieceLength(size);
   checkPieceLength(pieceLength);
   const version = o.version ?? DEFAULT_VERSION;
   if (version !== 'v1' && pieceLength < V2_MIN_PIECE_LENGTH) {
@@ -153,6 +158,24 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   } else {
     const p = defaultPrevious(catalog, o.product, o.release);
     if (p) previous.push(p);
+  }
+  let autoPieceLength: PublishResult['autoPieceLength'];
+  if (o.pieceLength === 'auto') {
+    const against = previous.find((p) => p.imagePath !== undefined);
+    if (!against) {
+      throw new IsosyncError('BAD_ARGUMENT', `Invalid --piece-length auto: it needs the previous release's image (give --previous IMAGE, or publish the previous release from this catalog)`);
+    }
+    o.onPhase?.({ phase: 'piece-length', against: against.release });
+    const chosen = choosePublishPieceLength(await changedBlocks(imagePath, against.imagePath!), pieceLength);
+    autoPieceLength = { ...chosen, against: against.release };
+    if (chosen.pieceLength !== pieceLength) {
+      pieceLength = chosen.pieceLength;
+      // A previous image known only by its bytes is named by the torrent of it at this piece length.
+      for (let i = 0; i < previous.length; i++) {
+        const p = previous[i]!;
+        if (p.via === 'hashed-image') previous[i] = await resolvePrevious(p.imagePath!, catalog, pieceLength);
+      }
+    }
   }
   const lineage = buildLineage(previous, o);
   checkOutput(outPath, o);
@@ -205,7 +228,7 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   const outcome = catalog.recordRelease(recordOf(o, made, imagePath, size, lineage), { force: o.force ?? false });
   catalog.registerImage(imagePath, made.metainfo.infoHash, true);
   const layout = o.outDir !== undefined ? { ...(await layOutImage(resolve(o.outDir), imagePath)), torrent: outPath } : undefined;
-  return { outPath, metainfo: made.metainfo, torrent: made.bytes, lineage, previous, outcome, hints: hints !== undefined, hashSeconds, ...(layout ? { layout } : {}) };
+  return { outPath, metainfo: made.metainfo, torrent: made.bytes, lineage, previous, outcome, hints: hints !== undefined, hashSeconds, ...(layout ? { layout } : {}), ...(autoPieceLength ? { autoPieceLength } : {}) };
 }
 
 /** The info dictionary of an image as a publisher would give it (see imageInfoDict). */

@@ -73,6 +73,9 @@ function resultJson(r: PublishResult, feed?: PublishedFeedResult, signer?: strin
     hints: r.hints,
     catalog: r.outcome,
     hashSeconds: Number(r.hashSeconds.toFixed(3)),
+    autoPieceLength: r.autoPieceLength
+      ? { pieceLength: r.autoPieceLength.pieceLength, against: r.autoPieceLength.against, fetchBytes: r.autoPieceLength.fetchBytes, changedBytes: r.autoPieceLength.changedBytes }
+      : null,
     outDir: r.layout ? { image: r.layout.image, torrent: r.layout.torrent, sums: r.layout.sums, imageBy: r.layout.imageBy, sha256: r.layout.sha256 } : null,
     signedBy: signer ?? null,
     feed: feed ? { path: feed.path, urlPath: feed.urlPath, sequence: feed.sequence, releases: feed.releases, rotated: feed.rotated, expires: feed.expires ?? null } : null,
@@ -83,6 +86,8 @@ function phaseWords(p: PublishPhase): string {
   switch (p.phase) {
     case 'checking':
       return `checking ${basename(p.image)}`;
+    case 'piece-length':
+      return `choosing a piece length against ${p.against}`;
     case 'hashing':
       return `hashing ${basename(p.image)}`;
     case 'hints':
@@ -102,7 +107,7 @@ export function register(program: Command): void {
     .option('--previous <torrent|image>', 'an earlier release (a .torrent, or its image); repeatable; default: the catalog\'s previous release of the product', collect)
     .option('--tracker <url>', 'tracker URL; repeat for more tiers, comma-separate URLs of one tier', collect)
     .option('--web-seed <url>', 'web seed (BEP 19; http, https or ftp): the image URL, or a folder URL ending in "/"; repeatable', collect)
-    .option('--piece-length <size>', 'piece length: a power of two from 2K to 16M (default by image size: 256K up to 4 GiB)')
+    .option('--piece-length <size>', 'piece length: a power of two from 2K to 16M (default by image size: 256K up to 4 GiB); auto: the largest from that default down to 16K at which a stock client with the previous release\'s image fetches at most 1.05 x the changed bytes (for images that keep files in place, such as remaster\'s)')
     .option('--hybrid', `a hybrid BitTorrent v1 + v2 torrent (BEP 52): v2 clients verify 16 KiB blocks; Transmission 3.00 and aria2 1.36 cannot use it${DEFAULT_VERSION === 'hybrid' ? ' (default)' : ''}`)
     .option('--v1', `a plain BitTorrent v1 torrent (BEP 3)${DEFAULT_VERSION === 'v1' ? ' (default)' : ''}`)
     .option('--v2', 'a BitTorrent v2-only torrent (BEP 52): clients without v2 cannot use it')
@@ -126,8 +131,8 @@ export function register(program: Command): void {
       if ((rotateFrom || lifetime !== undefined) && opts.outDir === undefined) {
         throw new IsosyncError('BAD_ARGUMENT', `Invalid ${rotateFrom ? '--rotate-from' : '--feed-expires'}: the feed is written only with --out-dir DIR`);
       }
-      const pieceLength = sizeOption('--piece-length', opts.pieceLength);
-      if (pieceLength !== undefined) checkPieceLength(pieceLength, opts.pieceLength);
+      const pieceLength = opts.pieceLength === 'auto' ? 'auto' : sizeOption('--piece-length', opts.pieceLength);
+      if (typeof pieceLength === 'number') checkPieceLength(pieceLength, opts.pieceLength);
       const version = versionOption(opts);
       const line = new ProgressLine().start(`checking ${basename(image)}`);
       const catalog = openCatalog(opts.home);
@@ -181,6 +186,11 @@ export function register(program: Command): void {
         say(`  infohash    ${j.infoHash}${j.version === 'v2' ? ' (v2, truncated)' : j.version === 'hybrid' ? ' (v1)' : ''}`);
         if (j.infoHashV2 !== null) say(`  infohash v2 ${j.infoHashV2}`);
         say(`  pieces      ${j.pieceCount} of ${formatBytes(j.pieceLength)} (${formatBytes(j.length)} hashed in ${j.hashSeconds.toFixed(2)} s)`);
+        const a = r.autoPieceLength;
+        if (a) {
+          const ratio = a.changedBytes > 0 ? ` (${(a.fetchBytes / a.changedBytes).toFixed(3)} x the changed bytes)` : '';
+          say(`  auto        a stock client with ${a.against} fetches ${formatBytes(a.fetchBytes)}${ratio} at this piece length`);
+        }
         say(`  lineage     ${j.lineage.length > 0 ? j.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n              ') : 'none (first release)'}`);
         say(`  hints       ${r.hints ? `against ${r.previous.filter((p) => p.imagePath).map((p) => p.release).join(', ')}` : 'none'}`);
         if (r.layout) say(`  mirror      ${r.layout.image} (${r.layout.imageBy}), ${r.layout.torrent}, ${r.layout.sums}`);
