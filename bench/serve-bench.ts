@@ -22,20 +22,24 @@
  *   npm run bench -- serve
  *
  * Everything lives in one temp folder, removed afterwards; every process
- * started is stopped.
+ * started is stopped, also when the bench gets SIGINT or SIGTERM
+ * (children.ts: each in its own process group).
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Children } from './children.js';
 import { haveTimeTool, vmHwmKiB } from './delta/measure.js';
 import { Nginx } from './delta/nginx.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'isosync');
 const out = (s: string) => process.stdout.write(`${s}\n`);
+/** Every process the bench starts (the pair script, publish, serve, clients, zsync), stopped at its end or on a signal. */
+const children = new Children();
 
 /** CMD ARGS under /usr/bin/time, its peak RSS written to `timeFile` (when GNU time is there). */
 function timedArgs(cmd: string, args: string[], timeFile: string): [string, string[]] {
@@ -56,13 +60,10 @@ function peakRange(timeFiles: string[]): string {
   return `${(lo / 1024).toFixed(0)}-${(hi / 1024).toFixed(0)} MiB`;
 }
 
-function sh(cmd: string, args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
+async function sh(cmd: string, args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
   const t0 = performance.now();
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd, maxBuffer: 256 * 1024 * 1024, timeout: 1_800_000 }, (e, stdout, stderr) => {
-      resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, stdout, stderr, seconds: (performance.now() - t0) / 1000 });
-    });
-  });
+  const r = await children.exec(cmd, args, cwd);
+  return { ...r, seconds: (performance.now() - t0) / 1000 };
 }
 
 const have = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
@@ -102,6 +103,10 @@ export async function run(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'isosync-serve-bench-'));
   let serve: ChildProcess | undefined;
   let nginx: Nginx | undefined;
+  const release = children.onSignals(async () => {
+    await nginx?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
   try {
     const clients = Number(process.env['ISOSYNC_BENCH_SERVE_CLIENTS'] ?? 8);
     let pairDir = process.env['ISOSYNC_BENCH_SERVE_PAIR'];
@@ -125,7 +130,7 @@ export async function run(): Promise<void> {
     out(`  images: 1.01 is ${mb(size)}; ${clients} clients, each with 1.00`);
 
     // isosync: N clients at once through isosync serve.
-    serve = spawn(process.execPath, [BIN, 'serve', srv, '--port', '0', '--min-size', '1000000', '--home', pub], { stdio: ['ignore', 'pipe', 'inherit'] });
+    serve = children.spawn(process.execPath, [BIN, 'serve', srv, '--port', '0', '--min-size', '1000000', '--home', pub], { stdio: ['ignore', 'pipe', 'inherit'] });
     const url = await new Promise<string>((resolve, reject) => {
       let buf = '';
       serve!.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -171,7 +176,7 @@ export async function run(): Promise<void> {
     // zsync: N clients at once against nginx.
     let zsyncLine = 'zsync: skipped (needs zsync, zsyncmake and nginx)';
     if (have('zsync') && have('zsyncmake') && have('nginx')) {
-      nginx = await Nginx.start(join(work, 'nginx'), srv);
+      nginx = await Nginx.start(join(work, 'nginx'), srv, (n) => (nginx = n));
       const control = join(srv, 'distro-large-1.01.zsync');
       const mk = await sh('zsyncmake', ['-u', `${nginx.baseUrl}/distro-large-1.01.iso`, '-o', control, join(srv, 'distro-large-1.01.iso')]);
       if (mk.code !== 0) throw new Error(`zsyncmake failed: ${mk.stderr}`);
@@ -195,7 +200,8 @@ export async function run(): Promise<void> {
     out(`  isosync serve (${clients} at once): HTTP ${mb(httpSent)} + BitTorrent ${mb(btSent)} = ${mb(httpSent + btSent)} = ${((httpSent + btSent) / delta).toFixed(2)} x one delta (target <= 2 x); clients uploaded ${mb(peerShare)} to each other; ${ok}/${clients} bit-identical; wall ${wall.toFixed(1)} s; peak RSS: isosync serve ${(servePeakKiB / 1024).toFixed(0)} MiB (VmHWM), clients ${clientPeaks}`);
     out(`  ${zsyncLine}`);
   } finally {
-    serve?.kill('SIGTERM');
+    release();
+    await children.stopAll();
     await nginx?.stop();
     rmSync(work, { recursive: true, force: true });
   }

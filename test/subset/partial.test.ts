@@ -121,7 +121,7 @@ describe('partial images', { skip: releasesMissing() }, () => {
     const mirrorOnly = await startRangeServer({ '/distro-1.01.iso': image });
     try {
       for (const [i, s] of subsets.entries()) {
-            mkdirSync(join(t.dir, `p${i}`));
+        mkdirSync(join(t.dir, `p${i}`));
         peers.push(await partialSeed([torrent, '-o', join(t.dir, `p${i}`, 'distro-1.01.iso'), ...s, '--mirror', `${mirrorOnly.url}/distro-1.01.iso`, '--no-catalog', '--home', join(t.dir, `h${i}`), '--port', '0']));
       }
       for (const [i, p] of peers.entries()) {
@@ -140,10 +140,16 @@ describe('partial images', { skip: releasesMissing() }, () => {
       const r = await cliAsync(args, { timeoutMs: 200_000 });
       assert.equal(r.status, 0, r.stderr);
       assert.equal(sha256(out), sha256(image));
-      const report = JSON.parse(r.stdout) as { webSeeds: unknown[]; peers: { downloaded: number; list: { address: string; downloaded: number }[] } };
+      const report = JSON.parse(r.stdout) as { webSeeds: unknown[]; peers: { downloaded: number; list: { address: string; peerId?: string; downloaded: number }[] } };
       assert.deepEqual(report.webSeeds, []);
+      // A peer is one peer id, not one address: PEX tells the partial peers about the fourth, one may dial it too, and
+      // of the two connections both sides keep the one dialed by the lower peer id (random), listed under the
+      // dialing side's ephemeral port. The dialed address's line always has the id: nobody can learn the fourth's
+      // address before the fourth's own connection to that peer has shaken hands.
       for (const p of peers) {
-        const got = report.peers.list.find((x) => x.address === `127.0.0.1:${p.port}`)?.downloaded ?? 0;
+        const id = report.peers.list.find((x) => x.address === `127.0.0.1:${p.port}`)?.peerId;
+        assert.ok(id, `partial peer ${p.port} shook hands: ${JSON.stringify(report.peers.list)}`);
+        const got = report.peers.list.filter((x) => x.peerId === id).reduce((n, x) => n + x.downloaded, 0);
         assert.ok(got > 0, `partial peer ${p.port} sent part of the image: ${JSON.stringify(report.peers.list)}`);
       }
     } finally {
