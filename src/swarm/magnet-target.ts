@@ -23,6 +23,7 @@ import { infoHashBytes } from '../torrent/info-hash.js';
 import type { MagnetLink } from '../torrent/magnet.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
 import { MetadataFetch } from './metadata-fetch.js';
+import { fetchPieceLayers, LAYERS_TIMEOUT_MS } from './magnet-layers.js';
 import { newPeerId } from './peer-link.js';
 import { parseHostPort } from './seed.js';
 
@@ -109,8 +110,14 @@ export async function resolveMagnet(link: MagnetLink, s: MagnetSettings): Promis
       discovery.on('peer', (p) => fetch.addPeer(p.host, p.port));
     }
     const got = await fetch.result;
-    const torrentFile = torrentAround(got.rawInfo, link);
-    const metainfo = parseMetainfo(torrentFile, link.name ?? link.wireInfoHash);
+    let torrentFile = torrentAround(got.rawInfo, link);
+    let metainfo = parseMetainfo(torrentFile, link.name ?? link.wireInfoHash);
+    // A v2-only torrent's pieces are checked against piece layers, which its info dictionary does not hold: ask the peers.
+    if (metainfo.version === 'v2' && metainfo.v2 && !metainfo.v2.layersComplete) {
+      const layers = await fetchPieceLayers(metainfo, metainfo.v2, got.peers, { host: s.host ?? '127.0.0.1', timeoutMs: s.timeoutMs ?? LAYERS_TIMEOUT_MS, ...(s.encryption ? { encryption: s.encryption } : {}), ...(s.onWarning ? { onWarning: s.onWarning } : {}) });
+      torrentFile = torrentAround(got.rawInfo, link, layers);
+      metainfo = parseMetainfo(torrentFile, link.name ?? link.wireInfoHash);
+    }
     if (metainfo.infoHash !== link.wireInfoHash && metainfo.infoHash !== link.infoHash) {
       throw new IsosyncError('VERIFY_FAILED', `Cannot use the info dictionary of ${link.wireInfoHash}: it reads as torrent ${metainfo.infoHash}`, { infoHash: link.wireInfoHash });
     }
@@ -128,11 +135,14 @@ export async function resolveMagnet(link: MagnetLink, s: MagnetSettings): Promis
  * change the infohash of a dictionary that is not canonical). Keys in
  * order: announce, announce-list, created by, info, url-list.
  */
-export function torrentAround(rawInfo: Uint8Array, link: Pick<MagnetLink, 'trackers' | 'webSeeds'>): Uint8Array {
+export function torrentAround(rawInfo: Uint8Array, link: Pick<MagnetLink, 'trackers' | 'webSeeds'>, pieceLayers?: ReadonlyMap<string, Uint8Array>): Uint8Array {
   const head = encodeBencode({
     ...(link.trackers.length > 0 ? { announce: link.trackers[0]!, 'announce-list': link.trackers.map((t) => [t]) } : {}),
     'created by': 'isosync (from a magnet link)',
   });
-  const tail = link.webSeeds.length > 0 ? encodeBencode({ 'url-list': [...link.webSeeds] }) : Uint8Array.of(0x64, 0x65);
+  // BEP 52 piece layers fetched by hash requests (a v2 magnet), keyed by the raw pieces root: after `info`, before `url-list`.
+  const layers = pieceLayers && pieceLayers.size > 0 ? new Map([...pieceLayers].map(([hex, l]) => [Buffer.from(hex, 'hex').toString('latin1'), l])) : undefined;
+  const after = { ...(layers ? { 'piece layers': layers } : {}), ...(link.webSeeds.length > 0 ? { 'url-list': [...link.webSeeds] } : {}) };
+  const tail = encodeBencode(after);
   return Buffer.concat([head.subarray(0, head.length - 1), Buffer.from('4:info'), rawInfo, tail.subarray(1)]);
 }

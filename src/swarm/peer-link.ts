@@ -65,6 +65,8 @@ export class PeerLink {
   /** `host:port` dialed, or the remote endpoint of an incoming connection. */
   readonly address: string;
   remotePeerId: string | undefined;
+  /** Hex of the infohash the handshake named (a hybrid's links may use either of its two). */
+  infoHashHex: string | undefined;
   handshaken = false;
   closed = false;
   closeReason: string | undefined;

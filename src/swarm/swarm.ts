@@ -200,6 +200,7 @@ export class Swarm {
 
   private onHandshake(link: PeerLink, ihHex: string, pidHex: string, fast: boolean): void {
     if (!this.set.handshake(link, ihHex, pidHex)) return;
+    link.infoHashHex = ihHex;
     // A hybrid's peer is answered with the infohash it asked for (BEP 52).
     const alt = this.opts.altInfoHash;
     const asked = alt && ihHex === Buffer.from(alt).toString('hex') ? alt : this.opts.infoHash;

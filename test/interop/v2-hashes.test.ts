@@ -21,11 +21,12 @@ import { leafCount, log2Exact, nextPowerOfTwo, SHA256_BYTES } from '../../src/to
 import { parseMetainfo, truncatedV2 } from '../../src/torrent/metainfo.js';
 import { handshake } from '../swarm/raw-peer.js';
 import { fixture, needTools, tempDir } from '../helpers/env.js';
-import { isosyncSeed, runLibtorrentScript, type Peer } from '../swarm/peers.js';
+import { isosync, isosyncSeed, libtorrentPeer, runLibtorrentScript, type Peer } from '../swarm/peers.js';
 
 const PY = '/usr/bin/python3';
 const RELEASES = fixture('releases');
 const IMAGE = join(RELEASES, 'distro-1.01.iso');
+const OLD = join(RELEASES, 'distro-1.00.iso');
 const NAME = 'distro-1.01.iso';
 /** 64 KiB pieces: 4 leaves under each piece-layer node, 80-odd pieces, so the piece layer is asked in a run with uncles or without. */
 const PIECE = 65536;
@@ -126,6 +127,28 @@ describe('isosync seed answers BEP 52 hash requests', { skip: needTools('libtorr
       await seed.stop();
     }
   });
+
+  for (const from of ['isosync seed', 'a libtorrent seeder'] as const) {
+    it(`isosync sync of a v2-only magnet link gets the piece layers from ${from} by hash requests and completes --from the previous release, bit-identical`, async () => {
+      const m = parseMetainfo(readFileSync(torrents.v2), torrents.v2);
+      const seed = from === 'isosync seed' ? await isosyncSeed(torrents.v2, IMAGE, ['--home', join(tmp.dir, 'home-sync'), '--no-dht', '--no-catalog']) : await libtorrentPeer('seed', torrents.v2, RELEASES);
+      running.push(seed);
+      const dir = join(tmp.dir, `sync-${from.replace(/ /g, '-')}`);
+      mkdirSync(dir);
+      const out = join(dir, NAME);
+      const magnet = formatMagnet({ infoHashV2: m.v2!.infoHash });
+      const r = await isosync(['sync', magnet, '--peer', `127.0.0.1:${seed.port}`, '--from', OLD, '--no-catalog', '--no-dht', '--home', join(dir, 'home'), '-o', out, '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(readFileSync(out).equals(readFileSync(IMAGE)), 'bit-identical');
+      const report = JSON.parse(r.stdout) as { reusedBytes: number };
+      assert.ok(report.reusedBytes > 0, 'reused the previous release');
+      // The torrent saved beside the image holds the piece layers it was checked against.
+      const saved = parseMetainfo(readFileSync(`${out}.torrent`), `${out}.torrent`);
+      assert.equal(saved.v2?.layersComplete, true);
+      assert.equal(saved.v2?.infoHash, m.v2!.infoHash);
+      await seed.stop();
+    });
+  }
 
   for (const mode of ['v2', 'hybrid'] as const) {
     it(`a libtorrent leecher of a ${mode} torrent's v2 magnet gets the piece layers by hash requests and completes, bit-identical`, async () => {
