@@ -198,6 +198,7 @@ async function pacingProxy(port: number, rate: number): Promise<{ port: number; 
   const server = createServer((client) => {
     const upstream = connect(port, '127.0.0.1');
     for (const s of [client, upstream]) {
+      s.setNoDelay(true); // as node:http does: a short reply must not wait for a delayed ACK
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
       s.on('error', () => {
