@@ -28,7 +28,7 @@ import { ignoreWarnings, type WarningCode, type WarningSink } from '../core/warn
 import { requestsFor, type Block } from './block.js';
 import type { FailReason, HandleSink, PeerHandle } from './handle.js';
 import { freshHealth, lateAsks, onBlock, onConviction, onTimeouts, REQUEST_TIMEOUT_MS, type Health } from './health.js';
-import { AheadPieces, type PlanFacts } from './look-ahead.js';
+import { AheadPieces, leftToLeechers, type PlanFacts } from './look-ahead.js';
 import { PiecePicker } from './piece-picker.js';
 import { RangePort } from './range-port.js';
 import { RequestBook } from './request-book.js';
@@ -287,7 +287,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
         keepsUp: health.timeouts === 0,
       });
     }
-    const d = scheduleTurn({ book: this.book, sources, now, endgame: this.piecesLeft === 0, rules: this.rules, reclaim: this.reclaim, pieceLength: this.opts.pieceLength });
+    const d = scheduleTurn({ book: this.book, sources, now, endgame: this.piecesLeft === 0, rules: this.rules, reclaim: this.reclaim, pieceLength: this.opts.pieceLength, ahead: (p) => this.ahead.holds(p) });
     this.reclaim = [];
     for (const [p, h] of d.pins) this.rules.set(p, { ...this.rules.get(p), pinned: h });
     for (const c of d.cancels) {
@@ -311,9 +311,9 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
       room -= b.length;
       if (room <= 0) return;
     }
-    // With peers, only pieces no connected peer has: the others are theirs to trade (look-ahead.ts).
+    // With leechers, only pieces no connected leecher has: those are theirs to trade (look-ahead.ts); a seed's are not.
     const peers = this.peers;
-    const out = (p: PieceIndex) => this.started.has(p) || this.finished.has(p) || (peers !== undefined && peers.availability(p) > 0);
+    const out = (p: PieceIndex) => this.started.has(p) || this.finished.has(p) || (peers !== undefined && leftToLeechers(peers.availability(p), peers.seeds));
     for (const b of this.ahead.take(plan, room, out)) this.book.want(b);
   }
 

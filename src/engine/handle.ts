@@ -21,6 +21,8 @@ export interface Capacity {
   readonly bytes: number;
   /** Separate byte ranges one turn's asks may form (a multi-range request's limit); Infinity for a peer. */
   readonly runs: number;
+  /** A web seed: the bytes it sends soon at its measured rate, this turn's request included; seed peers leave them to it. */
+  readonly queue?: number;
 }
 
 export const NO_CAPACITY: Capacity = { blocks: 0, bytes: 0, runs: 0 };

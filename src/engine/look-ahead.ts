@@ -1,9 +1,10 @@
 /**
  * Look-ahead: while a web seed has room in its next request, the sure bytes
  * of the pieces that will be worked on next join it, and wait in memory
- * until those pieces start. With peers present too, for the pieces no
- * connected peer has (the others are the peers' to trade); the picker hands
- * pieces taken ahead out first, in the order taken.
+ * until those pieces start. With leechers present too, for the pieces no
+ * connected leecher has (the others are the leechers' to trade; a seed's
+ * pieces are not); the picker hands pieces taken ahead out first, in the
+ * order taken.
  *
  * "Sure" bytes (delta/look-ahead.ts surelyFetched) are the bytes of a piece
  * that neither exact local bytes nor any guess layer cover: every network
@@ -56,6 +57,11 @@ export interface PlanFacts {
   readonly aheadCandidates: readonly PieceIndex[];
   /** Those bytes, bridged as the piece's own fetch would. */
   sure(p: PieceIndex): readonly Span[];
+}
+
+/** Look-ahead leaves piece p to the peers when a connected leecher has it (theirs to trade); a seed's pieces are taken ahead. */
+export function leftToLeechers(availability: number, seeds: number): boolean {
+  return availability > seeds;
 }
 
 /** The pieces to take ahead now, with their sure bytes; stops at the first piece that does not fit. */
@@ -132,6 +138,11 @@ export class AheadPieces {
   /** Taken ahead and not started. */
   isTaken(p: PieceIndex): boolean {
     return this.waiting.has(p);
+  }
+
+  /** Blocks were taken ahead for `p` (for the web seeds' room), and it is not done. */
+  holds(p: PieceIndex): boolean {
+    return this.blocks.has(p);
   }
 
   /** `piece` is done: the blocks wanted ahead for it. */

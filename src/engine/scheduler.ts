@@ -12,8 +12,15 @@
  *     is not given blocks of a piece that a leecher which keeps up holds
  *     (`spared`), and when a leecher announces a piece, the blocks of it
  *     asked only of seed peers are withdrawn there (`reclaim`) and asked of
- *     the leecher. Web seeds come last and take what the peers cannot take
+ *     the leecher. Web seeds come last and take what the leechers cannot take
  *     soon (see the last rule).
+ *   - A seed peer leaves the web seeds what look-ahead took for their room
+ *     (`leftToWeb`), as far as their queues go: the oldest of those blocks
+ *     they send in about 2 s at their measured rates (Capacity.queue,
+ *     webseed/web-peer.ts; nothing before a rate is known). A fast mirror is
+ *     then not held up by a slower seed's round trips, a slow one keeps only
+ *     what it sends soon, and the blocks a started piece waits for (metadata
+ *     reads, guesses that failed) still go to whichever source is first.
  *   - Oldest first: a source with free capacity gets the oldest unasked
  *     blocks of pieces it has, as many as its capacity says (a peer: its free
  *     pipeline slots; a web seed: one request of at most `bytes` in at most
@@ -26,15 +33,18 @@
  *     first ask, an idle source may be asked a block already asked of
  *     another (at most ENDGAME_REQUESTERS asks per block, oldest ask first);
  *     the first copy wins and the engine cancels the others. A web seed never
- *     repeats another web seed's request (it would fetch it all again), and
- *     a peer and a web seed repeat each other's asks only once they are
- *     ENDGAME_CROSS_MS old (a request of a web seed cannot be withdrawn). Before that, an
+ *     repeats another web seed's request (it would fetch it all again); a web
+ *     seed repeats a peer's ask once it is WEB_REPEATS_PEER_MS old (the peer's
+ *     copy is cancelled when the web seed's lands), and a peer a web seed's
+ *     once it is ENDGAME_CROSS_MS old (a request of a web seed cannot be
+ *     withdrawn). Before that, an
  *     idle pipeline slot is better spent on a new piece (in a 4-leecher
  *     loopback swarm, always-on endgame had every peer upload ~1.3 x what was
  *     kept).
  *   - Peers before web seeds where both have a piece: web seeds leave the
  *     oldest unasked blocks, one more pipeline per ready peer that keeps up
- *     (PEER_BACKLOG_BLOCKS), to the peers, who ask them as their slots free.
+ *     (PEER_BACKLOG_BLOCKS), to the peers, who ask them as their slots free
+ *     (for a seed peer, blocks beyond the web seeds' queues).
  * Timeouts, rejects and departures are not decided here: the engine hands
  * those blocks back to the book (health.ts decides about the source), and
  * the next turn asks them again.
@@ -52,8 +62,10 @@ export const ENDGAME_REQUESTERS = 2;
  * several round trips.
  */
 export const MIN_WEB_SHARE_BYTES = 256 * 1024;
-/** In endgame, a peer and a web seed repeat each other's asks only after this long. */
+/** In endgame, a peer repeats a web seed's asks only after this long. */
 export const ENDGAME_CROSS_MS = 3_000;
+/** In endgame, an idle web seed repeats a peer's asks after this long: a slow peer does not hold the last pieces. */
+export const WEB_REPEATS_PEER_MS = 1_000;
 /**
  * Unasked blocks that web seeds leave to the peers, per ready peer that
  * keeps up: one more pipeline each (swarm/bt-peer.ts PIPELINE_DEPTH), what
@@ -103,6 +115,8 @@ export interface TurnInput<H> {
   readonly pieceLength: number;
   /** Blocks per ready peer that keeps up that web seeds leave to the peers (default PEER_BACKLOG_BLOCKS). */
   readonly peerBacklog?: number;
+  /** Pieces whose blocks look-ahead took for the web seeds' room (look-ahead.ts); seed peers leave those to the web seeds' queues. */
+  readonly ahead?: (p: PieceIndex) => boolean;
 }
 
 export interface Ask<H> {
@@ -178,7 +192,28 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
   const mayRepeat = (s: SourceView<H>, o: H, t: number): boolean => {
     const k = kindOf.get(o);
     if (k === s.kind) return s.kind === 'peer';
-    return input.now - t >= ENDGAME_CROSS_MS;
+    return input.now - t >= (s.kind === 'web' ? WEB_REPEATS_PEER_MS : ENDGAME_CROSS_MS);
+  };
+  /** The oldest unasked blocks the web seeds send soon (Capacity.queue): no seed peer's, this turn. */
+  let webQueue: Set<string> | undefined;
+  const leftToWeb = (): Set<string> => {
+    if (webQueue) return webQueue;
+    webQueue = new Set();
+    const webs = sources.filter((o) => o.kind === 'web' && o.keepsUp);
+    let left = 0;
+    for (const w of webs) left += w.capacity.queue ?? 0;
+    for (const list of [freed, book.unasked()]) {
+      for (const b of list) {
+        if (left <= 0) return webQueue;
+        const k = keyOf(b);
+        if (taken.has(k) || webQueue.has(k) || !input.ahead?.(b.piece)) continue;
+        const pin = pinOf(b.piece);
+        if (!webs.some((w) => (pin === undefined ? !avoided(w, b.piece) : pin === w.handle))) continue;
+        webQueue.add(k);
+        left -= b.length;
+      }
+    }
+    return webQueue;
   };
   /** The oldest unasked blocks the peers will take as their slots free (PEER_BACKLOG_BLOCKS): no web seed's, this turn. */
   let backlog: Set<string> | undefined;
@@ -186,13 +221,14 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     if (backlog) return backlog;
     backlog = new Set();
     const peers = sources.filter((o) => o.kind === 'peer' && o.keepsUp);
+    const toWeb = peers.some((o) => o.complete) ? leftToWeb() : undefined;
     let left = (input.peerBacklog ?? PEER_BACKLOG_BLOCKS) * peers.length;
     for (const list of [freed, book.unasked()]) {
       for (const b of list) {
         if (left <= 0) return backlog;
         const k = keyOf(b);
         if (taken.has(k) || backlog.has(k) || pinOf(b.piece) !== undefined) continue;
-        if (!peers.some((o) => o.has(b.piece) && !rules.get(b.piece)?.avoid?.has(o.handle))) continue;
+        if (!peers.some((o) => o.has(b.piece) && !rules.get(b.piece)?.avoid?.has(o.handle) && !(o.complete && toWeb!.has(k)))) continue;
         backlog.add(k);
         left--;
       }
@@ -229,7 +265,7 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     const full = () => mine.length >= cap.blocks || bytes >= cap.bytes;
     // Endgame only when no block waited for a first ask when this source's turn came.
     const noneWaiting = unaskedLeft === 0;
-    const reserved = s.kind === 'web' ? leftToPeers() : undefined;
+    const reserved = s.kind === 'web' ? leftToPeers() : s.complete ? leftToWeb() : undefined;
     for (const list of [freed, book.unasked()]) {
       for (const b of list) {
         if (full()) break;

@@ -10,8 +10,9 @@
  * and read as they arrive: each block goes to the engine the moment its
  * last byte is in (block-filler.ts), so a reply that stalls or breaks keeps
  * every block it completed. A server that answers a multi-range request with
- * the whole file is asked one range at a time from then on (that is not a
- * failure). Any other failure (HTTP error, wrong length, no byte for
+ * the whole file is asked fewer ranges per request
+ * (FEWER_RANGES_PER_REQUEST), then one range at a time, from then on (that
+ * is not a failure). Any other failure (HTTP error, wrong length, no byte for
  * `stallMs`), or bytes a piece hash proved wrong, drops the web seed with a
  * warning; the engine asks its blocks of the other sources. A request whose
  * missing blocks all came from other sources is stopped (QUEUE_SECONDS keeps
@@ -36,8 +37,15 @@ import { badRange, multipartBoundary, MultipartReader, parseContentRange, rangeH
 export const STALL_MS = 20_000;
 /** Requests in flight per web seed: enough to fill a link, few enough to be polite. */
 export const REQUEST_SLOTS = 4;
-/** Ranges asked in one multi-range request (RFC 9110 §14.6): a short Range header every server takes. */
-export const MAX_RANGES_PER_REQUEST = 48;
+/**
+ * Ranges asked in one multi-range request (RFC 9110 §14.6): Apache's default
+ * MaxRanges, and a Range header of at most some 4.4 KiB (within the 8 KiB
+ * that nginx and Apache take by default). A delta's blocks are scattered
+ * (some KiB each): at 48 ranges a request held ~0.2 MiB, not the 4 MiB it may.
+ */
+export const MAX_RANGES_PER_REQUEST = 200;
+/** Ranges per request once a server answered MAX_RANGES_PER_REQUEST with the whole file (a lower limit: isosync serve takes 64). */
+export const FEWER_RANGES_PER_REQUEST = 48;
 /** Bytes one request asks at most: look-ahead fills it (16 whole 256 KiB pieces). */
 export const REQUEST_BYTES = 4 * 1024 * 1024;
 /**
@@ -83,6 +91,8 @@ export class WebPeer extends MirrorHandle {
 class HttpRanges implements MirrorTransport {
   /** Whether the server answers several ranges in one multipart reply; unknown until tried. */
   multiRange: boolean | undefined = undefined;
+  /** Ranges one request may hold (fewer once the server refused more). */
+  private maxRanges = MAX_RANGES_PER_REQUEST;
   private probing = false;
   private readonly live = new Set<http.ClientRequest>();
   private readonly stallMs: number;
@@ -108,10 +118,12 @@ class HttpRanges implements MirrorTransport {
     // Asks of the whole-file stream cost no request: a few requests' worth wait at once.
     if (this.whole) return this.whole.pendingBytes < REQUEST_SLOTS * REQUEST_BYTES ? { blocks: Infinity, bytes: REQUEST_BYTES, runs: Infinity } : NO_CAPACITY;
     const room = Math.max(MIN_QUEUE_BYTES, load.rate * QUEUE_SECONDS) - load.outstanding;
-    if (load.inFlight >= REQUEST_SLOTS || room <= 0) return NO_CAPACITY;
+    // What it sends in QUEUE_SECONDS at its measured rate (none before one is known): a seed peer leaves that to it (scheduler.ts leftToWeb).
+    const queue = Math.max(0, Math.min(load.rate * QUEUE_SECONDS, REQUEST_SLOTS * REQUEST_BYTES) - load.outstanding);
+    if (load.inFlight >= REQUEST_SLOTS || room <= 0) return { ...NO_CAPACITY, queue };
     // Until one multi-range request has shown the server takes them, the others ask one range each.
     const single = this.multiRange === false || (this.multiRange === undefined && this.probing);
-    return { blocks: Infinity, bytes: Math.min(REQUEST_BYTES, room), runs: single ? 1 : MAX_RANGES_PER_REQUEST };
+    return { blocks: Infinity, bytes: Math.min(REQUEST_BYTES, room), runs: single ? 1 : this.maxRanges, queue };
   }
 
   close(): void {
@@ -131,7 +143,12 @@ class HttpRanges implements MirrorTransport {
         const first = this.multiRange === undefined;
         if (first) this.probing = true;
         try {
-          await this.get(runs, ask.filler, requests);
+          await this.get(runs, ask.filler, requests).catch(async (e: unknown) => {
+            if (e !== WHOLE_FILE_REPLY || runs.length <= FEWER_RANGES_PER_REQUEST) throw e;
+            // Too many ranges for this server: fewer per request from now on.
+            this.maxRanges = FEWER_RANGES_PER_REQUEST;
+            for (let i = 0; i < runs.length; i += FEWER_RANGES_PER_REQUEST) await this.get(runs.slice(i, i + FEWER_RANGES_PER_REQUEST), ask.filler, requests);
+          });
           this.multiRange = true;
         } catch (e) {
           if (e !== WHOLE_FILE_REPLY) throw e;

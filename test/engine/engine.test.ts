@@ -11,7 +11,7 @@ import { pieceIndex } from '../../src/core/ids.js';
 import { assemble } from '../../src/delta/assemble.js';
 import { buildPlan, type LocalSegment } from '../../src/delta/plan.js';
 import { pieceNeeds, surelyFetched } from '../../src/delta/sure-bytes.js';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine, type PeerFacts } from '../../src/engine/engine.js';
 import { keyOf, type Block } from '../../src/engine/block.js';
 import { NO_CAPACITY, type Capacity, type HandleSink, type PeerHandle } from '../../src/engine/handle.js';
 import type { Warning } from '../../src/core/warnings.js';
@@ -29,6 +29,8 @@ interface FakeOptions {
   readonly failFirst?: boolean;
   /** Answers this many blocks, then holds every ask (until it leaves). */
   readonly answerBlocks?: number;
+  /** A web seed's queue (Capacity.queue): bytes asked and not answered at most (default: a request's 4 MiB per free slot). */
+  readonly queueBytes?: number;
 }
 
 /** A source over the target's bytes: a web seed or a peer, answering on the next turn. */
@@ -39,6 +41,7 @@ class FakeSource implements PeerHandle {
   private sink: HandleSink | undefined;
   private alive = true;
   private inFlight = 0;
+  private outstanding = 0;
   private readonly held: Block[] = [];
   private answered = 0;
 
@@ -64,7 +67,10 @@ class FakeSource implements PeerHandle {
   }
   capacity(asked: number): Capacity {
     if (!this.alive) return NO_CAPACITY;
-    if (this.kind === 'web') return this.inFlight < 4 ? { blocks: Infinity, bytes: 4 * 1024 * 1024, runs: 48 } : NO_CAPACITY;
+    if (this.kind === 'web') {
+      const queue = Math.max(0, (this.o.queueBytes ?? 16 * 1024 * 1024) - this.outstanding);
+      return this.inFlight < 4 && queue > 0 ? { blocks: Infinity, bytes: Math.min(4 * 1024 * 1024, queue), runs: 48, queue } : { ...NO_CAPACITY, queue };
+    }
     return { blocks: 64 - asked, bytes: Infinity, runs: Infinity };
   }
   request(blocks: readonly Block[]): void {
@@ -77,8 +83,11 @@ class FakeSource implements PeerHandle {
     }
     this.inFlight++;
     const n = this.requests;
+    const bytes = blocks.reduce((x, b) => x + b.length, 0);
+    this.outstanding += bytes;
     setImmediate(() => {
       this.inFlight--;
+      this.outstanding -= bytes;
       if (!this.alive) return;
       if (this.o.failFirst && n === 1) return this.drop('failed');
       for (const b of blocks) {
@@ -129,10 +138,11 @@ function scenario(seed: number, pieces: number, pieceLength: number, local = tru
 /** Timeouts far beyond any test: a sync that completes did not wait for one (what returns, returns at once). */
 const NEVER_MS = 3_600_000;
 
-async function sync(s: ReturnType<typeof scenario>, sources: FakeSource[], opts: { withPeers?: boolean; afterPieces?: (n: number) => void } = {}) {
+async function sync(s: ReturnType<typeof scenario>, sources: FakeSource[], opts: { withPeers?: boolean; peers?: PeerFacts; afterPieces?: (n: number) => void } = {}) {
   const warnings: Warning[] = [];
   const engine = new Engine({ length: s.target.length, pieceLength: s.pieceLength, withPeers: opts.withPeers ?? false, requestTimeoutMs: NEVER_MS, noPeerMs: NEVER_MS, onWarning: (w) => warnings.push(w) });
   for (const x of sources) engine.add(x);
+  if (opts.peers) engine.attachPeers(opts.peers);
   const have = new Array<boolean>(s.plan.pieceCount).fill(false);
   engine.planned(pieceNeeds(s.plan, have));
   const out = new Uint8Array(s.target.length);
@@ -182,11 +192,29 @@ describe('the download engine', () => {
     assert.ok(a.served.size > 0 && b.served.size > 0);
   });
 
-  it('peers and a web seed together: both are asked, for disjoint blocks (nothing fetched twice)', async () => {
-    // More blocks wanted at once than the peer's pipeline and the backlog left to it (scheduler.ts PEER_BACKLOG_BLOCKS): the web seed takes the rest.
+  it('a seed peer does not turn look-ahead off: before any piece starts, the sure bytes go to the web seed (and none to the seed, the queue holds them)', async () => {
+    const s = scenario(3, 64, 16384);
+    const w = new FakeSource('web seed W', 'web', s.target, s.pieceLength);
+    const seed = new FakeSource('peer S', 'peer', s.target, s.pieceLength);
+    const engine = new Engine({ length: s.target.length, pieceLength: s.pieceLength, withPeers: true, requestTimeoutMs: NEVER_MS, noPeerMs: NEVER_MS });
+    try {
+      engine.add(seed);
+      engine.add(w);
+      engine.attachPeers({ availability: () => 1, seeds: 1, connected: 1, discovering: () => false });
+      engine.planned(pieceNeeds(s.plan, new Array<boolean>(s.plan.pieceCount).fill(false)));
+      await new Promise((r) => setImmediate(r));
+      assert.ok(w.requests > 0, 'the web seed was asked ahead');
+      assert.equal(seed.requests, 0);
+    } finally {
+      engine.close();
+    }
+  });
+
+  it('a seed peer and a web seed together: both are asked, for disjoint blocks (nothing fetched twice)', async () => {
+    // More blocks wanted at once than the web seed's queue holds (scheduler.ts leftToWeb): the seed peer takes the rest.
     const s = scenario(5, 96, 65536, false);
     const peer = new FakeSource('peer A', 'peer', s.target, s.pieceLength);
-    const web = new FakeSource('web seed W', 'web', s.target, s.pieceLength);
+    const web = new FakeSource('web seed W', 'web', s.target, s.pieceLength, { queueBytes: 256 * 1024 });
     const { out, stats } = await sync(s, [peer, web], { withPeers: true });
     assert.deepEqual(out, s.target);
     assert.ok(peer.served.size > 0 && web.served.size > 0, `peer ${peer.served.size} blocks, web ${web.served.size}`);
@@ -221,7 +249,7 @@ describe('the download engine', () => {
   it('a peer that leaves while holding asks gives them back at once: a web seed fetches them, no piece is orphaned', async () => {
     const s = scenario(8, 24, 65536, false);
     const peer = new FakeSource('peer A', 'peer', s.target, s.pieceLength, { answerBlocks: 8 });
-    const web = new FakeSource('web seed W', 'web', s.target, s.pieceLength);
+    const web = new FakeSource('web seed W', 'web', s.target, s.pieceLength, { queueBytes: 256 * 1024 });
     const { out } = await sync(s, [peer, web], { withPeers: true, afterPieces: (n) => n === 2 && peer.leave() });
     assert.deepEqual(out, s.target);
     assert.ok(peer.holding > 0, 'the peer held asks when it left');

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pieceIndex } from '../../src/core/ids.js';
-import { ENDGAME_CROSS_MS, scheduleTurn, type PieceRule } from '../../src/engine/scheduler.js';
+import { ENDGAME_CROSS_MS, scheduleTurn, WEB_REPEATS_PEER_MS, type PieceRule } from '../../src/engine/scheduler.js';
 import { block, book, PIECE, render, sources } from './shorthand.js';
 
 interface Row {
@@ -19,6 +19,8 @@ interface Row {
   readonly reclaim?: number[];
   /** Blocks per peer left to the peers by web seeds (default PEER_BACKLOG_BLOCKS). */
   readonly backlog?: number;
+  /** Pieces look-ahead took for the web seeds (default: every piece). */
+  readonly ahead?: number[];
   /** The asks of the turn, rendered. */
   readonly asks: string;
   readonly cancels?: string;
@@ -45,8 +47,17 @@ const rows: Row[] = [
   { name: 'endgame: an idle peer asks a block already asked of another peer', sources: 'A=####/0 B=####', wanted: '2', asked: { A: ['0.0', '0.1'] }, endgame: true, asks: 'B:0.0,0.1' },
   { name: 'endgame: at most two asks per block', sources: 'A=####/0 B=####/0 C=####', wanted: '1', asked: { A: ['0.0'], B: ['0.0'] }, endgame: true, asks: '' },
   { name: "endgame: a web seed never repeats another web seed's request", sources: 'W=web/0 V=web', wanted: '1', asked: { W: ['0.0'] }, endgame: true, asks: '' },
-  { name: "endgame: a web seed repeats a peer's ask once it is old", sources: 'V=web A=####/0', wanted: '1', asked: { A: ['0.0'] }, endgame: true, now: ENDGAME_CROSS_MS, asks: 'V:0.0' },
-  { name: "endgame: but not a fresh one", sources: 'V=web A=####/0', wanted: '1', asked: { A: ['0.0'] }, endgame: true, now: ENDGAME_CROSS_MS - 1, asks: '' },
+  { name: "endgame: an idle web seed repeats a peer's ask once it is WEB_REPEATS_PEER_MS old (a slow peer does not hold the last piece)", sources: 'V=web A=####/0', wanted: '1', asked: { A: ['0.0'] }, endgame: true, now: WEB_REPEATS_PEER_MS, asks: 'V:0.0' },
+  { name: "endgame: but not a fresh one", sources: 'V=web A=####/0', wanted: '1', asked: { A: ['0.0'] }, endgame: true, now: WEB_REPEATS_PEER_MS - 1, asks: '' },
+  { name: "endgame: a peer repeats a web seed's ask only once it is ENDGAME_CROSS_MS old (a web request cannot be withdrawn)", sources: 'V=web/0 A=####', wanted: '1', asked: { V: ['0.0'] }, endgame: true, now: ENDGAME_CROSS_MS - 1, asks: '' },
+  { name: "endgame: and then it does", sources: 'V=web/0 A=####', wanted: '1', asked: { V: ['0.0'] }, endgame: true, now: ENDGAME_CROSS_MS, asks: 'A:0.0' },
+  { name: "a seed peer leaves the web seed's queue (what it sends soon) to it, and takes what lies beyond", sources: 'S=#### W=web/2q3', wanted: '4 2', asks: 'S:0.3,1.0,1.1 W:0.0,0.1' },
+  { name: "a seed peer leaves only blocks look-ahead took to the web seed's queue: a started piece's blocks go to the first source", sources: 'S=####/3 W=web/2q4', wanted: '2 2', ahead: [1], asks: 'S:0.0,0.1 W:1.0,1.1' },
+  { name: 'a web seed with no free request slot still keeps its queue from seed peers', sources: 'S=#### W=web/0q2', wanted: '2 1', asks: 'S:1.0' },
+  { name: 'a web seed that does not keep up keeps no queue from seed peers', sources: 'S=#### W=web/0q2k', wanted: '2 1', asks: 'S:0.0,0.1,1.0' },
+  { name: 'a web seed with no queue yet (no rate measured) leaves a seed peer its slots and its backlog', sources: 'S=####/1 W=web/8', wanted: '4 1', backlog: 2, asks: 'S:0.0 W:0.3,1.0' },
+  { name: "a seed peer's backlog lies beyond the web seed's queue: the web seed takes its queue's blocks", sources: 'S=####/1 W=web/2q2', wanted: '4 2', backlog: 2, asks: 'S:0.2 W:0.0,0.1' },
+  { name: "a seed peer takes a piece pinned to it even inside the web seed's queue", sources: 'S=####/2 W=web/0q8', wanted: '2', rules: [[0, { oneSource: true, pinned: 'S' }]], asks: 'S:0.0,0.1' },
   { name: 'a piece avoids a source that sent bad bytes when another has it', sources: 'A=#### B=####', wanted: '1', rules: [[0, { avoid: new Set(['A']) }]], asks: 'B:0.0' },
   { name: 'an avoided source is asked when it alone has the piece', sources: 'A=#### B=.###', wanted: '1', rules: [[0, { avoid: new Set(['A']) }]], asks: 'A:0.0' },
   { name: 'a one-source piece goes wholly to one source, fewest strikes first', sources: 'A=####/2s B=####/2', wanted: '3', rules: [[0, { oneSource: true }]], asks: 'B:0.0,0.1' },
@@ -75,6 +86,7 @@ describe('scheduler', () => {
         reclaim: (r.reclaim ?? []).map(pieceIndex),
         pieceLength: PIECE,
         ...(r.backlog !== undefined ? { peerBacklog: r.backlog } : {}),
+        ahead: (p) => r.ahead?.includes(p) ?? true,
       });
       assert.equal(render(d.asks), r.asks);
       if (r.cancels !== undefined) assert.equal(render(d.cancels), r.cancels);

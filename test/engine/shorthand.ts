@@ -7,7 +7,9 @@
  *            (lacks it), or `web` (a web seed: has every piece). After '/':
  *            a number of free slots (peers: blocks, default 4; web seeds: the
  *            blocks one request may hold, default 8), 'c' (chokes us), 'k'
- *            (has not kept up: a timeout since its last block), 's' (a strike).
+ *            (has not kept up: a timeout since its last block), 's' (a strike),
+ *            'qN' (a web seed's queue: N blocks in this and its next requests,
+ *            default none beyond this turn's request).
  *            A peer with every piece is a seed.
  *   wanted   '2 1 0 3': blocks wanted per piece (16 KiB blocks from offset 0),
  *            oldest first in piece order; a block may be marked asked of a
@@ -26,18 +28,20 @@ export function sources(spec: string): SourceView<string>[] {
     .trim()
     .split(/\s+/)
     .map((word) => {
-      const m = /^(\w+)=([#.]+|web)(?:\/(\d*)([cks]*))?$/.exec(word);
+      const m = /^(\w+)=([#.]+|web)(?:\/(\d*)((?:q\d+|[cks])*))?$/.exec(word);
       if (!m) throw new Error(`bad source ${word}`);
       const [, name, have, slots, flags = ''] = m;
       const web = have === 'web';
       const n = slots ? Number(slots) : web ? 8 : 4;
       const ready = !flags.includes('c');
+      const q = /q(\d+)/.exec(flags);
+      const queue = q ? { queue: Number(q[1]) * BLOCK_BYTES } : {};
       return {
         handle: name!,
         kind: web ? 'web' : 'peer',
         complete: web || !have!.includes('.'),
         ready,
-        capacity: ready ? (web ? { blocks: Infinity, bytes: n * BLOCK_BYTES, runs: 48 } : { blocks: n, bytes: Infinity, runs: Infinity }) : { blocks: 0, bytes: 0, runs: 0 },
+        capacity: ready ? (web ? { blocks: Infinity, bytes: n * BLOCK_BYTES, runs: 48, ...queue } : { blocks: n, bytes: Infinity, runs: Infinity }) : { blocks: 0, bytes: 0, runs: 0 },
         has: (p: PieceIndex) => web || have![p] === '#',
         strikes: flags.includes('s') ? 1 : 0,
         keepsUp: !flags.includes('k'),

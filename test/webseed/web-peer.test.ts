@@ -2,15 +2,20 @@
  * A web seed over a real HTTP range server on 127.0.0.1, through the
  * engine: every body byte it receives passes the download gate first (the
  * one bucket `--download-limit` shares with the peers), and the bytes are
- * the file's.
+ * the file's; a server that takes fewer ranges per request than the web
+ * seed asks (isosync serve's own file server: 64) is asked fewer, not one
+ * range at a time.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Engine } from '../../src/engine/engine.js';
 import type { ByteGate } from '../../src/engine/handle.js';
-import { WebPeer } from '../../src/webseed/web-peer.js';
+import { serveFile } from '../../src/serve/static-files.js';
+import { FEWER_RANGES_PER_REQUEST, MAX_RANGES_PER_REQUEST, WebPeer } from '../../src/webseed/web-peer.js';
 import { tempDir } from '../helpers/env.js';
 import { Rng } from '../helpers/random.js';
 import { startRangeServer } from '../helpers/range-server.js';
@@ -40,6 +45,35 @@ describe('a web seed with a download gate', () => {
       engine.close();
       web.close();
       await server.close();
+      tmp.cleanup();
+    }
+  });
+
+  it('a server that answers too many ranges with the whole file is asked fewer ranges per request, not one range at a time', async () => {
+    const tmp = tempDir();
+    const file = new Rng(12).bytes(40 * PIECE);
+    writeFileSync(join(tmp.dir, 'f.iso'), file);
+    const stats = { bytesSent: 0, requests: 0 };
+    const server = createServer((req, res) => void serveFile(tmp.dir, req, res, stats));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/f.iso`;
+    const web = new WebPeer(url, file.length, PIECE);
+    const engine = new Engine({ length: file.length, pieceLength: PIECE });
+    try {
+      engine.add(web);
+      // 150 ranges of 100 bytes, 17 KiB apart: more than the server takes (64), fewer than one request may hold.
+      const n = 150;
+      assert.ok(n <= MAX_RANGES_PER_REQUEST && n > 64);
+      const ranges = Array.from({ length: n }, (_, i) => ({ start: i * 17 * 1024, end: i * 17 * 1024 + 100 }));
+      const parts = await engine.fetchRanges(ranges);
+      ranges.forEach((r, i) => assert.ok(Buffer.from(parts[i]!).equals(file.subarray(r.start, r.end)), `range ${i}`));
+      // One request refused, then requests of FEWER_RANGES_PER_REQUEST ranges (one range at a time would be 150).
+      assert.ok(web.requests <= 1 + Math.ceil(n / FEWER_RANGES_PER_REQUEST) + 1, `${web.requests} requests`);
+      assert.equal(web.failure, undefined);
+    } finally {
+      engine.close();
+      web.close();
+      await new Promise((r) => server.close(r));
       tmp.cleanup();
     }
   });
