@@ -102,18 +102,27 @@ export function decodeQuery(query: string): Map<string, Buffer[]> | string {
 
 function percentDecode(s: string): Buffer | undefined {
   if (!s.includes('%')) return Buffer.from(s, 'latin1');
-  const out = Buffer.alloc(s.length);
+  const out = Buffer.allocUnsafe(s.length);
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x25) {
-      const hex = s.slice(i + 1, i + 3);
-      if (!/^[0-9a-fA-F]{2}$/.test(hex)) return undefined;
-      out[n++] = parseInt(hex, 16);
+      const hi = hexValue(s.charCodeAt(i + 1));
+      const lo = hexValue(s.charCodeAt(i + 2));
+      if (hi < 0 || lo < 0) return undefined;
+      out[n++] = (hi << 4) | lo;
       i += 2;
     } else out[n++] = c & 0xff;
   }
   return out.subarray(0, n);
+}
+
+/** The value of one hex digit's char code, or -1 (NaN, past the end, included). */
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
 }
 
 export interface AnnounceRequest {
