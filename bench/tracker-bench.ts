@@ -171,7 +171,7 @@ export async function httpLoad(t: Target, keepAlive: boolean, seconds = SECONDS)
   return { announces, failures, lost: 0, seconds: elapsed, generatorCpu: (cpu.user + cpu.system) / 1e6 };
 }
 
-async function udpLoad(t: Target, seconds = SECONDS): Promise<LoadResult> {
+export async function udpLoad(t: Target, seconds = SECONDS): Promise<LoadResult> {
   const cursor = new PeerCursor();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();

@@ -35,19 +35,20 @@ export function encodeCompactReply(f: CompactReplyFields): Uint8Array {
   const tail = f.warning !== undefined ? `15:warning message${Buffer.byteLength(f.warning)}:${f.warning}e` : 'e';
   const out = Buffer.allocUnsafe(head.length + v4 * COMPACT_V4_BYTES + mid.length + v6 * COMPACT_V6_BYTES + Buffer.byteLength(tail));
   let at = out.write(head, 0, 'latin1');
+  // Byte by byte: six or eighteen bytes are copied faster by hand than by a typed-array set() call each.
   for (const p of f.peers) {
-    if (p.compact.length === COMPACT_V4_BYTES) {
-      out.set(p.compact, at);
-      at += COMPACT_V4_BYTES;
-    }
+    const c = p.compact;
+    if (c.length !== COMPACT_V4_BYTES) continue;
+    for (let i = 0; i < COMPACT_V4_BYTES; i++) out[at + i] = c[i]!;
+    at += COMPACT_V4_BYTES;
   }
   if (v6 > 0) {
     at += out.write(mid, at, 'latin1');
     for (const p of f.peers) {
-      if (p.compact.length === COMPACT_V6_BYTES) {
-        out.set(p.compact, at);
-        at += COMPACT_V6_BYTES;
-      }
+      const c = p.compact;
+      if (c.length !== COMPACT_V6_BYTES) continue;
+      for (let i = 0; i < COMPACT_V6_BYTES; i++) out[at + i] = c[i]!;
+      at += COMPACT_V6_BYTES;
     }
   }
   out.write(tail, at, 'utf8');
