@@ -11,13 +11,20 @@
  *     after every reply, so this is the load both can take);
  *   - HTTP keep-alive (isosync only, opentracker does not keep connections);
  *   - UDP (BEP 15): connect once per socket, then announces, several in flight.
- * Each load runs for SECONDS or MAX_ANNOUNCES, whichever comes first.
+ * Each load runs for SECONDS or MAX_ANNOUNCES, whichever comes first. Both
+ * trackers first get WARM_UP_SECONDS of each load, unmeasured (a tracker runs
+ * for days: isosync's is measured with its JIT warm, as opentracker is
+ * measured with its table full); then ROUNDS rounds alternate the two, so a
+ * change in a shared machine's load falls on both, and the ratio is printed
+ * over all rounds with its per-round range.
  *
- * The generator is one Node process with raw sockets; its CPU use is printed,
- * since a saturated generator caps both trackers alike (then the ratio says
- * less than the absolute figures).
+ * The generator is one Node process with raw sockets and requests made once
+ * per peer (its per-announce work is a socket and a string or a 98-byte
+ * copy); its CPU use is printed, since a saturated generator caps both
+ * trackers alike (then the ratio says less than the absolute figures).
  *
  *   ISOSYNC_BENCH_TRACKER_SECONDS        per load (default 5)
+ *   ISOSYNC_BENCH_TRACKER_ROUNDS         measured rounds (default 2)
  *   ISOSYNC_BENCH_TRACKER_LONG_SECONDS   the memory run (default 30)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,6 +40,10 @@ import { freePort, startOpentracker, type Opentracker } from '../test/tracker/he
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SECONDS = Number(process.env['ISOSYNC_BENCH_TRACKER_SECONDS'] ?? 5);
 const LONG_SECONDS = Number(process.env['ISOSYNC_BENCH_TRACKER_LONG_SECONDS'] ?? 30);
+/** Measured rounds per load, alternating the trackers. */
+const ROUNDS = Number(process.env['ISOSYNC_BENCH_TRACKER_ROUNDS'] ?? 2);
+/** Unmeasured load on each tracker before the rounds. */
+const WARM_UP_SECONDS = 2;
 /** Upper bound on announces per load, so a very fast machine still finishes. */
 const MAX_ANNOUNCES = 2_000_000;
 const PEERS = 20_000;
@@ -80,10 +91,22 @@ function peerId(peer: number): Buffer {
   return Buffer.from(`-BN0001-${String(peer).padStart(12, '0')}`, 'latin1');
 }
 
+/** Each peer's fixed query part, made once: the generator then spends its CPU on sockets, not on percent-encoding. */
+const peerQuery = Array.from({ length: PEERS }, (_, peer) =>
+  `info_hash=${percentEncodeBytes(infoHashes[peer % TORRENTS]!)}&peer_id=${percentEncodeBytes(peerId(peer))}&port=${10_000 + peer}&uploaded=0&downloaded=0`);
+
 function httpRequest(t: Target, c: ReturnType<PeerCursor['take']>, keepAlive: boolean): string {
-  const q = `info_hash=${percentEncodeBytes(c.infoHash)}&peer_id=${percentEncodeBytes(peerId(c.peer))}&port=${10_000 + c.peer}&uploaded=0&downloaded=0&left=${c.left}&compact=1&numwant=50${c.event ? `&event=${c.event}` : ''}`;
-  return `GET /announce?${q} HTTP/1.1\r\nHost: ${t.host}:${t.port}\r\nConnection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`;
+  return `GET /announce?${peerQuery[c.peer]}&left=${c.left}&compact=1&numwant=50${c.event ? `&event=${c.event}` : ''} HTTP/1.1\r\nHost: ${t.host}:${t.port}\r\nConnection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`;
 }
+
+/** Each peer's UDP announce (BEP 15 layout), made once; the connection id, transaction id and event are written per send. */
+const udpPackets = Array.from({ length: PEERS }, (_, peer) =>
+  Buffer.from(wire.encodeAnnounce({
+    connectionId: 0n, transactionId: 0, infoHash: infoHashes[peer % TORRENTS]!, peerId: peerId(peer), downloaded: 0, left: peer % 4 === 0 ? 0 : 1_000_000, uploaded: 0,
+    event: '', ip: 0, key: peer, numWant: 50, port: 10_000 + peer,
+  })));
+/** Offsets in a BEP 15 announce request. */
+const UDP_AT = { connectionId: 0, transactionId: 12, event: 80 } as const;
 
 /** Whether a complete HTTP reply is in buf; returns its total length and whether it was a tracker success. */
 function parseHttpReply(buf: Buffer): { length: number; ok: boolean } | undefined {
@@ -97,11 +120,11 @@ function parseHttpReply(buf: Buffer): { length: number; ok: boolean } | undefine
   return { length: end + 4 + len, ok: head.startsWith('HTTP/1.1 200') && body[0] === 0x64 && !body.includes('failure reason') };
 }
 
-export async function httpLoad(t: Target, keepAlive: boolean): Promise<LoadResult> {
+export async function httpLoad(t: Target, keepAlive: boolean, seconds = SECONDS): Promise<LoadResult> {
   const cursor = new PeerCursor();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const deadline = t0 + SECONDS * 1000;
+  const deadline = t0 + seconds * 1000;
   let announces = 0;
   let failures = 0;
   let sent = 0;
@@ -143,12 +166,12 @@ export async function httpLoad(t: Target, keepAlive: boolean): Promise<LoadResul
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const seconds = (performance.now() - t0) / 1000;
+  const elapsed = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  return { announces, failures, lost: 0, seconds, generatorCpu: (cpu.user + cpu.system) / 1e6 };
+  return { announces, failures, lost: 0, seconds: elapsed, generatorCpu: (cpu.user + cpu.system) / 1e6 };
 }
 
-async function udpLoad(t: Target, seconds = SECONDS): Promise<LoadResult> {
+export async function udpLoad(t: Target, seconds = SECONDS): Promise<LoadResult> {
   const cursor = new PeerCursor();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -184,21 +207,19 @@ async function udpLoad(t: Target, seconds = SECONDS): Promise<LoadResult> {
       const connect = (): void => {
         const tid = nextTid++ >>> 0;
         arm(tid);
-        sock.send(wire.encodeConnect(tid), t.port, t.host);
+        sock.send(wire.encodeConnect(tid));
       };
       const announce = (): void => {
         const c = cursor.take();
         const tid = nextTid++ >>> 0;
         sent++;
         arm(tid);
-        sock.send(
-          wire.encodeAnnounce({
-            connectionId: connectionId!, transactionId: tid, infoHash: c.infoHash, peerId: peerId(c.peer), downloaded: 0, left: c.left, uploaded: 0,
-            event: c.event, ip: 0, key: c.peer, numWant: 50, port: 10_000 + c.peer,
-          }),
-          t.port,
-          t.host,
-        );
+        const packet = udpPackets[c.peer]!;
+        packet.writeBigUInt64BE(connectionId!, UDP_AT.connectionId);
+        packet.writeUInt32BE(tid, UDP_AT.transactionId);
+        packet.writeUInt32BE(wire.eventToUdp(c.event), UDP_AT.event);
+        // The template is written again only PEERS announces later, long after this send.
+        sock.send(packet);
       };
       const fill = (): void => {
         while (pending.size < UDP_IN_FLIGHT_PER_SOCKET && performance.now() < deadline && sent < MAX_ANNOUNCES) announce();
@@ -215,7 +236,8 @@ async function udpLoad(t: Target, seconds = SECONDS): Promise<LoadResult> {
         fill();
         finishIfDone();
       });
-      sock.bind(0, '127.0.0.1', connect);
+      // A connected socket: no address lookup per send on the generator's side.
+      sock.bind(0, '127.0.0.1', () => sock.connect(t.port, t.host, connect));
     });
   await Promise.all(Array.from({ length: UDP_SOCKETS }, (_, i) => runSocket(i)));
   const cpu = process.cpuUsage(cpu0);
@@ -251,10 +273,15 @@ export async function startIsosyncTracker(): Promise<{ child: ChildProcess; targ
   };
 }
 
+/** Announces per second over several loads. */
+function rate(rs: readonly LoadResult[]): number {
+  return rs.reduce((n, r) => n + r.announces, 0) / rs.reduce((n, r) => n + r.seconds, 0);
+}
+
 function line(label: string, r: LoadResult): number {
   const rate = r.announces / r.seconds;
   process.stdout.write(
-    `  ${label.padEnd(34)} ${rate.toFixed(0).padStart(7)} announces/s  (${r.announces} in ${r.seconds.toFixed(1)} s, ${r.failures} failed${r.lost ? `, ${r.lost} lost` : ''}; generator CPU ${((100 * r.generatorCpu) / r.seconds).toFixed(0)}%)\n`,
+    `  ${label.padEnd(37)} ${rate.toFixed(0).padStart(7)} announces/s  (${r.announces} in ${r.seconds.toFixed(1)} s, ${r.failures} failed${r.lost ? `, ${r.lost} lost` : ''}; generator CPU ${((100 * r.generatorCpu) / r.seconds).toFixed(0)}%)\n`,
   );
   return rate;
 }
@@ -273,13 +300,42 @@ export async function run(): Promise<void> {
     } catch (e) {
       process.stdout.write(`  opentracker: not measured (${(e as Error).message.split('\n')[0]})\n`);
     }
+    // Warm-up, unmeasured: a tracker runs for days, so both are measured hot (isosync's JIT compiled, both tables full).
+    for (const t of [iso.target, ...(otTarget ? [otTarget] : [])]) {
+      await httpLoad(t, false, WARM_UP_SECONDS);
+      await udpLoad(t, WARM_UP_SECONDS);
+    }
     const isoCpu0 = cpuSeconds(pid);
-    const isoHttp = line('isosync  HTTP, connection each', await httpLoad(iso.target, false));
-    const otHttp = otTarget ? line('opentracker HTTP, connection each', await httpLoad(otTarget, false)) : undefined;
+    // Rounds alternate the two trackers, so a change in the machine's load falls on both.
+    const totals = { isoHttp: [] as LoadResult[], otHttp: [] as LoadResult[], isoUdp: [] as LoadResult[], otUdp: [] as LoadResult[] };
+    const ratios: { http: number; udp: number }[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const isoHttp = await httpLoad(iso.target, false);
+      line(`isosync  HTTP, connection each #${round}`, isoHttp);
+      totals.isoHttp.push(isoHttp);
+      const otHttp = otTarget ? await httpLoad(otTarget, false) : undefined;
+      if (otHttp) {
+        line(`opentracker HTTP, connection each #${round}`, otHttp);
+        totals.otHttp.push(otHttp);
+      }
+      const isoUdp = await udpLoad(iso.target);
+      line(`isosync  UDP #${round}`, isoUdp);
+      totals.isoUdp.push(isoUdp);
+      const otUdp = otTarget ? await udpLoad(otTarget) : undefined;
+      if (otUdp) {
+        line(`opentracker UDP #${round}`, otUdp);
+        totals.otUdp.push(otUdp);
+      }
+      if (otHttp && otUdp) ratios.push({ http: rate([isoHttp]) / rate([otHttp]), udp: rate([isoUdp]) / rate([otUdp]) });
+    }
     line('isosync  HTTP keep-alive', await httpLoad(iso.target, true));
-    const isoUdp = line('isosync  UDP', await udpLoad(iso.target));
-    const otUdp = otTarget ? line('opentracker UDP', await udpLoad(otTarget)) : undefined;
-    if (otHttp !== undefined) process.stdout.write(`  ratio isosync/opentracker: HTTP ${(isoHttp / otHttp).toFixed(2)}x, UDP ${(isoUdp / otUdp!).toFixed(2)}x\n`);
+    if (ratios.length > 0) {
+      const range = (k: 'http' | 'udp'): string => `${Math.min(...ratios.map((r) => r[k])).toFixed(2)}-${Math.max(...ratios.map((r) => r[k])).toFixed(2)}`;
+      process.stdout.write(
+        `  ratio isosync/opentracker over ${ROUNDS} rounds: HTTP ${(rate(totals.isoHttp) / rate(totals.otHttp)).toFixed(2)}x (rounds ${range('http')}), ` +
+          `UDP ${(rate(totals.isoUdp) / rate(totals.otUdp)).toFixed(2)}x (rounds ${range('udp')})\n`,
+      );
+    }
     process.stdout.write(`  isosync tracker CPU over these loads: ${(cpuSeconds(pid) - isoCpu0).toFixed(1)} s\n`);
 
     // Memory over a longer run: UDP load (the cheapest for the generator) with the same peer population.

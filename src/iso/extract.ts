@@ -17,8 +17,8 @@
  * without Rock Ridge, files that share a non-empty extent (as bsdtar does).
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, open, rename, rm, symlink, utimes } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, futimesSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmod, link, lstat, lutimes, mkdir, rm, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import type { ByteSource } from '../store/byte-source.js';
@@ -94,14 +94,26 @@ export function tempName(dir: string, name: string): string {
 
 /** Replaces `final` by `tmp`, refusing to replace a directory (rename(2) fails with EISDIR then). */
 export async function commit(tmp: string, final: string, image: string, entryPath: string): Promise<void> {
+  commitSync(tmp, final, image, entryPath);
+}
+
+function commitSync(tmp: string, final: string, image: string, entryPath: string): void {
   try {
-    await rename(tmp, final);
+    renameSync(tmp, final);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-    await rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
     unsafe(image, entryPath, `${JSON.stringify(final)} exists and is a directory`);
   }
+}
+
+/** Files written between two yields to the event loop: the writes are synchronous calls (see extractEntries). */
+const FILES_PER_YIELD = 64;
+
+/** Writes all of `chunk` at the file's current position. */
+function writeAll(fd: number, chunk: Uint8Array): void {
+  for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done);
 }
 
 function seconds(ms: number): Date {
@@ -169,20 +181,23 @@ export async function extractEntries(src: ByteSource, img: IsoImage, selected: r
         summary.hardlinks++;
         continue;
       }
-      const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      // Synchronous calls: a file costs six system calls, each far cheaper than a round trip through
+      // libuv's thread pool (an image of 50,000 small files spent most of its time in those trips).
+      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       try {
         for await (const chunk of readEntryChunks(src, entry, undefined, img.logicalBlockSize)) {
-          await fh.write(chunk);
+          writeAll(fd, chunk);
           summary.bytes += chunk.length;
         }
-        await fh.chmod((entry.mode ?? DEFAULT_FILE_MODE) & MODE_MASK);
-        if (entry.mtimeMs !== undefined) await fh.utimes(seconds(entry.mtimeMs), seconds(entry.mtimeMs));
+        fchmodSync(fd, (entry.mode ?? DEFAULT_FILE_MODE) & MODE_MASK);
+        if (entry.mtimeMs !== undefined) futimesSync(fd, seconds(entry.mtimeMs), seconds(entry.mtimeMs));
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
-      await commit(tmp, final, img.name, entry.path);
+      commitSync(tmp, final, img.name, entry.path);
       if (key !== undefined) firstOfLink.set(key, final);
-      summary.files++;
+      // Let timers and sockets run now and then (a sync session serves peers while it extracts).
+      if (++summary.files % FILES_PER_YIELD === 0) await new Promise((r) => setImmediate(r));
     } catch (e) {
       await rm(tmp, { force: true });
       throw e;

@@ -9,10 +9,15 @@ import { readIso, type IsoImage } from './index.js';
 import { BlockCache } from '../store/block-cache.js';
 import { FileSource } from '../store/file-source.js';
 
-export async function withImage<T>(path: string, fn: (img: IsoImage, src: FileSource) => Promise<T>): Promise<T> {
+export interface WithImageOptions {
+  /** Only the entries are wanted (ls, extract): the other tree, which only the region map needs, is not walked. */
+  readonly entriesOnly?: boolean;
+}
+
+export async function withImage<T>(path: string, fn: (img: IsoImage, src: FileSource) => Promise<T>, opts: WithImageOptions = {}): Promise<T> {
   const src = await FileSource.open(path);
   try {
-    const img = await readIso(new BlockCache(src), { name: path });
+    const img = await readIso(new BlockCache(src), { name: path, ...(opts.entriesOnly ? { otherTree: false } : {}) });
     return await fn(img, src);
   } finally {
     await src.close();

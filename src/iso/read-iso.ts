@@ -25,6 +25,12 @@ export interface ReadIsoOptions {
    * `metadata` then lists only what was read.
    */
   readonly descend?: (path: string) => boolean;
+  /**
+   * false: the tree that does not list the entries (Joliet beside Rock Ridge) is not walked,
+   * so `metadata` lacks its directory sectors; everything else is read and checked as usual.
+   * For commands that want the entries only (ls, extract). Default true.
+   */
+  readonly otherTree?: boolean;
 }
 
 function rootRecord(ctx: IsoContext, vd: VolumeInfo & { sector: number }): DirRecord {
@@ -76,7 +82,7 @@ export async function readIso(src: ByteSource, opts: ReadIsoOptions = {}): Promi
   const partial = opts.descend !== undefined;
   // The other tree shares file content but has its own directory sectors: read them for the region map,
   // keeping no entries (not when only chosen directories are read).
-  const other = partial ? undefined
+  const other = partial || opts.otherTree === false ? undefined
     : names !== 'joliet' && jolietRoot
       ? await walkTree(ctx, jolietRoot, { names: 'joliet', blockSize: bs, suspSkip: 0, entries: false })
       : names === 'joliet' ? await walkTree(ctx, root, { names: 'iso9660', blockSize: bs, suspSkip: 0, entries: false }) : undefined;

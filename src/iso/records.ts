@@ -31,6 +31,7 @@ export const MIN_RECORD_BYTES = 34;
 /** §9.1.6 file flags. */
 export const FILE_FLAG = { hidden: 0x01, directory: 0x02, associated: 0x04, record: 0x08, protection: 0x10, multiExtent: 0x80 } as const;
 
+const EMPTY = new Uint8Array(0);
 /** Bytes of a directory read at once: whole sectors, bounded memory. */
 const CHUNK_BYTES = 64 * SECTOR_BYTES;
 
@@ -44,7 +45,7 @@ export interface DirRecord {
   readonly mtimeMs: number | undefined;
   /** Identifier bytes: 0x00 is ".", 0x01 is "..". */
   readonly identifier: Uint8Array;
-  /** System use area (Rock Ridge lives here), a copy. */
+  /** System use area (Rock Ridge lives here): a view of the bytes read, like `identifier`. */
   readonly systemUse: Uint8Array;
 }
 
@@ -71,8 +72,8 @@ export function parseRecord(ctx: IsoContext, b: Uint8Array, pos: number, base: n
     dataLength: num(b, pos, DIR_RECORD.dataLength),
     flags: num(b, pos, DIR_RECORD.fileFlags),
     mtimeMs: shortDate(b, pos + DIR_RECORD.recordingDate.at),
-    identifier: b.slice(idStart, idStart + idLen),
-    systemUse: suStart < pos + len ? b.slice(suStart, pos + len) : new Uint8Array(0),
+    identifier: b.subarray(idStart, idStart + idLen),
+    systemUse: suStart < pos + len ? b.subarray(suStart, pos + len) : EMPTY,
   };
 }
 
@@ -81,6 +82,14 @@ export function parseRecord(ctx: IsoContext, b: Uint8Array, pos: number, base: n
  * `blockSize`) of `size` bytes, "." and ".." included, in order.
  */
 export async function* readDirectory(ctx: IsoContext, lba: number, size: number, blockSize: number, path: string): AsyncGenerator<DirRecord> {
+  for await (const batch of readDirectoryChunks(ctx, lba, size, blockSize, path)) yield* batch;
+}
+
+/**
+ * The records of readDirectory, one array per chunk read: a walk of a
+ * hundred thousand records then awaits once per chunk, not once per record.
+ */
+export async function* readDirectoryChunks(ctx: IsoContext, lba: number, size: number, blockSize: number, path: string): AsyncGenerator<DirRecord[]> {
   const start = lba * blockSize;
   if (size > LIMITS.directoryBytes) {
     ctx.fail(`directory ${JSON.stringify(path)} at byte ${start} claims ${size} bytes, more than the limit of ${LIMITS.directoryBytes}`, { offset: start });
@@ -92,16 +101,17 @@ export async function* readDirectory(ctx: IsoContext, lba: number, size: number,
     const n = Math.min(CHUNK_BYTES, size - done);
     const base = start + done;
     const b = await ctx.read(base, n, `directory ${JSON.stringify(path)}`);
+    const batch: DirRecord[] = [];
     for (let sec = 0; sec < n; sec += SECTOR_BYTES) {
       const secEnd = Math.min(sec + SECTOR_BYTES, n);
       const limitWhat = secEnd === n && done + n === size && n - sec < SECTOR_BYTES ? 'directory extent' : 'sector';
       let pos = sec;
       while (pos < secEnd) {
         if (b[pos] === 0) break; // zero padding to the end of the sector
-        const r = parseRecord(ctx, b, pos, base, secEnd, limitWhat);
-        yield r;
+        batch.push(parseRecord(ctx, b, pos, base, secEnd, limitWhat));
         pos += b[pos]!;
       }
     }
+    yield batch;
   }
 }

@@ -93,111 +93,155 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+interface ScanState {
+  readonly rr: RockRidge;
+  readonly extensions: string[];
+  readonly continuations: Span[];
+  spSkip: number | undefined;
+  hasRockRidge: boolean;
+  readonly nameParts: Uint8Array[];
+  readonly link: { parts: Uint8Array[]; components: Uint8Array[]; root: boolean; started: boolean };
+}
+
+/** A two-letter signature as a number (first byte high), so that the scan allocates no string per entry. */
+function sig2(s: string): number {
+  return (s.charCodeAt(0) << 8) | s.charCodeAt(1);
+}
+const RR_SIGNATURE_CODES = new Set([...RR_SIGNATURES].map(sig2));
+const S = { SP: sig2('SP'), CE: sig2('CE'), ER: sig2('ER'), PX: sig2('PX'), NM: sig2('NM'), SL: sig2('SL'), TF: sig2('TF'), CL: sig2('CL'), PL: sig2('PL'), RE: sig2('RE'), ST: sig2('ST') } as const;
+const DOT = new TextEncoder().encode('.');
+const DOT_DOT = new TextEncoder().encode('..');
+
+function newState(): ScanState {
+  return { rr: {}, extensions: [], continuations: [], spSkip: undefined, hasRockRidge: false, nameParts: [], link: { parts: [], components: [], root: false, started: false } };
+}
+
+/** Scans one system use area (or continuation area) into `st`; returns the CE continuation it names, if any. */
+function scanArea(st: ScanState, buf: Uint8Array, blockSize: number): { start: number; length: number } | undefined {
+  const { rr, link } = st;
+  let next: { start: number; length: number } | undefined;
+  let pos = 0;
+  while (pos + 4 <= buf.length) {
+    const sig = (buf[pos]! << 8) | buf[pos + 1]!;
+    const len = num(buf, pos, SUSP_ENTRY.length);
+    if (len < 4 || pos + len > buf.length) break; // padding or a torn entry: the area ends here (as Linux reads it)
+    const e = buf.subarray(pos, pos + len);
+    if (RR_SIGNATURE_CODES.has(sig)) st.hasRockRidge = true;
+    switch (sig) {
+      case S.SP:
+        if (len >= 7 && num(e, 0, SP.check1) === 0xbe && num(e, 0, SP.check2) === 0xef) st.spSkip = num(e, 0, SP.skip);
+        break;
+      case S.CE:
+        if (len >= 28) next = { start: num(e, 0, CE.blockLba) * blockSize + num(e, 0, CE.offset), length: num(e, 0, CE.length) };
+        break;
+      case S.ER: {
+        const idLen = num(e, 0, ER.idLength);
+        if (8 + idLen <= len) st.extensions.push(latin1Text(e.subarray(8, 8 + idLen)));
+        break;
+      }
+      case S.PX:
+        if (len >= 36) {
+          rr.mode = num(e, 0, PX.mode);
+          rr.nlink = num(e, 0, PX.nlink);
+          rr.uid = num(e, 0, PX.uid);
+          rr.gid = num(e, 0, PX.gid);
+          if (len >= 44) rr.serial = num(e, 0, PX.serial);
+        }
+        break;
+      case S.NM: {
+        if (len < 5) break;
+        const flags = num(e, 0, NM.flags);
+        if (flags & NM_FLAG.current) rr.nameIsCurrent = true;
+        else if (flags & NM_FLAG.parent) rr.nameIsParent = true;
+        else st.nameParts.push(e.subarray(NM.name.at));
+        break;
+      }
+      case S.SL: {
+        if (len < 5) break;
+        let p = SL.components.at;
+        while (p + 2 <= len) {
+          const cflags = num(e, p, SL_COMPONENT.flags);
+          const clen = num(e, p, SL_COMPONENT.length);
+          const content = e.subarray(p + 2, Math.min(len, p + 2 + clen));
+          p += 2 + clen;
+          if (cflags & SL_FLAG.root) {
+            if (!link.started) link.root = true;
+          } else if (cflags & SL_FLAG.current) link.parts.push(DOT);
+          else if (cflags & SL_FLAG.parent) link.parts.push(DOT_DOT);
+          else link.parts.push(content);
+          link.started = true;
+          if (!(cflags & SL_FLAG.continue) && !(cflags & SL_FLAG.root)) {
+            link.components.push(concat(link.parts));
+            link.parts = [];
+          }
+        }
+        break;
+      }
+      case S.TF: {
+        if (len < 5) break;
+        const flags = num(e, 0, TF.flags);
+        const width = flags & TF_FLAG.longForm ? 17 : 7;
+        let p = TF.stamps.at;
+        rr.times ??= {};
+        for (let bit = 0; bit < TF_ORDER.length; bit++) {
+          if (!(flags & (1 << bit))) continue;
+          if (p + width > len) break;
+          const t = width === 17 ? longDate(e, p) : shortDate(e, p);
+          if (t !== undefined) rr.times[TF_ORDER[bit]!] = t;
+          p += width;
+        }
+        break;
+      }
+      case S.CL:
+        if (len >= 12) rr.childLink = num(e, 0, CL_PL.lba);
+        break;
+      case S.PL:
+        if (len >= 12) rr.parentLink = num(e, 0, CL_PL.lba);
+        break;
+      case S.RE:
+        rr.relocated = true;
+        break;
+      default:
+        break; // PD padding, PN device numbers, SF, ES, AA, AL, zisofs ZF ...: not needed to list or extract
+    }
+    if (sig === S.ST) break;
+    pos += len;
+  }
+  return next;
+}
+
+function finishState(st: ScanState): SystemUse {
+  const { rr, link } = st;
+  if (st.nameParts.length > 0) rr.name = utf8Text(st.nameParts.length === 1 ? st.nameParts[0]! : concat(st.nameParts));
+  if (link.parts.length > 0) link.components.push(concat(link.parts));
+  if (link.started) {
+    const target = link.components.map((c) => utf8Text(c)).join('/');
+    rr.target = link.root ? `/${target}` : target;
+  }
+  const hasRockRidge = st.hasRockRidge || st.extensions.some((x) => RRIP_IDS.has(x));
+  return { rr, hasRockRidge, extensions: st.extensions, continuations: st.continuations, ...(st.spSkip !== undefined ? { spSkip: st.spSkip } : {}) };
+}
+
+/**
+ * parseSystemUse without I/O: the parsed area when it names no continuation
+ * area (nearly every record), else undefined (then call parseSystemUse).
+ */
+export function parseSystemUseInline(area: Uint8Array, skip: number, blockSize: number): SystemUse | undefined {
+  const st = newState();
+  if (scanArea(st, area.subarray(Math.min(skip, area.length)), blockSize)) return undefined;
+  return finishState(st);
+}
+
 /**
  * Parses the system use area `area` of the record at byte `recordOffset`,
  * following CE continuation areas (bounded in number and size, and checked
  * against the image's end).
  */
 export async function parseSystemUse(ctx: IsoContext, area: Uint8Array, recordOffset: number, skip: number, blockSize: number): Promise<SystemUse> {
-  const rr: RockRidge = {};
-  const extensions: string[] = [];
-  const continuations: Span[] = [];
-  let spSkip: number | undefined;
-  let hasRockRidge = false;
-  const nameParts: Uint8Array[] = [];
-  const link: { parts: Uint8Array[]; components: Uint8Array[]; root: boolean; started: boolean } = { parts: [], components: [], root: false, started: false };
-  const enc = new TextEncoder();
-
+  const st = newState();
   let buf = area.subarray(Math.min(skip, area.length));
   for (let hops = 0; ; hops++) {
-    let next: { start: number; length: number } | undefined;
-    let pos = 0;
-    while (pos + 4 <= buf.length) {
-      const sig = latin1Text(buf.subarray(pos, pos + 2));
-      const len = num(buf, pos, SUSP_ENTRY.length);
-      if (len < 4 || pos + len > buf.length) break; // padding or a torn entry: the area ends here (as Linux reads it)
-      const e = buf.subarray(pos, pos + len);
-      if (RR_SIGNATURES.has(sig)) hasRockRidge = true;
-      switch (sig) {
-        case 'SP':
-          if (len >= 7 && num(e, 0, SP.check1) === 0xbe && num(e, 0, SP.check2) === 0xef) spSkip = num(e, 0, SP.skip);
-          break;
-        case 'CE':
-          if (len >= 28) next = { start: num(e, 0, CE.blockLba) * blockSize + num(e, 0, CE.offset), length: num(e, 0, CE.length) };
-          break;
-        case 'ER': {
-          const idLen = num(e, 0, ER.idLength);
-          if (8 + idLen <= len) extensions.push(latin1Text(e.subarray(8, 8 + idLen)));
-          break;
-        }
-        case 'PX':
-          if (len >= 36) {
-            rr.mode = num(e, 0, PX.mode);
-            rr.nlink = num(e, 0, PX.nlink);
-            rr.uid = num(e, 0, PX.uid);
-            rr.gid = num(e, 0, PX.gid);
-            if (len >= 44) rr.serial = num(e, 0, PX.serial);
-          }
-          break;
-        case 'NM': {
-          if (len < 5) break;
-          const flags = num(e, 0, NM.flags);
-          if (flags & NM_FLAG.current) rr.nameIsCurrent = true;
-          else if (flags & NM_FLAG.parent) rr.nameIsParent = true;
-          else nameParts.push(e.subarray(NM.name.at));
-          break;
-        }
-        case 'SL': {
-          if (len < 5) break;
-          let p = SL.components.at;
-          while (p + 2 <= len) {
-            const cflags = num(e, p, SL_COMPONENT.flags);
-            const clen = num(e, p, SL_COMPONENT.length);
-            const content = e.subarray(p + 2, Math.min(len, p + 2 + clen));
-            p += 2 + clen;
-            if (cflags & SL_FLAG.root) {
-              if (!link.started) link.root = true;
-            } else if (cflags & SL_FLAG.current) link.parts.push(enc.encode('.'));
-            else if (cflags & SL_FLAG.parent) link.parts.push(enc.encode('..'));
-            else link.parts.push(content);
-            link.started = true;
-            if (!(cflags & SL_FLAG.continue) && !(cflags & SL_FLAG.root)) {
-              link.components.push(concat(link.parts));
-              link.parts = [];
-            }
-          }
-          break;
-        }
-        case 'TF': {
-          if (len < 5) break;
-          const flags = num(e, 0, TF.flags);
-          const width = flags & TF_FLAG.longForm ? 17 : 7;
-          let p = TF.stamps.at;
-          rr.times ??= {};
-          for (let bit = 0; bit < TF_ORDER.length; bit++) {
-            if (!(flags & (1 << bit))) continue;
-            if (p + width > len) break;
-            const t = width === 17 ? longDate(e, p) : shortDate(e, p);
-            if (t !== undefined) rr.times[TF_ORDER[bit]!] = t;
-            p += width;
-          }
-          break;
-        }
-        case 'CL':
-          if (len >= 12) rr.childLink = num(e, 0, CL_PL.lba);
-          break;
-        case 'PL':
-          if (len >= 12) rr.parentLink = num(e, 0, CL_PL.lba);
-          break;
-        case 'RE':
-          rr.relocated = true;
-          break;
-        default:
-          break; // PD padding, PN device numbers, SF, ES, AA, AL, zisofs ZF ...: not needed to list or extract
-      }
-      if (sig === 'ST') break;
-      pos += len;
-    }
+    const next = scanArea(st, buf, blockSize);
     if (!next) break;
     if (hops + 1 > LIMITS.continuations) {
       ctx.fail(`directory record at byte ${recordOffset} chains more than ${LIMITS.continuations} continuation areas`, { offset: recordOffset });
@@ -209,14 +253,7 @@ export async function parseSystemUse(ctx: IsoContext, area: Uint8Array, recordOf
       ctx.fail(`continuation area at byte ${next.start} (${next.length} bytes) of the directory record at byte ${recordOffset} lies beyond the end of the image (${ctx.size} bytes)`, { offset: recordOffset });
     }
     buf = await ctx.read(next.start, next.length, 'continuation area');
-    continuations.push({ start: next.start, end: next.start + next.length });
+    st.continuations.push({ start: next.start, end: next.start + next.length });
   }
-  if (nameParts.length > 0) rr.name = utf8Text(concat(nameParts));
-  if (link.parts.length > 0) link.components.push(concat(link.parts));
-  if (link.started) {
-    const target = link.components.map((c) => utf8Text(c)).join('/');
-    rr.target = link.root ? `/${target}` : target;
-  }
-  if (extensions.some((x) => RRIP_IDS.has(x))) hasRockRidge = true;
-  return { rr, hasRockRidge, extensions, continuations, ...(spSkip !== undefined ? { spSkip } : {}) };
+  return finishState(st);
 }

@@ -13,8 +13,8 @@
 import { IsoContext, LIMITS } from './context.js';
 import type { IsoEntry, MetadataArea, Extent } from './entry.js';
 import { latin1Text, ucs2Text } from './fields.js';
-import { FILE_FLAG, readDirectory, type DirRecord } from './records.js';
-import { parseSystemUse, type RockRidge } from './susp.js';
+import { FILE_FLAG, readDirectory, readDirectoryChunks, type DirRecord } from './records.js';
+import { parseSystemUse, parseSystemUseInline, type RockRidge } from './susp.js';
 
 export type NameSource = 'rockridge' | 'joliet' | 'iso9660';
 
@@ -114,6 +114,11 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
     for (const c of su.continuations) metadata.push({ kind: 'continuation', start: c.start, end: c.end });
     return su.rr;
   };
+  // Without I/O when the area names no continuation (nearly always): null means "take the async path".
+  const suspInline = (r: DirRecord, skip: number): RockRidge | undefined | null => {
+    if (!rockRidge || r.systemUse.length === 0) return undefined;
+    return parseSystemUseInline(r.systemUse, skip, blockSize)?.rr ?? null;
+  };
   let total = 0;
   const count = () => {
     if (++total > LIMITS.entries) ctx.fail(`more than ${LIMITS.entries} entries in the directory tree`);
@@ -187,7 +192,7 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
 
     let hiddenRelocated = 0;
     let index = 0;
-    for await (const r of readDirectory(ctx, dir.lba, size, blockSize, dir.path)) {
+    for await (const batch of readDirectoryChunks(ctx, dir.lba, size, blockSize, dir.path)) for (const r of batch) {
       const i = index++;
       const single = r.identifier.length === 1 ? r.identifier[0] : undefined;
       if (i === 0 && single === 0) {
@@ -205,7 +210,8 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
         if (!(r.flags & FILE_FLAG.multiExtent)) flushMulti();
         continue;
       }
-      const rr = await susp(r, opts.suspSkip);
+      let rr = suspInline(r, opts.suspSkip);
+      if (rr === null) rr = await susp(r, opts.suspSkip);
       if (rr?.relocated) {
         hiddenRelocated++; // RRIP §4.1.5.3: shown at its original place through CL
         continue;

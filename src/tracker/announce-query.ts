@@ -77,9 +77,12 @@ const MAX_VALUE_CHARS = 256;
 /** Parameters per request: a real announce has about 12; more is abuse. */
 const MAX_PARAMS = 64;
 
-/** Decodes the query into raw byte values (repeated keys kept in order), or returns a failure reason. */
-export function decodeQuery(query: string): Map<string, Buffer[]> | string {
-  const out = new Map<string, Buffer[]>();
+/**
+ * Decodes the query into raw byte values (repeated keys kept in order), each a latin1 string
+ * (one char per byte: a value without escapes is its own text, no copy), or returns a failure reason.
+ */
+export function decodeQuery(query: string): Map<string, string[]> | string {
+  const out = new Map<string, string[]>();
   if (query === '') return out;
   const pairs = query.split('&');
   if (pairs.length > MAX_PARAMS) return `too many parameters (${pairs.length}, at most ${MAX_PARAMS})`;
@@ -89,10 +92,9 @@ export function decodeQuery(query: string): Map<string, Buffer[]> | string {
     const rawKey = eq < 0 ? pair : pair.slice(0, eq);
     const rawValue = eq < 0 ? '' : pair.slice(eq + 1);
     if (rawValue.length > MAX_VALUE_CHARS) return `parameter ${JSON.stringify(rawKey.slice(0, 32))} is too long`;
-    const key = percentDecode(rawKey);
+    const k = percentDecode(rawKey);
     const value = percentDecode(rawValue);
-    if (key === undefined || value === undefined) return `malformed percent-encoding in ${JSON.stringify(pair.slice(0, 64))}`;
-    const k = key.toString('latin1');
+    if (k === undefined || value === undefined) return `malformed percent-encoding in ${JSON.stringify(pair.slice(0, 64))}`;
     const list = out.get(k);
     if (list) list.push(value);
     else out.set(k, [value]);
@@ -100,20 +102,35 @@ export function decodeQuery(query: string): Map<string, Buffer[]> | string {
   return out;
 }
 
-function percentDecode(s: string): Buffer | undefined {
-  if (!s.includes('%')) return Buffer.from(s, 'latin1');
-  const out = Buffer.alloc(s.length);
+/** The bytes of a percent-encoded string as a latin1 string (chars above 0xff keep their low byte), or undefined when an escape is malformed. */
+function percentDecode(s: string): string | undefined {
+  let plain = true;
+  for (let i = 0; i < s.length && plain; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x25 || c > 0xff) plain = false;
+  }
+  if (plain) return s;
+  const out = Buffer.allocUnsafe(s.length);
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x25) {
-      const hex = s.slice(i + 1, i + 3);
-      if (!/^[0-9a-fA-F]{2}$/.test(hex)) return undefined;
-      out[n++] = parseInt(hex, 16);
+      const hi = hexValue(s.charCodeAt(i + 1));
+      const lo = hexValue(s.charCodeAt(i + 2));
+      if (hi < 0 || lo < 0) return undefined;
+      out[n++] = (hi << 4) | lo;
       i += 2;
     } else out[n++] = c & 0xff;
   }
-  return out.subarray(0, n);
+  return out.toString('latin1', 0, n);
+}
+
+/** The value of one hex digit's char code, or -1 (NaN, past the end, included). */
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
 }
 
 export interface AnnounceRequest {
@@ -139,28 +156,27 @@ const MAX_COUNTER_DIGITS = 19;
 /** numwant digits: anything beyond 10 digits is not a count of peers (numwant=1e9 fails here, 1000000000 is capped). */
 const MAX_NUMWANT_DIGITS = 10;
 
-function single(q: Map<string, Buffer[]>, key: string): Buffer | undefined | string {
+function single(q: Map<string, string[]>, key: string): string | undefined | { readonly error: string } {
   const v = q.get(key);
   if (v === undefined) return undefined;
-  if (v.length > 1) return `"${key}" given ${v.length} times`;
+  if (v.length > 1) return { error: `"${key}" given ${v.length} times` };
   return v[0];
 }
 
-function integer(q: Map<string, Buffer[]>, key: string, maxDigits: number, required: boolean): number | undefined | string {
-  const v = single(q, key);
-  if (typeof v === 'string') return v;
-  if (v === undefined || v.length === 0) return required ? `missing "${key}"` : undefined;
-  const s = v.toString('latin1');
-  if (!/^\d+$/.test(s) || s.length > maxDigits) return `invalid "${key}" ${JSON.stringify(s.slice(0, 32))}: not a whole number of at most ${maxDigits} digits`;
+function integer(q: Map<string, string[]>, key: string, maxDigits: number, required: boolean): number | undefined | string {
+  const s = single(q, key);
+  if (typeof s === 'object') return s.error;
+  if (s === undefined || s.length === 0) return required ? `missing "${key}"` : undefined;
+  if (s.length > maxDigits || !/^\d+$/.test(s)) return `invalid "${key}" ${JSON.stringify(s.slice(0, 32))}: not a whole number of at most ${maxDigits} digits`;
   return Math.min(Number(s), Number.MAX_SAFE_INTEGER);
 }
 
-function id20(q: Map<string, Buffer[]>, key: string): Buffer | string {
+function id20(q: Map<string, string[]>, key: string): Buffer | string {
   const v = single(q, key);
-  if (typeof v === 'string') return v;
+  if (typeof v === 'object') return v.error;
   if (v === undefined) return `missing "${key}"`;
   if (v.length !== 20) return `invalid "${key}": ${v.length} bytes, expected 20`;
-  return v;
+  return Buffer.from(v, 'latin1');
 }
 
 /** Validates an announce; returns the request or a failure reason for the client. */
@@ -185,29 +201,28 @@ export function parseAnnounceQuery(query: string): AnnounceRequest | string {
   const numwant = integer(q, 'numwant', MAX_NUMWANT_DIGITS, false);
   if (typeof numwant === 'string') return numwant;
   const ev = single(q, 'event');
-  if (typeof ev === 'string') return ev;
-  const evText = ev?.toString('latin1') ?? '';
+  if (typeof ev === 'object') return ev.error;
+  const evText = ev ?? '';
   // BEP 3 names started, completed, stopped; "empty" is what some clients send for a regular announce, "paused" is BEP 21.
   const event: AnnounceEvent | undefined =
     evText === '' || evText === 'empty' || evText === 'paused' ? '' : evText === 'started' || evText === 'completed' || evText === 'stopped' ? evText : undefined;
   if (event === undefined) return `unknown "event" ${JSON.stringify(evText.slice(0, 32))}`;
   const flag = (key: string): boolean | string => {
-    const v = single(q, key);
-    if (typeof v === 'string') return v;
-    if (v === undefined) return false;
-    const s = v.toString('latin1');
+    const s = single(q, key);
+    if (typeof s === 'object') return s.error;
+    if (s === undefined) return false;
     if (s !== '0' && s !== '1') return `invalid "${key}" ${JSON.stringify(s.slice(0, 32))}: must be 0 or 1`;
     return s === '1';
   };
   // BEP 23: compact is the default a tracker may pick; only compact=0 asks for the dictionary model.
   const compactFlag = single(q, 'compact');
-  if (typeof compactFlag === 'string') return compactFlag;
-  const compactText = compactFlag?.toString('latin1');
+  if (typeof compactFlag === 'object') return compactFlag.error;
+  const compactText = compactFlag;
   if (compactText !== undefined && compactText !== '0' && compactText !== '1') return `invalid "compact" ${JSON.stringify(compactText.slice(0, 32))}: must be 0 or 1`;
   const noPeerId = flag('no_peer_id');
   if (typeof noPeerId === 'string') return noPeerId;
   const ip = single(q, 'ip');
-  if (typeof ip === 'string') return ip;
+  if (typeof ip === 'object') return ip.error;
   const out: { -readonly [K in keyof AnnounceRequest]: AnnounceRequest[K] } = {
     infoHash,
     peerId,
@@ -220,7 +235,7 @@ export function parseAnnounceQuery(query: string): AnnounceRequest | string {
     noPeerId,
   };
   if (numwant !== undefined) out.numwant = numwant;
-  if (ip !== undefined) out.ip = ip.toString('latin1');
+  if (ip !== undefined) out.ip = ip;
   return out;
 }
 
@@ -235,5 +250,5 @@ export function parseScrapeQuery(query: string): Buffer[] | string {
   if (hashes.length === 0) return 'full scrape is not supported: give info_hash';
   if (hashes.length > MAX_HTTP_SCRAPE_HASHES) return `scrape of ${hashes.length} torrents, at most ${MAX_HTTP_SCRAPE_HASHES}`;
   for (const h of hashes) if (h.length !== 20) return `invalid "info_hash": ${h.length} bytes, expected 20`;
-  return hashes;
+  return hashes.map((h) => Buffer.from(h, 'latin1'));
 }

@@ -18,6 +18,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { encodeBencode } from '../torrent/bencode-encode.js';
 import { parseAnnounceQuery, parseScrapeQuery } from './announce-query.js';
+import { encodeCompactReply } from './announce-reply.js';
 import { isLoopback, normalizeAddress } from './compact-peers.js';
 import { SwarmTable, type StoredPeer, type SwarmStats } from './swarm-table.js';
 import {
@@ -60,8 +61,19 @@ export const MAX_PEERS_PER_TORRENT = 10_000;
 export const MAX_PEERS = 200_000;
 /** BEP 15: a connection id is valid for about one to two minutes. */
 const CONNECTION_ID_SLOT_MS = 60_000;
+/** Connection ids remembered at most (two per client address and minute): ~100 bytes each. */
+const MAX_REMEMBERED_CONNECTION_IDS = 100_000;
 /** Sweep timer period bound: often enough that /status counts stay honest. */
 const MAX_SWEEP_MS = 60_000;
+
+/** What the tracker paths accept. */
+export const ALLOWED_METHODS = 'GET, HEAD';
+const METHOD_NOT_ALLOWED = Buffer.from('method not allowed\n');
+
+export interface TrackerAnswer {
+  readonly status: 200 | 405;
+  readonly body: Uint8Array;
+}
 
 export class Tracker {
   readonly interval: number;
@@ -73,6 +85,8 @@ export class Tracker {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly udpSockets: dgram.Socket[] = [];
   private readonly secret = randomBytes(16);
+  /** Connection ids already computed, by minute and address; dropped wholesale when full. */
+  private readonly connectionIds = new Map<string, bigint>();
   /** Counters for /status and the bench. */
   readonly counters = { httpAnnounces: 0, udpAnnounces: 0, scrapes: 0, failures: 0 };
 
@@ -94,25 +108,35 @@ export class Tracker {
 
   /** Answers GET /announce and /scrape; returns false (and touches nothing) for any other path. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    if (path !== '/announce' && path !== '/scrape') return false;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
+    const a = this.answer(req.method ?? 'GET', req.url ?? '', req.socket.remoteAddress);
+    if (!a) return false;
+    if (a.status === 405) {
+      res.writeHead(405, { Allow: ALLOWED_METHODS, 'Content-Type': 'text/plain' }).end(a.body);
       return true;
     }
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': a.body.length, 'Cache-Control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : a.body);
+    return true;
+  }
+
+  /**
+   * The answer to one HTTP request, for any front end (node:http above, the lean server of
+   * `isosync tracker`): undefined for a path that is not the tracker's, 405 for a method
+   * other than GET and HEAD, else 200 with a bencoded body (a failure reason when the request
+   * is bad). Never throws.
+   */
+  answer(method: string, url: string, remoteAddress: string | undefined): TrackerAnswer | undefined {
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path !== '/announce' && path !== '/scrape') return undefined;
+    if (method !== 'GET' && method !== 'HEAD') return { status: 405, body: METHOD_NOT_ALLOWED };
     const query = q < 0 ? '' : url.slice(q + 1);
-    let body: Uint8Array;
     try {
-      body = path === '/announce' ? this.httpAnnounce(query, req) : this.httpScrape(query);
+      return { status: 200, body: path === '/announce' ? this.httpAnnounce(query, remoteAddress) : this.httpScrape(query) };
     } catch (e) {
       // A bug here must not take the server down; the client gets a failure like any other.
-      body = this.failure(`internal error: ${(e as Error).message}`);
+      return { status: 200, body: this.failure(`internal error: ${(e as Error).message}`) };
     }
-    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length, 'Cache-Control': 'no-store' });
-    res.end(req.method === 'HEAD' ? undefined : body);
-    return true;
   }
 
   /** Binds BEP 15 on UDP; returns the bound port. */
@@ -166,32 +190,31 @@ export class Tracker {
     return host;
   }
 
-  private httpAnnounce(query: string, req: IncomingMessage): Uint8Array {
+  private httpAnnounce(query: string, remoteAddress: string | undefined): Uint8Array {
     const a = parseAnnounceQuery(query);
     if (typeof a === 'string') return this.failure(a);
-    const ih = a.infoHash.toString('hex');
-    if (this.allow && !this.allow(ih)) return this.failure(`torrent ${ih} is not tracked here`);
-    const host = this.peerHost(req.socket.remoteAddress, a.ip);
+    if (this.allow) {
+      const ih = a.infoHash.toString('hex');
+      if (!this.allow(ih)) return this.failure(`torrent ${ih} is not tracked here`);
+    }
+    const host = this.peerHost(remoteAddress, a.ip);
     if (!host) return this.failure('cannot tell your address');
     this.counters.httpAnnounces++;
     const out = this.table.announce(
       { infoHash: a.infoHash, peerId: a.peerId, host, port: a.port, left: a.left, event: a.event, numwant: this.numwant(a.numwant) },
       Date.now(),
     );
+    if (a.compact) {
+      return encodeCompactReply({ complete: out.seeders, incomplete: out.leechers, interval: this.interval, minInterval: this.minInterval, peers: out.peers, warning: out.notStored });
+    }
     const reply: Record<string, unknown> = {
       complete: out.seeders,
       incomplete: out.leechers,
       interval: this.interval,
       'min interval': this.minInterval,
+      peers: out.peers.map((p: StoredPeer) => (a.noPeerId ? { ip: p.host, port: p.port } : { ip: p.host, 'peer id': p.peerId, port: p.port })),
     };
     if (out.notStored) reply['warning message'] = out.notStored;
-    if (a.compact) {
-      reply['peers'] = Buffer.concat(out.peers.filter((p) => p.family === 4).map((p) => p.compact));
-      const v6 = out.peers.filter((p) => p.family === 6);
-      if (v6.length > 0) reply['peers6'] = Buffer.concat(v6.map((p) => p.compact));
-    } else {
-      reply['peers'] = out.peers.map((p: StoredPeer) => (a.noPeerId ? { ip: p.host, port: p.port } : { ip: p.host, 'peer id': p.peerId, port: p.port }));
-    }
     return encodeBencode(reply);
   }
 
@@ -219,8 +242,15 @@ export class Tracker {
    * minute. Not of its port: libtorrent reuses one connection id across the sockets it announces from.
    */
   private connectionId(host: string, slot: number): bigint {
+    // The MAC is most of the cost of a UDP announce, and a client announces with one id for a minute: remembered.
+    const key = `${slot}|${host}`;
+    const known = this.connectionIds.get(key);
+    if (known !== undefined) return known;
+    if (this.connectionIds.size >= MAX_REMEMBERED_CONNECTION_IDS) this.connectionIds.clear();
     const mac = createHmac('sha1', this.secret).update(`${host}|${slot}`).digest();
-    return mac.readBigUInt64BE(0);
+    const id = mac.readBigUInt64BE(0);
+    this.connectionIds.set(key, id);
+    return id;
   }
 
   private validConnection(id: bigint, host: string): boolean {
@@ -256,8 +286,7 @@ export class Tracker {
         }),
       );
     }
-    const ih = Buffer.from(r.infoHash).toString('hex');
-    if (this.allow && !this.allow(ih)) {
+    if (this.allow && !this.allow(Buffer.from(r.infoHash).toString('hex'))) {
       this.counters.failures++;
       return encodeErrorReply(r.transactionId, 'torrent not tracked here');
     }

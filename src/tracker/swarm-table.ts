@@ -80,8 +80,9 @@ export interface SwarmStats {
   readonly completed: number;
 }
 
+/** A swarm's key: the infohash's 20 bytes as a latin1 string (no copy, half the length of hex). */
 function hashKey(h: Uint8Array): string {
-  return Buffer.from(h).toString('hex');
+  return Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('latin1');
 }
 
 export class SwarmTable {
@@ -158,7 +159,7 @@ export class SwarmTable {
   }
 
   stats(): SwarmStats[] {
-    return [...this.swarms].map(([infoHash, s]) => ({ infoHash, seeders: s.seeders, leechers: s.list.length - s.seeders, completed: s.completed }));
+    return [...this.swarms].map(([key, s]) => ({ infoHash: Buffer.from(key, 'latin1').toString('hex'), seeders: s.seeders, leechers: s.list.length - s.seeders, completed: s.completed }));
   }
 
   /** Drops every expired peer, and swarms left with no peer and no completed count. */
@@ -198,13 +199,17 @@ export class SwarmTable {
     const n = s.list.length;
     if (numwant <= 0 || n === 0) return [];
     if (n <= numwant * 2) {
-      // Small swarm: shuffle everyone (Fisher-Yates) and take what is wanted.
+      // Small swarm: a Fisher-Yates shuffle of everyone, stopped once numwant are drawn.
       const all = s.list.filter(want);
-      for (let i = all.length - 1; i > 0; i--) {
-        const j = Math.floor(Math.random() * (i + 1));
-        [all[i], all[j]] = [all[j]!, all[i]!];
+      const k = Math.min(numwant, all.length);
+      for (let i = 0; i < k; i++) {
+        const j = i + Math.floor(Math.random() * (all.length - i));
+        const t = all[i]!;
+        all[i] = all[j]!;
+        all[j] = t;
       }
-      return all.slice(0, numwant);
+      all.length = k;
+      return all;
     }
     // Large swarm: random probes; bounded so a swarm of seeders asked by a seeder cannot loop long.
     const picked = new Set<number>();

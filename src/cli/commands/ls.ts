@@ -26,6 +26,15 @@ export function entryJson(e: IsoEntry): Record<string, unknown> {
 
 const TYPE_LETTER = { file: '-', dir: 'd', symlink: 'l' } as const;
 
+/** Characters of listing written at a time. */
+const LS_BATCH_CHARS = 256 * 1024;
+
+/** Writes to stdout, waiting for it to drain when it buffers (a slow pipe). */
+function writeOut(text: string): Promise<void> {
+  if (text === '' || process.stdout.write(text)) return Promise.resolve();
+  return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
+}
+
 function deepJson(e: DeepEntry): Record<string, unknown> {
   return { path: e.path, type: e.type, size: e.size, extents: e.extents, ...(e.target !== undefined ? { target: e.target } : {}) };
 }
@@ -61,14 +70,25 @@ export function register(program: Command): void {
           printJson(img.entries.map(entryJson));
           return;
         }
-        // Column widths by reduce: an image has hundreds of thousands of entries, too many to spread into Math.max.
-        const sizeW = img.entries.reduce((w, e) => Math.max(w, String(e.size).length), 4);
-        const lbaW = img.entries.reduce((w, e) => Math.max(w, String(e.lba).length), 3);
-        const lines = [`T ${'SIZE'.padStart(sizeW)} ${'LBA'.padStart(lbaW)} PATH`];
+        // Column widths by a loop: an image has hundreds of thousands of entries, too many to spread into Math.max.
+        let maxSize = 0;
+        let maxLba = 0;
         for (const e of img.entries) {
-          lines.push(`${TYPE_LETTER[e.type]} ${String(e.size).padStart(sizeW)} ${String(e.lba).padStart(lbaW)} ${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}`);
+          if (e.size > maxSize) maxSize = e.size;
+          if (e.lba > maxLba) maxLba = e.lba;
         }
-        process.stdout.write(`${lines.join('\n')}\n`);
-      });
+        const sizeW = Math.max(4, String(maxSize).length);
+        const lbaW = Math.max(3, String(maxLba).length);
+        // Written in batches: the whole listing is never one string.
+        let out = `T ${'SIZE'.padStart(sizeW)} ${'LBA'.padStart(lbaW)} PATH\n`;
+        for (const e of img.entries) {
+          out += `${TYPE_LETTER[e.type]} ${String(e.size).padStart(sizeW)} ${String(e.lba).padStart(lbaW)} ${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}\n`;
+          if (out.length >= LS_BATCH_CHARS) {
+            await writeOut(out);
+            out = '';
+          }
+        }
+        await writeOut(out);
+      }, { entriesOnly: true });
     }));
 }
