@@ -142,6 +142,8 @@ export class IsosyncServer {
     const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS, headersTimeout: o.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, requestTimeout: 2 * (o.headersTimeoutMs ?? HEADERS_TIMEOUT_MS) }, (req, res) => {
       if (o.accessLog) logWhenDone(req, res, o.accessLog);
       self!.route(req, res).catch((e: unknown) => {
+        // Stopped while it ran (its connection is gone, the catalog may be closed): nothing failed that anyone waits for.
+        if (self!.closing) return;
         const error = asIsosyncError(e);
         o.onWarning?.({ code: 'REQUEST_FAILED', source: `request ${req.method} ${req.url}`, detail: error.message, error });
         sendStatus(res, 500, 'internal error');
