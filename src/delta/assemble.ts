@@ -17,6 +17,10 @@
  *      trusted where it continues in the next piece (Distrust);
  *   5. the whole piece from one source not used for it yet; a whole copy that
  *      fails its hash convicts its sender.
+ * With the piece's leaf hashes (BEP 52, `leaves`), a piece whose guesses fail
+ * goes block by block before 2 (block-verify.ts): each 16 KiB block of the
+ * local bytes and the first guess layer is checked on its own and only the
+ * blocks that fail are fetched.
  * Network bytes come through the PieceFetcher port (core/ports.ts: the
  * download engine, with blame per block) and are fetched once per piece and
  * shared by all attempts. Once a
@@ -39,6 +43,8 @@ import { bridged } from './sure-bytes.js';
 import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
 import { BufferPool, fillSegments } from './piece-fill.js';
 import { SegmentProbe, WIDE_TURN_MARGIN } from './probe.js';
+import { blockPlan, blockRight, guessedRight } from './block-verify.js';
+import { MERKLE_BLOCK_BYTES } from '../torrent/merkle.js';
 
 export type { Blame, PieceFetcher, PieceStore };
 
@@ -55,6 +61,12 @@ export interface AssembleStats {
    * the samples that checked them.
    */
   guessedWrongBytes: number;
+  /**
+   * Fetched bytes that a guess had right, counted by 16 KiB block (a block
+   * whose fetched guessed bytes all equal the verified piece): what a wrong
+   * guess elsewhere in their piece (or a sample) cost (block-verify.ts).
+   */
+  guessedRightFetchedBytes: number;
   /** Pieces that were already verified in the .part (resume). */
   resumedPieces: number;
   piecesDone: number;
@@ -77,6 +89,8 @@ export interface AssembleInput<Who> {
   readonly fetcher?: PieceFetcher<Who>;
   readonly concurrency?: number;
   readonly onEvent?: (e: AssembleEvent) => void;
+  /** The piece's trusted 16 KiB leaf hashes (BEP 52), when they can be had: per-block verification of its guesses. */
+  readonly leaves?: (p: PieceIndex) => Promise<Uint8Array | undefined>;
   /** Mappings found wrong so far (shared by every piece of one sync); default: a new one per assemble. */
   readonly distrust?: Distrust;
 }
@@ -89,6 +103,7 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
     fetchedBytes: 0,
     wastedBytes: 0,
     guessedWrongBytes: 0,
+    guessedRightFetchedBytes: 0,
     resumedPieces: store.have.filter(Boolean).length,
     piecesDone: store.have.filter(Boolean).length,
     pieceCount: plan.pieceCount,
@@ -229,11 +244,16 @@ async function assemblePieceWith<Who>(
       input.onEvent?.({ type: 'hash-failed', piece: p, attempt: name });
       return false;
     }
+    return accept(buf, missing);
+  };
+  /** `buf` verified, `missing` of it from the network: blame, counts, write. */
+  const accept = async (buf: Uint8Array, missing: readonly Span[]): Promise<true> => {
     // The piece is verified: any network bytes that differ from it were wrong, and their sender is convicted.
     if (senders.length > 0) convictDiffering(netBuf(), senders, buf);
     const fromNet = spanBytes(missing);
     stats.wastedBytes += fetchedHere - fromNet;
     if (guessedSpans.length > 0) stats.guessedWrongBytes += spanBytes(missing) - spanBytes(subtractSpans(missing, guessedSpans));
+    await countGuessedRight(buf, netSpans);
     held.written = true;
     await input.store.writePiece(p, span.start, buf);
     const fetched = Math.min(len, fromNet + (fromNet === len ? 0 : cached));
@@ -241,6 +261,39 @@ async function assemblePieceWith<Who>(
     stats.piecesDone++;
     input.onEvent?.({ type: 'piece', piece: p, fetched, reused: len - fetched });
     return true;
+  };
+  /** Adds the fetched bytes of `fetched` that the first guesses had right (by 16 KiB block) to the stats. */
+  const countGuessedRight = async (truth: Uint8Array, fetched: readonly Span[]) => {
+    if (guessedSpans.length === 0 || spanBytes(subtractSpans(guessedSpans, fetched)) === spanBytes(guessedSpans)) return;
+    const guess = pool.take(len);
+    try {
+      await fillSegments(guess, span.start, [...localSegs, ...(guessLayers[0] ?? [])], input);
+      stats.guessedRightFetchedBytes += guessedRight(truth, guess, span, guessedSpans, fetched);
+    } finally {
+      pool.give(guess);
+    }
+  };
+  /** Block by block (BEP 52 leaf hashes): local bytes and the first guess layer, each block checked; only failing blocks fetched. */
+  const blockAttempt = async (leaves: Uint8Array): Promise<boolean> => {
+    const buf = (held.buf ??= pool.take(len));
+    const filled = await fillSegments(buf, span.start, localSegs, input);
+    const guessed = guessLayers[0] ? subtractSpans(await fillSegments(buf, span.start, guessLayers[0], input), filled) : [];
+    const plan = blockPlan(buf, span, mergeSpans([...filled, ...guessed]), leaves);
+    const take = async (ranges: readonly Span[]) => {
+      if (ranges.length === 0) return;
+      await fetchMissing(ranges);
+      const net = netBuf();
+      for (const r of ranges) buf.set(net.subarray(r.start - span.start, r.end - span.start), r.start - span.start);
+    };
+    await take(plan.fetch);
+    // A partly local block is checked once its gaps are here; wrong, it is fetched whole.
+    const wrong = plan.partial.filter((b) => !blockRight(buf, span, b, leaves, (b.start - span.start) / MERKLE_BLOCK_BYTES));
+    await take(wrong);
+    if (!check.matches(p, buf)) {
+      input.onEvent?.({ type: 'hash-failed', piece: p, attempt: 'blocks' });
+      return false;
+    }
+    return accept(buf, mergeSpans([...plan.fetch, ...wrong]));
   };
 
   /** The samplers of this piece's segments (by the segment as planned), over both tiers. */
@@ -287,6 +340,11 @@ async function assemblePieceWith<Who>(
     if (covers && gaps.length > 0 && (await attempt('guess', localSegs, g))) return;
   }
   if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: its local bytes do not verify and there is no web seed or peer`, { piece: p });
+  // With leaf hashes, guesses are kept or fetched block by block.
+  if (input.leaves && guessedSpans.length > 0) {
+    const leaves = await input.leaves(p);
+    if (leaves && (await blockAttempt(leaves))) return;
+  }
   // 2. Local + a guess layer + fetch the rest (the fetched bytes are shared by all tries).  3. Local + fetch the rest.
   for (const g of guessLayers) if (await attempt('guess+fetch', localSegs, g)) return;
   // 3. Sample the evidence-based segments (local and first guess layer) and keep the parts whose samples agree
@@ -323,6 +381,7 @@ async function assemblePieceWith<Who>(
     fetchedHere += bytes.length;
     if (check.matches(p, bytes)) {
       if (senders.length > 0) convictDiffering(netBuf(), senders, bytes);
+      await countGuessedRight(bytes, [span]);
       for (const copy of failedCopies) convictDiffering(copy.bytes, copy.blame, bytes);
       stats.wastedBytes += fetchedHere - len;
       await input.store.writePiece(p, span.start, bytes);

@@ -18,6 +18,12 @@
  * is refused (an MSE/PE handshake that settles on a plaintext payload is
  * accepted: libtorrent's "forced" means the same).
  *
+ * A hybrid torrent (BEP 52, `spec.altInfoHash`): dials name the primary
+ * infohash (the truncated v2 one, so that the link can carry hash
+ * requests); a peer that hangs up on it without a byte (a client that loads
+ * hybrids by their v1 half only) is dialed once more with the other, and
+ * from then on (`altTo`), before any encryption retry.
+ *
  * uTP (utp.ts, unless `utp: false`): the listener also accepts uTP on the
  * same port number over UDP. A peer is dialed over uTP when TCP keeps
  * refusing (once, at the last attempt: a peer that is starting up refuses
@@ -118,6 +124,8 @@ export class PeerSet {
   private readonly encryptWarned = new Set<string>();
   /** Peers that hung up on TCP whatever we said: dialed over uTP from then on. */
   private readonly utpTo = new Set<string>();
+  /** Peers of a hybrid that hung up on its primary infohash: dialed with the other from then on. */
+  private readonly altTo = new Set<string>();
   private redialsDue = 0;
   /** Peers that could not be reached, as a failed fetch names them: "peer 10.0.0.1:6881 (cannot connect: connection refused)". */
   readonly unreachable: string[] = [];
@@ -188,9 +196,10 @@ export class PeerSet {
           this.dialing.delete(address);
           if (this.closing) return void socket.destroy();
           const encrypt = this.o.encryption === 'require' || this.encryptTo.has(address);
-          const link = new PeerLink(socket, true, { ...this.o.spec, encrypt }, address);
+          const infoHash = this.altTo.has(address) && this.o.spec.altInfoHash ? this.o.spec.altInfoHash : this.o.spec.infoHash;
+          const link = new PeerLink(socket, true, { ...this.o.spec, infoHash, encrypt }, address);
           this.add(link);
-          link.startHandshake(this.o.spec.infoHash, this.o.spec.peerId, { fast: true, dht: false });
+          link.startHandshake(infoHash, this.o.spec.peerId, { fast: true, dht: false });
           return;
         } catch (e) {
           if (attempt === DIAL_ATTEMPTS) {
@@ -259,6 +268,12 @@ export class PeerSet {
     if (this.closing || this.bannedAddresses.has(link.address)) return;
     const i = link.address.lastIndexOf(':');
     const encryption = encryptRetry(link, reason);
+    // A hybrid's peer that does not know the primary infohash hangs up like one that wants encryption: the other infohash first.
+    if (encryption === 'retry' && this.o.spec.altInfoHash && !this.altTo.has(link.address)) {
+      this.altTo.add(link.address);
+      return this.addPeer(link.address.slice(0, i), Number(link.address.slice(i + 1)));
+    }
+    if (encryption === 'retry' && this.altTo.has(link.address) && !this.encryptTo.has(link.address)) this.altTo.delete(link.address);
     if (encryption === 'retry' && !this.encryptTo.has(link.address)) {
       this.encryptTo.add(link.address);
       return this.addPeer(link.address.slice(0, i), Number(link.address.slice(i + 1)));

@@ -10,7 +10,8 @@ import { spanLength } from '../core/span.js';
 import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { FileSource } from '../store/file-source.js';
-import type { Metainfo } from '../torrent/metainfo.js';
+import { truncatedV2, type Metainfo } from '../torrent/metainfo.js';
+import { HashServer } from '../torrent/hash-server.js';
 import { Discovery, type DiscoveryOptions } from '../discovery/discovery.js';
 import { startAnnouncing, type Announcing } from './announce.js';
 import type { TokenBucket } from './rate-limit.js';
@@ -99,8 +100,16 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
       return reader.read(o, n);
     }
   };
+  // BEP 52: a hybrid's peers are dialed on its v2 swarm first (hash requests need a v2 link), the v1 one as a fallback.
+  const v2 = target.v2;
+  const hybrid = v2 && target.version === 'hybrid' ? truncatedV2(v2).bytes : undefined;
+  // Hash requests are answered from verified pieces only (a leaf hash of unverified bytes would be a lie).
+  const verifiedRead = (o: number, n: number) =>
+    pieceRange(target.pieceLength, o, n).every((p) => store.have[p]) ? read(o, n) : Promise.reject(new IsosyncError('INTERNAL', 'Internal error: hashes of a piece not verified yet'));
   const swarm = await Swarm.start({
-    infoHash: target.infoHashBytes,
+    infoHash: hybrid ?? target.infoHashBytes,
+    ...(hybrid ? { altInfoHash: target.infoHashBytes } : {}),
+    ...(v2 ? { v2: true, ...(v2.layersComplete ? { hashes: new HashServer({ pieceLength: target.pieceLength, v2 }, verifiedRead) } : {}) } : {}),
     metadata: target.rawInfo,
     pex: !target.private,
     length: target.length,
@@ -119,7 +128,10 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   });
   for (const p of direct) swarm.addPeer(p.host, p.port);
   const left = () => store.have.reduce((n, ok, p) => (ok ? n : n + spanLength(pieceSpan(target, pieceIndex(p)))), 0);
-  const announcing: Announcing | undefined = settings.trackers === false ? undefined : startAnnouncing({ swarm, tiers: trackerTiers(target), preferred: settings.preferredTrackers ?? [], left, ...(onWarning ? { onWarning } : {}) });
+  const announce = (infoHash?: Uint8Array) => startAnnouncing({ swarm, ...(infoHash ? { infoHash } : {}), tiers: trackerTiers(target), preferred: settings.preferredTrackers ?? [], left, ...(onWarning ? { onWarning } : {}) });
+  // A hybrid is announced in both its swarms (a v1-only client tracks it by its v1 infohash).
+  const announcers = settings.trackers === false ? [] : [announce(), ...(hybrid ? [announce(target.infoHashBytes)] : [])].filter((a): a is Announcing => a !== undefined);
+  const announcing: Announcing | undefined = announcers.length === 0 ? undefined : { discovering: () => announcers.some((a) => a.discovering()), tried: () => announcers.flatMap((a) => a.tried()), completed: () => announcers.forEach((a) => a.completed()), stop: async () => void (await Promise.all(announcers.map((a) => a.stop()))) };
   const discovery = settings.discovery && !target.private ? await startDiscovery(target, swarm, settings.discovery, onWarning) : undefined;
   let closed = false;
   const self: SyncPeers = {
@@ -174,8 +186,16 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
 /** Starts the DHT and LSD for `target`; their peers are dialed by `swarm`. */
 async function startDiscovery(target: Metainfo, swarm: Swarm, o: Pick<DiscoveryOptions, 'dht' | 'lsd'>, onWarning?: WarningSink): Promise<Discovery | undefined> {
   if (swarm.port === undefined) return undefined;
-  const torrent = { infoHash: target.infoHash, private: target.private };
-  const d = await Discovery.start({ serving: [torrent], wanted: [torrent], tcpPort: swarm.port, host: swarm.host ?? '127.0.0.1', dht: o.dht, lsd: o.lsd, ...(onWarning ? { onWarning } : {}) });
+  const hashes = [target.infoHash, ...(target.version === 'hybrid' && target.v2 ? [truncatedV2(target.v2).hex] : [])];
+  const torrents = hashes.map((infoHash) => ({ infoHash, private: target.private }));
+  const d = await Discovery.start({ serving: torrents, wanted: torrents, tcpPort: swarm.port, host: swarm.host ?? '127.0.0.1', dht: o.dht, lsd: o.lsd, ...(onWarning ? { onWarning } : {}) });
   d.on('peer', (p) => swarm.addPeer(p.host, p.port));
   return d;
+}
+
+/** The pieces that bytes [offset, offset + length) of the target touch. */
+function pieceRange(pieceLength: number, offset: number, length: number): number[] {
+  const out: number[] = [];
+  for (let p = Math.floor(offset / pieceLength); p * pieceLength < offset + length; p++) out.push(p);
+  return out;
 }

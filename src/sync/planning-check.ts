@@ -29,15 +29,22 @@ export const MAX_PLANS = 4;
 export interface CheckedPlan {
   readonly prepared: Prepared;
   /** What assembling the pieces of planning bytes did (added to the sync's own). */
-  readonly stats: Pick<AssembleStats, 'reusedBytes' | 'fetchedBytes' | 'wastedBytes' | 'guessedWrongBytes'>;
+  readonly stats: Pick<AssembleStats, 'reusedBytes' | 'fetchedBytes' | 'wastedBytes' | 'guessedWrongBytes' | 'guessedRightFetchedBytes'>;
   /** Bytes fetched while planning, over every plan made. */
   readonly planningBytes: number;
   /** Plans made again because planning bytes were wrong. */
   readonly replans: number;
 }
 
-export async function checkPlanningInput(first: Prepared, part: PartFile, check: PieceCheck, onEvent: (e: AssembleEvent) => void): Promise<CheckedPlan> {
-  const stats = { reusedBytes: 0, fetchedBytes: 0, wastedBytes: 0, guessedWrongBytes: 0 };
+/** `leaves`: the pieces' BEP 52 leaf hashes, when peers give them (assemble.ts). */
+export async function checkPlanningInput(
+  first: Prepared,
+  part: PartFile,
+  check: PieceCheck,
+  onEvent: (e: AssembleEvent) => void,
+  leaves?: (p: PieceIndex) => Promise<Uint8Array | undefined>,
+): Promise<CheckedPlan> {
+  const stats = { reusedBytes: 0, fetchedBytes: 0, wastedBytes: 0, guessedWrongBytes: 0, guessedRightFetchedBytes: 0 };
   let prepared = first;
   let planningBytes = first.vt.fetchedBytes;
   let replans = 0;
@@ -66,11 +73,13 @@ export async function checkPlanningInput(first: Prepared, part: PartFile, check:
       },
       fetcher: engine,
       onEvent,
+      ...(leaves ? { leaves } : {}),
     });
     stats.reusedBytes += s.reusedBytes;
     stats.fetchedBytes += s.fetchedBytes;
     stats.wastedBytes += s.wastedBytes;
     stats.guessedWrongBytes += s.guessedWrongBytes;
+    stats.guessedRightFetchedBytes += s.guessedRightFetchedBytes;
     let wrong = false;
     for (const c of cached) {
       const len = c.end - c.start;

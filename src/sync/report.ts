@@ -124,6 +124,12 @@ export interface SyncReport extends PlanReport {
   wastedBytes: number;
   /** Of the fetched bytes, those a guess of the plan had covered (it was wrong there, or its samples checked it): "guessed wrong, fetched again". */
   guessedWrongBytes?: number;
+  /**
+   * Of the fetched bytes, those a guess had right, by 16 KiB block, fetched
+   * because their piece failed (or to sample it): what per-block checks with
+   * BEP 52 leaf hashes save (delta/block-verify.ts).
+   */
+  guessedRightFetchedBytes?: number;
   resumedBytes: number;
   webSeeds: { url: string; bytes: number; dropped?: string }[];
   /** Of the fetched bytes, those that arrived while planning (the target's metadata), by web seeds and by peers. */

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { IsosyncError } from '../errors.js';
-import { pieceIndex } from '../core/ids.js';
+import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import { spanLength } from '../core/span.js';
 import { oncePerSource, type WarningSink } from '../core/warnings.js';
 import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assemble.js';
@@ -24,6 +24,7 @@ import { startPeers, type SyncPeers } from '../swarm/sync-peers.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { pieceCheckOf } from '../torrent/piece-check.js';
+import { hasV2Peers, leavesOf } from '../swarm/hash-fetch.js';
 import { changedFilesAfter } from './changed-files.js';
 import { checkPlanningInput } from './planning-check.js';
 import { collectWarnings, prepare, type Prepared } from './prepare.js';
@@ -129,7 +130,8 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       }
     };
     // The pieces holding the metadata the plan was made from verify first; a plan made from wrong bytes is made again.
-    const checked = await checkPlanningInput(prepared, part, pieceCheckOf(target), onEvent);
+    const leaves = leafHashes(target, swarm);
+    const checked = await checkPlanningInput(prepared, part, pieceCheckOf(target), onEvent, leaves);
     prepared = checked.prepared;
     const { plan, report, byteSources, vt, net } = prepared;
     toFetch = report.fetchBytes;
@@ -143,9 +145,16 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       cache: vt,
       store: part,
       ...(fetcher ? { fetcher } : {}),
+      ...(leaves ? { leaves } : {}),
       onEvent,
     });
-    const stats = { reusedBytes: main.reusedBytes + checked.stats.reusedBytes, fetchedBytes: main.fetchedBytes + checked.stats.fetchedBytes, wastedBytes: main.wastedBytes + checked.stats.wastedBytes, guessedWrongBytes: main.guessedWrongBytes + checked.stats.guessedWrongBytes };
+    const stats = {
+      reusedBytes: main.reusedBytes + checked.stats.reusedBytes,
+      fetchedBytes: main.fetchedBytes + checked.stats.fetchedBytes,
+      wastedBytes: main.wastedBytes + checked.stats.wastedBytes,
+      guessedWrongBytes: main.guessedWrongBytes + checked.stats.guessedWrongBytes,
+      guessedRightFetchedBytes: main.guessedRightFetchedBytes + checked.stats.guessedRightFetchedBytes,
+    };
     emit({ type: 'phase', phase: 'finish' });
     await part.finish();
     registerResult(input, output, warn);
@@ -164,6 +173,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       notes: checked.replans > 0 ? [...report.notes, replanNote(checked.replans)] : report.notes,
       wastedBytes: stats.wastedBytes,
       guessedWrongBytes: stats.guessedWrongBytes,
+      guessedRightFetchedBytes: stats.guessedRightFetchedBytes,
       resumedBytes,
       webSeeds: net.webSeedReport(),
       planningFetched,
@@ -188,6 +198,17 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     else if (await part.discard()) emit({ type: 'part-removed', path: part.path });
     throw e;
   }
+}
+
+/** The pieces' BEP 52 leaf hashes from the swarm's v2 peers (v2 and hybrid targets with piece layers): per-block checks of guesses. */
+function leafHashes(target: Metainfo, swarm: SyncPeers | undefined): ((p: PieceIndex) => Promise<Uint8Array | undefined>) | undefined {
+  if (!swarm || !target.v2?.layersComplete) return undefined;
+  const check = pieceCheckOf(target);
+  const peers = { askers: swarm.swarm.askers, v2InfoHashHex: Buffer.from(swarm.swarm.opts.infoHash).toString('hex') };
+  return async (p) => {
+    const at = check.v2Piece(p);
+    return at && hasV2Peers(peers) ? leavesOf(peers, at) : undefined;
+  };
 }
 
 function registerResult(input: SyncInput, output: string, warn: WarningSink): void {
