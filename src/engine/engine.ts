@@ -34,18 +34,10 @@ import { RangePort } from './range-port.js';
 import { RequestBook } from './request-book.js';
 import { scheduleTurn, type PieceRule, type SourceView } from './scheduler.js';
 import { Wants, type Want } from './wants.js';
+import { pieceWindow } from './piece-window.js';
 
 /** How long a fetch waits for a source of its piece while peers may still come (a tracker, a dial). */
 export const NO_PEER_MS = 60_000;
-/**
- * Piece bytes in flight with peers (assemble's window; memory is about twice
- * this). Eight 256 KiB pieces (2 MiB) capped each leecher of a loopback
- * 4-leecher swarm near 30 MB/s: the window drains once per round trip, and
- * round trips grow when every peer's event loop is busy.
- */
-export const PEER_WINDOW_BYTES = 8 * 1024 * 1024;
-export const MIN_PEER_WINDOW_PIECES = 8;
-export const MAX_PEER_WINDOW_PIECES = 64;
 /** Timeouts and sources are checked this often. */
 export const TICK_MS = 1000;
 
@@ -68,8 +60,10 @@ export type { PlanFacts };
 export interface EngineOptions {
   readonly length: number;
   readonly pieceLength: number;
-  /** Peers may join (a swarm is attached): a deep window of pieces. */
+  /** Peers may join (a swarm is attached). */
   readonly withPeers?: boolean;
+  /** Web seeds the sync fetches from (with none, peers get a deep window: piece-window.ts). */
+  readonly webSeeds?: number;
   readonly requestTimeoutMs?: number;
   readonly noPeerMs?: number;
   readonly now?: () => number;
@@ -122,8 +116,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
 
   /** Pieces assemble works on at once. */
   get concurrency(): number | undefined {
-    if (!this.opts.withPeers) return undefined;
-    return Math.min(MAX_PEER_WINDOW_PIECES, Math.max(MIN_PEER_WINDOW_PIECES, Math.ceil(PEER_WINDOW_BYTES / this.opts.pieceLength)));
+    return pieceWindow(this.opts.pieceLength, { peers: this.opts.withPeers ?? false, webSeeds: this.opts.webSeeds ?? 0 });
   }
 
   /** Adds a source; it reports through this engine from now on. */

@@ -57,15 +57,6 @@ export interface Network {
 }
 
 export function openNetwork(o: NetworkOptions): Network {
-  const engine = new Engine({
-    length: o.length,
-    pieceLength: o.pieceLength,
-    withPeers: o.peers !== undefined,
-    ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
-    ...(o.noPeerMs ? { noPeerMs: o.noPeerMs } : {}),
-    ...(o.onWarning ? { onWarning: o.onWarning } : {}),
-    ...(o.received ? { onReceived: (b, bytes) => o.received!.writeBlock(b.piece, b.piece * o.pieceLength + b.offset, bytes) } : {}),
-  });
   const urls = [...new Set(o.webSeeds.map((u) => webSeedFileUrl(u, o.name)))];
   const opts = { ...(o.stallMs ? { stallMs: o.stallMs } : {}), ...(o.onWarning ? { onWarning: o.onWarning } : {}) };
   const gated = { ...opts, ...(o.downloadGate ? { gate: o.downloadGate } : {}) };
@@ -77,6 +68,16 @@ export function openNetwork(o: NetworkOptions): Network {
     else if (scheme === 'http' || scheme === 'https') webPeers.push(new WebPeer(u, o.length, o.pieceLength, webOpts));
     else o.onWarning?.({ code: 'WEB_SEED_DROPPED', source: `web seed ${u}`, detail: 'skipped: only http, https and ftp mirrors are supported' });
   }
+  const engine = new Engine({
+    length: o.length,
+    pieceLength: o.pieceLength,
+    withPeers: o.peers !== undefined,
+    webSeeds: webPeers.length,
+    ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
+    ...(o.noPeerMs ? { noPeerMs: o.noPeerMs } : {}),
+    ...(o.onWarning ? { onWarning: o.onWarning } : {}),
+    ...(o.received ? { onReceived: (b, bytes) => o.received!.writeBlock(b.piece, b.piece * o.pieceLength + b.offset, bytes) } : {}),
+  });
   for (const w of webPeers) engine.add(w);
   o.peers?.attach(engine);
   return {

@@ -16,6 +16,7 @@ import { buildPlan, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.
 import { pieceNeeds, surelyFetched } from '../../src/delta/sure-bytes.js';
 import { isError } from '../helpers/errors.js';
 import { block } from './shorthand.js';
+import { MAX_PEER_WINDOW_PIECES, MIN_PEER_WINDOW_PIECES, pieceWindow } from '../../src/engine/piece-window.js';
 
 const P = (n: number): PieceIndex => pieceIndex(n);
 
@@ -278,4 +279,23 @@ describe('sure bytes of the plan', () => {
     assert.deepEqual(n.sure(P(0)), [{ start: 100, end: 200 }]);
     assert.deepEqual(pieceNeeds(plan, [true, false]).aheadCandidates, []);
   });
+});
+
+describe('pieceWindow: a deep window only for peers without a web seed', () => {
+  const KiB = 1024;
+  const MiB = 1024 * KiB;
+  const rows: [string, number, { peers: boolean; webSeeds: number }, number | undefined][] = [
+    ['web seed alone: the default', 256 * KiB, { peers: false, webSeeds: 1 }, undefined],
+    ['nothing attached: the default', 256 * KiB, { peers: false, webSeeds: 0 }, undefined],
+    ['peers and a web seed: the default', 256 * KiB, { peers: true, webSeeds: 1 }, undefined],
+    ['peers and two web seeds: the default', 16 * KiB, { peers: true, webSeeds: 2 }, undefined],
+    ['peers alone, 256 KiB pieces: 8 MiB of pieces', 256 * KiB, { peers: true, webSeeds: 0 }, 32],
+    ['peers alone, 4 MiB pieces: at least the minimum', 4 * MiB, { peers: true, webSeeds: 0 }, MIN_PEER_WINDOW_PIECES],
+    ['peers alone, 16 KiB pieces: at most the maximum', 16 * KiB, { peers: true, webSeeds: 0 }, MAX_PEER_WINDOW_PIECES],
+    ['peers alone, 3 MiB pieces: rounded up', 3 * MiB, { peers: true, webSeeds: 0 }, 8],
+    ['peers alone, 768 KiB pieces: rounded up', 768 * KiB, { peers: true, webSeeds: 0 }, 11],
+  ];
+  for (const [name, pieceLength, sources, want] of rows) {
+    it(name, () => assert.equal(pieceWindow(pieceLength, sources), want));
+  }
 });
