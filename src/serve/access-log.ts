@@ -48,6 +48,8 @@ export function logWhenDone(req: IncomingMessage, res: ServerResponse, log: (lin
   const time = new Date();
   const socket = req.socket;
   const before = socket.bytesWritten;
+  // Read now: a socket the client has closed by the time the reply is done no longer knows its peer.
+  const remote = socket.remoteAddress ?? '-';
   let logged = false;
   const done = () => {
     if (logged) return;
@@ -56,7 +58,7 @@ export function logWhenDone(req: IncomingMessage, res: ServerResponse, log: (lin
     const bytes = Math.max(0, socket.bytesWritten - before - (header ? Buffer.byteLength(header) : 0));
     log(
       combinedLine({
-        remote: socket.remoteAddress ?? '-',
+        remote,
         time,
         method: req.method ?? '-',
         target: req.url ?? '-',

@@ -11,8 +11,14 @@
  *   - ranges past the end are dropped; when none is left, 416.
  */
 
-/** Most ranges served in one multipart reply; more is a denial-of-service pattern (RFC 9110 §14.2). */
-export const MAX_RANGES = 64;
+/**
+ * Most ranges served in one multipart reply; more is a denial-of-service
+ * pattern (RFC 9110 §14.2). isosync's own web-seed client asks up to 200
+ * per request (webseed/web-peer.ts), Apache's MaxRanges defaults to 200 and
+ * nginx's max_ranges to no limit; the amplification bound below still caps
+ * what one request costs.
+ */
+export const MAX_RANGES = 256;
 /** Multi-range replies may repeat bytes (overlaps) up to this many file sizes; more and the Range is ignored. */
 export const MAX_RANGE_AMPLIFICATION = 2;
 
