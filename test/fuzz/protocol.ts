@@ -14,7 +14,7 @@ export interface WorkerJob {
 }
 
 /** The shared cells: index now running, seeds made (0/1), and the counts so far. */
-export const PROGRESS = { index: 0, ready: 1, accepted: 2, rejected: 3, foreign: 4, seeds: 5, size: 6 } as const;
+export const PROGRESS = { index: 0, ready: 1, accepted: 2, rejected: 3, foreign: 4, seeds: 5, strays: 6, size: 7 } as const;
 
 export interface Foreign {
   readonly index: number;

@@ -61,21 +61,34 @@ function runWorker(target: string, seed: number, start: number, end: number, o: 
     w.stdout.resume();
     w.stderr.resume();
     let settled = false;
-    const finish = (failure: string | undefined, ms?: number): void => {
+    /** Why the worker is being stopped (the watchdog's finding, or its error): reported once it has exited. */
+    let failure: string | undefined;
+    // Counts are read only once the worker has stopped, so an input it finished meanwhile is not counted twice:
+    // the worker adds one to exactly one counter per input it completes, so the input in progress is the next one.
+    const finish = (why: string | undefined, ms?: number): void => {
       if (settled) return;
       settled = true;
       clearInterval(watchdog);
-      const at = Atomics.load(cells, PROGRESS.index);
-      t.accepted += Atomics.load(cells, PROGRESS.accepted);
-      t.rejected += Atomics.load(cells, PROGRESS.rejected);
-      t.foreign += Atomics.load(cells, PROGRESS.foreign);
+      const accepted = Atomics.load(cells, PROGRESS.accepted);
+      const rejected = Atomics.load(cells, PROGRESS.rejected);
+      const foreign = Atomics.load(cells, PROGRESS.foreign);
+      t.accepted += accepted;
+      t.rejected += rejected;
+      t.foreign += foreign + Atomics.load(cells, PROGRESS.strays);
       t.seeds = Math.max(t.seeds, Atomics.load(cells, PROGRESS.seeds));
       t.ms += ms ?? performance.now() - t0;
-      if (failure === undefined) return resolve(end);
+      if (why === undefined) return resolve(end);
+      const at = start + accepted + rejected + foreign;
       t.foreign++;
-      if (t.samples.length < MAX_SAMPLES) t.samples.push({ index: at, error: failure });
+      if (t.samples.length < MAX_SAMPLES) t.samples.push({ index: at, error: why });
       // Died while making seeds: nothing can run.
       resolve(Atomics.load(cells, PROGRESS.ready) === 1 ? at + 1 : end);
+    };
+    const stop = (why: string): void => {
+      if (failure !== undefined || settled) return;
+      failure = why;
+      clearInterval(watchdog);
+      void w.terminate();
     };
     let last = -1;
     let since = Date.now();
@@ -83,28 +96,30 @@ function runWorker(target: string, seed: number, start: number, end: number, o: 
       if (Atomics.load(cells, PROGRESS.ready) !== 1) return; // still making seeds
       const now = Atomics.load(cells, PROGRESS.index);
       const rss = process.memoryUsage.rss() / 1048576;
-      if (rss > o.rssMb) {
-        finish(`memory: the process passed ${o.rssMb} MiB (${Math.round(rss)} MiB)`);
-        void w.terminate();
-        return;
-      }
+      if (rss > o.rssMb) return stop(`memory: the process passed ${o.rssMb} MiB (${Math.round(rss)} MiB)`);
       if (now !== last) {
         last = now;
         since = Date.now();
-      } else if (Date.now() - since > o.hangMs) {
-        finish(`hang: input still running after ${o.hangMs} ms`);
-        void w.terminate();
-      }
+      } else if (Date.now() - since > o.hangMs) stop(`hang: input still running after ${o.hangMs} ms`);
     }, 100);
     w.on('message', (m: WorkerReply) => {
       if (m.type === 'foreign') {
         if (t.samples.length < MAX_SAMPLES) t.samples.push(m.sample);
       } else finish(undefined, m.ms);
     });
-    w.on('error', (e) => finish(`worker died: ${describeError(e)}`));
-    w.on('exit', (code) => finish(`worker exited with ${code}`));
+    // 'error' comes before 'exit'.
+    w.on('error', (e) => void (failure ??= `worker died: ${describeError(e)}`));
+    w.on('exit', (code) => finish(failure ?? `worker exited with ${code}`));
   });
 }
+
+/** After a worker was stopped for memory, the next one starts once the process is back under the mark (at most MEMORY_SETTLE_MS): its memory is not the next worker's. */
+async function settleMemory(rssMb: number): Promise<void> {
+  for (const t0 = Date.now(); process.memoryUsage.rss() / 1048576 > rssMb && Date.now() - t0 < MEMORY_SETTLE_MS; ) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+const MEMORY_SETTLE_MS = 10_000;
 
 export async function runTarget(target: string, count: number, opts: RunOptions = {}): Promise<FuzzResult> {
   const seed = opts.seed ?? 1;
@@ -113,7 +128,10 @@ export async function runTarget(target: string, count: number, opts: RunOptions 
   const t: Tally = { accepted: 0, rejected: 0, foreign: 0, seeds: 0, ms: 0, samples: [] };
   const o = { hangMs: opts.hangMs ?? 20_000, heapMb: opts.heapMb ?? 1024, rssMb: opts.rssMb ?? 4096 };
   let next = start;
-  for (let restarts = 0; next < end && restarts <= MAX_RESTARTS; restarts++) next = await runWorker(target, seed, next, end, o, t);
+  for (let restarts = 0; next < end && restarts <= MAX_RESTARTS; restarts++) {
+    next = await runWorker(target, seed, next, end, o, t);
+    await settleMemory(o.rssMb);
+  }
   if (next < end) t.foreign += end - next; // gave up: the rest never ran
   return { target, seed, count, seeds: t.seeds, accepted: t.accepted, rejected: t.rejected, foreign: t.foreign, samples: t.samples, ms: t.ms };
 }

@@ -31,12 +31,14 @@ async function main(job: WorkerJob, post: (m: WorkerReply) => void): Promise<voi
   Atomics.store(cells, PROGRESS.ready, 1);
   let posted = 0;
   let current = job.start;
-  const foreign = (sample: Foreign): void => {
-    Atomics.add(cells, PROGRESS.foreign, 1);
+  // One counter per completed input (accepted, rejected or foreign), added in one atomic step: the runner counts completed
+  // inputs from them. A stray error is not a completed input and has its own cell.
+  const foreign = (sample: Foreign, cell: number = PROGRESS.foreign): void => {
+    Atomics.add(cells, cell, 1);
     if (posted++ < MAX_SAMPLES) post({ type: 'foreign', sample });
   };
   // A throw from a timer or event handler the parser left behind still belongs to the input that ran it.
-  const stray = (e: unknown): void => foreign({ index: current, error: `asynchronous: ${describeError(e)}` });
+  const stray = (e: unknown): void => foreign({ index: current, error: `asynchronous: ${describeError(e)}` }, PROGRESS.strays);
   process.on('uncaughtException', stray);
   process.on('unhandledRejection', stray);
   const t0 = performance.now();
