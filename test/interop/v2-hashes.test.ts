@@ -10,7 +10,6 @@
  * was answered wrongly.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,25 +20,14 @@ import { leafCount, log2Exact, nextPowerOfTwo, SHA256_BYTES } from '../../src/to
 import { parseMetainfo, truncatedV2 } from '../../src/torrent/metainfo.js';
 import { handshake } from '../swarm/raw-peer.js';
 import { cli, fixture, needTools, tempDir } from '../helpers/env.js';
-import { isosync, isosyncSeed, libtorrentPeer, runLibtorrentScript, type Peer } from '../swarm/peers.js';
+import { isosync, isosyncSeed, libtorrentPeer, runLibtorrentScript, makeLibtorrentTorrent, type Peer } from '../swarm/peers.js';
 
-const PY = '/usr/bin/python3';
 const RELEASES = fixture('releases');
 const IMAGE = join(RELEASES, 'distro-1.01.iso');
 const OLD = join(RELEASES, 'distro-1.00.iso');
 const NAME = 'distro-1.01.iso';
 /** 64 KiB pieces: 4 leaves under each piece-layer node, 80-odd pieces, so the piece layer is asked in a run with uncles or without. */
 const PIECE = 65536;
-
-const MAKE = String.raw`
-import sys, libtorrent as lt
-path, out, mode, pl, root = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-fs = lt.file_storage()
-lt.add_files(fs, path)
-ct = lt.create_torrent(fs, pl, flags={'hybrid': 0, 'v2': lt.create_torrent.v2_only}[mode])
-lt.set_piece_hashes(ct, root)
-open(out, 'wb').write(lt.bencode(ct.generate()))
-`;
 
 /** A magnet leecher that prints, at the end, its counters of hash requests sent and pieces that failed their hash. */
 const LT_MAGNET_LEECH = String.raw`
@@ -81,8 +69,7 @@ describe('isosync seed answers BEP 52 hash requests', { skip: needTools('libtorr
 
   before(() => {
     for (const mode of ['v2', 'hybrid'] as const) {
-      const r = spawnSync(PY, ['-c', MAKE, IMAGE, torrents[mode], mode, String(PIECE), RELEASES], { encoding: 'utf8', timeout: 120_000 });
-      assert.equal(r.status, 0, r.stderr);
+      makeLibtorrentTorrent(IMAGE, torrents[mode], mode, PIECE);
     }
   });
   after(async () => {

@@ -11,7 +11,6 @@
  * test/torrent/v2-interop.test.ts.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,27 +18,14 @@ import { computeFloor } from '../../bench/floor.js';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
 import { fixture, needTools, tempDir } from '../helpers/env.js';
 import { startRangeServer } from '../helpers/range-server.js';
-import { isosync, isosyncSeed, libtorrentPeer, within, type Peer } from '../swarm/peers.js';
+import { isosync, isosyncSeed, libtorrentPeer, within, makeLibtorrentTorrent, type Peer } from '../swarm/peers.js';
 
-const PY = '/usr/bin/python3';
 const RELEASES = fixture('releases');
 const CUR = join(RELEASES, 'distro-1.01.iso');
 const OLD = join(RELEASES, 'distro-1.00.iso');
 const NAME = 'distro-1.01.iso';
 /** 256 KiB pieces: the release is 20 whole pieces and a last one of 26 KiB (libtorrent pads it to 256 KiB). */
 const PIECE = 262144;
-
-const MAKE = String.raw`
-import sys, json, libtorrent as lt
-path, out, mode, pl, root = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-fs = lt.file_storage()
-lt.add_files(fs, path)
-ct = lt.create_torrent(fs, pl, flags={'hybrid': 0, 'v2': lt.create_torrent.v2_only}[mode])
-lt.set_piece_hashes(ct, root)
-open(out, 'wb').write(lt.bencode(ct.generate()))
-ih = lt.torrent_info(out).info_hashes()
-print(json.dumps({'v1': str(ih.v1), 'v2': str(ih.v2)}))
-`;
 
 interface SyncJson {
   fetchedBytes: number;
@@ -55,8 +41,7 @@ describe('v2-only and hybrid torrents from libtorrent, end to end', { skip: need
 
   before(async () => {
     for (const mode of ['v2', 'hybrid'] as const) {
-      const r = spawnSync(PY, ['-c', MAKE, CUR, torrents[mode], mode, String(PIECE), RELEASES], { encoding: 'utf8', timeout: 120_000 });
-      assert.equal(r.status, 0, r.stderr);
+      makeLibtorrentTorrent(CUR, torrents[mode], mode, PIECE);
     }
     floor = (await computeFloor(CUR, [OLD])).floorBytes;
   });

@@ -4,10 +4,10 @@
  * its own payload counters), aria2c, and `isosync seed`.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { BIN, cli, freePort, isosyncEnv, ROOT } from '../helpers/env.js';
 
 /** libtorrent: uTP, DHT, LSD, UPnP, NAT-PMP off; loopback only; several peers per IP allowed. Prints a JSON status line every 100 ms. */
@@ -247,4 +247,20 @@ export function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+const LT_MAKE_TORRENT = String.raw`
+import sys, libtorrent as lt
+path, out, mode, pl, root = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+fs = lt.file_storage()
+lt.add_files(fs, path)
+ct = lt.create_torrent(fs, pl, flags={'hybrid': 0, 'v2': lt.create_torrent.v2_only}[mode])
+lt.set_piece_hashes(ct, root)
+open(out, 'wb').write(lt.bencode(ct.generate()))
+`;
+
+/** Writes to `out` python3-libtorrent's torrent of `image`: hybrid (its default) or v2-only, with `pieceLength` pieces. */
+export function makeLibtorrentTorrent(image: string, out: string, mode: 'v2' | 'hybrid', pieceLength: number): void {
+  const r = spawnSync('/usr/bin/python3', ['-c', LT_MAKE_TORRENT, image, out, mode, String(pieceLength), dirname(image)], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
 }
