@@ -20,7 +20,7 @@ interface Entry<H> {
   readonly askedOf: Map<H, number>;
 }
 
-/** What the scheduler may read of the book. */
+/** What the scheduler may read of the book. Every view yields one Block object per wanted block (the scheduler tells blocks apart by identity). */
 export interface BookView<H> {
   readonly size: number;
   /** Wanted blocks asked of nobody, oldest first. */

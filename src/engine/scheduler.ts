@@ -50,7 +50,7 @@
  * the next turn asks them again.
  */
 import type { PieceIndex } from '../core/ids.js';
-import { keyOf, type Block } from './block.js';
+import type { Block } from './block.js';
 import type { Capacity } from './handle.js';
 import type { BookView } from './request-book.js';
 
@@ -183,7 +183,7 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     }
   }
 
-  const taken = new Set<string>();
+  const taken = new Set<Block>();
   const asks: Ask<H>[] = [];
   let unaskedLeft = book.unaskedCount + freed.length;
   const webShare = shareOf(book, sources);
@@ -194,42 +194,46 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     if (k === s.kind) return s.kind === 'peer';
     return input.now - t >= (s.kind === 'web' ? WEB_REPEATS_PEER_MS : ENDGAME_CROSS_MS);
   };
-  /** The oldest unasked blocks the web seeds send soon (Capacity.queue): no seed peer's, this turn. */
-  let webQueue: Set<string> | undefined;
-  const leftToWeb = (): Set<string> => {
-    if (webQueue) return webQueue;
-    webQueue = new Set();
-    const webs = sources.filter((o) => o.kind === 'web' && o.keepsUp);
-    let left = 0;
-    for (const w of webs) left += w.capacity.queue ?? 0;
-    for (const list of [freed, book.unasked()]) {
-      for (const b of list) {
-        if (left <= 0) return webQueue;
-        const k = keyOf(b);
-        if (taken.has(k) || webQueue.has(k) || !input.ahead?.(b.piece)) continue;
-        const pin = pinOf(b.piece);
-        if (!webs.some((w) => (pin === undefined ? !avoided(w, b.piece) : pin === w.handle))) continue;
-        webQueue.add(k);
-        left -= b.length;
-      }
+  /**
+   * The oldest unasked blocks the web seeds send soon (Capacity.queue): no
+   * seed peer's, this turn. A walk in book order (freed, then unasked): call
+   * it once per block not taken, in that order; it says whether the web
+   * seeds' queues hold the block. (A Set of them, built each turn, cost a
+   * mixed sync more CPU than the rest of the scheduler.)
+   */
+  let webs: SourceView<H>[] | undefined;
+  let queueBytes = 0;
+  const webQueueWalk = (): ((b: Block) => boolean) => {
+    if (!webs) {
+      webs = sources.filter((o) => o.kind === 'web' && o.keepsUp);
+      for (const w of webs) queueBytes += w.capacity.queue ?? 0;
     }
-    return webQueue;
+    const ws = webs;
+    let left = queueBytes;
+    return (b) => {
+      if (left <= 0 || !input.ahead?.(b.piece)) return false;
+      const pin = pinOf(b.piece);
+      if (!ws.some((w) => (pin === undefined ? !avoided(w, b.piece) : pin === w.handle))) return false;
+      left -= b.length;
+      return true;
+    };
   };
   /** The oldest unasked blocks the peers will take as their slots free (PEER_BACKLOG_BLOCKS): no web seed's, this turn. */
-  let backlog: Set<string> | undefined;
-  const leftToPeers = (): Set<string> => {
+  let backlog: Set<Block> | undefined;
+  const leftToPeers = (): Set<Block> => {
     if (backlog) return backlog;
     backlog = new Set();
     const peers = sources.filter((o) => o.kind === 'peer' && o.keepsUp);
-    const toWeb = peers.some((o) => o.complete) ? leftToWeb() : undefined;
+    const toWeb = peers.some((o) => o.complete) ? webQueueWalk() : undefined;
     let left = (input.peerBacklog ?? PEER_BACKLOG_BLOCKS) * peers.length;
     for (const list of [freed, book.unasked()]) {
       for (const b of list) {
         if (left <= 0) return backlog;
-        const k = keyOf(b);
-        if (taken.has(k) || backlog.has(k) || pinOf(b.piece) !== undefined) continue;
-        if (!peers.some((o) => o.has(b.piece) && !rules.get(b.piece)?.avoid?.has(o.handle) && !(o.complete && toWeb!.has(k)))) continue;
-        backlog.add(k);
+        if (taken.has(b)) continue;
+        const webs = toWeb?.(b) ?? false;
+        if (pinOf(b.piece) !== undefined) continue;
+        if (!peers.some((o) => o.has(b.piece) && !rules.get(b.piece)?.avoid?.has(o.handle) && !(o.complete && webs))) continue;
+        backlog.add(b);
         left--;
       }
     }
@@ -265,14 +269,14 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     const full = () => mine.length >= cap.blocks || bytes >= cap.bytes;
     // Endgame only when no block waited for a first ask when this source's turn came.
     const noneWaiting = unaskedLeft === 0;
-    const reserved = s.kind === 'web' ? leftToPeers() : s.complete ? leftToWeb() : undefined;
+    const toPeers = s.kind === 'web' ? leftToPeers() : undefined;
+    const toWeb = s.kind === 'peer' && s.complete ? webQueueWalk() : undefined;
     for (const list of [freed, book.unasked()]) {
       for (const b of list) {
         if (full()) break;
-        const k = keyOf(b);
-        if (taken.has(k) || !usable(b.piece) || reserved?.has(k)) continue;
+        if (taken.has(b) || toWeb?.(b) || toPeers?.has(b) || !usable(b.piece)) continue;
         if (!fits(b)) break;
-        taken.add(k);
+        taken.add(b);
         unaskedLeft--;
       }
     }
@@ -280,7 +284,7 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     if (!full() && input.endgame && noneWaiting) {
       const shared: { b: Block; first: number }[] = [];
       for (const e of book.entries()) {
-        if (e.askedOf.size === 0 || e.askedOf.size >= ENDGAME_REQUESTERS || e.askedOf.has(s.handle) || taken.has(keyOf(e.block)) || !usable(e.block.piece)) continue;
+        if (e.askedOf.size === 0 || e.askedOf.size >= ENDGAME_REQUESTERS || e.askedOf.has(s.handle) || taken.has(e.block) || !usable(e.block.piece)) continue;
         let first = Infinity;
         let ok = true;
         for (const [o, t] of e.askedOf) {
@@ -292,7 +296,7 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
       shared.sort((a, b) => a.first - b.first);
       for (const { b } of shared) {
         if (full() || !fits(b)) break;
-        taken.add(keyOf(b));
+        taken.add(b);
       }
     }
     if (mine.length > 0) asks.push({ handle: s.handle, blocks: mine });

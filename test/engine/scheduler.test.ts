@@ -53,6 +53,8 @@ const rows: Row[] = [
   { name: "endgame: and then it does", sources: 'V=web/0 A=####', wanted: '1', asked: { V: ['0.0'] }, endgame: true, now: ENDGAME_CROSS_MS, asks: 'A:0.0' },
   { name: "a seed peer leaves the web seed's queue (what it sends soon) to it, and takes what lies beyond", sources: 'S=#### W=web/2q3', wanted: '4 2', asks: 'S:0.3,1.0,1.1 W:0.0,0.1' },
   { name: "a seed peer leaves only blocks look-ahead took to the web seed's queue: a started piece's blocks go to the first source", sources: 'S=####/3 W=web/2q4', wanted: '2 2', ahead: [1], asks: 'S:0.0,0.1 W:1.0,1.1' },
+  { name: "two seed peers both leave the web seed's queue to it and share what lies beyond", sources: 'S=####/1 T=####/2 W=web/0q3', wanted: '4 2', asks: 'S:0.3 T:1.0,1.1' },
+  { name: "a block a leecher took does not count in the web seed's queue", sources: 'L=#.../1 S=####/2 W=web/0q2', wanted: '3 2', asks: 'L:0.0 S:1.0,1.1' },
   { name: 'a web seed with no free request slot still keeps its queue from seed peers', sources: 'S=#### W=web/0q2', wanted: '2 1', asks: 'S:1.0' },
   { name: 'a web seed that does not keep up keeps no queue from seed peers', sources: 'S=#### W=web/0q2k', wanted: '2 1', asks: 'S:0.0,0.1,1.0' },
   { name: 'a web seed with no queue yet (no rate measured) leaves a seed peer its slots and its backlog', sources: 'S=####/1 W=web/8', wanted: '4 1', backlog: 2, asks: 'S:0.0 W:0.3,1.0' },
