@@ -15,7 +15,7 @@
  *     the leecher. Web seeds come last and take what the leechers cannot take
  *     soon (see the last rule).
  *   - A seed peer leaves the web seeds what look-ahead took for their room
- *     (`leftToWeb`), as far as their queues go: the oldest of those blocks
+ *     (`webQueueWalk`), as far as their queues go: the oldest of those blocks
  *     they send in about 2 s at their measured rates (Capacity.queue,
  *     webseed/web-peer.ts; nothing before a rate is known). A fast mirror is
  *     then not held up by a slower seed's round trips, a slow one keeps only
