@@ -1,17 +1,18 @@
 /**
  * The .part and its journal of received blocks, on real files: blocks
- * written for pieces not verified yet are found again by the next open (a
+ * received for pieces not verified yet are found again by the next open (a
  * killed run keeps them), a piece whose blocks all arrived verifies on open,
- * a torn or foreign journal costs nothing but its blocks, and a verified
- * piece is never touched by a late block.
+ * a torn or foreign journal costs nothing but its blocks, a verified piece is
+ * never touched by a late block or by a journaled one, and a block is written
+ * into the .part only with its verified piece (the journal holds it before).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pieceIndex } from '../../src/core/ids.js';
-import { decodeJournal, encodeRecords, journalHeader } from '../../src/store/block-journal.js';
+import { decodeJournal, encodeBlocks, encodeRecords, journalHeader, RECORD_BYTES } from '../../src/store/block-journal.js';
 import { PartFile } from '../../src/store/part-file.js';
 import { createTorrent } from '../../src/torrent/create.js';
 import { hashPiecesV2 } from '../../src/torrent/hash-pieces.js';
@@ -26,6 +27,8 @@ function target(pieces: number) {
   for (let p = 0; p < pieces; p++) hashes.set(createHash('sha1').update(bytes.subarray(p * PIECE, Math.min(bytes.length, (p + 1) * PIECE))).digest(), p * 20);
   return { bytes, t: { length: bytes.length, pieceLength: PIECE, pieces: hashes } };
 }
+
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 
 /** Writes blocks of `bytes` at [a, b) in 16 KiB steps, then closes (as a run that stops would). */
 async function receive(part: PartFile, bytes: Uint8Array, ranges: [number, number][]): Promise<void> {
@@ -115,6 +118,11 @@ describe('the .part keeps received blocks', () => {
     assert.deepEqual(decodeJournal(Buffer.concat([journalHeader(t.pieces), good]), t.pieces, t.length), [{ start: 0, end: 10 }, { start: 20, end: 30 }]);
     assert.deepEqual(decodeJournal(Buffer.concat([journalHeader(t.pieces), bad]), t.pieces, t.length), [{ start: 0, end: 10 }]);
     assert.deepEqual(decodeJournal(Buffer.concat([journalHeader(t.pieces), encodeRecords([{ start: t.length - 5, end: t.length + 5 }])]), t.pieces, t.length), []);
+    // A data record's checksum covers its bytes too.
+    const data = Buffer.concat(encodeBlocks([{ offset: 40, bytes: new Uint8Array([1, 2, 3]) }, { offset: 50, bytes: new Uint8Array([4, 5]) }]));
+    assert.deepEqual(decodeJournal(Buffer.concat([journalHeader(t.pieces), data]), t.pieces, t.length).map((r) => [r.start, r.end, [...(r.data ?? [])]]), [[40, 43, [1, 2, 3]], [50, 52, [4, 5]]]);
+    data[16 + 3 + 16 + 1] = 9; // second record's second byte
+    assert.deepEqual(decodeJournal(Buffer.concat([journalHeader(t.pieces), data]), t.pieces, t.length).length, 1);
   });
 
   it('a v2-only target resumes the same way: pieces verify against its piece layers, and a v1 journal of the same bytes is not its own', async () => {
@@ -137,6 +145,65 @@ describe('the .part keeps received blocks', () => {
       try {
         assert.deepEqual(again.have, [false, true, false, false, false, true]);
         assert.deepEqual(again.received, [{ start: 3 * PIECE, end: 3 * PIECE + 20000 }]);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('a received block is journaled with its bytes, not written into the .part, until its piece verifies; the next open puts it in place', async () => {
+    const tmp = tempDir();
+    try {
+      const { bytes, t } = target(3);
+      const out = join(tmp.dir, 'img.iso');
+      const part = await PartFile.open(out, t);
+      await receive(part, bytes, [[PIECE + 1000, PIECE + 9000]]);
+      assert.ok(!readFileSync(`${out}.part`).subarray(PIECE, 2 * PIECE).some((b) => b !== 0), 'nothing was written at its place');
+      const records = decodeJournal(readFileSync(`${out}.part.blocks`), t.pieces, t.length);
+      assert.deepEqual(records.map((r) => [r.start, r.end, r.data?.length]), [[PIECE + 1000, PIECE + 9000, 8000]]);
+      assert.ok(same(records[0]!.data!, bytes.subarray(PIECE + 1000, PIECE + 9000)));
+      const again = await PartFile.open(out, t);
+      try {
+        assert.deepEqual(again.received, [{ start: PIECE + 1000, end: PIECE + 9000 }]);
+        assert.ok(same(await again.read(PIECE + 1000, 8000), bytes.subarray(PIECE + 1000, PIECE + 9000)), 'the block is in place');
+        // The journal now names the bytes in place: no block bytes in it any more.
+        assert.equal(statSync(`${out}.part.blocks`).size, 16 + RECORD_BYTES);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('a data record cut by a kill is dropped with what follows; a journaled block never lands in a verified piece', async () => {
+    const tmp = tempDir();
+    try {
+      const { bytes, t } = target(3);
+      const out = join(tmp.dir, 'img.iso');
+      const part = await PartFile.open(out, t);
+      await part.writePiece(pieceIndex(0), 0, bytes.subarray(0, PIECE));
+      await part.close();
+      const wrong = new Uint8Array(5000).fill(0xee);
+      // A journal written by hand: a wrong block of verified piece 0, a good block of piece 2, then one cut short.
+      const journal = Buffer.concat([
+        journalHeader(t.pieces),
+        ...encodeBlocks([
+          { offset: 100, bytes: wrong },
+          { offset: 2 * PIECE, bytes: bytes.subarray(2 * PIECE, 2 * PIECE + 5000) },
+          { offset: 2 * PIECE + 5000, bytes: bytes.subarray(2 * PIECE + 5000, 2 * PIECE + 10000) },
+        ]),
+      ]);
+      writeFileSync(`${out}.part.blocks`, journal);
+      truncateSync(`${out}.part.blocks`, journal.length - 10);
+      const again = await PartFile.open(out, t);
+      try {
+        assert.deepEqual(again.have, [true, false, false]);
+        assert.deepEqual(again.received, [{ start: 2 * PIECE, end: 2 * PIECE + 5000 }]);
+        assert.ok(same(await again.read(0, PIECE), bytes.subarray(0, PIECE)), 'the verified piece is untouched');
+        assert.ok(same(await again.read(2 * PIECE, 5000), bytes.subarray(2 * PIECE, 2 * PIECE + 5000)));
       } finally {
         await again.close();
       }
