@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { erofsReader } from '../../src/layouts/erofs/read.js';
 import { needTools, tempDir } from '../helpers/env.js';
-import { makeTree, md5, readLayout, run } from './helpers.js';
+import { makeTree, md5, readFrom, readLayout, run } from './helpers.js';
+import { SB, SUPERBLOCK_OFFSET } from '../../src/layouts/erofs/format.js';
+import type { LayoutFile } from '../../src/layouts/layout.js';
+import { FileSource } from '../../src/store/file-source.js';
+import type { ByteSource } from '../../src/store/byte-source.js';
+import { mergeSpans, subtractSpans, type Span } from '../../src/core/span.js';
 
 /** dump.erofs -e: "N: la..le | llen : pa..pe | plen" per extent. */
 function dumpExtents(img: string, path: string): { la: number; pa: number; plen: number }[] {
@@ -62,4 +67,55 @@ describe('EROFS reader against dump.erofs and fsck.erofs', { skip: needTools('mk
       }
     });
   }
+});
+
+/** A source read as over a network: the parts it would fetch (prefetched or read, minus what it holds already). */
+class PartCounter implements ByteSource {
+  readonly parts: Span[] = [];
+  private held: Span[] = [];
+  constructor(private readonly inner: ByteSource) {}
+  get size(): number {
+    return this.inner.size;
+  }
+  private take(ranges: readonly Span[]): void {
+    for (const p of subtractSpans(mergeSpans(ranges), this.held)) this.parts.push(p);
+    this.held = mergeSpans([...this.held, ...ranges]);
+  }
+  async prefetch(ranges: readonly Span[]): Promise<void> {
+    this.take(ranges);
+  }
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    this.take([{ start: offset, end: offset + length }]);
+    return this.inner.read(offset, length);
+  }
+}
+
+describe('EROFS reader over a network source', { skip: needTools('mkfs.erofs') }, () => {
+  test('a compressed file of one or two clusters costs one part (inode, map header and index together), a longer index one more', async () => {
+    const { dir, cleanup } = tempDir('isosync-erofs-');
+    try {
+      makeTree(join(dir, 'root'));
+      const img = join(dir, 'fs.erofs');
+      run('mkfs.erofs', ['-zlz4hc', '-Eztailpacking', '-T0', '--all-root', img, join(dir, 'root')]);
+      const src = await FileSource.open(img);
+      try {
+        const net = new PartCounter(src);
+        const layout = await readFrom(erofsReader, net);
+        const sb = await src.read(SUPERBLOCK_OFFSET, 128);
+        const metaBase = new DataView(sb.buffer, sb.byteOffset).getUint32(SB.metaBlkaddr, true) * 4096;
+        const indexStarts = (f: LayoutFile) => metaBase + f.ref! * 32 + 40; // compact inode, no xattrs: header, then the index
+        const compressed = layout.files.filter((f) => f.type === 'file' && f.evidence !== undefined && f.size > 0);
+        const small = compressed.filter((f) => f.size <= 8192);
+        const large = compressed.filter((f) => f.size > 8192);
+        assert.ok(small.length >= 3 && large.length >= 2, 'the tree has small and large compressed files');
+        const starts = new Set(net.parts.map((p) => p.start));
+        for (const f of small) assert.ok(!starts.has(indexStarts(f)), `${f.path}: its index came with its inode`);
+        for (const f of large) assert.ok(starts.has(indexStarts(f) + 16), `${f.path}: the rest of its index is a part of its own`);
+      } finally {
+        await src.close();
+      }
+    } finally {
+      cleanup();
+    }
+  });
 });

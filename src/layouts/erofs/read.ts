@@ -41,6 +41,8 @@ const S_IFLNK = 0o120000;
 /** Largest directory read (bytes), largest symlink target. */
 const MAX_DIR_BYTES = 64 * 1024 * 1024;
 const MAX_SYMLINK = 4096;
+/** A compact cluster index of one or two lclusters (entries, 8-aligned, and the 8 bytes after them). */
+const SMALL_INDEX_BYTES = 16;
 
 class Erofs {
   readonly blksz: number;
@@ -277,10 +279,11 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
         children.push({ ...e, path: `${path}/${e.name}`, depth });
       }
     }
-    // Compact inodes (32 bytes) are the rule, and a compressed one's map header follows it: one range
-    // of 40 bytes each (a part of a multi-range reply costs some 90 bytes of framing). An extended
-    // inode reads its other half on its own.
-    await fs.prefetch(children.map((c) => ({ start: fs.metaBase + c.nid * 32, end: fs.metaBase + c.nid * 32 + COMPACT_BYTES + MAP_HEADER_BYTES })));
+    // Compact inodes (32 bytes) are the rule, and a compressed one's map header follows it, then its
+    // cluster index: one range each, with the index of a file of one or two clusters (most files of a
+    // root tree are that small), since a part of a multi-range reply costs some 90 bytes of framing
+    // and a longer index is another part. An extended inode reads its other half on its own.
+    await fs.prefetch(children.map((c) => ({ start: fs.metaBase + c.nid * 32, end: fs.metaBase + c.nid * 32 + COMPACT_BYTES + MAP_HEADER_BYTES + SMALL_INDEX_BYTES })));
     const inodes: Inode[] = [];
     for (const c of children) inodes.push(await fs.inode(c.nid));
     // Map headers first, then exactly the cluster indexes they describe (and symlink targets).
