@@ -21,7 +21,8 @@
  * (1.00 or less is the goal), the seeder's CPU seconds (user + system, /proc/PID/stat)
  * spent from ready to complete, and the isosync seeder's peak RSS (VmHWM).
  * ISOSYNC_BENCH_UPLOAD_BEFORE=PATH/bin/isosync adds another isosync build
- * (the code before a change) as a third seeder of every round.
+ * (the code before a change) as a third seeder of every round;
+ * ISOSYNC_BENCH_UPLOAD_CLIENTS=rtorrent (or transmission) measures one leecher.
  *
  *   npm run bench -- upload
  *   ISOSYNC_BENCH_UPLOAD_MB=100 ISOSYNC_BENCH_UPLOAD_ROUNDS=1 npm run bench -- upload   (quick)
@@ -201,7 +202,8 @@ export async function run(): Promise<void> {
     out(`  machine: ${spawnSync('uptime', { encoding: 'utf8' }).stdout.trim()}`);
     out(`  image: ${(size / 1e6).toFixed(1)} MB, ${pieces}; ${rounds} round(s); 127.0.0.1, the seeder dials the leecher`);
     const ns = { host: HOST, prefix: [] };
-    const clients = [transmissionClient(ns, work), rtorrentClient(ns, work)];
+    const only = process.env['ISOSYNC_BENCH_UPLOAD_CLIENTS']?.split(',');
+    const clients = [transmissionClient(ns, work), rtorrentClient(ns, work)].filter((c) => !only || only.includes(c.name));
     const tracked = (c: Client): Client => ({
       ...c,
       leech: async (t, d) => {
