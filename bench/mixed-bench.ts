@@ -44,7 +44,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killCurrent, measure, vmHwmKiB } from './delta/measure.js';
+import { cpuSeconds, killCurrent, measure, vmHwmKiB } from './delta/measure.js';
 import { captureOutput, have, serveFile, sha256 } from './delta/host.js';
 import { Nginx } from './delta/nginx.js';
 
@@ -163,17 +163,6 @@ function onSignal(sig: NodeJS.Signals): void {
   if (active.dir) rmSync(active.dir, { recursive: true, force: true });
   out(`mixed bench interrupted by ${sig}; nginx, the proxy and the seeds stopped, temp folder removed`);
   process.exit(130);
-}
-
-/** CPU seconds (user + system) a running process has used so far, from /proc/PID/stat; NaN if unreadable. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ, 100 on Linux)
-  } catch {
-    return NaN;
-  }
 }
 
 /** The client's CPU seconds (user + system), from a second /usr/bin/time around it; NaN without one. */

@@ -205,7 +205,7 @@ function haveLibtorrent(): boolean {
 }
 
 /** An ISO (xorriso) holding one file of `payloadMiB` MiB of AES-CTR keystream: incompressible, made at disk speed. */
-function makeImage(work: string, payloadMiB: number): string {
+export function makeImage(work: string, payloadMiB: number): string {
   const tree = join(work, 'tree');
   mkdirSync(tree);
   const payload = join(tree, 'payload.bin');

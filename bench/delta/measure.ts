@@ -47,6 +47,17 @@ export function vmHwmKiB(pid: number): number {
   }
 }
 
+/** CPU seconds (user + system) a running process has used so far, from /proc/PID/stat; NaN if unreadable. */
+export function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ, 100 on Linux)
+  } catch {
+    return NaN;
+  }
+}
+
 /** Runs CMD ARGS; throws with its stderr when it fails. `timeFile` is a scratch path for /usr/bin/time's output. */
 export async function measure(cmd: string, args: readonly string[], timeFile: string, cwd?: string, env?: NodeJS.ProcessEnv): Promise<Measured> {
   const useTime = haveTimeTool();

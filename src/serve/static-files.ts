@@ -12,7 +12,8 @@
  * allowed; the resolved real path (symlinks followed) must lie inside the
  * root's real path. Files are streamed with backpressure and the read stream
  * is destroyed when the client goes away, so a slow or vanished client costs
- * only its own connection.
+ * only its own connection; requests for one file share its open handle
+ * (open-files.ts).
  */
 import { createReadStream, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
@@ -23,6 +24,7 @@ import { pipeline } from 'node:stream/promises';
 import { evaluatePreconditions, httpDate, ifRangeHolds, strongEtag } from './conditional.js';
 import { contentTypeOf } from './content-type.js';
 import { listDirectory, listingHtml } from './listing.js';
+import { withOpenFile } from './open-files.js';
 import { parseRanges, type ByteRange } from './ranges.js';
 
 export { parseRange, parseRanges } from './ranges.js';
@@ -177,7 +179,7 @@ export async function sendFile(path: string, st: Stats, req: IncomingMessage, re
   const type = contentTypeOf(path);
   const ranges = ifRangeHolds(h['if-range'] as string | undefined, etag, st.mtimeMs) ? parseRanges(h.range, st.size) : undefined;
   if (ranges === 'unsatisfiable') return sendStatus(res, 416, 'range not satisfiable', { ...validators, 'Content-Range': `bytes */${st.size}` });
-  if (ranges && ranges.length > 1) return sendMultipart(path, st.size, type, ranges, req, res, stats, validators);
+  if (ranges && ranges.length > 1) return sendMultipart(path, st, type, ranges, req, res, stats, validators);
   const range = ranges?.[0];
   const [start, end] = range ?? [0, st.size - 1];
   res.writeHead(range ? 206 : 200, {
@@ -192,7 +194,7 @@ export async function sendFile(path: string, st: Stats, req: IncomingMessage, re
   }
   const file = fileStats(stats, path);
   const whole = !range && start === 0 && end === st.size - 1;
-  await pipeline(createReadStream(path, { start, end }), counter(stats, file), res).then(
+  await withOpenFile(path, st, (fd) => pipeline(createReadStream(path, { fd, start, end, autoClose: false }), counter(stats, file), res)).then(
     () => {
       if (whole && file) file.whole++;
     },
@@ -201,7 +203,8 @@ export async function sendFile(path: string, st: Stats, req: IncomingMessage, re
 }
 
 /** Several ranges in one multipart/byteranges reply (RFC 9110 §14.6), streamed part by part. */
-async function sendMultipart(path: string, size: number, type: string, ranges: ByteRange[], req: IncomingMessage, res: ServerResponse, stats: StaticStats, validators: Record<string, string>): Promise<void> {
+async function sendMultipart(path: string, st: Stats, type: string, ranges: ByteRange[], req: IncomingMessage, res: ServerResponse, stats: StaticStats, validators: Record<string, string>): Promise<void> {
+  const size = st.size;
   const boundary = `isosync-${Math.random().toString(36).slice(2)}`;
   const heads = ranges.map(([a, b]) => Buffer.from(`\r\n--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${a}-${b}/${size}\r\n\r\n`));
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
@@ -211,12 +214,12 @@ async function sendMultipart(path: string, size: number, type: string, ranges: B
     res.end();
     return;
   }
-  async function* parts() {
+  async function* parts(fd: number) {
     for (let i = 0; i < ranges.length; i++) {
       const [a, b] = ranges[i]!;
       yield heads[i]!;
       const file = fileStats(stats, path);
-      for await (const chunk of createReadStream(path, { start: a, end: b })) {
+      for await (const chunk of createReadStream(path, { fd, start: a, end: b, autoClose: false })) {
         stats.bytesSent += (chunk as Buffer).length;
         if (file) file.bytes += (chunk as Buffer).length;
         yield chunk as Buffer;
@@ -224,5 +227,5 @@ async function sendMultipart(path: string, size: number, type: string, ranges: B
     }
     yield tail;
   }
-  await pipeline(Readable.from(parts()), res).catch(() => res.destroy());
+  await withOpenFile(path, st, (fd) => pipeline(Readable.from(parts(fd)), res)).catch(() => res.destroy());
 }

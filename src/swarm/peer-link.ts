@@ -49,6 +49,8 @@ export interface PeerSocket {
   readonly remoteAddress?: string | undefined;
   readonly remotePort?: number | undefined;
   readonly destroyed: boolean;
+  /** Bytes written and not yet handed to the kernel (or to uTP's send window). */
+  readonly writableLength?: number;
   write(d: Uint8Array): boolean;
   cork(): void;
   uncork(): void;
@@ -58,6 +60,7 @@ export interface PeerSocket {
   on(event: 'data', fn: (d: Buffer) => void): unknown;
   on(event: 'error', fn: (e: NodeJS.ErrnoException) => void): unknown;
   on(event: 'close', fn: () => void): unknown;
+  on(event: 'drain', fn: () => void): unknown;
 }
 
 export class PeerLink {
@@ -78,6 +81,8 @@ export class PeerLink {
   /** When a block last arrived from it (snubbing). */
   lastBlockAt = Date.now();
   onClose: (reason: string) => void = () => undefined;
+  /** The socket took everything written to it (it had been full). */
+  onDrain: () => void = () => undefined;
   /** This outgoing connection opened with MSE/PE. */
   readonly encrypted: boolean;
   /** Bytes the peer sent on this connection. */
@@ -115,6 +120,7 @@ export class PeerLink {
       }
       socket.write(d);
     });
+    socket.on('drain', () => this.onDrain());
     socket.on('error', (e: NodeJS.ErrnoException) => this.close(e.code ?? e.message));
     socket.on('close', () => this.close('connection closed'));
     wire.on('error', (e: Error) => this.close(e.message));
@@ -131,6 +137,11 @@ export class PeerLink {
       });
     }
     wire.setKeepAlive(true);
+  }
+
+  /** Bytes written to this peer that the socket has not yet handed to the kernel. */
+  get sendBacklog(): number {
+    return this.socket.writableLength ?? 0;
   }
 
   /** Outgoing: sends the BitTorrent handshake, after the MSE/PE handshake when the connection is encrypted. */

@@ -45,6 +45,7 @@
  */
 import Wire, { type WireExtensions } from 'bittorrent-protocol';
 import { bencodeValueEnd } from '../torrent/bencode-decode.js';
+import { mseKeyPair } from './mse-keys.js';
 
 /** Largest block isosync accepts in a piece message or request (libtorrent and aria2 ask 16 KiB; some old clients 128 KiB). */
 export const MAX_BLOCK_BYTES = 128 * 1024;
@@ -98,6 +99,9 @@ export class SafeWire extends Wire {
     encrypt = false,
   ) {
     super(type, type === 'tcpIncoming' || encrypt ? 1 : 0);
+    // The library's encryptor would make (and prime-check) a DiffieHellman of its own: it gets a cheap key pair instead.
+    const encryptor = (this as unknown as { _encryptor: { _dh: unknown } | null })._encryptor;
+    if (encryptor) encryptor._dh = mseKeyPair();
   }
 
   private get bitfieldBytes(): number {

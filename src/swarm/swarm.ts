@@ -183,6 +183,7 @@ export class Swarm {
       );
     }
     link.onClose = (reason) => this.detach(link, reason);
+    link.onDrain = () => this.uploader.drained(link);
     w.v2 = this.opts.v2 === true;
     this.askers.set(link, attachHashes(link, this.opts.hashes));
     w.on('handshake', guarded(w, (ih: string, pid: string, ext) => this.onHandshake(link, ih, pid, ext.fast === true)));

@@ -3,7 +3,8 @@
  * from the store through the serve read-window (serve-window.ts), for
  * verified pieces only. With an upload limit or share-first, requests wait
  * in the upload queue (upload-queue.ts decides the order) and leave as the
- * token bucket allows; otherwise they are served as they come.
+ * token bucket allows; otherwise each peer's are served in the order they
+ * came, as fast as its connection takes them (SEND_AHEAD_BYTES).
  */
 import { asIsosyncError, IsosyncError } from '../errors.js';
 import type { PieceIndex } from '../core/ids.js';
@@ -14,8 +15,21 @@ import { MAX_BLOCK_BYTES } from './safe-wire.js';
 import { ServeWindows } from './serve-window.js';
 import { UploadQueue, type Queued } from './upload-queue.js';
 
-/** Requests a peer may have queued with us (advertised as BEP 10 `reqq`). */
-export const MAX_PEER_REQUESTS = 500;
+/**
+ * Requests a peer may have queued with us (advertised as BEP 10 `reqq`;
+ * libtorrent's default). Transmission asks up to reqq blocks per round of
+ * its request timer: at 500 that capped its download from us near 8 MB per
+ * round. Queued requests hold no data (see SEND_AHEAD_BYTES).
+ */
+export const MAX_PEER_REQUESTS = 2000;
+/**
+ * Reply bytes a peer's connection may hold in this process beyond what the
+ * kernel took (being read, or written and not yet flushed). Past it,
+ * requests wait in line: a cancel still finds them there (a reply already
+ * written cannot be taken back), and a deep pipeline costs no memory.
+ * libtorrent's send-buffer watermark is 500 KB.
+ */
+export const SEND_AHEAD_BYTES = 512 * 1024;
 /**
  * Requests past `reqq` a peer may send before it counts as a flood. Some
  * clients pipeline past the reqq they were told (rtorrent does, by tens to
@@ -23,7 +37,7 @@ export const MAX_PEER_REQUESTS = 500;
  * again later), else it waits in line and is served in turn. Each one counts
  * until the peer's queue is back under reqq; past this many it is dropped.
  */
-export const MAX_OVERFLOW_REQUESTS = 3 * MAX_PEER_REQUESTS;
+export const MAX_OVERFLOW_REQUESTS = 1500;
 
 type Respond = (err: Error | null, block?: Uint8Array) => void;
 
@@ -47,8 +61,20 @@ export interface UploaderOptions {
   readonly warn: WarningSink;
 }
 
+/** A peer's requests waiting for room in its connection, and the reply bytes not yet in its socket. */
+interface Line {
+  readonly held: Upload[];
+  /** Bytes of replies being read. */
+  reading: number;
+  /** Bytes of replies written this turn: the wire hands them to the socket a tick later, where `sendBacklog` sees them. */
+  written: number;
+  /** A settle is due (after this turn: `written` is then in the socket). */
+  settling: boolean;
+}
+
 export class Uploader {
   private readonly queue: UploadQueue<PeerLink, Upload>;
+  private readonly lines = new Map<PeerLink, Line>();
   private readonly windows: ServeWindows;
   private seq = 0;
   private serving = false;
@@ -74,8 +100,9 @@ export class Uploader {
     if (!this.o.have[p]) return respond(new IsosyncError('NOT_FOUND', `Cannot serve piece ${p}: it is not verified here`, { piece: p }));
     const u: Upload = { peer: link, piece: p, offset, length, respond, seq: this.seq++, at: this.o.now() };
     if (this.o.up.unlimited && this.o.shareWaitMs <= 0) {
-      this.queue.sent(link, p);
-      return void this.serve(u);
+      const line = this.lineOf(link);
+      line.held.push(u);
+      return this.pump(link, line);
     }
     this.queue.push(u);
     void this.drain();
@@ -83,11 +110,59 @@ export class Uploader {
 
   cancel(link: PeerLink, p: number, offset: number, length: number): void {
     this.queue.cancel(link, p, offset, length);
+    const held = this.lines.get(link)?.held;
+    const i = held ? held.findIndex((u) => u.piece === p && u.offset === offset && u.length === length) : -1;
+    if (i >= 0) held!.splice(i, 1);
   }
 
   /** `link` closed; a complete peer still counts as a holder for share-first. */
   left(link: PeerLink, complete: boolean): void {
     this.queue.left(link, complete, this.o.now());
+    this.lines.delete(link);
+  }
+
+  /** `link`'s socket took all we wrote: its waiting requests may go. */
+  drained(link: PeerLink): void {
+    const line = this.lines.get(link);
+    if (line) this.pump(link, line);
+  }
+
+  private lineOf(link: PeerLink): Line {
+    let line = this.lines.get(link);
+    if (!line) this.lines.set(link, (line = { held: [], reading: 0, written: 0, settling: false }));
+    return line;
+  }
+
+  /** Serves `link`'s waiting requests in order while its connection holds less than SEND_AHEAD_BYTES. */
+  private pump(link: PeerLink, line: Line): void {
+    if (this.lines.get(link) !== line) return;
+    if (link.closed || link.wire.amChoking || this.closing) {
+      line.held.length = 0; // choking dropped (or rejected) its requests
+      return;
+    }
+    let served = 0;
+    while (served < line.held.length && link.sendBacklog + line.reading + line.written < SEND_AHEAD_BYTES) {
+      const u = line.held[served++]!;
+      this.queue.sent(link, u.piece);
+      line.reading += u.length;
+      void this.serve(u).finally(() => {
+        line.reading -= u.length;
+        line.written += u.length;
+        this.settle(link, line);
+      });
+    }
+    if (served > 0) line.held.splice(0, served);
+  }
+
+  /** After this turn, the replies written in it are in the socket's backlog: the line may go on. */
+  private settle(link: PeerLink, line: Line): void {
+    if (line.settling) return;
+    line.settling = true;
+    setImmediate(() => {
+      line.settling = false;
+      line.written = 0;
+      this.pump(link, line);
+    });
   }
 
   tick(): void {
@@ -147,6 +222,7 @@ export class Uploader {
 
   close(): void {
     this.closing = true;
+    this.lines.clear();
     if (this.wake) clearTimeout(this.wake);
     this.o.up.close();
   }

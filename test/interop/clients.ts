@@ -27,6 +27,8 @@ export interface Running {
   stop(): Promise<void>;
   /** What the client printed (for failure messages). */
   log(): string;
+  /** The port it listens on for peers, where the driver chose it (transmission, rtorrent). */
+  readonly peerPort?: number;
 }
 
 /** Where the counterpart runs: its address, and the command prefix that enters its namespace. */
@@ -177,6 +179,7 @@ export function transmissionClient(ns: Netns, work: string): Client {
     return {
       complete: (d) => poll(d, () => /Percent Done: 100%/.test(remote('-t', '1', '-i').stdout)),
       stop: p.stop,
+      peerPort: peer,
       log: () => `${p.log()}\n${remote('-t', '1', '-i').stdout}`,
     };
   };
@@ -281,6 +284,7 @@ export function rtorrentClient(ns: Netns, work: string): Client {
     return {
       complete: (d) => poll(d, async () => /<i[48]>1<\/i[48]>/.test(await scgiCall(host, scgi, 'd.multicall2', ['', 'main', 'd.complete=']))),
       stop: p.stop,
+      peerPort: peer,
       log: () => `${p.log()}\n${events()}`,
     };
   };
