@@ -44,6 +44,8 @@ declare module 'bittorrent-protocol' {
 
     // protected internals overridden by SafeWire (see src/swarm/safe-wire.ts)
     _parse(size: number, parser: (buf: Uint8Array) => void): void;
+    /** The handshake after its length byte: protocol string, reserved bytes, infohash, peer id. */
+    _onHandshakeBuffer(handshake: Uint8Array): void;
     _onMessageLength(buf: Uint8Array): void;
     _onMessage(buf: Uint8Array): void;
     _onKeepAlive(): void;

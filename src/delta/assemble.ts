@@ -19,8 +19,8 @@
  *      fails its hash convicts its sender.
  * With the piece's leaf hashes (BEP 52, `leaves`), a piece whose guesses fail
  * goes block by block before 2 (block-verify.ts): each 16 KiB block of the
- * local bytes and the first guess layer is checked on its own and only the
- * blocks that fail are fetched.
+ * local bytes and the first guess layer is checked on its own; in a block that
+ * fails, its guesses are sampled and only what no sample vouches for fetched.
  * Network bytes come through the PieceFetcher port (core/ports.ts: the
  * download engine, with blame per block) and are fetched once per piece and
  * shared by all attempts. Once a
@@ -43,7 +43,7 @@ import { bridged } from './sure-bytes.js';
 import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
 import { BufferPool, fillSegments } from './piece-fill.js';
 import { SegmentProbe, WIDE_TURN_MARGIN } from './probe.js';
-import { blockPlan, blockRight, guessedRight } from './block-verify.js';
+import { blockPlan, blockRight, guessedRight, sameBytesAt, wrongBlockFetch, wrongBlockSamples } from './block-verify.js';
 import { MERKLE_BLOCK_BYTES } from '../torrent/merkle.js';
 
 export type { Blame, PieceFetcher, PieceStore };
@@ -94,7 +94,6 @@ export interface AssembleInput<Who> {
   /** Mappings found wrong so far (shared by every piece of one sync); default: a new one per assemble. */
   readonly distrust?: Distrust;
 }
-
 
 export async function assemble<Who>(input: AssembleInput<Who>): Promise<AssembleStats> {
   const { plan, store } = input;
@@ -279,21 +278,24 @@ async function assemblePieceWith<Who>(
     const filled = await fillSegments(buf, span.start, localSegs, input);
     const guessed = guessLayers[0] ? subtractSpans(await fillSegments(buf, span.start, guessLayers[0], input), filled) : [];
     const plan = blockPlan(buf, span, mergeSpans([...filled, ...guessed]), leaves);
-    const take = async (ranges: readonly Span[]) => {
-      if (ranges.length === 0) return;
-      await fetchMissing(ranges);
-      const net = netBuf();
-      for (const r of ranges) buf.set(net.subarray(r.start - span.start, r.end - span.start), r.start - span.start);
+    const take = async (ranges: readonly Span[]): Promise<readonly Span[]> => {
+      if (ranges.length > 0) await fetchMissing(ranges);
+      for (const r of ranges) buf.set(netBuf().subarray(r.start - span.start, r.end - span.start), r.start - span.start);
+      return ranges;
     };
-    await take(plan.fetch);
-    // A partly local block is checked once its gaps are here; wrong, it is fetched whole.
-    const wrong = plan.partial.filter((b) => !blockRight(buf, span, b, leaves, (b.start - span.start) / MERKLE_BLOCK_BYTES));
-    await take(wrong);
+    const right = (b: Span) => blockRight(buf, span, b, leaves, (b.start - span.start) / MERKLE_BLOCK_BYTES);
+    const fetched = [await take(plan.fetch)];
+    // A wrong block's guessed part is sampled, what no sample vouches for fetched; still wrong: a wider margin, then whole.
+    const suspects = [...plan.wrong, ...plan.partial.filter((b) => !right(b))];
+    await fetchMissing(wrongBlockSamples(suspects, firstGuesses));
+    const agrees = sameBytesAt(buf, netBuf, span);
+    for (const margin of [0, WIDE_TURN_MARGIN]) fetched.push(await take(wrongBlockFetch(suspects.filter((b) => margin === 0 || !right(b)), firstGuesses, agrees, margin)));
+    fetched.push(await take(suspects.filter((b) => !right(b))));
     if (!check.matches(p, buf)) {
       input.onEvent?.({ type: 'hash-failed', piece: p, attempt: 'blocks' });
       return false;
     }
-    return accept(buf, mergeSpans([...plan.fetch, ...wrong]));
+    return accept(buf, mergeSpans(fetched.flat()));
   };
 
   /** The samplers of this piece's segments (by the segment as planned), over both tiers. */

@@ -154,6 +154,11 @@ export class PeerLink {
     this.wire.startEncryption(Buffer.from(infoHash).toString('hex'));
   }
 
+  /** Outgoing and encrypted: the MSE/PE handshake is through (the peer knew the infohash that keys it). */
+  get cryptoDone(): boolean {
+    return (this.wire as unknown as { _cryptoHandshakeDone: boolean })._cryptoHandshakeDone;
+  }
+
   /** The swarm's handshake checks passed. */
   markHandshaken(remotePeerId: string): void {
     this.handshaken = true;

@@ -7,29 +7,34 @@
  * links say is the swarm's business.
  *
  * Duplicates: two connections between the same pair (both dialed) keep the
- * one dialed by the lower peer id, on both sides (`duplicateToDrop`).
+ * one dialed by the higher peer id, on both sides (`duplicateToDrop`): the
+ * rule libtorrent keeps. With the opposite rule each side closed the
+ * connection the other kept (isosync's peer id, "-IS", sorts below
+ * libtorrent's, qBittorrent's, Transmission's and rtorrent's).
  *
- * Encryption: outgoing links open in plaintext; a peer that hangs up on our
- * plaintext handshake without sending a byte may require encryption
- * (libtorrent and Transmission can be set so), so it is dialed once more
- * with MSE/PE, and from then on (`encryptRetry`); one that refuses both is
- * reported in those words, once. With `encryption: 'require'` every dial is
- * encrypted, and a peer that dials us with a plaintext BitTorrent handshake
- * is refused (an MSE/PE handshake that settles on a plaintext payload is
- * accepted: libtorrent's "forced" means the same).
+ * The ways a peer is dialed (`dialWays`), tried in turn while it hangs up
+ * before its handshake (`refusedBeforeHandshake`: a plaintext dial got not a
+ * byte, an encrypted one never finished MSE/PE); the way that worked is kept
+ * for its redials. A peer that refuses them all is reported in those words,
+ * once.
  *
- * A hybrid torrent (BEP 52, `spec.altInfoHash`): dials name the primary
- * infohash (the truncated v2 one, so that the link can carry hash
- * requests); a peer that hangs up on it without a byte (a client that loads
- * hybrids by their v1 half only) is dialed once more with the other, and
- * from then on (`altTo`), before any encryption retry.
- *
- * uTP (utp.ts, unless `utp: false`): the listener also accepts uTP on the
- * same port number over UDP. A peer is dialed over uTP when TCP keeps
- * refusing (once, at the last attempt: a peer that is starting up refuses
- * both, and a uTP try waits out its timeout), or when it hung up on TCP both in plaintext and with MSE/PE
- * (libtorrent with incoming TCP off accepts and closes): from then on it is
- * dialed over uTP, plaintext first.
+ * - Infohash: a hybrid torrent (BEP 52, `spec.altInfoHash`) is dialed with
+ *   the primary infohash (the truncated v2 one, so that the link can carry
+ *   hash requests), then with the other (a client that loads hybrids by
+ *   their v1 half only hangs up on the v2 one).
+ * - Encryption: plaintext first, then MSE/PE (libtorrent and Transmission can
+ *   be set to refuse plaintext), each with both infohashes of a hybrid: the
+ *   MSE/PE handshake is keyed by the infohash, so a v1-only peer that
+ *   requires encryption takes only an encrypted dial with the v1 one. With
+ *   `encryption: 'require'` every dial is encrypted, and a peer that dials
+ *   us with a plaintext BitTorrent handshake is refused (an MSE/PE handshake
+ *   that settles on a plaintext payload is accepted: libtorrent's "forced"
+ *   means the same).
+ * - Transport (utp.ts, unless `utp: false`): TCP, then uTP (libtorrent with
+ *   incoming TCP off accepts and closes). The listener also accepts uTP on
+ *   the same port number over UDP, and a peer whose TCP port keeps refusing
+ *   is tried over uTP once, at the last attempt (a peer that is starting up
+ *   refuses both, and a uTP try waits out its timeout).
  */
 import net from 'node:net';
 import { IsosyncError } from '../errors.js';
@@ -80,21 +85,41 @@ function dialFailure(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Of two connections to one peer, the one to close: both sides keep the one dialed by the lower peer id. */
+/** Of two connections to one peer, the one to close: both sides keep the one dialed by the higher peer id (libtorrent's rule). */
 export function duplicateToDrop(ourId: string, theirId: string, newIsOutgoing: boolean): 'new' | 'old' {
-  const keepOutgoing = ourId < theirId;
+  const keepOutgoing = ourId > theirId;
   return newIsOutgoing === keepOutgoing ? 'old' : 'new';
 }
 
+/** One way of dialing a peer: with the other infohash of a hybrid, with MSE/PE, over uTP. */
+export interface DialWay {
+  readonly alt: boolean;
+  readonly encrypt: boolean;
+  readonly utp: boolean;
+}
+
+/** The ways a peer is dialed, in the order they are tried (see the module comment). */
+export function dialWays(o: { hybrid: boolean; encryption: 'prefer-plaintext' | 'require'; utp: boolean }): DialWay[] {
+  const ways: DialWay[] = [];
+  for (const utp of o.utp ? [false, true] : [false]) {
+    for (const encrypt of o.encryption === 'require' ? [true] : [false, true]) {
+      for (const alt of o.hybrid ? [false, true] : [false]) ways.push({ alt, encrypt, utp });
+    }
+  }
+  return ways;
+}
+
 /**
- * What a dialed link that closed before its handshake means for encryption:
- * 'retry' (it hung up on plaintext without a byte: dial it with MSE/PE),
- * 'refused' (it did so with MSE/PE too), or nothing to do.
+ * Whether a dialed link that closed with `reason` was refused before its
+ * handshake, so that the next way is worth a try: a peer that refuses our
+ * plaintext handshake (or its infohash) hangs up without a byte; one that
+ * cannot take our MSE/PE handshake (its infohash keys it) sends its own key
+ * and hangs up before the handshake is through. One that sent its own
+ * handshake, or misbehaved, is something else.
  */
-export function encryptRetry(link: { outgoing: boolean; handshaken: boolean; bytesIn: number; encrypted: boolean }, reason: string): 'retry' | 'refused' | undefined {
-  // A peer that refuses plaintext hangs up without a byte; one that sent bytes and then left is something else.
-  if (!link.outgoing || link.handshaken || link.bytesIn > 0 || !CLEAN_HANGUPS.has(reason)) return undefined;
-  return link.encrypted ? 'refused' : 'retry';
+export function refusedBeforeHandshake(link: { outgoing: boolean; handshaken: boolean; bytesIn: number; encrypted: boolean; cryptoDone: boolean }, reason: string): boolean {
+  if (!link.outgoing || link.handshaken || !CLEAN_HANGUPS.has(reason)) return false;
+  return link.encrypted ? !link.cryptoDone : link.bytesIn === 0;
 }
 
 /** Whether a link that closed with `reason` after `redials` redials is dialed again. */
@@ -119,13 +144,9 @@ export class PeerSet {
   private readonly bannedAddresses = new Set<string>();
   private readonly dialing = new Set<string>();
   private readonly redials = new Map<string, number>();
-  /** Peers that hung up on a plaintext handshake: dialed with MSE/PE from then on. */
-  private readonly encryptTo = new Set<string>();
-  private readonly encryptWarned = new Set<string>();
-  /** Peers that hung up on TCP whatever we said: dialed over uTP from then on. */
-  private readonly utpTo = new Set<string>();
-  /** Peers of a hybrid that hung up on its primary infohash: dialed with the other from then on. */
-  private readonly altTo = new Set<string>();
+  /** The way each peer is dialed with now (an index into `ways`; absent: the first). */
+  private readonly wayOf = new Map<string, number>();
+  private readonly refusalWarned = new Set<string>();
   private redialsDue = 0;
   /** Peers that could not be reached, as a failed fetch names them: "peer 10.0.0.1:6881 (cannot connect: connection refused)". */
   readonly unreachable: string[] = [];
@@ -136,6 +157,11 @@ export class PeerSet {
 
   constructor(private readonly o: PeerSetOptions) {
     this.ourId = Buffer.from(o.spec.peerId).toString('hex');
+  }
+
+  /** The ways a peer is dialed (uTP ones once the uTP endpoint listens). */
+  private get ways(): readonly DialWay[] {
+    return dialWays({ hybrid: this.o.spec.altInfoHash !== undefined, encryption: this.o.encryption ?? 'prefer-plaintext', utp: this.utp !== undefined });
   }
 
   listen(host: string, port: number): Promise<void> {
@@ -192,12 +218,12 @@ export class PeerSet {
     void (async () => {
       for (let attempt = 1; attempt <= DIAL_ATTEMPTS && !this.closing; attempt++) {
         try {
-          const socket = this.utp && this.utpTo.has(address) ? await this.utp.dial(host, port, UTP_DIAL_TIMEOUT_MS) : await this.connect(host, port, attempt);
+          const way = this.ways[this.wayOf.get(address) ?? 0]!;
+          const socket = way.utp && this.utp ? await this.utp.dial(host, port, UTP_DIAL_TIMEOUT_MS) : await this.connect(host, port, attempt);
           this.dialing.delete(address);
           if (this.closing) return void socket.destroy();
-          const encrypt = this.o.encryption === 'require' || this.encryptTo.has(address);
-          const infoHash = this.altTo.has(address) && this.o.spec.altInfoHash ? this.o.spec.altInfoHash : this.o.spec.infoHash;
-          const link = new PeerLink(socket, true, { ...this.o.spec, infoHash, encrypt }, address);
+          const infoHash = way.alt && this.o.spec.altInfoHash ? this.o.spec.altInfoHash : this.o.spec.infoHash;
+          const link = new PeerLink(socket, true, { ...this.o.spec, infoHash, encrypt: way.encrypt }, address);
           this.add(link);
           link.startHandshake(infoHash, this.o.spec.peerId, { fast: true, dht: false });
           return;
@@ -267,31 +293,13 @@ export class PeerSet {
     this.links.delete(link);
     if (this.closing || this.bannedAddresses.has(link.address)) return;
     const i = link.address.lastIndexOf(':');
-    const encryption = encryptRetry(link, reason);
-    // A hybrid's peer that does not know the primary infohash hangs up like one that wants encryption: the other infohash first.
-    if (encryption === 'retry' && this.o.spec.altInfoHash && !this.altTo.has(link.address)) {
-      this.altTo.add(link.address);
-      return this.addPeer(link.address.slice(0, i), Number(link.address.slice(i + 1)));
-    }
-    if (encryption === 'retry' && this.altTo.has(link.address) && !this.encryptTo.has(link.address)) this.altTo.delete(link.address);
-    if (encryption === 'retry' && !this.encryptTo.has(link.address)) {
-      this.encryptTo.add(link.address);
-      return this.addPeer(link.address.slice(0, i), Number(link.address.slice(i + 1)));
-    }
-    if (encryption === 'refused' && this.utp && !this.utpTo.has(link.address)) {
-      this.utpTo.add(link.address);
-      this.encryptTo.delete(link.address);
-      return this.addPeer(link.address.slice(0, i), Number(link.address.slice(i + 1)));
-    }
-    if (encryption === 'refused' && !this.encryptWarned.has(link.address)) {
-      this.encryptWarned.add(link.address);
-      const over = this.utp ? ', over TCP and over uTP' : '';
-      const detail =
-        this.o.encryption === 'require'
-          ? `it hung up on our MSE/PE handshake before its own${over}; with --encryption require isosync speaks no plaintext, which this peer may need`
-          : `it hung up before its handshake both in plaintext and with MSE/PE encryption${over}`;
-      this.unreachable.push(`${sourceOf.peer(link.address)} (it hung up before its handshake)`);
-      this.o.warn({ code: 'PEER_UNREACHABLE', source: sourceOf.peer(link.address), detail });
+    if (refusedBeforeHandshake(link, reason)) {
+      const next = (this.wayOf.get(link.address) ?? 0) + 1;
+      if (next < this.ways.length) {
+        this.wayOf.set(link.address, next);
+        return this.addPeer(link.address.slice(0, i), Number(link.address.slice(i + 1)));
+      }
+      if (!this.refusalWarned.has(link.address)) this.warnRefused(link.address);
     }
     if (!wanted) return;
     const n = this.redials.get(link.address) ?? 0;
@@ -302,6 +310,19 @@ export class PeerSet {
       this.redialsDue--;
       this.addPeer(link.address.slice(0, i), Number(link.address.slice(i + 1)));
     }, REDIAL_BACKOFF_MS * (n + 1)).unref();
+  }
+
+  /** `address` hung up before its handshake however it was dialed: said once, in words that name what it may need. */
+  private warnRefused(address: string): void {
+    this.refusalWarned.add(address);
+    const over = this.ways.some((w) => w.utp) ? ', over TCP and over uTP' : '';
+    const hashes = this.o.spec.altInfoHash ? ', with the v2 and the v1 infohash' : '';
+    const detail =
+      this.o.encryption === 'require'
+        ? `it hung up on our MSE/PE handshake before its own${over}${hashes}; with --encryption require isosync speaks no plaintext, which this peer may need`
+        : `it hung up before its handshake both in plaintext and with MSE/PE encryption${over}${hashes}`;
+    this.unreachable.push(`${sourceOf.peer(address)} (it hung up before its handshake)`);
+    this.o.warn({ code: 'PEER_UNREACHABLE', source: sourceOf.peer(address), detail });
   }
 
   /** A peer may still come: dials or redials under way, or handshakes not done. */

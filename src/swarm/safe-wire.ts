@@ -87,6 +87,8 @@ export class SafeWire extends Wire {
   rejecting = false;
   /** BEP 52: say in the handshake that we speak v2 (set before it is sent). */
   v2 = false;
+  /** BEP 52: the peer's handshake set the v2 bit (known when the 'handshake' event fires). */
+  peerV2 = false;
   private violated = false;
   private windowStart = Date.now();
   private windowCount = 0;
@@ -140,6 +142,12 @@ export class SafeWire extends Wire {
     } finally {
       this._push = push;
     }
+  }
+
+  override _onHandshakeBuffer(handshake: Uint8Array): void {
+    // This buffer starts after the length byte.
+    this.peerV2 = ((handshake[HANDSHAKE_RESERVED_LAST - 1] ?? 0) & V2_RESERVED_BIT) !== 0;
+    super._onHandshakeBuffer(handshake);
   }
 
   /** Sends message `id` with `payload` (BEP 52 hash messages). */

@@ -92,7 +92,7 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
   const swarm = await Swarm.start({
     infoHash: t.infoHashBytes,
     ...(v2 ? { v2: true, hashes: new HashServer({ pieceLength: t.pieceLength, v2 }, (o, n) => source.read(o, n)) } : {}),
-    ...(altInfoHash ? { altInfoHash } : {}),
+    ...(altInfoHash ? { altInfoHash, v2InfoHash: altInfoHash } : {}),
     metadata: t.rawInfo,
     pex: !t.private,
     length: t.length,
@@ -119,9 +119,8 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
       left: () => 0,
       ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
     });
-  // Trackers hear the primary infohash only: with a hybrid seed under both, libtorrent leechers of the
-  // interop matrix stalled (3 runs of 3); peers that come with the other infohash are still accepted.
-  const announcing = [announce()];
+  // A hybrid is announced in both its swarms, as libtorrent announces it: a v2-only client tracks it by its truncated v2 infohash.
+  const announcing = [announce(), ...(altInfoHash ? [announce(altInfoHash)] : [])];
   return {
     host: swarm.host!,
     port: swarm.port!,

@@ -30,6 +30,16 @@ export interface SwarmOptions {
    * they used.
    */
   readonly altInfoHash?: Uint8Array;
+  /**
+   * BEP 52 hybrid torrent: which of the two is the truncated v2 infohash. A
+   * peer that dials us with the v1 one and the v2 bit set is answered with
+   * this one, upgrading the link to v2 (libtorrent answers so too). libtorrent
+   * checks the answer on a link it dialed against the swarm it last heard of
+   * us in, not the one it dialed: when a tracker names us in both swarms
+   * between its dial and our answer, a v1 answer made it hang up ("invalid
+   * info-hash") and wait a minute or more to dial again.
+   */
+  readonly v2InfoHash?: Uint8Array;
   /** BEP 52 (v2 and hybrid torrents): the v2 bit in our handshakes. */
   readonly v2?: boolean;
   /** BEP 52 hash requests are answered from these trees (a v2 or hybrid seed); without it they are rejected. */

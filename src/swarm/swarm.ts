@@ -202,10 +202,14 @@ export class Swarm {
   private onHandshake(link: PeerLink, ihHex: string, pidHex: string, fast: boolean): void {
     if (!this.set.handshake(link, ihHex, pidHex)) return;
     link.infoHashHex = ihHex;
-    // A hybrid's peer is answered with the infohash it asked for (BEP 52).
-    const alt = this.opts.altInfoHash;
-    const asked = alt && ihHex === Buffer.from(alt).toString('hex') ? alt : this.opts.infoHash;
-    if (!link.outgoing) link.wire.handshake(asked, this.peerId, { fast: true, dht: false });
+    if (!link.outgoing) {
+      // A hybrid's peer is answered with the infohash it asked for, or the v2 one when it speaks v2 (BEP 52 upgrade).
+      const alt = this.opts.altInfoHash;
+      const v2 = alt && link.wire.peerV2 ? this.opts.v2InfoHash : undefined;
+      const answer = v2 ?? (alt && ihHex === Buffer.from(alt).toString('hex') ? alt : this.opts.infoHash);
+      link.infoHashHex = Buffer.from(answer).toString('hex');
+      link.wire.handshake(answer, this.peerId, { fast: true, dht: false });
+    }
     this.ledger.of(link.address).peerId = pidHex;
     for (const poke of this.pexPokes) poke();
     // A super-seed shows nothing at first (BEP 16), then one piece at a time.

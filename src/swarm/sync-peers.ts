@@ -108,7 +108,7 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     pieceRange(target.pieceLength, o, n).every((p) => store.have[p]) ? read(o, n) : Promise.reject(new IsosyncError('INTERNAL', 'Internal error: hashes of a piece not verified yet'));
   const swarm = await Swarm.start({
     infoHash: hybrid ?? target.infoHashBytes,
-    ...(hybrid ? { altInfoHash: target.infoHashBytes } : {}),
+    ...(hybrid ? { altInfoHash: target.infoHashBytes, v2InfoHash: hybrid } : {}),
     ...(v2 ? { v2: true, ...(v2.layersComplete ? { hashes: new HashServer({ pieceLength: target.pieceLength, v2 }, verifiedRead) } : {}) } : {}),
     metadata: target.rawInfo,
     pex: !target.private,

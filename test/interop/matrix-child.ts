@@ -124,7 +124,10 @@ interface Tracker {
 async function startTracker(kind: TrackerKind, host: string, port: number, dir: string, infoHashHex: string): Promise<Tracker> {
   let child;
   if (kind === 'isosync') {
-    child = spawn(process.execPath, [BIN, 'tracker', '--host', host, '--port', String(port), '--interval', '5', '--min-interval', '1'], { env: isosyncEnv(), stdio: 'ignore' });
+    // The tracker forgets a peer after twice its interval; libtorrent and isosync announce again after 300 s at the
+    // soonest, whatever the interval. At 5 s, a leecher that started more than 10 s after the seeder's announce (a
+    // loaded machine) was told of no peer: 60 s keeps every peer for a whole cell.
+    child = spawn(process.execPath, [BIN, 'tracker', '--host', host, '--port', String(port), '--interval', '60', '--min-interval', '1'], { env: isosyncEnv(), stdio: 'ignore' });
   } else {
     const root = join(dir, 'opentracker');
     mkdirSync(root, { recursive: true });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { pieceIndex } from '../../src/core/ids.js';
 import { Availability } from '../../src/swarm/availability.js';
 import { PIPELINE_DEPTH, pipelineRoom } from '../../src/swarm/bt-peer.js';
-import { duplicateToDrop, MAX_REDIALS, shouldRedial } from '../../src/swarm/peer-set.js';
+import { dialWays, duplicateToDrop, MAX_REDIALS, refusedBeforeHandshake, shouldRedial, type DialWay } from '../../src/swarm/peer-set.js';
 import { SUPER_SEED_PATIENCE_MS, SuperSeed } from '../../src/swarm/super-seed.js';
 import { SHARE_MEMORY_MS, UploadQueue } from '../../src/swarm/upload-queue.js';
 
@@ -137,10 +137,36 @@ describe('super-seed offers (fake clock)', () => {
 });
 
 describe('peer set rules', () => {
-  it('of two connections to one peer, both sides keep the one dialed by the lower peer id', () => {
-    assert.equal(duplicateToDrop('aa', 'bb', true), 'old', 'we are lower: keep our outgoing one');
-    assert.equal(duplicateToDrop('aa', 'bb', false), 'new');
-    assert.equal(duplicateToDrop('bb', 'aa', false), 'old', 'they are lower: keep their dial (incoming here)');
+  it('of two connections to one peer, both sides keep the one dialed by the higher peer id, as libtorrent does', () => {
+    assert.equal(duplicateToDrop('bb', 'aa', true), 'old', 'we are higher: keep our outgoing one');
+    assert.equal(duplicateToDrop('bb', 'aa', false), 'new');
+    assert.equal(duplicateToDrop('aa', 'bb', false), 'old', 'they are higher: keep their dial (incoming here)');
+    assert.equal(duplicateToDrop('aa', 'bb', true), 'new');
+    // Both ends of one pair agree: each keeps the same connection.
+    for (const ourIsHigher of [true, false]) {
+      const [us, them] = ourIsHigher ? ['bb', 'aa'] : ['aa', 'bb'];
+      const weKeepOurDial = duplicateToDrop(us, them, true) === 'old';
+      const theyKeepOurDial = duplicateToDrop(them, us, false) === 'old';
+      assert.equal(weKeepOurDial, theyKeepOurDial);
+    }
+  });
+  it('a peer is dialed plaintext then encrypted, each with both infohashes of a hybrid, then over uTP', () => {
+    const show = (ways: readonly DialWay[]) => ways.map((w) => `${w.utp ? 'utp' : 'tcp'}-${w.encrypt ? 'mse' : 'plain'}-${w.alt ? 'alt' : 'primary'}`).join(' ');
+    assert.equal(show(dialWays({ hybrid: false, encryption: 'prefer-plaintext', utp: false })), 'tcp-plain-primary tcp-mse-primary');
+    assert.equal(show(dialWays({ hybrid: true, encryption: 'prefer-plaintext', utp: false })), 'tcp-plain-primary tcp-plain-alt tcp-mse-primary tcp-mse-alt');
+    assert.equal(show(dialWays({ hybrid: true, encryption: 'require', utp: false })), 'tcp-mse-primary tcp-mse-alt', 'the v1 infohash keys an MSE/PE dial too');
+    assert.equal(show(dialWays({ hybrid: false, encryption: 'require', utp: true })), 'tcp-mse-primary utp-mse-primary');
+    assert.equal(dialWays({ hybrid: true, encryption: 'prefer-plaintext', utp: true }).length, 8);
+  });
+  it('a dial counts as refused when the peer hung up before its handshake: not a byte in plaintext, MSE/PE not through', () => {
+    const link = { outgoing: true, handshaken: false, bytesIn: 0, encrypted: false, cryptoDone: false };
+    assert.equal(refusedBeforeHandshake(link, 'connection closed'), true);
+    assert.equal(refusedBeforeHandshake({ ...link, bytesIn: 68 }, 'connection closed'), false, 'it said something');
+    assert.equal(refusedBeforeHandshake({ ...link, encrypted: true, bytesIn: 96 + 200 }, 'ECONNRESET'), true, 'its key, then a hang-up: it did not know the infohash that keys ours');
+    assert.equal(refusedBeforeHandshake({ ...link, encrypted: true, cryptoDone: true, bytesIn: 400 }, 'connection closed'), false);
+    assert.equal(refusedBeforeHandshake({ ...link, handshaken: true }, 'connection closed'), false);
+    assert.equal(refusedBeforeHandshake({ ...link, outgoing: false }, 'connection closed'), false, 'we did not dial it');
+    assert.equal(refusedBeforeHandshake(link, 'no handshake in time'), false, 'silence is not a refusal');
   });
   it('a dialed peer that hung up cleanly is dialed again, a few times; one that misbehaved is not', () => {
     assert.equal(shouldRedial('connection closed', true, 0), true);
