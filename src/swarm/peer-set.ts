@@ -122,9 +122,15 @@ export function refusedBeforeHandshake(link: { outgoing: boolean; handshaken: bo
   return link.encrypted ? !link.cryptoDone : link.bytesIn === 0;
 }
 
+/** Close reasons after which a dialed peer is dialed again though it did not hang up: its uTP link or handshake timed out (a loaded peer). */
+const TIMEOUTS: ReadonlySet<string> = new Set(['UTP_ETIMEDOUT', 'no handshake in time']);
+
+/** Close reasons of our own that say nothing about the peer. */
+const OURS: ReadonlySet<string> = new Set(['duplicate connection', 'connected to itself', 'shutting down']);
+
 /** Whether a link that closed with `reason` after `redials` redials is dialed again. */
 export function shouldRedial(reason: string, outgoing: boolean, redials: number): boolean {
-  return outgoing && CLEAN_HANGUPS.has(reason) && redials < MAX_REDIALS;
+  return outgoing && (CLEAN_HANGUPS.has(reason) || TIMEOUTS.has(reason)) && redials < MAX_REDIALS;
 }
 
 export interface PeerSetOptions {
@@ -301,9 +307,12 @@ export class PeerSet {
       }
       if (!this.refusalWarned.has(link.address)) this.warnRefused(link.address);
     }
-    if (!wanted) return;
     const n = this.redials.get(link.address) ?? 0;
-    if (!shouldRedial(reason, link.outgoing, n)) return;
+    if (!wanted || !shouldRedial(reason, link.outgoing, n)) {
+      // A dialed peer given up on before its handshake is named when a piece has no source, like one that refused the dial.
+      if (link.outgoing && !link.handshaken && !OURS.has(reason) && !this.refusalWarned.has(link.address)) this.unreachable.push(`${sourceOf.peer(link.address)} (closed before its handshake: ${DIAL_WORDS[reason] ?? reason})`);
+      return;
+    }
     this.redials.set(link.address, n + 1);
     this.redialsDue++;
     setTimeout(() => {

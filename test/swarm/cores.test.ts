@@ -174,5 +174,7 @@ describe('peer set rules', () => {
     assert.equal(shouldRedial('ECONNRESET', true, MAX_REDIALS), false);
     assert.equal(shouldRedial('banned', true, 0), false);
     assert.equal(shouldRedial('connection closed', false, 0), false, 'we did not dial it');
+    assert.equal(shouldRedial('UTP_ETIMEDOUT', true, 0), true, 'a loaded peer let its uTP link time out');
+    assert.equal(shouldRedial('no handshake in time', true, MAX_REDIALS), false);
   });
 });
