@@ -3,17 +3,28 @@
  * fetch wanted them (taken ahead for a piece not started yet). A fetch
  * resolves when its last block is in, with each range's bytes and, per
  * block, who sent it (exact blame for a failed hash). No I/O, no timers.
+ *
+ * Blocks are found by piece, then by their numeric key inside the piece
+ * (`slotOf`): no string is built per block, and a fetch keeps what arrived
+ * in two arrays parallel to its blocks, not an object per block.
  */
 import type { PieceIndex } from '../core/ids.js';
 import type { Blame, Fetched } from '../core/ports.js';
 import type { Span } from '../core/span.js';
-import { keyOf, type Block } from './block.js';
+import { BLOCK_BYTES, type Block } from './block.js';
+
+/** A block's key inside its piece, from its offset and length (two requests may start at one offset); exact for pieces below 2^38 bytes. */
+const slotOf = (b: Block): number => b.offset * (BLOCK_BYTES + 1) + b.length;
 
 export interface Want<H> {
   readonly piece: PieceIndex;
   readonly ranges: readonly Span[];
   readonly blocks: readonly Block[];
-  readonly got: Map<string, { bytes: Uint8Array; who: H }>;
+  /** bytes[i] and senders[i]: block i as it arrived, and who sent it. */
+  readonly bytes: (Uint8Array | undefined)[];
+  readonly senders: (H | undefined)[];
+  /** Blocks not in yet. */
+  missing: number;
   /** Since when no live source has its piece (engine.ts checkSources). */
   orphanSince: number | undefined;
   readonly pieceLength: number;
@@ -23,43 +34,63 @@ export interface Want<H> {
   reject(e: unknown): void;
 }
 
+/** A fetch waiting for a block, and the block's index among its blocks. */
+interface Waiter<H> {
+  readonly w: Want<H>;
+  readonly i: number;
+}
+
+type Held<H> = { readonly bytes: Uint8Array; readonly who: H };
+
 export class Wants<H> {
-  private readonly waiters = new Map<string, Set<Want<H>>>();
+  /** By piece, by slot: the fetches waiting for that block. */
+  private readonly waiters = new Map<PieceIndex, Map<number, Waiter<H>[]>>();
   private readonly all = new Set<Want<H>>();
-  private readonly held = new Map<PieceIndex, Map<string, { bytes: Uint8Array; who: H }>>();
+  private readonly held = new Map<PieceIndex, Map<number, Held<H>>>();
 
   /** A fetch of `blocks` (covering `ranges` of `piece`): bytes held for it are used, the others wanted (`want`). */
   add(piece: PieceIndex, ranges: readonly Span[], blocks: readonly Block[], pieceLength: number, want: (b: Block) => void, into?: Uint8Array): Promise<Fetched<H>> {
     return new Promise((resolve, reject) => {
-      const w: Want<H> = { piece, ranges, blocks, got: new Map(), orphanSince: undefined, pieceLength, into, resolve, reject };
+      const n = blocks.length;
+      const w: Want<H> = { piece, ranges, blocks, bytes: new Array(n), senders: new Array(n), missing: n, orphanSince: undefined, pieceLength, into, resolve, reject };
       const held = this.held.get(piece);
-      for (const b of blocks) {
-        const k = keyOf(b);
+      let waiting = this.waiters.get(piece);
+      blocks.forEach((b, i) => {
+        const k = slotOf(b);
         const h = held?.get(k);
         if (h) {
-          w.got.set(k, h);
+          this.got(w, i, h.bytes, h.who);
           held!.delete(k);
-          continue;
+          return;
         }
-        let set = this.waiters.get(k);
-        if (!set) this.waiters.set(k, (set = new Set()));
-        set.add(w);
+        if (!waiting) this.waiters.set(piece, (waiting = new Map()));
+        const list = waiting.get(k);
+        if (list) list.push({ w, i });
+        else waiting.set(k, [{ w, i }]);
         want(b);
-      }
+      });
       this.all.add(w);
-      if (w.got.size === blocks.length) this.finish(w);
+      if (w.missing === 0) this.finish(w);
     });
+  }
+
+  private got(w: Want<H>, i: number, bytes: Uint8Array, who: H): void {
+    if (w.bytes[i] === undefined) w.missing--;
+    w.bytes[i] = bytes;
+    w.senders[i] = who;
   }
 
   /** Block `b` arrived from `who`: to the fetches waiting for it, or, with `keep`, held for a fetch to come. */
   deliver(b: Block, bytes: Uint8Array, who: H, keep: boolean): void {
-    const k = keyOf(b);
-    const set = this.waiters.get(k);
-    this.waiters.delete(k);
-    if (set && set.size > 0) {
-      for (const w of set) {
-        w.got.set(k, { bytes, who });
-        if (w.got.size === w.blocks.length) this.finish(w);
+    const k = slotOf(b);
+    const waiting = this.waiters.get(b.piece);
+    const list = waiting?.get(k);
+    if (list) {
+      waiting!.delete(k);
+      if (waiting!.size === 0) this.waiters.delete(b.piece);
+      for (const { w, i } of list) {
+        this.got(w, i, bytes, who);
+        if (w.missing === 0 && this.all.has(w)) this.finish(w);
       }
     } else if (keep) {
       let held = this.held.get(b.piece);
@@ -70,7 +101,7 @@ export class Wants<H> {
 
   /** Whether some fetch waits for block `b`. */
   waitedFor(b: Block): boolean {
-    return (this.waiters.get(keyOf(b))?.size ?? 0) > 0;
+    return this.waiters.get(b.piece)?.has(slotOf(b)) ?? false;
   }
 
   /** Drops the bytes held for `piece` (it is verified). */
@@ -89,13 +120,18 @@ export class Wants<H> {
   /** Fails `w`; blocks nobody else waits for go to `unwant`. */
   fail(w: Want<H>, e: unknown, unwant: (b: Block) => void): void {
     if (!this.all.delete(w)) return;
+    const waiting = this.waiters.get(w.piece);
     for (const b of w.blocks) {
-      const k = keyOf(b);
-      const set = this.waiters.get(k);
-      if (!set?.delete(w) || set.size > 0) continue;
-      this.waiters.delete(k);
+      const k = slotOf(b);
+      const list = waiting?.get(k);
+      const at = list ? list.findIndex((x) => x.w === w) : -1;
+      if (at < 0) continue;
+      list!.splice(at, 1);
+      if (list!.length > 0) continue;
+      waiting!.delete(k);
       unwant(b);
     }
+    if (waiting?.size === 0) this.waiters.delete(w.piece);
     w.reject(e);
   }
 
@@ -105,15 +141,15 @@ export class Wants<H> {
     const parts = w.ranges.map((r) => (w.into ? w.into.subarray(r.start - base, r.end - base) : new Uint8Array(r.end - r.start)));
     const blame: { start: number; end: number; who: H }[] = [];
     let ri = 0;
-    for (const b of w.blocks) {
-      const at = b.piece * w.pieceLength + b.offset;
+    w.blocks.forEach((b, i) => {
+      const at = base + b.offset;
       while (w.ranges[ri]!.end <= at) ri++;
-      const got = w.got.get(keyOf(b))!;
-      parts[ri]!.set(got.bytes, at - w.ranges[ri]!.start);
+      const who = w.senders[i] as H;
+      parts[ri]!.set(w.bytes[i]!, at - w.ranges[ri]!.start);
       const last = blame[blame.length - 1];
-      if (last && last.who === got.who && last.end === at) last.end = at + b.length;
-      else blame.push({ start: at, end: at + b.length, who: got.who });
-    }
+      if (last && last.who === who && last.end === at) last.end = at + b.length;
+      else blame.push({ start: at, end: at + b.length, who });
+    });
     w.resolve({ parts, blame: blame as Blame<H> });
   }
 }
