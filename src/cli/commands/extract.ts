@@ -12,7 +12,6 @@ import { selectEntries } from '../../iso/select.js';
 import { action, printJson, withCommon, type CommonOptions } from '../common.js';
 import { withImage } from '../../iso/open-image.js';
 import { BlockCache } from '../../store/block-cache.js';
-import { changedEntries } from '../../packages/changed-entries.js';
 
 interface ExtractOptions extends CommonOptions {
   output?: string;
@@ -33,6 +32,8 @@ export function register(program: Command): void {
         let selected = selectEntries(img.entries, patterns, image);
         if (opts.changedFrom) {
           const from = opts.changedFrom;
+          // Loaded only for --changed-from: a plain extract never loads the package readers.
+          const { changedEntries } = await import('../../packages/changed-entries.js');
           const changed = new Set(await withImage(from, (oldImg, oldSrc) => changedEntries(oldSrc, oldImg, src, img)));
           selected = selected.filter((e) => changed.has(e));
         }
