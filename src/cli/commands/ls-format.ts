@@ -53,19 +53,20 @@ export class BatchedOut {
 }
 
 /**
- * Streams `items` as one JSON array, byte for byte what
- * `JSON.stringify(items.map(toJson), null, 2)` prints, one element at a time.
+ * Writes one JSON array element by element: byte for byte what
+ * `JSON.stringify(values, null, 2)` prints for the values added.
  */
-export async function streamJsonArray<T>(items: readonly T[], toJson: (item: T) => unknown): Promise<void> {
-  const out = new BatchedOut();
-  if (items.length === 0) {
-    await out.add('[]\n');
-    return out.flush();
+export class JsonArrayOut {
+  private readonly out = new BatchedOut();
+  private count = 0;
+
+  add(value: unknown): Promise<void> | undefined {
+    const body = JSON.stringify(value, null, 2).replace(/\n/g, '\n  ');
+    return this.out.add(`${this.count++ === 0 ? '[\n' : ',\n'}  ${body}`);
   }
-  for (let i = 0; i < items.length; i++) {
-    const body = JSON.stringify(toJson(items[i]!), null, 2).replace(/\n/g, '\n  ');
-    await out.add(`${i === 0 ? '[\n' : ',\n'}  ${body}`);
+
+  async end(): Promise<void> {
+    await this.out.add(this.count === 0 ? '[]\n' : '\n]\n');
+    return this.out.flush();
   }
-  await out.add('\n]\n');
-  return out.flush();
 }
