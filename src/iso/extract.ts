@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import type { ByteSource } from '../store/byte-source.js';
 import type { IsoEntry, IsoImage } from './entry.js';
+import { ReadWindow, WINDOW_BYTES } from './read-window.js';
 
 export interface ExtractSummary {
   readonly dir: string;
@@ -117,8 +118,6 @@ function writeAll(fd: number, chunk: Uint8Array): void {
   for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done);
 }
 
-/** Content read and written at a time. */
-const WRITE_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * Writes a regular file. A new name is created in place (O_EXCL and
@@ -129,7 +128,7 @@ const WRITE_CHUNK_BYTES = 1024 * 1024;
  * cheaper than a round trip through libuv's thread pool (an image of 50,000
  * small files spent most of its time in those trips).
  */
-async function writeFile(src: ByteSource, entry: IsoEntry, blockSize: number, dir: string, name: string, final: string, image: string, summary: ExtractSummary): Promise<void> {
+async function writeFile(src: ReadWindow, entry: IsoEntry, blockSize: number, dir: string, name: string, final: string, image: string, summary: ExtractSummary): Promise<void> {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
   let tmp: string | undefined;
   let fd: number;
@@ -145,7 +144,7 @@ async function writeFile(src: ByteSource, entry: IsoEntry, blockSize: number, di
       for (const x of entry.extents) {
         const start = x.lba * blockSize;
         for (let done = 0; done < x.size; ) {
-          const chunk = await src.read(start + done, Math.min(WRITE_CHUNK_BYTES, x.size - done));
+          const chunk = await src.view(start + done, Math.min(WINDOW_BYTES, x.size - done));
           writeAll(fd, chunk);
           done += chunk.length;
           summary.bytes += chunk.length;
@@ -167,17 +166,23 @@ function seconds(ms: number): Date {
   return new Date(Math.floor(ms / 1000) * 1000);
 }
 
+export interface ExtractOptions {
+  /** Read a whole window ahead of each file (a local image); else only each file's bytes (a source that fetches). */
+  readonly readAhead?: boolean;
+}
+
 /**
  * Extracts `selected` (entries of `img`, in path order) into `outDir`.
- * All names are checked before the first write.
+ * All names are checked before the first write (and their components
+ * worked out again while writing: no list of them is kept).
  */
-export async function extractEntries(src: ByteSource, img: IsoImage, selected: readonly IsoEntry[], outDir: string): Promise<ExtractSummary> {
+export async function extractEntries(src: ByteSource, img: IsoImage, selected: readonly IsoEntry[], outDir: string, opts: ExtractOptions = {}): Promise<ExtractSummary> {
   const byPath = new Map(img.entries.map((e) => [e.path, e] as const));
-  const plan = selected.map((e) => ({ entry: e, comps: safeComponents(e, byPath, img.name) }));
+  for (const e of selected) safeComponents(e, byPath, img.name);
   // A symlink of the image used as a directory on the way is refused before anything is written.
   const links = new Set(img.entries.filter((e) => e.type === 'symlink').map((e) => e.path));
   if (links.size > 0) {
-    for (const { entry } of plan) {
+    for (const entry of selected) {
       for (let p = entry.path.slice(0, entry.path.lastIndexOf('/')); p.length > 0; p = p.slice(0, p.lastIndexOf('/'))) {
         if (links.has(p)) unsafe(img.name, entry.path, `its parent ${JSON.stringify(p)} is a symlink in the image`);
       }
@@ -202,7 +207,9 @@ export async function extractEntries(src: ByteSource, img: IsoImage, selected: r
   const firstOfLink = new Map<string, string>();
   const parentDirs = new Map<string, string>();
 
-  for (const { entry, comps } of plan) {
+  const window = new ReadWindow(src, opts.readAhead === true);
+  for (const entry of selected) {
+    const comps = safeComponents(entry, byPath, img.name);
     if (entry.type === 'dir') {
       const p = await ensureDirs(outDir, comps, img.name, entry.path, created, made);
       dirsToFinish.push({ path: p, entry });
@@ -223,7 +230,7 @@ export async function extractEntries(src: ByteSource, img: IsoImage, selected: r
       const key = linkKey(entry);
       const existing = key !== undefined ? firstOfLink.get(key) : undefined;
       if (existing === undefined) {
-        await writeFile(src, entry, img.logicalBlockSize, parentDir, name, final, img.name, summary);
+        await writeFile(window, entry, img.logicalBlockSize, parentDir, name, final, img.name, summary);
         if (key !== undefined) firstOfLink.set(key, final);
         // Let timers and sockets run now and then (a sync session serves peers while it extracts).
         if (++summary.files % FILES_PER_YIELD === 0) await new Promise((r) => setImmediate(r));
