@@ -8,9 +8,11 @@
  * - on the way down, every existing component under DIR is checked with
  *   lstat and must be a real directory, never a symlink (so a symlink
  *   extracted earlier, or planted before, can never redirect a write);
- * - a file is written to a fresh temporary name in its directory (O_EXCL, so
- *   never through a symlink) and renamed to its name only once complete; a
- *   failure removes the temporary file.
+ * - a new file is created under its name with O_EXCL and O_NOFOLLOW (so
+ *   never through a symlink, never over anything); where the name is taken,
+ *   the file is written to a fresh temporary name in its directory and
+ *   renamed over it once complete (refused for a directory); a failure
+ *   removes what was written.
  * Directories get their modes and mtimes after their contents are written.
  * Hard links are made where Rock Ridge says so: files with nlink > 1 that
  * share a PX serial number (or, without serial numbers, the same extent);
@@ -22,8 +24,8 @@ import { chmod, link, lstat, lutimes, mkdir, rm, symlink, utimes } from 'node:fs
 import { join } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import type { ByteSource } from '../store/byte-source.js';
-import { readEntryChunks } from './content.js';
 import type { IsoEntry, IsoImage } from './entry.js';
+import { ReadWindow, WINDOW_BYTES } from './read-window.js';
 
 export interface ExtractSummary {
   readonly dir: string;
@@ -116,21 +118,71 @@ function writeAll(fd: number, chunk: Uint8Array): void {
   for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done);
 }
 
+
+/**
+ * Writes a regular file. A new name is created in place (O_EXCL and
+ * O_NOFOLLOW: never through a symlink, never over an existing file); when
+ * something already has the name, the file is written to a temporary name
+ * and renamed over it (commit). A failure removes what was written.
+ * Synchronous calls (open, write, fchmod, futimes, close): each is far
+ * cheaper than a round trip through libuv's thread pool (an image of 50,000
+ * small files spent most of its time in those trips).
+ */
+async function writeFile(src: ReadWindow, entry: IsoEntry, blockSize: number, dir: string, name: string, final: string, image: string, summary: ExtractSummary): Promise<void> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  let tmp: string | undefined;
+  let fd: number;
+  try {
+    fd = openSync(final, flags, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    tmp = tempName(dir, name);
+    fd = openSync(tmp, flags, 0o600);
+  }
+  try {
+    try {
+      for (const x of entry.extents) {
+        const start = x.lba * blockSize;
+        for (let done = 0; done < x.size; ) {
+          const chunk = await src.view(start + done, Math.min(WINDOW_BYTES, x.size - done));
+          writeAll(fd, chunk);
+          done += chunk.length;
+          summary.bytes += chunk.length;
+        }
+      }
+      fchmodSync(fd, (entry.mode ?? DEFAULT_FILE_MODE) & MODE_MASK);
+      if (entry.mtimeMs !== undefined) futimesSync(fd, seconds(entry.mtimeMs), seconds(entry.mtimeMs));
+    } finally {
+      closeSync(fd);
+    }
+    if (tmp !== undefined) commitSync(tmp, final, image, entry.path);
+  } catch (e) {
+    rmSync(tmp ?? final, { force: true });
+    throw e;
+  }
+}
+
 function seconds(ms: number): Date {
   return new Date(Math.floor(ms / 1000) * 1000);
 }
 
+export interface ExtractOptions {
+  /** Read a whole window ahead of each file (a local image); else only each file's bytes (a source that fetches). */
+  readonly readAhead?: boolean;
+}
+
 /**
  * Extracts `selected` (entries of `img`, in path order) into `outDir`.
- * All names are checked before the first write.
+ * All names are checked before the first write (and their components
+ * worked out again while writing: no list of them is kept).
  */
-export async function extractEntries(src: ByteSource, img: IsoImage, selected: readonly IsoEntry[], outDir: string): Promise<ExtractSummary> {
+export async function extractEntries(src: ByteSource, img: IsoImage, selected: readonly IsoEntry[], outDir: string, opts: ExtractOptions = {}): Promise<ExtractSummary> {
   const byPath = new Map(img.entries.map((e) => [e.path, e] as const));
-  const plan = selected.map((e) => ({ entry: e, comps: safeComponents(e, byPath, img.name) }));
+  for (const e of selected) safeComponents(e, byPath, img.name);
   // A symlink of the image used as a directory on the way is refused before anything is written.
   const links = new Set(img.entries.filter((e) => e.type === 'symlink').map((e) => e.path));
   if (links.size > 0) {
-    for (const { entry } of plan) {
+    for (const entry of selected) {
       for (let p = entry.path.slice(0, entry.path.lastIndexOf('/')); p.length > 0; p = p.slice(0, p.lastIndexOf('/'))) {
         if (links.has(p)) unsafe(img.name, entry.path, `its parent ${JSON.stringify(p)} is a symlink in the image`);
       }
@@ -153,17 +205,38 @@ export async function extractEntries(src: ByteSource, img: IsoImage, selected: r
     return e.size > 0 ? `x${e.lba}:${e.size}` : undefined;
   };
   const firstOfLink = new Map<string, string>();
+  const parentDirs = new Map<string, string>();
 
-  for (const { entry, comps } of plan) {
+  const window = new ReadWindow(src, opts.readAhead === true);
+  for (const entry of selected) {
+    const comps = safeComponents(entry, byPath, img.name);
     if (entry.type === 'dir') {
       const p = await ensureDirs(outDir, comps, img.name, entry.path, created, made);
       dirsToFinish.push({ path: p, entry });
       summary.dirs++;
       continue;
     }
-    const parentDir = await ensureDirs(outDir, comps.slice(0, -1), img.name, entry.path, created, made);
+    // The folder of each parent is checked (or made) once: the files of one folder follow one another.
+    const parentPath = entry.path.slice(0, entry.path.lastIndexOf('/')) || '/';
+    let parentDir = parentDirs.get(parentPath);
+    if (parentDir === undefined) {
+      parentDir = await ensureDirs(outDir, comps.slice(0, -1), img.name, entry.path, created, made);
+      parentDirs.clear();
+      parentDirs.set(parentPath, parentDir);
+    }
     const name = comps[comps.length - 1]!;
     const final = join(parentDir, name);
+    if (entry.type === 'file') {
+      const key = linkKey(entry);
+      const existing = key !== undefined ? firstOfLink.get(key) : undefined;
+      if (existing === undefined) {
+        await writeFile(window, entry, img.logicalBlockSize, parentDir, name, final, img.name, summary);
+        if (key !== undefined) firstOfLink.set(key, final);
+        // Let timers and sockets run now and then (a sync session serves peers while it extracts).
+        if (++summary.files % FILES_PER_YIELD === 0) await new Promise((r) => setImmediate(r));
+        continue;
+      }
+    }
     const tmp = tempName(parentDir, name);
     try {
       if (entry.type === 'symlink') {
@@ -173,31 +246,9 @@ export async function extractEntries(src: ByteSource, img: IsoImage, selected: r
         summary.symlinks++;
         continue;
       }
-      const key = linkKey(entry);
-      const existing = key !== undefined ? firstOfLink.get(key) : undefined;
-      if (existing !== undefined) {
-        await link(existing, tmp);
-        await commit(tmp, final, img.name, entry.path);
-        summary.hardlinks++;
-        continue;
-      }
-      // Synchronous calls: a file costs six system calls, each far cheaper than a round trip through
-      // libuv's thread pool (an image of 50,000 small files spent most of its time in those trips).
-      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      try {
-        for await (const chunk of readEntryChunks(src, entry, undefined, img.logicalBlockSize)) {
-          writeAll(fd, chunk);
-          summary.bytes += chunk.length;
-        }
-        fchmodSync(fd, (entry.mode ?? DEFAULT_FILE_MODE) & MODE_MASK);
-        if (entry.mtimeMs !== undefined) futimesSync(fd, seconds(entry.mtimeMs), seconds(entry.mtimeMs));
-      } finally {
-        closeSync(fd);
-      }
-      commitSync(tmp, final, img.name, entry.path);
-      if (key !== undefined) firstOfLink.set(key, final);
-      // Let timers and sockets run now and then (a sync session serves peers while it extracts).
-      if (++summary.files % FILES_PER_YIELD === 0) await new Promise((r) => setImmediate(r));
+      await link(firstOfLink.get(linkKey(entry)!)!, tmp);
+      await commit(tmp, final, img.name, entry.path);
+      summary.hardlinks++;
     } catch (e) {
       await rm(tmp, { force: true });
       throw e;

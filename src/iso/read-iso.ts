@@ -7,7 +7,7 @@
  */
 import type { ByteSource } from '../store/byte-source.js';
 import { IsoContext, SECTOR_BYTES } from './context.js';
-import { PVD, readDescriptors, type VolumeInfo } from './descriptors.js';
+import { PVD, readDescriptors, type DescriptorSet, type VolumeInfo } from './descriptors.js';
 import { readBootCatalog } from './eltorito.js';
 import type { IsoImage, MetadataArea, PathTable } from './entry.js';
 import { checkPathTablesAgree, readPathTable } from './path-tables.js';
@@ -54,8 +54,23 @@ async function pathTables(ctx: IsoContext, volume: 'primary' | 'joliet', vd: Vol
   return out;
 }
 
-export async function readIso(src: ByteSource, opts: ReadIsoOptions = {}): Promise<IsoImage> {
-  const ctx = new IsoContext(src, opts.name ?? 'image');
+/** What the volume descriptors and the root's "." record say: which tree lists the entries, and how to read it. */
+export interface TreeChoice {
+  readonly ctx: IsoContext;
+  readonly set: DescriptorSet;
+  readonly pvd: VolumeInfo & { sector: number };
+  readonly bs: number;
+  readonly root: DirRecord;
+  readonly jolietRoot: DirRecord | undefined;
+  readonly names: NameSource;
+  readonly suspSkip: number;
+  readonly hasRockRidge: boolean;
+  readonly hasJoliet: boolean;
+}
+
+/** Reads the descriptors and chooses the tree to list: Rock Ridge, else Joliet, else plain ISO 9660. */
+export async function chooseTree(src: ByteSource, name: string): Promise<TreeChoice> {
+  const ctx = new IsoContext(src, name);
   const set = await readDescriptors(ctx);
   const pvd = set.primary;
   const bs = pvd.logicalBlockSize;
@@ -74,8 +89,12 @@ export async function readIso(src: ByteSource, opts: ReadIsoOptions = {}): Promi
   }
   const hasJoliet = set.joliet !== undefined;
   const names: NameSource = hasRockRidge ? 'rockridge' : hasJoliet ? 'joliet' : 'iso9660';
-
   const jolietRoot = set.joliet ? rootRecord(ctx, set.joliet) : undefined;
+  return { ctx, set, pvd, bs, root, jolietRoot, names, suspSkip, hasRockRidge, hasJoliet };
+}
+
+export async function readIso(src: ByteSource, opts: ReadIsoOptions = {}): Promise<IsoImage> {
+  const { ctx, set, pvd, bs, root, jolietRoot, names, suspSkip, hasRockRidge, hasJoliet } = await chooseTree(src, opts.name ?? 'image');
   const main = await walkTree(ctx, names === 'joliet' ? jolietRoot! : root, { names, blockSize: bs, suspSkip, ...(opts.descend ? { descend: opts.descend } : {}) });
   // One area per directory: appended one at a time (a spread of 150,000 arguments overflows the stack).
   const metadata: MetadataArea[] = main.metadata;

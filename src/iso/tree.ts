@@ -70,7 +70,7 @@ function join(parent: string, name: string): string {
   return parent === '/' ? `/${name}` : `${parent}/${name}`;
 }
 
-interface PendingDir {
+export interface PendingDir {
   readonly path: string;
   readonly name: string;
   readonly lba: number;
@@ -94,60 +94,72 @@ function attributes(rr: RockRidge | undefined, recordMtime: number | undefined):
   return out;
 }
 
-export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptions): Promise<TreeResult> {
-  const { blockSize } = opts;
-  const entries: IsoEntry[] = [];
-  const metadata: MetadataArea[] = [];
-  const visited = new Map<number, string>();
-  const rockRidge = opts.names === 'rockridge';
-  const keep = opts.entries !== false;
-  // Breadth first, like the path table (ECMA-119 §9.4): directories are then read in
-  // ascending block order in images from xorriso and genisoimage, so a reader of a
-  // partly present image fetches them in one forward sweep.
-  const queue: PendingDir[] = [{
-    path: '/', name: '', lba: root.extentLba + root.extAttrLength, size: root.dataLength, depth: 0, recordOffset: root.offset, rr: undefined, mtimeMs: root.mtimeMs,
-  }];
+/** The state of one walk, shared by its directories: bounds, loop detection, metadata areas. */
+export class TreeWalk {
+  readonly metadata: MetadataArea[] = [];
+  private readonly visited = new Map<number, string>();
+  private total = 0;
+  private readonly rockRidge: boolean;
+  readonly keep: boolean;
 
-  const susp = async (r: DirRecord, skip: number): Promise<RockRidge | undefined> => {
-    if (!rockRidge || r.systemUse.length === 0) return undefined;
-    const su = await parseSystemUse(ctx, r.systemUse, r.offset, skip, blockSize);
-    for (const c of su.continuations) metadata.push({ kind: 'continuation', start: c.start, end: c.end });
+  constructor(readonly ctx: IsoContext, readonly opts: TreeOptions, private readonly keepMetadata = true) {
+    this.rockRidge = opts.names === 'rockridge';
+    this.keep = opts.entries !== false;
+  }
+
+  /** The root directory as a pending directory. */
+  static rootDir(root: DirRecord): PendingDir {
+    return { path: '/', name: '', lba: root.extentLba + root.extAttrLength, size: root.dataLength, depth: 0, recordOffset: root.offset, rr: undefined, mtimeMs: root.mtimeMs };
+  }
+
+  wanted(d: PendingDir): boolean {
+    return d.path === '/' || this.opts.descend === undefined || this.opts.descend(d.path);
+  }
+
+  private count(): void {
+    if (++this.total > LIMITS.entries) this.ctx.fail(`more than ${LIMITS.entries} entries in the directory tree`);
+  }
+
+  private async susp(r: DirRecord, skip: number): Promise<RockRidge | undefined> {
+    if (!this.rockRidge || r.systemUse.length === 0) return undefined;
+    const su = await parseSystemUse(this.ctx, r.systemUse, r.offset, skip, this.opts.blockSize);
+    if (this.keepMetadata) for (const c of su.continuations) this.metadata.push({ kind: 'continuation', start: c.start, end: c.end });
     return su.rr;
-  };
-  // Without I/O when the area names no continuation (nearly always): null means "take the async path".
-  const suspInline = (r: DirRecord, skip: number): RockRidge | undefined | null => {
-    if (!rockRidge || r.systemUse.length === 0) return undefined;
-    return parseSystemUseInline(r.systemUse, skip, blockSize)?.rr ?? null;
-  };
-  let total = 0;
-  const count = () => {
-    if (++total > LIMITS.entries) ctx.fail(`more than ${LIMITS.entries} entries in the directory tree`);
-  };
+  }
 
-  const wanted = (d: PendingDir): boolean => d.path === '/' || opts.descend === undefined || opts.descend(d.path);
-  let head = 0;
-  let prefetched = 0;
-  while (head < queue.length) {
-    // Announce the next directories to a source that fetches (a partly present image): one round trip for many.
-    if (ctx.src.prefetch && head >= prefetched) {
-      const window = queue.slice(head, head + PREFETCH_DIRS);
-      const next = window.filter((d) => d.size !== undefined && d.lba * blockSize + d.size <= ctx.size && wanted(d));
-      // Up to what the queue held: the directories found later are announced when the walk reaches them.
-      prefetched = head + window.length;
-      await ctx.src.prefetch(next.map((d) => ({ start: d.lba * blockSize, end: d.lba * blockSize + d.size! })));
-    }
-    const dir = queue[head++]!;
-    const seen = visited.get(dir.lba);
+  /** Without I/O when the area names no continuation (nearly always): null means "take the async path". */
+  private suspInline(r: DirRecord, skip: number): RockRidge | undefined | null {
+    if (!this.rockRidge || r.systemUse.length === 0) return undefined;
+    return parseSystemUseInline(r.systemUse, skip, this.opts.blockSize)?.rr ?? null;
+  }
+
+  private nameOf(identifier: Uint8Array, rr: RockRidge | undefined): string {
+    return this.rockRidge && rr?.name !== undefined ? rr.name : this.opts.names === 'joliet' ? jolietName(identifier) : isoName(identifier);
+  }
+
+  /**
+   * Reads directory `dir`: its own entry, its other entries and its
+   * subdirectories (to be read later). `hidden`: the relocation folder that
+   * only held relocated directories (never part of the author's tree). A
+   * directory that `descend` refuses is listed with its parent's attributes
+   * and not read.
+   */
+  async readDir(dir: PendingDir): Promise<DirRead> {
+    // Annotated: a call through `ctx.fail` (which never returns) narrows only then.
+    const ctx: IsoContext = this.ctx;
+    const opts = this.opts;
+    const blockSize = opts.blockSize;
+    const seen = this.visited.get(dir.lba);
     if (seen !== undefined) {
       ctx.fail(`loop in the directory tree: directory ${JSON.stringify(dir.path)} (record at byte ${dir.recordOffset}) points to block ${dir.lba}, which is already directory ${JSON.stringify(seen)}`, { offset: dir.recordOffset });
     }
-    visited.set(dir.lba, dir.path);
+    this.visited.set(dir.lba, dir.path);
     if (dir.depth > LIMITS.depth) ctx.fail(`directory ${JSON.stringify(dir.path)} is nested deeper than ${LIMITS.depth} levels`, { offset: dir.recordOffset });
 
-    if (!wanted(dir)) {
+    if (!this.wanted(dir)) {
       const size = dir.size ?? 0;
-      if (keep) entries.push({ path: dir.path, name: dir.name, type: 'dir', size, lba: dir.lba, extents: [{ lba: dir.lba, size }], ...attributes(dir.rr, dir.mtimeMs), recordOffset: dir.recordOffset });
-      continue;
+      const entry: IsoEntry | undefined = this.keep ? { path: dir.path, name: dir.name, type: 'dir', size, lba: dir.lba, extents: [{ lba: dir.lba, size }], ...attributes(dir.rr, dir.mtimeMs), recordOffset: dir.recordOffset } : undefined;
+      return { entry, children: [], subdirs: [], hidden: false };
     }
     let size = dir.size;
     if (size === undefined) {
@@ -160,15 +172,16 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
       size = first.value.dataLength;
     }
     const start = dir.lba * blockSize;
-    metadata.push({ kind: 'directory', start, end: start + size, path: dir.path });
+    if (this.keepMetadata) this.metadata.push({ kind: 'directory', start, end: start + size, path: dir.path });
 
     let selfRr: RockRidge | undefined;
     let selfMtime: number | undefined = dir.mtimeMs;
     const children: IsoEntry[] = [];
+    const subdirs: PendingDir[] = [];
     let multi: { id: Uint8Array; first: DirRecord; rr: RockRidge | undefined; extents: Extent[] } | undefined;
 
     const finishFile = (first: DirRecord, rr: RockRidge | undefined, extents: Extent[]) => {
-      const name = rockRidge && rr?.name !== undefined ? rr.name : opts.names === 'joliet' ? jolietName(first.identifier) : isoName(first.identifier);
+      const name = this.nameOf(first.identifier, rr);
       const path = join(dir.path, name);
       const isLink = rr !== undefined && (rr.target !== undefined || ((rr.mode ?? 0) & S_IFMT) === S_IFLNK);
       for (const x of extents) {
@@ -176,11 +189,12 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
           ctx.fail(`file ${JSON.stringify(path)} has an extent at byte ${x.lba * blockSize} (${x.size} bytes) beyond the end of the image (${ctx.size} bytes)`, { offset: first.offset });
         }
       }
-      count();
-      if (!keep) return;
-      const size = isLink ? 0 : extents.reduce((n, x) => n + x.size, 0);
+      this.count();
+      if (!this.keep) return;
+      let fileSize = 0;
+      if (!isLink) for (const x of extents) fileSize += x.size;
       children.push({
-        path, name, type: isLink ? 'symlink' : 'file', size, lba: extents[0]!.lba, extents: isLink ? [] : extents,
+        path, name, type: isLink ? 'symlink' : 'file', size: fileSize, lba: extents[0]!.lba, extents: isLink ? [] : extents,
         ...(isLink ? { target: rr?.target ?? '' } : {}),
         ...attributes(rr, first.mtimeMs), recordOffset: first.offset,
       });
@@ -197,7 +211,7 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
       const single = r.identifier.length === 1 ? r.identifier[0] : undefined;
       if (i === 0 && single === 0) {
         // "." describes this directory itself; the root's "." carries SP, which the caller already read.
-        selfRr = await susp(r, dir.path === '/' ? 0 : opts.suspSkip);
+        selfRr = await this.susp(r, dir.path === '/' ? 0 : opts.suspSkip);
         selfMtime ??= r.mtimeMs;
         continue;
       }
@@ -210,16 +224,16 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
         if (!(r.flags & FILE_FLAG.multiExtent)) flushMulti();
         continue;
       }
-      let rr = suspInline(r, opts.suspSkip);
-      if (rr === null) rr = await susp(r, opts.suspSkip);
+      let rr = this.suspInline(r, opts.suspSkip);
+      if (rr === null) rr = await this.susp(r, opts.suspSkip);
       if (rr?.relocated) {
         hiddenRelocated++; // RRIP §4.1.5.3: shown at its original place through CL
         continue;
       }
       if (rr?.childLink !== undefined || (r.flags & FILE_FLAG.directory)) {
-        const name = rockRidge && rr?.name !== undefined ? rr.name : opts.names === 'joliet' ? jolietName(r.identifier) : isoName(r.identifier);
-        count();
-        queue.push({
+        const name = this.nameOf(r.identifier, rr);
+        this.count();
+        subdirs.push({
           path: join(dir.path, name), name,
           lba: rr?.childLink !== undefined ? rr.childLink : extent.lba,
           size: rr?.childLink !== undefined ? undefined : r.dataLength,
@@ -236,9 +250,10 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
     flushMulti();
 
     // The relocation folder that only holds relocated directories was never part of the author's tree.
-    if (hiddenRelocated > 0 && children.length === 0 && dir.depth === 1 && RELOCATION_DIR.test(dir.name) && !queue.slice(head).some((d) => d.path.startsWith(`${dir.path}/`))) {
-      continue;
+    if (hiddenRelocated > 0 && children.length === 0 && subdirs.length === 0 && dir.depth === 1 && RELOCATION_DIR.test(dir.name)) {
+      return { entry: undefined, children, subdirs, hidden: true };
     }
+    if (!this.keep) return { entry: undefined, children, subdirs, hidden: false };
     // The directory's own entry: attributes from its record in the parent, else from its "." record.
     const rr = dir.rr?.mode !== undefined ? dir.rr : selfRr ?? dir.rr;
     const attrs = attributes(rr, selfMtime);
@@ -246,11 +261,47 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
       // A directory whose PX says otherwise: keep it a directory, with the permission bits only.
       (attrs as { mode?: number }).mode = S_IFDIR | (rr.mode & 0o7777);
     }
-    if (!keep) continue;
-    entries.push({ path: dir.path, name: dir.name, type: 'dir', size, lba: dir.lba, extents: [{ lba: dir.lba, size }], ...attrs, recordOffset: dir.recordOffset });
-    for (const c of children) entries.push(c);
+    const entry: IsoEntry = { path: dir.path, name: dir.name, type: 'dir', size, lba: dir.lba, extents: [{ lba: dir.lba, size }], ...attrs, recordOffset: dir.recordOffset };
+    return { entry, children, subdirs, hidden: false };
   }
-  return { entries, metadata };
+}
+
+/** One directory as TreeWalk.readDir read it. */
+export interface DirRead {
+  /** The directory's own entry (undefined when hidden, or when no entries are kept). */
+  readonly entry: IsoEntry | undefined;
+  /** Its files and symlinks, in record order. */
+  readonly children: IsoEntry[];
+  /** Its subdirectories, in record order, not read yet. */
+  readonly subdirs: PendingDir[];
+  readonly hidden: boolean;
+}
+
+export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptions): Promise<TreeResult> {
+  const walk = new TreeWalk(ctx, opts);
+  const { blockSize } = opts;
+  const entries: IsoEntry[] = [];
+  // Breadth first, like the path table (ECMA-119 §9.4): directories are then read in
+  // ascending block order in images from xorriso and genisoimage, so a reader of a
+  // partly present image fetches them in one forward sweep.
+  const queue: PendingDir[] = [TreeWalk.rootDir(root)];
+  let head = 0;
+  let prefetched = 0;
+  while (head < queue.length) {
+    // Announce the next directories to a source that fetches (a partly present image): one round trip for many.
+    if (ctx.src.prefetch && head >= prefetched) {
+      const window = queue.slice(head, head + PREFETCH_DIRS);
+      const next = window.filter((d) => d.size !== undefined && d.lba * blockSize + d.size <= ctx.size && walk.wanted(d));
+      // Up to what the queue held: the directories found later are announced when the walk reaches them.
+      prefetched = head + window.length;
+      await ctx.src.prefetch(next.map((d) => ({ start: d.lba * blockSize, end: d.lba * blockSize + d.size! })));
+    }
+    const read = await walk.readDir(queue[head++]!);
+    for (const d of read.subdirs) queue.push(d);
+    if (read.entry) entries.push(read.entry);
+    for (const c of read.children) entries.push(c);
+  }
+  return { entries, metadata: walk.metadata };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,0 +1,34 @@
+/**
+ * Reads forward through a ByteSource into one reused buffer: the small files
+ * of an image, which lie side by side, cost one read per window and no
+ * allocation each (a fresh buffer per read left the garbage collector
+ * hundreds of MiB of external memory to find on a 50,000-file extract).
+ *
+ * With `readAhead`, a refill reads a whole window from the requested offset
+ * (local images); without, exactly the bytes asked for (a source that
+ * fetches what it is asked for, such as a partial image, is asked for
+ * nothing more).
+ */
+import { readInto, type ByteSource } from '../store/byte-source.js';
+
+/** Bytes of the window: one system call for a run of small files. */
+export const WINDOW_BYTES = 1024 * 1024;
+
+export class ReadWindow {
+  private readonly buf = new Uint8Array(WINDOW_BYTES);
+  private start = 0;
+  private end = 0;
+
+  constructor(private readonly src: ByteSource, private readonly readAhead: boolean) {}
+
+  /** The bytes [offset, offset + length), length at most WINDOW_BYTES: a view valid until the next call. */
+  async view(offset: number, length: number): Promise<Uint8Array> {
+    if (offset < this.start || offset + length > this.end) {
+      const n = this.readAhead ? Math.min(WINDOW_BYTES, this.src.size - offset) : length;
+      await readInto(this.src, this.buf, 0, offset, n);
+      this.start = offset;
+      this.end = offset + n;
+    }
+    return this.buf.subarray(offset - this.start, offset - this.start + length);
+  }
+}
