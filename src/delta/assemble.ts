@@ -298,19 +298,17 @@ async function assemblePieceWith<Who>(
 
   /** The samplers of this piece's segments (by the segment as planned), over both tiers. */
   const probes = new Map<LocalSegment, SegmentProbe>();
-  /**
-   * Samples the evidence-based segments of `segs` up to `maxRank` not sampled yet (probe.ts), a round at a time
-   * for the whole piece; false when there was nothing to sample. A segment no sample agrees with is a wrong mapping.
-   */
-  const probeSegments = async (segs: readonly LocalSegment[], maxRank: number): Promise<boolean> => {
-    const fresh = segs
-      .filter((s) => !CERTAINTY[s.reason].exact && CERTAINTY[s.reason].rank <= maxRank && SAMPLED.has(s.reason) && s.source !== CACHE_SOURCE && !probes.has(s))
-      .map((s) => new SegmentProbe(s, s.reason !== 'changed-block'));
+  /** Samples the evidence-based segments of `segs` up to `maxRank` not sampled yet (probe.ts), a round at a time for the whole piece; false when there was nothing to sample. A segment no sample agrees with is a wrong mapping. */
+  const probeSegments = async (segs: readonly LocalSegment[], maxRank: number, dense = false): Promise<boolean> => {
+    // Dense: the segments every sample agreed with, sampled again closely once (probe.ts `dense`).
+    const fresh = dense
+      ? [...probes.values()].filter((x) => x.outcome().allRight)
+      : segs.filter((s) => !CERTAINTY[s.reason].exact && CERTAINTY[s.reason].rank <= maxRank && SAMPLED.has(s.reason) && s.source !== CACHE_SOURCE && !probes.has(s)).map((s) => new SegmentProbe(s, s.reason !== 'changed-block'));
     if (fresh.length === 0 || !fetcher) return false;
     const buf = (held.buf ??= pool.take(len));
     await fillSegments(buf, span.start, segs, input);
     for (;;) {
-      const asks = fresh.map((x) => ({ x, spans: x.next() })).filter((a) => a.spans.length > 0);
+      const asks = fresh.map((x) => ({ x, spans: dense ? x.dense() : x.next(buf.subarray(x.seg.start - span.start, x.seg.end - span.start)) })).filter((a) => a.spans.length > 0);
       if (asks.length === 0) break;
       // Samples are asked as they are, not bridged: that is the point of them.
       const need = subtractSpans(mergeSpans(asks.flatMap((a) => a.spans)), netSpans);
@@ -357,6 +355,7 @@ async function assemblePieceWith<Who>(
     // margins before each turn to difference (a range coder's carry can reach further back).
     for (const rank of [LEAST_CERTAIN_RANK, Infinity]) if ((await probeSegments(candidates, rank)) && (await attempt('probed', cutBySamples(candidates), undefined))) return;
     for (const m of probes.size > 0 ? WIDER_TURN_MARGINS : []) if (await attempt('probed-wide', cutBySamples(candidates, m), undefined)) return;
+    if ((await probeSegments(candidates, Infinity, true)) && (await attempt('probed-dense', cutBySamples(candidates), undefined))) return;
     const { kept, said } = cutBy(candidates, probes); // a part no sample checked is the likeliest culprit now
     const list = attempts(kept, distrust, undefined, said);
     // Without samples, the first attempt (every trusted segment, the rest fetched) has not been made yet.

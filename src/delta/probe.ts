@@ -24,7 +24,7 @@
  *
  * Pure: the caller fetches the spans and hands the bytes back.
  */
-import type { Span } from '../core/span.js';
+import { mergeSpans, type Span } from '../core/span.js';
 import type { LocalSegment } from './plan.js';
 import { SAMPLED_AGREED, SAMPLED_MIXED, SAMPLED_NOT, type Sampled } from './guess-policy.js';
 
@@ -79,11 +79,45 @@ export interface ProbeOutcome {
   readonly droppedBytes: number;
 }
 
+/**
+ * Spacing of the dense round: a piece that still fails although every sample
+ * of a segment agreed holds a change between two samples (a compressed block
+ * changed without changing its length, from the change to its end); samples
+ * this far apart find it for some 5 KiB a piece instead of the whole segment.
+ */
+export const DENSE_SPACING = 8192;
+
+/**
+ * Stream magics at the start of every compressed block of a squashfs (xz:
+ * each block is a whole .xz stream; zstd: a frame). Where one block ends and
+ * the next begins, the bytes on either side are what a change of the block
+ * before always shows (xz's check, a CRC of the uncompressed data, its index
+ * and footer) and what a change of the block after often shows (its LZMA2
+ * chunk sizes): one sample across each boundary finds a block changed
+ * without changing its length, which evenly spaced samples miss.
+ */
+const STREAM_MAGICS: readonly (readonly number[])[] = [
+  [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
+  [0x28, 0xb5, 0x2f, 0xfd],
+];
+/** Bytes sampled before a stream start (xz: check, index and footer of the stream before) and after it (the new stream's headers). */
+const BOUNDARY_BEFORE = 32;
+const BOUNDARY_AFTER = 32;
+
+/** Offsets (relative, > 0) in `local` where a compressed stream starts. */
+export function streamStarts(local: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = local.indexOf(STREAM_MAGICS[0]![0]!, 1); i > 0; i = local.indexOf(STREAM_MAGICS[0]![0]!, i + 1)) if (STREAM_MAGICS[0]!.every((b, k) => local[i + k] === b)) out.push(i);
+  for (let i = local.indexOf(STREAM_MAGICS[1]![0]!, 1); i > 0; i = local.indexOf(STREAM_MAGICS[1]![0]!, i + 1)) if (STREAM_MAGICS[1]!.every((b, k) => local[i + k] === b)) out.push(i);
+  return out.sort((a, b) => a - b);
+}
+
 /** Sampling state of one segment, over rounds. */
 export class SegmentProbe {
   /** Compared bytes, sorted, disjoint; neighbours with the same verdict are joined. */
   private readonly runs: Run[] = [];
   private round = 0;
+  private denseDone = false;
 
   /** `keepShort`: whether a segment too short to sample is kept as it is (else it is dropped: a changed block's first bytes are its rewritten header). */
   constructor(
@@ -96,18 +130,34 @@ export class SegmentProbe {
     return this.seg.end - this.seg.start >= PROBE_MIN_BYTES;
   }
 
-  /** The spans to sample next (sorted, disjoint, inside the segment); none once nothing is left to learn. */
-  next(): Span[] {
+  /** The spans to sample next (sorted, disjoint, inside the segment); none once nothing is left to learn. `local`: the segment's local bytes (the first round also samples across the compressed blocks' boundaries in them). */
+  next(local?: Uint8Array): Span[] {
     const { perRound, rounds } = this.seg.reason === 'changed-block' ? CHANGED_BLOCK_SCHEDULE : { perRound: PROBES_PER_ROUND, rounds: PROBE_ROUNDS };
     if (!this.probed || this.round >= rounds) return [];
     const r = this.round++;
     const { start, end } = this.seg;
-    if (r === 0) return spread(start, end, Math.min(perRound, 2 + Math.floor((end - start) / FIRST_SPACING)), true);
+    if (r === 0) {
+      const even = spread(start, end, Math.min(perRound, 2 + Math.floor((end - start) / FIRST_SPACING)), true);
+      const across = (local && this.seg.reason === 'nested-file' ? streamStarts(local) : []).map((o) => ({ start: Math.max(start, start + o - BOUNDARY_BEFORE), end: Math.min(end, start + o + BOUNDARY_AFTER) }));
+      return across.length === 0 ? even : mergeSpans([...even, ...across]);
+    }
     const out: Span[] = [];
     for (const g of this.gaps()) {
       if (!g.mixed) continue;
       const n = Math.min(perRound, Math.floor((g.end - g.start) / REFINE_SPACING) - 1);
       if (n >= 1) for (const s of spread(g.start, g.end, n, false)) out.push(s);
+    }
+    return out;
+  }
+
+  /** Once, after the rounds: samples every DENSE_SPACING inside the gaps whose both sides agreed. */
+  dense(): Span[] {
+    if (this.denseDone || !this.probed) return [];
+    this.denseDone = true;
+    const out: Span[] = [];
+    for (const g of this.gaps()) {
+      const n = Math.floor((g.end - g.start) / DENSE_SPACING) - 1;
+      if (g.agree && !g.mixed && n >= 1) for (const s of spread(g.start, g.end, n, false)) out.push(s);
     }
     return out;
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { PROBE_MIN_BYTES, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
+import { DENSE_SPACING, PROBE_MIN_BYTES, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
 import type { LocalSegment } from '../../src/delta/plan.js';
 
 /** Deterministic bytes that look compressed. */
@@ -66,6 +66,32 @@ describe('probing a doubtful segment', () => {
     probe(old, neu, 1000, WIDER_TURN_MARGINS[0]); // probe() asserts every kept byte is right
     // The first try keeps more: a carry that far back fails the piece, which is then tried with the wider margins.
     assert.ok(TURN_MARGIN < 700 && WIDER_TURN_MARGINS.every((m, i) => m > (WIDER_TURN_MARGINS[i - 1] ?? TURN_MARGIN)));
+  });
+
+  test('a change every sample missed is found by the dense round, which keeps the rest of the segment', () => {
+    // 200 KiB of mapped blocks; one 40 KiB block changed from its middle on without changing its length.
+    const L = 200 * 1024;
+    const old = noise('dense', L);
+    const neu = old.slice();
+    neu.set(noise('changed', 20_000), 90_000);
+    const base = 1000;
+    const seg: LocalSegment = { start: base, end: base + L, source: 0, sourceOffset: 0, reason: 'nested-file' };
+    const p = new SegmentProbe(seg);
+    const feed = (spans: { start: number; end: number }[]) => {
+      for (const r of spans) p.record(r.start, old.subarray(r.start - base, r.end - base), neu.subarray(r.start - base, r.end - base));
+    };
+    for (let spans = p.next(); spans.length > 0; spans = p.next()) feed(spans);
+    // The rounds' samples all fell outside the change: everything is kept (the piece would fail).
+    assert.equal(p.outcome().allRight, true);
+    const dense = p.dense();
+    assert.ok(dense.length > 0 && dense.length <= L / DENSE_SPACING);
+    feed(dense);
+    assert.deepEqual(p.dense(), [], 'once');
+    const out = p.outcome();
+    assert.equal(out.allRight, false);
+    for (const k of out.keep) assert.deepEqual(old.subarray(k.start - base, k.end - base), neu.subarray(k.start - base, k.end - base));
+    const kept = out.keep.reduce((n, k) => n + k.end - k.start, 0);
+    assert.ok(L - kept <= 20_000 + 2 * DENSE_SPACING + TURN_MARGIN + dense.length * 64, `dropped ${L - kept}`);
   });
 
   test('a segment too short to sample is dropped when asked (a changed block: its first bytes are a rewritten header)', () => {
