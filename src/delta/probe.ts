@@ -26,7 +26,7 @@
  */
 import { mergeSpans, type Span } from '../core/span.js';
 import type { LocalSegment } from './plan.js';
-import { SAMPLED_AGREED, SAMPLED_MIXED, SAMPLED_NOT, type Sampled } from './guess-policy.js';
+import { SAMPLED_MIXED, SAMPLED_NOT, type Sampled } from './guess-policy.js';
 
 /** Bytes per sample: longer than the few header bytes a compressor rewrites, short enough to cost little. */
 export const PROBE_BYTES = 64;
@@ -251,16 +251,13 @@ function spread(start: number, end: number, n: number, ends: boolean): Span[] {
 
 /**
  * `segs` with every sampled segment cut to what its samples confirm, and
- * what the samples said of each part kept (for the order in which doubt
- * drops them: guess-policy.ts `attempts`).
+ * the tier of each part kept (for the order in which doubt drops them:
+ * guess-policy.ts `attempts`).
  */
 export function cutBySamples(segs: readonly LocalSegment[], probes: ReadonlyMap<LocalSegment, SegmentProbe>, margin?: number): { kept: LocalSegment[]; said: (s: LocalSegment) => Sampled } {
-  const said = new Map<LocalSegment, Sampled>();
-  const kept = segs.flatMap((s) => {
-    const o = probes.get(s)?.outcome(margin);
-    if (!o) return [s];
-    for (const k of o.keep) said.set(k, o.allRight ? SAMPLED_AGREED : SAMPLED_MIXED);
-    return o.keep;
-  });
-  return { kept, said: (s) => said.get(s) ?? SAMPLED_NOT };
+  // Only a segment too short to sample goes first, before the reasons' order: dropping it costs little. Whole-file
+  // mappings are not sampled by choice, and their reason's rank decides (a grown image's free space, guessed zeros
+  // that every sample agreed with, can still hold old bytes: the suite's appended-session pair).
+  const kept = segs.flatMap((s) => probes.get(s)?.outcome(margin).keep ?? [s]);
+  return { kept, said: (s) => (s.end - s.start < PROBE_MIN_BYTES && !probes.has(s) ? SAMPLED_NOT : SAMPLED_MIXED) };
 }
