@@ -37,12 +37,12 @@ import type { ByteSource } from '../store/byte-source.js';
 import type { PieceCheck } from '../torrent/piece-check.js';
 import type { Blame, Fetched, PieceFetcher, PieceStore } from '../core/ports.js';
 import { allPieces, type PieceIndex } from '../core/ids.js';
-import { CACHE_SOURCE, pieceSpan, segmentsIn, type LocalSegment, type Plan } from './plan.js';
+import { CACHE_SOURCE, overlay, pieceSpan, segmentsIn, type LocalSegment, type Plan } from './plan.js';
 import { bridgeSpans, mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
 import { bridged } from './sure-bytes.js';
 import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
 import { BufferPool, fillSegments } from './piece-fill.js';
-import { SegmentProbe, WIDE_TURN_MARGIN } from './probe.js';
+import { cutBySamples as cutBy, SegmentProbe, WIDER_TURN_MARGINS } from './probe.js';
 import { blockPlan, blockRight, guessedRight, sameBytesAt, wrongBlockFetch, wrongBlockSamples } from './block-verify.js';
 import { MERKLE_BLOCK_BYTES } from '../torrent/merkle.js';
 
@@ -289,7 +289,7 @@ async function assemblePieceWith<Who>(
     const suspects = [...plan.wrong, ...plan.partial.filter((b) => !right(b))];
     await fetchMissing(wrongBlockSamples(suspects, firstGuesses));
     const agrees = sameBytesAt(buf, netBuf, span);
-    for (const margin of [0, WIDE_TURN_MARGIN]) fetched.push(await take(wrongBlockFetch(suspects.filter((b) => margin === 0 || !right(b)), firstGuesses, agrees, margin)));
+    for (const margin of [0, WIDER_TURN_MARGINS.at(-1)!]) fetched.push(await take(wrongBlockFetch(suspects.filter((b) => margin === 0 || !right(b)), firstGuesses, agrees, margin)));
     fetched.push(await take(suspects.filter((b) => !right(b))));
     if (!check.matches(p, buf)) {
       input.onEvent?.({ type: 'hash-failed', piece: p, attempt: 'blocks' });
@@ -300,19 +300,17 @@ async function assemblePieceWith<Who>(
 
   /** The samplers of this piece's segments (by the segment as planned), over both tiers. */
   const probes = new Map<LocalSegment, SegmentProbe>();
-  /**
-   * Samples the evidence-based segments of `segs` up to `maxRank` not sampled yet (probe.ts), a round at a time
-   * for the whole piece; false when there was nothing to sample. A segment no sample agrees with is a wrong mapping.
-   */
-  const probeSegments = async (segs: readonly LocalSegment[], maxRank: number): Promise<boolean> => {
-    const fresh = segs
-      .filter((s) => !CERTAINTY[s.reason].exact && CERTAINTY[s.reason].rank <= maxRank && SAMPLED.has(s.reason) && s.source !== CACHE_SOURCE && !probes.has(s))
-      .map((s) => new SegmentProbe(s, s.reason !== 'changed-block'));
+  /** Samples the evidence-based segments of `segs` up to `maxRank` not sampled yet (probe.ts), a round at a time for the whole piece; false when there was nothing to sample. A segment no sample agrees with is a wrong mapping. */
+  const probeSegments = async (segs: readonly LocalSegment[], maxRank: number, dense = false): Promise<boolean> => {
+    // Dense: the segments every sample agreed with, sampled again closely once (probe.ts `dense`).
+    const fresh = dense
+      ? [...probes.values()].filter((x) => x.outcome().allRight)
+      : segs.filter((s) => !CERTAINTY[s.reason].exact && CERTAINTY[s.reason].rank <= maxRank && SAMPLED.has(s.reason) && s.source !== CACHE_SOURCE && !probes.has(s)).map((s) => new SegmentProbe(s, s.reason !== 'changed-block'));
     if (fresh.length === 0 || !fetcher) return false;
     const buf = (held.buf ??= pool.take(len));
     await fillSegments(buf, span.start, segs, input);
     for (;;) {
-      const asks = fresh.map((x) => ({ x, spans: x.next() })).filter((a) => a.spans.length > 0);
+      const asks = fresh.map((x) => ({ x, spans: dense ? x.dense() : x.next(buf.subarray(x.seg.start - span.start, x.seg.end - span.start)) })).filter((a) => a.spans.length > 0);
       if (asks.length === 0) break;
       // Samples are asked as they are, not bridged: that is the point of them.
       const need = subtractSpans(mergeSpans(asks.flatMap((a) => a.spans)), netSpans);
@@ -327,7 +325,7 @@ async function assemblePieceWith<Who>(
     return true;
   };
   /** `segs` with every sampled segment cut to what its samples confirm. */
-  const cutBySamples = (segs: readonly LocalSegment[], margin?: number): LocalSegment[] => segs.flatMap((s) => probes.get(s)?.outcome(margin).keep ?? [s]);
+  const cutBySamples = (segs: readonly LocalSegment[], margin?: number): LocalSegment[] => cutBy(segs, probes, margin).kept;
 
   const guessLayers = plan.guesses.map((g) => trusted(segmentsIn(g, span.start, span.end))).filter((g) => g.length > 0);
   // What the first attempts guess (evidence-based local segments and the first guess layer): bytes of it fetched are "guessed wrong".
@@ -348,7 +346,8 @@ async function assemblePieceWith<Who>(
     if (leaves && (await blockAttempt(leaves))) return;
   }
   // 2. Local + a guess layer + fetch the rest (the fetched bytes are shared by all tries).  3. Local + fetch the rest.
-  for (const g of guessLayers) if (await attempt('guess+fetch', localSegs, g)) return;
+  // A later layer is an alternative where it covers bytes; elsewhere the earlier layers' guesses stand (not fetched).
+  for (const [k, g] of guessLayers.entries()) if (await attempt('guess+fetch', localSegs, k === 0 ? g : overlay(plan.length, [g, ...guessLayers.slice(0, k)]))) return;
   // 3. Sample the evidence-based segments (local and first guess layer) and keep the parts whose samples agree
   //    (a changed compressed block keeps its old prefix); then drop evidence in groups, least certain first.
   //    A piece with nothing local goes to 5 (a whole copy from one source, exact blame), unless bytes of it were fetched already.
@@ -357,9 +356,10 @@ async function assemblePieceWith<Who>(
     // The least certain first (changed blocks, zeros, same offsets), then every evidence-based segment; then wider
     // margins before each turn to difference (a range coder's carry can reach further back).
     for (const rank of [LEAST_CERTAIN_RANK, Infinity]) if ((await probeSegments(candidates, rank)) && (await attempt('probed', cutBySamples(candidates), undefined))) return;
-    if (probes.size > 0 && (await attempt('probed-wide', cutBySamples(candidates, WIDE_TURN_MARGIN), undefined))) return;
-    const kept = cutBySamples(candidates);
-    const list = attempts(kept, distrust);
+    for (const m of probes.size > 0 ? WIDER_TURN_MARGINS : []) if (await attempt('probed-wide', cutBySamples(candidates, m), undefined)) return;
+    if ((await probeSegments(candidates, Infinity, true)) && (await attempt('probed-dense', cutBySamples(candidates), undefined))) return;
+    const { kept, said } = cutBy(candidates, probes); // a part no sample checked is the likeliest culprit now
+    const list = attempts(kept, distrust, undefined, said);
     // Without samples, the first attempt (every trusted segment, the rest fetched) has not been made yet.
     for (let k = probes.size > 0 ? 1 : 0; k < list.length; k++) {
       if (await attempt('doubt', list[k]!.keep, undefined)) {

@@ -76,24 +76,39 @@ export interface Attempt {
 }
 
 /**
+ * What samples said of a segment (probe.ts), before its reason: a segment
+ * not sampled (too short, or of a reason not sampled) is the likeliest
+ * culprit of a piece that still fails after sampling, one whose samples
+ * turned from agreement to difference (a changed block's prefix, cut before
+ * the turn) next, one whose every sample agreed the least likely.
+ */
+export const SAMPLED_NOT = 0;
+export const SAMPLED_MIXED = 1;
+export const SAMPLED_AGREED = 2;
+export type Sampled = typeof SAMPLED_NOT | typeof SAMPLED_MIXED | typeof SAMPLED_AGREED;
+
+/**
  * The attempts for a piece, in order: first every trusted segment; then,
  * after each failure, the next group of evidence-based segments dropped
- * (least certain, then smallest, first), cumulatively. The caller fetches
- * the piece's gaps plus the dropped segments' bytes; when all attempts fail
- * it fetches the piece whole.
+ * (least sampled-certain, then least certain reason, then smallest, first),
+ * cumulatively. The caller fetches the piece's gaps plus the dropped
+ * segments' bytes; when all attempts fail it fetches the piece whole.
  */
-export function attempts(segs: readonly LocalSegment[], distrust: Distrust, groups = DROP_GROUPS): Attempt[] {
+export function attempts(segs: readonly LocalSegment[], distrust: Distrust, groups = DROP_GROUPS, sampled: (s: LocalSegment) => Sampled = () => SAMPLED_NOT): Attempt[] {
   const trusted = segs.filter((s) => distrust.trusts(s));
   const untrusted = segs.filter((s) => !distrust.trusts(s));
   const suspects = trusted
     .filter((s) => !CERTAINTY[s.reason].exact)
-    .sort((a, b) => CERTAINTY[a.reason].rank - CERTAINTY[b.reason].rank || a.end - a.start - (b.end - b.start) || a.start - b.start);
+    .sort((a, b) => sampled(a) - sampled(b) || CERTAINTY[a.reason].rank - CERTAINTY[b.reason].rank || a.end - a.start - (b.end - b.start) || a.start - b.start);
   const out: Attempt[] = [{ keep: trusted, dropped: untrusted }];
   if (suspects.length === 0) return out;
   const n = Math.min(groups, suspects.length);
-  for (let g = 1; g <= n; g++) {
-    // Group g drops the first ceil(g/n) share of the suspects; the last group drops them all.
-    const upTo = g === n ? suspects.length : Math.ceil((suspects.length * g) / n);
+  // Group g drops the first ceil(g/n) share of the suspects (the last group drops them all); a group also ends where
+  // what the samples said changes, so that segments no sample checked go before any a sample confirmed.
+  const ends = new Set<number>();
+  for (let g = 1; g <= n; g++) ends.add(g === n ? suspects.length : Math.ceil((suspects.length * g) / n));
+  for (let i = 1; i < suspects.length; i++) if (sampled(suspects[i]!) !== sampled(suspects[i - 1]!)) ends.add(i);
+  for (const upTo of [...ends].sort((a, b) => a - b)) {
     const drop = new Set(suspects.slice(0, upTo));
     out.push({ keep: trusted.filter((s) => !drop.has(s)), dropped: [...untrusted, ...suspects.slice(0, upTo)] });
   }

@@ -114,6 +114,20 @@ function push(out: LocalSegment[], seg: LocalSegment): void {
   } else if (seg.end > seg.start) out.push(seg);
 }
 
+/**
+ * Bytes at the start of a changed compressed block that are not guessed: its
+ * header, which holds the block's sizes (xz's block header, measured 12-20
+ * differing bytes in the first 64), differs even where the data does not. Fetched
+ * outright, they spare the samples that would find where agreement starts.
+ */
+export const CHANGED_BLOCK_HEADER = 64;
+
+/** The guess of changed target block [ts, te) from the old block [ss, se): its prefix, after the header. */
+function changedBlock(t: NestedImage, ts: number, te: number, s: Indexed, ss: number, se: number, out: LocalSegment[]): void {
+  const len = Math.min(te - ts, se - ss);
+  if (len > CHANGED_BLOCK_HEADER) pair(t, ts + CHANGED_BLOCK_HEADER, ts + len, s, ss + CHANGED_BLOCK_HEADER, out, 'changed-block');
+}
+
 /** The outer-image spans of chunk i of `f`. */
 function chunkSpans(img: NestedImage, f: LayoutFile, i: number): Span[] {
   return img.toImage(f.chunks[2 * i]!, f.chunks[2 * i + 1]!);
@@ -181,7 +195,7 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
           const se = from.chunks[2 * i + 1]!;
           ok = whole || (se - ss === te - ts && (!tLa || (tLa[i] === sLa?.[i] && tLa[i + 1] === sLa?.[i + 1])));
           if (ok) pair(t, ts, te, src, ss, exact);
-          else if (first) pair(t, ts, ts + Math.min(te - ts, se - ss), src, ss, changedBlocks, 'changed-block');
+          else if (first) changedBlock(t, ts, te, src, ss, se, changedBlocks);
         }
         prevOk = ok;
         if (!ok) for (const sp of chunkSpans(t, f, i)) unmapped.push(sp);
@@ -206,7 +220,7 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
       if (c && sb) return pair(t, b.start, b.end, c, sb.start, exact);
       // A changed shared block (a tail in it changed): the old block at the same index holds its prefix.
       const old = same?.img.layout.shared[i];
-      if (same && old && !old.raw) pair(t, b.start, b.start + Math.min(b.end - b.start, old.end - old.start), same, old.start, changedBlocks, 'changed-block');
+      if (same && old && !old.raw) changedBlock(t, b.start, b.end, same, old.start, old.end, changedBlocks);
     });
   }
   return { exact, changedBlocks, changed, containers, mappedFiles, files };

@@ -162,8 +162,8 @@ export function bridgedBytes(fetch: readonly Span[]): number {
  * fixtures).
  */
 export const CHANGED_BLOCK_FETCH_SHARE = 0.6;
-/** What sampling one changed-block guess costs: two rounds of 8 samples of 64 bytes, each with some 100 bytes of multipart framing (probe.ts). */
-export const CHANGED_BLOCK_SAMPLE_BYTES = 2 * 8 * (64 + 100);
+/** What sampling one changed-block guess costs: three rounds of 3 samples of 64 bytes, each with some 100 bytes of multipart framing (probe.ts CHANGED_BLOCK_SCHEDULE). */
+export const CHANGED_BLOCK_SAMPLE_BYTES = 3 * 3 * (64 + 100);
 
 export function summarize(plan: Plan): PlanSummary {
   const byReason: Partial<Record<Reason, number>> = {};

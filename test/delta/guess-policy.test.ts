@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { attempts, Distrust, learnFrom, mappingKey } from '../../src/delta/guess-policy.js';
+import { attempts, Distrust, learnFrom, mappingKey, SAMPLED_AGREED, SAMPLED_MIXED, SAMPLED_NOT } from '../../src/delta/guess-policy.js';
 import type { LocalSegment, Reason } from '../../src/delta/plan.js';
 
 /** Shorthand: "reason start-end@source:offset". */
@@ -27,6 +27,19 @@ describe('guess policy', () => {
       ['moved-file 400-410', 'nested-file 100-400', 'nested-file 500-520', 'same-offset 410-500'],
     ]);
     for (const x of a) assert.ok(x.keep.some((s) => s.reason === 'hint'));
+  });
+
+  test('after sampling, a segment no sample checked is dropped first, one whose samples all agreed last, whatever their reasons', () => {
+    // A same-size file of 27 bytes changed in place (too short to sample) beside a same-offset area every sample agreed with.
+    const segs = ['same-offset 0-32768@1:0', 'moved-file 40000-40027@0:90000', 'changed-block 50000-60000@0:70000'].map(seg);
+    const said = (s: LocalSegment) => (s.reason === 'same-offset' ? SAMPLED_AGREED : s.reason === 'changed-block' ? SAMPLED_MIXED : SAMPLED_NOT);
+    const a = attempts(segs, new Distrust(), 3, said);
+    assert.deepEqual(a.slice(1).map((x) => show(x.dropped)), [['moved-file 40000-40027'], ['changed-block 50000-60000', 'moved-file 40000-40027'], ['changed-block 50000-60000', 'moved-file 40000-40027', 'same-offset 0-32768']]);
+    // Groups end where the tier changes, whatever their count: the unchecked ones go first, alone.
+    const many = [...segs, ...['changed-block 61000-62000@0:81000', 'changed-block 63000-64000@0:83000', 'changed-block 65000-66000@0:85000'].map(seg)];
+    assert.deepEqual(show(attempts(many, new Distrust(), 1, said)[1]!.dropped), ['moved-file 40000-40027']);
+    // Without what samples said, the reason decides.
+    assert.deepEqual(show(attempts(segs, new Distrust(), 3)[1]!.dropped), ['same-offset 0-32768']);
   });
 
   test('a piece with exact segments only has one attempt (then it is fetched whole)', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { PROBE_MIN_BYTES, SegmentProbe, TURN_MARGIN } from '../../src/delta/probe.js';
+import { DENSE_SPACING, PROBE_MIN_BYTES, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
 import type { LocalSegment } from '../../src/delta/plan.js';
 
 /** Deterministic bytes that look compressed. */
@@ -16,7 +16,7 @@ function noise(seed: string, n: number): Uint8Array {
 }
 
 /** Runs every round of sampling of a segment [base, base + local.length) whose true bytes are `truth`. */
-function probe(local: Uint8Array, truth: Uint8Array, base = 1000) {
+function probe(local: Uint8Array, truth: Uint8Array, base = 1000, margin = TURN_MARGIN) {
   const seg: LocalSegment = { start: base, end: base + local.length, source: 0, sourceOffset: 5000, reason: 'nested-file' };
   const p = new SegmentProbe(seg);
   let sampled = 0;
@@ -29,7 +29,7 @@ function probe(local: Uint8Array, truth: Uint8Array, base = 1000) {
       p.record(s.start, local.subarray(s.start - base, s.end - base), truth.subarray(s.start - base, s.end - base));
     }
   }
-  const out = p.outcome();
+  const out = p.outcome(margin);
   // Safety: every kept byte is right, and kept segments point at the same local bytes.
   for (const k of out.keep) {
     assert.equal(k.sourceOffset - seg.sourceOffset, k.start - seg.start);
@@ -57,18 +57,46 @@ describe('probing a doubtful segment', () => {
     }
   });
 
-  test('bytes a range coder rewrote shortly before the change are not kept (TURN_MARGIN)', () => {
+  test('bytes a range coder rewrote shortly before the change are not kept on the wider tries (WIDER_TURN_MARGINS)', () => {
     const L = 60_000;
     const old = noise('carry', L);
     const neu = old.slice();
     neu[40_000 - 700] = neu[40_000 - 700]! ^ 0xff;
     neu.set(noise('after', L - 40_000), 40_000);
-    probe(old, neu); // probe() asserts every kept byte is right
+    probe(old, neu, 1000, WIDER_TURN_MARGINS[0]); // probe() asserts every kept byte is right
+    // The first try keeps more: a carry that far back fails the piece, which is then tried with the wider margins.
+    assert.ok(TURN_MARGIN < 700 && WIDER_TURN_MARGINS.every((m, i) => m > (WIDER_TURN_MARGINS[i - 1] ?? TURN_MARGIN)));
+  });
+
+  test('a change every sample missed is found by the dense round, which keeps the rest of the segment', () => {
+    // 200 KiB of mapped blocks; one 40 KiB block changed from its middle on without changing its length.
+    const L = 200 * 1024;
+    const old = noise('dense', L);
+    const neu = old.slice();
+    neu.set(noise('changed', 20_000), 90_000);
+    const base = 1000;
+    const seg: LocalSegment = { start: base, end: base + L, source: 0, sourceOffset: 0, reason: 'nested-file' };
+    const p = new SegmentProbe(seg);
+    const feed = (spans: { start: number; end: number }[]) => {
+      for (const r of spans) p.record(r.start, old.subarray(r.start - base, r.end - base), neu.subarray(r.start - base, r.end - base));
+    };
+    for (let spans = p.next(); spans.length > 0; spans = p.next()) feed(spans);
+    // The rounds' samples all fell outside the change: everything is kept (the piece would fail).
+    assert.equal(p.outcome().allRight, true);
+    const dense = p.dense();
+    assert.ok(dense.length > 0 && dense.length <= L / DENSE_SPACING);
+    feed(dense);
+    assert.deepEqual(p.dense(), [], 'once');
+    const out = p.outcome();
+    assert.equal(out.allRight, false);
+    for (const k of out.keep) assert.deepEqual(old.subarray(k.start - base, k.end - base), neu.subarray(k.start - base, k.end - base));
+    const kept = out.keep.reduce((n, k) => n + k.end - k.start, 0);
+    assert.ok(L - kept <= 20_000 + 2 * DENSE_SPACING + TURN_MARGIN + dense.length * 64, `dropped ${L - kept}`);
   });
 
   test('a segment too short to sample is dropped when asked (a changed block: its first bytes are a rewritten header)', () => {
     const seg: LocalSegment = { start: 0, end: 500, source: 0, sourceOffset: 0, reason: 'changed-block' };
-    assert.deepEqual(new SegmentProbe(seg, false).outcome(), { keep: [], allWrong: false, droppedBytes: 500 });
+    assert.deepEqual(new SegmentProbe(seg, false).outcome(), { keep: [], allWrong: false, allRight: false, droppedBytes: 500 });
     assert.deepEqual(new SegmentProbe(seg).outcome().keep, [seg]);
   });
 
