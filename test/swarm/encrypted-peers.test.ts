@@ -1,6 +1,7 @@
 /**
  * Outgoing MSE/PE with the infohash the peer knows: a seeder that requires
- * encryption takes only an encrypted dial, and MSE/PE is keyed by the
+ * encryption takes only an encrypted dial (by default isosync dials it once
+ * more with MSE/PE after it hung up on plaintext), and MSE/PE is keyed by the
  * infohash. python3-libtorrent (in_enc_policy and out_enc_policy forced)
  * seeds a v1 and a hybrid torrent (it takes MSE/PE keyed by either infohash
  * of a hybrid). rtorrent loads a hybrid by its v1 half: a hybrid sync, which
@@ -79,6 +80,7 @@ describe('outgoing encryption with the infohash the peer knows', { skip: needToo
   let n = 0;
 
   const cases = [
+    { seeder: 'libtorrent', version: 'v1', args: [] },
     { seeder: 'libtorrent', version: 'v1', args: ['--encryption', 'require'] },
     { seeder: 'libtorrent', version: 'hybrid', args: [] },
     { seeder: 'rtorrent', version: 'hybrid', args: [] },
