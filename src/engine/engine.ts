@@ -28,7 +28,7 @@ import { ignoreWarnings, type WarningCode, type WarningSink } from '../core/warn
 import { requestsFor, type Block } from './block.js';
 import type { FailReason, HandleSink, PeerHandle } from './handle.js';
 import { freshHealth, lateAsks, onBlock, onConviction, onTimeouts, REQUEST_TIMEOUT_MS, type Health } from './health.js';
-import { AheadPieces, leftToLeechers, type PlanFacts } from './look-ahead.js';
+import { AheadPieces, leftToPeers, type PlanFacts } from './look-ahead.js';
 import { PiecePicker } from './piece-picker.js';
 import { RangePort } from './range-port.js';
 import { RequestBook } from './request-book.js';
@@ -304,9 +304,9 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
       room -= b.length;
       if (room <= 0) return;
     }
-    // With leechers, only pieces no connected leecher has: those are theirs to trade (look-ahead.ts); a seed's are not.
+    // With leechers, only pieces no peer has: the rest are the swarm's to trade (look-ahead.ts); with seeds only, all.
     const peers = this.peers;
-    const out = (p: PieceIndex) => this.started.has(p) || this.finished.has(p) || (peers !== undefined && leftToLeechers(peers.availability(p), peers.seeds));
+    const out = (p: PieceIndex) => this.started.has(p) || this.finished.has(p) || (peers !== undefined && leftToPeers(peers.availability(p), peers.seeds, peers.connected));
     for (const b of this.ahead.take(plan, room, out)) this.book.want(b);
   }
 

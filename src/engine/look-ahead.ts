@@ -59,9 +59,16 @@ export interface PlanFacts {
   sure(p: PieceIndex): readonly Span[];
 }
 
-/** Look-ahead leaves piece p to the peers when a connected leecher has it (theirs to trade); a seed's pieces are taken ahead. */
-export function leftToLeechers(availability: number, seeds: number): boolean {
-  return availability > seeds;
+/**
+ * Whether look-ahead leaves piece p to the peers. With a leecher connected
+ * (a swarm that trades, as `isosync serve`'s clients do): every piece a peer
+ * has, a seed's too, since what the web seed takes ahead every leecher takes
+ * from it again, where the swarm passes one copy on. With seeds only: none,
+ * so look-ahead takes a seed's pieces too (the web seed and the seed then
+ * split them, the faster first).
+ */
+export function leftToPeers(availability: number, seeds: number, connected: number): boolean {
+  return connected > seeds ? availability > 0 : availability > seeds;
 }
 
 /** The pieces to take ahead now, with their sure bytes; stops at the first piece that does not fit. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { pieceIndex, type PieceIndex } from '../../src/core/ids.js';
 import { alignedBlockOf, BLOCK_BYTES, isAlignedBlock, requestsFor } from '../../src/engine/block.js';
 import { CHOKE_GRACE_MS, freshHealth, lateAsks, MAX_TIMEOUTS, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS } from '../../src/engine/health.js';
-import { AHEAD_BATCH_BYTES, leftToLeechers, LOOK_AHEAD_BYTES, LOOK_AHEAD_PIECES, takeAhead } from '../../src/engine/look-ahead.js';
+import { AHEAD_BATCH_BYTES, leftToPeers, LOOK_AHEAD_BYTES, LOOK_AHEAD_PIECES, takeAhead } from '../../src/engine/look-ahead.js';
 import { pickPiece, PiecePicker } from '../../src/engine/piece-picker.js';
 import { Rng } from '../helpers/random.js';
 import { RequestBook } from '../../src/engine/request-book.js';
@@ -254,13 +254,16 @@ describe('look-ahead', () => {
     assert.equal(held(0).length, LOOK_AHEAD_BYTES / (64 * 1024), 'nothing held: the whole window');
     assert.equal(takeAhead({ next: pieces(1000), sure: sure(1), heldPieces: LOOK_AHEAD_PIECES / 2 + 1, heldBytes: 1, room: Infinity }).length, 0, 'half the pieces held: nothing');
   });
-  const leftRows: [string, number, number, boolean][] = [
-    ['no peer has the piece: taken ahead', 0, 0, false],
-    ['only a seed has it: taken ahead (a seed does not turn look-ahead off)', 1, 1, false],
-    ['a leecher has it: left to the peers to trade', 1, 0, true],
-    ['a seed and a leecher have it: left to the peers', 2, 1, true],
+  const leftRows: [string, number, number, number, boolean][] = [
+    ['no peer has the piece: taken ahead', 0, 0, 0, false],
+    ['only a seed is connected and has it: taken ahead (a seed does not turn look-ahead off)', 1, 1, 1, false],
+    ['two seeds, no leecher: taken ahead', 2, 2, 2, false],
+    ['a leecher has it: left to the peers to trade', 1, 0, 1, true],
+    ['a seed and a leecher have it: left to the peers', 2, 1, 2, true],
+    ['a seed has it and a leecher without it is connected: left to the swarm, which shares one copy', 1, 1, 2, true],
+    ['leechers connected, no peer has it: taken ahead', 0, 1, 3, false],
   ];
-  for (const [name, availability, seeds, left] of leftRows) it(`which pieces it leaves to the peers: ${name}`, () => assert.equal(leftToLeechers(availability, seeds), left));
+  for (const [name, availability, seeds, connected, left] of leftRows) it(`which pieces it leaves to the peers: ${name}`, () => assert.equal(leftToPeers(availability, seeds, connected), left));
 });
 
 describe('sure bytes of the plan', () => {
