@@ -265,7 +265,7 @@ export function rtorrentClient(ns: Netns, work: string): Client {
       rc,
       [
         `directory.default.set = ${dir}`, `session.path.set = ${join(base, 'session')}`, `network.scgi.open_port = ${host}:${scgi}`,
-        `network.port_range.set = ${peer}-${peer}`, 'network.port_random.set = no', `network.bind_address.set = ${host}`,
+        `network.port_range.set = ${peer}-${peer}`, 'network.port_random.set = no', `network.bind_address.set = ${host}`, `network.local_address.set = ${host}`,
         'dht.mode.set = disable', 'protocol.pex.set = no', 'trackers.use_udp.set = no', 'system.daemon.set = true',
         'protocol.encryption.set = allow_incoming,try_outgoing,enable_retry', `log.open_file = "rtlog", ${join(base, 'events.log')}`,
         'log.add_output = "info", "rtlog"', '',
