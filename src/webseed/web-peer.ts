@@ -75,6 +75,8 @@ export interface WebPeerOptions {
   /** Where a server without range support streams the whole file (whole-file.ts); without it such a server is dropped. */
   readonly spool?: Spool;
   readonly onWarning?: WarningSink;
+  /** The clock of the rate measurement (ms; default Date.now). */
+  readonly now?: () => number;
 }
 
 /** An HTTP web seed: the mirror handle (mirror-handle.ts) over HTTP range requests. */
@@ -118,8 +120,11 @@ class HttpRanges implements MirrorTransport {
     // Asks of the whole-file stream cost no request: a few requests' worth wait at once.
     if (this.whole) return this.whole.pendingBytes < REQUEST_SLOTS * REQUEST_BYTES ? { blocks: Infinity, bytes: REQUEST_BYTES, runs: Infinity } : NO_CAPACITY;
     const room = Math.max(MIN_QUEUE_BYTES, load.rate * QUEUE_SECONDS) - load.outstanding;
-    // What it sends in QUEUE_SECONDS at its measured rate (none before one is known): a seed peer leaves that to it (scheduler.ts leftToWeb).
-    const queue = Math.max(0, Math.min(load.rate * QUEUE_SECONDS, REQUEST_SLOTS * REQUEST_BYTES) - load.outstanding);
+    // What it sends in QUEUE_SECONDS at its measured rate: a seed peer leaves that to it (scheduler.ts webQueueWalk). Until the
+    // rate is a measure (MEASURE_MS), at least one full request: with none, a seed peer was asked the first blocks of a mixed
+    // sync, those the assembly needs first, and the assembly waited for a loaded seed while the mirror was fast.
+    const expected = load.unmeasured ? Math.max(load.rate * QUEUE_SECONDS, REQUEST_BYTES) : load.rate * QUEUE_SECONDS;
+    const queue = Math.max(0, Math.min(expected, REQUEST_SLOTS * REQUEST_BYTES) - load.outstanding);
     if (load.inFlight >= REQUEST_SLOTS || room <= 0) return { ...NO_CAPACITY, queue };
     // Until one multi-range request has shown the server takes them, the others ask one range each.
     const single = this.multiRange === false || (this.multiRange === undefined && this.probing);
