@@ -2,8 +2,9 @@
  * An HTTP web seed (BEP 19) or plain mirror as a source of the one engine:
  * a peer that has every piece, never chokes, and has REQUEST_SLOTS request
  * slots. One turn's asks leave as one request: their blocks joined into
- * ranges, several ranges as one multipart/byteranges request where the
- * server takes them (http-ranges.ts).
+ * ranges (those closer than a part's framing joined too: coalesce.ts),
+ * several ranges as one multipart/byteranges request where the server takes
+ * them (http-ranges.ts).
  *
  * Replies are checked strictly (status 206 with a Content-Range or parts
  * that hold exactly what was asked, or 200 when the whole file was asked)
@@ -31,6 +32,7 @@ import { NO_CAPACITY, type ByteGate, type Capacity } from '../engine/handle.js';
 import type { BlockFiller } from './block-filler.js';
 import { MirrorHandle, type MirrorAsk, type MirrorHost, type MirrorLoad, type MirrorStream, type MirrorTransport } from './mirror-handle.js';
 import { WholeFileStream, type Spool } from './whole-file.js';
+import { requestRanges } from './coalesce.js';
 import { badRange, multipartBoundary, MultipartReader, parseContentRange, rangeHeader } from './http-ranges.js';
 
 /** No byte for this long means the web seed stalls. */
@@ -133,7 +135,8 @@ class HttpRanges implements MirrorTransport {
   }
 
   async fetch(ask: MirrorAsk): Promise<void | 'kept'> {
-    const runs = ask.runs;
+    // Runs closer than a part's framing are asked as one range.
+    const runs = requestRanges(ask.runs);
     const requests = new Set<http.ClientRequest>();
     ask.onAbort(() => {
       for (const r of requests) r.destroy();
