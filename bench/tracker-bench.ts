@@ -53,8 +53,8 @@ const SECONDS = Number(process.env['ISOSYNC_BENCH_TRACKER_SECONDS'] ?? 5);
 const LONG_SECONDS = Number(process.env['ISOSYNC_BENCH_TRACKER_LONG_SECONDS'] ?? 30);
 /** Measured rounds per load, alternating the trackers. */
 const ROUNDS = Number(process.env['ISOSYNC_BENCH_TRACKER_ROUNDS'] ?? 2);
-/** Unmeasured load on each tracker before the rounds. */
-const WARM_UP_SECONDS = 2;
+/** Unmeasured load on each tracker before the rounds: at a few hundred connections a second, node:net's code needs seconds to be optimized. */
+const WARM_UP_SECONDS = 4;
 /** Upper bound on announces per load, so a very fast machine still finishes. */
 const MAX_ANNOUNCES = 2_000_000;
 const PEERS = 20_000;
