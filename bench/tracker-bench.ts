@@ -11,12 +11,13 @@
  *     after every reply, so this is the load both can take);
  *   - HTTP keep-alive (isosync only, opentracker does not keep connections);
  *   - UDP (BEP 15): connect once per socket, then announces, several in flight.
- * Each load runs for SECONDS or MAX_ANNOUNCES, whichever comes first. Both
- * trackers first get WARM_UP_SECONDS of each load, unmeasured (a tracker runs
- * for days: isosync's is measured with its JIT warm, as opentracker is
- * measured with its table full); then ROUNDS rounds alternate the two, so a
- * change in a shared machine's load falls on both, and the ratio is printed
- * over all rounds with its per-round range.
+ * Each load runs for SECONDS or MAX_ANNOUNCES, whichever comes first. Every
+ * server first gets WARM_UP_ANNOUNCES of each load (at most
+ * WARM_UP_MAX_SECONDS), unmeasured (a tracker runs for days: isosync's is
+ * measured with its JIT warm, as opentracker is measured with its table
+ * full); then ROUNDS rounds alternate them, so a change in a shared machine's
+ * load falls on all, and the ratios are printed over all rounds with their
+ * per-round ranges.
  *
  * The generator is one Node process with raw sockets and requests made once
  * per peer (its per-announce work is a socket and a string or a 98-byte
@@ -53,8 +54,15 @@ const SECONDS = Number(process.env['ISOSYNC_BENCH_TRACKER_SECONDS'] ?? 5);
 const LONG_SECONDS = Number(process.env['ISOSYNC_BENCH_TRACKER_LONG_SECONDS'] ?? 30);
 /** Measured rounds per load, alternating the trackers. */
 const ROUNDS = Number(process.env['ISOSYNC_BENCH_TRACKER_ROUNDS'] ?? 2);
-/** Unmeasured load on each tracker before the rounds: at a few hundred connections a second, node:net's code needs seconds to be optimized. */
-const WARM_UP_SECONDS = 4;
+/**
+ * Unmeasured load on each tracker before the rounds, per kind of load: until WARM_UP_ANNOUNCES
+ * are answered (V8 optimizes code after enough runs, not after enough seconds: at a few hundred
+ * connections a second on a loaded machine, node:net's code took over 10 s), within
+ * WARM_UP_MAX_SECONDS.
+ */
+const WARM_UP_ANNOUNCES = 5_000;
+const WARM_UP_STEP_SECONDS = 2;
+const WARM_UP_MAX_SECONDS = 20;
 /** Upper bound on announces per load, so a very fast machine still finishes. */
 const MAX_ANNOUNCES = 2_000_000;
 const PEERS = 20_000;
@@ -403,8 +411,9 @@ export async function run(): Promise<void> {
     }
     // Warm-up, unmeasured: a tracker runs for days, so all are measured hot (isosync's JIT compiled, tables full).
     for (const t of trackers) {
-      await httpLoad(t.target, false, WARM_UP_SECONDS);
-      await udpLoad(t.target, WARM_UP_SECONDS);
+      for (const load of [() => httpLoad(t.target, false, WARM_UP_STEP_SECONDS), () => udpLoad(t.target, WARM_UP_STEP_SECONDS)]) {
+        for (let n = 0, s = 0; n < WARM_UP_ANNOUNCES && s < WARM_UP_MAX_SECONDS; s += WARM_UP_STEP_SECONDS) n += (await load()).announces;
+      }
     }
     const isoCpu0 = cpuSeconds(pid);
     // Rounds alternate the trackers, so a change in the machine's load falls on all of them.
