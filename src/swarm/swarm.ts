@@ -219,6 +219,8 @@ export class Swarm {
     const h = new BtPeer(link, this.ctx, this.alignedOnly.has(link.address));
     this.handles.set(link, h);
     this.engine?.add(h);
+    // A free upload slot unchokes it now, before it says interested (choker.ts).
+    this.rechoke(false);
   }
 
   private detach(link: PeerLink, reason: string): void {
