@@ -11,12 +11,13 @@
  *     after every reply, so this is the load both can take);
  *   - HTTP keep-alive (isosync only, opentracker does not keep connections);
  *   - UDP (BEP 15): connect once per socket, then announces, several in flight.
- * Each load runs for SECONDS or MAX_ANNOUNCES, whichever comes first. Both
- * trackers first get WARM_UP_SECONDS of each load, unmeasured (a tracker runs
- * for days: isosync's is measured with its JIT warm, as opentracker is
- * measured with its table full); then ROUNDS rounds alternate the two, so a
- * change in a shared machine's load falls on both, and the ratio is printed
- * over all rounds with its per-round range.
+ * Each load runs for SECONDS or MAX_ANNOUNCES, whichever comes first. Every
+ * server first gets WARM_UP_ANNOUNCES of each load (at most
+ * WARM_UP_MAX_SECONDS), unmeasured (a tracker runs for days: isosync's is
+ * measured with its JIT warm, as opentracker is measured with its table
+ * full); then ROUNDS rounds alternate them, so a change in a shared machine's
+ * load falls on all, and the ratios are printed over all rounds with their
+ * per-round ranges.
  *
  * The generator is one Node process with raw sockets and requests made once
  * per peer (its per-announce work is a socket and a string or a 98-byte
@@ -28,6 +29,10 @@
  *   ISOSYNC_BENCH_TRACKER_LONG_SECONDS   the memory run (default 30)
  *   ISOSYNC_BENCH_TRACKER_BASELINE       bin/isosync of another build (an older commit's
  *                                        worktree), measured in the same rounds: before/after
+ *
+ * A third server, the node:net/dgram floor, answers every request with a fixed
+ * reply and tracks nothing: what no Node tracker can go below on this
+ * machine (isosync's HTTP with a connection per announce sits near it).
  *
  * Each load also reads the tracker's own CPU time (/proc), printed as
  * microseconds per announce and as a second ratio, announces per CPU-second:
@@ -49,8 +54,15 @@ const SECONDS = Number(process.env['ISOSYNC_BENCH_TRACKER_SECONDS'] ?? 5);
 const LONG_SECONDS = Number(process.env['ISOSYNC_BENCH_TRACKER_LONG_SECONDS'] ?? 30);
 /** Measured rounds per load, alternating the trackers. */
 const ROUNDS = Number(process.env['ISOSYNC_BENCH_TRACKER_ROUNDS'] ?? 2);
-/** Unmeasured load on each tracker before the rounds. */
-const WARM_UP_SECONDS = 2;
+/**
+ * Unmeasured load on each tracker before the rounds, per kind of load: until WARM_UP_ANNOUNCES
+ * are answered (V8 optimizes code after enough runs, not after enough seconds: at a few hundred
+ * connections a second on a loaded machine, node:net's code took over 10 s), within
+ * WARM_UP_MAX_SECONDS.
+ */
+const WARM_UP_ANNOUNCES = 5_000;
+const WARM_UP_STEP_SECONDS = 2;
+const WARM_UP_MAX_SECONDS = 20;
 /** Upper bound on announces per load, so a very fast machine still finishes. */
 const MAX_ANNOUNCES = 2_000_000;
 const PEERS = 20_000;
@@ -285,6 +297,47 @@ export async function startIsosyncTracker(bin = join(ROOT, 'bin', 'isosync'), na
   };
 }
 
+/**
+ * The floor of node:net and node:dgram: a process that reads each request and answers it with
+ * the same fixed reply (a 50-peer compact body; over UDP a connect or announce reply), no
+ * tracker behind it. What isosync's tracker costs beyond it is the tracker's own work.
+ */
+const FLOOR_SCRIPT = `
+const net = require('node:net'), dgram = require('node:dgram');
+const body = Buffer.concat([Buffer.from('d8:completei5e10:incompletei95e8:intervali1800e12:min intervali900e5:peers300:'), Buffer.alloc(300, 7), Buffer.from('e')]);
+const reply = Buffer.concat([Buffer.from('HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: ' + body.length + '\\r\\nConnection: close\\r\\n\\r\\n'), body]);
+const port = Number(process.argv[1]);
+net.createServer({ noDelay: true }, (s) => { s.on('error', () => s.destroy()); s.on('data', () => s.end(reply)); }).listen(port, '127.0.0.1', () => {
+  const u = dgram.createSocket('udp4');
+  const announce = Buffer.alloc(20 + 300, 7);
+  u.on('message', (m, r) => {
+    if (m.length < 16) return;
+    const out = m.readUInt32BE(8) === 0 ? Buffer.alloc(16) : Buffer.from(announce);
+    out.writeUInt32BE(m.readUInt32BE(8) === 0 ? 0 : 1, 0);
+    out.writeUInt32BE(m.readUInt32BE(12), 4);
+    u.send(out, r.port, r.address);
+  });
+  u.bind(port, '127.0.0.1', () => process.stdout.write('up\\n'));
+});`;
+
+async function startFloor(): Promise<{ child: ChildProcess; target: Target; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['-e', FLOOR_SCRIPT, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (c) => reject(new Error(`node:net floor exited ${c}`)));
+  });
+  return {
+    child,
+    target: { name: 'node:net/dgram floor', host: '127.0.0.1', port },
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 /** A load's result with the tracker's CPU seconds spent during it. */
 interface Measured extends LoadResult {
   readonly trackerCpu: number;
@@ -317,7 +370,7 @@ function line(label: string, r: LoadResult & { trackerCpu?: number }): number {
   const rate = r.announces / r.seconds;
   const cpu = r.trackerCpu === undefined ? '' : `; tracker CPU ${((100 * r.trackerCpu) / r.seconds).toFixed(0)}%, ${((1e6 * r.trackerCpu) / Math.max(1, r.announces)).toFixed(0)} us/announce`;
   process.stdout.write(
-    `  ${label.padEnd(40)} ${rate.toFixed(0).padStart(7)} announces/s  (${r.announces} in ${r.seconds.toFixed(1)} s, ${r.failures} failed${r.lost ? `, ${r.lost} lost` : ''}; generator CPU ${((100 * r.generatorCpu) / r.seconds).toFixed(0)}%${cpu})\n`,
+    `  ${label.padEnd(48)} ${rate.toFixed(0).padStart(7)} announces/s  (${r.announces} in ${r.seconds.toFixed(1)} s, ${r.failures} failed${r.lost ? `, ${r.lost} lost` : ''}; generator CPU ${((100 * r.generatorCpu) / r.seconds).toFixed(0)}%${cpu})\n`,
   );
   return rate;
 }
@@ -339,6 +392,7 @@ export async function run(): Promise<void> {
   const baselineBin = process.env['ISOSYNC_BENCH_TRACKER_BASELINE'];
   let base: Awaited<ReturnType<typeof startIsosyncTracker>> | undefined;
   let ot: Opentracker | undefined;
+  let floor: Awaited<ReturnType<typeof startFloor>> | undefined;
   try {
     const pid = iso.child.pid!;
     const rss0 = rssMiB(pid);
@@ -347,6 +401,8 @@ export async function run(): Promise<void> {
       base = await startIsosyncTracker(baselineBin, 'baseline');
       trackers.push({ target: base.target, pid: base.child.pid!, http: [], udp: [] });
     }
+    floor = await startFloor();
+    trackers.push({ target: floor.target, pid: floor.child.pid!, http: [], udp: [] });
     try {
       ot = await startOpentracker(infoHashes.map((h) => h.toString('hex')));
       trackers.push({ target: { name: 'opentracker', host: '127.0.0.1', port: ot.port }, pid: ot.pid, http: [], udp: [] });
@@ -355,8 +411,9 @@ export async function run(): Promise<void> {
     }
     // Warm-up, unmeasured: a tracker runs for days, so all are measured hot (isosync's JIT compiled, tables full).
     for (const t of trackers) {
-      await httpLoad(t.target, false, WARM_UP_SECONDS);
-      await udpLoad(t.target, WARM_UP_SECONDS);
+      for (const load of [() => httpLoad(t.target, false, WARM_UP_STEP_SECONDS), () => udpLoad(t.target, WARM_UP_STEP_SECONDS)]) {
+        for (let n = 0, s = 0; n < WARM_UP_ANNOUNCES && s < WARM_UP_MAX_SECONDS; s += WARM_UP_STEP_SECONDS) n += (await load()).announces;
+      }
     }
     const isoCpu0 = cpuSeconds(pid);
     // Rounds alternate the trackers, so a change in the machine's load falls on all of them.
@@ -377,6 +434,9 @@ export async function run(): Promise<void> {
     if (otTracked) process.stdout.write(`  ratio isosync/opentracker over ${ROUNDS} rounds: ${ratios(trackers[0]!, otTracked)}\n`);
     if (otTracked && base) process.stdout.write(`  ratio baseline/opentracker over ${ROUNDS} rounds: ${ratios(trackers[1]!, otTracked)}\n`);
     if (base) process.stdout.write(`  ratio isosync/baseline over ${ROUNDS} rounds: ${ratios(trackers[0]!, trackers[1]!)}\n`);
+    const floorTracked = trackers.find((t) => t.target === floor?.target);
+    if (floorTracked) process.stdout.write(`  ratio isosync/(node:net and dgram floor) over ${ROUNDS} rounds: ${ratios(trackers[0]!, floorTracked)}\n`);
+    if (floorTracked && otTracked) process.stdout.write(`  ratio (node:net and dgram floor)/opentracker over ${ROUNDS} rounds: ${ratios(floorTracked, otTracked)}\n`);
     process.stdout.write(`  isosync tracker CPU over these loads: ${(cpuSeconds(pid) - isoCpu0).toFixed(1)} s\n`);
 
     // Memory over a longer run: UDP load (the cheapest for the generator) with the same peer population.
@@ -395,6 +455,7 @@ export async function run(): Promise<void> {
   } finally {
     await iso.stop();
     await base?.stop();
+    await floor?.stop();
     await ot?.stop();
   }
 }

@@ -73,6 +73,15 @@ export interface PieceFetcher<Who = unknown> {
   readonly concurrency?: number | undefined;
 }
 
+/**
+ * Bytes one more range costs in a multi-range HTTP request: each part of a
+ * multipart/byteranges reply (RFC 9110 §14.6) carries a boundary line and its
+ * Content-Type and Content-Range headers (nginx: 118 bytes for a file of some
+ * hundred MB; Apache about as many). Ranges closer than this are cheaper
+ * asked as one, and the plan counts it per range it expects a sync to ask.
+ */
+export const MULTIPART_PART_BYTES = 100;
+
 /** Byte ranges of the target from the network, anywhere (they may cross pieces). */
 export interface RangeFetcher {
   fetchRange(start: number, end: number): Promise<Uint8Array>;

@@ -17,7 +17,7 @@
  *   - A seed peer leaves the web seeds what look-ahead took for their room
  *     (`webQueueWalk`), as far as their queues go: the oldest of those blocks
  *     they send in about 2 s at their measured rates (Capacity.queue,
- *     webseed/web-peer.ts; nothing before a rate is known). A fast mirror is
+ *     webseed/web-peer.ts; one full request until the rate is measured). A fast mirror is
  *     then not held up by a slower seed's round trips, a slow one keeps only
  *     what it sends soon, and the blocks a started piece waits for (metadata
  *     reads, guesses that failed) still go to whichever source is first.

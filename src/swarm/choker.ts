@@ -11,6 +11,13 @@
  *   start and better partners can be discovered.
  * - Snubbed peers (which sent nothing for a long time while we asked) get no
  *   regular slot.
+ * - Slots no interested peer takes go to peers not interested (yet), in the
+ *   order given, as libtorrent unchokes a peer as soon as it has a slot
+ *   free: a peer that turns interested asks at once instead of waiting for
+ *   our unchoke. Transmission says interested only on its 10 s rechoke
+ *   timer and batches what it sends: a seed that unchokes only after the
+ *   interest started sending 1-2 s after libtorrent, on a loaded machine.
+ *   An interested peer takes such a slot back at the next decision.
  */
 
 /** How often the unchoke set is recomputed. */
@@ -59,6 +66,7 @@ export function decideUnchoke<P>(candidates: readonly ChokeCandidate<P>[], slots
   }
   if (slots > 0 && opt !== undefined) unchoke.add(opt);
   // With fewer interested peers than regular slots, the optimistic slot is just another slot.
+  for (const c of candidates) if (unchoke.size < slots && !c.interested && !c.snubbed) unchoke.add(c.peer);
   return { unchoke, optimistic: opt };
 }
 

@@ -115,6 +115,8 @@ function ipv6ToBytes(host: string): Uint8Array {
  * becomes plain IPv4.
  */
 export function normalizeAddress(host: string): string {
+  // Runs on every packet: plain IPv4, the common case, skips the expression.
+  if (host.charCodeAt(0) !== 0x3a) return host;
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
   return m ? m[1]! : host;
 }

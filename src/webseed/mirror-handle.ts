@@ -45,7 +45,16 @@ export interface MirrorLoad {
   readonly outstanding: number;
   /** Body bytes per second while requests were in flight (0 until bytes came). */
   readonly rate: number;
+  /** Requests have been in flight less than MEASURE_MS in all: `rate` is not a measure yet. */
+  readonly unmeasured: boolean;
 }
+
+/**
+ * The rate counts at least this much time with requests in flight: the
+ * first bytes of a fast mirror, come in a few ms, are not taken for its
+ * rate (MirrorLoad.unmeasured until then).
+ */
+export const MEASURE_MS = 500;
 
 /** Ask blocks without a request of their own (a stream the transport switched to, as a whole-file GET). */
 export interface MirrorStream {
@@ -144,8 +153,8 @@ export class MirrorHandle implements PeerHandle, MirrorHost {
   capacity(): Capacity {
     if (!this.alive) return NO_CAPACITY;
     const busy = this.busyMs + (this.inFlight > 0 ? this.now() - this.busySince : 0);
-    const rate = busy > 0 ? (this.received * 1000) / Math.max(busy, 500) : 0;
-    return this.transport.capacity({ inFlight: this.inFlight, outstanding: this.outstanding, rate });
+    const rate = busy > 0 ? (this.received * 1000) / Math.max(busy, MEASURE_MS) : 0;
+    return this.transport.capacity({ inFlight: this.inFlight, outstanding: this.outstanding, rate, unmeasured: busy < MEASURE_MS });
   }
 
   request(blocks: readonly Block[]): void {

@@ -2,8 +2,9 @@
  * An HTTP web seed (BEP 19) or plain mirror as a source of the one engine:
  * a peer that has every piece, never chokes, and has REQUEST_SLOTS request
  * slots. One turn's asks leave as one request: their blocks joined into
- * ranges, several ranges as one multipart/byteranges request where the
- * server takes them (http-ranges.ts).
+ * ranges (those closer than a part's framing joined too: coalesce.ts),
+ * several ranges as one multipart/byteranges request where the server takes
+ * them (http-ranges.ts).
  *
  * Replies are checked strictly (status 206 with a Content-Range or parts
  * that hold exactly what was asked, or 200 when the whole file was asked)
@@ -31,6 +32,7 @@ import { NO_CAPACITY, type ByteGate, type Capacity } from '../engine/handle.js';
 import type { BlockFiller } from './block-filler.js';
 import { MirrorHandle, type MirrorAsk, type MirrorHost, type MirrorLoad, type MirrorStream, type MirrorTransport } from './mirror-handle.js';
 import { WholeFileStream, type Spool } from './whole-file.js';
+import { requestRanges } from './coalesce.js';
 import { badRange, multipartBoundary, MultipartReader, parseContentRange, rangeHeader } from './http-ranges.js';
 
 /** No byte for this long means the web seed stalls. */
@@ -75,6 +77,8 @@ export interface WebPeerOptions {
   /** Where a server without range support streams the whole file (whole-file.ts); without it such a server is dropped. */
   readonly spool?: Spool;
   readonly onWarning?: WarningSink;
+  /** The clock of the rate measurement (ms; default Date.now). */
+  readonly now?: () => number;
 }
 
 /** An HTTP web seed: the mirror handle (mirror-handle.ts) over HTTP range requests. */
@@ -118,8 +122,11 @@ class HttpRanges implements MirrorTransport {
     // Asks of the whole-file stream cost no request: a few requests' worth wait at once.
     if (this.whole) return this.whole.pendingBytes < REQUEST_SLOTS * REQUEST_BYTES ? { blocks: Infinity, bytes: REQUEST_BYTES, runs: Infinity } : NO_CAPACITY;
     const room = Math.max(MIN_QUEUE_BYTES, load.rate * QUEUE_SECONDS) - load.outstanding;
-    // What it sends in QUEUE_SECONDS at its measured rate (none before one is known): a seed peer leaves that to it (scheduler.ts leftToWeb).
-    const queue = Math.max(0, Math.min(load.rate * QUEUE_SECONDS, REQUEST_SLOTS * REQUEST_BYTES) - load.outstanding);
+    // What it sends in QUEUE_SECONDS at its measured rate: a seed peer leaves that to it (scheduler.ts webQueueWalk). Until the
+    // rate is a measure (MEASURE_MS), at least one full request: with none, a seed peer was asked the first blocks of a mixed
+    // sync, those the assembly needs first, and the assembly waited for a loaded seed while the mirror was fast.
+    const expected = load.unmeasured ? Math.max(load.rate * QUEUE_SECONDS, REQUEST_BYTES) : load.rate * QUEUE_SECONDS;
+    const queue = Math.max(0, Math.min(expected, REQUEST_SLOTS * REQUEST_BYTES) - load.outstanding);
     if (load.inFlight >= REQUEST_SLOTS || room <= 0) return { ...NO_CAPACITY, queue };
     // Until one multi-range request has shown the server takes them, the others ask one range each.
     const single = this.multiRange === false || (this.multiRange === undefined && this.probing);
@@ -133,7 +140,8 @@ class HttpRanges implements MirrorTransport {
   }
 
   async fetch(ask: MirrorAsk): Promise<void | 'kept'> {
-    const runs = ask.runs;
+    // Runs closer than a part's framing are asked as one range.
+    const runs = requestRanges(ask.runs);
     const requests = new Set<http.ClientRequest>();
     ask.onAbort(() => {
       for (const r of requests) r.destroy();

@@ -11,9 +11,22 @@ describe('choker', () => {
     assert.equal(d.unchoke.size, 3);
     assert.ok(d.optimistic !== undefined && !['b', 'c'].includes(d.optimistic));
   });
-  it('never unchokes an uninterested peer', () => {
-    const d = decideUnchoke([peer('a', 100, false), peer('b', 1)], 4, undefined, true, () => 0);
-    assert.deepEqual([...d.unchoke], ['b']);
+  describe('slots nobody interested takes go to peers not interested yet, in order', () => {
+    const cases: { name: string; peers: ReturnType<typeof peer>[]; slots: number; want: string[] }[] = [
+      { name: 'a free slot unchokes a peer that has not said interested', peers: [peer('a', 100, false), peer('b', 1)], slots: 4, want: ['a', 'b'] },
+      { name: 'no interested peer at all: the first ones, up to the slots', peers: [peer('a', 0, false), peer('b', 0, false), peer('c', 0, false)], slots: 2, want: ['a', 'b'] },
+      { name: 'interested peers come first: an uninterested one gets what is left', peers: [peer('u', 0, false), peer('a', 5), peer('b', 9)], slots: 3, want: ['a', 'b', 'u'] },
+      { name: 'interested peers fill every slot: the uninterested one stays choked', peers: [peer('u', 0, false), peer('a', 5), peer('b', 9)], slots: 2, want: ['a', 'b'] },
+      { name: 'a snubbed uninterested peer gets no free slot', peers: [peer('s', 0, false, true), peer('a', 5)], slots: 4, want: ['a'] },
+      { name: 'zero slots: nobody', peers: [peer('a', 0, false)], slots: 0, want: [] },
+    ];
+    for (const c of cases) {
+      it(c.name, () => {
+        const d = decideUnchoke(c.peers, c.slots, undefined, true, () => 0);
+        assert.deepEqual([...d.unchoke].sort(), c.want);
+        assert.ok(d.optimistic === undefined || c.peers.some((p) => p.peer === d.optimistic && p.interested), 'the optimistic slot is for an interested peer');
+      });
+    }
   });
   it('keeps the optimistic peer until rotation', () => {
     const cands = [peer('a', 100), peer('b', 0), peer('c', 0)];

@@ -88,3 +88,14 @@ export function ids(n: number): { infoHash: Uint8Array; peerId: Uint8Array } {
   const peerId = Buffer.from(`-IS0100-${String(n).padStart(12, '0')}`, 'latin1');
   return { infoHash, peerId };
 }
+
+/** A seeded generator (mulberry32), so a failing sample is reproducible. */
+export function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(s ^ (s >>> 15), 1 | s);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}

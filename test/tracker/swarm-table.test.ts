@@ -2,23 +2,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeCompactV4, encodeCompactV6 } from '../../src/tracker/compact-peers.js';
+import { seeded } from './helpers.js';
 import { SwarmTable as Table, type AnnounceInput, type AnnounceOutput, type PickedPeer, type SwarmLimits } from '../../src/tracker/swarm-table.js';
 
 const IH = new Uint8Array(20).fill(1);
 const IH2 = new Uint8Array(20).fill(2);
 const id = (n: number): Uint8Array => new Uint8Array(20).fill(n);
 const limits = { maxTorrents: 10, maxPeersPerTorrent: 100, maxPeers: 1000, peerTtl: 60 };
-
-/** A seeded generator (mulberry32), so a failing sample is reproducible. */
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Input = Omit<AnnounceInput, 'compact' | 'families'> & { host: string; port: number; families?: AnnounceInput['families'] };
 

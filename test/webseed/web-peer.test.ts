@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { Engine } from '../../src/engine/engine.js';
 import type { ByteGate } from '../../src/engine/handle.js';
 import { serveFile } from '../../src/serve/static-files.js';
-import { FEWER_RANGES_PER_REQUEST, MAX_RANGES_PER_REQUEST, WebPeer } from '../../src/webseed/web-peer.js';
+import { FEWER_RANGES_PER_REQUEST, MAX_RANGES_PER_REQUEST, QUEUE_SECONDS, REQUEST_BYTES, WebPeer } from '../../src/webseed/web-peer.js';
+import { MEASURE_MS } from '../../src/webseed/mirror-handle.js';
 import { tempDir } from '../helpers/env.js';
 import { Rng } from '../helpers/random.js';
 import { startRangeServer } from '../helpers/range-server.js';
@@ -74,6 +75,39 @@ describe('a web seed with a download gate', () => {
       engine.close();
       web.close();
       await new Promise((r) => server.close(r));
+      tmp.cleanup();
+    }
+  });
+});
+
+describe("a web seed's queue, what seed peers leave to it", () => {
+  it('is one full request until its rate is measured, then what it sends in QUEUE_SECONDS at that rate', async () => {
+    const tmp = tempDir();
+    const file = new Rng(13).bytes(40 * PIECE);
+    writeFileSync(join(tmp.dir, 'f.iso'), file);
+    // About 20 KiB/s: a slow mirror.
+    const server = await startRangeServer({ '/f.iso': join(tmp.dir, 'f.iso') }, 'trickle');
+    let t = 0;
+    const web = new WebPeer(`${server.url}/f.iso`, file.length, PIECE, { now: () => t });
+    const engine = new Engine({ length: file.length, pieceLength: PIECE });
+    let fetching: Promise<unknown> | undefined;
+    try {
+      assert.equal(web.capacity().queue, REQUEST_BYTES, 'nothing measured: one full request');
+      engine.add(web);
+      fetching = engine.fetchRanges([{ start: 0, end: 4 * PIECE }]).catch(() => undefined);
+      while (web.received === 0) await new Promise((r) => setTimeout(r, 10));
+      // Outstanding: the blocks asked (4 pieces) not complete yet.
+      const early = web.capacity().queue ?? 0;
+      assert.ok(early >= REQUEST_BYTES - 4 * PIECE && early < REQUEST_BYTES, `bytes came, not yet MEASURE_MS of them: queue ${early}`);
+      t = MEASURE_MS + 100;
+      const rate = (web.received * 1000) / t;
+      assert.ok(rate * QUEUE_SECONDS < 4 * PIECE - web.received);
+      assert.equal(web.capacity().queue, 0, `measured at ${rate.toFixed(0)} B/s: less than what is asked`);
+    } finally {
+      engine.close();
+      web.close();
+      await fetching;
+      await server.close();
       tmp.cleanup();
     }
   });
