@@ -19,8 +19,9 @@
  * Equal stored lengths are evidence, not proof: the segments' reason is
  * 'nested-file', and piece hashes decide. A block of the same path and index
  * that changed, and a compressed shared block whose key changed, are a weaker
- * guess of their own: the old block at the same index ('changed-block': its
- * prefix), kept apart for a guess layer.
+ * guess of their own: the old block at the same index, or for a shared block
+ * the old one that starts with the same tail (shared-prefix.ts)
+ * ('changed-block': its prefix), kept apart for a guess layer.
  *
  * Pure: works on NestedImage values; no I/O. Memory: two maps per source
  * nested image (path and signature to file), built once.
@@ -29,6 +30,7 @@ import { chunkSignature, type LayoutFile } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
 import type { LocalSegment, Reason } from './plan.js';
 import { mergeSpans, type Span } from '../core/span.js';
+import { blocksByLeadingTail, leadingTails, oldSharedIndex } from './shared-prefix.js';
 
 export interface NestedSource {
   /** Index in the sync's source list. */
@@ -68,6 +70,8 @@ interface Indexed {
   readonly byPath: Map<string, LayoutFile>;
   readonly bySig: Map<string, LayoutFile>;
   readonly shared: Map<string, { start: number; end: number }>;
+  /** Compressed shared blocks by the tail they start with (shared-prefix.ts). */
+  readonly byLeadingTail: Map<string, number>;
 }
 
 function indexImage(img: NestedImage, index: number): Indexed {
@@ -81,7 +85,7 @@ function indexImage(img: NestedImage, index: number): Indexed {
   }
   const shared = new Map<string, { start: number; end: number }>();
   for (const b of img.layout.shared) shared.set(`${b.end - b.start}\0${b.key}`, b);
-  return { img, index, byPath, bySig, shared };
+  return { img, index, byPath, bySig, shared, byLeadingTail: blocksByLeadingTail(img.layout) };
 }
 
 /** Segments for target [ts, te) of `t` from source [ss, ...) of `s`, through both containers' pieces. */
@@ -210,6 +214,7 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
       if (!whole) changed.push({ path: `${t.path}:${f.path}`, size: f.size, unmapped: mergeSpans(unmapped) });
     }
     const same = candidates[0]?.img.path === t.path ? candidates[0] : undefined;
+    const leading = same ? leadingTails(t.layout) : [];
     t.layout.shared.forEach((b, i) => {
       // An uncompressed block always has the same stored size, so its key says nothing about a tail
       // that changed in place: its unchanged tails were mapped one by one above.
@@ -218,8 +223,8 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
       const c = candidates.find((x) => x.shared.has(key));
       const sb = c?.shared.get(key);
       if (c && sb) return pair(t, b.start, b.end, c, sb.start, exact);
-      // A changed shared block (a tail in it changed): the old block at the same index holds its prefix.
-      const old = same?.img.layout.shared[i];
+      // A changed shared block (a tail in it changed): the old block that starts with the same tail holds its prefix.
+      const old = same?.img.layout.shared[oldSharedIndex(i, leading[i], same.byLeadingTail)];
       if (same && old && !old.raw) changedBlock(t, b.start, b.end, same, old.start, old.end, changedBlocks);
     });
   }
