@@ -6,6 +6,7 @@
  * nested images from disk, and maps target nested files onto source ones.
  */
 import type { IsoImage } from '../iso/entry.js';
+import { IsosyncError } from '../errors.js';
 import { CheckedTarget, type PieceTarget } from '../delta/checked-target.js';
 import type { ImageSourceInfo, IsoMapping } from '../delta/iso-map.js';
 import { mapNestedFiles, type NestedMapping, type NestedSource } from '../delta/nested-map.js';
@@ -76,9 +77,15 @@ export async function planNested(
   let reencoded: LocalSegment[] = [];
   if (reencode) {
     const sourcesWithBytes = nestedSources.flatMap((s) => (byteSources[s.index] ? [{ nested: s.nested, bytes: byteSources[s.index]! }] : []));
-    const r = await reencodeChangedClusters({ targets: targetImages, sources: sourcesWithBytes, target: checked, store: reencode.store, storeIndex: reencode.index });
-    reencoded = r.guesses;
-    if (r.files > 0) note(`EROFS: ${r.kept} changed clusters of ${r.files} files compressed again from the old files' bytes (${r.fetched} clusters fetched while planning to find the edits)`);
+    try {
+      const r = await reencodeChangedClusters({ targets: targetImages, sources: sourcesWithBytes, target: checked, store: reencode.store, storeIndex: reencode.index });
+      reencoded = r.guesses;
+      if (r.files > 0) note(`EROFS: ${r.kept} changed clusters of ${r.files} files compressed again from the old files' bytes (${r.fetched} clusters fetched while planning to find the edits)`);
+    } catch (e) {
+      // A failed read there only loses these guesses: the clusters are fetched like any other.
+      if (e instanceof IsosyncError && e.code === 'CANCELLED') throw e;
+      note(`EROFS: changed clusters not compressed again (${e instanceof Error ? e.message : String(e)})`);
+    }
   }
   const sizes = new Map(targetIso.entries.map((e) => [e.path, e.size]));
   const free: Span[] = [];

@@ -11,6 +11,7 @@ import { alignShift } from '../../src/delta/reencode-align.js';
 import { MemorySource, type ByteSource, type Span } from '../../src/store/byte-source.js';
 import { mergeSpans } from '../../src/core/span.js';
 import { needTools, tempDir } from '../helpers/env.js';
+import { isError } from '../helpers/errors.js';
 import { mulberry32 } from '../helpers/random.js';
 import { readFrom, run, textBytes } from '../layouts/helpers.js';
 
@@ -118,5 +119,19 @@ describe('alignShift', () => {
   test('bytes found nowhere (still inside the edit): undefined', () => {
     const guess = new Uint8Array(30_000).fill(0xee);
     assert.equal(alignShift(guess, 20_000, old, 0), undefined);
+  });
+});
+
+describe('ReencodedStore', () => {
+  test('reads across the clusters it keeps, keeps a key once, refuses ranges past its end', async () => {
+    const store = new ReencodedStore();
+    assert.equal(store.put(100, Uint8Array.from([1, 2, 3])), 0);
+    assert.equal(store.put(200, Uint8Array.from([4, 5])), 3);
+    assert.equal(store.put(100, Uint8Array.from([9, 9, 9])), 0, 'the same key again: the first bytes stay');
+    assert.equal(store.put(300, Uint8Array.from([6, 7, 8, 9])), 5);
+    assert.equal(store.size, 9);
+    assert.deepEqual([...(await store.read(2, 5))], [3, 4, 5, 6, 7]);
+    assert.deepEqual([...(await store.read(0, 9))], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await assert.rejects(store.read(5, 5), isError('INTERNAL'));
   });
 });
