@@ -45,7 +45,7 @@ const ROUNDS = 5;
 /** Clusters fetched per file at most (a file rewritten throughout is left to the plain fetch). */
 const FETCH_BUDGET = 12;
 /** Files whose old and new bytes are held at once (memory: their sizes, twice). */
-const BATCH_BYTES = 96 * 1024 * 1024;
+const BATCH_BYTES = 32 * 1024 * 1024;
 /** Largest file re-encoded. */
 const MAX_FILE = 64 * 1024 * 1024;
 
