@@ -81,7 +81,7 @@ export class Swarm {
       onLink: (l) => this.attach(l),
       warn: this.warn,
       ...(opts.encryption ? { encryption: opts.encryption } : {}),
-      ...(opts.utp === false ? { utp: false } : {}),
+      ...(opts.utp !== undefined ? { utp: opts.utp } : {}),
     });
     this.uploader = new Uploader({
       have: opts.store.have,
