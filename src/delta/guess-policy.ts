@@ -30,6 +30,7 @@ export const CERTAINTY: Readonly<Record<Reason, { readonly exact: boolean; reado
   'moved-file': { exact: false, rank: 3 },
   'loose-file': { exact: false, rank: 3 },
   'nested-file': { exact: false, rank: 2 },
+  reencoded: { exact: false, rank: 2 },
   'changed-block': { exact: false, rank: 1 },
   zero: { exact: false, rank: 1 },
   'same-offset': { exact: false, rank: 0 },

@@ -137,6 +137,8 @@ export interface NestedLayers {
   readonly freeGuesses: readonly LocalSegment[];
   /** Changed stored blocks guessed from the old block at the same index (nested-map changedBlocks): the first guess layer. */
   readonly changedBlocks?: readonly LocalSegment[];
+  /** Changed EROFS clusters compressed again (delta/reencoded-clusters.ts): the first guess layer, before changed blocks. */
+  readonly reencoded?: readonly LocalSegment[];
   /** The whole-file mapping of the containers (iso-map containerGuesses): only a last guess. */
   readonly containerGuesses: readonly LocalSegment[];
 }
@@ -152,7 +154,7 @@ export interface NestedLayers {
  */
 export function guessLayers(o: { mappingGuesses?: LocalSegment[][]; nested?: NestedLayers; deferred: boolean; targetLength: number; images: readonly ImageFacts[] }): LocalSegment[][] {
   if (o.mappingGuesses && o.nested) {
-    return [[...(o.mappingGuesses[0] ?? []), ...o.nested.freeGuesses, ...(o.nested.changedBlocks ?? [])], ...o.mappingGuesses.slice(1), [...o.nested.containerGuesses]];
+    return [[...(o.mappingGuesses[0] ?? []), ...o.nested.freeGuesses, ...(o.nested.reencoded ?? []), ...(o.nested.changedBlocks ?? [])], ...o.mappingGuesses.slice(1), [...o.nested.containerGuesses]];
   }
   if (o.mappingGuesses) return o.mappingGuesses;
   if (o.deferred) return [];

@@ -23,6 +23,7 @@ export type Reason =
   | 'moved-file' // a file with the same path (or name) and size, at another place
   | 'nested-file' // stored blocks of a file inside a nested filesystem image (squashfs, EROFS, FAT), matched by path and block sizes
   | 'changed-block' // a changed stored block of a nested file, guessed from the old block at the same index (its unchanged prefix)
+  | 'reencoded' // a changed lz4hc EROFS cluster compressed again from the old file's bytes, shifted past an edit (delta/reencoded-clusters.ts)
   | 'loose-file' // a file from --source DIR
   | 'same-offset' // the same offset in a source image (grown-in-place images, boot areas)
   | 'zero' // known or assumed zeros

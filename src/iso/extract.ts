@@ -52,8 +52,7 @@ export function safeComponents(entry: IsoEntry, byPath: ReadonlyMap<string, IsoE
   let e: IsoEntry | undefined = entry;
   while (e && e.path !== '/') {
     const n = e.name;
-    if (n === '' || n === '.' || n === '..') unsafe(image, entry.path, `it has a component ${JSON.stringify(n)}`);
-    if (n.includes('/') || n.includes('\0')) unsafe(image, entry.path, `the name ${JSON.stringify(n)} contains ${n.includes('\0') ? 'NUL' : '"/"'}`);
+    checkName(n, entry.path, image);
     names.unshift(n);
     const parent = e.path.slice(0, e.path.length - n.length - 1) || '/';
     if (!parent.startsWith('/')) unsafe(image, entry.path, 'it is not below the root');
@@ -171,6 +170,125 @@ export interface ExtractOptions {
   readonly readAhead?: boolean;
 }
 
+/** The name check of safeComponents for one component: a plain name. */
+export function checkName(n: string, entryPath: string, image: string): void {
+  if (n === '' || n === '.' || n === '..') unsafe(image, entryPath, `it has a component ${JSON.stringify(n)}`);
+  if (n.includes('/') || n.includes('\0')) unsafe(image, entryPath, `the name ${JSON.stringify(n)} contains ${n.includes('\0') ? 'NUL' : '"/"'}`);
+}
+
+/** Refuses `entryPath` when one of its ancestors is a symlink of the image (`links`: their paths). */
+export function checkNoLinkParent(entryPath: string, links: ReadonlySet<string>, image: string): void {
+  for (let p = entryPath.slice(0, entryPath.lastIndexOf('/')); p.length > 0; p = p.slice(0, p.lastIndexOf('/'))) {
+    if (links.has(p)) unsafe(image, entryPath, `its parent ${JSON.stringify(p)} is a symlink in the image`);
+  }
+}
+
+/** Makes `outDir` (and its parents) and checks that it is a directory. */
+export async function prepareOutDir(outDir: string): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  const rootSt = await lstat(outDir);
+  if (!rootSt.isDirectory()) throw new IsosyncError('BAD_ARGUMENT', `Cannot extract into ${JSON.stringify(outDir)}: not a directory`);
+}
+
+/** A directory written, to get its mode and mtime once its contents are in (no entry is kept for it). */
+interface DirToFinish {
+  readonly path: string;
+  readonly root: boolean;
+  readonly mode: number | undefined;
+  readonly mtimeMs: number | undefined;
+}
+
+/**
+ * Writes entries, in path order, into `outDir` (made and checked by the
+ * caller), each given with its checked components; `finish` then sets the
+ * directories' modes and mtimes. Keeps per directory only its path, mode
+ * and mtime, so a caller that streams the entries keeps none.
+ */
+export class EntryWriter {
+  readonly summary: ExtractSummary;
+  private readonly created = new Set<string>();
+  private readonly made = new Set<string>();
+  private readonly dirsToFinish: DirToFinish[] = [];
+  private readonly firstOfLink = new Map<string, string>();
+  private parentPath: string | undefined;
+  private parentDir = '';
+  private readonly window: ReadWindow;
+
+  constructor(src: ByteSource, private readonly image: string, private readonly blockSize: number, private readonly outDir: string, opts: ExtractOptions = {}) {
+    this.summary = { dir: outDir, files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0 };
+    this.window = new ReadWindow(src, opts.readAhead === true);
+  }
+
+  async put(entry: IsoEntry, comps: readonly string[]): Promise<void> {
+    const { summary, image, outDir } = this;
+    if (entry.type === 'dir') {
+      const p = await ensureDirs(outDir, comps, image, entry.path, this.created, this.made);
+      this.dirsToFinish.push({ path: p, root: entry.path === '/', mode: entry.mode, mtimeMs: entry.mtimeMs });
+      summary.dirs++;
+      return;
+    }
+    // The folder of each parent is checked (or made) once: the files of one folder follow one another.
+    const parentPath = entry.path.slice(0, entry.path.lastIndexOf('/')) || '/';
+    if (parentPath !== this.parentPath) {
+      this.parentDir = await ensureDirs(outDir, comps.slice(0, -1), image, entry.path, this.created, this.made);
+      this.parentPath = parentPath;
+    }
+    const parentDir = this.parentDir;
+    const name = comps[comps.length - 1]!;
+    const final = join(parentDir, name);
+    if (entry.type === 'file') {
+      const key = linkKey(entry);
+      const existing = key !== undefined ? this.firstOfLink.get(key) : undefined;
+      if (existing === undefined) {
+        await writeFile(this.window, entry, this.blockSize, parentDir, name, final, image, summary);
+        if (key !== undefined) this.firstOfLink.set(key, final);
+        // Let timers and sockets run now and then (a sync session serves peers while it extracts).
+        if (++summary.files % FILES_PER_YIELD === 0) await new Promise((r) => setImmediate(r));
+        return;
+      }
+    }
+    const tmp = tempName(parentDir, name);
+    try {
+      if (entry.type === 'symlink') {
+        await symlink(entry.target ?? '', tmp);
+        if (entry.mtimeMs !== undefined) await lutimes(tmp, seconds(entry.mtimeMs), seconds(entry.mtimeMs)).catch(() => undefined);
+        await commit(tmp, final, image, entry.path);
+        summary.symlinks++;
+        return;
+      }
+      await link(this.firstOfLink.get(linkKey(entry)!)!, tmp);
+      await commit(tmp, final, image, entry.path);
+      summary.hardlinks++;
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  async finish(): Promise<ExtractSummary> {
+    // Folders made on the way to a selected entry (not selected themselves) get the usual mode, not the private one they were filled with.
+    const finished = new Set(this.dirsToFinish.map((d) => d.path));
+    for (const d of this.made) if (!finished.has(d)) await chmod(d, DEFAULT_DIR_MODE);
+    // Deepest first, so that setting a parent's mtime comes after its children changed it.
+    // DIR itself (the image root) keeps the user's own mode and mtime, as bsdtar and xorriso leave it.
+    for (const d of this.dirsToFinish.reverse()) {
+      if (d.root) continue;
+      await chmod(d.path, (d.mode ?? DEFAULT_DIR_MODE) & MODE_MASK);
+      if (d.mtimeMs !== undefined) await utimes(d.path, seconds(d.mtimeMs), seconds(d.mtimeMs));
+    }
+    return this.summary;
+  }
+}
+
+function linkKey(e: IsoEntry): string | undefined {
+  if (e.type !== 'file') return undefined;
+  // Without Rock Ridge there is no link count: files that share an extent are links (as bsdtar makes them).
+  if (e.nlink === undefined) return e.size > 0 ? `x${e.lba}:${e.size}` : undefined;
+  if (e.nlink < 2) return undefined;
+  if (e.inode !== undefined) return `i${e.inode}`;
+  return e.size > 0 ? `x${e.lba}:${e.size}` : undefined;
+}
+
 /**
  * Extracts `selected` (entries of `img`, in path order) into `outDir`.
  * All names are checked before the first write (and their components
@@ -181,88 +299,9 @@ export async function extractEntries(src: ByteSource, img: IsoImage, selected: r
   for (const e of selected) safeComponents(e, byPath, img.name);
   // A symlink of the image used as a directory on the way is refused before anything is written.
   const links = new Set(img.entries.filter((e) => e.type === 'symlink').map((e) => e.path));
-  if (links.size > 0) {
-    for (const entry of selected) {
-      for (let p = entry.path.slice(0, entry.path.lastIndexOf('/')); p.length > 0; p = p.slice(0, p.lastIndexOf('/'))) {
-        if (links.has(p)) unsafe(img.name, entry.path, `its parent ${JSON.stringify(p)} is a symlink in the image`);
-      }
-    }
-  }
-  await mkdir(outDir, { recursive: true });
-  const rootSt = await lstat(outDir);
-  if (!rootSt.isDirectory()) throw new IsosyncError('BAD_ARGUMENT', `Cannot extract into ${JSON.stringify(outDir)}: not a directory`);
-
-  const summary: ExtractSummary = { dir: outDir, files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0 };
-  const created = new Set<string>();
-  const made = new Set<string>();
-  const dirsToFinish: { path: string; entry: IsoEntry }[] = [];
-  const linkKey = (e: IsoEntry): string | undefined => {
-    if (e.type !== 'file') return undefined;
-    // Without Rock Ridge there is no link count: files that share an extent are links (as bsdtar makes them).
-    if (e.nlink === undefined) return e.size > 0 ? `x${e.lba}:${e.size}` : undefined;
-    if (e.nlink < 2) return undefined;
-    if (e.inode !== undefined) return `i${e.inode}`;
-    return e.size > 0 ? `x${e.lba}:${e.size}` : undefined;
-  };
-  const firstOfLink = new Map<string, string>();
-  const parentDirs = new Map<string, string>();
-
-  const window = new ReadWindow(src, opts.readAhead === true);
-  for (const entry of selected) {
-    const comps = safeComponents(entry, byPath, img.name);
-    if (entry.type === 'dir') {
-      const p = await ensureDirs(outDir, comps, img.name, entry.path, created, made);
-      dirsToFinish.push({ path: p, entry });
-      summary.dirs++;
-      continue;
-    }
-    // The folder of each parent is checked (or made) once: the files of one folder follow one another.
-    const parentPath = entry.path.slice(0, entry.path.lastIndexOf('/')) || '/';
-    let parentDir = parentDirs.get(parentPath);
-    if (parentDir === undefined) {
-      parentDir = await ensureDirs(outDir, comps.slice(0, -1), img.name, entry.path, created, made);
-      parentDirs.clear();
-      parentDirs.set(parentPath, parentDir);
-    }
-    const name = comps[comps.length - 1]!;
-    const final = join(parentDir, name);
-    if (entry.type === 'file') {
-      const key = linkKey(entry);
-      const existing = key !== undefined ? firstOfLink.get(key) : undefined;
-      if (existing === undefined) {
-        await writeFile(window, entry, img.logicalBlockSize, parentDir, name, final, img.name, summary);
-        if (key !== undefined) firstOfLink.set(key, final);
-        // Let timers and sockets run now and then (a sync session serves peers while it extracts).
-        if (++summary.files % FILES_PER_YIELD === 0) await new Promise((r) => setImmediate(r));
-        continue;
-      }
-    }
-    const tmp = tempName(parentDir, name);
-    try {
-      if (entry.type === 'symlink') {
-        await symlink(entry.target ?? '', tmp);
-        if (entry.mtimeMs !== undefined) await lutimes(tmp, seconds(entry.mtimeMs), seconds(entry.mtimeMs)).catch(() => undefined);
-        await commit(tmp, final, img.name, entry.path);
-        summary.symlinks++;
-        continue;
-      }
-      await link(firstOfLink.get(linkKey(entry)!)!, tmp);
-      await commit(tmp, final, img.name, entry.path);
-      summary.hardlinks++;
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
-  }
-  // Folders made on the way to a selected entry (not selected themselves) get the usual mode, not the private one they were filled with.
-  const finished = new Set(dirsToFinish.map((d) => d.path));
-  for (const d of made) if (!finished.has(d)) await chmod(d, DEFAULT_DIR_MODE);
-  // Deepest first, so that setting a parent's mtime comes after its children changed it.
-  // DIR itself (the image root) keeps the user's own mode and mtime, as bsdtar and xorriso leave it.
-  for (const d of dirsToFinish.reverse()) {
-    if (d.entry.path === '/') continue;
-    await chmod(d.path, (d.entry.mode ?? DEFAULT_DIR_MODE) & MODE_MASK);
-    if (d.entry.mtimeMs !== undefined) await utimes(d.path, seconds(d.entry.mtimeMs), seconds(d.entry.mtimeMs));
-  }
-  return summary;
+  if (links.size > 0) for (const entry of selected) checkNoLinkParent(entry.path, links, img.name);
+  await prepareOutDir(outDir);
+  const writer = new EntryWriter(src, img.name, img.logicalBlockSize, outDir, opts);
+  for (const entry of selected) await writer.put(entry, safeComponents(entry, byPath, img.name));
+  return writer.finish();
 }

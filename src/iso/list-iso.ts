@@ -16,6 +16,7 @@ export interface ListedImage {
   /** In logical blocks: every entry's first block is below it in a sound image. */
   readonly volumeSpaceSize: number;
   readonly imageBytes: number;
+  readonly logicalBlockSize: number;
 }
 
 /**
@@ -25,7 +26,7 @@ export interface ListedImage {
 export async function listIso(src: ByteSource, name: string, header: (img: ListedImage) => Promise<void> | undefined, emit: EmitEntry): Promise<void> {
   const t = await chooseTree(src, name);
   if (t.set.bootCatalogLba !== undefined) await readBootCatalog(t.ctx, t.set.bootCatalogLba, t.bs);
-  await header({ volumeSpaceSize: t.pvd.volumeSpaceSize, imageBytes: t.ctx.size });
+  await header({ volumeSpaceSize: t.pvd.volumeSpaceSize, imageBytes: t.ctx.size, logicalBlockSize: t.bs });
   const root = t.names === 'joliet' ? t.jolietRoot! : t.root;
   await walkTreeSorted(t.ctx, root, { names: t.names, blockSize: t.bs, suspSkip: t.suspSkip }, emit);
 }

@@ -32,3 +32,32 @@ export class ReadWindow {
     return this.buf.subarray(offset - this.start, offset - this.start + length);
   }
 }
+
+/**
+ * A ByteSource for walking a local image's metadata (`ls`): reads go through
+ * one ReadWindow, and each read returns its own copy (small reads come from
+ * Node's buffer pool). The parsers keep views of what they read (names,
+ * system use areas) while reading more, so the window cannot be handed out
+ * itself; and unlike a block cache, whose 256 KiB blocks stay referenced by
+ * those views long enough to be promoted to the old generation, the copies
+ * die young: the walk holds a fixed 1 MiB of buffers instead of tens of MiB
+ * awaiting a full collection.
+ */
+export class WindowSource implements ByteSource {
+  private readonly window: ReadWindow;
+
+  constructor(private readonly src: ByteSource) {
+    this.window = new ReadWindow(src, true);
+  }
+
+  get size(): number {
+    return this.src.size;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (length > WINDOW_BYTES) return this.src.read(offset, length);
+    const out = Buffer.allocUnsafe(length);
+    out.set(await this.window.view(offset, length));
+    return out;
+  }
+}

@@ -34,7 +34,8 @@
  *   incoming TCP off accepts and closes). The listener also accepts uTP on
  *   the same port number over UDP, and a peer whose TCP port keeps refusing
  *   is tried over uTP once, at the last attempt (a peer that is starting up
- *   refuses both, and a uTP try waits out its timeout).
+ *   refuses both, and a uTP try waits out its timeout). With `utp:
+ *   'on-demand'` uTP starts (and listens) only when a dial first wants it.
  */
 import net from 'node:net';
 import { IsosyncError } from '../errors.js';
@@ -140,8 +141,8 @@ export interface PeerSetOptions {
   readonly warn: WarningSink;
   /** See the module comment; default 'prefer-plaintext'. */
   readonly encryption?: 'prefer-plaintext' | 'require';
-  /** Accept and dial uTP too (default true). */
-  readonly utp?: boolean;
+  /** Accept and dial uTP too (default true); 'on-demand': only once a dial wants uTP (loading utp-native costs some 60 ms of CPU). */
+  readonly utp?: boolean | 'on-demand';
 }
 
 export class PeerSet {
@@ -158,6 +159,9 @@ export class PeerSet {
   readonly unreachable: string[] = [];
   private server: net.Server | undefined;
   private utp: UtpEndpoint | undefined;
+  /** uTP's start, once begun (startUtp). */
+  private utpStart: Promise<void> | undefined;
+  private listenHost = '127.0.0.1';
   private closing = false;
   private readonly ourId: string;
 
@@ -167,7 +171,7 @@ export class PeerSet {
 
   /** The ways a peer is dialed (uTP ones once the uTP endpoint listens). */
   private get ways(): readonly DialWay[] {
-    return dialWays({ hybrid: this.o.spec.altInfoHash !== undefined, encryption: this.o.encryption ?? 'prefer-plaintext', utp: this.utp !== undefined });
+    return dialWays({ hybrid: this.o.spec.altInfoHash !== undefined, encryption: this.o.encryption ?? 'prefer-plaintext', utp: this.utp !== undefined || this.o.utp === 'on-demand' });
   }
 
   listen(host: string, port: number): Promise<void> {
@@ -178,14 +182,20 @@ export class PeerSet {
         server.removeAllListeners('error');
         server.on('error', (e) => this.o.warn({ code: 'PEER_LISTENER', source: `${host}:${port}`, detail: `peer listener: ${e.message}` }));
         this.server = server;
+        this.listenHost = host;
         resolve();
       });
-    }).then(() => this.listenUtp(host));
+    }).then(() => (this.o.utp === 'on-demand' ? undefined : this.startUtp()));
+  }
+
+  /** Starts uTP once (see listenUtp); resolves when it listens or cannot. */
+  private startUtp(): Promise<void> {
+    return (this.utpStart ??= this.listenUtp(this.listenHost));
   }
 
   /** uTP on the TCP port's number; when it cannot start (the UDP port is taken, no native build), TCP alone, with a warning. */
   private async listenUtp(host: string): Promise<void> {
-    if (this.o.utp === false || this.port === undefined || !utpAvailable()) return;
+    if (this.o.utp === false || this.closing || this.port === undefined || !utpAvailable()) return;
     try {
       this.utp = await UtpEndpoint.listen(host, this.port, (c) => this.accept(c));
     } catch (e) {
@@ -225,6 +235,7 @@ export class PeerSet {
       for (let attempt = 1; attempt <= DIAL_ATTEMPTS && !this.closing; attempt++) {
         try {
           const way = this.ways[this.wayOf.get(address) ?? 0]!;
+          if (way.utp) await this.startUtp();
           const socket = way.utp && this.utp ? await this.utp.dial(host, port, UTP_DIAL_TIMEOUT_MS) : await this.connect(host, port, attempt);
           this.dialing.delete(address);
           if (this.closing) return void socket.destroy();
@@ -250,7 +261,9 @@ export class PeerSet {
     try {
       return await dial(host, port);
     } catch (e) {
-      if (attempt !== UTP_DIAL_ATTEMPT || !this.utp || (e as IsosyncError).fields?.['errno'] !== 'ECONNREFUSED') throw e;
+      if (attempt !== UTP_DIAL_ATTEMPT || (e as IsosyncError).fields?.['errno'] !== 'ECONNREFUSED') throw e;
+      await this.startUtp();
+      if (!this.utp) throw e;
       // A peer that refuses TCP and does not answer uTP either is named by the refusal: it says more than a uTP timeout.
       return await this.utp.dial(host, port, UTP_DIAL_TIMEOUT_MS).catch(() => {
         throw e;
@@ -344,6 +357,7 @@ export class PeerSet {
     for (const l of [...this.links]) l.close('shutting down');
     const server = this.server;
     if (server) await new Promise<void>((r) => server.close(() => r()));
+    await this.utpStart;
     await this.utp?.close();
   }
 }

@@ -76,7 +76,7 @@ export interface SwarmOptions {
    * 'require' always opens with MSE/PE.
    */
   readonly encryption?: 'prefer-plaintext' | 'require';
-  /** uTP in (same port number, UDP) and as a fallback out (peer-set.ts); default true. */
-  readonly utp?: boolean;
+  /** uTP in (same port number, UDP) and as a fallback out (peer-set.ts); default true; 'on-demand': once a dial wants it. */
+  readonly utp?: boolean | 'on-demand';
   readonly onWarning?: WarningSink;
 }

@@ -12,7 +12,7 @@
  *
  * Leeching goes through the engine (engine/engine.ts): every handshaken peer
  * becomes a BtPeer handle of it. Seeding serves verified pieces only (the
- * store's `have`), and `pieceVerified` tells every peer that lacks pieces at once. A peer that
+ * store's `have`), and `pieceVerified` tells every peer at once. A peer that
  * breaks the protocol, floods or stalls is dropped and the rest goes on.
  * Nothing here prints: warnings go to `onWarning`.
  */
@@ -81,7 +81,7 @@ export class Swarm {
       onLink: (l) => this.attach(l),
       warn: this.warn,
       ...(opts.encryption ? { encryption: opts.encryption } : {}),
-      ...(opts.utp === false ? { utp: false } : {}),
+      ...(opts.utp !== undefined ? { utp: opts.utp } : {}),
     });
     this.uploader = new Uploader({
       have: opts.store.have,
@@ -275,20 +275,13 @@ export class Swarm {
     return this.availability.count(p);
   }
 
-  /**
-   * A piece verified here: tell every peer that lacks pieces, and re-check
-   * what we still want from each. A peer with every piece is not told (BEP 3
-   * leaves it to us; libtorrent's send_redundant_have): it asks us nothing,
-   * and a write per piece woke the seed of a delta sync some 480 times (a
-   * super-seed never shows every piece, so it still hears each one).
-   */
+  /** A piece verified here: tell every peer, and re-check what we still want from each. */
   pieceVerified(p: PieceIndex): void {
     for (const link of this.set.links) {
       if (!link.handshaken) continue;
-      const seed = this.availability.isComplete(link);
-      if (!this.superSeed && !seed) link.wire.have(p);
+      if (!this.superSeed) link.wire.have(p);
       this.updateInterest(link);
-      if (this.complete && seed) link.close('both sides are seeds');
+      if (this.complete && this.availability.isComplete(link)) link.close('both sides are seeds');
     }
   }
 

@@ -106,6 +106,9 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   // Hash requests are answered from verified pieces only (a leaf hash of unverified bytes would be a lie).
   const verifiedRead = (o: number, n: number) =>
     pieceRange(target.pieceLength, o, n).every((p) => store.have[p]) ? read(o, n) : Promise.reject(new IsosyncError('INTERNAL', 'Internal error: hashes of a piece not verified yet'));
+  // Who may dial us: peers from trackers, the DHT or LSD, and anyone when we seed. Otherwise (a sync with only --peer) uTP waits
+  // for a dial that wants it: loading utp-native cost such a sync some 60 ms of CPU, ~3% of a mixed delta sync.
+  const heard = (settings.trackers !== false && (trackerTiers(target).length > 0 || (settings.preferredTrackers?.length ?? 0) > 0)) || (settings.discovery !== undefined && !target.private) || store.have.every(Boolean);
   const swarm = await Swarm.start({
     infoHash: hybrid ?? target.infoHashBytes,
     ...(hybrid ? { altInfoHash: target.infoHashBytes, v2InfoHash: hybrid } : {}),
@@ -122,7 +125,7 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     ...(settings.uploadLimit ? { uploadLimit: settings.uploadLimit } : {}),
     ...(settings.downloadLimit ? { downloadLimit: settings.downloadLimit } : {}),
     ...(settings.encryption ? { encryption: settings.encryption } : {}),
-    ...(settings.utp === false ? { utp: false } : {}),
+    ...(settings.utp === false ? { utp: false } : heard ? {} : { utp: 'on-demand' as const }),
     ...(settings.downloadGate ? { downloadGate: settings.downloadGate } : {}),
     ...(onWarning ? { onWarning } : {}),
   });

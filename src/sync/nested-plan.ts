@@ -6,6 +6,7 @@
  * nested images from disk, and maps target nested files onto source ones.
  */
 import type { IsoImage } from '../iso/entry.js';
+import { IsosyncError } from '../errors.js';
 import { CheckedTarget, type PieceTarget } from '../delta/checked-target.js';
 import type { ImageSourceInfo, IsoMapping } from '../delta/iso-map.js';
 import { mapNestedFiles, type NestedMapping, type NestedSource } from '../delta/nested-map.js';
@@ -14,6 +15,8 @@ import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { isoLayout } from '../layouts/iso-layout.js';
 import { DEFAULT_NEST, findNested, outerCandidates, type NestedImage } from '../layouts/nested.js';
 import type { ByteSource } from '../store/byte-source.js';
+import { reencodeChangedClusters } from '../delta/reencoded-clusters.js';
+import type { ReencodedStore } from '../delta/reencoded-store.js';
 
 export interface NestedPlan {
   readonly mapping: NestedMapping;
@@ -26,6 +29,8 @@ export interface NestedPlan {
    * after a squashfs): zeros.
    */
   readonly freeGuesses: LocalSegment[];
+  /** Changed lz4hc EROFS clusters compressed again from the old files' bytes (a first-layer guess). */
+  readonly reencoded: LocalSegment[];
 }
 
 /** Outer-image spans of a depth-1 nested image that hold neither metadata nor stored file data. */
@@ -56,6 +61,8 @@ export async function planNested(
   note: (m: string) => void,
   /** Sources to walk nested metadata through (small cached blocks: EROFS spreads inodes over the whole image); default byteSources. */
   walkSources: readonly (ByteSource | undefined)[] = byteSources,
+  /** Where re-encoded EROFS clusters are kept (a local source of its own, at `index` in byteSources). */
+  reencode?: { readonly store: ReencodedStore; readonly index: number },
 ): Promise<NestedPlan | undefined> {
   const candidates = overlay(target.length, [isoMapping.exact, isoMapping.guesses[0] ?? []]);
   const checked = new CheckedTarget(target, candidates, byteSources, vt);
@@ -67,6 +74,19 @@ export async function planNested(
     if (src) nestedSources.push({ index: s.index, nested: await nestedImagesOf(src, s.image, note) });
   }
   const mapping = mapNestedFiles(targetImages, nestedSources);
+  let reencoded: LocalSegment[] = [];
+  if (reencode) {
+    const sourcesWithBytes = nestedSources.flatMap((s) => (byteSources[s.index] ? [{ nested: s.nested, bytes: byteSources[s.index]! }] : []));
+    try {
+      const r = await reencodeChangedClusters({ targets: targetImages, sources: sourcesWithBytes, target: checked, store: reencode.store, storeIndex: reencode.index });
+      reencoded = r.guesses;
+      if (r.files > 0) note(`EROFS: ${r.kept} changed clusters of ${r.files} files compressed again from the old files' bytes (${r.fetched} clusters fetched while planning to find the edits)`);
+    } catch (e) {
+      // A failed read there only loses these guesses: the clusters are fetched like any other.
+      if (e instanceof IsosyncError && e.code === 'CANCELLED') throw e;
+      note(`EROFS: changed clusters not compressed again (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
   const sizes = new Map(targetIso.entries.map((e) => [e.path, e.size]));
   const free: Span[] = [];
   for (const img of targetImages) if (img.depth === 1) for (const x of freeSpans(img, sizes.get(img.path) ?? img.layout.size)) free.push(x);
@@ -74,5 +94,5 @@ export async function planNested(
   // Free space is zeros as the tools write it (mkfs.vfat, mksquashfs's padding): a rollback's source
   // may hold data where the target's free clusters are, so zeros beat the old container's bytes.
   const freeGuesses: LocalSegment[] = freeSorted.map((f) => ({ start: f.start, end: f.end, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' as const }));
-  return { mapping, verified: checked.verifiedSegments(), targetImages, freeGuesses };
+  return { mapping, verified: checked.verifiedSegments(), targetImages, freeGuesses, reencoded };
 }

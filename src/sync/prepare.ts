@@ -33,6 +33,7 @@ import type { PlanInput, PlanReport, SourceReport } from './report.js';
 import { findSources, type ImageSource, type LocalSource } from './sources.js';
 import { changedFileReport, nestedChangeReport } from './changed-files.js';
 import { planNested, type NestedPlan } from './nested-plan.js';
+import { ReencodedStore } from '../delta/reencoded-store.js';
 import { pieceCheckOf } from '../torrent/piece-check.js';
 
 /** Cached blocks for walking the sources' nested metadata: 4,096 x 4 KiB = 16 MiB at most. */
@@ -106,6 +107,9 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
   // Images are read through a block cache: metadata parsing and piece filling make many small reads.
   const byteSources: (ByteSource | undefined)[] = sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source) : s.source));
   const partIndex = part ? byteSources.push(part) - 1 : -1;
+  // Changed EROFS clusters compressed again while planning are read like a local source of their own.
+  const reencodedStore = new ReencodedStore();
+  const reencodedIndex = byteSources.push(reencodedStore) - 1;
   const net = openNetwork({
     length: target.length,
     pieceLength: target.pieceLength,
@@ -189,11 +193,11 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
     if (targetIso && whole && checkable && imageInfos.length > 0) {
       // Nested metadata is many small reads all over an image: 4 KiB cached blocks, not the 256 KiB of piece filling.
       const walk = sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source, NESTED_BLOCK_BYTES, NESTED_BLOCKS) : undefined));
-      nested = await planNested(checkable, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m), walk);
+      nested = await planNested(checkable, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m), walk, { store: reencodedStore, index: reencodedIndex });
     }
     const mapping = targetIso && nested ? mapIsoFiles(targetIso, imageInfos, loose, nested.mapping.containers) : whole;
     const nestedLayers: NestedLayers | undefined =
-      nested && mapping ? { verified: nested.verified, exact: nested.mapping.exact, freeGuesses: nested.freeGuesses, changedBlocks: nested.mapping.changedBlocks, containerGuesses: mapping.containerGuesses } : undefined;
+      nested && mapping ? { verified: nested.verified, exact: nested.mapping.exact, freeGuesses: nested.freeGuesses, changedBlocks: nested.mapping.changedBlocks, reencoded: nested.reencoded, containerGuesses: mapping.containerGuesses } : undefined;
     const guesses = guessLayers({ ...(mapping ? { mappingGuesses: mapping.guesses } : {}), ...(nestedLayers ? { nested: nestedLayers } : {}), deferred: policy.deferred, targetLength: target.length, images });
     const layers = planLayers({ part: partSegs, hints: hints.layers, cached: vt.cachedSegments(), hintsCoverAll: policy.hintsCoverAll, ...(nestedLayers ? { nested: nestedLayers } : {}), ...(mapping ? { isoExact: mapping.exact } : {}), guesses });
     const plan = buildPlan(target, layers.exact, layers.guesses);

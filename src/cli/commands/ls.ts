@@ -10,14 +10,14 @@
 import type { Command } from 'commander';
 import { action, withCommon, type CommonOptions } from '../common.js';
 import { listIso } from '../../iso/list-iso.js';
-import { BlockCache } from '../../store/block-cache.js';
+import { WindowSource } from '../../iso/read-window.js';
 import { FileSource } from '../../store/file-source.js';
 import { BatchedOut, entryJson, JsonArrayOut, TYPE_LETTER } from './ls-format.js';
 
 async function list(image: string, json: boolean | undefined): Promise<void> {
   const src = await FileSource.open(image);
   try {
-    const cached = new BlockCache(src);
+    const cached = new WindowSource(src);
     if (json) {
       const out = new JsonArrayOut();
       await listIso(cached, image, () => undefined, (e) => out.add(entryJson(e)));

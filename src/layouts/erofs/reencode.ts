@@ -14,6 +14,7 @@
  * whether it consumed exactly the input up to the next extent (anything else
  * means the guessed uncompressed bytes are not the ones mkfs.erofs read).
  */
+import type { LayoutFile } from '../layout.js';
 import { Lz4HcEncoder, LZ4HC_DEFAULT_LEVEL } from './lz4hc.js';
 
 /** erofs-utils 1.5's EROFS_CONFIG_COMPR_MAX_SZ: the queue holds twice this. */
@@ -94,4 +95,21 @@ export function reencodeCluster(
   const stored = new Uint8Array(x.plen);
   stored.set(out, x.plen - out.length);
   return { stored, exact: consumed === end - x.la };
+}
+
+/** A file's extents from its layout entry (EROFS: chunks and the logical starts in `evidence`). */
+export function extentsOf(f: LayoutFile): { extents: ClusterExtent[]; pas: number[] } | undefined {
+  if (!f.evidence) return undefined;
+  const las = f.evidence.split('.').map((s) => parseInt(s, 36));
+  if (las.length !== f.chunks.length / 2) return undefined;
+  const pas: number[] = [];
+  const extents = las.map((la, i) => {
+    const pa = f.chunks[2 * i]!;
+    const plen = f.chunks[2 * i + 1]! - pa;
+    pas.push(pa);
+    // An inline (tail-packed) extent sits in the metadata: not block-aligned, shorter than a block.
+    const inline = pa % BLOCK !== 0 || plen !== BLOCK;
+    return { la, plen, raw: false, inline };
+  });
+  return { extents, pas };
 }

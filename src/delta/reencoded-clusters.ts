@@ -1,0 +1,231 @@
+/**
+ * Changed lz4hc EROFS clusters rebuilt on the client (a guess layer).
+ *
+ * mkfs.erofs compresses each 4 KiB physical cluster on its own, filling it
+ * from the cluster's uncompressed start (LZ4_compress_HC_destSize). After an
+ * edit inside a file every later cluster starts at another uncompressed
+ * offset and holds other bytes, yet the file's uncompressed bytes after the
+ * edit are mostly the old ones, shifted. The target's cluster index (read
+ * with its metadata) gives every cluster's uncompressed start, so:
+ *   1. the first changed cluster of a file (its boundaries differ from the
+ *      old file's) is fetched and decoded: the new bytes up to its end;
+ *   2. the shift is found by looking up the last 64 decoded bytes in the old
+ *      file near the same offset (the nearest match wins);
+ *   3. the rest of the file is guessed as the old bytes at that shift, and
+ *      each following cluster is compressed again from its start
+ *      (layouts/erofs/lz4hc.ts, the level and padding checked first on one
+ *      unchanged old cluster, which must come out byte for byte). A cluster
+ *      is kept only if the compressor consumed exactly up to the next
+ *      cluster's start (a free check that the guessed input is the one
+ *      mkfs.erofs read);
+ *   4. the first cluster that fails the check (another edit) is fetched in
+ *      the next round, and 2-3 go on from there.
+ * Fetches are batched across files, one round at a time. The fetched
+ * clusters were to be fetched anyway (the bytes are new); kept clusters are
+ * guesses: piece hashes decide (reason 'reencoded').
+ *
+ * Not handled (left to the other layers): big pclusters (-C), raw (PLAIN)
+ * clusters (the chain stops there and resumes after them), images without
+ * LZ4_0PADDING, compressors other than lz4hc at levels 1-9.
+ */
+import { IsosyncError } from '../errors.js';
+import { chunkSignature, type LayoutFile } from '../layouts/layout.js';
+import type { NestedImage } from '../layouts/nested.js';
+import { decodeBlock } from '../layouts/codecs.js';
+import { Lz4HcEncoder } from '../layouts/erofs/lz4hc.js';
+import { extentsOf, inputSizes, reencodeCluster, type ClusterExtent } from '../layouts/erofs/reencode.js';
+import type { ByteSource, Span } from '../store/byte-source.js';
+import type { LocalSegment } from './plan.js';
+import type { ReencodedStore } from './reencoded-store.js';
+import { alignShift, calibrate, type Calibration } from './reencode-align.js';
+
+const BLOCK = 4096;
+/** Network rounds while planning (each one batched request for every file that needs a cluster). */
+const ROUNDS = 5;
+/** Clusters fetched per file at most (a file rewritten throughout is left to the plain fetch). */
+const FETCH_BUDGET = 12;
+/** Files whose old and new bytes are held at once (memory: their sizes, twice). */
+const BATCH_BYTES = 32 * 1024 * 1024;
+/** Largest file re-encoded. */
+const MAX_FILE = 64 * 1024 * 1024;
+
+export interface ReencodeInput {
+  readonly targets: readonly NestedImage[];
+  /** Source nested images, with their outer images (local). */
+  readonly sources: readonly { readonly nested: readonly NestedImage[]; readonly bytes: ByteSource }[];
+  /** The target image (reads fetch what is not local; prefetch batches). */
+  readonly target: ByteSource;
+  readonly store: ReencodedStore;
+  readonly storeIndex: number;
+}
+
+export interface ReencodeResult {
+  readonly guesses: LocalSegment[];
+  /** Clusters kept, clusters fetched and decoded while planning, files tried. */
+  readonly kept: number;
+  readonly fetched: number;
+  readonly files: number;
+}
+
+interface FileJob {
+  readonly t: NestedImage;
+  readonly f: LayoutFile;
+  readonly extents: ClusterExtent[];
+  readonly pas: number[];
+  readonly sizes: number[];
+  readonly old: Uint8Array;
+  readonly guess: Uint8Array;
+  readonly cal: Calibration;
+  /** Next cluster to fetch (undefined: done). */
+  want: number | undefined;
+  fetched: number;
+  shift: number;
+}
+
+/** The first extent whose stored length or logical boundaries differ from the old file's (as nested-map.ts decides). */
+export function firstChanged(t: ClusterExtent[], s: ClusterExtent[], tSize: number, sSize: number): number {
+  const end = (xs: ClusterExtent[], i: number, size: number) => (i + 1 < xs.length ? xs[i + 1]!.la : size);
+  for (let i = 0; i < t.length; i++) {
+    const a = t[i]!;
+    const b = s[i];
+    if (!b || a.plen !== b.plen || a.la !== b.la || end(t, i, tSize) !== end(s, i, sSize)) return i;
+  }
+  return t.length;
+}
+
+export async function reencodeChangedClusters(input: ReencodeInput): Promise<ReencodeResult> {
+  const enc = new Lz4HcEncoder();
+  const guesses: LocalSegment[] = [];
+  let kept = 0;
+  let fetched = 0;
+  let files = 0;
+  for (const t of input.targets) {
+    if (t.layout.format !== 'erofs') continue;
+    const src = input.sources.flatMap((s) => s.nested.filter((n) => n.path === t.path && n.layout.format === 'erofs').map((img) => ({ img, bytes: s.bytes })))[0];
+    if (!src) continue;
+    const cal = await calibrate(src.img, src.bytes, enc);
+    if (!cal) continue;
+    const byPath = new Map(src.img.layout.files.filter((f) => f.type === 'file' && f.evidence).map((f) => [f.path, f]));
+    const pending: { f: LayoutFile; from: LayoutFile; k0: number }[] = [];
+    for (const f of t.layout.files) {
+      if (f.type !== 'file' || !f.evidence || f.size > MAX_FILE) continue;
+      const from = byPath.get(f.path);
+      if (!from || from.size > MAX_FILE || chunkSignature(from) === chunkSignature(f)) continue;
+      const te = extentsOf(f);
+      const se = extentsOf(from);
+      if (!te || !se) continue;
+      const k0 = firstChanged(te.extents, se.extents, f.size, from.size);
+      if (te.extents.length - k0 >= 2) pending.push({ f, from, k0 });
+    }
+    // Batches bounded in bytes: each holds its files' old and guessed bytes until its rounds end.
+    let at = 0;
+    while (at < pending.length) {
+      const jobs: FileJob[] = [];
+      let bytes = 0;
+      while (at < pending.length && (jobs.length === 0 || bytes + pending[at]!.f.size + pending[at]!.from.size <= BATCH_BYTES)) {
+        const { f, from, k0 } = pending[at++]!;
+        const ex = extentsOf(f)!;
+        let old: Uint8Array;
+        try {
+          old = await src.img.layout.readContent(from, MAX_FILE);
+        } catch {
+          continue; // an old file that does not decode only loses this guess
+        }
+        const guess = new Uint8Array(f.size);
+        guess.set(old.subarray(0, Math.min(ex.extents[k0]!.la, old.length)));
+        jobs.push({ t, f, extents: ex.extents, pas: ex.pas, sizes: inputSizes(f.size, ex.extents), old, guess, cal, want: k0, fetched: 0, shift: 0 });
+        bytes += f.size + from.size;
+      }
+      files += jobs.length;
+      const r = await runRounds(jobs, input, enc, guesses);
+      kept += r.kept;
+      fetched += r.fetched;
+    }
+  }
+  return { guesses, kept, fetched, files };
+}
+
+/** Rounds of fetching one cluster per file, then re-encoding as far as the guess holds. */
+async function runRounds(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder, out: LocalSegment[]): Promise<{ kept: number; fetched: number }> {
+  let kept = 0;
+  let fetched = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const active = jobs.filter((j) => j.want !== undefined && j.fetched < FETCH_BUDGET);
+    if (active.length === 0) break;
+    const spans: Span[] = [];
+    for (const j of active) for (const s of j.t.toImage(j.pas[j.want!]!, j.pas[j.want!]! + j.extents[j.want!]!.plen)) spans.push(s);
+    await input.target.prefetch?.(spans.sort((a, b) => a.start - b.start));
+    for (const j of active) {
+      const k = j.want!;
+      j.want = undefined;
+      const x = j.extents[k]!;
+      const end = k + 1 < j.extents.length ? j.extents[k + 1]!.la : j.f.size;
+      const stored = await readSpans(input.target, j.t.toImage(j.pas[k]!, j.pas[k]! + x.plen));
+      j.fetched++;
+      fetched++;
+      // A cluster that does not decode to its length but holds as many bytes is a raw (PLAIN) one.
+      const plain = (await decodeCluster(stored, end - x.la)) ?? (stored.length === end - x.la ? stored : undefined);
+      if (!plain) continue; // inline or undecodable: the chain stops here
+      j.guess.set(plain, x.la);
+      const shift = alignShift(j.guess, end, j.old, j.shift);
+      if (shift === undefined) {
+        // Still inside the edit: the next cluster is new bytes too.
+        if (k + 1 < j.extents.length) j.want = k + 1;
+        continue;
+      }
+      j.shift = shift;
+      fillShifted(j.guess, end, j.old, shift);
+      for (let n = k + 1; n < j.extents.length; n++) {
+        const e = j.extents[n]!;
+        if (e.inline) break;
+        const r = reencodeCluster(enc, j.guess, j.extents, n, j.sizes[n]!, j.cal.level);
+        if (!r?.exact) {
+          j.want = n;
+          break;
+        }
+        const off = input.store.put(j.t.toImage(j.pas[n]!, j.pas[n]! + 1)[0]!.start, r.stored);
+        let o = off;
+        for (const s of j.t.toImage(j.pas[n]!, j.pas[n]! + e.plen)) {
+          out.push({ start: s.start, end: s.end, source: input.storeIndex, sourceOffset: o, reason: 'reencoded' });
+          o += s.end - s.start;
+        }
+        kept++;
+      }
+    }
+  }
+  return { kept, fetched };
+}
+
+/** The old bytes at `shift` (target byte x is old byte x - shift) from `from` on, as far as the old file goes. */
+function fillShifted(guess: Uint8Array, from: number, old: Uint8Array, shift: number): void {
+  const a = from - shift;
+  if (a < 0) return;
+  const n = Math.max(0, Math.min(guess.length - from, old.length - a));
+  guess.set(old.subarray(a, a + n), from);
+  guess.fill(0, from + n);
+}
+
+async function readSpans(src: ByteSource, spans: Span[]): Promise<Uint8Array> {
+  if (spans.length === 1) return src.read(spans[0]!.start, spans[0]!.end - spans[0]!.start);
+  const out = new Uint8Array(spans.reduce((n, s) => n + s.end - s.start, 0));
+  let at = 0;
+  for (const s of spans) {
+    out.set(await src.read(s.start, s.end - s.start), at);
+    at += s.end - s.start;
+  }
+  return out;
+}
+
+/** A cluster's uncompressed bytes (LZ4_0PADDING: the stream after the leading zeros), or undefined when it does not decode to `want` bytes. */
+async function decodeCluster(stored: Uint8Array, want: number): Promise<Uint8Array | undefined> {
+  let z = 0;
+  while (z < stored.length && stored[z] === 0) z++;
+  try {
+    const plain = await decodeBlock('lz4', stored.subarray(z), Math.max(want, 1), (p) => {
+      throw new IsosyncError('BAD_ISO', `Cannot decode a target EROFS cluster: ${p}`);
+    });
+    return plain.length === want ? plain : undefined;
+  } catch {
+    return undefined;
+  }
+}
