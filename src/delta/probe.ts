@@ -52,7 +52,7 @@ export const PROBE_ROUNDS = 2;
  * CHANGED_BLOCK_HEADER), so 16 bytes (twice MIN_AGREE) tell agreement from
  * chance, and a sample costs its bytes and a multipart part's framing (some
  * 100 bytes). On the live bench pair, 3 rounds of 3 samples of 64 bytes (the
- * turn to some 2 KiB for 9) fetched 122 KB more.
+ * turn to some 2 KiB for 9) fetched 112 KB more.
  */
 export const CHANGED_BLOCK_SCHEDULE = { perRound: 2, rounds: 4, bytes: 16 } as const;
 /** Fewer equal bytes in a row than this are chance (compressed bytes that differ still agree 1 time in 256). */
