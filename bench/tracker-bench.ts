@@ -26,6 +26,13 @@
  *   ISOSYNC_BENCH_TRACKER_SECONDS        per load (default 5)
  *   ISOSYNC_BENCH_TRACKER_ROUNDS         measured rounds (default 2)
  *   ISOSYNC_BENCH_TRACKER_LONG_SECONDS   the memory run (default 30)
+ *   ISOSYNC_BENCH_TRACKER_BASELINE       bin/isosync of another build (an older commit's
+ *                                        worktree), measured in the same rounds: before/after
+ *
+ * Each load also reads the tracker's own CPU time (/proc), printed as
+ * microseconds per announce and as a second ratio, announces per CPU-second:
+ * on a shared machine a process gets a share of a core, so throughput follows
+ * the CPU an announce costs, and that ratio is the steadier of the two.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -244,9 +251,13 @@ export async function udpLoad(t: Target, seconds = SECONDS): Promise<LoadResult>
   return { announces, failures, lost, seconds: (performance.now() - t0) / 1000, generatorCpu: (cpu.user + cpu.system) / 1e6 };
 }
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function rssMiB(pid: number): number {
+  return procStatus(pid, 'VmRSS');
 }
 
 function cpuSeconds(pid: number): number {
@@ -255,16 +266,17 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-export async function startIsosyncTracker(): Promise<{ child: ChildProcess; target: Target; stop: () => Promise<void> }> {
+/** `isosync tracker` from `bin` (this build's by default; ISOSYNC_BENCH_TRACKER_BASELINE names another build's). */
+export async function startIsosyncTracker(bin = join(ROOT, 'bin', 'isosync'), name = 'isosync'): Promise<{ child: ChildProcess; target: Target; stop: () => Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'isosync'), 'tracker', '--host', '127.0.0.1', '--port', String(port), '--udp'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [bin, 'tracker', '--host', '127.0.0.1', '--port', String(port), '--udp'], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once('data', () => resolve());
     child.once('exit', (c) => reject(new Error(`isosync tracker exited ${c}`)));
   });
   return {
     child,
-    target: { name: 'isosync', host: '127.0.0.1', port },
+    target: { name, host: '127.0.0.1', port },
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -273,69 +285,98 @@ export async function startIsosyncTracker(): Promise<{ child: ChildProcess; targ
   };
 }
 
+/** A load's result with the tracker's CPU seconds spent during it. */
+interface Measured extends LoadResult {
+  readonly trackerCpu: number;
+}
+
+interface Tracked {
+  readonly target: Target;
+  readonly pid: number;
+  readonly http: Measured[];
+  readonly udp: Measured[];
+}
+
+async function measure(t: Tracked, load: () => Promise<LoadResult>): Promise<Measured> {
+  const c0 = cpuSeconds(t.pid);
+  const r = await load();
+  return { ...r, trackerCpu: cpuSeconds(t.pid) - c0 };
+}
+
 /** Announces per second over several loads. */
 function rate(rs: readonly LoadResult[]): number {
   return rs.reduce((n, r) => n + r.announces, 0) / rs.reduce((n, r) => n + r.seconds, 0);
 }
 
-function line(label: string, r: LoadResult): number {
+/** Announces per second of the tracker's own CPU time: what a loaded machine's share of a core buys. */
+function perCpu(rs: readonly Measured[]): number {
+  return rs.reduce((n, r) => n + r.announces, 0) / Math.max(0.01, rs.reduce((n, r) => n + r.trackerCpu, 0));
+}
+
+function line(label: string, r: LoadResult & { trackerCpu?: number }): number {
   const rate = r.announces / r.seconds;
+  const cpu = r.trackerCpu === undefined ? '' : `; tracker CPU ${((100 * r.trackerCpu) / r.seconds).toFixed(0)}%, ${((1e6 * r.trackerCpu) / Math.max(1, r.announces)).toFixed(0)} us/announce`;
   process.stdout.write(
-    `  ${label.padEnd(37)} ${rate.toFixed(0).padStart(7)} announces/s  (${r.announces} in ${r.seconds.toFixed(1)} s, ${r.failures} failed${r.lost ? `, ${r.lost} lost` : ''}; generator CPU ${((100 * r.generatorCpu) / r.seconds).toFixed(0)}%)\n`,
+    `  ${label.padEnd(40)} ${rate.toFixed(0).padStart(7)} announces/s  (${r.announces} in ${r.seconds.toFixed(1)} s, ${r.failures} failed${r.lost ? `, ${r.lost} lost` : ''}; generator CPU ${((100 * r.generatorCpu) / r.seconds).toFixed(0)}%${cpu})\n`,
   );
   return rate;
+}
+
+function ratios(a: Tracked, b: Tracked): string {
+  const range = (k: 'http' | 'udp'): string => {
+    const rs = a[k].map((r, i) => rate([r]) / rate([b[k][i]!]));
+    return `${Math.min(...rs).toFixed(2)}-${Math.max(...rs).toFixed(2)}`;
+  };
+  return (
+    `HTTP ${(rate(a.http) / rate(b.http)).toFixed(2)}x (rounds ${range('http')}), UDP ${(rate(a.udp) / rate(b.udp)).toFixed(2)}x (rounds ${range('udp')}); ` +
+    `per CPU-second: HTTP ${(perCpu(a.http) / perCpu(b.http)).toFixed(2)}x, UDP ${(perCpu(a.udp) / perCpu(b.udp)).toFixed(2)}x`
+  );
 }
 
 export async function run(): Promise<void> {
   process.stdout.write(`load: ${PEERS} peers over ${TORRENTS} torrents, ${CONCURRENCY} HTTP requests / ${UDP_SOCKETS}x${UDP_IN_FLIGHT_PER_SOCKET} UDP in flight, ${SECONDS} s per load, on 127.0.0.1\n`);
   const iso = await startIsosyncTracker();
+  const baselineBin = process.env['ISOSYNC_BENCH_TRACKER_BASELINE'];
+  let base: Awaited<ReturnType<typeof startIsosyncTracker>> | undefined;
   let ot: Opentracker | undefined;
   try {
     const pid = iso.child.pid!;
     const rss0 = rssMiB(pid);
-    let otTarget: Target | undefined;
+    const trackers: Tracked[] = [{ target: iso.target, pid, http: [], udp: [] }];
+    if (baselineBin) {
+      base = await startIsosyncTracker(baselineBin, 'baseline');
+      trackers.push({ target: base.target, pid: base.child.pid!, http: [], udp: [] });
+    }
     try {
       ot = await startOpentracker(infoHashes.map((h) => h.toString('hex')));
-      otTarget = { name: 'opentracker', host: '127.0.0.1', port: ot.port };
+      trackers.push({ target: { name: 'opentracker', host: '127.0.0.1', port: ot.port }, pid: ot.pid, http: [], udp: [] });
     } catch (e) {
       process.stdout.write(`  opentracker: not measured (${(e as Error).message.split('\n')[0]})\n`);
     }
-    // Warm-up, unmeasured: a tracker runs for days, so both are measured hot (isosync's JIT compiled, both tables full).
-    for (const t of [iso.target, ...(otTarget ? [otTarget] : [])]) {
-      await httpLoad(t, false, WARM_UP_SECONDS);
-      await udpLoad(t, WARM_UP_SECONDS);
+    // Warm-up, unmeasured: a tracker runs for days, so all are measured hot (isosync's JIT compiled, tables full).
+    for (const t of trackers) {
+      await httpLoad(t.target, false, WARM_UP_SECONDS);
+      await udpLoad(t.target, WARM_UP_SECONDS);
     }
     const isoCpu0 = cpuSeconds(pid);
-    // Rounds alternate the two trackers, so a change in the machine's load falls on both.
-    const totals = { isoHttp: [] as LoadResult[], otHttp: [] as LoadResult[], isoUdp: [] as LoadResult[], otUdp: [] as LoadResult[] };
-    const ratios: { http: number; udp: number }[] = [];
+    // Rounds alternate the trackers, so a change in the machine's load falls on all of them.
     for (let round = 1; round <= ROUNDS; round++) {
-      const isoHttp = await httpLoad(iso.target, false);
-      line(`isosync  HTTP, connection each #${round}`, isoHttp);
-      totals.isoHttp.push(isoHttp);
-      const otHttp = otTarget ? await httpLoad(otTarget, false) : undefined;
-      if (otHttp) {
-        line(`opentracker HTTP, connection each #${round}`, otHttp);
-        totals.otHttp.push(otHttp);
+      for (const t of trackers) {
+        const r = await measure(t, () => httpLoad(t.target, false));
+        line(`${t.target.name} HTTP, connection each #${round}`, r);
+        t.http.push(r);
       }
-      const isoUdp = await udpLoad(iso.target);
-      line(`isosync  UDP #${round}`, isoUdp);
-      totals.isoUdp.push(isoUdp);
-      const otUdp = otTarget ? await udpLoad(otTarget) : undefined;
-      if (otUdp) {
-        line(`opentracker UDP #${round}`, otUdp);
-        totals.otUdp.push(otUdp);
+      for (const t of trackers) {
+        const r = await measure(t, () => udpLoad(t.target));
+        line(`${t.target.name} UDP #${round}`, r);
+        t.udp.push(r);
       }
-      if (otHttp && otUdp) ratios.push({ http: rate([isoHttp]) / rate([otHttp]), udp: rate([isoUdp]) / rate([otUdp]) });
     }
-    line('isosync  HTTP keep-alive', await httpLoad(iso.target, true));
-    if (ratios.length > 0) {
-      const range = (k: 'http' | 'udp'): string => `${Math.min(...ratios.map((r) => r[k])).toFixed(2)}-${Math.max(...ratios.map((r) => r[k])).toFixed(2)}`;
-      process.stdout.write(
-        `  ratio isosync/opentracker over ${ROUNDS} rounds: HTTP ${(rate(totals.isoHttp) / rate(totals.otHttp)).toFixed(2)}x (rounds ${range('http')}), ` +
-          `UDP ${(rate(totals.isoUdp) / rate(totals.otUdp)).toFixed(2)}x (rounds ${range('udp')})\n`,
-      );
-    }
+    line('isosync HTTP keep-alive', await measure(trackers[0]!, () => httpLoad(iso.target, true)));
+    const otTracked = trackers.find((t) => t.target.name === 'opentracker');
+    if (otTracked) process.stdout.write(`  ratio isosync/opentracker over ${ROUNDS} rounds: ${ratios(trackers[0]!, otTracked)}\n`);
+    if (otTracked && base) process.stdout.write(`  ratio baseline/opentracker over ${ROUNDS} rounds: ${ratios(trackers[1]!, otTracked)}\n`);
+    if (base) process.stdout.write(`  ratio isosync/baseline over ${ROUNDS} rounds: ${ratios(trackers[0]!, trackers[1]!)}\n`);
     process.stdout.write(`  isosync tracker CPU over these loads: ${(cpuSeconds(pid) - isoCpu0).toFixed(1)} s\n`);
 
     // Memory over a longer run: UDP load (the cheapest for the generator) with the same peer population.
@@ -345,13 +386,15 @@ export async function run(): Promise<void> {
     const long = await udpLoad(iso.target, LONG_SECONDS);
     clearInterval(sampler);
     const rssEnd = rssMiB(pid);
-    line(`isosync  UDP, ${LONG_SECONDS} s memory run`, long);
+    line(`isosync UDP, ${LONG_SECONDS} s memory run`, long);
     process.stdout.write(
       `  isosync tracker RSS: ${rss0.toFixed(1)} MiB at start, ${rssWarm.toFixed(1)} MiB after the first loads (table full: ${PEERS} peers), ` +
-        `${rssEnd.toFixed(1)} MiB after ${long.announces} more announces; samples during the run: ${samples.join(', ')} MiB\n`,
+        `${rssEnd.toFixed(1)} MiB after ${long.announces} more announces; samples during the run: ${samples.join(', ')} MiB; peak ${procStatus(pid, 'VmHWM').toFixed(1)} MiB\n`,
     );
+    if (base) process.stdout.write(`  baseline tracker peak RSS (no memory run): ${procStatus(base.child.pid!, 'VmHWM').toFixed(1)} MiB\n`);
   } finally {
     await iso.stop();
+    await base?.stop();
     await ot?.stop();
   }
 }

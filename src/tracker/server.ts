@@ -8,27 +8,26 @@
  * malformed announce gets HTTP 200 with a bencoded `failure reason` (what
  * BitTorrent clients read); nothing a client sends can throw out of here.
  *
- * The peer's address is the socket's; the `ip` parameter is honoured only
- * from loopback (a local reverse proxy, or tests standing in for several
- * hosts). Expired peers are swept lazily and on an unref'd timer.
+ * The peer's address is the socket's. The address a request names (HTTP
+ * `ip`, BEP 15 "IP address") replaces it only when both are loopback, or
+ * when the server is told to trust it (`trustIp`), as opentracker honours
+ * `ip=` only when built with WANT_IP_FROM_QUERY_STRING: a client that names
+ * an address it does not listen on would otherwise be handed out
+ * unreachable. Expired peers are swept lazily and on an unref'd timer.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { encodeBencode } from '../torrent/bencode-encode.js';
-import { parseAnnounceQuery, parseScrapeQuery } from './announce-query.js';
+import { parseAnnounceQuery, QueryFault } from './announce-parse.js';
+import { parseScrapeQuery } from './announce-query.js';
 import { encodeCompactReply } from './announce-reply.js';
-import { isLoopback, normalizeAddress } from './compact-peers.js';
-import { SwarmTable, type StoredPeer, type SwarmStats } from './swarm-table.js';
-import {
-  decodeRequest,
-  encodeAnnounceReply,
-  encodeConnectReply,
-  encodeErrorReply,
-  encodeScrapeReply,
-  type UdpRequest,
-} from './udp-wire.js';
+import { COMPACT_V4_BYTES, encodeCompactV6, isLoopback, normalizeAddress } from './compact-peers.js';
+import { ConnectionIds } from './connection-ids.js';
+import { writeIPv4 } from './peer-list.js';
+import { SwarmTable, type SwarmStats } from './swarm-table.js';
+import { ACTION, decodeRequest, encodeErrorReply, encodeScrapeReply, type AnnounceEvent, type UdpRequest } from './udp-wire.js';
 import { IsosyncError } from '../errors.js';
 
 export interface TrackerOptions {
@@ -46,6 +45,12 @@ export interface TrackerOptions {
   maxPeers?: number;
   /** When given, only torrents it accepts (hex infohash) are tracked; others get a failure reason. */
   allow?: (infoHashHex: string) => boolean;
+  /**
+   * Hand out the address a request names (HTTP ip=, BEP 15 "IP address") instead of the socket's
+   * (default false: only when both are loopback). For set-ups where the tracker sees every client
+   * through one address it knows is not theirs (a NAT, tests standing in for several hosts).
+   */
+  trustIp?: boolean;
 }
 
 export const DEFAULT_INTERVAL_S = 1800;
@@ -61,8 +66,16 @@ export const MAX_PEERS_PER_TORRENT = 10_000;
 export const MAX_PEERS = 200_000;
 /** BEP 15: a connection id is valid for about one to two minutes. */
 const CONNECTION_ID_SLOT_MS = 60_000;
-/** Connection ids remembered at most (two per client address and minute): ~100 bytes each. */
+/** Client addresses whose connection ids are remembered at most: ~150 bytes each. */
 const MAX_REMEMBERED_CONNECTION_IDS = 100_000;
+/** BEP 15 sizes: every request's header (connection id, action, transaction id), an announce request, replies. */
+const UDP_HEADER_BYTES = 16;
+const UDP_ANNOUNCE_BYTES = 98;
+const UDP_CONNECT_REPLY_BYTES = 16;
+const UDP_ANNOUNCE_REPLY_HEADER_BYTES = 20;
+const UDP_AT = { action: 8, transactionId: 12 } as const;
+/** BEP 15 event numbers. */
+const UDP_EVENTS: readonly AnnounceEvent[] = ['', 'completed', 'started', 'stopped'];
 /** Sweep timer period bound: often enough that /status counts stay honest. */
 const MAX_SWEEP_MS = 60_000;
 
@@ -84,9 +97,10 @@ export class Tracker {
   private readonly allow: ((h: string) => boolean) | undefined;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly udpSockets: dgram.Socket[] = [];
-  private readonly secret = randomBytes(16);
-  /** Connection ids already computed, by minute and address; dropped wholesale when full. */
-  private readonly connectionIds = new Map<string, bigint>();
+  private readonly trustIp: boolean;
+  private readonly connectionIds = new ConnectionIds(randomBytes(16), MAX_REMEMBERED_CONNECTION_IDS);
+  /** The announcer's IPv4 compact entry, rewritten per announce (the table copies it when it stores the peer). */
+  private readonly self4 = new Uint8Array(COMPACT_V4_BYTES);
   /** Counters for /status and the bench. */
   readonly counters = { httpAnnounces: 0, udpAnnounces: 0, scrapes: 0, failures: 0 };
 
@@ -100,8 +114,9 @@ export class Tracker {
       maxPeersPerTorrent: positive(opts.maxPeersPerTorrent, MAX_PEERS_PER_TORRENT, 'maxPeersPerTorrent'),
       maxPeers: positive(opts.maxPeers, MAX_PEERS, 'maxPeers'),
       peerTtl: this.peerTtl,
-    });
+    }, Math.random);
     this.allow = opts.allow;
+    this.trustIp = opts.trustIp === true;
     this.sweepTimer = setInterval(() => this.table.sweep(Date.now()), Math.min(MAX_SWEEP_MS, (this.peerTtl * 1000) / 2));
     this.sweepTimer.unref();
   }
@@ -145,7 +160,7 @@ export class Tracker {
     this.udpSockets.push(sock);
     sock.on('message', (msg, rinfo) => {
       try {
-        const reply = this.udpMessage(msg, rinfo.address, rinfo.port);
+        const reply = this.udpMessage(msg, rinfo.address);
         if (reply) sock.send(reply, rinfo.port, rinfo.address);
       } catch {
         // A packet can never take the tracker down; a reply we cannot build is simply not sent.
@@ -183,36 +198,50 @@ export class Tracker {
     return encodeBencode({ 'failure reason': reason });
   }
 
-  private peerHost(socketAddress: string | undefined, ipParam: string | undefined): string | undefined {
+  /**
+   * The announcer's compact entry (address + port) as it is handed out: the socket's address, or
+   * the one the request names (HTTP ip=, BEP 15 "IP address") when the tracker trusts it or both
+   * are loopback. Undefined when the socket's address is unknown or not an IP address.
+   */
+  private selfEntry(socketAddress: string | undefined, named: string | undefined, port: number): Uint8Array | undefined {
     if (!socketAddress) return undefined;
-    const host = normalizeAddress(socketAddress);
-    if (ipParam !== undefined && isLoopback(host) && isIP(ipParam) !== 0) return normalizeAddress(ipParam);
-    return host;
+    let host = normalizeAddress(socketAddress);
+    if (named !== undefined && isIP(named) !== 0) {
+      const claimed = normalizeAddress(named);
+      if (this.trustIp || (isLoopback(host) && isLoopback(claimed))) host = claimed;
+    }
+    if (writeIPv4(host, this.self4, 0)) {
+      this.self4[4] = port >> 8;
+      this.self4[5] = port & 0xff;
+      return this.self4;
+    }
+    return encodeCompactV6(host, port);
   }
 
   private httpAnnounce(query: string, remoteAddress: string | undefined): Uint8Array {
     const a = parseAnnounceQuery(query);
-    if (typeof a === 'string') return this.failure(a);
+    if (a instanceof QueryFault) return this.failure(a.reason);
     if (this.allow) {
       const ih = a.infoHash.toString('hex');
       if (!this.allow(ih)) return this.failure(`torrent ${ih} is not tracked here`);
     }
-    const host = this.peerHost(remoteAddress, a.ip);
-    if (!host) return this.failure('cannot tell your address');
+    const compact = this.selfEntry(remoteAddress, a.ip, a.port);
+    if (!compact) return this.failure('cannot tell your address');
     this.counters.httpAnnounces++;
     const out = this.table.announce(
-      { infoHash: a.infoHash, peerId: a.peerId, host, port: a.port, left: a.left, event: a.event, numwant: this.numwant(a.numwant) },
+      { infoHash: a.infoHash, peerId: a.peerId, compact, left: a.left, event: a.event, numwant: this.numwant(a.numwant), families: 'both' },
       Date.now(),
     );
+    const picked = this.table.picked;
     if (a.compact) {
-      return encodeCompactReply({ complete: out.seeders, incomplete: out.leechers, interval: this.interval, minInterval: this.minInterval, peers: out.peers, warning: out.notStored });
+      return encodeCompactReply({ complete: out.seeders, incomplete: out.leechers, interval: this.interval, minInterval: this.minInterval, peers: picked, warning: out.notStored });
     }
     const reply: Record<string, unknown> = {
       complete: out.seeders,
       incomplete: out.leechers,
       interval: this.interval,
       'min interval': this.minInterval,
-      peers: out.peers.map((p: StoredPeer) => (a.noPeerId ? { ip: p.host, port: p.port } : { ip: p.host, 'peer id': p.peerId, port: p.port })),
+      peers: picked.peers().map((p) => (a.noPeerId ? { ip: p.host, port: p.port } : { ip: p.host, 'peer id': p.peerId, port: p.port })),
     };
     if (out.notStored) reply['warning message'] = out.notStored;
     return encodeBencode(reply);
@@ -237,83 +266,89 @@ export class Tracker {
 
   // ---- UDP ----
 
-  /**
-   * Stateless connection ids (BEP 15 leaves their making to the tracker): a MAC of the client's address and the
-   * minute. Not of its port: libtorrent reuses one connection id across the sockets it announces from.
-   */
-  private connectionId(host: string, slot: number): bigint {
-    // The MAC is most of the cost of a UDP announce, and a client announces with one id for a minute: remembered.
-    const key = `${slot}|${host}`;
-    const known = this.connectionIds.get(key);
-    if (known !== undefined) return known;
-    if (this.connectionIds.size >= MAX_REMEMBERED_CONNECTION_IDS) this.connectionIds.clear();
-    const mac = createHmac('sha1', this.secret).update(`${host}|${slot}`).digest();
-    const id = mac.readBigUInt64BE(0);
-    this.connectionIds.set(key, id);
-    return id;
-  }
-
-  private validConnection(id: bigint, host: string): boolean {
-    const slot = Math.floor(Date.now() / CONNECTION_ID_SLOT_MS);
-    return id === this.connectionId(host, slot) || id === this.connectionId(host, slot - 1);
+  private udpError(transactionId: number, message: string): Uint8Array {
+    this.counters.failures++;
+    return encodeErrorReply(transactionId, message);
   }
 
   /** One datagram in, at most one out. Packets too short to carry a transaction id get no answer. */
-  private udpMessage(msg: Buffer, fromHost: string, fromPort: number): Uint8Array | undefined {
+  private udpMessage(msg: Buffer, fromHost: string): Uint8Array | undefined {
+    if (msg.length < UDP_HEADER_BYTES) return undefined;
+    const action = msg.readUInt32BE(UDP_AT.action);
+    const tid = msg.readUInt32BE(UDP_AT.transactionId);
+    const host = normalizeAddress(fromHost);
+    const slot = Math.floor(Date.now() / CONNECTION_ID_SLOT_MS);
+    // Announces, the bulk of the traffic, are read in place; other requests go through the decoder.
+    if (action === ACTION.announce && msg.length >= UDP_ANNOUNCE_BYTES) {
+      if (!this.connectionIds.valid(host, slot, msg.readUInt32BE(0), msg.readUInt32BE(4))) return this.udpError(tid, 'connection id expired or invalid');
+      return this.udpAnnounce(msg, tid, host);
+    }
     const d = decodeRequest(msg);
     if (!d) return undefined;
-    if (d.error || !d.request) {
-      this.counters.failures++;
-      return encodeErrorReply(d.transactionId, d.error ?? 'bad request');
-    }
+    if (d.error || !d.request) return this.udpError(d.transactionId, d.error ?? 'bad request');
     const r: UdpRequest = d.request;
-    const host = normalizeAddress(fromHost);
     if (r.action === 'connect') {
-      return encodeConnectReply(r.transactionId, this.connectionId(host, Math.floor(Date.now() / CONNECTION_ID_SLOT_MS)));
+      const reply = Buffer.alloc(UDP_CONNECT_REPLY_BYTES);
+      reply.writeUInt32BE(ACTION.connect, 0);
+      reply.writeUInt32BE(tid, 4);
+      this.connectionIds.write(host, slot, reply, 8);
+      return reply;
     }
-    if (!this.validConnection(r.connectionId, host)) {
-      this.counters.failures++;
-      return encodeErrorReply(r.transactionId, 'connection id expired or invalid');
-    }
+    const id = r.connectionId;
+    if (!this.connectionIds.valid(host, slot, Number(id >> 32n), Number(id & 0xffffffffn))) return this.udpError(tid, 'connection id expired or invalid');
     if (r.action === 'scrape') {
       this.counters.scrapes++;
       const now = Date.now();
       return encodeScrapeReply(
-        r.transactionId,
+        tid,
         r.infoHashes.map((h) => {
           const c = this.table.counts(h, now);
           return { seeders: c.seeders, completed: c.completed, leechers: c.leechers };
         }),
       );
     }
-    if (this.allow && !this.allow(Buffer.from(r.infoHash).toString('hex'))) {
-      this.counters.failures++;
-      return encodeErrorReply(r.transactionId, 'torrent not tracked here');
-    }
-    if (r.port === 0) {
-      this.counters.failures++;
-      return encodeErrorReply(r.transactionId, 'invalid port 0');
-    }
-    // BEP 15 "IP address": honoured only from loopback, like HTTP's ip=.
-    let peerHost = host;
-    if (r.ip !== 0 && isLoopback(host)) peerHost = `${r.ip >>> 24}.${(r.ip >>> 16) & 0xff}.${(r.ip >>> 8) & 0xff}.${r.ip & 0xff}`;
+    return this.udpAnnounce(msg, tid, host);
+  }
+
+  /** A BEP 15 announce (98 bytes at least, connection id checked), its reply written straight from the swarm's lists. */
+  private udpAnnounce(msg: Buffer, tid: number, host: string): Uint8Array {
+    const infoHash = msg.subarray(16, 36);
+    if (this.allow && !this.allow(infoHash.toString('hex'))) return this.udpError(tid, 'torrent not tracked here');
+    const ev = msg.readUInt32BE(80);
+    const event = UDP_EVENTS[ev];
+    if (event === undefined) return this.udpError(tid, `unknown event ${ev}`);
+    const port = msg.readUInt16BE(96);
+    if (port === 0) return this.udpError(tid, 'invalid port 0');
+    const ip = msg.readUInt32BE(84);
+    const compact = this.selfEntry(host, ip === 0 ? undefined : `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}`, port);
+    if (!compact) return this.udpError(tid, 'cannot tell your address');
+    const numWant = msg.readInt32BE(92);
     this.counters.udpAnnounces++;
-    const family = peerHost.includes(':') ? 6 : 4;
+    const family = compact.length === COMPACT_V4_BYTES ? 4 : 6;
     const out = this.table.announce(
       {
-        infoHash: r.infoHash,
-        peerId: r.peerId,
-        host: peerHost,
-        port: r.port,
-        left: r.left,
-        event: r.event,
-        numwant: this.numwant(r.numWant < 0 ? undefined : r.numWant),
+        infoHash,
+        peerId: msg.subarray(36, 56),
+        compact,
+        // Only whether it is zero matters (a seeder): the high half alone tells when it is not.
+        left: msg.readUInt32BE(64) * 0x1_0000_0000 + msg.readUInt32BE(68),
+        event,
+        numwant: this.numwant(numWant < 0 ? undefined : numWant),
+        // BEP 15: over IPv4 the reply carries IPv4 peers, over IPv6 IPv6 peers.
+        families: family,
       },
       Date.now(),
     );
-    // BEP 15: over IPv4 the reply carries IPv4 peers, over IPv6 IPv6 peers.
-    const peers = out.peers.filter((p) => p.family === family).map((p) => p.compact);
-    return encodeAnnounceReply(r.transactionId, { interval: this.interval, leechers: out.leechers, seeders: out.seeders }, peers);
+    const picked = this.table.picked;
+    const entry = compact.length;
+    const reply = Buffer.allocUnsafe(UDP_ANNOUNCE_REPLY_HEADER_BYTES + entry * (family === 4 ? picked.v4 : picked.v6));
+    reply.writeUInt32BE(ACTION.announce, 0);
+    reply.writeUInt32BE(tid, 4);
+    reply.writeUInt32BE(this.interval, 8);
+    reply.writeUInt32BE(Math.min(out.leechers, 0xffffffff), 12);
+    reply.writeUInt32BE(Math.min(out.seeders, 0xffffffff), 16);
+    picked.copy(entry, reply, UDP_ANNOUNCE_REPLY_HEADER_BYTES);
+    return reply;
   }
 }
 

@@ -10,6 +10,8 @@ export { freePort };
 
 export interface Opentracker {
   readonly port: number;
+  /** Its process id (benches read its CPU time). */
+  readonly pid: number;
   readonly announce: string;
   readonly udp: string;
   stop(): Promise<void>;
@@ -50,6 +52,7 @@ export async function startOpentracker(infoHashesHex: readonly string[]): Promis
   }
   return {
     port,
+    pid: child.pid!,
     announce: `http://127.0.0.1:${port}/announce`,
     udp: `udp://127.0.0.1:${port}/announce`,
     stop: async () => {

@@ -1,7 +1,7 @@
 /** Pure tracker message modules: compact peers, HTTP replies, query strings, BEP 15 packets, tiers. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildAnnounceUrl, decodeQuery, parseAnnounceQuery, parseScrapeQuery, percentEncodeBytes, scrapeUrlOf } from '../../src/tracker/announce-query.js';
+import { buildAnnounceUrl, decodeQuery, parseAnnounceQuery, parseScrapeQuery, percentEncodeBytes, QueryFault, scrapeUrlOf, type QueryFaultCode } from '../../src/tracker/announce-query.js';
 import { decodeCompactPeers, encodeCompactV4, encodeCompactV6, isIPv4, isIPv6, normalizeAddress } from '../../src/tracker/compact-peers.js';
 import { parseAnnounceReply, parseScrapeReply } from '../../src/tracker/http-reply.js';
 import { IsosyncError, TrackerRefusal } from '../../src/errors.js';
@@ -104,7 +104,7 @@ test('announce URL: binary ids percent-encoded byte by byte, existing query kept
   assert.match(url, /^http:\/\/t\.example\/announce\?passkey=abc&info_hash=%01%23Eg%89%AB%CD%EF/);
   assert.match(url, /&port=6881&uploaded=1&downloaded=2&left=3&compact=1&numwant=50&key=0a0b0c0d&event=started$/);
   const q = parseAnnounceQuery(url.slice(url.indexOf('?') + 1));
-  assert.ok(typeof q !== 'string');
+  assert.ok(!(q instanceof QueryFault));
   assert.deepEqual(q.infoHash, IH);
   assert.deepEqual(q.peerId, PID);
   assert.equal(scrapeUrlOf('http://t/x/announce.php?k=1', [IH]), `http://t/x/scrape.php?k=1&info_hash=${percentEncodeBytes(IH)}`);
@@ -116,35 +116,44 @@ test('announce query: every bad value gives a failure reason naming it', () => {
   const pid = percentEncodeBytes(PID);
   const good = `info_hash=${ih}&peer_id=${pid}&port=6881&left=0`;
   const ok = parseAnnounceQuery(`${good}&numwant=1000000000&compact=0&no_peer_id=1&event=completed`);
-  assert.ok(typeof ok !== 'string');
+  assert.ok(!(ok instanceof QueryFault));
   assert.equal(ok.numwant, 1000000000);
   assert.equal(ok.compact, false);
   assert.equal(ok.event, 'completed');
-  const cases: [string, RegExp][] = [
-    [`peer_id=${pid}&port=1`, /missing "info_hash"/],
-    [`info_hash=${percentEncodeBytes(IH.subarray(0, 19))}&peer_id=${pid}&port=1`, /"info_hash": 19 bytes, expected 20/],
-    [`info_hash=${ih}%41&peer_id=${pid}&port=1`, /"info_hash": 21 bytes/],
-    [`info_hash=${ih}&info_hash=${ih}&peer_id=${pid}&port=1`, /given 2 times/],
-    [`info_hash=${ih}&peer_id=abc&port=1`, /"peer_id": 3 bytes/],
-    [`info_hash=${ih}&peer_id=${pid}`, /missing "port"/],
-    [`info_hash=${ih}&peer_id=${pid}&port=0`, /"port" 0/],
-    [`info_hash=${ih}&peer_id=${pid}&port=65536`, /"port" 65536/],
-    [`info_hash=${ih}&peer_id=${pid}&port=-5`, /invalid "port"/],
-    [`info_hash=${ih}&peer_id=${pid}&port=http`, /invalid "port" "http"/],
-    [`${good}&numwant=1e9`, /invalid "numwant" "1e9"/],
-    [`${good}&numwant=99999999999`, /invalid "numwant"/],
-    [`info_hash=${ih}&peer_id=${pid}&port=1&left=abc`, /invalid "left" "abc"/],
-    [`${good}&uploaded=${'9'.repeat(25)}`, /invalid "uploaded"/],
-    [`${good}&event=exploded`, /unknown "event" "exploded"/],
-    [`${good}&compact=yes`, /invalid "compact"/],
-    [`info_hash=%zz&peer_id=${pid}&port=1`, /malformed percent-encoding/],
-    [`${good}&x=${'a'.repeat(300)}`, /too long/],
-    [Array.from({ length: 70 }, (_, i) => `k${i}=1`).join('&'), /too many parameters/],
+  // Each defect: its code, the parameter at fault, and the failure reason the client reads.
+  const cases: [string, QueryFaultCode, string, RegExp][] = [
+    [`peer_id=${pid}&port=1`, 'MISSING', 'info_hash', /missing "info_hash"/],
+    [`info_hash=${percentEncodeBytes(IH.subarray(0, 19))}&peer_id=${pid}&port=1`, 'BAD_LENGTH', 'info_hash', /"info_hash": 19 bytes, expected 20/],
+    [`info_hash=${ih}%41&peer_id=${pid}&port=1`, 'BAD_LENGTH', 'info_hash', /"info_hash": 21 bytes/],
+    [`info_hash=${ih}&info_hash=${ih}&peer_id=${pid}&port=1`, 'REPEATED', 'info_hash', /given 2 times/],
+    [`info_hash=${ih}&peer_id=abc&port=1`, 'BAD_LENGTH', 'peer_id', /"peer_id": 3 bytes/],
+    [`info_hash=${ih}&peer_id=${pid}`, 'MISSING', 'port', /missing "port"/],
+    [`info_hash=${ih}&peer_id=${pid}&port=0`, 'OUT_OF_RANGE', 'port', /"port" 0/],
+    [`info_hash=${ih}&peer_id=${pid}&port=65536`, 'OUT_OF_RANGE', 'port', /"port" 65536/],
+    [`info_hash=${ih}&peer_id=${pid}&port=-5`, 'BAD_NUMBER', 'port', /invalid "port"/],
+    [`info_hash=${ih}&peer_id=${pid}&port=http`, 'BAD_NUMBER', 'port', /invalid "port" "http"/],
+    [`${good}&numwant=1e9`, 'BAD_NUMBER', 'numwant', /invalid "numwant" "1e9"/],
+    [`${good}&numwant=99999999999`, 'BAD_NUMBER', 'numwant', /invalid "numwant"/],
+    [`info_hash=${ih}&peer_id=${pid}&port=1&left=abc`, 'BAD_NUMBER', 'left', /invalid "left" "abc"/],
+    [`${good}&uploaded=${'9'.repeat(25)}`, 'BAD_NUMBER', 'uploaded', /invalid "uploaded"/],
+    [`${good}&left=1`, 'REPEATED', 'left', /"left" given 2 times/],
+    [`${good}&event=exploded`, 'BAD_EVENT', 'event', /unknown "event" "exploded"/],
+    [`${good}&event=started&event=stopped`, 'REPEATED', 'event', /given 2 times/],
+    [`${good}&compact=yes`, 'BAD_FLAG', 'compact', /invalid "compact"/],
+    [`${good}&compact`, 'BAD_FLAG', 'compact', /invalid "compact" ""/],
+    [`${good}&no_peer_id=2`, 'BAD_FLAG', 'no_peer_id', /invalid "no_peer_id"/],
+    [`info_hash=%zz&peer_id=${pid}&port=1`, 'BAD_ESCAPE', '', /malformed percent-encoding/],
+    [`${good}&x=%4`, 'BAD_ESCAPE', '', /malformed percent-encoding in "x=%4"/],
+    [`${good}&x=${'a'.repeat(300)}`, 'VALUE_TOO_LONG', '', /too long/],
+    [Array.from({ length: 70 }, (_, i) => `k${i}=1`).join('&'), 'TOO_MANY_PARAMS', '', /too many parameters \(70, at most 64\)/],
+    ['', 'MISSING', 'info_hash', /missing "info_hash"/],
   ];
-  for (const [q, re] of cases) {
+  for (const [q, code, key, re] of cases) {
     const r = parseAnnounceQuery(q);
-    assert.equal(typeof r, 'string', q);
-    assert.match(r as string, re, q);
+    assert.ok(r instanceof QueryFault, q);
+    assert.equal(r.code, code, q);
+    assert.equal(r.key, key, q);
+    assert.match(r.reason, re, q);
   }
   assert.equal(decodeQuery('a=%41%42&a=c').toString(), '[object Map]');
   assert.match(parseScrapeQuery('') as string, /full scrape is not supported/);

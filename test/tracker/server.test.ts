@@ -20,7 +20,7 @@ const ih = percentEncodeBytes(IH);
 const pid = (n: number): string => percentEncodeBytes(Buffer.from(`-XX0000-${String(n).padStart(12, '0')}`, 'latin1'));
 
 before(async () => {
-  t = await startTracker({ host: '127.0.0.1', port: 0, udp: true, interval: 120, minInterval: 30, maxNumwant: 5, headersTimeoutMs: 800 });
+  t = await startTracker({ host: '127.0.0.1', port: 0, udp: true, interval: 120, minInterval: 30, maxNumwant: 5, headersTimeoutMs: 800, trustIp: true });
 });
 after(async () => {
   await t.close();
@@ -50,7 +50,7 @@ function failure(d: BDict): string | undefined {
 }
 
 test('announce: compact peers4 and peers6, interval and min interval, numwant capped at maxNumwant', async () => {
-  // ip= is honoured from loopback, so one test process stands in for many hosts.
+  // ip= is trusted (trustIp), so one test process stands in for many hosts.
   for (let n = 1; n <= 8; n++) assert.equal(failure(await announce(`info_hash=${ih}&peer_id=${pid(n)}&port=${6000 + n}&left=10&ip=10.0.0.${n}`)), undefined);
   await announce(`info_hash=${ih}&peer_id=${pid(9)}&port=7000&left=0&ip=2001:db8::9`);
   const d = await announce(`info_hash=${ih}&peer_id=${pid(10)}&port=7001&left=10&numwant=1000000000&ip=10.0.0.99`);

@@ -7,7 +7,7 @@
  * torrent) and, with --lsd, on the LAN.
  */
 import { resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { openCatalogIfExists } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { Discovery } from '../../discovery/discovery.js';

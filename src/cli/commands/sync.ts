@@ -5,7 +5,7 @@
  * (sync-progress.ts) and print (sync-report.ts).
  */
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { IsosyncError } from '../../errors.js';
 import { openCatalog, openCatalogIfExists } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';

@@ -1,0 +1,176 @@
+/**
+ * The match finder of LZ4 HC levels 1 to 9 (liblz4 1.9.4's hash chain,
+ * LZ4HC_InsertAndGetWiderMatch), for lz4hc.ts: it must pick the very match
+ * the reference library picks, ties included, so it walks candidates in the
+ * same order with the same shortcuts (see lz4hc.ts for the whole design).
+ */
+
+export const MINMATCH = 4;
+export const MAX_DISTANCE = 65535;
+const HASH_LOG = 15;
+/** A fresh context numbers the first input byte 64 KiB, so that index 0 (an empty hash slot) is out of reach. */
+const FIRST_INDEX = 65536;
+
+export interface Match {
+  len: number;
+  /** Position of the earlier copy. */
+  ref: number;
+  /** Where the match starts in the input (may lie before the search position). */
+  start: number;
+}
+
+/** The hash-chain match finder over one input, with its tables. */
+export class HcMatchFinder {
+  private readonly hashTable = new Uint32Array(1 << HASH_LOG);
+  private readonly chainTable = new Uint16Array(1 << 16);
+  private src: Uint8Array = new Uint8Array(0);
+  /** Position (in `src`) of index FIRST_INDEX. */
+  private base = 0;
+  private nextToUpdate = FIRST_INDEX;
+  private attempts = 256;
+  private patternAnalysis = true;
+
+  /** A fresh context over `src` from `start` (LZ4HC_init_internal on zeroed tables), searching `attempts` candidates per match. */
+  reset(src: Uint8Array, start: number, attempts: number): void {
+    this.attempts = attempts;
+    this.patternAnalysis = attempts > 128;
+    this.hashTable.fill(0);
+    this.chainTable.fill(0);
+    this.src = src;
+    this.base = start;
+    this.nextToUpdate = FIRST_INDEX;
+  }
+
+  private read32(p: number): number {
+    const s = this.src;
+    return (s[p]! | (s[p + 1]! << 8) | (s[p + 2]! << 16) | (s[p + 3]! << 24)) >>> 0;
+  }
+
+  private hashAt(p: number): number {
+    return Math.imul(this.read32(p), 2654435761 | 0) >>> (32 - HASH_LOG);
+  }
+
+  /** Links every position from nextToUpdate up to `ip` (excluded) into its hash chain. */
+  private insert(ip: number): void {
+    const target = ip - this.base + FIRST_INDEX;
+    for (let idx = this.nextToUpdate; idx < target; idx++) {
+      const h = this.hashAt(idx - FIRST_INDEX + this.base);
+      const d = idx - this.hashTable[h]!;
+      this.chainTable[idx & 0xffff] = d < 0 || d > MAX_DISTANCE ? MAX_DISTANCE : d;
+      this.hashTable[h] = idx;
+    }
+    this.nextToUpdate = target;
+  }
+
+  /** Bytes equal from `a` and `b` on, `a` staying below `aLimit`. */
+  count(a: number, b: number, aLimit: number): number {
+    const s = this.src;
+    let n = 0;
+    while (a + n < aLimit && s[a + n] === s[b + n]) n++;
+    return n;
+  }
+
+  /** Bytes equal to `byte` from `p` on, below `limit`. */
+  private runForward(p: number, limit: number, byte: number): number {
+    const s = this.src;
+    let n = 0;
+    while (p + n < limit && s[p + n] === byte) n++;
+    return n;
+  }
+
+  /** Bytes equal to `byte` just before `p`, not below `low`. */
+  private runBackward(p: number, low: number, byte: number): number {
+    const s = this.src;
+    let n = 0;
+    while (p - n > low && s[p - n - 1] === byte) n++;
+    return n;
+  }
+
+  private read16(p: number): number {
+    return this.src[p]! | (this.src[p + 1]! << 8);
+  }
+
+  /**
+   * The longest match for `ip` better than `longest`, possibly starting
+   * earlier (down to `low`) and ending before `high`; `found` is updated only
+   * when one is found. Returns the new longest length.
+   */
+  widerMatch(ip: number, low: number, high: number, longest: number, found: Match): number {
+    const chain = this.chainTable;
+    const base = this.base;
+    const ipIndex = ip - base + FIRST_INDEX;
+    const lowest = ipIndex < FIRST_INDEX + MAX_DISTANCE + 1 ? FIRST_INDEX : ipIndex - MAX_DISTANCE;
+    const lookBack = ip - low;
+    const pattern = this.read32(ip);
+    let attempts = this.attempts;
+    let repeat: 'untested' | 'not' | 'confirmed' = 'untested';
+    let srcPatternLength = 0;
+    this.insert(ip);
+    let matchIndex = this.hashTable[this.hashAt(ip)]!;
+    while (matchIndex >= lowest && attempts > 0) {
+      attempts--;
+      const m = matchIndex - FIRST_INDEX + base;
+      if (this.read16(low + longest - 1) === this.read16(m - lookBack + longest - 1) && this.read32(m) === pattern) {
+        const back = lookBack ? this.countBack(ip, m, low, base) : 0;
+        const len = MINMATCH + this.count(ip + MINMATCH, m + MINMATCH, high) - back;
+        if (len > longest) {
+          longest = len;
+          found.len = len;
+          found.ref = m + back;
+          found.start = ip + back;
+        }
+      }
+      const distNext = chain[matchIndex & 0xffff]!;
+      if (this.patternAnalysis && distNext === 1) {
+        const candidate = matchIndex - 1;
+        if (repeat === 'untested') {
+          const b0 = pattern & 0xff;
+          if ((pattern & 0xffff) === pattern >>> 16 && b0 === pattern >>> 24) {
+            repeat = 'confirmed';
+            srcPatternLength = this.runForward(ip + 4, high, b0) + 4;
+          } else repeat = 'not';
+        }
+        if (repeat === 'confirmed' && candidate >= lowest) {
+          const cp = candidate - FIRST_INDEX + base;
+          if (this.read32(cp) === pattern) {
+            const byte = pattern & 0xff;
+            const forward = this.runForward(cp + 4, high, byte) + 4;
+            let backLength = this.runBackward(cp, base, byte);
+            backLength = candidate - Math.max(candidate - backLength, lowest);
+            const segment = backLength + forward;
+            if (segment >= srcPatternLength && forward <= srcPatternLength) {
+              matchIndex = candidate + forward - srcPatternLength;
+            } else {
+              matchIndex = candidate - backLength;
+              if (lookBack === 0) {
+                const maxML = Math.min(segment, srcPatternLength);
+                if (longest < maxML) {
+                  if (ipIndex - matchIndex > MAX_DISTANCE) break;
+                  longest = maxML;
+                  found.len = maxML;
+                  found.ref = matchIndex - FIRST_INDEX + base;
+                  found.start = ip;
+                }
+                const distToNextPattern = chain[matchIndex & 0xffff]!;
+                if (distToNextPattern > matchIndex) break;
+                matchIndex -= distToNextPattern;
+              }
+            }
+            continue;
+          }
+        }
+      }
+      matchIndex -= chain[matchIndex & 0xffff]!;
+    }
+    return longest;
+  }
+
+  /** Minus the number of equal bytes just before `ip` and `m`, not going below `iMin` or `mMin`. */
+  private countBack(ip: number, m: number, iMin: number, mMin: number): number {
+    const s = this.src;
+    const min = Math.max(iMin - ip, mMin - m);
+    let back = 0;
+    while (back > min && s[ip + back - 1] === s[m + back - 1]) back--;
+    return back;
+  }
+}

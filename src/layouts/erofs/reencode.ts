@@ -1,0 +1,97 @@
+/**
+ * Rebuilding the stored bytes of an lz4hc EROFS cluster from the file's
+ * uncompressed bytes, as mkfs.erofs (erofs-utils 1.5) made them: it reads a
+ * file into a queue of 6000 KiB, and for each physical cluster calls
+ * LZ4_compress_HC_destSize on everything queued from the cluster's
+ * uncompressed start (so the input's end, which bounds the last matches,
+ * is the queue's end, not the file's), into one cluster of output; the
+ * stream is stored at the end of the cluster after zeros (LZ4_0PADDING).
+ * When the queue passes 3000 KiB its consumed head is dropped, 4 KiB-aligned.
+ *
+ * `inputSizes` replays that queue from the extents' uncompressed starts
+ * (which the cluster index gives), so that a re-encoding sees the very input
+ * length mkfs.erofs saw; `reencodeCluster` then gives the cluster's bytes and
+ * whether it consumed exactly the input up to the next extent (anything else
+ * means the guessed uncompressed bytes are not the ones mkfs.erofs read).
+ */
+import { Lz4HcEncoder, LZ4HC_DEFAULT_LEVEL } from './lz4hc.js';
+
+/** erofs-utils 1.5's EROFS_CONFIG_COMPR_MAX_SZ: the queue holds twice this. */
+const COMPR_MAX_SZ = 3000 * 1024;
+const QUEUE_BYTES = 2 * COMPR_MAX_SZ;
+const BLOCK = 4096;
+
+/** An extent of the cluster index: uncompressed start, stored length, raw or inline. */
+export interface ClusterExtent {
+  readonly la: number;
+  readonly plen: number;
+  readonly raw: boolean;
+  readonly inline: boolean;
+}
+
+/**
+ * For each extent of a file of `size` bytes, the input length mkfs.erofs
+ * handed the compressor for it (the queued bytes from its start), or 0 for
+ * an extent the replay cannot place (it then matches nothing: unknown).
+ */
+export function inputSizes(size: number, extents: readonly ClusterExtent[], pclusterBytes = BLOCK): number[] {
+  const sizes = new Array<number>(extents.length).fill(0);
+  let k = 0;
+  let head = 0; // queue offsets
+  let tail = 0;
+  let remaining = size;
+  while (remaining > 0 && k < extents.length) {
+    const readcount = Math.min(remaining, QUEUE_BYTES - tail);
+    if (readcount <= 0) break;
+    tail += readcount;
+    remaining -= readcount;
+    const final = remaining === 0;
+    let len = tail - head;
+    while (len > 0 && k < extents.length) {
+      if (len <= pclusterBytes && !final) break;
+      const end = k + 1 < extents.length ? extents[k + 1]!.la : size;
+      const count = end - extents[k]!.la;
+      if (count <= 0 || count > len) return sizes;
+      sizes[k] = len;
+      k++;
+      head += count;
+      len -= count;
+      if (!final && head >= COMPR_MAX_SZ) {
+        const after = head % BLOCK;
+        head = after;
+        tail = after + len;
+        break;
+      }
+    }
+  }
+  return sizes;
+}
+
+export interface Reencoded {
+  /** The cluster as stored: zeros, then the LZ4 stream, `plen` bytes in all. */
+  readonly stored: Uint8Array;
+  /** True when the compressor consumed exactly the extent's uncompressed bytes. */
+  readonly exact: boolean;
+}
+
+/**
+ * Re-encodes extent `k` of a file from `content` (the file's uncompressed
+ * bytes, or a guess of them; only bytes from the extent's start to its
+ * input end are read). Raw and inline extents are not re-encoded (undefined).
+ */
+export function reencodeCluster(
+  enc: Lz4HcEncoder,
+  content: Uint8Array,
+  extents: readonly ClusterExtent[],
+  k: number,
+  inputSize: number,
+  level = LZ4HC_DEFAULT_LEVEL,
+): Reencoded | undefined {
+  const x = extents[k];
+  if (!x || x.raw || x.inline || inputSize <= 0 || x.la + inputSize > content.length) return undefined;
+  const end = k + 1 < extents.length ? extents[k + 1]!.la : content.length;
+  const { out, consumed } = enc.destSize(content, x.la, inputSize, x.plen, level);
+  const stored = new Uint8Array(x.plen);
+  stored.set(out, x.plen - out.length);
+  return { stored, exact: consumed === end - x.la };
+}
