@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BRIDGE_BYTES, bridgedBytes, buildPlan, expectedParts, overlay, summarize, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
-import { MULTIPART_PART_BYTES } from '../../src/core/ports.js';
+import { BRIDGE_BYTES, bridgedBytes, buildPlan, CHANGED_BLOCK_SAMPLE_BYTES, overlay, summarize, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
 import { Rng } from '../helpers/random.js';
 
 const seg = (start: number, end: number, source: number, sourceOffset: number, reason: LocalSegment['reason'] = 'hint'): LocalSegment => ({ start, end, source, sourceOffset, reason });
@@ -34,20 +33,7 @@ test('the plan counts local holes shorter than BRIDGE_BYTES between fetched rang
   assert.deepEqual(plan.fetch, [{ start: 0, end: 100 }, { start: 1000, end: 1100 }, { start: 3000, end: 10_000 }]);
   assert.equal(bridgedBytes(plan.fetch), 900, 'the 900-byte hole is bridged, the 1,900-byte one is not');
   assert.equal(bridgedBytes([{ start: 0, end: 10 }, { start: 500, end: 600 }, { start: 600 + BRIDGE_BYTES, end: 9000 }]), 490);
-  // Two ranges once bridged: two parts of a multipart reply, each with its framing.
-  assert.equal(summarize(plan).fetchBytes, 100 + 100 + 7000 + 900 + 2 * MULTIPART_PART_BYTES);
-  assert.equal(summarize(plan).reusedBytes, 10_000 - (100 + 100 + 7000 + 900), 'framing is no target byte');
-});
-
-test('the plan expects a part per bridged fetch range, per changed block (its new suffix) and per range fetched while planning', () => {
-  const rows: [string, [number, number][], number, number, number][] = [
-    ['nothing', [], 0, 0, 0],
-    ['one range', [[0, 10]], 0, 0, 1],
-    ['holes under BRIDGE_BYTES are bridged', [[0, 10], [10 + BRIDGE_BYTES - 1, 20 + BRIDGE_BYTES]], 0, 0, 1],
-    ['a hole of BRIDGE_BYTES is not', [[0, 10], [10 + BRIDGE_BYTES, 20 + BRIDGE_BYTES]], 0, 0, 2],
-    ['changed blocks and planning ranges add theirs', [[0, 10]], 3, 4, 8],
-  ];
-  for (const [name, fetch, changed, fetched, want] of rows) assert.equal(expectedParts(fetch.map(([start, end]) => ({ start, end })), changed, fetched), want, name);
+  assert.equal(summarize(plan).fetchBytes, 100 + 100 + 7000 + 900);
 });
 
 test('segments are clipped to the target length', () => {
@@ -93,4 +79,10 @@ test('overlay gives every byte to the first layer, then the first segment by sta
     }
     assert.deepEqual(got, want);
   }
+});
+
+test('a changed block across a piece boundary costs the samples of each piece it lies in', () => {
+  const one = summarize(buildPlan({ length: 20_000, pieceLength: 8192 }, [], [[seg(100, 8000, 0, 100, 'changed-block')]]));
+  const two = summarize(buildPlan({ length: 20_000, pieceLength: 8192 }, [], [[seg(4000, 11_900, 0, 4000, 'changed-block')]]));
+  assert.equal(two.fetchBytes - one.fetchBytes, CHANGED_BLOCK_SAMPLE_BYTES);
 });
