@@ -41,12 +41,20 @@ export const REFINE_SPACING = 256;
 /** Rounds of sampling (each is one round trip for the whole piece). */
 export const PROBE_ROUNDS = 2;
 /**
- * A changed compressed block agrees up to one turn, then differs: fewer
- * samples per round and one round more find the turn as closely (a 64 KiB
- * block to some 1 KiB) for 9 samples instead of 16 (each costs its bytes and
- * some 100 bytes of multipart framing).
+ * A changed compressed block agrees up to one turn, then differs: few
+ * samples per round and more rounds find the turn as closely for fewer
+ * samples (each costs its bytes and some 100 bytes of multipart framing).
+ * The first round samples the segment's ends (is the guess right at all,
+ * does it differ at its end: a segment cut at a piece's end may not); each
+ * later one splits the gap where agreement turns into difference in three:
+ * the turn to within a 27th of the block (2.4 KiB of 64 KiB) for 8 samples. Its samples are short: the
+ * guess starts after the block's rewritten header (nested-map.ts
+ * CHANGED_BLOCK_HEADER), so 16 bytes (twice MIN_AGREE) tell agreement from
+ * chance, and a sample costs its bytes and a multipart part's framing (some
+ * 100 bytes). On the live bench pair, 3 rounds of 3 samples of 64 bytes (the
+ * turn to some 2 KiB for 9) fetched 112 KB more.
  */
-export const CHANGED_BLOCK_SCHEDULE = { perRound: 3, rounds: 3 } as const;
+export const CHANGED_BLOCK_SCHEDULE = { perRound: 2, rounds: 4, bytes: 16 } as const;
 /** Fewer equal bytes in a row than this are chance (compressed bytes that differ still agree 1 time in 256). */
 export const MIN_AGREE = 8;
 /**
@@ -132,12 +140,12 @@ export class SegmentProbe {
 
   /** The spans to sample next (sorted, disjoint, inside the segment); none once nothing is left to learn. `local`: the segment's local bytes (the first round also samples across the compressed blocks' boundaries in them). */
   next(local?: Uint8Array): Span[] {
-    const { perRound, rounds } = this.seg.reason === 'changed-block' ? CHANGED_BLOCK_SCHEDULE : { perRound: PROBES_PER_ROUND, rounds: PROBE_ROUNDS };
+    const { perRound, rounds, bytes } = this.seg.reason === 'changed-block' ? CHANGED_BLOCK_SCHEDULE : { perRound: PROBES_PER_ROUND, rounds: PROBE_ROUNDS, bytes: PROBE_BYTES };
     if (!this.probed || this.round >= rounds) return [];
     const r = this.round++;
     const { start, end } = this.seg;
     if (r === 0) {
-      const even = spread(start, end, Math.min(perRound, 2 + Math.floor((end - start) / FIRST_SPACING)), true);
+      const even = spread(start, end, Math.min(perRound, 2 + Math.floor((end - start) / FIRST_SPACING)), true, bytes);
       const across = (local && this.seg.reason === 'nested-file' ? streamStarts(local) : []).map((o) => ({ start: Math.max(start, start + o - BOUNDARY_BEFORE), end: Math.min(end, start + o + BOUNDARY_AFTER) }));
       return across.length === 0 ? even : mergeSpans([...even, ...across]);
     }
@@ -145,7 +153,7 @@ export class SegmentProbe {
     for (const g of this.gaps()) {
       if (!g.mixed) continue;
       const n = Math.min(perRound, Math.floor((g.end - g.start) / REFINE_SPACING) - 1);
-      if (n >= 1) for (const s of spread(g.start, g.end, n, false)) out.push(s);
+      if (n >= 1) for (const s of spread(g.start, g.end, n, false, bytes)) out.push(s);
     }
     return out;
   }
@@ -235,10 +243,10 @@ export class SegmentProbe {
   }
 }
 
-/** `n` samples of PROBE_BYTES spread over [start, end): touching both ends (`ends`), or strictly inside. */
-function spread(start: number, end: number, n: number, ends: boolean): Span[] {
+/** `n` samples of `bytes` spread over [start, end): touching both ends (`ends`), or strictly inside. */
+function spread(start: number, end: number, n: number, ends: boolean, bytes = PROBE_BYTES): Span[] {
   const len = end - start;
-  const q = Math.min(PROBE_BYTES, Math.floor(len / (n + 1)) || 1);
+  const q = Math.min(bytes, Math.floor(len / (n + 1)) || 1);
   const out: Span[] = [];
   for (let j = 0; j < n; j++) {
     const at = ends ? start + Math.round((j * (len - q)) / Math.max(1, n - 1)) : start + Math.round(((j + 1) * (len - q)) / (n + 1));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BRIDGE_BYTES, bridgedBytes, buildPlan, overlay, summarize, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
+import { BRIDGE_BYTES, bridgedBytes, buildPlan, CHANGED_BLOCK_SAMPLE_BYTES, overlay, summarize, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
 import { Rng } from '../helpers/random.js';
 
 const seg = (start: number, end: number, source: number, sourceOffset: number, reason: LocalSegment['reason'] = 'hint'): LocalSegment => ({ start, end, source, sourceOffset, reason });
@@ -79,4 +79,10 @@ test('overlay gives every byte to the first layer, then the first segment by sta
     }
     assert.deepEqual(got, want);
   }
+});
+
+test('a changed block across a piece boundary costs the samples of each piece it lies in', () => {
+  const one = summarize(buildPlan({ length: 20_000, pieceLength: 8192 }, [], [[seg(100, 8000, 0, 100, 'changed-block')]]));
+  const two = summarize(buildPlan({ length: 20_000, pieceLength: 8192 }, [], [[seg(4000, 11_900, 0, 4000, 'changed-block')]]));
+  assert.equal(two.fetchBytes - one.fetchBytes, CHANGED_BLOCK_SAMPLE_BYTES);
 });

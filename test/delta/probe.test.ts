@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { DENSE_SPACING, PROBE_MIN_BYTES, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
+import { CHANGED_BLOCK_SCHEDULE, DENSE_SPACING, PROBE_MIN_BYTES, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
 import type { LocalSegment } from '../../src/delta/plan.js';
 
 /** Deterministic bytes that look compressed. */
@@ -16,16 +16,18 @@ function noise(seed: string, n: number): Uint8Array {
 }
 
 /** Runs every round of sampling of a segment [base, base + local.length) whose true bytes are `truth`. */
-function probe(local: Uint8Array, truth: Uint8Array, base = 1000, margin = TURN_MARGIN) {
-  const seg: LocalSegment = { start: base, end: base + local.length, source: 0, sourceOffset: 5000, reason: 'nested-file' };
-  const p = new SegmentProbe(seg);
+function probe(local: Uint8Array, truth: Uint8Array, base = 1000, margin = TURN_MARGIN, reason: LocalSegment['reason'] = 'nested-file') {
+  const seg: LocalSegment = { start: base, end: base + local.length, source: 0, sourceOffset: 5000, reason };
+  const p = new SegmentProbe(seg, reason !== 'changed-block');
   let sampled = 0;
+  let samples = 0;
   let rounds = 0;
   for (let spans = p.next(); spans.length > 0; spans = p.next()) {
     rounds++;
     for (const s of spans) {
       assert.ok(s.start >= seg.start && s.end <= seg.end && s.end > s.start, 'samples stay inside the segment');
       sampled += s.end - s.start;
+      samples++;
       p.record(s.start, local.subarray(s.start - base, s.end - base), truth.subarray(s.start - base, s.end - base));
     }
   }
@@ -36,7 +38,7 @@ function probe(local: Uint8Array, truth: Uint8Array, base = 1000, margin = TURN_
     assert.deepEqual(local.subarray(k.start - base, k.end - base), truth.subarray(k.start - base, k.end - base), `kept ${k.start}-${k.end} is right`);
   }
   const kept = out.keep.reduce((n, k) => n + k.end - k.start, 0);
-  return { ...out, kept, sampled, rounds };
+  return { ...out, kept, sampled, samples, rounds };
 }
 
 describe('probing a doubtful segment', () => {
@@ -54,6 +56,22 @@ describe('probing a doubtful segment', () => {
       assert.ok(r.kept >= d - 2 * 16 * 64 - 600 - TURN_MARGIN, `d=${d}: kept ${r.kept}`);
       assert.ok(L - r.kept <= L - d + 2 * 16 * 64 + 600 + TURN_MARGIN, `d=${d}: dropped ${L - r.kept}`);
       assert.ok(r.rounds <= 2);
+    }
+  });
+
+  test('a changed block guessed after its header: short samples, a few a round, find the turn to a 27th of the block', () => {
+    const L = 64 * 1024;
+    const old = noise('cb', L);
+    const { perRound, rounds, bytes } = CHANGED_BLOCK_SCHEDULE;
+    for (const d of [100, 5000, 33_333, 50_000, L - 300]) {
+      // The guess starts after the rewritten header: the same bytes up to the first change, then others.
+      const neu = old.slice();
+      neu.set(noise(`cb${d}`, L - d), d);
+      const r = probe(old, neu, 1000, TURN_MARGIN, 'changed-block');
+      assert.ok(r.samples <= perRound * rounds && r.sampled <= perRound * rounds * bytes, `d=${d}: ${r.samples} samples, ${r.sampled} bytes`);
+      assert.ok(r.rounds <= rounds);
+      // Kept: the prefix but for the last gap before the turn (a third of a third of a third of the block) and the margin.
+      assert.ok(r.kept >= d - L / 27 - TURN_MARGIN - perRound * rounds * bytes, `d=${d}: kept ${r.kept}`);
     }
   });
 

@@ -6,6 +6,7 @@
  * src/discovery announces it to the DHT (unless --no-dht or a private
  * torrent) and, with --lsd, on the LAN.
  */
+import { tuneForLongRun } from '../../serve/long-running.js';
 import { resolve } from 'node:path';
 import { Command, Option } from '../commander.js';
 import { openCatalogIfExists } from '../../library/catalog.js';
@@ -65,6 +66,7 @@ export function register(program: Command): void {
     .option('--no-utp', 'TCP only: no uTP (BEP 29)');
   withCommon(cmd).action(
     action(async (torrentArg: string | undefined, imageArg: string | undefined, opts: SeedOptions) => {
+      tuneForLongRun();
       if (opts.follow !== undefined) {
         if (torrentArg !== undefined) throw new IsosyncError('BAD_ARGUMENT', 'Invalid seed --follow: give a product, not TORRENT and IMAGE');
         const uploadSlots = intOption('--upload-slots', opts.uploadSlots, 1);

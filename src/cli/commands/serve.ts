@@ -12,6 +12,7 @@ import { openCatalog } from '../../library/catalog.js';
 import { resolveHome } from '../../library/home.js';
 import { DEFAULT_MIN_TORRENT_BYTES } from '../../serve/served-torrents.js';
 import { seeder } from '../../serve/seeder.js';
+import { tuneForLongRun } from '../../serve/long-running.js';
 import { IsosyncServer } from '../../serve/server.js';
 import { Tracker } from '../../tracker/server.js';
 import { createWriteStream, openSync } from 'node:fs';
@@ -72,6 +73,7 @@ export function register(program: Command): void {
     .option('--access-log <file>', 'append a line per request in the combined log format (with -v and no file: to stdout)');
   withCommon(cmd).action(
     action(async (dir: string, opts: ServeCliOptions) => {
+      tuneForLongRun();
       const root = resolve(dir);
       let st;
       try {
