@@ -24,9 +24,10 @@
  * ('changed-block': its prefix), kept apart for a guess layer.
  *
  * Pure: works on NestedImage values; no I/O. Memory: two maps per source
- * nested image (path and signature to file), built once.
+ * nested image (path and signature to the file's index in its table), built
+ * once; files are read by index from the layouts' columns.
  */
-import { chunkSignature, type LayoutFile } from '../layouts/layout.js';
+import { entrySignature, type FileTable } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
 import type { LocalSegment, Reason } from './plan.js';
 import { mergeSpans, type Span } from '../core/span.js';
@@ -67,20 +68,21 @@ export interface NestedMapping {
 interface Indexed {
   readonly img: NestedImage;
   readonly index: number;
-  readonly byPath: Map<string, LayoutFile>;
-  readonly bySig: Map<string, LayoutFile>;
+  readonly byPath: Map<string, number>;
+  readonly bySig: Map<string, number>;
   readonly shared: Map<string, { start: number; end: number }>;
   /** Compressed shared blocks by the tail they start with (shared-prefix.ts). */
   readonly byLeadingTail: Map<string, number>;
 }
 
 function indexImage(img: NestedImage, index: number): Indexed {
-  const byPath = new Map<string, LayoutFile>();
-  const bySig = new Map<string, LayoutFile>();
-  for (const f of img.layout.files) {
-    if (f.type !== 'file' || (f.chunks.length === 0 && !f.tail)) continue;
-    byPath.set(f.path, f);
-    const sig = chunkSignature(f);
+  const byPath = new Map<string, number>();
+  const bySig = new Map<string, number>();
+  const files = img.layout.files;
+  for (let f = 0; f < files.count; f++) {
+    if (!storesData(files, f)) continue;
+    byPath.set(files.path(f), f);
+    const sig = entrySignature(files, f);
     if (!bySig.has(sig)) bySig.set(sig, f);
   }
   const shared = new Map<string, { start: number; end: number }>();
@@ -132,9 +134,9 @@ function changedBlock(t: NestedImage, ts: number, te: number, s: Indexed, ss: nu
   if (len > CHANGED_BLOCK_HEADER) pair(t, ts + CHANGED_BLOCK_HEADER, ts + len, s, ss + CHANGED_BLOCK_HEADER, out, 'changed-block');
 }
 
-/** The outer-image spans of chunk i of `f`. */
-function chunkSpans(img: NestedImage, f: LayoutFile, i: number): Span[] {
-  return img.toImage(f.chunks[2 * i]!, f.chunks[2 * i + 1]!);
+/** A regular file with stored bytes (chunks or a tail). */
+function storesData(files: FileTable, f: number): boolean {
+  return files.type(f) === 'file' && (files.chunkCount(f) > 0 || files.tailBlock(f) >= 0);
 }
 
 export function mapNestedFiles(targets: readonly NestedImage[], sources: readonly NestedSource[]): NestedMapping {
@@ -150,23 +152,26 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
     if (t.depth === 1) containers.add(t.path);
     const candidates = [...indexed.filter((s) => s.img.path === t.path), ...indexed.filter((s) => s.img.path !== t.path && s.img.layout.format === t.layout.format)];
     const erofs = t.layout.format === 'erofs';
-    for (const f of t.layout.files) {
-      if (f.type !== 'file' || (f.chunks.length === 0 && !f.tail)) continue;
+    const tf = t.layout.files;
+    for (let f = 0; f < tf.count; f++) {
+      if (!storesData(tf, f)) continue;
       files++;
-      const sig = chunkSignature(f);
-      const n = f.chunks.length / 2;
+      const sig = entrySignature(tf, f);
+      const path = tf.path(f);
+      const n = tf.chunkCount(f);
       let src: Indexed | undefined;
-      let from: LayoutFile | undefined;
+      /** Index of the source file in src's table. */
+      let from: number | undefined;
       let whole = false;
       for (const c of candidates) {
-        const same = c.byPath.get(f.path);
-        if (same && chunkSignature(same) === sig) {
+        const same = c.byPath.get(path);
+        if (same !== undefined && entrySignature(c.img.layout.files, same) === sig) {
           src = c;
           from = same;
           whole = true;
           break;
         }
-        if (same && !from) {
+        if (same !== undefined && from === undefined) {
           src = c;
           from = same;
         }
@@ -174,7 +179,7 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
       if (!whole) {
         for (const c of candidates) {
           const moved = c.bySig.get(sig);
-          if (moved) {
+          if (moved !== undefined) {
             src = c;
             from = moved;
             whole = true;
@@ -183,35 +188,40 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
         }
       }
       const unmapped: Span[] = [];
-      const tLa = erofs && f.evidence ? f.evidence.split('.') : undefined;
-      const sLa = erofs && from?.evidence ? from.evidence.split('.') : undefined;
+      const sf = src?.img.layout.files;
+      const tEvidence = erofs ? tf.evidence(f) : undefined;
+      const sEvidence = erofs && sf && from !== undefined ? sf.evidence(from) : undefined;
+      const tLa = tEvidence ? tEvidence.split('.') : undefined;
+      const sLa = sEvidence ? sEvidence.split('.') : undefined;
       // Only the first changed chunk of a run is guessed: the chunks after it hold other bytes (EROFS
       // clusters start at new logical offsets, squashfs blocks after an insertion shift).
       let prevOk = true;
       for (let i = 0; i < n; i++) {
-        const ts = f.chunks[2 * i]!;
-        const te = f.chunks[2 * i + 1]!;
+        const ts = tf.chunkStart(f, i);
+        const te = tf.chunkEnd(f, i);
         if (te <= ts) continue;
         let ok = false;
         const first = prevOk;
-        if (src && from && i < from.chunks.length / 2) {
-          const ss = from.chunks[2 * i]!;
-          const se = from.chunks[2 * i + 1]!;
+        if (src && sf && from !== undefined && i < sf.chunkCount(from)) {
+          const ss = sf.chunkStart(from, i);
+          const se = sf.chunkEnd(from, i);
           ok = whole || (se - ss === te - ts && (!tLa || (tLa[i] === sLa?.[i] && tLa[i + 1] === sLa?.[i + 1])));
           if (ok) pair(t, ts, te, src, ss, exact);
           else if (first) changedBlock(t, ts, te, src, ss, se, changedBlocks);
         }
         prevOk = ok;
-        if (!ok) for (const sp of chunkSpans(t, f, i)) unmapped.push(sp);
+        if (!ok) for (const sp of t.toImage(ts, te)) unmapped.push(sp);
       }
       // A tail in an uncompressed shared block sits there as is: an unchanged file's tail maps byte for byte.
-      if (whole && src && from?.tail && f.tail) {
-        const tb = t.layout.shared[f.tail.block];
-        const sb = src.img.layout.shared[from.tail.block];
-        if (tb?.raw && sb?.raw) pair(t, tb.start + f.tail.offset, tb.start + f.tail.offset + f.tail.length, src, sb.start + from.tail.offset, exact);
+      const tTail = whole ? tf.tail(f) : undefined;
+      const sTail = tTail && sf && from !== undefined ? sf.tail(from) : undefined;
+      if (src && tTail && sTail) {
+        const tb = t.layout.shared[tTail.block];
+        const sb = src.img.layout.shared[sTail.block];
+        if (tb?.raw && sb?.raw) pair(t, tb.start + tTail.offset, tb.start + tTail.offset + tTail.length, src, sb.start + sTail.offset, exact);
       }
       if (unmapped.length === 0) mappedFiles++;
-      if (!whole) changed.push({ path: `${t.path}:${f.path}`, size: f.size, unmapped: mergeSpans(unmapped) });
+      if (!whole) changed.push({ path: `${t.path}:${path}`, size: tf.size(f), unmapped: mergeSpans(unmapped) });
     }
     const same = candidates[0]?.img.path === t.path ? candidates[0] : undefined;
     const leading = same ? leadingTails(t.layout) : [];

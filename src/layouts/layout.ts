@@ -13,49 +13,25 @@
  * lengths (and the same size and path) very probably hold byte-identical
  * stored bytes; piece hashes decide.
  *
- * Memory: a file costs its path, one small object and one typed array of
- * chunk bounds; no per-chunk objects.
+ * Memory: the entries are columns (file-table.ts): a file costs its name,
+ * some 45 bytes of typed-array slots and 16 bytes a chunk; no object per
+ * file, no path string kept.
  */
 import type { ByteSource, Span } from '../store/byte-source.js';
+import { mergeSpans } from '../core/span.js';
+import type { FileTable, LayoutFile } from './file-table.js';
 
 export type LayoutFormat = 'iso9660' | 'squashfs' | 'erofs' | 'fat';
 
-export type LayoutEntryType = 'file' | 'dir' | 'symlink' | 'other';
-
-export interface LayoutFile {
-  /** '/'-separated, leading '/'. */
-  readonly path: string;
-  readonly type: LayoutEntryType;
-  /** Logical (uncompressed) size in bytes. */
-  readonly size: number;
-  /**
-   * Stored chunks in file order, as [start0, end0, start1, end1, ...] (a plain
-   * array: most files have one or two chunks, and a typed array costs some
-   * 200 bytes of its own); for
-   * squashfs one chunk per data block (a sparse block is an empty chunk),
-   * for EROFS one per physical cluster (or the plain data run), for ISO and
-   * FAT one per contiguous run.
-   */
-  readonly chunks: readonly number[];
-  /** Part of a block shared with other files (a squashfs fragment): which shared block, where in its uncompressed bytes. */
-  readonly tail?: { readonly block: number; readonly offset: number; readonly length: number };
-  /** Extra evidence that equal-sized chunk lists hold the same bytes (EROFS: the cluster index's decompressed boundaries). */
-  readonly evidence?: string;
-  readonly target?: string;
-  /** The reader's own handle to find the file again (squashfs inode reference, EROFS nid). */
-  readonly ref?: number;
-  /** Whether the chunks hold the file's bytes as they are (no compression): content can be read straight. */
-  readonly raw?: boolean;
-  /** Permission bits (mode & 0o7777) of a regular file, where the format keeps them (squashfs, EROFS). */
-  readonly mode?: number;
-}
+export type { FileInit, LayoutEntryType, LayoutFile, Tail } from './file-table.js';
+export { FileTable, FileTableBuilder } from './file-table.js';
 
 /** A stored block shared by several files (a squashfs fragment block). */
 export interface SharedBlock {
   readonly start: number;
   readonly end: number;
   /** Files and their tails in this block, as "path:offset:length" joined: equal keys + equal stored size = very probably equal bytes. */
-  key: string;
+  readonly key: string;
   /** Stored uncompressed: each tail sits at `start + offset` as is. */
   readonly raw?: boolean;
 }
@@ -64,9 +40,10 @@ export interface Layout {
   readonly format: LayoutFormat;
   /** Bytes of the filesystem (its own notion of size, at most the byte range it was read from). */
   readonly size: number;
-  readonly files: readonly LayoutFile[];
+  /** Every entry, in path order, as columns (file-table.ts). */
+  readonly files: FileTable;
   /** Byte ranges that hold metadata (superblock, tables, directories, inodes), sorted and merged. */
-  readonly metadata: readonly Span[];
+  readonly metadata: SpanTable;
   readonly shared: readonly SharedBlock[];
   /** Reads a file's uncompressed content (at most `maxBytes`, else an IsosyncError). */
   readContent(file: LayoutFile, maxBytes: number): Promise<Uint8Array>;
@@ -113,6 +90,30 @@ export class MetadataBudget {
   }
 }
 
+/** Sorted, merged spans as one Float64Array of bounds (an EROFS layout has about one metadata span per file). */
+export class SpanTable implements Iterable<Span> {
+  private constructor(private readonly bounds: Float64Array) {}
+
+  /** `spans` sorted and merged. */
+  static merged(spans: readonly Span[]): SpanTable {
+    const m = mergeSpans(spans);
+    const b = new Float64Array(m.length * 2);
+    m.forEach((s, i) => {
+      b[2 * i] = s.start;
+      b[2 * i + 1] = s.end;
+    });
+    return new SpanTable(b);
+  }
+
+  get length(): number {
+    return this.bounds.length / 2;
+  }
+
+  *[Symbol.iterator](): Iterator<Span> {
+    for (let i = 0; i < this.bounds.length; i += 2) yield { start: this.bounds[i]!, end: this.bounds[i + 1]! };
+  }
+}
+
 /** The chunks of an entry without stored data (directories, symlinks, empty files): shared, never written. */
 export const NO_CHUNKS: readonly number[] = Object.freeze([]);
 
@@ -127,7 +128,7 @@ export function chunkArray(spans: readonly Span[]): number[] {
 }
 
 /** Stored bytes of a file's chunks. */
-export function chunkBytes(chunks: readonly number[]): number {
+export function chunkBytes(chunks: ArrayLike<number>): number {
   let n = 0;
   for (let i = 0; i < chunks.length; i += 2) n += chunks[i + 1]! - chunks[i]!;
   return n;
@@ -135,10 +136,19 @@ export function chunkBytes(chunks: readonly number[]): number {
 
 /** The chunk lengths as a compact signature (for "same size and block-size list"). */
 export function chunkSignature(f: LayoutFile): string {
-  const parts: string[] = [String(f.size)];
-  for (let i = 0; i < f.chunks.length; i += 2) parts.push((f.chunks[i + 1]! - f.chunks[i]!).toString(36));
-  if (f.tail) parts.push(`t${f.tail.length}`);
-  if (f.evidence) parts.push(f.evidence);
+  return signature(f.size, f.chunks, f.tail?.length, f.evidence);
+}
+
+/** chunkSignature of entry i of a table, without making its object. */
+export function entrySignature(files: FileTable, i: number): string {
+  return signature(files.size(i), files.chunks(i), files.tail(i)?.length, files.evidence(i));
+}
+
+function signature(size: number, chunks: ArrayLike<number>, tail: number | undefined, evidence: string | undefined): string {
+  const parts: string[] = [String(size)];
+  for (let i = 0; i < chunks.length; i += 2) parts.push((chunks[i + 1]! - chunks[i]!).toString(36));
+  if (tail !== undefined) parts.push(`t${tail}`);
+  if (evidence) parts.push(evidence);
   return parts.join(',');
 }
 

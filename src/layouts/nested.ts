@@ -148,7 +148,7 @@ async function espPartitions(src: ByteSource): Promise<LayoutFile[]> {
 /** Extra candidates of the outer ISO: El Torito EFI images that are no file of the tree, and ESP partitions. */
 export async function outerCandidates(src: ByteSource, outer: Layout, boot: readonly { platform: number; lba: number; imageBytes: number }[], blockSize: number): Promise<LayoutFile[]> {
   const starts = new Set<number>();
-  for (const f of outer.files) if (f.chunks.length > 0) starts.add(f.chunks[0]!);
+  for (let f = 0; f < outer.files.count; f++) if (outer.files.chunkCount(f) > 0) starts.add(outer.files.chunkStart(f, 0));
   const out: LayoutFile[] = [];
   boot.forEach((b, i) => {
     const start = b.lba * blockSize;

@@ -34,9 +34,11 @@ export async function livePackages(src: ByteSource, image: IsoImage, name: strin
   const extra = await outerCandidates(src, outer, image.boot?.entries ?? [], image.logicalBlockSize);
   const nested = await findNested(src, outer, { ...DEFAULT_NEST, note: (m) => note(m) }, extra);
   for (const n of nested) {
-    const status = n.layout.files.find((f) => f.path === DPKG_STATUS && f.type === 'file');
+    const files = n.layout.files;
+    const at = files.indexOf(DPKG_STATUS);
+    const status = at >= 0 && files.type(at) === 'file' ? files.get(at) : undefined;
     if (!status) {
-      const rpm = n.layout.files.find((f) => RPMDB.includes(f.path));
+      const rpm = RPMDB.map((p) => files.indexOf(p)).filter((i) => i >= 0).map((i) => files.get(i))[0];
       if (rpm) note(`an RPM database, which isosync does not read: no package list for ${quote(name)}`, `${name}:${n.path}:${rpm.path}`);
       continue;
     }

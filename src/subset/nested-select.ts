@@ -21,7 +21,7 @@ import { descendFor } from './descend.js';
 import type { IsoImage } from '../iso/entry.js';
 import { extentsOf } from '../layouts/deep-list.js';
 import { isoLayout } from '../layouts/iso-layout.js';
-import { DEFAULT_LIMITS, MetadataBudget, type LayoutFile } from '../layouts/layout.js';
+import { DEFAULT_LIMITS, MetadataBudget, type FileTable, type LayoutFile } from '../layouts/layout.js';
 import { DEFAULT_NEST, openNested, type NestedImage } from '../layouts/nested.js';
 import type { ByteSource } from '../store/byte-source.js';
 
@@ -66,7 +66,7 @@ export function visitFor(split: readonly (readonly string[])[], chain: readonly 
 }
 
 /** Files of a level whose path a container part matches. */
-function containersIn(files: readonly LayoutFile[], part: string): LayoutFile[] {
+function containersIn(files: FileTable, part: string): LayoutFile[] {
   const re = globToRegExp(part);
   return files.filter((f) => f.type === 'file' && re.test(f.path));
 }
@@ -85,7 +85,8 @@ export async function chooseNested(src: ByteSource, iso: IsoImage, patterns: rea
   const folders = new Map<NestedImage, string>();
   /** Each opened image's container paths, one per level ("/live/fs.squashfs"). */
   const chains = new Map<NestedImage, string[]>();
-  const chosen = new Map<NestedImage, Set<LayoutFile>>();
+  /** Paths chosen in each image. */
+  const chosen = new Map<NestedImage, Set<string>>();
   const split = patterns.map(nestedParts);
   const open = async (file: LayoutFile, parent: NestedImage | undefined): Promise<NestedImage> => {
     const path = parent ? `${parent.path}:${file.path}` : file.path;
@@ -102,7 +103,7 @@ export async function chooseNested(src: ByteSource, iso: IsoImage, patterns: rea
   };
   for (const [k, pattern] of patterns.entries()) {
     const parts = split[k]!;
-    let level: { files: readonly LayoutFile[]; image: NestedImage | undefined }[] = [{ files: outer.files, image: undefined }];
+    let level: { files: FileTable; image: NestedImage | undefined }[] = [{ files: outer.files, image: undefined }];
     for (const part of parts.slice(0, -1)) {
       const next: typeof level = [];
       for (const l of level) {
@@ -119,32 +120,32 @@ export async function chooseNested(src: ByteSource, iso: IsoImage, patterns: rea
     for (const l of level) {
       let picked: LayoutFile[];
       try {
-        picked = selectEntries(l.files, [last], l.image!.path);
+        picked = selectEntries([...l.files], [last], l.image!.path);
       } catch (e) {
         if (e instanceof IsosyncError && e.code === 'NOT_FOUND') continue;
         throw e;
       }
       hit = true;
-      const set = chosen.get(l.image!) ?? new Set<LayoutFile>();
-      for (const f of picked) set.add(f);
+      const set = chosen.get(l.image!) ?? new Set<string>();
+      for (const f of picked) set.add(f.path);
       chosen.set(l.image!, set);
     }
     if (!hit) throw new IsosyncError('NOT_FOUND', `Cannot select ${quote(pattern)} in ${quote(iso.name)}: no entry matches ${quote(last)}`, { pattern });
   }
-  const selections = [...chosen].map(([image, set]) => ({ image, folder: folders.get(image)!, entries: image.layout.files.filter((f) => set.has(f)) }));
+  const selections = [...chosen].map(([image, set]) => ({ image, folder: folders.get(image)!, entries: image.layout.files.filter((f) => set.has(f.path)) }));
   return { images: [...opened.values()], selections };
 }
 
 /** Outer-image spans of the stored bytes of the chosen files (compressed blocks and the shared blocks holding their tails). */
 export function nestedSpans(selections: readonly NestedSelection[]): Span[] {
   const out: Span[] = [];
-  for (const s of selections) for (const f of s.entries) if (f.type === 'file') for (const x of extentsOf(f, s.image)) out.push(x);
+  for (const s of selections) for (const f of s.entries) if (f.type === 'file') for (const x of extentsOf(f.chunks, f.tail?.block ?? -1, s.image)) out.push(x);
   return mergeSpans(out);
 }
 
 /** Spans of each chosen file, merged per file: how many runs of stored bytes each touches (for the fetch bound). */
 export function nestedRuns(selections: readonly NestedSelection[]): number {
   let n = 0;
-  for (const s of selections) for (const f of s.entries) if (f.type === 'file') n += mergeSpans(extentsOf(f, s.image)).length;
+  for (const s of selections) for (const f of s.entries) if (f.type === 'file') n += mergeSpans(extentsOf(f.chunks, f.tail?.block ?? -1, s.image)).length;
   return n;
 }

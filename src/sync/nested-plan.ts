@@ -36,7 +36,8 @@ export interface NestedPlan {
 /** Outer-image spans of a depth-1 nested image that hold neither metadata nor stored file data. */
 function freeSpans(img: NestedImage, containerBytes: number): Span[] {
   const used: Span[] = [...img.layout.metadata];
-  for (const f of img.layout.files) for (let i = 0; i < f.chunks.length; i += 2) used.push({ start: f.chunks[i]!, end: f.chunks[i + 1]! });
+  const files = img.layout.files;
+  for (let f = 0; f < files.count; f++) for (let i = 0; i < files.chunkCount(f); i++) used.push({ start: files.chunkStart(f, i), end: files.chunkEnd(f, i) });
   for (const b of img.layout.shared) used.push(b);
   const out: Span[] = [];
   for (const s of subtractSpans([{ start: 0, end: containerBytes }], mergeSpans(used))) for (const x of img.toImage(s.start, s.end)) out.push(x);

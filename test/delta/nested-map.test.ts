@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { mapNestedFiles } from '../../src/delta/nested-map.js';
-import type { Layout, LayoutFile, SharedBlock } from '../../src/layouts/layout.js';
+import { FileTable, SpanTable, type Layout, type LayoutFile, type SharedBlock } from '../../src/layouts/layout.js';
 import type { NestedImage } from '../../src/layouts/nested.js';
 
 /** A squashfs-like nested image at `base` of its outer image; files as "path:len,len,...". */
@@ -18,7 +18,7 @@ function img(base: number, files: string[], shared: SharedBlock[] = [], format: 
     }
     return { path: p!, type: 'file', size, chunks, ...(tail ? { tail: { block: 0, offset: 0, length: Number(tail) } } : {}) };
   });
-  const layout: Layout = { format, size: 1 << 20, files: list, metadata: [], shared, readContent: () => Promise.reject(new Error('unused')) };
+  const layout: Layout = { format, size: 1 << 20, files: FileTable.of(list), metadata: SpanTable.merged([]), shared, readContent: () => Promise.reject(new Error('unused')) };
   return { path, depth: 1, layout, base, toImage: (s, e) => [{ start: s + base, end: e + base }] };
 }
 const segs = (m: ReturnType<typeof mapNestedFiles>) => m.exact.map((s) => `${s.start}-${s.end}<${s.source}@${s.sourceOffset}`);

@@ -60,7 +60,7 @@ function run(cmd: string, args: string[]): boolean {
 async function withHot(reader: LayoutReader, bytes: Uint8Array): Promise<Seed | undefined> {
   try {
     const layout = await reader.read(new MemorySource(bytes), 'seed', DEFAULT_LIMITS, new MetadataBudget(BUDGET_BYTES));
-    return { bytes, hot: layout.metadata.map((s) => ({ start: s.start, end: s.end })) };
+    return { bytes, hot: [...layout.metadata].map((s) => ({ start: s.start, end: s.end })) };
   } catch {
     return undefined;
   }
@@ -117,7 +117,7 @@ function layoutTarget(name: string, what: string, reader: LayoutReader, make: (t
         if (f.type !== 'file' || n++ >= CONTENT_FILES) continue;
         await layout.readContent(f, 1024 * 1024);
       }
-      return layout.files.length;
+      return layout.files.count;
     },
   };
 }

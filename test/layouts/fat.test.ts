@@ -29,7 +29,7 @@ describe('FAT reader against mtools', { skip: needTools('mkfs.vfat', 'mcopy', 'm
         try {
           // mdir -/ -b: one "::/path" per file and directory.
           const listed = run('mdir', ['-/', '-b', '-i', img, '::']).split('\n').filter(Boolean).map((l) => l.replace(/^::/, '').replace(/\/$/, ''));
-          assert.deepEqual(layout.files.map((f) => f.path).filter((p) => p !== '/').sort(), listed.sort());
+          assert.deepEqual([...layout.files].map((f) => f.path).filter((p) => p !== '/').sort(), listed.sort());
           for (const [p, b] of files) {
             const f = layout.files.find((x) => x.path.toLowerCase() === p.toLowerCase())!;
             assert.equal(f.size, b.length, p);

@@ -15,7 +15,7 @@
 import { IsosyncError, quote } from '../../errors.js';
 import type { ByteSource, Span } from '../../store/byte-source.js';
 import { decodeBlock, type Codec } from '../codecs.js';
-import { NO_CHUNKS, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
+import { SpanTable, FileTableBuilder, type Layout, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
 import {
   ALGORITHMS, COMPACT, COMPACT_BYTES, DIRENT_BYTES, MAP_HEADER_BYTES, EROFS_MAGIC, EXTENDED, EXTENDED_BYTES, FT, INCOMPAT, LAYOUT, SB, SB_BYTES, SUPERBLOCK_OFFSET, u16, u32, u64,
 } from './format.js';
@@ -256,27 +256,27 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
   const fs = new Erofs(src, name, sb, budget, fail);
   const blocks = u32(sb, SB.blocks);
   const size = Math.min(src.size, blocks * fs.blksz);
-  const files: LayoutFile[] = [];
+  const files = new FileTableBuilder();
   const root = await fs.inode(u16(sb, SB.rootNid));
   if ((root.mode & S_IFMT) !== S_IFDIR) fail('the root inode is not a directory');
-  files.push({ path: '/', type: 'dir', size: root.size, chunks: NO_CHUNKS });
+  const rootIndex = files.add(-1, '/', { type: 'dir', size: root.size });
   // Level by level: the directories of a level, then their children's inodes, then the children's
   // cluster indexes are each announced to the source at once (prefetch), so a target read over the
   // network costs a few multi-range requests per level, not one round trip per inode (EROFS keeps
   // each inode next to its file's data, spread over the whole image).
-  let level: { ino: Inode; path: string; depth: number }[] = [{ ino: root, path: '', depth: 0 }];
+  let level: { ino: Inode; path: string; index: number; depth: number }[] = [{ ino: root, path: '', index: rootIndex, depth: 0 }];
   const seen = new Set<number>([root.nid]);
   while (level.length > 0) {
     await fs.prefetch(level.flatMap(({ ino }) => fs.dataRanges(ino)));
-    const children: { name: string; nid: number; type: number; path: string; depth: number }[] = [];
-    for (const { ino, path, depth } of level) {
+    const children: { name: string; nid: number; type: number; path: string; parent: number; depth: number }[] = [];
+    for (const { ino, path, index, depth } of level) {
       if (depth > limits.depth) fail(`directories nest deeper than ${limits.depth} levels at ${quote(path)}`);
       for (const e of await fs.list(ino)) {
-        if (files.length + children.length >= limits.entries) fail(`more than ${limits.entries} entries`);
+        if (files.count + children.length >= limits.entries) fail(`more than ${limits.entries} entries`);
         if (!Number.isSafeInteger(e.nid)) fail(`entry ${quote(e.name)} has nid ${e.nid}`);
         // Inodes sit beside their data all over the image: an entry the caller does not want costs no read.
         if (visit && !visit(`${path}/${e.name}`)) continue;
-        children.push({ ...e, path: `${path}/${e.name}`, depth });
+        children.push({ ...e, path: `${path}/${e.name}`, parent: index, depth });
       }
     }
     // Compact inodes (32 bytes) are the rule, and a compressed one's map header follows it, then its
@@ -289,17 +289,17 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
     // Map headers first, then exactly the cluster indexes they describe (and symlink targets).
     await fs.prefetch(inodes.flatMap((ino) => fs.headerRanges(ino)));
     await fs.prefetch((await Promise.all(inodes.map((ino) => fs.indexRanges(ino)))).flat());
-    const next: { ino: Inode; path: string; depth: number }[] = [];
+    const next: { ino: Inode; path: string; index: number; depth: number }[] = [];
     for (let i = 0; i < children.length; i++) {
       const c = children[i]!;
       const child = inodes[i]!;
       const p = c.path;
       const fmt = child.mode & S_IFMT;
       if (fmt === S_IFDIR) {
-        files.push({ path: p, type: 'dir', size: child.size, chunks: NO_CHUNKS });
+        const index = files.add(c.parent, c.name, { type: 'dir', size: child.size });
         if (!seen.has(child.nid)) {
           seen.add(child.nid);
-          next.push({ ino: child, path: p, depth: c.depth + 1 });
+          next.push({ ino: child, path: p, index, depth: c.depth + 1 });
         }
       } else if (fmt === S_IFREG) {
         const got = await fs.chunksOf(child);
@@ -309,22 +309,21 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
           chunks[2 * k + 1] = x.end;
         });
         const evidence = got.extents ? got.extents.map((x) => x.la.toString(36)).join('.') : undefined;
-        files.push({ path: p, type: 'file', size: child.size, chunks, ref: child.nid, mode: child.mode & 0o7777, ...(evidence ? { evidence } : {}), ...(got.raw ? { raw: true } : {}) });
+        files.add(c.parent, c.name, { type: 'file', size: child.size, chunks, ref: child.nid, mode: child.mode & 0o7777, ...(evidence ? { evidence } : {}), ...(got.raw ? { raw: true } : {}) });
       } else if (fmt === S_IFLNK) {
         if (child.size > MAX_SYMLINK) fail(`symlink ${quote(p)} has a target of ${child.size} bytes`);
-        files.push({ path: p, type: 'symlink', size: 0, chunks: NO_CHUNKS, target: new TextDecoder().decode(await fs.content(child, MAX_SYMLINK)) });
-      } else files.push({ path: p, type: c.type === FT.REG ? 'file' : 'other', size: 0, chunks: NO_CHUNKS });
+        files.add(c.parent, c.name, { type: 'symlink', size: 0, target: new TextDecoder().decode(await fs.content(child, MAX_SYMLINK)) });
+      } else files.add(c.parent, c.name, { type: c.type === FT.REG ? 'file' : 'other', size: 0 });
     }
     level = next;
   }
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   fs.spans.push({ start: 0, end: Math.min(size, Math.max(fs.blksz, SUPERBLOCK_OFFSET + SB_BYTES)) });
-  const metadata = mergeSpans(fs.spans);
+  const metadata = SpanTable.merged(fs.spans);
   fs.spans.length = 0;
   return {
     format: 'erofs',
     size,
-    files,
+    files: files.finish(),
     metadata,
     shared: [],
     readContent: async (file, maxBytes) => {

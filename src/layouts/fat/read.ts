@@ -9,8 +9,7 @@
  */
 import { IsosyncError, quote } from '../../errors.js';
 import type { ByteSource, Span } from '../../store/byte-source.js';
-import { NO_CHUNKS, chunkArray, readChunks, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
-import { mergeSpans } from '../../core/span.js';
+import { SpanTable, FileTableBuilder, chunkArray, readChunks, type Layout, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
 
 /** BPB field offsets (FAT spec §3.1, §3.3). */
 const BPB = { bytesPerSector: 11, sectorsPerCluster: 13, reserved: 14, fats: 16, rootEntries: 17, total16: 19, fatSize16: 22, total32: 32, fatSize32: 36, rootCluster: 44 } as const;
@@ -120,14 +119,19 @@ async function readFat(src: ByteSource, name: string, limits: LayoutLimits, budg
   fs.spans.push({ start: g.fatStart, end: g.rootStart });
   // A chain cannot be longer than the clusters the image really holds (a crafted BPB may claim more, or loop).
   const maxClusters = Math.min(g.clusters, Math.floor((src.size - g.dataStart) / g.clusterBytes)) + 1;
-  const files: LayoutFile[] = [{ path: '/', type: 'dir', size: 0, chunks: NO_CHUNKS }];
-  const stack: { runs: Span[]; path: string; depth: number }[] = [
-    { runs: g.bits === 32 ? fs.chain(g.rootCluster, maxClusters, 'the root directory') : [{ start: g.rootStart, end: g.rootStart + g.rootBytes }], path: '', depth: 0 },
+  const files = new FileTableBuilder();
+  const stack: { runs: Span[]; path: string; index: number; depth: number }[] = [
+    {
+      runs: g.bits === 32 ? fs.chain(g.rootCluster, maxClusters, 'the root directory') : [{ start: g.rootStart, end: g.rootStart + g.rootBytes }],
+      path: '',
+      index: files.add(-1, '/', { type: 'dir', size: 0 }),
+      depth: 0,
+    },
   ];
   const seen = new Set<number>();
   const dec16 = new TextDecoder('utf-16le');
   while (stack.length > 0) {
-    const { runs, path, depth } = stack.pop()!;
+    const { runs, path, index, depth } = stack.pop()!;
     if (depth > limits.depth) fail(`directories nest deeper than ${limits.depth} levels at ${quote(path)}`);
     let lfn: string[] = [];
     for (const r of runs) {
@@ -151,15 +155,15 @@ async function readFat(src: ByteSource, name: string, limits: LayoutLimits, budg
         if (attr & ATTR.VOLUME || short === '.' || short === '..') continue;
         const nm = long || short;
         if (nm.includes('/') || nm.length === 0) fail(`directory ${quote(path || '/')} has entry ${quote(nm)}, not a plain name`);
-        if (files.length >= limits.entries) fail(`more than ${limits.entries} entries`);
+        if (files.count >= limits.entries) fail(`more than ${limits.entries} entries`);
         const p = `${path}/${nm}`;
         const cluster = (g.bits === 32 ? u16(d, at + 20) * 65536 : 0) + u16(d, at + 26);
         const size = u32(d, at + 28);
         if (attr & ATTR.DIR) {
-          files.push({ path: p, type: 'dir', size: 0, chunks: NO_CHUNKS });
+          const at = files.add(index, nm, { type: 'dir', size: 0 });
           if (cluster >= 2 && !seen.has(cluster)) {
             seen.add(cluster);
-            stack.push({ runs: fs.chain(cluster, maxClusters, `directory ${quote(p)}`), path: p, depth: depth + 1 });
+            stack.push({ runs: fs.chain(cluster, maxClusters, `directory ${quote(p)}`), path: p, index: at, depth: depth + 1 });
           }
           continue;
         }
@@ -177,16 +181,15 @@ async function readFat(src: ByteSource, name: string, limits: LayoutLimits, budg
           if (left > 0) fail(`file ${quote(p)} has ${size} bytes but its cluster chain holds ${size - left}`);
           for (const c of chunks) if (c.end > src.size) fail(`file ${quote(p)} has data up to byte ${c.end}, beyond the image`);
         }
-        files.push({ path: p, type: 'file', size, chunks: chunkArray(chunks), raw: true });
+        files.add(index, nm, { type: 'file', size, chunks: chunkArray(chunks), raw: true });
       }
     }
   }
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return {
     format: 'fat',
     size: Math.min(g.size, src.size),
-    files,
-    metadata: mergeSpans(fs.spans),
+    files: files.finish(),
+    metadata: SpanTable.merged(fs.spans),
     shared: [],
     readContent: async (file, maxBytes) => {
       if (file.size > maxBytes) fail(`${quote(file.path)} has ${file.size} bytes, over the limit of ${maxBytes}`);

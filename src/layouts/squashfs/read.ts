@@ -15,21 +15,16 @@ import { createHash } from 'node:crypto';
 import { IsosyncError, quote } from '../../errors.js';
 import type { ByteSource, Span } from '../../store/byte-source.js';
 import { decodeBlock, type Codec } from '../codecs.js';
-import { NO_CHUNKS, type Layout, type LayoutFile, type LayoutLimits, type LayoutReader, type MetadataBudget, type SharedBlock } from '../layout.js';
+import { SpanTable, FileTableBuilder, type FileInit, type FileTable, type Layout, type LayoutLimits, type LayoutReader, type MetadataBudget, type SharedBlock } from '../layout.js';
 import { BLOCK_UNCOMPRESSED, NO_FRAGMENT, readInode, storedLength, T, type Inode } from './inode.js';
 import { MetadataReader } from './metadata.js';
 import { COMPRESSORS, FLAG_COMPRESSOR_OPTIONS, INVALID_BLK, parseSuperblock, SQUASHFS_MAGIC, SUPERBLOCK_BYTES, type Superblock } from './superblock.js';
-import { mergeSpans } from '../../core/span.js';
 
 /** Fragment entries per 8 KiB metadata block (16 bytes each); ids per block (4 bytes each). */
 const FRAGMENTS_PER_BLOCK = 512;
 const IDS_PER_BLOCK = 2048;
 /** Entries under one directory header (squashfs.rst: at most 256). */
 const MAX_HEADER_ENTRIES = 256;
-
-interface Walked {
-  files: LayoutFile[];
-}
 
 class Squashfs {
   readonly fail: (p: string) => never;
@@ -51,41 +46,37 @@ class Squashfs {
     return this.meta.cursor(this.sb.inodeTable + Number(r >> 16n), Number(r & 0xffffn));
   }
 
-  async walk(limits: LayoutLimits): Promise<Walked> {
-    const files: LayoutFile[] = [];
+  async walk(limits: LayoutLimits): Promise<FileTable> {
+    const files = new FileTableBuilder();
     const root = await readInode(this.inodeCursor(this.sb.rootInode), this.sb.blockSize, this.fail, this.sb.bytesUsed);
     if (root.kind !== 'dir') this.fail('the root inode is not a directory');
-    const rootFile: LayoutFile = { path: '/', type: 'dir', size: 0, chunks: NO_CHUNKS };
-    files.push(rootFile);
-    const stack: { dir: Inode & { kind: 'dir' }; path: string; depth: number }[] = [{ dir: root, path: '', depth: 0 }];
+    const stack: { dir: Inode & { kind: 'dir' }; path: string; index: number; depth: number }[] = [{ dir: root, path: '', index: files.add(-1, '/', { type: 'dir', size: 0 }), depth: 0 }];
     const seenDirs = new Set<string>([`${root.block}:${root.offset}`]);
     while (stack.length > 0) {
-      const { dir, path, depth } = stack.pop()!;
+      const { dir, path, index, depth } = stack.pop()!;
       if (depth > limits.depth) this.fail(`directories nest deeper than ${limits.depth} levels at ${quote(path)}`);
       for (const ent of await this.listDir(dir)) {
-        if (files.length >= limits.entries) this.fail(`more than ${limits.entries} entries`);
+        if (files.count >= limits.entries) this.fail(`more than ${limits.entries} entries`);
         const ino = await readInode(this.inodeCursor(ent.start * 65536 + ent.offset), this.sb.blockSize, this.fail, this.sb.bytesUsed);
-        const p = `${path}/${ent.name}`;
         if (ino.kind === 'dir') {
           const key = `${ino.block}:${ino.offset}`;
-          files.push({ path: p, type: 'dir', size: ino.size, chunks: NO_CHUNKS });
+          const at = files.add(index, ent.name, { type: 'dir', size: ino.size });
           if (!seenDirs.has(key)) {
             seenDirs.add(key);
-            stack.push({ dir: ino, path: p, depth: depth + 1 });
+            stack.push({ dir: ino, path: `${path}/${ent.name}`, index: at, depth: depth + 1 });
           }
         } else if (ino.kind === 'file') {
           // ref: the inode position (table block * 65536 + offset), to read the content again later.
-          files.push(this.fileOf(p, ino, ent.start * 65536 + ent.offset));
+          files.add(index, ent.name, this.fileOf(`${path}/${ent.name}`, ino, ent.start * 65536 + ent.offset));
         } else if (ino.kind === 'symlink') {
-          files.push({ path: p, type: 'symlink', size: 0, chunks: NO_CHUNKS, target: ino.target });
-        } else files.push({ path: p, type: 'other', size: 0, chunks: NO_CHUNKS });
+          files.add(index, ent.name, { type: 'symlink', size: 0, target: ino.target });
+        } else files.add(index, ent.name, { type: 'other', size: 0 });
       }
     }
-    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return { files };
+    return files.finish();
   }
 
-  private fileOf(path: string, ino: Inode & { kind: 'file' }, ref: number): LayoutFile {
+  private fileOf(path: string, ino: Inode & { kind: 'file' }, ref: number): FileInit {
     const chunks = new Array<number>(ino.blocks.length * 2);
     let at = ino.blocksStart;
     for (let i = 0; i < ino.blocks.length; i++) {
@@ -100,7 +91,7 @@ class Squashfs {
     if (tail && (tail.block >= this.sb.fragments || tail.offset + tail.length > this.sb.blockSize)) {
       this.fail(`file ${quote(path)} has its tail in fragment ${tail.block} at ${tail.offset}+${tail.length}, outside the ${this.sb.fragments} fragments of ${this.sb.blockSize} bytes`);
     }
-    return { path, type: 'file', size: ino.size, chunks, ref, mode: ino.mode & 0o7777, ...(tail ? { tail } : {}) };
+    return { type: 'file', size: ino.size, chunks, ref, mode: ino.mode & 0o7777, ...(tail ? { tail } : {}) };
   }
 
   /** The entries of a directory (squashfs.rst "Directory table"): headers, each followed by up to 256 entries. */
@@ -197,14 +188,26 @@ class Squashfs {
   }
 }
 
-/** SharedBlocks for the fragment table, keyed by the tails they hold. */
-function sharedBlocks(fs: Squashfs, files: readonly LayoutFile[]): SharedBlock[] {
-  const members: string[][] = fs.fragments.map(() => []);
-  for (const f of files) if (f.tail) members[f.tail.block]?.push(`${f.path}:${f.tail.offset}:${f.tail.length}`);
+/** SharedBlocks for the fragment table, keyed by the tails they hold (the keys made, all at once, when first asked for). */
+function sharedBlocks(fs: Squashfs, files: FileTable): SharedBlock[] {
+  let keys: string[] | undefined;
+  const keyOf = (i: number): string => {
+    if (!keys) {
+      const members: string[][] = fs.fragments.map(() => []);
+      for (let f = 0; f < files.count; f++) {
+        const t = files.tail(f);
+        if (t) members[t.block]?.push(`${files.path(f)}:${t.offset}:${t.length}`);
+      }
+      keys = fs.fragments.map((fr, k) => createHash('sha1').update(`${fr.stored}\n${members[k]!.sort().join('\n')}`).digest('base64'));
+    }
+    return keys[i]!;
+  };
   return fs.fragments.map((fr, i) => ({
     start: fr.start,
     end: fr.start + storedLength(fr.stored),
-    key: createHash('sha1').update(`${fr.stored}\n${members[i]!.sort().join('\n')}`).digest('base64'),
+    get key() {
+      return keyOf(i);
+    },
     ...(fr.stored & BLOCK_UNCOMPRESSED ? { raw: true } : {}),
   }));
 }
@@ -221,19 +224,19 @@ async function readSquashfs(src: ByteSource, name: string, limits: LayoutLimits,
     const opt = await fs.meta.block(SUPERBLOCK_BYTES);
     metadata.push({ start: SUPERBLOCK_BYTES, end: SUPERBLOCK_BYTES + 2 + (opt.data.length > 0 ? opt.next - SUPERBLOCK_BYTES - 2 : 0) });
   }
-  const walked = await fs.walk(limits);
+  const files = await fs.walk(limits);
   await fs.readFragments();
   if (sb.noIds > 0) await fs.indexTable(sb.idTable, sb.noIds, 4, IDS_PER_BLOCK);
   const firstTable = Math.min(sb.inodeTable, sb.directoryTable, sb.idTable, sb.fragmentTable !== INVALID_BLK ? sb.fragmentTable : Infinity);
   metadata.push({ start: firstTable, end: sb.bytesUsed });
   for (const sp of fs.meta.spans) metadata.push(sp);
-  const shared = sharedBlocks(fs, walked.files);
+  const shared = sharedBlocks(fs, files);
   fs.meta.forget();
   return {
     format: 'squashfs',
     size: sb.bytesUsed,
-    files: walked.files,
-    metadata: mergeSpans(metadata),
+    files,
+    metadata: SpanTable.merged(metadata),
     shared,
     readContent: async (file, maxBytes) => {
       const ref = file.ref;

@@ -1,0 +1,393 @@
+/**
+ * A layout's entries as columns: a live image's root filesystem lists
+ * 100,000 to 1,000,000 entries, and one object per entry (its path string,
+ * its chunk array, its tail object) costs several hundred bytes of heap
+ * each. Here every field is one typed array for the whole table, chunk
+ * bounds are one Float64Array with a per-entry offset, names are one string
+ * with offsets, and a path is its parent's path and its name, joined when
+ * asked for (`path(i)`; siblings share the parent's, which is remembered).
+ *
+ * Hot loops use the accessors by index (`count`, `type(i)`, `chunkCount(i)`,
+ * `chunkStart(i, k)`...), which allocate nothing but the strings asked for;
+ * `get(i)` and iteration give a LayoutFile object, made on demand.
+ */
+export type LayoutEntryType = 'file' | 'dir' | 'symlink' | 'other';
+
+/** Part of a block shared with other files (a squashfs fragment): which shared block, where in its uncompressed bytes. */
+export interface Tail {
+  readonly block: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** One entry as an object (FileTable.get): made on demand, or for a few pseudo-files (boot images, partitions). */
+export interface LayoutFile {
+  /** '/'-separated, leading '/'. */
+  readonly path: string;
+  readonly type: LayoutEntryType;
+  /** Logical (uncompressed) size in bytes. */
+  readonly size: number;
+  /**
+   * Stored chunks in file order, as [start0, end0, start1, end1, ...]; for
+   * squashfs one chunk per data block (a sparse block is an empty chunk),
+   * for EROFS one per physical cluster (or the plain data run), for ISO and
+   * FAT one per contiguous run.
+   */
+  readonly chunks: ArrayLike<number>;
+  readonly tail?: Tail;
+  /** Extra evidence that equal-sized chunk lists hold the same bytes (EROFS: the cluster index's decompressed boundaries, base 36, '.'-joined). */
+  readonly evidence?: string;
+  readonly target?: string;
+  /** The reader's own handle to find the file again (squashfs inode reference, EROFS nid). */
+  readonly ref?: number;
+  /** Whether the chunks hold the file's bytes as they are (no compression): content can be read straight. */
+  readonly raw?: boolean;
+  /** Permission bits (mode & 0o7777) of a regular file, where the format keeps them (squashfs, EROFS). */
+  readonly mode?: number;
+}
+
+const TYPES: readonly LayoutEntryType[] = ['file', 'dir', 'symlink', 'other'];
+const TYPE_MASK = 3;
+const RAW = 4;
+const HAS_REF = 8;
+const HAS_MODE = 16;
+const HAS_EVIDENCE = 32;
+
+type Numbers = Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array;
+
+/** A growable typed column, written by index; unwritten slots hold `fill`. */
+class Column<A extends Numbers> {
+  a: A;
+  n = 0;
+  constructor(
+    private readonly make: (n: number) => A,
+    private readonly fill = 0,
+  ) {
+    this.a = make(0);
+  }
+
+  set(i: number, v: number): void {
+    if (i >= this.a.length) {
+      const b = this.make(Math.max(64, i + 1, this.a.length * 2));
+      b.set(this.a);
+      if (this.fill !== 0) b.fill(this.fill, this.a.length);
+      this.a = b;
+    }
+    this.a[i] = v;
+    if (i >= this.n) this.n = i + 1;
+  }
+
+  at = (i: number): number => (i < this.n ? this.a[i]! : this.fill);
+
+  /** The column in `order` (new index -> old index), `count` long. */
+  reordered(order: Uint32Array | undefined, count: number): A {
+    const out = this.make(count);
+    if (this.fill !== 0) out.fill(this.fill);
+    for (let j = 0; j < count; j++) {
+      const i = order ? order[j]! : j;
+      if (i < this.n) out[j] = this.a[i]!;
+    }
+    return out;
+  }
+}
+
+/** What a reader says of one entry (the path aside). */
+export interface FileInit {
+  readonly type: LayoutEntryType;
+  readonly size: number;
+  readonly chunks?: ArrayLike<number>;
+  readonly tail?: Tail;
+  readonly evidence?: string;
+  readonly target?: string;
+  readonly ref?: number;
+  readonly raw?: boolean;
+  readonly mode?: number;
+}
+
+function joinPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+/** Builds a FileTable entry by entry; a parent is added before its children. */
+export class FileTableBuilder {
+  private readonly kind = new Column((n) => new Uint8Array(n));
+  private readonly sizes = new Column((n) => new Float64Array(n));
+  private readonly parents = new Column((n) => new Int32Array(n), -1);
+  private readonly chunkAt = new Column((n) => new Uint32Array(n));
+  private readonly bounds = new Column((n) => new Float64Array(n));
+  /** Per chunk (beside `bounds`): the EROFS logical offset the evidence string names. */
+  private readonly las = new Column((n) => new Float64Array(n));
+  private readonly refs = new Column((n) => new Float64Array(n));
+  private readonly modes = new Column((n) => new Uint16Array(n));
+  private readonly tailBlock = new Column((n) => new Int32Array(n), -1);
+  private readonly tailOffset = new Column((n) => new Uint32Array(n));
+  private readonly tailLength = new Column((n) => new Uint32Array(n));
+  private readonly names: string[] = [];
+  private readonly targets = new Map<number, string>();
+  /** Evidence that is not one base-36 number per chunk (kept as given). */
+  private readonly oddEvidence = new Map<number, string>();
+  /** Directories added by path (addPath), to find a parent. */
+  private readonly dirs = new Map<string, number>();
+
+  get count(): number {
+    return this.names.length;
+  }
+
+  /** Adds an entry named `name` under entry `parent` (-1: `name` is its whole path); returns its index. */
+  add(parent: number, name: string, f: FileInit): number {
+    const i = this.names.length;
+    this.names.push(name);
+    this.parents.set(i, parent);
+    this.kind.set(i, TYPES.indexOf(f.type) | (f.raw ? RAW : 0) | (f.ref !== undefined ? HAS_REF : 0) | (f.mode !== undefined ? HAS_MODE : 0));
+    this.sizes.set(i, f.size);
+    const at = this.bounds.n;
+    this.chunkAt.set(i, at);
+    const c = f.chunks;
+    if (c) for (let k = 0; k < c.length; k++) this.bounds.set(at + k, c[k]!);
+    if (f.ref !== undefined) this.refs.set(i, f.ref);
+    if (f.mode !== undefined) this.modes.set(i, f.mode);
+    if (f.tail) {
+      this.tailBlock.set(i, f.tail.block);
+      this.tailOffset.set(i, f.tail.offset);
+      this.tailLength.set(i, f.tail.length);
+    }
+    if (f.target !== undefined) this.targets.set(i, f.target);
+    if (f.evidence !== undefined) this.addEvidence(i, at, c?.length ?? 0, f.evidence);
+    return i;
+  }
+
+  /** Adds an entry by its whole path: its parent is the directory added by path before it, if any. */
+  addPath(path: string, f: FileInit): number {
+    const cut = path.lastIndexOf('/');
+    const parent = cut < 0 || path === '/' ? undefined : this.dirs.get(cut === 0 ? '/' : path.slice(0, cut));
+    const i = parent === undefined ? this.add(-1, path, f) : this.add(parent, path.slice(cut + 1), f);
+    if (f.type === 'dir') this.dirs.set(path, i);
+    return i;
+  }
+
+  private addEvidence(i: number, at: number, bounds: number, evidence: string): void {
+    const parts = evidence.split('.');
+    const las = parts.map((x) => parseInt(x, 36));
+    if (parts.length * 2 !== bounds || las.some((x, k) => x.toString(36) !== parts[k])) {
+      this.oddEvidence.set(i, evidence);
+      return;
+    }
+    this.kind.set(i, this.kind.at(i) | HAS_EVIDENCE);
+    las.forEach((x, k) => this.las.set(at / 2 + k, x));
+  }
+
+  /** The table; `sorted`: in path order (as the readers list). */
+  finish(sorted = true): FileTable {
+    const n = this.names.length;
+    let order: Uint32Array | undefined;
+    if (sorted) {
+      const paths = new Array<string>(n);
+      for (let i = 0; i < n; i++) {
+        const p = this.parents.at(i);
+        paths[i] = p < 0 ? this.names[i]! : joinPath(paths[p]!, this.names[i]!);
+      }
+      order = new Uint32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      order.sort((a, b) => (paths[a]! < paths[b]! ? -1 : paths[a]! > paths[b]! ? 1 : 0));
+    }
+    const newIndex = new Int32Array(n);
+    for (let j = 0; j < n; j++) newIndex[order ? order[j]! : j] = j;
+    const parents = this.parents.reordered(order, n);
+    for (let j = 0; j < n; j++) if (parents[j]! >= 0) parents[j] = newIndex[parents[j]!]!;
+    // Chunk bounds (and their evidence) in the new order.
+    const chunkAt = new Uint32Array(n + 1);
+    const bounds = new Float64Array(this.bounds.n);
+    const las = this.las.n > 0 ? new Float64Array(this.bounds.n / 2) : undefined;
+    let at = 0;
+    for (let j = 0; j < n; j++) {
+      const i = order ? order[j]! : j;
+      const from = this.chunkAt.at(i);
+      const to = i + 1 < n ? this.chunkAt.at(i + 1) : this.bounds.n;
+      chunkAt[j] = at;
+      bounds.set(this.bounds.a.subarray(from, to), at);
+      if (las) for (let k = from / 2; k < to / 2; k++) las[at / 2 + k - from / 2] = this.las.at(k);
+      at += to - from;
+    }
+    chunkAt[n] = at;
+    const names = new Uint32Array(n + 1);
+    const parts: string[] = new Array<string>(n);
+    let len = 0;
+    for (let j = 0; j < n; j++) {
+      const s = this.names[order ? order[j]! : j]!;
+      parts[j] = s;
+      names[j] = len;
+      len += s.length;
+    }
+    names[n] = len;
+    const remap = <V>(m: Map<number, V>) => new Map([...m].map(([i, v]) => [newIndex[i]!, v] as const));
+    const tails = this.tailBlock.n > 0 ? { block: this.tailBlock.reordered(order, n), offset: this.tailOffset.reordered(order, n), length: this.tailLength.reordered(order, n) } : undefined;
+    return new FileTable({
+      count: n,
+      kind: this.kind.reordered(order, n),
+      sizes: this.sizes.reordered(order, n),
+      parents,
+      text: parts.join(''),
+      nameAt: names,
+      chunkAt,
+      bounds,
+      las,
+      refs: this.refs.n > 0 ? this.refs.reordered(order, n) : undefined,
+      modes: this.modes.n > 0 ? this.modes.reordered(order, n) : undefined,
+      tails,
+      targets: this.targets.size > 0 ? remap(this.targets) : undefined,
+      oddEvidence: this.oddEvidence.size > 0 ? remap(this.oddEvidence) : undefined,
+    });
+  }
+}
+
+interface Columns {
+  readonly count: number;
+  readonly kind: Uint8Array;
+  readonly sizes: Float64Array;
+  readonly parents: Int32Array;
+  /** Every name, one after the other; entry i's is text[nameAt[i], nameAt[i + 1]). */
+  readonly text: string;
+  readonly nameAt: Uint32Array;
+  /** Entry i's chunk bounds are bounds[chunkAt[i], chunkAt[i + 1]). */
+  readonly chunkAt: Uint32Array;
+  readonly bounds: Float64Array;
+  readonly las: Float64Array | undefined;
+  readonly refs: Float64Array | undefined;
+  readonly modes: Uint16Array | undefined;
+  readonly tails: { readonly block: Int32Array; readonly offset: Uint32Array; readonly length: Uint32Array } | undefined;
+  /** Symlink targets (a few per cent of a root tree's entries). */
+  readonly targets: Map<number, string> | undefined;
+  readonly oddEvidence: Map<number, string> | undefined;
+}
+
+/** A layout's entries, in path order. */
+export class FileTable implements Iterable<LayoutFile> {
+  readonly count: number;
+  private lastDir = -1;
+  private lastDirPath = '';
+
+  constructor(private readonly c: Columns) {
+    this.count = c.count;
+  }
+
+  /** A table of LayoutFile objects (a few entries, or tests). */
+  static of(files: readonly LayoutFile[], sorted = false): FileTable {
+    const b = new FileTableBuilder();
+    for (const f of files) b.addPath(f.path, f);
+    return b.finish(sorted);
+  }
+
+  type = (i: number): LayoutEntryType => TYPES[this.c.kind[i]! & TYPE_MASK]!;
+  size = (i: number): number => this.c.sizes[i]!;
+  raw = (i: number): boolean => (this.c.kind[i]! & RAW) !== 0;
+
+  ref(i: number): number | undefined {
+    return this.c.kind[i]! & HAS_REF ? this.c.refs![i]! : undefined;
+  }
+
+  mode(i: number): number | undefined {
+    return this.c.kind[i]! & HAS_MODE ? this.c.modes![i]! : undefined;
+  }
+
+  name(i: number): string {
+    return this.c.text.slice(this.c.nameAt[i]!, this.c.nameAt[i + 1]!);
+  }
+
+  /** '/'-separated, leading '/'; made on each call from the parent's (remembered for the siblings after). */
+  path(i: number): string {
+    const p = this.c.parents[i]!;
+    if (p < 0) return this.name(i);
+    if (p !== this.lastDir) {
+      // Up to the top (a loop: depth is the tree's), then joined downwards.
+      const up: number[] = [];
+      for (let d = p; d >= 0; d = this.c.parents[d]!) up.push(d);
+      let dir = this.name(up[up.length - 1]!);
+      for (let k = up.length - 2; k >= 0; k--) dir = joinPath(dir, this.name(up[k]!));
+      this.lastDir = p;
+      this.lastDirPath = dir;
+    }
+    return joinPath(this.lastDirPath, this.name(i));
+  }
+
+  /** Index of the entry at `path`, or -1. */
+  indexOf(path: string): number {
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    for (let i = 0; i < this.count; i++) if (this.name(i) === name && this.path(i) === path) return i;
+    return -1;
+  }
+
+  /** Chunks of entry i (start, end pairs). */
+  chunkCount(i: number): number {
+    return (this.c.chunkAt[i + 1]! - this.c.chunkAt[i]!) / 2;
+  }
+
+  chunkStart(i: number, k: number): number {
+    return this.c.bounds[this.c.chunkAt[i]! + 2 * k]!;
+  }
+
+  chunkEnd(i: number, k: number): number {
+    return this.c.bounds[this.c.chunkAt[i]! + 2 * k + 1]!;
+  }
+
+  /** Entry i's chunk bounds as a view (start0, end0, start1, ...). */
+  chunks(i: number): Float64Array {
+    return this.c.bounds.subarray(this.c.chunkAt[i]!, this.c.chunkAt[i + 1]!);
+  }
+
+  /** The shared block holding entry i's tail, or -1. */
+  tailBlock(i: number): number {
+    return this.c.tails ? this.c.tails.block[i]! : -1;
+  }
+
+  tail(i: number): Tail | undefined {
+    const t = this.c.tails;
+    return t && t.block[i]! >= 0 ? { block: t.block[i]!, offset: t.offset[i]!, length: t.length[i]! } : undefined;
+  }
+
+  target(i: number): string | undefined {
+    return this.c.targets?.get(i);
+  }
+
+  evidence(i: number): string | undefined {
+    if (!(this.c.kind[i]! & HAS_EVIDENCE)) return this.c.oddEvidence?.get(i);
+    const parts: string[] = [];
+    for (let k = this.c.chunkAt[i]! >> 1; k < this.c.chunkAt[i + 1]! >> 1; k++) parts.push(this.c.las![k]!.toString(36));
+    return parts.join('.');
+  }
+
+  /** Entry i as an object (made on each call). */
+  get(i: number): LayoutFile {
+    const tail = this.tail(i);
+    const evidence = this.evidence(i);
+    const target = this.target(i);
+    const ref = this.ref(i);
+    const mode = this.mode(i);
+    return {
+      path: this.path(i),
+      type: this.type(i),
+      size: this.size(i),
+      chunks: this.chunks(i),
+      ...(tail ? { tail } : {}),
+      ...(evidence !== undefined ? { evidence } : {}),
+      ...(target !== undefined ? { target } : {}),
+      ...(ref !== undefined ? { ref } : {}),
+      ...(this.raw(i) ? { raw: true } : {}),
+      ...(mode !== undefined ? { mode } : {}),
+    };
+  }
+
+  *[Symbol.iterator](): Iterator<LayoutFile> {
+    for (let i = 0; i < this.count; i++) yield this.get(i);
+  }
+
+  find(pred: (f: LayoutFile) => boolean): LayoutFile | undefined {
+    for (const f of this) if (pred(f)) return f;
+    return undefined;
+  }
+
+  filter(pred: (f: LayoutFile) => boolean): LayoutFile[] {
+    const out: LayoutFile[] = [];
+    for (const f of this) if (pred(f)) out.push(f);
+    return out;
+  }
+}
