@@ -105,7 +105,7 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
     if (!src) continue;
     const cal = await calibrate(src.img, src.bytes, enc);
     if (!cal) continue;
-    const byPath = new Map(src.img.layout.files.filter((f) => f.type === 'file' && f.evidence).map((f) => [f.path, f]));
+    const byPath = new Map(src.img.layout.files.filter((f) => f.type === 'file' && f.evidence !== undefined && f.evidence !== '').map((f) => [f.path, f]));
     const pending: { f: LayoutFile; from: LayoutFile; k0: number }[] = [];
     for (const f of t.layout.files) {
       if (f.type !== 'file' || !f.evidence || f.size > MAX_FILE) continue;

@@ -5,7 +5,7 @@
  * plus BEP 15 on UDP when asked.
  */
 import type { AddressInfo, Server } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
+import { tuneForLongRun } from '../core/long-running.js';
 import { LeanHttpServer } from './lean-http.js';
 import { Tracker, type TrackerOptions } from './server.js';
 
@@ -29,18 +29,9 @@ export interface StartTrackerOptions extends TrackerOptions {
   headersTimeoutMs?: number;
 }
 
-/**
- * V8's default interrupt budget (bytes of bytecode run between tiering checks). bin/isosync sets
- * 16 times this, so that a command lasting seconds does not spend CPU optimizing code it runs
- * briefly; a tracker runs for days, and with a connection per announce node:net's own code then
- * stayed unoptimized for a long time: 350 us of CPU per announce, against 190-210 at the
- * default (bench/tracker-bench.ts, same run). The budget is read at each tiering check, so
- * setting it here applies to all code from now on.
- */
-const DEFAULT_INTERRUPT_BUDGET = 67_584;
-
 export async function startTracker(opts: StartTrackerOptions): Promise<RunningTracker> {
-  setFlagsFromString(`--interrupt-budget=${DEFAULT_INTERRUPT_BUDGET}`);
+  // A tracker runs for days: V8 optimizes its hot code as without bin/isosync's raised budget.
+  tuneForLongRun();
   const tracker = new Tracker(opts);
   const front = new LeanHttpServer(tracker, { headersTimeoutMs: opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS });
   const server = front.server;

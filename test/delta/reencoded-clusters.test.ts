@@ -83,7 +83,7 @@ describe('re-encoded EROFS clusters', { skip: needTools('mkfs.erofs') }, () => {
       }
       // Clusters after each file's first changed one, but its tail: all rebuilt, but those that hold the second edit of f1.
       let after = 0;
-      const oldFiles = new Map(s.layout.files.map((f) => [f.path, f]));
+      const oldFiles = new Map([...s.layout.files].map((f) => [f.path, f]));
       for (const f of t.layout.files) {
         const from = oldFiles.get(f.path);
         if (f.type !== 'file' || !from || f.path === '/usr/lib/f2.so') continue;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { blocksByLeadingTail, leadingTails, oldSharedIndex } from '../../src/delta/shared-prefix.js';
 import { mapNestedFiles } from '../../src/delta/nested-map.js';
-import type { Layout, LayoutFile, SharedBlock } from '../../src/layouts/layout.js';
+import { FileTable, SpanTable, type Layout, type LayoutFile, type SharedBlock } from '../../src/layouts/layout.js';
 import type { NestedImage } from '../../src/layouts/nested.js';
 
 /** A squashfs-like image of fragment blocks only: each block as "path/length path/length ..." in offset order, stored at 1000 + 100 per block (`sizes` bytes each). */
@@ -20,7 +20,7 @@ function fragments(blocks: string[], sizes: number[], raw: number[] = []): Neste
     shared.push({ start: at, end: at + sizes[block]!, key: `${spec}:${sizes[block]}`, ...(raw.includes(block) ? { raw: true } : {}) });
     at += sizes[block]!;
   });
-  const layout: Layout = { format: 'squashfs', size: 1 << 20, files, metadata: [], shared, readContent: () => Promise.reject(new Error('unused')) };
+  const layout: Layout = { format: 'squashfs', size: 1 << 20, files: FileTable.of(files), metadata: SpanTable.merged([]), shared, readContent: () => Promise.reject(new Error('unused')) };
   return { path: '/live/fs.squashfs', depth: 1, layout, base: 0, toImage: (s, e) => [{ start: s, end: e }] };
 }
 

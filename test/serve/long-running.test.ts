@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const MODULE = fileURLToPath(new URL('../../src/serve/long-running.js', import.meta.url));
+const MODULE = fileURLToPath(new URL('../../src/core/long-running.js', import.meta.url));
 const RAISED = 16 * 67_584;
 
 const SCRIPT = `

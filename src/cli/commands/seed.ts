@@ -6,7 +6,7 @@
  * src/discovery announces it to the DHT (unless --no-dht or a private
  * torrent) and, with --lsd, on the LAN.
  */
-import { tuneForLongRun } from '../../serve/long-running.js';
+import { tuneForLongRun } from '../../core/long-running.js';
 import { resolve } from 'node:path';
 import { Command, Option } from '../commander.js';
 import { openCatalogIfExists } from '../../library/catalog.js';

@@ -12,7 +12,7 @@ import { openCatalog } from '../../library/catalog.js';
 import { resolveHome } from '../../library/home.js';
 import { DEFAULT_MIN_TORRENT_BYTES } from '../../serve/served-torrents.js';
 import { seeder } from '../../serve/seeder.js';
-import { tuneForLongRun } from '../../serve/long-running.js';
+import { tuneForLongRun } from '../../core/long-running.js';
 import { IsosyncServer } from '../../serve/server.js';
 import { Tracker } from '../../tracker/server.js';
 import { createWriteStream, openSync } from 'node:fs';
