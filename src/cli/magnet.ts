@@ -8,8 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Command } from 'commander';
-import { Option } from './commander.js';
+import { Option, type Command } from 'commander';
 import type { DiscoveryOptions } from '../discovery/discovery.js';
 import { bootstrapFromEnv } from '../discovery/discovery.js';
 import type { DhtStateStore } from '../discovery/dht.js';

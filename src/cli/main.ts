@@ -10,7 +10,7 @@
  * Commander's own usage errors exit with 2, like every other bad input.
  */
 import { existsSync } from 'node:fs';
-import { Command, CommanderError, Option } from './commander.js';
+import { Command, CommanderError, Option } from 'commander';
 import { debugRequested, reportError } from './common.js';
 import { COMMANDS, commandModule, loadCommands, type CommandModule, type Register } from './commands/index.js';
 import { firstOperand, looksLikeTarget } from './argv.js';

@@ -4,8 +4,7 @@
  * images and loose files to reuse, mirrors, peers, and how long a source
  * may stay silent. Checked by sync-checks.ts (SyncArgs).
  */
-import type { Command } from 'commander';
-import { Option } from './commander.js';
+import { Option, type Command } from 'commander';
 import { collect } from './common.js';
 import type { CheckedSync, SyncArgs } from './sync-checks.js';
 

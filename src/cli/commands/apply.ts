@@ -27,8 +27,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile, access } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { Command } from 'commander';
-import { Option } from '../commander.js';
+import { Option, type Command } from 'commander';
 import { IsosyncError, quote } from '../../errors.js';
 import { resolveHome } from '../../library/home.js';
 import { openCatalogIfExists } from '../../library/catalog.js';

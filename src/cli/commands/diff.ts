@@ -21,7 +21,7 @@ import { openCatalogIfExists, type Catalog } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { defaultOutput } from '../../sync/session.js';
 import { TorrentView } from '../../sync/torrent-view.js';
-import { Option } from '../commander.js';
+import { Option } from 'commander';
 import { action, collect, printJson, printWarning, withCommon, type CommonOptions } from '../common.js';
 
 /** Refuses a torrent where an image is needed (apply), saying what to do. */

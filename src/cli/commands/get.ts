@@ -5,7 +5,7 @@
  * without the image (src/subset/get.ts). Thin: check, resolve, run, print.
  */
 import { readFileSync } from 'node:fs';
-import { Command, Option } from '../commander.js';
+import { Command, Option } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { openCatalog } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';

@@ -8,7 +8,7 @@
  */
 import { tuneForLongRun } from '../../core/long-running.js';
 import { resolve } from 'node:path';
-import { Command, Option } from '../commander.js';
+import { Command, Option } from 'commander';
 import { openCatalogIfExists } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
 import { Discovery } from '../../discovery/discovery.js';

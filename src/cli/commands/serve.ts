@@ -5,8 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import type { Command } from 'commander';
-import { Option } from '../commander.js';
+import { Option, type Command } from 'commander';
 import { asIsosyncError, IsosyncError } from '../../errors.js';
 import { openCatalog } from '../../library/catalog.js';
 import { resolveHome } from '../../library/home.js';

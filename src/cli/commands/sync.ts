@@ -5,7 +5,7 @@
  * (sync-progress.ts) and print (sync-report.ts).
  */
 import { readFileSync } from 'node:fs';
-import { Command, Option } from '../commander.js';
+import { Command, Option } from 'commander';
 import { IsosyncError } from '../../errors.js';
 import { openCatalog, openCatalogIfExists } from '../../library/catalog.js';
 import { readTorrentFile } from '../../library/previous.js';
