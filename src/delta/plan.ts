@@ -13,8 +13,8 @@
  * guesses never overlap `local`; `fetch` = target minus `local` minus the
  * first guess layer. Pure: no I/O.
  */
-import { firstEndingAfter, mergeSpans, spanBytes, subtractSpans, unionSpans, type Span } from '../core/span.js';
-import type { PieceIndex } from '../core/ids.js';
+import { cutAt, firstEndingAfter, mergeSpans, spanBytes, subtractSpans, unionSpans, type Span } from '../core/span.js';
+import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import { MULTIPART_PART_BYTES } from '../core/ports.js';
 
 /** Why a byte is local; the plan report counts bytes per reason. */
@@ -187,6 +187,30 @@ export function summarize(plan: Plan): PlanSummary {
   // A changed block's guess is kept only as far as its samples agree (assemble step 3).
   const fetchBytes = spanBytes(plan.fetch) + (byReason.fetched ?? 0) + bridgedBytes(plan.fetch) + Math.round(CHANGED_BLOCK_FETCH_SHARE * (byReason['changed-block'] ?? 0)) + changedBlocks * CHANGED_BLOCK_SAMPLE_BYTES;
   return { targetBytes: plan.length, reusedBytes: plan.length - fetchBytes, fetchBytes, byReason };
+}
+
+/**
+ * What the plan still predicts a sync fetches for the pieces not yet `done`
+ * (verified in the .part, e.g. the pieces of planning bytes, assembled
+ * before the plan is reported): their fetch spans, bridges and guess costs
+ * as in summarize, but not their bytes fetched while planning (those are
+ * counted where they were fetched, on the wire).
+ */
+export function remainingFetchBytes(plan: Plan, done: readonly boolean[]): number {
+  const doneSpans: Span[] = [];
+  done.forEach((ok, p) => {
+    if (ok) doneSpans.push(pieceSpan(plan, pieceIndex(p)));
+  });
+  const merged = mergeSpans(doneSpans);
+  const rest: Plan = {
+    ...plan,
+    local: overlay(plan.length, [plan.local], merged),
+    guesses: plan.guesses.slice(0, 1).map((g) => overlay(plan.length, [g], merged)),
+    fetch: subtractSpans(plan.fetch, merged),
+  };
+  const s = summarize(rest);
+  // Each fetched range is a part of a multipart reply, with its framing.
+  return s.fetchBytes - (s.byReason.fetched ?? 0) + cutAt(rest.fetch, plan.pieceLength).length * MULTIPART_PART_BYTES;
 }
 
 /** Segments of a sorted list that intersect [start, end), clipped to it. */

@@ -51,6 +51,8 @@ export interface Prepared {
   swarm?: SyncPeers;
   /** The target's metadata was not read while planning (delta hints cover every local source): changed files come from the finished image. */
   metadataDeferred: boolean;
+  /** The delta hints cover every source: a sync defers the target's metadata (reads none of it while planning). */
+  hintsCoverAll: boolean;
   /**
    * Plans again with the same sources and network, from the .part as it is
    * now: pieces that verified since are exact, and the target's metadata is
@@ -227,7 +229,7 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
       notes,
       warnings,
     };
-    return { plan, report, sources, byteSources, vt, net, ...(swarm ? { swarm } : {}), metadataDeferred: policy.deferred, replan: planFrom };
+    return { plan, report, sources, byteSources, vt, net, ...(swarm ? { swarm } : {}), metadataDeferred: policy.deferred, hintsCoverAll: policy.hintsCoverAll, replan: planFrom };
   };
   return planFrom();
 }

@@ -16,7 +16,7 @@ import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import { spanLength } from '../core/span.js';
 import { oncePerSource, type WarningSink } from '../core/warnings.js';
 import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assemble.js';
-import { pieceSpan } from '../delta/plan.js';
+import { pieceSpan, remainingFetchBytes } from '../delta/plan.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { PartFile } from '../store/part-file.js';
 import { TokenBucket } from '../swarm/rate-limit.js';
@@ -27,6 +27,7 @@ import { pieceCheckOf } from '../torrent/piece-check.js';
 import { hasV2Peers, leavesOf } from '../swarm/hash-fetch.js';
 import { changedFilesAfter } from './changed-files.js';
 import { checkPlanningInput } from './planning-check.js';
+import { expectedWrongGuessBytes } from './guess-evidence.js';
 import { collectWarnings, prepare, type Prepared } from './prepare.js';
 import type { PlanReport, SyncInput, SyncReport } from './report.js';
 import { closeSources } from './sources.js';
@@ -53,17 +54,34 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
     const first = await prepare(input, part, swarm);
     const checked = first.vt.fetchedBytes > 0 ? await checkPlanningInput(first, part, pieceCheckOf(input.target), () => undefined) : undefined;
     const p = checked?.prepared ?? first;
+    // The planning bytes and the pieces that hold them (assembled by the check, as a sync does first) are fetched
+    // already: what they cost on the wire (framing, bridges, guesses of theirs that failed) is known, not predicted;
+    // the rest is predicted, with the guesses found wrong in the checked pieces as the evidence for the others.
+    const fetchBytes = checked && exactChecked(p)
+      ? p.net.webPeers.reduce((n, w) => n + w.bytes, 0) + (swarm?.report().downloaded ?? 0) + remainingFetchBytes(p.plan, part.have) + (await expectedWrongGuessBytes(p.plan, part.have, part, p.byteSources))
+      : // Planned again: the pieces checked first are on the scratch .part now (the plan reuses them), but a sync fetches their fetched part.
+        p.report.fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0);
     p.net.close();
     await closeSources(p.sources);
-    if (!checked || checked.replans === 0) return p.report;
-    // Planned again: the pieces checked first are on the scratch .part now (the plan reuses them), but a sync fetches their fetched part.
-    const moved = checked.stats.fetchedBytes;
-    return { ...p.report, reusedBytes: p.report.reusedBytes - moved, fetchBytes: p.report.fetchBytes + moved, notes: [...p.report.notes, replanNote(checked.replans)] };
+    if (!checked) return p.report;
+    const notes = checked.replans > 0 ? [...p.report.notes, replanNote(checked.replans)] : p.report.notes;
+    return { ...p.report, reusedBytes: p.report.targetBytes - fetchBytes, fetchBytes, notes };
   } finally {
     await swarm?.close();
     await part?.close();
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Whether `isosync plan` reports what the checked pieces really cost instead of predicting them: when planning
+ * fetched data, not only metadata (re-encoded EROFS clusters: the clusters that find each edit's shift), the pieces
+ * the check assembles are most of the changed ones and a sync assembles them the same way. Not when a sync reads no
+ * metadata at all (delta hints cover every source), and not for plans priced by the changed-block share alone
+ * (CHANGED_BLOCK_FETCH_SHARE is measured with those pieces predicted).
+ */
+function exactChecked(p: Prepared): boolean {
+  return !p.hintsCoverAll && (p.report.byReason.reencoded ?? 0) > 0;
 }
 
 function replanNote(replans: number): string {
