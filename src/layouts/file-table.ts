@@ -20,10 +20,8 @@ export interface Tail {
   readonly length: number;
 }
 
-/** One entry as an object (FileTable.get): made on demand, or for a few pseudo-files (boot images, partitions). */
-export interface LayoutFile {
-  /** '/'-separated, leading '/'. */
-  readonly path: string;
+/** An entry's fields but its path, as a reader adds it (FileTableBuilder) and LayoutFile carries it. */
+export interface FileInit {
   readonly type: LayoutEntryType;
   /** Logical (uncompressed) size in bytes. */
   readonly size: number;
@@ -33,7 +31,7 @@ export interface LayoutFile {
    * for EROFS one per physical cluster (or the plain data run), for ISO and
    * FAT one per contiguous run.
    */
-  readonly chunks: ArrayLike<number>;
+  readonly chunks?: ArrayLike<number>;
   readonly tail?: Tail;
   /** Extra evidence that equal-sized chunk lists hold the same bytes (EROFS: the cluster index's decompressed boundaries, base 36, '.'-joined). */
   readonly evidence?: string;
@@ -44,6 +42,13 @@ export interface LayoutFile {
   readonly raw?: boolean;
   /** Permission bits (mode & 0o7777) of a regular file, where the format keeps them (squashfs, EROFS). */
   readonly mode?: number;
+}
+
+/** One entry as an object (FileTable.get): made on demand, or for a few pseudo-files (boot images, partitions). */
+export interface LayoutFile extends FileInit {
+  /** '/'-separated, leading '/'. */
+  readonly path: string;
+  readonly chunks: ArrayLike<number>;
 }
 
 const TYPES: readonly LayoutEntryType[] = ['file', 'dir', 'symlink', 'other'];
@@ -89,19 +94,6 @@ class Column<A extends Numbers> {
     }
     return out;
   }
-}
-
-/** What a reader says of one entry (the path aside). */
-export interface FileInit {
-  readonly type: LayoutEntryType;
-  readonly size: number;
-  readonly chunks?: ArrayLike<number>;
-  readonly tail?: Tail;
-  readonly evidence?: string;
-  readonly target?: string;
-  readonly ref?: number;
-  readonly raw?: boolean;
-  readonly mode?: number;
 }
 
 function joinPath(dir: string, name: string): string {

@@ -51,6 +51,19 @@ export interface DestSizeResult {
  * An encoder; `destSize` may be called any number of times (each call starts
  * from a fresh context, as LZ4_compress_HC_destSize does).
  */
+/** Where two matches overlap, the first one's length: at most OPTIMAL_ML, and leaving the second (at start2, ml2 long) at least MINMATCH bytes. */
+function cutFirst(ip: number, ml: number, start2: number, ml2: number): number {
+  const len = Math.min(ml, OPTIMAL_ML);
+  return ip + len > start2 + ml2 - MINMATCH ? start2 - ip + ml2 - MINMATCH : len;
+}
+
+/** Moves a match's start `by` bytes on; returns its length after the move. */
+function moveStart(m: Match, len: number, by: number): number {
+  m.start += by;
+  m.ref += by;
+  return len - by;
+}
+
 export class Lz4HcEncoder {
   private readonly finder = new HcMatchFinder();
 
@@ -140,14 +153,8 @@ class Parse {
         }
         // search3: ml2 > ml and ip + 3 <= start2.
         if (m2.start - ip < OPTIMAL_ML) {
-          let newMl = Math.min(ml, OPTIMAL_ML);
-          if (ip + newMl > m2.start + ml2 - MINMATCH) newMl = m2.start - ip + ml2 - MINMATCH;
-          const correction = newMl - (m2.start - ip);
-          if (correction > 0) {
-            m2.start += correction;
-            m2.ref += correction;
-            ml2 -= correction;
-          }
+          const correction = cutFirst(ip, ml, m2.start, ml2) - (m2.start - ip);
+          if (correction > 0) ml2 = moveStart(m2, ml2, correction);
         }
         ml3 = m2.start + ml2 <= mflimit ? enc.widerMatch(m2.start + ml2 - 3, m2.start, matchlimit, ml2, m3) : ml2;
         if (ml3 === ml2) {
@@ -160,10 +167,7 @@ class Parse {
         if (m3.start < ip + ml + 3) {
           if (m3.start >= ip + ml) {
             if (m2.start < ip + ml) {
-              const correction = ip + ml - m2.start;
-              m2.start += correction;
-              m2.ref += correction;
-              ml2 -= correction;
+              ml2 = moveStart(m2, ml2, ip + ml - m2.start);
               if (ml2 < MINMATCH) {
                 m2.start = m3.start;
                 m2.ref = m3.ref;
@@ -188,14 +192,9 @@ class Parse {
         // Three ascending matches: write the first, cut where the second starts.
         if (m2.start < ip + ml) {
           if (m2.start - ip < OPTIMAL_ML) {
-            if (ml > OPTIMAL_ML) ml = OPTIMAL_ML;
-            if (ip + ml > m2.start + ml2 - MINMATCH) ml = m2.start - ip + ml2 - MINMATCH;
+            ml = cutFirst(ip, ml, m2.start, ml2);
             const correction = ml - (m2.start - ip);
-            if (correction > 0) {
-              m2.start += correction;
-              m2.ref += correction;
-              ml2 -= correction;
-            }
+            if (correction > 0) ml2 = moveStart(m2, ml2, correction);
           } else ml = m2.start - ip;
         }
         if (!this.sequence(ml, ref)) return this.pending(ml, ref);
