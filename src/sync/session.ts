@@ -61,7 +61,7 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
     const fetchBytes = checked && exactChecked(p)
       ? p.net.webPeers.reduce((n, w) => n + w.bytes, 0) + (swarm?.report().downloaded ?? 0) + remainingFetchBytes(p.plan, part.have) + (await expectedWrongGuessBytes(p.plan, part.have, part, p.byteSources))
       : // Planned again: the pieces checked first are on the scratch .part now (the plan reuses them), but a sync fetches their fetched part.
-        p.report.fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0) + (p.hintsCoverAll ? framingBytes(p.plan) : 0);
+        p.report.fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0) + (p.hintsCoverAll && p.net.webPeers.length > 0 ? framingBytes(p.plan) : 0);
     p.net.close();
     await closeSources(p.sources);
     if (!checked) return p.report;
@@ -86,7 +86,7 @@ function exactChecked(p: Prepared): boolean {
 }
 
 /**
- * Hints that reach inside changed blocks leave thousands of small fetch ranges, each a part of a multipart reply
+ * Hints that reach inside changed blocks leave thousands of small fetch ranges, each a part of a web seed's multipart reply
  * with its framing: a hinted plan counts it (plans priced by the changed-block share do not: that share was measured
  * with the framing inside it).
  */
