@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import { pieceIndex, type PieceIndex } from '../core/ids.js';
-import { spanLength } from '../core/span.js';
+import { cutAt, spanLength } from '../core/span.js';
 import { oncePerSource, type WarningSink } from '../core/warnings.js';
 import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assemble.js';
-import { pieceSpan, remainingFetchBytes } from '../delta/plan.js';
+import { pieceSpan, remainingFetchBytes, type Plan } from '../delta/plan.js';
+import { MULTIPART_PART_BYTES } from '../core/ports.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { PartFile } from '../store/part-file.js';
 import { TokenBucket } from '../swarm/rate-limit.js';
@@ -60,7 +61,7 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
     const fetchBytes = checked && exactChecked(p)
       ? p.net.webPeers.reduce((n, w) => n + w.bytes, 0) + (swarm?.report().downloaded ?? 0) + remainingFetchBytes(p.plan, part.have) + (await expectedWrongGuessBytes(p.plan, part.have, part, p.byteSources))
       : // Planned again: the pieces checked first are on the scratch .part now (the plan reuses them), but a sync fetches their fetched part.
-        p.report.fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0);
+        p.report.fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0) + (p.hintsCoverAll && p.net.webPeers.length > 0 ? framingBytes(p.plan) : 0);
     p.net.close();
     await closeSources(p.sources);
     if (!checked) return p.report;
@@ -82,6 +83,15 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
  */
 function exactChecked(p: Prepared): boolean {
   return !p.hintsCoverAll && (p.report.byReason.reencoded ?? 0) > 0;
+}
+
+/**
+ * Hints that reach inside changed blocks leave thousands of small fetch ranges, each a part of a web seed's multipart reply
+ * with its framing: a hinted plan counts it (plans priced by the changed-block share do not: that share was measured
+ * with the framing inside it).
+ */
+function framingBytes(plan: Plan): number {
+  return cutAt(plan.fetch, plan.pieceLength).length * MULTIPART_PART_BYTES;
 }
 
 function replanNote(replans: number): string {
