@@ -6,11 +6,10 @@
  * process; all on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { describe, it } from 'node:test';
 import { readTorrentFile } from '../../src/library/previous.js';
 import { fixture } from '../helpers/env.js';
-import { handshake, message, seededSuite } from './raw-peer.js';
+import { message, rawPeer, seededSuite } from './raw-peer.js';
 
 const IMAGE = fixture('releases', 'distro-1.01.iso');
 /** Bytes asked of piece 0 once unchoked. */
@@ -21,41 +20,20 @@ const ASK = 1024;
  * for the first ASK bytes. Resolves with the message ids received before
  * the piece came (or the connection closed, or 30 s passed).
  */
-function uninterested(port: number, infoHash: Uint8Array, fast: boolean): Promise<{ ids: number[]; piece: number }> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.on('error', () => undefined);
-  let buf = Buffer.alloc(0);
-  let shook = false;
+async function uninterested(port: number, infoHash: Uint8Array, fast: boolean): Promise<{ ids: number[]; piece: number }> {
   const got = { ids: [] as number[], piece: 0 };
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(got);
-    };
-    const timer = setTimeout(done, 30_000);
-    socket.on('close', done);
-    socket.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (!shook) {
-        if (buf.length < 68) return;
-        shook = true;
-        buf = buf.subarray(68);
+  await rawPeer(port, infoHash, '-UN0001-uninterested', {
+    fast,
+    onMessage: (id, payload, socket) => {
+      if (id === 7) {
+        got.piece = payload.length - 8;
+        return true;
       }
-      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-        const n = buf.readUInt32BE(0);
-        const id = n > 0 ? buf[4]! : -1;
-        if (id === 7) {
-          got.piece = n - 9;
-          return done();
-        }
-        got.ids.push(id);
-        buf = buf.subarray(4 + n);
-        if (id === 1) socket.write(message(6, 0, 0, ASK));
-      }
-    });
-    socket.write(handshake(infoHash, '-UN0001-uninterested', fast));
+      got.ids.push(id);
+      if (id === 1) socket.write(message(6, 0, 0, ASK));
+    },
   });
+  return got;
 }
 
 describe('a seed with a free upload slot', () => {

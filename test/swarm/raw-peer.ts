@@ -4,6 +4,7 @@
  * `isosync seed` of a published fixture on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { cli, tempDir } from '../helpers/env.js';
@@ -23,6 +24,63 @@ export function message(id: number, ...ints: number[]): Buffer {
   b[4] = id;
   ints.forEach((v, i) => b.writeUInt32BE(v, 5 + 4 * i));
   return b;
+}
+
+export interface RawPeerOptions {
+  /** Sets the BEP 6 bit in the handshake (default true). */
+  readonly fast?: boolean;
+  /** Ends the session after this long (default 30 s). */
+  readonly ms?: number;
+  /** Called once the seed's handshake has come. */
+  readonly onHandshake?: (socket: net.Socket) => void;
+  /** Each message in turn: its id (-1 for a keep-alive), its payload after the id; returning true ends the session. */
+  readonly onMessage: (id: number, payload: Buffer, socket: net.Socket) => boolean | void;
+  /** Called when the seed closed the connection first. */
+  readonly onClose?: () => void;
+}
+
+/**
+ * A hand-written client on 127.0.0.1:`port`: handshakes as `peerId`, then
+ * frames what the seed sends into messages for `onMessage` until it says
+ * enough, the connection closes, or `ms` pass. Resolves once the socket is gone.
+ */
+export function rawPeer(port: number, infoHash: Uint8Array, peerId: string, o: RawPeerOptions): Promise<void> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  let buf = Buffer.alloc(0);
+  let shook = false;
+  let ended = false;
+  return new Promise((resolve) => {
+    const done = () => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, o.ms ?? 30_000);
+    socket.on('close', () => {
+      if (!ended) o.onClose?.();
+      done();
+    });
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (!shook) {
+        if (buf.length < 68) return;
+        shook = true;
+        buf = buf.subarray(68);
+        o.onHandshake?.(socket);
+      }
+      while (!ended && buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+        const n = buf.readUInt32BE(0);
+        const id = n > 0 ? buf[4]! : -1;
+        const payload = buf.subarray(5, 4 + n);
+        buf = buf.subarray(4 + n);
+        if (o.onMessage(id, payload, socket) === true) return done();
+      }
+    });
+    socket.write(handshake(infoHash, peerId, o.fast ?? true));
+  });
 }
 
 /** Publishes `image` (as it is, in place) into DIR/d.torrent; returns the torrent's path. */

@@ -6,13 +6,12 @@
  * process; the seed is an `isosync seed` process; all on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readTorrentFile } from '../../src/library/previous.js';
 import { MAX_PEER_REQUESTS } from '../../src/swarm/uploads.js';
 import { fixture } from '../helpers/env.js';
-import { handshake, message, seededSuite } from './raw-peer.js';
+import { message, rawPeer, seededSuite } from './raw-peer.js';
 
 const IMAGE = fixture('releases', 'distro-1.01.iso');
 /** Requests sent at once: well past reqq, as rtorrent's pipeline goes. */
@@ -23,47 +22,26 @@ const BURST = MAX_PEER_REQUESTS + 200;
  * at once; resolves with the pieces and rejects received once both add up
  * to BURST (or the connection closed, or 30 s passed).
  */
-function pipeline(port: number, infoHash: Uint8Array, pieceCount: number, fast: boolean): Promise<{ pieces: number; rejects: number; closed: boolean }> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.on('error', () => undefined);
-  let buf = Buffer.alloc(0);
-  let shook = false;
+async function pipeline(port: number, infoHash: Uint8Array, pieceCount: number, fast: boolean): Promise<{ pieces: number; rejects: number; closed: boolean }> {
   let sent = false;
   const got = { pieces: 0, rejects: 0, closed: false };
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(got);
-    };
-    const timer = setTimeout(done, 30_000);
-    socket.on('close', () => {
+  await rawPeer(port, infoHash, '-RQ0001-reqqreqqreqq', {
+    fast,
+    onHandshake: (socket) => socket.write(message(2)),
+    onClose: () => {
       got.closed = true;
-      done();
-    });
-    socket.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (!shook) {
-        if (buf.length < 68) return;
-        shook = true;
-        buf = buf.subarray(68);
-        socket.write(message(2));
-      }
-      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-        const n = buf.readUInt32BE(0);
-        const id = n > 0 ? buf[4] : undefined;
-        buf = buf.subarray(4 + n);
-        if (id === 1 && !sent) {
-          sent = true;
-          // Distinct 1 KiB requests (the same request twice is answered once), none in the short last piece.
-          socket.write(Buffer.concat(Array.from({ length: BURST }, (_, i) => message(6, i % (pieceCount - 1), 1024 * Math.floor(i / (pieceCount - 1)), 1024))));
-        } else if (id === 7) got.pieces++;
-        else if (id === 16) got.rejects++;
-        if (got.pieces + got.rejects === BURST) return done();
-      }
-    });
-    socket.write(handshake(infoHash, '-RQ0001-reqqreqqreqq', fast));
+    },
+    onMessage: (id, _payload, socket) => {
+      if (id === 1 && !sent) {
+        sent = true;
+        // Distinct 1 KiB requests (the same request twice is answered once), none in the short last piece.
+        socket.write(Buffer.concat(Array.from({ length: BURST }, (_, i) => message(6, i % (pieceCount - 1), 1024 * Math.floor(i / (pieceCount - 1)), 1024))));
+      } else if (id === 7) got.pieces++;
+      else if (id === 16) got.rejects++;
+      return got.pieces + got.rejects === BURST;
+    },
   });
+  return got;
 }
 
 describe('peers that pipeline past reqq', () => {

@@ -6,46 +6,27 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { join } from 'node:path';
 import { fixture } from '../helpers/env.js';
 import { sha256 } from '../sync/fixture-pair.js';
 import { readTorrentFile } from '../../src/library/previous.js';
 import { isosync } from './peers.js';
-import { handshake, seededSuite } from './raw-peer.js';
+import { rawPeer, seededSuite } from './raw-peer.js';
 
 const IMAGE = fixture('releases', 'distro-1.01.iso');
 /** How long the raw client listens to the seed's announcements. */
 const LISTEN_MS = 1500;
 
 /** Handshakes (fast extension on) and returns the ids of the messages the seed sent within LISTEN_MS. */
-function announcements(port: number, infoHash: Uint8Array): Promise<{ id: number; piece?: number }[]> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let buf = Buffer.alloc(0);
-    let handshaken = false;
-    const seen: { id: number; piece?: number }[] = [];
-    socket.on('error', reject);
-    socket.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (!handshaken) {
-        if (buf.length < 68) return;
-        handshaken = true;
-        buf = buf.subarray(68);
-      }
-      while (buf.length >= 4) {
-        const len = buf.readUInt32BE(0);
-        if (buf.length < 4 + len) break;
-        if (len > 0) seen.push(buf[4] === 4 ? { id: 4, piece: buf.readUInt32BE(5) } : { id: buf[4]! });
-        buf = buf.subarray(4 + len);
-      }
-    });
-    socket.write(handshake(infoHash, '-SS0001-superseedtst'));
-    setTimeout(() => {
-      socket.destroy();
-      resolve(seen);
-    }, LISTEN_MS);
+async function announcements(port: number, infoHash: Uint8Array): Promise<{ id: number; piece?: number }[]> {
+  const seen: { id: number; piece?: number }[] = [];
+  await rawPeer(port, infoHash, '-SS0001-superseedtst', {
+    ms: LISTEN_MS,
+    onMessage: (id, payload) => {
+      if (id >= 0) seen.push(id === 4 ? { id: 4, piece: payload.readUInt32BE(0) } : { id });
+    },
   });
+  return seen;
 }
 
 describe('super-seeding', () => {
