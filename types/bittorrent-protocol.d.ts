@@ -53,6 +53,16 @@ declare module 'bittorrent-protocol' {
     /** Sends message `id` with its 32-bit numbers and payload (BEP 52 hash messages go through it). */
     _message(id: number, numbers: number[], data?: Uint8Array): void;
     _push(data: Uint8Array): boolean | undefined;
+    /** Stream input: the peer's bytes, buffered until `_parserSize` of them are there for `_parser`. */
+    _write(data: Uint8Array, cb: (err: Error | null) => void): void;
+    _processBuffer(): void;
+    _buffer: Uint8Array[];
+    _bufferSize: number;
+    _parserSize: number;
+    _parser: ((buf: Uint8Array) => void) | null;
+    _cryptoSyncPattern: Uint8Array | null;
+    _pePending: boolean;
+    _encryptor: { state: string; decrypt(data: Uint8Array): Uint8Array } | null;
 
     peerExtendedMapping: Record<string, number>;
     use(extension: unknown): void;

@@ -160,6 +160,42 @@ export class SafeWire extends Wire {
     return (this as unknown as { extendedMapping: Record<number, string | undefined> }).extendedMapping[id];
   }
 
+  /**
+   * The library joins what is left of the last chunk with each new chunk
+   * (a copy of the whole chunk, and a fresh allocation, per socket read).
+   * Here a message cut by a chunk boundary is finished alone: only its own
+   * bytes are copied, and the rest of the chunk is parsed in place. While
+   * an MSE handshake is under way the library's own path runs.
+   */
+  override _write(data: Uint8Array, cb: (err: Error | null) => void): void {
+    const enc = this._encryptor;
+    if (this._cryptoSyncPattern || this._pePending || (enc !== null && enc.state !== 'done' && enc.state !== 'idle') || this._bufferSize === 0) {
+      return super._write(data, cb);
+    }
+    if (enc) data = enc.decrypt(data);
+    while (this._bufferSize > 0 && !this._cryptoSyncPattern && !this._pePending && this._parser) {
+      const need = this._parserSize - this._bufferSize;
+      if (need <= 0 || data.length < need) break;
+      const message = new Uint8Array(this._parserSize);
+      let at = 0;
+      for (const b of this._buffer) {
+        message.set(b, at);
+        at += b.length;
+      }
+      message.set(data.subarray(0, need), at);
+      this._buffer = [];
+      this._bufferSize = 0;
+      data = data.subarray(need);
+      this._parser(message);
+    }
+    // What remains goes the library's way, already decrypted.
+    this._bufferSize += data.length;
+    this._buffer.push(data);
+    if (this._buffer.length > 1) this._buffer = [Buffer.concat(this._buffer, this._bufferSize)];
+    this._processBuffer();
+    cb(null);
+  }
+
   override _onReject(index: number, offset: number, length: number): void {
     this.rejecting = true;
     try {

@@ -1,0 +1,90 @@
+/**
+ * SafeWire frames what a peer sends the same way however the socket cuts it
+ * into reads: one read, single bytes, odd sizes, or 64 KiB reads that split
+ * 16 KiB piece messages. The peer's bytes are a handshake followed by a mix of
+ * messages; each framing must hand the library the same messages in the same
+ * order, byte for byte.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { SafeWire } from '../../src/swarm/safe-wire.js';
+import { Rng } from '../helpers/random.js';
+import { handshake, message } from './raw-peer.js';
+
+const PIECES = 64;
+const BLOCK = 16 * 1024;
+
+/** Records a digest of every message the library is given to parse. */
+class RecordingWire extends SafeWire {
+  readonly seen: string[] = [];
+  override _onMessage(buf: Uint8Array): void {
+    this.seen.push(`${buf[0]}:${buf.length}:${createHash('sha1').update(buf).digest('hex')}`);
+    super._onMessage(buf);
+  }
+}
+
+function pieceMessage(rng: Rng, index: number, begin: number, length: number): Buffer {
+  const head = Buffer.alloc(13);
+  head.writeUInt32BE(9 + length, 0);
+  head[4] = 7;
+  head.writeUInt32BE(index, 5);
+  head.writeUInt32BE(begin, 9);
+  return Buffer.concat([head, rng.bytes(length)]);
+}
+
+/** A peer's side of a session: its handshake, a bitfield, haves, keep-alives, and piece messages of several sizes. */
+function session(rng: Rng): Buffer {
+  const parts: Buffer[] = [handshake(new Uint8Array(20).fill(7), '-TT0001-chunkedpeer1', false), Buffer.concat([message(5), Buffer.alloc(PIECES / 8, 0xff)])];
+  parts[1]!.writeUInt32BE(1 + PIECES / 8, 0);
+  for (let i = 0; i < 40; i++) {
+    const kind = rng.int(4);
+    if (kind === 0) parts.push(message(4, rng.int(PIECES)));
+    else if (kind === 1) parts.push(Buffer.alloc(4)); // keep-alive
+    else parts.push(pieceMessage(rng, rng.int(PIECES), BLOCK * rng.int(4), kind === 2 ? BLOCK : 1 + rng.int(BLOCK)));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Feeds `bytes` to a fresh wire in reads of the sizes `cut` gives; returns what it parsed. */
+function parse(bytes: Buffer, cut: (at: number) => number): string[] {
+  const wire = new RecordingWire('tcpOutgoing', PIECES);
+  let violation: string | undefined;
+  wire.onViolation = (r) => (violation = r);
+  wire.on('error', () => undefined);
+  for (let at = 0; at < bytes.length; ) {
+    const n = Math.max(1, cut(at));
+    // Each read is a copy, as a socket hands over fresh memory.
+    wire._write(Uint8Array.from(bytes.subarray(at, at + n)), () => undefined);
+    at += n;
+  }
+  assert.equal(violation, undefined);
+  wire.destroy();
+  return wire.seen;
+}
+
+describe('SafeWire framing', () => {
+  const rng = new Rng(20261201);
+  const bytes = session(rng);
+  const whole = parse(bytes, () => bytes.length);
+
+  it('parses the whole session in one read', () => {
+    // 1 bitfield + 40 messages, of which the keep-alives never reach _onMessage.
+    assert.ok(whole.length > 20 && whole.length <= 41, String(whole.length));
+    assert.ok(whole[0]!.startsWith('5:'), whole[0]);
+  });
+
+  const cuts: [string, (at: number) => number][] = [
+    ['single bytes', () => 1],
+    ['7-byte reads', () => 7],
+    ['4 KiB reads', () => 4096],
+    ['64 KiB reads', () => 65536],
+    ['reads of random sizes', () => 1 + rng.int(40_000)],
+    ['reads that end just past each length prefix', (at) => (at < 68 ? 68 - at : 5 + rng.int(3))],
+  ];
+  for (const [name, cut] of cuts) {
+    it(`parses the same messages from ${name}`, () => {
+      assert.deepEqual(parse(bytes, cut), whole);
+    });
+  }
+});
