@@ -4,7 +4,6 @@
  * elsewhere), with timeouts that drop a client sending a request slowly,
  * plus BEP 15 on UDP when asked.
  */
-import type { AddressInfo, Server } from 'node:net';
 import { tuneForLongRun } from '../core/long-running.js';
 import { LeanHttpServer } from './lean-http.js';
 import { Tracker, type TrackerOptions } from './server.js';
@@ -16,7 +15,6 @@ export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 export interface RunningTracker {
   readonly tracker: Tracker;
-  readonly server: Server;
   readonly httpPort: number;
   readonly udpPort?: number;
   close(): Promise<void>;
@@ -27,6 +25,8 @@ export interface StartTrackerOptions extends TrackerOptions {
   port: number;
   udp?: boolean;
   headersTimeoutMs?: number;
+  /** Serve HTTP through node:net rather than Node's TCP handles (tcp-links.ts): the fallback, for its tests. */
+  nodeNet?: boolean;
 }
 
 export async function startTracker(opts: StartTrackerOptions): Promise<RunningTracker> {
@@ -34,21 +34,14 @@ export async function startTracker(opts: StartTrackerOptions): Promise<RunningTr
   tuneForLongRun();
   const tracker = new Tracker(opts);
   const front = new LeanHttpServer(tracker, { headersTimeoutMs: opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS });
-  const server = front.server;
+  let httpPort: number;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port, opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    httpPort = await front.listen(opts.port, opts.host, opts.nodeNet === true);
   } catch (e) {
     await front.close();
     await tracker.close();
     throw e;
   }
-  const httpPort = (server.address() as AddressInfo).port;
   let udpPort: number | undefined;
   if (opts.udp) {
     try {
@@ -63,5 +56,5 @@ export async function startTracker(opts: StartTrackerOptions): Promise<RunningTr
     await front.close();
     await tracker.close();
   };
-  return udpPort === undefined ? { tracker, server, httpPort, close } : { tracker, server, httpPort, udpPort, close };
+  return udpPort === undefined ? { tracker, httpPort, close } : { tracker, httpPort, udpPort, close };
 }

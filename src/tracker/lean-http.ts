@@ -1,10 +1,11 @@
 /**
- * The HTTP front end of `isosync tracker`: a small HTTP/1.1 server on
- * node:net for the one kind of request a tracker gets, a GET of a short
- * URL with no body. node:http cost most of each announce (a parser, an
- * IncomingMessage, a ServerResponse and their streams per request); here a
- * request is one `indexOf` for the blank line, one header scan and one
- * write.
+ * The HTTP front end of `isosync tracker`: a small HTTP/1.1 server for the
+ * one kind of request a tracker gets, a GET of a short URL with no body, on
+ * Node's TCP handles (tcp-links.ts). node:http cost most of each announce
+ * (a parser, an IncomingMessage, a ServerResponse and their streams per
+ * request); here a request is one `indexOf` for the blank line, one header
+ * scan and one write, and a connection closed after its reply is closed at
+ * once unless the client may still be sending (then it lingers).
  *
  * What it implements (RFC 9112): request line and header fields; keep-alive
  * by default on HTTP/1.1, close on HTTP/1.0 unless asked, `Connection:
@@ -17,8 +18,8 @@
  * checked by one timer for all connections (as node:http does), not one
  * timer per socket.
  */
-import net from 'node:net';
 import { ALLOWED_METHODS, type Tracker } from './server.js';
+import { listenLinks, type Link, type LinkEvents, type Listening } from './tcp-links.js';
 
 /** node:http's default limit on a request head; an announce is a few hundred bytes. */
 export const MAX_HEAD_BYTES = 16 * 1024;
@@ -28,11 +29,11 @@ const MAX_QUEUED_REPLY_BYTES = 1024 * 1024;
 const MAX_SKIPPED_BODY_BYTES = 64 * 1024;
 
 interface Conn {
-  readonly socket: net.Socket;
+  readonly link: Link;
   buf: Buffer | undefined;
   /** Bytes of a request body still to skip. */
   skip: number;
-  /** When the connection is closed if nothing completes (ms since epoch); 0 while a reply is being written. */
+  /** When the connection is closed if nothing completes, or if a closing one lingers (ms since epoch). */
   deadline: number;
   /** Whether the pending deadline is a headers timeout (408) rather than an idle keep-alive timeout. */
   partial: boolean;
@@ -107,53 +108,67 @@ function response(status: number, body: Uint8Array, keepAlive: boolean, headOnly
   return out;
 }
 
-export class LeanHttpServer {
-  readonly server: net.Server;
+export class LeanHttpServer implements LinkEvents<Conn> {
   private readonly conns = new Set<Conn>();
   private readonly timer: NodeJS.Timeout;
+  private listening: Listening | undefined;
 
   constructor(
     private readonly tracker: Tracker,
     private readonly opts: LeanHttpOptions,
   ) {
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     // Node checks its own HTTP timeouts on such a period; a short one makes slow clients go promptly.
     this.timer = setInterval(() => this.sweep(Date.now()), Math.min(1000, opts.headersTimeoutMs));
     this.timer.unref();
   }
 
-  /** Stops accepting, drops every connection (replies in flight are cut, as node:http's closeAllConnections). */
-  close(): Promise<void> {
-    clearInterval(this.timer);
-    for (const c of this.conns) c.socket.destroy();
-    this.conns.clear();
-    return new Promise((r) => this.server.close(() => r()));
+  /** Listens on host:port (0: any free port); returns the port. `useNet`: node:net rather than Node's TCP handles (tcp-links.ts). */
+  async listen(port: number, host: string, useNet = false): Promise<number> {
+    this.listening = await listenLinks(host, port, this, useNet);
+    return this.listening.port;
   }
 
-  private accept(socket: net.Socket): void {
-    const c: Conn = { socket, buf: undefined, skip: 0, deadline: Date.now() + this.opts.keepAliveTimeoutMs, partial: false, closing: false };
+  /** Stops accepting, drops every connection (replies in flight are cut, as node:http's closeAllConnections). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    for (const c of [...this.conns]) c.link.destroy();
+    this.conns.clear();
+    await this.listening?.close();
+  }
+
+  opened(link: Link): Conn {
+    const c: Conn = { link, buf: undefined, skip: 0, deadline: Date.now() + this.opts.keepAliveTimeoutMs, partial: false, closing: false };
     this.conns.add(c);
-    socket.on('data', (d: Buffer) => this.onData(c, d));
-    socket.on('error', () => socket.destroy());
-    socket.on('drain', () => socket.resume());
-    socket.on('close', () => this.conns.delete(c));
+    return c;
+  }
+
+  drained(c: Conn): void {
+    c.link.resume();
+  }
+
+  closed(c: Conn): void {
+    this.conns.delete(c);
   }
 
   private sweep(now: number): void {
     for (const c of this.conns) {
-      if (c.closing || c.deadline === 0 || now < c.deadline) continue;
-      if (c.partial) this.finish(c, response(408, new Uint8Array(0), false, false));
-      else c.socket.destroy();
+      if (c.deadline === 0 || now < c.deadline) continue;
+      if (c.closing) c.link.destroy();
+      else if (c.partial) this.finish(c, response(408, new Uint8Array(0), false, false), true);
+      else c.link.destroy();
     }
   }
 
-  private finish(c: Conn, reply: Buffer): void {
+  /** Sends the last reply; `linger` when the client may still be sending (a reset could lose the reply). */
+  private finish(c: Conn, reply: Buffer, linger: boolean): void {
     c.closing = true;
     c.buf = undefined;
-    c.socket.end(reply);
+    // A lingering connection waits for the client to close, within the headers timeout.
+    c.deadline = Date.now() + this.opts.headersTimeoutMs;
+    c.link.end(reply, linger);
   }
 
-  private onData(c: Conn, d: Buffer): void {
+  received(c: Conn, d: Buffer): void {
     if (c.closing) return;
     let buf = d;
     if (c.skip > 0) {
@@ -165,6 +180,7 @@ export class LeanHttpServer {
     let at = 0;
     const replies: Buffer[] = [];
     let keepAlive = true;
+    let chunked = false;
     while (at < buf.length && keepAlive) {
       const end = buf.indexOf('\r\n\r\n', at, 'latin1');
       if (end < 0) {
@@ -176,9 +192,10 @@ export class LeanHttpServer {
       if (!head) return this.finishAll(c, replies, response(400, new Uint8Array(0), false, false));
       at = end + 4;
       if (head.contentLength > MAX_SKIPPED_BODY_BYTES) return this.finishAll(c, replies, response(413, new Uint8Array(0), false, false));
-      keepAlive = head.keepAlive && !head.chunked;
+      chunked = head.chunked;
+      keepAlive = head.keepAlive && !chunked;
       const headOnly = head.method === 'HEAD';
-      const a = this.tracker.answer(head.method, head.target, c.socket.remoteAddress);
+      const a = this.tracker.answer(head.method, head.target, c.link.remoteAddress);
       replies.push(
         !a ? response(404, NOT_FOUND, keepAlive, headOnly)
           : a.status === 405 ? response(405, a.body, keepAlive, headOnly, `Allow: ${ALLOWED_METHODS}\r\n`)
@@ -188,7 +205,8 @@ export class LeanHttpServer {
       at += body;
       c.skip = head.contentLength - body;
     }
-    if (!keepAlive) return this.finishAll(c, replies);
+    // Closing after a request read to its end (the usual announce): nothing more is coming, no need to linger.
+    if (!keepAlive) return this.finishAll(c, replies, undefined, at < buf.length || c.skip > 0 || chunked);
     c.buf = at < buf.length ? Buffer.from(buf.subarray(at)) : undefined;
     // A request begun and not finished must complete within the headers timeout; an idle connection within the keep-alive one.
     const now = Date.now();
@@ -197,13 +215,13 @@ export class LeanHttpServer {
       c.partial = partial;
       c.deadline = now + (partial ? this.opts.headersTimeoutMs : this.opts.keepAliveTimeoutMs);
     }
-    if (replies.length === 1) c.socket.write(replies[0]!);
-    else if (replies.length > 1) c.socket.write(Buffer.concat(replies));
-    if (c.socket.writableLength > MAX_QUEUED_REPLY_BYTES) c.socket.pause();
+    if (replies.length === 1) c.link.write(replies[0]!);
+    else if (replies.length > 1) c.link.write(Buffer.concat(replies));
+    if (c.link.queued > MAX_QUEUED_REPLY_BYTES) c.link.pause();
   }
 
-  private finishAll(c: Conn, replies: Buffer[], last?: Buffer): void {
+  private finishAll(c: Conn, replies: Buffer[], last?: Buffer, linger = true): void {
     if (last) replies.push(last);
-    this.finish(c, replies.length === 1 ? replies[0]! : Buffer.concat(replies));
+    this.finish(c, replies.length === 1 ? replies[0]! : Buffer.concat(replies), linger);
   }
 }
