@@ -14,11 +14,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeLiveFloor } from './live-floor.js';
-import { measure } from './delta/measure.js';
+import { haveTimeTool, measure, type Measured } from './delta/measure.js';
 import { Nginx } from './delta/nginx.js';
 import { have, sha256 } from './delta/host.js';
 
@@ -34,6 +34,7 @@ interface Row {
   peakKiB?: number;
   ok?: boolean;
   planned?: number;
+  cpu?: number;
   note?: string;
 }
 
@@ -101,48 +102,65 @@ export async function run(): Promise<void> {
       rmSync(control, { force: true });
       if (have('zsyncmake')) await measure('zsyncmake', ['-u', url(`${variant}-2.iso`), '-o', control, b], tf);
       const rows: Row[] = [];
-      const client = async (method: string, cmd: string, args: string[], output: string, planTorrent?: string): Promise<void> => {
-        let planned: number | undefined;
-        if (planTorrent) {
+      // Every process is measured: wall, CPU (user + system, from a nested /usr/bin/time) and peak RSS.
+      const timed = async (cmd: string, args: string[]): Promise<Measured & { cpu?: number }> => {
+        if (!haveTimeTool()) return measure(cmd, args, tf, work);
+        const cf = join(work, 'cpu.txt');
+        const m = await measure('/usr/bin/time', ['-f', '%U %S', '-o', cf, cmd, ...args], tf, work);
+        const [u, s] = readFileSync(cf, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+        return { ...m, cpu: u! + s! };
+      };
+      const client = async (method: string, cmd: string, args: string[], output: string, planArgs?: string[]): Promise<void> => {
+        let plan: Row | undefined;
+        if (planArgs) {
           await nginx!.traffic();
-          const p = await measure(process.execPath, [BIN, 'plan', planTorrent, '--from', a, '--home', join(work, `plan-${method.length}`), '--json'], tf).catch(() => undefined);
-          planned = p ? (JSON.parse(p.stdout) as { fetchBytes: number }).fetchBytes : undefined;
+          const p = await timed(cmd, planArgs).catch(() => undefined);
+          await nginx!.traffic();
+          plan = { method: `${method}: plan`, ...(p ? { seconds: p.seconds, peakKiB: p.peakKiB, cpu: p.cpu, planned: (JSON.parse(p.stdout) as { fetchBytes: number }).fetchBytes } : { note: 'failed' }) };
         }
-        await nginx!.traffic();
         try {
-          const m = await measure(cmd, args, tf, work);
+          const m = await timed(cmd, args);
           const t = await nginx!.traffic();
-          rows.push({ method, bytes: t.bodyBytes, seconds: m.seconds, peakKiB: m.peakKiB, ok: (await sha256(output)) === want, ...(planned !== undefined ? { planned } : {}) });
+          rows.push({ method, bytes: t.bodyBytes, seconds: m.seconds, peakKiB: m.peakKiB, cpu: m.cpu, ok: (await sha256(output)) === want, ...(plan?.planned !== undefined ? { planned: plan.planned } : {}) });
         } catch (e) {
           await nginx!.traffic();
           rows.push({ method, note: `failed: ${(e as Error).message.split('\n')[0]!.slice(0, 200)}` });
         }
+        if (plan) rows.push(plan);
         rmSync(output, { force: true });
       };
       const o = join(work, 'out.iso');
-      await client('isosync, stock mktorrent torrent', process.execPath, [BIN, 'sync', stock, '--from', a, '-o', o, '--home', join(work, 'c1'), '--json'], o, stock);
-      await client('isosync, isosync torrent (hints)', process.execPath, [BIN, 'sync', hinted, '--from', a, '-o', o, '--home', join(work, 'c2'), '--json'], o, hinted);
+      // LIVE_BEFORE=DIR: also the stock sync of another build (a worktree of an earlier commit, built), in the same run.
+      const before = process.env.LIVE_BEFORE;
+      const builds: [string, string][] = [['isosync', BIN], ...(before ? [['before', join(before, 'bin', 'isosync')] as [string, string]] : [])];
+      for (const [name, bin] of builds) {
+        const home = join(work, `c1-${name}`);
+        await client(`${name}, stock mktorrent torrent`, process.execPath, [bin, 'sync', stock, '--from', a, '-o', o, '--home', home, '--json'], o, [bin, 'plan', stock, '--from', a, '--home', `${home}-plan`, '--json']);
+      }
+      await client('isosync, isosync torrent (hints)', process.execPath, [BIN, 'sync', hinted, '--from', a, '-o', o, '--home', join(work, 'c2'), '--json'], o, [BIN, 'plan', hinted, '--from', a, '--home', join(work, 'c2-plan'), '--json']);
       if (existsSync(control)) await client('zsync -i (incl. .zsync file)', 'zsync', ['-q', '-i', a, '-o', o, url(`${variant}-2.zsync`)], o);
       if (variant === 'live-erofs') {
         const back = join(work, `${variant}-stock-1.torrent`);
         await measure('mktorrent', ['-l', '18', '-w', url(`${variant}-1.iso`), '-o', back, a], tf);
         const wantBack = await sha256(a);
         await nginx!.traffic();
-        const m = await measure(process.execPath, [BIN, 'sync', back, '--from', b, '-o', o, '--home', join(work, 'c3'), '--json'], tf, work).catch(() => undefined);
+        const m = await timed(process.execPath, [BIN, 'sync', back, '--from', b, '-o', o, '--home', join(work, 'c3'), '--json']).catch(() => undefined);
         const t = await nginx!.traffic();
-        out(`  rollback 2 -> 1, isosync, stock mktorrent torrent: ${m ? `${t.bodyBytes} bytes, ${m.seconds.toFixed(1)} s, ${(await sha256(o)) === wantBack ? 'identical' : 'DIFFERENT'}` : 'failed'}`);
+        out(`  rollback 2 -> 1, isosync, stock mktorrent torrent: ${m ? `${t.bodyBytes} bytes, ${m.seconds.toFixed(1)} s wall, ${m.cpu?.toFixed(1) ?? '-'} s CPU, ${(m.peakKiB / 1024).toFixed(0)} MiB peak, ${(await sha256(o)) === wantBack ? 'identical' : 'DIFFERENT'}` : 'failed'}`);
         rmSync(o, { force: true });
       }
       const zs = rows.find((r) => r.method.startsWith('zsync'));
-      const hintedRow = rows.find((r) => r.method.includes('hints'));
-      out(`  ${['method', 'bytes', 'x byte floor', 'x block floor', 'x hints', 'x zsync', 'plan/sync', 'wall s', 'x zsync time', 'peak MiB', 'ok'].join(' | ')}`);
+      const hintedRow = rows.find((r) => r.method.includes('hints') && r.bytes !== undefined);
+      out(`  load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+      out(`  ${['method', 'bytes', 'x byte floor', 'x block floor', 'x hints', 'x zsync', 'plan/sync', 'wall s', 'x zsync time', 'CPU s', 'peak MiB', 'ok'].join(' | ')}`);
       for (const r of rows) {
-        if (r.bytes === undefined) {
+        if (r.note !== undefined) {
           out(`  ${r.method} | ${r.note}`);
           continue;
         }
-        const x = (n: number | undefined) => (n ? (r.bytes! / n).toFixed(3) : '-');
-        out(`  ${[r.method, r.bytes, x(byteFloor), x(blockFloor), x(hintedRow?.bytes), x(zs?.bytes), r.planned !== undefined ? (r.planned / r.bytes).toFixed(3) : '-', r.seconds!.toFixed(1), zs?.seconds ? (r.seconds! / zs.seconds).toFixed(2) : '-', (r.peakKiB! / 1024).toFixed(0), r.ok ? 'identical' : 'DIFFERENT'].join(' | ')}`);
+        const x = (n: number | undefined) => (n && r.bytes !== undefined ? (r.bytes / n).toFixed(3) : '-');
+        const planned = r.planned === undefined ? '-' : r.bytes === undefined ? String(r.planned) : (r.planned / r.bytes).toFixed(3);
+        out(`  ${[r.method, r.bytes ?? '-', x(byteFloor), x(blockFloor), x(hintedRow?.bytes), x(zs?.bytes), planned, r.seconds!.toFixed(1), zs?.seconds ? (r.seconds! / zs.seconds).toFixed(2) : '-', r.cpu?.toFixed(1) ?? '-', (r.peakKiB! / 1024).toFixed(0), r.ok === undefined ? '-' : r.ok ? 'identical' : 'DIFFERENT'].join(' | ')}`);
       }
       const files = Number(spawnSync(process.execPath, [BIN, 'ls', '--deep', b, '--json'], { encoding: 'utf8', maxBuffer: 1 << 30 }).stdout.split('"path"').length - 1);
       const stockRow = rows[0];

@@ -38,6 +38,7 @@ import type { ByteSource, Span } from '../store/byte-source.js';
 import type { LocalSegment } from './plan.js';
 import type { ReencodedStore } from './reencoded-store.js';
 import { alignShift, calibrate, type Calibration } from './reencode-align.js';
+import { oldFile, pairSpans, sameOldCluster, type OldFile } from './reencode-resync.js';
 
 const BLOCK = 4096;
 /** Network rounds while planning (each one batched request for every file that needs a cluster). */
@@ -45,14 +46,14 @@ const ROUNDS = 5;
 /** Clusters fetched per file at most (a file rewritten throughout is left to the plain fetch). */
 const FETCH_BUDGET = 12;
 /** Files whose old and new bytes are held at once (memory: their sizes, twice). */
-const BATCH_BYTES = 32 * 1024 * 1024;
+const BATCH_BYTES = 8 * 1024 * 1024;
 /** Largest file re-encoded. */
 const MAX_FILE = 64 * 1024 * 1024;
 
 export interface ReencodeInput {
   readonly targets: readonly NestedImage[];
   /** Source nested images, with their outer images (local). */
-  readonly sources: readonly { readonly nested: readonly NestedImage[]; readonly bytes: ByteSource }[];
+  readonly sources: readonly { readonly nested: readonly NestedImage[]; readonly bytes: ByteSource; readonly index: number }[];
   /** The target image (reads fetch what is not local; prefetch batches). */
   readonly target: ByteSource;
   readonly store: ReencodedStore;
@@ -61,15 +62,18 @@ export interface ReencodeInput {
 
 export interface ReencodeResult {
   readonly guesses: LocalSegment[];
-  /** Clusters kept, clusters fetched and decoded while planning, files tried. */
+  /** Clusters kept (of them `resynced`: the old file's own clusters, shifted), clusters fetched and decoded while planning, files tried. */
   readonly kept: number;
+  readonly resynced: number;
   readonly fetched: number;
   readonly files: number;
 }
 
 interface FileJob {
   readonly t: NestedImage;
+  readonly size: number;
   readonly f: LayoutFile;
+  readonly from: OldFile;
   readonly extents: ClusterExtent[];
   readonly pas: number[];
   readonly sizes: number[];
@@ -97,11 +101,12 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
   const enc = new Lz4HcEncoder();
   const guesses: LocalSegment[] = [];
   let kept = 0;
+  let resynced = 0;
   let fetched = 0;
   let files = 0;
   for (const t of input.targets) {
     if (t.layout.format !== 'erofs') continue;
-    const src = input.sources.flatMap((s) => s.nested.filter((n) => n.path === t.path && n.layout.format === 'erofs').map((img) => ({ img, bytes: s.bytes })))[0];
+    const src = input.sources.flatMap((s) => s.nested.filter((n) => n.path === t.path && n.layout.format === 'erofs').map((img) => ({ img, bytes: s.bytes, index: s.index })))[0];
     if (!src) continue;
     const cal = await calibrate(src.img, src.bytes, enc);
     if (!cal) continue;
@@ -133,21 +138,23 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
         }
         const guess = new Uint8Array(f.size);
         guess.set(old.subarray(0, Math.min(ex.extents[k0]!.la, old.length)));
-        jobs.push({ t, f, extents: ex.extents, pas: ex.pas, sizes: inputSizes(f.size, ex.extents), old, guess, cal, want: k0, fetched: 0, shift: 0 });
+        jobs.push({ t, f, size: f.size, from: oldFile(src.img, src.index, from), extents: ex.extents, pas: ex.pas, sizes: inputSizes(f.size, ex.extents), old, guess, cal, want: k0, fetched: 0, shift: 0 });
         bytes += f.size + from.size;
       }
       files += jobs.length;
       const r = await runRounds(jobs, input, enc, guesses);
       kept += r.kept;
+      resynced += r.resynced;
       fetched += r.fetched;
     }
   }
-  return { guesses, kept, fetched, files };
+  return { guesses, kept, resynced, fetched, files };
 }
 
 /** Rounds of fetching one cluster per file, then re-encoding as far as the guess holds. */
-async function runRounds(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder, out: LocalSegment[]): Promise<{ kept: number; fetched: number }> {
+async function runRounds(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder, out: LocalSegment[]): Promise<{ kept: number; resynced: number; fetched: number }> {
   let kept = 0;
+  let resynced = 0;
   let fetched = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const active = jobs.filter((j) => j.want !== undefined && j.fetched < FETCH_BUDGET);
@@ -178,6 +185,13 @@ async function runRounds(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncode
       for (let n = k + 1; n < j.extents.length; n++) {
         const e = j.extents[n]!;
         if (e.inline) break;
+        const same = sameOldCluster(j, n);
+        if (same) {
+          pairSpans(j.t.toImage(j.pas[n]!, j.pas[n]! + e.plen), same, j.from.index, out);
+          kept++;
+          resynced++;
+          continue;
+        }
         const r = reencodeCluster(enc, j.guess, j.extents, n, j.sizes[n]!, j.cal.level);
         if (!r?.exact) {
           j.want = n;
@@ -193,7 +207,7 @@ async function runRounds(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncode
       }
     }
   }
-  return { kept, fetched };
+  return { kept, resynced, fetched };
 }
 
 /** The old bytes at `shift` (target byte x is old byte x - shift) from `from` on, as far as the old file goes. */

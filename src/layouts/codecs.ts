@@ -26,7 +26,8 @@ export type Codec = 'zlib' | 'xz' | 'zstd' | 'lz4' | 'lzma';
 
 export type Fail = (problem: string) => never;
 
-export async function decodeBlock(codec: Codec, input: Uint8Array, maxOut: number, fail: Fail): Promise<Uint8Array> {
+/** `into` (lz4 only, at least maxOut bytes): decode there instead of a new buffer; the result is then a view of it, valid until its next use. */
+export async function decodeBlock(codec: Codec, input: Uint8Array, maxOut: number, fail: Fail, into?: Uint8Array): Promise<Uint8Array> {
   switch (codec) {
     case 'zlib':
       try {
@@ -53,7 +54,7 @@ export async function decodeBlock(codec: Codec, input: Uint8Array, maxOut: numbe
     }
     case 'lz4': {
       const { decompressBlock } = await (lz4Lib ??= import('lz4js'));
-      const out = new Uint8Array(maxOut);
+      const out = into && into.length >= maxOut ? into : new Uint8Array(maxOut);
       let n: number;
       try {
         n = decompressBlock(input, out, 0, input.length, 0);

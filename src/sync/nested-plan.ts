@@ -77,11 +77,11 @@ export async function planNested(
   const mapping = mapNestedFiles(targetImages, nestedSources);
   let reencoded: LocalSegment[] = [];
   if (reencode) {
-    const sourcesWithBytes = nestedSources.flatMap((s) => (byteSources[s.index] ? [{ nested: s.nested, bytes: byteSources[s.index]! }] : []));
+    const sourcesWithBytes = nestedSources.flatMap((s) => (byteSources[s.index] ? [{ nested: s.nested, bytes: byteSources[s.index]!, index: s.index }] : []));
     try {
       const r = await reencodeChangedClusters({ targets: targetImages, sources: sourcesWithBytes, target: checked, store: reencode.store, storeIndex: reencode.index });
       reencoded = r.guesses;
-      if (r.files > 0) note(`EROFS: ${r.kept} changed clusters of ${r.files} files compressed again from the old files' bytes (${r.fetched} clusters fetched while planning to find the edits)`);
+      if (r.files > 0) note(`EROFS: ${r.kept} changed clusters of ${r.files} files compressed again from the old files' bytes (${r.resynced} of them the old files' own clusters, shifted; ${r.fetched} clusters fetched while planning to find the edits)`);
     } catch (e) {
       // A failed read there only loses these guesses: the clusters are fetched like any other.
       if (e instanceof IsosyncError && e.code === 'CANCELLED') throw e;
