@@ -33,7 +33,7 @@ export const FILE_FLAG = { hidden: 0x01, directory: 0x02, associated: 0x04, reco
 
 const EMPTY = new Uint8Array(0);
 /** Bytes of a directory read at once: whole sectors, bounded memory. */
-const CHUNK_BYTES = 64 * SECTOR_BYTES;
+export const CHUNK_BYTES = 64 * SECTOR_BYTES;
 
 export interface DirRecord {
   /** Byte offset of the record in the image. */
@@ -49,32 +49,138 @@ export interface DirRecord {
   readonly systemUse: Uint8Array;
 }
 
+/**
+ * One directory record read in place: the walk steps a cursor through a
+ * chunk instead of making a DirRecord (and two views) per record. Its
+ * fields are those of DirRecord, the identifier and system use area as
+ * ranges of `bytes`; valid until the next call of `next`.
+ */
+export class RecordCursor {
+  bytes: Uint8Array = EMPTY;
+  /** Where the record starts in `bytes`. */
+  pos = 0;
+  offset = 0;
+  extentLba = 0;
+  extAttrLength = 0;
+  dataLength = 0;
+  flags = 0;
+  idStart = 0;
+  idLength = 0;
+  suStart = 0;
+  suEnd = 0;
+  private base = 0;
+  private n = 0;
+  private lastChunk = false;
+  private sectorEnd = 0;
+  private limitWhat = 'sector';
+
+  constructor(private readonly ctx: IsoContext) {}
+
+  /** Starts on `n` bytes of `b`, image byte `base` at b[0]; `lastChunk`: they end the directory extent. */
+  reset(b: Uint8Array, base: number, n: number, lastChunk: boolean): void {
+    this.bytes = b;
+    this.base = base;
+    this.n = n;
+    this.lastChunk = lastChunk;
+    this.pos = 0;
+    this.sectorEnd = -1;
+  }
+
+  /** Moves to the next record (skipping the zero padding at a sector's end); false past the chunk. */
+  next(): boolean {
+    const b = this.bytes;
+    let pos = 0;
+    if (this.sectorEnd >= 0) {
+      pos = this.pos + b[this.pos]!;
+      if (pos < this.sectorEnd && b[pos] !== 0) {
+        this.read(pos);
+        return true;
+      }
+      pos = this.sectorEnd; // zero padding to the end of the sector
+    }
+    for (; pos < this.n; pos = this.sectorEnd) {
+      this.sectorEnd = Math.min(pos + SECTOR_BYTES, this.n);
+      this.limitWhat = this.sectorEnd === this.n && this.lastChunk && this.n - pos < SECTOR_BYTES ? 'directory extent' : 'sector';
+      if (b[pos] !== 0) {
+        this.read(pos);
+        return true;
+      }
+    }
+    this.n = 0; // past the chunk: every later call returns false
+    this.pos = 0;
+    this.sectorEnd = 0;
+    return false;
+  }
+
+  /** Reads and checks the record at `pos` (ECMA-119 §9.1). */
+  at(b: Uint8Array, pos: number, base: number, limit: number, limitWhat: string): void {
+    this.bytes = b;
+    this.base = base;
+    this.sectorEnd = limit;
+    this.limitWhat = limitWhat;
+    this.read(pos);
+  }
+
+  private read(pos: number): void {
+    const { ctx, bytes: b } = this;
+    const limit = this.sectorEnd;
+    const offset = this.base + pos;
+    const len = num(b, pos, DIR_RECORD.length);
+    if (len < MIN_RECORD_BYTES) {
+      ctx.fail(`directory record at byte ${offset} has length ${len}, below the minimum ${MIN_RECORD_BYTES}`, { offset });
+    }
+    if (pos + len > limit) {
+      ctx.fail(`directory record at byte ${offset} has length ${len}, running past the end of its ${this.limitWhat} at byte ${this.base + limit}`, { offset });
+    }
+    const idLen = num(b, pos, DIR_RECORD.identifierLength);
+    const idStart = pos + DIR_RECORD.identifier.at;
+    if (idLen === 0 || idStart + idLen > pos + len) {
+      ctx.fail(`directory record at byte ${offset} has an identifier of ${idLen} bytes, which does not fit its length ${len}`, { offset });
+    }
+    const suStart = idStart + idLen + (idLen % 2 === 0 ? 1 : 0);
+    this.pos = pos;
+    this.offset = offset;
+    this.extentLba = num(b, pos, DIR_RECORD.extentLba);
+    this.extAttrLength = num(b, pos, DIR_RECORD.extAttrLength);
+    this.dataLength = num(b, pos, DIR_RECORD.dataLength);
+    this.flags = num(b, pos, DIR_RECORD.fileFlags);
+    this.idStart = idStart;
+    this.idLength = idLen;
+    this.suStart = Math.min(suStart, pos + len);
+    this.suEnd = pos + len;
+  }
+
+  /** The recording date (§9.1.5) in ms since the epoch, or undefined when unset. */
+  mtimeMs(): number | undefined {
+    return shortDate(this.bytes, this.pos + DIR_RECORD.recordingDate.at);
+  }
+
+  /** The identifier bytes (a view). */
+  identifier(): Uint8Array {
+    return this.bytes.subarray(this.idStart, this.idStart + this.idLength);
+  }
+
+  /** The identifier's only byte (0x00 ".", 0x01 ".."), else -1. */
+  single(): number {
+    return this.idLength === 1 ? this.bytes[this.idStart]! : -1;
+  }
+
+  /** The record as a DirRecord (its identifier and system use area as views). */
+  record(): DirRecord {
+    const b = this.bytes;
+    return {
+      offset: this.offset, extentLba: this.extentLba, extAttrLength: this.extAttrLength, dataLength: this.dataLength, flags: this.flags, mtimeMs: this.mtimeMs(),
+      identifier: this.identifier(),
+      systemUse: this.suStart < this.suEnd ? b.subarray(this.suStart, this.suEnd) : EMPTY,
+    };
+  }
+}
+
 /** Parses the record that starts at `pos` of `b` (whose byte 0 is image byte `base`); `limit` is where it must end by. */
 export function parseRecord(ctx: IsoContext, b: Uint8Array, pos: number, base: number, limit: number, limitWhat: string): DirRecord {
-  const offset = base + pos;
-  const len = num(b, pos, DIR_RECORD.length);
-  if (len < MIN_RECORD_BYTES) {
-    ctx.fail(`directory record at byte ${offset} has length ${len}, below the minimum ${MIN_RECORD_BYTES}`, { offset });
-  }
-  if (pos + len > limit) {
-    ctx.fail(`directory record at byte ${offset} has length ${len}, running past the end of its ${limitWhat} at byte ${base + limit}`, { offset });
-  }
-  const idLen = num(b, pos, DIR_RECORD.identifierLength);
-  const idStart = pos + DIR_RECORD.identifier.at;
-  if (idLen === 0 || idStart + idLen > pos + len) {
-    ctx.fail(`directory record at byte ${offset} has an identifier of ${idLen} bytes, which does not fit its length ${len}`, { offset });
-  }
-  const suStart = idStart + idLen + (idLen % 2 === 0 ? 1 : 0);
-  return {
-    offset,
-    extentLba: num(b, pos, DIR_RECORD.extentLba),
-    extAttrLength: num(b, pos, DIR_RECORD.extAttrLength),
-    dataLength: num(b, pos, DIR_RECORD.dataLength),
-    flags: num(b, pos, DIR_RECORD.fileFlags),
-    mtimeMs: shortDate(b, pos + DIR_RECORD.recordingDate.at),
-    identifier: b.subarray(idStart, idStart + idLen),
-    systemUse: suStart < pos + len ? b.subarray(suStart, pos + len) : EMPTY,
-  };
+  const c = new RecordCursor(ctx);
+  c.at(b, pos, base, limit, limitWhat);
+  return c.record();
 }
 
 /**
@@ -82,14 +188,23 @@ export function parseRecord(ctx: IsoContext, b: Uint8Array, pos: number, base: n
  * `blockSize`) of `size` bytes, "." and ".." included, in order.
  */
 export async function* readDirectory(ctx: IsoContext, lba: number, size: number, blockSize: number, path: string): AsyncGenerator<DirRecord> {
-  for await (const batch of readDirectoryChunks(ctx, lba, size, blockSize, path)) yield* batch;
+  const c = new RecordCursor(ctx);
+  for await (const chunk of directoryChunks(ctx, lba, size, blockSize, path)) {
+    c.reset(chunk.bytes, chunk.base, chunk.bytes.length, chunk.last);
+    while (c.next()) yield c.record();
+  }
 }
 
-/**
- * The records of readDirectory, one array per chunk read: a walk of a
- * hundred thousand records then awaits once per chunk, not once per record.
- */
-export async function* readDirectoryChunks(ctx: IsoContext, lba: number, size: number, blockSize: number, path: string): AsyncGenerator<DirRecord[]> {
+/** A chunk of a directory extent: whole sectors, image byte `base` first. */
+export interface DirChunk {
+  readonly bytes: Uint8Array;
+  readonly base: number;
+  /** The chunk ends the extent. */
+  readonly last: boolean;
+}
+
+/** The first byte of the directory extent at `lba` of `size` bytes, checked against the limits and the image's end. */
+export function directoryStart(ctx: IsoContext, lba: number, size: number, blockSize: number, path: string): number {
   const start = lba * blockSize;
   if (size > LIMITS.directoryBytes) {
     ctx.fail(`directory ${JSON.stringify(path)} at byte ${start} claims ${size} bytes, more than the limit of ${LIMITS.directoryBytes}`, { offset: start });
@@ -97,21 +212,19 @@ export async function* readDirectoryChunks(ctx: IsoContext, lba: number, size: n
   if (start + size > ctx.size) {
     ctx.fail(`directory ${JSON.stringify(path)} has an extent at byte ${start} (${size} bytes) beyond the end of the image (${ctx.size} bytes)`, { offset: start });
   }
+  return start;
+}
+
+/**
+ * The directory extent at `lba` of `size` bytes, checked against the limits
+ * and the image's end, read in chunks of whole sectors: a walk of a hundred
+ * thousand records awaits once per chunk, not once per record.
+ */
+export async function* directoryChunks(ctx: IsoContext, lba: number, size: number, blockSize: number, path: string): AsyncGenerator<DirChunk> {
+  const start = directoryStart(ctx, lba, size, blockSize, path);
   for (let done = 0; done < size; done += CHUNK_BYTES) {
     const n = Math.min(CHUNK_BYTES, size - done);
     const base = start + done;
-    const b = await ctx.read(base, n, `directory ${JSON.stringify(path)}`);
-    const batch: DirRecord[] = [];
-    for (let sec = 0; sec < n; sec += SECTOR_BYTES) {
-      const secEnd = Math.min(sec + SECTOR_BYTES, n);
-      const limitWhat = secEnd === n && done + n === size && n - sec < SECTOR_BYTES ? 'directory extent' : 'sector';
-      let pos = sec;
-      while (pos < secEnd) {
-        if (b[pos] === 0) break; // zero padding to the end of the sector
-        batch.push(parseRecord(ctx, b, pos, base, secEnd, limitWhat));
-        pos += b[pos]!;
-      }
-    }
-    yield batch;
+    yield { bytes: await ctx.read(base, n, `directory ${JSON.stringify(path)}`), base, last: done + n === size };
   }
 }

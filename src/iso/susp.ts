@@ -93,14 +93,24 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * What a scan gathers. Only the Rock Ridge result is allocated for every
+ * record: the lists start empty and shared (NONE) and are replaced on first
+ * use, and one NM entry (nearly every name) is kept as a range of the area
+ * (`nameAt`), decoded once, without a view per entry.
+ */
 interface ScanState {
   readonly rr: RockRidge;
-  readonly extensions: string[];
-  readonly continuations: Span[];
+  extensions: string[];
+  continuations: Span[];
   spSkip: number | undefined;
   hasRockRidge: boolean;
-  readonly nameParts: Uint8Array[];
-  readonly link: { parts: Uint8Array[]; components: Uint8Array[]; root: boolean; started: boolean };
+  /** The one NM name part seen so far, as [start, end) of `nameBuf`; further parts go to `nameParts`. */
+  nameBuf: Uint8Array | undefined;
+  nameAt: number;
+  nameEnd: number;
+  nameParts: Uint8Array[];
+  link: { parts: Uint8Array[]; components: Uint8Array[]; root: boolean; started: boolean } | undefined;
 }
 
 /** A two-letter signature as a number (first byte high), so that the scan allocates no string per entry. */
@@ -111,92 +121,117 @@ const RR_SIGNATURE_CODES = new Set([...RR_SIGNATURES].map(sig2));
 const S = { SP: sig2('SP'), CE: sig2('CE'), ER: sig2('ER'), PX: sig2('PX'), NM: sig2('NM'), SL: sig2('SL'), TF: sig2('TF'), CL: sig2('CL'), PL: sig2('PL'), RE: sig2('RE'), ST: sig2('ST') } as const;
 const DOT = new TextEncoder().encode('.');
 const DOT_DOT = new TextEncoder().encode('..');
+/** Shared empty lists of a fresh state: never pushed to (replaced on first use). */
+const NONE: never[] = [];
 
 function newState(): ScanState {
-  return { rr: {}, extensions: [], continuations: [], spSkip: undefined, hasRockRidge: false, nameParts: [], link: { parts: [], components: [], root: false, started: false } };
+  return { rr: {}, extensions: NONE, continuations: NONE, spSkip: undefined, hasRockRidge: false, nameBuf: undefined, nameAt: 0, nameEnd: 0, nameParts: NONE, link: undefined };
 }
 
-/** Scans one system use area (or continuation area) into `st`; returns the CE continuation it names, if any. */
-function scanArea(st: ScanState, buf: Uint8Array, blockSize: number): { start: number; length: number } | undefined {
-  const { rr, link } = st;
+function pushName(st: ScanState, buf: Uint8Array, start: number, end: number): void {
+  if (st.nameBuf === undefined && st.nameParts.length === 0) {
+    st.nameBuf = buf;
+    st.nameAt = start;
+    st.nameEnd = end;
+    return;
+  }
+  if (st.nameParts === NONE) st.nameParts = [];
+  if (st.nameBuf !== undefined) st.nameParts.push(st.nameBuf.subarray(st.nameAt, st.nameEnd));
+  st.nameBuf = undefined;
+  st.nameParts.push(buf.subarray(start, end));
+}
+
+/** SL (RRIP §4.1.3): the components of the entry at `e` (`len` bytes) of `buf`, into the link being built. */
+function scanLink(st: ScanState, buf: Uint8Array, e: number, len: number): void {
+  const link = (st.link ??= { parts: [], components: [], root: false, started: false });
+  let p = SL.components.at;
+  while (p + 2 <= len) {
+    const cflags = num(buf, e + p, SL_COMPONENT.flags);
+    const clen = num(buf, e + p, SL_COMPONENT.length);
+    const content = buf.subarray(e + p + 2, e + Math.min(len, p + 2 + clen));
+    p += 2 + clen;
+    if (cflags & SL_FLAG.root) {
+      if (!link.started) link.root = true;
+    } else if (cflags & SL_FLAG.current) link.parts.push(DOT);
+    else if (cflags & SL_FLAG.parent) link.parts.push(DOT_DOT);
+    else link.parts.push(content);
+    link.started = true;
+    if (!(cflags & SL_FLAG.continue) && !(cflags & SL_FLAG.root)) {
+      link.components.push(concat(link.parts));
+      link.parts = [];
+    }
+  }
+}
+
+/** TF (RRIP §4.1.6): the time stamps of the entry at `e` (`len` bytes) of `buf`. */
+function scanTimes(rr: RockRidge, buf: Uint8Array, e: number, len: number): void {
+  const flags = num(buf, e, TF.flags);
+  const width = flags & TF_FLAG.longForm ? 17 : 7;
+  let p = TF.stamps.at;
+  const times = (rr.times ??= {});
+  for (let bit = 0; bit < TF_ORDER.length; bit++) {
+    if (!(flags & (1 << bit))) continue;
+    if (p + width > len) break;
+    const t = width === 17 ? longDate(buf, e + p) : shortDate(buf, e + p);
+    if (t !== undefined) times[TF_ORDER[bit]!] = t;
+    p += width;
+  }
+}
+
+/**
+ * Scans the system use area (or continuation area) `buf[start, end)` into
+ * `st`; returns the CE continuation it names, if any. Entries are read in
+ * place (no view per entry).
+ */
+function scanArea(st: ScanState, buf: Uint8Array, start: number, end: number, blockSize: number): { start: number; length: number } | undefined {
+  const { rr } = st;
   let next: { start: number; length: number } | undefined;
-  let pos = 0;
-  while (pos + 4 <= buf.length) {
-    const sig = (buf[pos]! << 8) | buf[pos + 1]!;
-    const len = num(buf, pos, SUSP_ENTRY.length);
-    if (len < 4 || pos + len > buf.length) break; // padding or a torn entry: the area ends here (as Linux reads it)
-    const e = buf.subarray(pos, pos + len);
+  let e = start;
+  while (e + 4 <= end) {
+    const sig = (buf[e]! << 8) | buf[e + 1]!;
+    const len = num(buf, e, SUSP_ENTRY.length);
+    if (len < 4 || e + len > end) break; // padding or a torn entry: the area ends here (as Linux reads it)
     if (RR_SIGNATURE_CODES.has(sig)) st.hasRockRidge = true;
     switch (sig) {
       case S.SP:
-        if (len >= 7 && num(e, 0, SP.check1) === 0xbe && num(e, 0, SP.check2) === 0xef) st.spSkip = num(e, 0, SP.skip);
+        if (len >= 7 && num(buf, e, SP.check1) === 0xbe && num(buf, e, SP.check2) === 0xef) st.spSkip = num(buf, e, SP.skip);
         break;
       case S.CE:
-        if (len >= 28) next = { start: num(e, 0, CE.blockLba) * blockSize + num(e, 0, CE.offset), length: num(e, 0, CE.length) };
+        if (len >= 28) next = { start: num(buf, e, CE.blockLba) * blockSize + num(buf, e, CE.offset), length: num(buf, e, CE.length) };
         break;
       case S.ER: {
-        const idLen = num(e, 0, ER.idLength);
-        if (8 + idLen <= len) st.extensions.push(latin1Text(e.subarray(8, 8 + idLen)));
+        const idLen = num(buf, e, ER.idLength);
+        if (8 + idLen <= len) (st.extensions === NONE ? (st.extensions = []) : st.extensions).push(latin1Text(buf.subarray(e + 8, e + 8 + idLen)));
         break;
       }
       case S.PX:
         if (len >= 36) {
-          rr.mode = num(e, 0, PX.mode);
-          rr.nlink = num(e, 0, PX.nlink);
-          rr.uid = num(e, 0, PX.uid);
-          rr.gid = num(e, 0, PX.gid);
-          if (len >= 44) rr.serial = num(e, 0, PX.serial);
+          rr.mode = num(buf, e, PX.mode);
+          rr.nlink = num(buf, e, PX.nlink);
+          rr.uid = num(buf, e, PX.uid);
+          rr.gid = num(buf, e, PX.gid);
+          if (len >= 44) rr.serial = num(buf, e, PX.serial);
         }
         break;
       case S.NM: {
         if (len < 5) break;
-        const flags = num(e, 0, NM.flags);
+        const flags = num(buf, e, NM.flags);
         if (flags & NM_FLAG.current) rr.nameIsCurrent = true;
         else if (flags & NM_FLAG.parent) rr.nameIsParent = true;
-        else st.nameParts.push(e.subarray(NM.name.at));
+        else pushName(st, buf, e + NM.name.at, e + len);
         break;
       }
-      case S.SL: {
-        if (len < 5) break;
-        let p = SL.components.at;
-        while (p + 2 <= len) {
-          const cflags = num(e, p, SL_COMPONENT.flags);
-          const clen = num(e, p, SL_COMPONENT.length);
-          const content = e.subarray(p + 2, Math.min(len, p + 2 + clen));
-          p += 2 + clen;
-          if (cflags & SL_FLAG.root) {
-            if (!link.started) link.root = true;
-          } else if (cflags & SL_FLAG.current) link.parts.push(DOT);
-          else if (cflags & SL_FLAG.parent) link.parts.push(DOT_DOT);
-          else link.parts.push(content);
-          link.started = true;
-          if (!(cflags & SL_FLAG.continue) && !(cflags & SL_FLAG.root)) {
-            link.components.push(concat(link.parts));
-            link.parts = [];
-          }
-        }
+      case S.SL:
+        if (len >= 5) scanLink(st, buf, e, len);
         break;
-      }
-      case S.TF: {
-        if (len < 5) break;
-        const flags = num(e, 0, TF.flags);
-        const width = flags & TF_FLAG.longForm ? 17 : 7;
-        let p = TF.stamps.at;
-        rr.times ??= {};
-        for (let bit = 0; bit < TF_ORDER.length; bit++) {
-          if (!(flags & (1 << bit))) continue;
-          if (p + width > len) break;
-          const t = width === 17 ? longDate(e, p) : shortDate(e, p);
-          if (t !== undefined) rr.times[TF_ORDER[bit]!] = t;
-          p += width;
-        }
+      case S.TF:
+        if (len >= 5) scanTimes(rr, buf, e, len);
         break;
-      }
       case S.CL:
-        if (len >= 12) rr.childLink = num(e, 0, CL_PL.lba);
+        if (len >= 12) rr.childLink = num(buf, e, CL_PL.lba);
         break;
       case S.PL:
-        if (len >= 12) rr.parentLink = num(e, 0, CL_PL.lba);
+        if (len >= 12) rr.parentLink = num(buf, e, CL_PL.lba);
         break;
       case S.RE:
         rr.relocated = true;
@@ -205,21 +240,42 @@ function scanArea(st: ScanState, buf: Uint8Array, blockSize: number): { start: n
         break; // PD padding, PN device numbers, SF, ES, AA, AL, zisofs ZF ...: not needed to list or extract
     }
     if (sig === S.ST) break;
-    pos += len;
+    e += len;
   }
   return next;
 }
 
-function finishState(st: ScanState): SystemUse {
+/** The Rock Ridge result of a finished scan: the name and link target decoded. */
+function finishRockRidge(st: ScanState): RockRidge {
   const { rr, link } = st;
-  if (st.nameParts.length > 0) rr.name = utf8Text(st.nameParts.length === 1 ? st.nameParts[0]! : concat(st.nameParts));
-  if (link.parts.length > 0) link.components.push(concat(link.parts));
-  if (link.started) {
-    const target = link.components.map((c) => utf8Text(c)).join('/');
-    rr.target = link.root ? `/${target}` : target;
+  if (st.nameBuf !== undefined) rr.name = utf8Text(st.nameBuf.subarray(st.nameAt, st.nameEnd));
+  else if (st.nameParts.length > 0) rr.name = utf8Text(concat(st.nameParts));
+  if (link) {
+    if (link.parts.length > 0) link.components.push(concat(link.parts));
+    if (link.started) {
+      const target = link.components.map((c) => utf8Text(c)).join('/');
+      rr.target = link.root ? `/${target}` : target;
+    }
   }
+  return rr;
+}
+
+function finishState(st: ScanState): SystemUse {
+  const rr = finishRockRidge(st);
   const hasRockRidge = st.hasRockRidge || st.extensions.some((x) => RRIP_IDS.has(x));
-  return { rr, hasRockRidge, extensions: st.extensions, continuations: st.continuations, ...(st.spSkip !== undefined ? { spSkip: st.spSkip } : {}) };
+  return { rr, hasRockRidge, extensions: st.extensions === NONE ? [] : st.extensions, continuations: st.continuations === NONE ? [] : st.continuations, ...(st.spSkip !== undefined ? { spSkip: st.spSkip } : {}) };
+}
+
+/**
+ * The Rock Ridge entries of the system use area `buf[start, end)` (after
+ * the SP skip), without I/O: undefined when the area names a continuation
+ * area (then call parseSystemUse). Allocates the result only: the walk
+ * calls it for every record.
+ */
+export function rockRidgeInline(buf: Uint8Array, start: number, end: number, blockSize: number): RockRidge | undefined {
+  const st = newState();
+  if (scanArea(st, buf, start, end, blockSize)) return undefined;
+  return finishRockRidge(st);
 }
 
 /**
@@ -228,7 +284,7 @@ function finishState(st: ScanState): SystemUse {
  */
 export function parseSystemUseInline(area: Uint8Array, skip: number, blockSize: number): SystemUse | undefined {
   const st = newState();
-  if (scanArea(st, area.subarray(Math.min(skip, area.length)), blockSize)) return undefined;
+  if (scanArea(st, area, Math.min(skip, area.length), area.length, blockSize)) return undefined;
   return finishState(st);
 }
 
@@ -239,9 +295,10 @@ export function parseSystemUseInline(area: Uint8Array, skip: number, blockSize: 
  */
 export async function parseSystemUse(ctx: IsoContext, area: Uint8Array, recordOffset: number, skip: number, blockSize: number): Promise<SystemUse> {
   const st = newState();
-  let buf = area.subarray(Math.min(skip, area.length));
+  let buf = area;
+  let start = Math.min(skip, area.length);
   for (let hops = 0; ; hops++) {
-    const next = scanArea(st, buf, blockSize);
+    const next = scanArea(st, buf, start, buf.length, blockSize);
     if (!next) break;
     if (hops + 1 > LIMITS.continuations) {
       ctx.fail(`directory record at byte ${recordOffset} chains more than ${LIMITS.continuations} continuation areas`, { offset: recordOffset });
@@ -253,6 +310,8 @@ export async function parseSystemUse(ctx: IsoContext, area: Uint8Array, recordOf
       ctx.fail(`continuation area at byte ${next.start} (${next.length} bytes) of the directory record at byte ${recordOffset} lies beyond the end of the image (${ctx.size} bytes)`, { offset: recordOffset });
     }
     buf = await ctx.read(next.start, next.length, 'continuation area');
+    start = 0;
+    if (st.continuations === NONE) st.continuations = [];
     st.continuations.push({ start: next.start, end: next.start + next.length });
   }
   return finishState(st);

@@ -13,8 +13,8 @@
 import { IsoContext, LIMITS } from './context.js';
 import type { IsoEntry, MetadataArea, Extent } from './entry.js';
 import { latin1Text, ucs2Text } from './fields.js';
-import { FILE_FLAG, readDirectory, readDirectoryChunks, type DirRecord } from './records.js';
-import { parseSystemUse, parseSystemUseInline, type RockRidge } from './susp.js';
+import { CHUNK_BYTES, directoryStart, FILE_FLAG, readDirectory, RecordCursor, type DirRecord } from './records.js';
+import { parseSystemUse, rockRidgeInline, type RockRidge } from './susp.js';
 
 export type NameSource = 'rockridge' | 'joliet' | 'iso9660';
 
@@ -82,16 +82,25 @@ export interface PendingDir {
   readonly mtimeMs: number | undefined;
 }
 
-function attributes(rr: RockRidge | undefined, recordMtime: number | undefined): Partial<IsoEntry> {
-  const out: { mode?: number; uid?: number; gid?: number; nlink?: number; inode?: number; mtimeMs?: number } = {};
-  if (rr?.mode !== undefined) out.mode = rr.mode;
-  if (rr?.uid !== undefined) out.uid = rr.uid;
-  if (rr?.gid !== undefined) out.gid = rr.gid;
-  if (rr?.nlink !== undefined) out.nlink = rr.nlink;
-  if (rr?.serial !== undefined) out.inode = rr.serial;
+type MutableEntry = { -readonly [K in keyof IsoEntry]: IsoEntry[K] };
+
+/**
+ * An entry with the attributes Rock Ridge and the record give (only those
+ * present), built in one shape: the walk makes one per file.
+ */
+function entryOf(path: string, name: string, type: IsoEntry['type'], size: number, lba: number, extents: readonly Extent[], rr: RockRidge | undefined, recordMtime: number | undefined, recordOffset: number): MutableEntry {
+  const e: MutableEntry = { path, name, type, size, lba, extents, recordOffset };
+  if (rr !== undefined) {
+    if (type === 'symlink') e.target = rr.target ?? '';
+    if (rr.mode !== undefined) e.mode = rr.mode;
+    if (rr.uid !== undefined) e.uid = rr.uid;
+    if (rr.gid !== undefined) e.gid = rr.gid;
+    if (rr.nlink !== undefined) e.nlink = rr.nlink;
+    if (rr.serial !== undefined) e.inode = rr.serial;
+  }
   const m = rr?.times?.modify ?? recordMtime;
-  if (m !== undefined) out.mtimeMs = m;
-  return out;
+  if (m !== undefined) e.mtimeMs = m;
+  return e;
 }
 
 /** The state of one walk, shared by its directories: bounds, loop detection, metadata areas. */
@@ -127,15 +136,19 @@ export class TreeWalk {
     return su.rr;
   }
 
-  /** Without I/O when the area names no continuation (nearly always): null means "take the async path". */
-  private suspInline(r: DirRecord, skip: number): RockRidge | undefined | null {
-    if (!this.rockRidge || r.systemUse.length === 0) return undefined;
-    return parseSystemUseInline(r.systemUse, skip, this.opts.blockSize)?.rr ?? null;
+  /** The Rock Ridge entries of the cursor's record: without I/O when its area names no continuation (nearly always). */
+  private rrOf(c: RecordCursor, skip: number): RockRidge | undefined | Promise<RockRidge | undefined> {
+    if (!this.rockRidge || c.suStart >= c.suEnd) return undefined;
+    return rockRidgeInline(c.bytes, Math.min(c.suStart + skip, c.suEnd), c.suEnd, this.opts.blockSize) ?? this.susp(c.record(), skip);
   }
 
-  private nameOf(identifier: Uint8Array, rr: RockRidge | undefined): string {
-    return this.rockRidge && rr?.name !== undefined ? rr.name : this.opts.names === 'joliet' ? jolietName(identifier) : isoName(identifier);
+  /** The entry's name: Rock Ridge's, else the identifier's (`length` bytes of `id` from `at`). */
+  private nameOf(rr: RockRidge | undefined, id: Uint8Array, at: number, length: number): string {
+    if (this.rockRidge && rr?.name !== undefined) return rr.name;
+    const bytes = id.subarray(at, at + length);
+    return this.opts.names === 'joliet' ? jolietName(bytes) : isoName(bytes);
   }
+
 
   /**
    * Reads directory `dir`: its own entry, its other entries and its
@@ -158,7 +171,7 @@ export class TreeWalk {
 
     if (!this.wanted(dir)) {
       const size = dir.size ?? 0;
-      const entry: IsoEntry | undefined = this.keep ? { path: dir.path, name: dir.name, type: 'dir', size, lba: dir.lba, extents: [{ lba: dir.lba, size }], ...attributes(dir.rr, dir.mtimeMs), recordOffset: dir.recordOffset } : undefined;
+      const entry = this.keep ? entryOf(dir.path, dir.name, 'dir', size, dir.lba, [{ lba: dir.lba, size }], dir.rr, dir.mtimeMs, dir.recordOffset) : undefined;
       return { entry, children: [], subdirs: [], hidden: false };
     }
     let size = dir.size;
@@ -171,81 +184,83 @@ export class TreeWalk {
       if (first.done) ctx.fail(`relocated directory ${JSON.stringify(dir.path)} at byte ${dir.lba * blockSize} has no "." record`, { offset: dir.lba * blockSize });
       size = first.value.dataLength;
     }
-    const start = dir.lba * blockSize;
+    const start = directoryStart(ctx, dir.lba, size, blockSize, dir.path);
     if (this.keepMetadata) this.metadata.push({ kind: 'directory', start, end: start + size, path: dir.path });
 
     let selfRr: RockRidge | undefined;
     let selfMtime: number | undefined = dir.mtimeMs;
     const children: IsoEntry[] = [];
     const subdirs: PendingDir[] = [];
-    let multi: { id: Uint8Array; first: DirRecord; rr: RockRidge | undefined; extents: Extent[] } | undefined;
+    let multi: { first: DirRecord; rr: RockRidge | undefined; extents: Extent[] } | undefined;
 
-    const finishFile = (first: DirRecord, rr: RockRidge | undefined, extents: Extent[]) => {
-      const name = this.nameOf(first.identifier, rr);
+    const finishFile = (name: string, recordOffset: number, recordMtime: number | undefined, rr: RockRidge | undefined, extents: Extent[]) => {
       const path = join(dir.path, name);
       const isLink = rr !== undefined && (rr.target !== undefined || ((rr.mode ?? 0) & S_IFMT) === S_IFLNK);
       for (const x of extents) {
         if (x.size > 0 && x.lba * blockSize + x.size > ctx.size) {
-          ctx.fail(`file ${JSON.stringify(path)} has an extent at byte ${x.lba * blockSize} (${x.size} bytes) beyond the end of the image (${ctx.size} bytes)`, { offset: first.offset });
+          ctx.fail(`file ${JSON.stringify(path)} has an extent at byte ${x.lba * blockSize} (${x.size} bytes) beyond the end of the image (${ctx.size} bytes)`, { offset: recordOffset });
         }
       }
       this.count();
       if (!this.keep) return;
       let fileSize = 0;
       if (!isLink) for (const x of extents) fileSize += x.size;
-      children.push({
-        path, name, type: isLink ? 'symlink' : 'file', size: fileSize, lba: extents[0]!.lba, extents: isLink ? [] : extents,
-        ...(isLink ? { target: rr?.target ?? '' } : {}),
-        ...attributes(rr, first.mtimeMs), recordOffset: first.offset,
-      });
+      children.push(entryOf(path, name, isLink ? 'symlink' : 'file', fileSize, extents[0]!.lba, isLink ? [] : extents, rr, recordMtime, recordOffset));
     };
     const flushMulti = () => {
-      if (multi) finishFile(multi.first, multi.rr, multi.extents);
+      if (multi) finishFile(this.nameOf(multi.rr, multi.first.identifier, 0, multi.first.identifier.length), multi.first.offset, multi.first.mtimeMs, multi.rr, multi.extents);
       multi = undefined;
     };
 
     let hiddenRelocated = 0;
     let index = 0;
-    for await (const batch of readDirectoryChunks(ctx, dir.lba, size, blockSize, dir.path)) for (const r of batch) {
-      const i = index++;
-      const single = r.identifier.length === 1 ? r.identifier[0] : undefined;
-      if (i === 0 && single === 0) {
-        // "." describes this directory itself; the root's "." carries SP, which the caller already read.
-        selfRr = await this.susp(r, dir.path === '/' ? 0 : opts.suspSkip);
-        selfMtime ??= r.mtimeMs;
-        continue;
+    const r = new RecordCursor(ctx);
+    for (let done = 0; done < size; done += CHUNK_BYTES) {
+      const n = Math.min(CHUNK_BYTES, size - done);
+      // In the image (directoryStart checked the extent): read without ctx.read's check and its message.
+      r.reset(await ctx.src.read(start + done, n), start + done, n, done + n === size);
+      while (r.next()) {
+        const i = index++;
+        const single = r.single();
+        if (i === 0 && single === 0) {
+          // "." describes this directory itself; the root's "." carries SP, which the caller already read.
+          const self = this.rrOf(r, dir.path === '/' ? 0 : opts.suspSkip);
+          selfRr = self instanceof Promise ? await self : self;
+          selfMtime ??= r.mtimeMs();
+          continue;
+        }
+        if (single === 0 || single === 1) continue; // "." / ".."
+        if (r.flags & FILE_FLAG.associated) continue; // associated files (ECMA-119 §9.1.6 bit 2) are not part of the tree
+        const extent: Extent = { lba: r.extentLba + r.extAttrLength, size: r.dataLength };
+        if (multi && !sameBytes(multi.first.identifier, r.bytes, r.idStart, r.idLength)) flushMulti();
+        if (multi) {
+          multi.extents.push(extent);
+          if (!(r.flags & FILE_FLAG.multiExtent)) flushMulti();
+          continue;
+        }
+        let rr = this.rrOf(r, opts.suspSkip);
+        if (rr instanceof Promise) rr = await rr;
+        if (rr?.relocated) {
+          hiddenRelocated++; // RRIP §4.1.5.3: shown at its original place through CL
+          continue;
+        }
+        if (rr?.childLink !== undefined || (r.flags & FILE_FLAG.directory)) {
+          const name = this.nameOf(rr, r.bytes, r.idStart, r.idLength);
+          this.count();
+          subdirs.push({
+            path: join(dir.path, name), name,
+            lba: rr?.childLink !== undefined ? rr.childLink : extent.lba,
+            size: rr?.childLink !== undefined ? undefined : r.dataLength,
+            depth: dir.depth + 1, recordOffset: r.offset, rr, mtimeMs: r.mtimeMs(),
+          });
+          continue;
+        }
+        if (r.flags & FILE_FLAG.multiExtent) {
+          multi = { first: r.record(), rr, extents: [extent] };
+          continue;
+        }
+        finishFile(this.nameOf(rr, r.bytes, r.idStart, r.idLength), r.offset, r.mtimeMs(), rr, [extent]);
       }
-      if (single === 0 || single === 1) continue; // "." / ".."
-      if (r.flags & FILE_FLAG.associated) continue; // associated files (ECMA-119 §9.1.6 bit 2) are not part of the tree
-      const extent: Extent = { lba: r.extentLba + r.extAttrLength, size: r.dataLength };
-      if (multi && !sameBytes(multi.id, r.identifier)) flushMulti();
-      if (multi) {
-        multi.extents.push(extent);
-        if (!(r.flags & FILE_FLAG.multiExtent)) flushMulti();
-        continue;
-      }
-      let rr = this.suspInline(r, opts.suspSkip);
-      if (rr === null) rr = await this.susp(r, opts.suspSkip);
-      if (rr?.relocated) {
-        hiddenRelocated++; // RRIP §4.1.5.3: shown at its original place through CL
-        continue;
-      }
-      if (rr?.childLink !== undefined || (r.flags & FILE_FLAG.directory)) {
-        const name = this.nameOf(r.identifier, rr);
-        this.count();
-        subdirs.push({
-          path: join(dir.path, name), name,
-          lba: rr?.childLink !== undefined ? rr.childLink : extent.lba,
-          size: rr?.childLink !== undefined ? undefined : r.dataLength,
-          depth: dir.depth + 1, recordOffset: r.offset, rr, mtimeMs: r.mtimeMs,
-        });
-        continue;
-      }
-      if (r.flags & FILE_FLAG.multiExtent) {
-        multi = { id: r.identifier, first: r, rr, extents: [extent] };
-        continue;
-      }
-      finishFile(r, rr, [extent]);
     }
     flushMulti();
 
@@ -256,12 +271,11 @@ export class TreeWalk {
     if (!this.keep) return { entry: undefined, children, subdirs, hidden: false };
     // The directory's own entry: attributes from its record in the parent, else from its "." record.
     const rr = dir.rr?.mode !== undefined ? dir.rr : selfRr ?? dir.rr;
-    const attrs = attributes(rr, selfMtime);
+    const entry = entryOf(dir.path, dir.name, 'dir', size, dir.lba, [{ lba: dir.lba, size }], rr, selfMtime, dir.recordOffset);
     if (rr && ((rr.mode ?? S_IFDIR) & S_IFMT) !== S_IFDIR && rr.mode !== undefined) {
       // A directory whose PX says otherwise: keep it a directory, with the permission bits only.
-      (attrs as { mode?: number }).mode = S_IFDIR | (rr.mode & 0o7777);
+      entry.mode = S_IFDIR | (rr.mode & 0o7777);
     }
-    const entry: IsoEntry = { path: dir.path, name: dir.name, type: 'dir', size, lba: dir.lba, extents: [{ lba: dir.lba, size }], ...attrs, recordOffset: dir.recordOffset };
     return { entry, children, subdirs, hidden: false };
   }
 }
@@ -304,8 +318,9 @@ export async function walkTree(ctx: IsoContext, root: DirRecord, opts: TreeOptio
   return { entries, metadata: walk.metadata };
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+/** Whether `a` holds the `length` bytes of `b` from `at`. */
+function sameBytes(a: Uint8Array, b: Uint8Array, at: number, length: number): boolean {
+  if (a.length !== length) return false;
+  for (let i = 0; i < length; i++) if (a[i] !== b[at + i]) return false;
   return true;
 }
