@@ -15,16 +15,16 @@
  * only its own connection; requests for one file share its open handle
  * (open-files.ts).
  */
-import { createReadStream, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, relative, sep } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { evaluatePreconditions, httpDate, ifRangeHolds, strongEtag } from './conditional.js';
 import { contentTypeOf } from './content-type.js';
 import { listDirectory, listingHtml } from './listing.js';
-import { withOpenFile } from './open-files.js';
+import { withOpenFile, type SharedFile } from './open-files.js';
 import { parseRanges, type ByteRange } from './ranges.js';
 
 export { parseRange, parseRanges } from './ranges.js';
@@ -142,15 +142,13 @@ async function serveDirectory(root: string, path: string, urlPath: string, req: 
   res.end(req.method === 'HEAD' ? undefined : html);
 }
 
-/** Counts the body bytes that pass through (in all, and for the file). */
-function counter(stats: StaticStats, file: { bytes: number } | undefined): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      stats.bytesSent += chunk.length;
-      if (file) file.bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
+/** Bytes [start, end] of the file, counted as they pass (in all, and for the file). */
+async function* counted(f: SharedFile, start: number, end: number, stats: StaticStats, file: { bytes: number } | undefined): AsyncGenerator<Buffer> {
+  for await (const chunk of f.range(start, end)) {
+    stats.bytesSent += chunk.length;
+    if (file) file.bytes += chunk.length;
+    yield chunk;
+  }
 }
 
 /**
@@ -194,7 +192,7 @@ export async function sendFile(path: string, st: Stats, req: IncomingMessage, re
   }
   const file = fileStats(stats, path);
   const whole = !range && start === 0 && end === st.size - 1;
-  await withOpenFile(path, st, (fd) => pipeline(createReadStream(path, { fd, start, end, autoClose: false }), counter(stats, file), res)).then(
+  await withOpenFile(path, st, (f) => pipeline(Readable.from(counted(f, start, end, stats, file)), res)).then(
     () => {
       if (whole && file) file.whole++;
     },
@@ -214,18 +212,14 @@ async function sendMultipart(path: string, st: Stats, type: string, ranges: Byte
     res.end();
     return;
   }
-  async function* parts(fd: number) {
+  const file = fileStats(stats, path);
+  async function* parts(f: SharedFile) {
     for (let i = 0; i < ranges.length; i++) {
       const [a, b] = ranges[i]!;
       yield heads[i]!;
-      const file = fileStats(stats, path);
-      for await (const chunk of createReadStream(path, { fd, start: a, end: b, autoClose: false })) {
-        stats.bytesSent += (chunk as Buffer).length;
-        if (file) file.bytes += (chunk as Buffer).length;
-        yield chunk as Buffer;
-      }
+      yield* counted(f, a, b, stats, file);
     }
     yield tail;
   }
-  await withOpenFile(path, st, (fd) => pipeline(Readable.from(parts(fd)), res)).catch(() => res.destroy());
+  await withOpenFile(path, st, (f) => pipeline(Readable.from(parts(f)), res)).catch(() => res.destroy());
 }
