@@ -25,8 +25,8 @@ export interface StartTrackerOptions extends TrackerOptions {
   port: number;
   udp?: boolean;
   headersTimeoutMs?: number;
-  /** Serve HTTP through node:net rather than Node's TCP handles (tcp-links.ts): the fallback, for its tests. */
-  nodeNet?: boolean;
+  /** Serve through node:net and node:dgram rather than Node's TCP and UDP handles (tcp-links.ts, udp-handles.ts): the fallback, for its tests. */
+  nodeSockets?: boolean;
 }
 
 export async function startTracker(opts: StartTrackerOptions): Promise<RunningTracker> {
@@ -36,7 +36,7 @@ export async function startTracker(opts: StartTrackerOptions): Promise<RunningTr
   const front = new LeanHttpServer(tracker, { headersTimeoutMs: opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS });
   let httpPort: number;
   try {
-    httpPort = await front.listen(opts.port, opts.host, opts.nodeNet === true);
+    httpPort = await front.listen(opts.port, opts.host, opts.nodeSockets === true);
   } catch (e) {
     await front.close();
     await tracker.close();
@@ -45,7 +45,7 @@ export async function startTracker(opts: StartTrackerOptions): Promise<RunningTr
   let udpPort: number | undefined;
   if (opts.udp) {
     try {
-      udpPort = await tracker.listenUdp(httpPort, opts.host);
+      udpPort = await tracker.listenUdp(httpPort, opts.host, opts.nodeSockets === true);
     } catch (e) {
       await front.close();
       await tracker.close();

@@ -16,7 +16,6 @@
  * unreachable. Expired peers are swept lazily and on an unref'd timer.
  */
 import { randomBytes } from 'node:crypto';
-import dgram from 'node:dgram';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { encodeBencode } from '../torrent/bencode-encode.js';
@@ -27,6 +26,7 @@ import { COMPACT_V4_BYTES, encodeCompactV6, isLoopback, normalizeAddress } from 
 import { ConnectionIds } from './connection-ids.js';
 import { writeIPv4 } from './peer-list.js';
 import { SwarmTable, type SwarmStats } from './swarm-table.js';
+import { bindUdp, type UdpEndpoint } from './udp-handles.js';
 import { ACTION, decodeRequest, encodeErrorReply, encodeScrapeReply, type AnnounceEvent, type UdpRequest } from './udp-wire.js';
 import { IsosyncError } from '../errors.js';
 
@@ -96,7 +96,7 @@ export class Tracker {
   private readonly table: SwarmTable;
   private readonly allow: ((h: string) => boolean) | undefined;
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly udpSockets: dgram.Socket[] = [];
+  private readonly udpEndpoints: UdpEndpoint[] = [];
   private readonly trustIp: boolean;
   private readonly connectionIds = new ConnectionIds(randomBytes(16), MAX_REMEMBERED_CONNECTION_IDS);
   /** The announcer's IPv4 compact entry, rewritten per announce (the table copies it when it stores the peer). */
@@ -154,28 +154,18 @@ export class Tracker {
     }
   }
 
-  /** Binds BEP 15 on UDP; returns the bound port. */
-  listenUdp(port: number, host: string): Promise<number> {
-    const sock = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', reuseAddr: false });
-    this.udpSockets.push(sock);
-    sock.on('message', (msg, rinfo) => {
+  /** Binds BEP 15 on UDP; returns the bound port. `useDgram`: node:dgram rather than Node's UDP handle (udp-handles.ts). */
+  async listenUdp(port: number, host: string, useDgram = false): Promise<number> {
+    const endpoint: UdpEndpoint = await bindUdp(host, port, (msg, address, from) => {
       try {
-        const reply = this.udpMessage(msg, rinfo.address);
-        if (reply) sock.send(reply, rinfo.port, rinfo.address);
+        const reply = this.udpMessage(msg, address);
+        if (reply) endpoint.send(reply, from, address);
       } catch {
         // A packet can never take the tracker down; a reply we cannot build is simply not sent.
       }
-    });
-    return new Promise((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind(port, host, () => {
-        sock.off('error', reject);
-        sock.on('error', () => {
-          /* send errors (unreachable peers) are per packet; keep serving */
-        });
-        resolve(sock.address().port);
-      });
-    });
+    }, useDgram);
+    this.udpEndpoints.push(endpoint);
+    return endpoint.port;
   }
 
   swarms(): SwarmStats[] {
@@ -188,7 +178,7 @@ export class Tracker {
 
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
-    await Promise.all(this.udpSockets.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
+    await Promise.all(this.udpEndpoints.splice(0).map((e) => e.close()));
   }
 
   // ---- HTTP ----

@@ -1,10 +1,13 @@
 /**
- * The HTTP front end of `isosync tracker` (lean-http.ts) on both of its
- * transports (tcp-links.ts): Node's TCP handles, and node:net, the
- * fallback. Keep-alive, pipelining, closing, bad requests, the peer's
- * address and listen errors, over real sockets on 127.0.0.1.
+ * `isosync tracker` on both of its transports: Node's TCP and UDP handles
+ * (tcp-links.ts, udp-handles.ts), and node:net and node:dgram, the
+ * fallback. HTTP (lean-http.ts): keep-alive, pipelining, closing, bad
+ * requests, the peer's address, listen errors; UDP (BEP 15): connect,
+ * announce, scrape, the peer's address and a port in use. Real sockets on
+ * 127.0.0.1 and ::1.
  */
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { test } from 'node:test';
 import { decodeBencode, type BDict } from '../../src/torrent/bencode-decode.js';
@@ -12,6 +15,8 @@ import { percentEncodeBytes } from '../../src/tracker/announce-query.js';
 import { decodeCompactPeers } from '../../src/tracker/compact-peers.js';
 import { startTracker } from '../../src/tracker/http-server.js';
 import { bindings } from '../../src/tracker/tcp-links.js';
+import { udpBindings } from '../../src/tracker/udp-handles.js';
+import * as wire from '../../src/tracker/udp-wire.js';
 
 const IH = percentEncodeBytes(Buffer.from('5a'.repeat(20), 'hex'));
 const pid = (n: number): string => percentEncodeBytes(Buffer.from(`-LH0000-${String(n).padStart(12, '0')}`, 'latin1'));
@@ -70,17 +75,26 @@ function replies(text: string): { status: number; body: Buffer }[] {
 }
 
 const transports = [
-  { name: "Node's TCP handles", nodeNet: false },
-  { name: 'node:net', nodeNet: true },
+  { name: "Node's handles", nodeSockets: false },
+  { name: 'node:net and node:dgram', nodeSockets: true },
 ];
 
-test("Node's TCP handles are there on this Node (else the tracker silently serves through node:net)", () => {
+test("Node's TCP and UDP handles are there on this Node (else the tracker silently serves through node:net and node:dgram)", () => {
   assert.ok(bindings());
+  assert.ok(udpBindings());
 });
 
-for (const { name, nodeNet } of transports) {
+/** One UDP exchange: sends `packet` from `sock` to host:port and resolves with the first reply. */
+function udpAsk(sock: dgram.Socket, host: string, port: number, packet: Uint8Array): Promise<Buffer> {
+  return new Promise((resolve) => {
+    sock.once('message', (m: Buffer) => resolve(m));
+    sock.send(packet, port, host);
+  });
+}
+
+for (const { name, nodeSockets } of transports) {
   test(`${name}: keep-alive, pipelined requests answered in order, Connection: close honoured`, async () => {
-    const t = await startTracker({ host: '127.0.0.1', port: 0, nodeNet, interval: 120 });
+    const t = await startTracker({ host: '127.0.0.1', port: 0, nodeSockets, interval: 120 });
     try {
       // Two pipelined requests in one write, then one more: all three on one connection, the last closes it.
       const r = await exchange(t.httpPort, [get(`info_hash=${IH}&peer_id=${pid(1)}&port=6001&left=1`) + get(`info_hash=${IH}&peer_id=${pid(2)}&port=6002&left=1`), get(`info_hash=${IH}&peer_id=${pid(3)}&port=6003&left=0&compact=1`, 'Connection: close\r\n')]);
@@ -107,7 +121,7 @@ for (const { name, nodeNet } of transports) {
   });
 
   test(`${name}: bad requests get 400, 404, 405 or 431 and the server keeps serving`, async () => {
-    const t = await startTracker({ host: '127.0.0.1', port: 0, nodeNet });
+    const t = await startTracker({ host: '127.0.0.1', port: 0, nodeSockets });
     try {
       const bad = await exchange(t.httpPort, ['NOT HTTP AT ALL\r\n\r\n']);
       assert.equal(replies(bad.text)[0]!.status, 400);
@@ -128,13 +142,46 @@ for (const { name, nodeNet } of transports) {
   });
 
   test(`${name}: a port in use is refused with EADDRINUSE; a host name listens`, async () => {
-    const t = await startTracker({ host: '127.0.0.1', port: 0, nodeNet });
+    const t = await startTracker({ host: '127.0.0.1', port: 0, nodeSockets });
     try {
-      await assert.rejects(startTracker({ host: '127.0.0.1', port: t.httpPort, nodeNet }), (e: NodeJS.ErrnoException) => e.code === 'EADDRINUSE');
-      const named = await startTracker({ host: 'localhost', port: 0, nodeNet });
+      await assert.rejects(startTracker({ host: '127.0.0.1', port: t.httpPort, nodeSockets }), (e: NodeJS.ErrnoException) => e.code === 'EADDRINUSE');
+      const named = await startTracker({ host: 'localhost', port: 0, nodeSockets });
       await named.close();
     } finally {
       await t.close();
     }
   });
+
+  for (const host of ['127.0.0.1', '::1']) {
+    test(`${name}: UDP on ${host}: connect, announces that see each other at the socket's address and port, scrape`, async () => {
+      const t = await startTracker({ host, port: 0, udp: true, nodeSockets, interval: 120 });
+      const socks = [dgram.createSocket(host === '::1' ? 'udp6' : 'udp4'), dgram.createSocket(host === '::1' ? 'udp6' : 'udp4')];
+      try {
+        await Promise.all(socks.map((s) => new Promise<void>((r) => s.bind(0, host, () => r()))));
+        const ih = Buffer.from('6b'.repeat(20), 'hex');
+        const announce = async (s: dgram.Socket, n: number, left: number): Promise<wire.UdpAnnounceReply> => {
+          const cid = wire.decodeConnectReply(await udpAsk(s, host, t.udpPort!, wire.encodeConnect(n)));
+          const r = await udpAsk(s, host, t.udpPort!, wire.encodeAnnounce({ connectionId: cid, transactionId: n + 1, infoHash: ih, peerId: Buffer.alloc(20, n), downloaded: 0, left, uploaded: 0, event: 'started', ip: 0, key: n, numWant: 10, port: 7000 + n }));
+          assert.deepEqual(wire.replyHeader(r), { action: wire.ACTION.announce, transactionId: n + 1 });
+          return wire.decodeAnnounceReply(r, host === '::1' ? 6 : 4);
+        };
+        assert.equal((await announce(socks[0]!, 10, 0)).peers.length, 0);
+        const second = await announce(socks[1]!, 20, 5);
+        assert.equal(second.seeders, 1);
+        assert.equal(second.leechers, 1);
+        assert.deepEqual(second.peers.map((p) => `${p.host}:${p.port}`), [`${host}:7010`]);
+        const cid = wire.decodeConnectReply(await udpAsk(socks[0]!, host, t.udpPort!, wire.encodeConnect(30)));
+        const sc = wire.decodeScrapeReply(await udpAsk(socks[0]!, host, t.udpPort!, wire.encodeScrape(cid, 31, [ih])), 1);
+        assert.deepEqual(sc, [{ seeders: 1, completed: 0, leechers: 1 }]);
+        // The UDP port is the HTTP port's number: taken already, the tracker does not start.
+        const busy = dgram.createSocket(host === '::1' ? 'udp6' : 'udp4');
+        await new Promise<void>((r) => busy.bind(0, host, () => r()));
+        await assert.rejects(startTracker({ host, port: busy.address().port, udp: true, nodeSockets }), (e: NodeJS.ErrnoException) => e.code === 'EADDRINUSE');
+        busy.close();
+      } finally {
+        for (const s of socks) s.close();
+        await t.close();
+      }
+    });
+  }
 }
