@@ -36,7 +36,8 @@ export interface BookView<H> {
 
 export class RequestBook<H> implements BookView<H> {
   private readonly wanted = new Map<string, Entry<H>>();
-  private readonly waiting = new Map<string, Entry<H>>();
+  /** The blocks asked of nobody, oldest first (a Map's own iterator: the scheduler reads it every turn). */
+  private readonly waiting = new Map<string, Block>();
   private readonly byHandle = new Map<H, Map<string, Block>>();
 
   get size(): number {
@@ -53,7 +54,7 @@ export class RequestBook<H> implements BookView<H> {
     if (this.wanted.has(k)) return false;
     const e: Entry<H> = { block, askedOf: new Map() };
     this.wanted.set(k, e);
-    this.waiting.set(k, e);
+    this.waiting.set(k, block);
     return true;
   }
 
@@ -89,7 +90,7 @@ export class RequestBook<H> implements BookView<H> {
     const k = keyOf(block);
     this.byHandle.get(h)?.delete(k);
     const e = this.wanted.get(k);
-    if (e && e.askedOf.delete(h) && e.askedOf.size === 0) this.waiting.set(k, e);
+    if (e && e.askedOf.delete(h) && e.askedOf.size === 0) this.waiting.set(k, e.block);
   }
 
   /** `h` left: every ask of it ends; returns the blocks it was asked. */
@@ -109,8 +110,8 @@ export class RequestBook<H> implements BookView<H> {
     return this.byHandle.get(h)?.size ?? 0;
   }
 
-  *unasked(): Generator<Block> {
-    for (const e of this.waiting.values()) yield e.block;
+  unasked(): IterableIterator<Block> {
+    return this.waiting.values();
   }
 
   entries(): Iterable<{ readonly block: Block; readonly askedOf: ReadonlyMap<H, number> }> {
