@@ -189,7 +189,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
       // Pieces taken ahead for idle web seeds first, in the order taken (look-ahead.ts).
       const ahead = this.ahead.next((p) => picker.has(p));
       if (ahead !== undefined) picker.take(ahead);
-      const p = ahead ?? picker.next(this.peers?.connected ?? 0, this.peers?.seeds ?? 0);
+      const p = ahead ?? picker.next((this.peers?.connected ?? 0) > 0, (this.peers?.seeds ?? 0) > 0);
       this.piecesLeft = picker.size;
       if (p !== undefined) this.started.add(p);
       return p;

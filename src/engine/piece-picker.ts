@@ -8,14 +8,9 @@
  * together have something to trade; a piece only web seeds have comes after
  * the pieces peers have, so the web seeds take what the peers cannot give);
  * then partial first (fewest bytes still missing after local filling:
- * finishes cheap pieces and frees their memory); then, with leechers, a
- * random tie-break, so leechers do not all ask the same piece. Without
- * leechers (no peer, or seeds only) all of that has nothing to spread: pieces
- * go in order, so one web-seed request covers neighbouring pieces and the
- * image is read and written front to back. A seed beside a web seed once
- * turned a delta sync's order random (partial first, then a random rank):
- * its CPU profile showed more time in local reads and .part writes than the
- * same sync without the seed.
+ * finishes cheap pieces and frees their memory); then, with peers, a random
+ * tie-break, so leechers do not all ask the same piece; without peers, in
+ * order, so one web-seed request covers neighbouring pieces.
  */
 import type { PieceIndex } from '../core/ids.js';
 
@@ -26,7 +21,7 @@ export interface PieceFacts {
   missingBytes(piece: PieceIndex): number;
   /** Whether a web seed can serve any piece. */
   readonly webSeeds: boolean;
-  /** Whether any leecher (a peer without every piece) is connected: then rarest first, partial first, ties at random. */
+  /** Whether any peer is connected (then ties break at random). */
   readonly peers: boolean;
 }
 
@@ -68,8 +63,8 @@ function less(a: readonly number[], b: readonly number[]): boolean {
  * last). Each level is a binary heap ordered by (missing bytes, a random
  * rank drawn once per piece): partial first, then a tie-break that differs
  * from leecher to leecher. A level change pushes a fresh entry; the old one
- * is dropped when it surfaces (its version is stale). Without leechers (no
- * peer, or seeds only), pieces go in index order from a cursor. Pure: levels, missing bytes and the
+ * is dropped when it surfaces (its version is stale). Without peers, pieces
+ * go in index order from a cursor. Pure: levels, missing bytes and the
  * random source are passed in.
  */
 interface Entry {
@@ -182,18 +177,17 @@ export class PiecePicker {
   }
 
   /**
-   * Hands out the next piece, given the connected peers and how many of them
-   * are seeds: with a leecher among them, rarest first (a connected seed
-   * makes the pieces no leecher has the rarest), then fewest bytes missing,
-   * then the random rank; with seeds only or no peer, in order.
+   * Hands out the next piece: with peers connected, rarest first (`seeds`:
+   * a connected seed makes the pieces no leecher has the rarest), then
+   * fewest bytes missing, then the random rank; without peers, in order.
    */
-  next(connected: number, seeds: number): PieceIndex | undefined {
+  next(peers: boolean, seeds: boolean): PieceIndex | undefined {
     if (this.live.size === 0) return undefined;
     let p: PieceIndex | undefined;
-    if (connected <= seeds) {
+    if (!peers) {
       while (!this.live.has(this.inOrder[this.cursor]!)) this.cursor++;
       p = this.inOrder[this.cursor]!;
-    } else if (seeds > 0) {
+    } else if (seeds) {
       for (let l = 0; l < this.levels.length && p === undefined; l++) p = this.top(l);
     } else {
       // No seed: a piece no leecher has comes after every piece some peer has.
