@@ -195,27 +195,14 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     return input.now - t >= (s.kind === 'web' ? WEB_REPEATS_PEER_MS : ENDGAME_CROSS_MS);
   };
   /**
-   * The turn's candidates in book order (freed, then unasked), pulled from
-   * the book once and kept in an array: each source's scan and the walks
-   * below read the array, so a turn with a seed peer and a web seed reads
-   * the book once, not three times (with ~1,400 look-ahead blocks, scans that
-   * each pulled the book's unasked blocks anew made the scheduler ~6x
-   * costlier with a seed connected than without).
+   * The turn's candidates in book order (freed, then unasked), read from the
+   * book once into an array that each source's scan and the backlog walk
+   * share, instead of each pulling the book's blocks anew.
    */
   const order: Block[] = [];
-  const pull = (function* () {
-    yield* freed;
-    yield* book.unasked();
-  })();
-  let pulledAll = false;
-  const candidate = (i: number): Block | undefined => {
-    while (order.length <= i && !pulledAll) {
-      const n = pull.next();
-      if (n.done) pulledAll = true;
-      else order.push(n.value);
-    }
-    return order[i];
-  };
+  for (const b of freed) order.push(b);
+  for (const b of book.unasked()) order.push(b);
+  const candidate = (i: number): Block | undefined => order[i];
   /**
    * Whether the web seeds' queues (Capacity.queue) hold candidate i: the
    * oldest blocks look-ahead took that they send soon, none of them a seed
