@@ -199,10 +199,14 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
    * book once into an array that each source's scan and the backlog walk
    * share, instead of each pulling the book's blocks anew.
    */
-  const order: Block[] = [];
-  for (const b of freed) order.push(b);
-  for (const b of book.unasked()) order.push(b);
-  const candidate = (i: number): Block | undefined => order[i];
+  let order: Block[] | undefined;
+  const candidate = (i: number): Block | undefined => {
+    if (!order) {
+      order = [...freed];
+      for (const b of book.unasked()) order.push(b);
+    }
+    return order[i];
+  };
   /**
    * Whether the web seeds' queues (Capacity.queue) hold candidate i: the
    * oldest blocks look-ahead took that they send soon, none of them a seed
@@ -213,17 +217,14 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
    * the rest of the scheduler.)
    */
   const inQueue: boolean[] = [];
-  let webs: SourceView<H>[] | undefined;
-  let queueLeft = 0;
+  const webs = sources.filter((o) => o.kind === 'web' && o.keepsUp);
+  const queueBytes = webs.reduce((n, w) => n + (w.capacity.queue ?? 0), 0);
+  let queueLeft = queueBytes;
   let queuePiece = -1;
   let queueOk = false;
   const queued = (i: number): boolean => {
-    if (!webs) {
-      webs = sources.filter((o) => o.kind === 'web' && o.keepsUp);
-      for (const w of webs) queueLeft += w.capacity.queue ?? 0;
-    }
     while (inQueue.length <= i) {
-      const b = order[inQueue.length]!;
+      const b = candidate(inQueue.length)!;
       if (b.piece !== queuePiece) {
         queuePiece = b.piece;
         const pin = pinOf(b.piece);
@@ -235,6 +236,15 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     }
     return inQueue[i]!;
   };
+  /**
+   * The web seeds' queues hold every unasked block: each is one look-ahead
+   * took (the book counts them), their bytes fit, and no piece rule or
+   * reclaimed block is in play. Then a seed peer finds nothing beyond the
+   * queues, and its scan and the backlog walk for seed peers are skipped:
+   * an idle seed peer beside a web seed had walked the ~1,400 look-ahead
+   * blocks of a delta sync every turn to find nothing (60-120 us a turn).
+   */
+  const queueHoldsAll = input.ahead !== undefined && rules.size === 0 && freed.length === 0 && book.unaskedAheadCount === book.unaskedCount && queueBytes >= book.unaskedBytes;
   /** The oldest unasked blocks the peers will take as their slots free (PEER_BACKLOG_BLOCKS): no web seed's, this turn. */
   let backlog: Set<Block> | undefined;
   const leftToPeers = (): Set<Block> => {
@@ -242,13 +252,14 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     backlog = new Set();
     const peers = sources.filter((o) => o.kind === 'peer' && o.keepsUp);
     const seedPeers = peers.some((o) => o.complete);
+    if (queueHoldsAll && peers.every((o) => o.complete)) return backlog;
     let left = (input.peerBacklog ?? PEER_BACKLOG_BLOCKS) * peers.length;
     for (let i = 0, b = candidate(0); b !== undefined; b = candidate(++i)) {
       if (left <= 0) return backlog;
       if (taken.has(b)) continue;
-      const webs = seedPeers && queued(i);
+      const toWeb = seedPeers && queued(i);
       if (pinOf(b.piece) !== undefined) continue;
-      if (!peers.some((o) => o.has(b.piece) && !rules.get(b.piece)?.avoid?.has(o.handle) && !(o.complete && webs))) continue;
+      if (!peers.some((o) => o.has(b.piece) && !rules.get(b.piece)?.avoid?.has(o.handle) && !(o.complete && toWeb))) continue;
       backlog.add(b);
       left--;
     }
@@ -286,7 +297,8 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     const noneWaiting = unaskedLeft === 0;
     const toPeers = s.kind === 'web' ? leftToPeers() : undefined;
     const leavesQueue = s.kind === 'peer' && s.complete;
-    for (let i = 0, b = candidate(0); b !== undefined && !full(); b = candidate(++i)) {
+    const scan = !(leavesQueue && queueHoldsAll);
+    for (let i = 0, b = scan ? candidate(0) : undefined; b !== undefined && !full(); b = candidate(++i)) {
       if (taken.has(b) || (leavesQueue && queued(i)) || toPeers?.has(b) || !usable(b.piece)) continue;
       if (!fits(b)) break;
       taken.add(b);
