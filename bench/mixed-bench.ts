@@ -2,12 +2,19 @@
  * Mixed bench: does one BitTorrent peer next to a web seed help a delta
  * sync, or at least not slow it down? On a generated release pair
  * (bench/make-large-image.sh: 1.00 on disk, 1.01 published by `isosync
- * publish --previous`, so its torrent carries delta hints), in one run, per
- * scenario, alternating (a) and (b) round by round (a b, b a, a b, ...):
+ * publish --previous`, so its torrent carries delta hints; by default 80 %
+ * of the packages change, so a sync fetches some 21 MB of the 126 MB image,
+ * enough network for a peer to matter), in one run, per scenario:
  *
  *   (a) `isosync sync 1.01.torrent --from 1.00.iso --web-seed MIRROR`
  *   (b) the same plus `--peer SEED`, SEED being one `isosync seed` of 1.01
  *       started once, before the rounds, and verified before any is timed.
+ *
+ * With ISOSYNC_BENCH_MIXED_BEFORE=DIR (a built worktree of an older commit,
+ * node_modules included), each round also runs that build's client, (a) and
+ * (b), against the same servers and seed: before and after in one run. The
+ * order turns over every round (a b a' b', then b' a' b a), so a load that
+ * rises or falls through a round weighs on every variant alike.
  *
  * Scenarios (ISOSYNC_BENCH_MIXED_SCENARIOS=loopback,mirror-32,peer-4 picks some):
  *   loopback   nginx and the seed as fast as the loopback lets them;
@@ -18,27 +25,30 @@
  *
  * Each run gets a fresh copy of 1.00, a fresh --home and a fresh output; its
  * output is checked against 1.01 by SHA-256 (a mismatch fails the bench).
- * Figures per variant: median wall time around the whole client process,
- * median bytes nginx sent ($body_bytes_sent in its access log) and bytes
- * from the peer (the client's --json report), the ratio of the median
- * times (b) / (a), the median and range of the per-round ratios (each
- * round's (b) over its (a), run back to back), and the ratios of the median
- * CPU seconds (user + system, /usr/bin/time) of the client alone and of the
- * client and the seed together (the seed idles through (a): its CPU then
- * is what (b) adds). On a shared machine the wall time swings by 2x from
- * run to run with the load, the CPU time much less: the CPU ratios say what
- * the peer costs, the wall ratios whether that shows. The claim "a delta
- * sync with one peer and a web seed is no slower than with the web seed
- * alone" holds when the ratio of the median wall times is <= 1.00 in every
- * scenario. Both sides run on one loopback; the page cache is warm. Printed
- * as measured, whatever it shows.
+ * Figures, per round: (b) over its (a) of the same build, the two run back
+ * to back, for the wall time around the whole client process, the client's
+ * CPU seconds (user + system, /usr/bin/time) and the CPU of the client and
+ * the seed together (the seed idles through (a): its CPU then is what (b)
+ * adds). Over the rounds: the median, the interquartile range and the range
+ * of those ratios, and a verdict (bench/mixed/verdict.ts): "no slower" when
+ * the median ratio is <= 1.00, "slower" when even the lower quartile is
+ * above 1.00, "undecided" between. On a shared machine of two cores the wall
+ * ratio of one round swings by 2x with the load, the CPU ratio much less:
+ * the CPU ratios say what the peer costs, the wall ratios whether that
+ * shows. The claim "a delta sync with one peer and a web seed is no slower
+ * than with the web seed alone" holds in a run when every scenario's wall
+ * verdict is "no slower". Both sides run on one loopback; the page cache is
+ * warm. Printed as measured, whatever it shows.
  *
  * Size: ISOSYNC_BENCH_MIXED_MB (payload MiB for make-large-image.sh, default
- * 100) and ISOSYNC_BENCH_MIXED_FILES (packages, default 20 per MiB);
- * ISOSYNC_BENCH_MIXED_PAIR=DIR uses a pair already made there
- * (distro-large-1.00.iso, distro-large-1.01.iso); ISOSYNC_BENCH_MIXED_ROUNDS
- * (runs of each variant per scenario, default 7: one round's ratio swings
- * 0.65-1.7 on a loaded machine).
+ * 100), ISOSYNC_BENCH_MIXED_FILES (packages, default 20 per MiB) and
+ * ISOSYNC_BENCH_MIXED_CHANGE (percent of the packages changed, default 80;
+ * 20 fetches ~6 MB); ISOSYNC_BENCH_MIXED_PAIR=DIR uses a pair already made
+ * there (distro-large-1.00.iso, distro-large-1.01.iso);
+ * ISOSYNC_BENCH_MIXED_ROUNDS (rounds per scenario, default 7).
+ * ISOSYNC_BENCH_MIXED_CPU_PROF=DIR writes a V8 CPU profile of every client
+ * run and of the seeds (`node --cpu-prof`) into DIR, named after the
+ * scenario, round and variant (profiling slows every run alike).
  *
  *   npm run bench -- mixed
  *
@@ -48,12 +58,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, killCurrent, measure, vmHwmKiB } from './delta/measure.js';
 import { captureOutput, have, serveFile, sha256 } from './delta/host.js';
 import { Nginx } from './delta/nginx.js';
+import { median, spread, verdict, type Verdict } from './mixed/verdict.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'isosync');
@@ -71,17 +82,25 @@ const PACE_BURST_MS = 20;
 
 const out = (s = '') => process.stdout.write(`${s}\n`);
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+/** A client build: this tree's, or an older one's (ISOSYNC_BENCH_MIXED_BEFORE). */
+interface Build {
+  readonly name: 'this' | 'before';
+  readonly bin: string;
+}
+
+/** `node --cpu-prof` into DIR/NAME when ISOSYNC_BENCH_MIXED_CPU_PROF=DIR. */
+function profArgs(name: string): string[] {
+  const dir = process.env['ISOSYNC_BENCH_MIXED_CPU_PROF'];
+  if (!dir) return [];
+  mkdirSync(join(dir, name), { recursive: true });
+  return ['--cpu-prof', '--cpu-prof-dir', join(dir, name)];
 }
 
 /** `isosync seed` of the new image, in its own process group; resolves once it has verified the image, with its port. */
 type Seed = Awaited<ReturnType<typeof startSeed>>;
 
 async function startSeed(torrent: string, image: string, home: string, extra: readonly string[] = []): Promise<{ child: ChildProcess; port: number; lines: string[]; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, 'seed', torrent, image, '--port', '0', '--no-catalog', '--no-dht', '--json', '--home', home, ...extra], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...profArgs(`seed${extra.length ? '-limited' : ''}`), BIN, 'seed', torrent, image, '--port', '0', '--no-catalog', '--no-dht', '--json', '--home', home, ...extra], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   active.seeds.add(child);
   const lines: string[] = [];
   const output = captureOutput(child, lines, 4000);
@@ -131,6 +150,7 @@ interface SyncJson {
 }
 
 interface RunResult {
+  build: Build['name'];
   variant: 'a' | 'b';
   round: number;
   seconds: number;
@@ -244,24 +264,30 @@ interface Pair {
   readonly want: string;
 }
 
-/** (a) and (b) of one scenario, alternating; returns each run's figures. */
-async function runScenario(sc: Scenario, pair: Pair, nginx: Nginx, dir: string, rounds: number): Promise<RunResult[]> {
+/** The order of one round's runs: turned over every other round (a b a' b', then b' a' b a). */
+function roundOrder(builds: readonly Build[], round: number): { build: Build; variant: 'a' | 'b' }[] {
+  const order = builds.flatMap((build) => (['a', 'b'] as const).map((variant) => ({ build, variant })));
+  return round % 2 === 0 ? order : order.reverse();
+}
+
+/** (a) and (b) of one scenario, for each build, alternating; returns each run's figures. */
+async function runScenario(sc: Scenario, pair: Pair, nginx: Nginx, dir: string, rounds: number, builds: readonly Build[]): Promise<RunResult[]> {
   const { seed, webSeed } = sc;
   const peer = `127.0.0.1:${seed.port}`;
   const tf = join(dir, 'time.txt');
   out();
   out(`  scenario ${sc.name}: ${sc.label}`);
-  out(`  (a) web seed alone: ${webSeed}; (b) the same plus --peer ${peer}`);
+  out(`  (a) web seed alone: ${webSeed}; (b) the same plus --peer ${peer}; builds: ${builds.map((b) => `${b.name} (${b.bin})`).join(', ')}`);
   const results: RunResult[] = [];
   for (let i = 0; i < rounds; i++) {
-    const order: ('a' | 'b')[] = i % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
-    for (const variant of order) {
-      const runDir = join(dir, `run-${sc.name}-${i}-${variant}`);
+    for (const { build, variant } of roundOrder(builds, i)) {
+      const tag = `${sc.name}-${i}-${build.name}-${variant}`;
+      const runDir = join(dir, `run-${tag}`);
       mkdirSync(runDir);
       const from = join(runDir, '1.00.iso');
       copyFileSync(pair.old, from);
       const output = join(runDir, '1.01.iso');
-      const args = [BIN, 'sync', pair.torrent, '--from', from, '--web-seed', webSeed, '--home', join(runDir, 'home'), '-o', output, '--no-dht', '--json'];
+      const args = [...profArgs(tag), build.bin, 'sync', pair.torrent, '--from', from, '--web-seed', webSeed, '--home', join(runDir, 'home'), '-o', output, '--no-dht', '--json'];
       if (variant === 'b') args.push('--peer', peer);
       await nginx.traffic(); // nothing before this run is counted
       const cpuFile = join(dir, 'cpu.txt');
@@ -274,6 +300,7 @@ async function runScenario(sc: Scenario, pair: Pair, nginx: Nginx, dir: string, 
       const verified = existsSync(output) && (await sha256(output)) === pair.want;
       const dropped = [...(j.webSeeds ?? []).filter((w) => w.dropped).map((w) => `web seed: ${w.dropped}`), ...(j.peers?.list ?? []).filter((p) => p.dropped && !/both sides are seeds/.test(p.dropped)).map((p) => `peer ${p.address}: ${p.dropped}`)];
       const r: RunResult = {
+        build: build.name,
         variant,
         round: i,
         seconds: m.seconds,
@@ -291,44 +318,71 @@ async function runScenario(sc: Scenario, pair: Pair, nginx: Nginx, dir: string, 
       };
       results.push(r);
       out(
-        `    round ${i + 1} (${variant}): ${r.seconds.toFixed(2)} s (sync ${r.syncSeconds.toFixed(2)} s; CPU client ${r.clientCpu.toFixed(2)} s, seed ${r.seedCpu.toFixed(2)} s), nginx sent ${r.webBytes} bytes (client counts ${r.reportedWebBytes}), peer ${r.peerBytes} bytes, ` +
+        `    round ${i + 1} ${build.name} (${variant}): ${r.seconds.toFixed(2)} s (sync ${r.syncSeconds.toFixed(2)} s; CPU client ${r.clientCpu.toFixed(2)} s, seed ${r.seedCpu.toFixed(2)} s), nginx ${r.webBytes} bytes (client counts ${r.reportedWebBytes}), peer ${r.peerBytes} bytes, ` +
           `fetched ${r.fetchedBytes}, reused ${r.reusedBytes}; peak RSS ${(r.peakKiB / 1024).toFixed(0)} MiB; sha256 ${verified ? 'ok' : 'MISMATCH'}${dropped.length ? `; dropped: ${dropped.join('; ')}` : ''}`,
       );
       rmSync(runDir, { recursive: true, force: true });
     }
   }
 
-  const of = (v: 'a' | 'b') => results.filter((r) => r.variant === v);
-  out(`  ${'variant'.padEnd(30)} ${'median wall s'.padStart(13)} ${'runs (s)'.padStart(30)} ${'web seed bytes'.padStart(14)} ${'peer bytes'.padStart(12)} ${'sha256'.padStart(8)}`);
-  for (const [v, label] of [['a', '(a) web seed alone'], ['b', '(b) web seed + one peer']] as const) {
-    const rs = of(v);
-    out(
-      `  ${label.padEnd(30)} ${median(rs.map((r) => r.seconds)).toFixed(2).padStart(13)} ${rs.map((r) => r.seconds.toFixed(2)).join(', ').padStart(30)} ${String(median(rs.map((r) => r.webBytes))).padStart(14)} ${String(median(rs.map((r) => r.peerBytes))).padStart(12)} ${(rs.every((r) => r.verified) ? 'ok' : 'MISMATCH').padStart(8)}`,
-    );
+  out(`  ${'build, variant'.padEnd(28)} ${'wall s'.padStart(7)} ${'sync s'.padStart(7)} ${'CPU client'.padStart(10)} ${'CPU seed'.padStart(8)} ${'web seed bytes'.padStart(14)} ${'peer bytes'.padStart(12)}  (medians)`);
+  for (const build of builds) {
+    for (const [v, label] of [['a', '(a) web seed alone'], ['b', '(b) web seed + one peer']] as const) {
+      const rs = results.filter((r) => r.build === build.name && r.variant === v);
+      const med = (f: (r: RunResult) => number) => median(rs.map(f));
+      out(
+        `  ${`${build.name} ${label}`.padEnd(28)} ${med((r) => r.seconds).toFixed(2).padStart(7)} ${med((r) => r.syncSeconds).toFixed(2).padStart(7)} ${med((r) => r.clientCpu).toFixed(2).padStart(10)} ${med((r) => r.seedCpu).toFixed(2).padStart(8)} ${String(med((r) => r.webBytes)).padStart(14)} ${String(med((r) => r.peerBytes)).padStart(12)}`,
+      );
+    }
   }
-  const syncMed = (v: 'a' | 'b') => median(of(v).map((r) => r.syncSeconds));
-  out(`  the clients' own "seconds" (without process start-up and shutdown), medians: (a) ${syncMed('a').toFixed(2)} s, (b) ${syncMed('b').toFixed(2)} s, ratio ${(syncMed('b') / syncMed('a')).toFixed(3)} x`);
-  const cpuMed = (v: 'a' | 'b', k: 'clientCpu' | 'seedCpu') => median(of(v).map((r) => r[k])).toFixed(2);
-  out(`  CPU seconds, medians: (a) client ${cpuMed('a', 'clientCpu')} + seed ${cpuMed('a', 'seedCpu')} (idle); (b) client ${cpuMed('b', 'clientCpu')} + seed ${cpuMed('b', 'seedCpu')} (${availableParallelism()} cores on this machine)`);
-  const web = (v: 'a' | 'b') => median(of(v).map((r) => r.webBytes));
-  out(`  bytes from the web seed (b) / (a): ${(web('a') ? web('b') / web('a') : NaN).toFixed(3)} x (medians of the runs)`);
   return results;
 }
 
-/** Each round's (b) over its (a): the two ran back to back. */
-function roundRatios(results: readonly RunResult[]): number[] {
-  const out: number[] = [];
-  for (const a of results.filter((r) => r.variant === 'a')) {
-    const b = results.find((r) => r.variant === 'b' && r.round === a.round);
-    if (b) out.push(b.seconds / a.seconds);
+/** Each round's (b) over its (a) of one build (the two ran back to back), of one figure. */
+function roundRatios(results: readonly RunResult[], build: Build['name'], figure: (r: RunResult) => number): number[] {
+  const ratios: number[] = [];
+  for (const a of results.filter((r) => r.build === build && r.variant === 'a')) {
+    const b = results.find((r) => r.build === build && r.variant === 'b' && r.round === a.round);
+    if (b) ratios.push(figure(b) / figure(a));
   }
-  return out;
+  return ratios;
 }
 
-/** (b) / (a) of the medians of one figure. */
-function medianRatio(results: readonly RunResult[], figure: (r: RunResult) => number): number {
-  const med = (v: 'a' | 'b') => median(results.filter((r) => r.variant === v).map(figure));
-  return med('b') / med('a');
+const FIGURES: [string, (r: RunResult) => number][] = [
+  ['wall', (r) => r.seconds],
+  ['CPU client', (r) => r.clientCpu],
+  ['CPU client+seed', (r) => r.clientCpu + r.seedCpu],
+];
+
+/** The per-round ratio table, one line per scenario and build, and the verdicts of the wall ratios. */
+function summarize(all: readonly { sc: Scenario; results: RunResult[] }[], builds: readonly Build[]): void {
+  out();
+  out(`  (b)/(a) per round, over the rounds: median [interquartile range] (range); verdict: "no slower" when the median is <= 1.00, "slower" when the lower quartile is > 1.00, else "undecided"`);
+  out(`  ${'scenario'.padEnd(10)} ${'build'.padEnd(6)} ${FIGURES.map(([n]) => n.padStart(30)).join(' ')}`);
+  const walls = new Map<Build['name'], Verdict[]>();
+  for (const { sc, results } of all) {
+    for (const build of builds) {
+      const cells = FIGURES.map(([, f]) => {
+        const ratios = roundRatios(results, build.name, f);
+        return `${spread(ratios)} ${verdict(ratios) === 'no slower' ? '=' : verdict(ratios) === 'slower' ? '+' : '?'}`;
+      });
+      out(`  ${sc.name.padEnd(10)} ${build.name.padEnd(6)} ${cells.map((c) => c.padStart(30)).join(' ')}`);
+      (walls.get(build.name) ?? walls.set(build.name, []).get(build.name)!).push(verdict(roundRatios(results, build.name, (r) => r.seconds)));
+    }
+  }
+  out(`  (= no slower, + slower, ? undecided)`);
+  if (builds.length > 1) {
+    out(`  this build / before, of the median per-round ratios (below 1: the peer costs less than it did):`);
+    for (const { sc, results } of all) {
+      const cells = FIGURES.map(([n, f]) => `${n} ${(median(roundRatios(results, 'this', f)) / median(roundRatios(results, 'before', f))).toFixed(3)}`);
+      out(`    ${sc.name.padEnd(10)} ${cells.join(', ')}`);
+    }
+  }
+  for (const build of builds) {
+    const vs = walls.get(build.name) ?? [];
+    const overall = vs.every((v) => v === 'no slower') ? 'HOLDS' : vs.some((v) => v === 'slower') ? 'DOES NOT HOLD' : 'UNDECIDED';
+    out(`  verdict (${build.name}): "a delta sync with one peer and a web seed is no slower than with the web seed alone" ${overall} in this run (wall: ${all.map(({ sc }, i) => `${sc.name} ${vs[i]}`).join(', ')})`);
+  }
 }
 
 export async function run(): Promise<void> {
@@ -339,7 +393,15 @@ export async function run(): Promise<void> {
   }
   const mb = Number(process.env['ISOSYNC_BENCH_MIXED_MB'] ?? 100);
   const files = Number(process.env['ISOSYNC_BENCH_MIXED_FILES'] ?? Math.max(100, Math.round(mb * 20)));
+  const change = Number(process.env['ISOSYNC_BENCH_MIXED_CHANGE'] ?? 80);
   const rounds = Math.max(1, Number(process.env['ISOSYNC_BENCH_MIXED_ROUNDS'] ?? 7));
+  const before = process.env['ISOSYNC_BENCH_MIXED_BEFORE'];
+  const builds: Build[] = [{ name: 'this', bin: BIN }];
+  if (before) {
+    const bin = join(before, 'bin', 'isosync');
+    if (!existsSync(join(before, 'dist', 'src'))) throw new Error(`ISOSYNC_BENCH_MIXED_BEFORE=${before} has no build (dist/src): run npx tsc -p . there`);
+    builds.push({ name: 'before', bin });
+  }
   const given = process.env['ISOSYNC_BENCH_MIXED_PAIR'];
   const picked = (process.env['ISOSYNC_BENCH_MIXED_SCENARIOS'] ?? 'loopback,mirror-32,peer-4').split(',').map((x) => x.trim());
 
@@ -353,8 +415,8 @@ export async function run(): Promise<void> {
     const tf = join(dir, 'time.txt');
     const pairDir = given ?? join(dir, 'pair');
     if (!given) {
-      const t = await measure('bash', [MAKE_PAIR, pairDir, '--files', String(files), '--mb', String(mb)], tf);
-      out(`  pair made in ${t.seconds.toFixed(1)} s (make-large-image.sh, ${files} packages, --mb ${mb})`);
+      const t = await measure('bash', [MAKE_PAIR, pairDir, '--files', String(files), '--mb', String(mb), '--change', String(change)], tf);
+      out(`  pair made in ${t.seconds.toFixed(1)} s (make-large-image.sh, ${files} packages, --mb ${mb}, --change ${change})`);
     }
     const old = join(pairDir, 'distro-large-1.00.iso');
     const cur = join(pairDir, 'distro-large-1.01.iso');
@@ -386,23 +448,12 @@ export async function run(): Promise<void> {
 
     out(`  machine before: ${uptime()}`);
     out(`  pair: 1.00 ${statSync(old).size} bytes on disk -> 1.01 ${size} bytes (${(size / MIB).toFixed(1)} MiB), torrent with delta hints`);
-    out(`  ${rounds} run(s) of each variant per scenario, alternating; each from a fresh copy of 1.00, fresh --home, output checked by SHA-256; seeds verified before the rounds`);
+    out(`  ${rounds} round(s) per scenario, each running (a) and (b) of ${builds.map((b) => b.name).join(' and ')}, the order turned over every round; each run from a fresh copy of 1.00, fresh --home, output checked by SHA-256; seeds verified before the rounds`);
 
     const all: { sc: Scenario; results: RunResult[] }[] = [];
-    for (const sc of scenarios) all.push({ sc, results: await runScenario(sc, { torrent, old, want }, nginx, dir, rounds) });
+    for (const sc of scenarios) all.push({ sc, results: await runScenario(sc, { torrent, old, want }, nginx, dir, rounds, builds) });
+    summarize(all, builds);
 
-    out();
-    out(`  (b)/(a): wall = ratio of the median wall times; per round = median (range) of each round's ratio; CPU = ratio of the median CPU seconds of the client, and of the client and the seed`);
-    out(`  ${'scenario'.padEnd(12)} ${'(a) median s'.padStart(12)} ${'(b) median s'.padStart(12)} ${'wall'.padStart(9)} ${'per round'.padStart(22)} ${'CPU client'.padStart(10)} ${'+ seed'.padStart(8)}  claim "no slower with one peer added"`);
-    for (const { sc, results } of all) {
-      const med = (v: 'a' | 'b') => median(results.filter((r) => r.variant === v).map((r) => r.seconds));
-      const ratio = med('b') / med('a');
-      const per = roundRatios(results);
-      const perRound = `${median(per).toFixed(3)} (${Math.min(...per).toFixed(2)}-${Math.max(...per).toFixed(2)})`;
-      const cpu = medianRatio(results, (r) => r.clientCpu);
-      const both = medianRatio(results, (r) => r.clientCpu + r.seedCpu);
-      out(`  ${sc.name.padEnd(12)} ${med('a').toFixed(2).padStart(12)} ${med('b').toFixed(2).padStart(12)} ${`${ratio.toFixed(3)} x`.padStart(9)} ${perRound.padStart(22)} ${`${cpu.toFixed(3)} x`.padStart(10)} ${`${both.toFixed(3)} x`.padStart(8)}  ${ratio <= 1 ? 'HOLDS' : 'DOES NOT HOLD'} in this run`);
-    }
     const every = all.flatMap((x) => x.results);
     out(`  peak RSS: client syncs ${(every.reduce((n, r) => Math.min(n, r.peakKiB), Infinity) / 1024).toFixed(0)}-${(every.reduce((n, r) => Math.max(n, r.peakKiB), 0) / 1024).toFixed(0)} MiB, the isosync seed ${(vmHwmKiB(fast.child.pid!) / 1024).toFixed(0)} MiB (VmHWM)`);
     out(`  machine after: ${uptime()}`);

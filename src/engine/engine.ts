@@ -161,7 +161,8 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     const base = piece * this.opts.pieceLength;
     const size = Math.min(this.opts.pieceLength, this.opts.length - base);
     const blocks = requestsFor(piece, size, ranges.map((r) => ({ start: r.start - base, end: r.end - base })));
-    const p = this.wants.add(piece, ranges, blocks, this.opts.pieceLength, (b) => this.book.want(b), opts.into);
+    const ahead = this.ahead.holds(piece);
+    const p = this.wants.add(piece, ranges, blocks, this.opts.pieceLength, (b) => this.book.want(b, ahead), opts.into);
     this.started.add(piece);
     // A piece no live source has may fail at once (when no source can come): no need to wait for the tick.
     if (![...this.health.keys()].some((h) => h.has(piece))) this.checkSources(this.now());
@@ -307,7 +308,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     // With leechers, only pieces no peer has: the rest are the swarm's to trade (look-ahead.ts); with seeds only, all.
     const peers = this.peers;
     const out = (p: PieceIndex) => this.started.has(p) || this.finished.has(p) || (peers !== undefined && leftToPeers(peers.availability(p), peers.seeds, peers.connected));
-    for (const b of this.ahead.take(plan, room, out)) this.book.want(b);
+    for (const b of this.ahead.take(plan, room, out)) this.book.want(b, true);
   }
 
   // ---- every TICK_MS: overdue asks, stalled sources, pieces nobody has ----

@@ -9,13 +9,19 @@
  *     (a block handed back after a failed ask goes to the end), so a turn in
  *     which every block is out costs nothing;
  *   - `byHandle` holds, per source, exactly the blocks asked of it now: its
- *     asks in flight, and what returns when it leaves.
+ *     asks in flight, and what returns when it leaves;
+ *   - `unaskedAheadCount` and `unaskedBytes` count the blocks in `unasked`
+ *     wanted `ahead` (look-ahead took them for the web seeds), and their
+ *     bytes, so a turn learns in O(1) whether the web seeds' queues hold
+ *     every unasked block.
  */
 import type { PieceIndex } from '../core/ids.js';
 import { keyOf, type Block } from './block.js';
 
 interface Entry<H> {
   readonly block: Block;
+  /** Wanted by look-ahead for the web seeds' room (engine/look-ahead.ts). */
+  readonly ahead: boolean;
   /** Sources asked for it, with when (ms). */
   readonly askedOf: Map<H, number>;
 }
@@ -26,6 +32,10 @@ export interface BookView<H> {
   /** Wanted blocks asked of nobody, oldest first. */
   unasked(): Iterable<Block>;
   readonly unaskedCount: number;
+  /** Of those, the blocks wanted `ahead`: look-ahead took their pieces (the scheduler's `ahead` holds for them). */
+  readonly unaskedAheadCount: number;
+  /** Bytes of the unasked blocks. */
+  readonly unaskedBytes: number;
   /** Every wanted block with the sources asked for it (endgame). */
   entries(): Iterable<{ readonly block: Block; readonly askedOf: ReadonlyMap<H, number> }>;
   /** The wanted blocks of `piece` with the sources asked for each. */
@@ -36,8 +46,11 @@ export interface BookView<H> {
 
 export class RequestBook<H> implements BookView<H> {
   private readonly wanted = new Map<string, Entry<H>>();
-  private readonly waiting = new Map<string, Entry<H>>();
+  /** The blocks asked of nobody, oldest first (a Map's own iterator: the scheduler reads it every turn). */
+  private readonly waiting = new Map<string, Block>();
   private readonly byHandle = new Map<H, Map<string, Block>>();
+  private waitingAhead = 0;
+  private waitingBytes = 0;
 
   get size(): number {
     return this.wanted.size;
@@ -47,14 +60,36 @@ export class RequestBook<H> implements BookView<H> {
     return this.waiting.size;
   }
 
-  /** Wants a block; false if it was wanted already. */
-  want(block: Block): boolean {
+  get unaskedAheadCount(): number {
+    return this.waitingAhead;
+  }
+
+  get unaskedBytes(): number {
+    return this.waitingBytes;
+  }
+
+  /** Wants a block (`ahead`: for a piece look-ahead took); false if it was wanted already. */
+  want(block: Block, ahead = false): boolean {
     const k = keyOf(block);
     if (this.wanted.has(k)) return false;
-    const e: Entry<H> = { block, askedOf: new Map() };
+    const e: Entry<H> = { block, ahead, askedOf: new Map() };
     this.wanted.set(k, e);
-    this.waiting.set(k, e);
+    this.wait(k, e);
     return true;
+  }
+
+  /** `e` waits for a first ask again. */
+  private wait(k: string, e: Entry<H>): void {
+    this.waiting.set(k, e.block);
+    this.waitingBytes += e.block.length;
+    if (e.ahead) this.waitingAhead++;
+  }
+
+  /** `e` no longer waits (asked, or not wanted). */
+  private unwait(k: string, e: Entry<H>): void {
+    if (!this.waiting.delete(k)) return;
+    this.waitingBytes -= e.block.length;
+    if (e.ahead) this.waitingAhead--;
   }
 
   isWanted(block: Block): boolean {
@@ -67,7 +102,7 @@ export class RequestBook<H> implements BookView<H> {
     const e = this.wanted.get(k);
     if (!e) return [];
     this.wanted.delete(k);
-    this.waiting.delete(k);
+    this.unwait(k, e);
     for (const h of e.askedOf.keys()) this.byHandle.get(h)?.delete(k);
     return [...e.askedOf.keys()];
   }
@@ -78,7 +113,7 @@ export class RequestBook<H> implements BookView<H> {
     const e = this.wanted.get(k);
     if (!e || e.askedOf.has(h)) return;
     e.askedOf.set(h, now);
-    this.waiting.delete(k);
+    this.unwait(k, e);
     let mine = this.byHandle.get(h);
     if (!mine) this.byHandle.set(h, (mine = new Map()));
     mine.set(k, block);
@@ -89,7 +124,7 @@ export class RequestBook<H> implements BookView<H> {
     const k = keyOf(block);
     this.byHandle.get(h)?.delete(k);
     const e = this.wanted.get(k);
-    if (e && e.askedOf.delete(h) && e.askedOf.size === 0) this.waiting.set(k, e);
+    if (e && e.askedOf.delete(h) && e.askedOf.size === 0) this.wait(k, e);
   }
 
   /** `h` left: every ask of it ends; returns the blocks it was asked. */
@@ -109,8 +144,8 @@ export class RequestBook<H> implements BookView<H> {
     return this.byHandle.get(h)?.size ?? 0;
   }
 
-  *unasked(): Generator<Block> {
-    for (const e of this.waiting.values()) yield e.block;
+  unasked(): IterableIterator<Block> {
+    return this.waiting.values();
   }
 
   entries(): Iterable<{ readonly block: Block; readonly askedOf: ReadonlyMap<H, number> }> {

@@ -195,47 +195,73 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     return input.now - t >= (s.kind === 'web' ? WEB_REPEATS_PEER_MS : ENDGAME_CROSS_MS);
   };
   /**
-   * The oldest unasked blocks the web seeds send soon (Capacity.queue): no
-   * seed peer's, this turn. A walk in book order (freed, then unasked): call
-   * it once per block not taken, in that order; it says whether the web
-   * seeds' queues hold the block. (A Set of them, built each turn, cost a
-   * mixed sync more CPU than the rest of the scheduler.)
+   * The turn's candidates in book order (freed, then unasked), read from the
+   * book once into an array that each source's scan and the backlog walk
+   * share, instead of each pulling the book's blocks anew.
    */
-  let webs: SourceView<H>[] | undefined;
-  let queueBytes = 0;
-  const webQueueWalk = (): ((b: Block) => boolean) => {
-    if (!webs) {
-      webs = sources.filter((o) => o.kind === 'web' && o.keepsUp);
-      for (const w of webs) queueBytes += w.capacity.queue ?? 0;
+  let order: Block[] | undefined;
+  const candidate = (i: number): Block | undefined => {
+    if (!order) {
+      order = [...freed];
+      for (const b of book.unasked()) order.push(b);
     }
-    const ws = webs;
-    let left = queueBytes;
-    return (b) => {
-      if (left <= 0 || !input.ahead?.(b.piece)) return false;
-      const pin = pinOf(b.piece);
-      if (!ws.some((w) => (pin === undefined ? !avoided(w, b.piece) : pin === w.handle))) return false;
-      left -= b.length;
-      return true;
-    };
+    return order[i];
   };
+  /**
+   * Whether the web seeds' queues (Capacity.queue) hold candidate i: the
+   * oldest blocks look-ahead took that they send soon, none of them a seed
+   * peer's this turn. Decided once per candidate, in order, for every seed
+   * peer and the backlog alike: blocks taken before a candidate is decided
+   * are a leecher's (they do not count in the queue) or lie outside it.
+   * (A Set of the queue, built each turn, cost a mixed sync more CPU than
+   * the rest of the scheduler.)
+   */
+  const inQueue: boolean[] = [];
+  const webs = sources.filter((o) => o.kind === 'web' && o.keepsUp);
+  const queueBytes = webs.reduce((n, w) => n + (w.capacity.queue ?? 0), 0);
+  let queueLeft = queueBytes;
+  let queuePiece = -1;
+  let queueOk = false;
+  const queued = (i: number): boolean => {
+    while (inQueue.length <= i) {
+      const b = candidate(inQueue.length)!;
+      if (b.piece !== queuePiece) {
+        queuePiece = b.piece;
+        const pin = pinOf(b.piece);
+        queueOk = input.ahead?.(b.piece) === true && webs.some((w) => (pin === undefined ? !avoided(w, b.piece) : pin === w.handle));
+      }
+      const held = queueLeft > 0 && queueOk && !taken.has(b);
+      if (held) queueLeft -= b.length;
+      inQueue.push(held);
+    }
+    return inQueue[i]!;
+  };
+  /**
+   * The web seeds' queues hold every unasked block: each is one look-ahead
+   * took (the book counts them), their bytes fit, and no piece rule or
+   * reclaimed block is in play. Then a seed peer finds nothing beyond the
+   * queues, and its scan and the backlog walk for seed peers are skipped:
+   * an idle seed peer beside a web seed had walked the ~1,400 look-ahead
+   * blocks of a delta sync every turn to find nothing (60-120 us a turn).
+   */
+  const queueHoldsAll = input.ahead !== undefined && rules.size === 0 && freed.length === 0 && book.unaskedAheadCount === book.unaskedCount && queueBytes >= book.unaskedBytes;
   /** The oldest unasked blocks the peers will take as their slots free (PEER_BACKLOG_BLOCKS): no web seed's, this turn. */
   let backlog: Set<Block> | undefined;
   const leftToPeers = (): Set<Block> => {
     if (backlog) return backlog;
     backlog = new Set();
     const peers = sources.filter((o) => o.kind === 'peer' && o.keepsUp);
-    const toWeb = peers.some((o) => o.complete) ? webQueueWalk() : undefined;
+    const seedPeers = peers.some((o) => o.complete);
+    if (queueHoldsAll && peers.every((o) => o.complete)) return backlog;
     let left = (input.peerBacklog ?? PEER_BACKLOG_BLOCKS) * peers.length;
-    for (const list of [freed, book.unasked()]) {
-      for (const b of list) {
-        if (left <= 0) return backlog;
-        if (taken.has(b)) continue;
-        const webs = toWeb?.(b) ?? false;
-        if (pinOf(b.piece) !== undefined) continue;
-        if (!peers.some((o) => o.has(b.piece) && !rules.get(b.piece)?.avoid?.has(o.handle) && !(o.complete && webs))) continue;
-        backlog.add(b);
-        left--;
-      }
+    for (let i = 0, b = candidate(0); b !== undefined; b = candidate(++i)) {
+      if (left <= 0) return backlog;
+      if (taken.has(b)) continue;
+      const toWeb = seedPeers && queued(i);
+      if (pinOf(b.piece) !== undefined) continue;
+      if (!peers.some((o) => o.has(b.piece) && !rules.get(b.piece)?.avoid?.has(o.handle) && !(o.complete && toWeb))) continue;
+      backlog.add(b);
+      left--;
     }
     return backlog;
   };
@@ -270,15 +296,13 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     // Endgame only when no block waited for a first ask when this source's turn came.
     const noneWaiting = unaskedLeft === 0;
     const toPeers = s.kind === 'web' ? leftToPeers() : undefined;
-    const toWeb = s.kind === 'peer' && s.complete ? webQueueWalk() : undefined;
-    for (const list of [freed, book.unasked()]) {
-      for (const b of list) {
-        if (full()) break;
-        if (taken.has(b) || toWeb?.(b) || toPeers?.has(b) || !usable(b.piece)) continue;
-        if (!fits(b)) break;
-        taken.add(b);
-        unaskedLeft--;
-      }
+    const leavesQueue = s.kind === 'peer' && s.complete;
+    const scan = !(leavesQueue && queueHoldsAll);
+    for (let i = 0, b = scan ? candidate(0) : undefined; b !== undefined && !full(); b = candidate(++i)) {
+      if (taken.has(b) || (leavesQueue && queued(i)) || toPeers?.has(b) || !usable(b.piece)) continue;
+      if (!fits(b)) break;
+      taken.add(b);
+      unaskedLeft--;
     }
     // Endgame: nothing anywhere waits for a first ask.
     if (!full() && input.endgame && noneWaiting) {

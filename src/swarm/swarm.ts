@@ -67,6 +67,8 @@ export class Swarm {
   /** ut_pex extensions to tell when our connected set changes. */
   private readonly pexPokes = new Set<() => void>();
   private closing = false;
+  /** HAVEs owed to peers that have every piece: they leave together on the next tick (pieceVerified). */
+  private readonly seedHaves = new Map<PeerLink, PieceIndex[]>();
 
   private constructor(readonly opts: SwarmOptions) {
     this.peerId = opts.peerId ?? newPeerId();
@@ -233,6 +235,7 @@ export class Swarm {
     this.handles.delete(link);
     this.askers.delete(link);
     this.superSeed?.forget(link);
+    this.seedHaves.delete(link);
     for (const poke of this.pexPokes) poke();
     // A peer that left complete still serves the others for a while: its pieces stay counted as passed on (share-first).
     this.uploader.left(link, reason === 'both sides are seeds' && complete);
@@ -275,14 +278,33 @@ export class Swarm {
     return this.availability.count(p);
   }
 
-  /** A piece verified here: tell every peer, and re-check what we still want from each. */
+  /**
+   * A piece verified here: tell every peer, and re-check what we still want
+   * from each. A peer with every piece hears it on the next tick, with the
+   * others verified meanwhile, in one write: it asks us nothing, and a write
+   * per piece woke a seed hundreds of times per delta sync (a super-seed
+   * never shows a full bitfield, so it still hears each piece at once).
+   */
   pieceVerified(p: PieceIndex): void {
     for (const link of this.set.links) {
       if (!link.handshaken) continue;
-      if (!this.superSeed) link.wire.have(p);
+      const seed = this.availability.isComplete(link);
+      if (this.superSeed) {
+        /* BEP 16: pieces are offered one at a time (offerNext), not announced */
+      } else if (seed) (this.seedHaves.get(link) ?? this.seedHaves.set(link, []).get(link)!).push(p);
+      else link.wire.have(p);
       this.updateInterest(link);
-      if (this.complete && this.availability.isComplete(link)) link.close('both sides are seeds');
+      if (this.complete && seed) {
+        this.sendSeedHaves();
+        link.close('both sides are seeds');
+      }
     }
+  }
+
+  /** The HAVEs owed to seeds leave (pieceVerified). */
+  private sendSeedHaves(): void {
+    for (const [link, pieces] of this.seedHaves) if (!link.closed) for (const p of pieces) link.wire.have(p);
+    this.seedHaves.clear();
   }
 
   /** Whether a connected peer wants something we have (it said `interested`). */
@@ -323,6 +345,7 @@ export class Swarm {
 
   /** Every second: share-first memory, super-seed patience. */
   private tick(): void {
+    this.sendSeedHaves();
     this.uploader.tick();
     for (const link of this.superSeed?.due(Date.now()) ?? []) this.offerNext(link);
   }

@@ -188,6 +188,30 @@ describe('request book', () => {
     assert.equal(b.unaskedCount, 1);
     assert.equal(b.askedCount('B'), 1);
   });
+  it('counts the unasked blocks wanted ahead, and the unasked bytes, through asks, releases and drops', () => {
+    const b = new RequestBook<string>();
+    const short = { piece: P(1), offset: 0, length: 100 };
+    b.want(block('0.0'), true);
+    b.want(block('0.1'), true);
+    b.want(short);
+    b.want(block('0.0')); // wanted already: its lane stays
+    const counts = () => [b.unaskedCount, b.unaskedAheadCount, b.unaskedBytes];
+    assert.deepEqual(counts(), [3, 2, 2 * BLOCK_BYTES + 100]);
+    b.asked(block('0.0'), 'A', 0);
+    b.asked(short, 'A', 0);
+    assert.deepEqual(counts(), [1, 1, BLOCK_BYTES]);
+    b.asked(block('0.0'), 'B', 0);
+    b.release(block('0.0'), 'A');
+    assert.deepEqual(counts(), [1, 1, BLOCK_BYTES], 'still asked of B');
+    b.release(block('0.0'), 'B');
+    assert.deepEqual(counts(), [2, 2, 2 * BLOCK_BYTES], 'unasked again');
+    b.drop(block('0.1'));
+    b.releaseHandle('A');
+    assert.deepEqual(counts(), [2, 1, BLOCK_BYTES + 100]);
+    b.drop(block('0.0'));
+    b.drop(short);
+    assert.deepEqual(counts(), [0, 0, 0]);
+  });
   it('lists asks older than a time', () => {
     const b = new RequestBook<string>();
     b.want(block('0.0'));

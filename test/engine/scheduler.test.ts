@@ -53,6 +53,9 @@ const rows: Row[] = [
   { name: "endgame: and then it does", sources: 'V=web/0 A=####', wanted: '1', asked: { V: ['0.0'] }, endgame: true, now: ENDGAME_CROSS_MS, asks: 'A:0.0' },
   { name: "a seed peer leaves the web seed's queue (what it sends soon) to it, and takes what lies beyond", sources: 'S=#### W=web/2q3', wanted: '4 2', asks: 'S:0.3,1.0,1.1 W:0.0,0.1' },
   { name: "a seed peer leaves only blocks look-ahead took to the web seed's queue: a started piece's blocks go to the first source", sources: 'S=####/3 W=web/2q4', wanted: '2 2', ahead: [1], asks: 'S:0.0,0.1 W:1.0,1.1' },
+  { name: "an idle seed peer gets nothing when the web seed's queue holds every unasked block", sources: 'S=#### W=web/0q8', wanted: '2 2', asks: '' },
+  { name: "but it takes a block look-ahead did not take, even when the queue's bytes would cover it", sources: 'S=#### W=web/0q8', wanted: '2 2 1', ahead: [0, 1], asks: 'S:2.0' },
+  { name: 'an idle seed peer takes what lies beyond a queue that holds all but one block', sources: 'S=#### W=web/0q3', wanted: '2 2', asks: 'S:1.1' },
   { name: "two seed peers both leave the web seed's queue to it and share what lies beyond", sources: 'S=####/1 T=####/2 W=web/0q3', wanted: '4 2', asks: 'S:0.3 T:1.0,1.1' },
   { name: "a block a leecher took does not count in the web seed's queue", sources: 'L=#.../1 S=####/2 W=web/0q2', wanted: '3 2', asks: 'L:0.0 S:1.0,1.1' },
   { name: 'a web seed with no free request slot still keeps its queue from seed peers', sources: 'S=#### W=web/0q2', wanted: '2 1', asks: 'S:1.0' },
@@ -79,8 +82,9 @@ const rows: Row[] = [
 describe('scheduler', () => {
   for (const r of rows) {
     it(r.name, () => {
+      const ahead = (p: number) => r.ahead?.includes(p) ?? true;
       const d = scheduleTurn({
-        book: book(r.wanted, r.asked),
+        book: book(r.wanted, r.asked, ahead),
         sources: sources(r.sources),
         now: r.now ?? 0,
         endgame: r.endgame ?? false,
@@ -88,7 +92,7 @@ describe('scheduler', () => {
         reclaim: (r.reclaim ?? []).map(pieceIndex),
         pieceLength: PIECE,
         ...(r.backlog !== undefined ? { peerBacklog: r.backlog } : {}),
-        ahead: (p) => r.ahead?.includes(p) ?? true,
+        ahead,
       });
       assert.equal(render(d.asks), r.asks);
       if (r.cancels !== undefined) assert.equal(render(d.cancels), r.cancels);

@@ -54,11 +54,11 @@ export function block(name: string): Block {
   return { piece: pieceIndex(p!), offset: b! * BLOCK_BYTES, length: BLOCK_BYTES };
 }
 
-/** A book wanting `wanted` ('2 1 0 3'), with `asked` blocks marked asked of a source at time 0. */
-export function book(wanted: string, asked: Record<string, string[]> = {}): RequestBook<string> {
+/** A book wanting `wanted` ('2 1 0 3'), with `asked` blocks marked asked of a source at time 0; blocks of `ahead` pieces are wanted ahead (look-ahead took them). */
+export function book(wanted: string, asked: Record<string, string[]> = {}, ahead: (p: number) => boolean = () => false): RequestBook<string> {
   const b = new RequestBook<string>();
   wanted.trim().split(/\s+/).forEach((n, p) => {
-    for (let i = 0; i < Number(n); i++) b.want(block(`${p}.${i}`));
+    for (let i = 0; i < Number(n); i++) b.want(block(`${p}.${i}`), ahead(p));
   });
   for (const [h, list] of Object.entries(asked)) for (const x of list) b.asked(block(x), h, 0);
   return b;
