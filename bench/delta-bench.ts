@@ -32,6 +32,15 @@
  *   npm run bench -- delta
  *   ISOSYNC_BENCH_DELTA_MB=40 npm run bench -- delta     (a quick run)
  *
+ * Speed (delta/speed.ts): after the upgrade's rows, the stock-torrent upgrade
+ * again in ISOSYNC_BENCH_DELTA_ROUNDS rounds (default 3) alternating with
+ * zsync, `cp` and `sha1sum` of the target (the write and hash floors) and,
+ * with ISOSYNC_BENCH_DELTA_BEFORE=DIR (an older built worktree), that build;
+ * then one run under --cpu-prof broken down into phases (planning, reading,
+ * copying, hashing, writing, network, waiting). ISOSYNC_BENCH_DELTA_ONLY=speed
+ * measures only that (no floor, no isosync torrents, no rollback, no half-size
+ * pair).
+ *
  * Everything lives in one temp folder, removed afterwards, also on failure
  * and on SIGINT/SIGTERM; nginx is stopped by its pid.
  */
@@ -43,6 +52,7 @@ import { computeFloor } from './floor.js';
 import { haveTimeTool, killCurrent, measure, type Measured } from './delta/measure.js';
 import { Nginx, type Traffic } from './delta/nginx.js';
 import { have, serveFile, sha256 } from './delta/host.js';
+import { measureSpeed } from './delta/speed.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'isosync');
@@ -51,6 +61,10 @@ const MIB = 1024 * 1024;
 /** 2^18 = 256 KiB: isosync's default piece length for images up to 4 GiB, given to mktorrent too. */
 const PIECE_LOG2 = 18;
 const PRODUCT = 'bench-delta';
+const ROUNDS = Number(process.env['ISOSYNC_BENCH_DELTA_ROUNDS'] ?? 3);
+const BEFORE = process.env['ISOSYNC_BENCH_DELTA_BEFORE'];
+/** Only the speed rounds (delta/speed.ts). */
+const SPEED_ONLY = process.env['ISOSYNC_BENCH_DELTA_ONLY'] === 'speed';
 
 type Direction = 'up' | 'down';
 
@@ -149,6 +163,7 @@ async function measurePair(pair: Pair, work: string, full: boolean): Promise<Pai
     [pair.cur, await sha256(pair.cur)],
   ]);
 
+  if (SPEED_ONLY) return speedOnly(pair, work, res);
   let t0 = performance.now();
   res.floor.up = (await computeFloor(pair.cur, [pair.old])).floorBytes;
   if (full) res.floor.down = (await computeFloor(pair.old, [pair.cur])).floorBytes;
@@ -230,6 +245,7 @@ async function measurePair(pair: Pair, work: string, full: boolean): Promise<Pai
         }
         rmSync(`${zout}.zs-old`, { force: true });
         res.rows.push(z.row);
+        if (dir === 'up' && stock && full) await measureSpeed({ work, nginx, bin: BIN, old: src, cur: dst, stockTorrent: mkCur, webSeed: url('1.01.iso'), zsyncUrl: url('1.01.zsync'), rounds: ROUNDS, beforeBin: BEFORE && join(BEFORE, 'bin', 'isosync') });
       } else {
         res.rows.push({ dir, method: 'zsync -i', skipped: 'skipped: needs zsync and zsyncmake (apt-get install zsync)', zsync: true });
       }
@@ -241,6 +257,25 @@ async function measurePair(pair: Pair, work: string, full: boolean): Promise<Pai
         res.rows.push({ dir, method: 'curl, full download', skipped: 'skipped: needs curl' });
       }
     }
+  } finally {
+    await nginx.stop();
+    active.nginx = undefined;
+  }
+  return res;
+}
+
+/** ISOSYNC_BENCH_DELTA_ONLY=speed: the stock torrent, the .zsync file, nginx, and the speed rounds alone. */
+async function speedOnly(pair: Pair, work: string, res: PairResult): Promise<PairResult> {
+  const tf = join(work, 'time.txt');
+  const torrent = join(work, 'stock-1.01.torrent');
+  await measure('mktorrent', ['-l', String(PIECE_LOG2), '-o', torrent, pair.cur], tf);
+  const www = join(work, 'www');
+  mkdirSync(www);
+  serveFile(pair.cur, www, '1.01.iso');
+  const nginx = await Nginx.start(join(work, 'nginx'), www, (n) => (active.nginx = n));
+  try {
+    await measure('zsyncmake', ['-u', `${nginx.baseUrl}/1.01.iso`, '-o', join(www, '1.01.zsync'), pair.cur], tf, work);
+    await measureSpeed({ work, nginx, bin: BIN, old: pair.old, cur: pair.cur, stockTorrent: torrent, webSeed: `${nginx.baseUrl}/1.01.iso`, zsyncUrl: `${nginx.baseUrl}/1.01.zsync`, rounds: ROUNDS, beforeBin: BEFORE && join(BEFORE, 'bin', 'isosync') });
   } finally {
     await nginx.stop();
     active.nginx = undefined;
@@ -325,6 +360,7 @@ export async function run(): Promise<void> {
     const bigRes = await measurePair(big, bigWork, true);
     printTable(bigRes);
     if (bigRes.rows.some((r) => r.verified === false)) process.exitCode = 1;
+    if (SPEED_ONLY) return;
     rmSync(bigWork, { recursive: true, force: true });
     if (!given) rmSync(join(dir, 'pair'), { recursive: true, force: true });
 

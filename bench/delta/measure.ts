@@ -18,6 +18,8 @@ const POLL_MS = 20;
 export interface Measured {
   seconds: number;
   peakKiB: number;
+  /** User + system CPU seconds of the child and what it waited for (NaN without /usr/bin/time). */
+  cpuSeconds: number;
   stdout: string;
   stderr: string;
 }
@@ -61,7 +63,7 @@ export function cpuSeconds(pid: number | undefined): number {
 /** Runs CMD ARGS; throws with its stderr when it fails. `timeFile` is a scratch path for /usr/bin/time's output. */
 export async function measure(cmd: string, args: readonly string[], timeFile: string, cwd?: string, env?: NodeJS.ProcessEnv): Promise<Measured> {
   const useTime = haveTimeTool();
-  const argv = useTime ? ['-f', '%e %M', '-o', timeFile, cmd, ...args] : [...args];
+  const argv = useTime ? ['-f', '%U %S %e %M', '-o', timeFile, cmd, ...args] : [...args];
   const t0 = performance.now();
   const child = spawn(useTime ? TIME : cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(cwd ? { cwd } : {}), ...(env ? { env: { ...process.env, ...env } } : {}) });
   running = child;
@@ -80,13 +82,17 @@ export async function measure(cmd: string, args: readonly string[], timeFile: st
   });
   const seconds = (performance.now() - t0) / 1000;
   let peakKiB = polled;
+  let cpu = NaN;
   if (useTime) {
     const text = existsSync(timeFile) ? readFileSync(timeFile, 'utf8') : '';
     rmSync(timeFile, { force: true });
-    const m = /(\d+(?:\.\d+)?) (\d+)\s*$/.exec(text);
+    const m = /(\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (\d+)\s*$/.exec(text);
     if (code === 0 && !m) throw new Error(`no figures from /usr/bin/time for ${cmd}: ${JSON.stringify(text)}`);
-    if (m) peakKiB = Number(m[2]);
+    if (m) {
+      peakKiB = Number(m[4]);
+      cpu = Number(m[1]) + Number(m[2]);
+    }
   }
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${code}): ${stderr.trim().slice(-800)}`);
-  return { seconds, peakKiB, stdout, stderr };
+  return { seconds, peakKiB, cpuSeconds: cpu, stdout, stderr };
 }

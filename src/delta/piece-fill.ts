@@ -29,6 +29,50 @@ function coalesce(segs: readonly LocalSegment[]): LocalSegment[] {
   return out;
 }
 
+/**
+ * Segments of one source whose bytes lie close together there (files kept in the same order by both images), read
+ * with one read into a scratch buffer and copied out: a piece of a delta sync holds a few files, most of them
+ * neighbours in the old image too. Without it each small file was a read of its own through the source's block
+ * cache, which allocated a fresh 256 KiB block per miss: on the stock-torrent bench, some 360 MB of garbage.
+ */
+async function readGrouped(buf: Uint8Array, base: number, segs: readonly LocalSegment[], input: FillInput): Promise<Set<LocalSegment>> {
+  const done = new Set<LocalSegment>();
+  // Grouped segments are written first: only when no two overlap (the order they were given in would matter).
+  const sorted = [...segs].sort((a, b) => a.start - b.start);
+  if (sorted.some((s, i) => i > 0 && s.start < sorted[i - 1]!.end)) return done;
+  const bySource = new Map<number, LocalSegment[]>();
+  for (const s of segs) if (s.source >= 0) (bySource.get(s.source) ?? bySource.set(s.source, []).get(s.source)!).push(s);
+  for (const [source, group] of bySource) {
+    const src = input.sources[source];
+    if (!src || group.length < 2) continue;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const s of group) {
+      lo = Math.min(lo, s.sourceOffset);
+      hi = Math.max(hi, s.sourceOffset + s.end - s.start);
+    }
+    // Only when the run read is no longer than the piece (one scratch buffer) and lies in the source.
+    if (lo < 0 || hi > src.size || hi - lo > buf.length) continue;
+    const scratch = scratchPool(buf.length).take(buf.length);
+    try {
+      await readInto(src, scratch, 0, lo, hi - lo);
+      for (const s of group) {
+        buf.set(scratch.subarray(s.sourceOffset - lo, s.sourceOffset - lo + s.end - s.start), s.start - base);
+        done.add(s);
+      }
+    } catch {
+      // read one by one below: an unreadable byte then fails only its own segment
+    } finally {
+      scratchPool(buf.length).give(scratch);
+    }
+  }
+  return done;
+}
+
+/** Scratch buffers for readGrouped, by size (piece lengths): as many as pieces are filled at once. */
+const scratchPools = new Map<number, BufferPool>();
+const scratchPool = (size: number): BufferPool => scratchPools.get(size) ?? scratchPools.set(size, new BufferPool(size)).get(size)!;
+
 /** Copies segments into `buf` (buf[0] is target byte `base`), reading straight into it; returns the spans filled. */
 export async function fillSegments(
   buf: Uint8Array,
@@ -37,7 +81,13 @@ export async function fillSegments(
   input: FillInput,
 ): Promise<Span[]> {
   const filled: Span[] = [];
-  for (const s of coalesce(segs)) {
+  const joined = coalesce(segs);
+  const grouped = await readGrouped(buf, base, joined, input);
+  for (const s of joined) {
+    if (grouped.has(s)) {
+      filled.push({ start: s.start, end: s.end });
+      continue;
+    }
     const len = s.end - s.start;
     if (s.source === ZERO_SOURCE) {
       buf.fill(0, s.start - base, s.end - base);

@@ -1,0 +1,145 @@
+/**
+ * Where a sync's time goes, from a V8 CPU profile of its main thread
+ * (`node --cpu-prof`): every sample is put in one bucket by its stack, the
+ * most specific frame deciding (a hash update under the assembly is hashing,
+ * a read under planning is reading), and the buckets are printed in seconds.
+ *
+ *   hashing    node:crypto and the piece checks (torrent/piece-check, merkle, hash workers' replies)
+ *   reading    reads of local sources and the .part (store/, fs read calls)
+ *   writing    writes of the .part and its journal (fs write, writev, fsync calls)
+ *   copying    piece filling (delta/piece-fill, Buffer copies under assemble)
+ *   network    the download engine, web seeds, HTTP parsing (engine/, net/, http)
+ *   planning   ISO parsing, mapping and plan layers (iso/, delta/ but assembly, sync/prepare)
+ *   assembly   the rest of delta/assemble and its helpers
+ *   start-up   module loading and compilation
+ *   gc         the garbage collector
+ *   idle       the main thread waiting: for the thread pool's reads and writes, hash workers, the network
+ *   other      anything else
+ *
+ * Wall-clock phases come from the samples' times: planning runs until the
+ * first sample inside `assemble`, assembly from there to the first sample of
+ * `finish` (fsync and rename), finishing after.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface Frame {
+  functionName: string;
+  url: string;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: Frame;
+  children?: number[];
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export const BUCKETS = ['hashing', 'reading', 'writing', 'copying', 'network', 'planning', 'assembly', 'start-up', 'gc', 'idle', 'other'] as const;
+export type Bucket = (typeof BUCKETS)[number];
+
+export interface Breakdown {
+  /** Main-thread seconds per bucket. */
+  seconds: Record<Bucket, number>;
+  /** Wall seconds from the profile's start to the first assembly sample, to the first finish sample, to the end. */
+  phases: { planning: number; assembly: number; finishing: number };
+  totalSeconds: number;
+}
+
+/** Specific buckets, tried from the leaf up: the first frame that matches one decides. */
+function specific(f: Frame): Bucket | undefined {
+  const { functionName: fn, url } = f;
+  if (fn === '(idle)') return 'idle';
+  if (fn === '(garbage collector)') return 'gc';
+  if (/piece-check|merkle|hash-pieces|hash-pool|piece-hasher/.test(url) || (/internal\/crypto/.test(url) && /update|digest|Hash/.test(fn))) return 'hashing';
+  if (/store\/(file-source|block-cache|byte-source)/.test(url) || /readFully|readInto/.test(fn)) return 'reading';
+  if (/store\/(part-file|journal-file|block-journal)/.test(url) || /^(writeAll|writevAll|writePiece|datasync|sync|fsync|write|writev)$/.test(fn)) return 'writing';
+  if (/delta\/piece-fill/.test(url)) return 'copying';
+  if (/internal\/(modules|bootstrap)/.test(url) || fn === '(program)') return undefined;
+  return undefined;
+}
+
+/** General buckets, tried from the leaf up after no specific one matched. */
+function general(f: Frame): Bucket | undefined {
+  const { functionName: fn, url } = f;
+  if (/\/src\/(engine|net|swarm|http)\//.test(url) || /sync\/(network|plain-http|remote-target)|_http_|internal\/http|node:net|stream_base/.test(url)) return 'network';
+  if (/delta\/(assemble|block-verify|probe|guess-policy|sure-bytes)/.test(url) || /sync\/(session|planning-check)/.test(url)) return 'assembly';
+  if (/\/src\/(iso|delta|nested|squashfs|erofs|torrent)\//.test(url) || /sync\/(prepare|sources|nested-plan|changed-files)/.test(url)) return 'planning';
+  if (/internal\/modules|internal\/bootstrap|compileFunction|wrapSafe/.test(url + fn)) return 'start-up';
+  return undefined;
+}
+
+/** Reads the one .cpuprofile in `dir` (the main thread's: the largest, when workers wrote their own). */
+export function readProfile(dir: string): CpuProfile {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  let best: CpuProfile | undefined;
+  for (const f of files) {
+    const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;
+    if (!best || p.samples.length > best.samples.length) best = p;
+  }
+  if (!best) throw new Error(`no .cpuprofile in ${dir}`);
+  return best;
+}
+
+export function breakdown(profile: CpuProfile): Breakdown {
+  const parent = new Map<number, number>();
+  const byId = new Map<number, ProfileNode>();
+  for (const n of profile.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const memo = new Map<number, { bucket: Bucket; assembling: boolean; finishing: boolean }>();
+  const classify = (id: number) => {
+    const hit = memo.get(id);
+    if (hit) return hit;
+    const stack: Frame[] = [];
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) stack.push(byId.get(at)!.callFrame);
+    let bucket: Bucket | undefined;
+    for (const f of stack) if ((bucket = specific(f))) break;
+    if (!bucket) for (const f of stack) if ((bucket = general(f))) break;
+    const r = {
+      bucket: bucket ?? 'other',
+      assembling: stack.some((f) => f.functionName === 'assemble' || f.functionName === 'checkPlanningInput'),
+      finishing: stack.some((f) => f.functionName === 'finish' && /part-file/.test(f.url)),
+    };
+    memo.set(id, r);
+    return r;
+  };
+  const seconds = Object.fromEntries(BUCKETS.map((b) => [b, 0])) as Record<Bucket, number>;
+  let t = profile.startTime;
+  let firstAssembly: number | undefined;
+  let firstFinish: number | undefined;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    t += dt;
+    const c = classify(id);
+    seconds[c.bucket] += dt / 1e6;
+    if (c.assembling && firstAssembly === undefined) firstAssembly = t;
+    if (c.finishing && firstFinish === undefined) firstFinish = t;
+  });
+  const end = profile.endTime;
+  const a = firstAssembly ?? end;
+  const f = Math.max(a, firstFinish ?? end);
+  return {
+    seconds,
+    phases: { planning: (a - profile.startTime) / 1e6, assembly: (f - a) / 1e6, finishing: (end - f) / 1e6 },
+    totalSeconds: (end - profile.startTime) / 1e6,
+  };
+}
+
+/** One line per phase and bucket, for the bench's output. */
+export function formatBreakdown(b: Breakdown): string[] {
+  const busy = BUCKETS.filter((k) => k !== 'idle').reduce((n, k) => n + b.seconds[k], 0);
+  const parts = BUCKETS.filter((k) => b.seconds[k] >= 0.005).map((k) => `${k} ${b.seconds[k].toFixed(2)}`);
+  return [
+    `wall ${b.totalSeconds.toFixed(2)} s in the profile: planning ${b.phases.planning.toFixed(2)}, assembly ${b.phases.assembly.toFixed(2)}, finishing (fsync, rename, catalog) ${b.phases.finishing.toFixed(2)}`,
+    `main thread ${busy.toFixed(2)} s busy: ${parts.join(', ')} s`,
+  ];
+}

@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fillSegments } from '../../src/delta/piece-fill.js';
+import { ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
+import { MemorySource, type ByteSource } from '../../src/store/byte-source.js';
+import { Rng } from '../helpers/random.js';
+
+const seg = (start: number, end: number, source: number, sourceOffset: number): LocalSegment => ({ start, end, source, sourceOffset, reason: 'moved-file' });
+
+/** A source that counts its reads. */
+class Counting implements ByteSource {
+  reads = 0;
+  constructor(private readonly inner: MemorySource) {}
+  get size(): number {
+    return this.inner.size;
+  }
+  read(offset: number, length: number): Promise<Uint8Array> {
+    this.reads++;
+    return this.inner.read(offset, length);
+  }
+}
+
+/** What each segment says, copied byte by byte: the reference fillSegments must equal. */
+function expected(len: number, base: number, segs: readonly LocalSegment[], bytes: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(len).fill(0xee);
+  for (const s of segs) for (let t = s.start; t < s.end; t++) out[t - base] = s.source === ZERO_SOURCE ? 0 : bytes[s.source]![s.sourceOffset + t - s.start]!;
+  return out;
+}
+
+test('neighbouring files of one source are read at once and land where the plan says', async () => {
+  const rng = new Rng(7);
+  const old = rng.bytes(4096);
+  const src = new Counting(new MemorySource(old));
+  const base = 1000;
+  // Three files in the same order as in the old image, with other bytes (padding) between them there, and zeros here.
+  const segs = [seg(1000, 1100, 0, 200), { ...seg(1100, 1120, ZERO_SOURCE, 0), reason: 'zero' as const }, seg(1120, 1300, 0, 310), seg(1300, 1512, 0, 500)];
+  const buf = new Uint8Array(512).fill(0xee);
+  const filled = await fillSegments(buf, base, segs, { sources: [src] });
+  assert.deepEqual(filled, [{ start: 1000, end: 1512 }]);
+  assert.deepEqual(buf, expected(512, base, segs, [old]));
+  assert.equal(src.reads, 1);
+});
+
+test('files too far apart in their source, a source too short and overlapping segments are read one by one', async () => {
+  const rng = new Rng(8);
+  const a = rng.bytes(8192);
+  const b = rng.bytes(300);
+  const srcA = new Counting(new MemorySource(a));
+  const srcB = new Counting(new MemorySource(b));
+  const base = 0;
+  // Source 0: two segments 6000 bytes apart (more than the 512-byte piece); source 1: one segment past its end, one inside.
+  const segs = [seg(0, 100, 0, 0), seg(100, 200, 1, 250), seg(200, 300, 0, 6000), seg(300, 400, 1, 0)];
+  const buf = new Uint8Array(512).fill(0xee);
+  const filled = await fillSegments(buf, base, segs, { sources: [srcA, srcB] });
+  // The segment past source 1's end is not local; the rest is.
+  assert.deepEqual(filled, [{ start: 0, end: 100 }, { start: 200, end: 400 }]);
+  assert.deepEqual(buf, expected(512, base, segs.filter((s) => s.start !== 100), [a, b]));
+  assert.equal(srcA.reads, 2);
+  // Overlapping segments: the later one wins, as given.
+  const over = [seg(0, 300, 0, 0), seg(100, 200, 0, 1000)];
+  const buf2 = new Uint8Array(512).fill(0xee);
+  await fillSegments(buf2, 0, over, { sources: [srcA] });
+  assert.deepEqual(buf2, expected(512, 0, over, [a]));
+});
