@@ -2,13 +2,16 @@
  * Piece hashing of an image file on every core: the `pieces` string of a
  * torrent, and verification of an image against one.
  *
- * The content is cut into jobs of whole pieces (about JOB_BYTES each); a pool
- * of os.availableParallelism() worker threads (hash-worker.ts) each reads and
- * hashes its own jobs with node:crypto (OpenSSL SHA-1); the 20-byte digests
- * are assembled in piece order. Memory is bounded: each worker holds one read
- * buffer (at most 8 MiB), and the result is 20 bytes per piece. Small inputs
- * are hashed on the calling thread, where starting threads would cost more
- * than it saves.
+ * The content is cut into jobs of whole pieces (about JOB_BYTES each) taken
+ * in turn by the calling thread and by min(MAX_HASH_THREADS, cores) - 1
+ * worker threads (hash-worker.ts); each reads its job with large sequential
+ * reads and hashes it with node:crypto (OpenSSL SHA-1); the 20-byte digests
+ * are assembled in piece order. The calling thread hashes too because a worker
+ * costs ~0.12 s of CPU to start (a Node isolate and its bootstrap), a third of
+ * what SHA-1 of 512 MiB costs: on 2 cores one worker plus this thread hash as
+ * fast as two workers, for one start-up less. Memory is bounded: each thread
+ * holds one read buffer (READ_BYTES), and the result is 20 bytes per piece.
+ * Small inputs are hashed on the calling thread alone.
  *
  * The file is checked before and after (size, mtime): an image that changes
  * while it is hashed is an error, not a silently wrong torrent.
@@ -31,15 +34,22 @@ import { V2_MIN_PIECE_LENGTH } from './v2-info.js';
 export const JOB_BYTES = 16 * 1024 * 1024;
 /** Inputs up to this size are hashed on the calling thread: 8 MiB hashes in ~10 ms, less than starting a worker. */
 export const INLINE_MAX_BYTES = 8 * 1024 * 1024;
-/** Jobs posted to a worker ahead: 2 hides the round trip to this thread between jobs. */
+/** Jobs posted to a worker ahead: 2 hides the round trip to this thread, which may be busy with a job of its own. */
 const JOBS_QUEUED_PER_WORKER = 2;
+/** Hashing threads at most, the calling thread included: SHA-1 of a page-cached image stops scaling where reads and memory bandwidth bind, and each worker costs a start-up. */
+export const MAX_HASH_THREADS = 4;
+
+/** Workers beside the calling thread when the caller does not say: min(MAX_HASH_THREADS, cores) - 1. */
+export function defaultHashWorkers(): number {
+  return Math.min(MAX_HASH_THREADS, availableParallelism()) - 1;
+}
 
 export interface HashOptions {
   /** Called as pieces complete, with bytes hashed so far and the total. */
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
   /** Content length to hash (default the file's size); the file must hold at least this many bytes. */
   readonly length?: number;
-  /** Worker threads (default os.availableParallelism(); 0 hashes on the calling thread). */
+  /** Worker threads beside the calling thread, which hashes too (default defaultHashWorkers(); 0 hashes on the calling thread alone). */
   readonly workers?: number;
 }
 
@@ -96,7 +106,8 @@ async function hashAll(path: string, pieceLength: number, opts: HashOptions, v2:
     throw new IsosyncError('IO', `Cannot hash ${JSON.stringify(path)}: it holds ${before.size} bytes, fewer than ${length}`, { path });
   }
   const jobs = makeJobs(path, length, pieceLength, v2);
-  const workers = Math.min(opts.workers ?? (length <= INLINE_MAX_BYTES ? 0 : availableParallelism()), jobs.length);
+  // The calling thread takes jobs too: more workers than jobs - 1 would have nothing to do.
+  const workers = Math.min(opts.workers ?? (length <= INLINE_MAX_BYTES ? 0 : defaultHashWorkers()), jobs.length - 1);
   const count = Math.ceil(length / pieceLength);
   const out = new Uint8Array(count * SHA1_BYTES);
   const layer = v2 ? new Uint8Array(count * SHA256_BYTES) : undefined;
@@ -107,7 +118,7 @@ async function hashAll(path: string, pieceLength: number, opts: HashOptions, v2:
   };
   try {
     if (workers <= 0) hashInline(path, jobs, put, length, opts.onProgress);
-    else await hashInPool(jobs, workers, put, length, opts.onProgress);
+    else await hashInPool(path, jobs, workers, put, length, opts.onProgress);
   } catch (e) {
     if (e instanceof IsosyncError) throw e;
     const err = e as NodeJS.ErrnoException;
@@ -210,52 +221,75 @@ function hashInline(path: string, jobs: Job[], put: Put, total: number, onProgre
   }
 }
 
-function hashInPool(jobs: Job[], size: number, put: Put, total: number, onProgress?: HashOptions['onProgress']): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const workers: Worker[] = [];
-    let next = 0;
-    let finished = 0;
-    let done = 0;
-    let failed = false;
-    const stopAll = () => {
-      for (const w of workers) void w.terminate();
-    };
-    const fail = (e: unknown) => {
-      if (failed) return;
-      failed = true;
-      stopAll();
-      reject(e);
-    };
-    const feed = (w: Worker) => {
-      const job = jobs[next++];
-      if (job) {
-        const { firstPiece: _, ...msg } = job;
-        w.postMessage(msg satisfies HashJob);
-      }
-    };
+/** Lets worker replies in between two jobs of the calling thread. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Jobs go, in order, to whichever thread asks next: each worker keeps
+ * JOBS_QUEUED_PER_WORKER posted, and the calling thread hashes one job at a
+ * time between turns of its event loop (a 16 MiB job is ~12 ms of SHA-1).
+ */
+async function hashInPool(path: string, jobs: Job[], size: number, put: Put, total: number, onProgress?: HashOptions['onProgress']): Promise<void> {
+  const workers: Worker[] = [];
+  let next = 0;
+  let finished = 0;
+  let done = 0;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const settle = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const fail = (e: unknown) => {
+    if (failure) return;
+    failure = { error: e };
+    settle();
+  };
+  const complete = (job: Job, digests: Uint8Array) => {
+    put(job, digests);
+    done += job.end - job.start;
+    finished++;
+    onProgress?.(done, total);
+  };
+  const feed = (w: Worker) => {
+    const job = jobs[next++];
+    if (job) {
+      const { firstPiece: _, ...msg } = job;
+      w.postMessage(msg satisfies HashJob);
+    }
+  };
+  const fd = openSync(path, 'r');
+  try {
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: HASH_WORKER_MARK });
       workers.push(w);
       w.on('error', fail);
       w.on('message', (reply: HashReply) => {
-        if (failed) return;
+        if (failure) return;
         if ('error' in reply) {
           fail(new IsosyncError('IO', reply.error, { errno: reply.code }));
           return;
         }
-        const job = jobs[reply.id]!;
-        put(job, new Uint8Array(reply.digests));
-        done += job.end - job.start;
-        onProgress?.(done, total);
-        if (++finished === jobs.length) {
-          for (const x of workers) x.postMessage({ close: true });
-          resolve();
-        } else {
-          feed(w);
-        }
+        complete(jobs[reply.id]!, new Uint8Array(reply.digests));
+        if (finished === jobs.length) settle();
+        else feed(w);
       });
-      // Two jobs queued per worker, so it never waits for the next one.
+      // Jobs queued per worker, so it never waits for the next one.
       for (let k = 0; k < JOBS_QUEUED_PER_WORKER; k++) feed(w);
     }
-  });
+    const buf = Buffer.allocUnsafe(READ_BYTES);
+    while (!failure && next < jobs.length) {
+      const job = jobs[next++]!;
+      complete(job, hashRange(fd, job, buf));
+      await turn();
+    }
+    if (!failure && finished < jobs.length) await new Promise<void>((resolve) => (wake = resolve));
+    if (failure) throw failure.error;
+  } finally {
+    closeSync(fd);
+    // A failure on any thread stops the others at once; after success each worker closes its files and ends.
+    if (finished < jobs.length) for (const w of workers) void w.terminate();
+    else for (const w of workers) w.postMessage({ close: true });
+  }
 }

@@ -14,6 +14,19 @@ function bytes(n: number, seed: string): Buffer {
   return out;
 }
 
+/** Deterministic filler for inputs of many jobs, where SHA-1 per 20 bytes would be slow: an xorshift stream. */
+function fastBytes(n: number, seed: number): Buffer {
+  const words = new Uint32Array(Math.ceil(n / 4));
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  return Buffer.from(words.buffer, 0, n);
+}
+
 function reference(data: Buffer, pieceLength: number): Buffer {
   const parts: Buffer[] = [];
   for (let off = 0; off < data.length; off += pieceLength) parts.push(createHash('sha1').update(data.subarray(off, off + pieceLength)).digest());
@@ -43,6 +56,21 @@ describe('hashPieces', () => {
       });
     }
   }
+
+  it('shares jobs between the calling thread and the workers, in piece order', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const path = join(tmp.dir, 'img');
+    const data = fastBytes(5 * JOB_BYTES + 262144 + 77, 7);
+    writeFileSync(path, data);
+    for (const workers of [1, 3]) {
+      const seen: number[] = [];
+      const got = await hashPieces(path, 262144, { workers, onProgress: (done) => seen.push(done) });
+      assert.deepEqual(Buffer.from(got), reference(data, 262144), `${workers} workers`);
+      assert.equal(seen.length, 6, 'one progress report per job');
+      assert.equal(seen.at(-1), data.length);
+    }
+  });
 
   it('hashes only the first `length` bytes when asked', async (t) => {
     const tmp = tempDir();
