@@ -19,20 +19,27 @@
  * ISOSYNC_BENCH_SERVE_MB (default 100) and 20 packages per MB.
  * ISOSYNC_BENCH_SERVE_CLIENTS sets N.
  *
+ * Same-run comparisons: ISOSYNC_BENCH_SERVE_BASELINE=DIR (another build's
+ * worktree, its bin/isosync) runs the same N clients through that build's
+ * serve too; ISOSYNC_BENCH_SERVE_ROUNDS=R (default 1) repeats the rounds,
+ * alternating baseline, this build and zsync. Each round prints its wall
+ * time, the clients' CPU (user + system, summed; the machine may be shared,
+ * so CPU is the steadier figure), the server's CPU and the load average.
+ *
  *   npm run bench -- serve
  *
  * Everything lives in one temp folder, removed afterwards; every process
  * started is stopped, also when the bench gets SIGINT or SIGTERM
  * (children.ts: each in its own process group).
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Children } from './children.js';
-import { haveTimeTool, vmHwmKiB } from './delta/measure.js';
+import { cpuSeconds, haveTimeTool, vmHwmKiB } from './delta/measure.js';
 import { Nginx } from './delta/nginx.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,10 +48,26 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
 /** Every process the bench starts (the pair script, publish, serve, clients, zsync), stopped at its end or on a signal. */
 const children = new Children();
 
-/** CMD ARGS under /usr/bin/time, its peak RSS written to `timeFile` (when GNU time is there). */
+/** CMD ARGS under /usr/bin/time, its CPU seconds (user, system) and peak RSS written to `timeFile` (when GNU time is there). */
 function timedArgs(cmd: string, args: string[], timeFile: string): [string, string[]] {
-  return haveTimeTool() ? ['/usr/bin/time', ['-f', '%M', '-o', timeFile, cmd, ...args]] : [cmd, args];
+  return haveTimeTool() ? ['/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, cmd, ...args]] : [cmd, args];
 }
+
+/** CPU seconds (user + system) of the processes whose time files are given, summed; NaN without /usr/bin/time. */
+function cpuSum(timeFiles: string[]): number {
+  let sum = 0;
+  for (const f of timeFiles) {
+    try {
+      const m = /([\d.]+) ([\d.]+) \d+\s*$/.exec(readFileSync(f, 'utf8'));
+      sum += m ? Number(m[1]) + Number(m[2]) : NaN;
+    } catch {
+      sum = NaN;
+    }
+  }
+  return sum;
+}
+
+const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 
 /** Smallest and largest peak RSS, MiB, of the processes whose time files are given. */
 function peakRange(timeFiles: string[]): string {
@@ -81,7 +104,7 @@ interface ClientReport {
   fetchBytes: number;
   fetchedBytes: number;
   metadataFetchedBytes: number;
-  webSeeds: { bytes: number }[];
+  webSeeds: { bytes: number; dropped?: string }[];
   planningFetched?: { webSeeds: number; peers: number };
   peers?: { downloaded: number; uploaded: number; list: { peerId?: string; downloaded: number }[] };
 }
@@ -99,9 +122,86 @@ async function serverStatus(url: string): Promise<{ http: { bytesSent: number };
   return (await (await fetch(`${url}/status.json`)).json()) as never;
 }
 
+/** One round of N isosync clients through `bin`'s serve: what the server sent, where each client's bytes came from, times. */
+async function isosyncRound(bin: string, label: string, work: string, srv: string, pub: string, pairDir: string, want: string, dirs: string[]): Promise<{ wall: number; lines: string[] }> {
+  const serve = children.spawn(process.execPath, [bin, 'serve', srv, '--port', '0', '--min-size', '1000000', '--home', pub], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      serve.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        buf += d;
+        const m = /at (http:\/\/\S+?)\/?\n/.exec(buf);
+        if (m) resolve(m[1]!);
+      });
+      serve.on('exit', (c) => reject(new Error(`isosync serve exited with ${c}`)));
+    });
+    for (let i = 0; ; i++) {
+      const s = await serverStatus(url);
+      if (s.swarms.filter((w) => w.seeders > 0).length >= 2) break;
+      if (i > 600) throw new Error('isosync serve did not seed in 60 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const before = await serverStatus(url);
+    const serveCpu0 = cpuSeconds(serve.pid);
+    for (const d of dirs) {
+      rmSync(d, { recursive: true, force: true });
+      mkdirSync(d);
+      linkSync(join(pairDir, 'distro-large-1.00.iso'), join(d, 'distro-large-1.00.iso'));
+    }
+    const load0 = load();
+    const t0 = performance.now();
+    const runs = await Promise.all(dirs.map((d) => sh(...timedArgs(process.execPath, [bin, 'sync', `${url}/distro-large-1.01.iso`, '--from', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'distro-large-1.01.iso'), '--home', join(d, 'home'), '--json'], join(d, 'time')))));
+    const wall = (performance.now() - t0) / 1000;
+    const clientPeaks = peakRange(dirs.map((d) => join(d, 'time')));
+    const clientCpu = cpuSum(dirs.map((d) => join(d, 'time')));
+    const after = await serverStatus(url);
+    const serveCpu = cpuSeconds(serve.pid) - serveCpu0;
+    for (const [i, r] of runs.entries()) if (r.code !== 0) throw new Error(`${label}: client ${i} failed: ${r.stderr.slice(-500)}`);
+    let ok = 0;
+    for (const d of dirs) if ((await sha256(join(d, 'distro-large-1.01.iso'))) === want) ok++;
+    const reports = runs.map((r) => JSON.parse(r.stdout) as ClientReport);
+    const torrentBytes = statSync(join(work, '1.01.torrent')).size;
+    const serverIds = new Set(after.bittorrent.seeds.flatMap((x) => (x.peerId ? [x.peerId] : [])));
+    const rows = reports.map((r) => breakdown(r, serverIds));
+    const delta = reports[0]!.fetchBytes;
+    const httpSent = after.http.bytesSent - before.http.bytesSent;
+    const btSent = after.bittorrent.bytesSent - before.bittorrent.bytesSent;
+    const peerShare = reports.reduce((n, r) => n + (r.peers?.uploaded ?? 0), 0);
+    const dropped = reports.filter((r) => r.webSeeds.some((w) => w.dropped !== undefined)).length;
+    const servePeakKiB = serve.pid !== undefined ? vmHwmKiB(serve.pid) : 0;
+    const lines: string[] = [];
+    const x = (n: number) => `${(n / delta).toFixed(3)}x`;
+    lines.push(`  ${label}: one client's delta (its plan's fetch bytes): ${mb(delta)}`);
+    // Per client (torrent size is that of the published torrent, which the server's matches in size only roughly): where its bytes came from.
+    lines.push(`  per client, in deltas: torrent (~${x(torrentBytes)}) | planning: server HTTP, peers | assemble: server HTTP, server BT, other clients`);
+    for (const [i, b] of rows.entries()) lines.push(`    client ${i}: plan ${x(b.planHttp)} ${x(b.planPeers)} | assemble ${x(b.assembleHttp)} ${x(b.btServer)} ${x(b.btClients)} | metadata ${x(reports[i]!.metadataFetchedBytes)}`);
+    const sum = (f: (b: (typeof rows)[number]) => number) => rows.reduce((n, b) => n + f(b), 0);
+    lines.push(`    all: planning HTTP ${x(sum((b) => b.planHttp))}, planning from peers ${x(sum((b) => b.planPeers))}, assemble HTTP ${x(sum((b) => b.assembleHttp))}, server BT ${x(sum((b) => b.btServer))}, torrents ~${x(dirs.length * torrentBytes)}; server counters: HTTP ${x(httpSent)}, BT ${x(btSent)}`);
+    lines.push(`  ${label} serve (${dirs.length} at once): HTTP ${mb(httpSent)} + BitTorrent ${mb(btSent)} = ${mb(httpSent + btSent)} = ${((httpSent + btSent) / delta).toFixed(2)} x one delta (target <= 1.3 x); clients uploaded ${mb(peerShare)} to each other; ${ok}/${dirs.length} bit-identical; web seed dropped by ${dropped}/${dirs.length}; wall ${wall.toFixed(1)} s; CPU: clients ${clientCpu.toFixed(1)} s, serve ${serveCpu.toFixed(1)} s; load ${load0} -> ${load()}; peak RSS: isosync serve ${(servePeakKiB / 1024).toFixed(0)} MiB (VmHWM), clients ${clientPeaks}`);
+    return { wall, lines };
+  } finally {
+    serve.kill('SIGTERM');
+    await new Promise((r) => (serve.exitCode !== null || serve.signalCode !== null ? r(undefined) : serve.on('exit', r)));
+  }
+}
+
+/** One round of N zsync clients against nginx: what nginx sent, times. */
+async function zsyncRound(nginx: Nginx, want: string, dirs: string[]): Promise<{ wall: number; line: string; bytes: number }> {
+  await nginx.traffic();
+  const load0 = load();
+  const z0 = performance.now();
+  const zr = await Promise.all(dirs.map((d) => sh(...timedArgs('zsync', ['-q', '-i', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'z.iso'), `${nginx.baseUrl}/distro-large-1.01.zsync`], join(d, 'ztime')), d)));
+  const wall = (performance.now() - z0) / 1000;
+  const traffic = await nginx.traffic();
+  let zok = 0;
+  for (const [i, d] of dirs.entries()) if (zr[i]!.code === 0 && (await sha256(join(d, 'z.iso'))) === want) zok++;
+  for (const d of dirs) rmSync(join(d, 'z.iso'), { force: true });
+  const cpu = cpuSum(dirs.map((d) => join(d, 'ztime')));
+  return { wall, bytes: traffic.bodyBytes, line: `zsync (${dirs.length} at once, nginx): server sent ${mb(traffic.bodyBytes)} (incl. the .zsync file); ${zok}/${dirs.length} bit-identical; wall ${wall.toFixed(1)} s; CPU: clients ${cpu.toFixed(1)} s; load ${load0} -> ${load()}; peak RSS of the zsync clients ${peakRange(dirs.map((d) => join(d, 'ztime')))}` };
+}
+
 export async function run(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'isosync-serve-bench-'));
-  let serve: ChildProcess | undefined;
   let nginx: Nginx | undefined;
   const release = children.onSignals(async () => {
     await nginx?.stop();
@@ -109,6 +209,8 @@ export async function run(): Promise<void> {
   });
   try {
     const clients = Number(process.env['ISOSYNC_BENCH_SERVE_CLIENTS'] ?? 8);
+    const roundCount = Number(process.env['ISOSYNC_BENCH_SERVE_ROUNDS'] ?? 1);
+    const baseline = process.env['ISOSYNC_BENCH_SERVE_BASELINE'];
     let pairDir = process.env['ISOSYNC_BENCH_SERVE_PAIR'];
     if (!pairDir) {
       const size = Number(process.env['ISOSYNC_BENCH_SERVE_MB'] ?? 100);
@@ -127,78 +229,31 @@ export async function run(): Promise<void> {
       const r = await sh(process.execPath, [BIN, 'publish', join(srv, `distro-large-${v}.iso`), '--product', 'distro-large', '--release', v, '--home', pub, '-o', join(work, `${v}.torrent`), ...(prev ? ['--previous', prev] : [])]);
       if (r.code !== 0) throw new Error(`publish ${v} failed: ${r.stderr}`);
     }
-    out(`  images: 1.01 is ${mb(size)}; ${clients} clients, each with 1.00`);
-
-    // isosync: N clients at once through isosync serve.
-    serve = children.spawn(process.execPath, [BIN, 'serve', srv, '--port', '0', '--min-size', '1000000', '--home', pub], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const url = await new Promise<string>((resolve, reject) => {
-      let buf = '';
-      serve!.stdout!.setEncoding('utf8').on('data', (d: string) => {
-        buf += d;
-        const m = /at (http:\/\/\S+?)\/?\n/.exec(buf);
-        if (m) resolve(m[1]!);
-      });
-      serve!.on('exit', (c) => reject(new Error(`isosync serve exited with ${c}`)));
-    });
-    for (let i = 0; ; i++) {
-      const s = await serverStatus(url);
-      if (s.swarms.filter((w) => w.seeders > 0).length >= 2) break;
-      if (i > 600) throw new Error('isosync serve did not seed in 60 s');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const before = await serverStatus(url);
+    out(`  images: 1.01 is ${mb(size)}; ${clients} clients, each with 1.00${baseline ? `; baseline build: ${baseline}` : ''}; ${roundCount} round(s)`);
     const dirs = Array.from({ length: clients }, (_, i) => join(work, `client-${i}`));
-    for (const d of dirs) {
-      mkdirSync(d);
-      linkSync(join(pairDir, 'distro-large-1.00.iso'), join(d, 'distro-large-1.00.iso'));
-    }
-    const t0 = performance.now();
-    const runs = await Promise.all(dirs.map((d) => sh(...timedArgs(process.execPath, [BIN, 'sync', `${url}/distro-large-1.01.iso`, '--from', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'distro-large-1.01.iso'), '--home', join(d, 'home'), '--json'], join(d, 'time')))));
-    const clientPeaks = peakRange(dirs.map((d) => join(d, 'time')));
-    const wall = (performance.now() - t0) / 1000;
-    const after = await serverStatus(url);
-    for (const [i, r] of runs.entries()) if (r.code !== 0) throw new Error(`client ${i} failed: ${r.stderr.slice(-500)}`);
-    let ok = 0;
-    for (const d of dirs) if ((await sha256(join(d, 'distro-large-1.01.iso'))) === want) ok++;
-    const reports = runs.map((r) => JSON.parse(r.stdout) as ClientReport);
-    const torrentBytes = statSync(join(work, '1.01.torrent')).size;
-    const serverIds = new Set(after.bittorrent.seeds.flatMap((x) => (x.peerId ? [x.peerId] : [])));
-    const rows = reports.map((r) => breakdown(r, serverIds));
-    const delta = reports[0]!.fetchBytes;
-    const httpSent = after.http.bytesSent - before.http.bytesSent;
-    const btSent = after.bittorrent.bytesSent - before.bittorrent.bytesSent;
-    const peerShare = reports.reduce((n, r) => n + (r.peers?.uploaded ?? 0), 0);
-    const servePeakKiB = serve.pid !== undefined ? vmHwmKiB(serve.pid) : 0;
-    serve.kill('SIGTERM');
-    await new Promise((r) => serve!.on('exit', r));
-    serve = undefined;
-
-    // zsync: N clients at once against nginx.
-    let zsyncLine = 'zsync: skipped (needs zsync, zsyncmake and nginx)';
-    if (have('zsync') && have('zsyncmake') && have('nginx')) {
+    const haveZsync = have('zsync') && have('zsyncmake') && have('nginx');
+    if (haveZsync) {
       nginx = await Nginx.start(join(work, 'nginx'), srv, (n) => (nginx = n));
-      const control = join(srv, 'distro-large-1.01.zsync');
-      const mk = await sh('zsyncmake', ['-u', `${nginx.baseUrl}/distro-large-1.01.iso`, '-o', control, join(srv, 'distro-large-1.01.iso')]);
+      const mk = await sh('zsyncmake', ['-u', `${nginx.baseUrl}/distro-large-1.01.iso`, '-o', join(srv, 'distro-large-1.01.zsync'), join(srv, 'distro-large-1.01.iso')]);
       if (mk.code !== 0) throw new Error(`zsyncmake failed: ${mk.stderr}`);
-      await nginx.traffic();
-      const z0 = performance.now();
-      const zr = await Promise.all(dirs.map((d) => sh(...timedArgs('zsync', ['-q', '-i', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'z.iso'), `${nginx!.baseUrl}/distro-large-1.01.zsync`], join(d, 'ztime')), d)));
-      const zwall = (performance.now() - z0) / 1000;
-      const traffic = await nginx.traffic();
-      let zok = 0;
-      for (const [i, d] of dirs.entries()) if (zr[i]!.code === 0 && (await sha256(join(d, 'z.iso'))) === want) zok++;
-      zsyncLine = `zsync (${clients} at once, nginx): server sent ${mb(traffic.bodyBytes)} = ${(traffic.bodyBytes / delta).toFixed(2)} x one isosync delta (incl. the .zsync file); ${zok}/${clients} bit-identical; wall ${zwall.toFixed(1)} s; peak RSS of the zsync clients ${peakRange(dirs.map((d) => join(d, 'ztime')))}`;
     }
-
-    out(`  one client's delta (its plan's fetch bytes): ${mb(delta)}`);
-    // Per client (torrent size is that of the published torrent, which the server's matches in size only roughly): where its bytes came from.
-    const x = (n: number) => `${(n / delta).toFixed(3)}x`;
-    out(`  per client, in deltas: torrent (~${x(torrentBytes)}) | planning: server HTTP, peers | assemble: server HTTP, server BT, other clients`);
-    for (const [i, b] of rows.entries()) out(`    client ${i}: plan ${x(b.planHttp)} ${x(b.planPeers)} | assemble ${x(b.assembleHttp)} ${x(b.btServer)} ${x(b.btClients)} | metadata ${x(reports[i]!.metadataFetchedBytes)}`);
-    const sum = (f: (b: (typeof rows)[number]) => number) => rows.reduce((n, b) => n + f(b), 0);
-    out(`    all: planning HTTP ${x(sum((b) => b.planHttp))}, planning from peers ${x(sum((b) => b.planPeers))}, assemble HTTP ${x(sum((b) => b.assembleHttp))}, server BT ${x(sum((b) => b.btServer))}, torrents ~${x(clients * torrentBytes)}; server counters: HTTP ${x(httpSent)}, BT ${x(btSent)}`);
-    out(`  isosync serve (${clients} at once): HTTP ${mb(httpSent)} + BitTorrent ${mb(btSent)} = ${mb(httpSent + btSent)} = ${((httpSent + btSent) / delta).toFixed(2)} x one delta (target <= 2 x); clients uploaded ${mb(peerShare)} to each other; ${ok}/${clients} bit-identical; wall ${wall.toFixed(1)} s; peak RSS: isosync serve ${(servePeakKiB / 1024).toFixed(0)} MiB (VmHWM), clients ${clientPeaks}`);
-    out(`  ${zsyncLine}`);
+    const walls: Record<string, number[]> = { baseline: [], isosync: [], zsync: [] };
+    for (let round = 1; round <= roundCount; round++) {
+      out(`  -- round ${round}`);
+      const builds: [string, string][] = [...(baseline ? [['baseline', join(baseline, 'bin', 'isosync')] as [string, string]] : []), ['isosync', BIN]];
+      for (const [label, bin] of round % 2 === 0 ? builds.reverse() : builds) {
+        const r = await isosyncRound(bin, label, work, srv, pub, pairDir, want, dirs);
+        walls[label]!.push(r.wall);
+        for (const l of r.lines) out(l);
+      }
+      if (nginx) {
+        const z = await zsyncRound(nginx, want, dirs);
+        walls['zsync']!.push(z.wall);
+        out(`  ${z.line}`);
+      } else out('  zsync: skipped (needs zsync, zsyncmake and nginx)');
+    }
+    const range = (xs: number[]) => (xs.length === 0 ? 'n/a' : `${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)} s`);
+    out(`  wall, ${clients} clients at once: isosync ${range(walls['isosync']!)}${baseline ? `, baseline ${range(walls['baseline']!)}` : ''}, zsync ${range(walls['zsync']!)} (target: isosync <= zsync)`);
   } finally {
     release();
     await children.stopAll();

@@ -58,15 +58,16 @@ export interface SyncPeers {
   attach(engine: EnginePort): void;
   readonly host: string | undefined;
   readonly port: number | undefined;
-  pieceVerified(piece: PieceIndex): void;
+  /** A piece verified here; `fetched`: some of its bytes came from the network (courtesy waits for peers that lack those). */
+  pieceVerified(piece: PieceIndex, fetched?: boolean): void;
   report(): { downloaded: number; uploaded: number; list: { address: string; downloaded: number; uploaded: number; banned?: boolean; dropped?: string }[] };
   /** Serves the finished image from `path` (the .part is gone) while `during` runs. */
   seedFrom(path: string, during: () => Promise<void>): Promise<void>;
   /**
-   * After a sync without --seed: keeps serving while peers still download
-   * from us (leechers that started together finish from each other, not
-   * from the publisher) while some peer is interested, at most
-   * COURTESY_MAX_MS; returns at once when no peer is interested.
+   * After a sync without --seed: keeps serving while peers still need us
+   * (leechers that started together finish from each other, not from the
+   * publisher; stillNeeded), at most COURTESY_MAX_MS; returns at once when
+   * none does.
    */
   courtesy(): Promise<void>;
   close(): Promise<void>;
@@ -84,6 +85,23 @@ interface Store {
  * server then sent 2.0-2.2 deltas for 8 clients instead of 1.5-2.2).
  */
 export const COURTESY_MAX_MS = 15_000;
+
+/**
+ * Whether a finished sync still serves someone (courtesy): a connected peer
+ * is interested and lacks a piece this sync fetched. Peers of one release
+ * hold the same old release, so the pieces we took from the network are
+ * the ones they take from it; the rest they fill locally, and they stay
+ * interested in us (they lack those pieces until verified) without
+ * needing anything from us: a wait on interest alone ran close to its
+ * limit. Without the fetched pieces known (`fetched` undefined), interest
+ * alone decides. `holders(p)`: connected peers that have piece p.
+ */
+export function stillNeeded(o: { interested: boolean; connected: number; fetched: Iterable<PieceIndex> | undefined; holders: (p: PieceIndex) => number }): boolean {
+  if (!o.interested) return false;
+  if (o.fetched === undefined) return true;
+  for (const p of o.fetched) if (o.holders(p) < o.connected) return true;
+  return false;
+}
 
 export async function startPeers(target: Metainfo, settings: PeerSettings, store: Store, onWarning?: WarningSink): Promise<SyncPeers> {
   const direct = (settings.peers ?? []).map(parseHostPort);
@@ -137,13 +155,17 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   const announcing: Announcing | undefined = announcers.length === 0 ? undefined : { discovering: () => announcers.some((a) => a.discovering()), tried: () => announcers.flatMap((a) => a.tried()), completed: () => announcers.forEach((a) => a.completed()), stop: async () => void (await Promise.all(announcers.map((a) => a.stop()))) };
   const discovery = settings.discovery && !target.private ? await startDiscovery(target, swarm, settings.discovery, onWarning) : undefined;
   let closed = false;
+  /** Pieces verified with bytes from the network, once the caller says which (pieceVerified's `fetched`). */
+  let fetched: Set<PieceIndex> | undefined;
   const self: SyncPeers = {
     swarm,
     // Peers may come from the trackers' first answer (a sync with no live source after it fails at once, not after a later announce), or from a DHT that knows nodes.
     attach: (engine) => swarm.attachEngine(engine, () => (announcing?.discovering() ?? false) || discovery?.searching === true, () => announcing?.tried() ?? []),
     host: swarm.host,
     port: swarm.port,
-    pieceVerified(p) {
+    pieceVerified(p, viaNetwork) {
+      if (viaNetwork !== undefined) fetched ??= new Set();
+      if (viaNetwork) fetched!.add(p);
       swarm.pieceVerified(p);
       if (store.have.every(Boolean)) announcing?.completed();
     },
@@ -170,7 +192,8 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
       const start = Date.now();
       for (;;) {
         const now = Date.now();
-        if (!swarm.wanted || now - start >= COURTESY_MAX_MS) return;
+        if (now - start >= COURTESY_MAX_MS) return;
+        if (!stillNeeded({ interested: swarm.wanted, connected: swarm.connectedPeers, fetched, holders: (p) => swarm.availabilityOf(p) })) return;
         await new Promise((r) => setTimeout(r, 100));
       }
     },

@@ -150,7 +150,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     const onEvent = (e: AssembleEvent) => {
       emit(e);
       if (e.type === 'piece') {
-        swarm?.pieceVerified(e.piece);
+        swarm?.pieceVerified(e.piece, e.fetched > 0);
         done++;
         fetchedSoFar += e.fetched;
         reusedSoFar += e.reused;
