@@ -8,7 +8,9 @@
  * in the same run. Bytes are nginx's body bytes; the byte floor is
  * `zstd --long --patch-from` of the new image against the old one, the block
  * floor bench/live-floor.ts. Also: isosync plan's prediction for both
- * torrents, wall time, peak RSS, and peak RSS per nested file. For the
+ * torrents; wall time, CPU time and peak RSS of every process (plans too);
+ * and peak RSS per nested file. LIVE_BEFORE=DIR adds the stock plan and
+ * sync of the build in DIR (a worktree of an earlier commit) to the run. For the
  * EROFS pair also the rollback 2 -> 1 with a stock torrent (EROFS clusters
  * rebuilt by re-encoding count in both directions).
  */
