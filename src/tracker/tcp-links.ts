@@ -95,8 +95,8 @@ async function listenNet<S>(host: string, port: number, events: LinkEvents<S>): 
 
 /** The parts of a libuv TCP handle object used here (node/src/tcp_wrap.cc, stream_base.cc). */
 interface TcpHandle {
-  onconnection: ((status: number, client: TcpHandle | undefined) => void) | null;
-  onread: ((this: TcpHandle, buf: ArrayBuffer | undefined) => void) | null;
+  onconnection: (status: number, client: TcpHandle | undefined) => void;
+  onread: (this: TcpHandle, buf: ArrayBuffer | undefined) => void;
   link?: HandleLink<unknown>;
   bind(host: string, port: number): number;
   bind6(host: string, port: number, flags: number): number;
@@ -182,7 +182,8 @@ function listenHandles<S>(b: Bindings, host: string, port: number, events: LinkE
   return {
     port: out.port ?? port,
     close: async () => {
-      server.onconnection = null;
+      // Closed handles call nothing; a no-op rather than null in case one accept was already on its way.
+      server.onconnection = () => undefined;
       server.close();
     },
   };
