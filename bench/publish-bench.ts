@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildHints } from '../src/delta/hints.js';
 import { encodeBencode } from '../src/torrent/bencode-encode.js';
-import { hashPieces } from '../src/torrent/hash-pieces.js';
+import { defaultHashWorkers, hashPieces } from '../src/torrent/hash-pieces.js';
 import { ISO_HEADER_OFFSET, isoHeader } from '../test/helpers/iso-image.js';
 
 const MIB = 1024 * 1024;
@@ -62,6 +62,8 @@ interface Timing {
   readonly wall: number;
   /** CPU seconds (user + system, all threads), when known. */
   readonly cpu?: number;
+  /** Peak resident set size in MiB, when known. */
+  readonly rssMib?: number;
 }
 
 /** Runs a command under /usr/bin/time when present, for its CPU seconds beside the wall time. */
@@ -69,15 +71,15 @@ function timeCommand(cmd: string, args: string[]): Timing | undefined {
   const gnuTime = existsSync('/usr/bin/time');
   const t0 = performance.now();
   const r = gnuTime
-    ? spawnSync('/usr/bin/time', ['-f', 'CPU %U %S', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+    ? spawnSync('/usr/bin/time', ['-f', 'CPU %U %S %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
     : spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   const wall = (performance.now() - t0) / 1000;
   if (r.error || r.status !== 0) {
     process.stdout.write(`  ${cmd}: not measured (${r.error?.message ?? r.stderr.trim().split('\n')[0]})\n`);
     return undefined;
   }
-  const m = /CPU ([\d.]+) ([\d.]+)/.exec(r.stderr);
-  return m ? { wall, cpu: Number(m[1]) + Number(m[2]) } : { wall };
+  const m = /CPU ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr);
+  return m ? { wall, cpu: Number(m[1]) + Number(m[2]), rssMib: Number(m[3]) / 1024 } : { wall };
 }
 
 export async function run(): Promise<void> {
@@ -102,19 +104,23 @@ export async function run(): Promise<void> {
     const t0 = performance.now();
     await hashPieces(image, PIECE_LENGTH);
     const cpu = process.cpuUsage(cpu0);
-    rows.push([`isosync hashPieces (${cores} workers)`, { wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 }]);
+    rows.push([`isosync hashPieces (this thread + ${defaultHashWorkers()} workers)`, { wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 }]);
     rows.push([
       'isosync publish (CLI, end to end)',
       timeCommand(process.execPath, [join(ROOT, 'bin', 'isosync'), 'publish', image, '--product', 'bench', '--release', '1', '--home', join(dir, 'home'), '-o', join(dir, 'ours.torrent')]),
     ]);
 
     const mk = rows[1]![1]?.wall;
+    // CPU time is what a loaded machine disturbs least: the ratio to watch when wall times swing.
+    const mkCpu = rows[1]![1]?.cpu;
     for (const [name, tm] of rows) {
       if (tm === undefined) continue;
       const rate = bytes / MIB / tm.wall;
       const cpuText = tm.cpu !== undefined ? `  ${tm.cpu.toFixed(2).padStart(5)} CPU s` : '';
       const vsMk = mk !== undefined ? `  ${(mk / tm.wall).toFixed(2)}x mktorrent's speed` : '';
-      process.stdout.write(`  ${name.padEnd(40)} ${tm.wall.toFixed(2).padStart(6)} s  ${rate.toFixed(0).padStart(5)} MiB/s${cpuText}${vsMk}\n`);
+      const vsMkCpu = mkCpu !== undefined && tm.cpu !== undefined ? `  ${(tm.cpu / mkCpu).toFixed(2)}x its CPU` : '';
+      const rss = tm.rssMib !== undefined ? `  peak RSS ${tm.rssMib.toFixed(0)} MiB` : '';
+      process.stdout.write(`  ${name.padEnd(44)} ${tm.wall.toFixed(2).padStart(6)} s  ${rate.toFixed(0).padStart(5)} MiB/s${cpuText}${vsMk}${vsMkCpu}${rss}\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -129,9 +135,12 @@ async function hintsBench(): Promise<void> {
     process.stdout.write('  hints: fixture pair fixtures/releases/distro-1.00.iso, distro-1.01.iso missing (npm run fixtures)\n');
     return;
   }
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const hints = await buildHints(cur, [{ infoHash: '00'.repeat(20), release: '1.00', imagePath: old }]);
   const s = (performance.now() - t0) / 1000;
+  const used = process.cpuUsage(cpu0);
+  const cpu = (used.user + used.system) / 1e6;
   if (hints === undefined) {
     process.stdout.write('  hints: not computed by this build\n');
     return;
@@ -139,6 +148,14 @@ async function hintsBench(): Promise<void> {
   const size = encodeBencode(hints).length;
   const image = statSync(cur).size;
   process.stdout.write(
-    `  hints for fixture 1.00 -> 1.01 (both directions): ${size} bytes, ${((100 * size) / image).toFixed(3)}% of the ${image}-byte image, computed in ${s.toFixed(2)} s\n`,
+    `  hints for fixture 1.00 -> 1.01 (both directions): ${size} bytes, ${((100 * size) / image).toFixed(3)}% of the ${image}-byte image, computed in ${s.toFixed(2)} s, ${cpu.toFixed(2)} CPU s\n`,
   );
+  // zsyncmake: what a zsync publisher runs on the same image (block checksums of the new image only).
+  const dir = mkdtempSync(join(tmpdir(), 'isosync-publish-bench-'));
+  try {
+    const z = timeCommand('zsyncmake', ['-u', 'distro-1.01.iso', '-o', join(dir, 'z.zsync'), cur]);
+    if (z?.cpu !== undefined) process.stdout.write(`  zsyncmake on 1.01: ${z.wall.toFixed(2)} s, ${z.cpu.toFixed(2)} CPU s; hints took ${(cpu / Math.max(z.cpu, 0.01)).toFixed(0)}x its CPU (its CPU floored at 0.01 s, /usr/bin/time's resolution)\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
