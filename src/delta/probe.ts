@@ -119,7 +119,7 @@ const STREAM_MAGICS: readonly (readonly number[])[] = [
   [0x28, 0xb5, 0x2f, 0xfd],
 ];
 /** Bytes sampled before a stream start (xz: check, index and footer of the stream before) and after it (the new stream's headers). */
-const BOUNDARY_BEFORE = 32;
+export const BOUNDARY_BEFORE = 32;
 const BOUNDARY_AFTER = 32;
 
 /** Offsets (relative, > 0) in `local` where a compressed stream starts. */

@@ -30,6 +30,7 @@ import { changedFilesAfter } from './changed-files.js';
 import { checkPlanningInput } from './planning-check.js';
 import { expectedWrongGuessBytes } from './guess-evidence.js';
 import { changedBlockFetch, changedBlockTurns } from './changed-block-evidence.js';
+import { inPlaceChanges, inPlaceFetch } from './in-place-evidence.js';
 import { collectWarnings, prepare, type Prepared } from './prepare.js';
 import type { PlanReport, SyncInput, SyncReport } from './report.js';
 import { closeSources } from './sources.js';
@@ -63,11 +64,15 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
     const wire = p.net.webPeers.reduce((n, w) => n + w.bytes, 0) + (swarm?.report().downloaded ?? 0);
     // Changed blocks: how much of each the old block gives is sampled, not assumed (changed-block-evidence.ts).
     const turns = !p.hintsCoverAll && p.net.hasSources && (p.report.byReason['changed-block'] ?? 0) > 0 ? await changedBlockTurns(p.plan, p.byteSources, p.net.engine) : undefined;
-    const measured = (done?: readonly boolean[]) => (turns ? changedBlockFetch(p.plan, turns, done) : undefined);
-    const fetchBytes = checked && exactChecked(p)
-      ? wire + remainingFetchBytes(p.plan, part.have, measured(part.have)) + (await expectedWrongGuessBytes(p.plan, part.have, part, p.byteSources))
+    // And so are the mapped blocks changed in place, which nothing else tells (in-place-evidence.ts); with the checked
+    // pieces counted exactly, guess-evidence.ts prices those from the checked pieces instead.
+    const exact = checked !== undefined && exactChecked(p);
+    const inPlace = turns && !exact ? await inPlaceChanges(p.plan, p.byteSources, p.net.engine) : [];
+    const measured = async (done?: readonly boolean[]) => (turns ? changedBlockFetch(p.plan, turns, done) + (await inPlaceFetch(p.plan, inPlace, p.byteSources, done)) : undefined);
+    const fetchBytes = exact
+      ? wire + remainingFetchBytes(p.plan, part.have, await measured(part.have)) + (await expectedWrongGuessBytes(p.plan, part.have, part, p.byteSources))
       : // Planned again: the pieces checked first are on the scratch .part now (the plan reuses them), but a sync fetches their fetched part.
-        summarize(p.plan, measured()).fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0) + ((p.hintsCoverAll || turns) && p.net.webPeers.length > 0 ? framingBytes(p.plan) : 0);
+        summarize(p.plan, await measured()).fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0) + ((p.hintsCoverAll || turns) && p.net.webPeers.length > 0 ? framingBytes(p.plan) : 0);
     p.net.close();
     await closeSources(p.sources);
     if (!checked) return p.report;
