@@ -8,8 +8,8 @@
  * changed tail near their start), so no constant share predicts both. The
  * plan therefore samples every changed-block guess whole, as a sync samples
  * a piece's part of it (delta/probe.ts: its start, then one sample a round
- * halving the gap that holds the turn; all blocks in one request a round,
- * GROUP ranges each), and prices each piece's part of it with the sampler
+ * halving the gap that holds the turn; all blocks at once a round, in
+ * requests of up to 48 ranges), and prices each piece's part of it with the sampler
  * played against the turn it found (expectedPartFetch). It costs the plan
  * some 150 bytes per sample on the wire (the sync's own samples cost as
  * much again: the plan's are not kept).
@@ -19,10 +19,8 @@ import { expectedPartFetch, SegmentProbe } from '../delta/probe.js';
 import { pieceSpan, segmentsIn, type LocalSegment, type Plan } from '../delta/plan.js';
 import { pieceIndex } from '../core/ids.js';
 import type { Span } from '../core/span.js';
+import { fetchAll } from './in-place-evidence.js';
 import type { ByteSource } from '../store/byte-source.js';
-
-/** Ranges per request (one multipart reply). */
-const GROUP = 48;
 
 /** The turn of every changed-block guess of the plan's first guess layer whose source is at hand. */
 export async function changedBlockTurns(plan: Plan, sources: readonly (ByteSource | undefined)[], fetcher: RangeFetcher): Promise<Map<LocalSegment, number>> {
@@ -34,15 +32,11 @@ export async function changedBlockTurns(plan: Plan, sources: readonly (ByteSourc
     for (const probe of probes) for (const span of probe.next()) asks.push({ seg: probe.seg, probe, span });
     if (asks.length === 0) break;
     asks.sort((a, b) => a.span.start - b.span.start);
-    for (let i = 0; i < asks.length; i += GROUP) {
-      const group = asks.slice(i, i + GROUP);
-      const spans = group.map((a) => a.span);
-      const got = fetcher.fetchRanges ? await fetcher.fetchRanges(spans) : await Promise.all(spans.map((s) => fetcher.fetchRange(s.start, s.end)));
-      for (const [k, a] of group.entries()) {
-        const bytes = local.get(a.seg) ?? (await sources[a.seg.source]!.read(a.seg.sourceOffset, a.seg.end - a.seg.start));
-        local.set(a.seg, bytes);
-        a.probe.record(a.span.start, bytes.subarray(a.span.start - a.seg.start, a.span.end - a.seg.start), got[k]!);
-      }
+    const got = await fetchAll(fetcher, asks.map((a) => a.span));
+    for (const [k, a] of asks.entries()) {
+      const bytes = local.get(a.seg) ?? (await sources[a.seg.source]!.read(a.seg.sourceOffset, a.seg.end - a.seg.start));
+      local.set(a.seg, bytes);
+      a.probe.record(a.span.start, bytes.subarray(a.span.start - a.seg.start, a.span.end - a.seg.start), got[k]!);
     }
   }
   return new Map(probes.map((p) => [p.seg, p.turn()]));

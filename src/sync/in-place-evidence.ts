@@ -24,8 +24,8 @@ import type { ByteSource } from '../store/byte-source.js';
 /** Ranges per request (one multipart reply). */
 const GROUP = 48;
 
-/** Fetches `spans` (sorted) GROUP at a time; returns their bytes in order. */
-async function fetchAll(fetcher: RangeFetcher, spans: readonly Span[]): Promise<Uint8Array[]> {
+/** Fetches `spans` (sorted) GROUP at a time (one multipart reply each); returns their bytes in order. */
+export async function fetchAll(fetcher: RangeFetcher, spans: readonly Span[]): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   for (let i = 0; i < spans.length; i += GROUP) {
     const group = spans.slice(i, i + GROUP);
