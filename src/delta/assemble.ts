@@ -305,7 +305,7 @@ async function assemblePieceWith<Who>(
     // Dense: the segments every sample agreed with, sampled again closely once (probe.ts `dense`).
     const fresh = dense
       ? [...probes.values()].filter((x) => x.outcome().allRight)
-      : segs.filter((s) => !CERTAINTY[s.reason].exact && CERTAINTY[s.reason].rank <= maxRank && SAMPLED.has(s.reason) && s.source !== CACHE_SOURCE && !probes.has(s)).map((s) => new SegmentProbe(s, s.reason !== 'changed-block'));
+      : segs.filter((s) => !CERTAINTY[s.reason].exact && CERTAINTY[s.reason].rank <= maxRank && SAMPLED.has(s.reason) && s.source !== CACHE_SOURCE && !probes.has(s)).map((s) => new SegmentProbe(s, s.reason !== 'changed-block', s.end === span.end));
     if (fresh.length === 0 || !fetcher) return false;
     const buf = (held.buf ??= pool.take(len));
     await fillSegments(buf, span.start, segs, input);

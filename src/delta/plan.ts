@@ -157,35 +157,39 @@ export function bridgedBytes(fetch: readonly Span[]): number {
 }
 
 /**
- * Share of a 'changed-block' guess that a sync is expected to fetch: the old
- * block gives the new one's prefix up to the first change, on average
- * half-way for one change anywhere in the block (measured: 50 % kept on the
- * live bench pair once a changed fragment block is guessed from the old block
- * that starts with the same tail), less what the samples cannot place (the
- * last gap before the turn, a 27th of each piece's part) and the turn
- * margins. 0.56 puts the plan within 1.2 % of the sync on the bench pair
- * (256 KiB pieces) and within 10 % on the committed fixtures (32 KiB pieces,
- * where a block's parts in more pieces are sampled one by one).
+ * Share of a 'changed-block' guess that a sync is expected to fetch when
+ * nothing was measured (a sync's own report; `isosync plan` samples the
+ * guesses instead: sync/changed-block-evidence.ts): the old block gives the
+ * new one's prefix up to the first change, half of it for one change
+ * anywhere in the block, less what the samples cannot place and the turn
+ * margins, and the framing of the plan's other fetched ranges (not counted
+ * apart here). Measured: 50 % of the guessed bytes kept on the live bench
+ * pair, 35 % on the committed fixture pair; this prior fits the first only.
  */
 export const CHANGED_BLOCK_FETCH_SHARE = 0.56;
-/** What sampling one changed-block guess costs: four rounds of 2 samples of 16 bytes, each a part of a multipart reply (probe.ts CHANGED_BLOCK_SCHEDULE), and its new suffix's part. */
+/** What sampling one changed-block guess's part costs when nothing was measured: some 8 samples of 16 bytes, each a part of a multipart reply (probe.ts), and its new suffix's part. */
 export const CHANGED_BLOCK_SAMPLE_BYTES = 4 * 2 * (16 + MULTIPART_PART_BYTES) + MULTIPART_PART_BYTES;
 
-export function summarize(plan: Plan): PlanSummary {
+/**
+ * `changedBlocks`: what the changed-block guesses cost, measured (sync/changed-block-evidence.ts); without it,
+ * CHANGED_BLOCK_FETCH_SHARE of their bytes and CHANGED_BLOCK_SAMPLE_BYTES per piece's part.
+ */
+export function summarize(plan: Plan, changedBlocks?: number): PlanSummary {
   const byReason: Partial<Record<Reason, number>> = {};
-  let changedBlocks = 0;
+  let changedParts = 0;
   const add = (segs: readonly LocalSegment[]) => {
     for (const s of segs) {
       byReason[s.reason] = (byReason[s.reason] ?? 0) + (s.end - s.start);
       // A piece samples its own part of a guess: a changed block across a piece boundary is sampled once per piece.
-      if (s.reason === 'changed-block') changedBlocks += Math.floor((s.end - 1) / plan.pieceLength) - Math.floor(s.start / plan.pieceLength) + 1;
+      if (s.reason === 'changed-block') changedParts += Math.floor((s.end - 1) / plan.pieceLength) - Math.floor(s.start / plan.pieceLength) + 1;
     }
   };
   add(plan.local);
   if (plan.guesses[0]) add(plan.guesses[0]);
   // Metadata fetched while planning came from the network too, and so will the bridged holes.
   // A changed block's guess is kept only as far as its samples agree (assemble step 3).
-  const fetchBytes = spanBytes(plan.fetch) + (byReason.fetched ?? 0) + bridgedBytes(plan.fetch) + Math.round(CHANGED_BLOCK_FETCH_SHARE * (byReason['changed-block'] ?? 0)) + changedBlocks * CHANGED_BLOCK_SAMPLE_BYTES;
+  const guessed = changedBlocks ?? Math.round(CHANGED_BLOCK_FETCH_SHARE * (byReason['changed-block'] ?? 0)) + changedParts * CHANGED_BLOCK_SAMPLE_BYTES;
+  const fetchBytes = spanBytes(plan.fetch) + (byReason.fetched ?? 0) + bridgedBytes(plan.fetch) + guessed;
   return { targetBytes: plan.length, reusedBytes: plan.length - fetchBytes, fetchBytes, byReason };
 }
 
@@ -193,10 +197,10 @@ export function summarize(plan: Plan): PlanSummary {
  * What the plan still predicts a sync fetches for the pieces not yet `done`
  * (verified in the .part, e.g. the pieces of planning bytes, assembled
  * before the plan is reported): their fetch spans, bridges and guess costs
- * as in summarize, but not their bytes fetched while planning (those are
- * counted where they were fetched, on the wire).
+ * as in summarize (`changedBlocks`: measured, for these pieces), but not their
+ * bytes fetched while planning (those are counted where they were fetched, on the wire).
  */
-export function remainingFetchBytes(plan: Plan, done: readonly boolean[]): number {
+export function remainingFetchBytes(plan: Plan, done: readonly boolean[], changedBlocks?: number): number {
   const doneSpans: Span[] = [];
   done.forEach((ok, p) => {
     if (ok) doneSpans.push(pieceSpan(plan, pieceIndex(p)));
@@ -208,7 +212,7 @@ export function remainingFetchBytes(plan: Plan, done: readonly boolean[]): numbe
     guesses: plan.guesses.slice(0, 1).map((g) => overlay(plan.length, [g], merged)),
     fetch: subtractSpans(plan.fetch, merged),
   };
-  const s = summarize(rest);
+  const s = summarize(rest, changedBlocks);
   // Each fetched range is a part of a multipart reply, with its framing.
   return s.fetchBytes - (s.byReason.fetched ?? 0) + cutAt(rest.fetch, plan.pieceLength).length * MULTIPART_PART_BYTES;
 }

@@ -25,6 +25,7 @@
  * Pure: the caller fetches the spans and hands the bytes back.
  */
 import { mergeSpans, type Span } from '../core/span.js';
+import { MULTIPART_PART_BYTES } from '../core/ports.js';
 import type { LocalSegment } from './plan.js';
 import { SAMPLED_MIXED, SAMPLED_NOT, type Sampled } from './guess-policy.js';
 
@@ -41,20 +42,29 @@ export const REFINE_SPACING = 256;
 /** Rounds of sampling (each is one round trip for the whole piece). */
 export const PROBE_ROUNDS = 2;
 /**
- * A changed compressed block agrees up to one turn, then differs: few
- * samples per round and more rounds find the turn as closely for fewer
- * samples (each costs its bytes and some 100 bytes of multipart framing).
- * The first round samples the segment's ends (is the guess right at all,
- * does it differ at its end: a segment cut at a piece's end may not); each
- * later one splits the gap where agreement turns into difference in three:
- * the turn to within a 27th of the block (2.4 KiB of 64 KiB) for 8 samples. Its samples are short: the
- * guess starts after the block's rewritten header (nested-map.ts
- * CHANGED_BLOCK_HEADER), so 16 bytes (twice MIN_AGREE) tell agreement from
- * chance, and a sample costs its bytes and a multipart part's framing (some
- * 100 bytes). On the live bench pair, 3 rounds of 3 samples of 64 bytes (the
- * turn to some 2 KiB for 9) fetched 112 KB more.
+ * A changed compressed block agrees up to one turn, then differs, and so does
+ * a nested file's block changed in place (between two agreeing stretches):
+ * once a gap is known to hold a turn, one short sample in its middle per
+ * round halves it (each sample costs its bytes and some 100 bytes of
+ * multipart framing; a round trip costs no bytes). Per sample, halving
+ * places the turn better than anything else: 2 samples a round in thirds
+ * (the turn to a 27th of a 64 KiB block for 8 samples) left some 1.1 KB of
+ * prefix unplaced and 1.1 KB of samples per changed block and piece on the
+ * live bench pair; halving places it to REFINE_SPACING for about as many.
+ * A gap under two REFINE_SPACINGs is fetched: a sample there costs more
+ * than the half of the gap it is expected to save.
  */
-export const CHANGED_BLOCK_SCHEDULE = { perRound: 2, rounds: 4, bytes: 16 } as const;
+export const BISECT = { rounds: 9, bytes: 16 } as const;
+/**
+ * A changed block's guess (after its rewritten header, nested-map.ts
+ * CHANGED_BLOCK_HEADER) is sampled first at its start only: 16 bytes
+ * (twice MIN_AGREE) tell agreement from chance. Its end differs (the guess
+ * is the shorter of two different lengths: one side's stream ends there, the
+ * other's goes on; xz's check, a CRC of the data, differs anyway) unless the
+ * segment was cut at a piece's end, where the block goes on into the next
+ * piece: only then is the end sampled too.
+ */
+export const CHANGED_BLOCK_SCHEDULE = { first: 1, ...BISECT } as const;
 /** Fewer equal bytes in a row than this are chance (compressed bytes that differ still agree 1 time in 256). */
 export const MIN_AGREE = 8;
 /**
@@ -109,7 +119,7 @@ const STREAM_MAGICS: readonly (readonly number[])[] = [
   [0x28, 0xb5, 0x2f, 0xfd],
 ];
 /** Bytes sampled before a stream start (xz: check, index and footer of the stream before) and after it (the new stream's headers). */
-const BOUNDARY_BEFORE = 32;
+export const BOUNDARY_BEFORE = 32;
 const BOUNDARY_AFTER = 32;
 
 /** Offsets (relative, > 0) in `local` where a compressed stream starts. */
@@ -127,11 +137,18 @@ export class SegmentProbe {
   private round = 0;
   private denseDone = false;
 
-  /** `keepShort`: whether a segment too short to sample is kept as it is (else it is dropped: a changed block's first bytes are its rewritten header). */
+  /**
+   * `keepShort`: whether a segment too short to sample is kept as it is (else it is dropped: a changed block's first
+   * bytes are its rewritten header). `cut`: whether the segment may go on past its end (cut at a piece's end): a
+   * changed block's end is sampled only then, else taken to differ (CHANGED_BLOCK_SCHEDULE).
+   */
   constructor(
     readonly seg: LocalSegment,
     private readonly keepShort = true,
-  ) {}
+    cut = true,
+  ) {
+    if (seg.reason === 'changed-block' && !cut && this.probed) this.runs.push({ start: seg.end - 1, end: seg.end, agree: false });
+  }
 
   /** Whether the segment is worth sampling at all. */
   get probed(): boolean {
@@ -140,15 +157,23 @@ export class SegmentProbe {
 
   /** The spans to sample next (sorted, disjoint, inside the segment); none once nothing is left to learn. `local`: the segment's local bytes (the first round also samples across the compressed blocks' boundaries in them). */
   next(local?: Uint8Array): Span[] {
-    const { perRound, rounds, bytes } = this.seg.reason === 'changed-block' ? CHANGED_BLOCK_SCHEDULE : { perRound: PROBES_PER_ROUND, rounds: PROBE_ROUNDS, bytes: PROBE_BYTES };
+    const changed = this.seg.reason === 'changed-block';
+    const bisect = changed || this.seg.reason === 'nested-file';
+    const rounds = bisect ? BISECT.rounds : PROBE_ROUNDS;
     if (!this.probed || this.round >= rounds) return [];
     const r = this.round++;
     const { start, end } = this.seg;
+    if (r === 0 && changed) {
+      // The start, and the end when it is not known to differ (a run recorded there already).
+      const q = CHANGED_BLOCK_SCHEDULE.bytes;
+      return this.runs.length > 0 ? [{ start, end: start + q }] : [{ start, end: start + q }, { start: end - q, end }];
+    }
     if (r === 0) {
-      const even = spread(start, end, Math.min(perRound, 2 + Math.floor((end - start) / FIRST_SPACING)), true, bytes);
+      const even = spread(start, end, Math.min(PROBES_PER_ROUND, 2 + Math.floor((end - start) / FIRST_SPACING)), true);
       const across = (local && this.seg.reason === 'nested-file' ? streamStarts(local) : []).map((o) => ({ start: Math.max(start, start + o - BOUNDARY_BEFORE), end: Math.min(end, start + o + BOUNDARY_AFTER) }));
       return across.length === 0 ? even : mergeSpans([...even, ...across]);
     }
+    const [perRound, bytes] = bisect ? [1, BISECT.bytes] : [PROBES_PER_ROUND, PROBE_BYTES];
     const out: Span[] = [];
     for (const g of this.gaps()) {
       if (!g.mixed) continue;
@@ -206,6 +231,20 @@ export class SegmentProbe {
     return { keep, allWrong: !this.runs.some((x) => x.agree), allRight: this.runs.every((x) => x.agree), droppedBytes: seg.end - seg.start - kept };
   }
 
+  /**
+   * Where agreement turns into difference, as far as the samples tell: the middle of the first gap between an
+   * agreeing and a differing sample (or the end of the first agreeing run, when a sample saw the turn itself); the
+   * segment's start when nothing agreed, its end when nothing differed.
+   */
+  turn(): number {
+    const { start, end } = this.seg;
+    const first = this.runs.findIndex((x) => !x.agree);
+    if (first < 0) return end;
+    if (first === 0) return this.runs[0]!.start > start ? start + Math.floor((this.runs[0]!.start - start) / 2) : start;
+    const a = this.runs[first - 1]!;
+    return a.end + Math.floor((this.runs[first]!.start - a.end) / 2);
+  }
+
   /** The unsampled gaps of the segment with the verdicts on either side. */
   private gaps(): { start: number; end: number; mixed: boolean; agree: boolean }[] {
     const out: { start: number; end: number; mixed: boolean; agree: boolean }[] = [];
@@ -241,6 +280,31 @@ export class SegmentProbe {
       } else k++;
     }
   }
+}
+
+/**
+ * What a sync fetches for a changed-block guess's part `part` (a piece's share of it) when the block turns from
+ * agreement to difference at `turn`: nothing when the part agrees throughout (its piece verifies with the guess),
+ * else what this sampler does to it, played against that turn: its samples, each a part of a multipart reply, and
+ * the bytes it does not keep, in one more part. `cut`: the part ends at its piece's end (SegmentProbe).
+ */
+export function expectedPartFetch(part: LocalSegment, turn: number, cut: boolean): number {
+  if (turn >= part.end) return 0;
+  const probe = new SegmentProbe(part, false, cut);
+  let samples = 0;
+  let sampled = 0;
+  for (let spans = probe.next(); spans.length > 0; spans = probe.next()) {
+    for (const sp of spans) {
+      const n = sp.end - sp.start;
+      const truth = new Uint8Array(n);
+      for (let i = 0; i < n; i++) truth[i] = sp.start + i < turn ? 0 : 1;
+      probe.record(sp.start, new Uint8Array(n), truth);
+      samples++;
+      sampled += n;
+    }
+  }
+  const dropped = probe.outcome().droppedBytes;
+  return dropped + samples * MULTIPART_PART_BYTES + (dropped > sampled ? MULTIPART_PART_BYTES : 0);
 }
 
 /** `n` samples of `bytes` spread over [start, end): touching both ends (`ends`), or strictly inside. */

@@ -16,7 +16,7 @@ import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import { cutAt, spanLength } from '../core/span.js';
 import { oncePerSource, type WarningSink } from '../core/warnings.js';
 import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assemble.js';
-import { pieceSpan, remainingFetchBytes, type Plan } from '../delta/plan.js';
+import { pieceSpan, remainingFetchBytes, summarize, type Plan } from '../delta/plan.js';
 import { MULTIPART_PART_BYTES } from '../core/ports.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { PartFile } from '../store/part-file.js';
@@ -29,6 +29,8 @@ import { hasV2Peers, leavesOf } from '../swarm/hash-fetch.js';
 import { changedFilesAfter } from './changed-files.js';
 import { checkPlanningInput } from './planning-check.js';
 import { expectedWrongGuessBytes } from './guess-evidence.js';
+import { changedBlockFetch, changedBlockTurns } from './changed-block-evidence.js';
+import { inPlaceChanges, inPlaceFetch } from './in-place-evidence.js';
 import { collectWarnings, prepare, type Prepared } from './prepare.js';
 import type { PlanReport, SyncInput, SyncReport } from './report.js';
 import { closeSources } from './sources.js';
@@ -58,10 +60,19 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
     // The planning bytes and the pieces that hold them (assembled by the check, as a sync does first) are fetched
     // already: what they cost on the wire (framing, bridges, guesses of theirs that failed) is known, not predicted;
     // the rest is predicted, with the guesses found wrong in the checked pieces as the evidence for the others.
-    const fetchBytes = checked && exactChecked(p)
-      ? p.net.webPeers.reduce((n, w) => n + w.bytes, 0) + (swarm?.report().downloaded ?? 0) + remainingFetchBytes(p.plan, part.have) + (await expectedWrongGuessBytes(p.plan, part.have, part, p.byteSources))
+    // What the planning and the check fetched so far, before the changed blocks are sampled (that is the plan's own cost).
+    const wire = p.net.webPeers.reduce((n, w) => n + w.bytes, 0) + (swarm?.report().downloaded ?? 0);
+    // Changed blocks: how much of each the old block gives is sampled, not assumed (changed-block-evidence.ts).
+    const turns = !p.hintsCoverAll && p.net.hasSources && (p.report.byReason['changed-block'] ?? 0) > 0 ? await changedBlockTurns(p.plan, p.byteSources, p.net.engine) : undefined;
+    // And so are the mapped blocks changed in place, which nothing else tells (in-place-evidence.ts); with the checked
+    // pieces counted exactly, guess-evidence.ts prices those from the checked pieces instead.
+    const exact = checked !== undefined && exactChecked(p);
+    const inPlace = turns && !exact ? await inPlaceChanges(p.plan, p.byteSources, p.net.engine) : [];
+    const measured = async (done?: readonly boolean[]) => (turns ? changedBlockFetch(p.plan, turns, done) + (await inPlaceFetch(p.plan, inPlace, p.byteSources, done)) : undefined);
+    const fetchBytes = exact
+      ? wire + remainingFetchBytes(p.plan, part.have, await measured(part.have)) + (await expectedWrongGuessBytes(p.plan, part.have, part, p.byteSources))
       : // Planned again: the pieces checked first are on the scratch .part now (the plan reuses them), but a sync fetches their fetched part.
-        p.report.fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0) + (p.hintsCoverAll && p.net.webPeers.length > 0 ? framingBytes(p.plan) : 0);
+        summarize(p.plan, await measured()).fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0) + ((p.hintsCoverAll || turns) && p.net.webPeers.length > 0 ? framingBytes(p.plan) : 0);
     p.net.close();
     await closeSources(p.sources);
     if (!checked) return p.report;
@@ -78,8 +89,8 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
  * Whether `isosync plan` reports what the checked pieces really cost instead of predicting them: when planning
  * fetched data, not only metadata (re-encoded EROFS clusters: the clusters that find each edit's shift), the pieces
  * the check assembles are most of the changed ones and a sync assembles them the same way. Not when a sync reads no
- * metadata at all (delta hints cover every source), and not for plans priced by the changed-block share alone
- * (CHANGED_BLOCK_FETCH_SHARE is measured with those pieces predicted).
+ * metadata at all (delta hints cover every source), and not for plans without re-encoded clusters (the checked
+ * pieces, the ones holding the target's nested metadata, are then few and unlike the others).
  */
 function exactChecked(p: Prepared): boolean {
   return !p.hintsCoverAll && (p.report.byReason.reencoded ?? 0) > 0;
@@ -87,8 +98,8 @@ function exactChecked(p: Prepared): boolean {
 
 /**
  * Hints that reach inside changed blocks leave thousands of small fetch ranges, each a part of a web seed's multipart reply
- * with its framing: a hinted plan counts it (plans priced by the changed-block share do not: that share was measured
- * with the framing inside it).
+ * with its framing: a hinted plan counts it, and so does a plan whose changed blocks were sampled (one priced by the
+ * changed-block share does not: that share was measured with the framing inside it).
  */
 function framingBytes(plan: Plan): number {
   return cutAt(plan.fetch, plan.pieceLength).length * MULTIPART_PART_BYTES;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BRIDGE_BYTES, bridgedBytes, buildPlan, CHANGED_BLOCK_SAMPLE_BYTES, overlay, summarize, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
+import { BRIDGE_BYTES, bridgedBytes, buildPlan, CHANGED_BLOCK_FETCH_SHARE, CHANGED_BLOCK_SAMPLE_BYTES, overlay, summarize, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
 import { Rng } from '../helpers/random.js';
 
 const seg = (start: number, end: number, source: number, sourceOffset: number, reason: LocalSegment['reason'] = 'hint'): LocalSegment => ({ start, end, source, sourceOffset, reason });
@@ -85,4 +85,12 @@ test('a changed block across a piece boundary costs the samples of each piece it
   const one = summarize(buildPlan({ length: 20_000, pieceLength: 8192 }, [], [[seg(100, 8000, 0, 100, 'changed-block')]]));
   const two = summarize(buildPlan({ length: 20_000, pieceLength: 8192 }, [], [[seg(4000, 11_900, 0, 4000, 'changed-block')]]));
   assert.equal(two.fetchBytes - one.fetchBytes, CHANGED_BLOCK_SAMPLE_BYTES);
+});
+
+test('measured changed blocks replace the prior share: the fetch is the spans plus what was measured', () => {
+  const plan = buildPlan({ length: 20_000, pieceLength: 8192 }, [], [[seg(100, 8000, 0, 100, 'changed-block')]]);
+  const prior = summarize(plan);
+  const measured = summarize(plan, 1234);
+  assert.equal(measured.fetchBytes, prior.fetchBytes - Math.round(CHANGED_BLOCK_FETCH_SHARE * 7900) - CHANGED_BLOCK_SAMPLE_BYTES + 1234);
+  assert.deepEqual(measured.byReason, prior.byReason);
 });

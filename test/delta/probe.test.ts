@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { CHANGED_BLOCK_SCHEDULE, DENSE_SPACING, PROBE_MIN_BYTES, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
+import { BISECT, CHANGED_BLOCK_SCHEDULE, DENSE_SPACING, expectedPartFetch, PROBE_MIN_BYTES, REFINE_SPACING, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
 import type { LocalSegment } from '../../src/delta/plan.js';
 
 /** Deterministic bytes that look compressed. */
@@ -16,9 +16,9 @@ function noise(seed: string, n: number): Uint8Array {
 }
 
 /** Runs every round of sampling of a segment [base, base + local.length) whose true bytes are `truth`. */
-function probe(local: Uint8Array, truth: Uint8Array, base = 1000, margin = TURN_MARGIN, reason: LocalSegment['reason'] = 'nested-file') {
+function probe(local: Uint8Array, truth: Uint8Array, base = 1000, margin = TURN_MARGIN, reason: LocalSegment['reason'] = 'nested-file', cut = true) {
   const seg: LocalSegment = { start: base, end: base + local.length, source: 0, sourceOffset: 5000, reason };
-  const p = new SegmentProbe(seg, reason !== 'changed-block');
+  const p = new SegmentProbe(seg, reason !== 'changed-block', cut);
   let sampled = 0;
   let samples = 0;
   let rounds = 0;
@@ -55,24 +55,44 @@ describe('probing a doubtful segment', () => {
       // What is fetched: the part after the change, the samples, and at most one refine spacing around the change.
       assert.ok(r.kept >= d - 2 * 16 * 64 - 600 - TURN_MARGIN, `d=${d}: kept ${r.kept}`);
       assert.ok(L - r.kept <= L - d + 2 * 16 * 64 + 600 + TURN_MARGIN, `d=${d}: dropped ${L - r.kept}`);
-      assert.ok(r.rounds <= 2);
+      assert.ok(r.rounds <= BISECT.rounds);
     }
   });
 
-  test('a changed block guessed after its header: short samples, a few a round, find the turn to a 27th of the block', () => {
+  test('a changed block guessed after its header: short samples, one a round, halve the gap that holds the turn', () => {
     const L = 64 * 1024;
     const old = noise('cb', L);
-    const { perRound, rounds, bytes } = CHANGED_BLOCK_SCHEDULE;
-    for (const d of [100, 5000, 33_333, 50_000, L - 300]) {
-      // The guess starts after the rewritten header: the same bytes up to the first change, then others.
-      const neu = old.slice();
-      neu.set(noise(`cb${d}`, L - d), d);
-      const r = probe(old, neu, 1000, TURN_MARGIN, 'changed-block');
-      assert.ok(r.samples <= perRound * rounds && r.sampled <= perRound * rounds * bytes, `d=${d}: ${r.samples} samples, ${r.sampled} bytes`);
-      assert.ok(r.rounds <= rounds);
-      // Kept: the prefix but for the last gap before the turn (a third of a third of a third of the block) and the margin.
-      assert.ok(r.kept >= d - L / 27 - TURN_MARGIN - perRound * rounds * bytes, `d=${d}: kept ${r.kept}`);
+    const { rounds, bytes } = CHANGED_BLOCK_SCHEDULE;
+    for (const cut of [true, false]) {
+      for (const d of [100, 5000, 33_333, 50_000, L - 300]) {
+        // The guess starts after the rewritten header: the same bytes up to the first change, then others.
+        const neu = old.slice();
+        neu.set(noise(`cb${d}`, L - d), d);
+        const r = probe(old, neu, 1000, TURN_MARGIN, 'changed-block', cut);
+        // The start (and the end only where the piece cut the segment), then one sample a round.
+        const most = (cut ? 2 : 1) + rounds - 1;
+        assert.ok(r.samples <= most && r.sampled <= most * bytes, `cut=${cut} d=${d}: ${r.samples} samples, ${r.sampled} bytes`);
+        assert.ok(r.rounds <= rounds);
+        // Kept: the prefix but for the last gap before the turn (under two REFINE_SPACINGs) and the margin.
+        assert.ok(r.kept >= d - 2 * REFINE_SPACING - TURN_MARGIN - most * bytes, `cut=${cut} d=${d}: kept ${r.kept}`);
+      }
     }
+  });
+
+  test('a changed block whose end is not cut by the piece is taken to differ there: its end is not sampled', () => {
+    const L = 64 * 1024;
+    const old = noise('end', L);
+    const first = (cut: boolean) => new SegmentProbe({ start: 0, end: L, source: 0, sourceOffset: 0, reason: 'changed-block' }, false, cut).next();
+    assert.deepEqual(first(false), [{ start: 0, end: CHANGED_BLOCK_SCHEDULE.bytes }]);
+    assert.deepEqual(first(true), [{ start: 0, end: CHANGED_BLOCK_SCHEDULE.bytes }, { start: L - CHANGED_BLOCK_SCHEDULE.bytes, end: L }]);
+    // Cut at the piece's end, a block that agrees throughout this piece is kept whole but for its samples.
+    const r = probe(old, old, 0, TURN_MARGIN, 'changed-block', true);
+    assert.equal(r.kept + r.sampled, L);
+    // A start that differs: nothing kept, the mapping is wrong (its next piece's part is not trusted either).
+    const wrong = probe(old, noise('other', L), 0, TURN_MARGIN, 'changed-block', false);
+    assert.equal(wrong.kept, 0);
+    assert.equal(wrong.allWrong, true);
+    assert.equal(wrong.samples, 1);
   });
 
   test('bytes a range coder rewrote shortly before the change are not kept on the wider tries (WIDER_TURN_MARGINS)', () => {
@@ -162,5 +182,36 @@ describe('probing a doubtful segment', () => {
     assert.equal(r.sampled, 0);
     assert.equal(r.rounds, 0);
     assert.equal(r.kept, b.length);
+  });
+
+  test('the turn a sampler found: in the gap between the last agreeing and the first differing sample', () => {
+    const L = 64 * 1024;
+    const old = noise('turn', L);
+    for (const d of [0, 700, 30_000, L - 600]) {
+      const neu = old.slice();
+      neu.set(noise(`t${d}`, L - d), d);
+      const seg: LocalSegment = { start: 0, end: L, source: 0, sourceOffset: 0, reason: 'changed-block' };
+      const p = new SegmentProbe(seg, false, false);
+      for (let spans = p.next(); spans.length > 0; spans = p.next()) for (const r of spans) p.record(r.start, old.subarray(r.start, r.end), neu.subarray(r.start, r.end));
+      assert.ok(Math.abs(p.turn() - d) <= 2 * REFINE_SPACING, `d=${d}: turn ${p.turn()}`);
+    }
+    const same = new SegmentProbe({ start: 0, end: L, source: 0, sourceOffset: 0, reason: 'nested-file' });
+    for (const r of same.next(old)) same.record(r.start, old.subarray(r.start, r.end), old.subarray(r.start, r.end));
+    assert.equal(same.turn(), L, 'nothing differed');
+  });
+
+  test('what a sync fetches for a changed block\'s part, played against a known turn', () => {
+    const part = (start: number, end: number): LocalSegment => ({ start, end, source: 0, sourceOffset: start, reason: 'changed-block' });
+    // [part, turn, cut at the piece's end, at least, at most]
+    const table: [LocalSegment, number, boolean, number, number][] = [
+      [part(0, 60_000), 60_000, false, 0, 0], // agrees throughout: its piece verifies with the guess
+      [part(0, 60_000), 0, false, 60_000, 60_000 + 2 * 200], // wrong from the start: one sample, then all of it
+      [part(0, 60_000), 30_000, false, 30_000, 30_000 + 2 * REFINE_SPACING + TURN_MARGIN + 10 * 140], // halved to the turn
+      [part(0, 32_768), 20_000, true, 12_768, 12_768 + 2 * REFINE_SPACING + TURN_MARGIN + 11 * 140],
+    ];
+    for (const [p, turn, cut, lo, hi] of table) {
+      const n = expectedPartFetch(p, turn, cut);
+      assert.ok(n >= lo && n <= hi, `turn ${turn} in ${p.start}-${p.end}: ${n} not in [${lo}, ${hi}]`);
+    }
   });
 });
