@@ -29,7 +29,7 @@
  * LZ4_0PADDING, compressors other than lz4hc at levels 1-9.
  */
 import { IsosyncError } from '../errors.js';
-import { chunkSignature, type LayoutFile } from '../layouts/layout.js';
+import { chunkSignature, type FileTable, type LayoutFile } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
 import { decodeBlock } from '../layouts/codecs.js';
 import { Lz4HcEncoder } from '../layouts/erofs/lz4hc.js';
@@ -110,12 +110,14 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
     if (!src) continue;
     const cal = await calibrate(src.img, src.bytes, enc);
     if (!cal) continue;
-    const byPath = new Map(src.img.layout.files.filter((f) => f.type === 'file' && f.evidence !== undefined && f.evidence !== '').map((f) => [f.path, f]));
+    const oldFiles = src.img.layout.files;
+    const byPath = pathIndex(oldFiles);
     const pending: { f: LayoutFile; from: LayoutFile; k0: number }[] = [];
     for (const f of t.layout.files) {
       if (f.type !== 'file' || !f.evidence || f.size > MAX_FILE) continue;
-      const from = byPath.get(f.path);
-      if (!from || from.size > MAX_FILE || chunkSignature(from) === chunkSignature(f)) continue;
+      const i = byPath(f.path);
+      const from = i >= 0 && oldFiles.type(i) === 'file' && oldFiles.size(i) <= MAX_FILE ? oldFiles.get(i) : undefined;
+      if (!from?.evidence || chunkSignature(from) === chunkSignature(f)) continue;
       const te = extentsOf(f);
       const se = extentsOf(from);
       if (!te || !se) continue;
@@ -149,6 +151,31 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
     }
   }
   return { guesses, kept, resynced, fetched, files };
+}
+
+/**
+ * Finds an entry by path without keeping every old entry as an object: a 30-bit hash of each path (FNV-1a,
+ * small integers for V8) to its index, some 30 bytes an entry; a hit is confirmed against the table's own path.
+ */
+function pathIndex(table: FileTable): (path: string) => number {
+  const first = new Map<number, number>();
+  const more = new Map<number, number[]>();
+  for (let i = 0; i < table.count; i++) {
+    const h = fnv1a(table.path(i));
+    if (!first.has(h)) first.set(h, i);
+    else more.set(h, [...(more.get(h) ?? []), i]);
+  }
+  return (path) => {
+    const h = fnv1a(path);
+    for (const i of [first.get(h) ?? -1, ...(more.get(h) ?? [])]) if (i >= 0 && table.path(i) === path) return i;
+    return -1;
+  };
+}
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h & 0x3fffffff;
 }
 
 /** Rounds of fetching one cluster per file, then re-encoding as far as the guess holds. */
