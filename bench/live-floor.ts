@@ -44,7 +44,9 @@ async function hashSpan(src: ByteSource, start: number, end: number): Promise<st
 async function storedHashes(src: ByteSource, iso: IsoImage, nested: readonly NestedImage[]): Promise<Set<string>> {
   const out = new Set<string>();
   for (const n of nested) {
-    for (const f of n.layout.files) for (let i = 0; i < f.chunks.length; i += 2) for (const s of n.toImage(f.chunks[i]!, f.chunks[i + 1]!)) if (s.end > s.start) out.add(await hashSpan(src, s.start, s.end));
+    // The file table's columns, not an object per file.
+    const fs = n.layout.files;
+    for (let i = 0; i < fs.count; i++) for (let k = 0; k < fs.chunkCount(i); k++) for (const s of n.toImage(fs.chunkStart(i, k), fs.chunkEnd(i, k))) if (s.end > s.start) out.add(await hashSpan(src, s.start, s.end));
     for (const b of n.layout.shared) for (const s of n.toImage(b.start, b.end)) out.add(await hashSpan(src, s.start, s.end));
   }
   for (const e of iso.entries) if (e.type === 'file' && e.size > 0 && e.extents.length === 1) out.add(await hashSpan(src, e.lba * iso.logicalBlockSize, e.lba * iso.logicalBlockSize + e.size));
@@ -73,7 +75,8 @@ export async function computeLiveFloor(targetPath: string, sourcePath: string): 
     for (const n of tn) {
       for (const m of n.layout.metadata) nestedMetadataBytes += m.end - m.start;
       const spans: { start: number; end: number }[] = [];
-      for (const f of n.layout.files) for (let i = 0; i < f.chunks.length; i += 2) for (const x of n.toImage(f.chunks[i]!, f.chunks[i + 1]!)) spans.push(x);
+      const fs = n.layout.files;
+      for (let i = 0; i < fs.count; i++) for (let k = 0; k < fs.chunkCount(i); k++) for (const x of n.toImage(fs.chunkStart(i, k), fs.chunkEnd(i, k))) spans.push(x);
       for (const b of n.layout.shared) for (const x of n.toImage(b.start, b.end)) spans.push(x);
       const seen = new Set<number>();
       for (const x of spans) {

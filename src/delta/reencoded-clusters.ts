@@ -20,7 +20,9 @@
  *      mkfs.erofs read);
  *   4. the first cluster that fails the check (another edit) is fetched in
  *      the next round, and 2-3 go on from there.
- * Fetches are batched across files, one round at a time. The fetched
+ * Fetches are batched across files: one request a round for every file's
+ * next cluster, whatever the number of files (they are then handled in
+ * batches bounded in bytes, each holding its old and guessed files). The fetched
  * clusters were to be fetched anyway (the bytes are new); kept clusters are
  * guesses: piece hashes decide (reason 'reencoded').
  *
@@ -29,7 +31,7 @@
  * LZ4_0PADDING, compressors other than lz4hc at levels 1-9.
  */
 import { IsosyncError } from '../errors.js';
-import { chunkSignature, type LayoutFile } from '../layouts/layout.js';
+import { chunkSignature, type FileTable, type LayoutFile } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
 import { decodeBlock } from '../layouts/codecs.js';
 import { Lz4HcEncoder } from '../layouts/erofs/lz4hc.js';
@@ -69,8 +71,19 @@ export interface ReencodeResult {
   readonly files: number;
 }
 
+/** A file between rounds: the cluster it needs next, and the shift found so far. */
+interface Pending {
+  readonly f: LayoutFile;
+  readonly from: LayoutFile;
+  readonly want: number;
+  readonly fetched: number;
+  readonly shift: number;
+}
+
 interface FileJob {
   readonly t: NestedImage;
+  /** The old file's entry. */
+  readonly entry: LayoutFile;
   readonly size: number;
   readonly f: LayoutFile;
   readonly from: OldFile;
@@ -110,101 +123,130 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
     if (!src) continue;
     const cal = await calibrate(src.img, src.bytes, enc);
     if (!cal) continue;
-    const byPath = new Map(src.img.layout.files.filter((f) => f.type === 'file' && f.evidence !== undefined && f.evidence !== '').map((f) => [f.path, f]));
+    const oldFiles = src.img.layout.files;
+    const byPath = pathIndex(oldFiles);
     const pending: { f: LayoutFile; from: LayoutFile; k0: number }[] = [];
     for (const f of t.layout.files) {
       if (f.type !== 'file' || !f.evidence || f.size > MAX_FILE) continue;
-      const from = byPath.get(f.path);
-      if (!from || from.size > MAX_FILE || chunkSignature(from) === chunkSignature(f)) continue;
+      const i = byPath(f.path);
+      const from = i >= 0 && oldFiles.type(i) === 'file' && oldFiles.size(i) <= MAX_FILE ? oldFiles.get(i) : undefined;
+      if (!from?.evidence || chunkSignature(from) === chunkSignature(f)) continue;
       const te = extentsOf(f);
       const se = extentsOf(from);
       if (!te || !se) continue;
       const k0 = firstChanged(te.extents, se.extents, f.size, from.size);
       if (te.extents.length - k0 >= 2) pending.push({ f, from, k0 });
     }
-    // Batches bounded in bytes: each holds its files' old and guessed bytes until its rounds end.
-    let at = 0;
-    while (at < pending.length) {
-      const jobs: FileJob[] = [];
-      let bytes = 0;
-      while (at < pending.length && (jobs.length === 0 || bytes + pending[at]!.f.size + pending[at]!.from.size <= BATCH_BYTES)) {
-        const { f, from, k0 } = pending[at++]!;
-        const ex = extentsOf(f)!;
-        let old: Uint8Array;
-        try {
-          old = await src.img.layout.readContent(from, MAX_FILE);
-        } catch {
-          continue; // an old file that does not decode only loses this guess
+    // Each round: one request for every file's next cluster, then the files in batches bounded in bytes (each
+    // holds its files' old and guessed bytes while it runs); a file that needs another cluster waits for the next round.
+    let queue: Pending[] = pending.map(({ f, from, k0 }) => ({ f, from, want: k0, fetched: 0, shift: 0 }));
+    for (let round = 0; round < ROUNDS && queue.length > 0; round++) {
+      await input.target.prefetch?.(queue.flatMap((p) => t.toImage(p.f.chunks[2 * p.want]!, p.f.chunks[2 * p.want + 1]!)).sort((x, y) => x.start - y.start));
+      const next: Pending[] = [];
+      let at = 0;
+      while (at < queue.length) {
+        const jobs: FileJob[] = [];
+        let bytes = 0;
+        while (at < queue.length && (jobs.length === 0 || bytes + queue[at]!.f.size + queue[at]!.from.size <= BATCH_BYTES)) {
+          const p = queue[at++]!;
+          const ex = extentsOf(p.f)!;
+          let old: Uint8Array;
+          try {
+            old = await src.img.layout.readContent(p.from, MAX_FILE);
+          } catch {
+            continue; // an old file that does not decode only loses this guess
+          }
+          // The guess as the last round left it, where it is read again: the old bytes at the shift found so far.
+          const guess = new Uint8Array(p.f.size);
+          fillShifted(guess, Math.max(0, p.shift), old, p.shift);
+          jobs.push({ t, f: p.f, entry: p.from, size: p.f.size, from: oldFile(src.img, src.index, p.from), extents: ex.extents, pas: ex.pas, sizes: inputSizes(p.f.size, ex.extents), old, guess, cal, want: p.want, fetched: p.fetched, shift: p.shift });
+          bytes += p.f.size + p.from.size;
         }
-        const guess = new Uint8Array(f.size);
-        guess.set(old.subarray(0, Math.min(ex.extents[k0]!.la, old.length)));
-        jobs.push({ t, f, size: f.size, from: oldFile(src.img, src.index, from), extents: ex.extents, pas: ex.pas, sizes: inputSizes(f.size, ex.extents), old, guess, cal, want: k0, fetched: 0, shift: 0 });
-        bytes += f.size + from.size;
+        if (round === 0) files += jobs.length;
+        const r = await runRound(jobs, input, enc, guesses);
+        kept += r.kept;
+        resynced += r.resynced;
+        fetched += r.fetched;
+        for (const j of jobs) if (j.want !== undefined && j.fetched < FETCH_BUDGET) next.push({ f: j.f, from: j.entry, want: j.want, fetched: j.fetched, shift: j.shift });
       }
-      files += jobs.length;
-      const r = await runRounds(jobs, input, enc, guesses);
-      kept += r.kept;
-      resynced += r.resynced;
-      fetched += r.fetched;
+      queue = next;
     }
   }
   return { guesses, kept, resynced, fetched, files };
 }
 
-/** Rounds of fetching one cluster per file, then re-encoding as far as the guess holds. */
-async function runRounds(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder, out: LocalSegment[]): Promise<{ kept: number; resynced: number; fetched: number }> {
+/**
+ * Finds an entry by path without keeping every old entry as an object: a 30-bit hash of each path (FNV-1a,
+ * small integers for V8) to its index, some 30 bytes an entry; a hit is confirmed against the table's own path.
+ */
+function pathIndex(table: FileTable): (path: string) => number {
+  const first = new Map<number, number>();
+  const more = new Map<number, number[]>();
+  for (let i = 0; i < table.count; i++) {
+    const h = fnv1a(table.path(i));
+    if (!first.has(h)) first.set(h, i);
+    else more.set(h, [...(more.get(h) ?? []), i]);
+  }
+  return (path) => {
+    const h = fnv1a(path);
+    for (const i of [first.get(h) ?? -1, ...(more.get(h) ?? [])]) if (i >= 0 && table.path(i) === path) return i;
+    return -1;
+  };
+}
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h & 0x3fffffff;
+}
+
+/** One round: each file's cluster (prefetched), decoded, then the clusters after it re-encoded as far as the guess holds. */
+async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder, out: LocalSegment[]): Promise<{ kept: number; resynced: number; fetched: number }> {
   let kept = 0;
   let resynced = 0;
   let fetched = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    const active = jobs.filter((j) => j.want !== undefined && j.fetched < FETCH_BUDGET);
-    if (active.length === 0) break;
-    const spans: Span[] = [];
-    for (const j of active) for (const s of j.t.toImage(j.pas[j.want!]!, j.pas[j.want!]! + j.extents[j.want!]!.plen)) spans.push(s);
-    await input.target.prefetch?.(spans.sort((a, b) => a.start - b.start));
-    for (const j of active) {
-      const k = j.want!;
-      j.want = undefined;
-      const x = j.extents[k]!;
-      const end = k + 1 < j.extents.length ? j.extents[k + 1]!.la : j.f.size;
-      const stored = await readSpans(input.target, j.t.toImage(j.pas[k]!, j.pas[k]! + x.plen));
-      j.fetched++;
-      fetched++;
-      // A cluster that does not decode to its length but holds as many bytes is a raw (PLAIN) one.
-      const plain = (await decodeCluster(stored, end - x.la)) ?? (stored.length === end - x.la ? stored : undefined);
-      if (!plain) continue; // inline or undecodable: the chain stops here
-      j.guess.set(plain, x.la);
-      const shift = alignShift(j.guess, end, j.old, j.shift);
-      if (shift === undefined) {
-        // Still inside the edit: the next cluster is new bytes too.
-        if (k + 1 < j.extents.length) j.want = k + 1;
+  for (const j of jobs) {
+    const k = j.want!;
+    j.want = undefined;
+    const x = j.extents[k]!;
+    const end = k + 1 < j.extents.length ? j.extents[k + 1]!.la : j.f.size;
+    const stored = await readSpans(input.target, j.t.toImage(j.pas[k]!, j.pas[k]! + x.plen));
+    j.fetched++;
+    fetched++;
+    // A cluster that does not decode to its length but holds as many bytes is a raw (PLAIN) one.
+    const plain = (await decodeCluster(stored, end - x.la)) ?? (stored.length === end - x.la ? stored : undefined);
+    if (!plain) continue; // inline or undecodable: the chain stops here
+    j.guess.set(plain, x.la);
+    const shift = alignShift(j.guess, end, j.old, j.shift);
+    if (shift === undefined) {
+      // Still inside the edit: the next cluster is new bytes too.
+      if (k + 1 < j.extents.length) j.want = k + 1;
+      continue;
+    }
+    j.shift = shift;
+    fillShifted(j.guess, end, j.old, shift);
+    for (let n = k + 1; n < j.extents.length; n++) {
+      const e = j.extents[n]!;
+      if (e.inline) break;
+      const same = sameOldCluster(j, n);
+      if (same) {
+        pairSpans(j.t.toImage(j.pas[n]!, j.pas[n]! + e.plen), same, j.from.index, out);
+        kept++;
+        resynced++;
         continue;
       }
-      j.shift = shift;
-      fillShifted(j.guess, end, j.old, shift);
-      for (let n = k + 1; n < j.extents.length; n++) {
-        const e = j.extents[n]!;
-        if (e.inline) break;
-        const same = sameOldCluster(j, n);
-        if (same) {
-          pairSpans(j.t.toImage(j.pas[n]!, j.pas[n]! + e.plen), same, j.from.index, out);
-          kept++;
-          resynced++;
-          continue;
-        }
-        const r = reencodeCluster(enc, j.guess, j.extents, n, j.sizes[n]!, j.cal.level);
-        if (!r?.exact) {
-          j.want = n;
-          break;
-        }
-        const off = input.store.put(j.t.toImage(j.pas[n]!, j.pas[n]! + 1)[0]!.start, r.stored);
-        let o = off;
-        for (const s of j.t.toImage(j.pas[n]!, j.pas[n]! + e.plen)) {
-          out.push({ start: s.start, end: s.end, source: input.storeIndex, sourceOffset: o, reason: 'reencoded' });
-          o += s.end - s.start;
-        }
-        kept++;
+      const r = reencodeCluster(enc, j.guess, j.extents, n, j.sizes[n]!, j.cal.level);
+      if (!r?.exact) {
+        j.want = n;
+        break;
       }
+      const off = input.store.put(j.t.toImage(j.pas[n]!, j.pas[n]! + 1)[0]!.start, r.stored);
+      let o = off;
+      for (const s of j.t.toImage(j.pas[n]!, j.pas[n]! + e.plen)) {
+        out.push({ start: s.start, end: s.end, source: input.storeIndex, sourceOffset: o, reason: 'reencoded' });
+        o += s.end - s.start;
+      }
+      kept++;
     }
   }
   return { kept, resynced, fetched };
