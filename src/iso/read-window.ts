@@ -33,24 +33,20 @@ export class ReadWindow {
   }
 }
 
-/** Bytes of a WindowSource slab: the copies of a few hundred directory sectors. */
-const SLAB_BYTES = 256 * 1024;
-
 /**
  * A ByteSource for walking a local image's metadata (`ls`): reads go through
- * one ReadWindow, and each read returns its own copy, a view of a slab that
- * later reads fill on (a new slab when it is full; a read over half a slab
- * gets its own). The parsers keep views of what they read (names, system
- * use areas) while reading more, so the window cannot be handed out itself;
- * and unlike a block cache, whose 256 KiB blocks stay referenced by those
- * views long enough to be promoted to the old generation, the copies die
- * young. A buffer per read (12,500 directories on the 50,000-file bench
- * image) cost more CPU in allocation and collection than the walk's parsing.
+ * one ReadWindow, and each read returns its own copy. The parsers keep views
+ * of what they read (names, system use areas) while reading more, so the
+ * window cannot be handed out itself; and unlike a block cache, whose 256
+ * KiB blocks stay referenced by those views long enough to be promoted to
+ * the old generation, the copies (a directory's sectors each) die young.
+ * They are plain Uint8Arrays: the parsers take views of them, and a
+ * Buffer's view costs several times a typed array's. (Copies carved from
+ * shared 256 KiB slabs cost no less CPU, and during an extract, which walks
+ * slower, kept 11 MiB of slabs alive awaiting a collection.)
  */
 export class WindowSource implements ByteSource {
   private readonly window: ReadWindow;
-  private slab = new Uint8Array(0);
-  private used = 0;
 
   constructor(private readonly src: ByteSource) {
     this.window = new ReadWindow(src, true);
@@ -62,15 +58,8 @@ export class WindowSource implements ByteSource {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     if (length > WINDOW_BYTES) return this.src.read(offset, length);
-    const bytes = await this.window.view(offset, length);
-    if (length > SLAB_BYTES / 2) return bytes.slice();
-    if (this.used + length > this.slab.length) {
-      this.slab = new Uint8Array(SLAB_BYTES);
-      this.used = 0;
-    }
-    const out = this.slab.subarray(this.used, this.used + length);
-    this.used += length;
-    out.set(bytes);
+    const out = new Uint8Array(length);
+    out.set(await this.window.view(offset, length));
     return out;
   }
 }

@@ -18,6 +18,16 @@ test('ls prints one line per entry with type, size, first block, path and symlin
   assert.ok(lines.some((l) => /^d +2048 +\d+ \/docs$/.test(l)));
 });
 
+test('every ls row is its --json entry in the columns of the header', () => {
+  const rows = cli(['ls', BASE]).stdout.split('\n').slice(0, -1);
+  const entries = JSON.parse(cli(['ls', '--json', BASE]).stdout) as { path: string; type: 'file' | 'dir' | 'symlink'; size: number; lba: number; target?: string }[];
+  const header = /^T( +SIZE)( +LBA) PATH$/.exec(rows[0]!);
+  assert.ok(header, rows[0]);
+  const [sizeW, lbaW] = [header[1]!.length - 1, header[2]!.length - 1];
+  const letter = { file: '-', dir: 'd', symlink: 'l' };
+  assert.deepEqual(rows.slice(1), entries.map((e) => `${letter[e.type]} ${String(e.size).padStart(sizeW)} ${String(e.lba).padStart(lbaW)} ${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}`));
+});
+
 test('ls --json gives path, type, size, lba, extents, target, mode and mtime', () => {
   const entries = JSON.parse(cli(['ls', '--json', BASE]).stdout) as Record<string, unknown>[];
   const hello = entries.find((e) => e['path'] === '/hello.txt')!;

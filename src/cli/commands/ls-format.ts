@@ -7,6 +7,8 @@
 import type { IsoEntry } from '../../iso/index.js';
 
 export const TYPE_LETTER = { file: '-', dir: 'd', symlink: 'l' } as const;
+/** TYPE_LETTER as byte values. */
+export const TYPE_BYTE = { file: 0x2d, dir: 0x64, symlink: 0x6c } as const;
 
 export function entryJson(e: IsoEntry): Record<string, unknown> {
   return {
@@ -21,6 +23,24 @@ export function entryJson(e: IsoEntry): Record<string, unknown> {
     ...(e.nlink !== undefined && e.nlink > 1 ? { nlink: e.nlink } : {}),
     ...(e.inode !== undefined ? { inode: e.inode } : {}),
   };
+}
+
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+
+/** Writes the integer `n` >= 0 right-aligned in `width` bytes (or as many as it needs) at `at`; returns the end. */
+function putNumber(buf: Uint8Array, at: number, n: number, width: number): number {
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  let end = at;
+  for (let i = digits; i < width; i++) buf[end++] = SPACE;
+  end += digits;
+  let x = n;
+  for (let p = end - 1; p >= end - digits; p--) {
+    buf[p] = 0x30 + (x % 10);
+    x = Math.floor(x / 10);
+  }
+  return end;
 }
 
 /** Bytes of listing written at a time. */
@@ -57,6 +77,33 @@ export class BatchedOut {
       return wait;
     }
     return wait.then(() => writeOut(Buffer.from(s)));
+  }
+
+  /**
+   * Adds the table row `letter size lba path[ -> target]\n`, the numbers
+   * right-aligned in `sizeWidth` and `lbaWidth` columns: written into the
+   * batch as bytes, without a string for the row or its numbers (a
+   * listing of 62,500 rows spent more in building them than in writing).
+   */
+  row(letter: number, size: number, sizeWidth: number, lba: number, lbaWidth: number, path: string, target: string | undefined): Promise<void> | undefined {
+    const most = 4 + Math.max(sizeWidth, 16) + Math.max(lbaWidth, 16) + 3 * (path.length + (target === undefined ? 0 : target.length + 4));
+    if (most > BATCH_BYTES) {
+      return this.add(`${String.fromCharCode(letter)} ${String(size).padStart(sizeWidth)} ${String(lba).padStart(lbaWidth)} ${path}${target !== undefined ? ` -> ${target}` : ''}\n`);
+    }
+    const wait = this.used + most > BATCH_BYTES ? this.flush() : undefined;
+    const buf = this.buf;
+    let at = this.used;
+    buf[at++] = letter;
+    buf[at++] = SPACE;
+    at = putNumber(buf, at, size, sizeWidth);
+    buf[at++] = SPACE;
+    at = putNumber(buf, at, lba, lbaWidth);
+    buf[at++] = SPACE;
+    at += buf.write(path, at);
+    if (target !== undefined) at += buf.write(` -> ${target}`, at);
+    buf[at++] = NEWLINE;
+    this.used = at;
+    return wait;
   }
 
   /** Writes what is collected; the batch goes to stdout as is, so a fresh one takes its place. */

@@ -12,7 +12,7 @@ import { action, withCommon, type CommonOptions } from '../common.js';
 import { listIso } from '../../iso/list-iso.js';
 import { WindowSource } from '../../iso/read-window.js';
 import { FileSource } from '../../store/file-source.js';
-import { BatchedOut, entryJson, JsonArrayOut, TYPE_LETTER } from './ls-format.js';
+import { BatchedOut, entryJson, JsonArrayOut, TYPE_BYTE } from './ls-format.js';
 
 async function list(image: string, json: boolean | undefined): Promise<void> {
   const src = await FileSource.open(image);
@@ -30,7 +30,7 @@ async function list(image: string, json: boolean | undefined): Promise<void> {
       sizeW = Math.max(sizeW, String(img.imageBytes).length);
       lbaW = Math.max(lbaW, String(img.volumeSpaceSize).length);
       return out.add(`T ${'SIZE'.padStart(sizeW)} ${'LBA'.padStart(lbaW)} PATH\n`);
-    }, (e) => out.add(`${TYPE_LETTER[e.type]} ${String(e.size).padStart(sizeW)} ${String(e.lba).padStart(lbaW)} ${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}\n`));
+    }, (e) => out.row(TYPE_BYTE[e.type], e.size, sizeW, e.lba, lbaW, e.path, e.target));
     await out.flush();
   } finally {
     await src.close();
