@@ -66,7 +66,8 @@ export async function inPlaceChanges(plan: Plan, sources: readonly (ByteSource |
       a.c.probe.record(a.span.start, local, bytes[k]!);
     }
   }
-  return mergeSpans(changed.map((c) => ({ start: c.probe.turn(), end: c.seg.end })));
+  // A block too short to sample changed as a whole, as far as anything tells.
+  return mergeSpans(changed.map((c) => ({ start: c.probe.probed ? c.probe.turn() : c.seg.start, end: c.seg.end })));
 }
 
 /**
