@@ -11,7 +11,8 @@
  * then the dense round over every segment all samples agreed with), and
  * priced by what that sampler keeps: its samples with their framing and the
  * bytes it drops. Costs the plan those samples on the wire (a few per
- * failing piece).
+ * failing piece), and saves it more: a mapped block whose pieces all pass
+ * did not change in place, and in-place-evidence.ts does not sample it.
  */
 import type { RangeFetcher } from '../core/ports.js';
 import { MULTIPART_PART_BYTES } from '../core/ports.js';
@@ -35,23 +36,23 @@ function pieceSegments(plan: Plan, span: Span): LocalSegment[] {
 }
 
 /**
- * Pieces not `priced` (a cost expected already: a fetched range, a turn, a change in place) and not `done`, wholly
- * local or guessed from local sources, whose bytes so built fail their hash.
+ * Whether each piece wholly local or guessed from local sources (no fetched range, no planning bytes) passes its
+ * hash as built so (no network): a piece that passes holds no wrong guess, one that fails holds at least one.
  */
-export async function failingLocalPieces(plan: Plan, check: PieceCheck, sources: readonly (ByteSource | undefined)[], priced: ReadonlySet<number>, done: readonly boolean[] = []): Promise<number[]> {
-  const out: number[] = [];
+export async function localVerdicts(plan: Plan, check: PieceCheck, sources: readonly (ByteSource | undefined)[]): Promise<Map<number, boolean>> {
+  const out = new Map<number, boolean>();
   const count = Math.ceil(plan.length / plan.pieceLength);
   const fetched = new Set<number>();
   for (const f of plan.fetch) for (let p = Math.floor(f.start / plan.pieceLength); p * plan.pieceLength < f.end; p++) fetched.add(p);
+  const buf = new Uint8Array(plan.pieceLength);
   for (let p = 0; p < count; p++) {
-    if (done[p] || priced.has(p) || fetched.has(p)) continue;
+    if (fetched.has(p)) continue;
     const span = pieceSpan(plan, pieceIndex(p));
     const segs = pieceSegments(plan, span);
     if (segs.some((s) => s.source === CACHE_SOURCE) || !segs.some((s) => SAMPLED.has(s.reason))) continue;
-    const buf = new Uint8Array(span.end - span.start);
-    const filled = await fillSegments(buf, span.start, segs, { sources });
-    if (filled.reduce((n, f) => n + (f.end - f.start), 0) !== buf.length) continue;
-    if (!check.matches(pieceIndex(p), buf)) out.push(p);
+    const bytes = buf.subarray(0, span.end - span.start);
+    const filled = await fillSegments(bytes, span.start, segs, { sources });
+    if (filled.reduce((n, f) => n + (f.end - f.start), 0) === bytes.length) out.set(p, check.matches(pieceIndex(p), bytes));
   }
   return out;
 }
@@ -147,22 +148,22 @@ function wholePieceFetch(plan: Plan, p: number, inPlace: readonly Span[]): numbe
 /**
  * What a sync fetches for the measured guesses in the pieces not `done`: changed blocks from their turns
  * (changed-block-evidence.ts), blocks changed in place (in-place-evidence.ts), pieces a short changed guess makes
- * fetch whole, and (unless `hashLocal` is false: guess-evidence.ts prices wrong guesses then) pieces priced at nothing
- * that fail their hashes as built locally.
+ * fetch whole, and pieces priced at nothing that fail their hashes as built locally (`verdicts`: localVerdicts; none
+ * where guess-evidence.ts prices the wrong guesses instead).
  */
 export async function measuredFetch(
   plan: Plan,
-  check: PieceCheck,
   sources: readonly (ByteSource | undefined)[],
   fetcher: RangeFetcher,
-  evidence: { turns: ReadonlyMap<LocalSegment, number>; inPlace: readonly Span[]; hashLocal?: boolean },
+  evidence: { turns: ReadonlyMap<LocalSegment, number>; inPlace: readonly Span[]; verdicts?: ReadonlyMap<number, boolean> },
   done: readonly boolean[] = [],
 ): Promise<number> {
   const whole = wholePieces(plan, evidence.inPlace, done);
   const skip = [...done];
   for (const p of whole) skip[p] = true;
+  // Pieces priced at nothing (no turn, no change in place, not done) that fail as built locally.
   const priced = pricedPieces(plan, evidence.turns, evidence.inPlace);
-  const failing = evidence.hashLocal === false ? [] : await failingLocalPieces(plan, check, sources, priced, skip);
+  const failing = [...(evidence.verdicts ?? [])].filter(([p, ok]) => !ok && !priced.has(p) && !skip[p]).map(([p]) => p);
   return (
     changedBlockFetch(plan, evidence.turns, skip) +
     (await inPlaceFetch(plan, evidence.inPlace, sources, skip)) +

@@ -7,7 +7,7 @@ import type { Span } from '../../src/core/span.js';
 import { ReencodedStore } from '../../src/delta/reencoded-store.js';
 import { changedBlockTurns } from '../../src/sync/changed-block-evidence.js';
 import { inPlaceChanges } from '../../src/sync/in-place-evidence.js';
-import { measuredFetch } from '../../src/sync/piece-evidence.js';
+import { localVerdicts, measuredFetch } from '../../src/sync/piece-evidence.js';
 import { pieceCheckOf } from '../../src/torrent/piece-check.js';
 
 const PIECE = 32 * 1024;
@@ -51,7 +51,7 @@ test('an uncompressed guess that agrees again after a change: the piece before t
   const turns = await changedBlockTurns(plan, [src], web);
   assert.ok(turns.get(plan.guesses[0]![0]!)! > 3 * PIECE, 'one turn, after the changed cluster');
   const check = checkOf(truth);
-  const n = await measuredFetch(plan, check, [src], web, { turns, inPlace: [] });
+  const n = await measuredFetch(plan, [src], web, { turns, inPlace: [], verdicts: await localVerdicts(plan, check, [src]) });
   // Piece 4 from the turn (23,768 bytes) and piece 2's sampled share: more than both changes, less than the three pieces.
   assert.ok(n >= 5 * PIECE - (4 * PIECE + 9000) + 4096 && n < 3 * PIECE, `priced ${n}`);
   // Without the change in piece 2, that piece costs nothing.
@@ -59,7 +59,7 @@ test('an uncompressed guess that agrees again after a change: the piece before t
   clean.set(noise('tail', 5 * PIECE - (4 * PIECE + 9000)), 4 * PIECE + 9000);
   const src2 = new ReencodedStore();
   src2.put(0, clean);
-  const m = await measuredFetch(plan, check, [src2], web, { turns: await changedBlockTurns(plan, [src2], web), inPlace: [] });
+  const m = await measuredFetch(plan, [src2], web, { turns: await changedBlockTurns(plan, [src2], web), inPlace: [], verdicts: await localVerdicts(plan, check, [src2]) });
   assert.ok(m < n - 4096, `priced ${m} against ${n}`);
 });
 
@@ -81,12 +81,21 @@ test('a guess too short to sample, changed in place: its piece is priced as a sy
   const web = server(truth);
   const inPlace = await inPlaceChanges(plan, [src], web);
   assert.deepEqual(inPlace, [{ start: 3 * PIECE + 1000, end: 3 * PIECE + 1098 }], 'the short block, whole');
-  const n = await measuredFetch(plan, checkOf(truth), [src], web, { turns: new Map(), inPlace });
+  const n = await measuredFetch(plan, [src], web, { turns: new Map(), inPlace });
   assert.ok(n >= 4 * PIECE - (3 * PIECE + 1000) && n < 2 * PIECE, `priced ${n}`);
-  assert.equal(await measuredFetch(plan, checkOf(truth), [src], web, { turns: new Map(), inPlace }, [false, false, false, true]), 0, 'a piece done is not priced');
+  assert.equal(await measuredFetch(plan, [src], web, { turns: new Map(), inPlace }, [false, false, false, true]), 0, 'a piece done is not priced');
   // Unchanged: nothing found, nothing priced.
   const same = new ReencodedStore();
   same.put(0, truth);
   assert.deepEqual(await inPlaceChanges(plan, [same], web), []);
-  assert.equal(await measuredFetch(plan, checkOf(truth), [same], web, { turns: new Map(), inPlace: [] }), 0);
+  const verdicts = await localVerdicts(plan, checkOf(truth), [same]);
+  assert.equal(await measuredFetch(plan, [same], web, { turns: new Map(), inPlace: [], verdicts }), 0);
+  // Its pieces pass their hashes as built locally: no block end is sampled.
+  const asked = web.asked;
+  assert.deepEqual(await inPlaceChanges(plan, [same], web, (k) => verdicts.get(k) === true), []);
+  assert.equal(web.asked, asked);
+  // The changed one fails in piece 3 only: only that piece's blocks are sampled.
+  const bad = await localVerdicts(plan, checkOf(truth), [src]);
+  assert.deepEqual([...bad].filter(([, ok]) => !ok).map(([k]) => k), [3]);
+  assert.deepEqual(await inPlaceChanges(plan, [src], web, (k) => bad.get(k) === true), inPlace);
 });
