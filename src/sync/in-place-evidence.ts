@@ -11,7 +11,8 @@
  * turns, and prices the pieces they lie in as a sync samples them: every
  * nested-file part of such a piece goes through the sync's sampler, played
  * against the changed stretches (from the turn to the block's end).
- * Costs the plan some 150 bytes per mapped block on the wire.
+ * Costs the plan some 150 bytes per mapped block on the wire, for the blocks
+ * whose pieces do not pass their hashes as built locally (`verified`).
  */
 import type { RangeFetcher } from '../core/ports.js';
 import { BOUNDARY_BEFORE, SegmentProbe, streamStarts } from '../delta/probe.js';
@@ -37,13 +38,18 @@ export async function fetchAll(fetcher: RangeFetcher, spans: readonly Span[]): P
 const localOf = (seg: LocalSegment, sources: readonly (ByteSource | undefined)[]) => sources[seg.source]!.read(seg.sourceOffset, seg.end - seg.start);
 
 /** Target spans [turn, block end) of mapped nested-file blocks that changed in place. */
-export async function inPlaceChanges(plan: Plan, sources: readonly (ByteSource | undefined)[], fetcher: RangeFetcher): Promise<Span[]> {
+export async function inPlaceChanges(plan: Plan, sources: readonly (ByteSource | undefined)[], fetcher: RangeFetcher, verified: (p: number) => boolean = () => false): Promise<Span[]> {
+  // A block whose pieces all pass their hashes as built locally (piece-evidence.ts localVerdicts) did not change.
+  const unchanged = (start: number, end: number) => {
+    for (let p = Math.floor(start / plan.pieceLength); p * plan.pieceLength < end; p++) if (!verified(p)) return false;
+    return true;
+  };
   const blocks: { seg: LocalSegment; start: number; end: number }[] = [];
   for (const seg of plan.local) {
     if (seg.reason !== 'nested-file' || sources[seg.source] === undefined || seg.end - seg.start < 2 * BOUNDARY_BEFORE) continue;
     let at = seg.start;
     for (const o of [...streamStarts(await localOf(seg, sources)), seg.end - seg.start]) {
-      if (seg.start + o - at >= 2 * BOUNDARY_BEFORE) blocks.push({ seg, start: at, end: seg.start + o });
+      if (seg.start + o - at >= 2 * BOUNDARY_BEFORE && !unchanged(at, seg.start + o)) blocks.push({ seg, start: at, end: seg.start + o });
       at = seg.start + o;
     }
   }
@@ -66,7 +72,8 @@ export async function inPlaceChanges(plan: Plan, sources: readonly (ByteSource |
       a.c.probe.record(a.span.start, local, bytes[k]!);
     }
   }
-  return mergeSpans(changed.map((c) => ({ start: c.probe.turn(), end: c.seg.end })));
+  // A block too short to sample changed as a whole, as far as anything tells.
+  return mergeSpans(changed.map((c) => ({ start: c.probe.probed ? c.probe.turn() : c.seg.start, end: c.seg.end })));
 }
 
 /**

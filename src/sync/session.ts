@@ -29,8 +29,9 @@ import { hasV2Peers, leavesOf } from '../swarm/hash-fetch.js';
 import { changedFilesAfter } from './changed-files.js';
 import { checkPlanningInput } from './planning-check.js';
 import { expectedWrongGuessBytes } from './guess-evidence.js';
-import { changedBlockFetch, changedBlockTurns } from './changed-block-evidence.js';
-import { inPlaceChanges, inPlaceFetch } from './in-place-evidence.js';
+import { changedBlockTurns } from './changed-block-evidence.js';
+import { inPlaceChanges } from './in-place-evidence.js';
+import { localVerdicts, measuredFetch } from './piece-evidence.js';
 import { collectWarnings, prepare, type Prepared } from './prepare.js';
 import type { PlanReport, SyncInput, SyncReport } from './report.js';
 import { closeSources } from './sources.js';
@@ -67,8 +68,11 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
     // And so are the mapped blocks changed in place, which nothing else tells (in-place-evidence.ts); with the checked
     // pieces counted exactly, guess-evidence.ts prices those from the checked pieces instead.
     const exact = checked !== undefined && exactChecked(p);
-    const inPlace = turns && !exact ? await inPlaceChanges(p.plan, p.byteSources, p.net.engine) : [];
-    const measured = async (done?: readonly boolean[]) => (turns ? changedBlockFetch(p.plan, turns, done) + (await inPlaceFetch(p.plan, inPlace, p.byteSources, done)) : undefined);
+    // Pieces built locally are hashed first (piece-evidence.ts): one that passes needs no sample, one that fails and
+    // that nothing else prices is sampled as a sync samples it.
+    const verdicts = turns && !exact ? await localVerdicts(p.plan, pieceCheckOf(input.target), p.byteSources) : new Map<number, boolean>();
+    const inPlace = turns && !exact ? await inPlaceChanges(p.plan, p.byteSources, p.net.engine, (k) => verdicts.get(k) === true) : [];
+    const measured = async (done?: readonly boolean[]) => (turns ? measuredFetch(p.plan, p.byteSources, p.net.engine, { turns, inPlace, verdicts }, done) : undefined);
     const fetchBytes = exact
       ? wire + remainingFetchBytes(p.plan, part.have, await measured(part.have)) + (await expectedWrongGuessBytes(p.plan, part.have, part, p.byteSources))
       : // Planned again: the pieces checked first are on the scratch .part now (the plan reuses them), but a sync fetches their fetched part.
