@@ -24,6 +24,7 @@
  */
 import type { ByteSource } from '../store/byte-source.js';
 import { BlockCache } from '../store/block-cache.js';
+import { readInto } from '../store/byte-source.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { normalizeRuns, runSpans, type CopyRun } from './runs.js';
 import { BLOCK, hashPair, pair, roll } from './rolling-hash.js';
@@ -48,11 +49,6 @@ export interface MatchResult {
   runs: CopyRun[];
   /** Target spans of at least BLOCK bytes that are all zero (need no source). */
   zeros: Span[];
-}
-
-/** A Buffer view of bytes (for native compare), without copying. */
-function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length);
 }
 
 /** The source's block hashes (rolling and second), a table from rolling hash to block, and a bit filter in front of it. */
@@ -120,9 +116,10 @@ async function indexSource(source: ByteSource): Promise<SourceIndex> {
   const blocks = Math.floor(source.size / BLOCK);
   const index = new SourceIndex(blocks);
   const perChunk = CHUNK_BYTES / BLOCK;
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES); // one buffer for every chunk: fresh 8 MiB buffers cost page faults
   for (let b = 0; b < blocks; b += perChunk) {
     const n = Math.min(perChunk, blocks - b);
-    const buf = await source.read(b * BLOCK, n * BLOCK);
+    await readInto(source, buf, 0, b * BLOCK, n * BLOCK);
     for (let i = 0; i < n; i++) {
       const at = i * BLOCK;
       hashPair(buf, at);
@@ -132,9 +129,15 @@ async function indexSource(source: ByteSource): Promise<SourceIndex> {
   return index;
 }
 
-/** Reads the target sequentially in chunks, keeping a tail so a window never splits. */
+/**
+ * Reads the target sequentially in chunks, keeping a tail so a window never
+ * splits. One buffer serves every chunk (the tail moves to its front), so
+ * `buf` is valid only until the next `ensure`.
+ */
 class Window {
-  buf: Buffer = Buffer.alloc(0);
+  /** Room for a chunk behind the longest tail kept (`need` is at most STRIDE_BYTES). */
+  private readonly store = Buffer.allocUnsafe(CHUNK_BYTES + STRIDE_BYTES);
+  buf: Buffer = this.store.subarray(0, 0);
   base = 0; // target offset of buf[0]
   constructor(private readonly src: ByteSource) {}
 
@@ -143,13 +146,11 @@ class Window {
     const end = this.base + this.buf.length;
     if (pos + need <= end || end >= this.src.size) return end;
     const keepFrom = Math.min(pos, end);
+    const kept = end - keepFrom;
     const readLen = Math.min(CHUNK_BYTES, this.src.size - end);
-    const fresh = await this.src.read(end, readLen);
-    const kept = this.buf.subarray(keepFrom - this.base);
-    const next = Buffer.allocUnsafe(kept.length + fresh.length);
-    next.set(kept, 0);
-    next.set(fresh, kept.length);
-    this.buf = next;
+    this.store.copyWithin(0, keepFrom - this.base, end - this.base);
+    await readInto(this.src, this.store, kept, end, readLen);
+    this.buf = this.store.subarray(0, kept + readLen);
     this.base = keepFrom;
     return this.base + this.buf.length;
   }
@@ -174,11 +175,58 @@ class SourceChunks {
       return hit;
     }
     const start = i * SOURCE_CHUNK_BYTES;
-    const buf = asBuffer(await this.src.read(start, Math.min(SOURCE_CHUNK_BYTES, this.src.size - start)));
+    const length = Math.min(SOURCE_CHUNK_BYTES, this.src.size - start);
+    // The least recently used chunk's memory is reused: fresh buffers cost page faults.
+    let store: Buffer;
+    if (this.chunks.size >= SOURCE_CHUNKS_KEPT) {
+      const [oldest, old] = this.chunks.entries().next().value!;
+      this.chunks.delete(oldest);
+      store = Buffer.from(old.buffer, old.byteOffset, SOURCE_CHUNK_BYTES);
+    } else {
+      store = Buffer.allocUnsafe(SOURCE_CHUNK_BYTES);
+    }
+    await readInto(this.src, store, 0, start, length);
+    const buf = store.subarray(0, length);
     this.chunks.set(i, buf);
-    if (this.chunks.size > SOURCE_CHUNKS_KEPT) this.chunks.delete(this.chunks.keys().next().value!);
     return buf;
   }
+}
+
+/** Where rollToCandidate stopped: [buffer position, rolling hash, non-zero bytes in the window]; hash and count are its input too. */
+const rolled = new Int32Array(3);
+
+/**
+ * Rolls the window from `buf[at]` one byte at a time until it is all zero,
+ * or its hashes find a source block (returned), or it reaches `last` (the
+ * last position whose window is buffered); -1 unless a block was found.
+ * Synchronous and small, so the per-byte loop is optimized early.
+ */
+function rollToCandidate(buf: Uint8Array, at: number, last: number, index: SourceIndex): number {
+  const filter = index.filter;
+  const fshift = 32 - FILTER_LOG2;
+  let h = rolled[1]!;
+  let nonZero = rolled[2]!;
+  let candidate = -1;
+  for (;;) {
+    if (nonZero === 0) break;
+    const f = Math.imul(h, MIX) >>> fshift;
+    if ((filter[f >>> 3]! & (1 << (f & 7))) !== 0 && index.has(h)) {
+      hashPair(buf, at);
+      candidate = index.find(h, pair[1]!);
+      if (candidate >= 0) break;
+    }
+    if (at >= last) break; // refill (the hash stays valid) or the end of the target
+    const out = buf[at]!;
+    const inb = buf[at + BLOCK]!;
+    h = roll(h, out, inb);
+    if (out !== 0) nonZero--;
+    if (inb !== 0) nonZero++;
+    at++;
+  }
+  rolled[0] = at;
+  rolled[1] = h;
+  rolled[2] = nonZero;
+  return candidate;
 }
 
 /** Scans the target for source runs at block granularity (step 2). */
@@ -187,8 +235,6 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
   const zeros: Span[] = [];
   const win = new Window(target);
   const chunks = new SourceChunks(source);
-  const filter = index.filter;
-  const fshift = 32 - FILTER_LOG2;
   const size = target.size;
   const sourceEnd = index.blocks * BLOCK; // runs use whole source blocks
   let p = 0;
@@ -214,29 +260,13 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
       fresh = false;
     }
     // Roll through the buffered bytes until something happens.
-    let candidate = -1;
-    for (;;) {
-      if (nonZero === 0) break;
-      const f = Math.imul(h, MIX) >>> fshift;
-      if ((filter[f >>> 3]! & (1 << (f & 7))) !== 0 && index.has(h)) {
-        hashPair(buf, at);
-        candidate = index.find(h, pair[1]!);
-        if (candidate >= 0) break;
-      }
-      // Roll one byte.
-      if (p + BLOCK >= size) {
-        p = size; // no further full window
-        break;
-      }
-      if (p + BLOCK >= end) break; // refill, then continue rolling (the hash stays valid)
-      const out = buf[at]!;
-      const inb = buf[at + BLOCK]!;
-      h = roll(h, out, inb);
-      if (out !== 0) nonZero--;
-      if (inb !== 0) nonZero++;
-      p++;
-      at++;
-    }
+    rolled[1] = h;
+    rolled[2] = nonZero;
+    const candidate = rollToCandidate(buf, at, end - BLOCK - win.base, index);
+    p += rolled[0]! - at;
+    h = rolled[1]!;
+    nonZero = rolled[2]!;
+    if (candidate < 0 && nonZero !== 0 && end >= size) p = size; // no further full window
     if (p + BLOCK > size) break;
     if (nonZero === 0) {
       // A zero window: extend the zero span as far as it goes.
