@@ -23,8 +23,8 @@
  * block), the filter, one chunk of the target and one of the source.
  */
 import type { ByteSource } from '../store/byte-source.js';
-import { BlockCache } from '../store/block-cache.js';
 import { readInto } from '../store/byte-source.js';
+import { sameAfter, sameBefore, SOURCE_CHUNK_BYTES, SourceChunks } from './chunk-cache.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { normalizeRuns, runSpans, type CopyRun } from './runs.js';
 import { BLOCK, hashPair, pair, roll } from './rolling-hash.js';
@@ -33,10 +33,6 @@ export { BLOCK };
 
 /** Bytes read per step, target and source: large sequential reads; the window carries over between chunks. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
-/** Source bytes read at once, aligned, while following runs. */
-const SOURCE_CHUNK_BYTES = 1024 * 1024;
-/** Source chunks kept: runs that interleave two places of the source (a file list and its files) stay cached. */
-const SOURCE_CHUNKS_KEPT = 8;
 /** Bytes compared at once while following a run: one memcmp for most moved files. */
 const STRIDE_BYTES = 64 * 1024;
 /** Golden-ratio multiplier that spreads a hash's bits for the table slot and the filter bit. */
@@ -156,41 +152,6 @@ class Window {
   }
 }
 
-/**
- * The source around the runs being followed, in aligned chunks (a few kept,
- * most recently used): runs mostly move forward through the source, so each
- * chunk is read once, with one large read.
- */
-class SourceChunks {
-  private readonly chunks = new Map<number, Buffer>();
-  constructor(private readonly src: ByteSource) {}
-
-  /** The chunk holding byte `pos` (its first byte is chunk * SOURCE_CHUNK_BYTES). */
-  async at(pos: number): Promise<Buffer> {
-    const i = Math.floor(pos / SOURCE_CHUNK_BYTES);
-    const hit = this.chunks.get(i);
-    if (hit) {
-      this.chunks.delete(i);
-      this.chunks.set(i, hit);
-      return hit;
-    }
-    const start = i * SOURCE_CHUNK_BYTES;
-    const length = Math.min(SOURCE_CHUNK_BYTES, this.src.size - start);
-    // The least recently used chunk's memory is reused: fresh buffers cost page faults.
-    let store: Buffer;
-    if (this.chunks.size >= SOURCE_CHUNKS_KEPT) {
-      const [oldest, old] = this.chunks.entries().next().value!;
-      this.chunks.delete(oldest);
-      store = Buffer.from(old.buffer, old.byteOffset, SOURCE_CHUNK_BYTES);
-    } else {
-      store = Buffer.allocUnsafe(SOURCE_CHUNK_BYTES);
-    }
-    await readInto(this.src, store, 0, start, length);
-    const buf = store.subarray(0, length);
-    this.chunks.set(i, buf);
-    return buf;
-  }
-}
 
 /** Where rollToCandidate stopped: [buffer position, rolling hash, non-zero bytes in the window]; hash and count are its input too. */
 const rolled = new Int32Array(3);
@@ -328,9 +289,16 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
   return { runs, zeros };
 }
 
-/** Grows runs byte by byte at both ends against the real bytes (step 3). */
+
+/**
+ * Grows runs byte by byte at both ends against the real bytes (step 3),
+ * read through chunk caches of both images (mostly forward, each chunk read
+ * once, its memory reused).
+ */
 async function refine(target: ByteSource, source: ByteSource, runs: CopyRun[]): Promise<CopyRun[]> {
   const out: CopyRun[] = [];
+  const tc = new SourceChunks(target);
+  const sc = new SourceChunks(source);
   for (let i = 0; i < runs.length; i++) {
     const r = runs[i]!;
     const prevEnd = i > 0 ? runs[i - 1]!.target + runs[i - 1]!.length : 0;
@@ -339,23 +307,14 @@ async function refine(target: ByteSource, source: ByteSource, runs: CopyRun[]): 
     // Backwards: at most BLOCK-1 bytes, not into the previous run.
     const back = Math.min(BLOCK - 1, t - prevEnd, s);
     if (back > 0) {
-      const tb = await target.read(t - back, back);
-      const sb = await source.read(s - back, back);
-      let k = 0;
-      while (k < back && tb[back - 1 - k] === sb[back - 1 - k]) k++;
+      const k = await sameBefore(tc, t, sc, s, back);
       t -= k;
       s -= k;
       length += k;
     }
     // Forwards: at most BLOCK-1 bytes, not into the next run.
     const fwd = Math.min(BLOCK - 1, nextStart - (t + length), source.size - (s + length));
-    if (fwd > 0) {
-      const tb = await target.read(t + length, fwd);
-      const sb = await source.read(s + length, fwd);
-      let k = 0;
-      while (k < fwd && tb[k] === sb[k]) k++;
-      length += k;
-    }
+    if (fwd > 0) length += await sameAfter(tc, t + length, sc, s + length, fwd);
     out.push({ target: t, source: s, length });
   }
   return normalizeRuns(out);
@@ -369,8 +328,7 @@ export async function matchImages(target: ByteSource, source: ByteSource, opts: 
   const minRun = opts.minRun ?? BLOCK;
   const index = await indexSource(source);
   const scanned = await scan(target, source, index);
-  // Refining reads a few hundred bytes around every run end: through block caches, one read per 256 KiB.
-  const runs = (await refine(new BlockCache(target), new BlockCache(source), scanned.runs)).filter((r) => r.length >= minRun);
+  const runs = (await refine(target, source, scanned.runs)).filter((r) => r.length >= minRun);
   // Zeros stay only where no run already provides the bytes.
   const zeros = subtractSpans(mergeSpans(scanned.zeros), runSpans(runs));
   return { runs, zeros: zeros.filter((z) => z.end - z.start >= BLOCK) };
