@@ -19,27 +19,36 @@ const SOURCE_CHUNKS_KEPT = 8;
  */
 export class SourceChunks {
   private readonly chunks = new Map<number, Buffer>();
-  constructor(private readonly src: ByteSource) {}
+  /**
+   * `chunkBytes` and `kept`: large chunks for following runs through the
+   * source; small ones, many kept, for refining run ends, which look at a few
+   * bytes at each of thousands of places.
+   */
+  constructor(
+    private readonly src: ByteSource,
+    readonly chunkBytes = SOURCE_CHUNK_BYTES,
+    private readonly kept = SOURCE_CHUNKS_KEPT,
+  ) {}
 
-  /** The chunk holding byte `pos` (its first byte is chunk * SOURCE_CHUNK_BYTES). */
+  /** The chunk holding byte `pos` (its first byte is chunk * chunkBytes). */
   async at(pos: number): Promise<Buffer> {
-    const i = Math.floor(pos / SOURCE_CHUNK_BYTES);
+    const i = Math.floor(pos / this.chunkBytes);
     const hit = this.chunks.get(i);
     if (hit) {
       this.chunks.delete(i);
       this.chunks.set(i, hit);
       return hit;
     }
-    const start = i * SOURCE_CHUNK_BYTES;
-    const length = Math.min(SOURCE_CHUNK_BYTES, this.src.size - start);
+    const start = i * this.chunkBytes;
+    const length = Math.min(this.chunkBytes, this.src.size - start);
     // The least recently used chunk's memory is reused: fresh buffers cost page faults.
     let store: Buffer;
-    if (this.chunks.size >= SOURCE_CHUNKS_KEPT) {
+    if (this.chunks.size >= this.kept) {
       const [oldest, old] = this.chunks.entries().next().value!;
       this.chunks.delete(oldest);
-      store = Buffer.from(old.buffer, old.byteOffset, SOURCE_CHUNK_BYTES);
+      store = Buffer.from(old.buffer, old.byteOffset, this.chunkBytes);
     } else {
-      store = Buffer.allocUnsafe(SOURCE_CHUNK_BYTES);
+      store = Buffer.allocUnsafe(this.chunkBytes);
     }
     await readInto(this.src, store, 0, start, length);
     const buf = store.subarray(0, length);
@@ -56,8 +65,8 @@ export async function sameBefore(tc: SourceChunks, t: number, sc: SourceChunks, 
     const sp = s - 1 - k;
     const tb = await tc.at(tp);
     const sb = await sc.at(sp); // separate caches: reading sb never reuses tb's memory
-    const ti = tp % SOURCE_CHUNK_BYTES;
-    const si = sp % SOURCE_CHUNK_BYTES;
+    const ti = tp % tc.chunkBytes;
+    const si = sp % sc.chunkBytes;
     const lim = Math.min(max - k, ti + 1, si + 1);
     let j = 0;
     while (j < lim && tb[ti - j] === sb[si - j]) j++;
@@ -73,8 +82,8 @@ export async function sameAfter(tc: SourceChunks, t: number, sc: SourceChunks, s
   while (k < max) {
     const tb = await tc.at(t + k);
     const sb = await sc.at(s + k);
-    const ti = (t + k) % SOURCE_CHUNK_BYTES;
-    const si = (s + k) % SOURCE_CHUNK_BYTES;
+    const ti = (t + k) % tc.chunkBytes;
+    const si = (s + k) % sc.chunkBytes;
     const lim = Math.min(max - k, tb.length - ti, sb.length - si);
     let j = 0;
     while (j < lim && tb[ti + j] === sb[si + j]) j++;

@@ -35,6 +35,9 @@ export { BLOCK };
 const CHUNK_BYTES = 8 * 1024 * 1024;
 /** Bytes compared at once while following a run: one memcmp for most moved files. */
 const STRIDE_BYTES = 64 * 1024;
+/** Chunks read while refining run ends (a few bytes at each of thousands of places): small, many kept. */
+const REFINE_CHUNK_BYTES = 16 * 1024;
+const REFINE_CHUNKS_KEPT = 64;
 /** Golden-ratio multiplier that spreads a hash's bits for the table slot and the filter bit. */
 const MIX = 0x9e3779b1 | 0;
 /** Filter bits (2^24 = 2 MiB): with ~1.4 blocks per KiB of source, few false hits, and it stays in cache. */
@@ -153,6 +156,19 @@ class Window {
 }
 
 
+/** Zero bytes to compare with: zero spans are skipped with native compares, not a byte loop. */
+const ZEROS = Buffer.alloc(STRIDE_BYTES);
+
+/** The first index in [from, to) of `buf` whose byte is not zero, or `to`. */
+function skipZeros(buf: Buffer, from: number, to: number): number {
+  let i = from;
+  for (let step = STRIDE_BYTES; step >= BLOCK; step >>= 4) {
+    while (to - i >= step && buf.compare(ZEROS, 0, step, i, i + step) === 0) i += step;
+  }
+  while (i < to && buf[i] === 0) i++;
+  return i;
+}
+
 /** Where rollToCandidate stopped: [buffer position, rolling hash, non-zero bytes in the window]; hash and count are its input too. */
 const rolled = new Int32Array(3);
 
@@ -238,7 +254,7 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
         buf = win.buf;
         let i = p - win.base;
         const lim = end - win.base;
-        while (i < lim && buf[i] === 0) i++;
+        i = skipZeros(buf, i, lim);
         p = win.base + i;
         if (i < lim || end >= size) break;
       }
@@ -297,8 +313,8 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
  */
 async function refine(target: ByteSource, source: ByteSource, runs: CopyRun[]): Promise<CopyRun[]> {
   const out: CopyRun[] = [];
-  const tc = new SourceChunks(target);
-  const sc = new SourceChunks(source);
+  const tc = new SourceChunks(target, REFINE_CHUNK_BYTES, REFINE_CHUNKS_KEPT);
+  const sc = new SourceChunks(source, REFINE_CHUNK_BYTES, REFINE_CHUNKS_KEPT);
   for (let i = 0; i < runs.length; i++) {
     const r = runs[i]!;
     const prevEnd = i > 0 ? runs[i - 1]!.target + runs[i - 1]!.length : 0;
