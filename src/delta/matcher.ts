@@ -173,6 +173,18 @@ function skipZeros(buf: Buffer, from: number, to: number): number {
 const rolled = new Int32Array(3);
 
 /**
+ * The rolling hash and non-zero count of the window at `buf[at]`, into
+ * `rolled` (outside the async scan, whose own loops stay unoptimized).
+ */
+function startWindow(buf: Uint8Array, at: number): void {
+  hashPair(buf, at);
+  let nonZero = 0;
+  for (let i = at; i < at + BLOCK; i++) if (buf[i] !== 0) nonZero++;
+  rolled[1] = pair[0]!;
+  rolled[2] = nonZero;
+}
+
+/**
  * Rolls the window from `buf[at]` one byte at a time until it is all zero,
  * or its hashes find a source block (returned), or it reaches `last` (the
  * last position whose window is buffered); -1 unless a block was found.
@@ -230,10 +242,9 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
     let buf = win.buf;
     let at = p - win.base;
     if (fresh) {
-      hashPair(buf, at);
-      h = pair[0]!;
-      nonZero = 0;
-      for (let i = at; i < at + BLOCK; i++) if (buf[i] !== 0) nonZero++;
+      startWindow(buf, at);
+      h = rolled[1]!;
+      nonZero = rolled[2]!;
       fresh = false;
     }
     // Roll through the buffered bytes until something happens.
