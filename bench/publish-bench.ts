@@ -5,11 +5,13 @@
  *
  * The page cache cannot be dropped without root, so the file is read once
  * first to warm it, and every tool then reads from memory: this measures
- * hashing, not the disk. Then, for the fixture release pair, the size of the
- * delta hints and the time to compute them.
+ * hashing, not the disk. Then the delta hints (both directions) for the
+ * fixture release pair and, when given, a large pair: their size and the CPU
+ * to compute them beside zsyncmake's on the new image (see hintsPair).
  *
  * Size: ISOSYNC_BENCH_PUBLISH_MIB (default 1024 MiB). The file is made in the
- * system temp folder and deleted afterwards.
+ * system temp folder and deleted afterwards. Large hint pair:
+ * ISOSYNC_BENCH_HINTS_PAIR=DIR or ISOSYNC_BENCH_HINTS_MB=M (see hintsBench).
  */
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -128,33 +130,66 @@ export async function run(): Promise<void> {
   await hintsBench();
 }
 
-async function hintsBench(): Promise<void> {
-  const old = join(ROOT, 'fixtures', 'releases', 'distro-1.00.iso');
-  const cur = join(ROOT, 'fixtures', 'releases', 'distro-1.01.iso');
-  if (!existsSync(old) || !existsSync(cur)) {
-    process.stdout.write('  hints: fixture pair fixtures/releases/distro-1.00.iso, distro-1.01.iso missing (npm run fixtures)\n');
-    return;
-  }
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const hints = await buildHints(cur, [{ infoHash: '00'.repeat(20), release: '1.00', imagePath: old }]);
-  const s = (performance.now() - t0) / 1000;
-  const used = process.cpuUsage(cpu0);
-  const cpu = (used.user + used.system) / 1e6;
-  if (hints === undefined) {
-    process.stdout.write('  hints: not computed by this build\n');
-    return;
-  }
-  const size = encodeBencode(hints).length;
+/** Rounds of hints and zsyncmake, alternated: the machine's load moves between rounds. */
+const HINT_ROUNDS = 2;
+
+/**
+ * Computing the delta hints of `cur` against `old` (both directions, as
+ * `isosync publish --previous` does), beside zsyncmake on `cur` (the
+ * reference: the whole-image rsync index a zsync publisher makes). Measured:
+ * the CPU of buildHints in this process (the CLI adds Node's start-up,
+ * ~0.05 s, and hashes pieces, which the torrent needs anyway) and the CPU of
+ * the whole zsyncmake process (/usr/bin/time).
+ */
+async function hintsPair(label: string, old: string, cur: string, dir: string): Promise<void> {
   const image = statSync(cur).size;
-  process.stdout.write(
-    `  hints for fixture 1.00 -> 1.01 (both directions): ${size} bytes, ${((100 * size) / image).toFixed(3)}% of the ${image}-byte image, computed in ${s.toFixed(2)} s, ${cpu.toFixed(2)} CPU s\n`,
-  );
-  // zsyncmake: what a zsync publisher runs on the same image (block checksums of the new image only).
-  const dir = mkdtempSync(join(tmpdir(), 'isosync-publish-bench-'));
+  warm(old);
+  warm(cur);
+  process.stdout.write(`  hints ${label}: ${(image / MIB).toFixed(1)} MiB image, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+  for (let round = 1; round <= HINT_ROUNDS; round++) {
+    const zs = timeCommand('zsyncmake', ['-u', 'x', '-o', join(dir, 'ref.zsync'), cur]);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const hints = await buildHints(cur, [{ infoHash: '00'.repeat(20), release: '1.00', imagePath: old }]);
+    const wall = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(cpu0);
+    const cpu = (c.user + c.system) / 1e6;
+    if (hints === undefined) {
+      process.stdout.write('    hints: not computed by this build\n');
+      return;
+    }
+    const size = encodeBencode(hints).length;
+    const ratio = zs?.cpu ? `  ${(cpu / zs.cpu).toFixed(1)} x zsyncmake's CPU` : '';
+    const zsText = zs?.cpu !== undefined ? `zsyncmake ${zs.cpu.toFixed(2)} CPU s (${zs.wall.toFixed(2)} s)` : 'zsyncmake not measured';
+    process.stdout.write(
+      `    round ${round}: hints ${cpu.toFixed(2)} CPU s (${wall.toFixed(2)} s), ${size} bytes (${((100 * size) / image).toFixed(3)}% of the image); ${zsText}${ratio}\n`,
+    );
+  }
+}
+
+async function hintsBench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'isosync-hints-bench-'));
   try {
-    const z = timeCommand('zsyncmake', ['-u', 'distro-1.01.iso', '-o', join(dir, 'z.zsync'), cur]);
-    if (z?.cpu !== undefined) process.stdout.write(`  zsyncmake on 1.01: ${z.wall.toFixed(2)} s, ${z.cpu.toFixed(2)} CPU s; hints took ${(cpu / Math.max(z.cpu, 0.01)).toFixed(0)}x its CPU (its CPU floored at 0.01 s, /usr/bin/time's resolution)\n`);
+    const old = join(ROOT, 'fixtures', 'releases', 'distro-1.00.iso');
+    const cur = join(ROOT, 'fixtures', 'releases', 'distro-1.01.iso');
+    if (existsSync(old) && existsSync(cur)) await hintsPair('fixture 1.00 -> 1.01', old, cur, dir);
+    else process.stdout.write('  hints: fixture pair fixtures/releases/distro-1.00.iso, distro-1.01.iso missing (npm run fixtures)\n');
+    // A large pair, where start-up costs do not dominate: ISOSYNC_BENCH_HINTS_PAIR=DIR (holding
+    // distro-large-1.00.iso and distro-large-1.01.iso of bench/make-large-image.sh), or
+    // ISOSYNC_BENCH_HINTS_MB=M to make one here (payload MiB; 300 gives ~660 MB images).
+    let pairDir = process.env['ISOSYNC_BENCH_HINTS_PAIR'];
+    const mb = process.env['ISOSYNC_BENCH_HINTS_MB'];
+    if (pairDir === undefined && mb !== undefined) {
+      pairDir = join(dir, 'pair');
+      const files = String(Math.max(100, Math.round(Number(mb) * 20)));
+      const r = spawnSync('bash', [join(ROOT, 'bench', 'make-large-image.sh'), pairDir, '--files', files, '--mb', mb], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+      if (r.status !== 0) {
+        process.stdout.write(`  hints: make-large-image.sh failed (${r.status}): ${r.stderr.trim().split('\n').pop()}\n`);
+        pairDir = undefined;
+      }
+    }
+    if (pairDir !== undefined) await hintsPair('large pair', join(pairDir, 'distro-large-1.00.iso'), join(pairDir, 'distro-large-1.01.iso'), dir);
+    else process.stdout.write('  hints: no large pair (ISOSYNC_BENCH_HINTS_PAIR=DIR or ISOSYNC_BENCH_HINTS_MB=M)\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

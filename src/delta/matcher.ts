@@ -23,7 +23,8 @@
  * block), the filter, one chunk of the target and one of the source.
  */
 import type { ByteSource } from '../store/byte-source.js';
-import { BlockCache } from '../store/block-cache.js';
+import { readInto } from '../store/byte-source.js';
+import { sameAfter, sameBefore, SOURCE_CHUNK_BYTES, SourceChunks } from './chunk-cache.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { normalizeRuns, runSpans, type CopyRun } from './runs.js';
 import { BLOCK, hashPair, pair, roll } from './rolling-hash.js';
@@ -32,12 +33,11 @@ export { BLOCK };
 
 /** Bytes read per step, target and source: large sequential reads; the window carries over between chunks. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
-/** Source bytes read at once, aligned, while following runs. */
-const SOURCE_CHUNK_BYTES = 1024 * 1024;
-/** Source chunks kept: runs that interleave two places of the source (a file list and its files) stay cached. */
-const SOURCE_CHUNKS_KEPT = 8;
 /** Bytes compared at once while following a run: one memcmp for most moved files. */
 const STRIDE_BYTES = 64 * 1024;
+/** Chunks read while refining run ends (a few bytes at each of thousands of places): small, many kept. */
+const REFINE_CHUNK_BYTES = 16 * 1024;
+const REFINE_CHUNKS_KEPT = 64;
 /** Golden-ratio multiplier that spreads a hash's bits for the table slot and the filter bit. */
 const MIX = 0x9e3779b1 | 0;
 /** Filter bits (2^24 = 2 MiB): with ~1.4 blocks per KiB of source, few false hits, and it stays in cache. */
@@ -48,11 +48,6 @@ export interface MatchResult {
   runs: CopyRun[];
   /** Target spans of at least BLOCK bytes that are all zero (need no source). */
   zeros: Span[];
-}
-
-/** A Buffer view of bytes (for native compare), without copying. */
-function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length);
 }
 
 /** The source's block hashes (rolling and second), a table from rolling hash to block, and a bit filter in front of it. */
@@ -120,9 +115,10 @@ async function indexSource(source: ByteSource): Promise<SourceIndex> {
   const blocks = Math.floor(source.size / BLOCK);
   const index = new SourceIndex(blocks);
   const perChunk = CHUNK_BYTES / BLOCK;
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES); // one buffer for every chunk: fresh 8 MiB buffers cost page faults
   for (let b = 0; b < blocks; b += perChunk) {
     const n = Math.min(perChunk, blocks - b);
-    const buf = await source.read(b * BLOCK, n * BLOCK);
+    await readInto(source, buf, 0, b * BLOCK, n * BLOCK);
     for (let i = 0; i < n; i++) {
       const at = i * BLOCK;
       hashPair(buf, at);
@@ -132,9 +128,15 @@ async function indexSource(source: ByteSource): Promise<SourceIndex> {
   return index;
 }
 
-/** Reads the target sequentially in chunks, keeping a tail so a window never splits. */
+/**
+ * Reads the target sequentially in chunks, keeping a tail so a window never
+ * splits. One buffer serves every chunk (the tail moves to its front), so
+ * `buf` is valid only until the next `ensure`.
+ */
 class Window {
-  buf: Buffer = Buffer.alloc(0);
+  /** Room for a chunk behind the longest tail kept (`need` is at most STRIDE_BYTES). */
+  private readonly store = Buffer.allocUnsafe(CHUNK_BYTES + STRIDE_BYTES);
+  buf: Buffer = this.store.subarray(0, 0);
   base = 0; // target offset of buf[0]
   constructor(private readonly src: ByteSource) {}
 
@@ -143,42 +145,77 @@ class Window {
     const end = this.base + this.buf.length;
     if (pos + need <= end || end >= this.src.size) return end;
     const keepFrom = Math.min(pos, end);
+    const kept = end - keepFrom;
     const readLen = Math.min(CHUNK_BYTES, this.src.size - end);
-    const fresh = await this.src.read(end, readLen);
-    const kept = this.buf.subarray(keepFrom - this.base);
-    const next = Buffer.allocUnsafe(kept.length + fresh.length);
-    next.set(kept, 0);
-    next.set(fresh, kept.length);
-    this.buf = next;
+    this.store.copyWithin(0, keepFrom - this.base, end - this.base);
+    await readInto(this.src, this.store, kept, end, readLen);
+    this.buf = this.store.subarray(0, kept + readLen);
     this.base = keepFrom;
     return this.base + this.buf.length;
   }
 }
 
-/**
- * The source around the runs being followed, in aligned chunks (a few kept,
- * most recently used): runs mostly move forward through the source, so each
- * chunk is read once, with one large read.
- */
-class SourceChunks {
-  private readonly chunks = new Map<number, Buffer>();
-  constructor(private readonly src: ByteSource) {}
 
-  /** The chunk holding byte `pos` (its first byte is chunk * SOURCE_CHUNK_BYTES). */
-  async at(pos: number): Promise<Buffer> {
-    const i = Math.floor(pos / SOURCE_CHUNK_BYTES);
-    const hit = this.chunks.get(i);
-    if (hit) {
-      this.chunks.delete(i);
-      this.chunks.set(i, hit);
-      return hit;
-    }
-    const start = i * SOURCE_CHUNK_BYTES;
-    const buf = asBuffer(await this.src.read(start, Math.min(SOURCE_CHUNK_BYTES, this.src.size - start)));
-    this.chunks.set(i, buf);
-    if (this.chunks.size > SOURCE_CHUNKS_KEPT) this.chunks.delete(this.chunks.keys().next().value!);
-    return buf;
+/** Zero bytes to compare with: zero spans are skipped with native compares, not a byte loop. */
+const ZEROS = Buffer.alloc(STRIDE_BYTES);
+
+/** The first index in [from, to) of `buf` whose byte is not zero, or `to`. */
+function skipZeros(buf: Buffer, from: number, to: number): number {
+  let i = from;
+  for (let step = STRIDE_BYTES; step >= BLOCK; step >>= 4) {
+    while (to - i >= step && buf.compare(ZEROS, 0, step, i, i + step) === 0) i += step;
   }
+  while (i < to && buf[i] === 0) i++;
+  return i;
+}
+
+/** Where rollToCandidate stopped: [buffer position, rolling hash, non-zero bytes in the window]; hash and count are its input too. */
+const rolled = new Int32Array(3);
+
+/**
+ * The rolling hash and non-zero count of the window at `buf[at]`, into
+ * `rolled` (outside the async scan, whose own loops stay unoptimized).
+ */
+function startWindow(buf: Uint8Array, at: number): void {
+  hashPair(buf, at);
+  let nonZero = 0;
+  for (let i = at; i < at + BLOCK; i++) if (buf[i] !== 0) nonZero++;
+  rolled[1] = pair[0]!;
+  rolled[2] = nonZero;
+}
+
+/**
+ * Rolls the window from `buf[at]` one byte at a time until it is all zero,
+ * or its hashes find a source block (returned), or it reaches `last` (the
+ * last position whose window is buffered); -1 unless a block was found.
+ * Synchronous and small, so the per-byte loop is optimized early.
+ */
+function rollToCandidate(buf: Uint8Array, at: number, last: number, index: SourceIndex): number {
+  const filter = index.filter;
+  const fshift = 32 - FILTER_LOG2;
+  let h = rolled[1]!;
+  let nonZero = rolled[2]!;
+  let candidate = -1;
+  for (;;) {
+    if (nonZero === 0) break;
+    const f = Math.imul(h, MIX) >>> fshift;
+    if ((filter[f >>> 3]! & (1 << (f & 7))) !== 0 && index.has(h)) {
+      hashPair(buf, at);
+      candidate = index.find(h, pair[1]!);
+      if (candidate >= 0) break;
+    }
+    if (at >= last) break; // refill (the hash stays valid) or the end of the target
+    const out = buf[at]!;
+    const inb = buf[at + BLOCK]!;
+    h = roll(h, out, inb);
+    if (out !== 0) nonZero--;
+    if (inb !== 0) nonZero++;
+    at++;
+  }
+  rolled[0] = at;
+  rolled[1] = h;
+  rolled[2] = nonZero;
+  return candidate;
 }
 
 /** Scans the target for source runs at block granularity (step 2). */
@@ -187,8 +224,6 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
   const zeros: Span[] = [];
   const win = new Window(target);
   const chunks = new SourceChunks(source);
-  const filter = index.filter;
-  const fshift = 32 - FILTER_LOG2;
   const size = target.size;
   const sourceEnd = index.blocks * BLOCK; // runs use whole source blocks
   let p = 0;
@@ -207,36 +242,19 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
     let buf = win.buf;
     let at = p - win.base;
     if (fresh) {
-      hashPair(buf, at);
-      h = pair[0]!;
-      nonZero = 0;
-      for (let i = at; i < at + BLOCK; i++) if (buf[i] !== 0) nonZero++;
+      startWindow(buf, at);
+      h = rolled[1]!;
+      nonZero = rolled[2]!;
       fresh = false;
     }
     // Roll through the buffered bytes until something happens.
-    let candidate = -1;
-    for (;;) {
-      if (nonZero === 0) break;
-      const f = Math.imul(h, MIX) >>> fshift;
-      if ((filter[f >>> 3]! & (1 << (f & 7))) !== 0 && index.has(h)) {
-        hashPair(buf, at);
-        candidate = index.find(h, pair[1]!);
-        if (candidate >= 0) break;
-      }
-      // Roll one byte.
-      if (p + BLOCK >= size) {
-        p = size; // no further full window
-        break;
-      }
-      if (p + BLOCK >= end) break; // refill, then continue rolling (the hash stays valid)
-      const out = buf[at]!;
-      const inb = buf[at + BLOCK]!;
-      h = roll(h, out, inb);
-      if (out !== 0) nonZero--;
-      if (inb !== 0) nonZero++;
-      p++;
-      at++;
-    }
+    rolled[1] = h;
+    rolled[2] = nonZero;
+    const candidate = rollToCandidate(buf, at, end - BLOCK - win.base, index);
+    p += rolled[0]! - at;
+    h = rolled[1]!;
+    nonZero = rolled[2]!;
+    if (candidate < 0 && nonZero !== 0 && end >= size) p = size; // no further full window
     if (p + BLOCK > size) break;
     if (nonZero === 0) {
       // A zero window: extend the zero span as far as it goes.
@@ -247,7 +265,7 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
         buf = win.buf;
         let i = p - win.base;
         const lim = end - win.base;
-        while (i < lim && buf[i] === 0) i++;
+        i = skipZeros(buf, i, lim);
         p = win.base + i;
         if (i < lim || end >= size) break;
       }
@@ -298,9 +316,16 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
   return { runs, zeros };
 }
 
-/** Grows runs byte by byte at both ends against the real bytes (step 3). */
+
+/**
+ * Grows runs byte by byte at both ends against the real bytes (step 3),
+ * read through chunk caches of both images (mostly forward, each chunk read
+ * once, its memory reused).
+ */
 async function refine(target: ByteSource, source: ByteSource, runs: CopyRun[]): Promise<CopyRun[]> {
   const out: CopyRun[] = [];
+  const tc = new SourceChunks(target, REFINE_CHUNK_BYTES, REFINE_CHUNKS_KEPT);
+  const sc = new SourceChunks(source, REFINE_CHUNK_BYTES, REFINE_CHUNKS_KEPT);
   for (let i = 0; i < runs.length; i++) {
     const r = runs[i]!;
     const prevEnd = i > 0 ? runs[i - 1]!.target + runs[i - 1]!.length : 0;
@@ -309,23 +334,14 @@ async function refine(target: ByteSource, source: ByteSource, runs: CopyRun[]): 
     // Backwards: at most BLOCK-1 bytes, not into the previous run.
     const back = Math.min(BLOCK - 1, t - prevEnd, s);
     if (back > 0) {
-      const tb = await target.read(t - back, back);
-      const sb = await source.read(s - back, back);
-      let k = 0;
-      while (k < back && tb[back - 1 - k] === sb[back - 1 - k]) k++;
+      const k = await sameBefore(tc, t, sc, s, back);
       t -= k;
       s -= k;
       length += k;
     }
     // Forwards: at most BLOCK-1 bytes, not into the next run.
     const fwd = Math.min(BLOCK - 1, nextStart - (t + length), source.size - (s + length));
-    if (fwd > 0) {
-      const tb = await target.read(t + length, fwd);
-      const sb = await source.read(s + length, fwd);
-      let k = 0;
-      while (k < fwd && tb[k] === sb[k]) k++;
-      length += k;
-    }
+    if (fwd > 0) length += await sameAfter(tc, t + length, sc, s + length, fwd);
     out.push({ target: t, source: s, length });
   }
   return normalizeRuns(out);
@@ -339,8 +355,7 @@ export async function matchImages(target: ByteSource, source: ByteSource, opts: 
   const minRun = opts.minRun ?? BLOCK;
   const index = await indexSource(source);
   const scanned = await scan(target, source, index);
-  // Refining reads a few hundred bytes around every run end: through block caches, one read per 256 KiB.
-  const runs = (await refine(new BlockCache(target), new BlockCache(source), scanned.runs)).filter((r) => r.length >= minRun);
+  const runs = (await refine(target, source, scanned.runs)).filter((r) => r.length >= minRun);
   // Zeros stay only where no run already provides the bytes.
   const zeros = subtractSpans(mergeSpans(scanned.zeros), runSpans(runs));
   return { runs, zeros: zeros.filter((z) => z.end - z.start >= BLOCK) };

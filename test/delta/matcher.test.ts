@@ -84,3 +84,20 @@ test('matcher runs are byte-exact on random mutations (property)', async () => {
     for (const z of zeros) assert.ok(target.subarray(z.start, z.end).every((b) => b === 0));
   }
 });
+
+test('matcher follows runs and zero spans across its read chunks (images over 8 MiB)', async () => {
+  const rng = new Rng(9);
+  const MIB = 1 << 20;
+  const source = rng.bytes(12 * MIB);
+  const inserted = rng.bytes(1000);
+  // A moved half, 3 MiB of zeros across the 8 MiB read boundary, an insertion, the other half.
+  const target = concat(source.subarray(6 * MIB), new Uint8Array(3 * MIB), inserted, source.subarray(0, 6 * MIB));
+  const { runs, zeros } = await matchImages(new MemorySource(target), new MemorySource(source));
+  assertRunsExact(target, source, runs);
+  for (const z of zeros) assert.ok(target.subarray(z.start, z.end).every((b) => b === 0));
+  const covered = mergeSpans([...runSpans(runs), ...zeros]);
+  const missing = spanBytes(subtractSpans([{ start: 0, end: target.length }], covered));
+  assert.equal(missing, 1000, 'only the inserted bytes are missing');
+  const second = 9 * MIB + 1000;
+  assert.ok(runs.some((r) => r.target <= second && r.target + r.length >= target.length && r.source === r.target - second), 'the second half is one run from source 0');
+});

@@ -1,0 +1,94 @@
+/**
+ * An image read in aligned 1 MiB chunks, a few kept (most recently used),
+ * their memory reused: the matcher follows runs through the source and
+ * refines run ends in both images with it. Chunk buffers are valid until the
+ * next `at` on the same cache.
+ */
+import type { ByteSource } from '../store/byte-source.js';
+import { readInto } from '../store/byte-source.js';
+
+/** Source bytes read at once, aligned, while following runs. */
+export const SOURCE_CHUNK_BYTES = 1024 * 1024;
+/** Source chunks kept: runs that interleave two places of the source (a file list and its files) stay cached. */
+const SOURCE_CHUNKS_KEPT = 8;
+
+/**
+ * The source around the runs being followed, in aligned chunks (a few kept,
+ * most recently used): runs mostly move forward through the source, so each
+ * chunk is read once, with one large read.
+ */
+export class SourceChunks {
+  private readonly chunks = new Map<number, Buffer>();
+  /**
+   * `chunkBytes` and `kept`: large chunks for following runs through the
+   * source; small ones, many kept, for refining run ends, which look at a few
+   * bytes at each of thousands of places.
+   */
+  constructor(
+    private readonly src: ByteSource,
+    readonly chunkBytes = SOURCE_CHUNK_BYTES,
+    private readonly kept = SOURCE_CHUNKS_KEPT,
+  ) {}
+
+  /** The chunk holding byte `pos` (its first byte is chunk * chunkBytes). */
+  async at(pos: number): Promise<Buffer> {
+    const i = Math.floor(pos / this.chunkBytes);
+    const hit = this.chunks.get(i);
+    if (hit) {
+      this.chunks.delete(i);
+      this.chunks.set(i, hit);
+      return hit;
+    }
+    const start = i * this.chunkBytes;
+    const length = Math.min(this.chunkBytes, this.src.size - start);
+    // The least recently used chunk's memory is reused: fresh buffers cost page faults.
+    let store: Buffer;
+    if (this.chunks.size >= this.kept) {
+      const [oldest, old] = this.chunks.entries().next().value!;
+      this.chunks.delete(oldest);
+      store = Buffer.from(old.buffer, old.byteOffset, this.chunkBytes);
+    } else {
+      store = Buffer.allocUnsafe(this.chunkBytes);
+    }
+    await readInto(this.src, store, 0, start, length);
+    const buf = store.subarray(0, length);
+    this.chunks.set(i, buf);
+    return buf;
+  }
+}
+
+/** How many bytes before `t` and `s` (at most `max`) agree, compared chunk by chunk. */
+export async function sameBefore(tc: SourceChunks, t: number, sc: SourceChunks, s: number, max: number): Promise<number> {
+  let k = 0;
+  while (k < max) {
+    const tp = t - 1 - k;
+    const sp = s - 1 - k;
+    const tb = await tc.at(tp);
+    const sb = await sc.at(sp); // separate caches: reading sb never reuses tb's memory
+    const ti = tp % tc.chunkBytes;
+    const si = sp % sc.chunkBytes;
+    const lim = Math.min(max - k, ti + 1, si + 1);
+    let j = 0;
+    while (j < lim && tb[ti - j] === sb[si - j]) j++;
+    k += j;
+    if (j < lim) break;
+  }
+  return k;
+}
+
+/** How many bytes from `t` and `s` on (at most `max`) agree, compared chunk by chunk. */
+export async function sameAfter(tc: SourceChunks, t: number, sc: SourceChunks, s: number, max: number): Promise<number> {
+  let k = 0;
+  while (k < max) {
+    const tb = await tc.at(t + k);
+    const sb = await sc.at(s + k);
+    const ti = (t + k) % tc.chunkBytes;
+    const si = (s + k) % sc.chunkBytes;
+    const lim = Math.min(max - k, tb.length - ti, sb.length - si);
+    let j = 0;
+    while (j < lim && tb[ti + j] === sb[si + j]) j++;
+    k += j;
+    if (j < lim) break;
+  }
+  return k;
+}
