@@ -93,28 +93,46 @@ function baseName(path: string): string {
 
 interface Candidate {
   readonly index: number;
-  readonly spans: FileSpan[];
+  readonly entry: IsoEntry;
+  readonly blockSize: number;
+}
+
+/**
+ * First candidate per (key, size): a key's candidates are few (one per
+ * source image with that path, or the files of that name), so a short list
+ * per key beats a "key\0size" string built for every entry of every image.
+ */
+class BySize<T extends { readonly size: number }> {
+  private readonly map = new Map<string, T | T[]>();
+  add(key: string, v: T): void {
+    const have = this.map.get(key);
+    if (have === undefined) this.map.set(key, v);
+    else if (Array.isArray(have)) {
+      if (!have.some((x) => x.size === v.size)) have.push(v);
+    } else if (have.size !== v.size) this.map.set(key, [have, v]);
+  }
+  get(key: string, size: number): T | undefined {
+    const have = this.map.get(key);
+    if (have === undefined || !Array.isArray(have)) return have?.size === size ? have : undefined;
+    return have.find((x) => x.size === size);
+  }
 }
 
 export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[], loose: readonly LooseFile[] = [], nestedContainers: ReadonlySet<string> = new Set()): IsoMapping {
   const bs = target.logicalBlockSize;
-  const byPath = new Map<string, Candidate>();
-  const byNameSize = new Map<string, Candidate>();
+  const byPath = new BySize<{ size: number; c: Candidate }>();
+  const byName = new BySize<{ size: number; c: Candidate }>();
   for (const src of sources) {
+    const blockSize = src.image.logicalBlockSize;
     for (const e of src.image.entries) {
       if (e.type !== 'file' || e.size === 0) continue;
-      const c = { index: src.index, spans: contentSpans(e, src.image.logicalBlockSize) };
-      const pk = `${e.path}\0${e.size}`;
-      if (!byPath.has(pk)) byPath.set(pk, c);
-      const nk = `${baseName(e.path)}\0${e.size}`;
-      if (!byNameSize.has(nk)) byNameSize.set(nk, c);
+      const v = { size: e.size, c: { index: src.index, entry: e, blockSize } };
+      byPath.add(e.path, v);
+      byName.add(baseName(e.path), v);
     }
   }
-  const looseByNameSize = new Map<string, LooseFile>();
-  for (const f of loose) {
-    const k = `${f.name}\0${f.size}`;
-    if (!looseByNameSize.has(k)) looseByNameSize.set(k, f);
-  }
+  const looseByName = new BySize<LooseFile>();
+  for (const f of loose) looseByName.add(f.name, f);
 
   const fileExact: LocalSegment[] = [];
   const containerGuesses: LocalSegment[] = [];
@@ -133,14 +151,15 @@ export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[
     // Hard links and xorriso's shared content: map each extent once.
     if (seenExtent.has(e.lba)) continue;
     seenExtent.add(e.lba);
-    const cand = byPath.get(`${e.path}\0${e.size}`) ?? byNameSize.get(`${baseName(e.path)}\0${e.size}`);
+    const cand = (byPath.get(e.path, e.size) ?? byName.get(baseName(e.path), e.size))?.c;
     const container = nestedContainers.has(e.path);
     const exact = container ? containerGuesses : fileExact;
     if (cand) {
+      const candSpans = contentSpans(cand.entry, cand.blockSize);
       for (const t of tspans) {
         let at = t.start;
         while (at < t.end) {
-          const src = sourceOffsetOf(cand.spans, t.fileOffset + (at - t.start));
+          const src = sourceOffsetOf(candSpans, t.fileOffset + (at - t.start));
           if (!src) break;
           const len = Math.min(src.room, t.end - at);
           exact.push({ start: at, end: at + len, source: cand.index, sourceOffset: src.offset, reason: src.offset === at ? 'same-file' : 'moved-file' });
@@ -149,7 +168,7 @@ export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[
       }
       continue;
     }
-    const lf = looseByNameSize.get(`${baseName(e.path)}\0${e.size}`);
+    const lf = looseByName.get(baseName(e.path), e.size);
     if (container) continue; // its nested files are reported one by one
     if (lf) {
       for (const t of tspans) exact.push({ start: t.start, end: t.end, source: lf.index, sourceOffset: t.fileOffset, reason: 'loose-file' });

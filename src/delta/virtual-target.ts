@@ -65,6 +65,11 @@ export class VirtualTarget implements ByteSource {
     const end = offset + length;
     const localSegs = segmentsIn(this.local, offset, end);
     for (const seg of localSegs) await this.fill(out, offset, seg);
+    // Already fetched in one piece (the ISO reader reads a directory's sectors one by one): no span arithmetic.
+    if (localSegs.length === 0 && this.cachedWhole(offset, end)) {
+      this.cacheBytes(out, offset, end);
+      return out;
+    }
     const localSpans: readonly Span[] = localSegs;
     const gaps = subtractSpans([{ start: offset, end }], mergeSpans([...localSpans, ...this.cachedIn(offset, end)]));
     if (gaps.length > 0) await this.fetchGaps(gaps, readAhead, align);
@@ -159,6 +164,12 @@ export class VirtualTarget implements ByteSource {
       else hi = mid;
     }
     return lo;
+  }
+
+  /** Whether one fetched range holds all of [a, b). */
+  private cachedWhole(a: number, b: number): boolean {
+    const c = this.cache[this.firstAfter(a)];
+    return c !== undefined && c.start <= a && c.start + c.bytes.length >= b;
   }
 
   /** Cached spans that intersect [a, b). */

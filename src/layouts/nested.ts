@@ -127,8 +127,13 @@ function nestedImage(path: string, depth: number, layout: Layout, pieces: readon
   };
 }
 
+/** Whether a file of a layout is worth sniffing for a nested image (by its name and size). */
+export function mayBeImage(f: { readonly type: string; readonly size: number; readonly path: string; readonly raw?: boolean }): boolean {
+  return f.type === 'file' && f.raw === true && f.size >= MIN_IMAGE_BYTES && IMAGE_NAME.test(f.path);
+}
+
 /** MBR partitions of type 0xEF (EFI system partition) as pseudo-files, from sector 0 of the outer image. */
-async function espPartitions(src: ByteSource): Promise<LayoutFile[]> {
+export async function espPartitions(src: ByteSource): Promise<LayoutFile[]> {
   if (src.size < 512) return [];
   const mbr = await src.read(0, 512);
   if (mbr[510] !== 0x55 || mbr[511] !== 0xaa) return [];
@@ -206,7 +211,7 @@ export async function findNested(src: ByteSource, outer: Layout, opts: NestOptio
   while (queue.length > 0) {
     const level = queue.shift()!;
     if (level.depth >= opts.maxDepth) continue;
-    const candidates = [...level.layout.files.filter((f) => f.type === 'file' && f.raw === true && f.size >= MIN_IMAGE_BYTES && IMAGE_NAME.test(f.path)), ...level.extra];
+    const candidates = [...level.layout.files.filter(mayBeImage), ...level.extra];
     for (const file of candidates) {
       const path = `${level.prefix}${file.path}`;
       try {

@@ -13,7 +13,7 @@ import { mapNestedFiles, type NestedMapping, type NestedSource } from '../delta/
 import { overlay, ZERO_SOURCE, type LocalSegment } from '../delta/plan.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { isoLayout } from '../layouts/iso-layout.js';
-import { DEFAULT_NEST, findNested, outerCandidates, type NestedImage } from '../layouts/nested.js';
+import { DEFAULT_NEST, espPartitions, findNested, mayBeImage, outerCandidates, type NestedImage } from '../layouts/nested.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { reencodeChangedClusters } from '../delta/reencoded-clusters.js';
 import type { ReencodedStore } from '../delta/reencoded-store.js';
@@ -46,6 +46,10 @@ function freeSpans(img: NestedImage, containerBytes: number): Span[] {
 
 /** Nested images of an ISO read through `src` (its layout, its El Torito EFI images and ESP partitions). */
 export async function nestedImagesOf(src: ByteSource, iso: IsoImage, note: (m: string) => void): Promise<NestedImage[]> {
+  // No file named like an image, no EFI boot image, no ESP partition: nothing to sniff, so no layout
+  // of every file (a file table and the region map) is built for a plain package image.
+  const boot = iso.boot?.entries ?? [];
+  if (!boot.some((b) => b.platform === 0xef) && !iso.entries.some((e) => mayBeImage({ type: e.type, size: e.size, path: e.path, raw: true })) && (await espPartitions(src)).length === 0) return [];
   const outer = isoLayout(iso, src);
   const extra = await outerCandidates(src, outer, iso.boot?.entries ?? [], iso.logicalBlockSize);
   return findNested(src, outer, { ...DEFAULT_NEST, note }, extra);

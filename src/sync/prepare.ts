@@ -153,7 +153,8 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
   emit({ type: 'phase', phase: 'metadata', ...(policy.deferred ? { detail: 'deferred: the delta hints are exact' } : {}) });
   // The source images' metadata is local: parse it while the target's waits on the network.
   const sourceIsos = (policy.read ? images : []).map(({ s, index }) =>
-    readIso(byteSources[index]!, { name: s.path }).then(
+    // Only the entries are used (iso-map, nested-plan): the other tree (Joliet beside Rock Ridge) would be walked for nothing.
+    readIso(byteSources[index]!, { name: s.path, otherTree: false }).then(
       (image): ImageSourceInfo => ({ index, image, size: s.source.size }),
       (e: unknown) => {
         const error = asIsosyncError(e, 'BAD_ISO', { path: s.path });
