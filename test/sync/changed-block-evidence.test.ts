@@ -1,34 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { buildPlan, type LocalSegment } from '../../src/delta/plan.js';
-import type { RangeFetcher } from '../../src/core/ports.js';
-import type { Span } from '../../src/core/span.js';
 import { BISECT, expectedPartFetch, REFINE_SPACING } from '../../src/delta/probe.js';
 import { ReencodedStore } from '../../src/delta/reencoded-store.js';
 import { changedBlockFetch, changedBlockTurns } from '../../src/sync/changed-block-evidence.js';
+import { noise, rangeServer } from './evidence-helpers.js';
 
 const PIECE = 32 * 1024;
 const LENGTH = 6 * PIECE;
-
-function noise(seed: string, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0, k = 0; i < n; i += 32, k++) out.set(createHash('sha256').update(`${seed}:${k}`).digest().subarray(0, Math.min(32, n - i)), i);
-  return out;
-}
-
-/** The target's bytes over the range port, counting requests. */
-function server(truth: Uint8Array): RangeFetcher & { requests: number } {
-  const s = {
-    requests: 0,
-    fetchRange: async (start: number, end: number) => (await s.fetchRanges([{ start, end }]))[0]!,
-    fetchRanges: async (ranges: readonly Span[]) => {
-      s.requests++;
-      return ranges.map((r) => truth.slice(r.start, r.end));
-    },
-  };
-  return s;
-}
 
 test('the plan finds where each changed block turns (one request a round for all of them) and prices each piece\'s part with the sampler', async () => {
   // Old image = target but for the changed blocks' suffixes: block A [1000, 70000) turns at 40000, block B [100000, 150000) at 100500.
@@ -40,7 +19,7 @@ test('the plan finds where each changed block turns (one request a round for all
   src.put(0, old);
   const seg = (start: number, end: number): LocalSegment => ({ start, end, source: 0, sourceOffset: start, reason: 'changed-block' });
   const plan = buildPlan({ length: LENGTH, pieceLength: PIECE }, [], [[seg(1000, 70_000), seg(100_000, 150_000)]]);
-  const web = server(truth);
+  const web = rangeServer(truth);
   const turns = await changedBlockTurns(plan, [src], web);
   assert.equal(turns.size, 2);
   const [a, b] = [...turns.values()];

@@ -2,34 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { buildPlan, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
-import type { RangeFetcher } from '../../src/core/ports.js';
-import type { Span } from '../../src/core/span.js';
 import { ReencodedStore } from '../../src/delta/reencoded-store.js';
 import { changedBlockTurns } from '../../src/sync/changed-block-evidence.js';
 import { inPlaceChanges } from '../../src/sync/in-place-evidence.js';
 import { localVerdicts, measuredFetch } from '../../src/sync/piece-evidence.js';
 import { pieceCheckOf } from '../../src/torrent/piece-check.js';
+import { noise, rangeServer } from './evidence-helpers.js';
 
 const PIECE = 32 * 1024;
 const LENGTH = 8 * PIECE;
-
-function noise(seed: string, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0, k = 0; i < n; i += 32, k++) out.set(createHash('sha256').update(`${seed}:${k}`).digest().subarray(0, Math.min(32, n - i)), i);
-  return out;
-}
-
-function server(truth: Uint8Array): RangeFetcher & { asked: number } {
-  const s = {
-    asked: 0,
-    fetchRange: async (start: number, end: number) => (await s.fetchRanges([{ start, end }]))[0]!,
-    fetchRanges: async (ranges: readonly Span[]) => {
-      for (const r of ranges) s.asked += r.end - r.start;
-      return ranges.map((r) => truth.slice(r.start, r.end));
-    },
-  };
-  return s;
-}
 
 function checkOf(truth: Uint8Array) {
   const pieces = new Uint8Array(20 * (LENGTH / PIECE));
@@ -47,7 +28,7 @@ test('an uncompressed guess that agrees again after a change: the piece before t
   src.put(0, old);
   const seg: LocalSegment = { start: PIECE, end: 5 * PIECE, source: 0, sourceOffset: PIECE, reason: 'changed-block' };
   const plan = buildPlan({ length: LENGTH, pieceLength: PIECE }, [], [[seg]]);
-  const web = server(truth);
+  const web = rangeServer(truth);
   const turns = await changedBlockTurns(plan, [src], web);
   assert.ok(turns.get(plan.guesses[0]![0]!)! > 3 * PIECE, 'one turn, after the changed cluster');
   const check = checkOf(truth);
@@ -78,7 +59,7 @@ test('a guess too short to sample, changed in place: its piece is priced as a sy
     { start: 4 * PIECE, end: LENGTH, source: 0, sourceOffset: 4 * PIECE, reason: 'nested-file' },
   ];
   const plan = buildPlan({ length: LENGTH, pieceLength: PIECE }, [segs]);
-  const web = server(truth);
+  const web = rangeServer(truth);
   const inPlace = await inPlaceChanges(plan, [src], web);
   assert.deepEqual(inPlace, [{ start: 3 * PIECE + 1000, end: 3 * PIECE + 1098 }], 'the short block, whole');
   const n = await measuredFetch(plan, [src], web, { turns: new Map(), inPlace });
