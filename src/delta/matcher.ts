@@ -14,9 +14,9 @@
  *     continues while the next target bytes equal the next source bytes,
  *     compared natively 64 KiB at a time, so a moved file costs one memcmp,
  *     not a hash per block.
- *  3. Refine each run's ends byte by byte against the real bytes (a run may
- *     start up to BLOCK-1 bytes before its first aligned source block), then
- *     merge runs that continue each other.
+ *  3. Refine each run's ends byte by byte against the real bytes while they
+ *     are still buffered (a run may start up to BLOCK-1 bytes before its
+ *     first aligned source block), then merge runs that continue each other.
  * Any run of at least 2*BLOCK-1 shared bytes is found, at any offset; a
  * moved, unchanged ISO file is found whole (its sectors are BLOCK-aligned).
  * Memory: the table (16 bytes per source KiB at BLOCK = 512, 2 slots per
@@ -24,108 +24,25 @@
  */
 import type { ByteSource } from '../store/byte-source.js';
 import { readInto } from '../store/byte-source.js';
-import { sameAfter, sameBefore, SOURCE_CHUNK_BYTES, SourceChunks } from './chunk-cache.js';
+import { SOURCE_CHUNK_BYTES, SourceChunks } from './chunk-cache.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
-import { normalizeRuns, runSpans, type CopyRun } from './runs.js';
+import { runSpans, settleRuns, type CopyRun } from './runs.js';
 import { BLOCK, hashPair, pair, roll } from './rolling-hash.js';
+import { FILTER_LOG2, indexSource, MIX, type SourceIndex } from './source-index.js';
+
+export { indexSource };
 
 export { BLOCK };
 
-/** Bytes read per step, target and source: large sequential reads; the window carries over between chunks. */
+/** Bytes read per step of the target: large sequential reads; the window carries over between chunks. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
 /** Bytes compared at once while following a run: one memcmp for most moved files. */
 const STRIDE_BYTES = 64 * 1024;
-/** Chunks read while refining run ends (a few bytes at each of thousands of places): small, many kept. */
-const REFINE_CHUNK_BYTES = 16 * 1024;
-const REFINE_CHUNKS_KEPT = 64;
-/** Golden-ratio multiplier that spreads a hash's bits for the table slot and the filter bit. */
-const MIX = 0x9e3779b1 | 0;
-/** Filter bits (2^24 = 2 MiB): with ~1.4 blocks per KiB of source, few false hits, and it stays in cache. */
-const FILTER_LOG2 = 24;
-
 export interface MatchResult {
   /** Target runs that exist in the source, sorted, non-overlapping. */
   runs: CopyRun[];
   /** Target spans of at least BLOCK bytes that are all zero (need no source). */
   zeros: Span[];
-}
-
-/** The source's block hashes (rolling and second), a table from rolling hash to block, and a bit filter in front of it. */
-class SourceIndex {
-  private readonly h1: Int32Array;
-  private readonly h2: Int32Array;
-  private readonly table: Int32Array;
-  private readonly shift: number;
-  private readonly mask: number;
-  readonly filter = new Uint8Array(1 << (FILTER_LOG2 - 3));
-
-  constructor(readonly blocks: number) {
-    this.h1 = new Int32Array(blocks);
-    this.h2 = new Int32Array(blocks);
-    let log2 = 10;
-    while (1 << log2 < blocks * 2) log2++;
-    this.table = new Int32Array(1 << log2); // block index + 1; 0 = empty
-    this.shift = 32 - log2;
-    this.mask = (1 << log2) - 1;
-  }
-
-  /** Adds a block (not all zero) with its two hashes; the first block with both hashes wins. */
-  set(block: number, h1: number, h2: number): void {
-    this.h1[block] = h1;
-    this.h2[block] = h2;
-    const m = Math.imul(h1, MIX);
-    const f = m >>> (32 - FILTER_LOG2);
-    this.filter[f >>> 3]! |= 1 << (f & 7);
-    let slot = m >>> this.shift;
-    for (;;) {
-      const v = this.table[slot]!;
-      if (v === 0) {
-        this.table[slot] = block + 1;
-        return;
-      }
-      if (this.h1[v - 1] === h1 && this.h2[v - 1] === h2) return; // keep the first
-      slot = (slot + 1) & this.mask;
-    }
-  }
-
-  /** Whether some block has rolling hash `h1`. */
-  has(h1: number): boolean {
-    let slot = Math.imul(h1, MIX) >>> this.shift;
-    for (;;) {
-      const v = this.table[slot]!;
-      if (v === 0) return false;
-      if (this.h1[v - 1] === h1) return true;
-      slot = (slot + 1) & this.mask;
-    }
-  }
-
-  /** First block with both hashes, or -1. */
-  find(h1: number, h2: number): number {
-    let slot = Math.imul(h1, MIX) >>> this.shift;
-    for (;;) {
-      const v = this.table[slot]!;
-      if (v === 0) return -1;
-      if (this.h1[v - 1] === h1 && this.h2[v - 1] === h2) return v - 1;
-      slot = (slot + 1) & this.mask;
-    }
-  }
-}
-
-async function indexSource(source: ByteSource): Promise<SourceIndex> {
-  const blocks = Math.floor(source.size / BLOCK);
-  const index = new SourceIndex(blocks);
-  const perChunk = CHUNK_BYTES / BLOCK;
-  const buf = Buffer.allocUnsafe(CHUNK_BYTES); // one buffer for every chunk: fresh 8 MiB buffers cost page faults
-  for (let b = 0; b < blocks; b += perChunk) {
-    const n = Math.min(perChunk, blocks - b);
-    await readInto(source, buf, 0, b * BLOCK, n * BLOCK);
-    for (let i = 0; i < n; i++) {
-      const at = i * BLOCK;
-      hashPair(buf, at);
-      if (pair[2] !== 0) index.set(b + i, pair[0]!, pair[1]!);
-    }
-  }
-  return index;
 }
 
 /**
@@ -134,17 +51,24 @@ async function indexSource(source: ByteSource): Promise<SourceIndex> {
  * `buf` is valid only until the next `ensure`.
  */
 class Window {
-  /** Room for a chunk behind the longest tail kept (`need` is at most STRIDE_BYTES). */
-  private readonly store = Buffer.allocUnsafe(CHUNK_BYTES + STRIDE_BYTES);
+  /** Room for a chunk behind the longest tail kept (`need` is at most STRIDE_BYTES) and BLOCK bytes before it (a run's start is refined backwards). */
+  private readonly store = Buffer.allocUnsafe(CHUNK_BYTES + STRIDE_BYTES + BLOCK);
   buf: Buffer = this.store.subarray(0, 0);
   base = 0; // target offset of buf[0]
   constructor(private readonly src: ByteSource) {}
+
+  /** Starts buffering at `pos` unless it is buffered already or follows the buffered bytes. */
+  seek(pos: number): void {
+    if (pos >= this.base && pos <= this.base + this.buf.length) return;
+    this.buf = this.store.subarray(0, 0);
+    this.base = pos;
+  }
 
   /** Makes sure [pos, pos+need) is buffered when it exists; returns the buffered end. */
   async ensure(pos: number, need: number): Promise<number> {
     const end = this.base + this.buf.length;
     if (pos + need <= end || end >= this.src.size) return end;
-    const keepFrom = Math.min(pos, end);
+    const keepFrom = Math.max(this.base, Math.min(pos, end) - BLOCK);
     const kept = end - keepFrom;
     const readLen = Math.min(CHUNK_BYTES, this.src.size - end);
     this.store.copyWithin(0, keepFrom - this.base, end - this.base);
@@ -218,18 +142,42 @@ function rollToCandidate(buf: Uint8Array, at: number, last: number, index: Sourc
   return candidate;
 }
 
-/** Scans the target for source runs at block granularity (step 2). */
-async function scan(target: ByteSource, source: ByteSource, index: SourceIndex): Promise<{ runs: CopyRun[]; zeros: Span[] }> {
+/** How many bytes before buf[q] and src[o] agree, at most `max` (both buffered that far). */
+function agreeBefore(buf: Uint8Array, q: number, src: Uint8Array, o: number, max: number): number {
+  let j = 0;
+  while (j < max && buf[q - 1 - j] === src[o - 1 - j]) j++;
+  return j;
+}
+
+/** How many bytes from buf[q] and src[o] on agree, at most `max` (both buffered that far). */
+function agreeAfter(buf: Uint8Array, q: number, src: Uint8Array, o: number, max: number): number {
+  let j = 0;
+  while (j < max && buf[q + j] === src[o + j]) j++;
+  return j;
+}
+
+/** What a scan found: runs (refined, in target order) and zero spans. */
+export interface Scanned {
+  runs: CopyRun[];
+  zeros: Span[];
+}
+
+/**
+ * Scans `regions` of the target (sorted, disjoint; default the whole target)
+ * for source runs (step 2), and refines each run's ends byte by byte while
+ * its bytes are still buffered (step 3): at most BLOCK-1 bytes back (not into
+ * the previous run) and BLOCK-1 bytes forward. The scan goes on from the
+ * run's block-wise end, so a run starting inside the refined end is found;
+ * normalizeRuns trims the overlap.
+ */
+export async function scan(target: ByteSource, source: ByteSource, index: SourceIndex, regions: readonly Span[] = [{ start: 0, end: target.size }]): Promise<Scanned> {
   const runs: CopyRun[] = [];
   const zeros: Span[] = [];
   const win = new Window(target);
   const chunks = new SourceChunks(source);
-  const size = target.size;
-  const sourceEnd = index.blocks * BLOCK; // runs use whole source blocks
+  const sourceEnd = index.blocks * BLOCK; // block-wise runs use whole source blocks
+  let prevEnd = 0;
   let p = 0;
-  let h = 0;
-  let nonZero = 0;
-  let fresh = true;
   /** Whether target [p, p+BLOCK) equals source block `block` (the window is buffered). */
   const sameBlock = async (block: number): Promise<boolean> => {
     const c = await chunks.at(block * BLOCK); // a block never straddles chunks (BLOCK divides SOURCE_CHUNK_BYTES)
@@ -237,114 +185,119 @@ async function scan(target: ByteSource, source: ByteSource, index: SourceIndex):
     const s = (block * BLOCK) % SOURCE_CHUNK_BYTES;
     return win.buf.compare(c, s, s + BLOCK, q, q + BLOCK) === 0;
   };
-  while (p + BLOCK <= size) {
-    let end = await win.ensure(p, BLOCK + 1);
-    let buf = win.buf;
-    let at = p - win.base;
-    if (fresh) {
-      startWindow(buf, at);
+  for (const region of regions) {
+    const size = region.end;
+    p = Math.max(region.start, prevEnd); // a run may have reached into this region
+    win.seek(p);
+    let h = 0;
+    let nonZero = 0;
+    let fresh = true;
+    while (p + BLOCK <= size) {
+      let end = Math.min(await win.ensure(p, BLOCK + 1), size);
+      let buf = win.buf;
+      const at = p - win.base;
+      if (fresh) {
+        startWindow(buf, at);
+        h = rolled[1]!;
+        nonZero = rolled[2]!;
+        fresh = false;
+      }
+      // Roll through the buffered bytes until something happens.
+      rolled[1] = h;
+      rolled[2] = nonZero;
+      const candidate = rollToCandidate(buf, at, end - BLOCK - win.base, index);
+      p += rolled[0]! - at;
       h = rolled[1]!;
       nonZero = rolled[2]!;
-      fresh = false;
-    }
-    // Roll through the buffered bytes until something happens.
-    rolled[1] = h;
-    rolled[2] = nonZero;
-    const candidate = rollToCandidate(buf, at, end - BLOCK - win.base, index);
-    p += rolled[0]! - at;
-    h = rolled[1]!;
-    nonZero = rolled[2]!;
-    if (candidate < 0 && nonZero !== 0 && end >= size) p = size; // no further full window
-    if (p + BLOCK > size) break;
-    if (nonZero === 0) {
-      // A zero window: extend the zero span as far as it goes.
-      const start = p;
-      p += BLOCK;
-      for (;;) {
-        end = await win.ensure(p, 1);
-        buf = win.buf;
-        let i = p - win.base;
-        const lim = end - win.base;
-        i = skipZeros(buf, i, lim);
-        p = win.base + i;
-        if (i < lim || end >= size) break;
-      }
-      zeros.push({ start, end: p });
-      fresh = true;
-      continue;
-    }
-    if (candidate < 0) continue; // refill
-    if (!(await sameBlock(candidate))) {
-      // A hash collision: roll one byte past it.
-      if (p + BLOCK >= size) break;
-      await win.ensure(p, BLOCK + 1);
-      const q = p - win.base;
-      const out = win.buf[q]!;
-      const inb = win.buf[q + BLOCK]!;
-      h = roll(h, out, inb);
-      if (out !== 0) nonZero--;
-      if (inb !== 0) nonZero++;
-      p++;
-      continue;
-    }
-    // A run: follow it while target and source bytes agree, whole blocks at a time.
-    const start = p;
-    let s = (candidate + 1) * BLOCK;
-    p += BLOCK;
-    for (;;) {
-      const tEnd = await win.ensure(p, STRIDE_BYTES);
-      if (s >= sourceEnd) break;
-      const c = await chunks.at(s);
-      const o = s % SOURCE_CHUNK_BYTES;
-      const n = Math.floor(Math.min(STRIDE_BYTES, tEnd - p, c.length - o, sourceEnd - s, size - p) / BLOCK) * BLOCK;
-      if (n <= 0) break;
-      const q = p - win.base;
-      if (win.buf.compare(c, o, o + n, q, q + n) === 0) {
-        p += n;
-        s += n;
+      if (candidate < 0 && nonZero !== 0 && end >= size) p = size; // no further full window
+      if (p + BLOCK > size) break;
+      if (nonZero === 0) {
+        // A zero window: extend the zero span as far as it goes.
+        const start = p;
+        p += BLOCK;
+        for (;;) {
+          end = Math.min(await win.ensure(p, 1), size);
+          buf = win.buf;
+          const lim = end - win.base;
+          const i = skipZeros(buf, p - win.base, lim);
+          p = win.base + i;
+          if (i < lim || end >= size) break;
+        }
+        zeros.push({ start, end: p });
+        fresh = true;
         continue;
       }
-      let k = 0;
-      while (k < n && win.buf.compare(c, o + k, o + k + BLOCK, q + k, q + k + BLOCK) === 0) k += BLOCK;
-      p += k;
-      s += k;
-      break;
+      if (candidate < 0) continue; // refill
+      if (!(await sameBlock(candidate))) {
+        // A hash collision: roll one byte past it.
+        if (p + BLOCK >= size) break;
+        await win.ensure(p, BLOCK + 1);
+        const q = p - win.base;
+        const out = win.buf[q]!;
+        const inb = win.buf[q + BLOCK]!;
+        h = roll(h, out, inb);
+        if (out !== 0) nonZero--;
+        if (inb !== 0) nonZero++;
+        p++;
+        continue;
+      }
+      // A run. Its start, refined backwards within what is buffered of both images.
+      let start = p;
+      let s = candidate * BLOCK;
+      let back = Math.min(BLOCK - 1, p - prevEnd, s, p - win.base);
+      while (back > 0) {
+        const c = await chunks.at(s - 1);
+        const o = ((s - 1) % SOURCE_CHUNK_BYTES) + 1;
+        const lim = Math.min(back, o);
+        const k = agreeBefore(win.buf, start - win.base, c, o, lim);
+        start -= k;
+        s -= k;
+        back = k < lim ? 0 : back - k;
+      }
+      const runSource = s;
+      // Follow it while target and source bytes agree, whole blocks at a time.
+      s = (candidate + 1) * BLOCK;
+      p += BLOCK;
+      for (;;) {
+        const tEnd = await win.ensure(p, STRIDE_BYTES);
+        if (s >= sourceEnd) break;
+        const c = await chunks.at(s);
+        const o = s % SOURCE_CHUNK_BYTES;
+        const n = Math.floor(Math.min(STRIDE_BYTES, tEnd - p, c.length - o, sourceEnd - s, target.size - p) / BLOCK) * BLOCK;
+        if (n <= 0) break;
+        const q = p - win.base;
+        if (win.buf.compare(c, o, o + n, q, q + n) === 0) {
+          p += n;
+          s += n;
+          continue;
+        }
+        let k = 0;
+        while (k < n && win.buf.compare(c, o + k, o + k + BLOCK, q + k, q + k + BLOCK) === 0) k += BLOCK;
+        p += k;
+        s += k;
+        break;
+      }
+      // Its end, refined forwards; the scan goes on from the block-wise end (a run may start there).
+      const blockEnd = p;
+      let fwd = Math.min(BLOCK - 1, target.size - p, source.size - s);
+      while (fwd > 0) {
+        const tEnd = await win.ensure(p, BLOCK);
+        const c = await chunks.at(s);
+        const o = s % SOURCE_CHUNK_BYTES;
+        const lim = Math.min(fwd, c.length - o, tEnd - p);
+        const k = agreeAfter(win.buf, p - win.base, c, o, lim);
+        p += k;
+        s += k;
+        fwd = k < lim ? 0 : fwd - k;
+      }
+      runs.push({ target: start, source: runSource, length: p - start });
+      prevEnd = p;
+      p = blockEnd;
+      win.seek(p);
+      fresh = true;
     }
-    runs.push({ target: start, source: candidate * BLOCK, length: p - start });
-    fresh = true;
   }
   return { runs, zeros };
-}
-
-
-/**
- * Grows runs byte by byte at both ends against the real bytes (step 3),
- * read through chunk caches of both images (mostly forward, each chunk read
- * once, its memory reused).
- */
-async function refine(target: ByteSource, source: ByteSource, runs: CopyRun[]): Promise<CopyRun[]> {
-  const out: CopyRun[] = [];
-  const tc = new SourceChunks(target, REFINE_CHUNK_BYTES, REFINE_CHUNKS_KEPT);
-  const sc = new SourceChunks(source, REFINE_CHUNK_BYTES, REFINE_CHUNKS_KEPT);
-  for (let i = 0; i < runs.length; i++) {
-    const r = runs[i]!;
-    const prevEnd = i > 0 ? runs[i - 1]!.target + runs[i - 1]!.length : 0;
-    const nextStart = i + 1 < runs.length ? runs[i + 1]!.target : target.size;
-    let { target: t, source: s, length } = r;
-    // Backwards: at most BLOCK-1 bytes, not into the previous run.
-    const back = Math.min(BLOCK - 1, t - prevEnd, s);
-    if (back > 0) {
-      const k = await sameBefore(tc, t, sc, s, back);
-      t -= k;
-      s -= k;
-      length += k;
-    }
-    // Forwards: at most BLOCK-1 bytes, not into the next run.
-    const fwd = Math.min(BLOCK - 1, nextStart - (t + length), source.size - (s + length));
-    if (fwd > 0) length += await sameAfter(tc, t + length, sc, s + length, fwd);
-    out.push({ target: t, source: s, length });
-  }
-  return normalizeRuns(out);
 }
 
 /**
@@ -353,10 +306,12 @@ async function refine(target: ByteSource, source: ByteSource, runs: CopyRun[]): 
  */
 export async function matchImages(target: ByteSource, source: ByteSource, opts: { minRun?: number } = {}): Promise<MatchResult> {
   const minRun = opts.minRun ?? BLOCK;
-  const index = await indexSource(source);
-  const scanned = await scan(target, source, index);
-  const runs = (await refine(target, source, scanned.runs)).filter((r) => r.length >= minRun);
-  // Zeros stay only where no run already provides the bytes.
+  return finish(await scan(target, source, await indexSource(source)), minRun);
+}
+
+/** Merges what scans found into a result: runs shorter than `minRun` dropped, zeros only where no run provides the bytes. */
+export function finish(scanned: Scanned, minRun = BLOCK): MatchResult {
+  const runs = settleRuns(scanned.runs, minRun);
   const zeros = subtractSpans(mergeSpans(scanned.zeros), runSpans(runs));
   return { runs, zeros: zeros.filter((z) => z.end - z.start >= BLOCK) };
 }
