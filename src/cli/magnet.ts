@@ -14,7 +14,6 @@ import { bootstrapFromEnv } from '../discovery/discovery.js';
 import type { DhtStateStore } from '../discovery/dht.js';
 import { writeFileAtomic } from '../library/atomic-write.js';
 import { torrentFileName } from '../library/torrent-name.js';
-import { resolveMagnet } from '../swarm/magnet-target.js';
 import { parseMagnet } from '../torrent/magnet.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import type { WarningSink } from '../core/warnings.js';
@@ -82,6 +81,8 @@ export async function magnetTarget(uri: string, o: MagnetTargetOptions): Promise
   for (const why of link.ignored) o.onWarning({ code: 'MAGNET_PARAM_IGNORED', source: 'magnet link', detail: `ignored ${why}` });
   const discovery = discoverySettings(o, o.store);
   o.onPhase('fetching the torrent from peers');
+  // The swarm's modules load only for a magnet link (session.ts: a web-seed-only sync never loads them).
+  const { resolveMagnet } = await import('../swarm/magnet-target.js');
   const got = await resolveMagnet(link, {
     peers: o.peer ?? [],
     host: o.host ?? '127.0.0.1',

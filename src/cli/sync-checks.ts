@@ -8,7 +8,7 @@ import { accessSync, constants, readFileSync, statSync, type Stats } from 'node:
 import { dirname, resolve } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import { isUrl } from '../sync/remote-target.js';
-import { parseHostPort } from '../swarm/seed.js';
+import { parseHostPort } from '../swarm/host-port.js';
 import { intOption, portOption } from './common.js';
 import { sizeOption } from './size.js';
 import { plainReason } from './system-errors.js';

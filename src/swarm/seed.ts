@@ -16,6 +16,8 @@ import { trackerTiers, truncatedV2, type Metainfo } from '../torrent/metainfo.js
 import { HashServer } from '../torrent/hash-server.js';
 
 export { trackerTiers };
+import { parseHostPort } from './host-port.js';
+export { parseHostPort };
 import { Swarm, type PeerReport } from './swarm.js';
 import { startAnnouncing, type Announcing } from './announce.js';
 
@@ -58,13 +60,6 @@ export interface Seeding {
   stats(): SeedStats;
   /** Stops announcing (event=stopped), closes every peer and the listener, closes the image. */
   close(): Promise<void>;
-}
-
-export function parseHostPort(spec: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(spec.trim());
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || !(port > 0 && port < 65536)) throw new IsosyncError('BAD_ARGUMENT', `Cannot use peer ${JSON.stringify(spec)}: expected HOST:PORT`);
-  return { host: m[1]!, port };
 }
 
 export async function seedImage(opts: SeedOptions): Promise<Seeding> {

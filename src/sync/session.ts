@@ -21,7 +21,7 @@ import { MULTIPART_PART_BYTES } from '../core/ports.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { PartFile } from '../store/part-file.js';
 import { TokenBucket } from '../swarm/rate-limit.js';
-import { startPeers, type SyncPeers } from '../swarm/sync-peers.js';
+import type { SyncPeers } from '../swarm/sync-peers.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { pieceCheckOf } from '../torrent/piece-check.js';
@@ -54,7 +54,7 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
     part = await PartFile.open(join(scratch, 'target'), input.target);
     // With peers, the target's metadata may come from them: a swarm that serves nothing.
     const serves = { have: new Array<boolean>(input.target.pieceCount).fill(false), read: () => Promise.reject(new IsosyncError('INTERNAL', 'Internal error: a plan serves nothing')) };
-    swarm = input.peers ? await startPeers(input.target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, serves, input.onWarning) : undefined;
+    swarm = input.peers ? await startPeersLate(input.target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, serves, input.onWarning) : undefined;
     const first = await prepare(input, part, swarm);
     const checked = first.vt.fetchedBytes > 0 ? await checkPlanningInput(first, part, pieceCheckOf(input.target), () => undefined) : undefined;
     const p = checked?.prepared ?? first;
@@ -151,7 +151,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
   // --download-limit is a total: one bucket for the peers and the web seeds.
   const gate = new TokenBucket(input.downloadLimit ?? input.peers?.downloadLimit ?? 0);
   try {
-    swarm = input.peers ? await startPeers(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [], downloadGate: gate }, part, warn) : undefined;
+    swarm = input.peers ? await startPeersLate(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [], downloadGate: gate }, part, warn) : undefined;
     prepared = await prepare({ ...input, output }, part, swarm, { deferHintedMetadata: true, keepReceived: true, downloadGate: gate });
     const planningFetched = { webSeeds: prepared.net.webPeers.reduce((n, w) => n + w.bytes, 0), peers: swarm?.report().downloaded ?? 0 };
     emit({ type: 'phase', phase: 'assemble' });
@@ -241,6 +241,16 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     else if (await part.discard()) emit({ type: 'part-removed', path: part.path });
     throw e;
   }
+}
+
+/**
+ * The swarm's modules (the BitTorrent wire and its dependencies, ~15 MiB of a
+ * process's peak RSS) load only for a sync or plan that has peers to talk to:
+ * a web-seed-only sync never loads them.
+ */
+async function startPeersLate(...args: Parameters<typeof import('../swarm/sync-peers.js').startPeers>): Promise<SyncPeers> {
+  const { startPeers } = await import('../swarm/sync-peers.js');
+  return startPeers(...args);
 }
 
 /** The pieces' BEP 52 leaf hashes from the swarm's v2 peers (v2 and hybrid targets with piece layers): per-block checks of guesses. */

@@ -21,7 +21,7 @@ import { say } from '../output.js';
 import { checkOutputPath, checkSyncArgs, type CheckedSync, type SyncArgs } from '../sync-checks.js';
 import { printPlan, printSyncReport } from '../sync-report.js';
 import { SyncProgress } from '../sync-progress.js';
-import { runPartialSync, type PartialReport } from '../../subset/partial-sync.js';
+import type { PartialReport } from '../../subset/partial-sync.js';
 import { printPartialReport } from '../subset-report.js';
 import { sourceInput, sourceOptions } from '../source-options.js';
 import { discoveryOptions, discoverySettings, encryptionOption, encryptionPolicy, isMagnet, magnetTarget, type DiscoveryArgs } from '../magnet.js';
@@ -216,7 +216,7 @@ export function registerSync(program: Command): void {
           : undefined;
         const input = syncInput(t, opts, c, catalog, progress, afterSync);
         checkOutputPath(input.output);
-        const report = opts.only?.length ? await runPartialSync({ ...input, only: opts.only }) : await runSync(input);
+        const report = opts.only?.length ? await (await import('../../subset/partial-sync.js')).runPartialSync({ ...input, only: opts.only }) : await runSync(input);
         if (!printed) print(report);
       } catch (e) {
         progress.stop();
