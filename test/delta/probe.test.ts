@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { BISECT, CHANGED_BLOCK_SCHEDULE, DENSE_SPACING, expectedPartFetch, PROBE_MIN_BYTES, REFINE_SPACING, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
+import { BISECT, CHANGED_BLOCK_SCHEDULE, DENSE_SPACING, expectedPartFetch, lzma2ChunkHeaders, PROBE_MIN_BYTES, REFINE_SPACING, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
 import type { LocalSegment } from '../../src/delta/plan.js';
 
 /** Deterministic bytes that look compressed. */
@@ -104,6 +104,30 @@ describe('probing a doubtful segment', () => {
     probe(old, neu, 1000, WIDER_TURN_MARGINS[0]); // probe() asserts every kept byte is right
     // The first try keeps more: a carry that far back fails the piece, which is then tried with the wider margins.
     assert.ok(TURN_MARGIN < 700 && WIDER_TURN_MARGINS.every((m, i) => m > (WIDER_TURN_MARGINS[i - 1] ?? TURN_MARGIN)));
+  });
+
+  test("a changed xz block's later LZMA2 chunk header, rewritten before the turn, is not kept; noise seldom looks like one", () => {
+    // The old block after its header: a first chunk's data, then a second chunk (control 0x80, sizes, the range
+    // coder's 0) that runs to the old block's end; the new block has the same first chunk but a new second chunk
+    // size, and turns 1,000 bytes into the second chunk.
+    const L = 64_000;
+    const h = 61_000;
+    const old = noise('xz', L);
+    old.set([0x80, 0x1a, 0xa6, (L - 40 - h - 5 - 1) >> 8, (L - 40 - h - 5 - 1) & 0xff, 0x00], h);
+    assert.deepEqual(lzma2ChunkHeaders(old), [{ start: h, end: h + 5 }]);
+    const neu = old.slice();
+    neu[h + 4] = neu[h + 4]! ^ 0x30;
+    neu.set(noise('xz-new', L - h - 1000), h + 1000);
+    const seg: LocalSegment = { start: 0, end: L, source: 0, sourceOffset: 0, reason: 'changed-block' };
+    const p = new SegmentProbe(seg, false, false);
+    for (let spans = p.next(old); spans.length > 0; spans = p.next(old)) for (const r of spans) p.record(r.start, old.subarray(r.start, r.end), neu.subarray(r.start, r.end));
+    const keep = p.outcome().keep;
+    for (const k of keep) assert.deepEqual(old.subarray(k.start, k.end), neu.subarray(k.start, k.end), `kept ${k.start}-${k.end} is right`);
+    assert.ok(keep.reduce((n, k) => n + k.end - k.start, 0) >= h + 1000 - 2 * REFINE_SPACING - TURN_MARGIN - 5 - (BISECT.rounds + 1) * BISECT.bytes, 'the rest of the prefix is kept');
+    // Noise: some one false find in eight blocks (each costs a 5-byte fetch when it lies before the turn).
+    let found = 0;
+    for (let k = 0; k < 64; k++) found += lzma2ChunkHeaders(noise(`n${k}`, L)).length;
+    assert.ok(found <= 24, `${found} false finds in 64 blocks`);
   });
 
   test('a change every sample missed is found by the dense round, which keeps the rest of the segment', () => {
