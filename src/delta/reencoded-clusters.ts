@@ -205,6 +205,8 @@ async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder
   let kept = 0;
   let resynced = 0;
   let fetched = 0;
+  // Each kept cluster is copied into the store: one buffer for all of them.
+  const scratch = new Uint8Array(BLOCK);
   for (const j of jobs) {
     const k = j.want!;
     j.want = undefined;
@@ -235,7 +237,7 @@ async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder
         resynced++;
         continue;
       }
-      const r = reencodeCluster(enc, j.guess, j.extents, n, j.sizes[n]!, j.cal.level);
+      const r = reencodeCluster(enc, j.guess, j.extents, n, j.sizes[n]!, j.cal.level, scratch);
       if (!r?.exact) {
         j.want = n;
         break;

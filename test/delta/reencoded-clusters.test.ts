@@ -82,6 +82,7 @@ describe('re-encoded EROFS clusters', { skip: needTools('mkfs.erofs') }, () => {
         const got = g.source === 5 ? await store.read(g.sourceOffset, g.end - g.start) : a.subarray(g.sourceOffset, g.sourceOffset + g.end - g.start);
         assert.ok(Buffer.from(got).equals(want), `cluster at ${g.start}`);
       }
+      store.close();
       const fromOld = r.guesses.filter((g) => g.source === 3).reduce((n, g) => n + g.end - g.start, 0);
       assert.equal(fromOld, r.resynced * 4096, 'resynchronised clusters come from the old image');
       // Clusters after each file's first changed one, but its tail: all rebuilt, but those that hold the second edit of f1.
@@ -136,5 +137,23 @@ describe('ReencodedStore', () => {
     assert.deepEqual([...(await store.read(2, 5))], [3, 4, 5, 6, 7]);
     assert.deepEqual([...(await store.read(0, 9))], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     await assert.rejects(store.read(5, 5), isError('INTERNAL'));
+    store.close();
+  });
+
+  test('spilled to its file: reads across the file and the bytes still gathered, keeps copies, and refuses spilled bytes once closed', async () => {
+    const store = new ReencodedStore(4);
+    const a = Uint8Array.from([1, 2, 3]);
+    assert.equal(store.put(1, a), 0);
+    a.fill(0); // the store kept a copy: a caller's scratch buffer may be reused
+    assert.equal(store.put(2, Uint8Array.from([4, 5])), 3); // 5 bytes gathered: written out
+    assert.equal(store.put(3, Uint8Array.from([6, 7])), 5); // gathered only
+    assert.equal(store.put(4, Uint8Array.from([8, 9, 10, 11, 12])), 7); // written out with the two before
+    assert.equal(store.put(5, Uint8Array.from([13])), 12);
+    assert.deepEqual([...(await store.read(0, 13))], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    assert.deepEqual([...(await store.read(4, 4))], [5, 6, 7, 8]);
+    assert.deepEqual([...(await store.read(11, 2))], [12, 13], 'across the file and the gathered bytes');
+    store.close();
+    assert.deepEqual([...(await store.read(12, 1))], [13], 'gathered bytes are still in memory');
+    await assert.rejects(store.read(0, 2), isError('INTERNAL'));
   });
 });

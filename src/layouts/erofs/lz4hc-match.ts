@@ -10,6 +10,8 @@ export const MAX_DISTANCE = 65535;
 const HASH_LOG = 15;
 /** A fresh context numbers the first input byte 64 KiB, so that index 0 (an empty hash slot) is out of reach. */
 const FIRST_INDEX = 65536;
+/** Indexes stay below this (the hash table holds 32-bit ones); past it the tables are zeroed again. */
+const INDEX_LIMIT = 2 ** 31;
 
 export interface Match {
   len: number;
@@ -24,21 +26,32 @@ export class HcMatchFinder {
   private readonly hashTable = new Uint32Array(1 << HASH_LOG);
   private readonly chainTable = new Uint16Array(1 << 16);
   private src: Uint8Array = new Uint8Array(0);
-  /** Position (in `src`) of index FIRST_INDEX. */
+  /** Index of the input's first byte (FIRST_INDEX in a fresh context), and its position in `src`. */
+  private first = FIRST_INDEX;
   private base = 0;
   private nextToUpdate = FIRST_INDEX;
   private attempts = 256;
   private patternAnalysis = true;
 
-  /** A fresh context over `src` from `start` (LZ4HC_init_internal on zeroed tables), searching `attempts` candidates per match. */
+  /**
+   * A fresh context over `src` from `start` (LZ4HC_init_internal on zeroed tables), searching `attempts` candidates per match.
+   * The tables are not zeroed for each call (256 KiB each time): the input is numbered from 64 KiB past the last index
+   * of the call before, so an entry left by an earlier call lies below every search's lowest index and more than
+   * MAX_DISTANCE behind every new one, which is how an empty (zero) entry behaves; same matches, same bytes.
+   */
   reset(src: Uint8Array, start: number, attempts: number): void {
     this.attempts = attempts;
     this.patternAnalysis = attempts > 128;
-    this.hashTable.fill(0);
-    this.chainTable.fill(0);
+    let first = this.nextToUpdate + MAX_DISTANCE + 1;
+    if (first + src.length - start >= INDEX_LIMIT) {
+      this.hashTable.fill(0);
+      this.chainTable.fill(0);
+      first = FIRST_INDEX;
+    }
+    this.first = first;
     this.src = src;
     this.base = start;
-    this.nextToUpdate = FIRST_INDEX;
+    this.nextToUpdate = first;
   }
 
   private read32(p: number): number {
@@ -52,12 +65,21 @@ export class HcMatchFinder {
 
   /** Links every position from nextToUpdate up to `ip` (excluded) into its hash chain. */
   private insert(ip: number): void {
-    const target = ip - this.base + FIRST_INDEX;
-    for (let idx = this.nextToUpdate; idx < target; idx++) {
-      const h = this.hashAt(idx - FIRST_INDEX + this.base);
-      const d = idx - this.hashTable[h]!;
-      this.chainTable[idx & 0xffff] = d < 0 || d > MAX_DISTANCE ? MAX_DISTANCE : d;
-      this.hashTable[h] = idx;
+    const target = ip - this.base + this.first;
+    let idx = this.nextToUpdate;
+    if (idx >= target) return;
+    const s = this.src;
+    const hashTable = this.hashTable;
+    const chain = this.chainTable;
+    let p = idx - this.first + this.base;
+    // The 4 bytes at p, rolled on one byte a position (read32 again each time was most of the insert's cost).
+    let v = this.read32(p);
+    for (; idx < target; idx++, p++) {
+      const h = Math.imul(v, 2654435761 | 0) >>> (32 - HASH_LOG);
+      const d = idx - hashTable[h]!;
+      chain[idx & 0xffff] = d < 0 || d > MAX_DISTANCE ? MAX_DISTANCE : d;
+      hashTable[h] = idx;
+      v = (v >>> 8) | ((s[p + 4] ?? 0) << 24);
     }
     this.nextToUpdate = target;
   }
@@ -98,8 +120,9 @@ export class HcMatchFinder {
   widerMatch(ip: number, low: number, high: number, longest: number, found: Match): number {
     const chain = this.chainTable;
     const base = this.base;
-    const ipIndex = ip - base + FIRST_INDEX;
-    const lowest = ipIndex < FIRST_INDEX + MAX_DISTANCE + 1 ? FIRST_INDEX : ipIndex - MAX_DISTANCE;
+    const first = this.first;
+    const ipIndex = ip - base + first;
+    const lowest = ipIndex < first + MAX_DISTANCE + 1 ? first : ipIndex - MAX_DISTANCE;
     const lookBack = ip - low;
     const pattern = this.read32(ip);
     let attempts = this.attempts;
@@ -109,7 +132,7 @@ export class HcMatchFinder {
     let matchIndex = this.hashTable[this.hashAt(ip)]!;
     while (matchIndex >= lowest && attempts > 0) {
       attempts--;
-      const m = matchIndex - FIRST_INDEX + base;
+      const m = matchIndex - first + base;
       if (this.read16(low + longest - 1) === this.read16(m - lookBack + longest - 1) && this.read32(m) === pattern) {
         const back = lookBack ? this.countBack(ip, m, low, base) : 0;
         const len = MINMATCH + this.count(ip + MINMATCH, m + MINMATCH, high) - back;
@@ -131,7 +154,7 @@ export class HcMatchFinder {
           } else repeat = 'not';
         }
         if (repeat === 'confirmed' && candidate >= lowest) {
-          const cp = candidate - FIRST_INDEX + base;
+          const cp = candidate - first + base;
           if (this.read32(cp) === pattern) {
             const byte = pattern & 0xff;
             const forward = this.runForward(cp + 4, high, byte) + 4;
@@ -148,7 +171,7 @@ export class HcMatchFinder {
                   if (ipIndex - matchIndex > MAX_DISTANCE) break;
                   longest = maxML;
                   found.len = maxML;
-                  found.ref = matchIndex - FIRST_INDEX + base;
+                  found.ref = matchIndex - first + base;
                   found.start = ip;
                 }
                 const distToNextPattern = chain[matchIndex & 0xffff]!;

@@ -69,12 +69,14 @@ export class Lz4HcEncoder {
 
   /**
    * Compresses `src[start, start + srcSize)` into at most `capacity` bytes,
-   * consuming as much input as fits. `level` 1 to 9 (below 1: 9).
+   * consuming as much input as fits. `level` 1 to 9 (below 1: 9). With
+   * `into` (at least `capacity` bytes) the block is written there and `out`
+   * is a view of it.
    */
-  destSize(src: Uint8Array, start: number, srcSize: number, capacity: number, level = LZ4HC_DEFAULT_LEVEL): DestSizeResult {
+  destSize(src: Uint8Array, start: number, srcSize: number, capacity: number, level = LZ4HC_DEFAULT_LEVEL, into?: Uint8Array): DestSizeResult {
     const lv = level < 1 ? LZ4HC_DEFAULT_LEVEL : Math.min(level, LZ4HC_MAX_CHAIN_LEVEL);
     this.finder.reset(src, start, lv <= 2 ? 2 : 1 << (lv - 1));
-    const out = new Uint8Array(Math.max(0, capacity));
+    const out = into && into.length >= capacity ? into.subarray(0, Math.max(0, capacity)) : new Uint8Array(Math.max(0, capacity));
     if (capacity < 1) return { out, consumed: 0 };
     return new Parse(this.finder, src, start, Math.max(0, Math.min(srcSize, src.length - start)), out).run();
   }
@@ -236,8 +238,11 @@ class Parse {
       for (; len >= 255; len -= 255) out[this.op++] = 255;
       out[this.op++] = len;
     } else out[token] = length << 4;
-    out.set(this.src.subarray(this.anchor, this.ip), this.op);
-    this.op += length;
+    // Literal runs are short: a loop beats a subarray per sequence (an object each, most of the encoder's garbage).
+    const src = this.src;
+    let o = this.op;
+    for (let i = this.anchor; i < this.ip; i++) out[o++] = src[i]!;
+    this.op = o;
     const offset = this.ip - ref;
     out[this.op++] = offset & 0xff;
     out[this.op++] = offset >>> 8;
@@ -291,8 +296,10 @@ class Parse {
       for (; acc >= 255; acc -= 255) out[this.op++] = 255;
       out[this.op++] = acc;
     } else out[this.op++] = run << 4;
-    out.set(this.src.subarray(this.anchor, this.anchor + run), this.op);
-    this.op += run;
+    const src = this.src;
+    let o = this.op;
+    for (let i = this.anchor, end = this.anchor + run; i < end; i++) out[o++] = src[i]!;
+    this.op = o;
     return { out: out.subarray(0, this.op), consumed: this.anchor + run - this.start };
   }
 }

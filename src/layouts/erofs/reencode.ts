@@ -79,6 +79,8 @@ export interface Reencoded {
  * Re-encodes extent `k` of a file from `content` (the file's uncompressed
  * bytes, or a guess of them; only bytes from the extent's start to its
  * input end are read). Raw and inline extents are not re-encoded (undefined).
+ * With `scratch` (at least the extent's stored length) `stored` is a view of
+ * it, valid until its next use: no buffer per cluster.
  */
 export function reencodeCluster(
   enc: Lz4HcEncoder,
@@ -87,13 +89,19 @@ export function reencodeCluster(
   k: number,
   inputSize: number,
   level = LZ4HC_DEFAULT_LEVEL,
+  scratch?: Uint8Array,
 ): Reencoded | undefined {
   const x = extents[k];
   if (!x || x.raw || x.inline || inputSize <= 0 || x.la + inputSize > content.length) return undefined;
   const end = k + 1 < extents.length ? extents[k + 1]!.la : content.length;
-  const { out, consumed } = enc.destSize(content, x.la, inputSize, x.plen, level);
-  const stored = new Uint8Array(x.plen);
-  stored.set(out, x.plen - out.length);
+  const stored = scratch && scratch.length >= x.plen ? scratch.subarray(0, x.plen) : new Uint8Array(x.plen);
+  // The stream is written at the start, then moved to the cluster's end after zeros (LZ4_0PADDING).
+  const { out, consumed } = enc.destSize(content, x.la, inputSize, x.plen, level, stored);
+  const pad = x.plen - out.length;
+  if (pad > 0) {
+    stored.copyWithin(pad, 0, out.length);
+    stored.fill(0, 0, pad);
+  }
   return { stored, exact: consumed === end - x.la };
 }
 
