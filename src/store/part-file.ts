@@ -192,8 +192,11 @@ export class PartFile implements ByteSource, PieceStore {
     list.push({ offset, bytes });
     this.deferredBytes += bytes.length;
     if (this.deferredBytes > DEFER_BYTES) return this.ageDeferred();
-    this.deferTimer ??= setTimeout(() => this.ageDeferred(), DEFER_MS / 2).unref();
+    this.deferTimer ??= setTimeout(this.onAge, DEFER_MS / 2).unref();
   }
+
+  /** The generations' timer (DEFER_MS / 2). */
+  private readonly onAge = (): void => this.ageDeferred();
 
   /** Journals the older generation of waiting blocks; the younger becomes the older. */
   private ageDeferred(): void {
@@ -202,7 +205,7 @@ export class PartFile implements ByteSource, PieceStore {
     this.journalBlocks(this.old);
     this.old = this.young;
     this.young = new Map();
-    if (this.old.size > 0) this.deferTimer = setTimeout(() => this.ageDeferred(), DEFER_MS / 2).unref();
+    if (this.old.size > 0) this.deferTimer = setTimeout(this.onAge, DEFER_MS / 2).unref();
   }
 
   /** Journals every waiting block now. */
