@@ -55,6 +55,7 @@ import { have, serveFile, sha256 } from './delta/host.js';
 import { measureSpeed } from './delta/speed.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Run as users run it, not as `node bin/isosync`: the shebang's V8 flags (bin/isosync) apply only then. */
 const BIN = join(ROOT, 'bin', 'isosync');
 const MAKE_PAIR = join(ROOT, 'bench', 'make-large-image.sh');
 const MIB = 1024 * 1024;
@@ -173,9 +174,9 @@ async function measurePair(pair: Pair, work: string, full: boolean): Promise<Pai
   const pubHome = join(work, 'publisher-home');
   const tOld = join(work, '1.00.torrent');
   const tCur = join(work, '1.01.torrent');
-  await measure(process.execPath, [BIN, 'publish', pair.old, '--product', PRODUCT, '--release', '1.00', '--home', pubHome, '-o', tOld], tf);
-  const pub = await measure(process.execPath, [BIN, 'publish', pair.cur, '--product', PRODUCT, '--release', '1.01', '--previous', pair.old, '--home', pubHome, '-o', tCur], tf);
-  const info = JSON.parse((await measure(process.execPath, [BIN, 'info', tCur, '--json'], tf)).stdout) as { hints?: { bytes?: number } | null };
+  await measure(BIN, ['publish', pair.old, '--product', PRODUCT, '--release', '1.00', '--home', pubHome, '-o', tOld], tf);
+  const pub = await measure(BIN, ['publish', pair.cur, '--product', PRODUCT, '--release', '1.01', '--previous', pair.old, '--home', pubHome, '-o', tCur], tf);
+  const info = JSON.parse((await measure(BIN, ['info', tCur, '--json'], tf)).stdout) as { hints?: { bytes?: number } | null };
   const hintBytes = info.hints?.bytes;
   res.notes.push(
     `isosync publish 1.01 --previous 1.00 (hashing + hints): ${pub.seconds.toFixed(2)} s, peak ${(pub.peakKiB / 1024).toFixed(0)} MiB; ` +
@@ -211,13 +212,13 @@ async function measurePair(pair: Pair, work: string, full: boolean): Promise<Pai
       // knows 1.01 (its torrent, with the "to" hints, and the image it wrote) but has no 1.00
       // image; the 1.00 torrent itself carries no hints, and no --from is given.
       if (dir === 'up') {
-        const args = [BIN, 'sync', tCur, '--from', src, '--web-seed', url('1.01.iso'), '--home', clientHome, '-o', clientImage, '--json'];
-        const ours = await client(ctx, { dir, method: 'isosync, isosync torrent (hints)' }, process.execPath, args, clientImage, dst, undefined, true);
+        const args = ['sync', tCur, '--from', src, '--web-seed', url('1.01.iso'), '--home', clientHome, '-o', clientImage, '--json'];
+        const ours = await client(ctx, { dir, method: 'isosync, isosync torrent (hints)' }, BIN, args, clientImage, dst, undefined, true);
         ours.row.detail = isosyncDetail(ours.m);
         res.rows.push(ours.row);
       } else if (existsSync(clientImage)) {
-        const args = [BIN, 'sync', tOld, '--web-seed', url('1.00.iso'), '--home', clientHome, '-o', outIso, '--json'];
-        const ours = await client(ctx, { dir, method: 'isosync, hints of 1.01 via catalog' }, process.execPath, args, outIso, dst);
+        const args = ['sync', tOld, '--web-seed', url('1.00.iso'), '--home', clientHome, '-o', outIso, '--json'];
+        const ours = await client(ctx, { dir, method: 'isosync, hints of 1.01 via catalog' }, BIN, args, outIso, dst);
         ours.row.detail = isosyncDetail(ours.m);
         res.rows.push(ours.row);
       } else {
@@ -226,7 +227,7 @@ async function measurePair(pair: Pair, work: string, full: boolean): Promise<Pai
 
       if (stock) {
         const home = join(work, `client-home-stock-${dir}`);
-        const r = await client(ctx, { dir, method: 'isosync, stock mktorrent torrent' }, process.execPath, [BIN, 'sync', dir === 'up' ? mkCur : mkOld, '--from', src, '--web-seed', url(`${dstName}.iso`), '--home', home, '-o', outIso, '--json', '--no-catalog'], outIso, dst);
+        const r = await client(ctx, { dir, method: 'isosync, stock mktorrent torrent' }, BIN, ['sync', dir === 'up' ? mkCur : mkOld, '--from', src, '--web-seed', url(`${dstName}.iso`), '--home', home, '-o', outIso, '--json', '--no-catalog'], outIso, dst);
         r.row.detail = isosyncDetail(r.m);
         res.rows.push(r.row);
       } else {

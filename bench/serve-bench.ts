@@ -43,6 +43,7 @@ import { cpuSeconds, haveTimeTool, vmHwmKiB } from './delta/measure.js';
 import { Nginx } from './delta/nginx.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Run as users run it, not as `node bin/isosync`: the shebang's V8 flags (bin/isosync) apply only then. */
 const BIN = join(ROOT, 'bin', 'isosync');
 const out = (s: string) => process.stdout.write(`${s}\n`);
 /** Every process the bench starts (the pair script, publish, serve, clients, zsync), stopped at its end or on a signal. */
@@ -124,7 +125,7 @@ async function serverStatus(url: string): Promise<{ http: { bytesSent: number };
 
 /** One round of N isosync clients through `bin`'s serve: what the server sent, where each client's bytes came from, times. */
 async function isosyncRound(bin: string, label: string, work: string, srv: string, pub: string, pairDir: string, want: string, dirs: string[]): Promise<{ wall: number; lines: string[] }> {
-  const serve = children.spawn(process.execPath, [bin, 'serve', srv, '--port', '0', '--min-size', '1000000', '--home', pub], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const serve = children.spawn(bin, ['serve', srv, '--port', '0', '--min-size', '1000000', '--home', pub], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let buf = '';
@@ -150,7 +151,7 @@ async function isosyncRound(bin: string, label: string, work: string, srv: strin
     }
     const load0 = load();
     const t0 = performance.now();
-    const runs = await Promise.all(dirs.map((d) => sh(...timedArgs(process.execPath, [bin, 'sync', `${url}/distro-large-1.01.iso`, '--from', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'distro-large-1.01.iso'), '--home', join(d, 'home'), '--json'], join(d, 'time')))));
+    const runs = await Promise.all(dirs.map((d) => sh(...timedArgs(bin, ['sync', `${url}/distro-large-1.01.iso`, '--from', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'distro-large-1.01.iso'), '--home', join(d, 'home'), '--json'], join(d, 'time')))));
     const wall = (performance.now() - t0) / 1000;
     const clientPeaks = peakRange(dirs.map((d) => join(d, 'time')));
     const clientCpu = cpuSum(dirs.map((d) => join(d, 'time')));
@@ -226,7 +227,7 @@ export async function run(): Promise<void> {
     const want = await sha256(join(srv, 'distro-large-1.01.iso'));
     const pub = join(work, 'pub-home');
     for (const [v, prev] of [['1.00', undefined], ['1.01', join(srv, 'distro-large-1.00.iso')]] as const) {
-      const r = await sh(process.execPath, [BIN, 'publish', join(srv, `distro-large-${v}.iso`), '--product', 'distro-large', '--release', v, '--home', pub, '-o', join(work, `${v}.torrent`), ...(prev ? ['--previous', prev] : [])]);
+      const r = await sh(BIN, ['publish', join(srv, `distro-large-${v}.iso`), '--product', 'distro-large', '--release', v, '--home', pub, '-o', join(work, `${v}.torrent`), ...(prev ? ['--previous', prev] : [])]);
       if (r.code !== 0) throw new Error(`publish ${v} failed: ${r.stderr}`);
     }
     out(`  images: 1.01 is ${mb(size)}; ${clients} clients, each with 1.00${baseline ? `; baseline build: ${baseline}` : ''}; ${roundCount} round(s)`);

@@ -7,6 +7,14 @@
  * bytes of several blocks, of none (a server that coalesced ranges sends
  * the bytes between them too), and may repeat nothing: bytes already put
  * are not put again (RFC 9110 parts do not overlap what was asked twice).
+ *
+ * A block that lies whole in one `put` is handed on as a view of those bytes,
+ * not copied: the caller gives bytes nobody writes to again (a reply chunk
+ * of its own), and the engine copies blocks where they go (engine/handle.ts
+ * HandleSink.block). Only a block cut by a chunk boundary is assembled in a
+ * buffer of its own. Before, every 16 KiB block was a fresh, zero-filled
+ * allocation and a copy: on a stock-torrent delta of 82 MB some 5,000 of
+ * them a second, a few percent of the main thread's time.
  */
 import { firstEndingAfter, type Span } from '../core/span.js';
 import type { Block } from '../engine/block.js';
@@ -43,17 +51,26 @@ export class BlockFiller {
       const a = Math.max(offset, s.span.start);
       const b = Math.min(end, s.span.end);
       if (b <= a) continue;
+      if (s.filled === 0 && a === s.span.start && b === s.span.end) {
+        this.deliver(s, bytes.subarray(a - offset, b - offset));
+        continue;
+      }
       s.bytes ??= new Uint8Array(s.span.end - s.span.start);
       s.bytes.set(bytes.subarray(a - offset, b - offset), a - s.span.start);
       s.filled += b - a;
       if (s.filled >= s.bytes.length) {
-        s.done = true;
-        this.doneCount++;
         const out = s.bytes;
         s.bytes = undefined;
-        this.onBlock(s.block, out);
+        this.deliver(s, out);
       }
     }
+  }
+
+  private deliver(s: Slot, bytes: Uint8Array): void {
+    s.done = true;
+    s.filled = bytes.length;
+    this.doneCount++;
+    this.onBlock(s.block, bytes);
   }
 
   get complete(): boolean {

@@ -203,7 +203,8 @@ export class MirrorHandle implements PeerHandle, MirrorHost {
     const filler = new BlockFiller(items, (b, bytes) => {
       left -= b.length;
       this.outstanding -= b.length;
-      if (this.cancelled.delete(keyOf(b)) || !this.alive) return;
+      // Withdrawn asks are rare: no key string per block while there are none.
+      if ((this.cancelled.size > 0 && this.cancelled.delete(keyOf(b))) || !this.alive) return;
       this.sink?.block(this, b, bytes);
     });
     const ask = new Ask(blocks, mergeSpans(items.map((i) => i.span)), filler, this.cancelled);
@@ -219,7 +220,7 @@ export class MirrorHandle implements PeerHandle, MirrorHost {
     } finally {
       this.asks.delete(ask);
       this.outstanding -= left;
-      for (const b of blocks) this.cancelled.delete(keyOf(b));
+      if (this.cancelled.size > 0) for (const b of blocks) this.cancelled.delete(keyOf(b));
     }
     if (missing.length > 0 && this.alive) this.sink?.failed(this, missing, 'error');
   }
@@ -246,7 +247,8 @@ class Ask implements MirrorAsk {
   }
 
   wanted(): Block[] {
-    return this.filler.missing().filter((b) => !this.cancelled.has(keyOf(b)));
+    const missing = this.filler.missing();
+    return this.cancelled.size === 0 ? missing : missing.filter((b) => !this.cancelled.has(keyOf(b)));
   }
 
   abort(): void {

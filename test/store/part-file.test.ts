@@ -86,6 +86,23 @@ describe('the .part keeps received blocks', () => {
     }
   });
 
+  it('blocks of a piece written verified while they wait never reach the journal; the others do', async () => {
+    const tmp = tempDir();
+    try {
+      const { bytes, t } = target(3);
+      const out = join(tmp.dir, 'img.iso');
+      const part = await PartFile.open(out, t);
+      part.writeBlock(pieceIndex(0), 0, bytes.slice(0, 16384));
+      part.writeBlock(pieceIndex(1), PIECE, bytes.slice(PIECE, PIECE + 16384));
+      await part.writePiece(pieceIndex(0), 0, bytes.subarray(0, PIECE));
+      await part.close();
+      const records = decodeJournal(readFileSync(`${out}.part.blocks`), t.pieces, t.length);
+      assert.deepEqual(records.map((r) => [r.start, r.end]), [[PIECE, PIECE + 16384]], 'only the block of the piece not verified');
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
   it('a torn last record is ignored and later appends still read; a journal of another target is not read', async () => {
     const tmp = tempDir();
     try {

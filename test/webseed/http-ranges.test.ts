@@ -96,4 +96,19 @@ describe('block filler', () => {
     f.put(15, FILE.subarray(15, 20));
     assert.equal(f.complete, true);
   });
+
+  it('hands a block that lies whole in one chunk on as a view of it, and copies only a block a chunk boundary cuts', () => {
+    const got = new Map<number, Uint8Array>();
+    const f = new BlockFiller([blk(0, 10), blk(10, 10), blk(20, 10)], (b, bytes) => got.set(b.offset, bytes));
+    const first = Buffer.from(FILE.subarray(0, 25));
+    const second = Buffer.from(FILE.subarray(25, 30));
+    f.put(0, first);
+    f.put(25, second);
+    assert.deepEqual([...got.keys()], [0, 10, 20]);
+    for (const [at, bytes] of got) assert.deepEqual(Buffer.from(bytes), FILE.subarray(at, at + 10));
+    assert.equal(got.get(0)!.buffer, first.buffer, 'block 0 is a view of the first chunk');
+    assert.equal(got.get(10)!.buffer, first.buffer, 'block 10 too');
+    assert.notEqual(got.get(20)!.buffer, first.buffer, 'block 20, cut by the boundary, has a buffer of its own');
+    assert.notEqual(got.get(20)!.buffer, second.buffer);
+  });
 });
