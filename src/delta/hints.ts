@@ -10,12 +10,13 @@
  *   from: how to build this image from the previous one (upgrade),
  *   to:   how to build the previous image from this one (rollback).
  * Both come from the rolling matcher, so they include runs shared inside
- * changed files, not only whole moved files. Together they must fit in 0.1%
+ * changed files, not only whole moved files; `to` is mostly `from` turned
+ * around, with only its gaps scanned (two-way.ts). Together they must fit in 0.1%
  * of the image; the shortest runs go first when they do not.
  */
 import { FileSource } from '../store/file-source.js';
 import { encodeHints, fitBudget, HINT_BUDGET, type HintSet } from './hint-format.js';
-import { matchImages } from './matcher.js';
+import { matchBothWays } from './two-way.js';
 
 export { summarizeHints } from './hint-format.js';
 
@@ -43,9 +44,8 @@ export async function computeHintSets(targetPath: string, previous: readonly Pre
       const source = await FileSource.open(prev.imagePath!);
       try {
         const other = hexBytes(prev.infoHash);
-        const up = await matchImages(target, source);
+        const { from: up, to: down } = await matchBothWays(target, source);
         sets.push({ direction: 'from', other, runs: up.runs, zeros: up.zeros });
-        const down = await matchImages(source, target);
         sets.push({ direction: 'to', other, runs: down.runs, zeros: down.zeros });
       } finally {
         await source.close();
