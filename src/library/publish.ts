@@ -21,7 +21,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { buildHints } from '../delta/hints.js';
 import { IsosyncError } from '../errors.js';
 import { encodeBencode } from '../torrent/bencode-encode.js';
 import { buildInfoDict, createTorrent, type CreatedTorrent } from '../torrent/create.js';
@@ -191,10 +190,14 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
 
   const withImages = previous.filter((p) => p.imagePath !== undefined);
   if (withImages.length > 0) o.onPhase?.({ phase: 'hints', against: withImages.map((p) => p.release) });
-  const hints = await buildHints(
-    imagePath,
-    previous.map((p) => ({ infoHash: p.infoHash, release: p.release, ...(p.imagePath ? { imagePath: p.imagePath } : {}) })),
-  );
+  // The delta core loads only when there is an image to compute hints against.
+  const hints =
+    withImages.length > 0
+      ? await (await import('../delta/hints.js')).buildHints(
+          imagePath,
+          previous.map((p) => ({ infoHash: p.infoHash, release: p.release, ...(p.imagePath ? { imagePath: p.imagePath } : {}) })),
+        )
+      : undefined;
 
   const make = (creationDate: number | undefined): CreatedTorrent =>
     createTorrent({
