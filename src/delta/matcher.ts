@@ -61,6 +61,7 @@ class Window {
   constructor(
     private readonly src: ByteSource,
     private readonly readBytes = CHUNK_BYTES,
+    private readonly onRead?: (bytes: Uint8Array, offset: number) => void,
   ) {}
 
   /** Starts buffering at `pos` unless it is buffered already or follows the buffered bytes. */
@@ -79,6 +80,7 @@ class Window {
     const readLen = Math.min(this.readBytes, this.src.size - end);
     this.store.copyWithin(0, keepFrom - this.base, end - this.base);
     await readInto(this.src, this.store, kept, end, readLen);
+    this.onRead?.(this.store.subarray(kept, kept + readLen), end);
     this.buf = this.store.subarray(0, kept + readLen);
     this.base = keepFrom;
     return this.base + this.buf.length;
@@ -167,6 +169,8 @@ export interface ScanOptions {
   readonly readBytes?: number;
   /** The runs lead anywhere in the source: read it in small chunks, many kept. */
   readonly scattered?: boolean;
+  /** Each read of the target, as it is read (in order from the first region's start when there is one region). */
+  readonly onTargetRead?: (bytes: Uint8Array, offset: number) => void;
 }
 
 /** What a scan found: runs (refined, in target order) and zero spans. */
@@ -186,7 +190,7 @@ export interface Scanned {
 export async function scan(target: ByteSource, source: ByteSource, index: SourceIndex, regions: readonly Span[] = [{ start: 0, end: target.size }], opts: ScanOptions = {}): Promise<Scanned> {
   const runs: CopyRun[] = [];
   const zeros: Span[] = [];
-  const win = new Window(target, opts.readBytes);
+  const win = new Window(target, opts.readBytes, opts.onTargetRead);
   const chunks = opts.scattered ? new SourceChunks(source, SCATTERED_CHUNK_BYTES, SCATTERED_CHUNKS_KEPT) : new SourceChunks(source);
   const cb = chunks.chunkBytes;
   const sourceEnd = index.blocks * BLOCK; // block-wise runs use whole source blocks

@@ -37,10 +37,36 @@ export interface TwoWay {
   readonly to: MatchResult;
 }
 
-export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: { minRun?: number } = {}): Promise<TwoWay> {
+export interface TwoWayOptions {
+  readonly minRun?: number;
+  /**
+   * Every byte of the newer image, once, in order (the scan for `from` reads
+   * it whole, and what it leaves at the end is read after it): the caller
+   * hashes the torrent's pieces in the same pass.
+   */
+  readonly onNewerBytes?: (bytes: Uint8Array, offset: number) => void;
+}
+
+export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: TwoWayOptions = {}): Promise<TwoWay> {
   const minRun = opts.minRun ?? BLOCK;
   const olderIndex = await indexSource(older);
-  const from = finish(await scan(newer, older, olderIndex), minRun);
+  let seen = 0;
+  const onRead = opts.onNewerBytes;
+  const onTargetRead = onRead
+    ? (bytes: Uint8Array, offset: number) => {
+        onRead(bytes, offset);
+        seen = offset + bytes.length;
+      }
+    : undefined;
+  const from = finish(await scan(newer, older, olderIndex, undefined, onTargetRead ? { onTargetRead } : {}), minRun);
+  if (onRead && seen < newer.size) {
+    const rest = Buffer.allocUnsafe(Math.min(READ_BYTES, newer.size - seen));
+    for (let off = seen; off < newer.size; off += rest.length) {
+      const n = Math.min(rest.length, newer.size - off);
+      await readInto(newer, rest, 0, off, n);
+      onRead(rest.subarray(0, n), off);
+    }
+  }
   const turned: CopyRun[] = from.runs.map((r) => ({ target: r.source, source: r.target, length: r.length }));
   // Each gap widened by REACH on both sides: a run that starts in a turned run and reaches into the gap is found too.
   const gaps = mergeSpans(
