@@ -10,12 +10,13 @@
  *   from: how to build this image from the previous one (upgrade),
  *   to:   how to build the previous image from this one (rollback).
  * Both come from the rolling matcher, so they include runs shared inside
- * changed files, not only whole moved files. Together they must fit in 0.1%
+ * changed files, not only whole moved files; `to` is mostly `from` turned
+ * around, with only its gaps scanned (two-way.ts). Together they must fit in 0.1%
  * of the image; the shortest runs go first when they do not.
  */
 import { FileSource } from '../store/file-source.js';
 import { encodeHints, fitBudget, HINT_BUDGET, type HintSet } from './hint-format.js';
-import { matchImages } from './matcher.js';
+import { matchBothWays } from './two-way.js';
 
 export { summarizeHints } from './hint-format.js';
 
@@ -32,8 +33,13 @@ function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
+export interface HintOptions {
+  /** Every byte of the target, once, in order, as the first match reads it (see two-way.ts), when there is a previous image. */
+  readonly onTargetBytes?: (bytes: Uint8Array, offset: number) => void;
+}
+
 /** Computes the hint sets for `targetPath` against every previous image on disk. */
-export async function computeHintSets(targetPath: string, previous: readonly PreviousRelease[]): Promise<HintSet[]> {
+export async function computeHintSets(targetPath: string, previous: readonly PreviousRelease[], opts: HintOptions = {}): Promise<HintSet[]> {
   const withImage = previous.filter((p) => p.imagePath);
   if (withImage.length === 0) return [];
   const target = await FileSource.open(targetPath);
@@ -43,9 +49,9 @@ export async function computeHintSets(targetPath: string, previous: readonly Pre
       const source = await FileSource.open(prev.imagePath!);
       try {
         const other = hexBytes(prev.infoHash);
-        const up = await matchImages(target, source);
+        const first = sets.length === 0 && opts.onTargetBytes ? { onNewerBytes: opts.onTargetBytes } : {};
+        const { from: up, to: down } = await matchBothWays(target, source, first);
         sets.push({ direction: 'from', other, runs: up.runs, zeros: up.zeros });
-        const down = await matchImages(source, target);
         sets.push({ direction: 'to', other, runs: down.runs, zeros: down.zeros });
       } finally {
         await source.close();
@@ -57,8 +63,8 @@ export async function computeHintSets(targetPath: string, previous: readonly Pre
   }
 }
 
-export async function buildHints(targetPath: string, previous: readonly PreviousRelease[]): Promise<unknown | undefined> {
-  const sets = (await computeHintSets(targetPath, previous)).filter((s) => s.runs.length > 0 || s.zeros.length > 0);
+export async function buildHints(targetPath: string, previous: readonly PreviousRelease[], opts: HintOptions = {}): Promise<unknown | undefined> {
+  const sets = (await computeHintSets(targetPath, previous, opts)).filter((s) => s.runs.length > 0 || s.zeros.length > 0);
   return sets.length > 0 ? encodeHints({ sets }) : undefined;
 }
 

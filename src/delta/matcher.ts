@@ -24,7 +24,7 @@
  */
 import type { ByteSource } from '../store/byte-source.js';
 import { readInto } from '../store/byte-source.js';
-import { SOURCE_CHUNK_BYTES, SourceChunks } from './chunk-cache.js';
+import { SourceChunks } from './chunk-cache.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { runSpans, settleRuns, type CopyRun } from './runs.js';
 import { BLOCK, hashPair, pair, roll } from './rolling-hash.js';
@@ -36,6 +36,9 @@ export { BLOCK };
 
 /** Bytes read per step of the target: large sequential reads; the window carries over between chunks. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
+/** Source chunks when runs lead anywhere (a gap scan): a few blocks around each place. */
+const SCATTERED_CHUNK_BYTES = 64 * 1024;
+const SCATTERED_CHUNKS_KEPT = 64;
 /** Bytes compared at once while following a run: one memcmp for most moved files. */
 const STRIDE_BYTES = 64 * 1024;
 export interface MatchResult {
@@ -55,7 +58,11 @@ class Window {
   private readonly store = Buffer.allocUnsafe(CHUNK_BYTES + STRIDE_BYTES + BLOCK);
   buf: Buffer = this.store.subarray(0, 0);
   base = 0; // target offset of buf[0]
-  constructor(private readonly src: ByteSource) {}
+  constructor(
+    private readonly src: ByteSource,
+    private readonly readBytes = CHUNK_BYTES,
+    private readonly onRead?: (bytes: Uint8Array, offset: number) => void,
+  ) {}
 
   /** Starts buffering at `pos` unless it is buffered already or follows the buffered bytes. */
   seek(pos: number): void {
@@ -70,9 +77,10 @@ class Window {
     if (pos + need <= end || end >= this.src.size) return end;
     const keepFrom = Math.max(this.base, Math.min(pos, end) - BLOCK);
     const kept = end - keepFrom;
-    const readLen = Math.min(CHUNK_BYTES, this.src.size - end);
+    const readLen = Math.min(this.readBytes, this.src.size - end);
     this.store.copyWithin(0, keepFrom - this.base, end - this.base);
     await readInto(this.src, this.store, kept, end, readLen);
+    this.onRead?.(this.store.subarray(kept, kept + readLen), end);
     this.buf = this.store.subarray(0, kept + readLen);
     this.base = keepFrom;
     return this.base + this.buf.length;
@@ -156,6 +164,15 @@ function agreeAfter(buf: Uint8Array, q: number, src: Uint8Array, o: number, max:
   return j;
 }
 
+export interface ScanOptions {
+  /** Target bytes read at once (default CHUNK_BYTES): less when the regions are small and far apart. */
+  readonly readBytes?: number;
+  /** The runs lead anywhere in the source: read it in small chunks, many kept. */
+  readonly scattered?: boolean;
+  /** Each read of the target, as it is read (in order from the first region's start when there is one region). */
+  readonly onTargetRead?: (bytes: Uint8Array, offset: number) => void;
+}
+
 /** What a scan found: runs (refined, in target order) and zero spans. */
 export interface Scanned {
   runs: CopyRun[];
@@ -170,24 +187,26 @@ export interface Scanned {
  * run's block-wise end, so a run starting inside the refined end is found;
  * normalizeRuns trims the overlap.
  */
-export async function scan(target: ByteSource, source: ByteSource, index: SourceIndex, regions: readonly Span[] = [{ start: 0, end: target.size }]): Promise<Scanned> {
+export async function scan(target: ByteSource, source: ByteSource, index: SourceIndex, regions: readonly Span[] = [{ start: 0, end: target.size }], opts: ScanOptions = {}): Promise<Scanned> {
   const runs: CopyRun[] = [];
   const zeros: Span[] = [];
-  const win = new Window(target);
-  const chunks = new SourceChunks(source);
+  const win = new Window(target, opts.readBytes, opts.onTargetRead);
+  const chunks = opts.scattered ? new SourceChunks(source, SCATTERED_CHUNK_BYTES, SCATTERED_CHUNKS_KEPT) : new SourceChunks(source);
+  const cb = chunks.chunkBytes;
   const sourceEnd = index.blocks * BLOCK; // block-wise runs use whole source blocks
   let prevEnd = 0;
+  let resume = 0; // where the scan goes on after the last run: its block-wise end
   let p = 0;
   /** Whether target [p, p+BLOCK) equals source block `block` (the window is buffered). */
   const sameBlock = async (block: number): Promise<boolean> => {
-    const c = await chunks.at(block * BLOCK); // a block never straddles chunks (BLOCK divides SOURCE_CHUNK_BYTES)
+    const c = await chunks.at(block * BLOCK); // a block never straddles chunks (BLOCK divides chunk sizes)
     const q = p - win.base;
-    const s = (block * BLOCK) % SOURCE_CHUNK_BYTES;
+    const s = (block * BLOCK) % cb;
     return win.buf.compare(c, s, s + BLOCK, q, q + BLOCK) === 0;
   };
   for (const region of regions) {
     const size = region.end;
-    p = Math.max(region.start, prevEnd); // a run may have reached into this region
+    p = Math.max(region.start, resume); // a run may have reached into this region
     win.seek(p);
     let h = 0;
     let nonZero = 0;
@@ -247,7 +266,7 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
       let back = Math.min(BLOCK - 1, p - prevEnd, s, p - win.base);
       while (back > 0) {
         const c = await chunks.at(s - 1);
-        const o = ((s - 1) % SOURCE_CHUNK_BYTES) + 1;
+        const o = ((s - 1) % cb) + 1;
         const lim = Math.min(back, o);
         const k = agreeBefore(win.buf, start - win.base, c, o, lim);
         start -= k;
@@ -262,7 +281,7 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
         const tEnd = await win.ensure(p, STRIDE_BYTES);
         if (s >= sourceEnd) break;
         const c = await chunks.at(s);
-        const o = s % SOURCE_CHUNK_BYTES;
+        const o = s % cb;
         const n = Math.floor(Math.min(STRIDE_BYTES, tEnd - p, c.length - o, sourceEnd - s, target.size - p) / BLOCK) * BLOCK;
         if (n <= 0) break;
         const q = p - win.base;
@@ -283,7 +302,7 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
       while (fwd > 0) {
         const tEnd = await win.ensure(p, BLOCK);
         const c = await chunks.at(s);
-        const o = s % SOURCE_CHUNK_BYTES;
+        const o = s % cb;
         const lim = Math.min(fwd, c.length - o, tEnd - p);
         const k = agreeAfter(win.buf, p - win.base, c, o, lim);
         p += k;
@@ -292,7 +311,7 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
       }
       runs.push({ target: start, source: runSource, length: p - start });
       prevEnd = p;
-      p = blockEnd;
+      p = resume = blockEnd;
       win.seek(p);
       fresh = true;
     }

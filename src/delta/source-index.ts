@@ -54,6 +54,16 @@ export class SourceIndex {
     }
   }
 
+  /** Block `block`'s rolling hash (0 for an all-zero block, which is not indexed). */
+  rollingOf(block: number): number {
+    return this.h1[block]!;
+  }
+
+  /** Block `block`'s second hash (0 for an all-zero block). */
+  secondOf(block: number): number {
+    return this.h2[block]!;
+  }
+
   /** Whether some block has rolling hash `h1`. */
   has(h1: number): boolean {
     let slot = Math.imul(h1, MIX) >>> this.shift;

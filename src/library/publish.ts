@@ -21,7 +21,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { buildHints } from '../delta/hints.js';
 import { IsosyncError } from '../errors.js';
 import { encodeBencode } from '../torrent/bencode-encode.js';
 import { buildInfoDict, createTorrent, type CreatedTorrent } from '../torrent/create.js';
@@ -37,6 +36,7 @@ import type { Catalog, RecordOutcome, ReleaseRecord } from './catalog.js';
 import { checkReleaseImage } from './release-image.js';
 import { changedBlocks, choosePublishPieceLength, type AutoPieceLength } from './auto-piece-length.js';
 import { torrentFileName } from './torrent-name.js';
+import { PieceStream } from './piece-stream.js';
 import { buildLineage, defaultPrevious, resolvePrevious, type PreviousRelease } from './previous.js';
 
 export interface PublishOptions {
@@ -88,7 +88,7 @@ export interface PublishResult {
   readonly outcome: RecordOutcome;
   /** Whether the delta core supplied hints. */
   readonly hints: boolean;
-  /** Seconds spent hashing the image. */
+  /** Seconds spent hashing the image (and computing the hints, when its pieces were hashed in the same read). */
   readonly hashSeconds: number;
   /** What --piece-length auto chose, and against which release. */
   readonly autoPieceLength?: AutoPieceLength & { readonly against: string };
@@ -180,28 +180,40 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   const lineage = buildLineage(previous, o);
   checkOutput(outPath, o);
 
-  o.onPhase?.({ phase: 'hashing', image: o.imagePath });
+  const withImages = previous.filter((p) => p.imagePath !== undefined);
+  const prevs = previous.map((p) => ({ infoHash: p.infoHash, release: p.release, ...(p.imagePath ? { imagePath: p.imagePath } : {}) }));
   const t0 = performance.now();
   const progress = o.onProgress ? { onProgress: o.onProgress } : {};
   let v2: V2Hashes | undefined;
-  let pieces: Uint8Array;
-  if (version === 'v1') pieces = await hashPieces(o.imagePath, pieceLength, progress);
-  else ({ pieces } = v2 = await hashPiecesV2(o.imagePath, pieceLength, progress));
+  let pieces: Uint8Array | undefined;
+  let hints: unknown;
+  if (withImages.length > 0) {
+    // One read of the image: v1 pieces are hashed as the hint matcher reads it.
+    o.onPhase?.({ phase: 'hints', against: withImages.map((p) => p.release) });
+    const stream = version === 'v1' ? new PieceStream(size, pieceLength, o.onProgress) : undefined;
+    const before = statSync(imagePath);
+    // The delta core loads only when there is an image to compute hints against.
+    hints = await (await import('../delta/hints.js')).buildHints(imagePath, prevs, stream ? { onTargetBytes: stream.update } : {});
+    const after = statSync(imagePath);
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+      throw new IsosyncError('IO', `Cannot hash ${JSON.stringify(o.imagePath)}: the file changed while it was being hashed`, { path: imagePath });
+    }
+    pieces = stream?.pieces();
+  }
+  if (pieces === undefined) {
+    o.onPhase?.({ phase: 'hashing', image: o.imagePath });
+    if (version === 'v1') pieces = await hashPieces(o.imagePath, pieceLength, progress);
+    else ({ pieces } = v2 = await hashPiecesV2(o.imagePath, pieceLength, progress));
+  }
   const hashSeconds = (performance.now() - t0) / 1000;
-
-  const withImages = previous.filter((p) => p.imagePath !== undefined);
-  if (withImages.length > 0) o.onPhase?.({ phase: 'hints', against: withImages.map((p) => p.release) });
-  const hints = await buildHints(
-    imagePath,
-    previous.map((p) => ({ infoHash: p.infoHash, release: p.release, ...(p.imagePath ? { imagePath: p.imagePath } : {}) })),
-  );
+  const imagePieces: Uint8Array = pieces;
 
   const make = (creationDate: number | undefined): CreatedTorrent =>
     createTorrent({
       name: basename(imagePath),
       length: size,
       pieceLength,
-      pieces,
+      pieces: imagePieces,
       version,
       ...(v2 ? { v2 } : {}),
       trackers: o.trackers ?? [],

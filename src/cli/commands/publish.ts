@@ -10,9 +10,7 @@ import { openCatalog } from '../../library/catalog.js';
 import { basename } from 'node:path';
 import { DEFAULT_VERSION, publishRelease, type PublishPhase, type PublishResult } from '../../library/publish.js';
 import type { MetaVersion } from '../../torrent/metainfo.js';
-import { readKeyFile } from '../../feed/key-file.js';
-import { checkFeed, publishFeed, type PublishedFeedResult } from '../../feed/publisher.js';
-import { signTorrent } from '../../feed/torrent-signature.js';
+import type { PublishedFeedResult } from '../../feed/publisher.js';
 import { printWarning, say } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import { checkPieceLength } from '../../torrent/piece-length.js';
@@ -97,6 +95,12 @@ function phaseWords(p: PublishPhase): string {
   }
 }
 
+/** The modules of --sign: key files, torrent signatures, the signed feed. */
+async function loadFeed() {
+  const [keyFile, publisher, signature] = await Promise.all([import('../../feed/key-file.js'), import('../../feed/publisher.js'), import('../../feed/torrent-signature.js')]);
+  return { readKeyFile: keyFile.readKeyFile, checkFeed: publisher.checkFeed, publishFeed: publisher.publishFeed, signTorrent: signature.signTorrent };
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('publish')
@@ -126,8 +130,10 @@ export function register(program: Command): void {
         throw new IsosyncError('BAD_ARGUMENT', `Invalid ${opts.rotateFrom !== undefined ? '--rotate-from' : '--feed-expires'}: it needs --sign KEYFILE (and --out-dir DIR for the feed)`);
       }
       const lifetime = feedLifetime(opts.feedExpires);
-      const key = opts.sign !== undefined ? readKeyFile(opts.sign, printWarning) : undefined;
-      const rotateFrom = opts.rotateFrom !== undefined ? readKeyFile(opts.rotateFrom, printWarning) : undefined;
+      // Signing and the feed load only with --sign.
+      const feedMod = opts.sign !== undefined ? await loadFeed() : undefined;
+      const key = feedMod ? feedMod.readKeyFile(opts.sign!, printWarning) : undefined;
+      const rotateFrom = feedMod && opts.rotateFrom !== undefined ? feedMod.readKeyFile(opts.rotateFrom, printWarning) : undefined;
       if ((rotateFrom || lifetime !== undefined) && opts.outDir === undefined) {
         throw new IsosyncError('BAD_ARGUMENT', `Invalid ${rotateFrom ? '--rotate-from' : '--feed-expires'}: the feed is written only with --out-dir DIR`);
       }
@@ -138,7 +144,7 @@ export function register(program: Command): void {
       const catalog = openCatalog(opts.home);
       try {
         // The feed's key rule is checked before anything is written.
-        if (key && opts.outDir !== undefined) checkFeed(catalog, opts.outDir, opts.product, key, rotateFrom);
+        if (key && opts.outDir !== undefined) feedMod!.checkFeed(catalog, opts.outDir, opts.product, key, rotateFrom);
         const r = await publishRelease(catalog, {
           imagePath: image,
           product: opts.product,
@@ -154,7 +160,7 @@ export function register(program: Command): void {
           ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
           ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
           ...(creationDate !== undefined ? { creationDate } : {}),
-          ...(key ? { sign: (bytes: Uint8Array, label: string) => signTorrent(bytes, key, label) } : {}),
+          ...(key ? { sign: (bytes: Uint8Array, label: string) => feedMod!.signTorrent(bytes, key, label) } : {}),
           onProgress: (done: number, total: number) => line.update({ doneBytes: done, totalBytes: total }),
           onPhase: (p: PublishPhase) => {
             line.update({ doneBytes: undefined, totalBytes: undefined });
@@ -163,7 +169,7 @@ export function register(program: Command): void {
         });
         line.stop();
         const feed = key && r.layout
-          ? publishFeed({
+          ? feedMod!.publishFeed({
               catalog,
               outDir: opts.outDir!,
               metainfo: r.metainfo,
