@@ -18,6 +18,19 @@ import type { PlanReport } from './report.js';
 import type { LocalSource } from './sources.js';
 
 /**
+ * Nested metadata is many small reads all over an image (EROFS keeps each inode beside its file's data):
+ * walked through small cached blocks, as planning does (sync/prepare.ts), not the 256 KiB blocks of piece
+ * filling, each of which a walk loads for a few bytes (on the EROFS bench pair's hinted sync: 9.5 -> 5.0 s of
+ * CPU, 203 -> 168 MiB).
+ */
+const WALK_BLOCK_BYTES = 4096;
+const WALK_BLOCKS = 4096;
+
+function walkSource(s: LocalSource): ByteSource | undefined {
+  return s.kind === 'image' ? new BlockCache(s.source, WALK_BLOCK_BYTES, WALK_BLOCKS) : undefined;
+}
+
+/**
  * The changed-files report of a sync whose plan did not read the target's
  * metadata (PrepareOptions.deferHintedMetadata): read from the finished
  * image, which is local now. Null when the image or no source reads as ISO 9660.
@@ -38,10 +51,10 @@ export async function changedFilesAfter(output: string, p: { sources: readonly L
     if (infos.length === 0) return null;
     const loose: LooseFile[] = p.sources.flatMap((s, i) => (s.kind === 'loose' ? [{ index: i, name: s.name, size: s.size }] : []));
     const quiet = () => undefined;
-    const targetNested = await nestedImagesOf(new BlockCache(image), targetIso, quiet);
+    const targetNested = await nestedImagesOf(new BlockCache(image, WALK_BLOCK_BYTES, WALK_BLOCKS), targetIso, quiet);
     if (targetNested.length === 0) return changedFileReport(targetIso, mapIsoFiles(targetIso, infos, loose).missingFiles, p.plan.fetch);
     const sourceNested = [];
-    for (const info of infos) sourceNested.push({ index: info.index, nested: await nestedImagesOf(p.byteSources[info.index]!, info.image, quiet) });
+    for (const info of infos) sourceNested.push({ index: info.index, nested: await nestedImagesOf(walkSource(p.sources[info.index]!) ?? p.byteSources[info.index]!, info.image, quiet) });
     const nm = mapNestedFiles(targetNested, sourceNested);
     const missing = mapIsoFiles(targetIso, infos, loose, nm.containers).missingFiles;
     return [...changedFileReport(targetIso, missing, p.plan.fetch), ...nestedChangeReport(nm.changed, p.plan.fetch)];

@@ -146,12 +146,18 @@ export async function readZMap(z: ZInode, read: (at: number, len: number) => Pro
   return { algorithm, lclusterBytes: lsz, extents, indexBytes: indexEnd - z.headerPos };
 }
 
-/** decode_compactedbits: `bits` of lcluster i, low `lclusterbits` = lo, then 2 bits of type. */
-function bitsAt(b: Uint8Array, packBase: number, bitPos: number, lclusterbits: number): { lo: number; type: number } {
+/**
+ * decode_compactedbits: `bits` of lcluster i, low `lclusterbits` = lo, then 2 bits of type; packed in one
+ * number (lo, then the type at bit 16: lclusterbits is at most 14 here), since a pack of 16 decodes each
+ * entry up to 16 times and an object each time was most of a metadata walk's garbage.
+ */
+function bitsAt(b: Uint8Array, packBase: number, bitPos: number, lclusterbits: number): number {
   const at = packBase + (bitPos >> 3);
   const v = ((b[at] ?? 0) | ((b[at + 1] ?? 0) << 8) | ((b[at + 2] ?? 0) << 16) | ((b[at + 3] ?? 0) << 24)) >>> (bitPos & 7);
-  return { lo: v & ((1 << lclusterbits) - 1), type: (v >>> lclusterbits) & 3 };
+  return (v & ((1 << lclusterbits) - 1)) | (((v >>> lclusterbits) & 3) << 16);
 }
+const loOf = (x: number): number => x & 0xffff;
+const typeOf = (x: number): number => x >>> 16;
 
 /** unpack_compacted_index: the lcluster whose entry is at byte `pos` (absolute), in a pack of 2 (shift 2) or 16 (shift 1). */
 function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number, lclusterbits: number, big: boolean, fail: (p: string) => never): Lcluster {
@@ -164,14 +170,14 @@ function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number,
   if (base < 0 || base + packBytes > b.length) fail(`cluster index pack at byte ${packStart} lies outside the index`);
   let i = (pos - packStart) >> shift;
   const me = bitsAt(b, base, encodebits * i, lclusterbits);
-  if (me.type === LCLUSTER.NONHEAD) return { type: me.type, lo: me.lo, pblk: 0, nextpackoff };
+  if (typeOf(me) === LCLUSTER.NONHEAD) return { type: typeOf(me), lo: loOf(me), pblk: 0, nextpackoff };
   let nblk: number;
   if (!big) {
     nblk = 1;
     while (i > 0) {
       i--;
       const x = bitsAt(b, base, encodebits * i, lclusterbits);
-      if (x.type === LCLUSTER.NONHEAD) i -= x.lo;
+      if (typeOf(x) === LCLUSTER.NONHEAD) i -= loOf(x);
       if (i >= 0) nblk++;
     }
   } else {
@@ -179,18 +185,19 @@ function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number,
     while (i > 0) {
       i--;
       const x = bitsAt(b, base, encodebits * i, lclusterbits);
-      if (x.type === LCLUSTER.NONHEAD) {
-        if (x.lo & D0_CBLKCNT) {
+      const lo = loOf(x);
+      if (typeOf(x) === LCLUSTER.NONHEAD) {
+        if (lo & D0_CBLKCNT) {
           i--;
-          nblk += x.lo & ~D0_CBLKCNT;
+          nblk += lo & ~D0_CBLKCNT;
           continue;
         }
-        if (x.lo <= 1) fail(`big-pcluster index at byte ${pos} has a NONHEAD delta of ${x.lo}`);
-        i -= x.lo - 2;
+        if (lo <= 1) fail(`big-pcluster index at byte ${pos} has a NONHEAD delta of ${lo}`);
+        i -= lo - 2;
         continue;
       }
       nblk++;
     }
   }
-  return { type: me.type, lo: me.lo, pblk: u32(b, base + packBytes - 4) + nblk, nextpackoff };
+  return { type: typeOf(me), lo: loOf(me), pblk: u32(b, base + packBytes - 4) + nblk, nextpackoff };
 }
