@@ -333,7 +333,7 @@ async function assemblePieceWith<Who>(
   const guessedSpans = mergeSpans(firstGuesses);
   // 1. Local bytes, alone or completed by a guess layer: no network. A piece with gaps or guesses may be filled again: its source bytes are read once.
   const gaps = subtractSpans(whole, mergeSpans(localSegs));
-  if (gaps.length > 0 || firstGuesses.length > 0 || guessLayers.length > 0) held.windows = new ReadWindows(plan.pieceLength);
+  if (gaps.length > 0 || firstGuesses.length > 0 || guessLayers.length > 0) held.windows = new ReadWindows(plan.pieceLength, [...localSegs, ...guessLayers.flat()]);
   if (gaps.length === 0 && (await attempt('local', localSegs, undefined))) return;
   for (const g of guessLayers) {
     const covers = subtractSpans(gaps, mergeSpans(g)).length === 0;

@@ -82,11 +82,16 @@ const scratchPool = (size: number): BufferPool => scratchPools.get(size) ?? scra
  */
 export class ReadWindows {
   private readonly held: { source: number; lo: number; bytes: Uint8Array }[] = [];
+  /** Per source, the run of every segment the piece may use: read whole on the first miss when no longer than a piece. */
+  private readonly planned: Map<number, { lo: number; hi: number }>;
 
   constructor(
     private readonly size: number,
+    planned: readonly LocalSegment[] = [],
     private readonly max = 2,
-  ) {}
+  ) {
+    this.planned = hullsBySource(planned);
+  }
 
   /** Source bytes [lo, hi) when one window holds them all. */
   find(source: number, lo: number, hi: number): Uint8Array | undefined {
@@ -98,6 +103,11 @@ export class ReadWindows {
   async read(src: ByteSource, source: number, lo: number, hi: number): Promise<Uint8Array> {
     const hit = this.find(source, lo, hi);
     if (hit) return hit;
+    const run = this.planned.get(source);
+    if (run && run.lo <= lo && hi <= run.hi && run.hi - run.lo <= this.size && run.hi <= src.size) {
+      lo = run.lo;
+      hi = run.hi;
+    }
     const pool = scratchPool(this.size);
     const bytes = pool.take(hi - lo);
     try {
@@ -108,7 +118,7 @@ export class ReadWindows {
     }
     if (this.held.length >= this.max) pool.give(this.held.shift()!.bytes);
     this.held.push({ source, lo, bytes });
-    return bytes;
+    return this.find(source, lo, hi)!;
   }
 
   release(): void {
@@ -116,12 +126,8 @@ export class ReadWindows {
   }
 }
 
-/**
- * With windows: each source's run of the segments (overlapping or not: they are copied in their
- * order after) read once into a window, when it is no longer than the piece; the segments are then
- * copied from the windows. None is taken as read here (an empty set): the caller copies them all.
- */
-async function readWindows(size: number, segs: readonly LocalSegment[], input: FillInput, windows: ReadWindows): Promise<Set<LocalSegment>> {
+/** Per local source, the source bytes [lo, hi) that `segs` read from it, from the first to the last. */
+function hullsBySource(segs: readonly LocalSegment[]): Map<number, { lo: number; hi: number }> {
   const hulls = new Map<number, { lo: number; hi: number }>();
   for (const s of segs) {
     if (s.source < 0) continue;
@@ -133,7 +139,16 @@ async function readWindows(size: number, segs: readonly LocalSegment[], input: F
       h.hi = Math.max(h.hi, hi);
     } else hulls.set(s.source, { lo, hi });
   }
-  for (const [source, { lo, hi }] of hulls) {
+  return hulls;
+}
+
+/**
+ * With windows: each source's run of the segments (overlapping or not: they are copied in their
+ * order after) read once into a window, when it is no longer than the piece; the segments are then
+ * copied from the windows. None is taken as read here (an empty set): the caller copies them all.
+ */
+async function readWindows(size: number, segs: readonly LocalSegment[], input: FillInput, windows: ReadWindows): Promise<Set<LocalSegment>> {
+  for (const [source, { lo, hi }] of hullsBySource(segs)) {
     const src = input.sources[source];
     if (!src || lo < 0 || hi > src.size || hi - lo > size) continue;
     try {
