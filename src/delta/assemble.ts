@@ -41,7 +41,7 @@ import { CACHE_SOURCE, overlay, pieceSpan, segmentsIn, type LocalSegment, type P
 import { bridgeSpans, mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
 import { bridged } from './sure-bytes.js';
 import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
-import { BufferPool, fillSegments } from './piece-fill.js';
+import { BufferPool, fillSegments, ReadWindows } from './piece-fill.js';
 import { cutBySamples as cutBy, SegmentProbe, WIDER_TURN_MARGINS } from './probe.js';
 import { blockPlan, blockRight, guessedRight, sameBytesAt, wrongBlockFetch, wrongBlockSamples } from './block-verify.js';
 import { MERKLE_BLOCK_BYTES } from '../torrent/merkle.js';
@@ -137,7 +137,6 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
   return stats;
 }
 
-
 /** Fetched bytes shorter than this between two ranges to fetch are fetched again: cheaper than a multipart part's some 100 bytes of framing. */
 const REFETCH_BELOW = 128;
 /**
@@ -151,13 +150,14 @@ const SAMPLED: ReadonlySet<LocalSegment['reason']> = new Set(['changed-block', '
 const LEAST_CERTAIN_RANK = 1;
 
 async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stats: AssembleStats, pool: BufferPool, distrust: Distrust): Promise<void> {
-  const held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean } = {};
+  const held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean; windows?: ReadWindows } = {};
   try {
     await assemblePieceWith(input, p, stats, pool, held, distrust);
   } finally {
     // The piece buffer goes back only when the store is done with it (or never got it); the network buffer always.
     if (held.buf && (!held.written || input.store.releasesBytes)) pool.give(held.buf);
     if (held.net) pool.give(held.net);
+    held.windows?.release();
   }
 }
 
@@ -166,7 +166,7 @@ async function assemblePieceWith<Who>(
   p: PieceIndex,
   stats: AssembleStats,
   pool: BufferPool,
-  held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean },
+  held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean; windows?: ReadWindows },
   distrust: Distrust,
 ): Promise<void> {
   const { plan, check } = input;
@@ -230,8 +230,8 @@ async function assemblePieceWith<Who>(
   const attempt = async (name: string, segs: readonly LocalSegment[], guess: readonly LocalSegment[] | undefined): Promise<boolean> => {
     // Every attempt writes all of its bytes (local, guessed or fetched), so one buffer serves them all.
     const buf = (held.buf ??= pool.take(len));
-    const filled = await fillSegments(buf, span.start, segs, input);
-    const guessed = guess ? subtractSpans(await fillSegments(buf, span.start, guess, input), filled) : [];
+    const filled = await fillSegments(buf, span.start, segs, input, held.windows);
+    const guessed = guess ? subtractSpans(await fillSegments(buf, span.start, guess, input, held.windows), filled) : [];
     const missing = subtractSpans(whole, mergeSpans([...filled, ...guessed]));
     if (missing.length > 0) {
       if (!fetcher) return false;
@@ -266,7 +266,7 @@ async function assemblePieceWith<Who>(
     if (guessedSpans.length === 0 || spanBytes(subtractSpans(guessedSpans, fetched)) === spanBytes(guessedSpans)) return;
     const guess = pool.take(len);
     try {
-      await fillSegments(guess, span.start, [...localSegs, ...(guessLayers[0] ?? [])], input);
+      await fillSegments(guess, span.start, [...localSegs, ...(guessLayers[0] ?? [])], input, held.windows);
       stats.guessedRightFetchedBytes += guessedRight(truth, guess, span, guessedSpans, fetched);
     } finally {
       pool.give(guess);
@@ -275,8 +275,8 @@ async function assemblePieceWith<Who>(
   /** Block by block (BEP 52 leaf hashes): local bytes and the first guess layer, each block checked; only failing blocks fetched. */
   const blockAttempt = async (leaves: Uint8Array): Promise<boolean> => {
     const buf = (held.buf ??= pool.take(len));
-    const filled = await fillSegments(buf, span.start, localSegs, input);
-    const guessed = guessLayers[0] ? subtractSpans(await fillSegments(buf, span.start, guessLayers[0], input), filled) : [];
+    const filled = await fillSegments(buf, span.start, localSegs, input, held.windows);
+    const guessed = guessLayers[0] ? subtractSpans(await fillSegments(buf, span.start, guessLayers[0], input, held.windows), filled) : [];
     const plan = blockPlan(buf, span, mergeSpans([...filled, ...guessed]), leaves);
     const take = async (ranges: readonly Span[]): Promise<readonly Span[]> => {
       if (ranges.length > 0) await fetchMissing(ranges);
@@ -308,7 +308,7 @@ async function assemblePieceWith<Who>(
       : segs.filter((s) => !CERTAINTY[s.reason].exact && CERTAINTY[s.reason].rank <= maxRank && SAMPLED.has(s.reason) && s.source !== CACHE_SOURCE && !probes.has(s)).map((s) => new SegmentProbe(s, s.reason !== 'changed-block', s.end === span.end));
     if (fresh.length === 0 || !fetcher) return false;
     const buf = (held.buf ??= pool.take(len));
-    await fillSegments(buf, span.start, segs, input);
+    await fillSegments(buf, span.start, segs, input, held.windows);
     for (;;) {
       const asks = fresh.map((x) => ({ x, spans: dense ? x.dense() : x.next(buf.subarray(x.seg.start - span.start, x.seg.end - span.start)) })).filter((a) => a.spans.length > 0);
       if (asks.length === 0) break;
@@ -331,9 +331,9 @@ async function assemblePieceWith<Who>(
   // What the first attempts guess (evidence-based local segments and the first guess layer): bytes of it fetched are "guessed wrong".
   const firstGuesses = [...localSegs, ...(guessLayers[0] ?? [])].filter((s) => !CERTAINTY[s.reason].exact && s.source !== CACHE_SOURCE).sort((a, b) => a.start - b.start);
   const guessedSpans = mergeSpans(firstGuesses);
-  // 1. Local bytes, alone or completed by a guess layer: no network.
-  const localSpans = mergeSpans(localSegs);
-  const gaps = subtractSpans(whole, localSpans);
+  // 1. Local bytes, alone or completed by a guess layer: no network. A piece with gaps or guesses may be filled again: its source bytes are read once.
+  const gaps = subtractSpans(whole, mergeSpans(localSegs));
+  if (gaps.length > 0 || firstGuesses.length > 0 || guessLayers.length > 0) held.windows = new ReadWindows(plan.pieceLength, [...localSegs, ...guessLayers.flat()]);
   if (gaps.length === 0 && (await attempt('local', localSegs, undefined))) return;
   for (const g of guessLayers) {
     const covers = subtractSpans(gaps, mergeSpans(g)).length === 0;

@@ -73,16 +73,107 @@ async function readGrouped(buf: Uint8Array, base: number, segs: readonly LocalSe
 const scratchPools = new Map<number, BufferPool>();
 const scratchPool = (size: number): BufferPool => scratchPools.get(size) ?? scratchPools.set(size, new BufferPool(size)).get(size)!;
 
-/** Copies segments into `buf` (buf[0] is target byte `base`), reading straight into it; returns the spans filled. */
+/**
+ * The bytes of local sources read for one piece, kept while it is assembled: a piece whose guesses
+ * fail is filled again for every attempt (guesses and fetch, samples, what the samples keep, wider
+ * margins, the count of right guesses), from the same runs of the same source; each fill after the
+ * first copies them from here. A few piece-sized buffers per piece in flight, from the scratch pool;
+ * `release` gives them back.
+ */
+export class ReadWindows {
+  private readonly held: { source: number; lo: number; bytes: Uint8Array }[] = [];
+  /** Per source, the run of every segment the piece may use: read whole on the first miss when no longer than a piece. */
+  private readonly planned: Map<number, { lo: number; hi: number }>;
+
+  constructor(
+    private readonly size: number,
+    planned: readonly LocalSegment[] = [],
+    private readonly max = 2,
+  ) {
+    this.planned = hullsBySource(planned);
+  }
+
+  /** Source bytes [lo, hi) when one window holds them all. */
+  find(source: number, lo: number, hi: number): Uint8Array | undefined {
+    for (const w of this.held) if (w.source === source && lo >= w.lo && hi <= w.lo + w.bytes.length) return w.bytes.subarray(lo - w.lo, hi - w.lo);
+    return undefined;
+  }
+
+  /** Source bytes [lo, hi) (at most the piece length), read once: the oldest window gives way. */
+  async read(src: ByteSource, source: number, lo: number, hi: number): Promise<Uint8Array> {
+    const hit = this.find(source, lo, hi);
+    if (hit) return hit;
+    const run = this.planned.get(source);
+    if (run && run.lo <= lo && hi <= run.hi && run.hi - run.lo <= this.size && run.hi <= src.size) {
+      lo = run.lo;
+      hi = run.hi;
+    }
+    const pool = scratchPool(this.size);
+    const bytes = pool.take(hi - lo);
+    try {
+      await readInto(src, bytes, 0, lo, hi - lo);
+    } catch (e) {
+      pool.give(bytes);
+      throw e;
+    }
+    if (this.held.length >= this.max) pool.give(this.held.shift()!.bytes);
+    this.held.push({ source, lo, bytes });
+    return this.find(source, lo, hi)!;
+  }
+
+  release(): void {
+    for (const w of this.held.splice(0)) scratchPool(this.size).give(w.bytes);
+  }
+}
+
+/** Per local source, the source bytes [lo, hi) that `segs` read from it, from the first to the last. */
+function hullsBySource(segs: readonly LocalSegment[]): Map<number, { lo: number; hi: number }> {
+  const hulls = new Map<number, { lo: number; hi: number }>();
+  for (const s of segs) {
+    if (s.source < 0) continue;
+    const h = hulls.get(s.source);
+    const lo = s.sourceOffset;
+    const hi = s.sourceOffset + s.end - s.start;
+    if (h) {
+      h.lo = Math.min(h.lo, lo);
+      h.hi = Math.max(h.hi, hi);
+    } else hulls.set(s.source, { lo, hi });
+  }
+  return hulls;
+}
+
+/**
+ * With windows: each source's run of the segments (overlapping or not: they are copied in their
+ * order after) read once into a window, when it is no longer than the piece; the segments are then
+ * copied from the windows. None is taken as read here (an empty set): the caller copies them all.
+ */
+async function readWindows(size: number, segs: readonly LocalSegment[], input: FillInput, windows: ReadWindows): Promise<Set<LocalSegment>> {
+  for (const [source, { lo, hi }] of hullsBySource(segs)) {
+    const src = input.sources[source];
+    if (!src || lo < 0 || hi > src.size || hi - lo > size) continue;
+    try {
+      await windows.read(src, source, lo, hi);
+    } catch {
+      // read one by one: an unreadable byte then fails only its own segment
+    }
+  }
+  return new Set();
+}
+
+/**
+ * Copies segments into `buf` (buf[0] is target byte `base`), reading straight into it, or through
+ * `windows` (a piece that may be filled again); returns the spans filled.
+ */
 export async function fillSegments(
   buf: Uint8Array,
   base: number,
   segs: readonly LocalSegment[],
   input: FillInput,
+  windows?: ReadWindows,
 ): Promise<Span[]> {
   const filled: Span[] = [];
   const joined = coalesce(segs);
-  const grouped = await readGrouped(buf, base, joined, input);
+  const grouped = windows ? await readWindows(buf.length, joined, input, windows) : await readGrouped(buf, base, joined, input);
   for (const s of joined) {
     if (grouped.has(s)) {
       filled.push({ start: s.start, end: s.end });
@@ -98,7 +189,9 @@ export async function fillSegments(
       const src = input.sources[s.source];
       if (!src || s.sourceOffset < 0 || s.sourceOffset + len > src.size) continue;
       try {
-        await readInto(src, buf, s.start - base, s.sourceOffset, len);
+        const kept = windows?.find(s.source, s.sourceOffset, s.sourceOffset + len);
+        if (kept) buf.set(kept, s.start - base);
+        else await readInto(src, buf, s.start - base, s.sourceOffset, len);
       } catch {
         continue; // an unreadable source byte is simply not local
       }

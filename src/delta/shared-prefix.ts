@@ -21,9 +21,10 @@ import type { Layout } from '../layouts/layout.js';
 /** Per shared block, "path\0length" of the tail at its offset 0 (undefined: none, or an uncompressed block). */
 export function leadingTails(layout: Layout): (string | undefined)[] {
   const out: (string | undefined)[] = layout.shared.map(() => undefined);
-  for (const f of layout.files) {
-    const t = f.tail;
-    if (t && t.offset === 0 && t.block < out.length && !layout.shared[t.block]!.raw) out[t.block] = `${f.path}\0${t.length}`;
+  const files = layout.files;
+  for (let f = 0; f < files.count; f++) {
+    const t = files.tail(f);
+    if (t && t.offset === 0 && t.block < out.length && !layout.shared[t.block]!.raw) out[t.block] = `${files.path(f)}\0${t.length}`;
   }
   return out;
 }

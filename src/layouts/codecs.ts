@@ -94,8 +94,83 @@ async function loadZstd(): Promise<import('zstddec').ZSTDDecoder> {
   return decoder;
 }
 
+/** The exports of xz-decompress's WebAssembly module (xz-embedded): a context per stream, its buffers in the module's memory. */
+interface XzExports {
+  readonly memory: { readonly buffer: ArrayBuffer };
+  create_context(): number;
+  destroy_context(ctx: number): void;
+  supply_input(ctx: number, length: number): void;
+  get_next_output(ctx: number): number;
+}
+
+/** xz-embedded's XZ_OK and XZ_STREAM_END; anything else is an error. */
+const XZ_OK = 0;
+const XZ_STREAM_END = 1;
+
+/**
+ * The module's exports, through the stream class's own loader (an undocumented static of
+ * xz-decompress 0.2): undefined when this version does not have it, and the stream is used.
+ */
+let xzExports: Promise<XzExports | undefined> | undefined;
+async function loadXzExports(lib: typeof import('xz-decompress')): Promise<XzExports | undefined> {
+  const cls = lib.XzReadableStream as unknown as { _getModuleInstance?: () => Promise<void>; _moduleInstance?: { exports: unknown } };
+  if (typeof cls._getModuleInstance !== 'function') return undefined;
+  if (!cls._moduleInstance) await cls._getModuleInstance();
+  const ex = cls._moduleInstance?.exports as Partial<XzExports> | undefined;
+  return ex?.memory && ex.create_context && ex.destroy_context && ex.supply_input && ex.get_next_output ? (ex as XzExports) : undefined;
+}
+
+/**
+ * One xz stream decoded synchronously in the module's memory, the loop xz-decompress's stream
+ * runs (supply input when the context has used it up, take each output buffer) without a
+ * ReadableStream, a Blob and their promises per block: a walk decodes hundreds of 8 KiB blocks.
+ */
+function xzDirect(ex: XzExports, input: Uint8Array, maxOut: number, fail: Fail): Uint8Array {
+  const ctx = ex.create_context();
+  try {
+    // The context starts with: buffer size, input buffer, input position, input size, output buffer, output position (u32 each).
+    let mem = new Uint8Array(ex.memory.buffer);
+    let head = new Uint32Array(ex.memory.buffer, ctx, 6);
+    const refresh = () => {
+      if (mem.buffer !== ex.memory.buffer) {
+        mem = new Uint8Array(ex.memory.buffer);
+        head = new Uint32Array(ex.memory.buffer, ctx, 6);
+      }
+    };
+    const bufSize = head[0]!;
+    const out = new Uint8Array(maxOut);
+    let total = 0;
+    let at = 0;
+    for (;;) {
+      // The input used up: more of it (once it has all been given, none: the decoder may still hold output).
+      const ended = head[2] === head[3] && at >= input.length;
+      if (head[2] === head[3]) {
+        const n = Math.min(bufSize, input.length - at);
+        if (n > 0) mem.set(input.subarray(at, at + n), head[1]!);
+        ex.supply_input(ctx, n);
+        refresh();
+        at += n;
+      }
+      const r = ex.get_next_output(ctx);
+      refresh();
+      if (r !== XZ_OK && r !== XZ_STREAM_END) return fail(`xz block is corrupt or truncated (get_next_output failed with error code ${r})`);
+      const got = head[5]!;
+      if (ended && got === 0 && r !== XZ_STREAM_END) return fail('xz block is corrupt or truncated (the input ended inside the stream)');
+      if (total + got > maxOut) return fail(`xz block decodes to more than ${maxOut} bytes`);
+      out.set(mem.subarray(head[4]!, head[4]! + got), total);
+      total += got;
+      head[5] = 0;
+      if (r === XZ_STREAM_END) return out.subarray(0, total);
+    }
+  } finally {
+    ex.destroy_context(ctx);
+  }
+}
+
 async function xzBlock(input: Uint8Array, maxOut: number, fail: Fail): Promise<Uint8Array> {
   const xz = (await (xzLib ??= import('xz-decompress') as Promise<unknown> as Promise<{ default: typeof import('xz-decompress') }>)).default;
+  const direct = await (xzExports ??= loadXzExports(xz));
+  if (direct) return xzDirect(direct, input, maxOut, fail);
   const reader = new xz.XzReadableStream(new Blob([input]).stream()).getReader();
   const out = new Uint8Array(maxOut);
   let total = 0;

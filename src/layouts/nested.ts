@@ -211,7 +211,11 @@ export async function findNested(src: ByteSource, outer: Layout, opts: NestOptio
   while (queue.length > 0) {
     const level = queue.shift()!;
     if (level.depth >= opts.maxDepth) continue;
-    const candidates = [...level.layout.files.filter(mayBeImage), ...level.extra];
+    // By the table's columns: an entry object is made only for a candidate (a root tree has thousands of files, none an image).
+    const files = level.layout.files;
+    const candidates: LayoutFile[] = [];
+    for (let i = 0; i < files.count; i++) if (files.type(i) === 'file' && files.raw(i) && files.size(i) >= MIN_IMAGE_BYTES && IMAGE_NAME.test(files.name(i))) candidates.push(files.get(i));
+    for (const e of level.extra) candidates.push(e);
     for (const file of candidates) {
       const path = `${level.prefix}${file.path}`;
       try {

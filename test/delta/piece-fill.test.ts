@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fillSegments } from '../../src/delta/piece-fill.js';
+import { fillSegments, ReadWindows } from '../../src/delta/piece-fill.js';
 import { ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
 import { MemorySource, type ByteSource } from '../../src/store/byte-source.js';
 import { Rng } from '../helpers/random.js';
@@ -61,4 +61,45 @@ test('files too far apart in their source, a source too short and overlapping se
   const buf2 = new Uint8Array(512).fill(0xee);
   await fillSegments(buf2, 0, over, { sources: [srcA] });
   assert.deepEqual(buf2, expected(512, 0, over, [a]));
+});
+
+test('a piece filled again through its read windows reads each source once and gets the same bytes', async () => {
+  const rng = new Rng(9);
+  const old = rng.bytes(8192);
+  const src = new Counting(new MemorySource(old));
+  const base = 4096;
+  // What a failing piece is filled with, attempt after attempt: its local segments, a guess layer, both
+  // (overlapping), then parts of them cut by samples; the planned run of the source is 488 bytes.
+  const local = [seg(4096, 4400, 0, 1000), seg(4500, 4608, 0, 1380)];
+  const guess = [{ ...seg(4400, 4500, 0, 1310), reason: 'changed-block' as const }];
+  const cut = [seg(4096, 4200, 0, 1000), seg(4420, 4480, 0, 1330)];
+  const windows = new ReadWindows(512, [...local, ...guess]);
+  for (const segs of [local, guess, [...local, ...guess], cut, [...local, seg(4300, 4350, 0, 1204)]]) {
+    const buf = new Uint8Array(512).fill(0xee);
+    const direct = new Uint8Array(512).fill(0xee);
+    const filled = await fillSegments(buf, base, segs, { sources: [src] }, windows);
+    const plain = await fillSegments(direct, base, segs, { sources: [new MemorySource(old)] });
+    assert.deepEqual(filled, plain);
+    assert.deepEqual(buf, direct);
+    assert.deepEqual(buf, expected(512, base, segs, [old]));
+  }
+  assert.equal(src.reads, 1);
+  windows.release();
+});
+
+test('read windows no longer than a piece: a run longer than that is read where it is needed', async () => {
+  const rng = new Rng(10);
+  const old = rng.bytes(8192);
+  const src = new Counting(new MemorySource(old));
+  // The planned run (0 .. 6100) is longer than the 512-byte piece: each fill reads its own run, kept for the next fill.
+  const segs = [seg(0, 100, 0, 0), seg(100, 200, 0, 6000)];
+  const windows = new ReadWindows(512, segs);
+  for (const part of [[segs[0]!], [segs[1]!], [segs[0]!], segs]) {
+    const buf = new Uint8Array(512).fill(0xee);
+    await fillSegments(buf, 0, part, { sources: [src] }, windows);
+    assert.deepEqual(buf, expected(512, 0, part, [old]));
+  }
+  // Two windows kept (one per run); the last fill of both runs reads nothing more.
+  assert.equal(src.reads, 2);
+  windows.release();
 });

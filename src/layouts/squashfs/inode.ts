@@ -19,6 +19,8 @@ export const BLOCK_UNCOMPRESSED = 1 << 24;
 const SIZE_MASK = BLOCK_UNCOMPRESSED - 1;
 /** Most block-list entries read for one file (a 2 TiB file at 128 KiB blocks). */
 const MAX_BLOCKS = 16 * 1024 * 1024;
+/** One decoder for every name and target (making one costs more than decoding a name). */
+export const UTF8 = new TextDecoder();
 /** Longest symlink target read (Linux PATH_MAX). */
 const MAX_SYMLINK = 4096;
 
@@ -49,16 +51,15 @@ export async function readInode(c: MetaCursor, blockSize: number, fail: (p: stri
   const mode = u16(h, 2);
   const mtime = u32(h, 8);
   const number = u32(h, 12);
-  const base = { type, mode, mtime, number };
   switch (type) {
     case T.DIR: {
       const b = await c.take(16);
-      return { kind: 'dir', ...base, block: u32(b, 0), size: u16(b, 8), offset: u16(b, 10), parent: u32(b, 12) };
+      return { kind: 'dir', type, mode, mtime, number, block: u32(b, 0), size: u16(b, 8), offset: u16(b, 10), parent: u32(b, 12) };
     }
     case T.LDIR: {
       const b = await c.take(24);
       // Directory index entries follow (index_count of them); they only speed up lookups and are not read.
-      return { kind: 'dir', ...base, size: u32(b, 4), block: u32(b, 8), parent: u32(b, 12), offset: u16(b, 18) };
+      return { kind: 'dir', type, mode, mtime, number, size: u32(b, 4), block: u32(b, 8), parent: u32(b, 12), offset: u16(b, 18) };
     }
     case T.FILE:
     case T.LFILE: {
@@ -83,19 +84,19 @@ export async function readInode(c: MetaCursor, blockSize: number, fail: (p: stri
       const raw = await c.take(n * 4);
       const blocks = new Uint32Array(n);
       for (let i = 0; i < n; i++) blocks[i] = u32(raw, i * 4);
-      return { kind: 'file', ...base, size, blocksStart, fragment, fragOffset, blocks };
+      return { kind: 'file', type, mode, mtime, number, size, blocksStart, fragment, fragOffset, blocks };
     }
     case T.SYMLINK:
     case T.LSYMLINK: {
       const b = await c.take(8);
       const len = u32(b, 4);
       if (len > MAX_SYMLINK) fail(`symlink inode ${number} has a target of ${len} bytes`);
-      const target = new TextDecoder().decode(await c.take(len));
-      return { kind: 'symlink', ...base, target };
+      const target = UTF8.decode(await c.take(len));
+      return { kind: 'symlink', type, mode, mtime, number, target };
     }
     case T.BLKDEV: case T.CHRDEV: case T.FIFO: case T.SOCKET:
     case T.LBLKDEV: case T.LCHRDEV: case T.LFIFO: case T.LSOCKET:
-      return { kind: 'other', ...base };
+      return { kind: 'other', type, mode, mtime, number };
     default:
       return fail(`inode ${number} has unknown type ${type}`);
   }

@@ -16,7 +16,7 @@ import { IsosyncError, quote } from '../../errors.js';
 import type { ByteSource, Span } from '../../store/byte-source.js';
 import { decodeBlock, type Codec } from '../codecs.js';
 import { SpanTable, FileTableBuilder, type FileInit, type FileTable, type Layout, type LayoutLimits, type LayoutReader, type MetadataBudget, type SharedBlock } from '../layout.js';
-import { BLOCK_UNCOMPRESSED, NO_FRAGMENT, readInode, storedLength, T, type Inode } from './inode.js';
+import { BLOCK_UNCOMPRESSED, NO_FRAGMENT, readInode, storedLength, T, UTF8, type Inode } from './inode.js';
 import { MetadataReader } from './metadata.js';
 import { COMPRESSORS, FLAG_COMPRESSOR_OPTIONS, INVALID_BLK, parseSuperblock, SQUASHFS_MAGIC, SUPERBLOCK_BYTES, type Superblock } from './superblock.js';
 
@@ -101,7 +101,6 @@ class Squashfs {
     const out: { name: string; start: number; offset: number }[] = [];
     if (left <= 0) return out;
     const c = this.meta.cursor(this.sb.directoryTable + dir.block, dir.offset);
-    const dec = new TextDecoder();
     while (left > 0) {
       if (left < 12) this.fail(`directory listing at ${dir.block}:${dir.offset} ends inside a header`);
       const h = await c.take(12);
@@ -115,7 +114,7 @@ class Squashfs {
         const nameLen = (e[6]! | (e[7]! << 8)) + 1;
         left -= 8 + nameLen;
         if (left < 0) this.fail(`directory entry name runs past the listing at ${dir.block}:${dir.offset}`);
-        const name = dec.decode(await c.take(nameLen));
+        const name = UTF8.decode(await c.take(nameLen));
         if (name.includes('/') || name === '.' || name === '..') this.fail(`directory entry ${quote(name)} is not a plain name`);
         out.push({ name, start, offset: e[0]! | (e[1]! << 8) });
       }
