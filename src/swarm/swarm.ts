@@ -69,6 +69,8 @@ export class Swarm {
   private closing = false;
   /** HAVEs owed to peers that have every piece: they leave together on the next tick (pieceVerified). */
   private readonly seedHaves = new Map<PeerLink, PieceIndex[]>();
+  /** No piece before this one is missing (complete). */
+  private firstMissing = 0;
 
   private constructor(readonly opts: SwarmOptions) {
     this.peerId = opts.peerId ?? newPeerId();
@@ -135,8 +137,11 @@ export class Swarm {
     return Math.min(this.opts.pieceLength, this.opts.length - p * this.opts.pieceLength);
   }
 
-  private get complete(): boolean {
-    return this.opts.store.have.every(Boolean);
+  /** Every piece is here. Pieces only become verified: the first missing one is looked for from where the last look stopped. */
+  get complete(): boolean {
+    const have = this.opts.store.have;
+    while (this.firstMissing < have.length && have[this.firstMissing]) this.firstMissing++;
+    return this.firstMissing >= have.length;
   }
 
   /** Connects to a peer (`--peer HOST:PORT`, a tracker's list). */
@@ -267,8 +272,10 @@ export class Swarm {
   private updateInterest(link: PeerLink): void {
     if (!link.handshaken || link.closed) return;
     const have = this.opts.store.have;
-    let wants = false;
-    if (!this.complete) for (let p = 0; p < this.pieceCount && !wants; p++) wants = !have[p] && this.availability.has(link, pieceIndex(p));
+    // A seed has whatever we lack: no walk over the pieces once per piece verified.
+    const seed = this.availability.isComplete(link);
+    let wants = seed && !this.complete;
+    if (!seed && !this.complete) for (let p = 0; p < this.pieceCount && !wants; p++) wants = !have[p] && this.availability.has(link, pieceIndex(p));
     if (wants && !link.wire.amInterested) link.wire.interested();
     else if (!wants && link.wire.amInterested) link.wire.uninterested();
   }

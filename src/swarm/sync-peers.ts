@@ -167,7 +167,7 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
       if (viaNetwork !== undefined) fetched ??= new Set();
       if (viaNetwork) fetched!.add(p);
       swarm.pieceVerified(p);
-      if (store.have.every(Boolean)) announcing?.completed();
+      if (swarm.complete) announcing?.completed();
     },
     report() {
       const s = swarm.stats();
