@@ -76,6 +76,16 @@ const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 1, 3: 1, 4: 5, 6: 13
 const V2_RESERVED_BIT = 0x10;
 const HANDSHAKE_RESERVED_LAST = 27;
 
+/** A request the peer queued with us, and the answer it waits for. */
+interface Queued {
+  readonly piece: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly respond: (err: Error | null, block?: Uint8Array) => void;
+}
+
+const requestKey = (piece: number, offset: number, length: number) => `${piece}:${offset}:${length}`;
+
 export class SafeWire extends Wire {
   /** Called once with the reason when the peer broke the protocol. */
   onViolation: (reason: string) => void = () => undefined;
@@ -90,6 +100,13 @@ export class SafeWire extends Wire {
   /** BEP 52: the peer's handshake set the v2 bit (known when the 'handshake' event fires). */
   peerV2 = false;
   private violated = false;
+  /**
+   * The peer's requests we have not answered, by piece:offset:length. The
+   * library keeps them in an array it scans on every reply and cancel and
+   * reorders on every removal: with a deep queue (2000 a peer, uploads.ts)
+   * answering cost a seed time quadratic in the queue.
+   */
+  private readonly queued = new Map<string, Queued>();
   private windowStart = Date.now();
   private windowCount = 0;
   private transferCount = 0;
@@ -148,6 +165,72 @@ export class SafeWire extends Wire {
     // This buffer starts after the length byte.
     this.peerV2 = ((handshake[HANDSHAKE_RESERVED_LAST - 1] ?? 0) & V2_RESERVED_BIT) !== 0;
     super._onHandshakeBuffer(handshake);
+  }
+
+  /** Requests the peer queued with us and we have not answered (its queue with us). */
+  get queuedRequests(): number {
+    return this.queued.size;
+  }
+
+  /** The peer still waits for these bytes (neither answered nor cancelled, nor dropped by a choke). */
+  isQueued(piece: number, offset: number, length: number): boolean {
+    return this.queued.has(requestKey(piece, offset, length));
+  }
+
+  override _onRequest(index: number, offset: number, length: number): void {
+    if (this.amChoking && !(this.hasFast && this.allowedFastSet.includes(index))) {
+      // BEP 6: a request while we choke is rejected (unless allowed fast).
+      if (this.hasFast) this.reject(index, offset, length);
+      return;
+    }
+    const key = requestKey(index, offset, length);
+    const q: Queued = {
+      piece: index,
+      offset,
+      length,
+      respond: (err, block) => {
+        if (this.queued.get(key) !== q) return; // cancelled, choked, or asked again since
+        this.queued.delete(key);
+        if (err || !block) {
+          if (this.hasFast) this.reject(index, offset, length);
+        } else this.piece(index, offset, block);
+      },
+    };
+    this.queued.set(key, q);
+    this.emit('request', index, offset, length, q.respond);
+  }
+
+  override _onCancel(index: number, offset: number, length: number): void {
+    this.queued.delete(requestKey(index, offset, length));
+    this.emit('cancel', index, offset, length);
+  }
+
+  override choke(): void {
+    if (this.amChoking) return;
+    super.choke(); // the library's own list is empty: the queued requests are ours
+    // BEP 6: a choke rejects every queued request but those of the allowed-fast set; without BEP 6 they are dropped.
+    for (const [key, q] of this.queued) {
+      if (this.hasFast && this.allowedFastSet.includes(q.piece)) continue;
+      this.queued.delete(key);
+      if (this.hasFast) this.reject(q.piece, q.offset, q.length);
+    }
+  }
+
+  /** A block out: the library's version also feeds a speed meter and an event per block, neither used. */
+  override piece(index: number, offset: number, block: Uint8Array): void {
+    this._message(7, [index, offset], block);
+    this.uploaded += block.length;
+  }
+
+  /** A block in (see piece). */
+  override _onPiece(index: number, offset: number, block: Uint8Array): void {
+    this._callback(this._pull(this.requests, index, offset, block.length), null, block);
+    this.downloaded += block.length;
+  }
+
+  override _onFinish(): void {
+    super._onFinish();
+    this.queued.clear();
   }
 
   /** Sends message `id` with `payload` (BEP 52 hash messages). */
