@@ -118,6 +118,7 @@ export class SafeWire extends Wire {
     encrypt = false,
   ) {
     super(type, type === 'tcpIncoming' || encrypt ? 1 : 0);
+    this.maxMessage = Math.min(MAX_MESSAGE_BYTES, Math.max(9 + MAX_BLOCK_BYTES, 1 + Math.ceil(pieceCount / 8)));
     // The library's encryptor would make (and prime-check) a DiffieHellman of its own: it gets a cheap key pair instead.
     const encryptor = (this as unknown as { _encryptor: { _dh: unknown } | null })._encryptor;
     if (encryptor) encryptor._dh = mseKeyPair();
@@ -127,9 +128,8 @@ export class SafeWire extends Wire {
     return Math.ceil(this.pieceCount / 8);
   }
 
-  private get maxMessage(): number {
-    return Math.min(MAX_MESSAGE_BYTES, Math.max(9 + MAX_BLOCK_BYTES, 1 + this.bitfieldBytes));
-  }
+  /** The largest message this peer may send (computed once: it is checked on every message). */
+  private readonly maxMessage: number;
 
   /** Drops the peer: reports once, then ends the wire. */
   violation(reason: string): void {
@@ -290,7 +290,7 @@ export class SafeWire extends Wire {
 
   override _onMessageLength(buf: Uint8Array): void {
     if (this.violated) return;
-    const length = new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0) >>> 0;
+    const length = u32(buf, 0);
     if (length > this.maxMessage) return this.violation(`sent a message of ${length} bytes (limit ${this.maxMessage})`);
     try {
       super._onMessageLength(buf);
@@ -343,8 +343,9 @@ export class SafeWire extends Wire {
   }
 }
 
+/** Big-endian u32 at `at` (no DataView per message: this runs for every message). */
 function u32(buf: Uint8Array, at: number): number {
-  return new DataView(buf.buffer, buf.byteOffset + at, 4).getUint32(0) >>> 0;
+  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
 }
 
 /** Wraps an event handler so that a throw drops the peer instead of crashing the process. */
