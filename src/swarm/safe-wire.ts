@@ -101,12 +101,15 @@ export class SafeWire extends Wire {
   peerV2 = false;
   private violated = false;
   /**
-   * The peer's requests we have not answered, by piece:offset:length. The
+   * The peer's requests we have not answered, by piece:offset:length (the
+   * same bytes asked again wait behind the first ask). The
    * library keeps them in an array it scans on every reply and cancel and
    * reorders on every removal: with a deep queue (2000 a peer, uploads.ts)
    * answering cost a seed time quadratic in the queue.
    */
-  private readonly queued = new Map<string, Queued>();
+  private readonly queued = new Map<string, Queued[]>();
+  /** Requests in `queued`, the same bytes asked twice counting twice (a flood is counted in full). */
+  private queuedCount = 0;
   private windowStart = Date.now();
   private windowCount = 0;
   private transferCount = 0;
@@ -169,7 +172,7 @@ export class SafeWire extends Wire {
 
   /** Requests the peer queued with us and we have not answered (its queue with us). */
   get queuedRequests(): number {
-    return this.queued.size;
+    return this.queuedCount;
   }
 
   /** The peer still waits for these bytes (neither answered nor cancelled, nor dropped by a choke). */
@@ -189,19 +192,35 @@ export class SafeWire extends Wire {
       offset,
       length,
       respond: (err, block) => {
-        if (this.queued.get(key) !== q) return; // cancelled, choked, or asked again since
-        this.queued.delete(key);
+        if (!this.unqueue(key, q)) return; // cancelled, or dropped by a choke
         if (err || !block) {
           if (this.hasFast) this.reject(index, offset, length);
         } else this.piece(index, offset, block);
       },
     };
-    this.queued.set(key, q);
+    const same = this.queued.get(key);
+    if (same) same.push(q);
+    else this.queued.set(key, [q]);
+    this.queuedCount++;
     this.emit('request', index, offset, length, q.respond);
   }
 
+  /** Takes `q` out of the queue; false if it was no longer there. */
+  private unqueue(key: string, q: Queued): boolean {
+    const same = this.queued.get(key);
+    const i = same ? same.indexOf(q) : -1;
+    if (i < 0) return false;
+    same!.splice(i, 1);
+    if (same!.length === 0) this.queued.delete(key);
+    this.queuedCount--;
+    return true;
+  }
+
   override _onCancel(index: number, offset: number, length: number): void {
-    this.queued.delete(requestKey(index, offset, length));
+    // A cancel takes the oldest request for exactly these bytes, as the library's did.
+    const key = requestKey(index, offset, length);
+    const oldest = this.queued.get(key)?.[0];
+    if (oldest) this.unqueue(key, oldest);
     this.emit('cancel', index, offset, length);
   }
 
@@ -209,10 +228,12 @@ export class SafeWire extends Wire {
     if (this.amChoking) return;
     super.choke(); // the library's own list is empty: the queued requests are ours
     // BEP 6: a choke rejects every queued request but those of the allowed-fast set; without BEP 6 they are dropped.
-    for (const [key, q] of this.queued) {
-      if (this.hasFast && this.allowedFastSet.includes(q.piece)) continue;
-      this.queued.delete(key);
-      if (this.hasFast) this.reject(q.piece, q.offset, q.length);
+    for (const [key, same] of [...this.queued]) {
+      for (const q of [...same]) {
+        if (this.hasFast && this.allowedFastSet.includes(q.piece)) continue;
+        this.unqueue(key, q);
+        if (this.hasFast) this.reject(q.piece, q.offset, q.length);
+      }
     }
   }
 
@@ -231,6 +252,7 @@ export class SafeWire extends Wire {
   override _onFinish(): void {
     super._onFinish();
     this.queued.clear();
+    this.queuedCount = 0;
   }
 
   /** Sends message `id` with `payload` (BEP 52 hash messages). */
