@@ -7,7 +7,10 @@
  *   1. one seed -> one leecher;
  *   2. one seed -> N leechers (default 4) started together, every leecher
  *      given the seed and each other as peers, all staying in the swarm
- *      until the last one completes (as isosync `sync --seed` does).
+ *      until the last one completes (as isosync `sync --seed` does);
+ *
+ * and first, one libtorrent seed -> one leecher, isosync's or libtorrent's
+ * (the leechers compared against the same seed).
  *
  * isosync: `isosync seed TORRENT IMAGE` and `isosync sync TORRENT --peer ...
  * --no-catalog` (fresh --home each, nothing local to reuse). libtorrent: a
@@ -20,7 +23,9 @@
  * isosync / libtorrent of the times, peak RSS of every process (GNU time's
  * %M, i.e. wait4's ru_maxrss; libtorrent 2.x reads and writes the image
  * through mmap, so its figure counts the image's mapped file pages, about
- * the image size, not heap), and in the swarm the seed's upload total over
+ * the image size, not heap), CPU seconds of every process (GNU time's %U +
+ * %S, the whole process: a seed's includes hashing the image at start), and
+ * in the swarm the seed's upload total over
  * the image size (1.00 = the seed sent the image once). Every output is
  * checked by SHA-256 against the image; a wrong output fails the bench.
  * Seeds verify the image before they are timed (both hash it at start).
@@ -120,6 +125,8 @@ interface Proc {
   exitAt?: number;
   /** Peak RSS in KiB, known once it has exited. */
   peakKiB: () => number;
+  /** User + system CPU seconds (GNU time), known once it has exited. */
+  cpuSeconds: () => number | undefined;
   /** SIGINT to its process group, SIGKILL after a grace period; resolves when it has exited. */
   stop: () => Promise<void>;
 }
@@ -142,10 +149,14 @@ function killGroup(p: Proc, sig: NodeJS.Signals): void {
 function start(name: string, cmd: string, args: string[], timeFile: string): Proc {
   const useTime = existsSync(TIME);
   const child = useTime
-    ? spawn(TIME, ['-f', '%e %M', '-o', timeFile, cmd, ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn(TIME, ['-f', '%e %M %U %S', '-o', timeFile, cmd, ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(cmd, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const output = captureOutput(child, lines);
+  const timeFields = () => {
+    const m = existsSync(timeFile) ? /(\d+(?:\.\d+)?) (\d+) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)\s*$/.exec(readFileSync(timeFile, 'utf8')) : null;
+    return m ? m.map(Number) : undefined;
+  };
   let polled = 0;
   const poll = useTime ? undefined : setInterval(() => (polled = Math.max(polled, vmHwmKiB(child.pid!))), POLL_MS);
   const p: Proc = {
@@ -164,8 +175,11 @@ function start(name: string, cmd: string, args: string[], timeFile: string): Pro
     }),
     peakKiB: () => {
       if (!useTime) return polled;
-      const m = existsSync(timeFile) ? /(\d+(?:\.\d+)?) (\d+)\s*$/.exec(readFileSync(timeFile, 'utf8')) : null;
-      return m ? Number(m[2]) : 0;
+      return timeFields()?.[2] ?? 0;
+    },
+    cpuSeconds: () => {
+      const f = useTime ? timeFields() : undefined;
+      return f ? f[3]! + f[4]! : undefined;
     },
     stop: async () => {
       if (p.exitAt !== undefined) return;
@@ -237,7 +251,7 @@ interface ScenarioResult {
   /** Seconds from the leechers' start until each had the whole image. */
   times: number[];
   seedUploaded?: number;
-  rss: { name: string; kib: number }[];
+  rss: { name: string; kib: number; cpu: number | undefined }[];
 }
 
 interface Impl {
@@ -304,15 +318,19 @@ const libtorrent: Impl = {
   },
 };
 
-/** One seed, `n` leechers started together; every output checked by SHA-256; everything stopped before it returns. */
-async function scenario(ctx: Ctx, impl: Impl, n: number): Promise<ScenarioResult> {
-  const base = join(ctx.work, `${impl.name}-${n}`);
+/**
+ * One seed, `n` leechers started together; every output checked by SHA-256;
+ * everything stopped before it returns. The seed is `seeder`'s (default:
+ * the leechers' own tool).
+ */
+async function scenario(ctx: Ctx, impl: Impl, n: number, seeder: Impl = impl): Promise<ScenarioResult> {
+  const base = join(ctx.work, `${seeder.name}-${impl.name}-${n}`);
   mkdirSync(base);
   const seedDir = join(base, 'seed');
   mkdirSync(seedDir);
   const procs: Proc[] = [];
   try {
-    const seed = await impl.seed(ctx, seedDir);
+    const seed = await seeder.seed(ctx, seedDir);
     procs.push(seed.proc);
     const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
     const dirs = ports.map((_, i) => join(base, `leech-${i}`));
@@ -346,8 +364,8 @@ async function scenario(ctx: Ctx, impl: Impl, n: number): Promise<ScenarioResult
     }
     return {
       times,
-      seedUploaded: impl.uploaded(seed.proc),
-      rss: procs.map((p) => ({ name: p.name, kib: p.peakKiB() })),
+      seedUploaded: seeder.uploaded(seed.proc),
+      rss: procs.map((p) => ({ name: p.name, kib: p.peakKiB(), cpu: p.cpuSeconds() })),
     };
   } catch (e) {
     // Say why the seed dropped peers, if it says (isosync seed lists them when it stops).
@@ -375,6 +393,7 @@ function report(ctx: Ctx, label: string, n: number, rows: { impl: string; r: Sce
     const up = n > 1 && r.seedUploaded !== undefined ? `; seed uploaded ${(r.seedUploaded / ctx.size).toFixed(2)} x the image` : '';
     out(`    ${impl.padEnd(10)} wall ${wall.toFixed(2)} s${n > 1 ? ` (each: ${each})` : ''}, ${rate}${up}; ${n} bit-identical`);
     out(`    ${''.padEnd(10)} peak RSS: ${r.rss.map((x) => `${x.name} ${mib(x.kib)}`).join(', ')}`);
+    if (r.rss.every((x) => x.cpu !== undefined)) out(`    ${''.padEnd(10)} CPU s (user + system, whole process): ${r.rss.map((x) => `${x.name} ${x.cpu!.toFixed(2)}`).join(', ')}`);
   }
   if (rows.length === 2 && !rows.some((x) => x.r instanceof Error)) {
     const [a, b] = rows.map((x) => Math.max(...(x.r as ScenarioResult).times)) as [number, number];
@@ -416,6 +435,17 @@ export async function run(): Promise<void> {
 
     // A tool that fails a scenario (or writes a wrong image) is reported there and the others still run; the bench then fails.
     const failures: string[] = [];
+    // A download from a libtorrent seed: isosync's leecher against libtorrent's, the seed the same.
+    if (impls.length === 2) {
+      const label = 'one libtorrent seed -> one leecher';
+      const rows: { impl: string; r: ScenarioResult | Error }[] = [];
+      for (const impl of impls) {
+        const r = await scenario(ctx, impl, 1, libtorrent).catch((e: Error) => e);
+        if (r instanceof Error) failures.push(`${impl.name}, ${label}: ${r.message}`);
+        rows.push({ impl: impl.name, r });
+      }
+      report(ctx, label, 1, rows);
+    }
     for (const [count, label] of [[1, 'one seed -> one leecher'], [n, `one seed -> ${n} leechers started together`]] as const) {
       const rows: { impl: string; r: ScenarioResult | Error }[] = [];
       for (const impl of impls) {

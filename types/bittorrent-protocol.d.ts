@@ -50,6 +50,15 @@ declare module 'bittorrent-protocol' {
     _onMessage(buf: Uint8Array): void;
     _onKeepAlive(): void;
     _onReject(index: number, offset: number, length: number): void;
+    _onRequest(index: number, offset: number, length: number): void;
+    _onCancel(index: number, offset: number, length: number): void;
+    _onPiece(index: number, offset: number, block: Uint8Array): void;
+    _onFinish(): void;
+    /** Answers `request` (removed from its list first, when there); a null request is ignored. */
+    _callback(request: WireRequest | null, err: Error | null, block: Uint8Array | null): void;
+    /** Removes and returns the first request in `list` for exactly these bytes (null if none). */
+    _pull(list: WireRequest[], piece: number, offset: number, length: number): WireRequest | null;
+    allowedFastSet: number[];
     /** Sends message `id` with its 32-bit numbers and payload (BEP 52 hash messages go through it). */
     _message(id: number, numbers: number[], data?: Uint8Array): void;
     _push(data: Uint8Array): boolean | undefined;
@@ -84,6 +93,7 @@ declare module 'bittorrent-protocol' {
     request(index: number, offset: number, length: number, cb: (err: Error | null, block?: Uint8Array) => void): void;
     cancel(index: number, offset: number, length: number): void;
     reject(index: number, offset: number, length: number): void;
+    piece(index: number, offset: number, block: Uint8Array): void;
     keepAlive(): void;
     destroy(): this | undefined;
     end(): void;

@@ -76,6 +76,16 @@ const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 1, 3: 1, 4: 5, 6: 13
 const V2_RESERVED_BIT = 0x10;
 const HANDSHAKE_RESERVED_LAST = 27;
 
+/** A request the peer queued with us, and the answer it waits for. */
+interface Queued {
+  readonly piece: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly respond: (err: Error | null, block?: Uint8Array) => void;
+}
+
+const requestKey = (piece: number, offset: number, length: number) => `${piece}:${offset}:${length}`;
+
 export class SafeWire extends Wire {
   /** Called once with the reason when the peer broke the protocol. */
   onViolation: (reason: string) => void = () => undefined;
@@ -90,6 +100,16 @@ export class SafeWire extends Wire {
   /** BEP 52: the peer's handshake set the v2 bit (known when the 'handshake' event fires). */
   peerV2 = false;
   private violated = false;
+  /**
+   * The peer's requests we have not answered, by piece:offset:length (the
+   * same bytes asked again wait behind the first ask). The
+   * library keeps them in an array it scans on every reply and cancel and
+   * reorders on every removal: with a deep queue (2000 a peer, uploads.ts)
+   * answering cost a seed time quadratic in the queue.
+   */
+  private readonly queued = new Map<string, Queued[]>();
+  /** Requests in `queued`, the same bytes asked twice counting twice (a flood is counted in full). */
+  private queuedCount = 0;
   private windowStart = Date.now();
   private windowCount = 0;
   private transferCount = 0;
@@ -101,6 +121,7 @@ export class SafeWire extends Wire {
     encrypt = false,
   ) {
     super(type, type === 'tcpIncoming' || encrypt ? 1 : 0);
+    this.maxMessage = Math.min(MAX_MESSAGE_BYTES, Math.max(9 + MAX_BLOCK_BYTES, 1 + Math.ceil(pieceCount / 8)));
     // The library's encryptor would make (and prime-check) a DiffieHellman of its own: it gets a cheap key pair instead.
     const encryptor = (this as unknown as { _encryptor: { _dh: unknown } | null })._encryptor;
     if (encryptor) encryptor._dh = mseKeyPair();
@@ -110,9 +131,8 @@ export class SafeWire extends Wire {
     return Math.ceil(this.pieceCount / 8);
   }
 
-  private get maxMessage(): number {
-    return Math.min(MAX_MESSAGE_BYTES, Math.max(9 + MAX_BLOCK_BYTES, 1 + this.bitfieldBytes));
-  }
+  /** The largest message this peer may send (computed once: it is checked on every message). */
+  private readonly maxMessage: number;
 
   /** Drops the peer: reports once, then ends the wire. */
   violation(reason: string): void {
@@ -148,6 +168,91 @@ export class SafeWire extends Wire {
     // This buffer starts after the length byte.
     this.peerV2 = ((handshake[HANDSHAKE_RESERVED_LAST - 1] ?? 0) & V2_RESERVED_BIT) !== 0;
     super._onHandshakeBuffer(handshake);
+  }
+
+  /** Requests the peer queued with us and we have not answered (its queue with us). */
+  get queuedRequests(): number {
+    return this.queuedCount;
+  }
+
+  /** The peer still waits for these bytes (neither answered nor cancelled, nor dropped by a choke). */
+  isQueued(piece: number, offset: number, length: number): boolean {
+    return this.queued.has(requestKey(piece, offset, length));
+  }
+
+  override _onRequest(index: number, offset: number, length: number): void {
+    if (this.amChoking && !(this.hasFast && this.allowedFastSet.includes(index))) {
+      // BEP 6: a request while we choke is rejected (unless allowed fast).
+      if (this.hasFast) this.reject(index, offset, length);
+      return;
+    }
+    const key = requestKey(index, offset, length);
+    const q: Queued = {
+      piece: index,
+      offset,
+      length,
+      respond: (err, block) => {
+        if (!this.unqueue(key, q)) return; // cancelled, or dropped by a choke
+        if (err || !block) {
+          if (this.hasFast) this.reject(index, offset, length);
+        } else this.piece(index, offset, block);
+      },
+    };
+    const same = this.queued.get(key);
+    if (same) same.push(q);
+    else this.queued.set(key, [q]);
+    this.queuedCount++;
+    this.emit('request', index, offset, length, q.respond);
+  }
+
+  /** Takes `q` out of the queue; false if it was no longer there. */
+  private unqueue(key: string, q: Queued): boolean {
+    const same = this.queued.get(key);
+    const i = same ? same.indexOf(q) : -1;
+    if (i < 0) return false;
+    same!.splice(i, 1);
+    if (same!.length === 0) this.queued.delete(key);
+    this.queuedCount--;
+    return true;
+  }
+
+  override _onCancel(index: number, offset: number, length: number): void {
+    // A cancel takes the oldest request for exactly these bytes, as the library's did.
+    const key = requestKey(index, offset, length);
+    const oldest = this.queued.get(key)?.[0];
+    if (oldest) this.unqueue(key, oldest);
+    this.emit('cancel', index, offset, length);
+  }
+
+  override choke(): void {
+    if (this.amChoking) return;
+    super.choke(); // the library's own list is empty: the queued requests are ours
+    // BEP 6: a choke rejects every queued request but those of the allowed-fast set; without BEP 6 they are dropped.
+    for (const [key, same] of [...this.queued]) {
+      for (const q of [...same]) {
+        if (this.hasFast && this.allowedFastSet.includes(q.piece)) continue;
+        this.unqueue(key, q);
+        if (this.hasFast) this.reject(q.piece, q.offset, q.length);
+      }
+    }
+  }
+
+  /** A block out: the library's version also feeds a speed meter and an event per block, neither used. */
+  override piece(index: number, offset: number, block: Uint8Array): void {
+    this._message(7, [index, offset], block);
+    this.uploaded += block.length;
+  }
+
+  /** A block in (see piece). */
+  override _onPiece(index: number, offset: number, block: Uint8Array): void {
+    this._callback(this._pull(this.requests, index, offset, block.length), null, block);
+    this.downloaded += block.length;
+  }
+
+  override _onFinish(): void {
+    super._onFinish();
+    this.queued.clear();
+    this.queuedCount = 0;
   }
 
   /** Sends message `id` with `payload` (BEP 52 hash messages). */
@@ -207,7 +312,7 @@ export class SafeWire extends Wire {
 
   override _onMessageLength(buf: Uint8Array): void {
     if (this.violated) return;
-    const length = new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0) >>> 0;
+    const length = u32(buf, 0);
     if (length > this.maxMessage) return this.violation(`sent a message of ${length} bytes (limit ${this.maxMessage})`);
     try {
       super._onMessageLength(buf);
@@ -260,8 +365,9 @@ export class SafeWire extends Wire {
   }
 }
 
+/** Big-endian u32 at `at` (no DataView per message: this runs for every message). */
 function u32(buf: Uint8Array, at: number): number {
-  return new DataView(buf.buffer, buf.byteOffset + at, 4).getUint32(0) >>> 0;
+  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
 }
 
 /** Wraps an event handler so that a throw drops the peer instead of crashing the process. */

@@ -7,6 +7,7 @@
  * vouches for it (`verified: true`, e.g. the catalog recorded it verified
  * and it is unchanged since); only verified pieces are ever served.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { IsosyncError } from '../errors.js';
 import type { WarningSink } from '../core/warnings.js';
 import { FileSource } from '../store/file-source.js';
@@ -62,6 +63,17 @@ export interface Seeding {
   close(): Promise<void>;
 }
 
+/** Reads exactly `length` bytes of the image at `offset`, synchronously; a file that ends first is an error. */
+function readNow(fd: number, path: string, offset: number, length: number): Uint8Array {
+  const buf = Buffer.allocUnsafe(length);
+  for (let done = 0; done < length; ) {
+    const n = readSync(fd, buf, done, length - done, offset + done);
+    if (n === 0) throw new IsosyncError('IO', `Cannot read ${JSON.stringify(path)}: file ended at byte ${offset + done}, expected ${offset + length}`, { path });
+    done += n;
+  }
+  return buf;
+}
+
 export async function seedImage(opts: SeedOptions): Promise<Seeding> {
   const t = opts.torrent;
   if (t.files) throw new IsosyncError('UNSUPPORTED', `Cannot seed ${JSON.stringify(t.name)}: multi-file torrents are not ISO images`);
@@ -81,6 +93,8 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
       throw new IsosyncError('VERIFY_FAILED', `Cannot seed ${JSON.stringify(opts.imagePath)}: ${v.pieceCount - v.validCount} of ${v.pieceCount} pieces fail their hash (is it the torrent's image?)`, { path: opts.imagePath });
     }
   }
+  // Served bytes are read at once (serve-window.ts), through a descriptor of their own.
+  const fd = openSync(opts.imagePath, 'r');
   // BEP 52: a v2 or hybrid seed answers hash requests from its trees; a hybrid is in both swarms (v1 and truncated v2 infohash).
   const v2 = t.v2;
   const altInfoHash = v2 && t.version === 'hybrid' ? truncatedV2(v2).bytes : undefined;
@@ -93,7 +107,7 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
     length: t.length,
     pieceLength: t.pieceLength,
     ...(t.version === 'v2' ? { padLastPiece: true } : {}),
-    store: { have, read: (o, n) => source.read(o, n) },
+    store: { have, read: (o, n) => source.read(o, n), readNow: (o, n) => readNow(fd, opts.imagePath, o, n) },
     host: opts.host ?? '127.0.0.1',
     port: opts.port ?? 0,
     ...(opts.uploadSlots ? { uploadSlots: opts.uploadSlots } : {}),
@@ -103,6 +117,9 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
     ...(opts.encryption ? { encryption: opts.encryption } : {}),
     ...(opts.utp === false ? { utp: false } : {}),
     ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+  }).catch((e: unknown) => {
+    closeSync(fd);
+    throw e;
   });
   for (const p of peers) swarm.addPeer(p.host, p.port);
   // A seed that starts complete announces `started` with left=0; `completed` is only for a download that finished (BEP 3).
@@ -125,6 +142,7 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
       for (const a of announcing) await a?.stop();
       await swarm.close();
       await source.close();
+      closeSync(fd);
     },
   };
 }

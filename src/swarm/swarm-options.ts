@@ -10,6 +10,11 @@ export interface SwarmStore {
   /** have[i]: piece i is verified and may be served. */
   readonly have: readonly boolean[];
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * The same bytes read at once, when the store can (a seed's image file):
+   * serving then needs no thread-pool round trip (serve-window.ts).
+   */
+  readNow?(offset: number, length: number): Uint8Array;
 }
 
 /** The download engine, as the swarm sees it. */

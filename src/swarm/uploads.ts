@@ -31,6 +31,15 @@ export const MAX_PEER_REQUESTS = 2000;
  */
 export const SEND_AHEAD_BYTES = 512 * 1024;
 /**
+ * Reply bytes a peer's requests may have waiting on reads from the store at
+ * once, apart from SEND_AHEAD_BYTES: replies are views into the serve
+ * windows (serve-window.ts), so this bounds reads in flight, not copies.
+ * Counted inside SEND_AHEAD_BYTES, a loopback seed held 512 KiB in reads
+ * with an empty socket most of the time (each read a thread-pool round
+ * trip, slow on a loaded machine).
+ */
+export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
+/**
  * Requests past `reqq` a peer may send before it counts as a flood. Some
  * clients pipeline past the reqq they were told (rtorrent does, by tens to
  * hundreds): such a request is rejected when the peer speaks BEP 6 (it asks
@@ -49,6 +58,8 @@ interface Upload extends Queued<PeerLink> {
 export interface UploaderOptions {
   readonly have: readonly boolean[];
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** The same bytes at once, when the store can (serve-window.ts). */
+  readNow?(offset: number, length: number): Uint8Array;
   readonly pieceLength: number;
   pieceSize(p: PieceIndex): number;
   /** How much of piece p a peer may ask for, when more than pieceSize (BEP 52 pad of the last piece, served as zeros). */
@@ -85,12 +96,12 @@ export class Uploader {
 
   constructor(private readonly o: UploaderOptions) {
     this.queue = new UploadQueue(o.shareWaitMs);
-    this.windows = new ServeWindows((a, n) => o.read(a, n), o.pieceLength);
+    this.windows = new ServeWindows((a, n) => o.read(a, n), o.pieceLength, o.readNow);
   }
 
   request(link: PeerLink, p: PieceIndex, offset: number, length: number, respond: Respond): void {
     if (length <= 0 || length > MAX_BLOCK_BYTES || offset + length > (this.o.askable?.(p) ?? this.o.pieceSize(p))) return link.wire.violation(`asked for ${length} bytes at ${offset} of piece ${p}`);
-    if (link.wire.peerRequests.length > MAX_PEER_REQUESTS) {
+    if (link.wire.queuedRequests > MAX_PEER_REQUESTS) {
       const over = (this.overflow.get(link) ?? 0) + 1;
       this.overflow.set(link, over);
       if (over > MAX_OVERFLOW_REQUESTS) return link.wire.violation(`queued more than ${MAX_PEER_REQUESTS} requests, ${over} times over`);
@@ -141,9 +152,16 @@ export class Uploader {
       return;
     }
     let served = 0;
-    while (served < line.held.length && link.sendBacklog + line.reading + line.written < SEND_AHEAD_BYTES) {
+    while (served < line.held.length && link.sendBacklog + line.written < SEND_AHEAD_BYTES && line.reading < READ_AHEAD_BYTES) {
       const u = line.held[served++]!;
       this.queue.sent(link, u.piece);
+      const ready = u.offset + u.length <= this.o.pieceSize(u.piece) ? this.windows.peek(u.piece, this.o.pieceSize(u.piece), u.offset, u.length) : undefined;
+      if (ready) {
+        this.answer(u, ready);
+        line.written += u.length;
+        this.settle(link, line);
+        continue;
+      }
       line.reading += u.length;
       void this.serve(u).finally(() => {
         line.reading -= u.length;
@@ -205,10 +223,7 @@ export class Uploader {
       const real = Math.max(0, Math.min(length, size - offset));
       const content = real > 0 ? await this.windows.bytes(p, size, offset, real) : new Uint8Array(0);
       // Past the content (the BEP 52 pad of a v2-only torrent's last piece): zeros.
-      const bytes = real === length ? content : padded(content, length);
-      if (link.closed || link.wire.amChoking || !link.wire.peerRequests.some((r) => r.piece === p && r.offset === offset && r.length === length)) return;
-      u.respond(null, bytes);
-      this.o.sent(link, length);
+      this.answer(u, real === length ? content : padded(content, length));
     } catch (e) {
       const error = asIsosyncError(e, 'IO', { piece: p });
       this.o.warn({ code: 'SERVE_FAILED', source: sourceOf.peer(link.address), detail: `cannot serve piece ${p}: ${error.message}`, error });
@@ -218,6 +233,14 @@ export class Uploader {
         link.wire.violation(`caused an internal error (${(e2 as Error).message})`);
       }
     }
+  }
+
+  /** Sends `bytes` for `u`, unless the peer no longer waits for them. */
+  private answer(u: Upload, bytes: Uint8Array): void {
+    const link = u.peer;
+    if (link.closed || link.wire.amChoking || !link.wire.isQueued(u.piece, u.offset, u.length)) return;
+    u.respond(null, bytes);
+    this.o.sent(link, u.length);
   }
 
   close(): void {

@@ -9,13 +9,18 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readTorrentFile } from '../../src/library/previous.js';
-import { MAX_PEER_REQUESTS } from '../../src/swarm/uploads.js';
+import { MAX_PEER_REQUESTS, SEND_AHEAD_BYTES } from '../../src/swarm/uploads.js';
 import { fixture } from '../helpers/env.js';
 import { message, rawPeer, seededSuite } from './raw-peer.js';
 
 const IMAGE = fixture('releases', 'distro-1.01.iso');
-/** Requests sent at once: well past reqq, as rtorrent's pipeline goes. */
-const BURST = MAX_PEER_REQUESTS + 200;
+/**
+ * Requests sent at once: well past reqq, as rtorrent's pipeline goes. The
+ * seed reads its image at once and answers requests in the turn they come
+ * until SEND_AHEAD_BYTES of replies are out (512 of these 1 KiB ones): the
+ * burst goes past reqq beyond those.
+ */
+const BURST = MAX_PEER_REQUESTS + SEND_AHEAD_BYTES / 1024 + 200;
 
 /**
  * Handshakes, says interested, waits for the unchoke, sends BURST requests
