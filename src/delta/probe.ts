@@ -68,15 +68,18 @@ export const CHANGED_BLOCK_SCHEDULE = { first: 1, ...BISECT } as const;
 /** Fewer equal bytes in a row than this are chance (compressed bytes that differ still agree 1 time in 256). */
 export const MIN_AGREE = 8;
 /**
- * Bytes not kept before a turn from agreement to difference, first try: an
- * xz range coder's carry (and its encoder's look-ahead) can rewrite single
- * bytes some hundreds of bytes before the first change shows, which no
- * sample sees, but most changed blocks differ only from the change on
- * (measured on the live fixtures: 8 of 9 blocks). A wrong byte kept costs
- * a failed hash and a retry with WIDER_TURN_MARGINS, no bytes: what is
- * fetched then is the target's.
+ * Bytes not kept before a turn from agreement to difference, first try:
+ * none. The turn lies after the last sample that agreed (the gap after it is
+ * fetched whole), and a range coder's carry rewrites only the bytes just
+ * before the first that differs (a byte and the 0xff run after it), which
+ * that gap and sample hold: nothing before an agreeing sample differs but
+ * for structure the compressor rewrites on its own (a later LZMA2 chunk
+ * header: lzma2ChunkHeaders). The first try used to leave out 64 bytes (48
+ * more than the last sample), some 16 KB on the live bench pair's 335
+ * changed-block parts, and it was never what a failing piece needed. A
+ * wrong byte kept costs a failed hash and a retry with WIDER_TURN_MARGINS.
  */
-export const TURN_MARGIN = 64;
+export const TURN_MARGIN = 0;
 /** The margins of the next tries when a piece still fails (carries measured up to some 2.5 KiB). */
 export const WIDER_TURN_MARGINS: readonly number[] = [1024, 4096];
 
