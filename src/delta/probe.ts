@@ -28,6 +28,9 @@ import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { MULTIPART_PART_BYTES } from '../core/ports.js';
 import type { LocalSegment } from './plan.js';
 import { SAMPLED_MIXED, SAMPLED_NOT, type Sampled } from './guess-policy.js';
+import { lzma2ChunkHeaders, XZ_STREAM_HEADER, xzHeaders } from './xz-structure.js';
+
+export { lzma2ChunkHeaders, startsXzStream, XZ_STREAM_HEADER, xzHeaders } from './xz-structure.js';
 
 /** Bytes per sample: longer than the few header bytes a compressor rewrites, short enough to cost little. */
 export const PROBE_BYTES = 64;
@@ -68,15 +71,18 @@ export const CHANGED_BLOCK_SCHEDULE = { first: 1, ...BISECT } as const;
 /** Fewer equal bytes in a row than this are chance (compressed bytes that differ still agree 1 time in 256). */
 export const MIN_AGREE = 8;
 /**
- * Bytes not kept before a turn from agreement to difference, first try: an
- * xz range coder's carry (and its encoder's look-ahead) can rewrite single
- * bytes some hundreds of bytes before the first change shows, which no
- * sample sees, but most changed blocks differ only from the change on
- * (measured on the live fixtures: 8 of 9 blocks). A wrong byte kept costs
- * a failed hash and a retry with WIDER_TURN_MARGINS, no bytes: what is
- * fetched then is the target's.
+ * Bytes not kept before a turn from agreement to difference, first try:
+ * none. The turn lies after the last sample that agreed (the gap after it is
+ * fetched whole), and a range coder's carry rewrites only the bytes just
+ * before the first that differs (a byte and the 0xff run after it), which
+ * that gap and sample hold: nothing before an agreeing sample differs but
+ * for structure the compressor rewrites on its own (a later LZMA2 chunk
+ * header: lzma2ChunkHeaders). The first try used to leave out 64 bytes (48
+ * more than the last sample), some 16 KB on the live bench pair's 335
+ * changed-block parts, and it was never what a failing piece needed. A
+ * wrong byte kept costs a failed hash and a retry with WIDER_TURN_MARGINS.
  */
-export const TURN_MARGIN = 64;
+export const TURN_MARGIN = 0;
 /** The margins of the next tries when a piece still fails (carries measured up to some 2.5 KiB). */
 export const WIDER_TURN_MARGINS: readonly number[] = [1024, 4096];
 
@@ -91,7 +97,7 @@ export interface ProbeOutcome {
   readonly keep: LocalSegment[];
   /** No sample agreed at all: the mapping is wrong here (and is not trusted elsewhere). */
   readonly allWrong: boolean;
-  /** Every sample agreed: the kept parts are more certain than any segment not sampled (guess-policy.ts tiers). */
+  /** Every sample agreed, and no byte is known to differ: the kept parts are more certain than any segment not sampled (guess-policy.ts tiers). */
   readonly allRight: boolean;
   /** Bytes of the segment not kept (fetched: samples and the parts that differ). */
   readonly droppedBytes: number;
@@ -121,45 +127,6 @@ const STREAM_MAGICS: readonly (readonly number[])[] = [
 /** Bytes sampled before a stream start (xz: check, index and footer of the stream before) and after it (the new stream's headers). */
 export const BOUNDARY_BEFORE = 32;
 const BOUNDARY_AFTER = 32;
-
-/**
- * LZMA2 chunk headers (xz) in the old bytes of a changed block, relative to `local`. liblzma ends a chunk once
- * its compressed size nears 64 KiB, so a block of more than ~61 KiB compressed holds a second chunk whose header
- * (control byte, uncompressed and compressed size) sits among data that a change further on leaves alone: its
- * compressed size changes with the block's, so those bytes differ although the samples around them agree (the
- * live bench pair: 12 of 14 changed blocks that failed their piece after sampling, which cost the wider margins and
- * every nested file of the piece sampled). Such a header is not kept. Found by its shape: control 0x80 or 0x81 (no
- * reset, up to 128 KiB uncompressed), the range coder's first byte 0 after it, and a compressed size that ends
- * the chunk about where the old block ends (within CHUNK_END_SLACK of `local`'s end, the guess being the shorter of
- * the two blocks), or at such a header; some one false find in eight blocks of noise.
- */
-export function lzma2ChunkHeaders(local: Uint8Array): Span[] {
-  const found = new Map<number, number>();
-  const ends = new Map<number, number>();
-  for (const ctrl of [0x80, 0x81]) {
-    for (let i = local.indexOf(ctrl); i >= 0 && i + LZMA2_HEADER < local.length; i = local.indexOf(ctrl, i + 1)) {
-      if (local[i + LZMA2_HEADER] !== 0) continue;
-      ends.set(i, i + LZMA2_HEADER + ((local[i + 3]! << 8) | local[i + 4]!) + 1);
-    }
-  }
-  for (const [i, e] of ends) if (e >= local.length - CHUNK_END_SLACK && e <= local.length + CHUNK_END_SLACK + MAX_LENGTH_CHANGE) found.set(i, e);
-  // A chunk before the last one ends where the next one's header starts.
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [i, e] of ends) {
-      if (found.has(i) || !found.has(e)) continue;
-      found.set(i, e);
-      grew = true;
-    }
-  }
-  return [...found.keys()].sort((a, b) => a - b).map((i) => ({ start: i, end: i + LZMA2_HEADER }));
-}
-/** An LZMA2 chunk header without new properties: control, uncompressed size - 1, compressed size - 1. */
-const LZMA2_HEADER = 5;
-/** How far the old chunks may end from the end of the guess: xz's block padding, check, index and footer. */
-const CHUNK_END_SLACK = 64;
-/** The most the old block may be longer than the new one, as far as a chunk header is looked for. */
-const MAX_LENGTH_CHANGE = 4096;
 
 /** Offsets (relative, > 0) in `local` where a compressed stream starts. */
 export function streamStarts(local: Uint8Array): number[] {
@@ -205,10 +172,14 @@ export class SegmentProbe {
     const r = this.round++;
     const { start, end } = this.seg;
     if (r === 0 && changed) {
-      if (local) this.differs = lzma2ChunkHeaders(local).map((h) => ({ start: start + h.start, end: start + h.end }));
+      // A guess that starts with the block's own xz headers: the sizes in them differ, the data after them is
+      // sampled in the same range (one part of a multipart reply, not two).
+      const header = local ? xzHeaders(local) : 0;
+      if (local) this.differs = [...(header > 0 ? [{ start: start + XZ_STREAM_HEADER, end: start + header }] : []), ...lzma2ChunkHeaders(local).map((h) => ({ start: start + h.start, end: start + h.end }))];
       // The start, and the end when it is not known to differ (a run recorded there already).
       const q = CHANGED_BLOCK_SCHEDULE.bytes;
-      return this.runs.length > 0 ? [{ start, end: start + q }] : [{ start, end: start + q }, { start: end - q, end }];
+      const first = header > 0 ? { start: start + XZ_STREAM_HEADER, end: start + header + q } : { start, end: start + q };
+      return this.runs.length > 0 ? [first] : [first, { start: end - q, end }];
     }
     if (r === 0) {
       const even = spread(start, end, Math.min(PROBES_PER_ROUND, 2 + Math.floor((end - start) / FIRST_SPACING)), true);
@@ -277,7 +248,7 @@ export class SegmentProbe {
       if (end > g.start) for (const k of subtractSpans([{ start: g.start, end }], this.differs)) keep.push({ ...seg, start: k.start, end: k.end, sourceOffset: seg.sourceOffset + (k.start - seg.start) });
     }
     const kept = keep.reduce((n, k) => n + (k.end - k.start), 0);
-    return { keep, allWrong: !this.runs.some((x) => x.agree), allRight: this.runs.every((x) => x.agree), droppedBytes: seg.end - seg.start - kept };
+    return { keep, allWrong: !this.runs.some((x) => x.agree), allRight: this.runs.every((x) => x.agree) && !this.differs.some((d) => d.start < seg.end && d.end > seg.start), droppedBytes: seg.end - seg.start - kept };
   }
 
   /**

@@ -26,16 +26,17 @@ import type { ByteSource } from '../store/byte-source.js';
 export async function changedBlockTurns(plan: Plan, sources: readonly (ByteSource | undefined)[], fetcher: RangeFetcher): Promise<Map<LocalSegment, number>> {
   const segs = (plan.guesses[0] ?? []).filter((s) => s.reason === 'changed-block' && sources[s.source] !== undefined);
   const probes = segs.map((s) => new SegmentProbe(s, false, false));
+  // The old bytes: the sampler looks at their structure first (an xz block's headers, its later chunk headers).
   const local = new Map<LocalSegment, Uint8Array>();
+  for (const s of segs) local.set(s, await sources[s.source]!.read(s.sourceOffset, s.end - s.start));
   for (;;) {
     const asks: { seg: LocalSegment; probe: SegmentProbe; span: Span }[] = [];
-    for (const probe of probes) for (const span of probe.next()) asks.push({ seg: probe.seg, probe, span });
+    for (const probe of probes) for (const span of probe.next(local.get(probe.seg))) asks.push({ seg: probe.seg, probe, span });
     if (asks.length === 0) break;
     asks.sort((a, b) => a.span.start - b.span.start);
     const got = await fetchAll(fetcher, asks.map((a) => a.span));
     for (const [k, a] of asks.entries()) {
-      const bytes = local.get(a.seg) ?? (await sources[a.seg.source]!.read(a.seg.sourceOffset, a.seg.end - a.seg.start));
-      local.set(a.seg, bytes);
+      const bytes = local.get(a.seg)!;
       a.probe.record(a.span.start, bytes.subarray(a.span.start - a.seg.start, a.span.end - a.seg.start), got[k]!);
     }
   }

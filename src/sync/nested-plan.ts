@@ -9,7 +9,8 @@ import type { IsoImage } from '../iso/entry.js';
 import { IsosyncError } from '../errors.js';
 import { CheckedTarget, type PieceTarget } from '../delta/checked-target.js';
 import type { ImageSourceInfo, IsoMapping } from '../delta/iso-map.js';
-import { mapNestedFiles, type NestedMapping, type NestedSource } from '../delta/nested-map.js';
+import { CHANGED_BLOCK_HEADER, mapNestedFiles, type NestedMapping, type NestedSource } from '../delta/nested-map.js';
+import { startsXzStream } from '../delta/probe.js';
 import { overlay, ZERO_SOURCE, type LocalSegment } from '../delta/plan.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { isoLayout } from '../layouts/iso-layout.js';
@@ -17,6 +18,9 @@ import { DEFAULT_NEST, espPartitions, findNested, mayBeImage, outerCandidates, t
 import type { ByteSource } from '../store/byte-source.js';
 import { reencodeChangedClusters } from '../delta/reencoded-clusters.js';
 import type { ReencodedStore } from '../delta/reencoded-store.js';
+
+/** xz's stream magic. */
+const XZ_MAGIC_BYTES = 6;
 
 export interface NestedPlan {
   readonly mapping: NestedMapping;
@@ -41,6 +45,24 @@ function freeSpans(img: NestedImage, containerBytes: number): Span[] {
   for (const b of img.layout.shared) used.push(b);
   const out: Span[] = [];
   for (const s of subtractSpans([{ start: 0, end: containerBytes }], mergeSpans(used))) for (const x of img.toImage(s.start, s.end)) out.push(x);
+  return out;
+}
+
+/**
+ * Changed-block guesses of xz blocks start at the block itself rather than CHANGED_BLOCK_HEADER bytes into it:
+ * the sampler (delta/probe.ts `xzHeaders`) knows which of the header bytes differ, and takes them with the
+ * first sample of the data in one range, where a guess after the header left the header to be fetched
+ * apart (one more part of a multipart reply, some 120 bytes of framing, per changed block) and kept the
+ * stream header and the data's first bytes from being guessed.
+ */
+async function fromXzBlockStart(guesses: readonly LocalSegment[], sources: readonly (ByteSource | undefined)[]): Promise<LocalSegment[]> {
+  const out: LocalSegment[] = [];
+  for (const g of guesses) {
+    const src = sources[g.source];
+    const at = g.sourceOffset - CHANGED_BLOCK_HEADER;
+    const xz = src !== undefined && at >= 0 && startsXzStream(await src.read(at, XZ_MAGIC_BYTES));
+    out.push(xz ? { ...g, start: g.start - CHANGED_BLOCK_HEADER, sourceOffset: at } : g);
+  }
   return out;
 }
 
@@ -78,7 +100,8 @@ export async function planNested(
     const src = walkSources[s.index] ?? byteSources[s.index];
     if (src) nestedSources.push({ index: s.index, nested: await nestedImagesOf(src, s.image, note) });
   }
-  const mapping = mapNestedFiles(targetImages, nestedSources);
+  const mapped = mapNestedFiles(targetImages, nestedSources);
+  const mapping = { ...mapped, changedBlocks: await fromXzBlockStart(mapped.changedBlocks, byteSources) };
   let reencoded: LocalSegment[] = [];
   if (reencode) {
     const sourcesWithBytes = nestedSources.flatMap((s) => (byteSources[s.index] ? [{ nested: s.nested, bytes: byteSources[s.index]!, index: s.index }] : []));

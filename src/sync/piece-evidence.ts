@@ -94,7 +94,7 @@ export async function failingPieceFetch(plan: Plan, pieces: readonly number[], s
     const mine = probes.filter((x) => x.p === p);
     const beyond = mine.reduce((k, x) => k + x.probe.outcome().droppedBytes - x.sampled, 0);
     const len = pieceSpan(plan, pieceIndex(p));
-    n += beyond > 0 ? mine.reduce((k, x) => k + x.probe.outcome().droppedBytes + (x.probe.outcome().droppedBytes > x.sampled ? MULTIPART_PART_BYTES : 0), 0) : len.end - len.start + MULTIPART_PART_BYTES;
+    n += beyond > 0 || mine.some((x) => !x.probe.outcome().allRight) ? mine.reduce((k, x) => k + x.probe.outcome().droppedBytes + (x.probe.outcome().droppedBytes > x.sampled ? MULTIPART_PART_BYTES : 0), 0) : len.end - len.start + MULTIPART_PART_BYTES;
   }
   return n;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { BISECT, CHANGED_BLOCK_SCHEDULE, DENSE_SPACING, expectedPartFetch, lzma2ChunkHeaders, PROBE_MIN_BYTES, REFINE_SPACING, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
+import { BISECT, CHANGED_BLOCK_SCHEDULE, DENSE_SPACING, expectedPartFetch, lzma2ChunkHeaders, PROBE_MIN_BYTES, xzHeaders, REFINE_SPACING, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
 import type { LocalSegment } from '../../src/delta/plan.js';
 
 /** Deterministic bytes that look compressed. */
@@ -128,6 +128,28 @@ describe('probing a doubtful segment', () => {
     let found = 0;
     for (let k = 0; k < 64; k++) found += lzma2ChunkHeaders(noise(`n${k}`, L)).length;
     assert.ok(found <= 24, `${found} false finds in 64 blocks`);
+  });
+
+  test("a changed xz block guessed from its start: its headers' sizes are not kept, and are fetched with the first sample", () => {
+    // Stream header (magic, flags, CRC), a 16-byte block header (size byte 3), a first LZMA2 chunk header with properties.
+    const L = 64_000;
+    const old = noise('xzh', L);
+    old.set([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00, 0x01], 0);
+    old[12] = 3;
+    old[28] = 0xe1;
+    assert.equal(xzHeaders(old), 34);
+    assert.equal(xzHeaders(noise('plain', L)), 0);
+    const neu = old.slice();
+    neu.set(noise('sizes', 18), 14); // the sizes and CRCs of the block and chunk headers
+    neu.set(noise('xzh-new', L - 30_000), 30_000);
+    const p = new SegmentProbe({ start: 0, end: L, source: 0, sourceOffset: 0, reason: 'changed-block' }, false, false);
+    assert.deepEqual(p.next(old), [{ start: 12, end: 34 + CHANGED_BLOCK_SCHEDULE.bytes }], 'one range: the headers and the data after them');
+    p.record(12, old.subarray(12, 50), neu.subarray(12, 50));
+    for (let spans = p.next(old); spans.length > 0; spans = p.next(old)) for (const r of spans) p.record(r.start, old.subarray(r.start, r.end), neu.subarray(r.start, r.end));
+    const keep = p.outcome().keep;
+    for (const k of keep) assert.deepEqual(old.subarray(k.start, k.end), neu.subarray(k.start, k.end), `kept ${k.start}-${k.end} is right`);
+    assert.ok(keep[0]!.start === 0 && keep[0]!.end === 12, 'the stream header is kept');
+    assert.ok(Math.abs(p.turn() - 30_000) <= 2 * REFINE_SPACING);
   });
 
   test('a change every sample missed is found by the dense round, which keeps the rest of the segment', () => {
