@@ -91,16 +91,12 @@ function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
-interface Candidate {
-  readonly index: number;
-  readonly entry: IsoEntry;
-  readonly blockSize: number;
-}
-
 /**
  * First candidate per (key, size): a key's candidates are few (one per
  * source image with that path, or the files of that name), so a short list
  * per key beats a "key\0size" string built for every entry of every image.
+ * The values are the images' own entries (or loose files): no object is made
+ * per candidate.
  */
 class BySize<T extends { readonly size: number }> {
   private readonly map = new Map<string, T | T[]>();
@@ -118,19 +114,41 @@ class BySize<T extends { readonly size: number }> {
   }
 }
 
+/** One source image's files by path and by name (its first file of each name and size). */
+interface SourceFiles {
+  readonly src: ImageSourceInfo;
+  readonly byPath: BySize<IsoEntry>;
+  readonly byName: BySize<IsoEntry>;
+}
+
+function sourceFiles(src: ImageSourceInfo): SourceFiles {
+  const byPath = new BySize<IsoEntry>();
+  const byName = new BySize<IsoEntry>();
+  for (const e of src.image.entries) {
+    if (e.type !== 'file' || e.size === 0) continue;
+    byPath.add(e.path, e);
+    byName.add(baseName(e.path), e);
+  }
+  return { src, byPath, byName };
+}
+
+/** A target file's content in the sources: the first image with the same path and size, else the first with the same name and size. */
+function candidateOf(files: readonly SourceFiles[], path: string, size: number): { src: ImageSourceInfo; entry: IsoEntry } | undefined {
+  for (const f of files) {
+    const entry = f.byPath.get(path, size);
+    if (entry) return { src: f.src, entry };
+  }
+  const name = baseName(path);
+  for (const f of files) {
+    const entry = f.byName.get(name, size);
+    if (entry) return { src: f.src, entry };
+  }
+  return undefined;
+}
+
 export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[], loose: readonly LooseFile[] = [], nestedContainers: ReadonlySet<string> = new Set()): IsoMapping {
   const bs = target.logicalBlockSize;
-  const byPath = new BySize<{ size: number; c: Candidate }>();
-  const byName = new BySize<{ size: number; c: Candidate }>();
-  for (const src of sources) {
-    const blockSize = src.image.logicalBlockSize;
-    for (const e of src.image.entries) {
-      if (e.type !== 'file' || e.size === 0) continue;
-      const v = { size: e.size, c: { index: src.index, entry: e, blockSize } };
-      byPath.add(e.path, v);
-      byName.add(baseName(e.path), v);
-    }
-  }
+  const files = sources.map(sourceFiles);
   const looseByName = new BySize<LooseFile>();
   for (const f of loose) looseByName.add(f.name, f);
 
@@ -151,18 +169,18 @@ export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[
     // Hard links and xorriso's shared content: map each extent once.
     if (seenExtent.has(e.lba)) continue;
     seenExtent.add(e.lba);
-    const cand = (byPath.get(e.path, e.size) ?? byName.get(baseName(e.path), e.size))?.c;
+    const cand = candidateOf(files, e.path, e.size);
     const container = nestedContainers.has(e.path);
     const exact = container ? containerGuesses : fileExact;
     if (cand) {
-      const candSpans = contentSpans(cand.entry, cand.blockSize);
+      const candSpans = contentSpans(cand.entry, cand.src.image.logicalBlockSize);
       for (const t of tspans) {
         let at = t.start;
         while (at < t.end) {
           const src = sourceOffsetOf(candSpans, t.fileOffset + (at - t.start));
           if (!src) break;
           const len = Math.min(src.room, t.end - at);
-          exact.push({ start: at, end: at + len, source: cand.index, sourceOffset: src.offset, reason: src.offset === at ? 'same-file' : 'moved-file' });
+          exact.push({ start: at, end: at + len, source: cand.src.index, sourceOffset: src.offset, reason: src.offset === at ? 'same-file' : 'moved-file' });
           at += len;
         }
       }
