@@ -116,18 +116,21 @@ async function torrentOf(arg: string): Promise<{ m: Metainfo; bytes: Uint8Array 
   return { m: r.metainfo, bytes: r.bytes };
 }
 
+/** The whole of `isosync info`, once the command line is read (by commander, or by quick-info.ts). */
+export async function showInfo(path: string, opts: { json?: boolean; home?: string }): Promise<void> {
+  const { m, bytes } = await torrentOf(path);
+  const j = infoJson(m, bytes);
+  await markFollowedKeys(j, opts.home);
+  if (opts.json) printJson(j);
+  else printText(j);
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('info')
     .description('show what a torrent holds: sizes, infohash, product, release, lineage, trackers, web seeds, hints')
     .argument('<torrent>', "a .torrent file (isosync's or any other), or an http(s) URL of a torrent or of an image");
   withCommon(cmd).action(
-    action(async (path: string, opts: CommonOptions) => {
-      const { m, bytes } = await torrentOf(path);
-      const j = infoJson(m, bytes);
-      await markFollowedKeys(j, opts.home);
-      if (opts.json) printJson(j);
-      else printText(j);
-    }),
+    action(async (path: string, opts: CommonOptions) => showInfo(path, opts)),
   );
 }
