@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { torrentSignatures } from '../../feed/torrent-signature.js';
 import { IsosyncError } from '../../errors.js';
 import { readTorrentFile } from '../../torrent/read-file.js';
 import { isUrl } from '../../core/url.js';
@@ -23,12 +22,22 @@ export interface InfoJson extends MetainfoJson {
   signatures: { signer: string; valid: boolean; problem?: string; followedFor?: string[] }[];
 }
 
-export function infoJson(m: Metainfo, bytes?: Uint8Array): InfoJson {
+export async function infoJson(m: Metainfo, bytes?: Uint8Array): Promise<InfoJson> {
   return {
     ...metainfoJson(m),
     ...(m.files ? { syncs: syncSummary(m) } : {}),
-    signatures: bytes ? torrentSignatures(bytes, m).map((x) => ({ signer: x.signer, valid: x.valid, ...(x.problem ? { problem: x.problem } : {}) })) : [],
+    signatures: await signaturesOf(m, bytes),
   };
+}
+
+/** The key `signatures` as bencode writes it: a torrent without these bytes has no signatures. */
+const SIGNATURES_KEY_BYTES = Buffer.from('10:signatures');
+
+async function signaturesOf(m: Metainfo, bytes: Uint8Array | undefined): Promise<InfoJson['signatures']> {
+  if (!bytes || Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(SIGNATURES_KEY_BYTES) < 0) return [];
+  // Loaded only for a torrent that may be signed: the verifier brings node:crypto's key handling.
+  const { torrentSignatures } = await import('../../feed/torrent-signature.js');
+  return torrentSignatures(bytes, m).map((x) => ({ signer: x.signer, valid: x.valid, ...(x.problem ? { problem: x.problem } : {}) }));
 }
 
 function syncSummary(m: Metainfo): string {
@@ -119,7 +128,7 @@ async function torrentOf(arg: string): Promise<{ m: Metainfo; bytes: Uint8Array 
 /** The whole of `isosync info`, once the command line is read (by commander, or by quick-info.ts). */
 export async function showInfo(path: string, opts: { json?: boolean; home?: string }): Promise<void> {
   const { m, bytes } = await torrentOf(path);
-  const j = infoJson(m, bytes);
+  const j = await infoJson(m, bytes);
   await markFollowedKeys(j, opts.home);
   if (opts.json) printJson(j);
   else printText(j);
