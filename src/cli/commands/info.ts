@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { torrentSignatures } from '../../feed/torrent-signature.js';
 import { IsosyncError } from '../../errors.js';
 import { readTorrentFile } from '../../torrent/read-file.js';
 import { isUrl } from '../../core/url.js';
@@ -23,12 +22,22 @@ export interface InfoJson extends MetainfoJson {
   signatures: { signer: string; valid: boolean; problem?: string; followedFor?: string[] }[];
 }
 
-export function infoJson(m: Metainfo, bytes?: Uint8Array): InfoJson {
+export async function infoJson(m: Metainfo, bytes?: Uint8Array): Promise<InfoJson> {
   return {
     ...metainfoJson(m),
     ...(m.files ? { syncs: syncSummary(m) } : {}),
-    signatures: bytes ? torrentSignatures(bytes, m).map((x) => ({ signer: x.signer, valid: x.valid, ...(x.problem ? { problem: x.problem } : {}) })) : [],
+    signatures: await signaturesOf(m, bytes),
   };
+}
+
+/** The key `signatures` as bencode writes it: a torrent without these bytes has no signatures. */
+const SIGNATURES_KEY_BYTES = Buffer.from('10:signatures');
+
+async function signaturesOf(m: Metainfo, bytes: Uint8Array | undefined): Promise<InfoJson['signatures']> {
+  if (!bytes || Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(SIGNATURES_KEY_BYTES) < 0) return [];
+  // Loaded only for a torrent that may be signed: the verifier brings node:crypto's key handling.
+  const { torrentSignatures } = await import('../../feed/torrent-signature.js');
+  return torrentSignatures(bytes, m).map((x) => ({ signer: x.signer, valid: x.valid, ...(x.problem ? { problem: x.problem } : {}) }));
 }
 
 function syncSummary(m: Metainfo): string {
@@ -116,18 +125,21 @@ async function torrentOf(arg: string): Promise<{ m: Metainfo; bytes: Uint8Array 
   return { m: r.metainfo, bytes: r.bytes };
 }
 
+/** The whole of `isosync info`, once the command line is read (by commander, or by quick-info.ts). */
+export async function showInfo(path: string, opts: { json?: boolean; home?: string }): Promise<void> {
+  const { m, bytes } = await torrentOf(path);
+  const j = await infoJson(m, bytes);
+  await markFollowedKeys(j, opts.home);
+  if (opts.json) printJson(j);
+  else printText(j);
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('info')
     .description('show what a torrent holds: sizes, infohash, product, release, lineage, trackers, web seeds, hints')
     .argument('<torrent>', "a .torrent file (isosync's or any other), or an http(s) URL of a torrent or of an image");
   withCommon(cmd).action(
-    action(async (path: string, opts: CommonOptions) => {
-      const { m, bytes } = await torrentOf(path);
-      const j = infoJson(m, bytes);
-      await markFollowedKeys(j, opts.home);
-      if (opts.json) printJson(j);
-      else printText(j);
-    }),
+    action(async (path: string, opts: CommonOptions) => showInfo(path, opts)),
   );
 }

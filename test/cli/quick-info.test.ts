@@ -1,0 +1,56 @@
+/**
+ * `isosync info` without commander (src/cli/quick-info.ts): which forms bin/isosync
+ * runs on the short path, and that they print exactly what the full command line
+ * (main.ts) prints for the same words, reports and errors alike.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, it } from 'node:test';
+import { quickInfoArgs } from '../../src/cli/quick-info.js';
+import { cli, fixture, ROOT, tempDir } from '../helpers/env.js';
+
+/** The same words run through main.ts (commander), in a child like cli()'s. */
+function viaMain(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const main = pathToFileURL(join(ROOT, 'dist', 'src', 'cli', 'main.js')).href;
+  const code = `const { main } = await import(${JSON.stringify(main)}); await main(['node', 'isosync', ...${JSON.stringify(args)}]);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', input: '', env: { ...process.env, ISOSYNC_DEBUG: '' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('isosync info on the short path', () => {
+  it('takes the plain forms only', () => {
+    assert.deepEqual(quickInfoArgs(['a.torrent']), { target: 'a.torrent', json: false });
+    assert.deepEqual(quickInfoArgs(['--json', 'a.torrent', '--home', 'h']), { target: 'a.torrent', json: true, home: 'h' });
+    assert.deepEqual(quickInfoArgs(['a.torrent', '--home=h2']), { target: 'a.torrent', json: false, home: 'h2' });
+    for (const words of [[], ['--json'], ['a', 'b'], ['a', '--help'], ['a', '-q'], ['--', 'a'], ['a', '--home'], ['a', '--home', '--json'], ['a', '--home=']]) {
+      assert.equal(quickInfoArgs(words), undefined, words.join(' '));
+    }
+  });
+
+  it('prints what the full command line prints, reports and errors', (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const img = join(tmp.dir, 'distro-1.01.iso');
+    copyFileSync(fixture('releases', 'distro-1.01.iso'), img);
+    const home = join(tmp.dir, 'h');
+    assert.equal(cli(['publish', img, '--previous', fixture('releases', 'distro-1.00.iso'), '--product', 'distro', '--release', '1.01', '--home', home]).status, 0);
+    const cases = [
+      ['info', `${img}.torrent`],
+      ['info', `${img}.torrent`, '--json', '--home', home],
+      ['info', join(tmp.dir, 'missing.torrent')],
+      ['info', img, '--json'],
+    ];
+    for (const args of cases) {
+      const quick = cli(args);
+      const full = viaMain(args);
+      assert.equal(quick.status, full.status, args.join(' '));
+      assert.equal(quick.stdout, full.stdout, args.join(' '));
+      assert.equal(quick.stderr, full.stderr, args.join(' '));
+    }
+    assert.equal(cli(cases[0]!).status, 0);
+    assert.notEqual(cli(cases[2]!).status, 0);
+  });
+});
