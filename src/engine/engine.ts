@@ -27,7 +27,7 @@ import type { Span } from '../core/span.js';
 import { ignoreWarnings, type WarningCode, type WarningSink } from '../core/warnings.js';
 import { requestsFor, type Block } from './block.js';
 import type { FailReason, HandleSink, PeerHandle } from './handle.js';
-import { freshHealth, lateAsks, onBlock, onConviction, onTimeouts, onTurn, rateOf, REQUEST_TIMEOUT_MS, type Health } from './health.js';
+import { freshHealth, lateAsks, onBlock, onConviction, onTimeouts, REQUEST_TIMEOUT_MS, type Health } from './health.js';
 import { AheadPieces, leftToPeers, type PlanFacts } from './look-ahead.js';
 import { PiecePicker } from './piece-picker.js';
 import { RangePort } from './range-port.js';
@@ -220,7 +220,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   block(h: PeerHandle, b: Block, bytes: Uint8Array): void {
     this.downloaded += bytes.length;
     const health = this.health.get(h);
-    if (health) onBlock(health, this.now(), bytes.length);
+    if (health) onBlock(health, this.now());
     if (!this.book.isWanted(b)) return this.wake(); // a late copy: another source was first
     this.opts.onReceived?.(b, bytes);
     for (const other of this.book.drop(b)) if (other !== h) other.cancel([b]);
@@ -279,7 +279,6 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
         has: (p) => h.has(p),
         strikes: health.strikes,
         keepsUp: health.timeouts === 0,
-        rate: rateOf(health),
       });
     }
     const d = scheduleTurn({ book: this.book, sources, now, endgame: this.piecesLeft === 0, rules: this.rules, reclaim: this.reclaim, pieceLength: this.opts.pieceLength, ahead: (p) => this.ahead.holds(p) });
@@ -293,7 +292,6 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
       for (const b of a.blocks) this.book.asked(b, a.handle, now);
       a.handle.request(a.blocks);
     }
-    for (const [h, health] of this.health) onTurn(health, now, this.book.askedCount(h) > 0);
   }
 
   /** Idle web-seed room takes the sure bytes of the next pieces (look-ahead.ts). */

@@ -23,14 +23,6 @@ export const BAN_STRIKES = 2;
 /** Asks held by a peer that chokes us return to the scheduler after this long. */
 export const CHOKE_GRACE_MS = 5_000;
 
-/**
- * A source's rate is a measure once it sent this much while asked (one
- * pipeline of a peer), or was asked this long: before, one round trip's
- * latency weighs too much in it.
- */
-export const RATE_MIN_BYTES = 1024 * 1024;
-export const RATE_MIN_BUSY_MS = 500;
-
 export interface Health {
   /** Blocks proved wrong by a piece hash. */
   strikes: number;
@@ -38,34 +30,15 @@ export interface Health {
   timeouts: number;
   /** When the last block arrived (or when the source was added). */
   lastBlockAt: number;
-  /** Payload bytes it sent. */
-  received: number;
-  /** Time with asks of it out (ms), as the engine's turns saw it. */
-  busyMs: number;
-  /** The turn since which asks of it are out; undefined: none were at the last turn. */
-  busySince: number | undefined;
 }
 
 export function freshHealth(now: number): Health {
-  return { strikes: 0, timeouts: 0, lastBlockAt: now, received: 0, busyMs: 0, busySince: undefined };
+  return { strikes: 0, timeouts: 0, lastBlockAt: now };
 }
 
-export function onBlock(h: Health, now: number, bytes = 0): void {
+export function onBlock(h: Health, now: number): void {
   h.timeouts = 0;
   h.lastBlockAt = now;
-  h.received += bytes;
-}
-
-/** A turn ended at `now` with asks of the source out (`asked`) or none: its busy time grows by the time since the last turn that had some. */
-export function onTurn(h: Health, now: number, asked: boolean): void {
-  if (h.busySince !== undefined) h.busyMs += now - h.busySince;
-  h.busySince = asked ? now : undefined;
-}
-
-/** Bytes per second the source sent while asked; undefined until RATE_MIN_BYTES or RATE_MIN_BUSY_MS make it a measure. */
-export function rateOf(h: Health): number | undefined {
-  if (h.received < RATE_MIN_BYTES && h.busyMs < RATE_MIN_BUSY_MS) return undefined;
-  return (h.received * 1000) / Math.max(h.busyMs, 1);
 }
 
 /** Some of the source's asks timed out this turn: whether it now counts as stalled. */

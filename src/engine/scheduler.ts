@@ -21,14 +21,6 @@
  *     then not held up by a slower seed's round trips, a slow one keeps only
  *     what it sends soon, and the blocks a started piece waits for (metadata
  *     reads, guesses that failed) still go to whichever source is first.
- *   - A seed peer's share (`farShare`): once the web seeds' rates are
- *     measured, a seed peer takes from the far end of those queued blocks
- *     (what the assembly needs last) as much as it sends in the time the
- *     web seeds send the rest, their asks in flight counted, so both finish
- *     together: Rp / (Rp + Rw) of the queued and in-flight bytes, less its
- *     own in flight. Until its own rate is measured it probes with
- *     PEER_PROBE_BLOCKS. Left idle, a connected seed cost a mixed sync
- *     its fixed costs and gave nothing.
  *   - Oldest first: a source with free capacity gets the oldest unasked
  *     blocks of pieces it has, as many as its capacity says (a peer: its free
  *     pipeline slots; a web seed: one request of at most `bytes` in at most
@@ -58,7 +50,7 @@
  * the next turn asks them again.
  */
 import type { PieceIndex } from '../core/ids.js';
-import { BLOCK_BYTES, type Block } from './block.js';
+import type { Block } from './block.js';
 import type { Capacity } from './handle.js';
 import type { BookView } from './request-book.js';
 
@@ -85,13 +77,6 @@ export const WEB_REPEATS_PEER_MS = 1_000;
  */
 export const PEER_BACKLOG_BLOCKS = 64;
 
-/**
- * Blocks a seed peer whose rate is not measured yet may hold from the far
- * end of the web seeds' queue (farShare): a quarter pipeline, enough to
- * measure it, little enough that a slow seed holds up nothing.
- */
-export const PEER_PROBE_BLOCKS = 16;
-
 export interface SourceView<H> {
   readonly handle: H;
   readonly kind: 'peer' | 'web';
@@ -106,8 +91,6 @@ export interface SourceView<H> {
   readonly strikes: number;
   /** No ask of it timed out since its last block. */
   readonly keepsUp: boolean;
-  /** Bytes per second it sent while asks of it were out (health.ts rateOf); undefined until measured. */
-  readonly rate?: number | undefined;
 }
 
 export interface PieceRule<H> {
@@ -254,25 +237,6 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     return inQueue[i]!;
   };
   /**
-   * The bytes seed peer `s` may take from the far end of the web seeds'
-   * queue this turn: its share of the queued and in-flight bytes by rate,
-   * so that it and the web seeds finish together, less what it holds
-   * already (asks in flight are counted as whole blocks). Nothing until
-   * every web seed's rate is measured (the first blocks of a sync go to the
-   * first source); PEER_PROBE_BLOCKS until the peer's own is.
-   */
-  const farShare = (s: SourceView<H>): number => {
-    if (queueBytes <= 0 || input.ahead === undefined || webs.some((w) => w.rate === undefined)) return 0;
-    const own = book.askedCount(s.handle) * BLOCK_BYTES;
-    if (s.rate === undefined) return PEER_PROBE_BLOCKS * BLOCK_BYTES - own;
-    const seedRates = sources.reduce((n, o) => n + (o.kind === 'peer' && o.complete && o.keepsUp ? (o.rate ?? 0) : 0), 0);
-    const webRates = webs.reduce((n, w) => n + w.rate!, 0);
-    let out = 0;
-    for (const w of webs) out += book.askedCount(w.handle) * BLOCK_BYTES;
-    for (const o of sources) if (o.kind === 'peer' && o.complete && o.keepsUp) out += book.askedCount(o.handle) * BLOCK_BYTES;
-    return ((Math.min(queueBytes, book.unaskedBytes) + out) * s.rate) / (seedRates + webRates) - own;
-  };
-  /**
    * The web seeds' queues hold every unasked block: each is one look-ahead
    * took (the book counts them), their bytes fit, and no piece rule or
    * reclaimed block is in play. Then a seed peer finds nothing beyond the
@@ -333,22 +297,6 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     const noneWaiting = unaskedLeft === 0;
     const toPeers = s.kind === 'web' ? leftToPeers() : undefined;
     const leavesQueue = s.kind === 'peer' && s.complete;
-    // A seed peer's share of the queue, from its far end (farShare).
-    const share = leavesQueue && s.keepsUp ? farShare(s) : 0;
-    if (share > 0) {
-      const held: number[] = [];
-      for (let i = 0, b = candidate(0); b !== undefined; b = candidate(++i)) if (queued(i)) held.push(i);
-      let took = 0;
-      for (let k = held.length - 1; k >= 0 && !full(); k--) {
-        const b = candidate(held[k]!)!;
-        if (taken.has(b) || !usable(b.piece)) continue;
-        if (took + b.length > share || !fits(b)) break;
-        taken.add(b);
-        unaskedLeft--;
-        took += b.length;
-      }
-      mine.reverse();
-    }
     const scan = !(leavesQueue && queueHoldsAll);
     for (let i = 0, b = scan ? candidate(0) : undefined; b !== undefined && !full(); b = candidate(++i)) {
       if (taken.has(b) || (leavesQueue && queued(i)) || toPeers?.has(b) || !usable(b.piece)) continue;

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pieceIndex, type PieceIndex } from '../../src/core/ids.js';
 import { alignedBlockOf, BLOCK_BYTES, isAlignedBlock, requestsFor } from '../../src/engine/block.js';
-import { CHOKE_GRACE_MS, freshHealth, lateAsks, MAX_TIMEOUTS, onBlock, onConviction, onTimeouts, onTurn, overdue, RATE_MIN_BUSY_MS, RATE_MIN_BYTES, rateOf, REQUEST_TIMEOUT_MS } from '../../src/engine/health.js';
+import { CHOKE_GRACE_MS, freshHealth, lateAsks, MAX_TIMEOUTS, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS } from '../../src/engine/health.js';
 import { AHEAD_BATCH_BYTES, leftToPeers, LOOK_AHEAD_BYTES, LOOK_AHEAD_PIECES, takeAhead } from '../../src/engine/look-ahead.js';
 import { pickPiece, PiecePicker } from '../../src/engine/piece-picker.js';
 import { Rng } from '../helpers/random.js';
@@ -248,21 +248,6 @@ describe('strikes and timeouts (fake clock)', () => {
     assert.equal(onTimeouts(h, (now += 1000), REQUEST_TIMEOUT_MS), 'patience', 'a block came: the count starts again');
     now += REQUEST_TIMEOUT_MS + 1;
     assert.equal(onTimeouts(h, now, REQUEST_TIMEOUT_MS), MAX_TIMEOUTS === 2 ? 'stalled' : 'patience');
-  });
-  it('a rate counts only the time asks were out, and is a measure once RATE_MIN_BYTES came or RATE_MIN_BUSY_MS passed', () => {
-    const h = freshHealth(0);
-    onTurn(h, 0, true);
-    onBlock(h, 100, RATE_MIN_BYTES / 2);
-    onTurn(h, 100, false);
-    assert.equal(rateOf(h), undefined, 'half a measure: not yet');
-    onTurn(h, 5_000, true); // idle from 100 to 5,000: not counted
-    onBlock(h, 5_100, RATE_MIN_BYTES / 2);
-    onTurn(h, 5_100, false);
-    assert.equal(rateOf(h), (RATE_MIN_BYTES * 1000) / 200);
-    const slow = freshHealth(0);
-    onTurn(slow, 0, true);
-    onTurn(slow, RATE_MIN_BUSY_MS, true);
-    assert.equal(rateOf(slow), 0, 'asked that long and nothing came: a measure of 0');
   });
   it('convictions: a web seed is dropped at once, a peer struck and then banned', () => {
     assert.equal(onConviction(freshHealth(0), 'web'), 'drop');
