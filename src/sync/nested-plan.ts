@@ -54,16 +54,20 @@ function freeSpans(img: NestedImage, containerBytes: number): Span[] {
  * first sample of the data in one range, where a guess after the header left the header to be fetched
  * apart (one more part of a multipart reply, some 120 bytes of framing, per changed block) and kept the
  * stream header and the data's first bytes from being guessed.
+ *
+ * The magic is read through the small blocks of the nested walk (`sources`: 4 KiB), every block at once: read one
+ * after the other through the 256 KiB blocks of piece filling, the live bench pair's 182 changed blocks cost 47 MB
+ * of reads in a row (0.1-0.25 s of planning under load) for 6 bytes each.
  */
 async function fromXzBlockStart(guesses: readonly LocalSegment[], sources: readonly (ByteSource | undefined)[]): Promise<LocalSegment[]> {
-  const out: LocalSegment[] = [];
-  for (const g of guesses) {
-    const src = sources[g.source];
-    const at = g.sourceOffset - CHANGED_BLOCK_HEADER;
-    const xz = src !== undefined && at >= 0 && startsXzStream(await src.read(at, XZ_MAGIC_BYTES));
-    out.push(xz ? { ...g, start: g.start - CHANGED_BLOCK_HEADER, sourceOffset: at } : g);
-  }
-  return out;
+  return Promise.all(
+    guesses.map(async (g) => {
+      const src = sources[g.source];
+      const at = g.sourceOffset - CHANGED_BLOCK_HEADER;
+      const xz = src !== undefined && at >= 0 && startsXzStream(await src.read(at, XZ_MAGIC_BYTES));
+      return xz ? { ...g, start: g.start - CHANGED_BLOCK_HEADER, sourceOffset: at } : g;
+    }),
+  );
 }
 
 /** Nested images of an ISO read through `src` (its layout, its El Torito EFI images and ESP partitions). */
@@ -101,7 +105,7 @@ export async function planNested(
     if (src) nestedSources.push({ index: s.index, nested: await nestedImagesOf(src, s.image, note) });
   }
   const mapped = mapNestedFiles(targetImages, nestedSources);
-  const mapping = { ...mapped, changedBlocks: await fromXzBlockStart(mapped.changedBlocks, byteSources) };
+  const mapping = { ...mapped, changedBlocks: await fromXzBlockStart(mapped.changedBlocks, byteSources.map((b, i) => walkSources[i] ?? b)) };
   let reencoded: LocalSegment[] = [];
   if (reencode) {
     const sourcesWithBytes = nestedSources.flatMap((s) => (byteSources[s.index] ? [{ nested: s.nested, bytes: byteSources[s.index]!, index: s.index }] : []));
