@@ -12,6 +12,10 @@ const HASH_LOG = 15;
 const FIRST_INDEX = 65536;
 /** Indexes stay below this (the hash table holds 32-bit ones); past it the tables are zeroed again. */
 const INDEX_LIMIT = 2 ** 31;
+/** Whether the searched position starts a run of one repeated byte (pattern analysis, level 9): not known yet, no, yes. */
+const REPEAT_UNTESTED = 0;
+const REPEAT_NOT = 1;
+const REPEAT_CONFIRMED = 2;
 
 export interface Match {
   len: number;
@@ -57,10 +61,6 @@ export class HcMatchFinder {
   private read32(p: number): number {
     const s = this.src;
     return (s[p]! | (s[p + 1]! << 8) | (s[p + 2]! << 16) | (s[p + 3]! << 24)) >>> 0;
-  }
-
-  private hashAt(p: number): number {
-    return Math.imul(this.read32(p), 2654435761 | 0) >>> (32 - HASH_LOG);
   }
 
   /** Links every position from nextToUpdate up to `ip` (excluded) into its hash chain. */
@@ -126,18 +126,22 @@ export class HcMatchFinder {
     const lookBack = ip - low;
     const pattern = this.read32(ip);
     let attempts = this.attempts;
-    let repeat: 'untested' | 'not' | 'confirmed' = 'untested';
+    let repeat = REPEAT_UNTESTED;
     let srcPatternLength = 0;
     this.insert(ip);
-    let matchIndex = this.hashTable[this.hashAt(ip)]!;
+    // The 2 bytes at the current best length, on the input's side: read again only when the best length changes.
+    let tail = this.read16(low + longest - 1);
+    const toPos = base - first;
+    let matchIndex = this.hashTable[Math.imul(pattern, 2654435761 | 0) >>> (32 - HASH_LOG)]!;
     while (matchIndex >= lowest && attempts > 0) {
       attempts--;
-      const m = matchIndex - first + base;
-      if (this.read16(low + longest - 1) === this.read16(m - lookBack + longest - 1) && this.read32(m) === pattern) {
+      const m = matchIndex + toPos;
+      if (tail === this.read16(m - lookBack + longest - 1) && this.read32(m) === pattern) {
         const back = lookBack ? this.countBack(ip, m, low, base) : 0;
         const len = MINMATCH + this.count(ip + MINMATCH, m + MINMATCH, high) - back;
         if (len > longest) {
           longest = len;
+          tail = this.read16(low + longest - 1);
           found.len = len;
           found.ref = m + back;
           found.start = ip + back;
@@ -146,14 +150,14 @@ export class HcMatchFinder {
       const distNext = chain[matchIndex & 0xffff]!;
       if (this.patternAnalysis && distNext === 1) {
         const candidate = matchIndex - 1;
-        if (repeat === 'untested') {
+        if (repeat === REPEAT_UNTESTED) {
           const b0 = pattern & 0xff;
           if ((pattern & 0xffff) === pattern >>> 16 && b0 === pattern >>> 24) {
-            repeat = 'confirmed';
+            repeat = REPEAT_CONFIRMED;
             srcPatternLength = this.runForward(ip + 4, high, b0) + 4;
-          } else repeat = 'not';
+          } else repeat = REPEAT_NOT;
         }
-        if (repeat === 'confirmed' && candidate >= lowest) {
+        if (repeat === REPEAT_CONFIRMED && candidate >= lowest) {
           const cp = candidate - first + base;
           if (this.read32(cp) === pattern) {
             const byte = pattern & 0xff;
@@ -170,6 +174,7 @@ export class HcMatchFinder {
                 if (longest < maxML) {
                   if (ipIndex - matchIndex > MAX_DISTANCE) break;
                   longest = maxML;
+                  tail = this.read16(low + longest - 1);
                   found.len = maxML;
                   found.ref = matchIndex - first + base;
                   found.start = ip;

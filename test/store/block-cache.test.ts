@@ -1,0 +1,58 @@
+/**
+ * BlockCache's prefetch: the blocks of announced ranges are loaded with one
+ * inner read per run of nearby blocks (a metadata walk announces a level's
+ * inodes at once), reads of them then cost no inner read, the bytes are the
+ * source's, and at most half the cache is loaded by one call.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BlockCache } from '../../src/store/block-cache.js';
+import { MemorySource, type ByteSource } from '../../src/store/byte-source.js';
+import { Rng } from '../helpers/random.js';
+
+/** A source that counts the reads that reach it. */
+function counted(bytes: Uint8Array): ByteSource & { reads: number } {
+  const inner = new MemorySource(bytes);
+  const s = {
+    reads: 0,
+    size: bytes.length,
+    read: (offset: number, length: number) => {
+      s.reads++;
+      return inner.read(offset, length);
+    },
+  };
+  return s;
+}
+
+describe('BlockCache prefetch', () => {
+  const bytes = new Rng(7).bytes(8 * 1024 * 1024);
+
+  it('loads nearby blocks with one read and serves them without another', async () => {
+    const src = counted(bytes);
+    const cache = new BlockCache(src, 4096, 4096);
+    // Three ranges within 64 KiB of one another (one run), one far away (another run).
+    const ranges = [
+      { start: 10_000, end: 10_100 },
+      { start: 30_000, end: 30_032 },
+      { start: 70_000, end: 74_000 },
+      { start: 5_000_000, end: 5_000_064 },
+    ];
+    await cache.prefetch(ranges);
+    assert.equal(src.reads, 2);
+    for (const r of ranges) assert.deepEqual(await cache.read(r.start, r.end - r.start), bytes.subarray(r.start, r.end));
+    assert.equal(src.reads, 2);
+  });
+
+  it('reads blocks it already holds again never, and loads at most half the cache', async () => {
+    const src = counted(bytes);
+    const cache = new BlockCache(src, 4096, 8);
+    await cache.read(0, 100);
+    assert.equal(src.reads, 1);
+    // Block 0 is held; 20 blocks far apart are asked for, 4 (half of 8) are loaded.
+    await cache.prefetch([{ start: 0, end: 10 }, ...Array.from({ length: 20 }, (_, i) => ({ start: (i + 1) * 256 * 1024, end: (i + 1) * 256 * 1024 + 10 }))]);
+    assert.equal(src.reads, 5);
+    await cache.read(256 * 1024, 10);
+    assert.equal(src.reads, 5);
+    assert.deepEqual(await cache.read(20 * 256 * 1024, 1), bytes.subarray(20 * 256 * 1024, 20 * 256 * 1024 + 1));
+  });
+});
