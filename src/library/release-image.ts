@@ -5,10 +5,15 @@
  * file and a file extent past its end). A truncated ISO, random bytes or a text file is refused with exit
  * 2 and nothing recorded: a release torrent of such a file would later be
  * offered to every sync as a source.
+ *
+ * The metadata is read through a WindowSource (1 MiB reads, as `ls` does):
+ * read directly, each directory sector cost an asynchronous read of its own,
+ * ~3,300 of them on a 7,600-file image, 0.6-0.65 CPU s against 0.36-0.44.
  */
 import { IsosyncError } from '../errors.js';
 import type { IsoImage } from '../iso/entry.js';
 import { readIso } from '../iso/index.js';
+import { WindowSource } from '../iso/read-window.js';
 import { FileSource } from '../store/file-source.js';
 
 /** The reason of a reader error, without its "Cannot read ISO "x": " lead. */
@@ -21,7 +26,7 @@ export async function checkReleaseImage(path: string, shownAs: string = path): P
   const src = await FileSource.open(path);
   let img: IsoImage;
   try {
-    img = await readIso(src, { name: shownAs });
+    img = await readIso(new WindowSource(src), { name: shownAs });
   } catch (e) {
     if (e instanceof IsosyncError && e.code !== 'BAD_ISO') throw e;
     throw new IsosyncError('BAD_ISO', `Cannot publish ${JSON.stringify(shownAs)}: not a whole ISO 9660 image: ${reason(e)}`, { path }, { cause: e });

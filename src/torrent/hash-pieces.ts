@@ -1,17 +1,19 @@
 /**
- * Piece hashing of an image file on every core: the `pieces` string of a
- * torrent, and verification of an image against one.
+ * Piece hashing of an image file: the `pieces` string of a torrent, and
+ * verification of an image against one.
  *
- * The content is cut into jobs of whole pieces (about JOB_BYTES each) taken
- * in turn by the calling thread and by min(MAX_HASH_THREADS, cores) - 1
- * worker threads (hash-worker.ts); each reads its job with large sequential
- * reads and hashes it with node:crypto (OpenSSL SHA-1); the 20-byte digests
- * are assembled in piece order. The calling thread hashes too because a worker
- * costs ~0.12 s of CPU to start (a Node isolate and its bootstrap), a third of
- * what SHA-1 of 512 MiB costs: on 2 cores one worker plus this thread hash as
- * fast as two workers, for one start-up less. Memory is bounded: each thread
- * holds one read buffer (READ_BYTES), and the result is 20 bytes per piece.
- * Small inputs are hashed on the calling thread alone.
+ * The content is cut into jobs of whole pieces (about JOB_BYTES each), taken
+ * in turn by the calling thread and by any worker threads (hash-worker.ts);
+ * the 20-byte digests are assembled in piece order. The calling thread hashes
+ * with its reads done ahead on libuv's thread pool (hash-ahead.ts: reading
+ * and hashing overlap without a worker); a worker reads its job with
+ * synchronous 1 MiB reads. Workers run by default only beyond two cores
+ * (defaultHashWorkers): on two, the calling thread and its reads already keep
+ * both busy, and a worker costs ~0.12-0.16 s of CPU to start (a Node isolate
+ * and its bootstrap), which a loaded machine pays in wall time as well.
+ * Memory is bounded: the calling thread's ring of reads (3 MiB), one read
+ * buffer per worker (READ_BYTES), and 20 bytes per piece. Small inputs are
+ * hashed on the calling thread alone, with synchronous reads.
  *
  * The file is checked before and after (size, mtime): an image that changes
  * while it is hashed is an error, not a silently wrong torrent.
@@ -23,6 +25,7 @@ import { availableParallelism } from 'node:os';
 import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
+import { AHEAD_BUFFERS, hashRangeAhead } from './hash-ahead.js';
 import { HASH_WORKER_MARK, hashRange, READ_BYTES, type HashJob, type HashReply } from './hash-worker.js';
 import { SHA1_BYTES } from './info-hash.js';
 import { equalBytes, fileRoot, leafHashes, SHA256_BYTES } from './merkle.js';
@@ -32,16 +35,22 @@ import { V2_MIN_PIECE_LENGTH } from './v2-info.js';
 
 /** Bytes per job: 16 MiB gives each worker long sequential reads and keeps ~64 jobs per GiB to balance. */
 export const JOB_BYTES = 16 * 1024 * 1024;
-/** Inputs up to this size are hashed on the calling thread: 8 MiB hashes in ~10 ms, less than starting a worker. */
+/** Inputs up to this size are hashed on the calling thread alone, with synchronous reads: 8 MiB hashes in ~10 ms. */
 export const INLINE_MAX_BYTES = 8 * 1024 * 1024;
 /** Jobs posted to a worker ahead: 2 hides the round trip to this thread, which may be busy with a job of its own. */
 const JOBS_QUEUED_PER_WORKER = 2;
 /** Hashing threads at most, the calling thread included: SHA-1 of a page-cached image stops scaling where reads and memory bandwidth bind, and each worker costs a start-up. */
 export const MAX_HASH_THREADS = 4;
+/** Cores the calling thread keeps busy: its hashing and its reads ahead. */
+const CALLING_THREAD_CORES = 2;
 
-/** Workers beside the calling thread when the caller does not say: min(MAX_HASH_THREADS, cores) - 1. */
+/**
+ * Workers beside the calling thread when the caller does not say: one per
+ * core beyond CALLING_THREAD_CORES, up to MAX_HASH_THREADS threads in all
+ * (none on 2 cores: measured in hash-ahead.ts; more cores were not measured).
+ */
 export function defaultHashWorkers(): number {
-  return Math.min(MAX_HASH_THREADS, availableParallelism()) - 1;
+  return Math.max(0, Math.min(MAX_HASH_THREADS, availableParallelism() + 1 - CALLING_THREAD_CORES) - 1);
 }
 
 export interface HashOptions {
@@ -117,8 +126,8 @@ async function hashAll(path: string, pieceLength: number, opts: HashOptions, v2:
     layer?.set(digests.subarray(n * SHA1_BYTES), job.firstPiece * SHA256_BYTES);
   };
   try {
-    if (workers <= 0) hashInline(path, jobs, put, length, opts.onProgress);
-    else await hashInPool(path, jobs, workers, put, length, opts.onProgress);
+    if (workers <= 0 && length <= INLINE_MAX_BYTES) hashInline(path, jobs, put, length, opts.onProgress);
+    else await hashInPool(path, jobs, Math.max(0, workers), put, length, opts.onProgress);
   } catch (e) {
     if (e instanceof IsosyncError) throw e;
     const err = e as NodeJS.ErrnoException;
@@ -221,13 +230,10 @@ function hashInline(path: string, jobs: Job[], put: Put, total: number, onProgre
   }
 }
 
-/** Lets worker replies in between two jobs of the calling thread. */
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * Jobs go, in order, to whichever thread asks next: each worker keeps
  * JOBS_QUEUED_PER_WORKER posted, and the calling thread hashes one job at a
- * time between turns of its event loop (a 16 MiB job is ~12 ms of SHA-1).
+ * time with its reads ahead (its awaits let worker replies in).
  */
 async function hashInPool(path: string, jobs: Job[], size: number, put: Put, total: number, onProgress?: HashOptions['onProgress']): Promise<void> {
   const workers: Worker[] = [];
@@ -278,11 +284,10 @@ async function hashInPool(path: string, jobs: Job[], size: number, put: Put, tot
       // Jobs queued per worker, so it never waits for the next one.
       for (let k = 0; k < JOBS_QUEUED_PER_WORKER; k++) feed(w);
     }
-    const buf = Buffer.allocUnsafe(READ_BYTES);
+    const ring = Array.from({ length: AHEAD_BUFFERS }, () => Buffer.allocUnsafe(Math.min(READ_BYTES, total)));
     while (!failure && next < jobs.length) {
       const job = jobs[next++]!;
-      complete(job, hashRange(fd, job, buf));
-      await turn();
+      complete(job, await hashRangeAhead(fd, job, ring));
     }
     if (!failure && finished < jobs.length) await new Promise<void>((resolve) => (wake = resolve));
     if (failure) throw failure.error;

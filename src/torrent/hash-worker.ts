@@ -55,53 +55,87 @@ function fdFor(path: string): number {
   return fd;
 }
 
-/** Hashes [start, end) of the file, piece by piece. Exported for the single-thread path. */
+/**
+ * The pieces of [start, end) of a file from its bytes, fed in order in chunks
+ * of any size: SHA-1 of each piece and, with `v2`, its piece-layer hash.
+ */
+export class RangeHasher {
+  private readonly out: Uint8Array;
+  private readonly layerAt: number;
+  /** v2: the leaf hashes of the current piece (chunks are 16 KiB-aligned: they start at a piece border and READ_BYTES is a multiple of 16 KiB). */
+  private readonly leaves: Uint8Array | undefined;
+  private leafCount = 0;
+  private pos: number;
+  private piece = 0;
+  private hash: Hash = createHash('sha1');
+  private pieceEnd: number;
+
+  constructor(private readonly job: Omit<HashJob, 'id' | 'path'>) {
+    const { start, end, pieceLength } = job;
+    const count = Math.ceil((end - start) / pieceLength);
+    this.out = new Uint8Array(count * (job.v2 ? SHA1_BYTES + SHA256_BYTES : SHA1_BYTES));
+    this.layerAt = count * SHA1_BYTES;
+    this.leaves = job.v2 ? new Uint8Array((pieceLength / MERKLE_BLOCK_BYTES) * SHA256_BYTES) : undefined;
+    this.pos = start;
+    this.pieceEnd = Math.min(start + pieceLength, end);
+  }
+
+  /** The next bytes of the range (they start where the last chunk ended). */
+  feed(chunk: Uint8Array): void {
+    const { end, pieceLength } = this.job;
+    const leaves = this.leaves;
+    let off = 0;
+    while (off < chunk.length) {
+      const take = Math.min(chunk.length - off, this.pieceEnd - (this.pos + off));
+      this.hash.update(chunk.subarray(off, off + take));
+      if (leaves) {
+        for (let b = off; b < off + take; b += MERKLE_BLOCK_BYTES) {
+          const leaf = createHash('sha256').update(chunk.subarray(b, Math.min(b + MERKLE_BLOCK_BYTES, off + take))).digest();
+          leaves.set(leaf, this.leafCount++ * SHA256_BYTES);
+        }
+      }
+      off += take;
+      if (this.pos + off === this.pieceEnd) {
+        this.out.set(this.hash.digest(), this.piece * SHA1_BYTES);
+        if (leaves) {
+          this.out.set(pieceNode(leaves.subarray(0, this.leafCount * SHA256_BYTES), pieceLength), this.layerAt + this.piece * SHA256_BYTES);
+          this.leafCount = 0;
+        }
+        this.piece++;
+        this.hash = createHash('sha1');
+        this.pieceEnd = Math.min(this.pieceEnd + pieceLength, end);
+      }
+    }
+    this.pos += chunk.length;
+  }
+
+  /** The SHA-1 digests in piece order, then (v2) the piece-layer hashes. */
+  digests(): Uint8Array {
+    return this.out;
+  }
+}
+
+/** The error of a file that ends before the range to hash does. */
+export function shortRead(at: number, end: number): IsosyncError {
+  return new IsosyncError('IO', `Cannot hash the file: it ended at byte ${at}, before ${end}`, { offset: at, errno: 'SHORT_READ' });
+}
+
+/** Hashes [start, end) of the file with synchronous reads into `buf`. Exported for the single-thread path. */
 export function hashRange(fd: number, job: Omit<HashJob, 'id' | 'path'>, buf: Buffer): Uint8Array {
-  const { start, end, pieceLength } = job;
-  const count = Math.ceil((end - start) / pieceLength);
-  const out = new Uint8Array(count * (job.v2 ? SHA1_BYTES + SHA256_BYTES : SHA1_BYTES));
-  const layerAt = count * SHA1_BYTES;
-  // v2: the leaf hashes of the current piece (reads are 16 KiB-aligned: they start at a piece border and READ_BYTES is a multiple of 16 KiB).
-  const leaves = job.v2 ? new Uint8Array((pieceLength / MERKLE_BLOCK_BYTES) * SHA256_BYTES) : undefined;
-  let leafCount = 0;
-  let pos = start;
-  let piece = 0;
-  let hash: Hash = createHash('sha1');
-  let pieceEnd = Math.min(start + pieceLength, end);
-  while (pos < end) {
+  const { start, end } = job;
+  const hasher = new RangeHasher(job);
+  for (let pos = start; pos < end; ) {
     const want = Math.min(buf.length, end - pos);
     let got = 0;
     while (got < want) {
       const n = readSync(fd, buf, got, want - got, pos + got);
-      if (n === 0) throw new IsosyncError('IO', `Cannot hash the file: it ended at byte ${pos + got}, before ${end}`, { offset: pos + got, errno: 'SHORT_READ' });
+      if (n === 0) throw shortRead(pos + got, end);
       got += n;
     }
-    // Feed the chunk to the pieces it spans.
-    let off = 0;
-    while (off < got) {
-      const take = Math.min(got - off, pieceEnd - (pos + off));
-      hash.update(buf.subarray(off, off + take));
-      if (leaves) {
-        for (let b = off; b < off + take; b += MERKLE_BLOCK_BYTES) {
-          const leaf = createHash('sha256').update(buf.subarray(b, Math.min(b + MERKLE_BLOCK_BYTES, off + take))).digest();
-          leaves.set(leaf, leafCount++ * SHA256_BYTES);
-        }
-      }
-      off += take;
-      if (pos + off === pieceEnd) {
-        out.set(hash.digest(), piece * SHA1_BYTES);
-        if (leaves) {
-          out.set(pieceNode(leaves.subarray(0, leafCount * SHA256_BYTES), pieceLength), layerAt + piece * SHA256_BYTES);
-          leafCount = 0;
-        }
-        piece++;
-        hash = createHash('sha1');
-        pieceEnd = Math.min(pieceEnd + pieceLength, end);
-      }
-    }
+    hasher.feed(buf.subarray(0, got));
     pos += got;
   }
-  return out;
+  return hasher.digests();
 }
 
 if (parentPort && workerData === HASH_WORKER_MARK) {
