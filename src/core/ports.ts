@@ -28,7 +28,8 @@ export interface ByteSource {
   readInto?(dest: Uint8Array, at: number, offset: number, length: number): Promise<void>;
   /**
    * Optional: the caller will soon read these ranges. A source that fetches
-   * over a network gets them in one round trip; a local one ignores it.
+   * over a network gets them in one round trip; a local cache of blocks loads
+   * them with few reads (BlockCache); a plain local one ignores it.
    */
   prefetch?(ranges: readonly Span[]): Promise<void>;
 }

@@ -145,23 +145,26 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
       const next: Pending[] = [];
       let at = 0;
       while (at < queue.length) {
-        const jobs: FileJob[] = [];
+        const picked: Pending[] = [];
         let bytes = 0;
-        while (at < queue.length && (jobs.length === 0 || bytes + queue[at]!.f.size + queue[at]!.from.size <= BATCH_BYTES)) {
+        while (at < queue.length && (picked.length === 0 || bytes + queue[at]!.f.size + queue[at]!.from.size <= BATCH_BYTES)) {
           const p = queue[at++]!;
+          picked.push(p);
+          bytes += p.f.size + p.from.size;
+        }
+        // A batch's old files are read at once: each is a few reads of the local image, which cost more waiting than work.
+        // An old file that does not decode only loses its guess.
+        const olds = await Promise.all(picked.map((p) => src.img.layout.readContent(p.from, MAX_FILE).catch(() => undefined)));
+        const jobs: FileJob[] = [];
+        picked.forEach((p, i) => {
+          const old = olds[i];
+          if (!old) return;
           const ex = extentsOf(p.f)!;
-          let old: Uint8Array;
-          try {
-            old = await src.img.layout.readContent(p.from, MAX_FILE);
-          } catch {
-            continue; // an old file that does not decode only loses this guess
-          }
           // The guess as the last round left it, where it is read again: the old bytes at the shift found so far.
           const guess = new Uint8Array(p.f.size);
           fillShifted(guess, Math.max(0, p.shift), old, p.shift);
           jobs.push({ t, f: p.f, entry: p.from, size: p.f.size, from: oldFile(src.img, src.index, p.from), extents: ex.extents, pas: ex.pas, sizes: inputSizes(p.f.size, ex.extents), old, guess, cal, want: p.want, fetched: p.fetched, shift: p.shift });
-          bytes += p.f.size + p.from.size;
-        }
+        });
         if (round === 0) files += jobs.length;
         const r = await runRound(jobs, input, enc, guesses);
         kept += r.kept;

@@ -97,13 +97,17 @@ export async function planNested(
 ): Promise<NestedPlan | undefined> {
   const candidates = overlay(target.length, [isoMapping.exact, isoMapping.guesses[0] ?? []]);
   const checked = new CheckedTarget(target, candidates, byteSources, vt);
-  const targetImages = await nestedImagesOf(checked, targetIso, note);
+  // The sources' walks (local reads and CPU) run while the target's waits for the network.
+  const walked = (async () => {
+    const out: NestedSource[] = [];
+    for (const s of sources) {
+      const src = walkSources[s.index] ?? byteSources[s.index];
+      if (src) out.push({ index: s.index, nested: await nestedImagesOf(src, s.image, note) });
+    }
+    return out;
+  })();
+  const [targetImages, nestedSources] = await Promise.all([nestedImagesOf(checked, targetIso, note), walked]);
   if (targetImages.length === 0) return undefined;
-  const nestedSources: NestedSource[] = [];
-  for (const s of sources) {
-    const src = walkSources[s.index] ?? byteSources[s.index];
-    if (src) nestedSources.push({ index: s.index, nested: await nestedImagesOf(src, s.image, note) });
-  }
   const mapped = mapNestedFiles(targetImages, nestedSources);
   const mapping = { ...mapped, changedBlocks: await fromXzBlockStart(mapped.changedBlocks, byteSources.map((b, i) => walkSources[i] ?? b)) };
   let reencoded: LocalSegment[] = [];
