@@ -106,10 +106,14 @@ export interface ProbeOutcome {
 /**
  * Spacing of the dense round: a piece that still fails although every sample
  * of a segment agreed holds a change between two samples (a compressed block
- * changed without changing its length, from the change to its end); samples
- * this far apart find it for some 5 KiB a piece instead of the whole segment.
+ * changed without changing its length, from the change to its end; a cluster
+ * of an uncompressed image rewritten in place). Samples (BISECT.bytes each)
+ * at most this far apart find any changed run of this length or more: a
+ * FAT image's 4 KiB cluster (at 8 KiB, with some 16 KiB between samples where
+ * a gap held less than three spacings, the committed live fixture's and the
+ * bench pair's EFI cluster fell between two).
  */
-export const DENSE_SPACING = 8192;
+export const DENSE_SPACING = 4096;
 
 /**
  * Stream magics at the start of every compressed block of a squashfs (xz:
@@ -196,14 +200,21 @@ export class SegmentProbe {
     return out;
   }
 
-  /** Once, after the rounds: samples every DENSE_SPACING inside the gaps whose both sides agreed. */
+  /**
+   * Once, after the rounds: samples every DENSE_SPACING inside the gaps whose both sides agreed (of a segment every
+   * sample agreed with, or the agreeing part of one that turned). Uncompressed data changed in place agrees again
+   * after the change (a file of a FAT image: a cluster rewritten, the rest of the file as it was), which one turn
+   * does not show; a dense sample inside the change turns its gap mixed, and the rounds start again (`next`) to
+   * halve both of its boundaries.
+   */
   dense(): Span[] {
     if (this.denseDone || !this.probed) return [];
     this.denseDone = true;
+    this.round = 1;
     const out: Span[] = [];
     for (const g of this.gaps()) {
-      const n = Math.floor((g.end - g.start) / DENSE_SPACING) - 1;
-      if (g.agree && !g.mixed && n >= 1) for (const s of spread(g.start, g.end, n, false)) out.push(s);
+      const n = Math.ceil((g.end - g.start) / DENSE_SPACING) - 1;
+      if (g.agree && !g.mixed && n >= 1) for (const s of spread(g.start, g.end, n, false, BISECT.bytes)) out.push(s);
     }
     return out;
   }
@@ -351,5 +362,5 @@ export function cutBySamples(segs: readonly LocalSegment[], probes: ReadonlyMap<
   // mappings are not sampled by choice, and their reason's rank decides (a grown image's free space, guessed zeros
   // that every sample agreed with, can still hold old bytes: the suite's appended-session pair).
   const kept = segs.flatMap((s) => probes.get(s)?.outcome(margin).keep ?? [s]);
-  return { kept, said: (s) => (s.end - s.start < PROBE_MIN_BYTES && !probes.has(s) ? SAMPLED_NOT : SAMPLED_MIXED) };
+  return { kept, said: (s) => (s.end - s.start < PROBE_MIN_BYTES && !(probes.get(s)?.probed ?? false) ? SAMPLED_NOT : SAMPLED_MIXED) };
 }

@@ -178,6 +178,38 @@ describe('probing a doubtful segment', () => {
     assert.ok(L - kept <= 20_000 + 2 * DENSE_SPACING + TURN_MARGIN + dense.length * 64, `dropped ${L - kept}`);
   });
 
+  test('a cluster changed in place before the turn: the dense round finds it, the rounds after it halve both of its boundaries', () => {
+    // A file of an uncompressed image guessed from the old file at the same offset (a changed block): a 4 KiB run
+    // rewritten in place at 31,000, then the rest differs from 58,000 on (bytes inserted); 118 KiB in all.
+    const L = 118 * 1024;
+    const old = noise('fat', L);
+    const neu = old.slice();
+    neu.set(noise('cluster', 4096), 31_000);
+    neu.set(noise('shifted', L - 58_000), 58_000);
+    const base = 7000;
+    const seg: LocalSegment = { start: base, end: base + L, source: 0, sourceOffset: base, reason: 'changed-block' };
+    const p = new SegmentProbe(seg, false, false);
+    const feed = (spans: { start: number; end: number }[]) => {
+      for (const r of spans) p.record(r.start, old.subarray(r.start - base, r.end - base), neu.subarray(r.start - base, r.end - base));
+    };
+    let samples = 0;
+    for (let spans = p.next(); spans.length > 0; spans = p.next()) (samples += spans.length), feed(spans);
+    // One turn: the halving finds the later one and keeps the rewritten cluster (the piece would fail).
+    const before = p.outcome();
+    assert.ok(before.keep.some((k) => k.start - base < 31_000 + 4096 && k.end - base > 31_000), 'the rounds do not see the cluster');
+    const dense = p.dense();
+    assert.ok(dense.every((d) => d.end - d.start === BISECT.bytes));
+    feed(dense);
+    samples += dense.length;
+    for (let spans = p.next(); spans.length > 0; spans = p.next()) (samples += spans.length), feed(spans);
+    const out = p.outcome();
+    for (const k of out.keep) assert.deepEqual(old.subarray(k.start - base, k.end - base), neu.subarray(k.start - base, k.end - base), `kept ${k.start}-${k.end} is right`);
+    const kept = out.keep.reduce((n, k) => n + k.end - k.start, 0);
+    // Dropped: the cluster and the rest from the turn, each to within two REFINE_SPACINGs on either side.
+    assert.ok(L - kept <= 4096 + (L - 58_000) + 8 * REFINE_SPACING, `dropped ${L - kept}`);
+    assert.ok(samples <= 40, `${samples} samples`);
+  });
+
   test('a segment too short to sample is dropped when asked (a changed block: its first bytes are a rewritten header)', () => {
     const seg: LocalSegment = { start: 0, end: 500, source: 0, sourceOffset: 0, reason: 'changed-block' };
     assert.deepEqual(new SegmentProbe(seg, false).outcome(), { keep: [], allWrong: false, allRight: false, droppedBytes: 500 });
