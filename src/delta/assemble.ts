@@ -302,15 +302,15 @@ async function assemblePieceWith<Who>(
   const probes = new Map<LocalSegment, SegmentProbe>();
   /** Samples the evidence-based segments of `segs` up to `maxRank` not sampled yet (probe.ts), a round at a time for the whole piece; false when there was nothing to sample. A segment no sample agrees with is a wrong mapping. */
   const probeSegments = async (segs: readonly LocalSegment[], maxRank: number, dense = false): Promise<boolean> => {
-    // Dense: the segments every sample agreed with, sampled again closely once (probe.ts `dense`).
+    // Dense: the segments any sample agreed with, sampled again closely once (probe.ts `dense`), then halved where that turned.
     const fresh = dense
-      ? [...probes.values()].filter((x) => x.outcome().allRight)
+      ? [...probes.values()].filter((x) => !x.outcome().allWrong)
       : segs.filter((s) => !CERTAINTY[s.reason].exact && CERTAINTY[s.reason].rank <= maxRank && SAMPLED.has(s.reason) && s.source !== CACHE_SOURCE && !probes.has(s)).map((s) => new SegmentProbe(s, s.reason !== 'changed-block', s.end === span.end));
     if (fresh.length === 0 || !fetcher) return false;
     const buf = (held.buf ??= pool.take(len));
     await fillSegments(buf, span.start, segs, input, held.windows);
-    for (;;) {
-      const asks = fresh.map((x) => ({ x, spans: dense ? x.dense() : x.next(buf.subarray(x.seg.start - span.start, x.seg.end - span.start)) })).filter((a) => a.spans.length > 0);
+    for (let round = 0; ; round++) {
+      const asks = fresh.map((x) => ({ x, spans: dense && round === 0 ? x.dense() : x.next(buf.subarray(x.seg.start - span.start, x.seg.end - span.start)) })).filter((a) => a.spans.length > 0);
       if (asks.length === 0) break;
       // Samples are asked as they are, not bridged: that is the point of them.
       const need = subtractSpans(mergeSpans(asks.flatMap((a) => a.spans)), netSpans);

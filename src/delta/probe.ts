@@ -28,7 +28,7 @@ import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { MULTIPART_PART_BYTES } from '../core/ports.js';
 import type { LocalSegment } from './plan.js';
 import { SAMPLED_MIXED, SAMPLED_NOT, type Sampled } from './guess-policy.js';
-import { lzma2ChunkHeaders, XZ_STREAM_HEADER, xzHeaders } from './xz-structure.js';
+import { lzma2ChunkHeaders, startsXzStream, XZ_STREAM_HEADER, xzHeaders } from './xz-structure.js';
 
 export { lzma2ChunkHeaders, startsXzStream, XZ_STREAM_HEADER, xzHeaders } from './xz-structure.js';
 
@@ -106,10 +106,14 @@ export interface ProbeOutcome {
 /**
  * Spacing of the dense round: a piece that still fails although every sample
  * of a segment agreed holds a change between two samples (a compressed block
- * changed without changing its length, from the change to its end); samples
- * this far apart find it for some 5 KiB a piece instead of the whole segment.
+ * changed without changing its length, from the change to its end; a cluster
+ * of an uncompressed image rewritten in place). Samples (BISECT.bytes each)
+ * at most this far apart find any changed run of this length or more: a
+ * FAT image's 4 KiB cluster (at 8 KiB, with some 16 KiB between samples where
+ * a gap held less than three spacings, the committed live fixture's and the
+ * bench pair's EFI cluster fell between two).
  */
-export const DENSE_SPACING = 8192;
+export const DENSE_SPACING = 4096;
 
 /**
  * Stream magics at the start of every compressed block of a squashfs (xz:
@@ -120,6 +124,8 @@ export const DENSE_SPACING = 8192;
  * chunk sizes): one sample across each boundary finds a block changed
  * without changing its length, which evenly spaced samples miss.
  */
+/** The first byte of xz's stream magic (STREAM_MAGICS[0]). */
+const XZ_MAGIC_FIRST = 0xfd;
 const STREAM_MAGICS: readonly (readonly number[])[] = [
   [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
   [0x28, 0xb5, 0x2f, 0xfd],
@@ -144,6 +150,8 @@ export class SegmentProbe {
   private denseDone = false;
   /** Bytes inside the segment known to differ however far the guess holds (a changed xz block's later LZMA2 chunk headers). */
   private differs: Span[] = [];
+  /** Bytes inside the segment fetched with a sample and not compared (a mapped xz block's sizes: they may differ where the data does not). */
+  private readonly unsure: Span[] = [];
 
   /**
    * `keepShort`: whether a segment too short to sample is kept as it is (else it is dropped: a changed block's first
@@ -182,9 +190,24 @@ export class SegmentProbe {
       return this.runs.length > 0 ? [first] : [first, { start: end - q, end }];
     }
     if (r === 0) {
-      const even = spread(start, end, Math.min(PROBES_PER_ROUND, 2 + Math.floor((end - start) / FIRST_SPACING)), true);
-      const across = (local && this.seg.reason === 'nested-file' ? streamStarts(local) : []).map((o) => ({ start: Math.max(start, start + o - BOUNDARY_BEFORE), end: Math.min(end, start + o + BOUNDARY_AFTER) }));
-      return across.length === 0 ? even : mergeSpans([...even, ...across]);
+      const starts = local && this.seg.reason === 'nested-file' ? streamStarts(local) : [];
+      const across = starts.map((o) => ({ start: Math.max(start, start + o - BOUNDARY_BEFORE), end: Math.min(end, start + o + BOUNDARY_AFTER) }));
+      // xz blocks: a change anywhere differs from there to the block's end (xz's check, a CRC of the data, last), so
+      // the samples across the blocks' boundaries and at the segment's two ends see every block, and evenly spaced
+      // ones tell nothing more (each cost a part of a multipart reply). Not zstd: its blocks can end as they were.
+      // A block's headers (its sizes) can differ where its data does not: they are fetched with the first bytes of data
+      // after them, in the same range, and not compared (`unsure`).
+      const xz = local !== undefined && this.seg.reason === 'nested-file' && (startsXzStream(local) || starts.some((o) => local[o] === XZ_MAGIC_FIRST));
+      if (!xz) return mergeSpans([...spread(start, end, Math.min(PROBES_PER_ROUND, 2 + Math.floor((end - start) / FIRST_SPACING)), true), ...across]);
+      const q = BISECT.bytes;
+      const out: Span[] = [{ start: end - q, end }];
+      for (const o of [...(startsXzStream(local) ? [0] : []), ...starts]) {
+        const h = xzHeaders(local.subarray(o));
+        if (h > 0) this.unsure.push({ start: start + o + XZ_STREAM_HEADER, end: start + o + h });
+        out.push({ start: Math.max(start, start + o - BOUNDARY_BEFORE), end: Math.min(end, start + o + Math.max(h + q, BOUNDARY_AFTER)) });
+      }
+      if (!startsXzStream(local)) out.push({ start, end: start + q });
+      return mergeSpans(out);
     }
     const [perRound, bytes] = bisect ? [1, BISECT.bytes] : [PROBES_PER_ROUND, PROBE_BYTES];
     const out: Span[] = [];
@@ -196,14 +219,21 @@ export class SegmentProbe {
     return out;
   }
 
-  /** Once, after the rounds: samples every DENSE_SPACING inside the gaps whose both sides agreed. */
+  /**
+   * Once, after the rounds: samples every DENSE_SPACING inside the gaps whose both sides agreed (of a segment every
+   * sample agreed with, or the agreeing part of one that turned). Uncompressed data changed in place agrees again
+   * after the change (a file of a FAT image: a cluster rewritten, the rest of the file as it was), which one turn
+   * does not show; a dense sample inside the change turns its gap mixed, and the rounds start again (`next`) to
+   * halve both of its boundaries.
+   */
   dense(): Span[] {
     if (this.denseDone || !this.probed) return [];
     this.denseDone = true;
+    this.round = 1;
     const out: Span[] = [];
     for (const g of this.gaps()) {
-      const n = Math.floor((g.end - g.start) / DENSE_SPACING) - 1;
-      if (g.agree && !g.mixed && n >= 1) for (const s of spread(g.start, g.end, n, false)) out.push(s);
+      const n = Math.ceil((g.end - g.start) / DENSE_SPACING) - 1;
+      if (g.agree && !g.mixed && n >= 1) for (const s of spread(g.start, g.end, n, false, BISECT.bytes)) out.push(s);
     }
     return out;
   }
@@ -211,9 +241,9 @@ export class SegmentProbe {
   /** Records fetched bytes `net` of [at, at + net.length) against the local guess `local` of the same bytes. */
   record(at: number, local: Uint8Array, net: Uint8Array): void {
     // Bytes known to differ anyway tell nothing about the turn: the parts around them are recorded.
-    const inside = this.differs.filter((d) => d.start < at + net.length && d.end > at);
+    const inside = [...this.differs, ...this.unsure].filter((d) => d.start < at + net.length && d.end > at);
     if (inside.length === 0) return this.compare(at, local, net);
-    for (const k of subtractSpans([{ start: at, end: at + net.length }], inside)) this.compare(k.start, local.subarray(k.start - at, k.end - at), net.subarray(k.start - at, k.end - at));
+    for (const k of subtractSpans([{ start: at, end: at + net.length }], mergeSpans(inside))) this.compare(k.start, local.subarray(k.start - at, k.end - at), net.subarray(k.start - at, k.end - at));
   }
 
   private compare(at: number, local: Uint8Array, net: Uint8Array): void {
@@ -245,7 +275,7 @@ export class SegmentProbe {
       if (g.mixed || !g.agree) continue;
       const turn = turns.find((t) => t >= g.end);
       const end = turn !== undefined && turn - margin < g.end ? Math.max(g.start, turn - margin) : g.end;
-      if (end > g.start) for (const k of subtractSpans([{ start: g.start, end }], this.differs)) keep.push({ ...seg, start: k.start, end: k.end, sourceOffset: seg.sourceOffset + (k.start - seg.start) });
+      if (end > g.start) for (const k of subtractSpans([{ start: g.start, end }], mergeSpans([...this.differs, ...this.unsure]))) keep.push({ ...seg, start: k.start, end: k.end, sourceOffset: seg.sourceOffset + (k.start - seg.start) });
     }
     const kept = keep.reduce((n, k) => n + (k.end - k.start), 0);
     return { keep, allWrong: !this.runs.some((x) => x.agree), allRight: this.runs.every((x) => x.agree) && !this.differs.some((d) => d.start < seg.end && d.end > seg.start), droppedBytes: seg.end - seg.start - kept };
@@ -351,5 +381,5 @@ export function cutBySamples(segs: readonly LocalSegment[], probes: ReadonlyMap<
   // mappings are not sampled by choice, and their reason's rank decides (a grown image's free space, guessed zeros
   // that every sample agreed with, can still hold old bytes: the suite's appended-session pair).
   const kept = segs.flatMap((s) => probes.get(s)?.outcome(margin).keep ?? [s]);
-  return { kept, said: (s) => (s.end - s.start < PROBE_MIN_BYTES && !probes.has(s) ? SAMPLED_NOT : SAMPLED_MIXED) };
+  return { kept, said: (s) => (s.end - s.start < PROBE_MIN_BYTES && !(probes.get(s)?.probed ?? false) ? SAMPLED_NOT : SAMPLED_MIXED) };
 }

@@ -8,7 +8,8 @@
  * piece wholly before the turn found can still hold a change. Such a piece
  * is built from the local bytes and guesses and hashed (no network); a piece
  * that fails is sampled as a sync samples it (delta/probe.ts: its rounds,
- * then the dense round over every segment all samples agreed with), and
+ * then the dense round over every segment some sample agreed with, and the
+ * rounds again where that found a change), and
  * priced by what that sampler keeps: its samples with their framing and the
  * bytes it drops. Costs the plan those samples on the wire (a few per
  * failing piece), and saves it more: a mapped block whose pieces all pass
@@ -23,7 +24,7 @@ import { CACHE_SOURCE, pieceSpan, segmentsIn, type LocalSegment, type Plan } fro
 import { PROBE_MIN_BYTES, SegmentProbe } from '../delta/probe.js';
 import type { ByteSource } from '../store/byte-source.js';
 import type { PieceCheck } from '../torrent/piece-check.js';
-import { CERTAINTY } from '../delta/guess-policy.js';
+import { attempts, CERTAINTY, Distrust, SAMPLED_MIXED, SAMPLED_NOT } from '../delta/guess-policy.js';
 import { changedBlockFetch } from './changed-block-evidence.js';
 import { fetchAll, inPlaceFetch } from './in-place-evidence.js';
 
@@ -84,9 +85,12 @@ export async function failingPieceFetch(plan: Plan, pieces: readonly number[], s
     }
   };
   await play((x) => x.probe.next(x.local));
-  // The dense round: once, over the segments every sample agreed with (the rest of the piece's attempts are not played).
-  const agreed = new Set(probes.filter((x) => x.probe.outcome().allRight));
+  // The dense round: once, in the pieces whose samples all agreed (where a sample differed, the sync's piece verifies
+  // with what the samples kept), then the rounds again where it turned (the rest of the piece's attempts are not played).
+  const mixed = new Set(probes.filter((x) => !x.probe.outcome().allRight).map((x) => x.p));
+  const agreed = new Set(probes.filter((x) => !mixed.has(x.p)));
   await play((x) => (agreed.has(x) ? x.probe.dense() : []));
+  await play((x) => (agreed.has(x) ? x.probe.next(x.local) : []));
   // Samples are parts of multipart replies; what is dropped beyond them is fetched in one more part. A piece whose
   // samples all agree still fails: the sync drops guesses whole until it verifies (taken as the whole piece).
   let n = samples * MULTIPART_PART_BYTES;
@@ -131,17 +135,19 @@ function wholePieces(plan: Plan, inPlace: readonly Span[], done: readonly boolea
 
 /**
  * What a sync fetches for the guesses of such a piece: after its samples, it drops guesses in doubt's order
- * (guess-policy.ts `attempts`: least certain reason first, then the smallest) until the piece verifies, so every
- * guess up to the short changed one in that order; its first round of samples with their framing.
+ * (guess-policy.ts `attempts`: those too short to sample first, then the least certain reason, then the smallest) a
+ * group at a time until the piece verifies, so every guess of the groups up to the one that drops the short changed
+ * ones; its first round of samples with their framing. Its changed blocks are priced from their turns, as elsewhere.
  */
 function wholePieceFetch(plan: Plan, p: number, inPlace: readonly Span[]): number {
   const span = pieceSpan(plan, pieceIndex(p));
   const segs = pieceSegments(plan, span).filter((s) => !CERTAINTY[s.reason].exact && s.source !== CACHE_SOURCE);
-  const order = (s: LocalSegment) => [CERTAINTY[s.reason].rank, s.end - s.start] as const;
-  const short = segs.filter((s) => s.end - s.start < PROBE_MIN_BYTES && inPlace.some((c) => c.start < s.end && s.start < c.end));
-  const last = short.map(order).sort((a, b) => b[0] - a[0] || b[1] - a[1])[0];
-  const dropped = last ? segs.filter((s) => order(s)[0] < last[0] || (order(s)[0] === last[0] && order(s)[1] <= last[1])) : [];
-  const samples = segs.filter((s) => SAMPLED.has(s.reason)).reduce((n, s) => n + new SegmentProbe(s, s.reason !== 'changed-block', s.end === span.end).next().length, 0);
+  const isShort = (s: LocalSegment) => s.end - s.start < PROBE_MIN_BYTES;
+  const short = segs.filter((s) => isShort(s) && inPlace.some((c) => c.start < s.end && s.start < c.end));
+  const list = attempts(segs, new Distrust(), undefined, (s) => (isShort(s) ? SAMPLED_NOT : SAMPLED_MIXED));
+  // Changed blocks are priced from their turns (changedBlockFetch), here or not.
+  const dropped = (short.length === 0 ? [] : (list.find((a) => short.every((s) => a.dropped.includes(s)))?.dropped ?? segs)).filter((s) => s.reason !== 'changed-block');
+  const samples = segs.filter((s) => SAMPLED.has(s.reason) && s.reason !== 'changed-block').reduce((n, s) => n + new SegmentProbe(s, s.reason !== 'changed-block', s.end === span.end).next().length, 0);
   return dropped.reduce((n, s) => n + (s.end - s.start), 0) + (samples + dropped.length) * MULTIPART_PART_BYTES;
 }
 
@@ -165,7 +171,7 @@ export async function measuredFetch(
   const priced = pricedPieces(plan, evidence.turns, evidence.inPlace);
   const failing = [...(evidence.verdicts ?? [])].filter(([p, ok]) => !ok && !priced.has(p) && !skip[p]).map(([p]) => p);
   return (
-    changedBlockFetch(plan, evidence.turns, skip) +
+    changedBlockFetch(plan, evidence.turns, done) +
     (await inPlaceFetch(plan, evidence.inPlace, sources, skip)) +
     whole.reduce((n, p) => n + wholePieceFetch(plan, p, evidence.inPlace), 0) +
     (failing.length > 0 ? await failingPieceFetch(plan, failing, sources, fetcher) : 0)

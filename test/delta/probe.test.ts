@@ -16,13 +16,14 @@ function noise(seed: string, n: number): Uint8Array {
 }
 
 /** Runs every round of sampling of a segment [base, base + local.length) whose true bytes are `truth`. */
-function probe(local: Uint8Array, truth: Uint8Array, base = 1000, margin = TURN_MARGIN, reason: LocalSegment['reason'] = 'nested-file', cut = true) {
+function probe(local: Uint8Array, truth: Uint8Array, base = 1000, margin = TURN_MARGIN, reason: LocalSegment['reason'] = 'nested-file', cut = true, structure = false) {
   const seg: LocalSegment = { start: base, end: base + local.length, source: 0, sourceOffset: 5000, reason };
   const p = new SegmentProbe(seg, reason !== 'changed-block', cut);
   let sampled = 0;
   let samples = 0;
   let rounds = 0;
-  for (let spans = p.next(); spans.length > 0; spans = p.next()) {
+  // `structure`: the sampler sees the local bytes (their xz streams).
+  for (let spans = p.next(structure ? local : undefined); spans.length > 0; spans = p.next(structure ? local : undefined)) {
     rounds++;
     for (const s of spans) {
       assert.ok(s.start >= seg.start && s.end <= seg.end && s.end > s.start, 'samples stay inside the segment');
@@ -176,6 +177,63 @@ describe('probing a doubtful segment', () => {
     for (const k of out.keep) assert.deepEqual(old.subarray(k.start - base, k.end - base), neu.subarray(k.start - base, k.end - base));
     const kept = out.keep.reduce((n, k) => n + k.end - k.start, 0);
     assert.ok(L - kept <= 20_000 + 2 * DENSE_SPACING + TURN_MARGIN + dense.length * 64, `dropped ${L - kept}`);
+  });
+
+  test('a cluster changed in place before the turn: the dense round finds it, the rounds after it halve both of its boundaries', () => {
+    // A file of an uncompressed image guessed from the old file at the same offset (a changed block): a 4 KiB run
+    // rewritten in place at 31,000, then the rest differs from 58,000 on (bytes inserted); 118 KiB in all.
+    const L = 118 * 1024;
+    const old = noise('fat', L);
+    const neu = old.slice();
+    neu.set(noise('cluster', 4096), 31_000);
+    neu.set(noise('shifted', L - 58_000), 58_000);
+    const base = 7000;
+    const seg: LocalSegment = { start: base, end: base + L, source: 0, sourceOffset: base, reason: 'changed-block' };
+    const p = new SegmentProbe(seg, false, false);
+    const feed = (spans: { start: number; end: number }[]) => {
+      for (const r of spans) p.record(r.start, old.subarray(r.start - base, r.end - base), neu.subarray(r.start - base, r.end - base));
+    };
+    let samples = 0;
+    for (let spans = p.next(); spans.length > 0; spans = p.next()) (samples += spans.length), feed(spans);
+    // One turn: the halving finds the later one and keeps the rewritten cluster (the piece would fail).
+    const before = p.outcome();
+    assert.ok(before.keep.some((k) => k.start - base < 31_000 + 4096 && k.end - base > 31_000), 'the rounds do not see the cluster');
+    const dense = p.dense();
+    assert.ok(dense.every((d) => d.end - d.start === BISECT.bytes));
+    feed(dense);
+    samples += dense.length;
+    for (let spans = p.next(); spans.length > 0; spans = p.next()) (samples += spans.length), feed(spans);
+    const out = p.outcome();
+    for (const k of out.keep) assert.deepEqual(old.subarray(k.start - base, k.end - base), neu.subarray(k.start - base, k.end - base), `kept ${k.start}-${k.end} is right`);
+    const kept = out.keep.reduce((n, k) => n + k.end - k.start, 0);
+    // Dropped: the cluster and the rest from the turn, each to within two REFINE_SPACINGs on either side.
+    assert.ok(L - kept <= 4096 + (L - 58_000) + 8 * REFINE_SPACING, `dropped ${L - kept}`);
+    assert.ok(samples <= 40, `${samples} samples`);
+  });
+
+  test('a nested file of xz blocks: sampled at its ends and across its blocks only; a block changed in place, its sizes too, keeps its prefix', () => {
+    // Three xz streams of 20,000 bytes: stream header (12), block header (12), LZMA2 chunk header (6), data.
+    const stream = (seed: string) => {
+      const b = noise(seed, 20_000);
+      b.set([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 4, 0, 0, 0, 0, 2], 0);
+      b[24] = 0xe0;
+      return b;
+    };
+    const old = new Uint8Array(60_000);
+    for (const k of [0, 1, 2]) old.set(stream(`xz${k}`), k * 20_000);
+    assert.equal(xzHeaders(old), 30);
+    const neu = old.slice();
+    neu.set(noise('sizes', 8), 20_000 + 16); // the middle block's sizes
+    neu.set(noise('changed', 10_000), 30_000); // and its data from the middle on
+    const r = probe(old, neu, 1000, TURN_MARGIN, 'nested-file', true, true);
+    // Ends (2) and two boundaries, then one sample a round halving the middle block's turn.
+    assert.ok(r.samples <= 4 + BISECT.rounds, `${r.samples} samples`);
+    assert.ok(r.keep.every((k) => k.end <= 1000 + 20_000 + 12 || k.start >= 1000 + 20_000 + 30), 'the changed sizes are not kept');
+    assert.ok(60_000 - r.kept <= 10_000 + 30 + 2 * REFINE_SPACING + 200, `dropped ${60_000 - r.kept}`);
+    // Unchanged: kept but for its samples, four of them (evenly spaced ones would be eight).
+    const same = probe(old, old, 1000, TURN_MARGIN, 'nested-file', true, true);
+    assert.equal(same.samples, 4);
+    assert.equal(same.allRight, true);
   });
 
   test('a segment too short to sample is dropped when asked (a changed block: its first bytes are a rewritten header)', () => {
