@@ -97,13 +97,17 @@ export async function planNested(
 ): Promise<NestedPlan | undefined> {
   const candidates = overlay(target.length, [isoMapping.exact, isoMapping.guesses[0] ?? []]);
   const checked = new CheckedTarget(target, candidates, byteSources, vt);
+  // The sources' nested images are walked while the target's wait on the network (its metadata that is not local).
+  const walked = Promise.all(
+    sources.map(async (s): Promise<NestedSource | undefined> => {
+      const src = walkSources[s.index] ?? byteSources[s.index];
+      return src ? { index: s.index, nested: await nestedImagesOf(src, s.image, note) } : undefined;
+    }),
+  );
+  walked.catch(() => undefined); // awaited below, unless the target's walk fails first
   const targetImages = await nestedImagesOf(checked, targetIso, note);
   if (targetImages.length === 0) return undefined;
-  const nestedSources: NestedSource[] = [];
-  for (const s of sources) {
-    const src = walkSources[s.index] ?? byteSources[s.index];
-    if (src) nestedSources.push({ index: s.index, nested: await nestedImagesOf(src, s.image, note) });
-  }
+  const nestedSources = (await walked).filter((s): s is NestedSource => s !== undefined);
   const mapped = mapNestedFiles(targetImages, nestedSources);
   const mapping = { ...mapped, changedBlocks: await fromXzBlockStart(mapped.changedBlocks, byteSources.map((b, i) => walkSources[i] ?? b)) };
   let reencoded: LocalSegment[] = [];
