@@ -2,6 +2,12 @@
  * The peers of one sync: a Swarm over the .part (it serves verified pieces
  * while leeching, and its peers are sources of the sync's download engine),
  * the tracker announcer, and, for `--seed`, seeding of the finished image.
+ *
+ * What a sync does not use is not loaded: the tracker client (with node:dns)
+ * only for a torrent with trackers, the DHT and LSD only when on, the BEP 52
+ * hash server only for a v2 torrent with its piece layers. A sync given only
+ * `--peer` beside a web seed pays for loading the wire and the swarm, nothing
+ * more (the mixed bench: the client's whole extra cost was loading this).
  */
 import { IsosyncError } from '../errors.js';
 import type { WarningSink } from '../core/warnings.js';
@@ -10,12 +16,11 @@ import { spanLength } from '../core/span.js';
 import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { FileSource } from '../store/file-source.js';
-import { truncatedV2, type Metainfo } from '../torrent/metainfo.js';
-import { HashServer } from '../torrent/hash-server.js';
-import { Discovery, type DiscoveryOptions } from '../discovery/discovery.js';
-import { startAnnouncing, type Announcing } from './announce.js';
+import { trackerTiers, truncatedV2, type Metainfo } from '../torrent/metainfo.js';
+import type { Discovery, DiscoveryOptions } from '../discovery/discovery.js';
+import type { Announcing } from './announce.js';
+import { parseHostPort } from './host-port.js';
 import type { TokenBucket } from './rate-limit.js';
-import { parseHostPort, trackerTiers } from './seed.js';
 import { Swarm, type EnginePort } from './swarm.js';
 
 export interface PeerSettings {
@@ -124,13 +129,17 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   // Hash requests are answered from verified pieces only (a leaf hash of unverified bytes would be a lie).
   const verifiedRead = (o: number, n: number) =>
     pieceRange(target.pieceLength, o, n).every((p) => store.have[p]) ? read(o, n) : Promise.reject(new IsosyncError('INTERNAL', 'Internal error: hashes of a piece not verified yet'));
+  // The tracker client (and node:dns) loads only for a torrent with trackers.
+  const tiers = trackerTiers(target);
+  const preferred = settings.preferredTrackers ?? [];
+  const startAnnouncing = settings.trackers !== false && (tiers.length > 0 || preferred.length > 0) ? (await import('./announce.js')).startAnnouncing : undefined;
   // Who may dial us: peers from trackers, the DHT or LSD, and anyone when we seed. Otherwise (a sync with only --peer) uTP waits
   // for a dial that wants it: loading utp-native cost such a sync some 60 ms of CPU, ~3% of a mixed delta sync.
-  const heard = (settings.trackers !== false && (trackerTiers(target).length > 0 || (settings.preferredTrackers?.length ?? 0) > 0)) || (settings.discovery !== undefined && !target.private) || store.have.every(Boolean);
+  const heard = startAnnouncing !== undefined || (settings.discovery !== undefined && !target.private) || store.have.every(Boolean);
   const swarm = await Swarm.start({
     infoHash: hybrid ?? target.infoHashBytes,
     ...(hybrid ? { altInfoHash: target.infoHashBytes, v2InfoHash: hybrid } : {}),
-    ...(v2 ? { v2: true, ...(v2.layersComplete ? { hashes: new HashServer({ pieceLength: target.pieceLength, v2 }, verifiedRead) } : {}) } : {}),
+    ...(v2 ? { v2: true, ...(v2.layersComplete ? { hashes: new (await import('../torrent/hash-server.js')).HashServer({ pieceLength: target.pieceLength, v2 }, verifiedRead) } : {}) } : {}),
     metadata: target.rawInfo,
     pex: !target.private,
     length: target.length,
@@ -149,9 +158,9 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   });
   for (const p of direct) swarm.addPeer(p.host, p.port);
   const left = () => store.have.reduce((n, ok, p) => (ok ? n : n + spanLength(pieceSpan(target, pieceIndex(p)))), 0);
-  const announce = (infoHash?: Uint8Array) => startAnnouncing({ swarm, ...(infoHash ? { infoHash } : {}), tiers: trackerTiers(target), preferred: settings.preferredTrackers ?? [], left, ...(onWarning ? { onWarning } : {}) });
+  const announce = (infoHash?: Uint8Array) => startAnnouncing?.({ swarm, ...(infoHash ? { infoHash } : {}), tiers, preferred, left, ...(onWarning ? { onWarning } : {}) });
   // A hybrid is announced in both its swarms (a v1-only client tracks it by its v1 infohash).
-  const announcers = settings.trackers === false ? [] : [announce(), ...(hybrid ? [announce(target.infoHashBytes)] : [])].filter((a): a is Announcing => a !== undefined);
+  const announcers = [announce(), ...(hybrid ? [announce(target.infoHashBytes)] : [])].filter((a): a is Announcing => a !== undefined);
   const announcing: Announcing | undefined = announcers.length === 0 ? undefined : { discovering: () => announcers.some((a) => a.discovering()), tried: () => announcers.flatMap((a) => a.tried()), completed: () => announcers.forEach((a) => a.completed()), stop: async () => void (await Promise.all(announcers.map((a) => a.stop()))) };
   const discovery = settings.discovery && !target.private ? await startDiscovery(target, swarm, settings.discovery, onWarning) : undefined;
   let closed = false;
@@ -214,6 +223,7 @@ async function startDiscovery(target: Metainfo, swarm: Swarm, o: Pick<DiscoveryO
   if (swarm.port === undefined) return undefined;
   const hashes = [target.infoHash, ...(target.version === 'hybrid' && target.v2 ? [truncatedV2(target.v2).hex] : [])];
   const torrents = hashes.map((infoHash) => ({ infoHash, private: target.private }));
+  const { Discovery } = await import('../discovery/discovery.js');
   const d = await Discovery.start({ serving: torrents, wanted: torrents, tcpPort: swarm.port, host: swarm.host ?? '127.0.0.1', dht: o.dht, lsd: o.lsd, ...(onWarning ? { onWarning } : {}) });
   d.on('peer', (p) => swarm.addPeer(p.host, p.port));
   return d;
