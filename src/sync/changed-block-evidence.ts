@@ -9,21 +9,30 @@
  * plan therefore samples every changed-block guess whole, as a sync samples
  * a piece's part of it (delta/probe.ts: its start, then one sample a round
  * halving the gap that holds the turn; all blocks at once a round, in
- * requests of up to 48 ranges), and prices each piece's part of it with the sampler
- * played against the turn it found (expectedPartFetch). It costs the plan
- * some 150 bytes per sample on the wire (the sync's own samples cost as
- * much again: the plan's are not kept).
+ * requests of up to 48 ranges), and prices each piece's part of it with the
+ * sync's sampler, given the part's old bytes as a sync gives them (their xz
+ * headers and later LZMA2 chunk headers, which a sync leaves out and fetches
+ * apart), played against the turn it found (expectedPartFetch); and what the
+ * sampler does not keep in the ranges assembly asks (sampledFetch). It costs
+ * the plan some 150 bytes per sample on the wire (the sync's own samples
+ * cost as much again: the plan's are not kept).
  */
 import type { RangeFetcher } from '../core/ports.js';
-import { expectedPartFetch, SegmentProbe } from '../delta/probe.js';
+import { SegmentProbe } from '../delta/probe.js';
 import { pieceSpan, segmentsIn, type LocalSegment, type Plan } from '../delta/plan.js';
 import { pieceIndex } from '../core/ids.js';
 import type { Span } from '../core/span.js';
-import { fetchAll } from './in-place-evidence.js';
+import { fetchAll, sampledFetch } from './evidence-fetch.js';
 import type { ByteSource } from '../store/byte-source.js';
 
+/** A changed-block guess measured: where it turns from agreement to difference, and its old bytes. */
+export interface ChangedBlock {
+  readonly turn: number;
+  readonly local: Uint8Array;
+}
+
 /** The turn of every changed-block guess of the plan's first guess layer whose source is at hand. */
-export async function changedBlockTurns(plan: Plan, sources: readonly (ByteSource | undefined)[], fetcher: RangeFetcher): Promise<Map<LocalSegment, number>> {
+export async function changedBlockTurns(plan: Plan, sources: readonly (ByteSource | undefined)[], fetcher: RangeFetcher): Promise<Map<LocalSegment, ChangedBlock>> {
   const segs = (plan.guesses[0] ?? []).filter((s) => s.reason === 'changed-block' && sources[s.source] !== undefined);
   const probes = segs.map((s) => new SegmentProbe(s, false, false));
   // The old bytes: the sampler looks at their structure first (an xz block's headers, its later chunk headers).
@@ -40,17 +49,39 @@ export async function changedBlockTurns(plan: Plan, sources: readonly (ByteSourc
       a.probe.record(a.span.start, bytes.subarray(a.span.start - a.seg.start, a.span.end - a.seg.start), got[k]!);
     }
   }
-  return new Map(probes.map((p) => [p.seg, p.turn()]));
+  return new Map(probes.map((p) => [p.seg, { turn: p.turn(), local: local.get(p.seg)! }]));
 }
 
-/** What a sync fetches for the changed-block guesses of `turns`, piece by piece, in the pieces not `done`. */
-export function changedBlockFetch(plan: Plan, turns: ReadonlyMap<LocalSegment, number>, done: readonly boolean[] = []): number {
+/**
+ * What a sync fetches for a changed-block guess's part `part` (a piece's share of it; `local`: its old bytes) when the
+ * block turns from agreement to difference at `turn`: nothing when the part agrees throughout (its piece verifies
+ * with the guess), else what the sync's sampler does to it, played against that turn (sampledFetch). `cut`: the part
+ * ends at its piece's end (SegmentProbe).
+ */
+export function expectedPartFetch(part: LocalSegment, turn: number, cut: boolean, local: Uint8Array | undefined, partBytes: number): number {
+  if (turn >= part.end) return 0;
+  const probe = new SegmentProbe(part, false, cut);
+  const samples: Span[] = [];
+  for (let spans = probe.next(local); spans.length > 0; spans = probe.next(local)) {
+    for (const sp of spans) {
+      const n = sp.end - sp.start;
+      const truth = new Uint8Array(n);
+      for (let i = 0; i < n; i++) truth[i] = sp.start + i < turn ? 0 : 1;
+      probe.record(sp.start, new Uint8Array(n), truth);
+      samples.push(sp);
+    }
+  }
+  return sampledFetch(part, probe.outcome().keep, samples, partBytes);
+}
+
+/** What a sync fetches for the changed-block guesses of `blocks`, piece by piece, in the pieces not `done`. */
+export function changedBlockFetch(plan: Plan, blocks: ReadonlyMap<LocalSegment, ChangedBlock>, partBytes: number, done: readonly boolean[] = []): number {
   let n = 0;
-  for (const [seg, turn] of turns) {
+  for (const [seg, { turn, local }] of blocks) {
     for (let p = Math.floor(seg.start / plan.pieceLength); p * plan.pieceLength < seg.end; p++) {
       if (done[p]) continue;
       const span = pieceSpan(plan, pieceIndex(p));
-      for (const part of segmentsIn([seg], span.start, span.end)) n += expectedPartFetch(part, turn, part.end === span.end);
+      for (const part of segmentsIn([seg], span.start, span.end)) n += expectedPartFetch(part, turn, part.end === span.end, local.subarray(part.start - seg.start, part.end - seg.start), partBytes);
     }
   }
   return n;

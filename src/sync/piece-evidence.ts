@@ -15,7 +15,6 @@
  * did not change in place, and in-place-evidence.ts does not sample it.
  */
 import type { RangeFetcher } from '../core/ports.js';
-import { MULTIPART_PART_BYTES } from '../core/ports.js';
 import { pieceIndex } from '../core/ids.js';
 import { type Span } from '../core/span.js';
 import { fillSegments } from '../delta/piece-fill.js';
@@ -24,8 +23,9 @@ import { PROBE_MIN_BYTES, SegmentProbe } from '../delta/probe.js';
 import type { ByteSource } from '../store/byte-source.js';
 import type { PieceCheck } from '../torrent/piece-check.js';
 import { CERTAINTY } from '../delta/guess-policy.js';
-import { changedBlockFetch } from './changed-block-evidence.js';
-import { fetchAll, inPlaceFetch } from './in-place-evidence.js';
+import { changedBlockFetch, type ChangedBlock } from './changed-block-evidence.js';
+import { inPlaceFetch } from './in-place-evidence.js';
+import { fetchAll, sampledFetch } from './evidence-fetch.js';
 
 /** The reasons a sync samples (delta/assemble.ts). */
 const SAMPLED: ReadonlySet<LocalSegment['reason']> = new Set(['changed-block', 'nested-file', 'same-offset', 'zero']);
@@ -58,18 +58,17 @@ export async function localVerdicts(plan: Plan, check: PieceCheck, sources: read
 }
 
 /** What a sync fetches for `pieces` (failing as built locally): each sampled as a sync samples it, over the network. */
-export async function failingPieceFetch(plan: Plan, pieces: readonly number[], sources: readonly (ByteSource | undefined)[], fetcher: RangeFetcher): Promise<number> {
-  const probes: { p: number; probe: SegmentProbe; local: Uint8Array; sampled: number }[] = [];
+export async function failingPieceFetch(plan: Plan, pieces: readonly number[], sources: readonly (ByteSource | undefined)[], fetcher: RangeFetcher, partBytes: number): Promise<number> {
+  const probes: { p: number; probe: SegmentProbe; local: Uint8Array; samples: Span[] }[] = [];
   for (const p of pieces) {
     const span = pieceSpan(plan, pieceIndex(p));
     for (const seg of pieceSegments(plan, span)) {
       if (!SAMPLED.has(seg.reason)) continue;
       const local = new Uint8Array(seg.end - seg.start);
       await fillSegments(local, seg.start, [seg], { sources });
-      probes.push({ probe: new SegmentProbe(seg, seg.reason !== 'changed-block', seg.end === span.end), local, sampled: 0, p });
+      probes.push({ probe: new SegmentProbe(seg, seg.reason !== 'changed-block', seg.end === span.end), local, samples: [], p });
     }
   }
-  let samples = 0;
   const play = async (next: (x: (typeof probes)[number]) => Span[]) => {
     for (;;) {
       const asks = probes.flatMap((x) => next(x).map((span) => ({ x, span }))).sort((a, b) => a.span.start - b.span.start);
@@ -78,8 +77,7 @@ export async function failingPieceFetch(plan: Plan, pieces: readonly number[], s
       for (const [k, a] of asks.entries()) {
         const at = a.span.start - a.x.probe.seg.start;
         a.x.probe.record(a.span.start, a.x.local.subarray(at, at + (a.span.end - a.span.start)), got[k]!);
-        samples++;
-        a.x.sampled += a.span.end - a.span.start;
+        a.x.samples.push(a.span);
       }
     }
   };
@@ -87,25 +85,27 @@ export async function failingPieceFetch(plan: Plan, pieces: readonly number[], s
   // The dense round: once, over the segments every sample agreed with (the rest of the piece's attempts are not played).
   const agreed = new Set(probes.filter((x) => x.probe.outcome().allRight));
   await play((x) => (agreed.has(x) ? x.probe.dense() : []));
-  // Samples are parts of multipart replies; what is dropped beyond them is fetched in one more part. A piece whose
+  // Samples are parts of multipart replies, and so is each range of what is dropped beyond them. A piece whose
   // samples all agree still fails: the sync drops guesses whole until it verifies (taken as the whole piece).
-  let n = samples * MULTIPART_PART_BYTES;
+  let n = 0;
   for (const p of pieces) {
     const mine = probes.filter((x) => x.p === p);
-    const beyond = mine.reduce((k, x) => k + x.probe.outcome().droppedBytes - x.sampled, 0);
+    const sampled = (x: (typeof mine)[number]) => x.samples.reduce((k, s) => k + s.end - s.start, 0);
+    const beyond = mine.reduce((k, x) => k + x.probe.outcome().droppedBytes - sampled(x), 0);
     const len = pieceSpan(plan, pieceIndex(p));
-    n += beyond > 0 || mine.some((x) => !x.probe.outcome().allRight) ? mine.reduce((k, x) => k + x.probe.outcome().droppedBytes + (x.probe.outcome().droppedBytes > x.sampled ? MULTIPART_PART_BYTES : 0), 0) : len.end - len.start + MULTIPART_PART_BYTES;
+    if (beyond > 0 || mine.some((x) => !x.probe.outcome().allRight)) n += mine.reduce((k, x) => k + sampledFetch(x.probe.seg, x.probe.outcome().keep, x.samples, partBytes), 0);
+    else n += mine.reduce((k, x) => k + sampled(x) + x.samples.length * partBytes, 0) + len.end - len.start + partBytes;
   }
   return n;
 }
 
 /** Pieces a cost is expected in already: a changed block's part from its turn on, a stretch changed in place. */
-export function pricedPieces(plan: Plan, turns: ReadonlyMap<LocalSegment, number>, inPlace: readonly Span[]): Set<number> {
+export function pricedPieces(plan: Plan, turns: ReadonlyMap<LocalSegment, ChangedBlock>, inPlace: readonly Span[]): Set<number> {
   const out = new Set<number>();
   const add = (start: number, end: number) => {
     for (let p = Math.floor(start / plan.pieceLength); p * plan.pieceLength < end; p++) out.add(p);
   };
-  for (const [seg, turn] of turns) if (turn < seg.end) add(turn, seg.end);
+  for (const [seg, { turn }] of turns) if (turn < seg.end) add(turn, seg.end);
   for (const c of inPlace) add(c.start, c.end);
   return out;
 }
@@ -134,7 +134,7 @@ function wholePieces(plan: Plan, inPlace: readonly Span[], done: readonly boolea
  * (guess-policy.ts `attempts`: least certain reason first, then the smallest) until the piece verifies, so every
  * guess up to the short changed one in that order; its first round of samples with their framing.
  */
-function wholePieceFetch(plan: Plan, p: number, inPlace: readonly Span[]): number {
+function wholePieceFetch(plan: Plan, p: number, inPlace: readonly Span[], partBytes: number): number {
   const span = pieceSpan(plan, pieceIndex(p));
   const segs = pieceSegments(plan, span).filter((s) => !CERTAINTY[s.reason].exact && s.source !== CACHE_SOURCE);
   const order = (s: LocalSegment) => [CERTAINTY[s.reason].rank, s.end - s.start] as const;
@@ -142,7 +142,7 @@ function wholePieceFetch(plan: Plan, p: number, inPlace: readonly Span[]): numbe
   const last = short.map(order).sort((a, b) => b[0] - a[0] || b[1] - a[1])[0];
   const dropped = last ? segs.filter((s) => order(s)[0] < last[0] || (order(s)[0] === last[0] && order(s)[1] <= last[1])) : [];
   const samples = segs.filter((s) => SAMPLED.has(s.reason)).reduce((n, s) => n + new SegmentProbe(s, s.reason !== 'changed-block', s.end === span.end).next().length, 0);
-  return dropped.reduce((n, s) => n + (s.end - s.start), 0) + (samples + dropped.length) * MULTIPART_PART_BYTES;
+  return dropped.reduce((n, s) => n + (s.end - s.start), 0) + (samples + dropped.length) * partBytes;
 }
 
 /**
@@ -155,7 +155,7 @@ export async function measuredFetch(
   plan: Plan,
   sources: readonly (ByteSource | undefined)[],
   fetcher: RangeFetcher,
-  evidence: { turns: ReadonlyMap<LocalSegment, number>; inPlace: readonly Span[]; verdicts?: ReadonlyMap<number, boolean> },
+  evidence: { turns: ReadonlyMap<LocalSegment, ChangedBlock>; inPlace: readonly Span[]; verdicts?: ReadonlyMap<number, boolean>; partBytes: number },
   done: readonly boolean[] = [],
 ): Promise<number> {
   const whole = wholePieces(plan, evidence.inPlace, done);
@@ -165,9 +165,9 @@ export async function measuredFetch(
   const priced = pricedPieces(plan, evidence.turns, evidence.inPlace);
   const failing = [...(evidence.verdicts ?? [])].filter(([p, ok]) => !ok && !priced.has(p) && !skip[p]).map(([p]) => p);
   return (
-    changedBlockFetch(plan, evidence.turns, skip) +
-    (await inPlaceFetch(plan, evidence.inPlace, sources, skip)) +
-    whole.reduce((n, p) => n + wholePieceFetch(plan, p, evidence.inPlace), 0) +
-    (failing.length > 0 ? await failingPieceFetch(plan, failing, sources, fetcher) : 0)
+    changedBlockFetch(plan, evidence.turns, evidence.partBytes, skip) +
+    (await inPlaceFetch(plan, evidence.inPlace, sources, evidence.partBytes, skip)) +
+    whole.reduce((n, p) => n + wholePieceFetch(plan, p, evidence.inPlace, evidence.partBytes), 0) +
+    (failing.length > 0 ? await failingPieceFetch(plan, failing, sources, fetcher, evidence.partBytes) : 0)
   );
 }
