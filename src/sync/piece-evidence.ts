@@ -39,14 +39,14 @@ function pieceSegments(plan: Plan, span: Span): LocalSegment[] {
  * Whether each piece wholly local or guessed from local sources (no fetched range, no planning bytes) passes its
  * hash as built so (no network): a piece that passes holds no wrong guess, one that fails holds at least one.
  */
-export async function localVerdicts(plan: Plan, check: PieceCheck, sources: readonly (ByteSource | undefined)[]): Promise<Map<number, boolean>> {
+export async function localVerdicts(plan: Plan, check: PieceCheck, sources: readonly (ByteSource | undefined)[], done: readonly boolean[] = []): Promise<Map<number, boolean>> {
   const out = new Map<number, boolean>();
   const count = Math.ceil(plan.length / plan.pieceLength);
   const fetched = new Set<number>();
   for (const f of plan.fetch) for (let p = Math.floor(f.start / plan.pieceLength); p * plan.pieceLength < f.end; p++) fetched.add(p);
   const buf = new Uint8Array(plan.pieceLength);
   for (let p = 0; p < count; p++) {
-    if (fetched.has(p)) continue;
+    if (fetched.has(p) || done[p]) continue;
     const span = pieceSpan(plan, pieceIndex(p));
     const segs = pieceSegments(plan, span);
     if (segs.some((s) => s.source === CACHE_SOURCE) || !segs.some((s) => SAMPLED.has(s.reason))) continue;

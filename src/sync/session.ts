@@ -73,13 +73,15 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
     const exact = checked !== undefined && exactChecked(p);
     // Pieces built locally are hashed first (piece-evidence.ts): one that passes needs no sample, one that fails and
     // that nothing else prices is sampled as a sync samples it.
-    const verdicts = turns && !exact ? await localVerdicts(p.plan, pieceCheckOf(input.target), p.byteSources) : new Map<number, boolean>();
+    // With the checked pieces counted exactly, the others are hashed as built locally too: one that passes costs
+    // nothing, one that fails is sampled; the guesses of the rest are priced from the checked pieces (guess-evidence.ts).
+    const verdicts = turns || exact ? await localVerdicts(p.plan, pieceCheckOf(input.target), p.byteSources, exact ? part.have : []) : new Map<number, boolean>();
     const inPlace = turns && !exact ? await inPlaceChanges(p.plan, p.byteSources, sampler, (k) => verdicts.get(k) === true) : [];
     const partBytes = sampler.partBytes(onWire() - wire);
-    const measured = async (done?: readonly boolean[]) => (turns ? measuredFetch(p.plan, p.byteSources, p.net.engine, { turns, inPlace, verdicts, partBytes }, done) : undefined);
+    const measured = async (done?: readonly boolean[]) => (turns || exact ? measuredFetch(p.plan, p.byteSources, p.net.engine, { turns: turns ?? new Map(), inPlace, verdicts, partBytes }, done) : undefined);
     const fetchBytes = Math.round(
       exact
-        ? wire + remainingFetchBytes(p.plan, part.have, await measured(part.have), partBytes) + (await expectedWrongGuessBytes(p.plan, part.have, part, p.byteSources))
+        ? wire + remainingFetchBytes(p.plan, part.have, await measured(part.have), partBytes) + (await expectedWrongGuessBytes(p.plan, part.have, part, p.byteSources, (k) => verdicts.has(k)))
         : // Planned again: the pieces checked first are on the scratch .part now (the plan reuses them), but a sync fetches their fetched part.
           summarize(p.plan, await measured()).fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0) + ((p.hintsCoverAll || turns) && p.net.webPeers.length > 0 ? framingBytes(p.plan, partBytes) : 0),
     );
