@@ -6,11 +6,13 @@
  * edit of the same size keeps the length). Its end tells: the 32 bytes before
  * the next compressed stream's magic hold xz's check, a CRC of the block's
  * data (delta/probe.ts samples the same bytes when a piece fails). So the
- * plan samples the end of every mapped block (one request of up to GROUP
- * ranges at a time), halves each block whose end differs to find where it
- * turns, and prices the pieces they lie in as a sync samples them: every
- * nested-file part of such a piece goes through the sync's sampler, played
- * against the changed stretches (from the turn to the block's end).
+ * plan samples the end of every mapped block (up to 48 ranges a request,
+ * evidence-fetch.ts), halves each block whose end differs to find where its
+ * data turns (its xz headers left out, as for a changed block), and prices
+ * the pieces they lie in as a sync samples them: every nested-file part of
+ * such a piece goes through the sync's sampler, played against the changed
+ * stretches (the header bytes that differ, and from the turn to the block's
+ * end), and what assembly then asks (evidence-fetch.ts sampledFetch).
  * Costs the plan some 150 bytes per mapped block on the wire, for the blocks
  * whose pieces do not pass their hashes as built locally (`verified`).
  */
