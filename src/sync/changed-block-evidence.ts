@@ -25,14 +25,8 @@ import type { Span } from '../core/span.js';
 import { fetchAll, sampledFetch } from './evidence-fetch.js';
 import type { ByteSource } from '../store/byte-source.js';
 
-/** A changed-block guess measured: where it turns from agreement to difference, and its old bytes. */
-export interface ChangedBlock {
-  readonly turn: number;
-  readonly local: Uint8Array;
-}
-
 /** The turn of every changed-block guess of the plan's first guess layer whose source is at hand. */
-export async function changedBlockTurns(plan: Plan, sources: readonly (ByteSource | undefined)[], fetcher: RangeFetcher): Promise<Map<LocalSegment, ChangedBlock>> {
+export async function changedBlockTurns(plan: Plan, sources: readonly (ByteSource | undefined)[], fetcher: RangeFetcher): Promise<Map<LocalSegment, number>> {
   const segs = (plan.guesses[0] ?? []).filter((s) => s.reason === 'changed-block' && sources[s.source] !== undefined);
   const probes = segs.map((s) => new SegmentProbe(s, false, false));
   // The old bytes: the sampler looks at their structure first (an xz block's headers, its later chunk headers).
@@ -49,7 +43,7 @@ export async function changedBlockTurns(plan: Plan, sources: readonly (ByteSourc
       a.probe.record(a.span.start, bytes.subarray(a.span.start - a.seg.start, a.span.end - a.seg.start), got[k]!);
     }
   }
-  return new Map(probes.map((p) => [p.seg, { turn: p.turn(), local: local.get(p.seg)! }]));
+  return new Map(probes.map((p) => [p.seg, p.turn()]));
 }
 
 /**
@@ -74,14 +68,20 @@ export function expectedPartFetch(part: LocalSegment, turn: number, cut: boolean
   return sampledFetch(part, probe.outcome().keep, samples, partBytes);
 }
 
-/** What a sync fetches for the changed-block guesses of `blocks`, piece by piece, in the pieces not `done`. */
-export function changedBlockFetch(plan: Plan, blocks: ReadonlyMap<LocalSegment, ChangedBlock>, partBytes: number, done: readonly boolean[] = []): number {
+/**
+ * What a sync fetches for the changed-block guesses of `turns`, piece by piece, in the pieces not `done` (each part's
+ * old bytes read again from `sources`: held for every block at once, they were some 20 MB on the bench pair).
+ */
+export async function changedBlockFetch(plan: Plan, turns: ReadonlyMap<LocalSegment, number>, sources: readonly (ByteSource | undefined)[], partBytes: number, done: readonly boolean[] = []): Promise<number> {
   let n = 0;
-  for (const [seg, { turn, local }] of blocks) {
+  for (const [seg, turn] of turns) {
     for (let p = Math.floor(seg.start / plan.pieceLength); p * plan.pieceLength < seg.end; p++) {
       if (done[p]) continue;
       const span = pieceSpan(plan, pieceIndex(p));
-      for (const part of segmentsIn([seg], span.start, span.end)) n += expectedPartFetch(part, turn, part.end === span.end, local.subarray(part.start - seg.start, part.end - seg.start), partBytes);
+      for (const part of segmentsIn([seg], span.start, span.end)) {
+        const local = turn < part.end ? await sources[part.source]!.read(part.sourceOffset, part.end - part.start) : undefined;
+        n += expectedPartFetch(part, turn, part.end === span.end, local, partBytes);
+      }
     }
   }
   return n;

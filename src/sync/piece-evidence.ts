@@ -23,7 +23,7 @@ import { PROBE_MIN_BYTES, SegmentProbe } from '../delta/probe.js';
 import type { ByteSource } from '../store/byte-source.js';
 import type { PieceCheck } from '../torrent/piece-check.js';
 import { CERTAINTY } from '../delta/guess-policy.js';
-import { changedBlockFetch, type ChangedBlock } from './changed-block-evidence.js';
+import { changedBlockFetch } from './changed-block-evidence.js';
 import { inPlaceFetch } from './in-place-evidence.js';
 import { fetchAll, sampledFetch } from './evidence-fetch.js';
 
@@ -100,12 +100,12 @@ export async function failingPieceFetch(plan: Plan, pieces: readonly number[], s
 }
 
 /** Pieces a cost is expected in already: a changed block's part from its turn on, a stretch changed in place. */
-export function pricedPieces(plan: Plan, turns: ReadonlyMap<LocalSegment, ChangedBlock>, inPlace: readonly Span[]): Set<number> {
+export function pricedPieces(plan: Plan, turns: ReadonlyMap<LocalSegment, number>, inPlace: readonly Span[]): Set<number> {
   const out = new Set<number>();
   const add = (start: number, end: number) => {
     for (let p = Math.floor(start / plan.pieceLength); p * plan.pieceLength < end; p++) out.add(p);
   };
-  for (const [seg, { turn }] of turns) if (turn < seg.end) add(turn, seg.end);
+  for (const [seg, turn] of turns) if (turn < seg.end) add(turn, seg.end);
   for (const c of inPlace) add(c.start, c.end);
   return out;
 }
@@ -155,7 +155,7 @@ export async function measuredFetch(
   plan: Plan,
   sources: readonly (ByteSource | undefined)[],
   fetcher: RangeFetcher,
-  evidence: { turns: ReadonlyMap<LocalSegment, ChangedBlock>; inPlace: readonly Span[]; verdicts?: ReadonlyMap<number, boolean>; partBytes: number },
+  evidence: { turns: ReadonlyMap<LocalSegment, number>; inPlace: readonly Span[]; verdicts?: ReadonlyMap<number, boolean>; partBytes: number },
   done: readonly boolean[] = [],
 ): Promise<number> {
   const whole = wholePieces(plan, evidence.inPlace, done);
@@ -165,7 +165,7 @@ export async function measuredFetch(
   const priced = pricedPieces(plan, evidence.turns, evidence.inPlace);
   const failing = [...(evidence.verdicts ?? [])].filter(([p, ok]) => !ok && !priced.has(p) && !skip[p]).map(([p]) => p);
   return (
-    changedBlockFetch(plan, evidence.turns, evidence.partBytes, skip) +
+    (await changedBlockFetch(plan, evidence.turns, sources, evidence.partBytes, skip)) +
     (await inPlaceFetch(plan, evidence.inPlace, sources, evidence.partBytes, skip)) +
     whole.reduce((n, p) => n + wholePieceFetch(plan, p, evidence.inPlace, evidence.partBytes), 0) +
     (failing.length > 0 ? await failingPieceFetch(plan, failing, sources, fetcher, evidence.partBytes) : 0)

@@ -23,7 +23,7 @@ test('the plan finds where each changed block turns (one request a round for all
   const web = rangeServer(truth);
   const turns = await changedBlockTurns(plan, [src], web);
   assert.equal(turns.size, 2);
-  const [a, b] = [...turns.values()].map((t) => t.turn);
+  const [a, b] = [...turns.values()];
   assert.ok(Math.abs(a! - 40_000) <= 2 * REFINE_SPACING && Math.abs(b! - 100_500) <= 2 * REFINE_SPACING, `turns ${a} ${b}`);
   assert.ok(web.requests <= BISECT.rounds, `${web.requests} requests`);
   // Priced piece by piece: each part of a block in a piece is sampled by that piece (cut at its end or not).
@@ -39,12 +39,12 @@ test('the plan finds where each changed block turns (one request a round for all
     return n;
   };
   const [sa, sb] = [...turns.keys()];
-  assert.equal(changedBlockFetch(plan, turns, F), parts(sa!, a!, () => false) + parts(sb!, b!, () => false));
+  assert.equal(await changedBlockFetch(plan, turns, [src], F), parts(sa!, a!, () => false) + parts(sb!, b!, () => false));
   // Block A's first piece agrees throughout: nothing; its last part and block B nearly whole are fetched.
-  assert.ok(changedBlockFetch(plan, turns, F) >= 70_000 - 40_000 + 150_000 - 100_500 - 2 * REFINE_SPACING);
+  assert.ok((await changedBlockFetch(plan, turns, [src], F)) >= 70_000 - 40_000 + 150_000 - 100_500 - 2 * REFINE_SPACING);
   // Pieces done (verified while planning) are not priced again.
   const done = [false, false, true, true, true, false];
-  assert.equal(changedBlockFetch(plan, turns, F, done), parts(sa!, a!, (p) => done[p]!) + parts(sb!, b!, (p) => done[p]!));
+  assert.equal(await changedBlockFetch(plan, turns, [src], F, done), parts(sa!, a!, (p) => done[p]!) + parts(sb!, b!, (p) => done[p]!));
 });
 
 test('what a sync fetches for a changed block\'s part, played against a known turn', () => {
