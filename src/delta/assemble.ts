@@ -138,7 +138,7 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
 }
 
 /** Fetched bytes shorter than this between two ranges to fetch are fetched again: cheaper than a multipart part's some 100 bytes of framing. */
-const REFETCH_BELOW = 128;
+export const REFETCH_BELOW = 128;
 /**
  * Sampled when a piece fails: nested guesses (a changed compressed block keeps its old prefix, a nested file its
  * unchanged chunks) and the least certain ISO ones (same offset, zeros: a flipped byte costs its sample, not the

@@ -198,9 +198,10 @@ export function summarize(plan: Plan, changedBlocks?: number): PlanSummary {
  * (verified in the .part, e.g. the pieces of planning bytes, assembled
  * before the plan is reported): their fetch spans, bridges and guess costs
  * as in summarize (`changedBlocks`: measured, for these pieces), but not their
- * bytes fetched while planning (those are counted where they were fetched, on the wire).
+ * bytes fetched while planning (those are counted where they were fetched, on the wire); each fetched range a part
+ * of a multipart reply of `partBytes` (measured on the plan's own requests: sync/evidence-fetch.ts).
  */
-export function remainingFetchBytes(plan: Plan, done: readonly boolean[], changedBlocks?: number): number {
+export function remainingFetchBytes(plan: Plan, done: readonly boolean[], changedBlocks?: number, partBytes = MULTIPART_PART_BYTES): number {
   const doneSpans: Span[] = [];
   done.forEach((ok, p) => {
     if (ok) doneSpans.push(pieceSpan(plan, pieceIndex(p)));
@@ -214,7 +215,7 @@ export function remainingFetchBytes(plan: Plan, done: readonly boolean[], change
   };
   const s = summarize(rest, changedBlocks);
   // Each fetched range is a part of a multipart reply, with its framing.
-  return s.fetchBytes - (s.byReason.fetched ?? 0) + cutAt(rest.fetch, plan.pieceLength).length * MULTIPART_PART_BYTES;
+  return s.fetchBytes - (s.byReason.fetched ?? 0) + cutAt(rest.fetch, plan.pieceLength).length * partBytes;
 }
 
 /** Segments of a sorted list that intersect [start, end), clipped to it. */

@@ -25,7 +25,6 @@
  * Pure: the caller fetches the spans and hands the bytes back.
  */
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
-import { MULTIPART_PART_BYTES } from '../core/ports.js';
 import type { LocalSegment } from './plan.js';
 import { SAMPLED_MIXED, SAMPLED_NOT, type Sampled } from './guess-policy.js';
 import { lzma2ChunkHeaders, startsXzStream, XZ_STREAM_HEADER, xzHeaders } from './xz-structure.js';
@@ -330,31 +329,6 @@ export class SegmentProbe {
       } else k++;
     }
   }
-}
-
-/**
- * What a sync fetches for a changed-block guess's part `part` (a piece's share of it) when the block turns from
- * agreement to difference at `turn`: nothing when the part agrees throughout (its piece verifies with the guess),
- * else what this sampler does to it, played against that turn: its samples, each a part of a multipart reply, and
- * the bytes it does not keep, in one more part. `cut`: the part ends at its piece's end (SegmentProbe).
- */
-export function expectedPartFetch(part: LocalSegment, turn: number, cut: boolean): number {
-  if (turn >= part.end) return 0;
-  const probe = new SegmentProbe(part, false, cut);
-  let samples = 0;
-  let sampled = 0;
-  for (let spans = probe.next(); spans.length > 0; spans = probe.next()) {
-    for (const sp of spans) {
-      const n = sp.end - sp.start;
-      const truth = new Uint8Array(n);
-      for (let i = 0; i < n; i++) truth[i] = sp.start + i < turn ? 0 : 1;
-      probe.record(sp.start, new Uint8Array(n), truth);
-      samples++;
-      sampled += n;
-    }
-  }
-  const dropped = probe.outcome().droppedBytes;
-  return dropped + samples * MULTIPART_PART_BYTES + (dropped > sampled ? MULTIPART_PART_BYTES : 0);
 }
 
 /** `n` samples of `bytes` spread over [start, end): touching both ends (`ends`), or strictly inside. */

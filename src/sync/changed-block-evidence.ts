@@ -9,17 +9,20 @@
  * plan therefore samples every changed-block guess whole, as a sync samples
  * a piece's part of it (delta/probe.ts: its start, then one sample a round
  * halving the gap that holds the turn; all blocks at once a round, in
- * requests of up to 48 ranges), and prices each piece's part of it with the sampler
- * played against the turn it found (expectedPartFetch). It costs the plan
- * some 150 bytes per sample on the wire (the sync's own samples cost as
- * much again: the plan's are not kept).
+ * requests of up to 48 ranges), and prices each piece's part of it with the
+ * sync's sampler, given the part's old bytes as a sync gives them (their xz
+ * headers and later LZMA2 chunk headers, which a sync leaves out and fetches
+ * apart), played against the turn it found (expectedPartFetch); and what the
+ * sampler does not keep in the ranges assembly asks (sampledFetch). It costs
+ * the plan some 150 bytes per sample on the wire (the sync's own samples
+ * cost as much again: the plan's are not kept).
  */
 import type { RangeFetcher } from '../core/ports.js';
-import { expectedPartFetch, SegmentProbe } from '../delta/probe.js';
+import { SegmentProbe } from '../delta/probe.js';
 import { pieceSpan, segmentsIn, type LocalSegment, type Plan } from '../delta/plan.js';
 import { pieceIndex } from '../core/ids.js';
 import type { Span } from '../core/span.js';
-import { fetchAll } from './in-place-evidence.js';
+import { fetchAll, sampledFetch } from './evidence-fetch.js';
 import type { ByteSource } from '../store/byte-source.js';
 
 /** The turn of every changed-block guess of the plan's first guess layer whose source is at hand. */
@@ -43,14 +46,42 @@ export async function changedBlockTurns(plan: Plan, sources: readonly (ByteSourc
   return new Map(probes.map((p) => [p.seg, p.turn()]));
 }
 
-/** What a sync fetches for the changed-block guesses of `turns`, piece by piece, in the pieces not `done`. */
-export function changedBlockFetch(plan: Plan, turns: ReadonlyMap<LocalSegment, number>, done: readonly boolean[] = []): number {
+/**
+ * What a sync fetches for a changed-block guess's part `part` (a piece's share of it; `local`: its old bytes) when the
+ * block turns from agreement to difference at `turn`: nothing when the part agrees throughout (its piece verifies
+ * with the guess), else what the sync's sampler does to it, played against that turn (sampledFetch). `cut`: the part
+ * ends at its piece's end (SegmentProbe).
+ */
+export function expectedPartFetch(part: LocalSegment, turn: number, cut: boolean, local: Uint8Array | undefined, partBytes: number): number {
+  if (turn >= part.end) return 0;
+  const probe = new SegmentProbe(part, false, cut);
+  const samples: Span[] = [];
+  for (let spans = probe.next(local); spans.length > 0; spans = probe.next(local)) {
+    for (const sp of spans) {
+      const n = sp.end - sp.start;
+      const truth = new Uint8Array(n);
+      for (let i = 0; i < n; i++) truth[i] = sp.start + i < turn ? 0 : 1;
+      probe.record(sp.start, new Uint8Array(n), truth);
+      samples.push(sp);
+    }
+  }
+  return sampledFetch(part, probe.outcome().keep, samples, partBytes);
+}
+
+/**
+ * What a sync fetches for the changed-block guesses of `turns`, piece by piece, in the pieces not `done` (each part's
+ * old bytes read again from `sources`: held for every block at once, they were some 20 MB on the bench pair).
+ */
+export async function changedBlockFetch(plan: Plan, turns: ReadonlyMap<LocalSegment, number>, sources: readonly (ByteSource | undefined)[], partBytes: number, done: readonly boolean[] = []): Promise<number> {
   let n = 0;
   for (const [seg, turn] of turns) {
     for (let p = Math.floor(seg.start / plan.pieceLength); p * plan.pieceLength < seg.end; p++) {
       if (done[p]) continue;
       const span = pieceSpan(plan, pieceIndex(p));
-      for (const part of segmentsIn([seg], span.start, span.end)) n += expectedPartFetch(part, turn, part.end === span.end);
+      for (const part of segmentsIn([seg], span.start, span.end)) {
+        const local = turn < part.end ? await sources[part.source]!.read(part.sourceOffset, part.end - part.start) : undefined;
+        n += expectedPartFetch(part, turn, part.end === span.end, local, partBytes);
+      }
     }
   }
   return n;

@@ -23,8 +23,9 @@ const PRICED: ReadonlySet<Reason> = new Set<Reason>(['changed-block']);
 /**
  * Expected bytes fetched because guesses of the pieces not `verified` are
  * wrong; `truth` reads the verified pieces, `sources` the plan's sources.
+ * Pieces `known` (hashed as built locally: piece-evidence.ts localVerdicts, priced there) are left out.
  */
-export async function expectedWrongGuessBytes(plan: Plan, verified: readonly boolean[], truth: ByteSource, sources: readonly (ByteSource | undefined)[]): Promise<number> {
+export async function expectedWrongGuessBytes(plan: Plan, verified: readonly boolean[], truth: ByteSource, sources: readonly (ByteSource | undefined)[], known: (p: number) => boolean = () => false): Promise<number> {
   const total = new Map<Reason, number>();
   const wrong = new Map<Reason, number>();
   const rest = new Map<Reason, number>();
@@ -36,7 +37,7 @@ export async function expectedWrongGuessBytes(plan: Plan, verified: readonly boo
     );
     if (segs.length === 0) continue;
     if (!verified[p]) {
-      for (const s of segs) add(rest, s.reason, s.end - s.start);
+      if (!known(p)) for (const s of segs) add(rest, s.reason, s.end - s.start);
       continue;
     }
     const real = await truth.read(span.start, span.end - span.start);

@@ -16,7 +16,6 @@
  * did not change in place, and in-place-evidence.ts does not sample it.
  */
 import type { RangeFetcher } from '../core/ports.js';
-import { MULTIPART_PART_BYTES } from '../core/ports.js';
 import { pieceIndex } from '../core/ids.js';
 import { type Span } from '../core/span.js';
 import { fillSegments } from '../delta/piece-fill.js';
@@ -26,7 +25,8 @@ import type { ByteSource } from '../store/byte-source.js';
 import type { PieceCheck } from '../torrent/piece-check.js';
 import { attempts, CERTAINTY, Distrust, SAMPLED_MIXED, SAMPLED_NOT } from '../delta/guess-policy.js';
 import { changedBlockFetch } from './changed-block-evidence.js';
-import { fetchAll, inPlaceFetch } from './in-place-evidence.js';
+import { inPlaceFetch } from './in-place-evidence.js';
+import { fetchAll, sampledFetch } from './evidence-fetch.js';
 
 /** The reasons a sync samples (delta/assemble.ts). */
 const SAMPLED: ReadonlySet<LocalSegment['reason']> = new Set(['changed-block', 'nested-file', 'same-offset', 'zero']);
@@ -40,14 +40,14 @@ function pieceSegments(plan: Plan, span: Span): LocalSegment[] {
  * Whether each piece wholly local or guessed from local sources (no fetched range, no planning bytes) passes its
  * hash as built so (no network): a piece that passes holds no wrong guess, one that fails holds at least one.
  */
-export async function localVerdicts(plan: Plan, check: PieceCheck, sources: readonly (ByteSource | undefined)[]): Promise<Map<number, boolean>> {
+export async function localVerdicts(plan: Plan, check: PieceCheck, sources: readonly (ByteSource | undefined)[], done: readonly boolean[] = []): Promise<Map<number, boolean>> {
   const out = new Map<number, boolean>();
   const count = Math.ceil(plan.length / plan.pieceLength);
   const fetched = new Set<number>();
   for (const f of plan.fetch) for (let p = Math.floor(f.start / plan.pieceLength); p * plan.pieceLength < f.end; p++) fetched.add(p);
   const buf = new Uint8Array(plan.pieceLength);
   for (let p = 0; p < count; p++) {
-    if (fetched.has(p)) continue;
+    if (fetched.has(p) || done[p]) continue;
     const span = pieceSpan(plan, pieceIndex(p));
     const segs = pieceSegments(plan, span);
     if (segs.some((s) => s.source === CACHE_SOURCE) || !segs.some((s) => SAMPLED.has(s.reason))) continue;
@@ -59,18 +59,17 @@ export async function localVerdicts(plan: Plan, check: PieceCheck, sources: read
 }
 
 /** What a sync fetches for `pieces` (failing as built locally): each sampled as a sync samples it, over the network. */
-export async function failingPieceFetch(plan: Plan, pieces: readonly number[], sources: readonly (ByteSource | undefined)[], fetcher: RangeFetcher): Promise<number> {
-  const probes: { p: number; probe: SegmentProbe; local: Uint8Array; sampled: number }[] = [];
+export async function failingPieceFetch(plan: Plan, pieces: readonly number[], sources: readonly (ByteSource | undefined)[], fetcher: RangeFetcher, partBytes: number): Promise<number> {
+  const probes: { p: number; probe: SegmentProbe; local: Uint8Array; samples: Span[] }[] = [];
   for (const p of pieces) {
     const span = pieceSpan(plan, pieceIndex(p));
     for (const seg of pieceSegments(plan, span)) {
       if (!SAMPLED.has(seg.reason)) continue;
       const local = new Uint8Array(seg.end - seg.start);
       await fillSegments(local, seg.start, [seg], { sources });
-      probes.push({ probe: new SegmentProbe(seg, seg.reason !== 'changed-block', seg.end === span.end), local, sampled: 0, p });
+      probes.push({ probe: new SegmentProbe(seg, seg.reason !== 'changed-block', seg.end === span.end), local, samples: [], p });
     }
   }
-  let samples = 0;
   const play = async (next: (x: (typeof probes)[number]) => Span[]) => {
     for (;;) {
       const asks = probes.flatMap((x) => next(x).map((span) => ({ x, span }))).sort((a, b) => a.span.start - b.span.start);
@@ -79,8 +78,7 @@ export async function failingPieceFetch(plan: Plan, pieces: readonly number[], s
       for (const [k, a] of asks.entries()) {
         const at = a.span.start - a.x.probe.seg.start;
         a.x.probe.record(a.span.start, a.x.local.subarray(at, at + (a.span.end - a.span.start)), got[k]!);
-        samples++;
-        a.x.sampled += a.span.end - a.span.start;
+        a.x.samples.push(a.span);
       }
     }
   };
@@ -91,14 +89,16 @@ export async function failingPieceFetch(plan: Plan, pieces: readonly number[], s
   const agreed = new Set(probes.filter((x) => !mixed.has(x.p)));
   await play((x) => (agreed.has(x) ? x.probe.dense() : []));
   await play((x) => (agreed.has(x) ? x.probe.next(x.local) : []));
-  // Samples are parts of multipart replies; what is dropped beyond them is fetched in one more part. A piece whose
+  // Samples are parts of multipart replies, and so is each range of what is dropped beyond them. A piece whose
   // samples all agree still fails: the sync drops guesses whole until it verifies (taken as the whole piece).
-  let n = samples * MULTIPART_PART_BYTES;
+  let n = 0;
   for (const p of pieces) {
     const mine = probes.filter((x) => x.p === p);
-    const beyond = mine.reduce((k, x) => k + x.probe.outcome().droppedBytes - x.sampled, 0);
+    const sampled = (x: (typeof mine)[number]) => x.samples.reduce((k, s) => k + s.end - s.start, 0);
+    const beyond = mine.reduce((k, x) => k + x.probe.outcome().droppedBytes - sampled(x), 0);
     const len = pieceSpan(plan, pieceIndex(p));
-    n += beyond > 0 || mine.some((x) => !x.probe.outcome().allRight) ? mine.reduce((k, x) => k + x.probe.outcome().droppedBytes + (x.probe.outcome().droppedBytes > x.sampled ? MULTIPART_PART_BYTES : 0), 0) : len.end - len.start + MULTIPART_PART_BYTES;
+    if (beyond > 0 || mine.some((x) => !x.probe.outcome().allRight)) n += mine.reduce((k, x) => k + sampledFetch(x.probe.seg, x.probe.outcome().keep, x.samples, partBytes), 0);
+    else n += mine.reduce((k, x) => k + sampled(x) + x.samples.length * partBytes, 0) + len.end - len.start + partBytes;
   }
   return n;
 }
@@ -139,7 +139,7 @@ function wholePieces(plan: Plan, inPlace: readonly Span[], done: readonly boolea
  * group at a time until the piece verifies, so every guess of the groups up to the one that drops the short changed
  * ones; its first round of samples with their framing. Its changed blocks are priced from their turns, as elsewhere.
  */
-function wholePieceFetch(plan: Plan, p: number, inPlace: readonly Span[]): number {
+function wholePieceFetch(plan: Plan, p: number, inPlace: readonly Span[], partBytes: number): number {
   const span = pieceSpan(plan, pieceIndex(p));
   const segs = pieceSegments(plan, span).filter((s) => !CERTAINTY[s.reason].exact && s.source !== CACHE_SOURCE);
   const isShort = (s: LocalSegment) => s.end - s.start < PROBE_MIN_BYTES;
@@ -148,7 +148,7 @@ function wholePieceFetch(plan: Plan, p: number, inPlace: readonly Span[]): numbe
   // Changed blocks are priced from their turns (changedBlockFetch), here or not.
   const dropped = (short.length === 0 ? [] : (list.find((a) => short.every((s) => a.dropped.includes(s)))?.dropped ?? segs)).filter((s) => s.reason !== 'changed-block');
   const samples = segs.filter((s) => SAMPLED.has(s.reason) && s.reason !== 'changed-block').reduce((n, s) => n + new SegmentProbe(s, s.reason !== 'changed-block', s.end === span.end).next().length, 0);
-  return dropped.reduce((n, s) => n + (s.end - s.start), 0) + (samples + dropped.length) * MULTIPART_PART_BYTES;
+  return dropped.reduce((n, s) => n + (s.end - s.start), 0) + (samples + dropped.length) * partBytes;
 }
 
 /**
@@ -161,7 +161,7 @@ export async function measuredFetch(
   plan: Plan,
   sources: readonly (ByteSource | undefined)[],
   fetcher: RangeFetcher,
-  evidence: { turns: ReadonlyMap<LocalSegment, number>; inPlace: readonly Span[]; verdicts?: ReadonlyMap<number, boolean> },
+  evidence: { turns: ReadonlyMap<LocalSegment, number>; inPlace: readonly Span[]; verdicts?: ReadonlyMap<number, boolean>; partBytes: number },
   done: readonly boolean[] = [],
 ): Promise<number> {
   const whole = wholePieces(plan, evidence.inPlace, done);
@@ -171,9 +171,9 @@ export async function measuredFetch(
   const priced = pricedPieces(plan, evidence.turns, evidence.inPlace);
   const failing = [...(evidence.verdicts ?? [])].filter(([p, ok]) => !ok && !priced.has(p) && !skip[p]).map(([p]) => p);
   return (
-    changedBlockFetch(plan, evidence.turns, done) +
-    (await inPlaceFetch(plan, evidence.inPlace, sources, skip)) +
-    whole.reduce((n, p) => n + wholePieceFetch(plan, p, evidence.inPlace), 0) +
-    (failing.length > 0 ? await failingPieceFetch(plan, failing, sources, fetcher) : 0)
+    (await changedBlockFetch(plan, evidence.turns, sources, evidence.partBytes, done)) +
+    (await inPlaceFetch(plan, evidence.inPlace, sources, evidence.partBytes, skip)) +
+    whole.reduce((n, p) => n + wholePieceFetch(plan, p, evidence.inPlace, evidence.partBytes), 0) +
+    (failing.length > 0 ? await failingPieceFetch(plan, failing, sources, fetcher, evidence.partBytes) : 0)
   );
 }

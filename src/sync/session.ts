@@ -17,7 +17,6 @@ import { cutAt, spanLength } from '../core/span.js';
 import { oncePerSource, type WarningSink } from '../core/warnings.js';
 import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assemble.js';
 import { pieceSpan, remainingFetchBytes, summarize, type Plan } from '../delta/plan.js';
-import { MULTIPART_PART_BYTES } from '../core/ports.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { PartFile } from '../store/part-file.js';
 import { TokenBucket } from '../swarm/rate-limit.js';
@@ -30,6 +29,7 @@ import { changedFilesAfter } from './changed-files.js';
 import { checkPlanningInput } from './planning-check.js';
 import { expectedWrongGuessBytes } from './guess-evidence.js';
 import { changedBlockTurns } from './changed-block-evidence.js';
+import { CountingFetcher } from './evidence-fetch.js';
 import { inPlaceChanges } from './in-place-evidence.js';
 import { localVerdicts, measuredFetch } from './piece-evidence.js';
 import { collectWarnings, prepare, type Prepared } from './prepare.js';
@@ -62,21 +62,29 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
     // already: what they cost on the wire (framing, bridges, guesses of theirs that failed) is known, not predicted;
     // the rest is predicted, with the guesses found wrong in the checked pieces as the evidence for the others.
     // What the planning and the check fetched so far, before the changed blocks are sampled (that is the plan's own cost).
-    const wire = p.net.webPeers.reduce((n, w) => n + w.bytes, 0) + (swarm?.report().downloaded ?? 0);
+    const onWire = () => p.net.webPeers.reduce((n, w) => n + w.bytes, 0) + (swarm?.report().downloaded ?? 0);
+    const wire = onWire();
+    // The plan's own samples, counted: what each of their ranges cost on the wire beyond its bytes prices the sync's.
+    const sampler = new CountingFetcher(p.net.engine);
     // Changed blocks: how much of each the old block gives is sampled, not assumed (changed-block-evidence.ts).
-    const turns = !p.hintsCoverAll && p.net.hasSources && (p.report.byReason['changed-block'] ?? 0) > 0 ? await changedBlockTurns(p.plan, p.byteSources, p.net.engine) : undefined;
+    const turns = !p.hintsCoverAll && p.net.hasSources && (p.report.byReason['changed-block'] ?? 0) > 0 ? await changedBlockTurns(p.plan, p.byteSources, sampler) : undefined;
     // And so are the mapped blocks changed in place, which nothing else tells (in-place-evidence.ts); with the checked
     // pieces counted exactly, guess-evidence.ts prices those from the checked pieces instead.
     const exact = checked !== undefined && exactChecked(p);
     // Pieces built locally are hashed first (piece-evidence.ts): one that passes needs no sample, one that fails and
     // that nothing else prices is sampled as a sync samples it.
-    const verdicts = turns && !exact ? await localVerdicts(p.plan, pieceCheckOf(input.target), p.byteSources) : new Map<number, boolean>();
-    const inPlace = turns && !exact ? await inPlaceChanges(p.plan, p.byteSources, p.net.engine, (k) => verdicts.get(k) === true) : [];
-    const measured = async (done?: readonly boolean[]) => (turns ? measuredFetch(p.plan, p.byteSources, p.net.engine, { turns, inPlace, verdicts }, done) : undefined);
-    const fetchBytes = exact
-      ? wire + remainingFetchBytes(p.plan, part.have, await measured(part.have)) + (await expectedWrongGuessBytes(p.plan, part.have, part, p.byteSources))
-      : // Planned again: the pieces checked first are on the scratch .part now (the plan reuses them), but a sync fetches their fetched part.
-        summarize(p.plan, await measured()).fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0) + ((p.hintsCoverAll || turns) && p.net.webPeers.length > 0 ? framingBytes(p.plan) : 0);
+    // With the checked pieces counted exactly, the others are hashed as built locally too: one that passes costs
+    // nothing, one that fails is sampled; the guesses of the rest are priced from the checked pieces (guess-evidence.ts).
+    const verdicts = turns || exact ? await localVerdicts(p.plan, pieceCheckOf(input.target), p.byteSources, exact ? part.have : []) : new Map<number, boolean>();
+    const inPlace = turns && !exact ? await inPlaceChanges(p.plan, p.byteSources, sampler, (k) => verdicts.get(k) === true) : [];
+    const partBytes = sampler.partBytes(onWire() - wire);
+    const measured = async (done?: readonly boolean[]) => (turns || exact ? measuredFetch(p.plan, p.byteSources, p.net.engine, { turns: turns ?? new Map(), inPlace, verdicts, partBytes }, done) : undefined);
+    const fetchBytes = Math.round(
+      exact
+        ? wire + remainingFetchBytes(p.plan, part.have, await measured(part.have), partBytes) + (await expectedWrongGuessBytes(p.plan, part.have, part, p.byteSources, (k) => verdicts.has(k)))
+        : // Planned again: the pieces checked first are on the scratch .part now (the plan reuses them), but a sync fetches their fetched part.
+          summarize(p.plan, await measured()).fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0) + ((p.hintsCoverAll || turns) && p.net.webPeers.length > 0 ? framingBytes(p.plan, partBytes) : 0),
+    );
     p.net.close();
     await closeSources(p.sources);
     if (!checked) return p.report;
@@ -105,8 +113,8 @@ function exactChecked(p: Prepared): boolean {
  * with its framing: a hinted plan counts it, and so does a plan whose changed blocks were sampled (one priced by the
  * changed-block share does not: that share was measured with the framing inside it).
  */
-function framingBytes(plan: Plan): number {
-  return cutAt(plan.fetch, plan.pieceLength).length * MULTIPART_PART_BYTES;
+function framingBytes(plan: Plan, partBytes: number): number {
+  return cutAt(plan.fetch, plan.pieceLength).length * partBytes;
 }
 
 function replanNote(replans: number): string {

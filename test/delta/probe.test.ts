@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { BISECT, CHANGED_BLOCK_SCHEDULE, DENSE_SPACING, expectedPartFetch, lzma2ChunkHeaders, PROBE_MIN_BYTES, xzHeaders, REFINE_SPACING, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
+import { BISECT, CHANGED_BLOCK_SCHEDULE, DENSE_SPACING, lzma2ChunkHeaders, PROBE_MIN_BYTES, xzHeaders, REFINE_SPACING, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
 import type { LocalSegment } from '../../src/delta/plan.js';
 
 /** Deterministic bytes that look compressed. */
@@ -302,20 +302,5 @@ describe('probing a doubtful segment', () => {
     const same = new SegmentProbe({ start: 0, end: L, source: 0, sourceOffset: 0, reason: 'nested-file' });
     for (const r of same.next(old)) same.record(r.start, old.subarray(r.start, r.end), old.subarray(r.start, r.end));
     assert.equal(same.turn(), L, 'nothing differed');
-  });
-
-  test('what a sync fetches for a changed block\'s part, played against a known turn', () => {
-    const part = (start: number, end: number): LocalSegment => ({ start, end, source: 0, sourceOffset: start, reason: 'changed-block' });
-    // [part, turn, cut at the piece's end, at least, at most]
-    const table: [LocalSegment, number, boolean, number, number][] = [
-      [part(0, 60_000), 60_000, false, 0, 0], // agrees throughout: its piece verifies with the guess
-      [part(0, 60_000), 0, false, 60_000, 60_000 + 2 * 200], // wrong from the start: one sample, then all of it
-      [part(0, 60_000), 30_000, false, 30_000, 30_000 + 2 * REFINE_SPACING + TURN_MARGIN + 10 * 140], // halved to the turn
-      [part(0, 32_768), 20_000, true, 12_768, 12_768 + 2 * REFINE_SPACING + TURN_MARGIN + 11 * 140],
-    ];
-    for (const [p, turn, cut, lo, hi] of table) {
-      const n = expectedPartFetch(p, turn, cut);
-      assert.ok(n >= lo && n <= hi, `turn ${turn} in ${p.start}-${p.end}: ${n} not in [${lo}, ${hi}]`);
-    }
   });
 });

@@ -32,6 +32,8 @@ test('wrong guesses in the checked pieces price the same reason in the others; p
   // Checked: 48 nested-file bytes, 16 wrong (piece 1's part); the others hold 48.
   const n = await expectedWrongGuessBytes(plan, verified, source(truth), [source(old)]);
   assert.equal(n, Math.round((48 * 16) / (48 + PIECE)));
+  // Pieces hashed as built locally (priced by their own verdicts) are not extrapolated onto: pieces 3 and 4 known, 16 bytes left.
+  assert.equal(await expectedWrongGuessBytes(plan, verified, source(truth), [source(old)], (p) => p === 3 || p === 4), Math.round((16 * 16) / (48 + PIECE)));
   // Nothing wrong where checked: nothing expected.
   assert.equal(await expectedWrongGuessBytes(plan, verified, source(truth), [source(truth)]), 0);
   // Nothing checked: no evidence, nothing expected.

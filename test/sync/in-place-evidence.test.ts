@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildPlan, type LocalSegment } from '../../src/delta/plan.js';
 import { REFINE_SPACING } from '../../src/delta/probe.js';
+import { MULTIPART_PART_BYTES } from '../../src/core/ports.js';
 import { ReencodedStore } from '../../src/delta/reencoded-store.js';
 import { inPlaceChanges, inPlaceFetch } from '../../src/sync/in-place-evidence.js';
 import { noise, rangeServer } from './evidence-helpers.js';
@@ -26,11 +27,35 @@ test('a mapped block changed in place is found by its end (xz check) and priced 
   assert.equal(changed[0]!.end, 130_000, 'to the block end');
   assert.ok(Math.abs(changed[0]!.start - 95_000) <= 2 * REFINE_SPACING, `turn ${changed[0]!.start}`);
   // Pieces 2-3 hold the change: their parts of the file are sampled; at least the changed bytes are fetched, and not the whole pieces.
-  const n = await inPlaceFetch(plan, changed, [src]);
+  const n = await inPlaceFetch(plan, changed, [src], MULTIPART_PART_BYTES);
   assert.ok(n >= 130_000 - 95_000 - 2 * REFINE_SPACING && n < 2 * PIECE, `priced ${n}`);
-  assert.equal(await inPlaceFetch(plan, changed, [src], [false, false, true, true]), 0, 'pieces done are not priced');
+  assert.equal(await inPlaceFetch(plan, changed, [src], MULTIPART_PART_BYTES, [false, false, true, true]), 0, 'pieces done are not priced');
   // Nothing changed: nothing found.
   const same = new ReencodedStore();
   same.put(0, truth);
   assert.deepEqual(await inPlaceChanges(plan, [same], web), []);
+});
+
+test('a block changed in place whose xz headers differ: the turn found is its data\'s, the header bytes that differ a change of their own', async () => {
+  // One nested file of 3 xz streams of 40,000 bytes from 10,000; the second's block header holds a size that differs
+  // (bytes 14-15 of the stream), its data agrees up to 85,000, then differs to its end (90,000).
+  const truth = noise('img', LENGTH);
+  for (const at of [10_000, 50_000, 90_000]) {
+    truth.set(XZ, at);
+    truth[at + 12] = 2; // a 12-byte block header
+    truth[at + 24] = 0xe0; // the first chunk header, with properties
+  }
+  const old = truth.slice();
+  old[50_000 + 14] = old[50_000 + 14]! ^ 0x55;
+  old[50_000 + 15] = old[50_000 + 15]! ^ 0x55;
+  old.set(noise('old', 90_000 - 85_000), 85_000);
+  const src = new ReencodedStore();
+  src.put(0, old);
+  const seg: LocalSegment = { start: 10_000, end: 130_000, source: 0, sourceOffset: 10_000, reason: 'nested-file' };
+  const plan = buildPlan({ length: LENGTH, pieceLength: PIECE }, [[seg]]);
+  const changed = await inPlaceChanges(plan, [src], rangeServer(truth));
+  assert.equal(changed.length, 2, JSON.stringify(changed));
+  assert.deepEqual(changed[0], { start: 50_014, end: 50_016 }, 'the header bytes that differ');
+  assert.equal(changed[1]!.end, 90_000);
+  assert.ok(Math.abs(changed[1]!.start - 85_000) <= 2 * REFINE_SPACING, `turn ${changed[1]!.start}, not at the header`);
 });

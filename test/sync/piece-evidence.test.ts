@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { MULTIPART_PART_BYTES } from '../../src/core/ports.js';
 import { buildPlan, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
 import { ReencodedStore } from '../../src/delta/reencoded-store.js';
 import { changedBlockTurns } from '../../src/sync/changed-block-evidence.js';
@@ -32,7 +33,7 @@ test('an uncompressed guess that agrees again after a change: the piece before t
   const turns = await changedBlockTurns(plan, [src], web);
   assert.ok(turns.get(plan.guesses[0]![0]!)! > 3 * PIECE, 'one turn, after the changed cluster');
   const check = checkOf(truth);
-  const n = await measuredFetch(plan, [src], web, { turns, inPlace: [], verdicts: await localVerdicts(plan, check, [src]) });
+  const n = await measuredFetch(plan, [src], web, { turns, inPlace: [], verdicts: await localVerdicts(plan, check, [src]), partBytes: MULTIPART_PART_BYTES });
   // Piece 4 from the turn (23,768 bytes) and piece 2's sampled share: more than both changes, less than the three pieces.
   assert.ok(n >= 5 * PIECE - (4 * PIECE + 9000) + 4096 && n < 3 * PIECE, `priced ${n}`);
   // Without the change in piece 2, that piece costs nothing.
@@ -40,7 +41,7 @@ test('an uncompressed guess that agrees again after a change: the piece before t
   clean.set(noise('tail', 5 * PIECE - (4 * PIECE + 9000)), 4 * PIECE + 9000);
   const src2 = new ReencodedStore();
   src2.put(0, clean);
-  const m = await measuredFetch(plan, [src2], web, { turns: await changedBlockTurns(plan, [src2], web), inPlace: [], verdicts: await localVerdicts(plan, check, [src2]) });
+  const m = await measuredFetch(plan, [src2], web, { turns: await changedBlockTurns(plan, [src2], web), inPlace: [], verdicts: await localVerdicts(plan, check, [src2]), partBytes: MULTIPART_PART_BYTES });
   assert.ok(m < n - 4096, `priced ${m} against ${n}`);
 });
 
@@ -62,16 +63,16 @@ test('a guess too short to sample, changed in place: its piece is priced as a sy
   const web = rangeServer(truth);
   const inPlace = await inPlaceChanges(plan, [src], web);
   assert.deepEqual(inPlace, [{ start: 3 * PIECE + 1000, end: 3 * PIECE + 1098 }], 'the short block, whole');
-  const n = await measuredFetch(plan, [src], web, { turns: new Map(), inPlace });
+  const n = await measuredFetch(plan, [src], web, { turns: new Map(), inPlace, partBytes: MULTIPART_PART_BYTES });
   // The 98 bytes and the samples of the piece's other guesses (the zeros after it, right, are not dropped).
   assert.ok(n >= 98 && n < 2048, `priced ${n}`);
-  assert.equal(await measuredFetch(plan, [src], web, { turns: new Map(), inPlace }, [false, false, false, true]), 0, 'a piece done is not priced');
+  assert.equal(await measuredFetch(plan, [src], web, { turns: new Map(), inPlace, partBytes: MULTIPART_PART_BYTES }, [false, false, false, true]), 0, 'a piece done is not priced');
   // Unchanged: nothing found, nothing priced.
   const same = new ReencodedStore();
   same.put(0, truth);
   assert.deepEqual(await inPlaceChanges(plan, [same], web), []);
   const verdicts = await localVerdicts(plan, checkOf(truth), [same]);
-  assert.equal(await measuredFetch(plan, [same], web, { turns: new Map(), inPlace: [], verdicts }), 0);
+  assert.equal(await measuredFetch(plan, [same], web, { turns: new Map(), inPlace: [], verdicts, partBytes: MULTIPART_PART_BYTES }), 0);
   // Its pieces pass their hashes as built locally: no block end is sampled.
   const asked = web.asked;
   assert.deepEqual(await inPlaceChanges(plan, [same], web, (k) => verdicts.get(k) === true), []);
