@@ -76,7 +76,7 @@ declare module 'bittorrent-protocol' {
     _resetTimeout(setAgain: boolean): void;
     push(data: Uint8Array | null): boolean;
     _pePending: boolean;
-    _encryptor: { state: string; decrypt(data: Uint8Array): Uint8Array; encrypt(data: Uint8Array): Uint8Array } | null;
+    _encryptor: { state: string; _isEncrypted: boolean; decrypt(data: Uint8Array): Uint8Array; encrypt(data: Uint8Array): Uint8Array } | null;
 
     peerExtendedMapping: Record<string, number>;
     use(extension: unknown): void;

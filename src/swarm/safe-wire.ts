@@ -257,13 +257,17 @@ export class SafeWire extends Wire {
   override request(index: number, offset: number, length: number, cb: Answer, tag?: unknown): void {
     if (this._finished || (this.peerChoking && !(this.hasFast && this.peerAllowedFastSet.includes(index)))) return super.request(index, offset, length, (err, block) => cb(err, block, tag));
     this.requests.push({ piece: index, offset, length, callback: cb, tag } as WireRequest);
-    const m = new Uint8Array(17);
-    m[3] = 13;
-    m[4] = 6;
-    putU32(m, 5, index);
-    putU32(m, 9, offset);
-    putU32(m, 13, length);
-    this._push(m);
+    const enc = this._encryptor;
+    // In plaintext the message is written into the turn's batch itself (no message object per block).
+    const plain = enc === null || !enc._isEncrypted;
+    const at = plain ? this.out.reserve(17) : 0;
+    const m = plain ? this.out.bytes : new Uint8Array(17);
+    putU32(m, at, 13);
+    m[at + 4] = 6;
+    putU32(m, at + 5, index);
+    putU32(m, at + 9, offset);
+    putU32(m, at + 13, length);
+    if (!plain) this._push(m);
   }
 
   override _callback(request: WireRequest | null, err: Error | null, block: Uint8Array | null): void {

@@ -118,14 +118,26 @@ export class OutBatch {
   constructor(private readonly send: (bytes: Uint8Array) => void) {}
 
   add(bytes: Uint8Array): void {
-    if (this.len + bytes.length > OUT_BATCH_BYTES) this.flush();
+    const at = this.reserve(bytes.length);
+    this.buf!.set(bytes, at);
+  }
+
+  /** Room for `n` more bytes (n <= BATCHED_MESSAGE_BYTES) at the returned offset of `bytes`, to be filled now. */
+  reserve(n: number): number {
+    if (this.len + n > OUT_BATCH_BYTES) this.flush();
     this.buf ??= new Uint8Array(OUT_BATCH_BYTES);
-    this.buf.set(bytes, this.len);
-    this.len += bytes.length;
+    const at = this.len;
+    this.len += n;
     if (!this.queued) {
       this.queued = true;
       process.nextTick(this.flush);
     }
+    return at;
+  }
+
+  /** The batch's buffer (see reserve). */
+  get bytes(): Uint8Array {
+    return this.buf!;
   }
 
   readonly flush = (): void => {
