@@ -70,8 +70,13 @@ declare module 'bittorrent-protocol' {
     _parserSize: number;
     _parser: ((buf: Uint8Array) => void) | null;
     _cryptoSyncPattern: Uint8Array | null;
+    _finished: boolean;
+    peerAllowedFastSet: number[];
+    /** Arms (or clears) the library's request timeout; a no-op unless setTimeout was called. */
+    _resetTimeout(setAgain: boolean): void;
+    push(data: Uint8Array | null): boolean;
     _pePending: boolean;
-    _encryptor: { state: string; decrypt(data: Uint8Array): Uint8Array } | null;
+    _encryptor: { state: string; _isEncrypted: boolean; decrypt(data: Uint8Array): Uint8Array; encrypt(data: Uint8Array): Uint8Array } | null;
 
     peerExtendedMapping: Record<string, number>;
     use(extension: unknown): void;

@@ -17,6 +17,8 @@ export interface Block {
   /** Offset inside the piece. */
   readonly offset: number;
   readonly length: number;
+  /** keyOf, made once with the block (requestsFor): every book, queue and handle looks a block up by it, several times per block. */
+  readonly key?: string;
 }
 
 /**
@@ -37,7 +39,7 @@ export function requestsFor(piece: PieceIndex, pieceSize: number, ranges: readon
     }
     for (let a = r.start; a < r.end; ) {
       const e = Math.min(r.end, (Math.floor(a / BLOCK_BYTES) + 1) * BLOCK_BYTES);
-      out.push({ piece, offset: a, length: e - a });
+      out.push({ piece, offset: a, length: e - a, key: `${piece}:${a}:${e - a}` });
       a = e;
     }
   }
@@ -57,7 +59,7 @@ export function isAlignedBlock(b: Block, pieceSize: number): boolean {
 
 /** A request is named by piece, offset and length (two requests may start at one offset). */
 export function keyOf(b: Block): string {
-  return `${b.piece}:${b.offset}:${b.length}`;
+  return b.key ?? `${b.piece}:${b.offset}:${b.length}`;
 }
 
 /** The absolute byte span of block `b`. */

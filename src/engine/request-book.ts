@@ -103,8 +103,13 @@ export class RequestBook<H> implements BookView<H> {
     if (!e) return [];
     this.wanted.delete(k);
     this.unwait(k, e);
-    for (const h of e.askedOf.keys()) this.byHandle.get(h)?.delete(k);
-    return [...e.askedOf.keys()];
+    if (e.askedOf.size === 0) return [];
+    const asked: H[] = [];
+    for (const h of e.askedOf.keys()) {
+      this.byHandle.get(h)?.delete(k);
+      asked.push(h);
+    }
+    return asked;
   }
 
   /** Records that `block` was asked of `h` at `now`. */

@@ -197,13 +197,18 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
   /**
    * The turn's candidates in book order (freed, then unasked), read from the
    * book once into an array that each source's scan and the backlog walk
-   * share, instead of each pulling the book's blocks anew.
+   * share, instead of each pulling the book's blocks anew; read only as far
+   * as a scan goes (a peer with a few free slots looks at the first few of
+   * hundreds of unasked blocks).
    */
-  let order: Block[] | undefined;
+  const order: Block[] = [...freed];
+  let unread: Iterator<Block> | undefined;
   const candidate = (i: number): Block | undefined => {
-    if (!order) {
-      order = [...freed];
-      for (const b of book.unasked()) order.push(b);
+    while (order.length <= i) {
+      unread ??= book.unasked()[Symbol.iterator]();
+      const next = unread.next();
+      if (next.done) return undefined;
+      order.push(next.value);
     }
     return order[i];
   };

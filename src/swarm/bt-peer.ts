@@ -63,6 +63,15 @@ export interface PeerContext {
   drop(link: PeerLink, reason: string, ban: boolean): void;
 }
 
+/** Aligned-only: the aligned block asked on the wire, and its key in `groups`. */
+interface Group {
+  readonly onWire: Block;
+  readonly key: string;
+}
+
+const isGroup = (t: Block | Group): t is Group => 'onWire' in t;
+const onWireOf = (t: Block | Group): Block => (isGroup(t) ? t.onWire : t);
+
 export class BtPeer implements PeerHandle {
   readonly kind = 'peer' as const;
   readonly id: string;
@@ -142,38 +151,56 @@ export class BtPeer implements PeerHandle {
   private ask(b: Block): void {
     const k = keyOf(b);
     this.asks.set(k, b);
-    const grouped = this.alignedOnly;
-    const onWire = grouped ? alignedBlockOf(b, this.ctx.pieceSize(b.piece)) : b;
-    const wk = keyOf(onWire);
-    if (grouped) {
+    let tag: Block | Group = b;
+    if (this.alignedOnly) {
+      const onWire = alignedBlockOf(b, this.ctx.pieceSize(b.piece));
+      const wk = keyOf(onWire);
       const group = this.groups.get(wk);
       if (group) return void group.set(k, b);
       this.groups.set(wk, new Map([[k, b]]));
+      tag = { onWire, key: wk };
     }
-    const carried = (): Block[] => (grouped ? [...(this.groups.get(wk)?.values() ?? [])] : this.asks.has(k) ? [b] : []);
-    const send = () => {
-      if (this.link.closed || carried().length === 0) return void (grouped && this.groups.delete(wk));
-      this.link.wire.request(onWire.piece, onWire.offset, onWire.length, (err, bytes) => {
-        const asked = carried();
-        if (grouped) this.groups.delete(wk);
-        for (const x of asked) this.asks.delete(keyOf(x));
-        if (err || !bytes) {
-          const rejected = this.link.wire.rejecting;
-          if (!grouped && rejected && !this.link.closed && !this.link.wire.peerChoking && !isAlignedBlock(b, this.ctx.pieceSize(b.piece))) this.strike('rejects');
-          if (asked.length > 0) this.sink?.failed(this, asked, rejected ? 'rejected' : this.link.wire.peerChoking ? 'choked' : 'error');
-          return;
-        }
-        if (bytes.length !== onWire.length) return this.link.wire.violation(`sent ${bytes.length} bytes for a ${onWire.length}-byte request of piece ${onWire.piece}`);
-        if (!grouped && !isAlignedBlock(b, this.ctx.pieceSize(b.piece))) this.unalignedAnswered++;
-        this.ctx.received(this.link, bytes.length);
-        // A view into the chunk the socket read (never reused): the engine copies it into the piece.
-        for (const x of asked) this.sink?.block(this, x, bytes.subarray(x.offset - onWire.offset, x.offset - onWire.offset + x.length));
-      });
-    };
     // No promise per block when nothing limits the download rate.
-    if (this.ctx.down.unlimited) send();
-    else void this.ctx.down.take(onWire.length).then(send);
+    if (this.ctx.down.unlimited) this.send(tag);
+    else void this.ctx.down.take(onWireOf(tag).length).then(() => this.send(tag));
   }
+
+  /** Puts the request for `tag` on the wire, unless nothing it carries is asked any more. */
+  private send(tag: Block | Group): void {
+    const grouped = isGroup(tag);
+    const carries = grouped ? (this.groups.get(tag.key)?.size ?? 0) > 0 : this.asks.has(keyOf(tag));
+    if (this.link.closed || !carries) return void (grouped && this.groups.delete(tag.key));
+    const onWire = onWireOf(tag);
+    this.link.wire.request(onWire.piece, onWire.offset, onWire.length, this.answer, tag);
+  }
+
+  /** The peer's answer to the request for `tag` (one callback for every request: no closure per block). */
+  private readonly answer = (err: Error | null, bytes: Uint8Array | undefined, t: unknown): void => {
+    const tag = t as Block | Group;
+    const grouped = isGroup(tag);
+    const onWire = onWireOf(tag);
+    let asked: Block[];
+    if (grouped) {
+      asked = [...(this.groups.get(tag.key)?.values() ?? [])];
+      this.groups.delete(tag.key);
+      for (const x of asked) this.asks.delete(keyOf(x));
+    } else asked = this.asks.delete(keyOf(tag)) ? [tag] : [];
+    if (err || !bytes) {
+      const rejected = this.link.wire.rejecting;
+      if (!grouped && rejected && !this.link.closed && !this.link.wire.peerChoking && !isAlignedBlock(tag, this.ctx.pieceSize(tag.piece))) this.strike('rejects');
+      if (asked.length > 0) this.sink?.failed(this, asked, rejected ? 'rejected' : this.link.wire.peerChoking ? 'choked' : 'error');
+      return;
+    }
+    if (bytes.length !== onWire.length) return this.link.wire.violation(`sent ${bytes.length} bytes for a ${onWire.length}-byte request of piece ${onWire.piece}`);
+    if (!grouped && !isAlignedBlock(tag, this.ctx.pieceSize(tag.piece))) this.unalignedAnswered++;
+    this.ctx.received(this.link, bytes.length);
+    // A view into the chunk the socket read (never reused): the engine copies it into the piece.
+    if (!grouped) {
+      if (asked.length > 0) this.sink?.block(this, tag, bytes);
+      return;
+    }
+    for (const x of asked) this.sink?.block(this, x, bytes.subarray(x.offset - onWire.offset, x.offset - onWire.offset + x.length));
+  };
 
   /** Withdraws the ask for `b` (another source sent it, or nobody wants it now). */
   private unask(b: Block): void {

@@ -20,37 +20,20 @@
  * and in every case reports one `violation` and destroys itself. The owner
  * closes the socket.
  *
- * Message sizes (length prefix value; BEP 3 "peer messages", BEP 6, BEP 10):
- *   id  name            size
- *   0-3 choke..uninterested     1
- *   4   have            5       <index u32>
- *   5   bitfield        1 + ceil(pieceCount / 8)
- *   6   request         13      <index><begin><length>
- *   7   piece           9 + block (1 .. MAX_BLOCK_BYTES)
- *   8   cancel          13
- *   9   port            3
- *   13  suggest         5
- *   14  have-all        1
- *   15  have-none       1
- *   16  reject          13
- *   17  allowed-fast    5
- *   20  extended        >= 2
- *   21  hash request    49      BEP 52 (hash-messages.ts)
- *   22  hashes          >= 49
- *   23  hash reject     49
+ * Message sizes and the checks: wire-checks.ts.
  *
  * BEP 52: a wire of a v2 or hybrid torrent (`v2`) sets bit 0x10 of the last
  * reserved byte in its handshake; hash messages reach the owner as the
  * library's `unknownmessage` and leave through `send`.
  */
-import Wire, { type WireExtensions } from 'bittorrent-protocol';
+import Wire, { type WireExtensions, type WireRequest } from 'bittorrent-protocol';
 import { bencodeValueEnd } from '../torrent/bencode-decode.js';
 import { mseKeyPair } from './mse-keys.js';
+import { maxMessageBytes, messageFault, u32 } from './wire-checks.js';
+import { BATCHED_MESSAGE_BYTES, OutBatch, takeChunk } from './wire-frames.js';
 
-/** Largest block isosync accepts in a piece message or request (libtorrent and aria2 ask 16 KiB; some old clients 128 KiB). */
-export const MAX_BLOCK_BYTES = 128 * 1024;
-/** Hard cap on any message: a larger length prefix is an attack or garbage. */
-export const MAX_MESSAGE_BYTES = 1024 * 1024;
+export { MAX_BLOCK_BYTES, MAX_MESSAGE_BYTES, PIECE_COUNT_UNKNOWN } from './wire-checks.js';
+
 /** Control messages (choke, interested, bitfield, extended, ...) a peer may send per second before it counts as flooding. */
 export const MAX_CONTROL_MESSAGES_PER_SECOND = 2000;
 /**
@@ -61,17 +44,9 @@ export const MAX_CONTROL_MESSAGES_PER_SECOND = 2000;
  * requests itself is capped separately (MAX_PEER_REQUESTS in swarm.ts).
  */
 export const MAX_TRANSFER_MESSAGES_PER_SECOND = 50_000;
-/**
- * The piece count of a wire opened before the info dictionary is known (a
- * magnet's metadata fetch): a bitfield of any length up to the message cap
- * is accepted, and piece indexes are not range-checked (nothing is asked or
- * served on such a wire).
- */
-export const PIECE_COUNT_UNKNOWN = Number.POSITIVE_INFINITY;
 /** Message ids counted against MAX_TRANSFER_MESSAGES_PER_SECOND (BEP 3 have/request/cancel, BEP 6 reject). */
 const TRANSFER_MESSAGES = new Set([4, 6, 8, 16]);
 
-const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 1, 3: 1, 4: 5, 6: 13, 8: 13, 9: 3, 13: 5, 14: 1, 15: 1, 16: 13, 17: 5, 21: 49, 23: 49 };
 /** BEP 52: the v2 bit of the handshake's last reserved byte (byte 27 of the 68-byte handshake). */
 const V2_RESERVED_BIT = 0x10;
 const HANDSHAKE_RESERVED_LAST = 27;
@@ -83,6 +58,9 @@ interface Queued {
   readonly length: number;
   readonly respond: (err: Error | null, block?: Uint8Array) => void;
 }
+
+/** The answer to a request: the block, or why not; `tag` is what `request` was given. */
+export type Answer = (err: Error | null, block?: Uint8Array, tag?: unknown) => void;
 
 const requestKey = (piece: number, offset: number, length: number) => `${piece}:${offset}:${length}`;
 
@@ -121,18 +99,14 @@ export class SafeWire extends Wire {
     encrypt = false,
   ) {
     super(type, type === 'tcpIncoming' || encrypt ? 1 : 0);
-    this.maxMessage = Math.min(MAX_MESSAGE_BYTES, Math.max(9 + MAX_BLOCK_BYTES, 1 + Math.ceil(pieceCount / 8)));
+    this.maxMessage = maxMessageBytes(pieceCount);
     // The library's encryptor would make (and prime-check) a DiffieHellman of its own: it gets a cheap key pair instead.
     const encryptor = (this as unknown as { _encryptor: { _dh: unknown } | null })._encryptor;
     if (encryptor) encryptor._dh = mseKeyPair();
   }
 
-  private get bitfieldBytes(): number {
-    return Math.ceil(this.pieceCount / 8);
-  }
-
   /** The largest message this peer may send (computed once: it is checked on every message). */
-  private readonly maxMessage: number;
+  readonly maxMessage: number;
 
   /** Drops the peer: reports once, then ends the wire. */
   violation(reason: string): void {
@@ -265,41 +239,59 @@ export class SafeWire extends Wire {
     return (this as unknown as { extendedMapping: Record<number, string | undefined> }).extendedMapping[id];
   }
 
-  /**
-   * The library joins what is left of the last chunk with each new chunk
-   * (a copy of the whole chunk, and a fresh allocation, per socket read).
-   * Here a message cut by a chunk boundary is finished alone: only its own
-   * bytes are copied, and the rest of the chunk is parsed in place. While
-   * an MSE handshake is under way the library's own path runs.
-   */
+  /** The peer's bytes: framed by takeChunk (wire-frames.ts) once any MSE handshake is past; the library's own path runs while it is under way. */
   override _write(data: Uint8Array, cb: (err: Error | null) => void): void {
     const enc = this._encryptor;
-    if (this._cryptoSyncPattern || this._pePending || (enc !== null && enc.state !== 'done' && enc.state !== 'idle') || this._bufferSize === 0) {
+    if (this._cryptoSyncPattern || this._pePending || (enc !== null && enc.state !== 'done' && enc.state !== 'idle')) {
       return super._write(data, cb);
     }
-    if (enc) data = enc.decrypt(data);
-    while (this._bufferSize > 0 && !this._cryptoSyncPattern && !this._pePending && this._parser) {
-      const need = this._parserSize - this._bufferSize;
-      if (need <= 0 || data.length < need) break;
-      const message = new Uint8Array(this._parserSize);
-      let at = 0;
-      for (const b of this._buffer) {
-        message.set(b, at);
-        at += b.length;
-      }
-      message.set(data.subarray(0, need), at);
-      this._buffer = [];
-      this._bufferSize = 0;
-      data = data.subarray(need);
-      this._parser(message);
-    }
-    // What remains goes the library's way, already decrypted.
-    this._bufferSize += data.length;
-    this._buffer.push(data);
-    if (this._buffer.length > 1) this._buffer = [Buffer.concat(this._buffer, this._bufferSize)];
-    this._processBuffer();
+    takeChunk(this, enc ? enc.decrypt(data) : data);
     cb(null);
   }
+
+  /**
+   * Asks for a block: the library's request without its debug line per
+   * request, `tag` kept with it for the answer (`_callback`: the callback
+   * gets it back, so one callback serves every request of a peer).
+   */
+  override request(index: number, offset: number, length: number, cb: Answer, tag?: unknown): void {
+    if (this._finished || (this.peerChoking && !(this.hasFast && this.peerAllowedFastSet.includes(index)))) return super.request(index, offset, length, (err, block) => cb(err, block, tag));
+    this.requests.push({ piece: index, offset, length, callback: cb, tag } as WireRequest);
+    const enc = this._encryptor;
+    // In plaintext the message is written into the turn's batch itself (no message object per block).
+    const plain = enc === null || !enc._isEncrypted;
+    const at = plain ? this.out.reserve(17) : 0;
+    const m = plain ? this.out.bytes : new Uint8Array(17);
+    putU32(m, at, 13);
+    m[at + 4] = 6;
+    putU32(m, at + 5, index);
+    putU32(m, at + 9, offset);
+    putU32(m, at + 13, length);
+    if (!plain) this._push(m);
+  }
+
+  override _callback(request: WireRequest | null, err: Error | null, block: Uint8Array | null): void {
+    if (!request) return;
+    this._resetTimeout(!this.peerChoking && !this._finished);
+    const r = request as WireRequest & { callback: Answer; tag?: unknown };
+    r.callback(err, block ?? undefined, r.tag);
+  }
+
+  /** Bytes out: small messages wait for the end of the turn in one batch (OutBatch, wire-frames.ts), encrypted as they come. */
+  override _push(data: Uint8Array): boolean | undefined {
+    if (this._finished) return undefined;
+    if (data.length > BATCHED_MESSAGE_BYTES) {
+      this.out.flush();
+      return super._push(data);
+    }
+    const enc = this._encryptor;
+    this.out.add(enc ? enc.encrypt(data) : data);
+    return true;
+  }
+
+  private readonly out = new OutBatch((bytes) => {
+    if (!this._finished && !this.destroyed) this.push(bytes);
+  });
 
   override _onReject(index: number, offset: number, length: number): void {
     this.rejecting = true;
@@ -324,25 +316,14 @@ export class SafeWire extends Wire {
   override _onMessage(buf: Uint8Array): void {
     if (this.violated) return;
     const id = buf[0]!;
-    const fixed = FIXED_SIZE[id];
-    if (fixed !== undefined && buf.length !== fixed) return this.violation(`sent message ${id} of ${buf.length} bytes (expected ${fixed})`);
-    const known = this.pieceCount !== PIECE_COUNT_UNKNOWN;
-    if (id === 5 && known && buf.length !== 1 + this.bitfieldBytes) return this.violation(`sent a bitfield of ${buf.length - 1} bytes (expected ${this.bitfieldBytes})`);
-    if (id === 7 && (buf.length < 10 || buf.length > 9 + MAX_BLOCK_BYTES)) return this.violation(`sent a piece message of ${buf.length} bytes`);
-    if (id === 20 && buf.length < 2) return this.violation('sent an empty extended message');
-    if (id === 22 && buf.length < 49) return this.violation(`sent a hashes message of ${buf.length} bytes`);
+    const fault = messageFault(buf, 0, buf.length, this.pieceCount);
+    if (fault !== undefined) return this.violation(fault);
     if (id === 20 && (buf[1] === 0 || this.extensionOf(buf[1]!) !== undefined)) {
       try {
         bencodeValueEnd(buf, 2);
       } catch (e) {
         return this.violation(`sent extended message ${buf[1]} that is not bencode (${(e as Error).message})`);
       }
-    }
-    if ((id === 4 || id === 6 || id === 7 || id === 8 || id === 16) && u32(buf, 1) >= this.pieceCount) {
-      return this.violation(`named piece ${u32(buf, 1)} of a torrent of ${this.pieceCount} pieces`);
-    }
-    if (id === 5 && known && this.pieceCount % 8 !== 0 && (buf[buf.length - 1]! & (0xff >> this.pieceCount % 8)) !== 0) {
-      return this.violation('sent a bitfield with spare bits set');
     }
     if (id !== 7) {
       const now = Date.now();
@@ -365,9 +346,12 @@ export class SafeWire extends Wire {
   }
 }
 
-/** Big-endian u32 at `at` (no DataView per message: this runs for every message). */
-function u32(buf: Uint8Array, at: number): number {
-  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
+/** Writes `v` big-endian at `at`. */
+function putU32(buf: Uint8Array, at: number, v: number): void {
+  buf[at] = v >>> 24;
+  buf[at + 1] = (v >>> 16) & 0xff;
+  buf[at + 2] = (v >>> 8) & 0xff;
+  buf[at + 3] = v & 0xff;
 }
 
 /** Wraps an event handler so that a throw drops the peer instead of crashing the process. */

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pieceIndex, type PieceIndex } from '../../src/core/ids.js';
-import { alignedBlockOf, BLOCK_BYTES, isAlignedBlock, requestsFor } from '../../src/engine/block.js';
+import { alignedBlockOf, BLOCK_BYTES, isAlignedBlock, keyOf, requestsFor } from '../../src/engine/block.js';
 import { CHOKE_GRACE_MS, freshHealth, lateAsks, MAX_TIMEOUTS, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS } from '../../src/engine/health.js';
 import { AHEAD_BATCH_BYTES, leftToPeers, LOOK_AHEAD_BYTES, LOOK_AHEAD_PIECES, takeAhead } from '../../src/engine/look-ahead.js';
 import { pickPiece, PiecePicker } from '../../src/engine/piece-picker.js';
@@ -137,7 +137,9 @@ describe('blocks', () => {
   it('asks exactly the missing bytes, cut at 16 KiB boundaries, the last piece short', () => {
     const size = 3 * BLOCK_BYTES + 100;
     const b = requestsFor(P(7), size, [{ start: 10, end: 20 }, { start: BLOCK_BYTES - 5, end: 2 * BLOCK_BYTES + 7 }, { start: 3 * BLOCK_BYTES + 5, end: size }]);
-    assert.deepEqual(b, [
+    // Each block carries its key, the one keyOf makes of its fields.
+    for (const x of b) assert.equal(x.key, keyOf({ piece: x.piece, offset: x.offset, length: x.length }));
+    assert.deepEqual(b.map(({ piece, offset, length }) => ({ piece, offset, length })), [
       { piece: 7, offset: 10, length: 10 },
       { piece: 7, offset: BLOCK_BYTES - 5, length: 5 },
       { piece: 7, offset: BLOCK_BYTES, length: BLOCK_BYTES },

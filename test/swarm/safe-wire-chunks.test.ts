@@ -15,12 +15,23 @@ import { handshake, message } from './raw-peer.js';
 const PIECES = 64;
 const BLOCK = 16 * 1024;
 
-/** Records a digest of every message the library is given to parse. */
+/** Records a digest of every message the library is given to parse (piece messages as they reach `_onPiece`: SafeWire hands them there itself). */
 class RecordingWire extends SafeWire {
   readonly seen: string[] = [];
   override _onMessage(buf: Uint8Array): void {
-    this.seen.push(`${buf[0]}:${buf.length}:${createHash('sha1').update(buf).digest('hex')}`);
+    if (buf[0] !== 7) this.record(buf);
     super._onMessage(buf);
+  }
+  override _onPiece(index: number, offset: number, block: Uint8Array): void {
+    const head = Buffer.alloc(9);
+    head[0] = 7;
+    head.writeUInt32BE(index, 1);
+    head.writeUInt32BE(offset, 5);
+    this.record(Buffer.concat([head, block]));
+    super._onPiece(index, offset, block);
+  }
+  private record(buf: Uint8Array): void {
+    this.seen.push(`${buf[0]}:${buf.length}:${createHash('sha1').update(buf).digest('hex')}`);
   }
 }
 
