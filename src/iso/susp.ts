@@ -49,23 +49,59 @@ const SL_FLAG = { continue: 0x01, current: 0x02, parent: 0x04, root: 0x08 } as c
 const NM_FLAG = { continue: 0x01, current: 0x02, parent: 0x04 } as const;
 const TF_FLAG = { creation: 0x01, modify: 0x02, access: 0x04, attributes: 0x08, backup: 0x10, expiration: 0x20, effective: 0x40, longForm: 0x80 } as const;
 const TF_ORDER = ['creation', 'modify', 'access', 'attributes', 'backup', 'expiration', 'effective'] as const;
+/** TF flags of the stamps a scan dates: all, but for the walk (rockRidgeInline), which wants the modification time only. */
+const ALL_TIMES = 0x7f;
 /** RRIP §5.1 ER identifiers of Rock Ridge. */
 const RRIP_IDS = new Set(['RRIP_1991A', 'IEEE_P1282', 'IEEE_1282']);
 
+export type TimeStamps = Partial<Record<(typeof TF_ORDER)[number], number>>;
+
 export interface RockRidge {
-  name?: string;
-  nameIsCurrent?: boolean;
-  nameIsParent?: boolean;
-  mode?: number;
-  nlink?: number;
-  uid?: number;
-  gid?: number;
-  serial?: number;
-  target?: string;
-  times?: Partial<Record<(typeof TF_ORDER)[number], number>>;
-  childLink?: number;
-  parentLink?: number;
-  relocated?: boolean;
+  name?: string | undefined;
+  nameIsCurrent?: boolean | undefined;
+  nameIsParent?: boolean | undefined;
+  mode?: number | undefined;
+  nlink?: number | undefined;
+  uid?: number | undefined;
+  gid?: number | undefined;
+  serial?: number | undefined;
+  target?: string | undefined;
+  times?: TimeStamps | undefined;
+  childLink?: number | undefined;
+  parentLink?: number | undefined;
+  relocated?: boolean | undefined;
+}
+
+/**
+ * A RockRidge made with every field present (undefined when absent): the
+ * walk makes one per record, and one shape costs less than an object that
+ * grows a field at a time.
+ */
+class RockRidgeFields implements RockRidge {
+  name: string | undefined = undefined;
+  nameIsCurrent: boolean | undefined = undefined;
+  nameIsParent: boolean | undefined = undefined;
+  mode: number | undefined = undefined;
+  nlink: number | undefined = undefined;
+  uid: number | undefined = undefined;
+  gid: number | undefined = undefined;
+  serial: number | undefined = undefined;
+  target: string | undefined = undefined;
+  times: TimeStamps | undefined = undefined;
+  childLink: number | undefined = undefined;
+  parentLink: number | undefined = undefined;
+  relocated: boolean | undefined = undefined;
+}
+
+/** TF's time stamps, in one shape. */
+class TimeFields implements TimeStamps {
+  creation: number | undefined = undefined;
+  modify: number | undefined = undefined;
+  access: number | undefined = undefined;
+  attributes: number | undefined = undefined;
+  backup: number | undefined = undefined;
+  expiration: number | undefined = undefined;
+  effective: number | undefined = undefined;
 }
 
 export interface SystemUse {
@@ -100,7 +136,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
  * (`nameAt`), decoded once, without a view per entry.
  */
 interface ScanState {
-  readonly rr: RockRidge;
+  rr: RockRidge;
   extensions: string[];
   continuations: Span[];
   spSkip: number | undefined;
@@ -125,7 +161,22 @@ const DOT_DOT = new TextEncoder().encode('..');
 const NONE: never[] = [];
 
 function newState(): ScanState {
-  return { rr: {}, extensions: NONE, continuations: NONE, spSkip: undefined, hasRockRidge: false, nameBuf: undefined, nameAt: 0, nameEnd: 0, nameParts: NONE, link: undefined };
+  return { rr: new RockRidgeFields(), extensions: NONE, continuations: NONE, spSkip: undefined, hasRockRidge: false, nameBuf: undefined, nameAt: 0, nameEnd: 0, nameParts: NONE, link: undefined };
+}
+
+/** The state of rockRidgeInline, reused from record to record (a scan never awaits): only its `rr` is new each time. */
+const INLINE_STATE = newState();
+
+function freshState(st: ScanState): ScanState {
+  st.rr = new RockRidgeFields();
+  st.extensions = NONE;
+  st.continuations = NONE;
+  st.spSkip = undefined;
+  st.hasRockRidge = false;
+  st.nameBuf = undefined;
+  st.nameParts = NONE;
+  st.link = undefined;
+  return st;
 }
 
 function pushName(st: ScanState, buf: Uint8Array, start: number, end: number): void {
@@ -164,17 +215,34 @@ function scanLink(st: ScanState, buf: Uint8Array, e: number, len: number): void 
 }
 
 /** TF (RRIP §4.1.6): the time stamps of the entry at `e` (`len` bytes) of `buf`. */
-function scanTimes(rr: RockRidge, buf: Uint8Array, e: number, len: number): void {
+function scanTimes(rr: RockRidge, buf: Uint8Array, e: number, len: number, wanted: number): void {
   const flags = num(buf, e, TF.flags);
   const width = flags & TF_FLAG.longForm ? 17 : 7;
   let p = TF.stamps.at;
-  const times = (rr.times ??= {});
+  const times = (rr.times ??= new TimeFields());
   for (let bit = 0; bit < TF_ORDER.length; bit++) {
     if (!(flags & (1 << bit))) continue;
     if (p + width > len) break;
+    if (!(wanted & (1 << bit))) {
+      p += width;
+      continue;
+    }
     const t = width === 17 ? longDate(buf, e + p) : shortDate(buf, e + p);
-    if (t !== undefined) times[TF_ORDER[bit]!] = t;
+    if (t !== undefined) setStamp(times, bit, t);
     p += width;
+  }
+}
+
+/** times[TF_ORDER[bit]] = t, with a store per field rather than a keyed store. */
+function setStamp(times: TimeStamps, bit: number, t: number): void {
+  switch (bit) {
+    case 0: times.creation = t; break;
+    case 1: times.modify = t; break;
+    case 2: times.access = t; break;
+    case 3: times.attributes = t; break;
+    case 4: times.backup = t; break;
+    case 5: times.expiration = t; break;
+    default: times.effective = t; break;
   }
 }
 
@@ -183,7 +251,7 @@ function scanTimes(rr: RockRidge, buf: Uint8Array, e: number, len: number): void
  * `st`; returns the CE continuation it names, if any. Entries are read in
  * place (no view per entry).
  */
-function scanArea(st: ScanState, buf: Uint8Array, start: number, end: number, blockSize: number): { start: number; length: number } | undefined {
+function scanArea(st: ScanState, buf: Uint8Array, start: number, end: number, blockSize: number, times = ALL_TIMES): { start: number; length: number } | undefined {
   const { rr } = st;
   let next: { start: number; length: number } | undefined;
   let e = start;
@@ -225,7 +293,7 @@ function scanArea(st: ScanState, buf: Uint8Array, start: number, end: number, bl
         if (len >= 5) scanLink(st, buf, e, len);
         break;
       case S.TF:
-        if (len >= 5) scanTimes(rr, buf, e, len);
+        if (len >= 5) scanTimes(rr, buf, e, len, times);
         break;
       case S.CL:
         if (len >= 12) rr.childLink = num(buf, e, CL_PL.lba);
@@ -246,9 +314,17 @@ function scanArea(st: ScanState, buf: Uint8Array, start: number, end: number, bl
 }
 
 /** The Rock Ridge result of a finished scan: the name and link target decoded. */
+/**
+ * Buffer's UTF-8 decoder, called on a range of any Uint8Array: the same
+ * string as utf8Text (U+FFFD for each invalid sequence), without a view of
+ * the range and at half the cost of TextDecoder, for the one name of nearly
+ * every record.
+ */
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice(this: Uint8Array, start: number, end: number): string }).utf8Slice;
+
 function finishRockRidge(st: ScanState): RockRidge {
   const { rr, link } = st;
-  if (st.nameBuf !== undefined) rr.name = utf8Text(st.nameBuf.subarray(st.nameAt, st.nameEnd));
+  if (st.nameBuf !== undefined) rr.name = utf8Slice.call(st.nameBuf, st.nameAt, st.nameEnd);
   else if (st.nameParts.length > 0) rr.name = utf8Text(concat(st.nameParts));
   if (link) {
     if (link.parts.length > 0) link.components.push(concat(link.parts));
@@ -269,12 +345,12 @@ function finishState(st: ScanState): SystemUse {
 /**
  * The Rock Ridge entries of the system use area `buf[start, end)` (after
  * the SP skip), without I/O: undefined when the area names a continuation
- * area (then call parseSystemUse). Allocates the result only: the walk
- * calls it for every record.
+ * area (then call parseSystemUse). Allocates the result only, and of TF
+ * dates the modification time only: the walk calls it for every record.
  */
 export function rockRidgeInline(buf: Uint8Array, start: number, end: number, blockSize: number): RockRidge | undefined {
-  const st = newState();
-  if (scanArea(st, buf, start, end, blockSize)) return undefined;
+  const st = freshState(INLINE_STATE);
+  if (scanArea(st, buf, start, end, blockSize, TF_FLAG.modify)) return undefined;
   return finishRockRidge(st);
 }
 

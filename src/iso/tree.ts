@@ -63,6 +63,9 @@ export function jolietName(id: Uint8Array): string {
   return ucs2Text(id).replace(/;\d*$/, '');
 }
 
+/** rrInline's answer for a record whose system use area continues elsewhere. */
+const NEEDS_IO = Symbol('needs I/O');
+
 /** Directories announced to a fetching source at a time (see ByteSource.prefetch). */
 const PREFETCH_DIRS = 256;
 
@@ -125,25 +128,25 @@ export class TreeWalk {
     return d.path === '/' || this.opts.descend === undefined || this.opts.descend(d.path);
   }
 
-  private count(): void {
+  count(): void {
     if (++this.total > LIMITS.entries) this.ctx.fail(`more than ${LIMITS.entries} entries in the directory tree`);
   }
 
-  private async susp(r: DirRecord, skip: number): Promise<RockRidge | undefined> {
+  async susp(r: DirRecord, skip: number): Promise<RockRidge | undefined> {
     if (!this.rockRidge || r.systemUse.length === 0) return undefined;
     const su = await parseSystemUse(this.ctx, r.systemUse, r.offset, skip, this.opts.blockSize);
     if (this.keepMetadata) for (const c of su.continuations) this.metadata.push({ kind: 'continuation', start: c.start, end: c.end });
     return su.rr;
   }
 
-  /** The Rock Ridge entries of the cursor's record: without I/O when its area names no continuation (nearly always). */
-  private rrOf(c: RecordCursor, skip: number): RockRidge | undefined | Promise<RockRidge | undefined> {
+  /** The Rock Ridge entries of the cursor's record, read without I/O; NEEDS_IO when its area names a continuation (rarely: then call susp). */
+  rrInline(c: RecordCursor, skip: number): RockRidge | undefined | typeof NEEDS_IO {
     if (!this.rockRidge || c.suStart >= c.suEnd) return undefined;
-    return rockRidgeInline(c.bytes, Math.min(c.suStart + skip, c.suEnd), c.suEnd, this.opts.blockSize) ?? this.susp(c.record(), skip);
+    return rockRidgeInline(c.bytes, Math.min(c.suStart + skip, c.suEnd), c.suEnd, this.opts.blockSize) ?? NEEDS_IO;
   }
 
   /** The entry's name: Rock Ridge's, else the identifier's (`length` bytes of `id` from `at`). */
-  private nameOf(rr: RockRidge | undefined, id: Uint8Array, at: number, length: number): string {
+  nameOf(rr: RockRidge | undefined, id: Uint8Array, at: number, length: number): string {
     if (this.rockRidge && rr?.name !== undefined) return rr.name;
     const bytes = id.subarray(at, at + length);
     return this.opts.names === 'joliet' ? jolietName(bytes) : isoName(bytes);
@@ -187,96 +190,154 @@ export class TreeWalk {
     const start = directoryStart(ctx, dir.lba, size, blockSize, dir.path);
     if (this.keepMetadata) this.metadata.push({ kind: 'directory', start, end: start + size, path: dir.path });
 
-    let selfRr: RockRidge | undefined;
-    let selfMtime: number | undefined = dir.mtimeMs;
-    const children: IsoEntry[] = [];
-    const subdirs: PendingDir[] = [];
-    let multi: { first: DirRecord; rr: RockRidge | undefined; extents: Extent[] } | undefined;
-
-    const finishFile = (name: string, recordOffset: number, recordMtime: number | undefined, rr: RockRidge | undefined, extents: Extent[]) => {
-      const path = join(dir.path, name);
-      const isLink = rr !== undefined && (rr.target !== undefined || ((rr.mode ?? 0) & S_IFMT) === S_IFLNK);
-      for (const x of extents) {
-        if (x.size > 0 && x.lba * blockSize + x.size > ctx.size) {
-          ctx.fail(`file ${JSON.stringify(path)} has an extent at byte ${x.lba * blockSize} (${x.size} bytes) beyond the end of the image (${ctx.size} bytes)`, { offset: recordOffset });
-        }
-      }
-      this.count();
-      if (!this.keep) return;
-      let fileSize = 0;
-      if (!isLink) for (const x of extents) fileSize += x.size;
-      children.push(entryOf(path, name, isLink ? 'symlink' : 'file', fileSize, extents[0]!.lba, isLink ? [] : extents, rr, recordMtime, recordOffset));
-    };
-    const flushMulti = () => {
-      if (multi) finishFile(this.nameOf(multi.rr, multi.first.identifier, 0, multi.first.identifier.length), multi.first.offset, multi.first.mtimeMs, multi.rr, multi.extents);
-      multi = undefined;
-    };
-
-    let hiddenRelocated = 0;
-    let index = 0;
+    const scan = new DirScan(this, dir);
     const r = new RecordCursor(ctx);
     for (let done = 0; done < size; done += CHUNK_BYTES) {
       const n = Math.min(CHUNK_BYTES, size - done);
       // In the image (directoryStart checked the extent): read without ctx.read's check and its message.
       r.reset(await ctx.src.read(start + done, n), start + done, n, done + n === size);
-      while (r.next()) {
-        const i = index++;
-        const single = r.single();
-        if (i === 0 && single === 0) {
-          // "." describes this directory itself; the root's "." carries SP, which the caller already read.
-          const self = this.rrOf(r, dir.path === '/' ? 0 : opts.suspSkip);
-          selfRr = self instanceof Promise ? await self : self;
-          selfMtime ??= r.mtimeMs();
-          continue;
-        }
-        if (single === 0 || single === 1) continue; // "." / ".."
-        if (r.flags & FILE_FLAG.associated) continue; // associated files (ECMA-119 §9.1.6 bit 2) are not part of the tree
-        const extent: Extent = { lba: r.extentLba + r.extAttrLength, size: r.dataLength };
-        if (multi && !sameBytes(multi.first.identifier, r.bytes, r.idStart, r.idLength)) flushMulti();
-        if (multi) {
-          multi.extents.push(extent);
-          if (!(r.flags & FILE_FLAG.multiExtent)) flushMulti();
-          continue;
-        }
-        let rr = this.rrOf(r, opts.suspSkip);
-        if (rr instanceof Promise) rr = await rr;
-        if (rr?.relocated) {
-          hiddenRelocated++; // RRIP §4.1.5.3: shown at its original place through CL
-          continue;
-        }
-        if (rr?.childLink !== undefined || (r.flags & FILE_FLAG.directory)) {
-          const name = this.nameOf(rr, r.bytes, r.idStart, r.idLength);
-          this.count();
-          subdirs.push({
-            path: join(dir.path, name), name,
-            lba: rr?.childLink !== undefined ? rr.childLink : extent.lba,
-            size: rr?.childLink !== undefined ? undefined : r.dataLength,
-            depth: dir.depth + 1, recordOffset: r.offset, rr, mtimeMs: r.mtimeMs(),
-          });
-          continue;
-        }
-        if (r.flags & FILE_FLAG.multiExtent) {
-          multi = { first: r.record(), rr, extents: [extent] };
-          continue;
-        }
-        finishFile(this.nameOf(rr, r.bytes, r.idStart, r.idLength), r.offset, r.mtimeMs(), rr, [extent]);
-      }
+      // The records are handled without awaiting, but for one whose system use area continues elsewhere.
+      while (scan.records(r)) await scan.withContinuation(r);
     }
-    flushMulti();
+    scan.flushMulti();
+    const { children, subdirs } = scan;
 
     // The relocation folder that only holds relocated directories was never part of the author's tree.
-    if (hiddenRelocated > 0 && children.length === 0 && subdirs.length === 0 && dir.depth === 1 && RELOCATION_DIR.test(dir.name)) {
+    if (scan.hiddenRelocated > 0 && children.length === 0 && subdirs.length === 0 && dir.depth === 1 && RELOCATION_DIR.test(dir.name)) {
       return { entry: undefined, children, subdirs, hidden: true };
     }
     if (!this.keep) return { entry: undefined, children, subdirs, hidden: false };
     // The directory's own entry: attributes from its record in the parent, else from its "." record.
-    const rr = dir.rr?.mode !== undefined ? dir.rr : selfRr ?? dir.rr;
-    const entry = entryOf(dir.path, dir.name, 'dir', size, dir.lba, [{ lba: dir.lba, size }], rr, selfMtime, dir.recordOffset);
+    const rr = dir.rr?.mode !== undefined ? dir.rr : scan.selfRr ?? dir.rr;
+    const entry = entryOf(dir.path, dir.name, 'dir', size, dir.lba, [{ lba: dir.lba, size }], rr, scan.selfMtime, dir.recordOffset);
     if (rr && ((rr.mode ?? S_IFDIR) & S_IFMT) !== S_IFDIR && rr.mode !== undefined) {
       // A directory whose PX says otherwise: keep it a directory, with the permission bits only.
       entry.mode = S_IFDIR | (rr.mode & 0o7777);
     }
     return { entry, children, subdirs, hidden: false };
+  }
+}
+
+/** What a record of a directory is to its scan. */
+const enum Role { Skip, Self, Entry }
+
+/**
+ * The records of one directory, handled as the walk reaches them: a
+ * synchronous loop per chunk (no await, no closure per directory), which
+ * stops only at a record whose system use area names a continuation area.
+ */
+class DirScan {
+  readonly children: IsoEntry[] = [];
+  readonly subdirs: PendingDir[] = [];
+  selfRr: RockRidge | undefined;
+  selfMtime: number | undefined;
+  hiddenRelocated = 0;
+  private index = 0;
+  private multi: { first: DirRecord; rr: RockRidge | undefined; extents: Extent[] } | undefined;
+  /** The role of the record `records` stopped at. */
+  private pending = Role.Skip;
+
+  constructor(private readonly walk: TreeWalk, private readonly dir: PendingDir) {
+    this.selfMtime = dir.mtimeMs;
+  }
+
+  /** Handles the cursor's next records; true when it stopped at one that needs withContinuation. */
+  records(r: RecordCursor): boolean {
+    const walk = this.walk;
+    while (r.next()) {
+      const role = this.roleOf(r);
+      if (role === Role.Skip) continue;
+      const rr = walk.rrInline(r, this.skipOf(role));
+      if (rr === NEEDS_IO) {
+        this.pending = role;
+        return true;
+      }
+      this.handle(r, role, rr);
+    }
+    return false;
+  }
+
+  /** Handles the record `records` stopped at, reading its continuation areas. */
+  async withContinuation(r: RecordCursor): Promise<void> {
+    this.handle(r, this.pending, await this.walk.susp(r.record(), this.skipOf(this.pending)));
+  }
+
+  private skipOf(role: Role): number {
+    // The root's "." carries SP, which the caller already read.
+    return role === Role.Self && this.dir.path === '/' ? 0 : this.walk.opts.suspSkip;
+  }
+
+  /** What the record is; a further extent of a multi-extent file is taken here. */
+  private roleOf(r: RecordCursor): Role {
+    const i = this.index++;
+    const single = r.single();
+    // "." describes this directory itself.
+    if (i === 0 && single === 0) return Role.Self;
+    if (single === 0 || single === 1) return Role.Skip; // "." / ".."
+    if (r.flags & FILE_FLAG.associated) return Role.Skip; // associated files (ECMA-119 §9.1.6 bit 2) are not part of the tree
+    const multi = this.multi;
+    if (multi && !sameBytes(multi.first.identifier, r.bytes, r.idStart, r.idLength)) this.flushMulti();
+    if (this.multi) {
+      this.multi.extents.push({ lba: r.extentLba + r.extAttrLength, size: r.dataLength });
+      if (!(r.flags & FILE_FLAG.multiExtent)) this.flushMulti();
+      return Role.Skip;
+    }
+    return Role.Entry;
+  }
+
+  private handle(r: RecordCursor, role: Role, rr: RockRidge | undefined): void {
+    const walk = this.walk;
+    if (role === Role.Self) {
+      this.selfRr = rr;
+      this.selfMtime ??= r.mtimeMs();
+      return;
+    }
+    if (rr?.relocated) {
+      this.hiddenRelocated++; // RRIP §4.1.5.3: shown at its original place through CL
+      return;
+    }
+    const dir = this.dir;
+    if (rr?.childLink !== undefined || (r.flags & FILE_FLAG.directory)) {
+      const name = walk.nameOf(rr, r.bytes, r.idStart, r.idLength);
+      walk.count();
+      this.subdirs.push({
+        path: join(dir.path, name), name,
+        lba: rr?.childLink !== undefined ? rr.childLink : r.extentLba + r.extAttrLength,
+        size: rr?.childLink !== undefined ? undefined : r.dataLength,
+        depth: dir.depth + 1, recordOffset: r.offset, rr, mtimeMs: r.mtimeMs(),
+      });
+      return;
+    }
+    const extent: Extent = { lba: r.extentLba + r.extAttrLength, size: r.dataLength };
+    if (r.flags & FILE_FLAG.multiExtent) {
+      this.multi = { first: r.record(), rr, extents: [extent] };
+      return;
+    }
+    this.finishFile(walk.nameOf(rr, r.bytes, r.idStart, r.idLength), r.offset, rr?.times?.modify ?? r.mtimeMs(), rr, [extent]);
+  }
+
+  flushMulti(): void {
+    const multi = this.multi;
+    this.multi = undefined;
+    if (multi) this.finishFile(this.walk.nameOf(multi.rr, multi.first.identifier, 0, multi.first.identifier.length), multi.first.offset, multi.first.mtimeMs, multi.rr, multi.extents);
+  }
+
+  private finishFile(name: string, recordOffset: number, recordMtime: number | undefined, rr: RockRidge | undefined, extents: Extent[]): void {
+    const walk = this.walk;
+    const ctx = walk.ctx;
+    const blockSize = walk.opts.blockSize;
+    const path = join(this.dir.path, name);
+    const isLink = rr !== undefined && (rr.target !== undefined || ((rr.mode ?? 0) & S_IFMT) === S_IFLNK);
+    for (const x of extents) {
+      if (x.size > 0 && x.lba * blockSize + x.size > ctx.size) {
+        ctx.fail(`file ${JSON.stringify(path)} has an extent at byte ${x.lba * blockSize} (${x.size} bytes) beyond the end of the image (${ctx.size} bytes)`, { offset: recordOffset });
+      }
+    }
+    walk.count();
+    if (!walk.keep) return;
+    let fileSize = 0;
+    if (!isLink) for (const x of extents) fileSize += x.size;
+    this.children.push(entryOf(path, name, isLink ? 'symlink' : 'file', fileSize, extents[0]!.lba, isLink ? [] : extents, rr, recordMtime, recordOffset));
   }
 }
 
