@@ -19,8 +19,8 @@
  * without Rock Ridge, files that share a non-empty extent (as bsdtar does).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, futimesSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, rm, symlink, utimes } from 'node:fs/promises';
+import { chmodSync, closeSync, constants, fchmodSync, futimesSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, utimesSync, writeSync } from 'node:fs';
+import { link, lstat, lutimes, mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import type { ByteSource } from '../store/byte-source.js';
@@ -71,16 +71,18 @@ export async function ensureDirs(root: string, comps: readonly string[], image: 
   for (const c of comps) {
     cur = join(cur, c);
     if (created.has(cur)) continue;
-    let st;
+    // mkdir first: it makes nothing where any name is (mkdir(2) follows no symlink in the last
+    // component), and only a name that is taken costs the lstat that tells what it is. Synchronous
+    // calls, as writeFile's: a new folder cost an lstat, its ENOENT error and two thread pool trips.
     try {
-      st = await lstat(cur);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      await mkdir(cur, { mode: 0o700 });
+      mkdirSync(cur, { mode: 0o700 });
       created.add(cur);
       made?.add(cur);
       continue;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
+    const st = lstatSync(cur);
     if (st.isSymbolicLink()) unsafe(image, entryPath, `${JSON.stringify(cur)} is a symlink, refusing to write through it`);
     if (!st.isDirectory()) unsafe(image, entryPath, `${JSON.stringify(cur)} exists and is not a directory`);
     created.add(cur);
@@ -150,7 +152,7 @@ async function writeFile(src: ReadWindow, entry: IsoEntry, blockSize: number, di
         }
       }
       fchmodSync(fd, (entry.mode ?? DEFAULT_FILE_MODE) & MODE_MASK);
-      if (entry.mtimeMs !== undefined) futimesSync(fd, seconds(entry.mtimeMs), seconds(entry.mtimeMs));
+      if (entry.mtimeMs !== undefined) futimesSync(fd, unixSeconds(entry.mtimeMs), unixSeconds(entry.mtimeMs));
     } finally {
       closeSync(fd);
     }
@@ -159,6 +161,11 @@ async function writeFile(src: ReadWindow, entry: IsoEntry, blockSize: number, di
     rmSync(tmp ?? final, { force: true });
     throw e;
   }
+}
+
+/** Whole seconds since the epoch (the time a synchronous call takes, with no Date made for it). */
+function unixSeconds(ms: number): number {
+  return Math.floor(ms / 1000);
 }
 
 function seconds(ms: number): Date {
@@ -283,15 +290,17 @@ export class EntryWriter {
 
   async finish(): Promise<ExtractSummary> {
     // Folders made on the way to a selected entry (not selected themselves) get the usual mode, not the private one they were filled with.
-    for (const d of this.made) await chmod(d, DEFAULT_DIR_MODE);
+    // Synchronous calls, two per folder (see writeFile).
+    for (const d of this.made) chmodSync(d, DEFAULT_DIR_MODE);
     // Deepest first, so that setting a parent's mtime comes after its children changed it.
     // DIR itself (the image root) keeps the user's own mode and mtime, as bsdtar and xorriso leave it.
     const { paths, modes, mtimes, rootIndex } = this.dirsToFinish;
     for (let i = paths.length - 1; i >= 0; i--) {
       if (i === rootIndex) continue;
       const mode = modes[i]!, mtimeMs = mtimes[i]!;
-      await chmod(paths[i]!, (mode < 0 ? DEFAULT_DIR_MODE : mode) & MODE_MASK);
-      if (!Number.isNaN(mtimeMs)) await utimes(paths[i]!, seconds(mtimeMs), seconds(mtimeMs));
+      chmodSync(paths[i]!, (mode < 0 ? DEFAULT_DIR_MODE : mode) & MODE_MASK);
+      if (!Number.isNaN(mtimeMs)) utimesSync(paths[i]!, unixSeconds(mtimeMs), unixSeconds(mtimeMs));
+      if (i % FILES_PER_YIELD === 0) await new Promise((r) => setImmediate(r));
     }
     return this.summary;
   }
