@@ -99,6 +99,7 @@ for (const [name, floorBound, planBound] of PAIRS) {
         assert.equal(sha256(out), sha256(img(to)), 'bit-identical');
         const floor = await computeLiveFloor(img(to), img(from));
         assert.ok(served <= floorBound * floor.floorBytes, `served ${served} > ${floorBound} x block floor ${floor.floorBytes}`);
+        t.diagnostic(`served ${served} = ${(served / floor.floorBytes).toFixed(2)} x the block floor ${floor.floorBytes}`);
         assert.ok(served < 0.4 * readFileSync(img(to)).length, 'far less than the whole image');
         const planned = p.fetchBytes as number;
         t.diagnostic(`plan/sync ${(planned / served).toFixed(3)} (${planned} / ${served})`);
