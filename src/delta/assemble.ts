@@ -38,8 +38,8 @@ import type { PieceCheck } from '../torrent/piece-check.js';
 import type { Blame, Fetched, PieceFetcher, PieceStore } from '../core/ports.js';
 import { allPieces, type PieceIndex } from '../core/ids.js';
 import { CACHE_SOURCE, overlay, pieceSpan, segmentsIn, type LocalSegment, type Plan } from './plan.js';
-import { bridgeSpans, mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
-import { bridged } from './sure-bytes.js';
+import { mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
+import { stillToFetch } from './sure-bytes.js';
 import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
 import { BufferPool, fillSegments, ReadWindows } from './piece-fill.js';
 import { cutBySamples as cutBy, SegmentProbe, WIDER_TURN_MARGINS } from './probe.js';
@@ -137,8 +137,6 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
   return stats;
 }
 
-/** Fetched bytes shorter than this between two ranges to fetch are fetched again: cheaper than a multipart part's some 100 bytes of framing. */
-export const REFETCH_BELOW = 128;
 /**
  * Sampled when a piece fails: nested guesses (a changed compressed block keeps its old prefix, a nested file its
  * unchanged chunks) and the least certain ISO ones (same offset, zeros: a flipped byte costs its sample, not the
@@ -210,7 +208,7 @@ async function assemblePieceWith<Who>(
   };
   const fetchMissing = async (ranges: readonly Span[]) => {
     // Holes already fetched (samples) are fetched again when shorter than a multipart part's framing.
-    const need = bridgeSpans(bridged(subtractSpans(mergeSpans(ranges), netSpans), netSpans), REFETCH_BELOW);
+    const need = stillToFetch(ranges, netSpans);
     if (need.length === 0) return;
     if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: it is not all local and there is no web seed or peer`, { piece: p });
     const again = spanBytes(need) - spanBytes(subtractSpans(need, netSpans));

@@ -20,6 +20,18 @@ export function bridged(need: readonly Span[], have: readonly Span[] = []): Span
   return bridgeSpans(need, BRIDGE_BYTES, have);
 }
 
+/** Fetched bytes shorter than this between two ranges to fetch are fetched again: cheaper than a multipart part's some 100 bytes of framing. */
+export const REFETCH_BELOW = 128;
+
+/**
+ * The ranges a piece asks for `wanted` once `fetched` (its samples) is in hand: what is not fetched yet, bridged
+ * as a fetch bridges (`bridged`), and fetched holes shorter than REFETCH_BELOW asked again. Assembly asks these
+ * (delta/assemble.ts); the plan prices them (sync/evidence-fetch.ts).
+ */
+export function stillToFetch(wanted: readonly Span[], fetched: readonly Span[]): Span[] {
+  return bridgeSpans(bridged(subtractSpans(mergeSpans(wanted), fetched), fetched), REFETCH_BELOW);
+}
+
 /** The bytes of piece `p` that every network attempt of it fetches (see the module comment), unbridged. */
 export function surelyFetched(plan: Plan, p: PieceIndex): Span[] {
   const span = pieceSpan(plan, p);

@@ -7,9 +7,8 @@
  */
 import type { RangeFetcher } from '../core/ports.js';
 import { MULTIPART_PART_BYTES } from '../core/ports.js';
-import { bridgeSpans, mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
-import { bridged } from '../delta/sure-bytes.js';
-import { REFETCH_BELOW } from '../delta/assemble.js';
+import { mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
+import { stillToFetch } from '../delta/sure-bytes.js';
 
 /** Ranges per request (one multipart reply). */
 const GROUP = 48;
@@ -58,10 +57,10 @@ export async function fetchAll(fetcher: RangeFetcher, spans: readonly Span[]): P
 /**
  * What assembly fetches for a sampled segment `seg` once its sampler is done (delta/assemble.ts): its samples, and
  * what it does not keep (`keep`) in the ranges assembly asks for it (holes shorter than BRIDGE_BYTES bridged where no
- * sample lies, holes shorter than REFETCH_BELOW fetched again), each a part of a multipart reply of `partBytes`.
+ * sample lies, holes shorter than REFETCH_BELOW fetched again: delta/sure-bytes.ts `stillToFetch`), each a part of a multipart reply of `partBytes`.
  */
 export function sampledFetch(seg: Span, keep: readonly Span[], samples: readonly Span[], partBytes: number): number {
   const sampled = mergeSpans(samples);
-  const need = bridgeSpans(bridged(subtractSpans(subtractSpans([seg], mergeSpans(keep)), sampled), sampled), REFETCH_BELOW);
+  const need = stillToFetch(subtractSpans([seg], mergeSpans(keep)), sampled);
   return spanBytes(sampled) + spanBytes(need) + (samples.length + need.length) * partBytes;
 }
