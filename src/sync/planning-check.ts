@@ -15,7 +15,7 @@
  * At most MAX_PLANS plans; after that the last plan stands (assembly still
  * verifies every piece: the image is right, only reuse may suffer).
  */
-import type { Span } from '../core/span.js';
+import { firstEndingAfter, type Span } from '../core/span.js';
 import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assemble.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
@@ -133,14 +133,7 @@ class PlanningCompare {
   written(p: number, offset: number, bytes: Uint8Array): void {
     this.seen.add(p);
     const end = offset + bytes.length;
-    let lo = 0;
-    let hi = this.cached.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.cached[mid]!.end <= offset) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < this.cached.length && this.cached[i]!.start < end; i++) {
+    for (let i = firstEndingAfter(this.cached, offset); i < this.cached.length && this.cached[i]!.start < end; i++) {
       const a = Math.max(this.cached[i]!.start, offset);
       const b = Math.min(this.cached[i]!.end, end);
       if (!this.same(a, b, bytes.subarray(a - offset, b - offset))) this.wrong.add(i);
