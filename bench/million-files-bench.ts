@@ -67,8 +67,8 @@ export async function run(): Promise<void> {
     readFileSync(image); // warm the page cache
     process.stdout.write(`image: ${FILES.toLocaleString('en')} files in ${dirs} directories, ${(statSync(image).size / 1048576).toFixed(0)} MiB, made by xorriso in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
 
-    const ls = timed(process.execPath, [BIN, 'ls', image]);
-    const regions = timed(process.execPath, [BIN, 'regions', image]);
+    const ls = timed(BIN, ['ls', image]);
+    const regions = timed(BIN, ['regions', image]);
     const find = timed('xorriso', ['-no_rc', '-indev', image, '-find', '/']);
     const bsdtar = timed('bsdtar', ['-tf', image]);
     process.stdout.write(`${row('isosync ls', ls, { name: 'xorriso -find', t: find })}\n`);

@@ -110,7 +110,7 @@ export async function run(): Promise<void> {
     rows.push([`isosync hashPieces (this thread + ${defaultHashWorkers()} workers)`, { wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 }]);
     rows.push([
       'isosync publish (CLI, end to end)',
-      timeCommand(process.execPath, [join(ROOT, 'bin', 'isosync'), 'publish', image, '--product', 'bench', '--release', '1', '--home', join(dir, 'home'), '-o', join(dir, 'ours.torrent')]),
+      timeCommand(join(ROOT, 'bin', 'isosync'), ['publish', image, '--product', 'bench', '--release', '1', '--home', join(dir, 'home'), '-o', join(dir, 'ours.torrent')]),
     ]);
 
     const mk = rows[1]![1]?.wall;

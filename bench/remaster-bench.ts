@@ -128,14 +128,14 @@ export async function run(): Promise<void> {
     // Timed with peak RSS (/usr/bin/time %M); SOURCE_DATE_EPOCH makes both images reproducible.
     const tf = join(work, 'time');
     const x = await measure('xorriso', ['-as', 'mkisofs', '-quiet', '-r', '-J', '-V', 'DISTRO_1_01', '-o', scratch, tree], tf, undefined, env);
-    const r = await measure(process.execPath, [BIN, 'remaster', old, tree, '-o', remastered, '-V', 'DISTRO_1_01', '--json'], tf, undefined, env);
+    const r = await measure(BIN, ['remaster', old, tree, '-o', remastered, '-V', 'DISTRO_1_01', '--json'], tf, undefined, env);
     const verified = join(work, 'verified.iso');
-    const v = await measure(process.execPath, [BIN, 'remaster', old, tree, '-o', verified, '-V', 'DISTRO_1_01', '--json', '--verify-content'], tf, undefined, env);
+    const v = await measure(BIN, ['remaster', old, tree, '-o', verified, '-V', 'DISTRO_1_01', '--json', '--verify-content'], tf, undefined, env);
     const vs = statSync(verified).size;
     rmSync(verified);
     // Remaster choosing the piece length (it plans once per length it tries).
     const autoImage = join(work, 'remastered-auto.iso');
-    const a = await measure(process.execPath, [BIN, 'remaster', old, tree, '-o', autoImage, '-V', 'DISTRO_1_01', '--json', '--piece-length', 'auto'], tf, undefined, env);
+    const a = await measure(BIN, ['remaster', old, tree, '-o', autoImage, '-V', 'DISTRO_1_01', '--json', '--piece-length', 'auto'], tf, undefined, env);
     const autoRep = JSON.parse(a.stdout) as { pieceLength: number; deadBytes: number };
     const autoSize = statSync(autoImage).size;
     const rep = JSON.parse(r.stdout) as { keptBytes: number; newBytes: number; movedBytes: number; deadBytes: number; wastePercent: number };
@@ -156,7 +156,7 @@ export async function run(): Promise<void> {
     const deadBytes = new Map<string, number>([[remastered, rep.deadBytes], [autoImage, autoRep.deadBytes]]);
     for (const piece of [65536, 16384].filter((p) => !hinted.has(p))) {
       const out = join(work, `remastered-${piece / 1024}k.iso`);
-      const got = await must(process.execPath, [BIN, 'remaster', old, tree, '-o', out, '-V', 'DISTRO_1_01', '--piece-length', String(piece), '--json'], env);
+      const got = await must(BIN, ['remaster', old, tree, '-o', out, '-V', 'DISTRO_1_01', '--piece-length', String(piece), '--json'], env);
       hinted.set(piece, out);
       deadBytes.set(out, (JSON.parse(got.stdout) as { deadBytes: number }).deadBytes);
     }

@@ -102,7 +102,7 @@ export async function run_(): Promise<void> {
     mkdirSync(www);
     linkSync(image, join(www, 'distro-large-1.01.iso'));
     // The plain tree of the release (curl's mirror), and the index to choose packages from: read from the image locally.
-    run(process.execPath, [BIN, 'extract', image, '-o', join(www, 'tree')], 'isosync extract');
+    run(BIN, ['extract', image, '-o', join(www, 'tree')], 'isosync extract');
     const index = readFileSync(join(www, 'tree', 'dists', 'stable', 'main', 'binary-amd64', 'Packages'), 'utf8');
     const stanzas = index.split(/\n\n+/).map((s) => ({ name: /^Package: (.+)$/m.exec(s)?.[1], file: /^Filename: (.+)$/m.exec(s)?.[1] })).filter((s): s is { name: string; file: string } => !!s.name && !!s.file);
     const chosen = Array.from({ length: PACKAGES }, (_, i) => stanzas[Math.floor(((i + 0.5) * stanzas.length) / PACKAGES)]!);
@@ -125,7 +125,7 @@ export async function run_(): Promise<void> {
 
     // isosync get: the packages by name.
     const out = join(tmp, 'get');
-    const g = await measure(process.execPath, [BIN, 'get', torrent, '--packages', ...chosen.map((c) => c.name), '-o', out, '--no-catalog', '--home', join(tmp, 'home'), '--json'], timeFile);
+    const g = await measure(BIN, ['get', torrent, '--packages', ...chosen.map((c) => c.name), '-o', out, '--no-catalog', '--home', join(tmp, 'home'), '--json'], timeFile);
     await record('isosync get --packages', g);
     const report = JSON.parse(g.stdout) as { files: { path: string; size: number }[]; fileBytes: number; metadataPieces: number; filePieces: number; boundBytes: number };
     if (report.files.length !== PACKAGES || report.fileBytes !== fileBytes) throw new Error(`get took ${report.files.length} files of ${report.fileBytes} bytes, expected ${PACKAGES} of ${fileBytes}`);
@@ -139,7 +139,7 @@ export async function run_(): Promise<void> {
     const only = chosen.flatMap((c) => ['--only', `/${c.file}`]);
     const partial = join(tmp, 'partial');
     mkdirSync(partial);
-    const o = await measure(process.execPath, [BIN, 'sync', torrent, '-o', join(partial, 'distro-large-1.01.iso'), ...only, '--no-catalog', '--home', join(tmp, 'home2'), '--json'], timeFile);
+    const o = await measure(BIN, ['sync', torrent, '-o', join(partial, 'distro-large-1.01.iso'), ...only, '--no-catalog', '--home', join(tmp, 'home2'), '--json'], timeFile);
     await record('isosync sync --only (partial image)', o);
     const partialReport = JSON.parse(o.stdout) as { metadataPieces: number; filePieces: number; piecesHeld: number };
 

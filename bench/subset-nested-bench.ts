@@ -93,7 +93,7 @@ export async function run_(): Promise<void> {
       const ref = join(work, `${variant}-ref`);
       if (unpack === 'unsquashfs') run('unsquashfs', ['-q', '-no-progress', '-d', ref, plain]);
       else run('fsck.erofs', [`--extract=${ref}`, plain]);
-      const deep = JSON.parse(run(process.execPath, [BIN, 'ls', '--deep', image, '--json'])) as DeepJson[];
+      const deep = JSON.parse(run(BIN, ['ls', '--deep', image, '--json'])) as DeepJson[];
       const inside = deep.filter((e) => e.type === 'file' && e.path.startsWith(`${container}:/`) && e.size > 0);
       const chosen = Array.from({ length: FILES }, (_, i) => inside[Math.floor(((i + 0.5) * inside.length) / FILES)]!);
       const torrent = join(work, `${variant}.torrent`);
@@ -101,7 +101,7 @@ export async function run_(): Promise<void> {
       await server.traffic();
 
       const got = join(work, `${variant}-get`);
-      const g: Measured = await measure(process.execPath, [BIN, 'get', torrent, ...chosen.map((c) => c.path), '-o', got, '--no-catalog', '--home', join(work, `home-${variant}`), '--json'], tf);
+      const g: Measured = await measure(BIN, ['get', torrent, ...chosen.map((c) => c.path), '-o', got, '--no-catalog', '--home', join(work, `home-${variant}`), '--json'], tf);
       const gt = await server.traffic();
       const report = JSON.parse(g.stdout) as { fileBytes: number; storedBytes: number; metadataPieces: number; filePieces: number; boundBytes: number; files: unknown[] };
       if (report.files.length !== FILES) throw new Error(`get took ${report.files.length} files, not ${FILES}`);

@@ -289,7 +289,7 @@ function cpuSeconds(pid: number): number {
 /** `isosync tracker` from `bin` (this build's by default; ISOSYNC_BENCH_TRACKER_BASELINE names another build's). */
 export async function startIsosyncTracker(bin = join(ROOT, 'bin', 'isosync'), name = 'isosync'): Promise<{ child: ChildProcess; target: Target; stop: () => Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [bin, 'tracker', '--host', '127.0.0.1', '--port', String(port), '--udp'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(bin, ['tracker', '--host', '127.0.0.1', '--port', String(port), '--udp'], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once('data', () => resolve());
     child.once('exit', (c) => reject(new Error(`isosync tracker exited ${c}`)));
