@@ -10,9 +10,10 @@
  * floor bench/live-floor.ts. Also: isosync plan's prediction for both
  * torrents; wall time, CPU time and peak RSS of every process (plans too);
  * and peak RSS per nested file. LIVE_BEFORE=DIR adds the stock plan and
- * sync of the build in DIR (a worktree of an earlier commit) to the run. For the
- * EROFS pair also the rollback 2 -> 1 with a stock torrent (EROFS clusters
- * rebuilt by re-encoding count in both directions).
+ * sync of the build in DIR (a worktree of an earlier commit) to the run. For
+ * both pairs also the rollback 2 -> 1 with a stock torrent, its plan, and its
+ * own byte floor (`zstd --long --patch-from` of the old image against the new
+ * one; EROFS clusters rebuilt by re-encoding count in both directions).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -72,25 +73,34 @@ export async function run(): Promise<void> {
       // The floors depend on the pair only: with LIVE_PAIR they are kept beside it (zstd -19 takes minutes).
       const floorsFile = join(www, `${variant}.floors.json`);
       const pairKey = `${statSync(a).size}:${statSync(a).mtimeMs}:${statSync(b).size}:${statSync(b).mtimeMs}`;
-      const cachedFloors = existsSync(floorsFile) ? (JSON.parse(readFileSync(floorsFile, 'utf8')) as { key: string; byteFloor: number; blockFloor: number; seconds: number }) : undefined;
+      const cachedFloors = existsSync(floorsFile) ? (JSON.parse(readFileSync(floorsFile, 'utf8')) as { key: string; byteFloor: number; blockFloor: number; seconds: number; rollbackByteFloor?: number }) : undefined;
       let byteFloor: number;
       let blockFloor: number;
       let zstdSeconds: number;
+      const zstdPatch = async (from: string, to: string): Promise<{ bytes: number; seconds: number }> => {
+        const patch = join(work, 'patch.zst');
+        const z = await measure('zstd', ['-q', '-f', '-19', '--long=30', '-T2', `--patch-from=${from}`, to, '-o', patch], tf);
+        const bytes = statSync(patch).size;
+        rmSync(patch);
+        return { bytes, seconds: z.seconds };
+      };
       if (cachedFloors?.key === pairKey) {
         ({ byteFloor, blockFloor, seconds: zstdSeconds } = cachedFloors);
       } else if (process.env.LIVE_NO_FLOORS) {
         // zstd -19 --long on a shared machine can take longer than the syncs: skip the floors (ratios print '-').
         byteFloor = blockFloor = zstdSeconds = 0;
       } else {
-        const patch = join(work, 'patch.zst');
-        const z = await measure('zstd', ['-q', '-f', '-19', '--long=30', '-T2', `--patch-from=${a}`, b, '-o', patch], tf);
-        byteFloor = statSync(patch).size;
-        zstdSeconds = z.seconds;
-        rmSync(patch);
+        ({ bytes: byteFloor, seconds: zstdSeconds } = await zstdPatch(a, b));
         blockFloor = (await computeLiveFloor(b, a)).floorBytes;
         if (process.env.LIVE_PAIR) writeFileSync(floorsFile, JSON.stringify({ key: pairKey, byteFloor, blockFloor, seconds: zstdSeconds }));
       }
-      out(`  byte floor (zstd --long --patch-from, ${zstdSeconds.toFixed(0)} s${cachedFloors?.key === pairKey ? ', kept from an earlier run' : ''}): ${byteFloor}; block floor: ${blockFloor}`);
+      // The rollback's byte floor (2 -> 1), kept beside the others (a floors file of an earlier run lacks it: it is added).
+      let rollbackByteFloor = cachedFloors?.key === pairKey ? (cachedFloors.rollbackByteFloor ?? 0) : 0;
+      if (rollbackByteFloor === 0 && !process.env.LIVE_NO_FLOORS) {
+        rollbackByteFloor = (await zstdPatch(b, a)).bytes;
+        if (process.env.LIVE_PAIR) writeFileSync(floorsFile, JSON.stringify({ key: pairKey, byteFloor, blockFloor, seconds: zstdSeconds, rollbackByteFloor }));
+      }
+      out(`  byte floor (zstd --long --patch-from, ${zstdSeconds.toFixed(0)} s${cachedFloors?.key === pairKey ? ', kept from an earlier run' : ''}): ${byteFloor}; block floor: ${blockFloor}; rollback byte floor: ${rollbackByteFloor}`);
       // Torrents and the zsync control file (publisher side).
       const stock = join(work, `${variant}-stock.torrent`);
       await measure('mktorrent', ['-l', '18', '-w', url(`${variant}-2.iso`), '-o', stock, b], tf);
@@ -143,14 +153,19 @@ export async function run(): Promise<void> {
       }
       await client('isosync, isosync torrent (hints)', BIN, ['sync', hinted, '--from', a, '-o', o, '--home', join(work, 'c2'), '--json'], o, ['plan', hinted, '--from', a, '--home', join(work, 'c2-plan'), '--json']);
       if (existsSync(control)) await client('zsync -i (incl. .zsync file)', 'zsync', ['-q', '-i', a, '-o', o, url(`${variant}-2.zsync`)], o);
-      if (variant === 'live-erofs') {
+      {
         const back = join(work, `${variant}-stock-1.torrent`);
         await measure('mktorrent', ['-l', '18', '-w', url(`${variant}-1.iso`), '-o', back, a], tf);
         const wantBack = await sha256(a);
         await nginx!.traffic();
+        const p = await timed(BIN, ['plan', back, '--from', b, '--home', join(work, 'c3-plan'), '--json']).catch(() => undefined);
+        const planned = p ? (JSON.parse(p.stdout) as { fetchBytes: number }).fetchBytes : undefined;
+        await nginx!.traffic();
         const m = await timed(BIN, ['sync', back, '--from', b, '-o', o, '--home', join(work, 'c3'), '--json']).catch(() => undefined);
         const t = await nginx!.traffic();
-        out(`  rollback 2 -> 1, isosync, stock mktorrent torrent: ${m ? `${t.bodyBytes} bytes, ${m.seconds.toFixed(1)} s wall, ${m.cpu?.toFixed(1) ?? '-'} s CPU, ${(m.peakKiB / 1024).toFixed(0)} MiB peak, ${(await sha256(o)) === wantBack ? 'identical' : 'DIFFERENT'}` : 'failed'}`);
+        const ratio = rollbackByteFloor ? ` = ${(t.bodyBytes / rollbackByteFloor).toFixed(3)} x its byte floor` : '';
+        const plan = planned !== undefined ? `, plan/sync ${(planned / t.bodyBytes).toFixed(3)}` : '';
+        out(`  rollback 2 -> 1, isosync, stock mktorrent torrent: ${m ? `${t.bodyBytes} bytes${ratio}${plan}, ${m.seconds.toFixed(1)} s wall, ${m.cpu?.toFixed(1) ?? '-'} s CPU, ${(m.peakKiB / 1024).toFixed(0)} MiB peak, ${(await sha256(o)) === wantBack ? 'identical' : 'DIFFERENT'}` : 'failed'}`);
         rmSync(o, { force: true });
       }
       const zs = rows.find((r) => r.method.startsWith('zsync'));

@@ -26,7 +26,13 @@ export const READERS: readonly LayoutReader[] = [squashfsReader, erofsReader, fa
 
 /** Names worth sniffing: filesystem images by their usual names. */
 const IMAGE_NAME = /\.(squashfs|sfs|erofs|img|efi|fat)$/i;
-const HEAD_BYTES = 4096;
+/**
+ * Bytes read to tell a candidate's format: what every reader's sniff and first read need (squashfs's 96-byte superblock,
+ * a FAT boot sector, EROFS's superblock at 1024). Read while planning, they are fetched when the candidate's piece does
+ * not verify locally: on the live bench pair four candidates (the squashfs, the EFI image, its .efi loader, an initrd named
+ * .img) fetched 4 KiB each, most of it local data that the sync would not fetch.
+ */
+const HEAD_BYTES = 2048;
 /** Files smaller than this are no filesystem image worth mapping. */
 const MIN_IMAGE_BYTES = 8192;
 

@@ -18,6 +18,7 @@ import { DEFAULT_NEST, espPartitions, findNested, mayBeImage, outerCandidates, t
 import type { ByteSource } from '../store/byte-source.js';
 import { reencodeChangedClusters } from '../delta/reencoded-clusters.js';
 import type { ReencodedStore } from '../delta/reencoded-store.js';
+import { shiftRawFiles } from '../delta/shifted-raw.js';
 
 /** xz's stream magic. */
 const XZ_MAGIC_BYTES = 6;
@@ -109,10 +110,17 @@ export async function planNested(
   const [targetImages, nestedSources] = await Promise.all([nestedImagesOf(checked, targetIso, note), walked]);
   if (targetImages.length === 0) return undefined;
   const mapped = mapNestedFiles(targetImages, nestedSources);
-  const mapping = { ...mapped, changedBlocks: await fromXzBlockStart(mapped.changedBlocks, byteSources.map((b, i) => walkSources[i] ?? b)) };
+  const sourcesWithBytes = nestedSources.flatMap((s) => (byteSources[s.index] ? [{ nested: s.nested, bytes: byteSources[s.index]!, index: s.index }] : []));
+  // Changed files stored raw (a FAT image's loader): stretches of the old file at shifted offsets, not its changed-block guess.
+  // A failed read there only loses these guesses (the file is fetched like any other).
+  const shifted = await shiftRawFiles({ targets: targetImages, sources: sourcesWithBytes, target: checked }).catch((e: unknown) => {
+    if (e instanceof IsosyncError && e.code === 'CANCELLED') throw e;
+    return { files: 0, segments: [], covered: [] };
+  });
+  const changedBlocks = shifted.files > 0 ? mapped.changedBlocks.filter((g) => subtractSpans([g], shifted.covered).length > 0) : mapped.changedBlocks;
+  const mapping = { ...mapped, exact: [...mapped.exact, ...shifted.segments], changedBlocks: await fromXzBlockStart(changedBlocks, byteSources.map((b, i) => walkSources[i] ?? b)) };
   let reencoded: LocalSegment[] = [];
   if (reencode) {
-    const sourcesWithBytes = nestedSources.flatMap((s) => (byteSources[s.index] ? [{ nested: s.nested, bytes: byteSources[s.index]!, index: s.index }] : []));
     try {
       const r = await reencodeChangedClusters({ targets: targetImages, sources: sourcesWithBytes, target: checked, store: reencode.store, storeIndex: reencode.index });
       reencoded = r.guesses;

@@ -134,55 +134,67 @@ async function readFat(src: ByteSource, name: string, limits: LayoutLimits, budg
     const { runs, path, index, depth } = stack.pop()!;
     if (depth > limits.depth) fail(`directories nest deeper than ${limits.depth} levels at ${quote(path)}`);
     let lfn: string[] = [];
+    // A directory ends at its first free entry (first byte 0): it is read a sector, then twice as much, and so on up to
+    // there, not whole (a FAT12/16 root directory is a fixed area of 512 entries, 16 KiB of zeros but for a few entries:
+    // read while planning, it was fetched whole when the EFI image changed). Only what is read is metadata: the rest is
+    // free space (guessed as zeros, as mkfs.vfat writes it).
+    let ended = false;
     for (const r of runs) {
-      const d = await fs.meta(r.start, Math.min(r.end, src.size) - r.start, `directory ${quote(path || '/')}`);
-      for (let at = 0; at + DIRENT <= d.length; at += DIRENT) {
-        const first = d[at]!;
-        if (first === 0) break;
-        if (first === 0xe5) {
+      const end = Math.min(r.end, src.size);
+      for (let from = r.start, step = g.bps; from < end && !ended; from += step, step *= 2) {
+        const d = await fs.meta(from, Math.min(step, end - from), `directory ${quote(path || '/')}`);
+        for (let at = 0; at + DIRENT <= d.length; at += DIRENT) {
+          const first = d[at]!;
+          if (first === 0) {
+            ended = true;
+            break;
+          }
+          if (first === 0xe5) {
+            lfn = [];
+            continue;
+          }
+          const attr = d[at + 11]!;
+          if (attr === ATTR.LFN) {
+            const part = dec16.decode(new Uint8Array([...d.subarray(at + 1, at + 11), ...d.subarray(at + 14, at + 26), ...d.subarray(at + 28, at + 32)]));
+            lfn.unshift(part);
+            continue;
+          }
+          const short = shortName(d.subarray(at, at + 11), d[at + 12]!);
+          const long = lfn.length > 0 ? lfn.join('').split('\u0000')[0]! : '';
           lfn = [];
-          continue;
-        }
-        const attr = d[at + 11]!;
-        if (attr === ATTR.LFN) {
-          const part = dec16.decode(new Uint8Array([...d.subarray(at + 1, at + 11), ...d.subarray(at + 14, at + 26), ...d.subarray(at + 28, at + 32)]));
-          lfn.unshift(part);
-          continue;
-        }
-        const short = shortName(d.subarray(at, at + 11), d[at + 12]!);
-        const long = lfn.length > 0 ? lfn.join('').split('\u0000')[0]! : '';
-        lfn = [];
-        if (attr & ATTR.VOLUME || short === '.' || short === '..') continue;
-        const nm = long || short;
-        if (nm.includes('/') || nm.length === 0) fail(`directory ${quote(path || '/')} has entry ${quote(nm)}, not a plain name`);
-        if (files.count >= limits.entries) fail(`more than ${limits.entries} entries`);
-        const p = `${path}/${nm}`;
-        const cluster = (g.bits === 32 ? u16(d, at + 20) * 65536 : 0) + u16(d, at + 26);
-        const size = u32(d, at + 28);
-        if (attr & ATTR.DIR) {
-          const at = files.add(index, nm, { type: 'dir', size: 0 });
-          if (cluster >= 2 && !seen.has(cluster)) {
-            seen.add(cluster);
-            stack.push({ runs: fs.chain(cluster, maxClusters, `directory ${quote(p)}`), path: p, index: at, depth: depth + 1 });
+          if (attr & ATTR.VOLUME || short === '.' || short === '..') continue;
+          const nm = long || short;
+          if (nm.includes('/') || nm.length === 0) fail(`directory ${quote(path || '/')} has entry ${quote(nm)}, not a plain name`);
+          if (files.count >= limits.entries) fail(`more than ${limits.entries} entries`);
+          const p = `${path}/${nm}`;
+          const cluster = (g.bits === 32 ? u16(d, at + 20) * 65536 : 0) + u16(d, at + 26);
+          const size = u32(d, at + 28);
+          if (attr & ATTR.DIR) {
+            const at = files.add(index, nm, { type: 'dir', size: 0 });
+            if (cluster >= 2 && !seen.has(cluster)) {
+              seen.add(cluster);
+              stack.push({ runs: fs.chain(cluster, maxClusters, `directory ${quote(p)}`), path: p, index: at, depth: depth + 1 });
+            }
+            continue;
           }
-          continue;
-        }
-        let chunks: Span[] = [];
-        if (size > 0) {
-          const need = Math.ceil(size / g.clusterBytes);
-          const runsOf = fs.chain(cluster, need, `file ${quote(p)}`);
-          let left = size;
-          chunks = [];
-          for (const x of runsOf) {
-            const len = Math.min(left, x.end - x.start);
-            chunks.push({ start: x.start, end: x.start + len });
-            left -= len;
+          let chunks: Span[] = [];
+          if (size > 0) {
+            const need = Math.ceil(size / g.clusterBytes);
+            const runsOf = fs.chain(cluster, need, `file ${quote(p)}`);
+            let left = size;
+            chunks = [];
+            for (const x of runsOf) {
+              const len = Math.min(left, x.end - x.start);
+              chunks.push({ start: x.start, end: x.start + len });
+              left -= len;
+            }
+            if (left > 0) fail(`file ${quote(p)} has ${size} bytes but its cluster chain holds ${size - left}`);
+            for (const c of chunks) if (c.end > src.size) fail(`file ${quote(p)} has data up to byte ${c.end}, beyond the image`);
           }
-          if (left > 0) fail(`file ${quote(p)} has ${size} bytes but its cluster chain holds ${size - left}`);
-          for (const c of chunks) if (c.end > src.size) fail(`file ${quote(p)} has data up to byte ${c.end}, beyond the image`);
+          files.add(index, nm, { type: 'file', size, chunks: chunkArray(chunks), raw: true });
         }
-        files.add(index, nm, { type: 'file', size, chunks: chunkArray(chunks), raw: true });
       }
+      if (ended) break;
     }
   }
   return {
