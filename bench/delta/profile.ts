@@ -59,7 +59,7 @@ function specific(f: Frame): Bucket | undefined {
   if (fn === '(idle)') return 'idle';
   if (fn === '(garbage collector)') return 'gc';
   if (/piece-check|merkle|hash-pieces|hash-pool|piece-hasher/.test(url) || (/internal\/crypto/.test(url) && /update|digest|Hash/.test(fn))) return 'hashing';
-  if (/store\/(file-source|block-cache|byte-source)/.test(url) || /readFully|readInto/.test(fn)) return 'reading';
+  if (/store\/(file-source|block-cache|byte-source|exact-io)/.test(url) || /readFully|readInto/.test(fn)) return 'reading';
   if (/store\/(part-file|journal-file|block-journal)/.test(url) || /^(writeAll|writevAll|writePiece|datasync|sync|fsync|write|writev)$/.test(fn)) return 'writing';
   if (/delta\/piece-fill/.test(url)) return 'copying';
   if (/internal\/(modules|bootstrap)/.test(url) || fn === '(program)') return undefined;

@@ -1,0 +1,81 @@
+/**
+ * FileSource reads exactly what is asked, whether it reads synchronously (a
+ * regular file, up to SYNC_IO_BYTES) or through the thread pool (larger
+ * reads): the bytes are the file's, at any offset into any place of the
+ * destination, and a file that shrank under an open source is an IO error on
+ * both paths.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileSource } from '../../src/store/file-source.js';
+import { readExactSync, SYNC_IO_BYTES } from '../../src/store/exact-io.js';
+import { isError } from '../helpers/errors.js';
+import { Rng } from '../helpers/random.js';
+
+describe('FileSource', () => {
+  const bytes = new Rng(11).bytes(SYNC_IO_BYTES * 2 + 12_345);
+
+  it('reads the same bytes below and above the synchronous bound', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'isosync-fsrc-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'img');
+    writeFileSync(path, bytes);
+    const src = await FileSource.open(path);
+    try {
+      for (const [offset, length] of [
+        [0, 1],
+        [4095, 70_000],
+        [SYNC_IO_BYTES - 1, SYNC_IO_BYTES],
+        [7, SYNC_IO_BYTES + 1],
+        [bytes.length - 3, 3],
+        [100, 0],
+      ] as const) {
+        assert.deepEqual(Buffer.from(await src.read(offset, length)), Buffer.from(bytes.subarray(offset, offset + length)), `read ${offset}+${length}`);
+        const dest = new Uint8Array(length + 10).fill(0xee);
+        await src.readInto(dest, 5, offset, length);
+        assert.deepEqual(Buffer.from(dest.subarray(5, 5 + length)), Buffer.from(bytes.subarray(offset, offset + length)), `readInto ${offset}+${length}`);
+        assert.ok(dest.subarray(0, 5).every((b) => b === 0xee) && dest.subarray(5 + length).every((b) => b === 0xee), 'nothing outside the range is written');
+      }
+      await assert.rejects(src.read(bytes.length - 1, 2), isError('IO'));
+    } finally {
+      await src.close();
+    }
+  });
+
+  it('fails with IO when the file shrank under it, on both paths', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'isosync-fsrc-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'img');
+    writeFileSync(path, bytes);
+    const src = await FileSource.open(path);
+    try {
+      truncateSync(path, 1000);
+      await assert.rejects(src.read(500, 1000), isError('IO', { path }));
+      await assert.rejects(src.readInto(new Uint8Array(SYNC_IO_BYTES + 1), 0, 0, SYNC_IO_BYTES + 1), isError('IO', { path }));
+    } finally {
+      await src.close();
+    }
+  });
+});
+
+describe('readExactSync', () => {
+  it('reads every byte asked, at its place, and fails where the file ends', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'isosync-xio-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'f');
+    const data = new Rng(3).bytes(300_000);
+    writeFileSync(path, data);
+    const fd = openSync(path, 'r');
+    try {
+      const back = new Uint8Array(data.length + 2);
+      readExactSync(fd, back, 2, data.length - 1000, 1000, () => new RangeError('ended'));
+      assert.deepEqual(Buffer.from(back.subarray(2, 2 + data.length - 1000)), Buffer.from(data.subarray(1000)));
+      assert.throws(() => readExactSync(fd, back, 0, 10, data.length - 5, (pos) => Object.assign(new RangeError('ended'), { pos })), { pos: data.length });
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
