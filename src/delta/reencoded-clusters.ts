@@ -30,16 +30,16 @@
  * clusters (the chain stops there and resumes after them), images without
  * LZ4_0PADDING, compressors other than lz4hc at levels 1-9.
  */
-import { IsosyncError } from '../errors.js';
 import { chunkSignature, type FileTable, type LayoutFile } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
-import { decodeBlock } from '../layouts/codecs.js';
 import { Lz4HcEncoder } from '../layouts/erofs/lz4hc.js';
-import { extentsOf, inputSizes, reencodeCluster, type ClusterExtent } from '../layouts/erofs/reencode.js';
+import { extentsOf, inputSizes, reencodeCluster, type ClusterExtent, type Reencoded } from '../layouts/erofs/reencode.js';
 import type { ByteSource, Span } from '../store/byte-source.js';
 import type { LocalSegment } from './plan.js';
 import type { ReencodedStore } from './reencoded-store.js';
 import { alignShift, calibrate, type Calibration } from './reencode-align.js';
+import { OldContent } from './reencode-old.js';
+import { decodeLz4Block } from '../layouts/erofs/lz4-block.js';
 import { oldFile, pairSpans, sameOldCluster, type OldFile } from './reencode-resync.js';
 
 const BLOCK = 4096;
@@ -90,8 +90,11 @@ interface FileJob {
   readonly extents: ClusterExtent[];
   readonly pas: number[];
   readonly sizes: number[];
-  readonly old: Uint8Array;
+  /** The old file, decoded where read. */
+  readonly old: OldContent;
+  /** The new file as guessed: the fetched cluster, then old bytes at `shift` up to `filled`, zeros past it. */
   readonly guess: Uint8Array;
+  filled: number;
   readonly cal: Calibration;
   /** Next cluster to fetch (undefined: done). */
   want: number | undefined;
@@ -152,18 +155,16 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
           picked.push(p);
           bytes += p.f.size + p.from.size;
         }
-        // A batch's old files are read at once: each is a few reads of the local image, which cost more waiting than work.
-        // An old file that does not decode only loses its guess.
-        const olds = await Promise.all(picked.map((p) => src.img.layout.readContent(p.from, MAX_FILE).catch(() => undefined)));
+        // A batch's old files are read at once (stored, decoded later where needed): each is a few reads of the local
+        // image, which cost more waiting than work. An old file that cannot be read only loses its guess.
+        const olds = await Promise.all(picked.map((p) => OldContent.read(src.img, src.bytes, p.from).catch(() => undefined)));
         const jobs: FileJob[] = [];
         picked.forEach((p, i) => {
           const old = olds[i];
           if (!old) return;
           const ex = extentsOf(p.f)!;
-          // The guess as the last round left it, where it is read again: the old bytes at the shift found so far.
-          const guess = new Uint8Array(p.f.size);
-          fillShifted(guess, Math.max(0, p.shift), old, p.shift);
-          jobs.push({ t, f: p.f, entry: p.from, size: p.f.size, from: oldFile(src.img, src.index, p.from), extents: ex.extents, pas: ex.pas, sizes: inputSizes(p.f.size, ex.extents), old, guess, cal, want: p.want, fetched: p.fetched, shift: p.shift });
+          // The guess as the last round left it (the old bytes at the shift found so far), filled where it is read again.
+          jobs.push({ t, f: p.f, entry: p.from, size: p.f.size, from: oldFile(src.img, src.index, p.from), extents: ex.extents, pas: ex.pas, sizes: inputSizes(p.f.size, ex.extents), old, guess: new Uint8Array(p.f.size), filled: 0, cal, want: p.want, fetched: p.fetched, shift: p.shift });
         });
         if (round === 0) files += jobs.length;
         const r = await runRound(jobs, input, enc, guesses);
@@ -219,8 +220,10 @@ async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder
     j.fetched++;
     fetched++;
     // A cluster that does not decode to its length but holds as many bytes is a raw (PLAIN) one.
-    const plain = (await decodeCluster(stored, end - x.la)) ?? (stored.length === end - x.la ? stored : undefined);
+    const plain = decodeCluster(stored, end - x.la) ?? (stored.length === end - x.la ? stored : undefined);
     if (!plain) continue; // inline or undecodable: the chain stops here
+    // The needle reaches before the cluster only when it is shorter: there the guess is the old bytes at the last shift.
+    if (end - NEEDLE < x.la) fillRange(j, end - NEEDLE, x.la);
     j.guess.set(plain, x.la);
     const shift = alignShift(j.guess, end, j.old, j.shift);
     if (shift === undefined) {
@@ -229,7 +232,7 @@ async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder
       continue;
     }
     j.shift = shift;
-    fillShifted(j.guess, end, j.old, shift);
+    j.filled = end;
     for (let n = k + 1; n < j.extents.length; n++) {
       const e = j.extents[n]!;
       if (e.inline) break;
@@ -240,7 +243,7 @@ async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder
         resynced++;
         continue;
       }
-      const r = reencodeCluster(enc, j.guess, j.extents, n, j.sizes[n]!, j.cal.level, scratch);
+      const r = reencodeFilled(enc, j, n, scratch);
       if (!r?.exact) {
         j.want = n;
         break;
@@ -257,13 +260,40 @@ async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder
   return { kept, resynced, fetched };
 }
 
-/** The old bytes at `shift` (target byte x is old byte x - shift) from `from` on, as far as the old file goes. */
-function fillShifted(guess: Uint8Array, from: number, old: Uint8Array, shift: number): void {
-  const a = from - shift;
-  if (a < 0) return;
-  const n = Math.max(0, Math.min(guess.length - from, old.length - a));
-  guess.set(old.subarray(a, a + n), from);
-  guess.fill(0, from + n);
+/** Guessed bytes read past the cluster's end before re-encoding it (most reads stop a few hundred bytes after it). */
+const MARGIN = 16 * 1024;
+/** Bytes before a decoded cluster's end looked up in the old file (reencode-align.ts). */
+const NEEDLE = 64;
+
+/**
+ * Re-encodes extent `n` from the guess, filled only as far as the compressor reads: filled to a margin past the
+ * cluster first, and further (then compressed again) when the compressor read past what was filled.
+ */
+function reencodeFilled(enc: Lz4HcEncoder, j: FileJob, n: number, scratch: Uint8Array): Reencoded | undefined {
+  const next = n + 1 < j.extents.length ? j.extents[n + 1]!.la : j.size;
+  fillTo(j, Math.min(j.size, next + MARGIN));
+  let r = reencodeCluster(enc, j.guess, j.extents, n, j.sizes[n]!, j.cal.level, scratch);
+  while (r && r.reach > j.filled && j.filled < j.size) {
+    fillTo(j, Math.min(j.size, Math.max(r.reach + MARGIN, 2 * j.filled - j.extents[n]!.la)));
+    r = reencodeCluster(enc, j.guess, j.extents, n, j.sizes[n]!, j.cal.level, scratch);
+  }
+  return r;
+}
+
+/** Fills the guess from `j.filled` up to `to` with the old bytes at the job's shift. */
+function fillTo(j: FileJob, to: number): void {
+  if (to <= j.filled) return;
+  fillRange(j, j.filled, to);
+  j.filled = to;
+}
+
+/** Guess bytes [from, to) as the old bytes at the job's shift (target byte x is old byte x - shift), where there are old bytes. */
+function fillRange(j: FileJob, from: number, to: number): void {
+  const lo = Math.max(from, j.shift, 0);
+  const hi = Math.min(to, j.old.size + j.shift);
+  if (hi <= lo) return;
+  j.old.ensure(lo - j.shift, hi - j.shift);
+  j.guess.set(j.old.bytes.subarray(lo - j.shift, hi - j.shift), lo);
 }
 
 async function readSpans(src: ByteSource, spans: Span[]): Promise<Uint8Array> {
@@ -278,15 +308,9 @@ async function readSpans(src: ByteSource, spans: Span[]): Promise<Uint8Array> {
 }
 
 /** A cluster's uncompressed bytes (LZ4_0PADDING: the stream after the leading zeros), or undefined when it does not decode to `want` bytes. */
-async function decodeCluster(stored: Uint8Array, want: number): Promise<Uint8Array | undefined> {
+function decodeCluster(stored: Uint8Array, want: number): Uint8Array | undefined {
   let z = 0;
   while (z < stored.length && stored[z] === 0) z++;
-  try {
-    const plain = await decodeBlock('lz4', stored.subarray(z), Math.max(want, 1), (p) => {
-      throw new IsosyncError('BAD_ISO', `Cannot decode a target EROFS cluster: ${p}`);
-    });
-    return plain.length === want ? plain : undefined;
-  } catch {
-    return undefined;
-  }
+  const plain = new Uint8Array(want);
+  return decodeLz4Block(stored, z, stored.length, plain, 0) === want ? plain : undefined;
 }
