@@ -21,7 +21,7 @@ const LEVELS = [9, 8, 7, 6, 5, 4, 3];
 /** Old files tried before giving up (a file's first cluster may be stored raw). */
 const FILES_TRIED = 8;
 /** Bytes looked up, and how far from the expected place (either way). */
-const NEEDLE = 64;
+export const NEEDLE = 64;
 const WINDOW = 1024 * 1024;
 /** Radii searched in turn, the last one WINDOW (most edits move the rest of a file by less than the first). */
 const RADII = [8 * 1024, 128 * 1024, WINDOW];

@@ -33,16 +33,16 @@
 import { chunkSignature, type FileTable, type LayoutFile } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
 import { Lz4HcEncoder } from '../layouts/erofs/lz4hc.js';
-import { extentsOf, inputSizes, reencodeCluster, type ClusterExtent, type Reencoded } from '../layouts/erofs/reencode.js';
+import { decodeLz4Block } from '../layouts/erofs/lz4-block.js';
+import { extentsOf, type ClusterExtent } from '../layouts/erofs/reencode.js';
 import type { ByteSource, Span } from '../store/byte-source.js';
 import type { LocalSegment } from './plan.js';
 import type { ReencodedStore } from './reencoded-store.js';
-import { alignShift, calibrate, type Calibration } from './reencode-align.js';
-import { OldContent } from './reencode-old.js';
-import { decodeLz4Block } from '../layouts/erofs/lz4-block.js';
-import { oldFile, pairSpans, sameOldCluster, type OldFile } from './reencode-resync.js';
+import { calibrate, type Calibration } from './reencode-align.js';
+import { runChain } from './reencode-chain.js';
+import { readStored, type StoredFile } from './reencode-old.js';
+import { pairSpans } from './reencode-resync.js';
 
-const BLOCK = 4096;
 /** Network rounds while planning (each one batched request for every file that needs a cluster). */
 const ROUNDS = 5;
 /** Clusters fetched per file at most (a file rewritten throughout is left to the plain fetch). */
@@ -84,17 +84,13 @@ interface FileJob {
   readonly t: NestedImage;
   /** The old file's entry. */
   readonly entry: LayoutFile;
-  readonly size: number;
   readonly f: LayoutFile;
-  readonly from: OldFile;
   readonly extents: ClusterExtent[];
   readonly pas: number[];
-  readonly sizes: number[];
-  /** The old file, decoded where read. */
-  readonly old: OldContent;
-  /** The new file as guessed: the fetched cluster, then old bytes at `shift` up to `filled`, zeros past it. */
-  readonly guess: Uint8Array;
-  filled: number;
+  /** The old file: its stored clusters and cluster index. */
+  readonly old: StoredFile;
+  readonly oldExtents: ClusterExtent[];
+  readonly oldPas: number[];
   readonly cal: Calibration;
   /** Next cluster to fetch (undefined: done). */
   want: number | undefined;
@@ -157,17 +153,17 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
         }
         // A batch's old files are read at once (stored, decoded later where needed): each is a few reads of the local
         // image, which cost more waiting than work. An old file that cannot be read only loses its guess.
-        const olds = await Promise.all(picked.map((p) => OldContent.read(src.img, src.bytes, p.from).catch(() => undefined)));
+        const olds = await Promise.all(picked.map((p) => readStored(src.img, src.bytes, p.from).catch(() => undefined)));
         const jobs: FileJob[] = [];
         picked.forEach((p, i) => {
           const old = olds[i];
           if (!old) return;
           const ex = extentsOf(p.f)!;
-          // The guess as the last round left it (the old bytes at the shift found so far), filled where it is read again.
-          jobs.push({ t, f: p.f, entry: p.from, size: p.f.size, from: oldFile(src.img, src.index, p.from), extents: ex.extents, pas: ex.pas, sizes: inputSizes(p.f.size, ex.extents), old, guess: new Uint8Array(p.f.size), filled: 0, cal, want: p.want, fetched: p.fetched, shift: p.shift });
+          const ox = extentsOf(p.from)!;
+          jobs.push({ t, f: p.f, entry: p.from, extents: ex.extents, pas: ex.pas, old, oldExtents: ox.extents, oldPas: ox.pas, cal, want: p.want, fetched: p.fetched, shift: p.shift });
         });
         if (round === 0) files += jobs.length;
-        const r = await runRound(jobs, input, enc, guesses);
+        const r = await runRound(jobs, input, enc, src, guesses);
         kept += r.kept;
         resynced += r.resynced;
         fetched += r.fetched;
@@ -204,13 +200,14 @@ function fnv1a(s: string): number {
   return h & 0x3fffffff;
 }
 
-/** One round: each file's cluster (prefetched), decoded, then the clusters after it re-encoded as far as the guess holds. */
-async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder, out: LocalSegment[]): Promise<{ kept: number; resynced: number; fetched: number }> {
+/**
+ * One round: each file's cluster (prefetched) fetched and decoded, then the chain after it (the shift, then the
+ * clusters compressed again as far as the guess holds: reencode-chain.ts).
+ */
+async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder, src: { readonly img: NestedImage; readonly index: number }, out: LocalSegment[]): Promise<{ kept: number; resynced: number; fetched: number }> {
   let kept = 0;
   let resynced = 0;
   let fetched = 0;
-  // Each kept cluster is copied into the store: one buffer for all of them.
-  const scratch = new Uint8Array(BLOCK);
   for (const j of jobs) {
     const k = j.want!;
     j.want = undefined;
@@ -222,78 +219,31 @@ async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder
     // A cluster that does not decode to its length but holds as many bytes is a raw (PLAIN) one.
     const plain = decodeCluster(stored, end - x.la) ?? (stored.length === end - x.la ? stored : undefined);
     if (!plain) continue; // inline or undecodable: the chain stops here
-    // The needle reaches before the cluster only when it is shorter: there the guess is the old bytes at the last shift.
-    if (end - NEEDLE < x.la) fillRange(j, end - NEEDLE, x.la);
-    j.guess.set(plain, x.la);
-    const shift = alignShift(j.guess, end, j.old, j.shift);
-    if (shift === undefined) {
-      // Still inside the edit: the next cluster is new bytes too.
-      if (k + 1 < j.extents.length) j.want = k + 1;
-      continue;
-    }
-    j.shift = shift;
-    j.filled = end;
-    for (let n = k + 1; n < j.extents.length; n++) {
+    const r = runChain({ size: j.f.size, extents: j.extents, k, plain, shift: j.shift, level: j.cal.level, old: j.old, oldExtents: j.oldExtents }, enc);
+    j.shift = r.shift;
+    j.want = r.want;
+    let o = 0;
+    for (let p = 0; p < r.kept.length; p += 2) {
+      const n = r.kept[p]!;
+      const same = r.kept[p + 1]!;
       const e = j.extents[n]!;
-      if (e.inline) break;
-      const same = sameOldCluster(j, n);
-      if (same) {
-        pairSpans(j.t.toImage(j.pas[n]!, j.pas[n]! + e.plen), same, j.from.index, out);
-        kept++;
+      const spans = j.t.toImage(j.pas[n]!, j.pas[n]! + e.plen);
+      kept++;
+      if (same >= 0) {
+        // The old file's own cluster, shifted: taken from the old image as it is.
+        pairSpans(spans, src.img.toImage(j.oldPas[same]!, j.oldPas[same]! + j.oldExtents[same]!.plen), src.index, out);
         resynced++;
         continue;
       }
-      const r = reencodeFilled(enc, j, n, scratch);
-      if (!r?.exact) {
-        j.want = n;
-        break;
+      let at = input.store.put(spans[0]!.start, r.encoded.subarray(o, o + e.plen));
+      o += e.plen;
+      for (const s of spans) {
+        out.push({ start: s.start, end: s.end, source: input.storeIndex, sourceOffset: at, reason: 'reencoded' });
+        at += s.end - s.start;
       }
-      const off = input.store.put(j.t.toImage(j.pas[n]!, j.pas[n]! + 1)[0]!.start, r.stored);
-      let o = off;
-      for (const s of j.t.toImage(j.pas[n]!, j.pas[n]! + e.plen)) {
-        out.push({ start: s.start, end: s.end, source: input.storeIndex, sourceOffset: o, reason: 'reencoded' });
-        o += s.end - s.start;
-      }
-      kept++;
     }
   }
   return { kept, resynced, fetched };
-}
-
-/** Guessed bytes read past the cluster's end before re-encoding it (most reads stop a few hundred bytes after it). */
-const MARGIN = 16 * 1024;
-/** Bytes before a decoded cluster's end looked up in the old file (reencode-align.ts). */
-const NEEDLE = 64;
-
-/**
- * Re-encodes extent `n` from the guess, filled only as far as the compressor reads: filled to a margin past the
- * cluster first, and further (then compressed again) when the compressor read past what was filled.
- */
-function reencodeFilled(enc: Lz4HcEncoder, j: FileJob, n: number, scratch: Uint8Array): Reencoded | undefined {
-  const next = n + 1 < j.extents.length ? j.extents[n + 1]!.la : j.size;
-  fillTo(j, Math.min(j.size, next + MARGIN));
-  let r = reencodeCluster(enc, j.guess, j.extents, n, j.sizes[n]!, j.cal.level, scratch);
-  while (r && r.reach > j.filled && j.filled < j.size) {
-    fillTo(j, Math.min(j.size, Math.max(r.reach + MARGIN, 2 * j.filled - j.extents[n]!.la)));
-    r = reencodeCluster(enc, j.guess, j.extents, n, j.sizes[n]!, j.cal.level, scratch);
-  }
-  return r;
-}
-
-/** Fills the guess from `j.filled` up to `to` with the old bytes at the job's shift. */
-function fillTo(j: FileJob, to: number): void {
-  if (to <= j.filled) return;
-  fillRange(j, j.filled, to);
-  j.filled = to;
-}
-
-/** Guess bytes [from, to) as the old bytes at the job's shift (target byte x is old byte x - shift), where there are old bytes. */
-function fillRange(j: FileJob, from: number, to: number): void {
-  const lo = Math.max(from, j.shift, 0);
-  const hi = Math.min(to, j.old.size + j.shift);
-  if (hi <= lo) return;
-  j.old.ensure(lo - j.shift, hi - j.shift);
-  j.guess.set(j.old.bytes.subarray(lo - j.shift, hi - j.shift), lo);
 }
 
 async function readSpans(src: ByteSource, spans: Span[]): Promise<Uint8Array> {
