@@ -10,6 +10,7 @@ import type { NestedImage } from '../layouts/nested.js';
 import type { ByteSource } from '../store/byte-source.js';
 import type { Lz4HcEncoder } from '../layouts/erofs/lz4hc.js';
 import { extentsOf, inputSizes, reencodeCluster } from '../layouts/erofs/reencode.js';
+import type { OldContent } from './reencode-old.js';
 
 export interface Calibration {
   readonly level: number;
@@ -20,8 +21,10 @@ const LEVELS = [9, 8, 7, 6, 5, 4, 3];
 /** Old files tried before giving up (a file's first cluster may be stored raw). */
 const FILES_TRIED = 8;
 /** Bytes looked up, and how far from the expected place (either way). */
-const NEEDLE = 64;
+export const NEEDLE = 64;
 const WINDOW = 1024 * 1024;
+/** Radii searched in turn, the last one WINDOW (most edits move the rest of a file by less than the first). */
+const RADII = [8 * 1024, 128 * 1024, WINDOW];
 
 export async function calibrate(img: NestedImage, bytes: ByteSource, enc: Lz4HcEncoder): Promise<Calibration | undefined> {
   let tried = 0;
@@ -58,17 +61,32 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
  * The shift (target byte x is old byte x - shift) that puts the `NEEDLE`
  * bytes before `end` of `guess` into `old`, the nearest to `previous`;
  * undefined when they are nowhere within `WINDOW` of it (still inside an edit).
+ * The old file is decoded only around the expected place, wider each time
+ * the needle is not found: a match within a radius is the nearest of all
+ * when every place within that radius was searched.
  */
-export function alignShift(guess: Uint8Array, end: number, old: Uint8Array, previous: number): number | undefined {
+export function alignShift(guess: Uint8Array, end: number, old: OldContent, previous: number): number | undefined {
   if (end < NEEDLE) return undefined;
   const needle = Buffer.from(guess.buffer, guess.byteOffset + end - NEEDLE, NEEDLE);
-  const hay = Buffer.from(old.buffer, old.byteOffset, old.length);
   const expected = end - NEEDLE - previous;
-  const c = Math.max(0, Math.min(expected, old.length));
+  for (const radius of RADII) {
+    const p = nearest(needle, old, expected, radius);
+    if (p !== undefined) return end - NEEDLE - p;
+  }
+  return undefined;
+}
+
+/** Where `needle` is in `old` nearest to `expected`, within `radius` of it (the earlier on a tie). */
+function nearest(needle: Buffer, old: OldContent, expected: number, radius: number): number | undefined {
+  const lo = Math.max(0, expected - radius);
+  const hi = Math.min(old.size, expected + radius + NEEDLE);
+  if (hi - lo < NEEDLE) return undefined;
+  old.ensure(lo, hi);
+  const hay = Buffer.from(old.bytes.buffer, old.bytes.byteOffset + lo, hi - lo);
+  const c = Math.max(0, Math.min(expected, old.size)) - lo;
   const before = hay.lastIndexOf(needle, c);
   const after = hay.indexOf(needle, c);
-  const options = [before, after].filter((p) => p >= 0 && Math.abs(p - expected) <= WINDOW);
+  const options = [before, after].filter((p) => p >= 0).map((p) => p + lo).filter((p) => Math.abs(p - expected) <= radius);
   if (options.length === 0) return undefined;
-  const best = options.reduce((a, b) => (Math.abs(b - expected) < Math.abs(a - expected) ? b : a));
-  return end - NEEDLE - best;
+  return options.reduce((a, b) => (Math.abs(b - expected) < Math.abs(a - expected) ? b : a));
 }

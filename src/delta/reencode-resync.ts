@@ -14,9 +14,7 @@
  * far (LOOKAHEAD) past the cluster's end (an input's end bounds the last
  * matches only through matches that reach it).
  */
-import type { LayoutFile } from '../layouts/layout.js';
-import type { NestedImage } from '../layouts/nested.js';
-import { extentsOf, inputSizes, type ClusterExtent } from '../layouts/erofs/reencode.js';
+import { inputSizes, type ClusterExtent } from '../layouts/erofs/reencode.js';
 import type { Span } from '../store/byte-source.js';
 import type { LocalSegment } from './plan.js';
 
@@ -24,20 +22,16 @@ import type { LocalSegment } from './plan.js';
 const LOOKAHEAD = 1024 * 1024;
 
 export interface OldFile {
-  readonly img: NestedImage;
-  /** The old image's index among the sync's sources. */
-  readonly index: number;
   readonly size: number;
   readonly extents: readonly ClusterExtent[];
-  readonly pas: readonly number[];
   readonly sizes: readonly number[];
   /** Extent index by uncompressed start. */
   readonly at: ReadonlyMap<number, number>;
 }
 
-export function oldFile(img: NestedImage, index: number, f: LayoutFile): OldFile {
-  const ex = extentsOf(f) ?? { extents: [], pas: [] };
-  return { img, index, size: f.size, extents: ex.extents, pas: ex.pas, sizes: inputSizes(f.size, ex.extents), at: new Map(ex.extents.map((e, i) => [e.la, i])) };
+/** An old file of `size` bytes with these extents (its cluster index). */
+export function oldFile(size: number, extents: readonly ClusterExtent[]): OldFile {
+  return { size, extents, sizes: inputSizes(size, extents), at: new Map(extents.map((e, i) => [e.la, i])) };
 }
 
 export interface NewCluster {
@@ -48,8 +42,8 @@ export interface NewCluster {
   readonly from: OldFile;
 }
 
-/** The old image's spans of the old cluster that extent `n` of the new file equals, or undefined. */
-export function sameOldCluster(j: NewCluster, n: number): Span[] | undefined {
+/** The old file's extent that extent `n` of the new file equals, or undefined. */
+export function sameOldExtent(j: NewCluster, n: number): number | undefined {
   const e = j.extents[n]!;
   const o = j.from;
   const i = o.at.get(e.la - j.shift);
@@ -61,7 +55,7 @@ export function sameOldCluster(j: NewCluster, n: number): Span[] | undefined {
   const a = j.sizes[n]!;
   const b = o.sizes[i]!;
   if (a <= 0 || b <= 0 || (a !== b && Math.min(a, b) < len + LOOKAHEAD)) return undefined;
-  return o.img.toImage(o.pas[i]!, o.pas[i]! + x.plen);
+  return i;
 }
 
 /** Segments for target spans `t` taken from source spans `s` of the same total length. */

@@ -30,19 +30,19 @@
  * clusters (the chain stops there and resumes after them), images without
  * LZ4_0PADDING, compressors other than lz4hc at levels 1-9.
  */
-import { IsosyncError } from '../errors.js';
 import { chunkSignature, type FileTable, type LayoutFile } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
-import { decodeBlock } from '../layouts/codecs.js';
 import { Lz4HcEncoder } from '../layouts/erofs/lz4hc.js';
-import { extentsOf, inputSizes, reencodeCluster, type ClusterExtent } from '../layouts/erofs/reencode.js';
+import { decodeLz4Block } from '../layouts/erofs/lz4-block.js';
+import { extentsOf, type ClusterExtent } from '../layouts/erofs/reencode.js';
 import type { ByteSource, Span } from '../store/byte-source.js';
 import type { LocalSegment } from './plan.js';
 import type { ReencodedStore } from './reencoded-store.js';
-import { alignShift, calibrate, type Calibration } from './reencode-align.js';
-import { oldFile, pairSpans, sameOldCluster, type OldFile } from './reencode-resync.js';
+import { calibrate, type Calibration } from './reencode-align.js';
+import { runChain } from './reencode-chain.js';
+import { readStored, type StoredFile } from './reencode-old.js';
+import { pairSpans } from './reencode-resync.js';
 
-const BLOCK = 4096;
 /** Network rounds while planning (each one batched request for every file that needs a cluster). */
 const ROUNDS = 5;
 /** Clusters fetched per file at most (a file rewritten throughout is left to the plain fetch). */
@@ -84,14 +84,13 @@ interface FileJob {
   readonly t: NestedImage;
   /** The old file's entry. */
   readonly entry: LayoutFile;
-  readonly size: number;
   readonly f: LayoutFile;
-  readonly from: OldFile;
   readonly extents: ClusterExtent[];
   readonly pas: number[];
-  readonly sizes: number[];
-  readonly old: Uint8Array;
-  readonly guess: Uint8Array;
+  /** The old file: its stored clusters and cluster index. */
+  readonly old: StoredFile;
+  readonly oldExtents: ClusterExtent[];
+  readonly oldPas: number[];
   readonly cal: Calibration;
   /** Next cluster to fetch (undefined: done). */
   want: number | undefined;
@@ -152,21 +151,19 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
           picked.push(p);
           bytes += p.f.size + p.from.size;
         }
-        // A batch's old files are read at once: each is a few reads of the local image, which cost more waiting than work.
-        // An old file that does not decode only loses its guess.
-        const olds = await Promise.all(picked.map((p) => src.img.layout.readContent(p.from, MAX_FILE).catch(() => undefined)));
+        // A batch's old files are read at once (stored, decoded later where needed): each is a few reads of the local
+        // image, which cost more waiting than work. An old file that cannot be read only loses its guess.
+        const olds = await Promise.all(picked.map((p) => readStored(src.img, src.bytes, p.from).catch(() => undefined)));
         const jobs: FileJob[] = [];
         picked.forEach((p, i) => {
           const old = olds[i];
           if (!old) return;
           const ex = extentsOf(p.f)!;
-          // The guess as the last round left it, where it is read again: the old bytes at the shift found so far.
-          const guess = new Uint8Array(p.f.size);
-          fillShifted(guess, Math.max(0, p.shift), old, p.shift);
-          jobs.push({ t, f: p.f, entry: p.from, size: p.f.size, from: oldFile(src.img, src.index, p.from), extents: ex.extents, pas: ex.pas, sizes: inputSizes(p.f.size, ex.extents), old, guess, cal, want: p.want, fetched: p.fetched, shift: p.shift });
+          const ox = extentsOf(p.from)!;
+          jobs.push({ t, f: p.f, entry: p.from, extents: ex.extents, pas: ex.pas, old, oldExtents: ox.extents, oldPas: ox.pas, cal, want: p.want, fetched: p.fetched, shift: p.shift });
         });
         if (round === 0) files += jobs.length;
-        const r = await runRound(jobs, input, enc, guesses);
+        const r = await runRound(jobs, input, enc, src, guesses);
         kept += r.kept;
         resynced += r.resynced;
         fetched += r.fetched;
@@ -203,13 +200,14 @@ function fnv1a(s: string): number {
   return h & 0x3fffffff;
 }
 
-/** One round: each file's cluster (prefetched), decoded, then the clusters after it re-encoded as far as the guess holds. */
-async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder, out: LocalSegment[]): Promise<{ kept: number; resynced: number; fetched: number }> {
+/**
+ * One round: each file's cluster (prefetched) fetched and decoded, then the chain after it (the shift, then the
+ * clusters compressed again as far as the guess holds: reencode-chain.ts).
+ */
+async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder, src: { readonly img: NestedImage; readonly index: number }, out: LocalSegment[]): Promise<{ kept: number; resynced: number; fetched: number }> {
   let kept = 0;
   let resynced = 0;
   let fetched = 0;
-  // Each kept cluster is copied into the store: one buffer for all of them.
-  const scratch = new Uint8Array(BLOCK);
   for (const j of jobs) {
     const k = j.want!;
     j.want = undefined;
@@ -219,51 +217,33 @@ async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder
     j.fetched++;
     fetched++;
     // A cluster that does not decode to its length but holds as many bytes is a raw (PLAIN) one.
-    const plain = (await decodeCluster(stored, end - x.la)) ?? (stored.length === end - x.la ? stored : undefined);
+    const plain = decodeCluster(stored, end - x.la) ?? (stored.length === end - x.la ? stored : undefined);
     if (!plain) continue; // inline or undecodable: the chain stops here
-    j.guess.set(plain, x.la);
-    const shift = alignShift(j.guess, end, j.old, j.shift);
-    if (shift === undefined) {
-      // Still inside the edit: the next cluster is new bytes too.
-      if (k + 1 < j.extents.length) j.want = k + 1;
-      continue;
-    }
-    j.shift = shift;
-    fillShifted(j.guess, end, j.old, shift);
-    for (let n = k + 1; n < j.extents.length; n++) {
+    const r = runChain({ size: j.f.size, extents: j.extents, k, plain, shift: j.shift, level: j.cal.level, old: j.old, oldExtents: j.oldExtents }, enc);
+    j.shift = r.shift;
+    j.want = r.want;
+    let o = 0;
+    for (let p = 0; p < r.kept.length; p += 2) {
+      const n = r.kept[p]!;
+      const same = r.kept[p + 1]!;
       const e = j.extents[n]!;
-      if (e.inline) break;
-      const same = sameOldCluster(j, n);
-      if (same) {
-        pairSpans(j.t.toImage(j.pas[n]!, j.pas[n]! + e.plen), same, j.from.index, out);
-        kept++;
+      const spans = j.t.toImage(j.pas[n]!, j.pas[n]! + e.plen);
+      kept++;
+      if (same >= 0) {
+        // The old file's own cluster, shifted: taken from the old image as it is.
+        pairSpans(spans, src.img.toImage(j.oldPas[same]!, j.oldPas[same]! + j.oldExtents[same]!.plen), src.index, out);
         resynced++;
         continue;
       }
-      const r = reencodeCluster(enc, j.guess, j.extents, n, j.sizes[n]!, j.cal.level, scratch);
-      if (!r?.exact) {
-        j.want = n;
-        break;
+      let at = input.store.put(spans[0]!.start, r.encoded.subarray(o, o + e.plen));
+      o += e.plen;
+      for (const s of spans) {
+        out.push({ start: s.start, end: s.end, source: input.storeIndex, sourceOffset: at, reason: 'reencoded' });
+        at += s.end - s.start;
       }
-      const off = input.store.put(j.t.toImage(j.pas[n]!, j.pas[n]! + 1)[0]!.start, r.stored);
-      let o = off;
-      for (const s of j.t.toImage(j.pas[n]!, j.pas[n]! + e.plen)) {
-        out.push({ start: s.start, end: s.end, source: input.storeIndex, sourceOffset: o, reason: 'reencoded' });
-        o += s.end - s.start;
-      }
-      kept++;
     }
   }
   return { kept, resynced, fetched };
-}
-
-/** The old bytes at `shift` (target byte x is old byte x - shift) from `from` on, as far as the old file goes. */
-function fillShifted(guess: Uint8Array, from: number, old: Uint8Array, shift: number): void {
-  const a = from - shift;
-  if (a < 0) return;
-  const n = Math.max(0, Math.min(guess.length - from, old.length - a));
-  guess.set(old.subarray(a, a + n), from);
-  guess.fill(0, from + n);
 }
 
 async function readSpans(src: ByteSource, spans: Span[]): Promise<Uint8Array> {
@@ -278,15 +258,9 @@ async function readSpans(src: ByteSource, spans: Span[]): Promise<Uint8Array> {
 }
 
 /** A cluster's uncompressed bytes (LZ4_0PADDING: the stream after the leading zeros), or undefined when it does not decode to `want` bytes. */
-async function decodeCluster(stored: Uint8Array, want: number): Promise<Uint8Array | undefined> {
+function decodeCluster(stored: Uint8Array, want: number): Uint8Array | undefined {
   let z = 0;
   while (z < stored.length && stored[z] === 0) z++;
-  try {
-    const plain = await decodeBlock('lz4', stored.subarray(z), Math.max(want, 1), (p) => {
-      throw new IsosyncError('BAD_ISO', `Cannot decode a target EROFS cluster: ${p}`);
-    });
-    return plain.length === want ? plain : undefined;
-  } catch {
-    return undefined;
-  }
+  const plain = new Uint8Array(want);
+  return decodeLz4Block(stored, z, stored.length, plain, 0) === want ? plain : undefined;
 }

@@ -8,6 +8,7 @@ import { firstChanged, reencodeChangedClusters } from '../../src/delta/reencoded
 import { extentsOf } from '../../src/layouts/erofs/reencode.js';
 import { ReencodedStore } from '../../src/delta/reencoded-store.js';
 import { alignShift } from '../../src/delta/reencode-align.js';
+import { OldContent } from '../../src/delta/reencode-old.js';
 import { MemorySource, type ByteSource, type Span } from '../../src/store/byte-source.js';
 import { mergeSpans } from '../../src/core/span.js';
 import { needTools, tempDir } from '../helpers/env.js';
@@ -117,12 +118,12 @@ describe('alignShift', () => {
       const end = 20_000;
       // The new bytes up to `end` are the old ones shifted by `shift`.
       guess.set(old.subarray(end - 1000 - shift, end - shift), end - 1000);
-      assert.equal(alignShift(guess, end, old, 0), want);
+      assert.equal(alignShift(guess, end, OldContent.of(old), 0), want);
     });
   }
   test('bytes found nowhere (still inside the edit): undefined', () => {
     const guess = new Uint8Array(30_000).fill(0xee);
-    assert.equal(alignShift(guess, 20_000, old, 0), undefined);
+    assert.equal(alignShift(guess, 20_000, OldContent.of(old), 0), undefined);
   });
 });
 

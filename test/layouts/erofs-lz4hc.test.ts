@@ -7,6 +7,7 @@ import { erofsReader } from '../../src/layouts/erofs/read.js';
 import { Lz4HcEncoder } from '../../src/layouts/erofs/lz4hc.js';
 import { inputSizes, reencodeCluster, type ClusterExtent } from '../../src/layouts/erofs/reencode.js';
 import { decodeBlock } from '../../src/layouts/codecs.js';
+import { decodeLz4Block } from '../../src/layouts/erofs/lz4-block.js';
 import { needTools, ROOT, tempDir } from '../helpers/env.js';
 import { mulberry32 } from '../helpers/random.js';
 import { makeTree, randomBytes, readLayout, run, textBytes } from './helpers.js';
@@ -68,6 +69,53 @@ describe('lz4hc destSize encoder', () => {
     const a = enc.destSize(input, 20_000, 30_000, 4096);
     const b = enc.destSize(input.slice(20_000), 0, 30_000, 4096);
     assert.deepEqual(a, b);
+  });
+
+  test('bytes past reach do not matter: the same block and input consumed whatever they are', () => {
+    const enc = new Lz4HcEncoder();
+    const cases: [string, Uint8Array][] = [
+      ['mixed', mixed(7, 300_000)],
+      ['zeros then text (a match running far past the block)', Uint8Array.from([...new Uint8Array(200_000), ...textBytes(8, 50_000)])],
+    ];
+    for (const [name, input] of cases) {
+      for (const start of [0, 1000, 150_000]) {
+        const a = enc.destSize(input, start, input.length - start, 4096);
+        const block = a.out.slice();
+        assert.ok(a.reach >= a.consumed && start + a.reach <= input.length, name);
+        // Everything from reach on replaced: a compressor that read there would see other bytes.
+        const cut = input.slice();
+        cut.fill(0x5a, start + a.reach);
+        const b = enc.destSize(cut, start, input.length - start, 4096);
+        assert.deepEqual([b.out, b.consumed], [block, a.consumed], `${name} from ${start}`);
+      }
+    }
+  });
+});
+
+describe('decodeLz4Block', () => {
+  test('decodes what the encoder wrote, as lz4js does, and writes nowhere else', async () => {
+    const enc = new Lz4HcEncoder();
+    for (const [seed, n, cap] of [[9, 200_000, 4096], [10, 100_000, 65_536], [11, 20, 4096]] as const) {
+      const input = mixed(seed, n);
+      const { out, consumed } = enc.destSize(input, 0, input.length, cap);
+      const dest = new Uint8Array(consumed + 20).fill(7);
+      assert.equal(decodeLz4Block(out, 0, out.length, dest, 10, 10 + consumed), consumed);
+      assert.deepEqual(dest.subarray(10, 10 + consumed), input.subarray(0, consumed));
+      assert.deepEqual([...dest.subarray(0, 10), ...dest.subarray(10 + consumed)], new Array(20).fill(7));
+      assert.deepEqual(await decodeBlock('lz4', out, consumed, fail), input.subarray(0, consumed));
+    }
+  });
+
+  test('a corrupt or oversized block gives -1', () => {
+    const enc = new Lz4HcEncoder();
+    const input = mixed(12, 50_000);
+    const { out, consumed } = enc.destSize(input, 0, input.length, 4096);
+    const dest = new Uint8Array(consumed);
+    assert.equal(decodeLz4Block(out, 0, out.length, dest, 0, consumed - 1), -1, 'one byte short of room');
+    assert.equal(decodeLz4Block(out, 0, out.length - 1, dest, 0), -1, 'cut short');
+    assert.equal(decodeLz4Block(Uint8Array.from([0x00, 0x00, 0x00]), 0, 3, dest, 0), -1, 'offset 0');
+    assert.equal(decodeLz4Block(Uint8Array.from([0x10, 0x41, 0x05, 0x00]), 0, 4, dest, 0), -1, 'offset before the start');
+    assert.equal(decodeLz4Block(Uint8Array.from([0xf0, 0xff]), 0, 2, dest, 0), -1, 'length runs off the end');
   });
 });
 

@@ -36,6 +36,11 @@ export class HcMatchFinder {
   private nextToUpdate = FIRST_INDEX;
   private attempts = 256;
   private patternAnalysis = true;
+  /**
+   * One past the last input position read since `reset` (the caller may hand over an input filled only so far:
+   * bytes past it were never looked at, so the result is the one the whole input gives).
+   */
+  reach = 0;
 
   /**
    * A fresh context over `src` from `start` (LZ4HC_init_internal on zeroed tables), searching `attempts` candidates per match.
@@ -56,6 +61,7 @@ export class HcMatchFinder {
     this.src = src;
     this.base = start;
     this.nextToUpdate = first;
+    this.reach = start;
   }
 
   private read32(p: number): number {
@@ -89,6 +95,8 @@ export class HcMatchFinder {
     const s = this.src;
     let n = 0;
     while (a + n < aLimit && s[a + n] === s[b + n]) n++;
+    const r = a + n < aLimit ? a + n + 1 : a + n;
+    if (r > this.reach) this.reach = r;
     return n;
   }
 
@@ -97,6 +105,8 @@ export class HcMatchFinder {
     const s = this.src;
     let n = 0;
     while (p + n < limit && s[p + n] === byte) n++;
+    const r = p + n < limit ? p + n + 1 : p + n;
+    if (r > this.reach) this.reach = r;
     return n;
   }
 
@@ -128,6 +138,8 @@ export class HcMatchFinder {
     let attempts = this.attempts;
     let repeat = REPEAT_UNTESTED;
     let srcPatternLength = 0;
+    // The 4 bytes at ip (and inserting up to ip reads as far).
+    if (ip + 4 > this.reach) this.reach = ip + 4;
     this.insert(ip);
     // The 2 bytes at the current best length, on the input's side: read again only when the best length changes.
     let tail = this.read16(low + longest - 1);

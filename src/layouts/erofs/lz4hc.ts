@@ -45,6 +45,8 @@ export interface DestSizeResult {
   readonly out: Uint8Array;
   /** Input bytes it holds, from the start given. */
   readonly consumed: number;
+  /** Input bytes read, from the start given (at least `consumed`): the result depends on no byte past them. */
+  readonly reach: number;
 }
 
 /**
@@ -77,7 +79,7 @@ export class Lz4HcEncoder {
     const lv = level < 1 ? LZ4HC_DEFAULT_LEVEL : Math.min(level, LZ4HC_MAX_CHAIN_LEVEL);
     this.finder.reset(src, start, lv <= 2 ? 2 : 1 << (lv - 1));
     const out = into && into.length >= capacity ? into.subarray(0, Math.max(0, capacity)) : new Uint8Array(Math.max(0, capacity));
-    if (capacity < 1) return { out, consumed: 0 };
+    if (capacity < 1) return { out, consumed: 0, reach: 0 };
     return new Parse(this.finder, src, start, Math.max(0, Math.min(srcSize, src.length - start)), out).run();
   }
 }
@@ -300,6 +302,6 @@ class Parse {
     let o = this.op;
     for (let i = this.anchor, end = this.anchor + run; i < end; i++) out[o++] = src[i]!;
     this.op = o;
-    return { out: out.subarray(0, this.op), consumed: this.anchor + run - this.start };
+    return { out: out.subarray(0, this.op), consumed: this.anchor + run - this.start, reach: Math.max(this.finder.reach, this.anchor + run) - this.start };
   }
 }

@@ -73,12 +73,15 @@ export interface Reencoded {
   readonly stored: Uint8Array;
   /** True when the compressor consumed exactly the extent's uncompressed bytes. */
   readonly exact: boolean;
+  /** One past the last byte of `content` the compressor read: bytes from there on did not matter. */
+  readonly reach: number;
 }
 
 /**
  * Re-encodes extent `k` of a file from `content` (the file's uncompressed
  * bytes, or a guess of them; only bytes from the extent's start to its
- * input end are read). Raw and inline extents are not re-encoded (undefined).
+ * input end are read, and of those only up to `reach`: `content` may be
+ * filled only that far). Raw and inline extents are not re-encoded (undefined).
  * With `scratch` (at least the extent's stored length) `stored` is a view of
  * it, valid until its next use: no buffer per cluster.
  */
@@ -96,13 +99,13 @@ export function reencodeCluster(
   const end = k + 1 < extents.length ? extents[k + 1]!.la : content.length;
   const stored = scratch && scratch.length >= x.plen ? scratch.subarray(0, x.plen) : new Uint8Array(x.plen);
   // The stream is written at the start, then moved to the cluster's end after zeros (LZ4_0PADDING).
-  const { out, consumed } = enc.destSize(content, x.la, inputSize, x.plen, level, stored);
+  const { out, consumed, reach } = enc.destSize(content, x.la, inputSize, x.plen, level, stored);
   const pad = x.plen - out.length;
   if (pad > 0) {
     stored.copyWithin(pad, 0, out.length);
     stored.fill(0, 0, pad);
   }
-  return { stored, exact: consumed === end - x.la };
+  return { stored, exact: consumed === end - x.la, reach: x.la + reach };
 }
 
 /** A file's extents from its layout entry (EROFS: chunks and the logical starts in `evidence`). */
