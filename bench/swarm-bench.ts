@@ -13,7 +13,9 @@
  * (the leechers compared against the same seed).
  *
  * isosync: `isosync seed TORRENT IMAGE` and `isosync sync TORRENT --peer ...
- * --no-catalog` (fresh --home each, nothing local to reuse). libtorrent: a
+ * --no-catalog` (fresh --home each, nothing local to reuse), bin/isosync run
+ * as a user runs it (its shebang's V8 flags apply, as they would not to
+ * `node bin/isosync`). libtorrent: a
  * small python script per process, uTP/DHT/LSD/UPnP/NAT-PMP off, 127.0.0.1,
  * several connections per IP allowed, default settings otherwise.
  *
@@ -55,6 +57,7 @@ import { captureOutput, sha256 } from './delta/host.js';
 import { vmHwmKiB } from './delta/measure.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Run as users run it, not as `node bin/isosync`: the shebang's V8 flags (bin/isosync) apply only then. */
 const BIN = join(ROOT, 'bin', 'isosync');
 const PYTHON = '/usr/bin/python3';
 const TIME = '/usr/bin/time';
@@ -271,17 +274,17 @@ interface Impl {
 const isosync: Impl = {
   name: 'isosync',
   async seed(ctx, dir) {
-    const proc = start('isosync seed', process.execPath, [BIN, 'seed', ctx.torrent, ctx.image, '--port', '0', '--no-catalog', '--json', '--home', join(dir, 'home')], join(dir, 'time'));
+    const proc = start('isosync seed', BIN, ['seed', ctx.torrent, ctx.image, '--port', '0', '--no-catalog', '--json', '--home', join(dir, 'home')], join(dir, 'time'));
     await waitLine(proc, /"verified"/, ctx.timeoutMs);
     const port = Number(/"port":\s*(\d+)/.exec(proc.lines.join('\n'))?.[1]);
     if (!port) throw new Error(`isosync seed printed no port: ${proc.lines.join('\n')}`);
     return { proc, port };
   },
   leech(ctx, dir, port, peers, stay, i) {
-    const args = [BIN, 'sync', ctx.torrent, '-o', this.output(ctx, dir), '--home', join(dir, 'home'), '--no-catalog', '--json', '--port', String(port)];
+    const args = ['sync', ctx.torrent, '-o', this.output(ctx, dir), '--home', join(dir, 'home'), '--no-catalog', '--json', '--port', String(port)];
     for (const a of peers) args.push('--peer', a);
     if (stay) args.push('--seed');
-    return start(`isosync leecher ${i}`, process.execPath, args, join(dir, 'time'));
+    return start(`isosync leecher ${i}`, BIN, args, join(dir, 'time'));
   },
   output: (ctx, dir) => join(dir, basename(ctx.image)),
   done: /"seeding":\s*true/,
@@ -422,7 +425,7 @@ export async function run(): Promise<void> {
     }
     const size = statSync(image).size;
     const torrent = join(work, 'swarm-bench.torrent');
-    const pub = spawnSync(process.execPath, [BIN, 'publish', image, '--product', 'swarm-bench', '--release', '1', '--home', join(work, 'pub-home'), '-o', torrent], { encoding: 'utf8' });
+    const pub = spawnSync(BIN, ['publish', image, '--product', 'swarm-bench', '--release', '1', '--home', join(work, 'pub-home'), '-o', torrent], { encoding: 'utf8' });
     if (pub.status !== 0) throw new Error(`isosync publish failed: ${pub.stderr}`);
     const pieces = /pieces\s+(.*)/.exec(pub.stdout)?.[1] ?? '?';
     const want = await sha256(image);
