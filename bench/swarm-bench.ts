@@ -13,7 +13,9 @@
  * (the leechers compared against the same seed).
  *
  * isosync: `isosync seed TORRENT IMAGE` and `isosync sync TORRENT --peer ...
- * --no-catalog` (fresh --home each, nothing local to reuse). libtorrent: a
+ * --no-catalog` (fresh --home each, nothing local to reuse), bin/isosync run
+ * as a user runs it (its shebang's V8 flags apply, as they would not to
+ * `node bin/isosync`). libtorrent: a
  * small python script per process, uTP/DHT/LSD/UPnP/NAT-PMP off, 127.0.0.1,
  * several connections per IP allowed, default settings otherwise.
  *
@@ -35,7 +37,9 @@
  * Size: ISOSYNC_BENCH_SWARM_MB (payload MiB, default 1000);
  * ISOSYNC_BENCH_SWARM_IMAGE=PATH uses an existing image instead;
  * ISOSYNC_BENCH_SWARM_LEECHERS sets N; ISOSYNC_BENCH_SWARM_TIMEOUT (seconds
- * per scenario, default 900).
+ * per scenario, default 900); ISOSYNC_BENCH_SWARM_BEFORE=DIR also measures
+ * the isosync built in DIR (a worktree of the code before a change, built),
+ * as `before`, in the same run, right after this build in each scenario.
  *
  *   npm run bench -- swarm
  *   ISOSYNC_BENCH_SWARM_MB=100 npm run bench -- swarm      (a quick run)
@@ -55,6 +59,7 @@ import { captureOutput, sha256 } from './delta/host.js';
 import { vmHwmKiB } from './delta/measure.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Run as users run it, not as `node bin/isosync`: the shebang's V8 flags (bin/isosync) apply only then. */
 const BIN = join(ROOT, 'bin', 'isosync');
 const PYTHON = '/usr/bin/python3';
 const TIME = '/usr/bin/time';
@@ -268,28 +273,32 @@ interface Impl {
   uploaded(seed: Proc): number | undefined;
 }
 
-const isosync: Impl = {
-  name: 'isosync',
-  async seed(ctx, dir) {
-    const proc = start('isosync seed', process.execPath, [BIN, 'seed', ctx.torrent, ctx.image, '--port', '0', '--no-catalog', '--json', '--home', join(dir, 'home')], join(dir, 'time'));
-    await waitLine(proc, /"verified"/, ctx.timeoutMs);
-    const port = Number(/"port":\s*(\d+)/.exec(proc.lines.join('\n'))?.[1]);
-    if (!port) throw new Error(`isosync seed printed no port: ${proc.lines.join('\n')}`);
-    return { proc, port };
-  },
-  leech(ctx, dir, port, peers, stay, i) {
-    const args = [BIN, 'sync', ctx.torrent, '-o', this.output(ctx, dir), '--home', join(dir, 'home'), '--no-catalog', '--json', '--port', String(port)];
-    for (const a of peers) args.push('--peer', a);
-    if (stay) args.push('--seed');
-    return start(`isosync leecher ${i}`, process.execPath, args, join(dir, 'time'));
-  },
-  output: (ctx, dir) => join(dir, basename(ctx.image)),
-  done: /"seeding":\s*true/,
-  uploaded(seed) {
-    const m = /"stopped":\s*true,\s*"uploaded":\s*(\d+)/.exec(seed.lines.join('\n'));
-    return m ? Number(m[1]) : undefined;
-  },
-};
+/** isosync as built in `root` (bin/isosync run directly, see above); `name` labels its rows. */
+function isosyncAt(root: string, name: string): Impl {
+  const bin = join(root, 'bin', 'isosync');
+  return {
+    name,
+    async seed(ctx, dir) {
+      const proc = start(`${name} seed`, bin, ['seed', ctx.torrent, ctx.image, '--port', '0', '--no-catalog', '--json', '--home', join(dir, 'home')], join(dir, 'time'));
+      await waitLine(proc, /"verified"/, ctx.timeoutMs);
+      const port = Number(/"port":\s*(\d+)/.exec(proc.lines.join('\n'))?.[1]);
+      if (!port) throw new Error(`isosync seed printed no port: ${proc.lines.join('\n')}`);
+      return { proc, port };
+    },
+    leech(ctx, dir, port, peers, stay, i) {
+      const args = ['sync', ctx.torrent, '-o', this.output(ctx, dir), '--home', join(dir, 'home'), '--no-catalog', '--json', '--port', String(port)];
+      for (const a of peers) args.push('--peer', a);
+      if (stay) args.push('--seed');
+      return start(`${name} leecher ${i}`, bin, args, join(dir, 'time'));
+    },
+    output: (ctx, dir) => join(dir, basename(ctx.image)),
+    done: /"seeding":\s*true/,
+    uploaded(seed) {
+      const m = /"stopped":\s*true,\s*"uploaded":\s*(\d+)/.exec(seed.lines.join('\n'));
+      return m ? Number(m[1]) : undefined;
+    },
+  };
+}
 
 const libtorrent: Impl = {
   name: 'libtorrent',
@@ -395,9 +404,13 @@ function report(ctx: Ctx, label: string, n: number, rows: { impl: string; r: Sce
     out(`    ${''.padEnd(10)} peak RSS: ${r.rss.map((x) => `${x.name} ${mib(x.kib)}`).join(', ')}`);
     if (r.rss.every((x) => x.cpu !== undefined)) out(`    ${''.padEnd(10)} CPU s (user + system, whole process): ${r.rss.map((x) => `${x.name} ${x.cpu!.toFixed(2)}`).join(', ')}`);
   }
-  if (rows.length === 2 && !rows.some((x) => x.r instanceof Error)) {
-    const [a, b] = rows.map((x) => Math.max(...(x.r as ScenarioResult).times)) as [number, number];
-    out(`    ratio isosync / libtorrent: wall ${(a / b).toFixed(2)} x (throughput ${(b / a).toFixed(2)} x)`);
+  const lt = rows.find((x) => x.impl === 'libtorrent')?.r;
+  if (!lt || lt instanceof Error) return;
+  const b = Math.max(...lt.times);
+  for (const { impl, r } of rows) {
+    if (impl === 'libtorrent' || r instanceof Error) continue;
+    const a = Math.max(...r.times);
+    out(`    ratio ${impl} / libtorrent: wall ${(a / b).toFixed(2)} x (throughput ${(b / a).toFixed(2)} x)`);
   }
 }
 
@@ -422,21 +435,24 @@ export async function run(): Promise<void> {
     }
     const size = statSync(image).size;
     const torrent = join(work, 'swarm-bench.torrent');
-    const pub = spawnSync(process.execPath, [BIN, 'publish', image, '--product', 'swarm-bench', '--release', '1', '--home', join(work, 'pub-home'), '-o', torrent], { encoding: 'utf8' });
+    const pub = spawnSync(BIN, ['publish', image, '--product', 'swarm-bench', '--release', '1', '--home', join(work, 'pub-home'), '-o', torrent], { encoding: 'utf8' });
     if (pub.status !== 0) throw new Error(`isosync publish failed: ${pub.stderr}`);
     const pieces = /pieces\s+(.*)/.exec(pub.stdout)?.[1] ?? '?';
     const want = await sha256(image);
     const ctx: Ctx = { work, torrent, image, size, want, timeoutMs };
-    const impls = [isosync];
+    const impls = [isosyncAt(ROOT, 'isosync')];
+    // Same-run before/after: another build's isosync measured beside this one.
+    const before = process.env['ISOSYNC_BENCH_SWARM_BEFORE'];
+    if (before) impls.push(isosyncAt(before, 'before'));
     if (haveLibtorrent()) impls.push(libtorrent);
     out(`  machine: ${spawnSync('uptime', { encoding: 'utf8' }).stdout.trim() || `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`}`);
     out(`  image: ${(size / 1e6).toFixed(1)} MB, ${pieces}; loopback 127.0.0.1; peak RSS is /usr/bin/time's %M (libtorrent 2.x mmaps the image: its figure counts mapped file pages)`);
-    if (impls.length === 1) out('  NOTE: python3-libtorrent is missing (/usr/bin/python3 -c "import libtorrent" fails): isosync measured alone, no ratios');
+    if (!impls.includes(libtorrent)) out('  NOTE: python3-libtorrent is missing (/usr/bin/python3 -c "import libtorrent" fails): isosync measured alone, no ratios');
 
     // A tool that fails a scenario (or writes a wrong image) is reported there and the others still run; the bench then fails.
     const failures: string[] = [];
     // A download from a libtorrent seed: isosync's leecher against libtorrent's, the seed the same.
-    if (impls.length === 2) {
+    if (impls.includes(libtorrent)) {
       const label = 'one libtorrent seed -> one leecher';
       const rows: { impl: string; r: ScenarioResult | Error }[] = [];
       for (const impl of impls) {

@@ -101,10 +101,19 @@ export class PeerLink {
     const wire = this.wire;
     wire.onViolation = (reason) => this.close(reason);
     socket.setNoDelay?.(true);
-    socket.on('data', (d: Buffer) => {
-      this.bytesIn += d.length;
-      if (!this.closed) wire.write(d);
-    });
+    const reader = readers.get(socket);
+    if (reader) {
+      reader.take = (d) => {
+        this.bytesIn += d.length;
+        if (!this.closed) wire.takeRead(d);
+      };
+      for (const d of reader.early.splice(0)) reader.take(d);
+    } else {
+      socket.on('data', (d: Buffer) => {
+        this.bytesIn += d.length;
+        if (!this.closed) wire.write(d);
+      });
+    }
     // Messages of one turn leave in one write (writev): with Nagle off, each request, header and block was its own syscall and segment.
     let corked = false;
     const uncork = () => {
@@ -196,10 +205,35 @@ export class PeerLink {
   }
 }
 
+/**
+ * Each socket read lands in this one buffer of its connection (node:net's
+ * `onread`), not in a fresh 64 KiB allocation per read: the wire copies out
+ * what it keeps (a block: wire-frames.ts). Fresh read buffers were most of
+ * a leecher's ArrayBuffer churn, which drove V8 to a full collection every
+ * ~10 MB received.
+ */
+export const READ_BUFFER_BYTES = 64 * 1024;
+
+/** A dialed socket's reads: to the link once it exists, copied and kept until then. */
+interface ReadSink {
+  take: ((d: Uint8Array) => void) | undefined;
+  readonly early: Uint8Array[];
+}
+const readers = new WeakMap<object, ReadSink>();
+
 /** Dials host:port; resolves with the connected socket or rejects with a one-word reason. */
 export function dial(host: string, port: number, timeoutMs = CONNECT_TIMEOUT_MS): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port });
+    const reader: ReadSink = { take: undefined, early: [] };
+    const buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    const callback = (n: number, buf: Uint8Array): boolean => {
+      const d = buf.subarray(0, n);
+      if (reader.take) reader.take(d);
+      else reader.early.push(Uint8Array.from(d));
+      return true;
+    };
+    const s = net.connect({ host, port, onread: { buffer, callback } });
+    readers.set(s, reader);
     const timer = setTimeout(() => {
       s.destroy();
       reject(new IsosyncError('TIMEOUT', `Cannot connect to ${host}:${port}: no answer in ${timeoutMs / 1000} s`, { peer: `${host}:${port}`, timeoutMs }));

@@ -250,6 +250,23 @@ export class SafeWire extends Wire {
   }
 
   /**
+   * The peer's bytes in a buffer the caller reuses once this returns
+   * (PeerLink's read buffer): framed at once when nothing waits before them,
+   * keeping copies of only what outlives the call (wire-frames.ts); else
+   * (MSE handshake under way, a write still queued) a copy takes the
+   * stream's way.
+   */
+  takeRead(data: Uint8Array): void {
+    const enc = this._encryptor;
+    const direct = !this._cryptoSyncPattern && !this._pePending && (enc === null || enc.state === 'done' || enc.state === 'idle');
+    // streamx's own queue (a write() is framed in a later microtask) must be empty, or these bytes would overtake it.
+    const queued = (this as unknown as { _writableState: { buffered: number } })._writableState.buffered;
+    if (direct && queued === 0 && !this.destroyed) {
+      takeChunk(this, enc ? enc.decrypt(data) : data, true);
+    } else if (!this.destroyed) this.write(Buffer.from(data));
+  }
+
+  /**
    * Asks for a block: the library's request without its debug line per
    * request, `tag` kept with it for the answer (`_callback`: the callback
    * gets it back, so one callback serves every request of a peer).

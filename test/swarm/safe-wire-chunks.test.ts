@@ -3,7 +3,10 @@
  * into reads: one read, single bytes, odd sizes, or 64 KiB reads that split
  * 16 KiB piece messages. The peer's bytes are a handshake followed by a mix of
  * messages; each framing must hand the library the same messages in the same
- * order, byte for byte.
+ * order, byte for byte. The same holds for reads into one buffer reused for
+ * every read (`takeRead`, as PeerLink reads a dialed socket), with the bytes
+ * a handler may keep (blocks, the bitfield) still right once that buffer has
+ * been overwritten.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -18,6 +21,8 @@ const BLOCK = 16 * 1024;
 /** Records a digest of every message the library is given to parse (piece messages as they reach `_onPiece`: SafeWire hands them there itself). */
 class RecordingWire extends SafeWire {
   readonly seen: string[] = [];
+  /** Blocks as given to `_onPiece`, kept (a digest of each is taken again at the end). */
+  readonly blocks: Uint8Array[] = [];
   override _onMessage(buf: Uint8Array): void {
     if (buf[0] !== 7) this.record(buf);
     super._onMessage(buf);
@@ -28,6 +33,7 @@ class RecordingWire extends SafeWire {
     head.writeUInt32BE(index, 1);
     head.writeUInt32BE(offset, 5);
     this.record(Buffer.concat([head, block]));
+    this.blocks.push(block);
     super._onPiece(index, offset, block);
   }
   private record(buf: Uint8Array): void {
@@ -74,6 +80,32 @@ function parse(bytes: Buffer, cut: (at: number) => number): string[] {
   return wire.seen;
 }
 
+const digest = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
+
+/**
+ * Feeds `bytes` to a fresh wire through `takeRead`, every read in the same
+ * buffer, overwritten after each; returns what it parsed, the digests of its
+ * blocks and of the peer's bitfield, both taken at the end.
+ */
+function parseReused(bytes: Buffer, cut: (at: number) => number): { seen: string[]; blocks: string[]; have: boolean[] } {
+  const wire = new RecordingWire('tcpOutgoing', PIECES);
+  let violation: string | undefined;
+  wire.onViolation = (r) => (violation = r);
+  wire.on('error', () => undefined);
+  const buf = Buffer.alloc(65536);
+  for (let at = 0; at < bytes.length; ) {
+    const n = Math.min(buf.length, Math.max(1, cut(at)), bytes.length - at);
+    bytes.copy(buf, 0, at, at + n);
+    wire.takeRead(buf.subarray(0, n));
+    buf.fill(0xee);
+    at += n;
+  }
+  assert.equal(violation, undefined);
+  const have = Array.from({ length: PIECES }, (_, i) => wire.peerPieces.get(i));
+  wire.destroy();
+  return { seen: wire.seen, blocks: wire.blocks.map(digest), have };
+}
+
 describe('SafeWire framing', () => {
   const rng = new Rng(20261201);
   const bytes = session(rng);
@@ -96,6 +128,21 @@ describe('SafeWire framing', () => {
   for (const [name, cut] of cuts) {
     it(`parses the same messages from ${name}`, () => {
       assert.deepEqual(parse(bytes, cut), whole);
+    });
+  }
+
+  const copied = new RecordingWire('tcpOutgoing', PIECES);
+  copied.on('error', () => undefined);
+  copied._write(Uint8Array.from(bytes), () => undefined);
+  const blocks = copied.blocks.map(digest);
+  const have = Array.from({ length: PIECES }, (_, i) => copied.peerPieces.get(i));
+  copied.destroy();
+  for (const [name, cut] of cuts) {
+    it(`parses the same messages from ${name} into one reused buffer, and keeps its own copies`, () => {
+      const r = parseReused(bytes, cut);
+      assert.deepEqual(r.seen, whole);
+      assert.deepEqual(r.blocks, blocks);
+      assert.deepEqual(r.have, have);
     });
   }
 });
