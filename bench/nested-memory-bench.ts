@@ -46,7 +46,7 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
  * rewrites one file in 50 (same name and size, other bytes); `bigEvery`: one
  * file in that many is 300 KiB.
  */
-function tree(dir: string, count = FILES, release = 1, bigEvery = 100): void {
+export function tree(dir: string, count = FILES, release = 1, bigEvery = 100): void {
   let x = 12345;
   const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31);
   const syllables = ['lib', 'gnu', 'x86', 'core', 'util', 'python3', 'perl', 'share', 'locale', 'icon', 'so', 'conf'];
