@@ -45,7 +45,14 @@ export const SHIFT_ROUNDS = 10;
 const MIN_AGREE = 8;
 /** Files handled: at least this long (a shorter one is fetched), at most SHIFT_MAX_BYTES (the old file is read whole). */
 const SHIFT_MIN_BYTES = 4096;
-const SHIFT_MAX_BYTES = 32 * 1024 * 1024;
+const SHIFT_MAX_BYTES = 8 * 1024 * 1024;
+/** A sample is looked for this far either side of where the shift so far puts it: a wholly new file costs a bounded scan per sample. */
+const SHIFT_WINDOW = 64 * 1024;
+/**
+ * Samples of a first look at each file, evenly spread: a file none of them is found in (a new kernel: all of it other
+ * bytes) is not sampled further, where the whole grid would have cost some 140 bytes per 4 KiB for nothing.
+ */
+const SCOUTS = 16;
 /**
  * Files of a raw image mapped whole but shorter than this (too short for the sync to sample: probe.ts PROBE_MIN_BYTES)
  * are read while planning, at most SMALL_FILES of them per image: one that changed in place (grub.cfg, a byte) made
@@ -84,13 +91,15 @@ function agreeing(a: Uint8Array, old: Uint8Array, at: number, fromEnd: boolean):
   return k;
 }
 
-/** The shift (new offset - old offset) of the occurrence of `sample` in `old` nearest to `want` (an old offset), or undefined. */
-export function locate(sample: Uint8Array, old: Uint8Array, want: number): number | undefined {
-  const buf = Buffer.from(old.buffer, old.byteOffset, old.length);
+/** The old offset of the occurrence of `sample` in `old` nearest to `want` (an old offset), within `window` bytes of it, or undefined. */
+export function locate(sample: Uint8Array, old: Uint8Array, want: number, window = SHIFT_WINDOW): number | undefined {
+  const from = Math.max(0, Math.min(old.length, want - window));
+  const to = Math.max(from, Math.min(old.length, want + window + sample.length));
+  const buf = Buffer.from(old.buffer, old.byteOffset + from, to - from);
   let best: number | undefined;
   let seen = 0;
   for (let i = buf.indexOf(sample); i >= 0 && seen < MAX_OCCURRENCES; i = buf.indexOf(sample, i + 1), seen++) {
-    if (best === undefined || Math.abs(i - want) < Math.abs(best - want)) best = i;
+    if (best === undefined || Math.abs(from + i - want) < Math.abs(best - want)) best = from + i;
   }
   return best;
 }
@@ -119,6 +128,18 @@ export class ShiftSearch {
     for (let at = 0; at + q <= this.size; at += SHIFT_SPACING) out.push({ start: at, end: at + q });
     if (this.size >= q && out[out.length - 1]!.end < this.size) out.push({ start: this.size - q, end: this.size });
     return out;
+  }
+
+  /** Up to SCOUTS of the first round's samples, evenly spread. */
+  scouts(): Span[] {
+    const all = this.first();
+    if (all.length <= SCOUTS) return all;
+    return Array.from({ length: SCOUTS }, (_, k) => all[Math.round((k * (all.length - 1)) / (SCOUTS - 1))]!);
+  }
+
+  /** Whether any of `spans` (recorded) is found in the old file near the same offset or some shift from it. */
+  seen(spans: readonly Span[]): boolean {
+    return spans.some((s) => locate(this.got.get(s.start)!, this.old, s.start) !== undefined);
   }
 
   record(at: number, bytes: Uint8Array): void {
@@ -310,7 +331,6 @@ async function fetchRound(target: ShiftInput['target'], asks: readonly { job: Jo
 /** Finds the stretches of every changed raw file of the targets that has an old version (same path) in a source. */
 export async function shiftRawFiles(o: ShiftInput): Promise<ShiftResult> {
   const jobs: Job[] = [];
-  const covered: Span[] = [];
   const smalls: Span[] = [];
   for (const t of o.targets) {
     const tf = t.layout.files;
@@ -332,18 +352,19 @@ export async function shiftRawFiles(o: ShiftInput): Promise<ShiftResult> {
         for (const p of sp) if (p.at < old.length) old.set((await src.bytes.read(p.start, Math.min(p.end - p.start, old.length - p.at))), p.at);
         const tp = placeFile(t, tf, f);
         jobs.push({ search: new ShiftSearch(tf.size(f), old), t: tp, s: sp, source: src.index });
-        for (const x of imageSpans(tp, 0, tf.size(f))) covered.push(x);
       }
       if (small.length <= SMALL_FILES) for (const x of small) smalls.push(x);
       break;
     }
   }
   let samples = 0;
-  const firsts = jobs.map((job) => ({ job, spans: job.search.first() }));
-  samples += await fetchRound(o.target, firsts, smalls);
+  const scouts = jobs.map((job) => ({ job, spans: job.search.scouts() }));
+  samples += await fetchRound(o.target, scouts, smalls);
+  const firsts = scouts.filter((x) => x.job.search.seen(x.spans)).map(({ job }) => ({ job, spans: job.search.first() }));
+  samples += await fetchRound(o.target, firsts);
   for (const f of firsts) f.job.search.placeFirst(f.spans);
   for (;;) {
-    const asks = jobs.map((job) => ({ job, spans: job.search.next() })).filter((a) => a.spans.length > 0);
+    const asks = firsts.map(({ job }) => ({ job, spans: job.search.next() })).filter((a) => a.spans.length > 0);
     if (asks.length === 0) break;
     samples += await fetchRound(o.target, asks);
     for (const a of asks) a.job.search.placeNext();
@@ -351,8 +372,11 @@ export async function shiftRawFiles(o: ShiftInput): Promise<ShiftResult> {
   // What no stretch holds is fetched now too (new bytes, and edges left open): the sync would fetch it anyway, and a
   // guess of a later layer there (the container's whole-file mapping, the only layer left in a piece of the file when
   // its changed-block guess is dropped) would make the piece fail and sample every stretch in it.
-  const rest = jobs.map((job) => ({ job, spans: subtractSpans([{ start: 0, end: job.search.size }], job.search.stretches()) }));
+  const rest = firsts.map(({ job }) => ({ job, spans: subtractSpans([{ start: 0, end: job.search.size }], job.search.stretches()) }));
   samples += await fetchRound(o.target, rest);
-  const segments = jobs.flatMap((j) => j.search.stretches().flatMap((x) => stretchSegments(j.t, j.s, x, j.source)));
-  return { segments, covered: mergeSpans(covered), files: jobs.length, samples };
+  const segments = firsts.flatMap(({ job: j }) => j.search.stretches().flatMap((x) => stretchSegments(j.t, j.s, x, j.source)));
+  // A file not searched keeps its changed-block guess (nothing is dropped for it).
+  const searched = new Set(firsts.map((f) => f.job));
+  const kept = jobs.filter((j) => searched.has(j)).flatMap((j) => imageSpans(j.t, 0, j.search.size));
+  return { segments, covered: mergeSpans(kept), files: firsts.length, samples };
 }

@@ -112,13 +112,17 @@ export async function planNested(
   const mapped = mapNestedFiles(targetImages, nestedSources);
   const sourcesWithBytes = nestedSources.flatMap((s) => (byteSources[s.index] ? [{ nested: s.nested, bytes: byteSources[s.index]!, index: s.index }] : []));
   // Changed files stored raw (a FAT image's loader): stretches of the old file at shifted offsets, not its changed-block guess.
-  // A failed read there only loses these guesses (the file is fetched like any other).
-  const shifted = await shiftRawFiles({ targets: targetImages, sources: sourcesWithBytes, target: checked }).catch((e: unknown) => {
-    if (e instanceof IsosyncError && e.code === 'CANCELLED') throw e;
-    return { files: 0, segments: [], covered: [] };
-  });
-  const changedBlocks = shifted.files > 0 ? mapped.changedBlocks.filter((g) => subtractSpans([g], shifted.covered).length > 0) : mapped.changedBlocks;
-  const mapping = { ...mapped, exact: [...mapped.exact, ...shifted.segments], changedBlocks: await fromXzBlockStart(changedBlocks, byteSources.map((b, i) => walkSources[i] ?? b)) };
+  // A failed read there only loses these guesses (the file is fetched like any other). Its requests run while the
+  // changed blocks' magics are read locally.
+  const [shifted, fromStart] = await Promise.all([
+    shiftRawFiles({ targets: targetImages, sources: sourcesWithBytes, target: checked }).catch((e: unknown) => {
+      if (e instanceof IsosyncError && e.code === 'CANCELLED') throw e;
+      return { files: 0, segments: [], covered: [] };
+    }),
+    fromXzBlockStart(mapped.changedBlocks, byteSources.map((b, i) => walkSources[i] ?? b)),
+  ]);
+  const changedBlocks = shifted.files > 0 ? fromStart.filter((g) => subtractSpans([g], shifted.covered).length > 0) : fromStart;
+  const mapping = { ...mapped, exact: [...mapped.exact, ...shifted.segments], changedBlocks };
   let reencoded: LocalSegment[] = [];
   if (reencode) {
     try {

@@ -45,6 +45,9 @@ describe('changed raw files are guessed from the old file at shifted offsets', (
     assert.equal(locate(new Uint8Array([1, 2, 3]), old, 20), 10);
     assert.equal(locate(new Uint8Array([1, 2, 3]), old, 60), 70);
     assert.equal(locate(new Uint8Array([9, 9]), old, 0), undefined);
+    // Only within the window around where it is wanted.
+    assert.equal(locate(new Uint8Array([1, 2, 3]), old, 60, 5), undefined);
+    assert.equal(locate(new Uint8Array([1, 2, 3]), old, 66, 5), 70);
   });
 
   test('a replaced run, an inserted run and a replaced run of another length (fixtures/tools/isofix.py edit)', () => {
@@ -75,9 +78,18 @@ describe('changed raw files are guessed from the old file at shifted offsets', (
     assert.ok(covered(stretches) >= neu.length - 2 * SHIFT_STOP);
   });
 
-  test('nothing of the old file: no stretch', () => {
-    const { stretches } = search(bytes('a', 40_000), bytes('b', 50_000));
+  test('nothing of the old file: no stretch, and the first look (a few spread samples) already says so', () => {
+    const [old, neu] = [bytes('a', 400_000), bytes('b', 500_000)];
+    const { stretches } = search(old, neu);
     assert.deepEqual(stretches, []);
+    const s = new ShiftSearch(neu.length, old);
+    const scouts = s.scouts();
+    assert.ok(scouts.length === 16 && scouts[0]!.start === 0 && scouts[15]!.end === neu.length);
+    for (const x of scouts) s.record(x.start, neu.subarray(x.start, x.end));
+    assert.equal(s.seen(scouts), false);
+    const edited = new ShiftSearch(neu.length, neu.subarray(1000));
+    for (const x of scouts) edited.record(x.start, neu.subarray(x.start, x.end));
+    assert.equal(edited.seen(scouts), true);
   });
 
   test('an unchanged file of another length (appended bytes): one stretch, to within SHIFT_STOP of the old end', () => {
