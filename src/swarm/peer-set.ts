@@ -41,7 +41,7 @@ import net from 'node:net';
 import { IsosyncError } from '../errors.js';
 import { sourceOf, type WarningSink } from '../core/warnings.js';
 import { dial, PeerLink, type LinkSpec, type PeerSocket } from './peer-link.js';
-import { UtpEndpoint, utpAvailable } from './utp.js';
+import type { UtpEndpoint } from './utp.js';
 
 /** Times a peer that hung up is dialed again (it may have been busy checking its files). */
 export const MAX_REDIALS = 5;
@@ -195,7 +195,10 @@ export class PeerSet {
 
   /** uTP on the TCP port's number; when it cannot start (the UDP port is taken, no native build), TCP alone, with a warning. */
   private async listenUtp(host: string): Promise<void> {
-    if (this.o.utp === false || this.closing || this.port === undefined || !utpAvailable()) return;
+    if (this.o.utp === false || this.closing || this.port === undefined) return;
+    // utp.ts (and node:module for the native addon) loads only when uTP starts: with 'on-demand', a sync that dials over TCP never loads it.
+    const { UtpEndpoint, utpAvailable } = await import('./utp.js');
+    if (!utpAvailable() || this.closing || this.port === undefined) return;
     try {
       this.utp = await UtpEndpoint.listen(host, this.port, (c) => this.accept(c));
     } catch (e) {

@@ -23,13 +23,13 @@ import { BtPeer, type PeerContext } from './bt-peer.js';
 import { CHOKE_ROUND_MS, ChokeRounds } from './choker.js';
 import { Ledger, type PeerReport } from './ledger.js';
 import { newPeerId, type PeerLink } from './peer-link.js';
-import { attachHashes, type HashAsker } from './hash-extension.js';
+import type { HashAsker } from './hash-extension.js';
 import { MAX_PEERS, PeerSet } from './peer-set.js';
 import { serveMetadata } from './metadata-extension.js';
 import { pexExtension } from './pex-extension.js';
 import { TokenBucket } from './rate-limit.js';
 import { guarded } from './safe-wire.js';
-import { SuperSeed } from './super-seed.js';
+import type { SuperSeed } from './super-seed.js';
 import type { EnginePort, SwarmOptions } from './swarm-options.js';
 import { MAX_PEER_REQUESTS, Uploader } from './uploads.js';
 
@@ -51,7 +51,8 @@ export class Swarm {
   private readonly set: PeerSet;
   private readonly availability: Availability<PeerLink>;
   private readonly uploader: Uploader;
-  private readonly superSeed: SuperSeed<PeerLink> | undefined;
+  private superSeed: SuperSeed<PeerLink> | undefined;
+  private attachHashes: typeof import('./hash-extension.js').attachHashes | undefined; // BEP 52, a v2 or hybrid torrent's
   private readonly handles = new Map<PeerLink, BtPeer>();
   /** BEP 52 hash requests we make of each peer. */
   readonly askers = new Map<PeerLink, HashAsker>();
@@ -78,7 +79,6 @@ export class Swarm {
     this.warn = opts.onWarning ?? ignoreWarnings;
     this.choker = new ChokeRounds(Math.random, opts.uploadSlots);
     this.availability = new Availability(this.pieceCount, (p) => this.engine?.availabilityChanged(p));
-    this.superSeed = opts.superSeed ? new SuperSeed(this.pieceCount) : undefined;
     this.down = opts.downloadGate ?? new TokenBucket(opts.downloadLimit ?? 0);
     this.set = new PeerSet({
       spec: { infoHash: opts.infoHash, peerId: this.peerId, pieceCount: this.pieceCount, ...(opts.altInfoHash ? { altInfoHash: opts.altInfoHash } : {}) },
@@ -117,9 +117,11 @@ export class Swarm {
     };
   }
 
-  /** Creates the swarm and, when `port` is given, starts listening. */
+  /** Creates the swarm and, when `port` is given, starts listening. BEP 16 and BEP 52 load only for a swarm that uses them (a v1 sync: two modules fewer). */
   static async start(opts: SwarmOptions): Promise<Swarm> {
     const s = new Swarm(opts);
+    if (opts.superSeed) s.superSeed = new (await import('./super-seed.js')).SuperSeed(s.pieceCount);
+    if (opts.v2) s.attachHashes = (await import('./hash-extension.js')).attachHashes;
     if (opts.port !== undefined) await s.set.listen(opts.host ?? '127.0.0.1', opts.port);
     s.timers.push(setInterval(() => s.tick(), 1000), setInterval(() => s.rechoke(true), CHOKE_ROUND_MS));
     for (const t of s.timers) t.unref();
@@ -193,7 +195,7 @@ export class Swarm {
     link.onClose = (reason) => this.detach(link, reason);
     link.onDrain = () => this.uploader.drained(link);
     w.v2 = this.opts.v2 === true;
-    this.askers.set(link, attachHashes(link, this.opts.hashes));
+    if (this.attachHashes) this.askers.set(link, this.attachHashes(link, this.opts.hashes));
     w.on('handshake', guarded(w, (ih: string, pid: string, ext) => this.onHandshake(link, ih, pid, ext.fast === true)));
     w.on('bitfield', guarded(w, () => this.onBitfield(link, false)));
     w.on('have-all', guarded(w, () => this.onBitfield(link, true)));
