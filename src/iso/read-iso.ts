@@ -55,6 +55,13 @@ async function pathTables(ctx: IsoContext, volume: 'primary' | 'joliet', vd: Vol
   return out;
 }
 
+/**
+ * Directories announced from the path tables at most: a real image has tens of thousands at most (a DVD of
+ * 50,000 files), while a 64 MiB path table (LIMITS.pathTableBytes) could name millions of sectors; past this
+ * the walks announce what they find, a queue at a time, as they did.
+ */
+const ANNOUNCED_DIRECTORIES = 65_536;
+
 /** The path tables pathTables() reads (within the limits it checks). */
 function pathTableSpans(ctx: IsoContext, set: DescriptorSet): Span[] {
   const out: Span[] = [];
@@ -84,7 +91,7 @@ async function announceDirectories(ctx: IsoContext, set: DescriptorSet, walked: 
       if (!(primary ? walked.primary : walked.joliet) || vd.pathTableSize === 0) continue;
       const bs = vd.logicalBlockSize;
       const t = await readPathTable(ctx, primary ? 'primary' : 'joliet', 'L', vd.pathTables.l, vd.pathTableSize, bs);
-      for (const r of t.records) sectors.push({ start: r.lba * bs, end: (r.lba + 1) * bs });
+      for (const r of t.records.slice(0, ANNOUNCED_DIRECTORIES - sectors.length)) sectors.push({ start: r.lba * bs, end: (r.lba + 1) * bs });
     }
   } catch {
     return;
