@@ -6,7 +6,8 @@
  * RecordingSource around `src` tells which byte ranges a listing needs.
  */
 import type { ByteSource } from '../store/byte-source.js';
-import { IsoContext, SECTOR_BYTES } from './context.js';
+import type { Span } from '../core/span.js';
+import { IsoContext, LIMITS, SECTOR_BYTES } from './context.js';
 import { PVD, readDescriptors, type DescriptorSet, type VolumeInfo } from './descriptors.js';
 import { readBootCatalog } from './eltorito.js';
 import type { IsoImage, MetadataArea, PathTable } from './entry.js';
@@ -54,6 +55,51 @@ async function pathTables(ctx: IsoContext, volume: 'primary' | 'joliet', vd: Vol
   return out;
 }
 
+/**
+ * Directories announced from the path tables at most: a real image has tens of thousands at most (a DVD of
+ * 50,000 files), while a 64 MiB path table (LIMITS.pathTableBytes) could name millions of sectors; past this
+ * the walks announce what they find, a queue at a time, as they did.
+ */
+const ANNOUNCED_DIRECTORIES = 65_536;
+
+/** The path tables pathTables() reads (within the limits it checks). */
+function pathTableSpans(ctx: IsoContext, set: DescriptorSet): Span[] {
+  const out: Span[] = [];
+  for (const vd of [set.primary, ...(set.joliet ? [set.joliet] : [])]) {
+    const size = vd.pathTableSize;
+    if (size === 0 || size > LIMITS.pathTableBytes) continue;
+    const { l, lOptional, m, mOptional } = vd.pathTables;
+    for (const lba of [l, m, ...[lOptional, mOptional].filter((x) => x !== 0)]) out.push({ start: lba * vd.logicalBlockSize, end: lba * vd.logicalBlockSize + size });
+  }
+  return out.filter((s) => s.end <= ctx.size);
+}
+
+/**
+ * A source that fetches (a sync's target, read through the network) is told what the reading will need
+ * in two round trips, where the walks took one per tree level and the path tables and the boot catalog
+ * one each: with the root's first sector, the path tables (chooseTree); then the first sector of every
+ * directory the primary L tables name (each has at least one) of the trees that are walked, and the boot
+ * catalog's first sector (here). Only bytes that are read anyway are announced, so nothing more is
+ * fetched. A hint only: a path table that cannot be read is reported by pathTables(), after the walks.
+ */
+async function announceDirectories(ctx: IsoContext, set: DescriptorSet, walked: { primary: boolean; joliet: boolean }): Promise<void> {
+  if (!ctx.src.prefetch) return;
+  const sectors: Span[] = [];
+  try {
+    for (const vd of [set.primary, ...(set.joliet ? [set.joliet] : [])]) {
+      const primary = vd === set.primary;
+      if (!(primary ? walked.primary : walked.joliet) || vd.pathTableSize === 0) continue;
+      const bs = vd.logicalBlockSize;
+      const t = await readPathTable(ctx, primary ? 'primary' : 'joliet', 'L', vd.pathTables.l, vd.pathTableSize, bs);
+      for (const r of t.records.slice(0, ANNOUNCED_DIRECTORIES - sectors.length)) sectors.push({ start: r.lba * bs, end: (r.lba + 1) * bs });
+    }
+  } catch {
+    return;
+  }
+  if (set.bootCatalogLba !== undefined) sectors.push({ start: set.bootCatalogLba * set.primary.logicalBlockSize, end: set.bootCatalogLba * set.primary.logicalBlockSize + SECTOR_BYTES });
+  await ctx.src.prefetch(sectors.filter((s) => s.start >= 0 && s.end <= ctx.size));
+}
+
 /** What the volume descriptors and the root's "." record say: which tree lists the entries, and how to read it. */
 export interface TreeChoice {
   readonly ctx: IsoContext;
@@ -69,12 +115,18 @@ export interface TreeChoice {
 }
 
 /** Reads the descriptors and chooses the tree to list: Rock Ridge, else Joliet, else plain ISO 9660. */
-export async function chooseTree(src: ByteSource, name: string): Promise<TreeChoice> {
+export async function chooseTree(src: ByteSource, name: string, announce = false): Promise<TreeChoice> {
   const ctx = new IsoContext(src, name);
   const set = await readDescriptors(ctx);
   const pvd = set.primary;
   const bs = pvd.logicalBlockSize;
   const root = rootRecord(ctx, pvd);
+  // With `announce` (readIso of a whole image): the path tables come with the root's first sector (announceDirectories).
+  if (announce && src.prefetch) {
+    const at = (root.extentLba + root.extAttrLength) * bs;
+    const end = at + Math.min(root.dataLength, SECTOR_BYTES);
+    await src.prefetch([...pathTableSpans(ctx, set), ...(end <= ctx.size ? [{ start: at, end }] : [])]);
+  }
 
   // SUSP is in use when the first record of the root directory starts with SP (SUSP §5.3).
   let suspSkip = 0;
@@ -94,11 +146,13 @@ export async function chooseTree(src: ByteSource, name: string): Promise<TreeCho
 }
 
 export async function readIso(src: ByteSource, opts: ReadIsoOptions = {}): Promise<IsoImage> {
-  const { ctx, set, pvd, bs, root, jolietRoot, names, suspSkip, hasRockRidge, hasJoliet } = await chooseTree(src, opts.name ?? 'image');
+  const partial = opts.descend !== undefined;
+  const { ctx, set, pvd, bs, root, jolietRoot, names, suspSkip, hasRockRidge, hasJoliet } = await chooseTree(src, opts.name ?? 'image', !partial);
+  const both = !partial && opts.otherTree !== false;
+  if (!partial) await announceDirectories(ctx, set, { primary: names !== 'joliet' || both, joliet: names === 'joliet' || both });
   const main = await walkTree(ctx, names === 'joliet' ? jolietRoot! : root, { names, blockSize: bs, suspSkip, ...(opts.descend ? { descend: opts.descend } : {}) });
   // One area per directory: appended one at a time (a spread of 150,000 arguments overflows the stack).
   const metadata: MetadataArea[] = main.metadata;
-  const partial = opts.descend !== undefined;
   // The other tree shares file content but has its own directory sectors: read them for the region map,
   // keeping no entries (not when only chosen directories are read).
   const other = partial || opts.otherTree === false ? undefined

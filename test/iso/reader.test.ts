@@ -220,3 +220,33 @@ test('a fetching source is told of every directory before the walk reads it, a q
   assert.deepEqual(unannounced, [], 'directories read without being announced first');
   assert.ok(rounds < dirs.length, `${rounds} announcements for ${dirs.length} directories`);
 });
+
+test('a fetching source gets the whole tree in a fixed number of rounds, and is announced only sectors the reader reads', async () => {
+  // Round trips a network source would make: each announcement, and each read of bytes neither announced nor read before.
+  const bytes = new Uint8Array(readFileSync(fixture('releases', 'distro-1.01.iso')));
+  const inner = new MemorySource(bytes);
+  const sectorsOf = (start: number, end: number) => Array.from({ length: Math.ceil(end / 2048) - Math.floor(start / 2048) }, (_, i) => Math.floor(start / 2048) + i);
+  const announced = new Set<number>();
+  const read = new Set<number>();
+  let rounds = 0;
+  const src = {
+    size: inner.size,
+    read: (offset: number, length: number) => {
+      const s = sectorsOf(offset, offset + length);
+      if (s.some((x) => !announced.has(x) && !read.has(x))) rounds++;
+      for (const x of s) read.add(x);
+      return inner.read(offset, length);
+    },
+    prefetch: async (ranges: readonly { start: number; end: number }[]) => {
+      const fresh = ranges.flatMap((r) => sectorsOf(r.start, r.end)).filter((x) => !announced.has(x) && !read.has(x));
+      if (fresh.length > 0) rounds++;
+      for (const x of fresh) announced.add(x);
+    },
+  };
+  const img = await readIso(src, { name: 'distro-1.01.iso' });
+  const depth = Math.max(...img.entries.filter((e) => e.type === 'dir').map((e) => e.path.split('/').length - 1));
+  assert.ok(depth >= 3, 'the fixture has directories three levels down');
+  // The descriptors one by one, the root (with the path tables), its continuation area if any, then every directory at once.
+  assert.ok(rounds <= img.descriptors.length + 4, `${rounds} rounds for ${img.descriptors.length} descriptors and a tree ${depth} deep`);
+  assert.deepEqual([...announced].filter((x) => !read.has(x)), [], 'sectors announced that the reader never read');
+});

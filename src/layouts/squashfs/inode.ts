@@ -46,18 +46,18 @@ export function storedLength(entry: number): number {
 
 /** Reads one inode at the cursor. `blockSize` decides how many block-list entries a file has. */
 export async function readInode(c: MetaCursor, blockSize: number, fail: (p: string) => never, bytesUsed = Infinity): Promise<Inode> {
-  const h = await c.take(16);
+  const h = c.takeNow(16) ?? (await c.take(16));
   const type = u16(h, 0);
   const mode = u16(h, 2);
   const mtime = u32(h, 8);
   const number = u32(h, 12);
   switch (type) {
     case T.DIR: {
-      const b = await c.take(16);
+      const b = c.takeNow(16) ?? (await c.take(16));
       return { kind: 'dir', type, mode, mtime, number, block: u32(b, 0), size: u16(b, 8), offset: u16(b, 10), parent: u32(b, 12) };
     }
     case T.LDIR: {
-      const b = await c.take(24);
+      const b = c.takeNow(24) ?? (await c.take(24));
       // Directory index entries follow (index_count of them); they only speed up lookups and are not read.
       return { kind: 'dir', type, mode, mtime, number, size: u32(b, 4), block: u32(b, 8), parent: u32(b, 12), offset: u16(b, 18) };
     }
@@ -65,13 +65,13 @@ export async function readInode(c: MetaCursor, blockSize: number, fail: (p: stri
     case T.LFILE: {
       let size: number, blocksStart: number, fragment: number, fragOffset: number;
       if (type === T.FILE) {
-        const b = await c.take(16);
+        const b = c.takeNow(16) ?? (await c.take(16));
         blocksStart = u32(b, 0);
         fragment = u32(b, 4);
         fragOffset = u32(b, 8);
         size = u32(b, 12);
       } else {
-        const b = await c.take(40);
+        const b = c.takeNow(40) ?? (await c.take(40));
         blocksStart = u64(b, 0);
         size = u64(b, 8);
         fragment = u32(b, 28);
@@ -81,17 +81,17 @@ export async function readInode(c: MetaCursor, blockSize: number, fail: (p: stri
       const n = fragment === NO_FRAGMENT ? Math.ceil(size / blockSize) : Math.floor(size / blockSize);
       // The block list is itself stored in the filesystem, 4 bytes an entry: it cannot be longer than that.
       if (n > MAX_BLOCKS || n * 4 > bytesUsed) fail(`inode ${number} lists ${n} blocks, more than the filesystem can hold`);
-      const raw = await c.take(n * 4);
+      const raw = c.takeNow(n * 4) ?? (await c.take(n * 4));
       const blocks = new Uint32Array(n);
       for (let i = 0; i < n; i++) blocks[i] = u32(raw, i * 4);
       return { kind: 'file', type, mode, mtime, number, size, blocksStart, fragment, fragOffset, blocks };
     }
     case T.SYMLINK:
     case T.LSYMLINK: {
-      const b = await c.take(8);
+      const b = c.takeNow(8) ?? (await c.take(8));
       const len = u32(b, 4);
       if (len > MAX_SYMLINK) fail(`symlink inode ${number} has a target of ${len} bytes`);
-      const target = UTF8.decode(await c.take(len));
+      const target = UTF8.decode(c.takeNow(len) ?? (await c.take(len)));
       return { kind: 'symlink', type, mode, mtime, number, target };
     }
     case T.BLKDEV: case T.CHRDEV: case T.FIFO: case T.SOCKET:

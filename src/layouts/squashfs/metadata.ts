@@ -31,6 +31,11 @@ export class MetadataReader {
     readonly fail: (p: string) => never,
   ) {}
 
+  /** The decoded block stored at `pos` if it is cached. */
+  cached(pos: number): { data: Uint8Array; next: number } | undefined {
+    return this.cache.get(pos);
+  }
+
   /** The decoded block stored at `pos`, and where the next one starts. */
   async block(pos: number): Promise<{ data: Uint8Array; next: number }> {
     const hit = this.cache.get(pos);
@@ -70,6 +75,19 @@ export class MetadataReader {
 /** Sequential reading through metadata blocks from (block position, offset). */
 export class MetaCursor {
   constructor(private readonly reader: MetadataReader, private pos: number, private offset: number) {}
+
+  /**
+   * The next `n` bytes when they lie in the block already decoded at the cursor, else undefined (then `take`):
+   * the walk reads a few bytes at a time, and an async call per read was most of its cost (6,000 entries take
+   * some 70,000 reads in all for the two images of a live sync).
+   */
+  takeNow(n: number): Uint8Array | undefined {
+    const blk = this.reader.cached(this.pos);
+    if (!blk || this.offset + n > blk.data.length) return undefined;
+    const out = blk.data.subarray(this.offset, this.offset + n);
+    this.offset += n;
+    return out;
+  }
 
   /** The next `n` bytes (a copy when they span blocks). */
   async take(n: number): Promise<Uint8Array> {

@@ -42,8 +42,9 @@ class Squashfs {
 
   /** A cursor at an inode reference: (block start in the inode table) * 65536 + offset in the decoded block. */
   inodeCursor(ref: bigint | number) {
-    const r = BigInt(ref);
-    return this.meta.cursor(this.sb.inodeTable + Number(r >> 16n), Number(r & 0xffffn));
+    // The walk's references (a 32-bit block start and a 16-bit offset) are exact as numbers: no BigInt per inode.
+    if (typeof ref === 'number') return this.meta.cursor(this.sb.inodeTable + Math.floor(ref / 65536), ref % 65536);
+    return this.meta.cursor(this.sb.inodeTable + Number(ref >> 16n), Number(ref & 0xffffn));
   }
 
   async walk(limits: LayoutLimits): Promise<FileTable> {
@@ -103,18 +104,18 @@ class Squashfs {
     const c = this.meta.cursor(this.sb.directoryTable + dir.block, dir.offset);
     while (left > 0) {
       if (left < 12) this.fail(`directory listing at ${dir.block}:${dir.offset} ends inside a header`);
-      const h = await c.take(12);
+      const h = c.takeNow(12) ?? (await c.take(12));
       left -= 12;
       const count = (h[0]! | (h[1]! << 8) | (h[2]! << 16)) + h[3]! * 0x1000000 + 1;
       const start = (h[4]! | (h[5]! << 8) | (h[6]! << 16)) + h[7]! * 0x1000000;
       if (count > MAX_HEADER_ENTRIES) this.fail(`directory header at ${dir.block}:${dir.offset} claims ${count} entries, over ${MAX_HEADER_ENTRIES}`);
       for (let i = 0; i < count; i++) {
         if (left < 8) this.fail(`directory listing at ${dir.block}:${dir.offset} ends inside an entry`);
-        const e = await c.take(8);
+        const e = c.takeNow(8) ?? (await c.take(8));
         const nameLen = (e[6]! | (e[7]! << 8)) + 1;
         left -= 8 + nameLen;
         if (left < 0) this.fail(`directory entry name runs past the listing at ${dir.block}:${dir.offset}`);
-        const name = UTF8.decode(await c.take(nameLen));
+        const name = UTF8.decode(c.takeNow(nameLen) ?? (await c.take(nameLen)));
         if (name.includes('/') || name === '.' || name === '..') this.fail(`directory entry ${quote(name)} is not a plain name`);
         out.push({ name, start, offset: e[0]! | (e[1]! << 8) });
       }
