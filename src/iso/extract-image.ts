@@ -44,11 +44,6 @@ class Checker {
   }
 }
 
-/** The components of a checked entry's path (its ancestors' names, each checked when it came). */
-function components(path: string): string[] {
-  return path === '/' ? [] : path.slice(1).split('/');
-}
-
 export async function extractImage(src: ByteSource, image: string, outDir: string, opts: ExtractOptions = {}): Promise<ExtractSummary> {
   const first = new Checker(image);
   let blockSize = 0;
@@ -58,7 +53,7 @@ export async function extractImage(src: ByteSource, image: string, outDir: strin
   }, (e) => {
     first.check(e);
     return undefined;
-  });
+  }, { times: false });
   if (first.linkError !== undefined) throw first.linkError;
 
   await prepareOutDir(outDir);
@@ -67,7 +62,7 @@ export async function extractImage(src: ByteSource, image: string, outDir: strin
   await listIso(new WindowSource(src), image, () => undefined, (e) => {
     again.check(e);
     if (again.linkError !== undefined) throw again.linkError;
-    return writer.put(e, components(e.path));
+    return writer.put(e);
   });
   return writer.finish();
 }

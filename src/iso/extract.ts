@@ -19,7 +19,7 @@
  * without Rock Ridge, files that share a non-empty extent (as bsdtar does).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, fchmodSync, futimesSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, utimesSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, futimesSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, utimesSync, writeSync } from 'node:fs';
 import { link, lstat, lutimes, mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IsosyncError } from '../errors.js';
@@ -125,20 +125,24 @@ function writeAll(fd: number, chunk: Uint8Array): void {
  * O_NOFOLLOW: never through a symlink, never over an existing file); when
  * something already has the name, the file is written to a temporary name
  * and renamed over it (commit). A failure removes what was written.
- * Synchronous calls (open, write, fchmod, futimes, close): each is far
+ * Synchronous calls (open, write, futimes, close, and fchmod where the
+ * umask would take bits of the mode): each is far
  * cheaper than a round trip through libuv's thread pool (an image of 50,000
  * small files spent most of its time in those trips).
  */
 async function writeFile(src: ReadWindow, entry: IsoEntry, blockSize: number, dir: string, name: string, final: string, image: string, summary: ExtractSummary): Promise<void> {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const mode = (entry.mode ?? DEFAULT_FILE_MODE) & MODE_MASK;
+  // Created with its mode where the umask leaves that whole (as bsdtar creates files): no fchmod then.
+  const createMode = (mode & ~createMask()) === mode ? mode : 0o600;
   let tmp: string | undefined;
   let fd: number;
   try {
-    fd = openSync(final, flags, 0o600);
+    fd = openSync(final, flags, createMode);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     tmp = tempName(dir, name);
-    fd = openSync(tmp, flags, 0o600);
+    fd = openSync(tmp, flags, createMode);
   }
   try {
     try {
@@ -151,7 +155,7 @@ async function writeFile(src: ReadWindow, entry: IsoEntry, blockSize: number, di
           summary.bytes += chunk.length;
         }
       }
-      fchmodSync(fd, (entry.mode ?? DEFAULT_FILE_MODE) & MODE_MASK);
+      if (createMode !== mode) fchmodSync(fd, mode);
       if (entry.mtimeMs !== undefined) futimesSync(fd, unixSeconds(entry.mtimeMs), unixSeconds(entry.mtimeMs));
     } finally {
       closeSync(fd);
@@ -161,6 +165,28 @@ async function writeFile(src: ReadWindow, entry: IsoEntry, blockSize: number, di
     rmSync(tmp ?? final, { force: true });
     throw e;
   }
+}
+
+let umaskBits: number | undefined;
+
+/**
+ * The bits the process's umask takes from a created file's mode, from
+ * /proc/self/status (process.umask() without an argument sets the mask
+ * twice, racing with files other threads create); all bits (always fchmod)
+ * where that is not readable.
+ */
+function createMask(): number {
+  if (umaskBits === undefined) {
+    let text = '';
+    try {
+      text = readFileSync('/proc/self/status', 'latin1');
+    } catch {
+      // not Linux, or no /proc: fchmod every file
+    }
+    const m = /^Umask:\s*([0-7]+)$/m.exec(text);
+    umaskBits = m ? parseInt(m[1]!, 8) : 0o7777;
+  }
+  return umaskBits;
 }
 
 /** Whole seconds since the epoch (the time a synchronous call takes, with no Date made for it). */
@@ -241,10 +267,11 @@ export class EntryWriter {
     this.window = new ReadWindow(src, opts.readAhead === true);
   }
 
-  async put(entry: IsoEntry, comps: readonly string[]): Promise<void> {
+  /** Writes `entry`, whose path's components (`comps`, else split from its path) were checked. */
+  async put(entry: IsoEntry, comps?: readonly string[]): Promise<void> {
     const { summary, image, outDir } = this;
     if (entry.type === 'dir') {
-      const p = await ensureDirs(outDir, comps, image, entry.path, this.created, this.made);
+      const p = await ensureDirs(outDir, comps ?? components(entry.path), image, entry.path, this.created, this.made);
       this.made.delete(p); // finish gives it the image's mode
       this.dirsToFinish.add(p, entry.path === '/', entry.mode, entry.mtimeMs);
       summary.dirs++;
@@ -253,12 +280,13 @@ export class EntryWriter {
     // The folder of each parent is checked (or made) once: the files of one folder follow one another.
     const parentPath = entry.path.slice(0, entry.path.lastIndexOf('/')) || '/';
     if (parentPath !== this.parentPath) {
-      this.parentDir = await ensureDirs(outDir, comps.slice(0, -1), image, entry.path, this.created, this.made);
+      this.parentDir = await ensureDirs(outDir, (comps ?? components(entry.path)).slice(0, -1), image, entry.path, this.created, this.made);
       this.parentPath = parentPath;
     }
     const parentDir = this.parentDir;
-    const name = comps[comps.length - 1]!;
-    const final = join(parentDir, name);
+    // The last component is the entry's name, a plain one (checked): no path.join to normalise it.
+    const name = entry.name;
+    const final = parentDir.endsWith('/') ? parentDir + name : `${parentDir}/${name}`;
     if (entry.type === 'file') {
       const key = linkKey(entry);
       const existing = key !== undefined ? this.firstOfLink.get(key) : undefined;
@@ -304,6 +332,11 @@ export class EntryWriter {
     }
     return this.summary;
   }
+}
+
+/** The components of a path below the root ("/a/b" -> ["a", "b"]). */
+function components(path: string): string[] {
+  return path === '/' ? [] : path.slice(1).split('/');
 }
 
 function linkKey(e: IsoEntry): string | undefined {

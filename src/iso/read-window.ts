@@ -10,6 +10,7 @@
  * nothing more).
  */
 import { readInto, type ByteSource } from '../store/byte-source.js';
+import type { TransientReads } from './tree-options.js';
 
 /** Bytes of the window: one system call for a run of small files. */
 export const WINDOW_BYTES = 1024 * 1024;
@@ -20,6 +21,12 @@ export class ReadWindow {
   private end = 0;
 
   constructor(private readonly src: ByteSource, private readonly readAhead: boolean) {}
+
+  /** The bytes [offset, offset + length) when the window holds them (a view valid until the next view), else undefined. */
+  peek(offset: number, length: number): Uint8Array | undefined {
+    if (offset < this.start || offset + length > this.end) return undefined;
+    return this.buf.subarray(offset - this.start, offset - this.start + length);
+  }
 
   /** The bytes [offset, offset + length), length at most WINDOW_BYTES: a view valid until the next call. */
   async view(offset: number, length: number): Promise<Uint8Array> {
@@ -35,7 +42,8 @@ export class ReadWindow {
 
 /**
  * A ByteSource for walking a local image's metadata (`ls`): reads go through
- * one ReadWindow, and each read returns its own copy. The parsers keep views
+ * one ReadWindow, and each read returns its own copy; the walk's directory
+ * chunks are lent views instead (TransientReads, see tree.ts). The parsers keep views
  * of what they read (names, system use areas) while reading more, so the
  * window cannot be handed out itself; and unlike a block cache, whose 256
  * KiB blocks stay referenced by those views long enough to be promoted to
@@ -45,7 +53,7 @@ export class ReadWindow {
  * shared 256 KiB slabs cost no less CPU, and during an extract, which walks
  * slower, kept 11 MiB of slabs alive awaiting a collection.)
  */
-export class WindowSource implements ByteSource {
+export class WindowSource implements ByteSource, TransientReads {
   private readonly window: ReadWindow;
 
   constructor(private readonly src: ByteSource) {
@@ -54,6 +62,15 @@ export class WindowSource implements ByteSource {
 
   get size(): number {
     return this.src.size;
+  }
+
+  /** TransientReads: a view of the window itself, valid until the next read or view (the walk's directory chunks). */
+  peek(offset: number, length: number): Uint8Array | undefined {
+    return this.window.peek(offset, length);
+  }
+
+  view(offset: number, length: number): Promise<Uint8Array> {
+    return length > WINDOW_BYTES ? this.src.read(offset, length) : this.window.view(offset, length);
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {

@@ -165,14 +165,21 @@ export class RecordCursor {
     return this.idLength === 1 ? this.bytes[this.idStart]! : -1;
   }
 
-  /** The record as a DirRecord (its identifier and system use area as views). */
-  record(): DirRecord {
+  /** The record as a DirRecord: its identifier and system use area as views of the chunk, or as copies (`copy`: kept beyond the chunk). */
+  record(copy = false): DirRecord {
     const b = this.bytes;
+    const identifier = this.identifier();
+    const systemUse = this.suStart < this.suEnd ? b.subarray(this.suStart, this.suEnd) : EMPTY;
     return {
       offset: this.offset, extentLba: this.extentLba, extAttrLength: this.extAttrLength, dataLength: this.dataLength, flags: this.flags, mtimeMs: this.mtimeMs(),
-      identifier: this.identifier(),
-      systemUse: this.suStart < this.suEnd ? b.subarray(this.suStart, this.suEnd) : EMPTY,
+      identifier: copy ? identifier.slice() : identifier,
+      systemUse: copy && systemUse !== EMPTY ? systemUse.slice() : systemUse,
     };
+  }
+
+  /** Goes on over a copy of the chunk: its bytes were lent (a view that the next read may replace). */
+  own(): void {
+    this.bytes = this.bytes.slice(0, this.n);
   }
 }
 

@@ -293,7 +293,7 @@ function scanArea(st: ScanState, buf: Uint8Array, start: number, end: number, bl
         if (len >= 5) scanLink(st, buf, e, len);
         break;
       case S.TF:
-        if (len >= 5) scanTimes(rr, buf, e, len, times);
+        if (len >= 5 && times !== 0) scanTimes(rr, buf, e, len, times);
         break;
       case S.CL:
         if (len >= 12) rr.childLink = num(buf, e, CL_PL.lba);
@@ -346,11 +346,12 @@ function finishState(st: ScanState): SystemUse {
  * The Rock Ridge entries of the system use area `buf[start, end)` (after
  * the SP skip), without I/O: undefined when the area names a continuation
  * area (then call parseSystemUse). Allocates the result only, and of TF
- * dates the modification time only: the walk calls it for every record.
+ * dates the modification time only (none without `times`): the walk calls
+ * it for every record.
  */
-export function rockRidgeInline(buf: Uint8Array, start: number, end: number, blockSize: number): RockRidge | undefined {
+export function rockRidgeInline(buf: Uint8Array, start: number, end: number, blockSize: number, times = true): RockRidge | undefined {
   const st = freshState(INLINE_STATE);
-  if (scanArea(st, buf, start, end, blockSize, TF_FLAG.modify)) return undefined;
+  if (scanArea(st, buf, start, end, blockSize, times ? TF_FLAG.modify : 0)) return undefined;
   return finishRockRidge(st);
 }
 

@@ -15,29 +15,9 @@ import type { IsoEntry, MetadataArea, Extent } from './entry.js';
 import { latin1Text, ucs2Text } from './fields.js';
 import { CHUNK_BYTES, directoryStart, FILE_FLAG, readDirectory, RecordCursor, type DirRecord } from './records.js';
 import { parseSystemUse, rockRidgeInline, type RockRidge } from './susp.js';
+import type { TreeOptions } from './tree-options.js';
 
-export type NameSource = 'rockridge' | 'joliet' | 'iso9660';
-
-export interface TreeOptions {
-  readonly names: NameSource;
-  readonly blockSize: number;
-  /** Bytes to skip at the start of every system use area (SUSP SP). */
-  readonly suspSkip: number;
-  /**
-   * Which directories to read (default: all). A directory it refuses is
-   * listed, with the attributes its parent's record gives, but its records
-   * are not read: a reader that wants a few files reads only the directories
-   * on their paths.
-   */
-  readonly descend?: (path: string) => boolean;
-  /**
-   * false: only the metadata areas are wanted (the second tree of an image,
-   * read for its directory sectors): every record is still read and checked,
-   * but no entry is kept, so a walk of a million files holds no million
-   * objects. Default true.
-   */
-  readonly entries?: boolean;
-}
+export type { NameSource, TransientReads, TreeOptions } from './tree-options.js';
 
 export interface TreeResult {
   readonly entries: IsoEntry[];
@@ -88,10 +68,11 @@ export interface PendingDir {
 type MutableEntry = { -readonly [K in keyof IsoEntry]: IsoEntry[K] };
 
 /**
- * An entry with the attributes Rock Ridge and the record give (only those
- * present), built in one shape: the walk makes one per file.
+ * An entry with the attributes Rock Ridge gives (only those present) and
+ * its modification time (TreeWalk.mtimeOf), built in one shape: the walk
+ * makes one per file.
  */
-function entryOf(path: string, name: string, type: IsoEntry['type'], size: number, lba: number, extents: readonly Extent[], rr: RockRidge | undefined, recordMtime: number | undefined, recordOffset: number): MutableEntry {
+function entryOf(path: string, name: string, type: IsoEntry['type'], size: number, lba: number, extents: readonly Extent[], rr: RockRidge | undefined, mtimeMs: number | undefined, recordOffset: number): MutableEntry {
   const e: MutableEntry = { path, name, type, size, lba, extents, recordOffset };
   if (rr !== undefined) {
     if (type === 'symlink') e.target = rr.target ?? '';
@@ -101,8 +82,7 @@ function entryOf(path: string, name: string, type: IsoEntry['type'], size: numbe
     if (rr.nlink !== undefined) e.nlink = rr.nlink;
     if (rr.serial !== undefined) e.inode = rr.serial;
   }
-  const m = rr?.times?.modify ?? recordMtime;
-  if (m !== undefined) e.mtimeMs = m;
+  if (mtimeMs !== undefined) e.mtimeMs = mtimeMs;
   return e;
 }
 
@@ -113,10 +93,13 @@ export class TreeWalk {
   private total = 0;
   private readonly rockRidge: boolean;
   readonly keep: boolean;
+  /** Whether dates are read (TreeOptions.times). */
+  readonly times: boolean;
 
   constructor(readonly ctx: IsoContext, readonly opts: TreeOptions, private readonly keepMetadata = true) {
     this.rockRidge = opts.names === 'rockridge';
     this.keep = opts.entries !== false;
+    this.times = opts.times !== false;
   }
 
   /** The root directory as a pending directory. */
@@ -142,7 +125,12 @@ export class TreeWalk {
   /** The Rock Ridge entries of the cursor's record, read without I/O; NEEDS_IO when its area names a continuation (rarely: then call susp). */
   rrInline(c: RecordCursor, skip: number): RockRidge | undefined | typeof NEEDS_IO {
     if (!this.rockRidge || c.suStart >= c.suEnd) return undefined;
-    return rockRidgeInline(c.bytes, Math.min(c.suStart + skip, c.suEnd), c.suEnd, this.opts.blockSize) ?? NEEDS_IO;
+    return rockRidgeInline(c.bytes, Math.min(c.suStart + skip, c.suEnd), c.suEnd, this.opts.blockSize, this.times) ?? NEEDS_IO;
+  }
+
+  /** The modification time an entry shows: Rock Ridge TF's, else its record's date; none when the walk reads no dates. */
+  mtimeOf(rr: RockRidge | undefined, recordMtime: number | undefined): number | undefined {
+    return this.times ? rr?.times?.modify ?? recordMtime : undefined;
   }
 
   /** The entry's name: Rock Ridge's, else the identifier's (`length` bytes of `id` from `at`). */
@@ -174,7 +162,7 @@ export class TreeWalk {
 
     if (!this.wanted(dir)) {
       const size = dir.size ?? 0;
-      const entry = this.keep ? entryOf(dir.path, dir.name, 'dir', size, dir.lba, [{ lba: dir.lba, size }], dir.rr, dir.mtimeMs, dir.recordOffset) : undefined;
+      const entry = this.keep ? entryOf(dir.path, dir.name, 'dir', size, dir.lba, [{ lba: dir.lba, size }], dir.rr, this.mtimeOf(dir.rr, dir.mtimeMs), dir.recordOffset) : undefined;
       return { entry, children: [], subdirs: [], hidden: false };
     }
     let size = dir.size;
@@ -192,12 +180,18 @@ export class TreeWalk {
 
     const scan = new DirScan(this, dir);
     const r = new RecordCursor(ctx);
+    const t = opts.transient;
     for (let done = 0; done < size; done += CHUNK_BYTES) {
       const n = Math.min(CHUNK_BYTES, size - done);
       // In the image (directoryStart checked the extent): read without ctx.read's check and its message.
-      r.reset(await ctx.src.read(start + done, n), start + done, n, done + n === size);
-      // The records are handled without awaiting, but for one whose system use area continues elsewhere.
-      while (scan.records(r)) await scan.withContinuation(r);
+      const at = start + done;
+      r.reset(t ? t.peek(at, n) ?? await t.view(at, n) : await ctx.src.read(at, n), at, n, done + n === size);
+      // The records are handled without awaiting, but for one whose system use area continues elsewhere
+      // (the chunk is then copied: reading the continuation may replace a lent view).
+      while (scan.records(r)) {
+        if (t) r.own();
+        await scan.withContinuation(r);
+      }
     }
     scan.flushMulti();
     const { children, subdirs } = scan;
@@ -209,7 +203,7 @@ export class TreeWalk {
     if (!this.keep) return { entry: undefined, children, subdirs, hidden: false };
     // The directory's own entry: attributes from its record in the parent, else from its "." record.
     const rr = dir.rr?.mode !== undefined ? dir.rr : scan.selfRr ?? dir.rr;
-    const entry = entryOf(dir.path, dir.name, 'dir', size, dir.lba, [{ lba: dir.lba, size }], rr, scan.selfMtime, dir.recordOffset);
+    const entry = entryOf(dir.path, dir.name, 'dir', size, dir.lba, [{ lba: dir.lba, size }], rr, this.mtimeOf(rr, scan.selfMtime), dir.recordOffset);
     if (rr && ((rr.mode ?? S_IFDIR) & S_IFMT) !== S_IFDIR && rr.mode !== undefined) {
       // A directory whose PX says otherwise: keep it a directory, with the permission bits only.
       entry.mode = S_IFDIR | (rr.mode & 0o7777);
@@ -289,7 +283,7 @@ class DirScan {
     const walk = this.walk;
     if (role === Role.Self) {
       this.selfRr = rr;
-      this.selfMtime ??= r.mtimeMs();
+      if (walk.times) this.selfMtime ??= r.mtimeMs();
       return;
     }
     if (rr?.relocated) {
@@ -304,16 +298,17 @@ class DirScan {
         path: join(dir.path, name), name,
         lba: rr?.childLink !== undefined ? rr.childLink : r.extentLba + r.extAttrLength,
         size: rr?.childLink !== undefined ? undefined : r.dataLength,
-        depth: dir.depth + 1, recordOffset: r.offset, rr, mtimeMs: r.mtimeMs(),
+        depth: dir.depth + 1, recordOffset: r.offset, rr, mtimeMs: walk.times ? r.mtimeMs() : undefined,
       });
       return;
     }
     const extent: Extent = { lba: r.extentLba + r.extAttrLength, size: r.dataLength };
     if (r.flags & FILE_FLAG.multiExtent) {
-      this.multi = { first: r.record(), rr, extents: [extent] };
+      // Kept across chunks: a copy, not a view of a chunk that may be lent.
+      this.multi = { first: r.record(true), rr, extents: [extent] };
       return;
     }
-    this.finishFile(walk.nameOf(rr, r.bytes, r.idStart, r.idLength), r.offset, rr?.times?.modify ?? r.mtimeMs(), rr, [extent]);
+    this.finishFile(walk.nameOf(rr, r.bytes, r.idStart, r.idLength), r.offset, walk.times ? rr?.times?.modify ?? r.mtimeMs() : undefined, rr, [extent]);
   }
 
   flushMulti(): void {
@@ -337,7 +332,7 @@ class DirScan {
     if (!walk.keep) return;
     let fileSize = 0;
     if (!isLink) for (const x of extents) fileSize += x.size;
-    this.children.push(entryOf(path, name, isLink ? 'symlink' : 'file', fileSize, extents[0]!.lba, isLink ? [] : extents, rr, recordMtime, recordOffset));
+    this.children.push(entryOf(path, name, isLink ? 'symlink' : 'file', fileSize, extents[0]!.lba, isLink ? [] : extents, rr, walk.mtimeOf(rr, recordMtime), recordOffset));
   }
 }
 

@@ -30,7 +30,7 @@ async function list(image: string, json: boolean | undefined): Promise<void> {
       sizeW = Math.max(sizeW, String(img.imageBytes).length);
       lbaW = Math.max(lbaW, String(img.volumeSpaceSize).length);
       return out.add(`T ${'SIZE'.padStart(sizeW)} ${'LBA'.padStart(lbaW)} PATH\n`);
-    }, (e) => out.row(TYPE_BYTE[e.type], e.size, sizeW, e.lba, lbaW, e.path, e.target));
+    }, (e) => out.row(TYPE_BYTE[e.type], e.size, sizeW, e.lba, lbaW, e.path, e.target), { times: false });
     await out.flush();
   } finally {
     await src.close();
