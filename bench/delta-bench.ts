@@ -37,7 +37,8 @@
  * zsync, `cp` and `sha1sum` of the target (the write and hash floors) and,
  * with ISOSYNC_BENCH_DELTA_BEFORE=DIR (an older built worktree), that build;
  * then one run under --cpu-prof broken down into phases (planning, reading,
- * copying, hashing, writing, network, waiting). ISOSYNC_BENCH_DELTA_ONLY=speed
+ * copying, hashing, writing, network, waiting), and again scaled to the main
+ * thread's CPU seconds in that run. ISOSYNC_BENCH_DELTA_ONLY=speed
  * measures only that (no floor, no isosync torrents, no rollback, no half-size
  * pair).
  *

@@ -134,12 +134,24 @@ export function breakdown(profile: CpuProfile): Breakdown {
   };
 }
 
-/** One line per phase and bucket, for the bench's output. */
-export function formatBreakdown(b: Breakdown): string[] {
-  const busy = BUCKETS.filter((k) => k !== 'idle').reduce((n, k) => n + b.seconds[k], 0);
+/**
+ * One line per phase and bucket, for the bench's output; with `cpu` (the main thread's and the whole
+ * process's CPU seconds in that run), the busy buckets again, scaled so that they add up to the main
+ * thread's CPU. The proportions stay the profile's: on a loaded machine a call where the thread lost its
+ * core (a hand-off to the thread pool: "writing") still weighs more than its CPU (`perf record` tells).
+ */
+export function formatBreakdown(b: Breakdown, cpu?: { mainCpu: number; processCpu: number }): string[] {
+  const busyKeys = BUCKETS.filter((k) => k !== 'idle');
+  const busy = busyKeys.reduce((n, k) => n + b.seconds[k], 0);
   const parts = BUCKETS.filter((k) => b.seconds[k] >= 0.005).map((k) => `${k} ${b.seconds[k].toFixed(2)}`);
-  return [
+  const lines = [
     `wall ${b.totalSeconds.toFixed(2)} s in the profile: planning ${b.phases.planning.toFixed(2)}, assembly ${b.phases.assembly.toFixed(2)}, finishing (fsync, rename, catalog) ${b.phases.finishing.toFixed(2)}`,
     `main thread ${busy.toFixed(2)} s busy: ${parts.join(', ')} s`,
   ];
+  if (cpu && Number.isFinite(cpu.mainCpu) && busy > 0) {
+    const k = cpu.mainCpu / busy;
+    const scaled = busyKeys.filter((x) => b.seconds[x] * k >= 0.005).map((x) => `${x} ${(b.seconds[x] * k).toFixed(2)}`);
+    lines.push(`as CPU: main thread ${cpu.mainCpu.toFixed(2)} s of the process's ${cpu.processCpu.toFixed(2)} (the rest: thread pool, GC and compiler threads), in the profile's proportions: ${scaled.join(', ')} s`);
+  }
+  return lines;
 }

@@ -15,7 +15,7 @@
  * wall and CPU seconds, each as a ratio to zsync's; the load average is
  * printed, as the machine may be shared.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { measure, type Measured } from './measure.js';
@@ -52,6 +52,19 @@ const median = (xs: number[]) => {
   const s = [...xs].filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+
+/**
+ * Preloaded into the profiled run: writes the main thread's CPU seconds (its own /proc task entry, user +
+ * system) at exit. The profile's samples are wall-clock (a thread that lost its core is sampled where it
+ * lost it), so their sum is no CPU figure under load; the buckets are also printed scaled to this one.
+ */
+const MAIN_THREAD_CPU_HOOK = `const fs = require('fs');
+process.on('exit', () => {
+  const s = fs.readFileSync('/proc/self/task/' + process.pid + '/stat', 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  fs.writeFileSync(process.env.ISOSYNC_BENCH_CPU_OUT, String((Number(f[11]) + Number(f[12])) / 100));
+});
+`;
 
 export async function measureSpeed(s: SpeedSetup): Promise<void> {
   const tf = join(s.work, 'speed-time.txt');
@@ -107,9 +120,13 @@ export async function measureSpeed(s: SpeedSetup): Promise<void> {
   const profDir = mkdtempSync(join(s.work, 'prof-'));
   try {
     const flags = /^#!.* node (.*)$/m.exec(readFileSync(s.bin, 'utf8'))?.[1]?.split(' ') ?? [];
-    await measure(process.execPath, [...flags, '--cpu-prof', `--cpu-prof-dir=${profDir}`, s.bin, ...args(join(s.work, 'speed-home-prof'))], tf);
+    const hook = join(profDir, 'main-thread-cpu.cjs');
+    const cpuOut = join(profDir, 'main-thread-cpu.txt');
+    writeFileSync(hook, MAIN_THREAD_CPU_HOOK);
+    const m = await measure(process.execPath, [...flags, '-r', hook, '--cpu-prof', `--cpu-prof-dir=${profDir}`, s.bin, ...args(join(s.work, 'speed-home-prof'))], tf, undefined, { ISOSYNC_BENCH_CPU_OUT: cpuOut });
     out(`  where isosync's stock sync goes (one run under --cpu-prof, main thread, seconds):`);
-    for (const l of formatBreakdown(breakdown(readProfile(profDir)))) out(`    ${l}`);
+    const mainCpu = Number(readFileSync(cpuOut, 'utf8'));
+    for (const l of formatBreakdown(breakdown(readProfile(profDir)), { mainCpu, processCpu: m.cpuSeconds })) out(`    ${l}`);
   } catch (e) {
     out(`  profile: failed: ${(e as Error).message.split('\n')[0]!.slice(0, 300)}`);
   } finally {

@@ -22,9 +22,10 @@
  * and, in the same read, the BEP 52 piece layer and the file's pieces root.
  */
 import { availableParallelism } from 'node:os';
-import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, openSync, statSync, type Stats } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
+import { readExactSync } from '../store/exact-io.js';
 import { AHEAD_BUFFERS, hashRangeAhead } from './hash-ahead.js';
 import { HASH_WORKER_MARK, hashRange, READ_BYTES, type HashJob, type HashReply } from './hash-worker.js';
 import { SHA1_BYTES } from './info-hash.js';
@@ -95,12 +96,7 @@ function readAt(path: string, offset: number, length: number): Uint8Array {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(length);
-    let got = 0;
-    while (got < length) {
-      const n = readSync(fd, buf, got, length - got, offset + got);
-      if (n === 0) throw new IsosyncError('IO', `Cannot hash ${JSON.stringify(path)}: it ended at byte ${offset + got}, before ${offset + length}`, { path });
-      got += n;
-    }
+    readExactSync(fd, buf, 0, length, offset, (at) => new IsosyncError('IO', `Cannot hash ${JSON.stringify(path)}: it ended at byte ${at}, before ${offset + length}`, { path }));
     return buf;
   } finally {
     closeSync(fd);

@@ -14,9 +14,10 @@
  * thread has nothing else to do, and it keeps the libuv pool free.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
+import { readExactSync } from '../store/exact-io.js';
 import { MERKLE_BLOCK_BYTES, pieceNode, SHA256_BYTES } from './merkle.js';
 
 /**
@@ -126,14 +127,9 @@ export function hashRange(fd: number, job: Omit<HashJob, 'id' | 'path'>, buf: Bu
   const hasher = new RangeHasher(job);
   for (let pos = start; pos < end; ) {
     const want = Math.min(buf.length, end - pos);
-    let got = 0;
-    while (got < want) {
-      const n = readSync(fd, buf, got, want - got, pos + got);
-      if (n === 0) throw shortRead(pos + got, end);
-      got += n;
-    }
-    hasher.feed(buf.subarray(0, got));
-    pos += got;
+    readExactSync(fd, buf, 0, want, pos, (at) => shortRead(at, end));
+    hasher.feed(buf.subarray(0, want));
+    pos += want;
   }
   return hasher.digests();
 }

@@ -3,7 +3,8 @@
  * regular file, up to SYNC_IO_BYTES) or through the thread pool (larger
  * reads): the bytes are the file's, at any offset into any place of the
  * destination, and a file that shrank under an open source is an IO error on
- * both paths.
+ * both paths; so is a hashed range that the file ends in (hashRange, on
+ * the same exact read).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSource } from '../../src/store/file-source.js';
 import { readExactSync, SYNC_IO_BYTES } from '../../src/store/exact-io.js';
+import { hashRange } from '../../src/torrent/hash-worker.js';
 import { isError } from '../helpers/errors.js';
 import { Rng } from '../helpers/random.js';
 
@@ -74,6 +76,21 @@ describe('readExactSync', () => {
       readExactSync(fd, back, 2, data.length - 1000, 1000, () => new RangeError('ended'));
       assert.deepEqual(Buffer.from(back.subarray(2, 2 + data.length - 1000)), Buffer.from(data.subarray(1000)));
       assert.throws(() => readExactSync(fd, back, 0, 10, data.length - 5, (pos) => Object.assign(new RangeError('ended'), { pos })), { pos: data.length });
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+describe('hashRange on a file shorter than the range', () => {
+  it('fails with IO at the byte where the file ended', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'isosync-xio-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'f');
+    writeFileSync(path, new Rng(5).bytes(100_000));
+    const fd = openSync(path, 'r');
+    try {
+      assert.throws(() => hashRange(fd, { start: 0, end: 131_072, pieceLength: 65_536 }, Buffer.alloc(65_536)), isError('IO', { offset: 100_000, errno: 'SHORT_READ' }));
     } finally {
       closeSync(fd);
     }
