@@ -7,20 +7,30 @@
  *   - `isosync --version` (no command module loads at all),
  *   - `isosync info T` and `isosync info T --json` (T: a torrent published
  *     from the committed fixture pair, with delta hints),
- *   - `isosync --help` (every command module loads: the upper bound).
+ *   - `isosync --help` (every command module loads: the upper bound),
+ *   - `isosync ls ISO` beside `isoinfo -l -R -i ISO` (ISO: the committed
+ *     fixture, or ISOSYNC_BENCH_STARTUP_ISO, e.g. an image of 50,000 files),
+ *   - loading the swarm (`import()` of swarm/sync-peers: what a sync with
+ *     peers adds), from tsc's modules (dist/src) and from the bundle's chunk
+ *     that holds it (dist/bundle, what bin/isosync runs; scripts/bundle.js).
+ *
+ * With ISOSYNC_BENCH_STARTUP_BEFORE=DIR (a built checkout of another commit),
+ * every isosync case also runs that build's bin/isosync in the same rounds:
+ * before and after in one run.
  *
  * Prints the median and the fastest wall time of ISOSYNC_BENCH_STARTUP_ROUNDS
  * rounds (default 15), each as a ratio to `node -e 0`'s, the median CPU time
  * (user + system: what a loaded machine disturbs least) and its ratio, and
- * the peak RSS of every isosync process (/usr/bin/time).
+ * the peak RSS (/usr/bin/time). The order of the cases turns over every
+ * round, so a load that rises or falls through a round weighs on all alike.
  *
  *   npm run bench -- startup
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { haveTimeTool, measure } from './delta/measure.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,8 +47,34 @@ function fastest(xs: readonly number[]): number {
   return xs.reduce((a, b) => Math.min(a, b), Infinity);
 }
 
+interface Case {
+  name: string;
+  cmd: string;
+  args: string[];
+}
+
+/** The output file of the bundle that holds `src` (from the metafile scripts/bundle.js writes). */
+function bundleChunkOf(src: string): string | undefined {
+  const metaPath = join(ROOT, 'dist', 'bundle-meta.json');
+  if (!existsSync(metaPath)) return undefined;
+  const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  const hit = Object.entries(meta.outputs).find(([, o]) => src in o.inputs);
+  return hit ? join(ROOT, hit[0]) : undefined;
+}
+
+/** `node` importing one module (ESM), as a case. */
+function importCase(name: string, file: string): Case {
+  return { name, cmd: process.execPath, args: ['--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(file).href)})`] };
+}
+
 export async function run(): Promise<void> {
   const rounds = Math.max(3, Number(process.env['ISOSYNC_BENCH_STARTUP_ROUNDS'] ?? 15));
+  const before = process.env['ISOSYNC_BENCH_STARTUP_BEFORE'];
+  const iso = process.env['ISOSYNC_BENCH_STARTUP_ISO'] ?? join(ROOT, 'fixtures', 'releases', 'distro-1.00.iso');
+  if (!haveTimeTool()) {
+    out('start-up bench skipped: needs /usr/bin/time (apt-get install time)');
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'isosync-startup-bench-'));
   const tf = join(dir, 'time.txt');
   try {
@@ -46,22 +82,31 @@ export async function run(): Promise<void> {
     const rel = join(ROOT, 'fixtures', 'releases');
     await measure(process.execPath, [BIN, 'publish', join(rel, 'distro-1.01.iso'), '--previous', join(rel, 'distro-1.00.iso'), '--product', 'bench', '--release', '1.01', '--home', join(dir, 'home'), '-o', torrent], tf);
     const home = join(dir, 'client-home');
-    const cases: { name: string; cmd: string; args: string[]; isosync: boolean }[] = [
-      { name: 'node -e 0 (reference)', cmd: process.execPath, args: ['-e', '0'], isosync: false },
-      { name: 'isosync --version', cmd: process.execPath, args: [BIN, '--version'], isosync: true },
-      { name: 'isosync info T', cmd: process.execPath, args: [BIN, 'info', torrent, '--home', home], isosync: true },
-      { name: 'isosync info T --json', cmd: process.execPath, args: [BIN, 'info', torrent, '--json', '--home', home], isosync: true },
-      { name: 'isosync --help (every command)', cmd: process.execPath, args: [BIN, '--help'], isosync: true },
-    ];
-    if (!haveTimeTool()) {
-      out('start-up bench skipped: needs /usr/bin/time (apt-get install time)');
-      return;
+    const builds: [string, string][] = [['', BIN]];
+    if (before) builds.push([' (before)', join(before, 'bin', 'isosync')]);
+    const cases: Case[] = [{ name: 'node -e 0 (reference)', cmd: process.execPath, args: ['-e', '0'] }];
+    const isoinfo = existsSync('/usr/bin/isoinfo');
+    if (isoinfo) cases.push({ name: 'isoinfo -l -R ISO', cmd: '/usr/bin/isoinfo', args: ['-l', '-R', '-i', iso] });
+    for (const [tag, bin] of builds) {
+      cases.push(
+        { name: `isosync --version${tag}`, cmd: process.execPath, args: [bin, '--version'] },
+        { name: `isosync info T${tag}`, cmd: process.execPath, args: [bin, 'info', torrent, '--home', home] },
+        { name: `isosync info T --json${tag}`, cmd: process.execPath, args: [bin, 'info', torrent, '--json', '--home', home] },
+        { name: `isosync --help${tag}`, cmd: process.execPath, args: [bin, '--help'] },
+        { name: `isosync ls ISO${tag}`, cmd: process.execPath, args: [bin, 'ls', iso] },
+      );
     }
+    cases.push(importCase('import swarm/sync-peers (tsc)', join(ROOT, 'dist', 'src', 'swarm', 'sync-peers.js')));
+    const chunk = bundleChunkOf('dist/src/swarm/sync-peers.js');
+    if (chunk) cases.push(importCase('import swarm/sync-peers (bundle)', chunk));
     const secs = cases.map(() => [] as number[]);
     const cpu = cases.map(() => [] as number[]);
     const peak = cases.map(() => 0);
     for (let r = 0; r < rounds; r++) {
-      for (const [i, c] of cases.entries()) {
+      const order = [...cases.keys()];
+      if (r % 2) order.reverse();
+      for (const i of order) {
+        const c = cases[i]!;
         const t0 = performance.now();
         const run = spawnSync('/usr/bin/time', ['-f', '%U %S %M', '-o', tf, c.cmd, ...c.args], { stdio: 'ignore' });
         secs[i]!.push((performance.now() - t0) / 1000);
@@ -74,12 +119,12 @@ export async function run(): Promise<void> {
     const ref = median(secs[0]!);
     const refMin = fastest(secs[0]!);
     const refCpu = median(cpu[0]!);
-    out(`start-up, ${rounds} interleaved rounds; ratios against node -e 0 of the same run`);
-    out(`${'command'.padEnd(32)} ${'median s'.padStart(9)} ${'x node'.padStart(7)} ${'fastest s'.padStart(10)} ${'x node'.padStart(7)} ${'CPU s'.padStart(7)} ${'x node'.padStart(7)} ${'peak RSS MiB'.padStart(13)}`);
+    out(`start-up, ${rounds} interleaved rounds; ratios against node -e 0 of the same run; ISO ${iso}`);
+    out(`${'command'.padEnd(36)} ${'median s'.padStart(9)} ${'x node'.padStart(7)} ${'fastest s'.padStart(10)} ${'x node'.padStart(7)} ${'CPU s'.padStart(7)} ${'x node'.padStart(7)} ${'peak RSS MiB'.padStart(13)}`);
     for (const [i, c] of cases.entries()) {
       const med = median(secs[i]!);
       const min = fastest(secs[i]!);
-      out(`${c.name.padEnd(32)} ${med.toFixed(3).padStart(9)} ${(med / ref).toFixed(2).padStart(7)} ${min.toFixed(3).padStart(10)} ${(min / refMin).toFixed(2).padStart(7)} ${median(cpu[i]!).toFixed(3).padStart(7)} ${(median(cpu[i]!) / refCpu).toFixed(2).padStart(7)} ${(peak[i]! / 1024).toFixed(1).padStart(13)}`);
+      out(`${c.name.padEnd(36)} ${med.toFixed(3).padStart(9)} ${(med / ref).toFixed(2).padStart(7)} ${min.toFixed(3).padStart(10)} ${(min / refMin).toFixed(2).padStart(7)} ${median(cpu[i]!).toFixed(3).padStart(7)} ${(median(cpu[i]!) / refCpu).toFixed(2).padStart(7)} ${(peak[i]! / 1024).toFixed(1).padStart(13)}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

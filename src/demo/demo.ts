@@ -17,13 +17,20 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { IsosyncError } from '../errors.js';
 import { remasterPath } from './remaster-path.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The checkout: the nearest folder above this module that has bin/isosync (tsc's dist/src/demo/ and the bundle's dist/bundle/ sit at different depths). */
+function checkout(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'bin', 'isosync')) || dir === dirname(dir)) return dir;
+  }
+}
+
+const ROOT = checkout();
 const BIN = join(ROOT, 'bin', 'isosync');
 const RELEASES = join(ROOT, 'fixtures', 'releases');
 /** The server must start within this (it hashes the two 5 MB fixtures first). */

@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -59,8 +59,24 @@ export function isosyncEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...process.env, ISOSYNC_HOME: home, ...extra };
 }
 
+let bundleChecked = false;
+
+/**
+ * bin/isosync runs dist/bundle (scripts/bundle.js), which npm test and npm run build make
+ * after tsc: after `tsc` alone, the CLI tests would run the code from before. Checked once.
+ */
+function assertBundleFresh(): void {
+  if (bundleChecked) return;
+  bundleChecked = true;
+  const bundle = join(ROOT, 'dist', 'bundle', 'main.js');
+  const src = join(ROOT, 'dist', 'src');
+  const newest = Math.max(...readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js')).map((f) => statSync(join(src, f)).mtimeMs));
+  assert.ok(existsSync(bundle) && statSync(bundle).mtimeMs >= newest, 'dist/bundle is older than dist/src: run `node scripts/bundle.js` after tsc (npm test and npm run build do)');
+}
+
 /** Runs `isosync ARGS` in a child process, as a user would, and captures its output. */
 export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): CliResult {
+  assertBundleFresh();
   const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [BIN, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: isosyncEnv(opts.env),

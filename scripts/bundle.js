@@ -1,0 +1,77 @@
+// Bundles the compiled CLI (dist/src, from tsc) into dist/bundle/, which bin/isosync runs.
+//
+// Node 20's loader pays for every module it loads, and an ES module more than a CommonJS one
+// (resolve, read through the thread pool, compile, link): a command loads dozens, so one file
+// per entry and per shared chunk starts faster (docs/LIBRARIES.md). Two builds:
+//
+//   - version.cjs and quick-info.cjs: the two ways in that bin/isosync (itself CommonJS) takes
+//     without commander, one CommonJS file each, so `isosync --version` and `isosync info`
+//     never start the ESM loader;
+//   - main.js and its chunks: everything else, ESM with code splitting, so that each command
+//     loads only its own modules (every dynamic import() stays a separate chunk), and the hash
+//     worker, which hash-pieces starts from `new URL('./hash-worker.js', import.meta.url)`, so
+//     it sits beside the chunks under its own name.
+//
+// Native packages stay outside (their .node files load from their own folders); every other
+// package is bundled, and CommonJS ones reach Node's built-ins through a `require` made by
+// createRequire. Run by `npm run build`, prepare, test, bench and fuzz, after tsc: the
+// bundle is never older than dist/src.
+import { build } from 'esbuild';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * commander requires node:child_process at load, for executable subcommands isosync never
+ * has; with it come net, dgram and the streams, ~5-10 ms of every command's start. Here it is
+ * required on first use instead. The build fails if commander's line or its uses change.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const eager = "const childProcess = require('node:child_process');";
+      const text = readFileSync(args.path, 'utf8');
+      const uses = text.match(/childProcess\.\w+/g) ?? [];
+      if (!text.includes(eager) || uses.some((u) => u !== 'childProcess.spawn')) {
+        throw new Error(`${args.path}: commander no longer requires node:child_process as scripts/bundle.js expects`);
+      }
+      const lazy = "const childProcess = { get spawn() { return require('node:child_process').spawn; } };";
+      return { contents: text.replace(eager, lazy), loader: 'js' };
+    });
+  },
+};
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outdir = `${root}dist/bundle`;
+const common = {
+  absWorkingDir: root,
+  outdir,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  external: ['better-sqlite3', 'utp-native'],
+  legalComments: 'none',
+  logLevel: 'warning',
+  plugins: [lazyChildProcess],
+};
+rmSync(outdir, { recursive: true, force: true });
+await build({
+  ...common,
+  entryPoints: { version: 'dist/src/version.js', 'quick-info': 'dist/src/cli/quick-info.js' },
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  // import.meta does not exist in CommonJS: its url is the file's own.
+  define: { 'import.meta.url': '__isosyncUrl' },
+  banner: { js: "const __isosyncUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+const result = await build({
+  ...common,
+  entryPoints: { main: 'dist/src/cli/main.js', 'hash-worker': 'dist/src/torrent/hash-worker.js' },
+  format: 'esm',
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
+  banner: { js: "import { createRequire as __isosyncRequire } from 'node:module'; const require = __isosyncRequire(import.meta.url);" },
+  metafile: true,
+});
+// Which chunk holds which module (bench/startup-bench.ts finds the swarm's chunk in it).
+writeFileSync(`${root}dist/bundle-meta.json`, JSON.stringify(result.metafile));
