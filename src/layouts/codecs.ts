@@ -20,7 +20,8 @@ import { inflateSync } from 'node:zlib';
 /** xz-decompress is CommonJS: a dynamic import gives its exports as `default`. */
 let xzLib: Promise<{ default: typeof import('xz-decompress') }> | undefined;
 let zstdLib: Promise<import('zstddec').ZSTDDecoder> | undefined;
-let lz4Lib: Promise<typeof import('lz4js')> | undefined;
+/** lz4js is CommonJS too: its exports are `default` both in Node and in the bundle (which gives a split CommonJS chunk no named exports). */
+let lz4Lib: Promise<{ default: typeof import('lz4js') }> | undefined;
 
 export type Codec = 'zlib' | 'xz' | 'zstd' | 'lz4' | 'lzma';
 
@@ -53,7 +54,7 @@ export async function decodeBlock(codec: Codec, input: Uint8Array, maxOut: numbe
       return out;
     }
     case 'lz4': {
-      const { decompressBlock } = await (lz4Lib ??= import('lz4js'));
+      const { decompressBlock } = (await (lz4Lib ??= import('lz4js') as Promise<unknown> as Promise<{ default: typeof import('lz4js') }>)).default;
       const out = into && into.length >= maxOut ? into : new Uint8Array(maxOut);
       let n: number;
       try {
