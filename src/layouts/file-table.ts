@@ -35,6 +35,8 @@ export interface FileInit {
   readonly tail?: Tail;
   /** Extra evidence that equal-sized chunk lists hold the same bytes (EROFS: the cluster index's decompressed boundaries, base 36, '.'-joined). */
   readonly evidence?: string;
+  /** That evidence as numbers (EROFS: each chunk's logical start), kept with no string made and parsed back; `evidence` when read. */
+  readonly las?: ArrayLike<number>;
   readonly target?: string;
   /** The reader's own handle to find the file again (squashfs inode reference, EROFS nid). */
   readonly ref?: number;
@@ -72,17 +74,22 @@ class Column<A extends Numbers> {
   }
 
   set(i: number, v: number): void {
-    if (i >= this.a.length) {
-      const b = this.make(Math.max(64, i + 1, this.a.length * 2));
+    this.reserve(i + 1)[i] = v;
+  }
+
+  at = (i: number): number => (i < this.n ? this.a[i]! : this.fill);
+
+  /** Room for slots up to `end` (exclusive), written straight into the array returned (one check per run of values). */
+  reserve(end: number): A {
+    if (end > this.a.length) {
+      const b = this.make(Math.max(64, end, this.a.length * 2));
       b.set(this.a);
       if (this.fill !== 0) b.fill(this.fill, this.a.length);
       this.a = b;
     }
-    this.a[i] = v;
-    if (i >= this.n) this.n = i + 1;
+    if (end > this.n) this.n = end;
+    return this.a;
   }
-
-  at = (i: number): number => (i < this.n ? this.a[i]! : this.fill);
 
   /** The column in `order` (new index -> old index), `count` long. */
   reordered(order: Uint32Array | undefined, count: number): A {
@@ -135,7 +142,10 @@ export class FileTableBuilder {
     const at = this.bounds.n;
     this.chunkAt.set(i, at);
     const c = f.chunks;
-    if (c) for (let k = 0; k < c.length; k++) this.bounds.set(at + k, c[k]!);
+    if (c && c.length > 0) {
+      const b = this.bounds.reserve(at + c.length);
+      for (let k = 0; k < c.length; k++) b[at + k] = c[k]!;
+    }
     if (f.ref !== undefined) this.refs.set(i, f.ref);
     if (f.mode !== undefined) this.modes.set(i, f.mode);
     if (f.tail) {
@@ -144,7 +154,8 @@ export class FileTableBuilder {
       this.tailLength.set(i, f.tail.length);
     }
     if (f.target !== undefined) this.targets.set(i, f.target);
-    if (f.evidence !== undefined) this.addEvidence(i, at, c?.length ?? 0, f.evidence);
+    const evidence = f.evidence ?? (f.las && f.las.length > 0 ? f.las : undefined);
+    if (evidence !== undefined) this.addEvidence(i, at, c?.length ?? 0, evidence);
     return i;
   }
 
@@ -157,15 +168,16 @@ export class FileTableBuilder {
     return i;
   }
 
-  private addEvidence(i: number, at: number, bounds: number, evidence: string): void {
-    const parts = evidence.split('.');
-    const las = parts.map((x) => parseInt(x, 36));
-    if (parts.length * 2 !== bounds || las.some((x, k) => x.toString(36) !== parts[k])) {
-      this.oddEvidence.set(i, evidence);
+  private addEvidence(i: number, at: number, bounds: number, evidence: string | ArrayLike<number>): void {
+    const text = typeof evidence === 'string' ? evidence.split('.') : undefined;
+    const las = text ? text.map((x) => parseInt(x, 36)) : (evidence as ArrayLike<number>);
+    if (las.length * 2 !== bounds || text?.some((x, k) => las[k]!.toString(36) !== x)) {
+      this.oddEvidence.set(i, text ? (evidence as string) : Array.from(las, (x) => x.toString(36)).join('.'));
       return;
     }
     this.kind.set(i, this.kind.at(i) | HAS_EVIDENCE);
-    las.forEach((x, k) => this.las.set(at / 2 + k, x));
+    const a = this.las.reserve(at / 2 + las.length);
+    for (let k = 0; k < las.length; k++) a[at / 2 + k] = las[k]!;
   }
 
   /** The table; `sorted`: in path order (as the readers list). */
@@ -342,9 +354,9 @@ export class FileTable implements Iterable<LayoutFile> {
 
   evidence(i: number): string | undefined {
     if (!(this.c.kind[i]! & HAS_EVIDENCE)) return this.c.oddEvidence?.get(i);
-    const parts: string[] = [];
-    for (let k = this.c.chunkAt[i]! >> 1; k < this.c.chunkAt[i + 1]! >> 1; k++) parts.push(this.c.las![k]!.toString(36));
-    return parts.join('.');
+    let s = '';
+    for (let k = this.c.chunkAt[i]! >> 1; k < this.c.chunkAt[i + 1]! >> 1; k++) s += (s ? '.' : '') + this.c.las![k]!.toString(36);
+    return s;
   }
 
   /** Entry i as an object (made on each call). */

@@ -328,8 +328,9 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
           chunks[2 * k] = x.start;
           chunks[2 * k + 1] = x.end;
         });
-        const evidence = got.extents ? got.extents.map((x) => x.la.toString(36)).join('.') : undefined;
-        files.add(c.parent, c.name, { type: 'file', size: child.size, chunks, ref: child.nid, mode: child.mode & 0o7777, ...(evidence ? { evidence } : {}), ...(got.raw ? { raw: true } : {}) });
+        // The extents' logical starts as numbers (the table keeps them so; `evidence` gives them as a string when asked).
+        const las = got.extents && got.extents.length > 0 ? got.extents.map((x) => x.la) : undefined;
+        files.add(c.parent, c.name, { type: 'file', size: child.size, chunks, ref: child.nid, mode: child.mode & 0o7777, ...(las ? { las } : {}), ...(got.raw ? { raw: true } : {}) });
       } else if (fmt === S_IFLNK) {
         if (child.size > MAX_SYMLINK) fail(`symlink ${quote(p)} has a target of ${child.size} bytes`);
         files.add(c.parent, c.name, { type: 'symlink', size: 0, target: new TextDecoder().decode(await fs.content(child, MAX_SYMLINK)) });
