@@ -151,8 +151,6 @@ export class SegmentProbe {
   private differs: Span[] = [];
   /** Bytes inside the segment fetched with a sample and not compared (a mapped xz block's sizes: they may differ where the data does not). */
   private readonly unsure: Span[] = [];
-  /** outcome() by margin, until the next sample or round: a piece's attempts ask again for every segment. */
-  private readonly outcomes = new Map<number, ProbeOutcome>();
 
   /**
    * `keepShort`: whether a segment too short to sample is kept as it is (else it is dropped: a changed block's first
@@ -178,7 +176,6 @@ export class SegmentProbe {
     const bisect = changed || this.seg.reason === 'nested-file';
     const rounds = bisect ? BISECT.rounds : PROBE_ROUNDS;
     if (!this.probed || this.round >= rounds) return [];
-    this.outcomes.clear();
     const r = this.round++;
     const { start, end } = this.seg;
     if (r === 0 && changed) {
@@ -264,14 +261,6 @@ export class SegmentProbe {
 
   /** What to keep of the segment after the last round; `margin`: bytes not kept before a turn to difference. */
   outcome(margin = TURN_MARGIN): ProbeOutcome {
-    const known = this.outcomes.get(margin);
-    if (known) return known;
-    const out = this.decide(margin);
-    this.outcomes.set(margin, out);
-    return out;
-  }
-
-  private decide(margin: number): ProbeOutcome {
     const { seg } = this;
     if (!this.probed || this.runs.length === 0) {
       const kept = !this.probed && this.keepShort;
@@ -281,12 +270,12 @@ export class SegmentProbe {
     const turns: number[] = [];
     for (let i = 0; i + 1 < this.runs.length; i++) if (this.runs[i]!.agree && !this.runs[i + 1]!.agree) turns.push(this.runs[i]!.end);
     const keep: LocalSegment[] = [];
-    const notKept = mergeSpans([...this.differs, ...this.unsure]);
+    const known = mergeSpans([...this.differs, ...this.unsure]);
     for (const g of this.gaps()) {
       if (g.mixed || !g.agree) continue;
       const turn = turns.find((t) => t >= g.end);
       const end = turn !== undefined && turn - margin < g.end ? Math.max(g.start, turn - margin) : g.end;
-      if (end > g.start) for (const k of subtractSpans([{ start: g.start, end }], notKept)) keep.push({ ...seg, start: k.start, end: k.end, sourceOffset: seg.sourceOffset + (k.start - seg.start) });
+      if (end > g.start) for (const k of subtractSpans([{ start: g.start, end }], known)) keep.push({ ...seg, start: k.start, end: k.end, sourceOffset: seg.sourceOffset + (k.start - seg.start) });
     }
     const kept = keep.reduce((n, k) => n + (k.end - k.start), 0);
     return { keep, allWrong: !this.runs.some((x) => x.agree), allRight: this.runs.every((x) => x.agree) && !this.differs.some((d) => d.start < seg.end && d.end > seg.start), droppedBytes: seg.end - seg.start - kept };
@@ -328,7 +317,6 @@ export class SegmentProbe {
 
   private insert(x: Run): void {
     const { runs } = this;
-    this.outcomes.clear();
     let i = runs.length;
     while (i > 0 && runs[i - 1]!.start > x.start) i--;
     runs.splice(i, 0, x);
