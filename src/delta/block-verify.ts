@@ -25,13 +25,9 @@
  * block grid); the last block of a file may be short. Pure: node:crypto only.
  */
 import { blockMatches, MERKLE_BLOCK_BYTES, SHA256_BYTES } from '../torrent/merkle.js';
-import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
+import { clipSpans, mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { FIRST_SPACING, PROBE_BYTES, PROBE_MIN_BYTES } from './probe.js';
 
-/** a ∩ b, both merged. */
-function intersectSpans(a: readonly Span[], b: readonly Span[]): Span[] {
-  return subtractSpans(a, subtractSpans(a, b));
-}
 
 export interface BlockPlan {
   /** Blocks covered by local bytes and matching their leaf hash: kept. */
@@ -90,7 +86,7 @@ const EDGE_BYTES = 16;
  * starts with rewritten header bytes.
  */
 function sampledParts(block: Span, doubt: readonly Span[]): { part: Span; samples: Span[] }[] {
-  return doubt.flatMap((d) => intersectSpans([block], [d])).map((part) => {
+  return doubt.flatMap((d) => clipSpans([d], block.start, block.end)).map((part) => {
     const samples: Span[] = [];
     if (part.end - part.start < PROBE_MIN_BYTES) return { part, samples };
     for (let s = part.start; s + PROBE_BYTES < part.end; s += FIRST_SPACING) samples.push({ start: s, end: s + PROBE_BYTES });
@@ -149,10 +145,12 @@ export function wrongBlockFetch(wrong: readonly Span[], doubt: readonly Span[], 
  * block counts when every guessed byte of it that was fetched equals `truth`.
  */
 export function guessedRight(truth: Uint8Array, guess: Uint8Array, span: Span, guessed: readonly Span[], fetched: readonly Span[]): number {
-  const both = intersectSpans(mergeSpans(guessed), mergeSpans(fetched));
+  const fetchedMerged = mergeSpans(fetched);
+  // Each guessed span clipped to what was fetched (binary search): linear in the spans, not spans x blocks.
+  const both = mergeSpans(mergeSpans(guessed).flatMap((g) => clipSpans(fetchedMerged, g.start, g.end, true)));
   let n = 0;
   for (const b of blocksOf(span)) {
-    const parts = intersectSpans(both, [b]);
+    const parts = clipSpans(both, b.start, b.end, true);
     if (parts.length === 0) continue;
     const right = parts.every((s) => Buffer.compare(truth.subarray(s.start - span.start, s.end - span.start), guess.subarray(s.start - span.start, s.end - span.start)) === 0);
     if (right) n += parts.reduce((k, s) => k + s.end - s.start, 0);

@@ -270,11 +270,12 @@ export class SegmentProbe {
     const turns: number[] = [];
     for (let i = 0; i + 1 < this.runs.length; i++) if (this.runs[i]!.agree && !this.runs[i + 1]!.agree) turns.push(this.runs[i]!.end);
     const keep: LocalSegment[] = [];
+    const known = mergeSpans([...this.differs, ...this.unsure]);
     for (const g of this.gaps()) {
       if (g.mixed || !g.agree) continue;
       const turn = turns.find((t) => t >= g.end);
       const end = turn !== undefined && turn - margin < g.end ? Math.max(g.start, turn - margin) : g.end;
-      if (end > g.start) for (const k of subtractSpans([{ start: g.start, end }], mergeSpans([...this.differs, ...this.unsure]))) keep.push({ ...seg, start: k.start, end: k.end, sourceOffset: seg.sourceOffset + (k.start - seg.start) });
+      if (end > g.start) for (const k of subtractSpans([{ start: g.start, end }], known)) keep.push({ ...seg, start: k.start, end: k.end, sourceOffset: seg.sourceOffset + (k.start - seg.start) });
     }
     const kept = keep.reduce((n, k) => n + (k.end - k.start), 0);
     return { keep, allWrong: !this.runs.some((x) => x.agree), allRight: this.runs.every((x) => x.agree) && !this.differs.some((d) => d.start < seg.end && d.end > seg.start), droppedBytes: seg.end - seg.start - kept };

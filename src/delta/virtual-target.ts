@@ -22,12 +22,21 @@ export type { RangeFetcher };
 const PREFETCH_GROUP = 48;
 const PREFETCH_PARALLEL = 4;
 
+/**
+ * Fetched ranges up to this size are copied into shared slabs of SLAB_BYTES: a nested image's metadata arrives as one
+ * range per inode or index (some 90 bytes each), and a buffer of its own per range cost more than its bytes.
+ */
+const SLAB_BYTES = 256 * 1024;
+const SLAB_MAX_COPY = 4096;
+
 /** Fetch granularity for metadata: a whole ISO sector, so neighbouring records come along. */
 const FETCH_ALIGN = 2048;
 
 export class VirtualTarget implements ByteSource {
   /** Fetched ranges, sorted and non-overlapping, with their bytes. */
   private readonly cache: { start: number; bytes: Uint8Array }[] = [];
+  private slab = new Uint8Array(0);
+  private slabUsed = 0;
   fetchedBytes = 0;
   private fetching: Promise<void> = Promise.resolve();
 
@@ -183,7 +192,19 @@ export class VirtualTarget implements ByteSource {
   }
 
   private addCache(start: number, bytes: Uint8Array): void {
-    this.cache.splice(this.firstAfter(start), 0, { start, bytes });
+    this.cache.splice(this.firstAfter(start), 0, { start, bytes: bytes.length <= SLAB_MAX_COPY ? this.intoSlab(bytes) : bytes });
+  }
+
+  /** A copy of `bytes` in the current slab (a new one when it is full). */
+  private intoSlab(bytes: Uint8Array): Uint8Array {
+    if (this.slabUsed + bytes.length > this.slab.length) {
+      this.slab = new Uint8Array(SLAB_BYTES);
+      this.slabUsed = 0;
+    }
+    const copy = this.slab.subarray(this.slabUsed, this.slabUsed + bytes.length);
+    copy.set(bytes);
+    this.slabUsed += bytes.length;
+    return copy;
   }
 
   /** The fetched bytes as plan segments (exact), served from `cacheBytes`. */
