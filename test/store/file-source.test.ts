@@ -6,7 +6,7 @@
  * both paths; so is a hashed range that the file ends in (hashRange, on
  * the same exact read).
  */
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,46 +20,43 @@ import { Rng } from '../helpers/random.js';
 describe('FileSource', () => {
   const bytes = new Rng(11).bytes(SYNC_IO_BYTES * 2 + 12_345);
 
-  it('reads the same bytes below and above the synchronous bound', async (t) => {
+  /** An open FileSource on a fresh file of `bytes`, closed and removed after the test. */
+  async function openFresh(t: TestContext): Promise<{ path: string; src: FileSource }> {
     const dir = mkdtempSync(join(tmpdir(), 'isosync-fsrc-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, 'img');
     writeFileSync(path, bytes);
     const src = await FileSource.open(path);
-    try {
-      for (const [offset, length] of [
-        [0, 1],
-        [4095, 70_000],
-        [SYNC_IO_BYTES - 1, SYNC_IO_BYTES],
-        [7, SYNC_IO_BYTES + 1],
-        [bytes.length - 3, 3],
-        [100, 0],
-      ] as const) {
-        assert.deepEqual(Buffer.from(await src.read(offset, length)), Buffer.from(bytes.subarray(offset, offset + length)), `read ${offset}+${length}`);
-        const dest = new Uint8Array(length + 10).fill(0xee);
-        await src.readInto(dest, 5, offset, length);
-        assert.deepEqual(Buffer.from(dest.subarray(5, 5 + length)), Buffer.from(bytes.subarray(offset, offset + length)), `readInto ${offset}+${length}`);
-        assert.ok(dest.subarray(0, 5).every((b) => b === 0xee) && dest.subarray(5 + length).every((b) => b === 0xee), 'nothing outside the range is written');
-      }
-      await assert.rejects(src.read(bytes.length - 1, 2), isError('IO'));
-    } finally {
+    t.after(async () => {
       await src.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    return { path, src };
+  }
+
+  it('reads the same bytes below and above the synchronous bound', async (t) => {
+    const { src } = await openFresh(t);
+    for (const [offset, length] of [
+      [0, 1],
+      [4095, 70_000],
+      [SYNC_IO_BYTES - 1, SYNC_IO_BYTES],
+      [7, SYNC_IO_BYTES + 1],
+      [bytes.length - 3, 3],
+      [100, 0],
+    ] as const) {
+      assert.deepEqual(Buffer.from(await src.read(offset, length)), Buffer.from(bytes.subarray(offset, offset + length)), `read ${offset}+${length}`);
+      const dest = new Uint8Array(length + 10).fill(0xee);
+      await src.readInto(dest, 5, offset, length);
+      assert.deepEqual(Buffer.from(dest.subarray(5, 5 + length)), Buffer.from(bytes.subarray(offset, offset + length)), `readInto ${offset}+${length}`);
+      assert.ok(dest.subarray(0, 5).every((b) => b === 0xee) && dest.subarray(5 + length).every((b) => b === 0xee), 'nothing outside the range is written');
     }
+    await assert.rejects(src.read(bytes.length - 1, 2), isError('IO'));
   });
 
   it('fails with IO when the file shrank under it, on both paths', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'isosync-fsrc-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const path = join(dir, 'img');
-    writeFileSync(path, bytes);
-    const src = await FileSource.open(path);
-    try {
-      truncateSync(path, 1000);
-      await assert.rejects(src.read(500, 1000), isError('IO', { path }));
-      await assert.rejects(src.readInto(new Uint8Array(SYNC_IO_BYTES + 1), 0, 0, SYNC_IO_BYTES + 1), isError('IO', { path }));
-    } finally {
-      await src.close();
-    }
+    const { path, src } = await openFresh(t);
+    truncateSync(path, 1000);
+    await assert.rejects(src.read(500, 1000), isError('IO', { path }));
+    await assert.rejects(src.readInto(new Uint8Array(SYNC_IO_BYTES + 1), 0, 0, SYNC_IO_BYTES + 1), isError('IO', { path }));
   });
 });
 
