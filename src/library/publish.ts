@@ -19,13 +19,14 @@
  * one (so it joins an empty swarm). isosync's promise is that any client can
  * download an isosync torrent.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import { encodeBencode } from '../torrent/bencode-encode.js';
 import { buildInfoDict, createTorrent, type CreatedTorrent } from '../torrent/create.js';
 import { computeInfoHash, type InfoHash } from '../torrent/info-hash.js';
-import { hashPieces, hashPiecesV2, verifyPieces, type V2Hashes } from '../torrent/hash-pieces.js';
+import { hashPieces, v2Root, verifyPieces, type V2Hashes } from '../torrent/hash-pieces.js';
+import { startPieceHashing, type PieceHashing } from '../torrent/piece-pool.js';
 import type { LineageEntry } from '../torrent/isosync-keys.js';
 import { parseMetainfo, type Metainfo, type MetaVersion } from '../torrent/metainfo.js';
 import { V2_MIN_PIECE_LENGTH } from '../torrent/v2-info.js';
@@ -150,6 +151,31 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   for (const u of (o.trackers ?? []).flat()) checkUrl('--tracker', u, ['http:', 'https:', 'udp:', 'ws:', 'wss:']);
   for (const u of o.webSeeds ?? []) checkUrl('--web-seed', u, ['http:', 'https:', 'ftp:']);
   o.onPhase?.({ phase: 'checking', image: o.imagePath });
+  // The workers hash the image while this thread checks it, resolves the lineage and computes hints.
+  const before = statSync(imagePath);
+  let hashing = o.pieceLength === 'auto' ? undefined : startPieceHashing(imagePath, pieceLength, { length: size, v2: version !== 'v1' });
+  try {
+    return await publishChecked(catalog, o, { imagePath, size, pieceLength, version, outPath, webSeeds, before }, (p) => (hashing ??= startPieceHashing(imagePath, p, { length: size, v2: version !== 'v1' })));
+  } finally {
+    // Ends the workers when publish failed before it used the pieces (after finish(), nothing is left to stop).
+    hashing?.cancel();
+  }
+}
+
+interface Settled {
+  readonly imagePath: string;
+  readonly size: number;
+  readonly pieceLength: number;
+  readonly version: MetaVersion;
+  readonly outPath: string;
+  readonly webSeeds: readonly string[];
+  /** The image's stat when hashing started: a change before the end is an error. */
+  readonly before: Stats;
+}
+
+async function publishChecked(catalog: Catalog, o: PublishOptions, st: Settled, hasher: (pieceLength: number) => PieceHashing): Promise<PublishResult> {
+  const { imagePath, size, version, outPath, webSeeds } = st;
+  let pieceLength = st.pieceLength;
   await checkReleaseImage(o.imagePath);
 
   const previous: PreviousRelease[] = [];
@@ -183,27 +209,27 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   const withImages = previous.filter((p) => p.imagePath !== undefined);
   const prevs = previous.map((p) => ({ infoHash: p.infoHash, release: p.release, ...(p.imagePath ? { imagePath: p.imagePath } : {}) }));
   const t0 = performance.now();
-  const progress = o.onProgress ? { onProgress: o.onProgress } : {};
+  const hashing = hasher(pieceLength);
   let v2: V2Hashes | undefined;
   let pieces: Uint8Array | undefined;
   let hints: unknown;
   if (withImages.length > 0) {
-    // One read of the image: v1 pieces are hashed as the hint matcher reads it.
     o.onPhase?.({ phase: 'hints', against: withImages.map((p) => p.release) });
-    const stream = version === 'v1' ? new PieceStream(size, pieceLength, o.onProgress) : undefined;
-    const before = statSync(imagePath);
+    // Without a worker hashing meanwhile, v1 pieces are hashed in the hint matcher's own read of the image.
+    const stream = version === 'v1' && hashing.workers === 0 ? new PieceStream(size, pieceLength, o.onProgress) : undefined;
     // The delta core loads only when there is an image to compute hints against.
     hints = await (await import('../delta/hints.js')).buildHints(imagePath, prevs, stream ? { onTargetBytes: stream.update } : {});
-    const after = statSync(imagePath);
-    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
-      throw new IsosyncError('IO', `Cannot hash ${JSON.stringify(o.imagePath)}: the file changed while it was being hashed`, { path: imagePath });
-    }
     pieces = stream?.pieces();
   }
   if (pieces === undefined) {
     o.onPhase?.({ phase: 'hashing', image: o.imagePath });
-    if (version === 'v1') pieces = await hashPieces(o.imagePath, pieceLength, progress);
-    else ({ pieces } = v2 = await hashPiecesV2(o.imagePath, pieceLength, progress));
+    const r = await hashing.finish(o.onProgress);
+    pieces = r.pieces;
+    if (version !== 'v1') v2 = { pieces, pieceLayer: r.layer!, root: v2Root(imagePath, size, pieceLength, r.layer!) };
+  } else hashing.cancel();
+  const after = statSync(imagePath);
+  if (after.size !== st.before.size || after.mtimeMs !== st.before.mtimeMs) {
+    throw new IsosyncError('IO', `Cannot hash ${JSON.stringify(o.imagePath)}: the file changed while it was being hashed`, { path: imagePath });
   }
   const hashSeconds = (performance.now() - t0) / 1000;
   const imagePieces: Uint8Array = pieces;

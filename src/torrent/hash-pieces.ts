@@ -80,16 +80,12 @@ export interface V2Hashes {
 export async function hashPiecesV2(path: string, pieceLength: number, opts: HashOptions = {}): Promise<V2Hashes> {
   if (pieceLength < V2_MIN_PIECE_LENGTH) throw new IsosyncError('INTERNAL', `Internal error: hashPiecesV2 got piece length ${pieceLength}, below ${V2_MIN_PIECE_LENGTH}`);
   const { pieces, layer, length } = await hashAll(path, pieceLength, opts, true);
-  // A one-piece file's root is over its own leaves, padded to a power of two (not to the piece length).
-  const root =
-    length <= pieceLength
-      ? fileRoot(length, pieceLength, { leaves: leafHashes(readSmall(path, length)) })
-      : fileRoot(length, pieceLength, { pieceLayer: layer! });
-  return { pieces, pieceLayer: layer!, root };
+  return { pieces, pieceLayer: layer!, root: v2Root(path, length, pieceLength, layer!) };
 }
 
-function readSmall(path: string, length: number): Uint8Array {
-  return readAt(path, 0, length);
+/** The pieces root of the file at `path` from its piece layer (a one-piece file's from its own leaves, padded to a power of two, not to the piece length). */
+export function v2Root(path: string, length: number, pieceLength: number, pieceLayer: Uint8Array): Uint8Array {
+  return length <= pieceLength ? fileRoot(length, pieceLength, { leaves: leafHashes(readAt(path, 0, length)) }) : fileRoot(length, pieceLength, { pieceLayer });
 }
 
 function readAt(path: string, offset: number, length: number): Uint8Array {

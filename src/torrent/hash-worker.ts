@@ -134,7 +134,83 @@ export function hashRange(fd: number, job: Omit<HashJob, 'id' | 'path'>, buf: Bu
   return hasher.digests();
 }
 
-if (parentPort && workerData === HASH_WORKER_MARK) {
+/**
+ * A pass shared between threads (piece-pool.ts): jobs of `jobPieces` whole
+ * pieces each, claimed in turn by an atomic counter (control[CLAIMED]), each
+ * thread writing its digests straight into the shared arrays and counting
+ * the job done (control[DONE]). No message per job: a thread that the
+ * scheduler leaves waiting costs the others nothing but the jobs it holds.
+ */
+export interface SharedPass {
+  readonly path: string;
+  /** Content bytes to hash (the file holds at least this many). */
+  readonly length: number;
+  readonly pieceLength: number;
+  readonly jobPieces: number;
+  readonly jobs: number;
+  readonly v2: boolean;
+  /** Int32Array: [CLAIMED, DONE]. */
+  readonly control: SharedArrayBuffer;
+  /** 20 bytes per piece. */
+  readonly digests: SharedArrayBuffer;
+  /** v2: 32 bytes per piece. */
+  readonly layer?: SharedArrayBuffer;
+}
+
+/** control[CLAIMED]: the next job to take (at or past `jobs`: none left). */
+export const CLAIMED = 0;
+/** control[DONE]: jobs finished. */
+export const DONE = 1;
+/** workerData.mark of a thread that takes part in a shared pass. */
+export const SHARED_WORKER_MARK = 'isosync-shared-hash-worker';
+
+/**
+ * Takes the next job of `pass` and hashes it with synchronous reads into
+ * `buf`; false when no job was left.
+ */
+export function takeSharedJob(fd: number, pass: SharedPass, buf: Buffer): boolean {
+  const control = new Int32Array(pass.control);
+  const j = Atomics.add(control, CLAIMED, 1);
+  if (j >= pass.jobs) return false;
+  const start = j * pass.jobPieces * pass.pieceLength;
+  const job = { start, end: Math.min(start + pass.jobPieces * pass.pieceLength, pass.length), pieceLength: pass.pieceLength, ...(pass.v2 ? { v2: true } : {}) };
+  const out = hashRange(fd, job, buf);
+  const n = Math.ceil((job.end - start) / pass.pieceLength);
+  new Uint8Array(pass.digests).set(out.subarray(0, n * SHA1_BYTES), j * pass.jobPieces * SHA1_BYTES);
+  if (pass.layer) new Uint8Array(pass.layer).set(out.subarray(n * SHA1_BYTES), j * pass.jobPieces * SHA256_BYTES);
+  Atomics.add(control, DONE, 1);
+  return true;
+}
+
+/** What a shared-pass worker says once: it ran out of jobs, or failed. */
+export type SharedReply = { readonly done: true } | { readonly error: string; readonly code: string };
+
+function errorReply(e: unknown): { error: string; code: string } {
+  const err = e as NodeJS.ErrnoException;
+  const code = e instanceof IsosyncError ? String(e.fields['errno']) : (err.code ?? 'EIO');
+  return { error: err.message, code };
+}
+
+if (parentPort && (workerData as { mark?: string } | undefined)?.mark === SHARED_WORKER_MARK) {
+  const port = parentPort;
+  const pass = (workerData as { pass: SharedPass }).pass;
+  let fd: number | undefined;
+  try {
+    fd = openSync(pass.path, 'r');
+    const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(1, pass.jobPieces * pass.pieceLength)));
+    while (takeSharedJob(fd, pass, buf)) {
+      /* until no job is left */
+    }
+    port.postMessage({ done: true } satisfies SharedReply);
+  } catch (e) {
+    // The other threads stop taking jobs: the pass has failed.
+    Atomics.store(new Int32Array(pass.control), CLAIMED, pass.jobs);
+    port.postMessage(errorReply(e) satisfies SharedReply);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    port.close();
+  }
+} else if (parentPort && workerData === HASH_WORKER_MARK) {
   const port = parentPort;
   port.on('message', (msg: HashJob | { close: true }) => {
     if ('close' in msg) {
@@ -150,9 +226,7 @@ if (parentPort && workerData === HASH_WORKER_MARK) {
       const ab = digests.buffer as ArrayBuffer;
       port.postMessage({ id: msg.id, digests: ab } satisfies HashReply, [ab]);
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      const code = e instanceof IsosyncError ? String(e.fields['errno']) : (err.code ?? 'EIO');
-      port.postMessage({ id: msg.id, error: err.message, code } satisfies HashReply);
+      port.postMessage({ id: msg.id, ...errorReply(e) } satisfies HashReply);
     }
   });
 }

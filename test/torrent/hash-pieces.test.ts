@@ -4,7 +4,8 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { IsosyncError } from '../../src/errors.js';
-import { hashPieces, JOB_BYTES, verifyPieces } from '../../src/torrent/hash-pieces.js';
+import { hashPieces, hashPiecesV2, JOB_BYTES, verifyPieces } from '../../src/torrent/hash-pieces.js';
+import { defaultPoolWorkers, POOL_JOB_BYTES, startPieceHashing } from '../../src/torrent/piece-pool.js';
 import { tempDir } from '../helpers/env.js';
 
 /** Deterministic pseudo-random bytes (SHA-1 in counter mode). */
@@ -84,6 +85,72 @@ describe('hashPieces', () => {
 
   it('reports a missing file as NOT_FOUND', async () => {
     await assert.rejects(hashPieces('/nonexistent/isosync.iso', 16384), (e: unknown) => e instanceof IsosyncError && e.code === 'NOT_FOUND');
+  });
+});
+
+describe('startPieceHashing', () => {
+  it('gives the pieces of hashPieces whether the workers or the calling thread take the jobs', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const path = join(tmp.dir, 'img');
+    const data = fastBytes(5 * POOL_JOB_BYTES + 262144 + 77, 11);
+    writeFileSync(path, data);
+    for (const workers of [0, 1, 3]) {
+      const pass = startPieceHashing(path, 262144, { workers });
+      assert.equal(pass.workers, workers);
+      // The workers hash while this thread waits for something else.
+      if (workers > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      const seen: number[] = [];
+      const got = await pass.finish((done) => seen.push(done));
+      assert.deepEqual(Buffer.from(got.pieces), reference(data, 262144), `${workers} workers`);
+      assert.equal(got.layer, undefined);
+      assert.equal(seen.at(-1), data.length);
+      assert.deepEqual([...seen].sort((a, b) => a - b), seen, 'progress only grows');
+    }
+  });
+
+  it('gives the v2 piece layer of hashPiecesV2, and the pieces of a `length` prefix', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const path = join(tmp.dir, 'img');
+    const data = fastBytes(3 * POOL_JOB_BYTES + 5000, 12);
+    writeFileSync(path, data);
+    const v2 = await hashPiecesV2(path, 65536, { workers: 0 });
+    const got = await startPieceHashing(path, 65536, { v2: true, workers: 2 }).finish();
+    assert.deepEqual(Buffer.from(got.pieces), Buffer.from(v2.pieces));
+    assert.deepEqual(Buffer.from(got.layer!), Buffer.from(v2.pieceLayer));
+    const part = await startPieceHashing(path, 65536, { length: POOL_JOB_BYTES + 10, workers: 1 }).finish();
+    assert.deepEqual(Buffer.from(part.pieces), reference(data.subarray(0, POOL_JOB_BYTES + 10), 65536));
+  });
+
+  it('fails with IO when the file is shorter than the length to hash, on a worker or on the calling thread', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const path = join(tmp.dir, 'img');
+    writeFileSync(path, fastBytes(2 * POOL_JOB_BYTES, 13));
+    for (const workers of [0, 2]) {
+      const pass = startPieceHashing(path, 65536, { length: 4 * POOL_JOB_BYTES, workers });
+      await assert.rejects(pass.finish(), (e: unknown) => e instanceof IsosyncError && e.code === 'IO', `${workers} workers`);
+    }
+  });
+
+  it('stops its workers when cancelled', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const path = join(tmp.dir, 'img');
+    writeFileSync(path, fastBytes(4 * POOL_JOB_BYTES, 14));
+    const pass = startPieceHashing(path, 65536, { workers: 2 });
+    pass.cancel();
+    // Nothing is left running: the test process would not end otherwise.
+  });
+
+  it('starts a worker per free core only, none for small inputs', () => {
+    assert.equal(defaultPoolWorkers(1 << 30, 2, 0.2), 1);
+    assert.equal(defaultPoolWorkers(1 << 30, 2, 1.5), 0);
+    assert.equal(defaultPoolWorkers(1 << 30, 2, 12), 0);
+    assert.equal(defaultPoolWorkers(1 << 30, 8, 0), 3);
+    assert.equal(defaultPoolWorkers(1 << 30, 1, 0), 0);
+    assert.equal(defaultPoolWorkers(1024, 8, 0), 0);
   });
 });
 
