@@ -28,7 +28,7 @@ import { SourceChunks } from './chunk-cache.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { runSpans, settleRuns, type CopyRun } from './runs.js';
 import { BLOCK, hashPair, pair, roll } from './rolling-hash.js';
-import { FILTER_LOG2, indexSource, MIX, type SourceIndex } from './source-index.js';
+import { FILTER_WORD_SHIFT, filterBits, indexSource, MIX, type SourceIndex } from './source-index.js';
 
 export { indexSource };
 
@@ -124,14 +124,14 @@ function startWindow(buf: Uint8Array, at: number): void {
  */
 function rollToCandidate(buf: Uint8Array, at: number, last: number, index: SourceIndex): number {
   const filter = index.filter;
-  const fshift = 32 - FILTER_LOG2;
   let h = rolled[1]!;
   let nonZero = rolled[2]!;
   let candidate = -1;
   for (;;) {
     if (nonZero === 0) break;
-    const f = Math.imul(h, MIX) >>> fshift;
-    if ((filter[f >>> 3]! & (1 << (f & 7))) !== 0 && index.has(h)) {
+    const m = Math.imul(h, MIX);
+    const bits = filterBits(m, h);
+    if ((filter[m >>> FILTER_WORD_SHIFT]! & bits) === bits && index.has(h)) {
       hashPair(buf, at);
       candidate = index.find(h, pair[1]!);
       if (candidate >= 0) break;

@@ -10,8 +10,10 @@
 export const BLOCK = 512;
 /** Multiplier of the rolling hash (odd, well-mixed 32-bit constant). */
 export const P = 0x01000193;
-/** Multiplier of the second, non-rolling hash. */
+/** Weight of the lanes in the second, non-rolling hash (odd, well mixed). */
 export const Q = 0x5bd1e995;
+const Q2 = Math.imul(Q, Q);
+const Q3 = Math.imul(Q2, Q);
 
 function pow(p: number, n: number): number {
   let r = 1;
@@ -26,25 +28,23 @@ export const pair = new Int32Array(3);
 
 /**
  * The two hashes of the window at `at` and whether it is all zero, into
- * `pair`: h(m) = sum(buf[at+i] * m^(BLOCK-1-i)) mod 2^32 for m = P (the value
- * the rolling window has at `at`) and m = Q, each in four independent lanes
- * (bytes i = 4k+j in lane j, multiplier m^4), which the CPU runs in parallel.
+ * `pair`. The window is read in four independent lanes (bytes i = 4k+j in
+ * lane j, each a polynomial in P^4), which the CPU runs in parallel; the
+ * rolling hash h(P) = sum(buf[at+i] * P^(BLOCK-1-i)) mod 2^32 (the value the
+ * rolling window has at `at`) is the lanes combined with P^3, P^2, P, 1, and
+ * the second hash the same lanes combined with Q^3, Q^2, Q, 1: two blocks
+ * whose rolling hashes collide have equal second hashes only if their lanes
+ * also meet a second, independent condition. One multiplication per byte,
+ * where a second polynomial in Q took two.
  */
 export function hashPair(buf: Uint8Array, at: number): void {
   const p2 = Math.imul(P, P);
   const p3 = Math.imul(p2, P);
   const p4 = Math.imul(p2, p2);
-  const q2 = Math.imul(Q, Q);
-  const q3 = Math.imul(q2, Q);
-  const q4 = Math.imul(q2, q2);
   let a = 0;
   let b = 0;
   let c = 0;
   let d = 0;
-  let e = 0;
-  let f = 0;
-  let g = 0;
-  let h = 0;
   let any = 0;
   for (let i = at, end = at + BLOCK; i < end; i += 4) {
     const w = buf[i]!;
@@ -56,13 +56,9 @@ export function hashPair(buf: Uint8Array, at: number): void {
     b = (Math.imul(b, p4) + x) | 0;
     c = (Math.imul(c, p4) + y) | 0;
     d = (Math.imul(d, p4) + z) | 0;
-    e = (Math.imul(e, q4) + w) | 0;
-    f = (Math.imul(f, q4) + x) | 0;
-    g = (Math.imul(g, q4) + y) | 0;
-    h = (Math.imul(h, q4) + z) | 0;
   }
   pair[0] = (Math.imul(a, p3) + Math.imul(b, p2) + Math.imul(c, P) + d) | 0;
-  pair[1] = (Math.imul(e, q3) + Math.imul(f, q2) + Math.imul(g, Q) + h) | 0;
+  pair[1] = (Math.imul(a, Q3) + Math.imul(b, Q2) + Math.imul(c, Q) + d) | 0;
   pair[2] = any === 0 ? 0 : 1;
 }
 
