@@ -36,6 +36,10 @@ test('wrong guesses in the checked pieces price the same reason in the others; p
   assert.equal(await expectedWrongGuessBytes(plan, verified, source(truth), [source(old)], (p) => p === 3 || p === 4), Math.round((16 * 16) / (48 + PIECE)));
   // Nothing wrong where checked: nothing expected.
   assert.equal(await expectedWrongGuessBytes(plan, verified, source(truth), [source(truth)]), 0);
+  // Nothing left to price (every other piece known): the checked pieces are not read back at all (an empty truth would fail the read).
+  const others = (p: number) => !verified[p];
+  assert.equal(await expectedWrongGuessBytes(plan, verified, new ReencodedStore(), [new ReencodedStore()], others), 0);
+  assert.equal(await expectedWrongGuessBytes(plan, verified, source(truth), [source(old)], others), 0);
   // Nothing checked: no evidence, nothing expected.
   assert.equal(await expectedWrongGuessBytes(plan, verified.map(() => false), source(truth), [source(old)]), 0);
 });
