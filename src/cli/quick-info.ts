@@ -5,8 +5,7 @@
  * form (another option, --help, two operands, `--`) returns undefined and goes
  * through main.ts, which prints the same report and every usage error.
  */
-import { debugRequested, reportError } from './common.js';
-import { configureOutput } from './output.js';
+import { runQuick } from './quick-run.js';
 
 export interface QuickInfo {
   target: string;
@@ -31,16 +30,9 @@ export function quickInfoArgs(words: readonly string[]): QuickInfo | undefined {
 }
 
 /** Runs `isosync info` as main.ts would: same output settings, same error lines and exit codes. */
-export async function runQuickInfo(q: QuickInfo): Promise<void> {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
-  try {
-    configureOutput({ json: q.json, progress: true });
+export function runQuickInfo(q: QuickInfo): Promise<void> {
+  return runQuick(q.json, async () => {
     const { showInfo } = await import('./commands/info.js');
     await showInfo(q.target, q);
-  } catch (e) {
-    process.exitCode = reportError(e, debugRequested());
-  }
+  });
 }

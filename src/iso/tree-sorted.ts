@@ -22,8 +22,14 @@ import type { IsoEntry } from './entry.js';
 import type { DirRecord } from './records.js';
 import { TreeWalk, type DirRead, type PendingDir, type TreeOptions } from './tree.js';
 
-/** Called for each entry in path order; a promise it returns is awaited (backpressure). */
-export type EmitEntry = (entry: IsoEntry) => Promise<void> | undefined;
+/**
+ * Called for each entry in path order; a promise it returns is awaited
+ * (backpressure). `parent` is the path of the entry's directory (undefined
+ * for the root): the entry's path is `parent`, "/" (unless `parent` is the
+ * root) and its name, so a caller that prints paths can write the two parts
+ * and leave the joined path a rope that is never flattened.
+ */
+export type EmitEntry = (entry: IsoEntry, parent: string | undefined) => Promise<void> | undefined;
 
 /**
  * One directory's listing, in order of the keys: `refs[i]` is an entry
@@ -32,55 +38,100 @@ export type EmitEntry = (entry: IsoEntry) => Promise<void> | undefined;
  * name holds). Parallel arrays, not an object per item.
  */
 interface Frame {
+  /** The directory's path. */
+  readonly path: string;
   readonly keys: string[];
-  readonly refs: (IsoEntry | PendingDir)[];
+  readonly refs: (IsoEntry | Subdir)[];
   readonly kinds: Kind[];
   next: number;
-  /** Subdirectories read (their entry emitted), waiting for their subtree's turn. */
-  readonly read: Map<PendingDir, DirRead>;
+}
+
+/** A subdirectory, in both of its places in its parent's frame: read (its entry emitted) at the first, listed at the second. */
+interface Subdir {
+  readonly dir: PendingDir;
+  read: DirRead | undefined;
 }
 
 const enum Kind { Entry, Dir, Subtree }
 
-/** Frames of this many items or fewer are sorted in place by insertion (Array.prototype.sort allocates its own work space each call). */
+/** Frames of this many items or fewer are sorted in place by insertion; larger ones by merging runs. */
 const INSERTION_SORT_ITEMS = 48;
 
-function frameOf(d: DirRead): Frame {
+function frameOf(d: DirRead, path: string): Frame {
   const keys: string[] = [];
-  const refs: (IsoEntry | PendingDir)[] = [];
+  const refs: (IsoEntry | Subdir)[] = [];
   const kinds: Kind[] = [];
   for (const c of d.children) {
     keys.push(c.name);
     refs.push(c);
     kinds.push(Kind.Entry);
   }
-  for (const s of d.subdirs) {
-    keys.push(s.name, `${s.name}/`);
+  for (const dir of d.subdirs) {
+    const s: Subdir = { dir, read: undefined };
+    keys.push(dir.name, `${dir.name}/`);
     refs.push(s, s);
     kinds.push(Kind.Dir, Kind.Subtree);
   }
-  const frame = { keys, refs, kinds, next: 0, read: new Map() };
+  const frame = { path, keys, refs, kinds, next: 0 };
   sortFrame(frame);
   return frame;
 }
 
-/** Sorts the frame's parallel arrays by key (UTF-16 code units, as readIso sorts paths), stably: equal keys (a malformed image) keep their record order. */
+/** Index work space of sortFrame, grown as needed. */
+let order = new Uint32Array(1024);
+let merged = new Uint32Array(1024);
+
+/**
+ * Sorts the frame's parallel arrays by key (UTF-16 code units, as readIso
+ * sorts paths), stably: equal keys (a malformed image) keep their record
+ * order. A frame already in order (often: records are sorted by their ISO
+ * 9660 names) is left as is; a large one is sorted by merging, with no
+ * closure (Array.prototype.sort's comparator and the maps around it made
+ * this the costliest function for the optimizing compiler of a listing).
+ */
 function sortFrame(f: Frame): void {
   const { keys, refs, kinds } = f;
   const n = keys.length;
-  if (n > INSERTION_SORT_ITEMS) {
-    const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
-    const k2 = order.map((i) => keys[i]!), r2 = order.map((i) => refs[i]!), t2 = order.map((i) => kinds[i]!);
-    for (let i = 0; i < n; i++) {
-      keys[i] = k2[i]!;
-      refs[i] = r2[i]!;
-      kinds[i] = t2[i]!;
-    }
+  let i = 1;
+  while (i < n && keys[i - 1]! <= keys[i]!) i++;
+  if (i >= n) return;
+  if (n <= INSERTION_SORT_ITEMS) {
+    insertionSort(f, i);
     return;
   }
-  for (let i = 1; i < n; i++) {
+  if (order.length < n) {
+    order = new Uint32Array(n * 2);
+    merged = new Uint32Array(n * 2);
+  }
+  let src = order, dst = merged;
+  for (let j = 0; j < n; j++) src[j] = j;
+  for (let width = 1; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n), hi = Math.min(lo + 2 * width, n);
+      let a = lo, b = mid, o = lo;
+      while (a < mid && b < hi) dst[o++] = keys[src[b]!]! < keys[src[a]!]! ? src[b++]! : src[a++]!;
+      while (a < mid) dst[o++] = src[a++]!;
+      while (b < hi) dst[o++] = src[b++]!;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  const k2 = keys.slice(), r2 = refs.slice(), t2 = kinds.slice();
+  for (let j = 0; j < n; j++) {
+    const from = src[j]!;
+    keys[j] = k2[from]!;
+    refs[j] = r2[from]!;
+    kinds[j] = t2[from]!;
+  }
+}
+
+/** Insertion sort of the frame's arrays from `start` (what is before it is in order). */
+function insertionSort(f: Frame, start: number): void {
+  const { keys, refs, kinds } = f;
+  for (let i = start; i < keys.length; i++) {
     const k = keys[i]!;
-    if (keys[i - 1]! < k) continue;
+    if (keys[i - 1]! <= k) continue;
     const r = refs[i]!, t = kinds[i]!;
     let j = i - 1;
     for (; j >= 0 && keys[j]! > k; j--) {
@@ -96,9 +147,10 @@ function sortFrame(f: Frame): void {
 
 export async function walkTreeSorted(ctx: IsoContext, root: DirRecord, opts: TreeOptions, emit: EmitEntry): Promise<void> {
   const walk = new TreeWalk(ctx, { ...opts, entries: true }, false);
-  const top = await walk.readDir(TreeWalk.rootDir(root));
-  if (top.entry) await emit(top.entry);
-  const stack: Frame[] = [frameOf(top)];
+  const rootDir = TreeWalk.rootDir(root);
+  const top = await walk.readDir(rootDir);
+  if (top.entry) await emit(top.entry, undefined);
+  const stack: Frame[] = [frameOf(top, rootDir.path)];
   while (stack.length > 0) {
     const frame = stack[stack.length - 1]!;
     const i = frame.next++;
@@ -108,21 +160,21 @@ export async function walkTreeSorted(ctx: IsoContext, root: DirRecord, opts: Tre
     }
     const kind = frame.kinds[i]!;
     if (kind === Kind.Entry) {
-      const wait = emit(frame.refs[i] as IsoEntry);
+      const wait = emit(frame.refs[i] as IsoEntry, frame.path);
       if (wait) await wait;
     } else if (kind === Kind.Dir) {
-      const dir = frame.refs[i] as PendingDir;
-      const d = await walk.readDir(dir);
+      const s = frame.refs[i] as Subdir;
+      const d = await walk.readDir(s.dir);
       if (d.hidden) continue;
-      frame.read.set(dir, d);
-      const wait = emit(d.entry!);
+      s.read = d;
+      const wait = emit(d.entry!, frame.path);
       if (wait) await wait;
     } else {
-      const dir = frame.refs[i] as PendingDir;
-      const d = frame.read.get(dir);
+      const s = frame.refs[i] as Subdir;
+      const d = s.read;
       if (!d) continue; // hidden
-      frame.read.delete(dir);
-      stack.push(frameOf(d));
+      s.read = undefined;
+      stack.push(frameOf(d, s.dir.path));
     }
   }
 }

@@ -70,18 +70,31 @@ type MutableEntry = { -readonly [K in keyof IsoEntry]: IsoEntry[K] };
 /**
  * An entry with the attributes Rock Ridge gives (only those present) and
  * its modification time (TreeWalk.mtimeOf), built in one shape: the walk
- * makes one per file.
+ * makes one per file. The usual record (PX with its four fields, maybe the
+ * serial number, no link target) is one literal, every property in the
+ * object itself: added one at a time, the last five went to a separate
+ * property store, allocated and grown per entry.
  */
 function entryOf(path: string, name: string, type: IsoEntry['type'], size: number, lba: number, extents: readonly Extent[], rr: RockRidge | undefined, mtimeMs: number | undefined, recordOffset: number): MutableEntry {
+  const mode = rr?.mode, uid = rr?.uid, gid = rr?.gid, nlink = rr?.nlink, inode = rr?.serial;
+  if (type !== 'symlink' && mode !== undefined && uid !== undefined && gid !== undefined && nlink !== undefined) {
+    if (inode === undefined) return withTime({ path, name, type, size, lba, extents, recordOffset, mode, uid, gid, nlink }, mtimeMs);
+    if (mtimeMs === undefined) return { path, name, type, size, lba, extents, recordOffset, mode, uid, gid, nlink, inode };
+    return { path, name, type, size, lba, extents, recordOffset, mode, uid, gid, nlink, inode, mtimeMs };
+  }
   const e: MutableEntry = { path, name, type, size, lba, extents, recordOffset };
   if (rr !== undefined) {
     if (type === 'symlink') e.target = rr.target ?? '';
-    if (rr.mode !== undefined) e.mode = rr.mode;
-    if (rr.uid !== undefined) e.uid = rr.uid;
-    if (rr.gid !== undefined) e.gid = rr.gid;
-    if (rr.nlink !== undefined) e.nlink = rr.nlink;
-    if (rr.serial !== undefined) e.inode = rr.serial;
+    if (mode !== undefined) e.mode = mode;
+    if (uid !== undefined) e.uid = uid;
+    if (gid !== undefined) e.gid = gid;
+    if (nlink !== undefined) e.nlink = nlink;
+    if (inode !== undefined) e.inode = inode;
   }
+  return withTime(e, mtimeMs);
+}
+
+function withTime(e: MutableEntry, mtimeMs: number | undefined): MutableEntry {
   if (mtimeMs !== undefined) e.mtimeMs = mtimeMs;
   return e;
 }

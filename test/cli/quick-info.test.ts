@@ -1,7 +1,8 @@
 /**
- * `isosync info` without commander (src/cli/quick-info.ts): which forms bin/isosync
- * runs on the short path, and that they print exactly what the full command line
- * (main.ts) prints for the same words, reports and errors alike.
+ * `isosync info` and `isosync ls` without commander (src/cli/quick-info.ts,
+ * src/cli/quick-ls.ts): which forms bin/isosync runs on the short path, and that
+ * they print exactly what the full command line (main.ts) prints for the same
+ * words, reports and errors alike.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { quickInfoArgs } from '../../src/cli/quick-info.js';
+import { quickLsArgs } from '../../src/cli/quick-ls.js';
 import { cli, fixture, ROOT, tempDir } from '../helpers/env.js';
 
 /** The same words run through main.ts (commander), in a child like cli()'s. */
@@ -43,14 +45,45 @@ describe('isosync info on the short path', () => {
       ['info', join(tmp.dir, 'missing.torrent')],
       ['info', img, '--json'],
     ];
-    for (const args of cases) {
+    sameAsMain(cases);
+    assert.equal(cli(cases[0]!).status, 0);
+    assert.notEqual(cli(cases[2]!).status, 0);
+  });
+});
+
+/** Runs each case through bin/isosync and through main.ts: same exit status, stdout and stderr. */
+function sameAsMain(cases: string[][]): void {
+  for (const args of cases) {
       const quick = cli(args);
       const full = viaMain(args);
       assert.equal(quick.status, full.status, args.join(' '));
       assert.equal(quick.stdout, full.stdout, args.join(' '));
-      assert.equal(quick.stderr, full.stderr, args.join(' '));
+    assert.equal(quick.stderr, full.stderr, args.join(' '));
+  }
+}
+
+describe('isosync ls on the short path', () => {
+  it('takes the plain forms only', () => {
+    assert.deepEqual(quickLsArgs(['a.iso']), { image: 'a.iso', json: false });
+    assert.deepEqual(quickLsArgs(['--json', 'a.iso']), { image: 'a.iso', json: true });
+    assert.deepEqual(quickLsArgs(['a.iso', '--json']), { image: 'a.iso', json: true });
+    for (const words of [[], ['--json'], ['a', 'b'], ['a', '--deep'], ['a', '--help'], ['a', '-q'], ['--', 'a'], ['-'], ['a', '--home', 'h']]) {
+      assert.equal(quickLsArgs(words), undefined, words.join(' '));
     }
+  });
+
+  it('prints what the full command line prints, listings and errors', () => {
+    const rr = fixture('reader', 'rockridge.iso');
+    const cases = [
+      ['ls', rr],
+      ['ls', '--json', rr],
+      ['ls', fixture('reader', 'joliet-only.iso'), '--json'],
+      ['ls', fixture('reader', 'multi-extent.iso')],
+      ['ls', fixture('reader', 'missing.iso')],
+      ['ls', fixture('defects', 'iso', 'directory-loop.iso')],
+    ];
+    sameAsMain(cases);
     assert.equal(cli(cases[0]!).status, 0);
-    assert.notEqual(cli(cases[2]!).status, 0);
+    assert.notEqual(cli(cases[4]!).status, 0);
   });
 });

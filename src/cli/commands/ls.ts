@@ -14,7 +14,8 @@ import { WindowSource } from '../../iso/read-window.js';
 import { FileSource } from '../../store/file-source.js';
 import { BatchedOut, entryJson, JsonArrayOut, TYPE_BYTE } from './ls-format.js';
 
-async function list(image: string, json: boolean | undefined): Promise<void> {
+/** `isosync ls IMAGE [--json]` once the command line is read (by commander, or by quick-ls.ts). */
+export async function listImage(image: string, json: boolean | undefined): Promise<void> {
   const src = await FileSource.open(image);
   try {
     const cached = new WindowSource(src);
@@ -30,7 +31,7 @@ async function list(image: string, json: boolean | undefined): Promise<void> {
       sizeW = Math.max(sizeW, String(img.imageBytes).length);
       lbaW = Math.max(lbaW, String(img.volumeSpaceSize).length);
       return out.add(`T ${'SIZE'.padStart(sizeW)} ${'LBA'.padStart(lbaW)} PATH\n`);
-    }, (e) => out.row(TYPE_BYTE[e.type], e.size, sizeW, e.lba, lbaW, e.path, e.target), { times: false });
+    }, (e, parent) => out.row(TYPE_BYTE[e.type], e.size, sizeW, e.lba, lbaW, e.path, parent, e.name, e.target), { times: false });
     await out.flush();
   } finally {
     await src.close();
@@ -42,6 +43,6 @@ export function register(program: Command): void {
     .option('--deep', 'also list the files inside nested images (squashfs, EROFS, FAT), with their extents in the image'))
     .action(action(async (image: string, opts: CommonOptions & { deep?: boolean }) => {
       if (opts.deep) return (await import('./ls-deep.js')).listDeep(image, opts.json);
-      await list(image, opts.json);
+      await listImage(image, opts.json);
     }));
 }
