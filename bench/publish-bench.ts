@@ -23,6 +23,7 @@ import { buildHints } from '../src/delta/hints.js';
 import { encodeBencode } from '../src/torrent/bencode-encode.js';
 import { PieceStream } from '../src/library/piece-stream.js';
 import { defaultHashWorkers, hashPieces } from '../src/torrent/hash-pieces.js';
+import { defaultPoolWorkers, startPieceHashing } from '../src/torrent/piece-pool.js';
 import { ISO_HEADER_OFFSET, isoHeader } from '../test/helpers/iso-image.js';
 
 const MIB = 1024 * 1024;
@@ -108,6 +109,10 @@ export async function run(): Promise<void> {
     await hashPieces(image, PIECE_LENGTH);
     const cpu = process.cpuUsage(cpu0);
     rows.push([`isosync hashPieces (this thread + ${defaultHashWorkers()} workers)`, { wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 }]);
+    // What publish uses: a shared pass, with a worker per free core (none on a saturated machine), and with one forced.
+    const free = defaultPoolWorkers(bytes);
+    rows.push([`isosync piece pool (this thread + ${free} workers)`, await timed(() => startPieceHashing(image, PIECE_LENGTH, { workers: free }).finish())]);
+    if (cores > 1 && free !== 1) rows.push(['isosync piece pool (this thread + 1 worker)', await timed(() => startPieceHashing(image, PIECE_LENGTH, { workers: 1 }).finish())]);
     rows.push([
       'isosync publish (CLI, end to end)',
       timeCommand(join(ROOT, 'bin', 'isosync'), ['publish', image, '--product', 'bench', '--release', '1', '--home', join(dir, 'home'), '-o', join(dir, 'ours.torrent')]),
@@ -172,10 +177,27 @@ async function hintsPair(label: string, old: string, cur: string, dir: string): 
       await buildHints(cur, [{ infoHash: '00'.repeat(20), release: '1.00', imagePath: old }], { onTargetBytes: stream.update });
       if (!stream.pieces()) process.stdout.write('    (pieces not hashed in the hints pass)\n');
     });
+    // With a core free, publish hashes the pieces in a worker beside the hints instead.
+    const beside = await timed(async () => {
+      const pass = startPieceHashing(cur, PIECE_LENGTH, { workers: 1 });
+      await buildHints(cur, [{ infoHash: '00'.repeat(20), release: '1.00', imagePath: old }]);
+      await pass.finish();
+    });
     const hp = await cpuOf(() => hashPieces(cur, PIECE_LENGTH));
     const vs = (x: number) => (zs?.cpu ? `  ${(x / zs.cpu).toFixed(1)} x zsyncmake's CPU` : '');
     process.stdout.write(`      hints + pieces in one read ${oneCpu.toFixed(2)} CPU s${vs(oneCpu)}; hints, then hashPieces (${hp.toFixed(2)}) ${(cpu + hp).toFixed(2)} CPU s${vs(cpu + hp)}\n`);
+    const zsWall = zs ? `  ${(beside.wall / zs.wall).toFixed(1)} x zsyncmake's wall` : '';
+    process.stdout.write(`      hints beside a worker hashing the pieces ${beside.cpu!.toFixed(2)} CPU s${vs(beside.cpu!)}, ${beside.wall.toFixed(2)} s${zsWall}\n`);
   }
+}
+
+/** Wall and CPU seconds (this process, all threads) that `f` takes. */
+async function timed(f: () => Promise<unknown>): Promise<Timing> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await f();
+  const c = process.cpuUsage(c0);
+  return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
 }
 
 /** CPU seconds (this process, all threads) that `f` takes. */

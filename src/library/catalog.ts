@@ -98,13 +98,14 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
       `Cannot open catalog ${JSON.stringify(label)}: schema version ${from} is newer than this isosync knows (${migrations.length})`,
     );
   }
-  for (let v = from; v < migrations.length; v++) {
-    const m = migrations[v]!;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
+  if (from === migrations.length) return from;
+  // One transaction for every step: one commit (one fsync in WAL mode) where one per step cost
+  // ~30 ms of wall each on a new catalog (every first publish or sync with a fresh --home), and
+  // a step that fails leaves the file at the version it was at.
+  db.transaction(() => {
+    for (let v = from; v < migrations.length; v++) db.exec(migrations[v]!.sql);
+    db.pragma(`user_version = ${migrations.length}`);
+  })();
   return from;
 }
 

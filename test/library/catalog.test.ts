@@ -80,6 +80,18 @@ describe('catalog schema', () => {
     assert.deepEqual(db.prepare('SELECT x FROM a ORDER BY x').all(), [{ x: 2 }, { x: 3 }]);
   });
 
+  it('runs the pending migrations as one: a step that fails leaves the file at the version it was at', (t) => {
+    const db = new Database(':memory:');
+    t.after(() => db.close());
+    const steps = [
+      { name: 'one', sql: 'CREATE TABLE a (x)' },
+      { name: 'two', sql: 'INSERT INTO nowhere VALUES (2)' },
+    ];
+    assert.throws(() => migrate(db, steps), (e: unknown) => (e as { code?: string }).code === 'SQLITE_ERROR');
+    assert.equal(db.pragma('user_version', { simple: true }), 0);
+    assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE name = 'a'").all(), []);
+  });
+
   it('refuses a catalog written by a newer isosync', (t) => {
     const tmp = tempDir();
     t.after(tmp.cleanup);
