@@ -13,48 +13,21 @@
  * guesses never overlap `local`; `fetch` = target minus `local` minus the
  * first guess layer. Pure: no I/O.
  */
-import { cutAt, firstEndingAfter, mergeSpans, spanBytes, subtractSpans, unionSpans, type Span } from '../core/span.js';
+import { cut, SegmentTable, segmentArray, type LocalSegment, type Reason, type Segments } from './segments.js';
+import { cutAt, mergeSpans, spanBytes, subtractSpans, unionSpans, type Span } from '../core/span.js';
 import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import { MULTIPART_PART_BYTES } from '../core/ports.js';
 
-/** Why a byte is local; the plan report counts bytes per reason. */
-export type Reason =
-  | 'hint' // publisher's delta hints
-  | 'same-file' // a file at the same path, same size, same place
-  | 'moved-file' // a file with the same path (or name) and size, at another place
-  | 'nested-file' // stored blocks of a file inside a nested filesystem image (squashfs, EROFS, FAT), matched by path and block sizes
-  | 'changed-block' // a changed stored block of a nested file, guessed from the old block at the same index (its unchanged prefix)
-  | 'reencoded' // a changed lz4hc EROFS cluster compressed again from the old file's bytes, shifted past an edit (delta/reencoded-clusters.ts)
-  | 'loose-file' // a file from --source DIR
-  | 'same-offset' // the same offset in a source image (grown-in-place images, boot areas)
-  | 'zero' // known or assumed zeros
-  | 'fetched' // already fetched while planning (target metadata)
-  | 'resumed' // verified in the .part by an earlier, interrupted run
-  | 'received'; // received into the .part by an earlier run, its piece not verified yet (checked like any local byte)
-
-/** Source index used for zeros (no source to read). */
-export const ZERO_SOURCE = -1;
-/** Source index used for bytes already held in the plan's metadata cache. */
-export const CACHE_SOURCE = -2;
-
-export interface LocalSegment {
-  readonly start: number;
-  readonly end: number;
-  /** Index into the sync's source list, or ZERO_SOURCE / CACHE_SOURCE. */
-  readonly source: number;
-  /** Source byte that target byte `start` comes from. */
-  readonly sourceOffset: number;
-  readonly reason: Reason;
-}
+export { CACHE_SOURCE, SegmentTable, segmentsIn, ZERO_SOURCE, type LocalSegment, type Reason, type Segments } from './segments.js';
 
 export interface Plan {
   readonly length: number;
   readonly pieceLength: number;
   readonly pieceCount: number;
-  /** Exact local bytes: sorted, non-overlapping. */
-  readonly local: readonly LocalSegment[];
+  /** Exact local bytes: sorted, non-overlapping (a compact table: a live image's plan holds several segments per nested file). */
+  readonly local: SegmentTable;
   /** Guess layers, each restricted to bytes `local` does not cover; tried in order. */
-  readonly guesses: readonly (readonly LocalSegment[])[];
+  readonly guesses: readonly SegmentTable[];
   /** What must come from the network if the first guesses hold. */
   readonly fetch: readonly Span[];
 }
@@ -67,13 +40,6 @@ export interface PlanSummary {
   byReason: Partial<Record<Reason, number>>;
 }
 
-/** Segment part of `seg` inside [start, end). */
-function cut(seg: LocalSegment, start: number, end: number): LocalSegment {
-  const a = Math.max(seg.start, start);
-  const b = Math.min(seg.end, end);
-  return { start: a, end: b, source: seg.source, reason: seg.reason, sourceOffset: seg.sourceOffset + (a - seg.start) };
-}
-
 /**
  * Overlays layers: each later layer fills only what earlier ones left.
  * Returns sorted, non-overlapping segments within [0, length).
@@ -83,11 +49,11 @@ function cut(seg: LocalSegment, start: number, end: number): LocalSegment {
  * already holds" is the range up to the largest end so far), and the spans
  * of earlier layers are walked with one forward pointer.
  */
-export function overlay(length: number, layers: readonly (readonly LocalSegment[])[], already: readonly Span[] = []): LocalSegment[] {
+export function overlay(length: number, layers: readonly Segments[], already: readonly Span[] = []): LocalSegment[] {
   let covered: Span[] = mergeSpans(already);
   const out: LocalSegment[] = [];
   for (const layer of layers) {
-    const sorted = layer.filter((s) => s.end > s.start).sort((a, b) => a.start - b.start);
+    const sorted = segmentArray(layer).filter((s) => s.end > s.start).sort((a, b) => a.start - b.start);
     const mine: Span[] = [];
     let layerEnd = 0;
     let j = 0;
@@ -120,8 +86,8 @@ export function overlay(length: number, layers: readonly (readonly LocalSegment[
 /** Builds a plan from exact layers and guess layers (each in priority order). */
 export function buildPlan(
   target: { length: number; pieceLength: number },
-  exact: readonly (readonly LocalSegment[])[],
-  guessLayers: readonly (readonly LocalSegment[])[] = [],
+  exact: readonly Segments[],
+  guessLayers: readonly Segments[] = [],
 ): Plan {
   const local = overlay(target.length, exact);
   const localSpans = mergeSpans(local);
@@ -132,8 +98,8 @@ export function buildPlan(
     length: target.length,
     pieceLength: target.pieceLength,
     pieceCount: Math.ceil(target.length / target.pieceLength),
-    local,
-    guesses,
+    local: SegmentTable.of(local),
+    guesses: guesses.map((g) => SegmentTable.of(g)),
     fetch,
   };
 }
@@ -177,7 +143,7 @@ export const CHANGED_BLOCK_SAMPLE_BYTES = 4 * 2 * (16 + MULTIPART_PART_BYTES) + 
 export function summarize(plan: Plan, changedBlocks?: number): PlanSummary {
   const byReason: Partial<Record<Reason, number>> = {};
   let changedParts = 0;
-  const add = (segs: readonly LocalSegment[]) => {
+  const add = (segs: Iterable<LocalSegment>) => {
     for (const s of segs) {
       byReason[s.reason] = (byReason[s.reason] ?? 0) + (s.end - s.start);
       // A piece samples its own part of a guess: a changed block across a piece boundary is sampled once per piece.
@@ -209,20 +175,13 @@ export function remainingFetchBytes(plan: Plan, done: readonly boolean[], change
   const merged = mergeSpans(doneSpans);
   const rest: Plan = {
     ...plan,
-    local: overlay(plan.length, [plan.local], merged),
-    guesses: plan.guesses.slice(0, 1).map((g) => overlay(plan.length, [g], merged)),
+    local: SegmentTable.of(overlay(plan.length, [plan.local], merged)),
+    guesses: plan.guesses.slice(0, 1).map((g) => SegmentTable.of(overlay(plan.length, [g], merged))),
     fetch: subtractSpans(plan.fetch, merged),
   };
   const s = summarize(rest, changedBlocks);
   // Each fetched range is a part of a multipart reply, with its framing.
   return s.fetchBytes - (s.byReason.fetched ?? 0) + cutAt(rest.fetch, plan.pieceLength).length * partBytes;
-}
-
-/** Segments of a sorted list that intersect [start, end), clipped to it. */
-export function segmentsIn(segs: readonly LocalSegment[], start: number, end: number): LocalSegment[] {
-  const out: LocalSegment[] = [];
-  for (let i = firstEndingAfter(segs, start); i < segs.length && segs[i]!.start < end; i++) out.push(cut(segs[i]!, start, end));
-  return out;
 }
 
 /** Byte range of a piece. */

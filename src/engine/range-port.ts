@@ -32,9 +32,59 @@ export async function fetchAcrossPieces<W>(ranges: readonly Span[], pieceLength:
   });
 }
 
+/**
+ * Who sent which bytes, compact: a sync keeps it to the end (its planning bytes are checked against
+ * the verified pieces), one entry per range read, thousands on a live image's EROFS (an inode each).
+ * Bounds in a Float64Array, the sender as an index into the few distinct senders; a range that
+ * continues the previous one from the same sender extends it.
+ */
+export class SenderLog<W> {
+  private bounds = new Float64Array(64);
+  private senders = new Uint32Array(32);
+  private count = 0;
+  private readonly whos: W[] = [];
+  private readonly whoIndex = new Map<W, number>();
+
+  add(start: number, end: number, who: W): void {
+    let w = this.whoIndex.get(who);
+    if (w === undefined) {
+      w = this.whos.push(who) - 1;
+      this.whoIndex.set(who, w);
+    }
+    const n = this.count;
+    if (n > 0 && this.senders[n - 1] === w && this.bounds[2 * n - 1] === start) {
+      this.bounds[2 * n - 1] = end;
+      return;
+    }
+    if (n === this.senders.length) {
+      const b = new Float64Array(4 * n);
+      b.set(this.bounds);
+      this.bounds = b;
+      const s = new Uint32Array(2 * n);
+      s.set(this.senders);
+      this.senders = s;
+    }
+    this.bounds[2 * n] = start;
+    this.bounds[2 * n + 1] = end;
+    this.senders[n] = w;
+    this.count = n + 1;
+  }
+
+  /** The entries that overlap `span`, in the order they were added. */
+  overlapping(span: Span): Blame<W>[number][] {
+    const out: Blame<W>[number][] = [];
+    for (let i = 0; i < this.count; i++) {
+      const start = this.bounds[2 * i]!;
+      const end = this.bounds[2 * i + 1]!;
+      if (start < span.end && end > span.start) out.push({ start, end, who: this.whos[this.senders[i]!]! });
+    }
+    return out;
+  }
+}
+
 /** The range port of the engine: byte ranges anywhere, and who sent each byte (kept for the sync: a few entries per range read). */
 export class RangePort<W> {
-  private readonly blame: Blame<W>[number][] = [];
+  private readonly blame = new SenderLog<W>();
 
   constructor(
     private readonly pieceLength: number,
@@ -48,13 +98,13 @@ export class RangePort<W> {
   fetchRanges(ranges: readonly Span[]): Promise<Uint8Array[]> {
     return fetchAcrossPieces(ranges, this.pieceLength, async (p, list) => {
       const f = await this.fetch(p, list);
-      for (const b of f.blame) this.blame.push(b);
+      for (const b of f.blame) this.blame.add(b.start, b.end, b.who);
       return f;
     });
   }
 
   /** Who sent which bytes of `span` through this port. */
   sentRange(span: Span): Blame<W>[number][] {
-    return this.blame.filter((b) => b.start < span.end && b.end > span.start);
+    return this.blame.overlapping(span);
   }
 }

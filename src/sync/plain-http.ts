@@ -184,7 +184,7 @@ export async function runPlainSync(input: PlainSyncInput): Promise<PlainSyncRepo
   };
   const p = await prepare({ target, from, sourceDirs: input.sourceDirs, webSeeds: input.mirrors, output, ...(input.stallMs ? { stallMs: input.stallMs } : {}), onEvent: emit, onWarning: warn });
   const { byteSources, vt } = p;
-  const local = await trustedLocal(p.plan.local, vt, byteSources);
+  const local = await trustedLocal(p.plan.local.toArray(), vt, byteSources);
   const mirrors = p.net.engine;
   const partPath = `${output}.part`;
   const fh = await open(partPath, 'w');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BRIDGE_BYTES, bridgedBytes, buildPlan, CHANGED_BLOCK_FETCH_SHARE, CHANGED_BLOCK_SAMPLE_BYTES, overlay, summarize, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
+import { BRIDGE_BYTES, bridgedBytes, buildPlan, CHANGED_BLOCK_FETCH_SHARE, CHANGED_BLOCK_SAMPLE_BYTES, overlay, SegmentTable, segmentsIn, summarize, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.js';
 import { Rng } from '../helpers/random.js';
 
 const seg = (start: number, end: number, source: number, sourceOffset: number, reason: LocalSegment['reason'] = 'hint'): LocalSegment => ({ start, end, source, sourceOffset, reason });
@@ -20,7 +20,7 @@ test('the plan fetches what neither exact bytes nor the first guess cover', () =
   assert.deepEqual(plan.fetch, [{ start: 40, end: 50 }, { start: 70, end: 100 }]);
   assert.equal(plan.pieceCount, 4);
   // Guess layers never cover exact bytes.
-  assert.ok(plan.guesses.every((g) => g.every((s) => s.start >= 40)));
+  assert.ok(plan.guesses.every((g) => [...g].every((s) => s.start >= 40)));
   const s = summarize(plan);
   // The 20 local bytes between the two fetched ranges are shorter than BRIDGE_BYTES: a sync fetches them too.
   assert.equal(s.fetchBytes, 60);
@@ -93,4 +93,23 @@ test('measured changed blocks replace the prior share: the fetch is the spans pl
   const measured = summarize(plan, 1234);
   assert.equal(measured.fetchBytes, prior.fetchBytes - Math.round(CHANGED_BLOCK_FETCH_SHARE * 7900) - CHANGED_BLOCK_SAMPLE_BYTES + 1234);
   assert.deepEqual(measured.byReason, prior.byReason);
+});
+
+test('a plan keeps its segments in a table that gives back the same segments, searched and clipped like a list', () => {
+  const reasons: LocalSegment['reason'][] = ['hint', 'same-file', 'moved-file', 'nested-file', 'changed-block', 'reencoded', 'loose-file', 'same-offset', 'zero', 'fetched', 'resumed', 'received'];
+  // Offsets past 4 GiB and every reason, each at its own index.
+  const segs = reasons.map((r, i) => seg(i * 2 ** 33, i * 2 ** 33 + 1000 + i, i - 2, 2 ** 40 + i, r));
+  const table = SegmentTable.of(segs);
+  assert.equal(table.length, segs.length);
+  assert.deepEqual([...table], segs);
+  assert.deepEqual(table.toArray(), segs);
+  assert.deepEqual(table.filter((s) => s.reason === 'zero'), [segs[8]]);
+  for (const [a, b] of [[0, 1], [500, 2 ** 33 + 10], [3 * 2 ** 33 + 1001, 5 * 2 ** 33], [2 ** 36, 2 ** 37]] as const) {
+    assert.deepEqual(segmentsIn(table, a, b), segmentsIn(segs, a, b), `${a}-${b}`);
+  }
+  assert.deepEqual(segmentsIn(table, 2 ** 33 + 10, 2 ** 33 + 20), [seg(2 ** 33 + 10, 2 ** 33 + 20, -1, 2 ** 40 + 11, 'same-file')]);
+  const plan = buildPlan({ length: 100, pieceLength: 32 }, [[seg(0, 40, 0, 0)]], [[seg(40, 100, 1, 40, 'same-offset')]]);
+  assert.ok(plan.local instanceof SegmentTable);
+  assert.deepEqual([...plan.local], [seg(0, 40, 0, 0)]);
+  assert.deepEqual(plan.guesses.map((g) => [...g]), [[seg(40, 100, 1, 40, 'same-offset')]]);
 });

@@ -16,6 +16,7 @@ import { buildPlan, ZERO_SOURCE, type LocalSegment } from '../../src/delta/plan.
 import { pieceNeeds, surelyFetched } from '../../src/delta/sure-bytes.js';
 import { isError } from '../helpers/errors.js';
 import { block } from './shorthand.js';
+import { SenderLog } from '../../src/engine/range-port.js';
 import { MAX_PEER_WINDOW_PIECES, MIN_PEER_WINDOW_PIECES, pieceWindow } from '../../src/engine/piece-window.js';
 
 const P = (n: number): PieceIndex => pieceIndex(n);
@@ -327,4 +328,28 @@ describe('pieceWindow: a deep window only for peers without a web seed', () => {
   for (const [name, pieceLength, sources, want] of rows) {
     it(name, () => assert.equal(pieceWindow(pieceLength, sources), want));
   }
+});
+
+describe('SenderLog: who sent which bytes, a range that continues the same sender\'s last one joined to it', () => {
+  it('joins, keeps others apart and answers by overlap, in order', () => {
+    const a = { name: 'a' };
+    const b = { name: 'b' };
+    const log = new SenderLog<{ name: string }>();
+    log.add(0, 100, a);
+    log.add(100, 200, a); // continues a's last range
+    log.add(200, 300, b);
+    log.add(300, 400, a); // a again, but b's range came between
+    log.add(1000, 1100, b);
+    log.add(1100, 1200, b);
+    for (let i = 0; i < 200; i++) log.add(5000 + 10 * i, 5005 + 10 * i, i % 2 ? a : b); // past the first allocation
+    assert.deepEqual(log.overlapping({ start: 150, end: 350 }), [
+      { start: 0, end: 200, who: a },
+      { start: 200, end: 300, who: b },
+      { start: 300, end: 400, who: a },
+    ]);
+    assert.deepEqual(log.overlapping({ start: 1150, end: 1160 }), [{ start: 1000, end: 1200, who: b }]);
+    assert.deepEqual(log.overlapping({ start: 400, end: 1000 }), []);
+    assert.deepEqual(log.overlapping({ start: 5000 + 10 * 199, end: 6 ** 10 }), [{ start: 5000 + 10 * 199, end: 5005 + 10 * 199, who: a }]);
+    assert.equal(log.overlapping({ start: 5000, end: 7000 }).length, 200);
+  });
 });
