@@ -101,14 +101,11 @@ export class PeerLink {
     const wire = this.wire;
     wire.onViolation = (reason) => this.close(reason);
     socket.setNoDelay?.(true);
-    const reader = readers.get(socket);
-    if (reader) {
-      reader.take = (d) => {
-        this.bytesIn += d.length;
-        if (!this.closed) wire.takeRead(d);
-      };
-      for (const d of reader.early.splice(0)) reader.take(d);
-    } else {
+    const reused = takeReads(socket, (d) => {
+      this.bytesIn += d.length;
+      if (!this.closed) wire.takeRead(d);
+    });
+    if (!reused) {
       socket.on('data', (d: Buffer) => {
         this.bytesIn += d.length;
         if (!this.closed) wire.write(d);
@@ -207,7 +204,8 @@ export class PeerLink {
 
 /**
  * Each socket read lands in this one buffer of its connection (node:net's
- * `onread`), not in a fresh 64 KiB allocation per read: the wire copies out
+ * `onread`; dialed and accepted TCP connections alike), not in a fresh
+ * allocation per read: the wire copies out
  * what it keeps (a block: wire-frames.ts). Fresh read buffers were most of
  * a leecher's ArrayBuffer churn, which drove V8 to a full collection every
  * ~10 MB received.
@@ -221,18 +219,60 @@ interface ReadSink {
 }
 const readers = new WeakMap<object, ReadSink>();
 
+/** A socket's reads into one buffer of its own (node:net `onread`), to the ReadSink registered for it. */
+function reusedReads(): { reader: ReadSink; onread: net.OnReadOpts } {
+  const reader: ReadSink = { take: undefined, early: [] };
+  const buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  const callback = (n: number, buf: Uint8Array): boolean => {
+    const d = buf.subarray(0, n);
+    if (reader.take) reader.take(d);
+    else reader.early.push(Uint8Array.from(d));
+    return true;
+  };
+  return { reader, onread: { buffer, callback } };
+}
+
+/**
+ * An accepted connection made to read into one reused buffer, as a dialed
+ * one does: node:net's server has no `onread`, but a socket made on the
+ * accepted handle takes one. `s` must come from a server made with
+ * `pauseOnConnect` (nothing read yet); its shell is destroyed without its
+ * handle (the server counts the connection closed; the new socket is not
+ * counted, which no caller uses). Where node:net's internals differ, `s`
+ * itself, resumed (its reads then take the stream's way).
+ */
+export function adoptAccepted(s: net.Socket): net.Socket {
+  const shell = s as unknown as { _handle?: { readStart?: unknown } | null };
+  const handle = shell._handle;
+  if (!handle || typeof handle.readStart !== 'function') return s.resume();
+  shell._handle = null;
+  s.destroy();
+  const { reader, onread } = reusedReads();
+  const opts = { handle, readable: true, writable: true, onread } as net.SocketConstructorOpts;
+  const adopted = new net.Socket(opts);
+  readers.set(adopted, reader);
+  return adopted;
+}
+
+/**
+ * Hands every read of `socket` (dialed or adopted here) to `take`, in a
+ * buffer reused once `take` returns, those read before now first; false
+ * when its reads are not ours (a uTP connection, or a socket node:net
+ * reads itself: they come as 'data').
+ */
+export function takeReads(socket: object, take: (d: Uint8Array) => void): boolean {
+  const reader = readers.get(socket);
+  if (!reader) return false;
+  reader.take = take;
+  for (const d of reader.early.splice(0)) take(d);
+  return true;
+}
+
 /** Dials host:port; resolves with the connected socket or rejects with a one-word reason. */
 export function dial(host: string, port: number, timeoutMs = CONNECT_TIMEOUT_MS): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const reader: ReadSink = { take: undefined, early: [] };
-    const buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
-    const callback = (n: number, buf: Uint8Array): boolean => {
-      const d = buf.subarray(0, n);
-      if (reader.take) reader.take(d);
-      else reader.early.push(Uint8Array.from(d));
-      return true;
-    };
-    const s = net.connect({ host, port, onread: { buffer, callback } });
+    const { reader, onread } = reusedReads();
+    const s = net.connect({ host, port, onread });
     readers.set(s, reader);
     const timer = setTimeout(() => {
       s.destroy();

@@ -77,6 +77,15 @@ export class SafeWire extends Wire {
   v2 = false;
   /** BEP 52: the peer's handshake set the v2 bit (known when the 'handshake' event fires). */
   peerV2 = false;
+  /**
+   * Where a block the peer sends may be received in place, read off a
+   * transient read (takeRead): set by the wire's owner (bt-peer.ts: a view
+   * of the buffer its piece is assembled in, engine/wants.ts `slot`). The
+   * bytes written there go to `_onPiece` in the same call.
+   */
+  blockInto: ((index: number, offset: number, length: number) => Uint8Array | undefined) | undefined = undefined;
+  /** A message cut by the end of a transient read (wire-frames.ts CARRY_BYTES). */
+  _carry: Uint8Array | undefined = undefined;
   private violated = false;
   /**
    * The peer's requests we have not answered, by piece:offset:length (the
