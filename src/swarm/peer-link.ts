@@ -14,6 +14,7 @@ import net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { SafeWire } from './safe-wire.js';
 import { bitfieldOf } from './availability.js';
+import { written } from './window-pool.js';
 
 /** A fresh BEP 20 peer id: "-IS0100-" and 12 random bytes. */
 export function newPeerId(): Uint8Array {
@@ -51,7 +52,7 @@ export interface PeerSocket {
   readonly destroyed: boolean;
   /** Bytes written and not yet handed to the kernel (or to uTP's send window). */
   readonly writableLength?: number;
-  write(d: Uint8Array): boolean;
+  write(d: Uint8Array, done?: () => void): boolean;
   cork(): void;
   uncork(): void;
   destroy(): void;
@@ -113,6 +114,7 @@ export class PeerLink {
     }
     // Messages of one turn leave in one write (writev): with Nagle off, each request, header and block was its own syscall and segment.
     let corked = false;
+    const tracked = socket instanceof net.Socket;
     const uncork = () => {
       corked = false;
       if (!socket.destroyed) socket.uncork();
@@ -124,7 +126,8 @@ export class PeerLink {
         socket.cork();
         process.nextTick(uncork);
       }
-      socket.write(d);
+      // A block sent from a pooled serve window returns to the pool once the kernel took it (window-pool.ts); uTP's writes are not tracked.
+      socket.write(d, tracked ? written(d) : undefined);
     });
     socket.on('drain', () => this.onDrain());
     socket.on('error', (e: NodeJS.ErrnoException) => this.close(e.code ?? e.message));

@@ -31,6 +31,7 @@ import { bencodeValueEnd } from '../torrent/bencode-decode.js';
 import { mseKeyPair } from './mse-keys.js';
 import { maxMessageBytes, messageFault, u32 } from './wire-checks.js';
 import { BATCHED_MESSAGE_BYTES, OutBatch, takeChunk } from './wire-frames.js';
+import { lend } from './window-pool.js';
 
 export { MAX_BLOCK_BYTES, MAX_MESSAGE_BYTES, PIECE_COUNT_UNKNOWN } from './wire-checks.js';
 
@@ -222,6 +223,8 @@ export class SafeWire extends Wire {
 
   /** A block out: the library's version also feeds a speed meter and an event per block, neither used. */
   override piece(index: number, offset: number, block: Uint8Array): void {
+    // A block pushed as it is (a view of a serve window) stays lent until the socket took it (window-pool.ts).
+    if (block.length > BATCHED_MESSAGE_BYTES) lend(block);
     this._message(7, [index, offset], block);
     this.uploaded += block.length;
   }
