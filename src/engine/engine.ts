@@ -228,6 +228,10 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     this.wake();
   }
 
+  inPlace(_h: PeerHandle, piece: PieceIndex, offset: number, length: number): Uint8Array | undefined {
+    return this.wants.inPlace(piece, offset, length);
+  }
+
   failed(h: PeerHandle, blocks: readonly Block[], _why: FailReason): void {
     for (const b of blocks) this.book.release(b, h);
     this.wake();

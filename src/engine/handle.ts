@@ -63,8 +63,15 @@ export type FailReason = 'rejected' | 'choked' | 'error';
 
 /** How a handle reports to the engine. */
 export interface HandleSink {
-  /** An asked block arrived (bytes may be a view: the engine copies them). */
+  /** An asked block arrived (its bytes must not change afterwards: the engine and the journal keep them). */
   block(h: PeerHandle, b: Block, bytes: Uint8Array): void;
+  /**
+   * Optional: where the asked block (piece, offset, length) may be received
+   * in place (a view of the buffer its piece is assembled in), to be
+   * reported by `block` with that view in the same turn; undefined: the
+   * handle keeps its own copy.
+   */
+  inPlace?(h: PeerHandle, piece: PieceIndex, offset: number, length: number): Uint8Array | undefined;
   /** Asks ended without bytes; they go back to the scheduler. */
   failed(h: PeerHandle, blocks: readonly Block[], why: FailReason): void;
   /** What it has, whether it chokes, or its capacity changed: time to ask again. */

@@ -99,6 +99,23 @@ export class Wants<H> {
     }
   }
 
+  /**
+   * Where block (piece, offset, length) may be received in place: its place
+   * in the buffer of the one fetch that waits for it (FetchOptions.into),
+   * while that fetch has no bytes for it yet; undefined otherwise (the
+   * receiver keeps a copy of its own). Bytes written there must be delivered
+   * in the same turn (before any other copy of the block may land there);
+   * bytes written and not delivered (a late or unasked copy) are overwritten
+   * by the copy that is.
+   */
+  inPlace(piece: PieceIndex, offset: number, length: number): Uint8Array | undefined {
+    const list = this.waiters.get(piece)?.get(offset * (BLOCK_BYTES + 1) + length);
+    if (list === undefined || list.length !== 1) return undefined;
+    const { w, i } = list[0]!;
+    if (w.into === undefined || w.bytes[i] !== undefined || offset + length > w.into.length) return undefined;
+    return w.into.subarray(offset, offset + length);
+  }
+
   /** Whether some fetch waits for block `b`. */
   waitedFor(b: Block): boolean {
     return this.waiters.get(b.piece)?.has(slotOf(b)) ?? false;
@@ -145,7 +162,11 @@ export class Wants<H> {
       const at = base + b.offset;
       while (w.ranges[ri]!.end <= at) ri++;
       const who = w.senders[i] as H;
-      parts[ri]!.set(w.bytes[i]!, at - w.ranges[ri]!.start);
+      const part = parts[ri]!;
+      const bytes = w.bytes[i]!;
+      const to = at - w.ranges[ri]!.start;
+      // A block received in place (inPlace) is there already.
+      if (bytes.buffer !== part.buffer || bytes.byteOffset !== part.byteOffset + to) part.set(bytes, to);
       const last = blame[blame.length - 1];
       if (last && last.who === who && last.end === at) last.end = at + b.length;
       else blame.push({ start: at, end: at + b.length, who });

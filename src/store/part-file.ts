@@ -28,7 +28,7 @@ import { verifyPieces } from '../torrent/hash-pieces.js';
 import { pieceCheckOf, type CheckSource } from '../torrent/piece-check.js';
 import type { ByteSource } from './byte-source.js';
 import { checkRange } from './byte-source.js';
-import { readFully } from './file-source.js';
+import { readFully, readFullyInto } from './file-source.js';
 import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import type { PieceStore } from '../core/ports.js';
 import type { Span } from '../core/span.js';
@@ -173,6 +173,10 @@ export class PartFile implements ByteSource, PieceStore {
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this.size, offset, length, JSON.stringify(this.path));
     return readFully(this.handle, this.path, offset, length, true);
+  }
+  async readInto(dest: Uint8Array, at: number, offset: number, length: number): Promise<void> {
+    checkRange(this.size, offset, length, JSON.stringify(this.path));
+    await readFullyInto(this.handle, this.path, dest, at, offset, length, true);
   }
 
   /** writePiece has written every byte when it resolves: the caller may reuse the buffer (PieceStore). */

@@ -12,7 +12,7 @@
  * one keeps being asked them (its rejects have other causes). The swarm
  * remembers aligned-only peers by address across reconnects.
  */
-import type { PieceIndex } from '../core/ids.js';
+import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import { alignedBlockOf, isAlignedBlock, keyOf, type Block } from '../engine/block.js';
 import { NO_CAPACITY, type Capacity, type HandleSink, type PeerHandle } from '../engine/handle.js';
 import { sourceOf } from '../core/warnings.js';
@@ -93,6 +93,8 @@ export class BtPeer implements PeerHandle {
 
   attach(sink: HandleSink): void {
     this.sink = sink;
+    // Blocks read off the socket's reused buffer land in their piece's buffer when the engine has one (no copy of their own).
+    if (sink.inPlace) this.link.wire.blockInto = (index, offset, length) => sink.inPlace!(this, pieceIndex(index), offset, length);
   }
 
   has(p: PieceIndex): boolean {
@@ -194,7 +196,7 @@ export class BtPeer implements PeerHandle {
     if (bytes.length !== onWire.length) return this.link.wire.violation(`sent ${bytes.length} bytes for a ${onWire.length}-byte request of piece ${onWire.piece}`);
     if (!grouped && !isAlignedBlock(tag, this.ctx.pieceSize(tag.piece))) this.unalignedAnswered++;
     this.ctx.received(this.link, bytes.length);
-    // A view into the chunk the socket read (never reused): the engine copies it into the piece.
+    // Its own memory (a slab, or its place in the piece's buffer: SafeWire.blockInto), or a view of a read never reused.
     if (!grouped) {
       if (asked.length > 0) this.sink?.block(this, tag, bytes);
       return;

@@ -14,6 +14,7 @@ import net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { SafeWire } from './safe-wire.js';
 import { bitfieldOf } from './availability.js';
+import { written } from './window-pool.js';
 
 /** A fresh BEP 20 peer id: "-IS0100-" and 12 random bytes. */
 export function newPeerId(): Uint8Array {
@@ -51,7 +52,7 @@ export interface PeerSocket {
   readonly destroyed: boolean;
   /** Bytes written and not yet handed to the kernel (or to uTP's send window). */
   readonly writableLength?: number;
-  write(d: Uint8Array): boolean;
+  write(d: Uint8Array, done?: () => void): boolean;
   cork(): void;
   uncork(): void;
   destroy(): void;
@@ -101,14 +102,11 @@ export class PeerLink {
     const wire = this.wire;
     wire.onViolation = (reason) => this.close(reason);
     socket.setNoDelay?.(true);
-    const reader = readers.get(socket);
-    if (reader) {
-      reader.take = (d) => {
-        this.bytesIn += d.length;
-        if (!this.closed) wire.takeRead(d);
-      };
-      for (const d of reader.early.splice(0)) reader.take(d);
-    } else {
+    const reused = takeReads(socket, (d) => {
+      this.bytesIn += d.length;
+      if (!this.closed) wire.takeRead(d);
+    });
+    if (!reused) {
       socket.on('data', (d: Buffer) => {
         this.bytesIn += d.length;
         if (!this.closed) wire.write(d);
@@ -116,6 +114,7 @@ export class PeerLink {
     }
     // Messages of one turn leave in one write (writev): with Nagle off, each request, header and block was its own syscall and segment.
     let corked = false;
+    const tracked = socket instanceof net.Socket;
     const uncork = () => {
       corked = false;
       if (!socket.destroyed) socket.uncork();
@@ -127,7 +126,8 @@ export class PeerLink {
         socket.cork();
         process.nextTick(uncork);
       }
-      socket.write(d);
+      // A block sent from a pooled serve window returns to the pool once the kernel took it (window-pool.ts); uTP's writes are not tracked.
+      socket.write(d, tracked ? written(d) : undefined);
     });
     socket.on('drain', () => this.onDrain());
     socket.on('error', (e: NodeJS.ErrnoException) => this.close(e.code ?? e.message));
@@ -207,7 +207,8 @@ export class PeerLink {
 
 /**
  * Each socket read lands in this one buffer of its connection (node:net's
- * `onread`), not in a fresh 64 KiB allocation per read: the wire copies out
+ * `onread`; dialed and accepted TCP connections alike), not in a fresh
+ * allocation per read: the wire copies out
  * what it keeps (a block: wire-frames.ts). Fresh read buffers were most of
  * a leecher's ArrayBuffer churn, which drove V8 to a full collection every
  * ~10 MB received.
@@ -221,18 +222,60 @@ interface ReadSink {
 }
 const readers = new WeakMap<object, ReadSink>();
 
+/** A socket's reads into one buffer of its own (node:net `onread`), to the ReadSink registered for it. */
+function reusedReads(): { reader: ReadSink; onread: net.OnReadOpts } {
+  const reader: ReadSink = { take: undefined, early: [] };
+  const buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  const callback = (n: number, buf: Uint8Array): boolean => {
+    const d = buf.subarray(0, n);
+    if (reader.take) reader.take(d);
+    else reader.early.push(Uint8Array.from(d));
+    return true;
+  };
+  return { reader, onread: { buffer, callback } };
+}
+
+/**
+ * An accepted connection made to read into one reused buffer, as a dialed
+ * one does: node:net's server has no `onread`, but a socket made on the
+ * accepted handle takes one. `s` must come from a server made with
+ * `pauseOnConnect` (nothing read yet); its shell is destroyed without its
+ * handle (the server counts the connection closed; the new socket is not
+ * counted, which no caller uses). Where node:net's internals differ, `s`
+ * itself, resumed (its reads then take the stream's way).
+ */
+export function adoptAccepted(s: net.Socket): net.Socket {
+  const shell = s as unknown as { _handle?: { readStart?: unknown } | null };
+  const handle = shell._handle;
+  if (!handle || typeof handle.readStart !== 'function') return s.resume();
+  shell._handle = null;
+  s.destroy();
+  const { reader, onread } = reusedReads();
+  const opts = { handle, readable: true, writable: true, onread } as net.SocketConstructorOpts;
+  const adopted = new net.Socket(opts);
+  readers.set(adopted, reader);
+  return adopted;
+}
+
+/**
+ * Hands every read of `socket` (dialed or adopted here) to `take`, in a
+ * buffer reused once `take` returns, those read before now first; false
+ * when its reads are not ours (a uTP connection, or a socket node:net
+ * reads itself: they come as 'data').
+ */
+export function takeReads(socket: object, take: (d: Uint8Array) => void): boolean {
+  const reader = readers.get(socket);
+  if (!reader) return false;
+  reader.take = take;
+  for (const d of reader.early.splice(0)) take(d);
+  return true;
+}
+
 /** Dials host:port; resolves with the connected socket or rejects with a one-word reason. */
 export function dial(host: string, port: number, timeoutMs = CONNECT_TIMEOUT_MS): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const reader: ReadSink = { take: undefined, early: [] };
-    const buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
-    const callback = (n: number, buf: Uint8Array): boolean => {
-      const d = buf.subarray(0, n);
-      if (reader.take) reader.take(d);
-      else reader.early.push(Uint8Array.from(d));
-      return true;
-    };
-    const s = net.connect({ host, port, onread: { buffer, callback } });
+    const { reader, onread } = reusedReads();
+    const s = net.connect({ host, port, onread });
     readers.set(s, reader);
     const timer = setTimeout(() => {
       s.destroy();

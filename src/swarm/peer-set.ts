@@ -40,7 +40,7 @@
 import net from 'node:net';
 import { IsosyncError } from '../errors.js';
 import { sourceOf, type WarningSink } from '../core/warnings.js';
-import { dial, PeerLink, type LinkSpec, type PeerSocket } from './peer-link.js';
+import { adoptAccepted, dial, PeerLink, type LinkSpec, type PeerSocket } from './peer-link.js';
 import type { UtpEndpoint } from './utp.js';
 
 /** Times a peer that hung up is dialed again (it may have been busy checking its files). */
@@ -176,7 +176,7 @@ export class PeerSet {
 
   listen(host: string, port: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const server = net.createServer((socket) => this.accept(socket));
+      const server = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(adoptAccepted(socket)));
       server.once('error', (e: NodeJS.ErrnoException) => reject(new IsosyncError('NETWORK', `Cannot listen for peers on ${host}:${port}: ${e.code ?? e.message}`, { errno: e.code })));
       server.listen(port, host, () => {
         server.removeAllListeners('error');

@@ -31,6 +31,7 @@ import { bencodeValueEnd } from '../torrent/bencode-decode.js';
 import { mseKeyPair } from './mse-keys.js';
 import { maxMessageBytes, messageFault, u32 } from './wire-checks.js';
 import { BATCHED_MESSAGE_BYTES, OutBatch, takeChunk } from './wire-frames.js';
+import { lend } from './window-pool.js';
 
 export { MAX_BLOCK_BYTES, MAX_MESSAGE_BYTES, PIECE_COUNT_UNKNOWN } from './wire-checks.js';
 
@@ -77,6 +78,15 @@ export class SafeWire extends Wire {
   v2 = false;
   /** BEP 52: the peer's handshake set the v2 bit (known when the 'handshake' event fires). */
   peerV2 = false;
+  /**
+   * Where a block the peer sends may be received in place, read off a
+   * transient read (takeRead): set by the wire's owner (bt-peer.ts: a view
+   * of the buffer its piece is assembled in, engine/wants.ts `slot`). The
+   * bytes written there go to `_onPiece` in the same call.
+   */
+  blockInto: ((index: number, offset: number, length: number) => Uint8Array | undefined) | undefined = undefined;
+  /** A message cut by the end of a transient read (wire-frames.ts CARRY_BYTES). */
+  _carry: Uint8Array | undefined = undefined;
   private violated = false;
   /**
    * The peer's requests we have not answered, by piece:offset:length (the
@@ -213,6 +223,8 @@ export class SafeWire extends Wire {
 
   /** A block out: the library's version also feeds a speed meter and an event per block, neither used. */
   override piece(index: number, offset: number, block: Uint8Array): void {
+    // A block pushed as it is (a view of a serve window) stays lent until the socket took it (window-pool.ts).
+    if (block.length > BATCHED_MESSAGE_BYTES) lend(block);
     this._message(7, [index, offset], block);
     this.uploaded += block.length;
   }

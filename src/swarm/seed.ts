@@ -63,9 +63,9 @@ export interface Seeding {
   close(): Promise<void>;
 }
 
-/** Reads exactly `length` bytes of the image at `offset`, synchronously; a file that ends first is an error. */
-function readNow(fd: number, path: string, offset: number, length: number): Uint8Array {
-  const buf = Buffer.allocUnsafe(length);
+/** Reads exactly `length` bytes of the image at `offset`, synchronously (into `into` when given); a file that ends first is an error. */
+function readNow(fd: number, path: string, offset: number, length: number, into?: Uint8Array): Uint8Array {
+  const buf = into ?? Buffer.allocUnsafe(length);
   for (let done = 0; done < length; ) {
     const n = readSync(fd, buf, done, length - done, offset + done);
     if (n === 0) throw new IsosyncError('IO', `Cannot read ${JSON.stringify(path)}: file ended at byte ${offset + done}, expected ${offset + length}`, { path });
@@ -107,7 +107,7 @@ export async function seedImage(opts: SeedOptions): Promise<Seeding> {
     length: t.length,
     pieceLength: t.pieceLength,
     ...(t.version === 'v2' ? { padLastPiece: true } : {}),
-    store: { have, read: (o, n) => source.read(o, n), readNow: (o, n) => readNow(fd, opts.imagePath, o, n) },
+    store: { have, read: (o, n) => source.read(o, n), readNow: (o, n, into) => readNow(fd, opts.imagePath, o, n, into) },
     host: opts.host ?? '127.0.0.1',
     port: opts.port ?? 0,
     ...(opts.uploadSlots ? { uploadSlots: opts.uploadSlots } : {}),

@@ -12,23 +12,36 @@
  * a loopback seed on a loaded machine held 4 MiB of replies waiting on reads
  * with an empty socket most of the time (each read waits for a pool thread
  * to get a CPU, then for the main thread to hear of it).
+ *
+ * Windows are read into reused buffers (window-pool.ts), when the store
+ * reads into a buffer it is given (`into`; one that returns its own bytes
+ * instead leaves the pooled buffer unused).
  */
+import { WindowPool } from './window-pool.js';
 
 export const SERVE_WINDOW_BYTES = 256 * 1024;
 /** Windows kept (8 MiB): the pieces a handful of unchoked peers are fetching at once. */
 export const SERVE_WINDOWS = 32;
+/** Window buffers kept free beyond those in use (2 MiB). */
+const SPARE_WINDOWS = 8;
+
+/** Reads bytes [offset, offset+length) of the store, into `into` (length bytes) when the store can. */
+export type WindowRead<R> = (offset: number, length: number, into?: Uint8Array) => R;
 
 export class ServeWindows {
   /** Windows by absolute offset, oldest first. */
   private readonly windows = new Map<number, Promise<Uint8Array>>();
   /** The windows of `windows` whose read has finished, by absolute offset. */
   private readonly loaded = new Map<number, Uint8Array>();
+  private readonly pool: WindowPool;
 
   constructor(
-    private readonly read: (offset: number, length: number) => Promise<Uint8Array>,
+    private readonly read: WindowRead<Promise<Uint8Array>>,
     private readonly pieceLength: number,
-    private readonly readNow?: (offset: number, length: number) => Uint8Array,
-  ) {}
+    private readonly readNow?: WindowRead<Uint8Array>,
+  ) {
+    this.pool = new WindowPool(Math.min(SERVE_WINDOW_BYTES, pieceLength), SPARE_WINDOWS);
+  }
 
   /**
    * Bytes [offset, offset+length) of piece `piece` (of `pieceSize` bytes)
@@ -47,11 +60,14 @@ export class ServeWindows {
       this.windows.delete(at);
       this.windows.set(at, w);
     } else if (this.readNow && !this.windows.has(at)) {
+      const into = this.pool.take().subarray(0, wEnd - wStart);
       try {
-        bytes = this.readNow(at, wEnd - wStart);
+        bytes = this.readNow(at, wEnd - wStart, into);
       } catch {
+        this.pool.retire(into);
         return undefined;
       }
+      if (bytes.buffer !== into.buffer) this.pool.retire(into);
       this.keep(at, Promise.resolve(bytes));
       this.loaded.set(at, bytes);
     } else return undefined;
@@ -68,8 +84,14 @@ export class ServeWindows {
     let w = this.windows.get(at);
     if (w) this.windows.delete(at);
     else {
-      w = this.read(at, wEnd - wStart);
+      const into = this.pool.take().subarray(0, wEnd - wStart);
+      w = this.read(at, wEnd - wStart, into);
       const mine = w;
+      // Unused (the store returned bytes of its own) or failed: the pooled buffer is free again once the read is over.
+      w.then(
+        (bytes) => bytes.buffer !== into.buffer && this.pool.retire(into),
+        () => this.pool.retire(into),
+      );
       w.then(
         (bytes) => this.windows.get(at) === mine && this.loaded.set(at, bytes),
         () => this.windows.get(at) === mine && this.windows.delete(at),
@@ -85,6 +107,12 @@ export class ServeWindows {
     this.windows.set(at, w);
     while (this.windows.size > SERVE_WINDOWS) {
       const oldest = this.windows.keys().next().value!;
+      // Its buffer goes back to the pool once its read is over and its blocks are sent (window-pool.ts); not before
+      // the next turn: a reply that got a view of it (bytes) is lent in a microtask still to run.
+      this.windows.get(oldest)!.then(
+        (bytes) => setImmediate(() => this.pool.retire(bytes)),
+        () => undefined,
+      );
       this.windows.delete(oldest);
       this.loaded.delete(oldest);
     }

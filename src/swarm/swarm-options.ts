@@ -9,12 +9,13 @@ import type { HandleSink, PeerHandle } from '../engine/handle.js';
 export interface SwarmStore {
   /** have[i]: piece i is verified and may be served. */
   readonly have: readonly boolean[];
-  read(offset: number, length: number): Promise<Uint8Array>;
+  /** `into`: a buffer of `length` bytes the bytes may be read into (and returned as), to reuse memory. */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   /**
    * The same bytes read at once, when the store can (a seed's image file):
    * serving then needs no thread-pool round trip (serve-window.ts).
    */
-  readNow?(offset: number, length: number): Uint8Array;
+  readNow?(offset: number, length: number, into?: Uint8Array): Uint8Array;
 }
 
 /** The download engine, as the swarm sees it. */

@@ -89,7 +89,7 @@ export class Swarm {
     });
     this.uploader = new Uploader({
       have: opts.store.have,
-      read: (o, n) => opts.store.read(o, n),
+      read: (o, n, into) => opts.store.read(o, n, into),
       ...(opts.store.readNow ? { readNow: opts.store.readNow.bind(opts.store) } : {}),
       pieceLength: opts.pieceLength,
       pieceSize: (p) => this.pieceSize(p),

@@ -81,6 +81,7 @@ export interface SyncPeers {
 interface Store {
   readonly have: readonly boolean[];
   read(offset: number, length: number): Promise<Uint8Array>;
+  readInto?(dest: Uint8Array, at: number, offset: number, length: number): Promise<void>;
 }
 
 /**
@@ -114,13 +115,16 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   // Between the .part's close (renamed to the image) and seedFrom opening the image, reads of a complete image wait for the swap.
   let swapped!: (ok: boolean) => void;
   const swap = new Promise<boolean>((r) => (swapped = r));
-  const read = async (o: number, n: number): Promise<Uint8Array> => {
+  // `into`: the serve window's pooled buffer (swarm/window-pool.ts), filled in place when the reader can.
+  const readFrom = async (from: ByteSource | Store, o: number, n: number, into?: Uint8Array): Promise<Uint8Array> =>
+    into && from.readInto ? (await from.readInto(into, 0, o, n), into) : from.read(o, n);
+  const read = async (o: number, n: number, into?: Uint8Array): Promise<Uint8Array> => {
     const from = reader;
     try {
-      return await from.read(o, n);
+      return await readFrom(from, o, n, into);
     } catch (e) {
       if (from !== store || !store.have.every(Boolean) || !(await swap)) throw e;
-      return reader.read(o, n);
+      return readFrom(reader, o, n, into);
     }
   };
   // BEP 52: a hybrid's peers are dialed on its v2 swarm first (hash requests need a v2 link), the v1 one as a fallback.

@@ -57,9 +57,10 @@ interface Upload extends Queued<PeerLink> {
 
 export interface UploaderOptions {
   readonly have: readonly boolean[];
-  read(offset: number, length: number): Promise<Uint8Array>;
+  /** `into`: a buffer of `length` bytes to read into, if the store can (serve-window.ts). */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   /** The same bytes at once, when the store can (serve-window.ts). */
-  readNow?(offset: number, length: number): Uint8Array;
+  readNow?(offset: number, length: number, into?: Uint8Array): Uint8Array;
   readonly pieceLength: number;
   pieceSize(p: PieceIndex): number;
   /** How much of piece p a peer may ask for, when more than pieceSize (BEP 52 pad of the last piece, served as zeros). */
@@ -96,7 +97,7 @@ export class Uploader {
 
   constructor(private readonly o: UploaderOptions) {
     this.queue = new UploadQueue(o.shareWaitMs);
-    this.windows = new ServeWindows((a, n) => o.read(a, n), o.pieceLength, o.readNow);
+    this.windows = new ServeWindows((a, n, into) => o.read(a, n, into), o.pieceLength, o.readNow);
   }
 
   request(link: PeerLink, p: PieceIndex, offset: number, length: number, respond: Respond): void {

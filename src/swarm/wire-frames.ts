@@ -42,6 +42,10 @@ export interface FramedWire {
   readonly pieceCount: number;
   readonly maxMessage: number;
   violation(reason: string): void;
+  /** Where a block the peer sent may be received in place (see SafeWire.blockInto); else a slab. */
+  blockInto: ((index: number, offset: number, length: number) => Uint8Array | undefined) | undefined;
+  /** A message cut by a transient read's end waits here (CARRY_BYTES). */
+  _carry: Uint8Array | undefined;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -71,18 +75,34 @@ export const BLOCK_SLAB_BYTES = 256 * 1024;
 let slab = new Uint8Array(0);
 let slabAt = 0;
 
-/** A block's own copy of data[start, end), cut from the current slab. */
-function blockCopy(data: Uint8Array, start: number, end: number): Uint8Array {
+/**
+ * A block's own copy of data[start, end): where the wire's owner receives it
+ * in place (`blockInto`: the buffer of the piece it is fetched for), else cut
+ * from the current slab.
+ */
+function blockCopy(w: FramedWire, data: Uint8Array, start: number, end: number, index: number, offset: number): Uint8Array {
   const n = end - start;
-  if (slabAt + n > slab.length) {
-    slab = new Uint8Array(Buffer.allocUnsafeSlow(Math.max(BLOCK_SLAB_BYTES, n)).buffer);
-    slabAt = 0;
+  let block = w.blockInto?.(index, offset, n);
+  if (block === undefined || block.length !== n) {
+    if (slabAt + n > slab.length) {
+      slab = new Uint8Array(Buffer.allocUnsafeSlow(Math.max(BLOCK_SLAB_BYTES, n)).buffer);
+      slabAt = 0;
+    }
+    block = slab.subarray(slabAt, slabAt + n);
+    slabAt += n;
   }
-  const block = slab.subarray(slabAt, slabAt + n);
-  slabAt += n;
   block.set(data.subarray(start, end));
   return block;
 }
+
+/**
+ * A message cut by the end of a transient read waits in this buffer, one
+ * per wire, up to this size (a 16 KiB block with its header): the next read
+ * finishes it there, and a block is then copied out like any other (no
+ * fresh buffer for the head and another for the whole message, as a quarter
+ * of the blocks of 64 KiB reads had). Larger messages take the copying way.
+ */
+export const CARRY_BYTES = 16 * 1024 + 16;
 
 /**
  * Parses the peer's bytes `data` (plaintext, after any MSE handshake) on `w`.
@@ -94,62 +114,102 @@ export function takeChunk(w: FramedWire, data: Uint8Array, transient = false): v
     // Finish the message the last read cut: only its bytes are copied.
     const size = w._parserSize;
     const need = size - w._bufferSize;
-    if (data.length < need) {
-      w._buffer.push(transient ? copyOf(data) : data);
-      w._bufferSize += data.length;
-      return;
+    const carry = transient && size <= CARRY_BYTES ? carried(w) : undefined;
+    if (carry) {
+      carry.set(data.subarray(0, need), w._bufferSize);
+      if (data.length < need) {
+        w._bufferSize += data.length;
+        w._buffer = [carry.subarray(0, w._bufferSize)];
+        return;
+      }
+      w._buffer = [];
+      w._bufferSize = 0;
+      if (!frame(w, carry, 0, size, true)) return;
+      at = need;
+    } else {
+      if (data.length < need) {
+        w._buffer.push(transient ? copyOf(data) : data);
+        w._bufferSize += data.length;
+        return;
+      }
+      const message = Buffer.allocUnsafe(size);
+      let o = 0;
+      for (const b of w._buffer) {
+        message.set(b, o);
+        o += b.length;
+      }
+      message.set(data.subarray(0, need), o);
+      w._buffer = [];
+      w._bufferSize = 0;
+      at = need;
+      w._parser!.call(w, message);
     }
-    const message = Buffer.allocUnsafe(size);
-    let o = 0;
-    for (const b of w._buffer) {
-      message.set(b, o);
-      o += b.length;
-    }
-    message.set(data.subarray(0, need), o);
-    w._buffer = [];
-    w._bufferSize = 0;
-    at = need;
-    w._parser!.call(w, message);
   }
-  const onLength = w._onMessageLength;
-  const onMessage = w._onMessage;
   while (w._parser !== null && w._cryptoSyncPattern === null && !w._pePending && w._parserSize <= data.length - at) {
     const size = w._parserSize;
-    const parser = w._parser;
-    if (parser === onLength && size === 4) {
-      const length = u32(data, at);
-      at += 4;
-      if (length > w.maxMessage) return w.violation(`sent a message of ${length} bytes (limit ${w.maxMessage})`);
-      if (length === 0) w._onKeepAlive();
-      else w._parse(length, onMessage);
-      continue;
-    }
-    if (parser === onMessage && data[at] === 7) {
-      const fault = messageFault(data, at, size, w.pieceCount);
-      if (fault !== undefined) return w.violation(fault);
-      const index = u32(data, at + 1);
-      const offset = u32(data, at + 5);
-      const block = transient ? blockCopy(data, at + 9, at + size) : new Uint8Array(data.buffer, data.byteOffset + at + 9, size - 9);
-      at += size;
-      w._parse(4, onLength);
-      try {
-        w._onPiece(index, offset, block);
-      } catch (e) {
-        w.violation(`sent message 7 that could not be handled (${(e as Error).message})`);
-      }
-      continue;
-    }
-    const kept = transient && !(parser === onMessage && KEEPS_NOTHING[data[at]!] === 1);
-    const view = size === 0 ? EMPTY : kept ? copyOf(data.subarray(at, at + size)) : data.subarray(at, at + size);
+    if (!frame(w, data, at, size, transient)) return;
     at += size;
-    parser.call(w, view);
   }
-  if (at < data.length) {
-    // What remains waits for the next read (or for the library's own handling of a resynchronisation).
-    w._buffer = [transient ? copyOf(data.subarray(at)) : data.subarray(at)];
-    w._bufferSize = data.length - at;
-    w._processBuffer();
+  if (at >= data.length) return;
+  const rest = data.length - at;
+  if (transient && w._parser !== null && w._cryptoSyncPattern === null && !w._pePending && w._parserSize <= CARRY_BYTES) {
+    // The head of a message the next read finishes (see CARRY_BYTES).
+    w._carry ??= new Uint8Array(Buffer.allocUnsafeSlow(CARRY_BYTES).buffer, 0, CARRY_BYTES);
+    w._carry.set(data.subarray(at));
+    w._buffer = [w._carry.subarray(0, rest)];
+    w._bufferSize = rest;
+    return;
   }
+  // What remains waits for the next read (or for the library's own handling of a resynchronisation).
+  w._buffer = [transient ? copyOf(data.subarray(at)) : data.subarray(at)];
+  w._bufferSize = rest;
+  w._processBuffer();
+}
+
+/** The wire's carry buffer when what waits for the next read is all in it (takeChunk put it there). */
+function carried(w: FramedWire): Uint8Array | undefined {
+  const c = w._carry;
+  const b = w._buffer;
+  return c !== undefined && b.length === 1 && b[0]!.buffer === c.buffer && b[0]!.byteOffset === c.byteOffset ? c : undefined;
+}
+
+/**
+ * Hands the `size` bytes at `at` of `data` to the parser waiting for them (a
+ * length prefix, or a message); false when the peer broke the protocol.
+ */
+function frame(w: FramedWire, data: Uint8Array, at: number, size: number, transient: boolean): boolean {
+  const parser = w._parser!;
+  if (parser === w._onMessageLength && size === 4) {
+    const length = u32(data, at);
+    if (length > w.maxMessage) {
+      w.violation(`sent a message of ${length} bytes (limit ${w.maxMessage})`);
+      return false;
+    }
+    if (length === 0) w._onKeepAlive();
+    else w._parse(length, w._onMessage);
+    return true;
+  }
+  if (parser === w._onMessage && data[at] === 7) {
+    const fault = messageFault(data, at, size, w.pieceCount);
+    if (fault !== undefined) {
+      w.violation(fault);
+      return false;
+    }
+    const index = u32(data, at + 1);
+    const offset = u32(data, at + 5);
+    const block = transient ? blockCopy(w, data, at + 9, at + size, index, offset) : new Uint8Array(data.buffer, data.byteOffset + at + 9, size - 9);
+    w._parse(4, w._onMessageLength);
+    try {
+      w._onPiece(index, offset, block);
+    } catch (e) {
+      w.violation(`sent message 7 that could not be handled (${(e as Error).message})`);
+    }
+    return true;
+  }
+  const kept = transient && !(parser === w._onMessage && KEEPS_NOTHING[data[at]!] === 1);
+  const view = size === 0 ? EMPTY : kept ? copyOf(data.subarray(at, at + size)) : data.subarray(at, at + size);
+  parser.call(w, view);
+  return true;
 }
 
 /** Messages up to this size wait for the end of the turn in an OutBatch; a larger one (a block) flushes the batch and goes alone. */

@@ -3,7 +3,8 @@
  * resolves with its ranges' bytes and exact blame once its last block is in,
  * whatever the order; blocks held ahead are used; two requests at one offset
  * with different lengths are two blocks; a failed fetch gives up only the
- * blocks no other fetch waits for.
+ * blocks no other fetch waits for; a block may be received in place, in the
+ * buffer of the one fetch that waits for it, and only then.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,5 +72,40 @@ describe('wants', () => {
     send(w, a, 'peer');
     assert.deepEqual((await second).parts, [bytesAt(PIECE, PIECE + 16384)]);
     assert.equal(w.size, 0);
+  });
+
+  it('a block the one fetch with a buffer waits for is received in its place there; none is offered once it is in, to a second fetch, or without a buffer', async () => {
+    const w = new Wants<string>();
+    const into = new Uint8Array(PIECE);
+    const whole = [{ start: PIECE, end: 2 * PIECE }];
+    const blocks = requestsFor(p1, PIECE, [{ start: 0, end: PIECE }]);
+    const f = w.add(p1, whole, blocks, PIECE, () => undefined, into);
+    const b = blocks[1]!;
+    const place = w.inPlace(p1, b.offset, b.length)!;
+    assert.equal(place.buffer, into.buffer);
+    assert.equal(place.byteOffset, b.offset);
+    assert.equal(place.length, b.length);
+    assert.equal(w.inPlace(p1, b.offset, b.length - 1), undefined, 'another length is another block, not asked');
+    // Received in place, then delivered as that view.
+    place.set(bytesAt(abs(b), abs(b) + b.length));
+    w.deliver(b, place, 'peer', false);
+    assert.equal(w.inPlace(p1, b.offset, b.length), undefined, 'its bytes are in: a late copy gets no place');
+    for (const x of blocks) if (x !== b) send(w, x, 'web');
+    const got = await f;
+    assert.equal(got.parts[0]!.buffer, into.buffer);
+    assert.deepEqual(got.parts[0], bytesAt(PIECE, 2 * PIECE));
+    // Two fetches of one block, or a fetch without a buffer: no place.
+    const c = blocks[2]!;
+    const g = w.add(p1, whole, blocks, PIECE, () => undefined, new Uint8Array(PIECE));
+    const h = w.add(p1, [{ start: PIECE + c.offset, end: PIECE + c.offset + c.length }], [c], PIECE, () => undefined);
+    assert.equal(w.inPlace(p1, c.offset, c.length), undefined);
+    assert.notEqual(w.inPlace(p1, blocks[0]!.offset, blocks[0]!.length), undefined);
+    for (const x of blocks) send(w, x, 'web');
+    assert.deepEqual((await g).parts[0], bytesAt(PIECE, 2 * PIECE));
+    assert.deepEqual((await h).parts[0], bytesAt(PIECE + c.offset, PIECE + c.offset + c.length));
+    const k = w.add(p1, [{ start: PIECE, end: PIECE + 100 }], [{ piece: p1, offset: 0, length: 100 }], PIECE, () => undefined);
+    assert.equal(w.inPlace(p1, 0, 100), undefined);
+    send(w, { piece: p1, offset: 0, length: 100 }, 'web');
+    await k;
   });
 });

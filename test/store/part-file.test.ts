@@ -77,6 +77,11 @@ describe('the .part keeps received blocks', () => {
       part.writeBlock(pieceIndex(0), 16384, wrong); // late: ignored
       part.writeBlock(pieceIndex(1), PIECE, bytes.slice(PIECE, PIECE + 16384));
       assert.ok(!(await part.read(0, PIECE)).some((b, i) => b !== bytes[i]), 'piece 0 is the verified bytes');
+      const into = new Uint8Array(PIECE + 8).fill(0xaa);
+      await part.readInto(into, 4, 100, PIECE - 200);
+      assert.deepEqual(into.subarray(4, 4 + PIECE - 200), bytes.subarray(100, PIECE - 100), 'read into a buffer the caller gives, where it says');
+      assert.equal(into[3], 0xaa);
+      assert.equal(into[4 + PIECE - 200], 0xaa);
       await part.writePiece(pieceIndex(1), PIECE, bytes.subarray(PIECE));
       await part.finish();
       assert.deepEqual(new Uint8Array(readFileSync(out)), bytes);

@@ -6,7 +6,8 @@
  * order, byte for byte. The same holds for reads into one buffer reused for
  * every read (`takeRead`, as PeerLink reads a dialed socket), with the bytes
  * a handler may keep (blocks, the bitfield) still right once that buffer has
- * been overwritten.
+ * been overwritten, and blocks the wire's owner gives a place to (its
+ * piece's buffer) received there.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -87,8 +88,9 @@ const digest = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
  * buffer, overwritten after each; returns what it parsed, the digests of its
  * blocks and of the peer's bitfield, both taken at the end.
  */
-function parseReused(bytes: Buffer, cut: (at: number) => number): { seen: string[]; blocks: string[]; have: boolean[] } {
+function parseReused(bytes: Buffer, cut: (at: number) => number, blockInto?: SafeWire['blockInto']): { seen: string[]; blocks: string[]; have: boolean[]; given: Uint8Array[] } {
   const wire = new RecordingWire('tcpOutgoing', PIECES);
+  wire.blockInto = blockInto;
   let violation: string | undefined;
   wire.onViolation = (r) => (violation = r);
   wire.on('error', () => undefined);
@@ -103,7 +105,7 @@ function parseReused(bytes: Buffer, cut: (at: number) => number): { seen: string
   assert.equal(violation, undefined);
   const have = Array.from({ length: PIECES }, (_, i) => wire.peerPieces.get(i));
   wire.destroy();
-  return { seen: wire.seen, blocks: wire.blocks.map(digest), have };
+  return { seen: wire.seen, blocks: wire.blocks.map(digest), have, given: wire.blocks };
 }
 
 describe('SafeWire framing', () => {
@@ -143,6 +145,26 @@ describe('SafeWire framing', () => {
       assert.deepEqual(r.seen, whole);
       assert.deepEqual(r.blocks, blocks);
       assert.deepEqual(r.have, have);
+    });
+  }
+
+  for (const [name, cut] of cuts) {
+    it(`receives blocks in the place their owner gives from ${name}, the others in copies of their own`, () => {
+      // Every other block gets a place: a view in the middle of a buffer of its own (as a piece buffer's block would be).
+      const places: Uint8Array[] = [];
+      let asked = 0;
+      const r = parseReused(bytes, cut, (_index, _offset, length) => {
+        if (asked++ % 2 === 1) return undefined;
+        const place = new Uint8Array(length + 64).subarray(32, 32 + length);
+        places.push(place);
+        return place;
+      });
+      assert.deepEqual(r.seen, whole);
+      assert.deepEqual(r.blocks, blocks);
+      assert.ok(places.length > 5, String(places.length));
+      // Each block given a place reached the handler as that very view, and no other block did.
+      const placed = new Set(places);
+      assert.equal(r.given.filter((b) => placed.has(b)).length, places.length);
     });
   }
 });
