@@ -13,6 +13,7 @@
  * sync waits for peers that lack the pieces this sync fetched).
  */
 import { asIsosyncError } from '../errors.js';
+import { performance } from 'node:perf_hooks';
 import type { WarningSink } from '../core/warnings.js';
 import type { PieceIndex } from '../core/ids.js';
 import type { Engine } from '../engine/engine.js';
@@ -59,15 +60,20 @@ export class PeersOnNeed implements NetworkPeers {
     if (this.starting) return;
     engine.attachPeers(WAITING);
     const watch = new NeedWatch();
+    let loop = performance.eventLoopUtilization();
     this.timer = setInterval(() => {
       const at = this.now();
+      const since = performance.eventLoopUtilization(loop);
+      loop = performance.eventLoopUtilization();
       const why = watch.observe({
         at,
         mirrors: mirrors.map((m) => {
           const load = m.load;
-          return { alive: m.alive, received: m.received, outstanding: load.outstanding, rate: load.unmeasured ? undefined : load.rate };
+          // Dropped, not closed: the network closes every mirror when the sync ends (and stops this first: finished()).
+          return { dropped: m.failure !== undefined, received: m.received, outstanding: load.outstanding, rate: load.unmeasured ? undefined : load.rate };
         }),
         leftBytes: this.leftBytes(),
+        loopBusy: since.utilization,
       });
       if (why) void this.begin(why, false);
     }, SAMPLE_MS);
@@ -82,19 +88,20 @@ export class PeersOnNeed implements NetworkPeers {
   /** Stops watching; closes the swarm if it started (or once it has). */
   async close(): Promise<void> {
     this.closed = true;
-    this.stopWatching();
+    this.finished();
     const sp = await this.starting?.catch(() => undefined);
     await sp?.close();
   }
 
-  private stopWatching(): void {
+  /** The sync needs no more bytes: stop watching the web seeds (before the network closes them). */
+  finished(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
 
   /** Starts the swarm once; `strict`: a failure rejects (before planning), else it is warned of and the web seeds go on. */
   private begin(reason: StartReason, strict: boolean): Promise<SyncPeers | undefined> {
-    this.stopWatching();
+    this.finished();
     this.starting ??= (async () => {
       this.reason = reason;
       const sp = await this.launch();

@@ -90,6 +90,7 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
         : // Planned again: the pieces checked first are on the scratch .part now (the plan reuses them), but a sync fetches their fetched part.
           summarize(p.plan, await measured()).fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0) + ((p.hintsCoverAll || turns) && p.net.webPeers.length > 0 ? framingBytes(p.plan, partBytes) : 0),
     );
+    swarm?.finished();
     p.net.close();
     await closeSources(p.sources);
     if (!checked) return p.report;
@@ -206,6 +207,8 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       ...(leaves ? { leaves } : {}),
       onEvent,
     });
+    // Every byte is here: the swarm, if it has not started, will not.
+    swarm?.finished();
     const stats = {
       reusedBytes: main.reusedBytes + checked.stats.reusedBytes,
       fetchedBytes: main.fetchedBytes + checked.stats.fetchedBytes,
@@ -246,6 +249,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     await swarm?.close();
     return result;
   } catch (e) {
+    swarm?.finished();
     prepared?.net.close();
     gate.close();
     await swarm?.close();

@@ -26,7 +26,10 @@
  *     STALL_QUIET_MS, over at least STALL_SAMPLES samples (a process starved
  *     of CPU runs its timers late, and one late timer is not a stall);
  *   - the web seeds are slow: at their measured rate, what the plan still
- *     fetches takes more than SLOW_LEFT_MS.
+ *     fetches takes more than SLOW_LEFT_MS, and the sync waits for them (its
+ *     event loop was idle most of the last second). A sync bound by its own
+ *     CPU (local reconstruction, or a loaded machine) also reads its mirror
+ *     slowly; peers would only add to its CPU.
  * A sync whose web seeds keep up never loads the swarm: in the mixed bench
  * that was the client's whole extra cost of a `--peer` (import 48-87 ms of
  * CPU, Swarm.start 5-10 ms, the dial 2-3 ms), in a sync bound by local CPU.
@@ -78,10 +81,20 @@ export const STALL_SAMPLES = 5;
  * a second from a loopback or 32 MiB/s mirror: they never get here.
  */
 export const SLOW_LEFT_MS = 5000;
+/**
+ * The sync waits for the network when its event loop was busy at most this
+ * share of the last SLOW_WINDOW samples (node's event loop utilization): a
+ * sync that waits on a slow mirror idles (~0.0-0.2), one bound by local
+ * reconstruction is busy (~0.9 and more), on a quiet or loaded machine alike.
+ */
+export const WAITING_LOOP_BUSY = 0.5;
+/** Samples the loop's busy share is averaged over (1 s at SAMPLE_MS). */
+export const SLOW_WINDOW = 4;
 
 /** One web seed as sampled. */
 export interface MirrorSample {
-  readonly alive: boolean;
+  /** It failed (or sent bytes a piece hash proved wrong) and was dropped. */
+  readonly dropped: boolean;
   /** Body bytes received so far. */
   readonly received: number;
   /** Bytes asked and not received yet. */
@@ -97,6 +110,8 @@ export interface NeedSample {
   readonly mirrors: readonly MirrorSample[];
   /** Bytes the plan still fetches; undefined while planning. */
   readonly leftBytes: number | undefined;
+  /** The share of the time since the last sample the event loop was busy (0-1). */
+  readonly loopBusy: number;
 }
 
 interface Quiet {
@@ -109,6 +124,7 @@ interface Quiet {
 /** Watches the web seeds of a sync whose swarm waits: observe() each sample says whether to start it now. */
 export class NeedWatch {
   private readonly quiet: Quiet[] = [];
+  private readonly busy: number[] = [];
 
   observe(s: NeedSample): StartReason | undefined {
     let rate = 0;
@@ -126,14 +142,17 @@ export class NeedWatch {
         if (q.samples >= STALL_SAMPLES && s.at - q.since >= STALL_QUIET_MS) stalled = true;
       }
       // A web seed that sent nothing yet is judged by its stall, not by a rate of 0.
-      if (m.alive && m.rate !== undefined && m.rate > 0) {
+      if (!m.dropped && m.rate !== undefined && m.rate > 0) {
         rate += m.rate;
         measured = true;
       }
     });
-    if (s.mirrors.some((m) => !m.alive)) return 'web-seed-dropped';
+    if (s.mirrors.some((m) => m.dropped)) return 'web-seed-dropped';
     if (stalled) return 'web-seed-stalled';
-    if (measured && s.leftBytes !== undefined && s.leftBytes > 0 && (s.leftBytes / rate) * 1000 > SLOW_LEFT_MS) return 'web-seed-slow';
+    this.busy.push(s.loopBusy);
+    if (this.busy.length > SLOW_WINDOW) this.busy.shift();
+    const waiting = this.busy.reduce((n, b) => n + b, 0) / this.busy.length <= WAITING_LOOP_BUSY;
+    if (measured && waiting && s.leftBytes !== undefined && s.leftBytes > 0 && (s.leftBytes / rate) * 1000 > SLOW_LEFT_MS) return 'web-seed-slow';
     return undefined;
   }
 }

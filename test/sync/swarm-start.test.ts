@@ -10,7 +10,9 @@
  *
  * After '/', the web seed's measured rate (e.g. '/32M': MiB/s; '/4K': KiB/s),
  * known from its first byte on. `left`: bytes the plan still fetches
- * ('21M'), undefined while planning. The result reads 'reason@sample'.
+ * ('21M'), undefined while planning. `busy`: the event loop's busy share at
+ * each sample, in tenths ('9999': 0.9; default idle). The result reads
+ * 'reason@sample'.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,6 +28,11 @@ function bytes(spec: string): number {
 }
 
 function watch(left: string | undefined, ...mirrors: string[]): string {
+  return watchWith({ left }, ...mirrors);
+}
+
+function watchWith(o: { left: string | undefined; busy?: string }, ...mirrors: string[]): string {
+  const { left } = o;
   const parsed = mirrors.map((spec) => {
     const [ticks = '', rate] = spec.split('/');
     return { ticks, rate: rate ? bytes(rate) : undefined };
@@ -39,9 +46,10 @@ function watch(left: string | undefined, ...mirrors: string[]): string {
       mirrors: parsed.map((p, k) => {
         const c = p.ticks[i] ?? ' ';
         if (c === '.') received[k]! += BLOCK;
-        return { alive: c !== 'x', received: received[k]!, outstanding: c === '.' || c === '-' ? 1024 * 1024 : 0, rate: received[k]! > 0 ? p.rate : undefined };
+        return { dropped: c === 'x', received: received[k]!, outstanding: c === '.' || c === '-' ? 1024 * 1024 : 0, rate: received[k]! > 0 ? p.rate : undefined };
       }),
       leftBytes: left === undefined ? undefined : bytes(left),
+      loopBusy: Number(o.busy?.[i] ?? '0') / 10,
     });
     if (why) return `${why}@${i}`;
   }
@@ -94,11 +102,12 @@ describe('when a sync starts its swarm', () => {
 
   test('one late sample is not a stall (a process starved of CPU runs its timer late)', () => {
     const w = new NeedWatch();
-    const m = (received: number) => [{ alive: true, received, outstanding: 1024 * 1024, rate: undefined }];
-    assert.equal(w.observe({ at: 0, mirrors: m(BLOCK), leftBytes: undefined }), undefined);
-    assert.equal(w.observe({ at: 250, mirrors: m(BLOCK), leftBytes: undefined }), undefined);
-    assert.equal(w.observe({ at: 3000, mirrors: m(BLOCK), leftBytes: undefined }), undefined);
-    assert.equal(w.observe({ at: 3250, mirrors: m(2 * BLOCK), leftBytes: undefined }), undefined);
+    const m = (received: number) => [{ dropped: false, received, outstanding: 1024 * 1024, rate: undefined }];
+    const at = (t: number, received: number) => w.observe({ at: t, mirrors: m(received), leftBytes: undefined, loopBusy: 1 });
+    assert.equal(at(0, BLOCK), undefined);
+    assert.equal(at(250, BLOCK), undefined);
+    assert.equal(at(3000, BLOCK), undefined);
+    assert.equal(at(3250, 2 * BLOCK), undefined);
   });
 
   test('web seeds too slow for what is left: more than SLOW_LEFT_MS of fetching', () => {
@@ -113,5 +122,15 @@ describe('when a sync starts its swarm', () => {
     assert.equal(watch('21M', '----/0K'), 'none');
     // Nothing left: nothing to start for.
     assert.equal(watch('0K', '..../1K'), 'none');
+  });
+
+  test('a sync bound by its own CPU reads its mirror slowly too: no peers for that', () => {
+    // 21 MB at 2 MiB/s while the event loop is busy (local reconstruction, a loaded machine): peers would add CPU.
+    assert.equal(watchWith({ left: '21M', busy: '99999999' }, '......../2M'), 'none');
+    assert.equal(watchWith({ left: '21M', busy: '66666666' }, '......../2M'), 'none');
+    // Busy, then waiting for the mirror: the average over the last second decides.
+    assert.equal(watchWith({ left: '21M', busy: '9999220000' }, '........../2M'), 'web-seed-slow@6');
+    // A stall counts whatever the loop does.
+    assert.equal(watchWith({ left: undefined, busy: '99999999' }, '--------'), 'web-seed-stalled@6');
   });
 });
