@@ -145,7 +145,8 @@ interface SyncJson {
   fetchedBytes?: number;
   reusedBytes?: number;
   webSeeds?: { url: string; bytes: number; dropped?: string }[];
-  peers?: { downloaded: number; list: { address: string; downloaded: number; dropped?: string }[] };
+  /** started: why the swarm started (sync/swarm-start.ts), false when it did not; absent in builds before that. */
+  peers?: { downloaded: number; list: { address: string; downloaded: number; dropped?: string }[]; started?: string | false };
   seconds?: number;
 }
 
@@ -318,7 +319,7 @@ async function runScenario(sc: Scenario, pair: Pair, nginx: Nginx, dir: string, 
       };
       results.push(r);
       out(
-        `    round ${i + 1} ${build.name} (${variant}): ${r.seconds.toFixed(2)} s (sync ${r.syncSeconds.toFixed(2)} s; CPU client ${r.clientCpu.toFixed(2)} s, seed ${r.seedCpu.toFixed(2)} s), nginx ${r.webBytes} bytes (client counts ${r.reportedWebBytes}), peer ${r.peerBytes} bytes, ` +
+        `    round ${i + 1} ${build.name} (${variant}): ${r.seconds.toFixed(2)} s (sync ${r.syncSeconds.toFixed(2)} s; CPU client ${r.clientCpu.toFixed(2)} s, seed ${r.seedCpu.toFixed(2)} s), nginx ${r.webBytes} bytes (client counts ${r.reportedWebBytes}), peer ${r.peerBytes} bytes${j.peers?.started !== undefined ? ` (swarm ${j.peers.started === false ? 'not started' : `started: ${j.peers.started}`})` : ''}, ` +
           `fetched ${r.fetchedBytes}, reused ${r.reusedBytes}; peak RSS ${(r.peakKiB / 1024).toFixed(0)} MiB; sha256 ${verified ? 'ok' : 'MISMATCH'}${dropped.length ? `; dropped: ${dropped.join('; ')}` : ''}`,
       );
       rmSync(runDir, { recursive: true, force: true });

@@ -54,7 +54,8 @@ export function printSyncReport(report: SyncReport): void {
     say(`  web seeds: ${formatBytes(seeds.reduce((n, w) => n + w.bytes, 0))} from ${used} of ${seeds.length}${dropped ? ` (${dropped} dropped; -v says why)` : ''}`);
   }
   if (report.peers) {
-    say(`  peers: ${formatBytes(report.peers.downloaded)} from ${report.peers.list.filter((p) => p.downloaded > 0).length} peer(s), ${formatBytes(report.peers.uploaded)} uploaded`);
+    if (report.peers.started === false) say('  peers: not started (the web seeds kept up)');
+    else say(`  peers: ${formatBytes(report.peers.downloaded)} from ${report.peers.list.filter((p) => p.downloaded > 0).length} peer(s), ${formatBytes(report.peers.uploaded)} uploaded`);
     if (verbose) for (const p of report.peers.list) if (p.downloaded > 0 || p.banned || p.dropped) say(`    peer ${p.address}: ${formatBytes(p.downloaded)}${p.banned ? ' (banned)' : p.dropped ? ` (dropped: ${p.dropped})` : ''}`);
   }
   say(`  fetched ${formatBytes(report.fetchedBytes)} in total${report.guessedWrongBytes ? ` (${formatBytes(report.guessedWrongBytes)} guessed wrong, fetched again)` : ''}${report.wastedBytes ? ` (${formatBytes(report.wastedBytes)} failed verification)` : ''}; ${report.resumedBytes ? `${formatBytes(report.resumedBytes)} resumed from .part; ` : ''}${formatSeconds(report.seconds)}`);

@@ -86,3 +86,8 @@ export interface SwarmOptions {
   readonly utp?: boolean | 'on-demand';
   readonly onWarning?: WarningSink;
 }
+
+/** Whether a sync's swarm announces itself to trackers (their client loads only then; a sync so announced starts its swarm at once: sync/swarm-start.ts). */
+export function announcesToTrackers(o: { readonly enabled: boolean; readonly trackerTiers: number; readonly preferred: number }): boolean {
+  return o.enabled && (o.trackerTiers > 0 || o.preferred > 0);
+}

@@ -22,6 +22,7 @@ import type { Announcing } from './announce.js';
 import { parseHostPort } from './host-port.js';
 import type { TokenBucket } from './rate-limit.js';
 import { Swarm, type EnginePort } from './swarm.js';
+import { announcesToTrackers } from './swarm-options.js';
 
 export interface PeerSettings {
   /** Direct peers, HOST:PORT. */
@@ -53,6 +54,8 @@ export interface PeerSettings {
   readonly encryption?: 'prefer-plaintext' | 'require';
   /** uTP as well as TCP (default true; `--no-utp`). */
   readonly utp?: boolean;
+  /** The target's info dictionary came from these peers (a magnet link): a sync starts its swarm before planning (sync/swarm-start.ts). */
+  readonly fromMagnet?: boolean;
   /** `--seed`: called once the image is complete, while the swarm keeps seeding it; seeding stops when it returns. */
   readonly afterSync?: (report: unknown, peers: SyncPeers) => Promise<void>;
 }
@@ -136,7 +139,7 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   // The tracker client (and node:dns) loads only for a torrent with trackers.
   const tiers = trackerTiers(target);
   const preferred = settings.preferredTrackers ?? [];
-  const startAnnouncing = settings.trackers !== false && (tiers.length > 0 || preferred.length > 0) ? (await import('./announce.js')).startAnnouncing : undefined;
+  const startAnnouncing = announcesToTrackers({ enabled: settings.trackers !== false, trackerTiers: tiers.length, preferred: preferred.length }) ? (await import('./announce.js')).startAnnouncing : undefined;
   // Who may dial us: peers from trackers, the DHT or LSD, and anyone when we seed. Otherwise (a sync with only --peer) uTP waits
   // for a dial that wants it: loading utp-native cost such a sync some 60 ms of CPU, ~3% of a mixed delta sync.
   const heard = startAnnouncing !== undefined || (settings.discovery !== undefined && !target.private) || store.have.every(Boolean);

@@ -11,7 +11,6 @@ import type { PieceIndex } from '../core/ids.js';
 import type { WarningSink } from '../core/warnings.js';
 import { Engine } from '../engine/engine.js';
 import type { ByteGate } from '../engine/handle.js';
-import type { SyncPeers } from '../swarm/sync-peers.js';
 import { FtpPeer } from '../ftp/ftp-peer.js';
 import { WebPeer, webSeedFileUrl } from '../webseed/web-peer.js';
 import type { Spool } from '../webseed/whole-file.js';
@@ -28,7 +27,8 @@ export interface NetworkOptions {
   readonly webSeeds: readonly string[];
   /** A web seed that sends nothing for this long is dropped. */
   readonly stallMs?: number;
-  readonly peers?: SyncPeers;
+  /** The swarm's side (swarm/sync-peers.ts, or sync/peers-on-need.ts that starts it when needed). */
+  readonly peers?: NetworkPeers;
   /** A block ask unanswered this long goes to another source. */
   readonly requestTimeoutMs?: number;
   /** A piece no source has for this long, while peers may still come, fails the sync. */
@@ -38,6 +38,22 @@ export interface NetworkOptions {
   readonly downloadGate?: ByteGate;
   /** Where each received block is written as it arrives (the .part: a killed run keeps it). */
   readonly received?: ReceivedStore;
+}
+
+/** The peers' side of a network: their peers become sources of the engine; they may watch the mirrors. */
+export interface NetworkPeers {
+  attach(engine: Engine, mirrors: readonly MirrorPeer[]): void;
+}
+
+/**
+ * The mirror URLs a sync can use, each once, with their transport; a URL of
+ * another scheme is left out (openNetwork warns of it).
+ */
+export function usableMirrors(webSeeds: readonly string[], name: string): { url: string; ftp: boolean }[] {
+  return [...new Set(webSeeds.map((u) => webSeedFileUrl(u, name)))].flatMap((url) => {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+    return scheme === 'ftp' || scheme === 'http' || scheme === 'https' ? [{ url, ftp: scheme === 'ftp' }] : [];
+  });
 }
 
 /** The .part as the network sees it: where received bytes go, and the spool of a server without ranges. */
@@ -57,17 +73,14 @@ export interface Network {
 }
 
 export function openNetwork(o: NetworkOptions): Network {
-  const urls = [...new Set(o.webSeeds.map((u) => webSeedFileUrl(u, o.name)))];
   const opts = { ...(o.stallMs ? { stallMs: o.stallMs } : {}), ...(o.onWarning ? { onWarning: o.onWarning } : {}) };
   const gated = { ...opts, ...(o.downloadGate ? { gate: o.downloadGate } : {}) };
   const webOpts = { ...gated, ...(o.received ? { spool: o.received } : {}) };
-  const webPeers: MirrorPeer[] = [];
-  for (const u of urls) {
-    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(u)?.[1]?.toLowerCase();
-    if (scheme === 'ftp') webPeers.push(new FtpPeer(u, o.length, o.pieceLength, gated));
-    else if (scheme === 'http' || scheme === 'https') webPeers.push(new WebPeer(u, o.length, o.pieceLength, webOpts));
-    else o.onWarning?.({ code: 'WEB_SEED_DROPPED', source: `web seed ${u}`, detail: 'skipped: only http, https and ftp mirrors are supported' });
+  const usable = usableMirrors(o.webSeeds, o.name);
+  for (const u of new Set(o.webSeeds.map((w) => webSeedFileUrl(w, o.name)))) {
+    if (!usable.some((m) => m.url === u)) o.onWarning?.({ code: 'WEB_SEED_DROPPED', source: `web seed ${u}`, detail: 'skipped: only http, https and ftp mirrors are supported' });
   }
+  const webPeers: MirrorPeer[] = usable.map((m) => (m.ftp ? new FtpPeer(m.url, o.length, o.pieceLength, gated) : new WebPeer(m.url, o.length, o.pieceLength, webOpts)));
   const engine = new Engine({
     length: o.length,
     pieceLength: o.pieceLength,
@@ -79,7 +92,7 @@ export function openNetwork(o: NetworkOptions): Network {
     ...(o.received ? { onReceived: (b, bytes) => o.received!.writeBlock(b.piece, b.piece * o.pieceLength + b.offset, bytes) } : {}),
   });
   for (const w of webPeers) engine.add(w);
-  o.peers?.attach(engine);
+  o.peers?.attach(engine, webPeers);
   return {
     engine,
     webPeers,

@@ -29,6 +29,7 @@ import { classifySeeds } from '../torrent/http-seeds.js';
 import type { FileEntry } from '../torrent/metainfo.js';
 import type { ByteGate } from '../engine/handle.js';
 import { openNetwork, type Network } from './network.js';
+import type { PeersOnNeed } from './peers-on-need.js';
 import type { PlanInput, PlanReport, SourceReport } from './report.js';
 import { findSources, type ImageSource, type LocalSource } from './sources.js';
 import { changedFileReport, nestedChangeReport } from './changed-files.js';
@@ -48,7 +49,6 @@ export interface Prepared {
   vt: VirtualTarget;
   /** Peers and web seeds behind one download engine. */
   net: Network;
-  swarm?: SyncPeers;
   /** The target's metadata was not read while planning (delta hints cover every local source): changed files come from the finished image. */
   metadataDeferred: boolean;
   /** The delta hints cover every source: a sync defers the target's metadata (reads none of it while planning). */
@@ -89,7 +89,18 @@ export function collectWarnings(next: WarningSink | undefined): { warnings: Warn
 }
 
 /** Plans a sync: finds sources, reads the target's layout, decides every byte. Writes nothing. */
-export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPeers, opts: PrepareOptions = {}): Promise<Prepared> {
+/** The torrent's web seeds (BEP 19 url-list, and BEP 17 httpseeds that name the file itself: Debian's BitTornado torrents) and the user's. */
+export function webSeedsOf(input: Pick<PlanInput, 'target' | 'webSeeds'>): string[] {
+  const { target } = input;
+  return [...classifySeeds({ name: target.name, urlList: target.urlList, httpSeeds: target.httpSeeds ?? [] }).webSeeds, ...input.webSeeds];
+}
+
+/**
+ * Plans a sync: finds sources, reads the target's layout, decides every byte. Writes nothing.
+ * `peers`: the swarm, or the one a sync starts when needed (peers-on-need.ts).
+ */
+export async function prepare(input: PlanInput, part?: PartFile, peers?: SyncPeers | PeersOnNeed, opts: PrepareOptions = {}): Promise<Prepared> {
+  const swarmNow = () => (peers && 'current' in peers ? peers.current : peers)?.swarm;
   const { target } = input;
   const emit = input.onEvent ?? (() => undefined);
   const { warnings, warn } = collectWarnings(input.onWarning);
@@ -116,10 +127,9 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
     length: target.length,
     pieceLength: target.pieceLength,
     name: target.name,
-    // BEP 19 url-list, plus BEP 17 httpseeds that name the file itself (Debian's BitTornado torrents).
-    webSeeds: [...classifySeeds({ name: target.name, urlList: target.urlList, httpSeeds: target.httpSeeds ?? [] }).webSeeds, ...input.webSeeds],
+    webSeeds: webSeedsOf(input),
     ...(input.stallMs ? { stallMs: input.stallMs } : {}),
-    ...(swarm ? { peers: swarm } : {}),
+    ...(peers ? { peers } : {}),
     ...(input.peers?.requestTimeoutMs ? { requestTimeoutMs: input.peers.requestTimeoutMs } : {}),
     ...(input.peers?.noPeerMs ? { noPeerMs: input.peers.noPeerMs } : {}),
     onWarning: warn,
@@ -129,9 +139,9 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
   emit({
     type: 'live',
     sample: () => ({
-      downloaded: net.webReceived() + (swarm?.swarm.downloaded ?? 0),
-      uploaded: swarm?.swarm.uploaded ?? 0,
-      peers: swarm?.swarm.connectedPeers ?? 0,
+      downloaded: net.webReceived() + (swarmNow()?.downloaded ?? 0),
+      uploaded: swarmNow()?.uploaded ?? 0,
+      peers: swarmNow()?.connectedPeers ?? 0,
       webSeeds: net.webPeers.filter((w) => w.alive).length,
     }),
   });
@@ -230,7 +240,7 @@ export async function prepare(input: PlanInput, part?: PartFile, swarm?: SyncPee
       notes,
       warnings,
     };
-    return { plan, report, sources, byteSources, vt, net, ...(swarm ? { swarm } : {}), metadataDeferred: policy.deferred, hintsCoverAll: policy.hintsCoverAll, replan: planFrom };
+    return { plan, report, sources, byteSources, vt, net, metadataDeferred: policy.deferred, hintsCoverAll: policy.hintsCoverAll, replan: planFrom };
   };
   return planFrom();
 }

@@ -9,6 +9,7 @@ import type { PlanSummary } from '../delta/plan.js';
 import type { Catalog } from '../library/catalog.js';
 import type { PeerSettings } from '../swarm/sync-peers.js';
 import type { Metainfo } from '../torrent/metainfo.js';
+import type { StartReason } from './swarm-start.js';
 
 /** Live counters of a sync's network side, for a progress display to sample. */
 export interface LiveSample {
@@ -35,6 +36,8 @@ export type SyncEvent =
   /** The sync failed: the .part was kept with `bytes` verified (run again to resume), or removed (it held nothing). */
   | { type: 'part-kept'; path: string; bytes: number }
   | { type: 'part-removed'; path: string }
+  /** The swarm started, and why (sync/swarm-start.ts): before planning, or later when the web seeds failed or fell behind. */
+  | { type: 'swarm'; started: StartReason }
   | AssembleEvent;
 
 /**
@@ -135,6 +138,12 @@ export interface SyncReport extends PlanReport {
   /** Of the fetched bytes, those that arrived while planning (the target's metadata), by web seeds and by peers. */
   planningFetched?: { webSeeds: number; peers: number };
   /** Bytes from BitTorrent peers, in all and per peer; uploaded to them while syncing. */
-  peers?: { downloaded: number; uploaded: number; list: { address: string; downloaded: number; uploaded: number; banned?: boolean; dropped?: string }[] };
+  peers?: {
+    downloaded: number;
+    uploaded: number;
+    list: { address: string; downloaded: number; uploaded: number; banned?: boolean; dropped?: string }[];
+    /** Why the swarm started (sync/swarm-start.ts); false: it never did (the web seeds kept up), and no peer was dialed. */
+    started?: StartReason | false;
+  };
   seconds: number;
 }

@@ -20,7 +20,7 @@ import { pieceSpan, remainingFetchBytes, summarize, type Plan } from '../delta/p
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { PartFile } from '../store/part-file.js';
 import { TokenBucket } from '../swarm/rate-limit.js';
-import type { SyncPeers } from '../swarm/sync-peers.js';
+import type { PeerSettings, SyncPeers } from '../swarm/sync-peers.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import type { Metainfo } from '../torrent/metainfo.js';
 import { pieceCheckOf } from '../torrent/piece-check.js';
@@ -32,8 +32,13 @@ import { changedBlockTurns } from './changed-block-evidence.js';
 import { CountingFetcher } from './evidence-fetch.js';
 import { inPlaceChanges } from './in-place-evidence.js';
 import { localVerdicts, measuredFetch } from './piece-evidence.js';
-import { collectWarnings, prepare, type Prepared } from './prepare.js';
-import type { PlanReport, SyncInput, SyncReport } from './report.js';
+import { collectWarnings, prepare, webSeedsOf, type Prepared } from './prepare.js';
+import { usableMirrors } from './network.js';
+import { PeersOnNeed } from './peers-on-need.js';
+import { startAtOnce } from './swarm-start.js';
+import { announcesToTrackers } from '../swarm/swarm-options.js';
+import { trackerTiers } from '../torrent/metainfo.js';
+import type { PlanReport, SyncEvent, SyncInput, SyncReport } from './report.js';
 import { closeSources } from './sources.js';
 
 export type { LiveSample, PlanInput, PlanReport, PlanTarget, SourceReport, SyncEvent, SyncInput, SyncReport } from './report.js';
@@ -49,12 +54,12 @@ export { prepare, type Prepared, type PrepareOptions } from './prepare.js';
 export async function planSync(input: SyncInput): Promise<PlanReport> {
   const scratch = await mkdtemp(join(tmpdir(), 'isosync-plan-'));
   let part: PartFile | undefined;
-  let swarm: SyncPeers | undefined;
+  let swarm: PeersOnNeed | undefined;
   try {
     part = await PartFile.open(join(scratch, 'target'), input.target);
     // With peers, the target's metadata may come from them: a swarm that serves nothing.
     const serves = { have: new Array<boolean>(input.target.pieceCount).fill(false), read: () => Promise.reject(new IsosyncError('INTERNAL', 'Internal error: a plan serves nothing')) };
-    swarm = input.peers ? await startPeersLate(input.target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [] }, serves, input.onWarning) : undefined;
+    swarm = input.peers ? await peersOnNeed(input, input.peers, serves, input.onWarning) : undefined;
     const first = await prepare(input, part, swarm);
     const checked = first.vt.fetchedBytes > 0 ? await checkPlanningInput(first, part, pieceCheckOf(input.target), () => undefined) : undefined;
     const p = checked?.prepared ?? first;
@@ -62,7 +67,7 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
     // already: what they cost on the wire (framing, bridges, guesses of theirs that failed) is known, not predicted;
     // the rest is predicted, with the guesses found wrong in the checked pieces as the evidence for the others.
     // What the planning and the check fetched so far, before the changed blocks are sampled (that is the plan's own cost).
-    const onWire = () => p.net.webPeers.reduce((n, w) => n + w.bytes, 0) + (swarm?.report().downloaded ?? 0);
+    const onWire = () => p.net.webPeers.reduce((n, w) => n + w.bytes, 0) + (swarm?.current?.report().downloaded ?? 0);
     const wire = onWire();
     // The plan's own samples, counted: what each of their ranges cost on the wire beyond its bytes prices the sync's.
     const sampler = new CountingFetcher(p.net.engine);
@@ -85,6 +90,7 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
         : // Planned again: the pieces checked first are on the scratch .part now (the plan reuses them), but a sync fetches their fetched part.
           summarize(p.plan, await measured()).fetchBytes + (checked && checked.replans > 0 ? checked.stats.fetchedBytes : 0) + ((p.hintsCoverAll || turns) && p.net.webPeers.length > 0 ? framingBytes(p.plan, partBytes) : 0),
     );
+    swarm?.finished();
     p.net.close();
     await closeSources(p.sources);
     if (!checked) return p.report;
@@ -155,13 +161,13 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
   const verifiedBytes = () => part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, pieceIndex(p))) : n), 0);
   emit({ type: 'part', path: part.path, resumedBytes: verifiedBytes() });
   let prepared: Prepared | undefined;
-  let swarm: SyncPeers | undefined;
+  let swarm: PeersOnNeed | undefined;
   // --download-limit is a total: one bucket for the peers and the web seeds.
   const gate = new TokenBucket(input.downloadLimit ?? input.peers?.downloadLimit ?? 0);
   try {
-    swarm = input.peers ? await startPeersLate(target, { ...input.peers, preferredTrackers: input.preferredTrackers ?? [], downloadGate: gate }, part, warn) : undefined;
+    swarm = input.peers ? await peersOnNeed(input, { ...input.peers, downloadGate: gate }, part, warn) : undefined;
     prepared = await prepare({ ...input, output }, part, swarm, { deferHintedMetadata: true, keepReceived: true, downloadGate: gate });
-    const planningFetched = { webSeeds: prepared.net.webPeers.reduce((n, w) => n + w.bytes, 0), peers: swarm?.report().downloaded ?? 0 };
+    const planningFetched = { webSeeds: prepared.net.webPeers.reduce((n, w) => n + w.bytes, 0), peers: swarm?.current?.report().downloaded ?? 0 };
     emit({ type: 'phase', phase: 'assemble' });
     const resumedBytes = verifiedBytes();
     let fetchedSoFar = 0;
@@ -170,6 +176,8 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     let toFetch = prepared.report.fetchBytes;
     const progress = () => ({ type: 'progress' as const, done, total: target.pieceCount, fetchedBytes: fetchedSoFar, reusedBytes: reusedSoFar, resumedBytes, doneBytes: resumedBytes + reusedSoFar + fetchedSoFar, totalBytes: target.length, toFetchBytes: toFetch });
     emit(progress());
+    // The web seeds' rate against what is left decides whether peers start (swarm-start.ts).
+    if (swarm) swarm.leftBytes = () => Math.max(0, toFetch - fetchedSoFar);
     const onEvent = (e: AssembleEvent) => {
       emit(e);
       if (e.type === 'piece') {
@@ -199,6 +207,8 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       ...(leaves ? { leaves } : {}),
       onEvent,
     });
+    // Every byte is here: the swarm, if it has not started, will not.
+    swarm?.finished();
     const stats = {
       reusedBytes: main.reusedBytes + checked.stats.reusedBytes,
       fetchedBytes: main.fetchedBytes + checked.stats.fetchedBytes,
@@ -228,16 +238,18 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       resumedBytes,
       webSeeds: net.webSeedReport(),
       planningFetched,
-      ...(swarm ? { peers: swarm.report() } : {}),
+      ...(swarm ? { peers: { ...(swarm.current?.report() ?? { downloaded: 0, uploaded: 0, list: [] }), started: swarm.reason ?? false } } : {}),
       warnings,
       seconds: (Date.now() - started) / 1000,
     };
     // --seed: keep serving the finished image until the caller's afterSync returns; otherwise while peers still fetch from us (briefly).
-    const peers = swarm;
+    // A swarm that never started served nobody: nothing to wait for.
+    const peers = swarm?.current;
     if (peers) await peers.seedFrom(output, () => (input.peers?.afterSync ? input.peers.afterSync(result, peers) : peers.courtesy()));
     await swarm?.close();
     return result;
   } catch (e) {
+    swarm?.finished();
     prepared?.net.close();
     gate.close();
     await swarm?.close();
@@ -252,23 +264,46 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
 }
 
 /**
- * The swarm's modules (the BitTorrent wire and its dependencies, ~15 MiB of a
- * process's peak RSS) load only for a sync or plan that has peers to talk to:
- * a web-seed-only sync never loads them.
+ * The sync's swarm, started when swarm-start.ts says: before planning (this
+ * resolves once it runs, and a failure to start fails the sync), or later,
+ * while the sync runs, when the web seeds fail or fall behind. Its modules
+ * (the BitTorrent wire and its dependencies, ~15 MiB of a process's peak
+ * RSS) load only then: a sync whose web seeds keep up never loads them.
  */
-async function startPeersLate(...args: Parameters<typeof import('../swarm/sync-peers.js').startPeers>): Promise<SyncPeers> {
-  const { startPeers } = await import('../swarm/sync-peers.js');
-  return startPeers(...args);
+async function peersOnNeed(input: Pick<SyncInput, 'target' | 'webSeeds' | 'preferredTrackers' | 'onEvent'>, settings: PeerSettings, store: Parameters<typeof import('../swarm/sync-peers.js').startPeers>[2], warn: WarningSink | undefined): Promise<PeersOnNeed> {
+  const { target } = input;
+  const preferredTrackers = input.preferredTrackers ?? [];
+  const launch = async () => (await import('../swarm/sync-peers.js')).startPeers(target, { ...settings, preferredTrackers }, store, warn);
+  const emit: (e: SyncEvent) => void = input.onEvent ?? (() => undefined);
+  const peers = new PeersOnNeed(launch, (reason) => emit({ type: 'swarm', started: reason }), warn ?? (() => undefined));
+  const reason = startAtOnce({
+    webSeeds: usableMirrors(webSeedsOf(input), target.name).length,
+    magnet: settings.fromMagnet === true,
+    trackers: announcesToTrackers({ enabled: settings.trackers !== false, trackerTiers: trackerTiers(target).length, preferred: preferredTrackers.length }),
+    lsd: settings.discovery?.lsd === true && !target.private,
+    seeding: settings.afterSync !== undefined,
+  });
+  if (reason) {
+    try {
+      await peers.start(reason);
+    } catch (e) {
+      await peers.close();
+      throw e;
+    }
+  }
+  return peers;
 }
 
-/** The pieces' BEP 52 leaf hashes from the swarm's v2 peers (v2 and hybrid targets with piece layers): per-block checks of guesses. */
-function leafHashes(target: Metainfo, swarm: SyncPeers | undefined): ((p: PieceIndex) => Promise<Uint8Array | undefined>) | undefined {
-  if (!swarm || !target.v2?.layersComplete) return undefined;
+/** The pieces' BEP 52 leaf hashes from the swarm's v2 peers (v2 and hybrid targets with piece layers): per-block checks of guesses, once the swarm runs. */
+function leafHashes(target: Metainfo, peers: PeersOnNeed | undefined): ((p: PieceIndex) => Promise<Uint8Array | undefined>) | undefined {
+  if (!peers || !target.v2?.layersComplete) return undefined;
   const check = pieceCheckOf(target);
-  const peers = { askers: swarm.swarm.askers, v2InfoHashHex: Buffer.from(swarm.swarm.opts.infoHash).toString('hex') };
   return async (p) => {
+    const swarm = peers.current?.swarm;
+    if (!swarm) return undefined;
+    const v2peers = { askers: swarm.askers, v2InfoHashHex: Buffer.from(swarm.opts.infoHash).toString('hex') };
     const at = check.v2Piece(p);
-    return at && hasV2Peers(peers) ? leavesOf(peers, at) : undefined;
+    return at && hasV2Peers(v2peers) ? leavesOf(v2peers, at) : undefined;
   };
 }
 

@@ -152,9 +152,14 @@ export class MirrorHandle implements PeerHandle, MirrorHost {
 
   capacity(): Capacity {
     if (!this.alive) return NO_CAPACITY;
+    return this.transport.capacity(this.load);
+  }
+
+  /** Its load now: requests in flight, bytes outstanding, the measured rate (a sync's swarm starts when it falls behind: sync/swarm-start.ts). */
+  get load(): MirrorLoad {
     const busy = this.busyMs + (this.inFlight > 0 ? this.now() - this.busySince : 0);
     const rate = busy > 0 ? (this.received * 1000) / Math.max(busy, MEASURE_MS) : 0;
-    return this.transport.capacity({ inFlight: this.inFlight, outstanding: this.outstanding, rate, unmeasured: busy < MEASURE_MS });
+    return { inFlight: this.inFlight, outstanding: this.outstanding, rate, unmeasured: busy < MEASURE_MS };
   }
 
   request(blocks: readonly Block[]): void {

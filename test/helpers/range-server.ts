@@ -7,7 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 
-export type Misbehaviour = 'none' | 'corrupt' | 'truncate' | '404' | '500' | 'stall' | 'ignore-range' | 'slow' | 'single-range-only' | 'trickle';
+/** 'hold' keeps every request unanswered until the mode changes, then answers them in the new mode (a mirror that stops answering for a while). */
+export type Misbehaviour = 'none' | 'corrupt' | 'truncate' | '404' | '500' | 'stall' | 'ignore-range' | 'slow' | 'single-range-only' | 'trickle' | 'hold';
 
 /** 'trickle' sends bodies in blocks of this many bytes, one per TRICKLE_MS (about 20 KiB/s a connection): a sync that lasts seconds. */
 const TRICKLE_BYTES = 2 * 1024;
@@ -53,8 +54,13 @@ export async function startRangeServer(files: Record<string, string>, mode: Misb
   let sent = 0;
   let requests = 0;
   let current = mode;
+  const held: [IncomingMessage, ServerResponse][] = [];
   const server: Server = createServer((req, res) => {
     requests++;
+    if (current === 'hold') {
+      held.push([req, res]);
+      return;
+    }
     if (current === 'slow') {
       setTimeout(() => answer(req, res), 40);
       return;
@@ -149,6 +155,7 @@ export async function startRangeServer(files: Record<string, string>, mode: Misb
     requests: () => requests,
     setMode: (m) => {
       current = m;
+      if (m !== 'hold') for (const [req, res] of held.splice(0)) answer(req, res);
     },
     close: () =>
       new Promise<void>((r) => {

@@ -9,6 +9,9 @@
  * does with the web seed alone, and the image is bit-identical. `isosync
  * plan` checks its input the same way: its prediction stays as without the
  * liar.
+ * The web seed stops answering at first, so that the peers start (a sync
+ * starts its swarm when a web seed stalls: sync/swarm-start.ts), and answers
+ * again once the liar is connected.
  * Real sockets on 127.0.0.1.
  */
 import { after, before, describe, test } from 'node:test';
@@ -20,6 +23,7 @@ import { readTorrentFile } from '../../src/library/previous.js';
 import { FileSource } from '../../src/store/file-source.js';
 import { cli, tempDir } from '../helpers/env.js';
 import { startRangeServer, type RangeServer } from '../helpers/range-server.js';
+import { startTcpRelay } from '../helpers/tcp-relay.js';
 import { badPeer } from '../swarm/bad-peer.js';
 import { isosync } from '../swarm/peers.js';
 import { HAVE_RELEASES, RELEASES, sha256 } from './fixture-pair.js';
@@ -56,7 +60,24 @@ async function startLiar(torrent: string) {
     random: true,
     lieAbout: (at, len) => spans.some((s) => s.start < at + len && s.end > at),
   });
-  return { m, spans, liar };
+  // Through a relay that shows when the sync has connected to it.
+  const relay = await startTcpRelay(liar.port);
+  return { m, spans, liar: { ...liar, port: relay.port, close: async () => (await relay.close(), await liar.close()) }, relay };
+}
+
+/**
+ * Runs `run` (a sync or plan with the liar as its peer) with the web seed
+ * silent until the sync has connected to the liar: the web seed's stall
+ * starts the peers.
+ */
+async function silentUntilConnected<T>(web: RangeServer, relay: { bytesFromServer(): number }, run: () => Promise<T>): Promise<T> {
+  web.setMode('hold');
+  const done = run();
+  let over = false;
+  void done.finally(() => (over = true)).catch(() => undefined);
+  while (relay.bytesFromServer() === 0 && !over) await new Promise((r) => setTimeout(r, 20));
+  web.setMode('slow');
+  return done;
 }
 
 describe('a peer that lies about the target metadata', { skip: HAVE_RELEASES ? false : 'fixtures/releases not built' }, () => {
@@ -88,9 +109,9 @@ describe('a peer that lies about the target metadata', { skip: HAVE_RELEASES ? f
 
   test('the plan is made again from verified pieces: reuse stays as without the liar, and the liar is struck', async () => {
     const alone = await sync('alone', []);
-    const { m, spans, liar } = await startLiar(torrent);
+    const { m, spans, liar, relay } = await startLiar(torrent);
     try {
-      const lied = await sync('lied', ['--peer', `127.0.0.1:${liar.port}`]);
+      const lied = await silentUntilConnected(web, relay, () => sync('lied', ['--peer', `127.0.0.1:${liar.port}`]));
       assert.ok(liar.lies() > 0, 'the liar was asked for metadata blocks');
       assert.ok(lied.notes.some((n) => /planned again from verified pieces/.test(n)), `the plan was redone: ${JSON.stringify(lied.notes)}`);
       const source = `peer 127.0.0.1:${liar.port}`;
@@ -111,9 +132,9 @@ describe('a peer that lies about the target metadata', { skip: HAVE_RELEASES ? f
       return JSON.parse(r.stdout) as { reusedBytes: number; fetchBytes: number; notes: string[] };
     };
     const alone = await plan('alone', []);
-    const { m, spans, liar } = await startLiar(torrent);
+    const { m, spans, liar, relay } = await startLiar(torrent);
     try {
-      const lied = await plan('lied', ['--peer', `127.0.0.1:${liar.port}`]);
+      const lied = await silentUntilConnected(web, relay, () => plan('lied', ['--peer', `127.0.0.1:${liar.port}`]));
       assert.ok(liar.lies() > 0, 'the liar was asked for metadata blocks');
       assert.ok(lied.notes.some((n) => /planned again from verified pieces/.test(n)), `the plan was redone: ${JSON.stringify(lied.notes)}`);
       const slack = 2 * spans.length * m.pieceLength;

@@ -50,10 +50,11 @@ function peerOptions(cmd: Command): Command {
 }
 
 /** Peer settings, when the sync has peers: --peer, a tracker in the torrent, the DHT or LSD, or --seed. */
-function peerSettings(opts: SyncOptions, c: CheckedSync, t: { hasTrackers: boolean; peers: readonly string[]; discovery: PeerSettings['discovery'] }, afterSync?: PeerSettings['afterSync']): PeerSettings | undefined {
+function peerSettings(opts: SyncOptions, c: CheckedSync, t: { hasTrackers: boolean; peers: readonly string[]; discovery: PeerSettings['discovery']; magnet: boolean }, afterSync?: PeerSettings['afterSync']): PeerSettings | undefined {
   if (!(opts.peer?.length || t.peers.length || t.hasTrackers || t.discovery || opts.seed)) return undefined;
   return {
     peers: [...(opts.peer ?? []), ...t.peers],
+    ...(t.magnet ? { fromMagnet: true } : {}),
     ...(t.discovery ? { discovery: t.discovery } : {}),
     ...(opts.encryption === 'require' ? { encryption: encryptionPolicy(opts.encryption) } : {}),
     ...(opts.utp === false ? { utp: false } : {}),
@@ -129,7 +130,7 @@ function syncInput(t: TorrentTarget, opts: SyncOptions, c: CheckedSync, catalog:
   const { target } = t;
   const hasTrackers = target.announceList.length > 0 || target.announce !== undefined || t.preferredTrackers.length > 0;
   const discovery = target.private ? undefined : discoverySettings(opts, catalog);
-  const peers = peerSettings(opts, c, { hasTrackers, peers: t.peers ?? [], discovery }, afterSync);
+  const peers = peerSettings(opts, c, { hasTrackers, peers: t.peers ?? [], discovery, magnet: t.peers !== undefined }, afterSync);
   return {
     target,
     torrentFile: t.torrentFile,
