@@ -15,6 +15,7 @@ import { IsosyncError } from '../errors.js';
 import type { RangeFetcher } from '../core/ports.js';
 import { CACHE_SOURCE, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
+import { RangeCache } from './range-cache.js';
 
 export type { RangeFetcher };
 
@@ -22,21 +23,12 @@ export type { RangeFetcher };
 const PREFETCH_GROUP = 48;
 const PREFETCH_PARALLEL = 4;
 
-/**
- * Fetched ranges up to this size are copied into shared slabs of SLAB_BYTES: a nested image's metadata arrives as one
- * range per inode or index (some 90 bytes each), and a buffer of its own per range cost more than its bytes.
- */
-const SLAB_BYTES = 256 * 1024;
-const SLAB_MAX_COPY = 4096;
-
 /** Fetch granularity for metadata: a whole ISO sector, so neighbouring records come along. */
 const FETCH_ALIGN = 2048;
 
 export class VirtualTarget implements ByteSource {
-  /** Fetched ranges, sorted and non-overlapping, with their bytes. */
-  private readonly cache: { start: number; bytes: Uint8Array }[] = [];
-  private slab = new Uint8Array(0);
-  private slabUsed = 0;
+  /** Fetched ranges, sorted and non-overlapping, with their bytes (a nested image's metadata: one range per inode or index, thousands). */
+  private readonly cache = new RangeCache();
   fetchedBytes = 0;
   private fetching: Promise<void> = Promise.resolve();
 
@@ -162,63 +154,37 @@ export class VirtualTarget implements ByteSource {
     out.set(await src.read(seg.sourceOffset, len), seg.start - offset);
   }
 
-  /** Index of the first cache entry that ends after `pos` (the cache is sorted and disjoint). */
-  private firstAfter(pos: number): number {
-    let lo = 0;
-    let hi = this.cache.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const c = this.cache[mid]!;
-      if (c.start + c.bytes.length <= pos) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
   /** Whether one fetched range holds all of [a, b). */
   private cachedWhole(a: number, b: number): boolean {
-    const c = this.cache[this.firstAfter(a)];
-    return c !== undefined && c.start <= a && c.start + c.bytes.length >= b;
+    const i = this.cache.firstAfter(a);
+    return i < this.cache.count && this.cache.start(i) <= a && this.cache.end(i) >= b;
   }
 
   /** Cached spans that intersect [a, b). */
   private cachedIn(a: number, b: number): Span[] {
     const out: Span[] = [];
-    for (let i = this.firstAfter(a); i < this.cache.length && this.cache[i]!.start < b; i++) {
-      const c = this.cache[i]!;
-      out.push({ start: c.start, end: c.start + c.bytes.length });
-    }
+    for (let i = this.cache.firstAfter(a); i < this.cache.count && this.cache.start(i) < b; i++) out.push({ start: this.cache.start(i), end: this.cache.end(i) });
     return out;
   }
 
   private addCache(start: number, bytes: Uint8Array): void {
-    this.cache.splice(this.firstAfter(start), 0, { start, bytes: bytes.length <= SLAB_MAX_COPY ? this.intoSlab(bytes) : bytes });
-  }
-
-  /** A copy of `bytes` in the current slab (a new one when it is full). */
-  private intoSlab(bytes: Uint8Array): Uint8Array {
-    if (this.slabUsed + bytes.length > this.slab.length) {
-      this.slab = new Uint8Array(SLAB_BYTES);
-      this.slabUsed = 0;
-    }
-    const copy = this.slab.subarray(this.slabUsed, this.slabUsed + bytes.length);
-    copy.set(bytes);
-    this.slabUsed += bytes.length;
-    return copy;
+    this.cache.add(start, bytes);
   }
 
   /** The fetched bytes as plan segments (exact), served from `cacheBytes`. */
   cachedSegments(): LocalSegment[] {
-    return this.cache.map((c) => ({ start: c.start, end: c.start + c.bytes.length, source: CACHE_SOURCE, sourceOffset: c.start, reason: 'fetched' as const }));
+    const out: LocalSegment[] = [];
+    for (let i = 0; i < this.cache.count; i++) out.push({ start: this.cache.start(i), end: this.cache.end(i), source: CACHE_SOURCE, sourceOffset: this.cache.start(i), reason: 'fetched' });
+    return out;
   }
 
   /** Copies cached bytes of [start, end) into `out` (out[0] is byte `start`). */
   cacheBytes(out: Uint8Array, start: number, end: number): void {
-    for (let i = this.firstAfter(start); i < this.cache.length && this.cache[i]!.start < end; i++) {
-      const c = this.cache[i]!;
-      const a = Math.max(c.start, start);
-      const b = Math.min(c.start + c.bytes.length, end);
-      if (b > a) out.set(c.bytes.subarray(a - c.start, b - c.start), a - start);
+    const c = this.cache;
+    for (let i = c.firstAfter(start); i < c.count && c.start(i) < end; i++) {
+      const a = Math.max(c.start(i), start);
+      const b = Math.min(c.end(i), end);
+      if (b > a) out.set(c.bytes(i).subarray(a - c.start(i), b - c.start(i)), a - start);
     }
   }
 }
