@@ -13,9 +13,9 @@
  *
  * The three libraries load on first use: lz4js alone allocates a 5 MiB block
  * buffer when imported, and most images a sync reads hold no compressed
- * filesystem at all.
+ * filesystem at all; so does node:zlib (core/late-builtins.ts).
  */
-import { inflateSync } from 'node:zlib';
+import { lateZlib } from '../core/late-builtins.js';
 
 /** xz-decompress is CommonJS: a dynamic import gives its exports as `default`. */
 let xzLib: Promise<{ default: typeof import('xz-decompress') }> | undefined;
@@ -32,7 +32,7 @@ export async function decodeBlock(codec: Codec, input: Uint8Array, maxOut: numbe
   switch (codec) {
     case 'zlib':
       try {
-        return inflateSync(input, { maxOutputLength: maxOut });
+        return lateZlib().inflateSync(input, { maxOutputLength: maxOut });
       } catch (e) {
         return fail(`zlib block is corrupt or larger than ${maxOut} bytes (${(e as Error).message})`);
       }

@@ -26,7 +26,7 @@
  * its piece only.
  */
 import { createHash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+import { lateZlib } from '../core/late-builtins.js';
 import type { Span } from '../core/span.js';
 
 export const JOURNAL_MAGIC = Buffer.from('isoblk02', 'latin1');
@@ -62,6 +62,7 @@ function writeHead(out: Buffer, at: number, offset: number, length: number, data
   out.writeUInt32LE(offset % U32, at);
   out.writeUInt32LE(Math.floor(offset / U32), at + 4);
   out.writeUInt32LE(data ? (length | DATA_FLAG) >>> 0 : length, at + 8);
+  const { crc32 } = lateZlib();
   const head = crc32(out.subarray(at, at + 12));
   out.writeUInt32LE(data ? crc32(data, head) : head, at + 12);
 }
@@ -102,6 +103,7 @@ export function decodeRecord(buf: Buffer, at: number, length: number): Step {
   if (end > length || end <= start || (hasData && size > MAX_DATA_BYTES)) return 'bad';
   const next = at + RECORD_BYTES + (hasData ? size : 0);
   if (next > buf.length) return 'short';
+  const { crc32 } = lateZlib();
   const head = crc32(buf.subarray(at, at + 12));
   const data = hasData ? buf.subarray(at + RECORD_BYTES, next) : undefined;
   if (buf.readUInt32LE(at + 12) !== (data ? crc32(data, head) : head)) return 'bad';

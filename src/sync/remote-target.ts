@@ -15,10 +15,10 @@
  * SHA256SUMS line (same folder) is the only possible check, if any.
  */
 import http from 'node:http';
-import https from 'node:https';
 import { IsosyncError } from '../errors.js';
 import { MAX_TORRENT_FILE_BYTES } from '../torrent/read-file.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
+import { lateHttps } from '../core/late-builtins.js';
 
 /** A server that sends nothing for this long is given up. */
 const REMOTE_TIMEOUT_MS = 20_000;
@@ -58,7 +58,7 @@ interface Got {
 function fetchUrl(url: string, headers: Record<string, string>, limit: number, keepBody: (status: number, h: http.IncomingHttpHeaders) => boolean = () => true, hops = 0): Promise<Got> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const mod = u.protocol === 'https:' ? https : http;
+    const mod = u.protocol === 'https:' ? lateHttps() : http;
     const req = mod.get(u, { headers: { 'User-Agent': 'isosync', 'Accept-Encoding': 'identity', ...headers } }, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location && hops < 5) {

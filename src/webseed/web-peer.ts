@@ -23,7 +23,7 @@
  * it is dropped. Nothing here is trusted: pieces are verified by the caller.
  */
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import { IsosyncError } from '../errors.js';
 import type { Span } from '../core/span.js';
 import { sourceOf, type WarningSink } from '../core/warnings.js';
@@ -34,6 +34,7 @@ import { MirrorHandle, type MirrorAsk, type MirrorHost, type MirrorLoad, type Mi
 import { WholeFileStream, type Spool } from './whole-file.js';
 import { requestRanges } from './coalesce.js';
 import { badRange, multipartBoundary, MultipartReader, parseContentRange, rangeHeader } from './http-ranges.js';
+import { lateHttps } from '../core/late-builtins.js';
 
 /** No byte for this long means the web seed stalls. */
 export const STALL_MS = 20_000;
@@ -58,7 +59,14 @@ export const REQUEST_BYTES = 4 * 1024 * 1024;
 export const QUEUE_SECONDS = 2;
 export const MIN_QUEUE_BYTES = 1024 * 1024;
 
-const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 16 }), https: new https.Agent({ keepAlive: true, maxSockets: 16 }) };
+let httpsAgent: https.Agent | undefined;
+/** Keep-alive agents; the https one (and node:https) made on first use (core/late-builtins.ts). */
+const agents = {
+  http: new http.Agent({ keepAlive: true, maxSockets: 16 }),
+  get https(): https.Agent {
+    return (httpsAgent ??= new (lateHttps().Agent)({ keepAlive: true, maxSockets: 16 }));
+  },
+};
 
 /** BEP 19: a URL ending in "/" names a directory holding the torrent's file. */
 export function webSeedFileUrl(url: string, torrentName: string): string {
@@ -234,7 +242,7 @@ class HttpRanges implements MirrorTransport {
       };
       const failWith = (code: 'BAD_REPLY' | 'NETWORK' | 'HTTP_STATUS' | 'TIMEOUT', why: string, fields: Record<string, unknown> = {}) =>
         fail(new IsosyncError(code, `Web seed ${url} failed: ${why}`, { url: url, offset: first.start, length: last.end - first.start, reason: why, ...fields }));
-      const req = (u.protocol === 'https:' ? https : http).get(
+      const req = (u.protocol === 'https:' ? lateHttps() : http).get(
         u,
         { agent: u.protocol === 'https:' ? agents.https : agents.http, headers: { Range: header, 'User-Agent': 'isosync', 'Accept-Encoding': 'identity' } },
         (res) => {

@@ -13,9 +13,10 @@
  * engine asks its blocks of the other sources.
  */
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import { blockSpan, keyOf, type Block } from '../engine/block.js';
 import type { ByteGate } from '../engine/handle.js';
+import { lateHttps } from '../core/late-builtins.js';
 
 /** Where the stream's bytes are kept until asked. */
 export interface Spool {
@@ -60,7 +61,7 @@ export class WholeFileStream {
   start(): void {
     const u = new URL(this.o.url);
     const https_ = u.protocol === 'https:';
-    const req = (https_ ? https : http).get(u, { agent: https_ ? this.o.agent.https : this.o.agent.http, headers: { 'User-Agent': 'isosync', 'Accept-Encoding': 'identity' } }, (res) => {
+    const req = (https_ ? lateHttps() : http).get(u, { agent: https_ ? this.o.agent.https : this.o.agent.http, headers: { 'User-Agent': 'isosync', 'Accept-Encoding': 'identity' } }, (res) => {
       const status = res.statusCode ?? 0;
       if (status !== 200) return this.fail(`HTTP ${status} to a plain GET of the whole file`);
       const declared = Number(res.headers['content-length'] ?? this.o.fileLength);
