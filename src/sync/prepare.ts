@@ -206,7 +206,10 @@ export async function prepare(input: PlanInput, part?: PartFile, peers?: SyncPee
     if (targetIso && whole && checkable && imageInfos.length > 0) {
       // Nested metadata is many small reads all over an image: 4 KiB cached blocks, not the 256 KiB of piece filling.
       const walk = sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source, NESTED_BLOCK_BYTES, NESTED_BLOCKS) : undefined));
-      nested = await planNested(checkable, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m), walk, { store: reencodedStore, index: reencodedIndex });
+      // With delta hints for every source, guesses are not used (planLayers): no EROFS cluster is compressed again
+      // (an `isosync plan` of a hinted torrent reads the metadata for its list of changed files only).
+      const reencode = policy.hintsCoverAll ? undefined : { store: reencodedStore, index: reencodedIndex };
+      nested = await planNested(checkable, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m), walk, reencode);
     }
     const mapping = targetIso && nested ? mapIsoFiles(targetIso, imageInfos, loose, nested.mapping.containers) : whole;
     const nestedLayers: NestedLayers | undefined =
