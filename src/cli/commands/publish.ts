@@ -181,23 +181,24 @@ export function register(program: Command): void {
               now: Math.floor(Date.now() / 1000),
             })
           : undefined;
-        const j = resultJson(r, feed, key?.publicKey.id);
         if (opts.json) {
-          printJson(j);
+          printJson(resultJson(r, feed, key?.publicKey.id));
           return;
         }
+        // The text needs none of the JSON's summaries (the hints' decoded again and measured: ~0.1 CPU s on a 348 MiB pair).
+        const m = r.metainfo;
         const note = r.outcome === 'unchanged' ? ' (already in the catalog, unchanged)' : r.outcome === 'replaced' ? ' (replaced the earlier record)' : '';
-        say(`published ${j.product} ${j.release}${note}`);
-        say(`  torrent     ${j.torrent}`);
-        say(`  infohash    ${j.infoHash}${j.version === 'v2' ? ' (v2, truncated)' : j.version === 'hybrid' ? ' (v1)' : ''}`);
-        if (j.infoHashV2 !== null) say(`  infohash v2 ${j.infoHashV2}`);
-        say(`  pieces      ${j.pieceCount} of ${formatBytes(j.pieceLength)} (${formatBytes(j.length)} hashed in ${j.hashSeconds.toFixed(2)} s)`);
+        say(`published ${opts.product} ${opts.release}${note}`);
+        say(`  torrent     ${r.outPath}`);
+        say(`  infohash    ${m.infoHash}${m.version === 'v2' ? ' (v2, truncated)' : m.version === 'hybrid' ? ' (v1)' : ''}`);
+        if (m.v2) say(`  infohash v2 ${m.v2.infoHash}`);
+        say(`  pieces      ${m.pieceCount} of ${formatBytes(m.pieceLength)} (${formatBytes(m.length)} hashed in ${r.hashSeconds.toFixed(2)} s)`);
         const a = r.autoPieceLength;
         if (a) {
           const ratio = a.changedBytes > 0 ? ` (${(a.fetchBytes / a.changedBytes).toFixed(3)} x the changed bytes)` : '';
           say(`  auto        a stock client with ${a.against} fetches ${formatBytes(a.fetchBytes)}${ratio} at this piece length`);
         }
-        say(`  lineage     ${j.lineage.length > 0 ? j.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n              ') : 'none (first release)'}`);
+        say(`  lineage     ${r.lineage.length > 0 ? r.lineage.map((e) => `${e.release} ${e.infoHash}`).join('\n              ') : 'none (first release)'}`);
         say(`  hints       ${r.hints ? `against ${r.previous.filter((p) => p.imagePath).map((p) => p.release).join(', ')}` : 'none'}`);
         if (r.layout) say(`  mirror      ${r.layout.image} (${r.layout.imageBy}), ${r.layout.torrent}, ${r.layout.sums}`);
         if (key) say(`  signed by   ${key.publicKey.id}`);
