@@ -74,18 +74,34 @@ export function encodeRecords(spans: readonly Span[]): Buffer {
   return out;
 }
 
+/** Blocks shorter than this are copied into the buffer of heads: a view each cost ~100 bytes of heap, more than such a block (a nested image's inode, fetched while planning). */
+const COPY_BELOW = 4096;
+
 /**
  * Data records for `blocks` (each at most MAX_DATA_BYTES), as the buffers of
- * one vectored append: each record's head, then the block's own bytes (not
- * copied).
+ * one vectored append: each record's head, then the block's bytes; the bytes
+ * of a block of COPY_BELOW or more are not copied (a buffer of their own),
+ * the heads and small blocks in between are one buffer.
  */
 export function encodeBlocks(blocks: readonly JournalBlock[]): Uint8Array[] {
-  const heads = Buffer.allocUnsafe(blocks.length * RECORD_BYTES);
+  let size = blocks.length * RECORD_BYTES;
+  for (const b of blocks) if (b.bytes.length < COPY_BELOW) size += b.bytes.length;
+  const heads = Buffer.allocUnsafe(size);
   const out: Uint8Array[] = [];
-  blocks.forEach((b, i) => {
-    writeHead(heads, i * RECORD_BYTES, b.offset, b.bytes.length, b.bytes);
-    out.push(heads.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES), b.bytes);
-  });
+  let at = 0;
+  let from = 0;
+  for (const b of blocks) {
+    writeHead(heads, at, b.offset, b.bytes.length, b.bytes);
+    at += RECORD_BYTES;
+    if (b.bytes.length < COPY_BELOW) {
+      heads.set(b.bytes, at);
+      at += b.bytes.length;
+    } else {
+      out.push(heads.subarray(from, at), b.bytes);
+      from = at;
+    }
+  }
+  if (at > from) out.push(heads.subarray(from, at));
   return out;
 }
 

@@ -145,6 +145,14 @@ describe('the .part keeps received blocks', () => {
     assert.deepEqual(decodeJournal(Buffer.concat([journalHeader(t.pieces), data]), t.pieces, t.length).map((r) => [r.start, r.end, [...(r.data ?? [])]]), [[40, 43, [1, 2, 3]], [50, 52, [4, 5]]]);
     data[16 + 3 + 16 + 1] = 9; // second record's second byte
     assert.deepEqual(decodeJournal(Buffer.concat([journalHeader(t.pieces), data]), t.pieces, t.length).length, 1);
+    // Small blocks are copied beside their heads, a large one stays a buffer of its own; the records read back the same.
+    const large = new Rng(9).bytes(5000);
+    const parts = encodeBlocks([{ offset: 40, bytes: new Uint8Array([1, 2, 3]) }, { offset: 100, bytes: large }, { offset: 6000, bytes: new Uint8Array([7]) }, { offset: 6010, bytes: new Uint8Array([8]) }]);
+    assert.deepEqual(parts.map((x) => x.length), [16 + 3 + 16, 5000, 16 + 1 + 16 + 1]);
+    assert.equal(parts[1], large);
+    const read = decodeJournal(Buffer.concat([journalHeader(t.pieces), ...parts]), t.pieces, t.length);
+    assert.deepEqual(read.map((r) => [r.start, r.end]), [[40, 43], [100, 5100], [6000, 6001], [6010, 6011]]);
+    assert.deepEqual(new Uint8Array(read[1]!.data!), large);
   });
 
   it('a v2-only target resumes the same way: pieces verify against its piece layers, and a v1 journal of the same bytes is not its own', async () => {

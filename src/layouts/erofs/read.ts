@@ -292,7 +292,7 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
         if (!Number.isSafeInteger(e.nid)) fail(`entry ${quote(e.name)} has nid ${e.nid}`);
         // Inodes sit beside their data all over the image: an entry the caller does not want costs no read.
         if (visit && !visit(`${path}/${e.name}`)) continue;
-        children.push({ ...e, path: `${path}/${e.name}`, parent: index, depth });
+        children.push({ name: e.name, nid: e.nid, type: e.type, path: `${path}/${e.name}`, parent: index, depth });
       }
     }
     // Compact inodes (32 bytes) are the rule, and a compressed one's map header follows it, then its
