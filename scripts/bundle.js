@@ -4,9 +4,10 @@
 // (resolve, read through the thread pool, compile, link): a command loads dozens, so one file
 // per entry and per shared chunk starts faster (docs/LIBRARIES.md). Two builds:
 //
-//   - version.cjs, quick-info.cjs and quick-ls.cjs: the ways in that bin/isosync (itself
-//     CommonJS) takes without commander, one CommonJS file each, so `isosync --version`,
-//     `isosync info` and `isosync ls IMAGE` never start the ESM loader;
+//   - version.cjs, quick-info.cjs, quick-ls.cjs and quick-extract.cjs: the ways in that
+//     bin/isosync (itself CommonJS) takes without commander, one CommonJS file each, so
+//     `isosync --version`, `isosync info`, `isosync ls IMAGE` and `isosync extract IMAGE -o DIR`
+//     never start the ESM loader;
 //   - main.js and its chunks: everything else, ESM with code splitting, so that each command
 //     loads only its own modules (every dynamic import() stays a separate chunk), and the hash
 //     worker, which hash-pieces starts from `new URL('./hash-worker.js', import.meta.url)`, so
@@ -57,7 +58,7 @@ const common = {
 rmSync(outdir, { recursive: true, force: true });
 await build({
   ...common,
-  entryPoints: { version: 'dist/src/version.js', 'quick-info': 'dist/src/cli/quick-info.js', 'quick-ls': 'dist/src/cli/quick-ls.js' },
+  entryPoints: { version: 'dist/src/version.js', 'quick-info': 'dist/src/cli/quick-info.js', 'quick-ls': 'dist/src/cli/quick-ls.js', 'quick-extract': 'dist/src/cli/quick-extract.js' },
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   // import.meta does not exist in CommonJS: its url is the file's own.

@@ -16,12 +16,22 @@
  * the symlink check find, and the first name error wins over a symlink
  * error anywhere. The path tables are not read (they list the directories
  * again; ls does not read them either).
+ *
+ * That ordered check runs only where a quicker one finds something: the
+ * first pass reads the directories unordered (scanIso: no sort, no entry
+ * handed out one by one) and checks each one's names as a whole. An entry
+ * lies below a symlink of the image only where one directory holds a
+ * symlink and a subdirectory of the same name (a plain name holds no "/"),
+ * so a tree with only plain names and no such pair passes the ordered check
+ * too; anything else (or a read that fails) goes through the ordered check,
+ * which reports what extractEntries would.
  */
 import type { ByteSource } from '../store/byte-source.js';
-import { checkName, checkNoLinkParent, EntryWriter, prepareOutDir, type ExtractOptions, type ExtractSummary } from './extract.js';
+import { checkName, checkNoLinkParent, EntryWriter, isPlainName, prepareOutDir, type ExtractOptions, type ExtractSummary } from './extract.js';
 import type { IsoEntry } from './entry.js';
-import { listIso } from './list-iso.js';
+import { listIso, scanIso } from './list-iso.js';
 import { WindowSource } from './read-window.js';
+import type { DirRead } from './tree.js';
 
 /** Checks `e` (its own name, its ancestors against `links`) and adds it to `links` when it is a symlink. */
 class Checker {
@@ -44,7 +54,28 @@ class Checker {
   }
 }
 
-export async function extractImage(src: ByteSource, image: string, outDir: string, opts: ExtractOptions = {}): Promise<ExtractSummary> {
+/** Whether `d`'s entries have plain names and no symlink shares its name with a subdirectory (see the top). */
+function plainDir(d: DirRead): boolean {
+  let links: Set<string> | undefined;
+  for (const c of d.children) {
+    if (!isPlainName(c.name)) return false;
+    if (c.type === 'symlink') (links ??= new Set()).add(c.name);
+  }
+  for (const s of d.subdirs) if (!isPlainName(s.name) || links?.has(s.name)) return false;
+  return true;
+}
+
+/** The first pass: the quick check, else the ordered one (which throws what it finds); the logical block size. */
+async function checkImage(src: ByteSource, image: string): Promise<number> {
+  let plain = true;
+  try {
+    const img = await scanIso(new WindowSource(src), image, (d) => {
+      if (plain && !plainDir(d)) plain = false;
+    });
+    if (plain) return img.logicalBlockSize;
+  } catch {
+    // reported by the ordered check, which reads the same directories in its order
+  }
   const first = new Checker(image);
   let blockSize = 0;
   await listIso(new WindowSource(src), image, (img) => {
@@ -55,14 +86,18 @@ export async function extractImage(src: ByteSource, image: string, outDir: strin
     return undefined;
   }, { times: false });
   if (first.linkError !== undefined) throw first.linkError;
+  return blockSize;
+}
 
+export async function extractImage(src: ByteSource, image: string, outDir: string, opts: ExtractOptions = {}): Promise<ExtractSummary> {
+  const blockSize = await checkImage(src, image);
   await prepareOutDir(outDir);
   const writer = new EntryWriter(src, image, blockSize, outDir, opts);
   const again = new Checker(image);
-  await listIso(new WindowSource(src), image, () => undefined, (e) => {
+  await listIso(new WindowSource(src), image, () => undefined, (e, parent) => {
     again.check(e);
     if (again.linkError !== undefined) throw again.linkError;
-    return writer.put(e);
+    return writer.put(e, undefined, parent);
   });
   return writer.finish();
 }

@@ -18,32 +18,20 @@
  * share a PX serial number (or, without serial numbers, the same extent);
  * without Rock Ridge, files that share a non-empty extent (as bsdtar does).
  */
-import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, fchmodSync, futimesSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, utimesSync, writeSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, utimesSync } from 'node:fs';
 import { link, lstat, lutimes, mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import type { ByteSource } from '../store/byte-source.js';
 import type { IsoEntry, IsoImage } from './entry.js';
-import { ReadWindow, WINDOW_BYTES } from './read-window.js';
+import { commit, MODE_MASK, tempName, unixSeconds, unsafe, writeFile, writeFileNow, type ExtractSummary } from './extract-file.js';
+import { ReadWindow } from './read-window.js';
 
-export interface ExtractSummary {
-  readonly dir: string;
-  files: number;
-  dirs: number;
-  symlinks: number;
-  hardlinks: number;
-  bytes: number;
-}
+export { commit, tempName, type ExtractSummary } from './extract-file.js';
 
-/** Permission bits applied: setuid/setgid are dropped, as bsdtar does without -p for a safe default. */
-const MODE_MASK = 0o1777;
-const DEFAULT_FILE_MODE = 0o644;
+const EMPTY = new Uint8Array(0);
+
 const DEFAULT_DIR_MODE = 0o755;
-
-function unsafe(image: string, path: string, why: string): never {
-  throw new IsosyncError('UNSAFE_PATH', `Cannot extract ${JSON.stringify(path)} from ${JSON.stringify(image)}: ${why}`, { path, reason: why });
-}
 
 /** The components of `entry.path` relative to the root, each checked to be a plain name. */
 export function safeComponents(entry: IsoEntry, byPath: ReadonlyMap<string, IsoEntry>, image: string): string[] {
@@ -67,6 +55,11 @@ export function safeComponents(entry: IsoEntry, byPath: ReadonlyMap<string, IsoE
  * `created` gathers every directory checked or made; `made` (when given) those made here (private, 0700, until the caller opens them).
  */
 export async function ensureDirs(root: string, comps: readonly string[], image: string, entryPath: string, created: Set<string>, made?: Set<string>): Promise<string> {
+  return ensureDirsNow(root, comps, image, entryPath, created, made);
+}
+
+/** ensureDirs, synchronously (its calls are). */
+function ensureDirsNow(root: string, comps: readonly string[], image: string, entryPath: string, created: Set<string>, made?: Set<string>): string {
   let cur = root;
   for (const c of comps) {
     cur = join(cur, c);
@@ -90,109 +83,8 @@ export async function ensureDirs(root: string, comps: readonly string[], image: 
   return cur;
 }
 
-/** A fresh hidden temporary name in `dir` for `name`. */
-export function tempName(dir: string, name: string): string {
-  return join(dir, `.${name.slice(0, 64)}.isosync-${randomBytes(6).toString('hex')}.tmp`);
-}
-
-/** Replaces `final` by `tmp`, refusing to replace a directory (rename(2) fails with EISDIR then). */
-export async function commit(tmp: string, final: string, image: string, entryPath: string): Promise<void> {
-  commitSync(tmp, final, image, entryPath);
-}
-
-function commitSync(tmp: string, final: string, image: string, entryPath: string): void {
-  try {
-    renameSync(tmp, final);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-    rmSync(tmp, { force: true });
-    unsafe(image, entryPath, `${JSON.stringify(final)} exists and is a directory`);
-  }
-}
-
 /** Files written between two yields to the event loop: the writes are synchronous calls (see extractEntries). */
 const FILES_PER_YIELD = 64;
-
-/** Writes all of `chunk` at the file's current position. */
-function writeAll(fd: number, chunk: Uint8Array): void {
-  for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done);
-}
-
-
-/**
- * Writes a regular file. A new name is created in place (O_EXCL and
- * O_NOFOLLOW: never through a symlink, never over an existing file); when
- * something already has the name, the file is written to a temporary name
- * and renamed over it (commit). A failure removes what was written.
- * Synchronous calls (open, write, futimes, close, and fchmod where the
- * umask would take bits of the mode): each is far
- * cheaper than a round trip through libuv's thread pool (an image of 50,000
- * small files spent most of its time in those trips).
- */
-async function writeFile(src: ReadWindow, entry: IsoEntry, blockSize: number, dir: string, name: string, final: string, image: string, summary: ExtractSummary): Promise<void> {
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-  const mode = (entry.mode ?? DEFAULT_FILE_MODE) & MODE_MASK;
-  // Created with its mode where the umask leaves that whole (as bsdtar creates files): no fchmod then.
-  const createMode = (mode & ~createMask()) === mode ? mode : 0o600;
-  let tmp: string | undefined;
-  let fd: number;
-  try {
-    fd = openSync(final, flags, createMode);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    tmp = tempName(dir, name);
-    fd = openSync(tmp, flags, createMode);
-  }
-  try {
-    try {
-      for (const x of entry.extents) {
-        const start = x.lba * blockSize;
-        for (let done = 0; done < x.size; ) {
-          const chunk = await src.view(start + done, Math.min(WINDOW_BYTES, x.size - done));
-          writeAll(fd, chunk);
-          done += chunk.length;
-          summary.bytes += chunk.length;
-        }
-      }
-      if (createMode !== mode) fchmodSync(fd, mode);
-      if (entry.mtimeMs !== undefined) futimesSync(fd, unixSeconds(entry.mtimeMs), unixSeconds(entry.mtimeMs));
-    } finally {
-      closeSync(fd);
-    }
-    if (tmp !== undefined) commitSync(tmp, final, image, entry.path);
-  } catch (e) {
-    rmSync(tmp ?? final, { force: true });
-    throw e;
-  }
-}
-
-let umaskBits: number | undefined;
-
-/**
- * The bits the process's umask takes from a created file's mode, from
- * /proc/self/status (process.umask() without an argument sets the mask
- * twice, racing with files other threads create); all bits (always fchmod)
- * where that is not readable.
- */
-function createMask(): number {
-  if (umaskBits === undefined) {
-    let text = '';
-    try {
-      text = readFileSync('/proc/self/status', 'latin1');
-    } catch {
-      // not Linux, or no /proc: fchmod every file
-    }
-    const m = /^Umask:\s*([0-7]+)$/m.exec(text);
-    umaskBits = m ? parseInt(m[1]!, 8) : 0o7777;
-  }
-  return umaskBits;
-}
-
-/** Whole seconds since the epoch (the time a synchronous call takes, with no Date made for it). */
-function unixSeconds(ms: number): number {
-  return Math.floor(ms / 1000);
-}
 
 function seconds(ms: number): Date {
   return new Date(Math.floor(ms / 1000) * 1000);
@@ -203,8 +95,14 @@ export interface ExtractOptions {
   readonly readAhead?: boolean;
 }
 
+/** Whether `n` passes checkName. */
+export function isPlainName(n: string): boolean {
+  return n !== '' && n !== '.' && n !== '..' && !n.includes('/') && !n.includes('\0');
+}
+
 /** The name check of safeComponents for one component: a plain name. */
 export function checkName(n: string, entryPath: string, image: string): void {
+  if (isPlainName(n)) return;
   if (n === '' || n === '.' || n === '..') unsafe(image, entryPath, `it has a component ${JSON.stringify(n)}`);
   if (n.includes('/') || n.includes('\0')) unsafe(image, entryPath, `the name ${JSON.stringify(n)} contains ${n.includes('\0') ? 'NUL' : '"/"'}`);
 }
@@ -267,37 +165,50 @@ export class EntryWriter {
     this.window = new ReadWindow(src, opts.readAhead === true);
   }
 
-  /** Writes `entry`, whose path's components (`comps`, else split from its path) were checked. */
-  async put(entry: IsoEntry, comps?: readonly string[]): Promise<void> {
+  /**
+   * Writes `entry`, whose path's components (`comps`, else split from its
+   * path) were checked; `parent`: the path of its directory, when the caller
+   * has it (tree-sorted.ts EmitEntry). A promise only where it waits: a
+   * file whose bytes the window holds is written without one.
+   */
+  put(entry: IsoEntry, comps?: readonly string[], parent?: string): Promise<void> | undefined {
     const { summary, image, outDir } = this;
     if (entry.type === 'dir') {
-      const p = await ensureDirs(outDir, comps ?? components(entry.path), image, entry.path, this.created, this.made);
+      const p = ensureDirsNow(outDir, comps ?? components(entry.path), image, entry.path, this.created, this.made);
       this.made.delete(p); // finish gives it the image's mode
       this.dirsToFinish.add(p, entry.path === '/', entry.mode, entry.mtimeMs);
       summary.dirs++;
-      return;
+      return undefined;
     }
     // The folder of each parent is checked (or made) once: the files of one folder follow one another.
-    const parentPath = entry.path.slice(0, entry.path.lastIndexOf('/')) || '/';
+    const parentPath = parent ?? (entry.path.slice(0, entry.path.lastIndexOf('/')) || '/');
     if (parentPath !== this.parentPath) {
-      this.parentDir = await ensureDirs(outDir, (comps ?? components(entry.path)).slice(0, -1), image, entry.path, this.created, this.made);
+      this.parentDir = ensureDirsNow(outDir, (comps ?? components(entry.path)).slice(0, -1), image, entry.path, this.created, this.made);
       this.parentPath = parentPath;
     }
     const parentDir = this.parentDir;
     // The last component is the entry's name, a plain one (checked): no path.join to normalise it.
     const name = entry.name;
     const final = parentDir.endsWith('/') ? parentDir + name : `${parentDir}/${name}`;
-    if (entry.type === 'file') {
-      const key = linkKey(entry);
-      const existing = key !== undefined ? this.firstOfLink.get(key) : undefined;
-      if (existing === undefined) {
-        await writeFile(this.window, entry, this.blockSize, parentDir, name, final, image, summary);
-        if (key !== undefined) this.firstOfLink.set(key, final);
-        // Let timers and sockets run now and then (a sync session serves peers while it extracts).
-        if (++summary.files % FILES_PER_YIELD === 0) await new Promise((r) => setImmediate(r));
-        return;
-      }
-    }
+    if (entry.type !== 'file') return this.putLink(entry, parentDir, name, final);
+    const key = linkKey(entry);
+    if (key !== undefined && this.firstOfLink.has(key)) return this.putLink(entry, parentDir, name, final);
+    const x = entry.extents.length === 1 ? entry.extents[0]! : undefined;
+    const bytes = x === undefined ? undefined : x.size === 0 ? EMPTY : this.window.peek(x.lba * this.blockSize, x.size);
+    if (bytes === undefined) return writeFile(this.window, entry, this.blockSize, parentDir, name, final, image, summary).then(() => this.written(key, final));
+    writeFileNow(bytes, entry, parentDir, name, final, image, summary);
+    return this.written(key, final);
+  }
+
+  /** Counts a file written; now and then, a promise that lets timers and sockets run (a sync session serves peers while it extracts). */
+  private written(key: string | undefined, final: string): Promise<void> | undefined {
+    if (key !== undefined) this.firstOfLink.set(key, final);
+    return ++this.summary.files % FILES_PER_YIELD === 0 ? new Promise((r) => setImmediate(r)) : undefined;
+  }
+
+  /** A symlink, or a hard link to a file written before. */
+  private async putLink(entry: IsoEntry, parentDir: string, name: string, final: string): Promise<void> {
+    const { summary, image } = this;
     const tmp = tempName(parentDir, name);
     try {
       if (entry.type === 'symlink') {

@@ -6,12 +6,12 @@
  * errors, but not the other tree or the path tables (they list the
  * directories again: as many records as directories, four times over).
  * It reads through a WindowSource, whose window lends the walk each
- * directory's bytes.
+ * directory's bytes. scanIso reads the same directories, unordered.
  */
 import { readBootCatalog } from './eltorito.js';
-import { chooseTree } from './read-iso.js';
+import { chooseTree, type TreeChoice } from './read-iso.js';
 import type { WindowSource } from './read-window.js';
-import { walkTree } from './tree.js';
+import { TreeWalk, type DirRead, type PendingDir } from './tree.js';
 import { walkTreeSorted, type EmitEntry } from './tree-sorted.js';
 
 export interface ListOptions {
@@ -26,15 +26,44 @@ export interface ListedImage {
   readonly logicalBlockSize: number;
 }
 
+/** The tree listed, once the descriptors and the boot catalog are read (and checked). */
+async function listedTree(src: WindowSource, name: string): Promise<TreeChoice> {
+  const t = await chooseTree(src, name);
+  if (t.set.bootCatalogLba !== undefined) await readBootCatalog(t.ctx, t.set.bootCatalogLba, t.bs);
+  return t;
+}
+
+function bounds(t: TreeChoice): ListedImage {
+  return { volumeSpaceSize: t.pvd.volumeSpaceSize, imageBytes: t.ctx.size, logicalBlockSize: t.bs };
+}
+
 /**
  * Calls `header` with the image's bounds once the descriptors are read, then
  * `emit` for every entry in path order (as readIso's `entries`).
  */
 export async function listIso(src: WindowSource, name: string, header: (img: ListedImage) => Promise<void> | undefined, emit: EmitEntry, opts: ListOptions = {}): Promise<void> {
-  const t = await chooseTree(src, name);
-  if (t.set.bootCatalogLba !== undefined) await readBootCatalog(t.ctx, t.set.bootCatalogLba, t.bs);
-  await header({ volumeSpaceSize: t.pvd.volumeSpaceSize, imageBytes: t.ctx.size, logicalBlockSize: t.bs });
+  const t = await listedTree(src, name);
+  await header(bounds(t));
   const root = t.names === 'joliet' ? t.jolietRoot! : t.root;
   await walkTreeSorted(t.ctx, root, { names: t.names, blockSize: t.bs, suspSkip: t.suspSkip, transient: src, times: opts.times !== false }, emit);
 }
 
+/**
+ * The directories listIso lists (the same reads and checks, but for the
+ * order), each as TreeWalk read it, depth first in record order: no entry
+ * is sorted or handed out one by one, for a caller that checks each
+ * directory's entries as a whole (extract's first pass). No dates are read.
+ */
+export async function scanIso(src: WindowSource, name: string, visit: (d: DirRead) => void): Promise<ListedImage> {
+  const t = await listedTree(src, name);
+  const root = t.names === 'joliet' ? t.jolietRoot! : t.root;
+  const walk = new TreeWalk(t.ctx, { names: t.names, blockSize: t.bs, suspSkip: t.suspSkip, transient: src, times: false }, false);
+  const stack: PendingDir[] = [TreeWalk.rootDir(root)];
+  while (stack.length > 0) {
+    const d = await walk.readDir(stack.pop()!);
+    if (d.hidden) continue; // as listIso: neither it nor anything below it is listed
+    visit(d);
+    for (let i = d.subdirs.length - 1; i >= 0; i--) stack.push(d.subdirs[i]!);
+  }
+  return bounds(t);
+}

@@ -1,16 +1,17 @@
 /**
- * `isosync info` and `isosync ls` without commander (src/cli/quick-info.ts,
- * src/cli/quick-ls.ts): which forms bin/isosync runs on the short path, and that
- * they print exactly what the full command line (main.ts) prints for the same
- * words, reports and errors alike.
+ * `isosync info`, `isosync ls` and `isosync extract` without commander
+ * (src/cli/quick-info.ts, quick-ls.ts, quick-extract.ts): which forms bin/isosync
+ * runs on the short path, and that they print (and extract) exactly what the
+ * full command line (main.ts) does for the same words, reports and errors alike.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { quickInfoArgs } from '../../src/cli/quick-info.js';
+import { quickExtractArgs } from '../../src/cli/quick-extract.js';
 import { quickLsArgs } from '../../src/cli/quick-ls.js';
 import { cli, fixture, ROOT, tempDir } from '../helpers/env.js';
 
@@ -85,5 +86,44 @@ describe('isosync ls on the short path', () => {
     sameAsMain(cases);
     assert.equal(cli(cases[0]!).status, 0);
     assert.notEqual(cli(cases[4]!).status, 0);
+  });
+});
+
+/** Every path below `dir` with its mode, size, mtime, link count and content (or link target). */
+function treeOf(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).sort().map((p) => {
+    const st = lstatSync(join(dir, p));
+    const body = st.isFile() ? readFileSync(join(dir, p)).toString('hex') : st.isSymbolicLink() ? readlinkSync(join(dir, p)) : '';
+    return `${p} ${st.mode} ${st.size} ${st.mtimeMs} ${st.nlink} ${body}`;
+  });
+}
+
+describe('isosync extract on the short path', () => {
+  it('takes the plain forms only', () => {
+    assert.deepEqual(quickExtractArgs(['a.iso', '-o', 'd']), { image: 'a.iso', output: 'd', json: false });
+    assert.deepEqual(quickExtractArgs(['--output', 'd', '--json', 'a.iso']), { image: 'a.iso', output: 'd', json: true });
+    assert.deepEqual(quickExtractArgs(['a.iso', '--output=d']), { image: 'a.iso', output: 'd', json: false });
+    for (const words of [[], ['a.iso'], ['a.iso', 'p', '-o', 'd'], ['a.iso', '-o'], ['a.iso', '-o', '-q'], ['a.iso', '-o', 'd', '-o', 'e'], ['a.iso', '-o', 'd', '--changed-from', 'b.iso'], ['a.iso', '-od'], ['--', 'a.iso', '-o', 'd']]) {
+      assert.equal(quickExtractArgs(words), undefined, words.join(' '));
+    }
+  });
+
+  it('extracts and prints what the full command line does, and fails alike', (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const images = [fixture('reader', 'rockridge.iso'), fixture('reader', 'multi-extent.iso'), fixture('reader', 'missing.iso'), fixture('defects', 'iso', 'directory-loop.iso')];
+    images.forEach((img, i) => {
+      for (const json of [[], ['--json']]) {
+        const [a, b] = [join(tmp.dir, `q${i}${json.length}`), join(tmp.dir, `m${i}${json.length}`)];
+        const quick = cli(['extract', img, '-o', a, ...json]);
+        const full = viaMain(['extract', img, '-o', b, ...json]);
+        assert.equal(quick.status, full.status, img);
+        assert.equal(quick.stdout.split(a).join(b), full.stdout, img);
+        assert.equal(quick.stderr, full.stderr, img);
+        if (quick.status === 0) assert.deepEqual(treeOf(a), treeOf(b), img);
+      }
+    });
+    assert.equal(cli(['extract', images[0]!, '-o', join(tmp.dir, 'again')]).status, 0);
+    assert.notEqual(cli(['extract', images[3]!, '-o', join(tmp.dir, 'bad')]).status, 0);
   });
 });

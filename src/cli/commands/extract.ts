@@ -30,10 +30,18 @@ export function register(program: Command): void {
     .action(action(async (image: string, patterns: string[], opts: ExtractOptions) => {
       if (!opts.output) throw new IsosyncError('BAD_ARGUMENT', 'Cannot extract: missing -o DIR (the destination directory)');
       const out = opts.output;
-      const summary = patterns.length === 0 && !opts.changedFrom ? await extractAll(image, out) : await extractSelected(image, patterns, out, opts.changedFrom);
-      if (opts.json) printJson(summary);
-      else process.stdout.write(`Extracted ${summary.files} files (${summary.bytes} bytes), ${summary.dirs} directories, ${summary.symlinks} symlinks, ${summary.hardlinks} hard links into ${out}\n`);
+      report(patterns.length === 0 && !opts.changedFrom ? await extractAll(image, out) : await extractSelected(image, patterns, out, opts.changedFrom), opts.json);
     }));
+}
+
+/** `isosync extract IMAGE -o DIR [--json]` once the command line is read (by commander, or by quick-extract.ts). */
+export async function extractWhole(image: string, out: string, json: boolean): Promise<void> {
+  report(await extractAll(image, out), json);
+}
+
+function report(summary: ExtractSummary, json: boolean | undefined): void {
+  if (json) printJson(summary);
+  else process.stdout.write(`Extracted ${summary.files} files (${summary.bytes} bytes), ${summary.dirs} directories, ${summary.symlinks} symlinks, ${summary.hardlinks} hard links into ${summary.dir}\n`);
 }
 
 /** The whole image, streamed. */
