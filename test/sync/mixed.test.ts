@@ -91,15 +91,14 @@ describe('peers and web seeds in one sync', { skip: HAVE_RELEASES ? false : 'fix
     const web = await startRangeServer({ [`/${T}.iso`]: pub.image(T) }, 'stall');
     try {
       const out = join(pub.dir, 'stalled.iso');
-      // The stall starts the peers (1.5 s without a byte), before the web seed's own timeout drops it (8 s): its
-      // asks then go to the peer (a dropped web seed's asks return at once; a stalled one's would wait for that timeout).
+      // The stall starts the peers (1.5 s without a byte), before the web seed's own timeout drops it (8 s). What it
+      // was asked goes to the peer in endgame, or at that drop (with a timeout of minutes, it could hold the sync that long).
       const r = await isosync(['sync', pub.torrent(T), '--no-catalog', '--no-dht', '--home', join(pub.dir, 'h-stalled'), '-o', out, '--json', '--timeout', '8', '--peer', `127.0.0.1:${seed.port}`, '--web-seed', `${web.url}/${T}.iso`]);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(sha256(out), sha256(pub.image(T)));
       const report = JSON.parse(r.stdout) as Report;
       assert.equal(report.peers.started, 'web-seed-stalled', JSON.stringify({ peers: report.peers, webSeeds: report.webSeeds }));
       assert.equal(web.bytesSent(), 0);
-      assert.ok(report.webSeeds[0]?.dropped, 'the web seed was dropped, after the peers started');
       assert.ok(report.peers.downloaded > 0 && report.peers.downloaded >= report.fetchedBytes, `peer ${report.peers.downloaded} of ${report.fetchedBytes} bytes`);
     } finally {
       await seed.stop();
