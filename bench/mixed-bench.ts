@@ -16,12 +16,16 @@
  * order turns over every round (a b a' b', then b' a' b a), so a load that
  * rises or falls through a round weighs on every variant alike.
  *
- * Scenarios (ISOSYNC_BENCH_MIXED_SCENARIOS=loopback,mirror-32,peer-4 picks some):
+ * Scenarios (ISOSYNC_BENCH_MIXED_SCENARIOS=loopback,mirror-32,peer-4,mirror-2 picks some):
  *   loopback   nginx and the seed as fast as the loopback lets them;
  *   mirror-32  nginx behind the bench's own pacing proxy, 32 MiB/s in total
  *              over all its connections (nginx's limit_rate is per
  *              connection), the seed unlimited;
- *   peer-4     nginx unlimited, the seed at 4 MiB/s (`--upload-limit 4M`).
+ *   peer-4     nginx unlimited, the seed at 4 MiB/s (`--upload-limit 4M`);
+ *   mirror-2   nginx behind the pacing proxy at 2 MiB/s in total, the seed
+ *              unlimited: the mirror alone takes ~10 s for the delta, the
+ *              case a peer is for (the sync starts its peers when the
+ *              mirror would take more than a few seconds for the rest).
  *
  * Each run gets a fresh copy of 1.00, a fresh --home and a fresh output; its
  * output is checked against 1.01 by SHA-256 (a mismatch fails the bench).
@@ -76,6 +80,8 @@ const SEED_START_MS = 300_000;
 const STOP_GRACE_MS = 15_000;
 /** The rate-limited mirror's total rate, and the slow peer's. */
 const MIRROR_RATE = 32 * MIB;
+/** The slow mirror's total rate (mirror-2). */
+const SLOW_MIRROR_RATE = 2 * MIB;
 const SLOW_PEER_RATE = '4M';
 /** How far ahead of its rate the pacing proxy may send (a burst). */
 const PACE_BURST_MS = 20;
@@ -175,7 +181,7 @@ interface RunResult {
 }
 
 /** What a signal handler must end: the measured client, the seed, nginx, the temp folder. */
-const active: { nginx?: Nginx | undefined; seeds: Set<ChildProcess>; proxy?: Server | undefined; dir?: string | undefined } = { seeds: new Set() };
+const active: { nginx?: Nginx | undefined; seeds: Set<ChildProcess>; proxies: Set<Server>; dir?: string | undefined } = { seeds: new Set(), proxies: new Set() };
 
 function onSignal(sig: NodeJS.Signals): void {
   killCurrent();
@@ -186,7 +192,7 @@ function onSignal(sig: NodeJS.Signals): void {
       /* already gone */
     }
   }
-  active.proxy?.close();
+  for (const p of active.proxies) p.close();
   active.nginx?.stopNow();
   if (active.dir) rmSync(active.dir, { recursive: true, force: true });
   out(`mixed bench interrupted by ${sig}; nginx, the proxy and the seeds stopped, temp folder removed`);
@@ -238,7 +244,7 @@ async function pacingProxy(port: number, rate: number): Promise<{ port: number; 
     upstream.on('end', () => setTimeout(() => client.end(), Math.max(0, due - performance.now())));
     client.on('end', () => upstream.end());
   });
-  active.proxy = server;
+  active.proxies.add(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   return {
@@ -247,7 +253,7 @@ async function pacingProxy(port: number, rate: number): Promise<{ port: number; 
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
-        active.proxy = undefined;
+        active.proxies.delete(server);
       }),
   };
 }
@@ -404,14 +410,14 @@ export async function run(): Promise<void> {
     builds.push({ name: 'before', bin });
   }
   const given = process.env['ISOSYNC_BENCH_MIXED_PAIR'];
-  const picked = (process.env['ISOSYNC_BENCH_MIXED_SCENARIOS'] ?? 'loopback,mirror-32,peer-4').split(',').map((x) => x.trim());
+  const picked = (process.env['ISOSYNC_BENCH_MIXED_SCENARIOS'] ?? 'loopback,mirror-32,peer-4,mirror-2').split(',').map((x) => x.trim());
 
   const dir = mkdtempSync(join(tmpdir(), 'isosync-mixed-bench-'));
   active.dir = dir;
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const seeds: Seed[] = [];
-  let proxy: Awaited<ReturnType<typeof pacingProxy>> | undefined;
+  const proxies: Awaited<ReturnType<typeof pacingProxy>>[] = [];
   try {
     const tf = join(dir, 'time.txt');
     const pairDir = given ?? join(dir, 'pair');
@@ -438,13 +444,19 @@ export async function run(): Promise<void> {
     const scenarios: Scenario[] = [];
     if (picked.includes('loopback')) scenarios.push({ name: 'loopback', label: 'nginx and the seed unlimited on the loopback', webSeed: `${nginx.baseUrl}/1.01.iso`, seed: fast });
     if (picked.includes('mirror-32')) {
-      proxy = await pacingProxy(nginx.port, MIRROR_RATE);
+      const proxy = await pacingProxy(nginx.port, MIRROR_RATE);
+      proxies.push(proxy);
       scenarios.push({ name: 'mirror-32', label: `nginx behind a proxy pacing it to ${MIRROR_RATE / MIB} MiB/s in total, the seed unlimited`, webSeed: `http://127.0.0.1:${proxy.port}/1.01.iso`, seed: fast });
     }
     if (picked.includes('peer-4')) {
       const slow = await startSeed(torrent, cur, join(dir, 'slow-seed-home'), ['--upload-limit', SLOW_PEER_RATE]);
       seeds.push(slow);
       scenarios.push({ name: 'peer-4', label: `nginx unlimited, the seed at --upload-limit ${SLOW_PEER_RATE}`, webSeed: `${nginx.baseUrl}/1.01.iso`, seed: slow });
+    }
+    if (picked.includes('mirror-2')) {
+      const proxy = await pacingProxy(nginx.port, SLOW_MIRROR_RATE);
+      proxies.push(proxy);
+      scenarios.push({ name: 'mirror-2', label: `nginx behind a proxy pacing it to ${SLOW_MIRROR_RATE / MIB} MiB/s in total, the seed unlimited`, webSeed: `http://127.0.0.1:${proxy.port}/1.01.iso`, seed: fast });
     }
 
     out(`  machine before: ${uptime()}`);
@@ -463,7 +475,7 @@ export async function run(): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     for (const seed of seeds) await seed.stop();
-    await proxy?.close();
+    for (const p of proxies) await p.close();
     await active.nginx?.stop();
     active.nginx = undefined;
     rmSync(dir, { recursive: true, force: true });
