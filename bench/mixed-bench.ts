@@ -6,15 +6,18 @@
  * of the packages change, so a sync fetches some 21 MB of the 126 MB image,
  * enough network for a peer to matter), in one run, per scenario:
  *
- *   (a) `isosync sync 1.01.torrent --from 1.00.iso --web-seed MIRROR`
- *   (b) the same plus `--peer SEED`, SEED being one `isosync seed` of 1.01
- *       started once, before the rounds, and verified before any is timed.
+ *   (a)  `isosync sync 1.01.torrent --from 1.00.iso --web-seed MIRROR`
+ *   (b)  the same plus `--peer SEED`, SEED being one `isosync seed` of 1.01
+ *        started once, before the rounds, and verified before any is timed;
+ *   (a') (a) again: the same build against itself, the run's own noise.
  *
- * With ISOSYNC_BENCH_MIXED_BEFORE=DIR (a built worktree of an older commit,
- * node_modules included), each round also runs that build's client, (a) and
- * (b), against the same servers and seed: before and after in one run. The
- * order turns over every round (a b a' b', then b' a' b a), so a load that
- * rises or falls through a round weighs on every variant alike.
+ * The order of a round's three runs turns every round (a b a', b a' a,
+ * a' a b: each takes each place once in three rounds), so a load that rises
+ * or falls through a round weighs on every variant alike. With
+ * ISOSYNC_BENCH_MIXED_BEFORE=DIR (a built worktree of an older commit,
+ * node_modules included), each round also runs that build's client, its
+ * own (a), (b) and (a'), against the same servers and seed: before and after
+ * in one run (the two builds' turns in a round swap every round).
  *
  * Scenarios (ISOSYNC_BENCH_MIXED_SCENARIOS=loopback,mirror-32,peer-4,mirror-2 picks some):
  *   loopback   nginx and the seed as fast as the loopback lets them;
@@ -29,27 +32,38 @@
  *
  * Each run gets a fresh copy of 1.00, a fresh --home and a fresh output; its
  * output is checked against 1.01 by SHA-256 (a mismatch fails the bench).
- * Figures, per round: (b) over its (a) of the same build, the two run back
- * to back, for the wall time around the whole client process, the client's
- * CPU seconds (user + system, /usr/bin/time) and the CPU of the client and
- * the seed together (the seed idles through (a): its CPU then is what (b)
- * adds). Over the rounds: the median, the interquartile range and the range
- * of those ratios, and a verdict (bench/mixed/verdict.ts): "no slower" when
- * the median ratio is <= 1.00, "slower" when even the lower quartile is
- * above 1.00, "undecided" between. On a shared machine of two cores the wall
- * ratio of one round swings by 2x with the load, the CPU ratio much less:
- * the CPU ratios say what the peer costs, the wall ratios whether that
- * shows. The claim "a delta sync with one peer and a web seed is no slower
- * than with the web seed alone" holds in a run when every scenario's wall
- * verdict is "no slower". Both sides run on one loopback; the page cache is
- * warm. Printed as measured, whatever it shows.
+ * Figures, per run: the wall time around the whole client process, the
+ * client's CPU seconds (user + system, /usr/bin/time) and the CPU of the
+ * client and the seed together (the seed idles through (a): its CPU then is
+ * what (b) adds). Per scenario and build, over the rounds, for each figure
+ * (bench/mixed/verdict.ts has the statistics and their sources): the median
+ * of the per-round ratios b/a and a'/a, a 90 % randomization interval of
+ * b/a (the rounds' (a) and (a') both as the reference; exact, no seed) and
+ * of a'/a, and a verdict against a margin declared before the rounds
+ * (ISOSYNC_BENCH_MIXED_MARGIN, percent, default 3):
+ *   faster      the interval of b/a lies below 1;
+ *   no slower   its upper end is at most 1 + margin;
+ *   slower      it lies above 1 and reaches past 1 + margin;
+ *   undecided   it holds both 1 and 1 + margin: the noise is wider than the
+ *               question; more rounds narrow it (3 rounds are the fewest
+ *               that give a 90 % interval).
+ * On a shared machine of two cores the wall ratio of one round swings by 2x
+ * with the load, the CPU ratio much less: the CPU ratios say what the peer
+ * costs, the wall ratios whether that shows. Also per scenario: in how many
+ * (b) runs the swarm started (the sync report's `peers.started`) and the
+ * bytes the peer sent. The claim "a delta sync with one peer and a web seed
+ * is no slower than with the web seed alone" HOLDS in a run when every
+ * scenario's wall verdict is "no slower" or "faster", DOES NOT HOLD when one
+ * is "slower", and is UNDECIDED otherwise. Both sides run on one loopback;
+ * the page cache is warm. Printed as measured, whatever it shows.
  *
  * Size: ISOSYNC_BENCH_MIXED_MB (payload MiB for make-large-image.sh, default
  * 100), ISOSYNC_BENCH_MIXED_FILES (packages, default 20 per MiB) and
  * ISOSYNC_BENCH_MIXED_CHANGE (percent of the packages changed, default 80;
  * 20 fetches ~6 MB); ISOSYNC_BENCH_MIXED_PAIR=DIR uses a pair already made
  * there (distro-large-1.00.iso, distro-large-1.01.iso);
- * ISOSYNC_BENCH_MIXED_ROUNDS (rounds per scenario, default 7).
+ * ISOSYNC_BENCH_MIXED_ROUNDS (rounds per scenario, default 7; fewer than 3
+ * give no verdict).
  * ISOSYNC_BENCH_MIXED_CPU_PROF=DIR writes a V8 CPU profile of every client
  * run and of the seeds (`node --cpu-prof`) into DIR, named after the
  * scenario, round and variant (profiling slows every run alike).
@@ -68,7 +82,7 @@ import { fileURLToPath } from 'node:url';
 import { cpuSeconds, killCurrent, measure, vmHwmKiB } from './delta/measure.js';
 import { captureOutput, have, serveFile, sha256 } from './delta/host.js';
 import { Nginx } from './delta/nginx.js';
-import { median, spread, verdict, type Verdict } from './mixed/verdict.js';
+import { MARGIN, claim, decide, median, roundOrder, type Decision, type Interval, type RoundFigures, type Variant, type Verdict } from './mixed/verdict.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'isosync');
@@ -156,10 +170,14 @@ interface SyncJson {
   seconds?: number;
 }
 
+const VARIANT_NAME: Record<Variant, string> = { a: "(a)", b: '(b)', a2: "(a')" };
+
 interface RunResult {
   build: Build['name'];
-  variant: 'a' | 'b';
+  variant: Variant;
   round: number;
+  /** Why the swarm started (the sync report's peers.started), false when it did not, undefined when the build does not say. */
+  started: string | false | undefined;
   seconds: number;
   /** Peak RSS of the client (/usr/bin/time %M), KiB. */
   peakKiB: number;
@@ -271,20 +289,14 @@ interface Pair {
   readonly want: string;
 }
 
-/** The order of one round's runs: turned over every other round (a b a' b', then b' a' b a). */
-function roundOrder(builds: readonly Build[], round: number): { build: Build; variant: 'a' | 'b' }[] {
-  const order = builds.flatMap((build) => (['a', 'b'] as const).map((variant) => ({ build, variant })));
-  return round % 2 === 0 ? order : order.reverse();
-}
-
-/** (a) and (b) of one scenario, for each build, alternating; returns each run's figures. */
+/** (a), (b) and (a') of one scenario, for each build, in turns; returns each run's figures. */
 async function runScenario(sc: Scenario, pair: Pair, nginx: Nginx, dir: string, rounds: number, builds: readonly Build[]): Promise<RunResult[]> {
   const { seed, webSeed } = sc;
   const peer = `127.0.0.1:${seed.port}`;
   const tf = join(dir, 'time.txt');
   out();
   out(`  scenario ${sc.name}: ${sc.label}`);
-  out(`  (a) web seed alone: ${webSeed}; (b) the same plus --peer ${peer}; builds: ${builds.map((b) => `${b.name} (${b.bin})`).join(', ')}`);
+  out(`  (a) and (a') web seed alone: ${webSeed}; (b) the same plus --peer ${peer}; builds: ${builds.map((b) => `${b.name} (${b.bin})`).join(', ')}`);
   const results: RunResult[] = [];
   for (let i = 0; i < rounds; i++) {
     for (const { build, variant } of roundOrder(builds, i)) {
@@ -310,6 +322,7 @@ async function runScenario(sc: Scenario, pair: Pair, nginx: Nginx, dir: string, 
         build: build.name,
         variant,
         round: i,
+        started: j.peers?.started,
         seconds: m.seconds,
         peakKiB: m.peakKiB,
         syncSeconds: j.seconds ?? NaN,
@@ -325,7 +338,7 @@ async function runScenario(sc: Scenario, pair: Pair, nginx: Nginx, dir: string, 
       };
       results.push(r);
       out(
-        `    round ${i + 1} ${build.name} (${variant}): ${r.seconds.toFixed(2)} s (sync ${r.syncSeconds.toFixed(2)} s; CPU client ${r.clientCpu.toFixed(2)} s, seed ${r.seedCpu.toFixed(2)} s), nginx ${r.webBytes} bytes (client counts ${r.reportedWebBytes}), peer ${r.peerBytes} bytes${j.peers?.started !== undefined ? ` (swarm ${j.peers.started === false ? 'not started' : `started: ${j.peers.started}`})` : ''}, ` +
+        `    round ${i + 1} ${build.name} ${VARIANT_NAME[variant]}: ${r.seconds.toFixed(2)} s (sync ${r.syncSeconds.toFixed(2)} s; CPU client ${r.clientCpu.toFixed(2)} s, seed ${r.seedCpu.toFixed(2)} s), nginx ${r.webBytes} bytes (client counts ${r.reportedWebBytes}), peer ${r.peerBytes} bytes${j.peers?.started !== undefined ? ` (swarm ${j.peers.started === false ? 'not started' : `started: ${j.peers.started}`})` : ''}, ` +
           `fetched ${r.fetchedBytes}, reused ${r.reusedBytes}; peak RSS ${(r.peakKiB / 1024).toFixed(0)} MiB; sha256 ${verified ? 'ok' : 'MISMATCH'}${dropped.length ? `; dropped: ${dropped.join('; ')}` : ''}`,
       );
       rmSync(runDir, { recursive: true, force: true });
@@ -334,7 +347,7 @@ async function runScenario(sc: Scenario, pair: Pair, nginx: Nginx, dir: string, 
 
   out(`  ${'build, variant'.padEnd(28)} ${'wall s'.padStart(7)} ${'sync s'.padStart(7)} ${'CPU client'.padStart(10)} ${'CPU seed'.padStart(8)} ${'web seed bytes'.padStart(14)} ${'peer bytes'.padStart(12)}  (medians)`);
   for (const build of builds) {
-    for (const [v, label] of [['a', '(a) web seed alone'], ['b', '(b) web seed + one peer']] as const) {
+    for (const [v, label] of [['a', '(a) web seed alone'], ['b', '(b) web seed + one peer'], ['a2', "(a') web seed alone"]] as const) {
       const rs = results.filter((r) => r.build === build.name && r.variant === v);
       const med = (f: (r: RunResult) => number) => median(rs.map(f));
       out(
@@ -345,14 +358,16 @@ async function runScenario(sc: Scenario, pair: Pair, nginx: Nginx, dir: string, 
   return results;
 }
 
-/** Each round's (b) over its (a) of one build (the two ran back to back), of one figure. */
-function roundRatios(results: readonly RunResult[], build: Build['name'], figure: (r: RunResult) => number): number[] {
-  const ratios: number[] = [];
+/** One build's rounds of one figure: (a), (b) and (a') of each round that ran all three. */
+function roundFigures(results: readonly RunResult[], build: Build['name'], figure: (r: RunResult) => number): RoundFigures[] {
+  const rounds: RoundFigures[] = [];
   for (const a of results.filter((r) => r.build === build && r.variant === 'a')) {
-    const b = results.find((r) => r.build === build && r.variant === 'b' && r.round === a.round);
-    if (b) ratios.push(figure(b) / figure(a));
+    const of = (v: Variant) => results.find((r) => r.build === build && r.variant === v && r.round === a.round);
+    const b = of('b');
+    const a2 = of('a2');
+    if (b && a2) rounds.push({ a: figure(a), b: figure(b), a2: figure(a2) });
   }
-  return ratios;
+  return rounds;
 }
 
 const FIGURES: [string, (r: RunResult) => number][] = [
@@ -361,34 +376,57 @@ const FIGURES: [string, (r: RunResult) => number][] = [
   ['CPU client+seed', (r) => r.clientCpu + r.seedCpu],
 ];
 
-/** The per-round ratio table, one line per scenario and build, and the verdicts of the wall ratios. */
-function summarize(all: readonly { sc: Scenario; results: RunResult[] }[], builds: readonly Build[]): void {
+const SIGN: Record<Verdict, string> = { faster: '-', 'no slower': '=', slower: '+', undecided: '?' };
+
+function interval(iv: Interval): string {
+  return Number.isFinite(iv.lo) ? `[${iv.lo.toFixed(3)}-${iv.hi.toFixed(3)} ${(iv.confidence * 100).toFixed(1)}%]` : '[none]';
+}
+
+/** "started in 2 of 4 (b) runs (web-seed-slow 2); the peer sent 1.2 MB median (0.1-2.0 MB)". */
+function swarmLine(bs: readonly RunResult[]): string {
+  const reasons = new Map<string, number>();
+  for (const r of bs) if (r.started) reasons.set(r.started, (reasons.get(r.started) ?? 0) + 1);
+  const said = bs.filter((r) => r.started !== undefined).length;
+  const started = [...reasons.values()].reduce((n, x) => n + x, 0);
+  const why = reasons.size ? ` (${[...reasons].map(([k, n]) => `${k} ${n}`).join(', ')})` : '';
+  const swarm = said === 0 ? 'the build does not say whether its swarm started' : `swarm started in ${started} of ${said} (b) runs${why}`;
+  const peer = bs.map((r) => r.peerBytes);
+  const mb = (x: number) => (x / 1e6).toFixed(2);
+  return `${swarm}; the peer sent ${mb(median(peer))} MB median (${mb(Math.min(...peer))}-${mb(Math.max(...peer))} MB)`;
+}
+
+/** Per scenario and build: the ratios, their intervals, the swarm, and the verdict of each figure; then the claim's verdict. */
+function summarize(all: readonly { sc: Scenario; results: RunResult[] }[], builds: readonly Build[], margin: number): void {
   out();
-  out(`  (b)/(a) per round, over the rounds: median [interquartile range] (range); verdict: "no slower" when the median is <= 1.00, "slower" when the lower quartile is > 1.00, else "undecided"`);
-  out(`  ${'scenario'.padEnd(10)} ${'build'.padEnd(6)} ${FIGURES.map(([n]) => n.padStart(30)).join(' ')}`);
-  const walls = new Map<Build['name'], Verdict[]>();
+  out(`  per scenario and build, over the rounds: b/a and a'/a, the median of the per-round ratios, est. (b over the geometric mean of (a) and (a')), and a randomization interval [ends, confidence]; verdict against the margin ${(margin * 100).toFixed(1)}% declared before the rounds`);
+  out(`  (- faster: interval below 1; = no slower: upper end <= ${(1 + margin).toFixed(3)}; + slower: interval above 1 and past ${(1 + margin).toFixed(3)}; ? undecided)`);
+  const walls = new Map<Build['name'], Decision[]>();
+  const wallOf = new Map<string, Map<Build['name'], Decision>>();
   for (const { sc, results } of all) {
     for (const build of builds) {
-      const cells = FIGURES.map(([, f]) => {
-        const ratios = roundRatios(results, build.name, f);
-        return `${spread(ratios)} ${verdict(ratios) === 'no slower' ? '=' : verdict(ratios) === 'slower' ? '+' : '?'}`;
-      });
-      out(`  ${sc.name.padEnd(10)} ${build.name.padEnd(6)} ${cells.map((c) => c.padStart(30)).join(' ')}`);
-      (walls.get(build.name) ?? walls.set(build.name, []).get(build.name)!).push(verdict(roundRatios(results, build.name, (r) => r.seconds)));
+      const mine = results.filter((r) => r.build === build.name);
+      out(`  ${sc.name}, ${build.name} (${new Set(mine.map((r) => r.round)).size} rounds): ${swarmLine(mine.filter((r) => r.variant === 'b'))}`);
+      for (const [name, f] of FIGURES) {
+        const d = decide(roundFigures(results, build.name, f), margin);
+        out(`    ${name.padEnd(16)} b/a ${d.medianBA.toFixed(3)} est ${d.b.estimate.toFixed(3)} ${interval(d.b).padEnd(22)}  a'/a ${d.medianAA.toFixed(3)} ${interval(d.aa).padEnd(22)}  ${SIGN[d.verdict]} ${d.verdict}`);
+        if (name === 'wall') {
+          (walls.get(build.name) ?? walls.set(build.name, []).get(build.name)!).push(d);
+          (wallOf.get(sc.name) ?? wallOf.set(sc.name, new Map()).get(sc.name)!).set(build.name, d);
+        }
+      }
+      out(`    verdict (wall): ${wallOf.get(sc.name)?.get(build.name)?.rule}`);
     }
   }
-  out(`  (= no slower, + slower, ? undecided)`);
   if (builds.length > 1) {
-    out(`  this build / before, of the median per-round ratios (below 1: the peer costs less than it did):`);
+    out(`  this build / before, of the median per-round ratios b/a (below 1: the peer costs less than it did):`);
     for (const { sc, results } of all) {
-      const cells = FIGURES.map(([n, f]) => `${n} ${(median(roundRatios(results, 'this', f)) / median(roundRatios(results, 'before', f))).toFixed(3)}`);
+      const cells = FIGURES.map(([n, f]) => `${n} ${(decide(roundFigures(results, 'this', f), margin).medianBA / decide(roundFigures(results, 'before', f), margin).medianBA).toFixed(3)}`);
       out(`    ${sc.name.padEnd(10)} ${cells.join(', ')}`);
     }
   }
   for (const build of builds) {
-    const vs = walls.get(build.name) ?? [];
-    const overall = vs.every((v) => v === 'no slower') ? 'HOLDS' : vs.some((v) => v === 'slower') ? 'DOES NOT HOLD' : 'UNDECIDED';
-    out(`  verdict (${build.name}): "a delta sync with one peer and a web seed is no slower than with the web seed alone" ${overall} in this run (wall: ${all.map(({ sc }, i) => `${sc.name} ${vs[i]}`).join(', ')})`);
+    const ds = walls.get(build.name) ?? [];
+    out(`  verdict (${build.name}): "a delta sync with one peer and a web seed is no slower than with the web seed alone" ${claim(ds.map((d) => d.verdict))} in this run, margin ${(margin * 100).toFixed(1)}% (wall: ${all.map(({ sc }, i) => `${sc.name} ${ds[i]?.verdict}`).join(', ')})`);
   }
 }
 
@@ -402,6 +440,8 @@ export async function run(): Promise<void> {
   const files = Number(process.env['ISOSYNC_BENCH_MIXED_FILES'] ?? Math.max(100, Math.round(mb * 20)));
   const change = Number(process.env['ISOSYNC_BENCH_MIXED_CHANGE'] ?? 80);
   const rounds = Math.max(1, Number(process.env['ISOSYNC_BENCH_MIXED_ROUNDS'] ?? 7));
+  const margin = Number(process.env['ISOSYNC_BENCH_MIXED_MARGIN'] ?? MARGIN * 100) / 100;
+  if (!(margin >= 0 && margin < 1)) throw new Error(`ISOSYNC_BENCH_MIXED_MARGIN=${process.env['ISOSYNC_BENCH_MIXED_MARGIN']} is not a percentage from 0 to 100`);
   const before = process.env['ISOSYNC_BENCH_MIXED_BEFORE'];
   const builds: Build[] = [{ name: 'this', bin: BIN }];
   if (before) {
@@ -461,11 +501,12 @@ export async function run(): Promise<void> {
 
     out(`  machine before: ${uptime()}`);
     out(`  pair: 1.00 ${statSync(old).size} bytes on disk -> 1.01 ${size} bytes (${(size / MIB).toFixed(1)} MiB), torrent with delta hints`);
-    out(`  ${rounds} round(s) per scenario, each running (a) and (b) of ${builds.map((b) => b.name).join(' and ')}, the order turned over every round; each run from a fresh copy of 1.00, fresh --home, output checked by SHA-256; seeds verified before the rounds`);
+    out(`  ${rounds} round(s) per scenario, each running (a), (b) and (a') of ${builds.map((b) => b.name).join(' and ')}, the order turned every round (a b a', b a' a, a' a b); each run from a fresh copy of 1.00, fresh --home, output checked by SHA-256; seeds verified before the rounds`);
+    out(`  margin, declared before the rounds: (b) is "no slower" when the 90 % interval of its wall b/a ends at or below ${(1 + margin).toFixed(3)} (ISOSYNC_BENCH_MIXED_MARGIN=${(margin * 100).toFixed(1)})`);
 
     const all: { sc: Scenario; results: RunResult[] }[] = [];
     for (const sc of scenarios) all.push({ sc, results: await runScenario(sc, { torrent, old, want }, nginx, dir, rounds, builds) });
-    summarize(all, builds);
+    summarize(all, builds, margin);
 
     const every = all.flatMap((x) => x.results);
     out(`  peak RSS: client syncs ${(every.reduce((n, r) => Math.min(n, r.peakKiB), Infinity) / 1024).toFixed(0)}-${(every.reduce((n, r) => Math.max(n, r.peakKiB), 0) / 1024).toFixed(0)} MiB, the isosync seed ${(vmHwmKiB(fast.child.pid!) / 1024).toFixed(0)} MiB (VmHWM)`);
