@@ -382,7 +382,7 @@ function interval(iv: Interval): string {
   return Number.isFinite(iv.lo) ? `[${iv.lo.toFixed(3)}-${iv.hi.toFixed(3)} ${(iv.confidence * 100).toFixed(1)}%]` : '[none]';
 }
 
-/** "started in 2 of 4 (b) runs (web-seed-slow 2); the peer sent 1.2 MB median (0.1-2.0 MB)". */
+/** "swarm started in 2 of 4 (b) runs (web-seed-slow 2); the peer sent a median 120000 bytes (100000-2000000)". */
 function swarmLine(bs: readonly RunResult[]): string {
   const reasons = new Map<string, number>();
   for (const r of bs) if (r.started) reasons.set(r.started, (reasons.get(r.started) ?? 0) + 1);
@@ -391,8 +391,7 @@ function swarmLine(bs: readonly RunResult[]): string {
   const why = reasons.size ? ` (${[...reasons].map(([k, n]) => `${k} ${n}`).join(', ')})` : '';
   const swarm = said === 0 ? 'the build does not say whether its swarm started' : `swarm started in ${started} of ${said} (b) runs${why}`;
   const peer = bs.map((r) => r.peerBytes);
-  const mb = (x: number) => (x / 1e6).toFixed(2);
-  return `${swarm}; the peer sent ${mb(median(peer))} MB median (${mb(Math.min(...peer))}-${mb(Math.max(...peer))} MB)`;
+  return `${swarm}; the peer sent a median ${median(peer)} bytes (${Math.min(...peer)}-${Math.max(...peer)})`;
 }
 
 /** Per scenario and build: the ratios, their intervals, the swarm, and the verdict of each figure; then the claim's verdict. */
@@ -414,7 +413,8 @@ function summarize(all: readonly { sc: Scenario; results: RunResult[] }[], build
           (wallOf.get(sc.name) ?? wallOf.set(sc.name, new Map()).get(sc.name)!).set(build.name, d);
         }
       }
-      out(`    verdict (wall): ${wallOf.get(sc.name)?.get(build.name)?.rule}`);
+      const wall = wallOf.get(sc.name)?.get(build.name);
+      out(`    verdict (wall): ${wall?.rule}; ${wall?.control}`);
     }
   }
   if (builds.length > 1) {

@@ -82,6 +82,7 @@ describe('mixed bench: the verdict', () => {
     assert.equal(d.verdict, 'no slower', d.rule);
     assert.match(d.rule, /^no slower \(within 3\.0%\)/);
     assert.ok(d.aa.lo < 1 && d.aa.hi > 1, 'the A/A interval holds 1');
+    assert.match(d.control, /^A\/A: a'\/a .* holds 1$/);
   });
 
   test('(b) 10 % slower: slower', () => {
@@ -99,6 +100,13 @@ describe('mixed bench: the verdict', () => {
     const d = decide(table('10 14 8', '12 9 15', '9 12 7', '11 8 13', '10 13 9', '13 10 16', '9 12 8'));
     assert.equal(d.verdict, 'undecided', d.rule);
     assert.match(d.rule, /noise \+-\d+\.\d% > margin 3\.0%, run more rounds/);
+  });
+
+  test('a loaded run in which (a\') was slower than (a) in every round: undecided, and the A/A check says the build differed from itself', () => {
+    // Loopback at load 13, 4 rounds (wall seconds of a b a'): no swarm started in (b).
+    const d = decide(table('8.67 9.16 9.46', '9.52 9.67 13.54', '9.92 12.55 11.85', '8.14 15.30 11.95'));
+    assert.equal(d.verdict, 'undecided', d.rule);
+    assert.match(d.control, /excludes 1: the same build differed from itself/);
   });
 
   test('(b) 1 % slower with little noise is no slower within the margin (the margin is the question asked)', () => {
