@@ -22,8 +22,12 @@
  * 1 -> 2 by `isosync sync` with a stock mktorrent torrent whose web seed is
  * a local nginx. Peak RSS (/usr/bin/time's %M) grows with the file count by
  * the slope printed, bytes per target entry (the old image's layout is held
- * too, so a slope of two layouts is the floor of this design).
- * ISOSYNC_BENCH_NESTED_SYNC=0 skips this part.
+ * too, so a slope of two layouts is the floor of this design). With
+ * ISOSYNC_BENCH_NESTED_BEFORE each pair is synced by both builds, order
+ * alternated, ISOSYNC_BENCH_NESTED_SYNC_ROUNDS times (default 1), and the
+ * slope of each build's lowest peaks is printed. ISOSYNC_BENCH_NESTED_SYNC=0
+ * skips this part; ISOSYNC_BENCH_NESTED_FORMATS=erofs (or squashfs) syncs one
+ * format only.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -122,6 +126,8 @@ export async function run(): Promise<void> {
 }
 
 const SYNC_SIZES = (process.env['ISOSYNC_BENCH_NESTED_SYNC_FILES'] ?? '25000,100000').split(',').map(Number);
+const SYNC_ROUNDS = Number(process.env['ISOSYNC_BENCH_NESTED_SYNC_ROUNDS'] ?? 1);
+const SYNC_FORMATS = process.env['ISOSYNC_BENCH_NESTED_FORMATS']?.split(',');
 
 /** A live-like ISO holding `fs` (the nested image) at `at`, made by xorriso. */
 function iso(fs: string, at: string, out: string, stage: string): void {
@@ -147,8 +153,9 @@ async function syncSlope(dir: string): Promise<void> {
     const formats = [
       { format: 'squashfs', at: 'live/filesystem.squashfs', make: (src: string, img: string) => ['mksquashfs', [src, img, '-comp', 'xz', '-noappend', '-quiet', '-no-progress', '-all-root', '-mkfs-time', '1700000000', '-all-time', '1700000000']] as const },
       { format: 'erofs', at: 'LiveOS/squashfs.img', make: (src: string, img: string) => ['mkfs.erofs', ['-zlz4hc', '-T1700000000', '--all-root', img, src]] as const },
-    ];
-    const rows: { format: string; files: number; peakKiB: number; cpu: number; bytes: number }[] = [];
+    ].filter((f) => !SYNC_FORMATS || SYNC_FORMATS.includes(f.format));
+    const builds = [{ name: 'this build', root: ROOT }, ...(BEFORE ? [{ name: 'before', root: BEFORE }] : [])];
+    const rows: { format: string; build: string; files: number; peakKiB: number; cpu: number; bytes: number }[] = [];
     for (const n of SYNC_SIZES) {
       const trees = [1, 2].map((r) => {
         const t = join(dir, `sync-tree-${n}-${r}`);
@@ -170,25 +177,34 @@ async function syncSlope(dir: string): Promise<void> {
         const torrent = join(dir, `${f.format}-${n}.torrent`);
         await timed('mktorrent', ['-l', '18', '-w', `${nginx.baseUrl}/${b.name}`, '-o', torrent, b.path], tf);
         const o = join(dir, `out-${f.format}-${n}.iso`);
-        await nginx.traffic();
-        const m = await timed(join(ROOT, 'bin', 'isosync'), ['sync', torrent, '--from', a.path, '-o', o, '--no-catalog', '--home', join(dir, `home-${f.format}-${n}`), '--json'], tf);
-        const t = await nginx.traffic();
-        if ((await sha256(o)) !== (await sha256(b.path))) throw new Error(`${f.format} ${n}: the sync's output differs from the target`);
-        rows.push({ format: f.format, files: n, peakKiB: m.peakKiB, cpu: m.cpuSeconds, bytes: t.bodyBytes });
+        for (let round = 0; round < SYNC_ROUNDS; round++) {
+          for (const build of round % 2 === 0 ? builds : [...builds].reverse()) {
+            spawnSync('rm', ['-rf', o, join(dir, `home-${f.format}-${n}`)]);
+            await nginx.traffic();
+            const m = await timed(join(build.root, 'bin', 'isosync'), ['sync', torrent, '--from', a.path, '-o', o, '--no-catalog', '--home', join(dir, `home-${f.format}-${n}`), '--json'], tf);
+            const t = await nginx.traffic();
+            if ((await sha256(o)) !== (await sha256(b.path))) throw new Error(`${f.format} ${n}: the sync's output differs from the target`);
+            rows.push({ format: f.format, build: build.name, files: n, peakKiB: m.peakKiB, cpu: m.cpuSeconds, bytes: t.bodyBytes });
+          }
+        }
         for (const p of [a.path, b.path, o]) spawnSync('rm', ['-f', p]);
       }
       for (const t of trees) spawnSync('rm', ['-rf', t]);
     }
     out('\nstock-torrent sync 1 -> 2 (one file in 50 rewritten), peak RSS by nested entries');
-    out('image      entries   peak MiB   CPU s   fetched MB');
-    for (const r of rows) out(`${r.format.padEnd(9)} ${String(r.files).padStart(8)} ${(r.peakKiB / 1024).toFixed(1).padStart(10)} ${r.cpu.toFixed(2).padStart(7)} ${(r.bytes / 1e6).toFixed(2).padStart(12)}`);
+    out('image     build        entries   peak MiB   CPU s   fetched MB');
+    for (const r of rows) out(`${r.format.padEnd(9)} ${r.build.padEnd(12)} ${String(r.files).padStart(8)} ${(r.peakKiB / 1024).toFixed(1).padStart(10)} ${r.cpu.toFixed(2).padStart(7)} ${(r.bytes / 1e6).toFixed(2).padStart(12)}`);
     for (const f of formats) {
-      const mine = rows.filter((r) => r.format === f.format).sort((x, y) => x.files - y.files);
-      const lo = mine[0];
-      const hi = mine[mine.length - 1];
-      if (!lo || !hi || hi.files === lo.files) continue;
-      const slope = ((hi.peakKiB - lo.peakKiB) * 1024) / (hi.files - lo.files);
-      out(`${f.format}: peak RSS grows ${slope.toFixed(0)} bytes per nested entry (${lo.files} -> ${hi.files}); goal ~${GOAL}`);
+      for (const build of builds) {
+        const mine = rows.filter((r) => r.format === f.format && r.build === build.name);
+        const sizes = [...new Set(mine.map((r) => r.files))].sort((x, y) => x - y);
+        const lo = sizes[0];
+        const hi = sizes[sizes.length - 1];
+        if (lo === undefined || hi === undefined || hi === lo) continue;
+        const peak = (n: number) => Math.min(...mine.filter((r) => r.files === n).map((r) => r.peakKiB));
+        const slope = ((peak(hi) - peak(lo)) * 1024) / (hi - lo);
+        out(`${f.format} ${build.name}: peak RSS grows ${slope.toFixed(0)} bytes per nested entry (${lo} -> ${hi}, lowest peaks); goal ~${GOAL}`);
+      }
     }
   } finally {
     await nginx.stop();

@@ -120,7 +120,12 @@ export class SegmentTable implements Iterable<LocalSegment> {
   /** The segments that intersect [start, end), clipped to it. */
   in(start: number, end: number): LocalSegment[] {
     const out: LocalSegment[] = [];
-    for (let i = this.firstEndingAfter(start); i < this.length && this.start(i) < end; i++) out.push(cut(this.at(i), start, end));
+    const b = this.bounds;
+    // One object per segment, clipped as it is made (no whole view to cut).
+    for (let i = this.firstEndingAfter(start); i < this.length && b[3 * i]! < end; i++) {
+      const a = Math.max(b[3 * i]!, start);
+      out.push({ start: a, end: Math.min(b[3 * i + 1]!, end), source: this.sources[i]!, reason: REASONS[this.reasons[i]!]!, sourceOffset: b[3 * i + 2]! + (a - b[3 * i]!) });
+    }
     return out;
   }
 

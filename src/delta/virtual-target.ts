@@ -14,7 +14,7 @@ import { checkRange } from '../store/byte-source.js';
 import { IsosyncError } from '../errors.js';
 import type { RangeFetcher } from '../core/ports.js';
 import { CACHE_SOURCE, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
-import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
+import { firstEndingAfter, mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { RangeCache } from './range-cache.js';
 
 export type { RangeFetcher };
@@ -80,26 +80,28 @@ export class VirtualTarget implements ByteSource {
 
   /** Fetches now what of `ranges` is neither local nor cached (the ISO reader announces the directories it will read). */
   async prefetch(ranges: readonly Span[], align = FETCH_ALIGN): Promise<void> {
-    const sorted = mergeSpans(ranges.filter((r) => r.end <= this.size && r.end > r.start));
-    if (sorted.length === 0 || !this.fetcher) return;
-    if (sorted.length <= PREFETCH_GROUP) return this.fetchGaps(sorted, 0, align);
+    if (!this.fetcher) return;
+    const wanted = this.wantedBounds(ranges);
+    if (wanted.length === 0) return;
+    if (wanted.length <= 2 * PREFETCH_GROUP) {
+      const sorted: Span[] = [];
+      for (let k = 0; k < wanted.length; k += 2) sorted.push({ start: wanted[k]!, end: wanted[k + 1]! });
+      return this.fetchGaps(sorted, 0, align);
+    }
     // Thousands of small ranges (nested inodes): groups of them are fetched side by side, one round
     // in all, so the cache stays disjoint (the groups are disjoint, and no other round runs meanwhile).
+    // What to fetch is kept as [start, end) pairs in one array while the round waits its turn and
+    // runs, not as lists of span objects (a level of a nested tree: one range per inode).
     const run = this.fetching.then(async () => {
       const fetcher = this.fetcher!;
-      const need: Span[] = [];
-      for (const g of sorted) {
-        const a = Math.floor(g.start / align) * align;
-        const b = Math.min(this.size, Math.ceil(g.end / align) * align);
-        for (const n of subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)]))) need.push(n);
-      }
-      const spans = mergeSpans(need);
-      const groups: Span[][] = [];
-      for (let i = 0; i < spans.length; i += PREFETCH_GROUP) groups.push(spans.slice(i, i + PREFETCH_GROUP));
+      const need = this.missingBounds(wanted, align);
+      const groups = Math.ceil(need.length / (2 * PREFETCH_GROUP));
       let next = 0;
       const worker = async () => {
-        while (next < groups.length) {
-          const g = groups[next++]!;
+        while (next < groups) {
+          const from = next++ * PREFETCH_GROUP;
+          const g: Span[] = [];
+          for (let k = from; k < Math.min(from + PREFETCH_GROUP, need.length / 2); k++) g.push({ start: need[2 * k]!, end: need[2 * k + 1]! });
           const parts = fetcher.fetchRanges ? await fetcher.fetchRanges(g) : await Promise.all(g.map((r) => fetcher.fetchRange(r.start, r.end)));
           parts.forEach((bytes, i) => {
             this.fetchedBytes += bytes.length;
@@ -107,10 +109,65 @@ export class VirtualTarget implements ByteSource {
           });
         }
       };
-      await Promise.all(Array.from({ length: Math.min(PREFETCH_PARALLEL, groups.length) }, worker));
+      await Promise.all(Array.from({ length: Math.min(PREFETCH_PARALLEL, groups) }, worker));
     });
     this.fetching = run.catch(() => undefined);
     return run;
+  }
+
+  /** `ranges` inside the image and not empty, sorted and merged, as [start, end) pairs (mergeSpans's result). */
+  private wantedBounds(ranges: readonly Span[]): Float64Array {
+    let sorted = true;
+    let last = -Infinity;
+    for (const r of ranges) {
+      if (r.end > this.size || r.end <= r.start) continue;
+      if (r.start < last) sorted = false;
+      last = r.start;
+    }
+    // Announced in order (the usual case): merged in one pass; else sorted by mergeSpans.
+    const list: readonly Span[] = sorted ? ranges : mergeSpans(ranges.filter((r) => r.end <= this.size && r.end > r.start));
+    const out = new Float64Array(2 * list.length);
+    let n = 0;
+    for (const r of list) {
+      if (r.end > this.size || r.end <= r.start) continue;
+      if (n > 0 && r.start <= out[n - 1]!) {
+        if (r.end > out[n - 1]!) out[n - 1] = r.end;
+      } else {
+        out[n++] = r.start;
+        out[n++] = r.end;
+      }
+    }
+    return out.subarray(0, n);
+  }
+
+  /** The bytes of `wanted` (merged pairs) widened to `align` that are neither local nor cached, merged, as pairs. */
+  private missingBounds(wanted: Float64Array, align: number): Float64Array {
+    let out = new Float64Array(Math.max(2, wanted.length));
+    let n = 0;
+    const push = (a: number, b: number): void => {
+      if (n > 0 && a <= out[n - 1]!) {
+        if (b > out[n - 1]!) out[n - 1] = b;
+        return;
+      }
+      if (n === out.length) {
+        const o = new Float64Array(2 * out.length);
+        o.set(out);
+        out = o;
+      }
+      out[n++] = a;
+      out[n++] = b;
+    };
+    for (let k = 0; k < wanted.length; k += 2) {
+      const a = Math.floor(wanted[k]! / align) * align;
+      const b = Math.min(this.size, Math.ceil(wanted[k + 1]! / align) * align);
+      const i = this.cache.firstAfter(a);
+      const cachedHere = i < this.cache.count && this.cache.start(i) < b;
+      const j = firstEndingAfter(this.local, a);
+      const localHere = j < this.local.length && this.local[j]!.start < b;
+      if (!cachedHere && !localHere) push(a, b);
+      else for (const s of subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)]))) push(s.start, s.end);
+    }
+    return out.subarray(0, n);
   }
 
   /** Fetches the sectors around `gaps` that are neither local nor cached; one fetch round at a time, so the cache stays disjoint. */
@@ -178,6 +235,36 @@ export class VirtualTarget implements ByteSource {
     return out;
   }
 
+  /**
+   * The fetched ranges as [start, end) pairs in one array (a copy: one row per nested inode, where a
+   * Span object per range cost ~120 bytes for as long as the planning check ran).
+   */
+  cachedBounds(): Float64Array {
+    const c = this.cache;
+    const out = new Float64Array(2 * c.count);
+    for (let i = 0; i < c.count; i++) {
+      out[2 * i] = c.start(i);
+      out[2 * i + 1] = c.end(i);
+    }
+    return out;
+  }
+
+  /** Whether `truth` is the cached bytes of [start, start + truth.length) (bytes no range holds count as zeros, as in cacheBytes); no copy. */
+  cachedEquals(start: number, truth: Uint8Array): boolean {
+    const c = this.cache;
+    const end = start + truth.length;
+    let at = start;
+    for (let i = c.firstAfter(start); i < c.count && c.start(i) < end; i++) {
+      const a = Math.max(c.start(i), start);
+      const b = Math.min(c.end(i), end);
+      if (b <= a) continue;
+      if (!zeros(truth, at - start, a - start)) return false;
+      if (Buffer.compare(c.bytes(i).subarray(a - c.start(i), b - c.start(i)), truth.subarray(a - start, b - start)) !== 0) return false;
+      at = b;
+    }
+    return zeros(truth, at - start, truth.length);
+  }
+
   /** Copies cached bytes of [start, end) into `out` (out[0] is byte `start`). */
   cacheBytes(out: Uint8Array, start: number, end: number): void {
     const c = this.cache;
@@ -187,4 +274,9 @@ export class VirtualTarget implements ByteSource {
       if (b > a) out.set(c.bytes(i).subarray(a - c.start(i), b - c.start(i)), a - start);
     }
   }
+}
+
+function zeros(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (bytes[k] !== 0) return false;
+  return true;
 }

@@ -15,7 +15,7 @@
  * At most MAX_PLANS plans; after that the last plan stands (assembly still
  * verifies every piece: the image is right, only reuse may suffer).
  */
-import { firstEndingAfter, type Span } from '../core/span.js';
+import type { Span } from '../core/span.js';
 import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assemble.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
@@ -60,9 +60,10 @@ export async function checkPlanningInput(
   const engine = prepared.net.engine;
   for (let round = 1; ; round++) {
     const { plan, vt } = prepared;
-    const cached: Span[] = vt.cachedSegments();
+    // The planning ranges, [start, end) pairs: one per nested inode, thousands (no object per range).
+    const cached = vt.cachedBounds();
     const todo = new Set<PieceIndex>();
-    for (const c of cached) for (let p = Math.floor(c.start / plan.pieceLength); p * plan.pieceLength < c.end; p++) if (!part.have[p]) todo.add(pieceIndex(p));
+    for (let i = 0; i < cached.length; i += 2) for (let p = Math.floor(cached[i]! / plan.pieceLength); p * plan.pieceLength < cached[i + 1]!; p++) if (!part.have[p]) todo.add(pieceIndex(p));
     if (todo.size === 0 || !prepared.net.hasSources) break;
     // Only the pieces of planning bytes: the others count as done for this pass.
     const have = part.have.map((ok, p) => ok || !todo.has(pieceIndex(p)));
@@ -116,61 +117,82 @@ export async function checkPlanningInput(
 }
 
 /**
- * Compares the planning segments (sorted, disjoint) with verified bytes: each piece's as it is written
- * (no read), then, from the .part, the parts of segments that no piece written here held.
+ * Compares the planning segments (sorted, disjoint; [start, end) pairs) with verified bytes: each piece's as
+ * it is written (no read), then, from the .part, the parts of segments that no piece written here held.
  */
 class PlanningCompare {
   private readonly wrong = new Set<number>();
   private readonly seen = new Set<number>();
 
   constructor(
-    private readonly cached: readonly Span[],
+    private readonly cached: Float64Array,
     private readonly vt: Prepared['vt'],
     private readonly pieceLength: number,
   ) {}
+
+  private get count(): number {
+    return this.cached.length >> 1;
+  }
+
+  private start(i: number): number {
+    return this.cached[2 * i]!;
+  }
+
+  private end(i: number): number {
+    return this.cached[2 * i + 1]!;
+  }
+
+  /** Index of the first segment that ends after `pos` (binary search). */
+  private firstEndingAfter(pos: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.end(mid) <= pos) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
 
   /** Piece `p` verified, `bytes` from byte `offset` of the image on. */
   written(p: number, offset: number, bytes: Uint8Array): void {
     this.seen.add(p);
     const end = offset + bytes.length;
-    for (let i = firstEndingAfter(this.cached, offset); i < this.cached.length && this.cached[i]!.start < end; i++) {
-      const a = Math.max(this.cached[i]!.start, offset);
-      const b = Math.min(this.cached[i]!.end, end);
-      if (!this.same(a, b, bytes.subarray(a - offset, b - offset))) this.wrong.add(i);
+    for (let i = this.firstEndingAfter(offset); i < this.count && this.start(i) < end; i++) {
+      const a = Math.max(this.start(i), offset);
+      const b = Math.min(this.end(i), end);
+      if (!this.vt.cachedEquals(a, bytes.subarray(a - offset, b - offset))) this.wrong.add(i);
     }
   }
 
   /** The segments whose bytes differ from the verified ones. */
   async differing(part: PartFile): Promise<Span[]> {
-    // The parts of segments in pieces not written here (verified before, or not assembled), with their segment.
-    const rest: { start: number; end: number; i: number }[] = [];
-    this.cached.forEach((c, i) => {
-      for (let p = Math.floor(c.start / this.pieceLength); p * this.pieceLength < c.end; p++) {
+    // The parts of segments in pieces not written here (verified before, or not assembled): start, end and
+    // segment index, three numbers a part.
+    const rest: number[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const s = this.start(i);
+      const e = this.end(i);
+      for (let p = Math.floor(s / this.pieceLength); p * this.pieceLength < e; p++) {
         if (this.seen.has(p)) continue;
-        const a = Math.max(c.start, p * this.pieceLength);
-        const b = Math.min(c.end, (p + 1) * this.pieceLength);
-        const last = rest[rest.length - 1];
-        if (last?.i === i && last.end === a) last.end = b;
-        else rest.push({ start: a, end: b, i });
-      }
-    });
-    for (let k = 0; k < rest.length; ) {
-      const start = rest[k]!.start;
-      let j = k + 1;
-      while (j < rest.length && rest[j]!.end - start <= WINDOW_BYTES && rest[j]!.start - rest[j - 1]!.end <= WINDOW_GAP_BYTES) j++;
-      const truth = await part.read(start, rest[j - 1]!.end - start);
-      for (; k < j; k++) {
-        const r = rest[k]!;
-        if (!this.same(r.start, r.end, truth.subarray(r.start - start, r.end - start))) this.wrong.add(r.i);
+        const a = Math.max(s, p * this.pieceLength);
+        const b = Math.min(e, (p + 1) * this.pieceLength);
+        const n = rest.length;
+        if (n > 0 && rest[n - 1] === i && rest[n - 2] === a) rest[n - 2] = b;
+        else rest.push(a, b, i);
       }
     }
-    return [...this.wrong].sort((x, y) => x - y).map((i) => this.cached[i]!);
-  }
-
-  /** Whether the planning bytes of [a, b) are `truth`. */
-  private same(a: number, b: number, truth: Uint8Array): boolean {
-    const mine = new Uint8Array(b - a);
-    this.vt.cacheBytes(mine, a, b);
-    return Buffer.compare(mine, truth) === 0;
+    const parts = rest.length / 3;
+    for (let k = 0; k < parts; ) {
+      const start = rest[3 * k]!;
+      let j = k + 1;
+      while (j < parts && rest[3 * j + 1]! - start <= WINDOW_BYTES && rest[3 * j]! - rest[3 * j - 2]! <= WINDOW_GAP_BYTES) j++;
+      const truth = await part.read(start, rest[3 * j - 2]! - start);
+      for (; k < j; k++) {
+        const a = rest[3 * k]!;
+        if (!this.vt.cachedEquals(a, truth.subarray(a - start, rest[3 * k + 1]! - start))) this.wrong.add(rest[3 * k + 2]!);
+      }
+    }
+    return [...this.wrong].sort((x, y) => x - y).map((i) => ({ start: this.start(i), end: this.end(i) }));
   }
 }
