@@ -231,7 +231,7 @@ export function decide(rounds: readonly RoundFigures[], margin = MARGIN, alpha =
   const base = { b, aa, medianBA: median(rounds.map((r) => r.b / r.a)), medianAA: median(rounds.map((r) => r.a2 / r.a)), margin, control };
   const level = 1 - 2 * alpha;
   const bound = 1 + margin;
-  const shown = `${(level * 100).toFixed(0)} % interval of b/a ${f3(b.lo)}-${f3(b.hi)}`;
+  const shown = `${pct(b.confidence)} interval of b/a ${f3(b.lo)}-${f3(b.hi)}`;
   if (!(b.confidence >= level - 1e-12)) {
     return { ...base, verdict: 'undecided', rule: `undecided: ${b.rounds} usable round(s) allow no ${(level * 100).toFixed(0)} % interval (3 rounds do)` };
   }
