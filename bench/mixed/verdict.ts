@@ -175,11 +175,6 @@ export function shiftInterval(rounds: readonly (readonly number[])[], alpha = AL
 
 export type Verdict = 'faster' | 'no slower' | 'slower' | 'undecided';
 
-/** The claim "(b) is no slower than (a)" over every scenario's verdict: one "slower" refutes it, one "undecided" leaves it open. */
-export function claim(verdicts: readonly Verdict[]): 'HOLDS' | 'DOES NOT HOLD' | 'UNDECIDED' {
-  if (verdicts.some((v) => v === 'slower')) return 'DOES NOT HOLD';
-  return verdicts.length > 0 && verdicts.every((v) => v === 'faster' || v === 'no slower') ? 'HOLDS' : 'UNDECIDED';
-}
 
 /** (a) web seed alone, (b) the same plus the peer, (a2) = (a'), (a) again. */
 export type Variant = 'a' | 'b' | 'a2';
@@ -236,7 +231,7 @@ export function decide(rounds: readonly RoundFigures[], margin = MARGIN, alpha =
   const base = { b, aa, medianBA: median(rounds.map((r) => r.b / r.a)), medianAA: median(rounds.map((r) => r.a2 / r.a)), margin, control };
   const level = 1 - 2 * alpha;
   const bound = 1 + margin;
-  const shown = `${(level * 100).toFixed(0)} % interval of b/a ${f3(b.lo)}-${f3(b.hi)}`;
+  const shown = `${pct(b.confidence)} interval of b/a ${f3(b.lo)}-${f3(b.hi)}`;
   if (!(b.confidence >= level - 1e-12)) {
     return { ...base, verdict: 'undecided', rule: `undecided: ${b.rounds} usable round(s) allow no ${(level * 100).toFixed(0)} % interval (3 rounds do)` };
   }
@@ -246,4 +241,38 @@ export function decide(rounds: readonly RoundFigures[], margin = MARGIN, alpha =
   const noise = Math.sqrt(b.hi / b.lo) - 1;
   const why = noise > margin ? `noise +-${pct(noise)} > margin ${pct(margin)}` : `interval +-${pct(noise)} holds both 1 and ${f3(bound)}`;
   return { ...base, verdict: 'undecided', rule: `undecided (${why}, run more rounds): ${shown}` };
+}
+
+export interface Claim {
+  readonly verdict: 'HOLDS' | 'DOES NOT HOLD' | 'UNDECIDED';
+  /** Why, one line. */
+  readonly rule: string;
+}
+
+/**
+ * The claim "(b) is no slower than (a)" over k scenarios. It HOLDS when
+ * every scenario is "no slower" or "faster" at alpha: an intersection-union
+ * test, whose level is alpha with no correction (Berger, Technometrics 24,
+ * 1982). It DOES NOT HOLD when some scenario is "slower" at alpha / k
+ * (Bonferroni): with k scenarios, one of them lands "slower" by chance up
+ * to k times as often as one does, and at alpha = 5 % and 4 scenarios that
+ * would refute the claim for identical work in up to 20 % of runs. Else
+ * UNDECIDED, naming any scenario slower at alpha alone.
+ */
+export function claim(scenarios: readonly { readonly name: string; readonly rounds: readonly RoundFigures[] }[], margin = MARGIN, alpha = ALPHA): Claim {
+  const k = scenarios.length;
+  if (k === 0) return { verdict: 'UNDECIDED', rule: 'no scenario ran' };
+  const each = scenarios.map((sc) => ({ name: sc.name, d: decide(sc.rounds, margin, alpha) }));
+  if (each.every(({ d }) => d.verdict === 'faster' || d.verdict === 'no slower')) {
+    return { verdict: 'HOLDS', rule: `every scenario's 90 % interval of b/a ends at or below ${f3(1 + margin)} (an intersection-union test: the claim at ${pct(alpha)})` };
+  }
+  const family = alpha / k;
+  const slower = scenarios.filter((sc) => decide(sc.rounds, margin, family).verdict === 'slower').map((sc) => sc.name);
+  if (slower.length > 0) return { verdict: 'DOES NOT HOLD', rule: `${slower.join(', ')} slower at ${pct(family)} a side (Bonferroni over ${k} scenario(s))` };
+  const alone = each.filter(({ d }) => d.verdict === 'slower').map(({ name }) => name);
+  const open = each.filter(({ d }) => d.verdict === 'undecided').map(({ name }) => name);
+  return {
+    verdict: 'UNDECIDED',
+    rule: [open.length ? `${open.join(', ')} undecided` : '', alone.length ? `${alone.join(', ')} slower at ${pct(alpha)} alone, not at the ${pct(family)} ${k} scenarios need` : ''].filter(Boolean).join('; '),
+  };
 }
