@@ -32,6 +32,11 @@ export interface ByteSource {
    * them with few reads (BlockCache); a plain local one ignores it.
    */
   prefetch?(ranges: readonly Span[]): Promise<void>;
+  /**
+   * Optional: prefetch for ranges given as [start, end) pairs in one array (a nested tree's level:
+   * one range per inode, tens of thousands, where a Span object each cost ~60 bytes per copy).
+   */
+  prefetchBounds?(bounds: Float64Array): Promise<void>;
 }
 
 /** Who sent which fetched bytes (absolute spans): blame for a failed hash falls on exactly them. */

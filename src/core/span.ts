@@ -55,6 +55,48 @@ function join(out: { start: number; end: number }[], s: Span): void {
   } else out.push({ start: s.start, end: s.end });
 }
 
+/**
+ * mergeSpans for spans given as [start, end) pairs in one array (`bounds`): sorted, overlapping and
+ * touching ones joined, empty ones gone, as pairs again. Already sorted (the usual case): one pass.
+ */
+export function mergeBounds(bounds: ArrayLike<number>): Float64Array {
+  const n = bounds.length >> 1;
+  let order: Uint32Array | undefined;
+  for (let i = 1; i < n; i++) {
+    if (bounds[2 * i]! < bounds[2 * i - 2]!) {
+      order = new Uint32Array(n);
+      for (let k = 0; k < n; k++) order[k] = k;
+      order.sort((a, b) => bounds[2 * a]! - bounds[2 * b]! || a - b);
+      break;
+    }
+  }
+  const out = new Float64Array(2 * n);
+  let m = 0;
+  for (let k = 0; k < n; k++) {
+    const i = order ? order[k]! : k;
+    const start = bounds[2 * i]!;
+    const end = bounds[2 * i + 1]!;
+    if (end <= start) continue;
+    if (m > 0 && start <= out[m - 1]!) {
+      if (end > out[m - 1]!) out[m - 1] = end;
+    } else {
+      out[m++] = start;
+      out[m++] = end;
+    }
+  }
+  return out.subarray(0, m);
+}
+
+/** Spans as [start, end) pairs in one array. */
+export function spanBounds(spans: readonly Span[]): Float64Array {
+  const out = new Float64Array(2 * spans.length);
+  spans.forEach((s, i) => {
+    out[2 * i] = s.start;
+    out[2 * i + 1] = s.end;
+  });
+  return out;
+}
+
 /** `spans` minus `minus`; both merged. */
 export function subtractSpans(spans: readonly Span[], minus: readonly Span[]): Span[] {
   const out: Span[] = [];

@@ -12,7 +12,7 @@
  */
 import { checkRange, readInto, type ByteSource } from '../store/byte-source.js';
 import { pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
-import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
+import { mergeBounds, mergeSpans, spanBounds, subtractSpans, type Span } from '../core/span.js';
 import { pieceIndex } from '../core/ids.js';
 import { pieceCheckOf, type CheckSource } from '../torrent/piece-check.js';
 
@@ -32,7 +32,7 @@ export class CheckedTarget implements ByteSource {
     /** Sorted, non-overlapping candidate segments. */
     private readonly candidates: readonly LocalSegment[],
     private readonly sources: readonly (ByteSource | undefined)[],
-    private readonly inner: ByteSource & { readExact?(offset: number, length: number): Promise<Uint8Array>; prefetch?(ranges: readonly Span[], align?: number): Promise<void> },
+    private readonly inner: ByteSource & { readExact?(offset: number, length: number): Promise<Uint8Array>; prefetch?(ranges: readonly Span[], align?: number): Promise<void>; prefetchBounds?(bounds: Float64Array, align?: number): Promise<void> },
   ) {}
 
   get size(): number {
@@ -91,16 +91,31 @@ export class CheckedTarget implements ByteSource {
   }
 
   /** Verifies the covered pieces of `ranges` locally, and has the inner source fetch the rest at once. */
-  async prefetch(ranges: readonly Span[]): Promise<void> {
-    const remote: Span[] = [];
+  prefetch(ranges: readonly Span[]): Promise<void> {
+    return this.prefetchBounds(spanBounds(ranges));
+  }
+
+  /** prefetch for ranges as [start, end) pairs: what is fetched stays pairs too (a level of nested inodes: thousands). */
+  async prefetchBounds(bounds: Float64Array): Promise<void> {
+    const remote: number[] = [];
     const pl = this.target.pieceLength;
-    for (const r of mergeSpans(ranges)) {
-      for (let p = Math.floor(r.start / pl); p * pl < r.end; p++) {
+    const merged = mergeBounds(bounds);
+    for (let k = 0; k < merged.length; k += 2) {
+      const start = merged[k]!;
+      const end = merged[k + 1]!;
+      for (let p = Math.floor(start / pl); p * pl < end; p++) {
         const span = pieceSpan(this.target, pieceIndex(p));
-        if (!(await this.local(p))) remote.push({ start: Math.max(span.start, r.start), end: Math.min(span.end, r.end) });
+        if (!(await this.local(p))) remote.push(Math.max(span.start, start), Math.min(span.end, end));
       }
     }
-    if (remote.length > 0 && this.inner.prefetch) await this.inner.prefetch(mergeSpans(remote), 1);
+    if (remote.length === 0) return;
+    const need = mergeBounds(remote);
+    if (this.inner.prefetchBounds) await this.inner.prefetchBounds(need, 1);
+    else if (this.inner.prefetch) {
+      const spans: Span[] = [];
+      for (let k = 0; k < need.length; k += 2) spans.push({ start: need[k]!, end: need[k + 1]! });
+      await this.inner.prefetch(spans, 1);
+    }
   }
 
   /** The candidate segments of every piece that verified: exact now. */

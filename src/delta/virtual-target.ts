@@ -14,7 +14,7 @@ import { checkRange } from '../store/byte-source.js';
 import { IsosyncError } from '../errors.js';
 import type { RangeFetcher } from '../core/ports.js';
 import { CACHE_SOURCE, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
-import { firstEndingAfter, mergeSpans, subtractSpans, type Span } from '../core/span.js';
+import { firstEndingAfter, mergeBounds, mergeSpans, spanBounds, subtractSpans, type Span } from '../core/span.js';
 import { RangeCache } from './range-cache.js';
 
 export type { RangeFetcher };
@@ -79,9 +79,14 @@ export class VirtualTarget implements ByteSource {
   }
 
   /** Fetches now what of `ranges` is neither local nor cached (the ISO reader announces the directories it will read). */
-  async prefetch(ranges: readonly Span[], align = FETCH_ALIGN): Promise<void> {
+  prefetch(ranges: readonly Span[], align = FETCH_ALIGN): Promise<void> {
+    return this.prefetchBounds(spanBounds(ranges), align);
+  }
+
+  /** prefetch for ranges as [start, end) pairs. */
+  async prefetchBounds(bounds: Float64Array, align = FETCH_ALIGN): Promise<void> {
     if (!this.fetcher) return;
-    const wanted = this.wantedBounds(ranges);
+    const wanted = mergeBounds(this.inside(bounds));
     if (wanted.length === 0) return;
     if (wanted.length <= 2 * PREFETCH_GROUP) {
       const sorted: Span[] = [];
@@ -115,29 +120,14 @@ export class VirtualTarget implements ByteSource {
     return run;
   }
 
-  /** `ranges` inside the image and not empty, sorted and merged, as [start, end) pairs (mergeSpans's result). */
-  private wantedBounds(ranges: readonly Span[]): Float64Array {
-    let sorted = true;
-    let last = -Infinity;
-    for (const r of ranges) {
-      if (r.end > this.size || r.end <= r.start) continue;
-      if (r.start < last) sorted = false;
-      last = r.start;
-    }
-    // Announced in order (the usual case): merged in one pass; else sorted by mergeSpans.
-    const list: readonly Span[] = sorted ? ranges : mergeSpans(ranges.filter((r) => r.end <= this.size && r.end > r.start));
-    const out = new Float64Array(2 * list.length);
-    let n = 0;
-    for (const r of list) {
-      if (r.end > this.size || r.end <= r.start) continue;
-      if (n > 0 && r.start <= out[n - 1]!) {
-        if (r.end > out[n - 1]!) out[n - 1] = r.end;
-      } else {
-        out[n++] = r.start;
-        out[n++] = r.end;
-      }
-    }
-    return out.subarray(0, n);
+  /** The pairs of `bounds` that end inside the image (others are not fetched; empty ones go in mergeBounds). */
+  private inside(bounds: Float64Array): Float64Array {
+    let all = true;
+    for (let k = 1; k < bounds.length && all; k += 2) all = bounds[k]! <= this.size;
+    if (all) return bounds;
+    const out: number[] = [];
+    for (let k = 0; k < bounds.length; k += 2) if (bounds[k + 1]! <= this.size) out.push(bounds[k]!, bounds[k + 1]!);
+    return Float64Array.from(out);
   }
 
   /** The bytes of `wanted` (merged pairs) widened to `align` that are neither local nor cached, merged, as pairs. */

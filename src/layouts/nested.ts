@@ -15,6 +15,7 @@
  * into spans of the outermost image through its container's extents.
  */
 import { IsosyncError } from '../errors.js';
+import { spanBounds } from '../core/span.js';
 import type { ByteSource, Span } from '../store/byte-source.js';
 import { erofsReader } from './erofs/read.js';
 import { fatReader } from './fat/read.js';
@@ -85,9 +86,28 @@ export class SliceSource implements ByteSource {
     return out;
   }
 
-  async prefetch(ranges: readonly Span[]): Promise<void> {
-    if (!this.outer.prefetch) return;
-    await this.outer.prefetch(ranges.flatMap((r) => toOuter(this.pieces, r.start, Math.min(r.end, this.size))));
+  prefetch(ranges: readonly Span[]): Promise<void> {
+    return this.prefetchBounds(spanBounds(ranges));
+  }
+
+  /** prefetch for ranges as [start, end) pairs, handed on as pairs of outer-image ranges (no Span per range). */
+  async prefetchBounds(bounds: Float64Array): Promise<void> {
+    if (!this.outer.prefetchBounds && !this.outer.prefetch) return;
+    const out: number[] = [];
+    for (let k = 0; k < bounds.length; k += 2) {
+      const start = bounds[k]!;
+      const end = Math.min(bounds[k + 1]!, this.size);
+      for (const p of this.pieces) {
+        const a = Math.max(start, p.at);
+        const b = Math.min(end, p.at + p.length);
+        if (b > a) out.push(p.image + (a - p.at), p.image + (b - p.at));
+      }
+    }
+    const outer = Float64Array.from(out);
+    if (this.outer.prefetchBounds) return this.outer.prefetchBounds(outer);
+    const spans: Span[] = [];
+    for (let k = 0; k < outer.length; k += 2) spans.push({ start: outer[k]!, end: outer[k + 1]! });
+    await this.outer.prefetch!(spans);
   }
 }
 

@@ -91,13 +91,18 @@ export async function planNested(
   sources: readonly ImageSourceInfo[],
   byteSources: readonly (ByteSource | undefined)[],
   note: (m: string) => void,
-  /** Sources to walk nested metadata through (small cached blocks: EROFS spreads inodes over the whole image); default byteSources. */
-  walkSources: readonly (ByteSource | undefined)[] = byteSources,
+  /**
+   * Sources to walk nested metadata through (small cached blocks: EROFS spreads inodes over the whole image); default
+   * byteSources. Given as a function, they are made here and dropped when planning returns: a walk's cache holds up to
+   * 16 MiB, which the caller's frame kept alive while it built the plan.
+   */
+  walkWith: readonly (ByteSource | undefined)[] | (() => readonly (ByteSource | undefined)[]) = byteSources,
   /** Where re-encoded EROFS clusters are kept (a local source of its own, at `index` in byteSources). */
   reencode?: { readonly store: ReencodedStore; readonly index: number },
 ): Promise<NestedPlan | undefined> {
   const candidates = overlay(target.length, [isoMapping.exact, isoMapping.guesses[0] ?? []]);
   const checked = new CheckedTarget(target, candidates, byteSources, vt);
+  const walkSources = typeof walkWith === 'function' ? walkWith() : walkWith;
   // The sources' walks (local reads and CPU) run while the target's waits for the network.
   const walked = (async () => {
     const out: NestedSource[] = [];

@@ -1,0 +1,84 @@
+/**
+ * VirtualTarget's prefetch of many ranges (a nested tree's level of inodes), kept as [start, end)
+ * pairs, and the pairs helpers it rests on: the same ranges asked for as spans would be, the same
+ * bytes cached, and the planning check's in-place comparison.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mergeBounds, mergeSpans, spanBounds, type Span } from '../../src/core/span.js';
+import { VirtualTarget } from '../../src/delta/virtual-target.js';
+import type { RangeFetcher } from '../../src/core/ports.js';
+import { Rng } from '../helpers/random.js';
+
+const pairs = (b: Float64Array): Span[] => Array.from({ length: b.length / 2 }, (_, k) => ({ start: b[2 * k]!, end: b[2 * k + 1]! }));
+
+test('mergeBounds gives what mergeSpans gives, sorted input or not', () => {
+  const cases: { name: string; spans: Span[] }[] = [
+    { name: 'empty', spans: [] },
+    { name: 'one', spans: [{ start: 3, end: 9 }] },
+    { name: 'touching and overlapping', spans: [{ start: 0, end: 4 }, { start: 4, end: 6 }, { start: 5, end: 9 }, { start: 20, end: 21 }] },
+    { name: 'unsorted, empty ones', spans: [{ start: 50, end: 60 }, { start: 7, end: 7 }, { start: 10, end: 20 }, { start: 9, end: 4 }, { start: 15, end: 55 }] },
+  ];
+  const rng = new Rng(7);
+  for (let r = 0; r < 20; r++) {
+    const spans: Span[] = [];
+    for (let k = 0; k < 200; k++) {
+      const start = rng.int(5000);
+      spans.push({ start, end: start + rng.int(40) });
+    }
+    cases.push({ name: `random ${r}`, spans: r % 2 === 0 ? spans : spans.sort((a, b) => a.start - b.start) });
+  }
+  for (const c of cases) assert.deepEqual(pairs(mergeBounds(spanBounds(c.spans))), mergeSpans(c.spans), c.name);
+});
+
+/** A fetcher over `image` that records the ranges of each request. */
+function fetcherOf(image: Uint8Array, requests: Span[][]): RangeFetcher {
+  return {
+    fetchRange: async (start, end) => {
+      requests.push([{ start, end }]);
+      return image.slice(start, end);
+    },
+    fetchRanges: async (ranges) => {
+      requests.push(ranges.map((r) => ({ start: r.start, end: r.end })));
+      return ranges.map((r) => image.slice(r.start, r.end));
+    },
+  } as RangeFetcher;
+}
+
+test('a prefetch of thousands of ranges fetches each missing byte once, in groups, and caches the bytes', async () => {
+  const rng = new Rng(11);
+  const image = rng.bytes(1 << 20);
+  const requests: Span[][] = [];
+  const vt = new VirtualTarget(image.length, [{ start: 1000, end: 3000, source: -1, sourceOffset: 0, reason: 'zero' }], [], fetcherOf(image, requests));
+  // Some bytes cached first (a read before the walk).
+  await vt.readExact(500_000, 100);
+  const ranges: Span[] = [];
+  for (let k = 0; k < 3000; k++) {
+    const start = rng.int(image.length - 200);
+    ranges.push({ start, end: start + 1 + rng.int(150) });
+  }
+  ranges.push({ start: image.length - 10, end: image.length + 5 }); // past the end: not fetched
+  await vt.prefetchBounds(spanBounds(ranges), 1);
+  const asked = requests.slice(1).flat();
+  const want = mergeSpans(ranges.filter((r) => r.end <= image.length));
+  // Every wanted byte outside the zeros and the earlier read was asked for, once, in order.
+  assert.deepEqual(mergeSpans(asked), asked, 'requests sorted and disjoint');
+  for (const w of want) {
+    const out = await vt.readExact(w.start, w.end - w.start);
+    const expect = image.slice(w.start, w.end);
+    for (let b = Math.max(w.start, 1000); b < Math.min(w.end, 3000); b++) expect[b - w.start] = 0;
+    assert.deepEqual(out, expect);
+  }
+  assert.equal(requests.length - 1, Math.ceil(asked.length / 48), 'groups of 48 ranges, nothing fetched again');
+  assert.ok(asked.every((a) => a.end <= 1000 || a.start >= 3000), 'local zeros are not fetched');
+  // The planning check's comparison: equal where the cache holds the bytes, unequal after a flipped byte.
+  const bounds = vt.cachedBounds();
+  assert.ok(bounds.length >= 2);
+  const s = bounds[2]!;
+  const e = bounds[3]!;
+  const truth = image.slice(s, e);
+  assert.equal(vt.cachedEquals(s, truth), true);
+  const mid = truth.length >> 1;
+  truth[mid] = truth[mid]! ^ 1;
+  assert.equal(vt.cachedEquals(s, truth), false);
+});
