@@ -30,7 +30,7 @@
  * clusters (the chain stops there and resumes after them), images without
  * LZ4_0PADDING, compressors other than lz4hc at levels 1-9.
  */
-import { chunkSignature, type FileTable, type LayoutFile } from '../layouts/layout.js';
+import { entrySignature, type FileTable, type LayoutFile } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
 import { Lz4HcEncoder } from '../layouts/erofs/lz4hc.js';
 import { decodeLz4Block } from '../layouts/erofs/lz4-block.js';
@@ -127,11 +127,14 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
     const oldFiles = src.img.layout.files;
     const byPath = pathIndex(oldFiles);
     const pending: { f: LayoutFile; from: LayoutFile; k0: number }[] = [];
-    for (const f of t.layout.files) {
-      if (f.type !== 'file' || !f.evidence || f.size > MAX_FILE) continue;
-      const i = byPath(f.path);
-      const from = i >= 0 && oldFiles.type(i) === 'file' && oldFiles.size(i) <= MAX_FILE ? oldFiles.get(i) : undefined;
-      if (!from?.evidence || chunkSignature(from) === chunkSignature(f)) continue;
+    // Read from the table's columns: an entry's object is made only for the changed files (a few hundred of thousands).
+    const newFiles = t.layout.files;
+    for (let ti = 0; ti < newFiles.count; ti++) {
+      if (newFiles.type(ti) !== 'file' || newFiles.size(ti) > MAX_FILE || !newFiles.evidence(ti)) continue;
+      const i = byPath(newFiles.path(ti));
+      if (i < 0 || oldFiles.type(i) !== 'file' || oldFiles.size(i) > MAX_FILE || !oldFiles.evidence(i) || entrySignature(oldFiles, i) === entrySignature(newFiles, ti)) continue;
+      const f = newFiles.get(ti);
+      const from = oldFiles.get(i);
       const te = extentsOf(f);
       const se = extentsOf(from);
       if (!te || !se) continue;
