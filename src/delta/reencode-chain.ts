@@ -49,12 +49,39 @@ interface Guess extends NewCluster {
   shift: number;
 }
 
-export function runChain(c: ChainInput, enc: Lz4HcEncoder): ChainOutput {
+/**
+ * The two file-sized buffers a chain works in (the old file as decoded, the new one as guessed), kept from
+ * one chain to the next and zeroed for each, as fresh ones would be: allocated for every chain (66 MB each
+ * for the 340 chains of the bench pair) they were collected only by full collections of the heap, some ten
+ * during re-encoding. The memory is held while the caller keeps the scratch (one re-encoding pass).
+ */
+export class ChainScratch {
+  private guessBuf = new Uint8Array(0);
+  private oldBuf = new Uint8Array(0);
+
+  /** `n` zeroed bytes for the guess. */
+  guess(n: number): Uint8Array {
+    if (this.guessBuf.length < n) this.guessBuf = new Uint8Array(n);
+    const b = this.guessBuf.subarray(0, n);
+    b.fill(0);
+    return b;
+  }
+
+  /** `n` zeroed bytes for the old file. */
+  old(n: number): Uint8Array {
+    if (this.oldBuf.length < n) this.oldBuf = new Uint8Array(n);
+    const b = this.oldBuf.subarray(0, n);
+    b.fill(0);
+    return b;
+  }
+}
+
+export function runChain(c: ChainInput, enc: Lz4HcEncoder, buffers?: ChainScratch): ChainOutput {
   const ex = c.extents;
   const x = ex[c.k]!;
   const end = c.k + 1 < ex.length ? ex[c.k + 1]!.la : c.size;
-  const old = new OldContent(c.old);
-  const g: Guess = { extents: ex, sizes: inputSizes(c.size, ex), size: c.size, shift: c.shift, from: oldFile(c.old.size, c.oldExtents), old, bytes: new Uint8Array(c.size), filled: 0 };
+  const old = new OldContent(c.old, undefined, buffers?.old(c.old.size));
+  const g: Guess = { extents: ex, sizes: inputSizes(c.size, ex), size: c.size, shift: c.shift, from: oldFile(c.old.size, c.oldExtents), old, bytes: buffers ? buffers.guess(c.size) : new Uint8Array(c.size), filled: 0 };
   // The needle reaches before the cluster only when it is shorter: there the guess is the old bytes at the last shift.
   if (end - NEEDLE < x.la) fillRange(g, end - NEEDLE, x.la);
   g.bytes.set(c.plain, x.la);

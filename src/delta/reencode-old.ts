@@ -42,10 +42,12 @@ export class OldContent {
     /** The stored clusters (undefined: `known` holds every byte). */
     readonly file: StoredFile | undefined,
     known?: Uint8Array,
+    /** Zeroed bytes to decode into (the file's size), instead of a buffer of its own. */
+    into?: Uint8Array,
   ) {
     this.size = file?.size ?? known?.length ?? 0;
     this.las = file?.las ?? [0];
-    this.bytes = known ?? new Uint8Array(this.size);
+    this.bytes = known ?? (into && into.length === this.size ? into : new Uint8Array(this.size));
     this.done = new Uint8Array(this.las.length).fill(known ? 1 : 0);
   }
 
@@ -86,14 +88,25 @@ export class OldContent {
   }
 }
 
-/** Reads `f`'s stored clusters from the local image (`bytes`: the outer image `img` sits in); undefined when its entry has no cluster index. */
-export async function readStored(img: NestedImage, bytes: ByteSource, f: LayoutFile): Promise<StoredFile | undefined> {
+/** Stored bytes of `f`'s clusters (what readStored reads), 0 when its entry has no cluster index. */
+export function storedBytes(f: LayoutFile): number {
+  let n = 0;
+  for (const x of extentsOf(f)?.extents ?? []) n += x.plen;
+  return n;
+}
+
+/**
+ * Reads `f`'s stored clusters from the local image (`bytes`: the outer image `img` sits in); undefined when its
+ * entry has no cluster index. `into`: where to read them (at least storedBytes(f)), instead of a buffer of their own.
+ */
+export async function readStored(img: NestedImage, bytes: ByteSource, f: LayoutFile, into?: Uint8Array): Promise<StoredFile | undefined> {
   const ex = extentsOf(f);
   if (!ex) return undefined;
   const { extents, pas } = ex;
   const ends: number[] = [];
   for (const x of extents) ends.push((ends.at(-1) ?? 0) + x.plen);
-  const stored = new Uint8Array(ends.at(-1) ?? 0);
+  const total = ends.at(-1) ?? 0;
+  const stored = into && into.length >= total ? into.subarray(0, total) : new Uint8Array(total);
   const reads: Promise<void>[] = [];
   for (let i = 0; i < extents.length; ) {
     // A run of adjacent clusters (a file's clusters follow one another): one read.

@@ -30,7 +30,7 @@
  * clusters (the chain stops there and resumes after them), images without
  * LZ4_0PADDING, compressors other than lz4hc at levels 1-9.
  */
-import { chunkSignature, type FileTable, type LayoutFile } from '../layouts/layout.js';
+import { entrySignature, type FileTable, type LayoutFile } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
 import { Lz4HcEncoder } from '../layouts/erofs/lz4hc.js';
 import { decodeLz4Block } from '../layouts/erofs/lz4-block.js';
@@ -39,8 +39,8 @@ import type { ByteSource, Span } from '../store/byte-source.js';
 import type { LocalSegment } from './plan.js';
 import type { ReencodedStore } from './reencoded-store.js';
 import { calibrate, type Calibration } from './reencode-align.js';
-import { runChain } from './reencode-chain.js';
-import { readStored, type StoredFile } from './reencode-old.js';
+import { ChainScratch, runChain } from './reencode-chain.js';
+import { readStored, storedBytes, type StoredFile } from './reencode-old.js';
 import { pairSpans } from './reencode-resync.js';
 
 /** Network rounds while planning (each one batched request for every file that needs a cluster). */
@@ -111,6 +111,8 @@ export function firstChanged(t: ClusterExtent[], s: ClusterExtent[], tSize: numb
 
 export async function reencodeChangedClusters(input: ReencodeInput): Promise<ReencodeResult> {
   const enc = new Lz4HcEncoder();
+  const scratch = new ChainScratch();
+  let arena = new Uint8Array(0);
   const guesses: LocalSegment[] = [];
   let kept = 0;
   let resynced = 0;
@@ -125,11 +127,14 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
     const oldFiles = src.img.layout.files;
     const byPath = pathIndex(oldFiles);
     const pending: { f: LayoutFile; from: LayoutFile; k0: number }[] = [];
-    for (const f of t.layout.files) {
-      if (f.type !== 'file' || !f.evidence || f.size > MAX_FILE) continue;
-      const i = byPath(f.path);
-      const from = i >= 0 && oldFiles.type(i) === 'file' && oldFiles.size(i) <= MAX_FILE ? oldFiles.get(i) : undefined;
-      if (!from?.evidence || chunkSignature(from) === chunkSignature(f)) continue;
+    // Read from the table's columns: an entry's object is made only for the changed files (a few hundred of thousands).
+    const newFiles = t.layout.files;
+    for (let ti = 0; ti < newFiles.count; ti++) {
+      if (newFiles.type(ti) !== 'file' || newFiles.size(ti) > MAX_FILE || !newFiles.evidence(ti)) continue;
+      const i = byPath(newFiles.path(ti));
+      if (i < 0 || oldFiles.type(i) !== 'file' || oldFiles.size(i) > MAX_FILE || !oldFiles.evidence(i) || entrySignature(oldFiles, i) === entrySignature(newFiles, ti)) continue;
+      const f = newFiles.get(ti);
+      const from = oldFiles.get(i);
       const te = extentsOf(f);
       const se = extentsOf(from);
       if (!te || !se) continue;
@@ -153,7 +158,18 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
         }
         // A batch's old files are read at once (stored, decoded later where needed): each is a few reads of the local
         // image, which cost more waiting than work. An old file that cannot be read only loses its guess.
-        const olds = await Promise.all(picked.map((p) => readStored(src.img, src.bytes, p.from).catch(() => undefined)));
+        // Into one buffer kept from batch to batch (a buffer per file was some 30 MB to collect on the bench pair).
+        const room = picked.map((p) => storedBytes(p.from));
+        const total = room.reduce((a, b) => a + b, 0);
+        if (arena.length < total) arena = new Uint8Array(total);
+        let off = 0;
+        const olds = await Promise.all(
+          picked.map((p, i) => {
+            const into = arena.subarray(off, off + room[i]!);
+            off += room[i]!;
+            return readStored(src.img, src.bytes, p.from, into).catch(() => undefined);
+          }),
+        );
         const jobs: FileJob[] = [];
         picked.forEach((p, i) => {
           const old = olds[i];
@@ -163,7 +179,7 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
           jobs.push({ t, f: p.f, entry: p.from, extents: ex.extents, pas: ex.pas, old, oldExtents: ox.extents, oldPas: ox.pas, cal, want: p.want, fetched: p.fetched, shift: p.shift });
         });
         if (round === 0) files += jobs.length;
-        const r = await runRound(jobs, input, enc, src, guesses);
+        const r = await runRound(jobs, input, enc, src, guesses, scratch);
         kept += r.kept;
         resynced += r.resynced;
         fetched += r.fetched;
@@ -204,7 +220,7 @@ function fnv1a(s: string): number {
  * One round: each file's cluster (prefetched) fetched and decoded, then the chain after it (the shift, then the
  * clusters compressed again as far as the guess holds: reencode-chain.ts).
  */
-async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder, src: { readonly img: NestedImage; readonly index: number }, out: LocalSegment[]): Promise<{ kept: number; resynced: number; fetched: number }> {
+async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder, src: { readonly img: NestedImage; readonly index: number }, out: LocalSegment[], scratch: ChainScratch): Promise<{ kept: number; resynced: number; fetched: number }> {
   let kept = 0;
   let resynced = 0;
   let fetched = 0;
@@ -219,7 +235,7 @@ async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder
     // A cluster that does not decode to its length but holds as many bytes is a raw (PLAIN) one.
     const plain = decodeCluster(stored, end - x.la) ?? (stored.length === end - x.la ? stored : undefined);
     if (!plain) continue; // inline or undecodable: the chain stops here
-    const r = runChain({ size: j.f.size, extents: j.extents, k, plain, shift: j.shift, level: j.cal.level, old: j.old, oldExtents: j.oldExtents }, enc);
+    const r = runChain({ size: j.f.size, extents: j.extents, k, plain, shift: j.shift, level: j.cal.level, old: j.old, oldExtents: j.oldExtents }, enc, scratch);
     j.shift = r.shift;
     j.want = r.want;
     let o = 0;

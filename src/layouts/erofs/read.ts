@@ -46,10 +46,56 @@ const SMALL_INDEX_BYTES = 16;
 /** Most stored bytes read at once while decoding a file. */
 const RUN_BYTES = 1024 * 1024;
 
+/**
+ * Metadata spans as they are read, as numbers (two doubles each, not an object): a span that starts
+ * inside or right after the last one extends it, so an inode, its map header and its cluster index,
+ * which follow one another, are one entry. `merged` gives the same union as mergeSpans of every span.
+ */
+class SpanList {
+  private b = new Float64Array(1024);
+  private n = 0;
+
+  push(start: number, end: number): void {
+    if (end <= start) return;
+    const n = this.n;
+    if (n > 0 && start >= this.b[n - 2]! && start <= this.b[n - 1]!) {
+      if (end > this.b[n - 1]!) this.b[n - 1] = end;
+      return;
+    }
+    if (n + 2 > this.b.length) {
+      const more = new Float64Array(this.b.length * 2);
+      more.set(this.b);
+      this.b = more;
+    }
+    this.b[n] = start;
+    this.b[n + 1] = end;
+    this.n = n + 2;
+  }
+
+  merged(): Span[] {
+    const order = new Uint32Array(this.n / 2);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    order.sort((x, y) => this.b[2 * x]! - this.b[2 * y]!);
+    const out: { start: number; end: number }[] = [];
+    for (const i of order) {
+      const start = this.b[2 * i]!;
+      const end = this.b[2 * i + 1]!;
+      const last = out[out.length - 1];
+      if (last && start <= last.end) {
+        if (end > last.end) last.end = end;
+      } else out.push({ start, end });
+    }
+    return out;
+  }
+}
+
+/** Bytes read at an inode: the compact inode, a compressed file's map header and a small cluster index (one range of the level's prefetch). */
+const HEAD_BYTES = COMPACT_BYTES + MAP_HEADER_BYTES + SMALL_INDEX_BYTES;
+
 class Erofs {
   readonly blksz: number;
   readonly metaBase: number;
-  readonly spans: Span[] = [];
+  readonly spans = new SpanList();
 
   constructor(
     readonly src: ByteSource,
@@ -68,9 +114,26 @@ class Erofs {
 
   async meta(at: number, len: number, what: string): Promise<Uint8Array> {
     if (!Number.isSafeInteger(at) || at < 0 || len < 0 || at + len > this.src.size) this.fail(`${what} at byte ${at} (${len} bytes) lies beyond the image (${this.src.size} bytes)`);
-    if (!this.budget.take(len)) this.fail(`metadata exceeds the limit of ${this.budget.limit} bytes`);
-    this.spans.push({ start: at, end: at + len });
+    this.account(at, len);
     return this.src.read(at, len);
+  }
+
+  /** Counts bytes read as metadata (the budget, the layout's metadata spans). */
+  account(at: number, len: number): void {
+    if (!this.budget.take(len)) this.fail(`metadata exceeds the limit of ${this.budget.limit} bytes`);
+    this.spans.push(at, at + len);
+  }
+
+  /**
+   * A metadata read served from `head` (bytes read at `headAt`) when it lies inside, else from the source;
+   * counted the same either way.
+   */
+  metaFrom(head: Uint8Array | undefined, headAt: number, at: number, len: number, what: string): Promise<Uint8Array> | Uint8Array {
+    if (head && at >= headAt && at + len <= headAt + head.length) {
+      this.account(at, len);
+      return head.subarray(at - headAt, at - headAt + len);
+    }
+    return this.meta(at, len, what);
   }
 
   /** Announces ranges the walk will read soon (a network source fetches them in few requests). */
@@ -89,7 +152,7 @@ class Erofs {
     return [{ start: ino.u * this.blksz, end: ino.u * this.blksz + full }, { start: tailAt, end: tailAt + ino.size - full }];
   }
 
-  private compressed(ino: Inode): boolean {
+  isCompressed(ino: Inode): boolean {
     return ino.layout === LAYOUT.COMPRESSED_FULL || ino.layout === LAYOUT.COMPRESSED_COMPACT;
   }
 
@@ -99,17 +162,18 @@ class Erofs {
 
   /** A compressed inode's map header (8 bytes). */
   headerRanges(ino: Inode): Span[] {
-    if (!this.compressed(ino) || ino.size === 0) return [];
+    if (!this.isCompressed(ino) || ino.size === 0) return [];
     const at = this.zInode(ino).headerPos;
     return [{ start: at, end: at + MAP_HEADER_BYTES }];
   }
 
-  /** What reading an inode's data map needs after its header: the cluster index, or a symlink's inline target. */
-  async indexRanges(ino: Inode): Promise<Span[]> {
-    if (this.compressed(ino) && ino.size > 0) {
+  /** What reading an inode's data map needs after its header: the cluster index, or a symlink's inline target. `head`: bytes read at the inode. */
+  async indexRanges(ino: Inode, head?: Uint8Array): Promise<Span[]> {
+    if (this.isCompressed(ino) && ino.size > 0) {
       const z = this.zInode(ino);
       if (z.headerPos + MAP_HEADER_BYTES > this.src.size) return [];
-      const x = indexSpan(z, await this.src.read(z.headerPos, MAP_HEADER_BYTES));
+      const inHead = head && z.headerPos + MAP_HEADER_BYTES <= ino.iloc + head.length;
+      const x = indexSpan(z, inHead ? head.subarray(z.headerPos - ino.iloc) : await this.src.read(z.headerPos, MAP_HEADER_BYTES));
       return [{ start: x.start, end: Math.min(x.end, x.start + Math.max(0, this.budget.limit - this.budget.used)) }];
     }
     return (ino.mode & S_IFMT) === S_IFLNK ? this.dataRanges(ino) : [];
@@ -117,7 +181,24 @@ class Erofs {
 
   async inode(nid: number): Promise<Inode> {
     const iloc = this.metaBase + nid * 32;
-    let head = await this.meta(iloc, Math.min(COMPACT_BYTES, Math.max(0, this.src.size - iloc)), `inode ${nid}`);
+    return this.parseInode(nid, await this.meta(iloc, Math.min(COMPACT_BYTES, Math.max(0, this.src.size - iloc)), `inode ${nid}`));
+  }
+
+  /**
+   * The inode at `nid` and the bytes read there (up to HEAD_BYTES: the map header and a small cluster index
+   * after a compact inode, which chunksOf and indexRanges then take from them); the inode's own bytes are counted.
+   */
+  async inodeHead(nid: number): Promise<{ ino: Inode; head: Uint8Array }> {
+    const iloc = this.metaBase + nid * 32;
+    if (!Number.isSafeInteger(iloc) || iloc < 0 || iloc > this.src.size) return { ino: await this.inode(nid), head: new Uint8Array(0) };
+    const head = await this.src.read(iloc, Math.min(HEAD_BYTES, this.src.size - iloc));
+    this.account(iloc, Math.min(COMPACT_BYTES, head.length));
+    return { ino: await this.parseInode(nid, head.length > COMPACT_BYTES ? head.subarray(0, COMPACT_BYTES) : head), head };
+  }
+
+  private async parseInode(nid: number, first: Uint8Array): Promise<Inode> {
+    const iloc = this.metaBase + nid * 32;
+    let head = first;
     if (head.length < COMPACT_BYTES) this.fail(`inode ${nid} is truncated`);
     const format = u16(head, 0);
     const extended = (format & 1) === 1;
@@ -137,8 +218,8 @@ class Erofs {
       : { nid, layout, mode: u16(head, COMPACT.mode), size: u32(head, COMPACT.size), u: u32(head, COMPACT.u), iloc, isize: COMPACT_BYTES, xattrBytes };
   }
 
-  /** Stored chunks of an inode's data, with the compressed extents when compressed. */
-  async chunksOf(ino: Inode): Promise<{ chunks: Span[]; extents?: ZExtent[]; algorithm?: number; raw: boolean }> {
+  /** Stored chunks of an inode's data, with the compressed extents when compressed; `head`: bytes read at the inode, if any. */
+  async chunksOf(ino: Inode, head?: Uint8Array): Promise<{ chunks: Span[]; extents?: ZExtent[]; algorithm?: number; raw: boolean }> {
     const { blksz } = this;
     const dataStart = ino.u * blksz;
     switch (ino.layout) {
@@ -162,7 +243,7 @@ class Erofs {
         if (ino.size === 0) return { chunks: [], extents: [], raw: false };
         const map = await readZMap(
           this.zInode(ino),
-          (at, len) => this.meta(at, len, `cluster index of inode ${ino.nid}`),
+          async (at, len) => this.metaFrom(head, ino.iloc, at, len, `cluster index of inode ${ino.nid}`),
           Math.max(0, this.budget.limit - this.budget.used),
           (p) => this.fail(`inode ${ino.nid}: ${p}`),
         );
@@ -282,47 +363,85 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
   // each inode next to its file's data, spread over the whole image).
   let level: { ino: Inode; path: string; index: number; depth: number }[] = [{ ino: root, path: '', index: rootIndex, depth: 0 }];
   const seen = new Set<number>([root.nid]);
+  const dec = new TextDecoder();
   while (level.length > 0) {
     await fs.prefetch(level.flatMap(({ ino }) => fs.dataRanges(ino)));
-    const children: { name: string; nid: number; type: number; path: string; parent: number; depth: number }[] = [];
-    for (const { ino, path, index, depth } of level) {
+    // A level's children as columns (a level may hold most of the tree: one object each was most of the walk's
+    // heap): name, nid, directory entry type, and the listing directory (its position in `level`).
+    const names: string[] = [];
+    const nids: number[] = [];
+    const types: number[] = [];
+    const from: number[] = [];
+    for (let d = 0; d < level.length; d++) {
+      const { ino, path, depth } = level[d]!;
       if (depth > limits.depth) fail(`directories nest deeper than ${limits.depth} levels at ${quote(path)}`);
       for (const e of await fs.list(ino)) {
-        if (files.count + children.length >= limits.entries) fail(`more than ${limits.entries} entries`);
+        if (files.count + names.length >= limits.entries) fail(`more than ${limits.entries} entries`);
         if (!Number.isSafeInteger(e.nid)) fail(`entry ${quote(e.name)} has nid ${e.nid}`);
         // Inodes sit beside their data all over the image: an entry the caller does not want costs no read.
         if (visit && !visit(`${path}/${e.name}`)) continue;
-        children.push({ name: e.name, nid: e.nid, type: e.type, path: `${path}/${e.name}`, parent: index, depth });
+        names.push(e.name);
+        nids.push(e.nid);
+        types.push(e.type);
+        from.push(d);
       }
     }
+    const n = names.length;
+    const pathOf = (i: number) => `${level[from[i]!]!.path}/${names[i]!}`;
     // Compact inodes (32 bytes) are the rule, and a compressed one's map header follows it, then its
     // cluster index: one range each, with the index of a file of one or two clusters (most files of a
     // root tree are that small), since a part of a multi-range reply costs some 90 bytes of framing
-    // and a longer index is another part. An extended inode reads its other half on its own.
-    await fs.prefetch(children.map((c) => ({ start: fs.metaBase + c.nid * 32, end: fs.metaBase + c.nid * 32 + COMPACT_BYTES + MAP_HEADER_BYTES + SMALL_INDEX_BYTES })));
-    const inodes: Inode[] = [];
-    for (const c of children) inodes.push(await fs.inode(c.nid));
+    // and a longer index is another part. Each is read once (the inode, and what follows it when the
+    // header and index lie there); an extended inode reads its other half on its own.
+    await fs.prefetch(nids.map((nid) => ({ start: fs.metaBase + nid * 32, end: fs.metaBase + nid * 32 + HEAD_BYTES })));
+    // The inodes' fields as columns too; each child's Inode object is made again when it is handled.
+    const layouts = new Uint8Array(n);
+    const modes = new Uint16Array(n);
+    const sizes = new Float64Array(n);
+    const us = new Float64Array(n);
+    const isizes = new Uint8Array(n);
+    const xattrs = new Uint32Array(n);
+    // The bytes after a compressed inode (map header and small index), HEAD_BYTES a child.
+    const heads = new Uint8Array(n * HEAD_BYTES);
+    const headLengths = new Uint8Array(n);
+    const inodeAt = (i: number): Inode => ({ nid: nids[i]!, layout: layouts[i]!, mode: modes[i]!, size: sizes[i]!, u: us[i]!, iloc: fs.metaBase + nids[i]! * 32, isize: isizes[i]!, xattrBytes: xattrs[i]! });
+    const headAt = (i: number): Uint8Array => heads.subarray(i * HEAD_BYTES, i * HEAD_BYTES + headLengths[i]!);
+    const headerRanges: Span[] = [];
+    for (let i = 0; i < n; i++) {
+      const { ino, head } = await fs.inodeHead(nids[i]!);
+      layouts[i] = ino.layout;
+      modes[i] = ino.mode;
+      sizes[i] = ino.size;
+      us[i] = ino.u;
+      isizes[i] = ino.isize;
+      xattrs[i] = ino.xattrBytes;
+      if (fs.isCompressed(ino) && ino.size > 0) {
+        heads.set(head, i * HEAD_BYTES);
+        headLengths[i] = head.length;
+        // Map headers not among the bytes read (after xattrs or an extended inode): prefetched next.
+        for (const r of fs.headerRanges(ino)) if (r.end > ino.iloc + head.length) headerRanges.push(r);
+      }
+    }
     // Map headers first, then exactly the cluster indexes they describe (and symlink targets).
-    await fs.prefetch(inodes.flatMap((ino) => fs.headerRanges(ino)));
+    await fs.prefetch(headerRanges);
     // One header at a time: the headers were just prefetched, and thousands of reads at once would each
     // load a block of a local source's cache before any could be evicted (220 MiB on the bench pair).
     const indexes: Span[] = [];
-    for (const ino of inodes) for (const r of await fs.indexRanges(ino)) indexes.push(r);
+    for (let i = 0; i < n; i++) for (const r of await fs.indexRanges(inodeAt(i), headAt(i))) indexes.push(r);
     await fs.prefetch(indexes);
     const next: { ino: Inode; path: string; index: number; depth: number }[] = [];
-    for (let i = 0; i < children.length; i++) {
-      const c = children[i]!;
-      const child = inodes[i]!;
-      const p = c.path;
+    for (let i = 0; i < n; i++) {
+      const child = inodeAt(i);
+      const parent = level[from[i]!]!;
       const fmt = child.mode & S_IFMT;
       if (fmt === S_IFDIR) {
-        const index = files.add(c.parent, c.name, { type: 'dir', size: child.size });
+        const index = files.add(parent.index, names[i]!, { type: 'dir', size: child.size });
         if (!seen.has(child.nid)) {
           seen.add(child.nid);
-          next.push({ ino: child, path: p, index, depth: c.depth + 1 });
+          next.push({ ino: child, path: pathOf(i), index, depth: parent.depth + 1 });
         }
       } else if (fmt === S_IFREG) {
-        const got = await fs.chunksOf(child);
+        const got = await fs.chunksOf(child, headAt(i));
         const chunks = new Array<number>(got.chunks.length * 2);
         got.chunks.forEach((x, k) => {
           chunks[2 * k] = x.start;
@@ -330,17 +449,16 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
         });
         // The extents' logical starts as numbers (the table keeps them so; `evidence` gives them as a string when asked).
         const las = got.extents && got.extents.length > 0 ? got.extents.map((x) => x.la) : undefined;
-        files.add(c.parent, c.name, { type: 'file', size: child.size, chunks, ref: child.nid, mode: child.mode & 0o7777, ...(las ? { las } : {}), ...(got.raw ? { raw: true } : {}) });
+        files.add(parent.index, names[i]!, { type: 'file', size: child.size, chunks, ref: child.nid, mode: child.mode & 0o7777, ...(las ? { las } : {}), ...(got.raw ? { raw: true } : {}) });
       } else if (fmt === S_IFLNK) {
-        if (child.size > MAX_SYMLINK) fail(`symlink ${quote(p)} has a target of ${child.size} bytes`);
-        files.add(c.parent, c.name, { type: 'symlink', size: 0, target: new TextDecoder().decode(await fs.content(child, MAX_SYMLINK)) });
-      } else files.add(c.parent, c.name, { type: c.type === FT.REG ? 'file' : 'other', size: 0 });
+        if (child.size > MAX_SYMLINK) fail(`symlink ${quote(pathOf(i))} has a target of ${child.size} bytes`);
+        files.add(parent.index, names[i]!, { type: 'symlink', size: 0, target: dec.decode(await fs.content(child, MAX_SYMLINK)) });
+      } else files.add(parent.index, names[i]!, { type: types[i] === FT.REG ? 'file' : 'other', size: 0 });
     }
     level = next;
   }
-  fs.spans.push({ start: 0, end: Math.min(size, Math.max(fs.blksz, SUPERBLOCK_OFFSET + SB_BYTES)) });
-  const metadata = SpanTable.merged(fs.spans);
-  fs.spans.length = 0;
+  fs.spans.push(0, Math.min(size, Math.max(fs.blksz, SUPERBLOCK_OFFSET + SB_BYTES)));
+  const metadata = SpanTable.merged(fs.spans.merged());
   return {
     format: 'erofs',
     size,
