@@ -41,17 +41,27 @@ export function multipartBoundary(contentType: string | undefined): string | und
   return /^multipart\/byteranges;\s*boundary=("?)([^";]{1,70})\1/i.exec(String(contentType ?? ''))?.[2];
 }
 
-const CRLF2 = Buffer.from('\r\n\r\n');
+const EMPTY = new Uint8Array(0);
+/** Bytes read as text first when looking for a part's header (nginx writes some 100). */
+const HEAD_WINDOW = 256;
 
 /**
  * Reads a multipart/byteranges body as it arrives: `onData(offset, bytes)`
  * for every body byte of every part, at its offset in the file. Parts must
  * carry a Content-Range of a file of `fileLength` bytes; at most `maxParts`.
  * `end()` throws unless the body ended after a whole part.
+ *
+ * A delta sync's replies hold thousands of parts of a few bytes (samples):
+ * the reader walks each chunk by index (no view per step) and reads a part's
+ * delimiter and header as one short latin1 string, searched with string
+ * methods, where Buffer.indexOf twice a part and a view per step cost ~8 µs
+ * a part while the code is cold (a sync's code mostly is: bin/isosync's
+ * interrupt budget) and a loop over the bytes in JavaScript more.
  */
 export class MultipartReader {
-  private readonly delim: Buffer;
-  private head: Buffer = Buffer.alloc(0);
+  private readonly delimText: string;
+  /** Bytes of a delimiter and part header cut by a chunk's end, kept until the rest arrives. */
+  private head: Uint8Array = EMPTY;
   /** Bytes left of the current part's body, and the file offset of the next one. */
   private left = 0;
   private at = 0;
@@ -64,51 +74,71 @@ export class MultipartReader {
     private readonly maxParts: number,
     private readonly onData: (offset: number, bytes: Uint8Array) => void,
   ) {
-    this.delim = Buffer.from(`--${boundary}`);
+    this.delimText = `--${boundary}`;
   }
 
   push(chunk: Uint8Array): void {
-    let c = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    while (c.length > 0) {
+    let c = chunk;
+    let i = 0;
+    while (i < c.length) {
       if (this.closed) return; // the epilogue after the closing delimiter is ignored
       if (this.left > 0) {
-        const n = Math.min(this.left, c.length);
-        this.onData(this.at, c.subarray(0, n));
+        const n = Math.min(this.left, c.length - i);
+        this.onData(this.at, i === 0 && n === c.length ? c : c.subarray(i, i + n));
         this.at += n;
         this.left -= n;
-        c = c.subarray(n);
+        i += n;
         continue;
       }
-      this.head = this.head.length === 0 ? c : Buffer.concat([this.head, c]);
-      c = Buffer.alloc(0);
-      this.readHead();
-      if (this.left > 0 || this.closed) {
-        c = this.head;
-        this.head = Buffer.alloc(0);
+      if (this.head.length > 0) {
+        // A header cut by the chunk before: joined with this chunk (rare: a header is some 100 bytes).
+        const joined = new Uint8Array(this.head.length + c.length - i);
+        joined.set(this.head, 0);
+        joined.set(c.subarray(i), this.head.length);
+        this.head = EMPTY;
+        c = joined;
+        i = 0;
       }
+      const next = this.readHead(c, i);
+      if (next < 0) {
+        this.head = c.subarray(i);
+        return;
+      }
+      i = next;
     }
   }
 
-  /** Parses the delimiter and headers in `head`; on success leaves the body's first bytes in `head`. */
-  private readHead(): void {
-    const d = this.head.indexOf(this.delim);
+  /**
+   * Parses the delimiter and part header starting at `buf[from]`; returns where the part's body (or, after the
+   * closing delimiter, the epilogue) starts, or -1 when the header is not all there yet.
+   */
+  private readHead(buf: Uint8Array, from: number): number {
+    const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+    // The usual part header (delimiter, type, range) is ~100 bytes: a short window read as text first, all of what
+    // may be a header only when that is not enough.
+    let text = b.toString('latin1', from, Math.min(buf.length, from + HEAD_WINDOW));
+    let d = text.indexOf(this.delimText);
+    let headEnd = d < 0 ? -1 : text.indexOf('\r\n\r\n', d + this.delimText.length);
+    if (headEnd < 0 && buf.length - from > HEAD_WINDOW) {
+      text = b.toString('latin1', from, Math.min(buf.length, from + MAX_PART_HEADER_BYTES + HEAD_WINDOW));
+      d = text.indexOf(this.delimText);
+      headEnd = d < 0 ? -1 : text.indexOf('\r\n\r\n', d + this.delimText.length);
+    }
     if (d < 0) {
-      if (this.head.length > MAX_PART_HEADER_BYTES) throw badRange('multipart reply has no boundary where a part should start');
-      return;
+      if (buf.length - from > MAX_PART_HEADER_BYTES) throw badRange('multipart reply has no boundary where a part should start');
+      return -1;
     }
-    const after = d + this.delim.length;
-    if (this.head.length < after + 2) return;
-    if (this.head[after] === 0x2d && this.head[after + 1] === 0x2d) {
+    const after = d + this.delimText.length;
+    if (text.length < after + 2) return -1;
+    if (text.charCodeAt(after) === 0x2d && text.charCodeAt(after + 1) === 0x2d) {
       this.closed = true;
-      this.head = this.head.subarray(after + 2);
-      return;
+      return from + after + 2;
     }
-    const headEnd = this.head.indexOf(CRLF2, after);
     if (headEnd < 0) {
-      if (this.head.length - d > MAX_PART_HEADER_BYTES) throw badRange('multipart reply has a part header that does not end');
-      return;
+      if (buf.length - from - d > MAX_PART_HEADER_BYTES) throw badRange('multipart reply has a part header that does not end');
+      return -1;
     }
-    const header = this.head.subarray(after, headEnd).toString('latin1');
+    const header = text.slice(after, headEnd);
     const cr = parseContentRange(/content-range:\s*([^\r\n]+)/i.exec(header)?.[1]);
     if (!cr) throw badRange('multipart reply has a part without a valid Content-Range');
     if (cr.total !== undefined && cr.total !== this.fileLength) throw badRange(`file is ${cr.total} bytes, the torrent says ${this.fileLength}`);
@@ -116,7 +146,7 @@ export class MultipartReader {
     if (++this.parts > this.maxParts) throw badRange('multipart reply has more parts than ranges asked');
     this.at = cr.start;
     this.left = cr.end - cr.start;
-    this.head = this.head.subarray(headEnd + CRLF2.length);
+    return from + headEnd + 4;
   }
 
   /** The body ended: throws unless it ended outside a part. */

@@ -64,6 +64,13 @@ describe('multipart reader', () => {
       assert.deepEqual(read(b, cuts), want, `cuts ${cuts}`);
     }
   });
+  it('finds a delimiter that does not follow its part at once (bytes between parts are skipped), however the body is cut', () => {
+    const b = Buffer.from(body([[0, 10], [50, 60]]).toString('latin1').replace('\r\n--B0UND\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 50', 'junk\r\n--B0UND\r\nContent-Range: bytes 50'), 'latin1');
+    const want = new Map<number, number>();
+    for (const [a, e] of [[0, 10], [50, 60]] as const) for (let i = a; i < e; i++) want.set(i, FILE[i]!);
+    assert.deepEqual(read(b, []), want);
+    assert.deepEqual(read(b, Array.from({ length: b.length - 1 }, (_, i) => i + 1)), want, 'one byte at a time');
+  });
   const bad: [string, Buffer, number?][] = [
     ['a part without a Content-Range', Buffer.from('\r\n--B0UND\r\nContent-Type: x\r\n\r\nabc\r\n--B0UND--')],
     ['a part of another file size', body([[0, 10]], 'B0UND', 999)],
@@ -71,6 +78,7 @@ describe('multipart reader', () => {
     ['more parts than asked', body([[0, 1], [2, 3], [4, 5]]), 2],
     ['no part at all', Buffer.from('\r\n--B0UND--\r\n')],
     ['garbage with no boundary', Buffer.alloc(5000, 0x41)],
+    ['a part header that does not end', Buffer.concat([Buffer.from('\r\n--B0UND\r\nContent-Range: bytes 0-1/200\r\n'), Buffer.alloc(5000, 0x41)])],
   ];
   for (const [name, b, maxParts] of bad) {
     it(`refuses ${name} (BAD_REPLY)`, () => assert.throws(() => read(b, [], maxParts), isError('BAD_REPLY')));
