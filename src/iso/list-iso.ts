@@ -60,7 +60,8 @@ export async function scanIso(src: WindowSource, name: string, visit: (d: DirRea
   const walk = new TreeWalk(t.ctx, { names: t.names, blockSize: t.bs, suspSkip: t.suspSkip, transient: src, times: false }, false);
   const stack: PendingDir[] = [TreeWalk.rootDir(root)];
   while (stack.length > 0) {
-    const d = await walk.readDir(stack.pop()!);
+    const read = walk.readDir(stack.pop()!);
+    const d = read instanceof Promise ? await read : read;
     if (d.hidden) continue; // as listIso: neither it nor anything below it is listed
     visit(d);
     for (let i = d.subdirs.length - 1; i >= 0; i--) stack.push(d.subdirs[i]!);

@@ -8,7 +8,7 @@
  * directory never sits in memory at once.
  */
 import { IsoContext, LIMITS, SECTOR_BYTES } from './context.js';
-import { type Field, num, shortDate } from './fields.js';
+import { type Field, shortDate, u32At } from './fields.js';
 
 /** ECMA-119 §9.1 directory record. */
 export const DIR_RECORD = {
@@ -30,6 +30,15 @@ export const MIN_RECORD_BYTES = 34;
 
 /** §9.1.6 file flags. */
 export const FILE_FLAG = { hidden: 0x01, directory: 0x02, associated: 0x04, record: 0x08, protection: 0x10, multiExtent: 0x80 } as const;
+
+/** DIR_RECORD's offsets that RecordCursor reads from every record (u8 or the LE half of u32both: see u32At). */
+const LENGTH_AT = DIR_RECORD.length.at;
+const EXT_ATTR_AT = DIR_RECORD.extAttrLength.at;
+const EXTENT_AT = DIR_RECORD.extentLba.at;
+const DATA_LENGTH_AT = DIR_RECORD.dataLength.at;
+const FLAGS_AT = DIR_RECORD.fileFlags.at;
+const ID_LENGTH_AT = DIR_RECORD.identifierLength.at;
+const ID_AT = DIR_RECORD.identifier.at;
 
 const EMPTY = new Uint8Array(0);
 /** Bytes of a directory read at once: whole sectors, bounded memory. */
@@ -125,25 +134,25 @@ export class RecordCursor {
     const { ctx, bytes: b } = this;
     const limit = this.sectorEnd;
     const offset = this.base + pos;
-    const len = num(b, pos, DIR_RECORD.length);
+    const len = b[pos + LENGTH_AT]!;
     if (len < MIN_RECORD_BYTES) {
       ctx.fail(`directory record at byte ${offset} has length ${len}, below the minimum ${MIN_RECORD_BYTES}`, { offset });
     }
     if (pos + len > limit) {
       ctx.fail(`directory record at byte ${offset} has length ${len}, running past the end of its ${this.limitWhat} at byte ${this.base + limit}`, { offset });
     }
-    const idLen = num(b, pos, DIR_RECORD.identifierLength);
-    const idStart = pos + DIR_RECORD.identifier.at;
+    const idLen = b[pos + ID_LENGTH_AT]!;
+    const idStart = pos + ID_AT;
     if (idLen === 0 || idStart + idLen > pos + len) {
       ctx.fail(`directory record at byte ${offset} has an identifier of ${idLen} bytes, which does not fit its length ${len}`, { offset });
     }
     const suStart = idStart + idLen + (idLen % 2 === 0 ? 1 : 0);
     this.pos = pos;
     this.offset = offset;
-    this.extentLba = num(b, pos, DIR_RECORD.extentLba);
-    this.extAttrLength = num(b, pos, DIR_RECORD.extAttrLength);
-    this.dataLength = num(b, pos, DIR_RECORD.dataLength);
-    this.flags = num(b, pos, DIR_RECORD.fileFlags);
+    this.extentLba = u32At(b, pos + EXTENT_AT);
+    this.extAttrLength = b[pos + EXT_ATTR_AT]!;
+    this.dataLength = u32At(b, pos + DATA_LENGTH_AT);
+    this.flags = b[pos + FLAGS_AT]!;
     this.idStart = idStart;
     this.idLength = idLen;
     this.suStart = Math.min(suStart, pos + len);

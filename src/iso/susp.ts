@@ -15,7 +15,7 @@
  * §9.1.5 or 17-byte §8.4.26.1 form), CL/PL/RE for relocated directories.
  */
 import { IsoContext, LIMITS } from './context.js';
-import { type Field, latin1Text, longDate, num, shortDate, utf8Text } from './fields.js';
+import { type Field, latin1Text, longDate, num, shortDate, u32At, utf8Text } from './fields.js';
 import type { Span } from '../core/span.js';
 
 /** SUSP §4.1 entry header. */
@@ -159,6 +159,8 @@ const DOT = new TextEncoder().encode('.');
 const DOT_DOT = new TextEncoder().encode('..');
 /** Shared empty lists of a fresh state: never pushed to (replaced on first use). */
 const NONE: never[] = [];
+/** SUSP_ENTRY's length byte, read from every entry (see u32At for why not through num()). */
+const ENTRY_LENGTH_AT = SUSP_ENTRY.length.at;
 
 function newState(): ScanState {
   return { rr: new RockRidgeFields(), extensions: NONE, continuations: NONE, spSkip: undefined, hasRockRidge: false, nameBuf: undefined, nameAt: 0, nameEnd: 0, nameParts: NONE, link: undefined };
@@ -257,9 +259,8 @@ function scanArea(st: ScanState, buf: Uint8Array, start: number, end: number, bl
   let e = start;
   while (e + 4 <= end) {
     const sig = (buf[e]! << 8) | buf[e + 1]!;
-    const len = num(buf, e, SUSP_ENTRY.length);
+    const len = buf[e + ENTRY_LENGTH_AT]!;
     if (len < 4 || e + len > end) break; // padding or a torn entry: the area ends here (as Linux reads it)
-    if (RR_SIGNATURE_CODES.has(sig)) st.hasRockRidge = true;
     switch (sig) {
       case S.SP:
         if (len >= 7 && num(buf, e, SP.check1) === 0xbe && num(buf, e, SP.check2) === 0xef) st.spSkip = num(buf, e, SP.skip);
@@ -273,39 +274,49 @@ function scanArea(st: ScanState, buf: Uint8Array, start: number, end: number, bl
         break;
       }
       case S.PX:
+        st.hasRockRidge = true;
         if (len >= 36) {
-          rr.mode = num(buf, e, PX.mode);
-          rr.nlink = num(buf, e, PX.nlink);
-          rr.uid = num(buf, e, PX.uid);
-          rr.gid = num(buf, e, PX.gid);
-          if (len >= 44) rr.serial = num(buf, e, PX.serial);
+          rr.mode = u32At(buf, e + PX.mode.at);
+          rr.nlink = u32At(buf, e + PX.nlink.at);
+          rr.uid = u32At(buf, e + PX.uid.at);
+          rr.gid = u32At(buf, e + PX.gid.at);
+          if (len >= 44) rr.serial = u32At(buf, e + PX.serial.at);
         }
         break;
       case S.NM: {
+        st.hasRockRidge = true;
         if (len < 5) break;
-        const flags = num(buf, e, NM.flags);
+        const flags = buf[e + NM.flags.at]!;
         if (flags & NM_FLAG.current) rr.nameIsCurrent = true;
         else if (flags & NM_FLAG.parent) rr.nameIsParent = true;
         else pushName(st, buf, e + NM.name.at, e + len);
         break;
       }
       case S.SL:
+        st.hasRockRidge = true;
         if (len >= 5) scanLink(st, buf, e, len);
         break;
       case S.TF:
+        st.hasRockRidge = true;
         if (len >= 5 && times !== 0) scanTimes(rr, buf, e, len, times);
         break;
       case S.CL:
-        if (len >= 12) rr.childLink = num(buf, e, CL_PL.lba);
+        st.hasRockRidge = true;
+        if (len >= 12) rr.childLink = u32At(buf, e + CL_PL.lba.at);
         break;
       case S.PL:
-        if (len >= 12) rr.parentLink = num(buf, e, CL_PL.lba);
+        st.hasRockRidge = true;
+        if (len >= 12) rr.parentLink = u32At(buf, e + CL_PL.lba.at);
         break;
       case S.RE:
+        st.hasRockRidge = true;
         rr.relocated = true;
         break;
       default:
-        break; // PD padding, PN device numbers, SF, ES, AA, AL, zisofs ZF ...: not needed to list or extract
+        // PD padding, PN device numbers, SF, ES, AA, AL, zisofs ZF ...: not needed to list or extract
+        // (PN, SF and RR still say Rock Ridge is in use).
+        if (RR_SIGNATURE_CODES.has(sig)) st.hasRockRidge = true;
+        break;
     }
     if (sig === S.ST) break;
     e += len;

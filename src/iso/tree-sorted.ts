@@ -164,7 +164,8 @@ export async function walkTreeSorted(ctx: IsoContext, root: DirRecord, opts: Tre
       if (wait) await wait;
     } else if (kind === Kind.Dir) {
       const s = frame.refs[i] as Subdir;
-      const d = await walk.readDir(s.dir);
+      const read = walk.readDir(s.dir);
+      const d = read instanceof Promise ? await read : read; // no await where the window held the directory
       if (d.hidden) continue;
       s.read = d;
       const wait = emit(d.entry!, frame.path);

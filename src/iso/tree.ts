@@ -160,12 +160,17 @@ export class TreeWalk {
    * only held relocated directories (never part of the author's tree). A
    * directory that `descend` refuses is listed with its parent's attributes
    * and not read.
+   *
+   * Synchronous while it needs no I/O: a walk through TransientReads whose
+   * window holds the directory's sectors gets the DirRead itself (a listing
+   * reads ~12,500 directories; an async function and its awaits per
+   * directory cost more than the records of a small one). A promise where it
+   * reads (a chunk not in the window, a continuation area, a relocated
+   * directory's "." record): callers await what they get.
    */
-  async readDir(dir: PendingDir): Promise<DirRead> {
+  readDir(dir: PendingDir): DirRead | Promise<DirRead> {
     // Annotated: a call through `ctx.fail` (which never returns) narrows only then.
     const ctx: IsoContext = this.ctx;
-    const opts = this.opts;
-    const blockSize = opts.blockSize;
     const seen = this.visited.get(dir.lba);
     if (seen !== undefined) {
       ctx.fail(`loop in the directory tree: directory ${JSON.stringify(dir.path)} (record at byte ${dir.recordOffset}) points to block ${dir.lba}, which is already directory ${JSON.stringify(seen)}`, { offset: dir.recordOffset });
@@ -178,34 +183,72 @@ export class TreeWalk {
       const entry = this.keep ? entryOf(dir.path, dir.name, 'dir', size, dir.lba, [{ lba: dir.lba, size }], dir.rr, this.mtimeOf(dir.rr, dir.mtimeMs), dir.recordOffset) : undefined;
       return { entry, children: [], subdirs: [], hidden: false };
     }
-    let size = dir.size;
-    if (size === undefined) {
-      // A relocated directory: its length is in its own "." record.
-      if (dir.lba * blockSize + 2048 > ctx.size) {
-        ctx.fail(`relocated directory ${JSON.stringify(dir.path)} (record at byte ${dir.recordOffset}) points to byte ${dir.lba * blockSize}, beyond the end of the image (${ctx.size} bytes)`, { offset: dir.recordOffset });
-      }
-      const first = await readDirectory(ctx, dir.lba, 2048, blockSize, dir.path).next();
-      if (first.done) ctx.fail(`relocated directory ${JSON.stringify(dir.path)} at byte ${dir.lba * blockSize} has no "." record`, { offset: dir.lba * blockSize });
-      size = first.value.dataLength;
-    }
-    const start = directoryStart(ctx, dir.lba, size, blockSize, dir.path);
-    if (this.keepMetadata) this.metadata.push({ kind: 'directory', start, end: start + size, path: dir.path });
+    if (dir.size === undefined) return this.readRelocated(dir);
+    return this.scanDir(dir, dir.size);
+  }
 
+  /** A relocated directory: its length is in its own "." record. */
+  private async readRelocated(dir: PendingDir): Promise<DirRead> {
+    const ctx: IsoContext = this.ctx;
+    const blockSize = this.opts.blockSize;
+    if (dir.lba * blockSize + 2048 > ctx.size) {
+      ctx.fail(`relocated directory ${JSON.stringify(dir.path)} (record at byte ${dir.recordOffset}) points to byte ${dir.lba * blockSize}, beyond the end of the image (${ctx.size} bytes)`, { offset: dir.recordOffset });
+    }
+    const first = await readDirectory(ctx, dir.lba, 2048, blockSize, dir.path).next();
+    if (first.done) ctx.fail(`relocated directory ${JSON.stringify(dir.path)} at byte ${dir.lba * blockSize} has no "." record`, { offset: dir.lba * blockSize });
+    return this.scanDir(dir, first.value.dataLength);
+  }
+
+  /** The records of `dir`'s extent of `size` bytes, scanned chunk by chunk; goes on in scanRest at the first chunk that needs I/O. */
+  private scanDir(dir: PendingDir, size: number): DirRead | Promise<DirRead> {
+    const start = directoryStart(this.ctx, dir.lba, size, this.opts.blockSize, dir.path);
+    if (this.keepMetadata) this.metadata.push({ kind: 'directory', start, end: start + size, path: dir.path });
     const scan = new DirScan(this, dir);
-    const r = new RecordCursor(ctx);
-    const t = opts.transient;
+    const r = new RecordCursor(this.ctx);
+    const t = this.opts.transient;
     for (let done = 0; done < size; done += CHUNK_BYTES) {
       const n = Math.min(CHUNK_BYTES, size - done);
-      // In the image (directoryStart checked the extent): read without ctx.read's check and its message.
-      const at = start + done;
-      r.reset(t ? t.peek(at, n) ?? await t.view(at, n) : await ctx.src.read(at, n), at, n, done + n === size);
+      const bytes = t?.peek(start + done, n);
+      if (bytes === undefined) return this.scanRest(scan, r, dir, size, start, done);
+      r.reset(bytes, start + done, n, done + n === size);
+      if (scan.records(r)) {
+        // A record whose system use area continues elsewhere: the chunk is copied (reading the
+        // continuation may replace the lent view), and the rest of the directory is scanned with awaits.
+        r.own();
+        return this.scanRest(scan, r, dir, size, start, done, true);
+      }
+    }
+    return this.dirRead(scan, dir, size);
+  }
+
+  /**
+   * scanDir from the chunk at `done` on, with I/O: `stopped` when the scan
+   * stopped in that chunk at a record that needs withContinuation (the
+   * cursor is on it), else the chunk is read first.
+   */
+  private async scanRest(scan: DirScan, r: RecordCursor, dir: PendingDir, size: number, start: number, done: number, stopped = false): Promise<DirRead> {
+    const ctx: IsoContext = this.ctx;
+    const t = this.opts.transient;
+    for (; done < size; done += CHUNK_BYTES, stopped = false) {
+      if (!stopped) {
+        const n = Math.min(CHUNK_BYTES, size - done);
+        // In the image (directoryStart checked the extent): read without ctx.read's check and its message.
+        const at = start + done;
+        r.reset(t ? t.peek(at, n) ?? await t.view(at, n) : await ctx.src.read(at, n), at, n, done + n === size);
+      }
       // The records are handled without awaiting, but for one whose system use area continues elsewhere
       // (the chunk is then copied: reading the continuation may replace a lent view).
+      if (stopped) await scan.withContinuation(r);
       while (scan.records(r)) {
         if (t) r.own();
         await scan.withContinuation(r);
       }
     }
+    return this.dirRead(scan, dir, size);
+  }
+
+  /** The DirRead of a scanned directory. */
+  private dirRead(scan: DirScan, dir: PendingDir, size: number): DirRead {
     scan.flushMulti();
     const { children, subdirs } = scan;
 
