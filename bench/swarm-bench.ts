@@ -15,7 +15,7 @@
  * isosync: `isosync seed TORRENT IMAGE` and `isosync sync TORRENT --peer ...
  * --no-catalog` (fresh --home each, nothing local to reuse), bin/isosync run
  * as a user runs it (its shebang's V8 flags apply, as they would not to
- * `node bin/isosync`). libtorrent: a
+ * `node bin/isosync`), with `--no-dht` as libtorrent's side. libtorrent: a
  * small python script per process, uTP/DHT/LSD/UPnP/NAT-PMP off, 127.0.0.1,
  * several connections per IP allowed, default settings otherwise.
  *
@@ -256,6 +256,8 @@ interface ScenarioResult {
   /** Seconds from the leechers' start until each had the whole image. */
   times: number[];
   seedUploaded?: number;
+  /** Bytes each leecher took from the seed, where its report says (isosync's sync report lists every peer). */
+  fromSeed?: number[];
   rss: { name: string; kib: number; cpu: number | undefined }[];
 }
 
@@ -271,6 +273,8 @@ interface Impl {
   done: RegExp;
   /** Seed's payload upload total, from its output after it stopped. */
   uploaded(seed: Proc): number | undefined;
+  /** Bytes the leecher took from the peer on `seedPort`, from its output, when it says. */
+  fromSeed?(leecher: Proc, seedPort: number): number | undefined;
 }
 
 /** isosync as built in `root` (bin/isosync run directly, see above); `name` labels its rows. */
@@ -279,14 +283,14 @@ function isosyncAt(root: string, name: string): Impl {
   return {
     name,
     async seed(ctx, dir) {
-      const proc = start(`${name} seed`, bin, ['seed', ctx.torrent, ctx.image, '--port', '0', '--no-catalog', '--json', '--home', join(dir, 'home')], join(dir, 'time'));
+      const proc = start(`${name} seed`, bin, ['seed', ctx.torrent, ctx.image, '--port', '0', '--no-catalog', '--no-dht', '--json', '--home', join(dir, 'home')], join(dir, 'time'));
       await waitLine(proc, /"verified"/, ctx.timeoutMs);
       const port = Number(/"port":\s*(\d+)/.exec(proc.lines.join('\n'))?.[1]);
       if (!port) throw new Error(`isosync seed printed no port: ${proc.lines.join('\n')}`);
       return { proc, port };
     },
     leech(ctx, dir, port, peers, stay, i) {
-      const args = ['sync', ctx.torrent, '-o', this.output(ctx, dir), '--home', join(dir, 'home'), '--no-catalog', '--json', '--port', String(port)];
+      const args = ['sync', ctx.torrent, '-o', this.output(ctx, dir), '--home', join(dir, 'home'), '--no-catalog', '--no-dht', '--json', '--port', String(port)];
       for (const a of peers) args.push('--peer', a);
       if (stay) args.push('--seed');
       return start(`${name} leecher ${i}`, bin, args, join(dir, 'time'));
@@ -295,6 +299,10 @@ function isosyncAt(root: string, name: string): Impl {
     done: /"seeding":\s*true/,
     uploaded(seed) {
       const m = /"stopped":\s*true,\s*"uploaded":\s*(\d+)/.exec(seed.lines.join('\n'));
+      return m ? Number(m[1]) : undefined;
+    },
+    fromSeed(leecher, seedPort) {
+      const m = new RegExp(`"address":\\s*"127\\.0\\.0\\.1:${seedPort}",\\s*"downloaded":\\s*(\\d+)`).exec(leecher.lines.join('\n'));
       return m ? Number(m[1]) : undefined;
     },
   };
@@ -371,9 +379,11 @@ async function scenario(ctx: Ctx, impl: Impl, n: number, seeder: Impl = impl): P
       const got = existsSync(impl.output(ctx, d)) ? await sha256(impl.output(ctx, d)) : 'missing';
       if (got !== ctx.want) throw new Error(`${impl.name} leecher ${i} of ${n}: output ${got === 'missing' ? 'missing' : `SHA-256 ${got}`} is not the image (${ctx.want})`);
     }
+    const fromSeed = leechers.map((l) => impl.fromSeed?.(l, seed.port));
     return {
       times,
       seedUploaded: seeder.uploaded(seed.proc),
+      ...(n > 1 && fromSeed.every((x) => x !== undefined) ? { fromSeed: fromSeed as number[] } : {}),
       rss: procs.map((p) => ({ name: p.name, kib: p.peakKiB(), cpu: p.cpuSeconds() })),
     };
   } catch (e) {
@@ -400,7 +410,8 @@ function report(ctx: Ctx, label: string, n: number, rows: { impl: string; r: Sce
     const each = r.times.map((t) => t.toFixed(2)).join(', ');
     const rate = n === 1 ? `${mbps(ctx.size, wall)} MB/s` : `${mbps(ctx.size * n, wall)} MB/s received in all (slowest leecher ${mbps(ctx.size, wall)} MB/s)`;
     const up = n > 1 && r.seedUploaded !== undefined ? `; seed uploaded ${(r.seedUploaded / ctx.size).toFixed(2)} x the image` : '';
-    out(`    ${impl.padEnd(10)} wall ${wall.toFixed(2)} s${n > 1 ? ` (each: ${each})` : ''}, ${rate}${up}; ${n} bit-identical`);
+    const fromSeed = r.fromSeed ? `; each took ${r.fromSeed.map((b) => (b / ctx.size).toFixed(2)).join(', ')} x the image from the seed, the rest from the other leechers` : '';
+    out(`    ${impl.padEnd(10)} wall ${wall.toFixed(2)} s${n > 1 ? ` (each: ${each})` : ''}, ${rate}${up}${fromSeed}; ${n} bit-identical`);
     out(`    ${''.padEnd(10)} peak RSS: ${r.rss.map((x) => `${x.name} ${mib(x.kib)}`).join(', ')}`);
     if (r.rss.every((x) => x.cpu !== undefined)) out(`    ${''.padEnd(10)} CPU s (user + system, whole process): ${r.rss.map((x) => `${x.name} ${x.cpu!.toFixed(2)}`).join(', ')}`);
   }

@@ -1,8 +1,8 @@
 /**
  * A BitTorrent peer as a source of the download engine (engine/handle.ts):
- * the engine's asks become wire requests (BEP 3), PIPELINE_DEPTH at most in
- * flight, each block reported back as it arrives, rejected (BEP 6) or
- * failed.
+ * the engine's asks become wire requests (BEP 3), a pipeline sized by the
+ * peer's rate in flight (pipelineDepth), each block reported back as it
+ * arrives, rejected (BEP 6) or failed.
  *
  * Aligned-block fallback: isosync asks exactly the missing bytes, so a
  * request may start and end anywhere inside a 16 KiB block. A peer that
@@ -21,14 +21,28 @@ import type { PeerLink } from './peer-link.js';
 import type { TokenBucket } from './rate-limit.js';
 
 /**
- * Block asks in flight per peer: enough to fill a loopback or LAN link (64
- * gave 140-200 MB/s in the stack probe), never above the queue the peer
- * advertises (BEP 10 `reqq`). Deeper pipelines sized by rate (up to 256)
- * made each leecher of a small swarm ask the seed for most of the image
- * before the others could trade it (the seed sent 2.1 images instead of at
- * most 1.5), so the depth stays fixed.
+ * Block asks in flight per peer, at least: enough to fill a loopback or LAN
+ * link on a quiet machine (64 gave 140-200 MB/s in the stack probe), never
+ * above the queue the peer advertises (BEP 10 `reqq`).
  */
 export const PIPELINE_DEPTH = 64;
+/**
+ * Block asks in flight per peer, at most (4 MiB of 16 KiB blocks). A
+ * pipeline carries its depth once per round trip, and round trips grow with
+ * the load of both ends: at load ~13 a loopback seed took ~0.3 s per round
+ * trip, so 64 asks held each leecher of a 4-leecher swarm near 3 MB/s from
+ * the seed (the seed idle most of the time, the leechers trading among
+ * themselves instead). Sized by rate up to 256, the seed sent ~20 MB/s to a
+ * leecher in the same conditions and uploaded 1.25-1.3 images instead of
+ * 1.1 (libtorrent's seed: 1.6-1.8 in the same runs).
+ */
+export const MAX_PIPELINE_DEPTH = 256;
+/** Seconds of a peer's measured rate kept in flight (libtorrent's request_queue_time is 3 s). */
+export const PIPELINE_SECONDS = 3;
+/** A peer's rate is measured over windows of at least this long. */
+export const RATE_WINDOW_MS = 1000;
+/** Bytes of the full block the depth is counted in (BEP 3 request size). */
+const BLOCK_BYTES = 16 * 1024;
 /**
  * Asks leave in batches of at least a quarter of the pipeline: one write for
  * many requests instead of one per block that arrived (request writes were
@@ -37,15 +51,55 @@ export const PIPELINE_DEPTH = 64;
 const REFILL_FRACTION = 4;
 
 /**
+ * The pipeline depth for a peer sending `rate` bytes per second (pure):
+ * PIPELINE_SECONDS of it in full blocks, between PIPELINE_DEPTH and
+ * MAX_PIPELINE_DEPTH. A depth-bound peer's rate is depth / round trip, so
+ * the depth grows while round trips are shorter than PIPELINE_SECONDS, and
+ * a slow peer is never asked more than a few seconds of its rate beyond the
+ * minimum (a block asked of it waits there, not at a faster source).
+ */
+export function pipelineDepth(rate: number): number {
+  const want = Number.isFinite(rate) && rate > 0 ? Math.ceil((rate * PIPELINE_SECONDS) / BLOCK_BYTES) : 0;
+  return Math.min(MAX_PIPELINE_DEPTH, Math.max(PIPELINE_DEPTH, want));
+}
+
+/**
  * Blocks a peer may be asked now (pure): `asked` in flight, `reqq` what its
  * BEP 10 handshake said (anything but a positive whole number: no limit of
- * its own). See PIPELINE_DEPTH and REFILL_FRACTION.
+ * its own), `depth` the pipeline for its rate (pipelineDepth). See
+ * REFILL_FRACTION.
  */
-export function pipelineRoom(asked: number, reqq: unknown): number {
-  const depth = typeof reqq === 'number' && Number.isSafeInteger(reqq) && reqq > 0 ? Math.min(PIPELINE_DEPTH, reqq) : PIPELINE_DEPTH;
-  const free = depth - asked;
+export function pipelineRoom(asked: number, reqq: unknown, depth = PIPELINE_DEPTH): number {
+  const cap = typeof reqq === 'number' && Number.isSafeInteger(reqq) && reqq > 0 ? Math.min(depth, reqq) : depth;
+  const free = cap - asked;
   // Refill in batches while asks are out; an idle peer is asked at once.
-  return asked > 0 && free < Math.ceil(depth / REFILL_FRACTION) ? 0 : Math.max(0, free);
+  return asked > 0 && free < Math.ceil(cap / REFILL_FRACTION) ? 0 : Math.max(0, free);
+}
+
+/**
+ * A peer's download rate (pure, the clock passed in): bytes received over
+ * the last window of at least RATE_WINDOW_MS. A window slower than the last
+ * rate keeps at least half of it: one quiet second (nothing left to ask of
+ * this peer) does not drop a fast peer's pipeline to the minimum at once.
+ */
+export class RateMeter {
+  private at: number;
+  private bytes = 0;
+  rate = 0;
+
+  constructor(now: number) {
+    this.at = now;
+  }
+
+  /** `total`: bytes received from the peer so far; returns the rate in bytes per second. */
+  sample(total: number, now: number): number {
+    const dt = now - this.at;
+    if (dt < RATE_WINDOW_MS) return this.rate;
+    this.rate = Math.max(((total - this.bytes) * 1000) / dt, this.rate / 2);
+    this.at = now;
+    this.bytes = total;
+    return this.rate;
+  }
 }
 /** Unaligned requests a peer rejects (while not choking us) or lets time out before it is asked aligned blocks only. */
 export const UNALIGNED_STRIKES = 2;
@@ -82,6 +136,8 @@ export class BtPeer implements PeerHandle {
   private readonly groups = new Map<string, Map<string, Block>>();
   private unalignedStrikes = 0;
   private unalignedAnswered = 0;
+  /** Its download rate, which sizes its pipeline. */
+  private readonly meter = new RateMeter(Date.now());
 
   constructor(
     readonly link: PeerLink,
@@ -111,7 +167,8 @@ export class BtPeer implements PeerHandle {
 
   capacity(asked: number): Capacity {
     if (!this.ready) return NO_CAPACITY;
-    const room = pipelineRoom(asked, this.link.wire.peerExtendedHandshake?.['reqq']);
+    const depth = pipelineDepth(this.meter.sample(this.link.downloaded, Date.now()));
+    const room = pipelineRoom(asked, this.link.wire.peerExtendedHandshake?.['reqq'], depth);
     return room > 0 ? { blocks: room, bytes: Infinity, runs: Infinity } : NO_CAPACITY;
   }
 

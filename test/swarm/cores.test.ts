@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pieceIndex } from '../../src/core/ids.js';
 import { Availability } from '../../src/swarm/availability.js';
-import { PIPELINE_DEPTH, pipelineRoom } from '../../src/swarm/bt-peer.js';
+import { MAX_PIPELINE_DEPTH, PIPELINE_DEPTH, PIPELINE_SECONDS, pipelineDepth, pipelineRoom, RATE_WINDOW_MS, RateMeter } from '../../src/swarm/bt-peer.js';
 import { dialWays, duplicateToDrop, MAX_REDIALS, refusedBeforeHandshake, shouldRedial, type DialWay } from '../../src/swarm/peer-set.js';
 import { SUPER_SEED_PATIENCE_MS, SuperSeed } from '../../src/swarm/super-seed.js';
 import { SHARE_MEMORY_MS, UploadQueue } from '../../src/swarm/upload-queue.js';
@@ -71,6 +71,47 @@ describe('peer pipeline room', () => {
     ['more asked than the depth (a reqq that shrank): nothing', PIPELINE_DEPTH + 10, undefined, 0],
   ];
   for (const [name, asked, reqq, want] of rows) it(name, () => assert.equal(pipelineRoom(asked, reqq), want));
+  const deep: [string, number, unknown, number, number][] = [
+    ['a deeper pipeline is asked in full when idle', 0, undefined, 256, 256],
+    ["a deep pipeline still stops at the peer's reqq", 0, 100, 256, 100],
+    ['a deep pipeline refills by a quarter of itself', 256 - 63, undefined, 256, 0],
+    ['a quarter of a deep pipeline free is asked at once', 256 - 64, undefined, 256, 64],
+    ['a quarter of the reqq, when it is the limit', 100 - 25, 100, 256, 25],
+  ];
+  for (const [name, asked, reqq, depth, want] of deep) it(name, () => assert.equal(pipelineRoom(asked, reqq, depth), want));
+});
+
+describe('peer pipeline depth by rate', () => {
+  const MB = 1e6;
+  const rows: [string, number, number][] = [
+    ['no rate measured yet: the minimum', 0, PIPELINE_DEPTH],
+    ['a slow peer (100 KB/s): the minimum', 0.1 * MB, PIPELINE_DEPTH],
+    ['a peer whose seconds of rate fill more than the minimum: that many blocks', 0.5 * MB, Math.ceil((0.5 * MB * PIPELINE_SECONDS) / 16384)],
+    ['a loopback peer (20 MB/s): the maximum', 20 * MB, MAX_PIPELINE_DEPTH],
+    ['a rate that is not a number: the minimum', Number.NaN, PIPELINE_DEPTH],
+  ];
+  for (const [name, rate, want] of rows) it(name, () => assert.equal(pipelineDepth(rate), want));
+  it('the minimum is below the maximum, and a depth-bound peer grows: depth / round trip over PIPELINE_SECONDS', () => {
+    assert.ok(PIPELINE_DEPTH < MAX_PIPELINE_DEPTH);
+    // 64 blocks per 0.3 s round trip (a loaded loopback) asks for more than 64.
+    assert.ok(pipelineDepth((PIPELINE_DEPTH * 16384) / 0.3) > PIPELINE_DEPTH);
+  });
+});
+
+describe('peer rate meter (fake clock)', () => {
+  it('measures bytes over a window of RATE_WINDOW_MS, and keeps the last rate inside one', () => {
+    const m = new RateMeter(0);
+    assert.equal(m.sample(500_000, RATE_WINDOW_MS / 2), 0, 'half a window: nothing measured yet');
+    assert.equal(m.sample(1_000_000, RATE_WINDOW_MS), 1_000_000 * (1000 / RATE_WINDOW_MS));
+    assert.equal(m.sample(1_200_000, RATE_WINDOW_MS + 10), 1_000_000 * (1000 / RATE_WINDOW_MS), 'inside the next window: the last rate');
+  });
+  it('a quiet window keeps half of the last rate, then the rate decays window by window', () => {
+    const m = new RateMeter(0);
+    m.sample(4_000_000, 1000);
+    assert.equal(m.sample(4_000_000, 2000), 2_000_000);
+    assert.equal(m.sample(4_000_000, 3000), 1_000_000);
+    assert.equal(m.sample(7_000_000, 4000), 3_000_000, 'a faster window counts at once');
+  });
 });
 
 describe('upload queue (fake clock)', () => {
