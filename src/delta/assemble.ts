@@ -27,7 +27,7 @@
  * piece verifies, any network range that differs from it convicts its sender
  * (exact blame, no guessing). A piece never reaches the disk unverified.
  * Pieces run a few at a time, so memory is bounded by `concurrency` x piece
- * length: piece buffers come from a pool of that size (a fresh 256 KiB buffer
+ * length (by default a window of 2 MiB of pieces, `assembleWindow`): piece buffers come from a pool of that size (a fresh 256 KiB buffer
  * per piece cost a zero-fill, page faults and garbage collection for every
  * piece, some 700 MB of churn for a 350 MB image), and a piece that needs no
  * network never allocates the network buffer.
@@ -132,9 +132,25 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
       fetcher?.done?.(p);
     }
   };
-  const n = Math.max(1, Math.min(input.concurrency ?? fetcher?.concurrency ?? 8, todo.length + remote.length));
+  const n = Math.max(1, Math.min(input.concurrency ?? fetcher?.concurrency ?? assembleWindow(plan.pieceLength), todo.length + remote.length));
   await Promise.all(Array.from({ length: n }, worker));
   return stats;
+}
+
+/** Piece bytes assemble works on at once by default: eight 256 KiB pieces. */
+export const ASSEMBLE_WINDOW_BYTES = 2 * 1024 * 1024;
+/** Pieces at most (small pieces) and at least (one assembled while the next one reads or fetches). */
+export const MAX_ASSEMBLE_PIECES = 8;
+export const MIN_ASSEMBLE_PIECES = 2;
+
+/**
+ * Pieces assembled at once when the caller and the fetcher name no number: a
+ * window of bytes, not of pieces, since each piece in flight holds up to four
+ * buffers of its length (piece, network, two read windows): eight 256 KiB
+ * pieces, but two 4 MiB ones (not 8 x 4 x 4 MiB). Pure: a table test covers it.
+ */
+export function assembleWindow(pieceLength: number): number {
+  return Math.max(MIN_ASSEMBLE_PIECES, Math.min(MAX_ASSEMBLE_PIECES, Math.ceil(ASSEMBLE_WINDOW_BYTES / Math.max(1, pieceLength))));
 }
 
 /**

@@ -10,11 +10,17 @@
  * adds live piece buffers: one peer next to a web seed made the client spend
  * 0.6-0.8 s more CPU (GC and writes) than the web seed alone, for a peer that
  * sent almost nothing. There assemble's default window is kept.
+ *
+ * The window is bytes, not pieces: with pieces of 2 MiB or more it is fewer than
+ * eight pieces (two at least), so that a torrent of 16 MiB pieces does not hold
+ * 8 x 16 MiB of piece buffers (each piece in flight holds up to four buffers of
+ * its length: assemble.ts).
  */
 
 /** Piece bytes in flight with peers and no web seed (memory is about twice this). */
 export const PEER_WINDOW_BYTES = 8 * 1024 * 1024;
-export const MIN_PEER_WINDOW_PIECES = 8;
+/** Two pieces at least: one assembled while the next one's blocks arrive. */
+export const MIN_PEER_WINDOW_PIECES = 2;
 export const MAX_PEER_WINDOW_PIECES = 64;
 
 export interface WindowSources {

@@ -1,0 +1,23 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { assembleWindow, MAX_ASSEMBLE_PIECES, MIN_ASSEMBLE_PIECES } from '../../src/delta/assemble.js';
+
+describe('assembleWindow: pieces assembled at once, from the piece length (buffers bounded in bytes)', () => {
+  const KiB = 1024;
+  const MiB = 1024 * KiB;
+  const rows: [string, number, number][] = [
+    ['256 KiB pieces: eight (2 MiB)', 256 * KiB, 8],
+    ['16 KiB pieces: at most the maximum', 16 * KiB, MAX_ASSEMBLE_PIECES],
+    ['512 KiB pieces: four', 512 * KiB, 4],
+    ['768 KiB pieces: rounded up', 768 * KiB, 3],
+    ['1 MiB pieces: two', 1 * MiB, 2],
+    ['4 MiB pieces: at least the minimum', 4 * MiB, MIN_ASSEMBLE_PIECES],
+    ['16 MiB pieces: at least the minimum', 16 * MiB, MIN_ASSEMBLE_PIECES],
+  ];
+  for (const [name, pieceLength, want] of rows) {
+    it(name, () => assert.equal(assembleWindow(pieceLength), want));
+  }
+  it('never holds more than the window, or two pieces, of piece bytes', () => {
+    for (let pl = 16 * KiB; pl <= 64 * MiB; pl *= 2) assert.ok(assembleWindow(pl) * pl <= Math.max(2 * MiB, MIN_ASSEMBLE_PIECES * pl), `piece length ${pl}`);
+  });
+});
