@@ -35,7 +35,7 @@ export interface ZMap {
 }
 
 /**
- * The lclusters of an index as columns (an object each was most of a metadata walk's garbage on large files): the
+ * The lclusters of an index as columns (not an object each): the
  * type; for HEAD/PLAIN where the extent starts in the lcluster, for NONHEAD delta[0] (or the CBLKCNT-flagged block
  * count); the physical block.
  */
