@@ -34,14 +34,18 @@ export interface ZMap {
   readonly indexBytes: number;
 }
 
-interface Lcluster {
-  type: number;
-  /** HEAD/PLAIN: where the extent starts in the lcluster; NONHEAD: delta[0] (or the CBLKCNT-flagged block count). */
-  lo: number;
-  pblk: number;
-  /** Byte offset just after the pack (or entry) holding this lcluster: where an inline tail starts. */
-  nextpackoff: number;
+/**
+ * The lclusters of an index as columns (not an object each): the
+ * type; for HEAD/PLAIN where the extent starts in the lcluster, for NONHEAD delta[0] (or the CBLKCNT-flagged block
+ * count); the physical block.
+ */
+interface Lclusters {
+  readonly type: Uint8Array;
+  readonly lo: Uint16Array;
+  readonly pblk: Float64Array;
 }
+
+const lclusters = (n: number): Lclusters => ({ type: new Uint8Array(n), lo: new Uint16Array(n), pblk: new Float64Array(n) });
 
 export interface ZInode {
   /** Byte offset of the map header (the inode end with its xattrs, 8-aligned). */
@@ -86,18 +90,25 @@ export async function readZMap(z: ZInode, read: (at: number, len: number) => Pro
   const big = (advise & (ADVISE.BIG_PCLUSTER_1 | ADVISE.BIG_PCLUSTER_2)) !== 0;
   const blksz = 2 ** z.blkszbits;
 
-  const lc: Lcluster[] = [];
+  // Made once the index's length is checked against the budget (a corrupt size would ask for any number of lclusters).
+  let lc: Lclusters = { type: new Uint8Array(0), lo: new Uint16Array(0), pblk: new Float64Array(0) };
+  /** Byte offset just after the pack (or entry) holding the last lcluster: where an inline tail starts. */
+  let lastPackEnd = 0;
   let indexEnd: number;
   const where = indexSpan(z, h);
   if (!z.compact) {
     const base = where.start;
     const len = where.end - where.start;
     if (len > maxIndexBytes) fail(`cluster index of ${len} bytes is over the limit`);
+    lc = lclusters(total);
     const b = await read(base, len);
     for (let i = 0; i < total; i++) {
       const at = i * FULL_INDEX_BYTES;
       const type = u16(b, at) & 3;
-      lc.push({ type, lo: type === LCLUSTER.NONHEAD ? u16(b, at + 4) : u16(b, at + 2), pblk: u32(b, at + 4), nextpackoff: base + at + FULL_INDEX_BYTES });
+      lc.type[i] = type;
+      lc.lo[i] = type === LCLUSTER.NONHEAD ? u16(b, at + 4) : u16(b, at + 2);
+      lc.pblk[i] = u32(b, at + 4);
+      lastPackEnd = base + at + FULL_INDEX_BYTES;
     }
     indexEnd = base + len;
   } else {
@@ -108,11 +119,12 @@ export async function readZMap(z: ZInode, read: (at: number, len: number) => Pro
     const twoB = advise & ADVISE.COMPACTED_2B && initial < total && lclusterbits === 12 ? Math.floor((total - initial) / 16) * 16 : 0;
     const len = where.end - ebase;
     if (len > maxIndexBytes) fail(`cluster index of ${len} bytes is over the limit`);
+    lc = lclusters(total);
     const b = await read(ebase, Math.min(len, Math.max(0, maxIndexBytes)));
     const segs: [number, number, number][] = [[0, initial, 2], [initial, initial + twoB, 1], [initial + twoB, total, 2]];
     let pos = ebase;
     for (const [from, to, shift] of segs) {
-      for (let lcn = from; lcn < to; lcn++) lc.push(unpackCompact(b, ebase, pos + (lcn - from) * (1 << shift), shift, lclusterbits, big, fail));
+      for (let lcn = from; lcn < to; lcn++) lastPackEnd = unpackCompact(b, ebase, pos + (lcn - from) * (1 << shift), shift, lclusterbits, big, fail, lc, lcn);
       pos += (to - from) * (1 << shift);
     }
     indexEnd = ebase + align(pos - ebase, 8);
@@ -121,25 +133,25 @@ export async function readZMap(z: ZInode, read: (at: number, len: number) => Pro
   const extents: ZExtent[] = [];
   let tailHead = -1;
   for (let lcn = 0; lcn < total; lcn++) {
-    const l = lc[lcn]!;
-    if (l.type === LCLUSTER.NONHEAD) {
+    const type = lc.type[lcn]!;
+    const lo = lc.lo[lcn]!;
+    if (type === LCLUSTER.NONHEAD) {
       if (lcn === 0) fail('the first lcluster is not a head');
       continue;
     }
-    if (l.lo >= lsz) fail(`lcluster ${lcn} starts its extent at ${l.lo}, beyond ${lsz}`);
+    if (lo >= lsz) fail(`lcluster ${lcn} starts its extent at ${lo}, beyond ${lsz}`);
     let blocks = 1;
-    const next = lc[lcn + 1];
-    if (big && l.type !== LCLUSTER.PLAIN && next?.type === LCLUSTER.NONHEAD && next.lo & D0_CBLKCNT) blocks = next.lo & ~D0_CBLKCNT;
-    const la = lcn * lsz + l.lo;
+    if (big && type !== LCLUSTER.PLAIN && lcn + 1 < total && lc.type[lcn + 1] === LCLUSTER.NONHEAD && lc.lo[lcn + 1]! & D0_CBLKCNT) blocks = lc.lo[lcn + 1]! & ~D0_CBLKCNT;
+    const la = lcn * lsz + lo;
     if (la >= z.size) continue;
-    extents.push({ la, pa: l.pblk * blksz, plen: blocks * blksz, raw: l.type === LCLUSTER.PLAIN, inline: false });
+    extents.push({ la, pa: lc.pblk[lcn]! * blksz, plen: blocks * blksz, raw: type === LCLUSTER.PLAIN, inline: false });
     tailHead = lcn;
   }
   // ztailpacking: the last extent is stored inline, right after the pack (or entry) of the last lcluster
   // (the kernel's z_erofs_do_map_blocks takes z_idataoff from the lcluster of byte i_size - 1).
   if (advise & ADVISE.INLINE_PCLUSTER && extents.length > 0 && tailHead >= 0) {
     const last = extents[extents.length - 1]!;
-    const at = lc[total - 1]!.nextpackoff;
+    const at = lastPackEnd;
     extents[extents.length - 1] = { ...last, pa: at, plen: idataSize, inline: true };
     indexEnd = Math.max(indexEnd, at + idataSize);
   }
@@ -159,8 +171,11 @@ function bitsAt(b: Uint8Array, packBase: number, bitPos: number, lclusterbits: n
 const loOf = (x: number): number => x & 0xffff;
 const typeOf = (x: number): number => x >>> 16;
 
-/** unpack_compacted_index: the lcluster whose entry is at byte `pos` (absolute), in a pack of 2 (shift 2) or 16 (shift 1). */
-function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number, lclusterbits: number, big: boolean, fail: (p: string) => never): Lcluster {
+/**
+ * unpack_compacted_index: the lcluster whose entry is at byte `pos` (absolute), in a pack of 2 (shift 2) or 16
+ * (shift 1), written at `lcn` of `out`; returns the byte just after its pack.
+ */
+function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number, lclusterbits: number, big: boolean, fail: (p: string) => never, out: Lclusters, lcn: number): number {
   const vcnt = shift === 2 ? 2 : 16;
   const packBytes = vcnt << shift;
   const encodebits = ((packBytes - 4) * 8) / vcnt;
@@ -170,7 +185,12 @@ function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number,
   if (base < 0 || base + packBytes > b.length) fail(`cluster index pack at byte ${packStart} lies outside the index`);
   let i = (pos - packStart) >> shift;
   const me = bitsAt(b, base, encodebits * i, lclusterbits);
-  if (typeOf(me) === LCLUSTER.NONHEAD) return { type: typeOf(me), lo: loOf(me), pblk: 0, nextpackoff };
+  out.type[lcn] = typeOf(me);
+  out.lo[lcn] = loOf(me);
+  if (typeOf(me) === LCLUSTER.NONHEAD) {
+    out.pblk[lcn] = 0;
+    return nextpackoff;
+  }
   let nblk: number;
   if (!big) {
     nblk = 1;
@@ -199,5 +219,6 @@ function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number,
       nblk++;
     }
   }
-  return { type: typeOf(me), lo: loOf(me), pblk: u32(b, base + packBytes - 4) + nblk, nextpackoff };
+  out.pblk[lcn] = u32(b, base + packBytes - 4) + nblk;
+  return nextpackoff;
 }
