@@ -21,14 +21,23 @@ import type { PeerLink } from './peer-link.js';
 import type { TokenBucket } from './rate-limit.js';
 
 /**
- * Block asks in flight per peer: enough to fill a loopback or LAN link (64
- * gave 140-200 MB/s in the stack probe), never above the queue the peer
- * advertises (BEP 10 `reqq`). Deeper pipelines sized by rate (up to 256)
- * made each leecher of a small swarm ask the seed for most of the image
- * before the others could trade it (the seed sent 2.1 images instead of at
- * most 1.5), so the depth stays fixed.
+ * The pipeline a peer is asked to fill: PIPELINE_BYTES in flight, in at
+ * most PIPELINE_DEPTH asks, or up to MAX_PIPELINE_BLOCKS small ones for a
+ * peer whose BEP 10 `reqq` takes them; never above its `reqq`. A depth of 64
+ * full blocks gave 140-200 MB/s on the loopback in the stack probe. Deeper
+ * pipelines of full blocks sized by rate (up to 256) made each leecher of a
+ * small swarm ask the seed for most of the image before the others could
+ * trade it (the seed sent 2.1 images instead of at most 1.5), so the bytes
+ * stay fixed. A delta's blocks are mostly 1-2 KiB (its missing ranges): 64
+ * of them held ~130 KB a round trip, a seed peer beside a 2 MiB/s mirror
+ * was slower than the mirror on a loaded machine (round trips of 0.25-0.6 s),
+ * and the counted bytes are what a round trip carries.
  */
 export const PIPELINE_DEPTH = 64;
+/** Bytes in flight per peer: PIPELINE_DEPTH full 16 KiB blocks (BEP 3 request size). */
+export const PIPELINE_BYTES = PIPELINE_DEPTH * 16 * 1024;
+/** Asks in flight per peer at most, small blocks included, for a peer whose `reqq` takes them (libtorrent advertises 500, isosync 2000). */
+export const MAX_PIPELINE_BLOCKS = 512;
 /**
  * Asks leave in batches of at least a quarter of the pipeline: one write for
  * many requests instead of one per block that arrived (request writes were
@@ -37,15 +46,20 @@ export const PIPELINE_DEPTH = 64;
 const REFILL_FRACTION = 4;
 
 /**
- * Blocks a peer may be asked now (pure): `asked` in flight, `reqq` what its
- * BEP 10 handshake said (anything but a positive whole number: no limit of
- * its own). See PIPELINE_DEPTH and REFILL_FRACTION.
+ * What a peer may be asked now (pure): `asked` blocks of `askedBytes` in
+ * flight, `reqq` what its BEP 10 handshake said (anything but a positive
+ * whole number: it said nothing, and gets PIPELINE_DEPTH asks at most).
+ * While asks are out, nothing until a quarter of the asks or of the bytes
+ * is free. See PIPELINE_DEPTH and REFILL_FRACTION.
  */
-export function pipelineRoom(asked: number, reqq: unknown): number {
-  const depth = typeof reqq === 'number' && Number.isSafeInteger(reqq) && reqq > 0 ? Math.min(PIPELINE_DEPTH, reqq) : PIPELINE_DEPTH;
-  const free = depth - asked;
+export function pipelineCapacity(asked: number, askedBytes: number, reqq: unknown): Capacity {
+  const depth = typeof reqq === 'number' && Number.isSafeInteger(reqq) && reqq > 0 ? Math.min(MAX_PIPELINE_BLOCKS, reqq) : PIPELINE_DEPTH;
+  const blocks = depth - asked;
+  const bytes = PIPELINE_BYTES - askedBytes;
+  if (blocks <= 0 || bytes <= 0) return NO_CAPACITY;
   // Refill in batches while asks are out; an idle peer is asked at once.
-  return asked > 0 && free < Math.ceil(depth / REFILL_FRACTION) ? 0 : Math.max(0, free);
+  if (asked > 0 && (blocks < Math.ceil(Math.min(depth, PIPELINE_DEPTH) / REFILL_FRACTION) || bytes < PIPELINE_BYTES / REFILL_FRACTION)) return NO_CAPACITY;
+  return { blocks, bytes, runs: Infinity };
 }
 /** Unaligned requests a peer rejects (while not choking us) or lets time out before it is asked aligned blocks only. */
 export const UNALIGNED_STRIKES = 2;
@@ -82,6 +96,8 @@ export class BtPeer implements PeerHandle {
   private readonly groups = new Map<string, Map<string, Block>>();
   private unalignedStrikes = 0;
   private unalignedAnswered = 0;
+  /** Bytes of the asks in `asks`. */
+  private askedBytes = 0;
 
   constructor(
     readonly link: PeerLink,
@@ -111,8 +127,7 @@ export class BtPeer implements PeerHandle {
 
   capacity(asked: number): Capacity {
     if (!this.ready) return NO_CAPACITY;
-    const room = pipelineRoom(asked, this.link.wire.peerExtendedHandshake?.['reqq']);
-    return room > 0 ? { blocks: room, bytes: Infinity, runs: Infinity } : NO_CAPACITY;
+    return pipelineCapacity(asked, this.askedBytes, this.link.wire.peerExtendedHandshake?.['reqq']);
   }
 
 
@@ -145,6 +160,7 @@ export class BtPeer implements PeerHandle {
       this.ctx.alignedOnly(this.link, 'hangs up on');
     }
     this.asks.clear();
+    this.askedBytes = 0;
     this.groups.clear();
     this.sink?.closed(this, reason);
   }
@@ -152,6 +168,7 @@ export class BtPeer implements PeerHandle {
   /** Asks for `b`: as it is, or, aligned-only, as the aligned block holding it (one wire request per aligned block). */
   private ask(b: Block): void {
     const k = keyOf(b);
+    if (!this.asks.has(k)) this.askedBytes += b.length;
     this.asks.set(k, b);
     let tag: Block | Group = b;
     if (this.alignedOnly) {
@@ -185,8 +202,9 @@ export class BtPeer implements PeerHandle {
     if (grouped) {
       asked = [...(this.groups.get(tag.key)?.values() ?? [])];
       this.groups.delete(tag.key);
-      for (const x of asked) this.asks.delete(keyOf(x));
+      for (const x of asked) if (this.asks.delete(keyOf(x))) this.askedBytes -= x.length;
     } else asked = this.asks.delete(keyOf(tag)) ? [tag] : [];
+    if (!grouped && asked.length > 0) this.askedBytes -= tag.length;
     if (err || !bytes) {
       const rejected = this.link.wire.rejecting;
       if (!grouped && rejected && !this.link.closed && !this.link.wire.peerChoking && !isAlignedBlock(tag, this.ctx.pieceSize(tag.piece))) this.strike('rejects');
@@ -208,6 +226,7 @@ export class BtPeer implements PeerHandle {
   private unask(b: Block): void {
     const k = keyOf(b);
     if (!this.asks.delete(k)) return;
+    this.askedBytes -= b.length;
     const onWire = alignedBlockOf(b, this.ctx.pieceSize(b.piece));
     const group = this.groups.get(keyOf(onWire));
     if (group?.has(k)) {
