@@ -104,6 +104,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   private readonly warn: WarningSink;
   /** Payload bytes received from every source. */
   downloaded = 0;
+  lateBytes = 0; // of those, bytes nobody wanted when they came: endgame's repeats another source sent first, asks withdrawn too late
 
   constructor(readonly opts: EngineOptions) {
     this.now = opts.now ?? Date.now;
@@ -222,7 +223,10 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     this.downloaded += bytes.length;
     const health = this.health.get(h);
     if (health) onBlock(health, this.now(), bytes.length);
-    if (!this.book.isWanted(b)) return this.wake(); // a late copy: another source was first
+    if (!this.book.isWanted(b)) {
+      this.lateBytes += bytes.length; // a late copy: another source was first
+      return this.wake();
+    }
     this.opts.onReceived?.(b, bytes);
     for (const other of this.book.drop(b)) if (other !== h) other.cancel([b]);
     this.wants.deliver(b, bytes, h, this.ahead.isTaken(b.piece) || this.started.has(b.piece));
@@ -305,13 +309,11 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   private takeAhead(): void {
     const plan = this.plan;
     if (!plan || plan.aheadCandidates.length === 0) return;
-    const now = this.now();
     const webRooms: number[] = [];
     const seedRates: (number | undefined)[] = [];
     for (const [h, health] of this.health) {
-      if (!h.ready) continue;
-      if (h.kind === 'web') webRooms.push(h.capacity(this.book.askedCount(h)).bytes);
-      else if (h.complete && health.timeouts === 0 && h.capacity(this.book.askedCount(h)).blocks > 0) seedRates.push(rateOf(health.meter, now));
+      if (h.ready && h.kind === 'web') webRooms.push(h.capacity(this.book.askedCount(h)).bytes);
+      else if (h.ready && h.complete && health.timeouts === 0 && h.capacity(this.book.askedCount(h)).blocks > 0) seedRates.push(rateOf(health.meter, this.now()));
     }
     const room = aheadRoom(webRooms, seedRates, this.book.unaskedBytes);
     if (room <= 0) return;
