@@ -28,9 +28,10 @@ import { ignoreWarnings, type WarningCode, type WarningSink } from '../core/warn
 import { requestsFor, type Block } from './block.js';
 import type { FailReason, HandleSink, PeerHandle } from './handle.js';
 import { freshHealth, lateAsks, onBlock, onConviction, onTimeouts, REQUEST_TIMEOUT_MS, type Health } from './health.js';
-import { AheadPieces, leftToPeers, type PlanFacts } from './look-ahead.js';
+import { aheadRoom, AheadPieces, leftToPeers, type PlanFacts } from './look-ahead.js';
 import { PiecePicker } from './piece-picker.js';
 import { RangePort } from './range-port.js';
+import { rateOf, setBusy } from './rate.js';
 import { RequestBook } from './request-book.js';
 import { scheduleTurn, type PieceRule, type SourceView } from './scheduler.js';
 import { Wants, type Want } from './wants.js';
@@ -103,6 +104,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   private readonly warn: WarningSink;
   /** Payload bytes received from every source. */
   downloaded = 0;
+  lateBytes = 0; // of those, bytes nobody wanted when they came: endgame's repeats another source sent first, asks withdrawn too late
 
   constructor(readonly opts: EngineOptions) {
     this.now = opts.now ?? Date.now;
@@ -220,8 +222,11 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   block(h: PeerHandle, b: Block, bytes: Uint8Array): void {
     this.downloaded += bytes.length;
     const health = this.health.get(h);
-    if (health) onBlock(health, this.now());
-    if (!this.book.isWanted(b)) return this.wake(); // a late copy: another source was first
+    if (health) onBlock(health, this.now(), bytes.length);
+    if (!this.book.isWanted(b)) {
+      this.lateBytes += bytes.length; // a late copy: another source was first
+      return this.wake();
+    }
     this.opts.onReceived?.(b, bytes);
     for (const other of this.book.drop(b)) if (other !== h) other.cancel([b]);
     this.wants.deliver(b, bytes, h, this.ahead.isTaken(b.piece) || this.started.has(b.piece));
@@ -283,6 +288,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
         has: (p) => h.has(p),
         strikes: health.strikes,
         keepsUp: health.timeouts === 0,
+        rate: rateOf(health.meter, now),
       });
     }
     const d = scheduleTurn({ book: this.book, sources, now, endgame: this.piecesLeft === 0, rules: this.rules, reclaim: this.reclaim, pieceLength: this.opts.pieceLength, ahead: (p) => this.ahead.holds(p) });
@@ -296,19 +302,21 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
       for (const b of a.blocks) this.book.asked(b, a.handle, now);
       a.handle.request(a.blocks);
     }
+    for (const [h, health] of this.health) setBusy(health.meter, this.book.askedCount(h) > 0, now);
   }
 
-  /** Idle web-seed room takes the sure bytes of the next pieces (look-ahead.ts). */
+  /** Idle web-seed room, and a seed peer's beside it, takes the sure bytes of the next pieces (look-ahead.ts). */
   private takeAhead(): void {
     const plan = this.plan;
     if (!plan || plan.aheadCandidates.length === 0) return;
-    let room = 0;
-    for (const h of this.health.keys()) if (h.kind === 'web' && h.ready) room += h.capacity(this.book.askedCount(h)).bytes;
-    if (room === 0) return;
-    for (const b of this.book.unasked()) {
-      room -= b.length;
-      if (room <= 0) return;
+    const webRooms: number[] = [];
+    const seedRates: (number | undefined)[] = [];
+    for (const [h, health] of this.health) {
+      if (h.ready && h.kind === 'web') webRooms.push(h.capacity(this.book.askedCount(h)).bytes);
+      else if (h.ready && h.complete && health.timeouts === 0 && h.capacity(this.book.askedCount(h)).blocks > 0) seedRates.push(rateOf(health.meter, this.now()));
     }
+    const room = aheadRoom(webRooms, seedRates, this.book.unaskedBytes);
+    if (room <= 0) return;
     // With leechers, only pieces no peer has: the rest are the swarm's to trade (look-ahead.ts); with seeds only, all.
     const peers = this.peers;
     const out = (p: PieceIndex) => this.started.has(p) || this.finished.has(p) || (peers !== undefined && leftToPeers(peers.availability(p), peers.seeds, peers.connected));

@@ -3,7 +3,8 @@
  * answers. Pure: each function takes a source's record and the time, and
  * says what follows; the engine acts on it (drops, bans, warns).
  *
- *   - A block arriving resets the source's timeouts.
+ *   - A block arriving resets the source's timeouts, and counts in its
+ *     measured rate (rate.ts; the scheduler splits web seeds' queues by it).
  *   - An ask unanswered for the request timeout goes to another source; a
  *     source with MAX_TIMEOUTS such turns in a row and no block for the whole
  *     timeout stalls and is dropped.
@@ -13,6 +14,7 @@
  *     is dropped at once (it serves everyone the same bytes); a peer gets a
  *     strike, and BAN_STRIKES strikes ban it for the life of the swarm.
  */
+import { freshMeter, onBytes, type Meter } from './rate.js';
 
 /** A block ask unanswered this long is asked of another source. */
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -30,15 +32,18 @@ export interface Health {
   timeouts: number;
   /** When the last block arrived (or when the source was added). */
   lastBlockAt: number;
+  /** Its rate while asks were out. */
+  readonly meter: Meter;
 }
 
 export function freshHealth(now: number): Health {
-  return { strikes: 0, timeouts: 0, lastBlockAt: now };
+  return { strikes: 0, timeouts: 0, lastBlockAt: now, meter: freshMeter() };
 }
 
-export function onBlock(h: Health, now: number): void {
+export function onBlock(h: Health, now: number, bytes = 0): void {
   h.timeouts = 0;
   h.lastBlockAt = now;
+  onBytes(h.meter, bytes, now);
 }
 
 /** Some of the source's asks timed out this turn: whether it now counts as stalled. */

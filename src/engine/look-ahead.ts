@@ -59,6 +59,37 @@ export interface PlanFacts {
   sure(p: PieceIndex): readonly Span[];
 }
 
+/** Seconds of a seed peer's measured rate that look-ahead takes for it beside a web seed (the web seeds' queues hold as long). */
+export const SEED_AHEAD_SECONDS = 2;
+/** Bytes taken for a seed peer not measured yet: enough to measure it (scheduler.ts PROBE_BYTES). */
+export const SEED_PROBE_BYTES = 256 * 1024;
+
+/**
+ * The room look-ahead takes for a seed peer with free pipeline slots beside
+ * a web seed: what it fetches in SEED_AHEAD_SECONDS at its measured rate
+ * (engine/rate.ts). Without it the book held only what the web seeds' room
+ * took, the web seeds' queues held all of it, and a seed peer beside a slow
+ * mirror sat idle: 20-470 KB of a 21 MB delta beside a 2 MiB/s mirror.
+ */
+export function seedAheadBytes(rate: number | undefined): number {
+  return rate === undefined ? SEED_PROBE_BYTES : rate * SEED_AHEAD_SECONDS;
+}
+
+/**
+ * The room look-ahead may fill now: the ready web seeds' room in their next
+ * requests (`webRooms`), and beside them each seed peer's with free slots
+ * (`seedRates`: their measured rates, seedAheadBytes), less the bytes
+ * already waiting for a first ask. Nothing without a web seed (the peers'
+ * deep window feeds them then: piece-window.ts).
+ */
+export function aheadRoom(webRooms: readonly number[], seedRates: readonly (number | undefined)[], unaskedBytes: number): number {
+  if (webRooms.length === 0) return 0;
+  let room = -unaskedBytes;
+  for (const r of webRooms) room += r;
+  for (const r of seedRates) room += seedAheadBytes(r);
+  return Math.max(0, room);
+}
+
 /**
  * Whether look-ahead leaves piece p to the peers. With a leecher connected
  * (a swarm that trades, as `isosync serve`'s clients do): every piece a peer

@@ -14,13 +14,17 @@
  *     asked only of seed peers are withdrawn there (`reclaim`) and asked of
  *     the leecher. Web seeds come last and take what the leechers cannot take
  *     soon (see the last rule).
- *   - A seed peer leaves the web seeds what look-ahead took for their room
- *     (`webQueueWalk`), as far as their queues go: the oldest of those blocks
- *     they send in about 2 s at their measured rates (Capacity.queue,
- *     webseed/web-peer.ts; one full request until the rate is measured). A fast mirror is
- *     then not held up by a slower seed's round trips, a slow one keeps only
- *     what it sends soon, and the blocks a started piece waits for (metadata
- *     reads, guesses that failed) still go to whichever source is first.
+ *   - A seed peer leaves the web seeds what look-ahead took for their room,
+ *     as far as their queues go: the oldest of those blocks they send in
+ *     about 2 s at their measured rates (Capacity.queue, webseed/web-peer.ts;
+ *     one full request until the rate is measured), less the far end that
+ *     the seed peers take by rate (`keptQueue`: a seed peer measured 25 x
+ *     faster than the mirror takes 96 % of it; one not measured yet a probe).
+ *     A fast mirror is then not held up by a slower seed's round trips, a
+ *     slow one keeps only its share of what it sends soon, and the blocks a
+ *     started piece waits for (metadata reads, guesses that failed) still go
+ *     to whichever source is first. Only unasked blocks are split: a web
+ *     seed's request cannot be withdrawn, so nothing is fetched twice.
  *   - Oldest first: a source with free capacity gets the oldest unasked
  *     blocks of pieces it has, as many as its capacity says (a peer: its free
  *     pipeline slots; a web seed: one request of at most `bytes` in at most
@@ -76,6 +80,12 @@ export const WEB_REPEATS_PEER_MS = 1_000;
  * serve), and traded less among themselves.
  */
 export const PEER_BACKLOG_BLOCKS = 64;
+/**
+ * Of the web seeds' queues, what a seed peer with no measured rate yet may
+ * take from the far end: a few pipelines of a delta's small blocks, enough
+ * to measure it (keptQueue).
+ */
+export const PROBE_BYTES = 256 * 1024;
 
 export interface SourceView<H> {
   readonly handle: H;
@@ -91,6 +101,8 @@ export interface SourceView<H> {
   readonly strikes: number;
   /** No ask of it timed out since its last block. */
   readonly keepsUp: boolean;
+  /** Bytes per second while it had asks out (engine/rate.ts); undefined until measured. */
+  readonly rate?: number | undefined;
 }
 
 export interface PieceRule<H> {
@@ -115,8 +127,10 @@ export interface TurnInput<H> {
   readonly pieceLength: number;
   /** Blocks per ready peer that keeps up that web seeds leave to the peers (default PEER_BACKLOG_BLOCKS). */
   readonly peerBacklog?: number;
-  /** Pieces whose blocks look-ahead took for the web seeds' room (look-ahead.ts); seed peers leave those to the web seeds' queues. */
+  /** Pieces whose blocks look-ahead took for the web seeds' room (look-ahead.ts); seed peers leave those to the web seeds' queues (their share: keptQueue). */
   readonly ahead?: (p: PieceIndex) => boolean;
+  /** Bytes of the web seeds' queues each seed peer with free slots may take beyond its share (default PROBE_BYTES). */
+  readonly probeBytes?: number;
 }
 
 export interface Ask<H> {
@@ -138,6 +152,31 @@ function shareOf<H>(book: BookView<H>, sources: readonly SourceView<H>[]): numbe
   let bytes = 0;
   for (const b of book.unasked()) bytes += b.length;
   return Math.max(MIN_WEB_SHARE_BYTES, Math.ceil(bytes / web));
+}
+
+/**
+ * The bytes of the web seeds' queues (Capacity.queue, `queued` of their
+ * sum) they keep from the seed peers: the oldest part, in proportion to
+ * their measured rate among the web seeds' and the seed peers' together,
+ * less PROBE_BYTES for each seed peer with free slots. The far end goes to
+ * the seed peers, so that both finish about together: a 2 MiB/s mirror
+ * beside a 50 MiB/s seed keeps 4 % of its queue. The probe lets a seed peer
+ * not measured yet (engine/rate.ts), or measured slow once, show what it
+ * does now; it is the most a slower seed can hold up of the web seeds'
+ * work. While a web seed is not measured the queue is theirs whole (a fast
+ * mirror's first requests are not split with a seed that may be slower).
+ */
+export function keptQueue<H>(queued: number, webs: readonly SourceView<H>[], seeds: readonly SourceView<H>[], probe = PROBE_BYTES): number {
+  if (queued <= 0 || seeds.length === 0 || webs.some((w) => w.rate === undefined)) return queued;
+  const web = webs.reduce((n, w) => n + w.rate!, 0);
+  let peer = 0;
+  let probes = 0;
+  for (const s of seeds) {
+    peer += s.rate ?? 0;
+    if (s.capacity.blocks > 0) probes++;
+  }
+  const kept = web + peer > 0 ? (queued * web) / (web + peer) : queued;
+  return Math.max(0, Math.floor(kept - probes * probe));
 }
 
 /** Order in which sources get blocks: leechers, then seed peers, then web seeds; ties by fewer strikes. */
@@ -223,7 +262,12 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
    */
   const inQueue: boolean[] = [];
   const webs = sources.filter((o) => o.kind === 'web' && o.keepsUp);
-  const queueBytes = webs.reduce((n, w) => n + (w.capacity.queue ?? 0), 0);
+  const queueBytes = keptQueue(
+    webs.reduce((n, w) => n + (w.capacity.queue ?? 0), 0),
+    webs,
+    sources.filter((o) => o.kind === 'peer' && o.complete && o.keepsUp),
+    input.probeBytes,
+  );
   let queueLeft = queueBytes;
   let queuePiece = -1;
   let queueOk = false;

@@ -21,11 +21,21 @@ import type { PeerLink } from './peer-link.js';
 import type { TokenBucket } from './rate-limit.js';
 
 /**
- * Block asks in flight per peer, at least: enough to fill a loopback or LAN
- * link on a quiet machine (64 gave 140-200 MB/s in the stack probe), never
- * above the queue the peer advertises (BEP 10 `reqq`).
+ * The pipeline a peer is asked to fill, at least: PIPELINE_DEPTH full
+ * blocks' bytes in flight (64 gave 140-200 MB/s on the loopback in the stack
+ * probe), deeper by the peer's measured rate (pipelineDepth), never above the
+ * queue the peer advertises (BEP 10 `reqq`). The depth counts bytes, not
+ * asks: a delta's blocks are mostly 1-2 KiB (its missing ranges), and 64 of
+ * them held ~130 KB a round trip, so a seed peer beside a 2 MiB/s mirror was
+ * slower than the mirror on a loaded machine (round trips of 0.25-0.6 s). A
+ * peer whose `reqq` takes them is asked up to MAX_PIPELINE_BLOCKS small
+ * blocks within those bytes.
  */
 export const PIPELINE_DEPTH = 64;
+/** Bytes in flight per peer: PIPELINE_DEPTH full 16 KiB blocks (BEP 3 request size). */
+export const PIPELINE_BYTES = PIPELINE_DEPTH * 16 * 1024;
+/** Asks in flight per peer at most, small blocks included, for a peer whose `reqq` takes them (libtorrent advertises 500, isosync 2000). */
+export const MAX_PIPELINE_BLOCKS = 512;
 /**
  * Block asks in flight per peer, at most (4 MiB of 16 KiB blocks). A
  * pipeline carries its depth once per round trip, and round trips grow with
@@ -64,16 +74,23 @@ export function pipelineDepth(rate: number): number {
 }
 
 /**
- * Blocks a peer may be asked now (pure): `asked` in flight, `reqq` what its
- * BEP 10 handshake said (anything but a positive whole number: no limit of
- * its own), `depth` the pipeline for its rate (pipelineDepth). See
- * REFILL_FRACTION.
+ * What a peer may be asked now (pure): `asked` blocks of `askedBytes` in
+ * flight, `reqq` what its BEP 10 handshake said (anything but a positive
+ * whole number: it said nothing, and gets `depth` asks at most), `depth` the
+ * pipeline for its rate in full blocks (pipelineDepth): its bytes in flight
+ * are depth x 16 KiB. While asks are out, nothing until a quarter of the asks
+ * or of the bytes is free. See PIPELINE_DEPTH and REFILL_FRACTION.
  */
-export function pipelineRoom(asked: number, reqq: unknown, depth = PIPELINE_DEPTH): number {
-  const cap = typeof reqq === 'number' && Number.isSafeInteger(reqq) && reqq > 0 ? Math.min(depth, reqq) : depth;
-  const free = cap - asked;
+export function pipelineCapacity(asked: number, askedBytes: number, reqq: unknown, depth = PIPELINE_DEPTH): Capacity {
+  const said = typeof reqq === 'number' && Number.isSafeInteger(reqq) && reqq > 0;
+  const asks = said ? Math.min(Math.max(MAX_PIPELINE_BLOCKS, depth), reqq) : depth;
+  const cap = depth * BLOCK_BYTES;
+  const blocks = asks - asked;
+  const bytes = cap - askedBytes;
+  if (blocks <= 0 || bytes <= 0) return NO_CAPACITY;
   // Refill in batches while asks are out; an idle peer is asked at once.
-  return asked > 0 && free < Math.ceil(cap / REFILL_FRACTION) ? 0 : Math.max(0, free);
+  if (asked > 0 && (blocks < Math.ceil(Math.min(asks, depth) / REFILL_FRACTION) || bytes < cap / REFILL_FRACTION)) return NO_CAPACITY;
+  return { blocks, bytes, runs: Infinity };
 }
 
 /**
@@ -138,6 +155,8 @@ export class BtPeer implements PeerHandle {
   private unalignedAnswered = 0;
   /** Its download rate, which sizes its pipeline. */
   private readonly meter = new RateMeter(Date.now());
+  /** Bytes of the asks in `asks`. */
+  private askedBytes = 0;
 
   constructor(
     readonly link: PeerLink,
@@ -168,8 +187,7 @@ export class BtPeer implements PeerHandle {
   capacity(asked: number): Capacity {
     if (!this.ready) return NO_CAPACITY;
     const depth = pipelineDepth(this.meter.sample(this.link.downloaded, Date.now()));
-    const room = pipelineRoom(asked, this.link.wire.peerExtendedHandshake?.['reqq'], depth);
-    return room > 0 ? { blocks: room, bytes: Infinity, runs: Infinity } : NO_CAPACITY;
+    return pipelineCapacity(asked, this.askedBytes, this.link.wire.peerExtendedHandshake?.['reqq'], depth);
   }
 
 
@@ -202,6 +220,7 @@ export class BtPeer implements PeerHandle {
       this.ctx.alignedOnly(this.link, 'hangs up on');
     }
     this.asks.clear();
+    this.askedBytes = 0;
     this.groups.clear();
     this.sink?.closed(this, reason);
   }
@@ -209,6 +228,7 @@ export class BtPeer implements PeerHandle {
   /** Asks for `b`: as it is, or, aligned-only, as the aligned block holding it (one wire request per aligned block). */
   private ask(b: Block): void {
     const k = keyOf(b);
+    if (!this.asks.has(k)) this.askedBytes += b.length;
     this.asks.set(k, b);
     let tag: Block | Group = b;
     if (this.alignedOnly) {
@@ -242,8 +262,9 @@ export class BtPeer implements PeerHandle {
     if (grouped) {
       asked = [...(this.groups.get(tag.key)?.values() ?? [])];
       this.groups.delete(tag.key);
-      for (const x of asked) this.asks.delete(keyOf(x));
+      for (const x of asked) if (this.asks.delete(keyOf(x))) this.askedBytes -= x.length;
     } else asked = this.asks.delete(keyOf(tag)) ? [tag] : [];
+    if (!grouped && asked.length > 0) this.askedBytes -= tag.length;
     if (err || !bytes) {
       const rejected = this.link.wire.rejecting;
       if (!grouped && rejected && !this.link.closed && !this.link.wire.peerChoking && !isAlignedBlock(tag, this.ctx.pieceSize(tag.piece))) this.strike('rejects');
@@ -265,6 +286,7 @@ export class BtPeer implements PeerHandle {
   private unask(b: Block): void {
     const k = keyOf(b);
     if (!this.asks.delete(k)) return;
+    this.askedBytes -= b.length;
     const onWire = alignedBlockOf(b, this.ctx.pieceSize(b.piece));
     const group = this.groups.get(keyOf(onWire));
     if (group?.has(k)) {

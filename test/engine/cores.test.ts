@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { pieceIndex, type PieceIndex } from '../../src/core/ids.js';
 import { alignedBlockOf, BLOCK_BYTES, isAlignedBlock, keyOf, requestsFor } from '../../src/engine/block.js';
 import { CHOKE_GRACE_MS, freshHealth, lateAsks, MAX_TIMEOUTS, onBlock, onConviction, onTimeouts, overdue, REQUEST_TIMEOUT_MS } from '../../src/engine/health.js';
-import { AHEAD_BATCH_BYTES, leftToPeers, LOOK_AHEAD_BYTES, LOOK_AHEAD_PIECES, takeAhead } from '../../src/engine/look-ahead.js';
+import { AHEAD_BATCH_BYTES, aheadRoom, leftToPeers, LOOK_AHEAD_BYTES, LOOK_AHEAD_PIECES, SEED_AHEAD_SECONDS, SEED_PROBE_BYTES, seedAheadBytes, takeAhead } from '../../src/engine/look-ahead.js';
+import { freshMeter, onBytes, RATE_MEASURE_MS, RATE_WINDOW_MS, rateOf, setBusy } from '../../src/engine/rate.js';
 import { pickPiece, PiecePicker } from '../../src/engine/piece-picker.js';
 import { Rng } from '../helpers/random.js';
 import { RequestBook } from '../../src/engine/request-book.js';
@@ -291,6 +292,48 @@ describe('look-ahead', () => {
     ['leechers connected, no peer has it: taken ahead', 0, 1, 3, false],
   ];
   for (const [name, availability, seeds, connected, left] of leftRows) it(`which pieces it leaves to the peers: ${name}`, () => assert.equal(leftToPeers(availability, seeds, connected), left));
+});
+
+describe('measured rate (fake clock)', () => {
+  it('counts bytes over busy time only, and is no measure before RATE_MEASURE_MS of it', () => {
+    const m = freshMeter();
+    setBusy(m, true, 0);
+    onBytes(m, 100_000, 300);
+    assert.equal(rateOf(m, 300), undefined);
+    setBusy(m, false, 400);
+    // Idle for 10 s: not slower for it.
+    setBusy(m, true, 10_400);
+    onBytes(m, 100_000, 10_500);
+    assert.equal(rateOf(m, 10_500), 400_000);
+    setBusy(m, false, 10_500);
+    assert.equal(rateOf(m, 20_000), 400_000);
+  });
+  it('recent busy time counts most: a slow start fades once more than two windows passed', () => {
+    const m = freshMeter();
+    setBusy(m, true, 0);
+    onBytes(m, 50_000, RATE_MEASURE_MS); // 100 KB/s at first (a cold start)
+    let t = RATE_MEASURE_MS;
+    while (t < RATE_MEASURE_MS + 3 * RATE_WINDOW_MS) onBytes(m, 1_000_000, (t += 100)); // then 10 MB/s
+    const r = rateOf(m, t)!;
+    assert.ok(r > 9_000_000 && r <= 10_000_000, `rate ${r}`);
+  });
+});
+
+describe("look-ahead's room for a seed peer beside a web seed", () => {
+  const rows: [string, number | undefined, number][] = [
+    ['not measured yet: a probe', undefined, SEED_PROBE_BYTES],
+    ['measured: SEED_AHEAD_SECONDS of its rate', 3_000_000, 3_000_000 * SEED_AHEAD_SECONDS],
+    ['measured at 0 (it sent nothing while asked): nothing', 0, 0],
+  ];
+  for (const [name, rate, want] of rows) it(name, () => assert.equal(seedAheadBytes(rate), want));
+  const rooms: [string, number[], (number | undefined)[], number, number][] = [
+    ['no web seed: nothing (the peers have their deep window)', [], [1e6], 0, 0],
+    ["a web seed's room, less what waits for a first ask", [1_000_000], [], 300_000, 700_000],
+    ["beside a web seed with no room, a seed peer's still fills", [0], [1_000_000], 0, 1_000_000 * SEED_AHEAD_SECONDS],
+    ['a seed peer not measured yet adds a probe', [100_000], [undefined], 0, 100_000 + SEED_PROBE_BYTES],
+    ['more waiting than room: nothing', [100_000], [10_000], 500_000, 0],
+  ];
+  for (const [name, web, seeds, unasked, want] of rooms) it(`room: ${name}`, () => assert.equal(aheadRoom(web, seeds, unasked), want));
 });
 
 describe('sure bytes of the plan', () => {

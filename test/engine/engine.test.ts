@@ -222,6 +222,25 @@ describe('the download engine', () => {
     assert.equal(stats.fetchedBytes, s.target.length);
   });
 
+  it('a copy that comes after another source sent the block counts as late bytes (what endgame repeats cost)', async () => {
+    const s = scenario(3, 64, 16384);
+    const a = new FakeSource('peer A', 'peer', s.target, s.pieceLength);
+    const b = new FakeSource('peer B', 'peer', s.target, s.pieceLength);
+    const engine = new Engine({ length: s.target.length, pieceLength: s.pieceLength, withPeers: true, requestTimeoutMs: NEVER_MS, noPeerMs: NEVER_MS });
+    try {
+      engine.add(a);
+      engine.add(b);
+      const fetched = engine.fetch(pieceIndex(0), [{ start: 0, end: 1000 }]);
+      const block = { piece: pieceIndex(0), offset: 0, length: 1000 };
+      engine.block(a, block, s.target.slice(0, 1000));
+      engine.block(b, block, s.target.slice(0, 1000));
+      assert.deepEqual((await fetched).parts, [s.target.slice(0, 1000)]);
+      assert.deepEqual([engine.downloaded, engine.lateBytes], [2000, 1000]);
+    } finally {
+      engine.close();
+    }
+  });
+
   it('a web seed whose request fails is dropped with a warning, and the other web seed fetches its blocks', async () => {
     const s = scenario(6, 40, 16384);
     const bad = new FakeSource('web seed bad', 'web', s.target, s.pieceLength, { failFirst: true });

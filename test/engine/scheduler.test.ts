@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { pieceIndex } from '../../src/core/ids.js';
 import { ENDGAME_CROSS_MS, scheduleTurn, WEB_REPEATS_PEER_MS, type PieceRule } from '../../src/engine/scheduler.js';
 import { block, book, PIECE, render, sources } from './shorthand.js';
+import { BLOCK_BYTES } from '../../src/engine/block.js';
 
 interface Row {
   readonly name: string;
@@ -21,6 +22,8 @@ interface Row {
   readonly backlog?: number;
   /** Pieces look-ahead took for the web seeds (default: every piece). */
   readonly ahead?: number[];
+  /** Blocks of the web seeds' queues a seed peer with free slots may take beyond its share (default none here). */
+  readonly probe?: number;
   /** The asks of the turn, rendered. */
   readonly asks: string;
   readonly cancels?: string;
@@ -62,6 +65,15 @@ const rows: Row[] = [
   { name: 'a web seed that does not keep up keeps no queue from seed peers', sources: 'S=#### W=web/0q2k', wanted: '2 1', asks: 'S:0.0,0.1,1.0' },
   { name: 'a web seed with no queue yet (no rate measured) leaves a seed peer its slots and its backlog', sources: 'S=####/1 W=web/8', wanted: '4 1', backlog: 2, asks: 'S:0.0 W:0.3,1.0' },
   { name: "a seed peer's backlog lies beyond the web seed's queue: the web seed takes its queue's blocks", sources: 'S=####/1 W=web/2q2', wanted: '4 2', backlog: 2, asks: 'S:0.2 W:0.0,0.1' },
+  { name: 'a slow mirror holding 8 blocks of queue, a seed peer idle at 50 MiB/s: the peer takes the far end, the mirror keeps its oldest block', sources: 'S=####/8r50 W=web/0q8r2', wanted: '4 4', asks: 'S:0.1,0.2,0.3,1.0,1.1,1.2,1.3' },
+  { name: 'a fast mirror keeps its queue from a seed peer 25 x slower', sources: 'S=####/8r2 W=web/0q8r50', wanted: '4 4', asks: '' },
+  { name: 'equal rates split the queue in half, the seed peer the far half', sources: 'S=####/8r4 W=web/0q8r4', wanted: '4 4', asks: 'S:1.0,1.1,1.2,1.3' },
+  { name: 'the mirror with room takes its share, the oldest; the seed peer the far end; its backlog lies beyond', sources: 'S=####/2r50 W=web/2q8r2', wanted: '4 4', backlog: 1, asks: 'S:0.1,0.2 W:0.0,1.0' },
+  { name: 'a seed peer not measured yet takes a probe from the far end of the queue', sources: 'S=####/8 W=web/0q8r2', wanted: '4 4', probe: 2, asks: 'S:1.2,1.3' },
+  { name: 'a seed peer measured slow still takes its probe beyond its share', sources: 'S=####/8r2 W=web/0q8r50', wanted: '4 4', probe: 2, asks: 'S:1.2,1.3' },
+  { name: 'a busy seed peer counts by its rate only, a probe is for one with free slots', sources: 'S=####/0r2 T=####/8 W=web/0q8r2', wanted: '4 4', probe: 2, asks: 'T:0.2,0.3,1.0,1.1,1.2,1.3' },
+  { name: 'a web seed not measured yet keeps its whole queue, whatever the seed peer', sources: 'S=####/8r50 W=web/0q8', wanted: '4 4', asks: '' },
+  { name: 'two mirrors: the seed peer takes the far end of their summed queues by their summed rate', sources: 'S=####/8r4 W=web/0q4r2 V=web/0q4r2', wanted: '4 4', asks: 'S:1.0,1.1,1.2,1.3' },
   { name: "a seed peer takes a piece pinned to it even inside the web seed's queue", sources: 'S=####/2 W=web/0q8', wanted: '2', rules: [[0, { oneSource: true, pinned: 'S' }]], asks: 'S:0.0,0.1' },
   { name: 'a piece avoids a source that sent bad bytes when another has it', sources: 'A=#### B=####', wanted: '1', rules: [[0, { avoid: new Set(['A']) }]], asks: 'B:0.0' },
   { name: 'an avoided source is asked when it alone has the piece', sources: 'A=#### B=.###', wanted: '1', rules: [[0, { avoid: new Set(['A']) }]], asks: 'A:0.0' },
@@ -93,6 +105,7 @@ describe('scheduler', () => {
         pieceLength: PIECE,
         ...(r.backlog !== undefined ? { peerBacklog: r.backlog } : {}),
         ahead,
+        probeBytes: (r.probe ?? 0) * BLOCK_BYTES,
       });
       assert.equal(render(d.asks), r.asks);
       if (r.cancels !== undefined) assert.equal(render(d.cancels), r.cancels);

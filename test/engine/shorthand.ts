@@ -9,7 +9,8 @@
  *            blocks one request may hold, default 8), 'c' (chokes us), 'k'
  *            (has not kept up: a timeout since its last block), 's' (a strike),
  *            'qN' (a web seed's queue: N blocks in this and its next requests,
- *            default none beyond this turn's request).
+ *            default none beyond this turn's request), 'rN' (its measured
+ *            rate, N MiB/s; default not measured yet).
  *            A peer with every piece is a seed.
  *   wanted   '2 1 0 3': blocks wanted per piece (16 KiB blocks from offset 0),
  *            oldest first in piece order; a block may be marked asked of a
@@ -28,7 +29,7 @@ export function sources(spec: string): SourceView<string>[] {
     .trim()
     .split(/\s+/)
     .map((word) => {
-      const m = /^(\w+)=([#.]+|web)(?:\/(\d*)((?:q\d+|[cks])*))?$/.exec(word);
+      const m = /^(\w+)=([#.]+|web)(?:\/(\d*)((?:q\d+|r\d+|[cks])*))?$/.exec(word);
       if (!m) throw new Error(`bad source ${word}`);
       const [, name, have, slots, flags = ''] = m;
       const web = have === 'web';
@@ -36,6 +37,7 @@ export function sources(spec: string): SourceView<string>[] {
       const ready = !flags.includes('c');
       const q = /q(\d+)/.exec(flags);
       const queue = q ? { queue: Number(q[1]) * BLOCK_BYTES } : {};
+      const r = /r(\d+)/.exec(flags);
       return {
         handle: name!,
         kind: web ? 'web' : 'peer',
@@ -45,6 +47,7 @@ export function sources(spec: string): SourceView<string>[] {
         has: (p: PieceIndex) => web || have![p] === '#',
         strikes: flags.includes('s') ? 1 : 0,
         keepsUp: !flags.includes('k'),
+        rate: r ? Number(r[1]) * 1024 * 1024 : undefined,
       } satisfies SourceView<string>;
     });
 }

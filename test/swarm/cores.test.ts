@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pieceIndex } from '../../src/core/ids.js';
 import { Availability } from '../../src/swarm/availability.js';
-import { MAX_PIPELINE_DEPTH, PIPELINE_DEPTH, PIPELINE_SECONDS, pipelineDepth, pipelineRoom, RATE_WINDOW_MS, RateMeter } from '../../src/swarm/bt-peer.js';
+import { MAX_PIPELINE_BLOCKS, MAX_PIPELINE_DEPTH, PIPELINE_BYTES, PIPELINE_DEPTH, PIPELINE_SECONDS, pipelineCapacity, pipelineDepth, RATE_WINDOW_MS, RateMeter } from '../../src/swarm/bt-peer.js';
+import { NO_CAPACITY } from '../../src/engine/handle.js';
 import { dialWays, duplicateToDrop, MAX_REDIALS, refusedBeforeHandshake, shouldRedial, type DialWay } from '../../src/swarm/peer-set.js';
 import { SUPER_SEED_PATIENCE_MS, SuperSeed } from '../../src/swarm/super-seed.js';
 import { SHARE_MEMORY_MS, UploadQueue } from '../../src/swarm/upload-queue.js';
@@ -61,16 +62,20 @@ describe('availability reports what changed', () => {
 });
 
 describe('peer pipeline room', () => {
-  const rows: [string, number, unknown, number][] = [
-    ['an idle peer is asked a full pipeline', 0, undefined, PIPELINE_DEPTH],
-    ["never deeper than the peer's reqq", 0, 16, 16],
-    ['a reqq above the depth changes nothing', 0, 500, PIPELINE_DEPTH],
-    ['a reqq that is not a positive whole number is ignored', 0, -5, PIPELINE_DEPTH],
-    ['while asks are out, less than a quarter free waits', PIPELINE_DEPTH - 15, undefined, 0],
-    ['a quarter free is asked at once', PIPELINE_DEPTH - 16, undefined, 16],
-    ['more asked than the depth (a reqq that shrank): nothing', PIPELINE_DEPTH + 10, undefined, 0],
+  const F = 16384;
+  const free = (blocks: number, bytes: number) => ({ blocks, bytes, runs: Infinity });
+  const rows: [string, number, number, unknown, ReturnType<typeof pipelineCapacity>][] = [
+    ['an idle peer that says no reqq is asked a full pipeline', 0, 0, undefined, free(PIPELINE_DEPTH, PIPELINE_BYTES)],
+    ["never deeper than the peer's reqq", 0, 0, 16, free(16, PIPELINE_BYTES)],
+    ['a peer whose reqq takes them is asked up to MAX_PIPELINE_BLOCKS small blocks, the bytes of a full pipeline', 0, 0, 2000, free(MAX_PIPELINE_BLOCKS, PIPELINE_BYTES)],
+    ['a reqq that is not a positive whole number is ignored', 0, 0, -5, free(PIPELINE_DEPTH, PIPELINE_BYTES)],
+    ['while asks are out, less than a quarter of the asks free waits', PIPELINE_DEPTH - 15, (PIPELINE_DEPTH - 15) * F, undefined, NO_CAPACITY],
+    ['a quarter of the asks free is asked at once', PIPELINE_DEPTH - 16, (PIPELINE_DEPTH - 16) * F, undefined, free(16, 16 * F)],
+    ['small blocks: less than a quarter of the bytes free waits, whatever the asks', 100, PIPELINE_BYTES - PIPELINE_BYTES / 4 + 1, 2000, NO_CAPACITY],
+    ['small blocks: a quarter of the bytes free is asked at once', 100, (PIPELINE_BYTES * 3) / 4, 2000, free(MAX_PIPELINE_BLOCKS - 100, PIPELINE_BYTES / 4)],
+    ['more asked than the depth (a reqq that shrank): nothing', PIPELINE_DEPTH + 10, 0, undefined, NO_CAPACITY],
   ];
-  for (const [name, asked, reqq, want] of rows) it(name, () => assert.equal(pipelineRoom(asked, reqq), want));
+  for (const [name, asked, bytes, reqq, want] of rows) it(name, () => assert.deepEqual(pipelineCapacity(asked, bytes, reqq), want));
   const deep: [string, number, unknown, number, number][] = [
     ['a deeper pipeline is asked in full when idle', 0, undefined, 256, 256],
     ["a deep pipeline still stops at the peer's reqq", 0, 100, 256, 100],
@@ -78,7 +83,7 @@ describe('peer pipeline room', () => {
     ['a quarter of a deep pipeline free is asked at once', 256 - 64, undefined, 256, 64],
     ['a quarter of the reqq, when it is the limit', 100 - 25, 100, 256, 25],
   ];
-  for (const [name, asked, reqq, depth, want] of deep) it(name, () => assert.equal(pipelineRoom(asked, reqq, depth), want));
+  for (const [name, asked, reqq, depth, want] of deep) it(name, () => assert.equal(pipelineCapacity(asked, asked * F, reqq, depth).blocks, want));
 });
 
 describe('peer pipeline depth by rate', () => {
