@@ -88,6 +88,11 @@ function table(rows: readonly [string, string][], indent = 2): string {
   return rows.map(([k, v]) => `${' '.repeat(indent)}${k.padEnd(w)}  ${v}`).join('\n');
 }
 
+/** Whether `isosync [COMMAND] --help` has text after the options (helpFooter is not empty). */
+export function hasHelpFooter(command: string): boolean {
+  return command === '' || (EXAMPLES[command] ?? []).length > 0;
+}
+
 /** Text after the options in `isosync [COMMAND] --help`. */
 export function helpFooter(command: string): string {
   const ex = EXAMPLES[command] ?? [];

@@ -14,7 +14,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { debugRequested, reportError } from './common.js';
 import { COMMANDS, commandModule, loadCommands, type CommandModule, type Register } from './commands/index.js';
 import { firstOperand, looksLikeTarget } from './argv.js';
-import { helpFooter } from './help-text.js';
+import { hasHelpFooter, helpFooter } from './help-text.js';
 import { errorLine } from './output.js';
 import { suggestName } from './suggest.js';
 import { VERSION } from '../version.js';
@@ -55,10 +55,11 @@ export function buildProgram(registers: readonly Register[], opts: { command?: s
     .exitOverride();
   globalOptions(program);
   for (const register of registers) register(program);
-  program.addHelpText('after', helpFooter(''));
+  // Made when help is shown: every run builds the program once or twice, and the tables cost some ms of a start-up.
+  program.addHelpText('after', () => helpFooter(''));
   for (const c of program.commands) {
-    const footer = helpFooter(c.name());
-    if (footer.trim()) c.addHelpText('after', footer);
+    const name = c.name();
+    if (hasHelpFooter(name)) c.addHelpText('after', () => helpFooter(name));
   }
   return program;
 }
