@@ -19,10 +19,10 @@ process.env['ISOSYNC_DHT_BOOTSTRAP'] ??= '';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
-const modules = readdirSync(here)
-  .filter((f) => f.endsWith('-bench.js'))
-  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-  .sort();
+const all = readdirSync(here).filter((f) => f.endsWith('-bench.js'));
+// A filter that names a bench exactly runs that bench alone (`memory` is not also `nested-memory`); any other
+// filter runs every bench whose name holds it.
+const modules = all.filter((f) => filters.length === 0 || filters.some((x) => (all.includes(`${x}-bench.js`) ? f === `${x}-bench.js` : f.includes(x)))).sort();
 
 if (modules.length === 0) process.stdout.write(`no bench modules matched ${JSON.stringify(filters)}\n`);
 for (const file of modules) {

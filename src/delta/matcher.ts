@@ -34,8 +34,12 @@ export { indexSource };
 
 export { BLOCK };
 
-/** Bytes read per step of the target: large sequential reads; the window carries over between chunks. */
-const CHUNK_BYTES = 8 * 1024 * 1024;
+/**
+ * Bytes read per step of the target: sequential reads; the window carries over between chunks. 1 MiB, not 8:
+ * a local read of up to 1 MiB is synchronous (store/exact-io.ts), and each scan's window is its own buffer
+ * (publish --previous of the 348 MiB DVD pair held four 8 MiB read buffers at its peak).
+ */
+const CHUNK_BYTES = 1024 * 1024;
 /** Source chunks when runs lead anywhere (a gap scan): a few blocks around each place. */
 const SCATTERED_CHUNK_BYTES = 64 * 1024;
 const SCATTERED_CHUNKS_KEPT = 64;
@@ -54,15 +58,18 @@ export interface MatchResult {
  * `buf` is valid only until the next `ensure`.
  */
 class Window {
-  /** Room for a chunk behind the longest tail kept (`need` is at most STRIDE_BYTES) and BLOCK bytes before it (a run's start is refined backwards). */
-  private readonly store = Buffer.allocUnsafe(CHUNK_BYTES + STRIDE_BYTES + BLOCK);
-  buf: Buffer = this.store.subarray(0, 0);
+  /** Room for a read behind the longest tail kept (`need` is at most STRIDE_BYTES) and BLOCK bytes before it (a run's start is refined backwards): sized from the read, so a gap scan's 256 KiB reads take no 8 MiB window. */
+  private readonly store: Buffer;
+  buf: Buffer;
   base = 0; // target offset of buf[0]
   constructor(
     private readonly src: ByteSource,
     private readonly readBytes = CHUNK_BYTES,
     private readonly onRead?: (bytes: Uint8Array, offset: number) => void,
-  ) {}
+  ) {
+    this.store = Buffer.allocUnsafe(readBytes + STRIDE_BYTES + BLOCK);
+    this.buf = this.store.subarray(0, 0);
+  }
 
   /** Starts buffering at `pos` unless it is buffered already or follows the buffered bytes. */
   seek(pos: number): void {

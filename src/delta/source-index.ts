@@ -9,8 +9,8 @@ import type { ByteSource } from '../store/byte-source.js';
 import { readInto } from '../store/byte-source.js';
 import { BLOCK, hashPair, pair } from './rolling-hash.js';
 
-/** Bytes read per step: large sequential reads into one reused buffer. */
-const CHUNK_BYTES = 8 * 1024 * 1024;
+/** Bytes read per step: sequential reads into one reused buffer, synchronous for a local file (1 MiB: store/exact-io.ts). */
+const CHUNK_BYTES = 1024 * 1024;
 /** Golden-ratio multiplier that spreads a hash's bits for the table slot and the filter bit. */
 export const MIX = 0x9e3779b1 | 0;
 /** Filter bits (2^24 = 2 MiB): with ~1.4 blocks per KiB of source, few false hits, and it stays in cache. */
