@@ -58,6 +58,6 @@ export function printSyncReport(report: SyncReport): void {
     else say(`  peers: ${formatBytes(report.peers.downloaded)} from ${report.peers.list.filter((p) => p.downloaded > 0).length} peer(s), ${formatBytes(report.peers.uploaded)} uploaded`);
     if (verbose) for (const p of report.peers.list) if (p.downloaded > 0 || p.banned || p.dropped) say(`    peer ${p.address}: ${formatBytes(p.downloaded)}${p.banned ? ' (banned)' : p.dropped ? ` (dropped: ${p.dropped})` : ''}`);
   }
-  say(`  fetched ${formatBytes(report.fetchedBytes)} in total${report.guessedWrongBytes ? ` (${formatBytes(report.guessedWrongBytes)} guessed wrong, fetched again)` : ''}${report.wastedBytes ? ` (${formatBytes(report.wastedBytes)} failed verification)` : ''}; ${report.resumedBytes ? `${formatBytes(report.resumedBytes)} resumed from .part; ` : ''}${formatSeconds(report.seconds)}`);
+  say(`  fetched ${formatBytes(report.fetchedBytes)} in total${report.guessedWrongBytes ? ` (${formatBytes(report.guessedWrongBytes)} guessed wrong, fetched again)` : ''}${report.wastedBytes ? ` (${formatBytes(report.wastedBytes)} failed verification)` : ''}${report.duplicateBytes ? ` (${formatBytes(report.duplicateBytes)} more came twice, from two sources)` : ''}; ${report.resumedBytes ? `${formatBytes(report.resumedBytes)} resumed from .part; ` : ''}${formatSeconds(report.seconds)}`);
   say(`wrote ${report.output} (every piece verified)`);
 }

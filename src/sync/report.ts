@@ -133,6 +133,12 @@ export interface SyncReport extends PlanReport {
    * BEP 52 leaf hashes save (delta/block-verify.ts).
    */
   guessedRightFetchedBytes?: number;
+  /**
+   * Bytes that came twice, not counted in fetchedBytes: a copy that arrived
+   * after another source had sent the same block (endgame's repeats, asks a
+   * faster source took over but the slower one had already started sending).
+   */
+  duplicateBytes?: number;
   resumedBytes: number;
   webSeeds: { url: string; bytes: number; dropped?: string }[];
   /** Of the fetched bytes, those that arrived while planning (the target's metadata), by web seeds and by peers. */

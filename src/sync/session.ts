@@ -235,6 +235,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
       wastedBytes: stats.wastedBytes,
       guessedWrongBytes: stats.guessedWrongBytes,
       guessedRightFetchedBytes: stats.guessedRightFetchedBytes,
+      duplicateBytes: net.engine.lateBytes,
       resumedBytes,
       webSeeds: net.webSeedReport(),
       planningFetched,

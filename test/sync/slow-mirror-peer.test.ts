@@ -33,6 +33,7 @@ const CHANGED_EVERY = 80 * 1024;
 
 interface Report {
   fetchedBytes: number;
+  duplicateBytes: number;
   peers: { downloaded: number; started: string | false };
 }
 
@@ -82,6 +83,9 @@ describe('a seed peer beside a slow mirror', { skip: HAVE_RELEASES ? false : 'fi
       // Nothing twice but endgame's deliberate repeats: a peer repeats the mirror's asks once they are ENDGAME_CROSS_MS old, at most what
       // the mirror had in flight (a request cannot be withdrawn: MIN_QUEUE_BYTES at its rate), and some hundred bytes of headers a request.
       assert.ok(fromPeer + fromWeb <= report.fetchedBytes + MIN_QUEUE_BYTES + 64 * 1024, `peer ${fromPeer} + mirror ${fromWeb} bytes for ${report.fetchedBytes} fetched`);
+      // The report names the copies that came twice, apart from the fetched bytes: both together are at most what the two sources sent.
+      assert.equal(typeof report.duplicateBytes, 'number');
+      assert.ok(report.fetchedBytes + report.duplicateBytes <= fromPeer + fromWeb, `${report.fetchedBytes} fetched + ${report.duplicateBytes} twice, but peer ${fromPeer} + mirror ${fromWeb} sent`);
     } finally {
       await seed.stop();
       await mirror.close();
