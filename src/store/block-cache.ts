@@ -100,7 +100,10 @@ export class BlockCache implements ByteSource {
         const bytes = await this.inner.read(start, Math.min((b + 1) * bs, this.size) - start);
         for (let i = a; i <= b; i++) {
           if (!wanted.has(i) || this.blocks.has(i)) continue;
-          this.blocks.set(i, Promise.resolve(bytes.slice((i - a) * bs, (i - a + 1) * bs)));
+          // A copy of each block, not a view: a Buffer's slice is a view, and one cached 4 KiB block
+          // would keep its whole run's read (up to PREFETCH_RUN_BYTES) alive.
+          const block = a === b ? bytes : new Uint8Array(bytes.subarray((i - a) * bs, (i - a + 1) * bs));
+          this.blocks.set(i, Promise.resolve(block));
           if (this.blocks.size > this.maxBlocks) this.blocks.delete(this.blocks.keys().next().value!);
         }
       }

@@ -55,4 +55,14 @@ describe('BlockCache prefetch', () => {
     assert.equal(src.reads, 5);
     assert.deepEqual(await cache.read(20 * 256 * 1024, 1), bytes.subarray(20 * 256 * 1024, 20 * 256 * 1024 + 1));
   });
+
+  it("keeps a block, not its run's whole read, when the source answers with Buffers (whose slice is a view)", async () => {
+    // A file source answers each read with a Buffer of its own; a cached block that is a view of it keeps all of it.
+    const src: ByteSource = { size: bytes.length, read: async (offset, length) => Buffer.from(bytes.subarray(offset, offset + length)) };
+    const cache = new BlockCache(src, 4096, 4096);
+    await cache.prefetch([{ start: 10_000, end: 10_100 }, { start: 30_000, end: 30_032 }]);
+    const got = await cache.read(10_000, 100);
+    assert.deepEqual(got, bytes.subarray(10_000, 10_100));
+    assert.ok(got.buffer.byteLength <= 4096, `a cached block holds ${got.buffer.byteLength} bytes of memory`);
+  });
 });
