@@ -45,6 +45,7 @@ import { BufferPool, fillSegments, ReadWindows } from './piece-fill.js';
 import { cutBySamples as cutBy, SegmentProbe, WIDER_TURN_MARGINS } from './probe.js';
 import { blockPlan, blockRight, guessedRight, sameBytesAt, wrongBlockFetch, wrongBlockSamples } from './block-verify.js';
 import { MERKLE_BLOCK_BYTES } from '../torrent/merkle.js';
+import { assembleWindow } from './assemble-window.js';
 
 export type { Blame, PieceFetcher, PieceStore };
 
@@ -135,22 +136,6 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
   const n = Math.max(1, Math.min(input.concurrency ?? fetcher?.concurrency ?? assembleWindow(plan.pieceLength), todo.length + remote.length));
   await Promise.all(Array.from({ length: n }, worker));
   return stats;
-}
-
-/** Piece bytes assemble works on at once by default: eight 256 KiB pieces. */
-export const ASSEMBLE_WINDOW_BYTES = 2 * 1024 * 1024;
-/** Pieces at most (small pieces) and at least (one assembled while the next one reads or fetches). */
-export const MAX_ASSEMBLE_PIECES = 8;
-export const MIN_ASSEMBLE_PIECES = 2;
-
-/**
- * Pieces assembled at once when the caller and the fetcher name no number: a
- * window of bytes, not of pieces, since each piece in flight holds up to four
- * buffers of its length (piece, network, two read windows): eight 256 KiB
- * pieces, but two 4 MiB ones (not 8 x 4 x 4 MiB). Pure: a table test covers it.
- */
-export function assembleWindow(pieceLength: number): number {
-  return Math.max(MIN_ASSEMBLE_PIECES, Math.min(MAX_ASSEMBLE_PIECES, Math.ceil(ASSEMBLE_WINDOW_BYTES / Math.max(1, pieceLength))));
 }
 
 /**

@@ -11,7 +11,7 @@
  * layout knows where the areas are. Pure.
  */
 import { putNum, putShortDate } from './encode.js';
-import { CE, ER, NM, PX, SL, SL_COMPONENT, SP, SUSP_ENTRY, TF } from './susp.js';
+import { CE, ER, NM, PX, SL, SL_COMPONENT, SP, SUSP_ENTRY, TF } from './susp-fields.js';
 
 /** SUSP §5.1: a CE entry is 28 bytes. */
 export const CE_BYTES = 28;

@@ -15,35 +15,10 @@
  * §9.1.5 or 17-byte §8.4.26.1 form), CL/PL/RE for relocated directories.
  */
 import { IsoContext, LIMITS } from './context.js';
-import { type Field, latin1Text, longDate, num, shortDate, u32At, utf8Text } from './fields.js';
+import { latin1Text, longDate, num, shortDate, u32At, utf8Text } from './fields.js';
 import type { Span } from '../core/span.js';
 
-/** SUSP §4.1 entry header. */
-export const SUSP_ENTRY = {
-  signature: { at: 0, kind: 'bytes', len: 2 },
-  length: { at: 2, kind: 'u8' },
-  version: { at: 3, kind: 'u8' },
-} as const satisfies Record<string, Field>;
-
-/** SUSP §5.3 SP: check bytes 0xBE 0xEF, then the bytes to skip. */
-export const SP = { check1: { at: 4, kind: 'u8' }, check2: { at: 5, kind: 'u8' }, skip: { at: 6, kind: 'u8' } } as const satisfies Record<string, Field>;
-/** SUSP §5.1 CE: where the continuation area is. */
-export const CE = { blockLba: { at: 4, kind: 'u32both' }, offset: { at: 12, kind: 'u32both' }, length: { at: 20, kind: 'u32both' } } as const satisfies Record<string, Field>;
-/** SUSP §5.5 ER. */
-export const ER = { idLength: { at: 4, kind: 'u8' }, descLength: { at: 5, kind: 'u8' }, srcLength: { at: 6, kind: 'u8' }, version: { at: 7, kind: 'u8' }, id: { at: 8, kind: 'bytes' } } as const satisfies Record<string, Field>;
-/** RRIP §4.1.1 PX; `serial` only when the entry is 44 bytes long (RRIP 1.12). */
-export const PX = {
-  mode: { at: 4, kind: 'u32both' }, nlink: { at: 12, kind: 'u32both' }, uid: { at: 20, kind: 'u32both' }, gid: { at: 28, kind: 'u32both' }, serial: { at: 36, kind: 'u32both' },
-} as const satisfies Record<string, Field>;
-/** RRIP §4.1.3 SL: entry flags, then component records (flags, length, content). */
-export const SL = { flags: { at: 4, kind: 'u8' }, components: { at: 5, kind: 'bytes' } } as const satisfies Record<string, Field>;
-export const SL_COMPONENT = { flags: { at: 0, kind: 'u8' }, length: { at: 1, kind: 'u8' }, content: { at: 2, kind: 'bytes' } } as const satisfies Record<string, Field>;
-/** RRIP §4.1.4 NM. */
-export const NM = { flags: { at: 4, kind: 'u8' }, name: { at: 5, kind: 'bytes' } } as const satisfies Record<string, Field>;
-/** RRIP §4.1.5.1 CL and §4.1.5.2 PL: the location of the relocated child / original parent. */
-export const CL_PL = { lba: { at: 4, kind: 'u32both' } } as const satisfies Record<string, Field>;
-/** RRIP §4.1.6 TF: flags, then the time stamps selected by flags, in bit order. */
-export const TF = { flags: { at: 4, kind: 'u8' }, stamps: { at: 5, kind: 'bytes' } } as const satisfies Record<string, Field>;
+import { CE, CL_PL, ER, NM, PX, SL, SL_COMPONENT, SP, SUSP_ENTRY, TF } from './susp-fields.js';
 
 const SL_FLAG = { continue: 0x01, current: 0x02, parent: 0x04, root: 0x08 } as const;
 const NM_FLAG = { continue: 0x01, current: 0x02, parent: 0x04 } as const;

@@ -12,12 +12,13 @@
  */
 import { IsoContext, LIMITS } from './context.js';
 import type { IsoEntry, MetadataArea, Extent } from './entry.js';
-import { latin1Text, ucs2Text } from './fields.js';
 import { CHUNK_BYTES, directoryStart, FILE_FLAG, readDirectory, RecordCursor, type DirRecord } from './records.js';
 import { parseSystemUse, rockRidgeInline, type RockRidge } from './susp.js';
 import type { TreeOptions } from './tree-options.js';
+import { entryOf, isoName, jolietName } from './tree-entry.js';
 
 export type { NameSource, TransientReads, TreeOptions } from './tree-options.js';
+export { isoName, jolietName } from './tree-entry.js';
 
 export interface TreeResult {
   readonly entries: IsoEntry[];
@@ -30,18 +31,6 @@ const S_IFLNK = 0o120000;
 const S_IFDIR = 0o040000;
 /** Names mkisofs, genisoimage and xorriso give the folder of relocated deep directories. */
 const RELOCATION_DIR = /^\.?rr_moved$/i;
-
-/** ISO 9660 name: strip the ";version" (ECMA-119 §7.5.1) and a trailing dot of an empty extension. */
-export function isoName(id: Uint8Array): string {
-  let n = latin1Text(id).replace(/;\d*$/, '');
-  if (n.endsWith('.') && n.length > 1) n = n.slice(0, -1);
-  return n;
-}
-
-/** Joliet name: UCS-2BE, strip ";1" as the ISO name. */
-export function jolietName(id: Uint8Array): string {
-  return ucs2Text(id).replace(/;\d*$/, '');
-}
 
 /** rrInline's answer for a record whose system use area continues elsewhere. */
 const NEEDS_IO = Symbol('needs I/O');
@@ -63,40 +52,6 @@ export interface PendingDir {
   readonly recordOffset: number;
   readonly rr: RockRidge | undefined;
   readonly mtimeMs: number | undefined;
-}
-
-type MutableEntry = { -readonly [K in keyof IsoEntry]: IsoEntry[K] };
-
-/**
- * An entry with the attributes Rock Ridge gives (only those present) and
- * its modification time (TreeWalk.mtimeOf), built in one shape: the walk
- * makes one per file. The usual record (PX with its four fields, maybe the
- * serial number, no link target) is one literal, every property in the
- * object itself: added one at a time, the last five went to a separate
- * property store, allocated and grown per entry.
- */
-function entryOf(path: string, name: string, type: IsoEntry['type'], size: number, lba: number, extents: readonly Extent[], rr: RockRidge | undefined, mtimeMs: number | undefined, recordOffset: number): MutableEntry {
-  const mode = rr?.mode, uid = rr?.uid, gid = rr?.gid, nlink = rr?.nlink, inode = rr?.serial;
-  if (type !== 'symlink' && mode !== undefined && uid !== undefined && gid !== undefined && nlink !== undefined) {
-    if (inode === undefined) return withTime({ path, name, type, size, lba, extents, recordOffset, mode, uid, gid, nlink }, mtimeMs);
-    if (mtimeMs === undefined) return { path, name, type, size, lba, extents, recordOffset, mode, uid, gid, nlink, inode };
-    return { path, name, type, size, lba, extents, recordOffset, mode, uid, gid, nlink, inode, mtimeMs };
-  }
-  const e: MutableEntry = { path, name, type, size, lba, extents, recordOffset };
-  if (rr !== undefined) {
-    if (type === 'symlink') e.target = rr.target ?? '';
-    if (mode !== undefined) e.mode = mode;
-    if (uid !== undefined) e.uid = uid;
-    if (gid !== undefined) e.gid = gid;
-    if (nlink !== undefined) e.nlink = nlink;
-    if (inode !== undefined) e.inode = inode;
-  }
-  return withTime(e, mtimeMs);
-}
-
-function withTime(e: MutableEntry, mtimeMs: number | undefined): MutableEntry {
-  if (mtimeMs !== undefined) e.mtimeMs = mtimeMs;
-  return e;
 }
 
 /** The state of one walk, shared by its directories: bounds, loop detection, metadata areas. */

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { assembleWindow, MAX_ASSEMBLE_PIECES, MIN_ASSEMBLE_PIECES } from '../../src/delta/assemble.js';
+import { assembleWindow, MAX_ASSEMBLE_PIECES, MIN_ASSEMBLE_PIECES } from '../../src/delta/assemble-window.js';
 
 describe('assembleWindow: pieces assembled at once, from the piece length (buffers bounded in bytes)', () => {
   const KiB = 1024;
