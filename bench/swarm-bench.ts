@@ -302,8 +302,11 @@ function isosyncAt(root: string, name: string): Impl {
       return m ? Number(m[1]) : undefined;
     },
     fromSeed(leecher, seedPort) {
-      const m = new RegExp(`"address":\\s*"127\\.0\\.0\\.1:${seedPort}",\\s*"downloaded":\\s*(\\d+)`).exec(leecher.lines.join('\n'));
-      return m ? Number(m[1]) : undefined;
+      // The seed may dial a leecher it heard of by PEX: that connection is listed under another address, with the seed's peer id.
+      const entries = [...leecher.lines.join('\n').matchAll(/"address":\s*"([^"]+)",\s*"downloaded":\s*(\d+),\s*"uploaded":\s*\d+(?:,\s*"peerId":\s*"([0-9a-f]+)")?/g)];
+      const dialed = entries.find((e) => e[1] === `127.0.0.1:${seedPort}`);
+      if (!dialed) return undefined;
+      return entries.filter((e) => e === dialed || (dialed[3] !== undefined && e[3] === dialed[3])).reduce((n, e) => n + Number(e[2]), 0);
     },
   };
 }

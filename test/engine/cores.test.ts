@@ -72,6 +72,15 @@ describe('incremental piece picker', () => {
     assert.deepEqual(picker('2013').drain(true, false), [2, 0, 3, 1]);
     assert.deepEqual(picker('2013').drain(true, true), [1, 2, 0, 3]);
   });
+  it('with a seed connected, every other pick is the rarest piece some leecher has', () => {
+    const rows: [string, string, number[]][] = [
+      ['pieces only the seed has alternate with the rarest a leecher has', '002103', [0, 3, 1, 2, 4, 5]],
+      ['no leecher has any piece: only the seed can give them, in turn', '0000', [0, 1, 2, 3]],
+      ['every piece is at a leecher: rarest first, as without the alternation', '2131', [1, 3, 0, 2]],
+      ['the leechers run out first: the seed-only pieces follow', '0010', [0, 2, 1, 3]],
+    ];
+    for (const [name, levels, want] of rows) assert.deepEqual(picker(levels).drain(true, true), want, name);
+  });
   it('among equally rare pieces, fewest bytes missing first, then the random rank', () => {
     assert.deepEqual(picker('1111', [500, 100, 500, 100], [0.9, 0.7, 0.1, 0.2]).drain(true, false), [3, 1, 2, 0]);
   });
@@ -94,7 +103,7 @@ describe('incremental piece picker', () => {
     assert.equal(pk.next(true, false), 1);
     assert.equal(pk.next(true, false), undefined);
   });
-  it('hands out the same pieces in the same order as pickPiece, over random scenarios with changes, take-aheads and switches between modes', () => {
+  it('hands out the same pieces in the same order as pickPiece (with a seed, every other pick among the pieces leechers have), over random scenarios with changes, take-aheads and switches between modes', () => {
     const rng = new Rng(12);
     for (let round = 0; round < 40; round++) {
       const n = 1 + rng.int(60);
@@ -104,6 +113,7 @@ describe('incremental piece picker', () => {
       let r = 0;
       const pk = new PiecePicker(pieces(n), { level: (p) => level[p]!, missingBytes: (p) => missing[p]! }, () => ranks[r++]!);
       let remaining = pieces(n);
+      let seedPicks = 0;
       while (remaining.length > 0) {
         const peers = rng.int(5) > 0;
         const seeds = rng.int(3) === 0;
@@ -119,15 +129,18 @@ describe('incremental piece picker', () => {
           remaining = remaining.filter((x) => x !== p);
           continue;
         }
+        // With a seed, every other pick is among the pieces some leecher has (when there are any).
+        const held = remaining.filter((p) => level[p]! > 0);
+        const among = peers && seeds && seedPicks++ % 2 === 1 && held.length > 0 ? held : remaining;
         let k = 0;
-        const want = pickPiece(remaining, {
+        const want = pickPiece(among, {
           availability: (p) => (peers ? level[p]! + Number(seeds) : 0),
           missingBytes: (p) => missing[p]!,
           webSeeds: web,
           peers,
-        }, () => ranks[remaining[k++]!]!);
+        }, () => ranks[among[k++]!]!);
         const got = pk.next(peers, peers && seeds);
-        assert.equal(got, remaining[want], `round ${round}`);
+        assert.equal(got, among[want], `round ${round}`);
         remaining = remaining.filter((x) => x !== got);
       }
       assert.equal(pk.next(true, false), undefined);
