@@ -28,7 +28,9 @@ const FETCH_ALIGN = 2048;
 
 export class VirtualTarget implements ByteSource {
   /** Fetched ranges, sorted and non-overlapping, with their bytes (a nested image's metadata: one range per inode or index, thousands). */
-  private readonly cache = new RangeCache();
+  private cache = new RangeCache();
+  /** The ranges whose bytes `releaseVerified` dropped, as [start, end) pairs: copying from them is an internal error, not zeros. */
+  private released: Float64Array | undefined;
   fetchedBytes = 0;
   private fetching: Promise<void> = Promise.resolve();
 
@@ -68,13 +70,13 @@ export class VirtualTarget implements ByteSource {
     for (const seg of localSegs) await this.fill(out, offset, seg);
     // Already fetched in one piece (the ISO reader reads a directory's sectors one by one): no span arithmetic.
     if (localSegs.length === 0 && this.cachedWhole(offset, end)) {
-      this.cacheBytes(out, offset, end);
+      this.copyCached(out, offset, end);
       return out;
     }
     const localSpans: readonly Span[] = localSegs;
     const gaps = subtractSpans([{ start: offset, end }], mergeSpans([...localSpans, ...this.cachedIn(offset, end)]));
     if (gaps.length > 0) await this.fetchGaps(gaps, readAhead, align);
-    this.cacheBytes(out, offset, end);
+    this.copyCached(out, offset, end);
     return out;
   }
 
@@ -241,6 +243,7 @@ export class VirtualTarget implements ByteSource {
 
   /** Whether `truth` is the cached bytes of [start, start + truth.length) (bytes no range holds count as zeros, as in cacheBytes); no copy. */
   cachedEquals(start: number, truth: Uint8Array): boolean {
+    this.checkNotReleased(start, start + truth.length);
     const c = this.cache;
     const end = start + truth.length;
     let at = start;
@@ -255,8 +258,56 @@ export class VirtualTarget implements ByteSource {
     return zeros(truth, at - start, truth.length);
   }
 
-  /** Copies cached bytes of [start, end) into `out` (out[0] is byte `start`). */
+  /**
+   * Drops the fetched bytes once every piece they lie in is verified (`have`): the plan's CACHE_SOURCE segments
+   * are then in pieces no assembly builds again, and the planning check has compared them. A sync kept them to
+   * its end (7 MiB of array buffers on the stock-torrent DVD pair, through the whole of assembly). Nothing is
+   * dropped while a range lies in a piece not verified. Returns the bytes dropped. The ranges stay known: a copy
+   * from them afterwards throws (a piece built from them would fail its hash, not be silently zero-filled).
+   */
+  releaseVerified(have: readonly boolean[], pieceLength: number): number {
+    const c = this.cache;
+    let bytes = 0;
+    for (let i = 0; i < c.count; i++) {
+      for (let p = Math.floor(c.start(i) / pieceLength); p * pieceLength < c.end(i); p++) if (!have[p]) return 0;
+      bytes += c.end(i) - c.start(i);
+    }
+    if (c.count === 0) return 0;
+    const before = this.released ?? new Float64Array(0);
+    const now = this.cachedBounds();
+    const all = new Float64Array(before.length + now.length);
+    all.set(before);
+    all.set(now, before.length);
+    this.released = mergeBounds(all);
+    this.cache = new RangeCache();
+    return bytes;
+  }
+
+  /** Throws when [start, end) meets a range whose bytes were released. */
+  private checkNotReleased(start: number, end: number): void {
+    const r = this.released;
+    if (!r) return;
+    // The first pair that ends after `start` (pairs sorted and disjoint).
+    let lo = 0;
+    let hi = r.length >> 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (r[2 * mid + 1]! <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    if (2 * lo < r.length && r[2 * lo]! < end) {
+      throw new IsosyncError('INTERNAL', `Internal error: planning bytes at ${Math.max(start, r[2 * lo]!)} were used after their pieces verified and they were released`);
+    }
+  }
+
+  /** Copies cached bytes of [start, end) into `out` (out[0] is byte `start`): the plan's CACHE_SOURCE segments. */
   cacheBytes(out: Uint8Array, start: number, end: number): void {
+    this.checkNotReleased(start, end);
+    this.copyCached(out, start, end);
+  }
+
+  /** cacheBytes for reads of the target (a read after releaseVerified fetches released bytes again, as any missed read does). */
+  private copyCached(out: Uint8Array, start: number, end: number): void {
     const c = this.cache;
     for (let i = c.firstAfter(start); i < c.count && c.start(i) < end; i++) {
       const a = Math.max(c.start(i), start);

@@ -193,6 +193,8 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     const checked = await checkPlanningInput(prepared, part, pieceCheckOf(target), onEvent, leaves);
     prepared = checked.prepared;
     const { plan, report, byteSources, vt, net } = prepared;
+    // Every piece that holds planning bytes is verified now (the check assembled them): their bytes are not needed again.
+    vt.releaseVerified(part.have, plan.pieceLength);
     toFetch = report.fetchBytes;
     net.engine.planned(pieceNeeds(plan, part.have));
     // Peers and web seeds behind one engine.

@@ -82,3 +82,36 @@ test('a prefetch of thousands of ranges fetches each missing byte once, in group
   truth[mid] = truth[mid]! ^ 1;
   assert.equal(vt.cachedEquals(s, truth), false);
 });
+
+test('planning bytes are released only once every piece they lie in is verified, and are never served as zeros after', async () => {
+  const rng = new Rng(23);
+  const pieceLength = 4096;
+  const image = rng.bytes(16 * pieceLength);
+  const requests: Span[][] = [];
+  const vt = new VirtualTarget(image.length, [], [], fetcherOf(image, requests));
+  // Two ranges: one inside piece 1, one across pieces 3 and 4.
+  assert.deepEqual(Buffer.from(await vt.readExact(pieceLength + 10, 100)), Buffer.from(image.subarray(pieceLength + 10, pieceLength + 110)));
+  assert.deepEqual(Buffer.from(await vt.readExact(4 * pieceLength - 50, 100)), Buffer.from(image.subarray(4 * pieceLength - 50, 4 * pieceLength + 50)));
+  const have = new Array<boolean>(16).fill(false);
+  have[1] = true;
+  have[3] = true;
+  assert.equal(vt.releaseVerified(have, pieceLength), 0, 'piece 4 is not verified: nothing is dropped');
+  const out = new Uint8Array(100);
+  vt.cacheBytes(out, pieceLength + 10, pieceLength + 110);
+  assert.deepEqual(Buffer.from(out), Buffer.from(image.subarray(pieceLength + 10, pieceLength + 110)), 'still served');
+  assert.ok(vt.cachedEquals(4 * pieceLength - 50, image.subarray(4 * pieceLength - 50, 4 * pieceLength + 50)));
+  have[4] = true;
+  assert.equal(vt.releaseVerified(have, pieceLength), 200);
+  assert.equal(vt.cachedBounds().length, 0, 'no range is held');
+  // A plan segment served from released bytes is an internal error, not a zero-filled piece.
+  assert.throws(() => vt.cacheBytes(new Uint8Array(10), pieceLength + 20, pieceLength + 30), /released/);
+  assert.throws(() => vt.cachedEquals(4 * pieceLength, image.subarray(4 * pieceLength, 4 * pieceLength + 10)), /released/);
+  // Bytes never cached are still zeros (as before), and a read of the target fetches released bytes again.
+  const zero = new Uint8Array(10).fill(7);
+  vt.cacheBytes(zero, 8 * pieceLength, 8 * pieceLength + 10);
+  assert.deepEqual([...zero], new Array(10).fill(7), 'nothing cached there: left as it was');
+  const before = requests.length;
+  assert.deepEqual(Buffer.from(await vt.readExact(pieceLength + 10, 100)), Buffer.from(image.subarray(pieceLength + 10, pieceLength + 110)));
+  assert.equal(requests.length, before + 1, 'fetched again');
+  assert.equal(vt.fetchedBytes, 300);
+});
