@@ -39,7 +39,8 @@ import type { ByteSource, Span } from '../store/byte-source.js';
 import type { LocalSegment } from './plan.js';
 import type { ReencodedStore } from './reencoded-store.js';
 import { calibrate, type Calibration } from './reencode-align.js';
-import { ChainScratch, runChain } from './reencode-chain.js';
+import { ChainScratch, runChain, type ChainInput, type ChainOutput } from './reencode-chain.js';
+import { ChainPool, defaultChainWorkers } from './reencode-pool.js';
 import { readStored, storedBytes, type StoredFile } from './reencode-old.js';
 import { pairSpans } from './reencode-resync.js';
 
@@ -60,6 +61,10 @@ export interface ReencodeInput {
   readonly target: ByteSource;
   readonly store: ReencodedStore;
   readonly storeIndex: number;
+  /** Worker threads beside the calling one (0 or 1; default: one when a core is free and the work is large, reencode-pool.ts). */
+  readonly workers?: number;
+  /** The worker's script (tests). */
+  readonly workerUrl?: URL;
 }
 
 export interface ReencodeResult {
@@ -69,6 +74,8 @@ export interface ReencodeResult {
   readonly resynced: number;
   readonly fetched: number;
   readonly files: number;
+  /** Chains run by the worker thread (0 without one). */
+  readonly inWorker: number;
 }
 
 /** A file between rounds: the cluster it needs next, and the shift found so far. */
@@ -112,83 +119,97 @@ export function firstChanged(t: ClusterExtent[], s: ClusterExtent[], tSize: numb
 export async function reencodeChangedClusters(input: ReencodeInput): Promise<ReencodeResult> {
   const enc = new Lz4HcEncoder();
   const scratch = new ChainScratch();
-  let arena = new Uint8Array(0);
+  let arena: Uint8Array = new Uint8Array(0);
+  let pool: ChainPool | undefined;
+  let poolTried = false;
   const guesses: LocalSegment[] = [];
   let kept = 0;
   let resynced = 0;
   let fetched = 0;
   let files = 0;
-  for (const t of input.targets) {
-    if (t.layout.format !== 'erofs') continue;
-    const src = input.sources.flatMap((s) => s.nested.filter((n) => n.path === t.path && n.layout.format === 'erofs').map((img) => ({ img, bytes: s.bytes, index: s.index })))[0];
-    if (!src) continue;
-    const cal = await calibrate(src.img, src.bytes, enc);
-    if (!cal) continue;
-    const oldFiles = src.img.layout.files;
-    const byPath = pathIndex(oldFiles);
-    const pending: { f: LayoutFile; from: LayoutFile; k0: number }[] = [];
-    // Read from the table's columns: an entry's object is made only for the changed files (a few hundred of thousands).
-    const newFiles = t.layout.files;
-    for (let ti = 0; ti < newFiles.count; ti++) {
-      if (newFiles.type(ti) !== 'file' || newFiles.size(ti) > MAX_FILE || !newFiles.evidence(ti)) continue;
-      const i = byPath(newFiles.path(ti));
-      if (i < 0 || oldFiles.type(i) !== 'file' || oldFiles.size(i) > MAX_FILE || !oldFiles.evidence(i) || entrySignature(oldFiles, i) === entrySignature(newFiles, ti)) continue;
-      const f = newFiles.get(ti);
-      const from = oldFiles.get(i);
-      const te = extentsOf(f);
-      const se = extentsOf(from);
-      if (!te || !se) continue;
-      const k0 = firstChanged(te.extents, se.extents, f.size, from.size);
-      if (te.extents.length - k0 >= 2) pending.push({ f, from, k0 });
-    }
-    // Each round: one request for every file's next cluster, then the files in batches bounded in bytes (each
-    // holds its files' old and guessed bytes while it runs); a file that needs another cluster waits for the next round.
-    let queue: Pending[] = pending.map(({ f, from, k0 }) => ({ f, from, want: k0, fetched: 0, shift: 0 }));
-    for (let round = 0; round < ROUNDS && queue.length > 0; round++) {
-      await input.target.prefetch?.(queue.flatMap((p) => t.toImage(p.f.chunks[2 * p.want]!, p.f.chunks[2 * p.want + 1]!)).sort((x, y) => x.start - y.start));
-      const next: Pending[] = [];
-      let at = 0;
-      while (at < queue.length) {
-        const picked: Pending[] = [];
-        let bytes = 0;
-        while (at < queue.length && (picked.length === 0 || bytes + queue[at]!.f.size + queue[at]!.from.size <= BATCH_BYTES)) {
-          const p = queue[at++]!;
-          picked.push(p);
-          bytes += p.f.size + p.from.size;
-        }
-        // A batch's old files are read at once (stored, decoded later where needed): each is a few reads of the local
-        // image, which cost more waiting than work. An old file that cannot be read only loses its guess.
-        // Into one buffer kept from batch to batch (a buffer per file was some 30 MB to collect on the bench pair).
-        const room = picked.map((p) => storedBytes(p.from));
-        const total = room.reduce((a, b) => a + b, 0);
-        if (arena.length < total) arena = new Uint8Array(total);
-        let off = 0;
-        const olds = await Promise.all(
-          picked.map((p, i) => {
-            const into = arena.subarray(off, off + room[i]!);
-            off += room[i]!;
-            return readStored(src.img, src.bytes, p.from, into).catch(() => undefined);
-          }),
-        );
-        const jobs: FileJob[] = [];
-        picked.forEach((p, i) => {
-          const old = olds[i];
-          if (!old) return;
-          const ex = extentsOf(p.f)!;
-          const ox = extentsOf(p.from)!;
-          jobs.push({ t, f: p.f, entry: p.from, extents: ex.extents, pas: ex.pas, old, oldExtents: ox.extents, oldPas: ox.pas, cal, want: p.want, fetched: p.fetched, shift: p.shift });
-        });
-        if (round === 0) files += jobs.length;
-        const r = await runRound(jobs, input, enc, src, guesses, scratch);
-        kept += r.kept;
-        resynced += r.resynced;
-        fetched += r.fetched;
-        for (const j of jobs) if (j.want !== undefined && j.fetched < FETCH_BUDGET) next.push({ f: j.f, from: j.entry, want: j.want, fetched: j.fetched, shift: j.shift });
+  let inWorker = 0;
+  try {
+    for (const t of input.targets) {
+      if (t.layout.format !== 'erofs') continue;
+      const src = input.sources.flatMap((s) => s.nested.filter((n) => n.path === t.path && n.layout.format === 'erofs').map((img) => ({ img, bytes: s.bytes, index: s.index })))[0];
+      if (!src) continue;
+      const cal = await calibrate(src.img, src.bytes, enc);
+      if (!cal) continue;
+      const oldFiles = src.img.layout.files;
+      const byPath = pathIndex(oldFiles);
+      const pending: { f: LayoutFile; from: LayoutFile; k0: number }[] = [];
+      // Read from the table's columns: an entry's object is made only for the changed files (a few hundred of thousands).
+      const newFiles = t.layout.files;
+      for (let ti = 0; ti < newFiles.count; ti++) {
+        if (newFiles.type(ti) !== 'file' || newFiles.size(ti) > MAX_FILE || !newFiles.evidence(ti)) continue;
+        const i = byPath(newFiles.path(ti));
+        if (i < 0 || oldFiles.type(i) !== 'file' || oldFiles.size(i) > MAX_FILE || !oldFiles.evidence(i) || entrySignature(oldFiles, i) === entrySignature(newFiles, ti)) continue;
+        const f = newFiles.get(ti);
+        const from = oldFiles.get(i);
+        const te = extentsOf(f);
+        const se = extentsOf(from);
+        if (!te || !se) continue;
+        const k0 = firstChanged(te.extents, se.extents, f.size, from.size);
+        if (te.extents.length - k0 >= 2) pending.push({ f, from, k0 });
       }
-      queue = next;
+      // Each round: one request for every file's next cluster, then the files in batches bounded in bytes (each
+      // holds its files' old and guessed bytes while it runs); a file that needs another cluster waits for the next round.
+      let queue: Pending[] = pending.map(({ f, from, k0 }) => ({ f, from, want: k0, fetched: 0, shift: 0 }));
+      // The worker starts while the first round's clusters are fetched.
+      if (!poolTried && pending.length > 0) {
+        poolTried = true;
+        if ((input.workers ?? defaultChainWorkers(pending.reduce((n, p) => n + p.f.size, 0))) > 0) pool = ChainPool.start(input.workerUrl);
+      }
+      for (let round = 0; round < ROUNDS && queue.length > 0; round++) {
+        await input.target.prefetch?.(queue.flatMap((p) => t.toImage(p.f.chunks[2 * p.want]!, p.f.chunks[2 * p.want + 1]!)).sort((x, y) => x.start - y.start));
+        const next: Pending[] = [];
+        let at = 0;
+        while (at < queue.length) {
+          const picked: Pending[] = [];
+          let bytes = 0;
+          while (at < queue.length && (picked.length === 0 || bytes + queue[at]!.f.size + queue[at]!.from.size <= BATCH_BYTES)) {
+            const p = queue[at++]!;
+            picked.push(p);
+            bytes += p.f.size + p.from.size;
+          }
+          // A batch's old files are read at once (stored, decoded later where needed): each is a few reads of the local
+          // image, which cost more waiting than work. An old file that cannot be read only loses its guess.
+          // Into one buffer kept from batch to batch (a buffer per file was some 30 MB to collect on the bench pair).
+          const room = picked.map((p) => storedBytes(p.from));
+          const total = room.reduce((a, b) => a + b, 0);
+          // Shared with the worker, if any: its chains read the old files where they are.
+          if (arena.length < total) arena = pool ? new Uint8Array(new SharedArrayBuffer(total)) : new Uint8Array(total);
+          let off = 0;
+          const olds = await Promise.all(
+            picked.map((p, i) => {
+              const into = arena.subarray(off, off + room[i]!);
+              off += room[i]!;
+              return readStored(src.img, src.bytes, p.from, into).catch(() => undefined);
+            }),
+          );
+          const jobs: FileJob[] = [];
+          picked.forEach((p, i) => {
+            const old = olds[i];
+            if (!old) return;
+            const ex = extentsOf(p.f)!;
+            const ox = extentsOf(p.from)!;
+            jobs.push({ t, f: p.f, entry: p.from, extents: ex.extents, pas: ex.pas, old, oldExtents: ox.extents, oldPas: ox.pas, cal, want: p.want, fetched: p.fetched, shift: p.shift });
+          });
+          if (round === 0) files += jobs.length;
+          const r = await runRound(jobs, input, src, guesses, (cs) => (pool ? pool.run(cs, (c) => runChain(c, enc, scratch)) : Promise.resolve(cs.map((c) => runChain(c, enc, scratch)))));
+          kept += r.kept;
+          resynced += r.resynced;
+          fetched += r.fetched;
+          for (const j of jobs) if (j.want !== undefined && j.fetched < FETCH_BUDGET) next.push({ f: j.f, from: j.entry, want: j.want, fetched: j.fetched, shift: j.shift });
+        }
+        queue = next;
+      }
     }
+  } finally {
+    inWorker = pool?.ranInWorker ?? 0;
+    await pool?.close();
   }
-  return { guesses, kept, resynced, fetched, files };
+  return { guesses, kept, resynced, fetched, files, inWorker };
 }
 
 /**
@@ -217,13 +238,15 @@ function fnv1a(s: string): number {
 }
 
 /**
- * One round: each file's cluster (prefetched) fetched and decoded, then the chain after it (the shift, then the
- * clusters compressed again as far as the guess holds: reencode-chain.ts).
+ * One round: each file's cluster (prefetched) fetched and decoded, then the chains after them (the shift, then the
+ * clusters compressed again as far as the guess holds: reencode-chain.ts, by `chains`, in order), then their results recorded.
  */
-async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder, src: { readonly img: NestedImage; readonly index: number }, out: LocalSegment[], scratch: ChainScratch): Promise<{ kept: number; resynced: number; fetched: number }> {
+async function runRound(jobs: FileJob[], input: ReencodeInput, src: { readonly img: NestedImage; readonly index: number }, out: LocalSegment[], chains: (cs: ChainInput[]) => Promise<ChainOutput[]>): Promise<{ kept: number; resynced: number; fetched: number }> {
   let kept = 0;
   let resynced = 0;
   let fetched = 0;
+  const started: FileJob[] = [];
+  const inputs: ChainInput[] = [];
   for (const j of jobs) {
     const k = j.want!;
     j.want = undefined;
@@ -233,9 +256,14 @@ async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder
     j.fetched++;
     fetched++;
     // A cluster that does not decode to its length but holds as many bytes is a raw (PLAIN) one.
-    const plain = decodeCluster(stored, end - x.la) ?? (stored.length === end - x.la ? stored : undefined);
+    const plain = decodeCluster(stored, end - x.la) ?? (stored.length === end - x.la ? stored.slice() : undefined);
     if (!plain) continue; // inline or undecodable: the chain stops here
-    const r = runChain({ size: j.f.size, extents: j.extents, k, plain, shift: j.shift, level: j.cal.level, old: j.old, oldExtents: j.oldExtents }, enc, scratch);
+    started.push(j);
+    inputs.push({ size: j.f.size, extents: j.extents, k, plain, shift: j.shift, level: j.cal.level, old: j.old, oldExtents: j.oldExtents });
+  }
+  const results = await chains(inputs);
+  started.forEach((j, i) => {
+    const r = results[i]!;
     j.shift = r.shift;
     j.want = r.want;
     let o = 0;
@@ -258,7 +286,7 @@ async function runRound(jobs: FileJob[], input: ReencodeInput, enc: Lz4HcEncoder
         at += s.end - s.start;
       }
     }
-  }
+  });
   return { kept, resynced, fetched };
 }
 

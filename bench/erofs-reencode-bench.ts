@@ -1,0 +1,60 @@
+/**
+ * `npm run bench -- erofs-reencode`: the re-encoding of changed lz4hc EROFS
+ * clusters (delta/reencoded-clusters.ts) alone, on two EROFS images given as
+ * EROFS_PAIR=OLD.erofs,NEW.erofs (e.g. /LiveOS/squashfs.img of the live
+ * bench pair, extracted), the new one read as if it were remote (from
+ * memory). EROFS_WORKERS=0,1 alternates rounds without and with a worker
+ * thread. Prints the phase's CPU and wall per round, the clusters kept, and
+ * a digest of every guess and stored cluster, so that two builds can be
+ * compared for identical output as well as for time.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { erofsReader } from '../src/layouts/erofs/read.js';
+import { DEFAULT_LIMITS, MetadataBudget } from '../src/layouts/layout.js';
+import type { NestedImage } from '../src/layouts/nested.js';
+import { reencodeChangedClusters } from '../src/delta/reencoded-clusters.js';
+import { ReencodedStore } from '../src/delta/reencoded-store.js';
+import { MemorySource } from '../src/store/byte-source.js';
+import { FileSource } from '../src/store/file-source.js';
+
+const out = (s = '') => process.stdout.write(`${s}\n`);
+
+export async function run(): Promise<void> {
+  const pair = process.env.EROFS_PAIR;
+  if (!pair) {
+    out('skipped: set EROFS_PAIR=OLD.erofs,NEW.erofs');
+    return;
+  }
+  const [a, b] = pair.split(',') as [string, string];
+  const src = await FileSource.open(a);
+  const tgt = new MemorySource(readFileSync(b));
+  const read = async (s: FileSource | MemorySource, name: string): Promise<NestedImage> => ({
+    path: '/fs.erofs',
+    depth: 1,
+    base: 0,
+    layout: await erofsReader.read(s, name, DEFAULT_LIMITS, new MetadataBudget(DEFAULT_LIMITS.metadataBytes)),
+    toImage: (start, end) => [{ start, end }],
+  });
+  const s = await read(src, 'old');
+  const t = await read(tgt, 'new');
+  const rounds = Number(process.env.EROFS_ROUNDS ?? 3);
+  // EROFS_WORKERS=0,1: alternate rounds without and with the worker thread (default: the sync's own choice).
+  const workers = process.env.EROFS_WORKERS?.split(',').map(Number) ?? [undefined];
+  for (let i = 0; i < rounds * workers.length; i++) {
+    const w = workers[i % workers.length];
+    const store = new ReencodedStore();
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    const r = await reencodeChangedClusters({ targets: [t], sources: [{ nested: [s], bytes: src, index: 1 }], target: tgt, store, storeIndex: 2, ...(w !== undefined ? { workers: w } : {}) });
+    const wall = (performance.now() - w0) / 1000;
+    const c = process.cpuUsage(c0);
+    const h = createHash('sha256');
+    for (const g of r.guesses) h.update(`${g.start},${g.end},${g.source},${g.sourceOffset};`);
+    h.update(await store.read(0, store.size));
+    store.close();
+    out(`round ${Math.floor(i / workers.length) + 1}${w !== undefined ? `, ${w} worker${w === 1 ? '' : 's'}` : ''}: ${wall.toFixed(2)} s wall, ${((c.user + c.system) / 1e6).toFixed(2)} s CPU (process), ${r.kept} kept (${r.resynced} resynced), ${r.fetched} fetched, ${r.files} files (${r.inWorker} chains in the worker), digest ${h.digest('hex').slice(0, 16)}, load ${loadavg()[0]!.toFixed(1)}`);
+  }
+  await src.close();
+}

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ChainPool, defaultChainWorkers, MIN_WORKER_BYTES } from '../../src/delta/reencode-pool.js';
+import type { ChainInput, ChainOutput } from '../../src/delta/reencode-chain.js';
+import { reencodeChangedClusters } from '../../src/delta/reencoded-clusters.js';
+import { ReencodedStore } from '../../src/delta/reencoded-store.js';
+import { erofsReader } from '../../src/layouts/erofs/read.js';
+import type { NestedImage } from '../../src/layouts/nested.js';
+import { MemorySource } from '../../src/store/byte-source.js';
+import { needTools, tempDir } from '../helpers/env.js';
+import { mulberry32 } from '../helpers/random.js';
+import { readFrom, run, textBytes } from '../layouts/helpers.js';
+
+/** Inputs that are no chain at all (the calling thread's stand-in answers them; a real worker fails on them). */
+const dummies = (ks: number[]): ChainInput[] => ks.map((k, i) => ({ size: 0, extents: [], k, plain: new Uint8Array(0), shift: i, level: 9, old: { size: 0, las: [], stored: new Uint8Array(0), ends: [] }, oldExtents: [] }));
+const here = (c: ChainInput): ChainOutput => ({ shift: c.shift, want: c.k, kept: [], encoded: new Uint8Array(0) });
+const BAD = new URL('./reencode-pool-bad-worker.js', import.meta.url);
+
+describe('re-encoding worker pool', () => {
+  test('defaultChainWorkers: one worker only with a free core and enough work', () => {
+    const big = MIN_WORKER_BYTES;
+    const cases: [string, number, number, number, number][] = [
+      ['small work', big - 1, 2, 0, 0],
+      ['one core', big, 1, 0, 0],
+      ['2 cores, idle', big, 2, 0.3, 1],
+      ['2 cores, one busy', big, 2, 1.0, 1],
+      ['2 cores, loaded', big, 2, 1.5, 0],
+      ['8 cores, load 20', big, 8, 20, 0],
+    ];
+    for (const [name, bytes, cores, load, want] of cases) assert.equal(defaultChainWorkers(bytes, cores, load), want, name);
+  });
+
+  test('a worker that answers with errors: every chain runs on the calling thread, results in order', { timeout: 60_000 }, async () => {
+    const pool = ChainPool.start(BAD)!;
+    try {
+      const outs = await pool.run(dummies([0, 0, 0, 0, 0, 0]), here);
+      assert.deepEqual(outs.map((o) => o.shift), [0, 1, 2, 3, 4, 5]);
+      assert.equal(pool.ranInWorker, 0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a worker that dies with chains out: they run on the calling thread, and later runs need no worker', { timeout: 60_000 }, async () => {
+    const pool = ChainPool.start(BAD)!;
+    try {
+      const outs = await pool.run(dummies([1, 1, 1, 1]), here);
+      assert.deepEqual(outs.map((o) => o.shift), [0, 1, 2, 3]);
+      const again = await pool.run(dummies([0, 0]), here);
+      assert.deepEqual(again.map((o) => o.shift), [0, 1]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a worker script that cannot load: the chains run on the calling thread; close() returns', { timeout: 60_000 }, async () => {
+    const pool = ChainPool.start(new URL('./no-such-reencode-worker.js', import.meta.url));
+    if (!pool) return; // refused at once: nothing started
+    const outs = await pool.run(dummies([0, 0, 0]), here);
+    assert.deepEqual(outs.map((o) => o.shift), [0, 1, 2]);
+    await pool.close();
+  });
+
+  test('the real worker refuses malformed chains with an error reply (no crash), and close() ends its thread', { timeout: 60_000 }, async () => {
+    const pool = ChainPool.start()!;
+    const outs = await pool.run(dummies([5, 5, 5]), here);
+    assert.deepEqual(outs.map((o) => o.want), [5, 5, 5]);
+    assert.equal(pool.ranInWorker, 0, 'every chain the worker got failed there and ran here');
+    await pool.close(); // resolves once the thread has exited
+  });
+});
+
+const whole = (path: string, layout: NestedImage['layout']): NestedImage => ({ path, depth: 1, layout, base: 0, toImage: (s, e) => [{ start: s, end: e }] });
+
+describe('re-encoded clusters with a worker thread', { skip: needTools('mkfs.erofs') }, () => {
+  test('the same guesses and the same cluster bytes with the worker as without, some chains run by it', { timeout: 300_000 }, async () => {
+    const { dir, cleanup } = tempDir('isosync-reenc-pool-');
+    try {
+      const r = mulberry32(11);
+      const image = (name: string, files: Map<string, Uint8Array>): Uint8Array => {
+        const root = join(dir, name);
+        for (const [p, b] of files) {
+          mkdirSync(join(root, p, '..'), { recursive: true });
+          writeFileSync(join(root, p), b);
+        }
+        run('mkfs.erofs', ['-zlz4hc', '-Eztailpacking', '-T0', '--all-root', join(dir, `${name}.erofs`), root]);
+        return readFileSync(join(dir, `${name}.erofs`));
+      };
+      // Twelve files, each with a few bytes inserted: twelve chains.
+      const old = new Map<string, Uint8Array>();
+      const neu = new Map<string, Uint8Array>();
+      for (let i = 0; i < 12; i++) {
+        const base = textBytes(300 + i, 60_000 + Math.floor(r() * 60_000));
+        const at = 5_000 + Math.floor(r() * 20_000);
+        old.set(`/usr/lib/g${i}.so`, base);
+        neu.set(`/usr/lib/g${i}.so`, Uint8Array.from([...base.subarray(0, at), ...textBytes(400 + i, 40), ...base.subarray(at)]));
+      }
+      const a = image('a', old);
+      const b = image('b', neu);
+      const results = [];
+      for (const workers of [0, 1]) {
+        const src = new MemorySource(a);
+        const tgt = new MemorySource(b);
+        const t = whole('/fs.erofs', await readFrom(erofsReader, tgt));
+        const s = whole('/fs.erofs', await readFrom(erofsReader, src));
+        const store = new ReencodedStore();
+        const res = await reencodeChangedClusters({ targets: [t], sources: [{ nested: [s], bytes: src, index: 3 }], target: tgt, store, storeIndex: 5, workers });
+        results.push({ res, bytes: await store.read(0, store.size) });
+        store.close();
+      }
+      const [without, withWorker] = results as [(typeof results)[0], (typeof results)[0]];
+      assert.ok(without.res.kept > 12, `${without.res.kept} clusters rebuilt`);
+      assert.equal(without.res.inWorker, 0);
+      assert.ok(withWorker.res.inWorker > 0, 'the worker ran some chains');
+      assert.deepEqual(withWorker.res.guesses, without.res.guesses);
+      assert.ok(Buffer.from(withWorker.bytes).equals(without.bytes), 'the same cluster bytes');
+      // And they are the target's.
+      for (const g of withWorker.res.guesses) {
+        const got = g.source === 5 ? withWorker.bytes.subarray(g.sourceOffset, g.sourceOffset + g.end - g.start) : a.subarray(g.sourceOffset, g.sourceOffset + g.end - g.start);
+        assert.ok(Buffer.from(got).equals(b.subarray(g.start, g.end)), `cluster at ${g.start}`);
+      }
+    } finally {
+      cleanup();
+    }
+  });
+});
