@@ -59,7 +59,13 @@ const common = {
 rmSync(outdir, { recursive: true, force: true });
 await build({
   ...common,
-  entryPoints: { version: 'dist/src/version.js', 'quick-info': 'dist/src/cli/quick-info.js', 'quick-ls': 'dist/src/cli/quick-ls.js', 'quick-extract': 'dist/src/cli/quick-extract.js' },
+  entryPoints: {
+    version: 'dist/src/version.js',
+    'quick-info': 'dist/src/cli/quick-info.js',
+    'quick-ls': 'dist/src/cli/quick-ls.js',
+    'quick-extract': 'dist/src/cli/quick-extract.js',
+    'quick-publish': 'dist/src/cli/quick-publish.js',
+  },
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   // import.meta does not exist in CommonJS: its url is the file's own.
