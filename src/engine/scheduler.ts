@@ -8,12 +8,14 @@
  * Rules, in the order they apply:
  *   - Leechers before seeds: sources are served in the order leechers, seeds,
  *     web seeds, so a block another leecher can give is not asked of a seed,
- *     and a seed's upload goes to pieces nobody else has. A seed (peer or web)
- *     is not given blocks of a piece that a leecher which keeps up holds
- *     (`spared`), and when a leecher announces a piece, the blocks of it
- *     asked only of seed peers are withdrawn there (`reclaim`) and asked of
- *     the leecher. Web seeds come last and take what the leechers cannot take
- *     soon (see the last rule).
+ *     and a seed's upload goes to pieces nobody else has. A seed peer is not
+ *     given blocks of a piece that a leecher which keeps up holds, unless
+ *     the seed is measured faster than that leecher (`spared`, sparesSeed:
+ *     then it takes what the leechers' pipelines left), and when a leecher
+ *     announces a piece, the blocks of it asked only of seed peers that spare
+ *     it are withdrawn there (`reclaim`) and asked of the leecher. Web seeds
+ *     come last and take what the leechers cannot take soon (see the last
+ *     rule).
  *   - A seed peer leaves the web seeds what look-ahead took for their room,
  *     as far as their queues go: the oldest of those blocks they send in
  *     about 2 s at their measured rates (Capacity.queue, webseed/web-peer.ts;
@@ -179,6 +181,21 @@ export function keptQueue<H>(queued: number, webs: readonly SourceView<H>[], see
   return Math.max(0, Math.floor(kept - probes * probe));
 }
 
+/**
+ * Whether leecher `l`, which has a piece, spares seed peer `s` that piece:
+ * unless both rates are measured and the seed's is higher. A seed measured
+ * faster is asked for what the leechers' pipelines left this turn: once
+ * every piece was out with some leecher, a loopback seed of four leechers
+ * had sat idle while they traded the last ~3 images among themselves (it
+ * had sent 1.1-1.4 images, libtorrent's seed 1.6-3.2). A seed slower than
+ * the leechers (a real swarm's, whose upload is shared by many) is still
+ * left to the pieces nobody else has; so is one not measured yet, or
+ * beside a leecher not measured yet.
+ */
+export function sparesSeed<H>(l: SourceView<H>, s: SourceView<H>): boolean {
+  return l.rate === undefined || s.rate === undefined || l.rate >= s.rate;
+}
+
 /** Order in which sources get blocks: leechers, then seed peers, then web seeds; ties by fewer strikes. */
 function rank<H>(s: SourceView<H>): number {
   return s.kind === 'web' ? 2 : s.complete ? 1 : 0;
@@ -206,16 +223,16 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     const avoid = rules.get(p)?.avoid;
     return avoid !== undefined && avoid.has(s.handle) && input.sources.some((o) => o !== s && o.has(p) && !avoid.has(o.handle));
   };
-  /** A leecher that keeps up holds p (seeds then leave p to it). */
-  const spared = (p: PieceIndex): boolean =>
-    input.sources.some((o) => o.kind === 'peer' && !o.complete && o.ready && o.keepsUp && o.has(p) && !rules.get(p)?.avoid?.has(o.handle));
+  /** Seed peer `s` leaves p to a leecher that keeps up, holds p and is not measured slower than `s` (sparesSeed). */
+  const spared = (p: PieceIndex, s: SourceView<H>): boolean =>
+    input.sources.some((o) => o.kind === 'peer' && !o.complete && o.ready && o.keepsUp && o.has(p) && !rules.get(p)?.avoid?.has(o.handle) && sparesSeed(o, s));
 
   const cancels = new Map<H, Block[]>();
   const freed: Block[] = [];
   for (const p of new Set(input.reclaim)) {
-    if (rules.get(p)?.oneSource || !spared(p)) continue;
+    if (rules.get(p)?.oneSource) continue;
     for (const [b, askedOf] of book.askedFor(p)) {
-      const seedsOnly = askedOf.length > 0 && askedOf.every((h) => input.sources.some((s) => s.handle === h && s.kind === 'peer' && s.complete));
+      const seedsOnly = askedOf.length > 0 && askedOf.every((h) => input.sources.some((s) => s.handle === h && s.kind === 'peer' && s.complete && spared(p, s)));
       if (!seedsOnly) continue;
       for (const h of askedOf) (cancels.get(h) ?? cancels.set(h, []).get(h)!).push(b);
       freed.push(b);
@@ -323,7 +340,7 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
       if (p !== lastPiece) {
         lastPiece = p;
         const pin = pinOf(p);
-        lastOk = s.has(p) && (pin === undefined ? !avoided(s, p) && !(s.kind === 'peer' && s.complete && spared(p)) : pin === s.handle);
+        lastOk = s.has(p) && (pin === undefined ? !avoided(s, p) && !(s.kind === 'peer' && s.complete && spared(p, s)) : pin === s.handle);
       }
       return lastOk;
     };

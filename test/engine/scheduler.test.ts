@@ -36,6 +36,12 @@ const rows: Row[] = [
   { name: 'a peer that chokes us is asked nothing', sources: 'A=####/c B=####', wanted: '1 1', asks: 'B:0.0,1.0' },
   { name: 'leechers before seeds: a seed is not asked for a piece a leecher that keeps up has', sources: 'S=#### L=#.../1', wanted: '2 1', asks: 'L:0.0 S:1.0' },
   { name: 'a leecher that does not keep up spares no seed', sources: 'S=#### L=#.../1k', wanted: '2 1', asks: 'L:0.0 S:0.1,1.0' },
+  { name: "a seed measured faster than the leecher takes what the leecher's pipeline left of its pieces", sources: 'S=####/r20 L=#.../1r5', wanted: '2 1', asks: 'L:0.0 S:0.1,1.0' },
+  { name: 'a seed measured slower than the leecher (its upload shared by many) still leaves it the piece', sources: 'S=####/r1 L=#.../1r5', wanted: '2 1', asks: 'L:0.0 S:1.0' },
+  { name: 'a seed as fast as the leecher leaves it the piece', sources: 'S=####/r5 L=#.../1r5', wanted: '2 1', asks: 'L:0.0 S:1.0' },
+  { name: 'a seed not measured yet leaves the piece to the leecher', sources: 'S=#### L=#.../1r5', wanted: '2 1', asks: 'L:0.0 S:1.0' },
+  { name: 'a leecher not measured yet spares the seed', sources: 'S=####/r20 L=#.../1', wanted: '2 1', asks: 'L:0.0 S:1.0' },
+  { name: 'one leecher at least as fast as the seed holding the piece spares it', sources: 'S=####/r20 L=#.../0r5 M=#.../0r20', wanted: '2 1', asks: 'S:1.0' },
   { name: 'a leecher that chokes us spares no seed', sources: 'S=#### L=#.../c', wanted: '2', asks: 'S:0.0,0.1' },
   { name: 'a web seed takes what the peers cannot take soon (their free slots, then the backlog), as one request of at most its bytes', sources: 'A=#.../2 W=web/3', wanted: '4 4', backlog: 1, asks: 'A:0.0,0.1 W:0.3,1.0,1.1' },
   { name: 'mixed peers and web seeds are asked for disjoint blocks', sources: 'A=##../2 B=..##/2 W=web/8', wanted: '4 4 4 4', backlog: 1, asks: 'A:0.0,0.1 B:2.0,2.1 W:1.0,1.1,1.2,1.3,2.2,2.3,3.0,3.1' },
@@ -88,6 +94,7 @@ const rows: Row[] = [
     asks: 'L:0.0,0.1',
     cancels: 'S:0.0,0.1',
   },
+  { name: 'reclaim leaves the blocks with a seed measured faster than the leecher', sources: 'S=####/0r20 L=#.../r5', wanted: '2', asked: { S: ['0.0', '0.1'] }, reclaim: [0], asks: '', cancels: '' },
   { name: 'reclaim leaves a piece alone when no leecher that keeps up has it', sources: 'S=####/0 L=#.../k', wanted: '1', asked: { S: ['0.0'] }, reclaim: [0], asks: '', cancels: '' },
 ];
 
