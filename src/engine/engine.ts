@@ -289,6 +289,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
         strikes: health.strikes,
         keepsUp: health.timeouts === 0,
         rate: rateOf(health.meter, now),
+        inFlight: this.book.askedBytes(h),
       });
     }
     const d = scheduleTurn({ book: this.book, sources, now, endgame: this.piecesLeft === 0, rules: this.rules, reclaim: this.reclaim, pieceLength: this.opts.pieceLength, ahead: (p) => this.ahead.holds(p) });

@@ -10,8 +10,8 @@
  *     web seeds, so a block another leecher can give is not asked of a seed,
  *     and a seed's upload goes to pieces nobody else has. A seed peer is not
  *     given blocks of a piece that a leecher which keeps up holds, unless
- *     the seed is measured faster than that leecher (`spared`, sparesSeed:
- *     then it takes what the leechers' pipelines left), and when a leecher
+ *     it would send them sooner by the measured rates and what is asked of
+ *     both (sparesSeed: it takes what the leechers' pipelines left), and when a leecher
  *     announces a piece, the blocks of it asked only of seed peers that spare
  *     it are withdrawn there (`reclaim`) and asked of the leecher. Web seeds
  *     come last and take what the leechers cannot take soon (see the last
@@ -59,6 +59,9 @@ import type { PieceIndex } from '../core/ids.js';
 import type { Block } from './block.js';
 import type { Capacity } from './handle.js';
 import type { BookView } from './request-book.js';
+import { keptQueue, sparesSeed } from './seed-share.js';
+
+export { keptQueue, PROBE_BYTES, sparesSeed } from './seed-share.js';
 
 /** Sources asked for the same block in endgame: enough to beat one slow source, not a flood. */
 export const ENDGAME_REQUESTERS = 2;
@@ -82,12 +85,6 @@ export const WEB_REPEATS_PEER_MS = 1_000;
  * serve), and traded less among themselves.
  */
 export const PEER_BACKLOG_BLOCKS = 64;
-/**
- * Of the web seeds' queues, what a seed peer with no measured rate yet may
- * take from the far end: a few pipelines of a delta's small blocks, enough
- * to measure it (keptQueue).
- */
-export const PROBE_BYTES = 256 * 1024;
 
 export interface SourceView<H> {
   readonly handle: H;
@@ -105,6 +102,8 @@ export interface SourceView<H> {
   readonly keepsUp: boolean;
   /** Bytes per second while it had asks out (engine/rate.ts); undefined until measured. */
   readonly rate?: number | undefined;
+  /** Bytes asked of it and not answered yet (default none). */
+  readonly inFlight?: number;
 }
 
 export interface PieceRule<H> {
@@ -156,46 +155,6 @@ function shareOf<H>(book: BookView<H>, sources: readonly SourceView<H>[]): numbe
   return Math.max(MIN_WEB_SHARE_BYTES, Math.ceil(bytes / web));
 }
 
-/**
- * The bytes of the web seeds' queues (Capacity.queue, `queued` of their
- * sum) they keep from the seed peers: the oldest part, in proportion to
- * their measured rate among the web seeds' and the seed peers' together,
- * less PROBE_BYTES for each seed peer with free slots. The far end goes to
- * the seed peers, so that both finish about together: a 2 MiB/s mirror
- * beside a 50 MiB/s seed keeps 4 % of its queue. The probe lets a seed peer
- * not measured yet (engine/rate.ts), or measured slow once, show what it
- * does now; it is the most a slower seed can hold up of the web seeds'
- * work. While a web seed is not measured the queue is theirs whole (a fast
- * mirror's first requests are not split with a seed that may be slower).
- */
-export function keptQueue<H>(queued: number, webs: readonly SourceView<H>[], seeds: readonly SourceView<H>[], probe = PROBE_BYTES): number {
-  if (queued <= 0 || seeds.length === 0 || webs.some((w) => w.rate === undefined)) return queued;
-  const web = webs.reduce((n, w) => n + w.rate!, 0);
-  let peer = 0;
-  let probes = 0;
-  for (const s of seeds) {
-    peer += s.rate ?? 0;
-    if (s.capacity.blocks > 0) probes++;
-  }
-  const kept = web + peer > 0 ? (queued * web) / (web + peer) : queued;
-  return Math.max(0, Math.floor(kept - probes * probe));
-}
-
-/**
- * Whether leecher `l`, which has a piece, spares seed peer `s` that piece:
- * unless both rates are measured and the seed's is higher. A seed measured
- * faster is asked for what the leechers' pipelines left this turn: once
- * every piece was out with some leecher, a loopback seed of four leechers
- * had sat idle while they traded the last ~3 images among themselves (it
- * had sent 1.1-1.4 images, libtorrent's seed 1.6-3.2). A seed slower than
- * the leechers (a real swarm's, whose upload is shared by many) is still
- * left to the pieces nobody else has; so is one not measured yet, or
- * beside a leecher not measured yet.
- */
-export function sparesSeed<H>(l: SourceView<H>, s: SourceView<H>): boolean {
-  return l.rate === undefined || s.rate === undefined || l.rate >= s.rate;
-}
-
 /** Order in which sources get blocks: leechers, then seed peers, then web seeds; ties by fewer strikes. */
 function rank<H>(s: SourceView<H>): number {
   return s.kind === 'web' ? 2 : s.complete ? 1 : 0;
@@ -223,16 +182,18 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     const avoid = rules.get(p)?.avoid;
     return avoid !== undefined && avoid.has(s.handle) && input.sources.some((o) => o !== s && o.has(p) && !avoid.has(o.handle));
   };
-  /** Seed peer `s` leaves p to a leecher that keeps up, holds p and is not measured slower than `s` (sparesSeed). */
-  const spared = (p: PieceIndex, s: SourceView<H>): boolean =>
-    input.sources.some((o) => o.kind === 'peer' && !o.complete && o.ready && o.keepsUp && o.has(p) && !rules.get(p)?.avoid?.has(o.handle) && sparesSeed(o, s));
+  /** The leechers that keep up and hold p: a seed peer leaves p to them unless it would send a block sooner (sparesSeed). */
+  const holders = (p: PieceIndex): SourceView<H>[] =>
+    input.sources.filter((o) => o.kind === 'peer' && !o.complete && o.ready && o.keepsUp && o.has(p) && !rules.get(p)?.avoid?.has(o.handle));
 
   const cancels = new Map<H, Block[]>();
   const freed: Block[] = [];
   for (const p of new Set(input.reclaim)) {
     if (rules.get(p)?.oneSource) continue;
+    const by = holders(p);
+    if (by.length === 0) continue;
     for (const [b, askedOf] of book.askedFor(p)) {
-      const seedsOnly = askedOf.length > 0 && askedOf.every((h) => input.sources.some((s) => s.handle === h && s.kind === 'peer' && s.complete && spared(p, s)));
+      const seedsOnly = askedOf.length > 0 && askedOf.every((h) => input.sources.some((s) => s.handle === h && s.kind === 'peer' && s.complete && by.some((l) => sparesSeed(l, s, b.length))));
       if (!seedsOnly) continue;
       for (const h of askedOf) (cancels.get(h) ?? cancels.set(h, []).get(h)!).push(b);
       freed.push(b);
@@ -336,16 +297,21 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     if (cap.blocks <= 0 || cap.bytes <= 0) continue;
     let lastPiece = -1;
     let lastOk = false;
-    const usable = (p: PieceIndex): boolean => {
+    /** For a seed peer: the leechers that may spare it blocks of lastPiece. */
+    let lastHolders: SourceView<H>[] = [];
+    const seedPeer = s.kind === 'peer' && s.complete;
+    const mine: Block[] = [];
+    let bytes = 0;
+    const usable = (b: Block): boolean => {
+      const p = b.piece;
       if (p !== lastPiece) {
         lastPiece = p;
         const pin = pinOf(p);
-        lastOk = s.has(p) && (pin === undefined ? !avoided(s, p) && !(s.kind === 'peer' && s.complete && spared(p, s)) : pin === s.handle);
+        lastOk = s.has(p) && (pin === undefined ? !avoided(s, p) : pin === s.handle);
+        lastHolders = lastOk && seedPeer && pin === undefined ? holders(p) : [];
       }
-      return lastOk;
+      return lastOk && !lastHolders.some((l) => sparesSeed(l, s, b.length, bytes));
     };
-    const mine: Block[] = [];
-    let bytes = 0;
     let runs = 0;
     let end = -1;
     const fits = (b: Block): boolean => {
@@ -365,7 +331,7 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     const leavesQueue = s.kind === 'peer' && s.complete;
     const scan = !(leavesQueue && queueHoldsAll);
     for (let i = 0, b = scan ? candidate(0) : undefined; b !== undefined && !full(); b = candidate(++i)) {
-      if (taken.has(b) || (leavesQueue && queued(i)) || toPeers?.has(b) || !usable(b.piece)) continue;
+      if (taken.has(b) || (leavesQueue && queued(i)) || toPeers?.has(b) || !usable(b)) continue;
       if (!fits(b)) break;
       taken.add(b);
       unaskedLeft--;
@@ -374,7 +340,7 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     if (!full() && input.endgame && noneWaiting) {
       const shared: { b: Block; first: number }[] = [];
       for (const e of book.entries()) {
-        if (e.askedOf.size === 0 || e.askedOf.size >= ENDGAME_REQUESTERS || e.askedOf.has(s.handle) || taken.has(e.block) || !usable(e.block.piece)) continue;
+        if (e.askedOf.size === 0 || e.askedOf.size >= ENDGAME_REQUESTERS || e.askedOf.has(s.handle) || taken.has(e.block) || !usable(e.block)) continue;
         let first = Infinity;
         let ok = true;
         for (const [o, t] of e.askedOf) {
