@@ -37,7 +37,11 @@
  * Size: ISOSYNC_BENCH_SWARM_MB (payload MiB, default 1000);
  * ISOSYNC_BENCH_SWARM_IMAGE=PATH uses an existing image instead;
  * ISOSYNC_BENCH_SWARM_LEECHERS sets N; ISOSYNC_BENCH_SWARM_TIMEOUT (seconds
- * per scenario, default 900); ISOSYNC_BENCH_SWARM_BEFORE=DIR also measures
+ * per scenario, default 900); ISOSYNC_BENCH_SWARM_ONLY=lt,1,n runs only the
+ * scenarios named (lt: from a libtorrent seed; 1: one seed -> one leecher; n:
+ * one seed -> N leechers); ISOSYNC_BENCH_SWARM_ROUNDS=K runs the scenarios K
+ * times (default 1), so that alternated rounds share one image and one load;
+ * ISOSYNC_BENCH_SWARM_BEFORE=DIR also measures
  * the isosync built in DIR (a worktree of the code before a change, built),
  * as `before`, in the same run, right after this build in each scenario.
  *
@@ -465,8 +469,12 @@ export async function run(): Promise<void> {
 
     // A tool that fails a scenario (or writes a wrong image) is reported there and the others still run; the bench then fails.
     const failures: string[] = [];
+    const only = new Set((process.env['ISOSYNC_BENCH_SWARM_ONLY'] ?? 'lt,1,n').split(','));
+    const rounds = Number(process.env['ISOSYNC_BENCH_SWARM_ROUNDS'] ?? 1);
+    for (let round = 1; round <= rounds; round++) {
+    if (rounds > 1) out(`  round ${round} of ${rounds} (${loadavg().map((x) => x.toFixed(1)).join(' ')})`);
     // A download from a libtorrent seed: isosync's leecher against libtorrent's, the seed the same.
-    if (impls.includes(libtorrent)) {
+    if (impls.includes(libtorrent) && only.has('lt')) {
       const label = 'one libtorrent seed -> one leecher';
       const rows: { impl: string; r: ScenarioResult | Error }[] = [];
       for (const impl of impls) {
@@ -477,6 +485,7 @@ export async function run(): Promise<void> {
       report(ctx, label, 1, rows);
     }
     for (const [count, label] of [[1, 'one seed -> one leecher'], [n, `one seed -> ${n} leechers started together`]] as const) {
+      if (!only.has(count === 1 ? '1' : 'n')) continue;
       const rows: { impl: string; r: ScenarioResult | Error }[] = [];
       for (const impl of impls) {
         const r = await scenario(ctx, impl, count).catch((e: Error) => e);
@@ -484,6 +493,7 @@ export async function run(): Promise<void> {
         rows.push({ impl: impl.name, r });
       }
       report(ctx, label, count, rows);
+    }
     }
     out(`  machine after: ${spawnSync('uptime', { encoding: 'utf8' }).stdout.trim()}`);
     if (failures.length > 0) throw new Error(`${failures.length} scenario(s) failed:\n  ${failures.join('\n  ')}`);

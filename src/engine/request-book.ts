@@ -42,6 +42,8 @@ export interface BookView<H> {
   askedFor(piece: PieceIndex): [Block, H[]][];
   /** Blocks asked of `h` now. */
   askedCount(h: H): number;
+  /** Bytes of the blocks asked of `h` now. */
+  askedBytes(h: H): number;
 }
 
 export class RequestBook<H> implements BookView<H> {
@@ -49,6 +51,8 @@ export class RequestBook<H> implements BookView<H> {
   /** The blocks asked of nobody, oldest first (a Map's own iterator: the scheduler reads it every turn). */
   private readonly waiting = new Map<string, Block>();
   private readonly byHandle = new Map<H, Map<string, Block>>();
+  /** Bytes of the blocks in byHandle, per source. */
+  private readonly bytesByHandle = new Map<H, number>();
   private waitingAhead = 0;
   private waitingBytes = 0;
 
@@ -106,7 +110,7 @@ export class RequestBook<H> implements BookView<H> {
     if (e.askedOf.size === 0) return [];
     const asked: H[] = [];
     for (const h of e.askedOf.keys()) {
-      this.byHandle.get(h)?.delete(k);
+      this.forget(h, k, e.block);
       asked.push(h);
     }
     return asked;
@@ -122,12 +126,18 @@ export class RequestBook<H> implements BookView<H> {
     let mine = this.byHandle.get(h);
     if (!mine) this.byHandle.set(h, (mine = new Map()));
     mine.set(k, block);
+    this.bytesByHandle.set(h, (this.bytesByHandle.get(h) ?? 0) + block.length);
+  }
+
+  /** `block` (key k) is no longer asked of `h`. */
+  private forget(h: H, k: string, block: Block): void {
+    if (this.byHandle.get(h)?.delete(k)) this.bytesByHandle.set(h, this.bytesByHandle.get(h)! - block.length);
   }
 
   /** The ask of `h` for `block` ended without the block: it waits for another source (if nobody else was asked). */
   release(block: Block, h: H): void {
     const k = keyOf(block);
-    this.byHandle.get(h)?.delete(k);
+    this.forget(h, k, block);
     const e = this.wanted.get(k);
     if (e && e.askedOf.delete(h) && e.askedOf.size === 0) this.wait(k, e);
   }
@@ -137,6 +147,7 @@ export class RequestBook<H> implements BookView<H> {
     const mine = [...(this.byHandle.get(h)?.values() ?? [])];
     for (const b of mine) this.release(b, h);
     this.byHandle.delete(h);
+    this.bytesByHandle.delete(h);
     return mine;
   }
 
@@ -147,6 +158,10 @@ export class RequestBook<H> implements BookView<H> {
 
   askedCount(h: H): number {
     return this.byHandle.get(h)?.size ?? 0;
+  }
+
+  askedBytes(h: H): number {
+    return this.bytesByHandle.get(h) ?? 0;
   }
 
   unasked(): IterableIterator<Block> {

@@ -8,12 +8,14 @@
  * Rules, in the order they apply:
  *   - Leechers before seeds: sources are served in the order leechers, seeds,
  *     web seeds, so a block another leecher can give is not asked of a seed,
- *     and a seed's upload goes to pieces nobody else has. A seed (peer or web)
- *     is not given blocks of a piece that a leecher which keeps up holds
- *     (`spared`), and when a leecher announces a piece, the blocks of it
- *     asked only of seed peers are withdrawn there (`reclaim`) and asked of
- *     the leecher. Web seeds come last and take what the leechers cannot take
- *     soon (see the last rule).
+ *     and a seed's upload goes to pieces nobody else has. A seed peer is not
+ *     given blocks of a piece that a leecher which keeps up holds, unless
+ *     it would send them sooner by the measured rates and what is asked of
+ *     both (sparesSeed: it takes what the leechers' pipelines left), and when a leecher
+ *     announces a piece, the blocks of it asked only of seed peers that spare
+ *     it are withdrawn there (`reclaim`) and asked of the leecher. Web seeds
+ *     come last and take what the leechers cannot take soon (see the last
+ *     rule).
  *   - A seed peer leaves the web seeds what look-ahead took for their room,
  *     as far as their queues go: the oldest of those blocks they send in
  *     about 2 s at their measured rates (Capacity.queue, webseed/web-peer.ts;
@@ -54,9 +56,12 @@
  * the next turn asks them again.
  */
 import type { PieceIndex } from '../core/ids.js';
-import type { Block } from './block.js';
+import { BLOCK_BYTES, type Block } from './block.js';
 import type { Capacity } from './handle.js';
 import type { BookView } from './request-book.js';
+import { keptQueue, sooner, sparesSeed } from './seed-share.js';
+
+export { keptQueue, PROBE_BYTES, sparesSeed } from './seed-share.js';
 
 /** Sources asked for the same block in endgame: enough to beat one slow source, not a flood. */
 export const ENDGAME_REQUESTERS = 2;
@@ -80,12 +85,6 @@ export const WEB_REPEATS_PEER_MS = 1_000;
  * serve), and traded less among themselves.
  */
 export const PEER_BACKLOG_BLOCKS = 64;
-/**
- * Of the web seeds' queues, what a seed peer with no measured rate yet may
- * take from the far end: a few pipelines of a delta's small blocks, enough
- * to measure it (keptQueue).
- */
-export const PROBE_BYTES = 256 * 1024;
 
 export interface SourceView<H> {
   readonly handle: H;
@@ -103,6 +102,8 @@ export interface SourceView<H> {
   readonly keepsUp: boolean;
   /** Bytes per second while it had asks out (engine/rate.ts); undefined until measured. */
   readonly rate?: number | undefined;
+  /** Bytes asked of it and not answered yet (default none). */
+  readonly inFlight?: number;
 }
 
 export interface PieceRule<H> {
@@ -154,31 +155,6 @@ function shareOf<H>(book: BookView<H>, sources: readonly SourceView<H>[]): numbe
   return Math.max(MIN_WEB_SHARE_BYTES, Math.ceil(bytes / web));
 }
 
-/**
- * The bytes of the web seeds' queues (Capacity.queue, `queued` of their
- * sum) they keep from the seed peers: the oldest part, in proportion to
- * their measured rate among the web seeds' and the seed peers' together,
- * less PROBE_BYTES for each seed peer with free slots. The far end goes to
- * the seed peers, so that both finish about together: a 2 MiB/s mirror
- * beside a 50 MiB/s seed keeps 4 % of its queue. The probe lets a seed peer
- * not measured yet (engine/rate.ts), or measured slow once, show what it
- * does now; it is the most a slower seed can hold up of the web seeds'
- * work. While a web seed is not measured the queue is theirs whole (a fast
- * mirror's first requests are not split with a seed that may be slower).
- */
-export function keptQueue<H>(queued: number, webs: readonly SourceView<H>[], seeds: readonly SourceView<H>[], probe = PROBE_BYTES): number {
-  if (queued <= 0 || seeds.length === 0 || webs.some((w) => w.rate === undefined)) return queued;
-  const web = webs.reduce((n, w) => n + w.rate!, 0);
-  let peer = 0;
-  let probes = 0;
-  for (const s of seeds) {
-    peer += s.rate ?? 0;
-    if (s.capacity.blocks > 0) probes++;
-  }
-  const kept = web + peer > 0 ? (queued * web) / (web + peer) : queued;
-  return Math.max(0, Math.floor(kept - probes * probe));
-}
-
 /** Order in which sources get blocks: leechers, then seed peers, then web seeds; ties by fewer strikes. */
 function rank<H>(s: SourceView<H>): number {
   return s.kind === 'web' ? 2 : s.complete ? 1 : 0;
@@ -206,16 +182,32 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     const avoid = rules.get(p)?.avoid;
     return avoid !== undefined && avoid.has(s.handle) && input.sources.some((o) => o !== s && o.has(p) && !avoid.has(o.handle));
   };
-  /** A leecher that keeps up holds p (seeds then leave p to it). */
-  const spared = (p: PieceIndex): boolean =>
-    input.sources.some((o) => o.kind === 'peer' && !o.complete && o.ready && o.keepsUp && o.has(p) && !rules.get(p)?.avoid?.has(o.handle));
+  /**
+   * The leechers that keep up and hold p: a seed peer leaves p to them
+   * unless it would send a block sooner (sparesSeed; beside web seeds, always:
+   * their queues are split by keptQueue, and a server that is both is not
+   * asked more).
+   */
+  const webInPlay = input.sources.some((o) => o.kind === 'web');
+  const holders = (p: PieceIndex): SourceView<H>[] =>
+    input.sources.filter((o) => o.kind === 'peer' && !o.complete && o.ready && o.keepsUp && o.has(p) && !rules.get(p)?.avoid?.has(o.handle));
+  const spares = (l: SourceView<H>, s: SourceView<H>, bytes: number, seedTaken = 0): boolean => webInPlay || sparesSeed(l, s, bytes, seedTaken, given.get(l.handle) ?? 0);
+  /** Bytes asked of each source this turn (set after its scan). */
+  const given = new Map<H, number>();
+  /** Seed peers with room and a measured rate, to which a leecher leaves blocks they would send sooner; the bytes left to each so far. */
+  const promised = new Map<SourceView<H>, number>();
+  if (!webInPlay) for (const o of sources) if (o.kind === 'peer' && o.complete && o.keepsUp && o.rate !== undefined && o.capacity.blocks > 0) promised.set(o, 0);
+  /** Blocks a leecher left to a seed peer this turn (no later leecher takes them). */
+  const leftToSeed = new Set<Block>();
 
   const cancels = new Map<H, Block[]>();
   const freed: Block[] = [];
   for (const p of new Set(input.reclaim)) {
-    if (rules.get(p)?.oneSource || !spared(p)) continue;
+    if (rules.get(p)?.oneSource) continue;
+    const by = holders(p);
+    if (by.length === 0) continue;
     for (const [b, askedOf] of book.askedFor(p)) {
-      const seedsOnly = askedOf.length > 0 && askedOf.every((h) => input.sources.some((s) => s.handle === h && s.kind === 'peer' && s.complete));
+      const seedsOnly = askedOf.length > 0 && askedOf.every((h) => input.sources.some((s) => s.handle === h && s.kind === 'peer' && s.complete && by.some((l) => spares(l, s, b.length))));
       if (!seedsOnly) continue;
       for (const h of askedOf) (cancels.get(h) ?? cancels.set(h, []).get(h)!).push(b);
       freed.push(b);
@@ -319,16 +311,37 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     if (cap.blocks <= 0 || cap.bytes <= 0) continue;
     let lastPiece = -1;
     let lastOk = false;
-    const usable = (p: PieceIndex): boolean => {
+    /** For a seed peer: the leechers that may spare it blocks of lastPiece; for a leecher: the seed peers it may leave them to. */
+    let lastHolders: SourceView<H>[] = [];
+    let lastSeeds: SourceView<H>[] = [];
+    const seedPeer = s.kind === 'peer' && s.complete;
+    const leecher = s.kind === 'peer' && !s.complete && promised.size > 0;
+    const mine: Block[] = [];
+    let bytes = 0;
+    const usable = (b: Block): boolean => {
+      const p = b.piece;
       if (p !== lastPiece) {
         lastPiece = p;
         const pin = pinOf(p);
-        lastOk = s.has(p) && (pin === undefined ? !avoided(s, p) && !(s.kind === 'peer' && s.complete && spared(p)) : pin === s.handle);
+        lastOk = s.has(p) && (pin === undefined ? !avoided(s, p) : pin === s.handle);
+        lastHolders = lastOk && seedPeer && pin === undefined ? holders(p) : [];
+        lastSeeds = lastOk && leecher && pin === undefined ? [...promised.keys()].filter((z) => z.has(p) && !avoided(z, p)) : [];
+        if (lastSeeds.length > 0) lastHolders = holders(p).filter((l) => l !== s);
       }
-      return lastOk;
+      return lastOk && (!seedPeer || leftToSeed.has(b) || !lastHolders.some((l) => spares(l, s, b.length, bytes)));
     };
-    const mine: Block[] = [];
-    let bytes = 0;
+    /** A leecher leaves block b to a seed peer with room that would send it sooner (sparesSeed), and says so. */
+    const leaves = (b: Block): boolean => {
+      for (const z of lastSeeds) {
+        const left = promised.get(z)!;
+        if (left + b.length > z.capacity.bytes || (left + b.length) / BLOCK_BYTES > z.capacity.blocks || !sooner(z, left + b.length, s, bytes + b.length)) continue;
+        if (lastHolders.some((l) => !sooner(z, left + b.length, l, (given.get(l.handle) ?? 0) + b.length))) continue;
+        promised.set(z, left + b.length);
+        leftToSeed.add(b);
+        return true;
+      }
+      return false;
+    };
     let runs = 0;
     let end = -1;
     const fits = (b: Block): boolean => {
@@ -348,7 +361,7 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     const leavesQueue = s.kind === 'peer' && s.complete;
     const scan = !(leavesQueue && queueHoldsAll);
     for (let i = 0, b = scan ? candidate(0) : undefined; b !== undefined && !full(); b = candidate(++i)) {
-      if (taken.has(b) || (leavesQueue && queued(i)) || toPeers?.has(b) || !usable(b.piece)) continue;
+      if (taken.has(b) || (leavesQueue && queued(i)) || toPeers?.has(b) || !usable(b) || (leecher && (leftToSeed.has(b) || leaves(b)))) continue;
       if (!fits(b)) break;
       taken.add(b);
       unaskedLeft--;
@@ -357,7 +370,7 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     if (!full() && input.endgame && noneWaiting) {
       const shared: { b: Block; first: number }[] = [];
       for (const e of book.entries()) {
-        if (e.askedOf.size === 0 || e.askedOf.size >= ENDGAME_REQUESTERS || e.askedOf.has(s.handle) || taken.has(e.block) || !usable(e.block.piece)) continue;
+        if (e.askedOf.size === 0 || e.askedOf.size >= ENDGAME_REQUESTERS || e.askedOf.has(s.handle) || taken.has(e.block) || !usable(e.block)) continue;
         let first = Infinity;
         let ok = true;
         for (const [o, t] of e.askedOf) {
@@ -373,6 +386,7 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
       }
     }
     if (mine.length > 0) asks.push({ handle: s.handle, blocks: mine });
+    given.set(s.handle, bytes);
   }
   return { asks, cancels: [...cancels].map(([handle, blocks]) => ({ handle, blocks })), pins: [...pins] };
 }

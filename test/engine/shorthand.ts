@@ -10,7 +10,8 @@
  *            (has not kept up: a timeout since its last block), 's' (a strike),
  *            'qN' (a web seed's queue: N blocks in this and its next requests,
  *            default none beyond this turn's request), 'rN' (its measured
- *            rate, N MiB/s; default not measured yet).
+ *            rate, N MiB/s; default not measured yet), 'fN' (N blocks asked
+ *            of it and not answered; default none).
  *            A peer with every piece is a seed.
  *   wanted   '2 1 0 3': blocks wanted per piece (16 KiB blocks from offset 0),
  *            oldest first in piece order; a block may be marked asked of a
@@ -29,7 +30,7 @@ export function sources(spec: string): SourceView<string>[] {
     .trim()
     .split(/\s+/)
     .map((word) => {
-      const m = /^(\w+)=([#.]+|web)(?:\/(\d*)((?:q\d+|r\d+|[cks])*))?$/.exec(word);
+      const m = /^(\w+)=([#.]+|web)(?:\/(\d*)((?:q\d+|r\d+|f\d+|[cks])*))?$/.exec(word);
       if (!m) throw new Error(`bad source ${word}`);
       const [, name, have, slots, flags = ''] = m;
       const web = have === 'web';
@@ -38,6 +39,7 @@ export function sources(spec: string): SourceView<string>[] {
       const q = /q(\d+)/.exec(flags);
       const queue = q ? { queue: Number(q[1]) * BLOCK_BYTES } : {};
       const r = /r(\d+)/.exec(flags);
+      const f = /f(\d+)/.exec(flags);
       return {
         handle: name!,
         kind: web ? 'web' : 'peer',
@@ -48,6 +50,7 @@ export function sources(spec: string): SourceView<string>[] {
         strikes: flags.includes('s') ? 1 : 0,
         keepsUp: !flags.includes('k'),
         rate: r ? Number(r[1]) * 1024 * 1024 : undefined,
+        inFlight: f ? Number(f[1]) * BLOCK_BYTES : 0,
       } satisfies SourceView<string>;
     });
 }
