@@ -7,6 +7,11 @@
  * (counted by nginx's $body_bytes_sent): zsync clients cannot share, so that
  * server sends N deltas. Every output is checked by SHA-256.
  *
+ * Per client it prints where its time went: the moments its `-v` phase lines
+ * appear (up: started and has the torrent; planning; fetching; done: every
+ * byte is there) and its exit (after the courtesy wait for peers), with the
+ * spans between them as median and max over the clients.
+ *
  * Per client it also prints where its bytes came from, by phase, from the
  * client's --json report: fetched while planning (the target's metadata)
  * from the server over HTTP and from peers; then while assembling, from the
@@ -90,6 +95,59 @@ async function sh(cmd: string, args: string[], cwd?: string): Promise<{ code: nu
   return { ...r, seconds: (performance.now() - t0) / 1000 };
 }
 
+/**
+ * Where a client's time goes: the moments (s after `t0`, the common start) its `-v` phase lines
+ * appear on stderr, and its exit. Phases (src/cli/sync-progress.ts): `checking` (the process is up
+ * and has the torrent), `planning`, `fetching`, `finishing` (every byte is there: the .part is
+ * renamed, then a sync that served peers waits for them, `courtesy`, before it exits).
+ */
+const PHASES = { checking: 'up', planning: 'plan', fetching: 'fetch', finishing: 'done' } as const;
+type Moments = Partial<Record<(typeof PHASES)[keyof typeof PHASES] | 'exit', number>>;
+const TIMELINE_HEAD = 'up (process started, torrent fetched) | plan | fetch (first block asked) | done (every byte here) | exit (after the courtesy wait)';
+
+function phased(t0: number, cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string; at: Moments }> {
+  return new Promise((resolve) => {
+    const child = children.spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const at: Moments = {};
+    let stdout = '';
+    let stderr = '';
+    let partial = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      const now = (performance.now() - t0) / 1000;
+      stderr += d;
+      const lines = (partial + d).split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) {
+        const m = /^isosync: (checking|planning|fetching|finishing)\b/.exec(l);
+        if (m) at[PHASES[m[1] as keyof typeof PHASES]] ??= now;
+      }
+    });
+    child.once('close', (code) => {
+      at.exit = (performance.now() - t0) / 1000;
+      resolve({ code: code ?? 1, stdout, stderr, at });
+    });
+  });
+}
+
+const f1 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(1));
+
+function timelineRow(m: Moments): string {
+  return `up ${f1(m.up)} | plan ${f1(m.plan)} | fetch ${f1(m.fetch)} | done ${f1(m.done)} | exit ${f1(m.exit)}`;
+}
+
+/** The spans between the moments, as median (max) over the clients; the start is 0. */
+function spans(ms: Moments[]): string {
+  const span = (name: string, a: keyof Moments | 'start', b: keyof Moments) => {
+    const xs = ms.flatMap((m) => {
+      const from = a === 'start' ? 0 : m[a];
+      return from !== undefined && m[b] !== undefined ? [m[b]! - from] : [];
+    }).sort((x, y) => x - y);
+    return xs.length === 0 ? `${name} -` : `${name} ${xs[Math.floor((xs.length - 1) / 2)]!.toFixed(1)} (${xs[xs.length - 1]!.toFixed(1)})`;
+  };
+  return [span('start->up', 'start', 'up'), span('up->fetch', 'up', 'fetch'), span('fetching', 'fetch', 'done'), span('done->exit', 'done', 'exit')].join(', ');
+}
+
 const have = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 
 function sha256(path: string): Promise<string> {
@@ -105,6 +163,8 @@ interface ClientReport {
   fetchBytes: number;
   fetchedBytes: number;
   metadataFetchedBytes: number;
+  /** Bytes that came after another source had sent them (endgame repeats, asks withdrawn too late). */
+  duplicateBytes?: number;
   webSeeds: { bytes: number; dropped?: string }[];
   planningFetched?: { webSeeds: number; peers: number };
   peers?: { downloaded: number; uploaded: number; list: { peerId?: string; downloaded: number }[] };
@@ -124,7 +184,7 @@ async function serverStatus(url: string): Promise<{ http: { bytesSent: number };
 }
 
 /** One round of N isosync clients through `bin`'s serve: what the server sent, where each client's bytes came from, times. */
-async function isosyncRound(bin: string, label: string, work: string, srv: string, pub: string, pairDir: string, want: string, dirs: string[]): Promise<{ wall: number; lines: string[] }> {
+async function isosyncRound(bin: string, label: string, work: string, srv: string, pub: string, pairDir: string, want: string, dirs: string[]): Promise<{ wall: number; cpu: number; sent: number; lines: string[] }> {
   const serve = children.spawn(bin, ['serve', srv, '--port', '0', '--min-size', '1000000', '--home', pub], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const url = await new Promise<string>((resolve, reject) => {
@@ -151,7 +211,7 @@ async function isosyncRound(bin: string, label: string, work: string, srv: strin
     }
     const load0 = load();
     const t0 = performance.now();
-    const runs = await Promise.all(dirs.map((d) => sh(...timedArgs(bin, ['sync', `${url}/distro-large-1.01.iso`, '--from', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'distro-large-1.01.iso'), '--home', join(d, 'home'), '--json'], join(d, 'time')))));
+    const runs = await Promise.all(dirs.map((d) => phased(t0, ...timedArgs(bin, ['sync', `${url}/distro-large-1.01.iso`, '--from', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'distro-large-1.01.iso'), '--home', join(d, 'home'), '--json', '-v'], join(d, 'time')))));
     const wall = (performance.now() - t0) / 1000;
     const clientPeaks = peakRange(dirs.map((d) => join(d, 'time')));
     const clientCpu = cpuSum(dirs.map((d) => join(d, 'time')));
@@ -173,13 +233,16 @@ async function isosyncRound(bin: string, label: string, work: string, srv: strin
     const lines: string[] = [];
     const x = (n: number) => `${(n / delta).toFixed(3)}x`;
     lines.push(`  ${label}: one client's delta (its plan's fetch bytes): ${mb(delta)}`);
+    lines.push(`  timeline per client (s from the common start): ${TIMELINE_HEAD}`);
+    for (const [i, r] of runs.entries()) lines.push(`    client ${i}: ${timelineRow(r.at)}`);
+    lines.push(`    spans, median (max) over clients: ${spans(runs.map((r) => r.at))}`);
     // Per client (torrent size is that of the published torrent, which the server's matches in size only roughly): where its bytes came from.
     lines.push(`  per client, in deltas: torrent (~${x(torrentBytes)}) | planning: server HTTP, peers | assemble: server HTTP, server BT, other clients`);
     for (const [i, b] of rows.entries()) lines.push(`    client ${i}: plan ${x(b.planHttp)} ${x(b.planPeers)} | assemble ${x(b.assembleHttp)} ${x(b.btServer)} ${x(b.btClients)} | metadata ${x(reports[i]!.metadataFetchedBytes)}`);
     const sum = (f: (b: (typeof rows)[number]) => number) => rows.reduce((n, b) => n + f(b), 0);
-    lines.push(`    all: planning HTTP ${x(sum((b) => b.planHttp))}, planning from peers ${x(sum((b) => b.planPeers))}, assemble HTTP ${x(sum((b) => b.assembleHttp))}, server BT ${x(sum((b) => b.btServer))}, torrents ~${x(dirs.length * torrentBytes)}; server counters: HTTP ${x(httpSent)}, BT ${x(btSent)}`);
+    lines.push(`    all: planning HTTP ${x(sum((b) => b.planHttp))}, planning from peers ${x(sum((b) => b.planPeers))}, assemble HTTP ${x(sum((b) => b.assembleHttp))}, server BT ${x(sum((b) => b.btServer))}, torrents ~${x(dirs.length * torrentBytes)}; server counters: HTTP ${x(httpSent)}, BT ${x(btSent)}; late copies the clients got (from anyone) ${x(reports.reduce((n, r) => n + (r.duplicateBytes ?? 0), 0))}`);
     lines.push(`  ${label} serve (${dirs.length} at once): HTTP ${mb(httpSent)} + BitTorrent ${mb(btSent)} = ${mb(httpSent + btSent)} = ${((httpSent + btSent) / delta).toFixed(2)} x one delta (target <= 1.3 x); clients uploaded ${mb(peerShare)} to each other; ${ok}/${dirs.length} bit-identical; web seed dropped by ${dropped}/${dirs.length}; wall ${wall.toFixed(1)} s; CPU: clients ${clientCpu.toFixed(1)} s, serve ${serveCpu.toFixed(1)} s; load ${load0} -> ${load()}; peak RSS: isosync serve ${(servePeakKiB / 1024).toFixed(0)} MiB (VmHWM), clients ${clientPeaks}`);
-    return { wall, lines };
+    return { wall, cpu: clientCpu, sent: (httpSent + btSent) / delta, lines };
   } finally {
     serve.kill('SIGTERM');
     await new Promise((r) => (serve.exitCode !== null || serve.signalCode !== null ? r(undefined) : serve.on('exit', r)));
@@ -187,7 +250,7 @@ async function isosyncRound(bin: string, label: string, work: string, srv: strin
 }
 
 /** One round of N zsync clients against nginx: what nginx sent, times. */
-async function zsyncRound(nginx: Nginx, want: string, dirs: string[]): Promise<{ wall: number; line: string; bytes: number }> {
+async function zsyncRound(nginx: Nginx, want: string, dirs: string[]): Promise<{ wall: number; cpu: number; line: string; bytes: number }> {
   await nginx.traffic();
   const load0 = load();
   const z0 = performance.now();
@@ -198,7 +261,7 @@ async function zsyncRound(nginx: Nginx, want: string, dirs: string[]): Promise<{
   for (const [i, d] of dirs.entries()) if (zr[i]!.code === 0 && (await sha256(join(d, 'z.iso'))) === want) zok++;
   for (const d of dirs) rmSync(join(d, 'z.iso'), { force: true });
   const cpu = cpuSum(dirs.map((d) => join(d, 'ztime')));
-  return { wall, bytes: traffic.bodyBytes, line: `zsync (${dirs.length} at once, nginx): server sent ${mb(traffic.bodyBytes)} (incl. the .zsync file); ${zok}/${dirs.length} bit-identical; wall ${wall.toFixed(1)} s; CPU: clients ${cpu.toFixed(1)} s; load ${load0} -> ${load()}; peak RSS of the zsync clients ${peakRange(dirs.map((d) => join(d, 'ztime')))}` };
+  return { wall, cpu, bytes: traffic.bodyBytes, line: `zsync (${dirs.length} at once, nginx): server sent ${mb(traffic.bodyBytes)} (incl. the .zsync file); ${zok}/${dirs.length} bit-identical; wall ${wall.toFixed(1)} s; CPU: clients ${cpu.toFixed(1)} s; load ${load0} -> ${load()}; peak RSS of the zsync clients ${peakRange(dirs.map((d) => join(d, 'ztime')))}` };
 }
 
 export async function run(): Promise<void> {
@@ -239,22 +302,31 @@ export async function run(): Promise<void> {
       if (mk.code !== 0) throw new Error(`zsyncmake failed: ${mk.stderr}`);
     }
     const walls: Record<string, number[]> = { baseline: [], isosync: [], zsync: [] };
+    const cpus: Record<string, number[]> = { baseline: [], isosync: [], zsync: [] };
+    const sents: Record<string, number[]> = { baseline: [], isosync: [] };
     for (let round = 1; round <= roundCount; round++) {
       out(`  -- round ${round}`);
       const builds: [string, string][] = [...(baseline ? [['baseline', join(baseline, 'bin', 'isosync')] as [string, string]] : []), ['isosync', BIN]];
       for (const [label, bin] of round % 2 === 0 ? builds.reverse() : builds) {
         const r = await isosyncRound(bin, label, work, srv, pub, pairDir, want, dirs);
         walls[label]!.push(r.wall);
+        cpus[label]!.push(r.cpu);
+        sents[label]!.push(r.sent);
         for (const l of r.lines) out(l);
       }
       if (nginx) {
         const z = await zsyncRound(nginx, want, dirs);
         walls['zsync']!.push(z.wall);
+        cpus['zsync']!.push(z.cpu);
         out(`  ${z.line}`);
       } else out('  zsync: skipped (needs zsync, zsyncmake and nginx)');
     }
     const range = (xs: number[]) => (xs.length === 0 ? 'n/a' : `${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)} s`);
     out(`  wall, ${clients} clients at once: isosync ${range(walls['isosync']!)}${baseline ? `, baseline ${range(walls['baseline']!)}` : ''}, zsync ${range(walls['zsync']!)} (target: isosync <= zsync)`);
+    // On a shared machine a round's wall follows the CPU its processes need: the clients' CPU beside zsync's says how far apart they are whatever the load.
+    out(`  clients' CPU, ${clients} at once: isosync ${range(cpus['isosync']!)}${baseline ? `, baseline ${range(cpus['baseline']!)}` : ''}, zsync ${range(cpus['zsync']!)}`);
+    const xr = (xs: number[]) => (xs.length === 0 ? 'n/a' : `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`);
+    out(`  server sent, in deltas: isosync ${xr(sents['isosync']!)}${baseline ? `, baseline ${xr(sents['baseline']!)}` : ''} (target <= 1.3)`);
   } finally {
     release();
     await children.stopAll();
