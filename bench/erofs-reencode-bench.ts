@@ -3,7 +3,7 @@
  * clusters (delta/reencoded-clusters.ts) alone, on two EROFS images given as
  * EROFS_PAIR=OLD.erofs,NEW.erofs (e.g. /LiveOS/squashfs.img of the live
  * bench pair, extracted), the new one read as if it were remote (from
- * memory). EROFS_WORKERS=0,1 alternates rounds without and with a worker
+ * memory), and the main thread's own CPU. EROFS_WORKERS=0,1 alternates rounds without and with a worker
  * thread. Prints the phase's CPU and wall per round, the clusters kept, and
  * a digest of every guess and stored cluster, so that two builds can be
  * compared for identical output as well as for time.
@@ -20,6 +20,20 @@ import { MemorySource } from '../src/store/byte-source.js';
 import { FileSource } from '../src/store/file-source.js';
 
 const out = (s = '') => process.stdout.write(`${s}\n`);
+
+/**
+ * CPU seconds of this process's main thread alone (Linux: /proc/self/task/PID/stat, in clock ticks), NaN elsewhere. With
+ * a worker, the phase's wall on an idle machine is about the larger of the two threads' CPU: this one shows it under load.
+ */
+function mainThreadCpu(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
 
 export async function run(): Promise<void> {
   const pair = process.env.EROFS_PAIR;
@@ -46,15 +60,17 @@ export async function run(): Promise<void> {
     const w = workers[i % workers.length];
     const store = new ReencodedStore();
     const c0 = process.cpuUsage();
+    const m0 = mainThreadCpu();
     const w0 = performance.now();
     const r = await reencodeChangedClusters({ targets: [t], sources: [{ nested: [s], bytes: src, index: 1 }], target: tgt, store, storeIndex: 2, ...(w !== undefined ? { workers: w } : {}) });
     const wall = (performance.now() - w0) / 1000;
     const c = process.cpuUsage(c0);
+    const main = mainThreadCpu() - m0;
     const h = createHash('sha256');
     for (const g of r.guesses) h.update(`${g.start},${g.end},${g.source},${g.sourceOffset};`);
     h.update(await store.read(0, store.size));
     store.close();
-    out(`round ${Math.floor(i / workers.length) + 1}${w !== undefined ? `, ${w} worker${w === 1 ? '' : 's'}` : ''}: ${wall.toFixed(2)} s wall, ${((c.user + c.system) / 1e6).toFixed(2)} s CPU (process), ${r.kept} kept (${r.resynced} resynced), ${r.fetched} fetched, ${r.files} files (${r.inWorker} chains in the worker), digest ${h.digest('hex').slice(0, 16)}, load ${loadavg()[0]!.toFixed(1)}`);
+    out(`round ${Math.floor(i / workers.length) + 1}${w !== undefined ? `, ${w} worker${w === 1 ? '' : 's'}` : ''}: ${wall.toFixed(2)} s wall, ${((c.user + c.system) / 1e6).toFixed(2)} s CPU (process; main thread ${main.toFixed(2)} s), ${r.kept} kept (${r.resynced} resynced), ${r.fetched} fetched, ${r.files} files (${r.inWorker} chains in the worker), digest ${h.digest('hex').slice(0, 16)}, load ${loadavg()[0]!.toFixed(1)}`);
   }
   await src.close();
 }

@@ -34,6 +34,9 @@ export function defaultChainWorkers(workBytes: number, cores = availableParallel
   return cores - load >= 1 ? 1 : 0;
 }
 
+/** A chain's size: the clusters after the one fetched. */
+const work = (c: ChainInput): number => c.extents.length - c.k;
+
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class ChainPool {
@@ -69,15 +72,19 @@ export class ChainPool {
     this.onDeath?.();
   }
 
-  /** Each input's chain, in order: some run here (`local`), some in the worker. */
+  /**
+   * Each input's chain, in order: some run here (`local`), some in the worker. They are taken longest first (the
+   * most clusters after the one fetched), so that neither thread is left with a long chain while the other waits.
+   */
   async run(inputs: readonly ChainInput[], local: (c: ChainInput) => ChainOutput): Promise<ChainOutput[]> {
     const outs: (ChainOutput | undefined)[] = new Array(inputs.length);
     const retry: number[] = [];
+    const order = inputs.map((_, i) => i).sort((a, b) => work(inputs[b]!) - work(inputs[a]!) || a - b);
     let next = 0;
     let wake: (() => void) | undefined;
     const feed = (): void => {
-      while (this.alive && this.inFlight.size < DEPTH && next < inputs.length) {
-        const i = next++;
+      while (this.alive && this.inFlight.size < DEPTH && next < order.length) {
+        const i = order[next++]!;
         try {
           this.worker.postMessage({ i, input: inputs[i]! } satisfies ChainRequest);
           this.inFlight.add(i);
@@ -105,7 +112,7 @@ export class ChainPool {
     try {
       feed();
       for (;;) {
-        const i = retry.pop() ?? (next < inputs.length ? next++ : undefined);
+        const i = retry.pop() ?? (next < order.length ? order[next++] : undefined);
         if (i !== undefined) {
           outs[i] = local(inputs[i]!);
           await turn();
