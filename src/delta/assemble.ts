@@ -313,7 +313,7 @@ async function assemblePieceWith<Who>(
       if (asks.length === 0) break;
       // Samples are asked as they are, not bridged: that is the point of them.
       const need = subtractSpans(mergeSpans(round === 0 ? [...asks.flatMap((a) => a.spans), ...withFirst] : asks.flatMap((a) => a.spans)), netSpans);
-      if (need.length > 0) record(need, await fetcher.fetch(p, need));
+      if (need.length > 0) record(need, await fetcher.fetch(p, need, { into: netBuf() }));
       const net = netBuf();
       for (const a of asks) for (const r of a.spans) a.x.record(r.start, buf.subarray(r.start - span.start, r.end - span.start), net.subarray(r.start - span.start, r.end - span.start));
     }
@@ -344,9 +344,8 @@ async function assemblePieceWith<Who>(
     const leaves = await input.leaves(p);
     if (leaves && (await blockAttempt(leaves))) return;
   }
-  // 2. Local + a guess layer + fetch the rest (the fetched bytes are shared by all tries).  3. Local + fetch the rest.
-  // A later layer is an alternative where it covers bytes; elsewhere the earlier layers' guesses stand (not fetched).
-  // A first layer known to differ is not tried whole (probe.ts knownToDiffer): its gaps are asked with the first samples.
+  // 2. Local + a guess layer + fetch the rest (fetched bytes shared by all tries; a later layer stands where it covers
+  // bytes, elsewhere the earlier ones'); a first layer knownToDiffer (probe.ts) is not: its gaps go with the first samples.
   const skipped = guessLayers[0] && knownToDiffer(guessLayers[0], span.end) ? subtractSpans(whole, mergeSpans([...localSegs, ...guessLayers[0]])) : undefined;
   for (const [k, g] of guessLayers.entries()) if ((k > 0 || !skipped) && (await attempt('guess+fetch', localSegs, k === 0 ? g : overlay(plan.length, [g, ...guessLayers.slice(0, k)])))) return;
   // 3. Sample the evidence-based segments (local and first guess layer) and keep the parts whose samples agree
