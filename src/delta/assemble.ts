@@ -42,7 +42,7 @@ import { mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js
 import { stillToFetch } from './sure-bytes.js';
 import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
 import { BufferPool, fillSegments, ReadWindows } from './piece-fill.js';
-import { cutBySamples as cutBy, SegmentProbe, WIDER_TURN_MARGINS } from './probe.js';
+import { cutBySamples as cutBy, knownToDiffer, SegmentProbe, WIDER_TURN_MARGINS } from './probe.js';
 import { blockPlan, blockRight, guessedRight, sameBytesAt, wrongBlockFetch, wrongBlockSamples } from './block-verify.js';
 import { MERKLE_BLOCK_BYTES } from '../torrent/merkle.js';
 import { assembleWindow } from './assemble-window.js';
@@ -300,7 +300,7 @@ async function assemblePieceWith<Who>(
   /** The samplers of this piece's segments (by the segment as planned), over both tiers. */
   const probes = new Map<LocalSegment, SegmentProbe>();
   /** Samples the evidence-based segments of `segs` up to `maxRank` not sampled yet (probe.ts), a round at a time for the whole piece; false when there was nothing to sample. A segment no sample agrees with is a wrong mapping. */
-  const probeSegments = async (segs: readonly LocalSegment[], maxRank: number, dense = false): Promise<boolean> => {
+  const probeSegments = async (segs: readonly LocalSegment[], maxRank: number, dense = false, withFirst: readonly Span[] = []): Promise<boolean> => {
     // Dense: the segments any sample agreed with, sampled again closely once (probe.ts `dense`), then halved where that turned.
     const fresh = dense
       ? [...probes.values()].filter((x) => !x.outcome().allWrong)
@@ -312,8 +312,8 @@ async function assemblePieceWith<Who>(
       const asks = fresh.map((x) => ({ x, spans: dense && round === 0 ? x.dense() : x.next(buf.subarray(x.seg.start - span.start, x.seg.end - span.start)) })).filter((a) => a.spans.length > 0);
       if (asks.length === 0) break;
       // Samples are asked as they are, not bridged: that is the point of them.
-      const need = subtractSpans(mergeSpans(asks.flatMap((a) => a.spans)), netSpans);
-      if (need.length > 0) record(need, await fetcher.fetch(p, need));
+      const need = subtractSpans(mergeSpans(round === 0 ? [...asks.flatMap((a) => a.spans), ...withFirst] : asks.flatMap((a) => a.spans)), netSpans);
+      if (need.length > 0) record(need, await fetcher.fetch(p, need, { into: netBuf() }));
       const net = netBuf();
       for (const a of asks) for (const r of a.spans) a.x.record(r.start, buf.subarray(r.start - span.start, r.end - span.start), net.subarray(r.start - span.start, r.end - span.start));
     }
@@ -336,7 +336,7 @@ async function assemblePieceWith<Who>(
   if (gaps.length === 0 && (await attempt('local', localSegs, undefined))) return;
   for (const g of guessLayers) {
     const covers = subtractSpans(gaps, mergeSpans(g)).length === 0;
-    if (covers && gaps.length > 0 && (await attempt('guess', localSegs, g))) return;
+    if (covers && gaps.length > 0 && !knownToDiffer(g, span.end) && (await attempt('guess', localSegs, g))) return;
   }
   if (!fetcher) throw new IsosyncError('NETWORK', `Cannot complete piece ${p}: its local bytes do not verify and there is no web seed or peer`, { piece: p });
   // With leaf hashes, guesses are kept or fetched block by block.
@@ -344,9 +344,10 @@ async function assemblePieceWith<Who>(
     const leaves = await input.leaves(p);
     if (leaves && (await blockAttempt(leaves))) return;
   }
-  // 2. Local + a guess layer + fetch the rest (the fetched bytes are shared by all tries).  3. Local + fetch the rest.
-  // A later layer is an alternative where it covers bytes; elsewhere the earlier layers' guesses stand (not fetched).
-  for (const [k, g] of guessLayers.entries()) if (await attempt('guess+fetch', localSegs, k === 0 ? g : overlay(plan.length, [g, ...guessLayers.slice(0, k)]))) return;
+  // 2. Local + a guess layer + fetch the rest (fetched bytes shared by all tries; a later layer stands where it covers
+  // bytes, elsewhere the earlier ones'); a first layer knownToDiffer (probe.ts) is not: its gaps go with the first samples.
+  const skipped = guessLayers[0] && knownToDiffer(guessLayers[0], span.end) ? subtractSpans(whole, mergeSpans([...localSegs, ...guessLayers[0]])) : undefined;
+  for (const [k, g] of guessLayers.entries()) if ((k > 0 || !skipped) && (await attempt('guess+fetch', localSegs, k === 0 ? g : overlay(plan.length, [g, ...guessLayers.slice(0, k)])))) return;
   // 3. Sample the evidence-based segments (local and first guess layer) and keep the parts whose samples agree
   //    (a changed compressed block keeps its old prefix); then drop evidence in groups, least certain first.
   //    A piece with nothing local goes to 5 (a whole copy from one source, exact blame), unless bytes of it were fetched already.
@@ -354,7 +355,7 @@ async function assemblePieceWith<Who>(
   if (candidates.length > 0 && (spanBytes(gaps) < len || netSpans.length > 0 || (guessLayers[0]?.length ?? 0) > 0)) {
     // The least certain first (changed blocks, zeros, same offsets), then every evidence-based segment; then wider
     // margins before each turn to difference (a range coder's carry can reach further back).
-    for (const rank of [LEAST_CERTAIN_RANK, Infinity]) if ((await probeSegments(candidates, rank)) && (await attempt('probed', cutBySamples(candidates), undefined))) return;
+    for (const rank of [LEAST_CERTAIN_RANK, Infinity]) if ((await probeSegments(candidates, rank, false, skipped?.splice(0))) && (await attempt('probed', cutBySamples(candidates), undefined))) return;
     for (const m of probes.size > 0 ? WIDER_TURN_MARGINS : []) if (await attempt('probed-wide', cutBySamples(candidates, m), undefined)) return;
     if ((await probeSegments(candidates, Infinity, true)) && (await attempt('probed-dense', cutBySamples(candidates), undefined))) return;
     const { kept, said } = cutBy(candidates, probes); // a part no sample checked is the likeliest culprit now

@@ -358,3 +358,13 @@ export function cutBySamples(segs: readonly LocalSegment[], probes: ReadonlyMap<
   const kept = segs.flatMap((s) => probes.get(s)?.outcome(margin).keep ?? [s]);
   return { kept, said: (s) => (s.end - s.start < PROBE_MIN_BYTES && !(probes.get(s)?.probed ?? false) ? SAMPLED_NOT : SAMPLED_MIXED) };
 }
+
+/**
+ * Whether a guess layer holds a changed block's guess, long enough to sample, that ends inside the piece (`pieceEnd`):
+ * such a guess is taken to differ at its end (CHANGED_BLOCK_SCHEDULE: the shorter of two different blocks, xz's check
+ * last), so an attempt with the whole layer cannot verify, and assembly goes to sampling without it. On the live
+ * bench pair 167 of 171 such attempts failed, each a fill and a hash, most a round trip before the first samples.
+ */
+export function knownToDiffer(layer: readonly LocalSegment[], pieceEnd: number): boolean {
+  return layer.some((s) => s.reason === 'changed-block' && s.end < pieceEnd && s.end - s.start >= PROBE_MIN_BYTES);
+}
