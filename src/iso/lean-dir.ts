@@ -134,6 +134,8 @@ export class LeanReader {
   private nlink = -1;
   private serial = -1;
   private modify = NaN;
+  /** Directories read by TreeWalk itself (tests: both ways are taken). */
+  fallbacks = 0;
 
   constructor(private readonly walk: TreeWalk) {
     this.ctx = walk.ctx;
@@ -185,6 +187,7 @@ export class LeanReader {
 
   /** The directory read by TreeWalk itself, as columns. */
   private async fallback(dir: PendingDir): Promise<LeanDir> {
+    this.fallbacks++;
     const read = this.walk.readDir(dir);
     return fromDirRead(dir, read instanceof Promise ? await read : read, this.times);
   }
