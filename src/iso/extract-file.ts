@@ -50,7 +50,12 @@ export function commitSync(tmp: string, final: string, image: string, entryPath:
 
 /** Writes all of `chunk` at the file's current position. */
 function writeAll(fd: number, chunk: Uint8Array): void {
-  for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done);
+  writeRange(fd, chunk, 0, chunk.length);
+}
+
+/** Writes `length` bytes of `buf` from `start` at the file's current position. */
+function writeRange(fd: number, buf: Uint8Array, start: number, length: number): void {
+  for (let done = 0; done < length; ) done += writeSync(fd, buf, start + done, length - done);
 }
 
 
@@ -102,17 +107,17 @@ function failFile(f: OpenFile, final: string, e: unknown): never {
   throw e;
 }
 
-/** Writes a regular file whose content is `bytes` (at hand: no await, no promise). A failure removes what was written. */
-export function writeFileNow(bytes: Uint8Array, entry: IsoEntry, dir: string, name: string, final: string, image: string, summary: ExtractSummary): void {
+/** Writes a regular file whose content is `length` bytes of `buf` from `start` (at hand: no await, no promise). A failure removes what was written. */
+export function writeFileNow(buf: Uint8Array, start: number, length: number, entry: IsoEntry, dir: string, name: string, final: string, image: string, summary: ExtractSummary): void {
   const f = openFile(entry, dir, name, final);
   try {
     try {
-      writeAll(f.fd, bytes);
+      writeRange(f.fd, buf, start, length);
     } catch (e) {
       closeSync(f.fd);
       throw e;
     }
-    summary.bytes += bytes.length;
+    summary.bytes += length;
     endFile(f, entry, final, image);
   } catch (e) {
     failFile(f, final, e);

@@ -28,10 +28,10 @@
  */
 import type { ByteSource } from '../store/byte-source.js';
 import { checkName, checkNoLinkParent, EntryWriter, isPlainName, prepareOutDir, type ExtractOptions, type ExtractSummary } from './extract.js';
-import type { IsoEntry } from './entry.js';
-import { listIso, scanIso } from './list-iso.js';
+import { T_LINK, type LeanDir } from './lean-dir.js';
+import { LeanEntry } from './lean-entry.js';
+import { listLean, scanIso } from './list-iso.js';
 import { WindowSource } from './read-window.js';
-import type { DirRead } from './tree.js';
 
 /** Checks `e` (its own name, its ancestors against `links`) and adds it to `links` when it is a symlink. */
 class Checker {
@@ -41,8 +41,9 @@ class Checker {
 
   constructor(private readonly image: string) {}
 
-  check(e: IsoEntry): void {
-    if (e.path !== '/') checkName(e.name, e.path, this.image);
+  check(e: LeanEntry): void {
+    // The path is joined only where it is needed: a name to refuse, symlinks to check against.
+    if (e.parent !== undefined && !isPlainName(e.name)) checkName(e.name, e.path, this.image);
     if (this.links.size > 0 && this.linkError === undefined) {
       try {
         checkNoLinkParent(e.path, this.links, this.image);
@@ -55,14 +56,27 @@ class Checker {
 }
 
 /** Whether `d`'s entries have plain names and no symlink shares its name with a subdirectory (see the top). */
-function plainDir(d: DirRead): boolean {
+function plainDir(d: LeanDir): boolean {
   let links: Set<string> | undefined;
-  for (const c of d.children) {
-    if (!isPlainName(c.name)) return false;
-    if (c.type === 'symlink') (links ??= new Set()).add(c.name);
+  const { names, types } = d;
+  for (let i = 0; i < names.length; i++) {
+    if (!isPlainName(names[i]!)) return false;
+    if (types[i] === T_LINK) (links ??= new Set()).add(names[i]!);
   }
   for (const s of d.subdirs) if (!isPlainName(s.name) || links?.has(s.name)) return false;
   return true;
+}
+
+/**
+ * The entries of a lean walk (lean-sorted.ts) handed to `each` as one
+ * reused IsoEntry (lean-entry.ts): no entry object per file.
+ */
+function entries(each: (e: LeanEntry) => Promise<void> | undefined) {
+  const e = new LeanEntry();
+  return {
+    dir: (d: LeanDir, parent: string | undefined) => each(e.setDir(d, parent)),
+    file: (d: LeanDir, i: number) => each(e.setFile(d, i)),
+  };
 }
 
 /** The first pass: the quick check, else the ordered one (which throws what it finds); the logical block size. */
@@ -78,13 +92,13 @@ async function checkImage(src: ByteSource, image: string): Promise<number> {
   }
   const first = new Checker(image);
   let blockSize = 0;
-  await listIso(new WindowSource(src), image, (img) => {
+  await listLean(new WindowSource(src), image, (img) => {
     blockSize = img.logicalBlockSize;
     return undefined;
-  }, (e) => {
+  }, entries((e) => {
     first.check(e);
     return undefined;
-  }, { times: false });
+  }), { times: false });
   if (first.linkError !== undefined) throw first.linkError;
   return blockSize;
 }
@@ -94,10 +108,10 @@ export async function extractImage(src: ByteSource, image: string, outDir: strin
   await prepareOutDir(outDir);
   const writer = new EntryWriter(src, image, blockSize, outDir, opts);
   const again = new Checker(image);
-  await listIso(new WindowSource(src), image, () => undefined, (e, parent) => {
+  await listLean(new WindowSource(src), image, () => undefined, entries((e) => {
     again.check(e);
     if (again.linkError !== undefined) throw again.linkError;
-    return writer.put(e, undefined, parent);
-  });
+    return writer.put(e, undefined, e.parent);
+  }));
   return writer.finish();
 }

@@ -11,8 +11,10 @@
 import { readBootCatalog } from './eltorito.js';
 import { chooseTree, type TreeChoice } from './read-iso.js';
 import type { WindowSource } from './read-window.js';
-import { TreeWalk, type DirRead, type PendingDir } from './tree.js';
+import { LeanReader, type LeanDir } from './lean-dir.js';
+import { TreeWalk, type PendingDir } from './tree.js';
 import { walkTreeSorted, type EmitEntry } from './tree-sorted.js';
+import { walkLeanSorted, type LeanSink } from './lean-sorted.js';
 
 export interface ListOptions {
   /** false: entries carry no mtimeMs (no date is read). Default true. */
@@ -49,18 +51,33 @@ export async function listIso(src: WindowSource, name: string, header: (img: Lis
 }
 
 /**
+ * listIso handing out each entry as a directory's columns and an index
+ * (lean-sorted.ts), not as an IsoEntry: the same entries, order, reads,
+ * checks and errors.
+ */
+export async function listLean(src: WindowSource, name: string, header: (img: ListedImage) => Promise<void> | undefined, sink: LeanSink, opts: ListOptions = {}): Promise<void> {
+  const t = await listedTree(src, name);
+  await header(bounds(t));
+  const root = t.names === 'joliet' ? t.jolietRoot! : t.root;
+  const walk = new TreeWalk(t.ctx, { names: t.names, blockSize: t.bs, suspSkip: t.suspSkip, transient: src, times: opts.times !== false }, false);
+  await walkLeanSorted(walk, TreeWalk.rootDir(root), sink);
+}
+
+/**
  * The directories listIso lists (the same reads and checks, but for the
- * order), each as TreeWalk read it, depth first in record order: no entry
+ * order), each as TreeWalk reads it (as columns), depth first in record order: no entry
  * is sorted or handed out one by one, for a caller that checks each
  * directory's entries as a whole (extract's first pass). No dates are read.
  */
-export async function scanIso(src: WindowSource, name: string, visit: (d: DirRead) => void): Promise<ListedImage> {
+export async function scanIso(src: WindowSource, name: string, visit: (d: LeanDir) => void): Promise<ListedImage> {
   const t = await listedTree(src, name);
   const root = t.names === 'joliet' ? t.jolietRoot! : t.root;
   const walk = new TreeWalk(t.ctx, { names: t.names, blockSize: t.bs, suspSkip: t.suspSkip, transient: src, times: false }, false);
+  // Each directory as columns (lean-dir.ts): no entry object per file.
+  const reader = new LeanReader(walk);
   const stack: PendingDir[] = [TreeWalk.rootDir(root)];
   while (stack.length > 0) {
-    const read = walk.readDir(stack.pop()!);
+    const read = reader.read(stack.pop()!);
     const d = read instanceof Promise ? await read : read;
     if (d.hidden) continue; // as listIso: neither it nor anything below it is listed
     visit(d);

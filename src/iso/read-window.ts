@@ -22,6 +22,16 @@ export class ReadWindow {
 
   constructor(private readonly src: ByteSource, private readonly readAhead: boolean) {}
 
+  /** Where byte `offset` is in `bytes` when the window holds [offset, offset + length), else -1 (peek without a view). */
+  indexOf(offset: number, length: number): number {
+    return offset < this.start || offset + length > this.end ? -1 : offset - this.start;
+  }
+
+  /** The window's buffer (for indexOf), valid until the next view. */
+  get bytes(): Uint8Array {
+    return this.buf;
+  }
+
   /** The bytes [offset, offset + length) when the window holds them (a view valid until the next view), else undefined. */
   peek(offset: number, length: number): Uint8Array | undefined {
     if (offset < this.start || offset + length > this.end) return undefined;

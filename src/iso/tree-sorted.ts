@@ -89,7 +89,7 @@ let merged = new Uint32Array(1024);
  * closure (Array.prototype.sort's comparator and the maps around it made
  * this the costliest function for the optimizing compiler of a listing).
  */
-function sortFrame(f: Frame): void {
+export function sortFrame(f: { readonly keys: string[]; readonly refs: unknown[]; readonly kinds: number[] }): void {
   const { keys, refs, kinds } = f;
   const n = keys.length;
   let i = 1;
@@ -127,7 +127,7 @@ function sortFrame(f: Frame): void {
 }
 
 /** Insertion sort of the frame's arrays from `start` (what is before it is in order). */
-function insertionSort(f: Frame, start: number): void {
+function insertionSort(f: { readonly keys: string[]; readonly refs: unknown[]; readonly kinds: number[] }, start: number): void {
   const { keys, refs, kinds } = f;
   for (let i = start; i < keys.length; i++) {
     const k = keys[i]!;

@@ -57,8 +57,10 @@ export interface PendingDir {
 /** The state of one walk, shared by its directories: bounds, loop detection, metadata areas. */
 export class TreeWalk {
   readonly metadata: MetadataArea[] = [];
-  private readonly visited = new Map<number, string>();
-  private total = 0;
+  /** Directory extents read, by first block (loop detection); shared with lean-dir.ts, which reads the plain directories of the same walk. */
+  readonly visited = new Map<number, string>();
+  /** Entries counted (LIMITS.entries); lean-dir.ts adds those of the directories it reads. */
+  total = 0;
   private readonly rockRidge: boolean;
   readonly keep: boolean;
   /** Whether dates are read (TreeOptions.times). */

@@ -96,9 +96,12 @@ export class BatchedOut {
    * be flattened into a new string to be written.
    */
   row(letter: number, size: number, sizeWidth: number, lba: number, lbaWidth: number, path: string, parent: string | undefined, name: string, target: string | undefined): Promise<void> | undefined {
-    const most = 4 + Math.max(sizeWidth, 16) + Math.max(lbaWidth, 16) + 3 * (path.length + (target === undefined ? 0 : target.length + 4));
+    // `path` is written (and counted) only where no parent is given: a caller that gives one may pass "".
+    const pathLength = parent === undefined ? path.length : (parent === '/' ? 0 : parent.length) + 1 + name.length;
+    const most = 4 + Math.max(sizeWidth, 16) + Math.max(lbaWidth, 16) + 3 * (pathLength + (target === undefined ? 0 : target.length + 4));
     if (most > BATCH_BYTES) {
-      return this.add(`${String.fromCharCode(letter)} ${String(size).padStart(sizeWidth)} ${String(lba).padStart(lbaWidth)} ${path}${target !== undefined ? ` -> ${target}` : ''}\n`);
+      const whole = parent === undefined ? path : `${parent === '/' ? '' : parent}/${name}`;
+      return this.add(`${String.fromCharCode(letter)} ${String(size).padStart(sizeWidth)} ${String(lba).padStart(lbaWidth)} ${whole}${target !== undefined ? ` -> ${target}` : ''}\n`);
     }
     const wait = this.used + most > BATCH_BYTES ? this.flush() : undefined;
     const buf = this.buf;

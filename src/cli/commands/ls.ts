@@ -9,7 +9,7 @@
  */
 import type { Command } from 'commander';
 import { action, withCommon, type CommonOptions } from '../common.js';
-import { listIso } from '../../iso/list-iso.js';
+import { listIso, listLean } from '../../iso/list-iso.js';
 import { WindowSource } from '../../iso/read-window.js';
 import { FileSource } from '../../store/file-source.js';
 import { BatchedOut, entryJson, JsonArrayOut, TYPE_BYTE } from './ls-format.js';
@@ -27,11 +27,15 @@ export async function listImage(image: string, json: boolean | undefined): Promi
     const out = new BatchedOut();
     let sizeW = 4;
     let lbaW = 3;
-    await listIso(cached, image, (img) => {
+    // Rows straight from each directory's columns (listLean): no entry object per file.
+    await listLean(cached, image, (img) => {
       sizeW = Math.max(sizeW, String(img.imageBytes).length);
       lbaW = Math.max(lbaW, String(img.volumeSpaceSize).length);
       return out.add(`T ${'SIZE'.padStart(sizeW)} ${'LBA'.padStart(lbaW)} PATH\n`);
-    }, (e, parent) => out.row(TYPE_BYTE[e.type], e.size, sizeW, e.lba, lbaW, e.path, parent, e.name, e.target), { times: false });
+    }, {
+      dir: (d, parent) => out.row(TYPE_BYTE.dir, d.size, sizeW, d.dir.lba, lbaW, d.dir.path, parent, d.dir.name, undefined),
+      file: (d, i) => out.row(d.types[i]!, d.sizes[i]!, sizeW, d.lbas[i]!, lbaW, '', d.dir.path, d.names[i]!, d.targets?.get(i)),
+    }, { times: false });
     await out.flush();
   } finally {
     await src.close();
