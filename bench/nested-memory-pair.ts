@@ -9,11 +9,13 @@
  * one file in 50) unless they exist, serves them from a local nginx, makes a
  * stock torrent of release 2 with that web seed, and syncs 1 -> 2 with the
  * isosync of each ROOT (a built checkout), ROUNDS times, order alternated,
- * printing peak RSS and CPU seconds. NODE_OPTIONS reaches the syncs (e.g.
- * --heap-prof, --heapsnapshot-signal).
+ * printing peak RSS and CPU seconds. ISOSYNC_BENCH_PAIR_NODE_FLAGS (e.g.
+ * "--trace-gc") runs them as `node --max-semi-space-size=2 FLAGS
+ * bin/isosync` (the flags of its shebang, and these); the last sync's output
+ * is left in DIR/last-sync.out.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { measure } from './delta/measure.js';
 import { Nginx } from './delta/nginx.js';
@@ -50,7 +52,10 @@ try {
   for (let round = 0; round < Number(roundsArg); round++) {
     for (const root of round % 2 === 0 ? roots : [...roots].reverse()) {
       spawnSync('rm', ['-rf', out, join(dir, 'home')]);
-      const m = await measure(join(root, 'bin', 'isosync'), ['sync', torrent, '--from', join(www, names[0]!), '-o', out, '--no-catalog', '--home', join(dir, 'home'), '--json'], tf);
+      const flags = process.env['ISOSYNC_BENCH_PAIR_NODE_FLAGS']?.split(' ');
+      const cmd = flags ? [process.execPath, '--max-semi-space-size=2', ...flags, join(root, 'bin', 'isosync')] : [join(root, 'bin', 'isosync')];
+      const m = await measure(cmd[0]!, [...cmd.slice(1), 'sync', torrent, '--from', join(www, names[0]!), '-o', out, '--no-catalog', '--home', join(dir, 'home'), '--json'], tf);
+      writeFileSync(join(dir, 'last-sync.out'), m.stdout + m.stderr);
       if ((await sha256(out)) !== want) throw new Error(`${root}: the sync's output differs from the target`);
       process.stdout.write(`${format} ${n} ${root.padEnd(28)} peak ${(m.peakKiB / 1024).toFixed(1)} MiB  CPU ${m.cpuSeconds.toFixed(2)} s  load ${(await import('node:os')).loadavg()[0]!.toFixed(1)}\n`);
     }
