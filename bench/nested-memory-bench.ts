@@ -129,8 +129,14 @@ const SYNC_SIZES = (process.env['ISOSYNC_BENCH_NESTED_SYNC_FILES'] ?? '25000,100
 const SYNC_ROUNDS = Number(process.env['ISOSYNC_BENCH_NESTED_SYNC_ROUNDS'] ?? 1);
 const SYNC_FORMATS = process.env['ISOSYNC_BENCH_NESTED_FORMATS']?.split(',');
 
+/** How each format's nested image is made, and where the live-like ISO keeps it. */
+export const LIVE_FORMATS = [
+  { format: 'squashfs', at: 'live/filesystem.squashfs', make: (src: string, img: string) => ['mksquashfs', [src, img, '-comp', 'xz', '-noappend', '-quiet', '-no-progress', '-all-root', '-mkfs-time', '1700000000', '-all-time', '1700000000']] as const },
+  { format: 'erofs', at: 'LiveOS/squashfs.img', make: (src: string, img: string) => ['mkfs.erofs', ['-zlz4hc', '-T1700000000', '--all-root', img, src]] as const },
+];
+
 /** A live-like ISO holding `fs` (the nested image) at `at`, made by xorriso. */
-function iso(fs: string, at: string, out: string, stage: string): void {
+export function iso(fs: string, at: string, out: string, stage: string): void {
   mkdirSync(join(stage, at, '..'), { recursive: true });
   spawnSync('cp', ['--reflink=auto', fs, join(stage, at)]);
   const r = spawnSync('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-V', 'NESTED', '-o', out, stage], { encoding: 'utf8' });
@@ -151,8 +157,7 @@ async function syncSlope(dir: string): Promise<void> {
   try {
     const tf = join(dir, 'time.txt');
     const formats = [
-      { format: 'squashfs', at: 'live/filesystem.squashfs', make: (src: string, img: string) => ['mksquashfs', [src, img, '-comp', 'xz', '-noappend', '-quiet', '-no-progress', '-all-root', '-mkfs-time', '1700000000', '-all-time', '1700000000']] as const },
-      { format: 'erofs', at: 'LiveOS/squashfs.img', make: (src: string, img: string) => ['mkfs.erofs', ['-zlz4hc', '-T1700000000', '--all-root', img, src]] as const },
+      ...LIVE_FORMATS,
     ].filter((f) => !SYNC_FORMATS || SYNC_FORMATS.includes(f.format));
     const builds = [{ name: 'this build', root: ROOT }, ...(BEFORE ? [{ name: 'before', root: BEFORE }] : [])];
     const rows: { format: string; build: string; files: number; peakKiB: number; cpu: number; bytes: number }[] = [];

@@ -29,7 +29,7 @@
  */
 import { entrySignature, type FileTable } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
-import type { LocalSegment, Reason } from './plan.js';
+import { SegmentList, type LocalSegment, type Reason } from './segments.js';
 import { mergeSpans, type Span } from '../core/span.js';
 import { blocksByLeadingTail, leadingTails, oldSharedIndex } from './shared-prefix.js';
 
@@ -48,7 +48,8 @@ export interface NestedChange {
 }
 
 export interface NestedMapping {
-  readonly exact: LocalSegment[];
+  /** In typed columns, in the order of the target's files (one or more segments per file: a layer of the plan). */
+  readonly exact: SegmentList;
   /**
    * Changed stored blocks guessed from the old block at the same index of the
    * same path, from the same relative offset, for the shorter of the two
@@ -91,7 +92,7 @@ function indexImage(img: NestedImage, index: number): Indexed {
 }
 
 /** Segments for target [ts, te) of `t` from source [ss, ...) of `s`, through both containers' pieces. */
-function pair(t: NestedImage, ts: number, te: number, s: Indexed, ss: number, out: LocalSegment[], reason: Reason = 'nested-file'): void {
+function pair(t: NestedImage, ts: number, te: number, s: Indexed, ss: number, out: SegmentList, reason: Reason = 'nested-file'): void {
   const tSpans = t.toImage(ts, te);
   const sSpans = s.img.toImage(ss, ss + (te - ts));
   let j = 0;
@@ -101,7 +102,7 @@ function pair(t: NestedImage, ts: number, te: number, s: Indexed, ss: number, ou
     while (at < tsp.end && j < sSpans.length) {
       const room = sSpans[j]!.end - sAt;
       const len = Math.min(room, tsp.end - at);
-      push(out, { start: at, end: at + len, source: s.index, sourceOffset: sAt, reason });
+      out.add(at, at + len, s.index, sAt, reason);
       at += len;
       sAt += len;
       if (sAt >= sSpans[j]!.end) {
@@ -110,14 +111,6 @@ function pair(t: NestedImage, ts: number, te: number, s: Indexed, ss: number, ou
       }
     }
   }
-}
-
-/** Appends, joining a segment that continues the previous one in target and source. */
-function push(out: LocalSegment[], seg: LocalSegment): void {
-  const last = out[out.length - 1];
-  if (last && last.source === seg.source && last.end === seg.start && last.sourceOffset + (last.end - last.start) === seg.sourceOffset) {
-    out[out.length - 1] = { ...last, end: seg.end };
-  } else if (seg.end > seg.start) out.push(seg);
 }
 
 /**
@@ -129,7 +122,7 @@ function push(out: LocalSegment[], seg: LocalSegment): void {
 export const CHANGED_BLOCK_HEADER = 64;
 
 /** The guess of changed target block [ts, te) from the old block [ss, se): its prefix, after the header. */
-function changedBlock(t: NestedImage, ts: number, te: number, s: Indexed, ss: number, se: number, out: LocalSegment[]): void {
+function changedBlock(t: NestedImage, ts: number, te: number, s: Indexed, ss: number, se: number, out: SegmentList): void {
   const len = Math.min(te - ts, se - ss);
   if (len > CHANGED_BLOCK_HEADER) pair(t, ts + CHANGED_BLOCK_HEADER, ts + len, s, ss + CHANGED_BLOCK_HEADER, out, 'changed-block');
 }
@@ -142,8 +135,9 @@ function storesData(files: FileTable, f: number): boolean {
 export function mapNestedFiles(targets: readonly NestedImage[], sources: readonly NestedSource[]): NestedMapping {
   const indexed: Indexed[] = [];
   for (const s of sources) for (const img of s.nested) indexed.push(indexImage(img, s.index));
-  const exact: LocalSegment[] = [];
-  const changedBlocks: LocalSegment[] = [];
+  // Columns, not objects: a segment or more per file of the target, held until the plan is built.
+  const exact = new SegmentList(1024);
+  const changedBlocks = new SegmentList();
   const changed: NestedChange[] = [];
   const containers = new Set<string>();
   let mappedFiles = 0;
@@ -238,5 +232,5 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
       if (same && old && !old.raw) changedBlock(t, b.start, b.end, same, old.start, old.end, changedBlocks);
     });
   }
-  return { exact, changedBlocks, changed, containers, mappedFiles, files };
+  return { exact, changedBlocks: changedBlocks.toArray(), changed, containers, mappedFiles, files };
 }

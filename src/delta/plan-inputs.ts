@@ -21,7 +21,8 @@ import { IsosyncError } from '../core/errors.js';
 import { decodeHints, type HintSet } from './hint-format.js';
 import { hintSegments } from './hint-map.js';
 import { sameOffsetGuesses } from './iso-map.js';
-import type { LocalSegment, Plan } from './plan.js';
+import { JoinedLayer, SegmentList, CACHE_SOURCE, type Layer, type LocalSegment, type Plan } from './plan.js';
+import { reasonCode } from './segments.js';
 
 /** What planning knows of a local image. */
 export interface ImageFacts {
@@ -130,11 +131,11 @@ export function metadataPolicy(o: { sources: number; sourcesCoveredByHints: numb
 /** What the nested step of planning found (sync/nested-plan.ts), as far as the plan's layers go. */
 export interface NestedLayers {
   /** Candidate segments whose pieces verified while the target's nested metadata was read: exact. */
-  readonly verified: readonly LocalSegment[];
-  /** Nested files' stored blocks mapped onto a source's. */
-  readonly exact: readonly LocalSegment[];
-  /** Zeros for the free space of each container. */
-  readonly freeGuesses: readonly LocalSegment[];
+  readonly verified: Layer;
+  /** Nested files' stored blocks mapped onto a source's (columns: a segment or more per nested file). */
+  readonly exact: Layer;
+  /** Zeros for the free space of each container (columns: about one per EROFS inode). */
+  readonly freeGuesses: Layer;
   /** Changed stored blocks guessed from the old block at the same index (nested-map changedBlocks): the first guess layer. */
   readonly changedBlocks?: readonly LocalSegment[];
   /** Changed EROFS clusters compressed again (delta/reencoded-clusters.ts): the first guess layer, before changed blocks. */
@@ -152,9 +153,10 @@ export interface NestedLayers {
  * would only fail and fetch its pieces whole), else same-offset guesses
  * from every image.
  */
-export function guessLayers(o: { mappingGuesses?: LocalSegment[][]; nested?: NestedLayers; deferred: boolean; targetLength: number; images: readonly ImageFacts[] }): LocalSegment[][] {
+export function guessLayers(o: { mappingGuesses?: LocalSegment[][]; nested?: NestedLayers; deferred: boolean; targetLength: number; images: readonly ImageFacts[] }): Layer[] {
   if (o.mappingGuesses && o.nested) {
-    return [[...(o.mappingGuesses[0] ?? []), ...o.nested.freeGuesses, ...(o.nested.reencoded ?? []), ...(o.nested.changedBlocks ?? [])], ...o.mappingGuesses.slice(1), [...o.nested.containerGuesses]];
+    // The first layer's parts are read as one where they are (no copy of the free space's columns).
+    return [new JoinedLayer([o.mappingGuesses[0] ?? [], o.nested.freeGuesses, o.nested.reencoded ?? [], o.nested.changedBlocks ?? []]), ...o.mappingGuesses.slice(1), o.nested.containerGuesses];
   }
   if (o.mappingGuesses) return o.mappingGuesses;
   if (o.deferred) return [];
@@ -172,14 +174,22 @@ export function guessLayers(o: { mappingGuesses?: LocalSegment[][]; nested?: Nes
 export function planLayers(o: {
   part: LocalSegment[];
   hints: readonly LocalSegment[][];
-  cached: LocalSegment[];
+  cached: Layer;
   hintsCoverAll: boolean;
   nested?: NestedLayers;
   isoExact?: LocalSegment[];
-  guesses: LocalSegment[][];
-}): { exact: LocalSegment[][]; guesses: LocalSegment[][] } {
+  guesses: Layer[];
+}): { exact: Layer[]; guesses: Layer[] } {
   if (o.hintsCoverAll) return { exact: [o.part, ...o.hints, o.cached], guesses: [] };
-  return { exact: [o.part, ...o.hints, o.cached, [...(o.nested?.verified ?? [])], [...(o.nested?.exact ?? [])], o.isoExact ?? []], guesses: o.guesses };
+  return { exact: [o.part, ...o.hints, o.cached, o.nested?.verified ?? [], o.nested?.exact ?? [], o.isoExact ?? []], guesses: o.guesses };
+}
+
+/** The planning bytes' layer (VirtualTarget.cachedBounds: [start, end) pairs) in columns: a segment per fetched range, about one per EROFS inode. */
+export function cachedLayer(bounds: Float64Array): SegmentList {
+  const list = new SegmentList(bounds.length >> 1);
+  const fetched = reasonCode('fetched');
+  for (let k = 0; k < bounds.length; k += 2) list.push(bounds[k]!, bounds[k + 1]!, CACHE_SOURCE, bounds[k]!, fetched);
+  return list;
 }
 
 /**

@@ -13,12 +13,14 @@
  * guesses never overlap `local`; `fetch` = target minus `local` minus the
  * first guess layer. Pure: no I/O.
  */
-import { cut, SegmentTable, segmentArray, type LocalSegment, type Reason, type Segments } from './segments.js';
-import { cutAt, mergeSpans, spanBytes, subtractSpans, unionSpans, type Span } from '../core/span.js';
+import type { Layer, LocalSegment, Reason, SegmentTable } from './segments.js';
+import { gapSpans, overlayTable, unionBounds } from './overlay.js';
+import { cutAt, mergeSpans, spanBounds, spanBytes, subtractSpans, type Span } from '../core/span.js';
 import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import { MULTIPART_PART_BYTES } from '../core/ports.js';
 
-export { CACHE_SOURCE, SegmentTable, segmentsIn, ZERO_SOURCE, type LocalSegment, type Reason, type Segments } from './segments.js';
+export { CACHE_SOURCE, JoinedLayer, SegmentList, SegmentTable, segmentsIn, ZERO_SOURCE, type Layer, type LocalSegment, type Reason, type Segments } from './segments.js';
+export { overlayTable } from './overlay.js';
 
 export interface Plan {
   readonly length: number;
@@ -41,65 +43,28 @@ export interface PlanSummary {
 }
 
 /**
- * Overlays layers: each later layer fills only what earlier ones left.
- * Returns sorted, non-overlapping segments within [0, length).
- *
- * One sweep per layer (linear after sorting): a layer's segments in start
- * order can only overlap each other at their fronts (so "what this layer
- * already holds" is the range up to the largest end so far), and the spans
- * of earlier layers are walked with one forward pointer.
+ * Overlays layers: each later layer fills only what earlier ones (and `already`) left. Returns sorted,
+ * non-overlapping segments within [0, length), as objects (overlayTable: as a table).
  */
-export function overlay(length: number, layers: readonly Segments[], already: readonly Span[] = []): LocalSegment[] {
-  let covered: Span[] = mergeSpans(already);
-  const out: LocalSegment[] = [];
-  for (const layer of layers) {
-    const sorted = segmentArray(layer).filter((s) => s.end > s.start).sort((a, b) => a.start - b.start);
-    const mine: Span[] = [];
-    let layerEnd = 0;
-    let j = 0;
-    for (const seg of sorted) {
-      const start = Math.max(seg.start, layerEnd, 0);
-      const end = Math.min(seg.end, length);
-      if (end > layerEnd) layerEnd = end;
-      if (end <= start) continue;
-      const last = mine[mine.length - 1];
-      if (last && last.end >= seg.start) mine[mine.length - 1] = { start: last.start, end: Math.max(last.end, end) };
-      else mine.push({ start: Math.max(0, seg.start), end });
-      // The parts of [start, end) that no earlier layer covers.
-      while (j < covered.length && covered[j]!.end <= start) j++;
-      let at = start;
-      for (let k = j; at < end; k++) {
-        const c = covered[k];
-        if (!c || c.start >= end) {
-          out.push(cut(seg, at, end));
-          break;
-        }
-        if (c.start > at) out.push(cut(seg, at, c.start));
-        at = Math.max(at, c.end);
-      }
-    }
-    covered = unionSpans(covered, mine);
-  }
-  return out.sort((a, b) => a.start - b.start);
+export function overlay(length: number, layers: readonly Layer[], already: readonly Span[] = []): LocalSegment[] {
+  return overlayTable(length, layers, spanBounds(mergeSpans(already))).toArray();
 }
 
-/** Builds a plan from exact layers and guess layers (each in priority order). */
-export function buildPlan(
-  target: { length: number; pieceLength: number },
-  exact: readonly Segments[],
-  guessLayers: readonly Segments[] = [],
-): Plan {
-  const local = overlay(target.length, exact);
-  const localSpans = mergeSpans(local);
-  const guesses = guessLayers.map((g) => overlay(target.length, [g], localSpans)).filter((g) => g.length > 0);
-  const firstGuess = guesses[0] ? mergeSpans(guesses[0]) : [];
-  const fetch = subtractSpans([{ start: 0, end: target.length }], mergeSpans([...localSpans, ...firstGuess]));
+/**
+ * Builds a plan from exact layers and guess layers (each in priority order), on columns from the layers to
+ * the plan (overlay.ts): no segment object is made.
+ */
+export function buildPlan(target: { length: number; pieceLength: number }, exact: readonly Layer[], guessLayers: readonly Layer[] = []): Plan {
+  const local = overlayTable(target.length, exact);
+  const localBounds = local.spanBounds();
+  const guesses = guessLayers.map((g) => overlayTable(target.length, [g], localBounds)).filter((g) => g.length > 0);
+  const fetch = gapSpans(guesses[0] ? unionBounds(localBounds, guesses[0].spanBounds()) : localBounds, target.length);
   return {
     length: target.length,
     pieceLength: target.pieceLength,
     pieceCount: Math.ceil(target.length / target.pieceLength),
-    local: SegmentTable.of(local),
-    guesses: guesses.map((g) => SegmentTable.of(g)),
+    local,
+    guesses,
     fetch,
   };
 }
@@ -173,10 +138,11 @@ export function remainingFetchBytes(plan: Plan, done: readonly boolean[], change
     if (ok) doneSpans.push(pieceSpan(plan, pieceIndex(p)));
   });
   const merged = mergeSpans(doneSpans);
+  const mergedBounds = spanBounds(merged);
   const rest: Plan = {
     ...plan,
-    local: SegmentTable.of(overlay(plan.length, [plan.local], merged)),
-    guesses: plan.guesses.slice(0, 1).map((g) => SegmentTable.of(overlay(plan.length, [g], merged))),
+    local: overlayTable(plan.length, [plan.local], mergedBounds),
+    guesses: plan.guesses.slice(0, 1).map((g) => overlayTable(plan.length, [g], mergedBounds)),
     fetch: subtractSpans(plan.fetch, merged),
   };
   const s = summarize(rest, changedBlocks);

@@ -5,6 +5,7 @@
  * them: each range is a row of typed columns (start, end, where its bytes
  * sit), its bytes copied into shared slabs; a view of them is made when read.
  */
+import { firstEndingAfter } from './bounds-search.js';
 
 /** Ranges up to this size are copied into shared slabs of SLAB_BYTES; longer ones keep a buffer of their own. */
 const SLAB_BYTES = 256 * 1024;
@@ -40,14 +41,7 @@ export class RangeCache {
 
   /** Index of the first range that ends after `pos`. */
   firstAfter(pos: number): number {
-    let lo = 0;
-    let hi = this.n;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.bounds[2 * mid + 1]! <= pos) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return firstEndingAfter(this.bounds, 2, this.n, pos);
   }
 
   /** Adds the range at `start` holding `bytes` (disjoint from every range held). */

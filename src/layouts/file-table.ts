@@ -11,6 +11,8 @@
  * `chunkStart(i, k)`...), which allocate nothing but the strings asked for;
  * `get(i)` and iteration give a LayoutFile object, made on demand.
  */
+import { pathOrder } from './path-order.js';
+
 export type LayoutEntryType = 'file' | 'dir' | 'symlink' | 'other';
 
 /** Part of a block shared with other files (a squashfs fragment): which shared block, where in its uncompressed bytes. */
@@ -184,16 +186,8 @@ export class FileTableBuilder {
   finish(sorted = true): FileTable {
     const n = this.names.length;
     let order: Uint32Array | undefined;
-    if (sorted) {
-      const paths = new Array<string>(n);
-      for (let i = 0; i < n; i++) {
-        const p = this.parents.at(i);
-        paths[i] = p < 0 ? this.names[i]! : joinPath(paths[p]!, this.names[i]!);
-      }
-      order = new Uint32Array(n);
-      for (let i = 0; i < n; i++) order[i] = i;
-      order.sort((a, b) => (paths[a]! < paths[b]! ? -1 : paths[a]! > paths[b]! ? 1 : 0));
-    }
+    // By each entry's parent's path and its name (path-order.ts): no string of a whole path per entry.
+    if (sorted) order = pathOrder(this.names, this.parents.at);
     const newIndex = new Int32Array(n);
     for (let j = 0; j < n; j++) newIndex[order ? order[j]! : j] = j;
     const parents = this.parents.reordered(order, n);

@@ -26,7 +26,7 @@ import { spanLength, type Span } from '../core/span.js';
 import { assemble, type AssembleStats } from '../delta/assemble.js';
 import { mapIsoFiles, type ImageSourceInfo, type IsoMapping, type LooseFile } from '../delta/iso-map.js';
 import { mapNestedFiles, type NestedSource } from '../delta/nested-map.js';
-import { buildPlan, pieceSpan, type LocalSegment, type Plan } from '../delta/plan.js';
+import { buildPlan, pieceSpan, type Layer, type LocalSegment, type Plan } from '../delta/plan.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { readIso, type IsoImage } from '../iso/index.js';
 import type { NestedImage } from '../layouts/nested.js';
@@ -136,7 +136,7 @@ export class SubsetSession implements ByteSource {
     const isos = await this.localIsos();
     const mapping = mapIsoFiles(image, isos, this.looseFiles());
     // Files inside the target's nested images come from the same files of the sources' nested images (by stored chunks).
-    let nestedExact: LocalSegment[] = [];
+    let nestedExact: Layer = [];
     if (nested.length > 0 && isos.length > 0) {
       const sources: NestedSource[] = [];
       for (const s of isos) sources.push({ index: s.index, nested: await nestedImagesOf(this.prepared.byteSources[s.index]!, s.image, note) });

@@ -11,8 +11,9 @@ import { CheckedTarget, type PieceTarget } from '../delta/checked-target.js';
 import type { ImageSourceInfo, IsoMapping } from '../delta/iso-map.js';
 import { CHANGED_BLOCK_HEADER, mapNestedFiles, type NestedMapping, type NestedSource } from '../delta/nested-map.js';
 import { startsXzStream } from '../delta/probe.js';
-import { overlay, ZERO_SOURCE, type LocalSegment } from '../delta/plan.js';
-import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
+import { overlay, SegmentList, ZERO_SOURCE, type LocalSegment } from '../delta/plan.js';
+import { reasonCode } from '../delta/segments.js';
+import { mergeBounds, subtractSpans } from '../core/span.js';
 import { isoLayout } from '../layouts/iso-layout.js';
 import { DEFAULT_NEST, espPartitions, findNested, mayBeImage, outerCandidates, type NestedImage } from '../layouts/nested.js';
 import type { ByteSource } from '../store/byte-source.js';
@@ -31,22 +32,33 @@ export interface NestedPlan {
   /**
    * A guess for the bytes of each container that are neither metadata nor
    * file data of its nested image (free clusters of a FAT image, the padding
-   * after a squashfs): zeros.
+   * after a squashfs): zeros. Columns: about one per EROFS inode.
    */
-  readonly freeGuesses: LocalSegment[];
+  readonly freeGuesses: SegmentList;
   /** Changed lz4hc EROFS clusters compressed again from the old files' bytes (a first-layer guess). */
   readonly reencoded: LocalSegment[];
 }
 
-/** Outer-image spans of a depth-1 nested image that hold neither metadata nor stored file data. */
-function freeSpans(img: NestedImage, containerBytes: number): Span[] {
-  const used: Span[] = [...img.layout.metadata];
+/**
+ * Outer-image [start, end) pairs of a depth-1 nested image that hold neither metadata nor stored file data, added to
+ * `out` (pairs, not spans: an EROFS image has a gap or more per inode).
+ */
+function freeBounds(img: NestedImage, containerBytes: number, out: number[]): void {
+  const used: number[] = [];
+  for (const m of img.layout.metadata) used.push(m.start, m.end);
   const files = img.layout.files;
-  for (let f = 0; f < files.count; f++) for (let i = 0; i < files.chunkCount(f); i++) used.push({ start: files.chunkStart(f, i), end: files.chunkEnd(f, i) });
-  for (const b of img.layout.shared) used.push(b);
-  const out: Span[] = [];
-  for (const s of subtractSpans([{ start: 0, end: containerBytes }], mergeSpans(used))) for (const x of img.toImage(s.start, s.end)) out.push(x);
-  return out;
+  for (let f = 0; f < files.count; f++) for (let i = 0; i < files.chunkCount(f); i++) used.push(files.chunkStart(f, i), files.chunkEnd(f, i));
+  for (const b of img.layout.shared) used.push(b.start, b.end);
+  const merged = mergeBounds(used);
+  const gap = (start: number, end: number) => {
+    if (end > start) for (const x of img.toImage(start, end)) out.push(x.start, x.end);
+  };
+  let at = 0;
+  for (let k = 0; k < merged.length && at < containerBytes; k += 2) {
+    gap(at, Math.min(merged[k]!, containerBytes));
+    at = Math.max(at, merged[k + 1]!);
+  }
+  gap(at, containerBytes);
 }
 
 /**
@@ -127,7 +139,8 @@ export async function planNested(
     fromXzBlockStart(mapped.changedBlocks, byteSources.map((b, i) => walkSources[i] ?? b)),
   ]);
   const changedBlocks = shifted.files > 0 ? fromStart.filter((g) => subtractSpans([g], shifted.covered).length > 0) : fromStart;
-  const mapping = { ...mapped, exact: [...mapped.exact, ...shifted.segments], changedBlocks };
+  mapped.exact.append(shifted.segments);
+  const mapping = { ...mapped, changedBlocks };
   let reencoded: LocalSegment[] = [];
   if (reencode) {
     try {
@@ -141,11 +154,12 @@ export async function planNested(
     }
   }
   const sizes = new Map(targetIso.entries.map((e) => [e.path, e.size]));
-  const free: Span[] = [];
-  for (const img of targetImages) if (img.depth === 1) for (const x of freeSpans(img, sizes.get(img.path) ?? img.layout.size)) free.push(x);
-  const freeSorted = mergeSpans(free);
+  const free: number[] = [];
+  for (const img of targetImages) if (img.depth === 1) freeBounds(img, sizes.get(img.path) ?? img.layout.size, free);
+  const freeSorted = mergeBounds(free);
   // Free space is zeros as the tools write it (mkfs.vfat, mksquashfs's padding): a rollback's source
   // may hold data where the target's free clusters are, so zeros beat the old container's bytes.
-  const freeGuesses: LocalSegment[] = freeSorted.map((f) => ({ start: f.start, end: f.end, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' as const }));
+  const freeGuesses = new SegmentList(freeSorted.length >> 1);
+  for (let k = 0; k < freeSorted.length; k += 2) freeGuesses.push(freeSorted[k]!, freeSorted[k + 1]!, ZERO_SOURCE, 0, reasonCode('zero'));
   return { mapping, verified: checked.verifiedSegments(), targetImages, freeGuesses, reencoded };
 }

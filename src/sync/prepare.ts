@@ -14,7 +14,7 @@ import { clipSpans, spanBytes, type Span } from '../core/span.js';
 import type { Warning, WarningSink } from '../core/warnings.js';
 import { probeHintSource } from '../delta/hint-map.js';
 import { mapIsoFiles, type ImageSourceInfo, type LooseFile } from '../delta/iso-map.js';
-import { chooseHints, guessLayers, metadataFailure, metadataPolicy, planLayers, reusedBySource, type ImageFacts, type NestedLayers } from '../delta/plan-inputs.js';
+import { cachedLayer, chooseHints, guessLayers, metadataFailure, metadataPolicy, planLayers, reusedBySource, type ImageFacts, type NestedLayers } from '../delta/plan-inputs.js';
 import { buildPlan, overlay, pieceSpan, summarize, type LocalSegment, type Plan } from '../delta/plan.js';
 import { VirtualTarget } from '../delta/virtual-target.js';
 import { readIso } from '../iso/index.js';
@@ -216,7 +216,7 @@ export async function prepare(input: PlanInput, part?: PartFile, peers?: SyncPee
     const nestedLayers: NestedLayers | undefined =
       nested && mapping ? { verified: nested.verified, exact: nested.mapping.exact, freeGuesses: nested.freeGuesses, changedBlocks: nested.mapping.changedBlocks, reencoded: nested.reencoded, containerGuesses: mapping.containerGuesses } : undefined;
     const guesses = guessLayers({ ...(mapping ? { mappingGuesses: mapping.guesses } : {}), ...(nestedLayers ? { nested: nestedLayers } : {}), deferred: policy.deferred, targetLength: target.length, images });
-    const layers = planLayers({ part: partSegs, hints: hints.layers, cached: vt.cachedSegments(), hintsCoverAll: policy.hintsCoverAll, ...(nestedLayers ? { nested: nestedLayers } : {}), ...(mapping ? { isoExact: mapping.exact } : {}), guesses });
+    const layers = planLayers({ part: partSegs, hints: hints.layers, cached: cachedLayer(vt.cachedBounds()), hintsCoverAll: policy.hintsCoverAll, ...(nestedLayers ? { nested: nestedLayers } : {}), ...(mapping ? { isoExact: mapping.exact } : {}), guesses });
     const plan = buildPlan(target, layers.exact, layers.guesses);
 
     const reusedBy = reusedBySource(plan);

@@ -44,7 +44,7 @@ describe('changed fragment blocks are guessed from the old block that starts wit
     const now = fragments(['a/10 b/10', 'n/10', 'c/10 d/10', 'e/10 f/12'], [300, 310, 320, 330]);
     const m = mapNestedFiles([now], [{ index: 0, nested: [old] }]);
     // Block 0 is the same (key and size): exact. Block 1 starts with a new tail: the same index. Blocks 2 and 3: the old blocks 1 and 2.
-    assert.deepEqual(m.exact.map((s) => [s.start, s.end, s.sourceOffset]), [[1000, 1300, 1000]]);
+    assert.deepEqual(m.exact.toArray().map((s) => [s.start, s.end, s.sourceOffset]), [[1000, 1300, 1000]]);
     assert.deepEqual(
       m.changedBlocks.map((s) => [s.start, s.end, s.sourceOffset]),
       [
