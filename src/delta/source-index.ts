@@ -36,10 +36,11 @@ export function filterBits(m: number, h1: number): number {
 export class SourceIndex {
   private readonly h1: Int32Array;
   private readonly h2: Int32Array;
-  private readonly table: Int32Array;
+  private table: Int32Array;
   private readonly shift: number;
   private readonly mask: number;
-  readonly filter = new Int32Array(1 << (FILTER_LOG2 - 5));
+  /** The filter words (matcher.ts reads them directly); empty after dropLookup(). */
+  filter = new Int32Array(1 << (FILTER_LOG2 - 5));
 
   constructor(readonly blocks: number) {
     this.h1 = new Int32Array(blocks);
@@ -55,6 +56,38 @@ export class SourceIndex {
   set(block: number, h1: number, h2: number): void {
     this.h1[block] = h1;
     this.h2[block] = h2;
+    this.insert(block);
+  }
+
+  /**
+   * Stores a block's hashes without adding it to the table and the filter
+   * (buildLookup() adds them all, in block order): for an index whose
+   * blocks arrive out of order (two-way.ts), with no copy of the hashes.
+   */
+  setHashes(block: number, h1: number, h2: number): void {
+    this.h1[block] = h1;
+    this.h2[block] = h2;
+  }
+
+  /** Adds every block stored by setHashes() whose hashes are not both 0 (an all-zero block), in block order. */
+  buildLookup(): void {
+    const { h1, h2 } = this;
+    for (let b = 0; b < this.blocks; b++) if (h1[b] !== 0 || h2[b] !== 0) this.insert(b);
+  }
+
+  /**
+   * Frees the table and the filter (3/4 of the index's memory on a large
+   * image) once no more look-ups come: rollingOf() and secondOf() still
+   * answer, has() and find() no longer do.
+   */
+  dropLookup(): void {
+    this.table = new Int32Array(0);
+    this.filter = new Int32Array(0);
+  }
+
+  private insert(block: number): void {
+    const h1 = this.h1[block]!;
+    const h2 = this.h2[block]!;
     const m = Math.imul(h1, MIX);
     this.filter[m >>> FILTER_WORD_SHIFT]! |= filterBits(m, h1);
     let slot = m >>> this.shift;
@@ -81,6 +114,7 @@ export class SourceIndex {
 
   /** Whether some block has rolling hash `h1`. */
   has(h1: number): boolean {
+    if (this.table.length === 0) return false;
     let slot = Math.imul(h1, MIX) >>> this.shift;
     for (;;) {
       const v = this.table[slot]!;
@@ -92,6 +126,7 @@ export class SourceIndex {
 
   /** First block with both hashes, or -1. */
   find(h1: number, h2: number): number {
+    if (this.table.length === 0) return -1;
     let slot = Math.imul(h1, MIX) >>> this.shift;
     for (;;) {
       const v = this.table[slot]!;

@@ -23,8 +23,11 @@ import { BLOCK, hashPair, pair } from './rolling-hash.js';
 import { runSpans, type CopyRun } from './runs.js';
 import { indexSource, SourceIndex } from './source-index.js';
 
-/** Bytes read at once while hashing the newer image's blocks that no run gives. */
-const READ_BYTES = 8 * 1024 * 1024;
+/**
+ * Bytes read at once while hashing the newer image's blocks that no run gives, and the rest of it
+ * for the pieces: 1 MiB, as the index and the scan read (8 MiB reads took 7 MiB more of publish's peak).
+ */
+const READ_BYTES = 1024 * 1024;
 /** How far a gap's scan reaches into the turned runs around it: a window that sees BLOCK bytes of a run ending in the gap starts within it. */
 const REACH = 2 * BLOCK;
 /** Older-image bytes read at once in the gap scan: gaps are small and far apart. */
@@ -49,7 +52,7 @@ export interface TwoWayOptions {
 
 export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: TwoWayOptions = {}): Promise<TwoWay> {
   const minRun = opts.minRun ?? BLOCK;
-  const olderIndex = await indexSource(older);
+  let olderIndex: SourceIndex | undefined = await indexSource(older);
   let seen = 0;
   const onRead = opts.onNewerBytes;
   const onTargetRead = onRead
@@ -67,12 +70,16 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
       onRead(rest.subarray(0, n), off);
     }
   }
+  // From here only the older blocks' hashes are wanted (deriveIndex): the table and the filter go before the newer index is made.
+  olderIndex.dropLookup();
   const turned: CopyRun[] = from.runs.map((r) => ({ target: r.source, source: r.target, length: r.length }));
   // Each gap widened by REACH on both sides: a run that starts in a turned run and reaches into the gap is found too.
   const gaps = mergeSpans(
     subtractSpans([{ start: 0, end: older.size }], runSpans(turned)).map((g) => ({ start: Math.max(0, g.start - REACH), end: Math.min(older.size, g.end + REACH) })),
   );
-  const gapScan = gaps.length > 0 ? await scan(older, newer, await deriveIndex(newer, olderIndex, from.runs), gaps, { readBytes: GAP_READ_BYTES, scattered: true }) : { runs: [], zeros: [] };
+  const newerIndex = gaps.length > 0 ? await deriveIndex(newer, olderIndex, from.runs) : undefined;
+  olderIndex = undefined;
+  const gapScan = newerIndex ? await scan(older, newer, newerIndex, gaps, { readBytes: GAP_READ_BYTES, scattered: true }) : { runs: [], zeros: [] };
   const to = finish({ runs: [...turned, ...gapScan.runs], zeros: gapScan.zeros }, minRun);
   return { from, to };
 }
@@ -80,8 +87,8 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
 /** The newer image's index: hashes taken from the older image's index where a run moved whole blocks, computed for the rest. */
 async function deriveIndex(newer: ByteSource, olderIndex: SourceIndex, runs: readonly CopyRun[]): Promise<SourceIndex> {
   const blocks = Math.floor(newer.size / BLOCK);
-  const h1 = new Int32Array(blocks);
-  const h2 = new Int32Array(blocks);
+  // The hashes go straight into the index (no copy of them), and into its table in block order once all are known.
+  const index = new SourceIndex(blocks);
   const known = new Uint8Array(blocks);
   for (const r of runs) {
     const delta = r.source - r.target;
@@ -90,19 +97,17 @@ async function deriveIndex(newer: ByteSource, olderIndex: SourceIndex, runs: rea
     for (let b = Math.ceil(r.target / BLOCK); b < last; b++) {
       const ob = b + delta / BLOCK;
       if (ob < 0 || ob >= olderIndex.blocks) continue;
-      h1[b] = olderIndex.rollingOf(ob);
-      h2[b] = olderIndex.secondOf(ob);
+      index.setHashes(b, olderIndex.rollingOf(ob), olderIndex.secondOf(ob));
       known[b] = 1;
     }
   }
-  await hashUnknown(newer, blocks, known, h1, h2);
-  const index = new SourceIndex(blocks);
-  for (let b = 0; b < blocks; b++) if (h1[b] !== 0 || h2[b] !== 0) index.set(b, h1[b]!, h2[b]!);
+  await hashUnknown(newer, blocks, known, index);
+  index.buildLookup();
   return index;
 }
 
 /** Hashes the blocks not `known`, reading nearby ranges together. All-zero blocks keep hashes 0 (not indexed). */
-async function hashUnknown(src: ByteSource, blocks: number, known: Uint8Array, h1: Int32Array, h2: Int32Array): Promise<void> {
+async function hashUnknown(src: ByteSource, blocks: number, known: Uint8Array, index: SourceIndex): Promise<void> {
   const ranges: { start: number; end: number }[] = [];
   for (let b = 0; b < blocks; ) {
     if (known[b]) {
@@ -121,19 +126,16 @@ async function hashUnknown(src: ByteSource, blocks: number, known: Uint8Array, h
     for (let off = r.start; off < r.end; off += READ_BYTES) {
       const n = Math.min(READ_BYTES, r.end - off);
       await readInto(src, buf, 0, off, n);
-      hashBlocks(buf, n, off / BLOCK, known, h1, h2);
+      hashBlocks(buf, n, off / BLOCK, known, index);
     }
   }
 }
 
-function hashBlocks(buf: Uint8Array, n: number, first: number, known: Uint8Array, h1: Int32Array, h2: Int32Array): void {
+function hashBlocks(buf: Uint8Array, n: number, first: number, known: Uint8Array, index: SourceIndex): void {
   for (let i = 0; i < n; i += BLOCK) {
     const b = first + i / BLOCK;
     if (known[b]) continue;
     hashPair(buf, i);
-    if (pair[2] !== 0) {
-      h1[b] = pair[0]!;
-      h2[b] = pair[1]!;
-    }
+    if (pair[2] !== 0) index.setHashes(b, pair[0]!, pair[1]!);
   }
 }

@@ -1,0 +1,56 @@
+/**
+ * The matcher's source index (delta/source-index.ts): an index filled out of
+ * order (setHashes, then buildLookup) answers as one filled in block order
+ * (set), first block winning among equal hashes; after dropLookup it keeps
+ * the hashes but finds nothing.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SourceIndex } from '../../src/delta/source-index.js';
+
+/** Deterministic hashes with repeats (every 7th block repeats an earlier one) and some all-zero blocks. */
+function hashesOf(blocks: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let b = 0; b < blocks; b++) {
+    if (b % 11 === 3) out.push([0, 0]);
+    else if (b % 7 === 6) out.push(out[b - 5]!);
+    else out.push([Math.imul(b + 1, 0x2545f491) | 0, Math.imul(b + 7, 0x6b43a9b5) | 0]);
+  }
+  return out;
+}
+
+describe('source index', () => {
+  it('filled out of order, answers as filled in order', () => {
+    const hashes = hashesOf(5000);
+    const inOrder = new SourceIndex(hashes.length);
+    hashes.forEach(([h1, h2], b) => {
+      if (h1 !== 0 || h2 !== 0) inOrder.set(b, h1, h2);
+    });
+    const outOfOrder = new SourceIndex(hashes.length);
+    for (let b = hashes.length - 1; b >= 0; b--) outOfOrder.setHashes(b, ...hashes[b]!);
+    outOfOrder.buildLookup();
+    for (const [b, [h1, h2]] of hashes.entries()) {
+      assert.equal(outOfOrder.find(h1, h2), inOrder.find(h1, h2), `block ${b}`);
+      assert.equal(outOfOrder.has(h1), inOrder.has(h1), `block ${b}`);
+      assert.equal(outOfOrder.rollingOf(b), h1);
+      assert.equal(outOfOrder.secondOf(b), h2);
+    }
+    // A repeated block is found at its first place; an all-zero block not at all.
+    assert.equal(outOfOrder.find(...hashes[6]!), 1);
+    assert.equal(outOfOrder.find(0, 0), -1);
+    assert.deepEqual([...outOfOrder.filter], [...inOrder.filter]);
+  });
+
+  it('after dropLookup keeps the hashes and finds nothing', () => {
+    const hashes = hashesOf(300);
+    const index = new SourceIndex(hashes.length);
+    hashes.forEach(([h1, h2], b) => index.set(b, h1, h2));
+    assert.equal(index.find(...hashes[10]!), 10);
+    index.dropLookup();
+    assert.equal(index.filter.length, 0);
+    assert.equal(index.find(...hashes[10]!), -1);
+    assert.equal(index.has(hashes[10]![0]), false);
+    assert.equal(index.rollingOf(10), hashes[10]![0]);
+    assert.equal(index.secondOf(10), hashes[10]![1]);
+  });
+});
