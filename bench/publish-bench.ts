@@ -33,6 +33,17 @@ const PIECE_LOG2 = 18;
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** A Node process that only hashes the pieces of argv[1] (piece length argv[2]): synchronous 1 MiB reads, createHash per piece. */
+const BARE_HASH = [
+  "const { createHash } = require('node:crypto'); const fs = require('node:fs');",
+  'const fd = fs.openSync(process.argv[1], "r"); const pl = Number(process.argv[2]); const buf = Buffer.allocUnsafe(1 << 20);',
+  'let pos = 0, n, h = createHash("sha1"), inPiece = 0;',
+  'while ((n = fs.readSync(fd, buf, 0, buf.length, pos)) > 0) {',
+  '  for (let o = 0; o < n; ) { const take = Math.min(pl - inPiece, n - o); h.update(buf.subarray(o, o + take)); o += take; inPiece += take;',
+  '    if (inPiece === pl) { h.digest(); h = createHash("sha1"); inPiece = 0; } }',
+  '  pos += n; }',
+].join('\n');
+
 function makeImage(path: string, bytes: number): void {
   const block = Buffer.alloc(16 * MIB);
   const fd = openSync(path, 'w');
@@ -104,6 +115,8 @@ export async function run(): Promise<void> {
     const rows: [string, Timing | undefined][] = [];
     rows.push(['sha1sum (one core, whole file)', timeCommand('sha1sum', [image])]);
     rows.push([`mktorrent -t ${cores} -l ${PIECE_LOG2}`, timeCommand('mktorrent', ['-t', String(cores), '-l', String(PIECE_LOG2), '-o', join(dir, 'mk.torrent'), image])]);
+    // Node's own floor for the job: its start plus a bare loop of 1 MiB reads and one SHA-1 per piece, nothing else.
+    rows.push(['node: bare read + SHA-1 loop (floor)', timeCommand(process.execPath, ['-e', BARE_HASH, image, String(PIECE_LENGTH)])]);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await hashPieces(image, PIECE_LENGTH);
@@ -184,10 +197,14 @@ async function hintsPair(label: string, old: string, cur: string, dir: string): 
       await pass.finish();
     });
     const hp = await cpuOf(() => hashPieces(cur, PIECE_LENGTH));
+    // What a publisher runs: the CLI end to end (start-up, ISO check, catalog, hints, pieces), its CPU and peak memory.
+    rmSync(join(dir, 'home'), { recursive: true, force: true });
+    const cli = timeCommand(join(ROOT, 'bin', 'isosync'), ['publish', cur, '--previous', old, '--product', 'bench', '--release', '1.01', '--home', join(dir, 'home'), '-o', join(dir, 'cli.torrent'), '--force']);
     const vs = (x: number) => (zs?.cpu ? `  ${(x / zs.cpu).toFixed(1)} x zsyncmake's CPU` : '');
     process.stdout.write(`      hints + pieces in one read ${oneCpu.toFixed(2)} CPU s${vs(oneCpu)}; hints, then hashPieces (${hp.toFixed(2)}) ${(cpu + hp).toFixed(2)} CPU s${vs(cpu + hp)}\n`);
     const zsWall = zs ? `  ${(beside.wall / zs.wall).toFixed(1)} x zsyncmake's wall` : '';
     process.stdout.write(`      hints beside a worker hashing the pieces ${beside.cpu!.toFixed(2)} CPU s${vs(beside.cpu!)}, ${beside.wall.toFixed(2)} s${zsWall}\n`);
+    if (cli?.cpu !== undefined) process.stdout.write(`      isosync publish --previous (CLI, end to end) ${cli.cpu.toFixed(2)} CPU s${vs(cli.cpu)}, ${cli.wall.toFixed(2)} s, peak RSS ${cli.rssMib!.toFixed(0)} MiB\n`);
   }
 }
 
