@@ -60,8 +60,10 @@ import { BLOCK_BYTES, type Block } from './block.js';
 import type { Capacity } from './handle.js';
 import type { BookView } from './request-book.js';
 import { keptQueue, sooner, sparesSeed } from './seed-share.js';
+import type { SourceView } from './source-view.js';
 
 export { keptQueue, PROBE_BYTES, sparesSeed } from './seed-share.js';
+export type { SourceView } from './source-view.js';
 
 /** Sources asked for the same block in endgame: enough to beat one slow source, not a flood. */
 export const ENDGAME_REQUESTERS = 2;
@@ -85,26 +87,6 @@ export const WEB_REPEATS_PEER_MS = 1_000;
  * serve), and traded less among themselves.
  */
 export const PEER_BACKLOG_BLOCKS = 64;
-
-export interface SourceView<H> {
-  readonly handle: H;
-  readonly kind: 'peer' | 'web';
-  /** Has every piece. */
-  readonly complete: boolean;
-  /** May be asked now (not choking us). */
-  readonly ready: boolean;
-  /** Free capacity this turn (handle.ts). */
-  readonly capacity: Capacity;
-  has(piece: PieceIndex): boolean;
-  /** Blocks it sent that a piece hash proved wrong. */
-  readonly strikes: number;
-  /** No ask of it timed out since its last block. */
-  readonly keepsUp: boolean;
-  /** Bytes per second while it had asks out (engine/rate.ts); undefined until measured. */
-  readonly rate?: number | undefined;
-  /** Bytes asked of it and not answered yet (default none). */
-  readonly inFlight?: number;
-}
 
 export interface PieceRule<H> {
   /** Sources to ask for this piece only when no other source has it. */

@@ -3,7 +3,7 @@
  * web seeds' queues (keptQueue) and the pieces a leecher holds (sparesSeed).
  * Pure; the scheduler (scheduler.ts) applies them, its table tests cover them.
  */
-import type { SourceView } from './scheduler.js';
+import type { SourceView } from './source-view.js';
 
 /**
  * Of the web seeds' queues, what a seed peer with no measured rate yet may
