@@ -5,7 +5,7 @@
  * A swarm alone needs a deep window: eight 256 KiB pieces (2 MiB) capped each
  * leecher of a loopback 4-leecher swarm near 30 MB/s, since the window drains
  * once per round trip and round trips grow when every peer's event loop is
- * busy. It holds the deepest pipelines of four peers (PEER_WINDOW_BYTES). With a web seed beside the peers the web seed keeps its own pipeline
+ * busy. With a web seed beside the peers the web seed keeps its own pipeline
  * full (look-ahead.ts takes pieces ahead for it), so the deep window only
  * adds live piece buffers: one peer next to a web seed made the client spend
  * 0.6-0.8 s more CPU (GC and writes) than the web seed alone, for a peer that
@@ -17,16 +17,8 @@
  * its length: assemble.ts).
  */
 
-/** The deepest pipeline one peer is asked: swarm/bt-peer.ts MAX_PIPELINE_DEPTH full 16 KiB blocks (4 MiB). */
-export const PEER_PIPELINE_BYTES = 256 * 16 * 1024;
-/**
- * Peers' deepest pipelines the window holds: a leecher of a 4-leecher swarm
- * asks the seed and three leechers. At 8 MiB (two pipelines) the leechers'
- * pipelines took every block of the window before the seed's turn.
- */
-export const WINDOW_PIPELINES = 4;
-/** Piece bytes in flight with peers and no web seed (memory is about twice this): 16 MiB. */
-export const PEER_WINDOW_BYTES = WINDOW_PIPELINES * PEER_PIPELINE_BYTES;
+/** Piece bytes in flight with peers and no web seed (memory is about twice this). */
+export const PEER_WINDOW_BYTES = 8 * 1024 * 1024;
 /** Two pieces at least: one assembled while the next one's blocks arrive. */
 export const MIN_PEER_WINDOW_PIECES = 2;
 export const MAX_PEER_WINDOW_PIECES = 64;

@@ -15,7 +15,6 @@
 import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import { alignedBlockOf, isAlignedBlock, keyOf, type Block } from '../engine/block.js';
 import { NO_CAPACITY, type Capacity, type HandleSink, type PeerHandle } from '../engine/handle.js';
-import { PEER_PIPELINE_BYTES } from '../engine/piece-window.js';
 import { sourceOf } from '../core/warnings.js';
 import type { Availability } from './availability.js';
 import type { PeerLink } from './peer-link.js';
@@ -47,7 +46,7 @@ export const MAX_PIPELINE_BLOCKS = 512;
  * leecher in the same conditions and uploaded 1.25-1.3 images instead of
  * 1.1 (libtorrent's seed: 1.6-1.8 in the same runs).
  */
-export const MAX_PIPELINE_DEPTH = PEER_PIPELINE_BYTES / (16 * 1024);
+export const MAX_PIPELINE_DEPTH = 256;
 /** Seconds of a peer's measured rate kept in flight (libtorrent's request_queue_time is 3 s). */
 export const PIPELINE_SECONDS = 3;
 /** Bytes of the full block the depth is counted in (BEP 3 request size). */
