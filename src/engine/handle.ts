@@ -37,8 +37,12 @@ export interface PeerHandle {
   readonly complete: boolean;
   /** It lets us ask now (a peer that does not choke us; a web seed that is alive). */
   readonly ready: boolean;
-  /** What it can take this turn (`asked`: blocks asked of it and not answered yet). */
-  capacity(asked: number): Capacity;
+  /**
+   * What it can take this turn (`asked`: blocks asked of it and not answered
+   * yet; `rate`: bytes per second it sent while asks were out, engine/rate.ts,
+   * undefined until measured: a peer sizes its pipeline by it).
+   */
+  capacity(asked: number, rate?: number): Capacity;
   /** Sends asks: one turn's worth (a web seed makes them one request). */
   request(blocks: readonly Block[]): void;
   /** Withdraws asks (another source sent the bytes, or nobody wants them now). */

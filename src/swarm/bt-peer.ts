@@ -49,8 +49,6 @@ export const MAX_PIPELINE_BLOCKS = 512;
 export const MAX_PIPELINE_DEPTH = 256;
 /** Seconds of a peer's measured rate kept in flight (libtorrent's request_queue_time is 3 s). */
 export const PIPELINE_SECONDS = 3;
-/** A peer's rate is measured over windows of at least this long. */
-export const RATE_WINDOW_MS = 1000;
 /** Bytes of the full block the depth is counted in (BEP 3 request size). */
 const BLOCK_BYTES = 16 * 1024;
 /**
@@ -93,31 +91,6 @@ export function pipelineCapacity(asked: number, askedBytes: number, reqq: unknow
   return { blocks, bytes, runs: Infinity };
 }
 
-/**
- * A peer's download rate (pure, the clock passed in): bytes received over
- * the last window of at least RATE_WINDOW_MS. A window slower than the last
- * rate keeps at least half of it: one quiet second (nothing left to ask of
- * this peer) does not drop a fast peer's pipeline to the minimum at once.
- */
-export class RateMeter {
-  private at: number;
-  private bytes = 0;
-  rate = 0;
-
-  constructor(now: number) {
-    this.at = now;
-  }
-
-  /** `total`: bytes received from the peer so far; returns the rate in bytes per second. */
-  sample(total: number, now: number): number {
-    const dt = now - this.at;
-    if (dt < RATE_WINDOW_MS) return this.rate;
-    this.rate = Math.max(((total - this.bytes) * 1000) / dt, this.rate / 2);
-    this.at = now;
-    this.bytes = total;
-    return this.rate;
-  }
-}
 /** Unaligned requests a peer rejects (while not choking us) or lets time out before it is asked aligned blocks only. */
 export const UNALIGNED_STRIKES = 2;
 
@@ -153,8 +126,6 @@ export class BtPeer implements PeerHandle {
   private readonly groups = new Map<string, Map<string, Block>>();
   private unalignedStrikes = 0;
   private unalignedAnswered = 0;
-  /** Its download rate, which sizes its pipeline. */
-  private readonly meter = new RateMeter(Date.now());
   /** Bytes of the asks in `asks`. */
   private askedBytes = 0;
 
@@ -184,13 +155,11 @@ export class BtPeer implements PeerHandle {
     return this.link.handshaken && !this.link.closed && !this.link.wire.peerChoking;
   }
 
-  capacity(asked: number): Capacity {
+  /** Its pipeline is sized by `rate`, the engine's measure of it (engine/rate.ts: bytes over the time asks were out). */
+  capacity(asked: number, rate?: number): Capacity {
     if (!this.ready) return NO_CAPACITY;
-    const depth = pipelineDepth(this.meter.sample(this.link.downloaded, Date.now()));
-    return pipelineCapacity(asked, this.askedBytes, this.link.wire.peerExtendedHandshake?.['reqq'], depth);
+    return pipelineCapacity(asked, this.askedBytes, this.link.wire.peerExtendedHandshake?.['reqq'], pipelineDepth(rate ?? 0));
   }
-
-
 
   /** What it has or whether it chokes changed. */
   changed(): void {

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pieceIndex } from '../../src/core/ids.js';
 import { Availability } from '../../src/swarm/availability.js';
-import { MAX_PIPELINE_BLOCKS, MAX_PIPELINE_DEPTH, PIPELINE_BYTES, PIPELINE_DEPTH, PIPELINE_SECONDS, pipelineCapacity, pipelineDepth, RATE_WINDOW_MS, RateMeter } from '../../src/swarm/bt-peer.js';
+import { MAX_PIPELINE_BLOCKS, MAX_PIPELINE_DEPTH, PIPELINE_BYTES, PIPELINE_DEPTH, PIPELINE_SECONDS, pipelineCapacity, pipelineDepth } from '../../src/swarm/bt-peer.js';
 import { NO_CAPACITY } from '../../src/engine/handle.js';
 import { dialWays, duplicateToDrop, MAX_REDIALS, refusedBeforeHandshake, shouldRedial, type DialWay } from '../../src/swarm/peer-set.js';
 import { SUPER_SEED_PATIENCE_MS, SuperSeed } from '../../src/swarm/super-seed.js';
@@ -100,22 +100,6 @@ describe('peer pipeline depth by rate', () => {
     assert.ok(PIPELINE_DEPTH < MAX_PIPELINE_DEPTH);
     // 64 blocks per 0.3 s round trip (a loaded loopback) asks for more than 64.
     assert.ok(pipelineDepth((PIPELINE_DEPTH * 16384) / 0.3) > PIPELINE_DEPTH);
-  });
-});
-
-describe('peer rate meter (fake clock)', () => {
-  it('measures bytes over a window of RATE_WINDOW_MS, and keeps the last rate inside one', () => {
-    const m = new RateMeter(0);
-    assert.equal(m.sample(500_000, RATE_WINDOW_MS / 2), 0, 'half a window: nothing measured yet');
-    assert.equal(m.sample(1_000_000, RATE_WINDOW_MS), 1_000_000 * (1000 / RATE_WINDOW_MS));
-    assert.equal(m.sample(1_200_000, RATE_WINDOW_MS + 10), 1_000_000 * (1000 / RATE_WINDOW_MS), 'inside the next window: the last rate');
-  });
-  it('a quiet window keeps half of the last rate, then the rate decays window by window', () => {
-    const m = new RateMeter(0);
-    m.sample(4_000_000, 1000);
-    assert.equal(m.sample(4_000_000, 2000), 2_000_000);
-    assert.equal(m.sample(4_000_000, 3000), 1_000_000);
-    assert.equal(m.sample(7_000_000, 4000), 3_000_000, 'a faster window counts at once');
   });
 });
 
