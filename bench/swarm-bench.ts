@@ -40,7 +40,10 @@
  * per scenario, default 900); ISOSYNC_BENCH_SWARM_ONLY=lt,1,n runs only the
  * scenarios named (lt: from a libtorrent seed; 1: one seed -> one leecher; n:
  * one seed -> N leechers); ISOSYNC_BENCH_SWARM_ROUNDS=K runs the scenarios K
- * times (default 1), so that alternated rounds share one image and one load;
+ * times (default 1), so that alternated rounds share one image and one load,
+ * every other round in the opposite order (the first tool to run in a
+ * scenario was measured slower: the same build's one-leecher CPU was 1.1-1.8 s
+ * against base's 0.9-1.7 s when first, equal when second);
  * ISOSYNC_BENCH_SWARM_BEFORE=DIR also measures
  * the isosync built in DIR (a worktree of the code before a change, built),
  * as `before`, in the same run, right after this build in each scenario.
@@ -473,11 +476,13 @@ export async function run(): Promise<void> {
     const rounds = Number(process.env['ISOSYNC_BENCH_SWARM_ROUNDS'] ?? 1);
     for (let round = 1; round <= rounds; round++) {
     if (rounds > 1) out(`  round ${round} of ${rounds} (${loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+    // Every other round runs the tools in the opposite order: the first to run in a scenario was measured slower (its leecher's CPU too).
+    const order = round % 2 === 0 ? [...impls].reverse() : impls;
     // A download from a libtorrent seed: isosync's leecher against libtorrent's, the seed the same.
     if (impls.includes(libtorrent) && only.has('lt')) {
       const label = 'one libtorrent seed -> one leecher';
       const rows: { impl: string; r: ScenarioResult | Error }[] = [];
-      for (const impl of impls) {
+      for (const impl of order) {
         const r = await scenario(ctx, impl, 1, libtorrent).catch((e: Error) => e);
         if (r instanceof Error) failures.push(`${impl.name}, ${label}: ${r.message}`);
         rows.push({ impl: impl.name, r });
@@ -487,7 +492,7 @@ export async function run(): Promise<void> {
     for (const [count, label] of [[1, 'one seed -> one leecher'], [n, `one seed -> ${n} leechers started together`]] as const) {
       if (!only.has(count === 1 ? '1' : 'n')) continue;
       const rows: { impl: string; r: ScenarioResult | Error }[] = [];
-      for (const impl of impls) {
+      for (const impl of order) {
         const r = await scenario(ctx, impl, count).catch((e: Error) => e);
         if (r instanceof Error) failures.push(`${impl.name}, ${label}: ${r.message}`);
         rows.push({ impl: impl.name, r });

@@ -280,18 +280,8 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     const sources: SourceView<PeerHandle>[] = [];
     for (const [h, health] of this.health) {
       const rate = rateOf(health.meter, now);
-      sources.push({
-        handle: h,
-        kind: h.kind,
-        complete: h.complete,
-        ready: h.ready,
-        capacity: h.capacity(this.book.askedCount(h), rate),
-        has: (p) => h.has(p),
-        strikes: health.strikes,
-        keepsUp: health.timeouts === 0,
-        rate,
-        inFlight: this.book.askedBytes(h),
-      });
+      const capacity = h.capacity(this.book.askedCount(h), rate);
+      sources.push({ handle: h, kind: h.kind, complete: h.complete, ready: h.ready, capacity, has: (p) => h.has(p), strikes: health.strikes, keepsUp: health.timeouts === 0, rate, inFlight: this.book.askedBytes(h) });
     }
     const d = scheduleTurn({ book: this.book, sources, now, endgame: this.piecesLeft === 0, rules: this.rules, reclaim: this.reclaim, pieceLength: this.opts.pieceLength, ahead: (p) => this.ahead.holds(p) });
     this.reclaim = [];
@@ -313,13 +303,10 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     if (!plan || plan.aheadCandidates.length === 0) return;
     const webRooms: number[] = [];
     const seedRates: (number | undefined)[] = [];
-    const now = this.now();
     for (const [h, health] of this.health) {
+      const rate = h.ready && h.complete && health.timeouts === 0 ? rateOf(health.meter, this.now()) : undefined;
       if (h.ready && h.kind === 'web') webRooms.push(h.capacity(this.book.askedCount(h)).bytes);
-      else if (h.ready && h.complete && health.timeouts === 0) {
-        const rate = rateOf(health.meter, now);
-        if (h.capacity(this.book.askedCount(h), rate).blocks > 0) seedRates.push(rate);
-      }
+      else if (h.ready && h.complete && health.timeouts === 0 && h.capacity(this.book.askedCount(h), rate).blocks > 0) seedRates.push(rate);
     }
     const room = aheadRoom(webRooms, seedRates, this.book.unaskedBytes);
     if (room <= 0) return;

@@ -11,7 +11,8 @@
  *     and a seed's upload goes to pieces nobody else has. A seed peer is not
  *     given blocks of a piece that a leecher which keeps up holds, unless
  *     it would send them sooner by the measured rates and what is asked of
- *     both (sparesSeed: it takes what the leechers' pipelines left), and when a leecher
+ *     both (sparesSeed: it takes what the leechers' pipelines left; beside
+ *     web seeds, never), and when a leecher
  *     announces a piece, the blocks of it asked only of seed peers that spare
  *     it are withdrawn there (`reclaim`) and asked of the leecher. Web seeds
  *     come last and take what the leechers cannot take soon (see the last
@@ -56,12 +57,14 @@
  * the next turn asks them again.
  */
 import type { PieceIndex } from '../core/ids.js';
-import { BLOCK_BYTES, type Block } from './block.js';
+import type { Block } from './block.js';
 import type { Capacity } from './handle.js';
 import type { BookView } from './request-book.js';
-import { keptQueue, sooner, sparesSeed } from './seed-share.js';
+import { keptQueue, sparesSeed } from './seed-share.js';
+import type { SourceView } from './source-view.js';
 
 export { keptQueue, PROBE_BYTES, sparesSeed } from './seed-share.js';
+export type { SourceView } from './source-view.js';
 
 /** Sources asked for the same block in endgame: enough to beat one slow source, not a flood. */
 export const ENDGAME_REQUESTERS = 2;
@@ -85,26 +88,6 @@ export const WEB_REPEATS_PEER_MS = 1_000;
  * serve), and traded less among themselves.
  */
 export const PEER_BACKLOG_BLOCKS = 64;
-
-export interface SourceView<H> {
-  readonly handle: H;
-  readonly kind: 'peer' | 'web';
-  /** Has every piece. */
-  readonly complete: boolean;
-  /** May be asked now (not choking us). */
-  readonly ready: boolean;
-  /** Free capacity this turn (handle.ts). */
-  readonly capacity: Capacity;
-  has(piece: PieceIndex): boolean;
-  /** Blocks it sent that a piece hash proved wrong. */
-  readonly strikes: number;
-  /** No ask of it timed out since its last block. */
-  readonly keepsUp: boolean;
-  /** Bytes per second while it had asks out (engine/rate.ts); undefined until measured. */
-  readonly rate?: number | undefined;
-  /** Bytes asked of it and not answered yet (default none). */
-  readonly inFlight?: number;
-}
 
 export interface PieceRule<H> {
   /** Sources to ask for this piece only when no other source has it. */
@@ -184,21 +167,14 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
   };
   /**
    * The leechers that keep up and hold p: a seed peer leaves p to them
-   * unless it would send a block sooner (sparesSeed; beside web seeds, always:
-   * their queues are split by keptQueue, and a server that is both is not
-   * asked more).
+   * unless it would send a block sooner (sparesSeed); beside web seeds,
+   * always (their queues are split by keptQueue, and a server that is both
+   * a web seed and a seed peer is not asked more).
    */
   const webInPlay = input.sources.some((o) => o.kind === 'web');
+  const spares = (l: SourceView<H>, s: SourceView<H>, bytes: number, taken = 0): boolean => webInPlay || sparesSeed(l, s, bytes, taken);
   const holders = (p: PieceIndex): SourceView<H>[] =>
     input.sources.filter((o) => o.kind === 'peer' && !o.complete && o.ready && o.keepsUp && o.has(p) && !rules.get(p)?.avoid?.has(o.handle));
-  const spares = (l: SourceView<H>, s: SourceView<H>, bytes: number, seedTaken = 0): boolean => webInPlay || sparesSeed(l, s, bytes, seedTaken, given.get(l.handle) ?? 0);
-  /** Bytes asked of each source this turn (set after its scan). */
-  const given = new Map<H, number>();
-  /** Seed peers with room and a measured rate, to which a leecher leaves blocks they would send sooner; the bytes left to each so far. */
-  const promised = new Map<SourceView<H>, number>();
-  if (!webInPlay) for (const o of sources) if (o.kind === 'peer' && o.complete && o.keepsUp && o.rate !== undefined && o.capacity.blocks > 0) promised.set(o, 0);
-  /** Blocks a leecher left to a seed peer this turn (no later leecher takes them). */
-  const leftToSeed = new Set<Block>();
 
   const cancels = new Map<H, Block[]>();
   const freed: Block[] = [];
@@ -311,11 +287,9 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     if (cap.blocks <= 0 || cap.bytes <= 0) continue;
     let lastPiece = -1;
     let lastOk = false;
-    /** For a seed peer: the leechers that may spare it blocks of lastPiece; for a leecher: the seed peers it may leave them to. */
+    /** For a seed peer: the leechers that may spare it blocks of lastPiece. */
     let lastHolders: SourceView<H>[] = [];
-    let lastSeeds: SourceView<H>[] = [];
     const seedPeer = s.kind === 'peer' && s.complete;
-    const leecher = s.kind === 'peer' && !s.complete && promised.size > 0;
     const mine: Block[] = [];
     let bytes = 0;
     const usable = (b: Block): boolean => {
@@ -325,22 +299,8 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
         const pin = pinOf(p);
         lastOk = s.has(p) && (pin === undefined ? !avoided(s, p) : pin === s.handle);
         lastHolders = lastOk && seedPeer && pin === undefined ? holders(p) : [];
-        lastSeeds = lastOk && leecher && pin === undefined ? [...promised.keys()].filter((z) => z.has(p) && !avoided(z, p)) : [];
-        if (lastSeeds.length > 0) lastHolders = holders(p).filter((l) => l !== s);
       }
-      return lastOk && (!seedPeer || leftToSeed.has(b) || !lastHolders.some((l) => spares(l, s, b.length, bytes)));
-    };
-    /** A leecher leaves block b to a seed peer with room that would send it sooner (sparesSeed), and says so. */
-    const leaves = (b: Block): boolean => {
-      for (const z of lastSeeds) {
-        const left = promised.get(z)!;
-        if (left + b.length > z.capacity.bytes || (left + b.length) / BLOCK_BYTES > z.capacity.blocks || !sooner(z, left + b.length, s, bytes + b.length)) continue;
-        if (lastHolders.some((l) => !sooner(z, left + b.length, l, (given.get(l.handle) ?? 0) + b.length))) continue;
-        promised.set(z, left + b.length);
-        leftToSeed.add(b);
-        return true;
-      }
-      return false;
+      return lastOk && !lastHolders.some((l) => spares(l, s, b.length, bytes));
     };
     let runs = 0;
     let end = -1;
@@ -361,7 +321,7 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     const leavesQueue = s.kind === 'peer' && s.complete;
     const scan = !(leavesQueue && queueHoldsAll);
     for (let i = 0, b = scan ? candidate(0) : undefined; b !== undefined && !full(); b = candidate(++i)) {
-      if (taken.has(b) || (leavesQueue && queued(i)) || toPeers?.has(b) || !usable(b) || (leecher && (leftToSeed.has(b) || leaves(b)))) continue;
+      if (taken.has(b) || (leavesQueue && queued(i)) || toPeers?.has(b) || !usable(b)) continue;
       if (!fits(b)) break;
       taken.add(b);
       unaskedLeft--;
@@ -386,7 +346,6 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
       }
     }
     if (mine.length > 0) asks.push({ handle: s.handle, blocks: mine });
-    given.set(s.handle, bytes);
   }
   return { asks, cancels: [...cancels].map(([handle, blocks]) => ({ handle, blocks })), pins: [...pins] };
 }

@@ -3,7 +3,7 @@
  * web seeds' queues (keptQueue) and the pieces a leecher holds (sparesSeed).
  * Pure; the scheduler (scheduler.ts) applies them, its table tests cover them.
  */
-import type { SourceView } from './scheduler.js';
+import type { SourceView } from './source-view.js';
 
 /**
  * Of the web seeds' queues, what a seed peer with no measured rate yet may
@@ -43,29 +43,22 @@ function eta<H>(v: SourceView<H>, more: number): number | undefined {
   return v.rate > 0 ? ((v.inFlight ?? 0) + more) / v.rate : Infinity;
 }
 
-/** Whether `a` would send a block `aMore` bytes from now sooner than `b` would `bMore` bytes from now (both measured; beyond what is asked of each). */
-export function sooner<H>(a: SourceView<H>, aMore: number, b: SourceView<H>, bMore: number): boolean {
-  const x = eta(a, aMore);
-  const y = eta(b, bMore);
-  return x !== undefined && y !== undefined && x < y;
-}
-
 /**
  * Whether leecher `l`, which has a piece, spares seed peer `s` a block of
- * `bytes` of it, given what each was asked this turn already (`seedTaken`,
- * `leecherTaken`): unless both are measured and the seed would send the
- * block sooner (what is asked of it, this turn's asks and the block, at its
- * rate). A seed with room is then asked, up to as deep a queue as theirs,
- * for what the leechers would send later: once every piece was out with some
- * leecher, a loopback seed of four leechers had sat idle while they traded
- * the last ~3 images among themselves (it had sent 1.1-1.4 images,
- * libtorrent's seed 1.6-3.9). A seed slower than the leechers (a real
- * swarm's, its upload shared by many) keeps to the pieces nobody else has;
- * so does one not measured yet, or beside a leecher not measured yet. The
- * same comparison makes a leecher leave such a block to the seed
- * (scheduler.ts), so that the leechers' pipelines do not take every block
- * of the window before the seed's turn.
+ * `bytes` of it, `s` having been given `taken` bytes this turn already: unless
+ * both are measured and the seed would send the block sooner (what is asked
+ * of it, this turn's asks and the block, at its rate) than the leecher (what
+ * is asked of it and the block, at its rate). A seed with room is then asked
+ * for what the leechers' full pipelines left, up to as deep a queue as
+ * theirs: once every piece was out with some leecher, a loopback seed of
+ * four leechers had sat idle while they traded the last ~3 images among
+ * themselves (it had sent 1.1-1.4 images, libtorrent's seed 1.6-3.2). A seed
+ * slower than the leechers (a real swarm's, its upload shared by many) keeps
+ * to the pieces nobody else has; so does one not measured yet, or beside a
+ * leecher not measured yet.
  */
-export function sparesSeed<H>(l: SourceView<H>, s: SourceView<H>, bytes: number, seedTaken = 0, leecherTaken = 0): boolean {
-  return !sooner(s, seedTaken + bytes, l, leecherTaken + bytes);
+export function sparesSeed<H>(l: SourceView<H>, s: SourceView<H>, bytes: number, taken = 0): boolean {
+  const byLeecher = eta(l, bytes);
+  const bySeed = eta(s, taken + bytes);
+  return byLeecher === undefined || bySeed === undefined || byLeecher <= bySeed;
 }
