@@ -24,14 +24,16 @@
  * ('changed-block': its prefix), kept apart for a guess layer.
  *
  * Pure: works on NestedImage values; no I/O. Memory: two maps per source
- * nested image (path and signature to the file's index in its table), built
- * once; files are read by index from the layouts' columns.
+ * nested image (a hash of the path and of the signature to the file's index
+ * in its table: string-index.ts), built once; files are read by index from
+ * the layouts' columns.
  */
 import { entrySignature, type FileTable } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
 import { SegmentList, type LocalSegment, type Reason } from './segments.js';
 import { mergeSpans, type Span } from '../core/span.js';
 import { blocksByLeadingTail, leadingTails, oldSharedIndex } from './shared-prefix.js';
+import { StringIndex } from './string-index.js';
 
 export interface NestedSource {
   /** Index in the sync's source list. */
@@ -69,22 +71,22 @@ export interface NestedMapping {
 interface Indexed {
   readonly img: NestedImage;
   readonly index: number;
-  readonly byPath: Map<string, number>;
-  readonly bySig: Map<string, number>;
+  /** Source files with stored data by path (the last of equal paths) and by signature (the first), no string kept. */
+  readonly byPath: StringIndex;
+  readonly bySig: StringIndex;
   readonly shared: Map<string, { start: number; end: number }>;
   /** Compressed shared blocks by the tail they start with (shared-prefix.ts). */
   readonly byLeadingTail: Map<string, number>;
 }
 
 function indexImage(img: NestedImage, index: number): Indexed {
-  const byPath = new Map<string, number>();
-  const bySig = new Map<string, number>();
   const files = img.layout.files;
+  const byPath = new StringIndex((f) => files.path(f));
+  const bySig = new StringIndex((f) => entrySignature(files, f));
   for (let f = 0; f < files.count; f++) {
     if (!storesData(files, f)) continue;
     byPath.set(files.path(f), f);
-    const sig = entrySignature(files, f);
-    if (!bySig.has(sig)) bySig.set(sig, f);
+    bySig.set(entrySignature(files, f), f, true);
   }
   const shared = new Map<string, { start: number; end: number }>();
   for (const b of img.layout.shared) shared.set(`${b.end - b.start}\0${b.key}`, b);
