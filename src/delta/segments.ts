@@ -288,16 +288,28 @@ export class JoinedLayer {
 
 /** `segs` as an array of objects (a table's made on demand). */
 export function segmentArray(segs: Layer): readonly LocalSegment[] {
-  if (segs instanceof JoinedLayer) return segs.parts.flatMap((p) => segmentArray(p));
-  return segs instanceof SegmentTable || segs instanceof SegmentList ? segs.toArray() : segs;
+  if (!(segs instanceof JoinedLayer)) return segs instanceof SegmentTable || segs instanceof SegmentList ? segs.toArray() : segs;
+  // A joined layer's parts in order, with an explicit stack (no recursion on nested joins).
+  const out: LocalSegment[] = [];
+  const stack: Layer[] = [segs];
+  while (stack.length > 0) {
+    const l = stack.pop()!;
+    if (l instanceof JoinedLayer) for (let i = l.parts.length - 1; i >= 0; i--) stack.push(l.parts[i]!);
+    else for (const s of l instanceof SegmentTable || l instanceof SegmentList ? l.toArray() : l) out.push(s);
+  }
+  return out;
 }
 
 /** A layer's rows as columns: those of a table or list as they are, others copied into a list's. */
 export function layerColumns(layer: Layer): SegmentColumns {
   if (layer instanceof SegmentTable || layer instanceof SegmentList) return layer.columns();
   const list = new SegmentList(layer.length);
-  const add = (l: Layer): void => (l instanceof JoinedLayer ? l.parts.forEach(add) : list.append(l));
-  add(layer);
+  const stack: Layer[] = [layer];
+  while (stack.length > 0) {
+    const l = stack.pop()!;
+    if (l instanceof JoinedLayer) for (let i = l.parts.length - 1; i >= 0; i--) stack.push(l.parts[i]!);
+    else list.append(l);
+  }
   return list.columns();
 }
 
