@@ -279,7 +279,17 @@ export type Layer = Segments | SegmentList | JoinedLayer;
 
 /** Parts read as one layer (the first guess layer: the ISO mapping's guesses, free space, changed blocks...), not copied. */
 export class JoinedLayer {
-  constructor(readonly parts: readonly Layer[]) {}
+  /** The parts, a joined layer among them spliced in (so that no part is itself joined). */
+  readonly parts: readonly (Segments | SegmentList)[];
+
+  constructor(parts: readonly Layer[]) {
+    const flat: (Segments | SegmentList)[] = [];
+    for (const p of parts) {
+      if (p instanceof JoinedLayer) for (const q of p.parts) flat.push(q);
+      else flat.push(p);
+    }
+    this.parts = flat;
+  }
 
   get length(): number {
     return this.parts.reduce((n, p) => n + p.length, 0);
@@ -288,28 +298,16 @@ export class JoinedLayer {
 
 /** `segs` as an array of objects (a table's made on demand). */
 export function segmentArray(segs: Layer): readonly LocalSegment[] {
-  if (!(segs instanceof JoinedLayer)) return segs instanceof SegmentTable || segs instanceof SegmentList ? segs.toArray() : segs;
-  // A joined layer's parts in order, with an explicit stack (no recursion on nested joins).
-  const out: LocalSegment[] = [];
-  const stack: Layer[] = [segs];
-  while (stack.length > 0) {
-    const l = stack.pop()!;
-    if (l instanceof JoinedLayer) for (let i = l.parts.length - 1; i >= 0; i--) stack.push(l.parts[i]!);
-    else for (const s of l instanceof SegmentTable || l instanceof SegmentList ? l.toArray() : l) out.push(s);
-  }
-  return out;
+  const one = (p: Segments | SegmentList) => (p instanceof SegmentTable || p instanceof SegmentList ? p.toArray() : p);
+  return segs instanceof JoinedLayer ? segs.parts.flatMap(one) : one(segs);
 }
 
 /** A layer's rows as columns: those of a table or list as they are, others copied into a list's. */
 export function layerColumns(layer: Layer): SegmentColumns {
   if (layer instanceof SegmentTable || layer instanceof SegmentList) return layer.columns();
   const list = new SegmentList(layer.length);
-  const stack: Layer[] = [layer];
-  while (stack.length > 0) {
-    const l = stack.pop()!;
-    if (l instanceof JoinedLayer) for (let i = l.parts.length - 1; i >= 0; i--) stack.push(l.parts[i]!);
-    else list.append(l);
-  }
+  if (layer instanceof JoinedLayer) for (const p of layer.parts) list.append(p);
+  else list.append(layer);
   return list.columns();
 }
 

@@ -146,3 +146,12 @@ test('one binary search serves rows of any stride: the first row ending after a 
   }
   assert.equal(firstEndingAfter(pairs, 2, 2, 100), 2, 'only `count` rows are searched');
 });
+
+test('a joined layer of joined layers reads as all their parts, in order', () => {
+  const s = (start: number): LocalSegment => ({ start, end: start + 1, source: 0, sourceOffset: start, reason: 'zero' });
+  const inner = new JoinedLayer([[s(5)], SegmentTable.of([s(1)])]);
+  const outer = new JoinedLayer([inner, [s(3)]]);
+  assert.equal(outer.parts.length, 3);
+  assert.equal(outer.length, 3);
+  assert.deepEqual(overlay(10, [outer]), [s(1), s(3), s(5)]);
+});
