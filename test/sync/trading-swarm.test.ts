@@ -56,7 +56,7 @@ describe('look-ahead waits for the first peer of an announced swarm', () => {
     const rows: { name: string; steps: [number, number, number, boolean, boolean][] }[] = [
       { name: 'no peer yet: waits, then the wait ends', steps: [[0, 0, 0, true, true], [FIRST_PEER_WAIT_MS - 1, 0, 0, true, true], [FIRST_PEER_WAIT_MS, 0, 0, true, false], [FIRST_PEER_WAIT_MS + 5, 0, 0, true, false]] },
       { name: 'the seed connects: seeds only, look-ahead takes its pieces again', steps: [[0, 0, 0, true, true], [300, 1, 1, true, false]] },
-      { name: 'a leecher connects first: the wait is over', steps: [[0, 0, 0, true, true], [300, 1, 0, true, false], [400, 0, 0, true, false]] },
+      { name: 'leechers connect first, holding nothing: the wait goes on until the seed', steps: [[0, 0, 0, true, true], [300, 3, 0, true, true], [400, 4, 1, true, true], [500, 0, 0, true, false]] },
       { name: 'discovery ends with nobody: no wait', steps: [[0, 0, 0, false, false], [10, 0, 0, true, false]] },
       { name: 'a seed and a leecher: the seed\'s pieces are the swarm\'s', steps: [[0, 2, 1, true, true]] },
     ];
