@@ -20,6 +20,8 @@ import type { Engine } from '../engine/engine.js';
 import type { SyncPeers } from '../swarm/sync-peers.js';
 import type { MirrorPeer, NetworkPeers } from './network.js';
 import { NeedWatch, type StartReason } from './swarm-start.js';
+import { awaitingFirstPeer, expectsPeers } from './trading-swarm.js';
+import type { EnginePort } from '../swarm/swarm-options.js';
 
 /** The web seeds are sampled this often while the swarm waits. */
 export const SAMPLE_MS = 250;
@@ -56,7 +58,7 @@ export class PeersOnNeed implements NetworkPeers {
 
   attach(engine: Engine, mirrors: readonly MirrorPeer[]): void {
     this.engine = engine;
-    if (this.current) return this.current.attach(engine);
+    if (this.current) return this.current.attach(this.port(engine));
     if (this.starting) return;
     engine.attachPeers(WAITING);
     const watch = new NeedWatch();
@@ -99,6 +101,17 @@ export class PeersOnNeed implements NetworkPeers {
     this.timer = undefined;
   }
 
+  /** The engine as the swarm sees it: look-ahead of a swarm announced where others look waits a moment for its first peer (trading-swarm.ts). */
+  private port(engine: Engine): EnginePort {
+    if (!expectsPeers(this.reason)) return engine;
+    return {
+      add: (h) => engine.add(h),
+      announced: (p) => engine.announced(p),
+      availabilityChanged: (p) => engine.availabilityChanged(p),
+      attachPeers: (facts) => engine.attachPeers(awaitingFirstPeer(facts, this.now)),
+    };
+  }
+
   /** Starts the swarm once; `strict`: a failure rejects (before planning), else it is warned of and the web seeds go on. */
   private begin(reason: StartReason, strict: boolean): Promise<SyncPeers | undefined> {
     this.finished();
@@ -111,7 +124,7 @@ export class PeersOnNeed implements NetworkPeers {
       }
       this.current = sp;
       for (const [p, fetched] of this.verified.splice(0)) sp.pieceVerified(p, fetched);
-      if (this.engine) sp.attach(this.engine);
+      if (this.engine) sp.attach(this.port(this.engine));
       this.onStart(reason);
       return sp;
     })();
