@@ -20,10 +20,14 @@
 import { WindowPool } from './window-pool.js';
 
 export const SERVE_WINDOW_BYTES = 256 * 1024;
-/** Windows kept (8 MiB): the pieces a handful of unchoked peers are fetching at once. */
+/** Windows kept at most (8 MiB): the pieces a handful of peers are fetching at once. */
 export const SERVE_WINDOWS = 32;
-/** Window buffers kept free beyond those in use (2 MiB). */
-const SPARE_WINDOWS = 8;
+/**
+ * Windows kept per peer being served (1 MiB): a peer's replies in this process are
+ * at most SEND_AHEAD_BYTES (512 KiB, uploads.ts), two windows, and it asks a piece's
+ * blocks in order. 32 windows whatever the peer count held 8 MiB for one leecher.
+ */
+export const WINDOWS_PER_PEER = 4;
 
 /** Reads bytes [offset, offset+length) of the store, into `into` (length bytes) when the store can. */
 export type WindowRead<R> = (offset: number, length: number, into?: Uint8Array) => R;
@@ -39,8 +43,12 @@ export class ServeWindows {
     private readonly read: WindowRead<Promise<Uint8Array>>,
     private readonly pieceLength: number,
     private readonly readNow?: WindowRead<Uint8Array>,
+    /** Peers being served now: the cache keeps WINDOWS_PER_PEER windows each (SERVE_WINDOWS at most). */
+    private readonly peers: () => number = () => SERVE_WINDOWS / WINDOWS_PER_PEER,
   ) {
-    this.pool = new WindowPool(Math.min(SERVE_WINDOW_BYTES, pieceLength), SPARE_WINDOWS);
+    // As many free buffers as windows kept: a window evicted frees its buffer only once its blocks are sent,
+    // after the next window took one, so fewer spares left a fresh buffer for the collector every ~5 windows.
+    this.pool = new WindowPool(Math.min(SERVE_WINDOW_BYTES, pieceLength), () => this.limit);
   }
 
   /**
@@ -102,10 +110,25 @@ export class ServeWindows {
     return bytes.subarray(offset - wStart, offset - wStart + length);
   }
 
-  /** Keeps window `at` as the most recent, dropping the oldest past SERVE_WINDOWS. */
+  /** Windows the cache may keep now. */
+  get limit(): number {
+    return Math.min(SERVE_WINDOWS, WINDOWS_PER_PEER * Math.max(1, this.peers()));
+  }
+
+  /** Windows kept now (read or being read). */
+  get size(): number {
+    return this.windows.size;
+  }
+
+  /** Keeps window `at` as the most recent, dropping the oldest past `limit`. */
   private keep(at: number, w: Promise<Uint8Array>): void {
     this.windows.set(at, w);
-    while (this.windows.size > SERVE_WINDOWS) {
+    this.trim();
+  }
+
+  /** Drops the oldest windows past `limit` (a peer left: its windows go too). */
+  trim(): void {
+    for (const limit = this.limit; this.windows.size > limit; ) {
       const oldest = this.windows.keys().next().value!;
       // Its buffer goes back to the pool once its read is over and its blocks are sent (window-pool.ts); not before
       // the next turn: a reply that got a view of it (bytes) is lent in a microtask still to run.

@@ -97,7 +97,7 @@ export class Uploader {
 
   constructor(private readonly o: UploaderOptions) {
     this.queue = new UploadQueue(o.shareWaitMs);
-    this.windows = new ServeWindows((a, n, into) => o.read(a, n, into), o.pieceLength, o.readNow);
+    this.windows = new ServeWindows((a, n, into) => o.read(a, n, into), o.pieceLength, o.readNow, () => this.lines.size);
   }
 
   request(link: PeerLink, p: PieceIndex, offset: number, length: number, respond: Respond): void {
@@ -131,6 +131,7 @@ export class Uploader {
   left(link: PeerLink, complete: boolean): void {
     this.queue.left(link, complete, this.o.now());
     this.lines.delete(link);
+    this.windows.trim();
   }
 
   /** `link`'s socket took all we wrote: its waiting requests may go. */

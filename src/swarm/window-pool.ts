@@ -44,8 +44,8 @@ export class WindowPool {
   constructor(
     /** Bytes of each buffer. */
     readonly size: number,
-    /** Free buffers kept at most (past it, a returned one is left to the collector). */
-    private readonly spare: number,
+    /** Free buffers kept at most (past it, a returned one is left to the collector); read at each return. */
+    private readonly spare: number | (() => number),
   ) {}
 
   /** A buffer of `size` bytes, contents arbitrary: a free one, or a fresh one. */
@@ -71,7 +71,7 @@ export class WindowPool {
 
   /** @internal (Loan) */
   back(l: Loan): void {
-    if (l.free || this.free.length >= this.spare) return;
+    if (l.free || this.free.length >= (typeof this.spare === 'number' ? this.spare : this.spare())) return;
     l.free = true;
     this.free.push(l);
   }
