@@ -20,7 +20,11 @@
  * before/after comparison. Every command runs through /usr/bin/time, with the
  * page cache warm (the image is read once first), so the figures compare
  * parsing and writing, not reading the disk. Everything lives in a temp
- * folder that is removed afterwards.
+ * folder that is removed afterwards; ISOSYNC_BENCH_OUT names another folder
+ * to extract into (/dev/shm: tmpfs, so that the figures do not follow the
+ * other writers of a shared disk), where a temp folder is made and removed.
+ * Each line gives CPU time as user + system too: system time is most of an
+ * extract's, and follows the file system written to.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -34,8 +38,9 @@ const FILES = Number(process.env['ISOSYNC_BENCH_FILES'] ?? 50_000);
 const FILES_PER_DIR = 200;
 const ROUNDS = process.env['ISOSYNC_BENCH_ROUNDS'] !== undefined ? Number(process.env['ISOSYNC_BENCH_ROUNDS']) : undefined;
 const BEFORE = process.env['ISOSYNC_BENCH_BEFORE'];
+const OUT = process.env['ISOSYNC_BENCH_OUT'];
 
-interface Timed { seconds: number; cpu: number; peakKiB: number }
+interface Timed { seconds: number; cpu: number; user: number; peakKiB: number }
 
 function timed(cmd: string, args: string[]): Timed {
   const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', cmd, ...args], { encoding: 'buffer', maxBuffer: 1024 * 1024 * 1024 });
@@ -43,7 +48,7 @@ function timed(cmd: string, args: string[]): Timed {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${err.slice(-500)}`);
   const m = /(\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (\d+)\s*$/.exec(err);
   if (!m) throw new Error(`no timing from /usr/bin/time: ${err.slice(-200)}`);
-  return { seconds: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), peakKiB: Number(m[4]) };
+  return { seconds: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), user: Number(m[2]), peakKiB: Number(m[4]) };
 }
 
 /** The median (by CPU time) of several measurements. */
@@ -89,8 +94,9 @@ const mib = (t: Timed) => String(Math.round(t.peakKiB / 1024)).padStart(4);
 const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
 
 function line(what: string, ours: Timed, refName: string, ref: Timed): string {
-  return `${what.padEnd(17)} ${ours.seconds.toFixed(2).padStart(6)} s (cpu ${ours.cpu.toFixed(2).padStart(5)} s) ${mib(ours)} MiB`
-    + ` | ${refName.padEnd(13)} ${ref.seconds.toFixed(2).padStart(6)} s (cpu ${ref.cpu.toFixed(2).padStart(5)} s) ${mib(ref)} MiB`
+  const cpu = (t: Timed) => `cpu ${t.cpu.toFixed(2).padStart(5)} s = ${t.user.toFixed(2)} + ${(t.cpu - t.user).toFixed(2)}`;
+  return `${what.padEnd(17)} ${ours.seconds.toFixed(2).padStart(6)} s (${cpu(ours)}) ${mib(ours)} MiB`
+    + ` | ${refName.padEnd(13)} ${ref.seconds.toFixed(2).padStart(6)} s (${cpu(ref)}) ${mib(ref)} MiB`
     + ` | ratio ${ratio(ours.seconds, ref.seconds)} (cpu ${ratio(ours.cpu, ref.cpu)})`;
 }
 
@@ -134,6 +140,7 @@ export async function run(): Promise<void> {
     }
   }
   const dir = mkdtempSync(join(tmpdir(), 'isosync-iso-bench-'));
+  let outs = dir;
   try {
     const t0 = performance.now();
     const image = process.env['ISOSYNC_BENCH_IMAGE'] ?? makeImage(dir);
@@ -144,20 +151,22 @@ export async function run(): Promise<void> {
 
     const listRounds = ROUNDS ?? 3;
     const nothing = () => undefined;
+    if (OUT !== undefined) outs = mkdtempSync(join(OUT, 'isosync-iso-bench-'));
     const fresh = (out: string) => {
-      rmSync(join(dir, out), { recursive: true, force: true });
-      mkdirSync(join(dir, out));
+      rmSync(join(outs, out), { recursive: true, force: true });
+      mkdirSync(join(outs, out));
     };
-    const remove = (out: string) => rmSync(join(dir, out), { recursive: true, force: true });
+    const remove = (out: string) => rmSync(join(outs, out), { recursive: true, force: true });
     const isoinfo = (): [string, string[]] => ['isoinfo', ['-l', '-R', '-i', image]];
     const lines = [
       ...compare('ls', listRounds, () => ['ls', image], 'isoinfo -l -R', isoinfo, nothing, nothing),
       ...compare('ls --json', listRounds, () => ['ls', '--json', image], 'isoinfo -l -R', isoinfo, nothing, nothing),
       ...compare('regions', listRounds, () => ['regions', '--json', image], 'isoinfo -l -R', isoinfo, nothing, nothing),
-      ...compare('extract', ROUNDS ?? 1, (_bin, out) => ['extract', image, '-o', join(dir, out)], 'bsdtar -xf', (out) => ['bsdtar', ['-xf', image, '-C', join(dir, out)]], fresh, remove),
+      ...compare('extract', ROUNDS ?? 1, (_bin, out) => ['extract', image, '-o', join(outs, out)], 'bsdtar -xf', (out) => ['bsdtar', ['-xf', image, '-C', join(outs, out)]], fresh, remove),
     ];
     for (const l of lines) process.stdout.write(`${l}\n`);
   } finally {
+    if (outs !== dir) rmSync(outs, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   }
 }

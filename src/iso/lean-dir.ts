@@ -20,18 +20,15 @@
  * TreeWalk would.
  */
 import { LIMITS, type IsoContext } from './context.js';
-import type { Extent } from './entry.js';
 import { longDate, shortDate, u32At } from './fields.js';
 import { CHUNK_BYTES, directoryStart, FILE_FLAG, RecordCursor } from './records.js';
 import { rockRidgeInline, type RockRidge } from './susp.js';
 import { CL_PL, NM, PX, TF } from './susp-fields.js';
+import { Columns, LeanDir, T_FILE, T_LINK } from './lean-columns.js';
 import type { TransientReads } from './tree-options.js';
 import type { DirRead, PendingDir, TreeWalk } from './tree.js';
 
-/** Entry types as the table's letters ('-', 'd', 'l'). */
-export const T_FILE = 0x2d;
-export const T_DIR = 0x64;
-export const T_LINK = 0x6c;
+export { LeanDir, T_DIR, T_FILE, T_LINK } from './lean-columns.js';
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -42,63 +39,6 @@ const SIG_CE = 0x4345, SIG_PX = 0x5058, SIG_NM = 0x4e4d, SIG_TF = 0x5446, SIG_ST
 const SIG_SL = 0x534c, SIG_CL = 0x434c, SIG_PL = 0x504c, SIG_RE = 0x5245;
 
 const utf8Slice = (Buffer.prototype as unknown as { utf8Slice(this: Uint8Array, start: number, end: number): string }).utf8Slice;
-
-/**
- * A directory as columns: its files and symlinks in record order (index i
- * of every column), its subdirectories (not read yet), and its own size and
- * attributes. `attrs` columns (mode, mtime, link count, serial) are filled
- * only for a walk that asks for them (extract).
- */
-export class LeanDir {
-  readonly names: string[] = [];
-  readonly types: number[] = [];
-  readonly sizes: number[] = [];
-  readonly lbas: number[] = [];
-  /** Symlink targets by index. */
-  targets: Map<number, string> | undefined;
-  /** Extents of a file that has more or fewer than one (multi-extent files, by index). */
-  extents: Map<number, readonly Extent[]> | undefined;
-  // Filled only for a walk that reads dates (extract's writing pass): `ls` and extract's check print and check none.
-  /** Mode, -1 when none. */
-  readonly modes: number[] = [];
-  /** Mtime in ms, NaN when none (a double array). */
-  readonly mtimes: number[] = [];
-  /** Link count, -1 when none. */
-  readonly nlinks: number[] = [];
-  /** PX serial number, -1 when none. */
-  readonly inodes: number[] = [];
-  subdirs: PendingDir[] = [];
-  /** The directory's own extent size (as its DirRead entry's size). */
-  size = 0;
-  mode = -1;
-  mtime = NaN;
-  hidden = false;
-
-  constructor(readonly dir: PendingDir, private readonly attrs: boolean) {}
-
-  get length(): number {
-    return this.names.length;
-  }
-
-  target(i: number): string | undefined {
-    return this.targets?.get(i);
-  }
-
-  push(name: string, type: number, size: number, lba: number, mode: number | undefined, mtime: number | undefined, nlink: number | undefined, inode: number | undefined): number {
-    const i = this.names.length;
-    this.names.push(name);
-    this.types.push(type);
-    this.sizes.push(size);
-    this.lbas.push(lba);
-    if (this.attrs) {
-      this.modes.push(mode ?? -1);
-      this.mtimes.push(mtime ?? NaN);
-      this.nlinks.push(nlink ?? -1);
-      this.inodes.push(inode ?? -1);
-    }
-    return i;
-  }
-}
 
 /** The walk's join: the root's children are "/name". */
 function join(parent: string, name: string): string {
@@ -120,6 +60,7 @@ export class LeanReader {
   private readonly skip: number;
   private readonly blockSize: number;
   private readonly r: RecordCursor;
+  private readonly cols: Columns;
   // The directory being scanned.
   private d!: LeanDir;
   private index = 0;
@@ -145,6 +86,7 @@ export class LeanReader {
     this.skip = walk.opts.suspSkip;
     this.blockSize = walk.opts.blockSize;
     this.r = new RecordCursor(walk.ctx);
+    this.cols = new Columns(walk.times);
   }
 
   /** Directory `dir` as TreeWalk.readDir reads it, as columns; a promise only where it reads. */
@@ -178,7 +120,8 @@ export class LeanReader {
   }
 
   private begin(dir: PendingDir): void {
-    this.d = new LeanDir(dir, this.times);
+    this.d = new LeanDir(dir);
+    this.cols.clear();
     this.index = 0;
     this.counted = 0;
     this.selfRr = undefined;
@@ -188,6 +131,7 @@ export class LeanReader {
   /** The directory read by TreeWalk itself, as columns. */
   private async fallback(dir: PendingDir): Promise<LeanDir> {
     this.fallbacks++;
+    this.cols.clear();
     const read = this.walk.readDir(dir);
     return fromDirRead(dir, read instanceof Promise ? await read : read, this.times);
   }
@@ -198,6 +142,7 @@ export class LeanReader {
     const dir = d.dir;
     walk.visited.set(dir.lba, dir.path);
     walk.total += this.counted;
+    this.cols.take(d);
     d.size = size;
     const rr = dir.rr?.mode !== undefined ? dir.rr : this.selfRr ?? dir.rr;
     if (rr?.mode !== undefined) d.mode = (rr.mode & S_IFMT) !== S_IFDIR ? S_IFDIR | (rr.mode & 0o7777) : rr.mode;
@@ -260,7 +205,7 @@ export class LeanReader {
     if (!this.count()) return false;
     const name = this.nameAt >= 0 ? utf8Slice.call(r.bytes, this.nameAt, this.nameEnd) : this.walk.nameOf(undefined, r.bytes, r.idStart, r.idLength);
     const mtime = this.times ? (Number.isNaN(this.modify) ? r.mtimeMs() : this.modify) : undefined;
-    this.d.push(name, T_FILE, size, lba, this.mode < 0 ? undefined : this.mode, mtime, this.nlink < 0 ? undefined : this.nlink, this.serial < 0 ? undefined : this.serial);
+    this.cols.push(name, T_FILE, size, lba, this.mode < 0 ? undefined : this.mode, mtime, this.nlink < 0 ? undefined : this.nlink, this.serial < 0 ? undefined : this.serial);
     return true;
   }
 
@@ -342,7 +287,7 @@ export class LeanReader {
     if (!this.count()) return false;
     const isLink = rr !== undefined && (rr.target !== undefined || ((rr.mode ?? 0) & S_IFMT) === S_IFLNK);
     const mtime = walk.mtimeOf(rr, this.times ? rr?.times?.modify ?? r.mtimeMs() : undefined);
-    const i = d.push(name, isLink ? T_LINK : T_FILE, isLink ? 0 : size, lba, rr?.mode, mtime, rr?.nlink, rr?.serial);
+    const i = this.cols.push(name, isLink ? T_LINK : T_FILE, isLink ? 0 : size, lba, rr?.mode, mtime, rr?.nlink, rr?.serial);
     if (isLink) {
       (d.targets ??= new Map()).set(i, rr.target ?? '');
       (d.extents ??= new Map()).set(i, []);
@@ -353,7 +298,8 @@ export class LeanReader {
 
 /** A directory TreeWalk read, as columns. */
 export function fromDirRead(dir: PendingDir, read: DirRead, attrs: boolean): LeanDir {
-  const d = new LeanDir(dir, attrs);
+  const d = new LeanDir(dir);
+  const cols = new Columns(attrs);
   d.subdirs = read.subdirs;
   d.hidden = read.hidden;
   const e = read.entry;
@@ -363,9 +309,10 @@ export function fromDirRead(dir: PendingDir, read: DirRead, attrs: boolean): Lea
     if (e.mtimeMs !== undefined) d.mtime = e.mtimeMs;
   }
   for (const c of read.children) {
-    const i = d.push(c.name, c.type === 'symlink' ? T_LINK : T_FILE, c.size, c.lba, c.mode, c.mtimeMs, c.nlink, c.inode);
+    const i = cols.push(c.name, c.type === 'symlink' ? T_LINK : T_FILE, c.size, c.lba, c.mode, c.mtimeMs, c.nlink, c.inode);
     if (c.target !== undefined) (d.targets ??= new Map()).set(i, c.target);
     if (c.extents.length !== 1) (d.extents ??= new Map()).set(i, c.extents);
   }
+  cols.take(d);
   return d;
 }

@@ -23,7 +23,7 @@ const S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000;
 /** A LeanDir as plain data, comparable with deepEqual. */
 function plain(d: LeanDir, attrs: boolean): unknown {
   const n = d.names.length;
-  const at = (a: number[]) => (attrs ? a.slice(0, n) : []);
+  const at = (a: readonly number[]) => (attrs ? a.slice(0, n) : []);
   return {
     names: d.names, types: d.types, sizes: d.sizes, lbas: d.lbas,
     targets: [...(d.targets ?? new Map<number, string>())].filter(([i]) => d.types[i] === 0x6c),
