@@ -10,7 +10,7 @@
  * are one array of [start, end) pairs, and the parts go straight into the
  * result's columns. Pure: no I/O.
  */
-import { layerColumns, SegmentList, SegmentTable, type Layer, type SegmentColumns } from './segments.js';
+import { layerColumns, permutedTable, SegmentList, SegmentTable, type Layer, type SegmentColumns } from './segments.js';
 import type { Span } from '../core/span.js';
 
 const NONE = new Float64Array(0);
@@ -142,21 +142,14 @@ function mergeRuns(list: SegmentList, runs: readonly number[]): SegmentTable {
   if (live.length <= 1) return list.sortedTable(false);
   const c = list.columns();
   const n = c.count;
-  const bounds = new Float64Array(3 * n);
-  const sources = new Int32Array(n);
-  const reasons = new Uint8Array(n);
+  const order = new Int32Array(n);
   for (let k = 0; k < n; k++) {
     let best = -1;
     for (let r = 0; r < live.length; r++) {
       const run = live[r]!;
       if (run.at < run.to && (best < 0 || c.bounds[3 * run.at]! < c.bounds[3 * live[best]!.at]!)) best = r;
     }
-    const i = live[best]!.at++;
-    bounds[3 * k] = c.bounds[3 * i]!;
-    bounds[3 * k + 1] = c.bounds[3 * i + 1]!;
-    bounds[3 * k + 2] = c.bounds[3 * i + 2]!;
-    sources[k] = c.sources[i]!;
-    reasons[k] = c.reasons[i]!;
+    order[k] = live[best]!.at++;
   }
-  return SegmentTable.ofColumns({ bounds, sources, reasons, count: n });
+  return permutedTable(c, order, n);
 }

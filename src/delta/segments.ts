@@ -244,18 +244,7 @@ export class SegmentList extends Rows {
       }
     }
     if (!order) return SegmentTable.ofColumns({ bounds: c.bounds.slice(0, 3 * n), sources: c.sources.slice(0, n), reasons: c.reasons.slice(0, n), count: n });
-    const bounds = new Float64Array(3 * n);
-    const sources = new Int32Array(n);
-    const reasons = new Uint8Array(n);
-    for (let k = 0; k < n; k++) {
-      const i = order[k]!;
-      bounds[3 * k] = c.bounds[3 * i]!;
-      bounds[3 * k + 1] = c.bounds[3 * i + 1]!;
-      bounds[3 * k + 2] = c.bounds[3 * i + 2]!;
-      sources[k] = c.sources[i]!;
-      reasons[k] = c.reasons[i]!;
-    }
-    return SegmentTable.ofColumns({ bounds, sources, reasons, count: n });
+    return permutedTable(c, order, n);
   }
 
   private grow(): void {
@@ -317,4 +306,20 @@ export function segmentsIn(segs: Segments, start: number, end: number): LocalSeg
   const out: LocalSegment[] = [];
   for (let i = firstEndingAfter(segs, start); i < segs.length && segs[i]!.start < end; i++) out.push(cut(segs[i]!, start, end));
   return out;
+}
+
+/** A table of the rows `order[0..n)` of `c`, in that order (the caller's order is the table's: sorted by start). */
+export function permutedTable(c: SegmentColumns, order: ArrayLike<number>, n: number): SegmentTable {
+  const bounds = new Float64Array(3 * n);
+  const sources = new Int32Array(n);
+  const reasons = new Uint8Array(n);
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    bounds[3 * k] = c.bounds[3 * i]!;
+    bounds[3 * k + 1] = c.bounds[3 * i + 1]!;
+    bounds[3 * k + 2] = c.bounds[3 * i + 2]!;
+    sources[k] = c.sources[i]!;
+    reasons[k] = c.reasons[i]!;
+  }
+  return SegmentTable.ofColumns({ bounds, sources, reasons, count: n });
 }
