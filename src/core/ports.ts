@@ -106,4 +106,6 @@ export interface PieceStore {
    * store that keeps the reference leaves this unset.
    */
   readonly releasesBytes?: boolean;
+  /** True when page-aligned buffers (store/aligned.ts) are written faster: bypassing the page cache (store/part-file.ts). */
+  readonly alignedWrites?: boolean;
 }

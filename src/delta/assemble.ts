@@ -30,7 +30,7 @@
  * length (by default a window of 2 MiB of pieces, `assembleWindow`): piece buffers come from a pool of that size (a fresh 256 KiB buffer
  * per piece cost a zero-fill, page faults and garbage collection for every
  * piece, some 700 MB of churn for a 350 MB image), and a piece that needs no
- * network never allocates the network buffer.
+ * network never allocates the network buffer (page-aligned, `alignedWrites`).
  */
 import { IsosyncError } from '../errors.js';
 import type { ByteSource } from '../store/byte-source.js';
@@ -41,7 +41,7 @@ import { CACHE_SOURCE, overlay, pieceSpan, segmentsIn, type LocalSegment, type P
 import { mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
 import { stillToFetch } from './sure-bytes.js';
 import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
-import { BufferPool, fillSegments, ReadWindows } from './piece-fill.js';
+import { alignedPool, BufferPool, fillSegments, ReadWindows } from './piece-fill.js';
 import { cutBySamples as cutBy, knownToDiffer, SegmentProbe, WIDER_TURN_MARGINS } from './probe.js';
 import { blockPlan, blockRight, guessedRight, sameBytesAt, wrongBlockFetch, wrongBlockSamples } from './block-verify.js';
 import { MERKLE_BLOCK_BYTES } from '../torrent/merkle.js';
@@ -118,7 +118,7 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
     if (input.fetcher?.handOut && subtractSpans([span], local).length > 0) remote.push(p);
     else todo.push(p);
   }
-  const pool = new BufferPool(plan.pieceLength);
+  const pool = input.store.alignedWrites ? alignedPool(plan.pieceLength) : new BufferPool(plan.pieceLength);
   const fetcher = input.fetcher;
   const distrust = input.distrust ?? new Distrust();
   let next = 0;

@@ -4,6 +4,7 @@
  * pool of piece-sized buffers those copies and the network fill.
  */
 import { readInto, type ByteSource } from '../store/byte-source.js';
+import { alignedBytes, isAligned } from '../store/aligned.js';
 import { mergeSpans, type Span } from '../core/span.js';
 import { CACHE_SOURCE, ZERO_SOURCE, type LocalSegment } from './plan.js';
 
@@ -201,6 +202,10 @@ export async function fillSegments(
   return mergeSpans(filled);
 }
 
+/** Page-aligned piece buffers (store/aligned.ts), by piece length: one pool shared by every assembly, as the aligned memory is never given back. */
+const alignedPools = new Map<number, BufferPool>();
+export const alignedPool = (size: number): BufferPool => alignedPools.get(size) ?? alignedPools.set(size, new BufferPool(size, true)).get(size)!;
+
 /**
  * Piece-sized buffers for reuse. A buffer is given back only when nothing
  * references it any more (the piece is written by a store that released it,
@@ -209,17 +214,35 @@ export async function fillSegments(
  */
 export class BufferPool {
   private readonly free: Uint8Array[] = [];
+  /** Page-aligned buffers this pool allocated (store/aligned.ts), by their offset in the aligned memory. */
+  private readonly alignedOnes = new Map<number, Uint8Array>();
 
-  constructor(private readonly capacity: number) {}
+  /** `aligned`: buffers start on a page (store/aligned.ts), so that a store may write them bypassing the page cache. */
+  constructor(
+    private readonly capacity: number,
+    private readonly aligned = false,
+  ) {}
 
   /** A buffer of `len` bytes (len <= capacity) with arbitrary contents. */
   take(len: number): Uint8Array {
     if (len > this.capacity) return new Uint8Array(len);
-    const b = this.free.pop() ?? new Uint8Array(this.capacity);
+    const b = this.free.pop() ?? this.fresh();
     return len === this.capacity ? b : b.subarray(0, len);
   }
 
+  private fresh(): Uint8Array {
+    const a = this.aligned ? alignedBytes(this.capacity) : undefined;
+    if (!a) return new Uint8Array(this.capacity);
+    this.alignedOnes.set(a.byteOffset, a);
+    return a;
+  }
+
   give(view: Uint8Array): void {
+    const mine = isAligned(view) ? this.alignedOnes.get(view.byteOffset) : undefined;
+    if (mine) {
+      this.free.push(mine);
+      return;
+    }
     if (view.buffer.byteLength !== this.capacity || view.byteOffset !== 0) return;
     this.free.push(view.length === this.capacity ? view : new Uint8Array(view.buffer, 0, this.capacity));
   }

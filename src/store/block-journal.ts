@@ -142,3 +142,9 @@ export function decodeJournal(bytes: Uint8Array, pieces: Uint8Array, length: num
   }
   return out;
 }
+
+/** A received block waiting to be journaled (writeBlock). */
+export interface DeferredBlock {
+  readonly offset: number;
+  readonly bytes: Uint8Array;
+}

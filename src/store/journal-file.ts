@@ -13,6 +13,7 @@ import { covers, mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { pieceCheckOf, type CheckSource } from '../torrent/piece-check.js';
 import { decodeRecord, encodeRecords, HEADER_BYTES, journalHeader, MAX_DATA_BYTES, MAX_RECORDS, type JournalRecord } from './block-journal.js';
 import { readFully } from './file-source.js';
+import { IsosyncError } from '../errors.js';
 
 /** Journal bytes read at a time: at least one whole record of the largest size. */
 export const CHUNK_BYTES = 2 * MAX_DATA_BYTES;
@@ -134,4 +135,11 @@ export async function resumeJournal(journal: string, part: FileHandle, target: C
     return []; // not rewritten: not used, so appends cannot follow a torn record
   }
   return received;
+}
+
+/** An IO error with a one-line message saying what failed (the .part's writes and its finish). */
+export function ioError(what: string, e: unknown, path: string): IsosyncError {
+  const err = e as NodeJS.ErrnoException;
+  const why = err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'EACCES' ? 'permission denied' : err.message;
+  return new IsosyncError('IO', `${what}: ${why}`, { path }, { cause: e });
 }

@@ -23,6 +23,7 @@
  *   fsync of `finish` has little left to wait for.
  */
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { DirectWrites } from './direct-writes.js';
 import { IsosyncError } from '../errors.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import { pieceCheckOf, type CheckSource } from '../torrent/piece-check.js';
@@ -32,8 +33,8 @@ import { readFully, readFullyInto } from './file-source.js';
 import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import type { PieceStore } from '../core/ports.js';
 import type { Span } from '../core/span.js';
-import { encodeBlocks, encodeRecords, HEADER_BYTES, journalHeader, MAX_DATA_BYTES, type JournalBlock } from './block-journal.js';
-import { resumeJournal, writeAll, writevAll } from './journal-file.js';
+import { encodeBlocks, encodeRecords, HEADER_BYTES, journalHeader, MAX_DATA_BYTES, type DeferredBlock, type JournalBlock } from './block-journal.js';
+import { ioError, resumeJournal, writeAll, writevAll } from './journal-file.js';
 
 /**
  * Written bytes after which a background fdatasync starts. Without it the
@@ -72,12 +73,6 @@ export const JOURNAL_DATA_BYTES = 64 * 1024 * 1024;
 
 /** The target: its metainfo, or the v1 fields alone (pieces are checked by torrent/piece-check.ts). */
 export type PartTarget = CheckSource;
-
-/** A received block waiting to be journaled (writeBlock). */
-interface DeferredBlock {
-  readonly offset: number;
-  readonly bytes: Uint8Array;
-}
 
 export class PartFile implements ByteSource, PieceStore {
   /** The journal of received blocks: `NAME.part.blocks`. */
@@ -163,7 +158,9 @@ export class PartFile implements ByteSource, PieceStore {
       throw ioError(`Cannot create ${JSON.stringify(path)}`, e, path);
     }
     const received = await resumeJournal(`${path}.blocks`, handle, target, have, existing);
-    return new PartFile(handle, path, finalPath, target.length, have, target, received);
+    const part = new PartFile(handle, path, finalPath, target.length, have, target, received);
+    part.direct = await DirectWrites.open(path);
+    return part;
   }
 
   get verifiedCount(): number {
@@ -181,6 +178,14 @@ export class PartFile implements ByteSource, PieceStore {
 
   /** writePiece has written every byte when it resolves: the caller may reuse the buffer (PieceStore). */
   readonly releasesBytes = true;
+
+  /** The .part opened with O_DIRECT (store/direct-writes.ts): pieces in aligned buffers skip the page cache. */
+  private direct: DirectWrites | undefined;
+
+  /** Whether pieces in page-aligned buffers (store/aligned.ts) are written past the page cache (PieceStore). */
+  get alignedWrites(): boolean {
+    return this.direct?.usable === true;
+  }
 
   /**
    * Keeps a block received for a piece not verified yet (`offset` is
@@ -318,11 +323,10 @@ export class PartFile implements ByteSource, PieceStore {
     this.dropWaiting(piece);
     try {
       await this.blockWrites.get(piece);
-      // On the thread pool, unlike reads (exact-io.ts): the copy into the page cache is most of a write's cost
-      // (a 256 KiB piece, ~0.8 ms on the bench machine), and there it runs beside the main thread. Written
-      // synchronously, the stock-torrent bench's main thread did ~0.9-1.2 s more (perf, 2 rounds), the process
-      // ~0.3-0.7 s less in all.
-      await writeAll(this.handle, bytes, offset);
+      // On the thread pool, unlike reads (exact-io.ts): the copy into the page cache, most of a buffered write's
+      // cost, ran there beside the main thread (written synchronously, the stock-torrent bench's main thread did
+      // ~0.9-1.2 s more); an aligned piece skips that copy (direct-writes.ts).
+      if (!(await this.direct?.write(bytes, offset))) await writeAll(this.handle, bytes, offset);
     } catch (e) {
       throw ioError(`Cannot write ${JSON.stringify(this.path)}`, e, this.path);
     } finally {
@@ -363,6 +367,7 @@ export class PartFile implements ByteSource, PieceStore {
       await unlink(this.journalPath).catch(() => undefined);
       await this.flushing;
       await this.handle.sync();
+      await this.direct?.close();
       await this.handle.close();
       await rename(this.path, this.finalPath);
     } catch (e) {
@@ -388,12 +393,7 @@ export class PartFile implements ByteSource, PieceStore {
     } catch {
       // closing after a failure: the data already written stays for a resume
     }
+    await this.direct?.close().catch(() => undefined);
     await this.handle.close().catch(() => undefined);
   }
-}
-
-function ioError(what: string, e: unknown, path: string): IsosyncError {
-  const err = e as NodeJS.ErrnoException;
-  const why = err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'EACCES' ? 'permission denied' : err.message;
-  return new IsosyncError('IO', `${what}: ${why}`, { path }, { cause: e });
 }

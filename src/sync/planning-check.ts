@@ -77,6 +77,7 @@ export async function checkPlanningInput(
       store: {
         have,
         releasesBytes: part.releasesBytes,
+        alignedWrites: part.alignedWrites,
         writePiece: async (p, offset, bytes) => {
           compare.written(p, offset, bytes);
           await part.writePiece(p, offset, bytes);
