@@ -93,6 +93,62 @@ export class HcMatchFinder {
     this.nextToUpdate = target;
   }
 
+  /**
+   * The first position from `ip` up to `last` where a first search (widerMatch from the position itself, longest
+   * MINMATCH - 1) may find a match: every position before it has none, and is linked into its chain as that search
+   * would have (then `widerMatch` there walks the same chain again, with the same result: the tables are as it would
+   * have found them). `last + 1` when no position has one. Most positions of a cluster have no match: this loop does
+   * their work without a call each, the hash rolled from one position to the next and computed once for both the
+   * lookup and the insert. It stops at a candidate whose first 4 bytes are equal (a match) and at a chain step of one
+   * (pattern analysis may apply): `widerMatch` decides those.
+   */
+  scan(ip: number, last: number): number {
+    // Positions past ip already linked (not met in a destSize parse): left to widerMatch, as every non-first search.
+    if (ip > last || this.nextToUpdate > ip - this.base + this.first) return ip;
+    const view = this.view;
+    const hashTable = this.hashTable;
+    const chain = this.chainTable;
+    const first = this.first;
+    const toPos = this.base - first;
+    const attempts = this.attempts;
+    const pa = this.patternAnalysis;
+    const src = this.src;
+    const floor = first + MAX_DISTANCE;
+    // Link the positions before ip first (none when the last search stopped at ip - 1 or ip).
+    this.insert(ip);
+    let idx = ip - toPos;
+    const end = last - toPos;
+    let v = view.getInt32(ip, true);
+    for (;;) {
+      const h = Math.imul(v, 2654435761 | 0) >>> (32 - HASH_LOG);
+      const head = hashTable[h]!;
+      const lowest = idx <= floor ? first : idx - MAX_DISTANCE;
+      let cand = head;
+      let tries = attempts;
+      while (cand >= lowest && tries > 0) {
+        tries--;
+        if (view.getInt32(cand + toPos, true) === v) return this.stop(idx, idx + toPos);
+        const d = chain[cand & 0xffff]!;
+        if (d === 1 && pa) return this.stop(idx, idx + toPos);
+        cand -= d;
+      }
+      // No match here: link the position (the next search's insert would have), then on to the next one.
+      const d = idx - head;
+      chain[idx & 0xffff] = d > MAX_DISTANCE ? MAX_DISTANCE : d;
+      hashTable[h] = idx;
+      if (idx === end) return this.stop(idx + 1, last) + 1;
+      idx++;
+      v = (v >>> 8) | (src[idx + toPos + 3]! << 24);
+    }
+  }
+
+  /** The end of a scan: positions below index `linked` linked, and the 4 bytes at `ip` read. Returns ip. */
+  private stop(linked: number, ip: number): number {
+    this.nextToUpdate = linked;
+    if (ip + 4 > this.reach) this.reach = ip + 4;
+    return ip;
+  }
+
   /** Bytes equal from `a` and `b` on, `a` staying below `aLimit`. */
   count(a: number, b: number, aLimit: number): number {
     const s = this.src;
