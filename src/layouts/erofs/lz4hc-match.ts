@@ -27,7 +27,7 @@ export interface Match {
 
 /** The hash-chain match finder over one input, with its tables. */
 export class HcMatchFinder {
-  private readonly hashTable = new Uint32Array(1 << HASH_LOG);
+  private readonly hashTable = new Int32Array(1 << HASH_LOG);
   private readonly chainTable = new Uint16Array(1 << 16);
   private src: Uint8Array = new Uint8Array(0);
   /** The same bytes read 2 and 4 at a time (little endian, one load each: most of a search is such compares). */
@@ -85,8 +85,9 @@ export class HcMatchFinder {
     let v = this.read32(p);
     for (; idx < target; idx++, p++) {
       const h = Math.imul(v, 2654435761 | 0) >>> (32 - HASH_LOG);
+      // Every index in the table is below idx (those of earlier calls too): d > 0.
       const d = idx - hashTable[h]!;
-      chain[idx & 0xffff] = d < 0 || d > MAX_DISTANCE ? MAX_DISTANCE : d;
+      chain[idx & 0xffff] = d > MAX_DISTANCE ? MAX_DISTANCE : d;
       hashTable[h] = idx;
       v = (v >>> 8) | ((s[p + 4] ?? 0) << 24);
     }
@@ -187,9 +188,6 @@ export class HcMatchFinder {
     return n;
   }
 
-  private read16(p: number): number {
-    return this.view.getUint16(p, true);
-  }
 
   /**
    * The longest match for `ip` better than `longest`, possibly starting
@@ -198,12 +196,14 @@ export class HcMatchFinder {
    */
   widerMatch(ip: number, low: number, high: number, longest: number, found: Match): number {
     const chain = this.chainTable;
+    const view = this.view;
     const base = this.base;
     const first = this.first;
     const ipIndex = ip - base + first;
     const lowest = ipIndex < first + MAX_DISTANCE + 1 ? first : ipIndex - MAX_DISTANCE;
     const lookBack = ip - low;
-    const pattern = this.read32(ip);
+    const pattern = view.getInt32(ip, true);
+    const pa = this.patternAnalysis;
     let attempts = this.attempts;
     let repeat = REPEAT_UNTESTED;
     let srcPatternLength = 0;
@@ -211,65 +211,72 @@ export class HcMatchFinder {
     if (ip + 4 > this.reach) this.reach = ip + 4;
     this.insert(ip);
     // The 2 bytes at the current best length, on the input's side: read again only when the best length changes.
-    let tail = this.read16(low + longest - 1);
+    let tail = view.getUint16(low + longest - 1, true);
     const toPos = base - first;
+    // Where a candidate's 2 bytes at the current best length are, from its index.
+    let tailAt = toPos - lookBack + longest - 1;
     let matchIndex = this.hashTable[Math.imul(pattern, 2654435761 | 0) >>> (32 - HASH_LOG)]!;
     while (matchIndex >= lowest && attempts > 0) {
       attempts--;
-      const m = matchIndex + toPos;
-      if (tail === this.read16(m - lookBack + longest - 1) && this.read32(m) === pattern) {
+      if (tail === view.getUint16(matchIndex + tailAt, true) && view.getInt32(matchIndex + toPos, true) === pattern) {
+        const m = matchIndex + toPos;
         const back = lookBack ? this.countBack(ip, m, low, base) : 0;
         const len = MINMATCH + this.count(ip + MINMATCH, m + MINMATCH, high) - back;
         if (len > longest) {
           longest = len;
-          tail = this.read16(low + longest - 1);
+          tail = view.getUint16(low + longest - 1, true);
+          tailAt = toPos - lookBack + longest - 1;
           found.len = len;
           found.ref = m + back;
           found.start = ip + back;
         }
       }
       const distNext = chain[matchIndex & 0xffff]!;
-      if (this.patternAnalysis && distNext === 1) {
-        const candidate = matchIndex - 1;
-        if (repeat === REPEAT_UNTESTED) {
-          const b0 = pattern & 0xff;
-          if ((pattern & 0xffff) === pattern >>> 16 && b0 === pattern >>> 24) {
-            repeat = REPEAT_CONFIRMED;
-            srcPatternLength = this.runForward(ip + 4, high, b0) + 4;
-          } else repeat = REPEAT_NOT;
-        }
-        if (repeat === REPEAT_CONFIRMED && candidate >= lowest) {
-          const cp = candidate - first + base;
-          if (this.read32(cp) === pattern) {
-            const byte = pattern & 0xff;
-            const forward = this.runForward(cp + 4, high, byte) + 4;
-            let backLength = this.runBackward(cp, base, byte);
-            backLength = candidate - Math.max(candidate - backLength, lowest);
-            const segment = backLength + forward;
-            if (segment >= srcPatternLength && forward <= srcPatternLength) {
-              matchIndex = candidate + forward - srcPatternLength;
-            } else {
-              matchIndex = candidate - backLength;
-              if (lookBack === 0) {
-                const maxML = Math.min(segment, srcPatternLength);
-                if (longest < maxML) {
-                  if (ipIndex - matchIndex > MAX_DISTANCE) break;
-                  longest = maxML;
-                  tail = this.read16(low + longest - 1);
-                  found.len = maxML;
-                  found.ref = matchIndex - first + base;
-                  found.start = ip;
-                }
-                const distToNextPattern = chain[matchIndex & 0xffff]!;
-                if (distToNextPattern > matchIndex) break;
-                matchIndex -= distToNextPattern;
+      if (distNext !== 1 || !pa) {
+        matchIndex -= distNext;
+        continue;
+      }
+      // A chain step of one: maybe a run of one repeated byte (pattern analysis, level 9).
+      const candidate = matchIndex - 1;
+      if (repeat === REPEAT_UNTESTED) {
+        const b0 = pattern & 0xff;
+        if ((pattern & 0xffff) === pattern >>> 16 && b0 === pattern >>> 24) {
+          repeat = REPEAT_CONFIRMED;
+          srcPatternLength = this.runForward(ip + 4, high, b0) + 4;
+        } else repeat = REPEAT_NOT;
+      }
+      if (repeat === REPEAT_CONFIRMED && candidate >= lowest) {
+        const cp = candidate - first + base;
+        if (view.getInt32(cp, true) === pattern) {
+          const byte = pattern & 0xff;
+          const forward = this.runForward(cp + 4, high, byte) + 4;
+          let backLength = this.runBackward(cp, base, byte);
+          backLength = candidate - Math.max(candidate - backLength, lowest);
+          const segment = backLength + forward;
+          if (segment >= srcPatternLength && forward <= srcPatternLength) {
+            matchIndex = candidate + forward - srcPatternLength;
+          } else {
+            matchIndex = candidate - backLength;
+            if (lookBack === 0) {
+              const maxML = Math.min(segment, srcPatternLength);
+              if (longest < maxML) {
+                if (ipIndex - matchIndex > MAX_DISTANCE) break;
+                longest = maxML;
+                tail = view.getUint16(low + longest - 1, true);
+                tailAt = toPos - lookBack + longest - 1;
+                found.len = maxML;
+                found.ref = matchIndex - first + base;
+                found.start = ip;
               }
+              const distToNextPattern = chain[matchIndex & 0xffff]!;
+              if (distToNextPattern > matchIndex) break;
+              matchIndex -= distToNextPattern;
             }
-            continue;
           }
+          continue;
         }
       }
-      matchIndex -= chain[matchIndex & 0xffff]!;
+      matchIndex -= distNext;
     }
     return longest;
   }
