@@ -41,7 +41,7 @@ import type { ReencodedStore } from './reencoded-store.js';
 import { calibrate, type Calibration } from './reencode-align.js';
 import { ChainScratch, runChain, type ChainInput, type ChainOutput } from './reencode-chain.js';
 import { ChainPool, defaultChainWorkers } from './reencode-pool.js';
-import { readStored, storedBytes, type StoredFile } from './reencode-old.js';
+import { readStoredBatch, storedBytes, type StoredFile } from './reencode-old.js';
 import { pairSpans } from './reencode-resync.js';
 
 /** Network rounds while planning (each one batched request for every file that needs a cluster). */
@@ -172,21 +172,14 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
             picked.push(p);
             bytes += p.f.size + p.from.size;
           }
-          // A batch's old files are read at once (stored, decoded later where needed): each is a few reads of the local
-          // image, which cost more waiting than work. An old file that cannot be read only loses its guess.
+          // A batch's old files are read at once (stored, decoded later where needed), their runs merged in image order
+          // (reencode-old.ts). An old file that cannot be read only loses its guess.
           // Into one buffer kept from batch to batch (a buffer per file was some 30 MB to collect on the bench pair).
           const room = picked.map((p) => storedBytes(p.from));
           const total = room.reduce((a, b) => a + b, 0);
           // Shared with the worker, if any: its chains read the old files where they are.
           if (arena.length < total) arena = pool ? new Uint8Array(new SharedArrayBuffer(total)) : new Uint8Array(total);
-          let off = 0;
-          const olds = await Promise.all(
-            picked.map((p, i) => {
-              const into = arena.subarray(off, off + room[i]!);
-              off += room[i]!;
-              return readStored(src.img, src.bytes, p.from, into).catch(() => undefined);
-            }),
-          );
+          const olds = await readStoredBatch(src.img, src.bytes, picked.map((p) => p.from), arena);
           const jobs: FileJob[] = [];
           picked.forEach((p, i) => {
             const old = olds[i];

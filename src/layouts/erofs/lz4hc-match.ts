@@ -27,7 +27,7 @@ export interface Match {
 
 /** The hash-chain match finder over one input, with its tables. */
 export class HcMatchFinder {
-  private readonly hashTable = new Uint32Array(1 << HASH_LOG);
+  private readonly hashTable = new Int32Array(1 << HASH_LOG);
   private readonly chainTable = new Uint16Array(1 << 16);
   private src: Uint8Array = new Uint8Array(0);
   /** The same bytes read 2 and 4 at a time (little endian, one load each: most of a search is such compares). */
@@ -85,12 +85,69 @@ export class HcMatchFinder {
     let v = this.read32(p);
     for (; idx < target; idx++, p++) {
       const h = Math.imul(v, 2654435761 | 0) >>> (32 - HASH_LOG);
+      // Every index in the table is below idx (those of earlier calls too): d > 0.
       const d = idx - hashTable[h]!;
-      chain[idx & 0xffff] = d < 0 || d > MAX_DISTANCE ? MAX_DISTANCE : d;
+      chain[idx & 0xffff] = d > MAX_DISTANCE ? MAX_DISTANCE : d;
       hashTable[h] = idx;
       v = (v >>> 8) | ((s[p + 4] ?? 0) << 24);
     }
     this.nextToUpdate = target;
+  }
+
+  /**
+   * The first position from `ip` up to `last` where a first search (widerMatch from the position itself, longest
+   * MINMATCH - 1) may find a match: every position before it has none, and is linked into its chain as that search
+   * would have (then `widerMatch` there walks the same chain again, with the same result: the tables are as it would
+   * have found them). `last + 1` when no position has one. Most positions of a cluster have no match: this loop does
+   * their work without a call each, the hash rolled from one position to the next and computed once for both the
+   * lookup and the insert. It stops at a candidate whose first 4 bytes are equal (a match) and at a chain step of one
+   * (pattern analysis may apply): `widerMatch` decides those.
+   */
+  scan(ip: number, last: number): number {
+    // Positions past ip already linked (not met in a destSize parse): left to widerMatch, as every non-first search.
+    if (ip > last || this.nextToUpdate > ip - this.base + this.first) return ip;
+    const view = this.view;
+    const hashTable = this.hashTable;
+    const chain = this.chainTable;
+    const first = this.first;
+    const toPos = this.base - first;
+    const attempts = this.attempts;
+    const pa = this.patternAnalysis;
+    const src = this.src;
+    const floor = first + MAX_DISTANCE;
+    // Link the positions before ip first (none when the last search stopped at ip - 1 or ip).
+    this.insert(ip);
+    let idx = ip - toPos;
+    const end = last - toPos;
+    let v = view.getInt32(ip, true);
+    for (;;) {
+      const h = Math.imul(v, 2654435761 | 0) >>> (32 - HASH_LOG);
+      const head = hashTable[h]!;
+      const lowest = idx <= floor ? first : idx - MAX_DISTANCE;
+      let cand = head;
+      let tries = attempts;
+      while (cand >= lowest && tries > 0) {
+        tries--;
+        if (view.getInt32(cand + toPos, true) === v) return this.stop(idx, idx + toPos);
+        const d = chain[cand & 0xffff]!;
+        if (d === 1 && pa) return this.stop(idx, idx + toPos);
+        cand -= d;
+      }
+      // No match here: link the position (the next search's insert would have), then on to the next one.
+      const d = idx - head;
+      chain[idx & 0xffff] = d > MAX_DISTANCE ? MAX_DISTANCE : d;
+      hashTable[h] = idx;
+      if (idx === end) return this.stop(idx + 1, last) + 1;
+      idx++;
+      v = (v >>> 8) | (src[idx + toPos + 3]! << 24);
+    }
+  }
+
+  /** The end of a scan: positions below index `linked` linked, and the 4 bytes at `ip` read. Returns ip. */
+  private stop(linked: number, ip: number): number {
+    this.nextToUpdate = linked;
+    if (ip + 4 > this.reach) this.reach = ip + 4;
+    return ip;
   }
 
   /** Bytes equal from `a` and `b` on, `a` staying below `aLimit`. */
@@ -131,9 +188,6 @@ export class HcMatchFinder {
     return n;
   }
 
-  private read16(p: number): number {
-    return this.view.getUint16(p, true);
-  }
 
   /**
    * The longest match for `ip` better than `longest`, possibly starting
@@ -142,12 +196,14 @@ export class HcMatchFinder {
    */
   widerMatch(ip: number, low: number, high: number, longest: number, found: Match): number {
     const chain = this.chainTable;
+    const view = this.view;
     const base = this.base;
     const first = this.first;
     const ipIndex = ip - base + first;
     const lowest = ipIndex < first + MAX_DISTANCE + 1 ? first : ipIndex - MAX_DISTANCE;
     const lookBack = ip - low;
-    const pattern = this.read32(ip);
+    const pattern = view.getInt32(ip, true);
+    const pa = this.patternAnalysis;
     let attempts = this.attempts;
     let repeat = REPEAT_UNTESTED;
     let srcPatternLength = 0;
@@ -155,65 +211,72 @@ export class HcMatchFinder {
     if (ip + 4 > this.reach) this.reach = ip + 4;
     this.insert(ip);
     // The 2 bytes at the current best length, on the input's side: read again only when the best length changes.
-    let tail = this.read16(low + longest - 1);
+    let tail = view.getUint16(low + longest - 1, true);
     const toPos = base - first;
+    // Where a candidate's 2 bytes at the current best length are, from its index.
+    let tailAt = toPos - lookBack + longest - 1;
     let matchIndex = this.hashTable[Math.imul(pattern, 2654435761 | 0) >>> (32 - HASH_LOG)]!;
     while (matchIndex >= lowest && attempts > 0) {
       attempts--;
-      const m = matchIndex + toPos;
-      if (tail === this.read16(m - lookBack + longest - 1) && this.read32(m) === pattern) {
+      if (tail === view.getUint16(matchIndex + tailAt, true) && view.getInt32(matchIndex + toPos, true) === pattern) {
+        const m = matchIndex + toPos;
         const back = lookBack ? this.countBack(ip, m, low, base) : 0;
         const len = MINMATCH + this.count(ip + MINMATCH, m + MINMATCH, high) - back;
         if (len > longest) {
           longest = len;
-          tail = this.read16(low + longest - 1);
+          tail = view.getUint16(low + longest - 1, true);
+          tailAt = toPos - lookBack + longest - 1;
           found.len = len;
           found.ref = m + back;
           found.start = ip + back;
         }
       }
       const distNext = chain[matchIndex & 0xffff]!;
-      if (this.patternAnalysis && distNext === 1) {
-        const candidate = matchIndex - 1;
-        if (repeat === REPEAT_UNTESTED) {
-          const b0 = pattern & 0xff;
-          if ((pattern & 0xffff) === pattern >>> 16 && b0 === pattern >>> 24) {
-            repeat = REPEAT_CONFIRMED;
-            srcPatternLength = this.runForward(ip + 4, high, b0) + 4;
-          } else repeat = REPEAT_NOT;
-        }
-        if (repeat === REPEAT_CONFIRMED && candidate >= lowest) {
-          const cp = candidate - first + base;
-          if (this.read32(cp) === pattern) {
-            const byte = pattern & 0xff;
-            const forward = this.runForward(cp + 4, high, byte) + 4;
-            let backLength = this.runBackward(cp, base, byte);
-            backLength = candidate - Math.max(candidate - backLength, lowest);
-            const segment = backLength + forward;
-            if (segment >= srcPatternLength && forward <= srcPatternLength) {
-              matchIndex = candidate + forward - srcPatternLength;
-            } else {
-              matchIndex = candidate - backLength;
-              if (lookBack === 0) {
-                const maxML = Math.min(segment, srcPatternLength);
-                if (longest < maxML) {
-                  if (ipIndex - matchIndex > MAX_DISTANCE) break;
-                  longest = maxML;
-                  tail = this.read16(low + longest - 1);
-                  found.len = maxML;
-                  found.ref = matchIndex - first + base;
-                  found.start = ip;
-                }
-                const distToNextPattern = chain[matchIndex & 0xffff]!;
-                if (distToNextPattern > matchIndex) break;
-                matchIndex -= distToNextPattern;
+      if (distNext !== 1 || !pa) {
+        matchIndex -= distNext;
+        continue;
+      }
+      // A chain step of one: maybe a run of one repeated byte (pattern analysis, level 9).
+      const candidate = matchIndex - 1;
+      if (repeat === REPEAT_UNTESTED) {
+        const b0 = pattern & 0xff;
+        if ((pattern & 0xffff) === pattern >>> 16 && b0 === pattern >>> 24) {
+          repeat = REPEAT_CONFIRMED;
+          srcPatternLength = this.runForward(ip + 4, high, b0) + 4;
+        } else repeat = REPEAT_NOT;
+      }
+      if (repeat === REPEAT_CONFIRMED && candidate >= lowest) {
+        const cp = candidate - first + base;
+        if (view.getInt32(cp, true) === pattern) {
+          const byte = pattern & 0xff;
+          const forward = this.runForward(cp + 4, high, byte) + 4;
+          let backLength = this.runBackward(cp, base, byte);
+          backLength = candidate - Math.max(candidate - backLength, lowest);
+          const segment = backLength + forward;
+          if (segment >= srcPatternLength && forward <= srcPatternLength) {
+            matchIndex = candidate + forward - srcPatternLength;
+          } else {
+            matchIndex = candidate - backLength;
+            if (lookBack === 0) {
+              const maxML = Math.min(segment, srcPatternLength);
+              if (longest < maxML) {
+                if (ipIndex - matchIndex > MAX_DISTANCE) break;
+                longest = maxML;
+                tail = view.getUint16(low + longest - 1, true);
+                tailAt = toPos - lookBack + longest - 1;
+                found.len = maxML;
+                found.ref = matchIndex - first + base;
+                found.start = ip;
               }
+              const distToNextPattern = chain[matchIndex & 0xffff]!;
+              if (distToNextPattern > matchIndex) break;
+              matchIndex -= distToNextPattern;
             }
-            continue;
           }
+          continue;
         }
       }
-      matchIndex -= chain[matchIndex & 0xffff]!;
+      matchIndex -= distNext;
     }
     return longest;
   }

@@ -121,6 +121,9 @@ class Parse {
     const m2: Match = { len: 0, ref: 0, start: 0 };
     const m3: Match = { len: 0, ref: 0, start: 0 };
     while (this.ip <= mflimit) {
+      // Up to the next position where the first search may find a match (most have none).
+      this.ip = enc.scan(this.ip, mflimit);
+      if (this.ip > mflimit) break;
       let ml = enc.widerMatch(this.ip, this.ip, matchlimit, MINMATCH - 1, m1);
       if (ml < MINMATCH) {
         this.ip++;
