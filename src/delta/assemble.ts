@@ -43,6 +43,7 @@ import { stillToFetch } from './sure-bytes.js';
 import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
 import { alignedPool, BufferPool, fillSegments, ReadWindows } from './piece-fill.js';
 import { cutBySamples as cutBy, knownToDiffer, SegmentProbe, WIDER_TURN_MARGINS } from './probe.js';
+import { LEAST_CERTAIN_RANK, newProbe, SampleAhead, sampledUpTo, segmentKey, type SampledPiece } from './sample-ahead.js';
 import { blockPlan, blockRight, guessedRight, sameBytesAt, wrongBlockFetch, wrongBlockSamples } from './block-verify.js';
 import { MERKLE_BLOCK_BYTES } from '../torrent/merkle.js';
 import { assembleWindow } from './assemble-window.js';
@@ -129,29 +130,21 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
       if (next < todo.length) p = todo[next++]!;
       else p = nextRemote();
       if (p === undefined) break;
-      await assemblePiece(input, p, stats, pool, distrust);
+      await assemblePiece(input, p, stats, pool, distrust, await ahead?.take(p));
       fetcher?.done?.(p);
     }
   };
+  // Pieces that sample before fetching anything are sampled ahead, all of them a round at a time (sample-ahead.ts).
+  const ahead = fetcher && !input.leaves ? SampleAhead.start(plan, input, fetcher, [...todo, ...remote], distrust) : undefined;
   const n = Math.max(1, Math.min(input.concurrency ?? fetcher?.concurrency ?? assembleWindow(plan.pieceLength), todo.length + remote.length));
   await Promise.all(Array.from({ length: n }, worker));
   return stats;
 }
 
-/**
- * Sampled when a piece fails: nested guesses (a changed compressed block keeps its old prefix, a nested file its
- * unchanged chunks) and the least certain ISO ones (same offset, zeros: a flipped byte costs its sample, not the
- * piece). Whole-file ISO mappings are not: on the stock ISO syncs of the suite their samples cost more than they
- * saved once look-ahead asks in large requests.
- */
-const SAMPLED: ReadonlySet<LocalSegment['reason']> = new Set(['changed-block', 'nested-file', 'same-offset', 'zero']);
-/** Reasons up to this rank (guess-policy CERTAINTY: changed blocks, zeros, same offsets) are sampled first, alone. */
-const LEAST_CERTAIN_RANK = 1;
-
-async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stats: AssembleStats, pool: BufferPool, distrust: Distrust): Promise<void> {
+async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stats: AssembleStats, pool: BufferPool, distrust: Distrust, early?: SampledPiece<Who>): Promise<void> {
   const held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean; windows?: ReadWindows } = {};
   try {
-    await assemblePieceWith(input, p, stats, pool, held, distrust);
+    await assemblePieceWith(input, p, stats, pool, held, distrust, early);
   } finally {
     // The piece buffer goes back only when the store is done with it (or never got it); the network buffer always.
     if (held.buf && (!held.written || input.store.releasesBytes)) pool.give(held.buf);
@@ -167,6 +160,7 @@ async function assemblePieceWith<Who>(
   pool: BufferPool,
   held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean; windows?: ReadWindows },
   distrust: Distrust,
+  early: SampledPiece<Who> | undefined,
 ): Promise<void> {
   const { plan, check } = input;
   const span = pieceSpan(plan, p);
@@ -207,6 +201,8 @@ async function assemblePieceWith<Who>(
     }
     netSpans = mergeSpans([...netSpans, ...need]);
   };
+  // Samples taken ahead (sample-ahead.ts) are this piece's first network bytes.
+  for (const f of early?.fetched ?? []) record(f.spans, f.got);
   const fetchMissing = async (ranges: readonly Span[]) => {
     // Holes already fetched (samples) are fetched again when shorter than a multipart part's framing.
     const need = stillToFetch(ranges, netSpans);
@@ -302,14 +298,13 @@ async function assemblePieceWith<Who>(
   /** Samples the evidence-based segments of `segs` up to `maxRank` not sampled yet (probe.ts), a round at a time for the whole piece; false when there was nothing to sample. A segment no sample agrees with is a wrong mapping. */
   const probeSegments = async (segs: readonly LocalSegment[], maxRank: number, dense = false, withFirst: readonly Span[] = []): Promise<boolean> => {
     // Dense: the segments any sample agreed with, sampled again closely once (probe.ts `dense`), then halved where that turned.
-    const fresh = dense
-      ? [...probes.values()].filter((x) => !x.outcome().allWrong)
-      : segs.filter((s) => !CERTAINTY[s.reason].exact && CERTAINTY[s.reason].rank <= maxRank && SAMPLED.has(s.reason) && s.source !== CACHE_SOURCE && !probes.has(s)).map((s) => new SegmentProbe(s, s.reason !== 'changed-block', s.end === span.end));
-    if (fresh.length === 0 || !fetcher) return false;
+    // By this piece's segment (a sampler taken ahead holds a copy of it); one taken ahead is done already.
+    const fresh = new Map(dense ? [...probes].filter(([, x]) => !x.outcome().allWrong) : segs.filter((s) => sampledUpTo(s, maxRank) && !probes.has(s)).map((s) => [s, early?.probes.get(segmentKey(s)) ?? newProbe(s, span.end)] as const));
+    if (fresh.size === 0 || !fetcher) return false;
     const buf = (held.buf ??= pool.take(len));
     await fillSegments(buf, span.start, segs, input, held.windows);
     for (let round = 0; ; round++) {
-      const asks = fresh.map((x) => ({ x, spans: dense && round === 0 ? x.dense() : x.next(buf.subarray(x.seg.start - span.start, x.seg.end - span.start)) })).filter((a) => a.spans.length > 0);
+      const asks = [...fresh.values()].map((x) => ({ x, spans: dense && round === 0 ? x.dense() : x.next(buf.subarray(x.seg.start - span.start, x.seg.end - span.start)) })).filter((a) => a.spans.length > 0);
       if (asks.length === 0) break;
       // Samples are asked as they are, not bridged: that is the point of them.
       const need = subtractSpans(mergeSpans(round === 0 ? [...asks.flatMap((a) => a.spans), ...withFirst] : asks.flatMap((a) => a.spans)), netSpans);
@@ -317,9 +312,9 @@ async function assemblePieceWith<Who>(
       const net = netBuf();
       for (const a of asks) for (const r of a.spans) a.x.record(r.start, buf.subarray(r.start - span.start, r.end - span.start), net.subarray(r.start - span.start, r.end - span.start));
     }
-    for (const x of fresh) {
-      probes.set(x.seg, x);
-      if (x.outcome().allWrong) distrust.learn([x.seg]);
+    for (const [s, x] of fresh) {
+      probes.set(s, x);
+      if (x.outcome().allWrong) distrust.learn([s]);
     }
     return true;
   };

@@ -34,7 +34,7 @@ export class BlockCache implements ByteSource {
   private readonly blocks = new Map<number, Promise<Uint8Array>>();
 
   constructor(
-    private readonly inner: ByteSource,
+    readonly inner: ByteSource,
     private readonly blockBytes = BLOCK_BYTES,
     private readonly maxBlocks = MAX_BLOCKS,
   ) {}
