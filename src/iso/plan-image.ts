@@ -21,7 +21,7 @@ import { readBootCatalog } from './eltorito.js';
 import { FileTable } from './file-table.js';
 import { LeanReader, T_FILE, type LeanDir } from './lean-dir.js';
 import { announceDirectories, chooseTree, readPathTables } from './read-iso.js';
-import { TreeWalk, walkTree, type PendingDir } from './tree.js';
+import { TreeWalk, walkTree, type PendingDir, type TransientReads } from './tree.js';
 import { sortFrame } from './tree-sorted.js';
 
 /** Directories announced to a fetching source at a time (walkTree's PREFETCH_DIRS). */
@@ -65,8 +65,12 @@ function join(parent: string, name: string): string {
   return parent === '/' ? `/${name}` : `${parent}/${name}`;
 }
 
-/** Reads the entries' byte sources as TreeWalk's lending reads: nothing is at hand, every chunk is read. */
-function readsOf(src: ByteSource): { peek(): undefined; view(offset: number, length: number): Promise<Uint8Array> } {
+/**
+ * The lending reads of the walk: the source's own where it lends (a WindowSource over a local image: directory
+ * chunks are scanned in its window, no copy), else reads of it (nothing is at hand, every chunk is read).
+ */
+function readsOf(src: ByteSource | (ByteSource & TransientReads)): TransientReads {
+  if ('peek' in src && 'view' in src) return src;
   return { peek: () => undefined, view: (offset, length) => src.read(offset, length) };
 }
 

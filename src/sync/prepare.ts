@@ -19,6 +19,7 @@ import { buildPlan, overlay, pieceSpan, summarize, type LocalSegment, type Plan 
 import { VirtualTarget } from '../delta/virtual-target.js';
 import { readIso } from '../iso/index.js';
 import { readPlanImage, type PlanImage } from '../iso/plan-image.js';
+import { WindowSource } from '../iso/read-window.js';
 import { BlockCache } from '../store/block-cache.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { FileSource } from '../store/file-source.js';
@@ -166,7 +167,9 @@ export async function prepare(input: PlanInput, part?: PartFile, peers?: SyncPee
   const sourcePlans = (policy.read ? images : []).map(({ s, index }) =>
     // Only the files are used (iso-map; nested-plan reads the images again when the target may nest any): the
     // other tree (Joliet beside Rock Ridge) would be walked for nothing.
-    readPlanImage(byteSources[index]!, { name: s.path, otherTree: false }).then(
+    // Read through one reused 1 MiB window (iso/read-window.ts), not the source's block cache: the walk's reads
+    // are small copies that die young, where each 256 KiB block it loaded was left to the collector.
+    readPlanImage(new WindowSource(s.source), { name: s.path, otherTree: false }).then(
       (image): PlanSourceInfo => ({ index, image, size: s.source.size, path: s.path }),
       (e: unknown) => {
         const error = asIsosyncError(e, 'BAD_ISO', { path: s.path });
