@@ -20,7 +20,8 @@
  *
  * Pure: works on IsoImage values and sizes; no I/O.
  */
-import type { IsoEntry, IsoImage } from '../iso/entry.js';
+import type { Extent, IsoImage } from '../iso/entry.js';
+import { fileTableOf, type FileTable } from '../iso/file-table.js';
 import { ZERO_SOURCE, type LocalSegment } from './plan.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 
@@ -31,6 +32,13 @@ export interface ImageSourceInfo {
   /** Index in the sync's source list. */
   readonly index: number;
   readonly image: IsoImage;
+  readonly size: number;
+}
+
+/** A source image as mapIsoFiles reads it (an IsoImage, or what readPlanImage reads). */
+export interface MapSourceInfo {
+  readonly index: number;
+  readonly image: IsoImage | MappedImage;
   readonly size: number;
 }
 
@@ -47,6 +55,8 @@ export interface IsoMapping {
   readonly guesses: LocalSegment[][];
   /** Target files whose content was found nowhere locally (path, size). */
   readonly missingFiles: { path: string; size: number }[];
+  /** The extents of each of missingFiles (changed-files.ts missingFetchReport). */
+  readonly missingExtents: (readonly Extent[])[];
   /** Target file content spans (for reports: which bytes belong to files). */
   readonly fileSpans: Span[];
   /**
@@ -57,16 +67,35 @@ export interface IsoMapping {
   readonly containerGuesses: LocalSegment[];
 }
 
-/** Byte spans of a file's content, in file order. */
 /** Image bytes of a file's content and the file offset they hold. */
 interface FileSpan extends Span {
   readonly fileOffset: number;
 }
 
-function contentSpans(e: IsoEntry, blockSize: number): FileSpan[] {
+/** What mapIsoFiles reads of an image: its files with content (FileTable, in path order) and a few facts. */
+export interface MappedImage {
+  readonly logicalBlockSize: number;
+  readonly imageBytes: number;
+  readonly descriptors: { readonly length: number };
+  readonly rootLba: number;
+  readonly files: FileTable;
+}
+
+/** An IsoImage as mapIsoFiles reads it (its entries' files put in a FileTable). */
+export function mappedImageOf(img: IsoImage | MappedImage): MappedImage {
+  if ('files' in img) return img;
+  return { logicalBlockSize: img.logicalBlockSize, imageBytes: img.imageBytes, descriptors: img.descriptors, rootLba: img.entries.find((e) => e.path === '/')?.lba ?? 0, files: fileTableOf(img.entries) };
+}
+
+function contentSpans(t: FileTable, i: number, blockSize: number): FileSpan[] {
+  const many = t.extentsOf(i);
+  if (many === undefined) {
+    const start = t.lba(i) * blockSize;
+    return [{ start, end: start + t.size(i), fileOffset: 0 }];
+  }
   const out: FileSpan[] = [];
   let fileOffset = 0;
-  for (const x of e.extents) {
+  for (const x of many) {
     if (x.size <= 0) continue;
     const start = x.lba * blockSize;
     out.push({ start, end: start + x.size, fileOffset });
@@ -87,17 +116,7 @@ function sourceOffsetOf(spans: FileSpan[], fileOffset: number): { offset: number
   return undefined;
 }
 
-function baseName(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
-
-/**
- * First candidate per (key, size): a key's candidates are few (one per
- * source image with that path, or the files of that name), so a short list
- * per key beats a "key\0size" string built for every entry of every image.
- * The values are the images' own entries (or loose files): no object is made
- * per candidate.
- */
+/** First loose file per (name, size). */
 class BySize<T extends { readonly size: number }> {
   private readonly map = new Map<string, T | T[]>();
   add(key: string, v: T): void {
@@ -114,41 +133,39 @@ class BySize<T extends { readonly size: number }> {
   }
 }
 
-/** One source image's files by path and by name (its first file of each name and size). */
+/** One source image's files (its FileTable answers by path and by name: the first file of each name and size, in path order). */
 interface SourceFiles {
-  readonly src: ImageSourceInfo;
-  readonly byPath: BySize<IsoEntry>;
-  readonly byName: BySize<IsoEntry>;
-}
-
-function sourceFiles(src: ImageSourceInfo): SourceFiles {
-  const byPath = new BySize<IsoEntry>();
-  const byName = new BySize<IsoEntry>();
-  for (const e of src.image.entries) {
-    if (e.type !== 'file' || e.size === 0) continue;
-    byPath.add(e.path, e);
-    byName.add(baseName(e.path), e);
-  }
-  return { src, byPath, byName };
+  readonly index: number;
+  readonly blockSize: number;
+  readonly files: FileTable;
 }
 
 /** A target file's content in the sources: the first image with the same path and size, else the first with the same name and size. */
-function candidateOf(files: readonly SourceFiles[], path: string, size: number): { src: ImageSourceInfo; entry: IsoEntry } | undefined {
-  for (const f of files) {
-    const entry = f.byPath.get(path, size);
-    if (entry) return { src: f.src, entry };
+function candidateOf(sources: readonly SourceFiles[], dir: string, name: string, size: number): { src: SourceFiles; file: number } | undefined {
+  const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
+  for (const src of sources) {
+    const file = src.files.findPath(path, size);
+    if (file >= 0) return { src, file };
   }
-  const name = baseName(path);
-  for (const f of files) {
-    const entry = f.byName.get(name, size);
-    if (entry) return { src: f.src, entry };
+  for (const src of sources) {
+    const file = src.files.findName(name, size);
+    if (file >= 0) return { src, file };
   }
   return undefined;
 }
 
-export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[], loose: readonly LooseFile[] = [], nestedContainers: ReadonlySet<string> = new Set()): IsoMapping {
+/**
+ * `target` and the sources' images: IsoImages, or what readPlanImage (iso/plan-image.ts) reads, which keeps
+ * no entry per file. The result is the same.
+ */
+export function mapIsoFiles(targetImage: IsoImage | MappedImage, sourceImages: readonly MapSourceInfo[], loose: readonly LooseFile[] = [], nestedContainers: ReadonlySet<string> = new Set()): IsoMapping {
+  const target = mappedImageOf(targetImage);
+  const sources = sourceImages.map((s) => ({ index: s.index, size: s.size }));
   const bs = target.logicalBlockSize;
-  const files = sources.map(sourceFiles);
+  const files: SourceFiles[] = sourceImages.map((s) => {
+    const m = mappedImageOf(s.image);
+    return { index: s.index, blockSize: m.logicalBlockSize, files: m.files };
+  });
   const looseByName = new BySize<LooseFile>();
   for (const f of loose) looseByName.add(f.name, f);
 
@@ -156,43 +173,49 @@ export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[
   const containerGuesses: LocalSegment[] = [];
   const padding: LocalSegment[] = [];
   const missingFiles: { path: string; size: number }[] = [];
+  const missingExtents: (readonly Extent[])[] = [];
   const fileSpans: Span[] = [];
   const seenExtent = new Set<number>();
-  for (const e of target.entries) {
-    if (e.type !== 'file' || e.size === 0) continue;
-    const tspans = contentSpans(e, bs);
-    for (const t of tspans) {
-      fileSpans.push({ start: t.start, end: t.end });
-      const padEnd = Math.ceil(t.end / bs) * bs;
-      if (padEnd > t.end) padding.push({ start: t.end, end: padEnd, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' });
+  const t = target.files;
+  for (let i = 0; i < t.count; i++) {
+    const size = t.size(i);
+    const lba = t.lba(i);
+    const tspans = contentSpans(t, i, bs);
+    for (const x of tspans) {
+      fileSpans.push({ start: x.start, end: x.end });
+      const padEnd = Math.ceil(x.end / bs) * bs;
+      if (padEnd > x.end) padding.push({ start: x.end, end: padEnd, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' });
     }
     // Hard links and xorriso's shared content: map each extent once.
-    if (seenExtent.has(e.lba)) continue;
-    seenExtent.add(e.lba);
-    const cand = candidateOf(files, e.path, e.size);
-    const container = nestedContainers.has(e.path);
+    if (seenExtent.has(lba)) continue;
+    seenExtent.add(lba);
+    const name = t.name(i);
+    const dir = t.dirPath(i);
+    const cand = candidateOf(files, dir, name, size);
+    const container = nestedContainers.size > 0 && nestedContainers.has(t.path(i));
     const exact = container ? containerGuesses : fileExact;
     if (cand) {
-      const candSpans = contentSpans(cand.entry, cand.src.image.logicalBlockSize);
-      for (const t of tspans) {
-        let at = t.start;
-        while (at < t.end) {
-          const src = sourceOffsetOf(candSpans, t.fileOffset + (at - t.start));
+      const candSpans = contentSpans(cand.src.files, cand.file, cand.src.blockSize);
+      for (const x of tspans) {
+        let at = x.start;
+        while (at < x.end) {
+          const src = sourceOffsetOf(candSpans, x.fileOffset + (at - x.start));
           if (!src) break;
-          const len = Math.min(src.room, t.end - at);
+          const len = Math.min(src.room, x.end - at);
           exact.push({ start: at, end: at + len, source: cand.src.index, sourceOffset: src.offset, reason: src.offset === at ? 'same-file' : 'moved-file' });
           at += len;
         }
       }
       continue;
     }
-    const lf = looseByName.get(baseName(e.path), e.size);
+    const lf = looseByName.get(name, size);
     if (container) continue; // its nested files are reported one by one
     if (lf) {
-      for (const t of tspans) exact.push({ start: t.start, end: t.end, source: lf.index, sourceOffset: t.fileOffset, reason: 'loose-file' });
+      for (const x of tspans) exact.push({ start: x.start, end: x.end, source: lf.index, sourceOffset: x.fileOffset, reason: 'loose-file' });
       continue;
     }
-    missingFiles.push({ path: e.path, size: e.size });
+    missingFiles.push({ path: t.path(i), size });
+    missingExtents.push(t.extents(i));
   }
 
   // Everything that is not file content nor padding: guess same offset, then zeros.
@@ -202,7 +225,7 @@ export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[
   // session at the source's end rounded up to 32 blocks, with a copy of its volume
   // descriptors 16 blocks in: those few blocks are new, so fetch them rather than guess.
   const sessionDescriptors: Span[] = [];
-  const rootLba = target.entries.find((e) => e.path === '/')?.lba ?? 0;
+  const rootLba = target.rootLba;
   for (const src of sources) {
     if (target.imageBytes <= src.size || rootLba * bs < src.size) continue;
     const session = Math.ceil(src.size / (SESSION_ALIGN_BLOCKS * bs)) * SESSION_ALIGN_BLOCKS * bs;
@@ -224,7 +247,7 @@ export function mapIsoFiles(target: IsoImage, sources: readonly ImageSourceInfo[
     guesses.push([...same, ...zerosIn(beyond)]);
   }
   guesses.push([...padding, ...zerosIn(notFiles)]);
-  return { exact: fileExact, guesses, missingFiles, fileSpans: mergeSpans(fileSpans), containerGuesses };
+  return { exact: fileExact, guesses, missingFiles, missingExtents, fileSpans: mergeSpans(fileSpans), containerGuesses };
 }
 
 /** Same-offset reuse for a target whose layout is unknown (not an ISO, metadata unavailable). */

@@ -45,8 +45,10 @@ export class SourceIndex {
   constructor(readonly blocks: number) {
     this.h1 = new Int32Array(blocks);
     this.h2 = new Int32Array(blocks);
+    // At least 1.25 slots per block (a load of 0.8 at most; 0.68 for the 348 MiB DVD image): the filter answers most
+    // misses before the table is probed. Twice the blocks, rounded up, took 8 MiB there, 4 MiB more of publish's peak.
     let log2 = 10;
-    while (1 << log2 < blocks * 2) log2++;
+    while (1 << log2 < blocks + (blocks >> 2)) log2++;
     this.table = new Int32Array(1 << log2); // block index + 1; 0 = empty
     this.shift = 32 - log2;
     this.mask = (1 << log2) - 1;

@@ -111,7 +111,9 @@ function volumeInfo(ctx: IsoContext, b: Uint8Array, sector: number, ucs2: boolea
       m: num(b, 0, PVD.mPathTable),
       mOptional: num(b, 0, PVD.mPathTableOptional),
     },
-    rootRecord: raw(b, 0, PVD.rootDirectoryRecord).slice(),
+    // A copy (Uint8Array's slice: Buffer's is a view), not a view that keeps the read's block alive (a 256 KiB block of
+    // a BlockCache, as long as the image's descriptors are).
+    rootRecord: Uint8Array.prototype.slice.call(raw(b, 0, PVD.rootDirectoryRecord)),
   };
 }
 

@@ -82,7 +82,7 @@ function pathTableSpans(ctx: IsoContext, set: DescriptorSet): Span[] {
  * catalog's first sector (here). Only bytes that are read anyway are announced, so nothing more is
  * fetched. A hint only: a path table that cannot be read is reported by pathTables(), after the walks.
  */
-async function announceDirectories(ctx: IsoContext, set: DescriptorSet, walked: { primary: boolean; joliet: boolean }): Promise<void> {
+export async function announceDirectories(ctx: IsoContext, set: DescriptorSet, walked: { primary: boolean; joliet: boolean }): Promise<void> {
   if (!ctx.src.prefetch) return;
   const sectors: Span[] = [];
   try {
@@ -145,6 +145,11 @@ export async function chooseTree(src: ByteSource, name: string, announce = false
   return { ctx, set, pvd, bs, root, jolietRoot, names, suspSkip, hasRockRidge, hasJoliet };
 }
 
+/** The path tables of the primary and Joliet descriptors, read and checked. */
+export async function readPathTables(ctx: IsoContext, set: DescriptorSet, pvd: VolumeInfo): Promise<PathTable[]> {
+  return [...(await pathTables(ctx, 'primary', pvd)), ...(set.joliet ? await pathTables(ctx, 'joliet', set.joliet) : [])];
+}
+
 export async function readIso(src: ByteSource, opts: ReadIsoOptions = {}): Promise<IsoImage> {
   const partial = opts.descend !== undefined;
   const { ctx, set, pvd, bs, root, jolietRoot, names, suspSkip, hasRockRidge, hasJoliet } = await chooseTree(src, opts.name ?? 'image', !partial);
@@ -161,7 +166,7 @@ export async function readIso(src: ByteSource, opts: ReadIsoOptions = {}): Promi
       : names === 'joliet' ? await walkTree(ctx, root, { names: 'iso9660', blockSize: bs, suspSkip: 0, entries: false }) : undefined;
   for (const m of other?.metadata ?? []) metadata.push(m);
 
-  const tables = partial ? [] : [...(await pathTables(ctx, 'primary', pvd)), ...(set.joliet ? await pathTables(ctx, 'joliet', set.joliet) : [])];
+  const tables = partial ? [] : await readPathTables(ctx, set, pvd);
   const boot = !partial && set.bootCatalogLba !== undefined ? await readBootCatalog(ctx, set.bootCatalogLba, bs) : undefined;
 
   const entries = main.entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import { clipSpans, spanBytes, type Span } from '../core/span.js';
-import { mapIsoFiles, type ImageSourceInfo, type LooseFile } from '../delta/iso-map.js';
+import { mapIsoFiles, type ImageSourceInfo, type IsoMapping, type LooseFile } from '../delta/iso-map.js';
 import { mapNestedFiles, type NestedChange } from '../delta/nested-map.js';
 import type { Plan } from '../delta/plan.js';
 import { readIso } from '../iso/index.js';
@@ -72,6 +72,18 @@ export function changedFileReport(img: IsoImage, missing: readonly { path: strin
     let fetchBytes = 0;
     for (const x of byPath.get(f.path)?.extents ?? []) {
       const a = x.lba * img.logicalBlockSize;
+      fetchBytes += spanBytes(clipSpans(fetch, a, a + x.size, true));
+    }
+    return { ...f, fetchBytes };
+  });
+}
+
+/** changedFileReport from the mapping's own extents of each missing file (no entry of the image is kept). */
+export function missingFetchReport(blockSize: number, mapping: Pick<IsoMapping, 'missingFiles' | 'missingExtents'>, fetch: readonly Span[]): { path: string; size: number; fetchBytes: number }[] {
+  return mapping.missingFiles.map((f, i) => {
+    let fetchBytes = 0;
+    for (const x of mapping.missingExtents[i]!) {
+      const a = x.lba * blockSize;
       fetchBytes += spanBytes(clipSpans(fetch, a, a + x.size, true));
     }
     return { ...f, fetchBytes };

@@ -13,12 +13,13 @@ import { pieceIndex, type InfoHash } from '../core/ids.js';
 import { clipSpans, spanBytes, type Span } from '../core/span.js';
 import type { Warning, WarningSink } from '../core/warnings.js';
 import { probeHintSource } from '../delta/hint-map.js';
-import { mapIsoFiles, type ImageSourceInfo, type LooseFile } from '../delta/iso-map.js';
+import { mapIsoFiles, type LooseFile } from '../delta/iso-map.js';
 import { cachedLayer, chooseHints, guessLayers, metadataFailure, metadataPolicy, planLayers, reusedBySource, type ImageFacts, type NestedLayers } from '../delta/plan-inputs.js';
 import { buildPlan, overlay, pieceSpan, summarize, type LocalSegment, type Plan } from '../delta/plan.js';
 import { VirtualTarget } from '../delta/virtual-target.js';
 import { readIso } from '../iso/index.js';
-import type { IsoImage } from '../iso/entry.js';
+import { readPlanImage, type PlanImage } from '../iso/plan-image.js';
+import { WindowSource } from '../iso/read-window.js';
 import { BlockCache } from '../store/block-cache.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { FileSource } from '../store/file-source.js';
@@ -32,7 +33,8 @@ import { openNetwork, type Network } from './network.js';
 import type { PeersOnNeed } from './peers-on-need.js';
 import type { PlanInput, PlanReport, SourceReport } from './report.js';
 import { findSources, type ImageSource, type LocalSource } from './sources.js';
-import { changedFileReport, nestedChangeReport } from './changed-files.js';
+import { missingFetchReport, nestedChangeReport } from './changed-files.js';
+import { mayHoldNested, mayBeImageFile, sourceIsos, type PlanSourceInfo } from './plan-images.js';
 import { planNested, type NestedPlan } from './nested-plan.js';
 import { ReencodedStore } from '../delta/reencoded-store.js';
 import { pieceCheckOf } from '../torrent/piece-check.js';
@@ -162,10 +164,13 @@ export async function prepare(input: PlanInput, part?: PartFile, peers?: SyncPee
     : metadataPolicy({ sources: sources.length, sourcesCoveredByHints: covered, hintLayers: hints.layers.length, deferHinted: opts.deferHintedMetadata === true });
   emit({ type: 'phase', phase: 'metadata', ...(policy.deferred ? { detail: 'deferred: the delta hints are exact' } : {}) });
   // The source images' metadata is local: parse it while the target's waits on the network.
-  const sourceIsos = (policy.read ? images : []).map(({ s, index }) =>
-    // Only the entries are used (iso-map, nested-plan): the other tree (Joliet beside Rock Ridge) would be walked for nothing.
-    readIso(byteSources[index]!, { name: s.path, otherTree: false }).then(
-      (image): ImageSourceInfo => ({ index, image, size: s.source.size }),
+  const sourcePlans = (policy.read ? images : []).map(({ s, index }) =>
+    // Only the files are used (iso-map; nested-plan reads the images again when the target may nest any): the
+    // other tree (Joliet beside Rock Ridge) would be walked for nothing.
+    // Read through one reused 1 MiB window (iso/read-window.ts), not the source's block cache: the walk's reads
+    // are small copies that die young, where each 256 KiB block it loaded was left to the collector.
+    readPlanImage(new WindowSource(s.source), { name: s.path, otherTree: false }).then(
+      (image): PlanSourceInfo => ({ index, image, size: s.source.size, path: s.path }),
       (e: unknown) => {
         const error = asIsosyncError(e, 'BAD_ISO', { path: s.path });
         warn({ code: 'SOURCE_NOT_ISO', source: s.path, detail: `not read as ISO 9660 (${error.message}); using it for hints and same-offset reuse only`, error });
@@ -174,7 +179,7 @@ export async function prepare(input: PlanInput, part?: PartFile, peers?: SyncPee
     ),
   );
   const loose = looseFiles(sources);
-  const sourceInfos = Promise.all(sourceIsos).then((all) => all.filter((x): x is ImageSourceInfo => x !== undefined));
+  const sourceInfos = Promise.all(sourcePlans).then((all) => all.filter((x): x is PlanSourceInfo => x !== undefined));
 
   /** Plans from what is known now: run again (replan) once pieces that held planning bytes verified. */
   const planFrom = async (): Promise<Prepared> => {
@@ -188,31 +193,35 @@ export async function prepare(input: PlanInput, part?: PartFile, peers?: SyncPee
     for (const r of part?.received ?? []) if (!part!.have[pieceIndex(Math.floor(r.start / target.pieceLength))]) partSegs.push({ start: r.start, end: r.end, source: partIndex, sourceOffset: r.start, reason: 'received' });
     partSegs.sort((a, b) => a.start - b.start);
     const vt = new VirtualTarget(target.length, overlay(target.length, [partSegs, ...hints.layers]), byteSources, net.hasSources ? net.engine : undefined, policy.readAhead);
-    let targetIso: IsoImage | undefined;
+    // The target's files in columns (iso/plan-image.ts): no entry per file is kept while planning.
+    let targetPlan: PlanImage | undefined;
     try {
-      if (policy.read) targetIso = await readIso(vt, { name: target.name });
+      if (policy.read) targetPlan = await readPlanImage(vt, { name: target.name, flagFile: mayBeImageFile });
     } catch (e) {
       const f = metadataFailure(e, net.hasSources);
       if (f.fail) throw e;
       notes.push(f.note);
     }
-    const imageInfos = await sourceInfos;
+    const planInfos = await sourceInfos;
 
     emit({ type: 'phase', phase: 'plan' });
-    const whole = targetIso ? mapIsoFiles(targetIso, imageInfos, loose) : undefined;
+    const whole = targetPlan ? mapIsoFiles(targetPlan, planInfos, loose) : undefined;
     // Files inside the target's nested images (a live image's squashfs, its EFI image) are mapped one by one;
     // the whole-file mapping of their containers is then only a last guess.
     let nested: NestedPlan | undefined;
-    if (targetIso && whole && checkable && imageInfos.length > 0) {
+    if (targetPlan && whole && checkable && planInfos.length > 0 && (await mayHoldNested(checkable, targetPlan, whole, vt, byteSources))) {
+      // Nested planning walks layouts of IsoImages: the target (its bytes are at hand now) and the sources are read again.
+      const targetIso = await readIso(vt, { name: target.name });
+      const imageInfos = await sourceIsos(planInfos, byteSources);
       // Nested metadata is many small reads all over an image: 4 KiB cached blocks, not the 256 KiB of piece filling.
       // Made inside planNested, so that they go when it returns (not kept by this frame while the plan is built).
       const walk = () => sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source, NESTED_BLOCK_BYTES, NESTED_BLOCKS) : undefined));
       // With delta hints for every source, guesses are not used (planLayers): no EROFS cluster is compressed again
       // (an `isosync plan` of a hinted torrent reads the metadata for its list of changed files only).
       const reencode = policy.hintsCoverAll ? undefined : { store: reencodedStore, index: reencodedIndex };
-      nested = await planNested(checkable, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m), walk, reencode);
+      if (imageInfos.length > 0) nested = await planNested(checkable, targetIso, vt, whole, imageInfos, byteSources, (m) => notes.push(m), walk, reencode);
     }
-    const mapping = targetIso && nested ? mapIsoFiles(targetIso, imageInfos, loose, nested.mapping.containers) : whole;
+    const mapping = targetPlan && nested ? mapIsoFiles(targetPlan, planInfos, loose, nested.mapping.containers) : whole;
     const nestedLayers: NestedLayers | undefined =
       nested && mapping ? { verified: nested.verified, exact: nested.mapping.exact, freeGuesses: nested.freeGuesses, changedBlocks: nested.mapping.changedBlocks, reencoded: nested.reencoded, containerGuesses: mapping.containerGuesses } : undefined;
     const guesses = guessLayers({ ...(mapping ? { mappingGuesses: mapping.guesses } : {}), ...(nestedLayers ? { nested: nestedLayers } : {}), deferred: policy.deferred, targetLength: target.length, images });
@@ -239,7 +248,7 @@ export async function prepare(input: PlanInput, part?: PartFile, peers?: SyncPee
       pieceCount: target.pieceCount,
       ...summarize(plan),
       metadataFetchedBytes: vt.fetchedBytes,
-      changedFiles: mapping ? [...changedFileReport(targetIso!, mapping.missingFiles, plan.fetch), ...nestedChangeReport(nested?.mapping.changed ?? [], plan.fetch)] : null,
+      changedFiles: mapping ? [...missingFetchReport(targetPlan!.logicalBlockSize, mapping, plan.fetch), ...nestedChangeReport(nested?.mapping.changed ?? [], plan.fetch)] : null,
       sources: sourceReports,
       notes,
       warnings,
