@@ -23,12 +23,13 @@
  * block), the filter, one chunk of the target and one of the source.
  */
 import type { ByteSource } from '../store/byte-source.js';
-import { readInto } from '../store/byte-source.js';
+import { IsosyncError } from '../errors.js';
 import { SourceChunks } from './chunk-cache.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { runSpans, settleRuns, type CopyRun } from './runs.js';
 import { BLOCK, hashPair, pair, roll } from './rolling-hash.js';
-import { FILTER_WORD_SHIFT, filterBits, indexSource, MIX, type SourceIndex } from './source-index.js';
+import { FILTER_WORD_SHIFT, filterBits, indexSource, MIX, QUICK_MIX, quickBits, type SourceIndex } from './source-index.js';
+import { KnownRuns, STRIDE_BYTES, Window } from './scan-window.js';
 
 export { indexSource };
 
@@ -43,57 +44,12 @@ const CHUNK_BYTES = 1024 * 1024;
 /** Source chunks when runs lead anywhere (a gap scan): a few blocks around each place. */
 const SCATTERED_CHUNK_BYTES = 64 * 1024;
 const SCATTERED_CHUNKS_KEPT = 64;
-/** Bytes compared at once while following a run: one memcmp for most moved files. */
-const STRIDE_BYTES = 64 * 1024;
 export interface MatchResult {
   /** Target runs that exist in the source, sorted, non-overlapping. */
   runs: CopyRun[];
   /** Target spans of at least BLOCK bytes that are all zero (need no source). */
   zeros: Span[];
 }
-
-/**
- * Reads the target sequentially in chunks, keeping a tail so a window never
- * splits. One buffer serves every chunk (the tail moves to its front), so
- * `buf` is valid only until the next `ensure`.
- */
-class Window {
-  /** Room for a read behind the longest tail kept (`need` is at most STRIDE_BYTES) and BLOCK bytes before it (a run's start is refined backwards): sized from the read, so a gap scan's 256 KiB reads take no 8 MiB window. */
-  private readonly store: Buffer;
-  buf: Buffer;
-  base = 0; // target offset of buf[0]
-  constructor(
-    private readonly src: ByteSource,
-    private readonly readBytes = CHUNK_BYTES,
-    private readonly onRead?: (bytes: Uint8Array, offset: number) => void,
-  ) {
-    this.store = Buffer.allocUnsafe(readBytes + STRIDE_BYTES + BLOCK);
-    this.buf = this.store.subarray(0, 0);
-  }
-
-  /** Starts buffering at `pos` unless it is buffered already or follows the buffered bytes. */
-  seek(pos: number): void {
-    if (pos >= this.base && pos <= this.base + this.buf.length) return;
-    this.buf = this.store.subarray(0, 0);
-    this.base = pos;
-  }
-
-  /** Makes sure [pos, pos+need) is buffered when it exists; returns the buffered end. */
-  async ensure(pos: number, need: number): Promise<number> {
-    const end = this.base + this.buf.length;
-    if (pos + need <= end || end >= this.src.size) return end;
-    const keepFrom = Math.max(this.base, Math.min(pos, end) - BLOCK);
-    const kept = end - keepFrom;
-    const readLen = Math.min(this.readBytes, this.src.size - end);
-    this.store.copyWithin(0, keepFrom - this.base, end - this.base);
-    await readInto(this.src, this.store, kept, end, readLen);
-    this.onRead?.(this.store.subarray(kept, kept + readLen), end);
-    this.buf = this.store.subarray(0, kept + readLen);
-    this.base = keepFrom;
-    return this.base + this.buf.length;
-  }
-}
-
 
 /** Zero bytes to compare with: zero spans are skipped with native compares, not a byte loop. */
 const ZEROS = Buffer.alloc(STRIDE_BYTES);
@@ -131,14 +87,18 @@ function startWindow(buf: Uint8Array, at: number): void {
  */
 function rollToCandidate(buf: Uint8Array, at: number, last: number, index: SourceIndex): number {
   const filter = index.filter;
+  const quick = index.quick;
+  const quickShift = index.quickShift;
   let h = rolled[1]!;
   let nonZero = rolled[2]!;
   let candidate = -1;
   for (;;) {
     if (nonZero === 0) break;
+    const q = Math.imul(h, QUICK_MIX);
+    const qb = quickBits(q);
     const m = Math.imul(h, MIX);
     const bits = filterBits(m, h);
-    if ((filter[m >>> FILTER_WORD_SHIFT]! & bits) === bits && index.has(h)) {
+    if ((quick[q >>> quickShift]! & qb) === qb && (filter[m >>> FILTER_WORD_SHIFT]! & bits) === bits && index.has(h)) {
       hashPair(buf, at);
       candidate = index.find(h, pair[1]!);
       if (candidate >= 0) break;
@@ -178,6 +138,12 @@ export interface ScanOptions {
   readonly scattered?: boolean;
   /** Each read of the target, as it is read (in order from the first region's start when there is one region). */
   readonly onTargetRead?: (bytes: Uint8Array, offset: number) => void;
+  /**
+   * Runs known to be equal (a gap scan's turned-around runs): a run followed
+   * into one at the same offset goes through it without reading or comparing
+   * (it would compare equal). Not with onTargetRead, which wants every byte.
+   */
+  readonly known?: readonly CopyRun[];
 }
 
 /** What a scan found: runs (refined, in target order) and zero spans. */
@@ -197,7 +163,9 @@ export interface Scanned {
 export async function scan(target: ByteSource, source: ByteSource, index: SourceIndex, regions: readonly Span[] = [{ start: 0, end: target.size }], opts: ScanOptions = {}): Promise<Scanned> {
   const runs: CopyRun[] = [];
   const zeros: Span[] = [];
-  const win = new Window(target, opts.readBytes, opts.onTargetRead);
+  const win = new Window(target, opts.readBytes ?? CHUNK_BYTES, opts.onTargetRead);
+  if (opts.known && opts.onTargetRead) throw new IsosyncError('INTERNAL', 'Internal error: a scan through known runs does not read every byte');
+  const known = opts.known ? new KnownRuns(opts.known) : undefined;
   const chunks = opts.scattered ? new SourceChunks(source, SCATTERED_CHUNK_BYTES, SCATTERED_CHUNKS_KEPT) : new SourceChunks(source);
   const cb = chunks.chunkBytes;
   const sourceEnd = index.blocks * BLOCK; // block-wise runs use whole source blocks
@@ -285,12 +253,20 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
       s = (candidate + 1) * BLOCK;
       p += BLOCK;
       for (;;) {
-        const tEnd = await win.ensure(p, STRIDE_BYTES);
+        const knownEnd = known ? known.endAt(p, s) : p;
+        const through = knownEnd - p >= BLOCK;
+        const tEnd = through ? win.pass(p, STRIDE_BYTES) : await win.ensure(p, STRIDE_BYTES);
         if (s >= sourceEnd) break;
-        const c = await chunks.at(s);
         const o = s % cb;
-        const n = Math.floor(Math.min(STRIDE_BYTES, tEnd - p, c.length - o, sourceEnd - s, target.size - p) / BLOCK) * BLOCK;
+        const n = Math.floor(Math.min(STRIDE_BYTES, tEnd - p, Math.min(cb, source.size - (s - o)) - o, sourceEnd - s, target.size - p) / BLOCK) * BLOCK;
         if (n <= 0) break;
+        if (p + n <= knownEnd) {
+          p += n;
+          s += n;
+          continue;
+        }
+        await win.catchUp(); // reads what pass() skipped
+        const c = await chunks.at(s);
         const q = p - win.base;
         if (win.buf.compare(c, o, o + n, q, q + n) === 0) {
           p += n;

@@ -2,8 +2,9 @@
  * The matcher's index of a source image (delta/matcher.ts, step 1): for every
  * BLOCK-aligned block, its rolling and second hash (rolling-hash.ts), in an
  * open-addressing table of (hash, block) pairs (first occurrence wins) behind
- * a 2 MiB filter (two bits per block, filterBits) that answers most misses
- * from cache. All-zero blocks are not indexed: zeros need no source.
+ * a 2 MiB filter (two bits per block, filterBits), itself behind a quick
+ * filter of at most 512 KiB (three bits per block, quickBits): most misses
+ * are answered from cache. All-zero blocks are not indexed: zeros need no source.
  */
 import type { ByteSource } from '../store/byte-source.js';
 import { readInto } from '../store/byte-source.js';
@@ -32,7 +33,24 @@ export function filterBits(m: number, h1: number): number {
   return (1 << ((m >>> 8) & 31)) | (1 << (h1 >>> 27));
 }
 
-/** The source's block hashes (rolling and second), a table from rolling hash to block, and a bit filter in front of it. */
+/** Multiplier of the quick filter's hash (an odd constant unrelated to MIX, so the two filters miss independently). */
+export const QUICK_MIX = 0x85ebca6b | 0;
+/** The quick filter's words at most (2^17: 512 KiB, which a core's L2 cache mostly keeps). */
+const QUICK_MAX_LOG2 = 17;
+
+/**
+ * The three quick-filter bits of q = h1 * QUICK_MIX in its word (q >>> quickShift).
+ * In front of the 2 MiB filter, which the rolling scan otherwise reads at
+ * every byte it rolls: on a loaded machine each of those reads missed the
+ * CPU caches (~50 ns per rolled byte on the 348 MiB DVD pair at load 20-30),
+ * where the 512 KiB quick filter mostly stays cached and passes ~7% of the
+ * windows on to the large one (rolling took ~35% less CPU, same pair and load).
+ */
+export function quickBits(q: number): number {
+  return (1 << (q & 31)) | (1 << ((q >>> 5) & 31)) | (1 << ((q >>> 10) & 31));
+}
+
+/** The source's block hashes (rolling and second), a table from rolling hash to block, and two bit filters in front of it. */
 export class SourceIndex {
   private readonly h1: Int32Array;
   private readonly h2: Int32Array;
@@ -41,8 +59,16 @@ export class SourceIndex {
   private readonly mask: number;
   /** The filter words (matcher.ts reads them directly); empty after dropLookup(). */
   filter = new Int32Array(1 << (FILTER_LOG2 - 5));
+  /** The quick filter's words, read first (quickBits); empty after dropLookup(). */
+  quick: Int32Array;
+  /** Shift from h1 * QUICK_MIX to its quick-filter word. */
+  readonly quickShift: number;
 
   constructor(readonly blocks: number) {
+    let qlog2 = 10;
+    while (qlog2 < QUICK_MAX_LOG2 && 1 << qlog2 < blocks / 8) qlog2++;
+    this.quick = new Int32Array(1 << qlog2);
+    this.quickShift = 32 - qlog2;
     this.h1 = new Int32Array(blocks);
     this.h2 = new Int32Array(blocks);
     // At least 1.25 slots per block (a load of 0.8 at most; 0.68 for the 348 MiB DVD image): the filter answers most
@@ -85,6 +111,7 @@ export class SourceIndex {
   dropLookup(): void {
     this.table = new Int32Array(0);
     this.filter = new Int32Array(0);
+    this.quick = new Int32Array(0);
   }
 
   private insert(block: number): void {
@@ -92,6 +119,8 @@ export class SourceIndex {
     const h2 = this.h2[block]!;
     const m = Math.imul(h1, MIX);
     this.filter[m >>> FILTER_WORD_SHIFT]! |= filterBits(m, h1);
+    const q = Math.imul(h1, QUICK_MIX);
+    this.quick[q >>> this.quickShift]! |= quickBits(q);
     let slot = m >>> this.shift;
     for (;;) {
       const v = this.table[slot]!;

@@ -79,7 +79,7 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
   );
   const newerIndex = gaps.length > 0 ? await deriveIndex(newer, olderIndex, from.runs) : undefined;
   olderIndex = undefined;
-  const gapScan = newerIndex ? await scan(older, newer, newerIndex, gaps, { readBytes: GAP_READ_BYTES, scattered: true }) : { runs: [], zeros: [] };
+  const gapScan = newerIndex ? await scan(older, newer, newerIndex, gaps, { readBytes: GAP_READ_BYTES, scattered: true, known: turned }) : { runs: [], zeros: [] };
   const to = finish({ runs: [...turned, ...gapScan.runs], zeros: gapScan.zeros }, minRun);
   return { from, to };
 }

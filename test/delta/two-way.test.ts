@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { matchImages, BLOCK } from '../../src/delta/matcher.js';
+import { matchImages, scan, BLOCK } from '../../src/delta/matcher.js';
+import { indexSource } from '../../src/delta/source-index.js';
+import { KnownRuns } from '../../src/delta/scan-window.js';
+import { deltaPair } from '../helpers/delta-pairs.js';
 import { matchBothWays } from '../../src/delta/two-way.js';
 import { runSpans, type CopyRun } from '../../src/delta/runs.js';
 import { spanBytes, subtractSpans, mergeSpans, type Span } from '../../src/core/span.js';
@@ -50,3 +53,33 @@ for (const seed of [1, 2, 3]) {
     assert.equal(spanBytes(subtractSpans([{ start: second, end: second + 20_000 }], runSpans(both.to.runs))), 0);
   });
 }
+
+test('a scan through known runs finds exactly what it finds reading and comparing every byte', async () => {
+  for (const seed of [11, 12, 13, 14, 15, 16]) {
+    const { older, newer } = deltaPair(seed, 40, 120_000);
+    const from = await matchImages(new MemorySource(newer), new MemorySource(older));
+    const turned = from.runs.map((r) => ({ target: r.source, source: r.target, length: r.length }));
+    const index = await indexSource(new MemorySource(newer));
+    // Regions that start and end inside the known runs, so runs are followed into and out of them.
+    const regions = mergeSpans(subtractSpans([{ start: 0, end: older.length }], runSpans(turned)).map((g) => ({ start: Math.max(0, g.start - 3000), end: Math.min(older.length, g.end + 3000) })));
+    const opts = { readBytes: 16 * 1024, scattered: true };
+    const plain = await scan(new MemorySource(older), new MemorySource(newer), index, regions, opts);
+    const through = await scan(new MemorySource(older), new MemorySource(newer), index, regions, { ...opts, known: turned });
+    assert.deepEqual(through, plain, `seed ${seed}`);
+  }
+});
+
+test('known runs: the end of the equality a target and source position are in, by offset', () => {
+  const known = new KnownRuns([
+    { target: 100, source: 1100, length: 50 },
+    { target: 140, source: 5140, length: 100 },
+    { target: 300, source: 1300, length: 10 },
+  ]);
+  assert.equal(known.endAt(100, 1100), 150);
+  assert.equal(known.endAt(149, 1149), 150);
+  assert.equal(known.endAt(150, 1150), 150, 'past the end: none');
+  assert.equal(known.endAt(145, 5145), 240, 'the run at that offset, where two overlap in the target');
+  assert.equal(known.endAt(145, 1146), 145, 'another offset: none');
+  assert.equal(known.endAt(99, 1099), 99);
+  assert.equal(known.endAt(305, 1305), 310);
+});

@@ -1,0 +1,136 @@
+/**
+ * The matcher's read window over the target (matcher.ts), and the runs a
+ * scan already knows to be equal (a gap scan's turned-around runs,
+ * two-way.ts), through which it follows a run without reading or comparing.
+ */
+import type { ByteSource } from '../store/byte-source.js';
+import { readInto } from '../store/byte-source.js';
+import { BLOCK } from './rolling-hash.js';
+import type { CopyRun } from './runs.js';
+
+/** Bytes compared at once while following a run: one memcmp for most moved files. */
+export const STRIDE_BYTES = 64 * 1024;
+
+/**
+ * Reads the target sequentially in chunks, keeping a tail so a window never
+ * splits. One buffer serves every chunk (the tail moves to its front), so
+ * `buf` is valid only until the next `ensure`.
+ *
+ * `pass` moves the window as `ensure` would, without reading: where a scan
+ * follows a run through bytes known to be equal. The bytes are read at the
+ * next `ensure`, so what is buffered (and where a run's start may be refined
+ * back to) is the same as if every byte had been read.
+ */
+export class Window {
+  /** Room for a read behind the longest tail kept (`need` is at most STRIDE_BYTES) and BLOCK bytes before it (a run's start is refined backwards): sized from the read, so a gap scan's 256 KiB reads take no 8 MiB window. */
+  private readonly store: Buffer;
+  buf: Buffer;
+  base = 0; // target offset of buf[0]
+  /** Bytes buffered from `base` (buf's length, unless `pass` moved the window since the last read). */
+  private len = 0;
+  /** Whether `buf` lags behind [base, base + len) (moved by `pass`, not read yet). */
+  private unread = false;
+
+  constructor(
+    private readonly src: ByteSource,
+    private readonly readBytes = 1024 * 1024,
+    private readonly onRead?: (bytes: Uint8Array, offset: number) => void,
+  ) {
+    this.store = Buffer.allocUnsafe(readBytes + STRIDE_BYTES + BLOCK);
+    this.buf = this.store.subarray(0, 0);
+  }
+
+  /** Starts buffering at `pos` unless it is buffered already or follows the buffered bytes. */
+  seek(pos: number): void {
+    if (pos >= this.base && pos <= this.base + this.len) return;
+    this.buf = this.store.subarray(0, 0);
+    this.base = pos;
+    this.len = 0;
+    this.unread = false;
+  }
+
+  /** Makes sure [pos, pos+need) is buffered when it exists; returns the buffered end. */
+  async ensure(pos: number, need: number): Promise<number> {
+    const end = this.base + this.len;
+    if (pos + need <= end || end >= this.src.size) {
+      if (this.unread) await this.load(this.base, this.len);
+      return end;
+    }
+    const keepFrom = Math.max(this.base, Math.min(pos, end) - BLOCK);
+    const kept = end - keepFrom;
+    const readLen = Math.min(this.readBytes, this.src.size - end);
+    if (this.unread) {
+      await this.load(keepFrom, kept + readLen);
+    } else {
+      this.store.copyWithin(0, keepFrom - this.base, end - this.base);
+      await readInto(this.src, this.store, kept, end, readLen);
+      this.onRead?.(this.store.subarray(kept, kept + readLen), end);
+      this.buf = this.store.subarray(0, kept + readLen);
+    }
+    this.base = keepFrom;
+    this.len = kept + readLen;
+    return end + readLen;
+  }
+
+  /** Moves the window as `ensure(pos, need)` would, without reading (only where no `onRead` wants the bytes); returns the buffered end. */
+  pass(pos: number, need: number): number {
+    const end = this.base + this.len;
+    if (pos + need <= end || end >= this.src.size) return end;
+    const keepFrom = Math.max(this.base, Math.min(pos, end) - BLOCK);
+    const readLen = Math.min(this.readBytes, this.src.size - end);
+    this.len = end + readLen - keepFrom;
+    this.base = keepFrom;
+    this.unread = true;
+    return end + readLen;
+  }
+
+  /** Reads what `pass` moved the window over, without moving it. */
+  async catchUp(): Promise<void> {
+    if (this.unread) await this.load(this.base, this.len);
+  }
+
+  private async load(from: number, length: number): Promise<void> {
+    await readInto(this.src, this.store, 0, from, length);
+    this.buf = this.store.subarray(0, length);
+    this.unread = false;
+  }
+}
+
+/**
+ * Runs known to be equal ("target [t, t+n) = source [s, s+n)"), looked up by
+ * a position in the target and the source position it is compared with.
+ */
+export class KnownRuns {
+  /** Per offset (source - target): starts and ends in the target, sorted (runs of one offset do not overlap). */
+  private readonly byOffset = new Map<number, { starts: number[]; ends: number[] }>();
+
+  constructor(runs: readonly CopyRun[]) {
+    const sorted = [...runs].sort((a, b) => a.target - b.target);
+    for (const r of sorted) {
+      const d = r.source - r.target;
+      let list = this.byOffset.get(d);
+      if (!list) this.byOffset.set(d, (list = { starts: [], ends: [] }));
+      const last = list.ends.length - 1;
+      if (last >= 0 && list.ends[last]! >= r.target) list.ends[last] = Math.max(list.ends[last]!, r.target + r.length);
+      else {
+        list.starts.push(r.target);
+        list.ends.push(r.target + r.length);
+      }
+    }
+  }
+
+  /** Where the known equality of target `t` and source `s` on ends (in the target); `t` when none is known. */
+  endAt(t: number, s: number): number {
+    const list = this.byOffset.get(s - t);
+    if (!list) return t;
+    const { starts, ends } = list;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid]! <= t) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi >= 0 && ends[hi]! > t ? ends[hi]! : t;
+  }
+}
