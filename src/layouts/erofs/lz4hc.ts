@@ -141,7 +141,7 @@ class Parse {
         if (state === 'search2') {
           ml2 = ip + ml <= mflimit ? enc.widerMatch(ip + ml - 2, ip, matchlimit, ml, m2) : ml;
           if (ml2 === ml) {
-            if (!this.sequence(ml, ref)) return this.pending(ml, ref);
+            if (!this.sequence(ml, ref)) return false;
             break;
           }
           if (start0 < ip && m2.start < ip + ml0) {
@@ -166,9 +166,9 @@ class Parse {
         ml3 = m2.start + ml2 <= mflimit ? enc.widerMatch(m2.start + ml2 - 3, m2.start, matchlimit, ml2, m3) : ml2;
         if (ml3 === ml2) {
           if (m2.start < ip + ml) ml = m2.start - ip;
-          if (!this.sequence(ml, ref)) return this.pending(ml, ref);
+          if (!this.sequence(ml, ref)) return false;
           this.ip = m2.start;
-          if (!this.sequence(ml2, m2.ref)) return this.pending(ml2, m2.ref);
+          if (!this.sequence(ml2, m2.ref)) return false;
           break;
         }
         if (m3.start < ip + ml + 3) {
@@ -181,7 +181,7 @@ class Parse {
                 ml2 = ml3;
               }
             }
-            if (!this.sequence(ml, ref)) return this.pending(ml, ref);
+            if (!this.sequence(ml, ref)) return false;
             this.ip = m3.start;
             ref = m3.ref;
             ml = ml3;
@@ -204,7 +204,7 @@ class Parse {
             if (correction > 0) ml2 = moveStart(m2, ml2, correction);
           } else ml = m2.start - ip;
         }
-        if (!this.sequence(ml, ref)) return this.pending(ml, ref);
+        if (!this.sequence(ml, ref)) return false;
         this.ip = m2.start;
         ref = m2.ref;
         ml = ml2;
@@ -216,16 +216,11 @@ class Parse {
     return true;
   }
 
+  /** The sequence that did not fit (for lastSequence). */
   private pendingLen = 0;
   private pendingRef = 0;
   /** Where the sequence that did not fit began in the output. */
   private optr = 0;
-
-  private pending(ml: number, ref: number): false {
-    this.pendingLen = ml;
-    this.pendingRef = ref;
-    return false;
-  }
 
   /**
    * Writes the literals from anchor to ip and a match of `ml` bytes at `ref`;
@@ -236,7 +231,7 @@ class Parse {
     this.optr = this.op;
     const token = this.op++;
     let length = this.ip - this.anchor;
-    if (limited && this.op + Math.floor(length / 255) + length + 2 + 1 + LASTLITERALS > this.oend) return false;
+    if (limited && this.op + Math.floor(length / 255) + length + 2 + 1 + LASTLITERALS > this.oend) return this.overflow(ml, ref);
     if (length >= RUN_MASK) {
       out[token] = RUN_MASK << 4;
       let len = length - RUN_MASK;
@@ -252,7 +247,7 @@ class Parse {
     out[this.op++] = offset & 0xff;
     out[this.op++] = offset >>> 8;
     length = ml - MINMATCH;
-    if (limited && this.op + Math.floor(length / 255) + 1 + LASTLITERALS > this.oend) return false;
+    if (limited && this.op + Math.floor(length / 255) + 1 + LASTLITERALS > this.oend) return this.overflow(ml, ref);
     if (length >= ML_MASK) {
       out[token] = out[token]! + ML_MASK;
       length -= ML_MASK;
@@ -269,6 +264,16 @@ class Parse {
     this.ip += ml;
     this.anchor = this.ip;
     return true;
+  }
+
+  /**
+   * The output is full: the match of the sequence that did not fit is kept for lastSequence. Recorded here rather
+   * than at each call site, where a call reached only at the end of some blocks cost a deoptimisation of the parse.
+   */
+  private overflow(ml: number, ref: number): false {
+    this.pendingLen = ml;
+    this.pendingRef = ref;
+    return false;
   }
 
   /** The sequence that overflowed, shortened to fit when its literals do (the reference's _dest_overflow). */
