@@ -229,9 +229,13 @@ class Parse {
   private sequence(ml: number, ref: number, limited = true): boolean {
     const out = this.out;
     this.optr = this.op;
+    // Kept for lastSequence in case it does not fit (set each time: a store first made at the end of a block, once
+    // the parse was optimised, cost a deoptimisation).
+    this.pendingLen = ml;
+    this.pendingRef = ref;
     const token = this.op++;
     let length = this.ip - this.anchor;
-    if (limited && this.op + Math.floor(length / 255) + length + 2 + 1 + LASTLITERALS > this.oend) return this.overflow(ml, ref);
+    if (limited && this.op + Math.floor(length / 255) + length + 2 + 1 + LASTLITERALS > this.oend) return false;
     if (length >= RUN_MASK) {
       out[token] = RUN_MASK << 4;
       let len = length - RUN_MASK;
@@ -247,7 +251,7 @@ class Parse {
     out[this.op++] = offset & 0xff;
     out[this.op++] = offset >>> 8;
     length = ml - MINMATCH;
-    if (limited && this.op + Math.floor(length / 255) + 1 + LASTLITERALS > this.oend) return this.overflow(ml, ref);
+    if (limited && this.op + Math.floor(length / 255) + 1 + LASTLITERALS > this.oend) return false;
     if (length >= ML_MASK) {
       out[token] = out[token]! + ML_MASK;
       length -= ML_MASK;
@@ -264,16 +268,6 @@ class Parse {
     this.ip += ml;
     this.anchor = this.ip;
     return true;
-  }
-
-  /**
-   * The output is full: the match of the sequence that did not fit is kept for lastSequence. Recorded here rather
-   * than at each call site, where a call reached only at the end of some blocks cost a deoptimisation of the parse.
-   */
-  private overflow(ml: number, ref: number): false {
-    this.pendingLen = ml;
-    this.pendingRef = ref;
-    return false;
   }
 
   /** The sequence that overflowed, shortened to fit when its literals do (the reference's _dest_overflow). */
