@@ -228,45 +228,49 @@ class Parse {
    */
   private sequence(ml: number, ref: number, limited = true): boolean {
     const out = this.out;
-    this.optr = this.op;
+    const ip = this.ip;
+    const anchor = this.anchor;
+    const oend = this.oend;
+    // The output position in a local, stored back once (on a false return lastSequence starts again from optr).
+    let op = this.op;
+    this.optr = op;
     // Kept for lastSequence in case it does not fit (set each time: a store first made at the end of a block, once
     // the parse was optimised, cost a deoptimisation).
     this.pendingLen = ml;
     this.pendingRef = ref;
-    const token = this.op++;
-    let length = this.ip - this.anchor;
-    if (limited && this.op + Math.floor(length / 255) + length + 2 + 1 + LASTLITERALS > this.oend) return false;
+    const token = op++;
+    let length = ip - anchor;
+    if (limited && op + Math.floor(length / 255) + length + 2 + 1 + LASTLITERALS > oend) return false;
     if (length >= RUN_MASK) {
       out[token] = RUN_MASK << 4;
       let len = length - RUN_MASK;
-      for (; len >= 255; len -= 255) out[this.op++] = 255;
-      out[this.op++] = len;
+      for (; len >= 255; len -= 255) out[op++] = 255;
+      out[op++] = len;
     } else out[token] = length << 4;
     // Literal runs are short: a loop beats a subarray per sequence (an object each, most of the encoder's garbage).
     const src = this.src;
-    let o = this.op;
-    for (let i = this.anchor; i < this.ip; i++) out[o++] = src[i]!;
-    this.op = o;
-    const offset = this.ip - ref;
-    out[this.op++] = offset & 0xff;
-    out[this.op++] = offset >>> 8;
+    for (let i = anchor; i < ip; i++) out[op++] = src[i]!;
+    const offset = ip - ref;
+    out[op++] = offset & 0xff;
+    out[op++] = offset >>> 8;
     length = ml - MINMATCH;
-    if (limited && this.op + Math.floor(length / 255) + 1 + LASTLITERALS > this.oend) return false;
+    if (limited && op + Math.floor(length / 255) + 1 + LASTLITERALS > oend) return false;
     if (length >= ML_MASK) {
       out[token] = out[token]! + ML_MASK;
       length -= ML_MASK;
       for (; length >= 510; length -= 510) {
-        out[this.op++] = 255;
-        out[this.op++] = 255;
+        out[op++] = 255;
+        out[op++] = 255;
       }
       if (length >= 255) {
         length -= 255;
-        out[this.op++] = 255;
+        out[op++] = 255;
       }
-      out[this.op++] = length;
+      out[op++] = length;
     } else out[token] = out[token]! + length;
-    this.ip += ml;
-    this.anchor = this.ip;
+    this.op = op;
+    this.ip = ip + ml;
+    this.anchor = ip + ml;
     return true;
   }
 
