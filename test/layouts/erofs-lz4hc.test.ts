@@ -106,6 +106,31 @@ describe('decodeLz4Block', () => {
     }
   });
 
+  test('overlapping matches (offsets 1 to 9) and literal runs of every short length repeat the bytes as the format defines', () => {
+    // Hand-made blocks: literals, then a match of `len` at `offset`, then 5 literals; checked against a byte-by-byte decode.
+    for (let lits = 1; lits <= 40; lits += 3) {
+      for (let offset = 1; offset <= Math.min(9, lits); offset++) {
+        for (const len of [4, 5, 7, 8, 9, 15, 18, 19, 31, 33, 64]) {
+          const literals = randomBytes(lits * 100 + offset * 7 + len, lits);
+          const block: number[] = [];
+          const ml = len - 4;
+          block.push((Math.min(lits, 15) << 4) | Math.min(ml, 15));
+          if (lits >= 15) block.push(lits - 15);
+          block.push(...literals, offset & 0xff, offset >>> 8);
+          if (ml >= 15) block.push(ml - 15);
+          block.push(5 << 4, 1, 2, 3, 4, 5);
+          const want = [...literals];
+          for (let i = 0; i < len; i++) want.push(want[want.length - offset]!);
+          want.push(1, 2, 3, 4, 5);
+          const dest = new Uint8Array(want.length + 8).fill(0xee);
+          assert.equal(decodeLz4Block(Uint8Array.from(block), 0, block.length, dest, 4, 4 + want.length), want.length, `${lits} literals, offset ${offset}, length ${len}`);
+          assert.deepEqual([...dest.subarray(4, 4 + want.length)], want, `${lits} literals, offset ${offset}, length ${len}`);
+          assert.deepEqual([...dest.subarray(0, 4), ...dest.subarray(4 + want.length)], new Array(8).fill(0xee));
+        }
+      }
+    }
+  });
+
   test('a corrupt or oversized block gives -1', () => {
     const enc = new Lz4HcEncoder();
     const input = mixed(12, 50_000);

@@ -17,6 +17,9 @@
 export function decodeLz4Block(src: Uint8Array, from: number, to: number, out: Uint8Array, at: number, limit = out.length): number {
   let s = from;
   let d = at;
+  // Short runs copied 4 bytes a step through these (most literal runs and matches of a cluster are a few bytes long).
+  const sv = new DataView(src.buffer, src.byteOffset, src.length);
+  const ov = new DataView(out.buffer, out.byteOffset, out.length);
   while (s < to) {
     const token = src[s++]!;
     let lit = token >>> 4;
@@ -30,8 +33,11 @@ export function decodeLz4Block(src: Uint8Array, from: number, to: number, out: U
     }
     if (lit > 0) {
       if (s + lit > to || d + lit > limit) return -1;
-      if (lit < 32) for (let i = 0; i < lit; i++) out[d++] = src[s++]!;
-      else {
+      if (lit < 32) {
+        const end = s + lit;
+        for (; s + 4 <= end; s += 4, d += 4) ov.setInt32(d, sv.getInt32(s, true), true);
+        while (s < end) out[d++] = src[s++]!;
+      } else {
         out.set(src.subarray(s, s + lit), d);
         s += lit;
         d += lit;
@@ -57,8 +63,14 @@ export function decodeLz4Block(src: Uint8Array, from: number, to: number, out: U
     if (offset >= len && len >= 32) {
       out.copyWithin(d, m, m + len);
       d += len;
+    } else if (offset >= 4) {
+      // Short, or overlapping by 4 bytes or more: each 4 bytes read were written before (m + i + 3 < d + i).
+      let i = 0;
+      for (; i + 4 <= len; i += 4) ov.setInt32(d + i, ov.getInt32(m + i, true), true);
+      for (; i < len; i++) out[d + i] = out[m + i]!;
+      d += len;
     } else {
-      // Overlapping (a repeat of the last `offset` bytes) or short: byte by byte, as the format defines it.
+      // A repeat of the last 1 to 3 bytes: byte by byte, as the format defines it.
       for (let i = 0; i < len; i++) out[d + i] = out[m + i]!;
       d += len;
     }

@@ -120,7 +120,9 @@ export class HcMatchFinder {
     let idx = ip - toPos;
     const end = last - toPos;
     let v = view.getInt32(ip, true);
-    for (;;) {
+    // Every way out goes to the one exit below (a way out first taken after the loop was optimised, with fields to
+    // set, cost a deoptimisation of the loop).
+    search: for (;;) {
       const h = Math.imul(v, 2654435761 | 0) >>> (32 - HASH_LOG);
       const head = hashTable[h]!;
       const lowest = idx <= floor ? first : idx - MAX_DISTANCE;
@@ -128,26 +130,24 @@ export class HcMatchFinder {
       let tries = attempts;
       while (cand >= lowest && tries > 0) {
         tries--;
-        if (view.getInt32(cand + toPos, true) === v) return this.stop(idx, idx + toPos);
+        if (view.getInt32(cand + toPos, true) === v) break search;
         const d = chain[cand & 0xffff]!;
-        if (d === 1 && pa) return this.stop(idx, idx + toPos);
+        if (d === 1 && pa) break search;
         cand -= d;
       }
       // No match here: link the position (the next search's insert would have), then on to the next one.
       const d = idx - head;
       chain[idx & 0xffff] = d > MAX_DISTANCE ? MAX_DISTANCE : d;
       hashTable[h] = idx;
-      if (idx === end) return this.stop(idx + 1, last) + 1;
       idx++;
+      if (idx > end) break;
       v = (v >>> 8) | (src[idx + toPos + 3]! << 24);
     }
-  }
-
-  /** The end of a scan: positions below index `linked` linked, and the 4 bytes at `ip` read. Returns ip. */
-  private stop(linked: number, ip: number): number {
-    this.nextToUpdate = linked;
-    if (ip + 4 > this.reach) this.reach = ip + 4;
-    return ip;
+    // Positions below idx are linked; the last one searched (idx, or `last` when none had a match) read 4 bytes.
+    this.nextToUpdate = idx;
+    const searched = Math.min(idx, end) + toPos;
+    if (searched + 4 > this.reach) this.reach = searched + 4;
+    return idx + toPos;
   }
 
   /** Bytes equal from `a` and `b` on, `a` staying below `aLimit`. */

@@ -141,7 +141,7 @@ class Parse {
         if (state === 'search2') {
           ml2 = ip + ml <= mflimit ? enc.widerMatch(ip + ml - 2, ip, matchlimit, ml, m2) : ml;
           if (ml2 === ml) {
-            if (!this.sequence(ml, ref)) return this.pending(ml, ref);
+            if (!this.sequence(ml, ref)) return false;
             break;
           }
           if (start0 < ip && m2.start < ip + ml0) {
@@ -166,9 +166,9 @@ class Parse {
         ml3 = m2.start + ml2 <= mflimit ? enc.widerMatch(m2.start + ml2 - 3, m2.start, matchlimit, ml2, m3) : ml2;
         if (ml3 === ml2) {
           if (m2.start < ip + ml) ml = m2.start - ip;
-          if (!this.sequence(ml, ref)) return this.pending(ml, ref);
+          if (!this.sequence(ml, ref)) return false;
           this.ip = m2.start;
-          if (!this.sequence(ml2, m2.ref)) return this.pending(ml2, m2.ref);
+          if (!this.sequence(ml2, m2.ref)) return false;
           break;
         }
         if (m3.start < ip + ml + 3) {
@@ -181,7 +181,7 @@ class Parse {
                 ml2 = ml3;
               }
             }
-            if (!this.sequence(ml, ref)) return this.pending(ml, ref);
+            if (!this.sequence(ml, ref)) return false;
             this.ip = m3.start;
             ref = m3.ref;
             ml = ml3;
@@ -204,7 +204,7 @@ class Parse {
             if (correction > 0) ml2 = moveStart(m2, ml2, correction);
           } else ml = m2.start - ip;
         }
-        if (!this.sequence(ml, ref)) return this.pending(ml, ref);
+        if (!this.sequence(ml, ref)) return false;
         this.ip = m2.start;
         ref = m2.ref;
         ml = ml2;
@@ -216,16 +216,11 @@ class Parse {
     return true;
   }
 
+  /** The sequence that did not fit (for lastSequence). */
   private pendingLen = 0;
   private pendingRef = 0;
   /** Where the sequence that did not fit began in the output. */
   private optr = 0;
-
-  private pending(ml: number, ref: number): false {
-    this.pendingLen = ml;
-    this.pendingRef = ref;
-    return false;
-  }
 
   /**
    * Writes the literals from anchor to ip and a match of `ml` bytes at `ref`;
@@ -233,41 +228,49 @@ class Parse {
    */
   private sequence(ml: number, ref: number, limited = true): boolean {
     const out = this.out;
-    this.optr = this.op;
-    const token = this.op++;
-    let length = this.ip - this.anchor;
-    if (limited && this.op + Math.floor(length / 255) + length + 2 + 1 + LASTLITERALS > this.oend) return false;
+    const ip = this.ip;
+    const anchor = this.anchor;
+    const oend = this.oend;
+    // The output position in a local, stored back once (on a false return lastSequence starts again from optr).
+    let op = this.op;
+    this.optr = op;
+    // Kept for lastSequence in case it does not fit (set each time: a store first made at the end of a block, once
+    // the parse was optimised, cost a deoptimisation).
+    this.pendingLen = ml;
+    this.pendingRef = ref;
+    const token = op++;
+    let length = ip - anchor;
+    if (limited && op + Math.floor(length / 255) + length + 2 + 1 + LASTLITERALS > oend) return false;
     if (length >= RUN_MASK) {
       out[token] = RUN_MASK << 4;
       let len = length - RUN_MASK;
-      for (; len >= 255; len -= 255) out[this.op++] = 255;
-      out[this.op++] = len;
+      for (; len >= 255; len -= 255) out[op++] = 255;
+      out[op++] = len;
     } else out[token] = length << 4;
     // Literal runs are short: a loop beats a subarray per sequence (an object each, most of the encoder's garbage).
     const src = this.src;
-    let o = this.op;
-    for (let i = this.anchor; i < this.ip; i++) out[o++] = src[i]!;
-    this.op = o;
-    const offset = this.ip - ref;
-    out[this.op++] = offset & 0xff;
-    out[this.op++] = offset >>> 8;
+    for (let i = anchor; i < ip; i++) out[op++] = src[i]!;
+    const offset = ip - ref;
+    out[op++] = offset & 0xff;
+    out[op++] = offset >>> 8;
     length = ml - MINMATCH;
-    if (limited && this.op + Math.floor(length / 255) + 1 + LASTLITERALS > this.oend) return false;
+    if (limited && op + Math.floor(length / 255) + 1 + LASTLITERALS > oend) return false;
     if (length >= ML_MASK) {
       out[token] = out[token]! + ML_MASK;
       length -= ML_MASK;
       for (; length >= 510; length -= 510) {
-        out[this.op++] = 255;
-        out[this.op++] = 255;
+        out[op++] = 255;
+        out[op++] = 255;
       }
       if (length >= 255) {
         length -= 255;
-        out[this.op++] = 255;
+        out[op++] = 255;
       }
-      out[this.op++] = length;
+      out[op++] = length;
     } else out[token] = out[token]! + length;
-    this.ip += ml;
-    this.anchor = this.ip;
+    this.op = op;
+    this.ip = ip + ml;
+    this.anchor = ip + ml;
     return true;
   }
 
