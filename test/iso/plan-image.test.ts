@@ -129,6 +129,6 @@ test('the file map from readPlanImage is the one from readIso, with a moved, a r
   const a = mapIsoFiles(await iso(cur), [{ index: 0, image: await iso(old), size: old.length }], [{ index: 1, name: 'd.deb', size: 11 }]);
   const b = mapIsoFiles(await plan(cur), [{ index: 0, image: await plan(old), size: old.length }], [{ index: 1, name: 'd.deb', size: 11 }]);
   assert.deepEqual(b, a);
-  const reasons = new Set(a.exact.map((s) => s.reason));
+  const reasons = new Set(a.exact.toArray().map((s) => s.reason));
   assert.ok(reasons.has('moved-file') && reasons.has('loose-file'), JSON.stringify([...reasons]));
 });
