@@ -132,3 +132,28 @@ test('the file map from readPlanImage is the one from readIso, with a moved, a r
   const reasons = new Set(a.exact.toArray().map((s) => s.reason));
   assert.ok(reasons.has('moved-file') && reasons.has('loose-file'), JSON.stringify([...reasons]));
 });
+
+test('the file map maps a shared extent once, for its first file in path order, and merges file spans', async () => {
+  const S_IFDIR = 0o040000, S_IFREG = 0o100000;
+  const rr = (name: string) => concat(susp.nm(name), susp.px(S_IFREG | 0o644));
+  const rrRoot = () => concat(susp.sp(), susp.px(S_IFDIR | 0o755, 2), susp.er());
+  const fill = (lba: number, v: number, n: number) => ({ lba, bytes: new Uint8Array(n).fill(v) });
+  const cur = buildIso({
+    totalSectors: 50,
+    root: { lba: 20, dotSu: rrRoot(), records: [{ id: 'B;1', lba: 30, size: 100, su: rr('b.deb') }, { id: 'A;1', lba: 30, size: 100, su: rr('a.deb') }, { id: 'C;1', lba: 31, size: 2048, su: rr('c.deb') }] },
+    data: [fill(30, 1, 100), fill(31, 2, 2048)],
+  });
+  const old = buildIso({
+    totalSectors: 50,
+    root: { lba: 20, dotSu: rrRoot(), records: [{ id: 'B;1', lba: 40, size: 100, su: rr('b.deb') }, { id: 'C;1', lba: 41, size: 2048, su: rr('c.deb') }] },
+    data: [fill(40, 1, 100), fill(41, 2, 2048)],
+  });
+  const m = mapIsoFiles(await readPlanImage(new MemorySource(cur)), [{ index: 0, image: await readPlanImage(new MemorySource(old)), size: old.length }]);
+  // /a.deb comes first in path order: /b.deb, its hard link, is not mapped again (though the source has it).
+  assert.deepEqual(m.missingFiles, [{ path: '/a.deb', size: 100 }]);
+  assert.deepEqual(m.exact.toArray(), [{ start: 31 * 2048, end: 32 * 2048, source: 0, sourceOffset: 41 * 2048, reason: 'moved-file' }]);
+  assert.deepEqual(m.fileSpans, [{ start: 30 * 2048, end: 30 * 2048 + 100 }, { start: 31 * 2048, end: 32 * 2048 }]);
+  // Each file's padding is a zero guess (the hard link's too, as before: the overlay keeps one).
+  const pad = { start: 30 * 2048 + 100, end: 31 * 2048, source: -1, sourceOffset: 0, reason: 'zero' };
+  assert.deepEqual(m.guesses.at(-1)!.toArray().filter((s) => s.start === pad.start), [pad, pad]);
+});
