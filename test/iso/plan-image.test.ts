@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { mapIsoFiles } from '../../src/delta/iso-map.js';
 import type { IsoImage } from '../../src/iso/entry.js';
-import { fileTableOf, type FileTable } from '../../src/iso/file-table.js';
+import { FileTable, fileTableOf } from '../../src/iso/file-table.js';
 import { readPlanImage, type PlanImage } from '../../src/iso/plan-image.js';
 import { readIso } from '../../src/iso/read-iso.js';
 import { MemorySource, type ByteSource } from '../../src/store/byte-source.js';
@@ -156,4 +156,32 @@ test('the file map maps a shared extent once, for its first file in path order, 
   // Each file's padding is a zero guess (the hard link's too, as before: the overlay keeps one).
   const pad = { start: 30 * 2048 + 100, end: 31 * 2048, source: -1, sourceOffset: 0, reason: 'zero' };
   assert.deepEqual(m.guesses.at(-1)!.toArray().filter((s) => s.start === pad.start), [pad, pad]);
+});
+
+test('a FileTable answers by path and by name with the first file of that size in path order', () => {
+  const t = new FileTable();
+  const root = t.dir('/');
+  const a = t.dir('/a');
+  const b = t.dir('/b');
+  // In path order: /a/x.deb (10), /a/x.deb (20, a second record of the name), /a/y.deb, /b/x.deb (10), /z.deb.
+  t.push(a, 'x.deb', 100, 10);
+  t.push(a, 'x.deb', 101, 20);
+  t.push(a, 'y.deb', 102, 10);
+  t.push(b, 'x.deb', 103, 10);
+  t.push(root, 'z.deb', 104, 30, [{ lba: 104, size: 15 }, { lba: 110, size: 15 }]);
+  t.trim();
+  assert.equal(t.findPath('/a/x.deb', 10), 0);
+  assert.equal(t.findPath('/a/x.deb', 20), 1);
+  assert.equal(t.findPath('/a/x.deb', 30), -1);
+  assert.equal(t.findPath('/b/x.deb', 10), 3);
+  assert.equal(t.findPath('/c/x.deb', 10), -1);
+  assert.equal(t.findPath('/z.deb', 30), 4);
+  assert.equal(t.findName('x.deb', 10), 0);
+  assert.equal(t.findName('x.deb', 20), 1);
+  assert.equal(t.findName('y.deb', 10), 2);
+  assert.equal(t.findName('w.deb', 10), -1);
+  assert.equal(t.path(3), '/b/x.deb');
+  assert.equal(t.path(4), '/z.deb');
+  assert.deepEqual(t.extents(4), [{ lba: 104, size: 15 }, { lba: 110, size: 15 }]);
+  assert.deepEqual(t.extents(2), [{ lba: 102, size: 10 }]);
 });
