@@ -22,7 +22,8 @@
  */
 import type { Extent, IsoImage } from '../iso/entry.js';
 import { fileTableOf, type FileTable } from '../iso/file-table.js';
-import { ZERO_SOURCE, type LocalSegment } from './plan.js';
+import { SegmentList, ZERO_SOURCE, type LocalSegment } from './plan.js';
+import { reasonCode } from './segments.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 
 /** libisofs aligns a new session to 32 blocks (64 KiB at 2048 bytes per block). */
@@ -49,10 +50,10 @@ export interface LooseFile {
 }
 
 export interface IsoMapping {
-  /** Exact segments: file content mapped to local files. */
-  readonly exact: LocalSegment[];
+  /** Exact segments: file content mapped to local files (columns: no object per file). */
+  readonly exact: SegmentList;
   /** Guess layers, to try in order. */
-  readonly guesses: LocalSegment[][];
+  readonly guesses: SegmentList[];
   /** Target files whose content was found nowhere locally (path, size). */
   readonly missingFiles: { path: string; size: number }[];
   /** The extents of each of missingFiles (changed-files.ts missingFetchReport). */
@@ -64,7 +65,7 @@ export interface IsoMapping {
    * nested files are mapped one by one, so the whole-file mapping is only a
    * guess for what those leave (the container's own metadata).
    */
-  readonly containerGuesses: LocalSegment[];
+  readonly containerGuesses: SegmentList;
 }
 
 /** Image bytes of a file's content and the file offset they hold. */
@@ -100,6 +101,83 @@ function contentSpans(t: FileTable, i: number, blockSize: number): FileSpan[] {
     const start = x.lba * blockSize;
     out.push({ start, end: start + x.size, fileOffset });
     fileOffset += x.size;
+  }
+  return out;
+}
+
+const SAME_FILE = reasonCode('same-file');
+const MOVED_FILE = reasonCode('moved-file');
+const LOOSE_FILE = reasonCode('loose-file');
+const SAME_OFFSET = reasonCode('same-offset');
+
+/** Growable [start, end) pairs, merged at the end (mergeSpans' result: overlapping and touching pairs joined, empty ones gone). */
+class Pairs {
+  private starts = new Float64Array(64);
+  private ends = new Float64Array(64);
+  private n = 0;
+
+  push(start: number, end: number): void {
+    if (end <= start) return;
+    if (this.n === this.starts.length) {
+      const s = new Float64Array(this.n * 2);
+      s.set(this.starts);
+      this.starts = s;
+      const e = new Float64Array(this.n * 2);
+      e.set(this.ends);
+      this.ends = e;
+    }
+    this.starts[this.n] = start;
+    this.ends[this.n++] = end;
+  }
+
+  /** The union, merged. Starts and ends are sorted apart: a union is where more have started than ended. */
+  union(): Span[] {
+    const n = this.n;
+    const starts = this.starts.subarray(0, n).sort();
+    const ends = this.ends.subarray(0, n).sort();
+    const out: Span[] = [];
+    let depth = 0;
+    let from = 0;
+    for (let i = 0, j = 0; j < n; ) {
+      // A start at an end's offset comes first: touching pairs join.
+      if (i < n && starts[i]! <= ends[j]!) {
+        if (depth++ === 0) from = starts[i]!;
+        i++;
+      } else {
+        if (--depth === 0) out.push({ start: from, end: ends[j]! });
+        j++;
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Which files share their first block with a file before them (hard links, xorriso's shared content: such an extent
+ * is mapped once, for its first file in path order); undefined when none do. Blocks sorted with their file's index
+ * (block * count + index, exact below 2^53), not a set of every block.
+ */
+function sharedExtents(t: FileTable): Uint8Array | undefined {
+  const n = t.count;
+  let out: Uint8Array | undefined;
+  if (n * 2 ** 32 >= 2 ** 53) {
+    const seen = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      if (seen.has(t.lba(i))) (out ??= new Uint8Array(n))[i] = 1;
+      else seen.add(t.lba(i));
+    }
+    return out;
+  }
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = t.lba(i) * n + i;
+  keys.sort();
+  // Integers below 2^53: % and the division of what is left are exact.
+  let prev = -1;
+  for (let k = 0; k < n; k++) {
+    const i = keys[k]! % n;
+    const lba = (keys[k]! - i) / n;
+    if (lba === prev) (out ??= new Uint8Array(n))[i] = 1;
+    prev = lba;
   }
   return out;
 }
@@ -169,29 +247,30 @@ export function mapIsoFiles(targetImage: IsoImage | MappedImage, sourceImages: r
   const looseByName = new BySize<LooseFile>();
   for (const f of loose) looseByName.add(f.name, f);
 
-  const fileExact: LocalSegment[] = [];
-  const containerGuesses: LocalSegment[] = [];
-  const padding: LocalSegment[] = [];
+  const fileExact = new SegmentList();
+  const containerGuesses = new SegmentList(16);
+  const padding = new SegmentList();
   const missingFiles: { path: string; size: number }[] = [];
   const missingExtents: (readonly Extent[])[] = [];
-  const fileSpans: Span[] = [];
-  const seenExtent = new Set<number>();
+  // File content and padding as [start, end) pairs (no Span per file), merged once all are in.
+  const fileBounds = new Pairs();
+  const paddedBounds = new Pairs();
   const t = target.files;
+  const shared = sharedExtents(t);
+  const zero = reasonCode('zero');
   for (let i = 0; i < t.count; i++) {
     const size = t.size(i);
-    const lba = t.lba(i);
     const tspans = contentSpans(t, i, bs);
     for (const x of tspans) {
-      fileSpans.push({ start: x.start, end: x.end });
+      fileBounds.push(x.start, x.end);
       const padEnd = Math.ceil(x.end / bs) * bs;
-      if (padEnd > x.end) padding.push({ start: x.end, end: padEnd, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' });
+      paddedBounds.push(x.start, padEnd);
+      if (padEnd > x.end) padding.push(x.end, padEnd, ZERO_SOURCE, 0, zero);
     }
     // Hard links and xorriso's shared content: map each extent once.
-    if (seenExtent.has(lba)) continue;
-    seenExtent.add(lba);
+    if (shared?.[i]) continue;
     const name = t.name(i);
-    const dir = t.dirPath(i);
-    const cand = candidateOf(files, dir, name, size);
+    const cand = candidateOf(files, t.dirPath(i), name, size);
     const container = nestedContainers.size > 0 && nestedContainers.has(t.path(i));
     const exact = container ? containerGuesses : fileExact;
     if (cand) {
@@ -202,7 +281,7 @@ export function mapIsoFiles(targetImage: IsoImage | MappedImage, sourceImages: r
           const src = sourceOffsetOf(candSpans, x.fileOffset + (at - x.start));
           if (!src) break;
           const len = Math.min(src.room, x.end - at);
-          exact.push({ start: at, end: at + len, source: cand.src.index, sourceOffset: src.offset, reason: src.offset === at ? 'same-file' : 'moved-file' });
+          exact.push(at, at + len, cand.src.index, src.offset, src.offset === at ? SAME_FILE : MOVED_FILE);
           at += len;
         }
       }
@@ -211,7 +290,7 @@ export function mapIsoFiles(targetImage: IsoImage | MappedImage, sourceImages: r
     const lf = looseByName.get(name, size);
     if (container) continue; // its nested files are reported one by one
     if (lf) {
-      for (const x of tspans) exact.push({ start: x.start, end: x.end, source: lf.index, sourceOffset: x.fileOffset, reason: 'loose-file' });
+      for (const x of tspans) exact.push(x.start, x.end, lf.index, x.fileOffset, LOOSE_FILE);
       continue;
     }
     missingFiles.push({ path: t.path(i), size });
@@ -220,7 +299,7 @@ export function mapIsoFiles(targetImage: IsoImage | MappedImage, sourceImages: r
 
   // Everything that is not file content nor padding: guess same offset, then zeros.
   const whole: Span[] = [{ start: 0, end: target.imageBytes }];
-  let notFiles = subtractSpans(whole, mergeSpans([...fileSpans, ...padding]));
+  let notFiles = subtractSpans(whole, paddedBounds.union());
   // A target grown from a source (a session appended by libisofs/xorriso) starts its new
   // session at the source's end rounded up to 32 blocks, with a copy of its volume
   // descriptors 16 blocks in: those few blocks are new, so fetch them rather than guess.
@@ -233,21 +312,25 @@ export function mapIsoFiles(targetImage: IsoImage | MappedImage, sourceImages: r
     sessionDescriptors.push({ start, end: Math.min(target.imageBytes, start + target.descriptors.length * bs) });
   }
   notFiles = subtractSpans(notFiles, mergeSpans(sessionDescriptors));
-  const zerosIn = (spans: readonly Span[]): LocalSegment[] => spans.map((s) => ({ start: s.start, end: s.end, source: ZERO_SOURCE, sourceOffset: 0, reason: 'zero' as const }));
-  const guesses: LocalSegment[][] = [];
+  const guesses: SegmentList[] = [];
   for (const src of sources) {
     // Same offset where the source has bytes, zeros past its end.
-    const same: LocalSegment[] = [...padding];
+    const same = new SegmentList(padding.length + notFiles.length + 1);
+    same.append(padding);
     const beyond: Span[] = [];
     for (const s of notFiles) {
       const end = Math.min(s.end, src.size);
-      if (end > s.start) same.push({ start: s.start, end, source: src.index, sourceOffset: s.start, reason: 'same-offset' });
+      if (end > s.start) same.push(s.start, end, src.index, s.start, SAME_OFFSET);
       if (s.end > Math.max(s.start, src.size)) beyond.push({ start: Math.max(s.start, src.size), end: s.end });
     }
-    guesses.push([...same, ...zerosIn(beyond)]);
+    for (const s of beyond) same.push(s.start, s.end, ZERO_SOURCE, 0, zero);
+    guesses.push(same);
   }
-  guesses.push([...padding, ...zerosIn(notFiles)]);
-  return { exact: fileExact, guesses, missingFiles, missingExtents, fileSpans: mergeSpans(fileSpans), containerGuesses };
+  const last = new SegmentList(padding.length + notFiles.length + 1);
+  last.append(padding);
+  for (const s of notFiles) last.push(s.start, s.end, ZERO_SOURCE, 0, zero);
+  guesses.push(last);
+  return { exact: fileExact, guesses, missingFiles, missingExtents, fileSpans: fileBounds.union(), containerGuesses };
 }
 
 /** Same-offset reuse for a target whose layout is unknown (not an ISO, metadata unavailable). */

@@ -141,7 +141,7 @@ export interface NestedLayers {
   /** Changed EROFS clusters compressed again (delta/reencoded-clusters.ts): the first guess layer, before changed blocks. */
   readonly reencoded?: readonly LocalSegment[];
   /** The whole-file mapping of the containers (iso-map containerGuesses): only a last guess. */
-  readonly containerGuesses: readonly LocalSegment[];
+  readonly containerGuesses: Layer;
 }
 
 /**
@@ -153,12 +153,12 @@ export interface NestedLayers {
  * would only fail and fetch its pieces whole), else same-offset guesses
  * from every image.
  */
-export function guessLayers(o: { mappingGuesses?: LocalSegment[][]; nested?: NestedLayers; deferred: boolean; targetLength: number; images: readonly ImageFacts[] }): Layer[] {
+export function guessLayers(o: { mappingGuesses?: readonly Layer[]; nested?: NestedLayers; deferred: boolean; targetLength: number; images: readonly ImageFacts[] }): Layer[] {
   if (o.mappingGuesses && o.nested) {
     // The first layer's parts are read as one where they are (no copy of the free space's columns).
     return [new JoinedLayer([o.mappingGuesses[0] ?? [], o.nested.freeGuesses, o.nested.reencoded ?? [], o.nested.changedBlocks ?? []]), ...o.mappingGuesses.slice(1), o.nested.containerGuesses];
   }
-  if (o.mappingGuesses) return o.mappingGuesses;
+  if (o.mappingGuesses) return o.mappingGuesses as Layer[];
   if (o.deferred) return [];
   return sameOffsetGuesses(o.targetLength, o.images.map((i) => ({ index: i.index, size: i.size })));
 }
@@ -177,7 +177,7 @@ export function planLayers(o: {
   cached: Layer;
   hintsCoverAll: boolean;
   nested?: NestedLayers;
-  isoExact?: LocalSegment[];
+  isoExact?: Layer;
   guesses: Layer[];
 }): { exact: Layer[]; guesses: Layer[] } {
   if (o.hintsCoverAll) return { exact: [o.part, ...o.hints, o.cached], guesses: [] };

@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { mapIsoFiles } from '../../src/delta/iso-map.js';
 import type { IsoImage } from '../../src/iso/entry.js';
-import { fileTableOf, type FileTable } from '../../src/iso/file-table.js';
+import { FileTable, fileTableOf } from '../../src/iso/file-table.js';
 import { readPlanImage, type PlanImage } from '../../src/iso/plan-image.js';
 import { readIso } from '../../src/iso/read-iso.js';
 import { MemorySource, type ByteSource } from '../../src/store/byte-source.js';
@@ -129,6 +129,59 @@ test('the file map from readPlanImage is the one from readIso, with a moved, a r
   const a = mapIsoFiles(await iso(cur), [{ index: 0, image: await iso(old), size: old.length }], [{ index: 1, name: 'd.deb', size: 11 }]);
   const b = mapIsoFiles(await plan(cur), [{ index: 0, image: await plan(old), size: old.length }], [{ index: 1, name: 'd.deb', size: 11 }]);
   assert.deepEqual(b, a);
-  const reasons = new Set(a.exact.map((s) => s.reason));
+  const reasons = new Set(a.exact.toArray().map((s) => s.reason));
   assert.ok(reasons.has('moved-file') && reasons.has('loose-file'), JSON.stringify([...reasons]));
+});
+
+test('the file map maps a shared extent once, for its first file in path order, and merges file spans', async () => {
+  const S_IFDIR = 0o040000, S_IFREG = 0o100000;
+  const rr = (name: string) => concat(susp.nm(name), susp.px(S_IFREG | 0o644));
+  const rrRoot = () => concat(susp.sp(), susp.px(S_IFDIR | 0o755, 2), susp.er());
+  const fill = (lba: number, v: number, n: number) => ({ lba, bytes: new Uint8Array(n).fill(v) });
+  const cur = buildIso({
+    totalSectors: 50,
+    root: { lba: 20, dotSu: rrRoot(), records: [{ id: 'B;1', lba: 30, size: 100, su: rr('b.deb') }, { id: 'A;1', lba: 30, size: 100, su: rr('a.deb') }, { id: 'C;1', lba: 31, size: 2048, su: rr('c.deb') }] },
+    data: [fill(30, 1, 100), fill(31, 2, 2048)],
+  });
+  const old = buildIso({
+    totalSectors: 50,
+    root: { lba: 20, dotSu: rrRoot(), records: [{ id: 'B;1', lba: 40, size: 100, su: rr('b.deb') }, { id: 'C;1', lba: 41, size: 2048, su: rr('c.deb') }] },
+    data: [fill(40, 1, 100), fill(41, 2, 2048)],
+  });
+  const m = mapIsoFiles(await readPlanImage(new MemorySource(cur)), [{ index: 0, image: await readPlanImage(new MemorySource(old)), size: old.length }]);
+  // /a.deb comes first in path order: /b.deb, its hard link, is not mapped again (though the source has it).
+  assert.deepEqual(m.missingFiles, [{ path: '/a.deb', size: 100 }]);
+  assert.deepEqual(m.exact.toArray(), [{ start: 31 * 2048, end: 32 * 2048, source: 0, sourceOffset: 41 * 2048, reason: 'moved-file' }]);
+  assert.deepEqual(m.fileSpans, [{ start: 30 * 2048, end: 30 * 2048 + 100 }, { start: 31 * 2048, end: 32 * 2048 }]);
+  // Each file's padding is a zero guess (the hard link's too, as before: the overlay keeps one).
+  const pad = { start: 30 * 2048 + 100, end: 31 * 2048, source: -1, sourceOffset: 0, reason: 'zero' };
+  assert.deepEqual(m.guesses.at(-1)!.toArray().filter((s) => s.start === pad.start), [pad, pad]);
+});
+
+test('a FileTable answers by path and by name with the first file of that size in path order', () => {
+  const t = new FileTable();
+  const root = t.dir('/');
+  const a = t.dir('/a');
+  const b = t.dir('/b');
+  // In path order: /a/x.deb (10), /a/x.deb (20, a second record of the name), /a/y.deb, /b/x.deb (10), /z.deb.
+  t.push(a, 'x.deb', 100, 10);
+  t.push(a, 'x.deb', 101, 20);
+  t.push(a, 'y.deb', 102, 10);
+  t.push(b, 'x.deb', 103, 10);
+  t.push(root, 'z.deb', 104, 30, [{ lba: 104, size: 15 }, { lba: 110, size: 15 }]);
+  t.trim();
+  assert.equal(t.findPath('/a/x.deb', 10), 0);
+  assert.equal(t.findPath('/a/x.deb', 20), 1);
+  assert.equal(t.findPath('/a/x.deb', 30), -1);
+  assert.equal(t.findPath('/b/x.deb', 10), 3);
+  assert.equal(t.findPath('/c/x.deb', 10), -1);
+  assert.equal(t.findPath('/z.deb', 30), 4);
+  assert.equal(t.findName('x.deb', 10), 0);
+  assert.equal(t.findName('x.deb', 20), 1);
+  assert.equal(t.findName('y.deb', 10), 2);
+  assert.equal(t.findName('w.deb', 10), -1);
+  assert.equal(t.path(3), '/b/x.deb');
+  assert.equal(t.path(4), '/z.deb');
+  assert.deepEqual(t.extents(4), [{ lba: 104, size: 15 }, { lba: 110, size: 15 }]);
+  assert.deepEqual(t.extents(2), [{ lba: 102, size: 10 }]);
 });
