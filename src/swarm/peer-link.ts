@@ -119,7 +119,7 @@ export class PeerLink {
       corked = false;
       if (!socket.destroyed) socket.uncork();
     };
-    wire.on('data', (d: Uint8Array) => {
+    const send = (d: Uint8Array) => {
       if (this.closed || socket.destroyed) return;
       if (!corked) {
         corked = true;
@@ -128,7 +128,10 @@ export class PeerLink {
       }
       // A block sent from a pooled serve window returns to the pool once the kernel took it (window-pool.ts); uTP's writes are not tracked.
       socket.write(d, tracked ? written(d) : undefined);
-    });
+    };
+    // The wire writes to the socket itself (SafeWire.direct), not through its stream's 'data'.
+    wire.direct = send;
+    wire.on('data', send);
     socket.on('drain', () => this.onDrain());
     socket.on('error', (e: NodeJS.ErrnoException) => this.close(e.code ?? e.message));
     socket.on('close', () => this.close('connection closed'));

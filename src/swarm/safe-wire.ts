@@ -225,7 +225,18 @@ export class SafeWire extends Wire {
   override piece(index: number, offset: number, block: Uint8Array): void {
     // A block pushed as it is (a view of a serve window) stays lent until the socket took it (window-pool.ts).
     if (block.length > BATCHED_MESSAGE_BYTES) lend(block);
-    this._message(7, [index, offset], block);
+    const enc = this._encryptor;
+    if (this._finished || (enc !== null && enc._isEncrypted)) this._message(7, [index, offset], block);
+    else {
+      // In plaintext the header is written into the turn's batch itself (no header buffer per block).
+      const at = this.out.reserve(13);
+      const m = this.out.bytes;
+      putU32(m, at, 9 + block.length);
+      m[at + 4] = 7;
+      putU32(m, at + 5, index);
+      putU32(m, at + 9, offset);
+      this._push(block);
+    }
     this.uploaded += block.length;
   }
 
@@ -306,20 +317,36 @@ export class SafeWire extends Wire {
     r.callback(err, block ?? undefined, r.tag);
   }
 
+  /**
+   * Where the wire's bytes go, set by its owner (PeerLink: the socket): each
+   * chunk written there at once, not pushed through the stream's readable
+   * side (a queue, a microtask and a 'data' event per chunk, twice per block
+   * sent). Unset, bytes take the stream's way ('data').
+   */
+  direct: ((bytes: Uint8Array) => void) | undefined = undefined;
+
   /** Bytes out: small messages wait for the end of the turn in one batch (OutBatch, wire-frames.ts), encrypted as they come. */
   override _push(data: Uint8Array): boolean | undefined {
     if (this._finished) return undefined;
+    const enc = this._encryptor;
     if (data.length > BATCHED_MESSAGE_BYTES) {
       this.out.flush();
-      return super._push(data);
+      if (this._finished) return undefined;
+      this.emitOut(enc ? enc.encrypt(data) : data);
+      return true;
     }
-    const enc = this._encryptor;
     this.out.add(enc ? enc.encrypt(data) : data);
     return true;
   }
 
+  private emitOut(bytes: Uint8Array): void {
+    if (this.destroyed) return;
+    if (this.direct !== undefined) this.direct(bytes);
+    else this.push(bytes);
+  }
+
   private readonly out = new OutBatch((bytes) => {
-    if (!this._finished && !this.destroyed) this.push(bytes);
+    if (!this._finished) this.emitOut(bytes);
   });
 
   override _onReject(index: number, offset: number, length: number): void {
