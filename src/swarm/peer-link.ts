@@ -102,16 +102,6 @@ export class PeerLink {
     const wire = this.wire;
     wire.onViolation = (reason) => this.close(reason);
     socket.setNoDelay?.(true);
-    const reused = takeReads(socket, (d) => {
-      this.bytesIn += d.length;
-      if (!this.closed) wire.takeRead(d);
-    });
-    if (!reused) {
-      socket.on('data', (d: Buffer) => {
-        this.bytesIn += d.length;
-        if (!this.closed) wire.write(d);
-      });
-    }
     // Messages of one turn leave in one write (writev): with Nagle off, each request, header and block was its own syscall and segment.
     let corked = false;
     const tracked = socket instanceof net.Socket;
@@ -129,9 +119,19 @@ export class PeerLink {
       // A block sent from a pooled serve window returns to the pool once the kernel took it (window-pool.ts); uTP's writes are not tracked.
       socket.write(d, tracked ? written(d) : undefined);
     };
-    // The wire writes to the socket itself (SafeWire.direct), not through its stream's 'data'.
+    // The wire writes to the socket itself (SafeWire.direct), not through its stream's 'data'; set before any read (reads held since the dial come at once) can make it answer.
     wire.direct = send;
     wire.on('data', send);
+    const reused = takeReads(socket, (d) => {
+      this.bytesIn += d.length;
+      if (!this.closed) wire.takeRead(d);
+    });
+    if (!reused) {
+      socket.on('data', (d: Buffer) => {
+        this.bytesIn += d.length;
+        if (!this.closed) wire.write(d);
+      });
+    }
     socket.on('drain', () => this.onDrain());
     socket.on('error', (e: NodeJS.ErrnoException) => this.close(e.code ?? e.message));
     socket.on('close', () => this.close('connection closed'));
