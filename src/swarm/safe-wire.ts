@@ -29,11 +29,11 @@
 import Wire, { type WireExtensions, type WireRequest } from 'bittorrent-protocol';
 import { bencodeValueEnd } from '../torrent/bencode-decode.js';
 import { mseKeyPair } from './mse-keys.js';
-import { maxMessageBytes, messageFault, u32 } from './wire-checks.js';
+import { maxMessageBytes, messageFault, putU32, u32 } from './wire-checks.js';
 import { BATCHED_MESSAGE_BYTES, OutBatch, takeChunk } from './wire-frames.js';
 import { lend } from './window-pool.js';
 
-export { MAX_BLOCK_BYTES, MAX_MESSAGE_BYTES, PIECE_COUNT_UNKNOWN } from './wire-checks.js';
+export { guarded, MAX_BLOCK_BYTES, MAX_MESSAGE_BYTES, PIECE_COUNT_UNKNOWN } from './wire-checks.js';
 
 /** Control messages (choke, interested, bitfield, extended, ...) a peer may send per second before it counts as flooding. */
 export const MAX_CONTROL_MESSAGES_PER_SECOND = 2000;
@@ -317,12 +317,7 @@ export class SafeWire extends Wire {
     r.callback(err, block ?? undefined, r.tag);
   }
 
-  /**
-   * Where the wire's bytes go, set by its owner (PeerLink: the socket): each
-   * chunk written there at once, not pushed through the stream's readable
-   * side (a queue, a microtask and a 'data' event per chunk, twice per block
-   * sent). Unset, bytes take the stream's way ('data').
-   */
+  /** Where the wire's bytes go at once (PeerLink: the socket), not through the stream's readable side (a queue, a microtask and a 'data' event per chunk); unset: 'data'. */
   direct: ((bytes: Uint8Array) => void) | undefined = undefined;
 
   /** Bytes out: small messages wait for the end of the turn in one batch (OutBatch, wire-frames.ts), encrypted as they come. */
@@ -398,25 +393,6 @@ export class SafeWire extends Wire {
       super._onMessage(buf);
     } catch (e) {
       this.violation(`sent message ${id} that could not be handled (${(e as Error).message})`);
-    }
-  }
-}
-
-/** Writes `v` big-endian at `at`. */
-function putU32(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = v >>> 24;
-  buf[at + 1] = (v >>> 16) & 0xff;
-  buf[at + 2] = (v >>> 8) & 0xff;
-  buf[at + 3] = v & 0xff;
-}
-
-/** Wraps an event handler so that a throw drops the peer instead of crashing the process. */
-export function guarded<A extends unknown[]>(wire: SafeWire, fn: (...args: A) => void): (...args: A) => void {
-  return (...args: A) => {
-    try {
-      fn(...args);
-    } catch (e) {
-      wire.violation(`caused an internal error (${(e as Error).message})`);
     }
   }
 }
