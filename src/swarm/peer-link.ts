@@ -102,26 +102,6 @@ export class PeerLink {
     const wire = this.wire;
     wire.onViolation = (reason) => this.close(reason);
     socket.setNoDelay?.(true);
-    // Messages of one turn leave in one write (writev): with Nagle off, each request, header and block was its own syscall and segment.
-    let corked = false;
-    const tracked = socket instanceof net.Socket;
-    const uncork = () => {
-      corked = false;
-      if (!socket.destroyed) socket.uncork();
-    };
-    const send = (d: Uint8Array) => {
-      if (this.closed || socket.destroyed) return;
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        process.nextTick(uncork);
-      }
-      // A block sent from a pooled serve window returns to the pool once the kernel took it (window-pool.ts); uTP's writes are not tracked.
-      socket.write(d, tracked ? written(d) : undefined);
-    };
-    // The wire writes to the socket itself (SafeWire.direct), not through its stream's 'data'; set before any read (reads held since the dial come at once) can make it answer.
-    wire.direct = send;
-    wire.on('data', send);
     const reused = takeReads(socket, (d) => {
       this.bytesIn += d.length;
       if (!this.closed) wire.takeRead(d);
@@ -132,6 +112,23 @@ export class PeerLink {
         if (!this.closed) wire.write(d);
       });
     }
+    // Messages of one turn leave in one write (writev): with Nagle off, each request, header and block was its own syscall and segment.
+    let corked = false;
+    const tracked = socket instanceof net.Socket;
+    const uncork = () => {
+      corked = false;
+      if (!socket.destroyed) socket.uncork();
+    };
+    wire.on('data', (d: Uint8Array) => {
+      if (this.closed || socket.destroyed) return;
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
+      // A block sent from a pooled serve window returns to the pool once the kernel took it (window-pool.ts); uTP's writes are not tracked.
+      socket.write(d, tracked ? written(d) : undefined);
+    });
     socket.on('drain', () => this.onDrain());
     socket.on('error', (e: NodeJS.ErrnoException) => this.close(e.code ?? e.message));
     socket.on('close', () => this.close('connection closed'));

@@ -317,31 +317,20 @@ export class SafeWire extends Wire {
     r.callback(err, block ?? undefined, r.tag);
   }
 
-  /** Where the wire's bytes go at once (PeerLink: the socket), not through the stream's readable side (a queue, a microtask and a 'data' event per chunk); unset: 'data'. */
-  direct: ((bytes: Uint8Array) => void) | undefined = undefined;
-
   /** Bytes out: small messages wait for the end of the turn in one batch (OutBatch, wire-frames.ts), encrypted as they come. */
   override _push(data: Uint8Array): boolean | undefined {
     if (this._finished) return undefined;
-    const enc = this._encryptor;
     if (data.length > BATCHED_MESSAGE_BYTES) {
       this.out.flush();
-      if (this._finished) return undefined;
-      this.emitOut(enc ? enc.encrypt(data) : data);
-      return true;
+      return super._push(data);
     }
+    const enc = this._encryptor;
     this.out.add(enc ? enc.encrypt(data) : data);
     return true;
   }
 
-  private emitOut(bytes: Uint8Array): void {
-    if (this.destroyed) return;
-    if (this.direct !== undefined) this.direct(bytes);
-    else this.push(bytes);
-  }
-
   private readonly out = new OutBatch((bytes) => {
-    if (!this._finished) this.emitOut(bytes);
+    if (!this._finished && !this.destroyed) this.push(bytes);
   });
 
   override _onReject(index: number, offset: number, length: number): void {
