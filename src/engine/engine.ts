@@ -228,7 +228,9 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
       return this.wake();
     }
     this.opts.onReceived?.(b, bytes);
-    for (const other of this.book.drop(b)) if (other !== h) other.cancel([b]);
+    // Indexed loops on the per-block paths: unoptimized code allocates an iterator result per step of a for-of.
+    const others = this.book.drop(b);
+    for (let i = 0; i < others.length; i++) if (others[i] !== h) others[i]!.cancel([b]);
     this.wants.deliver(b, bytes, h, this.ahead.isTaken(b.piece) || this.started.has(b.piece));
     this.wake();
   }
@@ -290,8 +292,9 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
       for (const b of c.blocks) this.book.release(b, c.handle);
       c.handle.cancel(c.blocks);
     }
-    for (const a of d.asks) {
-      for (const b of a.blocks) this.book.asked(b, a.handle, now);
+    for (let i = 0; i < d.asks.length; i++) {
+      const a = d.asks[i]!;
+      for (let j = 0; j < a.blocks.length; j++) this.book.asked(a.blocks[j]!, a.handle, now);
       a.handle.request(a.blocks);
     }
     for (const [h, health] of this.health) setBusy(health.meter, this.book.askedCount(h) > 0, now);

@@ -46,8 +46,16 @@ export interface BookView<H> {
   askedBytes(h: H): number;
 }
 
+/** What `drop` returns when the block was asked of nobody (shared: never written). */
+const NOBODY: never[] = [];
+
 export class RequestBook<H> implements BookView<H> {
   private readonly wanted = new Map<string, Entry<H>>();
+  /**
+   * The wanted entries of each piece: `askedFor` reads one piece's (a
+   * leecher's HAVE asks it in a swarm with a seed), not every wanted block.
+   */
+  private readonly byPiece = new Map<PieceIndex, Set<Entry<H>>>();
   /** The blocks asked of nobody, oldest first (a Map's own iterator: the scheduler reads it every turn). */
   private readonly waiting = new Map<string, Block>();
   private readonly byHandle = new Map<H, Map<string, Block>>();
@@ -78,6 +86,9 @@ export class RequestBook<H> implements BookView<H> {
     if (this.wanted.has(k)) return false;
     const e: Entry<H> = { block, ahead, askedOf: new Map() };
     this.wanted.set(k, e);
+    const piece = this.byPiece.get(block.piece);
+    if (piece) piece.add(e);
+    else this.byPiece.set(block.piece, new Set([e]));
     this.wait(k, e);
     return true;
   }
@@ -100,19 +111,22 @@ export class RequestBook<H> implements BookView<H> {
     return this.wanted.has(keyOf(block));
   }
 
-  /** Stops wanting a block (it arrived, or nobody needs it); returns the sources it was asked of (to cancel). */
-  drop(block: Block): H[] {
+  /** Stops wanting a block (it arrived, or nobody needs it); returns the sources it was asked of (to cancel: the caller's to keep). */
+  drop(block: Block): readonly H[] {
     const k = keyOf(block);
     const e = this.wanted.get(k);
-    if (!e) return [];
+    if (!e) return NOBODY;
     this.wanted.delete(k);
+    const piece = this.byPiece.get(block.piece);
+    if (piece?.delete(e) && piece.size === 0) this.byPiece.delete(block.piece);
     this.unwait(k, e);
-    if (e.askedOf.size === 0) return [];
+    if (e.askedOf.size === 0) return NOBODY;
+    // forEach, not an iterator: unoptimized code allocates a result object per step (this runs once per block received).
     const asked: H[] = [];
-    for (const h of e.askedOf.keys()) {
+    e.askedOf.forEach((_t, h) => {
       this.forget(h, k, e.block);
       asked.push(h);
-    }
+    });
     return asked;
   }
 
@@ -174,7 +188,7 @@ export class RequestBook<H> implements BookView<H> {
 
   askedFor(piece: PieceIndex): [Block, H[]][] {
     const out: [Block, H[]][] = [];
-    for (const e of this.wanted.values()) if (e.block.piece === piece) out.push([e.block, [...e.askedOf.keys()]]);
+    this.byPiece.get(piece)?.forEach((e) => out.push([e.block, [...e.askedOf.keys()]]));
     return out;
   }
 

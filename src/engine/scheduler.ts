@@ -300,7 +300,8 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
         lastOk = s.has(p) && (pin === undefined ? !avoided(s, p) : pin === s.handle);
         lastHolders = lastOk && seedPeer && pin === undefined ? holders(p) : [];
       }
-      return lastOk && !lastHolders.some((l) => spares(l, s, b.length, bytes));
+      // No closure made per block when no leecher holds the piece (the common case).
+      return lastOk && (lastHolders.length === 0 || !lastHolders.some((l) => spares(l, s, b.length, bytes)));
     };
     let runs = 0;
     let end = -1;

@@ -88,7 +88,8 @@ export class Wants<H> {
     if (list) {
       waiting!.delete(k);
       if (waiting!.size === 0) this.waiters.delete(b.piece);
-      for (const { w, i } of list) {
+      for (let j = 0; j < list.length; j++) {
+        const { w, i } = list[j]!;
         this.got(w, i, bytes, who);
         if (w.missing === 0 && this.all.has(w)) this.finish(w);
       }

@@ -167,7 +167,7 @@ export class BtPeer implements PeerHandle {
   }
 
   request(blocks: readonly Block[]): void {
-    for (const b of blocks) this.ask(b);
+    for (let i = 0; i < blocks.length; i++) this.ask(blocks[i]!);
   }
 
   cancel(blocks: readonly Block[]): void {
@@ -226,6 +226,7 @@ export class BtPeer implements PeerHandle {
   private readonly answer = (err: Error | null, bytes: Uint8Array | undefined, t: unknown): void => {
     const tag = t as Block | Group;
     const grouped = isGroup(tag);
+    if (!grouped && !err && bytes) return this.answered(tag, bytes);
     const onWire = onWireOf(tag);
     let asked: Block[];
     if (grouped) {
@@ -250,6 +251,16 @@ export class BtPeer implements PeerHandle {
     }
     for (const x of asked) this.sink?.block(this, x, bytes.subarray(x.offset - onWire.offset, x.offset - onWire.offset + x.length));
   };
+
+  /** The block asked as `b` itself (not aligned-only) arrived: the common case, without the arrays the general answer makes. */
+  private answered(b: Block, bytes: Uint8Array): void {
+    const asked = this.asks.delete(keyOf(b));
+    if (asked) this.askedBytes -= b.length;
+    if (bytes.length !== b.length) return this.link.wire.violation(`sent ${bytes.length} bytes for a ${b.length}-byte request of piece ${b.piece}`);
+    if (!isAlignedBlock(b, this.ctx.pieceSize(b.piece))) this.unalignedAnswered++;
+    this.ctx.received(this.link, bytes.length);
+    if (asked) this.sink?.block(this, b, bytes);
+  }
 
   /** Withdraws the ask for `b` (another source sent it, or nobody wants it now). */
   private unask(b: Block): void {

@@ -29,11 +29,11 @@
 import Wire, { type WireExtensions, type WireRequest } from 'bittorrent-protocol';
 import { bencodeValueEnd } from '../torrent/bencode-decode.js';
 import { mseKeyPair } from './mse-keys.js';
-import { maxMessageBytes, messageFault, u32 } from './wire-checks.js';
+import { maxMessageBytes, messageFault, putU32, u32 } from './wire-checks.js';
 import { BATCHED_MESSAGE_BYTES, OutBatch, takeChunk } from './wire-frames.js';
 import { lend } from './window-pool.js';
 
-export { MAX_BLOCK_BYTES, MAX_MESSAGE_BYTES, PIECE_COUNT_UNKNOWN } from './wire-checks.js';
+export { guarded, MAX_BLOCK_BYTES, MAX_MESSAGE_BYTES, PIECE_COUNT_UNKNOWN } from './wire-checks.js';
 
 /** Control messages (choke, interested, bitfield, extended, ...) a peer may send per second before it counts as flooding. */
 export const MAX_CONTROL_MESSAGES_PER_SECOND = 2000;
@@ -225,7 +225,18 @@ export class SafeWire extends Wire {
   override piece(index: number, offset: number, block: Uint8Array): void {
     // A block pushed as it is (a view of a serve window) stays lent until the socket took it (window-pool.ts).
     if (block.length > BATCHED_MESSAGE_BYTES) lend(block);
-    this._message(7, [index, offset], block);
+    const enc = this._encryptor;
+    if (this._finished || (enc !== null && enc._isEncrypted)) this._message(7, [index, offset], block);
+    else {
+      // In plaintext the header is written into the turn's batch itself (no header buffer per block).
+      const at = this.out.reserve(13);
+      const m = this.out.bytes;
+      putU32(m, at, 9 + block.length);
+      m[at + 4] = 7;
+      putU32(m, at + 5, index);
+      putU32(m, at + 9, offset);
+      this._push(block);
+    }
     this.uploaded += block.length;
   }
 
@@ -371,25 +382,6 @@ export class SafeWire extends Wire {
       super._onMessage(buf);
     } catch (e) {
       this.violation(`sent message ${id} that could not be handled (${(e as Error).message})`);
-    }
-  }
-}
-
-/** Writes `v` big-endian at `at`. */
-function putU32(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = v >>> 24;
-  buf[at + 1] = (v >>> 16) & 0xff;
-  buf[at + 2] = (v >>> 8) & 0xff;
-  buf[at + 3] = v & 0xff;
-}
-
-/** Wraps an event handler so that a throw drops the peer instead of crashing the process. */
-export function guarded<A extends unknown[]>(wire: SafeWire, fn: (...args: A) => void): (...args: A) => void {
-  return (...args: A) => {
-    try {
-      fn(...args);
-    } catch (e) {
-      wire.violation(`caused an internal error (${(e as Error).message})`);
     }
   }
 }

@@ -74,3 +74,22 @@ function pieceFault(buf: Uint8Array, at: number, pieceCount: number): string | u
 export function u32(buf: Uint8Array, at: number): number {
   return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
 }
+
+/** Writes `v` big-endian at `at`. */
+export function putU32(buf: Uint8Array, at: number, v: number): void {
+  buf[at] = v >>> 24;
+  buf[at + 1] = (v >>> 16) & 0xff;
+  buf[at + 2] = (v >>> 8) & 0xff;
+  buf[at + 3] = v & 0xff;
+}
+
+/** Wraps an event handler so that a throw drops the peer instead of crashing the process. */
+export function guarded<A extends unknown[]>(wire: { violation(reason: string): void }, fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (e) {
+      wire.violation(`caused an internal error (${(e as Error).message})`);
+    }
+  }
+}

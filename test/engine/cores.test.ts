@@ -191,9 +191,26 @@ describe('request book', () => {
     b.want(block('0.0'));
     b.asked(block('0.0'), 'A', 0);
     b.asked(block('0.0'), 'B', 1);
-    assert.deepEqual(b.drop(block('0.0')).sort(), ['A', 'B']);
+    assert.deepEqual([...b.drop(block('0.0'))].sort(), ['A', 'B']);
     assert.equal(b.size, 0);
     assert.equal(b.askedCount('A'), 0);
+  });
+  it("askedFor names a piece's wanted blocks with who was asked, in the order wanted, and forgets dropped ones", () => {
+    const b = new RequestBook<string>();
+    for (const k of ['0.0', '1.0', '0.1', '1.1', '0.2']) b.want(block(k));
+    b.asked(block('0.1'), 'A', 0);
+    b.asked(block('1.0'), 'B', 0);
+    b.drop(block('0.0'));
+    assert.deepEqual(
+      b.askedFor(pieceIndex(0)).map(([x, hs]) => [keyOf(x), hs]),
+      [
+        [keyOf(block('0.1')), ['A']],
+        [keyOf(block('0.2')), []],
+      ],
+    );
+    b.drop(block('1.0'));
+    b.drop(block('1.1'));
+    assert.deepEqual(b.askedFor(pieceIndex(1)), []);
   });
   it('a source that leaves gives back every ask at once, and only blocks nobody else was asked become unasked', () => {
     const b = new RequestBook<string>();
