@@ -260,6 +260,7 @@ export class Swarm {
   private onHave(link: PeerLink, p: PieceIndex): void {
     // A leecher announced a piece: blocks of it waiting at seeds go to it (the engine's reclaim).
     if (this.availability.have(link, p) === 'new') this.engine?.announced(p);
+    this.uploader.announced(p);
     // BEP 16: a piece we offered shows up elsewhere: its first holder may get the next one.
     for (const peer of this.superSeed?.passedOn(link, p, this.set.links.size <= 1) ?? []) this.offerNext(peer);
     this.afterPeerHas(link);
