@@ -32,6 +32,7 @@ import { aheadRoom, AheadPieces, leftToPeers, type PlanFacts } from './look-ahea
 import { PiecePicker } from './piece-picker.js';
 import { RangePort } from './range-port.js';
 import { rateOf, setBusy } from './rate.js';
+import { LaterReclaims } from './reclaim-later.js';
 import { RequestBook } from './request-book.js';
 import { scheduleTurn, type PieceRule, type SourceView } from './scheduler.js';
 import { Wants, type Want } from './wants.js';
@@ -86,6 +87,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   /** Handles gone, and why: named when a fetch fails. */
   private readonly gone: string[] = [];
   private reclaim: PieceIndex[] = [];
+  private readonly later = new LaterReclaims();
   private peers: PeerFacts | undefined;
   private plan: PlanFacts | undefined;
   /** Pieces the picker may still hand out after the last one it did (endgame waits for 0). */
@@ -201,6 +203,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
 
   done(piece: PieceIndex): void {
     this.finished.add(piece);
+    this.later.drop(piece);
     this.dropAhead(this.ahead.release(piece));
     this.wants.release(piece);
     this.rules.delete(piece);
@@ -285,8 +288,10 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
       const capacity = h.capacity(this.book.askedCount(h), rate);
       sources.push({ handle: h, kind: h.kind, complete: h.complete, ready: h.ready, capacity, has: (p) => h.has(p), strikes: health.strikes, keepsUp: health.timeouts === 0, rate, inFlight: this.book.askedBytes(h) });
     }
+    for (const p of this.later.due(sources)) this.reclaim.push(p);
     const d = scheduleTurn({ book: this.book, sources, now, endgame: this.piecesLeft === 0, rules: this.rules, reclaim: this.reclaim, pieceLength: this.opts.pieceLength, ahead: (p) => this.ahead.holds(p) });
     this.reclaim = [];
+    this.later.keep(d.reclaimLater);
     for (const [p, h] of d.pins) this.rules.set(p, { ...this.rules.get(p), pinned: h });
     for (const c of d.cancels) {
       for (const b of c.blocks) this.book.release(b, c.handle);

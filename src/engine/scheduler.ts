@@ -14,7 +14,9 @@
  *     both (sparesSeed: it takes what the leechers' pipelines left; beside
  *     web seeds, never), and when a leecher
  *     announces a piece, the blocks of it asked only of seed peers that spare
- *     it are withdrawn there (`reclaim`) and asked of the leecher. Web seeds
+ *     it are withdrawn there (`reclaim`) and asked of the leecher (when no
+ *     leecher that has it can be asked, one choking us, the engine tries
+ *     again once a leecher becomes ready: `reclaimLater`). Web seeds
  *     come last and take what the leechers cannot take soon (see the last
  *     rule).
  *   - A seed peer leaves the web seeds what look-ahead took for their room,
@@ -41,7 +43,8 @@
  *     another (at most ENDGAME_REQUESTERS asks per block, oldest ask first);
  *     the first copy wins and the engine cancels the others. A web seed never
  *     repeats another web seed's request (it would fetch it all again); a web
- *     seed repeats a peer's ask once it is WEB_REPEATS_PEER_MS old (the peer's
+ *     seed repeats a peer's ask once it is WEB_REPEATS_PEER_MS old (a seed
+ *     peer's, beside leechers, WEB_REPEATS_HELD_MS) (the peer's
  *     copy is cancelled when the web seed's lands), and a peer a web seed's
  *     once it is ENDGAME_CROSS_MS old (a request of a web seed cannot be
  *     withdrawn). Before that, an
@@ -78,6 +81,16 @@ export const MIN_WEB_SHARE_BYTES = 256 * 1024;
 export const ENDGAME_CROSS_MS = 3_000;
 /** In endgame, an idle web seed repeats a peer's asks after this long: a slow peer does not hold the last pieces. */
 export const WEB_REPEATS_PEER_MS = 1_000;
+/**
+ * In endgame, with leechers connected, an idle web seed repeats a seed
+ * peer's asks only after this long: such a seed may hold an ask back while
+ * a leecher that got the piece passes it on (share first, swarm/upload-queue.ts:
+ * `isosync serve`'s seed waits up to 6 s for a piece nobody announced yet),
+ * and the server that is both web seed and seed then sent the piece twice.
+ * Eight clients of one serve fetched 0.05-0.1 of a delta each so, in their
+ * last second.
+ */
+export const WEB_REPEATS_HELD_MS = 8_000;
 /**
  * Unasked blocks that web seeds leave to the peers, per ready peer that
  * keeps up: one more pipeline each (swarm/bt-peer.ts PIPELINE_DEPTH), what
@@ -127,6 +140,8 @@ export interface Decision<H> {
   readonly cancels: Ask<H>[];
   /** Pins chosen this turn for oneSource pieces. */
   readonly pins: [PieceIndex, H][];
+  /** Pieces of `reclaim` with blocks asked only of seed peers and no leecher to ask them of now (one that has them chokes us): the engine tries them again when a leecher becomes ready. */
+  readonly reclaimLater?: PieceIndex[];
 }
 
 /** The bytes each web seed with room may take this turn: an even share of the unasked bytes (see MIN_WEB_SHARE_BYTES). */
@@ -178,10 +193,15 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
 
   const cancels = new Map<H, Block[]>();
   const freed: Block[] = [];
+  const later: PieceIndex[] = [];
+  const seedOnly = (askedOf: readonly H[]): boolean => askedOf.length > 0 && askedOf.every((h) => input.sources.some((s) => s.handle === h && s.kind === 'peer' && s.complete));
   for (const p of new Set(input.reclaim)) {
     if (rules.get(p)?.oneSource) continue;
     const by = holders(p);
-    if (by.length === 0) continue;
+    if (by.length === 0) {
+      if (book.askedFor(p).some(([, askedOf]) => seedOnly(askedOf))) later.push(p);
+      continue;
+    }
     for (const [b, askedOf] of book.askedFor(p)) {
       const seedsOnly = askedOf.length > 0 && askedOf.every((h) => input.sources.some((s) => s.handle === h && s.kind === 'peer' && s.complete && by.some((l) => spares(l, s, b.length))));
       if (!seedsOnly) continue;
@@ -195,11 +215,15 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
   let unaskedLeft = book.unaskedCount + freed.length;
   const webShare = shareOf(book, sources);
   const kindOf = new Map(input.sources.map((s) => [s.handle, s.kind]));
+  /** Seed peers whose asks a web seed repeats late (WEB_REPEATS_HELD_MS): all of them while a leecher is connected; made at the first endgame look. */
+  let heldBy: Set<H> | undefined;
   /** Whether `s` may repeat an ask of `o` made at `t`. */
   const mayRepeat = (s: SourceView<H>, o: H, t: number): boolean => {
     const k = kindOf.get(o);
     if (k === s.kind) return s.kind === 'peer';
-    return input.now - t >= (s.kind === 'web' ? WEB_REPEATS_PEER_MS : ENDGAME_CROSS_MS);
+    if (s.kind !== 'web') return input.now - t >= ENDGAME_CROSS_MS;
+    heldBy ??= new Set(input.sources.some((x) => x.kind === 'peer' && !x.complete) ? input.sources.filter((x) => x.kind === 'peer' && x.complete).map((x) => x.handle) : []);
+    return input.now - t >= (heldBy.has(o) ? WEB_REPEATS_HELD_MS : WEB_REPEATS_PEER_MS);
   };
   /**
    * The turn's candidates in book order (freed, then unasked), read from the
@@ -348,5 +372,5 @@ export function scheduleTurn<H>(input: TurnInput<H>): Decision<H> {
     }
     if (mine.length > 0) asks.push({ handle: s.handle, blocks: mine });
   }
-  return { asks, cancels: [...cancels].map(([handle, blocks]) => ({ handle, blocks })), pins: [...pins] };
+  return { asks, cancels: [...cancels].map(([handle, blocks]) => ({ handle, blocks })), pins: [...pins], ...(later.length > 0 ? { reclaimLater: later } : {}) };
 }

@@ -205,6 +205,15 @@ export class PeerLink {
   }
 }
 
+/** Where a peer listens: the address we dialed, or its address with the port from its extended handshake (BEP 10 `p`). */
+export function listenAddressOf(link: Pick<PeerLink, 'address' | 'outgoing'> & { readonly wire: { readonly peerExtendedHandshake?: unknown } }): { host: string; port: number } | undefined {
+  const i = link.address.lastIndexOf(':');
+  const host = link.address.slice(0, i).replace(/^::ffff:/, '');
+  if (link.outgoing) return { host, port: Number(link.address.slice(i + 1)) };
+  const p = (link.wire.peerExtendedHandshake as Record<string, unknown> | undefined)?.['p'];
+  return typeof p === 'number' && p > 0 && p < 65536 ? { host, port: p } : undefined;
+}
+
 /**
  * Each socket read lands in this one buffer of its connection (node:net's
  * `onread`; dialed and accepted TCP connections alike), not in a fresh

@@ -22,7 +22,7 @@ import { Availability } from './availability.js';
 import { BtPeer, type PeerContext } from './bt-peer.js';
 import { CHOKE_ROUND_MS, ChokeRounds } from './choker.js';
 import { Ledger, type PeerReport } from './ledger.js';
-import { newPeerId, type PeerLink } from './peer-link.js';
+import { listenAddressOf, newPeerId, type PeerLink } from './peer-link.js';
 import type { HashAsker } from './hash-extension.js';
 import { MAX_PEERS, PeerSet } from './peer-set.js';
 import { serveMetadata } from './metadata-extension.js';
@@ -260,6 +260,7 @@ export class Swarm {
   private onHave(link: PeerLink, p: PieceIndex): void {
     // A leecher announced a piece: blocks of it waiting at seeds go to it (the engine's reclaim).
     if (this.availability.have(link, p) === 'new') this.engine?.announced(p);
+    this.uploader.announced(p);
     // BEP 16: a piece we offered shows up elsewhere: its first holder may get the next one.
     for (const peer of this.superSeed?.passedOn(link, p, this.set.links.size <= 1) ?? []) this.offerNext(peer);
     this.afterPeerHas(link);
@@ -387,13 +388,4 @@ export class Swarm {
     this.down.close();
     await this.set.close();
   }
-}
-
-/** Where a peer listens: the address we dialed, or its address with the port from its extended handshake (BEP 10 `p`). */
-function listenAddressOf(link: PeerLink): { host: string; port: number } | undefined {
-  const i = link.address.lastIndexOf(':');
-  const host = link.address.slice(0, i).replace(/^::ffff:/, '');
-  if (link.outgoing) return { host, port: Number(link.address.slice(i + 1)) };
-  const p = (link.wire.peerExtendedHandshake as Record<string, unknown> | undefined)?.['p'];
-  return typeof p === 'number' && p > 0 && p < 65536 ? { host, port: p } : undefined;
 }

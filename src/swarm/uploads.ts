@@ -91,6 +91,7 @@ export class Uploader {
   private seq = 0;
   private serving = false;
   private wake: NodeJS.Timeout | undefined;
+  private wakeAt = 0;
   private closing = false;
   /** Requests past reqq each peer sent since its queue was last under it. */
   private readonly overflow = new WeakMap<PeerLink, number>();
@@ -125,6 +126,13 @@ export class Uploader {
     const held = this.lines.get(link)?.held;
     const i = held ? held.findIndex((u) => u.piece === p && u.offset === offset && u.length === length) : -1;
     if (i >= 0) held!.splice(i, 1);
+  }
+
+  /** A peer announced piece `p` (share first counts the wait of the others' asks from then). */
+  announced(p: PieceIndex): void {
+    if (this.o.shareWaitMs <= 0) return;
+    this.queue.announced(p, this.o.now());
+    if (this.queue.size > 0 && !this.serving) this.rearm();
   }
 
   /** `link` closed; a complete peer still counts as a holder for share-first. */
@@ -209,8 +217,15 @@ export class Uploader {
     } finally {
       this.serving = false;
     }
+    this.rearm();
+  }
+
+  /** Wakes the loop when the first held-back request may go (sooner than planned: a peer announced its piece). */
+  private rearm(): void {
     const due = this.queue.nextWake();
-    if (this.closing || due === undefined || this.wake) return;
+    if (this.closing || due === undefined || (this.wake && this.wakeAt <= due)) return;
+    if (this.wake) clearTimeout(this.wake);
+    this.wakeAt = due;
     this.wake = setTimeout(() => {
       this.wake = undefined;
       void this.drain();

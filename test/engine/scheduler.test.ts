@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pieceIndex } from '../../src/core/ids.js';
-import { ENDGAME_CROSS_MS, scheduleTurn, WEB_REPEATS_PEER_MS, type PieceRule } from '../../src/engine/scheduler.js';
+import { ENDGAME_CROSS_MS, scheduleTurn, WEB_REPEATS_HELD_MS, WEB_REPEATS_PEER_MS, type PieceRule } from '../../src/engine/scheduler.js';
 import { block, book, PIECE, render, sources } from './shorthand.js';
 import { BLOCK_BYTES } from '../../src/engine/block.js';
 
@@ -61,6 +61,9 @@ const rows: Row[] = [
   { name: "endgame: a web seed never repeats another web seed's request", sources: 'W=web/0 V=web', wanted: '1', asked: { W: ['0.0'] }, endgame: true, asks: '' },
   { name: "endgame: an idle web seed repeats a peer's ask once it is WEB_REPEATS_PEER_MS old (a slow peer does not hold the last piece)", sources: 'V=web A=####/0', wanted: '1', asked: { A: ['0.0'] }, endgame: true, now: WEB_REPEATS_PEER_MS, asks: 'V:0.0' },
   { name: "endgame: but not a fresh one", sources: 'V=web A=####/0', wanted: '1', asked: { A: ['0.0'] }, endgame: true, now: WEB_REPEATS_PEER_MS - 1, asks: '' },
+  { name: "endgame beside a leecher: an idle web seed leaves a seed peer's ask (it may hold it while a leecher passes the piece on) until WEB_REPEATS_HELD_MS", sources: 'V=web S=####/0 L=.#../0', wanted: '1', asked: { S: ['0.0'] }, endgame: true, now: WEB_REPEATS_HELD_MS - 1, asks: '' },
+  { name: "endgame beside a leecher: then it repeats it", sources: 'V=web S=####/0 L=.#../0', wanted: '1', asked: { S: ['0.0'] }, endgame: true, now: WEB_REPEATS_HELD_MS, asks: 'V:0.0' },
+  { name: "endgame beside a seed peer: a leecher's ask is repeated after WEB_REPEATS_PEER_MS", sources: 'V=web S=####/0 L=#.../0', wanted: '1', asked: { L: ['0.0'] }, endgame: true, now: WEB_REPEATS_PEER_MS, asks: 'V:0.0' },
   { name: "endgame: a peer repeats a web seed's ask only once it is ENDGAME_CROSS_MS old (a web request cannot be withdrawn)", sources: 'V=web/0 A=####', wanted: '1', asked: { V: ['0.0'] }, endgame: true, now: ENDGAME_CROSS_MS - 1, asks: '' },
   { name: "endgame: and then it does", sources: 'V=web/0 A=####', wanted: '1', asked: { V: ['0.0'] }, endgame: true, now: ENDGAME_CROSS_MS, asks: 'A:0.0' },
   { name: "a seed peer leaves the web seed's queue (what it sends soon) to it, and takes what lies beyond", sources: 'S=#### W=web/2q3', wanted: '4 2', asks: 'S:0.3,1.0,1.1 W:0.0,0.1' },

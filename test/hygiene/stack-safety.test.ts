@@ -25,7 +25,6 @@ const BOUNDED_RECURSION: Record<string, string> = {
   'src/serve/server.ts:walk': 'async, awaiting readdir before each level, so the stack unwinds between levels; depth is the served folder depth',
   'src/sync/sources.ts:walk': 'async, awaiting readdir before each level, so the stack unwinds between levels; depth is the --source folder depth',
   'src/swarm/rate-limit.ts:drain': 'called again from a timer, not from itself on the stack',
-  'src/swarm/uploads.ts:drain': 'called again from a timer, not from itself on the stack',
   'src/tracker/client.ts:kick': 'called again from a promise callback, not from itself on the stack',
 };
 

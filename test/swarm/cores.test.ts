@@ -11,7 +11,7 @@ import { MAX_PIPELINE_BLOCKS, MAX_PIPELINE_DEPTH, PIPELINE_BYTES, PIPELINE_DEPTH
 import { NO_CAPACITY } from '../../src/engine/handle.js';
 import { dialWays, duplicateToDrop, MAX_REDIALS, refusedBeforeHandshake, shouldRedial, type DialWay } from '../../src/swarm/peer-set.js';
 import { SUPER_SEED_PATIENCE_MS, SuperSeed } from '../../src/swarm/super-seed.js';
-import { SHARE_MEMORY_MS, UploadQueue } from '../../src/swarm/upload-queue.js';
+import { SHARE_MEMORY_MS, UNANNOUNCED_WAIT_FACTOR, UploadQueue } from '../../src/swarm/upload-queue.js';
 
 const P = pieceIndex;
 /** "#.#." -> has(i) per piece. */
@@ -114,13 +114,39 @@ describe('upload queue (fake clock)', () => {
     assert.equal(q.next(0, live, live)?.piece, 1, 'piece 1 went to nobody yet');
     assert.equal(q.next(0, live, live)?.piece, 0);
   });
-  it('share first: a piece another connected peer got waits until its wait ends', () => {
+  it('share first: a piece another connected peer got waits shareWaitMs after a peer announced it', () => {
     const q = new UploadQueue<string>(1500);
     q.sent('X', 0);
     q.push(req('A', 0, 0, 1000));
     assert.equal(q.next(2000, live, live), undefined);
-    assert.equal(q.nextWake(), 2500);
+    q.announced(0, 2200);
+    assert.equal(q.nextWake(), 3700, 'counted from the announcement, not the ask');
+    assert.equal(q.next(3699, live, live), undefined);
+    assert.equal(q.next(3700, live, live)?.piece, 0);
+  });
+  it('share first: a piece announced before the ask waits shareWaitMs from the ask', () => {
+    const q = new UploadQueue<string>(1500);
+    q.sent('X', 0);
+    q.announced(0, 500);
+    q.push(req('A', 0, 0, 1000));
+    assert.equal(q.next(2499, live, live), undefined);
     assert.equal(q.next(2500, live, live)?.piece, 0);
+  });
+  it('share first: a piece nobody announced yet waits UNANNOUNCED_WAIT_FACTOR times as long after the ask', () => {
+    const q = new UploadQueue<string>(1500);
+    q.sent('X', 0);
+    q.push(req('A', 0, 0, 1000));
+    const due = 1000 + 1500 * UNANNOUNCED_WAIT_FACTOR;
+    assert.equal(q.nextWake(), due);
+    assert.equal(q.next(due - 1, live, live), undefined, 'X may still be verifying it');
+    assert.equal(q.next(due, live, live)?.piece, 0);
+  });
+  it('without share first an announcement changes nothing', () => {
+    const q = new UploadQueue<string>(0);
+    q.sent('X', 0);
+    q.announced(0, 0);
+    q.push(req('A', 0, 0, 1000));
+    assert.equal(q.next(1000, live, live)?.piece, 0);
   });
   it('a peer that left complete still counts as a holder for SHARE_MEMORY_MS, then is forgotten', () => {
     const q = new UploadQueue<string>(1500);

@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { createDiffieHellman } from 'node:crypto';
 import { test } from 'node:test';
-import { MSE_PRIME, mseKeyPair } from '../../src/swarm/mse-keys.js';
+import { MSE_PRIME, mseGroupMade, mseKeyPair } from '../../src/swarm/mse-keys.js';
+import { SafeWire } from '../../src/swarm/safe-wire.js';
+
+test('an accepted connection gets a key pair, but the group (its prime checked, ~20 ms of CPU) is made only when a handshake uses it', () => {
+  const wire = new SafeWire('tcpIncoming', 4);
+  const k = mseKeyPair();
+  assert.equal(mseGroupMade(), false, 'a plaintext peer never needs it');
+  k.generateKeys();
+  assert.equal(mseGroupMade(), true);
+  wire.destroy();
+});
 
 test('MSE/PE key pairs made from one shared group agree with each other and with a DiffieHellman of their own', () => {
   const a = mseKeyPair();
