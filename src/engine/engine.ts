@@ -397,4 +397,3 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     return [...this.health.keys()];
   }
 }
-
