@@ -131,15 +131,23 @@ function cut(s: LocalSegment, span: Span): LocalSegment {
   return { ...s, start: span.start, end: span.end, sourceOffset: s.sourceOffset + (span.start - s.start) };
 }
 
-/** The bytes of `span` among `fetched` (every byte of it was fetched). */
+/** The bytes of `span` among `fetched` (every byte of it was fetched): a view of the range holding it, most often the last one asked. */
 function netBytes(fetched: readonly { spans: readonly Span[]; got: Fetched<unknown> }[], span: Span): Uint8Array {
+  for (let k = fetched.length - 1; k >= 0; k--) {
+    const f = fetched[k]!;
+    for (let i = 0; i < f.spans.length; i++) {
+      const r = f.spans[i]!;
+      if (r.start <= span.start && span.end <= r.end) return f.got.parts[i]!.subarray(span.start - r.start, span.end - r.start);
+    }
+  }
   const out = new Uint8Array(span.end - span.start);
   for (const f of fetched) {
-    f.spans.forEach((r, i) => {
+    for (let i = 0; i < f.spans.length; i++) {
+      const r = f.spans[i]!;
       const a = Math.max(r.start, span.start);
       const b = Math.min(r.end, span.end);
       if (a < b) out.set(f.got.parts[i]!.subarray(a - r.start, b - r.start), a - span.start);
-    });
+    }
   }
   return out;
 }
