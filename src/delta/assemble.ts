@@ -307,7 +307,7 @@ async function assemblePieceWith<Who>(
     const fresh = new Map(dense ? [...probes].filter(([, x]) => !x.outcome().allWrong) : segs.filter((s) => sampledUpTo(s, maxRank) && !probes.has(s)).map((s) => [s, early?.probes.get(segmentKey(s)) ?? newProbe(s, span.end)] as const));
     if (fresh.size === 0 || !fetcher) return false;
     const buf = (held.buf ??= pool.take(len));
-    await fillSegments(buf, span.start, segs, input, held.windows);
+    if ([...fresh].some(([s, x]) => early?.probes.get(segmentKey(s)) !== x)) await fillSegments(buf, span.start, segs, input, held.windows); // samplers done ahead need no local bytes
     for (let round = 0; ; round++) {
       const asks = [...fresh.values()].map((x) => ({ x, spans: dense && round === 0 ? x.dense() : x.next(buf.subarray(x.seg.start - span.start, x.seg.end - span.start)) })).filter((a) => a.spans.length > 0);
       if (asks.length === 0) break;
