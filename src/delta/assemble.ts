@@ -43,7 +43,7 @@ import { stillToFetch } from './sure-bytes.js';
 import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
 import { alignedPool, BufferPool, fillSegments, ReadWindows } from './piece-fill.js';
 import { cutBySamples as cutBy, knownToDiffer, SegmentProbe, WIDER_TURN_MARGINS } from './probe.js';
-import { LEAST_CERTAIN_RANK, newProbe, SampleAhead, sampledUpTo, segmentKey, type SampledPiece } from './sample-ahead.js';
+import { LEAST_CERTAIN_RANK, newProbe, RoundGate, SampleAhead, sampledUpTo, segmentKey, type Sampling } from './sample-ahead.js';
 import { blockPlan, blockRight, guessedRight, sameBytesAt, wrongBlockFetch, wrongBlockSamples } from './block-verify.js';
 import { MERKLE_BLOCK_BYTES } from '../torrent/merkle.js';
 import { assembleWindow } from './assemble-window.js';
@@ -130,21 +130,22 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
       if (next < todo.length) p = todo[next++]!;
       else p = nextRemote();
       if (p === undefined) break;
-      await assemblePiece(input, p, stats, pool, distrust, await ahead?.take(p));
+      await assemblePiece(input, p, stats, pool, distrust, { early: await ahead?.take(p), gate });
       fetcher?.done?.(p);
     }
   };
   // Pieces that sample before fetching anything are sampled ahead, all of them a round at a time (sample-ahead.ts).
   const ahead = fetcher && !input.leaves ? SampleAhead.start(plan, input, fetcher, [...todo, ...remote], distrust) : undefined;
+  const gate = new RoundGate();
   const n = Math.max(1, Math.min(input.concurrency ?? fetcher?.concurrency ?? assembleWindow(plan.pieceLength), todo.length + remote.length));
   await Promise.all(Array.from({ length: n }, worker));
   return stats;
 }
 
-async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stats: AssembleStats, pool: BufferPool, distrust: Distrust, early?: SampledPiece<Who>): Promise<void> {
+async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stats: AssembleStats, pool: BufferPool, distrust: Distrust, sampling: Sampling<Who>): Promise<void> {
   const held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean; windows?: ReadWindows } = {};
   try {
-    await assemblePieceWith(input, p, stats, pool, held, distrust, early);
+    await assemblePieceWith(input, p, stats, pool, held, distrust, sampling);
   } finally {
     // The piece buffer goes back only when the store is done with it (or never got it); the network buffer always.
     if (held.buf && (!held.written || input.store.releasesBytes)) pool.give(held.buf);
@@ -160,7 +161,7 @@ async function assemblePieceWith<Who>(
   pool: BufferPool,
   held: { buf?: Uint8Array; net?: Uint8Array; written?: boolean; windows?: ReadWindows },
   distrust: Distrust,
-  early: SampledPiece<Who> | undefined,
+  { early, gate }: Sampling<Who>,
 ): Promise<void> {
   const { plan, check } = input;
   const span = pieceSpan(plan, p);
@@ -201,8 +202,12 @@ async function assemblePieceWith<Who>(
     }
     netSpans = mergeSpans([...netSpans, ...need]);
   };
-  // Samples taken ahead (sample-ahead.ts) are this piece's first network bytes.
-  for (const f of early?.fetched ?? []) record(f.spans, f.got);
+  // Samples taken ahead and what the piece fetches after them (sample-ahead.ts) are its first network bytes; holes fetched again are not "wasted" (fetchMissing).
+  for (const f of early?.fetched ?? []) {
+    const again = spanBytes(f.spans) - spanBytes(subtractSpans(f.spans, netSpans));
+    record(f.spans, f.got);
+    fetchedHere -= again;
+  }
   const fetchMissing = async (ranges: readonly Span[]) => {
     // Holes already fetched (samples) are fetched again when shorter than a multipart part's framing.
     const need = stillToFetch(ranges, netSpans);
@@ -302,13 +307,13 @@ async function assemblePieceWith<Who>(
     const fresh = new Map(dense ? [...probes].filter(([, x]) => !x.outcome().allWrong) : segs.filter((s) => sampledUpTo(s, maxRank) && !probes.has(s)).map((s) => [s, early?.probes.get(segmentKey(s)) ?? newProbe(s, span.end)] as const));
     if (fresh.size === 0 || !fetcher) return false;
     const buf = (held.buf ??= pool.take(len));
-    await fillSegments(buf, span.start, segs, input, held.windows);
+    if ([...fresh].some(([s, x]) => early?.probes.get(segmentKey(s)) !== x)) await fillSegments(buf, span.start, segs, input, held.windows); // samplers done ahead need no local bytes
     for (let round = 0; ; round++) {
       const asks = [...fresh.values()].map((x) => ({ x, spans: dense && round === 0 ? x.dense() : x.next(buf.subarray(x.seg.start - span.start, x.seg.end - span.start)) })).filter((a) => a.spans.length > 0);
       if (asks.length === 0) break;
       // Samples are asked as they are, not bridged: that is the point of them.
       const need = subtractSpans(mergeSpans(round === 0 ? [...asks.flatMap((a) => a.spans), ...withFirst] : asks.flatMap((a) => a.spans)), netSpans);
-      if (need.length > 0) record(need, await fetcher.fetch(p, need, { into: netBuf() }));
+      if (need.length > 0) record(need, await gate.run(() => fetcher.fetch(p, need, { into: netBuf() })));
       const net = netBuf();
       for (const a of asks) for (const r of a.spans) a.x.record(r.start, buf.subarray(r.start - span.start, r.end - span.start), net.subarray(r.start - span.start, r.end - span.start));
     }

@@ -13,7 +13,7 @@ import { assemble, type AssembleEvent } from '../../src/delta/assemble.js';
 import { buildPlan, type LocalSegment } from '../../src/delta/plan.js';
 import { BISECT } from '../../src/delta/probe.js';
 import { Distrust } from '../../src/delta/guess-policy.js';
-import { samplesFirst } from '../../src/delta/sample-ahead.js';
+import { RoundGate, samplesFirst } from '../../src/delta/sample-ahead.js';
 import { MemorySource } from '../../src/store/byte-source.js';
 import { pieceCheckOf } from '../../src/torrent/piece-check.js';
 import { Rng } from '../helpers/random.js';
@@ -99,11 +99,43 @@ describe('sampling ahead', () => {
   it('samplesFirst: pieces whose changed block ends inside them, with one guess layer; not a piece whose guess is distrusted', () => {
     const plan = buildPlan({ length: 2 * PIECE, pieceLength: PIECE }, [[seg(0, 4000, 'nested-file')]], [[seg(4000, 12_000, 'changed-block'), seg(PIECE, 2 * PIECE, 'changed-block')]]);
     const first = samplesFirst(plan, pieceIndex(0), new Distrust());
-    assert.deepEqual(first?.map((s) => [s.start, s.end, s.reason]), [[4000, 12_000, 'changed-block']]);
+    assert.deepEqual(first?.sampled.map((s) => [s.start, s.end, s.reason]), [[4000, 12_000, 'changed-block']]);
+    assert.deepEqual(first?.candidates.map((s) => [s.start, s.end]), [[0, 4000], [4000, 12_000]]);
     // A guess that reaches the piece end may verify whole: the piece tries it first.
     assert.equal(samplesFirst(plan, pieceIndex(1), new Distrust()), undefined);
     const distrust = new Distrust();
     distrust.learn([seg(0, 4000, 'changed-block')]);
     assert.equal(samplesFirst(plan, pieceIndex(0), distrust), undefined, 'a chain found wrong before is not sampled');
+  });
+
+  it('RoundGate: rounds asked in one turn leave together; one asked while another is out waits for it', async () => {
+    const gate = new RoundGate(60_000);
+    const turn = () => new Promise((r) => setImmediate(r));
+    const log: string[] = [];
+    let finishA!: () => void;
+    const a = gate.run(() => {
+      log.push('a');
+      return new Promise<void>((r) => (finishA = r));
+    });
+    const b = gate.run(async () => void log.push('b'));
+    await turn();
+    await turn();
+    assert.deepEqual(log, ['a', 'b'], 'a and b left in the same turn');
+    await b;
+    const c = gate.run(async () => void log.push('c'));
+    await turn();
+    await turn();
+    assert.deepEqual(log, ['a', 'b'], 'c waits while a is out');
+    finishA();
+    await a;
+    await c;
+    assert.deepEqual(log, ['a', 'b', 'c']);
+  });
+
+  it('RoundGate: a round does not wait for ever for a round that does not come back', async () => {
+    const gate = new RoundGate(5);
+    void gate.run(() => new Promise<void>(() => undefined));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await gate.run(async () => 'went'), 'went');
   });
 });
