@@ -106,7 +106,7 @@ export async function planNested(
   /**
    * Sources to walk nested metadata through (small cached blocks: EROFS spreads inodes over the whole image); default
    * byteSources. Given as a function, they are made here and dropped when planning returns: a walk's cache holds up to
-   * 16 MiB, which the caller's frame kept alive while it built the plan.
+   * a few MiB, which the caller's frame kept alive while it built the plan.
    */
   walkWith: readonly (ByteSource | undefined)[] | (() => readonly (ByteSource | undefined)[]) = byteSources,
   /** Where re-encoded EROFS clusters are kept (a local source of its own, at `index` in byteSources). */
