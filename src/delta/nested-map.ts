@@ -220,8 +220,6 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
       const sEvidence = erofs && !numeric && sf && from !== undefined ? sf.evidence(from) : undefined;
       const tLa = tEvidence ? tEvidence.split('.') : undefined;
       const sLa = sEvidence ? sEvidence.split('.') : undefined;
-      const sameStarts = (i: number) =>
-        numeric ? laOf(tf, f, n, i) === laOf(sf!, from!, sn, i) && laOf(tf, f, n, i + 1) === laOf(sf!, from!, sn, i + 1) : !tLa || (tLa[i] === sLa?.[i] && tLa[i + 1] === sLa?.[i + 1]);
       // Only the first changed chunk of a run is guessed: the chunks after it hold other bytes (EROFS
       // clusters start at new logical offsets, squashfs blocks after an insertion shift).
       let prevOk = true;
@@ -234,7 +232,10 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
         if (src && sf && from !== undefined && i < sf.chunkCount(from)) {
           const ss = sf.chunkStart(from, i);
           const se = sf.chunkEnd(from, i);
-          ok = whole || (se - ss === te - ts && sameStarts(i));
+          const sameStarts = numeric
+            ? laOf(tf, f, n, i) === laOf(sf, from, sn, i) && laOf(tf, f, n, i + 1) === laOf(sf, from, sn, i + 1)
+            : !tLa || (tLa[i] === sLa?.[i] && tLa[i + 1] === sLa?.[i + 1]);
+          ok = whole || (se - ss === te - ts && sameStarts);
           if (ok) pair(t, ts, te, src, ss, exact);
           else if (first) changedBlock(t, ts, te, src, ss, se, changedBlocks);
         }
@@ -242,7 +243,7 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
         if (!ok) for (const sp of t.toImage(ts, te)) (unmapped ??= []).push(sp);
       }
       // A tail in an uncompressed shared block sits there as is: an unchanged file's tail maps byte for byte.
-      const tTail = whole ? tf.tail(f) : undefined;
+      const tTail = whole && t.layout.shared[tf.tailBlock(f)]?.raw ? tf.tail(f) : undefined;
       const sTail = tTail && sf && from !== undefined ? sf.tail(from) : undefined;
       if (src && tTail && sTail) {
         const tb = t.layout.shared[tTail.block];

@@ -95,8 +95,8 @@ export function sigHash(t: FileTable, i: number): number {
   h = Math.imul(h ^ Math.floor(t.size(i) / 0x40000000), FNV_PRIME);
   const n = t.chunkCount(i);
   for (let k = 0; k < n; k++) h = Math.imul(h ^ (t.chunkEnd(i, k) - t.chunkStart(i, k)), FNV_PRIME);
-  const tail = t.tail(i);
-  if (tail) h = Math.imul(h ^ (tail.length + 1), FNV_PRIME);
+  const tail = t.tailLength(i);
+  if (tail >= 0) h = Math.imul(h ^ (tail + 1), FNV_PRIME);
   if (n > 0 && t.lasAt(i, 0) !== undefined) {
     for (let k = 0; k < n; k++) h = Math.imul(h ^ t.lasAt(i, k)!, FNV_PRIME);
   } else {
@@ -115,9 +115,7 @@ export function sameSignature(a: FileTable, i: number, b: FileTable, j: number):
   const n = a.chunkCount(i);
   if (a.size(i) !== b.size(j) || n !== b.chunkCount(j)) return false;
   for (let k = 0; k < n; k++) if (a.chunkEnd(i, k) - a.chunkStart(i, k) !== b.chunkEnd(j, k) - b.chunkStart(j, k)) return false;
-  const ta = a.tailBlock(i) >= 0 ? a.tail(i)!.length : -1;
-  const tb = b.tailBlock(j) >= 0 ? b.tail(j)!.length : -1;
-  if (ta !== tb) return false;
+  if (a.tailLength(i) !== b.tailLength(j)) return false;
   const numeric = n > 0 && a.lasAt(i, 0) !== undefined && b.lasAt(j, 0) !== undefined;
   if (numeric) {
     for (let k = 0; k < n; k++) if (a.lasAt(i, k) !== b.lasAt(j, k)) return false;

@@ -338,6 +338,9 @@ export class FileTable implements Iterable<LayoutFile> {
     return this.c.tails ? this.c.tails.block[i]! : -1;
   }
 
+  /** The length of entry i's tail, -1 for none (no Tail object made). */
+  tailLength = (i: number): number => (this.c.tails && this.c.tails.block[i]! >= 0 ? this.c.tails.length[i]! : -1);
+
   tail(i: number): Tail | undefined {
     const t = this.c.tails;
     return t && t.block[i]! >= 0 ? { block: t.block[i]!, offset: t.offset[i]!, length: t.length[i]! } : undefined;
