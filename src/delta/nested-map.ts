@@ -23,17 +23,20 @@
  * the old one that starts with the same tail (shared-prefix.ts)
  * ('changed-block': its prefix), kept apart for a guess layer.
  *
- * Pure: works on NestedImage values; no I/O. Memory: two maps per source
- * nested image (a hash of the path and of the signature to the file's index
- * in its table: string-index.ts), built once; files are read by index from
- * the layouts' columns.
+ * Pure: works on NestedImage values; no I/O. Memory: two hash indexes per
+ * source nested image (a hash of the path and of the signature to the file's
+ * index in its table: string-index.ts HashIndex, two typed arrays each),
+ * built once; paths and signatures are hashed and compared on the layouts'
+ * columns (layouts/entry-keys.ts), so no string is made per file but for the
+ * changed files' report.
  */
-import { entrySignature, type FileTable } from '../layouts/layout.js';
+import type { FileTable } from '../layouts/layout.js';
+import { PathHasher, samePath, sameSignature, sigHash } from '../layouts/entry-keys.js';
 import type { NestedImage } from '../layouts/nested.js';
 import { SegmentList, type LocalSegment, type Reason } from './segments.js';
 import { mergeSpans, type Span } from '../core/span.js';
 import { blocksByLeadingTail, leadingTails, oldSharedIndex } from './shared-prefix.js';
-import { StringIndex } from './string-index.js';
+import { HashIndex } from './string-index.js';
 
 export interface NestedSource {
   /** Index in the sync's source list. */
@@ -71,9 +74,10 @@ export interface NestedMapping {
 interface Indexed {
   readonly img: NestedImage;
   readonly index: number;
+  readonly files: FileTable;
   /** Source files with stored data by path (the last of equal paths) and by signature (the first), no string kept. */
-  readonly byPath: StringIndex;
-  readonly bySig: StringIndex;
+  readonly byPath: HashIndex;
+  readonly bySig: HashIndex;
   readonly shared: Map<string, { start: number; end: number }>;
   /** Compressed shared blocks by the tail they start with (shared-prefix.ts). */
   readonly byLeadingTail: Map<string, number>;
@@ -81,20 +85,31 @@ interface Indexed {
 
 function indexImage(img: NestedImage, index: number): Indexed {
   const files = img.layout.files;
-  const byPath = new StringIndex((f) => files.path(f));
-  const bySig = new StringIndex((f) => entrySignature(files, f));
-  for (let f = 0; f < files.count; f++) {
+  let n = 0;
+  for (let f = 0; f < files.count; f++) if (storesData(files, f)) n++;
+  const byPath = new HashIndex(n);
+  const bySig = new HashIndex(n);
+  const hasher = new PathHasher(files);
+  let f = 0;
+  const samePathAsF = (j: number) => samePath(files, f, files, j);
+  const sameSigAsF = (j: number) => sameSignature(files, f, files, j);
+  for (; f < files.count; f++) {
     if (!storesData(files, f)) continue;
-    byPath.set(files.path(f), f);
-    bySig.set(entrySignature(files, f), f, true);
+    byPath.set(hasher.hash(f), f, samePathAsF);
+    bySig.set(sigHash(files, f), f, sameSigAsF, true);
   }
   const shared = new Map<string, { start: number; end: number }>();
   for (const b of img.layout.shared) shared.set(`${b.end - b.start}\0${b.key}`, b);
-  return { img, index, byPath, bySig, shared, byLeadingTail: blocksByLeadingTail(img.layout) };
+  return { img, index, files, byPath, bySig, shared, byLeadingTail: blocksByLeadingTail(img.layout) };
 }
 
 /** Segments for target [ts, te) of `t` from source [ss, ...) of `s`, through both containers' pieces. */
 function pair(t: NestedImage, ts: number, te: number, s: Indexed, ss: number, out: SegmentList, reason: Reason = 'nested-file'): void {
+  // Both containers one run each (the usual case): one segment, no span list made.
+  if (t.base !== undefined && s.img.base !== undefined) {
+    if (te > ts) out.add(ts + t.base, te + t.base, s.index, ss + s.img.base, reason);
+    return;
+  }
   const tSpans = t.toImage(ts, te);
   const sSpans = s.img.toImage(ss, ss + (te - ts));
   let j = 0;
@@ -129,7 +144,12 @@ function changedBlock(t: NestedImage, ts: number, te: number, s: Indexed, ss: nu
   if (len > CHANGED_BLOCK_HEADER) pair(t, ts + CHANGED_BLOCK_HEADER, ts + len, s, ss + CHANGED_BLOCK_HEADER, out, 'changed-block');
 }
 
-/** A regular file with stored bytes (chunks or a tail). */
+/** Logical start of chunk k of file y (of `count` chunks), undefined past the last: the '.'-parts of its evidence, as numbers. */
+function laOf(x: FileTable, y: number, count: number, k: number): number | undefined {
+  return k < count ? x.lasAt(y, k) : undefined;
+}
+
+/** A regular file with stored data (chunks or a tail). */
 function storesData(files: FileTable, f: number): boolean {
   return files.type(f) === 'file' && (files.chunkCount(f) > 0 || files.tailBlock(f) >= 0);
 }
@@ -149,19 +169,25 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
     const candidates = [...indexed.filter((s) => s.img.path === t.path), ...indexed.filter((s) => s.img.path !== t.path && s.img.layout.format === t.layout.format)];
     const erofs = t.layout.format === 'erofs';
     const tf = t.layout.files;
-    for (let f = 0; f < tf.count; f++) {
+    const hasher = new PathHasher(tf);
+    // Target file f's path and signature against a candidate's files, on the columns (one function each per candidate).
+    let f = 0;
+    const pathIs = candidates.map((c) => (j: number) => samePath(tf, f, c.files, j));
+    const sigIs = candidates.map((c) => (j: number) => sameSignature(tf, f, c.files, j));
+    for (; f < tf.count; f++) {
       if (!storesData(tf, f)) continue;
       files++;
-      const sig = entrySignature(tf, f);
-      const path = tf.path(f);
+      const pathHash = hasher.hash(f);
+      const sig = sigHash(tf, f);
       const n = tf.chunkCount(f);
       let src: Indexed | undefined;
       /** Index of the source file in src's table. */
       let from: number | undefined;
       let whole = false;
-      for (const c of candidates) {
-        const same = c.byPath.get(path);
-        if (same !== undefined && entrySignature(c.img.layout.files, same) === sig) {
+      for (let k = 0; k < candidates.length; k++) {
+        const c = candidates[k]!;
+        const same = c.byPath.get(pathHash, pathIs[k]!);
+        if (same !== undefined && sameSignature(c.files, same, tf, f)) {
           src = c;
           from = same;
           whole = true;
@@ -173,8 +199,9 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
         }
       }
       if (!whole) {
-        for (const c of candidates) {
-          const moved = c.bySig.get(sig);
+        for (let k = 0; k < candidates.length; k++) {
+          const c = candidates[k]!;
+          const moved = c.bySig.get(sig, sigIs[k]!);
           if (moved !== undefined) {
             src = c;
             from = moved;
@@ -183,10 +210,14 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
           }
         }
       }
-      const unmapped: Span[] = [];
+      let unmapped: Span[] | undefined;
       const sf = src?.img.layout.files;
-      const tEvidence = erofs ? tf.evidence(f) : undefined;
-      const sEvidence = erofs && sf && from !== undefined ? sf.evidence(from) : undefined;
+      const sn = sf && from !== undefined ? sf.chunkCount(from) : 0;
+      // EROFS extents' logical starts: compared as the numbers the tables keep; as the evidence strings' '.'-parts
+      // when either file's are not one number per chunk (rare).
+      const numeric = erofs && n > 0 && sn > 0 && tf.lasAt(f, 0) !== undefined && sf!.lasAt(from!, 0) !== undefined;
+      const tEvidence = erofs && !numeric ? tf.evidence(f) : undefined;
+      const sEvidence = erofs && !numeric && sf && from !== undefined ? sf.evidence(from) : undefined;
       const tLa = tEvidence ? tEvidence.split('.') : undefined;
       const sLa = sEvidence ? sEvidence.split('.') : undefined;
       // Only the first changed chunk of a run is guessed: the chunks after it hold other bytes (EROFS
@@ -201,23 +232,26 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
         if (src && sf && from !== undefined && i < sf.chunkCount(from)) {
           const ss = sf.chunkStart(from, i);
           const se = sf.chunkEnd(from, i);
-          ok = whole || (se - ss === te - ts && (!tLa || (tLa[i] === sLa?.[i] && tLa[i + 1] === sLa?.[i + 1])));
+          const sameStarts = numeric
+            ? laOf(tf, f, n, i) === laOf(sf, from, sn, i) && laOf(tf, f, n, i + 1) === laOf(sf, from, sn, i + 1)
+            : !tLa || (tLa[i] === sLa?.[i] && tLa[i + 1] === sLa?.[i + 1]);
+          ok = whole || (se - ss === te - ts && sameStarts);
           if (ok) pair(t, ts, te, src, ss, exact);
           else if (first) changedBlock(t, ts, te, src, ss, se, changedBlocks);
         }
         prevOk = ok;
-        if (!ok) for (const sp of t.toImage(ts, te)) unmapped.push(sp);
+        if (!ok) for (const sp of t.toImage(ts, te)) (unmapped ??= []).push(sp);
       }
       // A tail in an uncompressed shared block sits there as is: an unchanged file's tail maps byte for byte.
-      const tTail = whole ? tf.tail(f) : undefined;
+      const tTail = whole && t.layout.shared[tf.tailBlock(f)]?.raw ? tf.tail(f) : undefined;
       const sTail = tTail && sf && from !== undefined ? sf.tail(from) : undefined;
       if (src && tTail && sTail) {
         const tb = t.layout.shared[tTail.block];
         const sb = src.img.layout.shared[sTail.block];
         if (tb?.raw && sb?.raw) pair(t, tb.start + tTail.offset, tb.start + tTail.offset + tTail.length, src, sb.start + sTail.offset, exact);
       }
-      if (unmapped.length === 0) mappedFiles++;
-      if (!whole) changed.push({ path: `${t.path}:${path}`, size: tf.size(f), unmapped: mergeSpans(unmapped) });
+      if (!unmapped) mappedFiles++;
+      if (!whole) changed.push({ path: `${t.path}:${tf.path(f)}`, size: tf.size(f), unmapped: mergeSpans(unmapped ?? []) });
     }
     const same = candidates[0]?.img.path === t.path ? candidates[0] : undefined;
     const leading = same ? leadingTails(t.layout) : [];

@@ -44,3 +44,66 @@ export class StringIndex {
     return v.find((j) => this.keyOf(j) === key);
   }
 }
+
+/**
+ * Entries of a table by a 30-bit hash of theirs, in two typed arrays sized once (open addressing, at most half
+ * full): some 16 bytes per entry and no object, where a Map held each in the heap (nested-map: two per source
+ * nested image, one entry per file of a live image's tree). Equal hashes are told apart by `same(i, j)`, given
+ * to each call: the keys themselves are never kept.
+ */
+export class HashIndex {
+  private hashes: Int32Array;
+  /** Entry index + 1 per slot (0: empty). */
+  private slots: Int32Array;
+  private n = 0;
+
+  /** Room for `count` entries (more make it grow). */
+  constructor(count: number) {
+    let size = 16;
+    while (size < count * 2) size *= 2;
+    this.hashes = new Int32Array(size);
+    this.slots = new Int32Array(size);
+  }
+
+  /** Entry i under hash h: it replaces an entry of the same key (`same(j)`), or with `keepFirst` leaves it. */
+  set(h: number, i: number, same: (j: number) => boolean, keepFirst = false): void {
+    const mask = this.slots.length - 1;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const v = this.slots[s]!;
+      if (v === 0) {
+        this.hashes[s] = h;
+        this.slots[s] = i + 1;
+        if (++this.n * 2 > this.slots.length) this.grow();
+        return;
+      }
+      if (this.hashes[s] === h && same(v - 1)) {
+        if (!keepFirst) this.slots[s] = i + 1;
+        return;
+      }
+    }
+  }
+
+  /** The entry under hash h whose key is the one asked for (`same(j)`), if any. */
+  get(h: number, same: (j: number) => boolean): number | undefined {
+    const mask = this.slots.length - 1;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const v = this.slots[s]!;
+      if (v === 0) return undefined;
+      if (this.hashes[s] === h && same(v - 1)) return v - 1;
+    }
+  }
+
+  private grow(): void {
+    const { hashes, slots } = this;
+    this.hashes = new Int32Array(slots.length * 2);
+    this.slots = new Int32Array(slots.length * 2);
+    const mask = this.slots.length - 1;
+    for (let k = 0; k < slots.length; k++) {
+      if (slots[k] === 0) continue;
+      let s = hashes[k]! & mask;
+      while (this.slots[s] !== 0) s = (s + 1) & mask;
+      this.hashes[s] = hashes[k]!;
+      this.slots[s] = slots[k]!;
+    }
+  }
+}

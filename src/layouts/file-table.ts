@@ -279,13 +279,14 @@ export class FileTable implements Iterable<LayoutFile> {
   size = (i: number): number => this.c.sizes[i]!;
   raw = (i: number): boolean => (this.c.kind[i]! & RAW) !== 0;
 
-  ref(i: number): number | undefined {
-    return this.c.kind[i]! & HAS_REF ? this.c.refs![i]! : undefined;
-  }
-
-  mode(i: number): number | undefined {
-    return this.c.kind[i]! & HAS_MODE ? this.c.modes![i]! : undefined;
-  }
+  ref = (i: number): number | undefined => (this.c.kind[i]! & HAS_REF ? this.c.refs![i]! : undefined);
+  mode = (i: number): number | undefined => (this.c.kind[i]! & HAS_MODE ? this.c.modes![i]! : undefined);
+  /** Entry i's parent, -1 for none (its name is then its whole path); its name's length and code unit k (entry-keys.ts: paths hashed and compared with no string made). */
+  parent = (i: number): number => this.c.parents[i]!;
+  nameLength = (i: number): number => this.c.nameAt[i + 1]! - this.c.nameAt[i]!;
+  nameCode = (i: number, k: number): number => this.c.text.charCodeAt(this.c.nameAt[i]! + k);
+  /** Chunk k's logical start when entry i's evidence is kept as numbers (one per chunk), else undefined. */
+  lasAt = (i: number, k: number): number | undefined => (this.c.kind[i]! & HAS_EVIDENCE ? this.c.las![(this.c.chunkAt[i]! >> 1) + k] : undefined);
 
   name(i: number): string {
     return this.c.text.slice(this.c.nameAt[i]!, this.c.nameAt[i + 1]!);
@@ -336,6 +337,9 @@ export class FileTable implements Iterable<LayoutFile> {
   tailBlock(i: number): number {
     return this.c.tails ? this.c.tails.block[i]! : -1;
   }
+
+  /** The length of entry i's tail, -1 for none (no Tail object made). */
+  tailLength = (i: number): number => (this.c.tails && this.c.tails.block[i]! >= 0 ? this.c.tails.length[i]! : -1);
 
   tail(i: number): Tail | undefined {
     const t = this.c.tails;

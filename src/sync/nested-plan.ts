@@ -28,7 +28,6 @@ export interface NestedPlan {
   readonly mapping: NestedMapping;
   /** Candidate segments whose pieces verified while reading the target's nested metadata: exact. */
   readonly verified: LocalSegment[];
-  readonly targetImages: readonly NestedImage[];
   /**
    * A guess for the bytes of each container that are neither metadata nor
    * file data of its nested image (free clusters of a FAT image, the padding
@@ -106,7 +105,7 @@ export async function planNested(
   /**
    * Sources to walk nested metadata through (small cached blocks: EROFS spreads inodes over the whole image); default
    * byteSources. Given as a function, they are made here and dropped when planning returns: a walk's cache holds up to
-   * 16 MiB, which the caller's frame kept alive while it built the plan.
+   * a few MiB, which the caller's frame kept alive while it built the plan.
    */
   walkWith: readonly (ByteSource | undefined)[] | (() => readonly (ByteSource | undefined)[]) = byteSources,
   /** Where re-encoded EROFS clusters are kept (a local source of its own, at `index` in byteSources). */
@@ -161,5 +160,6 @@ export async function planNested(
   // may hold data where the target's free clusters are, so zeros beat the old container's bytes.
   const freeGuesses = new SegmentList(freeSorted.length >> 1);
   for (let k = 0; k < freeSorted.length; k += 2) freeGuesses.push(freeSorted[k]!, freeSorted[k + 1]!, ZERO_SOURCE, 0, reasonCode('zero'));
-  return { mapping, verified: checked.verifiedSegments(), targetImages, freeGuesses, reencoded };
+  // The nested images (their file tables: some 60 bytes an entry) are not returned: they go before the plan is built.
+  return { mapping, verified: checked.verifiedSegments(), freeGuesses, reencoded };
 }

@@ -63,6 +63,12 @@ export class SpanList {
     this.n = n + 2;
   }
 
+  /** Drops the spans (a layout's reads after its walk are counted in no layout): the readContent closure keeps the list. */
+  clear(): void {
+    this.b = new Float64Array(16);
+    this.n = 0;
+  }
+
   merged(): Span[] {
     const order = new Uint32Array(this.n / 2);
     for (let i = 0; i < order.length; i++) order[i] = i;

@@ -136,6 +136,8 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
   }
   fs.spans.push(0, Math.min(size, Math.max(fs.blksz, SUPERBLOCK_OFFSET + SB_BYTES)));
   const metadata = SpanTable.merged(fs.spans.merged());
+  // Its array (16 bytes a span, about one span per inode) would stay with the layout's readContent.
+  fs.spans.clear();
   return {
     format: 'erofs',
     size,

@@ -15,8 +15,12 @@ import type { MetadataBudget } from '../layout.js';
 
 export const METADATA_BYTES = 8192;
 const UNCOMPRESSED = 0x8000;
-/** Decoded metadata blocks kept at once (32 MiB). */
-const CACHE_BLOCKS = 4096;
+/**
+ * Decoded metadata blocks kept at once (2 MiB): the walk moves forward through the inode and directory tables, a
+ * directory's entries and inodes lying together; 4,096 blocks (32 MiB) held a live tree's whole decoded tables
+ * (4 MB more at the end of a walk of 64,000 entries) for no fewer decodes that showed in CPU time.
+ */
+const CACHE_BLOCKS = 256;
 
 export class MetadataReader {
   private readonly cache = new Map<number, { data: Uint8Array; next: number }>();

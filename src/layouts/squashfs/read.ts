@@ -68,7 +68,7 @@ class Squashfs {
           }
         } else if (ino.kind === 'file') {
           // ref: the inode position (table block * 65536 + offset), to read the content again later.
-          files.add(index, ent.name, this.fileOf(`${path}/${ent.name}`, ino, ent.start * 65536 + ent.offset));
+          files.add(index, ent.name, this.fileOf(path, ent.name, ino, ent.start * 65536 + ent.offset));
         } else if (ino.kind === 'symlink') {
           files.add(index, ent.name, { type: 'symlink', size: 0, target: ino.target });
         } else files.add(index, ent.name, { type: 'other', size: 0 });
@@ -77,7 +77,9 @@ class Squashfs {
     return files.finish();
   }
 
-  private fileOf(path: string, ino: Inode & { kind: 'file' }, ref: number): FileInit {
+  /** A file's entry; `dir` and `name` make its path for an error only (no path string per file of the tree). */
+  private fileOf(dir: string, name: string, ino: Inode & { kind: 'file' }, ref: number): FileInit {
+    const path = (): string => `${dir}/${name}`;
     const chunks = new Array<number>(ino.blocks.length * 2);
     let at = ino.blocksStart;
     for (let i = 0; i < ino.blocks.length; i++) {
@@ -86,11 +88,11 @@ class Squashfs {
       chunks[2 * i + 1] = at + len;
       at += len;
     }
-    if (at > this.sb.bytesUsed) this.fail(`file ${quote(path)} has data blocks up to byte ${at}, beyond bytes_used ${this.sb.bytesUsed}`);
+    if (at > this.sb.bytesUsed) this.fail(`file ${quote(path())} has data blocks up to byte ${at}, beyond bytes_used ${this.sb.bytesUsed}`);
     const tailLen = ino.size - ino.blocks.length * this.sb.blockSize;
     const tail = ino.fragment !== NO_FRAGMENT && tailLen > 0 ? { block: ino.fragment, offset: ino.fragOffset, length: tailLen } : undefined;
     if (tail && (tail.block >= this.sb.fragments || tail.offset + tail.length > this.sb.blockSize)) {
-      this.fail(`file ${quote(path)} has its tail in fragment ${tail.block} at ${tail.offset}+${tail.length}, outside the ${this.sb.fragments} fragments of ${this.sb.blockSize} bytes`);
+      this.fail(`file ${quote(path())} has its tail in fragment ${tail.block} at ${tail.offset}+${tail.length}, outside the ${this.sb.fragments} fragments of ${this.sb.blockSize} bytes`);
     }
     return { type: 'file', size: ino.size, chunks, ref, mode: ino.mode & 0o7777, ...(tail ? { tail } : {}) };
   }
@@ -188,17 +190,37 @@ class Squashfs {
   }
 }
 
-/** SharedBlocks for the fragment table, keyed by the tails they hold (the keys made, all at once, when first asked for). */
+/**
+ * SharedBlocks for the fragment table, keyed by the tails they hold (the keys made, all at once, when first asked for).
+ * A block's member strings are made for that block only (its files found through one index array): made for every
+ * file at once, they were a path string per file of the tree, all alive while the keys were hashed.
+ */
 function sharedBlocks(fs: Squashfs, files: FileTable): SharedBlock[] {
   let keys: string[] | undefined;
   const keyOf = (i: number): string => {
     if (!keys) {
-      const members: string[][] = fs.fragments.map(() => []);
+      const n = fs.fragments.length;
+      // Files by block, in table order: a count per block, then each block's run of file indexes.
+      const start = new Int32Array(n + 1);
       for (let f = 0; f < files.count; f++) {
-        const t = files.tail(f);
-        if (t) members[t.block]?.push(`${files.path(f)}:${t.offset}:${t.length}`);
+        const b = files.tailBlock(f);
+        if (b >= 0 && b < n) start[b + 1]!++;
       }
-      keys = fs.fragments.map((fr, k) => createHash('sha1').update(`${fr.stored}\n${members[k]!.sort().join('\n')}`).digest('base64'));
+      for (let b = 0; b < n; b++) start[b + 1]! += start[b]!;
+      const byBlock = new Int32Array(start[n]!);
+      const at = start.slice(0, n);
+      for (let f = 0; f < files.count; f++) {
+        const b = files.tailBlock(f);
+        if (b >= 0 && b < n) byBlock[at[b]!++] = f;
+      }
+      keys = fs.fragments.map((fr, k) => {
+        const members: string[] = [];
+        for (let m = start[k]!; m < start[k + 1]!; m++) {
+          const t = files.tail(byBlock[m]!)!;
+          members.push(`${files.path(byBlock[m]!)}:${t.offset}:${t.length}`);
+        }
+        return createHash('sha1').update(`${fr.stored}\n${members.sort().join('\n')}`).digest('base64');
+      });
     }
     return keys[i]!;
   };
