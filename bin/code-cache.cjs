@@ -11,6 +11,10 @@
 // scripts/bundle.js), the flags of the run (node's own and those bin/isosync sets). A file
 // with another key is stale and made again; V8 itself rejects data made under other flags or
 // another V8 (script.cachedDataRejected), and the run then compiles as without a cache.
+// The second line names the commands whose runs made the data: a run of another command
+// (`releases` compiles little of what `sync` needs) writes it again at its end, with the
+// functions it compiled added to those it found in the cache, so the cache grows to cover
+// every command used (at most 16 such rewrites).
 // ISOSYNC_CODE_CACHE=0 turns it off; ISOSYNC_CODE_CACHE_DEBUG=1 prints what it did on stderr.
 // Nothing here may fail a run: every error of the cache is ignored.
 'use strict';
@@ -35,9 +39,10 @@ function cacheDir(env) {
 
 /**
  * Loads `file` (a CommonJS bundle whose first line is `// isosync-bundle HASH`) and returns its
- * exports. `flags`: the V8 flags bin/isosync set before, part of the key.
+ * exports. `flags`: the V8 flags bin/isosync set before, part of the key; `command`: the
+ * command's name (a word: no spaces).
  */
-exports.loadMain = function loadMain(file, flags) {
+exports.loadMain = function loadMain(file, flags, command) {
   const env = process.env;
   const debug = env.ISOSYNC_CODE_CACHE_DEBUG === '1' ? (m) => process.stderr.write(`isosync code cache: ${m}\n`) : () => {};
   const src = fs.readFileSync(file, 'utf8');
@@ -47,11 +52,15 @@ exports.loadMain = function loadMain(file, flags) {
   const cacheFile = dir && head.startsWith('// isosync-bundle ') ? path.join(dir, `main-${fnv(`${file}\0${key}`)}.v8cache`) : undefined;
   const keyBuf = Buffer.from(key);
   let cachedData;
+  let commands = [];
   if (cacheFile) {
     try {
       const buf = fs.readFileSync(cacheFile);
-      if (buf.length > keyBuf.length && buf.subarray(0, keyBuf.length).equals(keyBuf)) cachedData = buf.subarray(keyBuf.length);
-      else debug('stale');
+      const end = buf.indexOf(0x0a, keyBuf.length) + 1;
+      if (end > 0 && buf.subarray(0, keyBuf.length).equals(keyBuf)) {
+        commands = buf.toString('utf8', keyBuf.length, end - 1).split(' ').filter(Boolean);
+        cachedData = buf.subarray(end);
+      } else debug('stale');
     } catch {}
   }
   const script = new vm.Script(Module.wrap(src), {
@@ -61,7 +70,10 @@ exports.loadMain = function loadMain(file, flags) {
   });
   const state = cachedData === undefined ? 'miss' : script.cachedDataRejected ? 'rejected' : 'hit';
   debug(state);
-  if (state !== 'hit' && cacheFile) {
+  if (state !== 'hit') commands = [];
+  const known = commands.includes(command) || commands.length >= 16;
+  if (cacheFile && !known) {
+    commands.push(command);
     process.once('exit', () => {
       // A server that went back to V8's default flags (core/long-running.ts) would write data
       // that the next run, under bin/isosync's flags, rejects.
@@ -70,7 +82,7 @@ exports.loadMain = function loadMain(file, flags) {
       try {
         const data = script.createCachedData();
         fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        fs.writeFileSync(tmp, Buffer.concat([keyBuf, data]), { mode: 0o600 });
+        fs.writeFileSync(tmp, Buffer.concat([keyBuf, Buffer.from(`${commands.join(' ')}\n`), data]), { mode: 0o600 });
         fs.renameSync(tmp, cacheFile);
         debug(`written ${cacheFile}`);
       } catch (e) {
