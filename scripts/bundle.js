@@ -8,8 +8,13 @@
 //     bin/isosync (itself CommonJS) takes without commander, one CommonJS file each, so
 //     `isosync --version`, `isosync info`, `isosync ls IMAGE` and `isosync extract IMAGE -o DIR`
 //     never start the ESM loader;
-//   - main.js and its chunks: everything else, ESM with code splitting, so that each command
-//     loads only its own modules (every dynamic import() stays a separate chunk), and the hash
+//   - main.cjs: every other command, the whole CLI as one CommonJS file, which bin/isosync
+//     loads through bin/code-cache.cjs with a V8 code cache (vm.Script cachedData: Node 20
+//     caches no compiled code of modules); its first line holds a hash of its content, the key
+//     of that cache;
+//   - main.js and its chunks: the same CLI as ESM with code splitting (each command's own
+//     modules a chunk; what bin/isosync ran before main.cjs, kept for tests and benches that
+//     import one command's chunk), and the hash
 //     worker, which hash-pieces starts from `new URL('./hash-worker.js', import.meta.url)`, so
 //     it sits beside the chunks under its own name (and so does the re-encoding worker of
 //     delta/reencode-pool.ts).
@@ -19,6 +24,7 @@
 // createRequire. Run by `npm run build`, prepare, test, bench and fuzz, after tsc: the
 // bundle is never older than dist/src.
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -72,6 +78,18 @@ await build({
   define: { 'import.meta.url': '__isosyncUrl' },
   banner: { js: "const __isosyncUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+await build({
+  ...common,
+  entryPoints: { main: 'dist/src/cli/main.js' },
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  define: { 'import.meta.url': '__isosyncUrl' },
+  // Strict, as the ES modules (and the CommonJS packages bundled inside them) were.
+  banner: { js: "'use strict'; const __isosyncUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+const mainCjs = `${outdir}/main.cjs`;
+const body = readFileSync(mainCjs, 'utf8');
+writeFileSync(mainCjs, `// isosync-bundle ${createHash('sha256').update(body).digest('hex')}\n${body}`);
 const result = await build({
   ...common,
   entryPoints: { main: 'dist/src/cli/main.js', 'hash-worker': 'dist/src/torrent/hash-worker.js', 'reencode-worker': 'dist/src/delta/reencode-worker.js' },

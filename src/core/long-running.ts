@@ -17,4 +17,6 @@ export const V8_DEFAULT_INTERRUPT_BUDGET = 67_584;
 /** Lets V8 optimize hot code as it would without bin/isosync's raised budget. */
 export function tuneForLongRun(): void {
   setFlagsFromString(`--interrupt-budget=${V8_DEFAULT_INTERRUPT_BUDGET}`);
+  // bin/code-cache.cjs then writes no code cache: V8 would reject it under bin/isosync's flags.
+  (globalThis as Record<symbol, unknown>)[Symbol.for('isosync.v8FlagsChanged')] = true;
 }
