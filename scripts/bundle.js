@@ -11,8 +11,8 @@
 //   - main.js and its chunks: everything else, ESM with code splitting, so that each command
 //     loads only its own modules (every dynamic import() stays a separate chunk), and the hash
 //     worker, which hash-pieces starts from `new URL('./hash-worker.js', import.meta.url)`, so
-//     it sits beside the chunks under its own name (and so does the re-encoding worker of
-//     delta/reencode-pool.ts).
+//     it sits beside the chunks under its own name (and so do the re-encoding worker of
+//     delta/reencode-pool.ts and the piece verifying worker of store/verified-writes.ts).
 //
 // Native packages stay outside (their .node files load from their own folders); every other
 // package is bundled, and CommonJS ones reach Node's built-ins through a `require` made by
@@ -74,7 +74,12 @@ await build({
 });
 const result = await build({
   ...common,
-  entryPoints: { main: 'dist/src/cli/main.js', 'hash-worker': 'dist/src/torrent/hash-worker.js', 'reencode-worker': 'dist/src/delta/reencode-worker.js' },
+  entryPoints: {
+    main: 'dist/src/cli/main.js',
+    'hash-worker': 'dist/src/torrent/hash-worker.js',
+    'reencode-worker': 'dist/src/delta/reencode-worker.js',
+    'verify-worker': 'dist/src/store/verify-worker.js',
+  },
   format: 'esm',
   splitting: true,
   chunkNames: 'chunk-[hash]',
