@@ -38,7 +38,7 @@ export class VerifiedWrites {
 
   private constructor(private readonly worker: Worker) {
     worker.unref();
-    worker.on('message', (r: VerifyReply) => this.onReply(r));
+    worker.on('message', (r: VerifyReply[]) => this.onReply(r));
     worker.on('error', (e) => this.fail(e));
     worker.on('exit', () => this.fail(new WorkerGone('ended')));
   }
@@ -72,18 +72,28 @@ export class VerifiedWrites {
     const id = this.nextId++;
     if (this.waiting.size === 0) this.worker.ref(); // a write under way keeps the process up
     const p = new Promise<boolean>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
-    this.worker.postMessage([id, piece, bytes.byteOffset, bytes.length, offset] satisfies VerifyJob);
+    // Sent with the others of this turn (pieces in flight reach this point in the same turns): one message.
+    if (this.jobs.push([id, piece, bytes.byteOffset, bytes.length, offset]) === 1) setImmediate(this.send);
     return p;
   }
 
-  private onReply(r: VerifyReply): void {
-    const w = this.waiting.get(r[0]);
-    if (!w) return;
-    this.waiting.delete(r[0]);
+  private jobs: VerifyJob[] = [];
+  private readonly send = (): void => {
+    const jobs = this.jobs;
+    this.jobs = [];
+    if (!this.broken) this.worker.postMessage(jobs);
+  };
+
+  private onReply(replies: VerifyReply[]): void {
+    for (const r of replies) {
+      const w = this.waiting.get(r[0]);
+      if (!w) continue;
+      this.waiting.delete(r[0]);
+      // A write that failed: the system's message and code (ENOSPC...), as part-file.ts ioError reads them.
+      if (r[1] === FAILED) w.reject(new IsosyncError('IO', r[2], { errno: r[3] }));
+      else w.resolve(r[1] === WRITTEN);
+    }
     this.whenIdle();
-    // A write that failed: the system's message and code (ENOSPC...), as part-file.ts ioError reads them.
-    if (r[1] === FAILED) w.reject(new IsosyncError('IO', r[2], { errno: r[3] }));
-    else w.resolve(r[1] === WRITTEN);
   }
 
   private fail(e: Error): void {

@@ -10,8 +10,10 @@
  *            read again when a job lies past the part this thread has seen)
  *   pieces   the torrent's SHA-1s, 20 bytes per piece
  *   fds      the .part's descriptors: opened with O_DIRECT (-1: none) and not
- * Message in:  [id, piece, byteOffset, length, fileOffset]
- * Message out: [id, WRITTEN | MISMATCH] or [id, FAILED, message, code]
+ * Message in:  jobs, each [id, piece, byteOffset, length, fileOffset]
+ * Message out: replies, each [id, WRITTEN | MISMATCH] or [id, FAILED, message, code]
+ * (as many in one message as came in one turn: a message each way per piece
+ * cost a wake-up of the other thread each)
  *
  * A piece whose hash matches is written before the reply: past the page
  * cache when its offset, length and bytes are aligned (direct-writes.ts says
@@ -55,25 +57,33 @@ function serve(data: VerifyWorkerData): void {
   let view = new Uint8Array(data.memory.buffer);
   let direct = data.fds[0];
   const buffered = data.fds[1];
-  port.on('message', (job: VerifyJob) => {
-    const [id, piece, at, length, position] = job;
+  // Replies go back together, once this turn's jobs and write completions are through: one wake-up of the main thread.
+  let replies: VerifyReply[] = [];
+  const flush = () => {
+    const r = replies;
+    replies = [];
+    port.postMessage(r);
+  };
+  const reply = (r: VerifyReply) => {
+    if (replies.push(r) === 1) setImmediate(flush);
+  };
+  const one = ([id, piece, at, length, position]: VerifyJob) => {
     if (at + length > view.length) view = new Uint8Array(data.memory.buffer);
     const bytes = view.subarray(at, at + length);
     const want = data.pieces.subarray(piece * SHA1_BYTES, (piece + 1) * SHA1_BYTES);
-    if (want.length !== SHA1_BYTES || !createHash('sha1').update(bytes).digest().equals(want)) {
-      port.postMessage([id, MISMATCH] satisfies VerifyReply);
-      return;
-    }
+    if (want.length !== SHA1_BYTES || !createHash('sha1').update(bytes).digest().equals(want)) return reply([id, MISMATCH]);
     let aligned = direct >= 0 && at % ALIGN === 0 && length % ALIGN === 0 && position % ALIGN === 0;
     const done = (e: NodeJS.ErrnoException | null) => {
       if (e && aligned && e.code === 'EINVAL') {
         direct = -1; // the file system refuses O_DIRECT writes: every piece through the page cache from now on
         aligned = false;
         writeFully(buffered, bytes, position, done);
-      } else if (e) port.postMessage([id, FAILED, e.message, e.code ?? 'EIO'] satisfies VerifyReply);
-      else port.postMessage([id, WRITTEN] satisfies VerifyReply);
+      } else reply(e ? [id, FAILED, e.message, e.code ?? 'EIO'] : [id, WRITTEN]);
     };
     writeFully(aligned ? direct : buffered, bytes, position, done);
+  };
+  port.on('message', (jobs: VerifyJob[]) => {
+    for (const job of jobs) one(job);
   });
 }
 
