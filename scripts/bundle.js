@@ -16,8 +16,8 @@
 //     modules a chunk; what bin/isosync ran before main.cjs, kept for tests and benches that
 //     import one command's chunk), and the hash
 //     worker, which hash-pieces starts from `new URL('./hash-worker.js', import.meta.url)`, so
-//     it sits beside the chunks under its own name (and so does the re-encoding worker of
-//     delta/reencode-pool.ts).
+//     it sits beside the chunks under its own name (and so do the re-encoding worker of
+//     delta/reencode-pool.ts and the piece verifying worker of store/verified-writes.ts).
 //
 // Native packages stay outside (their .node files load from their own folders); every other
 // package is bundled, and CommonJS ones reach Node's built-ins through a `require` made by
@@ -92,7 +92,12 @@ const body = readFileSync(mainCjs, 'utf8');
 writeFileSync(mainCjs, `// isosync-bundle ${createHash('sha256').update(body).digest('hex')}\n${body}`);
 const result = await build({
   ...common,
-  entryPoints: { main: 'dist/src/cli/main.js', 'hash-worker': 'dist/src/torrent/hash-worker.js', 'reencode-worker': 'dist/src/delta/reencode-worker.js' },
+  entryPoints: {
+    main: 'dist/src/cli/main.js',
+    'hash-worker': 'dist/src/torrent/hash-worker.js',
+    'reencode-worker': 'dist/src/delta/reencode-worker.js',
+    'verify-worker': 'dist/src/store/verify-worker.js',
+  },
   format: 'esm',
   splitting: true,
   chunkNames: 'chunk-[hash]',

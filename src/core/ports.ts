@@ -108,4 +108,9 @@ export interface PieceStore {
   readonly releasesBytes?: boolean;
   /** True when page-aligned buffers (store/aligned.ts) are written faster: bypassing the page cache (store/part-file.ts). */
   readonly alignedWrites?: boolean;
+  /**
+   * Writes `bytes` as the piece if they are it (its hash matches): true once written, false (nothing written)
+   * otherwise. A store that checks off the main thread has it; the caller then does not check them itself.
+   */
+  writeIfMatches?(piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<boolean>;
 }

@@ -23,14 +23,13 @@
  * fails, its guesses are sampled and only what no sample vouches for fetched.
  * Network bytes come through the PieceFetcher port (core/ports.ts: the
  * download engine, with blame per block) and are fetched once per piece and
- * shared by all attempts. Once a
- * piece verifies, any network range that differs from it convicts its sender
- * (exact blame, no guessing). A piece never reaches the disk unverified.
- * Pieces run a few at a time, so memory is bounded by `concurrency` x piece
- * length (by default a window of 2 MiB of pieces, `assembleWindow`): piece buffers come from a pool of that size (a fresh 256 KiB buffer
- * per piece cost a zero-fill, page faults and garbage collection for every
- * piece, some 700 MB of churn for a 350 MB image), and a piece that needs no
- * network never allocates the network buffer (page-aligned, `alignedWrites`).
+ * shared by all attempts. Once a piece verifies, any network range that differs
+ * from it convicts its sender (exact blame, no guessing). A piece never reaches
+ * the disk unverified (the store may check and write it at once: verify-write.ts).
+ * Pieces run a few at a time, so memory is bounded by `concurrency` x piece length (by default a window of 2 MiB
+ * of pieces, `assembleWindow`): piece buffers come from a pool of that size (a fresh 256 KiB buffer per piece cost
+ * a zero-fill, page faults and garbage collection for every piece, some 700 MB of churn for a 350 MB image), and a
+ * piece that needs no network never allocates the network buffer (page-aligned, `alignedWrites`).
  */
 import { IsosyncError } from '../errors.js';
 import type { ByteSource } from '../store/byte-source.js';
@@ -47,6 +46,7 @@ import { LEAST_CERTAIN_RANK, newProbe, RoundGate, SampleAhead, sampledUpTo, segm
 import { blockPlan, blockRight, guessedRight, sameBytesAt, wrongBlockFetch, wrongBlockSamples } from './block-verify.js';
 import { MERKLE_BLOCK_BYTES } from '../torrent/merkle.js';
 import { assembleWindow } from './assemble-window.js';
+import { verifyPiece, writtenOnMatch } from './verify-write.js';
 
 export type { Blame, PieceFetcher, PieceStore };
 
@@ -239,7 +239,7 @@ async function assemblePieceWith<Who>(
       const net = netBuf();
       for (const r of missing) buf.set(net.subarray(r.start - span.start, r.end - span.start), r.start - span.start);
     }
-    if (!check.matches(p, buf)) {
+    if (!(await verifyPiece(input.store, check, p, span.start, buf))) {
       input.onEvent?.({ type: 'hash-failed', piece: p, attempt: name });
       return false;
     }
@@ -254,7 +254,7 @@ async function assemblePieceWith<Who>(
     if (guessedSpans.length > 0) stats.guessedWrongBytes += spanBytes(missing) - spanBytes(subtractSpans(missing, guessedSpans));
     await countGuessedRight(buf, netSpans);
     held.written = true;
-    await input.store.writePiece(p, span.start, buf);
+    if (!writtenOnMatch(input.store)) await input.store.writePiece(p, span.start, buf);
     const fetched = Math.min(len, fromNet + (fromNet === len ? 0 : cached));
     stats.reusedBytes += len - fetched;
     stats.piecesDone++;
@@ -291,7 +291,7 @@ async function assemblePieceWith<Who>(
     const agrees = sameBytesAt(buf, netBuf, span);
     for (const margin of [0, WIDER_TURN_MARGINS.at(-1)!]) fetched.push(await take(wrongBlockFetch(suspects.filter((b) => margin === 0 || !right(b)), firstGuesses, agrees, margin)));
     fetched.push(await take(suspects.filter((b) => !right(b))));
-    if (!check.matches(p, buf)) {
+    if (!(await verifyPiece(input.store, check, p, span.start, buf))) {
       input.onEvent?.({ type: 'hash-failed', piece: p, attempt: 'blocks' });
       return false;
     }

@@ -77,6 +77,16 @@ export function alignedBytes(len: number): Uint8Array | undefined {
   return view;
 }
 
+/** The aligned memory, for a worker to read buffers from (verified-writes.ts); undefined where there is none. */
+export function alignedMemory(): { readonly buffer: SharedArrayBuffer } | undefined {
+  return theMemory();
+}
+
+/** Whether `b` lies in the aligned memory (a worker given alignedMemory() can read it by its byteOffset). */
+export function inAlignedMemory(b: Uint8Array): boolean {
+  return generations.has(b.buffer);
+}
+
 /** Whether `b` starts on an ALIGN boundary of aligned memory (a view of a buffer from alignedBytes, or a part of one). */
 export function isAligned(b: Uint8Array): boolean {
   return b.byteOffset % ALIGN === 0 && generations.has(b.buffer);

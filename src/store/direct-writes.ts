@@ -30,6 +30,11 @@ export class DirectWrites {
     return h && new DirectWrites(h);
   }
 
+  /** The descriptor (a worker writes through it too: verify-worker.ts). */
+  get fd(): number {
+    return this.handle.fd;
+  }
+
   /** Whether aligned buffers are written past the page cache (not refused so far). */
   get usable(): boolean {
     return !this.refused;

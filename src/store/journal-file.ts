@@ -140,6 +140,72 @@ export async function resumeJournal(journal: string, part: FileHandle, target: C
 /** An IO error with a one-line message saying what failed (the .part's writes and its finish). */
 export function ioError(what: string, e: unknown, path: string): IsosyncError {
   const err = e as NodeJS.ErrnoException;
-  const why = err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'EACCES' ? 'permission denied' : err.message;
+  // A write on the verifying thread (verified-writes.ts) comes back as an IsosyncError with the system's code as errno.
+  const code = e instanceof IsosyncError && typeof e.fields.errno === 'string' ? e.fields.errno : err.code;
+  const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' ? 'permission denied' : err.message;
   return new IsosyncError('IO', `${what}: ${why}`, { path }, { cause: e });
+}
+
+/**
+ * Appends records to the journal of received blocks (`NAME.part.blocks`), opened on the first append (with its
+ * header, or after the records of a resumed run), in as few writes as they come; a record's ranges count as received
+ * (`onWritten`) once it is written.
+ */
+export class JournalAppender {
+  private handle: FileHandle | undefined;
+  private at = 0;
+  /** Appends waiting: encoded records, and the ranges they make received once written. */
+  private readonly pending: { parts: Uint8Array[]; spans: Span[] }[] = [];
+  private appending: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    /** The journal holds an earlier run's records: appended to, not started anew. */
+    private readonly resumed: boolean,
+    private readonly fingerprint: () => Uint8Array,
+    private readonly onWritten: (s: Span) => void,
+  ) {}
+
+  append(parts: Uint8Array[], spans: Span[]): void {
+    this.pending.push({ parts, spans });
+    this.appending ??= this.appendPending().finally(() => (this.appending = undefined));
+  }
+
+  /** The appends under way, if any. */
+  get busy(): Promise<void> | undefined {
+    return this.appending;
+  }
+
+  private async appendPending(): Promise<void> {
+    try {
+      while (this.pending.length > 0 && !this.closed) {
+        const done = this.pending.splice(0);
+        const batch = done.length === 1 ? done[0]!.parts : done.flatMap((d) => d.parts);
+        if (!this.handle) {
+          this.handle = await open(this.path, this.resumed ? 'r+' : 'w');
+          if (this.resumed) this.at = (await this.handle.stat()).size;
+          else {
+            await writeAll(this.handle, journalHeader(this.fingerprint()), 0);
+            this.at = HEADER_BYTES;
+          }
+        }
+        await writevAll(this.handle, batch, this.at);
+        for (const b of batch) this.at += b.length;
+        for (const d of done) for (const s of d.spans) this.onWritten(s);
+      }
+    } catch {
+      // a journal that cannot be written only costs a resume its unverified blocks
+      this.pending.length = 0;
+    }
+  }
+
+  /** Appends nothing more and closes the journal; `strict`: a failure to close throws. */
+  async close(strict: boolean): Promise<void> {
+    this.closed = true;
+    const h = this.handle;
+    this.handle = undefined;
+    if (strict) await h?.close();
+    else await h?.close().catch(() => undefined);
+  }
 }

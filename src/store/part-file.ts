@@ -24,6 +24,10 @@
  */
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { DirectWrites } from './direct-writes.js';
+import { VerifiedWrites, WorkerGone } from './verified-writes.js';
+import { DeferredBlocks } from './deferred-blocks.js';
+
+export { DEFER_BYTES, DEFER_MS } from './deferred-blocks.js';
 import { IsosyncError } from '../errors.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
 import { pieceCheckOf, type CheckSource } from '../torrent/piece-check.js';
@@ -33,8 +37,8 @@ import { readFully, readFullyInto } from './file-source.js';
 import { pieceIndex, type PieceIndex } from '../core/ids.js';
 import type { PieceStore } from '../core/ports.js';
 import type { Span } from '../core/span.js';
-import { encodeBlocks, encodeRecords, HEADER_BYTES, journalHeader, MAX_DATA_BYTES, type DeferredBlock, type JournalBlock } from './block-journal.js';
-import { ioError, resumeJournal, writeAll, writevAll } from './journal-file.js';
+import { encodeBlocks, encodeRecords, MAX_DATA_BYTES, type DeferredBlock, type JournalBlock } from './block-journal.js';
+import { ioError, JournalAppender, resumeJournal, writeAll } from './journal-file.js';
 
 /**
  * Written bytes after which a background fdatasync starts. Without it the
@@ -43,26 +47,6 @@ import { ioError, resumeJournal, writeAll, writevAll } from './journal-file.js';
  * a 348 MiB sync, with nothing else to do meanwhile.
  */
 export const FLUSH_BYTES = 32 * 1024 * 1024;
-
-/**
- * A received block waits DEFER_MS / 2 to DEFER_MS before it is journaled: a
- * piece that verifies meanwhile is written once, whole, and its blocks never
- * reach the disk on their own. A kill -9 loses at most this much of the
- * download. Blocks wait that long in a sync whose assembly is busy: look-ahead
- * (engine/look-ahead.ts) holds a few MiB of blocks for pieces not started yet.
- * At 50 ms, on the stock-torrent bench under load, every fetched byte was
- * written twice (64 MiB journaled, the journal's whole budget, and the rest
- * of the 82 MB written in place); at 1 s 11-42 MB, at 4 s none.
- */
-export const DEFER_MS = 2000;
-
-/**
- * Bytes of received blocks kept waiting (memory): past it, the older
- * generation is journaled at once. Twice the look-ahead window
- * (engine/look-ahead.ts LOOK_AHEAD_BYTES), whose blocks the engine holds
- * anyway until their pieces start.
- */
-export const DEFER_BYTES = 16 * 1024 * 1024;
 
 /**
  * Block bytes the journal takes per run (64 MiB of disk beside the .part): a
@@ -79,21 +63,11 @@ export class PartFile implements ByteSource, PieceStore {
   readonly journalPath: string;
   /** Bytes of received blocks on disk (journaled) per piece not verified yet. */
   private readonly receivedIn = new Map<number, number>();
-  private journal: FileHandle | undefined;
-  private journalAt = 0;
-  /** Appends waiting: encoded records, and the ranges they make received once written. */
-  private readonly pending: { parts: Uint8Array[]; spans: Span[] }[] = [];
-  private appending: Promise<void> | undefined;
+  private readonly journal: JournalAppender;
   /** Block bytes journaled in data records by this run (JOURNAL_DATA_BYTES). */
   private journaled = 0;
-  /**
-   * Blocks kept by writeBlock, by piece, in two generations: every DEFER_MS / 2
-   * the older one is journaled and the younger one becomes the older.
-   */
-  private young = new Map<number, DeferredBlock[]>();
-  private old = new Map<number, DeferredBlock[]>();
-  private deferredBytes = 0;
-  private deferTimer: NodeJS.Timeout | undefined;
+  /** Blocks kept by writeBlock until they are journaled (deferred-blocks.ts). */
+  private readonly deferred = new DeferredBlocks((waiting) => this.journalBlocks(waiting));
   /** Block writes under way, chained per piece. */
   private readonly blockWrites = new Map<number, Promise<void>>();
   /** Pieces writePiece is writing: no block write may touch them any more. */
@@ -112,6 +86,7 @@ export class PartFile implements ByteSource, PieceStore {
     readonly received: readonly Span[],
   ) {
     this.journalPath = `${path}.blocks`;
+    this.journal = new JournalAppender(this.journalPath, received.length > 0, () => pieceCheckOf(target).fingerprint, (r) => this.countReceived(r));
     for (const r of received) this.countReceived(r);
   }
 
@@ -135,7 +110,7 @@ export class PartFile implements ByteSource, PieceStore {
    * Opens or creates `finalPath + ".part"`. When `resume` finds an existing
    * .part of the right length, its verified pieces are kept.
    */
-  static async open(finalPath: string, target: PartTarget, opts: { onVerify?: (done: number, total: number) => void } = {}): Promise<PartFile> {
+  static async open(finalPath: string, target: PartTarget, opts: { onVerify?: (done: number, total: number) => void; verifyInWorker?: boolean } = {}): Promise<PartFile> {
     const path = `${finalPath}.part`;
     const pieceCount = Math.ceil(target.length / target.pieceLength);
     let have: boolean[] = new Array<boolean>(pieceCount).fill(false);
@@ -160,6 +135,8 @@ export class PartFile implements ByteSource, PieceStore {
     const received = await resumeJournal(`${path}.blocks`, handle, target, have, existing);
     const part = new PartFile(handle, path, finalPath, target.length, have, target, received);
     part.direct = await DirectWrites.open(path);
+    // writeIfMatches on a worker thread (SHA-1 torrents): started now, it starts up while the caller plans.
+    if (opts.verifyInWorker && pieceCheckOf(target).kind === 'sha1') part.verifier = VerifiedWrites.start(target.pieces, part.direct?.fd ?? -1, handle.fd);
     return part;
   }
 
@@ -196,41 +173,14 @@ export class PartFile implements ByteSource, PieceStore {
    */
   writeBlock(piece: PieceIndex, offset: number, bytes: Uint8Array): void {
     if (this.closed || this.have[piece] || this.sealed.has(piece)) return;
-    let list = this.young.get(piece);
-    if (!list) this.young.set(piece, (list = []));
-    list.push({ offset, bytes });
-    this.deferredBytes += bytes.length;
-    if (this.deferredBytes > DEFER_BYTES) return this.ageDeferred();
-    this.deferTimer ??= setTimeout(this.onAge, DEFER_MS / 2).unref();
+    this.deferred.add(piece, offset, bytes);
   }
 
-  /** The generations' timer (DEFER_MS / 2). */
-  private readonly onAge = (): void => this.ageDeferred();
-
-  /** Journals the older generation of waiting blocks; the younger becomes the older. */
-  private ageDeferred(): void {
-    clearTimeout(this.deferTimer);
-    this.deferTimer = undefined;
-    this.journalBlocks(this.old);
-    this.old = this.young;
-    this.young = new Map();
-    if (this.old.size > 0) this.deferTimer = setTimeout(this.onAge, DEFER_MS / 2).unref();
-  }
-
-  /** Journals every waiting block now. */
-  private flushDeferred(): void {
-    clearTimeout(this.deferTimer);
-    this.deferTimer = undefined;
-    this.journalBlocks(this.old);
-    this.journalBlocks(this.young);
-  }
-
-  /** Journals `waiting`'s blocks in one append (past JOURNAL_DATA_BYTES: written at their place), and empties it. */
-  private journalBlocks(waiting: Map<number, DeferredBlock[]>): void {
+  /** Journals `waiting`'s blocks in one append (past JOURNAL_DATA_BYTES: written at their place). */
+  private journalBlocks(waiting: ReadonlyMap<number, readonly DeferredBlock[]>): void {
     const blocks: JournalBlock[] = [];
     const spans: Span[] = [];
     for (const [piece, list] of waiting) {
-      for (const b of list) this.deferredBytes -= b.bytes.length;
       if (this.have[piece] || this.sealed.has(piece)) continue;
       for (const b of list) {
         if (this.journaled + b.bytes.length > JOURNAL_DATA_BYTES || b.bytes.length > MAX_DATA_BYTES) {
@@ -242,7 +192,6 @@ export class PartFile implements ByteSource, PieceStore {
         spans.push({ start: b.offset, end: b.offset + b.bytes.length });
       }
     }
-    waiting.clear();
     if (blocks.length > 0) this.append(encodeBlocks(blocks), spans);
   }
 
@@ -280,41 +229,54 @@ export class PartFile implements ByteSource, PieceStore {
   }
 
   private append(parts: Uint8Array[], spans: Span[]): void {
-    this.pending.push({ parts, spans });
-    this.appending ??= this.appendPending().finally(() => (this.appending = undefined));
-  }
-
-  /** Appends the records waiting, in as few writes as they come; their ranges count as received once written. */
-  private async appendPending(): Promise<void> {
-    try {
-      while (this.pending.length > 0 && !this.closed) {
-        const done = this.pending.splice(0);
-        const batch = done.length === 1 ? done[0]!.parts : done.flatMap((d) => d.parts);
-        if (!this.journal) {
-          this.journal = await open(this.journalPath, this.received.length > 0 ? 'r+' : 'w');
-          if (this.received.length > 0) this.journalAt = (await this.journal.stat()).size;
-          else {
-            await writeAll(this.journal, journalHeader(pieceCheckOf(this.target).fingerprint), 0);
-            this.journalAt = HEADER_BYTES;
-          }
-        }
-        await writevAll(this.journal, batch, this.journalAt);
-        for (const b of batch) this.journalAt += b.length;
-        for (const d of done) for (const s of d.spans) this.countReceived(s);
-      }
-    } catch {
-      // a journal that cannot be written only costs a resume its unverified blocks
-      this.pending.length = 0;
-    }
+    this.journal.append(parts, spans);
   }
 
   /** Block writes and journal appends under way, done. */
   private async settle(): Promise<void> {
-    this.flushDeferred();
-    while (this.blockWrites.size > 0 || this.appending) {
+    await this.verifier?.idle();
+    this.deferred.flush();
+    while (this.blockWrites.size > 0 || this.journal.busy) {
       await Promise.all([...this.blockWrites.values()]);
-      await this.appending;
+      await this.journal.busy;
     }
+  }
+
+  /** Checks and writes pieces off the main thread (verified-writes.ts), when opened with verifyInWorker. */
+  private verifier: VerifiedWrites | undefined;
+
+  /**
+   * Writes `bytes` as piece `piece` if they are that piece (its hash matches): true once written, false (nothing
+   * written) otherwise. On the verifying thread when there is one and the bytes are in aligned memory (PieceStore).
+   */
+  async writeIfMatches(piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<boolean> {
+    const v = this.verifier;
+    const done = v?.takes(bytes) ? await this.viaWorker(v, piece, offset, bytes) : undefined;
+    if (done !== undefined) return done;
+    if (!pieceCheckOf(this.target).matches(piece, bytes)) return false;
+    await this.writePiece(piece, offset, bytes);
+    return true;
+  }
+
+  /** writeIfMatches on the verifying thread; undefined when that thread is gone (the caller checks here then). */
+  private async viaWorker(v: VerifiedWrites, piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<boolean | undefined> {
+    // Sealed while checked and written (no block write may touch it), its waiting blocks dropped only once written.
+    this.sealed.add(piece);
+    let written: boolean;
+    try {
+      await this.blockWrites.get(piece);
+      written = await v.verifyAndWrite(piece, bytes, offset);
+    } catch (e) {
+      if (e instanceof WorkerGone) return undefined;
+      throw ioError(`Cannot write ${JSON.stringify(this.path)}`, e, this.path);
+    } finally {
+      this.sealed.delete(piece);
+    }
+    if (written) {
+      this.dropWaiting(piece);
+      this.written(piece, bytes.length);
+    }
+    return written;
   }
 
   /** Writes a verified piece. */
@@ -332,9 +294,14 @@ export class PartFile implements ByteSource, PieceStore {
     } finally {
       this.sealed.delete(piece);
     }
+    this.written(piece, bytes.length);
+  }
+
+  /** Piece `piece` (`n` bytes) is on disk, verified. */
+  private written(piece: number, n: number): void {
     this.have[piece] = true;
     this.receivedIn.delete(piece);
-    this.unflushed += bytes.length;
+    this.unflushed += n;
     if (this.unflushed >= FLUSH_BYTES && !this.flushing) {
       this.unflushed = 0;
       // An error here shows again in finish's fsync, which is awaited.
@@ -347,10 +314,7 @@ export class PartFile implements ByteSource, PieceStore {
 
   /** Forgets the blocks of `piece` still waiting (it is being written whole). */
   private dropWaiting(piece: number): void {
-    for (const waiting of [this.young, this.old]) {
-      for (const b of waiting.get(piece) ?? []) this.deferredBytes -= b.bytes.length;
-      waiting.delete(piece);
-    }
+    this.deferred.drop(piece);
   }
 
   private unflushed = 0;
@@ -363,10 +327,11 @@ export class PartFile implements ByteSource, PieceStore {
     try {
       await this.settle();
       this.closed = true;
-      await this.journal?.close();
+      await this.journal.close(true);
       await unlink(this.journalPath).catch(() => undefined);
       await this.flushing;
       await this.handle.sync();
+      await this.verifier?.close();
       await this.direct?.close();
       await this.handle.close();
       await rename(this.path, this.finalPath);
@@ -385,14 +350,14 @@ export class PartFile implements ByteSource, PieceStore {
   async close(): Promise<void> {
     await this.settle();
     this.closed = true;
-    await this.journal?.close().catch(() => undefined);
-    this.journal = undefined;
+    await this.journal.close(false);
     await this.flushing;
     try {
       await this.handle.sync();
     } catch {
       // closing after a failure: the data already written stays for a resume
     }
+    await this.verifier?.close().catch(() => undefined);
     await this.direct?.close().catch(() => undefined);
     await this.handle.close().catch(() => undefined);
   }

@@ -157,7 +157,8 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
   }
 
   emit({ type: 'phase', phase: 'verify-part' });
-  const part = await PartFile.open(output, target);
+  // Pieces checked and written on a worker thread (store/verified-writes.ts), which starts up while planning runs.
+  const part = await PartFile.open(output, target, { verifyInWorker: true });
   const verifiedBytes = () => part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, pieceIndex(p))) : n), 0);
   emit({ type: 'part', path: part.path, resumedBytes: verifiedBytes() });
   let prepared: Prepared | undefined;

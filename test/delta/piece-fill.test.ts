@@ -27,7 +27,7 @@ function expected(len: number, base: number, segs: readonly LocalSegment[], byte
   return out;
 }
 
-test('neighbouring files of one source are read at once and land where the plan says', async () => {
+test('neighbouring files of one source are read straight into the piece and land where the plan says', async () => {
   const rng = new Rng(7);
   const old = rng.bytes(4096);
   const src = new Counting(new MemorySource(old));
@@ -38,7 +38,37 @@ test('neighbouring files of one source are read at once and land where the plan 
   const filled = await fillSegments(buf, base, segs, { sources: [src] });
   assert.deepEqual(filled, [{ start: 1000, end: 1512 }]);
   assert.deepEqual(buf, expected(512, base, segs, [old]));
-  assert.equal(src.reads, 1);
+  // The first and last files (the same shift) with one read, the zeros and the file between them after it.
+  assert.equal(src.reads, 2);
+});
+
+test('a stretch read straight: interleaved shifts, zeros and holes, with and without read windows, the same bytes as one by one', async () => {
+  const rng = new Rng(11);
+  const a = rng.bytes(8192);
+  const b = rng.bytes(8192);
+  const zero = (start: number, end: number): LocalSegment => ({ ...seg(start, end, ZERO_SOURCE, 0), reason: 'zero' });
+  // Source 0 at shift +1000 (four files), source 0 at +1500 and source 1 between them; a hole at 700-720; a second stretch.
+  const segs = [seg(0, 100, 0, 1000), zero(100, 110), seg(110, 200, 0, 1610), seg(200, 300, 0, 1200), seg(300, 340, 1, 600), seg(340, 500, 0, 1340), seg(500, 700, 0, 1500), seg(720, 800, 1, 900), seg(800, 1000, 1, 980)];
+  const reference = expected(1024, 0, segs, [a, b]);
+  for (const windows of [undefined, new ReadWindows(1024, segs)]) {
+    const srcA = new Counting(new MemorySource(a));
+    const srcB = new Counting(new MemorySource(b));
+    const buf = new Uint8Array(1024).fill(0xee);
+    const filled = await fillSegments(buf, 0, segs, { sources: [srcA, srcB] }, windows);
+    assert.deepEqual(filled, [{ start: 0, end: 700 }, { start: 720, end: 1000 }]);
+    assert.deepEqual(buf, reference);
+    // Straight: 0-700 of source 0 (its four files at +1000, the others' places too); the rest: source 1's two
+    // segments with one read and source 0's other file with its own (no windows), or one window of each source
+    // (with windows, kept for the fills that may follow).
+    assert.equal(srcA.reads + srcB.reads, 3);
+    if (windows) {
+      const again = new Uint8Array(1024).fill(0xee);
+      await fillSegments(again, 0, segs, { sources: [srcA, srcB] }, windows);
+      assert.deepEqual(again, reference);
+      assert.equal(srcA.reads + srcB.reads, 3, 'a fill after the first copies from the windows');
+      windows.release();
+    }
+  }
 });
 
 test('files too far apart in their source, a source too short and overlapping segments are read one by one', async () => {

@@ -1,0 +1,101 @@
+/**
+ * The .part checks and writes pieces on a worker thread (store/verified-writes.ts)
+ * when opened with verifyInWorker: a piece whose hash matches is written, one
+ * that does not is not (and stays unverified), whether its bytes lie in the
+ * aligned memory the worker reads or not; when the worker is gone, the pieces
+ * it had and every later one are checked and written on this thread.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pieceIndex } from '../../src/core/ids.js';
+import { alignedBytes } from '../../src/store/aligned.js';
+import { PartFile } from '../../src/store/part-file.js';
+import type { VerifiedWrites } from '../../src/store/verified-writes.js';
+import { tempDir } from '../helpers/env.js';
+import { Rng } from '../helpers/random.js';
+
+const PIECE = 64 * 1024;
+
+function target(pieces: number) {
+  const bytes = new Rng(pieces + 11).bytes(pieces * PIECE - 3000);
+  const hashes = new Uint8Array(pieces * 20);
+  for (let p = 0; p < pieces; p++) hashes.set(createHash('sha1').update(bytes.subarray(p * PIECE, Math.min(bytes.length, (p + 1) * PIECE))).digest(), p * 20);
+  return { bytes, t: { length: bytes.length, pieceLength: PIECE, pieces: hashes } };
+}
+
+const pieceOf = (bytes: Uint8Array, p: number) => bytes.subarray(p * PIECE, Math.min(bytes.length, (p + 1) * PIECE));
+
+/** A copy of `b` in aligned memory (the worker reads those) or in a plain buffer. */
+function copy(b: Uint8Array, aligned: boolean): Uint8Array {
+  const out = aligned ? alignedBytes(b.length)! : new Uint8Array(b.length);
+  out.set(b);
+  return out;
+}
+
+const verifierOf = (part: PartFile) => (part as unknown as { verifier: VerifiedWrites | undefined }).verifier;
+
+describe('the .part checks and writes pieces on a worker thread', () => {
+  it('writes the pieces that match, aligned or not, and none that does not; the image is whole once finished', async () => {
+    const tmp = tempDir();
+    try {
+      const { bytes, t } = target(6);
+      const out = join(tmp.dir, 'img.iso');
+      const part = await PartFile.open(out, t, { verifyInWorker: true });
+      assert.ok(verifierOf(part), 'a worker for a SHA-1 torrent');
+      const wrong = copy(pieceOf(bytes, 2), true);
+      wrong[100]! ^= 1;
+      assert.equal(await part.writeIfMatches(pieceIndex(2), 2 * PIECE, wrong), false);
+      assert.equal(await part.writeIfMatches(pieceIndex(3), 3 * PIECE, copy(pieceOf(bytes, 2), true)), false, 'the bytes of another piece');
+      assert.equal(await part.writeIfMatches(pieceIndex(4), 4 * PIECE, copy(pieceOf(bytes, 4), false)), true, 'a plain buffer: checked here');
+      assert.deepEqual(part.have, [false, false, false, false, true, false]);
+      assert.ok((await part.read(2 * PIECE, PIECE)).every((x) => x === 0), 'a piece that failed is not written');
+      // Several at once, as assembly has them in flight.
+      const all = await Promise.all([0, 1, 2, 3, 5].map((p) => part.writeIfMatches(pieceIndex(p), p * PIECE, copy(pieceOf(bytes, p), true))));
+      assert.deepEqual(all, [true, true, true, true, true]);
+      assert.ok(part.have.every(Boolean));
+      await part.finish();
+      assert.ok(readFileSync(out).equals(bytes));
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('once the worker is gone, pieces are checked and written on this thread', async () => {
+    const tmp = tempDir();
+    try {
+      const { bytes, t } = target(3);
+      const out = join(tmp.dir, 'img.iso');
+      const part = await PartFile.open(out, t, { verifyInWorker: true });
+      const v = verifierOf(part)!;
+      const pending = part.writeIfMatches(pieceIndex(0), 0, copy(pieceOf(bytes, 0), true));
+      await (v as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+      assert.equal(await pending, true, 'the piece it had');
+      const wrong = copy(pieceOf(bytes, 1), true);
+      wrong[0]! ^= 1;
+      assert.equal(await part.writeIfMatches(pieceIndex(1), PIECE, wrong), false);
+      assert.equal(await part.writeIfMatches(pieceIndex(1), PIECE, copy(pieceOf(bytes, 1), true)), true);
+      assert.equal(await part.writeIfMatches(pieceIndex(2), 2 * PIECE, copy(pieceOf(bytes, 2), true)), true);
+      await part.finish();
+      assert.ok(readFileSync(out).equals(bytes));
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('without verifyInWorker there is no worker, and writeIfMatches checks on this thread', async () => {
+    const tmp = tempDir();
+    try {
+      const { bytes, t } = target(2);
+      const part = await PartFile.open(join(tmp.dir, 'img.iso'), t);
+      assert.equal(verifierOf(part), undefined);
+      assert.equal(await part.writeIfMatches(pieceIndex(1), PIECE, copy(pieceOf(bytes, 0), true)), false);
+      assert.equal(await part.writeIfMatches(pieceIndex(1), PIECE, copy(pieceOf(bytes, 1), true)), true);
+      await part.discard();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
