@@ -166,7 +166,12 @@ export class SourceIndex {
   }
 }
 
-export async function indexSource(source: ByteSource): Promise<SourceIndex> {
+/**
+ * Indexes every whole block of `source`, reading it once from the start;
+ * `onRead` sees every byte of it in order (the tail after the last whole
+ * block too): publish hashes a previous image's pieces in this read.
+ */
+export async function indexSource(source: ByteSource, onRead?: (bytes: Uint8Array, offset: number) => void): Promise<SourceIndex> {
   const blocks = Math.floor(source.size / BLOCK);
   const index = new SourceIndex(blocks);
   const perChunk = CHUNK_BYTES / BLOCK;
@@ -174,11 +179,17 @@ export async function indexSource(source: ByteSource): Promise<SourceIndex> {
   for (let b = 0; b < blocks; b += perChunk) {
     const n = Math.min(perChunk, blocks - b);
     await readInto(source, buf, 0, b * BLOCK, n * BLOCK);
+    onRead?.(buf.subarray(0, n * BLOCK), b * BLOCK);
     for (let i = 0; i < n; i++) {
       const at = i * BLOCK;
       hashPair(buf, at);
       if (pair[2] !== 0) index.set(b + i, pair[0]!, pair[1]!);
     }
+  }
+  const tail = source.size - blocks * BLOCK;
+  if (onRead && tail > 0) {
+    await readInto(source, buf, 0, blocks * BLOCK, tail);
+    onRead(buf.subarray(0, tail), blocks * BLOCK);
   }
   return index;
 }
