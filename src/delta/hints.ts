@@ -21,14 +21,12 @@ import { matchBothWays } from './two-way.js';
 export { summarizeHints } from './hint-format.js';
 
 export interface PreviousRelease {
-  /** v1 infohash (hex) of the earlier release's torrent; a function when it is known only once its image was read (onImageBytes). */
-  readonly infoHash: string | (() => string | Promise<string>);
+  /** v1 infohash (hex) of the earlier release's torrent. */
+  readonly infoHash: string;
   /** Its release label (e.g. "1.00"). */
   readonly release: string;
   /** Its image on disk, when known (from --previous IMAGE or the catalog). */
   readonly imagePath?: string;
-  /** Every byte of its image, once, in order, as the matcher reads it (publish hashes its pieces for its infohash). */
-  readonly onImageBytes?: (bytes: Uint8Array, offset: number) => void;
 }
 
 function hexBytes(hex: string): Uint8Array {
@@ -50,9 +48,9 @@ export async function computeHintSets(targetPath: string, previous: readonly Pre
     for (const prev of withImage) {
       const source = await FileSource.open(prev.imagePath!);
       try {
+        const other = hexBytes(prev.infoHash);
         const first = sets.length === 0 && opts.onTargetBytes ? { onNewerBytes: opts.onTargetBytes } : {};
-        const { from: up, to: down } = await matchBothWays(target, source, { ...first, ...(prev.onImageBytes ? { onOlderBytes: prev.onImageBytes } : {}) });
-        const other = hexBytes(await (typeof prev.infoHash === 'function' ? prev.infoHash() : prev.infoHash));
+        const { from: up, to: down } = await matchBothWays(target, source, first);
         sets.push({ direction: 'from', other, runs: up.runs, zeros: up.zeros });
         sets.push({ direction: 'to', other, runs: down.runs, zeros: down.zeros });
       } finally {

@@ -166,12 +166,7 @@ export class SourceIndex {
   }
 }
 
-/**
- * Indexes every whole block of `source`, reading it once from the start;
- * `onRead` sees every byte of it in order (the tail after the last whole
- * block too): publish hashes a previous image's pieces in this read.
- */
-export async function indexSource(source: ByteSource, onRead?: (bytes: Uint8Array, offset: number) => void): Promise<SourceIndex> {
+export async function indexSource(source: ByteSource): Promise<SourceIndex> {
   const blocks = Math.floor(source.size / BLOCK);
   const index = new SourceIndex(blocks);
   const perChunk = CHUNK_BYTES / BLOCK;
@@ -179,17 +174,11 @@ export async function indexSource(source: ByteSource, onRead?: (bytes: Uint8Arra
   for (let b = 0; b < blocks; b += perChunk) {
     const n = Math.min(perChunk, blocks - b);
     await readInto(source, buf, 0, b * BLOCK, n * BLOCK);
-    onRead?.(buf.subarray(0, n * BLOCK), b * BLOCK);
     for (let i = 0; i < n; i++) {
       const at = i * BLOCK;
       hashPair(buf, at);
       if (pair[2] !== 0) index.set(b + i, pair[0]!, pair[1]!);
     }
-  }
-  const tail = source.size - blocks * BLOCK;
-  if (onRead && tail > 0) {
-    await readInto(source, buf, 0, blocks * BLOCK, tail);
-    onRead(buf.subarray(0, tail), blocks * BLOCK);
   }
   return index;
 }

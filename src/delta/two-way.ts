@@ -48,13 +48,11 @@ export interface TwoWayOptions {
    * hashes the torrent's pieces in the same pass.
    */
   readonly onNewerBytes?: (bytes: Uint8Array, offset: number) => void;
-  /** Every byte of the older image, once, in order (its index reads it whole): publish hashes its pieces in the same pass. */
-  readonly onOlderBytes?: (bytes: Uint8Array, offset: number) => void;
 }
 
 export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: TwoWayOptions = {}): Promise<TwoWay> {
   const minRun = opts.minRun ?? BLOCK;
-  let olderIndex: SourceIndex | undefined = await indexSource(older, opts.onOlderBytes);
+  let olderIndex: SourceIndex | undefined = await indexSource(older);
   let seen = 0;
   const onRead = opts.onNewerBytes;
   const onTargetRead = onRead

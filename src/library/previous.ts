@@ -51,11 +51,6 @@ export function releaseLabelOf(fileName: string): string {
 }
 
 export async function resolvePrevious(arg: string, catalog: Catalog, pieceLength: number): Promise<PreviousRelease> {
-  return knownPrevious(arg, catalog) ?? hashedImageRelease(arg, pieceLength, await hashPieces(arg, pieceLength));
-}
-
-/** What resolvePrevious gives without hashing: from a torrent, or an image the catalog has registered unchanged; undefined for an image to hash. */
-export function knownPrevious(arg: string, catalog: Catalog): PreviousRelease | undefined {
   if (/\.torrent$/i.test(arg)) {
     const m = readTorrentFile(arg);
     const known = catalog.byInfoHash(m.infoHash);
@@ -75,12 +70,7 @@ export function knownPrevious(arg: string, catalog: Catalog): PreviousRelease | 
     const rel = catalog.byInfoHash(registered.infoHash);
     if (rel) return { infoHash: rel.infoHash, release: rel.release, product: rel.product, lineage: rel.lineage, imagePath: abs, via: 'catalog' };
   }
-  return undefined;
-}
-
-/** The release of an image known only by its bytes, from its `pieces` at `pieceLength`: the plain torrent's infohash, its file name as the label. */
-export function hashedImageRelease(arg: string, pieceLength: number, pieces: Uint8Array): PreviousRelease {
-  const abs = resolve(arg);
+  const pieces = await hashPieces(arg, pieceLength);
   const size = statSync(arg).size;
   const name = basename(abs);
   const info = encodeBencode(buildInfoDict({ name, length: size, pieceLength, pieces }));

@@ -38,8 +38,7 @@ import { checkReleaseImage } from './release-image.js';
 import { changedBlocks, choosePublishPieceLength, type AutoPieceLength } from './auto-piece-length.js';
 import { torrentFileName } from './torrent-name.js';
 import { PieceStream } from './piece-stream.js';
-import { buildLineage, defaultPrevious, knownPrevious, resolvePrevious, type PreviousRelease } from './previous.js';
-import { DeferredPrevious } from './deferred-previous.js';
+import { buildLineage, defaultPrevious, resolvePrevious, type PreviousRelease } from './previous.js';
 
 export interface PublishOptions {
   readonly imagePath: string;
@@ -180,15 +179,8 @@ async function publishChecked(catalog: Catalog, o: PublishOptions, st: Settled, 
   await checkReleaseImage(o.imagePath);
 
   const previous: PreviousRelease[] = [];
-  // Images to hash for their infohash are hashed in the hint matcher's read of them (deferred-previous.ts).
-  const deferred = new Map<number, DeferredPrevious>();
   if (o.previous && o.previous.length > 0) {
-    for (const p of o.previous) {
-      const known = knownPrevious(p, catalog);
-      const later = known || o.pieceLength === 'auto' ? undefined : DeferredPrevious.start(p, pieceLength);
-      if (later) deferred.set(previous.length, later);
-      previous.push(known ?? later?.placeholder() ?? (await resolvePrevious(p, catalog, pieceLength)));
-    }
+    for (const p of o.previous) previous.push(await resolvePrevious(p, catalog, pieceLength));
   } else {
     const p = defaultPrevious(catalog, o.product, o.release);
     if (p) previous.push(p);
@@ -211,14 +203,11 @@ async function publishChecked(catalog: Catalog, o: PublishOptions, st: Settled, 
       }
     }
   }
+  const lineage = buildLineage(previous, o);
   checkOutput(outPath, o);
 
   const withImages = previous.filter((p) => p.imagePath !== undefined);
-  const prevs = previous.map((p, i) => {
-    const d = deferred.get(i);
-    const infoHash = d ? async () => (previous[i] = await d.settle()).infoHash : p.infoHash;
-    return { infoHash, release: p.release, ...(p.imagePath ? { imagePath: p.imagePath } : {}), ...(d ? { onImageBytes: d.update } : {}) };
-  });
+  const prevs = previous.map((p) => ({ infoHash: p.infoHash, release: p.release, ...(p.imagePath ? { imagePath: p.imagePath } : {}) }));
   const t0 = performance.now();
   const hashing = hasher(pieceLength);
   let v2: V2Hashes | undefined;
@@ -232,8 +221,6 @@ async function publishChecked(catalog: Catalog, o: PublishOptions, st: Settled, 
     hints = await (await import('../delta/hints.js')).buildHints(imagePath, prevs, stream ? { onTargetBytes: stream.update } : {});
     pieces = stream?.pieces();
   }
-  for (const [i, d] of deferred) previous[i] = await d.settle();
-  const lineage = buildLineage(previous, o);
   if (pieces === undefined) {
     o.onPhase?.({ phase: 'hashing', image: o.imagePath });
     const r = await hashing.finish(o.onProgress);

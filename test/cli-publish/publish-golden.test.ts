@@ -1,7 +1,6 @@
 /**
  * `isosync publish --previous IMAGE` must write the same torrent, byte for
- * byte, as the build before the publish speed-ups (matcher, pieces of the
- * previous image hashed in the matcher's read of it): the digest below is
+ * byte, as the build before the hint matcher's speed-ups: the digest below is
  * that build's torrent for this seeded pair and these options.
  */
 import assert from 'node:assert/strict';
@@ -19,7 +18,7 @@ test('publish --previous IMAGE writes the same torrent as the earlier build', (t
   const tmp = tempDir();
   t.after(tmp.cleanup);
   const { older, newer } = deltaPair(21, 50, 150_000);
-  // The previous image ends 300 bytes past a whole matcher block: its last bytes are hashed too.
+  // The previous image ends 300 bytes past a whole matcher block.
   writeFileSync(join(tmp.dir, 'distro-1.00.iso'), isoAround(Buffer.concat([older, Buffer.alloc(300, 7)])));
   writeFileSync(join(tmp.dir, 'distro-1.01.iso'), isoAround(newer));
   const out = join(tmp.dir, 'distro-1.01.torrent');

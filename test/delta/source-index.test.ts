@@ -6,9 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { indexSource, SourceIndex } from '../../src/delta/source-index.js';
-import { MemorySource } from '../../src/store/byte-source.js';
-import { Rng } from '../helpers/random.js';
+import { SourceIndex } from '../../src/delta/source-index.js';
 
 /** Deterministic hashes with repeats (every 7th block repeats an earlier one) and some all-zero blocks. */
 function hashesOf(blocks: number): [number, number][] {
@@ -55,19 +53,4 @@ describe('source index', () => {
     assert.equal(index.rollingOf(10), hashes[10]![0]);
     assert.equal(index.secondOf(10), hashes[10]![1]);
   });
-});
-
-it('indexSource hands every byte of the source to onRead, once and in order, the tail after the last block too', async () => {
-  const rng = new Rng(5);
-  for (const size of [3 * 1024 * 1024 + 300, 1024 * 1024, 700]) {
-    const bytes = rng.bytes(size);
-    const seen: Uint8Array[] = [];
-    let next = 0;
-    await indexSource(new MemorySource(bytes), (b, offset) => {
-      assert.equal(offset, next);
-      next += b.length;
-      seen.push(Uint8Array.from(b));
-    });
-    assert.deepEqual(Buffer.concat(seen), Buffer.from(bytes));
-  }
 });
