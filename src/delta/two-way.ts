@@ -89,6 +89,19 @@ async function deriveIndex(newer: ByteSource, olderIndex: SourceIndex, runs: rea
   const blocks = Math.floor(newer.size / BLOCK);
   // The hashes go straight into the index (no copy of them), and into its table in block order once all are known.
   const index = new SourceIndex(blocks);
+  const known = copyKnown(blocks, olderIndex, runs, index);
+  await hashUnknown(newer, unknownRanges(blocks, known), known, index);
+  index.buildLookup();
+  return index;
+}
+
+/**
+ * Copies into `index` the hashes of the newer blocks that a run maps onto a
+ * whole older block; returns which blocks got theirs. Synchronous (as are
+ * unknownRanges and hashBlocks): a loop over every block of the image
+ * inside the async deriveIndex ran unoptimized (~0.1 CPU s on the DVD pair).
+ */
+function copyKnown(blocks: number, olderIndex: SourceIndex, runs: readonly CopyRun[], index: SourceIndex): Uint8Array {
   const known = new Uint8Array(blocks);
   for (const r of runs) {
     const delta = r.source - r.target;
@@ -101,13 +114,23 @@ async function deriveIndex(newer: ByteSource, olderIndex: SourceIndex, runs: rea
       known[b] = 1;
     }
   }
-  await hashUnknown(newer, blocks, known, index);
-  index.buildLookup();
-  return index;
+  return known;
 }
 
-/** Hashes the blocks not `known`, reading nearby ranges together. All-zero blocks keep hashes 0 (not indexed). */
-async function hashUnknown(src: ByteSource, blocks: number, known: Uint8Array, index: SourceIndex): Promise<void> {
+/** Hashes the blocks not `known` in `ranges`, reading each range whole. All-zero blocks keep hashes 0 (not indexed). */
+async function hashUnknown(src: ByteSource, ranges: readonly { start: number; end: number }[], known: Uint8Array, index: SourceIndex): Promise<void> {
+  const buf = Buffer.allocUnsafe(READ_BYTES);
+  for (const r of ranges) {
+    for (let off = r.start; off < r.end; off += READ_BYTES) {
+      const n = Math.min(READ_BYTES, r.end - off);
+      await readInto(src, buf, 0, off, n);
+      hashBlocks(buf, n, off / BLOCK, known, index);
+    }
+  }
+}
+
+/** The byte ranges holding the blocks not `known`, nearby ones joined: fewer, larger reads. */
+function unknownRanges(blocks: number, known: Uint8Array): { start: number; end: number }[] {
   const ranges: { start: number; end: number }[] = [];
   for (let b = 0; b < blocks; ) {
     if (known[b]) {
@@ -121,14 +144,7 @@ async function hashUnknown(src: ByteSource, blocks: number, known: Uint8Array, i
     else ranges.push({ start: b * BLOCK, end: e * BLOCK });
     b = e;
   }
-  const buf = Buffer.allocUnsafe(READ_BYTES);
-  for (const r of ranges) {
-    for (let off = r.start; off < r.end; off += READ_BYTES) {
-      const n = Math.min(READ_BYTES, r.end - off);
-      await readInto(src, buf, 0, off, n);
-      hashBlocks(buf, n, off / BLOCK, known, index);
-    }
-  }
+  return ranges;
 }
 
 function hashBlocks(buf: Uint8Array, n: number, first: number, known: Uint8Array, index: SourceIndex): void {
