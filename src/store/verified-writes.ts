@@ -13,6 +13,7 @@
  * not start or died (WorkerGone, also for the pieces it had) are checked and
  * written on the main thread as before.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
 import { alignedMemory, inAlignedMemory } from './aligned.js';
@@ -23,6 +24,19 @@ export class WorkerGone extends IsosyncError {
   constructor(why: string, cause?: unknown) {
     super('INTERNAL', `Internal error: the piece verifying thread ${why}`, {}, { cause });
   }
+}
+
+/** Bytes of a target below which no worker is started: its SHA-1s (~0.2 s of CPU) would barely pay for its start. */
+export const MIN_VERIFY_WORKER_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Whether a sync of a `targetBytes` target checks and writes its pieces on a worker: a Node isolate
+ * costs ~0.1 s of CPU to start and ~11 MiB of memory however small its heap, so only for a target
+ * whose SHA-1s outweigh that, and only on a free core (on a busy one the two threads take turns: no
+ * wall time saved), the rule re-encoding's worker follows (delta/reencode-pool.ts).
+ */
+export function wantsVerifyWorker(targetBytes: number, cores = availableParallelism(), load = loadavg()[0]!): boolean {
+  return targetBytes >= MIN_VERIFY_WORKER_BYTES && cores >= 2 && cores - load >= 1;
 }
 
 interface Waiting {

@@ -19,6 +19,7 @@ import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assem
 import { pieceSpan, remainingFetchBytes, summarize, type Plan } from '../delta/plan.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { PartFile } from '../store/part-file.js';
+import { wantsVerifyWorker } from '../store/verified-writes.js';
 import { TokenBucket } from '../swarm/rate-limit.js';
 import type { PeerSettings, SyncPeers } from '../swarm/sync-peers.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
@@ -157,8 +158,9 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
   }
 
   emit({ type: 'phase', phase: 'verify-part' });
-  // Pieces checked and written on a worker thread (store/verified-writes.ts), which starts up while planning runs.
-  const part = await PartFile.open(output, target, { verifyInWorker: true });
+  // Pieces checked and written on a worker thread (store/verified-writes.ts), which starts up while planning runs,
+  // for a large target on a free core (wantsVerifyWorker).
+  const part = await PartFile.open(output, target, { verifyInWorker: wantsVerifyWorker(target.length) });
   const verifiedBytes = () => part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, pieceIndex(p))) : n), 0);
   emit({ type: 'part', path: part.path, resumedBytes: verifiedBytes() });
   let prepared: Prepared | undefined;

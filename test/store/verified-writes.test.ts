@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pieceIndex } from '../../src/core/ids.js';
 import { alignedBytes } from '../../src/store/aligned.js';
 import { PartFile } from '../../src/store/part-file.js';
-import type { VerifiedWrites } from '../../src/store/verified-writes.js';
+import { MIN_VERIFY_WORKER_BYTES, wantsVerifyWorker, type VerifiedWrites } from '../../src/store/verified-writes.js';
 import { tempDir } from '../helpers/env.js';
 import { Rng } from '../helpers/random.js';
 
@@ -98,4 +98,23 @@ describe('the .part checks and writes pieces on a worker thread', () => {
       tmp.cleanup();
     }
   });
+});
+
+describe('a sync starts the verifying worker only where it pays', () => {
+  const M = MIN_VERIFY_WORKER_BYTES;
+  // [target bytes, cores, load average, worker?]
+  const table: [number, number, number, boolean][] = [
+    [M, 2, 0.2, true], // a large target, a free core
+    [4 * M, 8, 6.5, true], // a core and a half free
+    [M - 1, 2, 0.2, false], // too small: its SHA-1s barely pay for the worker's start
+    [150 * 1024 * 1024, 2, 0, false], // a live image of 150 MB
+    [4 * M, 1, 0, false], // one core: the two threads would take turns
+    [4 * M, 2, 1.2, false], // no free core
+    [4 * M, 2, 20, false], // a saturated machine
+  ];
+  for (const [bytes, cores, load, want] of table) {
+    it(`${bytes} bytes, ${cores} cores, load ${load}: ${want ? 'a worker' : 'none'}`, () => {
+      assert.equal(wantsVerifyWorker(bytes, cores, load), want);
+    });
+  }
 });
