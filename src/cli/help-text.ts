@@ -70,6 +70,7 @@ export const ENVIRONMENT: readonly [string, string][] = [
   ['ISOSYNC_HOME', 'the catalog folder (default $XDG_DATA_HOME/isosync, else ~/.local/share/isosync); --home overrides it'],
   ['XDG_DATA_HOME', 'where the default catalog folder lives'],
   ['ISOSYNC_DEBUG', 'set to 1: print stack traces on failure, like --debug'],
+  ['ISOSYNC_CODE_CACHE', 'set to 0: keep no compiled-code cache of the CLI (default: in $XDG_CACHE_HOME/isosync, else ~/.cache/isosync)'],
   ['SOURCE_DATE_EPOCH', 'publish: the creation date written in the torrent (reproducible builds)'],
 ];
 
