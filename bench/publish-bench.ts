@@ -24,6 +24,7 @@ import { encodeBencode } from '../src/torrent/bencode-encode.js';
 import { PieceStream } from '../src/library/piece-stream.js';
 import { defaultHashWorkers, hashPieces } from '../src/torrent/hash-pieces.js';
 import { defaultPoolWorkers, startPieceHashing } from '../src/torrent/piece-pool.js';
+import { spareCoresNow } from '../src/core/idle-sampler.js';
 import { ISO_HEADER_OFFSET, isoHeader } from '../test/helpers/iso-image.js';
 
 const MIB = 1024 * 1024;
@@ -123,7 +124,7 @@ export async function run(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     rows.push([`isosync hashPieces (this thread + ${defaultHashWorkers()} workers)`, { wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 }]);
     // What publish uses: a shared pass, with a worker per free core (none on a saturated machine), and with one forced.
-    const free = defaultPoolWorkers(bytes);
+    const free = defaultPoolWorkers(bytes, await spareCoresNow());
     rows.push([`isosync piece pool (this thread + ${free} workers)`, await timed(() => startPieceHashing(image, PIECE_LENGTH, { workers: free }).finish())]);
     if (cores > 1 && free !== 1) rows.push(['isosync piece pool (this thread + 1 worker)', await timed(() => startPieceHashing(image, PIECE_LENGTH, { workers: 1 }).finish())]);
     rows.push([

@@ -113,4 +113,9 @@ export interface PieceStore {
    * otherwise. A store that checks off the main thread has it; the caller then does not check them itself.
    */
   writeIfMatches?(piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<boolean>;
+  /**
+   * Bytes the store writes at once when adjacent verified pieces wait together (two such writes in flight):
+   * set when it batches them (store/verified-writes.ts), so that assembly keeps enough pieces in flight to fill them.
+   */
+  readonly writeBatchBytes?: number;
 }

@@ -27,7 +27,7 @@
  * from it convicts its sender (exact blame, no guessing). A piece never reaches
  * the disk unverified (the store may check and write it at once: verify-write.ts).
  * Pieces run a few at a time, so memory is bounded by `concurrency` x piece length (by default a window of 2 MiB
- * of pieces, `assembleWindow`): piece buffers come from a pool of that size (a fresh 256 KiB buffer per piece cost
+ * of pieces, 4 MiB for a store that batches its writes: `assembleWindow`): piece buffers come from a pool of that size (a fresh 256 KiB buffer per piece cost
  * a zero-fill, page faults and garbage collection for every piece, some 700 MB of churn for a 350 MB image), and a
  * piece that needs no network never allocates the network buffer (page-aligned, `alignedWrites`).
  */
@@ -137,7 +137,7 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
   // Pieces that sample before fetching anything are sampled ahead, all of them a round at a time (sample-ahead.ts).
   const ahead = fetcher && !input.leaves ? SampleAhead.start(plan, input, fetcher, [...todo, ...remote], distrust) : undefined;
   const gate = new RoundGate();
-  const n = Math.max(1, Math.min(input.concurrency ?? fetcher?.concurrency ?? assembleWindow(plan.pieceLength), todo.length + remote.length));
+  const n = Math.max(1, Math.min(input.concurrency ?? fetcher?.concurrency ?? assembleWindow(plan.pieceLength, input.store.writeBatchBytes), todo.length + remote.length));
   await Promise.all(Array.from({ length: n }, worker));
   return stats;
 }

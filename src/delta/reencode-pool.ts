@@ -14,11 +14,11 @@
  * worker can cost time, never a result.
  *
  * A worker is worth its start (a Node isolate, ~0.12-0.16 s of CPU, and the
- * encoder warmed up again, ~0.25 s) only on a free core and for enough work:
+ * encoder warmed up again, ~0.25 s) only on a core free now (beyond the
+ * caller's: core/idle-sampler.ts) and for enough work:
  * on a saturated machine two threads take turns on the same cores (tried at
  * load ~20 on 2 cores: +0.8 s of CPU, no wall saved).
  */
-import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ChainInput, ChainOutput } from './reencode-chain.js';
 import { REENCODE_WORKER_MARK, type ChainReply, type ChainRequest } from './reencode-worker.js';
@@ -28,10 +28,9 @@ const DEPTH = 2;
 /** Uncompressed bytes of changed files below which no worker is started. */
 export const MIN_WORKER_BYTES = 16 * 1024 * 1024;
 
-/** Workers for re-encoding `workBytes` of changed files: one when a core is free and the work is large enough. */
-export function defaultChainWorkers(workBytes: number, cores = availableParallelism(), load = loadavg()[0]!): number {
-  if (workBytes < MIN_WORKER_BYTES || cores < 2) return 0;
-  return cores - load >= 1 ? 1 : 0;
+/** Workers for re-encoding `workBytes` of changed files: one when a core is free (`spare` >= 1) and the work is large enough. */
+export function defaultChainWorkers(workBytes: number, spare: number): number {
+  return workBytes >= MIN_WORKER_BYTES && spare >= 1 ? 1 : 0;
 }
 
 /** A chain's size: the clusters after the one fetched. */

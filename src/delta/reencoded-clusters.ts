@@ -40,7 +40,8 @@ import type { LocalSegment } from './plan.js';
 import type { ReencodedStore } from './reencoded-store.js';
 import { calibrate, type Calibration } from './reencode-align.js';
 import { ChainScratch, runChain, type ChainInput, type ChainOutput } from './reencode-chain.js';
-import { ChainPool, defaultChainWorkers } from './reencode-pool.js';
+import { ChainPool, defaultChainWorkers, MIN_WORKER_BYTES } from './reencode-pool.js';
+import { spareCoresNow } from '../core/idle-sampler.js';
 import { readStoredBatch, storedBytes, type StoredFile } from './reencode-old.js';
 import { pairSpans } from './reencode-resync.js';
 
@@ -122,6 +123,7 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
   let arena: Uint8Array = new Uint8Array(0);
   let pool: ChainPool | undefined;
   let poolTried = false;
+  let starting: Promise<void> | undefined;
   const guesses: LocalSegment[] = [];
   let kept = 0;
   let resynced = 0;
@@ -155,13 +157,18 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
       // Each round: one request for every file's next cluster, then the files in batches bounded in bytes (each
       // holds its files' old and guessed bytes while it runs); a file that needs another cluster waits for the next round.
       let queue: Pending[] = pending.map(({ f, from, k0 }) => ({ f, from, want: k0, fetched: 0, shift: 0 }));
-      // The worker starts while the first round's clusters are fetched.
+      // Whether a core is free is sampled (core/idle-sampler.ts), and the worker started, while the first round's clusters are fetched.
       if (!poolTried && pending.length > 0) {
         poolTried = true;
-        if ((input.workers ?? defaultChainWorkers(pending.reduce((n, p) => n + p.f.size, 0))) > 0) pool = ChainPool.start(input.workerUrl);
+        const work = pending.reduce((n, p) => n + p.f.size, 0);
+        const workers = input.workers !== undefined ? Promise.resolve(input.workers) : work >= MIN_WORKER_BYTES ? spareCoresNow().then((s) => defaultChainWorkers(work, s)) : Promise.resolve(0);
+        starting = workers.then((n) => {
+          if (n > 0) pool = ChainPool.start(input.workerUrl);
+        });
       }
       for (let round = 0; round < ROUNDS && queue.length > 0; round++) {
         await input.target.prefetch?.(queue.flatMap((p) => t.toImage(p.f.chunks[2 * p.want]!, p.f.chunks[2 * p.want + 1]!)).sort((x, y) => x.start - y.start));
+        await starting;
         const next: Pending[] = [];
         let at = 0;
         while (at < queue.length) {
@@ -199,6 +206,7 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
       }
     }
   } finally {
+    await starting;
     inWorker = pool?.ranInWorker ?? 0;
     await pool?.close();
   }

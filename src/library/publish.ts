@@ -216,7 +216,7 @@ async function publishChecked(catalog: Catalog, o: PublishOptions, st: Settled, 
   if (withImages.length > 0) {
     o.onPhase?.({ phase: 'hints', against: withImages.map((p) => p.release) });
     // Without a worker hashing meanwhile, v1 pieces are hashed in the hint matcher's own read of the image.
-    const stream = version === 'v1' && hashing.workers === 0 ? new PieceStream(size, pieceLength, o.onProgress) : undefined;
+    const stream = version === 'v1' && (await hashing.decided) === 0 ? new PieceStream(size, pieceLength, o.onProgress) : undefined;
     // The delta core loads only when there is an image to compute hints against.
     hints = await (await import('../delta/hints.js')).buildHints(imagePath, prevs, stream ? { onTargetBytes: stream.update } : {});
     pieces = stream?.pieces();

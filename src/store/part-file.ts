@@ -24,7 +24,7 @@
  */
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { DirectWrites } from './direct-writes.js';
-import { VerifiedWrites, WorkerGone } from './verified-writes.js';
+import { VerifiedWrites, WorkerGone, WRITE_BATCH_BYTES } from './verified-writes.js';
 import { DeferredBlocks } from './deferred-blocks.js';
 
 export { DEFER_BYTES, DEFER_MS } from './deferred-blocks.js';
@@ -110,7 +110,7 @@ export class PartFile implements ByteSource, PieceStore {
    * Opens or creates `finalPath + ".part"`. When `resume` finds an existing
    * .part of the right length, its verified pieces are kept.
    */
-  static async open(finalPath: string, target: PartTarget, opts: { onVerify?: (done: number, total: number) => void; verifyInWorker?: boolean } = {}): Promise<PartFile> {
+  static async open(finalPath: string, target: PartTarget, opts: { onVerify?: (done: number, total: number) => void; verifyInWorker?: boolean | Promise<boolean> } = {}): Promise<PartFile> {
     const path = `${finalPath}.part`;
     const pieceCount = Math.ceil(target.length / target.pieceLength);
     let have: boolean[] = new Array<boolean>(pieceCount).fill(false);
@@ -135,8 +135,13 @@ export class PartFile implements ByteSource, PieceStore {
     const received = await resumeJournal(`${path}.blocks`, handle, target, have, existing);
     const part = new PartFile(handle, path, finalPath, target.length, have, target, received);
     part.direct = await DirectWrites.open(path);
-    // writeIfMatches on a worker thread (SHA-1 torrents): started now, it starts up while the caller plans.
-    if (opts.verifyInWorker && pieceCheckOf(target).kind === 'sha1') part.verifier = VerifiedWrites.start(target.pieces, part.direct?.fd ?? -1, handle.fd);
+    // writeIfMatches on a worker thread (SHA-1 torrents): started now, or once the caller's decision is in (a
+    // sample of idle cores, ~60 ms), it starts up while the caller plans.
+    const start = (yes: boolean) => {
+      if (yes && !part.closed && !part.verifier && pieceCheckOf(target).kind === 'sha1') part.verifier = VerifiedWrites.start(target.pieces, part.direct?.fd ?? -1, handle.fd);
+    };
+    part.verifierDecided = Promise.resolve(opts.verifyInWorker ?? false).then(start, () => undefined);
+    if (opts.verifyInWorker === true) start(true);
     return part;
   }
 
@@ -244,6 +249,13 @@ export class PartFile implements ByteSource, PieceStore {
 
   /** Checks and writes pieces off the main thread (verified-writes.ts), when opened with verifyInWorker. */
   private verifier: VerifiedWrites | undefined;
+  /** Resolves once it is decided whether pieces are checked and written on a worker (and it is started if so). */
+  verifierDecided: Promise<void> = Promise.resolve();
+
+  /** The verifying worker writes adjacent pieces together, up to this many bytes in one write (PieceStore). */
+  get writeBatchBytes(): number | undefined {
+    return this.verifier?.alive ? WRITE_BATCH_BYTES : undefined;
+  }
 
   /**
    * Writes `bytes` as piece `piece` if they are that piece (its hash matches): true once written, false (nothing

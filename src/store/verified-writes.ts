@@ -13,11 +13,12 @@
  * not start or died (WorkerGone, also for the pieces it had) are checked and
  * written on the main thread as before.
  */
-import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
 import { alignedMemory, inAlignedMemory } from './aligned.js';
 import { FAILED, VERIFY_WORKER_MARK, WRITTEN, type VerifyJob, type VerifyReply, type VerifyWorkerData } from './verify-worker.js';
+
+export { WRITE_BATCH_BYTES } from './verify-worker.js';
 
 /** The verifying thread failed or ended: the piece it had is to be checked and written on this thread. */
 export class WorkerGone extends IsosyncError {
@@ -32,11 +33,12 @@ export const MIN_VERIFY_WORKER_BYTES = 256 * 1024 * 1024;
 /**
  * Whether a sync of a `targetBytes` target checks and writes its pieces on a worker: a Node isolate
  * costs ~0.1 s of CPU to start and ~11 MiB of memory however small its heap, so only for a target
- * whose SHA-1s outweigh that, and only on a free core (on a busy one the two threads take turns: no
- * wall time saved), the rule re-encoding's worker follows (delta/reencode-pool.ts).
+ * whose SHA-1s outweigh that, and only with a core free beyond the caller's (`spare`, from
+ * core/idle-sampler.ts: on a busy core the two threads take turns, no wall time saved), the rule
+ * re-encoding's worker follows (delta/reencode-pool.ts).
  */
-export function wantsVerifyWorker(targetBytes: number, cores = availableParallelism(), load = loadavg()[0]!): boolean {
-  return targetBytes >= MIN_VERIFY_WORKER_BYTES && cores >= 2 && cores - load >= 1;
+export function wantsVerifyWorker(targetBytes: number, spare: number): boolean {
+  return targetBytes >= MIN_VERIFY_WORKER_BYTES && spare >= 1;
 }
 
 interface Waiting {
@@ -70,6 +72,11 @@ export class VerifiedWrites {
     } catch {
       return undefined;
     }
+  }
+
+  /** Whether the worker is alive (it has not failed, ended or been closed). */
+  get alive(): boolean {
+    return !this.broken;
   }
 
   /** Whether `bytes` can go to the worker: they lie in the aligned memory, and the worker is alive. */

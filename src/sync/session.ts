@@ -19,7 +19,8 @@ import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assem
 import { pieceSpan, remainingFetchBytes, summarize, type Plan } from '../delta/plan.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { PartFile } from '../store/part-file.js';
-import { wantsVerifyWorker } from '../store/verified-writes.js';
+import { MIN_VERIFY_WORKER_BYTES, wantsVerifyWorker } from '../store/verified-writes.js';
+import { spareCoresNow } from '../core/idle-sampler.js';
 import { TokenBucket } from '../swarm/rate-limit.js';
 import type { PeerSettings, SyncPeers } from '../swarm/sync-peers.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
@@ -159,8 +160,9 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
 
   emit({ type: 'phase', phase: 'verify-part' });
   // Pieces checked and written on a worker thread (store/verified-writes.ts), which starts up while planning runs,
-  // for a large target on a free core (wantsVerifyWorker).
-  const part = await PartFile.open(output, target, { verifyInWorker: wantsVerifyWorker(target.length) });
+  // for a large target with a core free now (wantsVerifyWorker; the ~60 ms sample runs beside planning too).
+  const verifyInWorker = target.length >= MIN_VERIFY_WORKER_BYTES ? spareCoresNow().then((spare) => wantsVerifyWorker(target.length, spare)) : false;
+  const part = await PartFile.open(output, target, { verifyInWorker });
   const verifiedBytes = () => part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, pieceIndex(p))) : n), 0);
   emit({ type: 'part', path: part.path, resumedBytes: verifiedBytes() });
   let prepared: Prepared | undefined;
@@ -202,6 +204,8 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     net.engine.planned(pieceNeeds(plan, part.have));
     // Peers and web seeds behind one engine.
     const fetcher = net.hasSources ? net.engine : undefined;
+    // Its window depends on whether the verifying worker batches the writes (long decided by now).
+    await part.verifierDecided;
     const main: AssembleStats = await assemble({
       plan,
       check: pieceCheckOf(target),

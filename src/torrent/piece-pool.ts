@@ -20,7 +20,7 @@
  * the v2 piece layer).
  */
 import { closeSync, openSync, statSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { spareCoresNow } from '../core/idle-sampler.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
@@ -37,7 +37,7 @@ export interface PoolOptions {
   readonly length?: number;
   /** Also the BEP 52 piece layer (pieceLength is then a multiple of 16 KiB). */
   readonly v2?: boolean;
-  /** Worker threads (default: one per core beyond the calling thread, up to MAX_HASH_THREADS threads in all; none for small inputs). */
+  /** Worker threads (default: one per core free beyond the calling thread, up to MAX_HASH_THREADS threads in all; none for small inputs). */
   readonly workers?: number;
 }
 
@@ -50,8 +50,10 @@ export interface PoolResult {
 
 /** A pass over an image under way: finish() for its pieces, or cancel(). */
 export interface PieceHashing {
-  /** Worker threads started (0: finish() hashes everything on the calling thread). */
+  /** Worker threads started so far (0: finish() hashes everything on the calling thread, unless `decided` adds some). */
   readonly workers: number;
+  /** Resolves with the workers started once it is decided how many (at once when the caller said; else after a ~60 ms sample). */
+  readonly decided: Promise<number>;
   /** Hashes what the workers have not taken yet on this thread, then waits for them. */
   finish(onProgress?: (doneBytes: number, totalBytes: number) => void): Promise<PoolResult>;
   /** Stops the workers (the result is not wanted). */
@@ -59,19 +61,20 @@ export interface PieceHashing {
 }
 
 /**
- * The workers a pool starts when the caller does not say: one per free core
- * (the cores less the 1-minute load average), up to MAX_HASH_THREADS threads
- * with the calling thread; none for small inputs. A worker pays for its
+ * The workers a pool starts when the caller does not say: one per core free
+ * now beyond the calling thread's (`spare`, core/idle-sampler.ts), up to
+ * MAX_HASH_THREADS threads with the calling thread; none for small inputs.
+ * They start once the sample is in (~60 ms; the calling thread hashes
+ * meanwhile when it asks for the result: jobs are claimed, not dealt). A worker pays for its
  * start (a Node isolate, ~0.1-0.15 s of CPU) only on a core that would
  * otherwise idle: on a saturated machine the threads only take turns on the
  * same cores. Measured on 2 cores at load 13-16, publish of a 348 MB image
  * (4 alternated rounds): 0.67 CPU s without a worker, 0.89 with one, and
  * no shorter wall time.
  */
-export function defaultPoolWorkers(length: number, cores = availableParallelism(), load = loadavg()[0]!): number {
+export function defaultPoolWorkers(length: number, spare: number): number {
   if (length <= INLINE_MAX_BYTES) return 0;
-  const free = Math.floor(cores - load);
-  return Math.max(0, Math.min(MAX_HASH_THREADS, cores, free + 1) - 1);
+  return Math.max(0, Math.min(MAX_HASH_THREADS - 1, spare));
 }
 
 /** Starts hashing the pieces of the file at `path` in worker threads now; see the module comment. */
@@ -93,7 +96,6 @@ export function startPieceHashing(path: string, pieceLength: number, opts: PoolO
     ...(opts.v2 ? { layer: new SharedArrayBuffer(count * SHA256_BYTES) } : {}),
   };
   const control = new Int32Array(pass.control);
-  const size = Math.max(0, Math.min(opts.workers ?? defaultPoolWorkers(length), jobs - 1));
   let failure: IsosyncError | undefined;
   let running = 0;
   let wake: (() => void) | undefined;
@@ -104,7 +106,14 @@ export function startPieceHashing(path: string, pieceLength: number, opts: PoolO
     wake = undefined;
     w?.();
   };
-  for (let i = 0; i < size; i++) {
+  let stopped = false;
+  const spawn = (n: number): number => {
+    // Not once every job is claimed (finish() ran through them) or the pass failed or was cancelled.
+    const size = stopped || failure ? 0 : Math.max(0, Math.min(n, jobs - 1 - Atomics.load(control, CLAIMED)));
+    for (let i = 0; i < size; i++) start();
+    return workers.length;
+  };
+  const start = () => {
     const w = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: { mark: SHARED_WORKER_MARK, pass } });
     running++;
     let settled = false;
@@ -125,13 +134,19 @@ export function startPieceHashing(path: string, pieceLength: number, opts: PoolO
     });
     w.on('exit', settle);
     workers.push(w);
-  }
+  };
+  const decided =
+    opts.workers !== undefined ? Promise.resolve(spawn(opts.workers)) : length <= INLINE_MAX_BYTES ? Promise.resolve(0) : spareCoresNow().then((spare) => spawn(defaultPoolWorkers(length, spare)));
   const stop = () => {
+    stopped = true;
     Atomics.store(control, CLAIMED, jobs);
     for (const w of workers) void w.terminate();
   };
   return {
-    workers: size,
+    get workers() {
+      return workers.length;
+    },
+    decided,
     cancel: stop,
     async finish(onProgress) {
       const jobBytes = jobPieces * pieceLength;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { assembleWindow, MAX_ASSEMBLE_PIECES, MIN_ASSEMBLE_PIECES } from '../../src/delta/assemble-window.js';
+import { assembleWindow, MAX_ASSEMBLE_PIECES, MAX_BATCHED_PIECES, MIN_ASSEMBLE_PIECES } from '../../src/delta/assemble-window.js';
 
 describe('assembleWindow: pieces assembled at once, from the piece length (buffers bounded in bytes)', () => {
   const KiB = 1024;
@@ -20,4 +20,18 @@ describe('assembleWindow: pieces assembled at once, from the piece length (buffe
   it('never holds more than the window, or two pieces, of piece bytes', () => {
     for (let pl = 16 * KiB; pl <= 64 * MiB; pl *= 2) assert.ok(assembleWindow(pl) * pl <= Math.max(2 * MiB, MIN_ASSEMBLE_PIECES * pl), `piece length ${pl}`);
   });
+});
+
+describe('assembleWindow with a store that batches its writes: two batches of pieces in flight', () => {
+  const KiB = 1024;
+  const MiB = 1024 * KiB;
+  const rows: [string, number, number][] = [
+    ['256 KiB pieces, 2 MiB writes: sixteen', 256 * KiB, 16],
+    ['64 KiB pieces: at most the batched maximum', 64 * KiB, MAX_BATCHED_PIECES],
+    ['1 MiB pieces: four', 1 * MiB, 4],
+    ['4 MiB pieces: at least the minimum', 4 * MiB, MIN_ASSEMBLE_PIECES],
+  ];
+  for (const [name, pieceLength, want] of rows) {
+    it(name, () => assert.equal(assembleWindow(pieceLength, 2 * MiB), want));
+  }
 });

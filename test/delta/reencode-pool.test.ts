@@ -19,17 +19,16 @@ const here = (c: ChainInput): ChainOutput => ({ shift: c.shift, want: c.k, kept:
 const BAD = new URL('./reencode-pool-bad-worker.js', import.meta.url);
 
 describe('re-encoding worker pool', () => {
-  test('defaultChainWorkers: one worker only with a free core and enough work', () => {
+  test('defaultChainWorkers: one worker only with a core free beyond the caller\'s and enough work', () => {
     const big = MIN_WORKER_BYTES;
-    const cases: [string, number, number, number, number][] = [
-      ['small work', big - 1, 2, 0, 0],
-      ['one core', big, 1, 0, 0],
-      ['2 cores, idle', big, 2, 0.3, 1],
-      ['2 cores, one busy', big, 2, 1.0, 1],
-      ['2 cores, loaded', big, 2, 1.5, 0],
-      ['8 cores, load 20', big, 8, 20, 0],
+    // [name, work bytes, spare cores, workers]
+    const cases: [string, number, number, number][] = [
+      ['small work', big - 1, 3, 0],
+      ['no core spare', big, 0, 0],
+      ['one core spare', big, 1, 1],
+      ['seven cores spare: still one worker', big, 7, 1],
     ];
-    for (const [name, bytes, cores, load, want] of cases) assert.equal(defaultChainWorkers(bytes, cores, load), want, name);
+    for (const [name, bytes, spare, want] of cases) assert.equal(defaultChainWorkers(bytes, spare), want, name);
   });
 
   test('a worker that answers with errors: every chain runs on the calling thread, results in order', { timeout: 60_000 }, async () => {

@@ -25,6 +25,8 @@ const PURE_CORES = [
   'core/ids.ts',
   'core/errors.ts',
   'core/warnings.ts',
+  'core/idle-cores.ts',
+  'store/write-batches.ts',
   'engine/block.ts',
   'engine/request-book.ts',
   'engine/scheduler.ts',

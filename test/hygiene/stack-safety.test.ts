@@ -26,6 +26,7 @@ const BOUNDED_RECURSION: Record<string, string> = {
   'src/sync/sources.ts:walk': 'async, awaiting readdir before each level, so the stack unwinds between levels; depth is the --source folder depth',
   'src/swarm/rate-limit.ts:drain': 'called again from a timer, not from itself on the stack',
   'src/tracker/client.ts:kick': 'called again from a promise callback, not from itself on the stack',
+  'src/store/verify-worker.ts:pump': 'called again from a write\'s completion callback, not from itself on the stack',
 };
 
 function sources(dir: string): string[] {

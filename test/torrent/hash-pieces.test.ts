@@ -4,7 +4,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { IsosyncError } from '../../src/errors.js';
-import { hashPieces, hashPiecesV2, JOB_BYTES, verifyPieces } from '../../src/torrent/hash-pieces.js';
+import { hashPieces, hashPiecesV2, JOB_BYTES, MAX_HASH_THREADS, verifyPieces } from '../../src/torrent/hash-pieces.js';
 import { defaultPoolWorkers, POOL_JOB_BYTES, startPieceHashing } from '../../src/torrent/piece-pool.js';
 import { tempDir } from '../helpers/env.js';
 
@@ -144,13 +144,24 @@ describe('startPieceHashing', () => {
     // Nothing is left running: the test process would not end otherwise.
   });
 
-  it('starts a worker per free core only, none for small inputs', () => {
-    assert.equal(defaultPoolWorkers(1 << 30, 2, 0.2), 1);
-    assert.equal(defaultPoolWorkers(1 << 30, 2, 1.5), 0);
-    assert.equal(defaultPoolWorkers(1 << 30, 2, 12), 0);
-    assert.equal(defaultPoolWorkers(1 << 30, 8, 0), 3);
-    assert.equal(defaultPoolWorkers(1 << 30, 1, 0), 0);
-    assert.equal(defaultPoolWorkers(1024, 8, 0), 0);
+  it('starts a worker per spare core only, up to MAX_HASH_THREADS threads, none for small inputs', () => {
+    assert.equal(defaultPoolWorkers(1 << 30, 1), 1);
+    assert.equal(defaultPoolWorkers(1 << 30, 0), 0);
+    assert.equal(defaultPoolWorkers(1 << 30, 7), MAX_HASH_THREADS - 1);
+    assert.equal(defaultPoolWorkers(1024, 7), 0);
+  });
+
+  it('without a number of workers, says how many it started once decided, and hashes as with them', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const path = join(tmp.dir, 'img');
+    const data = fastBytes(4 * POOL_JOB_BYTES, 15);
+    writeFileSync(path, data);
+    const pass = startPieceHashing(path, 262144);
+    const n = await pass.decided;
+    assert.ok(n >= 0 && n < MAX_HASH_THREADS, `${n} workers`);
+    assert.equal(pass.workers, n);
+    assert.deepEqual(Buffer.from((await pass.finish()).pieces), reference(data, 262144));
   });
 });
 
