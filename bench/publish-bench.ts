@@ -90,12 +90,12 @@ interface Timing {
 }
 
 /** Runs a command under /usr/bin/time when present, for its CPU seconds beside the wall time. */
-function timeCommand(cmd: string, args: string[]): Timing | undefined {
+function timeCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Timing | undefined {
   const gnuTime = existsSync('/usr/bin/time');
   const t0 = performance.now();
   const r = gnuTime
-    ? spawnSync('/usr/bin/time', ['-f', 'CPU %U %S %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
-    : spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    ? spawnSync('/usr/bin/time', ['-f', 'CPU %U %S %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env })
+    : spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env });
   const wall = (performance.now() - t0) / 1000;
   if (r.error || r.status !== 0) {
     process.stdout.write(`  ${cmd}: not measured (${r.error?.message ?? r.stderr.trim().split('\n')[0]})\n`);
@@ -132,6 +132,7 @@ export async function run(): Promise<void> {
     const threads = [...new Set([1, Math.min(2, cores), 1 + free, 1 + hp])].sort((a, b) => a - b);
     for (let round = 1; round <= ROUNDS; round++) {
       process.stdout.write(` round ${round}: ${loadNow()} (other work on this machine slows every tool below)\n`);
+      /** [what, its hashing threads (0: a start-up alone), timing] */
       const rows: [string, number, Timing | undefined][] = [];
       const mk = new Map<number, Timing | undefined>();
       for (const t of threads) {
@@ -154,16 +155,26 @@ export async function run(): Promise<void> {
         rmSync(join(dir, 'home'), { recursive: true, force: true });
         rows.push([`before: publish (CLI, end to end)`, 1 + free, timeCommand(join(before, 'bin', 'isosync'), cliArgs)]);
       }
+      // Node parses every certificate NODE_EXTRA_CA_CERTS names when it starts, before any script runs (~0.07 CPU s for a
+      // system bundle here): a machine that sets it pays that per Node process, mktorrent never does.
+      rows.push(['node -e 0 (start-up)', 0, timeCommand(process.execPath, ['-e', '0'])]);
+      if (process.env['NODE_EXTRA_CA_CERTS'] !== undefined) {
+        const plain = { ...process.env };
+        delete plain['NODE_EXTRA_CA_CERTS'];
+        rows.push(['node -e 0 without NODE_EXTRA_CA_CERTS', 0, timeCommand(process.execPath, ['-e', '0'], plain)]);
+        rmSync(join(dir, 'home'), { recursive: true, force: true });
+        rows.push([`isosync publish without NODE_EXTRA_CA_CERTS`, 1 + free, timeCommand(join(ROOT, 'bin', 'isosync'), cliArgs, plain)]);
+      }
       for (const [name, t, tm] of rows) {
         if (tm === undefined) continue;
         const ref = mk.get(t);
-        const rate = bytes / MIB / tm.wall;
+        const rate = t === 0 ? '' : `${(bytes / MIB / tm.wall).toFixed(0).padStart(5)} MiB/s`; // 0 threads: a start-up, hashing nothing
         const cpuText = tm.cpu !== undefined ? `  ${tm.cpu.toFixed(2).padStart(5)} CPU s` : '';
         // CPU time is what a loaded machine disturbs least: the ratio to watch when wall times swing.
         const vsMk = ref !== undefined ? `  ${(ref.wall / tm.wall).toFixed(2)}x the speed` : '';
         const vsMkCpu = ref?.cpu !== undefined && tm.cpu !== undefined ? `  ${(tm.cpu / ref.cpu).toFixed(2)}x the CPU of mktorrent -t ${t}` : '';
         const rss = tm.rssMib !== undefined ? `  peak RSS ${tm.rssMib.toFixed(0)} MiB` : '';
-        process.stdout.write(`  ${name.padEnd(48)} ${tm.wall.toFixed(2).padStart(6)} s  ${rate.toFixed(0).padStart(5)} MiB/s${cpuText}${vsMk}${vsMkCpu}${rss}\n`);
+        process.stdout.write(`  ${name.padEnd(48)} ${tm.wall.toFixed(2).padStart(6)} s  ${rate.padStart(11)}${cpuText}${vsMk}${vsMkCpu}${rss}\n`);
       }
     }
   } finally {
