@@ -9,8 +9,16 @@
  * fixture release pair and, when given, a large pair: their size and the CPU
  * to compute them beside zsyncmake's on the new image (see hintsPair).
  *
- * Size: ISOSYNC_BENCH_PUBLISH_MIB (default 1024 MiB). The file is made in the
- * system temp folder and deleted afterwards. Large hint pair:
+ * Each isosync figure is set beside mktorrent's with as many hashing threads
+ * (`-t 1`, `-t 2`, and `-t` 1 + the workers publish would start now), each
+ * round headed by the machine's load (bench/idle-load.cjs: the load average
+ * and the share of a core a spinning thread gets).
+ *
+ * Image: ISOSYNC_BENCH_PUBLISH_IMAGE=PATH (an ISO, e.g. a bench pair's; kept),
+ * or one of ISOSYNC_BENCH_PUBLISH_MIB (default 1024 MiB) made in the system
+ * temp folder and deleted afterwards. Rounds: ISOSYNC_BENCH_PUBLISH_ROUNDS
+ * (default 1), alternated. ISOSYNC_BENCH_PUBLISH_BEFORE=DIR (another built
+ * worktree): its `publish` too, in the same rounds. Large hint pair:
  * ISOSYNC_BENCH_HINTS_PAIR=DIR or ISOSYNC_BENCH_HINTS_MB=M (see hintsBench).
  */
 import { spawnSync } from 'node:child_process';
@@ -83,12 +91,12 @@ interface Timing {
 }
 
 /** Runs a command under /usr/bin/time when present, for its CPU seconds beside the wall time. */
-function timeCommand(cmd: string, args: string[]): Timing | undefined {
+function timeCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Timing | undefined {
   const gnuTime = existsSync('/usr/bin/time');
   const t0 = performance.now();
   const r = gnuTime
-    ? spawnSync('/usr/bin/time', ['-f', 'CPU %U %S %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
-    : spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    ? spawnSync('/usr/bin/time', ['-f', 'CPU %U %S %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env })
+    : spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env });
   const wall = (performance.now() - t0) / 1000;
   if (r.error || r.status !== 0) {
     process.stdout.write(`  ${cmd}: not measured (${r.error?.message ?? r.stderr.trim().split('\n')[0]})\n`);
@@ -98,51 +106,77 @@ function timeCommand(cmd: string, args: string[]): Timing | undefined {
   return m ? { wall, cpu: Number(m[1]) + Number(m[2]), rssMib: Number(m[3]) / 1024 } : { wall };
 }
 
+/** Alternated rounds of the timed tools (the machine's load moves between them): ISOSYNC_BENCH_PUBLISH_ROUNDS. */
+const ROUNDS = Math.max(1, Number(process.env['ISOSYNC_BENCH_PUBLISH_ROUNDS'] ?? 1));
+
+/** The machine's load now, by bench/idle-load.cjs: the load average and the share of a core a spinning thread gets. */
+function loadNow(): string {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'idle-load.cjs'), '200'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+}
+
 export async function run(): Promise<void> {
+  const given = process.env['ISOSYNC_BENCH_PUBLISH_IMAGE'];
   const mib = Number(process.env['ISOSYNC_BENCH_PUBLISH_MIB'] ?? 1024);
-  const bytes = mib * MIB;
   const cores = availableParallelism();
   const dir = mkdtempSync(join(tmpdir(), 'isosync-publish-bench-'));
-  const image = join(dir, 'bench.iso');
+  const image = given ?? join(dir, 'bench.iso');
   try {
-    process.stdout.write(`publish: ${mib} MiB image (${(bytes / 1e9).toFixed(2)} GB), piece length 256 KiB, ${cores} cores\n`);
-    makeImage(image, bytes);
+    if (given === undefined) makeImage(image, mib * MIB);
+    const bytes = statSync(image).size;
+    process.stdout.write(`publish: ${given ?? 'generated image'}, ${(bytes / MIB).toFixed(0)} MiB (${(bytes / 1e9).toFixed(2)} GB), piece length 256 KiB, ${cores} cores, ${ROUNDS} round(s)\n`);
     warm(image);
     process.stdout.write('  page cache warmed by one full read (dropping it needs root): every tool below reads from memory\n');
-
-    const load = loadavg().map((x) => x.toFixed(2)).join(' ');
-    process.stdout.write(`  load average before timing: ${load} (other work on this machine slows every tool below)\n`);
-
-    const rows: [string, Timing | undefined][] = [];
-    rows.push(['sha1sum (one core, whole file)', timeCommand('sha1sum', [image])]);
-    rows.push([`mktorrent -t ${cores} -l ${PIECE_LOG2}`, timeCommand('mktorrent', ['-t', String(cores), '-l', String(PIECE_LOG2), '-o', join(dir, 'mk.torrent'), image])]);
-    // Node's own floor for the job: its start plus a bare loop of 1 MiB reads and one SHA-1 per piece, nothing else.
-    rows.push(['node: bare read + SHA-1 loop (floor)', timeCommand(process.execPath, ['-e', BARE_HASH, image, String(PIECE_LENGTH)])]);
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await hashPieces(image, PIECE_LENGTH);
-    const cpu = process.cpuUsage(cpu0);
-    rows.push([`isosync hashPieces (this thread + ${defaultHashWorkers()} workers)`, { wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 }]);
-    // What publish uses: a shared pass, with a worker per free core (none on a saturated machine), and with one forced.
+    // Thread for thread: each isosync row is set beside mktorrent with as many hashing threads (the calling thread + workers).
     const free = defaultPoolWorkers(bytes, await spareCoresNow());
-    rows.push([`isosync piece pool (this thread + ${free} workers)`, await timed(() => startPieceHashing(image, PIECE_LENGTH, { workers: free }).finish())]);
-    if (cores > 1 && free !== 1) rows.push(['isosync piece pool (this thread + 1 worker)', await timed(() => startPieceHashing(image, PIECE_LENGTH, { workers: 1 }).finish())]);
-    rows.push([
-      'isosync publish (CLI, end to end)',
-      timeCommand(join(ROOT, 'bin', 'isosync'), ['publish', image, '--product', 'bench', '--release', '1', '--home', join(dir, 'home'), '-o', join(dir, 'ours.torrent')]),
-    ]);
-
-    const mk = rows[1]![1]?.wall;
-    // CPU time is what a loaded machine disturbs least: the ratio to watch when wall times swing.
-    const mkCpu = rows[1]![1]?.cpu;
-    for (const [name, tm] of rows) {
-      if (tm === undefined) continue;
-      const rate = bytes / MIB / tm.wall;
-      const cpuText = tm.cpu !== undefined ? `  ${tm.cpu.toFixed(2).padStart(5)} CPU s` : '';
-      const vsMk = mk !== undefined ? `  ${(mk / tm.wall).toFixed(2)}x mktorrent's speed` : '';
-      const vsMkCpu = mkCpu !== undefined && tm.cpu !== undefined ? `  ${(tm.cpu / mkCpu).toFixed(2)}x its CPU` : '';
-      const rss = tm.rssMib !== undefined ? `  peak RSS ${tm.rssMib.toFixed(0)} MiB` : '';
-      process.stdout.write(`  ${name.padEnd(44)} ${tm.wall.toFixed(2).padStart(6)} s  ${rate.toFixed(0).padStart(5)} MiB/s${cpuText}${vsMk}${vsMkCpu}${rss}\n`);
+    const hp = defaultHashWorkers();
+    const threads = [...new Set([1, Math.min(2, cores), 1 + free, 1 + hp])].sort((a, b) => a - b);
+    for (let round = 1; round <= ROUNDS; round++) {
+      process.stdout.write(` round ${round}: ${loadNow()} (other work on this machine slows every tool below)\n`);
+      /** [what, its hashing threads (0: a start-up alone), timing] */
+      const rows: [string, number, Timing | undefined][] = [];
+      const mk = new Map<number, Timing | undefined>();
+      for (const t of threads) {
+        rmSync(join(dir, `mk${t}.torrent`), { force: true }); // mktorrent does not overwrite
+        mk.set(t, timeCommand('mktorrent', ['-t', String(t), '-l', String(PIECE_LOG2), '-o', join(dir, `mk${t}.torrent`), image]));
+      }
+      for (const t of threads) rows.push([`mktorrent -t ${t} -l ${PIECE_LOG2}`, t, mk.get(t)]);
+      rows.push(['sha1sum (one core, whole file)', 1, timeCommand('sha1sum', [image])]);
+      // Node's own floor for the job: its start plus a bare loop of 1 MiB reads and one SHA-1 per piece, nothing else.
+      rows.push(['node: bare read + SHA-1 loop (floor)', 1, timeCommand(process.execPath, ['-e', BARE_HASH, image, String(PIECE_LENGTH)])]);
+      rows.push([`isosync hashPieces (this thread + ${hp} workers)`, 1 + hp, await timed(() => hashPieces(image, PIECE_LENGTH))]);
+      // What publish uses: a shared pass, with a worker per free core (none on a saturated machine), and with one forced.
+      rows.push([`isosync piece pool (this thread + ${free} workers)`, 1 + free, await timed(() => startPieceHashing(image, PIECE_LENGTH, { workers: free }).finish())]);
+      if (cores > 1 && free !== 1) rows.push(['isosync piece pool (this thread + 1 worker)', 2, await timed(() => startPieceHashing(image, PIECE_LENGTH, { workers: 1 }).finish())]);
+      rmSync(join(dir, 'home'), { recursive: true, force: true });
+      const cliArgs = ['publish', image, '--product', 'bench', '--release', '1', '--home', join(dir, 'home'), '-o', join(dir, 'ours.torrent'), '--force'];
+      rows.push([`isosync publish (CLI, end to end, ${1 + free} threads)`, 1 + free, timeCommand(join(ROOT, 'bin', 'isosync'), cliArgs)]);
+      const before = process.env['ISOSYNC_BENCH_PUBLISH_BEFORE'];
+      if (before !== undefined) {
+        rmSync(join(dir, 'home'), { recursive: true, force: true });
+        rows.push([`before: publish (CLI, end to end)`, 1 + free, timeCommand(join(before, 'bin', 'isosync'), cliArgs)]);
+      }
+      // Node parses every certificate NODE_EXTRA_CA_CERTS names when it starts, before any script runs (~0.07 CPU s for a
+      // system bundle here): a machine that sets it pays that per Node process, mktorrent never does.
+      rows.push(['node -e 0 (start-up)', 0, timeCommand(process.execPath, ['-e', '0'])]);
+      if (process.env['NODE_EXTRA_CA_CERTS'] !== undefined) {
+        const plain = { ...process.env };
+        delete plain['NODE_EXTRA_CA_CERTS'];
+        rows.push(['node -e 0 without NODE_EXTRA_CA_CERTS', 0, timeCommand(process.execPath, ['-e', '0'], plain)]);
+        rmSync(join(dir, 'home'), { recursive: true, force: true });
+        rows.push([`isosync publish without NODE_EXTRA_CA_CERTS`, 1 + free, timeCommand(join(ROOT, 'bin', 'isosync'), cliArgs, plain)]);
+      }
+      for (const [name, t, tm] of rows) {
+        if (tm === undefined) continue;
+        const ref = mk.get(t);
+        const rate = t === 0 ? '' : `${(bytes / MIB / tm.wall).toFixed(0).padStart(5)} MiB/s`; // 0 threads: a start-up, hashing nothing
+        const cpuText = tm.cpu !== undefined ? `  ${tm.cpu.toFixed(2).padStart(5)} CPU s` : '';
+        // CPU time is what a loaded machine disturbs least: the ratio to watch when wall times swing.
+        const vsMk = ref !== undefined ? `  ${(ref.wall / tm.wall).toFixed(2)}x the speed` : '';
+        const vsMkCpu = ref?.cpu !== undefined && tm.cpu !== undefined ? `  ${(tm.cpu / ref.cpu).toFixed(2)}x the CPU of mktorrent -t ${t}` : '';
+        const rss = tm.rssMib !== undefined ? `  peak RSS ${tm.rssMib.toFixed(0)} MiB` : '';
+        process.stdout.write(`  ${name.padEnd(48)} ${tm.wall.toFixed(2).padStart(6)} s  ${rate.padStart(11)}${cpuText}${vsMk}${vsMkCpu}${rss}\n`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -150,8 +184,8 @@ export async function run(): Promise<void> {
   await hintsBench();
 }
 
-/** Rounds of hints and zsyncmake, alternated: the machine's load moves between rounds. */
-const HINT_ROUNDS = 2;
+/** Rounds of hints and zsyncmake, alternated: the machine's load moves between rounds (ISOSYNC_BENCH_PUBLISH_ROUNDS when set). */
+const HINT_ROUNDS = Math.max(1, Number(process.env['ISOSYNC_BENCH_PUBLISH_ROUNDS'] ?? 2));
 
 /**
  * Computing the delta hints of `cur` against `old` (both directions, as
@@ -167,6 +201,7 @@ async function hintsPair(label: string, old: string, cur: string, dir: string): 
   warm(cur);
   process.stdout.write(`  hints ${label}: ${(image / MIB).toFixed(1)} MiB image, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   for (let round = 1; round <= HINT_ROUNDS; round++) {
+    process.stdout.write(`    round ${round}: ${loadNow()}\n`);
     const zs = timeCommand('zsyncmake', ['-u', 'x', '-o', join(dir, 'ref.zsync'), cur]);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -182,7 +217,7 @@ async function hintsPair(label: string, old: string, cur: string, dir: string): 
     const ratio = zs?.cpu ? `  ${(cpu / zs.cpu).toFixed(1)} x zsyncmake's CPU` : '';
     const zsText = zs?.cpu !== undefined ? `zsyncmake ${zs.cpu.toFixed(2)} CPU s (${zs.wall.toFixed(2)} s)` : 'zsyncmake not measured';
     process.stdout.write(
-      `    round ${round}: hints ${cpu.toFixed(2)} CPU s (${wall.toFixed(2)} s), ${size} bytes (${((100 * size) / image).toFixed(3)}% of the image); ${zsText}${ratio}\n`,
+      `      hints ${cpu.toFixed(2)} CPU s (${wall.toFixed(2)} s), ${size} bytes (${((100 * size) / image).toFixed(3)}% of the image); ${zsText}${ratio}\n`,
     );
     // What publish does with a previous image: the hints and the v1 pieces in one read (zsyncmake SHA-1s the image too),
     // beside the hints and a separate hashPieces (what it did before).
@@ -206,6 +241,12 @@ async function hintsPair(label: string, old: string, cur: string, dir: string): 
     const zsWall = zs ? `  ${(beside.wall / zs.wall).toFixed(1)} x zsyncmake's wall` : '';
     process.stdout.write(`      hints beside a worker hashing the pieces ${beside.cpu!.toFixed(2)} CPU s${vs(beside.cpu!)}, ${beside.wall.toFixed(2)} s${zsWall}\n`);
     if (cli?.cpu !== undefined) process.stdout.write(`      isosync publish --previous (CLI, end to end) ${cli.cpu.toFixed(2)} CPU s${vs(cli.cpu)}, ${cli.wall.toFixed(2)} s, peak RSS ${cli.rssMib!.toFixed(0)} MiB\n`);
+    const before = process.env['ISOSYNC_BENCH_PUBLISH_BEFORE'];
+    if (before !== undefined) {
+      rmSync(join(dir, 'home'), { recursive: true, force: true });
+      const old1 = timeCommand(join(before, 'bin', 'isosync'), ['publish', cur, '--previous', old, '--product', 'bench', '--release', '1.01', '--home', join(dir, 'home'), '-o', join(dir, 'cli.torrent'), '--force']);
+      if (old1?.cpu !== undefined) process.stdout.write(`      before: publish --previous (CLI, end to end) ${old1.cpu.toFixed(2)} CPU s${vs(old1.cpu)}, ${old1.wall.toFixed(2)} s, peak RSS ${old1.rssMib!.toFixed(0)} MiB\n`);
+    }
   }
 }
 

@@ -62,6 +62,53 @@ export function hashPair(buf: Uint8Array, at: number): void {
   pair[2] = any === 0 ? 0 : 1;
 }
 
+/** Whether this machine stores a 32-bit word's low byte first (every platform Node ships for but a few). */
+export const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** 32-bit words per block. */
+const BLOCK_WORDS = BLOCK / 4;
+
+/**
+ * hashPair of the block at byte `4 * word` of a buffer read as 32-bit words
+ * (`words`, a little-endian Int32Array view of the same bytes): the same
+ * three values, from one load per four bytes, each byte taken out of its word
+ * with a shift and a mask, where hashPair loads (and bounds-checks) every
+ * byte. For the blocks hashed whole, which start on a word boundary (the
+ * source index, two-way.ts); the rolling window, at any byte, keeps
+ * hashPair. Only on a little-endian machine (see wordsOf).
+ */
+export function hashWords(words: Int32Array, word: number): void {
+  const p2 = Math.imul(P, P);
+  const p3 = Math.imul(p2, P);
+  const p4 = Math.imul(p2, p2);
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  let any = 0;
+  for (let i = word, end = word + BLOCK_WORDS; i < end; i++) {
+    const v = words[i]!;
+    any |= v;
+    a = (Math.imul(a, p4) + (v & 0xff)) | 0;
+    b = (Math.imul(b, p4) + ((v >>> 8) & 0xff)) | 0;
+    c = (Math.imul(c, p4) + ((v >>> 16) & 0xff)) | 0;
+    d = (Math.imul(d, p4) + (v >>> 24)) | 0;
+  }
+  pair[0] = (Math.imul(a, p3) + Math.imul(b, p2) + Math.imul(c, P) + d) | 0;
+  pair[1] = (Math.imul(a, Q3) + Math.imul(b, Q2) + Math.imul(c, Q) + d) | 0;
+  pair[2] = any === 0 ? 0 : 1;
+}
+
+/**
+ * `buf` read as 32-bit words for hashWords, or undefined when hashWords
+ * cannot read it (a big-endian machine, or a buffer not starting on a word
+ * boundary): then hash with hashPair. One view per buffer, made once.
+ */
+export function wordsOf(buf: Uint8Array): Int32Array | undefined {
+  if (!LITTLE_ENDIAN || buf.byteOffset % 4 !== 0) return undefined;
+  return new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength >>> 2);
+}
+
 /** The rolling hash of the window moved one byte: `out` leaves at its front, `inb` enters at its back. */
 export function roll(h: number, out: number, inb: number): number {
   return (Math.imul(h - Math.imul(out, P_OUT), P) + inb) | 0;

@@ -8,7 +8,7 @@
  */
 import type { ByteSource } from '../store/byte-source.js';
 import { readInto } from '../store/byte-source.js';
-import { BLOCK, hashPair, pair } from './rolling-hash.js';
+import { BLOCK, hashPair, hashWords, pair, wordsOf } from './rolling-hash.js';
 
 /** Bytes read per step: sequential reads into one reused buffer, synchronous for a local file (1 MiB: store/exact-io.ts). */
 const CHUNK_BYTES = 1024 * 1024;
@@ -173,14 +173,20 @@ export async function indexSource(source: ByteSource): Promise<SourceIndex> {
   const index = new SourceIndex(blocks);
   const perChunk = CHUNK_BYTES / BLOCK;
   const buf = Buffer.allocUnsafe(CHUNK_BYTES); // one buffer for every chunk: fresh 8 MiB buffers cost page faults
+  const words = wordsOf(buf);
   for (let b = 0; b < blocks; b += perChunk) {
     const n = Math.min(perChunk, blocks - b);
     await readInto(source, buf, 0, b * BLOCK, n * BLOCK);
-    for (let i = 0; i < n; i++) {
-      const at = i * BLOCK;
-      hashPair(buf, at);
-      if (pair[2] !== 0) index.set(b + i, pair[0]!, pair[1]!);
-    }
+    indexChunk(index, buf, words, b, n);
   }
   return index;
+}
+
+/** Adds the n blocks in `buf` (block `first` on), read as words when `words` views it (rolling-hash.ts hashWords). */
+function indexChunk(index: SourceIndex, buf: Uint8Array, words: Int32Array | undefined, first: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    if (words) hashWords(words, (i * BLOCK) >>> 2);
+    else hashPair(buf, i * BLOCK);
+    if (pair[2] !== 0) index.set(first + i, pair[0]!, pair[1]!);
+  }
 }

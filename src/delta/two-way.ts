@@ -19,7 +19,7 @@ import type { ByteSource } from '../store/byte-source.js';
 import { readInto } from '../store/byte-source.js';
 import { mergeSpans, subtractSpans } from '../core/span.js';
 import { finish, scan, type MatchResult } from './matcher.js';
-import { BLOCK, hashPair, pair } from './rolling-hash.js';
+import { BLOCK, hashPair, hashWords, pair, wordsOf } from './rolling-hash.js';
 import { runSpans, type CopyRun } from './runs.js';
 import { indexSource, SourceIndex } from './source-index.js';
 
@@ -120,11 +120,12 @@ function copyKnown(blocks: number, olderIndex: SourceIndex, runs: readonly CopyR
 /** Hashes the blocks not `known` in `ranges`, reading each range whole. All-zero blocks keep hashes 0 (not indexed). */
 async function hashUnknown(src: ByteSource, ranges: readonly { start: number; end: number }[], known: Uint8Array, index: SourceIndex): Promise<void> {
   const buf = Buffer.allocUnsafe(READ_BYTES);
+  const words = wordsOf(buf);
   for (const r of ranges) {
     for (let off = r.start; off < r.end; off += READ_BYTES) {
       const n = Math.min(READ_BYTES, r.end - off);
       await readInto(src, buf, 0, off, n);
-      hashBlocks(buf, n, off / BLOCK, known, index);
+      hashBlocks(buf, words, n, off / BLOCK, known, index);
     }
   }
 }
@@ -147,11 +148,13 @@ function unknownRanges(blocks: number, known: Uint8Array): { start: number; end:
   return ranges;
 }
 
-function hashBlocks(buf: Uint8Array, n: number, first: number, known: Uint8Array, index: SourceIndex): void {
+/** Hashes the blocks in `buf` not `known`, read as words when `words` views it (rolling-hash.ts hashWords). */
+function hashBlocks(buf: Uint8Array, words: Int32Array | undefined, n: number, first: number, known: Uint8Array, index: SourceIndex): void {
   for (let i = 0; i < n; i += BLOCK) {
     const b = first + i / BLOCK;
     if (known[b]) continue;
-    hashPair(buf, i);
+    if (words) hashWords(words, i >>> 2);
+    else hashPair(buf, i);
     if (pair[2] !== 0) index.setHashes(b, pair[0]!, pair[1]!);
   }
 }

@@ -28,6 +28,7 @@ import { IsosyncError } from '../errors.js';
 import { readExactSync } from '../store/exact-io.js';
 import { AHEAD_BUFFERS, hashRangeAhead } from './hash-ahead.js';
 import { HASH_WORKER_MARK, hashRange, READ_BYTES, type HashJob, type HashReply } from './hash-worker.js';
+import { hashWorkerUrl } from './hash-worker-url.js';
 import { SHA1_BYTES } from './info-hash.js';
 import { equalBytes, fileRoot, leafHashes, SHA256_BYTES } from './merkle.js';
 import { pieceCheckOf, type CheckSource } from './piece-check.js';
@@ -260,7 +261,7 @@ async function hashInPool(path: string, jobs: Job[], size: number, put: Put, tot
   const fd = openSync(path, 'r');
   try {
     for (let i = 0; i < size; i++) {
-      const w = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: HASH_WORKER_MARK });
+      const w = new Worker(hashWorkerUrl(import.meta.url), { workerData: HASH_WORKER_MARK });
       workers.push(w);
       w.on('error', fail);
       w.on('message', (reply: HashReply) => {

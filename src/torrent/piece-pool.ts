@@ -26,6 +26,7 @@ import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
 import { INLINE_MAX_BYTES, MAX_HASH_THREADS } from './hash-pieces.js';
 import { CLAIMED, DONE, READ_BYTES, SHARED_WORKER_MARK, takeSharedJob, type SharedPass, type SharedReply } from './hash-worker.js';
+import { hashWorkerUrl } from './hash-worker-url.js';
 import { SHA1_BYTES } from './info-hash.js';
 import { SHA256_BYTES } from './merkle.js';
 
@@ -114,7 +115,7 @@ export function startPieceHashing(path: string, pieceLength: number, opts: PoolO
     return workers.length;
   };
   const start = () => {
-    const w = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: { mark: SHARED_WORKER_MARK, pass } });
+    const w = new Worker(hashWorkerUrl(import.meta.url), { workerData: { mark: SHARED_WORKER_MARK, pass } });
     running++;
     let settled = false;
     const settle = () => {
