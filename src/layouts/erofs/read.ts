@@ -13,9 +13,9 @@
  * accepts are read: the rest of the inodes are never touched.
  */
 import { IsosyncError, quote } from '../../errors.js';
-import type { ByteSource, Span } from '../../store/byte-source.js';
+import type { ByteSource } from '../../store/byte-source.js';
 import { SpanTable, FileTableBuilder, type Layout, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
-import { EROFS_MAGIC, FT, SB, SB_BYTES, SUPERBLOCK_OFFSET, u16, u32 } from './format.js';
+import { EROFS_MAGIC, FT, MAP_HEADER_BYTES, SB, SB_BYTES, SUPERBLOCK_OFFSET, u16, u32 } from './format.js';
 import { Erofs, HEAD_BYTES, MAX_SYMLINK, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type Inode } from './image.js';
 
 async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, budget: MetadataBudget, visit?: (path: string) => boolean): Promise<Layout> {
@@ -42,7 +42,9 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
   const seen = new Set<number>([root.nid]);
   const dec = new TextDecoder();
   while (level.length > 0) {
-    await fs.prefetch(level.flatMap(({ ino }) => fs.dataRanges(ino)));
+    const dirData: number[] = [];
+    for (const { ino } of level) fs.dataRanges(ino, dirData);
+    await fs.prefetch(dirData);
     // A level's children as columns (a level may hold most of the tree: one object each was most of the walk's
     // heap): name, nid, directory entry type, and the listing directory (its position in `level`).
     const names: string[] = [];
@@ -70,7 +72,12 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
     // root tree are that small), since a part of a multi-range reply costs some 90 bytes of framing
     // and a longer index is another part. Each is read once (the inode, and what follows it when the
     // header and index lie there); an extended inode reads its other half on its own.
-    await fs.prefetch(nids.map((nid) => ({ start: fs.metaBase + nid * 32, end: fs.metaBase + nid * 32 + HEAD_BYTES })));
+    const heads0 = new Float64Array(2 * nids.length);
+    for (let i = 0; i < nids.length; i++) {
+      heads0[2 * i] = fs.metaBase + nids[i]! * 32;
+      heads0[2 * i + 1] = fs.metaBase + nids[i]! * 32 + HEAD_BYTES;
+    }
+    await fs.prefetch(heads0);
     // The inodes' fields as columns too; each child's Inode object is made again when it is handled.
     const layouts = new Uint8Array(n);
     const modes = new Uint16Array(n);
@@ -83,7 +90,8 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
     const headLengths = new Uint8Array(n);
     const inodeAt = (i: number): Inode => ({ nid: nids[i]!, layout: layouts[i]!, mode: modes[i]!, size: sizes[i]!, u: us[i]!, iloc: fs.metaBase + nids[i]! * 32, isize: isizes[i]!, xattrBytes: xattrs[i]! });
     const headAt = (i: number): Uint8Array => heads.subarray(i * HEAD_BYTES, i * HEAD_BYTES + headLengths[i]!);
-    const headerRanges: Span[] = [];
+    // Ranges as start, end pairs (one object per range was a level's worth of garbage).
+    const headerRanges: number[] = [];
     for (let i = 0; i < n; i++) {
       const { ino, head } = await fs.inodeHead(nids[i]!);
       layouts[i] = ino.layout;
@@ -96,15 +104,16 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
         heads.set(head, i * HEAD_BYTES);
         headLengths[i] = head.length;
         // Map headers not among the bytes read (after xattrs or an extended inode): prefetched next.
-        for (const r of fs.headerRanges(ino)) if (r.end > ino.iloc + head.length) headerRanges.push(r);
+        const at = fs.headerRange(ino);
+        if (at >= 0 && at + MAP_HEADER_BYTES > ino.iloc + head.length) headerRanges.push(at, at + MAP_HEADER_BYTES);
       }
     }
     // Map headers first, then exactly the cluster indexes they describe (and symlink targets).
     await fs.prefetch(headerRanges);
     // One header at a time: the headers were just prefetched, and thousands of reads at once would each
     // load a block of a local source's cache before any could be evicted (220 MiB on the bench pair).
-    const indexes: Span[] = [];
-    for (let i = 0; i < n; i++) for (const r of await fs.indexRanges(inodeAt(i), headAt(i))) indexes.push(r);
+    const indexes: number[] = [];
+    for (let i = 0; i < n; i++) await fs.indexRanges(inodeAt(i), indexes, headAt(i));
     await fs.prefetch(indexes);
     const next: { ino: Inode; path: string; index: number; depth: number }[] = [];
     for (let i = 0; i < n; i++) {
