@@ -7,11 +7,8 @@
  * bytes that are not already local, and nothing unverified is trusted.
  *
  * The pieces that verified become exact plan segments (`verifiedSegments`).
- * Only the verdicts are kept: a verified piece read again is read again from
- * its segments' sources (local, read-only images), not hashed again. Its
- * bytes were kept up to 64 MiB, and an EROFS walk touches a piece for most
- * files (inodes lie beside their data): kept bytes grew with the file count.
- * One buffer, reused, assembles the pieces to hash.
+ * Verified bytes are kept while planning (bounded by MAX_KEPT_BYTES, after
+ * which a piece is assembled again when read again).
  */
 import { checkRange, readInto, type ByteSource } from '../store/byte-source.js';
 import { pieceSpan, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
@@ -19,13 +16,17 @@ import { mergeBounds, mergeSpans, spanBounds, subtractSpans, type Span } from '.
 import { pieceIndex } from '../core/ids.js';
 import { pieceCheckOf, type CheckSource } from '../torrent/piece-check.js';
 
+const MAX_KEPT_BYTES = 64 * 1024 * 1024;
+
 /** The target: its metainfo, or the v1 fields alone (torrent/piece-check.ts). */
 export type PieceTarget = CheckSource;
 
 export class CheckedTarget implements ByteSource {
+  private readonly kept = new Map<number, Uint8Array>();
   private readonly verified = new Set<number>();
   private readonly failed = new Set<number>();
-  /** The buffer pieces are assembled in to be hashed, taken by one piece at a time. */
+  private keptBytes = 0;
+  /** A failed piece's buffer, taken by the next piece assembled (a walk tries thousands; most fail where files changed). */
   private spare: Uint8Array | undefined;
 
   constructor(
@@ -40,44 +41,41 @@ export class CheckedTarget implements ByteSource {
     return this.target.length;
   }
 
-  /** Whether piece p is covered by the candidates and verifies (assembled and hashed once). */
-  private async local(p: number): Promise<boolean> {
-    if (this.verified.has(p)) return true;
-    if (this.failed.has(p)) return false;
+  /** The bytes of piece p when the candidates cover it and it verifies, else undefined. */
+  private async local(p: number): Promise<Uint8Array | undefined> {
+    const hit = this.kept.get(p);
+    if (hit) return hit;
+    if (this.failed.has(p)) return undefined;
     const span = pieceSpan(this.target, pieceIndex(p));
     const segs = segmentsIn(this.candidates, span.start, span.end);
-    if (subtractSpans([span], mergeSpans(segs)).length > 0 || !segs.every((s) => this.readable(s))) {
+    if (subtractSpans([span], mergeSpans(segs)).length > 0) {
       this.failed.add(p);
-      return false;
+      return undefined;
     }
     // Taken synchronously: two pieces assembled at once never share it.
     const buf = this.spare?.length === span.end - span.start ? this.spare : new Uint8Array(span.end - span.start);
     this.spare = undefined;
-    try {
-      await this.fill(segs, buf, span.start);
-    } finally {
-      this.spare = buf;
-    }
-    if (!pieceCheckOf(this.target).matches(pieceIndex(p), buf)) {
+    const fail = (): undefined => {
       this.failed.add(p);
-      return false;
-    }
-    this.verified.add(p);
-    return true;
-  }
-
-  private readable(s: LocalSegment): boolean {
-    if (s.source === ZERO_SOURCE) return true;
-    const src = s.source >= 0 ? this.sources[s.source] : undefined;
-    return src !== undefined && s.sourceOffset >= 0 && s.sourceOffset + (s.end - s.start) <= src.size;
-  }
-
-  /** Segments' bytes into `out`, which holds the target's bytes from `at`. */
-  private async fill(segs: readonly LocalSegment[], out: Uint8Array, at: number): Promise<void> {
+      this.spare = buf;
+      return undefined;
+    };
     for (const s of segs) {
-      if (s.source === ZERO_SOURCE) out.fill(0, s.start - at, s.end - at);
-      else await readInto(this.sources[s.source]!, out, s.start - at, s.sourceOffset, s.end - s.start);
+      if (s.source === ZERO_SOURCE) {
+        buf.fill(0, s.start - span.start, s.end - span.start);
+        continue;
+      }
+      const src = s.source >= 0 ? this.sources[s.source] : undefined;
+      if (!src || s.sourceOffset < 0 || s.sourceOffset + (s.end - s.start) > src.size) return fail();
+      await readInto(src, buf, s.start - span.start, s.sourceOffset, s.end - s.start);
     }
+    if (!pieceCheckOf(this.target).matches(pieceIndex(p), buf)) return fail();
+    this.verified.add(p);
+    if (this.keptBytes + buf.length <= MAX_KEPT_BYTES) {
+      this.kept.set(p, buf);
+      this.keptBytes += buf.length;
+    }
+    return buf;
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
@@ -90,8 +88,8 @@ export class CheckedTarget implements ByteSource {
       const span = pieceSpan(this.target, pieceIndex(p));
       const a = Math.max(span.start, offset);
       const b = Math.min(span.end, end);
-      // A verified piece's part, read again from its segments' sources.
-      if (await this.local(p)) await this.fill(segmentsIn(this.candidates, a, b), out, offset);
+      const bytes = await this.local(p);
+      if (bytes) out.set(bytes.subarray(a - span.start, b - span.start), a - offset);
       else remote.push({ start: a, end: b });
     }
     for (const r of mergeSpans(remote)) out.set(await (this.inner.readExact ?? this.inner.read).call(this.inner, r.start, r.end - r.start), r.start - offset);

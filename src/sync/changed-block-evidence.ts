@@ -29,21 +29,19 @@ import type { ByteSource } from '../store/byte-source.js';
 export async function changedBlockTurns(plan: Plan, sources: readonly (ByteSource | undefined)[], fetcher: RangeFetcher): Promise<Map<LocalSegment, number>> {
   const segs = (plan.guesses[0] ?? []).filter((s) => s.reason === 'changed-block' && sources[s.source] !== undefined);
   const probes = segs.map((s) => new SegmentProbe(s, false, false));
-  const source = (s: LocalSegment): ByteSource => sources[s.source]!;
-  for (let first = true; ; first = false) {
+  // The old bytes: the sampler looks at their structure first (an xz block's headers, its later chunk headers).
+  const local = new Map<LocalSegment, Uint8Array>();
+  for (const s of segs) local.set(s, await sources[s.source]!.read(s.sourceOffset, s.end - s.start));
+  for (;;) {
     const asks: { seg: LocalSegment; probe: SegmentProbe; span: Span }[] = [];
-    // The first round looks at each block's old bytes whole (its xz headers, its later chunk headers), read one block
-    // at a time and dropped; later rounds need none. Held for every block at once, they were some 20 MB on the bench pair.
-    for (const probe of probes) {
-      const s = probe.seg;
-      const local = first ? await source(s).read(s.sourceOffset, s.end - s.start) : undefined;
-      for (const span of probe.next(local)) asks.push({ seg: s, probe, span });
-    }
+    for (const probe of probes) for (const span of probe.next(local.get(probe.seg))) asks.push({ seg: probe.seg, probe, span });
     if (asks.length === 0) break;
     asks.sort((a, b) => a.span.start - b.span.start);
     const got = await fetchAll(fetcher, asks.map((a) => a.span));
-    // Each sample's old bytes are read from the source as it is compared.
-    for (const [k, a] of asks.entries()) a.probe.record(a.span.start, await source(a.seg).read(a.seg.sourceOffset + (a.span.start - a.seg.start), a.span.end - a.span.start), got[k]!);
+    for (const [k, a] of asks.entries()) {
+      const bytes = local.get(a.seg)!;
+      a.probe.record(a.span.start, bytes.subarray(a.span.start - a.seg.start, a.span.end - a.seg.start), got[k]!);
+    }
   }
   return new Map(probes.map((p) => [p.seg, p.turn()]));
 }
