@@ -26,6 +26,8 @@ export class CheckedTarget implements ByteSource {
   private readonly verified = new Set<number>();
   private readonly failed = new Set<number>();
   private keptBytes = 0;
+  /** A failed piece's buffer, taken by the next piece assembled (a walk tries thousands; most fail where files changed). */
+  private spare: Uint8Array | undefined;
 
   constructor(
     private readonly target: PieceTarget,
@@ -50,20 +52,24 @@ export class CheckedTarget implements ByteSource {
       this.failed.add(p);
       return undefined;
     }
-    const buf = new Uint8Array(span.end - span.start);
+    // Taken synchronously: two pieces assembled at once never share it.
+    const buf = this.spare?.length === span.end - span.start ? this.spare : new Uint8Array(span.end - span.start);
+    this.spare = undefined;
+    const fail = (): undefined => {
+      this.failed.add(p);
+      this.spare = buf;
+      return undefined;
+    };
     for (const s of segs) {
-      if (s.source === ZERO_SOURCE) continue;
-      const src = s.source >= 0 ? this.sources[s.source] : undefined;
-      if (!src || s.sourceOffset < 0 || s.sourceOffset + (s.end - s.start) > src.size) {
-        this.failed.add(p);
-        return undefined;
+      if (s.source === ZERO_SOURCE) {
+        buf.fill(0, s.start - span.start, s.end - span.start);
+        continue;
       }
+      const src = s.source >= 0 ? this.sources[s.source] : undefined;
+      if (!src || s.sourceOffset < 0 || s.sourceOffset + (s.end - s.start) > src.size) return fail();
       await readInto(src, buf, s.start - span.start, s.sourceOffset, s.end - s.start);
     }
-    if (!pieceCheckOf(this.target).matches(pieceIndex(p), buf)) {
-      this.failed.add(p);
-      return undefined;
-    }
+    if (!pieceCheckOf(this.target).matches(pieceIndex(p), buf)) return fail();
     this.verified.add(p);
     if (this.keptBytes + buf.length <= MAX_KEPT_BYTES) {
       this.kept.set(p, buf);

@@ -7,10 +7,10 @@
  * with offsets, and a path is its parent's path and its name, joined when
  * asked for (`path(i)`; siblings share the parent's, which is remembered).
  *
- * Hot loops use the accessors by index (`count`, `type(i)`, `chunkCount(i)`,
- * `chunkStart(i, k)`...), which allocate nothing but the strings asked for;
- * `get(i)` and iteration give a LayoutFile object, made on demand.
+ * Hot loops use the accessors by index (`count`, `type(i)`, `chunkStart(i, k)`...): no
+ * allocation but the strings asked for; `get(i)` and iteration make a LayoutFile.
  */
+import { NameList } from './name-list.js';
 import { pathOrder } from './path-order.js';
 
 export type LayoutEntryType = 'file' | 'dir' | 'symlink' | 'other';
@@ -93,7 +93,13 @@ class Column<A extends Numbers> {
     return this.a;
   }
 
-  /** The column in `order` (new index -> old index), `count` long. */
+  /** Drops the values (finish: a column goes once its copy is made). */
+  release(): void {
+    this.a = this.make(0);
+    this.n = 0;
+  }
+
+  /** The column in `order` (new index -> old index), `count` long; the column itself is then dropped. */
   reordered(order: Uint32Array | undefined, count: number): A {
     const out = this.make(count);
     if (this.fill !== 0) out.fill(this.fill);
@@ -101,6 +107,7 @@ class Column<A extends Numbers> {
       const i = order ? order[j]! : j;
       if (i < this.n) out[j] = this.a[i]!;
     }
+    this.release();
     return out;
   }
 }
@@ -123,7 +130,7 @@ export class FileTableBuilder {
   private readonly tailBlock = new Column((n) => new Int32Array(n), -1);
   private readonly tailOffset = new Column((n) => new Uint32Array(n));
   private readonly tailLength = new Column((n) => new Uint32Array(n));
-  private readonly names: string[] = [];
+  private readonly names = new NameList();
   private readonly targets = new Map<number, string>();
   /** Evidence that is not one base-36 number per chunk (kept as given). */
   private readonly oddEvidence = new Map<number, string>();
@@ -131,12 +138,12 @@ export class FileTableBuilder {
   private readonly dirs = new Map<string, number>();
 
   get count(): number {
-    return this.names.length;
+    return this.names.count;
   }
 
   /** Adds an entry named `name` under entry `parent` (-1: `name` is its whole path); returns its index. */
   add(parent: number, name: string, f: FileInit): number {
-    const i = this.names.length;
+    const i = this.names.count;
     this.names.push(name);
     this.parents.set(i, parent);
     this.kind.set(i, TYPES.indexOf(f.type) | (f.raw ? RAW : 0) | (f.ref !== undefined ? HAS_REF : 0) | (f.mode !== undefined ? HAS_MODE : 0));
@@ -182,9 +189,9 @@ export class FileTableBuilder {
     for (let k = 0; k < las.length; k++) a[at / 2 + k] = las[k]!;
   }
 
-  /** The table; `sorted`: in path order (as the readers list). */
+  /** The table; `sorted`: in path order (as the readers list). Each column goes once its copy is made (peak: one table and a column). */
   finish(sorted = true): FileTable {
-    const n = this.names.length;
+    const n = this.names.count;
     let order: Uint32Array | undefined;
     // By each entry's parent's path and its name (path-order.ts): no string of a whole path per entry.
     if (sorted) order = pathOrder(this.names, this.parents.at);
@@ -192,31 +199,28 @@ export class FileTableBuilder {
     for (let j = 0; j < n; j++) newIndex[order ? order[j]! : j] = j;
     const parents = this.parents.reordered(order, n);
     for (let j = 0; j < n; j++) if (parents[j]! >= 0) parents[j] = newIndex[parents[j]!]!;
+    const { text, at: nameAt } = this.names.joined(order);
+    this.names.clear();
+    this.dirs.clear();
     // Chunk bounds (and their evidence) in the new order.
     const chunkAt = new Uint32Array(n + 1);
-    const bounds = new Float64Array(this.bounds.n);
-    const las = this.las.n > 0 ? new Float64Array(this.bounds.n / 2) : undefined;
+    const total = this.bounds.n;
+    const bounds = new Float64Array(total);
+    const las = this.las.n > 0 ? new Float64Array(total / 2) : undefined;
     let at = 0;
     for (let j = 0; j < n; j++) {
       const i = order ? order[j]! : j;
       const from = this.chunkAt.at(i);
-      const to = i + 1 < n ? this.chunkAt.at(i + 1) : this.bounds.n;
+      const to = i + 1 < n ? this.chunkAt.at(i + 1) : total;
       chunkAt[j] = at;
       bounds.set(this.bounds.a.subarray(from, to), at);
       if (las) for (let k = from / 2; k < to / 2; k++) las[at / 2 + k - from / 2] = this.las.at(k);
       at += to - from;
     }
     chunkAt[n] = at;
-    const names = new Uint32Array(n + 1);
-    const parts: string[] = new Array<string>(n);
-    let len = 0;
-    for (let j = 0; j < n; j++) {
-      const s = this.names[order ? order[j]! : j]!;
-      parts[j] = s;
-      names[j] = len;
-      len += s.length;
-    }
-    names[n] = len;
+    this.chunkAt.release();
+    this.bounds.release();
+    this.las.release();
     const remap = <V>(m: Map<number, V>) => new Map([...m].map(([i, v]) => [newIndex[i]!, v] as const));
     const tails = this.tailBlock.n > 0 ? { block: this.tailBlock.reordered(order, n), offset: this.tailOffset.reordered(order, n), length: this.tailLength.reordered(order, n) } : undefined;
     return new FileTable({
@@ -224,8 +228,8 @@ export class FileTableBuilder {
       kind: this.kind.reordered(order, n),
       sizes: this.sizes.reordered(order, n),
       parents,
-      text: parts.join(''),
-      nameAt: names,
+      text,
+      nameAt,
       chunkAt,
       bounds,
       las,

@@ -4,38 +4,22 @@
  * and a string of each one's whole path, made only to sort them, cost some
  * 100 bytes an entry at the peak of a walk. Only each directory's path is
  * made (as the prefix of its children's: "/usr/lib/"); an entry's path is
- * that prefix and its name, compared where they lie.
+ * that prefix and its name, compared where they lie (the name in the
+ * builder's buffer, name-list.ts: no string per name either).
  *
  * The order is exactly that of the joined paths compared as strings (UTF-16
  * code units): "/a-b" sorts before "/a/c", as '-' is before '/'.
  */
-
-/** Compares prefix `pa` + name `na` with `pb` + `nb` as the joined strings would compare (-1, 0, 1). */
-function compareJoined(pa: string, na: string, pb: string, nb: string): number {
-  if (pa === pb) return na < nb ? -1 : na > nb ? 1 : 0;
-  // Decided inside the prefixes unless one is a prefix of the other.
-  if (pa.length <= pb.length ? !pb.startsWith(pa) : !pa.startsWith(pb)) return pa < pb ? -1 : 1;
-  // One prefix holds the other: compare the rest of the longer one's prefix and its name with the shorter one's name.
-  const swap = pa.length > pb.length;
-  const short = swap ? nb : na;
-  const restPrefix = swap ? pa.slice(pb.length) : pb.slice(pa.length);
-  const restName = swap ? na : nb;
-  const lx = short.length;
-  const ly = restPrefix.length + restName.length;
-  for (let i = 0; i < lx && i < ly; i++) {
-    const x = short.charCodeAt(i);
-    const y = i < restPrefix.length ? restPrefix.charCodeAt(i) : restName.charCodeAt(i - restPrefix.length);
-    if (x !== y) return (x < y ? -1 : 1) * (swap ? -1 : 1);
-  }
-  return lx === ly ? 0 : (lx < ly ? -1 : 1) * (swap ? -1 : 1);
-}
+import { NameList } from './name-list.js';
 
 /**
- * Entry indices in path order (stable: equal paths keep their order). `names[i]` is entry i's name (its whole
- * path when it has no parent), `parent(i)` its parent's index or -1; a parent comes before its children.
+ * Entry indices in path order (stable: equal paths keep their order). Entry i's name is name i of `names` (its whole
+ * path when it has no parent; a list of strings is copied into a NameList), `parent(i)` its parent's index or -1; a
+ * parent comes before its children.
  */
-export function pathOrder(names: readonly string[], parent: (i: number) => number): Uint32Array {
-  const n = names.length;
+export function pathOrder(list: NameList | readonly string[], parent: (i: number) => number): Uint32Array {
+  const names = list instanceof NameList ? list : NameList.from(list);
+  const n = names.count;
   const isParent = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const p = parent(i);
@@ -46,14 +30,33 @@ export function pathOrder(names: readonly string[], parent: (i: number) => numbe
   for (let i = 0; i < n; i++) {
     if (!isParent[i]) continue;
     const p = parent(i);
-    const path = p < 0 ? names[i]! : prefix.get(p)! + names[i]!;
+    const path = p < 0 ? names.name(i) : prefix.get(p)! + names.name(i);
     prefix.set(i, path === '/' ? '/' : `${path}/`);
   }
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
   const pre = (i: number) => {
     const p = parent(i);
     return p < 0 ? '' : prefix.get(p)!;
   };
-  return order.sort((a, b) => compareJoined(pre(a), names[a]!, pre(b), names[b]!) || a - b);
+  /** Code unit k of entry i's joined path (prefix `pi`, then its name). */
+  const codeAt = (pi: string, i: number, k: number) => (k < pi.length ? pi.charCodeAt(k) : names.code(names.start(i) + k - pi.length));
+  const compare = (a: number, b: number): number => {
+    // Siblings (most pairs a sort compares): their names decide.
+    if (parent(a) === parent(b) && parent(a) >= 0) return names.compare(a, b);
+    const pa = pre(a);
+    const pb = pre(b);
+    if (pa === pb) return names.compare(a, b);
+    // Decided inside the prefixes unless one is a prefix of the other.
+    if (pa.length <= pb.length ? !pb.startsWith(pa) : !pa.startsWith(pb)) return pa < pb ? -1 : 1;
+    const la = pa.length + names.length(a);
+    const lb = pb.length + names.length(b);
+    for (let k = Math.min(pa.length, pb.length); k < la && k < lb; k++) {
+      const x = codeAt(pa, a, k);
+      const y = codeAt(pb, b, k);
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return la === lb ? 0 : la < lb ? -1 : 1;
+  };
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order.sort((a, b) => compare(a, b) || a - b);
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pathOrder } from '../../src/layouts/path-order.js';
+import { NameList } from '../../src/layouts/name-list.js';
 import { FileTable, type LayoutFile } from '../../src/layouts/file-table.js';
 import { Rng } from '../helpers/random.js';
 
@@ -31,7 +32,7 @@ test('path order is the order of the joined paths as strings, with names that ar
       parents.push(orphan ? -1 : dirs[rng.int(dirs.length)]!);
       if (!orphan && rng.int(3) === 0) dirs.push(i);
     }
-    assert.deepEqual([...pathOrder(names, (i) => parents[i]!)], byStrings(names, parents), `round ${round}`);
+    assert.deepEqual([...pathOrder(NameList.from(names), (i) => parents[i]!)], byStrings(names, parents), `round ${round}`);
   }
 });
 

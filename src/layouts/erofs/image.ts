@@ -11,7 +11,7 @@ import {
   ALGORITHMS, COMPACT, COMPACT_BYTES, DIRENT_BYTES, MAP_HEADER_BYTES, EXTENDED, EXTENDED_BYTES, INCOMPAT, LAYOUT, SB, u16, u32, u64,
 } from './format.js';
 import { indexSpan, readZMap, type ZExtent, type ZInode } from './zmap.js';
-import { mergeSpans } from '../../core/span.js';
+import { mergeBounds } from '../../core/span.js';
 
 export interface Inode {
   nid: number;
@@ -133,20 +133,38 @@ export class Erofs {
     return this.meta(at, len, what);
   }
 
-  /** Announces ranges the walk will read soon (a network source fetches them in few requests). */
-  async prefetch(ranges: Span[]): Promise<void> {
-    if (!this.src.prefetch || ranges.length === 0) return;
-    const inside = ranges.filter((r) => r.start >= 0 && r.end <= this.src.size && r.end > r.start).sort((a, b) => a.start - b.start);
-    await this.src.prefetch(mergeSpans(inside));
+  /**
+   * Announces ranges the walk will read soon (a network source fetches them in few requests). `bounds`: the ranges as
+   * start, end pairs (a level's inodes: one pair each, no object per range).
+   */
+  async prefetch(bounds: ArrayLike<number>): Promise<void> {
+    if ((!this.src.prefetch && !this.src.prefetchBounds) || bounds.length === 0) return;
+    const inside = new Float64Array(bounds.length);
+    let n = 0;
+    for (let k = 0; k + 1 < bounds.length; k += 2) {
+      const start = bounds[k]!;
+      const end = bounds[k + 1]!;
+      if (start < 0 || end > this.src.size || end <= start) continue;
+      inside[n++] = start;
+      inside[n++] = end;
+    }
+    const merged = mergeBounds(inside.subarray(0, n));
+    if (this.src.prefetchBounds) return this.src.prefetchBounds(merged);
+    const spans: Span[] = [];
+    for (let k = 0; k < merged.length; k += 2) spans.push({ start: merged[k]!, end: merged[k + 1]! });
+    await this.src.prefetch!(spans);
   }
 
   /** Where a plain or inline inode's data (a directory's entries, a symlink's target) lies. */
-  dataRanges(ino: Inode): Span[] {
-    if (ino.layout === LAYOUT.FLAT_PLAIN) return [{ start: ino.u * this.blksz, end: ino.u * this.blksz + ino.size }];
-    if (ino.layout !== LAYOUT.FLAT_INLINE) return [];
+  dataRanges(ino: Inode, out: number[]): void {
+    if (ino.layout === LAYOUT.FLAT_PLAIN) {
+      out.push(ino.u * this.blksz, ino.u * this.blksz + ino.size);
+      return;
+    }
+    if (ino.layout !== LAYOUT.FLAT_INLINE) return;
     const full = Math.floor(ino.size / this.blksz) * this.blksz;
     const tailAt = ino.iloc + ino.isize + ino.xattrBytes;
-    return [{ start: ino.u * this.blksz, end: ino.u * this.blksz + full }, { start: tailAt, end: tailAt + ino.size - full }];
+    out.push(ino.u * this.blksz, ino.u * this.blksz + full, tailAt, tailAt + ino.size - full);
   }
 
   isCompressed(ino: Inode): boolean {
@@ -158,22 +176,21 @@ export class Erofs {
   }
 
   /** A compressed inode's map header (8 bytes). */
-  headerRanges(ino: Inode): Span[] {
-    if (!this.isCompressed(ino) || ino.size === 0) return [];
-    const at = this.zInode(ino).headerPos;
-    return [{ start: at, end: at + MAP_HEADER_BYTES }];
+  headerRange(ino: Inode): number {
+    return !this.isCompressed(ino) || ino.size === 0 ? -1 : this.zInode(ino).headerPos;
   }
 
   /** What reading an inode's data map needs after its header: the cluster index, or a symlink's inline target. `head`: bytes read at the inode. */
-  async indexRanges(ino: Inode, head?: Uint8Array): Promise<Span[]> {
+  async indexRanges(ino: Inode, out: number[], head?: Uint8Array): Promise<void> {
     if (this.isCompressed(ino) && ino.size > 0) {
       const z = this.zInode(ino);
-      if (z.headerPos + MAP_HEADER_BYTES > this.src.size) return [];
+      if (z.headerPos + MAP_HEADER_BYTES > this.src.size) return;
       const inHead = head && z.headerPos + MAP_HEADER_BYTES <= ino.iloc + head.length;
       const x = indexSpan(z, inHead ? head.subarray(z.headerPos - ino.iloc) : await this.src.read(z.headerPos, MAP_HEADER_BYTES));
-      return [{ start: x.start, end: Math.min(x.end, x.start + Math.max(0, this.budget.limit - this.budget.used)) }];
+      out.push(x.start, Math.min(x.end, x.start + Math.max(0, this.budget.limit - this.budget.used)));
+      return;
     }
-    return (ino.mode & S_IFMT) === S_IFLNK ? this.dataRanges(ino) : [];
+    if ((ino.mode & S_IFMT) === S_IFLNK) this.dataRanges(ino, out);
   }
 
   async inode(nid: number): Promise<Inode> {

@@ -13,10 +13,17 @@
  * accepts are read: the rest of the inodes are never touched.
  */
 import { IsosyncError, quote } from '../../errors.js';
-import type { ByteSource, Span } from '../../store/byte-source.js';
+import type { ByteSource } from '../../store/byte-source.js';
 import { SpanTable, FileTableBuilder, type Layout, type LayoutLimits, type LayoutReader, type MetadataBudget } from '../layout.js';
-import { EROFS_MAGIC, FT, SB, SB_BYTES, SUPERBLOCK_OFFSET, u16, u32 } from './format.js';
+import { EROFS_MAGIC, FT, MAP_HEADER_BYTES, SB, SB_BYTES, SUPERBLOCK_OFFSET, u16, u32 } from './format.js';
 import { Erofs, HEAD_BYTES, MAX_SYMLINK, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type Inode } from './image.js';
+
+/**
+ * Children of a level handled at once: their columns (name, nid, inode fields, the bytes read at each inode: some
+ * 150 bytes a child) are a batch's, not a level's (a live tree's level of files: all of it), for a few more
+ * multi-range requests (one per BATCH inodes).
+ */
+const BATCH = 16384;
 
 async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, budget: MetadataBudget, visit?: (path: string) => boolean): Promise<Layout> {
   const fail = (p: string): never => {
@@ -36,101 +43,113 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
   const rootIndex = files.add(-1, '/', { type: 'dir', size: root.size });
   // Level by level: the directories of a level, then their children's inodes, then the children's
   // cluster indexes are each announced to the source at once (prefetch), so a target read over the
-  // network costs a few multi-range requests per level, not one round trip per inode (EROFS keeps
-  // each inode next to its file's data, spread over the whole image).
+  // network costs a few multi-range requests per level (per BATCH children), not one round trip per
+  // inode (EROFS keeps each inode next to its file's data, spread over the whole image).
   let level: { ino: Inode; path: string; index: number; depth: number }[] = [{ ino: root, path: '', index: rootIndex, depth: 0 }];
   const seen = new Set<number>([root.nid]);
   const dec = new TextDecoder();
   while (level.length > 0) {
-    await fs.prefetch(level.flatMap(({ ino }) => fs.dataRanges(ino)));
-    // A level's children as columns (a level may hold most of the tree: one object each was most of the walk's
-    // heap): name, nid, directory entry type, and the listing directory (its position in `level`).
-    const names: string[] = [];
-    const nids: number[] = [];
-    const types: number[] = [];
-    const from: number[] = [];
-    for (let d = 0; d < level.length; d++) {
-      const { ino, path, depth } = level[d]!;
-      if (depth > limits.depth) fail(`directories nest deeper than ${limits.depth} levels at ${quote(path)}`);
-      for (const e of await fs.list(ino)) {
-        if (files.count + names.length >= limits.entries) fail(`more than ${limits.entries} entries`);
-        if (!Number.isSafeInteger(e.nid)) fail(`entry ${quote(e.name)} has nid ${e.nid}`);
-        // Inodes sit beside their data all over the image: an entry the caller does not want costs no read.
-        if (visit && !visit(`${path}/${e.name}`)) continue;
-        names.push(e.name);
-        nids.push(e.nid);
-        types.push(e.type);
-        from.push(d);
-      }
-    }
-    const n = names.length;
-    const pathOf = (i: number) => `${level[from[i]!]!.path}/${names[i]!}`;
-    // Compact inodes (32 bytes) are the rule, and a compressed one's map header follows it, then its
-    // cluster index: one range each, with the index of a file of one or two clusters (most files of a
-    // root tree are that small), since a part of a multi-range reply costs some 90 bytes of framing
-    // and a longer index is another part. Each is read once (the inode, and what follows it when the
-    // header and index lie there); an extended inode reads its other half on its own.
-    await fs.prefetch(nids.map((nid) => ({ start: fs.metaBase + nid * 32, end: fs.metaBase + nid * 32 + HEAD_BYTES })));
-    // The inodes' fields as columns too; each child's Inode object is made again when it is handled.
-    const layouts = new Uint8Array(n);
-    const modes = new Uint16Array(n);
-    const sizes = new Float64Array(n);
-    const us = new Float64Array(n);
-    const isizes = new Uint8Array(n);
-    const xattrs = new Uint32Array(n);
-    // The bytes after a compressed inode (map header and small index), HEAD_BYTES a child.
-    const heads = new Uint8Array(n * HEAD_BYTES);
-    const headLengths = new Uint8Array(n);
-    const inodeAt = (i: number): Inode => ({ nid: nids[i]!, layout: layouts[i]!, mode: modes[i]!, size: sizes[i]!, u: us[i]!, iloc: fs.metaBase + nids[i]! * 32, isize: isizes[i]!, xattrBytes: xattrs[i]! });
-    const headAt = (i: number): Uint8Array => heads.subarray(i * HEAD_BYTES, i * HEAD_BYTES + headLengths[i]!);
-    const headerRanges: Span[] = [];
-    for (let i = 0; i < n; i++) {
-      const { ino, head } = await fs.inodeHead(nids[i]!);
-      layouts[i] = ino.layout;
-      modes[i] = ino.mode;
-      sizes[i] = ino.size;
-      us[i] = ino.u;
-      isizes[i] = ino.isize;
-      xattrs[i] = ino.xattrBytes;
-      if (fs.isCompressed(ino) && ino.size > 0) {
-        heads.set(head, i * HEAD_BYTES);
-        headLengths[i] = head.length;
-        // Map headers not among the bytes read (after xattrs or an extended inode): prefetched next.
-        for (const r of fs.headerRanges(ino)) if (r.end > ino.iloc + head.length) headerRanges.push(r);
-      }
-    }
-    // Map headers first, then exactly the cluster indexes they describe (and symlink targets).
-    await fs.prefetch(headerRanges);
-    // One header at a time: the headers were just prefetched, and thousands of reads at once would each
-    // load a block of a local source's cache before any could be evicted (220 MiB on the bench pair).
-    const indexes: Span[] = [];
-    for (let i = 0; i < n; i++) for (const r of await fs.indexRanges(inodeAt(i), headAt(i))) indexes.push(r);
-    await fs.prefetch(indexes);
+    const dirData: number[] = [];
+    for (const { ino } of level) fs.dataRanges(ino, dirData);
+    await fs.prefetch(dirData);
     const next: { ino: Inode; path: string; index: number; depth: number }[] = [];
-    for (let i = 0; i < n; i++) {
-      const child = inodeAt(i);
-      const parent = level[from[i]!]!;
-      const fmt = child.mode & S_IFMT;
-      if (fmt === S_IFDIR) {
-        const index = files.add(parent.index, names[i]!, { type: 'dir', size: child.size });
-        if (!seen.has(child.nid)) {
-          seen.add(child.nid);
-          next.push({ ino: child, path: pathOf(i), index, depth: parent.depth + 1 });
+    // In batches of directories (BATCH children or one directory's): a level may hold most of the tree.
+    for (let d = 0; d < level.length; ) {
+      // A batch's children as columns (one object each was most of the walk's heap): name, nid, directory entry
+      // type, and the listing directory (its position in `level`).
+      const names: string[] = [];
+      const nids: number[] = [];
+      const types: number[] = [];
+      const from: number[] = [];
+      for (; d < level.length && names.length < BATCH; d++) {
+        const { ino, path, depth } = level[d]!;
+        if (depth > limits.depth) fail(`directories nest deeper than ${limits.depth} levels at ${quote(path)}`);
+        for (const e of await fs.list(ino)) {
+          if (files.count + names.length >= limits.entries) fail(`more than ${limits.entries} entries`);
+          if (!Number.isSafeInteger(e.nid)) fail(`entry ${quote(e.name)} has nid ${e.nid}`);
+          // Inodes sit beside their data all over the image: an entry the caller does not want costs no read.
+          if (visit && !visit(`${path}/${e.name}`)) continue;
+          names.push(e.name);
+          nids.push(e.nid);
+          types.push(e.type);
+          from.push(d);
         }
-      } else if (fmt === S_IFREG) {
-        const got = await fs.chunksOf(child, headAt(i));
-        const chunks = new Array<number>(got.chunks.length * 2);
-        got.chunks.forEach((x, k) => {
-          chunks[2 * k] = x.start;
-          chunks[2 * k + 1] = x.end;
-        });
-        // The extents' logical starts as numbers (the table keeps them so; `evidence` gives them as a string when asked).
-        const las = got.extents && got.extents.length > 0 ? got.extents.map((x) => x.la) : undefined;
-        files.add(parent.index, names[i]!, { type: 'file', size: child.size, chunks, ref: child.nid, mode: child.mode & 0o7777, ...(las ? { las } : {}), ...(got.raw ? { raw: true } : {}) });
-      } else if (fmt === S_IFLNK) {
-        if (child.size > MAX_SYMLINK) fail(`symlink ${quote(pathOf(i))} has a target of ${child.size} bytes`);
-        files.add(parent.index, names[i]!, { type: 'symlink', size: 0, target: dec.decode(await fs.content(child, MAX_SYMLINK)) });
-      } else files.add(parent.index, names[i]!, { type: types[i] === FT.REG ? 'file' : 'other', size: 0 });
+      }
+      const n = names.length;
+      const pathOf = (i: number) => `${level[from[i]!]!.path}/${names[i]!}`;
+      // Compact inodes (32 bytes) are the rule, and a compressed one's map header follows it, then its
+      // cluster index: one range each, with the index of a file of one or two clusters (most files of a
+      // root tree are that small), since a part of a multi-range reply costs some 90 bytes of framing
+      // and a longer index is another part. Each is read once (the inode, and what follows it when the
+      // header and index lie there); an extended inode reads its other half on its own.
+      const heads0 = new Float64Array(2 * nids.length);
+      for (let i = 0; i < nids.length; i++) {
+        heads0[2 * i] = fs.metaBase + nids[i]! * 32;
+        heads0[2 * i + 1] = fs.metaBase + nids[i]! * 32 + HEAD_BYTES;
+      }
+      await fs.prefetch(heads0);
+      // The inodes' fields as columns too; each child's Inode object is made again when it is handled.
+      const layouts = new Uint8Array(n);
+      const modes = new Uint16Array(n);
+      const sizes = new Float64Array(n);
+      const us = new Float64Array(n);
+      const isizes = new Uint8Array(n);
+      const xattrs = new Uint32Array(n);
+      // The bytes after a compressed inode (map header and small index), HEAD_BYTES a child.
+      const heads = new Uint8Array(n * HEAD_BYTES);
+      const headLengths = new Uint8Array(n);
+      const inodeAt = (i: number): Inode => ({ nid: nids[i]!, layout: layouts[i]!, mode: modes[i]!, size: sizes[i]!, u: us[i]!, iloc: fs.metaBase + nids[i]! * 32, isize: isizes[i]!, xattrBytes: xattrs[i]! });
+      const headAt = (i: number): Uint8Array => heads.subarray(i * HEAD_BYTES, i * HEAD_BYTES + headLengths[i]!);
+      // Ranges as start, end pairs (one object per range was a level's worth of garbage).
+      const headerRanges: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const { ino, head } = await fs.inodeHead(nids[i]!);
+        layouts[i] = ino.layout;
+        modes[i] = ino.mode;
+        sizes[i] = ino.size;
+        us[i] = ino.u;
+        isizes[i] = ino.isize;
+        xattrs[i] = ino.xattrBytes;
+        if (fs.isCompressed(ino) && ino.size > 0) {
+          heads.set(head, i * HEAD_BYTES);
+          headLengths[i] = head.length;
+          // Map headers not among the bytes read (after xattrs or an extended inode): prefetched next.
+          const at = fs.headerRange(ino);
+          if (at >= 0 && at + MAP_HEADER_BYTES > ino.iloc + head.length) headerRanges.push(at, at + MAP_HEADER_BYTES);
+        }
+      }
+      // Map headers first, then exactly the cluster indexes they describe (and symlink targets).
+      await fs.prefetch(headerRanges);
+      // One header at a time: the headers were just prefetched, and thousands of reads at once would each
+      // load a block of a local source's cache before any could be evicted (220 MiB on the bench pair).
+      const indexes: number[] = [];
+      for (let i = 0; i < n; i++) await fs.indexRanges(inodeAt(i), indexes, headAt(i));
+      await fs.prefetch(indexes);
+      for (let i = 0; i < n; i++) {
+        const child = inodeAt(i);
+        const parent = level[from[i]!]!;
+        const fmt = child.mode & S_IFMT;
+        if (fmt === S_IFDIR) {
+          const index = files.add(parent.index, names[i]!, { type: 'dir', size: child.size });
+          if (!seen.has(child.nid)) {
+            seen.add(child.nid);
+            next.push({ ino: child, path: pathOf(i), index, depth: parent.depth + 1 });
+          }
+        } else if (fmt === S_IFREG) {
+          const got = await fs.chunksOf(child, headAt(i));
+          const chunks = new Array<number>(got.chunks.length * 2);
+          got.chunks.forEach((x, k) => {
+            chunks[2 * k] = x.start;
+            chunks[2 * k + 1] = x.end;
+          });
+          // The extents' logical starts as numbers (the table keeps them so; `evidence` gives them as a string when asked).
+          const las = got.extents && got.extents.length > 0 ? got.extents.map((x) => x.la) : undefined;
+          files.add(parent.index, names[i]!, { type: 'file', size: child.size, chunks, ref: child.nid, mode: child.mode & 0o7777, ...(las ? { las } : {}), ...(got.raw ? { raw: true } : {}) });
+        } else if (fmt === S_IFLNK) {
+          if (child.size > MAX_SYMLINK) fail(`symlink ${quote(pathOf(i))} has a target of ${child.size} bytes`);
+          files.add(parent.index, names[i]!, { type: 'symlink', size: 0, target: dec.decode(await fs.content(child, MAX_SYMLINK)) });
+        } else files.add(parent.index, names[i]!, { type: types[i] === FT.REG ? 'file' : 'other', size: 0 });
+      }
     }
     level = next;
   }
