@@ -5,8 +5,14 @@
  * the target's metadata through it, so reading a new release's directory
  * tree fetches only the metadata bytes that are not already local.
  *
- * Fetched bytes stay in memory (metadata is small) and become CACHE_SOURCE
- * segments of the plan, so nothing is fetched twice. Nothing read here is
+ * Fetched bytes are kept (range-cache.ts) and become CACHE_SOURCE segments of
+ * the plan, so nothing is fetched twice. Only the newest few MiB of them stay
+ * in memory; older ones are spilled to an unlinked scratch file
+ * (store/spill-file.ts): an image of a million files has ~270 MiB of
+ * directory records, which a plan held in memory to its end. Fetches are
+ * requests of at most PART_RANGES ranges and PART_BYTES bytes, PARALLEL at
+ * once, so what is in flight is bounded too. A read that one fetched range
+ * holds whole borrows its bytes (a view, no copy). Nothing read here is
  * trusted: the pieces are verified when the image is assembled.
  */
 import type { ByteSource } from '../store/byte-source.js';
@@ -15,20 +21,29 @@ import { IsosyncError } from '../errors.js';
 import type { RangeFetcher } from '../core/ports.js';
 import { CACHE_SOURCE, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
 import { firstEndingAfter, mergeBounds, mergeSpans, spanBounds, subtractSpans, type Span } from '../core/span.js';
-import { RangeCache } from './range-cache.js';
+import { RangeCache, type RangeCacheOptions } from './range-cache.js';
+import { SpillFile } from '../store/spill-file.js';
 
 export type { RangeFetcher };
 
-/** Ranges per request when prefetching many (a web seed's multi-range request), and such requests at once. */
-const PREFETCH_GROUP = 48;
-const PREFETCH_PARALLEL = 4;
+/**
+ * Ranges and bytes per request (a web seed's multi-range request; a longer range is split), and such
+ * requests at once: at most PARALLEL * PART_BYTES of fetched bytes wait to be cached, where a walk's
+ * announcement of 256 directories of 1,000 files each was one round of ~40 MiB.
+ */
+const PART_RANGES = 48;
+const PART_BYTES = 2 * 1024 * 1024;
+const PARALLEL = 4;
+
+/** The planning bytes a VirtualTarget keeps in memory; the older ones go to a scratch file. */
+const CACHE_OPTIONS: RangeCacheOptions = { spill: () => SpillFile.open(), residentBytes: 4 * 1024 * 1024, readbackBytes: 4 * 1024 * 1024 };
 
 /** Fetch granularity for metadata: a whole ISO sector, so neighbouring records come along. */
 const FETCH_ALIGN = 2048;
 
 export class VirtualTarget implements ByteSource {
   /** Fetched ranges, sorted and non-overlapping, with their bytes (a nested image's metadata: one range per inode or index, thousands). */
-  private cache = new RangeCache();
+  private cache: RangeCache;
   /** The ranges whose bytes `releaseVerified` dropped, as [start, end) pairs: copying from them is an internal error, not zeros. */
   private released: Float64Array | undefined;
   fetchedBytes = 0;
@@ -47,7 +62,10 @@ export class VirtualTarget implements ByteSource {
      * extra bytes.
      */
     private readonly readAhead = 0,
-  ) {}
+    private readonly cacheOptions: RangeCacheOptions = CACHE_OPTIONS,
+  ) {
+    this.cache = new RangeCache(cacheOptions);
+  }
 
   /**
    * Like read, but fetches exactly the missing bytes (no sector rounding, no
@@ -62,17 +80,36 @@ export class VirtualTarget implements ByteSource {
     return this.readWith(offset, length, FETCH_ALIGN, this.readAhead);
   }
 
+  /**
+   * The bytes of [offset, offset + length) when one fetched range holds them and nothing local lies
+   * there: borrowed, without an await (the ISO walk's TransientReads, iso/tree-options.ts, scans a
+   * directory's chunks where they sit). Else undefined, and `view` reads them.
+   */
+  peek(offset: number, length: number): Uint8Array | undefined {
+    const end = offset + length;
+    if (!(offset >= 0 && end <= this.size)) return undefined;
+    const j = firstEndingAfter(this.local, offset);
+    if (j < this.local.length && this.local[j]!.start < end) return undefined;
+    const i = this.cachedWhole(offset, end);
+    return i >= 0 ? this.cache.bytes(i).subarray(offset - this.cache.start(i), end - this.cache.start(i)) : undefined;
+  }
+
+  view(offset: number, length: number): Promise<Uint8Array> {
+    return this.read(offset, length);
+  }
+
   private async readWith(offset: number, length: number, align: number, readAhead: number): Promise<Uint8Array> {
     checkRange(this.size, offset, length, 'the target image');
-    const out = new Uint8Array(length);
     const end = offset + length;
     const localSegs = segmentsIn(this.local, offset, end);
-    for (const seg of localSegs) await this.fill(out, offset, seg);
-    // Already fetched in one piece (the ISO reader reads a directory's sectors one by one): no span arithmetic.
-    if (localSegs.length === 0 && this.cachedWhole(offset, end)) {
-      this.copyCached(out, offset, end);
-      return out;
+    // Already fetched in one piece (the ISO reader reads a directory's sectors one by one): its bytes,
+    // borrowed (readers do not write to what a ByteSource returns).
+    if (localSegs.length === 0) {
+      const i = this.cachedWhole(offset, end);
+      if (i >= 0) return this.cache.bytes(i).subarray(offset - this.cache.start(i), end - this.cache.start(i));
     }
+    const out = new Uint8Array(length);
+    for (const seg of localSegs) await this.fill(out, offset, seg);
     const localSpans: readonly Span[] = localSegs;
     const gaps = subtractSpans([{ start: offset, end }], mergeSpans([...localSpans, ...this.cachedIn(offset, end)]));
     if (gaps.length > 0) await this.fetchGaps(gaps, readAhead, align);
@@ -85,41 +122,52 @@ export class VirtualTarget implements ByteSource {
     return this.prefetchBounds(spanBounds(ranges), align);
   }
 
-  /** prefetch for ranges as [start, end) pairs. */
+  /** prefetch for ranges as [start, end) pairs: fetched in requests of PART_RANGES ranges and PART_BYTES bytes, PARALLEL at once. */
   async prefetchBounds(bounds: Float64Array, align = FETCH_ALIGN): Promise<void> {
     if (!this.fetcher) return;
     const wanted = mergeBounds(this.inside(bounds));
     if (wanted.length === 0) return;
-    if (wanted.length <= 2 * PREFETCH_GROUP) {
-      const sorted: Span[] = [];
-      for (let k = 0; k < wanted.length; k += 2) sorted.push({ start: wanted[k]!, end: wanted[k + 1]! });
-      return this.fetchGaps(sorted, 0, align);
-    }
-    // Thousands of small ranges (nested inodes): groups of them are fetched side by side, one round
-    // in all, so the cache stays disjoint (the groups are disjoint, and no other round runs meanwhile).
-    // What to fetch is kept as [start, end) pairs in one array while the round waits its turn and
-    // runs, not as lists of span objects (a level of a nested tree: one range per inode).
-    const run = this.fetching.then(async () => {
-      const fetcher = this.fetcher!;
-      const need = this.missingBounds(wanted, align);
-      const groups = Math.ceil(need.length / (2 * PREFETCH_GROUP));
-      let next = 0;
-      const worker = async () => {
-        while (next < groups) {
-          const from = next++ * PREFETCH_GROUP;
-          const g: Span[] = [];
-          for (let k = from; k < Math.min(from + PREFETCH_GROUP, need.length / 2); k++) g.push({ start: need[2 * k]!, end: need[2 * k + 1]! });
-          const parts = fetcher.fetchRanges ? await fetcher.fetchRanges(g) : await Promise.all(g.map((r) => fetcher.fetchRange(r.start, r.end)));
-          parts.forEach((bytes, i) => {
-            this.fetchedBytes += bytes.length;
-            this.addCache(g[i]!.start, bytes);
-          });
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(PREFETCH_PARALLEL, groups) }, worker));
-    });
+    // One round at a time, so the cache stays disjoint (the requests of a round are disjoint, and no other
+    // round runs meanwhile). What to fetch is kept as [start, end) pairs in one array while the round waits
+    // its turn and runs, not as lists of span objects (a level of a nested tree: one range per inode).
+    const run = this.fetching.then(() => this.fetchPairs(this.missingBounds(wanted, align)));
     this.fetching = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Fetches the [start, end) pairs of `need` (sorted, disjoint, neither local nor cached) and caches
+   * them as they arrive: requests of at most PART_RANGES ranges and PART_BYTES bytes, PARALLEL at once.
+   */
+  private async fetchPairs(need: Float64Array): Promise<void> {
+    const fetcher = this.fetcher!;
+    let k = 0;
+    let at = need.length > 0 ? need[0]! : 0;
+    const nextGroup = (): Span[] | undefined => {
+      if (k >= need.length) return undefined;
+      const g: Span[] = [];
+      let bytes = 0;
+      while (k < need.length && g.length < PART_RANGES && bytes < PART_BYTES) {
+        const end = need[k + 1]!;
+        const upto = Math.min(end, at + PART_BYTES - bytes);
+        g.push({ start: at, end: upto });
+        bytes += upto - at;
+        if (upto < end) at = upto;
+        else if ((k += 2) < need.length) at = need[k]!;
+      }
+      return g;
+    };
+    const worker = async (): Promise<void> => {
+      for (let g = nextGroup(); g; g = nextGroup()) {
+        const group = g;
+        const parts = group.length > 1 && fetcher.fetchRanges ? await fetcher.fetchRanges(group) : await Promise.all(group.map((r) => fetcher.fetchRange(r.start, r.end)));
+        parts.forEach((bytes, i) => {
+          this.fetchedBytes += bytes.length;
+          this.addCache(group[i]!.start, bytes);
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, worker));
   }
 
   /** The pairs of `bounds` that end inside the image (others are not fetched; empty ones go in mergeBounds). */
@@ -168,23 +216,14 @@ export class VirtualTarget implements ByteSource {
       if (!this.fetcher) {
         throw new IsosyncError('NETWORK', `Cannot read the target image at byte ${gaps[0]!.start}: no web seed or peer to fetch it from`);
       }
-      // Whole sectors, minus what is local or cached, fetched at once.
+      // Whole sectors, minus what is local or cached.
       const need: Span[] = [];
       for (const g of gaps) {
         const a = Math.floor(g.start / align) * align;
         const b = Math.min(this.size, Math.ceil((g.end + readAhead) / align) * align);
         for (const s of subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)]))) need.push(s);
       }
-      const fetcher = this.fetcher;
-      const spans = mergeSpans(need);
-      const got =
-        spans.length > 1 && fetcher.fetchRanges
-          ? (await fetcher.fetchRanges(spans)).map((bytes, i) => ({ start: spans[i]!.start, bytes }))
-          : await Promise.all(spans.map(async (n) => ({ start: n.start, bytes: await fetcher.fetchRange(n.start, n.end) })));
-      for (const g of got) {
-        this.fetchedBytes += g.bytes.length;
-        this.addCache(g.start, g.bytes);
-      }
+      await this.fetchPairs(spanBounds(mergeSpans(need)));
     });
     this.fetching = run.catch(() => undefined);
     return run;
@@ -203,10 +242,10 @@ export class VirtualTarget implements ByteSource {
     out.set(await src.read(seg.sourceOffset, len), seg.start - offset);
   }
 
-  /** Whether one fetched range holds all of [a, b). */
-  private cachedWhole(a: number, b: number): boolean {
+  /** The fetched range that holds all of [a, b), or -1. */
+  private cachedWhole(a: number, b: number): number {
     const i = this.cache.firstAfter(a);
-    return i < this.cache.count && this.cache.start(i) <= a && this.cache.end(i) >= b;
+    return i < this.cache.count && this.cache.start(i) <= a && this.cache.end(i) >= b ? i : -1;
   }
 
   /** Cached spans that intersect [a, b). */
@@ -279,7 +318,8 @@ export class VirtualTarget implements ByteSource {
     all.set(before);
     all.set(now, before.length);
     this.released = mergeBounds(all);
-    this.cache = new RangeCache();
+    this.cache.close();
+    this.cache = new RangeCache(this.cacheOptions);
     return bytes;
   }
 

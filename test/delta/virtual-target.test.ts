@@ -115,3 +115,32 @@ test('planning bytes are released only once every piece they lie in is verified,
   assert.equal(requests.length, before + 1, 'fetched again');
   assert.equal(vt.fetchedBytes, 300);
 });
+
+test('fetches are requests of at most 48 ranges and 2 MiB (a longer range split), and a read that one fetched range holds borrows its bytes', async () => {
+  const rng = new Rng(31);
+  const image = rng.bytes(12 << 20);
+  const requests: Span[][] = [];
+  const vt = new VirtualTarget(image.length, [], [], fetcherOf(image, requests));
+  // A directory of 5 MiB and 200 small ones after it.
+  const ranges: Span[] = [{ start: 4096, end: 4096 + (5 << 20) }];
+  for (let k = 0; k < 200; k++) ranges.push({ start: (6 << 20) + k * 8192, end: (6 << 20) + k * 8192 + 2048 });
+  await vt.prefetch(ranges);
+  const asked = requests.flat();
+  assert.deepEqual(mergeSpans(asked), mergeSpans(ranges), 'every byte asked for once');
+  for (const r of requests) {
+    assert.ok(r.length <= 48, `${r.length} ranges in one request`);
+    assert.ok(r.reduce((n, s) => n + s.end - s.start, 0) <= 2 << 20, 'at most 2 MiB a request');
+  }
+  assert.equal(vt.fetchedBytes, (5 << 20) + 200 * 2048);
+  const a = await vt.read((6 << 20) + 8192, 2048);
+  const b = await vt.read((6 << 20) + 8192, 2048);
+  assert.deepEqual(a, image.subarray((6 << 20) + 8192, (6 << 20) + 8192 + 2048));
+  assert.equal(a.buffer, b.buffer, 'borrowed from the cache, not copied');
+  // Spilled bytes (the 5 MiB directory is older than the newest 4 MiB) read back unchanged, and the plan's copy agrees.
+  const out = new Uint8Array(4 << 20);
+  vt.cacheBytes(out, 4096 + 1000, 4096 + 1000 + out.length);
+  assert.deepEqual(out, image.subarray(4096 + 1000, 4096 + 1000 + out.length));
+  assert.deepEqual(await vt.read(4096 + 4096, 2048), image.subarray(8192, 10240));
+  // 2 + 2 MiB of the directory, its last MiB with 47 small ones, then 48, 48, 48 and 9: nothing fetched again.
+  assert.equal(requests.length, 7);
+});
