@@ -34,16 +34,19 @@ function walkSource(s: LocalSource): ByteSource | undefined {
  * The changed-files report of a sync whose plan did not read the target's
  * metadata (PrepareOptions.deferHintedMetadata): read from the finished
  * image, which is local now. Null when the image or no source reads as ISO 9660.
+ * Only the tree that lists the entries is walked (readIso's otherTree: false):
+ * the report needs files and their extents, not the other tree's directory
+ * sectors, and the Joliet walk of a Rock Ridge image doubled the directory reads.
  */
 export async function changedFilesAfter(output: string, p: { sources: readonly LocalSource[]; byteSources: readonly (ByteSource | undefined)[]; plan: Plan }): Promise<PlanReport['changedFiles']> {
   const image = await FileSource.open(output);
   try {
-    const targetIso = await readIso(new BlockCache(image), { name: basename(output) });
+    const targetIso = await readIso(new BlockCache(image), { name: basename(output), otherTree: false });
     const infos: ImageSourceInfo[] = [];
     for (const [i, s] of p.sources.entries()) {
       if (s.kind !== 'image') continue;
       try {
-        infos.push({ index: i, image: await readIso(p.byteSources[i]!, { name: s.path }), size: s.source.size });
+        infos.push({ index: i, image: await readIso(p.byteSources[i]!, { name: s.path, otherTree: false }), size: s.source.size });
       } catch {
         // Not ISO 9660: it maps no files (it was used through its hints).
       }
