@@ -319,8 +319,8 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
     const room = aheadRoom(webRooms, seedRates, this.book.unaskedBytes);
     if (room <= 0) return;
     // With leechers, only pieces no peer has: the rest are the swarm's to trade (look-ahead.ts); with seeds only, all.
-    const peers = this.peers;
-    const out = (p: PieceIndex) => this.started.has(p) || this.finished.has(p) || (peers !== undefined && leftToPeers(peers.availability(p), peers.seeds, peers.connected));
+    const peers = this.peers, seeds = peers?.seeds ?? 0, connected = peers?.connected ?? 0; // once, not per piece: each walks the links
+    const out = (p: PieceIndex) => this.started.has(p) || this.finished.has(p) || (peers !== undefined && leftToPeers(peers.availability(p), seeds, connected));
     for (const b of this.ahead.take(plan, room, out)) this.book.want(b, true);
   }
 
