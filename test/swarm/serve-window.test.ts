@@ -1,7 +1,8 @@
 /**
  * The serve window cache (serve-window.ts) keeps WINDOWS_PER_PEER windows
  * per peer being served, drops a leaving peer's share, and a window's buffer
- * released and reused for another window serves that window's bytes.
+ * released and reused for another window serves that window's bytes; the
+ * buffers of a burst of windows come back for the next (SPARE_WINDOWS).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -69,5 +70,18 @@ describe('serve windows', () => {
     }
     assert.equal(s.reads.length, 2 * PIECES);
     assert.ok(s.buffers.size <= 2 * WINDOWS_PER_PEER + 1, `${s.buffers.size} buffers for ${2 * PIECES} windows`);
+  });
+
+  it('windows read at once past the cache come back as spares: the next burst reuses them', async () => {
+    const s = store();
+    const w = new ServeWindows(s.read, PIECE, undefined, () => 1);
+    const burst = (from: number) => Promise.all(Array.from({ length: 20 }, (_, i) => w.bytes(from + i, PIECE, 0, BLOCK)));
+    await burst(0);
+    await turn();
+    assert.equal(s.buffers.size, 20);
+    await burst(20);
+    await turn();
+    // 16 came back (the cache still holds the last WINDOWS_PER_PEER); kept to the cache's limit alone, 4 would have.
+    assert.equal(s.buffers.size, 20 + WINDOWS_PER_PEER, `${s.buffers.size} buffers for 40 windows`);
   });
 });
