@@ -37,6 +37,12 @@ export interface ByteSource {
    * one range per inode, tens of thousands, where a Span object each cost ~60 bytes per copy).
    */
   prefetchBounds?(bounds: Float64Array): Promise<void>;
+  /**
+   * Optional: true when a small read anywhere costs about as little as a copy from memory (a regular
+   * local file in the page cache, read synchronously). A cache in front of it (BlockCache) then reads
+   * only the bytes asked on a miss instead of loading a whole block it would mostly throw away.
+   */
+  readonly cheapReads?: boolean;
 }
 
 /** Who sent which fetched bytes (absolute spans): blame for a failed hash falls on exactly them. */

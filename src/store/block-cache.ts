@@ -3,6 +3,15 @@
  * ones, so the many small reads of metadata parsing and piece filling cost one
  * system call per block instead of one each. Reads of a block or more go
  * straight through. Memory: at most `maxBlocks` x `blockBytes`.
+ *
+ * Over a source whose small reads are cheap (ByteSource.cheapReads: a regular
+ * local file, read synchronously from the page cache) a miss reads only the
+ * bytes asked, straight into the caller's buffer with readInto, and loads no
+ * block: piece filling reads small segments that move forward, and loading a
+ * 256 KiB block for each cost an allocation, a copy and garbage collection
+ * far above the one pread it saved (8 clients updating through one serve on
+ * the 100 MB bench pair: 2.4-2.7 -> 1.5-1.7 s of CPU per client). Blocks held
+ * (prefetched ones) still serve reads.
  */
 import type { ByteSource, Span } from './byte-source.js';
 import { checkRange, readInto } from './byte-source.js';
@@ -48,6 +57,7 @@ export class BlockCache implements ByteSource {
     if (length >= this.blockBytes || length === 0) return this.inner.read(offset, length);
     const first = Math.floor(offset / this.blockBytes);
     const last = Math.floor((offset + length - 1) / this.blockBytes);
+    if (this.inner.cheapReads && !this.holds(first, last)) return this.inner.read(offset, length);
     if (first === last) {
       const b = await this.block(first);
       const at = offset - first * this.blockBytes;
@@ -67,6 +77,9 @@ export class BlockCache implements ByteSource {
   async readInto(dest: Uint8Array, at: number, offset: number, length: number): Promise<void> {
     checkRange(this.size, offset, length, 'a cached source');
     if (length >= DIRECT_BYTES) return readInto(this.inner, dest, at, offset, length);
+    if (length > 0 && this.inner.cheapReads && !this.holds(Math.floor(offset / this.blockBytes), Math.floor((offset + length - 1) / this.blockBytes))) {
+      return readInto(this.inner, dest, at, offset, length);
+    }
     dest.set(await this.read(offset, length), at);
   }
 
@@ -109,6 +122,12 @@ export class BlockCache implements ByteSource {
       }
     };
     await Promise.all(Array.from({ length: Math.min(PREFETCH_READS, runs.length) }, worker));
+  }
+
+  /** Every block from `first` to `last` is held (or being loaded). */
+  private holds(first: number, last: number): boolean {
+    for (let i = first; i <= last; i++) if (!this.blocks.has(i)) return false;
+    return true;
   }
 
   private block(i: number): Promise<Uint8Array> {

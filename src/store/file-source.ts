@@ -19,7 +19,12 @@ export class FileSource implements ByteSource {
     readonly size: number,
     /** A regular file: short reads are synchronous. */
     private readonly regular: boolean,
-  ) {}
+  ) {
+    this.cheapReads = regular;
+  }
+
+  /** A regular file: a small read is one synchronous pread from the page cache (a block device seeks). */
+  readonly cheapReads: boolean;
 
   static async open(path: string): Promise<FileSource> {
     let handle: FileHandle;

@@ -3,6 +3,9 @@
  * inner read per run of nearby blocks (a metadata walk announces a level's
  * inodes at once), reads of them then cost no inner read, the bytes are the
  * source's, and at most half the cache is loaded by one call.
+ *
+ * Over a source with cheap reads (a plain local file), a miss reads only the
+ * bytes asked and loads no block; held blocks still serve reads.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,14 +13,17 @@ import { BlockCache } from '../../src/store/block-cache.js';
 import { MemorySource, type ByteSource } from '../../src/store/byte-source.js';
 import { Rng } from '../helpers/random.js';
 
-/** A source that counts the reads that reach it. */
-function counted(bytes: Uint8Array): ByteSource & { reads: number } {
+/** A source that counts the reads that reach it and the bytes they asked. */
+function counted(bytes: Uint8Array, cheapReads?: boolean): ByteSource & { reads: number; bytesRead: number } {
   const inner = new MemorySource(bytes);
   const s = {
     reads: 0,
+    bytesRead: 0,
     size: bytes.length,
+    ...(cheapReads !== undefined ? { cheapReads } : {}),
     read: (offset: number, length: number) => {
       s.reads++;
+      s.bytesRead += length;
       return inner.read(offset, length);
     },
   };
@@ -65,4 +71,37 @@ describe('BlockCache prefetch', () => {
     assert.deepEqual(got, bytes.subarray(10_000, 10_100));
     assert.ok(got.buffer.byteLength <= 4096, `a cached block holds ${got.buffer.byteLength} bytes of memory`);
   });
+});
+
+describe('BlockCache over a source with cheap reads', () => {
+  const bytes = new Rng(11).bytes(4 * 1024 * 1024);
+  const BS = 256 * 1024;
+  // Each row: the source's cheapReads, blocks prefetched first, then the reads (offset, length, via readInto?):
+  // what reaches the source afterwards (reads, bytes).
+  const rows: { name: string; cheap: boolean | undefined; prefetch?: { start: number; end: number }[]; reads: [number, number, boolean][]; want: { reads: number; bytes: number } }[] = [
+    { name: 'a miss of a plain source loads its whole block, the next read in it is a hit', cheap: undefined, reads: [[1000, 100, false], [5000, 200, false]], want: { reads: 1, bytes: BS } },
+    { name: 'cheapReads false behaves as unset', cheap: false, reads: [[1000, 100, true], [5000, 200, true]], want: { reads: 1, bytes: BS } },
+    { name: 'a miss of a cheap source reads only the bytes asked', cheap: true, reads: [[1000, 100, false], [5000, 200, false]], want: { reads: 2, bytes: 300 } },
+    { name: 'readInto of a cheap source reads only the bytes asked', cheap: true, reads: [[1000, 100, true], [BS - 50, 100, true]], want: { reads: 2, bytes: 200 } },
+    { name: 'a read across two blocks of a cheap source is one read of its bytes', cheap: true, reads: [[BS - 10, 20, false]], want: { reads: 1, bytes: 20 } },
+    { name: 'prefetched blocks of a cheap source still serve reads', cheap: true, prefetch: [{ start: 0, end: 10 }], reads: [[1000, 100, false], [2000, 100, true]], want: { reads: 0, bytes: 0 } },
+    { name: 'a read that crosses from a held block into one not held reads only its bytes', cheap: true, prefetch: [{ start: 0, end: 10 }], reads: [[BS - 10, 20, true]], want: { reads: 1, bytes: 20 } },
+  ];
+  for (const row of rows) {
+    it(row.name, async () => {
+      const src = counted(bytes, row.cheap);
+      const cache = new BlockCache(src, BS, 8);
+      if (row.prefetch) await cache.prefetch(row.prefetch);
+      const before = { reads: src.reads, bytes: src.bytesRead };
+      for (const [offset, length, into] of row.reads) {
+        const want = bytes.subarray(offset, offset + length);
+        if (into) {
+          const dest = new Uint8Array(length + 3);
+          await cache.readInto(dest, 3, offset, length);
+          assert.deepEqual(dest.subarray(3), want);
+        } else assert.deepEqual(await cache.read(offset, length), want);
+      }
+      assert.deepEqual({ reads: src.reads - before.reads, bytes: src.bytesRead - before.bytes }, row.want);
+    });
+  }
 });

@@ -33,6 +33,11 @@ describe('FileSource', () => {
     return { path, src };
   }
 
+  it('says a regular file has cheap reads (a cache in front reads only the bytes asked)', async (t) => {
+    const { src } = await openFresh(t);
+    assert.equal(src.cheapReads, true);
+  });
+
   it('reads the same bytes below and above the synchronous bound', async (t) => {
     const { src } = await openFresh(t);
     for (const [offset, length] of [
