@@ -16,16 +16,22 @@
  *   idle       the main thread waiting: for the thread pool's reads and writes, hash workers, the network
  *   other      anything else
  *
+ * The CLI runs as one bundle (dist/bundle/main.cjs, scripts/bundle.js), so every frame of isosync's own code
+ * has the bundle's URL: each frame is first given the module it lies in (esbuild's `// dist/src/...` line
+ * before each module's code, found by the frame's line; `moduleUrls`), so that the folders below match.
+ *
  * Wall-clock phases come from the samples' times: planning runs until the
  * first sample inside `assemble`, assembly from there to the first sample of
  * `finish` (fsync and rename), finishing after.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 interface Frame {
   functionName: string;
   url: string;
+  lineNumber?: number;
 }
 
 interface ProfileNode {
@@ -34,7 +40,7 @@ interface ProfileNode {
   children?: number[];
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   startTime: number;
   endTime: number;
@@ -60,7 +66,7 @@ function specific(f: Frame): Bucket | undefined {
   if (fn === '(garbage collector)') return 'gc';
   if (/piece-check|merkle|hash-pieces|hash-pool|piece-hasher/.test(url) || (/internal\/crypto/.test(url) && /update|digest|Hash/.test(fn))) return 'hashing';
   if (/store\/(file-source|block-cache|byte-source|exact-io)/.test(url) || /readFully|readInto/.test(fn)) return 'reading';
-  if (/store\/(part-file|journal-file|block-journal)/.test(url) || /^(writeAll|writevAll|writePiece|datasync|sync|fsync|write|writev)$/.test(fn)) return 'writing';
+  if (/store\/(part-file|journal-file|block-journal|direct-writes|verified-writes|write-batches)/.test(url) || /^(writeAll|writevAll|writePiece|datasync|sync|fsync|write|writev)$/.test(fn)) return 'writing';
   if (/delta\/piece-fill/.test(url)) return 'copying';
   if (/internal\/(modules|bootstrap)/.test(url) || fn === '(program)') return undefined;
   return undefined;
@@ -69,11 +75,69 @@ function specific(f: Frame): Bucket | undefined {
 /** General buckets, tried from the leaf up after no specific one matched. */
 function general(f: Frame): Bucket | undefined {
   const { functionName: fn, url } = f;
-  if (/\/src\/(engine|net|swarm|http)\//.test(url) || /sync\/(network|plain-http|remote-target)|_http_|internal\/http|node:net|stream_base/.test(url)) return 'network';
+  if (/\/src\/(engine|net|swarm|http|webseed)\//.test(url) || /sync\/(network|plain-http|remote-target)|_http_|internal\/http|node:net|stream_base/.test(url)) return 'network';
   if (/delta\/(assemble|block-verify|probe|guess-policy|sure-bytes)/.test(url) || /sync\/(session|planning-check)/.test(url)) return 'assembly';
   if (/\/src\/(iso|delta|nested|squashfs|erofs|torrent)\//.test(url) || /sync\/(prepare|sources|nested-plan|changed-files)/.test(url)) return 'planning';
-  if (/internal\/modules|internal\/bootstrap|compileFunction|wrapSafe/.test(url + fn)) return 'start-up';
+  if (/internal\/modules|internal\/bootstrap|internal\/process\/pre_execution|compileFunction|wrapSafe|code-cache|\/src\/cli\/|node_modules\/commander/.test(url + fn)) return 'start-up';
   return undefined;
+}
+
+/**
+ * The module of each bundle line: esbuild (not minified) writes `// dist/src/delta/assemble.js` (or
+ * `// node_modules/...`) before each module's code. Sorted by line (0-based, as V8's lineNumber).
+ */
+function bundleModules(file: string): { line: number; path: string }[] {
+  const marks: { line: number; path: string }[] = [];
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((l, line) => {
+      const m = /^\/\/ ((?:dist|node_modules)\/\S+)$/.exec(l);
+      if (m) marks.push({ line, path: m[1]! });
+    });
+  return marks;
+}
+
+/** The profile with each frame of a bundle (a file under dist/bundle/) given the URL of its module in the bundle: `BUNDLE#dist/src/...`. */
+export function moduleUrls(profile: CpuProfile, read: (file: string) => { line: number; path: string }[] = bundleModules): CpuProfile {
+  const bundles = new Map<string, { line: number; path: string }[] | undefined>();
+  const marksOf = (url: string) => {
+    if (!bundles.has(url)) {
+      let marks: { line: number; path: string }[] | undefined;
+      try {
+        marks = read(url.startsWith('file://') ? fileURLToPath(url) : url);
+      } catch {
+        marks = undefined;
+      }
+      bundles.set(url, marks);
+    }
+    return bundles.get(url);
+  };
+  const nodes = profile.nodes.map((n) => {
+    const { url, lineNumber } = n.callFrame;
+    if (!/\/dist\/bundle\/[^/]+\.c?js$/.test(url) || lineNumber === undefined) return n;
+    const marks = marksOf(url);
+    if (!marks) return n;
+    let lo = 0;
+    let hi = marks.length - 1;
+    let path: string | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (marks[mid]!.line <= lineNumber) {
+        path = marks[mid]!.path;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return path ? { ...n, callFrame: { ...n.callFrame, url: `${url}#${path}` } } : n;
+  });
+  return { ...profile, nodes };
+}
+
+/** The bucket of a sample whose stack is `stack`, leaf first. */
+export function bucketOf(stack: readonly Frame[]): Bucket {
+  let bucket: Bucket | undefined;
+  for (const f of stack) if ((bucket = specific(f))) break;
+  if (!bucket) for (const f of stack) if ((bucket = general(f))) break;
+  return bucket ?? 'other';
 }
 
 /** Reads the one .cpuprofile in `dir` (the main thread's: the largest, when workers wrote their own). */
@@ -85,7 +149,7 @@ export function readProfile(dir: string): CpuProfile {
     if (!best || p.samples.length > best.samples.length) best = p;
   }
   if (!best) throw new Error(`no .cpuprofile in ${dir}`);
-  return best;
+  return moduleUrls(best);
 }
 
 export function breakdown(profile: CpuProfile): Breakdown {
@@ -101,11 +165,8 @@ export function breakdown(profile: CpuProfile): Breakdown {
     if (hit) return hit;
     const stack: Frame[] = [];
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) stack.push(byId.get(at)!.callFrame);
-    let bucket: Bucket | undefined;
-    for (const f of stack) if ((bucket = specific(f))) break;
-    if (!bucket) for (const f of stack) if ((bucket = general(f))) break;
     const r = {
-      bucket: bucket ?? 'other',
+      bucket: bucketOf(stack),
       assembling: stack.some((f) => f.functionName === 'assemble' || f.functionName === 'checkPlanningInput'),
       finishing: stack.some((f) => f.functionName === 'finish' && /part-file/.test(f.url)),
     };

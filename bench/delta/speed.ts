@@ -15,7 +15,7 @@
  * wall and CPU seconds, each as a ratio to zsync's; the load average is
  * printed, as the machine may be shared.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { measure, type Measured } from './measure.js';
@@ -127,6 +127,9 @@ export async function measureSpeed(s: SpeedSetup): Promise<void> {
     out(`  where isosync's stock sync goes (one run under --cpu-prof, main thread, seconds):`);
     const mainCpu = Number(readFileSync(cpuOut, 'utf8'));
     for (const l of formatBreakdown(breakdown(readProfile(profDir)), { mainCpu, processCpu: m.cpuSeconds })) out(`    ${l}`);
+    // ISOSYNC_BENCH_DELTA_KEEP_PROFILE=DIR keeps the profile, to open in a viewer or aggregate by function.
+    const keep = process.env['ISOSYNC_BENCH_DELTA_KEEP_PROFILE'];
+    if (keep) cpSync(profDir, keep, { recursive: true });
   } catch (e) {
     out(`  profile: failed: ${(e as Error).message.split('\n')[0]!.slice(0, 300)}`);
   } finally {

@@ -1,0 +1,76 @@
+/**
+ * The delta bench's profile classifier (bench/delta/profile.ts), as tables: frames of the CLI's bundle
+ * are given the module they lie in, then put in buckets by their stacks. No profile is recorded here.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { breakdown, bucketOf, moduleUrls, type CpuProfile } from '../../bench/delta/profile.js';
+
+const BUNDLE = 'file:///x/dist/bundle/main.cjs';
+/** esbuild's module lines of a made-up bundle: line (0-based) -> module. */
+const MARKS = [
+  { line: 10, path: 'node_modules/commander/lib/command.js' },
+  { line: 100, path: 'dist/src/iso/records.js' },
+  { line: 200, path: 'dist/src/webseed/block-filler.js' },
+  { line: 300, path: 'dist/src/delta/piece-fill.js' },
+  { line: 400, path: 'dist/src/store/direct-writes.js' },
+];
+
+/** A profile of one chain of frames per sample, root first: [functionName, url, line][]. */
+function profileOf(chains: [string, string, number][][]): CpuProfile {
+  const nodes: CpuProfile['nodes'] = [{ id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [] }];
+  const samples: number[] = [];
+  for (const chain of chains) {
+    let parent = nodes[0]!;
+    for (const [functionName, url, lineNumber] of chain) {
+      const node = { id: nodes.length + 1, callFrame: { functionName, url, lineNumber }, children: [] as number[] };
+      nodes.push(node);
+      parent.children!.push(node.id);
+      parent = node;
+    }
+    samples.push(parent.id);
+  }
+  return { nodes, startTime: 0, endTime: chains.length * 1000, samples, timeDeltas: samples.map(() => 1000) };
+}
+
+describe('delta bench profile', () => {
+  test('bundle frames are given their module, by line', () => {
+    const p = moduleUrls(
+      profileOf([
+        [['a', BUNDLE, 150]],
+        [['b', BUNDLE, 200]],
+        [['c', BUNDLE, 5]],
+        [['d', 'node:fs', 150]],
+      ]),
+      () => MARKS,
+    );
+    const urls = p.samples.map((id) => p.nodes.find((n) => n.id === id)!.callFrame.url);
+    assert.deepEqual(urls, [`${BUNDLE}#dist/src/iso/records.js`, `${BUNDLE}#dist/src/webseed/block-filler.js`, BUNDLE, 'node:fs']);
+  });
+
+  const cases: [string, [string, number][], string][] = [
+    ['ISO walk', [['walk', 150]], 'planning'],
+    ['web seed block', [['put', 250]], 'network'],
+    ['piece fill', [['fillSegments', 310]], 'copying'],
+    ['O_DIRECT write', [['write', 410]], 'writing'],
+    ['commander at start', [['parse', 20]], 'start-up'],
+    ['a read under the ISO walk', [['walk', 150], ['readFullyInto', 150]], 'reading'],
+  ];
+  for (const [name, chain, want] of cases) {
+    test(`${name}: ${want}`, () => {
+      const p = moduleUrls(profileOf([chain.map(([f, line]) => [f, BUNDLE, line])]), () => MARKS);
+      const byId = new Map(p.nodes.map((n) => [n.id, n]));
+      const parent = new Map<number, number>();
+      for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+      const stack = [];
+      for (let at: number | undefined = p.samples[0]; at !== undefined; at = parent.get(at)) stack.push(byId.get(at)!.callFrame);
+      assert.equal(bucketOf(stack), want);
+    });
+  }
+
+  test('without module urls a bundle frame is "other"', () => {
+    const raw = profileOf([[['walk', BUNDLE, 150]]]);
+    assert.equal(breakdown(raw).seconds.other, 0.001);
+    assert.equal(breakdown(moduleUrls(raw, () => MARKS)).seconds.planning, 0.001);
+  });
+});
