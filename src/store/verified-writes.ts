@@ -27,8 +27,13 @@ export class WorkerGone extends IsosyncError {
   }
 }
 
-/** Bytes of a target below which no worker is started: its SHA-1s (~0.2 s of CPU) would barely pay for its start. */
-export const MIN_VERIFY_WORKER_BYTES = 256 * 1024 * 1024;
+/**
+ * Bytes of a target below which no worker is started: its SHA-1s would barely pay for its start. 128 MiB, not 256:
+ * a live image of 150 MB then verifies beside the main thread too. On its bench pair (stock torrent, loaded
+ * machine) the main thread's CPU time, a quiet machine's wall time, went from 1.33-1.84 s to 1.33-1.51 s
+ * (5 runs each, alternating) for +0.1 s of CPU in all and +17 MiB of peak RSS; a sync's wall time is what counts.
+ */
+export const MIN_VERIFY_WORKER_BYTES = 128 * 1024 * 1024;
 
 /**
  * Whether a sync of a `targetBytes` target checks and writes its pieces on a worker: a Node isolate

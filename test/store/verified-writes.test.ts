@@ -150,7 +150,9 @@ describe('a sync starts the verifying worker only where it pays', () => {
     [M, 1, true], // a large target, a free core
     [4 * M, 6, true], // several free
     [M - 1, 1, false], // too small: its SHA-1s barely pay for the worker's start
-    [150 * 1024 * 1024, 1, false], // a live image of 150 MB
+    [150 * 1024 * 1024, 1, true], // a live image of 150 MB: its wall time is the main thread's
+    [150 * 1024 * 1024, 0, false], // the same on a busy machine
+    [64 * 1024 * 1024, 1, false], // a small image
     [4 * M, 0, false], // no core beside the caller's: the two threads would take turns
   ];
   for (const [bytes, spare, want] of table) {
