@@ -48,6 +48,12 @@ export interface ReadPlanOptions {
   readonly otherTree?: boolean;
   /** Called for each regular file with content (its path, its size): `flagged` tells whether it ever held. */
   readonly flagFile?: (path: string, size: number) => boolean;
+  /**
+   * The walk gives the event loop a turn (setImmediate) after this many milliseconds of work between two
+   * directories: a local image's walk never waits (its reads resolve at once), so without it a read of another
+   * image over the network meanwhile (a sync's target) got no reply handled until this walk ended.
+   */
+  readonly yieldEveryMs?: number;
 }
 
 /** A directory as kept until the walk ends: its files with content and its subdirectories. */
@@ -107,7 +113,13 @@ export async function readPlanImage(src: ByteSource, opts: ReadPlanOptions = {})
   let top: Kept | undefined;
   let head = 0;
   let prefetched = 0;
+  const yieldMs = opts.yieldEveryMs;
+  let since = yieldMs === undefined ? 0 : performance.now();
   while (head < queue.length) {
+    if (yieldMs !== undefined && performance.now() - since >= yieldMs) {
+      await new Promise<void>((r) => setImmediate(r));
+      since = performance.now();
+    }
     if (ctx.src.prefetch && head >= prefetched) {
       const window = queue.slice(head, head + PREFETCH_DIRS);
       const next = window.filter((d) => d.size !== undefined && d.lba * bs + d.size <= ctx.size && walk.wanted(d));

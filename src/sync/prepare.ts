@@ -46,6 +46,8 @@ import { pieceCheckOf } from '../torrent/piece-check.js';
  * sync's peak (stock sync of the nested-memory EROFS pair at 64,000 entries: 172 -> 150 MiB, CPU the same).
  */
 const NESTED_BLOCK_BYTES = 4096;
+/** How long a source image's ISO walk runs before it lets the target's network replies in (readPlanImage's yieldEveryMs). */
+const SOURCE_WALK_SLICE_MS = 4;
 const NESTED_BLOCKS = 512;
 
 export interface Prepared {
@@ -174,7 +176,9 @@ export async function prepare(input: PlanInput, part?: PartFile, peers?: SyncPee
     // other tree (Joliet beside Rock Ridge) would be walked for nothing.
     // Read through one reused 1 MiB window (iso/read-window.ts), not the source's block cache: the walk's reads
     // are small copies that die young, where each 256 KiB block it loaded was left to the collector.
-    readPlanImage(new WindowSource(s.source), { name: s.path, otherTree: false }).then(
+    // It yields every few ms: the target's metadata is a chain of round trips (descriptors, path tables, then
+    // the directories), whose replies would otherwise wait for the whole walk.
+    readPlanImage(new WindowSource(s.source), { name: s.path, otherTree: false, yieldEveryMs: SOURCE_WALK_SLICE_MS }).then(
       (image): PlanSourceInfo => ({ index, image, size: s.source.size, path: s.path }),
       (e: unknown) => {
         const error = asIsosyncError(e, 'BAD_ISO', { path: s.path });

@@ -185,3 +185,32 @@ test('a FileTable answers by path and by name with the first file of that size i
   assert.deepEqual(t.extents(4), [{ lba: 104, size: 15 }, { lba: 110, size: 15 }]);
   assert.deepEqual(t.extents(2), [{ lba: 102, size: 10 }]);
 });
+
+test('with yieldEveryMs the walk gives the event loop turns between directories, and keeps the same files', async () => {
+  let walked = 0;
+  for (const image of IMAGES.filter((i) => /reader/.test(i))) {
+    const bytes = new Uint8Array(readFileSync(image));
+    let plain: PlanImage;
+    try {
+      plain = await readPlanImage(new MemorySource(bytes), { name: 'test.iso' });
+    } catch {
+      continue;
+    }
+    // A turn of the event loop counted while the walk runs: an in-memory source's reads resolve at once, so only the yields make them.
+    let turns = 0;
+    let on = true;
+    const tick = () => {
+      turns++;
+      if (on) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const yielding = await readPlanImage(new MemorySource(bytes), { name: 'test.iso', yieldEveryMs: 0 });
+    on = false;
+    assert.deepEqual(rows(yielding.files), rows(plain.files), image);
+    if (new Set(rows(plain.files).map((r) => (r as { path: string }).path.replace(/\/[^/]*$/, ''))).size > 1) {
+      assert.ok(turns > 0, `${image}: no turn of the event loop during the walk`);
+      walked++;
+    }
+  }
+  assert.ok(walked > 0, 'no fixture with two directories');
+});
