@@ -69,18 +69,32 @@ export class SpanList {
     this.n = 0;
   }
 
+  /**
+   * The union, touching spans joined: the starts and the ends sorted apart (numeric sorts of typed arrays, no
+   * comparator called per pair: a walk's tens of thousands of spans sorted by a function took ~0.1 s of a cold
+   * run), then swept, a start before an end at the same byte.
+   */
   merged(): Span[] {
-    const order = new Uint32Array(this.n / 2);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    order.sort((x, y) => this.b[2 * x]! - this.b[2 * y]!);
-    const out: { start: number; end: number }[] = [];
-    for (const i of order) {
-      const start = this.b[2 * i]!;
-      const end = this.b[2 * i + 1]!;
-      const last = out[out.length - 1];
-      if (last && start <= last.end) {
-        if (end > last.end) last.end = end;
-      } else out.push({ start, end });
+    const m = this.n / 2;
+    const starts = new Float64Array(m);
+    const ends = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      starts[i] = this.b[2 * i]!;
+      ends[i] = this.b[2 * i + 1]!;
+    }
+    starts.sort();
+    ends.sort();
+    const out: Span[] = [];
+    let open = 0;
+    let from = 0;
+    for (let i = 0, j = 0; j < m; ) {
+      if (i < m && starts[i]! <= ends[j]!) {
+        if (open++ === 0) from = starts[i]!;
+        i++;
+      } else {
+        if (--open === 0) out.push({ start: from, end: ends[j]! });
+        j++;
+      }
     }
     return out;
   }

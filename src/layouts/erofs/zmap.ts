@@ -123,8 +123,9 @@ export async function readZMap(z: ZInode, read: (at: number, len: number) => Pro
     const b = await read(ebase, Math.min(len, Math.max(0, maxIndexBytes)));
     const segs: [number, number, number][] = [[0, initial, 2], [initial, initial + twoB, 1], [initial + twoB, total, 2]];
     let pos = ebase;
+    const pack = newPack();
     for (const [from, to, shift] of segs) {
-      for (let lcn = from; lcn < to; lcn++) lastPackEnd = unpackCompact(b, ebase, pos + (lcn - from) * (1 << shift), shift, lclusterbits, big, fail, lc, lcn);
+      for (let lcn = from; lcn < to; lcn++) lastPackEnd = unpackCompact(b, ebase, pos + (lcn - from) * (1 << shift), shift, lclusterbits, big, fail, lc, lcn, pack);
       pos += (to - from) * (1 << shift);
     }
     indexEnd = ebase + align(pos - ebase, 8);
@@ -172,10 +173,24 @@ const loOf = (x: number): number => x & 0xffff;
 const typeOf = (x: number): number => x >>> 16;
 
 /**
- * unpack_compacted_index: the lcluster whose entry is at byte `pos` (absolute), in a pack of 2 (shift 2) or 16
- * (shift 1), written at `lcn` of `out`; returns the byte just after its pack.
+ * One pack's entries decoded (type and lo of each, as bitsAt gives them): the lclusters of a pack are unpacked one
+ * after another, and each HEAD's block counts the heads before it in its pack, so decoding the entries once a pack
+ * (not up to 16 times each) was most of the cold walk's index decoding (a 2B pack: 16 entries, ~8 steps back each).
  */
-function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number, lclusterbits: number, big: boolean, fail: (p: string) => never, out: Lclusters, lcn: number): number {
+interface Pack {
+  /** Absolute byte offset of the pack decoded, -1 before the first. */
+  start: number;
+  readonly type: Uint8Array;
+  readonly lo: Uint16Array;
+}
+
+const newPack = (): Pack => ({ start: -1, type: new Uint8Array(16), lo: new Uint16Array(16) });
+
+/**
+ * unpack_compacted_index: the lcluster whose entry is at byte `pos` (absolute), in a pack of 2 (shift 2) or 16
+ * (shift 1), written at `lcn` of `out`; returns the byte just after its pack. `pack`: the pack decoded last.
+ */
+function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number, lclusterbits: number, big: boolean, fail: (p: string) => never, out: Lclusters, lcn: number, pack: Pack): number {
   const vcnt = shift === 2 ? 2 : 16;
   const packBytes = vcnt << shift;
   const encodebits = ((packBytes - 4) * 8) / vcnt;
@@ -183,11 +198,20 @@ function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number,
   const nextpackoff = packStart + packBytes;
   const base = packStart - ebase; // into b
   if (base < 0 || base + packBytes > b.length) fail(`cluster index pack at byte ${packStart} lies outside the index`);
+  // Packs of 2 and of 16 never share a start: the offset alone tells the pack.
+  if (pack.start !== packStart) {
+    for (let k = 0; k < vcnt; k++) {
+      const x = bitsAt(b, base, encodebits * k, lclusterbits);
+      pack.type[k] = typeOf(x);
+      pack.lo[k] = loOf(x);
+    }
+    pack.start = packStart;
+  }
   let i = (pos - packStart) >> shift;
-  const me = bitsAt(b, base, encodebits * i, lclusterbits);
-  out.type[lcn] = typeOf(me);
-  out.lo[lcn] = loOf(me);
-  if (typeOf(me) === LCLUSTER.NONHEAD) {
+  const type = pack.type[i]!;
+  out.type[lcn] = type;
+  out.lo[lcn] = pack.lo[i]!;
+  if (type === LCLUSTER.NONHEAD) {
     out.pblk[lcn] = 0;
     return nextpackoff;
   }
@@ -196,17 +220,15 @@ function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number,
     nblk = 1;
     while (i > 0) {
       i--;
-      const x = bitsAt(b, base, encodebits * i, lclusterbits);
-      if (typeOf(x) === LCLUSTER.NONHEAD) i -= loOf(x);
+      if (pack.type[i] === LCLUSTER.NONHEAD) i -= pack.lo[i]!;
       if (i >= 0) nblk++;
     }
   } else {
     nblk = 0;
     while (i > 0) {
       i--;
-      const x = bitsAt(b, base, encodebits * i, lclusterbits);
-      const lo = loOf(x);
-      if (typeOf(x) === LCLUSTER.NONHEAD) {
+      const lo = pack.lo[i]!;
+      if (pack.type[i] === LCLUSTER.NONHEAD) {
         if (lo & D0_CBLKCNT) {
           i--;
           nblk += lo & ~D0_CBLKCNT;
