@@ -13,11 +13,18 @@
 import { NameList } from './name-list.js';
 
 /**
+ * Tables up to this many entries are sorted by a string of each entry's whole path (~60 bytes an entry, at most a
+ * few MB at once), with the array's own sort (no function called per pair of entries): the comparison below,
+ * cold in a sync's walk of a live image's 6,000 entries, took ~40 ms a table, ~15 ms so.
+ */
+const STRING_SORT_MAX = 65536;
+
+/**
  * Entry indices in path order (stable: equal paths keep their order). Entry i's name is name i of `names` (its whole
  * path when it has no parent; a list of strings is copied into a NameList), `parent(i)` its parent's index or -1; a
  * parent comes before its children.
  */
-export function pathOrder(list: NameList | readonly string[], parent: (i: number) => number): Uint32Array {
+export function pathOrder(list: NameList | readonly string[], parent: (i: number) => number, stringSortMax = STRING_SORT_MAX): Uint32Array {
   const names = list instanceof NameList ? list : NameList.from(list);
   const n = names.count;
   const isParent = new Uint8Array(n);
@@ -32,6 +39,10 @@ export function pathOrder(list: NameList | readonly string[], parent: (i: number
     const p = parent(i);
     const path = p < 0 ? names.name(i) : prefix.get(p)! + names.name(i);
     prefix.set(i, path === '/' ? '/' : `${path}/`);
+  }
+  if (n <= stringSortMax) {
+    const order = byJoinedPaths(names, parent, prefix, n);
+    if (order) return order;
   }
   const pre = (i: number) => {
     const p = parent(i);
@@ -59,4 +70,24 @@ export function pathOrder(list: NameList | readonly string[], parent: (i: number
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   return order.sort((a, b) => compare(a, b) || a - b);
+}
+
+/**
+ * The order of `pathOrder` from the joined paths as strings, each followed by NUL and its index (fixed width): the
+ * default sort compares them by UTF-16 code units, as the paths compare; a path that is a prefix of another sorts
+ * first (NUL is below every code unit of a name), equal paths by index. Undefined when a name holds a NUL itself.
+ */
+function byJoinedPaths(names: NameList, parent: (i: number) => number, prefix: ReadonlyMap<number, string>, n: number): Uint32Array | undefined {
+  const width = String(n).length;
+  const keys = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const p = parent(i);
+    const path = p < 0 ? names.name(i) : prefix.get(p)! + names.name(i);
+    if (path.includes('\0')) return undefined;
+    keys[i] = `${path}\0${String(i).padStart(width, '0')}`;
+  }
+  keys.sort();
+  const order = new Uint32Array(n);
+  for (let j = 0; j < n; j++) order[j] = Number(keys[j]!.slice(-width));
+  return order;
 }

@@ -119,3 +119,20 @@ describe('EROFS reader over a network source', { skip: needTools('mkfs.erofs') }
     }
   });
 });
+
+test('a walk\'s metadata spans merge to the union mergeSpans gives, touching spans joined', async () => {
+  const { SpanList } = await import('../../src/layouts/erofs/image.js');
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  for (let round = 0; round < 200; round++) {
+    const list = new SpanList();
+    const spans: Span[] = [];
+    for (let k = 0, n = rnd(60); k < n; k++) {
+      const start = rnd(500);
+      const end = start + rnd(40);
+      list.push(start, end);
+      if (end > start) spans.push({ start, end });
+    }
+    assert.deepEqual(list.merged(), mergeSpans(spans), `round ${round}`);
+  }
+});

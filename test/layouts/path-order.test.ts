@@ -41,3 +41,24 @@ test('a table sorts its entries in path order and keeps each one\'s fields', () 
   const table = FileTable.of(files, true);
   assert.deepEqual([...table].map((f) => `${f.path}:${f.size}`), ['/:0', '/a:1', '/a-b:3', '/a.x:6', '/a/b.txt:5', '/a/c:2', '/a0:4']);
 });
+
+test('small tables (sorted by joined path strings) and large ones (compared in place) come out in the same order, names holding NUL included', () => {
+  const rng = new Rng(11);
+  const alphabet = ['a', 'b', '-', '/x', '0', 'é', '\u0000', 'ab', 'a-', '\uffff', '\ud83d\ude00'];
+  for (let round = 0; round < 100; round++) {
+    const names: string[] = ['/'];
+    const parents: number[] = [-1];
+    const dirs = [0];
+    const count = 1 + rng.int(200);
+    for (let i = 1; i < count; i++) {
+      let name = '';
+      for (let k = 0, len = 1 + rng.int(3); k < len; k++) name += alphabet[rng.int(alphabet.length)]!.replace(round % 2 ? '\u0000' : '', 'z');
+      names.push(name);
+      parents.push(dirs[rng.int(dirs.length)]!);
+      if (rng.int(3) === 0) dirs.push(i);
+    }
+    const want = byStrings(names, parents);
+    assert.deepEqual([...pathOrder(NameList.from(names), (i) => parents[i]!, 0)], want, `compared, round ${round}`);
+    assert.deepEqual([...pathOrder(NameList.from(names), (i) => parents[i]!)], want, `as strings, round ${round}`);
+  }
+});

@@ -64,7 +64,9 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
       for (; d < level.length && names.length < BATCH; d++) {
         const { ino, path, depth } = level[d]!;
         if (depth > limits.depth) fail(`directories nest deeper than ${limits.depth} levels at ${quote(path)}`);
-        for (const e of await fs.list(ino)) {
+        const listed = await fs.list(ino);
+        for (let k = 0; k < listed.length; k++) {
+          const e = listed[k]!;
           if (files.count + names.length >= limits.entries) fail(`more than ${limits.entries} entries`);
           if (!Number.isSafeInteger(e.nid)) fail(`entry ${quote(e.name)} has nid ${e.nid}`);
           // Inodes sit beside their data all over the image: an entry the caller does not want costs no read.
@@ -137,14 +139,14 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
           }
         } else if (fmt === S_IFREG) {
           const got = await fs.chunksOf(child, headAt(i));
-          const chunks = new Array<number>(got.chunks.length * 2);
-          got.chunks.forEach((x, k) => {
-            chunks[2 * k] = x.start;
-            chunks[2 * k + 1] = x.end;
-          });
           // The extents' logical starts as numbers (the table keeps them so; `evidence` gives them as a string when asked).
-          const las = got.extents && got.extents.length > 0 ? got.extents.map((x) => x.la) : undefined;
-          files.add(parent.index, names[i]!, { type: 'file', size: child.size, chunks, ref: child.nid, mode: child.mode & 0o7777, ...(las ? { las } : {}), ...(got.raw ? { raw: true } : {}) });
+          const ext = got.extents;
+          let las: number[] | undefined;
+          if (ext && ext.length > 0) {
+            las = new Array<number>(ext.length);
+            for (let k = 0; k < ext.length; k++) las[k] = ext[k]!.la;
+          }
+          files.add(parent.index, names[i]!, { type: 'file', size: child.size, chunks: got.bounds, ref: child.nid, mode: child.mode & 0o7777, ...(las ? { las } : {}), ...(got.raw ? { raw: true } : {}) });
         } else if (fmt === S_IFLNK) {
           if (child.size > MAX_SYMLINK) fail(`symlink ${quote(pathOf(i))} has a target of ${child.size} bytes`);
           files.add(parent.index, names[i]!, { type: 'symlink', size: 0, target: dec.decode(await fs.content(child, MAX_SYMLINK)) });

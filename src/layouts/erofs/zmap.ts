@@ -45,7 +45,23 @@ interface Lclusters {
   readonly pblk: Float64Array;
 }
 
-const lclusters = (n: number): Lclusters => ({ type: new Uint8Array(n), lo: new Uint16Array(n), pblk: new Float64Array(n) });
+/**
+ * The columns of the index being decoded, shared by every readZMap call and grown as needed: three typed arrays a
+ * file were a third of a cold walk's garbage. Safe to share: a call fills and reads them with no await in between.
+ */
+let shared: Lclusters = { type: new Uint8Array(1024), lo: new Uint16Array(1024), pblk: new Float64Array(1024) };
+
+/** Lclusters the shared columns grow to at most (1 MB of them: a 256 MiB file); a longer index gets its own. */
+const SHARED_MAX = 65536;
+
+function lclusters(n: number): Lclusters {
+  if (n > SHARED_MAX) return { type: new Uint8Array(n), lo: new Uint16Array(n), pblk: new Float64Array(n) };
+  if (shared.type.length < n) {
+    const size = Math.min(SHARED_MAX, Math.max(n, 2 * shared.type.length));
+    shared = { type: new Uint8Array(size), lo: new Uint16Array(size), pblk: new Float64Array(size) };
+  }
+  return shared;
+}
 
 export interface ZInode {
   /** Byte offset of the map header (the inode end with its xattrs, 8-aligned). */
@@ -77,7 +93,7 @@ export function indexSpan(z: ZInode, h: Uint8Array): { start: number; end: numbe
 }
 
 /** Decodes the index; `read(at, len)` reads the image, `fail` throws the reader's error. */
-export async function readZMap(z: ZInode, read: (at: number, len: number) => Promise<Uint8Array>, maxIndexBytes: number, fail: (p: string) => never): Promise<ZMap> {
+export async function readZMap(z: ZInode, read: (at: number, len: number) => Promise<Uint8Array> | Uint8Array, maxIndexBytes: number, fail: (p: string) => never): Promise<ZMap> {
   const h = await read(z.headerPos, MAP_HEADER_BYTES);
   const advise = u16(h, MAP_HEADER.advise);
   const algorithm = h[MAP_HEADER.algorithm]! & 0xf;
@@ -90,8 +106,9 @@ export async function readZMap(z: ZInode, read: (at: number, len: number) => Pro
   const big = (advise & (ADVISE.BIG_PCLUSTER_1 | ADVISE.BIG_PCLUSTER_2)) !== 0;
   const blksz = 2 ** z.blkszbits;
 
-  // Made once the index's length is checked against the budget (a corrupt size would ask for any number of lclusters).
-  let lc: Lclusters = { type: new Uint8Array(0), lo: new Uint16Array(0), pblk: new Float64Array(0) };
+  // Taken once the index's length is checked against the budget (a corrupt size would ask for any number of lclusters),
+  // and after the index is read (the columns are shared: no await between filling them and reading them).
+  let lc: Lclusters;
   /** Byte offset just after the pack (or entry) holding the last lcluster: where an inline tail starts. */
   let lastPackEnd = 0;
   let indexEnd: number;
@@ -100,8 +117,8 @@ export async function readZMap(z: ZInode, read: (at: number, len: number) => Pro
     const base = where.start;
     const len = where.end - where.start;
     if (len > maxIndexBytes) fail(`cluster index of ${len} bytes is over the limit`);
-    lc = lclusters(total);
     const b = await read(base, len);
+    lc = lclusters(total);
     for (let i = 0; i < total; i++) {
       const at = i * FULL_INDEX_BYTES;
       const type = u16(b, at) & 3;
@@ -119,12 +136,16 @@ export async function readZMap(z: ZInode, read: (at: number, len: number) => Pro
     const twoB = advise & ADVISE.COMPACTED_2B && initial < total && lclusterbits === 12 ? Math.floor((total - initial) / 16) * 16 : 0;
     const len = where.end - ebase;
     if (len > maxIndexBytes) fail(`cluster index of ${len} bytes is over the limit`);
-    lc = lclusters(total);
     const b = await read(ebase, Math.min(len, Math.max(0, maxIndexBytes)));
-    const segs: [number, number, number][] = [[0, initial, 2], [initial, initial + twoB, 1], [initial + twoB, total, 2]];
+    lc = lclusters(total);
+    // Three runs: 4B packs up to 32-byte alignment, 2B packs, 4B packs (indexed: a for-of over them allocated per step).
     let pos = ebase;
-    for (const [from, to, shift] of segs) {
-      for (let lcn = from; lcn < to; lcn++) lastPackEnd = unpackCompact(b, ebase, pos + (lcn - from) * (1 << shift), shift, lclusterbits, big, fail, lc, lcn);
+    const pack = newPack();
+    for (let seg = 0; seg < 3; seg++) {
+      const from = seg === 0 ? 0 : seg === 1 ? initial : initial + twoB;
+      const to = seg === 0 ? initial : seg === 1 ? initial + twoB : total;
+      const shift = seg === 1 ? 1 : 2;
+      for (let lcn = from; lcn < to; lcn++) lastPackEnd = unpackCompact(b, ebase, pos + (lcn - from) * (1 << shift), shift, lclusterbits, big, fail, lc, lcn, pack);
       pos += (to - from) * (1 << shift);
     }
     indexEnd = ebase + align(pos - ebase, 8);
@@ -172,10 +193,24 @@ const loOf = (x: number): number => x & 0xffff;
 const typeOf = (x: number): number => x >>> 16;
 
 /**
- * unpack_compacted_index: the lcluster whose entry is at byte `pos` (absolute), in a pack of 2 (shift 2) or 16
- * (shift 1), written at `lcn` of `out`; returns the byte just after its pack.
+ * One pack's entries decoded (type and lo of each, as bitsAt gives them): the lclusters of a pack are unpacked one
+ * after another, and each HEAD's block counts the heads before it in its pack, so decoding the entries once a pack
+ * (not up to 16 times each) was most of the cold walk's index decoding (a 2B pack: 16 entries, ~8 steps back each).
  */
-function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number, lclusterbits: number, big: boolean, fail: (p: string) => never, out: Lclusters, lcn: number): number {
+interface Pack {
+  /** Absolute byte offset of the pack decoded, -1 before the first. */
+  start: number;
+  readonly type: Uint8Array;
+  readonly lo: Uint16Array;
+}
+
+const newPack = (): Pack => ({ start: -1, type: new Uint8Array(16), lo: new Uint16Array(16) });
+
+/**
+ * unpack_compacted_index: the lcluster whose entry is at byte `pos` (absolute), in a pack of 2 (shift 2) or 16
+ * (shift 1), written at `lcn` of `out`; returns the byte just after its pack. `pack`: the pack decoded last.
+ */
+function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number, lclusterbits: number, big: boolean, fail: (p: string) => never, out: Lclusters, lcn: number, pack: Pack): number {
   const vcnt = shift === 2 ? 2 : 16;
   const packBytes = vcnt << shift;
   const encodebits = ((packBytes - 4) * 8) / vcnt;
@@ -183,11 +218,20 @@ function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number,
   const nextpackoff = packStart + packBytes;
   const base = packStart - ebase; // into b
   if (base < 0 || base + packBytes > b.length) fail(`cluster index pack at byte ${packStart} lies outside the index`);
+  // Packs of 2 and of 16 never share a start: the offset alone tells the pack.
+  if (pack.start !== packStart) {
+    for (let k = 0; k < vcnt; k++) {
+      const x = bitsAt(b, base, encodebits * k, lclusterbits);
+      pack.type[k] = typeOf(x);
+      pack.lo[k] = loOf(x);
+    }
+    pack.start = packStart;
+  }
   let i = (pos - packStart) >> shift;
-  const me = bitsAt(b, base, encodebits * i, lclusterbits);
-  out.type[lcn] = typeOf(me);
-  out.lo[lcn] = loOf(me);
-  if (typeOf(me) === LCLUSTER.NONHEAD) {
+  const type = pack.type[i]!;
+  out.type[lcn] = type;
+  out.lo[lcn] = pack.lo[i]!;
+  if (type === LCLUSTER.NONHEAD) {
     out.pblk[lcn] = 0;
     return nextpackoff;
   }
@@ -196,17 +240,15 @@ function unpackCompact(b: Uint8Array, ebase: number, pos: number, shift: number,
     nblk = 1;
     while (i > 0) {
       i--;
-      const x = bitsAt(b, base, encodebits * i, lclusterbits);
-      if (typeOf(x) === LCLUSTER.NONHEAD) i -= loOf(x);
+      if (pack.type[i] === LCLUSTER.NONHEAD) i -= pack.lo[i]!;
       if (i >= 0) nblk++;
     }
   } else {
     nblk = 0;
     while (i > 0) {
       i--;
-      const x = bitsAt(b, base, encodebits * i, lclusterbits);
-      const lo = loOf(x);
-      if (typeOf(x) === LCLUSTER.NONHEAD) {
+      const lo = pack.lo[i]!;
+      if (pack.type[i] === LCLUSTER.NONHEAD) {
         if (lo & D0_CBLKCNT) {
           i--;
           nblk += lo & ~D0_CBLKCNT;
