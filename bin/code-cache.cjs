@@ -1,4 +1,4 @@
-// Runs dist/bundle/main.cjs (the CLI as one CommonJS file, scripts/bundle.js) with a V8 code
+// Runs dist/bundle/main.cjs (the CLI as one CommonJS file, scripts/bundle.js), and quick-publish.cjs, with a V8 code
 // cache, so that a long command (sync, plan, seed, serve, ...) does not compile the same
 // JavaScript at every start: Node 20 has no module.enableCompileCache, but vm.Script takes
 // cachedData. The cache is made at the end of a run that found none (createCachedData() then

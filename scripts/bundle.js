@@ -91,9 +91,13 @@ await build({
   // Strict, as the ES modules (and the CommonJS packages bundled inside them) were.
   banner: { js: "'use strict'; const __isosyncUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
-const mainCjs = `${outdir}/main.cjs`;
-const body = readFileSync(mainCjs, 'utf8');
-writeFileSync(mainCjs, `// isosync-bundle ${createHash('sha256').update(body).digest('hex')}\n${body}`);
+// The files bin/code-cache.cjs loads (main.cjs, and quick-publish.cjs: compiling its 260 KB cost a publish ~35-40 ms
+// of CPU, 0.69 -> 0.65 s in 6 alternated runs at load 15-18): a hash of the content on the first line, the cache's key.
+for (const name of ['main.cjs', 'quick-publish.cjs']) {
+  const file = `${outdir}/${name}`;
+  const body = readFileSync(file, 'utf8');
+  writeFileSync(file, `// isosync-bundle ${createHash('sha256').update(body).digest('hex')}\n${body}`);
+}
 const result = await build({
   ...common,
   entryPoints: {

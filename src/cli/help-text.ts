@@ -72,6 +72,7 @@ export const ENVIRONMENT: readonly [string, string][] = [
   ['ISOSYNC_DEBUG', 'set to 1: print stack traces on failure, like --debug'],
   ['ISOSYNC_CODE_CACHE', 'set to 0: keep no compiled-code cache of the CLI (default: in $XDG_CACHE_HOME/isosync, else ~/.cache/isosync)'],
   ['SOURCE_DATE_EPOCH', 'publish: the creation date written in the torrent (reproducible builds)'],
+  ['NODE_EXTRA_CA_CERTS', 'more trusted CA certificates (a PEM file) for https web seeds, trackers, feeds and URLs; the isosync command reads it on its first https request, not at every start'],
 ];
 
 export const EXIT_CODES: readonly [string, string][] = [

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { IsosyncError } from '../errors.js';
+import { extraCaOptions } from '../core/extra-ca.js';
 
 const TIMEOUT_MS = 20_000;
 const MAX_REDIRECTS = 5;
@@ -48,7 +49,7 @@ function get(url: string, what: string, opts: { limit: number; accept?: string }
     }
     const fail = (detail: string) => reject(new IsosyncError('NETWORK', `Cannot fetch ${what} ${url}: ${detail}`, { url }));
     const mod = u.protocol === 'https:' ? https : http;
-    const req = mod.get(u, { agent: false, headers: { 'User-Agent': 'isosync', 'Accept-Encoding': 'identity', ...(opts.accept ? { Accept: opts.accept } : {}) } }, (res) => {
+    const req = mod.get(u, { agent: false, ...(mod === https ? extraCaOptions() : {}), headers: { 'User-Agent': 'isosync', 'Accept-Encoding': 'identity', ...(opts.accept ? { Accept: opts.accept } : {}) } }, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();

@@ -39,6 +39,7 @@ import { changedBlocks, choosePublishPieceLength, type AutoPieceLength } from '.
 import { torrentFileName } from './torrent-name.js';
 import { PieceStream } from './piece-stream.js';
 import { buildLineage, defaultPrevious, resolvePrevious, type PreviousRelease } from './previous.js';
+import { adoptHashing, type StartedHashing } from './publish-hashing.js';
 
 export interface PublishOptions {
   readonly imagePath: string;
@@ -71,6 +72,8 @@ export interface PublishOptions {
    * does not change): `publish --sign KEY` passes src/feed's signer here.
    */
   readonly sign?: (torrent: Uint8Array, label: string) => Uint8Array;
+  /** The pass the caller started early (publish-hashing.ts): used when it hashes what this publish needs, else cancelled. */
+  readonly started?: StartedHashing;
 }
 
 export type PublishPhase =
@@ -152,8 +155,9 @@ export async function publishRelease(catalog: Catalog, o: PublishOptions): Promi
   for (const u of o.webSeeds ?? []) checkUrl('--web-seed', u, ['http:', 'https:', 'ftp:']);
   o.onPhase?.({ phase: 'checking', image: o.imagePath });
   // The workers hash the image while this thread checks it, resolves the lineage and computes hints.
-  const before = statSync(imagePath);
-  let hashing = o.pieceLength === 'auto' ? undefined : startPieceHashing(imagePath, pieceLength, { length: size, v2: version !== 'v1' });
+  const started = adoptHashing(o.started, imagePath, size, o.pieceLength === 'auto' ? 'auto' : pieceLength, version !== 'v1');
+  const before = started?.before ?? statSync(imagePath);
+  let hashing = started?.pass ?? (o.pieceLength === 'auto' ? undefined : startPieceHashing(imagePath, pieceLength, { length: size, v2: version !== 'v1' }));
   try {
     return await publishChecked(catalog, o, { imagePath, size, pieceLength, version, outPath, webSeeds, before }, (p) => (hashing ??= startPieceHashing(imagePath, p, { length: size, v2: version !== 'v1' })));
   } finally {

@@ -19,6 +19,7 @@ import { IsosyncError } from '../errors.js';
 import { MAX_TORRENT_FILE_BYTES } from '../torrent/read-file.js';
 import { parseMetainfo, type Metainfo } from '../torrent/metainfo.js';
 import { lateHttps } from '../core/late-builtins.js';
+import { extraCaOptions } from '../core/extra-ca.js';
 
 /** A server that sends nothing for this long is given up. */
 const REMOTE_TIMEOUT_MS = 20_000;
@@ -59,7 +60,7 @@ function fetchUrl(url: string, headers: Record<string, string>, limit: number, k
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const mod = u.protocol === 'https:' ? lateHttps() : http;
-    const req = mod.get(u, { headers: { 'User-Agent': 'isosync', 'Accept-Encoding': 'identity', ...headers } }, (res) => {
+    const req = mod.get(u, { ...(mod === http ? {} : extraCaOptions()), headers: { 'User-Agent': 'isosync', 'Accept-Encoding': 'identity', ...headers } }, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location && hops < 5) {
         res.resume();

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { IsosyncError } from '../errors.js';
+import { extraCaOptions } from '../core/extra-ca.js';
 import { VERSION } from '../version.js';
 import { buildAnnounceUrl, scrapeUrlOf, type AnnounceUrlFields } from './announce-query.js';
 import { parseAnnounceReply, parseScrapeReply, type AnnounceReply, type ScrapeCounts } from './http-reply.js';
@@ -30,7 +31,7 @@ export function trackerGet(url: string, timeoutMs: number, signal?: AbortSignal)
     const onAbort = (): void => finish(new IsosyncError('CANCELLED', 'Cannot finish the announce: it was cancelled', { url }));
     const mod = url.startsWith('https:') ? https : http;
     // A fresh connection each time: announces are minutes apart, and a pooled socket the tracker already closed fails with "socket hang up" (opentracker closes after every reply).
-    const req = mod.get(url, { agent: false, headers: { 'User-Agent': `isosync/${VERSION}`, 'Accept-Encoding': 'identity', Connection: 'close' } }, (res) => {
+    const req = mod.get(url, { agent: false, ...(mod === https ? extraCaOptions() : {}), headers: { 'User-Agent': `isosync/${VERSION}`, 'Accept-Encoding': 'identity', Connection: 'close' } }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         finish(new IsosyncError('HTTP_STATUS', `Cannot announce: HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim(), { url, status: res.statusCode ?? 0 }));

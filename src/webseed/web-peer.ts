@@ -36,6 +36,7 @@ import { WholeFileStream, type Spool } from './whole-file.js';
 import { requestRanges } from './coalesce.js';
 import { badRange, multipartBoundary, MultipartReader, parseContentRange, rangeHeader } from './http-ranges.js';
 import { lateHttps } from '../core/late-builtins.js';
+import { extraCaOptions } from '../core/extra-ca.js';
 
 /** No byte for this long means the web seed stalls. */
 export const STALL_MS = 20_000;
@@ -65,7 +66,7 @@ let httpsAgent: https.Agent | undefined;
 const agents = {
   http: new http.Agent({ keepAlive: true, maxSockets: 16 }),
   get https(): https.Agent {
-    return (httpsAgent ??= new (lateHttps().Agent)({ keepAlive: true, maxSockets: 16 }));
+    return (httpsAgent ??= new (lateHttps().Agent)({ keepAlive: true, maxSockets: 16, ...extraCaOptions() }));
   },
 };
 

@@ -17,6 +17,7 @@ import { sizeOption } from '../size.js';
 import { printJson, type CommonOptions } from '../common.js';
 import { formatBytes } from '../format.js';
 import { metainfoJson } from '../metainfo-json.js';
+import { startPublishHashing, type StartedHashing } from '../../library/publish-hashing.js';
 
 export interface PublishCliOptions extends CommonOptions {
   product: string;
@@ -103,6 +104,27 @@ async function loadFeed() {
 /** Publishes `image` as the command line's options say; errors are thrown (the caller prints them). */
 export async function runPublish(image: string, opts: PublishCliOptions): Promise<void> {
   const creationDate = creationDateFromEnv();
+  const pieceLength = opts.pieceLength === 'auto' ? 'auto' : sizeOption('--piece-length', opts.pieceLength);
+  if (typeof pieceLength === 'number') checkPieceLength(pieceLength, opts.pieceLength);
+  const version = versionOption(opts);
+  // Hashing starts first, before the catalog opens and the image is checked (library/publish-hashing.ts).
+  const started = pieceLength === 'auto' ? undefined : startPublishHashing(image, pieceLength, (version ?? DEFAULT_VERSION) !== 'v1');
+  try {
+    await publishWith(image, opts, { creationDate, pieceLength, version, started });
+  } finally {
+    // publishRelease adopts or cancels it; this ends it when publish failed before (after finish(), nothing is left to stop).
+    started?.pass.cancel();
+  }
+}
+
+interface Settled {
+  readonly creationDate: number | undefined;
+  readonly pieceLength: number | 'auto' | undefined;
+  readonly version: MetaVersion | undefined;
+  readonly started: StartedHashing | undefined;
+}
+
+async function publishWith(image: string, opts: PublishCliOptions, { creationDate, pieceLength, version, started }: Settled): Promise<void> {
   if (opts.sign === undefined && (opts.rotateFrom !== undefined || opts.feedExpires !== undefined)) {
     throw new IsosyncError('BAD_ARGUMENT', `Invalid ${opts.rotateFrom !== undefined ? '--rotate-from' : '--feed-expires'}: it needs --sign KEYFILE (and --out-dir DIR for the feed)`);
   }
@@ -114,9 +136,6 @@ export async function runPublish(image: string, opts: PublishCliOptions): Promis
   if ((rotateFrom || lifetime !== undefined) && opts.outDir === undefined) {
     throw new IsosyncError('BAD_ARGUMENT', `Invalid ${rotateFrom ? '--rotate-from' : '--feed-expires'}: the feed is written only with --out-dir DIR`);
   }
-  const pieceLength = opts.pieceLength === 'auto' ? 'auto' : sizeOption('--piece-length', opts.pieceLength);
-  if (typeof pieceLength === 'number') checkPieceLength(pieceLength, opts.pieceLength);
-  const version = versionOption(opts);
   const line = new ProgressLine().start(`checking ${basename(image)}`);
   const catalog = openCatalog(opts.home);
   try {
@@ -138,6 +157,7 @@ export async function runPublish(image: string, opts: PublishCliOptions): Promis
       ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
       ...(creationDate !== undefined ? { creationDate } : {}),
       ...(key ? { sign: (bytes: Uint8Array, label: string) => feedMod!.signTorrent(bytes, key, label) } : {}),
+      ...(started ? { started } : {}),
       onProgress: (done: number, total: number) => line.update({ doneBytes: done, totalBytes: total }),
       onPhase: (p: PublishPhase) => {
         line.update({ doneBytes: undefined, totalBytes: undefined });
