@@ -53,19 +53,30 @@ export function mappingKey(seg: LocalSegment): string {
  * at its old place shares shift 0.
  */
 export class Distrust {
-  private readonly failed = new Set<string>();
+  /** By the target offset where a failed mapping would continue: its keys (mappingKey). */
+  private readonly failed = new Map<number, Set<string>>();
+  private count = 0;
 
   /** Records failed segments (and distrusted ones met again, so the chain goes on). */
   learn(dropped: readonly LocalSegment[]): void {
-    for (const s of dropped) if (!CERTAINTY[s.reason].exact) this.failed.add(`${mappingKey(s)}@${s.end}`);
+    for (const s of dropped) {
+      if (CERTAINTY[s.reason].exact) continue;
+      const at = this.failed.get(s.end) ?? this.failed.set(s.end, new Set()).get(s.end)!;
+      const n = at.size;
+      at.add(mappingKey(s));
+      this.count += at.size - n;
+    }
   }
 
+  /** Asked for every segment of every piece: a key string is made only where a failed mapping would continue. */
   trusts(seg: LocalSegment): boolean {
-    return CERTAINTY[seg.reason].exact || !this.failed.has(`${mappingKey(seg)}@${seg.start}`);
+    if (CERTAINTY[seg.reason].exact) return true;
+    const at = this.failed.get(seg.start);
+    return at === undefined || !at.has(mappingKey(seg));
   }
 
   get size(): number {
-    return this.failed.size;
+    return this.count;
   }
 }
 

@@ -118,9 +118,11 @@ interface Ask<Who> {
 export function samplesFirst(plan: Plan, p: PieceIndex, distrust: Distrust): { candidates: LocalSegment[]; sampled: LocalSegment[] } | undefined {
   const span = pieceSpan(plan, p);
   const trusted = (segs: readonly LocalSegment[]) => segs.filter((s) => distrust.trusts(s));
-  const local = trusted(segmentsIn(plan.local, span.start, span.end));
+  // The guess layers first: most pieces have none known to differ, and their local segments are then not needed.
   const layers = plan.guesses.map((g) => trusted(segmentsIn(g, span.start, span.end))).filter((g) => g.length > 0);
-  if (layers.length !== 1 || !knownToDiffer(layers[0]!, span.end) || subtractSpans([span], mergeSpans(local)).length === 0) return undefined;
+  if (layers.length !== 1 || !knownToDiffer(layers[0]!, span.end)) return undefined;
+  const local = trusted(segmentsIn(plan.local, span.start, span.end));
+  if (subtractSpans([span], mergeSpans(local)).length === 0) return undefined;
   const candidates = [...local, ...layers[0]!].sort((a, b) => a.start - b.start);
   const sampled = candidates.filter((s) => sampledUpTo(s, LEAST_CERTAIN_RANK));
   return sampled.length > 0 ? { candidates, sampled } : undefined;
