@@ -40,7 +40,7 @@ const RUN_BYTES = 1024 * 1024;
 /**
  * Metadata spans as they are read, as numbers (two doubles each, not an object): a span that starts
  * inside or right after the last one extends it, so an inode, its map header and its cluster index,
- * which follow one another, are one entry. `merged` gives the same union as mergeSpans of every span.
+ * which follow one another, are one entry (merged with the rest by mergeBounds: no span object per inode).
  */
 export class SpanList {
   private b = new Float64Array(1024);
@@ -69,20 +69,9 @@ export class SpanList {
     this.n = 0;
   }
 
-  merged(): Span[] {
-    const order = new Uint32Array(this.n / 2);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    order.sort((x, y) => this.b[2 * x]! - this.b[2 * y]!);
-    const out: { start: number; end: number }[] = [];
-    for (const i of order) {
-      const start = this.b[2 * i]!;
-      const end = this.b[2 * i + 1]!;
-      const last = out[out.length - 1];
-      if (last && start <= last.end) {
-        if (end > last.end) last.end = end;
-      } else out.push({ start, end });
-    }
-    return out;
+  /** The spans as [start, end) pairs, in the order read (a view, valid until the next push or clear). */
+  bounds(): Float64Array {
+    return this.b.subarray(0, this.n);
   }
 }
 
