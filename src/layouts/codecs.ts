@@ -27,7 +27,10 @@ export type Codec = 'zlib' | 'xz' | 'zstd' | 'lz4' | 'lzma';
 
 export type Fail = (problem: string) => never;
 
-/** `into` (lz4 only, at least maxOut bytes): decode there instead of a new buffer; the result is then a view of it, valid until its next use. */
+/**
+ * `into` (lz4 and xz; at least maxOut bytes): decode there instead of a new buffer; the result is then a view of it,
+ * valid until its next use. Other codecs ignore it (the caller copies).
+ */
 export async function decodeBlock(codec: Codec, input: Uint8Array, maxOut: number, fail: Fail, into?: Uint8Array): Promise<Uint8Array> {
   switch (codec) {
     case 'zlib':
@@ -67,7 +70,7 @@ export async function decodeBlock(codec: Codec, input: Uint8Array, maxOut: numbe
       return out.subarray(0, n);
     }
     case 'xz':
-      return xzBlock(input, maxOut, fail);
+      return xzBlock(input, maxOut, fail, into);
     case 'lzma':
       return fail('lzma blocks are not supported (no maintained pure-JS raw LZMA decoder is used yet)');
   }
@@ -126,7 +129,7 @@ async function loadXzExports(lib: typeof import('xz-decompress')): Promise<XzExp
  * runs (supply input when the context has used it up, take each output buffer) without a
  * ReadableStream, a Blob and their promises per block: a walk decodes hundreds of 8 KiB blocks.
  */
-function xzDirect(ex: XzExports, input: Uint8Array, maxOut: number, fail: Fail): Uint8Array {
+function xzDirect(ex: XzExports, input: Uint8Array, maxOut: number, fail: Fail, into?: Uint8Array): Uint8Array {
   const ctx = ex.create_context();
   try {
     // The context starts with: buffer size, input buffer, input position, input size, output buffer, output position (u32 each).
@@ -139,7 +142,7 @@ function xzDirect(ex: XzExports, input: Uint8Array, maxOut: number, fail: Fail):
       }
     };
     const bufSize = head[0]!;
-    const out = new Uint8Array(maxOut);
+    const out = into && into.length >= maxOut ? into : new Uint8Array(maxOut);
     let total = 0;
     let at = 0;
     for (;;) {
@@ -168,10 +171,10 @@ function xzDirect(ex: XzExports, input: Uint8Array, maxOut: number, fail: Fail):
   }
 }
 
-async function xzBlock(input: Uint8Array, maxOut: number, fail: Fail): Promise<Uint8Array> {
+async function xzBlock(input: Uint8Array, maxOut: number, fail: Fail, into?: Uint8Array): Promise<Uint8Array> {
   const xz = (await (xzLib ??= import('xz-decompress') as Promise<unknown> as Promise<{ default: typeof import('xz-decompress') }>)).default;
   const direct = await (xzExports ??= loadXzExports(xz));
-  if (direct) return xzDirect(direct, input, maxOut, fail);
+  if (direct) return xzDirect(direct, input, maxOut, fail, into);
   const reader = new xz.XzReadableStream(new Blob([input]).stream()).getReader();
   const out = new Uint8Array(maxOut);
   let total = 0;

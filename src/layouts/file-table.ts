@@ -10,6 +10,7 @@
  * Hot loops use the accessors by index (`count`, `type(i)`, `chunkStart(i, k)`...): no
  * allocation but the strings asked for; `get(i)` and iteration make a LayoutFile.
  */
+import { Column } from './column.js';
 import { NameList } from './name-list.js';
 import { pathOrder } from './path-order.js';
 
@@ -61,56 +62,8 @@ const RAW = 4;
 const HAS_REF = 8;
 const HAS_MODE = 16;
 const HAS_EVIDENCE = 32;
-
-type Numbers = Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array;
-
-/** A growable typed column, written by index; unwritten slots hold `fill`. */
-class Column<A extends Numbers> {
-  a: A;
-  n = 0;
-  constructor(
-    private readonly make: (n: number) => A,
-    private readonly fill = 0,
-  ) {
-    this.a = make(0);
-  }
-
-  set(i: number, v: number): void {
-    this.reserve(i + 1)[i] = v;
-  }
-
-  at = (i: number): number => (i < this.n ? this.a[i]! : this.fill);
-
-  /** Room for slots up to `end` (exclusive), written straight into the array returned (one check per run of values). */
-  reserve(end: number): A {
-    if (end > this.a.length) {
-      const b = this.make(Math.max(64, end, this.a.length * 2));
-      b.set(this.a);
-      if (this.fill !== 0) b.fill(this.fill, this.a.length);
-      this.a = b;
-    }
-    if (end > this.n) this.n = end;
-    return this.a;
-  }
-
-  /** Drops the values (finish: a column goes once its copy is made). */
-  release(): void {
-    this.a = this.make(0);
-    this.n = 0;
-  }
-
-  /** The column in `order` (new index -> old index), `count` long; the column itself is then dropped. */
-  reordered(order: Uint32Array | undefined, count: number): A {
-    const out = this.make(count);
-    if (this.fill !== 0) out.fill(this.fill);
-    for (let j = 0; j < count; j++) {
-      const i = order ? order[j]! : j;
-      if (i < this.n) out[j] = this.a[i]!;
-    }
-    this.release();
-    return out;
-  }
-}
+/** Largest first size of a column (an image's inode count is only a hint: a damaged one may claim billions). */
+const MAX_HINT = 1 << 21;
 
 function joinPath(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
@@ -118,24 +71,38 @@ function joinPath(dir: string, name: string): string {
 
 /** Builds a FileTable entry by entry; a parent is added before its children. */
 export class FileTableBuilder {
-  private readonly kind = new Column((n) => new Uint8Array(n));
-  private readonly sizes = new Column((n) => new Float64Array(n));
-  private readonly parents = new Column((n) => new Int32Array(n), -1);
-  private readonly chunkAt = new Column((n) => new Uint32Array(n));
+  private readonly kind: Column<Uint8Array>;
+  private readonly sizes: Column<Float64Array>;
+  private readonly parents: Column<Int32Array>;
+  private readonly chunkAt: Column<Uint32Array>;
   private readonly bounds = new Column((n) => new Float64Array(n));
   /** Per chunk (beside `bounds`): the EROFS logical offset the evidence string names. */
   private readonly las = new Column((n) => new Float64Array(n));
-  private readonly refs = new Column((n) => new Float64Array(n));
-  private readonly modes = new Column((n) => new Uint16Array(n));
-  private readonly tailBlock = new Column((n) => new Int32Array(n), -1);
-  private readonly tailOffset = new Column((n) => new Uint32Array(n));
-  private readonly tailLength = new Column((n) => new Uint32Array(n));
+  private readonly refs: Column<Float64Array>;
+  private readonly modes: Column<Uint16Array>;
+  private readonly tailBlock: Column<Int32Array>;
+  private readonly tailOffset: Column<Uint32Array>;
+  private readonly tailLength: Column<Uint32Array>;
   private readonly names = new NameList();
   private readonly targets = new Map<number, string>();
   /** Evidence that is not one base-36 number per chunk (kept as given). */
   private readonly oddEvidence = new Map<number, string>();
   /** Directories added by path (addPath), to find a parent. */
   private readonly dirs = new Map<string, number>();
+
+  /** `expected`: the entries the image says it holds (an inode count), the per-entry columns' first size; 0: unknown. */
+  constructor(expected = 0) {
+    const hint = Number.isSafeInteger(expected) && expected > 0 ? Math.min(expected, MAX_HINT) : 0;
+    this.kind = new Column((n) => new Uint8Array(n), 0, hint);
+    this.sizes = new Column((n) => new Float64Array(n), 0, hint);
+    this.parents = new Column((n) => new Int32Array(n), -1, hint);
+    this.chunkAt = new Column((n) => new Uint32Array(n), 0, hint);
+    this.refs = new Column((n) => new Float64Array(n), 0, hint);
+    this.modes = new Column((n) => new Uint16Array(n), 0, hint);
+    this.tailBlock = new Column((n) => new Int32Array(n), -1, hint);
+    this.tailOffset = new Column((n) => new Uint32Array(n), 0, hint);
+    this.tailLength = new Column((n) => new Uint32Array(n), 0, hint);
+  }
 
   get count(): number {
     return this.names.count;
@@ -197,7 +164,9 @@ export class FileTableBuilder {
     if (sorted) order = pathOrder(this.names, this.parents.at);
     const newIndex = new Int32Array(n);
     for (let j = 0; j < n; j++) newIndex[order ? order[j]! : j] = j;
-    const parents = this.parents.reordered(order, n);
+    // Scratch of the in-place orderings (columns sized exactly by the builder's hint).
+    const seen = new Uint8Array(n);
+    const parents = this.parents.reordered(order, n, seen);
     for (let j = 0; j < n; j++) if (parents[j]! >= 0) parents[j] = newIndex[parents[j]!]!;
     const { text, at: nameAt } = this.names.joined(order);
     this.names.clear();
@@ -222,19 +191,19 @@ export class FileTableBuilder {
     this.bounds.release();
     this.las.release();
     const remap = <V>(m: Map<number, V>) => new Map([...m].map(([i, v]) => [newIndex[i]!, v] as const));
-    const tails = this.tailBlock.n > 0 ? { block: this.tailBlock.reordered(order, n), offset: this.tailOffset.reordered(order, n), length: this.tailLength.reordered(order, n) } : undefined;
+    const tails = this.tailBlock.n > 0 ? { block: this.tailBlock.reordered(order, n, seen), offset: this.tailOffset.reordered(order, n, seen), length: this.tailLength.reordered(order, n, seen) } : undefined;
     return new FileTable({
       count: n,
-      kind: this.kind.reordered(order, n),
-      sizes: this.sizes.reordered(order, n),
+      kind: this.kind.reordered(order, n, seen),
+      sizes: this.sizes.reordered(order, n, seen),
       parents,
       text,
       nameAt,
       chunkAt,
       bounds,
       las,
-      refs: this.refs.n > 0 ? this.refs.reordered(order, n) : undefined,
-      modes: this.modes.n > 0 ? this.modes.reordered(order, n) : undefined,
+      refs: this.refs.n > 0 ? this.refs.reordered(order, n, seen) : undefined,
+      modes: this.modes.n > 0 ? this.modes.reordered(order, n, seen) : undefined,
       tails,
       targets: this.targets.size > 0 ? remap(this.targets) : undefined,
       oddEvidence: this.oddEvidence.size > 0 ? remap(this.oddEvidence) : undefined,

@@ -18,7 +18,7 @@
  * file, no path string kept.
  */
 import type { ByteSource, Span } from '../store/byte-source.js';
-import { mergeSpans } from '../core/span.js';
+import { mergeBounds, mergeSpans } from '../core/span.js';
 import type { FileTable, LayoutFile } from './file-table.js';
 
 export type LayoutFormat = 'iso9660' | 'squashfs' | 'erofs' | 'fat';
@@ -103,6 +103,13 @@ export class SpanTable implements Iterable<Span> {
       b[2 * i + 1] = s.end;
     });
     return new SpanTable(b);
+  }
+
+  /** Spans given as [start, end) pairs (mergeBounds: sorted and merged), with no span object per pair. */
+  static mergedBounds(bounds: ArrayLike<number>): SpanTable {
+    const m = mergeBounds(bounds);
+    // A subarray would keep the pairs' whole buffer (about one pair per EROFS inode before merging).
+    return new SpanTable(m.length === m.buffer.byteLength / 8 ? m : m.slice());
   }
 
   get length(): number {

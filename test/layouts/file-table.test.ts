@@ -20,3 +20,31 @@ test('evidence given as numbers reads back as the string a reader would have wri
   ]);
   assert.equal(t.get(1).evidence, t.get(2).evidence);
 });
+
+test('a builder sized by a hint (exact, short, long) gives the table of one without', () => {
+  // A deterministic tree in scrambled order: directories, files with and without chunks, tails, refs, modes, symlinks.
+  const build = (hint?: number) => {
+    const b = new FileTableBuilder(hint);
+    const root = b.add(-1, '/', { type: 'dir', size: 0 });
+    const dirs = [root];
+    let x = 7;
+    for (let i = 0; i < 300; i++) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      const parent = dirs[x % dirs.length]!;
+      const name = `n${(x >> 8) % 997}-${i}`;
+      if (i % 9 === 0) dirs.push(b.add(parent, name, { type: 'dir', size: 4096 }));
+      else if (i % 11 === 0) b.add(parent, name, { type: 'symlink', size: 0, target: `t${i}` });
+      else {
+        const chunks = i % 3 === 0 ? [i * 100, i * 100 + 50] : [];
+        b.add(parent, name, { type: 'file', size: 50 + i, chunks, ref: i * 3, mode: i % 512, ...(i % 2 ? { tail: { block: i % 5, offset: i, length: 7 } } : {}) });
+      }
+    }
+    return b.finish();
+  };
+  const rows = (t: ReturnType<typeof build>) => Array.from({ length: t.count }, (_, i) => JSON.stringify({ ...t.get(i), chunks: Array.from(t.chunks(i)) }));
+  const plain = rows(build());
+  assert.equal(plain.length, 301);
+  // Sorted by path: the in-place ordering moved entries.
+  assert.notEqual(JSON.parse(plain[1]!).path, '/n');
+  for (const hint of [301, 100, 5000]) assert.deepEqual(rows(build(hint)), plain, `hint ${hint}`);
+});

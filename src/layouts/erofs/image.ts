@@ -40,7 +40,7 @@ const RUN_BYTES = 1024 * 1024;
 /**
  * Metadata spans as they are read, as numbers (two doubles each, not an object): a span that starts
  * inside or right after the last one extends it, so an inode, its map header and its cluster index,
- * which follow one another, are one entry. `merged` gives the same union as mergeSpans of every span.
+ * which follow one another, are one entry (merged with the rest by mergeBounds: no span object per inode).
  */
 export class SpanList {
   private b = new Float64Array(1024);
@@ -69,34 +69,9 @@ export class SpanList {
     this.n = 0;
   }
 
-  /**
-   * The union, touching spans joined: the starts and the ends sorted apart (numeric sorts of typed arrays, no
-   * comparator called per pair: a walk's tens of thousands of spans sorted by a function took ~0.1 s of a cold
-   * run), then swept, a start before an end at the same byte.
-   */
-  merged(): Span[] {
-    const m = this.n / 2;
-    const starts = new Float64Array(m);
-    const ends = new Float64Array(m);
-    for (let i = 0; i < m; i++) {
-      starts[i] = this.b[2 * i]!;
-      ends[i] = this.b[2 * i + 1]!;
-    }
-    starts.sort();
-    ends.sort();
-    const out: Span[] = [];
-    let open = 0;
-    let from = 0;
-    for (let i = 0, j = 0; j < m; ) {
-      if (i < m && starts[i]! <= ends[j]!) {
-        if (open++ === 0) from = starts[i]!;
-        i++;
-      } else {
-        if (--open === 0) out.push({ start: from, end: ends[j]! });
-        j++;
-      }
-    }
-    return out;
+  /** The spans as [start, end) pairs, in the order read (a view, valid until the next push or clear). */
+  bounds(): Float64Array {
+    return this.b.subarray(0, this.n);
   }
 }
 

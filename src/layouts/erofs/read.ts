@@ -37,7 +37,8 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
   const fs = new Erofs(src, name, sb, budget, fail);
   const blocks = u32(sb, SB.blocks);
   const size = Math.min(src.size, blocks * fs.blksz);
-  const files = new FileTableBuilder();
+  // Sized by the inode count (an entry per inode but for hard links' second names): columns grow no copy at a time.
+  const files = new FileTableBuilder(visit ? 0 : Math.min(u32(sb, SB.inos) + u32(sb, SB.inos + 4) * 0x1_0000_0000, limits.entries));
   const root = await fs.inode(u16(sb, SB.rootNid));
   if ((root.mode & S_IFMT) !== S_IFDIR) fail('the root inode is not a directory');
   const rootIndex = files.add(-1, '/', { type: 'dir', size: root.size });
@@ -156,7 +157,7 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
     level = next;
   }
   fs.spans.push(0, Math.min(size, Math.max(fs.blksz, SUPERBLOCK_OFFSET + SB_BYTES)));
-  const metadata = SpanTable.merged(fs.spans.merged());
+  const metadata = SpanTable.mergedBounds(fs.spans.bounds());
   // Its array (16 bytes a span, about one span per inode) would stay with the layout's readContent.
   fs.spans.clear();
   return {

@@ -48,7 +48,8 @@ class Squashfs {
   }
 
   async walk(limits: LayoutLimits): Promise<FileTable> {
-    const files = new FileTableBuilder();
+    // Sized by the inode count (an entry per inode but for hard links' second names): columns grow no copy at a time.
+    const files = new FileTableBuilder(Math.min(this.sb.inodes, limits.entries));
     const root = await readInode(this.inodeCursor(this.sb.rootInode), this.sb.blockSize, this.fail, this.sb.bytesUsed);
     if (root.kind !== 'dir') this.fail('the root inode is not a directory');
     const stack: { dir: Inode & { kind: 'dir' }; path: string; index: number; depth: number }[] = [{ dir: root, path: '', index: files.add(-1, '/', { type: 'dir', size: 0 }), depth: 0 }];
@@ -115,11 +116,13 @@ class Squashfs {
         if (left < 8) this.fail(`directory listing at ${dir.block}:${dir.offset} ends inside an entry`);
         const e = c.takeNow(8) ?? (await c.take(8));
         const nameLen = (e[6]! | (e[7]! << 8)) + 1;
+        // Read before the name: `e` is a view of a cached block's slot, which a block loaded for the name may take.
+        const offset = e[0]! | (e[1]! << 8);
         left -= 8 + nameLen;
         if (left < 0) this.fail(`directory entry name runs past the listing at ${dir.block}:${dir.offset}`);
         const name = UTF8.decode(c.takeNow(nameLen) ?? (await c.take(nameLen)));
         if (name.includes('/') || name === '.' || name === '..') this.fail(`directory entry ${quote(name)} is not a plain name`);
-        out.push({ name, start, offset: e[0]! | (e[1]! << 8) });
+        out.push({ name, start, offset });
       }
     }
     return out;

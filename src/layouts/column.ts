@@ -1,0 +1,89 @@
+/**
+ * The growable typed columns of a file table builder (file-table.ts): one
+ * typed array per field, written by entry index, ordered once at `finish`.
+ */
+
+export type Numbers = Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array;
+
+/**
+ * A growable typed column, written by index; unwritten slots hold `fill`. Its first array has `hint` slots (the
+ * entries an image says it holds): a walk's columns then grow no copy at a time (doubling left up to half of each
+ * as garbage for the old space's collection, a peak that grew with the tree), and `finish` orders them in place.
+ */
+export class Column<A extends Numbers> {
+  a: A;
+  n = 0;
+  constructor(
+    private readonly make: (n: number) => A,
+    private readonly fill = 0,
+    private readonly hint = 0,
+  ) {
+    this.a = make(0);
+  }
+
+  set(i: number, v: number): void {
+    this.reserve(i + 1)[i] = v;
+  }
+
+  at = (i: number): number => (i < this.n ? this.a[i]! : this.fill);
+
+  /** Room for slots up to `end` (exclusive), written straight into the array returned (one check per run of values). */
+  reserve(end: number): A {
+    if (end > this.a.length) {
+      const b = this.make(Math.max(64, end, this.a.length * 2, this.a.length === 0 ? this.hint : 0));
+      b.set(this.a);
+      if (this.fill !== 0) b.fill(this.fill, this.a.length);
+      this.a = b;
+    }
+    if (end > this.n) this.n = end;
+    return this.a;
+  }
+
+  /** Drops the values (finish: a column goes once its copy is made). */
+  release(): void {
+    this.a = this.make(0);
+    this.n = 0;
+  }
+
+  /**
+   * The column in `order` (new index -> old index), `count` long; the column itself is then dropped. An array of
+   * exactly `count` slots is ordered in place (`seen`: `count` bytes of scratch), else copied.
+   */
+  reordered(order: Uint32Array | undefined, count: number, seen?: Uint8Array): A {
+    const a = this.a;
+    if (a.length === count && seen) {
+      if (order) permute(a, order, seen);
+      this.a = this.make(0);
+      this.n = 0;
+      return a;
+    }
+    const out = this.make(count);
+    if (this.fill !== 0) out.fill(this.fill);
+    for (let j = 0; j < count; j++) {
+      const i = order ? order[j]! : j;
+      if (i < this.n) out[j] = a[i]!;
+    }
+    this.release();
+    return out;
+  }
+}
+
+/** a[j] = a[order[j]] for every j, in place, following the permutation's cycles (`seen` is cleared first). */
+function permute(a: Numbers, order: Uint32Array, seen: Uint8Array): void {
+  seen.fill(0);
+  for (let s = 0; s < order.length; s++) {
+    if (seen[s] || order[s] === s) continue;
+    const first = a[s]!;
+    let j = s;
+    for (;;) {
+      seen[j] = 1;
+      const k = order[j]!;
+      if (k === s) {
+        a[j] = first;
+        break;
+      }
+      a[j] = a[k]!;
+      j = k;
+    }
+  }
+}
