@@ -17,6 +17,10 @@
  *     peers adds), from tsc's modules (dist/src) and from the bundle's chunk
  *     that holds it (dist/bundle, what bin/isosync runs; scripts/bundle.js).
  *
+ * Every isosync case runs bin/isosync itself, as the `isosync` command runs
+ * (its first lines: the V8 flags, the allocator's settings, NODE_EXTRA_CA_CERTS
+ * moved aside), not `node bin/isosync`.
+ *
  * With ISOSYNC_BENCH_STARTUP_BEFORE=DIR (a built checkout of another commit),
  * every isosync case also runs that build's bin/isosync in the same rounds:
  * before and after in one run.
@@ -92,12 +96,12 @@ export async function run(): Promise<void> {
     if (isoinfo) cases.push({ name: 'isoinfo -l -R ISO', cmd: '/usr/bin/isoinfo', args: ['-l', '-R', '-i', iso] });
     for (const [tag, bin] of builds) {
       cases.push(
-        { name: `isosync --version${tag}`, cmd: process.execPath, args: [bin, '--version'] },
-        { name: `isosync info T${tag}`, cmd: process.execPath, args: [bin, 'info', torrent, '--home', home] },
-        { name: `isosync info T --json${tag}`, cmd: process.execPath, args: [bin, 'info', torrent, '--json', '--home', home] },
-        { name: `isosync --help${tag}`, cmd: process.execPath, args: [bin, '--help'] },
-        { name: `isosync ls ISO${tag}`, cmd: process.execPath, args: [bin, 'ls', iso] },
-        { name: `isosync plan T${tag}`, cmd: process.execPath, args: [bin, 'plan', torrent, '--home', home] },
+        { name: `isosync --version${tag}`, cmd: bin, args: ['--version'] },
+        { name: `isosync info T${tag}`, cmd: bin, args: ['info', torrent, '--home', home] },
+        { name: `isosync info T --json${tag}`, cmd: bin, args: ['info', torrent, '--json', '--home', home] },
+        { name: `isosync --help${tag}`, cmd: bin, args: ['--help'] },
+        { name: `isosync ls ISO${tag}`, cmd: bin, args: ['ls', iso] },
+        { name: `isosync plan T${tag}`, cmd: bin, args: ['plan', torrent, '--home', home] },
       );
     }
     cases.push(importCase('import swarm/sync-peers (tsc)', join(ROOT, 'dist', 'src', 'swarm', 'sync-peers.js')));
