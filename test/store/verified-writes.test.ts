@@ -56,8 +56,11 @@ describe('the .part checks and writes pieces on a worker thread', () => {
       const all = await Promise.all([0, 1, 2, 3, 5].map((p) => part.writeIfMatches(pieceIndex(p), p * PIECE, copy(pieceOf(bytes, p), true))));
       assert.deepEqual(all, [true, true, true, true, true]);
       assert.ok(part.have.every(Boolean));
+      const worker = verifierOf(part)!;
       await part.finish();
       assert.ok(readFileSync(out).equals(bytes));
+      // It ends beside the sync and rename, but finish waits for it.
+      assert.equal(worker.alive, false, 'the worker ended once finished');
     } finally {
       tmp.cleanup();
     }
