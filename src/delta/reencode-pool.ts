@@ -21,7 +21,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ChainInput, ChainOutput } from './reencode-chain.js';
-import { REENCODE_WORKER_MARK, type ChainReply, type ChainRequest } from './reencode-worker.js';
+import { REENCODE_WORKER_MARK, type ChainReply, type ChainRequest, type WarmRequest } from './reencode-worker.js';
+import { spareCoresNow } from '../core/idle-sampler.js';
 
 /** Chains queued on the worker at once (one running, one waiting: it never idles for a reply's round trip). */
 const DEPTH = 2;
@@ -56,10 +57,28 @@ export class ChainPool {
     worker.unref();
   }
 
-  /** Starts one worker (`url`: another worker script, for tests); undefined when it cannot start. */
-  static start(url: URL = new URL('./reencode-worker.js', import.meta.url)): ChainPool | undefined {
+  /**
+   * Starts one worker (`url`: another worker script, for tests); undefined when it cannot start. `warm`: its
+   * encoder is warmed up first (reencode-worker.ts warmUp), for a pool started before its work is known.
+   */
+  static start(url: URL = new URL('./reencode-worker.js', import.meta.url), warm = false): ChainPool | undefined {
     try {
-      return new ChainPool(new Worker(url, { workerData: { mark: REENCODE_WORKER_MARK } }));
+      const worker = new Worker(url, { workerData: { mark: REENCODE_WORKER_MARK } });
+      if (warm) worker.postMessage({ warm: true } satisfies WarmRequest);
+      return new ChainPool(worker);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A pool started ahead of its chains, its encoder warmed up, when a core is free now (else undefined; never
+   * rejects): planning starts it once an old image holds an EROFS, while the new image's walk goes on
+   * (sync/nested-plan.ts), so the thread's start and the encoder's first compiles are off the re-encoding's path.
+   */
+  static async startAhead(url?: URL): Promise<ChainPool | undefined> {
+    try {
+      return (await spareCoresNow()) >= 1 ? ChainPool.start(url, true) : undefined;
     } catch {
       return undefined;
     }

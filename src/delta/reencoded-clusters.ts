@@ -66,6 +66,8 @@ export interface ReencodeInput {
   readonly workers?: number;
   /** The worker's script (tests). */
   readonly workerUrl?: URL;
+  /** A pool started ahead (ChainPool.startAhead), used whatever the work and closed here; `workers` then does not apply. */
+  readonly pool?: Promise<ChainPool | undefined>;
 }
 
 export interface ReencodeResult {
@@ -162,9 +164,13 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
         poolTried = true;
         const work = pending.reduce((n, p) => n + p.f.size, 0);
         const workers = input.workers !== undefined ? Promise.resolve(input.workers) : work >= MIN_WORKER_BYTES ? spareCoresNow().then((s) => defaultChainWorkers(work, s)) : Promise.resolve(0);
-        starting = workers.then((n) => {
-          if (n > 0) pool = ChainPool.start(input.workerUrl);
-        });
+        starting = input.pool
+          ? input.pool.then((p) => {
+              pool = p;
+            })
+          : workers.then((n) => {
+              if (n > 0) pool = ChainPool.start(input.workerUrl);
+            });
       }
       for (let round = 0; round < ROUNDS && queue.length > 0; round++) {
         await input.target.prefetch?.(queue.flatMap((p) => t.toImage(p.f.chunks[2 * p.want]!, p.f.chunks[2 * p.want + 1]!)).sort((x, y) => x.start - y.start));
@@ -207,6 +213,8 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
     }
   } finally {
     await starting;
+    // Started ahead but no file to re-encode: ended here all the same.
+    if (!poolTried && input.pool) pool = await input.pool;
     inWorker = pool?.ranInWorker ?? 0;
     await pool?.close();
   }

@@ -18,6 +18,7 @@ import { isoLayout } from '../layouts/iso-layout.js';
 import { DEFAULT_NEST, espPartitions, findNested, mayBeImage, outerCandidates, type NestedImage } from '../layouts/nested.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { reencodeChangedClusters } from '../delta/reencoded-clusters.js';
+import { ChainPool } from '../delta/reencode-pool.js';
 import type { ReencodedStore } from '../delta/reencoded-store.js';
 import { shiftRawFiles } from '../delta/shifted-raw.js';
 
@@ -123,8 +124,18 @@ export async function planNested(
     }
     return out;
   })();
-  const [targetImages, nestedSources] = await Promise.all([nestedImagesOf(checked, targetIso, note), walked]);
-  if (targetImages.length === 0) return undefined;
+  // An old image holding an EROFS: the chain worker starts and warms up while the target's walk goes on (a core free now).
+  const early = reencode ? walked.then((ns) => (ns.some((s) => s.nested.some((n) => n.layout.format === 'erofs')) ? ChainPool.startAhead() : undefined)).catch(() => undefined) : undefined;
+  // Ended without waiting (on an error, the source walk may still be running): an unreferenced thread keeps nothing alive.
+  const dropEarly = (): void => void early?.then((p) => p?.close());
+  const [targetImages, nestedSources] = await Promise.all([nestedImagesOf(checked, targetIso, note), walked]).catch((e: unknown) => {
+    dropEarly();
+    throw e;
+  });
+  if (targetImages.length === 0) {
+    dropEarly();
+    return undefined;
+  }
   const mapped = mapNestedFiles(targetImages, nestedSources);
   const sourcesWithBytes = nestedSources.flatMap((s) => (byteSources[s.index] ? [{ nested: s.nested, bytes: byteSources[s.index]!, index: s.index }] : []));
   // Changed files stored raw (a FAT image's loader): stretches of the old file at shifted offsets, not its changed-block guess.
@@ -136,14 +147,17 @@ export async function planNested(
       return { files: 0, segments: [], covered: [] };
     }),
     fromXzBlockStart(mapped.changedBlocks, byteSources.map((b, i) => walkSources[i] ?? b)),
-  ]);
+  ]).catch((e: unknown) => {
+    dropEarly();
+    throw e;
+  });
   const changedBlocks = shifted.files > 0 ? fromStart.filter((g) => subtractSpans([g], shifted.covered).length > 0) : fromStart;
   mapped.exact.append(shifted.segments);
   const mapping = { ...mapped, changedBlocks };
   let reencoded: LocalSegment[] = [];
   if (reencode) {
     try {
-      const r = await reencodeChangedClusters({ targets: targetImages, sources: sourcesWithBytes, target: checked, store: reencode.store, storeIndex: reencode.index });
+      const r = await reencodeChangedClusters({ targets: targetImages, sources: sourcesWithBytes, target: checked, store: reencode.store, storeIndex: reencode.index, ...(early ? { pool: early } : {}) });
       reencoded = r.guesses;
       if (r.files > 0) note(`EROFS: ${r.kept} changed clusters of ${r.files} files compressed again from the old files' bytes (${r.resynced} of them the old files' own clusters, shifted; ${r.fetched} clusters fetched while planning to find the edits)`);
     } catch (e) {

@@ -62,6 +62,15 @@ describe('re-encoding worker pool', () => {
     await pool.close();
   });
 
+  test('a pool started ahead and handed over with nothing to re-encode is closed by the re-encoding', { timeout: 60_000 }, async () => {
+    const pool = ChainPool.start(undefined, true)!;
+    const store = new ReencodedStore();
+    const res = await reencodeChangedClusters({ targets: [], sources: [], target: new MemorySource(new Uint8Array(0)), store, storeIndex: 1, pool: Promise.resolve(pool) });
+    store.close();
+    assert.equal(res.files, 0);
+    assert.equal((pool as unknown as { alive: boolean }).alive, false, 'closed');
+  });
+
   test('the real worker refuses malformed chains with an error reply (no crash), and close() ends its thread', { timeout: 60_000 }, async () => {
     const pool = ChainPool.start()!;
     const outs = await pool.run(dummies([5, 5, 5]), here);
@@ -99,17 +108,21 @@ describe('re-encoded clusters with a worker thread', { skip: needTools('mkfs.ero
       const a = image('a', old);
       const b = image('b', neu);
       const results = [];
-      for (const workers of [0, 1]) {
+      for (const workers of [0, 1, 'ahead'] as const) {
         const src = new MemorySource(a);
         const tgt = new MemorySource(b);
         const t = whole('/fs.erofs', await readFrom(erofsReader, tgt));
         const s = whole('/fs.erofs', await readFrom(erofsReader, src));
         const store = new ReencodedStore();
-        const res = await reencodeChangedClusters({ targets: [t], sources: [{ nested: [s], bytes: src, index: 3 }], target: tgt, store, storeIndex: 5, workers });
+        // 'ahead': a pool started before the work was known, its encoder warmed up (as planning starts it).
+        const res = await reencodeChangedClusters({ targets: [t], sources: [{ nested: [s], bytes: src, index: 3 }], target: tgt, store, storeIndex: 5, ...(workers === 'ahead' ? { pool: Promise.resolve(ChainPool.start(undefined, true)) } : { workers }) });
         results.push({ res, bytes: await store.read(0, store.size) });
         store.close();
       }
-      const [without, withWorker] = results as [(typeof results)[0], (typeof results)[0]];
+      const [without, withWorker, ahead] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0]];
+      assert.ok(ahead.res.inWorker > 0, 'the warmed-up worker ran some chains');
+      assert.deepEqual(ahead.res.guesses, without.res.guesses);
+      assert.ok(Buffer.from(ahead.bytes).equals(without.bytes), 'the same cluster bytes from the warmed-up worker');
       assert.ok(without.res.kept > 12, `${without.res.kept} clusters rebuilt`);
       assert.equal(without.res.inWorker, 0);
       assert.ok(withWorker.res.inWorker > 0, 'the worker ran some chains');
