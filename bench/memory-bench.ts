@@ -15,8 +15,12 @@
  *   - the many-files image: ISOSYNC_BENCH_MILLION_FILES empty files (default
  *     1,000,000; 0 skips it) in directories of 1,000, made by xorriso as in
  *     million-files-bench, or an existing image given as
- *     ISOSYNC_BENCH_MEMORY_MILLION. Its sync rebuilds it from itself (every
- *     file reused), so both images' trees are walked.
+ *     ISOSYNC_BENCH_MEMORY_MILLION_IMAGE. Its sync rebuilds it from itself
+ *     (every file reused), so both images' trees are walked.
+ *
+ * ISOSYNC_BENCH_MEMORY_BEFORE=<worktree>: that build's bin/isosync runs every
+ * step too, alternating with this one step by step (same images, same load),
+ * in rows marked "(before)".
  *
  * The plan and the syncs fetch from a throwaway nginx on 127.0.0.1 (the web
  * seed); the leecher fetches only from the isosync seed. Every output image is
@@ -39,6 +43,8 @@ const MILLION = Number(process.env['ISOSYNC_BENCH_MILLION_FILES'] ?? 1_000_000);
 const PER_DIR = 1000;
 /** The memory goal: peak RSS of each of these commands. */
 const GOAL_MIB = 64;
+/** A build to compare with, run step by step beside this one. */
+const BEFORE = process.env['ISOSYNC_BENCH_MEMORY_BEFORE'];
 /** How long a seed may take to verify its image and start listening. */
 const SEED_START_MS = 600_000;
 const STOP_GRACE_MS = 10_000;
@@ -166,16 +172,16 @@ async function makeLargePair(dir: string): Promise<{ old: string; cur: string }>
  * publish (and publish with hints when `old` differs), plan, sync from a web
  * seed, seed, and a sync from that seed alone; one row each.
  */
-async function runImage(rows: Row[], label: string, old: string, cur: string, work: string, webRoot: string, nginx: Nginx): Promise<void> {
+async function runImage(rows: Row[], label: string, old: string, cur: string, work: string, webRoot: string, nginx: Nginx, bin = BIN): Promise<void> {
   const tf = join(work, 'time');
   const home = join(work, 'home');
   const run = async (command: string, args: string[]): Promise<Measured> => {
-    const m = await measure(BIN, args, tf);
+    const m = await measure(bin, args, tf);
     record(rows, { image: label, command, seconds: m.seconds, peakKiB: m.peakKiB });
     return m;
   };
   const webName = `${label.replace(/\W+/g, '-')}.iso`;
-  symlinkSync(cur, join(webRoot, webName));
+  if (!existsSync(join(webRoot, webName))) symlinkSync(cur, join(webRoot, webName));
   const webSeed = `${nginx.baseUrl}/${webName}`;
   const tCur = join(work, 'cur.torrent');
   if (old !== cur) {
@@ -191,7 +197,7 @@ async function runImage(rows: Row[], label: string, old: string, cur: string, wo
   await run('sync --from (web seed)', ['sync', tCur, '--from', old, '--web-seed', webSeed, '-o', synced, ...common]);
   if (statSync(synced).size !== statSync(cur).size) throw new Error(`${label}: sync wrote ${statSync(synced).size} bytes, expected ${statSync(cur).size}`);
 
-  const seed = startLong(BIN, ['seed', tCur, cur, '--port', '0', '--no-catalog', '--no-dht', '--json', '--home', join(work, 'seed-home')], join(work, 'seed-time'));
+  const seed = startLong(bin, ['seed', tCur, cur, '--port', '0', '--no-catalog', '--no-dht', '--json', '--home', join(work, 'seed-home')], join(work, 'seed-time'));
   try {
     const port = await waitPort(seed, SEED_START_MS);
     const leeched = join(work, 'leeched.iso');
@@ -201,6 +207,18 @@ async function runImage(rows: Row[], label: string, old: string, cur: string, wo
     await stopLong(seed);
   }
   record(rows, { image: label, command: 'seed (verify, then serve the leecher)', seconds: (performance.now() - seed.t0) / 1000, peakKiB: seed.peakKiB() });
+}
+
+/** This build's steps, then (with BEFORE) the build before's, each in a work folder of its own. */
+async function runBoth(rows: Row[], label: string, old: string, cur: string, work: string, webRoot: string, nginx: Nginx): Promise<void> {
+  mkdirSync(work, { recursive: true });
+  const builds: [string, string][] = [[label, BIN]];
+  if (BEFORE) builds.push([`${label} (before)`, join(BEFORE, 'bin', 'isosync')]);
+  for (const [i, [name, bin]] of builds.entries()) {
+    const dir = join(work, String(i));
+    mkdirSync(dir);
+    await runImage(rows, name, old, cur, dir, webRoot, nginx, bin);
+  }
 }
 
 export async function run(): Promise<void> {
@@ -229,19 +247,17 @@ export async function run(): Promise<void> {
     }
     const pair = { old: join(pairDir, 'distro-large-1.00.iso'), cur: join(pairDir, 'distro-large-1.01.iso') };
     out(`large pair: ${pair.cur}, ${(statSync(pair.cur).size / MIB).toFixed(0)} MiB (from ${(statSync(pair.old).size / MIB).toFixed(0)} MiB)${process.env['ISOSYNC_BENCH_MEMORY_PAIR'] ? '' : `, made in ${((performance.now() - t0) / 1000).toFixed(0)} s`}`);
-    const largeWork = join(tmp.dir, 'large');
-    mkdirSync(largeWork);
-    await runImage(rows, 'large pair', pair.old, pair.cur, largeWork, webRoot, nginx);
+    await runBoth(rows, 'large pair', pair.old, pair.cur, join(tmp.dir, 'large'), webRoot, nginx);
 
     if (MILLION > 0) {
       const manyWork = join(tmp.dir, 'many');
       mkdirSync(manyWork);
       const t1 = performance.now();
-      const given = process.env['ISOSYNC_BENCH_MEMORY_MILLION'];
+      const given = process.env['ISOSYNC_BENCH_MEMORY_MILLION_IMAGE'];
       const image = given ?? (await makeManyFiles(manyWork, MILLION));
       out(`many files: ${given ?? `${MILLION.toLocaleString('en')} files`}, ${(statSync(image).size / MIB).toFixed(0)} MiB${given ? '' : `, made by xorriso in ${((performance.now() - t1) / 1000).toFixed(0)} s`}`);
       const label = given ? 'many files' : `${(MILLION / 1e6).toLocaleString('en')}M files`;
-      await runImage(rows, label, image, image, manyWork, webRoot, nginx);
+      await runBoth(rows, label, image, image, manyWork, webRoot, nginx);
     }
 
   } finally {
@@ -250,9 +266,9 @@ export async function run(): Promise<void> {
     // Printed even when a step failed: the rows measured until then.
     const refKiB = ref.peakKiB;
     out(`\npeak RSS (/usr/bin/time %M${haveTimeTool() ? '' : ' missing: VmHWM polled'}); goal: ${GOAL_MIB} MiB for publish, plan, sync and seed`);
-    out(`${'image'.padEnd(12)} ${'command'.padEnd(38)} ${'wall s'.padStart(7)} ${'peak MiB'.padStart(9)} ${'x node'.padStart(7)} ${'over node'.padStart(10)}`);
+    out(`${'image'.padEnd(21)} ${'command'.padEnd(38)} ${'wall s'.padStart(7)} ${'peak MiB'.padStart(9)} ${'x node'.padStart(7)} ${'over node'.padStart(10)}`);
     const line = (image: string, command: string, seconds: number, kib: number) =>
-      out(`${image.padEnd(12)} ${command.padEnd(38)} ${seconds.toFixed(2).padStart(7)} ${(kib / 1024).toFixed(1).padStart(9)} ${(kib / refKiB).toFixed(2).padStart(7)} ${((kib - refKiB) / 1024).toFixed(1).padStart(10)}`);
+      out(`${image.padEnd(21)} ${command.padEnd(38)} ${seconds.toFixed(2).padStart(7)} ${(kib / 1024).toFixed(1).padStart(9)} ${(kib / refKiB).toFixed(2).padStart(7)} ${((kib - refKiB) / 1024).toFixed(1).padStart(10)}`);
     line('-', 'node -e 0 (reference)', ref.seconds, refKiB);
     line('-', 'isosync --version', version.seconds, version.peakKiB);
     for (const r of rows) line(r.image, r.command, r.seconds, r.peakKiB);

@@ -60,6 +60,8 @@ export interface PeerHandle {
  */
 export interface ByteGate {
   take(n: number): Promise<void>;
+  /** True when every take resolves at once (no limit): a reader may then skip the gate. */
+  readonly unlimited?: boolean;
 }
 
 /** Why an ask ended without its bytes. */

@@ -101,7 +101,8 @@ export class MultipartReader {
       }
       const next = this.readHead(c, i);
       if (next < 0) {
-        this.head = c.subarray(i);
+        // A copy (not Buffer's slice, a view): the chunk may be a view of a read buffer that is reused (lean-get.ts).
+        this.head = new Uint8Array(c.subarray(i));
         return;
       }
       i = next;

@@ -37,6 +37,12 @@ import { requestRanges } from './coalesce.js';
 import { badRange, multipartBoundary, MultipartReader, parseContentRange, rangeHeader } from './http-ranges.js';
 import { lateHttps } from '../core/late-builtins.js';
 import { extraCaOptions } from '../core/extra-ca.js';
+import { LeanPool } from './lean-get.js';
+
+/** A request under way, as the web seed stops it. */
+interface Stoppable {
+  destroy(): void;
+}
 
 /** No byte for this long means the web seed stalls. */
 export const STALL_MS = 20_000;
@@ -108,7 +114,9 @@ class HttpRanges implements MirrorTransport {
   /** Ranges one request may hold (fewer once the server refused more). */
   private maxRanges = MAX_RANGES_PER_REQUEST;
   private probing = false;
-  private readonly live = new Set<http.ClientRequest>();
+  private readonly live = new Set<Stoppable>();
+  /** Plain http without a download limit: the lean client's connections (lean-get.ts). */
+  private readonly lean: LeanPool | undefined;
   private readonly stallMs: number;
   private readonly gate: ByteGate | undefined;
   private readonly spool: Spool | undefined;
@@ -123,11 +131,13 @@ class HttpRanges implements MirrorTransport {
     opts: WebPeerOptions,
   ) {
     this.stallMs = opts.stallMs ?? STALL_MS;
-    this.gate = opts.gate;
+    // A gate without a limit (a sync's bucket when no --download-limit is set) is skipped: no pause and promise per chunk.
+    this.gate = opts.gate?.unlimited ? undefined : opts.gate;
     this.spool = opts.spool;
     const u = new URL(host.url);
     this.tls = u.protocol === 'https:';
     this.target = urlToHttpOptions(u);
+    if (!this.tls && !this.gate) this.lean = new LeanPool(u.hostname.replace(/^\[|\]$/g, ''), Number(u.port || 80), this.stallMs);
   }
 
   get stream(): MirrorStream | undefined {
@@ -153,12 +163,13 @@ class HttpRanges implements MirrorTransport {
     this.whole?.close();
     for (const r of this.live) r.destroy();
     this.live.clear();
+    this.lean?.close();
   }
 
   async fetch(ask: MirrorAsk): Promise<void | 'kept'> {
     // Runs closer than a part's framing are asked as one range.
     const runs = requestRanges(ask.runs);
-    const requests = new Set<http.ClientRequest>();
+    const requests = new Set<Stoppable>();
     ask.onAbort(() => {
       for (const r of requests) r.destroy();
     });
@@ -224,7 +235,7 @@ class HttpRanges implements MirrorTransport {
   }
 
   /** One GET of `ranges`, its body put into the ask's filler as it arrives. */
-  private get(ranges: readonly Span[], filler: BlockFiller, requests: Set<http.ClientRequest>): Promise<void> {
+  private get(ranges: readonly Span[], filler: BlockFiller, requests: Set<Stoppable>): Promise<void> {
     const host = this.host;
     const url = host.url;
     const fileLength = host.fileLength;
@@ -239,45 +250,86 @@ class HttpRanges implements MirrorTransport {
     host.requests++;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
+      let req: Stoppable | undefined;
       const fail = (e: unknown) => {
         if (settled) return;
         settled = true;
-        req.destroy();
-        this.live.delete(req);
-        requests.delete(req);
+        if (req) {
+          req.destroy();
+          this.live.delete(req);
+          requests.delete(req);
+        }
         reject(e);
       };
       const failWith = (code: 'BAD_REPLY' | 'NETWORK' | 'HTTP_STATUS' | 'TIMEOUT', why: string, fields: Record<string, unknown> = {}) =>
         fail(new IsosyncError(code, `Web seed ${url} failed: ${why}`, { url: url, offset: first.start, length: last.end - first.start, reason: why, ...fields }));
-      const req = (this.tls ? lateHttps() : http).get(
-        { ...this.target, agent: this.tls ? agents.https : agents.http, headers: { Range: header, 'User-Agent': 'isosync', 'Accept-Encoding': 'identity' } },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          if (status === 200 && multi) return fail(WHOLE_FILE_REPLY);
-          if (status === 200 && !whole) return this.spool ? fail(NO_RANGES) : failWith('BAD_REPLY', `answered 200 to a range request for bytes ${asked} (no range support)`);
-          if (status !== 206 && status !== 200) return failWith('HTTP_STATUS', `HTTP ${status}`, { status });
-          const boundary = status === 206 ? multipartBoundary(res.headers['content-type']) : undefined;
-          let at = first.start;
-          let limit = want;
-          let reader: MultipartReader | undefined;
-          if (boundary) {
-            reader = new MultipartReader(boundary, fileLength, 2 * ranges.length, (o, b) => filler.put(o, b));
-            limit = want + 512 * ranges.length + 1024;
-          } else if (status === 206) {
-            const cr = parseContentRange(res.headers['content-range']);
-            if (!cr || cr.start > first.start || cr.end < last.end) return failWith('BAD_REPLY', `Content-Range ${JSON.stringify(res.headers['content-range'] ?? '')} does not cover bytes ${asked}`);
-            if (cr.total !== undefined && cr.total !== fileLength) return failWith('BAD_REPLY', `file is ${cr.total} bytes, the torrent says ${fileLength}`);
-            at = cr.start;
-            limit = cr.end - cr.start;
+      let at = first.start;
+      let limit = want;
+      let reader: MultipartReader | undefined;
+      let got = 0;
+      /** The reply's status and headers: false when it cannot be used (the request failed). */
+      const onHead = (status: number, headerOf: (name: string) => string | undefined): boolean => {
+        if (status === 200 && multi) return fail(WHOLE_FILE_REPLY), false;
+        if (status === 200 && !whole) return (this.spool ? fail(NO_RANGES) : failWith('BAD_REPLY', `answered 200 to a range request for bytes ${asked} (no range support)`)), false;
+        if (status !== 206 && status !== 200) return failWith('HTTP_STATUS', `HTTP ${status}`, { status }), false;
+        const boundary = status === 206 ? multipartBoundary(headerOf('content-type')) : undefined;
+        if (boundary) {
+          reader = new MultipartReader(boundary, fileLength, 2 * ranges.length, (o, b) => filler.put(o, b));
+          limit = want + 512 * ranges.length + 1024;
+        } else if (status === 206) {
+          const cr = parseContentRange(headerOf('content-range'));
+          if (!cr || cr.start > first.start || cr.end < last.end) return failWith('BAD_REPLY', `Content-Range ${JSON.stringify(headerOf('content-range') ?? '')} does not cover bytes ${asked}`), false;
+          if (cr.total !== undefined && cr.total !== fileLength) return failWith('BAD_REPLY', `file is ${cr.total} bytes, the torrent says ${fileLength}`), false;
+          at = cr.start;
+          limit = cr.end - cr.start;
+        }
+        return true;
+      };
+      const onData = (chunk: Uint8Array) => {
+        if (settled) return;
+        if (got + chunk.length > limit) return failWith('BAD_REPLY', `sent more than the ${limit} bytes expected`);
+        got += chunk.length;
+        host.received += chunk.length;
+        try {
+          if (reader) reader.push(chunk);
+          else {
+            filler.put(at, chunk);
+            at += chunk.length;
           }
-          let got = 0;
+        } catch (e) {
+          fail(e);
+        }
+      };
+      const onEnd = () => {
+        if (settled) return;
+        try {
+          if (reader) reader.end();
+          else if (got !== limit) throw badRange(`reply ended after ${got} of ${limit} bytes`);
+        } catch (e) {
+          return fail(e);
+        }
+        settled = true;
+        this.live.delete(req!);
+        requests.delete(req!);
+        host.bytes += got;
+        resolve();
+      };
+      const headers = { Range: header, 'User-Agent': 'isosync', 'Accept-Encoding': 'identity' };
+      if (this.lean) {
+        // Plain http without a download limit: the lean client (lean-get.ts), whose body views the filler copies.
+        filler.transient = true;
+        req = this.lean.get(this.target.path ?? '/', headers, {
+          head: (status, h) => onHead(status, (n) => h.get(n)),
+          body: onData,
+          end: onEnd,
+          fail: (code, why) => (code === 'TIMEOUT' ? failWith('TIMEOUT', `no data for ${this.stallMs / 1000} s`, { timeoutMs: this.stallMs }) : failWith(code === 'BAD_HTTP' ? 'BAD_REPLY' : 'NETWORK', code === 'BAD_HTTP' ? why : code)),
+        });
+      } else {
+        const r = (this.tls ? lateHttps() : http).get({ ...this.target, agent: this.tls ? agents.https : agents.http, headers }, (res) => {
+          if (!onHead(res.statusCode ?? 0, (n) => res.headers[n] as string | undefined)) return;
           // With a download limit, each chunk waits for its tokens (the reply paused meanwhile), in order.
           const gate = this.gate;
           let passed = Promise.resolve();
-          const gated = (run: () => void) => {
-            if (!gate) return run();
-            passed = passed.then(run);
-          };
           res.on('data', (chunk: Buffer) => {
             if (!gate) return onData(chunk);
             res.pause();
@@ -288,42 +340,16 @@ class HttpRanges implements MirrorTransport {
                 if (!settled) res.resume();
               });
           });
-          const onData = (chunk: Buffer) => {
-            if (settled) return;
-            if (got + chunk.length > limit) return failWith('BAD_REPLY', `sent more than the ${limit} bytes expected`);
-            got += chunk.length;
-            host.received += chunk.length;
-            try {
-              if (reader) reader.push(chunk);
-              else {
-                filler.put(at, chunk);
-                at += chunk.length;
-              }
-            } catch (e) {
-              fail(e);
-            }
-          };
-          res.on('end', () => gated(() => {
-            if (settled) return;
-            try {
-              if (reader) reader.end();
-              else if (got !== limit) throw badRange(`reply ended after ${got} of ${limit} bytes`);
-            } catch (e) {
-              return fail(e);
-            }
-            settled = true;
-            this.live.delete(req);
-            requests.delete(req);
-            host.bytes += got;
-            resolve();
-          }));
+          res.on('end', () => (gate ? void (passed = passed.then(onEnd)) : onEnd()));
           res.on('error', (e) => failWith('NETWORK', e.message));
-        },
-      );
+        });
+        req = r;
+        r.setTimeout(this.stallMs, () => failWith('TIMEOUT', `no data for ${this.stallMs / 1000} s`, { timeoutMs: this.stallMs }));
+        r.on('error', (e: NodeJS.ErrnoException) => failWith('NETWORK', e.code ?? e.message));
+      }
+      if (settled) return req.destroy();
       this.live.add(req);
       requests.add(req);
-      req.setTimeout(this.stallMs, () => failWith('TIMEOUT', `no data for ${this.stallMs / 1000} s`, { timeoutMs: this.stallMs }));
-      req.on('error', (e: NodeJS.ErrnoException) => failWith('NETWORK', e.code ?? e.message));
     });
   }
 }
