@@ -41,12 +41,26 @@ const PREFETCH_READS = 4;
 
 export class BlockCache implements ByteSource {
   private readonly blocks = new Map<number, Promise<Uint8Array>>();
+  /** Pooled: the slots' one buffer, each held block's slot, the free slots, blocks being read, and reads under way per block. */
+  private slab: Uint8Array | undefined;
+  private readonly slotOf = new Map<number, number>();
+  private readonly freeSlots: number[] = [];
+  private readonly loading = new Set<number>();
+  private readonly pins = new Map<number, number>();
 
   constructor(
     readonly inner: ByteSource,
     private readonly blockBytes = BLOCK_BYTES,
     private readonly maxBlocks = MAX_BLOCKS,
-  ) {}
+    /**
+     * Blocks in `maxBlocks` slots of one buffer, allocated once, and reads return copies (a slot is reused once its
+     * block is evicted): a nested walk loads a block per few inodes, and a fresh 4 KiB buffer each (EROFS at 100,000
+     * entries: tens of thousands) was garbage in malloc's arenas until the old space's next collection.
+     */
+    private readonly pooled = false,
+  ) {
+    for (let k = maxBlocks - 1; pooled && k >= 0; k--) this.freeSlots.push(k);
+  }
 
   get size(): number {
     return this.inner.size;
@@ -58,6 +72,11 @@ export class BlockCache implements ByteSource {
     const first = Math.floor(offset / this.blockBytes);
     const last = Math.floor((offset + length - 1) / this.blockBytes);
     if (this.inner.cheapReads && !this.holds(first, last)) return this.inner.read(offset, length);
+    if (this.pooled) {
+      const out = new Uint8Array(length);
+      await this.copy(out, 0, offset, length);
+      return out;
+    }
     if (first === last) {
       const b = await this.block(first);
       const at = offset - first * this.blockBytes;
@@ -80,7 +99,29 @@ export class BlockCache implements ByteSource {
     if (length > 0 && this.inner.cheapReads && !this.holds(Math.floor(offset / this.blockBytes), Math.floor((offset + length - 1) / this.blockBytes))) {
       return readInto(this.inner, dest, at, offset, length);
     }
-    dest.set(await this.read(offset, length), at);
+    if (this.pooled) await this.copy(dest, at, offset, length);
+    else dest.set(await this.read(offset, length), at);
+  }
+
+  /** Pooled: bytes [offset, offset + length) into dest at `at`, each block pinned (kept in its slot) while awaited. */
+  private async copy(dest: Uint8Array, at: number, offset: number, length: number): Promise<void> {
+    const bs = this.blockBytes;
+    const last = Math.floor((offset + length - 1) / bs);
+    for (let i = Math.floor(offset / bs); i <= last; i++) {
+      const p = this.block(i);
+      this.pins.set(i, (this.pins.get(i) ?? 0) + 1);
+      try {
+        const b = await p;
+        const start = i * bs;
+        const a = Math.max(offset, start);
+        const e = Math.min(offset + length, start + b.length);
+        dest.set(b.subarray(a - start, e - start), at + a - offset);
+      } finally {
+        const n = this.pins.get(i)! - 1;
+        if (n > 0) this.pins.set(i, n);
+        else this.pins.delete(i);
+      }
+    }
   }
 
   /**
@@ -107,12 +148,27 @@ export class BlockCache implements ByteSource {
     }
     let next = 0;
     const worker = async (): Promise<void> => {
+      // Pooled: each worker reads its runs into one buffer of its own, and the blocks are copied into their slots.
+      const scratch = this.pooled ? new Uint8Array(maxRun * bs) : undefined;
       while (next < runs.length) {
         const [a, b] = runs[next++]!;
         const start = a * bs;
-        const bytes = await this.inner.read(start, Math.min((b + 1) * bs, this.size) - start);
+        const len = Math.min((b + 1) * bs, this.size) - start;
+        let bytes: Uint8Array;
+        if (scratch) {
+          await readInto(this.inner, scratch, 0, start, len);
+          bytes = scratch.subarray(0, len);
+        } else bytes = await this.inner.read(start, len);
         for (let i = a; i <= b; i++) {
           if (!wanted.has(i) || this.blocks.has(i)) continue;
+          if (this.pooled) {
+            const from = bytes.subarray((i - a) * bs, Math.min((i - a + 1) * bs, len));
+            const view = this.room(from.length);
+            view.set(from);
+            this.blocks.set(i, Promise.resolve(view));
+            if (view.buffer === this.slab?.buffer) this.slotOf.set(i, view.byteOffset / bs);
+            continue;
+          }
           // A copy of each block, not a view: a Buffer's slice is a view, and one cached 4 KiB block
           // would keep its whole run's read (up to PREFETCH_RUN_BYTES) alive.
           const block = a === b ? bytes : new Uint8Array(bytes.subarray((i - a) * bs, (i - a + 1) * bs));
@@ -130,6 +186,29 @@ export class BlockCache implements ByteSource {
     return true;
   }
 
+  /**
+   * Pooled: a view of a free slot of `length` bytes, evicting the least recently used block that is neither being
+   * read nor pinned when none is free (a fresh buffer when every block is).
+   */
+  private room(length: number): Uint8Array {
+    if (this.freeSlots.length === 0 && this.blocks.size >= this.maxBlocks) {
+      for (const k of this.blocks.keys()) {
+        if (this.loading.has(k) || this.pins.has(k)) continue;
+        this.blocks.delete(k);
+        const slot = this.slotOf.get(k);
+        if (slot !== undefined) {
+          this.slotOf.delete(k);
+          this.freeSlots.push(slot);
+        }
+        break;
+      }
+    }
+    const slot = this.freeSlots.pop();
+    if (slot === undefined) return new Uint8Array(length);
+    this.slab ??= new Uint8Array(this.maxBlocks * this.blockBytes);
+    return this.slab.subarray(slot * this.blockBytes, slot * this.blockBytes + length);
+  }
+
   private block(i: number): Promise<Uint8Array> {
     let p = this.blocks.get(i);
     if (p) {
@@ -138,6 +217,29 @@ export class BlockCache implements ByteSource {
       return p;
     }
     const start = i * this.blockBytes;
+    if (this.pooled) {
+      const view = this.room(Math.min(this.blockBytes, this.size - start));
+      const slot = view.buffer === this.slab?.buffer ? view.byteOffset / this.blockBytes : undefined;
+      this.loading.add(i);
+      p = readInto(this.inner, view, 0, start, view.length).then(
+        () => {
+          this.loading.delete(i);
+          return view;
+        },
+        (e: unknown) => {
+          this.loading.delete(i);
+          if (this.blocks.get(i) === p) this.blocks.delete(i);
+          if (slot !== undefined) {
+            if (this.slotOf.get(i) === slot) this.slotOf.delete(i);
+            this.freeSlots.push(slot);
+          }
+          throw e;
+        },
+      );
+      this.blocks.set(i, p);
+      if (slot !== undefined) this.slotOf.set(i, slot);
+      return p;
+    }
     p = this.inner.read(start, Math.min(this.blockBytes, this.size - start));
     p.catch(() => this.blocks.delete(i));
     this.blocks.set(i, p);

@@ -27,7 +27,7 @@ const WALK_BLOCK_BYTES = 4096;
 const WALK_BLOCKS = 4096;
 
 function walkSource(s: LocalSource): ByteSource | undefined {
-  return s.kind === 'image' ? new BlockCache(s.source, WALK_BLOCK_BYTES, WALK_BLOCKS) : undefined;
+  return s.kind === 'image' ? new BlockCache(s.source, WALK_BLOCK_BYTES, WALK_BLOCKS, true) : undefined;
 }
 
 /**
@@ -54,7 +54,7 @@ export async function changedFilesAfter(output: string, p: { sources: readonly L
     if (infos.length === 0) return null;
     const loose: LooseFile[] = p.sources.flatMap((s, i) => (s.kind === 'loose' ? [{ index: i, name: s.name, size: s.size }] : []));
     const quiet = () => undefined;
-    const targetNested = await nestedImagesOf(new BlockCache(image, WALK_BLOCK_BYTES, WALK_BLOCKS), targetIso, quiet);
+    const targetNested = await nestedImagesOf(new BlockCache(image, WALK_BLOCK_BYTES, WALK_BLOCKS, true), targetIso, quiet);
     if (targetNested.length === 0) return changedFileReport(targetIso, mapIsoFiles(targetIso, infos, loose).missingFiles, p.plan.fetch);
     const sourceNested = [];
     for (const info of infos) sourceNested.push({ index: info.index, nested: await nestedImagesOf(walkSource(p.sources[info.index]!) ?? p.byteSources[info.index]!, info.image, quiet) });

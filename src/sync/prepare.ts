@@ -224,7 +224,7 @@ export async function prepare(input: PlanInput, part?: PartFile, peers?: SyncPee
       const imageInfos = await sourceIsos(planInfos, byteSources);
       // Nested metadata is many small reads all over an image: 4 KiB cached blocks, not the 256 KiB of piece filling.
       // Made inside planNested, so that they go when it returns (not kept by this frame while the plan is built).
-      const walk = () => sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source, NESTED_BLOCK_BYTES, NESTED_BLOCKS) : undefined));
+      const walk = () => sources.map((s) => (s.kind === 'image' ? new BlockCache(s.source, NESTED_BLOCK_BYTES, NESTED_BLOCKS, true) : undefined));
       // With delta hints for every source, guesses are not used (planLayers): no EROFS cluster is compressed again
       // (an `isosync plan` of a hinted torrent reads the metadata for its list of changed files only).
       const reencode = policy.hintsCoverAll ? undefined : { store: reencodedStore, index: reencodedIndex };

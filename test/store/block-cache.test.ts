@@ -105,3 +105,37 @@ describe('BlockCache over a source with cheap reads', () => {
     });
   }
 });
+
+describe('BlockCache pooled (blocks in the slots of one buffer)', () => {
+  for (const cheap of [false, true]) {
+    it(`serves the source's bytes through concurrent reads and prefetches, results kept intact (cheapReads ${cheap})`, async () => {
+      const rng = new Rng(cheap ? 11 : 7);
+      const bytes = new Uint8Array(300_000);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = rng.next() & 0xff;
+      const src = counted(bytes, cheap);
+      // 8 slots of 1 KiB: every round evicts and reuses slots.
+      const cache = new BlockCache(src, 1024, 8, true);
+      const held: { at: number; got: Uint8Array }[] = [];
+      for (let round = 0; round < 60; round++) {
+        const ranges = Array.from({ length: 6 }, () => {
+          const start = rng.next() % (bytes.length - 3000);
+          return { start, end: start + 1 + (rng.next() % 3000) };
+        });
+        const prefetch = cache.prefetch(ranges.slice(0, 3));
+        const reads = ranges.map(async (r) => {
+          if (r.start % 2) {
+            const dest = new Uint8Array(r.end - r.start + 4);
+            await cache.readInto(dest, 2, r.start, r.end - r.start);
+            return { at: r.start, got: dest.subarray(2, 2 + r.end - r.start) };
+          }
+          return { at: r.start, got: await cache.read(r.start, r.end - r.start) };
+        });
+        const [, ...got] = await Promise.all([prefetch, ...reads]);
+        held.push(...got);
+      }
+      // Every result still equals the source's bytes after all later loads (none is a view of a reused slot).
+      for (const h of held) assert.deepEqual(h.got, bytes.subarray(h.at, h.at + h.got.length));
+      assert.ok(src.reads > 0);
+    });
+  }
+});
