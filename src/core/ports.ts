@@ -83,6 +83,8 @@ export interface PieceFetcher<Who = unknown> {
   done?(piece: PieceIndex): void;
   /** Pieces worth working on at once, when the caller does not say (peers want a deep window). */
   readonly concurrency?: number | undefined;
+  /** Peers are connected that get no look-ahead: pieces that need the network start beside local ones (delta/assemble-window.ts nextPieceFrom). */
+  readonly interleavesLocal?: boolean;
 }
 
 /**

@@ -45,7 +45,7 @@ import { cutBySamples as cutBy, knownToDiffer, SegmentProbe, WIDER_TURN_MARGINS 
 import { LEAST_CERTAIN_RANK, newProbe, RoundGate, SampleAhead, sampledUpTo, segmentKey, type Sampling } from './sample-ahead.js';
 import { blockPlan, blockRight, guessedRight, sameBytesAt, wrongBlockFetch, wrongBlockSamples } from './block-verify.js';
 import { MERKLE_BLOCK_BYTES } from '../torrent/merkle.js';
-import { assembleWindow } from './assemble-window.js';
+import { assembleWindow, nextPieceFrom } from './assemble-window.js';
 import { verifyPiece, writtenOnMatch } from './verify-write.js';
 
 export type { Blame, PieceFetcher, PieceStore };
@@ -102,15 +102,13 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
   const stats: AssembleStats = {
     reusedBytes: 0,
     fetchedBytes: 0,
-    wastedBytes: 0,
-    guessedWrongBytes: 0,
-    guessedRightFetchedBytes: 0,
+    ...{ wastedBytes: 0, guessedWrongBytes: 0, guessedRightFetchedBytes: 0 },
     resumedPieces: store.have.filter(Boolean).length,
     piecesDone: store.have.filter(Boolean).length,
     pieceCount: plan.pieceCount,
   };
   const todo: PieceIndex[] = [];
-  // Pieces whose bytes are all local need no source: they go first, in order; the fetcher may order the rest (rarest first).
+  // Pieces whose bytes are all local need no source: they go first, in order (interleaved beside trading peers: nextPieceFrom); the fetcher may order the rest (rarest first).
   const remote: PieceIndex[] = [];
   for (const p of allPieces(plan.pieceCount)) {
     if (store.have[p]) continue;
@@ -122,15 +120,17 @@ export async function assemble<Who>(input: AssembleInput<Who>): Promise<Assemble
   const pool = input.store.alignedWrites ? alignedPool(plan.pieceLength) : new BufferPool(plan.pieceLength);
   const fetcher = input.fetcher;
   const distrust = input.distrust ?? new Distrust();
-  let next = 0;
-  const nextRemote = remote.length > 0 ? fetcher!.handOut!(remote) : () => undefined;
+  let next = 0, remoteLeft = remote.length > 0, remoteInFlight = 0;
+  const handOut = remote.length > 0 ? fetcher!.handOut!(remote) : () => undefined;
   const worker = async () => {
     for (;;) {
-      let p: PieceIndex | undefined;
-      if (next < todo.length) p = todo[next++]!;
-      else p = nextRemote();
+      const from = nextPieceFrom({ localLeft: todo.length - next, remoteLeft, remoteInFlight, window: n, interleave: fetcher?.interleavesLocal === true });
+      let p = from === 'remote' ? handOut() : undefined;
+      const isRemote = p !== undefined && (remoteInFlight++, true);
+      remoteLeft &&= from === 'local' || isRemote;
+      if (p === undefined && next < todo.length) p = todo[next++]!;
       if (p === undefined) break;
-      await assemblePiece(input, p, stats, pool, distrust, { early: await ahead?.take(p), gate });
+      await assemblePiece(input, p, stats, pool, distrust, { early: await ahead?.take(p), gate }).finally(() => isRemote && remoteInFlight--);
       fetcher?.done?.(p);
     }
   };

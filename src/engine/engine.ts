@@ -82,22 +82,17 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   private readonly rules = new Map<PieceIndex, PieceRule<PeerHandle>>();
   /** The range port, remembering who sent which bytes (planning bytes found wrong later convict their senders). */
   private readonly ranges: RangePort<PeerHandle>;
-  /** Handles banned or stalled and not closed yet: no second verdict. */
-  private readonly dropping = new WeakSet<PeerHandle>();
-  /** Handles gone, and why: named when a fetch fails. */
-  private readonly gone: string[] = [];
+  private readonly dropping = new WeakSet<PeerHandle>(); // handles banned or stalled and not closed yet: no second verdict
+  private readonly gone: string[] = []; // handles gone, and why: named when a fetch fails
   private reclaim: PieceIndex[] = [];
   private readonly later = new LaterReclaims();
   private peers: PeerFacts | undefined;
   private plan: PlanFacts | undefined;
-  /** Pieces the picker may still hand out after the last one it did (endgame waits for 0). */
-  private piecesLeft = 0;
-  /** The pieces that need the network and are not handed out yet (handOut). */
-  private picker: PiecePicker | undefined;
+  private piecesLeft = 0; // the picker may still hand out after the last one it did (endgame waits for 0)
+  private picker: PiecePicker | undefined; // the pieces that need the network and are not handed out yet (handOut)
   private readonly started = new Set<PieceIndex>();
   private readonly finished = new Set<PieceIndex>();
-  /** Pieces taken ahead for idle web seeds (look-ahead.ts). */
-  private readonly ahead: AheadPieces;
+  private readonly ahead: AheadPieces; // pieces taken ahead for idle web seeds (look-ahead.ts)
   private turnDue = false;
   private stopped = false;
   private readonly timer: NodeJS.Timeout;
@@ -121,6 +116,11 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
   /** Pieces assemble works on at once. */
   get concurrency(): number | undefined {
     return pieceWindow(this.opts.pieceLength, { peers: this.opts.withPeers ?? false, webSeeds: this.opts.webSeeds ?? 0 });
+  }
+
+  /** Peers are connected (look-ahead leaves them the pieces leechers trade): network pieces start beside local ones. */
+  get interleavesLocal(): boolean {
+    return (this.peers?.connected ?? 0) > 0;
   }
 
   /** Adds a source; it reports through this engine from now on. */

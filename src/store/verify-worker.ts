@@ -10,7 +10,8 @@
  *            read again when a job lies past the part this thread has seen)
  *   pieces   the torrent's SHA-1s, 20 bytes per piece
  *   fds      the .part's descriptors: opened with O_DIRECT (-1: none) and not
- * Message in:  jobs, each [id, piece, byteOffset, length, fileOffset]
+ * Message in:  jobs, each [id, piece, byteOffset, length, fileOffset, cached]
+ *              (cached 1: written through the page cache even when aligned)
  * Message out: replies, each [id, WRITTEN | MISMATCH] or [id, FAILED, message, code]
  * (as many in one message as came in one turn: a message each way per piece
  * cost a wake-up of the other thread each)
@@ -44,7 +45,7 @@ export const WRITE_BATCH_BYTES = 2 * 1024 * 1024;
 /** Writes in flight at once: one waits on the disk while the pieces for the next one gather. */
 export const MAX_WRITES = 2;
 
-export type VerifyJob = [id: number, piece: number, byteOffset: number, length: number, fileOffset: number];
+export type VerifyJob = [id: number, piece: number, byteOffset: number, length: number, fileOffset: number, cached: 0 | 1];
 export type VerifyReply = [id: number, status: typeof WRITTEN | typeof MISMATCH] | [id: number, status: typeof FAILED, message: string, code: string];
 
 export interface VerifyWorkerData {
@@ -121,12 +122,12 @@ function serve(data: VerifyWorkerData): void {
       writeAll(viaDirect ? direct : buffered, parts, run[0]!.position, done);
     }
   };
-  const one = ([id, piece, at, length, position]: VerifyJob) => {
+  const one = ([id, piece, at, length, position, cached]: VerifyJob) => {
     if (at + length > view.length) view = new Uint8Array(data.memory.buffer);
     const bytes = view.subarray(at, at + length);
     const want = data.pieces.subarray(piece * SHA1_BYTES, (piece + 1) * SHA1_BYTES);
     if (want.length !== SHA1_BYTES || !createHash('sha1').update(bytes).digest().equals(want)) return reply([id, MISMATCH]);
-    waiting.add({ id, bytes, position, length, aligned: at % ALIGN === 0 && length % ALIGN === 0 && position % ALIGN === 0 });
+    waiting.add({ id, bytes, position, length, aligned: cached === 0 && at % ALIGN === 0 && length % ALIGN === 0 && position % ALIGN === 0 });
   };
   port.on('message', (jobs: VerifyJob[]) => {
     for (const job of jobs) one(job);

@@ -318,6 +318,12 @@ export class Swarm {
     this.seedHaves.clear();
   }
 
+  /** Whether a connected peer lacks pieces (it may ask for the ones we verify). */
+  get peersLacking(): boolean {
+    for (const l of this.set.links) if (l.handshaken && !l.closed && !this.availability.isComplete(l)) return true;
+    return false;
+  }
+
   /** Whether a connected peer wants something we have (it said `interested`). */
   get wanted(): boolean {
     for (const l of this.set.links) if (l.handshaken && !l.closed && l.wire.peerInterested) return true;

@@ -85,6 +85,8 @@ interface Store {
   readonly have: readonly boolean[];
   read(offset: number, length: number): Promise<Uint8Array>;
   readInto?(dest: Uint8Array, at: number, offset: number, length: number): Promise<void>;
+  /** Writes verified pieces through the page cache while `when()` holds (store/part-file.ts). */
+  cacheWritesWhile?(when: () => boolean): void;
 }
 
 /**
@@ -164,6 +166,8 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     ...(onWarning ? { onWarning } : {}),
   });
   for (const p of direct) swarm.addPeer(p.host, p.port);
+  // Leechers connected read back the pieces we verify: those stay in the page cache then, not on the disk alone.
+  store.cacheWritesWhile?.(() => swarm.peersLacking);
   const left = () => store.have.reduce((n, ok, p) => (ok ? n : n + spanLength(pieceSpan(target, pieceIndex(p)))), 0);
   const announce = (infoHash?: Uint8Array) => startAnnouncing?.({ swarm, ...(infoHash ? { infoHash } : {}), tiers, preferred, left, ...(onWarning ? { onWarning } : {}) });
   // A hybrid is announced in both its swarms (a v1-only client tracks it by its v1 infohash).

@@ -89,6 +89,36 @@ export class UploadQueue<P, U extends Queued<P> = Queued<P>> {
     return u;
   }
 
+  /**
+   * Takes every request that may go now, as repeated next() calls would (the
+   * same requests in the same order), in one pass over the queue and a heap:
+   * a next() per request scanned the queue once each, and a seed with ~3,000
+   * asks held at the end of an update stalled for seconds.
+   */
+  takeReady(now: number, live: (peer: P) => boolean, connected: (peer: P) => boolean): U[] {
+    this.queue = this.queue.filter((u) => live(u.peer));
+    const others = (u: U): number => {
+      let n = 0;
+      for (const o of this.sentTo.get(u.piece) ?? []) if (o !== u.peer && (connected(o) || this.departed.has(o))) n++;
+      return n;
+    };
+    // Scores only grow as requests are taken (a taken piece has one more holder), so a score is checked again when its
+    // request surfaces: pushed back when it grew, else taken, or left queued when held back.
+    const heap = new ScoreHeap<U>();
+    for (const u of this.queue) heap.push(u, others(u) * 2 ** 32 + u.seq);
+    const taken = new Set<U>();
+    for (let top = heap.pop(); top; top = heap.pop()) {
+      const n = others(top.item);
+      if (n * 2 ** 32 + top.item.seq > top.score) heap.push(top.item, n * 2 ** 32 + top.item.seq);
+      else if (n === 0 || now >= this.dueAt(top.item)) {
+        taken.add(top.item);
+        this.sent(top.item.peer, top.item.piece);
+      }
+    }
+    if (taken.size > 0) this.queue = this.queue.filter((u) => !taken.has(u));
+    return [...taken];
+  }
+
   /** When the next held-back request may go (ms), if any waits. */
   nextWake(): number | undefined {
     if (this.shareWaitMs <= 0 || this.queue.length === 0) return undefined;
@@ -129,5 +159,37 @@ export class UploadQueue<P, U extends Queued<P> = Queued<P>> {
   private forget(peer: P): void {
     this.departed.delete(peer);
     for (const s of this.sentTo.values()) s.delete(peer);
+  }
+}
+
+/** A binary min-heap of items by score (takeReady). */
+class ScoreHeap<T> {
+  private readonly a: { item: T; score: number }[] = [];
+
+  push(item: T, score: number): void {
+    const a = this.a;
+    let i = a.push({ item, score }) - 1;
+    while (i > 0 && a[(i - 1) >> 1]!.score > score) {
+      [a[i], a[(i - 1) >> 1]] = [a[(i - 1) >> 1]!, a[i]!];
+      i = (i - 1) >> 1;
+    }
+  }
+
+  pop(): { item: T; score: number } | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length === 0 || !last) return top;
+    a[0] = last;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < a.length && a[l]!.score < a[m]!.score) m = l;
+      if (r < a.length && a[r]!.score < a[m]!.score) m = r;
+      if (m === i) break;
+      [a[i], a[m]] = [a[m]!, a[i]!];
+      i = m;
+    }
+    return top;
   }
 }

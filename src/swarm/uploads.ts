@@ -90,6 +90,8 @@ export class Uploader {
   private readonly windows: ServeWindows;
   private seq = 0;
   private serving = false;
+  /** A drain is due at the end of this turn (requestDrain). */
+  private drainDue = false;
   private wake: NodeJS.Timeout | undefined;
   private wakeAt = 0;
   private closing = false;
@@ -118,7 +120,21 @@ export class Uploader {
       return this.pump(link, line);
     }
     this.queue.push(u);
-    void this.drain();
+    this.requestDrain();
+  }
+
+  /**
+   * One drain for all the requests of this turn: a drain scans the whole queue, and a peer's requests arrive many to a
+   * read, so a drain per request cost the seed O(n²) (eight clients of one `isosync serve` queued ~3,000 held asks at
+   * the end of an update, and the server's event loop stalled for seconds at a time).
+   */
+  private requestDrain(): void {
+    if (this.drainDue) return;
+    this.drainDue = true;
+    setImmediate(() => {
+      this.drainDue = false;
+      void this.drain();
+    });
   }
 
   cancel(link: PeerLink, p: number, offset: number, length: number): void {
@@ -207,13 +223,12 @@ export class Uploader {
     this.serving = true;
     try {
       const live = (l: PeerLink) => !l.closed && !l.wire.amChoking;
-      for (let u = this.queue.next(this.o.now(), live, (l) => !l.closed); u && !this.closing; u = this.queue.next(this.o.now(), live, (l) => !l.closed)) {
-        if (this.o.up.unlimited) void this.serve(u);
-        else {
+      if (this.o.up.unlimited && !this.closing) for (const u of this.queue.takeReady(this.o.now(), live, (l) => !l.closed)) void this.serve(u);
+      else
+        for (let u = this.queue.next(this.o.now(), live, (l) => !l.closed); u && !this.closing; u = this.queue.next(this.o.now(), live, (l) => !l.closed)) {
           await this.o.up.take(u.length);
           await this.serve(u);
         }
-      }
     } finally {
       this.serving = false;
     }

@@ -3,17 +3,20 @@
  * when opened with verifyInWorker: a piece whose hash matches is written, one
  * that does not is not (and stays unverified), whether its bytes lie in the
  * aligned memory the worker reads or not; when the worker is gone, the pieces
- * it had and every later one are checked and written on this thread.
+ * it had and every later one are checked and written on this thread. While
+ * cacheWritesWhile holds (leechers connected read back what we verify), an
+ * aligned piece goes through the page cache instead of past it, on either
+ * thread.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pieceIndex } from '../../src/core/ids.js';
 import { alignedBytes } from '../../src/store/aligned.js';
 import { PartFile } from '../../src/store/part-file.js';
-import { MIN_VERIFY_WORKER_BYTES, wantsVerifyWorker, WRITE_BATCH_BYTES, type VerifiedWrites } from '../../src/store/verified-writes.js';
+import { MIN_VERIFY_WORKER_BYTES, VerifiedWrites, wantsVerifyWorker, WRITE_BATCH_BYTES } from '../../src/store/verified-writes.js';
 import { tempDir } from '../helpers/env.js';
 import { Rng } from '../helpers/random.js';
 
@@ -139,6 +142,51 @@ describe('the .part checks and writes pieces on a worker thread', () => {
       assert.equal(verifierOf(part), undefined);
       assert.equal(await part.writeIfMatches(pieceIndex(1), PIECE, copy(pieceOf(bytes, 0), true)), false);
       assert.equal(await part.writeIfMatches(pieceIndex(1), PIECE, copy(pieceOf(bytes, 1), true)), true);
+      await part.discard();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('pieces go through the page cache while peers may read them back', () => {
+  it('the worker writes an aligned piece to the O_DIRECT descriptor, or to the buffered one when told cached', async () => {
+    const tmp = tempDir();
+    const { bytes, t } = target(3); // pieces 0 and 1 are whole, aligned
+    // Two files stand for the .part's two descriptors: where a piece lands says which one it went through.
+    const [pastCache, throughCache] = ['direct', 'buffered'].map((n) => join(tmp.dir, n));
+    for (const f of [pastCache!, throughCache!]) writeFileSync(f, new Uint8Array(2 * PIECE));
+    const fds = [openSync(pastCache!, 'r+'), openSync(throughCache!, 'r+')] as const;
+    const v = VerifiedWrites.start(t.pieces, fds[0], fds[1]);
+    try {
+      assert.ok(v, 'aligned memory and a worker');
+      assert.equal(await v.verifyAndWrite(0, copy(pieceOf(bytes, 0), true), 0), true);
+      assert.equal(await v.verifyAndWrite(1, copy(pieceOf(bytes, 1), true), PIECE, true), true);
+      await v.close();
+      const [a, b] = [readFileSync(pastCache!), readFileSync(throughCache!)];
+      assert.ok(a.subarray(0, PIECE).equals(pieceOf(bytes, 0)) && b.subarray(0, PIECE).every((x) => x === 0), 'piece 0 past the cache');
+      assert.ok(b.subarray(PIECE, 2 * PIECE).equals(Buffer.from(pieceOf(bytes, 1))) && a.subarray(PIECE).every((x) => x === 0), 'piece 1 through it');
+    } finally {
+      for (const fd of fds) closeSync(fd);
+      tmp.cleanup();
+    }
+  });
+
+  it('on this thread, an aligned piece skips the O_DIRECT write while cacheWritesWhile holds', async () => {
+    const tmp = tempDir();
+    try {
+      const { bytes, t } = target(3);
+      const part = await PartFile.open(join(tmp.dir, 'img.iso'), t);
+      let direct = 0;
+      (part as unknown as { direct: { write(): Promise<boolean>; close(): Promise<void>; usable: boolean } }).direct = { write: async () => (direct++, false), close: async () => undefined, usable: true };
+      let peers = true;
+      part.cacheWritesWhile(() => peers);
+      await part.writePiece(pieceIndex(0), 0, copy(pieceOf(bytes, 0), true));
+      assert.equal(direct, 0, 'leechers connected: through the cache');
+      peers = false;
+      await part.writePiece(pieceIndex(1), PIECE, copy(pieceOf(bytes, 1), true));
+      assert.equal(direct, 1, 'alone with seeds: past it');
+      assert.ok(Buffer.from(await part.read(0, PIECE)).equals(Buffer.from(pieceOf(bytes, 0))));
       await part.discard();
     } finally {
       tmp.cleanup();

@@ -12,6 +12,7 @@ import { NO_CAPACITY } from '../../src/engine/handle.js';
 import { dialWays, duplicateToDrop, MAX_REDIALS, refusedBeforeHandshake, shouldRedial, type DialWay } from '../../src/swarm/peer-set.js';
 import { SUPER_SEED_PATIENCE_MS, SuperSeed } from '../../src/swarm/super-seed.js';
 import { SHARE_MEMORY_MS, UNANNOUNCED_WAIT_FACTOR, UploadQueue } from '../../src/swarm/upload-queue.js';
+import { Rng } from '../helpers/random.js';
 
 const P = pieceIndex;
 /** "#.#." -> has(i) per piece. */
@@ -166,6 +167,36 @@ describe('upload queue (fake clock)', () => {
     q.cancel('B', 1, 0, 16384);
     assert.equal(q.next(0, (p) => p !== 'A', live)?.piece, 2);
     assert.equal(q.size, 0);
+  });
+});
+
+describe('upload queue: takeReady takes what repeated next() calls would, in one pass', () => {
+  it('over random scenarios of holders, announcements, asks and clocks, the same requests go, in the same order, and the same stay', () => {
+    const rng = new Rng(7);
+    for (let round = 0; round < 200; round++) {
+      const peers = ['A', 'B', 'C', 'D', 'X'];
+      const wait = rng.int(2) === 0 ? 0 : 1500;
+      const build = () => new UploadQueue<string>(wait);
+      const [a, b] = [build(), build()];
+      const pieces = 1 + rng.int(4);
+      const script: ((q: UploadQueue<string>) => void)[] = [];
+      for (let i = 0; i < 12; i++) {
+        const peer = peers[rng.int(peers.length)]!, piece = rng.int(pieces), at = rng.int(8000);
+        const what = rng.int(4);
+        if (what === 0) script.push((q) => q.sent(peer, piece));
+        else if (what === 1) script.push((q) => q.announced(piece, at));
+        else script.push((q) => q.push({ peer, piece, offset: 0, length: 16384, seq: i, at }));
+      }
+      for (const step of script) (step(a), step(b));
+      const now = rng.int(12000);
+      const live = (p: string) => p !== 'D';
+      const connected = (p: string) => p !== 'C';
+      const viaNext: number[] = [];
+      for (let u = a.next(now, live, connected); u; u = a.next(now, live, connected)) viaNext.push(u.seq);
+      const viaTake = b.takeReady(now, live, connected).map((u) => u.seq);
+      assert.deepEqual(viaTake, viaNext, `round ${round}`);
+      assert.equal(b.size, a.size, `round ${round}: the same requests stay queued`);
+    }
   });
 });
 
