@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inputAt } from './mutate.js';
-import { runTarget } from './runner.js';
+import { isHang, runTarget } from './runner.js';
 import { HARNESS_CHECKS, TARGETS } from './targets.js';
 
 const SHORT_RUN = 10_000;
@@ -32,6 +32,18 @@ test('an input is a pure function of (seed, target, index); the first inputs are
   assert.notDeepEqual(inputAt(seeds, [], 1, t.name, 1235), a);
   assert.notDeepEqual(inputAt(seeds, [], 2, t.name, 1234), a);
   assert.notDeepEqual(inputAt(seeds, [], 1, 'other', 1234), a);
+});
+
+test('a hang is judged by CPU time as well as wall time, so a loaded machine does not make one', () => {
+  const cases: [wallMs: number, cpuMs: number, hang: boolean, why: string][] = [
+    [7999, 7999, false, 'not yet the hang time'],
+    [8001, 8001, true, 'spinning on a free core'],
+    [8001, 4000, true, 'half of it on the CPU'],
+    [8001, 3999, false, 'a small share of a busy core'],
+    [20000, 1000, false, 'still a small share'],
+    [32001, 0, true, 'four times the hang time, whatever the CPU did (waiting forever)'],
+  ];
+  for (const [wall, cpu, hang, why] of cases) assert.equal(isHang(wall, cpu, 8000), hang, why);
 });
 
 test('the runner counts parsed and refused inputs and reports a foreign error, a hang and runaway memory by index', async () => {

@@ -27,7 +27,12 @@ export interface FuzzResult {
 export interface RunOptions {
   readonly seed?: number;
   readonly start?: number;
-  /** An input still running after this long is a hang (default 20 s: the machine may be busy). */
+  /**
+   * An input still running after this long, while the process spent at least half of it on the CPU, is a hang
+   * (default 20 s); one still running after four times this long is a hang whatever the CPU did (an input
+   * waiting forever). CPU time, not wall time alone: on a loaded machine a worker that allocates its way to the
+   * memory mark, or spins, gets a small share of a core, and wall time alone would call it a hang first.
+   */
   readonly hangMs?: number;
   /** Heap limit of the worker in MiB (default 1024): more is a foreign failure. */
   readonly heapMb?: number;
@@ -92,6 +97,7 @@ function runWorker(target: string, seed: number, start: number, end: number, o: 
     };
     let last = -1;
     let since = Date.now();
+    let sinceCpu = cpuMs();
     const watchdog = setInterval(() => {
       if (Atomics.load(cells, PROGRESS.ready) !== 1) return; // still making seeds
       const now = Atomics.load(cells, PROGRESS.index);
@@ -100,7 +106,8 @@ function runWorker(target: string, seed: number, start: number, end: number, o: 
       if (now !== last) {
         last = now;
         since = Date.now();
-      } else if (Date.now() - since > o.hangMs) stop(`hang: input still running after ${o.hangMs} ms`);
+        sinceCpu = cpuMs();
+      } else if (isHang(Date.now() - since, cpuMs() - sinceCpu, o.hangMs)) stop(`hang: input still running after ${o.hangMs} ms`);
     }, 100);
     w.on('message', (m: WorkerReply) => {
       if (m.type === 'foreign') {
@@ -111,6 +118,17 @@ function runWorker(target: string, seed: number, start: number, end: number, o: 
     w.on('error', (e) => void (failure ??= `worker died: ${describeError(e)}`));
     w.on('exit', (code) => finish(failure ?? `worker exited with ${code}`));
   });
+}
+
+/** The process's CPU milliseconds (every thread: the workers' with the rest). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Whether an input that has run `wallMs`, while the process spent `cpuMs` on the CPU, is a hang (RunOptions.hangMs). */
+export function isHang(wallMs: number, cpuMs: number, hangMs: number): boolean {
+  return (wallMs > hangMs && cpuMs >= hangMs / 2) || wallMs > 4 * hangMs;
 }
 
 /** After a worker was stopped for memory, the next one starts once the process is back under the mark (at most MEMORY_SETTLE_MS): its memory is not the next worker's. */
