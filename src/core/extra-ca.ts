@@ -5,9 +5,9 @@
  * certificates with it) when the process starts, before any script runs:
  * ~0.05-0.06 CPU s for a system bundle, paid by every command, also those
  * that never open a TLS connection (publish, info, ls, --version). So
- * bin/isosync's first line moves the variable aside before node starts
- * (`env -S`: `-u NODE_EXTRA_CA_CERTS ISOSYNC_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS}`),
- * and bin/isosync puts it back into process.env at once (child processes see
+ * bin/isosync's first lines (a /bin/sh line before node starts) move the
+ * variable aside into ISOSYNC_DEFERRED_CA_CERTS and unset it, and
+ * bin/isosync then puts it back into process.env at once (child processes see
  * the environment they would have seen) and leaves its path under
  * EXTRA_CA_KEY. Every https request isosync makes then passes
  * extraCaOptions(): one TLS context, made on first use, that trusts Node's
