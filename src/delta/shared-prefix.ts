@@ -22,9 +22,10 @@ import type { Layout } from '../layouts/layout.js';
 export function leadingTails(layout: Layout): (string | undefined)[] {
   const out: (string | undefined)[] = layout.shared.map(() => undefined);
   const files = layout.files;
+  // By the columns: a path string only for a tail at offset 0 (about one per block), no Tail object per file.
   for (let f = 0; f < files.count; f++) {
-    const t = files.tail(f);
-    if (t && t.offset === 0 && t.block < out.length && !layout.shared[t.block]!.raw) out[t.block] = `${files.path(f)}\0${t.length}`;
+    const b = files.tailBlock(f);
+    if (b >= 0 && b < out.length && files.tailOffset(f) === 0 && !layout.shared[b]!.raw) out[b] = `${files.path(f)}\0${files.tailLength(f)}`;
   }
   return out;
 }

@@ -123,3 +123,33 @@ export function sameSignature(a: FileTable, i: number, b: FileTable, j: number):
   }
   return (a.evidence(i) || '') === (b.evidence(j) || '');
 }
+
+/**
+ * An entry's path as UTF-16 code units, backwards (path(i) reversed: name by name from the last, as samePath reads
+ * it), into one reused buffer: a key of the path (squashfs fragment keys) with no string made. Two entries have the
+ * same units exactly when they have the same path.
+ */
+export class PathUnits {
+  units = new Uint16Array(256);
+
+  /** Writes entry i's path's units at `at` (the buffer grown as needed); returns the end. */
+  write(t: FileTable, i: number, at: number): number {
+    for (let e = i; e >= 0; e = t.parent(e)) {
+      const n = t.nameLength(e);
+      this.room(at + n + 1);
+      for (let k = n - 1; k >= 0; k--) this.units[at++] = t.nameCode(e, k);
+      // As path() joins: "/" before a name unless the parent is the root (whose own name is that "/").
+      const p = t.parent(e);
+      if (p >= 0 && !isRoot(t, p)) this.units[at++] = SLASH;
+    }
+    return at;
+  }
+
+  /** Room for `end` units, the ones before kept. */
+  room(end: number): void {
+    if (end <= this.units.length) return;
+    const more = new Uint16Array(Math.max(end, this.units.length * 2));
+    more.set(this.units);
+    this.units = more;
+  }
+}

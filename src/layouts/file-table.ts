@@ -313,6 +313,8 @@ export class FileTable implements Iterable<LayoutFile> {
 
   /** The length of entry i's tail, -1 for none (no Tail object made). */
   tailLength = (i: number): number => (this.c.tails && this.c.tails.block[i]! >= 0 ? this.c.tails.length[i]! : -1);
+  /** Where entry i's tail starts in its shared block, -1 for none. */
+  tailOffset = (i: number): number => (this.c.tails && this.c.tails.block[i]! >= 0 ? this.c.tails.offset[i]! : -1);
 
   tail(i: number): Tail | undefined {
     const t = this.c.tails;

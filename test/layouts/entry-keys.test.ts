@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FileTable, FileTableBuilder, type FileInit } from '../../src/layouts/file-table.js';
 import { entrySignature } from '../../src/layouts/layout.js';
-import { PathHasher, samePath, sameSignature, sigHash } from '../../src/layouts/entry-keys.js';
+import { PathHasher, PathUnits, samePath, sameSignature, sigHash } from '../../src/layouts/entry-keys.js';
 import { hash30, HashIndex } from '../../src/delta/string-index.js';
 
 /** A deterministic sequence (a linear congruential generator). */
@@ -54,6 +54,16 @@ test('paths are hashed and compared on the columns exactly as their strings', ()
       }
     }
     assert.ok(equal > 100);
+  }
+});
+
+test('path units are each path reversed, the same from a tree of names and from a table of whole paths', () => {
+  for (const seed of [1, 2]) {
+    const [a, b] = tables(seed);
+    const w = new PathUnits();
+    // Written after a few units of something else: where they start must not matter.
+    const units = (t: FileTable, i: number) => String.fromCharCode(...w.units.subarray(3, w.write(t, i, 3)));
+    for (const t of [a, b]) for (let i = 0; i < t.count; i++) assert.equal(units(t, i), [...t.path(i)].reverse().join('').replace(/[\ud800-\udfff]{2}/g, (x) => x[1]! + x[0]!), t.path(i));
   }
 });
 

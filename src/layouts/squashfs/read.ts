@@ -17,6 +17,7 @@ import type { ByteSource, Span } from '../../store/byte-source.js';
 import { decodeBlock, type Codec } from '../codecs.js';
 import { SpanTable, FileTableBuilder, type FileInit, type FileTable, type Layout, type LayoutLimits, type LayoutReader, type MetadataBudget, type SharedBlock } from '../layout.js';
 import { BLOCK_UNCOMPRESSED, NO_FRAGMENT, readInode, storedLength, T, UTF8, type Inode } from './inode.js';
+import { PathUnits } from '../entry-keys.js';
 import { MetadataReader } from './metadata.js';
 import { COMPRESSORS, FLAG_COMPRESSOR_OPTIONS, INVALID_BLK, parseSuperblock, SQUASHFS_MAGIC, SUPERBLOCK_BYTES, type Superblock } from './superblock.js';
 
@@ -194,9 +195,11 @@ class Squashfs {
 }
 
 /**
- * SharedBlocks for the fragment table, keyed by the tails they hold (the keys made, all at once, when first asked for).
- * A block's member strings are made for that block only (its files found through one index array): made for every
- * file at once, they were a path string per file of the tree, all alive while the keys were hashed.
+ * SharedBlocks for the fragment table, keyed by the tails they hold (the keys made, all at once, when first asked for):
+ * a SHA-1 of the block's stored size and, for each file with a tail in it, in table (path) order, its path's code units
+ * (entry-keys.ts PathUnits), the tail's offset and length, all written into one reused buffer per block. No string is
+ * made per file: a "path:offset:length" string per tail, sorted and joined, was 1.1 KB of garbage per entry of the
+ * tree while a sync mapped its files (both images' keys are made then).
  */
 function sharedBlocks(fs: Squashfs, files: FileTable): SharedBlock[] {
   let keys: string[] | undefined;
@@ -216,13 +219,24 @@ function sharedBlocks(fs: Squashfs, files: FileTable): SharedBlock[] {
         const b = files.tailBlock(f);
         if (b >= 0 && b < n) byBlock[at[b]!++] = f;
       }
+      const w = new PathUnits();
+      const put = (end: number, v: number): number => {
+        w.room(end + 2);
+        w.units[end] = v & 0xffff;
+        w.units[end + 1] = v >>> 16;
+        return end + 2;
+      };
       keys = fs.fragments.map((fr, k) => {
-        const members: string[] = [];
+        let end = put(0, fr.stored);
         for (let m = start[k]!; m < start[k + 1]!; m++) {
-          const t = files.tail(byBlock[m]!)!;
-          members.push(`${files.path(byBlock[m]!)}:${t.offset}:${t.length}`);
+          const f = byBlock[m]!;
+          // The path's length first (the units alone would not say where one path ends), then the tail.
+          const from = put(end, 0);
+          end = w.write(files, f, from);
+          put(from - 2, end - from);
+          end = put(put(end, files.tailOffset(f)), files.tailLength(f));
         }
-        return createHash('sha1').update(`${fr.stored}\n${members.sort().join('\n')}`).digest('base64');
+        return createHash('sha1').update(new Uint8Array(w.units.buffer, 0, end * 2)).digest('base64');
       });
     }
     return keys[i]!;
