@@ -19,14 +19,15 @@
  * temp folder and deleted afterwards. Rounds: ISOSYNC_BENCH_PUBLISH_ROUNDS
  * (default 1), alternated. ISOSYNC_BENCH_PUBLISH_BEFORE=DIR (another built
  * worktree): its `publish` too, in the same rounds. Large hint pair:
- * ISOSYNC_BENCH_HINTS_PAIR=DIR or ISOSYNC_BENCH_HINTS_MB=M (see hintsBench).
+ * ISOSYNC_BENCH_HINTS_PAIR=DIR or ISOSYNC_BENCH_HINTS_MB=M (see hintsBench); by default the
+ * folder of ISOSYNC_BENCH_PUBLISH_IMAGE when it holds distro-large-1.00.iso and -1.01.iso.
  */
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildHints } from '../src/delta/hints.js';
 import { encodeBencode } from '../src/torrent/bencode-encode.js';
 import { PieceStream } from '../src/library/piece-stream.js';
@@ -215,6 +216,15 @@ async function hintsPair(label: string, old: string, cur: string, dir: string): 
     }
     const size = encodeBencode(hints).length;
     const ratio = zs?.cpu ? `  ${(cpu / zs.cpu).toFixed(1)} x zsyncmake's CPU` : '';
+    // The same in this process with the BEFORE worktree's build (its compiled dist/src), when given.
+    const beforeDir = process.env['ISOSYNC_BENCH_PUBLISH_BEFORE'];
+    if (beforeDir !== undefined && existsSync(join(beforeDir, 'dist', 'src', 'delta', 'hints.js'))) {
+      const mod = (await import(pathToFileURL(join(beforeDir, 'dist', 'src', 'delta', 'hints.js')).href)) as { buildHints: typeof buildHints };
+      const b = await timed(() => mod.buildHints(cur, [{ infoHash: '00'.repeat(20), release: '1.00', imagePath: old }]));
+      const same = Buffer.from(encodeBencode(await mod.buildHints(cur, [{ infoHash: '00'.repeat(20), release: '1.00', imagePath: old }]))).equals(Buffer.from(encodeBencode(hints)));
+      const bRatio = zs?.cpu ? `  ${(b.cpu! / zs.cpu).toFixed(1)} x zsyncmake's CPU` : '';
+      process.stdout.write(`      before: hints ${b.cpu!.toFixed(2)} CPU s (${b.wall.toFixed(2)} s)${bRatio}; its hints ${same ? 'byte-identical to' : 'DIFFER from'} these\n`);
+    }
     const zsText = zs?.cpu !== undefined ? `zsyncmake ${zs.cpu.toFixed(2)} CPU s (${zs.wall.toFixed(2)} s)` : 'zsyncmake not measured';
     process.stdout.write(
       `      hints ${cpu.toFixed(2)} CPU s (${wall.toFixed(2)} s), ${size} bytes (${((100 * size) / image).toFixed(3)}% of the image); ${zsText}${ratio}\n`,
@@ -277,7 +287,10 @@ async function hintsBench(): Promise<void> {
     // A large pair, where start-up costs do not dominate: ISOSYNC_BENCH_HINTS_PAIR=DIR (holding
     // distro-large-1.00.iso and distro-large-1.01.iso of bench/make-large-image.sh), or
     // ISOSYNC_BENCH_HINTS_MB=M to make one here (payload MiB; 300 gives ~660 MB images).
-    let pairDir = process.env['ISOSYNC_BENCH_HINTS_PAIR'];
+    // Default: the folder of ISOSYNC_BENCH_PUBLISH_IMAGE when it holds such a pair (the shared bench pair does).
+    const imageDir = process.env['ISOSYNC_BENCH_PUBLISH_IMAGE'] !== undefined ? dirname(process.env['ISOSYNC_BENCH_PUBLISH_IMAGE']) : undefined;
+    const besideImage = imageDir !== undefined && ['1.00', '1.01'].every((v) => existsSync(join(imageDir, `distro-large-${v}.iso`))) ? imageDir : undefined;
+    let pairDir = process.env['ISOSYNC_BENCH_HINTS_PAIR'] ?? besideImage;
     const mb = process.env['ISOSYNC_BENCH_HINTS_MB'];
     if (pairDir === undefined && mb !== undefined) {
       pairDir = join(dir, 'pair');

@@ -99,8 +99,19 @@ export class SourceIndex {
 
   /** Adds every block stored by setHashes() whose hashes are not both 0 (an all-zero block), in block order. */
   buildLookup(): void {
+    this.insertStored(0, this.blocks);
+  }
+
+  /**
+   * Adds blocks [first, first + n) stored by setHashes(), in block order,
+   * skipping all-zero ones (hashes both 0). Hashing a chunk's blocks first and
+   * adding them after, in a loop of nothing but table and filter updates, lets
+   * the CPU have several of those (random, mostly cache-missing) accesses in
+   * flight at once, where one set() per block hashed waited for each in turn.
+   */
+  insertStored(first: number, n: number): void {
     const { h1, h2 } = this;
-    for (let b = 0; b < this.blocks; b++) if (h1[b] !== 0 || h2[b] !== 0) this.insert(b);
+    for (let b = first, end = first + n; b < end; b++) if (h1[b] !== 0 || h2[b] !== 0) this.insert(b);
   }
 
   /**
@@ -187,6 +198,8 @@ function indexChunk(index: SourceIndex, buf: Uint8Array, words: Int32Array | und
   for (let i = 0; i < n; i++) {
     if (words) hashWords(words, (i * BLOCK) >>> 2);
     else hashPair(buf, i * BLOCK);
-    if (pair[2] !== 0) index.set(first + i, pair[0]!, pair[1]!);
+    if (pair[2] !== 0) index.setHashes(first + i, pair[0]!, pair[1]!); // an all-zero block keeps hashes 0: insertStored skips it
+
   }
+  index.insertStored(first, n);
 }
