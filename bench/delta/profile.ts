@@ -140,16 +140,23 @@ export function bucketOf(stack: readonly Frame[]): Bucket {
   return bucket ?? 'other';
 }
 
-/** Reads the one .cpuprofile in `dir` (the main thread's: the largest, when workers wrote their own). */
-export function readProfile(dir: string): CpuProfile {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-  let best: CpuProfile | undefined;
-  for (const f of files) {
-    const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;
-    if (!best || p.samples.length > best.samples.length) best = p;
-  }
-  if (!best) throw new Error(`no .cpuprofile in ${dir}`);
-  return moduleUrls(best);
+/**
+ * The main thread's profile among the files `--cpu-prof` wrote: V8 names each `CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile`,
+ * the main thread being thread 0. Largest first was wrong: a worker that lives as long as the sync (the verifying
+ * worker, mostly idle) has as many samples, and its profile was then broken down as if it were the main thread's.
+ */
+export function mainThreadProfile(files: readonly string[]): string | undefined {
+  const profiles = files.filter((f) => f.endsWith('.cpuprofile'));
+  return profiles.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? (profiles.length === 1 ? profiles[0] : undefined);
+}
+
+/** Reads the main thread's .cpuprofile in `dir` (mainThreadProfile); `workers` counts the other threads' profiles. */
+export function readProfile(dir: string): CpuProfile & { workers: number } {
+  const files = readdirSync(dir);
+  const main = mainThreadProfile(files);
+  if (!main) throw new Error(`no main-thread .cpuprofile in ${dir}`);
+  const profile = JSON.parse(readFileSync(join(dir, main), 'utf8')) as CpuProfile;
+  return { ...moduleUrls(profile), workers: files.filter((f) => f.endsWith('.cpuprofile')).length - 1 };
 }
 
 export function breakdown(profile: CpuProfile): Breakdown {

@@ -124,9 +124,11 @@ export async function measureSpeed(s: SpeedSetup): Promise<void> {
     const cpuOut = join(profDir, 'main-thread-cpu.txt');
     writeFileSync(hook, MAIN_THREAD_CPU_HOOK);
     const m = await measure(process.execPath, [...flags, '-r', hook, '--cpu-prof', `--cpu-prof-dir=${profDir}`, s.bin, ...args(join(s.work, 'speed-home-prof'))], tf, undefined, { ISOSYNC_BENCH_CPU_OUT: cpuOut });
-    out(`  where isosync's stock sync goes (one run under --cpu-prof, main thread, seconds):`);
+    const profile = readProfile(profDir);
+    // A worker thread in a stock sync is the verifying worker (store/verified-writes.ts): without it, SHA-1 runs on the main thread.
+    out(`  where isosync's stock sync goes (one run under --cpu-prof, main thread, seconds; ${profile.workers} worker thread${profile.workers === 1 ? '' : 's'}):`);
     const mainCpu = Number(readFileSync(cpuOut, 'utf8'));
-    for (const l of formatBreakdown(breakdown(readProfile(profDir)), { mainCpu, processCpu: m.cpuSeconds })) out(`    ${l}`);
+    for (const l of formatBreakdown(breakdown(profile), { mainCpu, processCpu: m.cpuSeconds })) out(`    ${l}`);
     // ISOSYNC_BENCH_DELTA_KEEP_PROFILE=DIR keeps the profile, to open in a viewer or aggregate by function.
     const keep = process.env['ISOSYNC_BENCH_DELTA_KEEP_PROFILE'];
     if (keep) cpSync(profDir, keep, { recursive: true });
