@@ -48,6 +48,20 @@ export interface CpuProfile {
   timeDeltas: number[];
 }
 
+/**
+ * How bin/isosync starts node, so that a run under the profiler (`node FLAGS --cpu-prof bin/isosync`, which skips the
+ * launcher's /bin/sh lines) runs as users run it: the V8 flags of its `exec node FLAGS "$0"` line (or of a
+ * `#!... node FLAGS` line) and the numeric variables it exports (malloc's settings). Reading only a `#!` line found
+ * no flags once the launcher became a /bin/sh script: the profiled run went without --max-semi-space-size.
+ */
+export function launcherOf(text: string): { flags: string[]; env: Record<string, string> } {
+  const exec = /\bexec node (.*?) "\$0"/.exec(text) ?? /^#!.* node (.*)$/m.exec(text);
+  const flags = exec?.[1]?.split(' ').filter(Boolean) ?? [];
+  const env: Record<string, string> = {};
+  for (const m of (/\bexport ([^;\n]*)/.exec(text)?.[1] ?? '').matchAll(/\b([A-Z][A-Z0-9_]*)=(\d+)(?=\s|$)/g)) env[m[1]!] = m[2]!;
+  return { flags, env };
+}
+
 export const BUCKETS = ['hashing', 'reading', 'writing', 'copying', 'network', 'planning', 'assembly', 'start-up', 'gc', 'idle', 'other'] as const;
 export type Bucket = (typeof BUCKETS)[number];
 

@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { breakdown, bucketOf, mainThreadProfile, moduleUrls, type CpuProfile } from '../../bench/delta/profile.js';
+import { breakdown, bucketOf, launcherOf, mainThreadProfile, moduleUrls, type CpuProfile } from '../../bench/delta/profile.js';
 
 const BUNDLE = 'file:///x/dist/bundle/main.cjs';
 /** esbuild's module lines of a made-up bundle: line (0-based) -> module. */
@@ -83,4 +83,11 @@ describe('delta bench profile', () => {
     ['none', ['a.txt'], undefined],
   ];
   for (const [name, files, want] of cases2) test(`main-thread profile: ${name}`, () => assert.equal(mainThreadProfile(files), want));
+
+  test('the launcher\'s flags and malloc settings, from its /bin/sh line or a #! line', () => {
+    const sh = `#!/bin/sh\n':' //; ISOSYNC_DEFERRED_CA_CERTS=\${NODE_EXTRA_CA_CERTS-}; unset NODE_EXTRA_CA_CERTS; export ISOSYNC_DEFERRED_CA_CERTS MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072; exec node --max-semi-space-size=2 "$0" "$@"\n// a comment\n`;
+    assert.deepEqual(launcherOf(sh), { flags: ['--max-semi-space-size=2'], env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' } });
+    assert.deepEqual(launcherOf('#!/usr/bin/env -S node --max-semi-space-size=4 --stack-size=900\n'), { flags: ['--max-semi-space-size=4', '--stack-size=900'], env: {} });
+    assert.deepEqual(launcherOf('#!/usr/bin/env node\n'), { flags: [], env: {} });
+  });
 });
