@@ -48,6 +48,20 @@ export interface CpuProfile {
   timeDeltas: number[];
 }
 
+/**
+ * How bin/isosync starts node, so that a run under the profiler (`node FLAGS --cpu-prof bin/isosync`, which skips the
+ * launcher's /bin/sh lines) runs as users run it: the V8 flags of its `exec node FLAGS "$0"` line (or of a
+ * `#!... node FLAGS` line) and the numeric variables it exports (malloc's settings). Reading only a `#!` line found
+ * no flags once the launcher became a /bin/sh script: the profiled run went without --max-semi-space-size.
+ */
+export function launcherOf(text: string): { flags: string[]; env: Record<string, string> } {
+  const exec = /\bexec node (.*?) "\$0"/.exec(text) ?? /^#!.* node (.*)$/m.exec(text);
+  const flags = exec?.[1]?.split(' ').filter(Boolean) ?? [];
+  const env: Record<string, string> = {};
+  for (const m of (/\bexport ([^;\n]*)/.exec(text)?.[1] ?? '').matchAll(/\b([A-Z][A-Z0-9_]*)=(\d+)(?=\s|$)/g)) env[m[1]!] = m[2]!;
+  return { flags, env };
+}
+
 export const BUCKETS = ['hashing', 'reading', 'writing', 'copying', 'network', 'planning', 'assembly', 'start-up', 'gc', 'idle', 'other'] as const;
 export type Bucket = (typeof BUCKETS)[number];
 
@@ -140,16 +154,23 @@ export function bucketOf(stack: readonly Frame[]): Bucket {
   return bucket ?? 'other';
 }
 
-/** Reads the one .cpuprofile in `dir` (the main thread's: the largest, when workers wrote their own). */
-export function readProfile(dir: string): CpuProfile {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-  let best: CpuProfile | undefined;
-  for (const f of files) {
-    const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;
-    if (!best || p.samples.length > best.samples.length) best = p;
-  }
-  if (!best) throw new Error(`no .cpuprofile in ${dir}`);
-  return moduleUrls(best);
+/**
+ * The main thread's profile among the files `--cpu-prof` wrote: V8 names each `CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile`,
+ * the main thread being thread 0. Largest first was wrong: a worker that lives as long as the sync (the verifying
+ * worker, mostly idle) has as many samples, and its profile was then broken down as if it were the main thread's.
+ */
+export function mainThreadProfile(files: readonly string[]): string | undefined {
+  const profiles = files.filter((f) => f.endsWith('.cpuprofile'));
+  return profiles.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? (profiles.length === 1 ? profiles[0] : undefined);
+}
+
+/** Reads the main thread's .cpuprofile in `dir` (mainThreadProfile); `workers` counts the other threads' profiles. */
+export function readProfile(dir: string): CpuProfile & { workers: number } {
+  const files = readdirSync(dir);
+  const main = mainThreadProfile(files);
+  if (!main) throw new Error(`no main-thread .cpuprofile in ${dir}`);
+  const profile = JSON.parse(readFileSync(join(dir, main), 'utf8')) as CpuProfile;
+  return { ...moduleUrls(profile), workers: files.filter((f) => f.endsWith('.cpuprofile')).length - 1 };
 }
 
 export function breakdown(profile: CpuProfile): Breakdown {

@@ -1,6 +1,7 @@
 /**
- * Takes the two readings core/idle-cores.ts decides from: /proc/stat and the
- * calling thread's /proc/thread-self/stat, SAMPLE_MS apart. A thin wrapper:
+ * Takes the readings core/idle-cores.ts decides from: /proc/stat and the
+ * calling thread's /proc/thread-self/stat, at a start and when asked
+ * (SpareCoreWatch), or SAMPLE_MS apart (spareCoresNow). A thin wrapper:
  * where either file cannot be read (not Linux, /proc not mounted), or the
  * readings tell nothing, the answer is the load-average rule.
  */
@@ -26,13 +27,48 @@ function reading(): CpuSample | undefined {
 
 const byLoad = (): number => spareCoresFromLoad(availableParallelism(), loadavg()[0]!);
 
+/**
+ * A sample that keeps going: spare() answers over the whole span since the watch started, so a caller that
+ * has work to do meanwhile can ask as late as it may still decide. A longer span also reads the coarse jiffies
+ * finer: over 60 ms a CPU counts six 10 ms ticks, and two ticks of anyone else's (a web server's reply, a flush
+ * of dirty pages) already made a core "busy" (FREE_SHARE). Ask from the thread that made it (its own CPU time is
+ * set apart).
+ */
+export class SpareCoreWatch {
+  private readonly first: CpuSample | undefined;
+  private readonly startedMs: number;
+
+  constructor(
+    private readonly read: () => CpuSample | undefined = reading,
+    private readonly clock: () => number = Date.now,
+    private readonly fallback: () => number = byLoad,
+  ) {
+    this.first = read();
+    this.startedMs = clock();
+  }
+
+  /** Whether the start was read (else spare() is the load-average rule at once). */
+  get sampling(): boolean {
+    return this.first !== undefined;
+  }
+
+  /** Milliseconds since the watch started. */
+  get elapsedMs(): number {
+    return this.clock() - this.startedMs;
+  }
+
+  /** Cores free beyond the calling thread's over the span so far (idle-cores.ts spareCores); the load-average rule when the readings tell nothing. */
+  spare(): number {
+    const after = this.first && this.read();
+    // Never more than this process may run on (an affinity mask, a container's CPU set).
+    const spare = after ? spareCores(this.first!, after) : undefined;
+    return spare === undefined ? this.fallback() : Math.min(spare, Math.max(0, availableParallelism() - 1));
+  }
+}
+
 /** Cores free now beyond the calling thread's: from a SAMPLE_MS sample of /proc/stat, else from the load average. */
 export async function spareCoresNow(ms = SAMPLE_MS): Promise<number> {
-  const before = reading();
-  if (!before) return byLoad();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  const after = reading();
-  // Never more than this process may run on (an affinity mask, a container's CPU set).
-  const spare = after ? spareCores(before, after) : undefined;
-  return spare === undefined ? byLoad() : Math.min(spare, Math.max(0, availableParallelism() - 1));
+  const watch = new SpareCoreWatch();
+  if (watch.sampling) await new Promise((resolve) => setTimeout(resolve, ms));
+  return watch.spare();
 }

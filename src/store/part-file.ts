@@ -135,8 +135,8 @@ export class PartFile implements ByteSource, PieceStore {
     const received = await resumeJournal(`${path}.blocks`, handle, target, have, existing);
     const part = new PartFile(handle, path, finalPath, target.length, have, target, received);
     part.direct = await DirectWrites.open(path);
-    // writeIfMatches on a worker thread (SHA-1 torrents): started now, or once the caller's decision is in (a
-    // sample of idle cores, ~60 ms), it starts up while the caller plans.
+    // writeIfMatches on a worker thread (SHA-1 torrents): started now, or once the caller's decision is in (a free
+    // core seen while it plans: store/verified-writes.ts verifyWorkerDecision), it starts up while the caller plans.
     const start = (yes: boolean) => {
       if (yes && !part.closed && !part.verifier && pieceCheckOf(target).kind === 'sha1') part.verifier = VerifiedWrites.start(target.pieces, part.direct?.fd ?? -1, handle.fd);
     };

@@ -15,6 +15,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
+import { SAMPLE_MS } from '../core/idle-sampler.js';
 import { alignedMemory, inAlignedMemory } from './aligned.js';
 import { FAILED, VERIFY_WORKER_MARK, WRITTEN, type VerifyJob, type VerifyReply, type VerifyWorkerData } from './verify-worker.js';
 
@@ -44,6 +45,64 @@ export const MIN_VERIFY_WORKER_BYTES = 128 * 1024 * 1024;
  */
 export function wantsVerifyWorker(targetBytes: number, spare: number): boolean {
   return targetBytes >= MIN_VERIFY_WORKER_BYTES && spare >= 1;
+}
+
+/** What verifyWorkerDecision reads: a span's spare cores (core/idle-sampler.ts SpareCoreWatch). */
+export interface CoreWatch {
+  readonly elapsedMs: number;
+  spare(): number;
+}
+
+export interface WorkerDecision {
+  /** True as soon as a worker is wanted; false once decideNow or stop said no. */
+  readonly decided: Promise<boolean>;
+  /** The last moment to decide (assembly starts): the span so far answers (after SAMPLE_MS of it at least). */
+  decideNow(): void;
+  /** No worker after all (the sync failed): the watch stops. */
+  stop(): void;
+}
+
+/**
+ * wantsVerifyWorker asked while planning runs, every `everyMs` over the whole span since `watch` started, so
+ * the worker starts (and its start-up runs beside planning) as soon as a core is seen free; decideNow answers
+ * over the span so far. It was one 60 ms sample at the start: six 10 ms ticks per CPU, where two ticks of
+ * anything else's made the core busy, and a stock sync then verified on its main thread for the whole run.
+ * `every` starts a repeating call and returns its stop (an unref'd interval by default).
+ */
+export function verifyWorkerDecision(targetBytes: number, watch: () => CoreWatch, every: (f: () => void, ms: number) => () => void = repeat, everyMs = SAMPLE_MS): WorkerDecision {
+  if (targetBytes < MIN_VERIFY_WORKER_BYTES) return { decided: Promise.resolve(false), decideNow: () => undefined, stop: () => undefined };
+  const w = watch();
+  let resolve!: (yes: boolean) => void;
+  const decided = new Promise<boolean>((r) => (resolve = r));
+  let settled = false;
+  let last = false;
+  let cancel: (() => void) | undefined;
+  const settle = (yes: boolean) => {
+    if (settled) return;
+    settled = true;
+    cancel?.();
+    resolve(yes);
+  };
+  const ask = () => {
+    if (w.elapsedMs < everyMs) return;
+    const yes = wantsVerifyWorker(targetBytes, w.spare());
+    if (yes || last) settle(yes);
+  };
+  cancel = every(ask, everyMs);
+  return {
+    decided,
+    decideNow: () => {
+      last = true;
+      ask(); // before SAMPLE_MS of span: the next tick answers
+    },
+    stop: () => settle(false),
+  };
+}
+
+function repeat(f: () => void, ms: number): () => void {
+  const t = setInterval(f, ms);
+  t.unref();
+  return () => clearInterval(t);
 }
 
 interface Waiting {

@@ -19,8 +19,8 @@ import { assemble, type AssembleEvent, type AssembleStats } from '../delta/assem
 import { pieceSpan, remainingFetchBytes, summarize, type Plan } from '../delta/plan.js';
 import { pieceNeeds } from '../delta/sure-bytes.js';
 import { PartFile } from '../store/part-file.js';
-import { MIN_VERIFY_WORKER_BYTES, wantsVerifyWorker } from '../store/verified-writes.js';
-import { spareCoresNow } from '../core/idle-sampler.js';
+import { verifyWorkerDecision } from '../store/verified-writes.js';
+import { SpareCoreWatch } from '../core/idle-sampler.js';
 import { TokenBucket } from '../swarm/rate-limit.js';
 import type { PeerSettings, SyncPeers } from '../swarm/sync-peers.js';
 import { verifyPieces } from '../torrent/hash-pieces.js';
@@ -160,9 +160,12 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
 
   emit({ type: 'phase', phase: 'verify-part' });
   // Pieces checked and written on a worker thread (store/verified-writes.ts), which starts up while planning runs,
-  // for a large target with a core free now (wantsVerifyWorker; the ~60 ms sample runs beside planning too).
-  const verifyInWorker = target.length >= MIN_VERIFY_WORKER_BYTES ? spareCoresNow().then((spare) => wantsVerifyWorker(target.length, spare)) : false;
-  const part = await PartFile.open(output, target, { verifyInWorker });
+  // for a large target once a core is seen free while planning runs (verifyWorkerDecision), at the latest when assembly starts.
+  const verifier = verifyWorkerDecision(target.length, () => new SpareCoreWatch());
+  const part = await PartFile.open(output, target, { verifyInWorker: verifier.decided }).catch((e: unknown) => {
+    verifier.stop();
+    throw e;
+  });
   const verifiedBytes = () => part.have.reduce((n, ok, p) => (ok ? n + spanLength(pieceSpan(target, pieceIndex(p))) : n), 0);
   emit({ type: 'part', path: part.path, resumedBytes: verifiedBytes() });
   let prepared: Prepared | undefined;
@@ -204,7 +207,8 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     net.engine.planned(pieceNeeds(plan, part.have));
     // Peers and web seeds behind one engine.
     const fetcher = net.hasSources ? net.engine : undefined;
-    // Its window depends on whether the verifying worker batches the writes (long decided by now).
+    // Its window depends on whether the verifying worker batches the writes: decided now, if no free core was seen yet.
+    verifier.decideNow();
     await part.verifierDecided;
     const main: AssembleStats = await assemble({
       plan,
@@ -259,6 +263,7 @@ export async function runSync(given: SyncInput): Promise<SyncReport> {
     await swarm?.close();
     return result;
   } catch (e) {
+    verifier.stop();
     swarm?.finished();
     prepared?.net.close();
     gate.close();

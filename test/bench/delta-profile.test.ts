@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { breakdown, bucketOf, moduleUrls, type CpuProfile } from '../../bench/delta/profile.js';
+import { breakdown, bucketOf, launcherOf, mainThreadProfile, moduleUrls, type CpuProfile } from '../../bench/delta/profile.js';
 
 const BUNDLE = 'file:///x/dist/bundle/main.cjs';
 /** esbuild's module lines of a made-up bundle: line (0-based) -> module. */
@@ -72,5 +72,22 @@ describe('delta bench profile', () => {
     const raw = profileOf([[['walk', BUNDLE, 150]]]);
     assert.equal(breakdown(raw).seconds.other, 0.001);
     assert.equal(breakdown(moduleUrls(raw, () => MARKS)).seconds.planning, 0.001);
+  });
+
+  // File names as node --cpu-prof writes them: CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile, thread 0 the main one.
+  const cases2: [string, string[], string | undefined][] = [
+    ['the main thread, listed after a worker', ['CPU.20261203.100953.2243.1.002.cpuprofile', 'CPU.20261203.100953.2243.0.001.cpuprofile'], 'CPU.20261203.100953.2243.0.001.cpuprofile'],
+    ['the main thread among other files', ['main-thread-cpu.txt', 'CPU.20261203.100953.2243.0.001.cpuprofile', 'hook.cjs'], 'CPU.20261203.100953.2243.0.001.cpuprofile'],
+    ['a lone profile of another name', ['x.cpuprofile'], 'x.cpuprofile'],
+    ['two profiles, neither of thread 0', ['CPU.1.2.3.1.001.cpuprofile', 'CPU.1.2.3.2.002.cpuprofile'], undefined],
+    ['none', ['a.txt'], undefined],
+  ];
+  for (const [name, files, want] of cases2) test(`main-thread profile: ${name}`, () => assert.equal(mainThreadProfile(files), want));
+
+  test('the launcher\'s flags and malloc settings, from its /bin/sh line or a #! line', () => {
+    const sh = `#!/bin/sh\n':' //; ISOSYNC_DEFERRED_CA_CERTS=\${NODE_EXTRA_CA_CERTS-}; unset NODE_EXTRA_CA_CERTS; export ISOSYNC_DEFERRED_CA_CERTS MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072; exec node --max-semi-space-size=2 "$0" "$@"\n// a comment\n`;
+    assert.deepEqual(launcherOf(sh), { flags: ['--max-semi-space-size=2'], env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' } });
+    assert.deepEqual(launcherOf('#!/usr/bin/env -S node --max-semi-space-size=4 --stack-size=900\n'), { flags: ['--max-semi-space-size=4', '--stack-size=900'], env: {} });
+    assert.deepEqual(launcherOf('#!/usr/bin/env node\n'), { flags: [], env: {} });
   });
 });

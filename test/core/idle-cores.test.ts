@@ -5,8 +5,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { FREE_SHARE, parseProcStat, parseThreadStat, spareCores, spareCoresFromLoad, type CpuSample } from '../../src/core/idle-cores.js';
-import { spareCoresNow } from '../../src/core/idle-sampler.js';
+import { SpareCoreWatch, spareCoresNow } from '../../src/core/idle-sampler.js';
 
 /** A /proc/stat text for `cpus` CPUs whose aggregate line has these jiffies (user, nice, system, idle, iowait, irq, softirq, steal). */
 function procStat(cpus: number, [user, nice, system, idle, iowait, irq, softirq, steal]: number[]): string {
@@ -104,5 +105,41 @@ describe('spareCoresNow', () => {
   it('answers with a whole number of cores this process may use beyond the calling thread', async () => {
     const n = await spareCoresNow(20);
     assert.ok(Number.isInteger(n) && n >= 0, `${n}`);
+  });
+});
+
+describe('SpareCoreWatch: the span since it started, asked when wanted', () => {
+  /** Readings of a 2-CPU machine over time: [ms, cores others kept busy so far on average, own cores so far]. */
+  const watchOver = (steps: [number, number, number][]) => {
+    let at = 0;
+    const span = (ms: number) => ms / 10; // jiffies of 10 ms per CPU
+    const first: CpuSample = { machine: { idle: 1000, total: 4000, cpus: 2 }, own: 100 };
+    const readingAt = () => {
+      const step = steps.filter(([ms]) => ms <= at).at(-1)!;
+      const [ms, others, own] = step;
+      const busy = Math.round((others + own) * span(ms));
+      return { machine: { idle: first.machine.idle + 2 * span(ms) - busy, total: first.machine.total + 2 * span(ms), cpus: 2 }, own: first.own + Math.round(own * span(ms)) };
+    };
+    const w = new SpareCoreWatch(readingAt, () => at, () => -1);
+    return { w, go: (ms: number) => (at = ms) };
+  };
+  it('a blip at the start outweighed by a quiet span after it', () => {
+    // 60 ms with others at 1/3 of a core (two ticks): busy; over 600 ms the same two ticks are 1/30 of a core.
+    const { w, go } = watchOver([[0, 0, 0], [60, 1 / 3, 1], [600, 1 / 30, 1]]);
+    go(60);
+    assert.equal(w.spare(), 0);
+    go(600);
+    assert.equal(w.spare(), Math.min(1, availableParallelism() - 1));
+    assert.equal(w.elapsedMs, 600);
+  });
+  it('a core kept busy all along stays busy', () => {
+    const { w, go } = watchOver([[0, 0, 0], [600, 0.9, 1]]);
+    go(600);
+    assert.equal(w.spare(), 0);
+  });
+  it('no readings: the fallback rule', () => {
+    const w = new SpareCoreWatch(() => undefined, () => 0, () => 3);
+    assert.equal(w.sampling, false);
+    assert.equal(w.spare(), 3);
   });
 });

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { pieceIndex } from '../../src/core/ids.js';
 import { alignedBytes } from '../../src/store/aligned.js';
 import { PartFile } from '../../src/store/part-file.js';
-import { MIN_VERIFY_WORKER_BYTES, VerifiedWrites, wantsVerifyWorker, WRITE_BATCH_BYTES } from '../../src/store/verified-writes.js';
+import { MIN_VERIFY_WORKER_BYTES, VerifiedWrites, verifyWorkerDecision, wantsVerifyWorker, WRITE_BATCH_BYTES } from '../../src/store/verified-writes.js';
 import { tempDir } from '../helpers/env.js';
 import { Rng } from '../helpers/random.js';
 
@@ -211,4 +211,64 @@ describe('a sync starts the verifying worker only where it pays', () => {
       assert.equal(wantsVerifyWorker(bytes, spare), want);
     });
   }
+});
+
+describe('the worker is decided while planning runs, at the latest when assembly starts', () => {
+  const M = MIN_VERIFY_WORKER_BYTES;
+  /** A decision over a watch whose spare cores at each tick are `spares` (one tick per 60 ms), ticked by hand. */
+  const setup = (bytes: number, spares: number[]) => {
+    let ms = 0;
+    let tick: (() => void) | undefined;
+    let stopped = false;
+    const watch = { get elapsedMs() { return ms; }, spare: () => spares[Math.min(spares.length - 1, Math.floor(ms / 60) - 1)]! };
+    const d = verifyWorkerDecision(bytes, () => watch, (f) => ((tick = f), () => (stopped = true)), 60);
+    let answer: boolean | undefined;
+    void d.decided.then((yes) => (answer = yes));
+    const step = async (to: number) => {
+      ms = to;
+      tick?.();
+      await new Promise((r) => setImmediate(r));
+    };
+    return { d, step, answer: () => answer, stopped: () => stopped, ticking: () => tick !== undefined };
+  };
+  it('a core seen free at the third tick starts the worker then, and the ticks stop', async () => {
+    const s = setup(M, [0, 0, 1, 0]);
+    await s.step(60);
+    await s.step(120);
+    assert.equal(s.answer(), undefined);
+    await s.step(180);
+    assert.equal(s.answer(), true);
+    assert.equal(s.stopped(), true);
+  });
+  it('never a free core: no until assembly, then no', async () => {
+    const s = setup(M, [0]);
+    await s.step(60);
+    await s.step(120);
+    assert.equal(s.answer(), undefined);
+    s.d.decideNow();
+    await s.step(130);
+    assert.equal(s.answer(), false);
+    assert.equal(s.stopped(), true);
+  });
+  it('assembly before the first 60 ms: the first tick answers, yes or no', async () => {
+    const s = setup(M, [0]);
+    s.d.decideNow();
+    await s.step(30);
+    assert.equal(s.answer(), undefined);
+    await s.step(60);
+    assert.equal(s.answer(), false);
+  });
+  it('a small target: no at once, no watch', async () => {
+    const s = setup(M - 1, [1]);
+    await s.step(0);
+    assert.equal(s.answer(), false);
+    assert.equal(s.ticking(), false);
+  });
+  it('a failed sync stops it: no', async () => {
+    const s = setup(M, [0]);
+    s.d.stop();
+    await s.step(60);
+    assert.equal(s.answer(), false);
+    assert.equal(s.stopped(), true);
+  });
 });
