@@ -77,10 +77,18 @@ export class ChainScratch {
 }
 
 export function runChain(c: ChainInput, enc: Lz4HcEncoder, buffers?: ChainScratch): ChainOutput {
+  const old = new OldContent(c.old, undefined, buffers?.old(c.old.size));
+  try {
+    return chain(c, enc, old, buffers);
+  } finally {
+    old.close();
+  }
+}
+
+function chain(c: ChainInput, enc: Lz4HcEncoder, old: OldContent, buffers: ChainScratch | undefined): ChainOutput {
   const ex = c.extents;
   const x = ex[c.k]!;
   const end = c.k + 1 < ex.length ? ex[c.k + 1]!.la : c.size;
-  const old = new OldContent(c.old, undefined, buffers?.old(c.old.size));
   const g: Guess = { extents: ex, sizes: inputSizes(c.size, ex), size: c.size, shift: c.shift, from: oldFile(c.old.size, c.oldExtents), old, bytes: buffers ? buffers.guess(c.size) : new Uint8Array(c.size), filled: 0 };
   // The needle reaches before the cluster only when it is shorter: there the guess is the old bytes at the last shift.
   if (end - NEEDLE < x.la) fillRange(g, end - NEEDLE, x.la);

@@ -42,7 +42,9 @@ import { calibrate, type Calibration } from './reencode-align.js';
 import { ChainScratch, runChain, type ChainInput, type ChainOutput } from './reencode-chain.js';
 import { ChainPool, defaultChainWorkers, MIN_WORKER_BYTES } from './reencode-pool.js';
 import { spareCoresNow } from '../core/idle-sampler.js';
-import { readStoredBatch, storedBytes, type StoredFile } from './reencode-old.js';
+import { onDisk, readStoredBatch, storedBytes, type StoredFile } from './reencode-old.js';
+import { BlockCache } from '../store/block-cache.js';
+import { FileSource } from '../store/file-source.js';
 import { pairSpans } from './reencode-resync.js';
 
 /** Network rounds while planning (each one batched request for every file that needs a cluster). */
@@ -138,6 +140,7 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
       const src = input.sources.flatMap((s) => s.nested.filter((n) => n.path === t.path && n.layout.format === 'erofs').map((img) => ({ img, bytes: s.bytes, index: s.index })))[0];
       if (!src) continue;
       const cal = await calibrate(src.img, src.bytes, enc);
+      const path = localPath(src.bytes);
       if (!cal) continue;
       const oldFiles = src.img.layout.files;
       const byPath = pathIndex(oldFiles);
@@ -188,11 +191,14 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
           // A batch's old files are read at once (stored, decoded later where needed), their runs merged in image order
           // (reencode-old.ts). An old file that cannot be read only loses its guess.
           // Into one buffer kept from batch to batch (a buffer per file was some 30 MB to collect on the bench pair).
-          const room = picked.map((p) => storedBytes(p.from));
-          const total = room.reduce((a, b) => a + b, 0);
+          // From a local file, each old file's clusters are read where its chain decodes them (reencode-old.ts onDisk).
+          const disk = path === undefined ? [] : picked.map((p) => onDisk(src.img, p.from, path));
+          const ahead = picked.filter((_, i) => !disk[i]).map((p) => p.from);
+          const total = ahead.reduce((a, f) => a + storedBytes(f), 0);
           // Shared with the worker, if any: its chains read the old files where they are.
           if (arena.length < total) arena = pool ? new Uint8Array(new SharedArrayBuffer(total)) : new Uint8Array(total);
-          const olds = await readStoredBatch(src.img, src.bytes, picked.map((p) => p.from), arena);
+          const read = ahead.length > 0 ? await readStoredBatch(src.img, src.bytes, ahead, arena) : [];
+          const olds = picked.map((_, i) => disk[i] ?? read.shift());
           const jobs: FileJob[] = [];
           picked.forEach((p, i) => {
             const old = olds[i];
@@ -238,6 +244,16 @@ function pathIndex(table: FileTable): (path: string) => number {
     for (const i of [first.get(h) ?? -1, ...(more.get(h) ?? [])]) if (i >= 0 && table.path(i) === path) return i;
     return -1;
   };
+}
+
+/** The local file under `src` (a file source, or a block cache over one), whose offsets are the source's; undefined for any other. */
+export function localPath(src: ByteSource): string | undefined {
+  let s: ByteSource | undefined = src;
+  for (let depth = 0; s && depth < 4; depth++) {
+    if (s instanceof FileSource) return s.path;
+    s = s instanceof BlockCache ? s.inner : undefined;
+  }
+  return undefined;
 }
 
 function fnv1a(s: string): number {

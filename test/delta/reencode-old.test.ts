@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { LayoutFile } from '../../src/layouts/layout.js';
 import type { NestedImage } from '../../src/layouts/nested.js';
-import { readStored, readStoredBatch, storedBytes } from '../../src/delta/reencode-old.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OldContent, onDisk, readStored, readStoredBatch, storedBytes } from '../../src/delta/reencode-old.js';
 import { DIRECT_BYTES } from '../../src/store/block-cache.js';
 import { MemorySource, type ByteSource, type Span } from '../../src/store/byte-source.js';
+import { tempDir } from '../helpers/env.js';
 import { randomBytes } from '../layouts/helpers.js';
 
 const BLOCK = 4096;
@@ -71,5 +74,47 @@ describe('readStoredBatch', () => {
     assert.equal(got[0], undefined);
     assert.deepEqual([...got[1]!.stored], [...(await readStored(img, image, files[1]!))!.stored]);
     assert.deepEqual([...got[4]!.stored], [...(await readStored(img, image, files[4]!))!.stored]);
+  });
+});
+
+/** A 4 KiB cluster (zeros, then an LZ4 block at its end) that decodes to 8 KiB: `pattern` (4 bytes) repeated. */
+function cluster(pattern: number[]): Uint8Array {
+  // Token: 4 literals, then a match of 8188 bytes at offset 4 (15 + 255 * 32 + 9 = 8184 beyond the minimum 4).
+  const stream = [0x4f, ...pattern, 4, 0, ...new Array<number>(32).fill(255), 8184 - 15 - 255 * 32];
+  const out = new Uint8Array(BLOCK);
+  out.set(stream, BLOCK - stream.length);
+  return out;
+}
+
+describe('onDisk', () => {
+  test('clusters read from the file where decoded: the bytes the stored clusters give; an unreadable file decodes to zeros; a split cluster is not placed', async () => {
+    const { dir, cleanup } = tempDir('isosync-reenc-old-');
+    try {
+      const bytes = new Uint8Array(64 * 1024);
+      const pas = [8192, 4096, 40960];
+      pas.forEach((pa, i) => bytes.set(cluster([i + 1, 2, 3, 4 + i]), pa));
+      const path = join(dir, 'img');
+      writeFileSync(path, bytes);
+      const img = { path: '/fs.erofs', depth: 1, base: 0, toImage: (s: number, e: number) => [{ start: s, end: e }] } as unknown as NestedImage;
+      const f = file('/a', pas);
+      const stored = (await readStored(img, new MemorySource(bytes), f))!;
+      const disk = onDisk(img, f, path)!;
+      assert.deepEqual({ ...disk, stored: undefined, disk: undefined }, { ...stored, stored: undefined, disk: undefined });
+      assert.deepEqual(disk.disk!.at, pas);
+      const fromStored = new OldContent(stored);
+      const fromDisk = new OldContent(disk);
+      fromStored.ensure(0, f.size);
+      fromDisk.ensure(0, f.size);
+      fromDisk.close();
+      assert.deepEqual([...fromDisk.bytes.subarray(8192, 8200)], [2, 2, 3, 5, 2, 2, 3, 5]);
+      assert.ok(Buffer.from(fromDisk.bytes).equals(fromStored.bytes));
+      const gone = new OldContent({ ...disk, disk: { path: join(dir, 'gone'), at: pas } });
+      gone.ensure(0, f.size);
+      assert.ok(gone.bytes.every((b) => b === 0));
+      const split = { ...img, toImage: (s: number, e: number) => [{ start: s, end: s + 1 }, { start: s + 1, end: e }] } as unknown as NestedImage;
+      assert.equal(onDisk(split, f, path), undefined);
+    } finally {
+      cleanup();
+    }
   });
 });

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ChainPool, defaultChainWorkers, MIN_WORKER_BYTES } from '../../src/delta/reencode-pool.js';
 import type { ChainInput, ChainOutput } from '../../src/delta/reencode-chain.js';
-import { reencodeChangedClusters } from '../../src/delta/reencoded-clusters.js';
+import { localPath, reencodeChangedClusters } from '../../src/delta/reencoded-clusters.js';
+import { BlockCache } from '../../src/store/block-cache.js';
+import { FileSource } from '../../src/store/file-source.js';
 import { ReencodedStore } from '../../src/delta/reencoded-store.js';
 import { erofsReader } from '../../src/layouts/erofs/read.js';
 import type { NestedImage } from '../../src/layouts/nested.js';
@@ -108,18 +110,27 @@ describe('re-encoded clusters with a worker thread', { skip: needTools('mkfs.ero
       const a = image('a', old);
       const b = image('b', neu);
       const results = [];
-      for (const workers of [0, 1, 'ahead'] as const) {
-        const src = new MemorySource(a);
+      // 'disk' and 'disk-worker': the old image a file (under the sync's block cache): its clusters read where decoded.
+      for (const workers of [0, 1, 'ahead', 'disk', 'disk-worker'] as const) {
+        const file = workers === 'disk' || workers === 'disk-worker' ? await FileSource.open(join(dir, 'a.erofs')) : undefined;
+        const src = file ? new BlockCache(file) : new MemorySource(a);
         const tgt = new MemorySource(b);
         const t = whole('/fs.erofs', await readFrom(erofsReader, tgt));
         const s = whole('/fs.erofs', await readFrom(erofsReader, src));
         const store = new ReencodedStore();
         // 'ahead': a pool started before the work was known, its encoder warmed up (as planning starts it).
-        const res = await reencodeChangedClusters({ targets: [t], sources: [{ nested: [s], bytes: src, index: 3 }], target: tgt, store, storeIndex: 5, ...(workers === 'ahead' ? { pool: Promise.resolve(ChainPool.start(undefined, true)) } : { workers }) });
+        const res = await reencodeChangedClusters({ targets: [t], sources: [{ nested: [s], bytes: src, index: 3 }], target: tgt, store, storeIndex: 5, ...(workers === 'ahead' ? { pool: Promise.resolve(ChainPool.start(undefined, true)) } : { workers: workers === 'disk' ? 0 : workers === 'disk-worker' ? 1 : workers }) });
         results.push({ res, bytes: await store.read(0, store.size) });
         store.close();
+        await file?.close();
       }
-      const [without, withWorker, ahead] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0]];
+      const [without, withWorker, ahead, disk, diskWorker] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0], (typeof results)[0], (typeof results)[0]];
+      assert.equal(localPath(new BlockCache(new MemorySource(a))), undefined, 'no file under a memory source');
+      assert.deepEqual(disk.res.guesses, without.res.guesses, 'the same guesses with the clusters read from the file');
+      assert.ok(Buffer.from(disk.bytes).equals(without.bytes), 'the same cluster bytes read from the file');
+      assert.ok(diskWorker.res.inWorker > 0, 'the worker ran some chains reading the file itself');
+      assert.deepEqual(diskWorker.res.guesses, without.res.guesses);
+      assert.ok(Buffer.from(diskWorker.bytes).equals(without.bytes), 'the same cluster bytes from the worker reading the file');
       assert.ok(ahead.res.inWorker > 0, 'the warmed-up worker ran some chains');
       assert.deepEqual(ahead.res.guesses, without.res.guesses);
       assert.ok(Buffer.from(ahead.bytes).equals(without.bytes), 'the same cluster bytes from the warmed-up worker');
