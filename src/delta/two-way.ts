@@ -21,7 +21,7 @@ import { mergeSpans, subtractSpans } from '../core/span.js';
 import { finish, scan, type MatchResult } from './matcher.js';
 import { BLOCK, hashPair, hashWords, pair, wordsOf } from './rolling-hash.js';
 import { runSpans, type CopyRun } from './runs.js';
-import { indexSource, SourceIndex } from './source-index.js';
+import { indexSource, SourceIndex, type Lookup } from './source-index.js';
 
 /**
  * Bytes read at once while hashing the newer image's blocks that no run gives, and the rest of it
@@ -71,28 +71,34 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
     }
   }
   // From here only the older blocks' hashes are wanted (deriveIndex): the table and the filter go before the newer index is made.
-  olderIndex.dropLookup();
+  const spare = olderIndex.dropLookup();
   const turned: CopyRun[] = from.runs.map((r) => ({ target: r.source, source: r.target, length: r.length }));
   // Each gap widened by REACH on both sides: a run that starts in a turned run and reaches into the gap is found too.
   const gaps = mergeSpans(
     subtractSpans([{ start: 0, end: older.size }], runSpans(turned)).map((g) => ({ start: Math.max(0, g.start - REACH), end: Math.min(older.size, g.end + REACH) })),
   );
-  const newerIndex = gaps.length > 0 ? await deriveIndex(newer, olderIndex, from.runs) : undefined;
+  // The older index is dropped before the await: the newer index's hashes are read while the collector may free its own.
+  const derived = gaps.length > 0 ? deriveIndex(newer, olderIndex, from.runs, spare) : undefined;
   olderIndex = undefined;
+  const newerIndex = derived ? await derived : undefined;
   const gapScan = newerIndex ? await scan(older, newer, newerIndex, gaps, { readBytes: GAP_READ_BYTES, scattered: true, known: turned }) : { runs: [], zeros: [] };
   const to = finish({ runs: [...turned, ...gapScan.runs], zeros: gapScan.zeros }, minRun);
   return { from, to };
 }
 
-/** The newer image's index: hashes taken from the older image's index where a run moved whole blocks, computed for the rest. */
-async function deriveIndex(newer: ByteSource, olderIndex: SourceIndex, runs: readonly CopyRun[]): Promise<SourceIndex> {
+/**
+ * The newer image's index: hashes taken from the older image's index where a run moved whole blocks, computed for the
+ * rest. `olderIndex` is used only before the first await (the caller then lets it go); `spare`: its dropped look-up arrays.
+ */
+function deriveIndex(newer: ByteSource, olderIndex: SourceIndex, runs: readonly CopyRun[], spare: Lookup): Promise<SourceIndex> {
   const blocks = Math.floor(newer.size / BLOCK);
   // The hashes go straight into the index (no copy of them), and into its table in block order once all are known.
-  const index = new SourceIndex(blocks);
+  const index = new SourceIndex(blocks, spare);
   const known = copyKnown(blocks, olderIndex, runs, index);
-  await hashUnknown(newer, unknownRanges(blocks, known), known, index);
-  index.buildLookup();
-  return index;
+  return hashUnknown(newer, unknownRanges(blocks, known), known, index).then(() => {
+    index.buildLookup();
+    return index;
+  });
 }
 
 /**

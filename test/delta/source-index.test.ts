@@ -2,7 +2,8 @@
  * The matcher's source index (delta/source-index.ts): an index filled out of
  * order (setHashes, then buildLookup) answers as one filled in block order
  * (set), first block winning among equal hashes; after dropLookup it keeps
- * the hashes but finds nothing.
+ * the hashes but finds nothing, and an index made with the arrays it dropped
+ * answers as one made with fresh ones.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -52,5 +53,27 @@ describe('source index', () => {
     assert.equal(index.has(hashes[10]![0]), false);
     assert.equal(index.rollingOf(10), hashes[10]![0]);
     assert.equal(index.secondOf(10), hashes[10]![1]);
+  });
+
+  it('reuses the look-up arrays an index of the same size dropped, cleared', () => {
+    const a = hashesOf(4000);
+    const b = hashesOf(4100).slice(100); // other hashes, same block count
+    const first = new SourceIndex(a.length);
+    a.forEach(([h1, h2], i) => first.set(i, h1, h2));
+    const dropped = first.dropLookup();
+    const reused = new SourceIndex(b.length, dropped);
+    const fresh = new SourceIndex(b.length);
+    for (const idx of [reused, fresh]) {
+      b.forEach(([h1, h2], i) => idx.setHashes(i, h1, h2));
+      idx.buildLookup();
+    }
+    assert.equal(reused.filter, dropped.filter, 'the same filter array');
+    assert.equal(reused.quick, dropped.quick, 'the same quick filter array');
+    assert.deepEqual([...reused.filter], [...fresh.filter]);
+    assert.deepEqual([...reused.quick], [...fresh.quick]);
+    for (const [i, [h1, h2]] of [...b, ...a].entries()) assert.equal(reused.find(h1, h2), fresh.find(h1, h2), `hash pair ${i}`);
+    // Arrays of another size are not taken.
+    const other = new SourceIndex(40_000, reused.dropLookup());
+    assert.notEqual(other.quick, dropped.quick);
   });
 });
