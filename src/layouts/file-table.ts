@@ -301,6 +301,11 @@ export class FileTable implements Iterable<LayoutFile> {
     return this.c.bounds[this.c.chunkAt[i]! + 2 * k + 1]!;
   }
 
+  /** Every entry's chunk bounds, one entry after the other (start, end pairs), as a view: no copy. */
+  allChunks(): Float64Array {
+    return this.c.bounds.subarray(0, this.c.chunkAt[this.count]!);
+  }
+
   /** Entry i's chunk bounds as a view (start0, end0, start1, ...). */
   chunks(i: number): Float64Array {
     return this.c.bounds.subarray(this.c.chunkAt[i]!, this.c.chunkAt[i + 1]!);
