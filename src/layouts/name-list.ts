@@ -10,13 +10,26 @@
  */
 import { Buffer } from 'node:buffer';
 
+/** Code units made room for per expected name (a root tree's names are some 10-30 long). */
+const NAME_UNITS_HINT = 48;
+
 export class NameList {
   /** Code units of every name, one after the other: bytes while all are below 256. */
-  private codes: Uint8Array | Uint16Array = new Uint8Array(4096);
+  private codes: Uint8Array | Uint16Array;
   private used = 0;
   /** Name i's code units are codes[starts[i], starts[i + 1]). */
-  private starts = new Uint32Array(1024);
+  private starts: Uint32Array;
   count = 0;
+
+  /**
+   * `expected`: the names to come (a hint; 0: unknown). Room is made for them at once, NAME_UNITS_HINT code units
+   * each: pages not written cost no memory (a large typed array is mapped zeroed), where growing by doubling copied
+   * the buffers and left the old ones to the old space's collection.
+   */
+  constructor(expected = 0) {
+    this.codes = new Uint8Array(Math.max(4096, expected * NAME_UNITS_HINT));
+    this.starts = new Uint32Array(Math.max(1024, expected + 2));
+  }
 
   static from(names: readonly string[]): NameList {
     const out = new NameList();

@@ -15,6 +15,7 @@ import { overlay, SegmentList, ZERO_SOURCE, type LocalSegment } from '../delta/p
 import { reasonCode } from '../delta/segments.js';
 import { mergeBounds, subtractSpans } from '../core/span.js';
 import { isoLayout } from '../layouts/iso-layout.js';
+import { usedBounds } from '../layouts/layout.js';
 import { DEFAULT_NEST, espPartitions, findNested, mayBeImage, outerCandidates, type NestedImage } from '../layouts/nested.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { reencodeChangedClusters } from '../delta/reencoded-clusters.js';
@@ -44,14 +45,12 @@ export interface NestedPlan {
  * `out` (pairs, not spans: an EROFS image has a gap or more per inode).
  */
 function freeBounds(img: NestedImage, containerBytes: number, out: number[]): void {
-  const used: number[] = [];
-  for (const m of img.layout.metadata) used.push(m.start, m.end);
-  const files = img.layout.files;
-  for (let f = 0; f < files.count; f++) for (let i = 0; i < files.chunkCount(f); i++) used.push(files.chunkStart(f, i), files.chunkEnd(f, i));
-  for (const b of img.layout.shared) used.push(b.start, b.end);
-  const merged = mergeBounds(used);
+  const merged = usedBounds(img.layout);
   const gap = (start: number, end: number) => {
-    if (end > start) for (const x of img.toImage(start, end)) out.push(x.start, x.end);
+    if (end <= start) return;
+    // One run (the usual case): no span list per gap (about one gap per EROFS inode).
+    if (img.base !== undefined) out.push(start + img.base, end + img.base);
+    else for (const x of img.toImage(start, end)) out.push(x.start, x.end);
   };
   let at = 0;
   for (let k = 0; k < merged.length && at < containerBytes; k += 2) {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FileTableBuilder } from '../../src/layouts/file-table.js';
+import { FileTable, FileTableBuilder } from '../../src/layouts/file-table.js';
+import { SpanTable, usedBounds, type Layout } from '../../src/layouts/layout.js';
 
 test('evidence given as numbers reads back as the string a reader would have written', () => {
   const b = new FileTableBuilder();
@@ -47,4 +48,23 @@ test('a builder sized by a hint (exact, short, long) gives the table of one with
   // Sorted by path: the in-place ordering moved entries.
   assert.notEqual(JSON.parse(plain[1]!).path, '/n');
   for (const hint of [301, 100, 5000]) assert.deepEqual(rows(build(hint)), plain, `hint ${hint}`);
+});
+
+test('the bytes a layout uses are its metadata, every chunk and the shared blocks, merged', () => {
+  const files = FileTable.of([
+    { path: '/b', type: 'file', size: 30, chunks: [500, 520, 900, 910] },
+    { path: '/a', type: 'file', size: 20, chunks: [100, 120] },
+    { path: '/d', type: 'dir', size: 0, chunks: [] },
+    { path: '/c', type: 'file', size: 5, chunks: [119, 130], tail: { block: 0, offset: 0, length: 5 } },
+  ]);
+  assert.deepEqual([...files.allChunks()].sort((x, y) => x - y), [100, 119, 120, 130, 500, 520, 900, 910]);
+  const layout = {
+    format: 'squashfs',
+    size: 2000,
+    files,
+    metadata: SpanTable.merged([{ start: 0, end: 96 }, { start: 1500, end: 2000 }]),
+    shared: [{ start: 1000, end: 1100, key: 'k' }, { start: 96, end: 100, key: 'j' }],
+    readContent: () => Promise.reject(new Error('not read')),
+  } satisfies Layout;
+  assert.deepEqual([...usedBounds(layout)], [0, 130, 500, 520, 900, 910, 1000, 1100, 1500, 2000]);
 });
