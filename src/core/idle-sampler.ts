@@ -17,12 +17,52 @@ export const SAMPLE_MS = 60;
 
 function reading(): CpuSample | undefined {
   try {
-    const machine = parseProcStat(readFileSync('/proc/stat', 'utf8'));
-    const own = parseThreadStat(readFileSync('/proc/thread-self/stat', 'utf8'));
-    return machine && own !== undefined ? { machine, own } : undefined;
+    return sampleOf(readFileSync('/proc/stat', 'utf8'), readFileSync('/proc/thread-self/stat', 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+function sampleOf(stat: string, thread: string): CpuSample | undefined {
+  const machine = parseProcStat(stat);
+  const own = parseThreadStat(thread);
+  return machine && own !== undefined ? { machine, own } : undefined;
+}
+
+/**
+ * The reading bin/isosync takes as its first step for `publish` (the texts
+ * of /proc/stat and /proc/thread-self/stat, and performance.now() then),
+ * before it loads the command: the first spareCoresNow() of the run takes it
+ * as its first reading, so the wait between the two readings is spent on
+ * loading the CLI instead of added after it (publish's hashing worker starts
+ * that much sooner).
+ */
+export const EARLY_READING = Symbol.for('isosync.earlyIdleReading');
+
+interface EarlyReading {
+  readonly at: number;
+  readonly stat: string;
+  readonly thread: string;
+}
+
+/** Readings older than this are not used: the answer is for now. */
+const EARLY_MAX_AGE_MS = 1000;
+
+/** The early reading and when it was taken (once per run: it is removed), or undefined. */
+function takeEarly(): { sample: CpuSample; at: number } | undefined {
+  const g = globalThis as { [EARLY_READING]?: unknown };
+  const early = g[EARLY_READING];
+  delete g[EARLY_READING];
+  return usableEarly(early, performance.now());
+}
+
+/** `early` (what bin/isosync left) as a first reading at time `now`: undefined unless it parses and is at most EARLY_MAX_AGE_MS old. */
+export function usableEarly(early: unknown, now: number): { sample: CpuSample; at: number } | undefined {
+  const e = early as Partial<EarlyReading> | undefined;
+  if (!e || typeof e.at !== 'number' || typeof e.stat !== 'string' || typeof e.thread !== 'string') return undefined;
+  if (!(now - e.at >= 0 && now - e.at <= EARLY_MAX_AGE_MS)) return undefined;
+  const sample = sampleOf(e.stat, e.thread);
+  return sample ? { sample, at: e.at } : undefined;
 }
 
 const byLoad = (): number => spareCoresFromLoad(availableParallelism(), loadavg()[0]!);
@@ -66,9 +106,15 @@ export class SpareCoreWatch {
   }
 }
 
-/** Cores free now beyond the calling thread's: from a SAMPLE_MS sample of /proc/stat, else from the load average. */
+/** Cores free now beyond the calling thread's: from a SAMPLE_MS sample of /proc/stat (begun early when bin/isosync took EARLY_READING), else from the load average. */
 export async function spareCoresNow(ms = SAMPLE_MS): Promise<number> {
-  const watch = new SpareCoreWatch();
-  if (watch.sampling) await new Promise((resolve) => setTimeout(resolve, ms));
-  return watch.spare();
+  const early = takeEarly();
+  const before = early?.sample ?? reading();
+  if (!before) return byLoad();
+  const wait = early ? ms - (performance.now() - early.at) : ms;
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  const after = reading();
+  // Never more than this process may run on (an affinity mask, a container's CPU set).
+  const spare = after ? spareCores(before, after) : undefined;
+  return spare === undefined ? byLoad() : Math.min(spare, Math.max(0, availableParallelism() - 1));
 }

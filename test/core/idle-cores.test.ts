@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { FREE_SHARE, parseProcStat, parseThreadStat, spareCores, spareCoresFromLoad, type CpuSample } from '../../src/core/idle-cores.js';
-import { SpareCoreWatch, spareCoresNow } from '../../src/core/idle-sampler.js';
+import { EARLY_READING, SpareCoreWatch, spareCoresNow, usableEarly } from '../../src/core/idle-sampler.js';
 
 /** A /proc/stat text for `cpus` CPUs whose aggregate line has these jiffies (user, nice, system, idle, iowait, irq, softirq, steal). */
 function procStat(cpus: number, [user, nice, system, idle, iowait, irq, softirq, steal]: number[]): string {
@@ -141,5 +141,28 @@ describe('SpareCoreWatch: the span since it started, asked when wanted', () => {
     const w = new SpareCoreWatch(() => undefined, () => 0, () => 3);
     assert.equal(w.sampling, false);
     assert.equal(w.spare(), 3);
+  });
+});
+
+describe('usableEarly: the reading bin/isosync takes before publish loads', () => {
+  const stat = procStat(2, [100, 5, 30, 800, 20, 3, 2, 1]);
+  const thread = '4242 (node) R 1 4242 4242 0 -1 4194304 500 0 0 0 17 3 0 0 20 0 1 0 100 1000 100';
+  it('is a first reading when it parses and is fresh', () => {
+    assert.deepEqual(usableEarly({ at: 1000, stat, thread }, 1040), { sample: { machine: { idle: 820, total: 961, cpus: 2 }, own: 20 }, at: 1000 });
+  });
+  it('is not used when older than a second, from the future, unparsable or not a reading', () => {
+    assert.equal(usableEarly({ at: 1000, stat, thread }, 2500), undefined);
+    assert.equal(usableEarly({ at: 1000, stat, thread }, 900), undefined);
+    assert.equal(usableEarly({ at: 1000, stat: 'intr 1 2', thread }, 1040), undefined);
+    assert.equal(usableEarly({ at: 1000, stat, thread: 'garbage' }, 1040), undefined);
+    assert.equal(usableEarly(undefined, 1040), undefined);
+    assert.equal(usableEarly({ at: '1000', stat, thread }, 1040), undefined);
+  });
+  it('is taken by the first spareCoresNow of the run, which still answers', async () => {
+    const g = globalThis as { [EARLY_READING]?: unknown };
+    g[EARLY_READING] = { at: performance.now(), stat: 'not a reading', thread };
+    const n = await spareCoresNow(20);
+    assert.equal(EARLY_READING in g, false);
+    assert.ok(Number.isInteger(n) && n >= 0, `${n}`);
   });
 });
