@@ -39,6 +39,7 @@ import { decodeHints } from '../../src/delta/hint-format.js';
 import { FIXTURES, hasTool, tempDir } from '../helpers/env.js';
 import { rpmPackage } from '../packages/make-rpm.js';
 import { LAYOUT_TARGETS } from './layout-targets.js';
+import { LEAN_GET_TARGET } from './lean-get-target.js';
 import type { Seed } from './mutate.js';
 import type { FuzzTarget } from './protocol.js';
 
@@ -199,6 +200,7 @@ const REPOMD = `<?xml version="1.0" encoding="UTF-8"?>
 
 export const TARGETS: readonly FuzzTarget[] = [
   ...LAYOUT_TARGETS,
+  LEAN_GET_TARGET,
   {
     name: 'bencode',
     what: 'bencode decoder (torrents, tracker replies, extension messages)',
