@@ -16,7 +16,7 @@
  * one; EROFS clusters rebuilt by re-encoding count in both directions).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,7 +61,12 @@ export async function run(): Promise<void> {
       out(`pair made at scale ${scale} in ${made.seconds.toFixed(0)} s`);
     } else out(`pair reused from ${pairDir}/live`);
     const www = join(pairDir, 'live');
-    nginx = await Nginx.start(join(work, 'nginx'), www);
+    // nginx serves this run's own folder: links to the pair's images plus the run's zsync control files, so
+    // runs sharing one LIVE_PAIR never write into it (nor delete each other's control files).
+    const served = join(work, 'www');
+    mkdirSync(served);
+    for (const n of readdirSync(www)) if (n.endsWith('.iso')) symlinkSync(join(www, n), join(served, n));
+    nginx = await Nginx.start(join(work, 'nginx'), served);
     const url = (n: string) => `${nginx!.baseUrl}/${n}`;
     // LIVE_VARIANTS=live-erofs: one variant only (each takes minutes).
     for (const variant of (process.env.LIVE_VARIANTS ?? 'live,live-erofs').split(',')) {
@@ -110,8 +115,7 @@ export async function run(): Promise<void> {
       const pub = await measure(process.execPath, [BIN, 'publish', b, '--product', variant, '--release', '2', '--previous', a, '--web-seed', url(`${variant}-2.iso`), '--home', home, '-o', hinted], tf);
       const info = JSON.parse((await measure(process.execPath, [BIN, 'info', hinted, '--json'], tf)).stdout) as { hints?: { bytes?: number } | null };
       out(`  publish with hints: ${pub.seconds.toFixed(0)} s; hints ${info.hints?.bytes ?? 0} bytes (${((100 * (info.hints?.bytes ?? 0)) / statSync(b).size).toFixed(3)} % of the image)`);
-      const control = join(www, `${variant}-2.zsync`);
-      rmSync(control, { force: true });
+      const control = join(served, `${variant}-2.zsync`);
       if (have('zsyncmake')) await measure('zsyncmake', ['-u', url(`${variant}-2.iso`), '-o', control, b], tf);
       const rows: Row[] = [];
       // Every process is measured: wall, CPU (user + system, from a nested /usr/bin/time) and peak RSS.
@@ -188,6 +192,5 @@ export async function run(): Promise<void> {
   } finally {
     await nginx?.stop();
     rmSync(work, { recursive: true, force: true });
-    if (kept) for (const n of ['live-2.zsync', 'live-erofs-2.zsync']) rmSync(join(kept, 'live', n), { force: true });
   }
 }
