@@ -19,12 +19,7 @@
  * With `transient` (the lean HTTP client's body views of its one read
  * buffer: lean-get.ts), a whole block is copied out, cut from shared slabs
  * of SLAB_BYTES (freed when the last block cut from one is), and so is a
- * block cut by a read's end, filled there. A whole block goes instead, when
- * `place` has one for it, straight to where its piece is assembled (the
- * engine's inPlace: the fetch's own buffer), delivered in the same call: on
- * the stock-torrent DVD sync that was every fetched byte copied once less,
- * and 82 MB of slabs (external memory, which drives V8's full collections)
- * never allocated.
+ * block cut by a read's end, filled there.
  */
 import { firstEndingAfter, type Span } from '../core/span.js';
 import type { Block } from '../engine/block.js';
@@ -71,8 +66,6 @@ export class BlockFiller {
   constructor(
     blocks: readonly { block: Block; span: Span }[],
     private readonly onBlock: (b: Block, bytes: Uint8Array) => void,
-    /** Where a whole block of transient bytes may be copied to and delivered from (HandleSink.inPlace), else undefined. */
-    private readonly place?: (b: Block) => Uint8Array | undefined,
   ) {
     this.slots = blocks.map((b) => ({ block: b.block, span: b.span, bytes: undefined, filled: 0, done: false })).sort((a, b) => a.span.start - b.span.start);
     this.spans = this.slots.map((s) => s.span);
@@ -90,7 +83,7 @@ export class BlockFiller {
       if (b <= a) continue;
       if (s.filled === 0 && a === s.span.start && b === s.span.end) {
         const view = bytes.subarray(a - offset, b - offset);
-        this.deliver(s, this.transient ? this.copyOut(s.block, view) : view);
+        this.deliver(s, this.transient ? slabCopy(view) : view);
         continue;
       }
       s.bytes ??= this.transient ? slabCut(s.span.end - s.span.start) : new Uint8Array(s.span.end - s.span.start);
@@ -102,14 +95,6 @@ export class BlockFiller {
         this.deliver(s, out);
       }
     }
-  }
-
-  /** A whole block's own copy of transient bytes: in place when there is a place, else from a slab. */
-  private copyOut(b: Block, view: Uint8Array): Uint8Array {
-    const to = this.place?.(b);
-    if (to === undefined || to.length !== view.length) return slabCopy(view);
-    to.set(view);
-    return to;
   }
 
   private deliver(s: Slot, bytes: Uint8Array): void {

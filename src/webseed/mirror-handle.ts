@@ -211,7 +211,7 @@ export class MirrorHandle implements PeerHandle, MirrorHost {
       // Withdrawn asks are rare: no key string per block while there are none.
       if ((this.cancelled.size > 0 && this.cancelled.delete(keyOf(b))) || !this.alive) return;
       this.sink?.block(this, b, bytes);
-    }, (b) => (this.alive ? this.sink?.inPlace?.(this, b.piece, b.offset, b.length) : undefined));
+    });
     const ask = new Ask(blocks, mergeSpans(items.map((i) => i.span)), filler, this.cancelled);
     this.asks.add(ask);
     let missing: Block[] = [];

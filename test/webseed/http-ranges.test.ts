@@ -119,24 +119,4 @@ describe('block filler', () => {
     assert.notEqual(got.get(20)!.buffer, first.buffer, 'block 20, cut by the boundary, has a buffer of its own');
     assert.notEqual(got.get(20)!.buffer, second.buffer);
   });
-
-  it('copies a whole block of transient bytes to its place when it has one (else to a slab), and a cut block never there', () => {
-    const got = new Map<number, Uint8Array>();
-    const piece = new Uint8Array(40);
-    // Block 0 has a place; block 10's place is the wrong size (a slab then); block 20 is cut by the chunk's end.
-    const place = (b: { offset: number; length: number }) => (b.offset === 0 || b.offset === 20 ? piece.subarray(b.offset, b.offset + b.length) : b.offset === 10 ? piece.subarray(10, 15) : undefined);
-    const f = new BlockFiller([blk(0, 10), blk(10, 10), blk(20, 10)], (b, bytes) => got.set(b.offset, bytes), place);
-    f.transient = true;
-    const chunk = Buffer.from(FILE.subarray(0, 25));
-    f.put(0, chunk);
-    chunk.fill(0); // transient: the reader's buffer is used again
-    f.put(25, Buffer.from(FILE.subarray(25, 30)));
-    for (const [at, bytes] of got) assert.deepEqual(Buffer.from(bytes), FILE.subarray(at, at + 10));
-    assert.equal(got.get(0)!.buffer, piece.buffer, 'block 0 went to its place');
-    assert.equal(got.get(0)!.byteOffset, 0);
-    assert.deepEqual(Buffer.from(piece.subarray(0, 10)), FILE.subarray(0, 10));
-    assert.notEqual(got.get(10)!.buffer, piece.buffer, 'block 10: a place of the wrong size is not used');
-    assert.notEqual(got.get(20)!.buffer, piece.buffer, 'block 20, filled over two chunks, is not built in place');
-    assert.deepEqual(Buffer.from(piece.subarray(10, 30)), Buffer.alloc(20), 'nothing else was written to the piece');
-  });
 });
