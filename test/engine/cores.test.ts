@@ -392,12 +392,13 @@ describe('pieceWindow: a deep window only for peers without a web seed', () => {
     ['nothing attached: the default', 256 * KiB, { peers: false, webSeeds: 0 }, undefined],
     ['peers and a web seed: the default', 256 * KiB, { peers: true, webSeeds: 1 }, undefined],
     ['peers and two web seeds: the default', 16 * KiB, { peers: true, webSeeds: 2 }, undefined],
-    ['peers alone, 256 KiB pieces: 8 MiB of pieces', 256 * KiB, { peers: true, webSeeds: 0 }, 32],
-    ['peers alone, 4 MiB pieces: 8 MiB of pieces', 4 * MiB, { peers: true, webSeeds: 0 }, 2],
+    ['peers alone, 256 KiB pieces: 4 MiB of pieces', 256 * KiB, { peers: true, webSeeds: 0 }, 16],
+    ['peers alone, 2 MiB pieces: 4 MiB of pieces', 2 * MiB, { peers: true, webSeeds: 0 }, 2],
+    ['peers alone, 4 MiB pieces: at least the minimum', 4 * MiB, { peers: true, webSeeds: 0 }, MIN_PEER_WINDOW_PIECES],
     ['peers alone, 16 MiB pieces: at least the minimum', 16 * MiB, { peers: true, webSeeds: 0 }, MIN_PEER_WINDOW_PIECES],
     ['peers alone, 16 KiB pieces: at most the maximum', 16 * KiB, { peers: true, webSeeds: 0 }, MAX_PEER_WINDOW_PIECES],
-    ['peers alone, 3 MiB pieces: rounded up', 3 * MiB, { peers: true, webSeeds: 0 }, 3],
-    ['peers alone, 768 KiB pieces: rounded up', 768 * KiB, { peers: true, webSeeds: 0 }, 11],
+    ['peers alone, 1.5 MiB pieces: rounded up', 1.5 * MiB, { peers: true, webSeeds: 0 }, 3],
+    ['peers alone, 768 KiB pieces: rounded up', 768 * KiB, { peers: true, webSeeds: 0 }, 6],
   ];
   for (const [name, pieceLength, sources, want] of rows) {
     it(name, () => assert.equal(pieceWindow(pieceLength, sources), want));
