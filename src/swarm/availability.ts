@@ -39,6 +39,17 @@ export class Availability<P> {
     return h === 'all' || (h?.has(p) ?? false);
   }
 
+  /**
+   * A piece the peer has and `have` lacks, looking from piece `from` on and around to it; -1 when there is none.
+   * Where the last one was found is a good `from`: it is often still lacked.
+   */
+  firstLacked(peer: P, have: readonly boolean[], from: number): number {
+    const h = this.held.get(peer);
+    if (h === undefined || this.pieceCount === 0) return -1;
+    for (let k = 0, p = from % this.pieceCount; k < this.pieceCount; k++, p = p + 1 === this.pieceCount ? 0 : p + 1) if (!have[p] && (h === 'all' || h.has(p))) return p;
+    return -1;
+  }
+
   /** The peer has every piece. */
   isComplete(peer: P): boolean {
     return this.held.get(peer) === 'all';

@@ -88,6 +88,8 @@ export class PeerLink {
   readonly encrypted: boolean;
   /** Bytes the peer sent on this connection. */
   bytesIn = 0;
+  /** The piece that last made us interested in it: where Swarm.updateInterest's scan starts (it is often still wanted). */
+  wantFrom = 0;
 
   constructor(
     readonly socket: PeerSocket,

@@ -27,6 +27,23 @@ describe('availability', () => {
     assert.deepEqual([0, 1, 2, 3].map((p) => a.count(P(p))), [2, 3, 1, 1]);
     assert.equal(a.isComplete('S'), true);
   });
+  it('the first piece a peer has and we lack is looked for from a given piece on, around to it', () => {
+    const a = new Availability<string>(5);
+    a.bitfield('A', mask('#.##.'), false);
+    a.bitfield('S', mask('.....'), true);
+    const have = (m: string) => [...m].map((c) => c === '#');
+    const cases: [peer: string, ours: string, from: number, found: number, why: string][] = [
+      ['A', '.....', 0, 0, 'from piece 0'],
+      ['A', '.....', 1, 2, 'skips a piece the peer lacks'],
+      ['A', '.....', 4, 0, 'wraps around past the last piece'],
+      ['A', '#.#..', 1, 3, 'skips pieces we have'],
+      ['A', '#.##.', 2, -1, 'none: we have all it has'],
+      ['S', '##.##', 3, 2, 'a peer with every piece: the first we lack from there'],
+      ['S', '#####', 0, -1, 'none: we have every piece'],
+      ['B', '.....', 0, -1, 'a peer that announced nothing'],
+    ];
+    for (const [peer, ours, from, found, why] of cases) assert.equal(a.firstLacked(peer, have(ours), from), found, why);
+  });
   it('a have is new once; the last missing piece makes the peer complete', () => {
     const a = new Availability<string>(2);
     assert.equal(a.have('A', P(0)), 'new');
