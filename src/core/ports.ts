@@ -43,6 +43,12 @@ export interface ByteSource {
    * only the bytes asked on a miss instead of loading a whole block it would mostly throw away.
    */
   readonly cheapReads?: boolean;
+  /**
+   * Optional: a descriptor of the regular local file that holds these bytes at the same offsets, which
+   * another thread of this process may pread (the verifying worker fills a piece of local bytes itself:
+   * store/verify-worker.ts). Open while the source is.
+   */
+  readonly preadFd?: number;
 }
 
 /** Who sent which fetched bytes (absolute spans): blame for a failed hash falls on exactly them. */
@@ -121,6 +127,14 @@ export interface PieceStore {
    * otherwise. A store that checks off the main thread has it; the caller then does not check them itself.
    */
   writeIfMatches?(piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<boolean>;
+  /**
+   * writeIfMatches of bytes the store reads into `bytes` itself, off the main thread: `reads` holds
+   * [fd, position, at, length] for each run of the piece (preadFd descriptors; fd -1: zeros), `at`
+   * from the piece's start. False when nothing was written (the store cannot fill there, a read failed,
+   * or the hash did not match): the caller then fills and checks the piece as usual. Used only on a
+   * store that has writeIfMatches too (the caller does not write what it verified).
+   */
+  fillAndWriteIfMatches?(piece: PieceIndex, offset: number, bytes: Uint8Array, reads: readonly number[]): Promise<boolean>;
   /**
    * Bytes the store writes at once when adjacent verified pieces wait together (two such writes in flight):
    * set when it batches them (store/verified-writes.ts), so that assembly keeps enough pieces in flight to fill them.

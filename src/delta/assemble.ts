@@ -40,7 +40,7 @@ import { CACHE_SOURCE, overlay, pieceSpan, segmentsIn, type LocalSegment, type P
 import { mergeSpans, spanBytes, subtractSpans, type Span } from '../core/span.js';
 import { stillToFetch } from './sure-bytes.js';
 import { attempts, CERTAINTY, Distrust, learnFrom } from './guess-policy.js';
-import { alignedPool, BufferPool, fillSegments, ReadWindows } from './piece-fill.js';
+import { alignedPool, BufferPool, fillOnStore, fillSegments, ReadWindows } from './piece-fill.js';
 import { cutBySamples as cutBy, knownToDiffer, SegmentProbe, WIDER_TURN_MARGINS } from './probe.js';
 import { LEAST_CERTAIN_RANK, newProbe, RoundGate, SampleAhead, sampledUpTo, segmentKey, type Sampling } from './sample-ahead.js';
 import { blockPlan, blockRight, guessedRight, sameBytesAt, wrongBlockFetch, wrongBlockSamples } from './block-verify.js';
@@ -330,10 +330,10 @@ async function assemblePieceWith<Who>(
   // What the first attempts guess (evidence-based local segments and the first guess layer): bytes of it fetched are "guessed wrong".
   const firstGuesses = [...localSegs, ...(guessLayers[0] ?? [])].filter((s) => !CERTAINTY[s.reason].exact && s.source !== CACHE_SOURCE).sort((a, b) => a.start - b.start);
   const guessedSpans = mergeSpans(firstGuesses);
-  // 1. Local bytes, alone or completed by a guess layer: no network. A piece with gaps or guesses may be filled again: its source bytes are read once.
+  // 1. Local bytes (read by the store's worker where it can: fillOnStore), alone or completed by a guess layer: no network. A piece with gaps or guesses may be filled again: its source bytes are read once.
   const gaps = subtractSpans(whole, mergeSpans(localSegs));
   if (gaps.length > 0 || firstGuesses.length > 0 || guessLayers.length > 0) held.windows = new ReadWindows(plan.pieceLength, [...localSegs, ...guessLayers.flat()]);
-  if (gaps.length === 0 && (await attempt('local', localSegs, undefined))) return;
+  if (gaps.length === 0 && ((await fillOnStore(input.store, p, span.start, (held.buf ??= pool.take(len)), localSegs, input)) ? await accept(held.buf, []) : await attempt('local', localSegs, undefined))) return;
   for (const g of guessLayers) {
     const covers = subtractSpans(gaps, mergeSpans(g)).length === 0;
     if (covers && gaps.length > 0 && !knownToDiffer(g, span.end) && (await attempt('guess', localSegs, g))) return;

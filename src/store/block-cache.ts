@@ -66,6 +66,11 @@ export class BlockCache implements ByteSource {
     return this.inner.size;
   }
 
+  /** The inner source's (ByteSource.preadFd): a cache holds the file's own bytes. */
+  get preadFd(): number | undefined {
+    return this.inner.preadFd;
+  }
+
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this.size, offset, length, 'a cached source');
     if (length >= this.blockBytes || length === 0) return this.inner.read(offset, length);

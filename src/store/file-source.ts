@@ -44,6 +44,11 @@ export class FileSource implements ByteSource {
     return new FileSource(handle, path, st.size, st.isFile());
   }
 
+  /** A regular file's descriptor, for a worker thread's preads (ByteSource.preadFd). */
+  get preadFd(): number | undefined {
+    return this.regular ? this.handle.fd : undefined;
+  }
+
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this.size, offset, length, JSON.stringify(this.path));
     return readFully(this.handle, this.path, offset, length, this.regular);

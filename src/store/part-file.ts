@@ -283,14 +283,17 @@ export class PartFile implements ByteSource, PieceStore {
     return true;
   }
 
+  /** writeIfMatches of bytes the verifying thread reads itself (PieceStore): false without it, or when a read or the hash fails. */
+  readonly fillAndWriteIfMatches = async (piece: PieceIndex, offset: number, bytes: Uint8Array, reads: readonly number[]): Promise<boolean> => (this.verifier?.takes(bytes) ? ((await this.viaWorker(this.verifier, piece, offset, bytes, reads)) ?? false) : false);
+
   /** writeIfMatches on the verifying thread; undefined when that thread is gone (the caller checks here then). */
-  private async viaWorker(v: VerifiedWrites, piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<boolean | undefined> {
+  private async viaWorker(v: VerifiedWrites, piece: PieceIndex, offset: number, bytes: Uint8Array, reads?: readonly number[]): Promise<boolean | undefined> {
     // Sealed while checked and written (no block write may touch it), its waiting blocks dropped only once written.
     this.sealed.add(piece);
     let written: boolean;
     try {
       await this.blockWrites.get(piece);
-      written = await v.verifyAndWrite(piece, bytes, offset, this.cached());
+      written = await v.verifyAndWrite(piece, bytes, offset, this.cached(), reads);
     } catch (e) {
       if (e instanceof WorkerGone) return undefined;
       throw ioError(`Cannot write ${JSON.stringify(this.path)}`, e, this.path);

@@ -150,15 +150,16 @@ export class VerifiedWrites {
 
   /**
    * Checks `bytes` against piece `piece`'s SHA-1 and, when they match, writes them at `offset`: true once written,
-   * false (nothing written) when they do not match. `bytes` must not change until it resolves.
+   * false (nothing written) when they do not match. `bytes` must not change until it resolves. With `reads`
+   * (verify-worker.ts), the worker reads the piece's bytes into `bytes` first (false too when a read fails).
    */
-  verifyAndWrite(piece: number, bytes: Uint8Array, offset: number, cached = false): Promise<boolean> {
+  verifyAndWrite(piece: number, bytes: Uint8Array, offset: number, cached = false, reads?: readonly number[]): Promise<boolean> {
     if (this.broken) return Promise.reject(this.broken);
     const id = this.nextId++;
     if (this.waiting.size === 0) this.worker.ref(); // a write under way keeps the process up
     const p = new Promise<boolean>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     // Sent with the others of this turn (pieces in flight reach this point in the same turns): one message.
-    if (this.jobs.push([id, piece, bytes.byteOffset, bytes.length, offset, cached ? 1 : 0]) === 1) setImmediate(this.send);
+    if (this.jobs.push(reads ? [id, piece, bytes.byteOffset, bytes.length, offset, cached ? 1 : 0, reads] : [id, piece, bytes.byteOffset, bytes.length, offset, cached ? 1 : 0]) === 1) setImmediate(this.send);
     return p;
   }
 

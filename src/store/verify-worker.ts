@@ -10,8 +10,11 @@
  *            read again when a job lies past the part this thread has seen)
  *   pieces   the torrent's SHA-1s, 20 bytes per piece
  *   fds      the .part's descriptors: opened with O_DIRECT (-1: none) and not
- * Message in:  jobs, each [id, piece, byteOffset, length, fileOffset, cached]
- *              (cached 1: written through the page cache even when aligned)
+ * Message in:  jobs, each [id, piece, byteOffset, length, fileOffset, cached, reads?]
+ *              (cached 1: written through the page cache even when aligned;
+ *              reads: [fd, position, at, length] per run of the piece that this
+ *              thread reads into it first, fd -1 zeros: a piece of local bytes
+ *              costs the main thread no copy)
  * Message out: replies, each [id, WRITTEN | MISMATCH] or [id, FAILED, message, code]
  * (as many in one message as came in one turn: a message each way per piece
  * cost a wake-up of the other thread each)
@@ -24,7 +27,7 @@
  * are written, so a killed run leaves only written pieces counted.
  */
 import { createHash } from 'node:crypto';
-import { writev } from 'node:fs';
+import { readSync, writev } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ALIGN } from './aligned.js';
 import { WriteBatches, type WaitingPiece } from './write-batches.js';
@@ -45,7 +48,7 @@ export const WRITE_BATCH_BYTES = 2 * 1024 * 1024;
 /** Writes in flight at once: one waits on the disk while the pieces for the next one gather. */
 export const MAX_WRITES = 2;
 
-export type VerifyJob = [id: number, piece: number, byteOffset: number, length: number, fileOffset: number, cached: 0 | 1];
+export type VerifyJob = [id: number, piece: number, byteOffset: number, length: number, fileOffset: number, cached: 0 | 1, reads?: readonly number[]];
 export type VerifyReply = [id: number, status: typeof WRITTEN | typeof MISMATCH] | [id: number, status: typeof FAILED, message: string, code: string];
 
 export interface VerifyWorkerData {
@@ -77,6 +80,30 @@ function writeAll(fd: number, parts: Uint8Array[], position: number, done: (e: N
     else writev(fd, rest, at, next);
   };
   writev(fd, rest, at, next);
+}
+
+/**
+ * Fills `bytes` from `reads` ([fd, position, at, length] each; fd -1: zeros): false when a read fails or a file
+ * ends first (the main thread then fills the piece itself and meets the error there).
+ */
+function fill(bytes: Uint8Array, reads: readonly number[]): boolean {
+  try {
+    for (let k = 0; k + 3 < reads.length; k += 4) {
+      const [fd, position, at, length] = [reads[k]!, reads[k + 1]!, reads[k + 2]!, reads[k + 3]!];
+      if (fd < 0) {
+        bytes.fill(0, at, at + length);
+        continue;
+      }
+      for (let done = 0; done < length; ) {
+        const n = readSync(fd, bytes, at + done, length - done, position + done);
+        if (n === 0) return false;
+        done += n;
+      }
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A piece whose hash matched, waiting for its write. */
@@ -122,9 +149,10 @@ function serve(data: VerifyWorkerData): void {
       writeAll(viaDirect ? direct : buffered, parts, run[0]!.position, done);
     }
   };
-  const one = ([id, piece, at, length, position, cached]: VerifyJob) => {
+  const one = ([id, piece, at, length, position, cached, reads]: VerifyJob) => {
     if (at + length > view.length) view = new Uint8Array(data.memory.buffer);
     const bytes = view.subarray(at, at + length);
+    if (reads && !fill(bytes, reads)) return reply([id, MISMATCH]);
     const want = data.pieces.subarray(piece * SHA1_BYTES, (piece + 1) * SHA1_BYTES);
     if (want.length !== SHA1_BYTES || !createHash('sha1').update(bytes).digest().equals(want)) return reply([id, MISMATCH]);
     waiting.add({ id, bytes, position, length, aligned: cached === 0 && at % ALIGN === 0 && length % ALIGN === 0 && position % ALIGN === 0 });

@@ -22,9 +22,12 @@ import { reencodeChangedClusters } from '../delta/reencoded-clusters.js';
 import { ChainPool } from '../delta/reencode-pool.js';
 import type { ReencodedStore } from '../delta/reencoded-store.js';
 import { shiftRawFiles } from '../delta/shifted-raw.js';
+import { YieldingSource } from './yielding-source.js';
 
 /** xz's stream magic. */
 const XZ_MAGIC_BYTES = 6;
+/** How long a source's nested walk runs before the target's walk beside it gets a turn (as prepare.ts's ISO walk). */
+const SOURCE_WALK_SLICE_MS = 4;
 
 export interface NestedPlan {
   readonly mapping: NestedMapping;
@@ -119,7 +122,8 @@ export async function planNested(
     const out: NestedSource[] = [];
     for (const s of sources) {
       const src = walkSources[s.index] ?? byteSources[s.index];
-      if (src) out.push({ index: s.index, nested: await nestedImagesOf(src, s.image, note) });
+      // With turns for the target's walk, whose replies would otherwise wait for this whole walk (yielding-source.ts).
+      if (src) out.push({ index: s.index, nested: await nestedImagesOf(new YieldingSource(src, SOURCE_WALK_SLICE_MS), s.image, note) });
     }
     return out;
   })();

@@ -149,6 +149,60 @@ describe('the .part checks and writes pieces on a worker thread', () => {
   });
 });
 
+describe('the worker fills a piece of local bytes itself (fillAndWriteIfMatches)', () => {
+  it('reads the runs of local files and zeros it is given, and writes the piece only when its hash matches', async () => {
+    const tmp = tempDir();
+    try {
+      const { bytes, t } = target(4);
+      // The old image: piece 1's first half 5000 bytes in, its second half at 200,000; piece 3 of the target is short.
+      const old = new Uint8Array(300_000);
+      const half = PIECE / 2;
+      old.set(pieceOf(bytes, 1).subarray(0, half), 5000);
+      old.set(pieceOf(bytes, 1).subarray(half), 200_000);
+      writeFileSync(join(tmp.dir, 'old.iso'), old);
+      const fd = openSync(join(tmp.dir, 'old.iso'), 'r');
+      try {
+        const out = join(tmp.dir, 'img.iso');
+        const part = await PartFile.open(out, t, { verifyInWorker: true });
+        const buf = () => alignedBytes(PIECE)!;
+        assert.equal(await part.fillAndWriteIfMatches(pieceIndex(1), PIECE, buf(), [fd, 5000, 0, half, fd, 200_000, half, half]), true);
+        assert.equal(await part.fillAndWriteIfMatches(pieceIndex(2), 2 * PIECE, buf(), [fd, 5000, 0, half, fd, 200_000, half, half]), false, 'the bytes of another piece');
+        assert.equal(await part.fillAndWriteIfMatches(pieceIndex(2), 2 * PIECE, buf(), [fd, 290_000, 0, PIECE]), false, 'the file ends first');
+        assert.equal(await part.fillAndWriteIfMatches(pieceIndex(2), 2 * PIECE, buf(), [-1, 0, 0, PIECE]), false, 'zeros, not the piece');
+        assert.equal(await part.fillAndWriteIfMatches(pieceIndex(0), 0, new Uint8Array(PIECE), [fd, 5000, 0, half, fd, 200_000, half, half]), false, 'not in aligned memory: not filled');
+        assert.deepEqual(part.have, [false, true, false, false]);
+        assert.ok(Buffer.from(await part.read(PIECE, PIECE)).equals(pieceOf(bytes, 1)));
+        assert.ok((await part.read(2 * PIECE, PIECE)).every((x) => x === 0), 'a piece that failed is not written');
+        await part.discard();
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('a zero run fills a piece of zeros; without a worker nothing is filled', async () => {
+    const tmp = tempDir();
+    try {
+      const zeros = new Uint8Array(PIECE);
+      const t = { length: 2 * PIECE, pieceLength: PIECE, pieces: new Uint8Array([...createHash('sha1').update(zeros).digest(), ...createHash('sha1').update(zeros).digest()]) };
+      const withWorker = await PartFile.open(join(tmp.dir, 'a.iso'), t, { verifyInWorker: true });
+      const dirty = alignedBytes(PIECE)!;
+      dirty.fill(7);
+      assert.equal(await withWorker.fillAndWriteIfMatches(pieceIndex(1), PIECE, dirty, [-1, 0, 0, PIECE]), true);
+      assert.deepEqual(withWorker.have, [false, true]);
+      await withWorker.discard();
+      const without = await PartFile.open(join(tmp.dir, 'b.iso'), t);
+      assert.equal(await without.fillAndWriteIfMatches(pieceIndex(1), PIECE, alignedBytes(PIECE)!, [-1, 0, 0, PIECE]), false);
+      assert.deepEqual(without.have, [false, false]);
+      await without.discard();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
 describe('pieces go through the page cache while peers may read them back', () => {
   it('the worker writes an aligned piece to the O_DIRECT descriptor, or to the buffered one when told cached', async () => {
     const tmp = tempDir();
