@@ -37,6 +37,7 @@
  *   refuses both, and a uTP try waits out its timeout). With `utp:
  *   'on-demand'` uTP starts (and listens) only when a dial first wants it.
  */
+import { connectionWords } from '../core/net-words.js';
 import net from 'node:net';
 import { IsosyncError } from '../errors.js';
 import { sourceOf, type WarningSink } from '../core/warnings.js';
@@ -68,20 +69,10 @@ export const UTP_DIAL_TIMEOUT_MS = 3000;
 /** Close reasons after which a dialed peer is dialed again: it hung up, it did not misbehave. */
 const CLEAN_HANGUPS: ReadonlySet<string> = new Set(['connection closed', 'wire closed', 'wire ended', 'ECONNRESET', 'EPIPE', 'UTP_ECONNRESET']);
 
-/** Why a dial failed, in plain words (no errno codes). */
-const DIAL_WORDS: Readonly<Record<string, string>> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'the connection was reset',
-  ETIMEDOUT: 'the connection timed out',
-  EHOSTUNREACH: 'the host is unreachable',
-  ENETUNREACH: 'the network is unreachable',
-  ENOTFOUND: 'the host name is not known',
-  EADDRNOTAVAIL: 'that address is not available',
-};
 
 function dialFailure(e: unknown): string {
   const errno = e instanceof IsosyncError ? e.fields['errno'] : (e as NodeJS.ErrnoException).code;
-  if (typeof errno === 'string' && DIAL_WORDS[errno]) return DIAL_WORDS[errno];
+  if (typeof errno === 'string' && connectionWords(errno)) return connectionWords(errno)!;
   if (e instanceof IsosyncError && e.code === 'TIMEOUT') return 'no answer';
   return e instanceof Error ? e.message : String(e);
 }
@@ -348,7 +339,7 @@ export class PeerSet {
     const n = this.redials.get(link.address) ?? 0;
     if (!wanted || !shouldRedial(reason, link.outgoing, n)) {
       // A dialed peer given up on before its handshake is named when a piece has no source, like one that refused the dial.
-      if (link.outgoing && !link.handshaken && !OURS.has(reason) && !this.refusalWarned.has(link.address)) this.unreachable.push(`${sourceOf.peer(link.address)} (closed before its handshake: ${DIAL_WORDS[reason] ?? reason})`);
+      if (link.outgoing && !link.handshaken && !OURS.has(reason) && !this.refusalWarned.has(link.address)) this.unreachable.push(`${sourceOf.peer(link.address)} (closed before its handshake: ${connectionWords(reason) ?? reason})`);
       return;
     }
     this.redials.set(link.address, n + 1);

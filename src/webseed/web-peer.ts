@@ -22,6 +22,7 @@
  * (whole-file.ts), with a warning, when the sync gives a spool for it; else
  * it is dropped. Nothing here is trusted: pieces are verified by the caller.
  */
+import { connectionWords } from '../core/net-words.js';
 import http from 'node:http';
 import type https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
@@ -322,7 +323,7 @@ class HttpRanges implements MirrorTransport {
           head: (status, h) => onHead(status, (n) => h.get(n)),
           body: onData,
           end: onEnd,
-          fail: (code, why) => (code === 'TIMEOUT' ? failWith('TIMEOUT', `no data for ${this.stallMs / 1000} s`, { timeoutMs: this.stallMs }) : failWith(code === 'BAD_HTTP' ? 'BAD_REPLY' : 'NETWORK', code === 'BAD_HTTP' ? why : code)),
+          fail: (code, why) => (code === 'TIMEOUT' ? failWith('TIMEOUT', `no data for ${this.stallMs / 1000} s`, { timeoutMs: this.stallMs }) : failWith(code === 'BAD_HTTP' ? 'BAD_REPLY' : 'NETWORK', code === 'BAD_HTTP' ? why : (connectionWords(code) ?? code))),
         });
       } else {
         const r = (this.tls ? lateHttps() : http).get({ ...this.target, agent: this.tls ? agents.https : agents.http, headers }, (res) => {
@@ -345,7 +346,7 @@ class HttpRanges implements MirrorTransport {
         });
         req = r;
         r.setTimeout(this.stallMs, () => failWith('TIMEOUT', `no data for ${this.stallMs / 1000} s`, { timeoutMs: this.stallMs }));
-        r.on('error', (e: NodeJS.ErrnoException) => failWith('NETWORK', e.code ?? e.message));
+        r.on('error', (e: NodeJS.ErrnoException) => failWith('NETWORK', (e.code && connectionWords(e.code)) ?? e.code ?? e.message));
       }
       if (settled) return req.destroy();
       this.live.add(req);
