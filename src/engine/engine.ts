@@ -10,8 +10,7 @@
  * (scheduler.ts) says who is asked for which blocks, and the handles ask;
  * arriving blocks go to the fetches that wait for them (wants.ts). What to
  * conclude about a source (timeouts, stalls, convictions) is health.ts;
- * which piece next is piece-picker.ts; which bytes to take ahead for idle web
- * seeds is look-ahead.ts.
+ * which piece next is piece-picker.ts; idle web seeds' look-ahead is look-ahead.ts.
  *
  * A piece is never orphaned: when a source leaves, is dropped, stalls or
  * holds asks while choking us, its asks return to the book at once and the
@@ -365,6 +364,7 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
       w.orphanSince ??= now;
       if (now - w.orphanSince >= limit) this.fail(w, discovering);
     }
+    if (this.wants.size === 0) this.timer.unref(); // it failed the last fetches: no turn() may follow to let go
   }
 
   private fail(w: Want<PeerHandle>, waited: boolean): void {

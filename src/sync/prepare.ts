@@ -32,7 +32,7 @@ import type { ByteGate } from '../engine/handle.js';
 import { openNetwork, type Network } from './network.js';
 import type { PeersOnNeed } from './peers-on-need.js';
 import type { PlanInput, PlanReport, SourceReport } from './report.js';
-import { findSources, type ImageSource, type LocalSource } from './sources.js';
+import { closeSources, findSources, type ImageSource, type LocalSource } from './sources.js';
 import { missingFetchReport, nestedChangeReport } from './changed-files.js';
 import { mayHoldNested, mayBeImageFile, sourceIsos, type PlanSourceInfo } from './plan-images.js';
 import { planNested, type NestedPlan } from './nested-plan.js';
@@ -264,7 +264,13 @@ export async function prepare(input: PlanInput, part?: PartFile, peers?: SyncPee
     };
     return { plan, report, sources, byteSources, vt, net, metadataDeferred: policy.deferred, hintsCoverAll: policy.hintsCoverAll, replan: planFrom };
   };
-  return planFrom();
+  // A plan that fails stops what it opened: the engine's timer would keep the process alive after the error.
+  return planFrom().catch(async (e: unknown) => {
+    net.close();
+    await sourceInfos;
+    await closeSources(sources).catch(() => undefined);
+    throw e;
+  });
 }
 
 export function looseFiles(sources: readonly LocalSource[]): LooseFile[] {

@@ -48,6 +48,20 @@ describe('a sync with no live source', { skip: HAVE_RELEASES ? false : 'fixtures
     assert.ok(!existsSync(`${out}.part`), 'a .part that received nothing is removed');
   });
 
+  test('whose only web seed refuses, with an older image to plan from, fails and exits, naming the seed in words', async () => {
+    // The plan reads the target's metadata first: its fetch failing stopped nothing, and the engine's timer kept
+    // the process alive after the error line (cliAsync kills it after its timeout: status null).
+    const seed = `http://127.0.0.1:${await freePort()}/distro-1.01.iso`;
+    const torrent = join(t.dir, 'seeded.torrent');
+    assert.equal(cli(['publish', IMAGE, '--product', 'distro', '--release', '1.01', '--home', join(t.dir, 'pub4'), '-o', torrent, '--web-seed', seed]).status, 0);
+    const out = join(t.dir, 'seeded.iso');
+    const r = await cliAsync(['sync', torrent, '--no-catalog', '--home', join(t.dir, 'h4'), '-o', out, '--from', join(RELEASES, 'distro-1.00.iso')], { timeoutMs: 60_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`no live source has it \\(tried: web seed ${seed.replace(/[./]/g, '\\$&')} \\(connection refused\\)\\)`), r.stderr);
+    assert.doesNotMatch(r.stderr, /ECONNREFUSED/);
+    assert.ok(!existsSync(out), 'no target under its final name');
+  });
+
   test('whose tracker answers with no peer fails after that answer, not after a later announce', async () => {
     const torrent = join(t.dir, 'tracked.torrent');
     const url = `http://127.0.0.1:${(tracker.address() as AddressInfo).port}/announce`;
