@@ -84,7 +84,7 @@ export function verifyWorkerDecision(targetBytes: number, watch: () => CoreWatch
     resolve(yes);
   };
   const ask = () => {
-    if (w.elapsedMs < everyMs) return;
+    if (w.elapsedMs < everyMs && !last) return;
     const yes = wantsVerifyWorker(targetBytes, w.spare());
     if (yes || last) settle(yes);
   };
@@ -93,7 +93,7 @@ export function verifyWorkerDecision(targetBytes: number, watch: () => CoreWatch
     decided,
     decideNow: () => {
       last = true;
-      ask(); // before SAMPLE_MS of span: the next tick answers
+      ask(); // answers now, over however short a span: the tick is unref'd and may never come (nothing else may hold the loop)
     },
     stop: () => settle(false),
   };
