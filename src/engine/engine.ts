@@ -364,7 +364,6 @@ export class Engine implements PieceFetcher<PeerHandle>, RangeFetcher, HandleSin
       w.orphanSince ??= now;
       if (now - w.orphanSince >= limit) this.fail(w, discovering);
     }
-    if (this.wants.size === 0) this.timer.unref(); // it failed the last fetches: no turn() may follow to let go
   }
 
   private fail(w: Want<PeerHandle>, waited: boolean): void {

@@ -281,19 +281,6 @@ describe('the download engine', () => {
     const gone = new FakeSource('web seed gone', 'web', s.target, s.pieceLength, { failFirst: true });
     await assert.rejects(sync(s, [gone]), (e: unknown) => e instanceof IsosyncError && e.code === 'NETWORK' && Array.isArray(e.fields['tried']) && (e.fields['tried'] as string[]).some((t) => t.startsWith('web seed gone')));
   });
-
-  it('once it failed the last waiting fetch, its tick no longer keeps the process alive (a failed sync exits)', async () => {
-    const s = scenario(9, 4, 16384, false);
-    const engine = new Engine({ length: s.target.length, pieceLength: s.pieceLength, requestTimeoutMs: NEVER_MS, noPeerMs: NEVER_MS });
-    engine.add(new FakeSource('web seed gone', 'web', s.target, s.pieceLength, { failFirst: true }));
-    try {
-      await assert.rejects(engine.fetch(pieceIndex(0), [{ start: 0, end: s.pieceLength }]), (e: unknown) => e instanceof IsosyncError && e.code === 'NETWORK');
-      const timer = (engine as unknown as { timer: NodeJS.Timeout }).timer;
-      assert.equal(timer.hasRef(), false);
-    } finally {
-      engine.close();
-    }
-  });
 });
 
 describe('verdicts on a source', () => {
