@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pieceIndex } from '../../src/core/ids.js';
-import { BlockFiller } from '../../src/webseed/block-filler.js';
+import { BlockFiller, SLAB_BYTES } from '../../src/webseed/block-filler.js';
 import { multipartBoundary, MultipartReader, parseContentRange, rangeHeader } from '../../src/webseed/http-ranges.js';
 import { isError } from '../helpers/errors.js';
 import { Rng } from '../helpers/random.js';
@@ -118,5 +118,32 @@ describe('block filler', () => {
     assert.equal(got.get(10)!.buffer, first.buffer, 'block 10 too');
     assert.notEqual(got.get(20)!.buffer, first.buffer, 'block 20, cut by the boundary, has a buffer of its own');
     assert.notEqual(got.get(20)!.buffer, second.buffer);
+  });
+
+  it('copies blocks of transient bytes out (whole or cut by a read), several slabs of them, each keeping its bytes when the read buffer is reused', () => {
+    const BLOCK = 16 * 1024;
+    const n = (3 * SLAB_BYTES) / BLOCK + 1; // past three slabs
+    const file = Buffer.alloc(n * BLOCK);
+    for (let i = 0; i < file.length; i++) file[i] = (i * 7 + (i >>> 14)) & 0xff;
+    const got = new Map<number, Uint8Array>();
+    const f = new BlockFiller(
+      Array.from({ length: n }, (_, k) => blk(k * BLOCK, BLOCK)),
+      (b, bytes) => got.set(b.offset, bytes),
+    );
+    f.transient = true;
+    const read = Buffer.alloc(40 * 1024); // one reused read buffer, as the lean client's; reads cut blocks
+    for (let at = 0; at < file.length; at += read.length) {
+      const len = Math.min(read.length, file.length - at);
+      file.copy(read, 0, at, at + len);
+      f.put(at, read.subarray(0, len));
+      read.fill(0xee);
+    }
+    assert.equal(f.complete, true);
+    assert.equal(got.size, n);
+    for (const [at, bytes] of got) {
+      assert.notEqual(bytes.buffer, read.buffer);
+      assert.ok(Buffer.from(bytes).equals(file.subarray(at, at + BLOCK)), `block at ${at}`);
+    }
+    assert.ok(new Set([...got.values()].map((b) => b.buffer)).size >= 3, 'cut from several slabs');
   });
 });
