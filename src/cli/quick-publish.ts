@@ -97,7 +97,16 @@ export function quickPublishArgs(words: readonly string[]): QuickPublish | undef
 /** Runs `isosync publish` as main.ts would: same output settings, report, error lines and exit codes. */
 export function runQuickPublish(q: QuickPublish): Promise<void> {
   return runQuick(q.opts, async () => {
-    const { runPublish } = await import('./commands/publish-run.js');
-    await runPublish(q.image, q.opts);
+    // The usual options: the hashing starts before the rest of publish loads (publish-hashing.ts earlyHashing).
+    const { earlyHashing } = await import('../library/publish-hashing.js');
+    const early = earlyHashing(q.image, q.opts);
+    let run: typeof import('./commands/publish-run.js');
+    try {
+      run = await import('./commands/publish-run.js');
+    } catch (e) {
+      early?.pass.cancel();
+      throw e;
+    }
+    await run.runPublish(q.image, q.opts, early);
   });
 }

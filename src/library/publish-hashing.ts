@@ -11,6 +11,10 @@ import { statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { startPieceHashing, type PieceHashing } from '../torrent/piece-pool.js';
 import { defaultPieceLength } from '../torrent/piece-length.js';
+import type { MetaVersion } from '../torrent/metainfo.js';
+
+/** The torrent version publish makes unless told otherwise (library/publish.ts says why it is v1). */
+export const DEFAULT_VERSION: MetaVersion = 'v1';
 
 export interface StartedHashing {
   /** The image, resolved. */
@@ -47,4 +51,14 @@ export function adoptHashing(started: StartedHashing | undefined, path: string, 
   if (pieceLength !== 'auto' && started.path === path && started.before.size === size && started.pieceLength === pieceLength && started.v2 === v2) return started;
   started.pass.cancel();
   return undefined;
+}
+
+/**
+ * The pass of a publish whose options leave the piece length and the version to their defaults, started before the
+ * rest of publish loads (cli/quick-publish.ts: better-sqlite3, the ISO reader), so that the worker bin/isosync parked
+ * hashes that much sooner; undefined for any other options (runPublish starts the pass once it has read them).
+ */
+export function earlyHashing(image: string, o: { readonly pieceLength?: string; readonly v1?: boolean; readonly v2?: boolean; readonly hybrid?: boolean }): StartedHashing | undefined {
+  if (o.pieceLength !== undefined || o.v1 === true || o.v2 === true || o.hybrid === true) return undefined;
+  return startPublishHashing(image, undefined, DEFAULT_VERSION !== 'v1');
 }

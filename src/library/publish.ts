@@ -39,7 +39,7 @@ import { changedBlocks, choosePublishPieceLength, type AutoPieceLength } from '.
 import { torrentFileName } from './torrent-name.js';
 import { PieceStream } from './piece-stream.js';
 import { buildLineage, defaultPrevious, resolvePrevious, type PreviousRelease } from './previous.js';
-import { adoptHashing, type StartedHashing } from './publish-hashing.js';
+import { adoptHashing, DEFAULT_VERSION, type StartedHashing } from './publish-hashing.js';
 
 export interface PublishOptions {
   readonly imagePath: string;
@@ -103,8 +103,8 @@ export interface PublishResult {
 /** Release and product labels: 1 to this many characters, no control characters. */
 const MAX_LABEL_CHARS = 128;
 
-/** What publish makes unless told otherwise (see the module comment for why). */
-export const DEFAULT_VERSION: MetaVersion = 'v1';
+/** What publish makes unless told otherwise (see the module comment for why); publish-hashing.ts holds it, for quick-publish's early start. */
+export { DEFAULT_VERSION };
 
 /** Where publish writes the torrent by default: beside the image, named by torrent-name.ts. */
 export function defaultTorrentPath(imagePath: string): string {

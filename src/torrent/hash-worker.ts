@@ -191,9 +191,18 @@ function errorReply(e: unknown): { error: string; code: string } {
   return { error: err.message, code };
 }
 
-if (parentPort && (workerData as { mark?: string } | undefined)?.mark === SHARED_WORKER_MARK) {
-  const port = parentPort;
-  const pass = (workerData as { pass: SharedPass }).pass;
+/**
+ * A worker bin/isosync starts for `publish` before it loads the command
+ * (workerData { mark: PARKED_WORKER_MARK }), left at PARKED_WORKER on
+ * globalThis, unref'd: it boots while the command loads and waits for the
+ * pass it is to join ({ pass }, piece-pool.ts adopts it); unused, it ends
+ * with the process. bin/isosync spells both strings out.
+ */
+export const PARKED_WORKER_MARK = 'isosync-parked-hash-worker';
+export const PARKED_WORKER = Symbol.for('isosync.parkedHashWorker');
+
+/** A shared-pass worker's whole life: every job it can take, then one reply. */
+function runSharedPass(port: NonNullable<typeof parentPort>, pass: SharedPass): void {
   let fd: number | undefined;
   try {
     fd = openSync(pass.path, 'r');
@@ -210,6 +219,14 @@ if (parentPort && (workerData as { mark?: string } | undefined)?.mark === SHARED
     if (fd !== undefined) closeSync(fd);
     port.close();
   }
+}
+
+const mark = (workerData as { mark?: string } | undefined)?.mark;
+if (parentPort && mark === SHARED_WORKER_MARK) {
+  runSharedPass(parentPort, (workerData as { pass: SharedPass }).pass);
+} else if (parentPort && mark === PARKED_WORKER_MARK) {
+  const port = parentPort;
+  port.once('message', (msg: { pass: SharedPass }) => runSharedPass(port, msg.pass));
 } else if (parentPort && workerData === HASH_WORKER_MARK) {
   const port = parentPort;
   port.on('message', (msg: HashJob | { close: true }) => {

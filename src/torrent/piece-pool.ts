@@ -25,7 +25,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
 import { INLINE_MAX_BYTES, MAX_HASH_THREADS } from './hash-pieces.js';
-import { CLAIMED, DONE, READ_BYTES, SHARED_WORKER_MARK, takeSharedJob, type SharedPass, type SharedReply } from './hash-worker.js';
+import { CLAIMED, DONE, PARKED_WORKER, READ_BYTES, SHARED_WORKER_MARK, takeSharedJob, type SharedPass, type SharedReply } from './hash-worker.js';
 import { hashWorkerUrl } from './hash-worker-url.js';
 import { SHA1_BYTES } from './info-hash.js';
 import { SHA256_BYTES } from './merkle.js';
@@ -78,6 +78,20 @@ export function defaultPoolWorkers(length: number, spare: number): number {
   return Math.max(0, Math.min(MAX_HASH_THREADS - 1, spare));
 }
 
+/**
+ * Hands `pass` to the worker bin/isosync parked on globalThis (taken once: a second pass starts its own), if it is
+ * still alive; `watch` counts it as one of the pass's workers.
+ */
+function adoptParked(pass: SharedPass, watch: (w: Worker) => void): void {
+  const g = globalThis as { [PARKED_WORKER]?: Worker };
+  const w = g[PARKED_WORKER];
+  delete g[PARKED_WORKER];
+  if (!(w instanceof Worker) || w.threadId < 0) return;
+  w.ref();
+  watch(w);
+  w.postMessage({ pass });
+}
+
 /** Starts hashing the pieces of the file at `path` in worker threads now; see the module comment. */
 export function startPieceHashing(path: string, pieceLength: number, opts: PoolOptions = {}): PieceHashing {
   if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new IsosyncError('INTERNAL', `Internal error: startPieceHashing got piece length ${pieceLength}`);
@@ -114,8 +128,8 @@ export function startPieceHashing(path: string, pieceLength: number, opts: PoolO
     for (let i = 0; i < size; i++) start();
     return workers.length;
   };
-  const start = () => {
-    const w = new Worker(hashWorkerUrl(import.meta.url), { workerData: { mark: SHARED_WORKER_MARK, pass } });
+  const start = () => watch(new Worker(hashWorkerUrl(import.meta.url), { workerData: { mark: SHARED_WORKER_MARK, pass } }));
+  const watch = (w: Worker) => {
     running++;
     let settled = false;
     const settle = () => {
@@ -136,8 +150,15 @@ export function startPieceHashing(path: string, pieceLength: number, opts: PoolO
     w.on('exit', settle);
     workers.push(w);
   };
+  // The worker bin/isosync parked for this pass (hash-worker.ts), when the caller leaves the count to the pool: it
+  // joins at once (its start is paid, a core looked free then), and the sample below only adds to it.
+  if (opts.workers === undefined && length > INLINE_MAX_BYTES && jobs > 1) adoptParked(pass, watch);
   const decided =
-    opts.workers !== undefined ? Promise.resolve(spawn(opts.workers)) : length <= INLINE_MAX_BYTES ? Promise.resolve(0) : spareCoresNow().then((spare) => spawn(defaultPoolWorkers(length, spare)));
+    opts.workers !== undefined
+      ? Promise.resolve(spawn(opts.workers))
+      : length <= INLINE_MAX_BYTES
+        ? Promise.resolve(0)
+        : spareCoresNow().then((spare) => spawn(defaultPoolWorkers(length, spare) - workers.length));
   const stop = () => {
     stopped = true;
     Atomics.store(control, CLAIMED, jobs);

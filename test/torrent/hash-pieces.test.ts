@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { IsosyncError } from '../../src/errors.js';
 import { hashPieces, hashPiecesV2, JOB_BYTES, MAX_HASH_THREADS, verifyPieces } from '../../src/torrent/hash-pieces.js';
 import { defaultPoolWorkers, POOL_JOB_BYTES, startPieceHashing } from '../../src/torrent/piece-pool.js';
+import { PARKED_WORKER, PARKED_WORKER_MARK } from '../../src/torrent/hash-worker.js';
 import { tempDir } from '../helpers/env.js';
 
 /** Deterministic pseudo-random bytes (SHA-1 in counter mode). */
@@ -162,6 +164,55 @@ describe('startPieceHashing', () => {
     assert.ok(n >= 0 && n < MAX_HASH_THREADS, `${n} workers`);
     assert.equal(pass.workers, n);
     assert.deepEqual(Buffer.from((await pass.finish()).pieces), reference(data, 262144));
+  });
+});
+
+describe('the worker bin/isosync parks for publish', () => {
+  const park = (): Worker => {
+    const w = new Worker(new URL('../../src/torrent/hash-worker.js', import.meta.url), { workerData: { mark: PARKED_WORKER_MARK } });
+    w.unref();
+    (globalThis as { [PARKED_WORKER]?: Worker })[PARKED_WORKER] = w;
+    return w;
+  };
+
+  it('joins the first pass that leaves the count to the pool, once, and the pieces are those of hashPieces', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const path = join(tmp.dir, 'img');
+    const data = fastBytes(4 * POOL_JOB_BYTES + 9, 16);
+    writeFileSync(path, data);
+    park();
+    const pass = startPieceHashing(path, 262144);
+    assert.equal(pass.workers, 1, 'adopted at once, before the sample');
+    assert.equal(PARKED_WORKER in globalThis, false);
+    // It hashes while this thread waits.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(Buffer.from((await pass.finish()).pieces), reference(data, 262144));
+    const next = startPieceHashing(path, 262144, { workers: 0 });
+    assert.equal(next.workers, 0);
+    assert.deepEqual(Buffer.from((await next.finish()).pieces), reference(data, 262144));
+  });
+
+  it('is left alone by a pass given its number of workers, and not adopted once it has ended', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const path = join(tmp.dir, 'img');
+    const data = fastBytes(3 * POOL_JOB_BYTES, 17);
+    writeFileSync(path, data);
+    const w = park();
+    assert.equal(startPieceHashing(path, 262144, { workers: 0 }).workers, 0);
+    assert.equal((globalThis as { [PARKED_WORKER]?: Worker })[PARKED_WORKER], w);
+    await w.terminate();
+    const pass = startPieceHashing(path, 262144);
+    assert.equal(pass.workers, 0);
+    assert.equal(PARKED_WORKER in globalThis, false);
+    pass.cancel();
+  });
+
+  it('is spelt in bin/isosync as in hash-worker.ts', () => {
+    const bin = readFileSync(new URL('../../../bin/isosync', import.meta.url), 'utf8');
+    assert.ok(bin.includes(`mark: '${PARKED_WORKER_MARK}'`));
+    assert.ok(bin.includes(`Symbol.for('${PARKED_WORKER.description!}')`));
   });
 });
 

@@ -102,14 +102,19 @@ async function loadFeed() {
 }
 
 /** Publishes `image` as the command line's options say; errors are thrown (the caller prints them). */
-export async function runPublish(image: string, opts: PublishCliOptions): Promise<void> {
-  const creationDate = creationDateFromEnv();
-  const pieceLength = opts.pieceLength === 'auto' ? 'auto' : sizeOption('--piece-length', opts.pieceLength);
-  if (typeof pieceLength === 'number') checkPieceLength(pieceLength, opts.pieceLength);
-  const version = versionOption(opts);
-  // Hashing starts first, before the catalog opens and the image is checked (library/publish-hashing.ts).
-  const started = pieceLength === 'auto' ? undefined : startPublishHashing(image, pieceLength, (version ?? DEFAULT_VERSION) !== 'v1');
+/**
+ * `early`: the pass quick-publish.ts started before it loaded this module, for options that give no piece length
+ * and no version (earlyHashing); the same pass this would start.
+ */
+export async function runPublish(image: string, opts: PublishCliOptions, early?: StartedHashing): Promise<void> {
+  let started = early;
   try {
+    const creationDate = creationDateFromEnv();
+    const pieceLength = opts.pieceLength === 'auto' ? 'auto' : sizeOption('--piece-length', opts.pieceLength);
+    if (typeof pieceLength === 'number') checkPieceLength(pieceLength, opts.pieceLength);
+    const version = versionOption(opts);
+    // Hashing starts first, before the catalog opens and the image is checked (library/publish-hashing.ts).
+    started ??= pieceLength === 'auto' ? undefined : startPublishHashing(image, pieceLength, (version ?? DEFAULT_VERSION) !== 'v1');
     await publishWith(image, opts, { creationDate, pieceLength, version, started });
   } finally {
     // publishRelease adopts or cancels it; this ends it when publish failed before (after finish(), nothing is left to stop).

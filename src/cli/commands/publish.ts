@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_VERSION } from '../../library/publish.js';
 import { action, collect, withCommon } from '../common.js';
-import { runPublish } from './publish-run.js';
+import { runPublish, type PublishCliOptions } from './publish-run.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -32,5 +32,6 @@ export function register(program: Command): void {
     .option('--sign <keyfile>', "sign the torrent with this Ed25519 key (outside the info dictionary: the infohash does not change); with --out-dir, also add the release to the signed feed DIR/feeds/PRODUCT")
     .option('--rotate-from <keyfile>', "with --sign and --out-dir: the key that signed the feed so far; the feed announces the new key under the old one's signature")
     .option('--feed-expires <days>', 'with --sign and --out-dir: followers refuse the feed this many days after signing unless it is re-signed (default: no expiry)');
-  withCommon(cmd).action(action(runPublish));
+  // Not runPublish itself: commander passes the command as a third argument, where runPublish takes an early pass.
+  withCommon(cmd).action(action((image: string, opts: PublishCliOptions) => runPublish(image, opts)));
 }
