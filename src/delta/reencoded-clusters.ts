@@ -68,7 +68,7 @@ export interface ReencodeInput {
   readonly workers?: number;
   /** The worker's script (tests). */
   readonly workerUrl?: URL;
-  /** A pool started ahead (ChainPool.startAhead), used whatever the work and closed here; `workers` then does not apply. */
+  /** A pool started ahead (ChainPool.startAhead), used whatever the work and closed here; `workers` applies only when it is undefined. */
   readonly pool?: Promise<ChainPool | undefined>;
 }
 
@@ -167,13 +167,13 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
         poolTried = true;
         const work = pending.reduce((n, p) => n + p.f.size, 0);
         const workers = input.workers !== undefined ? Promise.resolve(input.workers) : work >= MIN_WORKER_BYTES ? spareCoresNow().then((s) => defaultChainWorkers(work, s)) : Promise.resolve(0);
-        starting = input.pool
-          ? input.pool.then((p) => {
-              pool = p;
-            })
-          : workers.then((n) => {
-              if (n > 0) pool = ChainPool.start(input.workerUrl);
-            });
+        // A pool started ahead is used; where none was, the sample taken now (while the first round's clusters are
+        // fetched) decides. The one taken ahead, 60 ms inside the walks, counts this process's other threads (the
+        // walks' reads, the collector's helpers) as others' work: 0-3 jiffies of theirs were seen in its window on
+        // the bench pair, and 2 already leave no core free on 2 cores. Its answer flipped from sync to sync.
+        starting = (input.pool ?? Promise.resolve(undefined)).then(async (early) => {
+          pool = early ?? ((await workers) > 0 ? ChainPool.start(input.workerUrl) : undefined);
+        });
       }
       for (let round = 0; round < ROUNDS && queue.length > 0; round++) {
         await input.target.prefetch?.(queue.flatMap((p) => t.toImage(p.f.chunks[2 * p.want]!, p.f.chunks[2 * p.want + 1]!)).sort((x, y) => x.start - y.start));
