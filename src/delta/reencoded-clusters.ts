@@ -166,11 +166,11 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
       if (!poolTried && pending.length > 0) {
         poolTried = true;
         const work = pending.reduce((n, p) => n + p.f.size, 0);
-        const workers = input.workers !== undefined ? Promise.resolve(input.workers) : work >= MIN_WORKER_BYTES ? spareCoresNow().then((s) => defaultChainWorkers(work, s)) : Promise.resolve(0);
+        const workers = input.workers !== undefined ? Promise.resolve(input.workers) : work >= MIN_WORKER_BYTES ? spareCoresNow(undefined, 'process').then((s) => defaultChainWorkers(work, s)) : Promise.resolve(0);
         // A pool started ahead is used; where none was, the sample taken now (while the first round's clusters are
-        // fetched) decides. The one taken ahead, 60 ms inside the walks, counts this process's other threads (the
-        // walks' reads, the collector's helpers) as others' work: 0-3 jiffies of theirs were seen in its window on
-        // the bench pair, and 2 already leave no core free on 2 cores. Its answer flipped from sync to sync.
+        // fetched) decides. Both set this process's other threads apart with the calling one's ('process'): inside
+        // the walks, 0-3 jiffies of theirs were seen in the 60 ms window on the bench pair, and 2 already left no
+        // core free on 2 cores when they counted as others' work (the answer flipped from sync to sync).
         starting = (input.pool ?? Promise.resolve(undefined)).then(async (early) => {
           pool = early ?? ((await workers) > 0 ? ChainPool.start(input.workerUrl) : undefined);
         });
