@@ -9,6 +9,7 @@
 import type { ByteSource } from '../store/byte-source.js';
 import { readInto } from '../store/byte-source.js';
 import { BLOCK, hashPair, hashWords, pair, wordsOf } from './rolling-hash.js';
+import { blockHasher } from './block-hash.js';
 
 /** Bytes read per step: sequential reads into one reused buffer, synchronous for a local file (1 MiB: store/exact-io.ts). */
 const CHUNK_BYTES = 1024 * 1024;
@@ -208,14 +209,22 @@ export async function indexSource(source: ByteSource): Promise<SourceIndex> {
   const blocks = Math.floor(source.size / BLOCK);
   const index = new SourceIndex(blocks);
   const perChunk = CHUNK_BYTES / BLOCK;
-  const buf = Buffer.allocUnsafe(CHUNK_BYTES); // one buffer for every chunk: fresh 8 MiB buffers cost page faults
+  const hasher = blockHasher(CHUNK_BYTES); // WebAssembly SIMD where there is some: read straight into its memory
+  const buf = hasher?.buf ?? Buffer.allocUnsafe(CHUNK_BYTES); // one buffer for every chunk: fresh 8 MiB buffers cost page faults
   const words = wordsOf(buf);
   for (let b = 0; b < blocks; b += perChunk) {
     const n = Math.min(perChunk, blocks - b);
     await readInto(source, buf, 0, b * BLOCK, n * BLOCK);
-    indexChunk(index, buf, words, b, n);
+    if (hasher) storeHashes(index, hasher.hash(0, n), b, n);
+    else indexChunk(index, buf, words, b, n);
   }
   return index;
+}
+
+/** Adds blocks [first, first + n) from their hashes in `out` (block first + i's at out[2i], out[2i+1]; both 0 for an all-zero block). */
+function storeHashes(index: SourceIndex, out: Int32Array, first: number, n: number): void {
+  for (let i = 0; i < n; i++) index.setHashes(first + i, out[2 * i]!, out[2 * i + 1]!);
+  index.insertStored(first, n);
 }
 
 /** Adds the n blocks in `buf` (block `first` on), read as words when `words` views it (rolling-hash.ts hashWords). */

@@ -22,6 +22,7 @@ import { finish, scan, type MatchResult } from './matcher.js';
 import { BLOCK, hashPair, hashWords, pair, wordsOf } from './rolling-hash.js';
 import { runSpans, type CopyRun } from './runs.js';
 import { indexSource, SourceIndex, type Lookup } from './source-index.js';
+import { blockHasher } from './block-hash.js';
 
 /**
  * Bytes read at once while hashing the newer image's blocks that no run gives, and the rest of it
@@ -125,15 +126,22 @@ function copyKnown(blocks: number, olderIndex: SourceIndex, runs: readonly CopyR
 
 /** Hashes the blocks not `known` in `ranges`, reading each range whole. All-zero blocks keep hashes 0 (not indexed). */
 async function hashUnknown(src: ByteSource, ranges: readonly { start: number; end: number }[], known: Uint8Array, index: SourceIndex): Promise<void> {
-  const buf = Buffer.allocUnsafe(READ_BYTES);
+  const hasher = blockHasher(READ_BYTES); // WebAssembly SIMD where there is some (block-hash.ts)
+  const buf = hasher?.buf ?? Buffer.allocUnsafe(READ_BYTES);
   const words = wordsOf(buf);
   for (const r of ranges) {
     for (let off = r.start; off < r.end; off += READ_BYTES) {
       const n = Math.min(READ_BYTES, r.end - off);
       await readInto(src, buf, 0, off, n);
-      hashBlocks(buf, words, n, off / BLOCK, known, index);
+      if (hasher) storeUnknown(hasher.hash(0, n / BLOCK), n / BLOCK, off / BLOCK, known, index);
+      else hashBlocks(buf, words, n, off / BLOCK, known, index);
     }
   }
+}
+
+/** Stores the hashes in `out` (block first + i's at out[2i], out[2i+1]) of the n blocks from `first` on not `known`. */
+function storeUnknown(out: Int32Array, n: number, first: number, known: Uint8Array, index: SourceIndex): void {
+  for (let i = 0; i < n; i++) if (!known[first + i]) index.setHashes(first + i, out[2 * i]!, out[2 * i + 1]!);
 }
 
 /** The byte ranges holding the blocks not `known`, nearby ones joined: fewer, larger reads. */
