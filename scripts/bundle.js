@@ -26,7 +26,8 @@
 // bundle is never older than dist/src.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -63,6 +64,65 @@ const common = {
   logLevel: 'warning',
   plugins: [lazyChildProcess],
 };
+/**
+ * The CommonJS bundles, what bin/isosync runs, without indentation and with shorter syntax (names and strings, so
+ * error messages and stack traces, unchanged): V8 keeps a script's source on its heap for as long as it runs, and
+ * parsing it takes memory in proportion (main.cjs 2.1 -> 1.4 MB; peak RSS of `isosync plan --help` -0.7 MiB, of the
+ * commands of `npm run bench -- memory` 0.5-1.5 MiB). Renaming identifiers (esbuild's minify) took main.cjs to
+ * 1.1 MB but changes the names stack traces and class names show, and with keepNames it used more.
+ * Minified, the bundle has no `// dist/src/...` line before each module, by which the delta bench's profile gave
+ * each frame its module: a source map is made instead, and each file's module starts (where the map passes from
+ * one source to another) are kept beside it as FILE.modules.json, `[line, column, path]` rows (moduleStarts).
+ */
+const small = { minifyWhitespace: true, minifySyntax: true, sourcemap: 'external' };
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Decodes one segment of a source map's mappings (base64 VLQ) into its numbers. */
+function vlq(segment) {
+  const out = [];
+  let value = 0;
+  let shift = 0;
+  for (const ch of segment) {
+    const digit = BASE64.indexOf(ch);
+    value += (digit & 31) << shift;
+    if (digit & 32) shift += 5;
+    else {
+      out.push(value & 1 ? -(value >>> 1) : value >>> 1);
+      value = 0;
+      shift = 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * Where each module starts in a bundle, from its source map: a row [line, column, path] (0-based, as V8's
+ * lineNumber and columnNumber; `lineShift` for lines put before the bundle afterwards) wherever the generated code
+ * passes to another source, paths relative to the repository (`dist/src/...`, `node_modules/...`).
+ */
+function moduleStarts(map, lineShift) {
+  // tsc's own source maps lead esbuild back to src/**/*.ts: named as their compiled files, as esbuild's comments did.
+  const paths = map.sources.map((s) => relative(root, resolve(outdir, s)).split('\\').join('/').replace(/^src\/(.*)\.ts$/, 'dist/src/$1.js'));
+  const rows = [];
+  let source = 0;
+  let current = -1;
+  map.mappings.split(';').forEach((line, l) => {
+    let column = 0;
+    for (const seg of line.split(',')) {
+      if (!seg) continue;
+      const [dc, ds] = vlq(seg);
+      column += dc;
+      if (ds === undefined) continue;
+      source += ds;
+      if (source !== current) {
+        current = source;
+        rows.push([l + lineShift, column, paths[source]]);
+      }
+    }
+  });
+  return rows;
+}
+
 rmSync(outdir, { recursive: true, force: true });
 await build({
   ...common,
@@ -77,6 +137,7 @@ await build({
     'hash-worker': 'dist/src/torrent/hash-worker.js',
   },
   format: 'cjs',
+  ...small,
   outExtension: { '.js': '.cjs' },
   // import.meta does not exist in CommonJS: its url is the file's own.
   define: { 'import.meta.url': '__isosyncUrl' },
@@ -86,6 +147,7 @@ await build({
   ...common,
   entryPoints: { main: 'dist/src/cli/main.js' },
   format: 'cjs',
+  ...small,
   outExtension: { '.js': '.cjs' },
   define: { 'import.meta.url': '__isosyncUrl' },
   // Strict, as the ES modules (and the CommonJS packages bundled inside them) were.
@@ -93,10 +155,18 @@ await build({
 });
 // The files bin/code-cache.cjs loads (main.cjs, and quick-publish.cjs: compiling its 260 KB cost a publish ~35-40 ms
 // of CPU, 0.69 -> 0.65 s in 6 alternated runs at load 15-18): a hash of the content on the first line, the cache's key.
-for (const name of ['main.cjs', 'quick-publish.cjs']) {
+const hashed = ['main.cjs', 'quick-publish.cjs'];
+for (const name of hashed) {
   const file = `${outdir}/${name}`;
   const body = readFileSync(file, 'utf8');
   writeFileSync(file, `// isosync-bundle ${createHash('sha256').update(body).digest('hex')}\n${body}`);
+}
+// The module starts of each CommonJS bundle, from its source map, which is not kept (5 MB that nothing runs with).
+for (const name of readdirSync(outdir).filter((n) => n.endsWith('.cjs.map'))) {
+  const file = `${outdir}/${name}`;
+  const starts = moduleStarts(JSON.parse(readFileSync(file, 'utf8')), hashed.includes(name.slice(0, -4)) ? 1 : 0);
+  writeFileSync(`${outdir}/${name.slice(0, -4)}.modules.json`, JSON.stringify(starts));
+  rmSync(file);
 }
 const result = await build({
   ...common,

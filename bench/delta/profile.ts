@@ -17,14 +17,14 @@
  *   other      anything else
  *
  * The CLI runs as one bundle (dist/bundle/main.cjs, scripts/bundle.js), so every frame of isosync's own code
- * has the bundle's URL: each frame is first given the module it lies in (esbuild's `// dist/src/...` line
- * before each module's code, found by the frame's line; `moduleUrls`), so that the folders below match.
+ * has the bundle's URL: each frame is first given the module it lies in (by the frame's line and column, from
+ * the bundle's module starts; `moduleUrls`), so that the folders below match.
  *
  * Wall-clock phases come from the samples' times: planning runs until the
  * first sample inside `assemble`, assembly from there to the first sample of
  * `finish` (fsync and rename), finishing after.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,6 +32,7 @@ interface Frame {
   functionName: string;
   url: string;
   lineNumber?: number;
+  columnNumber?: number;
 }
 
 interface ProfileNode {
@@ -96,12 +97,23 @@ function general(f: Frame): Bucket | undefined {
   return undefined;
 }
 
+/** Where a module starts in a bundle: line and column 0-based, as V8's lineNumber and columnNumber. */
+export interface ModuleMark {
+  line: number;
+  column?: number;
+  path: string;
+}
+
 /**
- * The module of each bundle line: esbuild (not minified) writes `// dist/src/delta/assemble.js` (or
- * `// node_modules/...`) before each module's code. Sorted by line (0-based, as V8's lineNumber).
+ * Where each module of a bundle starts, in order: for a minified CommonJS bundle, the rows of FILE.modules.json
+ * that scripts/bundle.js derives from its source map; else (the ESM chunks) the line of its own that esbuild, not
+ * minifying, writes before each module's code: `// dist/src/delta/assemble.js` (or `// node_modules/...`).
  */
-function bundleModules(file: string): { line: number; path: string }[] {
-  const marks: { line: number; path: string }[] = [];
+function bundleModules(file: string): ModuleMark[] {
+  if (existsSync(`${file}.modules.json`)) {
+    return (JSON.parse(readFileSync(`${file}.modules.json`, 'utf8')) as [number, number, string][]).map(([line, column, path]) => ({ line, column, path }));
+  }
+  const marks: ModuleMark[] = [];
   readFileSync(file, 'utf8')
     .split('\n')
     .forEach((l, line) => {
@@ -112,11 +124,11 @@ function bundleModules(file: string): { line: number; path: string }[] {
 }
 
 /** The profile with each frame of a bundle (a file under dist/bundle/) given the URL of its module in the bundle: `BUNDLE#dist/src/...`. */
-export function moduleUrls(profile: CpuProfile, read: (file: string) => { line: number; path: string }[] = bundleModules): CpuProfile {
-  const bundles = new Map<string, { line: number; path: string }[] | undefined>();
+export function moduleUrls(profile: CpuProfile, read: (file: string) => ModuleMark[] = bundleModules): CpuProfile {
+  const bundles = new Map<string, ModuleMark[] | undefined>();
   const marksOf = (url: string) => {
     if (!bundles.has(url)) {
-      let marks: { line: number; path: string }[] | undefined;
+      let marks: ModuleMark[] | undefined;
       try {
         marks = read(url.startsWith('file://') ? fileURLToPath(url) : url);
       } catch {
@@ -127,7 +139,7 @@ export function moduleUrls(profile: CpuProfile, read: (file: string) => { line: 
     return bundles.get(url);
   };
   const nodes = profile.nodes.map((n) => {
-    const { url, lineNumber } = n.callFrame;
+    const { url, lineNumber, columnNumber } = n.callFrame;
     if (!/\/dist\/bundle\/[^/]+\.c?js$/.test(url) || lineNumber === undefined) return n;
     const marks = marksOf(url);
     if (!marks) return n;
@@ -136,7 +148,9 @@ export function moduleUrls(profile: CpuProfile, read: (file: string) => { line: 
     let path: string | undefined;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (marks[mid]!.line <= lineNumber) {
+      const m = marks[mid]!;
+      // A frame without a column lies after every mark of its line.
+      if (m.line < lineNumber || (m.line === lineNumber && (m.column ?? 0) <= (columnNumber ?? Infinity))) {
         path = marks[mid]!.path;
         lo = mid + 1;
       } else hi = mid - 1;

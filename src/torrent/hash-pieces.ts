@@ -27,6 +27,7 @@ import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
 import { readExactSync } from '../store/exact-io.js';
 import { AHEAD_BUFFERS, hashRangeAhead } from './hash-ahead.js';
+import { releaseBytes } from '../core/release-bytes.js';
 import { HASH_WORKER_MARK, hashRange, READ_BYTES, type HashJob, type HashReply } from './hash-worker.js';
 import { hashWorkerUrl } from './hash-worker-url.js';
 import { SHA1_BYTES } from './info-hash.js';
@@ -218,6 +219,7 @@ function hashInline(path: string, jobs: Job[], put: Put, total: number, onProgre
       done += job.end - job.start;
       onProgress?.(done, total);
     }
+    releaseBytes([buf]);
   } finally {
     closeSync(fd);
   }
@@ -259,6 +261,7 @@ async function hashInPool(path: string, jobs: Job[], size: number, put: Put, tot
     }
   };
   const fd = openSync(path, 'r');
+  let ring: Buffer[] = [];
   try {
     for (let i = 0; i < size; i++) {
       const w = new Worker(hashWorkerUrl(import.meta.url), { workerData: HASH_WORKER_MARK });
@@ -277,7 +280,7 @@ async function hashInPool(path: string, jobs: Job[], size: number, put: Put, tot
       // Jobs queued per worker, so it never waits for the next one.
       for (let k = 0; k < JOBS_QUEUED_PER_WORKER; k++) feed(w);
     }
-    const ring = Array.from({ length: AHEAD_BUFFERS }, () => Buffer.allocUnsafe(Math.min(READ_BYTES, total)));
+    ring = Array.from({ length: AHEAD_BUFFERS }, () => Buffer.allocUnsafe(Math.min(READ_BYTES, total)));
     while (!failure && next < jobs.length) {
       const job = jobs[next++]!;
       complete(job, await hashRangeAhead(fd, job, ring));
@@ -286,6 +289,9 @@ async function hashInPool(path: string, jobs: Job[], size: number, put: Put, tot
     if (failure) throw failure.error;
   } finally {
     closeSync(fd);
+    // Every read into the ring has ended (hashRangeAhead settles only then): its 3 MiB go back now, not at the next
+    // full collection (a seed serves right after verifying; core/release-bytes.ts).
+    releaseBytes(ring);
     // A failure on any thread stops the others at once; after success each worker closes its files and ends.
     if (finished < jobs.length) for (const w of workers) void w.terminate();
     else for (const w of workers) w.postMessage({ close: true });

@@ -25,6 +25,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
 import { INLINE_MAX_BYTES, MAX_HASH_THREADS } from './hash-pieces.js';
+import { releaseBytes } from '../core/release-bytes.js';
 import { CLAIMED, DONE, PARKED_WORKER, READ_BYTES, SHARED_WORKER_MARK, takeSharedJob, type SharedPass, type SharedReply } from './hash-worker.js';
 import { hashWorkerUrl } from './hash-worker-url.js';
 import { SHA1_BYTES } from './info-hash.js';
@@ -173,8 +174,8 @@ export function startPieceHashing(path: string, pieceLength: number, opts: PoolO
     async finish(onProgress) {
       const jobBytes = jobPieces * pieceLength;
       const fd = openSync(path, 'r');
+      const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(1, jobBytes)));
       try {
-        const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(1, jobBytes)));
         while (failure === undefined && takeSharedJob(fd, pass, buf)) {
           onProgress?.(Math.min(length, Atomics.load(control, DONE) * jobBytes), length);
           // Between jobs: worker messages and the progress line get their turn.
@@ -186,6 +187,8 @@ export function startPieceHashing(path: string, pieceLength: number, opts: PoolO
         throw new IsosyncError('IO', `Cannot hash ${JSON.stringify(path)}: ${(e as Error).message}`, { path }, { cause: e });
       } finally {
         closeSync(fd);
+        // Read synchronously (takeSharedJob), so nothing fills it now: its MiB goes back at once (core/release-bytes.ts).
+        releaseBytes([buf]);
       }
       while (running > 0 && failure === undefined) await new Promise<void>((resolve) => (wake = resolve));
       if (failure) {

@@ -48,6 +48,22 @@ describe('delta bench profile', () => {
     assert.deepEqual(urls, [`${BUNDLE}#dist/src/iso/records.js`, `${BUNDLE}#dist/src/webseed/block-filler.js`, BUNDLE, 'node:fs']);
   });
 
+  test('in a minified bundle, by line and column', () => {
+    const marks = [
+      { line: 0, column: 0, path: 'node_modules/commander/lib/command.js' },
+      { line: 0, column: 500, path: 'dist/src/iso/records.js' },
+      { line: 2, column: 0, path: 'dist/src/webseed/block-filler.js' },
+      { line: 2, column: 90, path: 'dist/src/delta/piece-fill.js' },
+    ];
+    const frame = (id: number, line: number, column?: number) => ({ id, callFrame: { functionName: 'f', url: BUNDLE, lineNumber: line, ...(column === undefined ? {} : { columnNumber: column }) } });
+    const nodes = [frame(1, 0, 499), frame(2, 0, 500), frame(3, 1, 3), frame(4, 2, 89), frame(5, 2, 4000), frame(6, 2)];
+    const p = moduleUrls({ nodes, startTime: 0, endTime: 0, samples: [], timeDeltas: [] }, () => marks);
+    assert.deepEqual(
+      p.nodes.map((n) => n.callFrame.url.slice(BUNDLE.length + 1)),
+      ['node_modules/commander/lib/command.js', 'dist/src/iso/records.js', 'dist/src/iso/records.js', 'dist/src/webseed/block-filler.js', 'dist/src/delta/piece-fill.js', 'dist/src/delta/piece-fill.js'],
+    );
+  });
+
   const cases: [string, [string, number][], string][] = [
     ['ISO walk', [['walk', 150]], 'planning'],
     ['web seed block', [['put', 250]], 'network'],
