@@ -268,5 +268,7 @@ export function mapNestedFiles(targets: readonly NestedImage[], sources: readonl
       if (same && old && !old.raw) changedBlock(t, b.start, b.end, same, old.start, old.end, changedBlocks);
     });
   }
+  // The indexes (16 bytes a source file) go now, not at the next full collection.
+  for (const s of indexed) for (const x of [s.byPath, s.bySig]) x.release();
   return { exact, changedBlocks: changedBlocks.toArray(), changed, containers, mappedFiles, files };
 }

@@ -32,6 +32,8 @@ import { entrySignature, type FileTable } from '../layouts/layout.js';
 import type { NestedImage } from '../layouts/nested.js';
 import type { LocalSegment } from './plan.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
+import { PathHasher, samePath } from '../layouts/entry-keys.js';
+import { HashIndex } from './string-index.js';
 
 /** Distance between the first round's samples: a FAT cluster rewritten in place (4 KiB) holds one. */
 export const SHIFT_SPACING = 4096;
@@ -338,14 +340,28 @@ export async function shiftRawFiles(o: ShiftInput): Promise<ShiftResult> {
       const s = src.nested.find((x) => x.path === t.path);
       if (!s) continue;
       const sf = s.layout.files;
-      const byPath = new Map<string, number>();
-      for (let f = 0; f < sf.count; f++) if (sf.type(f) === 'file' && sf.raw(f)) byPath.set(sf.path(f), f);
+      // Raw source files by a hash of their path, compared on the columns (entry-keys.ts): a Map keyed by path
+      // strings held one per raw file (most files of an lz4hc EROFS tree: some 110 bytes each at the plan's peak).
+      const isRaw = (x: FileTable, i: number) => x.type(i) === 'file' && x.raw(i);
+      let g0 = 0;
+      const byPath = new HashIndex(sf.count);
+      const sourcePath = new PathHasher(sf);
+      const sameAsG0 = (j: number) => samePath(sf, g0, sf, j);
+      for (; g0 < sf.count; g0++) if (isRaw(sf, g0)) byPath.set(sourcePath.hash(g0), g0, sameAsG0);
+      const targetPath = new PathHasher(tf);
+      let f = 0;
+      const sameAsF = (j: number) => samePath(tf, f, sf, j);
       const small: Span[] = [];
-      for (let f = 0; f < tf.count; f++) {
-        const g = tf.type(f) === 'file' && tf.raw(f) ? byPath.get(tf.path(f)) : undefined;
+      let tooMany = false; // past SMALL_FILES spans, the list is not used: no more are kept
+      for (; f < tf.count; f++) {
+        const g = isRaw(tf, f) ? byPath.get(targetPath.hash(f), sameAsF) : undefined;
         if (g === undefined) continue;
         const same = entrySignature(sf, g) === entrySignature(tf, f);
-        if (same && tf.size(f) > 0 && tf.size(f) < SMALL_BYTES) for (const x of imageSpans(placeFile(t, tf, f), 0, tf.size(f))) small.push(x);
+        if (same && !tooMany && tf.size(f) > 0 && tf.size(f) < SMALL_BYTES) for (const x of imageSpans(placeFile(t, tf, f), 0, tf.size(f))) small.push(x);
+        if (small.length > SMALL_FILES) {
+          tooMany = true;
+          small.length = 0;
+        }
         if (same || tf.size(f) < SHIFT_MIN_BYTES || tf.size(f) > SHIFT_MAX_BYTES || sf.size(g) < SHIFT_MIN_BYTES || sf.size(g) > SHIFT_MAX_BYTES) continue;
         const sp = placeFile(s, sf, g);
         const old = new Uint8Array(sf.size(g));
@@ -353,7 +369,8 @@ export async function shiftRawFiles(o: ShiftInput): Promise<ShiftResult> {
         const tp = placeFile(t, tf, f);
         jobs.push({ search: new ShiftSearch(tf.size(f), old), t: tp, s: sp, source: src.index });
       }
-      if (small.length <= SMALL_FILES) for (const x of small) smalls.push(x);
+      byPath.release();
+      if (!tooMany) for (const x of small) smalls.push(x);
       break;
     }
   }

@@ -7,6 +7,7 @@
  * signatures held two strings per file (some 150 bytes) while the plan was
  * made, the peak of a squashfs sync.
  */
+import { giveBack } from '../core/give-back.js';
 
 /** FNV-1a over the string's UTF-16 code units, to 30 bits (a V8 small integer). */
 export function hash30(s: string): number {
@@ -93,6 +94,15 @@ export class HashIndex {
     }
   }
 
+  /** Gives the slots' memory back now (core/give-back.ts): the index is not used after. */
+  release(): void {
+    giveBack(this.hashes);
+    giveBack(this.slots);
+    this.hashes = new Int32Array(16);
+    this.slots = new Int32Array(16);
+    this.n = 0;
+  }
+
   private grow(): void {
     const { hashes, slots } = this;
     this.hashes = new Int32Array(slots.length * 2);
@@ -105,5 +115,7 @@ export class HashIndex {
       this.hashes[s] = hashes[k]!;
       this.slots[s] = slots[k]!;
     }
+    giveBack(hashes);
+    giveBack(slots);
   }
 }

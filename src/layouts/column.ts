@@ -3,6 +3,8 @@
  * typed array per field, written by entry index, ordered once at `finish`.
  */
 
+import { giveBack } from '../core/give-back.js';
+
 export type Numbers = Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array;
 
 /**
@@ -33,6 +35,7 @@ export class Column<A extends Numbers> {
       const b = this.make(Math.max(64, end, this.a.length * 2, this.a.length === 0 ? this.hint : 0));
       b.set(this.a);
       if (this.fill !== 0) b.fill(this.fill, this.a.length);
+      giveBack(this.a);
       this.a = b;
     }
     if (end > this.n) this.n = end;
@@ -41,6 +44,7 @@ export class Column<A extends Numbers> {
 
   /** Drops the values (finish: a column goes once its copy is made). */
   release(): void {
+    giveBack(this.a);
     this.a = this.make(0);
     this.n = 0;
   }

@@ -10,6 +10,7 @@
  * Hot loops use the accessors by index (`count`, `type(i)`, `chunkStart(i, k)`...): no
  * allocation but the strings asked for; `get(i)` and iteration make a LayoutFile.
  */
+import { giveBack } from '../core/give-back.js';
 import { Column } from './column.js';
 import { NameList } from './name-list.js';
 import { pathOrder } from './path-order.js';
@@ -201,7 +202,7 @@ export class FileTableBuilder {
     this.las.release();
     const remap = <V>(m: Map<number, V>) => new Map([...m].map(([i, v]) => [newIndex[i]!, v] as const));
     const tails = this.tailBlock.n > 0 ? { block: this.tailBlock.reordered(order, n, seen), offset: this.tailOffset.reordered(order, n, seen), length: this.tailLength.reordered(order, n, seen) } : undefined;
-    return new FileTable({
+    const table = new FileTable({
       count: n,
       kind: this.kind.reordered(order, n, seen),
       sizes: this.sizes.reordered(order, n, seen),
@@ -217,6 +218,9 @@ export class FileTableBuilder {
       targets: this.targets.size > 0 ? remap(this.targets) : undefined,
       oddEvidence: this.oddEvidence.size > 0 ? remap(this.oddEvidence) : undefined,
     });
+    // The scratch goes now (core/give-back.ts), not at the next full collection.
+    for (const a of [order, newIndex, seen]) giveBack(a);
+    return table;
   }
 }
 

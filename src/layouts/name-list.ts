@@ -9,6 +9,7 @@
  * string of every name is made from the buffer in the table's order.
  */
 import { Buffer } from 'node:buffer';
+import { giveBack } from '../core/give-back.js';
 
 /** Code units made room for per expected name (a root tree's names are some 10-30 long). */
 const NAME_UNITS_HINT = 48;
@@ -42,6 +43,7 @@ export class NameList {
     if (this.count + 2 > this.starts.length) {
       const more = new Uint32Array(this.starts.length * 2);
       more.set(this.starts);
+      giveBack(this.starts);
       this.starts = more;
     }
     if (this.used + len > this.codes.length) this.grow(this.used + len, this.codes instanceof Uint16Array, this.used);
@@ -62,6 +64,7 @@ export class NameList {
     const size = Math.max(need, this.codes.length * (need > this.codes.length ? 2 : 1));
     const next = wide ? new Uint16Array(size) : new Uint8Array(size);
     next.set(this.codes.subarray(0, keep));
+    giveBack(this.codes);
     this.codes = next;
     return next;
   }
@@ -107,11 +110,15 @@ export class NameList {
       len += this.starts[i + 1]! - this.starts[i]!;
     }
     at[n] = len;
-    return { text: this.text(out), at };
+    const text = this.text(out);
+    giveBack(out);
+    return { text, at };
   }
 
   /** Drops the buffers (the table holds its own string). */
   clear(): void {
+    giveBack(this.codes);
+    giveBack(this.starts);
     this.codes = new Uint8Array(0);
     this.starts = new Uint32Array(1);
     this.used = 0;

@@ -10,6 +10,7 @@
  * The order is exactly that of the joined paths compared as strings (UTF-16
  * code units): "/a-b" sorts before "/a/c", as '-' is before '/'.
  */
+import { giveBack } from '../core/give-back.js';
 import { NameList } from './name-list.js';
 
 /**
@@ -40,6 +41,7 @@ export function pathOrder(list: NameList | readonly string[], parent: (i: number
     const path = p < 0 ? names.name(i) : prefix.get(p)! + names.name(i);
     prefix.set(i, path === '/' ? '/' : `${path}/`);
   }
+  giveBack(isParent);
   if (n <= stringSortMax) {
     const order = byJoinedPaths(names, parent, prefix, n);
     if (order) return order;

@@ -12,6 +12,7 @@ import {
 } from './format.js';
 import { indexSpan, readZMap, type ZExtent, type ZInode } from './zmap.js';
 import { mergeBounds } from '../../core/span.js';
+import { giveBack } from '../../core/give-back.js';
 
 export interface Inode {
   nid: number;
@@ -56,6 +57,7 @@ export class SpanList {
     if (n + 2 > this.b.length) {
       const more = new Float64Array(this.b.length * 2);
       more.set(this.b);
+      giveBack(this.b);
       this.b = more;
     }
     this.b[n] = start;
@@ -65,6 +67,7 @@ export class SpanList {
 
   /** Drops the spans (a layout's reads after its walk are counted in no layout): the readContent closure keeps the list. */
   clear(): void {
+    giveBack(this.b);
     this.b = new Float64Array(16);
     this.n = 0;
   }
@@ -138,6 +141,7 @@ export class Erofs {
       inside[n++] = end;
     }
     const merged = mergeBounds(inside.subarray(0, n));
+    giveBack(inside);
     if (this.src.prefetchBounds) return this.src.prefetchBounds(merged);
     const spans: Span[] = [];
     for (let k = 0; k < merged.length; k += 2) spans.push({ start: merged[k]!, end: merged[k + 1]! });

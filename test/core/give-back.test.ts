@@ -1,0 +1,44 @@
+/**
+ * core/give-back.ts: a large array handed back is detached at once (its
+ * memory goes at the next scavenge, not the next full collection); small
+ * arrays and views of part of a buffer are left as they are.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { giveBack } from '../../src/core/give-back.js';
+import { FileTableBuilder } from '../../src/layouts/file-table.js';
+
+const cases: { name: string; make: () => Float64Array | Uint8Array; detached: boolean }[] = [
+  { name: 'a large array', make: () => new Float64Array(1 << 16), detached: true },
+  { name: 'a small array', make: () => new Uint8Array(1024), detached: false },
+  { name: 'a view of part of a large buffer', make: () => new Uint8Array(1 << 20).subarray(4096), detached: false },
+  { name: 'a view of all of a large buffer from byte 0', make: () => new Uint8Array(new ArrayBuffer(1 << 20)), detached: true },
+];
+
+for (const c of cases) {
+  test(`giveBack: ${c.name} is ${c.detached ? '' : 'not '}detached`, () => {
+    const a = c.make();
+    const length = a.length;
+    giveBack(a);
+    assert.equal(a.length, c.detached ? 0 : length);
+    assert.equal(a.buffer.byteLength === 0, c.detached);
+  });
+}
+
+test('giveBack of nothing does nothing', () => {
+  assert.doesNotThrow(() => giveBack(undefined));
+});
+
+test("a table whose builder handed its columns back reads every entry (large enough for the columns to be given back)", () => {
+  const n = 20_000;
+  const b = new FileTableBuilder(n);
+  b.add(-1, '/', { type: 'dir', size: 0 });
+  for (let i = 1; i < n; i++) b.add(0, `f${(n - i).toString().padStart(6, '0')}`, { type: 'file', size: i, chunks: [i * 10, i * 10 + 5], ref: i, mode: 0o644 });
+  const t = b.finish();
+  assert.equal(t.count, n);
+  assert.equal(t.path(1), '/f000001');
+  assert.equal(t.size(1), n - 1);
+  assert.deepEqual([...t.chunks(1)], [(n - 1) * 10, (n - 1) * 10 + 5]);
+  assert.equal(t.ref(n - 1), 1);
+  assert.equal(t.path(n - 1), `/f${String(n - 1).padStart(6, '0')}`);
+});
