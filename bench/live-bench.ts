@@ -14,6 +14,7 @@
  * both pairs also the rollback 2 -> 1 with a stock torrent, its plan, and its
  * own byte floor (`zstd --long --patch-from` of the old image against the new
  * one; EROFS clusters rebuilt by re-encoding count in both directions).
+ * LIVE_PROFILE=1 adds a profile of the stock sync and plan (live-profile.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeLiveFloor } from './live-floor.js';
+import { profileRuns } from './live-profile.js';
 import { haveTimeTool, measure, type Measured } from './delta/measure.js';
 import { Nginx } from './delta/nginx.js';
 import { have, sha256 } from './delta/host.js';
@@ -184,6 +186,15 @@ export async function run(): Promise<void> {
         const x = (n: number | undefined) => (n && r.bytes !== undefined ? (r.bytes / n).toFixed(3) : '-');
         const planned = r.planned === undefined ? '-' : r.bytes === undefined ? String(r.planned) : (r.planned / r.bytes).toFixed(3);
         out(`  ${[r.method, r.bytes ?? '-', x(byteFloor), x(blockFloor), x(hintedRow?.bytes), x(zs?.bytes), planned, r.seconds!.toFixed(1), zs?.seconds ? (r.seconds! / zs.seconds).toFixed(2) : '-', r.cpu?.toFixed(1) ?? '-', (r.peakKiB! / 1024).toFixed(0), r.ok === undefined ? '-' : r.ok ? 'identical' : 'DIFFERENT'].join(' | ')}`);
+      }
+      // LIVE_PROFILE=1 (or a folder to keep the profiles in): where the stock sync's and plan's time goes (live-profile.ts).
+      const prof = process.env.LIVE_PROFILE;
+      if (prof) {
+        const syncArgs = (h: string) => ['sync', stock, '--from', a, '-o', o, '--home', h, '--json'];
+        await profileRuns(work, BIN, [
+          { name: `${variant} stock sync`, args: syncArgs, output: o },
+          { name: `${variant} stock plan`, args: (h) => ['plan', stock, '--from', a, '--home', h, '--json'] },
+        ], prof === '1' ? undefined : prof);
       }
       const files = Number(spawnSync(process.execPath, [BIN, 'ls', '--deep', b, '--json'], { encoding: 'utf8', maxBuffer: 1 << 30 }).stdout.split('"path"').length - 1);
       const stockRow = rows[0];

@@ -58,7 +58,7 @@ const median = (xs: number[]) => {
  * system) at exit. The profile's samples are wall-clock (a thread that lost its core is sampled where it
  * lost it), so their sum is no CPU figure under load; the buckets are also printed scaled to this one.
  */
-const MAIN_THREAD_CPU_HOOK = `const fs = require('fs');
+export const MAIN_THREAD_CPU_HOOK = `const fs = require('fs');
 process.on('exit', () => {
   const s = fs.readFileSync('/proc/self/task/' + process.pid + '/stat', 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');

@@ -46,12 +46,12 @@ export class CountingFetcher implements RangeFetcher {
 
 /** Fetches `spans` (sorted) GROUP at a time (one multipart reply each); returns their bytes in order. */
 export async function fetchAll(fetcher: RangeFetcher, spans: readonly Span[]): Promise<Uint8Array[]> {
-  const out: Uint8Array[] = [];
+  const groups: Promise<Uint8Array[]>[] = [];
   for (let i = 0; i < spans.length; i += GROUP) {
     const group = spans.slice(i, i + GROUP);
-    for (const b of fetcher.fetchRanges ? await fetcher.fetchRanges(group) : await Promise.all(group.map((s) => fetcher.fetchRange(s.start, s.end)))) out.push(b);
+    groups.push(fetcher.fetchRanges ? fetcher.fetchRanges(group) : Promise.all(group.map((s) => fetcher.fetchRange(s.start, s.end))));
   }
-  return out;
+  return (await Promise.all(groups)).flat();
 }
 
 /**

@@ -42,6 +42,10 @@ import { announcesToTrackers } from '../swarm/swarm-options.js';
 import { trackerTiers } from '../torrent/metainfo.js';
 import type { PlanReport, SyncEvent, SyncInput, SyncReport } from './report.js';
 import { closeSources } from './sources.js';
+import { YieldingSource } from './yielding-source.js';
+
+/** How long the plan's hashing of local pieces runs before the event loop gets a turn (ms). */
+const VERDICT_SLICE_MS = 4;
 
 export type { LiveSample, PlanInput, PlanReport, PlanTarget, SourceReport, SyncEvent, SyncInput, SyncReport } from './report.js';
 export { prepare, type Prepared, type PrepareOptions } from './prepare.js';
@@ -74,7 +78,7 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
     // The plan's own samples, counted: what each of their ranges cost on the wire beyond its bytes prices the sync's.
     const sampler = new CountingFetcher(p.net.engine);
     // Changed blocks: how much of each the old block gives is sampled, not assumed (changed-block-evidence.ts).
-    const turns = !p.hintsCoverAll && p.net.hasSources && (p.report.byReason['changed-block'] ?? 0) > 0 ? await changedBlockTurns(p.plan, p.byteSources, sampler) : undefined;
+    const sampling = !p.hintsCoverAll && p.net.hasSources && (p.report.byReason['changed-block'] ?? 0) > 0;
     // And so are the mapped blocks changed in place, which nothing else tells (in-place-evidence.ts); with the checked
     // pieces counted exactly, guess-evidence.ts prices those from the checked pieces instead.
     const exact = checked !== undefined && exactChecked(p);
@@ -82,7 +86,13 @@ export async function planSync(input: SyncInput): Promise<PlanReport> {
     // that nothing else prices is sampled as a sync samples it.
     // With the checked pieces counted exactly, the others are hashed as built locally too: one that passes costs
     // nothing, one that fails is sampled; the guesses of the rest are priced from the checked pieces (guess-evidence.ts).
-    const verdicts = turns || exact ? await localVerdicts(p.plan, pieceCheckOf(input.target), p.byteSources, exact ? part.have : []) : new Map<number, boolean>();
+    // Hashed while the changed blocks' samples are on the wire: its reads give the event loop a turn every few ms
+    // (yielding-source.ts), so each round's reply is taken as it comes, not after the hashing of ~150 MB.
+    const yielding = p.byteSources.map((s) => s && new YieldingSource(s, VERDICT_SLICE_MS));
+    const [turns, verdicts] = await Promise.all([
+      sampling ? changedBlockTurns(p.plan, p.byteSources, sampler) : undefined,
+      sampling || exact ? localVerdicts(p.plan, pieceCheckOf(input.target), yielding, exact ? part.have : []) : new Map<number, boolean>(),
+    ]);
     const inPlace = turns && !exact ? await inPlaceChanges(p.plan, p.byteSources, sampler, (k) => verdicts.get(k) === true) : [];
     const partBytes = sampler.partBytes(onWire() - wire);
     const measured = async (done?: readonly boolean[]) => (turns || exact ? measuredFetch(p.plan, p.byteSources, p.net.engine, { turns: turns ?? new Map(), inPlace, verdicts, partBytes }, done) : undefined);

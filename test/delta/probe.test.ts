@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { BISECT, CHANGED_BLOCK_SCHEDULE, DENSE_SPACING, lzma2ChunkHeaders, PROBE_MIN_BYTES, xzHeaders, REFINE_SPACING, SegmentProbe, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
+import { BISECT, CHANGED_BLOCK_SCHEDULE, DENSE_SPACING, lzma2ChunkHeaders, PROBE_MIN_BYTES, xzHeaders, REFINE_SPACING, SegmentProbe, streamStarts, TURN_MARGIN, WIDER_TURN_MARGINS } from '../../src/delta/probe.js';
 import type { LocalSegment } from '../../src/delta/plan.js';
 
 /** Deterministic bytes that look compressed. */
@@ -303,4 +303,28 @@ describe('probing a doubtful segment', () => {
     for (const r of same.next(old)) same.record(r.start, old.subarray(r.start, r.end), old.subarray(r.start, r.end));
     assert.equal(same.turn(), L, 'nothing differed');
   });
+});
+
+test('streamStarts: every xz and zstd magic after the first byte, in order, in a view of a larger buffer too; none cut by the end', () => {
+  const xz = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
+  const zstd = [0x28, 0xb5, 0x2f, 0xfd];
+  const bytes = noise('starts', 200_000);
+  for (const at of [0, 5_000, 70_001, 150_000]) bytes.set(xz, at);
+  for (const at of [9_999, 120_000]) bytes.set(zstd, at);
+  // Overlapping magics: zstd's ends in 0xfd, where an xz magic starts.
+  bytes.set([...zstd.slice(0, 3), ...xz], 180_000);
+  // A magic cut by the end is no start.
+  bytes.set(xz.slice(0, 4), bytes.length - 4);
+  // What comparing every position gives.
+  const slow = (b: Uint8Array) => {
+    const out: number[] = [];
+    for (let i = 1; i < b.length; i++) if ([xz, zstd].some((m) => m.every((x, k) => b[i + k] === x))) out.push(i);
+    return out;
+  };
+  const want = slow(bytes);
+  assert.deepEqual(streamStarts(bytes), want);
+  assert.ok([5_000, 9_999, 70_001, 120_000, 150_000, 180_000, 180_003].every((x) => want.includes(x)), JSON.stringify(want));
+  const inner = bytes.subarray(60_000, 190_000);
+  assert.deepEqual(streamStarts(inner), slow(inner));
+  assert.deepEqual(streamStarts(new Uint8Array(0)), []);
 });

@@ -5,6 +5,7 @@ import { REFINE_SPACING } from '../../src/delta/probe.js';
 import { MULTIPART_PART_BYTES } from '../../src/core/ports.js';
 import { ReencodedStore } from '../../src/delta/reencoded-store.js';
 import { inPlaceChanges, inPlaceFetch } from '../../src/sync/in-place-evidence.js';
+import type { Span } from '../../src/core/span.js';
 import { noise, rangeServer } from './evidence-helpers.js';
 
 const PIECE = 32 * 1024;
@@ -58,4 +59,24 @@ test('a block changed in place whose xz headers differ: the turn found is its da
   assert.deepEqual(changed[0], { start: 50_014, end: 50_016 }, 'the header bytes that differ');
   assert.equal(changed[1]!.end, 90_000);
   assert.ok(Math.abs(changed[1]!.start - 85_000) <= 2 * REFINE_SPACING, `turn ${changed[1]!.start}, not at the header`);
+});
+
+test('a mapped segment whose pieces all passed as built locally is not read: its blocks are not sampled either', async () => {
+  const truth = noise('img', LENGTH);
+  for (const at of [10_000, 50_000, 90_000, 130_000]) truth.set(XZ, at);
+  const store = new ReencodedStore();
+  store.put(0, truth);
+  const reads: Span[] = [];
+  const src = { size: store.size, read: (offset: number, length: number) => (reads.push({ start: offset, end: offset + length }), store.read(offset, length)) };
+  const seg: LocalSegment = { start: 10_000, end: 170_000, source: 0, sourceOffset: 10_000, reason: 'nested-file' };
+  const plan = buildPlan({ length: LENGTH, pieceLength: PIECE }, [[seg]]);
+  const web = rangeServer(truth);
+  // Pieces 0-5 hold the segment: all passed, nothing is read or fetched.
+  assert.deepEqual(await inPlaceChanges(plan, [src], web, (p) => p <= 5), []);
+  assert.deepEqual(reads, []);
+  assert.equal(web.requests, 0);
+  // One piece did not pass: the segment is read (its blocks found) and only the blocks in that piece are sampled.
+  assert.deepEqual(await inPlaceChanges(plan, [src], web, (p) => p !== 3), []);
+  assert.ok(reads.length > 0);
+  assert.equal(web.requests, 1);
 });
