@@ -10,15 +10,16 @@
  * nothing keeps: young, it goes with its memory at the next scavenge, some
  * MB of allocation later. Every view of the buffer is detached (length 0):
  * call it only on an array nothing reads again. Small arrays (their memory
- * may lie in V8's heap) and shared or views of part of a buffer are left.
+ * may lie in V8's heap) and shared buffers are left, and so is a view of part
+ * of a buffer unless `wholeBuffer` (the caller knows no other view of it is read).
  */
 
 /** Below this, an array is left to the collector. */
 const MIN_BYTES = 64 * 1024;
 
-export function giveBack(a: ArrayBufferView | undefined): void {
+export function giveBack(a: ArrayBufferView | undefined, wholeBuffer = false): void {
   if (!a) return;
   const b = a.buffer;
-  if (!(b instanceof ArrayBuffer) || b.byteLength < MIN_BYTES || a.byteOffset !== 0 || a.byteLength !== b.byteLength) return;
+  if (!(b instanceof ArrayBuffer) || b.byteLength < MIN_BYTES || (!wholeBuffer && (a.byteOffset !== 0 || a.byteLength !== b.byteLength))) return;
   structuredClone(b, { transfer: [b] });
 }

@@ -10,6 +10,7 @@
  * with overlapping and touching spans joined. Pure arithmetic, no I/O.
  */
 import { IsosyncError } from './errors.js';
+import { giveBack } from './give-back.js';
 
 /** A half-open byte range [start, end). */
 export interface Span {
@@ -117,6 +118,8 @@ export function mergeBounds(bounds: ArrayLike<number>): Float64Array {
       j++;
     }
   }
+  giveBack(starts);
+  giveBack(ends);
   return out.subarray(0, m);
 }
 

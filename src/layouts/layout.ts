@@ -19,6 +19,7 @@
  */
 import type { ByteSource, Span } from '../store/byte-source.js';
 import { mergeBounds, mergeSpans } from '../core/span.js';
+import { giveBack } from '../core/give-back.js';
 import type { FileTable, LayoutFile } from './file-table.js';
 
 export type LayoutFormat = 'iso9660' | 'squashfs' | 'erofs' | 'fat';
@@ -143,7 +144,9 @@ export function usedBounds(layout: Layout): Float64Array {
     all[at++] = b.start;
     all[at++] = b.end;
   }
-  return mergeBounds(all);
+  const merged = mergeBounds(all);
+  giveBack(all);
+  return merged;
 }
 
 /** The chunks of an entry without stored data (directories, symlinks, empty files): shared, never written. */

@@ -14,6 +14,7 @@ import { startsXzStream } from '../delta/probe.js';
 import { overlay, SegmentList, ZERO_SOURCE, type LocalSegment } from '../delta/plan.js';
 import { reasonCode } from '../delta/segments.js';
 import { mergeBounds, subtractSpans } from '../core/span.js';
+import { giveBack } from '../core/give-back.js';
 import { isoLayout } from '../layouts/iso-layout.js';
 import { usedBounds } from '../layouts/layout.js';
 import { DEFAULT_NEST, espPartitions, findNested, mayBeImage, outerCandidates, type NestedImage } from '../layouts/nested.js';
@@ -61,6 +62,7 @@ function freeBounds(img: NestedImage, containerBytes: number, out: number[]): vo
     at = Math.max(at, merged[k + 1]!);
   }
   gap(at, containerBytes);
+  giveBack(merged, true);
 }
 
 /**
@@ -177,6 +179,7 @@ export async function planNested(
   // may hold data where the target's free clusters are, so zeros beat the old container's bytes.
   const freeGuesses = new SegmentList(freeSorted.length >> 1);
   for (let k = 0; k < freeSorted.length; k += 2) freeGuesses.push(freeSorted[k]!, freeSorted[k + 1]!, ZERO_SOURCE, 0, reasonCode('zero'));
+  giveBack(freeSorted, true);
   // The nested images (their file tables: some 60 bytes an entry) are not returned: they go before the plan is built.
   return { mapping, verified: checked.verifiedSegments(), freeGuesses, reencoded };
 }

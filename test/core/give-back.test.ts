@@ -25,6 +25,13 @@ for (const c of cases) {
   });
 }
 
+test('giveBack of a view of part of a large buffer, told it is the whole buffer, detaches it', () => {
+  const a = new Uint8Array(1 << 20).subarray(4096, 8192);
+  giveBack(a, true);
+  assert.equal(a.length, 0);
+  assert.equal(a.buffer.byteLength, 0);
+});
+
 test('giveBack of nothing does nothing', () => {
   assert.doesNotThrow(() => giveBack(undefined));
 });
