@@ -47,6 +47,8 @@ declare module 'bittorrent-protocol' {
     /** The handshake after its length byte: protocol string, reserved bytes, infohash, peer id. */
     _onHandshakeBuffer(handshake: Uint8Array): void;
     _onMessageLength(buf: Uint8Array): void;
+    /** The library's trace line for the `debug` package (namespace bittorrent-protocol). */
+    _debug(...args: unknown[]): void;
     _onMessage(buf: Uint8Array): void;
     _onKeepAlive(): void;
     _onReject(index: number, offset: number, length: number): void;

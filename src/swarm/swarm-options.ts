@@ -91,3 +91,29 @@ export interface SwarmOptions {
 export function announcesToTrackers(o: { readonly enabled: boolean; readonly trackerTiers: number; readonly preferred: number }): boolean {
   return o.enabled && (o.trackerTiers > 0 || o.preferred > 0);
 }
+
+/**
+ * Whether every tracker a sync announces to is on the host that served its
+ * torrent (`isosync serve` lists its own /announce, and the release's own
+ * trackers after it: sync/remote-target.ts's preferredTrackers). Its peers
+ * are then that server's seed and the other clients of that server, all of
+ * which dial TCP first: a sync that only leeches leaves uTP to a dial that
+ * wants it and the DHT off (sync-peers.ts). The serve bench, 8 clients of
+ * one serve: loading utp-native cost each ~50-60 ms of CPU. A torrent with
+ * a tracker elsewhere, none at all (DHT-only: a torrent file fetched from a
+ * plain web server, whose host may run no tracker) or no serving host (a
+ * torrent file, a magnet) is not served locally. Hosts are compared by
+ * origin (scheme, host, port).
+ */
+export function servedLocally(o: { readonly trackerTiers: readonly (readonly string[])[]; readonly preferred: readonly string[] }): boolean {
+  const origin = (u: string): string | undefined => {
+    try {
+      return new URL(u).origin;
+    } catch {
+      return undefined;
+    }
+  };
+  const local = new Set(o.preferred.map(origin).filter((x): x is string => x !== undefined && x !== 'null'));
+  if (local.size === 0 || o.trackerTiers.length === 0) return false;
+  return o.trackerTiers.every((tier) => tier.every((u) => local.has(origin(u) ?? '')));
+}
