@@ -21,5 +21,9 @@ export function giveBack(a: ArrayBufferView | undefined, wholeBuffer = false): v
   if (!a) return;
   const b = a.buffer;
   if (!(b instanceof ArrayBuffer) || b.byteLength < MIN_BYTES || (!wholeBuffer && (a.byteOffset !== 0 || a.byteLength !== b.byteLength))) return;
-  structuredClone(b, { transfer: [b] });
+  try {
+    structuredClone(b, { transfer: [b] });
+  } catch {
+    // Not transferable (a WebAssembly memory's): left to the collector.
+  }
 }

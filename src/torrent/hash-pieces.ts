@@ -27,7 +27,7 @@ import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
 import { readExactSync } from '../store/exact-io.js';
 import { AHEAD_BUFFERS, hashRangeAhead } from './hash-ahead.js';
-import { releaseBytes } from '../core/release-bytes.js';
+import { giveBack } from '../core/give-back.js';
 import { HASH_WORKER_MARK, hashRange, READ_BYTES, type HashJob, type HashReply } from './hash-worker.js';
 import { hashWorkerUrl } from './hash-worker-url.js';
 import { SHA1_BYTES } from './info-hash.js';
@@ -219,7 +219,7 @@ function hashInline(path: string, jobs: Job[], put: Put, total: number, onProgre
       done += job.end - job.start;
       onProgress?.(done, total);
     }
-    releaseBytes([buf]);
+    giveBack(buf);
   } finally {
     closeSync(fd);
   }
@@ -290,8 +290,8 @@ async function hashInPool(path: string, jobs: Job[], size: number, put: Put, tot
   } finally {
     closeSync(fd);
     // Every read into the ring has ended (hashRangeAhead settles only then): its 3 MiB go back now, not at the next
-    // full collection (a seed serves right after verifying; core/release-bytes.ts).
-    releaseBytes(ring);
+    // full collection (a seed serves right after verifying; core/give-back.ts).
+    for (const b of ring) giveBack(b);
     // A failure on any thread stops the others at once; after success each worker closes its files and ends.
     if (finished < jobs.length) for (const w of workers) void w.terminate();
     else for (const w of workers) w.postMessage({ close: true });

@@ -25,7 +25,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { IsosyncError } from '../errors.js';
 import { INLINE_MAX_BYTES, MAX_HASH_THREADS } from './hash-pieces.js';
-import { releaseBytes } from '../core/release-bytes.js';
+import { giveBack } from '../core/give-back.js';
 import { CLAIMED, DONE, PARKED_WORKER, READ_BYTES, SHARED_WORKER_MARK, takeSharedJob, type SharedPass, type SharedReply } from './hash-worker.js';
 import { hashWorkerUrl } from './hash-worker-url.js';
 import { SHA1_BYTES } from './info-hash.js';
@@ -187,8 +187,8 @@ export function startPieceHashing(path: string, pieceLength: number, opts: PoolO
         throw new IsosyncError('IO', `Cannot hash ${JSON.stringify(path)}: ${(e as Error).message}`, { path }, { cause: e });
       } finally {
         closeSync(fd);
-        // Read synchronously (takeSharedJob), so nothing fills it now: its MiB goes back at once (core/release-bytes.ts).
-        releaseBytes([buf]);
+        // Read synchronously (takeSharedJob), so nothing fills it now: its MiB goes back at once (core/give-back.ts).
+        giveBack(buf);
       }
       while (running > 0 && failure === undefined) await new Promise<void>((resolve) => (wake = resolve));
       if (failure) {

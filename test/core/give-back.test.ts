@@ -32,6 +32,29 @@ test('giveBack of a view of part of a large buffer, told it is the whole buffer,
   assert.equal(a.buffer.byteLength, 0);
 });
 
+const leftAlone: [string, () => Uint8Array][] = [
+  ['shared memory', () => new Uint8Array(new SharedArrayBuffer(1 << 20))],
+  ['a WebAssembly memory', () => new Uint8Array(new (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly.Memory({ initial: 2 }).buffer)],
+  ['a Buffer from the shared pool', () => Buffer.from('pooled bytes')],
+];
+for (const [what, make] of leftAlone) {
+  test(`giveBack leaves ${what} as it is`, () => {
+    const a = make();
+    const n = a.byteLength;
+    a.fill(7);
+    giveBack(a);
+    assert.equal(a.byteLength, n);
+    assert.ok(a.every((x) => x === 7));
+  });
+}
+
+test('giveBack of an array already given back does nothing', () => {
+  const a = Buffer.allocUnsafeSlow(1 << 20);
+  giveBack(a);
+  assert.equal(a.byteLength, 0);
+  assert.doesNotThrow(() => giveBack(a));
+});
+
 test('giveBack of nothing does nothing', () => {
   assert.doesNotThrow(() => giveBack(undefined));
 });
