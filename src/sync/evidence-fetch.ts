@@ -44,14 +44,29 @@ export class CountingFetcher implements RangeFetcher {
   }
 }
 
-/** Fetches `spans` (sorted) GROUP at a time (one multipart reply each); returns their bytes in order. */
+/** Requests of one round on the wire at once: a round's few requests go together, a mirror is never asked hundreds at once. */
+const IN_FLIGHT = 4;
+
+/** Fetches `spans` (sorted) GROUP at a time (one multipart reply each), up to IN_FLIGHT requests at once; returns their bytes in order. */
 export async function fetchAll(fetcher: RangeFetcher, spans: readonly Span[]): Promise<Uint8Array[]> {
-  const groups: Promise<Uint8Array[]>[] = [];
-  for (let i = 0; i < spans.length; i += GROUP) {
-    const group = spans.slice(i, i + GROUP);
-    groups.push(fetcher.fetchRanges ? fetcher.fetchRanges(group) : Promise.all(group.map((s) => fetcher.fetchRange(s.start, s.end))));
-  }
-  return (await Promise.all(groups)).flat();
+  const n = Math.ceil(spans.length / GROUP);
+  const out: Uint8Array[][] = new Array(n);
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (next < n && !failed) {
+      const i = next++;
+      const group = spans.slice(i * GROUP, (i + 1) * GROUP);
+      try {
+        out[i] = fetcher.fetchRanges ? await fetcher.fetchRanges(group) : await Promise.all(group.map((s) => fetcher.fetchRange(s.start, s.end)));
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, n) }, lane));
+  return out.flat();
 }
 
 /**

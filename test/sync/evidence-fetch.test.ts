@@ -26,3 +26,25 @@ test('the plan fetches its samples in requests of up to 48 ranges, all of them a
   assert.equal(most, 3, 'the requests of one round are on the wire together');
   assert.deepEqual(got, spans.map((s) => truth.slice(s.start, s.end)));
 });
+
+test('the plan keeps at most 4 requests on the wire, and stops asking after one fails', async () => {
+  const spans: Span[] = Array.from({ length: 48 * 10 }, (_, i) => ({ start: i * 10, end: i * 10 + 1 }));
+  let inFlight = 0;
+  let most = 0;
+  let asked = 0;
+  const fetcher = {
+    fetchRange: () => Promise.reject(new Error('not used')),
+    fetchRanges: async (ranges: readonly Span[]) => {
+      const mine = ++asked;
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      if (mine === 2) throw new Error('mirror went away');
+      return ranges.map((r) => new Uint8Array(r.end - r.start));
+    },
+  };
+  await assert.rejects(fetchAll(fetcher, spans), /mirror went away/);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(most, 4);
+  assert.ok(asked < 10, `asked ${asked} of 10 requests after one failed`);
+});
