@@ -15,16 +15,9 @@ import { parseProcStat, parseThreadStat, spareCores, spareCoresFromLoad, type Cp
  */
 export const SAMPLE_MS = 60;
 
-/**
- * Whose CPU time is the caller's own: the calling thread's ('thread'), or every thread of this process
- * ('process': its libuv pool's reads, the collector's helpers, its workers), for a caller whose worker would run
- * after the process's other work of the moment has ended.
- */
-export type OwnScope = 'thread' | 'process';
-
-function reading(scope: OwnScope = 'thread'): CpuSample | undefined {
+function reading(): CpuSample | undefined {
   try {
-    return sampleOf(readFileSync('/proc/stat', 'utf8'), readFileSync(scope === 'process' ? '/proc/self/stat' : '/proc/thread-self/stat', 'utf8'));
+    return sampleOf(readFileSync('/proc/stat', 'utf8'), readFileSync('/proc/thread-self/stat', 'utf8'));
   } catch {
     return undefined;
   }
@@ -113,17 +106,14 @@ export class SpareCoreWatch {
   }
 }
 
-/**
- * Cores free now beyond the calling thread's: from a SAMPLE_MS sample of /proc/stat (begun early when bin/isosync took
- * EARLY_READING), else from the load average. `scope` 'process': the process's other threads count as the caller's.
- */
-export async function spareCoresNow(ms = SAMPLE_MS, scope: OwnScope = 'thread'): Promise<number> {
-  const early = scope === 'thread' ? takeEarly() : undefined;
-  const before = early?.sample ?? reading(scope);
+/** Cores free now beyond the calling thread's: from a SAMPLE_MS sample of /proc/stat (begun early when bin/isosync took EARLY_READING), else from the load average. */
+export async function spareCoresNow(ms = SAMPLE_MS): Promise<number> {
+  const early = takeEarly();
+  const before = early?.sample ?? reading();
   if (!before) return byLoad();
   const wait = early ? ms - (performance.now() - early.at) : ms;
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-  const after = reading(scope);
+  const after = reading();
   // Never more than this process may run on (an affinity mask, a container's CPU set).
   const spare = after ? spareCores(before, after) : undefined;
   return spare === undefined ? byLoad() : Math.min(spare, Math.max(0, availableParallelism() - 1));

@@ -78,8 +78,7 @@ export class ChainPool {
    */
   static async startAhead(url?: URL): Promise<ChainPool | undefined> {
     try {
-      // The process's other threads are its own: the walks' reads and collections, over before the chains run.
-      return (await spareCoresNow(undefined, 'process')) >= 1 ? ChainPool.start(url, true) : undefined;
+      return (await spareCoresNow()) >= 1 ? ChainPool.start(url, true) : undefined;
     } catch {
       return undefined;
     }

@@ -68,7 +68,7 @@ export interface ReencodeInput {
   readonly workers?: number;
   /** The worker's script (tests). */
   readonly workerUrl?: URL;
-  /** A pool started ahead (ChainPool.startAhead), used whatever the work and closed here; `workers` applies only when it is undefined. */
+  /** A pool started ahead (ChainPool.startAhead), used whatever the work and closed here; `workers` then does not apply. */
   readonly pool?: Promise<ChainPool | undefined>;
 }
 
@@ -166,14 +166,14 @@ export async function reencodeChangedClusters(input: ReencodeInput): Promise<Ree
       if (!poolTried && pending.length > 0) {
         poolTried = true;
         const work = pending.reduce((n, p) => n + p.f.size, 0);
-        const workers = input.workers !== undefined ? Promise.resolve(input.workers) : work >= MIN_WORKER_BYTES ? spareCoresNow(undefined, 'process').then((s) => defaultChainWorkers(work, s)) : Promise.resolve(0);
-        // A pool started ahead is used; where none was, the sample taken now (while the first round's clusters are
-        // fetched) decides. Both set this process's other threads apart with the calling one's ('process'): inside
-        // the walks, 0-3 jiffies of theirs were seen in the 60 ms window on the bench pair, and 2 already left no
-        // core free on 2 cores when they counted as others' work (the answer flipped from sync to sync).
-        starting = (input.pool ?? Promise.resolve(undefined)).then(async (early) => {
-          pool = early ?? ((await workers) > 0 ? ChainPool.start(input.workerUrl) : undefined);
-        });
+        const workers = input.workers !== undefined ? Promise.resolve(input.workers) : work >= MIN_WORKER_BYTES ? spareCoresNow().then((s) => defaultChainWorkers(work, s)) : Promise.resolve(0);
+        starting = input.pool
+          ? input.pool.then((p) => {
+              pool = p;
+            })
+          : workers.then((n) => {
+              if (n > 0) pool = ChainPool.start(input.workerUrl);
+            });
       }
       for (let round = 0; round < ROUNDS && queue.length > 0; round++) {
         await input.target.prefetch?.(queue.flatMap((p) => t.toImage(p.f.chunks[2 * p.want]!, p.f.chunks[2 * p.want + 1]!)).sort((x, y) => x.start - y.start));
