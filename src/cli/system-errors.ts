@@ -6,7 +6,9 @@
  * temporary file names a user cannot act on. Pure.
  */
 
-const WORDS: Record<string, string> = {
+import { connectionWords } from '../core/net-words.js';
+
+const OWN_WORDS: Record<string, string> = {
   ENOENT: 'no such file or directory',
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
@@ -24,22 +26,18 @@ const WORDS: Record<string, string> = {
   ENAMETOOLONG: 'the name is too long',
   ELOOP: 'too many symbolic links',
   EBUSY: 'the resource is busy',
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'the connection was reset',
   ECONNABORTED: 'the connection was aborted',
-  ETIMEDOUT: 'the connection timed out',
-  EHOSTUNREACH: 'the host is unreachable',
-  ENETUNREACH: 'the network is unreachable',
-  ENOTFOUND: 'the host name is not known',
-  EAI_AGAIN: 'the host name could not be looked up (temporary failure)',
-  EPIPE: 'the other side closed the connection',
   EADDRNOTAVAIL: 'that address is not on this machine',
+  // Connection failures not below (ECONNREFUSED, ETIMEDOUT, ...): core/net-words.ts, as peers and web seeds say them.
   UND_ERR_SOCKET: 'the connection failed',
   ERR_SSL_WRONG_VERSION_NUMBER: 'the server does not speak TLS',
   CERT_HAS_EXPIRED: "the server's certificate has expired",
   DEPTH_ZERO_SELF_SIGNED_CERT: "the server's certificate is self-signed",
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the server's certificate cannot be verified",
 };
+
+/** The plain words for `code`: this file's own, else a failed connection's (core/net-words.ts). */
+const wordsFor = (code: string): string | undefined => (Object.hasOwn(OWN_WORDS, code) ? OWN_WORDS[code] : connectionWords(code));
 
 export interface SystemErrorLike {
   code?: string;
@@ -68,7 +66,7 @@ export function plainReason(e: SystemErrorLike): string {
   const code = e.code ?? '';
   if (code === 'EADDRINUSE') return e.port !== undefined ? `port ${e.port} is already in use` : 'the address is already in use';
   if (code === 'EACCES' && (e.syscall === 'listen' || e.syscall === 'bind')) return e.port !== undefined && e.port < 1024 ? `port ${e.port} needs root` : 'permission denied';
-  const w = WORDS[code];
+  const w = wordsFor(code);
   if (w) return w;
   // Unknown code: Node's text without the code prefix and without paths.
   const text = (e.message ?? code).split('\n')[0]!.replace(/^[A-Z_0-9]+:\s*/, '').replace(/,\s*\w+\s+'[^']*'(?:\s*->\s*'[^']*')?$/, '');
@@ -131,7 +129,7 @@ const NODE_TEXT = /\b([A-Z][A-Z0-9_]{2,}): [^,\n]*(?:, \w+(?: '[^']*'(?: -> '[^'
  * '/d/.x.torrent.1.ab.tmp'" -> "Cannot write "x.torrent": permission denied".
  */
 export function plainText(message: string): string {
-  let s = message.replace(NODE_TEXT, (m, code: string) => (WORDS[code] || code === 'EADDRINUSE' ? plainReason({ code, message: m }) : m));
-  s = s.replace(/(?<=: )(E[A-Z]{3,}[A-Z0-9]*)\b(?!:)/g, (code: string) => (WORDS[code] || code === 'EADDRINUSE' ? plainReason({ code }) : code));
+  let s = message.replace(NODE_TEXT, (m, code: string) => (wordsFor(code) || code === 'EADDRINUSE' ? plainReason({ code, message: m }) : m));
+  s = s.replace(/(?<=: )(E[A-Z]{3,}[A-Z0-9]*)\b(?!:)/g, (code: string) => (wordsFor(code) || code === 'EADDRINUSE' ? plainReason({ code }) : code));
   return userPath(s);
 }

@@ -10,6 +10,7 @@ const WORDS: Readonly<Record<string, string>> = {
   EHOSTUNREACH: 'the host is unreachable',
   ENETUNREACH: 'the network is unreachable',
   ENOTFOUND: 'the host name is not known',
+  EAI_AGAIN: 'the host name could not be looked up (temporary failure)',
   EADDRNOTAVAIL: 'that address is not available',
   EPIPE: 'the other side closed the connection',
 };

@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { IsosyncError } from '../errors.js';
 import { extraCaOptions } from '../core/extra-ca.js';
+import { connectionWords } from '../core/net-words.js';
 
 const TIMEOUT_MS = 20_000;
 const MAX_REDIRECTS = 5;
@@ -20,15 +21,8 @@ export interface Got {
   readonly contentType: string;
 }
 
-const WORDS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'no such host',
-  EAI_AGAIN: 'name lookup failed',
-  ETIMEDOUT: 'timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-};
+/** A failed connection in plain words (core/net-words.ts), else Node's code or text. */
+const words = (e: NodeJS.ErrnoException): string => connectionWords(e.code ?? '') ?? e.code ?? e.message;
 
 export function httpGet(url: string, what: string, opts: { limit: number; accept?: string }): Promise<Got> {
   return get(url, what, opts, 0);
@@ -73,12 +67,12 @@ function get(url: string, what: string, opts: { limit: number; accept?: string }
         chunks.push(c);
       });
       res.on('end', () => resolve({ status, body: new Uint8Array(Buffer.concat(chunks)), url: u.href, contentType: String(res.headers['content-type'] ?? '') }));
-      res.on('error', (e: NodeJS.ErrnoException) => fail(WORDS[e.code ?? ''] ?? e.message));
+      res.on('error', (e: NodeJS.ErrnoException) => fail(connectionWords(e.code ?? '') ?? e.message));
     });
     req.setTimeout(TIMEOUT_MS, () => {
-      fail(WORDS['ETIMEDOUT'] ?? 'timed out');
+      fail(connectionWords('ETIMEDOUT') ?? 'timed out');
       req.destroy();
     });
-    req.on('error', (e: NodeJS.ErrnoException) => fail(WORDS[e.code ?? ''] ?? e.code ?? e.message));
+    req.on('error', (e: NodeJS.ErrnoException) => fail(words(e)));
   });
 }
