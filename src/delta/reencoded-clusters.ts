@@ -98,12 +98,12 @@ interface FileJob {
   /** The old file's entry. */
   readonly entry: LayoutFile;
   readonly f: LayoutFile;
-  readonly extents: ClusterExtent[];
-  readonly pas: number[];
+  readonly extents: readonly ClusterExtent[];
+  readonly pas: readonly number[];
   /** The old file: its stored clusters and cluster index. */
   readonly old: StoredFile;
-  readonly oldExtents: ClusterExtent[];
-  readonly oldPas: number[];
+  readonly oldExtents: readonly ClusterExtent[];
+  readonly oldPas: readonly number[];
   readonly cal: Calibration;
   /** Next cluster to fetch (undefined: done). */
   want: number | undefined;
@@ -112,8 +112,8 @@ interface FileJob {
 }
 
 /** The first extent whose stored length or logical boundaries differ from the old file's (as nested-map.ts decides). */
-export function firstChanged(t: ClusterExtent[], s: ClusterExtent[], tSize: number, sSize: number): number {
-  const end = (xs: ClusterExtent[], i: number, size: number) => (i + 1 < xs.length ? xs[i + 1]!.la : size);
+export function firstChanged(t: readonly ClusterExtent[], s: readonly ClusterExtent[], tSize: number, sSize: number): number {
+  const end = (xs: readonly ClusterExtent[], i: number, size: number) => (i + 1 < xs.length ? xs[i + 1]!.la : size);
   for (let i = 0; i < t.length; i++) {
     const a = t[i]!;
     const b = s[i];

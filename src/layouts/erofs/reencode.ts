@@ -108,8 +108,23 @@ export function reencodeCluster(
   return { stored, exact: consumed === end - x.la, reach: x.la + reach };
 }
 
+/**
+ * Extents already made, by entry: re-encoding asks for a changed file's (and its old version's) in every round, and
+ * again to read its old clusters; made anew each time (the evidence split, an object per extent) they were some 10 MB
+ * of short-lived objects on the live bench pair. Entries are made per use (FileTable.get), so this holds only what
+ * re-encoding keeps; the results are read, never changed.
+ */
+const made = new WeakMap<LayoutFile, { extents: ClusterExtent[]; pas: number[] } | undefined>();
+
 /** A file's extents from its layout entry (EROFS: chunks and the logical starts in `evidence`). */
-export function extentsOf(f: LayoutFile): { extents: ClusterExtent[]; pas: number[] } | undefined {
+export function extentsOf(f: LayoutFile): { readonly extents: readonly ClusterExtent[]; readonly pas: readonly number[] } | undefined {
+  if (made.has(f)) return made.get(f);
+  const r = makeExtents(f);
+  made.set(f, r);
+  return r;
+}
+
+function makeExtents(f: LayoutFile): { extents: ClusterExtent[]; pas: number[] } | undefined {
   if (!f.evidence) return undefined;
   const las = f.evidence.split('.').map((s) => parseInt(s, 36));
   if (las.length !== f.chunks.length / 2) return undefined;
