@@ -10,7 +10,7 @@ import type { MetadataBudget } from '../layout.js';
 import {
   ALGORITHMS, COMPACT, COMPACT_BYTES, DIRENT_BYTES, MAP_HEADER_BYTES, EXTENDED, EXTENDED_BYTES, INCOMPAT, LAYOUT, SB, u16, u32, u64,
 } from './format.js';
-import { indexSpan, readZMap, type ZExtent, type ZInode } from './zmap.js';
+import { indexSpan, readZMap, type ZInode } from './zmap.js';
 import { mergeBounds } from '../../core/span.js';
 import { giveBack } from '../../core/give-back.js';
 
@@ -229,7 +229,7 @@ export class Erofs {
    * Stored chunks of an inode's data as [start, end) pairs (numbers, not a Span each: the walk keeps them so), with
    * the compressed extents when compressed; `head`: bytes read at the inode, if any.
    */
-  async chunksOf(ino: Inode, head?: Uint8Array): Promise<{ bounds: number[]; extents?: ZExtent[]; algorithm?: number; raw: boolean }> {
+  async chunksOf(ino: Inode, head?: Uint8Array): Promise<{ bounds: number[]; las?: number[]; rawExtents?: number[]; algorithm?: number; raw: boolean }> {
     const { blksz } = this;
     const dataStart = ino.u * blksz;
     switch (ino.layout) {
@@ -250,22 +250,16 @@ export class Erofs {
       case LAYOUT.COMPRESSED_FULL:
       case LAYOUT.COMPRESSED_COMPACT: {
         // Empty: no map header, no extents (a directory of size 0 reads as no entries).
-        if (ino.size === 0) return { bounds: [], extents: [], raw: false };
+        if (ino.size === 0) return { bounds: [], las: [], rawExtents: [], raw: false };
         const map = await readZMap(
           this.zInode(ino),
           (at, len) => this.metaFrom(head, ino.iloc, at, len, `cluster index of inode ${ino.nid}`),
           Math.max(0, this.budget.limit - this.budget.used),
           (p) => this.fail(`inode ${ino.nid}: ${p}`),
         );
-        const ext = map.extents;
-        const bounds = new Array<number>(2 * ext.length);
-        for (let k = 0; k < ext.length; k++) {
-          const x = ext[k]!;
-          if (x.pa + x.plen > this.src.size) this.fail(`inode ${ino.nid} has a cluster at byte ${x.pa}, beyond the image`);
-          bounds[2 * k] = x.pa;
-          bounds[2 * k + 1] = x.pa + x.plen;
-        }
-        return { bounds, extents: ext, algorithm: map.algorithm, raw: false };
+        const { bounds } = map;
+        for (let k = 0; k < bounds.length; k += 2) if (bounds[k + 1]! > this.src.size) this.fail(`inode ${ino.nid} has a cluster at byte ${bounds[k]}, beyond the image`);
+        return { bounds, las: map.las, rawExtents: map.raw, algorithm: map.algorithm, raw: false };
       }
       default:
         return { bounds: [], raw: false };
@@ -290,20 +284,22 @@ export class Erofs {
     if (ino.layout !== LAYOUT.COMPRESSED_FULL && ino.layout !== LAYOUT.COMPRESSED_COMPACT) this.fail(`inode ${ino.nid} has data layout ${ino.layout}, which cannot be read`);
     const algo = ALGORITHMS[got.algorithm ?? 0];
     const codec: Codec | undefined = algo === 'lz4' ? 'lz4' : algo === 'lzma' ? 'lzma' : algo === 'zstd' ? 'zstd' : algo === 'deflate' ? undefined : undefined;
-    const ext = got.extents ?? [];
+    const las = got.las ?? [];
+    const eb = got.bounds;
+    const raw = new Set(got.rawExtents ?? []);
     // One read for each run of adjacent stored clusters (a file's clusters follow one another), and each
     // cluster decoded straight into the file's bytes (lz4): no buffer and no copy per cluster. A cluster
     // that decodes past its extent writes into the next ones, which are decoded after it.
     let run: Uint8Array = new Uint8Array(0);
     let runStart = 0;
-    for (let i = 0; i < ext.length; i++) {
-      const x = ext[i]!;
-      const end = i + 1 < ext.length ? ext[i + 1]!.la : ino.size;
+    for (let i = 0; i < las.length; i++) {
+      const x = { la: las[i]!, pa: eb[2 * i]!, plen: eb[2 * i + 1]! - eb[2 * i]!, raw: raw.has(i) };
+      const end = i + 1 < las.length ? las[i + 1]! : ino.size;
       const want = end - x.la;
       if (want <= 0) continue;
       if (x.pa < runStart || x.pa + x.plen > runStart + run.length) {
         let runEnd = x.pa + x.plen;
-        for (let j = i + 1; j < ext.length && ext[j]!.pa === runEnd && runEnd - x.pa < RUN_BYTES; j++) runEnd += ext[j]!.plen;
+        for (let j = i + 1; j < las.length && eb[2 * j] === runEnd && runEnd - x.pa < RUN_BYTES; j++) runEnd = eb[2 * j + 1]!;
         run = await readStored(x.pa, runEnd - x.pa);
         runStart = x.pa;
       }

@@ -142,13 +142,8 @@ async function readErofs(src: ByteSource, name: string, limits: LayoutLimits, bu
           }
         } else if (fmt === S_IFREG) {
           const got = await fs.chunksOf(child, headAt(i));
-          // The extents' logical starts as numbers (the table keeps them so; `evidence` gives them as a string when asked).
-          const ext = got.extents;
-          let las: number[] | undefined;
-          if (ext && ext.length > 0) {
-            las = new Array<number>(ext.length);
-            for (let k = 0; k < ext.length; k++) las[k] = ext[k]!.la;
-          }
+          // The extents' logical starts as numbers (the table keeps them so, copied; `evidence` gives them as a string when asked).
+          const las = got.las && got.las.length > 0 ? got.las : undefined;
           files.add(parent.index, names[i]!, { type: 'file', size: child.size, chunks: got.bounds, ref: child.nid, mode: child.mode & 0o7777, ...(las ? { las } : {}), ...(got.raw ? { raw: true } : {}) });
         } else if (fmt === S_IFLNK) {
           if (child.size > MAX_SYMLINK) fail(`symlink ${quote(pathOf(i))} has a target of ${child.size} bytes`);
