@@ -22,11 +22,13 @@ const XZ_MAGIC: readonly number[] = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 export function lzma2ChunkHeaders(local: Uint8Array): Span[] {
   const found = new Map<number, number>();
   const ends = new Map<number, number>();
-  for (const ctrl of [0x80, 0x81]) {
-    for (let i = local.indexOf(ctrl); i >= 0 && i + LZMA2_HEADER < local.length; i = local.indexOf(ctrl, i + 1)) {
-      if (local[i + LZMA2_HEADER] !== 0) continue;
-      ends.set(i, i + LZMA2_HEADER + ((local[i + 3]! << 8) | local[i + 4]!) + 1);
-    }
+  // Found by the zero after the header (one native search over the bytes, where a search for each control byte made
+  // two, and 0x80 and 0x81 are each about as common in compressed data as 0: the live bench pair's 182 changed
+  // blocks, cold, ~50 -> ~30 ms of CPU), then the control byte five before it.
+  for (let z = local.indexOf(0, LZMA2_HEADER); z >= 0; z = local.indexOf(0, z + 1)) {
+    const i = z - LZMA2_HEADER;
+    if (local[i] !== 0x80 && local[i] !== 0x81) continue;
+    ends.set(i, z + ((local[i + 3]! << 8) | local[i + 4]!) + 1);
   }
   for (const [i, e] of ends) if (e >= local.length - CHUNK_END_SLACK && e <= local.length + CHUNK_END_SLACK + MAX_LENGTH_CHANGE) found.set(i, e);
   // A chunk before the last one ends where the next one's header starts.

@@ -124,25 +124,52 @@ export function sameSignature(a: FileTable, i: number, b: FileTable, j: number):
   return (a.evidence(i) || '') === (b.evidence(j) || '');
 }
 
+/** Writes entry i's path's units, backwards, into `w` at `at` (every ancestor's name read); returns the end. */
+function writeUp(w: PathUnits, t: FileTable, i: number, at: number): number {
+  for (let e = i; e >= 0; e = t.parent(e)) {
+    const n = t.nameLength(e);
+    w.room(at + n + 1);
+    for (let k = n - 1; k >= 0; k--) w.units[at++] = t.nameCode(e, k);
+    // As path() joins: "/" before a name unless the parent is the root (whose own name is that "/").
+    const p = t.parent(e);
+    if (p >= 0 && !isRoot(t, p)) w.units[at++] = SLASH;
+  }
+  return at;
+}
+
 /**
  * An entry's path as UTF-16 code units, backwards (path(i) reversed: name by name from the last, as samePath reads
  * it), into one reused buffer: a key of the path (squashfs fragment keys) with no string made. Two entries have the
  * same units exactly when they have the same path.
+ *
+ * The parent's units are kept from the entry written before: siblings follow one another in table order, so an
+ * entry costs its own name and one copy, not a read of every ancestor's name, code unit by code unit.
  */
 export class PathUnits {
   units = new Uint16Array(256);
+  /** The parent whose path `dirUnits` holds (its table and index; -1: none yet). */
+  private dirTable: FileTable | undefined;
+  private dir = -1;
+  private dirWriter: PathUnits | undefined;
+  private dirUnits = new Uint16Array(0);
 
   /** Writes entry i's path's units at `at` (the buffer grown as needed); returns the end. */
   write(t: FileTable, i: number, at: number): number {
-    for (let e = i; e >= 0; e = t.parent(e)) {
-      const n = t.nameLength(e);
-      this.room(at + n + 1);
-      for (let k = n - 1; k >= 0; k--) this.units[at++] = t.nameCode(e, k);
-      // As path() joins: "/" before a name unless the parent is the root (whose own name is that "/").
-      const p = t.parent(e);
-      if (p >= 0 && !isRoot(t, p)) this.units[at++] = SLASH;
+    const n = t.nameLength(i);
+    this.room(at + n + 1);
+    for (let k = n - 1; k >= 0; k--) this.units[at++] = t.nameCode(i, k);
+    const p = t.parent(i);
+    if (p < 0) return at;
+    if (!isRoot(t, p)) this.units[at++] = SLASH;
+    if (p !== this.dir || t !== this.dirTable) {
+      const w = (this.dirWriter ??= new PathUnits());
+      this.dirUnits = w.units.subarray(0, writeUp(w, t, p, 0));
+      this.dir = p;
+      this.dirTable = t;
     }
-    return at;
+    this.room(at + this.dirUnits.length);
+    this.units.set(this.dirUnits, at);
+    return at + this.dirUnits.length;
   }
 
   /** Room for `end` units, the ones before kept. */

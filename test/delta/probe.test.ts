@@ -131,6 +131,39 @@ describe('probing a doubtful segment', () => {
     assert.ok(found <= 24, `${found} false finds in 64 blocks`);
   });
 
+  test('LZMA2 chunk headers are those a check of every position finds: chained, at the first and the last place, in noise', () => {
+    // The rule, position by position: control 0x80 or 0x81, the range coder's 0 five bytes on, a chunk that ends
+    // near the block's end or at another such header.
+    const reference = (b: Uint8Array): { start: number; end: number }[] => {
+      const ends = new Map<number, number>();
+      for (let i = 0; i + 5 < b.length; i++) if ((b[i] === 0x80 || b[i] === 0x81) && b[i + 5] === 0) ends.set(i, i + 5 + ((b[i + 3]! << 8) | b[i + 4]!) + 1);
+      const found = new Set<number>();
+      for (const [i, e] of ends) if (e >= b.length - 64 && e <= b.length + 64 + 4096) found.add(i);
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const [i, e] of ends) if (!found.has(i) && found.has(e)) grew = found.add(i).size > 0;
+      }
+      return [...found].sort((x, y) => x - y).map((i) => ({ start: i, end: i + 5 }));
+    };
+    const header = (b: Uint8Array, at: number, ctrl: number, end: number) => b.set([ctrl, 0x12, 0x34, (end - at - 6) >> 8, (end - at - 6) & 0xff, 0], at);
+    let seen = 0;
+    for (let k = 0; k < 24; k++) {
+      const L = 2_000 + k * 997;
+      const b = noise(`chunks${k}`, L);
+      // A chain of three chunks to the end, the first at 0 (k even) and the last one's zero the block's last byte (k % 3 = 0).
+      const last = k % 3 === 0 ? L - 6 : L - 300;
+      const mid = Math.floor(last / 2);
+      const first = k % 2 === 0 ? 0 : 17;
+      header(b, last, 0x80 + (k & 1), L);
+      header(b, mid, 0x81, last);
+      header(b, first, 0x80, mid);
+      const got = lzma2ChunkHeaders(b);
+      assert.deepEqual(got, reference(b), `block ${k}`);
+      seen += got.length;
+    }
+    assert.ok(seen >= 72, `${seen} headers found of the 72 planted`);
+  });
+
   test("a changed xz block guessed from its start: its headers' sizes are not kept, and are fetched with the first sample", () => {
     // Stream header (magic, flags, CRC), a 16-byte block header (size byte 3), a first LZMA2 chunk header with properties.
     const L = 64_000;

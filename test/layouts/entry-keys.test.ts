@@ -67,6 +67,22 @@ test('path units are each path reversed, the same from a tree of names and from 
   }
 });
 
+test('path units are the same whatever entry and table were written before (the parent kept from the last entry)', () => {
+  // Two trees of different paths: entry k of one is not entry k of the other.
+  const [a] = tables(3);
+  const [b] = tables(6);
+  const w = new PathUnits();
+  const expect = (t: FileTable, i: number) => [...t.path(i)].reverse().join('').replace(/[\ud800-\udfff]{2}/g, (x) => x[1]! + x[0]!);
+  // Siblings in a row, then jumps back and forth between the tables and across the tree, from shuffled starts.
+  const order: [FileTable, number][] = [];
+  for (let i = 0; i < a.count; i++) order.push([a, i], [b, (i * 7) % b.count], [a, a.count - 1 - i], [a, i]);
+  let at = 0;
+  for (const [t, i] of order) {
+    at = (at + 5) % 17;
+    assert.equal(String.fromCharCode(...w.units.subarray(at, w.write(t, i, at))), expect(t, i), t.path(i));
+  }
+});
+
 test('signatures are hashed and compared on the columns as their strings are', () => {
   const [a] = tables(4);
   const [b] = tables(5);

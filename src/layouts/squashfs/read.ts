@@ -24,6 +24,8 @@ import { COMPRESSORS, FLAG_COMPRESSOR_OPTIONS, INVALID_BLK, parseSuperblock, SQU
 /** Fragment entries per 8 KiB metadata block (16 bytes each); ids per block (4 bytes each). */
 const FRAGMENTS_PER_BLOCK = 512;
 const IDS_PER_BLOCK = 2048;
+/** Path units (2 bytes each) gathered before a fragment key's hash takes them: 16 KiB. */
+const HASH_UNITS = 8192;
 /** Entries under one directory header (squashfs.rst: at most 256). */
 const MAX_HEADER_ENTRIES = 256;
 
@@ -236,10 +238,13 @@ function sharedBlocks(fs: Squashfs, files: FileTable): SharedBlock[] {
           end = w.write(files, f, from);
           put(from - 2, end - from);
           end = put(put(end, files.tailOffset(f)), files.tailLength(f));
-          // Hashed file by file (the same bytes as all at once): the buffer holds one path, not a block's
-          // (a block of 16,000 small tails grew it to 2 MB, doubling: 8 MB of garbage an image).
-          h.update(new Uint8Array(w.units.buffer, 0, end * 2));
-          end = 0;
+          // Hashed a few KiB at a time (the same bytes as all at once): the buffer holds some paths, not a block's
+          // (a block of 16,000 small tails grew it to 2 MB, doubling: 8 MB of garbage an image), and the hash is
+          // not called once per file (a view and a native call per tail, most of a key's cost after the paths).
+          if (end >= HASH_UNITS) {
+            h.update(new Uint8Array(w.units.buffer, 0, end * 2));
+            end = 0;
+          }
         }
         return h.update(new Uint8Array(w.units.buffer, 0, end * 2)).digest('base64');
       });
