@@ -16,23 +16,13 @@ export const SOURCE_CHUNK_BYTES = 256 * 1024;
 /** Source chunks kept: runs that interleave two places of the source (a file list and its files) stay cached. */
 const SOURCE_CHUNKS_KEPT = 8;
 
-/** With `fit`, the least read into a chunk, and its alignment. */
-const FIT_READ_BYTES = 4 * 1024;
-
 /**
  * The source around the runs being followed, in aligned chunks (a few kept,
  * most recently used): runs mostly move forward through the source, so each
  * chunk is read once, with one large read.
- *
- * With `fit` (a gap scan: a few blocks looked at in each of thousands of
- * places), a chunk is read only where it is asked for (`at`'s [start, end),
- * in 4 KiB aligned reads, one span per chunk that grows as asked): the other
- * bytes of the buffer `at` returns are not the source's.
  */
 export class SourceChunks {
   private readonly chunks = new Map<number, Buffer>();
-  /** With `fit`: per kept chunk, the span of it read so far, [lo, hi) in the chunk. */
-  private readonly spans = new Map<number, { lo: number; hi: number }>();
   /**
    * `chunkBytes` and `kept`: large chunks for following runs through the
    * source; small ones, many kept, for refining run ends, which look at a few
@@ -42,61 +32,32 @@ export class SourceChunks {
     private readonly src: ByteSource,
     readonly chunkBytes = SOURCE_CHUNK_BYTES,
     private readonly kept = SOURCE_CHUNKS_KEPT,
-    private readonly fit = false,
   ) {}
 
-  /**
-   * The chunk holding byte `pos` (its first byte is chunk * chunkBytes), its
-   * length the chunk's; with `fit`, read at least where it meets [start, end).
-   */
-  async at(pos: number, start = pos, end = pos + 1): Promise<Buffer> {
+  /** The chunk holding byte `pos` (its first byte is chunk * chunkBytes). */
+  async at(pos: number): Promise<Buffer> {
     const i = Math.floor(pos / this.chunkBytes);
     const hit = this.chunks.get(i);
     if (hit) {
       this.chunks.delete(i);
       this.chunks.set(i, hit);
-      if (this.fit) await this.fill(i, hit, start, end);
       return hit;
     }
-    const first = i * this.chunkBytes;
-    const length = Math.min(this.chunkBytes, this.src.size - first);
+    const start = i * this.chunkBytes;
+    const length = Math.min(this.chunkBytes, this.src.size - start);
     // The least recently used chunk's memory is reused: fresh buffers cost page faults.
     let store: Buffer;
     if (this.chunks.size >= this.kept) {
       const [oldest, old] = this.chunks.entries().next().value!;
       this.chunks.delete(oldest);
-      this.spans.delete(oldest);
       store = Buffer.from(old.buffer, old.byteOffset, this.chunkBytes);
     } else {
       store = Buffer.allocUnsafe(this.chunkBytes);
     }
+    await readInto(this.src, store, 0, start, length);
     const buf = store.subarray(0, length);
-    if (this.fit) await this.fill(i, buf, start, end);
-    else await readInto(this.src, store, 0, first, length);
     this.chunks.set(i, buf);
     return buf;
-  }
-
-  /** Reads into chunk `i` (`buf`) what its span lacks of [start, end), 4 KiB aligned: the span grows to cover it. */
-  private async fill(i: number, buf: Buffer, start: number, end: number): Promise<void> {
-    const first = i * this.chunkBytes;
-    const a = Math.max(0, Math.floor((start - first) / FIT_READ_BYTES) * FIT_READ_BYTES);
-    const b = Math.min(buf.length, Math.ceil((end - first) / FIT_READ_BYTES) * FIT_READ_BYTES);
-    if (a >= b) return;
-    const span = this.spans.get(i);
-    if (!span) {
-      await readInto(this.src, buf, a, first + a, b - a);
-      this.spans.set(i, { lo: a, hi: b });
-      return;
-    }
-    if (a < span.lo) {
-      await readInto(this.src, buf, a, first + a, span.lo - a);
-      span.lo = a;
-    }
-    if (b > span.hi) {
-      await readInto(this.src, buf, span.hi, first + span.hi, b - span.hi);
-      span.hi = b;
-    }
   }
 }
 

@@ -177,7 +177,7 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
   const win = new Window(target, opts.readBytes ?? CHUNK_BYTES, opts.onTargetRead, opts.fitReads);
   if (opts.known && opts.onTargetRead) throw new IsosyncError('INTERNAL', 'Internal error: a scan through known runs does not read every byte');
   const known = opts.known ? new KnownRuns(opts.known) : undefined;
-  const chunks = opts.scattered ? new SourceChunks(source, SCATTERED_CHUNK_BYTES, SCATTERED_CHUNKS_KEPT, opts.fitReads) : new SourceChunks(source);
+  const chunks = opts.scattered ? new SourceChunks(source, SCATTERED_CHUNK_BYTES, SCATTERED_CHUNKS_KEPT) : new SourceChunks(source);
   const cb = chunks.chunkBytes;
   const sourceEnd = index.blocks * BLOCK; // block-wise runs use whole source blocks
   let prevEnd = 0;
@@ -185,7 +185,7 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
   let p = 0;
   /** Whether target [p, p+BLOCK) equals source block `block` (the window is buffered). */
   const sameBlock = async (block: number): Promise<boolean> => {
-    const c = await chunks.at(block * BLOCK, block * BLOCK, (block + 1) * BLOCK); // a block never straddles chunks (BLOCK divides chunk sizes)
+    const c = await chunks.at(block * BLOCK); // a block never straddles chunks (BLOCK divides chunk sizes)
     const q = p - win.base;
     const s = (block * BLOCK) % cb;
     return win.buf.compare(c, s, s + BLOCK, q, q + BLOCK) === 0;
@@ -246,9 +246,9 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
       let s = candidate * BLOCK;
       let back = await win.behind(p, Math.min(BLOCK - 1, p - prevEnd, s));
       while (back > 0) {
+        const c = await chunks.at(s - 1);
         const o = ((s - 1) % cb) + 1;
         const lim = Math.min(back, o);
-        const c = await chunks.at(s - 1, s - lim, s);
         const k = agreeBefore(win.buf, start - win.base, c, o, lim);
         start -= k;
         s -= k;
@@ -276,15 +276,12 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
         // scan's runs mostly end soon after a known run. The same blocks agree either way.
         let part = opts.fitReads ? FIT_PART_BYTES : n;
         await win.catchUp(p, part); // reads what pass() skipped
-        const c = await chunks.at(s, s, s + Math.min(part, n));
+        const c = await chunks.at(s);
         let m = 0;
         let agree = true;
         while (m < n) {
           const len = Math.min(part, n - m);
-          if (opts.fitReads) {
-            await win.fetch(p + m, len);
-            await chunks.at(s + m, s + m, s + m + len); // c, read further
-          }
+          if (opts.fitReads) await win.fetch(p + m, len);
           const q = p + m - win.base;
           if (win.buf.compare(c, o + m, o + m + len, q, q + len) === 0) {
             m += len;
@@ -306,7 +303,7 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
       let fwd = Math.min(BLOCK - 1, target.size - p, source.size - s);
       while (fwd > 0) {
         const tEnd = await win.ensure(p, BLOCK);
-        const c = await chunks.at(s, s, s + fwd);
+        const c = await chunks.at(s);
         const o = s % cb;
         const lim = Math.min(fwd, c.length - o, tEnd - p);
         const k = agreeAfter(win.buf, p - win.base, c, o, lim);
