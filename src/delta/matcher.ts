@@ -44,8 +44,6 @@ const CHUNK_BYTES = 1024 * 1024;
 /** Source chunks when runs lead anywhere (a gap scan): a few blocks around each place. */
 const SCATTERED_CHUNK_BYTES = 64 * 1024;
 const SCATTERED_CHUNKS_KEPT = 64;
-/** With fitReads, the first part of a compare past a known run (parts double while they agree): 8 blocks. */
-const FIT_PART_BYTES = 8 * BLOCK;
 export interface MatchResult {
   /** Target runs that exist in the source, sorted, non-overlapping. */
   runs: CopyRun[];
@@ -140,11 +138,6 @@ function agreeAfter(buf: Uint8Array, q: number, src: Uint8Array, o: number, max:
 export interface ScanOptions {
   /** Target bytes read at once (default CHUNK_BYTES): less when the regions are small and far apart. */
   readonly readBytes?: number;
-  /**
-   * Read of the target only what each region needs, while runs are found as
-   * with reads of `readBytes` (scan-window.ts Window `fit`): small regions far apart.
-   */
-  readonly fitReads?: boolean;
   /** The runs lead anywhere in the source: read it in small chunks, many kept. */
   readonly scattered?: boolean;
   /** Each read of the target, as it is read (in order from the first region's start when there is one region). */
@@ -174,7 +167,7 @@ export interface Scanned {
 export async function scan(target: ByteSource, source: ByteSource, index: SourceIndex, regions: readonly Span[] = [{ start: 0, end: target.size }], opts: ScanOptions = {}): Promise<Scanned> {
   const runs: CopyRun[] = [];
   const zeros: Span[] = [];
-  const win = new Window(target, opts.readBytes ?? CHUNK_BYTES, opts.onTargetRead, opts.fitReads);
+  const win = new Window(target, opts.readBytes ?? CHUNK_BYTES, opts.onTargetRead);
   if (opts.known && opts.onTargetRead) throw new IsosyncError('INTERNAL', 'Internal error: a scan through known runs does not read every byte');
   const known = opts.known ? new KnownRuns(opts.known) : undefined;
   const chunks = opts.scattered ? new SourceChunks(source, SCATTERED_CHUNK_BYTES, SCATTERED_CHUNKS_KEPT) : new SourceChunks(source);
@@ -193,7 +186,6 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
   for (const region of regions) {
     const size = region.end;
     p = Math.max(region.start, resume); // a run may have reached into this region
-    win.limit = size;
     win.seek(p);
     let h = 0;
     let nonZero = 1;
@@ -244,7 +236,7 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
       // A run. Its start, refined backwards within what is buffered of both images.
       let start = p;
       let s = candidate * BLOCK;
-      let back = await win.behind(p, Math.min(BLOCK - 1, p - prevEnd, s));
+      let back = Math.min(BLOCK - 1, p - prevEnd, s, p - win.base);
       while (back > 0) {
         const c = await chunks.at(s - 1);
         const o = ((s - 1) % cb) + 1;
@@ -261,8 +253,7 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
       for (;;) {
         const knownEnd = known ? known.endAt(p, s) : p;
         const through = knownEnd - p >= BLOCK;
-        // With fitReads the bytes are read below, part by part, as they are compared.
-        const tEnd = through || opts.fitReads ? win.pass(p, STRIDE_BYTES) : await win.ensure(p, STRIDE_BYTES);
+        const tEnd = through ? win.pass(p, STRIDE_BYTES) : await win.ensure(p, STRIDE_BYTES);
         if (s >= sourceEnd) break;
         const o = s % cb;
         const n = Math.floor(Math.min(STRIDE_BYTES, tEnd - p, Math.min(cb, source.size - (s - o)) - o, sourceEnd - s, target.size - p) / BLOCK) * BLOCK;
@@ -272,31 +263,19 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
           s += n;
           continue;
         }
-        // Compared whole, or with fitReads in parts that double from FIT_PART_BYTES, each read as it is compared: a gap
-        // scan's runs mostly end soon after a known run. The same blocks agree either way.
-        let part = opts.fitReads ? FIT_PART_BYTES : n;
-        await win.catchUp(p, part); // reads what pass() skipped
+        await win.catchUp(); // reads what pass() skipped
         const c = await chunks.at(s);
-        let m = 0;
-        let agree = true;
-        while (m < n) {
-          const len = Math.min(part, n - m);
-          if (opts.fitReads) await win.fetch(p + m, len);
-          const q = p + m - win.base;
-          if (win.buf.compare(c, o + m, o + m + len, q, q + len) === 0) {
-            m += len;
-            part *= 2;
-            continue;
-          }
-          let k = 0;
-          while (k < len && win.buf.compare(c, o + m + k, o + m + k + BLOCK, q + k, q + k + BLOCK) === 0) k += BLOCK;
-          m += k;
-          agree = false;
-          break;
+        const q = p - win.base;
+        if (win.buf.compare(c, o, o + n, q, q + n) === 0) {
+          p += n;
+          s += n;
+          continue;
         }
-        p += m;
-        s += m;
-        if (!agree) break;
+        let k = 0;
+        while (k < n && win.buf.compare(c, o + k, o + k + BLOCK, q + k, q + k + BLOCK) === 0) k += BLOCK;
+        p += k;
+        s += k;
+        break;
       }
       // Its end, refined forwards; the scan goes on from the block-wise end (a run may start there).
       const blockEnd = p;

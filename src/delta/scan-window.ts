@@ -11,9 +11,6 @@ import type { CopyRun } from './runs.js';
 /** Bytes compared at once while following a run: one memcmp for most moved files. */
 export const STRIDE_BYTES = 64 * 1024;
 
-/** The least a fitted read takes (Window `fit`): a region's few KiB in one read, not one read per roll. */
-const FIT_MIN_BYTES = 4 * 1024;
-
 /**
  * Reads the target sequentially in chunks, keeping a tail so a window never
  * splits. One buffer serves every chunk (the tail moves to its front), so
@@ -23,15 +20,9 @@ const FIT_MIN_BYTES = 4 * 1024;
  * follows a run through bytes known to be equal. The bytes are read at the
  * next `ensure`, so what is buffered (and where a run's start may be refined
  * back to) is the same as if every byte had been read.
- *
- * With `fit` (a gap scan: small regions far apart), a read takes only what
- * the region being scanned still needs (`limit`), not `readBytes`, while the
- * window keeps account of what reads of `readBytes` would have buffered: a
- * run's start is refined back (`behind`) exactly as far as then, so the runs
- * found are the same.
  */
 export class Window {
-  /** Room for a read behind the longest tail kept (`need` is at most STRIDE_BYTES) and BLOCK bytes before it (a run's start is refined backwards), and BLOCK more that `behind` may add: sized from the read, so a gap scan's 256 KiB reads take no 8 MiB window. */
+  /** Room for a read behind the longest tail kept (`need` is at most STRIDE_BYTES) and BLOCK bytes before it (a run's start is refined backwards): sized from the read, so a gap scan's 256 KiB reads take no 8 MiB window. */
   private readonly store: Buffer;
   buf: Buffer;
   base = 0; // target offset of buf[0]
@@ -39,28 +30,18 @@ export class Window {
   private len = 0;
   /** Whether `buf` lags behind [base, base + len) (moved by `pass`, not read yet). */
   private unread = false;
-  /** What reads of `readBytes` would have buffered, [shownBase, shownBase + shownLen): base and len unless `fit`. */
-  private shownBase = 0;
-  private shownLen = 0;
-  /** With `fit`: where the region being scanned ends; reads stop there unless asked for more. */
-  limit = 0;
 
   constructor(
     private readonly src: ByteSource,
     private readonly readBytes = 1024 * 1024,
     private readonly onRead?: (bytes: Uint8Array, offset: number) => void,
-    private readonly fit = false,
   ) {
-    this.store = Buffer.allocUnsafe(readBytes + STRIDE_BYTES + 2 * BLOCK);
+    this.store = Buffer.allocUnsafe(readBytes + STRIDE_BYTES + BLOCK);
     this.buf = this.store.subarray(0, 0);
   }
 
   /** Starts buffering at `pos` unless it is buffered already or follows the buffered bytes. */
   seek(pos: number): void {
-    if (pos < this.shownBase || pos > this.shownBase + this.shownLen) {
-      this.shownBase = pos;
-      this.shownLen = 0;
-    }
     if (pos >= this.base && pos <= this.base + this.len) return;
     this.buf = this.store.subarray(0, 0);
     this.base = pos;
@@ -70,12 +51,6 @@ export class Window {
 
   /** Makes sure [pos, pos+need) is buffered when it exists; returns the buffered end. */
   async ensure(pos: number, need: number): Promise<number> {
-    this.show(pos, need);
-    return this.read(pos, need);
-  }
-
-  /** ensure() without moving the account of what reads of `readBytes` would have buffered. */
-  private async read(pos: number, need: number): Promise<number> {
     const end = this.base + this.len;
     if (pos + need <= end || end >= this.src.size) {
       if (this.unread) await this.load(this.base, this.len);
@@ -83,7 +58,7 @@ export class Window {
     }
     const keepFrom = Math.max(this.base, Math.min(pos, end) - BLOCK);
     const kept = end - keepFrom;
-    const readLen = this.readLength(pos, need, end);
+    const readLen = Math.min(this.readBytes, this.src.size - end);
     if (this.unread) {
       await this.load(keepFrom, kept + readLen);
     } else {
@@ -99,75 +74,19 @@ export class Window {
 
   /** Moves the window as `ensure(pos, need)` would, without reading (only where no `onRead` wants the bytes); returns the buffered end. */
   pass(pos: number, need: number): number {
-    this.show(pos, need);
     const end = this.base + this.len;
     if (pos + need <= end || end >= this.src.size) return end;
     const keepFrom = Math.max(this.base, Math.min(pos, end) - BLOCK);
-    const readLen = this.readLength(pos, need, end);
+    const readLen = Math.min(this.readBytes, this.src.size - end);
     this.len = end + readLen - keepFrom;
     this.base = keepFrom;
     this.unread = true;
     return end + readLen;
   }
 
-  /**
-   * Reads what `pass` moved the window over, without moving it; with `fit`,
-   * only from `pos` (at least `need` bytes, as a read at `pos` would take):
-   * what lies before it is read again by `behind` if it is wanted.
-   */
-  async catchUp(pos: number, need: number): Promise<void> {
-    if (!this.unread) return;
-    if (!this.fit) return this.load(this.base, this.len);
-    this.base = pos;
-    this.len = 0;
-    this.unread = false;
-    this.buf = this.store.subarray(0, 0);
-    await this.read(pos, need);
-  }
-
-  /** With `fit`: makes sure [pos, pos + need) is buffered (inside what `ensure` or `pass` last made available), without moving the account. */
-  async fetch(pos: number, need: number): Promise<void> {
-    await this.read(pos, need);
-  }
-
-  /**
-   * How many bytes before `pos` (at most `max`) reads of `readBytes` would
-   * have buffered; they are buffered when this returns (with `fit`, read now
-   * if they were not). `pos` is buffered.
-   */
-  async behind(pos: number, max: number): Promise<number> {
-    const n = Math.max(0, Math.min(max, pos - this.shownBase));
-    if (pos - n < this.base) {
-      const from = pos - n;
-      const length = this.base + this.len - from;
-      if (this.unread) await this.load(from, length);
-      else {
-        this.store.copyWithin(this.base - from, 0, this.len);
-        await readInto(this.src, this.store, 0, from, this.base - from);
-        this.buf = this.store.subarray(0, length);
-      }
-      this.base = from;
-      this.len = length;
-    }
-    return n;
-  }
-
-  /** Bytes the next read takes at `end`: `readBytes`, or with `fit` what [pos, pos+need) and the region still need. */
-  private readLength(pos: number, need: number, end: number): number {
-    const whole = Math.min(this.readBytes, this.src.size - end);
-    if (!this.fit) return whole;
-    // Never past what reads of `readBytes` would have buffered (they reach pos + need): a roll stops for more bytes
-    // where it would have, or earlier, so the account moves as it would have.
-    return Math.min(whole, this.shownBase + this.shownLen - end, Math.max(pos + need - end, this.limit - end, FIT_MIN_BYTES));
-  }
-
-  /** Moves the account of what reads of `readBytes` would have buffered as `ensure(pos, need)` moves the window. */
-  private show(pos: number, need: number): void {
-    const end = this.shownBase + this.shownLen;
-    if (pos + need <= end || end >= this.src.size) return;
-    const keepFrom = Math.max(this.shownBase, Math.min(pos, end) - BLOCK);
-    this.shownLen = end + Math.min(this.readBytes, this.src.size - end) - keepFrom;
-    this.shownBase = keepFrom;
+  /** Reads what `pass` moved the window over, without moving it. */
+  async catchUp(): Promise<void> {
+    if (this.unread) await this.load(this.base, this.len);
   }
 
   private async load(from: number, length: number): Promise<void> {

@@ -82,7 +82,7 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
   const derived = gaps.length > 0 ? deriveIndex(newer, olderIndex, from.runs, spare) : undefined;
   olderIndex = undefined;
   const newerIndex = derived ? await derived : undefined;
-  const gapScan = newerIndex ? await scan(older, newer, newerIndex, gaps, { readBytes: GAP_READ_BYTES, fitReads: true, scattered: true, known: turned }) : { runs: [], zeros: [] };
+  const gapScan = newerIndex ? await scan(older, newer, newerIndex, gaps, { readBytes: GAP_READ_BYTES, scattered: true, known: turned }) : { runs: [], zeros: [] };
   const to = finish({ runs: [...turned, ...gapScan.runs], zeros: gapScan.zeros }, minRun);
   return { from, to };
 }
