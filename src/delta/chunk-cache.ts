@@ -23,6 +23,9 @@ const SOURCE_CHUNKS_KEPT = 8;
  */
 export class SourceChunks {
   private readonly chunks = new Map<number, Buffer>();
+  /** The chunk `at` returned last (the most recently used: already last in `chunks`' order), looked up without the Map. */
+  private lastIndex = -1;
+  private lastChunk: Buffer | undefined;
   /**
    * `chunkBytes` and `kept`: large chunks for following runs through the
    * source; small ones, many kept, for refining run ends, which look at a few
@@ -37,14 +40,18 @@ export class SourceChunks {
   /** The chunk holding byte `pos` (its first byte is chunk * chunkBytes). */
   async at(pos: number): Promise<Buffer> {
     const i = Math.floor(pos / this.chunkBytes);
+    if (i === this.lastIndex) return this.lastChunk!;
     const hit = this.chunks.get(i);
     if (hit) {
       this.chunks.delete(i);
       this.chunks.set(i, hit);
+      this.lastIndex = i;
+      this.lastChunk = hit;
       return hit;
     }
     const start = i * this.chunkBytes;
     const length = Math.min(this.chunkBytes, this.src.size - start);
+    this.lastIndex = -1; // its memory may be the one reused below
     // The least recently used chunk's memory is reused: fresh buffers cost page faults.
     let store: Buffer;
     if (this.chunks.size >= this.kept) {
@@ -57,6 +64,8 @@ export class SourceChunks {
     await readInto(this.src, store, 0, start, length);
     const buf = store.subarray(0, length);
     this.chunks.set(i, buf);
+    this.lastIndex = i;
+    this.lastChunk = buf;
     return buf;
   }
 }

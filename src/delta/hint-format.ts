@@ -38,21 +38,52 @@ export interface Hints {
   readonly sets: readonly HintSet[];
 }
 
-class Writer {
-  private bytes: number[] = [];
+/** Where varints go: bytes (Writer), or only their count (Counter, for the budget). */
+interface VarintOut {
+  uint(n: number): void;
+  int(n: number): void;
+}
+
+function checkVarint(n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new IsosyncError('INTERNAL', `Internal error: varint out of range: ${n}`);
+}
+
+/** Varints into a growing byte array (a safe integer takes at most 8 bytes). */
+class Writer implements VarintOut {
+  private bytes = new Uint8Array(4096);
+  private length = 0;
   uint(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) throw new IsosyncError('INTERNAL', `Internal error: varint out of range: ${n}`);
+    checkVarint(n);
+    if (this.length + 8 > this.bytes.length) {
+      const more = new Uint8Array(this.bytes.length * 2);
+      more.set(this.bytes.subarray(0, this.length));
+      this.bytes = more;
+    }
     while (n >= 0x80) {
-      this.bytes.push((n % 0x80) | 0x80);
+      this.bytes[this.length++] = (n % 0x80) | 0x80;
       n = Math.floor(n / 0x80);
     }
-    this.bytes.push(n);
+    this.bytes[this.length++] = n;
   }
   int(n: number): void {
     this.uint(n >= 0 ? n * 2 : -n * 2 - 1);
   }
   done(): Uint8Array {
-    return Uint8Array.from(this.bytes);
+    return this.bytes.slice(0, this.length);
+  }
+}
+
+/** The byte count a Writer would reach, without the bytes: fitBudget sizes the sets this way before encoding once. */
+class Counter implements VarintOut {
+  length = 0;
+  uint(n: number): void {
+    checkVarint(n);
+    let k = 1;
+    for (; n >= 0x80; k++) n = Math.floor(n / 0x80);
+    this.length += k;
+  }
+  int(n: number): void {
+    this.uint(n >= 0 ? n * 2 : -n * 2 - 1);
   }
 }
 
@@ -89,6 +120,11 @@ function bad(msg: string): IsosyncError {
 
 export function encodeRuns(runs: readonly CopyRun[]): Uint8Array {
   const w = new Writer();
+  writeRuns(runs, w);
+  return w.done();
+}
+
+function writeRuns(runs: readonly CopyRun[], w: VarintOut): void {
   let tEnd = 0;
   let sEnd = 0;
   for (const r of runs) {
@@ -98,7 +134,6 @@ export function encodeRuns(runs: readonly CopyRun[]): Uint8Array {
     tEnd = r.target + r.length;
     sEnd = r.source + r.length;
   }
-  return w.done();
 }
 
 export function decodeRuns(bytes: Uint8Array, field: string): CopyRun[] {
@@ -121,13 +156,17 @@ export function decodeRuns(bytes: Uint8Array, field: string): CopyRun[] {
 
 export function encodeSpans(spans: readonly Span[]): Uint8Array {
   const w = new Writer();
+  writeSpans(spans, w);
+  return w.done();
+}
+
+function writeSpans(spans: readonly Span[], w: VarintOut): void {
   let end = 0;
   for (const s of spans) {
     w.uint(s.start - end);
     w.uint(s.end - s.start);
     end = s.end;
   }
-  return w.done();
 }
 
 export function decodeSpans(bytes: Uint8Array, field: string): Span[] {
@@ -158,7 +197,10 @@ export function encodeHints(hints: Hints): Record<string, unknown> {
 
 /** Encoded size in bytes of a set's runs and zeros (what the budget counts). */
 export function encodedSize(set: HintSet): number {
-  return encodeRuns(set.runs).length + encodeSpans(set.zeros).length + 20 + 24;
+  const c = new Counter();
+  writeRuns(set.runs, c);
+  writeSpans(set.zeros, c);
+  return c.length + 20 + 24;
 }
 
 function isBytes(v: unknown): v is Uint8Array {
