@@ -6,6 +6,7 @@
  */
 import type { ByteSource } from '../store/byte-source.js';
 import { readInto } from '../store/byte-source.js';
+import { giveBack } from '../core/give-back.js';
 
 /**
  * Source bytes read at once, aligned, while following runs. 256 KiB, not 1 MiB: the eight kept were 8 MiB at the
@@ -67,6 +68,12 @@ export class SourceChunks {
     this.lastIndex = i;
     this.lastChunk = buf;
     return buf;
+  }
+
+  /** Gives every chunk's memory back now (core/give-back.ts): no chunk handed out is read afterwards. */
+  release(): void {
+    for (const c of this.chunks.values()) giveBack(c, true);
+    this.chunks.clear();
   }
 }
 

@@ -297,6 +297,9 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
       fresh = true;
     }
   }
+  // The window and the chunks are garbage from here: their memory goes back now, not at the next full collection.
+  win.release();
+  chunks.release();
   return { runs, zeros };
 }
 

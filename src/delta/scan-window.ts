@@ -6,6 +6,7 @@
 import type { ByteSource } from '../store/byte-source.js';
 import { readInto } from '../store/byte-source.js';
 import { BLOCK } from './rolling-hash.js';
+import { giveBack } from '../core/give-back.js';
 import type { CopyRun } from './runs.js';
 
 /** Bytes compared at once while following a run: one memcmp for most moved files. */
@@ -38,6 +39,13 @@ export class Window {
   ) {
     this.store = Buffer.allocUnsafe(readBytes + STRIDE_BYTES + BLOCK);
     this.buf = this.store.subarray(0, 0);
+  }
+
+  /** Gives the window's memory back now (core/give-back.ts): nothing reads it afterwards. */
+  release(): void {
+    this.buf = this.store.subarray(0, 0);
+    this.len = 0;
+    giveBack(this.store);
   }
 
   /** Starts buffering at `pos` unless it is buffered already or follows the buffered bytes. */

@@ -6,10 +6,11 @@
  * filter of at most 512 KiB (three bits per block, quickBits): most misses
  * are answered from cache. All-zero blocks are not indexed: zeros need no source.
  */
+import { giveBack } from '../core/give-back.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { readInto } from '../store/byte-source.js';
 import { BLOCK, hashPair, hashWords, pair, wordsOf } from './rolling-hash.js';
-import { blockHasher } from './block-hash.js';
+import { blockHasher, type BlockHasher } from './block-hash.js';
 
 /** Bytes read per step: sequential reads into one reused buffer, synchronous for a local file (1 MiB: store/exact-io.ts). */
 const CHUNK_BYTES = 1024 * 1024;
@@ -151,6 +152,15 @@ export class SourceIndex {
     return dropped;
   }
 
+  /**
+   * Gives the index's arrays' memory back now (core/give-back.ts), not at the next full collection: the
+   * index answers nothing after it. Arrays handed over by dropLookup() are not this index's any more.
+   */
+  release(): void {
+    for (const a of [this.h1, this.h2, this.table, this.filter, this.quick]) giveBack(a);
+    this.table = this.filter = this.quick = new Int32Array(0);
+  }
+
   private insert(block: number): void {
     const h1 = this.h1[block]!;
     const h2 = this.h2[block]!;
@@ -205,11 +215,13 @@ export class SourceIndex {
   }
 }
 
-export async function indexSource(source: ByteSource): Promise<SourceIndex> {
+/** `given`: a hasher to use (its memory read into) when it holds CHUNK_BYTES, else one is made. */
+export async function indexSource(source: ByteSource, given?: BlockHasher): Promise<SourceIndex> {
   const blocks = Math.floor(source.size / BLOCK);
   const index = new SourceIndex(blocks);
   const perChunk = CHUNK_BYTES / BLOCK;
-  const hasher = blockHasher(CHUNK_BYTES); // WebAssembly SIMD where there is some: read straight into its memory
+  // WebAssembly SIMD where there is some: read straight into its memory
+  const hasher = given?.buf.length === CHUNK_BYTES ? given : blockHasher(CHUNK_BYTES);
   const buf = hasher?.buf ?? Buffer.allocUnsafe(CHUNK_BYTES); // one buffer for every chunk: fresh 8 MiB buffers cost page faults
   const words = wordsOf(buf);
   for (let b = 0; b < blocks; b += perChunk) {

@@ -22,7 +22,8 @@ import { finish, scan, type MatchResult } from './matcher.js';
 import { BLOCK, hashPair, hashWords, pair, wordsOf } from './rolling-hash.js';
 import { runSpans, type CopyRun } from './runs.js';
 import { indexSource, SourceIndex, type Lookup } from './source-index.js';
-import { blockHasher } from './block-hash.js';
+import { blockHasher, type BlockHasher } from './block-hash.js';
+import { giveBack } from '../core/give-back.js';
 
 /**
  * Bytes read at once while hashing the newer image's blocks that no run gives, and the rest of it
@@ -53,7 +54,10 @@ export interface TwoWayOptions {
 
 export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: TwoWayOptions = {}): Promise<TwoWay> {
   const minRun = opts.minRun ?? BLOCK;
-  let olderIndex: SourceIndex | undefined = await indexSource(older);
+  // One hasher (its WebAssembly memory: block-hash.ts) for both images' blocks: a second one was allocated while the
+  // first's memory, which cannot be given back at once, waited for a full collection.
+  const hasher = blockHasher(READ_BYTES);
+  let olderIndex: SourceIndex | undefined = await indexSource(older, hasher);
   let seen = 0;
   const onRead = opts.onNewerBytes;
   const onTargetRead = onRead
@@ -70,6 +74,7 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
       await readInto(newer, rest, 0, off, n);
       onRead(rest.subarray(0, n), off);
     }
+    giveBack(rest);
   }
   // From here only the older blocks' hashes are wanted (deriveIndex): the table and the filter go before the newer index is made.
   const spare = olderIndex.dropLookup();
@@ -79,10 +84,15 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
     subtractSpans([{ start: 0, end: older.size }], runSpans(turned)).map((g) => ({ start: Math.max(0, g.start - REACH), end: Math.min(older.size, g.end + REACH) })),
   );
   // The older index is dropped before the await: the newer index's hashes are read while the collector may free its own.
-  const derived = gaps.length > 0 ? deriveIndex(newer, olderIndex, from.runs, spare) : undefined;
+  const derived = gaps.length > 0 ? deriveIndex(newer, olderIndex, from.runs, spare, hasher) : undefined;
+  // Its hashes were copied (deriveIndex reads them before its first await): their memory goes back now, not at the
+  // next full collection, while the newer index is hashed and scanned (and the look-up arrays, when nothing took them).
+  olderIndex.release();
+  if (!derived) for (const a of [spare.table, spare.filter, spare.quick]) giveBack(a);
   olderIndex = undefined;
   const newerIndex = derived ? await derived : undefined;
   const gapScan = newerIndex ? await scan(older, newer, newerIndex, gaps, { readBytes: GAP_READ_BYTES, scattered: true, known: turned }) : { runs: [], zeros: [] };
+  newerIndex?.release();
   const to = finish({ runs: [...turned, ...gapScan.runs], zeros: gapScan.zeros }, minRun);
   return { from, to };
 }
@@ -91,12 +101,12 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
  * The newer image's index: hashes taken from the older image's index where a run moved whole blocks, computed for the
  * rest. `olderIndex` is used only before the first await (the caller then lets it go); `spare`: its dropped look-up arrays.
  */
-function deriveIndex(newer: ByteSource, olderIndex: SourceIndex, runs: readonly CopyRun[], spare: Lookup): Promise<SourceIndex> {
+function deriveIndex(newer: ByteSource, olderIndex: SourceIndex, runs: readonly CopyRun[], spare: Lookup, hasher: BlockHasher | undefined): Promise<SourceIndex> {
   const blocks = Math.floor(newer.size / BLOCK);
   // The hashes go straight into the index (no copy of them), and into its table in block order once all are known.
   const index = new SourceIndex(blocks, spare);
   const known = copyKnown(blocks, olderIndex, runs, index);
-  return hashUnknown(newer, unknownRanges(blocks, known), known, index).then(() => {
+  return hashUnknown(newer, unknownRanges(blocks, known), known, index, hasher).then(() => {
     index.buildLookup();
     return index;
   });
@@ -125,8 +135,8 @@ function copyKnown(blocks: number, olderIndex: SourceIndex, runs: readonly CopyR
 }
 
 /** Hashes the blocks not `known` in `ranges`, reading each range whole. All-zero blocks keep hashes 0 (not indexed). */
-async function hashUnknown(src: ByteSource, ranges: readonly { start: number; end: number }[], known: Uint8Array, index: SourceIndex): Promise<void> {
-  const hasher = blockHasher(READ_BYTES); // WebAssembly SIMD where there is some (block-hash.ts)
+async function hashUnknown(src: ByteSource, ranges: readonly { start: number; end: number }[], known: Uint8Array, index: SourceIndex, hasher: BlockHasher | undefined): Promise<void> {
+  // `hasher`: WebAssembly SIMD where there is some (block-hash.ts), made for READ_BYTES
   const buf = hasher?.buf ?? Buffer.allocUnsafe(READ_BYTES);
   const words = wordsOf(buf);
   for (const r of ranges) {

@@ -3,7 +3,8 @@
  * order (setHashes, then buildLookup) answers as one filled in block order
  * (set), first block winning among equal hashes; after dropLookup it keeps
  * the hashes but finds nothing, and an index made with the arrays it dropped
- * answers as one made with fresh ones.
+ * answers as one made with fresh ones; release() gives its arrays back at
+ * once (detached), but not arrays it handed over with dropLookup().
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -75,5 +76,23 @@ describe('source index', () => {
     // Arrays of another size are not taken.
     const other = new SourceIndex(40_000, reused.dropLookup());
     assert.notEqual(other.quick, dropped.quick);
+  });
+
+  it('release gives its own arrays back, not the ones dropLookup handed over', () => {
+    const hashes = hashesOf(40_000); // arrays of 64 KiB and more: give-back.ts leaves smaller ones to the collector
+    const index = new SourceIndex(hashes.length);
+    hashes.forEach(([h1, h2], b) => index.set(b, h1, h2));
+    const filter = index.filter;
+    assert.ok(filter.length > 0);
+    index.release();
+    assert.equal(filter.length, 0, 'the filter array was detached');
+    assert.equal(index.filter.length, 0);
+    assert.equal(index.find(...hashes[10]!), -1);
+
+    const other = new SourceIndex(hashes.length);
+    hashes.forEach(([h1, h2], b) => other.set(b, h1, h2));
+    const dropped = other.dropLookup();
+    other.release();
+    assert.ok(dropped.table.length > 0 && dropped.filter.length > 0, 'the arrays handed over are left alone');
   });
 });
