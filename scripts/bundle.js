@@ -132,6 +132,8 @@ await build({
     'quick-ls': 'dist/src/cli/quick-ls.js',
     'quick-extract': 'dist/src/cli/quick-extract.js',
     'quick-publish': 'dist/src/cli/quick-publish.js',
+    // What bin/isosync asks before it loads quick-publish.cjs: park a hashing worker? (cli/publish-park.ts)
+    'publish-park': 'dist/src/cli/publish-park.js',
     // The piece hashing worker of the CommonJS bundles (torrent/hash-worker-url.ts): one file, no ESM loader and
     // no chunks to resolve when a worker starts (callgrind: ~12 M instructions above an empty worker, against ~40 M).
     'hash-worker': 'dist/src/torrent/hash-worker.js',
