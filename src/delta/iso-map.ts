@@ -333,6 +333,36 @@ export function mapIsoFiles(targetImage: IsoImage | MappedImage, sourceImages: r
   return { exact: fileExact, guesses, missingFiles, missingExtents, fileSpans: fileBounds.union(), containerGuesses };
 }
 
+/**
+ * mapIsoFiles' missingFiles and missingExtents alone, as the changed-files report after a sync reads them
+ * (sync/changed-files.ts): the same test per file (shared extents skipped, then a source file by path or name
+ * and size, then a container's files left to the nested report, then a loose file), without the segments,
+ * spans and guesses it does not use.
+ */
+export function missingIsoFiles(targetImage: IsoImage | MappedImage, sourceImages: readonly MapSourceInfo[], loose: readonly LooseFile[] = [], nestedContainers: ReadonlySet<string> = new Set()): Pick<IsoMapping, 'missingFiles' | 'missingExtents'> {
+  const t = mappedImageOf(targetImage).files;
+  const files: SourceFiles[] = sourceImages.map((s) => {
+    const m = mappedImageOf(s.image);
+    return { index: s.index, blockSize: m.logicalBlockSize, files: m.files };
+  });
+  const looseByName = new BySize<LooseFile>();
+  for (const f of loose) looseByName.add(f.name, f);
+  const shared = sharedExtents(t);
+  const missingFiles: { path: string; size: number }[] = [];
+  const missingExtents: (readonly Extent[])[] = [];
+  for (let i = 0; i < t.count; i++) {
+    if (shared?.[i]) continue;
+    const size = t.size(i);
+    const name = t.name(i);
+    if (candidateOf(files, t.dirPath(i), name, size)) continue;
+    if (nestedContainers.size > 0 && nestedContainers.has(t.path(i))) continue;
+    if (looseByName.get(name, size)) continue;
+    missingFiles.push({ path: t.path(i), size });
+    missingExtents.push(t.extents(i));
+  }
+  return { missingFiles, missingExtents };
+}
+
 /** Same-offset reuse for a target whose layout is unknown (not an ISO, metadata unavailable). */
 export function sameOffsetGuesses(length: number, sources: readonly { index: number; size: number }[]): LocalSegment[][] {
   return sources.map((s) => {

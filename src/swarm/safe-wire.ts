@@ -27,6 +27,7 @@
  * library's `unknownmessage` and leave through `send`.
  */
 import Wire, { type WireExtensions, type WireRequest } from 'bittorrent-protocol';
+import { IsosyncError } from '../core/errors.js';
 import { bencodeValueEnd } from '../torrent/bencode-decode.js';
 import { mseKeyPair } from './mse-keys.js';
 import { maxMessageBytes, messageFault, putU32, u32 } from './wire-checks.js';
@@ -48,9 +49,8 @@ export const MAX_TRANSFER_MESSAGES_PER_SECOND = 50_000;
 /** Message ids counted against MAX_TRANSFER_MESSAGES_PER_SECOND (BEP 3 have/request/cancel, BEP 6 reject). */
 const TRANSFER_MESSAGES = new Set([4, 6, 8, 16]);
 
-/** BEP 52: the v2 bit of the handshake's last reserved byte (byte 27 of the 68-byte handshake). */
-const V2_RESERVED_BIT = 0x10;
-const HANDSHAKE_RESERVED_LAST = 27;
+/** BEP 52: the v2 bit (0x10) of the handshake's last reserved byte (byte 27 of the 68-byte handshake). */
+const V2_RESERVED_BIT = 0x10, HANDSHAKE_RESERVED_LAST = 27;
 
 /** A request the peer queued with us, and the answer it waits for. */
 interface Queued {
@@ -63,6 +63,7 @@ interface Queued {
 /** The answer to a request: the block, or why not; `tag` is what `request` was given. */
 export type Answer = (err: Error | null, block?: Uint8Array, tag?: unknown) => void;
 
+const CANCELLED = new IsosyncError('CANCELLED', 'request was cancelled'); // SafeWire.cancel's one error for every cancel
 const requestKey = (piece: number, offset: number, length: number) => `${piece}:${offset}:${length}`;
 
 export class SafeWire extends Wire {
@@ -265,9 +266,7 @@ export class SafeWire extends Wire {
   /** The peer's bytes: framed by takeChunk (wire-frames.ts) once any MSE handshake is past; the library's own path runs while it is under way. */
   override _write(data: Uint8Array, cb: (err: Error | null) => void): void {
     const enc = this._encryptor;
-    if (this._cryptoSyncPattern || this._pePending || (enc !== null && enc.state !== 'done' && enc.state !== 'idle')) {
-      return super._write(data, cb);
-    }
+    if (this._cryptoSyncPattern || this._pePending || (enc !== null && enc.state !== 'done' && enc.state !== 'idle')) return super._write(data, cb);
     takeChunk(this, enc ? enc.decrypt(data) : data);
     cb(null);
   }
@@ -290,24 +289,33 @@ export class SafeWire extends Wire {
   }
 
   /**
-   * Asks for a block: the library's request without its debug line per
-   * request, `tag` kept with it for the answer (`_callback`: the callback
-   * gets it back, so one callback serves every request of a peer).
+   * Asks for a block: the library's request without its debug line per request, `tag` kept with it for
+   * the answer (`_callback`: the callback gets it back, so one callback serves every request of a peer).
    */
   override request(index: number, offset: number, length: number, cb: Answer, tag?: unknown): void {
     if (this._finished || (this.peerChoking && !(this.hasFast && this.peerAllowedFastSet.includes(index)))) return super.request(index, offset, length, (err, block) => cb(err, block, tag));
     this.requests.push({ piece: index, offset, length, callback: cb, tag } as WireRequest);
+    this.blockMessage(6, index, offset, length);
+  }
+
+  /** A request (6) or cancel (8) message: in plaintext written into the turn's batch itself (no message object per block). */
+  private blockMessage(id: number, index: number, offset: number, length: number): void {
     const enc = this._encryptor;
-    // In plaintext the message is written into the turn's batch itself (no message object per block).
     const plain = enc === null || !enc._isEncrypted;
     const at = plain ? this.out.reserve(17) : 0;
     const m = plain ? this.out.bytes : new Uint8Array(17);
     putU32(m, at, 13);
-    m[at + 4] = 6;
+    m[at + 4] = id;
     putU32(m, at + 5, index);
     putU32(m, at + 9, offset);
     putU32(m, at + 13, length);
     if (!plain) this._push(m);
+  }
+
+  /** The library's cancel without an Error (and stack trace) per cancel: the callback gets CANCELLED (bt-peer.ts let go of the ask first). */
+  override cancel(index: number, offset: number, length: number): void {
+    this._callback(this._pull(this.requests, index, offset, length), CANCELLED, null);
+    if (!this._finished) this.blockMessage(8, index, offset, length);
   }
 
   override _callback(request: WireRequest | null, err: Error | null, block: Uint8Array | null): void {
