@@ -24,9 +24,9 @@
  * ('changed-block': its prefix), kept apart for a guess layer.
  *
  * Pure: works on NestedImage values; no I/O. Memory: two hash indexes per
- * source nested image (a hash of the path and of the signature to the file's
- * index in its table: string-index.ts HashIndex, two typed arrays each),
- * built once; paths and signatures are hashed and compared on the layouts'
+ * source nested image (a hash of the path and of the signature beside the
+ * file's index in its table: string-index.ts SortedHashIndex, one sorted
+ * Float64Array each, 8 bytes a file), built once; paths and signatures are hashed and compared on the layouts'
  * columns (layouts/entry-keys.ts), so no string is made per file but for the
  * changed files' report.
  */
@@ -36,7 +36,7 @@ import type { NestedImage } from '../layouts/nested.js';
 import { SegmentList, type LocalSegment, type Reason } from './segments.js';
 import { mergeSpans, type Span } from '../core/span.js';
 import { blocksByLeadingTail, leadingTails, oldSharedIndex } from './shared-prefix.js';
-import { HashIndex } from './string-index.js';
+import { HashIndex, SORTED_INDEX_MAX, SortedHashIndex } from './string-index.js';
 
 export interface NestedSource {
   /** Index in the sync's source list. */
@@ -71,13 +71,19 @@ export interface NestedMapping {
   readonly files: number;
 }
 
+/** A source table's files by a hash (SortedHashIndex: 8 bytes a file; HashIndex past its size). */
+interface EntryIndex {
+  get(h: number, same: (j: number) => boolean): number | undefined;
+  release(): void;
+}
+
 interface Indexed {
   readonly img: NestedImage;
   readonly index: number;
   readonly files: FileTable;
   /** Source files with stored data by path (the last of equal paths) and by signature (the first), no string kept. */
-  readonly byPath: HashIndex;
-  readonly bySig: HashIndex;
+  readonly byPath: EntryIndex;
+  readonly bySig: EntryIndex;
   readonly shared: Map<string, { start: number; end: number }>;
   /** Compressed shared blocks by the tail they start with (shared-prefix.ts). */
   readonly byLeadingTail: Map<string, number>;
@@ -87,16 +93,31 @@ function indexImage(img: NestedImage, index: number): Indexed {
   const files = img.layout.files;
   let n = 0;
   for (let f = 0; f < files.count; f++) if (storesData(files, f)) n++;
-  const byPath = new HashIndex(n);
-  const bySig = new HashIndex(n);
   const hasher = new PathHasher(files);
-  let f = 0;
-  const samePathAsF = (j: number) => samePath(files, f, files, j);
-  const sameSigAsF = (j: number) => sameSignature(files, f, files, j);
-  for (; f < files.count; f++) {
-    if (!storesData(files, f)) continue;
-    byPath.set(hasher.hash(f), f, samePathAsF);
-    bySig.set(sigHash(files, f), f, sameSigAsF, true);
+  let byPath: EntryIndex;
+  let bySig: EntryIndex;
+  if (files.count <= SORTED_INDEX_MAX) {
+    // Every file kept (8 bytes each) and told apart when looked up: of equal paths the last, of equal signatures the first.
+    const p = new SortedHashIndex(n);
+    const s = new SortedHashIndex(n, true);
+    for (let f = 0; f < files.count; f++) {
+      if (!storesData(files, f)) continue;
+      p.add(hasher.hash(f), f);
+      s.add(sigHash(files, f), f);
+    }
+    [byPath, bySig] = [p, s];
+  } else {
+    const p = new HashIndex(n);
+    const s = new HashIndex(n);
+    let f = 0;
+    const samePathAsF = (j: number) => samePath(files, f, files, j);
+    const sameSigAsF = (j: number) => sameSignature(files, f, files, j);
+    for (; f < files.count; f++) {
+      if (!storesData(files, f)) continue;
+      p.set(hasher.hash(f), f, samePathAsF);
+      s.set(sigHash(files, f), f, sameSigAsF, true);
+    }
+    [byPath, bySig] = [p, s];
   }
   const shared = new Map<string, { start: number; end: number }>();
   for (const b of img.layout.shared) shared.set(`${b.end - b.start}\0${b.key}`, b);

@@ -3,8 +3,9 @@
  * 100,000 to 1,000,000 entries, and one object per entry (its path string,
  * its chunk array, its tail object) costs several hundred bytes of heap
  * each. Here every field is one typed array for the whole table, chunk
- * bounds are one Float64Array with a per-entry offset, names are one string
- * with offsets, and a path is its parent's path and its name, joined when
+ * bounds are one Float64Array with a per-entry offset, names stay in the
+ * builder's buffer of code units (an offset and a length byte per entry:
+ * name-list.ts NamesAt), and a path is its parent's path and its name, joined when
  * asked for (`path(i)`; siblings share the parent's, which is remembered).
  *
  * Hot loops use the accessors by index (`count`, `type(i)`, `chunkStart(i, k)`...): no
@@ -12,7 +13,7 @@
  */
 import { giveBack } from '../core/give-back.js';
 import { Column } from './column.js';
-import { NameList } from './name-list.js';
+import { NameList, type NamesAt } from './name-list.js';
 import { pathOrder } from './path-order.js';
 
 export type LayoutEntryType = 'file' | 'dir' | 'symlink' | 'other';
@@ -178,8 +179,7 @@ export class FileTableBuilder {
     const seen = new Uint8Array(n);
     const parents = this.parents.reordered(order, n, seen);
     for (let j = 0; j < n; j++) if (parents[j]! >= 0) parents[j] = newIndex[parents[j]!]!;
-    const { text, at: nameAt } = this.names.joined(order);
-    this.names.clear();
+    const names = this.names.take(order);
     this.dirs.clear();
     // Chunk bounds (and their evidence) in the new order.
     const chunkAt = new Uint32Array(n + 1);
@@ -207,8 +207,7 @@ export class FileTableBuilder {
       kind: this.kind.reordered(order, n, seen),
       sizes: this.sizes.reordered(order, n, seen),
       parents,
-      text,
-      nameAt,
+      names,
       chunkAt,
       bounds,
       las,
@@ -229,9 +228,8 @@ interface Columns {
   readonly kind: Uint8Array;
   readonly sizes: Float64Array;
   readonly parents: Int32Array;
-  /** Every name, one after the other; entry i's is text[nameAt[i], nameAt[i + 1]). */
-  readonly text: string;
-  readonly nameAt: Uint32Array;
+  /** Every name, where the builder wrote it. */
+  readonly names: NamesAt;
   /** Entry i's chunk bounds are bounds[chunkAt[i], chunkAt[i + 1]). */
   readonly chunkAt: Uint32Array;
   readonly bounds: Float64Array;
@@ -269,13 +267,13 @@ export class FileTable implements Iterable<LayoutFile> {
   mode = (i: number): number | undefined => (this.c.kind[i]! & HAS_MODE ? this.c.modes![i]! : undefined);
   /** Entry i's parent, -1 for none (its name is then its whole path); its name's length and code unit k (entry-keys.ts: paths hashed and compared with no string made). */
   parent = (i: number): number => this.c.parents[i]!;
-  nameLength = (i: number): number => this.c.nameAt[i + 1]! - this.c.nameAt[i]!;
-  nameCode = (i: number, k: number): number => this.c.text.charCodeAt(this.c.nameAt[i]! + k);
+  nameLength = (i: number): number => this.c.names.length(i);
+  nameCode = (i: number, k: number): number => this.c.names.code(i, k);
   /** Chunk k's logical start when entry i's evidence is kept as numbers (one per chunk), else undefined. */
   lasAt = (i: number, k: number): number | undefined => (this.c.kind[i]! & HAS_EVIDENCE ? this.c.las![(this.c.chunkAt[i]! >> 1) + k] : undefined);
 
   name(i: number): string {
-    return this.c.text.slice(this.c.nameAt[i]!, this.c.nameAt[i + 1]!);
+    return this.c.names.name(i);
   }
 
   /** '/'-separated, leading '/'; made on each call from the parent's (remembered for the siblings after). */
@@ -297,7 +295,12 @@ export class FileTable implements Iterable<LayoutFile> {
   /** Index of the entry at `path`, or -1. */
   indexOf(path: string): number {
     const name = path.slice(path.lastIndexOf('/') + 1);
-    for (let i = 0; i < this.count; i++) if (this.name(i) === name && this.path(i) === path) return i;
+    const same = (i: number) => {
+      if (this.nameLength(i) !== name.length) return false;
+      for (let k = 0; k < name.length; k++) if (this.nameCode(i, k) !== name.charCodeAt(k)) return false;
+      return true;
+    };
+    for (let i = 0; i < this.count; i++) if (same(i) && this.path(i) === path) return i;
     return -1;
   }
 

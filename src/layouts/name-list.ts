@@ -5,14 +5,19 @@
  * table was built, against about 24 here (a byte a code unit while every
  * name is Latin-1, two bytes once one is not, and 4 bytes of offset).
  *
- * Names are compared where they lie (path-order.ts), and the table's one
- * string of every name is made from the buffer in the table's order.
+ * Names are compared where they lie (path-order.ts), and the table keeps
+ * the buffer as it is (NamesAt: per entry in the table's order, where its
+ * name starts and how long it is), with no copy or string of it made.
  */
 import { Buffer } from 'node:buffer';
 import { giveBack } from '../core/give-back.js';
 
 /** Code units made room for per expected name (a root tree's names are some 10-30 long). */
 const NAME_UNITS_HINT = 48;
+/** A name length kept in a byte: at least this long, it is looked up in a map (whole paths given as names; rare). */
+const LONG = 255;
+/** Names up to this long are made from their code units one by one (String.fromCharCode). */
+const SHORT = 128;
 
 export class NameList {
   /** Code units of every name, one after the other: bytes while all are below 256. */
@@ -97,25 +102,34 @@ export class NameList {
     return x < xe ? 1 : y < ye ? -1 : 0;
   }
 
-  /** Every name in `order` (new index -> old index) as one string, and where each starts in it (count + 1 offsets). */
-  joined(order: Uint32Array | undefined): { text: string; at: Uint32Array } {
+  /**
+   * Every name in `order` (new index -> old index) where it lies: the buffer itself (handed over: this list is cleared),
+   * and per name in the new order where it starts in it and its length (NamesAt). No copy of the names and no string
+   * of them all: the table's peak was the buffer, its copy in order and the string made from it, some 66 bytes an
+   * entry at once for 22 kept.
+   */
+  take(order: Uint32Array | undefined): NamesAt {
     const n = this.count;
-    const at = new Uint32Array(n + 1);
-    const out = this.codes instanceof Uint16Array ? new Uint16Array(this.used) : new Uint8Array(this.used);
-    let len = 0;
+    const at = new Uint32Array(n);
+    const len = new Uint8Array(n);
+    let long: Map<number, number> | undefined;
     for (let j = 0; j < n; j++) {
       const i = order ? order[j]! : j;
-      at[j] = len;
-      out.set(this.codes.subarray(this.starts[i]!, this.starts[i + 1]!), len);
-      len += this.starts[i + 1]! - this.starts[i]!;
+      const l = this.starts[i + 1]! - this.starts[i]!;
+      at[j] = this.starts[i]!;
+      if (l < LONG) len[j] = l;
+      else {
+        len[j] = LONG;
+        (long ??= new Map()).set(j, l);
+      }
     }
-    at[n] = len;
-    const text = this.text(out);
-    giveBack(out);
-    return { text, at };
+    const codes = this.codes;
+    this.codes = new Uint8Array(0);
+    this.clear();
+    return new NamesAt(codes, at, len, long);
   }
 
-  /** Drops the buffers (the table holds its own string). */
+  /** Drops the buffers. */
   clear(): void {
     giveBack(this.codes);
     giveBack(this.starts);
@@ -130,3 +144,29 @@ export class NameList {
     return codes instanceof Uint16Array ? b.toString('utf16le') : b.toString('latin1');
   }
 }
+
+/** A table's names, in the builder's buffer (NameList.take): name j is codes[at[j], at[j] + length(j)). */
+export class NamesAt {
+  constructor(
+    private readonly codes: Uint8Array | Uint16Array,
+    private readonly at: Uint32Array,
+    private readonly len: Uint8Array,
+    private readonly long: ReadonlyMap<number, number> | undefined,
+  ) {}
+
+  length = (j: number): number => (this.len[j]! < LONG ? this.len[j]! : this.long!.get(j)!);
+  code = (j: number, k: number): number => this.codes[this.at[j]! + k]!;
+
+  name(j: number): string {
+    const c = this.codes.subarray(this.at[j]!, this.at[j]! + this.length(j));
+    // Code units as they are (a name is some 10-30 long): no Buffer per name.
+    if (c.length <= SHORT) {
+      let s = '';
+      for (let k = 0; k < c.length; k++) s += String.fromCharCode(c[k]!);
+      return s;
+    }
+    const b = Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    return c instanceof Uint16Array ? b.toString('utf16le') : b.toString('latin1');
+  }
+}
+

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hash30, StringIndex } from '../../src/delta/string-index.js';
+import { hash30, HashIndex, SortedHashIndex, StringIndex } from '../../src/delta/string-index.js';
 
 test('a string index finds entries by their string, the last or the first of equal strings, and nothing for other strings', () => {
   const keys = ['/usr/lib/a', '/usr/lib/b', '/usr/lib/a', 'x'];
@@ -41,4 +41,35 @@ test('strings of equal hashes are told apart by the entries\' own strings', () =
   const one = new StringIndex((i) => [a][i]!);
   one.set(a, 0);
   assert.equal(one.get(b), undefined, 'a string of the same hash that no entry has');
+});
+
+test('a sorted hash index finds what a hash index finds: the last or the first of equal keys, equal hashes told apart', () => {
+  // 3,000 entries of 400 keys under 40 hashes (many keys per hash, many entries per key), hashes up to 2^30 - 1.
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const hashOfKey = Array.from({ length: 400 }, (_, k) => (k % 40 === 0 ? 2 ** 30 - 1 : (k % 40) * 977_131));
+  const keys = Array.from({ length: 3000 }, () => rand(400));
+  for (const keepFirst of [false, true]) {
+    // Fewer slots than entries announced: the sorted index grows.
+    const hashIndex = new HashIndex(10);
+    const sorted = new SortedHashIndex(10, keepFirst);
+    keys.forEach((k, i) => {
+      // Some entries left out (as files without data are).
+      if (i % 7 === 3) return;
+      hashIndex.set(hashOfKey[k]!, i, (j) => keys[j] === k, keepFirst);
+      sorted.add(hashOfKey[k]!, i);
+    });
+    let found = 0;
+    for (let k = 0; k < 410; k++) {
+      const h = hashOfKey[k] ?? 5;
+      const want = hashIndex.get(h, (j) => keys[j] === k);
+      assert.equal(sorted.get(h, (j) => keys[j] === k), want, `key ${k}, keepFirst ${keepFirst}`);
+      if (want !== undefined) found++;
+    }
+    assert.ok(found > 300, `${found} keys found`);
+    assert.equal(sorted.get(123, () => true), undefined, 'a hash no entry has');
+  }
 });
