@@ -70,17 +70,6 @@ export function parseThreadStat(text: string): number | undefined {
  * something; undefined when the samples tell nothing (no time passed, counters went back, CPUs changed).
  */
 export function spareCores(before: CpuSample, after: CpuSample): number | undefined {
-  const free = freeCores(before, after);
-  return free === undefined ? undefined : spareOf(free + 1, after.machine.cpus);
-}
-
-/**
- * Cores' worth of time that neither other processes nor this process's other threads took between two
- * samples, once the calling thread is given a core of its own: 0.4 on two CPUs where others kept 0.6 of a
- * core busy. Not rounded to whole cores, for a worker that needs only part of one (the verifying writer:
- * store/verified-writes.ts). Between 0 and cpus - 1; undefined when the samples tell nothing.
- */
-export function freeCores(before: CpuSample, after: CpuSample): number | undefined {
   const cpus = after.machine.cpus;
   const total = after.machine.total - before.machine.total;
   const idle = after.machine.idle - before.machine.idle;
@@ -88,7 +77,7 @@ export function freeCores(before: CpuSample, after: CpuSample): number | undefin
   if (cpus !== before.machine.cpus || total <= 0 || idle < 0 || idle > total) return undefined;
   const span = total / cpus; // jiffies that passed, per CPU
   const othersBusy = Math.max(0, total - idle - own) / span;
-  return Math.max(0, Math.min(cpus - 1, cpus - othersBusy - 1));
+  return spareOf(cpus - othersBusy, cpus);
 }
 
 /**
@@ -97,11 +86,6 @@ export function freeCores(before: CpuSample, after: CpuSample): number | undefin
  */
 export function spareCoresFromLoad(cores: number, load: number): number {
   return Math.max(0, Math.min(cores - 1, Math.floor(cores - load)));
-}
-
-/** freeCores where there is no /proc/stat: the cores the 1-minute load (the caller's thread among it) leaves, at most cores - 1. */
-export function freeCoresFromLoad(cores: number, load: number): number {
-  return Math.max(0, Math.min(cores - 1, cores - load));
 }
 
 /** Whole cores beyond the caller's out of `free` cores' worth of time not taken by others, on `cores` cores. */

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { freeCores, freeCoresFromLoad, parseProcStat, parseThreadStat, spareCores, spareCoresFromLoad, type CpuSample } from './idle-cores.js';
+import { parseProcStat, parseThreadStat, spareCores, spareCoresFromLoad, type CpuSample } from './idle-cores.js';
 
 /**
  * Milliseconds between the readings: six jiffies of 10 ms per CPU, enough to tell a busy core from an idle
@@ -66,7 +66,6 @@ export function usableEarly(early: unknown, now: number): { sample: CpuSample; a
 }
 
 const byLoad = (): number => spareCoresFromLoad(availableParallelism(), loadavg()[0]!);
-const freeByLoad = (): number => freeCoresFromLoad(availableParallelism(), loadavg()[0]!);
 
 /**
  * A sample that keeps going: spare() answers over the whole span since the watch started, so a caller that
@@ -83,7 +82,6 @@ export class SpareCoreWatch {
     private readonly read: () => CpuSample | undefined = reading,
     private readonly clock: () => number = Date.now,
     private readonly fallback: () => number = byLoad,
-    private readonly freeFallback: () => number = freeByLoad,
   ) {
     this.first = read();
     this.startedMs = clock();
@@ -105,13 +103,6 @@ export class SpareCoreWatch {
     // Never more than this process may run on (an affinity mask, a container's CPU set).
     const spare = after ? spareCores(this.first!, after) : undefined;
     return spare === undefined ? this.fallback() : Math.min(spare, Math.max(0, availableParallelism() - 1));
-  }
-
-  /** Cores' worth of time free beyond the calling thread's over the span so far, in fractions (idle-cores.ts freeCores); the load-average rule when the readings tell nothing. */
-  free(): number {
-    const after = this.first && this.read();
-    const free = after ? freeCores(this.first!, after) : undefined;
-    return free === undefined ? this.freeFallback() : Math.min(free, Math.max(0, availableParallelism() - 1));
   }
 }
 

@@ -37,30 +37,20 @@ export class WorkerGone extends IsosyncError {
 export const MIN_VERIFY_WORKER_BYTES = 128 * 1024 * 1024;
 
 /**
- * The share of a core that must be free beyond the caller's for the verifying worker: half a core. The worker
- * does not need a whole one: in a quiet machine's profile of the stock DVD sync (1.57 s), SHA-1 took 0.27 s of
- * the main thread and the writes 0.14 s, spread over its assembly: well under half a core. It was a whole
- * core seen 3/4 idle (the rule of re-encoding's chain worker, which runs flat out: core/idle-cores.ts
- * spareCores), so on a 2-core machine where anything else (this process's own I/O and GC threads, a
- * profiler's, a web server's, another user's editor) took a quarter of the other core, that profiled sync
- * verified on its main thread throughout.
- */
-export const VERIFY_WORKER_FREE_CORES = 0.5;
-
-/**
  * Whether a sync of a `targetBytes` target checks and writes its pieces on a worker: a Node isolate
  * costs ~0.1 s of CPU to start and ~11 MiB of memory however small its heap, so only for a target
- * whose SHA-1s outweigh that, and only with VERIFY_WORKER_FREE_CORES free beyond the caller's core
- * (`free`, from core/idle-sampler.ts: on a busy core the two threads take turns, no wall time saved).
+ * whose SHA-1s outweigh that, and only with a core free beyond the caller's (`spare`, from
+ * core/idle-sampler.ts: on a busy core the two threads take turns, no wall time saved), the rule
+ * re-encoding's worker follows (delta/reencode-pool.ts).
  */
-export function wantsVerifyWorker(targetBytes: number, free: number): boolean {
-  return targetBytes >= MIN_VERIFY_WORKER_BYTES && free >= VERIFY_WORKER_FREE_CORES;
+export function wantsVerifyWorker(targetBytes: number, spare: number): boolean {
+  return targetBytes >= MIN_VERIFY_WORKER_BYTES && spare >= 1;
 }
 
-/** What verifyWorkerDecision reads: a span's free cores (core/idle-sampler.ts SpareCoreWatch). */
+/** What verifyWorkerDecision reads: a span's spare cores (core/idle-sampler.ts SpareCoreWatch). */
 export interface CoreWatch {
   readonly elapsedMs: number;
-  free(): number;
+  spare(): number;
 }
 
 export interface WorkerDecision {
@@ -95,7 +85,7 @@ export function verifyWorkerDecision(targetBytes: number, watch: () => CoreWatch
   };
   const ask = () => {
     if (w.elapsedMs < everyMs && !last) return;
-    const yes = wantsVerifyWorker(targetBytes, w.free());
+    const yes = wantsVerifyWorker(targetBytes, w.spare());
     if (yes || last) settle(yes);
   };
   cancel = every(ask, everyMs);

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
-import { FREE_SHARE, freeCores, freeCoresFromLoad, parseProcStat, parseThreadStat, spareCores, spareCoresFromLoad, type CpuSample } from '../../src/core/idle-cores.js';
+import { FREE_SHARE, parseProcStat, parseThreadStat, spareCores, spareCoresFromLoad, type CpuSample } from '../../src/core/idle-cores.js';
 import { EARLY_READING, SpareCoreWatch, spareCoresNow, usableEarly } from '../../src/core/idle-sampler.js';
 
 /** A /proc/stat text for `cpus` CPUs whose aggregate line has these jiffies (user, nice, system, idle, iowait, irq, softirq, steal). */
@@ -87,44 +87,6 @@ describe('spareCores: cores free beyond the caller\'s between two samples', () =
   });
 });
 
-describe('freeCores: cores\' worth of time free beyond the caller\'s core, in fractions', () => {
-  // [name, cpus, other processes' busy cores, the caller's own busy cores, free]
-  const table: [string, number, number, number, number][] = [
-    ['2 CPUs, an idle machine, the caller busy', 2, 0, 1, 1],
-    ['2 CPUs, others on 0.4 of a core: 0.6 free (spareCores says 0)', 2, 0.4, 1, 0.6],
-    ['2 CPUs, others on half a core', 2, 0.5, 1, 0.5],
-    ['2 CPUs, others on a whole core', 2, 1, 1, 0],
-    ['2 CPUs, saturated: none, not less', 2, 1.2, 0.8, 0],
-    ['1 CPU, idle: the caller takes it', 1, 0, 0, 0],
-    ['8 CPUs, others on 5.5', 8, 5.5, 1, 1.5],
-    ['8 CPUs, idle: at most seven', 8, 0, 0, 7],
-  ];
-  for (const [name, cpus, others, own, want] of table) {
-    it(name, () => {
-      const [a, b] = pair(cpus, 600, others, own);
-      assert.ok(Math.abs(freeCores(a, b)! - want) < 1e-9, `${freeCores(a, b)} against ${want}`);
-    });
-  }
-  it('agrees with spareCores on whole cores', () => {
-    for (const others of [0, 0.25, 0.5, 0.75, 1, 1.5]) {
-      const [a, b] = pair(2, 600, others, 0.5);
-      assert.equal(spareCores(a, b), freeCores(a, b)! >= FREE_SHARE ? 1 : 0, `others on ${others}`);
-    }
-  });
-  it('tells nothing when no time passed or counters went back', () => {
-    const [a, b] = pair(2, 6, 0, 0);
-    assert.equal(freeCores(a, a), undefined);
-    assert.equal(freeCores(b, a), undefined);
-  });
-  const loads: [number, number, number][] = [
-    [2, 0.2, 1],
-    [2, 1.5, 0.5],
-    [2, 20, 0],
-    [8, 6.5, 1.5],
-  ];
-  for (const [cores, load, want] of loads) it(`from the load average: ${cores} cores, load ${load}: ${want}`, () => assert.ok(Math.abs(freeCoresFromLoad(cores, load) - want) < 1e-9));
-});
-
 describe('spareCoresFromLoad: the load-average rule where /proc/stat is absent', () => {
   // [cores, 1-minute load, spare]: a worker when cores - load >= 1, as before.
   const table: [number, number, number][] = [
@@ -174,19 +136,11 @@ describe('SpareCoreWatch: the span since it started, asked when wanted', () => {
     const { w, go } = watchOver([[0, 0, 0], [600, 0.9, 1]]);
     go(600);
     assert.equal(w.spare(), 0);
-    assert.ok(w.free() < 0.5, `${w.free()}`);
-  });
-  it('free: the share of the other core others left, over the span', () => {
-    const { w, go } = watchOver([[0, 0, 0], [600, 0.4, 1]]);
-    go(600);
-    assert.equal(w.spare(), 0);
-    if (availableParallelism() > 1) assert.ok(Math.abs(w.free() - 0.6) < 0.02, `${w.free()}`);
   });
   it('no readings: the fallback rule', () => {
-    const w = new SpareCoreWatch(() => undefined, () => 0, () => 3, () => 2.5);
+    const w = new SpareCoreWatch(() => undefined, () => 0, () => 3);
     assert.equal(w.sampling, false);
     assert.equal(w.spare(), 3);
-    assert.equal(w.free(), 2.5);
   });
 });
 

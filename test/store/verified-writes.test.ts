@@ -250,7 +250,7 @@ describe('pieces go through the page cache while peers may read them back', () =
 
 describe('a sync starts the verifying worker only where it pays', () => {
   const M = MIN_VERIFY_WORKER_BYTES;
-  // [target bytes, cores' worth of time free beyond the caller's core (core/idle-cores.ts freeCores), worker?]
+  // [target bytes, cores spare beyond the caller's (core/idle-cores.ts), worker?]
   const table: [number, number, boolean][] = [
     [M, 1, true], // a large target, a free core
     [4 * M, 6, true], // several free
@@ -259,26 +259,22 @@ describe('a sync starts the verifying worker only where it pays', () => {
     [150 * 1024 * 1024, 0, false], // the same on a busy machine
     [64 * 1024 * 1024, 1, false], // a small image
     [4 * M, 0, false], // no core beside the caller's: the two threads would take turns
-    [M, 0.5, true], // half a core free beside the caller's: enough for SHA-1s spread over the assembly
-    [M, 0.6, true], // others on 0.4 of the other core (a whole core's rule said no: under 3/4 of it idle)
-    [M, 0.3, false], // others on 0.7 of it: the threads would wait for each other
-    [M - 1, 0.9, false], // too small, whatever is free
   ];
-  for (const [bytes, free, want] of table) {
-    it(`${bytes} bytes, ${free} cores free: ${want ? 'a worker' : 'none'}`, () => {
-      assert.equal(wantsVerifyWorker(bytes, free), want);
+  for (const [bytes, spare, want] of table) {
+    it(`${bytes} bytes, ${spare} spare cores: ${want ? 'a worker' : 'none'}`, () => {
+      assert.equal(wantsVerifyWorker(bytes, spare), want);
     });
   }
 });
 
 describe('the worker is decided while planning runs, at the latest when assembly starts', () => {
   const M = MIN_VERIFY_WORKER_BYTES;
-  /** A decision over a watch whose free cores at each tick are `frees` (one tick per 60 ms), ticked by hand. */
-  const setup = (bytes: number, frees: number[]) => {
+  /** A decision over a watch whose spare cores at each tick are `spares` (one tick per 60 ms), ticked by hand. */
+  const setup = (bytes: number, spares: number[]) => {
     let ms = 0;
     let tick: (() => void) | undefined;
     let stopped = false;
-    const watch = { get elapsedMs() { return ms; }, free: () => frees[Math.min(frees.length - 1, Math.floor(ms / 60) - 1)]! };
+    const watch = { get elapsedMs() { return ms; }, spare: () => spares[Math.min(spares.length - 1, Math.floor(ms / 60) - 1)]! };
     const d = verifyWorkerDecision(bytes, () => watch, (f) => ((tick = f), () => (stopped = true)), 60);
     let answer: boolean | undefined;
     void d.decided.then((yes) => (answer = yes));
