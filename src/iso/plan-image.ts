@@ -14,6 +14,7 @@
  * directory's files and subtrees (name + "/") by key as tree-sorted.ts
  * orders them, and the directories are dropped as they are passed.
  */
+import { TurnSlices } from '../core/turns.js';
 import type { ByteSource } from '../store/byte-source.js';
 import type { BootCatalog, Extent } from './entry.js';
 import type { VolumeDescriptor } from './descriptors.js';
@@ -113,13 +114,9 @@ export async function readPlanImage(src: ByteSource, opts: ReadPlanOptions = {})
   let top: Kept | undefined;
   let head = 0;
   let prefetched = 0;
-  const yieldMs = opts.yieldEveryMs;
-  let since = yieldMs === undefined ? 0 : performance.now();
+  const turns = opts.yieldEveryMs === undefined ? undefined : new TurnSlices(opts.yieldEveryMs);
   while (head < queue.length) {
-    if (yieldMs !== undefined && performance.now() - since >= yieldMs) {
-      await new Promise<void>((r) => setImmediate(r));
-      since = performance.now();
-    }
+    if (turns?.due()) await turns.turn();
     if (ctx.src.prefetch && head >= prefetched) {
       const window = queue.slice(head, head + PREFETCH_DIRS);
       const next = window.filter((d) => d.size !== undefined && d.lba * bs + d.size <= ctx.size && walk.wanted(d));

@@ -11,21 +11,23 @@
  * for the old image's whole walk, and the target's walk then ran its round
  * trips one after the other once the old one had ended. The ISO walk of a
  * source does the same for the target's ISO tree (iso/plan-image.ts
- * yieldEveryMs).
+ * yieldEveryMs); both take their turns from core/turns.ts.
  */
+import { TurnSlices } from '../core/turns.js';
 import { readInto, type ByteSource, type Span } from '../store/byte-source.js';
 
 export class YieldingSource implements ByteSource {
-  private since = performance.now();
+  private readonly turns: TurnSlices;
   readonly prefetch?: (ranges: readonly Span[]) => Promise<void>;
   readonly prefetchBounds?: (bounds: Float64Array) => Promise<void>;
 
   constructor(
     private readonly inner: ByteSource,
-    private readonly sliceMs: number,
+    sliceMs: number,
   ) {
-    if (inner.prefetch) this.prefetch = async (ranges) => (this.due() && (await this.pause()), inner.prefetch!(ranges));
-    if (inner.prefetchBounds) this.prefetchBounds = async (bounds) => (this.due() && (await this.pause()), inner.prefetchBounds!(bounds));
+    this.turns = new TurnSlices(sliceMs);
+    if (inner.prefetch) this.prefetch = async (ranges) => (this.turns.due() && (await this.turns.turn()), inner.prefetch!(ranges));
+    if (inner.prefetchBounds) this.prefetchBounds = async (bounds) => (this.turns.due() && (await this.turns.turn()), inner.prefetchBounds!(bounds));
   }
 
   get size(): number {
@@ -37,23 +39,12 @@ export class YieldingSource implements ByteSource {
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
-    if (this.due()) await this.pause();
+    if (this.turns.due()) await this.turns.turn();
     return this.inner.read(offset, length);
   }
 
   async readInto(dest: Uint8Array, at: number, offset: number, length: number): Promise<void> {
-    if (this.due()) await this.pause();
+    if (this.turns.due()) await this.turns.turn();
     return readInto(this.inner, dest, at, offset, length);
-  }
-
-  /** Whether the slice is used up. */
-  private due(): boolean {
-    return performance.now() - this.since >= this.sliceMs;
-  }
-
-  /** A turn of the event loop, then a new slice. */
-  private async pause(): Promise<void> {
-    await new Promise<void>((r) => setImmediate(r));
-    this.since = performance.now();
   }
 }
