@@ -7,7 +7,6 @@
  * ranges are each seed's own metadata spans. One input reads the layout and
  * the content of its first files (the decompressors).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEntryChunks, readIso } from '../../src/iso/index.js';
@@ -17,7 +16,7 @@ import { fatReader } from '../../src/layouts/fat/read.js';
 import { squashfsReader } from '../../src/layouts/squashfs/read.js';
 import { MemorySource } from '../../src/store/byte-source.js';
 import { FileSource } from '../../src/store/file-source.js';
-import { FIXTURES, hasTool, tempDir } from '../helpers/env.js';
+import { FIXTURES, hasTool, spawnTool, tempDir } from '../helpers/env.js';
 import type { Seed } from './mutate.js';
 import type { FuzzTarget } from './protocol.js';
 
@@ -53,7 +52,7 @@ function makeTree(dir: string): void {
 }
 
 function run(cmd: string, args: string[]): boolean {
-  return spawnSync(cmd, args, { stdio: 'ignore', env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } }).status === 0;
+  return spawnTool(cmd, args, { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } }).status === 0;
 }
 
 /** Reads a seed with its reader, to name its metadata as the hot ranges; a seed that does not read is left out. */

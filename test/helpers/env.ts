@@ -2,7 +2,7 @@
  * Test helpers: where the repository is, how to run the CLI as a user would,
  * and how to skip a suite visibly when a Debian tool is missing.
  */
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptionsWithStringEncoding, type SpawnSyncReturns } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
@@ -157,9 +157,34 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/** The signal a tool died of by its own fault (a crash, not a timeout's kill), from the OS or from its own handler's report. */
+export function toolCrash(r: { signal: NodeJS.Signals | null; status: number | null; stderr?: string | null }): string | undefined {
+  if (r.signal === 'SIGSEGV' || r.signal === 'SIGBUS' || r.signal === 'SIGILL' || r.signal === 'SIGABRT') return r.signal;
+  // xorriso catches the signal, reports "UNIX-SIGNAL: SIGSEGV" and exits non-zero.
+  const own = r.status !== 0 ? /UNIX-SIGNAL:\s+(SIG(?:SEGV|BUS|ILL|ABRT))\b/.exec(r.stderr ?? '') : null;
+  return own?.[1];
+}
+
+export const TOOL_CRASH_RUNS = 3;
+
+/**
+ * spawnSync for the real tools that build fixtures (xorriso, mksquashfs, ...), run again when the
+ * tool crashed by its own fault (xorriso 1.5.4 once died of SIGSEGV in CI while writing an image
+ * it writes fine every other time), at most TOOL_CRASH_RUNS runs in all, with a visible note.
+ * Any other failure is returned as it is, for the caller to assert on.
+ */
+export function spawnTool(cmd: string, args: string[], opts: SpawnSyncOptionsWithStringEncoding = { encoding: 'utf8' }): SpawnSyncReturns<string> {
+  for (let run = 1; ; run++) {
+    const r = spawnSync(cmd, args, opts);
+    const crash = toolCrash(r);
+    if (crash === undefined || run >= TOOL_CRASH_RUNS) return r;
+    process.stderr.write(`# note: ${cmd} crashed (${crash}) on run ${run}; running it again\n`);
+  }
+}
+
 /** Runs CMD ARGS (60 s at most) and returns its stdout; fails the test unless it exits 0. */
 export function runOk(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnTool(cmd, args, { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }

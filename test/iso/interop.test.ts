@@ -12,16 +12,15 @@
  * mtime to the second, symlink target, link count.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, linkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cli, fixture, needTools, tempDir } from '../helpers/env.js';
+import { cli, fixture, needTools, spawnTool, tempDir } from '../helpers/env.js';
 
 const skip = needTools('xorriso', 'bsdtar', 'genisoimage');
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnTool(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 256 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout + r.stderr;
 }

@@ -9,17 +9,16 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, needTools, tempDir } from '../helpers/env.js';
+import { cli, needTools, spawnTool, tempDir } from '../helpers/env.js';
 import { Rng } from '../helpers/random.js';
 import { extractTo } from './remaster-check.js';
 
 const EPOCH = { SOURCE_DATE_EPOCH: '1702419200' };
 
 function xorriso(args: string[]): string {
-  const r = spawnSync('xorriso', args, { encoding: 'utf8', env: { ...process.env, ...EPOCH } });
+  const r = spawnTool('xorriso', args, { encoding: 'utf8', env: { ...process.env, ...EPOCH } });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout;
 }

@@ -5,13 +5,13 @@
  * difference, `xorriso -check_media` reads every block. Each returns a
  * problem description, or undefined when the tool agrees.
  */
-import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnTool } from '../helpers/env.js';
 
 function run(cmd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+  const r = spawnTool(cmd, args, { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, fixture, needTools, tempDir } from '../helpers/env.js';
+import { cli, fixture, needTools, spawnTool, tempDir } from '../helpers/env.js';
 import { Rng } from '../helpers/random.js';
 import { sha256 } from '../sync/fixture-pair.js';
 import { checkImage, extractTo } from './remaster-check.js';
@@ -30,7 +30,7 @@ function remaster(base: string, tree: string, out: string, extra: string[] = [])
 }
 
 function xorrisoScratch(tree: string, out: string, extra: string[] = []): void {
-  const r = spawnSync('xorriso', ['-as', 'mkisofs', '-quiet', '-r', '-J', '-o', out, ...extra, tree], { encoding: 'utf8', env: { ...process.env, ...EPOCH } });
+  const r = spawnTool('xorriso', ['-as', 'mkisofs', '-quiet', '-r', '-J', '-o', out, ...extra, tree], { encoding: 'utf8', env: { ...process.env, ...EPOCH } });
   assert.equal(r.status, 0, r.stderr);
 }
 

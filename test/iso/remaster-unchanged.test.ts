@@ -7,10 +7,9 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, needTools, tempDir } from '../helpers/env.js';
+import { cli, needTools, spawnTool, tempDir } from '../helpers/env.js';
 import { Rng } from '../helpers/random.js';
 import { extractTo } from './remaster-check.js';
 
@@ -38,7 +37,7 @@ describe('remaster finds unchanged files by size and mtime, or by content when a
   writeFileSync(join(src, 'edited.bin'), edited);
   for (const f of ['same.bin', 'touched.bin', 'edited.bin']) utimesSync(join(src, f), T0, T0);
   const base = join(t.dir, 'base.iso');
-  const x = spawnSync('xorriso', ['-as', 'mkisofs', '-quiet', '-r', '-J', '-o', base, src], { encoding: 'utf8', env: { ...process.env, ...EPOCH } });
+  const x = spawnTool('xorriso', ['-as', 'mkisofs', '-quiet', '-r', '-J', '-o', base, src], { encoding: 'utf8', env: { ...process.env, ...EPOCH } });
   assert.equal(x.status, 0, x.stderr);
 
   // The new tree: same.bin as it was; touched.bin the same bytes with a new mtime; edited.bin

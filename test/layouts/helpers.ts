@@ -2,7 +2,6 @@
  * Helpers for the layout tests: a small tree with every kind of entry, built
  * into real filesystem images by the real tools, and a reader for layouts.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { DEFAULT_LIMITS, MetadataBudget, type Layout, type LayoutReader } from '
 import { FileSource } from '../../src/store/file-source.js';
 import type { ByteSource } from '../../src/store/byte-source.js';
 import { mulberry32 } from '../helpers/random.js';
+import { spawnTool } from '../helpers/env.js';
 
 /** Text-like, compressible bytes from a seed. */
 export function textBytes(seed: number, n: number): Uint8Array {
@@ -55,7 +55,7 @@ export function makeTree(root: string): Map<string, Uint8Array> {
 }
 
 export function run(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnTool(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }

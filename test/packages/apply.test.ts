@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, needTools, tempDir } from '../helpers/env.js';
+import { cli, needTools, spawnTool, tempDir } from '../helpers/env.js';
 import { checkImagePackagePath, planRepo } from '../../src/packages/flat-repo.js';
 import { IsosyncError } from '../../src/errors.js';
 import { installed, releasesDir, releasesMissing } from './releases.js';
@@ -131,7 +131,7 @@ test('apply refuses a crafted image (Filename: ../../etc/x, an unsafe .deb name)
       mkdirSync(join(tree, 'pool'), { recursive: true });
       fill(tree);
       const iso = join(dir, `${name}.iso`);
-      const r = spawnSync('xorriso', ['-as', 'mkisofs', '-quiet', '-r', '-J', '-o', iso, tree], { encoding: 'utf8' });
+      const r = spawnTool('xorriso', ['-as', 'mkisofs', '-quiet', '-r', '-J', '-o', iso, tree], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       return iso;
     };

@@ -7,11 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { readRpmHeader } from '../../src/packages/rpm-header.js';
-import { cli, hasTool, needTools, tempDir } from '../helpers/env.js';
+import { cli, hasTool, needTools, spawnTool, tempDir } from '../helpers/env.js';
 
 interface Pkg {
   name: string;
@@ -21,7 +20,7 @@ interface Pkg {
 }
 
 function run(cmd: string, args: string[], cwd?: string): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd, env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } });
+  const r = spawnTool(cmd, args, { encoding: 'utf8', cwd, env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.slice(-800)}`);
   return r.stdout;
 }

@@ -11,11 +11,10 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { cli, cliAsync, fixture, needTools, tempDir } from '../helpers/env.js';
+import { cli, cliAsync, fixture, needTools, spawnTool, tempDir } from '../helpers/env.js';
 import { startRangeServer, type RangeServer } from '../helpers/range-server.js';
 
 const PIECE = 32768;
@@ -32,7 +31,7 @@ interface GetJson {
 }
 
 function run(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  const r = spawnTool(cmd, args, { encoding: 'utf8' });
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
 }
 
