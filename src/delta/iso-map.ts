@@ -232,6 +232,40 @@ function candidateOf(sources: readonly SourceFiles[], dir: string, name: string,
   return undefined;
 }
 
+/** How one target file is found locally; `container`: its nested files are reported one by one. */
+interface FileMatch {
+  readonly cand?: { src: SourceFiles; file: number };
+  readonly loose?: LooseFile;
+  readonly container: boolean;
+}
+
+/**
+ * The per-file decision mapIsoFiles and missingIsoFiles share: a source image's file (by path, then by name,
+ * with the same size), else a container left to the nested report, else a loose file of the same name and size.
+ * A file that none of these finds is missing.
+ */
+class FileMatcher {
+  readonly sources: SourceFiles[];
+  private readonly looseByName = new BySize<LooseFile>();
+
+  constructor(sourceImages: readonly MapSourceInfo[], loose: readonly LooseFile[], private readonly nestedContainers: ReadonlySet<string>) {
+    this.sources = sourceImages.map((s) => {
+      const m = mappedImageOf(s.image);
+      return { index: s.index, blockSize: m.logicalBlockSize, files: m.files };
+    });
+    for (const f of loose) this.looseByName.add(f.name, f);
+  }
+
+  match(t: FileTable, i: number): FileMatch {
+    const size = t.size(i);
+    const name = t.name(i);
+    const container = this.nestedContainers.size > 0 && this.nestedContainers.has(t.path(i));
+    const cand = candidateOf(this.sources, t.dirPath(i), name, size);
+    if (cand || container) return { cand, container };
+    return { loose: this.looseByName.get(name, size), container };
+  }
+}
+
 /**
  * `target` and the sources' images: IsoImages, or what readPlanImage (iso/plan-image.ts) reads, which keeps
  * no entry per file. The result is the same.
@@ -240,12 +274,7 @@ export function mapIsoFiles(targetImage: IsoImage | MappedImage, sourceImages: r
   const target = mappedImageOf(targetImage);
   const sources = sourceImages.map((s) => ({ index: s.index, size: s.size }));
   const bs = target.logicalBlockSize;
-  const files: SourceFiles[] = sourceImages.map((s) => {
-    const m = mappedImageOf(s.image);
-    return { index: s.index, blockSize: m.logicalBlockSize, files: m.files };
-  });
-  const looseByName = new BySize<LooseFile>();
-  for (const f of loose) looseByName.add(f.name, f);
+  const matcher = new FileMatcher(sourceImages, loose, nestedContainers);
 
   const fileExact = new SegmentList();
   const containerGuesses = new SegmentList(16);
@@ -269,9 +298,7 @@ export function mapIsoFiles(targetImage: IsoImage | MappedImage, sourceImages: r
     }
     // Hard links and xorriso's shared content: map each extent once.
     if (shared?.[i]) continue;
-    const name = t.name(i);
-    const cand = candidateOf(files, t.dirPath(i), name, size);
-    const container = nestedContainers.size > 0 && nestedContainers.has(t.path(i));
+    const { cand, loose: lf, container } = matcher.match(t, i);
     const exact = container ? containerGuesses : fileExact;
     if (cand) {
       const candSpans = contentSpans(cand.src.files, cand.file, cand.src.blockSize);
@@ -287,7 +314,6 @@ export function mapIsoFiles(targetImage: IsoImage | MappedImage, sourceImages: r
       }
       continue;
     }
-    const lf = looseByName.get(name, size);
     if (container) continue; // its nested files are reported one by one
     if (lf) {
       for (const x of tspans) exact.push(x.start, x.end, lf.index, x.fileOffset, LOOSE_FILE);
@@ -335,29 +361,20 @@ export function mapIsoFiles(targetImage: IsoImage | MappedImage, sourceImages: r
 
 /**
  * mapIsoFiles' missingFiles and missingExtents alone, as the changed-files report after a sync reads them
- * (sync/changed-files.ts): the same test per file (shared extents skipped, then a source file by path or name
- * and size, then a container's files left to the nested report, then a loose file), without the segments,
- * spans and guesses it does not use.
+ * (sync/changed-files.ts): the same decision per file (FileMatcher; shared extents skipped), without the
+ * segments, spans and guesses it does not use.
  */
 export function missingIsoFiles(targetImage: IsoImage | MappedImage, sourceImages: readonly MapSourceInfo[], loose: readonly LooseFile[] = [], nestedContainers: ReadonlySet<string> = new Set()): Pick<IsoMapping, 'missingFiles' | 'missingExtents'> {
   const t = mappedImageOf(targetImage).files;
-  const files: SourceFiles[] = sourceImages.map((s) => {
-    const m = mappedImageOf(s.image);
-    return { index: s.index, blockSize: m.logicalBlockSize, files: m.files };
-  });
-  const looseByName = new BySize<LooseFile>();
-  for (const f of loose) looseByName.add(f.name, f);
+  const matcher = new FileMatcher(sourceImages, loose, nestedContainers);
   const shared = sharedExtents(t);
   const missingFiles: { path: string; size: number }[] = [];
   const missingExtents: (readonly Extent[])[] = [];
   for (let i = 0; i < t.count; i++) {
     if (shared?.[i]) continue;
-    const size = t.size(i);
-    const name = t.name(i);
-    if (candidateOf(files, t.dirPath(i), name, size)) continue;
-    if (nestedContainers.size > 0 && nestedContainers.has(t.path(i))) continue;
-    if (looseByName.get(name, size)) continue;
-    missingFiles.push({ path: t.path(i), size });
+    const m = matcher.match(t, i);
+    if (m.cand || m.container || m.loose) continue;
+    missingFiles.push({ path: t.path(i), size: t.size(i) });
     missingExtents.push(t.extents(i));
   }
   return { missingFiles, missingExtents };
