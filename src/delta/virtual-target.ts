@@ -19,7 +19,7 @@ import type { ByteSource } from '../store/byte-source.js';
 import { checkRange } from '../store/byte-source.js';
 import { IsosyncError } from '../errors.js';
 import type { RangeFetcher } from '../core/ports.js';
-import { CACHE_SOURCE, segmentsIn, ZERO_SOURCE, type LocalSegment } from './plan.js';
+import { CACHE_SOURCE, SegmentTable, segmentsIn, ZERO_SOURCE, type LocalSegment, type Segments } from './plan.js';
 import { firstEndingAfter, mergeBounds, mergeSpans, spanBounds, subtractSpans, type Span } from '../core/span.js';
 import { RangeCache, type RangeCacheOptions } from './range-cache.js';
 import { SpillFile } from '../store/spill-file.js';
@@ -55,7 +55,8 @@ export class VirtualTarget implements ByteSource {
 
   constructor(
     readonly size: number,
-    private readonly local: readonly LocalSegment[],
+    /** The local layers overlaid (a sync gives a SegmentTable: rows, not an object per segment). */
+    private readonly local: Segments,
     private readonly sources: readonly (ByteSource | undefined)[],
     private readonly fetcher: RangeFetcher | undefined,
     /**
@@ -92,8 +93,7 @@ export class VirtualTarget implements ByteSource {
   peek(offset: number, length: number): Uint8Array | undefined {
     const end = offset + length;
     if (!(offset >= 0 && end <= this.size)) return undefined;
-    const j = firstEndingAfter(this.local, offset);
-    if (j < this.local.length && this.local[j]!.start < end) return undefined;
+    if (this.localIn(offset, end)) return undefined;
     const i = this.cachedWhole(offset, end);
     return i >= 0 ? this.cache.bytes(i).subarray(offset - this.cache.start(i), end - this.cache.start(i)) : undefined;
   }
@@ -206,8 +206,7 @@ export class VirtualTarget implements ByteSource {
       const b = Math.min(this.size, Math.ceil(wanted[k + 1]! / align) * align);
       const i = this.cache.firstAfter(a);
       const cachedHere = i < this.cache.count && this.cache.start(i) < b;
-      const j = firstEndingAfter(this.local, a);
-      const localHere = j < this.local.length && this.local[j]!.start < b;
+      const localHere = this.localIn(a, b);
       if (!cachedHere && !localHere) push(a, b);
       else for (const s of subtractSpans([{ start: a, end: b }], mergeSpans([...this.localSpansIn(a, b), ...this.cachedIn(a, b)]))) push(s.start, s.end);
     }
@@ -231,6 +230,17 @@ export class VirtualTarget implements ByteSource {
     });
     this.fetching = run.catch(() => undefined);
     return run;
+  }
+
+  /** Whether a local segment lies in [a, b). */
+  private localIn(a: number, b: number): boolean {
+    const l = this.local;
+    if (l instanceof SegmentTable) {
+      const j = l.firstEndingAfter(a);
+      return j < l.length && l.start(j) < b;
+    }
+    const j = firstEndingAfter(l, a);
+    return j < l.length && l[j]!.start < b;
   }
 
   private localSpansIn(a: number, b: number): Span[] {

@@ -32,10 +32,15 @@ import { requestsFor, type Block } from './block.js';
  * so 32 pieces (the old bound) filled less than one request.
  */
 export const LOOK_AHEAD_PIECES = 512;
-/** Bytes taken ahead (held or in flight) at once: two full web-seed requests (web-peer.ts REQUEST_BYTES), one filling while the other drains. */
-export const LOOK_AHEAD_BYTES = 8 * 1024 * 1024;
-/** Free window below which nothing more is taken while pieces are held: one full web-seed request. */
-export const AHEAD_BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes taken ahead (held or in flight) at once: two requests of AHEAD_BATCH_BYTES, one filling while the other
+ * drains (half a web-seed request each, web-peer.ts REQUEST_BYTES). Held bytes are a sync's memory until their
+ * pieces start: 8 MiB (two full requests) cost a DVD sync ~4-6 MiB more peak RSS, for no wall time measured
+ * through 80 and 200 ms round trips at 30 and 20 MB/s, nor from a 3 MB/s mirror (docs/DESIGN.md, Memory).
+ */
+export const LOOK_AHEAD_BYTES = 4 * 1024 * 1024;
+/** Free window below which nothing more is taken while pieces are held: one request's worth (half the window). */
+export const AHEAD_BATCH_BYTES = 2 * 1024 * 1024;
 
 export interface AheadState {
   /** Pieces in the order the picker would hand them out (not started, not taken ahead, not verified). */

@@ -15,7 +15,7 @@ import type { Warning, WarningSink } from '../core/warnings.js';
 import { probeHintSource } from '../delta/hint-map.js';
 import { mapIsoFiles, type LooseFile } from '../delta/iso-map.js';
 import { cachedLayer, chooseHints, guessLayers, metadataFailure, metadataPolicy, planLayers, reusedBySource, type ImageFacts, type NestedLayers } from '../delta/plan-inputs.js';
-import { buildPlan, overlay, pieceSpan, summarize, type LocalSegment, type Plan } from '../delta/plan.js';
+import { buildPlan, overlayTable, pieceSpan, summarize, type LocalSegment, type Plan } from '../delta/plan.js';
 import { VirtualTarget } from '../delta/virtual-target.js';
 import { readIso } from '../iso/index.js';
 import { readPlanImage, type PlanImage } from '../iso/plan-image.js';
@@ -201,7 +201,7 @@ export async function prepare(input: PlanInput, part?: PartFile, peers?: SyncPee
     });
     for (const r of part?.received ?? []) if (!part!.have[pieceIndex(Math.floor(r.start / target.pieceLength))]) partSegs.push({ start: r.start, end: r.end, source: partIndex, sourceOffset: r.start, reason: 'received' });
     partSegs.sort((a, b) => a.start - b.start);
-    const vt = new VirtualTarget(target.length, overlay(target.length, [partSegs, ...hints.layers]), byteSources, net.hasSources ? net.engine : undefined, policy.readAhead);
+    const vt = new VirtualTarget(target.length, overlayTable(target.length, [partSegs, ...hints.layers]), byteSources, net.hasSources ? net.engine : undefined, policy.readAhead);
     // The target's files in columns (iso/plan-image.ts): no entry per file is kept while planning.
     let targetPlan: PlanImage | undefined;
     try {

@@ -56,7 +56,7 @@ describe('which image a hint set applies to', () => {
   });
   it('a registered copy of the target itself comes first, as one exact layer', async () => {
     const r = await chooseHints({ length: 100, hints: raw(set('from', 1)) }, [image(0, { infoHash: H(1) }), image(1, { via: 'self' })], probe({ 0: 'yes' }).fn);
-    assert.deepEqual(r.layers[0], [{ start: 0, end: 100, source: 1, sourceOffset: 0, reason: 'same-file' }]);
+    assert.deepEqual(r.layers[0]!.toArray(), [{ start: 0, end: 100, source: 1, sourceOffset: 0, reason: 'same-file' }]);
   });
   it("malformed hints are ignored with the error kept (the sync warns), not thrown", async () => {
     const r = await chooseHints({ length: 100, hints: 42 }, [image(0)], probe({}).fn);
