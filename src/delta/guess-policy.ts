@@ -19,6 +19,7 @@
  */
 import type { LocalSegment, Reason } from './plan.js';
 import type { Span } from '../core/span.js';
+import { MappingSet } from './mapping-set.js';
 
 /** How much a reason is trusted: exact reasons are never dropped before a whole fetch; evidence ranks low to high. */
 export const CERTAINTY: Readonly<Record<Reason, { readonly exact: boolean; readonly rank: number }>> = {
@@ -53,30 +54,21 @@ export function mappingKey(seg: LocalSegment): string {
  * at its old place shares shift 0.
  */
 export class Distrust {
-  /** By the target offset where a failed mapping would continue: its keys (mappingKey). */
-  private readonly failed = new Map<number, Set<string>>();
-  private count = 0;
+  /** By the target offset where a failed mapping would continue: its source and shift (mappingKey's parts, as numbers). */
+  private readonly failed = new MappingSet();
 
   /** Records failed segments (and distrusted ones met again, so the chain goes on). */
   learn(dropped: readonly LocalSegment[]): void {
-    for (const s of dropped) {
-      if (CERTAINTY[s.reason].exact) continue;
-      const at = this.failed.get(s.end) ?? this.failed.set(s.end, new Set()).get(s.end)!;
-      const n = at.size;
-      at.add(mappingKey(s));
-      this.count += at.size - n;
-    }
+    for (const s of dropped) if (!CERTAINTY[s.reason].exact) this.failed.add(s.end, s.source, s.sourceOffset - s.start);
   }
 
-  /** Asked for every segment of every piece: a key string is made only where a failed mapping would continue. */
+  /** Asked for every segment of every piece: one probe of the table, no key made. */
   trusts(seg: LocalSegment): boolean {
-    if (CERTAINTY[seg.reason].exact) return true;
-    const at = this.failed.get(seg.start);
-    return at === undefined || !at.has(mappingKey(seg));
+    return CERTAINTY[seg.reason].exact || !this.failed.has(seg.start, seg.source, seg.sourceOffset - seg.start);
   }
 
   get size(): number {
-    return this.count;
+    return this.failed.size;
   }
 }
 

@@ -91,3 +91,17 @@ function permute(a: Numbers, order: Uint32Array, seen: Uint8Array): void {
     }
   }
 }
+
+/**
+ * `a` as a Uint32Array when every value is a whole number below 2^32 (a table's sizes; EROFS nids), else `a` itself:
+ * half the bytes for the rest of the sync (8 -> 4 bytes an entry a column, both layouts of a live image held).
+ */
+export function narrowed(a: Float64Array): Float64Array | Uint32Array {
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    if (!(v >= 0 && v < 0x1_0000_0000 && v === Math.floor(v))) return a;
+  }
+  const out = new Uint32Array(a);
+  giveBack(a);
+  return out;
+}

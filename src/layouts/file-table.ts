@@ -12,7 +12,7 @@
  * allocation but the strings asked for; `get(i)` and iteration make a LayoutFile.
  */
 import { giveBack } from '../core/give-back.js';
-import { Column } from './column.js';
+import { Column, narrowed } from './column.js';
 import { NameList, type NamesAt } from './name-list.js';
 import { pathOrder } from './path-order.js';
 
@@ -205,13 +205,13 @@ export class FileTableBuilder {
     const table = new FileTable({
       count: n,
       kind: this.kind.reordered(order, n, seen),
-      sizes: this.sizes.reordered(order, n, seen),
+      sizes: narrowed(this.sizes.reordered(order, n, seen)),
       parents,
       names,
       chunkAt,
       bounds,
       las,
-      refs: this.refs.n > 0 ? this.refs.reordered(order, n, seen) : undefined,
+      refs: this.refs.n > 0 ? narrowed(this.refs.reordered(order, n, seen)) : undefined,
       modes: this.modes.n > 0 ? this.modes.reordered(order, n, seen) : undefined,
       tails,
       targets: this.targets.size > 0 ? remap(this.targets) : undefined,
@@ -226,7 +226,7 @@ export class FileTableBuilder {
 interface Columns {
   readonly count: number;
   readonly kind: Uint8Array;
-  readonly sizes: Float64Array;
+  readonly sizes: Float64Array | Uint32Array;
   readonly parents: Int32Array;
   /** Every name, where the builder wrote it. */
   readonly names: NamesAt;
@@ -234,7 +234,7 @@ interface Columns {
   readonly chunkAt: Uint32Array;
   readonly bounds: Float64Array;
   readonly las: Float64Array | undefined;
-  readonly refs: Float64Array | undefined;
+  readonly refs: Float64Array | Uint32Array | undefined;
   readonly modes: Uint16Array | undefined;
   readonly tails: { readonly block: Int32Array; readonly offset: Uint32Array; readonly length: Uint32Array } | undefined;
   /** Symlink targets (a few per cent of a root tree's entries). */

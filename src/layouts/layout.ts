@@ -93,6 +93,8 @@ export class MetadataBudget {
 
 /** Sorted, merged spans as one Float64Array of bounds (an EROFS layout has about one metadata span per file). */
 export class SpanTable implements Iterable<Span> {
+  static readonly EMPTY = new SpanTable(new Float64Array(0));
+
   private constructor(private readonly bounds: Float64Array) {}
 
   /** `spans` sorted and merged. */

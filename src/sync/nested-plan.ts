@@ -16,7 +16,7 @@ import { reasonCode } from '../delta/segments.js';
 import { mergeBounds, subtractSpans } from '../core/span.js';
 import { giveBack } from '../core/give-back.js';
 import { isoLayout } from '../layouts/iso-layout.js';
-import { usedBounds } from '../layouts/layout.js';
+import { SpanTable, usedBounds } from '../layouts/layout.js';
 import { DEFAULT_NEST, espPartitions, findNested, mayBeImage, outerCandidates, type NestedImage } from '../layouts/nested.js';
 import type { ByteSource } from '../store/byte-source.js';
 import { reencodeChangedClusters } from '../delta/reencoded-clusters.js';
@@ -87,6 +87,15 @@ async function fromXzBlockStart(guesses: readonly LocalSegment[], sources: reado
   );
 }
 
+/**
+ * A source's nested image without its metadata spans: only a target's free space is computed from them (freeBounds),
+ * and an EROFS layout keeps about one span per inode (16 bytes an entry, held with the layout to the end of planning).
+ */
+function withoutMetadata(img: NestedImage): NestedImage {
+  giveBack(img.layout.metadata.pairs());
+  return { ...img, layout: { ...img.layout, metadata: SpanTable.EMPTY } };
+}
+
 /** Nested images of an ISO read through `src` (its layout, its El Torito EFI images and ESP partitions). */
 export async function nestedImagesOf(src: ByteSource, iso: IsoImage, note: (m: string) => void): Promise<NestedImage[]> {
   // No file named like an image, no EFI boot image, no ESP partition: nothing to sniff, so no layout
@@ -125,7 +134,7 @@ export async function planNested(
     for (const s of sources) {
       const src = walkSources[s.index] ?? byteSources[s.index];
       // With turns for the target's walk, whose replies would otherwise wait for this whole walk (yielding-source.ts).
-      if (src) out.push({ index: s.index, nested: await nestedImagesOf(new YieldingSource(src, SOURCE_WALK_SLICE_MS), s.image, note) });
+      if (src) out.push({ index: s.index, nested: (await nestedImagesOf(new YieldingSource(src, SOURCE_WALK_SLICE_MS), s.image, note)).map(withoutMetadata) });
     }
     return out;
   })();

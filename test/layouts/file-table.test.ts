@@ -68,3 +68,22 @@ test('the bytes a layout uses are its metadata, every chunk and the shared block
   } satisfies Layout;
   assert.deepEqual([...usedBounds(layout)], [0, 130, 500, 520, 900, 910, 1000, 1100, 1500, 2000]);
 });
+
+test('sizes and refs read back as given, whether every one fits 32 bits or one does not', () => {
+  for (const big of [0, 2 ** 32, 2 ** 40 + 3]) {
+    const b = new FileTableBuilder(4);
+    const root = b.add(-1, '/', { type: 'dir', size: 0 });
+    b.add(root, 'a', { type: 'file', size: 0xffff_ffff, ref: 7 });
+    b.add(root, 'b', { type: 'file', size: big, ref: big + 1 });
+    b.add(root, 'c', { type: 'file', size: 12, ref: 0 });
+    b.add(root, 'd', { type: 'symlink', size: 0, target: '/x' });
+    const t = b.finish();
+    assert.deepEqual(Array.from({ length: t.count }, (_, i) => [t.path(i), t.size(i), t.ref(i)]), [
+      ['/', 0, undefined],
+      ['/a', 0xffff_ffff, 7],
+      ['/b', big, big + 1],
+      ['/c', 12, 0],
+      ['/d', 0, undefined],
+    ]);
+  }
+});
