@@ -33,6 +33,11 @@
  *
  *   npm run bench -- serve
  *
+ * ISOSYNC_BENCH_SERVE_CPU_PROF=DIR writes a V8 CPU profile (`node --cpu-prof`,
+ * through NODE_OPTIONS) of client 0 and of the server of each round into
+ * DIR/ROUND-LABEL-client0 and DIR/ROUND-LABEL-serve: where one of the N
+ * clients, and the server beside them, spend their CPU.
+ *
  * Everything lives in one temp folder, removed afterwards; every process
  * started is stopped, also when the bench gets SIGINT or SIGTERM
  * (children.ts: each in its own process group).
@@ -46,6 +51,7 @@ import { fileURLToPath } from 'node:url';
 import { Children } from './children.js';
 import { cpuSeconds, haveTimeTool, vmHwmKiB } from './delta/measure.js';
 import { Nginx } from './delta/nginx.js';
+import { launcherOf } from './delta/profile.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Run as users run it, not as `node bin/isosync`: the shebang's V8 flags (bin/isosync) apply only then. */
@@ -54,9 +60,9 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
 /** Every process the bench starts (the pair script, publish, serve, clients, zsync), stopped at its end or on a signal. */
 const children = new Children();
 
-/** CMD ARGS under /usr/bin/time, its CPU seconds (user, system) and peak RSS written to `timeFile` (when GNU time is there). */
+/** CMD ARGS under /usr/bin/time: its context switches (voluntary, involuntary), CPU seconds (user, system) and peak RSS written to `timeFile` (when GNU time is there). */
 function timedArgs(cmd: string, args: string[], timeFile: string): [string, string[]] {
-  return haveTimeTool() ? ['/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, cmd, ...args]] : [cmd, args];
+  return haveTimeTool() ? ['/usr/bin/time', ['-f', '%w %c %U %S %M', '-o', timeFile, cmd, ...args]] : [cmd, args];
 }
 
 /** CPU seconds (user + system) of the processes whose time files are given, summed; NaN without /usr/bin/time. */
@@ -71,6 +77,16 @@ function cpuSum(timeFiles: string[]): number {
     }
   }
   return sum;
+}
+
+/** `user+system` CPU seconds and `/voluntary+involuntary` context switches from a time file, or `-`. */
+function userSystem(timeFile: string): string {
+  try {
+    const m = /(\d+) (\d+) ([\d.]+) ([\d.]+) \d+\s*$/.exec(readFileSync(timeFile, 'utf8'));
+    return m ? `${m[3]}+${m[4]}/${m[1]}+${m[2]}` : '-';
+  } catch {
+    return '-';
+  }
 }
 
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -105,9 +121,20 @@ const PHASES = { checking: 'up', planning: 'plan', fetching: 'fetch', finishing:
 type Moments = Partial<Record<(typeof PHASES)[keyof typeof PHASES] | 'exit', number>>;
 const TIMELINE_HEAD = 'up (process started, torrent fetched) | plan | fetch (first block asked) | done (every byte here) | exit (after the courtesy wait)';
 
-function phased(t0: number, cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string; at: Moments }> {
+/**
+ * `bin args`, or, when ISOSYNC_BENCH_SERVE_CPU_PROF=DIR, node with the launcher's flags and variables (launcherOf)
+ * and `--cpu-prof` into DIR/NAME on bin's script (NODE_OPTIONS may not carry --cpu-prof).
+ */
+function profiled(name: string | undefined, bin: string, args: string[]): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const dir = process.env['ISOSYNC_BENCH_SERVE_CPU_PROF'];
+  if (!dir || name === undefined) return { cmd: bin, args, env: process.env };
+  const { flags, env } = launcherOf(readFileSync(bin, 'utf8'));
+  return { cmd: process.execPath, args: [...flags, '--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`, bin, ...args], env: { ...process.env, ...env } };
+}
+
+function phased(t0: number, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string; at: Moments }> {
   return new Promise((resolve) => {
-    const child = children.spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = children.spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     const at: Moments = {};
     let stdout = '';
     let stderr = '';
@@ -184,8 +211,9 @@ async function serverStatus(url: string): Promise<{ http: { bytesSent: number };
 }
 
 /** One round of N isosync clients through `bin`'s serve: what the server sent, where each client's bytes came from, times. */
-async function isosyncRound(bin: string, label: string, work: string, srv: string, pub: string, pairDir: string, want: string, dirs: string[]): Promise<{ wall: number; cpu: number; sent: number; lines: string[] }> {
-  const serve = children.spawn(bin, ['serve', srv, '--port', '0', '--min-size', '1000000', '--home', pub], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function isosyncRound(bin: string, label: string, round: number, work: string, srv: string, pub: string, pairDir: string, want: string, dirs: string[]): Promise<{ wall: number; cpu: number; sent: number; lines: string[] }> {
+  const sp = profiled(`${round}-${label}-serve`, bin, ['serve', srv, '--port', '0', '--min-size', '1000000', '--home', pub]);
+  const serve = children.spawn(sp.cmd, sp.args, { stdio: ['ignore', 'pipe', 'inherit'], env: sp.env });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let buf = '';
@@ -211,7 +239,12 @@ async function isosyncRound(bin: string, label: string, work: string, srv: strin
     }
     const load0 = load();
     const t0 = performance.now();
-    const runs = await Promise.all(dirs.map((d) => phased(t0, ...timedArgs(bin, ['sync', `${url}/distro-large-1.01.iso`, '--from', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'distro-large-1.01.iso'), '--home', join(d, 'home'), '--json', '-v'], join(d, 'time')))));
+    const runs = await Promise.all(
+      dirs.map((d, i) => {
+        const p = profiled(i === 0 ? `${round}-${label}-client0` : undefined, bin, ['sync', `${url}/distro-large-1.01.iso`, '--from', join(d, 'distro-large-1.00.iso'), '-o', join(d, 'distro-large-1.01.iso'), '--home', join(d, 'home'), '--json', '-v']);
+        return phased(t0, ...timedArgs(p.cmd, p.args, join(d, 'time')), p.env);
+      }),
+    );
     const wall = (performance.now() - t0) / 1000;
     const clientPeaks = peakRange(dirs.map((d) => join(d, 'time')));
     const clientCpu = cpuSum(dirs.map((d) => join(d, 'time')));
@@ -236,6 +269,7 @@ async function isosyncRound(bin: string, label: string, work: string, srv: strin
     lines.push(`  timeline per client (s from the common start): ${TIMELINE_HEAD}`);
     for (const [i, r] of runs.entries()) lines.push(`    client ${i}: ${timelineRow(r.at)}`);
     lines.push(`    spans, median (max) over clients: ${spans(runs.map((r) => r.at))}`);
+    lines.push(`    CPU s per client (user+system/voluntary+involuntary context switches): ${dirs.map((d) => userSystem(join(d, 'time'))).join(' ')}`);
     // Per client (torrent size is that of the published torrent, which the server's matches in size only roughly): where its bytes came from.
     lines.push(`  per client, in deltas: torrent (~${x(torrentBytes)}) | planning: server HTTP, peers | assemble: server HTTP, server BT, other clients`);
     for (const [i, b] of rows.entries()) lines.push(`    client ${i}: plan ${x(b.planHttp)} ${x(b.planPeers)} | assemble ${x(b.assembleHttp)} ${x(b.btServer)} ${x(b.btClients)} | metadata ${x(reports[i]!.metadataFetchedBytes)}`);
@@ -308,7 +342,7 @@ export async function run(): Promise<void> {
       out(`  -- round ${round}`);
       const builds: [string, string][] = [...(baseline ? [['baseline', join(baseline, 'bin', 'isosync')] as [string, string]] : []), ['isosync', BIN]];
       for (const [label, bin] of round % 2 === 0 ? builds.reverse() : builds) {
-        const r = await isosyncRound(bin, label, work, srv, pub, pairDir, want, dirs);
+        const r = await isosyncRound(bin, label, round, work, srv, pub, pairDir, want, dirs);
         walls[label]!.push(r.wall);
         cpus[label]!.push(r.cpu);
         sents[label]!.push(r.sent);

@@ -2,7 +2,8 @@
  * The serve window cache (serve-window.ts) keeps WINDOWS_PER_PEER windows
  * per peer being served, drops a leaving peer's share, and a window's buffer
  * released and reused for another window serves that window's bytes; the
- * buffers of a burst of windows come back for the next (SPARE_WINDOWS).
+ * buffers of a burst of windows come back for the next (SPARE_WINDOWS);
+ * a store that reads at once serves `bytes` so, into pooled windows.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -83,5 +84,26 @@ describe('serve windows', () => {
     await turn();
     // 16 came back (the cache still holds the last WINDOWS_PER_PEER); kept to the cache's limit alone, 4 would have.
     assert.equal(s.buffers.size, 20 + WINDOWS_PER_PEER, `${s.buffers.size} buffers for 40 windows`);
+  });
+
+  it('a store that reads at once serves bytes (the share-first path) by readNow into pooled windows, not by read', async () => {
+    const s = store();
+    let slowReads = 0;
+    // Like a seed's image source: its async read returns bytes of its own and ignores `into`.
+    const read = async (offset: number, length: number) => {
+      slowReads++;
+      return s.readNow(offset, length);
+    };
+    const w = new ServeWindows(read, PIECE, s.readNow, () => 1);
+    for (let p = 0; p < PIECES; p++) {
+      for (let o = 0; o < PIECE; o += BLOCK) {
+        const got = await w.bytes(p, PIECE, o, BLOCK);
+        assert.ok(Buffer.from(got).equals(s.image.subarray(p * PIECE + o, p * PIECE + o + BLOCK)), `piece ${p} block at ${o}`);
+      }
+      await turn();
+    }
+    assert.equal(slowReads, 0);
+    assert.equal(s.reads.length, PIECES, 'one read per window');
+    assert.ok(s.buffers.size <= 2 * WINDOWS_PER_PEER + 1, `${s.buffers.size} buffers for ${PIECES} windows`);
   });
 });
