@@ -27,8 +27,10 @@
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { xzWasmOf } from '../dist/src/layouts/xz-wasm.js';
 
 /**
  * commander requires node:child_process at load, for executable subcommands isosync never
@@ -53,6 +55,12 @@ const lazyChildProcess = {
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/bundle`;
+/**
+ * xz-decompress's WebAssembly module as base64, out of the package's file (src/layouts/xz-wasm.ts): the bundles take
+ * it as a string and never load the package's JavaScript (node:stream/web at load). The build fails if it is missing.
+ */
+const xzWasm = xzWasmOf(readFileSync(createRequire(import.meta.url).resolve('xz-decompress'), 'utf8'));
+if (xzWasm === undefined) throw new Error('xz-decompress no longer holds its WebAssembly module as a data: URL, as scripts/bundle.js expects');
 const common = {
   absWorkingDir: root,
   outdir,
@@ -63,6 +71,7 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
   plugins: [lazyChildProcess],
+  define: { __isosyncXzWasm: JSON.stringify(xzWasm) },
 };
 /**
  * The CommonJS bundles, what bin/isosync runs, without indentation and with shorter syntax (names and strings, so
@@ -142,7 +151,7 @@ await build({
   ...small,
   outExtension: { '.js': '.cjs' },
   // import.meta does not exist in CommonJS: its url is the file's own.
-  define: { 'import.meta.url': '__isosyncUrl' },
+  define: { ...common.define, 'import.meta.url': '__isosyncUrl' },
   banner: { js: "const __isosyncUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 await build({
@@ -151,7 +160,7 @@ await build({
   format: 'cjs',
   ...small,
   outExtension: { '.js': '.cjs' },
-  define: { 'import.meta.url': '__isosyncUrl' },
+  define: { ...common.define, 'import.meta.url': '__isosyncUrl' },
   // Strict, as the ES modules (and the CommonJS packages bundled inside them) were.
   banner: { js: "'use strict'; const __isosyncUrl = require('node:url').pathToFileURL(__filename).href;" },
 });

@@ -149,7 +149,7 @@ async function assemblePiece<Who>(input: AssembleInput<Who>, p: PieceIndex, stat
   } finally {
     // The piece buffer goes back only when the store is done with it (or never got it); the network buffer always.
     if (held.buf && (!held.written || input.store.releasesBytes)) pool.give(held.buf);
-    if (held.net) pool.give(held.net);
+    if (held.net) pool.plain.give(held.net);
     held.windows?.release();
   }
 }
@@ -181,7 +181,7 @@ async function assemblePieceWith<Who>(
   const cached = localSegs.reduce((n, s) => (s.source === CACHE_SOURCE ? n + s.end - s.start : n), 0);
 
   // Network bytes of this piece, fetched once and reused by every attempt, with who sent them (allocated on first fetch).
-  const netBuf = (): Uint8Array => (held.net ??= pool.take(len));
+  const netBuf = (): Uint8Array => (held.net ??= pool.plain.take(len));
   let netSpans: Span[] = [];
   const senders: Blame<Who>[number][] = [];
   let fetchedHere = 0;
@@ -264,12 +264,12 @@ async function assemblePieceWith<Who>(
   /** Adds the fetched bytes of `fetched` that the first guesses had right (by 16 KiB block) to the stats. */
   const countGuessedRight = async (truth: Uint8Array, fetched: readonly Span[]) => {
     if (guessedSpans.length === 0 || spanBytes(subtractSpans(guessedSpans, fetched)) === spanBytes(guessedSpans)) return;
-    const guess = pool.take(len);
+    const guess = pool.plain.take(len);
     try {
       await fillSegments(guess, span.start, [...localSegs, ...(guessLayers[0] ?? [])], input, held.windows);
       stats.guessedRightFetchedBytes += guessedRight(truth, guess, span, guessedSpans, fetched);
     } finally {
-      pool.give(guess);
+      pool.plain.give(guess);
     }
   };
   /** Block by block (BEP 52 leaf hashes): local bytes and the first guess layer, each block checked; only failing blocks fetched. */

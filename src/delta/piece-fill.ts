@@ -72,6 +72,12 @@ async function readGrouped(buf: Uint8Array, base: number, segs: readonly LocalSe
   return done;
 }
 
+/**
+ * A lone segment this long is read straight into the piece buffer on its first fill, not through a window (readStraight):
+ * a read (~10 us) costs less than its copy into shared memory from about here; shorter ones share a window's one read.
+ */
+const LONE_STRAIGHT_BYTES = 32 * 1024;
+
 /** Scratch buffers for readGrouped, by size (piece lengths): as many as pieces are filled at once. */
 const scratchPools = new Map<number, BufferPool>();
 const scratchPool = (size: number): BufferPool => scratchPools.get(size) ?? scratchPools.set(size, new BufferPool(size)).get(size)!;
@@ -84,8 +90,15 @@ const scratchPool = (size: number): BufferPool => scratchPools.get(size) ?? scra
  * place. Returns the segments read. Piece buffers live in shared memory (the verifying worker reads them), where a
  * copy costs ~2.5 x one between plain buffers; on the stock-torrent bench nearly every byte reused went through a
  * scratch buffer first.
+ *
+ * `loneBytes`: a group of one segment is read here from this many bytes on. Without windows never (Infinity: a lone
+ * segment is read straight by the caller anyway, and readGrouped may read it with its neighbours); on a piece's first
+ * fill with windows from LONE_STRAIGHT_BYTES: a lone segment was read into a window and copied from there, and on
+ * the live squashfs pair, where nearly every piece has a guess and so windows, that copy into shared memory (V8
+ * copies to a SharedArrayBuffer with relaxed atomic moves, not memcpy) was 144 of the 150 MB filled (callgrind: the
+ * copies ~270 M instructions of a stock sync's 7,500 M). A piece filled again reads its window then, once.
  */
-async function readStraight(buf: Uint8Array, base: number, segs: readonly LocalSegment[], input: FillInput): Promise<Set<LocalSegment>> {
+async function readStraight(buf: Uint8Array, base: number, segs: readonly LocalSegment[], input: FillInput, loneBytes: number): Promise<Set<LocalSegment>> {
   const done = new Set<LocalSegment>();
   const sorted = [...segs].sort((a, b) => a.start - b.start);
   if (sorted.some((s, i) => i > 0 && s.start < sorted[i - 1]!.end)) return done;
@@ -104,7 +117,7 @@ async function readStraight(buf: Uint8Array, base: number, segs: readonly LocalS
     }
     i = j;
     let best: { segs: LocalSegment[]; bytes: number } | undefined;
-    for (const g of groups.values()) if (g.segs.length > 1 && g.bytes > (best?.bytes ?? 0)) best = g;
+    for (const g of groups.values()) if ((g.segs.length > 1 || g.bytes >= loneBytes) && g.bytes > (best?.bytes ?? 0)) best = g;
     if (!best) continue;
     const first = best.segs[0]!;
     const start = first.start;
@@ -230,7 +243,7 @@ export async function fillSegments(
   let grouped: Set<LocalSegment>;
   if (windows?.filledOnce) grouped = await readWindows(buf.length, joined, input, windows);
   else {
-    grouped = await readStraight(buf, base, joined, input);
+    grouped = await readStraight(buf, base, joined, input, windows ? LONE_STRAIGHT_BYTES : Infinity);
     const rest = joined.filter((x) => !grouped.has(x));
     if (windows) {
       windows.filledOnce = true;
@@ -300,11 +313,22 @@ export class BufferPool {
   /** Page-aligned buffers this pool allocated (store/aligned.ts), by their offset in the aligned memory. */
   private readonly alignedOnes = new Map<number, Uint8Array>();
 
+  private plainTwin: BufferPool | undefined;
+
   /** `aligned`: buffers start on a page (store/aligned.ts), so that a store may write them bypassing the page cache. */
   constructor(
     private readonly capacity: number,
     private readonly aligned = false,
   ) {}
+
+  /**
+   * A pool of plain buffers of the same size (this pool when its own are plain), for bytes never written from where
+   * they are (a piece's network bytes, a guess compared): V8 copies into and out of the aligned memory (a
+   * SharedArrayBuffer) with relaxed atomic moves, not memcpy, and every fetched byte was copied in twice.
+   */
+  get plain(): BufferPool {
+    return this.aligned ? (this.plainTwin ??= new BufferPool(this.capacity)) : this;
+  }
 
   /** A buffer of `len` bytes (len <= capacity) with arbitrary contents. */
   take(len: number): Uint8Array {

@@ -24,8 +24,11 @@ export function lzma2ChunkHeaders(local: Uint8Array): Span[] {
   const ends = new Map<number, number>();
   // Found by the zero after the header (one native search over the bytes, where a search for each control byte made
   // two, and 0x80 and 0x81 are each about as common in compressed data as 0: the live bench pair's 182 changed
-  // blocks, cold, ~50 -> ~30 ms of CPU), then the control byte five before it.
-  for (let z = local.indexOf(0, LZMA2_HEADER); z >= 0; z = local.indexOf(0, z + 1)) {
+  // blocks, cold, ~50 -> ~30 ms of CPU), then the control byte five before it. Through a Buffer view: its indexOf
+  // is memchr, a Uint8Array's a loop in V8 (callgrind of a stock sync: ~89 M instructions; 180 blocks of 128 KiB
+  // of noise, warm, 19-20 ms of CPU against 5-6).
+  const bytes = Buffer.from(local.buffer, local.byteOffset, local.length);
+  for (let z = bytes.indexOf(0, LZMA2_HEADER); z >= 0; z = bytes.indexOf(0, z + 1)) {
     const i = z - LZMA2_HEADER;
     if (local[i] !== 0x80 && local[i] !== 0x81) continue;
     ends.set(i, z + ((local[i + 3]! << 8) | local[i + 4]!) + 1);

@@ -16,6 +16,7 @@
  * filesystem at all; so does node:zlib (core/late-builtins.ts).
  */
 import { lateZlib } from '../core/late-builtins.js';
+import { xzExports, type XzExports } from './xz-wasm.js';
 
 /** xz-decompress is CommonJS: a dynamic import gives its exports as `default`. */
 let xzLib: Promise<{ default: typeof import('xz-decompress') }> | undefined;
@@ -98,31 +99,9 @@ async function loadZstd(): Promise<import('zstddec').ZSTDDecoder> {
   return decoder;
 }
 
-/** The exports of xz-decompress's WebAssembly module (xz-embedded): a context per stream, its buffers in the module's memory. */
-interface XzExports {
-  readonly memory: { readonly buffer: ArrayBuffer };
-  create_context(): number;
-  destroy_context(ctx: number): void;
-  supply_input(ctx: number, length: number): void;
-  get_next_output(ctx: number): number;
-}
-
 /** xz-embedded's XZ_OK and XZ_STREAM_END; anything else is an error. */
 const XZ_OK = 0;
 const XZ_STREAM_END = 1;
-
-/**
- * The module's exports, through the stream class's own loader (an undocumented static of
- * xz-decompress 0.2): undefined when this version does not have it, and the stream is used.
- */
-let xzExports: Promise<XzExports | undefined> | undefined;
-async function loadXzExports(lib: typeof import('xz-decompress')): Promise<XzExports | undefined> {
-  const cls = lib.XzReadableStream as unknown as { _getModuleInstance?: () => Promise<void>; _moduleInstance?: { exports: unknown } };
-  if (typeof cls._getModuleInstance !== 'function') return undefined;
-  if (!cls._moduleInstance) await cls._getModuleInstance();
-  const ex = cls._moduleInstance?.exports as Partial<XzExports> | undefined;
-  return ex?.memory && ex.create_context && ex.destroy_context && ex.supply_input && ex.get_next_output ? (ex as XzExports) : undefined;
-}
 
 /**
  * One xz stream decoded synchronously in the module's memory, the loop xz-decompress's stream
@@ -172,9 +151,9 @@ function xzDirect(ex: XzExports, input: Uint8Array, maxOut: number, fail: Fail, 
 }
 
 async function xzBlock(input: Uint8Array, maxOut: number, fail: Fail, into?: Uint8Array): Promise<Uint8Array> {
-  const xz = (await (xzLib ??= import('xz-decompress') as Promise<unknown> as Promise<{ default: typeof import('xz-decompress') }>)).default;
-  const direct = await (xzExports ??= loadXzExports(xz));
+  const direct = await xzExports();
   if (direct) return xzDirect(direct, input, maxOut, fail, into);
+  const xz = (await (xzLib ??= import('xz-decompress') as Promise<unknown> as Promise<{ default: typeof import('xz-decompress') }>)).default;
   const reader = new xz.XzReadableStream(new Blob([input]).stream()).getReader();
   const out = new Uint8Array(maxOut);
   let total = 0;

@@ -16,8 +16,11 @@ import { join, resolve } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import { toInfoHash, type InfoHash } from '../torrent/info-hash.js';
 import type { LineageEntry } from '../torrent/isosync-keys.js';
+import { createCatalogFile, migrate } from './catalog-file.js';
 import { resolveHome } from './home.js';
-import { MIGRATIONS, type Migration } from './migrations.js';
+import { MIGRATIONS } from './migrations.js';
+
+export { migrate } from './catalog-file.js';
 import { compareReleases } from './release-order.js';
 
 export const CATALOG_FILE = 'catalog.sqlite';
@@ -89,26 +92,6 @@ interface ImageRow {
   verified_at: number | null;
 }
 
-/** Brings a database to the newest schema; returns the version it was at. */
-export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS, label = 'catalog'): number {
-  const from = db.pragma('user_version', { simple: true }) as number;
-  if (from > migrations.length) {
-    throw new IsosyncError(
-      'UNSUPPORTED',
-      `Cannot open catalog ${JSON.stringify(label)}: schema version ${from} is newer than this isosync knows (${migrations.length})`,
-    );
-  }
-  if (from === migrations.length) return from;
-  // One transaction for every step: one commit (one fsync in WAL mode) where one per step cost
-  // ~30 ms of wall each on a new catalog (every first publish or sync with a fresh --home), and
-  // a step that fails leaves the file at the version it was at.
-  db.transaction(() => {
-    for (let v = from; v < migrations.length; v++) db.exec(migrations[v]!.sql);
-    db.pragma(`user_version = ${migrations.length}`);
-  })();
-  return from;
-}
-
 export class Catalog {
   private constructor(
     private readonly db: Database.Database,
@@ -123,6 +106,7 @@ export class Catalog {
     let db: Database.Database;
     try {
       mkdirSync(dir, { recursive: true });
+      if (!existsSync(path)) createCatalogFile(path);
       db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
       db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');

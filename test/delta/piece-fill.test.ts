@@ -133,3 +133,27 @@ test('read windows no longer than a piece: a run longer than that is read where 
   assert.equal(src.reads, 2);
   windows.release();
 });
+
+test('a lone long segment is read straight into the piece on its first fill, and through a window when filled again', async () => {
+  const rng = new Rng(11);
+  const old = rng.bytes(1 << 20);
+  const src = new Counting(new MemorySource(old));
+  const lengths: number[] = [];
+  const read = src.read.bind(src);
+  src.read = (offset, length) => (lengths.push(length), read(offset, length));
+  // A 256 KiB piece: one 200 KiB file at another offset, then after a hole a short guessed tail 20 KiB past the file's
+  // end there; windows as for any guessed piece, whose planned run (the file to the tail's end, 228 KiB) fits one.
+  const piece = 256 * 1024;
+  const long = seg(0, 200 * 1024, 0, 300 * 1024);
+  const tail = { ...seg(248 * 1024, piece, 0, 520 * 1024), reason: 'changed-block' as const };
+  const windows = new ReadWindows(piece, [long, tail]);
+  for (const round of [0, 1]) {
+    const buf = new Uint8Array(piece).fill(0xee);
+    await fillSegments(buf, 0, [long, tail], { sources: [src] }, windows);
+    assert.deepEqual(buf, expected(piece, 0, [long, tail], [old]), `fill ${round}`);
+  }
+  // First fill: the long file straight (its own 200 KiB), the tail through a window of the planned run (228 KiB);
+  // the second fill copies both from that window and reads nothing.
+  assert.deepEqual(lengths, [200 * 1024, 228 * 1024]);
+  windows.release();
+});

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { IsosyncError } from '../../src/errors.js';
 import { Catalog, CATALOG_FILE, migrate } from '../../src/library/catalog.js';
+import { createCatalogFile } from '../../src/library/catalog-file.js';
 import { MIGRATIONS } from '../../src/library/migrations.js';
 import { compareReleases } from '../../src/library/release-order.js';
 import type { InfoHash } from '../../src/torrent/info-hash.js';
@@ -90,6 +91,31 @@ describe('catalog schema', () => {
     assert.throws(() => migrate(db, steps), (e: unknown) => (e as { code?: string }).code === 'SQLITE_ERROR');
     assert.equal(db.pragma('user_version', { simple: true }), 0);
     assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE name = 'a'").all(), []);
+  });
+
+  it('makes a fresh home\'s catalog whole under a temporary name, then links it: WAL, newest schema, nothing left over', (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const home = join(tmp.dir, 'home');
+    const cat = Catalog.open(home);
+    t.after(() => cat.close());
+    assert.equal(cat.sql.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(cat.schemaVersion, MIGRATIONS.length);
+    assert.deepEqual(readdirSync(home).filter((n) => !n.startsWith(`${CATALOG_FILE}-`)), [CATALOG_FILE]);
+  });
+
+  it('keeps a catalog another process made first (the one made here is dropped)', (t) => {
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const path = join(tmp.dir, CATALOG_FILE);
+    const first = Catalog.open(tmp.dir);
+    first.recordRelease(rel('1', h('a')));
+    first.close();
+    createCatalogFile(path);
+    const again = Catalog.open(tmp.dir);
+    t.after(() => again.close());
+    assert.equal(again.findRelease('distro', '1')?.infoHash, h('a'));
+    assert.deepEqual(readdirSync(tmp.dir).filter((n) => n.endsWith('.new')), []);
   });
 
   it('refuses a catalog written by a newer isosync', (t) => {
