@@ -6,11 +6,13 @@
  *
  * Here the schema is written into `catalog.sqlite.PID.new` with `synchronous = OFF` (no fsync at all), switched to
  * WAL, closed (its WAL checkpointed into it), synced once, and linked to the catalog's name (link, not rename: a
- * catalog another process made meanwhile is kept, and this one dropped). A crash leaves either no catalog or a
- * whole one, never a half-made file under the catalog's name; the temporary file is removed on every path.
+ * catalog another process made meanwhile is kept, and this one dropped); the folder is synced so the link lasts. A
+ * crash leaves either no catalog or a whole one, never a half-made file under the catalog's name; the temporary file
+ * is removed on every path.
  */
 import Database from 'better-sqlite3';
 import { closeSync, fsyncSync, linkSync, openSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { IsosyncError } from '../errors.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
@@ -34,6 +36,7 @@ export function createCatalogFile(path: string): void {
     }
     try {
       linkSync(tmp, path);
+      syncFolder(dirname(path));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
@@ -41,6 +44,16 @@ export function createCatalogFile(path: string): void {
     rmSync(tmp, { force: true });
     rmSync(`${tmp}-wal`, { force: true });
     rmSync(`${tmp}-shm`, { force: true });
+  }
+}
+
+/** Makes a just-made link durable: the folder's entry for it, not only the file's bytes. */
+function syncFolder(folder: string): void {
+  const fd = openSync(folder, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -19,9 +19,9 @@ import type { LineageEntry } from '../torrent/isosync-keys.js';
 import { createCatalogFile, migrate } from './catalog-file.js';
 import { resolveHome } from './home.js';
 import { MIGRATIONS } from './migrations.js';
+import { compareReleases } from './release-order.js';
 
 export { migrate } from './catalog-file.js';
-import { compareReleases } from './release-order.js';
 
 export const CATALOG_FILE = 'catalog.sqlite';
 /** How long a writer waits for another process's lock: a publish records in milliseconds, so 5 s is ample. */
