@@ -121,3 +121,16 @@ test('fitsUint32 and narrowedInt16 keep exactly what fits', () => {
     assert.deepEqual([...got], values);
   }
 });
+
+test('metadata spans read back as given, whether every bound fits 32 bits or one does not', () => {
+  for (const big of [0, 2 ** 32 - 10, 2 ** 32, 2 ** 45]) {
+    const spans = [{ start: big + 50, end: big + 90 }, { start: 0, end: 4 }, { start: 3, end: 6 }];
+    const want = [0, 6, big + 50, big + 90];
+    assert.deepEqual([...SpanTable.merged(spans).pairs()], want);
+    const pairs = new Float64Array([big + 50, big + 90, 0, 4, 3, 6, 0, 0]).subarray(0, 6);
+    const t = SpanTable.mergedBounds(pairs);
+    assert.deepEqual([...t.pairs()], want);
+    assert.deepEqual([...t], [{ start: 0, end: 6 }, { start: big + 50, end: big + 90 }]);
+    assert.equal(t.length, 2);
+  }
+});
