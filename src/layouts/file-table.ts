@@ -3,7 +3,7 @@
  * 100,000 to 1,000,000 entries, and one object per entry (its path string,
  * its chunk array, its tail object) costs several hundred bytes of heap
  * each. Here every field is one typed array for the whole table, chunk
- * bounds are one Float64Array with a per-entry offset, names stay in the
+ * bounds are one typed array with a per-entry offset, names stay in the
  * builder's buffer of code units (an offset and a length byte per entry:
  * name-list.ts NamesAt), and a path is its parent's path and its name, joined when
  * asked for (`path(i)`; siblings share the parent's, which is remembered).
