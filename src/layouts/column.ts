@@ -105,3 +105,23 @@ export function narrowed(a: Float64Array): Float64Array | Uint32Array {
   giveBack(a);
   return out;
 }
+
+/** Whether a[from, to) are all whole numbers below 2^32. */
+export function fitsUint32(a: ArrayLike<number>, from = 0, to = a.length): boolean {
+  for (let i = from; i < to; i++) {
+    const v = a[i]!;
+    if (!(v >= 0 && v < 0x1_0000_0000 && v === Math.floor(v))) return false;
+  }
+  return true;
+}
+
+/**
+ * `a` as an Int16Array when every value fits (a table's tail blocks: -1 for none, a squashfs has some hundreds of
+ * fragment blocks), else `a` itself: 4 -> 2 bytes an entry.
+ */
+export function narrowedInt16(a: Int32Array): Int32Array | Int16Array {
+  for (let i = 0; i < a.length; i++) if (a[i]! < -0x8000 || a[i]! > 0x7fff) return a;
+  const out = new Int16Array(a);
+  giveBack(a);
+  return out;
+}

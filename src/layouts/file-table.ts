@@ -3,7 +3,7 @@
  * 100,000 to 1,000,000 entries, and one object per entry (its path string,
  * its chunk array, its tail object) costs several hundred bytes of heap
  * each. Here every field is one typed array for the whole table, chunk
- * bounds are one Float64Array with a per-entry offset, names stay in the
+ * bounds are one typed array with a per-entry offset, names stay in the
  * builder's buffer of code units (an offset and a length byte per entry:
  * name-list.ts NamesAt), and a path is its parent's path and its name, joined when
  * asked for (`path(i)`; siblings share the parent's, which is remembered).
@@ -12,7 +12,7 @@
  * allocation but the strings asked for; `get(i)` and iteration make a LayoutFile.
  */
 import { giveBack } from '../core/give-back.js';
-import { Column, narrowed } from './column.js';
+import { Column, fitsUint32, narrowed, narrowedInt16 } from './column.js';
 import { NameList, type NamesAt } from './name-list.js';
 import { pathOrder } from './path-order.js';
 
@@ -184,8 +184,9 @@ export class FileTableBuilder {
     // Chunk bounds (and their evidence) in the new order.
     const chunkAt = new Uint32Array(n + 1);
     const total = this.bounds.n;
-    const bounds = new Float64Array(total);
-    const las = this.las.n > 0 ? new Float64Array(total / 2) : undefined;
+    // Byte offsets and logical starts in 4 bytes each when all fit (an image under 4 GiB): a chunk costs 8 bytes, not 16.
+    const bounds = fitsUint32(this.bounds.a, 0, total) ? new Uint32Array(total) : new Float64Array(total);
+    const las = this.las.n > 0 ? (fitsUint32(this.las.a, 0, Math.min(this.las.n, total / 2)) ? new Uint32Array(total / 2) : new Float64Array(total / 2)) : undefined;
     let at = 0;
     for (let j = 0; j < n; j++) {
       const i = order ? order[j]! : j;
@@ -201,7 +202,7 @@ export class FileTableBuilder {
     this.bounds.release();
     this.las.release();
     const remap = <V>(m: Map<number, V>) => new Map([...m].map(([i, v]) => [newIndex[i]!, v] as const));
-    const tails = this.tailBlock.n > 0 ? { block: this.tailBlock.reordered(order, n, seen), offset: this.tailOffset.reordered(order, n, seen), length: this.tailLength.reordered(order, n, seen) } : undefined;
+    const tails = this.tailBlock.n > 0 ? { block: narrowedInt16(this.tailBlock.reordered(order, n, seen)), offset: this.tailOffset.reordered(order, n, seen), length: this.tailLength.reordered(order, n, seen) } : undefined;
     const table = new FileTable({
       count: n,
       kind: this.kind.reordered(order, n, seen),
@@ -232,11 +233,11 @@ interface Columns {
   readonly names: NamesAt;
   /** Entry i's chunk bounds are bounds[chunkAt[i], chunkAt[i + 1]). */
   readonly chunkAt: Uint32Array;
-  readonly bounds: Float64Array;
-  readonly las: Float64Array | undefined;
+  readonly bounds: Float64Array | Uint32Array;
+  readonly las: Float64Array | Uint32Array | undefined;
   readonly refs: Float64Array | Uint32Array | undefined;
   readonly modes: Uint16Array | undefined;
-  readonly tails: { readonly block: Int32Array; readonly offset: Uint32Array; readonly length: Uint32Array } | undefined;
+  readonly tails: { readonly block: Int32Array | Int16Array; readonly offset: Uint32Array; readonly length: Uint32Array } | undefined;
   /** Symlink targets (a few per cent of a root tree's entries). */
   readonly targets: Map<number, string> | undefined;
   readonly oddEvidence: Map<number, string> | undefined;
@@ -318,12 +319,12 @@ export class FileTable implements Iterable<LayoutFile> {
   }
 
   /** Every entry's chunk bounds, one entry after the other (start, end pairs), as a view: no copy. */
-  allChunks(): Float64Array {
+  allChunks(): Float64Array | Uint32Array {
     return this.c.bounds.subarray(0, this.c.chunkAt[this.count]!);
   }
 
   /** Entry i's chunk bounds as a view (start0, end0, start1, ...). */
-  chunks(i: number): Float64Array {
+  chunks(i: number): Float64Array | Uint32Array {
     return this.c.bounds.subarray(this.c.chunkAt[i]!, this.c.chunkAt[i + 1]!);
   }
 

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fitsUint32, narrowedInt16 } from '../../src/layouts/column.js';
 import { FileTable, FileTableBuilder } from '../../src/layouts/file-table.js';
 import { SpanTable, usedBounds, type Layout } from '../../src/layouts/layout.js';
 
@@ -85,5 +86,51 @@ test('sizes and refs read back as given, whether every one fits 32 bits or one d
       ['/c', 12, 0],
       ['/d', 0, undefined],
     ]);
+  }
+});
+
+test('chunk bounds, logical starts and tail blocks read back as given, in 4 or 2 bytes when all fit or not', () => {
+  for (const big of [0, 2 ** 32, 2 ** 40 + 3]) {
+    for (const block of [0, 0x7fff, 0x8000, 2 ** 31 - 1]) {
+      const b = new FileTableBuilder(4);
+      const root = b.add(-1, '/', { type: 'dir', size: 0 });
+      b.add(root, 'a', { type: 'file', size: 9000, chunks: [big + 10, big + 20, 4096, 4100], las: [0, big + 4096] });
+      b.add(root, 'b', { type: 'file', size: 30, tail: { block, offset: 0xffff_ffff, length: 7 } });
+      b.add(root, 'c', { type: 'file', size: 5, chunks: [0xffff_ffff - 1, 0xffff_ffff], tail: { block: 0, offset: 1, length: 2 } });
+      const t = b.finish();
+      const row = (i: number) => [t.path(i), [...t.chunks(i)], t.chunkCount(i) > 0 ? t.lasAt(i, t.chunkCount(i) - 1) : undefined, t.tail(i), t.tailBlock(i)];
+      assert.deepEqual(Array.from({ length: t.count }, (_, i) => row(i)), [
+        ['/', [], undefined, undefined, -1],
+        ['/a', [big + 10, big + 20, 4096, 4100], big + 4096, undefined, -1],
+        ['/b', [], undefined, { block, offset: 0xffff_ffff, length: 7 }, block],
+        ['/c', [0xffff_ffff - 1, 0xffff_ffff], undefined, { block: 0, offset: 1, length: 2 }, 0],
+      ]);
+      assert.equal(t.evidence(1), `0.${(big + 4096).toString(36)}`);
+      assert.deepEqual([...t.allChunks()], [big + 10, big + 20, 4096, 4100, 0xffff_ffff - 1, 0xffff_ffff]);
+    }
+  }
+});
+
+test('fitsUint32 and narrowedInt16 keep exactly what fits', () => {
+  const cases: [number[], boolean][] = [[[], true], [[0, 1, 0xffff_ffff], true], [[0x1_0000_0000], false], [[-1], false], [[0.5], false], [[NaN], false], [[1, 2, 2 ** 53], false]];
+  for (const [values, fits] of cases) assert.equal(fitsUint32(values), fits, String(values));
+  assert.equal(fitsUint32([2 ** 40, 3, 4, -1], 1, 3), true);
+  for (const [values, narrow] of [[[-1, 0, 0x7fff, -0x8000], true], [[0x8000], false], [[-0x8001], false], [[], true]] as [number[], boolean][]) {
+    const got = narrowedInt16(Int32Array.from(values));
+    assert.equal(got instanceof Int16Array, narrow, String(values));
+    assert.deepEqual([...got], values);
+  }
+});
+
+test('metadata spans read back as given, whether every bound fits 32 bits or one does not', () => {
+  for (const big of [0, 2 ** 32 - 10, 2 ** 32, 2 ** 45]) {
+    const spans = [{ start: big + 50, end: big + 90 }, { start: 0, end: 4 }, { start: 3, end: 6 }];
+    const want = [0, 6, big + 50, big + 90];
+    assert.deepEqual([...SpanTable.merged(spans).pairs()], want);
+    const pairs = new Float64Array([big + 50, big + 90, 0, 4, 3, 6, 0, 0]).subarray(0, 6);
+    const t = SpanTable.mergedBounds(pairs);
+    assert.deepEqual([...t.pairs()], want);
+    assert.deepEqual([...t], [{ start: 0, end: 6 }, { start: big + 50, end: big + 90 }]);
+    assert.equal(t.length, 2);
   }
 });

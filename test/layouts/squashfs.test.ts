@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { chunkBytes } from '../../src/layouts/layout.js';
@@ -53,5 +54,40 @@ describe('squashfs reader against unsquashfs', { skip: needTools('mksquashfs', '
         cleanup();
       }
     });
+  }
+});
+
+test('files whose inodes lie past the first metadata blocks read back by their ref, which fits 32 bits', { skip: needTools('mksquashfs') }, async () => {
+  const { dir, cleanup } = tempDir('isosync-sqfs-refs-');
+  try {
+    const root = join(dir, 'root');
+    const want = new Map<string, string>();
+    // 1,500 files of some 32 bytes of inode each: several 8 KiB inode blocks.
+    for (let d = 0; d < 3; d++) {
+      mkdirSync(join(root, `d${d}`), { recursive: true });
+      for (let i = 0; i < 500; i++) {
+        const body = `file ${d}/${i} `.repeat(1 + (i % 7));
+        writeFileSync(join(root, `d${d}`, `f${i}`), body);
+        want.set(`/d${d}/f${i}`, md5(Buffer.from(body)));
+      }
+    }
+    const img = join(dir, 'fs.sqfs');
+    run('mksquashfs', [root, img, '-comp', 'gzip', '-noappend', '-quiet', '-all-root']);
+    const { layout, src } = await readLayout(squashfsReader, img);
+    try {
+      const refs = new Set<number>();
+      for (const f of layout.files) {
+        if (f.type !== 'file') continue;
+        assert.ok(f.ref !== undefined && f.ref >= 0 && f.ref < 2 ** 32, `${f.path}: ${f.ref}`);
+        refs.add(Math.floor(f.ref / 8192));
+        assert.equal(md5(await layout.readContent(f, 1 << 20)), want.get(f.path), f.path);
+      }
+      assert.equal(refs.size > 2, true, 'inodes in several blocks');
+      assert.equal([...layout.files].filter((f) => f.type === 'file').length, want.size);
+    } finally {
+      await src.close();
+    }
+  } finally {
+    cleanup();
   }
 });

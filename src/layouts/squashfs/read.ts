@@ -28,12 +28,21 @@ const IDS_PER_BLOCK = 2048;
 const HASH_UNITS = 8192;
 /** Entries under one directory header (squashfs.rst: at most 256). */
 const MAX_HEADER_ENTRIES = 256;
+/** Bytes of a decoded metadata block: an offset in one is below this. */
+const METADATA_BLOCK = 8192;
 
 class Squashfs {
   readonly fail: (p: string) => never;
   readonly meta: MetadataReader;
   readonly codec: Codec | undefined;
   fragments: { start: number; stored: number }[] = [];
+  /**
+   * Starts (in the inode table) of the blocks holding a regular file's inode, in the order met: a file's ref names
+   * its block by its place here, ordinal * 8192 + offset, which fits 32 bits (file-table.ts keeps refs in 4 bytes
+   * then), where start * 65536 + offset did not past 64 KiB of inode table (some 10,000 files).
+   */
+  private readonly refBlocks: number[] = [];
+  private readonly refBlockAt = new Map<number, number>();
 
   constructor(readonly src: ByteSource, readonly name: string, readonly sb: Superblock, budget: MetadataBudget) {
     this.fail = (p: string): never => {
@@ -48,6 +57,24 @@ class Squashfs {
     // The walk's references (a 32-bit block start and a 16-bit offset) are exact as numbers: no BigInt per inode.
     if (typeof ref === 'number') return this.meta.cursor(this.sb.inodeTable + Math.floor(ref / 65536), ref % 65536);
     return this.meta.cursor(this.sb.inodeTable + Number(ref >> 16n), Number(ref & 0xffffn));
+  }
+
+  /** A file's ref (FileInit.ref) for its inode at `start`, `offset`; an offset a block cannot hold keeps -(start * 65536 + offset) - 1. */
+  fileRef(start: number, offset: number): number {
+    if (offset >= METADATA_BLOCK) return -(start * 65536 + offset) - 1;
+    let k = this.refBlockAt.get(start);
+    if (k === undefined) {
+      k = this.refBlocks.push(start) - 1;
+      this.refBlockAt.set(start, k);
+    }
+    return k * METADATA_BLOCK + offset;
+  }
+
+  /** The inode reference (start * 65536 + offset) a file's ref stands for. */
+  inodeOfRef(ref: number): number {
+    if (ref < 0) return -ref - 1;
+    const start = this.refBlocks[Math.floor(ref / METADATA_BLOCK)];
+    return start === undefined ? this.fail(`no inode for reference ${ref}`) : start * 65536 + (ref % METADATA_BLOCK);
   }
 
   async walk(limits: LayoutLimits): Promise<FileTable> {
@@ -71,8 +98,8 @@ class Squashfs {
             stack.push({ dir: ino, path: `${path}/${ent.name}`, index: at, depth: depth + 1 });
           }
         } else if (ino.kind === 'file') {
-          // ref: the inode position (table block * 65536 + offset), to read the content again later.
-          files.add(index, ent.name, this.fileOf(path, ent.name, ino, ent.start * 65536 + ent.offset));
+          // ref: where the inode is (fileRef), to read the content again later.
+          files.add(index, ent.name, this.fileOf(path, ent.name, ino, this.fileRef(ent.start, ent.offset)));
         } else if (ino.kind === 'symlink') {
           files.add(index, ent.name, { type: 'symlink', size: 0, target: ino.target });
         } else files.add(index, ent.name, { type: 'other', size: 0 });
@@ -289,7 +316,7 @@ async function readSquashfs(src: ByteSource, name: string, limits: LayoutLimits,
     shared,
     readContent: async (file, maxBytes) => {
       const ref = file.ref;
-      const ino = ref === undefined ? undefined : await readInode(fs.inodeCursor(ref), sb.blockSize, fail, sb.bytesUsed);
+      const ino = ref === undefined ? undefined : await readInode(fs.inodeCursor(fs.inodeOfRef(ref)), sb.blockSize, fail, sb.bytesUsed);
       if (!ino || ino.kind !== 'file') return fail(`${quote(file.path)} is not a regular file of this image`);
       return fs.readContent(ino, file.path, maxBytes);
     },
