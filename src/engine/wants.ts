@@ -7,10 +7,16 @@
  * Blocks are found by piece, then by their numeric key inside the piece
  * (`slotOf`): no string is built per block, and a fetch keeps what arrived
  * in two arrays parallel to its blocks, not an object per block.
+ *
+ * Bytes kept past `deliver` (held, or awaited by a fetch not finished) carry
+ * a hold each (core/block-slabs.ts), given back once a fetch has copied them
+ * or failed, or the piece's held bytes are dropped: slabs of web-seed blocks
+ * are then cut again, not left to the collector.
  */
 import type { PieceIndex } from '../core/ids.js';
 import type { Blame, Fetched } from '../core/ports.js';
 import type { Span } from '../core/span.js';
+import { holdBlock, releaseBlock } from '../core/block-slabs.js';
 import { BLOCK_BYTES, type Block } from './block.js';
 
 /** A block's key inside its piece, from its offset and length (two requests may start at one offset); exact for pieces below 2^38 bytes. */
@@ -61,6 +67,7 @@ export class Wants<H> {
         if (h) {
           this.got(w, i, h.bytes, h.who);
           held!.delete(k);
+          releaseBlock(h.bytes);
           return;
         }
         if (!waiting) this.waiters.set(piece, (waiting = new Map()));
@@ -75,7 +82,10 @@ export class Wants<H> {
   }
 
   private got(w: Want<H>, i: number, bytes: Uint8Array, who: H): void {
-    if (w.bytes[i] === undefined) w.missing--;
+    const had = w.bytes[i];
+    if (had === undefined) w.missing--;
+    else if (had !== bytes) releaseBlock(had);
+    if (had !== bytes) holdBlock(bytes);
     w.bytes[i] = bytes;
     w.senders[i] = who;
   }
@@ -96,6 +106,9 @@ export class Wants<H> {
     } else if (keep) {
       let held = this.held.get(b.piece);
       if (!held) this.held.set(b.piece, (held = new Map()));
+      const had = held.get(k);
+      if (had) releaseBlock(had.bytes);
+      holdBlock(bytes);
       held.set(k, { bytes, who });
     }
   }
@@ -124,6 +137,9 @@ export class Wants<H> {
 
   /** Drops the bytes held for `piece` (it is verified). */
   release(piece: PieceIndex): void {
+    const held = this.held.get(piece);
+    if (held === undefined) return;
+    for (const h of held.values()) releaseBlock(h.bytes);
     this.held.delete(piece);
   }
 
@@ -150,6 +166,7 @@ export class Wants<H> {
       unwant(b);
     }
     if (waiting?.size === 0) this.waiters.delete(w.piece);
+    releaseAll(w.bytes);
     w.reject(e);
   }
 
@@ -172,6 +189,15 @@ export class Wants<H> {
       if (last && last.who === who && last.end === at) last.end = at + b.length;
       else blame.push({ start: at, end: at + b.length, who });
     });
+    releaseAll(w.bytes);
     w.resolve({ parts, blame: blame as Blame<H> });
+  }
+}
+
+/** Gives back a fetch's holds on the bytes it has (it copied them, or it failed). */
+function releaseAll(bytes: readonly (Uint8Array | undefined)[]): void {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b !== undefined) releaseBlock(b);
   }
 }

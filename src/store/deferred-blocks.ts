@@ -4,7 +4,13 @@
  * journaled every DEFER_MS / 2 and the younger one becoming the older, so a
  * block waits DEFER_MS / 2 to DEFER_MS; a piece written whole meanwhile drops
  * its blocks, which then never reach the disk on their own.
+ *
+ * A kept block carries a hold (core/block-slabs.ts), given back when its
+ * piece drops it or is written by the time its generation is handed on;
+ * blocks handed to the journal keep theirs (their slabs go to the collector
+ * as before).
  */
+import { holdBlock, releaseBlock } from '../core/block-slabs.js';
 import type { DeferredBlock } from './block-journal.js';
 
 /**
@@ -33,14 +39,18 @@ export class DeferredBlocks {
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  /** `journal` takes a generation's blocks by piece (it may skip pieces written since). */
-  constructor(private readonly journal: (waiting: ReadonlyMap<number, readonly DeferredBlock[]>) => void) {}
+  /** `journal` takes a generation's blocks by piece, but for pieces `written` since (verified, or being written whole). */
+  constructor(
+    private readonly journal: (waiting: ReadonlyMap<number, readonly DeferredBlock[]>) => void,
+    private readonly written: (piece: number) => boolean = () => false,
+  ) {}
 
   /** Keeps a block (not copied: `bytes` must not change afterwards). */
   add(piece: number, offset: number, bytes: Uint8Array): void {
     let list = this.young.get(piece);
     if (!list) this.young.set(piece, (list = []));
     list.push({ offset, bytes });
+    holdBlock(bytes);
     this.bytes += bytes.length;
     if (this.bytes > DEFER_BYTES) return this.age();
     this.timer ??= setTimeout(this.onAge, DEFER_MS / 2).unref();
@@ -70,13 +80,21 @@ export class DeferredBlocks {
   /** Forgets the blocks of `piece` (it is being written whole). */
   drop(piece: number): void {
     for (const waiting of [this.young, this.old]) {
-      for (const b of waiting.get(piece) ?? []) this.bytes -= b.bytes.length;
+      for (const b of waiting.get(piece) ?? []) {
+        this.bytes -= b.bytes.length;
+        releaseBlock(b.bytes);
+      }
       waiting.delete(piece);
     }
   }
 
   private hand(waiting: Map<number, DeferredBlock[]>): void {
-    for (const list of waiting.values()) for (const b of list) this.bytes -= b.bytes.length;
+    for (const [piece, list] of waiting) {
+      for (const b of list) this.bytes -= b.bytes.length;
+      if (!this.written(piece)) continue;
+      for (const b of list) releaseBlock(b.bytes);
+      waiting.delete(piece);
+    }
     if (waiting.size > 0) this.journal(waiting);
     waiting.clear();
   }

@@ -67,7 +67,7 @@ export class PartFile implements ByteSource, PieceStore {
   /** Block bytes journaled in data records by this run (JOURNAL_DATA_BYTES). */
   private journaled = 0;
   /** Blocks kept by writeBlock until they are journaled (deferred-blocks.ts). */
-  private readonly deferred = new DeferredBlocks((waiting) => this.journalBlocks(waiting));
+  private readonly deferred = new DeferredBlocks((waiting) => this.journalBlocks(waiting), (p) => this.have[p] === true || this.sealed.has(p));
   /** Block writes under way, chained per piece. */
   private readonly blockWrites = new Map<number, Promise<void>>();
   /** Pieces writePiece is writing: no block write may touch them any more. */
@@ -199,7 +199,6 @@ export class PartFile implements ByteSource, PieceStore {
     const blocks: JournalBlock[] = [];
     const spans: Span[] = [];
     for (const [piece, list] of waiting) {
-      if (this.have[piece] || this.sealed.has(piece)) continue;
       for (const b of list) {
         if (this.journaled + b.bytes.length > JOURNAL_DATA_BYTES || b.bytes.length > MAX_DATA_BYTES) {
           void this.writeNow(pieceIndex(piece), b.offset, b.bytes);

@@ -17,12 +17,17 @@
  * them a second, a few percent of the main thread's time.
  *
  * With `transient` (the lean HTTP client's body views of its one read
- * buffer: lean-get.ts), a whole block is copied out, cut from shared slabs
- * of SLAB_BYTES (freed when the last block cut from one is), and so is a
- * block cut by a read's end, filled there.
+ * buffer: lean-get.ts), a whole block is copied out, cut from the shared
+ * slabs (core/block-slabs.ts), and so is a block cut by a read's end, filled
+ * there. The filler's hold on such a block ends when `onBlock` returns: a
+ * holder that keeps the bytes past the call takes a hold of its own
+ * (holdBlock) and gives it back when done with them (releaseBlock).
  */
 import { firstEndingAfter, type Span } from '../core/span.js';
 import type { Block } from '../engine/block.js';
+import { blockSlabs } from '../core/block-slabs.js';
+
+export { SLAB_BYTES } from '../core/block-slabs.js';
 
 interface Slot {
   readonly block: Block;
@@ -32,29 +37,10 @@ interface Slot {
   done: boolean;
 }
 
-/**
- * Blocks copied out of transient bytes are cut from slabs of this size: 4 blocks, under the 128 KiB
- * MALLOC_MMAP_THRESHOLD_ that bin/isosync sets, so malloc serves a slab from its arena (pages freed slabs
- * used before) where a 256 KiB slab was a fresh mmap each time: page faults on every first write of its
- * 64 pages, and an munmap when collected. Stock-torrent DVD delta (82 MB from the web seed), 3 alternating
- * runs each, load 18-21: page faults 26-27k -> 18-19k, process CPU 2.05-2.22 -> 1.87-2.11 s.
- */
-export const SLAB_BYTES = 64 * 1024;
-let slab = new Uint8Array(0);
-let slabAt = 0;
+/** `n` bytes of their own (not zeroed), cut from the shared slabs, with one hold (the filler's, until delivered). */
+const slabCut = (n: number): Uint8Array => blockSlabs.cut(n);
 
-/** `n` bytes of their own (not zeroed), cut from the current slab. */
-function slabCut(n: number): Uint8Array {
-  if (slabAt + n > slab.length) {
-    slab = new Uint8Array(Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, n)).buffer);
-    slabAt = 0;
-  }
-  const out = slab.subarray(slabAt, slabAt + n);
-  slabAt += n;
-  return out;
-}
-
-/** A copy of `bytes` cut from the current slab. */
+/** A copy of `bytes` cut from the shared slabs. */
 function slabCopy(bytes: Uint8Array): Uint8Array {
   const out = slabCut(bytes.length);
   out.set(bytes);
@@ -108,6 +94,7 @@ export class BlockFiller {
     s.filled = bytes.length;
     this.doneCount++;
     this.onBlock(s.block, bytes);
+    blockSlabs.release(bytes);
   }
 
   get complete(): boolean {

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pieceIndex } from '../../src/core/ids.js';
 import { BlockFiller, SLAB_BYTES } from '../../src/webseed/block-filler.js';
+import { holdBlock, releaseBlock } from '../../src/core/block-slabs.js';
 import { multipartBoundary, MultipartReader, parseContentRange, rangeHeader } from '../../src/webseed/http-ranges.js';
 import { isError } from '../helpers/errors.js';
 import { Rng } from '../helpers/random.js';
@@ -120,7 +121,7 @@ describe('block filler', () => {
     assert.notEqual(got.get(20)!.buffer, second.buffer);
   });
 
-  it('copies blocks of transient bytes out (whole or cut by a read), several slabs of them, each keeping its bytes when the read buffer is reused', () => {
+  it('copies blocks of transient bytes out (whole or cut by a read), several slabs of them, each kept (held) keeping its bytes when the read buffer is reused', () => {
     const BLOCK = 16 * 1024;
     const n = (3 * SLAB_BYTES) / BLOCK + 1; // past three slabs
     const file = Buffer.alloc(n * BLOCK);
@@ -128,7 +129,10 @@ describe('block filler', () => {
     const got = new Map<number, Uint8Array>();
     const f = new BlockFiller(
       Array.from({ length: n }, (_, k) => blk(k * BLOCK, BLOCK)),
-      (b, bytes) => got.set(b.offset, bytes),
+      (b, bytes) => {
+        holdBlock(bytes); // kept past the call
+        got.set(b.offset, bytes);
+      },
     );
     f.transient = true;
     const read = Buffer.alloc(40 * 1024); // one reused read buffer, as the lean client's; reads cut blocks
@@ -145,5 +149,31 @@ describe('block filler', () => {
       assert.ok(Buffer.from(bytes).equals(file.subarray(at, at + BLOCK)), `block at ${at}`);
     }
     assert.ok(new Set([...got.values()].map((b) => b.buffer)).size >= 3, 'cut from several slabs');
+  });
+
+  it('gives a slab back once every block cut from it was let go, and not while one is held', () => {
+    const BLOCK = 16 * 1024;
+    const perSlab = SLAB_BYTES / BLOCK;
+    const seen: Uint8Array[] = [];
+    const f = new BlockFiller(
+      Array.from({ length: 3 * perSlab }, (_, k) => blk(k * BLOCK, BLOCK)),
+      (b, bytes) => {
+        seen.push(bytes);
+        if (b.offset === 0) holdBlock(bytes); // the first slab's first block is kept
+      },
+    );
+    f.transient = true;
+    const chunk = Buffer.alloc(BLOCK, 1);
+    for (let k = 0; k < 3 * perSlab; k++) f.put(k * BLOCK, chunk);
+    // The shared pool may have been cut from before: slabs are told apart by buffer, not by position.
+    const held = seen[0]!.buffer;
+    const cutting = seen[seen.length - 1]!.buffer;
+    const others = new Set(seen.map((b) => b.buffer).filter((b) => b !== held && b !== cutting));
+    assert.ok(others.size >= 1, 'a slab between the held one and the one being cut');
+    assert.equal(seen[0]!.length, BLOCK, 'the held block keeps its bytes');
+    assert.ok(seen[0]!.every((x) => x === 1));
+    for (const b of others) assert.equal(b.byteLength, 0, 'a slab let go whole is given back (detached)');
+    assert.equal(cutting.byteLength, SLAB_BYTES, 'the slab being cut is kept');
+    releaseBlock(seen[0]!);
   });
 });
