@@ -11,6 +11,8 @@ import type { CopyRun } from './runs.js';
 
 /** Bytes compared at once while following a run: one memcmp for most moved files. */
 export const STRIDE_BYTES = 64 * 1024;
+/** What a window's memory holds beyond its reads: the longest tail kept, and BLOCK bytes before it. */
+export const WINDOW_EXTRA_BYTES = STRIDE_BYTES + BLOCK;
 
 /**
  * Reads the target sequentially in chunks, keeping a tail so a window never
@@ -25,6 +27,8 @@ export const STRIDE_BYTES = 64 * 1024;
 export class Window {
   /** Room for a read behind the longest tail kept (`need` is at most STRIDE_BYTES) and BLOCK bytes before it (a run's start is refined backwards): sized from the read, so a gap scan's 256 KiB reads take no 8 MiB window. */
   private readonly store: Buffer;
+  /** Whether `store` is memory lent by the caller (not given back at release). */
+  private readonly lent: boolean;
   buf: Buffer;
   base = 0; // target offset of buf[0]
   /** Bytes buffered from `base` (buf's length, unless `pass` moved the window since the last read). */
@@ -32,20 +36,24 @@ export class Window {
   /** Whether `buf` lags behind [base, base + len) (moved by `pass`, not read yet). */
   private unread = false;
 
+  /** `memory`: room lent for the window when it has readBytes + WINDOW_EXTRA_BYTES (two-way.ts: the block hasher's, idle meanwhile). */
   constructor(
     private readonly src: ByteSource,
     private readonly readBytes = 1024 * 1024,
     private readonly onRead?: (bytes: Uint8Array, offset: number) => void,
+    memory?: Buffer,
   ) {
-    this.store = Buffer.allocUnsafe(readBytes + STRIDE_BYTES + BLOCK);
+    const bytes = readBytes + WINDOW_EXTRA_BYTES;
+    this.lent = memory !== undefined && memory.length >= bytes;
+    this.store = this.lent ? memory!.subarray(0, bytes) : Buffer.allocUnsafe(bytes);
     this.buf = this.store.subarray(0, 0);
   }
 
-  /** Gives the window's memory back now (core/give-back.ts): nothing reads it afterwards. */
+  /** Gives the window's memory back now (core/give-back.ts), unless it was lent: nothing reads it afterwards. */
   release(): void {
     this.buf = this.store.subarray(0, 0);
     this.len = 0;
-    giveBack(this.store);
+    if (!this.lent) giveBack(this.store);
   }
 
   /** Starts buffering at `pos` unless it is buffered already or follows the buffered bytes. */
