@@ -115,38 +115,51 @@ export class Window {
 /**
  * Runs known to be equal ("target [t, t+n) = source [s, s+n)"), looked up by
  * a position in the target and the source position it is compared with.
+ * Kept as columns sorted by offset (source - target), then target, the runs
+ * of one offset merged where they touch: a Map of two arrays per offset held
+ * ~230 bytes per run (DVD pair: ~6,000 offsets, ~1.4 MB of a gap scan's heap).
  */
 export class KnownRuns {
-  /** Per offset (source - target): starts and ends in the target, sorted (runs of one offset do not overlap). */
-  private readonly byOffset = new Map<number, { starts: number[]; ends: number[] }>();
+  private readonly offsets: Float64Array;
+  private readonly starts: Float64Array;
+  private readonly ends: Float64Array;
 
   constructor(runs: readonly CopyRun[]) {
-    const sorted = [...runs].sort((a, b) => a.target - b.target);
-    for (const r of sorted) {
+    const order = runs.map((_, i) => i);
+    const off = (i: number) => runs[i]!.source - runs[i]!.target;
+    order.sort((a, b) => off(a) - off(b) || runs[a]!.target - runs[b]!.target);
+    const offsets = new Float64Array(runs.length);
+    const starts = new Float64Array(runs.length);
+    const ends = new Float64Array(runs.length);
+    let n = 0;
+    for (const i of order) {
+      const r = runs[i]!;
       const d = r.source - r.target;
-      let list = this.byOffset.get(d);
-      if (!list) this.byOffset.set(d, (list = { starts: [], ends: [] }));
-      const last = list.ends.length - 1;
-      if (last >= 0 && list.ends[last]! >= r.target) list.ends[last] = Math.max(list.ends[last]!, r.target + r.length);
+      if (n > 0 && offsets[n - 1] === d && ends[n - 1]! >= r.target) ends[n - 1] = Math.max(ends[n - 1]!, r.target + r.length);
       else {
-        list.starts.push(r.target);
-        list.ends.push(r.target + r.length);
+        offsets[n] = d;
+        starts[n] = r.target;
+        ends[n] = r.target + r.length;
+        n++;
       }
     }
+    this.offsets = offsets.subarray(0, n);
+    this.starts = starts.subarray(0, n);
+    this.ends = ends.subarray(0, n);
   }
 
   /** Where the known equality of target `t` and source `s` on ends (in the target); `t` when none is known. */
   endAt(t: number, s: number): number {
-    const list = this.byOffset.get(s - t);
-    if (!list) return t;
-    const { starts, ends } = list;
+    const d = s - t;
+    const { offsets, starts, ends } = this;
+    // The last run at or before (d, t) in (offset, start) order.
     let lo = 0;
-    let hi = starts.length - 1;
+    let hi = offsets.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (starts[mid]! <= t) lo = mid + 1;
+      if (offsets[mid]! < d || (offsets[mid] === d && starts[mid]! <= t)) lo = mid + 1;
       else hi = mid - 1;
     }
-    return hi >= 0 && ends[hi]! > t ? ends[hi]! : t;
+    return hi >= 0 && offsets[hi] === d && ends[hi]! > t ? ends[hi]! : t;
   }
 }
