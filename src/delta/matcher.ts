@@ -167,7 +167,7 @@ export interface Scanned {
  * run's block-wise end, so a run starting inside the refined end is found;
  * normalizeRuns trims the overlap.
  */
-export async function scan(target: ByteSource, source: ByteSource, index: SourceIndex, regions: readonly Span[] = [{ start: 0, end: target.size }], opts: ScanOptions = {}): Promise<Scanned> {
+export async function scanRuns(target: ByteSource, source: ByteSource, index: SourceIndex, regions: readonly Span[] = [{ start: 0, end: target.size }], opts: ScanOptions = {}): Promise<Scanned> {
   const runs: CopyRun[] = [];
   const zeros: Span[] = [];
   const win = new Window(target, opts.readBytes ?? CHUNK_BYTES, opts.onTargetRead, opts.memory);
@@ -312,7 +312,7 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
  */
 export async function matchImages(target: ByteSource, source: ByteSource, opts: { minRun?: number } = {}): Promise<MatchResult> {
   const minRun = opts.minRun ?? BLOCK;
-  return finish(await scan(target, source, await indexSource(source)), minRun);
+  return finish(await scanRuns(target, source, await indexSource(source)), minRun);
 }
 
 /** Merges what scans found into a result: runs shorter than `minRun` dropped, zeros only where no run provides the bytes. */

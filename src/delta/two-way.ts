@@ -18,7 +18,7 @@
 import type { ByteSource } from '../store/byte-source.js';
 import { readInto } from '../store/byte-source.js';
 import { mergeSpans, subtractSpans } from '../core/span.js';
-import { finish, scan, type MatchResult } from './matcher.js';
+import { finish, scanRuns, type MatchResult } from './matcher.js';
 import { BLOCK, hashPair, hashWords, pair, wordsOf } from './rolling-hash.js';
 import { WINDOW_EXTRA_BYTES } from './scan-window.js';
 import { runSpans, type CopyRun } from './runs.js';
@@ -70,7 +70,7 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
         seen = offset + bytes.length;
       }
     : undefined;
-  const from = finish(await scan(newer, older, olderIndex, undefined, { ...memory, ...(onTargetRead ? { onTargetRead } : {}) }), minRun);
+  const from = finish(await scanRuns(newer, older, olderIndex, undefined, { ...memory, ...(onTargetRead ? { onTargetRead } : {}) }), minRun);
   if (onRead && seen < newer.size) {
     const rest = Buffer.allocUnsafe(Math.min(READ_BYTES, newer.size - seen));
     for (let off = seen; off < newer.size; off += rest.length) {
@@ -94,7 +94,7 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
   if (!derived) for (const a of [spare.table, spare.filter, spare.quick]) giveBack(a);
   olderIndex = undefined;
   const newerIndex = derived ? await derived : undefined;
-  const gapScan = newerIndex ? await scan(older, newer, newerIndex, gaps, { readBytes: GAP_READ_BYTES, scattered: true, known: turned, ...memory }) : { runs: [], zeros: [] };
+  const gapScan = newerIndex ? await scanRuns(older, newer, newerIndex, gaps, { readBytes: GAP_READ_BYTES, scattered: true, known: turned, ...memory }) : { runs: [], zeros: [] };
   newerIndex?.release();
   const to = finish({ runs: [...turned, ...gapScan.runs], zeros: gapScan.zeros }, minRun);
   return { from, to };
