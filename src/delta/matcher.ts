@@ -5,7 +5,7 @@
  * The rsync idea, done once by the publisher for all clients:
  *  1. Index the source: for every BLOCK-aligned block of the source, a 32-bit
  *     polynomial hash, in an open-addressing table of (hash, block) pairs
- *     (first occurrence wins) behind a 2 MiB bit filter that answers most
+ *     (first occurrence wins) behind a bit filter of at most 2 MiB that answers most
  *     misses from cache. All-zero blocks are not indexed: zeros need no
  *     source (see `zeros`).
  *  2. Roll a BLOCK-byte window over the target one byte at a time. When the
@@ -28,7 +28,7 @@ import { SourceChunks } from './chunk-cache.js';
 import { mergeSpans, subtractSpans, type Span } from '../core/span.js';
 import { runSpans, settleRuns, type CopyRun } from './runs.js';
 import { BLOCK, hashPair, pair, roll } from './rolling-hash.js';
-import { FILTER_WORD_SHIFT, filterBits, indexSource, MIX, QUICK_MIX, quickBits, type SourceIndex } from './source-index.js';
+import { filterBits, indexSource, MIX, QUICK_MIX, quickBits, type SourceIndex } from './source-index.js';
 import { KnownRuns, STRIDE_BYTES, Window } from './scan-window.js';
 
 export { indexSource };
@@ -42,7 +42,7 @@ export { BLOCK };
  */
 const CHUNK_BYTES = 1024 * 1024;
 /** Source chunks when runs lead anywhere (a gap scan): a few blocks around each place. */
-const SCATTERED_CHUNK_BYTES = 64 * 1024;
+const SCATTERED_CHUNK_BYTES = 16 * 1024;
 const SCATTERED_CHUNKS_KEPT = 64;
 export interface MatchResult {
   /** Target runs that exist in the source, sorted, non-overlapping. */
@@ -89,6 +89,7 @@ function rollToCandidate(buf: Uint8Array, at: number, last: number, index: Sourc
   const filter = index.filter;
   const quick = index.quick;
   const quickShift = index.quickShift;
+  const filterShift = index.filterShift;
   let h = rolled[1]!;
   let nonZero = 1;
   let candidate = -1;
@@ -105,7 +106,7 @@ function rollToCandidate(buf: Uint8Array, at: number, last: number, index: Sourc
     if ((quick[q >>> quickShift]! & qb) === qb) {
       const m = Math.imul(h, MIX);
       const bits = filterBits(m, h);
-      if ((filter[m >>> FILTER_WORD_SHIFT]! & bits) === bits && index.has(h)) {
+      if ((filter[m >>> filterShift]! & bits) === bits && index.has(h)) {
         hashPair(buf, at);
         candidate = index.find(h, pair[1]!);
         if (candidate >= 0) break;
@@ -148,6 +149,8 @@ export interface ScanOptions {
    * (it would compare equal). Not with onTargetRead, which wants every byte.
    */
   readonly known?: readonly CopyRun[];
+  /** Memory idle during the scan to read the target into, when large enough (scan-window.ts Window). */
+  readonly memory?: Buffer;
 }
 
 /** What a scan found: runs (refined, in target order) and zero spans. */
@@ -164,10 +167,10 @@ export interface Scanned {
  * run's block-wise end, so a run starting inside the refined end is found;
  * normalizeRuns trims the overlap.
  */
-export async function scan(target: ByteSource, source: ByteSource, index: SourceIndex, regions: readonly Span[] = [{ start: 0, end: target.size }], opts: ScanOptions = {}): Promise<Scanned> {
+export async function scanRuns(target: ByteSource, source: ByteSource, index: SourceIndex, regions: readonly Span[] = [{ start: 0, end: target.size }], opts: ScanOptions = {}): Promise<Scanned> {
   const runs: CopyRun[] = [];
   const zeros: Span[] = [];
-  const win = new Window(target, opts.readBytes ?? CHUNK_BYTES, opts.onTargetRead);
+  const win = new Window(target, opts.readBytes ?? CHUNK_BYTES, opts.onTargetRead, opts.memory);
   if (opts.known && opts.onTargetRead) throw new IsosyncError('INTERNAL', 'Internal error: a scan through known runs does not read every byte');
   const known = opts.known ? new KnownRuns(opts.known) : undefined;
   const chunks = opts.scattered ? new SourceChunks(source, SCATTERED_CHUNK_BYTES, SCATTERED_CHUNKS_KEPT) : new SourceChunks(source);
@@ -309,7 +312,7 @@ export async function scan(target: ByteSource, source: ByteSource, index: Source
  */
 export async function matchImages(target: ByteSource, source: ByteSource, opts: { minRun?: number } = {}): Promise<MatchResult> {
   const minRun = opts.minRun ?? BLOCK;
-  return finish(await scan(target, source, await indexSource(source)), minRun);
+  return finish(await scanRuns(target, source, await indexSource(source)), minRun);
 }
 
 /** Merges what scans found into a result: runs shorter than `minRun` dropped, zeros only where no run provides the bytes. */

@@ -2,7 +2,7 @@
  * The matcher's index of a source image (delta/matcher.ts, step 1): for every
  * BLOCK-aligned block, its rolling and second hash (rolling-hash.ts), in an
  * open-addressing table of (hash, block) pairs (first occurrence wins) behind
- * a 2 MiB filter (two bits per block, filterBits), itself behind a quick
+ * a filter of at most 2 MiB (two bits per block, filterBits), itself behind a quick
  * filter of at most 512 KiB (three bits per block, quickBits): most misses
  * are answered from cache. All-zero blocks are not indexed: zeros need no source.
  */
@@ -16,15 +16,21 @@ import { blockHasher, type BlockHasher } from './block-hash.js';
 const CHUNK_BYTES = 1024 * 1024;
 /** Golden-ratio multiplier that spreads a hash's bits for the table slot and the filter bit. */
 export const MIX = 0x9e3779b1 | 0;
-/** Filter bits (2^24 = 2 MiB): with ~1.4 blocks per KiB of source, few false hits, and it stays in cache. */
-export const FILTER_LOG2 = 24;
-
-/** Shift from h1 * MIX to its filter word: the top FILTER_LOG2 - 5 bits pick one of the 32-bit words. */
-export const FILTER_WORD_SHIFT = 32 - (FILTER_LOG2 - 5);
+/** Filter bits at most (2^24 = 2 MiB): a large image's filter stays within what a core's caches can mostly keep. */
+const FILTER_MAX_LOG2 = 24;
+/**
+ * Filter bits per block at least (below the most): 8, the smallest power of two above, so 8-16. The 348 MiB DVD
+ * image's filter is 1 MiB, not 2 (2^23 bits: 2 of 12 bits a block set, the words the quick filter lets through
+ * pass falsely ~2.4 % of the time against ~0.7 %, some 25,000 more table look-ups in a scan of ~21 million bytes),
+ * 1 MiB less at the peak of either scan of publish --previous.
+ */
+const FILTER_BITS_PER_BLOCK = 8;
+/** Filter words at least (4 KiB). */
+const FILTER_MIN_LOG2 = 15;
 
 /**
  * The two filter bits of rolling hash `h1` in its filter word (m = h1 * MIX,
- * word m >>> FILTER_WORD_SHIFT): bit (m >>> 8) & 31 and bit h1 >>> 27. Two
+ * word m >>> filterShift, at most the top 19 bits): bit (m >>> 8) & 31 and bit h1 >>> 27. Two
  * bits in one word: a miss costs one memory access, as with one bit, and
  * passes for a hit far less often: on a 348 MiB pair, 207,000 false hits in
  * 21 million rolled bytes, against 797,000 with one bit per block (each a
@@ -62,6 +68,12 @@ export interface Lookup {
   readonly quick: Int32Array;
 }
 
+/** Every block's rolling hash (h1) and second hash (h2), by block (an all-zero block's both 0). */
+export interface BlockHashes {
+  readonly h1: Int32Array;
+  readonly h2: Int32Array;
+}
+
 /** `spare` zeroed when it has `length` words, else a new array. */
 function reuse(spare: Int32Array | undefined, length: number): Int32Array {
   return spare && spare.length === length ? spare.fill(0) : new Int32Array(length);
@@ -69,8 +81,8 @@ function reuse(spare: Int32Array | undefined, length: number): Int32Array {
 
 /** The source's block hashes (rolling and second), a table from rolling hash to block, and two bit filters in front of it. */
 export class SourceIndex {
-  private readonly h1: Int32Array;
-  private readonly h2: Int32Array;
+  private h1: Int32Array;
+  private h2: Int32Array;
   private table: Int32Array;
   private readonly shift: number;
   private readonly mask: number;
@@ -80,19 +92,32 @@ export class SourceIndex {
   quick: Int32Array;
   /** Shift from h1 * QUICK_MIX to its quick-filter word. */
   readonly quickShift: number;
+  /** Shift from h1 * MIX to its filter word: the top bits pick one of the 32-bit words. */
+  readonly filterShift: number;
 
-  /** `spare`: the look-up arrays of an index dropped before (dropLookup), reused where their sizes fit. */
+  /**
+   * `spare`: the look-up arrays of an index dropped before (dropLookup), reused where their sizes fit.
+   * `hashes`: arrays of at least `blocks` words to keep the hashes in (dropHashes of an index before,
+   * holding this one's hashes already: two-way.ts), else new ones, or `capacity` words when larger
+   * (so that the next index, of a larger image, can take them).
+   */
   constructor(
     readonly blocks: number,
     spare?: Lookup,
+    hashes?: BlockHashes,
+    capacity = blocks,
   ) {
     let qlog2 = 10;
     while (qlog2 < QUICK_MAX_LOG2 && 1 << qlog2 < blocks / 8) qlog2++;
     this.quick = reuse(spare?.quick, 1 << qlog2);
-    this.filter = reuse(spare?.filter, 1 << (FILTER_LOG2 - 5));
+    let flog2 = FILTER_MIN_LOG2;
+    while (flog2 < FILTER_MAX_LOG2 && 2 ** flog2 < blocks * FILTER_BITS_PER_BLOCK) flog2++;
+    this.filter = reuse(spare?.filter, 1 << (flog2 - 5));
+    this.filterShift = 32 - (flog2 - 5);
     this.quickShift = 32 - qlog2;
-    this.h1 = new Int32Array(blocks);
-    this.h2 = new Int32Array(blocks);
+    const words = Math.max(blocks, capacity);
+    this.h1 = hashes && hashes.h1.length >= blocks ? hashes.h1 : new Int32Array(words);
+    this.h2 = hashes && hashes.h2.length >= blocks ? hashes.h2 : new Int32Array(words);
     // At least 1.25 slots per block (a load of 0.8 at most; 0.68 for the 348 MiB DVD image): the filter answers most
     // misses before the table is probed. Twice the blocks, rounded up, took 8 MiB there, 4 MiB more of publish's peak.
     let log2 = 10;
@@ -153,6 +178,17 @@ export class SourceIndex {
   }
 
   /**
+   * Hands the hash arrays over (rollingOf() and secondOf() no longer answer; has() and find() must not be
+   * asked after it): two-way.ts turns them, in place, into the newer image's, which would otherwise be
+   * allocated (5.4 MiB for the DVD image) while these wait for the collector. They may be longer than `blocks`.
+   */
+  dropHashes(): BlockHashes {
+    const dropped: BlockHashes = { h1: this.h1, h2: this.h2 };
+    this.h1 = this.h2 = new Int32Array(0);
+    return dropped;
+  }
+
+  /**
    * Gives the index's arrays' memory back now (core/give-back.ts), not at the next full collection: the
    * index answers nothing after it. Arrays handed over by dropLookup() are not this index's any more.
    */
@@ -165,7 +201,7 @@ export class SourceIndex {
     const h1 = this.h1[block]!;
     const h2 = this.h2[block]!;
     const m = Math.imul(h1, MIX);
-    this.filter[m >>> FILTER_WORD_SHIFT]! |= filterBits(m, h1);
+    this.filter[m >>> this.filterShift]! |= filterBits(m, h1);
     const q = Math.imul(h1, QUICK_MIX);
     this.quick[q >>> this.quickShift]! |= quickBits(q);
     let slot = m >>> this.shift;
@@ -215,13 +251,16 @@ export class SourceIndex {
   }
 }
 
-/** `given`: a hasher to use (its memory read into) when it holds CHUNK_BYTES, else one is made. */
-export async function indexSource(source: ByteSource, given?: BlockHasher): Promise<SourceIndex> {
+/**
+ * `given`: a hasher to use (its memory read into) when it holds CHUNK_BYTES or more, else one is made.
+ * `capacity`: blocks the hash arrays have room for, when more than the source's (see SourceIndex).
+ */
+export async function indexSource(source: ByteSource, given?: BlockHasher, capacity = 0): Promise<SourceIndex> {
   const blocks = Math.floor(source.size / BLOCK);
-  const index = new SourceIndex(blocks);
+  const index = new SourceIndex(blocks, undefined, undefined, capacity);
   const perChunk = CHUNK_BYTES / BLOCK;
   // WebAssembly SIMD where there is some: read straight into its memory
-  const hasher = given?.buf.length === CHUNK_BYTES ? given : blockHasher(CHUNK_BYTES);
+  const hasher = given && given.buf.length >= CHUNK_BYTES ? given : blockHasher(CHUNK_BYTES);
   const buf = hasher?.buf ?? Buffer.allocUnsafe(CHUNK_BYTES); // one buffer for every chunk: fresh 8 MiB buffers cost page faults
   const words = wordsOf(buf);
   for (let b = 0; b < blocks; b += perChunk) {

@@ -18,8 +18,9 @@
 import type { ByteSource } from '../store/byte-source.js';
 import { readInto } from '../store/byte-source.js';
 import { mergeSpans, subtractSpans } from '../core/span.js';
-import { finish, scan, type MatchResult } from './matcher.js';
+import { finish, scanRuns, type MatchResult } from './matcher.js';
 import { BLOCK, hashPair, hashWords, pair, wordsOf } from './rolling-hash.js';
+import { WINDOW_EXTRA_BYTES } from './scan-window.js';
 import { runSpans, type CopyRun } from './runs.js';
 import { indexSource, SourceIndex, type Lookup } from './source-index.js';
 import { blockHasher, type BlockHasher } from './block-hash.js';
@@ -56,8 +57,11 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
   const minRun = opts.minRun ?? BLOCK;
   // One hasher (its WebAssembly memory: block-hash.ts) for both images' blocks: a second one was allocated while the
   // first's memory, which cannot be given back at once, waited for a full collection.
-  const hasher = blockHasher(READ_BYTES);
-  let olderIndex: SourceIndex | undefined = await indexSource(older, hasher);
+  // Also the memory both scans read the newer and the older image into, idle then (1 MiB less at either scan's peak).
+  const hasher = blockHasher(READ_BYTES + WINDOW_EXTRA_BYTES);
+  const memory = hasher ? { memory: hasher.buf } : {};
+  // Its hash arrays with room for the newer image's blocks too: they become the newer index's (deriveIndex).
+  let olderIndex: SourceIndex | undefined = await indexSource(older, hasher, Math.floor(newer.size / BLOCK));
   let seen = 0;
   const onRead = opts.onNewerBytes;
   const onTargetRead = onRead
@@ -66,7 +70,7 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
         seen = offset + bytes.length;
       }
     : undefined;
-  const from = finish(await scan(newer, older, olderIndex, undefined, onTargetRead ? { onTargetRead } : {}), minRun);
+  const from = finish(await scanRuns(newer, older, olderIndex, undefined, { ...memory, ...(onTargetRead ? { onTargetRead } : {}) }), minRun);
   if (onRead && seen < newer.size) {
     const rest = Buffer.allocUnsafe(Math.min(READ_BYTES, newer.size - seen));
     for (let off = seen; off < newer.size; off += rest.length) {
@@ -83,15 +87,14 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
   const gaps = mergeSpans(
     subtractSpans([{ start: 0, end: older.size }], runSpans(turned)).map((g) => ({ start: Math.max(0, g.start - REACH), end: Math.min(older.size, g.end + REACH) })),
   );
-  // The older index is dropped before the await: the newer index's hashes are read while the collector may free its own.
+  // The older index is dropped before the await: deriveIndex takes its hash arrays before its first await.
   const derived = gaps.length > 0 ? deriveIndex(newer, olderIndex, from.runs, spare, hasher) : undefined;
-  // Its hashes were copied (deriveIndex reads them before its first await): their memory goes back now, not at the
-  // next full collection, while the newer index is hashed and scanned (and the look-up arrays, when nothing took them).
+  // What deriveIndex did not take goes back now, not at the next full collection (the look-up arrays, when nothing took them).
   olderIndex.release();
   if (!derived) for (const a of [spare.table, spare.filter, spare.quick]) giveBack(a);
   olderIndex = undefined;
   const newerIndex = derived ? await derived : undefined;
-  const gapScan = newerIndex ? await scan(older, newer, newerIndex, gaps, { readBytes: GAP_READ_BYTES, scattered: true, known: turned }) : { runs: [], zeros: [] };
+  const gapScan = newerIndex ? await scanRuns(older, newer, newerIndex, gaps, { readBytes: GAP_READ_BYTES, scattered: true, known: turned, ...memory }) : { runs: [], zeros: [] };
   newerIndex?.release();
   const to = finish({ runs: [...turned, ...gapScan.runs], zeros: gapScan.zeros }, minRun);
   return { from, to };
@@ -100,12 +103,20 @@ export async function matchBothWays(newer: ByteSource, older: ByteSource, opts: 
 /**
  * The newer image's index: hashes taken from the older image's index where a run moved whole blocks, computed for the
  * rest. `olderIndex` is used only before the first await (the caller then lets it go); `spare`: its dropped look-up arrays.
+ * The newer index keeps its hashes in the older index's arrays (dropHashes: two-way's indexSource gave them room for
+ * the newer blocks), turned around in place with the dropped table as scratch (its table is zeroed and filled only
+ * once every hash is known): nothing of the index's size is allocated while the older one waits for the collector.
  */
 function deriveIndex(newer: ByteSource, olderIndex: SourceIndex, runs: readonly CopyRun[], spare: Lookup, hasher: BlockHasher | undefined): Promise<SourceIndex> {
   const blocks = Math.floor(newer.size / BLOCK);
+  const olderBlocks = olderIndex.blocks;
+  const older = olderIndex.dropHashes();
+  const scratch = spare.table.length >= olderBlocks ? spare.table : new Int32Array(olderBlocks);
+  const known = new Uint8Array(blocks);
+  const h1 = copyKnown(older.h1, olderBlocks, blocks, runs, scratch, known);
+  const h2 = copyKnown(older.h2, olderBlocks, blocks, runs, scratch);
   // The hashes go straight into the index (no copy of them), and into its table in block order once all are known.
-  const index = new SourceIndex(blocks, spare);
-  const known = copyKnown(blocks, olderIndex, runs, index);
+  const index = new SourceIndex(blocks, spare, { h1, h2 });
   return hashUnknown(newer, unknownRanges(blocks, known), known, index, hasher).then(() => {
     index.buildLookup();
     return index;
@@ -113,25 +124,36 @@ function deriveIndex(newer: ByteSource, olderIndex: SourceIndex, runs: readonly 
 }
 
 /**
- * Copies into `index` the hashes of the newer blocks that a run maps onto a
- * whole older block; returns which blocks got theirs. Synchronous (as are
- * unknownRanges and hashBlocks): a loop over every block of the image
- * inside the async deriveIndex ran unoptimized (~0.1 CPU s on the DVD pair).
+ * Turns `h`, one hash of each of the older image's `olderBlocks` blocks, into
+ * the newer image's: a newer block that a run maps onto a whole older block
+ * gets that block's hash (marked in `known` when given), every other one 0.
+ * In place when `h` has room for `blocks` (the older values wait in
+ * `scratch`), else into a new array. Synchronous (as are unknownRanges and
+ * hashBlocks): a loop over every block of the image inside the async
+ * deriveIndex ran unoptimized (~0.1 CPU s on the DVD pair).
  */
-function copyKnown(blocks: number, olderIndex: SourceIndex, runs: readonly CopyRun[], index: SourceIndex): Uint8Array {
-  const known = new Uint8Array(blocks);
+function copyKnown(h: Int32Array, olderBlocks: number, blocks: number, runs: readonly CopyRun[], scratch: Int32Array, known?: Uint8Array): Int32Array {
+  let from = h;
+  let to: Int32Array;
+  if (h.length >= blocks) {
+    from = scratch;
+    from.set(h.subarray(0, olderBlocks));
+    to = h.fill(0);
+  } else {
+    to = new Int32Array(blocks);
+  }
   for (const r of runs) {
     const delta = r.source - r.target;
     if (delta % BLOCK !== 0) continue;
     const last = Math.min(Math.floor((r.target + r.length) / BLOCK), blocks);
     for (let b = Math.ceil(r.target / BLOCK); b < last; b++) {
       const ob = b + delta / BLOCK;
-      if (ob < 0 || ob >= olderIndex.blocks) continue;
-      index.setHashes(b, olderIndex.rollingOf(ob), olderIndex.secondOf(ob));
-      known[b] = 1;
+      if (ob < 0 || ob >= olderBlocks) continue;
+      to[b] = from[ob]!;
+      if (known) known[b] = 1;
     }
   }
-  return known;
+  return to;
 }
 
 /** Hashes the blocks not `known` in `ranges`, reading each range whole. All-zero blocks keep hashes 0 (not indexed). */

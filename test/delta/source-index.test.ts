@@ -4,7 +4,9 @@
  * (set), first block winning among equal hashes; after dropLookup it keeps
  * the hashes but finds nothing, and an index made with the arrays it dropped
  * answers as one made with fresh ones; release() gives its arrays back at
- * once (detached), but not arrays it handed over with dropLookup().
+ * once (detached), but not arrays it handed over with dropLookup(); its
+ * hash arrays, with the room it was asked for, go to a next index with
+ * dropHashes(); its filter is sized by its blocks.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -76,6 +78,44 @@ describe('source index', () => {
     // Arrays of another size are not taken.
     const other = new SourceIndex(40_000, reused.dropLookup());
     assert.notEqual(other.quick, dropped.quick);
+  });
+
+  it('hands its hash arrays over with the room asked for, and an index given them keeps its hashes there', () => {
+    const older = hashesOf(3000);
+    const newer = hashesOf(3500).slice(200); // 3300 blocks, other hashes
+    const first = new SourceIndex(older.length, undefined, undefined, newer.length);
+    older.forEach(([h1, h2], b) => first.set(b, h1, h2));
+    const spare = first.dropLookup();
+    const arrays = first.dropHashes();
+    assert.equal(arrays.h1.length, newer.length, 'room for the newer blocks');
+    assert.equal(arrays.h1[5], older[5]![0]);
+    assert.equal(first.rollingOf(5), undefined, 'the index keeps no hashes after handing them over');
+    arrays.h1.fill(0);
+    arrays.h2.fill(0);
+    const given = new SourceIndex(newer.length, spare, arrays);
+    const fresh = new SourceIndex(newer.length);
+    for (const idx of [given, fresh]) {
+      newer.forEach(([h1, h2], i) => idx.setHashes(i, h1, h2));
+      idx.buildLookup();
+    }
+    for (const [i, [h1, h2]] of [...newer, ...older].entries()) assert.equal(given.find(h1, h2), fresh.find(h1, h2), `hash pair ${i}`);
+    assert.equal(given.dropHashes().h1, arrays.h1, 'the same hash arrays');
+    // Arrays too small for the blocks are not taken.
+    const small = new SourceIndex(100);
+    const big = new SourceIndex(200, undefined, small.dropHashes());
+    big.set(150, 1, 2);
+    assert.equal(big.find(1, 2), 150);
+  });
+
+  it('sizes its filter by its blocks: at least 8 bits a block, 2^15 bits at least', () => {
+    for (const [blocks, words] of [
+      [10, 1024],
+      [4096, 1024],
+      [4097, 2048],
+      [300_000, 131_072],
+    ] as const) {
+      assert.equal(new SourceIndex(blocks).filter.length, words, `${blocks} blocks`);
+    }
   });
 
   it('release gives its own arrays back, not the ones dropLookup handed over', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { matchImages, scan, BLOCK } from '../../src/delta/matcher.js';
+import { matchImages, scanRuns, BLOCK } from '../../src/delta/matcher.js';
 import { indexSource } from '../../src/delta/source-index.js';
 import { KnownRuns } from '../../src/delta/scan-window.js';
 import { deltaPair } from '../helpers/delta-pairs.js';
@@ -63,8 +63,8 @@ test('a scan through known runs finds exactly what it finds reading and comparin
     // Regions that start and end inside the known runs, so runs are followed into and out of them.
     const regions = mergeSpans(subtractSpans([{ start: 0, end: older.length }], runSpans(turned)).map((g) => ({ start: Math.max(0, g.start - 3000), end: Math.min(older.length, g.end + 3000) })));
     const opts = { readBytes: 16 * 1024, scattered: true };
-    const plain = await scan(new MemorySource(older), new MemorySource(newer), index, regions, opts);
-    const through = await scan(new MemorySource(older), new MemorySource(newer), index, regions, { ...opts, known: turned });
+    const plain = await scanRuns(new MemorySource(older), new MemorySource(newer), index, regions, opts);
+    const through = await scanRuns(new MemorySource(older), new MemorySource(newer), index, regions, { ...opts, known: turned });
     assert.deepEqual(through, plain, `seed ${seed}`);
   }
 });
