@@ -72,8 +72,6 @@ export class PartFile implements ByteSource, PieceStore {
   private readonly blockWrites = new Map<number, Promise<void>>();
   /** Pieces writePiece is writing: no block write may touch them any more. */
   private readonly sealed = new Set<number>();
-  /** Pieces not verified yet that got bytes from the network (blocks, journaled spans): cacheWritesWhile's `fetched`. */
-  private readonly fromNetwork = new Set<number>();
   private closed = false;
 
   private constructor(
@@ -105,7 +103,6 @@ export class PartFile implements ByteSource, PieceStore {
       if (this.have[p]) continue;
       const bytes = Math.min(s.end, (p + 1) * pl) - Math.max(s.start, p * pl);
       this.receivedIn.set(p, (this.receivedIn.get(p) ?? 0) + bytes);
-      this.fromNetwork.add(p);
     }
   }
 
@@ -167,16 +164,16 @@ export class PartFile implements ByteSource, PieceStore {
   /** The .part opened with O_DIRECT (store/direct-writes.ts): pieces in aligned buffers skip the page cache. */
   private direct: DirectWrites | undefined;
 
-  /** Whether a verified piece goes through the page cache, asked at each piece (cacheWritesWhile). */
-  private cached: (fetched: boolean) => boolean = () => false;
+  /** While true, verified pieces go through the page cache (cacheWritesWhile). */
+  private cached: () => boolean = () => false;
 
   /**
-   * Writes a verified piece through the page cache, not past it, when `when(fetched)` (`fetched`: it got bytes from
-   * the network): peers that lack pieces ask for the ones we verify, and a piece written past the cache was read back
-   * from the disk for each of them (a synchronous read: 20-26 % of each leecher's main thread, one seed to four
-   * leechers, 300 MiB, load 5-11). The caller's rule: swarm/cache-writes.ts.
+   * Writes verified pieces through the page cache, not past it, while `when()` is true (asked at each piece): while
+   * peers that lack pieces are connected, they ask for the ones we verify, and a piece written past the cache was
+   * read back from the disk for each of them (a synchronous read: 20-26 % of each leecher's main thread, one seed to
+   * four leechers, 300 MiB, load 5-11). Alone with seeds, pieces still skip the cache.
    */
-  cacheWritesWhile(when: (fetched: boolean) => boolean): void {
+  cacheWritesWhile(when: () => boolean): void {
     this.cached = when;
   }
 
@@ -194,7 +191,6 @@ export class PartFile implements ByteSource, PieceStore {
    */
   writeBlock(piece: PieceIndex, offset: number, bytes: Uint8Array): void {
     if (this.closed || this.have[piece] || this.sealed.has(piece)) return;
-    this.fromNetwork.add(piece);
     this.deferred.add(piece, offset, bytes);
   }
 
@@ -297,7 +293,7 @@ export class PartFile implements ByteSource, PieceStore {
     let written: boolean;
     try {
       await this.blockWrites.get(piece);
-      written = await v.verifyAndWrite(piece, bytes, offset, this.cached(this.fromNetwork.has(piece)), reads);
+      written = await v.verifyAndWrite(piece, bytes, offset, this.cached(), reads);
     } catch (e) {
       if (e instanceof WorkerGone) return undefined;
       throw ioError(`Cannot write ${JSON.stringify(this.path)}`, e, this.path);
@@ -305,7 +301,7 @@ export class PartFile implements ByteSource, PieceStore {
       this.sealed.delete(piece);
     }
     if (written) {
-      this.deferred.drop(piece);
+      this.dropWaiting(piece);
       this.written(piece, bytes.length);
     }
     return written;
@@ -314,13 +310,13 @@ export class PartFile implements ByteSource, PieceStore {
   /** Writes a verified piece. */
   async writePiece(piece: PieceIndex, offset: number, bytes: Uint8Array): Promise<void> {
     this.sealed.add(piece);
-    this.deferred.drop(piece);
+    this.dropWaiting(piece);
     try {
       await this.blockWrites.get(piece);
       // On the thread pool, unlike reads (exact-io.ts): the copy into the page cache, most of a buffered write's
       // cost, ran there beside the main thread (written synchronously, the stock-torrent bench's main thread did
       // ~0.9-1.2 s more); an aligned piece skips that copy (direct-writes.ts).
-      if (this.cached(this.fromNetwork.has(piece)) || !(await this.direct?.write(bytes, offset))) await writeAll(this.handle, bytes, offset);
+      if (this.cached() || !(await this.direct?.write(bytes, offset))) await writeAll(this.handle, bytes, offset);
     } catch (e) {
       throw ioError(`Cannot write ${JSON.stringify(this.path)}`, e, this.path);
     } finally {
@@ -333,7 +329,6 @@ export class PartFile implements ByteSource, PieceStore {
   private written(piece: number, n: number): void {
     this.have[piece] = true;
     this.receivedIn.delete(piece);
-    this.fromNetwork.delete(piece);
     this.unflushed += n;
     if (this.unflushed >= FLUSH_BYTES && !this.flushing) {
       this.unflushed = 0;
@@ -343,6 +338,11 @@ export class PartFile implements ByteSource, PieceStore {
         .catch(() => undefined)
         .finally(() => (this.flushing = undefined));
     }
+  }
+
+  /** Forgets the blocks of `piece` still waiting (it is being written whole). */
+  private dropWaiting(piece: number): void {
+    this.deferred.drop(piece);
   }
 
   private unflushed = 0;

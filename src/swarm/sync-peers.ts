@@ -21,7 +21,6 @@ import type { Discovery, DiscoveryOptions } from '../discovery/discovery.js';
 import type { Announcing } from './announce.js';
 import { parseHostPort } from './host-port.js';
 import type { TokenBucket } from './rate-limit.js';
-import { CacheWrites } from './cache-writes.js';
 import { Swarm, type EnginePort } from './swarm.js';
 import { announcesToTrackers, servedLocally } from './swarm-options.js';
 
@@ -86,8 +85,8 @@ interface Store {
   readonly have: readonly boolean[];
   read(offset: number, length: number): Promise<Uint8Array>;
   readInto?(dest: Uint8Array, at: number, offset: number, length: number): Promise<void>;
-  /** Writes a verified piece through the page cache when `when(fetched)` holds (store/part-file.ts, cache-writes.ts). */
-  cacheWritesWhile?(when: (fetched: boolean) => boolean): void;
+  /** Writes verified pieces through the page cache while `when()` holds (store/part-file.ts). */
+  cacheWritesWhile?(when: () => boolean): void;
 }
 
 /**
@@ -117,10 +116,6 @@ export function stillNeeded(o: { interested: boolean; connected: number; fetched
 
 export async function startPeers(target: Metainfo, settings: PeerSettings, store: Store, onWarning?: WarningSink): Promise<SyncPeers> {
   const direct = (settings.peers ?? []).map(parseHostPort);
-  /** Which verified pieces go through the page cache (set once the swarm is up). */
-  let cache: CacheWrites | undefined;
-  /** Pieces verified with bytes from the network, once the caller says which (pieceVerified's `fetched`). */
-  let fetched: Set<PieceIndex> | undefined;
   let reader: ByteSource | Store = store;
   // Between the .part's close (renamed to the image) and seedFrom opening the image, reads of a complete image wait for the swap.
   let swapped!: (ok: boolean) => void;
@@ -130,7 +125,6 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     into && from.readInto ? (await from.readInto(into, 0, o, n), into) : from.read(o, n);
   const read = async (o: number, n: number, into?: Uint8Array): Promise<Uint8Array> => {
     const from = reader;
-    cache?.served(pieceIndex(Math.floor(o / target.pieceLength)));
     try {
       return await readFrom(from, o, n, into);
     } catch (e) {
@@ -178,10 +172,8 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
     ...(onWarning ? { onWarning } : {}),
   });
   for (const p of direct) swarm.addPeer(p.host, p.port);
-  // Leechers connected read back the pieces we verify: those stay in the page cache then, not on the disk alone
-  // (of local bytes alone, only once a peer asked for one: cache-writes.ts).
-  cache = new CacheWrites(() => swarm.peersLacking, () => fetched);
-  store.cacheWritesWhile?.(cache.when);
+  // Leechers connected read back the pieces we verify: those stay in the page cache then, not on the disk alone.
+  store.cacheWritesWhile?.(() => swarm.peersLacking);
   const left = () => store.have.reduce((n, ok, p) => (ok ? n : n + spanLength(pieceSpan(target, pieceIndex(p)))), 0);
   const announce = (infoHash?: Uint8Array) => startAnnouncing?.({ swarm, ...(infoHash ? { infoHash } : {}), tiers, preferred, left, ...(onWarning ? { onWarning } : {}) });
   // A hybrid is announced in both its swarms (a v1-only client tracks it by its v1 infohash).
@@ -189,6 +181,8 @@ export async function startPeers(target: Metainfo, settings: PeerSettings, store
   const announcing: Announcing | undefined = announcers.length === 0 ? undefined : { discovering: () => announcers.some((a) => a.discovering()), tried: () => announcers.flatMap((a) => a.tried()), completed: () => announcers.forEach((a) => a.completed()), stop: async () => void (await Promise.all(announcers.map((a) => a.stop()))) };
   const discovery = settings.discovery && discoveryOn ? await startDiscovery(target, swarm, { ...settings.discovery, dht: dhtOn ? settings.discovery.dht : false }, onWarning) : undefined;
   let closed = false;
+  /** Pieces verified with bytes from the network, once the caller says which (pieceVerified's `fetched`). */
+  let fetched: Set<PieceIndex> | undefined;
   const self: SyncPeers = {
     swarm,
     // Peers may come from the trackers' first answer (a sync with no live source after it fails at once, not after a later announce), or from a DHT that knows nodes.

@@ -246,23 +246,6 @@ describe('pieces go through the page cache while peers may read them back', () =
       tmp.cleanup();
     }
   });
-
-  it('tells cacheWritesWhile whether the piece got bytes from the network', async () => {
-    const tmp = tempDir();
-    try {
-      const { bytes, t } = target(3);
-      const part = await PartFile.open(join(tmp.dir, 'img.iso'), t);
-      const asked: boolean[] = [];
-      part.cacheWritesWhile((fetched) => (asked.push(fetched), false));
-      part.writeBlock(pieceIndex(0), 0, pieceOf(bytes, 0).slice(0, 16384));
-      await part.writePiece(pieceIndex(0), 0, copy(pieceOf(bytes, 0), true));
-      await part.writePiece(pieceIndex(1), PIECE, copy(pieceOf(bytes, 1), true));
-      assert.deepEqual(asked, [true, false]);
-      await part.discard();
-    } finally {
-      tmp.cleanup();
-    }
-  });
 });
 
 describe('a sync starts the verifying worker only where it pays', () => {
