@@ -258,12 +258,14 @@ export class Swarm {
   }
 
   private onHave(link: PeerLink, p: PieceIndex): void {
+    // A piece we hold changes neither the engine's work nor our interest, unless it made the peer a seed (DESIGN.md, swarm).
+    const ours = this.opts.store.have[p] === true;
     // A leecher announced a piece: blocks of it waiting at seeds go to it (the engine's reclaim).
-    if (this.availability.have(link, p) === 'new') this.engine?.announced(p);
+    if (this.availability.have(link, p) === 'new' && !ours) this.engine?.announced(p);
     this.uploader.announced(p);
     // BEP 16: a piece we offered shows up elsewhere: its first holder may get the next one.
     for (const peer of this.superSeed?.passedOn(link, p, this.set.links.size <= 1) ?? []) this.offerNext(peer);
-    this.afterPeerHas(link);
+    if (!ours || this.availability.isComplete(link)) this.afterPeerHas(link);
   }
 
   private afterPeerHas(link: PeerLink): void {
@@ -350,10 +352,7 @@ export class Swarm {
       (l, unchoke) => (unchoke ? l.wire.unchoke() : l.wire.choke()),
     );
     if (!roundEnd) return;
-    for (const l of this.set.links) {
-      l.roundUp = 0;
-      l.roundDown = 0;
-    }
+    for (const l of this.set.links) l.roundUp = l.roundDown = 0;
   }
 
   /** BEP 16: reveal to `link` the piece offered least so far that it lacks. */
