@@ -56,6 +56,7 @@ export type WarningCode =
   | 'TORRENT_FAILED' // a torrent of a served file could not be made
   | 'SEED_FAILED' // a served image could not be seeded
   | 'ACCESS_LOG_FAILED' // serve's --access-log file could not be written
+  | 'NOT_SERVED' // a symlink under serve's folder is answered 404 (out of the folder, broken, to a dotfile)
   // signed releases and feeds
   | 'FEED_TORRENT_REFUSED' // one URL of a release's torrent gave a torrent the feed does not vouch for; the next URL is tried
   | 'CATALOG_TORRENT_REFUSED' // the catalog's copy of a release's torrent fails the feed's keys: fetched again

@@ -19,6 +19,7 @@
 import type { Stats } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Catalog } from '../library/catalog.js';
 import { asIsosyncError } from '../errors.js';
@@ -212,6 +213,15 @@ export class IsosyncServer {
     this.o.onWarning?.({ code: 'TORRENT_FAILED', source: path, detail: `cannot make a torrent of it: ${error.message}`, error });
   }
 
+  /** Says once per link why a symlink under the root is answered 404 (out of the root, broken, to a dotfile). */
+  private notServed(path: string, why: string): void {
+    if (this.warnedNotServed.has(path)) return;
+    this.warnedNotServed.add(path);
+    const what = why === 'no such file' ? 'a broken symlink' : `a symlink ${why === 'outside the served directory' ? 'out of the served folder' : `to what is not served (${why})`}`;
+    this.o.onWarning?.({ code: 'NOT_SERVED', source: path, detail: `${what}: requests for it get 404 (copy or hard-link the file into the folder)` });
+  }
+  private readonly warnedNotServed = new Set<string>();
+
   /**
    * Makes (or loads) the torrent of every eligible file under the root, one
    * at a time, so each is seeded before anyone asks; returns how many.
@@ -224,6 +234,7 @@ export class IsosyncServer {
         if (this.closing) return;
         if (!this.o.dotfiles && d.name.startsWith('.')) continue;
         const r = await resolveRequest(this.o.root, `${urlPath}${encodeURIComponent(d.name)}`, { dotfiles: this.o.dotfiles ?? false });
+        if (r.kind === 'bad' && d.isSymbolicLink()) this.notServed(join(dir, d.name), r.why);
         if (r.kind === 'dir' && d.isDirectory()) await walk(r.path, r.urlPath);
         else if (r.kind === 'file' && this.torrents.eligible(r.stats, r.path)) {
           await this.torrents.torrentFor(r.path, r.stats, r.urlPath).then(

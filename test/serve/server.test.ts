@@ -12,6 +12,7 @@ import { copyFileSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFi
 import { connect } from 'node:net';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import type { Warning } from '../../src/core/warnings.js';
 import { Catalog } from '../../src/library/catalog.js';
 import { IsosyncServer } from '../../src/serve/server.js';
 import { parseMetainfo } from '../../src/torrent/metainfo.js';
@@ -75,8 +76,11 @@ describe('isosync serve: plain HTTP', () => {
     writeFileSync(join(t.dir, 'outside'), 'do not serve');
     symlinkSync(join(t.dir, 'outside'), join(root, 'link-out'));
     symlinkSync(join(root, '.env'), join(root, 'link-dot'));
-    server = await IsosyncServer.start({ root, port: 0, minSize: MIN, listing: true, headersTimeoutMs: 1000 });
+    symlinkSync(join(root, 'gone.iso'), join(root, 'link-broken'));
+    symlinkSync(join(root, 'big.iso'), join(root, 'link-in'));
+    server = await IsosyncServer.start({ root, port: 0, minSize: MIN, listing: true, headersTimeoutMs: 1000, onWarning: (w) => warnings.push(w) });
   });
+  const warnings: Warning[] = [];
   after(async () => {
     await server.close();
     t.cleanup();
@@ -126,6 +130,13 @@ describe('isosync serve: plain HTTP', () => {
     assert.equal(stale.status, 200);
     assert.equal(stale.body.length, data.length);
     assert.equal((await get(`${server.url}/big.iso`, { 'If-Match': '"stale"' })).status, 412);
+  });
+
+  test('each symlink answered 404 is named once, with why, when the folder is walked', async () => {
+    await server.warm();
+    await server.warm(); // walked again (a catalog change): nothing said twice
+    const said = warnings.filter((w) => w.code === 'NOT_SERVED').map((w) => `${w.source.slice(root.length + 1)}: ${w.detail.split(':')[0]}`);
+    assert.deepEqual(said.sort(), ['link-broken: a broken symlink', 'link-dot: a symlink to what is not served (dotfiles are hidden)', 'link-out: a symlink out of the served folder']);
   });
 
   test('bad requests get 4xx: traversal in many spellings, dotfiles, symlinks out, bad ranges, bad methods', async () => {
