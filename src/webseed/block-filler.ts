@@ -27,8 +27,6 @@ import { firstEndingAfter, type Span } from '../core/span.js';
 import type { Block } from '../engine/block.js';
 import { blockSlabs } from '../core/block-slabs.js';
 
-export { SLAB_BYTES } from '../core/block-slabs.js';
-
 interface Slot {
   readonly block: Block;
   readonly span: Span;

@@ -6,7 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pieceIndex } from '../../src/core/ids.js';
-import { BlockFiller, SLAB_BYTES } from '../../src/webseed/block-filler.js';
+import { SLAB_BYTES } from '../../src/core/block-slabs.js';
+import { BlockFiller } from '../../src/webseed/block-filler.js';
 import { holdBlock, releaseBlock } from '../../src/core/block-slabs.js';
 import { multipartBoundary, MultipartReader, parseContentRange, rangeHeader } from '../../src/webseed/http-ranges.js';
 import { isError } from '../helpers/errors.js';
